@@ -1,0 +1,428 @@
+#!/usr/bin/env python3
+"""Generate the small ONNX models and test fixtures that snarkml ships.
+
+Run from anywhere as:
+
+    .venv/bin/python scripts/make_models.py
+
+(`scripts/setup --python` creates .venv from scripts/requirements.txt.)
+
+Everything is deterministic (fixed seeds, fixed train/test split), so
+re-running with the pinned library versions rewrites identical files.
+The outputs are committed, so the Rust build and tests never need Python.
+
+Writes:
+  models/digits_mlp/{model.onnx,input.json,calibration.json,expected.json,README.md}
+  models/digits_test.json
+  models/README.md
+  tests/fixtures/{relu3,linear,mlp_flatten,unsupported_op}.{onnx,input.json,expected.json}
+  tests/fixtures/not_onnx.onnx
+  tests/fixtures/bad_shape.input.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import sklearn
+from onnx import TensorProto, helper, numpy_helper
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT / "models"
+FIXTURES = ROOT / "tests" / "fixtures"
+
+OPSET = 13
+# IR version 8 pairs with opset 13 and is read by every onnxruntime release
+# in use; onnx's own default follows the newest IR and is needlessly high.
+IR_VERSION = 8
+PRODUCER = "snarkml scripts/make_models.py"
+
+TEST_SIZE = 450
+SPLIT_SEED = 0
+N_CALIBRATION = 32
+INPUT_SAMPLE = 0  # index into the test split used for input.json
+
+
+# --------------------------------------------------------------------------
+# small helpers
+# --------------------------------------------------------------------------
+
+def f32_list(values) -> list[float]:
+    """Float32 values as the shortest decimals that round-trip to float32."""
+    arr = np.asarray(values, dtype=np.float32).ravel()
+    return [float(str(v)) for v in arr]
+
+
+def rounded(values, decimals: int = 4) -> list[float]:
+    arr = np.round(np.asarray(values, dtype=np.float64).ravel(), decimals)
+    return [float(v) + 0.0 for v in arr]  # + 0.0 turns -0.0 into 0.0
+
+
+def dump_json(path: Path, obj) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj) + "\n")
+
+
+def dump_rows_json(path: Path, fields: dict) -> None:
+    """Write a JSON object whose list-of-rows fields get one row per line.
+
+    Same content as json.dumps, but diffs and `head` stay readable.
+    """
+    parts = []
+    for key, value in fields.items():
+        if isinstance(value, list) and value and isinstance(value[0], list):
+            rows = ",\n    ".join(json.dumps(row) for row in value)
+            parts.append(f"  {json.dumps(key)}: [\n    {rows}\n  ]")
+        else:
+            parts.append(f"  {json.dumps(key)}: {json.dumps(value)}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{\n" + ",\n".join(parts) + "\n}\n")
+
+
+def tensor_info(name: str, shape: list[int]):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+
+
+def init_f32(name: str, array) -> onnx.TensorProto:
+    return numpy_helper.from_array(np.asarray(array, dtype=np.float32), name)
+
+
+def make_model(graph: onnx.GraphProto) -> onnx.ModelProto:
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name=PRODUCER,
+        producer_version="1",
+    )
+    model.ir_version = IR_VERSION
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
+def save_model(model: onnx.ModelProto, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(model.SerializeToString())
+    # Re-load from disk and check again: what is committed is what is checked.
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+
+
+def run_ort(path: Path, inputs: np.ndarray) -> np.ndarray:
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (inp,) = sess.get_inputs()
+    (out,) = sess.get_outputs()
+    return sess.run([out.name], {inp.name: inputs.astype(np.float32)})[0]
+
+
+def dyadic(rng: np.random.Generator, shape, low: float, high: float) -> np.ndarray:
+    """Uniform random values rounded to multiples of 1/64 (exact in fixed point)."""
+    return np.round(rng.uniform(low, high, size=shape) * 64.0) / 64.0
+
+
+def write_fixture(name: str, model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:
+    path = FIXTURES / f"{name}.onnx"
+    save_model(model, path)
+    y = run_ort(path, x)
+    dump_json(FIXTURES / f"{name}.input.json", {"input_data": [f32_list(x)]})
+    dump_json(FIXTURES / f"{name}.expected.json", {"output_data": [f32_list(y)]})
+    return y
+
+
+# --------------------------------------------------------------------------
+# digits MLP
+# --------------------------------------------------------------------------
+
+def digits_split():
+    digits = load_digits()
+    x = digits.data.astype(np.float64) / 16.0  # pixel values 0..16 -> [0, 1]
+    y = digits.target.astype(np.int64)
+    return train_test_split(x, y, test_size=TEST_SIZE, random_state=SPLIT_SEED)
+
+
+def digits_graph(w1, b1, w2, b2) -> onnx.GraphProto:
+    """64 -> Gemm -> 32 -> Relu -> Gemm -> 10 logits.
+
+    Weights are stored PyTorch-style as [out, in] with transB=1.
+    """
+    nodes = [
+        helper.make_node("Gemm", ["input", "fc1.weight", "fc1.bias"], ["fc1_out"],
+                         name="fc1", transB=1),
+        helper.make_node("Relu", ["fc1_out"], ["relu1_out"], name="relu1"),
+        helper.make_node("Gemm", ["relu1_out", "fc2.weight", "fc2.bias"], ["logits"],
+                         name="fc2", transB=1),
+    ]
+    inits = [
+        init_f32("fc1.weight", w1.T),  # [32, 64]
+        init_f32("fc1.bias", b1),      # [32]
+        init_f32("fc2.weight", w2.T),  # [10, 32]
+        init_f32("fc2.bias", b2),      # [10]
+    ]
+    return helper.make_graph(
+        nodes, "digits_mlp",
+        inputs=[tensor_info("input", [1, 64])],
+        outputs=[tensor_info("logits", [1, 10])],
+        initializer=inits,
+    )
+
+
+def make_digits() -> dict:
+    x_train, x_test, y_train, y_test = digits_split()
+
+    clf = MLPClassifier(
+        hidden_layer_sizes=(32,),
+        activation="relu",
+        solver="adam",
+        random_state=0,
+        max_iter=2000,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf.fit(x_train, y_train)
+    assert list(clf.classes_) == list(range(10)), clf.classes_
+
+    w1, w2 = clf.coefs_
+    b1, b2 = clf.intercepts_
+    out_dir = MODELS / "digits_mlp"
+    model_path = out_dir / "model.onnx"
+    save_model(make_model(digits_graph(w1, b1, w2, b2)), model_path)
+
+    # Float accuracy of the ONNX model itself, one sample at a time as the
+    # graph's fixed [1, 64] input requires.
+    sess = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    logits = np.concatenate(
+        [sess.run(["logits"], {"input": row[None, :].astype(np.float32)})[0]
+         for row in x_test]
+    )
+    onnx_pred = logits.argmax(axis=1)
+    accuracy = float((onnx_pred == y_test).mean())
+    sk_pred = clf.predict(x_test)
+    assert (onnx_pred == sk_pred).all(), "ONNX graph disagrees with sklearn"
+    train_acc = float(clf.score(x_train, y_train))
+
+    x0 = x_test[INPUT_SAMPLE]
+    y0 = run_ort(model_path, x0[None, :])
+    dump_json(out_dir / "input.json", {"input_data": [rounded(x0)]})
+    dump_json(out_dir / "expected.json", {"output_data": [f32_list(y0)]})
+    dump_rows_json(out_dir / "calibration.json",
+                   {"inputs": [rounded(r) for r in x_test[:N_CALIBRATION]]})
+    dump_rows_json(MODELS / "digits_test.json",
+                   {"inputs": [rounded(r) for r in x_test],
+                    "labels": [int(v) for v in y_test]})
+
+    weights = np.concatenate([w1.ravel(), w2.ravel()])
+    biases = np.concatenate([b1.ravel(), b2.ravel()])
+    info = {
+        "accuracy": accuracy,
+        "correct": int((onnx_pred == y_test).sum()),
+        "train_accuracy": train_acc,
+        "n_iter": int(clf.n_iter_),
+        "n_train": len(y_train),
+        "label0": int(y_test[INPUT_SAMPLE]),
+        "pred0": int(y0.argmax()),
+        "max_abs_weight": float(np.abs(weights).max()),
+        "max_abs_bias": float(np.abs(biases).max()),
+        "max_abs_logit": float(np.abs(logits).max()),
+        "max_abs_hidden": float(np.abs(np.maximum(x_test @ w1 + b1, 0)).max()),
+    }
+
+    readme = f"""# digits_mlp
+
+A small multilayer perceptron that classifies 8x8 handwritten digits
+(scikit-learn's bundled `load_digits` data set), used as the project's
+end-to-end example model.
+
+- Graph: `input` float32 [1, 64] -> Gemm (fc1, 64->32, transB=1) -> Relu ->
+  Gemm (fc2, 32->10, transB=1) -> `logits` float32 [1, 10] (no softmax;
+  the predicted class is the argmax). Opset {OPSET}, IR version {IR_VERSION}.
+- Inputs: pixel values divided by 16, so every feature is in [0, 1].
+- Float test accuracy: **{accuracy * 100:.2f}%** ({info['correct']}/{TEST_SIZE})
+  on the fixed {TEST_SIZE}-sample test split (`models/digits_test.json`);
+  train accuracy {train_acc * 100:.2f}%.
+- Largest |weight| {info['max_abs_weight']:.3f}, |bias| {info['max_abs_bias']:.3f},
+  |logit| over the test split {info['max_abs_logit']:.2f}.
+
+Files:
+
+| file | content |
+| --- | --- |
+| `model.onnx` | the model |
+| `input.json` | `{{"input_data": [[64 floats]]}}`: test sample {INPUT_SAMPLE} (label {info['label0']}) |
+| `expected.json` | `{{"output_data": [[10 floats]]}}`: onnxruntime float logits for `input.json` (argmax {info['pred0']}) |
+| `calibration.json` | `{{"inputs": [[64 floats], ...]}}`: the first {N_CALIBRATION} test samples, one flat input per entry |
+
+Made by `scripts/make_models.py`: `MLPClassifier(hidden_layer_sizes=(32,),
+activation="relu", solver="adam", random_state=0)` trained on the
+{info['n_train']} training samples of `train_test_split(test_size={TEST_SIZE},
+random_state={SPLIT_SEED})` (scikit-learn {sklearn.__version__}, converged after
+{info['n_iter']} epochs); the ONNX graph is written directly with `onnx.helper`
+from the learned weights.
+"""
+    (out_dir / "README.md").write_text(readme)
+    return info
+
+
+# --------------------------------------------------------------------------
+# test fixtures
+# --------------------------------------------------------------------------
+
+def make_relu3() -> None:
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["input"], ["output"], name="relu")],
+        "relu3",
+        inputs=[tensor_info("input", [1, 3])],
+        outputs=[tensor_info("output", [1, 3])],
+    )
+    x = np.array([[-1.5, 0.25, 2.0]], dtype=np.float32)
+    write_fixture("relu3", make_model(graph), x)
+
+
+def make_linear() -> None:
+    rng = np.random.default_rng(1)
+    w = dyadic(rng, (4, 3), -1.0, 1.0)
+    b = dyadic(rng, (3,), -0.5, 0.5)
+    graph = helper.make_graph(
+        [
+            helper.make_node("MatMul", ["input", "weight"], ["matmul_out"], name="matmul"),
+            helper.make_node("Add", ["matmul_out", "bias"], ["output"], name="add"),
+        ],
+        "linear",
+        inputs=[tensor_info("input", [1, 4])],
+        outputs=[tensor_info("output", [1, 3])],
+        initializer=[init_f32("weight", w), init_f32("bias", b)],
+    )
+    x = np.array([[0.5, -1.0, 1.5, 2.0]], dtype=np.float32)
+    write_fixture("linear", make_model(graph), x)
+
+
+def make_mlp_flatten() -> None:
+    rng = np.random.default_rng(2)
+    w1 = dyadic(rng, (8, 6), -1.0, 1.0)   # Gemm transB=0: B is [in, out]
+    b1 = dyadic(rng, (6,), -0.5, 0.5)
+    w2 = dyadic(rng, (3, 6), -1.0, 1.0)   # Gemm transB=1: B is [out, in]
+    b2 = dyadic(rng, (3,), -0.5, 0.5)
+    shape = numpy_helper.from_array(np.array([1, 3], dtype=np.int64), "out_shape")
+    graph = helper.make_graph(
+        [
+            helper.make_node("Flatten", ["input"], ["flat"], name="flatten", axis=1),
+            helper.make_node("Gemm", ["flat", "fc1.weight", "fc1.bias"], ["fc1_out"],
+                             name="fc1", transB=0),
+            helper.make_node("Relu", ["fc1_out"], ["relu1_out"], name="relu1"),
+            helper.make_node("Gemm", ["relu1_out", "fc2.weight", "fc2.bias"], ["fc2_out"],
+                             name="fc2", transB=1),
+            helper.make_node("Reshape", ["fc2_out", "out_shape"], ["output"], name="reshape"),
+        ],
+        "mlp_flatten",
+        inputs=[tensor_info("input", [1, 2, 4])],
+        outputs=[tensor_info("output", [1, 3])],
+        initializer=[
+            init_f32("fc1.weight", w1), init_f32("fc1.bias", b1),
+            init_f32("fc2.weight", w2), init_f32("fc2.bias", b2),
+            shape,
+        ],
+    )
+    x = dyadic(rng, (1, 2, 4), -2.0, 2.0).astype(np.float32)
+    y = write_fixture("mlp_flatten", make_model(graph), x)
+    # Cross-check the graph against a plain numpy forward pass.
+    h = np.maximum(x.reshape(1, 8) @ w1 + b1, 0.0)
+    assert np.allclose(y, h @ w2.T + b2, atol=1e-5), (y, h @ w2.T + b2)
+
+
+def make_unsupported_op() -> None:
+    graph = helper.make_graph(
+        [helper.make_node("Sin", ["input"], ["output"], name="sin")],
+        "unsupported_op",
+        inputs=[tensor_info("input", [1, 4])],
+        outputs=[tensor_info("output", [1, 4])],
+    )
+    x = np.array([[0.0, 0.5, -1.0, 2.0]], dtype=np.float32)
+    write_fixture("unsupported_op", make_model(graph), x)
+
+
+def make_bad_inputs() -> None:
+    FIXTURES.mkdir(parents=True, exist_ok=True)
+    (FIXTURES / "not_onnx.onnx").write_text("this is not an onnx model\n")
+    dump_json(FIXTURES / "bad_shape.input.json", {"input_data": [[1.0, 2.0, 3.0]]})
+
+
+# --------------------------------------------------------------------------
+# models/README.md
+# --------------------------------------------------------------------------
+
+def write_models_readme(info: dict) -> None:
+    text = f"""# Models
+
+Small ONNX models shipped with snarkml, plus the test fixtures under
+`tests/fixtures/`. All of them are generated by `scripts/make_models.py`
+and committed, so building and testing the project needs no Python.
+
+## Regenerating
+
+```sh
+scripts/setup --python                 # creates .venv from scripts/requirements.txt
+.venv/bin/python scripts/make_models.py
+```
+
+The script is deterministic (fixed seeds and split); with the pinned
+versions in `scripts/requirements.txt` it rewrites the same files.
+Every graph uses opset {OPSET}, IR version {IR_VERSION}, float32 tensors and
+fixed shapes (batch size 1). Expected outputs are onnxruntime float32
+results.
+
+## Input file formats
+
+- `*input.json`: `{{"input_data": [[...]]}}`, one flat list per model input
+  (all models here have a single input).
+- `*expected.json`: `{{"output_data": [[...]]}}`, one flat list per model output.
+- `calibration.json`: `{{"inputs": [[...], ...]}}`, one flat input per sample.
+- `digits_test.json`: `{{"inputs": [[64 floats], ...], "labels": [ints]}}`.
+
+## Contents
+
+| path | what |
+| --- | --- |
+| `models/digits_mlp/` | 8x8 digit classifier, `input` [1,64] -> Gemm(64->32) -> Relu -> Gemm(32->10) -> `logits` [1,10]; float test accuracy {info['accuracy'] * 100:.2f}% (see its README) |
+| `models/digits_test.json` | the fixed {TEST_SIZE}-sample test split of scikit-learn's digits (features / 16, in [0,1]) with labels |
+| `tests/fixtures/relu3.onnx` | `input` [1,3] -> Relu -> `output` [1,3] |
+| `tests/fixtures/linear.onnx` | `input` [1,4] -> MatMul(`weight` [4,3]) -> Add(`bias` [3]) -> `output` [1,3] |
+| `tests/fixtures/mlp_flatten.onnx` | `input` [1,2,4] -> Flatten(axis=1) -> Gemm(8->6, transB=0) -> Relu -> Gemm(6->3, transB=1) -> Reshape(`out_shape` = [1,3]) -> `output` [1,3] |
+| `tests/fixtures/unsupported_op.onnx` | `input` [1,4] -> Sin -> `output` [1,4]: valid ONNX with an op the compiler does not support |
+| `tests/fixtures/not_onnx.onnx` | a text file, not ONNX |
+| `tests/fixtures/bad_shape.input.json` | a 3-value input meant for the 64-input digits model (wrong shape) |
+
+Each fixture model `NAME.onnx` comes with `NAME.input.json` and
+`NAME.expected.json`. Fixture weights and inputs are multiples of 1/64
+with |value| <= 2, so they are exact in fixed point.
+"""
+    (MODELS / "README.md").write_text(text)
+
+
+def main() -> int:
+    info = make_digits()
+    make_relu3()
+    make_linear()
+    make_mlp_flatten()
+    make_unsupported_op()
+    make_bad_inputs()
+    write_models_readme(info)
+    print(f"digits_mlp: float test accuracy {info['accuracy'] * 100:.2f}% "
+          f"({info['correct']}/{TEST_SIZE}), train {info['train_accuracy'] * 100:.2f}%, "
+          f"{info['n_iter']} epochs")
+    print(f"digits_mlp: max |weight| {info['max_abs_weight']:.4f}, "
+          f"max |bias| {info['max_abs_bias']:.4f}, "
+          f"max |hidden| {info['max_abs_hidden']:.4f}, "
+          f"max |logit| {info['max_abs_logit']:.4f}")
+    print(f"wrote {MODELS.relative_to(ROOT)}/ and {FIXTURES.relative_to(ROOT)}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
