@@ -1,0 +1,293 @@
+//! The halo2 circuit of a compiled model: configuration (columns, gates, the lookup) and
+//! synthesis of a [`Plan`].
+
+use crate::fixed_point::to_field;
+use crate::layout::{table_rows, Plan};
+use crate::quantize::{CompiledModel, Tables};
+use crate::Fr;
+use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
+use halo2_proofs::plonk::{
+    Advice, Circuit, Column, ConstraintSystem, Error, Expression, Fixed, Instance, Selector,
+    TableColumn,
+};
+use halo2_proofs::poly::Rotation;
+use snark_verifier_sdk::CircuitExt;
+use std::sync::Arc;
+
+/// Shape parameters of the circuit (what `configure` needs; stored with the keys).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CircuitParams {
+    /// Multiply-accumulates per dot-product row.
+    pub width: usize,
+}
+
+impl Default for CircuitParams {
+    fn default() -> Self {
+        Self { width: 4 }
+    }
+}
+
+/// The columns, gates and lookup of the model circuit.
+///
+/// Adds `width + 1` advice columns (`x[0..width]`, `acc`), `width + 2` fixed columns
+/// (`w[0..width]`, `bias`, `tag`), one instance column, four selectors, three gates
+/// ("dot product (first row)", "dot product (chained row)", "rescale") and one lookup
+/// ("activation and range table") into a three-column table.
+#[derive(Clone, Debug)]
+pub struct ModelConfig {
+    /// `x[0..width]` then `acc`.
+    pub advice: Vec<Column<Advice>>,
+    /// Weight columns `w[0..width]`.
+    pub weights: Vec<Column<Fixed>>,
+    /// Bias of a first dot-product row.
+    pub bias: Column<Fixed>,
+    /// Lookup tag of a row (0 when the row looks nothing up).
+    pub tag: Column<Fixed>,
+    /// Public inputs, then public outputs.
+    pub instance: Column<Instance>,
+    /// Enables "dot product (first row)".
+    pub dot_first: Selector,
+    /// Enables "dot product (chained row)".
+    pub dot_next: Selector,
+    /// Enables "rescale".
+    pub rescale: Selector,
+    /// Enables the lookup.
+    pub lookup: Selector,
+    /// Table `(tag, in, out)`.
+    pub table: [TableColumn; 3],
+}
+
+impl ModelConfig {
+    /// Configures the circuit with `width` multiply-accumulates per row.
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, width: usize) -> Self {
+        let advice: Vec<_> = (0..=width).map(|_| meta.advice_column()).collect();
+        let weights: Vec<_> = (0..width).map(|_| meta.fixed_column()).collect();
+        let bias = meta.fixed_column();
+        let tag = meta.fixed_column();
+        let instance = meta.instance_column();
+        for col in &advice {
+            meta.enable_equality(*col);
+        }
+        meta.enable_equality(instance);
+        let (dot_first, dot_next, rescale) = (meta.selector(), meta.selector(), meta.selector());
+        let lookup = meta.complex_selector();
+        let table = [
+            meta.lookup_table_column(),
+            meta.lookup_table_column(),
+            meta.lookup_table_column(),
+        ];
+        let acc = advice[width];
+
+        let products = |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>| -> Expression<Fr> {
+            (0..width)
+                .map(|i| {
+                    m.query_advice(advice[i], Rotation::cur())
+                        * m.query_fixed(weights[i], Rotation::cur())
+                })
+                .reduce(|a, b| a + b)
+                .expect("width >= 1")
+        };
+        meta.create_gate("dot product (first row)", |m| {
+            let s = m.query_selector(dot_first);
+            let sum = products(m);
+            let out = m.query_advice(acc, Rotation::cur());
+            let b = m.query_fixed(bias, Rotation::cur());
+            vec![s * (out - b - sum)]
+        });
+        meta.create_gate("dot product (chained row)", |m| {
+            let s = m.query_selector(dot_next);
+            let sum = products(m);
+            let out = m.query_advice(acc, Rotation::cur());
+            let prev = m.query_advice(acc, Rotation::prev());
+            vec![s * (out - prev - sum)]
+        });
+        meta.create_gate("rescale", |m| {
+            let s = m.query_selector(rescale);
+            let a = m.query_advice(acc, Rotation::cur());
+            let q = m.query_advice(advice[0], Rotation::cur());
+            let r = m.query_advice(advice[0], Rotation::next());
+            let divisor = m.query_fixed(weights[0], Rotation::cur());
+            let half = m.query_fixed(weights[1], Rotation::cur());
+            vec![s * (a + half - q * divisor - r)]
+        });
+        meta.lookup("activation and range table", |m| {
+            let s = m.query_selector(lookup);
+            let t = m.query_fixed(tag, Rotation::cur());
+            let x = m.query_advice(advice[0], Rotation::cur());
+            let y = m.query_advice(advice[1], Rotation::cur());
+            vec![(t, table[0]), (s.clone() * x, table[1]), (s * y, table[2])]
+        });
+        Self {
+            advice,
+            weights,
+            bias,
+            tag,
+            instance,
+            dot_first,
+            dot_next,
+            rescale,
+            lookup,
+            table,
+        }
+    }
+}
+
+/// The circuit proving `outputs = model(inputs)` for one compiled model.
+#[derive(Clone, Debug)]
+pub struct ModelCircuit {
+    /// The planned cells.
+    pub plan: Arc<Plan>,
+    /// The lookup tables.
+    pub tables: Arc<Tables>,
+}
+
+impl ModelCircuit {
+    /// The circuit of `model` for `inputs` (quantized), or a witness-free one for keygen.
+    pub fn new(model: &CompiledModel, inputs: Option<&[Vec<i64>]>) -> crate::error::Result<Self> {
+        let plan = Plan::build(model, model.layout.width, inputs)?;
+        Ok(Self {
+            plan: Arc::new(plan),
+            tables: Arc::new(model.tables.clone()),
+        })
+    }
+
+    /// The public instance column as field elements.
+    pub fn instance_column(&self) -> Vec<Fr> {
+        self.plan.instances.iter().map(|v| to_field(*v)).collect()
+    }
+}
+
+impl Circuit<Fr> for ModelCircuit {
+    type Config = ModelConfig;
+    type FloorPlanner = SimpleFloorPlanner;
+    type Params = CircuitParams;
+
+    fn without_witnesses(&self) -> Self {
+        self.clone()
+    }
+
+    fn params(&self) -> CircuitParams {
+        CircuitParams {
+            width: self.plan.width,
+        }
+    }
+
+    fn configure_with_params(
+        meta: &mut ConstraintSystem<Fr>,
+        params: CircuitParams,
+    ) -> ModelConfig {
+        ModelConfig::configure(meta, params.width)
+    }
+
+    fn configure(meta: &mut ConstraintSystem<Fr>) -> ModelConfig {
+        ModelConfig::configure(meta, CircuitParams::default().width)
+    }
+
+    fn synthesize(
+        &self,
+        config: ModelConfig,
+        mut layouter: impl Layouter<Fr>,
+    ) -> Result<(), Error> {
+        let table = table_rows(&self.tables);
+        layouter.assign_table(
+            || "activation and range table",
+            |mut t| {
+                for (i, (tag, x, y)) in table.iter().enumerate() {
+                    t.assign_cell(
+                        || "tag",
+                        config.table[0],
+                        i,
+                        || Value::known(Fr::from(*tag)),
+                    )?;
+                    t.assign_cell(|| "in", config.table[1], i, || Value::known(to_field(*x)))?;
+                    t.assign_cell(|| "out", config.table[2], i, || Value::known(to_field(*y)))?;
+                }
+                Ok(())
+            },
+        )?;
+
+        let plan = &self.plan;
+        let outputs: Vec<(Cell, usize)> = layouter.assign_region(
+            || "model",
+            |mut region| {
+                let mut from_instance = vec![vec![None; plan.rows]; plan.width + 1];
+                for (cell, row) in &plan.from_instance {
+                    from_instance[cell.col][cell.row] = Some(*row);
+                }
+                let mut cells: Vec<Vec<Cell>> = Vec::with_capacity(plan.width + 1);
+                for (col, values) in plan.advice.iter().enumerate() {
+                    let column = config.advice[col];
+                    let mut assigned = Vec::with_capacity(plan.rows);
+                    for (row, v) in values.iter().enumerate() {
+                        let cell = match from_instance[col][row] {
+                            Some(i) => region
+                                .assign_advice_from_instance(
+                                    || "input",
+                                    config.instance,
+                                    i,
+                                    column,
+                                    row,
+                                )?
+                                .cell(),
+                            None => {
+                                let value = if plan.witness {
+                                    Value::known(to_field(*v))
+                                } else {
+                                    Value::unknown()
+                                };
+                                region.assign_advice(column, row, value).cell()
+                            }
+                        };
+                        assigned.push(cell);
+                    }
+                    cells.push(assigned);
+                }
+                for row in 0..plan.rows {
+                    for (col, w) in config.weights.iter().zip(&plan.weights) {
+                        if w[row] != 0 {
+                            region.assign_fixed(*col, row, to_field(i128::from(w[row])));
+                        }
+                    }
+                    if plan.bias[row] != 0 {
+                        region.assign_fixed(config.bias, row, to_field(i128::from(plan.bias[row])));
+                    }
+                    // Assigned on every row (zeros included) so the region spans from row 0 and
+                    // MockProver's region offsets are absolute rows.
+                    region.assign_fixed(config.tag, row, Fr::from(plan.tag[row]));
+                    for (on, sel) in [
+                        (plan.dot_first[row], config.dot_first),
+                        (plan.dot_next[row], config.dot_next),
+                        (plan.rescale[row], config.rescale),
+                        (plan.lookup[row], config.lookup),
+                    ] {
+                        if on {
+                            sel.enable(&mut region, row)?;
+                        }
+                    }
+                }
+                for (a, b) in &plan.copies {
+                    region.constrain_equal(cells[a.col][a.row], cells[b.col][b.row]);
+                }
+                Ok(plan
+                    .to_instance
+                    .iter()
+                    .map(|(c, i)| (cells[c.col][c.row], *i))
+                    .collect())
+            },
+        )?;
+        for (cell, row) in outputs {
+            layouter.constrain_instance(cell, config.instance, row);
+        }
+        Ok(())
+    }
+}
+
+impl CircuitExt<Fr> for ModelCircuit {
+    fn num_instance(&self) -> Vec<usize> {
+        vec![self.plan.instances.len()]
+    }
+
+    fn instances(&self) -> Vec<Vec<Fr>> {
+        vec![self.instance_column()]
+    }
+}

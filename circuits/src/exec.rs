@@ -1,0 +1,129 @@
+//! The quantized reference execution: the compiled model run on integers with exactly the
+//! arithmetic the circuit constrains. The circuit's public outputs must equal these.
+
+use crate::error::{CircuitError, Result};
+use crate::fixed_point::rescale;
+use crate::model::Activation;
+use crate::quantize::{CompiledModel, Layer};
+
+/// The value of every tensor after running the compiled model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Execution {
+    /// Quantized values, indexed by tensor id.
+    pub values: Vec<Vec<i64>>,
+}
+
+impl Execution {
+    /// The model outputs, in order.
+    pub fn outputs(&self, model: &CompiledModel) -> Vec<Vec<i64>> {
+        model
+            .outputs
+            .iter()
+            .map(|o| self.values[o.tensor].clone())
+            .collect()
+    }
+}
+
+/// Checks that `value` fits the signed `bits`-bit lookup table of `act`.
+pub fn check_range(model: &CompiledModel, act: Activation, value: i128, node: &str) -> Result<()> {
+    let bits = model.tables.activations.get(&act).copied().unwrap_or(0);
+    let half = 1i128 << bits.saturating_sub(1);
+    if bits == 0 || value < -half || value >= half {
+        return Err(CircuitError::Overflow {
+            node: node.to_owned(),
+            value,
+            bits,
+        });
+    }
+    Ok(())
+}
+
+fn narrow(v: i128, node: &str) -> Result<i64> {
+    i64::try_from(v).map_err(|_| CircuitError::Overflow {
+        node: node.to_owned(),
+        value: v,
+        bits: 64,
+    })
+}
+
+/// Runs the compiled model on quantized inputs.
+pub fn run(model: &CompiledModel, inputs: &[Vec<i64>]) -> Result<Execution> {
+    let mut values: Vec<Vec<i64>> = vec![Vec::new(); model.tensors.len()];
+    for (spec, data) in model.inputs.iter().zip(inputs) {
+        values[spec.tensor] = data.clone();
+    }
+    for layer in &model.layers {
+        let node = layer.node();
+        let (output, out) = match layer {
+            Layer::Dense {
+                input,
+                output,
+                n_in,
+                n_out,
+                weight,
+                bias,
+                rescale: rs,
+                ..
+            } => {
+                let x = &values[*input];
+                let mut out = Vec::with_capacity(x.len() / n_in * n_out);
+                for row in x.chunks(*n_in) {
+                    for j in 0..*n_out {
+                        let acc = row
+                            .iter()
+                            .enumerate()
+                            .fold(i128::from(bias[j]), |acc, (i, v)| {
+                                acc + i128::from(*v) * i128::from(weight[i * n_out + j])
+                            });
+                        let y = match rs {
+                            Some(r) => {
+                                let (q, _) = rescale(acc, r.shift);
+                                check_range(model, r.act, q, node)?;
+                                r.act.apply(q)
+                            }
+                            None => acc,
+                        };
+                        out.push(narrow(y, node)?);
+                    }
+                }
+                (*output, out)
+            }
+            Layer::Add { a, b, output, .. } => {
+                let out = values[*a]
+                    .iter()
+                    .zip(&values[*b])
+                    .map(|(x, y)| narrow(i128::from(*x) + i128::from(*y), node))
+                    .collect::<Result<_>>()?;
+                (*output, out)
+            }
+            Layer::AddConst {
+                input,
+                constant,
+                output,
+                ..
+            } => {
+                let out = values[*input]
+                    .iter()
+                    .zip(constant)
+                    .map(|(x, c)| narrow(i128::from(*x) + i128::from(*c), node))
+                    .collect::<Result<_>>()?;
+                (*output, out)
+            }
+            Layer::Activation {
+                act, input, output, ..
+            } => {
+                let out = values[*input]
+                    .iter()
+                    .map(|x| {
+                        check_range(model, *act, i128::from(*x), node)?;
+                        narrow(act.apply(i128::from(*x)), node)
+                    })
+                    .collect::<Result<_>>()?;
+                (*output, out)
+            }
+            Layer::Reshape { input, output, .. } => (*output, values[*input].clone()),
+        };
+        values[output] = out;
+    }
+    Ok(Execution { values })
+}

@@ -1,0 +1,194 @@
+//! JSON file formats: inputs, calibration samples and proofs.
+
+use crate::error::{CircuitError, Result};
+use crate::fixed_point::{dequantize, field_from_hex, field_to_hex, to_field};
+use crate::prover::Proof;
+use crate::quantize::CompiledModel;
+use crate::Fr;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// One set of model inputs: `{"input_data": [[…flat floats of input 0…], …]}`, the layout
+/// other tools already use.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InputFile {
+    /// One flat vector per model input.
+    pub input_data: Vec<Vec<f32>>,
+}
+
+/// Calibration samples: `{"inputs": [sample, …]}` where a sample is the flat data of a
+/// single-input model, or one flat vector per input; an [`InputFile`] is one sample too.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+enum CalibrationFile {
+    Single { inputs: Vec<Vec<f32>> },
+    Multi { inputs: Vec<Vec<Vec<f32>>> },
+    One(InputFile),
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path, what: &'static str) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| CircuitError::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| CircuitError::Json {
+        path: path.to_owned(),
+        what,
+        reason: e.to_string(),
+    })
+}
+
+impl InputFile {
+    /// Reads an input file.
+    pub fn load(path: &Path) -> Result<Self> {
+        read_json(path, "input file (expected {\"input_data\": [[...], ...]})")
+    }
+}
+
+/// Reads calibration samples, each one vector per model input.
+pub fn load_calibration(path: &Path) -> Result<Vec<Vec<Vec<f32>>>> {
+    let file: CalibrationFile = read_json(
+        path,
+        "calibration file (expected {\"inputs\": [[...], ...]} or {\"input_data\": [[...]]})",
+    )?;
+    Ok(match file {
+        CalibrationFile::Single { inputs } => inputs.into_iter().map(|s| vec![s]).collect(),
+        CalibrationFile::Multi { inputs } => inputs,
+        CalibrationFile::One(f) => vec![f.input_data],
+    })
+}
+
+/// A tensor's value in a proof file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TensorValue {
+    /// ONNX name.
+    pub name: String,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// Fractional bits of `quantized`.
+    pub scale_bits: u32,
+    /// The fixed-point values the proof is about.
+    pub quantized: Vec<i64>,
+    /// The same, dequantized (for people; `quantized` is authoritative).
+    pub values: Vec<f64>,
+}
+
+/// Version tag of proof files.
+pub const PROOF_FORMAT: &str = "snarkml-proof/1";
+
+/// A proof file: the proof, its public instances, and the inputs and outputs they encode.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProofFile {
+    /// [`PROOF_FORMAT`].
+    pub format: String,
+    /// Model name.
+    pub model: String,
+    /// SHA-256 of the verifying key it was made for.
+    pub vk_hash: String,
+    /// Identifier of the SRS the keys came from.
+    pub srs_id: String,
+    /// Fiat–Shamir transcript (`keccak256`: verifiable on the EVM).
+    pub transcript: String,
+    /// Proof bytes, `0x` hex.
+    pub proof: String,
+    /// Public instances as 32-byte big-endian `0x` hex, in order: inputs then outputs.
+    pub instances: Vec<String>,
+    /// Public inputs.
+    pub inputs: Vec<TensorValue>,
+    /// Public outputs.
+    pub outputs: Vec<TensorValue>,
+}
+
+fn tensor_values(
+    model: &CompiledModel,
+    specs: &[crate::quantize::IoSpec],
+    data: &[Vec<i64>],
+) -> Vec<TensorValue> {
+    specs
+        .iter()
+        .zip(data)
+        .map(|(spec, q)| {
+            let t = &model.tensors[spec.tensor];
+            TensorValue {
+                name: t.name.clone(),
+                shape: t.shape.clone(),
+                scale_bits: t.scale_bits,
+                quantized: q.clone(),
+                values: q.iter().map(|v| dequantize(*v, t.scale_bits)).collect(),
+            }
+        })
+        .collect()
+}
+
+impl ProofFile {
+    /// Assembles a proof file.
+    pub fn new(
+        model: &CompiledModel,
+        proof: &Proof,
+        inputs: &[Vec<i64>],
+        vk_hash: &str,
+        srs_id: &str,
+    ) -> Self {
+        Self {
+            format: PROOF_FORMAT.into(),
+            model: model.name.clone(),
+            vk_hash: vk_hash.into(),
+            srs_id: srs_id.into(),
+            transcript: "keccak256".into(),
+            proof: format!("0x{}", hex::encode(&proof.proof)),
+            instances: proof.instances.iter().map(field_to_hex).collect(),
+            inputs: tensor_values(model, &model.inputs, inputs),
+            outputs: tensor_values(model, &model.outputs, &proof.outputs),
+        }
+    }
+
+    /// Reads a proof file and checks it is self-consistent: the instances must encode exactly
+    /// the quantized inputs and outputs it shows.
+    pub fn load(path: &Path) -> Result<Self> {
+        let file: Self = read_json(path, "proof file")?;
+        if file.format != PROOF_FORMAT {
+            return Err(CircuitError::Mismatch(format!(
+                "{}: proof format `{}` is not supported (expected `{PROOF_FORMAT}`)",
+                path.display(),
+                file.format
+            )));
+        }
+        file.proof_bytes()?;
+        let instances = file.instance_fields()?;
+        let shown: Vec<Fr> = file
+            .inputs
+            .iter()
+            .chain(&file.outputs)
+            .flat_map(|t| t.quantized.iter().map(|v| to_field(i128::from(*v))))
+            .collect();
+        if shown != instances {
+            return Err(CircuitError::Mismatch(format!(
+                "{}: the inputs/outputs shown do not match the proof's public instances (edited file?)",
+                path.display()
+            )));
+        }
+        Ok(file)
+    }
+
+    /// Writes the file.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).expect("a proof file always serializes");
+        std::fs::write(path, text).map_err(|e| CircuitError::io(path, e))
+    }
+
+    /// The proof bytes.
+    pub fn proof_bytes(&self) -> Result<Vec<u8>> {
+        hex::decode(self.proof.strip_prefix("0x").unwrap_or(&self.proof))
+            .map_err(|e| CircuitError::Mismatch(format!("proof is not valid hex: {e}")))
+    }
+
+    /// The public instances as field elements.
+    pub fn instance_fields(&self) -> Result<Vec<Fr>> {
+        self.instances
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                field_from_hex(s).ok_or_else(|| {
+                    CircuitError::Mismatch(format!("instance #{i} `{s}` is not a field element"))
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,34 @@
+//! snarkml circuits: the model compiler (ONNX → quantized graph), the quantized reference
+//! execution, the halo2 circuit that proves it, and key generation, proving and verification.
+//!
+//! The pipeline, each stage a module:
+//! - [`model`]: loads ONNX through `tract-onnx` into a float graph of supported ops;
+//! - [`quantize`]: chooses the fixed-point scale and lookup-table sizes from calibration
+//!   inputs and produces a [`quantize::CompiledModel`];
+//! - [`exec`]: runs the compiled model on integers, exactly as the circuit does;
+//! - [`layout`]: turns the compiled model (and, when proving, an execution) into a [`layout::Plan`]
+//!   of cells, copy constraints and selectors;
+//! - [`circuit`]: the halo2 circuit that assigns a plan;
+//! - [`prover`] and [`srs`]: keys, proofs and structured reference strings.
+
+pub mod circuit;
+pub mod error;
+pub mod exec;
+pub mod fixed_point;
+pub mod io;
+pub mod layout;
+pub mod model;
+pub mod prover;
+pub mod quantize;
+pub mod srs;
+
+pub use error::CircuitError;
+pub use halo2_proofs;
+pub use snark_verifier_sdk;
+
+/// The scalar field of BN254, in which every circuit value lives.
+pub type Fr = halo2_proofs::halo2curves::bn256::Fr;
+/// The pairing engine of our KZG commitments.
+pub type Bn256 = halo2_proofs::halo2curves::bn256::Bn256;
+/// The G1 group of BN254 in affine form.
+pub type G1Affine = halo2_proofs::halo2curves::bn256::G1Affine;

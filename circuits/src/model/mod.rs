@@ -1,0 +1,242 @@
+//! The float model graph: what the compiler understood of an ONNX file, before quantization.
+
+pub mod onnx;
+
+use serde::{Deserialize, Serialize};
+
+/// Index of a tensor in [`FloatGraph::tensors`].
+pub type TensorId = usize;
+
+/// A tensor computed by the model (inputs included; constants are folded into ops).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TensorDef {
+    /// The ONNX value name.
+    pub name: String,
+    /// Its static shape.
+    pub shape: Vec<usize>,
+}
+
+impl TensorDef {
+    /// Number of elements.
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// An element-wise non-linear function, computed in-circuit by a lookup table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    /// `f(x) = x`: the lookup only range-checks the value.
+    Identity,
+    /// `f(x) = max(x, 0)`.
+    Relu,
+}
+
+impl Activation {
+    /// Applies the function to a quantized value (all supported functions commute with scaling).
+    pub fn apply(self, x: i128) -> i128 {
+        match self {
+            Self::Identity => x,
+            Self::Relu => x.max(0),
+        }
+    }
+
+    /// Applies the function to a float.
+    pub fn apply_f32(self, x: f32) -> f32 {
+        match self {
+            Self::Identity => x,
+            Self::Relu => x.max(0.0),
+        }
+    }
+}
+
+/// One operation of the float graph, in topological order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum FloatOp {
+    /// `out[r, j] = Σ_i in[r, i]·weight[i, j] + bias[j]` over the last axis.
+    Dense {
+        /// ONNX node name.
+        node: String,
+        /// Input tensor, shape `[.., n_in]`.
+        input: TensorId,
+        /// Output tensor, shape `[.., n_out]`.
+        output: TensorId,
+        /// Length of the contracted axis.
+        n_in: usize,
+        /// Length of the produced axis.
+        n_out: usize,
+        /// Row-major `[n_in, n_out]`.
+        weight: Vec<f32>,
+        /// `[n_out]`, zeros when the node has none.
+        bias: Vec<f32>,
+    },
+    /// Element-wise sum of two computed tensors of the same shape.
+    Add {
+        /// ONNX node name.
+        node: String,
+        /// Left operand.
+        a: TensorId,
+        /// Right operand.
+        b: TensorId,
+        /// Result.
+        output: TensorId,
+    },
+    /// Element-wise sum of a computed tensor and a constant (already broadcast to the output).
+    AddConst {
+        /// ONNX node name.
+        node: String,
+        /// The computed operand.
+        input: TensorId,
+        /// The constant, one value per output element.
+        constant: Vec<f32>,
+        /// Result.
+        output: TensorId,
+    },
+    /// An element-wise activation.
+    Activation {
+        /// ONNX node name.
+        node: String,
+        /// Which function.
+        act: Activation,
+        /// Operand.
+        input: TensorId,
+        /// Result.
+        output: TensorId,
+    },
+    /// A change of shape that keeps the elements in order (Reshape, Flatten, Squeeze, ...).
+    Reshape {
+        /// ONNX node name.
+        node: String,
+        /// Operand.
+        input: TensorId,
+        /// Result.
+        output: TensorId,
+    },
+}
+
+impl FloatOp {
+    /// The ONNX node this op came from.
+    pub fn node(&self) -> &str {
+        match self {
+            Self::Dense { node, .. }
+            | Self::Add { node, .. }
+            | Self::AddConst { node, .. }
+            | Self::Activation { node, .. }
+            | Self::Reshape { node, .. } => node,
+        }
+    }
+
+    /// The tensor this op writes.
+    pub fn output(&self) -> TensorId {
+        match self {
+            Self::Dense { output, .. }
+            | Self::Add { output, .. }
+            | Self::AddConst { output, .. }
+            | Self::Activation { output, .. }
+            | Self::Reshape { output, .. } => *output,
+        }
+    }
+
+    /// The tensors this op reads.
+    pub fn inputs(&self) -> Vec<TensorId> {
+        match self {
+            Self::Add { a, b, .. } => vec![*a, *b],
+            Self::Dense { input, .. }
+            | Self::AddConst { input, .. }
+            | Self::Activation { input, .. }
+            | Self::Reshape { input, .. } => vec![*input],
+        }
+    }
+}
+
+/// A model as a graph of supported float ops.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FloatGraph {
+    /// The model's name (the ONNX graph name, or the file stem).
+    pub name: String,
+    /// Every computed tensor.
+    pub tensors: Vec<TensorDef>,
+    /// The model inputs, in ONNX order.
+    pub inputs: Vec<TensorId>,
+    /// The model outputs, in ONNX order.
+    pub outputs: Vec<TensorId>,
+    /// The ops, in topological order.
+    pub ops: Vec<FloatOp>,
+}
+
+impl FloatGraph {
+    /// Runs the graph on floats (our own interpretation, used to check the import against tract)
+    /// and returns the outputs.
+    pub fn run_f32(&self, inputs: &[Vec<f32>]) -> Vec<Vec<f32>> {
+        let values = self.run_f32_all(inputs);
+        self.outputs.iter().map(|id| values[*id].clone()).collect()
+    }
+
+    /// Runs the graph on floats and returns the value of every tensor.
+    pub fn run_f32_all(&self, inputs: &[Vec<f32>]) -> Vec<Vec<f32>> {
+        let mut values: Vec<Vec<f32>> = vec![Vec::new(); self.tensors.len()];
+        for (id, data) in self.inputs.iter().zip(inputs) {
+            values[*id] = data.clone();
+        }
+        for op in &self.ops {
+            let out = match op {
+                FloatOp::Dense {
+                    input,
+                    n_in,
+                    n_out,
+                    weight,
+                    bias,
+                    ..
+                } => {
+                    let x = &values[*input];
+                    let mut out = Vec::with_capacity(x.len() / n_in * n_out);
+                    for row in x.chunks(*n_in) {
+                        for j in 0..*n_out {
+                            let dot: f32 = row
+                                .iter()
+                                .enumerate()
+                                .map(|(i, v)| v * weight[i * n_out + j])
+                                .sum();
+                            out.push(dot + bias[j]);
+                        }
+                    }
+                    out
+                }
+                FloatOp::Add { a, b, .. } => values[*a]
+                    .iter()
+                    .zip(&values[*b])
+                    .map(|(x, y)| x + y)
+                    .collect(),
+                FloatOp::AddConst {
+                    input, constant, ..
+                } => values[*input]
+                    .iter()
+                    .zip(constant)
+                    .map(|(x, c)| x + c)
+                    .collect(),
+                FloatOp::Activation { act, input, .. } => {
+                    values[*input].iter().map(|x| act.apply_f32(*x)).collect()
+                }
+                FloatOp::Reshape { input, .. } => values[*input].clone(),
+            };
+            values[op.output()] = out;
+        }
+        values
+    }
+
+    /// How many ops read each tensor (model outputs count as a reader).
+    pub fn readers(&self) -> Vec<usize> {
+        let mut readers = vec![0; self.tensors.len()];
+        for op in &self.ops {
+            for t in op.inputs() {
+                readers[t] += 1;
+            }
+        }
+        for t in &self.outputs {
+            readers[*t] += 1;
+        }
+        readers
+    }
+}

@@ -1,0 +1,675 @@
+//! ONNX import: the protobuf graph (parsed by `tract-onnx`) becomes a [`FloatGraph`], and tract
+//! runs the float reference inference the quantized model is measured against.
+
+use super::{Activation, FloatGraph, FloatOp, TensorDef, TensorId};
+use crate::error::{CircuitError, Result};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use tract_onnx::pb::{self, tensor_proto::DataType, type_proto, NodeProto};
+use tract_onnx::prelude::{
+    DatumType, Framework, InferenceFact, InferenceModelExt, IntoRunnable, Tensor, TractResult,
+};
+
+/// A constant tensor (an initializer or a `Constant` node's value).
+#[derive(Clone, Debug)]
+struct Const {
+    shape: Vec<usize>,
+    data: Vec<f64>,
+}
+
+/// Loads an ONNX file into a float graph of supported ops.
+pub fn load(path: &Path) -> Result<FloatGraph> {
+    let proto = read_proto(path)?;
+    let graph = proto.graph.as_ref().ok_or_else(|| CircuitError::NotOnnx {
+        path: path.to_owned(),
+        reason: "the file has no graph".into(),
+    })?;
+    let name = if graph.name.is_empty() {
+        path.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    } else {
+        graph.name.clone()
+    };
+    let mut importer = Importer {
+        graph: FloatGraph {
+            name,
+            ..FloatGraph::default()
+        },
+        ..Importer::default()
+    };
+    for init in &graph.initializer {
+        let value = tensor_from_proto(init, &init.name)?;
+        importer.consts.insert(init.name.clone(), value);
+    }
+    for input in &graph.input {
+        if importer.consts.contains_key(&input.name) {
+            continue; // old exporters list initializers as inputs too
+        }
+        let shape = value_info_shape(input)?;
+        let id = importer.add_tensor(&input.name, shape);
+        importer.graph.inputs.push(id);
+    }
+    for node in &graph.node {
+        importer.node(node)?;
+    }
+    for output in &graph.output {
+        let id = *importer
+            .ids
+            .get(&output.name)
+            .ok_or_else(|| CircuitError::InvalidModel {
+                node: output.name.clone(),
+                reason: "the model output is a constant or is never computed".into(),
+            })?;
+        importer.graph.outputs.push(id);
+    }
+    if importer.graph.inputs.is_empty() {
+        return Err(CircuitError::InvalidModel {
+            node: importer.graph.name.clone(),
+            reason: "the model has no inputs".into(),
+        });
+    }
+    fold_biases(&mut importer.graph);
+    Ok(importer.graph)
+}
+
+fn read_proto(path: &Path) -> Result<pb::ModelProto> {
+    std::fs::metadata(path).map_err(|e| CircuitError::io(path, e))?;
+    let proto =
+        tract_onnx::onnx()
+            .proto_model_for_path(path)
+            .map_err(|e| CircuitError::NotOnnx {
+                path: path.to_owned(),
+                reason: format!("{e:#}")
+                    .lines()
+                    .next()
+                    .unwrap_or("cannot decode")
+                    .to_string(),
+            })?;
+    if proto.graph.as_ref().is_none_or(|g| g.node.is_empty()) {
+        return Err(CircuitError::NotOnnx {
+            path: path.to_owned(),
+            reason: "no graph nodes found (is this an ONNX file?)".into(),
+        });
+    }
+    Ok(proto)
+}
+
+fn value_info_shape(info: &pb::ValueInfoProto) -> Result<Vec<usize>> {
+    let bad = |reason: &str| CircuitError::InvalidModel {
+        node: info.name.clone(),
+        reason: reason.into(),
+    };
+    let Some(type_proto::Value::TensorType(tensor)) =
+        info.r#type.as_ref().and_then(|t| t.value.as_ref())
+    else {
+        return Err(bad("the input is not a tensor"));
+    };
+    if tensor.elem_type != DataType::Float as i32 {
+        return Err(bad("only float32 model inputs are supported"));
+    }
+    let shape = tensor
+        .shape
+        .as_ref()
+        .ok_or_else(|| bad("the input has no shape"))?;
+    Ok(shape
+        .dim
+        .iter()
+        .map(|d| match d.value {
+            Some(pb::tensor_shape_proto::dimension::Value::DimValue(v)) if v > 0 => v as usize,
+            // A symbolic or unknown dimension is the batch: we prove one sample at a time.
+            _ => 1,
+        })
+        .collect())
+}
+
+fn tensor_from_proto(t: &pb::TensorProto, name: &str) -> Result<Const> {
+    let bad = |reason: String| CircuitError::InvalidModel {
+        node: name.to_owned(),
+        reason,
+    };
+    if t.dims.iter().any(|d| *d < 0) {
+        return Err(bad("negative dimension in constant".into()));
+    }
+    let shape: Vec<usize> = t.dims.iter().map(|d| *d as usize).collect();
+    let numel: usize = shape.iter().product();
+    let raw = &t.raw_data;
+    let data: Vec<f64> = match DataType::try_from(t.data_type) {
+        Ok(DataType::Float) if !raw.is_empty() => raw
+            .chunks_exact(4)
+            .map(|c| f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+            .collect(),
+        Ok(DataType::Float) => t.float_data.iter().map(|v| f64::from(*v)).collect(),
+        Ok(DataType::Int64) if !raw.is_empty() => raw
+            .chunks_exact(8)
+            .map(|c| i64::from_le_bytes(c.try_into().expect("chunk of 8")) as f64)
+            .collect(),
+        Ok(DataType::Int64) => t.int64_data.iter().map(|v| *v as f64).collect(),
+        Ok(DataType::Int32) if raw.is_empty() => {
+            t.int32_data.iter().map(|v| f64::from(*v)).collect()
+        }
+        Ok(other) => return Err(bad(format!("constant of type {other:?} is not supported"))),
+        Err(_) => return Err(bad(format!("unknown tensor data type {}", t.data_type))),
+    };
+    if data.len() != numel {
+        return Err(bad(format!(
+            "constant has {} values for shape {shape:?} (external data is not supported)",
+            data.len()
+        )));
+    }
+    Ok(Const { shape, data })
+}
+
+#[derive(Default)]
+struct Importer {
+    graph: FloatGraph,
+    ids: HashMap<String, TensorId>,
+    consts: HashMap<String, Const>,
+}
+
+/// The value of a node input: computed or constant.
+enum Operand<'a> {
+    Var(TensorId),
+    Const(&'a Const),
+}
+
+impl Importer {
+    fn add_tensor(&mut self, name: &str, shape: Vec<usize>) -> TensorId {
+        let id = self.graph.tensors.len();
+        self.graph.tensors.push(TensorDef {
+            name: name.to_owned(),
+            shape,
+        });
+        self.ids.insert(name.to_owned(), id);
+        id
+    }
+
+    fn operand(&self, node: &NodeProto, i: usize) -> Result<Operand<'_>> {
+        let name = node
+            .input
+            .get(i)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| invalid(node, format!("missing input #{i}")))?;
+        if let Some(id) = self.ids.get(name) {
+            return Ok(Operand::Var(*id));
+        }
+        self.consts
+            .get(name)
+            .map(Operand::Const)
+            .ok_or_else(|| invalid(node, format!("input `{name}` is never defined")))
+    }
+
+    fn var(&self, node: &NodeProto, i: usize) -> Result<TensorId> {
+        match self.operand(node, i)? {
+            Operand::Var(id) => Ok(id),
+            Operand::Const(_) => Err(unsupported(node, "a constant operand here (constant folding of whole subgraphs is not supported yet)")),
+        }
+    }
+
+    fn output_name<'n>(&self, node: &'n NodeProto) -> Result<&'n str> {
+        node.output
+            .first()
+            .map(String::as_str)
+            .ok_or_else(|| invalid(node, "the node has no output".into()))
+    }
+
+    fn push(
+        &mut self,
+        node: &NodeProto,
+        shape: Vec<usize>,
+        make: impl FnOnce(TensorId) -> FloatOp,
+    ) -> Result<()> {
+        let out_name = self.output_name(node)?.to_owned();
+        let output = self.add_tensor(&out_name, shape);
+        self.graph.ops.push(make(output));
+        Ok(())
+    }
+
+    fn node(&mut self, node: &NodeProto) -> Result<()> {
+        let name = node_name(node);
+        match node.op_type.as_str() {
+            "Constant" => {
+                let attr = node
+                    .attribute
+                    .iter()
+                    .find(|a| a.name == "value")
+                    .and_then(|a| a.t.as_ref());
+                let t =
+                    attr.ok_or_else(|| unsupported(node, "only the `value` form of Constant"))?;
+                let value = tensor_from_proto(t, &name)?;
+                self.consts
+                    .insert(self.output_name(node)?.to_owned(), value);
+                Ok(())
+            }
+            "Gemm" => self.gemm(node, name),
+            "MatMul" => self.matmul(node, name),
+            "Add" => self.add(node, name),
+            "Relu" => {
+                let input = self.var(node, 0)?;
+                let shape = self.graph.tensors[input].shape.clone();
+                self.push(node, shape, |output| FloatOp::Activation {
+                    node: name,
+                    act: Activation::Relu,
+                    input,
+                    output,
+                })
+            }
+            "Flatten" => {
+                let input = self.var(node, 0)?;
+                let shape = &self.graph.tensors[input].shape;
+                let axis = normalize_axis(attr_int(node, "axis").unwrap_or(1), shape.len() + 1)
+                    .ok_or_else(|| invalid(node, "axis out of range".into()))?;
+                let outer: usize = shape[..axis].iter().product();
+                let inner: usize = shape[axis..].iter().product();
+                self.push(node, vec![outer, inner], |output| FloatOp::Reshape {
+                    node: name,
+                    input,
+                    output,
+                })
+            }
+            "Reshape" => {
+                let input = self.var(node, 0)?;
+                let Operand::Const(target) = self.operand(node, 1)? else {
+                    return Err(unsupported(node, "a computed target shape"));
+                };
+                let target: Vec<i64> = target.data.iter().map(|v| *v as i64).collect();
+                let from = self.graph.tensors[input].shape.clone();
+                let shape = reshape_target(&from, &target).ok_or_else(|| {
+                    invalid(node, format!("cannot reshape {from:?} to {target:?}"))
+                })?;
+                self.push(node, shape, |output| FloatOp::Reshape {
+                    node: name,
+                    input,
+                    output,
+                })
+            }
+            "Identity" | "Dropout" => {
+                let input = self.var(node, 0)?;
+                let shape = self.graph.tensors[input].shape.clone();
+                self.push(node, shape, |output| FloatOp::Reshape {
+                    node: name,
+                    input,
+                    output,
+                })
+            }
+            _ => Err(unsupported(node, "")),
+        }
+    }
+
+    fn gemm(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        if attr_int(node, "transA").unwrap_or(0) != 0 {
+            return Err(unsupported(node, "transA=1"));
+        }
+        let input = self.var(node, 0)?;
+        let Operand::Const(b) = self.operand(node, 1)? else {
+            return Err(unsupported(
+                node,
+                "a computed right operand (private × private products are not supported yet)",
+            ));
+        };
+        let a_shape = self.graph.tensors[input].shape.clone();
+        if a_shape.len() != 2 || b.shape.len() != 2 {
+            return Err(invalid(
+                node,
+                format!("Gemm needs 2-D operands, got {a_shape:?} and {:?}", b.shape),
+            ));
+        }
+        let alpha = attr_float(node, "alpha").unwrap_or(1.0);
+        let beta = attr_float(node, "beta").unwrap_or(1.0);
+        let trans_b = attr_int(node, "transB").unwrap_or(0) != 0;
+        let (k, n) = if trans_b {
+            (b.shape[1], b.shape[0])
+        } else {
+            (b.shape[0], b.shape[1])
+        };
+        if a_shape[1] != k {
+            return Err(invalid(
+                node,
+                format!("inner dimensions differ: {a_shape:?} × {:?}", b.shape),
+            ));
+        }
+        let mut weight = vec![0f32; k * n];
+        for i in 0..k {
+            for j in 0..n {
+                let v = if trans_b {
+                    b.data[j * k + i]
+                } else {
+                    b.data[i * n + j]
+                };
+                weight[i * n + j] = (alpha * v) as f32;
+            }
+        }
+        let bias = match node.input.get(2).filter(|s| !s.is_empty()) {
+            None => vec![0f32; n],
+            Some(_) => {
+                let Operand::Const(c) = self.operand(node, 2)? else {
+                    return Err(unsupported(node, "a computed bias C"));
+                };
+                let per_column = broadcast(&c.shape, &c.data, &[1, n])
+                    .filter(|_| c.shape.iter().product::<usize>() <= n)
+                    .ok_or_else(|| unsupported(node, "a bias C that varies across rows"))?;
+                per_column.iter().map(|v| (beta * v) as f32).collect()
+            }
+        };
+        self.push(node, vec![a_shape[0], n], |output| FloatOp::Dense {
+            node: name,
+            input,
+            output,
+            n_in: k,
+            n_out: n,
+            weight,
+            bias,
+        })
+    }
+
+    fn matmul(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let input = self.var(node, 0)?;
+        let Operand::Const(b) = self.operand(node, 1)? else {
+            return Err(unsupported(
+                node,
+                "a computed right operand (private × private products are not supported yet)",
+            ));
+        };
+        let a_shape = self.graph.tensors[input].shape.clone();
+        if b.shape.len() != 2 || a_shape.is_empty() {
+            return Err(unsupported(
+                node,
+                "a right operand that is not a 2-D constant matrix",
+            ));
+        }
+        let (k, n) = (b.shape[0], b.shape[1]);
+        if a_shape[a_shape.len() - 1] != k {
+            return Err(invalid(
+                node,
+                format!("inner dimensions differ: {a_shape:?} × {:?}", b.shape),
+            ));
+        }
+        let weight = b.data.iter().map(|v| *v as f32).collect();
+        let mut shape = a_shape;
+        *shape.last_mut().expect("non-empty") = n;
+        self.push(node, shape, |output| FloatOp::Dense {
+            node: name,
+            input,
+            output,
+            n_in: k,
+            n_out: n,
+            weight,
+            bias: vec![0f32; n],
+        })
+    }
+
+    fn add(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        match (self.operand(node, 0)?, self.operand(node, 1)?) {
+            (Operand::Var(a), Operand::Var(b)) => {
+                let shape = self.graph.tensors[a].shape.clone();
+                if shape != self.graph.tensors[b].shape {
+                    return Err(unsupported(
+                        node,
+                        "broadcasting between two computed tensors",
+                    ));
+                }
+                self.push(node, shape, |output| FloatOp::Add {
+                    node: name,
+                    a,
+                    b,
+                    output,
+                })
+            }
+            (Operand::Var(input), Operand::Const(c)) | (Operand::Const(c), Operand::Var(input)) => {
+                let shape = self.graph.tensors[input].shape.clone();
+                let constant = broadcast(&c.shape, &c.data, &shape)
+                    .ok_or_else(|| {
+                        invalid(node, format!("cannot broadcast {:?} to {shape:?}", c.shape))
+                    })?
+                    .into_iter()
+                    .map(|v| v as f32)
+                    .collect();
+                self.push(node, shape, |output| FloatOp::AddConst {
+                    node: name,
+                    input,
+                    constant,
+                    output,
+                })
+            }
+            (Operand::Const(_), Operand::Const(_)) => {
+                Err(unsupported(node, "two constant operands"))
+            }
+        }
+    }
+}
+
+/// Folds `Dense → AddConst` (a constant that is the same for every row) into the dense bias.
+fn fold_biases(graph: &mut FloatGraph) {
+    let readers = graph.readers();
+    let mut i = 0;
+    while i + 1 < graph.ops.len() {
+        let fold = match (&graph.ops[i], &graph.ops[i + 1]) {
+            (
+                FloatOp::Dense { output, n_out, .. },
+                FloatOp::AddConst {
+                    input, constant, ..
+                },
+            ) if input == output
+                && readers[*output] == 1
+                && !graph.outputs.contains(output)
+                && constant
+                    .chunks(*n_out)
+                    .all(|row| row == &constant[..*n_out]) =>
+            {
+                Some(constant[..*n_out].to_vec())
+            }
+            _ => None,
+        };
+        if let Some(extra) = fold {
+            let FloatOp::AddConst {
+                output: new_out, ..
+            } = graph.ops.remove(i + 1)
+            else {
+                unreachable!()
+            };
+            if let FloatOp::Dense { bias, output, .. } = &mut graph.ops[i] {
+                bias.iter_mut().zip(&extra).for_each(|(b, e)| *b += e);
+                *output = new_out;
+            }
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// Numpy-style broadcast of `data` (shape `from`) to shape `to`.
+fn broadcast(from: &[usize], data: &[f64], to: &[usize]) -> Option<Vec<f64>> {
+    if from.len() > to.len() {
+        // Leading 1s may be dropped (a `[1, n]` bias for `[n]` outputs).
+        let extra = from.len() - to.len();
+        if from[..extra].iter().any(|d| *d != 1) {
+            return None;
+        }
+        return broadcast(&from[extra..], data, to);
+    }
+    let pad = to.len() - from.len();
+    let from: Vec<usize> = std::iter::repeat_n(1, pad)
+        .chain(from.iter().copied())
+        .collect();
+    if from.iter().zip(to).any(|(f, t)| *f != 1 && f != t) {
+        return None;
+    }
+    let numel: usize = to.iter().product();
+    let mut out = Vec::with_capacity(numel);
+    for flat in 0..numel {
+        let (mut rem, mut src, mut stride) = (flat, 0usize, 1usize);
+        let mut src_strides = vec![0usize; to.len()];
+        for d in (0..to.len()).rev() {
+            src_strides[d] = stride;
+            stride *= from[d];
+        }
+        for d in (0..to.len()).rev() {
+            let idx = rem % to[d];
+            rem /= to[d];
+            if from[d] != 1 {
+                src += idx * src_strides[d];
+            }
+        }
+        out.push(data[src]);
+    }
+    Some(out)
+}
+
+fn reshape_target(from: &[usize], target: &[i64]) -> Option<Vec<usize>> {
+    let numel: usize = from.iter().product();
+    let mut shape = Vec::with_capacity(target.len());
+    let mut infer = None;
+    for (i, d) in target.iter().enumerate() {
+        match *d {
+            0 => shape.push(*from.get(i)?),
+            -1 if infer.is_none() => {
+                infer = Some(i);
+                shape.push(1);
+            }
+            d if d > 0 => shape.push(d as usize),
+            _ => return None,
+        }
+    }
+    let known: usize = shape.iter().product();
+    if let Some(i) = infer {
+        if known == 0 || numel % known != 0 {
+            return None;
+        }
+        shape[i] = numel / known;
+    }
+    (shape.iter().product::<usize>() == numel).then_some(shape)
+}
+
+fn normalize_axis(axis: i64, rank: usize) -> Option<usize> {
+    let a = if axis < 0 {
+        axis + rank as i64 - 1
+    } else {
+        axis
+    };
+    (0..rank as i64).contains(&a).then_some(a as usize)
+}
+
+fn attr_int(node: &NodeProto, name: &str) -> Option<i64> {
+    node.attribute.iter().find(|a| a.name == name).map(|a| a.i)
+}
+
+fn attr_float(node: &NodeProto, name: &str) -> Option<f64> {
+    node.attribute
+        .iter()
+        .find(|a| a.name == name)
+        .map(|a| f64::from(a.f))
+}
+
+fn node_name(node: &NodeProto) -> String {
+    if !node.name.is_empty() {
+        node.name.clone()
+    } else {
+        node.output
+            .first()
+            .cloned()
+            .unwrap_or_else(|| node.op_type.clone())
+    }
+}
+
+fn unsupported(node: &NodeProto, detail: &str) -> CircuitError {
+    CircuitError::UnsupportedOp {
+        op: node.op_type.clone(),
+        node: node_name(node),
+        detail: if detail.is_empty() {
+            String::new()
+        } else {
+            format!(": {detail}")
+        },
+    }
+}
+
+fn invalid(node: &NodeProto, reason: String) -> CircuitError {
+    CircuitError::InvalidModel {
+        node: node_name(node),
+        reason,
+    }
+}
+
+/// Float reference inference by tract: the outputs (flattened) for one set of inputs.
+pub struct FloatReference {
+    path: PathBuf,
+    plan: std::sync::Arc<tract_onnx::prelude::TypedRunnableModel>,
+    shapes: Vec<Vec<usize>>,
+}
+
+impl FloatReference {
+    /// Loads the model into tract with the given input shapes.
+    pub fn new(path: &Path, input_shapes: &[Vec<usize>]) -> Result<Self> {
+        let build = || -> TractResult<_> {
+            let mut model = tract_onnx::onnx().model_for_path(path)?;
+            for (i, shape) in input_shapes.iter().enumerate() {
+                model = model.with_input_fact(i, InferenceFact::dt_shape(DatumType::F32, shape))?;
+            }
+            model.into_optimized()?.into_runnable()
+        };
+        let plan = build().map_err(|e| CircuitError::Inference {
+            path: path.to_owned(),
+            reason: format!("{e:#}"),
+        })?;
+        Ok(Self {
+            path: path.to_owned(),
+            plan,
+            shapes: input_shapes.to_vec(),
+        })
+    }
+
+    /// Runs float inference.
+    pub fn run(&self, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>> {
+        let run = || -> TractResult<Vec<Vec<f32>>> {
+            let tensors = inputs
+                .iter()
+                .zip(&self.shapes)
+                .map(|(data, shape)| Ok(Tensor::from_shape(shape, data)?.into()))
+                .collect::<TractResult<_>>()?;
+            let outputs = self.plan.run(tensors)?;
+            outputs
+                .iter()
+                .map(|t| {
+                    Ok(t.cast_to::<f32>()?
+                        .to_plain_array_view::<f32>()?
+                        .iter()
+                        .copied()
+                        .collect())
+                })
+                .collect()
+        };
+        run().map_err(|e| CircuitError::Inference {
+            path: self.path.clone(),
+            reason: format!("{e:#}"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcast_follows_numpy_rules() {
+        assert_eq!(
+            broadcast(&[3], &[1.0, 2.0, 3.0], &[2, 3]).unwrap(),
+            vec![1.0, 2.0, 3.0, 1.0, 2.0, 3.0]
+        );
+        assert_eq!(
+            broadcast(&[2, 1], &[1.0, 2.0], &[2, 3]).unwrap(),
+            vec![1.0, 1.0, 1.0, 2.0, 2.0, 2.0]
+        );
+        assert_eq!(
+            broadcast(&[1, 3], &[1.0, 2.0, 3.0], &[3]).unwrap(),
+            vec![1.0, 2.0, 3.0]
+        );
+        assert!(broadcast(&[2], &[1.0, 2.0], &[3]).is_none());
+    }
+
+    #[test]
+    fn reshape_target_handles_zero_and_minus_one() {
+        assert_eq!(reshape_target(&[1, 2, 4], &[0, -1]), Some(vec![1, 8]));
+        assert_eq!(reshape_target(&[1, 3], &[3]), Some(vec![3]));
+        assert_eq!(reshape_target(&[1, 3], &[2, -1]), None);
+    }
+}

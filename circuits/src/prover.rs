@@ -1,0 +1,213 @@
+//! Keys, proofs and verification. Proofs use SHPLONK over KZG and a Keccak transcript, the
+//! one the on-chain verifier replays.
+
+use crate::circuit::{CircuitParams, ModelCircuit};
+use crate::error::{CircuitError, Result};
+use crate::quantize::CompiledModel;
+use crate::{Bn256, Fr, G1Affine};
+use halo2_proofs::dev::{FailureLocation, MockProver, VerifyFailure};
+use halo2_proofs::plonk::{
+    create_proof, keygen_pk, keygen_vk_custom, verify_proof, ProvingKey, VerifyingKey,
+};
+use halo2_proofs::poly::commitment::{Params, ParamsProver};
+use halo2_proofs::poly::kzg::commitment::{KZGCommitmentScheme, ParamsKZG};
+use halo2_proofs::poly::kzg::multiopen::{ProverSHPLONK, VerifierSHPLONK};
+use halo2_proofs::poly::kzg::strategy::SingleStrategy;
+use halo2_proofs::transcript::{TranscriptReadBuffer, TranscriptWriterBuffer};
+use halo2_proofs::SerdeFormat;
+use rand::rngs::OsRng;
+use sha2::{Digest, Sha256};
+use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Generates the proving key (which holds the verifying key) of a compiled model.
+pub fn keygen(params: &ParamsKZG<Bn256>, model: &CompiledModel) -> Result<ProvingKey<G1Affine>> {
+    check_k(params, model)?;
+    let circuit = ModelCircuit::new(model, None)?;
+    let vk = keygen_vk_custom(params, &circuit, false).map_err(|e| CircuitError::Halo2 {
+        stage: "verifying key generation",
+        reason: e.to_string(),
+    })?;
+    keygen_pk(params, vk, &circuit).map_err(|e| CircuitError::Halo2 {
+        stage: "proving key generation",
+        reason: e.to_string(),
+    })
+}
+
+fn check_k(params: &ParamsKZG<Bn256>, model: &CompiledModel) -> Result<()> {
+    if params.k() != model.layout.k {
+        return Err(CircuitError::Mismatch(format!(
+            "the SRS has k={} but the model was compiled for k={}",
+            params.k(),
+            model.layout.k
+        )));
+    }
+    Ok(())
+}
+
+/// A proof and the public instances it proves.
+#[derive(Clone, Debug)]
+pub struct Proof {
+    /// The proof bytes (Keccak transcript).
+    pub proof: Vec<u8>,
+    /// Public inputs then public outputs.
+    pub instances: Vec<Fr>,
+    /// The quantized public outputs, one vector per model output.
+    pub outputs: Vec<Vec<i64>>,
+}
+
+/// Proves `model(inputs)`; `inputs` are quantized, one vector per model input. The circuit's
+/// outputs are checked against the reference execution before any proving work.
+pub fn prove(
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    model: &CompiledModel,
+    inputs: &[Vec<i64>],
+) -> Result<Proof> {
+    check_k(params, model)?;
+    let expected = crate::exec::run(model, inputs)?.outputs(model);
+    let circuit = ModelCircuit::new(model, Some(inputs))?;
+    let outputs = circuit.plan.outputs(model);
+    if outputs != expected {
+        return Err(CircuitError::Mismatch(
+            "internal error: circuit layout and reference execution disagree".into(),
+        ));
+    }
+    let instances = circuit.instance_column();
+    let mut transcript = TranscriptWriterBuffer::<_, G1Affine, _>::init(Vec::new());
+    create_proof::<
+        KZGCommitmentScheme<Bn256>,
+        ProverSHPLONK<'_, Bn256>,
+        _,
+        _,
+        EvmTranscript<_, _, _, _>,
+        _,
+    >(
+        params,
+        pk,
+        &[circuit],
+        &[&[&instances]],
+        OsRng,
+        &mut transcript,
+    )
+    .map_err(|e| CircuitError::Halo2 {
+        stage: "proving",
+        reason: e.to_string(),
+    })?;
+    Ok(Proof {
+        proof: transcript.finalize(),
+        instances,
+        outputs,
+    })
+}
+
+/// Verifies a proof against a verifying key and public instances.
+pub fn verify(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    instances: &[Fr],
+    proof: &[u8],
+) -> Result<()> {
+    let run = || {
+        let mut transcript = TranscriptReadBuffer::<_, G1Affine, _>::init(proof);
+        verify_proof::<
+            KZGCommitmentScheme<Bn256>,
+            VerifierSHPLONK<'_, Bn256>,
+            _,
+            EvmTranscript<_, _, _, _>,
+            _,
+        >(
+            params.verifier_params(),
+            vk,
+            SingleStrategy::new(params),
+            &[&[instances]],
+            &mut transcript,
+        )
+    };
+    match catch_unwind(AssertUnwindSafe(run)) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(CircuitError::ProofRejected(e.to_string())),
+        Err(_) => Err(CircuitError::ProofRejected("malformed proof".into())),
+    }
+}
+
+/// Checks every constraint with halo2's MockProver, without a proof. On failure the message
+/// names the layer of the first failing row.
+pub fn mock(model: &CompiledModel, inputs: &[Vec<i64>]) -> Result<()> {
+    let circuit = ModelCircuit::new(model, Some(inputs))?;
+    let failures = mock_failures(model, &circuit)?;
+    match failures.first() {
+        None => Ok(()),
+        Some(first) => {
+            let row = failure_row(first);
+            let layer = row.and_then(|r| circuit.plan.layer_at(r)).unwrap_or("?");
+            Err(CircuitError::ProofRejected(format!(
+                "{} constraint failure(s); first in layer `{layer}`: {first}",
+                failures.len()
+            )))
+        }
+    }
+}
+
+/// Runs MockProver on a circuit and returns every failure.
+pub fn mock_failures(model: &CompiledModel, circuit: &ModelCircuit) -> Result<Vec<VerifyFailure>> {
+    let prover = MockProver::run(model.layout.k, circuit, vec![circuit.instance_column()])
+        .map_err(|e| CircuitError::Halo2 {
+            stage: "mock synthesis",
+            reason: e.to_string(),
+        })?;
+    Ok(prover.verify().err().unwrap_or_default())
+}
+
+/// The absolute row of a failure, when it has one.
+pub fn failure_row(f: &VerifyFailure) -> Option<usize> {
+    let loc = match f {
+        VerifyFailure::ConstraintNotSatisfied { location, .. }
+        | VerifyFailure::Lookup { location, .. }
+        | VerifyFailure::Permutation { location, .. } => location,
+        _ => return None,
+    };
+    match loc {
+        FailureLocation::InRegion { offset, .. } => Some(*offset),
+        FailureLocation::OutsideRegion { row } => Some(*row),
+    }
+}
+
+/// Serializes a verifying key.
+pub fn vk_to_bytes(vk: &VerifyingKey<G1Affine>) -> Vec<u8> {
+    vk.to_bytes(SerdeFormat::RawBytes)
+}
+
+/// SHA-256 of the serialized verifying key, hex: the identity of a circuit.
+pub fn vk_hash(vk: &VerifyingKey<G1Affine>) -> String {
+    hex::encode(Sha256::digest(vk_to_bytes(vk)))
+}
+
+/// Reads a verifying key for a circuit of the given width.
+pub fn vk_from_bytes(bytes: &[u8], width: usize) -> Result<VerifyingKey<G1Affine>> {
+    let mut r = bytes;
+    catch_unwind(AssertUnwindSafe(|| {
+        VerifyingKey::read::<_, ModelCircuit>(
+            &mut r,
+            SerdeFormat::RawBytes,
+            CircuitParams { width },
+        )
+    }))
+    .map_err(|_| CircuitError::Mismatch("verifying key is corrupted".into()))?
+    .map_err(|e| CircuitError::Mismatch(format!("verifying key is corrupted: {e}")))
+}
+
+/// Serializes a proving key.
+pub fn pk_to_bytes(pk: &ProvingKey<G1Affine>) -> Vec<u8> {
+    pk.to_bytes(SerdeFormat::RawBytes)
+}
+
+/// Reads a proving key for a circuit of the given width.
+pub fn pk_from_bytes(bytes: &[u8], width: usize) -> Result<ProvingKey<G1Affine>> {
+    let mut r = bytes;
+    catch_unwind(AssertUnwindSafe(|| {
+        ProvingKey::read::<_, ModelCircuit>(&mut r, SerdeFormat::RawBytes, CircuitParams { width })
+    }))
+    .map_err(|_| CircuitError::Mismatch("proving key is corrupted".into()))?
+    .map_err(|e| CircuitError::Mismatch(format!("proving key is corrupted: {e}")))
+}

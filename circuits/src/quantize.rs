@@ -1,0 +1,677 @@
+//! Quantization: floats become fixed-point integers, ops become circuit layers, and the
+//! lookup tables are sized to the values calibration inputs actually produce.
+
+use crate::error::{CircuitError, Result};
+use crate::exec;
+use crate::fixed_point::{dequantize, quantize};
+use crate::layout;
+use crate::model::onnx::{self, FloatReference};
+use crate::model::{Activation, FloatGraph, FloatOp, TensorId};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Version of the `model.json` format written by `compile`.
+pub const FORMAT_VERSION: u32 = 1;
+/// Lookup tables cover this many times the largest magnitude seen during calibration.
+pub const RANGE_MARGIN: f64 = 2.0;
+/// The default lower bound of the automatically chosen scale (fractional bits).
+pub const MIN_AUTO_SCALE_BITS: u32 = 6;
+/// The largest scale the compiler will choose or accept.
+pub const MAX_SCALE_BITS: u32 = 16;
+/// Rows halo2 keeps for blinding and its last-row checks, plus a safety margin.
+pub const RESERVED_ROWS: usize = 16;
+
+/// Who sees a tensor. Inputs and outputs are public instances in this version; the other
+/// modes are part of the format so that later versions add them without a rewrite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// A public instance of the proof.
+    Public,
+    /// A private witness.
+    Private,
+    /// A private witness whose Poseidon commitment is public.
+    Hashed,
+    /// Constants baked into the circuit (bound by the verifying key).
+    Fixed,
+}
+
+/// A circuit layer: one or more float ops lowered to gates and lookups.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "layer", rename_all = "snake_case")]
+pub enum Layer {
+    /// Dot products through the dot-product gate, optionally rescaled (and activated) by lookup.
+    Dense {
+        /// ONNX node.
+        node: String,
+        /// Input tensor `[.., n_in]`.
+        input: TensorId,
+        /// Output tensor `[.., n_out]`.
+        output: TensorId,
+        /// Contracted length.
+        n_in: usize,
+        /// Produced length.
+        n_out: usize,
+        /// `[n_in, n_out]` at the weight scale.
+        weight: Vec<i64>,
+        /// `[n_out]` at input scale + weight scale.
+        bias: Vec<i64>,
+        /// Division back to the working scale, fused with an activation; `None` keeps the
+        /// doubled scale (used for final layers whose output is a model output).
+        rescale: Option<Rescale>,
+    },
+    /// Element-wise sum of two tensors at the same scale.
+    Add {
+        /// ONNX node.
+        node: String,
+        /// Left operand.
+        a: TensorId,
+        /// Right operand.
+        b: TensorId,
+        /// Result.
+        output: TensorId,
+    },
+    /// Element-wise sum with a constant (one value per element, at the tensor's scale).
+    AddConst {
+        /// ONNX node.
+        node: String,
+        /// Operand.
+        input: TensorId,
+        /// The constant.
+        constant: Vec<i64>,
+        /// Result.
+        output: TensorId,
+    },
+    /// An activation applied by lookup, without rescaling.
+    Activation {
+        /// ONNX node.
+        node: String,
+        /// The function.
+        act: Activation,
+        /// Operand.
+        input: TensorId,
+        /// Result.
+        output: TensorId,
+    },
+    /// A reshape: the same cells under another shape, no rows.
+    Reshape {
+        /// ONNX node.
+        node: String,
+        /// Operand.
+        input: TensorId,
+        /// Result.
+        output: TensorId,
+    },
+}
+
+impl Layer {
+    /// The ONNX node the layer came from.
+    pub fn node(&self) -> &str {
+        match self {
+            Self::Dense { node, .. }
+            | Self::Add { node, .. }
+            | Self::AddConst { node, .. }
+            | Self::Activation { node, .. }
+            | Self::Reshape { node, .. } => node,
+        }
+    }
+}
+
+/// Division by `2^shift` with rounding, then an activation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rescale {
+    /// Fractional bits removed.
+    pub shift: u32,
+    /// The function applied to the rescaled value.
+    pub act: Activation,
+}
+
+/// A tensor of the compiled model.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QTensor {
+    /// ONNX name.
+    pub name: String,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// Fractional bits of its fixed-point values.
+    pub scale_bits: u32,
+}
+
+impl QTensor {
+    /// Number of elements.
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// A model input or output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IoSpec {
+    /// The tensor.
+    pub tensor: TensorId,
+    /// Who sees it.
+    pub visibility: Visibility,
+}
+
+/// The lookup tables the circuit needs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tables {
+    /// Shifts whose remainders are range-checked (`0 ≤ r < 2^shift`).
+    pub range_shifts: Vec<u32>,
+    /// Activation tables and the signed bit width each covers.
+    pub activations: BTreeMap<Activation, u32>,
+}
+
+impl Tables {
+    /// Rows of the combined table, including its all-zero first row.
+    pub fn rows(&self) -> usize {
+        1 + self.range_shifts.iter().map(|s| 1usize << s).sum::<usize>()
+            + self
+                .activations
+                .values()
+                .map(|b| 1usize << b)
+                .sum::<usize>()
+    }
+}
+
+/// How the circuit is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayoutParams {
+    /// Multiply-accumulates per dot-product row (advice columns besides the accumulator).
+    pub width: usize,
+    /// The circuit has `2^k` rows.
+    pub k: u32,
+}
+
+/// Float vs quantized agreement on the calibration inputs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct QuantReport {
+    /// Samples compared.
+    pub samples: usize,
+    /// Largest absolute difference over all outputs.
+    pub max_abs_error: f64,
+    /// Mean absolute difference.
+    pub mean_abs_error: f64,
+    /// `max_abs_error` divided by the largest float output magnitude.
+    pub max_rel_error: f64,
+    /// Share of samples whose arg-max agrees (for outputs with more than one element).
+    pub top1_agreement: Option<f64>,
+    /// Largest difference between tract's float inference and our float reading of the graph.
+    pub import_max_diff: f64,
+}
+
+/// A model compiled for the circuit: what `compile` writes as `model.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CompiledModel {
+    /// Format version ([`FORMAT_VERSION`]).
+    pub format: u32,
+    /// Model name.
+    pub name: String,
+    /// SHA-256 of the ONNX file it came from.
+    pub source_sha256: String,
+    /// The working fixed-point scale (fractional bits).
+    pub scale_bits: u32,
+    /// Every tensor.
+    pub tensors: Vec<QTensor>,
+    /// Model inputs.
+    pub inputs: Vec<IoSpec>,
+    /// Model outputs.
+    pub outputs: Vec<IoSpec>,
+    /// How the weights are held.
+    pub weights: Visibility,
+    /// Layers in execution order.
+    pub layers: Vec<Layer>,
+    /// Lookup tables.
+    pub tables: Tables,
+    /// Layout.
+    pub layout: LayoutParams,
+    /// Rows the layout uses.
+    pub rows: usize,
+    /// Float vs quantized agreement measured at compile time.
+    pub report: QuantReport,
+}
+
+/// Options of [`compile`].
+#[derive(Clone, Debug)]
+pub struct CompileOptions {
+    /// Fixed-point fractional bits; `None` chooses from the calibration data.
+    pub scale_bits: Option<u32>,
+    /// Multiply-accumulates per dot-product row.
+    pub width: usize,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        Self {
+            scale_bits: None,
+            width: 4,
+        }
+    }
+}
+
+/// Compiles an ONNX file: imports it, quantizes with calibration samples (each sample is one
+/// flat vector per model input) and sizes the circuit.
+pub fn compile(
+    path: &Path,
+    samples: &[Vec<Vec<f32>>],
+    opts: &CompileOptions,
+) -> Result<CompiledModel> {
+    if !(3..=64).contains(&opts.width) {
+        return Err(CircuitError::Mismatch(format!(
+            "width {} is out of range 3..=64",
+            opts.width
+        )));
+    }
+    let bytes = std::fs::read(path).map_err(|e| CircuitError::io(path, e))?;
+    let graph = onnx::load(path)?;
+    if samples.is_empty() {
+        return Err(CircuitError::Mismatch(
+            "at least one calibration sample is needed".into(),
+        ));
+    }
+    for sample in samples {
+        check_inputs(&graph, sample)?;
+    }
+    let input_shapes: Vec<Vec<usize>> = graph
+        .inputs
+        .iter()
+        .map(|t| graph.tensors[*t].shape.clone())
+        .collect();
+    let reference = FloatReference::new(path, &input_shapes)?;
+    let float_values: Vec<Vec<Vec<f32>>> = samples.iter().map(|s| graph.run_f32_all(s)).collect();
+    let tract_outputs: Vec<Vec<Vec<f32>>> = samples
+        .iter()
+        .map(|s| reference.run(s))
+        .collect::<Result<_>>()?;
+
+    let mut import_max_diff = 0f64;
+    for (values, tract) in float_values.iter().zip(&tract_outputs) {
+        for (id, t) in graph.outputs.iter().zip(tract) {
+            if values[*id].len() != t.len() {
+                return Err(CircuitError::Mismatch(format!(
+                    "output `{}`: tract computes {} values, the compiler {}",
+                    graph.tensors[*id].name,
+                    t.len(),
+                    values[*id].len()
+                )));
+            }
+            for (a, b) in values[*id].iter().zip(t) {
+                import_max_diff = import_max_diff.max(f64::from((a - b).abs()));
+            }
+        }
+    }
+
+    let max_abs: Vec<f64> = (0..graph.tensors.len())
+        .map(|t| {
+            float_values
+                .iter()
+                .flat_map(|v| v[t].iter())
+                .fold(0f64, |m, x| m.max(f64::from(x.abs())))
+        })
+        .collect();
+
+    let build = |scale_bits: u32| -> Result<CompiledModel> {
+        let mut model = lower(&graph, scale_bits, &max_abs)?;
+        model.source_sha256 = hex::encode(Sha256::digest(&bytes));
+        model.rows = layout::Plan::build(&model, opts.width, None)?.rows;
+        model.layout = LayoutParams {
+            width: opts.width,
+            k: min_k(model.rows, model.tables.rows()),
+        };
+        Ok(model)
+    };
+    let mut model = match opts.scale_bits {
+        Some(s) if (1..=MAX_SCALE_BITS).contains(&s) => build(s)?,
+        Some(s) => {
+            return Err(CircuitError::Mismatch(format!(
+                "scale {s} is out of range 1..={MAX_SCALE_BITS}"
+            )))
+        }
+        None => {
+            // Precision first: the smallest acceptable scale fixes k; then take every extra
+            // bit of precision that does not make the circuit bigger.
+            let mut best = build(MIN_AUTO_SCALE_BITS)?;
+            for s in MIN_AUTO_SCALE_BITS + 1..=12 {
+                let candidate = build(s)?;
+                if candidate.layout.k > best.layout.k {
+                    break;
+                }
+                best = candidate;
+            }
+            best
+        }
+    };
+
+    model.report = measure(&model, samples, &tract_outputs, import_max_diff)?;
+    Ok(model)
+}
+
+/// Smallest `k` whose usable rows hold both the layout and the lookup table.
+pub fn min_k(rows: usize, table_rows: usize) -> u32 {
+    let need = rows.max(table_rows) + RESERVED_ROWS;
+    need.next_power_of_two().trailing_zeros().max(4)
+}
+
+fn bits_for(max_abs: f64, scale_bits: u32) -> u32 {
+    let m = (max_abs * (1u64 << scale_bits) as f64 * RANGE_MARGIN)
+        .ceil()
+        .max(1.0) as u64;
+    (64 - m.leading_zeros()) + 1
+}
+
+/// Lowers the float graph at a given scale.
+fn lower(graph: &FloatGraph, s: u32, max_abs: &[f64]) -> Result<CompiledModel> {
+    let readers = graph.readers();
+    let mut tensors: Vec<QTensor> = graph
+        .tensors
+        .iter()
+        .map(|t| QTensor {
+            name: t.name.clone(),
+            shape: t.shape.clone(),
+            scale_bits: s,
+        })
+        .collect();
+    let mut tables = Tables::default();
+    let mut need = |act: Activation, max: f64, scale: u32| {
+        let bits = bits_for(max, scale);
+        let e = tables.activations.entry(act).or_insert(bits);
+        *e = (*e).max(bits);
+    };
+    let mut layers = Vec::new();
+    let mut i = 0;
+    while i < graph.ops.len() {
+        let op = &graph.ops[i];
+        let scale_of = |t: TensorId, tensors: &[QTensor]| tensors[t].scale_bits;
+        match op {
+            FloatOp::Dense {
+                node,
+                input,
+                output,
+                n_in,
+                n_out,
+                weight,
+                bias,
+            } => {
+                let in_scale = scale_of(*input, &tensors);
+                let acc_scale = in_scale + s;
+                // Fuse a following activation that is the dense output's only reader.
+                let fused = match graph.ops.get(i + 1) {
+                    Some(FloatOp::Activation {
+                        act,
+                        input: a_in,
+                        output: a_out,
+                        ..
+                    }) if a_in == output
+                        && readers[*output] == 1
+                        && !graph.outputs.contains(output) =>
+                    {
+                        Some((*act, *a_out))
+                    }
+                    _ => None,
+                };
+                let (rescale, out) = match fused {
+                    Some((act, out)) => {
+                        need(act, max_abs[*output], s);
+                        i += 1;
+                        (Some(Rescale { shift: s, act }), out)
+                    }
+                    None if graph.outputs.contains(output) && readers[*output] == 1 => {
+                        (None, *output)
+                    }
+                    None => {
+                        need(Activation::Identity, max_abs[*output], s);
+                        (
+                            Some(Rescale {
+                                shift: s,
+                                act: Activation::Identity,
+                            }),
+                            *output,
+                        )
+                    }
+                };
+                tensors[out].scale_bits = if rescale.is_some() {
+                    acc_scale - s
+                } else {
+                    acc_scale
+                };
+                if rescale.is_some() && !tables.range_shifts.contains(&s) {
+                    tables.range_shifts.push(s);
+                }
+                layers.push(Layer::Dense {
+                    node: node.clone(),
+                    input: *input,
+                    output: out,
+                    n_in: *n_in,
+                    n_out: *n_out,
+                    weight: weight.iter().map(|w| quantize(*w, s)).collect(),
+                    bias: bias.iter().map(|b| quantize(*b, acc_scale)).collect(),
+                    rescale,
+                });
+            }
+            FloatOp::Add { node, a, b, output } => {
+                let (sa, sb) = (scale_of(*a, &tensors), scale_of(*b, &tensors));
+                if sa != sb {
+                    return Err(CircuitError::UnsupportedOp {
+                        op: "Add".into(),
+                        node: node.clone(),
+                        detail: format!(": operands at different scales ({sa} and {sb} bits)"),
+                    });
+                }
+                tensors[*output].scale_bits = sa;
+                layers.push(Layer::Add {
+                    node: node.clone(),
+                    a: *a,
+                    b: *b,
+                    output: *output,
+                });
+            }
+            FloatOp::AddConst {
+                node,
+                input,
+                constant,
+                output,
+            } => {
+                let scale = scale_of(*input, &tensors);
+                tensors[*output].scale_bits = scale;
+                let constant = constant.iter().map(|c| quantize(*c, scale)).collect();
+                layers.push(Layer::AddConst {
+                    node: node.clone(),
+                    input: *input,
+                    constant,
+                    output: *output,
+                });
+            }
+            FloatOp::Activation {
+                node,
+                act,
+                input,
+                output,
+            } => {
+                let scale = scale_of(*input, &tensors);
+                need(*act, max_abs[*input], scale);
+                tensors[*output].scale_bits = scale;
+                layers.push(Layer::Activation {
+                    node: node.clone(),
+                    act: *act,
+                    input: *input,
+                    output: *output,
+                });
+            }
+            FloatOp::Reshape {
+                node,
+                input,
+                output,
+            } => {
+                tensors[*output].scale_bits = scale_of(*input, &tensors);
+                layers.push(Layer::Reshape {
+                    node: node.clone(),
+                    input: *input,
+                    output: *output,
+                });
+            }
+        }
+        i += 1;
+    }
+    let io = |ids: &[TensorId]| {
+        ids.iter()
+            .map(|t| IoSpec {
+                tensor: *t,
+                visibility: Visibility::Public,
+            })
+            .collect()
+    };
+    Ok(CompiledModel {
+        format: FORMAT_VERSION,
+        name: graph.name.clone(),
+        source_sha256: String::new(),
+        scale_bits: s,
+        tensors,
+        inputs: io(&graph.inputs),
+        outputs: io(&graph.outputs),
+        weights: Visibility::Fixed,
+        layers,
+        tables,
+        layout: LayoutParams { width: 0, k: 0 },
+        rows: 0,
+        report: QuantReport::default(),
+    })
+}
+
+fn check_inputs(graph: &FloatGraph, sample: &[Vec<f32>]) -> Result<()> {
+    if sample.len() != graph.inputs.len() {
+        return Err(CircuitError::InputCount {
+            expected: graph.inputs.len(),
+            got: sample.len(),
+        });
+    }
+    for (id, data) in graph.inputs.iter().zip(sample) {
+        let t = &graph.tensors[*id];
+        if data.len() != t.numel() {
+            return Err(CircuitError::InputShape {
+                name: t.name.clone(),
+                shape: t.shape.clone(),
+                expected: t.numel(),
+                got: data.len(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn measure(
+    model: &CompiledModel,
+    samples: &[Vec<Vec<f32>>],
+    float_outputs: &[Vec<Vec<f32>>],
+    import_max_diff: f64,
+) -> Result<QuantReport> {
+    let (mut max_abs, mut sum_abs, mut count, mut max_float) = (0f64, 0f64, 0usize, 0f64);
+    let (mut agree, mut classified) = (0usize, 0usize);
+    for (sample, floats) in samples.iter().zip(float_outputs) {
+        let outputs = exec::run(model, &model.quantize_inputs(sample)?)?.outputs(model);
+        for (spec, (q, f)) in model.outputs.iter().zip(outputs.iter().zip(floats)) {
+            let scale = model.tensors[spec.tensor].scale_bits;
+            let deq: Vec<f64> = q.iter().map(|v| dequantize(*v, scale)).collect();
+            for (d, f) in deq.iter().zip(f) {
+                let err = (d - f64::from(*f)).abs();
+                max_abs = max_abs.max(err);
+                sum_abs += err;
+                count += 1;
+                max_float = max_float.max(f64::from(f.abs()));
+            }
+            if f.len() > 1 {
+                classified += 1;
+                agree += usize::from(
+                    argmax(&deq) == argmax(&f.iter().map(|x| f64::from(*x)).collect::<Vec<_>>()),
+                );
+            }
+        }
+    }
+    Ok(QuantReport {
+        samples: samples.len(),
+        max_abs_error: max_abs,
+        mean_abs_error: sum_abs / count.max(1) as f64,
+        max_rel_error: if max_float > 0.0 {
+            max_abs / max_float
+        } else {
+            0.0
+        },
+        top1_agreement: (classified > 0).then(|| agree as f64 / classified as f64),
+        import_max_diff,
+    })
+}
+
+/// Index of the largest value (the first on ties).
+pub fn argmax(v: &[f64]) -> usize {
+    v.iter()
+        .enumerate()
+        .fold(0, |best, (i, x)| if *x > v[best] { i } else { best })
+}
+
+impl CompiledModel {
+    /// Quantizes one set of float inputs (one flat vector per model input), checking shapes.
+    pub fn quantize_inputs(&self, inputs: &[Vec<f32>]) -> Result<Vec<Vec<i64>>> {
+        if inputs.len() != self.inputs.len() {
+            return Err(CircuitError::InputCount {
+                expected: self.inputs.len(),
+                got: inputs.len(),
+            });
+        }
+        self.inputs
+            .iter()
+            .zip(inputs)
+            .map(|(spec, data)| {
+                let t = &self.tensors[spec.tensor];
+                if data.len() != t.numel() {
+                    return Err(CircuitError::InputShape {
+                        name: t.name.clone(),
+                        shape: t.shape.clone(),
+                        expected: t.numel(),
+                        got: data.len(),
+                    });
+                }
+                if let Some(bad) = data.iter().find(|x| !x.is_finite()) {
+                    return Err(CircuitError::Mismatch(format!(
+                        "input `{}` contains {bad}",
+                        t.name
+                    )));
+                }
+                Ok(data.iter().map(|x| quantize(*x, t.scale_bits)).collect())
+            })
+            .collect()
+    }
+
+    /// Number of public instance values: every public input and output element.
+    pub fn num_instances(&self) -> usize {
+        self.inputs
+            .iter()
+            .chain(&self.outputs)
+            .map(|io| self.tensors[io.tensor].numel())
+            .sum()
+    }
+
+    /// Reads `model.json`.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| CircuitError::io(path, e))?;
+        let model: Self = serde_json::from_str(&text).map_err(|e| CircuitError::Json {
+            path: path.to_owned(),
+            what: "compiled model",
+            reason: e.to_string(),
+        })?;
+        if model.format != FORMAT_VERSION {
+            return Err(CircuitError::Mismatch(format!(
+                "{}: compiled model format {} is not supported (expected {FORMAT_VERSION}); recompile the model",
+                path.display(),
+                model.format
+            )));
+        }
+        Ok(model)
+    }
+
+    /// Writes `model.json`.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).expect("a compiled model always serializes");
+        std::fs::write(path, text).map_err(|e| CircuitError::io(path, e))
+    }
+}

@@ -1,0 +1,321 @@
+//! The model circuit end to end inside the circuits crate: import, quantization, the
+//! reference execution, MockProver negative tests and real proofs.
+
+use snarkml_circuits::circuit::ModelCircuit;
+use snarkml_circuits::error::CircuitError;
+use snarkml_circuits::exec;
+use snarkml_circuits::halo2_proofs::dev::VerifyFailure;
+use snarkml_circuits::io::{load_calibration, InputFile};
+use snarkml_circuits::layout::Plan;
+use snarkml_circuits::prover::{self, failure_row};
+use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel};
+use snarkml_circuits::srs::Srs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(name)
+}
+
+fn models(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../models")
+        .join(name)
+}
+
+fn expected(path: &Path) -> Vec<Vec<f32>> {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    serde_json::from_value(v["output_data"].clone()).unwrap()
+}
+
+/// Compiles a fixture, calibrated on its own input.
+fn compile_fixture(stem: &str) -> (CompiledModel, Vec<Vec<f32>>) {
+    let input = InputFile::load(&fixture(&format!("{stem}.input.json"))).unwrap();
+    let model = compile(
+        &fixture(&format!("{stem}.onnx")),
+        &[input.input_data.clone()],
+        &CompileOptions::default(),
+    )
+    .unwrap();
+    (model, input.input_data)
+}
+
+fn digits() -> (CompiledModel, Vec<Vec<f32>>) {
+    let samples = load_calibration(&models("digits_mlp/calibration.json")).unwrap();
+    let model = compile(
+        &models("digits_mlp/model.onnx"),
+        &samples,
+        &CompileOptions::default(),
+    )
+    .unwrap();
+    let input = InputFile::load(&models("digits_mlp/input.json")).unwrap();
+    (model, input.input_data)
+}
+
+/// A development SRS of size `k`, generated once per test run into `$SNARKML_TEST_CACHE`.
+fn srs(k: u32) -> Srs {
+    let dir = std::env::var_os("SNARKML_TEST_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/snarkml-test-cache")
+        });
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("srs-k{k}.bin"));
+    if let Ok(srs) = Srs::load(&path) {
+        return srs;
+    }
+    let srs = Srs::generate_insecure(k, 7).unwrap();
+    let tmp = dir.join(format!("srs-k{k}.{}.tmp", std::process::id()));
+    srs.save(&tmp).unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    srs
+}
+
+fn dequantize(model: &CompiledModel, outputs: &[Vec<i64>]) -> Vec<Vec<f64>> {
+    model
+        .outputs
+        .iter()
+        .zip(outputs)
+        .map(|(o, q)| {
+            let s = model.tensors[o.tensor].scale_bits;
+            q.iter()
+                .map(|v| snarkml_circuits::fixed_point::dequantize(*v, s))
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn circuit_outputs_equal_reference_execution_and_float_within_tolerance() {
+    // (fixture, tolerance on |quantized - float| per output element)
+    for (stem, tol) in [("relu3", 0.01), ("linear", 0.01), ("mlp_flatten", 0.05)] {
+        let (model, input) = compile_fixture(stem);
+        let q = model.quantize_inputs(&input).unwrap();
+        let reference = exec::run(&model, &q).unwrap().outputs(&model);
+        let plan = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
+        assert_eq!(
+            plan.outputs(&model),
+            reference,
+            "{stem}: circuit outputs differ from the reference"
+        );
+        prover::mock(&model, &q).unwrap_or_else(|e| panic!("{stem}: {e}"));
+        let float = expected(&fixture(&format!("{stem}.expected.json")));
+        for (got, want) in dequantize(&model, &reference).iter().zip(&float) {
+            for (g, w) in got.iter().zip(want) {
+                assert!(
+                    (g - f64::from(*w)).abs() <= tol,
+                    "{stem}: quantized {g} vs float {w}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn digits_mlp_matches_float_inference_and_classifies_like_it() {
+    let (model, input) = digits();
+    assert!(
+        model.report.import_max_diff < 1e-4,
+        "our graph reading disagrees with tract: {}",
+        model.report.import_max_diff
+    );
+    assert_eq!(model.report.top1_agreement, Some(1.0));
+    // Stated tolerance: logits (range about ±24) within 0.25 of float inference.
+    assert!(
+        model.report.max_abs_error < 0.25,
+        "max abs error {}",
+        model.report.max_abs_error
+    );
+    let q = model.quantize_inputs(&input).unwrap();
+    let out = exec::run(&model, &q).unwrap().outputs(&model);
+    let float = expected(&models("digits_mlp/expected.json"));
+    let deq = &dequantize(&model, &out)[0];
+    let f: Vec<f64> = float[0].iter().map(|x| f64::from(*x)).collect();
+    assert_eq!(
+        snarkml_circuits::quantize::argmax(deq),
+        snarkml_circuits::quantize::argmax(&f)
+    );
+    for (a, b) in deq.iter().zip(&f) {
+        assert!((a - b).abs() < 0.25, "{a} vs {b}");
+    }
+    prover::mock(&model, &q).unwrap();
+}
+
+#[test]
+fn tiny_relu_model_needs_a_small_circuit() {
+    let (model, _) = compile_fixture("relu3");
+    assert!(
+        model.layout.k <= 12,
+        "a 3-element ReLU compiled to k={}",
+        model.layout.k
+    );
+}
+
+fn failures(model: &CompiledModel, plan: Plan) -> Vec<VerifyFailure> {
+    let circuit = ModelCircuit {
+        plan: Arc::new(plan),
+        tables: Arc::new(model.tables.clone()),
+    };
+    prover::mock_failures(model, &circuit).unwrap()
+}
+
+#[test]
+fn corrupted_dot_product_accumulator_fails_exactly_its_two_gates() {
+    let (model, input) = compile_fixture("linear");
+    let model = {
+        let opts = CompileOptions {
+            width: 3,
+            ..CompileOptions::default()
+        };
+        let m = compile(&fixture("linear.onnx"), &[input.clone()], &opts).unwrap();
+        assert_ne!(m, model);
+        m
+    };
+    let q = model.quantize_inputs(&input).unwrap();
+    let mut plan = Plan::build(&model, 3, Some(&q)).unwrap();
+    let row = (0..plan.rows)
+        .find(|r| plan.dot_first[*r] && plan.dot_next[*r + 1])
+        .expect("a two-row dot product");
+    plan.advice[3][row] += 1; // the accumulator after the first three products
+    let f = failures(&model, plan);
+    assert_eq!(f.len(), 2, "{f:#?}");
+    let described: Vec<(String, usize)> = f
+        .iter()
+        .map(|x| match x {
+            VerifyFailure::ConstraintNotSatisfied { constraint, .. } => {
+                (constraint.to_string(), failure_row(x).unwrap())
+            }
+            other => panic!("unexpected failure {other}"),
+        })
+        .collect();
+    assert!(
+        described[0].0.contains("dot product (first row)") && described[0].1 == row,
+        "{described:?}"
+    );
+    assert!(
+        described[1].0.contains("dot product (chained row)") && described[1].1 == row + 1,
+        "{described:?}"
+    );
+}
+
+#[test]
+fn relu_output_claimed_wrong_fails_exactly_the_lookup() {
+    let (model, input) = compile_fixture("relu3");
+    let q = model.quantize_inputs(&input).unwrap();
+    let mut plan = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
+    // The prover claims relu(x) = x + 1 for the first element, consistently in the witness
+    // and the public output: only the lookup can catch it.
+    let (cell, instance_row) = plan.to_instance[0];
+    plan.advice[cell.col][cell.row] += 1;
+    plan.instances[instance_row] += 1;
+    let f = failures(&model, plan);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    match &f[0] {
+        VerifyFailure::Lookup { name, .. } => {
+            assert_eq!(name, "activation and range table");
+            assert_eq!(failure_row(&f[0]), Some(cell.row));
+        }
+        other => panic!("expected a lookup failure, got {other}"),
+    }
+}
+
+#[test]
+fn shifting_a_rescale_quotient_is_caught_by_both_lookups() {
+    let (model, input) = digits();
+    let q = model.quantize_inputs(&input).unwrap();
+    let mut plan = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
+    let shift = model.scale_bits;
+    // A rescale row with q > 1: claim q - 1 with remainder r + 2^s. The rescale gate still
+    // holds; the range check on r and the activation lookup on (q, y) must not.
+    let top = (0..plan.rows)
+        .find(|r| plan.rescale[*r] && plan.advice[0][*r] > 1)
+        .unwrap();
+    plan.advice[0][top] -= 1;
+    plan.advice[0][top + 1] += 1 << shift;
+    let f = failures(&model, plan);
+    let rows: Vec<usize> = f
+        .iter()
+        .map(|x| match x {
+            VerifyFailure::Lookup { name, .. } if name == "activation and range table" => {
+                failure_row(x).unwrap()
+            }
+            other => panic!("unexpected failure {other}"),
+        })
+        .collect();
+    assert_eq!(rows, vec![top, top + 1]);
+}
+
+#[test]
+fn real_proof_verifies_and_tampering_is_rejected() {
+    let (model, input) = compile_fixture("mlp_flatten");
+    let srs = srs(model.layout.k);
+    let params = srs.trimmed(model.layout.k).unwrap();
+    let pk = prover::keygen(&params, &model).unwrap();
+    let q = model.quantize_inputs(&input).unwrap();
+    let proof = prover::prove(&params, &pk, &model, &q).unwrap();
+    prover::verify(&params, pk.get_vk(), &proof.instances, &proof.proof).unwrap();
+
+    let mut flipped = proof.proof.clone();
+    flipped[proof.proof.len() / 2] ^= 1;
+    assert!(matches!(
+        prover::verify(&params, pk.get_vk(), &proof.instances, &flipped),
+        Err(CircuitError::ProofRejected(_))
+    ));
+
+    let mut wrong_output = proof.instances.clone();
+    let last = wrong_output.len() - 1;
+    wrong_output[last] += snarkml_circuits::Fr::one();
+    assert!(matches!(
+        prover::verify(&params, pk.get_vk(), &wrong_output, &proof.proof),
+        Err(CircuitError::ProofRejected(_))
+    ));
+
+    assert!(prover::verify(&params, pk.get_vk(), &proof.instances, &proof.proof[..100]).is_err());
+
+    // The verifying key round-trips through its serialization.
+    let vk = prover::vk_from_bytes(&prover::vk_to_bytes(pk.get_vk()), model.layout.width).unwrap();
+    assert_eq!(prover::vk_hash(&vk), prover::vk_hash(pk.get_vk()));
+    prover::verify(&params, &vk, &proof.instances, &proof.proof).unwrap();
+}
+
+#[test]
+fn bad_models_and_inputs_are_named_in_errors() {
+    let opts = CompileOptions::default();
+    let sample = vec![vec![0.5f32; 4]];
+    let missing = compile(&fixture("does_not_exist.onnx"), &[sample.clone()], &opts).unwrap_err();
+    assert!(matches!(missing, CircuitError::Io { .. }), "{missing}");
+    assert!(missing.to_string().contains("does_not_exist.onnx"));
+
+    let not_onnx = compile(&fixture("not_onnx.onnx"), &[sample.clone()], &opts).unwrap_err();
+    assert!(
+        matches!(not_onnx, CircuitError::NotOnnx { .. }),
+        "{not_onnx}"
+    );
+
+    let unsupported = compile(&fixture("unsupported_op.onnx"), &[sample], &opts).unwrap_err();
+    assert_eq!(
+        unsupported.to_string(),
+        "unsupported ONNX op `Sin` at node `sin`"
+    );
+
+    let (model, _) = digits();
+    let bad = InputFile::load(&fixture("bad_shape.input.json")).unwrap();
+    let err = model.quantize_inputs(&bad.input_data).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "input `input`: expected 64 values (shape [1, 64]), got 3"
+    );
+}
+
+#[test]
+fn input_outside_the_calibrated_range_is_an_overflow_error() {
+    let (model, _) = compile_fixture("relu3");
+    let q = model.quantize_inputs(&[vec![1e6, 0.0, 0.0]]).unwrap();
+    assert!(matches!(
+        exec::run(&model, &q),
+        Err(CircuitError::Overflow { .. })
+    ));
+}

@@ -1,0 +1,148 @@
+//! The build directory: every file a step writes and a later step reads.
+//!
+//! ```text
+//! build/
+//!   model.json      compile: the quantized model, its layout and the float/quantized report
+//!   params.bin      setup: the SRS trimmed to the circuit's k (enough to verify and generate)
+//!   pk.bin, vk.bin  setup: proving and verifying keys (halo2 raw bytes)
+//!   setup.json      setup: k, SRS id and whether it is a development SRS, verifying-key hash
+//!   verifier.json   gen-verifier: compiled verifier + adapter, sizes, ABI
+//!   deployment.json deploy: chain id, addresses, gas
+//! ```
+
+use eyre::{eyre, Result, WrapErr};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// What `setup` records about the keys it made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupInfo {
+    /// The circuit has `2^k` rows.
+    pub k: u32,
+    /// Identifier of the SRS (stable under trimming).
+    pub srs_id: String,
+    /// True when the SRS is a development one whose secret is known.
+    pub srs_insecure: bool,
+    /// SHA-256 of the verifying key.
+    pub vk_hash: String,
+    /// Dot-product width the keys were made for.
+    pub width: usize,
+    /// Public instances per proof.
+    pub num_instances: usize,
+    /// SHA-256 of the model.json the keys were made for.
+    pub model_sha256: String,
+}
+
+/// Where a verifier was deployed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deployment {
+    /// Chain id of the endpoint.
+    pub chain_id: u64,
+    /// The RPC URL used.
+    pub rpc_url: String,
+    /// The `IVerifier` adapter: the address to call.
+    pub verifier: String,
+    /// The generated raw verifier behind it.
+    pub raw_verifier: String,
+    /// Verifying-key hash of the circuit it verifies.
+    pub vk_hash: String,
+    /// Gas used by the two deployments.
+    pub deploy_gas: u64,
+    /// Runtime size of the raw verifier, read back from the chain.
+    pub raw_runtime_size: usize,
+}
+
+/// A build directory.
+#[derive(Clone, Debug)]
+pub struct BuildDir {
+    root: PathBuf,
+}
+
+impl BuildDir {
+    /// The directory at `root` (not created).
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// Creates the directory if needed.
+    pub fn create(root: impl Into<PathBuf>) -> Result<Self> {
+        let dir = Self::new(root);
+        std::fs::create_dir_all(&dir.root)
+            .wrap_err_with(|| format!("cannot create {}", dir.root.display()))?;
+        Ok(dir)
+    }
+
+    /// The directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `model.json`.
+    pub fn model(&self) -> PathBuf {
+        self.root.join("model.json")
+    }
+    /// `params.bin`.
+    pub fn params(&self) -> PathBuf {
+        self.root.join("params.bin")
+    }
+    /// `pk.bin`.
+    pub fn pk(&self) -> PathBuf {
+        self.root.join("pk.bin")
+    }
+    /// `vk.bin`.
+    pub fn vk(&self) -> PathBuf {
+        self.root.join("vk.bin")
+    }
+    /// `setup.json`.
+    pub fn setup(&self) -> PathBuf {
+        self.root.join("setup.json")
+    }
+    /// `verifier.json`.
+    pub fn verifier(&self) -> PathBuf {
+        self.root.join("verifier.json")
+    }
+    /// `deployment.json`.
+    pub fn deployment(&self) -> PathBuf {
+        self.root.join("deployment.json")
+    }
+
+    /// Fails with a hint naming the step to run when `path` is missing.
+    pub fn require(&self, path: &Path, step: &str) -> Result<()> {
+        if !self.root.is_dir() {
+            return Err(eyre!(
+                "build directory {} does not exist: run `snarkml compile` first",
+                self.root.display()
+            ));
+        }
+        if !path.is_file() {
+            return Err(eyre!(
+                "{} is missing: run `snarkml {step}` first",
+                path.display()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Reads a JSON file, naming it in any error.
+pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path)
+        .wrap_err_with(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).wrap_err_with(|| format!("{} is not valid", path.display()))
+}
+
+/// Writes a JSON file, naming it in any error.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    std::fs::write(path, text).wrap_err_with(|| format!("cannot write {}", path.display()))
+}
+
+/// Reads a binary file, naming it in any error.
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).wrap_err_with(|| format!("cannot read {}", path.display()))
+}
+
+/// Writes a binary file, naming it in any error.
+pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    std::fs::write(path, bytes).wrap_err_with(|| format!("cannot write {}", path.display()))
+}

@@ -1,0 +1,824 @@
+//! Chain client: deploys verifier contracts, asks them about proofs, and runs a local `anvil`.
+//!
+//! Everything here talks JSON-RPC over HTTP through alloy. Errors are one-line `eyre` reports
+//! that name the endpoint or the address involved; a private key never appears in one.
+
+use std::{
+    collections::VecDeque,
+    fmt,
+    io::{BufRead, BufReader},
+    net::{IpAddr, TcpListener},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use alloy::{
+    network::{ReceiptResponse, TransactionBuilder},
+    primitives::{Address, Bytes, B256, U256},
+    providers::{Provider, ProviderBuilder},
+    rpc::types::TransactionRequest,
+    signers::local::PrivateKeySigner,
+    sol_types::SolCall,
+    transports::{http::reqwest, RpcError, TransportError},
+};
+use eyre::{bail, eyre, Result};
+
+alloy::sol! {
+    /// The interface every snarkml verifier contract exposes.
+    interface IVerifier {
+        /// Returns whether `proof` is a valid proof for the public `instances`.
+        function verifyProof(bytes calldata proof, uint256[] calldata instances) external view returns (bool);
+    }
+}
+
+/// Anvil's first default account key (well-known dev key; never use it on a real chain).
+pub const ANVIL_DEFAULT_KEY: &str =
+    "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+/// How long to wait for a TCP connection to a JSON-RPC endpoint.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one JSON-RPC request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long to wait for a sent transaction's receipt.
+const RECEIPT_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long a freshly started anvil may take to answer `eth_chainId`.
+const ANVIL_START_TIMEOUT: Duration = Duration::from_secs(10);
+/// Hardforks asked of anvil, newest first; the first one the installed anvil accepts is used.
+/// Gas figures in this project are measured under Prague.
+const ANVIL_HARDFORKS: &[&str] = &["prague", "cancun"];
+
+/// Where and as whom to talk to a chain.
+#[derive(Clone)]
+pub struct ChainConfig {
+    /// JSON-RPC endpoint, e.g. `http://127.0.0.1:8545`.
+    pub rpc_url: String,
+    /// Hex private key of the account that signs and pays, `0x`-prefixed or not.
+    pub private_key: String,
+}
+
+impl ChainConfig {
+    /// A config for `rpc_url` that signs with anvil's first default account.
+    pub fn anvil_default(rpc_url: impl Into<String>) -> Self {
+        Self {
+            rpc_url: rpc_url.into(),
+            private_key: ANVIL_DEFAULT_KEY.to_owned(),
+        }
+    }
+}
+
+impl fmt::Debug for ChainConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChainConfig")
+            .field("rpc_url", &self.rpc_url)
+            .field("private_key", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A contract deployed by [`deploy`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deployed {
+    /// Address of the new contract.
+    pub address: Address,
+    /// Gas used by the deployment transaction.
+    pub gas_used: u64,
+    /// Size in bytes of the runtime code found at `address` after deployment.
+    pub runtime_size: usize,
+    /// Hash of the deployment transaction.
+    pub tx_hash: B256,
+}
+
+/// What a verifier contract said about a proof, from [`verify_onchain`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OnchainVerdict {
+    /// `verifyProof` returned true.
+    pub valid: bool,
+    /// For a valid proof, gas used by the verifying transaction (what a user pays to verify
+    /// on-chain); for an invalid one, the `eth_estimateGas` figure when the node gives one.
+    pub gas_used: Option<u64>,
+    /// Hash of the verifying transaction; sent only for a valid proof.
+    pub tx_hash: Option<B256>,
+}
+
+/// A local `anvil` started by us on 127.0.0.1 on a free port; killed on drop or by
+/// [`LocalAnvil::stop`].
+#[derive(Debug)]
+pub struct LocalAnvil {
+    child: Option<Child>,
+    url: String,
+    hardfork: Option<&'static str>,
+}
+
+/// Why one attempt to start anvil did not give a running chain.
+enum StartFailure {
+    /// The process exited; its last stderr lines.
+    Exited(String),
+    /// The process kept running but did not answer in time.
+    Silent,
+}
+
+impl LocalAnvil {
+    /// Starts `anvil --host 127.0.0.1 --port <free> --hardfork prague --silent` (falling back to
+    /// an older hardfork, then to anvil's default, if the installed anvil rejects it; the
+    /// code-size limit stays the EIP-170 default of 24,576 bytes) and waits until it answers
+    /// `eth_chainId`.
+    pub async fn start() -> Result<Self> {
+        let bin = find_tool("anvil", "SNARKML_ANVIL")?;
+        let hardforks = ANVIL_HARDFORKS.iter().map(|h| Some(*h)).chain([None]);
+        let mut last_failure = String::new();
+        for hardfork in hardforks {
+            // A few tries per hardfork: the free port may be taken between our probe and anvil.
+            for _ in 0..3 {
+                let port = free_port()?;
+                let url = format!("http://127.0.0.1:{port}");
+                let mut cmd = Command::new(&bin);
+                cmd.args([
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    &port.to_string(),
+                    "--silent",
+                ]);
+                if let Some(hf) = hardfork {
+                    cmd.args(["--hardfork", hf]);
+                }
+                cmd.stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped());
+                let mut child = cmd
+                    .spawn()
+                    .map_err(|e| eyre!("cannot start {}: {e}", bin.display()))?;
+                let stderr_tail = drain_stderr(&mut child);
+                let mut anvil = LocalAnvil {
+                    child: Some(child),
+                    url,
+                    hardfork,
+                };
+                match anvil.wait_ready(&stderr_tail).await {
+                    Ok(()) => return Ok(anvil),
+                    Err(StartFailure::Silent) => {
+                        bail!(
+                            "anvil ({}) did not answer eth_chainId at {} within {} s",
+                            bin.display(),
+                            anvil.url,
+                            ANVIL_START_TIMEOUT.as_secs()
+                        )
+                    }
+                    Err(StartFailure::Exited(stderr)) => {
+                        let lower = stderr.to_lowercase();
+                        last_failure = stderr;
+                        if lower.contains("in use") {
+                            continue;
+                        }
+                        if hardfork.is_some() && lower.contains("hardfork") {
+                            break;
+                        }
+                        bail!(
+                            "anvil ({}) exited during startup: {last_failure}",
+                            bin.display()
+                        );
+                    }
+                }
+            }
+        }
+        bail!(
+            "anvil ({}) exited during startup: {last_failure}",
+            bin.display()
+        )
+    }
+
+    /// Polls `eth_chainId` until anvil answers, it exits, or the start timeout passes.
+    async fn wait_ready(
+        &mut self,
+        stderr_tail: &Mutex<VecDeque<String>>,
+    ) -> std::result::Result<(), StartFailure> {
+        let deadline = Instant::now() + ANVIL_START_TIMEOUT;
+        loop {
+            if chain_id(&self.url).await.is_ok() {
+                return Ok(());
+            }
+            let exited = match self.child.as_mut().map(Child::try_wait) {
+                Some(Ok(None)) => false,
+                Some(Ok(Some(_))) | Some(Err(_)) | None => true,
+            };
+            if exited {
+                // Give the stderr reader a moment to collect the last lines.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                let lines = stderr_tail.lock().map(|l| l.clone()).unwrap_or_default();
+                let text = lines.iter().map(|l| l.trim()).filter(|l| !l.is_empty());
+                let text = text.collect::<Vec<_>>().join(" | ");
+                let text = if text.is_empty() {
+                    "no output".to_owned()
+                } else {
+                    text
+                };
+                return Err(StartFailure::Exited(text));
+            }
+            if Instant::now() >= deadline {
+                self.kill();
+                return Err(StartFailure::Silent);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The JSON-RPC URL, `http://127.0.0.1:<port>`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The hardfork anvil was started with; `None` when it runs its own default.
+    pub fn hardfork(&self) -> Option<&'static str> {
+        self.hardfork
+    }
+
+    /// Kills anvil and waits for it to exit.
+    pub fn stop(mut self) {
+        self.kill();
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for LocalAnvil {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Keeps the last lines anvil writes to stderr, so a failed start can say why.
+fn drain_stderr(child: &mut Child) -> Arc<Mutex<VecDeque<String>>> {
+    let tail = Arc::new(Mutex::new(VecDeque::new()));
+    if let Some(stderr) = child.stderr.take() {
+        let tail = Arc::clone(&tail);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Ok(mut tail) = tail.lock() {
+                    if tail.len() == 8 {
+                        tail.pop_front();
+                    }
+                    tail.push_back(line);
+                }
+            }
+        });
+    }
+    tail
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| eyre!("cannot find a free port on 127.0.0.1: {e}"))?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Finds a tool: the path in `env_var`, then `./.toolchain/bin/<name>` under the current
+/// directory, then `.toolchain/bin/<name>` under this package's source root, then `PATH`.
+pub fn find_tool(name: &str, env_var: &str) -> Result<PathBuf> {
+    if let Some(value) = std::env::var_os(env_var).filter(|v| !v.is_empty()) {
+        let given = PathBuf::from(&value);
+        let found = if given.components().count() > 1 {
+            Some(given.clone()).filter(|p| is_executable(p))
+        } else {
+            search_path(&given)
+        };
+        return found.ok_or_else(|| {
+            eyre!(
+                "{name} not found: ${env_var} is {} and that is not an executable file",
+                given.display()
+            )
+        });
+    }
+    let rel = Path::new(".toolchain").join("bin").join(name);
+    let in_cwd = std::env::current_dir()
+        .map(|d| d.join(&rel))
+        .unwrap_or_else(|_| rel.clone());
+    let in_source = Path::new(env!("CARGO_MANIFEST_DIR")).join(&rel);
+    for candidate in [&in_cwd, &in_source] {
+        if is_executable(candidate) {
+            return Ok(candidate.clone());
+        }
+    }
+    search_path(Path::new(name)).ok_or_else(|| {
+        eyre!(
+            "{name} not found: run scripts/setup (looked at ${env_var}, ./{}, {} and PATH)",
+            rel.display(),
+            in_source.display()
+        )
+    })
+}
+
+/// The first executable called `name` in a `PATH` directory.
+fn search_path(name: &Path) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        meta.is_file() && meta.permissions().mode() & 0o111 != 0
+    }
+    #[cfg(not(unix))]
+    {
+        meta.is_file()
+    }
+}
+
+/// True if the URL points at this machine (`localhost`, `127.0.0.0/8` or `[::1]`).
+pub fn is_local_url(url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    }
+}
+
+/// The chain id reported by the endpoint.
+pub async fn chain_id(rpc_url: &str) -> Result<u64> {
+    let provider = ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .connect_reqwest(http_client(rpc_url)?, parse_url(rpc_url)?);
+    provider
+        .get_chain_id()
+        .await
+        .map_err(|e| rpc_error(rpc_url, "eth_chainId", &e))
+}
+
+/// Deploys raw init code (constructor arguments already appended) and reads the runtime code
+/// back. Fails if the transaction is rejected or reverts, or if no code ends up at the new
+/// address (for instance runtime code over the EIP-170 limit of 24,576 bytes).
+pub async fn deploy(cfg: &ChainConfig, initcode: Vec<u8>) -> Result<Deployed> {
+    if initcode.is_empty() {
+        bail!("cannot deploy empty init code");
+    }
+    let url = cfg.rpc_url.as_str();
+    let (provider, from) = wallet_provider(cfg)?;
+    let tx = TransactionRequest::default()
+        .with_from(from)
+        .with_deploy_code(initcode);
+    let pending = provider
+        .send_transaction(tx)
+        .await
+        .map_err(|e| with_size_hint(rpc_error(url, "deployment", &e)))?;
+    let tx_hash = *pending.tx_hash();
+    let receipt = pending
+        .with_timeout(Some(RECEIPT_TIMEOUT))
+        .get_receipt()
+        .await
+        .map_err(|e| eyre!("no receipt for deployment {tx_hash} from {url}: {e}"))?;
+    if !receipt.status() {
+        bail!(
+            "deployment {tx_hash} failed on-chain (gas used {})",
+            receipt.gas_used()
+        );
+    }
+    let address = receipt
+        .contract_address()
+        .ok_or_else(|| eyre!("receipt of deployment {tx_hash} names no contract address"))?;
+    let code = provider
+        .get_code_at(address)
+        .await
+        .map_err(|e| rpc_error(url, "eth_getCode", &e))?;
+    if code.is_empty() {
+        bail!("no contract code at {address} after deployment {tx_hash}");
+    }
+    Ok(Deployed {
+        address,
+        gas_used: receipt.gas_used(),
+        runtime_size: code.len(),
+        tx_hash,
+    })
+}
+
+/// Asks the `IVerifier` at `verifier` whether `proof` is valid for `instances`.
+///
+/// The verdict comes from `eth_call`; a call that reverts or halts means "invalid". A valid
+/// proof is then also sent as a transaction, and the receipt's gas is reported.
+pub async fn verify_onchain(
+    cfg: &ChainConfig,
+    verifier: Address,
+    proof: &[u8],
+    instances: &[U256],
+) -> Result<OnchainVerdict> {
+    let url = cfg.rpc_url.as_str();
+    let (provider, from) = wallet_provider(cfg)?;
+    let code = provider
+        .get_code_at(verifier)
+        .await
+        .map_err(|e| rpc_error(url, "eth_getCode", &e))?;
+    if code.is_empty() {
+        bail!("no contract code at {verifier} on {url}");
+    }
+    let calldata = IVerifier::verifyProofCall {
+        proof: Bytes::copy_from_slice(proof),
+        instances: instances.to_vec(),
+    }
+    .abi_encode();
+    let tx = TransactionRequest::default()
+        .with_from(from)
+        .with_to(verifier)
+        .with_input(calldata);
+
+    let valid = match provider.call(tx.clone()).await {
+        Ok(out) => IVerifier::verifyProofCall::abi_decode_returns_validate(&out).map_err(|_| {
+            eyre!(
+                "{verifier} is not an IVerifier: verifyProof returned {} bytes that are not an ABI bool",
+                out.len()
+            )
+        })?,
+        Err(e) if is_execution_failure(&e) => false,
+        Err(e) => return Err(rpc_error(url, "eth_call to verifyProof", &e)),
+    };
+
+    if !valid {
+        let gas_used = match provider.estimate_gas(tx).await {
+            Ok(gas) => Some(gas),
+            Err(e) if e.is_error_resp() => None,
+            Err(e) => return Err(rpc_error(url, "eth_estimateGas of verifyProof", &e)),
+        };
+        return Ok(OnchainVerdict {
+            valid: false,
+            gas_used,
+            tx_hash: None,
+        });
+    }
+
+    let pending = provider
+        .send_transaction(tx)
+        .await
+        .map_err(|e| rpc_error(url, "verifyProof transaction", &e))?;
+    let tx_hash = *pending.tx_hash();
+    let receipt = pending
+        .with_timeout(Some(RECEIPT_TIMEOUT))
+        .get_receipt()
+        .await
+        .map_err(|e| eyre!("no receipt for verifyProof transaction {tx_hash} from {url}: {e}"))?;
+    if !receipt.status() {
+        bail!(
+            "verifyProof returned true in eth_call, but transaction {tx_hash} to {verifier} failed (gas used {})",
+            receipt.gas_used()
+        );
+    }
+    Ok(OnchainVerdict {
+        valid: true,
+        gas_used: Some(receipt.gas_used()),
+        tx_hash: Some(tx_hash),
+    })
+}
+
+/// A provider that signs with `cfg.private_key`, and the signer's address.
+fn wallet_provider(cfg: &ChainConfig) -> Result<(impl Provider, Address)> {
+    let signer: PrivateKeySigner =
+        cfg.private_key.trim().parse().map_err(|_| {
+            eyre!("invalid private key: expected 32 bytes of hex, 0x-prefixed or not")
+        })?;
+    let from = signer.address();
+    let provider = ProviderBuilder::new()
+        .wallet(signer)
+        .connect_reqwest(http_client(&cfg.rpc_url)?, parse_url(&cfg.rpc_url)?);
+    Ok((provider, from))
+}
+
+fn parse_url(rpc_url: &str) -> Result<reqwest::Url> {
+    let url =
+        reqwest::Url::parse(rpc_url).map_err(|e| eyre!("invalid JSON-RPC URL {rpc_url:?}: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        bail!("invalid JSON-RPC URL {rpc_url:?}: only http:// and https:// are supported");
+    }
+    Ok(url)
+}
+
+/// An HTTP client with bounded waits; local endpoints bypass any configured proxy.
+fn http_client(rpc_url: &str) -> Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT);
+    if is_local_url(rpc_url) {
+        builder = builder.no_proxy();
+    }
+    builder.build().map_err(|e| {
+        eyre!(
+            "cannot set up an HTTP client for {rpc_url}: {}",
+            root_cause(&e)
+        )
+    })
+}
+
+/// Whether an RPC error means the EVM ran and failed (revert, invalid opcode, out of gas)
+/// rather than that the request itself failed.
+fn is_execution_failure(err: &TransportError) -> bool {
+    let Some(payload) = err.as_error_resp() else {
+        return false;
+    };
+    if payload.code == 3 {
+        return true;
+    }
+    let msg = payload.message.to_lowercase();
+    [
+        "revert",
+        "execution",
+        "out of gas",
+        "opcode",
+        "evm",
+        "halt",
+        "stack",
+    ]
+    .iter()
+    .any(|needle| msg.contains(needle))
+}
+
+/// One-line report for a failed JSON-RPC request.
+fn rpc_error(url: &str, what: &str, err: &TransportError) -> eyre::Report {
+    match err {
+        RpcError::Transport(kind) => {
+            eyre!("cannot reach JSON-RPC endpoint {url}: {}", root_cause(kind))
+        }
+        RpcError::ErrorResp(payload) => {
+            eyre!(
+                "{what} rejected by {url}: {} (JSON-RPC error {})",
+                payload.message,
+                payload.code
+            )
+        }
+        other => eyre!("{what} failed at {url}: {}", root_cause(other)),
+    }
+}
+
+/// Adds a hint when a deployment fails because of the contract size limit.
+fn with_size_hint(report: eyre::Report) -> eyre::Report {
+    let msg = report.to_string();
+    let lower = msg.to_lowercase();
+    if lower.contains("size limit") || lower.contains("sizelimit") {
+        eyre!("{msg}; runtime code is over the EIP-170 limit of 24,576 bytes")
+    } else {
+        report
+    }
+}
+
+/// The innermost cause of an error, lower-cased at the start (`connection refused`).
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = err;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    let text = cur.to_string();
+    let text = text.split(" (os error").next().unwrap_or(&text).to_owned();
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => err.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Init code that copies `runtime` (appended after a 14-byte prelude) to memory and
+    /// returns it: PUSH2 len, PUSH1 14, PUSH1 0, CODECOPY, PUSH2 len, PUSH1 0, RETURN.
+    fn initcode_for(runtime: &[u8]) -> Vec<u8> {
+        let len = u16::try_from(runtime.len())
+            .expect("runtime fits in PUSH2")
+            .to_be_bytes();
+        let mut code = vec![
+            0x61, len[0], len[1], 0x60, 0x0e, 0x60, 0x00, 0x39, 0x61, len[0], len[1], 0x60, 0x00,
+            0xf3,
+        ];
+        assert_eq!(code.len(), 0x0e);
+        code.extend_from_slice(runtime);
+        code
+    }
+
+    /// Runtime: mstore(0, 1); return(0, 32) — answers `true` to any call.
+    const ALWAYS_TRUE: &[u8] = &[0x60, 0x01, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3];
+    /// Runtime: return(0, 32) of untouched memory — answers `false` to any call.
+    const ALWAYS_FALSE: &[u8] = &[0x60, 0x20, 0x60, 0x00, 0xf3];
+    /// Runtime: revert(0, 0).
+    const ALWAYS_REVERT: &[u8] = &[0x60, 0x00, 0x60, 0x00, 0xfd];
+    /// Runtime: INVALID (0xfe), which halts and burns all gas.
+    const INVALID_OPCODE: &[u8] = &[0xfe];
+    /// Runtime: mstore(0, 2); return(0, 32) — a word that is not an ABI bool.
+    const RETURNS_TWO: &[u8] = &[0x60, 0x02, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3];
+
+    fn dead_url() -> String {
+        // Bind, read the port, close: nothing listens there afterwards.
+        format!("http://127.0.0.1:{}", free_port().unwrap())
+    }
+
+    #[tokio::test]
+    async fn anvil_deploy_and_verify() {
+        let anvil = LocalAnvil::start().await.unwrap();
+        assert!(is_local_url(anvil.url()));
+        assert_eq!(anvil.hardfork(), Some("prague"));
+        assert_eq!(chain_id(anvil.url()).await.unwrap(), 31337);
+        let cfg = ChainConfig::anvil_default(anvil.url());
+        let proof = [7u8; 96];
+        let instances = [U256::from(1), U256::from(2), U256::MAX];
+
+        let yes = deploy(&cfg, initcode_for(ALWAYS_TRUE)).await.unwrap();
+        assert_eq!(yes.runtime_size, ALWAYS_TRUE.len());
+        assert!(yes.gas_used > 53_000, "deployment gas {}", yes.gas_used);
+        let verdict = verify_onchain(&cfg, yes.address, &proof, &instances)
+            .await
+            .unwrap();
+        assert!(verdict.valid);
+        assert!(verdict.gas_used.unwrap() > 21_000, "{verdict:?}");
+        assert!(verdict.tx_hash.is_some());
+
+        let revert = deploy(&cfg, initcode_for(ALWAYS_REVERT)).await.unwrap();
+        let verdict = verify_onchain(&cfg, revert.address, &proof, &instances)
+            .await
+            .unwrap();
+        assert_eq!(
+            verdict,
+            OnchainVerdict {
+                valid: false,
+                gas_used: None,
+                tx_hash: None
+            }
+        );
+
+        let invalid = deploy(&cfg, initcode_for(INVALID_OPCODE)).await.unwrap();
+        let verdict = verify_onchain(&cfg, invalid.address, &proof, &instances)
+            .await
+            .unwrap();
+        assert_eq!(
+            verdict,
+            OnchainVerdict {
+                valid: false,
+                gas_used: None,
+                tx_hash: None
+            }
+        );
+
+        let no = deploy(&cfg, initcode_for(ALWAYS_FALSE)).await.unwrap();
+        let verdict = verify_onchain(&cfg, no.address, &proof, &instances)
+            .await
+            .unwrap();
+        assert!(!verdict.valid);
+        assert!(verdict.gas_used.unwrap() > 21_000, "{verdict:?}");
+        assert_eq!(verdict.tx_hash, None);
+
+        let two = deploy(&cfg, initcode_for(RETURNS_TWO)).await.unwrap();
+        let err = verify_onchain(&cfg, two.address, &proof, &instances)
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("not an IVerifier"), "{err}");
+
+        // An address without code is an error, not a verdict.
+        let nobody = Address::repeat_byte(0x42);
+        let err = verify_onchain(&cfg, nobody, &proof, &instances)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("no contract code at {nobody} on {}", anvil.url())
+        );
+
+        // Init code that returns no runtime code leaves nothing at the address.
+        let err = deploy(&cfg, vec![0x00]).await.unwrap_err();
+        assert!(
+            err.to_string().starts_with("no contract code at 0x"),
+            "{err}"
+        );
+        let err = deploy(&cfg, initcode_for(&[])).await.unwrap_err();
+        assert!(
+            err.to_string().starts_with("no contract code at 0x"),
+            "{err}"
+        );
+
+        // Runtime code one byte over EIP-170 is refused.
+        let err = deploy(&cfg, initcode_for(&vec![0u8; 24_577]))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("24,576"), "{err}");
+        // Exactly at the limit is accepted.
+        let max = deploy(&cfg, initcode_for(&vec![0u8; 24_576]))
+            .await
+            .unwrap();
+        assert_eq!(max.runtime_size, 24_576);
+
+        // Init code that reverts is refused.
+        let err = deploy(&cfg, ALWAYS_REVERT.to_vec()).await.unwrap_err();
+        assert!(err.to_string().contains(anvil.url()), "{err}");
+
+        let bad_key = ChainConfig {
+            rpc_url: anvil.url().to_owned(),
+            private_key: "0x1234".into(),
+        };
+        let err = deploy(&bad_key, initcode_for(ALWAYS_TRUE))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().starts_with("invalid private key"), "{err}");
+        assert!(!err.to_string().contains("1234"), "{err}");
+
+        anvil.stop();
+    }
+
+    #[tokio::test]
+    async fn unreachable_endpoint_is_a_clear_error() {
+        let url = dead_url();
+        let cfg = ChainConfig::anvil_default(url.clone());
+        let err = deploy(&cfg, initcode_for(ALWAYS_TRUE))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!("cannot reach JSON-RPC endpoint {url}")),
+            "{err}"
+        );
+        assert!(err.contains("refused"), "{err}");
+        let err = chain_id(&url).await.unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("cannot reach JSON-RPC endpoint {url}")),
+            "{err}"
+        );
+        let err = verify_onchain(&cfg, Address::ZERO, &[], &[])
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!("cannot reach JSON-RPC endpoint {url}")),
+            "{err}"
+        );
+        let err = chain_id("not a url").await.unwrap_err().to_string();
+        assert!(err.starts_with("invalid JSON-RPC URL"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn anvil_is_killed_on_drop() {
+        let anvil = LocalAnvil::start().await.unwrap();
+        let url = anvil.url().to_owned();
+        assert_eq!(chain_id(&url).await.unwrap(), 31337);
+        drop(anvil);
+        let err = chain_id(&url).await.unwrap_err().to_string();
+        assert!(err.starts_with("cannot reach JSON-RPC endpoint"), "{err}");
+    }
+
+    #[test]
+    fn local_urls() {
+        for url in [
+            "http://127.0.0.1:8545",
+            "http://localhost:8545/",
+            "http://[::1]:8545",
+            "http://LOCALHOST",
+        ] {
+            assert!(is_local_url(url), "{url}");
+        }
+        for url in [
+            "https://rpc.sepolia.org",
+            "http://10.0.0.1:8545",
+            "http://127.0.0.1.example.com",
+            "nonsense",
+            "",
+        ] {
+            assert!(!is_local_url(url), "{url}");
+        }
+    }
+
+    #[test]
+    fn find_tool_reports_where_it_looked() {
+        let err = find_tool("snarkml-no-such-tool", "SNARKML_NO_SUCH_TOOL")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("snarkml-no-such-tool not found: run scripts/setup"),
+            "{err}"
+        );
+        assert!(
+            err.contains("$SNARKML_NO_SUCH_TOOL") && err.contains("PATH"),
+            "{err}"
+        );
+        // `sh` is on PATH on every machine that runs these tests.
+        assert!(find_tool("sh", "SNARKML_NO_SUCH_TOOL")
+            .unwrap()
+            .is_absolute());
+    }
+
+    #[test]
+    fn config_debug_hides_the_key() {
+        let cfg = ChainConfig::anvil_default("http://127.0.0.1:8545");
+        assert!(!format!("{cfg:?}").contains("ac0974"));
+    }
+}

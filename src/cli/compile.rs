@@ -1,0 +1,71 @@
+use crate::artifacts::BuildDir;
+use crate::pipeline;
+use clap::Args;
+use snarkml_circuits::quantize::CompileOptions;
+use std::path::PathBuf;
+
+/// `snarkml compile`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  snarkml compile model.onnx -o build/ --calibration samples.json\n  snarkml compile model.onnx -o build/ --scale 8 --width 8"
+)]
+pub struct CompileCmd {
+    /// The ONNX model.
+    pub model: PathBuf,
+    /// Build directory to write.
+    #[arg(short, long, default_value = "build")]
+    pub out: PathBuf,
+    /// Sample inputs for calibration: {"inputs": [[…], …]} or an {"input_data": …} file
+    /// [default: 16 random inputs in [-1, 1]].
+    #[arg(long)]
+    pub calibration: Option<PathBuf>,
+    /// Fixed-point fractional bits [default: chosen from the calibration data].
+    #[arg(long)]
+    pub scale: Option<u32>,
+    /// Multiply-accumulates per dot-product row (advice columns = width + 1).
+    #[arg(long, default_value_t = 4)]
+    pub width: usize,
+}
+
+impl CompileCmd {
+    pub(super) fn run(self) -> eyre::Result<()> {
+        let build = BuildDir::create(&self.out)?;
+        if self.calibration.is_none() {
+            println!(
+                "note: no --calibration given: calibrating on {} random inputs in [-1, 1]",
+                pipeline::DEFAULT_RANDOM_SAMPLES
+            );
+        }
+        let opts = CompileOptions {
+            scale_bits: self.scale,
+            width: self.width,
+        };
+        let (m, secs) = super::timed("compiling", || {
+            pipeline::compile(&self.model, &build, self.calibration.as_deref(), &opts)
+        })?;
+        let r = &m.report;
+        println!(
+            "compiled {} in {secs:.2}s -> {}",
+            m.name,
+            build.model().display()
+        );
+        println!(
+            "  layers {}, scale 2^{}, width {}, rows {}, lookup table rows {}, k = {}",
+            m.layers.len(),
+            m.scale_bits,
+            m.layout.width,
+            m.rows,
+            m.tables.rows(),
+            m.layout.k
+        );
+        println!(
+            "  quantized vs float on {} sample(s): max abs error {:.5}, mean abs error {:.5}, max relative error {:.3}%{}",
+            r.samples,
+            r.max_abs_error,
+            r.mean_abs_error,
+            r.max_rel_error * 100.0,
+            r.top1_agreement.map(|a| format!(", top-1 agreement {:.1}%", a * 100.0)).unwrap_or_default()
+        );
+        Ok(())
+    }
+}

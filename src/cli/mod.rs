@@ -1,0 +1,168 @@
+//! The `snarkml` command line: parsing and dispatch. Each subcommand lives in its own file
+//! with a `run(self)`; shared option groups are defined once and flattened.
+
+mod chain_cmds;
+mod compile;
+mod demo;
+mod prove;
+mod setup;
+mod srs;
+mod verifier;
+
+use crate::chain::{ChainConfig, ANVIL_DEFAULT_KEY};
+use clap::{Args, Parser, Subcommand};
+use std::time::Instant;
+
+/// snarkml: prove that a model produced an output, and check the proof on Ethereum.
+#[derive(Debug, Parser)]
+#[command(name = "snarkml", version, about, long_about = None, after_help = EXAMPLES)]
+pub struct Cli {
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  snarkml demo
+  snarkml compile models/digits_mlp/model.onnx -o build/ --calibration models/digits_mlp/calibration.json
+  snarkml srs gen --k 12 -o srs.bin
+  snarkml setup build/ --srs srs.bin
+  snarkml prove build/ --input models/digits_mlp/input.json -o proof.json
+  snarkml verify build/ proof.json
+  snarkml gen-verifier build/ -o contracts/generated/
+  snarkml deploy build/ --rpc-url http://127.0.0.1:8545
+  snarkml verify-onchain build/ proof.json --address 0x…";
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compile an ONNX model to a quantized circuit (writes BUILD/model.json).
+    Compile(compile::CompileCmd),
+    /// Structured reference strings (KZG setup parameters).
+    #[command(subcommand)]
+    Srs(srs::SrsCmd),
+    /// Generate proving and verifying keys for a compiled model.
+    Setup(setup::SetupCmd),
+    /// Prove the model's output on an input.
+    Prove(prove::ProveCmd),
+    /// Verify a proof natively.
+    Verify(prove::VerifyCmd),
+    /// Generate the Solidity verifier of a build.
+    GenVerifier(verifier::GenVerifierCmd),
+    /// Deploy the verifier to a chain.
+    Deploy(chain_cmds::DeployCmd),
+    /// Verify a proof with a deployed verifier.
+    VerifyOnchain(chain_cmds::VerifyOnchainCmd),
+    /// Run the whole pipeline on the bundled digits model against a local anvil.
+    Demo(demo::DemoCmd),
+}
+
+/// Where and as whom to talk to a chain.
+#[derive(Debug, Clone, Args)]
+pub struct RpcOpts {
+    /// JSON-RPC endpoint [default: a local anvil at http://127.0.0.1:8545].
+    #[arg(long, env = "SNARKML_RPC_URL")]
+    pub rpc_url: Option<String>,
+    /// Private key of the sender (hex) [default: anvil's first account, local chains only].
+    #[arg(long, env = "SNARKML_PRIVATE_KEY", hide_env_values = true)]
+    pub private_key: Option<String>,
+}
+
+/// The default RPC endpoint: a local anvil.
+pub const DEFAULT_RPC_URL: &str = "http://127.0.0.1:8545";
+
+impl RpcOpts {
+    /// Resolves the endpoint and the key (anvil's key only for a local chain).
+    pub fn config(&self) -> eyre::Result<ChainConfig> {
+        let rpc_url = self
+            .rpc_url
+            .clone()
+            .unwrap_or_else(|| DEFAULT_RPC_URL.to_owned());
+        let private_key = match &self.private_key {
+            Some(k) => k.clone(),
+            None if crate::chain::is_local_url(&rpc_url) => ANVIL_DEFAULT_KEY.to_owned(),
+            None => eyre::bail!(
+                "{rpc_url} is not a local chain: give --private-key or SNARKML_PRIVATE_KEY"
+            ),
+        };
+        Ok(ChainConfig {
+            rpc_url,
+            private_key,
+        })
+    }
+}
+
+/// Runs `f`, printing `name` and how long it took.
+pub(crate) fn timed<T>(name: &str, f: impl FnOnce() -> eyre::Result<T>) -> eyre::Result<(T, f64)> {
+    let spinner = spinner(name);
+    let start = Instant::now();
+    let out = f();
+    let secs = start.elapsed().as_secs_f64();
+    if let Some(s) = spinner {
+        s.finish_and_clear();
+    }
+    out.map(|v| (v, secs))
+}
+
+fn spinner(name: &str) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_message(name.to_owned());
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(pb)
+}
+
+/// Runs an async block on a fresh runtime.
+pub(crate) fn block_on<T>(
+    f: impl std::future::Future<Output = eyre::Result<T>>,
+) -> eyre::Result<T> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(f)
+}
+
+impl Cli {
+    /// Runs the parsed command.
+    pub fn run(self) -> eyre::Result<()> {
+        match self.command {
+            Command::Compile(c) => c.run(),
+            Command::Srs(c) => c.run(),
+            Command::Setup(c) => c.run(),
+            Command::Prove(c) => c.run(),
+            Command::Verify(c) => c.run(),
+            Command::GenVerifier(c) => c.run(),
+            Command::Deploy(c) => c.run(),
+            Command::VerifyOnchain(c) => c.run(),
+            Command::Demo(c) => c.run(),
+        }
+    }
+}
+
+/// Parses the command line, runs it, and prints any error on one line. Returns the exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match cli.run() {
+        Ok(()) => 0,
+        Err(e) => {
+            let msg = format!("{e:#}").replace('\n', " ");
+            eprintln!("error: {msg}");
+            1
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,73 @@
+use crate::artifacts::BuildDir;
+use crate::pipeline;
+use clap::Args;
+use snarkml_circuits::io::ProofFile;
+use std::path::PathBuf;
+
+/// `snarkml prove`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  snarkml prove build/ --input input.json -o proof.json")]
+pub struct ProveCmd {
+    /// Build directory (after `snarkml setup`).
+    pub build: PathBuf,
+    /// Input file: {"input_data": [[…flat floats of input 0…], …]}.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Proof file to write.
+    #[arg(short, long, default_value = "proof.json")]
+    pub out: PathBuf,
+}
+
+/// `snarkml verify`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  snarkml verify build/ proof.json")]
+pub struct VerifyCmd {
+    /// Build directory (after `snarkml setup`).
+    pub build: PathBuf,
+    /// Proof file.
+    pub proof: PathBuf,
+}
+
+pub(super) fn print_outputs(file: &ProofFile) {
+    for out in &file.outputs {
+        let shown: Vec<String> = out
+            .values
+            .iter()
+            .take(16)
+            .map(|v| format!("{v:.4}"))
+            .collect();
+        let more = if out.values.len() > 16 { ", …" } else { "" };
+        println!(
+            "  output {} {:?}: [{}{more}]",
+            out.name,
+            out.shape,
+            shown.join(", ")
+        );
+    }
+}
+
+impl ProveCmd {
+    pub(super) fn run(self) -> eyre::Result<()> {
+        let build = BuildDir::new(&self.build);
+        let (file, secs) = super::timed("proving", || {
+            pipeline::prove(&build, &self.input, &self.out)
+        })?;
+        let size = file.proof_bytes()?.len();
+        println!(
+            "proved in {secs:.2}s: {} ({size} bytes)",
+            self.out.display()
+        );
+        print_outputs(&file);
+        Ok(())
+    }
+}
+
+impl VerifyCmd {
+    pub(super) fn run(self) -> eyre::Result<()> {
+        let build = BuildDir::new(&self.build);
+        let (file, secs) = super::timed("verifying", || pipeline::verify(&build, &self.proof))?;
+        println!("proof is valid ({secs:.3}s)");
+        print_outputs(&file);
+        Ok(())
+    }
+}

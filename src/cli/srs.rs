@@ -1,0 +1,44 @@
+use crate::pipeline;
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+/// `snarkml srs …`.
+#[derive(Debug, Subcommand)]
+pub enum SrsCmd {
+    /// Generate a development SRS (INSECURE: its secret is derived from a known seed).
+    Gen(SrsGenCmd),
+}
+
+/// `snarkml srs gen`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  snarkml srs gen --k 12 -o srs.bin")]
+pub struct SrsGenCmd {
+    /// log2 of the number of points (the circuit's k, or more).
+    #[arg(long)]
+    pub k: u32,
+    /// Output file.
+    #[arg(short, long, default_value = "srs.bin")]
+    pub out: PathBuf,
+    /// Seed of the secret.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl SrsCmd {
+    pub(super) fn run(self) -> eyre::Result<()> {
+        match self {
+            SrsCmd::Gen(c) => {
+                let (srs, secs) =
+                    super::timed("generating SRS", || pipeline::srs_gen(c.k, c.seed, &c.out))?;
+                println!(
+                    "wrote {} (k = {}, {secs:.2}s, id {})",
+                    c.out.display(),
+                    srs.k(),
+                    &srs.id()[..16]
+                );
+                println!("WARNING: this is a development SRS: its secret comes from seed {}, so anyone can forge proofs against keys made from it. Use it for tests and demos only.", c.seed);
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The `snarkml` command.
+
+fn main() {
+    std::process::exit(snarkml::cli::main());
+}

@@ -1,0 +1,306 @@
+//! The library API of each step. Every function reads its inputs from files and writes its
+//! outputs to files, so any step can be rerun alone; the CLI and the tests call these.
+
+use crate::artifacts::{
+    read_bytes, read_json, write_bytes, write_json, BuildDir, Deployment, SetupInfo,
+};
+use crate::chain::{self, ChainConfig, OnchainVerdict};
+use alloy::primitives::{Address, U256};
+use eyre::{bail, eyre, Result, WrapErr};
+use halo2_proofs::plonk::{ProvingKey, VerifyingKey};
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use sha2::{Digest, Sha256};
+use snarkml_circuits::io::{load_calibration, InputFile, ProofFile};
+use snarkml_circuits::prover;
+use snarkml_circuits::quantize::{self, CompileOptions, CompiledModel};
+use snarkml_circuits::srs::{read_params, srs_id, write_params, Srs};
+use snarkml_circuits::{Bn256, Fr, G1Affine};
+use snarkml_verifier_gen::{self as vgen, VerifierArtifacts};
+use std::path::Path;
+
+use snarkml_circuits::halo2_proofs;
+
+/// Number of random calibration samples used when none are given.
+pub const DEFAULT_RANDOM_SAMPLES: usize = 16;
+
+/// Compiles `model` into `build`, calibrating on the samples in `calibration` (or, when none
+/// are given, on deterministic random inputs in [-1, 1]).
+pub fn compile(
+    model: &Path,
+    build: &BuildDir,
+    calibration: Option<&Path>,
+    opts: &CompileOptions,
+) -> Result<CompiledModel> {
+    let samples = match calibration {
+        Some(path) => load_calibration(path)?,
+        None => {
+            let graph = snarkml_circuits::model::onnx::load(model)?;
+            let mut state = 0x9e37_79b9_7f4a_7c15u64;
+            let mut next = move || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 11) as f32 / (1u64 << 53) as f32 * 2.0 - 1.0
+            };
+            (0..DEFAULT_RANDOM_SAMPLES)
+                .map(|_| {
+                    graph
+                        .inputs
+                        .iter()
+                        .map(|t| (0..graph.tensors[*t].numel()).map(|_| next()).collect())
+                        .collect()
+                })
+                .collect()
+        }
+    };
+    let compiled = quantize::compile(model, &samples, opts)?;
+    compiled.save(&build.model())?;
+    Ok(compiled)
+}
+
+/// Generates a development SRS of `2^k` points from `seed` and writes it to `out`.
+pub fn srs_gen(k: u32, seed: u64, out: &Path) -> Result<Srs> {
+    let srs = Srs::generate_insecure(k, seed)?;
+    srs.save(out)?;
+    Ok(srs)
+}
+
+fn file_sha256(path: &Path) -> Result<String> {
+    Ok(hex::encode(Sha256::digest(read_bytes(path)?)))
+}
+
+/// Generates proving and verifying keys for the compiled model in `build` from the SRS at `srs`.
+pub fn setup(build: &BuildDir, srs: &Path) -> Result<SetupInfo> {
+    build.require(&build.model(), "compile")?;
+    let model = CompiledModel::load(&build.model())?;
+    let srs = Srs::load(srs)?;
+    let params = srs.trimmed(model.layout.k)?;
+    let pk = prover::keygen(&params, &model)?;
+    let info = SetupInfo {
+        k: model.layout.k,
+        srs_id: srs.id(),
+        srs_insecure: srs.insecure,
+        vk_hash: prover::vk_hash(pk.get_vk()),
+        width: model.layout.width,
+        num_instances: model.num_instances(),
+        model_sha256: file_sha256(&build.model())?,
+    };
+    write_params(&build.params(), &params, srs.insecure)?;
+    write_bytes(&build.pk(), &prover::pk_to_bytes(&pk))?;
+    write_bytes(&build.vk(), &prover::vk_to_bytes(pk.get_vk()))?;
+    write_json(&build.setup(), &info)?;
+    Ok(info)
+}
+
+/// The artifacts of a set-up build directory.
+pub struct Loaded {
+    /// The compiled model.
+    pub model: CompiledModel,
+    /// What setup recorded.
+    pub info: SetupInfo,
+    /// The SRS trimmed to the circuit.
+    pub params: ParamsKZG<Bn256>,
+}
+
+/// Loads the model, the setup record and the trimmed SRS, checking they belong together.
+pub fn load(build: &BuildDir) -> Result<Loaded> {
+    build.require(&build.model(), "compile")?;
+    build.require(&build.setup(), "setup")?;
+    let model = CompiledModel::load(&build.model())?;
+    let info: SetupInfo = read_json(&build.setup())?;
+    if file_sha256(&build.model())? != info.model_sha256 {
+        bail!(
+            "{} changed after setup: run `snarkml setup` again",
+            build.model().display()
+        );
+    }
+    let (params, _) = read_params(&build.params())?;
+    if srs_id(&params) != info.srs_id {
+        bail!(
+            "{} does not hold the SRS the keys were made with",
+            build.params().display()
+        );
+    }
+    Ok(Loaded {
+        model,
+        info,
+        params,
+    })
+}
+
+fn load_vk(build: &BuildDir, info: &SetupInfo) -> Result<VerifyingKey<G1Affine>> {
+    build.require(&build.vk(), "setup")?;
+    let vk = prover::vk_from_bytes(&read_bytes(&build.vk())?, info.width)?;
+    if prover::vk_hash(&vk) != info.vk_hash {
+        bail!(
+            "{} does not match the verifying-key hash in setup.json",
+            build.vk().display()
+        );
+    }
+    Ok(vk)
+}
+
+fn load_pk(build: &BuildDir, info: &SetupInfo) -> Result<ProvingKey<G1Affine>> {
+    build.require(&build.pk(), "setup")?;
+    let pk = prover::pk_from_bytes(&read_bytes(&build.pk())?, info.width)?;
+    if prover::vk_hash(pk.get_vk()) != info.vk_hash {
+        bail!(
+            "{} does not match the verifying-key hash in setup.json",
+            build.pk().display()
+        );
+    }
+    Ok(pk)
+}
+
+/// Proves the model on the inputs in `input` and writes the proof file to `out`.
+pub fn prove(build: &BuildDir, input: &Path, out: &Path) -> Result<ProofFile> {
+    let Loaded {
+        model,
+        info,
+        params,
+    } = load(build)?;
+    let pk = load_pk(build, &info)?;
+    let inputs = InputFile::load(input)?;
+    let quantized = model
+        .quantize_inputs(&inputs.input_data)
+        .wrap_err_with(|| format!("{}", input.display()))?;
+    let proof = prover::prove(&params, &pk, &model, &quantized)?;
+    let file = ProofFile::new(&model, &proof, &quantized, &info.vk_hash, &info.srs_id);
+    file.save(out)?;
+    Ok(file)
+}
+
+/// Reads a proof file and checks it belongs to this build (verifying key, SRS, instance count).
+pub fn load_proof(info: &SetupInfo, proof: &Path) -> Result<(ProofFile, Vec<Fr>, Vec<u8>)> {
+    let file = ProofFile::load(proof)?;
+    if file.vk_hash != info.vk_hash {
+        bail!(
+            "{} was made for verifying key {}…, this build's is {}…",
+            proof.display(),
+            &file.vk_hash.get(..12).unwrap_or(&file.vk_hash),
+            &info.vk_hash[..12]
+        );
+    }
+    if file.srs_id != info.srs_id {
+        bail!(
+            "{} was made with a different SRS than this build's keys",
+            proof.display()
+        );
+    }
+    let instances = file.instance_fields()?;
+    if instances.len() != info.num_instances {
+        bail!(
+            "{} has {} public instances, the circuit has {}",
+            proof.display(),
+            instances.len(),
+            info.num_instances
+        );
+    }
+    let bytes = file.proof_bytes()?;
+    Ok((file, instances, bytes))
+}
+
+/// Verifies a proof file natively.
+pub fn verify(build: &BuildDir, proof: &Path) -> Result<ProofFile> {
+    let Loaded { info, params, .. } = load(build)?;
+    let vk = load_vk(build, &info)?;
+    let (file, instances, bytes) = load_proof(&info, proof)?;
+    prover::verify(&params, &vk, &instances, &bytes)
+        .wrap_err_with(|| format!("{}", proof.display()))?;
+    Ok(file)
+}
+
+/// Generates the Solidity verifier into `out_dir` (source + ABI) and `build/verifier.json`.
+pub fn gen_verifier(build: &BuildDir, out_dir: &Path) -> Result<VerifierArtifacts> {
+    let Loaded { info, params, .. } = load(build)?;
+    let vk = load_vk(build, &info)?;
+    let solc = vgen::find_solc()?;
+    let artifacts = vgen::build(&params, &vk, info.num_instances, &solc)?;
+    std::fs::create_dir_all(out_dir)
+        .wrap_err_with(|| format!("cannot create {}", out_dir.display()))?;
+    std::fs::write(
+        out_dir.join("Halo2Verifier.sol"),
+        &artifacts.verifier_source,
+    )
+    .wrap_err_with(|| format!("cannot write into {}", out_dir.display()))?;
+    write_json(
+        &out_dir.join("Halo2VerifierAdapter.abi.json"),
+        &artifacts.adapter_abi,
+    )?;
+    write_json(&build.verifier(), &artifacts)?;
+    Ok(artifacts)
+}
+
+fn load_verifier(build: &BuildDir) -> Result<VerifierArtifacts> {
+    build.require(&build.verifier(), "gen-verifier")?;
+    read_json(&build.verifier())
+}
+
+/// Runs the generated verifier on a proof in an in-process EVM: the gas of the raw verifier
+/// call, or an error if it rejects.
+pub fn evm_verify(build: &BuildDir, proof: &Path) -> Result<u64> {
+    let Loaded { info, .. } = load(build)?;
+    let artifacts = load_verifier(build)?;
+    let (_, instances, bytes) = load_proof(&info, proof)?;
+    let initcode = hex::decode(&artifacts.verifier_initcode)?;
+    Ok(vgen::evm_verify(&initcode, &instances, &bytes)?)
+}
+
+/// Deploys the verifier (raw verifier, then the `IVerifier` adapter in front of it).
+/// A development SRS is refused on a non-local chain unless `insecure_srs`.
+pub async fn deploy(build: &BuildDir, cfg: &ChainConfig, insecure_srs: bool) -> Result<Deployment> {
+    let Loaded { info, .. } = load(build)?;
+    if info.srs_insecure && !chain::is_local_url(&cfg.rpc_url) && !insecure_srs {
+        bail!(
+            "refusing to deploy to {}: the keys come from a development SRS whose secret is known, so anyone could forge proofs; use a ceremony SRS, or pass --insecure-srs if you really mean it",
+            cfg.rpc_url
+        );
+    }
+    let artifacts = load_verifier(build)?;
+    let chain_id = chain::chain_id(&cfg.rpc_url).await?;
+    let raw = chain::deploy(cfg, hex::decode(&artifacts.verifier_initcode)?)
+        .await
+        .wrap_err("deploying the raw verifier")?;
+    let mut adapter_code = hex::decode(&artifacts.adapter_initcode)?;
+    adapter_code.extend_from_slice(&[0u8; 12]);
+    adapter_code.extend_from_slice(raw.address.as_slice());
+    let adapter = chain::deploy(cfg, adapter_code)
+        .await
+        .wrap_err("deploying the IVerifier adapter")?;
+    let deployment = Deployment {
+        chain_id,
+        rpc_url: cfg.rpc_url.clone(),
+        verifier: adapter.address.to_string(),
+        raw_verifier: raw.address.to_string(),
+        vk_hash: info.vk_hash,
+        deploy_gas: raw.gas_used + adapter.gas_used,
+        raw_runtime_size: raw.runtime_size,
+    };
+    write_json(&build.deployment(), &deployment)?;
+    Ok(deployment)
+}
+
+/// Calls `verifyProof` of the `IVerifier` at `address` with a proof file.
+pub async fn verify_onchain(
+    build: &BuildDir,
+    proof: &Path,
+    address: Address,
+    cfg: &ChainConfig,
+) -> Result<OnchainVerdict> {
+    let Loaded { info, .. } = load(build)?;
+    let (_, instances, bytes) = load_proof(&info, proof)?;
+    let instances: Vec<U256> = instances.iter().map(field_to_u256).collect();
+    chain::verify_onchain(cfg, address, &bytes, &instances).await
+}
+
+/// The `uint256` of a field element.
+pub fn field_to_u256(f: &Fr) -> U256 {
+    let hex = snarkml_circuits::fixed_point::field_to_hex(f);
+    U256::from_str_radix(hex.trim_start_matches("0x"), 16).expect("32-byte hex")
+}
+
+/// Parses an address given on the command line.
+pub fn parse_address(s: &str) -> Result<Address> {
+    s.parse()
+        .map_err(|_| eyre!("`{s}` is not an address (expected 0x followed by 40 hex digits)"))
+}

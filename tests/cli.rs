@@ -1,0 +1,186 @@
+//! The `snarkml` binary as a user runs it: bad input gives one line naming the problem and a
+//! non-zero exit, never a panic; the demo runs end to end.
+
+mod common;
+
+use common::{cached_srs, repo, toolchain_on_path};
+use std::process::{Command, Output};
+
+fn snarkml(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_snarkml"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Asserts the command failed with exactly one `error:` line on stderr containing `needle`.
+fn assert_one_line_error(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "command succeeded: {stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    assert!(lines[0].contains(needle), "`{needle}` not in: {stderr}");
+}
+
+#[test]
+fn missing_model_file_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = snarkml(&[
+        "compile",
+        "no/such/model.onnx",
+        "-o",
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, "no/such/model.onnx");
+}
+
+#[test]
+fn non_onnx_file_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = repo("tests/fixtures/not_onnx.onnx");
+    let out = snarkml(&[
+        "compile",
+        model.to_str().unwrap(),
+        "-o",
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, "is not a valid ONNX model");
+}
+
+#[test]
+fn unsupported_op_is_named_with_its_node() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = repo("tests/fixtures/unsupported_op.onnx");
+    let out = snarkml(&[
+        "compile",
+        model.to_str().unwrap(),
+        "-o",
+        tmp.path().to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, "unsupported ONNX op `Sin` at node `sin`");
+}
+
+#[test]
+fn wrong_input_shape_is_named_and_missing_steps_are_explained() {
+    let tmp = tempfile::tempdir().unwrap();
+    let build = tmp.path().join("build");
+    let b = build.to_str().unwrap();
+    let model = repo("tests/fixtures/relu3.onnx");
+    let input = repo("tests/fixtures/relu3.input.json");
+    let proof = tmp.path().join("proof.json");
+
+    let out = snarkml(&[
+        "prove",
+        b,
+        "--input",
+        input.to_str().unwrap(),
+        "-o",
+        proof.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, "run `snarkml compile` first");
+
+    let out = snarkml(&[
+        "compile",
+        model.to_str().unwrap(),
+        "-o",
+        b,
+        "--calibration",
+        input.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let compiled: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(build.join("model.json")).unwrap()).unwrap();
+    let k = compiled["layout"]["k"].as_u64().unwrap() as u32;
+    let srs = cached_srs(k);
+    let out = snarkml(&["setup", b, "--srs", srs.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let wrong = tmp.path().join("wrong.json");
+    std::fs::write(&wrong, r#"{"input_data": [[1.0, 2.0]]}"#).unwrap();
+    let out = snarkml(&[
+        "prove",
+        b,
+        "--input",
+        wrong.to_str().unwrap(),
+        "-o",
+        proof.to_str().unwrap(),
+    ]);
+    assert_one_line_error(
+        &out,
+        "input `input`: expected 3 values (shape [1, 3]), got 2",
+    );
+
+    let garbage = tmp.path().join("garbage.json");
+    std::fs::write(&garbage, "not json").unwrap();
+    let out = snarkml(&[
+        "prove",
+        b,
+        "--input",
+        garbage.to_str().unwrap(),
+        "-o",
+        proof.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, "invalid input file");
+    let out = snarkml(&["verify", b, garbage.to_str().unwrap()]);
+    assert_one_line_error(&out, "invalid proof file");
+
+    let out = snarkml(&[
+        "prove",
+        b,
+        "--input",
+        input.to_str().unwrap(),
+        "-o",
+        proof.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = snarkml(&["verify", b, proof.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("proof is valid"));
+}
+
+#[test]
+fn demo_runs_the_whole_pipeline_on_a_local_chain() {
+    toolchain_on_path();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = snarkml(&["demo", "--dir", tmp.path().to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for step in [
+        "compile",
+        "srs gen",
+        "setup",
+        "prove",
+        "verify",
+        "gen-verifier",
+        "start anvil",
+        "deploy",
+        "verify-onchain",
+    ] {
+        assert!(stdout.contains(step), "step {step} missing from:\n{stdout}");
+    }
+    assert!(stdout.contains("accepted, gas used"), "{stdout}");
+    assert!(stdout.contains("predicted digit 2"), "{stdout}");
+}

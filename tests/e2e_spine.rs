@@ -1,0 +1,151 @@
+//! The spine end to end through the library API: ONNX → proof → Solidity verifier → anvil.
+
+mod common;
+
+use common::{cached_srs, repo, toolchain_on_path};
+use snarkml::artifacts::BuildDir;
+use snarkml::chain::{ChainConfig, LocalAnvil, ANVIL_DEFAULT_KEY};
+use snarkml::pipeline;
+use snarkml_circuits::quantize::CompileOptions;
+use snarkml_verifier_gen::MAX_RUNTIME_SIZE;
+use std::path::Path;
+
+fn tamper_json(src: &Path, dst: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src).unwrap()).unwrap();
+    edit(&mut v);
+    std::fs::write(dst, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+}
+
+/// The proof with one byte in the middle flipped.
+fn flip_proof_byte(v: &mut serde_json::Value) {
+    let hex_str = v["proof"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("0x")
+        .to_owned();
+    let mut bytes = hex::decode(hex_str).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    v["proof"] = format!("0x{}", hex::encode(bytes)).into();
+}
+
+/// A different public output: the first logit plus one unit, in the shown output and the
+/// instance that encodes it alike (so the file is self-consistent and only the proof can object).
+fn change_output(v: &mut serde_json::Value) {
+    let n_inputs: usize = v["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["quantized"].as_array().unwrap().len())
+        .sum();
+    let q = v["outputs"][0]["quantized"][0].as_i64().unwrap() + 1;
+    v["outputs"][0]["quantized"][0] = q.into();
+    let f = snarkml_circuits::fixed_point::to_field(i128::from(q));
+    v["instances"][n_inputs] = snarkml_circuits::fixed_point::field_to_hex(&f).into();
+}
+
+#[test]
+fn digits_mlp_proof_verifies_natively_in_revm_and_on_anvil_and_tampering_is_rejected() {
+    toolchain_on_path();
+    let tmp = tempfile::tempdir().unwrap();
+    let build = BuildDir::create(tmp.path().join("build")).unwrap();
+    let model = pipeline::compile(
+        &repo("models/digits_mlp/model.onnx"),
+        &build,
+        Some(&repo("models/digits_mlp/calibration.json")),
+        &CompileOptions::default(),
+    )
+    .unwrap();
+    let srs = cached_srs(model.layout.k);
+    let info = pipeline::setup(&build, &srs).unwrap();
+    assert_eq!(info.k, model.layout.k);
+
+    let proof = tmp.path().join("proof.json");
+    let file = pipeline::prove(&build, &repo("models/digits_mlp/input.json"), &proof).unwrap();
+    assert_eq!(
+        snarkml_circuits::quantize::argmax(&file.outputs[0].values),
+        2,
+        "the sample is a 2"
+    );
+    pipeline::verify(&build, &proof).unwrap();
+
+    let flipped = tmp.path().join("flipped.json");
+    tamper_json(&proof, &flipped, flip_proof_byte);
+    let changed = tmp.path().join("changed.json");
+    tamper_json(&proof, &changed, change_output);
+    let err = pipeline::verify(&build, &flipped).unwrap_err();
+    assert!(format!("{err:#}").contains("proof rejected"), "{err:#}");
+    let err = pipeline::verify(&build, &changed).unwrap_err();
+    assert!(format!("{err:#}").contains("proof rejected"), "{err:#}");
+
+    let artifacts = pipeline::gen_verifier(&build, &tmp.path().join("generated")).unwrap();
+    assert!(tmp.path().join("generated/Halo2Verifier.sol").exists());
+    assert!(
+        artifacts.verifier_runtime_size <= MAX_RUNTIME_SIZE,
+        "verifier runtime {} bytes exceeds EIP-170",
+        artifacts.verifier_runtime_size
+    );
+    let gas = pipeline::evm_verify(&build, &proof).unwrap();
+    println!(
+        "raw verifier: runtime {} bytes, {gas} gas in revm",
+        artifacts.verifier_runtime_size
+    );
+    assert!(pipeline::evm_verify(&build, &flipped).is_err());
+    assert!(pipeline::evm_verify(&build, &changed).is_err());
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let anvil = LocalAnvil::start().await.unwrap();
+        let cfg = ChainConfig {
+            rpc_url: anvil.url().to_owned(),
+            private_key: ANVIL_DEFAULT_KEY.to_owned(),
+        };
+        let d = pipeline::deploy(&build, &cfg, false).await.unwrap();
+        assert_eq!(d.chain_id, 31337);
+        assert_eq!(d.raw_runtime_size, artifacts.verifier_runtime_size);
+        let address = pipeline::parse_address(&d.verifier).unwrap();
+
+        let ok = pipeline::verify_onchain(&build, &proof, address, &cfg)
+            .await
+            .unwrap();
+        assert!(ok.valid);
+        let gas = ok.gas_used.expect("gas of the verify transaction");
+        println!("on-chain verification: {gas} gas");
+        assert!(gas > 21_000);
+
+        let bad = pipeline::verify_onchain(&build, &flipped, address, &cfg)
+            .await
+            .unwrap();
+        assert!(!bad.valid, "flipped proof byte accepted on-chain");
+        let bad = pipeline::verify_onchain(&build, &changed, address, &cfg)
+            .await
+            .unwrap();
+        assert!(!bad.valid, "changed public output accepted on-chain");
+        anvil.stop();
+    });
+}
+
+#[test]
+fn development_srs_is_refused_on_a_remote_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let build = BuildDir::create(tmp.path().join("build")).unwrap();
+    let input = repo("tests/fixtures/relu3.input.json");
+    let model = pipeline::compile(
+        &repo("tests/fixtures/relu3.onnx"),
+        &build,
+        Some(&input),
+        &CompileOptions::default(),
+    )
+    .unwrap();
+    pipeline::setup(&build, &cached_srs(model.layout.k)).unwrap();
+    let cfg = ChainConfig {
+        rpc_url: "https://rpc.example.org".into(),
+        private_key: ANVIL_DEFAULT_KEY.into(),
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let err = rt
+        .block_on(pipeline::deploy(&build, &cfg, false))
+        .unwrap_err();
+    assert!(err.to_string().contains("development SRS"), "{err}");
+}

@@ -1,0 +1,169 @@
+//! The Solidity compiler: found on disk, driven through `--standard-json`.
+
+use crate::{Result, VerifierError};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// A compiled contract.
+#[derive(Clone, Debug)]
+pub struct CompiledContract {
+    /// Creation code.
+    pub initcode: Vec<u8>,
+    /// Runtime code.
+    pub runtime: Vec<u8>,
+    /// ABI.
+    pub abi: Value,
+}
+
+/// A `solc` executable (native, or the project's wrapper around npm `solc`).
+#[derive(Clone, Debug)]
+pub struct Solc {
+    /// The executable.
+    pub path: PathBuf,
+    /// Its version line.
+    pub version: String,
+}
+
+/// Finds `solc`: `$SNARKML_SOLC`, then `.toolchain/bin/solc` under the current directory or
+/// the source checkout, then `PATH`.
+pub fn find_solc() -> Result<Solc> {
+    let path_var = std::env::var_os("PATH").unwrap_or_default();
+    let candidates = std::env::var_os("SNARKML_SOLC")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([
+            PathBuf::from(".toolchain/bin/solc"),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../.toolchain/bin/solc"),
+        ])
+        .chain(std::env::split_paths(&path_var).map(|d| d.join("solc")));
+    for path in candidates {
+        if path.is_file() {
+            return Solc::new(path);
+        }
+    }
+    Err(VerifierError::Solc(
+        "solc not found (looked at $SNARKML_SOLC, .toolchain/bin/solc and PATH): run scripts/setup"
+            .into(),
+    ))
+}
+
+impl Solc {
+    /// Checks the executable answers `--version` with 0.8.19 (what generated verifiers need).
+    pub fn new(path: PathBuf) -> Result<Self> {
+        let out = Command::new(&path)
+            .arg("--version")
+            .output()
+            .map_err(|e| VerifierError::Solc(format!("cannot run {}: {e}", path.display())))?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let version = text
+            .lines()
+            .find(|l| l.starts_with("Version:"))
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        if !out.status.success() || !version.contains("0.8.19") {
+            return Err(VerifierError::Solc(format!(
+                "{} is not solc 0.8.19 (it says `{}`); generated verifiers need exactly 0.8.19",
+                path.display(),
+                text.trim()
+            )));
+        }
+        Ok(Self { path, version })
+    }
+
+    /// Compiles one source and returns `contract`.
+    pub fn compile_one(
+        &self,
+        file: &str,
+        source: &str,
+        contract: &str,
+    ) -> Result<CompiledContract> {
+        self.compile(&[(file, source)], file, contract)
+    }
+
+    /// Compiles sources (optimizer off: generated verifiers break it) and returns `contract`
+    /// from `file`.
+    pub fn compile(
+        &self,
+        sources: &[(&str, &str)],
+        file: &str,
+        contract: &str,
+    ) -> Result<CompiledContract> {
+        let sources: serde_json::Map<String, Value> = sources
+            .iter()
+            .map(|(name, text)| ((*name).to_owned(), json!({ "content": text })))
+            .collect();
+        let input = json!({
+            "language": "Solidity",
+            "sources": sources,
+            "settings": {
+                "optimizer": { "enabled": false },
+                "evmVersion": "paris",
+                "outputSelection": { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } }
+            }
+        });
+        let mut child = Command::new(&self.path)
+            .arg("--standard-json")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| VerifierError::Solc(format!("cannot run {}: {e}", self.path.display())))?;
+        child
+            .stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(input.to_string().as_bytes())
+            .map_err(|e| VerifierError::Solc(format!("writing to solc: {e}")))?;
+        let out = child
+            .wait_with_output()
+            .map_err(|e| VerifierError::Solc(format!("waiting for solc: {e}")))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let json_start = stdout.find('{').ok_or_else(|| {
+            VerifierError::Solc(format!(
+                "no JSON output (exit {}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        })?;
+        let output: Value = serde_json::from_str(&stdout[json_start..])
+            .map_err(|e| VerifierError::Solc(format!("unreadable JSON output: {e}")))?;
+        let errors: Vec<String> = output["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["severity"] == "error")
+            .map(|e| {
+                e["formattedMessage"]
+                    .as_str()
+                    .or(e["message"].as_str())
+                    .unwrap_or("?")
+                    .trim()
+                    .to_owned()
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(VerifierError::Solc(format!(
+                "compilation failed: {}",
+                errors.join("; ")
+            )));
+        }
+        let c = &output["contracts"][file][contract];
+        let code = |key: &str| -> Result<Vec<u8>> {
+            let hex_str = c["evm"][key]["object"].as_str().unwrap_or("");
+            if hex_str.is_empty() {
+                return Err(VerifierError::Solc(format!(
+                    "no {key} for {file}:{contract}"
+                )));
+            }
+            hex::decode(hex_str).map_err(|e| VerifierError::Solc(format!("bad {key} hex: {e}")))
+        };
+        Ok(CompiledContract {
+            initcode: code("bytecode")?,
+            runtime: code("deployedBytecode")?,
+            abi: c["abi"].clone(),
+        })
+    }
+}
