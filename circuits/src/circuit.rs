@@ -31,7 +31,8 @@ impl Default for CircuitParams {
 ///
 /// Adds `width + 1` advice columns (`x[0..width]`, `acc`), `width + 2` fixed columns
 /// (`w[0..width]`, `bias`, `tag`), one instance column, four selectors, three gates
-/// ("dot product (first row)", "dot product (chained row)", "rescale") and one lookup
+/// ("dot product (first row)", "dot product (chained row)" whose accumulator is multiplied by
+/// the `bias` column, "rescale") and one lookup
 /// ("activation and range table") into a three-column table.
 #[derive(Clone, Debug)]
 pub struct ModelConfig {
@@ -99,7 +100,8 @@ impl ModelConfig {
             let sum = products(m);
             let out = m.query_advice(acc, Rotation::cur());
             let prev = m.query_advice(acc, Rotation::prev());
-            vec![s * (out - prev - sum)]
+            let multiplier = m.query_fixed(bias, Rotation::cur());
+            vec![s * (out - prev * multiplier - sum)]
         });
         meta.create_gate("rescale", |m| {
             let s = m.query_selector(rescale);
@@ -153,7 +155,7 @@ impl ModelCircuit {
 
     /// The public instance column as field elements.
     pub fn instance_column(&self) -> Vec<Fr> {
-        self.plan.instances.iter().map(|v| to_field(*v)).collect()
+        self.plan.instances.clone()
     }
 }
 
@@ -210,36 +212,21 @@ impl Circuit<Fr> for ModelCircuit {
         let outputs: Vec<(Cell, usize)> = layouter.assign_region(
             || "model",
             |mut region| {
-                let mut from_instance = vec![vec![None; plan.rows]; plan.width + 1];
-                for (cell, row) in &plan.from_instance {
-                    from_instance[cell.col][cell.row] = Some(*row);
-                }
                 let mut cells: Vec<Vec<Cell>> = Vec::with_capacity(plan.width + 1);
                 for (col, values) in plan.advice.iter().enumerate() {
                     let column = config.advice[col];
-                    let mut assigned = Vec::with_capacity(plan.rows);
-                    for (row, v) in values.iter().enumerate() {
-                        let cell = match from_instance[col][row] {
-                            Some(i) => region
-                                .assign_advice_from_instance(
-                                    || "input",
-                                    config.instance,
-                                    i,
-                                    column,
-                                    row,
-                                )?
-                                .cell(),
-                            None => {
-                                let value = if plan.witness {
-                                    Value::known(to_field(*v))
-                                } else {
-                                    Value::unknown()
-                                };
-                                region.assign_advice(column, row, value).cell()
-                            }
-                        };
-                        assigned.push(cell);
-                    }
+                    let assigned = values
+                        .iter()
+                        .enumerate()
+                        .map(|(row, v)| {
+                            let value = if plan.witness {
+                                Value::known(*v)
+                            } else {
+                                Value::unknown()
+                            };
+                            region.assign_advice(column, row, value).cell()
+                        })
+                        .collect();
                     cells.push(assigned);
                 }
                 for row in 0..plan.rows {
@@ -249,7 +236,7 @@ impl Circuit<Fr> for ModelCircuit {
                         }
                     }
                     if plan.bias[row] != 0 {
-                        region.assign_fixed(config.bias, row, to_field(i128::from(plan.bias[row])));
+                        region.assign_fixed(config.bias, row, to_field(plan.bias[row]));
                     }
                     // Assigned on every row (zeros included) so the region spans from row 0 and
                     // MockProver's region offsets are absolute rows.

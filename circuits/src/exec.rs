@@ -50,6 +50,10 @@ fn narrow(v: i128, node: &str) -> Result<i64> {
 pub fn run(model: &CompiledModel, inputs: &[Vec<i64>]) -> Result<Execution> {
     let mut values: Vec<Vec<i64>> = vec![Vec::new(); model.tensors.len()];
     for (spec, data) in model.inputs.iter().zip(inputs) {
+        let name = format!("input `{}`", model.tensors[spec.tensor].name);
+        for v in data {
+            check_range(model, Activation::Identity, i128::from(*v), &name)?;
+        }
         values[spec.tensor] = data.clone();
     }
     for layer in &model.layers {

@@ -1,7 +1,7 @@
 //! JSON file formats: inputs, calibration samples and proofs.
 
 use crate::error::{CircuitError, Result};
-use crate::fixed_point::{dequantize, field_from_hex, field_to_hex, to_field};
+use crate::fixed_point::{dequantize, field_from_hex, field_to_hex, pack};
 use crate::prover::Proof;
 use crate::quantize::CompiledModel;
 use crate::Fr;
@@ -64,6 +64,8 @@ pub struct TensorValue {
     pub shape: Vec<usize>,
     /// Fractional bits of `quantized`.
     pub scale_bits: u32,
+    /// Bits per value in the packed public instances.
+    pub pack_bits: u32,
     /// The fixed-point values the proof is about.
     pub quantized: Vec<i64>,
     /// The same, dequantized (for people; `quantized` is authoritative).
@@ -88,7 +90,8 @@ pub struct ProofFile {
     pub transcript: String,
     /// Proof bytes, `0x` hex.
     pub proof: String,
-    /// Public instances as 32-byte big-endian `0x` hex, in order: inputs then outputs.
+    /// Public instances as 32-byte big-endian `0x` hex: the packed inputs, then the packed
+    /// outputs (see `pack_bits`).
     pub instances: Vec<String>,
     /// Public inputs.
     pub inputs: Vec<TensorValue>,
@@ -110,6 +113,7 @@ fn tensor_values(
                 name: t.name.clone(),
                 shape: t.shape.clone(),
                 scale_bits: t.scale_bits,
+                pack_bits: spec.pack_bits,
                 quantized: q.clone(),
                 values: q.iter().map(|v| dequantize(*v, t.scale_bits)).collect(),
             }
@@ -156,7 +160,7 @@ impl ProofFile {
             .inputs
             .iter()
             .chain(&file.outputs)
-            .flat_map(|t| t.quantized.iter().map(|v| to_field(i128::from(*v))))
+            .flat_map(|t| pack(&t.quantized, t.pack_bits))
             .collect();
         if shown != instances {
             return Err(CircuitError::Mismatch(format!(

@@ -8,18 +8,25 @@
 //!
 //! Row shapes:
 //! ```text
-//! dot product, first row:  | x0 .. x(W-1) | acc = bias + Σ xi·wi        |  w0 .. w(W-1), bias
-//! dot product, next rows:  | x0 .. x(W-1) | acc = acc(prev) + Σ xi·wi   |  w0 .. w(W-1)
-//! rescale (2 rows):        | q | y | .. | a |  acc a + half = q·2^s + r   |  w0 = 2^s, w1 = half, tag = f
-//!                          | r | 0 | .. |   |  (tag_range(s), r, 0) ∈ table, (f, q, y) ∈ table
+//! dot product, first row:  | x0 .. x(W-1) | acc = bias + Σ xi·wi          |  w0 .. w(W-1), bias
+//! dot product, next rows:  | x0 .. x(W-1) | acc = acc(prev)·m + Σ xi·wi   |  w0 .. w(W-1), m in bias
+//!                          (m = 1 for dot products, m = 2^B when packing public values)
+//! rescale (2 rows):        | q | y | .. | a |  a + half = q·2^s + r     |  w0 = 2^s, w1 = half, tag = f
+//!                          | r | 0 | .. |   |  (range(s), r, 0) ∈ table, (f, q, y) ∈ table
 //! activation:              | x | y | .. |   |  (f, x, y) ∈ table
+//! public input element:    | x | x | .. |   |  (identity, x, x) ∈ table: x is in range
 //! ```
-//! Shape ops (reshape, flatten) reuse cells and cost no rows.
+//! Public values are packed, `⌊252 / B⌋` signed `B`-bit values per instance, by chained dot
+//! rows with multiplier `2^B` (see [`crate::fixed_point::pack`]). Inputs are range-checked by
+//! the identity table and outputs have static bounds, so the packing is injective. Shape ops
+//! (reshape, flatten) reuse cells and cost no rows.
 
 use crate::error::Result;
-use crate::fixed_point::rescale;
+use crate::fixed_point::{from_field, rescale, to_field, values_per_instance};
 use crate::model::Activation;
 use crate::quantize::{CompiledModel, Layer, Tables};
+use crate::Fr;
+use halo2_proofs::halo2curves::ff::Field;
 
 /// Table tag of an activation function.
 pub fn act_tag(act: Activation) -> u64 {
@@ -60,7 +67,7 @@ pub struct CellRef {
 /// The rows a layer occupies, for naming a failing constraint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LayerRows {
-    /// The ONNX node.
+    /// The ONNX node (or `inputs` / `outputs`).
     pub node: String,
     /// First row.
     pub start: usize,
@@ -78,11 +85,11 @@ pub struct Plan {
     /// Whether advice values are a real witness (false for key generation).
     pub witness: bool,
     /// Advice values, `[W + 1][rows]`.
-    pub advice: Vec<Vec<i128>>,
+    pub advice: Vec<Vec<Fr>>,
     /// Fixed weight columns, `[W][rows]`.
     pub weights: Vec<Vec<i64>>,
-    /// Fixed bias column.
-    pub bias: Vec<i64>,
+    /// Fixed bias column (first dot rows) / accumulator multiplier (chained dot rows).
+    pub bias: Vec<i128>,
     /// Fixed lookup tag column.
     pub tag: Vec<u64>,
     /// Selector of first dot-product rows.
@@ -95,18 +102,34 @@ pub struct Plan {
     pub lookup: Vec<bool>,
     /// Copy constraints between advice cells.
     pub copies: Vec<(CellRef, CellRef)>,
-    /// Advice cells copied from instance rows (the public inputs).
-    pub from_instance: Vec<(CellRef, usize)>,
-    /// Advice cells exposed at instance rows (the public outputs).
+    /// Advice cells exposed at instance rows (packed inputs, then packed outputs).
     pub to_instance: Vec<(CellRef, usize)>,
-    /// The public instance values: inputs, then outputs.
-    pub instances: Vec<i128>,
+    /// The public instance values.
+    pub instances: Vec<Fr>,
+    /// The quantized model outputs the circuit computes, one vector per output.
+    pub outputs: Vec<Vec<i64>>,
     /// Where each layer lives.
     pub layers: Vec<LayerRows>,
 }
 
+/// A deliberate lie, for tests: the output of one activation lookup is off by `delta` and
+/// everything downstream (public outputs included) is computed honestly from it, as a
+/// cheating prover would do. Only the lookup can catch it.
+#[derive(Clone, Copy, Debug)]
+pub struct Fault {
+    /// Index of the layer in `CompiledModel::layers`.
+    pub layer: usize,
+    /// Element of the layer's output.
+    pub element: usize,
+    /// What is added to the true value.
+    pub delta: i128,
+}
+
 struct Builder {
     plan: Plan,
+    fault: Option<Fault>,
+    layer: usize,
+    element: usize,
 }
 
 impl Builder {
@@ -114,7 +137,7 @@ impl Builder {
         let p = &mut self.plan;
         let r = p.rows;
         p.rows += 1;
-        p.advice.iter_mut().for_each(|c| c.push(0));
+        p.advice.iter_mut().for_each(|c| c.push(Fr::ZERO));
         p.weights.iter_mut().for_each(|c| c.push(0));
         p.bias.push(0);
         p.tag.push(0);
@@ -129,8 +152,24 @@ impl Builder {
         r
     }
 
-    fn value(&self, c: CellRef) -> i128 {
+    fn value(&self, c: CellRef) -> Fr {
         self.plan.advice[c.col][c.row]
+    }
+
+    /// The value of a cell as a small integer (every value but a packed one is).
+    fn int(&self, c: CellRef) -> i128 {
+        from_field(&self.value(c)).expect("unpacked values are small integers")
+    }
+
+    /// The activation output of the current element, with the test fault applied if it is this one.
+    fn activate(&mut self, act: Activation, x: i128) -> i128 {
+        let e = self.element;
+        self.element += 1;
+        let lie = self
+            .fault
+            .filter(|f| f.layer == self.layer && f.element == e)
+            .map_or(0, |f| f.delta);
+        act.apply(x) + lie
     }
 
     /// Places a copy of `src` at `dst`.
@@ -141,52 +180,53 @@ impl Builder {
 
     /// Lays out `bias + Σ value(cell)·weight` over as many rows as needed; returns the cell of
     /// the final accumulator.
-    fn dot(&mut self, terms: &[(CellRef, i64)], bias: i64) -> CellRef {
+    fn dot(&mut self, terms: &[(CellRef, i64)], bias: i128) -> CellRef {
+        self.chain(terms, bias, 1)
+    }
+
+    /// Like [`Self::dot`], with the accumulator multiplied by `multiplier` at each chained row.
+    fn chain(&mut self, terms: &[(CellRef, i64)], bias: i128, multiplier: i128) -> CellRef {
         let w = self.plan.width;
-        let mut acc = i128::from(bias);
-        let mut last = None;
+        let mut acc = to_field(bias);
+        let first = self.row();
+        self.plan.dot_first[first] = true;
+        self.plan.bias[first] = bias;
+        let mut r = first;
         for (i, chunk) in terms.chunks(w).enumerate() {
-            let r = self.row();
-            if i == 0 {
-                self.plan.dot_first[r] = true;
-                self.plan.bias[r] = bias;
-            } else {
+            if i > 0 {
+                r = self.row();
                 self.plan.dot_next[r] = true;
+                self.plan.bias[r] = multiplier;
+                acc *= to_field(multiplier);
             }
             for (slot, (src, weight)) in chunk.iter().enumerate() {
                 self.copy(*src, CellRef { col: slot, row: r });
                 self.plan.weights[slot][r] = *weight;
-                acc += self.value(*src) * i128::from(*weight);
+                acc += self.value(*src) * to_field(i128::from(*weight));
             }
             self.plan.advice[w][r] = acc;
-            last = Some(CellRef { col: w, row: r });
         }
-        last.unwrap_or_else(|| {
-            // No terms: a single row holding the bias.
-            let r = self.row();
-            self.plan.dot_first[r] = true;
-            self.plan.bias[r] = bias;
-            self.plan.advice[w][r] = acc;
-            CellRef { col: w, row: r }
-        })
+        self.plan.advice[w][r] = acc;
+        CellRef { col: w, row: r }
     }
 
     /// Rescales the accumulator at `acc` by `2^shift` and applies `act`; returns the output cell.
     fn rescale(&mut self, acc: CellRef, shift: u32, act: Activation) -> CellRef {
         let w = self.plan.width;
-        let (q, r) = rescale(self.value(acc), shift);
+        let (q, r) = rescale(self.int(acc), shift);
+        let y = self.activate(act, q);
         let top = self.row();
         let bottom = self.row();
         self.copy(acc, CellRef { col: w, row: top });
         let p = &mut self.plan;
-        p.advice[0][top] = q;
-        p.advice[1][top] = act.apply(q);
+        p.advice[0][top] = to_field(q);
+        p.advice[1][top] = to_field(y);
         p.weights[0][top] = 1i64 << shift;
         p.weights[1][top] = if shift == 0 { 0 } else { 1i64 << (shift - 1) };
         p.tag[top] = act_tag(act);
         p.rescale[top] = true;
         p.lookup[top] = true;
-        p.advice[0][bottom] = r;
+        p.advice[0][bottom] = to_field(r);
         p.tag[bottom] = range_tag(shift);
         p.lookup[bottom] = true;
         CellRef { col: 1, row: top }
@@ -194,12 +234,52 @@ impl Builder {
 
     /// Applies `act` to the value at `src` by lookup; returns the output cell.
     fn activation(&mut self, src: CellRef, act: Activation) -> CellRef {
+        let y = self.activate(act, self.int(src));
         let r = self.row();
         self.copy(src, CellRef { col: 0, row: r });
-        self.plan.advice[1][r] = act.apply(self.value(src));
+        self.plan.advice[1][r] = to_field(y);
         self.plan.tag[r] = act_tag(act);
         self.plan.lookup[r] = true;
         CellRef { col: 1, row: r }
+    }
+
+    /// A public input element, range-checked by the identity table.
+    fn input(&mut self, v: i64) -> CellRef {
+        let r = self.row();
+        self.plan.advice[0][r] = to_field(i128::from(v));
+        self.plan.advice[1][r] = to_field(i128::from(v));
+        self.plan.tag[r] = act_tag(Activation::Identity);
+        self.plan.lookup[r] = true;
+        CellRef { col: 0, row: r }
+    }
+
+    /// Packs the values at `cells` (signed, `bits` bits each) into instances, one value per
+    /// row so that each chained row multiplies the accumulator by `2^bits` exactly once.
+    fn expose(&mut self, cells: &[CellRef], bits: u32) {
+        let w = self.plan.width;
+        for chunk in cells.chunks(values_per_instance(bits)) {
+            let base = to_field(1i128 << bits);
+            let first = self.row();
+            self.plan.dot_first[first] = true;
+            self.copy(chunk[0], CellRef { col: 0, row: first });
+            self.plan.weights[0][first] = 1;
+            let mut acc = self.value(chunk[0]);
+            self.plan.advice[w][first] = acc;
+            let mut r = first;
+            for cell in &chunk[1..] {
+                r = self.row();
+                self.plan.dot_next[r] = true;
+                self.plan.bias[r] = 1i128 << bits;
+                self.copy(*cell, CellRef { col: 0, row: r });
+                self.plan.weights[0][r] = 1;
+                acc = acc * base + self.value(*cell);
+                self.plan.advice[w][r] = acc;
+            }
+            self.plan
+                .to_instance
+                .push((CellRef { col: w, row: r }, self.plan.instances.len()));
+            self.plan.instances.push(acc);
+        }
     }
 }
 
@@ -208,6 +288,16 @@ impl Plan {
     /// (quantized, one vector per model input) the plan carries the witness; without, it
     /// carries zeros and is only good for key generation.
     pub fn build(model: &CompiledModel, width: usize, inputs: Option<&[Vec<i64>]>) -> Result<Plan> {
+        Self::build_with_fault(model, width, inputs, None)
+    }
+
+    /// [`Plan::build`] with a deliberate [`Fault`] (for negative tests).
+    pub fn build_with_fault(
+        model: &CompiledModel,
+        width: usize,
+        inputs: Option<&[Vec<i64>]>,
+        fault: Option<Fault>,
+    ) -> Result<Plan> {
         let mut b = Builder {
             plan: Plan {
                 width,
@@ -222,34 +312,27 @@ impl Plan {
                 rescale: Vec::new(),
                 lookup: Vec::new(),
                 copies: Vec::new(),
-                from_instance: Vec::new(),
                 to_instance: Vec::new(),
                 instances: Vec::new(),
+                outputs: Vec::new(),
                 layers: Vec::new(),
             },
+            fault,
+            layer: 0,
+            element: 0,
         };
         let mut cells: Vec<Vec<CellRef>> = vec![Vec::new(); model.tensors.len()];
 
-        // Public inputs: copied from the instance column, `width` per row.
+        // Public inputs: range-checked, then packed into instances.
         let start = b.plan.rows;
         for (i, spec) in model.inputs.iter().enumerate() {
             let n = model.tensors[spec.tensor].numel();
             let data = inputs.map(|all| all[i].as_slice());
-            for e in 0..n {
-                let col = e % width;
-                if col == 0 {
-                    b.row();
-                }
-                let cell = CellRef {
-                    col,
-                    row: b.plan.rows - 1,
-                };
-                let v = data.map_or(0, |d| i128::from(d[e]));
-                b.plan.advice[col][cell.row] = v;
-                b.plan.from_instance.push((cell, b.plan.instances.len()));
-                b.plan.instances.push(v);
-                cells[spec.tensor].push(cell);
-            }
+            cells[spec.tensor] = (0..n).map(|e| b.input(data.map_or(0, |d| d[e]))).collect();
+        }
+        for spec in &model.inputs {
+            let c = cells[spec.tensor].clone();
+            b.expose(&c, spec.pack_bits);
         }
         b.plan.layers.push(LayerRows {
             node: "inputs".into(),
@@ -257,8 +340,10 @@ impl Plan {
             end: b.plan.rows,
         });
 
-        for layer in &model.layers {
+        for (index, layer) in model.layers.iter().enumerate() {
             let start = b.plan.rows;
+            b.layer = index;
+            b.element = 0;
             match layer {
                 Layer::Dense {
                     input,
@@ -279,7 +364,7 @@ impl Plan {
                                 .enumerate()
                                 .map(|(i, c)| (*c, weight[i * n_out + j]))
                                 .collect();
-                            let acc = b.dot(&terms, bias[j]);
+                            let acc = b.dot(&terms, i128::from(bias[j]));
                             out.push(match rescale {
                                 Some(r) => b.rescale(acc, r.shift, r.act),
                                 None => acc,
@@ -308,7 +393,7 @@ impl Plan {
                     cells[*output] = x
                         .iter()
                         .zip(constant)
-                        .map(|(c, k)| b.dot(&[(*c, 1)], *k))
+                        .map(|(c, k)| b.dot(&[(*c, 1)], i128::from(*k)))
                         .collect();
                 }
                 Layer::Activation {
@@ -326,32 +411,19 @@ impl Plan {
             });
         }
 
+        let start = b.plan.rows;
         for spec in &model.outputs {
-            for cell in cells[spec.tensor].clone() {
-                let v = b.value(cell);
-                b.plan.to_instance.push((cell, b.plan.instances.len()));
-                b.plan.instances.push(v);
-            }
+            let c = cells[spec.tensor].clone();
+            let values = c.iter().map(|cell| b.int(*cell) as i64).collect();
+            b.plan.outputs.push(values);
+            b.expose(&c, spec.pack_bits);
         }
+        b.plan.layers.push(LayerRows {
+            node: "outputs".into(),
+            start,
+            end: b.plan.rows,
+        });
         Ok(b.plan)
-    }
-
-    /// The public outputs this plan exposes, one vector per model output.
-    pub fn outputs(&self, model: &CompiledModel) -> Vec<Vec<i64>> {
-        let mut at = self.instances.len() - self.to_instance.len();
-        model
-            .outputs
-            .iter()
-            .map(|o| {
-                let n = model.tensors[o.tensor].numel();
-                let v = self.instances[at..at + n]
-                    .iter()
-                    .map(|x| *x as i64)
-                    .collect();
-                at += n;
-                v
-            })
-            .collect()
     }
 
     /// The layer that owns `row`.

@@ -24,7 +24,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 pub fn keygen(params: &ParamsKZG<Bn256>, model: &CompiledModel) -> Result<ProvingKey<G1Affine>> {
     check_k(params, model)?;
     let circuit = ModelCircuit::new(model, None)?;
-    let vk = keygen_vk_custom(params, &circuit, false).map_err(|e| CircuitError::Halo2 {
+    let vk = keygen_vk_custom(params, &circuit, true).map_err(|e| CircuitError::Halo2 {
         stage: "verifying key generation",
         reason: e.to_string(),
     })?;
@@ -67,7 +67,7 @@ pub fn prove(
     check_k(params, model)?;
     let expected = crate::exec::run(model, inputs)?.outputs(model);
     let circuit = ModelCircuit::new(model, Some(inputs))?;
-    let outputs = circuit.plan.outputs(model);
+    let outputs = circuit.plan.outputs.clone();
     if outputs != expected {
         return Err(CircuitError::Mismatch(
             "internal error: circuit layout and reference execution disagree".into(),

@@ -3,7 +3,7 @@
 
 use crate::error::{CircuitError, Result};
 use crate::exec;
-use crate::fixed_point::{dequantize, quantize};
+use crate::fixed_point::{dequantize, quantize, values_per_instance};
 use crate::layout;
 use crate::model::onnx::{self, FloatReference};
 use crate::model::{Activation, FloatGraph, FloatOp, TensorId};
@@ -153,6 +153,9 @@ pub struct IoSpec {
     pub tensor: TensorId,
     /// Who sees it.
     pub visibility: Visibility,
+    /// Signed bit width of every value (guaranteed by a range check or a static bound); public
+    /// values are packed `⌊252 / pack_bits⌋` per instance.
+    pub pack_bits: u32,
 }
 
 /// The lookup tables the circuit needs.
@@ -514,14 +517,29 @@ fn lower(graph: &FloatGraph, s: u32, max_abs: &[f64]) -> Result<CompiledModel> {
         }
         i += 1;
     }
+    // Public inputs are range-checked by the identity table, sized to the calibration data.
+    for t in &graph.inputs {
+        need(Activation::Identity, max_abs[*t], tensors[*t].scale_bits);
+    }
+    let bounds = static_bounds(&tensors, &layers, &graph.inputs, &tables);
     let io = |ids: &[TensorId]| {
         ids.iter()
             .map(|t| IoSpec {
                 tensor: *t,
                 visibility: Visibility::Public,
+                pack_bits: signed_bits(bounds[*t]),
             })
-            .collect()
+            .collect::<Vec<_>>()
     };
+    if let Some(spec) = io(&graph.outputs).iter().find(|s| s.pack_bits > 126) {
+        return Err(CircuitError::InvalidModel {
+            node: tensors[spec.tensor].name.clone(),
+            reason: format!(
+                "output values may need {} bits; at most 126 are supported",
+                spec.pack_bits
+            ),
+        });
+    }
     Ok(CompiledModel {
         format: FORMAT_VERSION,
         name: graph.name.clone(),
@@ -537,6 +555,72 @@ fn lower(graph: &FloatGraph, s: u32, max_abs: &[f64]) -> Result<CompiledModel> {
         rows: 0,
         report: QuantReport::default(),
     })
+}
+
+/// Bits of a signed value whose magnitude is at most `bound`.
+fn signed_bits(bound: u128) -> u32 {
+    (128 - bound.leading_zeros()) + 1
+}
+
+/// An upper bound on the magnitude of every tensor that holds no matter what the prover does:
+/// inputs and activation outputs are bounded by their lookup tables, everything else by
+/// arithmetic on those bounds. Public outputs are packed with these widths.
+fn static_bounds(
+    tensors: &[QTensor],
+    layers: &[Layer],
+    inputs: &[TensorId],
+    tables: &Tables,
+) -> Vec<u128> {
+    let table = |act: &Activation| tables.activations.get(act).map_or(0, |b| 1u128 << (b - 1));
+    let mut bound = vec![0u128; tensors.len()];
+    for t in inputs {
+        bound[*t] = table(&Activation::Identity);
+    }
+    for layer in layers {
+        match layer {
+            Layer::Dense {
+                input,
+                output,
+                n_in,
+                n_out,
+                weight,
+                bias,
+                rescale,
+                ..
+            } => {
+                bound[*output] = match rescale {
+                    Some(r) => table(&r.act),
+                    None => (0..*n_out)
+                        .map(|j| {
+                            let w: u128 = (0..*n_in)
+                                .map(|i| u128::from(weight[i * n_out + j].unsigned_abs()))
+                                .sum();
+                            w.saturating_mul(bound[*input])
+                                .saturating_add(u128::from(bias[j].unsigned_abs()))
+                        })
+                        .max()
+                        .unwrap_or(0),
+                };
+            }
+            Layer::Add { a, b, output, .. } => bound[*output] = bound[*a].saturating_add(bound[*b]),
+            Layer::AddConst {
+                input,
+                constant,
+                output,
+                ..
+            } => {
+                let c = constant
+                    .iter()
+                    .map(|c| u128::from(c.unsigned_abs()))
+                    .max()
+                    .unwrap_or(0);
+                bound[*output] = bound[*input].saturating_add(c);
+            }
+            Layer::Activation { act, output, .. } => bound[*output] = table(act),
+            Layer::Reshape { input, output, .. } => bound[*output] = bound[*input],
+        }
+    }
+    bound
 }
 
 fn check_inputs(graph: &FloatGraph, sample: &[Vec<f32>]) -> Result<()> {
@@ -647,7 +731,11 @@ impl CompiledModel {
         self.inputs
             .iter()
             .chain(&self.outputs)
-            .map(|io| self.tensors[io.tensor].numel())
+            .map(|io| {
+                self.tensors[io.tensor]
+                    .numel()
+                    .div_ceil(values_per_instance(io.pack_bits))
+            })
             .sum()
     }
 

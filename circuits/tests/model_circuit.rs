@@ -4,12 +4,14 @@
 use snarkml_circuits::circuit::ModelCircuit;
 use snarkml_circuits::error::CircuitError;
 use snarkml_circuits::exec;
+use snarkml_circuits::fixed_point::{from_field, to_field};
 use snarkml_circuits::halo2_proofs::dev::VerifyFailure;
 use snarkml_circuits::io::{load_calibration, InputFile};
-use snarkml_circuits::layout::Plan;
+use snarkml_circuits::layout::{Fault, Plan};
 use snarkml_circuits::prover::{self, failure_row};
 use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel};
 use snarkml_circuits::srs::Srs;
+use snarkml_circuits::Fr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -36,7 +38,7 @@ fn compile_fixture(stem: &str) -> (CompiledModel, Vec<Vec<f32>>) {
     let input = InputFile::load(&fixture(&format!("{stem}.input.json"))).unwrap();
     let model = compile(
         &fixture(&format!("{stem}.onnx")),
-        &[input.input_data.clone()],
+        std::slice::from_ref(&input.input_data),
         &CompileOptions::default(),
     )
     .unwrap();
@@ -97,8 +99,7 @@ fn circuit_outputs_equal_reference_execution_and_float_within_tolerance() {
         let reference = exec::run(&model, &q).unwrap().outputs(&model);
         let plan = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
         assert_eq!(
-            plan.outputs(&model),
-            reference,
+            plan.outputs, reference,
             "{stem}: circuit outputs differ from the reference"
         );
         prover::mock(&model, &q).unwrap_or_else(|e| panic!("{stem}: {e}"));
@@ -170,7 +171,7 @@ fn corrupted_dot_product_accumulator_fails_exactly_its_two_gates() {
             width: 3,
             ..CompileOptions::default()
         };
-        let m = compile(&fixture("linear.onnx"), &[input.clone()], &opts).unwrap();
+        let m = compile(&fixture("linear.onnx"), std::slice::from_ref(&input), &opts).unwrap();
         assert_ne!(m, model);
         m
     };
@@ -179,7 +180,7 @@ fn corrupted_dot_product_accumulator_fails_exactly_its_two_gates() {
     let row = (0..plan.rows)
         .find(|r| plan.dot_first[*r] && plan.dot_next[*r + 1])
         .expect("a two-row dot product");
-    plan.advice[3][row] += 1; // the accumulator after the first three products
+    plan.advice[3][row] += Fr::one(); // the accumulator after the first three products
     let f = failures(&model, plan);
     assert_eq!(f.len(), 2, "{f:#?}");
     let described: Vec<(String, usize)> = f
@@ -205,18 +206,26 @@ fn corrupted_dot_product_accumulator_fails_exactly_its_two_gates() {
 fn relu_output_claimed_wrong_fails_exactly_the_lookup() {
     let (model, input) = compile_fixture("relu3");
     let q = model.quantize_inputs(&input).unwrap();
-    let mut plan = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
-    // The prover claims relu(x) = x + 1 for the first element, consistently in the witness
-    // and the public output: only the lookup can catch it.
-    let (cell, instance_row) = plan.to_instance[0];
-    plan.advice[cell.col][cell.row] += 1;
-    plan.instances[instance_row] += 1;
+    // A cheating prover claims relu(x) + 1 for the first element and computes everything after
+    // it (the packed public output included) consistently: only the lookup can catch it.
+    let fault = Fault {
+        layer: 0,
+        element: 0,
+        delta: 1,
+    };
+    let plan = Plan::build_with_fault(&model, model.layout.width, Some(&q), Some(fault)).unwrap();
+    let relu_row = plan.layers.iter().find(|l| l.node == "relu").unwrap().start;
+    let honest = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
+    assert_ne!(
+        plan.instances, honest.instances,
+        "the fault changes the public output"
+    );
     let f = failures(&model, plan);
     assert_eq!(f.len(), 1, "{f:#?}");
     match &f[0] {
         VerifyFailure::Lookup { name, .. } => {
             assert_eq!(name, "activation and range table");
-            assert_eq!(failure_row(&f[0]), Some(cell.row));
+            assert_eq!(failure_row(&f[0]), Some(relu_row));
         }
         other => panic!("expected a lookup failure, got {other}"),
     }
@@ -231,10 +240,10 @@ fn shifting_a_rescale_quotient_is_caught_by_both_lookups() {
     // A rescale row with q > 1: claim q - 1 with remainder r + 2^s. The rescale gate still
     // holds; the range check on r and the activation lookup on (q, y) must not.
     let top = (0..plan.rows)
-        .find(|r| plan.rescale[*r] && plan.advice[0][*r] > 1)
+        .find(|r| plan.rescale[*r] && from_field(&plan.advice[0][*r]).unwrap() > 1)
         .unwrap();
-    plan.advice[0][top] -= 1;
-    plan.advice[0][top + 1] += 1 << shift;
+    plan.advice[0][top] -= Fr::one();
+    plan.advice[0][top + 1] += to_field(1 << shift);
     let f = failures(&model, plan);
     let rows: Vec<usize> = f
         .iter()
@@ -285,11 +294,21 @@ fn real_proof_verifies_and_tampering_is_rejected() {
 fn bad_models_and_inputs_are_named_in_errors() {
     let opts = CompileOptions::default();
     let sample = vec![vec![0.5f32; 4]];
-    let missing = compile(&fixture("does_not_exist.onnx"), &[sample.clone()], &opts).unwrap_err();
+    let missing = compile(
+        &fixture("does_not_exist.onnx"),
+        std::slice::from_ref(&sample),
+        &opts,
+    )
+    .unwrap_err();
     assert!(matches!(missing, CircuitError::Io { .. }), "{missing}");
     assert!(missing.to_string().contains("does_not_exist.onnx"));
 
-    let not_onnx = compile(&fixture("not_onnx.onnx"), &[sample.clone()], &opts).unwrap_err();
+    let not_onnx = compile(
+        &fixture("not_onnx.onnx"),
+        std::slice::from_ref(&sample),
+        &opts,
+    )
+    .unwrap_err();
     assert!(
         matches!(not_onnx, CircuitError::NotOnnx { .. }),
         "{not_onnx}"
