@@ -18,7 +18,9 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const RANGE_MARGIN: f64 = 2.0;
 /// The default lower bound of the automatically chosen scale (fractional bits).
 pub const MIN_AUTO_SCALE_BITS: u32 = 6;
-/// The largest scale the compiler will choose or accept.
+/// The largest scale the compiler chooses by itself.
+pub const MAX_AUTO_SCALE_BITS: u32 = 12;
+/// The largest scale the compiler will accept.
 pub const MAX_SCALE_BITS: u32 = 16;
 /// Rows halo2 keeps for blinding and its last-row checks, plus a safety margin.
 pub const RESERVED_ROWS: usize = 16;
@@ -214,8 +216,10 @@ pub struct CompiledModel {
     pub name: String,
     /// SHA-256 of the ONNX file it came from.
     pub source_sha256: String,
-    /// The working fixed-point scale (fractional bits).
+    /// The working fixed-point scale of activations (fractional bits).
     pub scale_bits: u32,
+    /// The fixed-point scale of weights (fractional bits); products are rescaled by it.
+    pub weight_scale_bits: u32,
     /// Every tensor.
     pub tensors: Vec<QTensor>,
     /// Model inputs.
@@ -239,8 +243,10 @@ pub struct CompiledModel {
 /// Options of [`compile`].
 #[derive(Clone, Debug)]
 pub struct CompileOptions {
-    /// Fixed-point fractional bits; `None` chooses from the calibration data.
+    /// Fixed-point fractional bits of activations; `None` chooses from the calibration data.
     pub scale_bits: Option<u32>,
+    /// Fractional bits of weights; `None` chooses (as many as fit without a bigger circuit).
+    pub weight_scale_bits: Option<u32>,
     /// Multiply-accumulates per dot-product row.
     pub width: usize,
 }
@@ -249,6 +255,7 @@ impl Default for CompileOptions {
     fn default() -> Self {
         Self {
             scale_bits: None,
+            weight_scale_bits: None,
             width: 4,
         }
     }
@@ -315,8 +322,8 @@ pub fn compile(
         })
         .collect();
 
-    let build = |scale_bits: u32| -> Result<CompiledModel> {
-        let mut model = lower(&graph, scale_bits, &max_abs)?;
+    let build = |scale_bits: u32, weight_bits: u32| -> Result<CompiledModel> {
+        let mut model = lower(&graph, scale_bits, weight_bits, &max_abs)?;
         model.source_sha256 = hex::encode(Sha256::digest(&bytes));
         model.rows = layout::Plan::build(&model, opts.width, None)?.rows;
         model.layout = LayoutParams {
@@ -325,26 +332,54 @@ pub fn compile(
         };
         Ok(model)
     };
-    let mut model = match opts.scale_bits {
-        Some(s) if (1..=MAX_SCALE_BITS).contains(&s) => build(s)?,
-        Some(s) => {
+    for bits in [opts.scale_bits, opts.weight_scale_bits]
+        .into_iter()
+        .flatten()
+    {
+        if !(1..=MAX_SCALE_BITS).contains(&bits) {
             return Err(CircuitError::Mismatch(format!(
-                "scale {s} is out of range 1..={MAX_SCALE_BITS}"
-            )))
+                "scale {bits} is out of range 1..={MAX_SCALE_BITS}"
+            )));
         }
-        None => {
-            // Precision first: the smallest acceptable scale fixes k; then take every extra
-            // bit of precision that does not make the circuit bigger.
-            let mut best = build(MIN_AUTO_SCALE_BITS)?;
-            for s in MIN_AUTO_SCALE_BITS + 1..=12 {
-                let candidate = build(s)?;
-                if candidate.layout.k > best.layout.k {
-                    break;
-                }
-                best = candidate;
+    }
+    // Precision first: the smallest acceptable scale fixes k; then take every extra bit of
+    // precision that does not make the circuit bigger, for activations, then for weights
+    // (weights only cost range-table rows, so they usually get more).
+    let grow = |mut best: CompiledModel,
+                next: &dyn Fn(&CompiledModel) -> Option<(u32, u32)>|
+     -> Result<CompiledModel> {
+        while let Some((sa, sw)) = next(&best) {
+            let candidate = build(sa, sw)?;
+            if candidate.layout.k > best.layout.k {
+                break;
             }
-            best
+            best = candidate;
         }
+        Ok(best)
+    };
+    let activations = match opts.scale_bits {
+        Some(sa) => build(sa, opts.weight_scale_bits.unwrap_or(sa))?,
+        None => {
+            let first = build(
+                MIN_AUTO_SCALE_BITS,
+                opts.weight_scale_bits.unwrap_or(MIN_AUTO_SCALE_BITS),
+            )?;
+            grow(first, &|m| {
+                (m.scale_bits < MAX_AUTO_SCALE_BITS).then(|| {
+                    (
+                        m.scale_bits + 1,
+                        opts.weight_scale_bits.unwrap_or(m.scale_bits + 1),
+                    )
+                })
+            })?
+        }
+    };
+    let mut model = match opts.weight_scale_bits {
+        Some(_) => activations,
+        None => grow(activations, &|m| {
+            (m.weight_scale_bits < MAX_AUTO_SCALE_BITS)
+                .then(|| (m.scale_bits, m.weight_scale_bits + 1))
+        })?,
     };
 
     model.report = measure(&model, samples, &tract_outputs, import_max_diff)?;
@@ -365,7 +400,7 @@ fn bits_for(max_abs: f64, scale_bits: u32) -> u32 {
 }
 
 /// Lowers the float graph at a given scale.
-fn lower(graph: &FloatGraph, s: u32, max_abs: &[f64]) -> Result<CompiledModel> {
+fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<CompiledModel> {
     let readers = graph.readers();
     let mut tensors: Vec<QTensor> = graph
         .tensors
@@ -398,7 +433,7 @@ fn lower(graph: &FloatGraph, s: u32, max_abs: &[f64]) -> Result<CompiledModel> {
                 bias,
             } => {
                 let in_scale = scale_of(*input, &tensors);
-                let acc_scale = in_scale + s;
+                let acc_scale = in_scale + sw;
                 // Fuse a following activation that is the dense output's only reader.
                 let fused = match graph.ops.get(i + 1) {
                     Some(FloatOp::Activation {
@@ -418,7 +453,7 @@ fn lower(graph: &FloatGraph, s: u32, max_abs: &[f64]) -> Result<CompiledModel> {
                     Some((act, out)) => {
                         need(act, max_abs[*output], s);
                         i += 1;
-                        (Some(Rescale { shift: s, act }), out)
+                        (Some(Rescale { shift: sw, act }), out)
                     }
                     None if graph.outputs.contains(output) && readers[*output] == 1 => {
                         (None, *output)
@@ -427,7 +462,7 @@ fn lower(graph: &FloatGraph, s: u32, max_abs: &[f64]) -> Result<CompiledModel> {
                         need(Activation::Identity, max_abs[*output], s);
                         (
                             Some(Rescale {
-                                shift: s,
+                                shift: sw,
                                 act: Activation::Identity,
                             }),
                             *output,
@@ -435,12 +470,12 @@ fn lower(graph: &FloatGraph, s: u32, max_abs: &[f64]) -> Result<CompiledModel> {
                     }
                 };
                 tensors[out].scale_bits = if rescale.is_some() {
-                    acc_scale - s
+                    acc_scale - sw
                 } else {
                     acc_scale
                 };
-                if rescale.is_some() && !tables.range_shifts.contains(&s) {
-                    tables.range_shifts.push(s);
+                if rescale.is_some() && !tables.range_shifts.contains(&sw) {
+                    tables.range_shifts.push(sw);
                 }
                 layers.push(Layer::Dense {
                     node: node.clone(),
@@ -448,7 +483,7 @@ fn lower(graph: &FloatGraph, s: u32, max_abs: &[f64]) -> Result<CompiledModel> {
                     output: out,
                     n_in: *n_in,
                     n_out: *n_out,
-                    weight: weight.iter().map(|w| quantize(*w, s)).collect(),
+                    weight: weight.iter().map(|w| quantize(*w, sw)).collect(),
                     bias: bias.iter().map(|b| quantize(*b, acc_scale)).collect(),
                     rescale,
                 });
@@ -545,6 +580,7 @@ fn lower(graph: &FloatGraph, s: u32, max_abs: &[f64]) -> Result<CompiledModel> {
         name: graph.name.clone(),
         source_sha256: String::new(),
         scale_bits: s,
+        weight_scale_bits: sw,
         tensors,
         inputs: io(&graph.inputs),
         outputs: io(&graph.outputs),

@@ -19,9 +19,12 @@ pub struct CompileCmd {
     /// [default: 16 random inputs in [-1, 1]].
     #[arg(long)]
     pub calibration: Option<PathBuf>,
-    /// Fixed-point fractional bits [default: chosen from the calibration data].
+    /// Fixed-point fractional bits of activations [default: chosen from the calibration data].
     #[arg(long)]
     pub scale: Option<u32>,
+    /// Fractional bits of weights [default: as many as fit without a bigger circuit].
+    #[arg(long)]
+    pub weight_scale: Option<u32>,
     /// Multiply-accumulates per dot-product row (advice columns = width + 1).
     #[arg(long, default_value_t = 4)]
     pub width: usize,
@@ -38,6 +41,7 @@ impl CompileCmd {
         }
         let opts = CompileOptions {
             scale_bits: self.scale,
+            weight_scale_bits: self.weight_scale,
             width: self.width,
         };
         let (m, secs) = super::timed("compiling", || {
@@ -50,9 +54,10 @@ impl CompileCmd {
             build.model().display()
         );
         println!(
-            "  layers {}, scale 2^{}, width {}, rows {}, lookup table rows {}, k = {}",
+            "  layers {}, scale 2^{} (weights 2^{}), width {}, rows {}, lookup table rows {}, k = {}",
             m.layers.len(),
             m.scale_bits,
+            m.weight_scale_bits,
             m.layout.width,
             m.rows,
             m.tables.rows(),

@@ -53,8 +53,8 @@ impl DemoCmd {
             "compile",
             secs,
             &format!(
-                "scale 2^{}, {} rows, k = {}, max |quantized - float| = {:.4}",
-                m.scale_bits, m.rows, m.layout.k, m.report.max_abs_error
+                "scale 2^{} (weights 2^{}), {} rows, k = {}, max |quantized - float| = {:.4}",
+                m.scale_bits, m.weight_scale_bits, m.rows, m.layout.k, m.report.max_abs_error
             ),
         );
         let (_, secs) = timed("srs gen", || pipeline::srs_gen(m.layout.k, 0, &srs))?;
