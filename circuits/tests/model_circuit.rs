@@ -375,3 +375,27 @@ fn quantized_digits_model_keeps_float_accuracy_on_the_test_split() {
         "quantization lost accuracy: {quant_ok} vs {float_ok}"
     );
 }
+
+/// The verifying keys of the shipped circuits, pinned: a change that would break a deployed
+/// verifier fails here. Regenerate with `SNARKML_UPDATE_VK_FIXTURES=1 cargo test`.
+#[test]
+fn pinned_verifying_keys_have_not_changed() {
+    let pinned_path = fixture("vk_hashes.json");
+    let mut actual = serde_json::Map::new();
+    let (relu3, _) = compile_fixture("relu3");
+    let (digits, _) = digits();
+    for (name, model) in [("relu3", relu3), ("digits_mlp", digits)] {
+        let params = srs(model.layout.k).trimmed(model.layout.k).unwrap();
+        let pk = prover::keygen(&params, &model).unwrap();
+        actual.insert(name.into(), prover::vk_hash(pk.get_vk()).into());
+    }
+    let actual = serde_json::Value::Object(actual);
+    if std::env::var_os("SNARKML_UPDATE_VK_FIXTURES").is_some() {
+        std::fs::write(&pinned_path, serde_json::to_string_pretty(&actual).unwrap() + "\n").unwrap();
+    }
+    let pinned: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(&pinned_path).expect("tests/fixtures/vk_hashes.json: run with SNARKML_UPDATE_VK_FIXTURES=1"),
+    )
+    .unwrap();
+    assert_eq!(actual, pinned, "a verifying key changed: deployed verifiers would reject new proofs");
+}
