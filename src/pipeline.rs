@@ -58,6 +58,14 @@ pub fn compile(
     Ok(compiled)
 }
 
+/// Imports a Powers-of-Tau ceremony file (`.ptau`), reduced to `2^k` points (default: all
+/// of them), checks it and writes it as an SRS file.
+pub fn srs_import(ptau: &Path, k: Option<u32>, out: &Path) -> Result<Srs> {
+    let srs = snarkml_circuits::ptau::import(ptau, k)?;
+    srs.save(out)?;
+    Ok(srs)
+}
+
 /// Generates a development SRS of `2^k` points from `seed` and writes it to `out`.
 pub fn srs_gen(k: u32, seed: u64, out: &Path) -> Result<Srs> {
     let srs = Srs::generate_insecure(k, seed)?;

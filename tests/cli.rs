@@ -184,3 +184,57 @@ fn demo_runs_the_whole_pipeline_on_a_local_chain() {
     assert!(stdout.contains("accepted, gas used"), "{stdout}");
     assert!(stdout.contains("predicted digit 2"), "{stdout}");
 }
+
+#[test]
+fn srs_commands_generate_import_and_describe() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dev = tmp.path().join("dev.bin");
+    let out = snarkml(&[
+        "srs",
+        "gen",
+        "--k",
+        "5",
+        "-o",
+        dev.to_str().unwrap(),
+        "--seed",
+        "3",
+    ]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("WARNING: this is a development SRS"));
+    let out = snarkml(&["srs", "info", dev.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("k = 5, development (INSECURE"));
+
+    let ptau = tmp.path().join("c.ptau");
+    snarkml_circuits::ptau::write_insecure(&ptau, snarkml_circuits::Fr::from(77u64), 6).unwrap();
+    let imported = tmp.path().join("imported.bin");
+    let out = snarkml(&[
+        "srs",
+        "import",
+        ptau.to_str().unwrap(),
+        "--k",
+        "5",
+        "-o",
+        imported.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("pairing check passed"));
+    let out = snarkml(&["srs", "info", imported.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("k = 5, ceremony"));
+
+    let out = snarkml(&[
+        "srs",
+        "import",
+        ptau.to_str().unwrap(),
+        "--k",
+        "7",
+        "-o",
+        imported.to_str().unwrap(),
+    ]);
+    assert_one_line_error(&out, "2^6 powers, 2^7 are needed");
+    let out = snarkml(&["srs", "info", ptau.to_str().unwrap()]);
+    assert_one_line_error(&out, "not a snarkml SRS file");
+}

@@ -156,3 +156,51 @@ fn development_srs_is_refused_on_a_remote_chain() {
         .unwrap_err();
     assert!(err.to_string().contains("development SRS"), "{err}");
 }
+
+#[test]
+fn ceremony_srs_imported_from_ptau_proves_and_a_proof_from_another_srs_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = repo("tests/fixtures/relu3.input.json");
+    let model_path = repo("tests/fixtures/relu3.onnx");
+
+    // A ceremony file in the real .ptau format, from a secret only this test knows.
+    let ptau = tmp.path().join("ceremony.ptau");
+    let tau = snarkml_circuits::Fr::from(0x5eed_u64);
+    snarkml_circuits::ptau::write_insecure(&ptau, tau, 12).unwrap();
+
+    let ceremony = BuildDir::create(tmp.path().join("ceremony")).unwrap();
+    let model = pipeline::compile(
+        &model_path,
+        &ceremony,
+        Some(&input),
+        &CompileOptions::default(),
+    )
+    .unwrap();
+    let srs = tmp.path().join("srs.bin");
+    let imported = pipeline::srs_import(&ptau, Some(model.layout.k), &srs).unwrap();
+    assert!(!imported.insecure);
+    let info = pipeline::setup(&ceremony, &srs).unwrap();
+    assert!(
+        !info.srs_insecure,
+        "keys from a ceremony SRS are not marked insecure"
+    );
+    let proof = tmp.path().join("proof.json");
+    pipeline::prove(&ceremony, &input, &proof).unwrap();
+    pipeline::verify(&ceremony, &proof).unwrap();
+
+    // The same model set up with a development SRS: the ceremony proof is refused by name.
+    let dev = BuildDir::create(tmp.path().join("dev")).unwrap();
+    pipeline::compile(&model_path, &dev, Some(&input), &CompileOptions::default()).unwrap();
+    pipeline::setup(&dev, &cached_srs(model.layout.k)).unwrap();
+    let err = pipeline::verify(&dev, &proof).unwrap_err();
+    assert!(format!("{err:#}").contains("verifying key"), "{err:#}");
+    // Even with the file relabelled to the other key, the SRS mismatch is named.
+    let relabelled = tmp.path().join("relabelled.json");
+    let dev_info: snarkml::artifacts::SetupInfo =
+        snarkml::artifacts::read_json(&dev.setup()).unwrap();
+    tamper_json(&proof, &relabelled, |v| {
+        v["vk_hash"] = dev_info.vk_hash.clone().into()
+    });
+    let err = pipeline::verify(&dev, &relabelled).unwrap_err();
+    assert!(format!("{err:#}").contains("different SRS"), "{err:#}");
+}

@@ -19,6 +19,7 @@ pub mod io;
 pub mod layout;
 pub mod model;
 pub mod prover;
+pub mod ptau;
 pub mod quantize;
 pub mod srs;
 

@@ -2,14 +2,19 @@
 //! or not, then halo2's KZG parameters), generation for development, loading and trimming.
 
 use crate::error::{CircuitError, Result};
-use crate::{Bn256, G1Affine};
-use halo2_proofs::halo2curves::group::GroupEncoding;
+use crate::{Bn256, Fr, G1Affine};
+use halo2_proofs::arithmetic::parallelize;
+use halo2_proofs::halo2curves::bn256::{pairing, G2Affine, G1};
+use halo2_proofs::halo2curves::ff::{Field, PrimeField};
+use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
+use halo2_proofs::halo2curves::group::{Curve, Group, GroupEncoding};
+use halo2_proofs::halo2curves::serde::SerdeObject;
 use halo2_proofs::poly::commitment::{Params, ParamsProver};
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::SerdeFormat;
 use rand::SeedableRng;
 use sha2::{Digest, Sha256};
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufWriter, Write};
 use std::path::Path;
 
 const MAGIC: &[u8; 8] = b"SNKMLSRS";
@@ -37,9 +42,12 @@ impl Srs {
                 reason: format!("k={k} is out of range 1..={MAX_K}"),
             });
         }
-        let rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+        // τ is drawn exactly as halo2's `ParamsKZG::setup` draws it, so the result is the same
+        // SRS, computed with fixed-base tables instead of one full scalar multiplication per point.
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+        let tau = Fr::random(&mut rng);
         Ok(Self {
-            params: ParamsKZG::<Bn256>::setup(k, rng),
+            params: params_from_tau(k, tau),
             insecure: true,
         })
     }
@@ -82,6 +90,132 @@ impl Srs {
     }
 }
 
+/// KZG parameters of `2^k` points for the secret `tau`: `[τ^i]G1`, the Lagrange basis
+/// `[L_i(τ)]G1`, `G2` and `[τ]G2`.
+pub fn params_from_tau(k: u32, tau: Fr) -> ParamsKZG<Bn256> {
+    let n = 1usize << k;
+    let g1 = G1Affine::generator();
+    let table = FixedBase::new(g1.to_curve());
+
+    let mut powers = vec![Fr::ONE; n];
+    for i in 1..n {
+        powers[i] = powers[i - 1] * tau;
+    }
+    let g = table.mul_all(&powers);
+
+    // L_i(τ) = (τ^n - 1)/n · ω^i / (τ - ω^i), with one batch inversion.
+    let mut omega = Fr::ROOT_OF_UNITY;
+    for _ in k..Fr::S {
+        omega = omega.square();
+    }
+    let mut omega_i = vec![Fr::ONE; n];
+    for i in 1..n {
+        omega_i[i] = omega_i[i - 1] * omega;
+    }
+    let mut denominators: Vec<Fr> = omega_i.iter().map(|w| tau - w).collect();
+    batch_invert(&mut denominators);
+    let factor = (tau.pow_vartime([n as u64]) - Fr::ONE)
+        * Fr::from(n as u64).invert().expect("n is invertible");
+    let lagrange: Vec<Fr> = omega_i
+        .iter()
+        .zip(&denominators)
+        .map(|(w, d)| factor * w * d)
+        .collect();
+    let g_lagrange = table.mul_all(&lagrange);
+
+    let g2 = G2Affine::generator();
+    let s_g2: G2Affine = (g2 * tau).into();
+    assemble(k, g, Some(g_lagrange), g2, s_g2)
+}
+
+/// KZG parameters from their parts (the Lagrange basis is computed when not given).
+pub fn assemble(
+    k: u32,
+    g: Vec<G1Affine>,
+    g_lagrange: Option<Vec<G1Affine>>,
+    g2: G2Affine,
+    s_g2: G2Affine,
+) -> ParamsKZG<Bn256> {
+    // halo2's `from_parts` is a method for no reason; any instance will do as its receiver.
+    let template = ParamsKZG::<Bn256>::setup(1, rand_chacha::ChaCha20Rng::seed_from_u64(0));
+    template.from_parts(k, g, g_lagrange, g2, s_g2)
+}
+
+/// Inverts every (non-zero) element in place with Montgomery's trick: one inversion in all.
+fn batch_invert(values: &mut [Fr]) {
+    let mut prefix = Vec::with_capacity(values.len());
+    let mut acc = Fr::ONE;
+    for v in values.iter() {
+        prefix.push(acc);
+        acc *= v;
+    }
+    let mut inv = acc.invert().expect("non-zero values");
+    for (v, p) in values.iter_mut().zip(prefix).rev() {
+        let next = inv * *v;
+        *v = inv * p;
+        inv = next;
+    }
+}
+
+/// A fixed-base multiplication table: `table[w][d] = d · 2^(16w) · B` for each 16-bit window
+/// `w`, so `s·B` is 16 additions of table points (the table is 1M points, 64 MiB).
+struct FixedBase {
+    windows: Vec<Vec<G1Affine>>,
+}
+
+const WINDOW_BITS: usize = 16;
+
+impl FixedBase {
+    fn new(base: G1) -> Self {
+        let mut bases = Vec::with_capacity(256 / WINDOW_BITS);
+        let mut window_base = base;
+        for _ in 0..256 / WINDOW_BITS {
+            bases.push(window_base);
+            for _ in 0..WINDOW_BITS {
+                window_base = window_base.double();
+            }
+        }
+        let mut windows = vec![Vec::new(); bases.len()];
+        parallelize(&mut windows, |chunk, start| {
+            for (i, window) in chunk.iter_mut().enumerate() {
+                let mut row = vec![G1::identity(); 1 << WINDOW_BITS];
+                for d in 1..row.len() {
+                    row[d] = row[d - 1] + bases[start + i];
+                }
+                let mut affine = vec![G1Affine::identity(); row.len()];
+                G1::batch_normalize(&row, &mut affine);
+                *window = affine;
+            }
+        });
+        Self { windows }
+    }
+
+    fn mul(&self, scalar: &Fr) -> G1 {
+        let repr = scalar.to_repr();
+        repr.as_ref()
+            .chunks(WINDOW_BITS / 8)
+            .zip(&self.windows)
+            .fold(G1::identity(), |acc, (digit, row)| {
+                acc + row[usize::from(u16::from_le_bytes([digit[0], digit[1]]))]
+            })
+    }
+
+    /// `[s]B` for every scalar, in affine form, on all cores.
+    fn mul_all(&self, scalars: &[Fr]) -> Vec<G1Affine> {
+        let mut projective = vec![G1::identity(); scalars.len()];
+        parallelize(&mut projective, |chunk, start| {
+            for (i, p) in chunk.iter_mut().enumerate() {
+                *p = self.mul(&scalars[start + i]);
+            }
+        });
+        let mut affine = vec![G1Affine::identity(); scalars.len()];
+        parallelize(&mut affine, |chunk, start| {
+            G1::batch_normalize(&projective[start..start + chunk.len()], chunk);
+        });
+        affine
+    }
+}
+
 /// The SRS identifier of parameters (see [`Srs::id`]).
 pub fn srs_id(params: &ParamsKZG<Bn256>) -> String {
     let g: &[G1Affine] = params.get_g();
@@ -105,49 +239,68 @@ pub fn write_params(path: &Path, params: &ParamsKZG<Bn256>, insecure: bool) -> R
     w.flush().map_err(io)
 }
 
-/// Reads KZG parameters with our header; returns them and the insecure flag.
+/// Reads KZG parameters with our header; returns them and the insecure flag. Every point is
+/// checked to be a valid curve point, and `[τ]G1` against `[τ]G2` by a pairing.
 pub fn read_params(path: &Path) -> Result<(ParamsKZG<Bn256>, bool)> {
     let bad = |reason: String| CircuitError::Srs {
         path: path.to_owned(),
         reason,
     };
-    let file = std::fs::File::open(path).map_err(|e| CircuitError::io(path, e))?;
-    let len = file
-        .metadata()
-        .map_err(|e| CircuitError::io(path, e))?
-        .len();
-    let mut r = BufReader::new(file);
-    let mut header = [0u8; 14];
-    r.read_exact(&mut header)
-        .map_err(|_| bad("file too short to be an SRS".into()))?;
-    if &header[..8] != MAGIC {
+    let data = std::fs::read(path).map_err(|e| CircuitError::io(path, e))?;
+    if data.len() < 14 {
+        return Err(bad("file too short to be an SRS".into()));
+    }
+    if &data[..8] != MAGIC {
         return Err(bad(
             "not a snarkml SRS file (bad magic); import ceremony files with `snarkml srs import`"
                 .into(),
         ));
     }
-    if header[8] != VERSION {
-        return Err(bad(format!("unsupported SRS format version {}", header[8])));
+    if data[8] != VERSION {
+        return Err(bad(format!("unsupported SRS format version {}", data[8])));
     }
-    let insecure = header[9] & FLAG_INSECURE != 0;
-    let k = u32::from_le_bytes(header[10..14].try_into().expect("4 bytes"));
+    let insecure = data[9] & FLAG_INSECURE != 0;
+    let k = u32::from_le_bytes(data[10..14].try_into().expect("4 bytes"));
     if !(1..=MAX_K).contains(&k) {
         return Err(bad(format!("k={k} is out of range 1..={MAX_K}")));
     }
     // RawBytes: 2·2^k uncompressed G1 points (64 bytes each) and 2 G2 points (128 bytes each).
-    let expected = 14 + 2 * (1u64 << k) * 64 + 2 * 128;
-    if len != expected {
+    let n = 1usize << k;
+    let expected = 14 + 2 * n * 64 + 2 * 128;
+    if data.len() != expected {
         return Err(bad(format!(
-            "file is {len} bytes, a k={k} SRS is {expected} bytes (truncated or corrupted)"
+            "file is {} bytes, a k={k} SRS is {expected} bytes (truncated or corrupted)",
+            data.len()
         )));
     }
-    let rest = k.to_le_bytes().into_iter().map(Ok);
-    let mut chained = std::io::Cursor::new(
-        rest.collect::<std::io::Result<Vec<u8>>>()
-            .expect("in memory"),
-    )
-    .chain(r);
-    let params = ParamsKZG::<Bn256>::read_custom(&mut chained, SerdeFormat::RawBytes)
-        .map_err(|e| bad(format!("corrupted SRS: {e}")))?;
-    Ok((params, insecure))
+    let g1_at = |i: usize| &data[14 + i * 64..14 + (i + 1) * 64];
+    let mut points: Vec<Option<G1Affine>> = vec![None; 2 * n];
+    parallelize(&mut points, |chunk, start| {
+        for (j, p) in chunk.iter_mut().enumerate() {
+            *p = G1Affine::from_raw_bytes(g1_at(start + j));
+        }
+    });
+    if let Some(i) = points.iter().position(Option::is_none) {
+        return Err(bad(format!(
+            "G1 point {i} is not a valid BN254 point (corrupted file)"
+        )));
+    }
+    let mut points: Vec<G1Affine> = points.into_iter().map(|p| p.expect("checked")).collect();
+    let g_lagrange = points.split_off(n);
+    let g2_at = |i: usize| &data[14 + 2 * n * 64 + i * 128..14 + 2 * n * 64 + (i + 1) * 128];
+    let g2 = G2Affine::from_raw_bytes(g2_at(0))
+        .ok_or_else(|| bad("G2 generator is corrupted".into()))?;
+    let s_g2 =
+        G2Affine::from_raw_bytes(g2_at(1)).ok_or_else(|| bad("[τ]G2 is corrupted".into()))?;
+    if points[0] != G1Affine::generator() || g2 != G2Affine::generator() {
+        return Err(bad(
+            "the SRS does not start with the standard BN254 generators".into(),
+        ));
+    }
+    if n > 1 && pairing(&points[1], &g2) != pairing(&points[0], &s_g2) {
+        return Err(bad(
+            "pairing check failed: [τ]G1 and [τ]G2 disagree (corrupted file)".into(),
+        ));
+    }
+    Ok((assemble(k, points, Some(g_lagrange), g2, s_g2), insecure))
 }

@@ -391,11 +391,19 @@ fn pinned_verifying_keys_have_not_changed() {
     }
     let actual = serde_json::Value::Object(actual);
     if std::env::var_os("SNARKML_UPDATE_VK_FIXTURES").is_some() {
-        std::fs::write(&pinned_path, serde_json::to_string_pretty(&actual).unwrap() + "\n").unwrap();
+        std::fs::write(
+            &pinned_path,
+            serde_json::to_string_pretty(&actual).unwrap() + "\n",
+        )
+        .unwrap();
     }
     let pinned: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(&pinned_path).expect("tests/fixtures/vk_hashes.json: run with SNARKML_UPDATE_VK_FIXTURES=1"),
+        &std::fs::read_to_string(&pinned_path)
+            .expect("tests/fixtures/vk_hashes.json: run with SNARKML_UPDATE_VK_FIXTURES=1"),
     )
     .unwrap();
-    assert_eq!(actual, pinned, "a verifying key changed: deployed verifiers would reject new proofs");
+    assert_eq!(
+        actual, pinned,
+        "a verifying key changed: deployed verifiers would reject new proofs"
+    );
 }

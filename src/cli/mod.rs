@@ -1,6 +1,7 @@
 //! The `snarkml` command line: parsing and dispatch. Each subcommand lives in its own file
 //! with a `run(self)`; shared option groups are defined once and flattened.
 
+mod bench;
 mod chain_cmds;
 mod compile;
 mod demo;
@@ -56,6 +57,8 @@ pub enum Command {
     VerifyOnchain(chain_cmds::VerifyOnchainCmd),
     /// Run the whole pipeline on the bundled digits model against a local anvil.
     Demo(demo::DemoCmd),
+    /// Measure compile, setup, prove and verify on a model (for BENCHMARKS.md).
+    Bench(bench::BenchCmd),
 }
 
 /// Where and as whom to talk to a chain.
@@ -139,6 +142,7 @@ impl Cli {
             Command::Deploy(c) => c.run(),
             Command::VerifyOnchain(c) => c.run(),
             Command::Demo(c) => c.run(),
+            Command::Bench(c) => c.run(),
         }
     }
 }

@@ -7,6 +7,34 @@ use std::path::PathBuf;
 pub enum SrsCmd {
     /// Generate a development SRS (INSECURE: its secret is derived from a known seed).
     Gen(SrsGenCmd),
+    /// Import a Powers-of-Tau ceremony file (.ptau, snarkjs / Hermez format), checked by pairings.
+    Import(SrsImportCmd),
+    /// Show what an SRS file holds.
+    Info(SrsInfoCmd),
+}
+
+/// `snarkml srs import`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  snarkml srs import powersOfTau28_hez_final_20.ptau --k 16 -o srs.bin"
+)]
+pub struct SrsImportCmd {
+    /// The .ptau file.
+    pub ptau: PathBuf,
+    /// Keep 2^k points [default: all the file has].
+    #[arg(long)]
+    pub k: Option<u32>,
+    /// Output file.
+    #[arg(short, long, default_value = "srs.bin")]
+    pub out: PathBuf,
+}
+
+/// `snarkml srs info`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  snarkml srs info srs.bin")]
+pub struct SrsInfoCmd {
+    /// The SRS file.
+    pub srs: PathBuf,
 }
 
 /// `snarkml srs gen`.
@@ -27,6 +55,33 @@ pub struct SrsGenCmd {
 impl SrsCmd {
     pub(super) fn run(self) -> eyre::Result<()> {
         match self {
+            SrsCmd::Import(c) => {
+                let (srs, secs) =
+                    super::timed("importing", || pipeline::srs_import(&c.ptau, c.k, &c.out))?;
+                println!(
+                    "imported {} -> {} (k = {}, {secs:.2}s, id {}); pairing check passed",
+                    c.ptau.display(),
+                    c.out.display(),
+                    srs.k(),
+                    &srs.id()[..16]
+                );
+                Ok(())
+            }
+            SrsCmd::Info(c) => {
+                let srs = snarkml_circuits::srs::Srs::load(&c.srs)?;
+                let kind = if srs.insecure {
+                    "development (INSECURE: secret known)"
+                } else {
+                    "ceremony"
+                };
+                println!(
+                    "{}: k = {}, {kind}, id {}",
+                    c.srs.display(),
+                    srs.k(),
+                    srs.id()
+                );
+                Ok(())
+            }
             SrsCmd::Gen(c) => {
                 let (srs, secs) =
                     super::timed("generating SRS", || pipeline::srs_gen(c.k, c.seed, &c.out))?;

@@ -1,0 +1,171 @@
+//! Structured reference strings: the fast development generator, ceremony (`.ptau`) import
+//! and its checks, our SRS file format, and trimming.
+
+use rand::SeedableRng;
+use snarkml_circuits::error::CircuitError;
+use snarkml_circuits::halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use snarkml_circuits::halo2_proofs::SerdeFormat;
+use snarkml_circuits::ptau;
+use snarkml_circuits::srs::{params_from_tau, Srs};
+use snarkml_circuits::{Bn256, Fr};
+
+fn bytes(params: &ParamsKZG<Bn256>) -> Vec<u8> {
+    let mut out = Vec::new();
+    params
+        .write_custom(&mut out, SerdeFormat::RawBytes)
+        .unwrap();
+    out
+}
+
+fn srs_err(result: Result<Srs, CircuitError>) -> String {
+    match result {
+        Err(CircuitError::Srs { reason, .. }) => reason,
+        Err(other) => panic!("expected an SRS error, got {other}"),
+        Ok(_) => panic!("expected an SRS error, got an SRS"),
+    }
+}
+
+#[test]
+fn fast_development_srs_equals_halo2_setup() {
+    for k in [1, 4, 6] {
+        let fast = Srs::generate_insecure(k, 42).unwrap();
+        let reference = ParamsKZG::<Bn256>::setup(k, rand_chacha::ChaCha20Rng::seed_from_u64(42));
+        assert_eq!(bytes(&fast.params), bytes(&reference), "k = {k}");
+        assert!(fast.insecure);
+    }
+}
+
+#[test]
+fn development_srs_is_deterministic_from_its_seed_and_marked_insecure() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.bin"), dir.path().join("b.bin"));
+    Srs::generate_insecure(5, 1).unwrap().save(&a).unwrap();
+    Srs::generate_insecure(5, 1).unwrap().save(&b).unwrap();
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let loaded = Srs::load(&a).unwrap();
+    assert!(loaded.insecure);
+    assert_eq!(loaded.k(), 5);
+    assert_ne!(Srs::generate_insecure(5, 2).unwrap().id(), loaded.id());
+}
+
+#[test]
+fn trimming_keeps_the_srs_and_recomputes_its_lagrange_basis() {
+    let tau = Fr::from(123_456_789u64);
+    let big = Srs {
+        params: params_from_tau(8, tau),
+        insecure: true,
+    };
+    let trimmed = big.trimmed(5).unwrap();
+    assert_eq!(bytes(&trimmed), bytes(&params_from_tau(5, tau)));
+    assert_eq!(
+        big.id(),
+        snarkml_circuits::srs::srs_id(&trimmed),
+        "the id survives trimming"
+    );
+    assert!(matches!(big.trimmed(9), Err(CircuitError::Srs { .. })));
+}
+
+#[test]
+fn ceremony_file_imports_to_the_same_srs_as_its_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("test.ptau");
+    let tau = Fr::from(987_654_321u64);
+    ptau::write_insecure(&file, tau, 6).unwrap();
+    assert_eq!(
+        ptau::info(&file).unwrap(),
+        ptau::PtauInfo {
+            power: 6,
+            ceremony_power: 6
+        }
+    );
+    let imported = ptau::import(&file, Some(5)).unwrap();
+    assert!(!imported.insecure, "a ceremony SRS is not marked insecure");
+    assert_eq!(bytes(&imported.params), bytes(&params_from_tau(5, tau)));
+    let full = ptau::import(&file, None).unwrap();
+    assert_eq!(full.k(), 6);
+    assert_eq!(full.id(), imported.id());
+    // Through our file format and back.
+    let srs_file = dir.path().join("srs.bin");
+    imported.save(&srs_file).unwrap();
+    let loaded = Srs::load(&srs_file).unwrap();
+    assert!(!loaded.insecure);
+    assert_eq!(bytes(&loaded.params), bytes(&imported.params));
+}
+
+/// Writes a valid ceremony file, lets `edit` corrupt it, and returns the import error.
+fn import_error(edit: impl FnOnce(&mut Vec<u8>), k: Option<u32>) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("test.ptau");
+    ptau::write_insecure(&file, Fr::from(5u64), 4).unwrap();
+    let mut data = std::fs::read(&file).unwrap();
+    edit(&mut data);
+    std::fs::write(&file, &data).unwrap();
+    srs_err(ptau::import(&file, k))
+}
+
+/// Byte offset of the first tau·G1 point: magic, version, count, header section (12 + 44),
+/// then the tau·G1 section's own 12-byte header.
+const G1_START: usize = 12 + 12 + 44 + 12;
+
+#[test]
+fn corrupted_ceremony_files_are_refused_with_the_reason() {
+    // A flipped coordinate byte: no longer a curve point.
+    let reason = import_error(|d| d[G1_START + 3 * 64 + 5] ^= 1, None);
+    assert!(
+        reason.contains("tau·G1 point 3 is not a valid BN254 point"),
+        "{reason}"
+    );
+
+    // A valid point in the wrong place (G1 itself as τ^3·G1): only the pairing check sees it.
+    let reason = import_error(
+        |d| {
+            let g = d[G1_START..G1_START + 64].to_vec();
+            d[G1_START + 3 * 64..G1_START + 4 * 64].copy_from_slice(&g);
+        },
+        None,
+    );
+    assert!(reason.contains("pairing check failed"), "{reason}");
+
+    // Truncated.
+    let reason = import_error(|d| d.truncate(d.len() - 100), None);
+    assert!(reason.contains("truncated"), "{reason}");
+
+    // Not a ptau file at all.
+    let reason = import_error(|d| d[..4].copy_from_slice(b"zkey"), None);
+    assert!(reason.contains("bad magic"), "{reason}");
+}
+
+#[test]
+fn ceremony_of_the_wrong_curve_or_size_is_refused() {
+    // A different base-field prime (BLS12-381's first bytes): another curve.
+    let reason = import_error(|d| d[12 + 12 + 4] ^= 0xff, None);
+    assert!(reason.contains("wrong curve"), "{reason}");
+    // 48-byte field elements (BLS12-381).
+    let reason = import_error(
+        |d| d[12 + 12..12 + 12 + 4].copy_from_slice(&48u32.to_le_bytes()),
+        None,
+    );
+    assert!(reason.contains("wrong curve"), "{reason}");
+    // More powers than the file holds.
+    let reason = import_error(|_| {}, Some(5));
+    assert!(reason.contains("2^4 powers, 2^5 are needed"), "{reason}");
+}
+
+#[test]
+fn srs_files_of_the_wrong_kind_or_size_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("srs.bin");
+    Srs::generate_insecure(4, 0).unwrap().save(&file).unwrap();
+    let data = std::fs::read(&file).unwrap();
+
+    std::fs::write(&file, &data[..data.len() - 1]).unwrap();
+    assert!(srs_err(Srs::load(&file)).contains("truncated or corrupted"));
+
+    std::fs::write(&file, [b"ptau".as_slice(), &[0u8; 96]].concat()).unwrap();
+    assert!(srs_err(Srs::load(&file)).contains("bad magic"));
+
+    let mut bad = data.clone();
+    bad[14 + 64 + 10] ^= 0x55; // inside the second G1 point
+    std::fs::write(&file, &bad).unwrap();
+    assert!(srs_err(Srs::load(&file)).contains("corrupted"));
+}

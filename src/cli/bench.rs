@@ -1,0 +1,107 @@
+use super::timed;
+use crate::artifacts::BuildDir;
+use crate::pipeline;
+use clap::Args;
+use snarkml_circuits::quantize::CompileOptions;
+use std::path::PathBuf;
+
+/// `snarkml bench`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  snarkml bench models/digits_mlp/model.onnx --calibration models/digits_mlp/calibration.json --input models/digits_mlp/input.json"
+)]
+pub struct BenchCmd {
+    /// The ONNX model.
+    pub model: PathBuf,
+    /// Calibration samples (as for `compile`).
+    #[arg(long)]
+    pub calibration: Option<PathBuf>,
+    /// The input to prove.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Multiply-accumulates per dot-product row.
+    #[arg(long, default_value_t = 4)]
+    pub width: usize,
+    /// Repetitions of setup, prove and verify (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub runs: usize,
+    /// Also generate the Solidity verifier and measure its size and gas in revm.
+    #[arg(long)]
+    pub evm: bool,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Peak resident memory of this process so far, in MiB (Linux `VmHWM`).
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+impl BenchCmd {
+    pub(super) fn run(self) -> eyre::Result<()> {
+        let tmp = std::env::temp_dir().join(format!("snarkml-bench-{}", std::process::id()));
+        let build = BuildDir::create(tmp.join("build"))?;
+        let opts = CompileOptions {
+            width: self.width,
+            ..CompileOptions::default()
+        };
+        let (m, compile_s) = timed("compile", || {
+            pipeline::compile(&self.model, &build, self.calibration.as_deref(), &opts)
+        })?;
+        let srs = tmp.join("srs.bin");
+        let (_, srs_s) = timed("srs gen", || pipeline::srs_gen(m.layout.k, 0, &srs))?;
+        let proof = tmp.join("proof.json");
+        let (mut setup, mut prove, mut verify) = (Vec::new(), Vec::new(), Vec::new());
+        let mut proof_bytes = 0;
+        for _ in 0..self.runs.max(1) {
+            setup.push(timed("setup", || pipeline::setup(&build, &srs))?.1);
+            let (file, s) = timed("prove", || pipeline::prove(&build, &self.input, &proof))?;
+            proof_bytes = file.proof_bytes()?.len();
+            prove.push(s);
+            verify.push(timed("verify", || pipeline::verify(&build, &proof))?.1);
+        }
+        println!(
+            "model {} ({}), width {}, k = {}, rows {}, table rows {}",
+            m.name,
+            self.model.display(),
+            m.layout.width,
+            m.layout.k,
+            m.rows,
+            m.tables.rows()
+        );
+        println!(
+            "  scale 2^{} (weights 2^{}), max |quantized - float| {:.4} on {} samples",
+            m.scale_bits, m.weight_scale_bits, m.report.max_abs_error, m.report.samples
+        );
+        println!("  compile {compile_s:.3}s, srs gen {srs_s:.2}s");
+        println!(
+            "  setup {:.3}s, prove {:.3}s, verify {:.4}s (median of {})",
+            median(setup),
+            median(prove),
+            median(verify),
+            self.runs.max(1)
+        );
+        println!(
+            "  proof {proof_bytes} bytes, {} public instances",
+            m.num_instances()
+        );
+        if self.evm {
+            let (a, gen_s) = timed("gen-verifier", || {
+                pipeline::gen_verifier(&build, &tmp.join("generated"))
+            })?;
+            let gas = pipeline::evm_verify(&build, &proof)?;
+            println!("  verifier runtime {} bytes (generated in {gen_s:.2}s), verify call {gas} gas in revm", a.verifier_runtime_size);
+        }
+        if let Some(rss) = peak_rss_mib() {
+            println!("  peak RSS of the whole run {rss:.0} MiB");
+        }
+        std::fs::remove_dir_all(&tmp).ok();
+        Ok(())
+    }
+}
