@@ -81,8 +81,8 @@ fn file_sha256(path: &Path) -> Result<String> {
 pub fn setup(build: &BuildDir, srs: &Path) -> Result<SetupInfo> {
     build.require(&build.model(), "compile")?;
     let model = CompiledModel::load(&build.model())?;
-    let srs = Srs::load(srs)?;
-    let params = srs.trimmed(model.layout.k)?;
+    let srs = Srs::load_trimmed(srs, model.layout.k)?;
+    let params = srs.params.clone();
     let pk = prover::keygen(&params, &model)?;
     let info = SetupInfo {
         k: model.layout.k,

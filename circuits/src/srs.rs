@@ -88,6 +88,12 @@ impl Srs {
         let (params, insecure) = read_params(path)?;
         Ok(Self { params, insecure })
     }
+
+    /// Reads only the first `2^k` points of an SRS file (fast when the file is much larger).
+    pub fn load_trimmed(path: &Path, k: u32) -> Result<Self> {
+        let (params, insecure) = read_params_trimmed(path, Some(k))?;
+        Ok(Self { params, insecure })
+    }
 }
 
 /// KZG parameters of `2^k` points for the secret `tau`: `[τ^i]G1`, the Lagrange basis
@@ -242,6 +248,12 @@ pub fn write_params(path: &Path, params: &ParamsKZG<Bn256>, insecure: bool) -> R
 /// Reads KZG parameters with our header; returns them and the insecure flag. Every point is
 /// checked to be a valid curve point, and `[τ]G1` against `[τ]G2` by a pairing.
 pub fn read_params(path: &Path) -> Result<(ParamsKZG<Bn256>, bool)> {
+    read_params_trimmed(path, None)
+}
+
+/// Like [`read_params`], keeping only `2^keep` points: only those are read and checked, and
+/// the Lagrange basis of the smaller domain is computed from them.
+pub fn read_params_trimmed(path: &Path, keep: Option<u32>) -> Result<(ParamsKZG<Bn256>, bool)> {
     let bad = |reason: String| CircuitError::Srs {
         path: path.to_owned(),
         reason,
@@ -273,8 +285,18 @@ pub fn read_params(path: &Path) -> Result<(ParamsKZG<Bn256>, bool)> {
             data.len()
         )));
     }
+    let keep = keep.unwrap_or(k);
+    if keep > k {
+        return Err(bad(format!(
+            "the circuit needs k={keep} but the SRS only has k={k}; generate or import a larger one"
+        )));
+    }
+    // The monomial basis is the first n points, the Lagrange basis the next n. When trimming,
+    // only the first 2^keep monomial points are read (the Lagrange basis is recomputed).
+    let trim = keep < k;
     let g1_at = |i: usize| &data[14 + i * 64..14 + (i + 1) * 64];
-    let mut points: Vec<Option<G1Affine>> = vec![None; 2 * n];
+    let count = if trim { 1usize << keep } else { 2 * n };
+    let mut points: Vec<Option<G1Affine>> = vec![None; count];
     parallelize(&mut points, |chunk, start| {
         for (j, p) in chunk.iter_mut().enumerate() {
             *p = G1Affine::from_raw_bytes(g1_at(start + j));
@@ -286,7 +308,7 @@ pub fn read_params(path: &Path) -> Result<(ParamsKZG<Bn256>, bool)> {
         )));
     }
     let mut points: Vec<G1Affine> = points.into_iter().map(|p| p.expect("checked")).collect();
-    let g_lagrange = points.split_off(n);
+    let g_lagrange = (!trim).then(|| points.split_off(n));
     let g2_at = |i: usize| &data[14 + 2 * n * 64 + i * 128..14 + 2 * n * 64 + (i + 1) * 128];
     let g2 = G2Affine::from_raw_bytes(g2_at(0))
         .ok_or_else(|| bad("G2 generator is corrupted".into()))?;
@@ -302,5 +324,5 @@ pub fn read_params(path: &Path) -> Result<(ParamsKZG<Bn256>, bool)> {
             "pairing check failed: [τ]G1 and [τ]G2 disagree (corrupted file)".into(),
         ));
     }
-    Ok((assemble(k, points, Some(g_lagrange), g2, s_g2), insecure))
+    Ok((assemble(keep, points, g_lagrange, g2, s_g2), insecure))
 }

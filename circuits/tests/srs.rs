@@ -63,6 +63,30 @@ fn trimming_keeps_the_srs_and_recomputes_its_lagrange_basis() {
         "the id survives trimming"
     );
     assert!(matches!(big.trimmed(9), Err(CircuitError::Srs { .. })));
+
+    // Loading only what is needed from a larger file gives the same parameters.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.bin");
+    big.save(&file).unwrap();
+    let loaded = Srs::load_trimmed(&file, 5).unwrap();
+    assert_eq!(bytes(&loaded.params), bytes(&params_from_tau(5, tau)));
+    assert_eq!(
+        bytes(&Srs::load_trimmed(&file, 8).unwrap().params),
+        bytes(&big.params)
+    );
+    assert!(srs_err(Srs::load_trimmed(&file, 9)).contains("only has k=8"));
+
+    // Loading only what is needed from a larger file gives the same parameters.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.bin");
+    big.save(&file).unwrap();
+    let loaded = Srs::load_trimmed(&file, 5).unwrap();
+    assert_eq!(bytes(&loaded.params), bytes(&params_from_tau(5, tau)));
+    assert_eq!(
+        bytes(&Srs::load_trimmed(&file, 8).unwrap().params),
+        bytes(&big.params)
+    );
+    assert!(srs_err(Srs::load_trimmed(&file, 9)).contains("only has k=8"));
 }
 
 #[test]
