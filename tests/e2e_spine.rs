@@ -157,17 +157,62 @@ fn development_srs_is_refused_on_a_remote_chain() {
     assert!(err.to_string().contains("development SRS"), "{err}");
 }
 
+/// Runs snarkjs (installed by scripts/setup) to make a `.ptau` file of `2^power` powers with
+/// one contribution, as a real ceremony does.
+fn snarkjs_ceremony(dir: &Path, power: u32) -> std::path::PathBuf {
+    let snarkjs = repo(".toolchain/bin/snarkjs");
+    assert!(
+        snarkjs.exists(),
+        "run scripts/setup first: {} is missing",
+        snarkjs.display()
+    );
+    let (fresh, contributed) = (dir.join("pot_0.ptau"), dir.join("pot_1.ptau"));
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(&snarkjs)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "snarkjs {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "powersoftau",
+        "new",
+        "bn128",
+        &power.to_string(),
+        fresh.to_str().unwrap(),
+    ]);
+    run(&[
+        "powersoftau",
+        "contribute",
+        fresh.to_str().unwrap(),
+        contributed.to_str().unwrap(),
+        "--name=test",
+        "-e=snarkml test entropy",
+    ]);
+    contributed
+}
+
 #[test]
 fn ceremony_srs_imported_from_ptau_proves_and_a_proof_from_another_srs_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
     let input = repo("tests/fixtures/relu3.input.json");
     let model_path = repo("tests/fixtures/relu3.onnx");
 
-    // A ceremony file in the real .ptau format, from a secret only this test knows.
-    let ptau = tmp.path().join("ceremony.ptau");
-    let tau = snarkml_circuits::Fr::from(0x5eed_u64);
-    snarkml_circuits::ptau::write_insecure(&ptau, tau, 12).unwrap();
+    let ceremony = BuildDir::create(tmp.path().join("ceremony")).unwrap();
+    let model = pipeline::compile(
+        &model_path,
+        &ceremony,
+        Some(&input),
+        &CompileOptions::default(),
+    )
+    .unwrap();
 
+    // A real ceremony file made by snarkjs: a new ceremony and one contribution.
+    let ptau = snarkjs_ceremony(tmp.path(), model.layout.k);
     let ceremony = BuildDir::create(tmp.path().join("ceremony")).unwrap();
     let model = pipeline::compile(
         &model_path,
