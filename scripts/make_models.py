@@ -16,6 +16,8 @@ Writes:
   models/digits_test.json
   models/README.md
   tests/fixtures/{relu3,linear,mlp_flatten,unsupported_op}.{onnx,input.json,expected.json}
+  tests/fixtures/{conv_basic,conv_stride_pad,conv_dilation_group,conv_depthwise_mlp,conv_1d}
+      .{onnx,input.json,expected.json,calibration.json}
   tests/fixtures/not_onnx.onnx
   tests/fixtures/bad_shape.input.json
 """
@@ -51,6 +53,9 @@ TEST_SIZE = 450
 SPLIT_SEED = 0
 N_CALIBRATION = 32
 INPUT_SAMPLE = 0  # index into the test split used for input.json
+
+N_FIXTURE_CALIBRATION = 8  # samples in each conv fixture's calibration.json
+FIXTURE_OUTPUT_BOUND = 8.0  # conv fixture outputs stay within +-this
 
 
 # --------------------------------------------------------------------------
@@ -347,6 +352,200 @@ def make_unsupported_op() -> None:
     write_fixture("unsupported_op", make_model(graph), x)
 
 
+# --------------------------------------------------------------------------
+# convolution fixtures
+# --------------------------------------------------------------------------
+
+def conv_ref(x, w, b=None, strides=None, pads=None, dilations=None, group=1) -> np.ndarray:
+    """Plain numpy (float64) ONNX Conv, for cross-checking onnxruntime.
+
+    x is [N, C, *spatial], w is [M, C/group, *kernel]; pads are ONNX-ordered
+    [x1_begin, x2_begin, ..., x1_end, x2_end].
+    """
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(w, dtype=np.float64)
+    kernel = w.shape[2:]
+    nd = len(kernel)
+    strides = strides or [1] * nd
+    dilations = dilations or [1] * nd
+    pads = pads or [0] * (2 * nd)
+    c_out, c_group = w.shape[:2]
+    assert x.ndim == nd + 2 and x.shape[1] == c_group * group and c_out % group == 0
+    xp = np.pad(x, [(0, 0), (0, 0)] + [(pads[i], pads[nd + i]) for i in range(nd)])
+    out = [(xp.shape[2 + i] - dilations[i] * (kernel[i] - 1) - 1) // strides[i] + 1
+           for i in range(nd)]
+    y = np.zeros((x.shape[0], c_out, *out))
+    m = c_out // group  # output channels per group
+    for g in range(group):
+        xg = xp[:, g * c_group:(g + 1) * c_group]
+        wg = w[g * m:(g + 1) * m]
+        for k in np.ndindex(*kernel):
+            window = tuple(
+                slice(k[i] * dilations[i], k[i] * dilations[i] + (out[i] - 1) * strides[i] + 1,
+                      strides[i])
+                for i in range(nd)
+            )
+            y[:, g * m:(g + 1) * m] += np.einsum(
+                "nc...,mc->nm...", xg[(slice(None), slice(None)) + window],
+                wg[(slice(None), slice(None)) + k])
+    if b is not None:
+        y += np.asarray(b, dtype=np.float64).reshape(1, -1, *([1] * nd))
+    return y
+
+
+def write_conv_fixture(name: str, model: onnx.ModelProto, rng: np.random.Generator,
+                       input_shape: tuple, reference) -> None:
+    """Write a conv fixture plus its calibration.json, and check it.
+
+    The input is drawn from rng, then N_FIXTURE_CALIBRATION - 1 more samples
+    from the same range; calibration.json holds the input first, then those.
+    Every sample is run through onnxruntime and compared with `reference`
+    (a numpy forward pass).
+    """
+    x = dyadic(rng, input_shape, -2.0, 2.0).astype(np.float32)
+    y = write_fixture(name, model, x)
+    extra = dyadic(rng, (N_FIXTURE_CALIBRATION - 1, *input_shape), -2.0, 2.0)
+    samples = np.concatenate([x[None], extra.astype(np.float32)])
+    dump_rows_json(FIXTURES / f"{name}.calibration.json",
+                   {"inputs": [f32_list(s) for s in samples]})
+
+    # What was written is what reloads, and it matches the numpy reference.
+    assert json.loads((FIXTURES / f"{name}.input.json").read_text()) == \
+        {"input_data": [f32_list(x)]}
+    assert json.loads((FIXTURES / f"{name}.calibration.json").read_text())["inputs"][0] == \
+        f32_list(x)
+    for i, s in enumerate(samples):
+        got = run_ort(FIXTURES / f"{name}.onnx", s)
+        want = reference(s)
+        assert got.shape == want.shape, (name, got.shape, want.shape)
+        diff = float(np.abs(got - want).max())
+        assert diff < 1e-5, (name, i, diff)
+        assert float(np.abs(got).max()) <= FIXTURE_OUTPUT_BOUND, (name, i, np.abs(got).max())
+        if i == 0:
+            assert np.array_equal(got, y), name
+
+
+def make_conv_basic() -> None:
+    """[1,1,6,6] -> Conv(1->2, 3x3, attribute defaults) -> Relu -> [1,2,4,4]."""
+    rng = np.random.default_rng(3)
+    w = dyadic(rng, (2, 1, 3, 3), -0.5, 0.5)
+    b = dyadic(rng, (2,), -0.5, 0.5)
+    graph = helper.make_graph(
+        [
+            # Only kernel_shape is given: strides, pads, dilations and group
+            # take their ONNX defaults (1, 0, 1, 1).
+            helper.make_node("Conv", ["input", "conv.weight", "conv.bias"], ["conv_out"],
+                             name="conv", kernel_shape=[3, 3]),
+            helper.make_node("Relu", ["conv_out"], ["output"], name="relu"),
+        ],
+        "conv_basic",
+        inputs=[tensor_info("input", [1, 1, 6, 6])],
+        outputs=[tensor_info("output", [1, 2, 4, 4])],
+        initializer=[init_f32("conv.weight", w), init_f32("conv.bias", b)],
+    )
+    write_conv_fixture("conv_basic", make_model(graph), rng, (1, 1, 6, 6),
+                       lambda x: np.maximum(conv_ref(x, w, b), 0.0))
+
+
+def make_conv_stride_pad() -> None:
+    """[1,2,5,5] -> Conv(2->3, 3x3, stride 2, pad 1) -> [1,3,3,3]."""
+    rng = np.random.default_rng(4)
+    w = dyadic(rng, (3, 2, 3, 3), -0.5, 0.5)
+    b = dyadic(rng, (3,), -0.5, 0.5)
+    attrs = dict(strides=[2, 2], pads=[1, 1, 1, 1])
+    graph = helper.make_graph(
+        [
+            helper.make_node("Conv", ["input", "conv.weight", "conv.bias"], ["output"],
+                             name="conv", kernel_shape=[3, 3], dilations=[1, 1], group=1,
+                             **attrs),
+        ],
+        "conv_stride_pad",
+        inputs=[tensor_info("input", [1, 2, 5, 5])],
+        outputs=[tensor_info("output", [1, 3, 3, 3])],
+        initializer=[init_f32("conv.weight", w), init_f32("conv.bias", b)],
+    )
+    write_conv_fixture("conv_stride_pad", make_model(graph), rng, (1, 2, 5, 5),
+                       lambda x: conv_ref(x, w, b, **attrs))
+
+
+def make_conv_dilation_group() -> None:
+    """[1,4,7,7] -> Conv(4->4, 3x3, dilation 2, group 2, asymmetric pads, no bias)
+    -> Relu -> [1,4,5,5]."""
+    rng = np.random.default_rng(5)
+    w = dyadic(rng, (4, 2, 3, 3), -0.5, 0.5)  # [out, in/group, kh, kw]
+    # pads = [h_begin, w_begin, h_end, w_end]: H is padded 0 above and 2 below,
+    # W 1 on each side; with the dilated 5x5 footprint 7x7 -> 5x5.
+    attrs = dict(dilations=[2, 2], group=2, pads=[0, 1, 2, 1])
+    graph = helper.make_graph(
+        [
+            helper.make_node("Conv", ["input", "conv.weight"], ["conv_out"],
+                             name="conv", kernel_shape=[3, 3], strides=[1, 1], **attrs),
+            helper.make_node("Relu", ["conv_out"], ["output"], name="relu"),
+        ],
+        "conv_dilation_group",
+        inputs=[tensor_info("input", [1, 4, 7, 7])],
+        outputs=[tensor_info("output", [1, 4, 5, 5])],
+        initializer=[init_f32("conv.weight", w)],
+    )
+    write_conv_fixture("conv_dilation_group", make_model(graph), rng, (1, 4, 7, 7),
+                       lambda x: np.maximum(conv_ref(x, w, **attrs), 0.0))
+
+
+def make_conv_depthwise_mlp() -> None:
+    """[1,3,6,6] -> depthwise Conv(3x3, group 3, pad 1) -> Relu -> Flatten
+    -> Gemm(108->5, transB=1) -> [1,5]: a tiny CNN classifier head."""
+    rng = np.random.default_rng(6)
+    wc = dyadic(rng, (3, 1, 3, 3), -0.5, 0.5)  # one 3x3 filter per channel
+    bc = dyadic(rng, (3,), -0.5, 0.5)
+    wf = dyadic(rng, (5, 108), -0.25, 0.25)    # Gemm transB=1: B is [out, in]
+    bf = dyadic(rng, (5,), -0.5, 0.5)
+    attrs = dict(group=3, pads=[1, 1, 1, 1])
+    graph = helper.make_graph(
+        [
+            helper.make_node("Conv", ["input", "conv.weight", "conv.bias"], ["conv_out"],
+                             name="conv", kernel_shape=[3, 3], strides=[1, 1],
+                             dilations=[1, 1], **attrs),
+            helper.make_node("Relu", ["conv_out"], ["relu_out"], name="relu"),
+            helper.make_node("Flatten", ["relu_out"], ["flat"], name="flatten", axis=1),
+            helper.make_node("Gemm", ["flat", "fc.weight", "fc.bias"], ["output"],
+                             name="fc", transB=1),
+        ],
+        "conv_depthwise_mlp",
+        inputs=[tensor_info("input", [1, 3, 6, 6])],
+        outputs=[tensor_info("output", [1, 5])],
+        initializer=[
+            init_f32("conv.weight", wc), init_f32("conv.bias", bc),
+            init_f32("fc.weight", wf), init_f32("fc.bias", bf),
+        ],
+    )
+
+    def reference(x):
+        h = np.maximum(conv_ref(x, wc, bc, **attrs), 0.0).reshape(1, 108)
+        return h @ wf.T + bf
+
+    write_conv_fixture("conv_depthwise_mlp", make_model(graph), rng, (1, 3, 6, 6), reference)
+
+
+def make_conv_1d() -> None:
+    """[1,2,10] -> Conv1d(2->2, kernel 3, stride 2, pad 1) -> [1,2,5]."""
+    rng = np.random.default_rng(7)
+    w = dyadic(rng, (2, 2, 3), -0.5, 0.5)
+    b = dyadic(rng, (2,), -0.5, 0.5)
+    attrs = dict(strides=[2], pads=[1, 1])
+    graph = helper.make_graph(
+        [
+            helper.make_node("Conv", ["input", "conv.weight", "conv.bias"], ["output"],
+                             name="conv", kernel_shape=[3], dilations=[1], group=1, **attrs),
+        ],
+        "conv_1d",
+        inputs=[tensor_info("input", [1, 2, 10])],
+        outputs=[tensor_info("output", [1, 2, 5])],
+        initializer=[init_f32("conv.weight", w), init_f32("conv.bias", b)],
+    )
+    write_conv_fixture("conv_1d", make_model(graph), rng, (1, 2, 10),
+                       lambda x: conv_ref(x, w, b, **attrs))
+
+
 def make_bad_inputs() -> None:
     FIXTURES.mkdir(parents=True, exist_ok=True)
     (FIXTURES / "not_onnx.onnx").write_text("this is not an onnx model\n")
@@ -382,7 +581,8 @@ results.
 - `*input.json`: `{{"input_data": [[...]]}}`, one flat list per model input
   (all models here have a single input).
 - `*expected.json`: `{{"output_data": [[...]]}}`, one flat list per model output.
-- `calibration.json`: `{{"inputs": [[...], ...]}}`, one flat input per sample.
+- `calibration.json`, `*.calibration.json`: `{{"inputs": [[...], ...]}}`, one
+  flat input per sample.
 - `digits_test.json`: `{{"inputs": [[64 floats], ...], "labels": [ints]}}`.
 
 ## Contents
@@ -395,11 +595,18 @@ results.
 | `tests/fixtures/linear.onnx` | `input` [1,4] -> MatMul(`weight` [4,3]) -> Add(`bias` [3]) -> `output` [1,3] |
 | `tests/fixtures/mlp_flatten.onnx` | `input` [1,2,4] -> Flatten(axis=1) -> Gemm(8->6, transB=0) -> Relu -> Gemm(6->3, transB=1) -> Reshape(`out_shape` = [1,3]) -> `output` [1,3] |
 | `tests/fixtures/unsupported_op.onnx` | `input` [1,4] -> Sin -> `output` [1,4]: valid ONNX with an op the compiler does not support |
+| `tests/fixtures/conv_basic.onnx` | `input` [1,1,6,6] -> Conv(`conv.weight` [2,1,3,3], `conv.bias` [2]; only kernel_shape set, so stride 1, no padding by default) -> Relu -> `output` [1,2,4,4] |
+| `tests/fixtures/conv_stride_pad.onnx` | `input` [1,2,5,5] -> Conv(`conv.weight` [3,2,3,3], `conv.bias` [3], strides [2,2], pads [1,1,1,1]) -> `output` [1,3,3,3] |
+| `tests/fixtures/conv_dilation_group.onnx` | `input` [1,4,7,7] -> Conv(`conv.weight` [4,2,3,3], no bias, dilations [2,2], group 2, asymmetric pads [0,1,2,1]) -> Relu -> `output` [1,4,5,5] |
+| `tests/fixtures/conv_depthwise_mlp.onnx` | `input` [1,3,6,6] -> depthwise Conv(`conv.weight` [3,1,3,3], `conv.bias` [3], group 3, pads [1,1,1,1]) -> Relu -> Flatten(axis=1) -> Gemm(108->5, transB=1) -> `output` [1,5] |
+| `tests/fixtures/conv_1d.onnx` | `input` [1,2,10] -> 1-D Conv(`conv.weight` [2,2,3], `conv.bias` [2], strides [2], pads [1,1]) -> `output` [1,2,5] |
 | `tests/fixtures/not_onnx.onnx` | a text file, not ONNX |
 | `tests/fixtures/bad_shape.input.json` | a 3-value input meant for the 64-input digits model (wrong shape) |
 
 Each fixture model `NAME.onnx` comes with `NAME.input.json` and
-`NAME.expected.json`. Fixture weights and inputs are multiples of 1/64
+`NAME.expected.json`; the `conv_*` fixtures also have
+`NAME.calibration.json`, {N_FIXTURE_CALIBRATION} samples whose first is `NAME.input.json`'s
+input. Fixture weights and inputs are multiples of 1/64
 with |value| <= 2, so they are exact in fixed point.
 """
     (MODELS / "README.md").write_text(text)
@@ -411,6 +618,11 @@ def main() -> int:
     make_linear()
     make_mlp_flatten()
     make_unsupported_op()
+    make_conv_basic()
+    make_conv_stride_pad()
+    make_conv_dilation_group()
+    make_conv_depthwise_mlp()
+    make_conv_1d()
     make_bad_inputs()
     write_models_readme(info)
     print(f"digits_mlp: float test accuracy {info['accuracy'] * 100:.2f}% "

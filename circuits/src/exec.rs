@@ -4,7 +4,7 @@
 use crate::error::{CircuitError, Result};
 use crate::fixed_point::rescale;
 use crate::model::Activation;
-use crate::quantize::{CompiledModel, Layer};
+use crate::quantize::{CompiledModel, Layer, Rescale};
 
 /// The value of every tensor after running the compiled model.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +36,18 @@ pub fn check_range(model: &CompiledModel, act: Activation, value: i128, node: &s
         });
     }
     Ok(())
+}
+
+/// Rescales (and activates) an accumulator, or keeps it when the layer has no rescale.
+fn finish(model: &CompiledModel, acc: i128, rs: Option<Rescale>, node: &str) -> Result<i128> {
+    match rs {
+        Some(r) => {
+            let (q, _) = rescale(acc, r.shift);
+            check_range(model, r.act, q, node)?;
+            Ok(r.act.apply(q))
+        }
+        None => Ok(acc),
+    }
 }
 
 fn narrow(v: i128, node: &str) -> Result<i64> {
@@ -79,16 +91,35 @@ pub fn run(model: &CompiledModel, inputs: &[Vec<i64>]) -> Result<Execution> {
                             .fold(i128::from(bias[j]), |acc, (i, v)| {
                                 acc + i128::from(*v) * i128::from(weight[i * n_out + j])
                             });
-                        let y = match rs {
-                            Some(r) => {
-                                let (q, _) = rescale(acc, r.shift);
-                                check_range(model, r.act, q, node)?;
-                                r.act.apply(q)
-                            }
-                            None => acc,
-                        };
+                        let y = finish(model, acc, *rs, node)?;
                         out.push(narrow(y, node)?);
                     }
+                }
+                (*output, out)
+            }
+            Layer::Conv {
+                input,
+                output,
+                geometry,
+                weight,
+                bias,
+                rescale: rs,
+                ..
+            } => {
+                let x = &values[*input];
+                let mut out = vec![0i64; geometry.output_shape().iter().product()];
+                let mut err = None;
+                geometry.for_each_output(|i, o, terms| {
+                    let acc = terms.iter().fold(i128::from(bias[o]), |acc, (xi, wi)| {
+                        acc + i128::from(x[*xi]) * i128::from(weight[*wi])
+                    });
+                    match finish(model, acc, *rs, node).and_then(|y| narrow(y, node)) {
+                        Ok(y) => out[i] = y,
+                        Err(e) => err = err.take().or(Some(e)),
+                    }
+                });
+                if let Some(e) = err {
+                    return Err(e);
                 }
                 (*output, out)
             }

@@ -373,6 +373,30 @@ impl Plan {
                     }
                     cells[*output] = out;
                 }
+                Layer::Conv {
+                    input,
+                    output,
+                    geometry,
+                    weight,
+                    bias,
+                    rescale,
+                    ..
+                } => {
+                    let src = cells[*input].clone();
+                    let mut out = Vec::with_capacity(geometry.output_shape().iter().product());
+                    geometry.for_each_output(|_, o, terms| {
+                        let terms: Vec<(CellRef, i64)> = terms
+                            .iter()
+                            .map(|(xi, wi)| (src[*xi], weight[*wi]))
+                            .collect();
+                        let acc = b.dot(&terms, i128::from(bias[o]));
+                        out.push(match rescale {
+                            Some(r) => b.rescale(acc, r.shift, r.act),
+                            None => acc,
+                        });
+                    });
+                    cells[*output] = out;
+                }
                 Layer::Add {
                     a, b: rhs, output, ..
                 } => {

@@ -6,7 +6,7 @@ use crate::exec;
 use crate::fixed_point::{dequantize, quantize, values_per_instance};
 use crate::layout;
 use crate::model::onnx::{self, FloatReference};
-use crate::model::{Activation, FloatGraph, FloatOp, TensorId};
+use crate::model::{Activation, ConvGeometry, FloatGraph, FloatOp, TensorId};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -64,6 +64,23 @@ pub enum Layer {
         /// doubled scale (used for final layers whose output is a model output).
         rescale: Option<Rescale>,
     },
+    /// A convolution through the dot-product gate (padding costs nothing), rescaled like Dense.
+    Conv {
+        /// ONNX node.
+        node: String,
+        /// Input tensor `[N, C, spatial…]`.
+        input: TensorId,
+        /// Output tensor `[N, O, spatial'…]`.
+        output: TensorId,
+        /// The geometry.
+        geometry: ConvGeometry,
+        /// `[O, C / group, kernel…]` at the weight scale.
+        weight: Vec<i64>,
+        /// `[O]` at input scale + weight scale.
+        bias: Vec<i64>,
+        /// As for Dense.
+        rescale: Option<Rescale>,
+    },
     /// Element-wise sum of two tensors at the same scale.
     Add {
         /// ONNX node.
@@ -113,6 +130,7 @@ impl Layer {
     pub fn node(&self) -> &str {
         match self {
             Self::Dense { node, .. }
+            | Self::Conv { node, .. }
             | Self::Add { node, .. }
             | Self::AddConst { node, .. }
             | Self::Activation { node, .. }
@@ -427,14 +445,21 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
                 node,
                 input,
                 output,
-                n_in,
-                n_out,
                 weight,
                 bias,
+                ..
+            }
+            | FloatOp::Conv {
+                node,
+                input,
+                output,
+                weight,
+                bias,
+                ..
             } => {
                 let in_scale = scale_of(*input, &tensors);
                 let acc_scale = in_scale + sw;
-                // Fuse a following activation that is the dense output's only reader.
+                // Fuse a following activation that is the linear op's only reader.
                 let fused = match graph.ops.get(i + 1) {
                     Some(FloatOp::Activation {
                         act,
@@ -455,6 +480,7 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
                         i += 1;
                         (Some(Rescale { shift: sw, act }), out)
                     }
+                    // A final linear op keeps the doubled scale: no rounding, no lookup.
                     None if graph.outputs.contains(output) && readers[*output] == 1 => {
                         (None, *output)
                     }
@@ -477,15 +503,29 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
                 if rescale.is_some() && !tables.range_shifts.contains(&sw) {
                     tables.range_shifts.push(sw);
                 }
-                layers.push(Layer::Dense {
-                    node: node.clone(),
-                    input: *input,
-                    output: out,
-                    n_in: *n_in,
-                    n_out: *n_out,
-                    weight: weight.iter().map(|w| quantize(*w, sw)).collect(),
-                    bias: bias.iter().map(|b| quantize(*b, acc_scale)).collect(),
-                    rescale,
+                let weight = weight.iter().map(|w| quantize(*w, sw)).collect();
+                let bias = bias.iter().map(|b| quantize(*b, acc_scale)).collect();
+                layers.push(match op {
+                    FloatOp::Dense { n_in, n_out, .. } => Layer::Dense {
+                        node: node.clone(),
+                        input: *input,
+                        output: out,
+                        n_in: *n_in,
+                        n_out: *n_out,
+                        weight,
+                        bias,
+                        rescale,
+                    },
+                    FloatOp::Conv { geometry, .. } => Layer::Conv {
+                        node: node.clone(),
+                        input: *input,
+                        output: out,
+                        geometry: geometry.clone(),
+                        weight,
+                        bias,
+                        rescale,
+                    },
+                    _ => unreachable!("matched Dense or Conv above"),
                 });
             }
             FloatOp::Add { node, a, b, output } => {
@@ -636,6 +676,33 @@ fn static_bounds(
                         })
                         .max()
                         .unwrap_or(0),
+                };
+            }
+            Layer::Conv {
+                input,
+                output,
+                geometry,
+                weight,
+                bias,
+                rescale,
+                ..
+            } => {
+                bound[*output] = match rescale {
+                    Some(r) => table(&r.act),
+                    None => {
+                        let mut max = 0u128;
+                        geometry.for_each_output(|_, o, terms| {
+                            let w: u128 = terms
+                                .iter()
+                                .map(|(_, wi)| u128::from(weight[*wi].unsigned_abs()))
+                                .sum();
+                            max = max.max(
+                                w.saturating_mul(bound[*input])
+                                    .saturating_add(u128::from(bias[o].unsigned_abs())),
+                            );
+                        });
+                        max
+                    }
                 };
             }
             Layer::Add { a, b, output, .. } => bound[*output] = bound[*a].saturating_add(bound[*b]),

@@ -407,3 +407,66 @@ fn pinned_verifying_keys_have_not_changed() {
         "a verifying key changed: deployed verifiers would reject new proofs"
     );
 }
+
+#[test]
+fn convolutions_match_reference_exactly_and_float_closely() {
+    for stem in [
+        "conv_basic",
+        "conv_stride_pad",
+        "conv_dilation_group",
+        "conv_depthwise_mlp",
+        "conv_1d",
+    ] {
+        let samples = load_calibration(&fixture(&format!("{stem}.calibration.json"))).unwrap();
+        let model = compile(
+            &fixture(&format!("{stem}.onnx")),
+            &samples,
+            &CompileOptions::default(),
+        )
+        .unwrap();
+        assert!(
+            model.report.import_max_diff < 1e-4,
+            "{stem}: import differs from tract by {}",
+            model.report.import_max_diff
+        );
+        let input = InputFile::load(&fixture(&format!("{stem}.input.json"))).unwrap();
+        let q = model.quantize_inputs(&input.input_data).unwrap();
+        let reference = exec::run(&model, &q).unwrap().outputs(&model);
+        let plan = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
+        assert_eq!(
+            plan.outputs, reference,
+            "{stem}: circuit outputs differ from the reference"
+        );
+        prover::mock(&model, &q).unwrap_or_else(|e| panic!("{stem}: {e}"));
+        let float = expected(&fixture(&format!("{stem}.expected.json")));
+        for (got, want) in dequantize(&model, &reference).iter().zip(&float) {
+            assert_eq!(got.len(), want.len(), "{stem}");
+            for (g, w) in got.iter().zip(want) {
+                assert!(
+                    (g - f64::from(*w)).abs() <= 0.05,
+                    "{stem}: quantized {g} vs float {w}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn small_cnn_proof_verifies() {
+    let samples = load_calibration(&fixture("conv_depthwise_mlp.calibration.json")).unwrap();
+    let model = compile(
+        &fixture("conv_depthwise_mlp.onnx"),
+        &samples,
+        &CompileOptions::default(),
+    )
+    .unwrap();
+    let input = InputFile::load(&fixture("conv_depthwise_mlp.input.json")).unwrap();
+    let q = model.quantize_inputs(&input.input_data).unwrap();
+    let params = srs(model.layout.k).trimmed(model.layout.k).unwrap();
+    let pk = prover::keygen(&params, &model).unwrap();
+    let proof = prover::prove(&params, &pk, &model, &q).unwrap();
+    prover::verify(&params, pk.get_vk(), &proof.instances, &proof.proof).unwrap();
+    let mut flipped = proof.proof.clone();
+    flipped[100] ^= 1;
+    assert!(prover::verify(&params, pk.get_vk(), &proof.instances, &flipped).is_err());
+}

@@ -1,6 +1,9 @@
 //! The float model graph: what the compiler understood of an ONNX file, before quantization.
 
+pub mod conv;
 pub mod onnx;
+
+pub use conv::ConvGeometry;
 
 use serde::{Deserialize, Serialize};
 
@@ -72,6 +75,21 @@ pub enum FloatOp {
         /// `[n_out]`, zeros when the node has none.
         bias: Vec<f32>,
     },
+    /// A convolution (any spatial rank, stride, padding, dilation, groups).
+    Conv {
+        /// ONNX node name.
+        node: String,
+        /// Input `[N, C, spatial…]`.
+        input: TensorId,
+        /// Output `[N, O, spatial'…]`.
+        output: TensorId,
+        /// The geometry.
+        geometry: ConvGeometry,
+        /// `[O, C / group, kernel…]`.
+        weight: Vec<f32>,
+        /// `[O]`, zeros when the node has none.
+        bias: Vec<f32>,
+    },
     /// Element-wise sum of two computed tensors of the same shape.
     Add {
         /// ONNX node name.
@@ -121,6 +139,7 @@ impl FloatOp {
     pub fn node(&self) -> &str {
         match self {
             Self::Dense { node, .. }
+            | Self::Conv { node, .. }
             | Self::Add { node, .. }
             | Self::AddConst { node, .. }
             | Self::Activation { node, .. }
@@ -132,6 +151,7 @@ impl FloatOp {
     pub fn output(&self) -> TensorId {
         match self {
             Self::Dense { output, .. }
+            | Self::Conv { output, .. }
             | Self::Add { output, .. }
             | Self::AddConst { output, .. }
             | Self::Activation { output, .. }
@@ -144,6 +164,7 @@ impl FloatOp {
         match self {
             Self::Add { a, b, .. } => vec![*a, *b],
             Self::Dense { input, .. }
+            | Self::Conv { input, .. }
             | Self::AddConst { input, .. }
             | Self::Activation { input, .. }
             | Self::Reshape { input, .. } => vec![*input],
@@ -202,6 +223,24 @@ impl FloatGraph {
                             out.push(dot + bias[j]);
                         }
                     }
+                    out
+                }
+                FloatOp::Conv {
+                    input,
+                    geometry,
+                    weight,
+                    bias,
+                    ..
+                } => {
+                    let x = &values[*input];
+                    let mut out = vec![0f32; geometry.output_shape().iter().product()];
+                    geometry.for_each_output(|i, o, terms| {
+                        out[i] = bias[o]
+                            + terms
+                                .iter()
+                                .map(|(xi, wi)| x[*xi] * weight[*wi])
+                                .sum::<f32>();
+                    });
                     out
                 }
                 FloatOp::Add { a, b, .. } => values[*a]

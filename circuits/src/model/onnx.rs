@@ -242,6 +242,7 @@ impl Importer {
                 Ok(())
             }
             "Gemm" => self.gemm(node, name),
+            "Conv" => self.conv(node, name),
             "MatMul" => self.matmul(node, name),
             "Add" => self.add(node, name),
             "Relu" => {
@@ -357,6 +358,99 @@ impl Importer {
             output,
             n_in: k,
             n_out: n,
+            weight,
+            bias,
+        })
+    }
+
+    fn conv(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let input = self.var(node, 0)?;
+        let Operand::Const(w) = self.operand(node, 1)? else {
+            return Err(unsupported(node, "computed weights"));
+        };
+        let in_shape = self.graph.tensors[input].shape.clone();
+        let d = in_shape.len().saturating_sub(2);
+        if d == 0 || w.shape.len() != d + 2 {
+            return Err(invalid(
+                node,
+                format!(
+                    "input {in_shape:?} and weights {:?} do not make a convolution",
+                    w.shape
+                ),
+            ));
+        }
+        if let Some(pad) = attr_string(node, "auto_pad").filter(|p| p != "NOTSET") {
+            return Err(unsupported(
+                node,
+                &format!("auto_pad={pad} (export with explicit pads)"),
+            ));
+        }
+        let kernel: Vec<usize> = w.shape[2..].to_vec();
+        if let Some(ks) = attr_ints(node, "kernel_shape") {
+            if ks.iter().map(|v| *v as usize).collect::<Vec<_>>() != kernel {
+                return Err(invalid(
+                    node,
+                    "kernel_shape disagrees with the weights".into(),
+                ));
+            }
+        }
+        let ones = vec![1i64; d];
+        let zeros = vec![0i64; 2 * d];
+        let to_usize = |v: Vec<i64>| -> Option<Vec<usize>> {
+            v.into_iter().map(|x| usize::try_from(x).ok()).collect()
+        };
+        let strides = to_usize(attr_ints(node, "strides").unwrap_or_else(|| ones.clone()));
+        let dilations = to_usize(attr_ints(node, "dilations").unwrap_or_else(|| ones.clone()));
+        let pads = to_usize(attr_ints(node, "pads").unwrap_or(zeros));
+        let group = attr_int(node, "group").unwrap_or(1);
+        let (Some(strides), Some(dilations), Some(pads)) = (strides, dilations, pads) else {
+            return Err(invalid(node, "negative stride, dilation or padding".into()));
+        };
+        if pads.len() != 2 * d || group < 1 {
+            return Err(invalid(node, "bad pads or group".into()));
+        }
+        let geometry = super::ConvGeometry::new(
+            &in_shape,
+            w.shape[0],
+            &kernel,
+            &strides,
+            &pads[..d],
+            &pads[d..],
+            &dilations,
+            group as usize,
+        )
+        .filter(|g| g.weight_len() == w.data.len() && w.shape[1] * group as usize == in_shape[1])
+        .ok_or_else(|| {
+            invalid(
+                node,
+                format!(
+                    "inconsistent convolution: input {in_shape:?}, weights {:?}, group {group}",
+                    w.shape
+                ),
+            )
+        })?;
+        let weight = w.data.iter().map(|v| *v as f32).collect();
+        let bias = match node.input.get(2).filter(|s| !s.is_empty()) {
+            None => vec![0f32; geometry.out_channels],
+            Some(_) => {
+                let Operand::Const(b) = self.operand(node, 2)? else {
+                    return Err(unsupported(node, "a computed bias"));
+                };
+                if b.data.len() != geometry.out_channels {
+                    return Err(invalid(
+                        node,
+                        "bias length differs from the output channels".into(),
+                    ));
+                }
+                b.data.iter().map(|v| *v as f32).collect()
+            }
+        };
+        let shape = geometry.output_shape();
+        self.push(node, shape, |output| FloatOp::Conv {
+            node: name,
+            input,
+            output,
+            geometry,
             weight,
             bias,
         })
@@ -551,6 +645,20 @@ fn normalize_axis(axis: i64, rank: usize) -> Option<usize> {
 
 fn attr_int(node: &NodeProto, name: &str) -> Option<i64> {
     node.attribute.iter().find(|a| a.name == name).map(|a| a.i)
+}
+
+fn attr_ints(node: &NodeProto, name: &str) -> Option<Vec<i64>> {
+    node.attribute
+        .iter()
+        .find(|a| a.name == name)
+        .map(|a| a.ints.clone())
+}
+
+fn attr_string(node: &NodeProto, name: &str) -> Option<String> {
+    node.attribute
+        .iter()
+        .find(|a| a.name == name)
+        .map(|a| String::from_utf8_lossy(&a.s).into_owned())
 }
 
 fn attr_float(node: &NodeProto, name: &str) -> Option<f64> {
