@@ -10,6 +10,10 @@ use tract_onnx::prelude::{
     DatumType, Framework, InferenceFact, InferenceModelExt, IntoRunnable, Tensor, TractResult,
 };
 
+/// Why a product of two computed tensors is refused (it arrives with the model-compiler work).
+const COMPUTED_RIGHT_OPERAND: &str =
+    "a computed right operand (private × private products are not supported yet)";
+
 /// A constant tensor (an initializer or a `Constant` node's value).
 #[derive(Clone, Debug)]
 struct Const {
@@ -206,6 +210,14 @@ impl Importer {
         }
     }
 
+    /// Input `i` of `node`, which must be a constant; `what` names it in the error otherwise.
+    fn constant(&self, node: &NodeProto, i: usize, what: &str) -> Result<&Const> {
+        match self.operand(node, i)? {
+            Operand::Const(c) => Ok(c),
+            Operand::Var(_) => Err(unsupported(node, what)),
+        }
+    }
+
     fn output_name<'n>(&self, node: &'n NodeProto) -> Result<&'n str> {
         node.output
             .first()
@@ -270,9 +282,7 @@ impl Importer {
             }
             "Reshape" => {
                 let input = self.var(node, 0)?;
-                let Operand::Const(target) = self.operand(node, 1)? else {
-                    return Err(unsupported(node, "a computed target shape"));
-                };
+                let target = self.constant(node, 1, "a computed target shape")?;
                 let target: Vec<i64> = target.data.iter().map(|v| *v as i64).collect();
                 let from = self.graph.tensors[input].shape.clone();
                 let shape = reshape_target(&from, &target).ok_or_else(|| {
@@ -302,12 +312,7 @@ impl Importer {
             return Err(unsupported(node, "transA=1"));
         }
         let input = self.var(node, 0)?;
-        let Operand::Const(b) = self.operand(node, 1)? else {
-            return Err(unsupported(
-                node,
-                "a computed right operand (private × private products are not supported yet)",
-            ));
-        };
+        let b = self.constant(node, 1, COMPUTED_RIGHT_OPERAND)?;
         let a_shape = self.graph.tensors[input].shape.clone();
         if a_shape.len() != 2 || b.shape.len() != 2 {
             return Err(invalid(
@@ -343,9 +348,7 @@ impl Importer {
         let bias = match node.input.get(2).filter(|s| !s.is_empty()) {
             None => vec![0f32; n],
             Some(_) => {
-                let Operand::Const(c) = self.operand(node, 2)? else {
-                    return Err(unsupported(node, "a computed bias C"));
-                };
+                let c = self.constant(node, 2, "a computed bias C")?;
                 let per_column = broadcast(&c.shape, &c.data, &[1, n])
                     .filter(|_| c.shape.iter().product::<usize>() <= n)
                     .ok_or_else(|| unsupported(node, "a bias C that varies across rows"))?;
@@ -365,9 +368,7 @@ impl Importer {
 
     fn conv(&mut self, node: &NodeProto, name: String) -> Result<()> {
         let input = self.var(node, 0)?;
-        let Operand::Const(w) = self.operand(node, 1)? else {
-            return Err(unsupported(node, "computed weights"));
-        };
+        let w = self.constant(node, 1, "computed weights")?;
         let in_shape = self.graph.tensors[input].shape.clone();
         let d = in_shape.len().saturating_sub(2);
         if d == 0 || w.shape.len() != d + 2 {
@@ -433,9 +434,7 @@ impl Importer {
         let bias = match node.input.get(2).filter(|s| !s.is_empty()) {
             None => vec![0f32; geometry.out_channels],
             Some(_) => {
-                let Operand::Const(b) = self.operand(node, 2)? else {
-                    return Err(unsupported(node, "a computed bias"));
-                };
+                let b = self.constant(node, 2, "a computed bias")?;
                 if b.data.len() != geometry.out_channels {
                     return Err(invalid(
                         node,
@@ -458,12 +457,7 @@ impl Importer {
 
     fn matmul(&mut self, node: &NodeProto, name: String) -> Result<()> {
         let input = self.var(node, 0)?;
-        let Operand::Const(b) = self.operand(node, 1)? else {
-            return Err(unsupported(
-                node,
-                "a computed right operand (private × private products are not supported yet)",
-            ));
-        };
+        let b = self.constant(node, 1, COMPUTED_RIGHT_OPERAND)?;
         let a_shape = self.graph.tensors[input].shape.clone();
         if b.shape.len() != 2 || a_shape.is_empty() {
             return Err(unsupported(
