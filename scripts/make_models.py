@@ -18,6 +18,8 @@ Writes:
   tests/fixtures/{relu3,linear,mlp_flatten,unsupported_op}.{onnx,input.json,expected.json}
   tests/fixtures/{conv_basic,conv_stride_pad,conv_dilation_group,conv_depthwise_mlp,conv_1d}
       .{onnx,input.json,expected.json,calibration.json}
+  tests/fixtures/act_{sigmoid,tanh,leakyrelu,elu,selu,celu,hardsigmoid,hardswish,softplus,
+      softsign,clip,abs,neg,erf}.{onnx,input.json,expected.json,calibration.json}
   tests/fixtures/not_onnx.onnx
   tests/fixtures/bad_shape.input.json
 """
@@ -25,6 +27,7 @@ Writes:
 from __future__ import annotations
 
 import json
+import math
 import sys
 import warnings
 from pathlib import Path
@@ -54,8 +57,8 @@ SPLIT_SEED = 0
 N_CALIBRATION = 32
 INPUT_SAMPLE = 0  # index into the test split used for input.json
 
-N_FIXTURE_CALIBRATION = 8  # samples in each conv fixture's calibration.json
-FIXTURE_OUTPUT_BOUND = 8.0  # conv fixture outputs stay within +-this
+N_FIXTURE_CALIBRATION = 8  # samples in each conv/act fixture's calibration.json
+FIXTURE_OUTPUT_BOUND = 8.0  # conv/act fixture outputs stay within +-this
 
 
 # --------------------------------------------------------------------------
@@ -102,10 +105,10 @@ def init_f32(name: str, array) -> onnx.TensorProto:
     return numpy_helper.from_array(np.asarray(array, dtype=np.float32), name)
 
 
-def make_model(graph: onnx.GraphProto) -> onnx.ModelProto:
+def make_model(graph: onnx.GraphProto, opset: int = OPSET) -> onnx.ModelProto:
     model = helper.make_model(
         graph,
-        opset_imports=[helper.make_opsetid("", OPSET)],
+        opset_imports=[helper.make_opsetid("", opset)],
         producer_name=PRODUCER,
         producer_version="1",
     )
@@ -395,16 +398,23 @@ def conv_ref(x, w, b=None, strides=None, pads=None, dilations=None, group=1) -> 
 
 def write_conv_fixture(name: str, model: onnx.ModelProto, rng: np.random.Generator,
                        input_shape: tuple, reference) -> None:
-    """Write a conv fixture plus its calibration.json, and check it.
+    """A calibrated fixture whose inputs are in [-2, 2]."""
+    write_calibrated_fixture(name, model, rng, input_shape, reference, input_bound=2.0)
 
-    The input is drawn from rng, then N_FIXTURE_CALIBRATION - 1 more samples
-    from the same range; calibration.json holds the input first, then those.
-    Every sample is run through onnxruntime and compared with `reference`
-    (a numpy forward pass).
+
+def write_calibrated_fixture(name: str, model: onnx.ModelProto, rng: np.random.Generator,
+                             input_shape: tuple, reference, input_bound: float) -> None:
+    """Write a fixture plus its calibration.json, and check it.
+
+    The input is drawn from rng (multiples of 1/64 in [-input_bound,
+    input_bound]), then N_FIXTURE_CALIBRATION - 1 more samples from the same
+    range; calibration.json holds the input first, then those. Every sample
+    is run through onnxruntime and compared with `reference` (a numpy
+    forward pass).
     """
-    x = dyadic(rng, input_shape, -2.0, 2.0).astype(np.float32)
+    x = dyadic(rng, input_shape, -input_bound, input_bound).astype(np.float32)
     y = write_fixture(name, model, x)
-    extra = dyadic(rng, (N_FIXTURE_CALIBRATION - 1, *input_shape), -2.0, 2.0)
+    extra = dyadic(rng, (N_FIXTURE_CALIBRATION - 1, *input_shape), -input_bound, input_bound)
     samples = np.concatenate([x[None], extra.astype(np.float32)])
     dump_rows_json(FIXTURES / f"{name}.calibration.json",
                    {"inputs": [f32_list(s) for s in samples]})
@@ -545,6 +555,86 @@ def make_conv_1d() -> None:
     write_conv_fixture("conv_1d", make_model(graph), rng, (1, 2, 10),
                        lambda x: conv_ref(x, w, b, **attrs))
 
+# --------------------------------------------------------------------------
+# activation fixtures
+# --------------------------------------------------------------------------
+
+SELU_ALPHA = 1.67326319217681884765625  # ONNX Selu defaults
+SELU_GAMMA = 1.05070102214813232421875
+CLIP_MIN, CLIP_MAX = -1.0, 1.5
+HARDSWISH_OPSET = 14  # HardSwish first appears in opset 14; opset 13 has no schema
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    return np.vectorize(math.erf, otypes=[np.float64])(x)
+
+
+# (op_type, attributes, numpy float64 reference, opset). The fixture is
+# tests/fixtures/act_<op_type lowercased>; the seeds follow this order.
+ACTIVATIONS = [
+    ("Sigmoid", {}, lambda x: 1.0 / (1.0 + np.exp(-x)), OPSET),
+    ("Tanh", {}, np.tanh, OPSET),
+    ("LeakyRelu", {"alpha": 0.1}, lambda x: np.where(x >= 0, x, 0.1 * x), OPSET),
+    ("Elu", {"alpha": 1.0}, lambda x: np.where(x > 0, x, np.expm1(x)), OPSET),
+    ("Selu", {},
+     lambda x: SELU_GAMMA * np.where(x > 0, x, SELU_ALPHA * np.expm1(x)), OPSET),
+    ("Celu", {"alpha": 1.0},
+     lambda x: np.maximum(x, 0.0) + np.minimum(0.0, np.expm1(x)), OPSET),
+    ("HardSigmoid", {"alpha": 0.2, "beta": 0.5},
+     lambda x: np.clip(0.2 * x + 0.5, 0.0, 1.0), OPSET),
+    ("HardSwish", {}, lambda x: x * np.clip(x / 6.0 + 0.5, 0.0, 1.0), HARDSWISH_OPSET),
+    ("Softplus", {}, lambda x: np.logaddexp(0.0, x), OPSET),
+    ("Softsign", {}, lambda x: x / (1.0 + np.abs(x)), OPSET),
+    ("Clip", {}, lambda x: np.clip(x, CLIP_MIN, CLIP_MAX), OPSET),
+    ("Abs", {}, np.abs, OPSET),
+    ("Neg", {}, np.negative, OPSET),
+    ("Erf", {}, _erf, OPSET),
+]
+ACT_FIRST_SEED = 8  # seeds 0..7 are taken by the split and the fixtures above
+
+
+def act_description(op: str, attrs: dict) -> str:
+    """How one activation node reads in models/README.md."""
+    if op == "Clip":
+        return f"Clip(`clip.min` = {CLIP_MIN}, `clip.max` = {CLIP_MAX})"
+    if attrs:
+        return op + "(" + ", ".join(f"{k}={v}" for k, v in attrs.items()) + ")"
+    return op
+
+
+def make_act(index: int) -> None:
+    """[1,6] -> ACT -> Gemm(6->4, transB=1) -> ACT -> [1,4], one per activation."""
+    op, attrs, act, opset = ACTIVATIONS[index]
+    name = f"act_{op.lower()}"
+    rng = np.random.default_rng(ACT_FIRST_SEED + index)
+    w = dyadic(rng, (4, 6), -0.5, 0.5)   # Gemm transB=1: B is [out, in]
+    b = dyadic(rng, (4,), -0.25, 0.25)
+    extra_inputs, inits = [], [init_f32("fc.weight", w), init_f32("fc.bias", b)]
+    if op == "Clip":
+        # Opset >= 11 Clip takes min and max as (constant) inputs, not attributes.
+        extra_inputs = ["clip.min", "clip.max"]
+        inits += [init_f32("clip.min", CLIP_MIN), init_f32("clip.max", CLIP_MAX)]
+    graph = helper.make_graph(
+        [
+            helper.make_node(op, ["input", *extra_inputs], ["act_in_out"], name="act_in",
+                             **attrs),
+            helper.make_node("Gemm", ["act_in_out", "fc.weight", "fc.bias"], ["fc_out"],
+                             name="fc", transB=1),
+            helper.make_node(op, ["fc_out", *extra_inputs], ["output"], name="act_fc",
+                             **attrs),
+        ],
+        name,
+        inputs=[tensor_info("input", [1, 6])],
+        outputs=[tensor_info("output", [1, 4])],
+        initializer=inits,
+    )
+
+    def reference(x):
+        return act(act(np.asarray(x, dtype=np.float64)) @ w.T + b)
+
+    write_calibrated_fixture(name, make_model(graph, opset), rng, (1, 6), reference,
+                             input_bound=3.0)
+
 
 def make_bad_inputs() -> None:
     FIXTURES.mkdir(parents=True, exist_ok=True)
@@ -557,6 +647,12 @@ def make_bad_inputs() -> None:
 # --------------------------------------------------------------------------
 
 def write_models_readme(info: dict) -> None:
+    act_rows = "".join(
+        f"| `tests/fixtures/act_{op.lower()}.onnx` | `input` [1,6] -> "
+        f"{act_description(op, attrs)} -> Gemm(`fc.weight` [4,6], `fc.bias` [4], transB=1) "
+        f"-> {op} -> `output` [1,4]{f'; opset {opset}' if opset != OPSET else ''} |\n"
+        for op, attrs, _, opset in ACTIVATIONS
+    )
     text = f"""# Models
 
 Small ONNX models shipped with snarkml, plus the test fixtures under
@@ -572,7 +668,8 @@ scripts/setup --python                 # creates .venv from scripts/requirements
 
 The script is deterministic (fixed seeds and split); with the pinned
 versions in `scripts/requirements.txt` it rewrites the same files.
-Every graph uses opset {OPSET}, IR version {IR_VERSION}, float32 tensors and
+Every graph uses opset {OPSET} (except `act_hardswish`: opset {HARDSWISH_OPSET},
+the first with HardSwish), IR version {IR_VERSION}, float32 tensors and
 fixed shapes (batch size 1). Expected outputs are onnxruntime float32
 results.
 
@@ -600,14 +697,18 @@ results.
 | `tests/fixtures/conv_dilation_group.onnx` | `input` [1,4,7,7] -> Conv(`conv.weight` [4,2,3,3], no bias, dilations [2,2], group 2, asymmetric pads [0,1,2,1]) -> Relu -> `output` [1,4,5,5] |
 | `tests/fixtures/conv_depthwise_mlp.onnx` | `input` [1,3,6,6] -> depthwise Conv(`conv.weight` [3,1,3,3], `conv.bias` [3], group 3, pads [1,1,1,1]) -> Relu -> Flatten(axis=1) -> Gemm(108->5, transB=1) -> `output` [1,5] |
 | `tests/fixtures/conv_1d.onnx` | `input` [1,2,10] -> 1-D Conv(`conv.weight` [2,2,3], `conv.bias` [2], strides [2], pads [1,1]) -> `output` [1,2,5] |
-| `tests/fixtures/not_onnx.onnx` | a text file, not ONNX |
+{act_rows}| `tests/fixtures/not_onnx.onnx` | a text file, not ONNX |
 | `tests/fixtures/bad_shape.input.json` | a 3-value input meant for the 64-input digits model (wrong shape) |
 
 Each fixture model `NAME.onnx` comes with `NAME.input.json` and
-`NAME.expected.json`; the `conv_*` fixtures also have
+`NAME.expected.json`; the `conv_*` and `act_*` fixtures also have
 `NAME.calibration.json`, {N_FIXTURE_CALIBRATION} samples whose first is `NAME.input.json`'s
 input. Fixture weights and inputs are multiples of 1/64
-with |value| <= 2, so they are exact in fixed point.
+with |value| <= 2 (`act_*` inputs and calibration samples: |value| <= 3),
+so they are exact in fixed point. Each `act_*` fixture applies the
+activation to the raw input (node `act_in`), then a Gemm (node `fc`,
+weights in [-0.5, 0.5], bias in [-0.25, 0.25]), then the activation again
+(node `act_fc`).
 """
     (MODELS / "README.md").write_text(text)
 
@@ -623,6 +724,8 @@ def main() -> int:
     make_conv_dilation_group()
     make_conv_depthwise_mlp()
     make_conv_1d()
+    for index in range(len(ACTIVATIONS)):
+        make_act(index)
     make_bad_inputs()
     write_models_readme(info)
     print(f"digits_mlp: float test accuracy {info['accuracy'] * 100:.2f}% "

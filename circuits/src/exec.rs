@@ -44,7 +44,7 @@ fn finish(model: &CompiledModel, acc: i128, rs: Option<Rescale>, node: &str) -> 
         Some(r) => {
             let (q, _) = rescale(acc, r.shift);
             check_range(model, r.act, q, node)?;
-            Ok(r.act.apply(q))
+            Ok(r.act.apply(q, model.tables.scale_bits))
         }
         None => Ok(acc),
     }
@@ -151,7 +151,7 @@ pub fn run(model: &CompiledModel, inputs: &[Vec<i64>]) -> Result<Execution> {
                     .iter()
                     .map(|x| {
                         check_range(model, *act, i128::from(*x), node)?;
-                        narrow(act.apply(i128::from(*x)), node)
+                        narrow(act.apply(i128::from(*x), model.tables.scale_bits), node)
                     })
                     .collect::<Result<_>>()?;
                 (*output, out)

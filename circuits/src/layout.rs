@@ -28,12 +28,14 @@ use crate::quantize::{CompiledModel, Layer, Tables};
 use crate::Fr;
 use halo2_proofs::halo2curves::ff::Field;
 
-/// Table tag of an activation function.
-pub fn act_tag(act: Activation) -> u64 {
-    match act {
-        Activation::Identity => 1,
-        Activation::Relu => 2,
-    }
+/// Table tag of an activation function: its position among the model's tables, from 1.
+pub fn act_tag(tables: &Tables, act: Activation) -> u64 {
+    let index = tables
+        .activations
+        .keys()
+        .position(|a| *a == act)
+        .expect("every activation used has a table");
+    1 + index as u64
 }
 
 /// Table tag of the range check `0 ≤ r < 2^shift`.
@@ -48,9 +50,10 @@ pub fn table_rows(tables: &Tables) -> Vec<(u64, i128, i128)> {
     for shift in &tables.range_shifts {
         rows.extend((0..1i128 << shift).map(|r| (range_tag(*shift), r, 0)));
     }
-    for (act, bits) in &tables.activations {
+    for (index, (act, bits)) in tables.activations.iter().enumerate() {
         let half = 1i128 << (bits - 1);
-        rows.extend((-half..half).map(|x| (act_tag(*act), x, act.apply(x))));
+        let tag = 1 + index as u64;
+        rows.extend((-half..half).map(|x| (tag, x, act.apply(x, tables.scale_bits))));
     }
     rows
 }
@@ -127,6 +130,7 @@ pub struct Fault {
 
 struct Builder {
     plan: Plan,
+    tables: Tables,
     fault: Option<Fault>,
     layer: usize,
     element: usize,
@@ -169,7 +173,7 @@ impl Builder {
             .fault
             .filter(|f| f.layer == self.layer && f.element == e)
             .map_or(0, |f| f.delta);
-        act.apply(x) + lie
+        act.apply(x, self.tables.scale_bits) + lie
     }
 
     /// Places a copy of `src` at `dst`.
@@ -223,7 +227,7 @@ impl Builder {
         p.advice[1][top] = to_field(y);
         p.weights[0][top] = 1i64 << shift;
         p.weights[1][top] = if shift == 0 { 0 } else { 1i64 << (shift - 1) };
-        p.tag[top] = act_tag(act);
+        p.tag[top] = act_tag(&self.tables, act);
         p.rescale[top] = true;
         p.lookup[top] = true;
         p.advice[0][bottom] = to_field(r);
@@ -238,7 +242,7 @@ impl Builder {
         let r = self.row();
         self.copy(src, CellRef { col: 0, row: r });
         self.plan.advice[1][r] = to_field(y);
-        self.plan.tag[r] = act_tag(act);
+        self.plan.tag[r] = act_tag(&self.tables, act);
         self.plan.lookup[r] = true;
         CellRef { col: 1, row: r }
     }
@@ -248,7 +252,7 @@ impl Builder {
         let r = self.row();
         self.plan.advice[0][r] = to_field(i128::from(v));
         self.plan.advice[1][r] = to_field(i128::from(v));
-        self.plan.tag[r] = act_tag(Activation::Identity);
+        self.plan.tag[r] = act_tag(&self.tables, Activation::Identity);
         self.plan.lookup[r] = true;
         CellRef { col: 0, row: r }
     }
@@ -317,6 +321,7 @@ impl Plan {
                 outputs: Vec::new(),
                 layers: Vec::new(),
             },
+            tables: model.tables.clone(),
             fault,
             layer: 0,
             element: 0,

@@ -185,6 +185,8 @@ pub struct Tables {
     pub range_shifts: Vec<u32>,
     /// Activation tables and the signed bit width each covers.
     pub activations: BTreeMap<Activation, u32>,
+    /// Fractional bits of activation inputs and outputs (what the tables are computed at).
+    pub scale_bits: u32,
 }
 
 impl Tables {
@@ -429,7 +431,10 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
             scale_bits: s,
         })
         .collect();
-    let mut tables = Tables::default();
+    let mut tables = Tables {
+        scale_bits: s,
+        ..Tables::default()
+    };
     let mut need = |act: Activation, max: f64, scale: u32| {
         let bits = bits_for(max, scale);
         let e = tables.activations.entry(act).or_insert(bits);
@@ -647,7 +652,15 @@ fn static_bounds(
     inputs: &[TensorId],
     tables: &Tables,
 ) -> Vec<u128> {
-    let table = |act: &Activation| tables.activations.get(act).map_or(0, |b| 1u128 << (b - 1));
+    let table = |act: &Activation| {
+        tables.activations.get(act).map_or(0, |b| {
+            let half = 1i128 << (b - 1);
+            (-half..half)
+                .map(|x| act.apply(x, tables.scale_bits).unsigned_abs())
+                .max()
+                .unwrap_or(0)
+        })
+    };
     let mut bound = vec![0u128; tensors.len()];
     for t in inputs {
         bound[*t] = table(&Activation::Identity);

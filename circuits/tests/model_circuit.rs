@@ -470,3 +470,56 @@ fn small_cnn_proof_verifies() {
     flipped[100] ^= 1;
     assert!(prover::verify(&params, pk.get_vk(), &proof.instances, &flipped).is_err());
 }
+
+#[test]
+fn every_activation_matches_reference_exactly_and_float_closely() {
+    let names = [
+        "sigmoid",
+        "tanh",
+        "leakyrelu",
+        "elu",
+        "selu",
+        "celu",
+        "hardsigmoid",
+        "hardswish",
+        "softplus",
+        "softsign",
+        "clip",
+        "abs",
+        "neg",
+        "erf",
+    ];
+    for name in names {
+        let stem = format!("act_{name}");
+        let samples = load_calibration(&fixture(&format!("{stem}.calibration.json"))).unwrap();
+        let model = compile(
+            &fixture(&format!("{stem}.onnx")),
+            &samples,
+            &CompileOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{stem}: {e}"));
+        assert!(
+            model.report.import_max_diff < 1e-4,
+            "{stem}: import differs from tract by {}",
+            model.report.import_max_diff
+        );
+        let input = InputFile::load(&fixture(&format!("{stem}.input.json"))).unwrap();
+        let q = model.quantize_inputs(&input.input_data).unwrap();
+        let reference = exec::run(&model, &q).unwrap().outputs(&model);
+        let plan = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
+        assert_eq!(
+            plan.outputs, reference,
+            "{stem}: circuit outputs differ from the reference"
+        );
+        prover::mock(&model, &q).unwrap_or_else(|e| panic!("{stem}: {e}"));
+        let float = expected(&fixture(&format!("{stem}.expected.json")));
+        for (got, want) in dequantize(&model, &reference).iter().zip(&float) {
+            for (g, w) in got.iter().zip(want) {
+                assert!(
+                    (g - f64::from(*w)).abs() <= 0.05,
+                    "{stem}: quantized {g} vs float {w}"
+                );
+            }
+        }
+    }
+}

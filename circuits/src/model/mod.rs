@@ -1,8 +1,10 @@
 //! The float model graph: what the compiler understood of an ONNX file, before quantization.
 
+pub mod activation;
 pub mod conv;
 pub mod onnx;
 
+pub use activation::{Activation, Param};
 pub use conv::ConvGeometry;
 
 use serde::{Deserialize, Serialize};
@@ -23,34 +25,6 @@ impl TensorDef {
     /// Number of elements.
     pub fn numel(&self) -> usize {
         self.shape.iter().product()
-    }
-}
-
-/// An element-wise non-linear function, computed in-circuit by a lookup table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Activation {
-    /// `f(x) = x`: the lookup only range-checks the value.
-    Identity,
-    /// `f(x) = max(x, 0)`.
-    Relu,
-}
-
-impl Activation {
-    /// Applies the function to a quantized value (all supported functions commute with scaling).
-    pub fn apply(self, x: i128) -> i128 {
-        match self {
-            Self::Identity => x,
-            Self::Relu => x.max(0),
-        }
-    }
-
-    /// Applies the function to a float.
-    pub fn apply_f32(self, x: f32) -> f32 {
-        match self {
-            Self::Identity => x,
-            Self::Relu => x.max(0.0),
-        }
     }
 }
 

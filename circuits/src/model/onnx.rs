@@ -1,7 +1,7 @@
 //! ONNX import: the protobuf graph (parsed by `tract-onnx`) becomes a [`FloatGraph`], and tract
 //! runs the float reference inference the quantized model is measured against.
 
-use super::{Activation, FloatGraph, FloatOp, TensorDef, TensorId};
+use super::{Activation, FloatGraph, FloatOp, Param, TensorDef, TensorId};
 use crate::error::{CircuitError, Result};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -257,12 +257,14 @@ impl Importer {
             "Conv" => self.conv(node, name),
             "MatMul" => self.matmul(node, name),
             "Add" => self.add(node, name),
-            "Relu" => {
+            "Relu" | "Sigmoid" | "Tanh" | "LeakyRelu" | "Elu" | "Selu" | "Celu" | "HardSigmoid"
+            | "HardSwish" | "Softplus" | "Softsign" | "Clip" | "Abs" | "Neg" | "Erf" => {
+                let act = self.activation(node)?;
                 let input = self.var(node, 0)?;
                 let shape = self.graph.tensors[input].shape.clone();
                 self.push(node, shape, |output| FloatOp::Activation {
                     node: name,
-                    act: Activation::Relu,
+                    act,
                     input,
                     output,
                 })
@@ -363,6 +365,61 @@ impl Importer {
             n_out: n,
             weight,
             bias,
+        })
+    }
+
+    /// The element-wise function of an activation node, with ONNX's attribute defaults.
+    fn activation(&self, node: &NodeProto) -> Result<Activation> {
+        let p = |name: &str, default: f32| {
+            Param::new(attr_float(node, name).map_or(default, |v| v as f32))
+        };
+        Ok(match node.op_type.as_str() {
+            "Relu" => Activation::Relu,
+            "Sigmoid" => Activation::Sigmoid,
+            "Tanh" => Activation::Tanh,
+            "LeakyRelu" => Activation::LeakyRelu {
+                alpha: p("alpha", 0.01),
+            },
+            "Elu" => Activation::Elu {
+                alpha: p("alpha", 1.0),
+            },
+            "Selu" => Activation::Selu {
+                alpha: p("alpha", 1.673_263_2),
+                gamma: p("gamma", 1.050_701),
+            },
+            "Celu" => Activation::Celu {
+                alpha: p("alpha", 1.0),
+            },
+            "HardSigmoid" => Activation::HardSigmoid {
+                alpha: p("alpha", 0.2),
+                beta: p("beta", 0.5),
+            },
+            "HardSwish" => Activation::HardSwish,
+            "Softplus" => Activation::Softplus,
+            "Softsign" => Activation::Softsign,
+            "Abs" => Activation::Abs,
+            "Neg" => Activation::Neg,
+            "Erf" => Activation::Erf,
+            "Clip" => {
+                // opset ≥ 11: optional constant inputs; opset 6: attributes.
+                let bound = |i: usize, attr: &str, default: f32| -> Result<Param> {
+                    match node.input.get(i).filter(|s| !s.is_empty()) {
+                        Some(_) => {
+                            let c = self.constant(node, i, "a computed clip bound")?;
+                            c.data
+                                .first()
+                                .map(|v| Param::new(*v as f32))
+                                .ok_or_else(|| invalid(node, "empty clip bound".into()))
+                        }
+                        None => Ok(p(attr, default)),
+                    }
+                };
+                Activation::Clip {
+                    min: bound(1, "min", f32::NEG_INFINITY)?,
+                    max: bound(2, "max", f32::INFINITY)?,
+                }
+            }
+            _ => return Err(unsupported(node, "")),
         })
     }
 
