@@ -155,6 +155,19 @@ fn wrong_input_shape_is_named_and_missing_steps_are_explained() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("proof is valid"));
+
+    // Keys from a development SRS never go to a remote chain by accident.
+    let out = snarkml(&[
+        "deploy",
+        b,
+        "--rpc-url",
+        "https://rpc.example.org",
+        "--private-key",
+        "0x01",
+    ]);
+    assert_one_line_error(&out, "development SRS");
+    let out = snarkml(&["deploy", b, "--rpc-url", "https://rpc.example.org"]);
+    assert_one_line_error(&out, "give --private-key");
 }
 
 #[test]

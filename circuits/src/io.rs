@@ -173,7 +173,11 @@ impl ProofFile {
 
     /// Writes the file.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self).expect("a proof file always serializes");
+        let text = serde_json::to_string_pretty(self).map_err(|e| CircuitError::Json {
+            path: path.to_owned(),
+            what: "proof file",
+            reason: e.to_string(),
+        })?;
         std::fs::write(path, text).map_err(|e| CircuitError::io(path, e))
     }
 

@@ -183,7 +183,9 @@ pub struct IoSpec {
 pub struct Tables {
     /// Shifts whose remainders are range-checked (`0 ≤ r < 2^shift`).
     pub range_shifts: Vec<u32>,
-    /// Activation tables and the signed bit width each covers.
+    /// Activation tables and the signed bit width each covers (a list in JSON: the keys are
+    /// objects).
+    #[serde(with = "table_list")]
     pub activations: BTreeMap<Activation, u32>,
     /// Fractional bits of activation inputs and outputs (what the tables are computed at).
     pub scale_bits: u32,
@@ -875,7 +877,46 @@ impl CompiledModel {
 
     /// Writes `model.json`.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self).expect("a compiled model always serializes");
+        let text = serde_json::to_string_pretty(self).map_err(|e| CircuitError::Json {
+            path: path.to_owned(),
+            what: "compiled model",
+            reason: e.to_string(),
+        })?;
         std::fs::write(path, text).map_err(|e| CircuitError::io(path, e))
+    }
+}
+
+/// `BTreeMap<Activation, u32>` as a JSON list of `{"act": …, "bits": …}`.
+mod table_list {
+    use crate::model::Activation;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    #[derive(Serialize, Deserialize)]
+    struct Entry {
+        act: Activation,
+        bits: u32,
+    }
+
+    pub(super) fn serialize<S: Serializer>(
+        map: &BTreeMap<Activation, u32>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        map.iter()
+            .map(|(act, bits)| Entry {
+                act: *act,
+                bits: *bits,
+            })
+            .collect::<Vec<_>>()
+            .serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<Activation, u32>, D::Error> {
+        Ok(Vec::<Entry>::deserialize(d)?
+            .into_iter()
+            .map(|e| (e.act, e.bits))
+            .collect())
     }
 }

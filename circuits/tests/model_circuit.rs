@@ -523,3 +523,35 @@ fn every_activation_matches_reference_exactly_and_float_closely() {
         }
     }
 }
+
+#[test]
+fn compiled_models_round_trip_through_model_json() {
+    let dir = tempfile::tempdir().unwrap();
+    for stem in ["relu3", "act_leakyrelu", "act_clip", "conv_dilation_group"] {
+        let calibration = fixture(&format!("{stem}.calibration.json"));
+        let samples = if calibration.exists() {
+            load_calibration(&calibration).unwrap()
+        } else {
+            vec![
+                InputFile::load(&fixture(&format!("{stem}.input.json")))
+                    .unwrap()
+                    .input_data,
+            ]
+        };
+        let model = compile(
+            &fixture(&format!("{stem}.onnx")),
+            &samples,
+            &CompileOptions::default(),
+        )
+        .unwrap();
+        let path = dir.path().join(format!("{stem}.json"));
+        model.save(&path).unwrap();
+        let mut loaded = CompiledModel::load(&path).unwrap();
+        // The measured errors are reported numbers (JSON floats parse to within an ulp); the
+        // circuit itself must come back exactly.
+        assert!((loaded.report.mean_abs_error - model.report.mean_abs_error).abs() < 1e-12);
+        assert!((loaded.report.max_abs_error - model.report.max_abs_error).abs() < 1e-12);
+        loaded.report = model.report.clone();
+        assert_eq!(loaded, model, "{stem}");
+    }
+}
