@@ -25,42 +25,33 @@ fn assert_one_line_error(out: &Output, needle: &str) {
     assert!(lines[0].contains(needle), "`{needle}` not in: {stderr}");
 }
 
+/// `snarkml compile MODEL -o <fresh temporary directory>`.
+fn compile(model: &str) -> Output {
+    let tmp = tempfile::tempdir().unwrap();
+    snarkml(&["compile", model, "-o", tmp.path().to_str().unwrap()])
+}
+
 #[test]
 fn missing_model_file_is_named() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = snarkml(&[
-        "compile",
-        "no/such/model.onnx",
-        "-o",
-        tmp.path().to_str().unwrap(),
-    ]);
-    assert_one_line_error(&out, "no/such/model.onnx");
+    assert_one_line_error(&compile("no/such/model.onnx"), "no/such/model.onnx");
 }
 
 #[test]
 fn non_onnx_file_is_named() {
-    let tmp = tempfile::tempdir().unwrap();
     let model = repo("tests/fixtures/not_onnx.onnx");
-    let out = snarkml(&[
-        "compile",
-        model.to_str().unwrap(),
-        "-o",
-        tmp.path().to_str().unwrap(),
-    ]);
-    assert_one_line_error(&out, "is not a valid ONNX model");
+    assert_one_line_error(
+        &compile(model.to_str().unwrap()),
+        "is not a valid ONNX model",
+    );
 }
 
 #[test]
 fn unsupported_op_is_named_with_its_node() {
-    let tmp = tempfile::tempdir().unwrap();
     let model = repo("tests/fixtures/unsupported_op.onnx");
-    let out = snarkml(&[
-        "compile",
-        model.to_str().unwrap(),
-        "-o",
-        tmp.path().to_str().unwrap(),
-    ]);
-    assert_one_line_error(&out, "unsupported ONNX op `Sin` at node `sin`");
+    assert_one_line_error(
+        &compile(model.to_str().unwrap()),
+        "unsupported ONNX op `Sin` at node `sin`",
+    );
 }
 
 #[test]

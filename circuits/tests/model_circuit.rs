@@ -408,6 +408,43 @@ fn pinned_verifying_keys_have_not_changed() {
     );
 }
 
+/// Compiles a fixture with its calibration file, then checks that the circuit's outputs equal
+/// the reference execution exactly, that MockProver is satisfied, and that the outputs are
+/// within `tol` of onnxruntime's float outputs.
+fn check_fixture(stem: &str, tol: f64) {
+    let samples = load_calibration(&fixture(&format!("{stem}.calibration.json"))).unwrap();
+    let model = compile(
+        &fixture(&format!("{stem}.onnx")),
+        &samples,
+        &CompileOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{stem}: {e}"));
+    assert!(
+        model.report.import_max_diff < 1e-4,
+        "{stem}: import differs from tract by {}",
+        model.report.import_max_diff
+    );
+    let input = InputFile::load(&fixture(&format!("{stem}.input.json"))).unwrap();
+    let q = model.quantize_inputs(&input.input_data).unwrap();
+    let reference = exec::run(&model, &q).unwrap().outputs(&model);
+    let plan = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
+    assert_eq!(
+        plan.outputs, reference,
+        "{stem}: circuit outputs differ from the reference"
+    );
+    prover::mock(&model, &q).unwrap_or_else(|e| panic!("{stem}: {e}"));
+    let float = expected(&fixture(&format!("{stem}.expected.json")));
+    for (got, want) in dequantize(&model, &reference).iter().zip(&float) {
+        assert_eq!(got.len(), want.len(), "{stem}");
+        for (g, w) in got.iter().zip(want) {
+            assert!(
+                (g - f64::from(*w)).abs() <= tol,
+                "{stem}: quantized {g} vs float {w}"
+            );
+        }
+    }
+}
+
 #[test]
 fn convolutions_match_reference_exactly_and_float_closely() {
     for stem in [
@@ -417,37 +454,7 @@ fn convolutions_match_reference_exactly_and_float_closely() {
         "conv_depthwise_mlp",
         "conv_1d",
     ] {
-        let samples = load_calibration(&fixture(&format!("{stem}.calibration.json"))).unwrap();
-        let model = compile(
-            &fixture(&format!("{stem}.onnx")),
-            &samples,
-            &CompileOptions::default(),
-        )
-        .unwrap();
-        assert!(
-            model.report.import_max_diff < 1e-4,
-            "{stem}: import differs from tract by {}",
-            model.report.import_max_diff
-        );
-        let input = InputFile::load(&fixture(&format!("{stem}.input.json"))).unwrap();
-        let q = model.quantize_inputs(&input.input_data).unwrap();
-        let reference = exec::run(&model, &q).unwrap().outputs(&model);
-        let plan = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
-        assert_eq!(
-            plan.outputs, reference,
-            "{stem}: circuit outputs differ from the reference"
-        );
-        prover::mock(&model, &q).unwrap_or_else(|e| panic!("{stem}: {e}"));
-        let float = expected(&fixture(&format!("{stem}.expected.json")));
-        for (got, want) in dequantize(&model, &reference).iter().zip(&float) {
-            assert_eq!(got.len(), want.len(), "{stem}");
-            for (g, w) in got.iter().zip(want) {
-                assert!(
-                    (g - f64::from(*w)).abs() <= 0.05,
-                    "{stem}: quantized {g} vs float {w}"
-                );
-            }
-        }
+        check_fixture(stem, 0.05);
     }
 }
 
@@ -490,37 +497,7 @@ fn every_activation_matches_reference_exactly_and_float_closely() {
         "erf",
     ];
     for name in names {
-        let stem = format!("act_{name}");
-        let samples = load_calibration(&fixture(&format!("{stem}.calibration.json"))).unwrap();
-        let model = compile(
-            &fixture(&format!("{stem}.onnx")),
-            &samples,
-            &CompileOptions::default(),
-        )
-        .unwrap_or_else(|e| panic!("{stem}: {e}"));
-        assert!(
-            model.report.import_max_diff < 1e-4,
-            "{stem}: import differs from tract by {}",
-            model.report.import_max_diff
-        );
-        let input = InputFile::load(&fixture(&format!("{stem}.input.json"))).unwrap();
-        let q = model.quantize_inputs(&input.input_data).unwrap();
-        let reference = exec::run(&model, &q).unwrap().outputs(&model);
-        let plan = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
-        assert_eq!(
-            plan.outputs, reference,
-            "{stem}: circuit outputs differ from the reference"
-        );
-        prover::mock(&model, &q).unwrap_or_else(|e| panic!("{stem}: {e}"));
-        let float = expected(&fixture(&format!("{stem}.expected.json")));
-        for (got, want) in dequantize(&model, &reference).iter().zip(&float) {
-            for (g, w) in got.iter().zip(want) {
-                assert!(
-                    (g - f64::from(*w)).abs() <= 0.05,
-                    "{stem}: quantized {g} vs float {w}"
-                );
-            }
-        }
+        check_fixture(&format!("act_{name}"), 0.05);
     }
 }
 
