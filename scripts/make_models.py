@@ -16,10 +16,12 @@ Writes:
   models/digits_test.json
   models/README.md
   tests/fixtures/{relu3,linear,mlp_flatten,unsupported_op}.{onnx,input.json,expected.json}
-  tests/fixtures/{conv_basic,conv_stride_pad,conv_dilation_group,conv_depthwise_mlp,conv_1d}
-      .{onnx,input.json,expected.json,calibration.json}
+  tests/fixtures/{conv_basic,conv_stride_pad,conv_dilation_group,conv_depthwise_mlp,conv_1d,
+      conv_bn}.{onnx,input.json,expected.json,calibration.json}
   tests/fixtures/act_{sigmoid,tanh,leakyrelu,elu,selu,celu,hardsigmoid,hardswish,softplus,
       softsign,clip,abs,neg,erf}.{onnx,input.json,expected.json,calibration.json}
+  tests/fixtures/ops_{affine,sub_from_const,shape,concat_gather,pad}
+      .{onnx,input.json,expected.json,calibration.json}
   tests/fixtures/not_onnx.onnx
   tests/fixtures/bad_shape.input.json
 """
@@ -57,8 +59,8 @@ SPLIT_SEED = 0
 N_CALIBRATION = 32
 INPUT_SAMPLE = 0  # index into the test split used for input.json
 
-N_FIXTURE_CALIBRATION = 8  # samples in each conv/act fixture's calibration.json
-FIXTURE_OUTPUT_BOUND = 8.0  # conv/act fixture outputs stay within +-this
+N_FIXTURE_CALIBRATION = 8  # samples in each conv/act/ops fixture's calibration.json
+FIXTURE_OUTPUT_BOUND = 8.0  # conv/act/ops fixture outputs stay within +-this
 
 
 # --------------------------------------------------------------------------
@@ -103,6 +105,10 @@ def tensor_info(name: str, shape: list[int]):
 
 def init_f32(name: str, array) -> onnx.TensorProto:
     return numpy_helper.from_array(np.asarray(array, dtype=np.float32), name)
+
+
+def init_i64(name: str, array) -> onnx.TensorProto:
+    return numpy_helper.from_array(np.asarray(array, dtype=np.int64), name)
 
 
 def make_model(graph: onnx.GraphProto, opset: int = OPSET) -> onnx.ModelProto:
@@ -555,6 +561,58 @@ def make_conv_1d() -> None:
     write_conv_fixture("conv_1d", make_model(graph), rng, (1, 2, 10),
                        lambda x: conv_ref(x, w, b, **attrs))
 
+
+BN_EPSILON = 1e-5
+
+
+def make_conv_bn() -> None:
+    """[1,2,5,5] -> Conv(2->3, 3x3, pad 1) -> BatchNormalization (inference)
+    -> Relu -> [1,3,5,5]."""
+    # Seeds 0..21 are taken by the split, the fixtures above and act_* below;
+    # conv_bn and the ops_* fixtures use 22..27.
+    rng = np.random.default_rng(22)
+    w = dyadic(rng, (3, 2, 3, 3), -0.5, 0.5)
+    b = dyadic(rng, (3,), -0.5, 0.5)
+    # |scale| in [0.5, 1.5], one channel negative (Relu then keeps where the
+    # normalised value is negative), so no channel is scaled to nearly nothing.
+    scale = dyadic(rng, (3,), 0.5, 1.5) * np.array([1.0, -1.0, 1.0])
+    bias = dyadic(rng, (3,), -0.5, 0.5)
+    mean = dyadic(rng, (3,), -0.5, 0.5)
+    var = dyadic(rng, (3,), 0.5, 2.0)  # > 0, so the normalisation is well defined
+    assert (var > 0).all(), var
+    attrs = dict(pads=[1, 1, 1, 1])
+    graph = helper.make_graph(
+        [
+            helper.make_node("Conv", ["input", "conv.weight", "conv.bias"], ["conv_out"],
+                             name="conv", kernel_shape=[3, 3], strides=[1, 1],
+                             dilations=[1, 1], group=1, **attrs),
+            # Opset 13 is BatchNormalization-9: inference only, one output.
+            helper.make_node("BatchNormalization",
+                             ["conv_out", "bn.scale", "bn.bias", "bn.mean", "bn.var"],
+                             ["bn_out"], name="bn", epsilon=BN_EPSILON),
+            helper.make_node("Relu", ["bn_out"], ["output"], name="relu"),
+        ],
+        "conv_bn",
+        inputs=[tensor_info("input", [1, 2, 5, 5])],
+        outputs=[tensor_info("output", [1, 3, 5, 5])],
+        initializer=[
+            init_f32("conv.weight", w), init_f32("conv.bias", b),
+            init_f32("bn.scale", scale), init_f32("bn.bias", bias),
+            init_f32("bn.mean", mean), init_f32("bn.var", var),
+        ],
+    )
+    # The epsilon the model holds is a float32 attribute.
+    eps = float(np.float32(BN_EPSILON))
+
+    def reference(x):
+        c = conv_ref(x, w, b, **attrs)
+        per_channel = (1, 3, 1, 1)
+        y = (c - mean.reshape(per_channel)) / np.sqrt(var.reshape(per_channel) + eps)
+        return np.maximum(y * scale.reshape(per_channel) + bias.reshape(per_channel), 0.0)
+
+    write_calibrated_fixture("conv_bn", make_model(graph), rng, (1, 2, 5, 5), reference,
+                             input_bound=2.0)
+
 # --------------------------------------------------------------------------
 # activation fixtures
 # --------------------------------------------------------------------------
@@ -636,6 +694,200 @@ def make_act(index: int) -> None:
                              input_bound=3.0)
 
 
+# --------------------------------------------------------------------------
+# op fixtures: constant arithmetic, shape ops, Gather/Concat, Pad
+# --------------------------------------------------------------------------
+
+AFFINE_SCALE = [0.75, -1.25]  # ops_affine per-channel Mul constant
+AFFINE_SHIFT = [0.25, -0.5]   # ops_affine per-channel Sub constant
+AFFINE_DIVISOR = 4.0          # ops_affine scalar Div constant
+HALF = 0.5                    # ops_sub_from_const scalar Mul constant
+GATHER_INDICES = [5, 0, 2]    # ops_concat_gather Gather indices (axis 1)
+PAD_PADS = [0, 0, 1, 2, 0, 0, 2, 1]  # ops_pad: [begin per axis..., end per axis...]
+
+
+def make_ops_affine() -> None:
+    """[1,2,3,3] -> Mul(per-channel const) -> Sub(const) -> Div(scalar const)
+    -> Relu -> Flatten -> Gemm(18->3, transB=1) -> [1,3]."""
+    rng = np.random.default_rng(23)
+    scale = np.array(AFFINE_SCALE).reshape(1, 2, 1, 1)
+    shift = np.array(AFFINE_SHIFT).reshape(1, 2, 1, 1)
+    w = dyadic(rng, (3, 18), -0.5, 0.5)  # Gemm transB=1: B is [out, in]
+    b = dyadic(rng, (3,), -0.5, 0.5)
+    graph = helper.make_graph(
+        [
+            helper.make_node("Mul", ["input", "mul.scale"], ["mul_out"], name="mul"),
+            # computed tensor minus constant, computed tensor / constant
+            helper.make_node("Sub", ["mul_out", "sub.shift"], ["sub_out"], name="sub"),
+            helper.make_node("Div", ["sub_out", "div.divisor"], ["div_out"], name="div"),
+            helper.make_node("Relu", ["div_out"], ["relu_out"], name="relu"),
+            helper.make_node("Flatten", ["relu_out"], ["flat"], name="flatten", axis=1),
+            helper.make_node("Gemm", ["flat", "fc.weight", "fc.bias"], ["output"],
+                             name="fc", transB=1),
+        ],
+        "ops_affine",
+        inputs=[tensor_info("input", [1, 2, 3, 3])],
+        outputs=[tensor_info("output", [1, 3])],
+        initializer=[
+            init_f32("mul.scale", scale),            # [1,2,1,1]
+            init_f32("sub.shift", shift),            # [1,2,1,1]
+            init_f32("div.divisor", AFFINE_DIVISOR),  # scalar (rank 0)
+            init_f32("fc.weight", w), init_f32("fc.bias", b),
+        ],
+    )
+
+    def reference(x):
+        h = (np.asarray(x, dtype=np.float64) * scale - shift) / AFFINE_DIVISOR
+        return np.maximum(h, 0.0).reshape(1, 18) @ w.T + b
+
+    write_calibrated_fixture("ops_affine", make_model(graph), rng, (1, 2, 3, 3), reference,
+                             input_bound=2.0)
+
+
+def make_ops_sub_from_const() -> None:
+    """[1,6] -> Sub(const - input) -> Mul(scalar const * tensor) -> [1,6]:
+    the constant is the first operand of both binary ops."""
+    rng = np.random.default_rng(24)
+    c = dyadic(rng, (6,), -1.0, 1.0)
+    graph = helper.make_graph(
+        [
+            helper.make_node("Sub", ["sub.const", "input"], ["sub_out"], name="sub"),
+            helper.make_node("Mul", ["mul.const", "sub_out"], ["output"], name="mul"),
+        ],
+        "ops_sub_from_const",
+        inputs=[tensor_info("input", [1, 6])],
+        outputs=[tensor_info("output", [1, 6])],
+        initializer=[init_f32("sub.const", c), init_f32("mul.const", HALF)],
+    )
+
+    def reference(x):
+        return HALF * (c - np.asarray(x, dtype=np.float64))
+
+    write_calibrated_fixture("ops_sub_from_const", make_model(graph), rng, (1, 6), reference,
+                             input_bound=2.0)
+
+
+def make_ops_shape() -> None:
+    """[1,2,3,4] -> Transpose -> [1,3,4,2] -> Slice -> [1,3,3,2] -> Reshape
+    -> [1,18] -> Unsqueeze -> [1,1,18] -> Squeeze -> [1,18] -> Gemm(18->4) -> [1,4]."""
+    rng = np.random.default_rng(25)
+    w = dyadic(rng, (4, 18), -0.5, 0.5)  # Gemm transB=1: B is [out, in]
+    b = dyadic(rng, (4,), -0.5, 0.5)
+    perm = [0, 2, 3, 1]
+    graph = helper.make_graph(
+        [
+            helper.make_node("Transpose", ["input"], ["transpose_out"], name="transpose",
+                             perm=perm),
+            # Opset >= 10 Slice takes starts/ends/axes/steps as inputs.
+            helper.make_node("Slice",
+                             ["transpose_out", "slice.starts", "slice.ends", "slice.axes",
+                              "slice.steps"],
+                             ["slice_out"], name="slice"),
+            helper.make_node("Reshape", ["slice_out", "reshape.shape"], ["reshape_out"],
+                             name="reshape"),
+            # Opset 13 Unsqueeze/Squeeze take axes as an input, not an attribute.
+            helper.make_node("Unsqueeze", ["reshape_out", "unsqueeze.axes"],
+                             ["unsqueeze_out"], name="unsqueeze"),
+            helper.make_node("Squeeze", ["unsqueeze_out", "squeeze.axes"], ["squeeze_out"],
+                             name="squeeze"),
+            helper.make_node("Gemm", ["squeeze_out", "fc.weight", "fc.bias"], ["output"],
+                             name="fc", transB=1),
+        ],
+        "ops_shape",
+        inputs=[tensor_info("input", [1, 2, 3, 4])],
+        outputs=[tensor_info("output", [1, 4])],
+        initializer=[
+            init_i64("slice.starts", [0, 1]), init_i64("slice.ends", [3, 4]),
+            init_i64("slice.axes", [1, 2]), init_i64("slice.steps", [1, 1]),
+            init_i64("reshape.shape", [1, 18]),
+            init_i64("unsqueeze.axes", [1]), init_i64("squeeze.axes", [1]),
+            init_f32("fc.weight", w), init_f32("fc.bias", b),
+        ],
+    )
+
+    def reference(x):
+        h = np.asarray(x, dtype=np.float64).transpose(perm)[:, 0:3, 1:4, :]
+        assert h.shape == (1, 3, 3, 2), h.shape
+        return h.reshape(1, 18) @ w.T + b
+
+    write_calibrated_fixture("ops_shape", make_model(graph), rng, (1, 2, 3, 4), reference,
+                             input_bound=2.0)
+
+
+def make_ops_concat_gather() -> None:
+    """[1,6] -> (Gemm(6->3) -> Relu) and Gather(axis 1, [5,0,2]) -> Concat(axis 1)
+    -> [1,6] -> Gemm(6->2) -> [1,2]."""
+    rng = np.random.default_rng(26)
+    wa = dyadic(rng, (3, 6), -0.5, 0.5)  # Gemm transB=1: B is [out, in]
+    ba = dyadic(rng, (3,), -0.5, 0.5)
+    wf = dyadic(rng, (2, 6), -0.5, 0.5)
+    bf = dyadic(rng, (2,), -0.5, 0.5)
+    graph = helper.make_graph(
+        [
+            helper.make_node("Gemm", ["input", "fc_a.weight", "fc_a.bias"], ["fc_a_out"],
+                             name="fc_a", transB=1),
+            helper.make_node("Relu", ["fc_a_out"], ["branch_a"], name="relu_a"),
+            helper.make_node("Gather", ["input", "gather.indices"], ["branch_b"],
+                             name="gather", axis=1),
+            helper.make_node("Concat", ["branch_a", "branch_b"], ["concat_out"],
+                             name="concat", axis=1),
+            helper.make_node("Gemm", ["concat_out", "fc.weight", "fc.bias"], ["output"],
+                             name="fc", transB=1),
+        ],
+        "ops_concat_gather",
+        inputs=[tensor_info("input", [1, 6])],
+        outputs=[tensor_info("output", [1, 2])],
+        initializer=[
+            init_f32("fc_a.weight", wa), init_f32("fc_a.bias", ba),
+            init_i64("gather.indices", GATHER_INDICES),
+            init_f32("fc.weight", wf), init_f32("fc.bias", bf),
+        ],
+    )
+
+    def reference(x):
+        x = np.asarray(x, dtype=np.float64)
+        a = np.maximum(x @ wa.T + ba, 0.0)
+        return np.concatenate([a, x[:, GATHER_INDICES]], axis=1) @ wf.T + bf
+
+    write_calibrated_fixture("ops_concat_gather", make_model(graph), rng, (1, 6), reference,
+                             input_bound=2.0)
+
+
+def make_ops_pad() -> None:
+    """[1,1,4,4] -> Pad(constant zero, asymmetric) -> [1,1,7,7]
+    -> Conv(1->1, 3x3, no padding) -> [1,1,5,5]."""
+    rng = np.random.default_rng(27)
+    w = dyadic(rng, (1, 1, 3, 3), -0.5, 0.5)
+    b = dyadic(rng, (1,), -0.5, 0.5)
+    graph = helper.make_graph(
+        [
+            # Opset >= 11 Pad takes pads (and the optional constant_value, left
+            # out here, so zero) as inputs.
+            helper.make_node("Pad", ["input", "pad.pads"], ["pad_out"], name="pad",
+                             mode="constant"),
+            helper.make_node("Conv", ["pad_out", "conv.weight", "conv.bias"], ["output"],
+                             name="conv", kernel_shape=[3, 3]),
+        ],
+        "ops_pad",
+        inputs=[tensor_info("input", [1, 1, 4, 4])],
+        outputs=[tensor_info("output", [1, 1, 5, 5])],
+        initializer=[
+            init_i64("pad.pads", PAD_PADS),
+            init_f32("conv.weight", w), init_f32("conv.bias", b),
+        ],
+    )
+    rank = len(PAD_PADS) // 2
+
+    def reference(x):
+        xp = np.pad(np.asarray(x, dtype=np.float64),
+                    [(PAD_PADS[i], PAD_PADS[rank + i]) for i in range(rank)])
+        assert xp.shape == (1, 1, 7, 7), xp.shape
+        return conv_ref(xp, w, b)
+
+    write_calibrated_fixture("ops_pad", make_model(graph), rng, (1, 1, 4, 4), reference,
+                             input_bound=2.0)
+
+
 def make_bad_inputs() -> None:
     FIXTURES.mkdir(parents=True, exist_ok=True)
     (FIXTURES / "not_onnx.onnx").write_text("this is not an onnx model\n")
@@ -697,15 +949,23 @@ results.
 | `tests/fixtures/conv_dilation_group.onnx` | `input` [1,4,7,7] -> Conv(`conv.weight` [4,2,3,3], no bias, dilations [2,2], group 2, asymmetric pads [0,1,2,1]) -> Relu -> `output` [1,4,5,5] |
 | `tests/fixtures/conv_depthwise_mlp.onnx` | `input` [1,3,6,6] -> depthwise Conv(`conv.weight` [3,1,3,3], `conv.bias` [3], group 3, pads [1,1,1,1]) -> Relu -> Flatten(axis=1) -> Gemm(108->5, transB=1) -> `output` [1,5] |
 | `tests/fixtures/conv_1d.onnx` | `input` [1,2,10] -> 1-D Conv(`conv.weight` [2,2,3], `conv.bias` [2], strides [2], pads [1,1]) -> `output` [1,2,5] |
-{act_rows}| `tests/fixtures/not_onnx.onnx` | a text file, not ONNX |
+| `tests/fixtures/conv_bn.onnx` | `input` [1,2,5,5] -> Conv(`conv.weight` [3,2,3,3], `conv.bias` [3], pads [1,1,1,1]) -> BatchNormalization(`bn.scale`, `bn.bias`, `bn.mean`, `bn.var` [3] each, var in [0.5,2], epsilon {BN_EPSILON:g}; inference, one output) -> Relu -> `output` [1,3,5,5] |
+{act_rows}| `tests/fixtures/ops_affine.onnx` | `input` [1,2,3,3] -> Mul(`mul.scale` [1,2,1,1] = {AFFINE_SCALE}) -> Sub(tensor - `sub.shift` [1,2,1,1] = {AFFINE_SHIFT}) -> Div(tensor / scalar `div.divisor` = {AFFINE_DIVISOR}) -> Relu -> Flatten(axis=1) -> Gemm(`fc.weight` [3,18], `fc.bias` [3], transB=1) -> `output` [1,3] |
+| `tests/fixtures/ops_sub_from_const.onnx` | `input` [1,6] -> Sub(`sub.const` [6] - tensor) -> Mul(scalar `mul.const` = {HALF} * tensor) -> `output` [1,6]: the constant is the first operand of both |
+| `tests/fixtures/ops_shape.onnx` | `input` [1,2,3,4] -> Transpose(perm [0,2,3,1]) -> [1,3,4,2] -> Slice(int64 inputs `slice.starts` [0,1], `slice.ends` [3,4], `slice.axes` [1,2], `slice.steps` [1,1]) -> [1,3,3,2] -> Reshape(`reshape.shape` = [1,18]) -> Unsqueeze(`unsqueeze.axes` = [1]) -> [1,1,18] -> Squeeze(`squeeze.axes` = [1]) -> [1,18] -> Gemm(`fc.weight` [4,18], `fc.bias` [4], transB=1) -> `output` [1,4] |
+| `tests/fixtures/ops_concat_gather.onnx` | `input` [1,6] -> branch A: Gemm(`fc_a.weight` [3,6], `fc_a.bias` [3], transB=1) -> Relu; branch B: Gather(axis=1, int64 `gather.indices` = {GATHER_INDICES}) of the input; Concat(axis=1) of A, B -> [1,6] -> Gemm(`fc.weight` [2,6], `fc.bias` [2], transB=1) -> `output` [1,2] |
+| `tests/fixtures/ops_pad.onnx` | `input` [1,1,4,4] -> Pad(mode constant, int64 `pad.pads` = {PAD_PADS}, no constant_value: zero) -> [1,1,7,7] -> Conv(`conv.weight` [1,1,3,3], `conv.bias` [1], no padding) -> `output` [1,1,5,5] |
+| `tests/fixtures/not_onnx.onnx` | a text file, not ONNX |
 | `tests/fixtures/bad_shape.input.json` | a 3-value input meant for the 64-input digits model (wrong shape) |
 
 Each fixture model `NAME.onnx` comes with `NAME.input.json` and
-`NAME.expected.json`; the `conv_*` and `act_*` fixtures also have
+`NAME.expected.json`; the `conv_*`, `act_*` and `ops_*` fixtures also have
 `NAME.calibration.json`, {N_FIXTURE_CALIBRATION} samples whose first is `NAME.input.json`'s
 input. Fixture weights and inputs are multiples of 1/64
-with |value| <= 2 (`act_*` inputs and calibration samples: |value| <= 3),
-so they are exact in fixed point. Each `act_*` fixture applies the
+with |value| <= 2 (`act_*` inputs and calibration samples: |value| <= 3;
+`ops_affine`'s divisor is {AFFINE_DIVISOR}), so they are exact in fixed point.
+The `conv_bn` parameters, variance included, are multiples of 1/64 too,
+though 1/sqrt(var + epsilon) is not. Each `act_*` fixture applies the
 activation to the raw input (node `act_in`), then a Gemm (node `fc`,
 weights in [-0.5, 0.5], bias in [-0.25, 0.25]), then the activation again
 (node `act_fc`).
@@ -724,8 +984,14 @@ def main() -> int:
     make_conv_dilation_group()
     make_conv_depthwise_mlp()
     make_conv_1d()
+    make_conv_bn()
     for index in range(len(ACTIVATIONS)):
         make_act(index)
+    make_ops_affine()
+    make_ops_sub_from_const()
+    make_ops_shape()
+    make_ops_concat_gather()
+    make_ops_pad()
     make_bad_inputs()
     write_models_readme(info)
     print(f"digits_mlp: float test accuracy {info['accuracy'] * 100:.2f}% "

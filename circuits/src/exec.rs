@@ -123,6 +123,36 @@ pub fn run(model: &CompiledModel, inputs: &[Vec<i64>]) -> Result<Execution> {
                 }
                 (*output, out)
             }
+            Layer::Affine {
+                input,
+                output,
+                weight,
+                bias,
+                rescale: rs,
+                ..
+            } => {
+                let out = values[*input]
+                    .iter()
+                    .zip(weight.iter().zip(bias))
+                    .map(|(x, (w, b))| {
+                        let acc = i128::from(*b) + i128::from(*x) * i128::from(*w);
+                        finish(model, acc, *rs, node).and_then(|y| narrow(y, node))
+                    })
+                    .collect::<Result<_>>()?;
+                (*output, out)
+            }
+            Layer::Select {
+                inputs,
+                output,
+                map,
+                ..
+            } => {
+                let out = map
+                    .iter()
+                    .map(|m| m.map_or(0, |(a, i)| values[inputs[a as usize]][i as usize]))
+                    .collect();
+                (*output, out)
+            }
             Layer::Add { a, b, output, .. } => {
                 let out = values[*a]
                     .iter()

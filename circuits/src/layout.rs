@@ -402,6 +402,44 @@ impl Plan {
                     });
                     cells[*output] = out;
                 }
+                Layer::Affine {
+                    input,
+                    output,
+                    weight,
+                    bias,
+                    rescale,
+                    ..
+                } => {
+                    let src = cells[*input].clone();
+                    cells[*output] = src
+                        .iter()
+                        .zip(weight.iter().zip(bias))
+                        .map(|(c, (w, k))| {
+                            let acc = b.dot(&[(*c, *w)], i128::from(*k));
+                            match rescale {
+                                Some(r) => b.rescale(acc, r.shift, r.act),
+                                None => acc,
+                            }
+                        })
+                        .collect();
+                }
+                Layer::Select {
+                    inputs,
+                    output,
+                    map,
+                    ..
+                } => {
+                    let mut zero = None;
+                    let mut out = Vec::with_capacity(map.len());
+                    for m in map {
+                        out.push(match m {
+                            Some((a, i)) => cells[inputs[*a as usize]][*i as usize],
+                            // A zero, constrained by a first dot-product row with no terms.
+                            None => *zero.get_or_insert_with(|| b.dot(&[], 0)),
+                        });
+                    }
+                    cells[*output] = out;
+                }
                 Layer::Add {
                     a, b: rhs, output, ..
                 } => {

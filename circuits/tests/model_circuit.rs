@@ -532,3 +532,42 @@ fn compiled_models_round_trip_through_model_json() {
         assert_eq!(loaded, model, "{stem}");
     }
 }
+
+#[test]
+fn affine_and_shape_ops_match_reference_exactly_and_float_closely() {
+    for stem in [
+        "ops_affine",
+        "ops_sub_from_const",
+        "conv_bn",
+        "ops_shape",
+        "ops_concat_gather",
+        "ops_pad",
+    ] {
+        check_fixture(stem, 0.05);
+    }
+}
+
+#[test]
+fn batch_normalization_folds_into_the_convolution() {
+    let samples = load_calibration(&fixture("conv_bn.calibration.json")).unwrap();
+    let model = compile(
+        &fixture("conv_bn.onnx"),
+        &samples,
+        &CompileOptions::default(),
+    )
+    .unwrap();
+    let kinds: Vec<&str> = model
+        .layers
+        .iter()
+        .map(|l| match l {
+            snarkml_circuits::quantize::Layer::Conv { .. } => "conv",
+            snarkml_circuits::quantize::Layer::Affine { .. } => "affine",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec!["conv"],
+        "Conv → BatchNorm → Relu should be one fused layer"
+    );
+}

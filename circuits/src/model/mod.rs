@@ -64,6 +64,32 @@ pub enum FloatOp {
         /// `[O]`, zeros when the node has none.
         bias: Vec<f32>,
     },
+    /// `out[i] = in[i]·scale[i] + shift[i]`: multiplication, division and subtraction by
+    /// constants, inference batch normalization.
+    Affine {
+        /// ONNX node name.
+        node: String,
+        /// Operand.
+        input: TensorId,
+        /// Result (same shape).
+        output: TensorId,
+        /// One factor per element.
+        scale: Vec<f32>,
+        /// One offset per element.
+        shift: Vec<f32>,
+    },
+    /// A pure rearrangement: `out[i]` is an element of one of the inputs, or zero (padding).
+    /// Transpose, Slice, Concat, Gather with constant indices, constant Pad.
+    Select {
+        /// ONNX node name.
+        node: String,
+        /// Operands.
+        inputs: Vec<TensorId>,
+        /// Result.
+        output: TensorId,
+        /// For each output element: `(operand, element)`, or `None` for a zero.
+        map: Vec<Option<(u32, u32)>>,
+    },
     /// Element-wise sum of two computed tensors of the same shape.
     Add {
         /// ONNX node name.
@@ -114,6 +140,8 @@ impl FloatOp {
         match self {
             Self::Dense { node, .. }
             | Self::Conv { node, .. }
+            | Self::Affine { node, .. }
+            | Self::Select { node, .. }
             | Self::Add { node, .. }
             | Self::AddConst { node, .. }
             | Self::Activation { node, .. }
@@ -126,6 +154,8 @@ impl FloatOp {
         match self {
             Self::Dense { output, .. }
             | Self::Conv { output, .. }
+            | Self::Affine { output, .. }
+            | Self::Select { output, .. }
             | Self::Add { output, .. }
             | Self::AddConst { output, .. }
             | Self::Activation { output, .. }
@@ -137,8 +167,10 @@ impl FloatOp {
     pub fn inputs(&self) -> Vec<TensorId> {
         match self {
             Self::Add { a, b, .. } => vec![*a, *b],
+            Self::Select { inputs, .. } => inputs.clone(),
             Self::Dense { input, .. }
             | Self::Conv { input, .. }
+            | Self::Affine { input, .. }
             | Self::AddConst { input, .. }
             | Self::Activation { input, .. }
             | Self::Reshape { input, .. } => vec![*input],
@@ -217,6 +249,20 @@ impl FloatGraph {
                     });
                     out
                 }
+                FloatOp::Affine {
+                    input,
+                    scale,
+                    shift,
+                    ..
+                } => values[*input]
+                    .iter()
+                    .zip(scale.iter().zip(shift))
+                    .map(|(x, (a, b))| x * a + b)
+                    .collect(),
+                FloatOp::Select { inputs, map, .. } => map
+                    .iter()
+                    .map(|m| m.map_or(0.0, |(a, i)| values[inputs[a as usize]][i as usize]))
+                    .collect(),
                 FloatOp::Add { a, b, .. } => values[*a]
                     .iter()
                     .zip(&values[*b])

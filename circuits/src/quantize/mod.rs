@@ -1,15 +1,23 @@
 //! Quantization: floats become fixed-point integers, ops become circuit layers, and the
 //! lookup tables are sized to the values calibration inputs actually produce.
+//!
+//! `format` holds the compiled-model types (what `model.json` stores), `bounds` the static
+//! bounds of every tensor.
+
+mod bounds;
+mod format;
+
+pub use format::{
+    CompiledModel, IoSpec, Layer, LayoutParams, QTensor, QuantReport, Rescale, Tables, Visibility,
+};
 
 use crate::error::{CircuitError, Result};
 use crate::exec;
-use crate::fixed_point::{dequantize, quantize, values_per_instance};
+use crate::fixed_point::{dequantize, quantize};
 use crate::layout;
 use crate::model::onnx::{self, FloatReference};
-use crate::model::{Activation, ConvGeometry, FloatGraph, FloatOp, TensorId};
-use serde::{Deserialize, Serialize};
+use crate::model::{Activation, FloatGraph, FloatOp, TensorId};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Version of the `model.json` format written by `compile`.
@@ -24,243 +32,6 @@ pub const MAX_AUTO_SCALE_BITS: u32 = 12;
 pub const MAX_SCALE_BITS: u32 = 16;
 /// Rows halo2 keeps for blinding and its last-row checks, plus a safety margin.
 pub const RESERVED_ROWS: usize = 16;
-
-/// Who sees a tensor. Inputs and outputs are public instances in this version; the other
-/// modes are part of the format so that later versions add them without a rewrite.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Visibility {
-    /// A public instance of the proof.
-    Public,
-    /// A private witness.
-    Private,
-    /// A private witness whose Poseidon commitment is public.
-    Hashed,
-    /// Constants baked into the circuit (bound by the verifying key).
-    Fixed,
-}
-
-/// A circuit layer: one or more float ops lowered to gates and lookups.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "layer", rename_all = "snake_case")]
-pub enum Layer {
-    /// Dot products through the dot-product gate, optionally rescaled (and activated) by lookup.
-    Dense {
-        /// ONNX node.
-        node: String,
-        /// Input tensor `[.., n_in]`.
-        input: TensorId,
-        /// Output tensor `[.., n_out]`.
-        output: TensorId,
-        /// Contracted length.
-        n_in: usize,
-        /// Produced length.
-        n_out: usize,
-        /// `[n_in, n_out]` at the weight scale.
-        weight: Vec<i64>,
-        /// `[n_out]` at input scale + weight scale.
-        bias: Vec<i64>,
-        /// Division back to the working scale, fused with an activation; `None` keeps the
-        /// doubled scale (used for final layers whose output is a model output).
-        rescale: Option<Rescale>,
-    },
-    /// A convolution through the dot-product gate (padding costs nothing), rescaled like Dense.
-    Conv {
-        /// ONNX node.
-        node: String,
-        /// Input tensor `[N, C, spatial…]`.
-        input: TensorId,
-        /// Output tensor `[N, O, spatial'…]`.
-        output: TensorId,
-        /// The geometry.
-        geometry: ConvGeometry,
-        /// `[O, C / group, kernel…]` at the weight scale.
-        weight: Vec<i64>,
-        /// `[O]` at input scale + weight scale.
-        bias: Vec<i64>,
-        /// As for Dense.
-        rescale: Option<Rescale>,
-    },
-    /// Element-wise sum of two tensors at the same scale.
-    Add {
-        /// ONNX node.
-        node: String,
-        /// Left operand.
-        a: TensorId,
-        /// Right operand.
-        b: TensorId,
-        /// Result.
-        output: TensorId,
-    },
-    /// Element-wise sum with a constant (one value per element, at the tensor's scale).
-    AddConst {
-        /// ONNX node.
-        node: String,
-        /// Operand.
-        input: TensorId,
-        /// The constant.
-        constant: Vec<i64>,
-        /// Result.
-        output: TensorId,
-    },
-    /// An activation applied by lookup, without rescaling.
-    Activation {
-        /// ONNX node.
-        node: String,
-        /// The function.
-        act: Activation,
-        /// Operand.
-        input: TensorId,
-        /// Result.
-        output: TensorId,
-    },
-    /// A reshape: the same cells under another shape, no rows.
-    Reshape {
-        /// ONNX node.
-        node: String,
-        /// Operand.
-        input: TensorId,
-        /// Result.
-        output: TensorId,
-    },
-}
-
-impl Layer {
-    /// The ONNX node the layer came from.
-    pub fn node(&self) -> &str {
-        match self {
-            Self::Dense { node, .. }
-            | Self::Conv { node, .. }
-            | Self::Add { node, .. }
-            | Self::AddConst { node, .. }
-            | Self::Activation { node, .. }
-            | Self::Reshape { node, .. } => node,
-        }
-    }
-}
-
-/// Division by `2^shift` with rounding, then an activation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rescale {
-    /// Fractional bits removed.
-    pub shift: u32,
-    /// The function applied to the rescaled value.
-    pub act: Activation,
-}
-
-/// A tensor of the compiled model.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct QTensor {
-    /// ONNX name.
-    pub name: String,
-    /// Shape.
-    pub shape: Vec<usize>,
-    /// Fractional bits of its fixed-point values.
-    pub scale_bits: u32,
-}
-
-impl QTensor {
-    /// Number of elements.
-    pub fn numel(&self) -> usize {
-        self.shape.iter().product()
-    }
-}
-
-/// A model input or output.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IoSpec {
-    /// The tensor.
-    pub tensor: TensorId,
-    /// Who sees it.
-    pub visibility: Visibility,
-    /// Signed bit width of every value (guaranteed by a range check or a static bound); public
-    /// values are packed `⌊252 / pack_bits⌋` per instance.
-    pub pack_bits: u32,
-}
-
-/// The lookup tables the circuit needs.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tables {
-    /// Shifts whose remainders are range-checked (`0 ≤ r < 2^shift`).
-    pub range_shifts: Vec<u32>,
-    /// Activation tables and the signed bit width each covers (a list in JSON: the keys are
-    /// objects).
-    #[serde(with = "table_list")]
-    pub activations: BTreeMap<Activation, u32>,
-    /// Fractional bits of activation inputs and outputs (what the tables are computed at).
-    pub scale_bits: u32,
-}
-
-impl Tables {
-    /// Rows of the combined table, including its all-zero first row.
-    pub fn rows(&self) -> usize {
-        1 + self.range_shifts.iter().map(|s| 1usize << s).sum::<usize>()
-            + self
-                .activations
-                .values()
-                .map(|b| 1usize << b)
-                .sum::<usize>()
-    }
-}
-
-/// How the circuit is laid out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LayoutParams {
-    /// Multiply-accumulates per dot-product row (advice columns besides the accumulator).
-    pub width: usize,
-    /// The circuit has `2^k` rows.
-    pub k: u32,
-}
-
-/// Float vs quantized agreement on the calibration inputs.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct QuantReport {
-    /// Samples compared.
-    pub samples: usize,
-    /// Largest absolute difference over all outputs.
-    pub max_abs_error: f64,
-    /// Mean absolute difference.
-    pub mean_abs_error: f64,
-    /// `max_abs_error` divided by the largest float output magnitude.
-    pub max_rel_error: f64,
-    /// Share of samples whose arg-max agrees (for outputs with more than one element).
-    pub top1_agreement: Option<f64>,
-    /// Largest difference between tract's float inference and our float reading of the graph.
-    pub import_max_diff: f64,
-}
-
-/// A model compiled for the circuit: what `compile` writes as `model.json`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CompiledModel {
-    /// Format version ([`FORMAT_VERSION`]).
-    pub format: u32,
-    /// Model name.
-    pub name: String,
-    /// SHA-256 of the ONNX file it came from.
-    pub source_sha256: String,
-    /// The working fixed-point scale of activations (fractional bits).
-    pub scale_bits: u32,
-    /// The fixed-point scale of weights (fractional bits); products are rescaled by it.
-    pub weight_scale_bits: u32,
-    /// Every tensor.
-    pub tensors: Vec<QTensor>,
-    /// Model inputs.
-    pub inputs: Vec<IoSpec>,
-    /// Model outputs.
-    pub outputs: Vec<IoSpec>,
-    /// How the weights are held.
-    pub weights: Visibility,
-    /// Layers in execution order.
-    pub layers: Vec<Layer>,
-    /// Lookup tables.
-    pub tables: Tables,
-    /// Layout.
-    pub layout: LayoutParams,
-    /// Rows the layout uses.
-    pub rows: usize,
-    /// Float vs quantized agreement measured at compile time.
-    pub report: QuantReport,
-}
 
 /// Options of [`compile`].
 #[derive(Clone, Debug)]
@@ -463,6 +234,14 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
                 weight,
                 bias,
                 ..
+            }
+            | FloatOp::Affine {
+                node,
+                input,
+                output,
+                scale: weight,
+                shift: bias,
+                ..
             } => {
                 let in_scale = scale_of(*input, &tensors);
                 let acc_scale = in_scale + sw;
@@ -532,7 +311,37 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
                         bias,
                         rescale,
                     },
-                    _ => unreachable!("matched Dense or Conv above"),
+                    FloatOp::Affine { .. } => Layer::Affine {
+                        node: node.clone(),
+                        input: *input,
+                        output: out,
+                        weight,
+                        bias,
+                        rescale,
+                    },
+                    _ => unreachable!("matched Dense, Conv or Affine above"),
+                });
+            }
+            FloatOp::Select {
+                node,
+                inputs,
+                output,
+                map,
+            } => {
+                let scale = scale_of(inputs[0], &tensors);
+                if inputs.iter().any(|t| scale_of(*t, &tensors) != scale) {
+                    return Err(CircuitError::UnsupportedOp {
+                        op: "Concat".into(),
+                        node: node.clone(),
+                        detail: ": operands at different scales".into(),
+                    });
+                }
+                tensors[*output].scale_bits = scale;
+                layers.push(Layer::Select {
+                    node: node.clone(),
+                    inputs: inputs.clone(),
+                    output: *output,
+                    map: map.clone(),
                 });
             }
             FloatOp::Add { node, a, b, output } => {
@@ -603,13 +412,13 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
     for t in &graph.inputs {
         need(Activation::Identity, max_abs[*t], tensors[*t].scale_bits);
     }
-    let bounds = static_bounds(&tensors, &layers, &graph.inputs, &tables);
+    let bounds = bounds::static_bounds(&tensors, &layers, &graph.inputs, &tables);
     let io = |ids: &[TensorId]| {
         ids.iter()
             .map(|t| IoSpec {
                 tensor: *t,
                 visibility: Visibility::Public,
-                pack_bits: signed_bits(bounds[*t]),
+                pack_bits: bounds::signed_bits(bounds[*t]),
             })
             .collect::<Vec<_>>()
     };
@@ -638,107 +447,6 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
         rows: 0,
         report: QuantReport::default(),
     })
-}
-
-/// Bits of a signed value whose magnitude is at most `bound`.
-fn signed_bits(bound: u128) -> u32 {
-    (128 - bound.leading_zeros()) + 1
-}
-
-/// An upper bound on the magnitude of every tensor that holds no matter what the prover does:
-/// inputs and activation outputs are bounded by their lookup tables, everything else by
-/// arithmetic on those bounds. Public outputs are packed with these widths.
-fn static_bounds(
-    tensors: &[QTensor],
-    layers: &[Layer],
-    inputs: &[TensorId],
-    tables: &Tables,
-) -> Vec<u128> {
-    let table = |act: &Activation| {
-        tables.activations.get(act).map_or(0, |b| {
-            let half = 1i128 << (b - 1);
-            (-half..half)
-                .map(|x| act.apply(x, tables.scale_bits).unsigned_abs())
-                .max()
-                .unwrap_or(0)
-        })
-    };
-    let mut bound = vec![0u128; tensors.len()];
-    for t in inputs {
-        bound[*t] = table(&Activation::Identity);
-    }
-    for layer in layers {
-        match layer {
-            Layer::Dense {
-                input,
-                output,
-                n_in,
-                n_out,
-                weight,
-                bias,
-                rescale,
-                ..
-            } => {
-                bound[*output] = match rescale {
-                    Some(r) => table(&r.act),
-                    None => (0..*n_out)
-                        .map(|j| {
-                            let w: u128 = (0..*n_in)
-                                .map(|i| u128::from(weight[i * n_out + j].unsigned_abs()))
-                                .sum();
-                            w.saturating_mul(bound[*input])
-                                .saturating_add(u128::from(bias[j].unsigned_abs()))
-                        })
-                        .max()
-                        .unwrap_or(0),
-                };
-            }
-            Layer::Conv {
-                input,
-                output,
-                geometry,
-                weight,
-                bias,
-                rescale,
-                ..
-            } => {
-                bound[*output] = match rescale {
-                    Some(r) => table(&r.act),
-                    None => {
-                        let mut max = 0u128;
-                        geometry.for_each_output(|_, o, terms| {
-                            let w: u128 = terms
-                                .iter()
-                                .map(|(_, wi)| u128::from(weight[*wi].unsigned_abs()))
-                                .sum();
-                            max = max.max(
-                                w.saturating_mul(bound[*input])
-                                    .saturating_add(u128::from(bias[o].unsigned_abs())),
-                            );
-                        });
-                        max
-                    }
-                };
-            }
-            Layer::Add { a, b, output, .. } => bound[*output] = bound[*a].saturating_add(bound[*b]),
-            Layer::AddConst {
-                input,
-                constant,
-                output,
-                ..
-            } => {
-                let c = constant
-                    .iter()
-                    .map(|c| u128::from(c.unsigned_abs()))
-                    .max()
-                    .unwrap_or(0);
-                bound[*output] = bound[*input].saturating_add(c);
-            }
-            Layer::Activation { act, output, .. } => bound[*output] = table(act),
-            Layer::Reshape { input, output, .. } => bound[*output] = bound[*input],
-        }
-    }
-    bound
 }
 
 fn check_inputs(graph: &FloatGraph, sample: &[Vec<f32>]) -> Result<()> {
@@ -809,114 +517,4 @@ pub fn argmax(v: &[f64]) -> usize {
     v.iter()
         .enumerate()
         .fold(0, |best, (i, x)| if *x > v[best] { i } else { best })
-}
-
-impl CompiledModel {
-    /// Quantizes one set of float inputs (one flat vector per model input), checking shapes.
-    pub fn quantize_inputs(&self, inputs: &[Vec<f32>]) -> Result<Vec<Vec<i64>>> {
-        if inputs.len() != self.inputs.len() {
-            return Err(CircuitError::InputCount {
-                expected: self.inputs.len(),
-                got: inputs.len(),
-            });
-        }
-        self.inputs
-            .iter()
-            .zip(inputs)
-            .map(|(spec, data)| {
-                let t = &self.tensors[spec.tensor];
-                if data.len() != t.numel() {
-                    return Err(CircuitError::InputShape {
-                        name: t.name.clone(),
-                        shape: t.shape.clone(),
-                        expected: t.numel(),
-                        got: data.len(),
-                    });
-                }
-                if let Some(bad) = data.iter().find(|x| !x.is_finite()) {
-                    return Err(CircuitError::Mismatch(format!(
-                        "input `{}` contains {bad}",
-                        t.name
-                    )));
-                }
-                Ok(data.iter().map(|x| quantize(*x, t.scale_bits)).collect())
-            })
-            .collect()
-    }
-
-    /// Number of public instance values: every public input and output element.
-    pub fn num_instances(&self) -> usize {
-        self.inputs
-            .iter()
-            .chain(&self.outputs)
-            .map(|io| {
-                self.tensors[io.tensor]
-                    .numel()
-                    .div_ceil(values_per_instance(io.pack_bits))
-            })
-            .sum()
-    }
-
-    /// Reads `model.json`.
-    pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| CircuitError::io(path, e))?;
-        let model: Self = serde_json::from_str(&text).map_err(|e| CircuitError::Json {
-            path: path.to_owned(),
-            what: "compiled model",
-            reason: e.to_string(),
-        })?;
-        if model.format != FORMAT_VERSION {
-            return Err(CircuitError::Mismatch(format!(
-                "{}: compiled model format {} is not supported (expected {FORMAT_VERSION}); recompile the model",
-                path.display(),
-                model.format
-            )));
-        }
-        Ok(model)
-    }
-
-    /// Writes `model.json`.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| CircuitError::Json {
-            path: path.to_owned(),
-            what: "compiled model",
-            reason: e.to_string(),
-        })?;
-        std::fs::write(path, text).map_err(|e| CircuitError::io(path, e))
-    }
-}
-
-/// `BTreeMap<Activation, u32>` as a JSON list of `{"act": …, "bits": …}`.
-mod table_list {
-    use crate::model::Activation;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use std::collections::BTreeMap;
-
-    #[derive(Serialize, Deserialize)]
-    struct Entry {
-        act: Activation,
-        bits: u32,
-    }
-
-    pub(super) fn serialize<S: Serializer>(
-        map: &BTreeMap<Activation, u32>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        map.iter()
-            .map(|(act, bits)| Entry {
-                act: *act,
-                bits: *bits,
-            })
-            .collect::<Vec<_>>()
-            .serialize(s)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<BTreeMap<Activation, u32>, D::Error> {
-        Ok(Vec::<Entry>::deserialize(d)?
-            .into_iter()
-            .map(|e| (e.act, e.bits))
-            .collect())
-    }
 }

@@ -1,5 +1,10 @@
 //! ONNX import: the protobuf graph (parsed by `tract-onnx`) becomes a [`FloatGraph`], and tract
 //! runs the float reference inference the quantized model is measured against.
+//!
+//! `linear` holds the linear and affine ops (and their folding), `shape` the rearrangements.
+
+mod linear;
+mod shape;
 
 use super::{Activation, FloatGraph, FloatOp, Param, TensorDef, TensorId};
 use crate::error::{CircuitError, Result};
@@ -13,6 +18,10 @@ use tract_onnx::prelude::{
 /// Why a product of two computed tensors is refused (it arrives with the model-compiler work).
 const COMPUTED_RIGHT_OPERAND: &str =
     "a computed right operand (private × private products are not supported yet)";
+
+/// For a rearrangement: which operand and which of its multi-indices an output multi-index
+/// comes from (`None`: a zero).
+type SourceFn = Box<dyn Fn(&[usize]) -> Option<(usize, Vec<usize>)>>;
 
 /// A constant tensor (an initializer or a `Constant` node's value).
 #[derive(Clone, Debug)]
@@ -73,7 +82,8 @@ pub fn load(path: &Path) -> Result<FloatGraph> {
             reason: "the model has no inputs".into(),
         });
     }
-    fold_biases(&mut importer.graph);
+    linear::fold_biases(&mut importer.graph);
+    linear::fold_affine(&mut importer.graph);
     Ok(importer.graph)
 }
 
@@ -257,6 +267,33 @@ impl Importer {
             "Conv" => self.conv(node, name),
             "MatMul" => self.matmul(node, name),
             "Add" => self.add(node, name),
+            "Sub" | "Mul" | "Div" => self.arith(node, name),
+            "BatchNormalization" => self.batch_norm(node, name),
+            "Transpose" | "Slice" | "Concat" | "Gather" | "Pad" => self.select(node, name),
+            "Squeeze" | "Unsqueeze" => {
+                let input = self.var(node, 0)?;
+                let from = self.graph.tensors[input].shape.clone();
+                let axes: Vec<i64> = match node.input.get(1).filter(|s| !s.is_empty()) {
+                    Some(_) => self
+                        .constant(node, 1, "computed axes")?
+                        .data
+                        .iter()
+                        .map(|v| *v as i64)
+                        .collect(),
+                    None => attr_ints(node, "axes").unwrap_or_default(),
+                };
+                let shape = if node.op_type == "Squeeze" {
+                    shape::squeeze(&from, &axes)
+                } else {
+                    shape::unsqueeze(&from, &axes)
+                }
+                .ok_or_else(|| invalid(node, format!("bad axes {axes:?} for shape {from:?}")))?;
+                self.push(node, shape, |output| FloatOp::Reshape {
+                    node: name,
+                    input,
+                    output,
+                })
+            }
             "Relu" | "Sigmoid" | "Tanh" | "LeakyRelu" | "Elu" | "Selu" | "Celu" | "HardSigmoid"
             | "HardSwish" | "Softplus" | "Softsign" | "Clip" | "Abs" | "Neg" | "Erf" => {
                 let act = self.activation(node)?;
@@ -272,8 +309,9 @@ impl Importer {
             "Flatten" => {
                 let input = self.var(node, 0)?;
                 let shape = &self.graph.tensors[input].shape;
-                let axis = normalize_axis(attr_int(node, "axis").unwrap_or(1), shape.len() + 1)
-                    .ok_or_else(|| invalid(node, "axis out of range".into()))?;
+                let axis =
+                    shape::normalize_axis(attr_int(node, "axis").unwrap_or(1), shape.len() + 1)
+                        .ok_or_else(|| invalid(node, "axis out of range".into()))?;
                 let outer: usize = shape[..axis].iter().product();
                 let inner: usize = shape[axis..].iter().product();
                 self.push(node, vec![outer, inner], |output| FloatOp::Reshape {
@@ -287,7 +325,7 @@ impl Importer {
                 let target = self.constant(node, 1, "a computed target shape")?;
                 let target: Vec<i64> = target.data.iter().map(|v| *v as i64).collect();
                 let from = self.graph.tensors[input].shape.clone();
-                let shape = reshape_target(&from, &target).ok_or_else(|| {
+                let shape = shape::reshape_target(&from, &target).ok_or_else(|| {
                     invalid(node, format!("cannot reshape {from:?} to {target:?}"))
                 })?;
                 self.push(node, shape, |output| FloatOp::Reshape {
@@ -307,65 +345,6 @@ impl Importer {
             }
             _ => Err(unsupported(node, "")),
         }
-    }
-
-    fn gemm(&mut self, node: &NodeProto, name: String) -> Result<()> {
-        if attr_int(node, "transA").unwrap_or(0) != 0 {
-            return Err(unsupported(node, "transA=1"));
-        }
-        let input = self.var(node, 0)?;
-        let b = self.constant(node, 1, COMPUTED_RIGHT_OPERAND)?;
-        let a_shape = self.graph.tensors[input].shape.clone();
-        if a_shape.len() != 2 || b.shape.len() != 2 {
-            return Err(invalid(
-                node,
-                format!("Gemm needs 2-D operands, got {a_shape:?} and {:?}", b.shape),
-            ));
-        }
-        let alpha = attr_float(node, "alpha").unwrap_or(1.0);
-        let beta = attr_float(node, "beta").unwrap_or(1.0);
-        let trans_b = attr_int(node, "transB").unwrap_or(0) != 0;
-        let (k, n) = if trans_b {
-            (b.shape[1], b.shape[0])
-        } else {
-            (b.shape[0], b.shape[1])
-        };
-        if a_shape[1] != k {
-            return Err(invalid(
-                node,
-                format!("inner dimensions differ: {a_shape:?} × {:?}", b.shape),
-            ));
-        }
-        let mut weight = vec![0f32; k * n];
-        for i in 0..k {
-            for j in 0..n {
-                let v = if trans_b {
-                    b.data[j * k + i]
-                } else {
-                    b.data[i * n + j]
-                };
-                weight[i * n + j] = (alpha * v) as f32;
-            }
-        }
-        let bias = match node.input.get(2).filter(|s| !s.is_empty()) {
-            None => vec![0f32; n],
-            Some(_) => {
-                let c = self.constant(node, 2, "a computed bias C")?;
-                let per_column = broadcast(&c.shape, &c.data, &[1, n])
-                    .filter(|_| c.shape.iter().product::<usize>() <= n)
-                    .ok_or_else(|| unsupported(node, "a bias C that varies across rows"))?;
-                per_column.iter().map(|v| (beta * v) as f32).collect()
-            }
-        };
-        self.push(node, vec![a_shape[0], n], |output| FloatOp::Dense {
-            node: name,
-            input,
-            output,
-            n_in: k,
-            n_out: n,
-            weight,
-            bias,
-        })
     }
 
     /// The element-wise function of an activation node, with ONNX's attribute defaults.
@@ -422,276 +401,6 @@ impl Importer {
             _ => return Err(unsupported(node, "")),
         })
     }
-
-    fn conv(&mut self, node: &NodeProto, name: String) -> Result<()> {
-        let input = self.var(node, 0)?;
-        let w = self.constant(node, 1, "computed weights")?;
-        let in_shape = self.graph.tensors[input].shape.clone();
-        let d = in_shape.len().saturating_sub(2);
-        if d == 0 || w.shape.len() != d + 2 {
-            return Err(invalid(
-                node,
-                format!(
-                    "input {in_shape:?} and weights {:?} do not make a convolution",
-                    w.shape
-                ),
-            ));
-        }
-        if let Some(pad) = attr_string(node, "auto_pad").filter(|p| p != "NOTSET") {
-            return Err(unsupported(
-                node,
-                &format!("auto_pad={pad} (export with explicit pads)"),
-            ));
-        }
-        let kernel: Vec<usize> = w.shape[2..].to_vec();
-        if let Some(ks) = attr_ints(node, "kernel_shape") {
-            if ks.iter().map(|v| *v as usize).collect::<Vec<_>>() != kernel {
-                return Err(invalid(
-                    node,
-                    "kernel_shape disagrees with the weights".into(),
-                ));
-            }
-        }
-        let ones = vec![1i64; d];
-        let zeros = vec![0i64; 2 * d];
-        let to_usize = |v: Vec<i64>| -> Option<Vec<usize>> {
-            v.into_iter().map(|x| usize::try_from(x).ok()).collect()
-        };
-        let strides = to_usize(attr_ints(node, "strides").unwrap_or_else(|| ones.clone()));
-        let dilations = to_usize(attr_ints(node, "dilations").unwrap_or_else(|| ones.clone()));
-        let pads = to_usize(attr_ints(node, "pads").unwrap_or(zeros));
-        let group = attr_int(node, "group").unwrap_or(1);
-        let (Some(strides), Some(dilations), Some(pads)) = (strides, dilations, pads) else {
-            return Err(invalid(node, "negative stride, dilation or padding".into()));
-        };
-        if pads.len() != 2 * d || group < 1 {
-            return Err(invalid(node, "bad pads or group".into()));
-        }
-        let geometry = super::ConvGeometry::new(
-            &in_shape,
-            w.shape[0],
-            &kernel,
-            &strides,
-            &pads[..d],
-            &pads[d..],
-            &dilations,
-            group as usize,
-        )
-        .filter(|g| g.weight_len() == w.data.len() && w.shape[1] * group as usize == in_shape[1])
-        .ok_or_else(|| {
-            invalid(
-                node,
-                format!(
-                    "inconsistent convolution: input {in_shape:?}, weights {:?}, group {group}",
-                    w.shape
-                ),
-            )
-        })?;
-        let weight = w.data.iter().map(|v| *v as f32).collect();
-        let bias = match node.input.get(2).filter(|s| !s.is_empty()) {
-            None => vec![0f32; geometry.out_channels],
-            Some(_) => {
-                let b = self.constant(node, 2, "a computed bias")?;
-                if b.data.len() != geometry.out_channels {
-                    return Err(invalid(
-                        node,
-                        "bias length differs from the output channels".into(),
-                    ));
-                }
-                b.data.iter().map(|v| *v as f32).collect()
-            }
-        };
-        let shape = geometry.output_shape();
-        self.push(node, shape, |output| FloatOp::Conv {
-            node: name,
-            input,
-            output,
-            geometry,
-            weight,
-            bias,
-        })
-    }
-
-    fn matmul(&mut self, node: &NodeProto, name: String) -> Result<()> {
-        let input = self.var(node, 0)?;
-        let b = self.constant(node, 1, COMPUTED_RIGHT_OPERAND)?;
-        let a_shape = self.graph.tensors[input].shape.clone();
-        if b.shape.len() != 2 || a_shape.is_empty() {
-            return Err(unsupported(
-                node,
-                "a right operand that is not a 2-D constant matrix",
-            ));
-        }
-        let (k, n) = (b.shape[0], b.shape[1]);
-        if a_shape[a_shape.len() - 1] != k {
-            return Err(invalid(
-                node,
-                format!("inner dimensions differ: {a_shape:?} × {:?}", b.shape),
-            ));
-        }
-        let weight = b.data.iter().map(|v| *v as f32).collect();
-        let mut shape = a_shape;
-        *shape.last_mut().expect("non-empty") = n;
-        self.push(node, shape, |output| FloatOp::Dense {
-            node: name,
-            input,
-            output,
-            n_in: k,
-            n_out: n,
-            weight,
-            bias: vec![0f32; n],
-        })
-    }
-
-    fn add(&mut self, node: &NodeProto, name: String) -> Result<()> {
-        match (self.operand(node, 0)?, self.operand(node, 1)?) {
-            (Operand::Var(a), Operand::Var(b)) => {
-                let shape = self.graph.tensors[a].shape.clone();
-                if shape != self.graph.tensors[b].shape {
-                    return Err(unsupported(
-                        node,
-                        "broadcasting between two computed tensors",
-                    ));
-                }
-                self.push(node, shape, |output| FloatOp::Add {
-                    node: name,
-                    a,
-                    b,
-                    output,
-                })
-            }
-            (Operand::Var(input), Operand::Const(c)) | (Operand::Const(c), Operand::Var(input)) => {
-                let shape = self.graph.tensors[input].shape.clone();
-                let constant = broadcast(&c.shape, &c.data, &shape)
-                    .ok_or_else(|| {
-                        invalid(node, format!("cannot broadcast {:?} to {shape:?}", c.shape))
-                    })?
-                    .into_iter()
-                    .map(|v| v as f32)
-                    .collect();
-                self.push(node, shape, |output| FloatOp::AddConst {
-                    node: name,
-                    input,
-                    constant,
-                    output,
-                })
-            }
-            (Operand::Const(_), Operand::Const(_)) => {
-                Err(unsupported(node, "two constant operands"))
-            }
-        }
-    }
-}
-
-/// Folds `Dense → AddConst` (a constant that is the same for every row) into the dense bias.
-fn fold_biases(graph: &mut FloatGraph) {
-    let readers = graph.readers();
-    let mut i = 0;
-    while i + 1 < graph.ops.len() {
-        let fold = match (&graph.ops[i], &graph.ops[i + 1]) {
-            (
-                FloatOp::Dense { output, n_out, .. },
-                FloatOp::AddConst {
-                    input, constant, ..
-                },
-            ) if input == output
-                && readers[*output] == 1
-                && !graph.outputs.contains(output)
-                && constant
-                    .chunks(*n_out)
-                    .all(|row| row == &constant[..*n_out]) =>
-            {
-                Some(constant[..*n_out].to_vec())
-            }
-            _ => None,
-        };
-        if let Some(extra) = fold {
-            let FloatOp::AddConst {
-                output: new_out, ..
-            } = graph.ops.remove(i + 1)
-            else {
-                unreachable!()
-            };
-            if let FloatOp::Dense { bias, output, .. } = &mut graph.ops[i] {
-                bias.iter_mut().zip(&extra).for_each(|(b, e)| *b += e);
-                *output = new_out;
-            }
-        } else {
-            i += 1;
-        }
-    }
-}
-
-/// Numpy-style broadcast of `data` (shape `from`) to shape `to`.
-fn broadcast(from: &[usize], data: &[f64], to: &[usize]) -> Option<Vec<f64>> {
-    if from.len() > to.len() {
-        // Leading 1s may be dropped (a `[1, n]` bias for `[n]` outputs).
-        let extra = from.len() - to.len();
-        if from[..extra].iter().any(|d| *d != 1) {
-            return None;
-        }
-        return broadcast(&from[extra..], data, to);
-    }
-    let pad = to.len() - from.len();
-    let from: Vec<usize> = std::iter::repeat_n(1, pad)
-        .chain(from.iter().copied())
-        .collect();
-    if from.iter().zip(to).any(|(f, t)| *f != 1 && f != t) {
-        return None;
-    }
-    let numel: usize = to.iter().product();
-    let mut out = Vec::with_capacity(numel);
-    for flat in 0..numel {
-        let (mut rem, mut src, mut stride) = (flat, 0usize, 1usize);
-        let mut src_strides = vec![0usize; to.len()];
-        for d in (0..to.len()).rev() {
-            src_strides[d] = stride;
-            stride *= from[d];
-        }
-        for d in (0..to.len()).rev() {
-            let idx = rem % to[d];
-            rem /= to[d];
-            if from[d] != 1 {
-                src += idx * src_strides[d];
-            }
-        }
-        out.push(data[src]);
-    }
-    Some(out)
-}
-
-fn reshape_target(from: &[usize], target: &[i64]) -> Option<Vec<usize>> {
-    let numel: usize = from.iter().product();
-    let mut shape = Vec::with_capacity(target.len());
-    let mut infer = None;
-    for (i, d) in target.iter().enumerate() {
-        match *d {
-            0 => shape.push(*from.get(i)?),
-            -1 if infer.is_none() => {
-                infer = Some(i);
-                shape.push(1);
-            }
-            d if d > 0 => shape.push(d as usize),
-            _ => return None,
-        }
-    }
-    let known: usize = shape.iter().product();
-    if let Some(i) = infer {
-        if known == 0 || numel % known != 0 {
-            return None;
-        }
-        shape[i] = numel / known;
-    }
-    (shape.iter().product::<usize>() == numel).then_some(shape)
-}
-
-fn normalize_axis(axis: i64, rank: usize) -> Option<usize> {
-    let a = if axis < 0 {
-        axis + rank as i64 - 1
-    } else {
-        axis
-    };
-    (0..rank as i64).contains(&a).then_some(a as usize)
 }
 
 fn attr_int(node: &NodeProto, name: &str) -> Option<i64> {
@@ -801,34 +510,5 @@ impl FloatReference {
             path: self.path.clone(),
             reason: format!("{e:#}"),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn broadcast_follows_numpy_rules() {
-        assert_eq!(
-            broadcast(&[3], &[1.0, 2.0, 3.0], &[2, 3]).unwrap(),
-            vec![1.0, 2.0, 3.0, 1.0, 2.0, 3.0]
-        );
-        assert_eq!(
-            broadcast(&[2, 1], &[1.0, 2.0], &[2, 3]).unwrap(),
-            vec![1.0, 1.0, 1.0, 2.0, 2.0, 2.0]
-        );
-        assert_eq!(
-            broadcast(&[1, 3], &[1.0, 2.0, 3.0], &[3]).unwrap(),
-            vec![1.0, 2.0, 3.0]
-        );
-        assert!(broadcast(&[2], &[1.0, 2.0], &[3]).is_none());
-    }
-
-    #[test]
-    fn reshape_target_handles_zero_and_minus_one() {
-        assert_eq!(reshape_target(&[1, 2, 4], &[0, -1]), Some(vec![1, 8]));
-        assert_eq!(reshape_target(&[1, 3], &[3]), Some(vec![3]));
-        assert_eq!(reshape_target(&[1, 3], &[2, -1]), None);
     }
 }

@@ -1,0 +1,474 @@
+//! Linear and affine ops: Gemm, MatMul, Conv, Add, Sub/Mul/Div by constants, batch
+//! normalization, and the folds that merge biases and per-channel affine maps into them.
+
+use super::shape::broadcast;
+use super::{
+    attr_float, attr_int, attr_ints, attr_string, invalid, unsupported, Importer, Operand,
+    COMPUTED_RIGHT_OPERAND,
+};
+use crate::error::Result;
+use crate::model::{ConvGeometry, FloatGraph, FloatOp};
+use tract_onnx::pb::NodeProto;
+
+impl Importer {
+    pub(super) fn gemm(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        if attr_int(node, "transA").unwrap_or(0) != 0 {
+            return Err(unsupported(node, "transA=1"));
+        }
+        let input = self.var(node, 0)?;
+        let b = self.constant(node, 1, COMPUTED_RIGHT_OPERAND)?;
+        let a_shape = self.graph.tensors[input].shape.clone();
+        if a_shape.len() != 2 || b.shape.len() != 2 {
+            return Err(invalid(
+                node,
+                format!("Gemm needs 2-D operands, got {a_shape:?} and {:?}", b.shape),
+            ));
+        }
+        let alpha = attr_float(node, "alpha").unwrap_or(1.0);
+        let beta = attr_float(node, "beta").unwrap_or(1.0);
+        let trans_b = attr_int(node, "transB").unwrap_or(0) != 0;
+        let (k, n) = if trans_b {
+            (b.shape[1], b.shape[0])
+        } else {
+            (b.shape[0], b.shape[1])
+        };
+        if a_shape[1] != k {
+            return Err(invalid(
+                node,
+                format!("inner dimensions differ: {a_shape:?} × {:?}", b.shape),
+            ));
+        }
+        let mut weight = vec![0f32; k * n];
+        for i in 0..k {
+            for j in 0..n {
+                let v = if trans_b {
+                    b.data[j * k + i]
+                } else {
+                    b.data[i * n + j]
+                };
+                weight[i * n + j] = (alpha * v) as f32;
+            }
+        }
+        let bias = match node.input.get(2).filter(|s| !s.is_empty()) {
+            None => vec![0f32; n],
+            Some(_) => {
+                let c = self.constant(node, 2, "a computed bias C")?;
+                let per_column = broadcast(&c.shape, &c.data, &[1, n])
+                    .filter(|_| c.shape.iter().product::<usize>() <= n)
+                    .ok_or_else(|| unsupported(node, "a bias C that varies across rows"))?;
+                per_column.iter().map(|v| (beta * v) as f32).collect()
+            }
+        };
+        self.push(node, vec![a_shape[0], n], |output| FloatOp::Dense {
+            node: name,
+            input,
+            output,
+            n_in: k,
+            n_out: n,
+            weight,
+            bias,
+        })
+    }
+
+    /// Sub, Mul and Div with one constant operand: an element-wise affine map.
+    pub(super) fn arith(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let (input, c, const_first) = match (self.operand(node, 0)?, self.operand(node, 1)?) {
+            (Operand::Var(x), Operand::Const(c)) => (x, c, false),
+            (Operand::Const(c), Operand::Var(x)) => (x, c, true),
+            (Operand::Var(_), Operand::Var(_)) => {
+                return Err(unsupported(
+                    node,
+                    "two computed operands (private × private arithmetic is not supported yet)",
+                ))
+            }
+            (Operand::Const(_), Operand::Const(_)) => {
+                return Err(unsupported(node, "two constant operands"))
+            }
+        };
+        let shape = self.graph.tensors[input].shape.clone();
+        let c = broadcast(&c.shape, &c.data, &shape)
+            .ok_or_else(|| invalid(node, format!("cannot broadcast {:?} to {shape:?}", c.shape)))?;
+        let (scale, shift): (Vec<f64>, Vec<f64>) = match (node.op_type.as_str(), const_first) {
+            ("Mul", _) => (c, vec![0.0; shape.iter().product()]),
+            ("Sub", false) => {
+                let constant = c.iter().map(|v| -*v as f32).collect();
+                return self.push(node, shape, |output| FloatOp::AddConst {
+                    node: name,
+                    input,
+                    constant,
+                    output,
+                });
+            }
+            ("Sub", true) => (vec![-1.0; c.len()], c),
+            ("Div", false) => {
+                if c.contains(&0.0) {
+                    return Err(invalid(node, "division by zero".into()));
+                }
+                (c.iter().map(|v| 1.0 / v).collect(), vec![0.0; c.len()])
+            }
+            _ => return Err(unsupported(node, "division by a computed value")),
+        };
+        let (scale, shift) = (
+            scale.iter().map(|v| *v as f32).collect(),
+            shift.iter().map(|v| *v as f32).collect(),
+        );
+        self.push(node, shape, |output| FloatOp::Affine {
+            node: name,
+            input,
+            output,
+            scale,
+            shift,
+        })
+    }
+
+    /// Inference batch normalization over axis 1: an affine map per channel.
+    pub(super) fn batch_norm(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let input = self.var(node, 0)?;
+        let shape = self.graph.tensors[input].shape.clone();
+        let eps = attr_float(node, "epsilon").unwrap_or(1e-5);
+        let [gamma, beta, mean, var] = [1, 2, 3, 4].map(|i| {
+            self.constant(node, i, "computed statistics")
+                .map(|c| c.data.clone())
+        });
+        let (gamma, beta, mean, var) = (gamma?, beta?, mean?, var?);
+        let channels = *shape
+            .get(1)
+            .ok_or_else(|| invalid(node, "input has no channel axis".into()))?;
+        if [&gamma, &beta, &mean, &var]
+            .iter()
+            .any(|v| v.len() != channels)
+        {
+            return Err(invalid(
+                node,
+                format!("statistics are not of length {channels}"),
+            ));
+        }
+        let inner: usize = shape[2..].iter().product();
+        let numel: usize = shape.iter().product();
+        let mut scale = Vec::with_capacity(numel);
+        let mut shift = Vec::with_capacity(numel);
+        for i in 0..numel {
+            let c = i / inner % channels;
+            let a = gamma[c] / (var[c] + eps).sqrt();
+            scale.push(a as f32);
+            shift.push((beta[c] - mean[c] * a) as f32);
+        }
+        self.push(node, shape, |output| FloatOp::Affine {
+            node: name,
+            input,
+            output,
+            scale,
+            shift,
+        })
+    }
+
+    pub(super) fn conv(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let input = self.var(node, 0)?;
+        let w = self.constant(node, 1, "computed weights")?;
+        let in_shape = self.graph.tensors[input].shape.clone();
+        let d = in_shape.len().saturating_sub(2);
+        if d == 0 || w.shape.len() != d + 2 {
+            return Err(invalid(
+                node,
+                format!(
+                    "input {in_shape:?} and weights {:?} do not make a convolution",
+                    w.shape
+                ),
+            ));
+        }
+        if let Some(pad) = attr_string(node, "auto_pad").filter(|p| p != "NOTSET") {
+            return Err(unsupported(
+                node,
+                &format!("auto_pad={pad} (export with explicit pads)"),
+            ));
+        }
+        let kernel: Vec<usize> = w.shape[2..].to_vec();
+        if let Some(ks) = attr_ints(node, "kernel_shape") {
+            if ks.iter().map(|v| *v as usize).collect::<Vec<_>>() != kernel {
+                return Err(invalid(
+                    node,
+                    "kernel_shape disagrees with the weights".into(),
+                ));
+            }
+        }
+        let ones = vec![1i64; d];
+        let zeros = vec![0i64; 2 * d];
+        let to_usize = |v: Vec<i64>| -> Option<Vec<usize>> {
+            v.into_iter().map(|x| usize::try_from(x).ok()).collect()
+        };
+        let strides = to_usize(attr_ints(node, "strides").unwrap_or_else(|| ones.clone()));
+        let dilations = to_usize(attr_ints(node, "dilations").unwrap_or_else(|| ones.clone()));
+        let pads = to_usize(attr_ints(node, "pads").unwrap_or(zeros));
+        let group = attr_int(node, "group").unwrap_or(1);
+        let (Some(strides), Some(dilations), Some(pads)) = (strides, dilations, pads) else {
+            return Err(invalid(node, "negative stride, dilation or padding".into()));
+        };
+        if pads.len() != 2 * d || group < 1 {
+            return Err(invalid(node, "bad pads or group".into()));
+        }
+        let geometry = ConvGeometry::new(
+            &in_shape,
+            w.shape[0],
+            &kernel,
+            &strides,
+            &pads[..d],
+            &pads[d..],
+            &dilations,
+            group as usize,
+        )
+        .filter(|g| g.weight_len() == w.data.len() && w.shape[1] * group as usize == in_shape[1])
+        .ok_or_else(|| {
+            invalid(
+                node,
+                format!(
+                    "inconsistent convolution: input {in_shape:?}, weights {:?}, group {group}",
+                    w.shape
+                ),
+            )
+        })?;
+        let weight = w.data.iter().map(|v| *v as f32).collect();
+        let bias = match node.input.get(2).filter(|s| !s.is_empty()) {
+            None => vec![0f32; geometry.out_channels],
+            Some(_) => {
+                let b = self.constant(node, 2, "a computed bias")?;
+                if b.data.len() != geometry.out_channels {
+                    return Err(invalid(
+                        node,
+                        "bias length differs from the output channels".into(),
+                    ));
+                }
+                b.data.iter().map(|v| *v as f32).collect()
+            }
+        };
+        let shape = geometry.output_shape();
+        self.push(node, shape, |output| FloatOp::Conv {
+            node: name,
+            input,
+            output,
+            geometry,
+            weight,
+            bias,
+        })
+    }
+
+    pub(super) fn matmul(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let input = self.var(node, 0)?;
+        let b = self.constant(node, 1, COMPUTED_RIGHT_OPERAND)?;
+        let a_shape = self.graph.tensors[input].shape.clone();
+        if b.shape.len() != 2 || a_shape.is_empty() {
+            return Err(unsupported(
+                node,
+                "a right operand that is not a 2-D constant matrix",
+            ));
+        }
+        let (k, n) = (b.shape[0], b.shape[1]);
+        if a_shape[a_shape.len() - 1] != k {
+            return Err(invalid(
+                node,
+                format!("inner dimensions differ: {a_shape:?} × {:?}", b.shape),
+            ));
+        }
+        let weight = b.data.iter().map(|v| *v as f32).collect();
+        let mut shape = a_shape;
+        *shape.last_mut().expect("non-empty") = n;
+        self.push(node, shape, |output| FloatOp::Dense {
+            node: name,
+            input,
+            output,
+            n_in: k,
+            n_out: n,
+            weight,
+            bias: vec![0f32; n],
+        })
+    }
+
+    pub(super) fn add(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        match (self.operand(node, 0)?, self.operand(node, 1)?) {
+            (Operand::Var(a), Operand::Var(b)) => {
+                let shape = self.graph.tensors[a].shape.clone();
+                if shape != self.graph.tensors[b].shape {
+                    return Err(unsupported(
+                        node,
+                        "broadcasting between two computed tensors",
+                    ));
+                }
+                self.push(node, shape, |output| FloatOp::Add {
+                    node: name,
+                    a,
+                    b,
+                    output,
+                })
+            }
+            (Operand::Var(input), Operand::Const(c)) | (Operand::Const(c), Operand::Var(input)) => {
+                let shape = self.graph.tensors[input].shape.clone();
+                let constant = broadcast(&c.shape, &c.data, &shape)
+                    .ok_or_else(|| {
+                        invalid(node, format!("cannot broadcast {:?} to {shape:?}", c.shape))
+                    })?
+                    .into_iter()
+                    .map(|v| v as f32)
+                    .collect();
+                self.push(node, shape, |output| FloatOp::AddConst {
+                    node: name,
+                    input,
+                    constant,
+                    output,
+                })
+            }
+            (Operand::Const(_), Operand::Const(_)) => {
+                Err(unsupported(node, "two constant operands"))
+            }
+        }
+    }
+}
+
+/// Folds `Dense → AddConst` (a constant that is the same for every row) into the dense bias.
+pub(super) fn fold_biases(graph: &mut FloatGraph) {
+    let readers = graph.readers();
+    let mut i = 0;
+    while i + 1 < graph.ops.len() {
+        let fold = match (&graph.ops[i], &graph.ops[i + 1]) {
+            (
+                FloatOp::Dense { output, n_out, .. },
+                FloatOp::AddConst {
+                    input, constant, ..
+                },
+            ) if input == output
+                && readers[*output] == 1
+                && !graph.outputs.contains(output)
+                && constant
+                    .chunks(*n_out)
+                    .all(|row| row == &constant[..*n_out]) =>
+            {
+                Some(constant[..*n_out].to_vec())
+            }
+            _ => None,
+        };
+        if let Some(extra) = fold {
+            let FloatOp::AddConst {
+                output: new_out, ..
+            } = graph.ops.remove(i + 1)
+            else {
+                unreachable!()
+            };
+            if let FloatOp::Dense { bias, output, .. } = &mut graph.ops[i] {
+                bias.iter_mut().zip(&extra).for_each(|(b, e)| *b += e);
+                *output = new_out;
+            }
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// Folds `Conv/Dense → Affine` (an affine map constant per output channel, such as inference
+/// batch normalization) into the linear op's weights and bias.
+pub(super) fn fold_affine(graph: &mut FloatGraph) {
+    let readers = graph.readers();
+    let mut i = 0;
+    while i + 1 < graph.ops.len() {
+        let fold = match (&graph.ops[i], &graph.ops[i + 1]) {
+            (
+                FloatOp::Conv {
+                    output, geometry, ..
+                },
+                FloatOp::Affine {
+                    input,
+                    scale,
+                    shift,
+                    ..
+                },
+            ) if input == output && readers[*output] == 1 && !graph.outputs.contains(output) => {
+                let inner: usize = geometry.out_spatial.iter().product();
+                per_channel(
+                    scale,
+                    shift,
+                    |e| e / inner % geometry.out_channels,
+                    geometry.out_channels,
+                )
+            }
+            (
+                FloatOp::Dense { output, n_out, .. },
+                FloatOp::Affine {
+                    input,
+                    scale,
+                    shift,
+                    ..
+                },
+            ) if input == output && readers[*output] == 1 && !graph.outputs.contains(output) => {
+                per_channel(scale, shift, |e| e % n_out, *n_out)
+            }
+            _ => None,
+        };
+        let Some((a, b)) = fold else {
+            i += 1;
+            continue;
+        };
+        let FloatOp::Affine {
+            output: new_out, ..
+        } = graph.ops.remove(i + 1)
+        else {
+            unreachable!()
+        };
+        match &mut graph.ops[i] {
+            FloatOp::Conv {
+                weight,
+                bias,
+                output,
+                geometry,
+                ..
+            } => {
+                let per_out = geometry.weight_len() / geometry.out_channels;
+                weight
+                    .iter_mut()
+                    .enumerate()
+                    .for_each(|(k, w)| *w *= a[k / per_out]);
+                bias.iter_mut()
+                    .enumerate()
+                    .for_each(|(o, v)| *v = *v * a[o] + b[o]);
+                *output = new_out;
+            }
+            FloatOp::Dense {
+                weight,
+                bias,
+                output,
+                n_out,
+                ..
+            } => {
+                let n = *n_out;
+                weight
+                    .iter_mut()
+                    .enumerate()
+                    .for_each(|(k, w)| *w *= a[k % n]);
+                bias.iter_mut()
+                    .enumerate()
+                    .for_each(|(j, v)| *v = *v * a[j] + b[j]);
+                *output = new_out;
+            }
+            _ => unreachable!("matched Conv or Dense"),
+        }
+    }
+}
+
+/// The per-channel `(factor, offset)` of an affine map, if it depends on the channel only.
+pub(super) fn per_channel(
+    scale: &[f32],
+    shift: &[f32],
+    channel: impl Fn(usize) -> usize,
+    channels: usize,
+) -> Option<(Vec<f32>, Vec<f32>)> {
+    let mut a = vec![None; channels];
+    let mut b = vec![0f32; channels];
+    for (e, (s, t)) in scale.iter().zip(shift).enumerate() {
+        let c = channel(e);
+        match a[c] {
+            None => {
+                a[c] = Some(*s);
+                b[c] = *t;
+            }
+            Some(prev) if prev == *s && b[c] == *t => {}
+            Some(_) => return None,
+        }
+    }
+    Some((a.into_iter().map(|v| v.unwrap_or(1.0)).collect(), b))
+}

@@ -1,0 +1,386 @@
+//! The compiled-model format (`model.json`): layers, tensors, tables, layout and the
+//! float-vs-quantized report.
+
+use super::FORMAT_VERSION;
+use crate::error::{CircuitError, Result};
+use crate::fixed_point::{quantize, values_per_instance};
+use crate::model::{Activation, ConvGeometry, TensorId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Who sees a tensor. Inputs and outputs are public instances in this version; the other
+/// modes are part of the format so that later versions add them without a rewrite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// A public instance of the proof.
+    Public,
+    /// A private witness.
+    Private,
+    /// A private witness whose Poseidon commitment is public.
+    Hashed,
+    /// Constants baked into the circuit (bound by the verifying key).
+    Fixed,
+}
+
+/// A circuit layer: one or more float ops lowered to gates and lookups.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "layer", rename_all = "snake_case")]
+pub enum Layer {
+    /// Dot products through the dot-product gate, optionally rescaled (and activated) by lookup.
+    Dense {
+        /// ONNX node.
+        node: String,
+        /// Input tensor `[.., n_in]`.
+        input: TensorId,
+        /// Output tensor `[.., n_out]`.
+        output: TensorId,
+        /// Contracted length.
+        n_in: usize,
+        /// Produced length.
+        n_out: usize,
+        /// `[n_in, n_out]` at the weight scale.
+        weight: Vec<i64>,
+        /// `[n_out]` at input scale + weight scale.
+        bias: Vec<i64>,
+        /// Division back to the working scale, fused with an activation; `None` keeps the
+        /// doubled scale (used for final layers whose output is a model output).
+        rescale: Option<Rescale>,
+    },
+    /// A convolution through the dot-product gate (padding costs nothing), rescaled like Dense.
+    Conv {
+        /// ONNX node.
+        node: String,
+        /// Input tensor `[N, C, spatial…]`.
+        input: TensorId,
+        /// Output tensor `[N, O, spatial'…]`.
+        output: TensorId,
+        /// The geometry.
+        geometry: ConvGeometry,
+        /// `[O, C / group, kernel…]` at the weight scale.
+        weight: Vec<i64>,
+        /// `[O]` at input scale + weight scale.
+        bias: Vec<i64>,
+        /// As for Dense.
+        rescale: Option<Rescale>,
+    },
+    /// `out[i] = in[i]·weight[i] + bias[i]` through the dot-product gate, rescaled like Dense.
+    Affine {
+        /// ONNX node.
+        node: String,
+        /// Operand.
+        input: TensorId,
+        /// Result.
+        output: TensorId,
+        /// One weight per element, at the weight scale.
+        weight: Vec<i64>,
+        /// One bias per element, at input scale + weight scale.
+        bias: Vec<i64>,
+        /// As for Dense.
+        rescale: Option<Rescale>,
+    },
+    /// A rearrangement (transpose, slice, concat, gather, zero padding): the same cells, no
+    /// rows (a zero costs one row, shared).
+    Select {
+        /// ONNX node.
+        node: String,
+        /// Operands (all at one scale).
+        inputs: Vec<TensorId>,
+        /// Result.
+        output: TensorId,
+        /// Per output element: `(operand, element)` or `None` for zero.
+        map: Vec<Option<(u32, u32)>>,
+    },
+    /// Element-wise sum of two tensors at the same scale.
+    Add {
+        /// ONNX node.
+        node: String,
+        /// Left operand.
+        a: TensorId,
+        /// Right operand.
+        b: TensorId,
+        /// Result.
+        output: TensorId,
+    },
+    /// Element-wise sum with a constant (one value per element, at the tensor's scale).
+    AddConst {
+        /// ONNX node.
+        node: String,
+        /// Operand.
+        input: TensorId,
+        /// The constant.
+        constant: Vec<i64>,
+        /// Result.
+        output: TensorId,
+    },
+    /// An activation applied by lookup, without rescaling.
+    Activation {
+        /// ONNX node.
+        node: String,
+        /// The function.
+        act: Activation,
+        /// Operand.
+        input: TensorId,
+        /// Result.
+        output: TensorId,
+    },
+    /// A reshape: the same cells under another shape, no rows.
+    Reshape {
+        /// ONNX node.
+        node: String,
+        /// Operand.
+        input: TensorId,
+        /// Result.
+        output: TensorId,
+    },
+}
+
+impl Layer {
+    /// The ONNX node the layer came from.
+    pub fn node(&self) -> &str {
+        match self {
+            Self::Dense { node, .. }
+            | Self::Conv { node, .. }
+            | Self::Affine { node, .. }
+            | Self::Select { node, .. }
+            | Self::Add { node, .. }
+            | Self::AddConst { node, .. }
+            | Self::Activation { node, .. }
+            | Self::Reshape { node, .. } => node,
+        }
+    }
+}
+
+/// Division by `2^shift` with rounding, then an activation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rescale {
+    /// Fractional bits removed.
+    pub shift: u32,
+    /// The function applied to the rescaled value.
+    pub act: Activation,
+}
+
+/// A tensor of the compiled model.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QTensor {
+    /// ONNX name.
+    pub name: String,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// Fractional bits of its fixed-point values.
+    pub scale_bits: u32,
+}
+
+impl QTensor {
+    /// Number of elements.
+    pub fn numel(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// A model input or output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IoSpec {
+    /// The tensor.
+    pub tensor: TensorId,
+    /// Who sees it.
+    pub visibility: Visibility,
+    /// Signed bit width of every value (guaranteed by a range check or a static bound); public
+    /// values are packed `⌊252 / pack_bits⌋` per instance.
+    pub pack_bits: u32,
+}
+
+/// The lookup tables the circuit needs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tables {
+    /// Shifts whose remainders are range-checked (`0 ≤ r < 2^shift`).
+    pub range_shifts: Vec<u32>,
+    /// Activation tables and the signed bit width each covers (a list in JSON: the keys are
+    /// objects).
+    #[serde(with = "table_list")]
+    pub activations: BTreeMap<Activation, u32>,
+    /// Fractional bits of activation inputs and outputs (what the tables are computed at).
+    pub scale_bits: u32,
+}
+
+impl Tables {
+    /// Rows of the combined table, including its all-zero first row.
+    pub fn rows(&self) -> usize {
+        1 + self.range_shifts.iter().map(|s| 1usize << s).sum::<usize>()
+            + self
+                .activations
+                .values()
+                .map(|b| 1usize << b)
+                .sum::<usize>()
+    }
+}
+
+/// How the circuit is laid out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LayoutParams {
+    /// Multiply-accumulates per dot-product row (advice columns besides the accumulator).
+    pub width: usize,
+    /// The circuit has `2^k` rows.
+    pub k: u32,
+}
+
+/// Float vs quantized agreement on the calibration inputs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct QuantReport {
+    /// Samples compared.
+    pub samples: usize,
+    /// Largest absolute difference over all outputs.
+    pub max_abs_error: f64,
+    /// Mean absolute difference.
+    pub mean_abs_error: f64,
+    /// `max_abs_error` divided by the largest float output magnitude.
+    pub max_rel_error: f64,
+    /// Share of samples whose arg-max agrees (for outputs with more than one element).
+    pub top1_agreement: Option<f64>,
+    /// Largest difference between tract's float inference and our float reading of the graph.
+    pub import_max_diff: f64,
+}
+
+/// A model compiled for the circuit: what `compile` writes as `model.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CompiledModel {
+    /// Format version ([`FORMAT_VERSION`]).
+    pub format: u32,
+    /// Model name.
+    pub name: String,
+    /// SHA-256 of the ONNX file it came from.
+    pub source_sha256: String,
+    /// The working fixed-point scale of activations (fractional bits).
+    pub scale_bits: u32,
+    /// The fixed-point scale of weights (fractional bits); products are rescaled by it.
+    pub weight_scale_bits: u32,
+    /// Every tensor.
+    pub tensors: Vec<QTensor>,
+    /// Model inputs.
+    pub inputs: Vec<IoSpec>,
+    /// Model outputs.
+    pub outputs: Vec<IoSpec>,
+    /// How the weights are held.
+    pub weights: Visibility,
+    /// Layers in execution order.
+    pub layers: Vec<Layer>,
+    /// Lookup tables.
+    pub tables: Tables,
+    /// Layout.
+    pub layout: LayoutParams,
+    /// Rows the layout uses.
+    pub rows: usize,
+    /// Float vs quantized agreement measured at compile time.
+    pub report: QuantReport,
+}
+
+impl CompiledModel {
+    /// Quantizes one set of float inputs (one flat vector per model input), checking shapes.
+    pub fn quantize_inputs(&self, inputs: &[Vec<f32>]) -> Result<Vec<Vec<i64>>> {
+        if inputs.len() != self.inputs.len() {
+            return Err(CircuitError::InputCount {
+                expected: self.inputs.len(),
+                got: inputs.len(),
+            });
+        }
+        self.inputs
+            .iter()
+            .zip(inputs)
+            .map(|(spec, data)| {
+                let t = &self.tensors[spec.tensor];
+                if data.len() != t.numel() {
+                    return Err(CircuitError::InputShape {
+                        name: t.name.clone(),
+                        shape: t.shape.clone(),
+                        expected: t.numel(),
+                        got: data.len(),
+                    });
+                }
+                if let Some(bad) = data.iter().find(|x| !x.is_finite()) {
+                    return Err(CircuitError::Mismatch(format!(
+                        "input `{}` contains {bad}",
+                        t.name
+                    )));
+                }
+                Ok(data.iter().map(|x| quantize(*x, t.scale_bits)).collect())
+            })
+            .collect()
+    }
+
+    /// Number of public instance values: every public input and output element.
+    pub fn num_instances(&self) -> usize {
+        self.inputs
+            .iter()
+            .chain(&self.outputs)
+            .map(|io| {
+                self.tensors[io.tensor]
+                    .numel()
+                    .div_ceil(values_per_instance(io.pack_bits))
+            })
+            .sum()
+    }
+
+    /// Reads `model.json`.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| CircuitError::io(path, e))?;
+        let model: Self = serde_json::from_str(&text).map_err(|e| CircuitError::Json {
+            path: path.to_owned(),
+            what: "compiled model",
+            reason: e.to_string(),
+        })?;
+        if model.format != FORMAT_VERSION {
+            return Err(CircuitError::Mismatch(format!(
+                "{}: compiled model format {} is not supported (expected {FORMAT_VERSION}); recompile the model",
+                path.display(),
+                model.format
+            )));
+        }
+        Ok(model)
+    }
+
+    /// Writes `model.json`.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).map_err(|e| CircuitError::Json {
+            path: path.to_owned(),
+            what: "compiled model",
+            reason: e.to_string(),
+        })?;
+        std::fs::write(path, text).map_err(|e| CircuitError::io(path, e))
+    }
+}
+
+/// `BTreeMap<Activation, u32>` as a JSON list of `{"act": …, "bits": …}`.
+mod table_list {
+    use crate::model::Activation;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    #[derive(Serialize, Deserialize)]
+    struct Entry {
+        act: Activation,
+        bits: u32,
+    }
+
+    pub(super) fn serialize<S: Serializer>(
+        map: &BTreeMap<Activation, u32>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        map.iter()
+            .map(|(act, bits)| Entry {
+                act: *act,
+                bits: *bits,
+            })
+            .collect::<Vec<_>>()
+            .serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<Activation, u32>, D::Error> {
+        Ok(Vec::<Entry>::deserialize(d)?
+            .into_iter()
+            .map(|e| (e.act, e.bits))
+            .collect())
+    }
+}

@@ -1,0 +1,228 @@
+//! Tests of the chain client against a real anvil on 127.0.0.1.
+use super::*;
+
+/// Init code that copies `runtime` (appended after a 14-byte prelude) to memory and
+/// returns it: PUSH2 len, PUSH1 14, PUSH1 0, CODECOPY, PUSH2 len, PUSH1 0, RETURN.
+fn initcode_for(runtime: &[u8]) -> Vec<u8> {
+    let len = u16::try_from(runtime.len())
+        .expect("runtime fits in PUSH2")
+        .to_be_bytes();
+    let mut code = vec![
+        0x61, len[0], len[1], 0x60, 0x0e, 0x60, 0x00, 0x39, 0x61, len[0], len[1], 0x60, 0x00, 0xf3,
+    ];
+    assert_eq!(code.len(), 0x0e);
+    code.extend_from_slice(runtime);
+    code
+}
+
+/// Runtime: mstore(0, 1); return(0, 32) — answers `true` to any call.
+const ALWAYS_TRUE: &[u8] = &[0x60, 0x01, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3];
+/// Runtime: return(0, 32) of untouched memory — answers `false` to any call.
+const ALWAYS_FALSE: &[u8] = &[0x60, 0x20, 0x60, 0x00, 0xf3];
+/// Runtime: revert(0, 0).
+const ALWAYS_REVERT: &[u8] = &[0x60, 0x00, 0x60, 0x00, 0xfd];
+/// Runtime: INVALID (0xfe), which halts and burns all gas.
+const INVALID_OPCODE: &[u8] = &[0xfe];
+/// Runtime: mstore(0, 2); return(0, 32) — a word that is not an ABI bool.
+const RETURNS_TWO: &[u8] = &[0x60, 0x02, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3];
+
+fn dead_url() -> String {
+    // Bind, read the port, close: nothing listens there afterwards.
+    format!("http://127.0.0.1:{}", free_port().unwrap())
+}
+
+#[tokio::test]
+async fn anvil_deploy_and_verify() {
+    let anvil = LocalAnvil::start().await.unwrap();
+    assert!(is_local_url(anvil.url()));
+    assert_eq!(anvil.hardfork(), Some("prague"));
+    assert_eq!(chain_id(anvil.url()).await.unwrap(), 31337);
+    let cfg = ChainConfig::anvil_default(anvil.url());
+    let proof = [7u8; 96];
+    let instances = [U256::from(1), U256::from(2), U256::MAX];
+
+    let yes = deploy(&cfg, initcode_for(ALWAYS_TRUE)).await.unwrap();
+    assert_eq!(yes.runtime_size, ALWAYS_TRUE.len());
+    assert!(yes.gas_used > 53_000, "deployment gas {}", yes.gas_used);
+    let verdict = verify_onchain(&cfg, yes.address, &proof, &instances)
+        .await
+        .unwrap();
+    assert!(verdict.valid);
+    assert!(verdict.gas_used.unwrap() > 21_000, "{verdict:?}");
+    assert!(verdict.tx_hash.is_some());
+
+    let revert = deploy(&cfg, initcode_for(ALWAYS_REVERT)).await.unwrap();
+    let verdict = verify_onchain(&cfg, revert.address, &proof, &instances)
+        .await
+        .unwrap();
+    assert_eq!(
+        verdict,
+        OnchainVerdict {
+            valid: false,
+            gas_used: None,
+            tx_hash: None
+        }
+    );
+
+    let invalid = deploy(&cfg, initcode_for(INVALID_OPCODE)).await.unwrap();
+    let verdict = verify_onchain(&cfg, invalid.address, &proof, &instances)
+        .await
+        .unwrap();
+    assert_eq!(
+        verdict,
+        OnchainVerdict {
+            valid: false,
+            gas_used: None,
+            tx_hash: None
+        }
+    );
+
+    let no = deploy(&cfg, initcode_for(ALWAYS_FALSE)).await.unwrap();
+    let verdict = verify_onchain(&cfg, no.address, &proof, &instances)
+        .await
+        .unwrap();
+    assert!(!verdict.valid);
+    assert!(verdict.gas_used.unwrap() > 21_000, "{verdict:?}");
+    assert_eq!(verdict.tx_hash, None);
+
+    let two = deploy(&cfg, initcode_for(RETURNS_TWO)).await.unwrap();
+    let err = verify_onchain(&cfg, two.address, &proof, &instances)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not an IVerifier"), "{err}");
+
+    // An address without code is an error, not a verdict.
+    let nobody = Address::repeat_byte(0x42);
+    let err = verify_onchain(&cfg, nobody, &proof, &instances)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("no contract code at {nobody} on {}", anvil.url())
+    );
+
+    // Init code that returns no runtime code leaves nothing at the address.
+    let err = deploy(&cfg, vec![0x00]).await.unwrap_err();
+    assert!(
+        err.to_string().starts_with("no contract code at 0x"),
+        "{err}"
+    );
+    let err = deploy(&cfg, initcode_for(&[])).await.unwrap_err();
+    assert!(
+        err.to_string().starts_with("no contract code at 0x"),
+        "{err}"
+    );
+
+    // Runtime code one byte over EIP-170 is refused.
+    let err = deploy(&cfg, initcode_for(&vec![0u8; 24_577]))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("24,576"), "{err}");
+    // Exactly at the limit is accepted.
+    let max = deploy(&cfg, initcode_for(&vec![0u8; 24_576]))
+        .await
+        .unwrap();
+    assert_eq!(max.runtime_size, 24_576);
+
+    // Init code that reverts is refused.
+    let err = deploy(&cfg, ALWAYS_REVERT.to_vec()).await.unwrap_err();
+    assert!(err.to_string().contains(anvil.url()), "{err}");
+
+    let bad_key = ChainConfig {
+        rpc_url: anvil.url().to_owned(),
+        private_key: "0x1234".into(),
+    };
+    let err = deploy(&bad_key, initcode_for(ALWAYS_TRUE))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().starts_with("invalid private key"), "{err}");
+    assert!(!err.to_string().contains("1234"), "{err}");
+
+    anvil.stop();
+}
+
+#[tokio::test]
+async fn unreachable_endpoint_is_a_clear_error() {
+    let url = dead_url();
+    let cfg = ChainConfig::anvil_default(url.clone());
+    let err = deploy(&cfg, initcode_for(ALWAYS_TRUE))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(&format!("cannot reach JSON-RPC endpoint {url}")),
+        "{err}"
+    );
+    assert!(err.contains("refused"), "{err}");
+    let err = chain_id(&url).await.unwrap_err().to_string();
+    assert!(
+        err.starts_with(&format!("cannot reach JSON-RPC endpoint {url}")),
+        "{err}"
+    );
+    let err = verify_onchain(&cfg, Address::ZERO, &[], &[])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(&format!("cannot reach JSON-RPC endpoint {url}")),
+        "{err}"
+    );
+    let err = chain_id("not a url").await.unwrap_err().to_string();
+    assert!(err.starts_with("invalid JSON-RPC URL"), "{err}");
+}
+
+#[tokio::test]
+async fn anvil_is_killed_on_drop() {
+    let anvil = LocalAnvil::start().await.unwrap();
+    let url = anvil.url().to_owned();
+    assert_eq!(chain_id(&url).await.unwrap(), 31337);
+    drop(anvil);
+    let err = chain_id(&url).await.unwrap_err().to_string();
+    assert!(err.starts_with("cannot reach JSON-RPC endpoint"), "{err}");
+}
+
+#[test]
+fn local_urls() {
+    for url in [
+        "http://127.0.0.1:8545",
+        "http://localhost:8545/",
+        "http://[::1]:8545",
+        "http://LOCALHOST",
+    ] {
+        assert!(is_local_url(url), "{url}");
+    }
+    for url in [
+        "https://rpc.sepolia.org",
+        "http://10.0.0.1:8545",
+        "http://127.0.0.1.example.com",
+        "nonsense",
+        "",
+    ] {
+        assert!(!is_local_url(url), "{url}");
+    }
+}
+
+#[test]
+fn find_tool_reports_where_it_looked() {
+    let err = find_tool("snarkml-no-such-tool", "SNARKML_NO_SUCH_TOOL")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("snarkml-no-such-tool not found: run scripts/setup"),
+        "{err}"
+    );
+    assert!(
+        err.contains("$SNARKML_NO_SUCH_TOOL") && err.contains("PATH"),
+        "{err}"
+    );
+    // `sh` is on PATH on every machine that runs these tests.
+    assert!(find_tool("sh", "SNARKML_NO_SUCH_TOOL")
+        .unwrap()
+        .is_absolute());
+}
+
+#[test]
+fn config_debug_hides_the_key() {
+    let cfg = ChainConfig::anvil_default("http://127.0.0.1:8545");
+    assert!(!format!("{cfg:?}").contains("ac0974"));
+}
