@@ -22,6 +22,8 @@ Writes:
       softsign,clip,abs,neg,erf}.{onnx,input.json,expected.json,calibration.json}
   tests/fixtures/ops_{affine,sub_from_const,shape,concat_gather,pad}
       .{onnx,input.json,expected.json,calibration.json}
+  tests/fixtures/pool_{avg,avg_pad,avg_pad_incl,global}
+      .{onnx,input.json,expected.json,calibration.json}
   tests/fixtures/not_onnx.onnx
   tests/fixtures/bad_shape.input.json
 """
@@ -59,8 +61,8 @@ SPLIT_SEED = 0
 N_CALIBRATION = 32
 INPUT_SAMPLE = 0  # index into the test split used for input.json
 
-N_FIXTURE_CALIBRATION = 8  # samples in each conv/act/ops fixture's calibration.json
-FIXTURE_OUTPUT_BOUND = 8.0  # conv/act/ops fixture outputs stay within +-this
+N_FIXTURE_CALIBRATION = 8  # samples in each conv/act/ops/pool fixture's calibration.json
+FIXTURE_OUTPUT_BOUND = 8.0  # conv/act/ops/pool fixture outputs stay within +-this
 
 
 # --------------------------------------------------------------------------
@@ -888,6 +890,128 @@ def make_ops_pad() -> None:
                              input_bound=2.0)
 
 
+# --------------------------------------------------------------------------
+# pooling fixtures: AveragePool, GlobalAveragePool
+# --------------------------------------------------------------------------
+
+def avgpool_ref(x, kernel, strides, pads, count_include_pad: int) -> np.ndarray:
+    """Plain numpy (float64) ONNX 2-D AveragePool (no ceil_mode, no dilations).
+
+    pads are ONNX-ordered [h_begin, w_begin, h_end, w_end]. Each window sums
+    the zero-padded input; the divisor is kh * kw with count_include_pad = 1,
+    else the number of window positions that fall inside the unpadded input.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    kh, kw = kernel
+    sh, sw = strides
+    widths = [(0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])]
+    xp = np.pad(x, widths)
+    inside = np.pad(np.ones(x.shape[2:]), widths[2:])  # 1 where not padding
+    oh = (xp.shape[2] - kh) // sh + 1
+    ow = (xp.shape[3] - kw) // sw + 1
+    y = np.zeros((*x.shape[:2], oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            rows = slice(i * sh, i * sh + kh)
+            cols = slice(j * sw, j * sw + kw)
+            count = kh * kw if count_include_pad else inside[rows, cols].sum()
+            y[:, :, i, j] = xp[:, :, rows, cols].sum(axis=(2, 3)) / count
+    return y
+
+
+def make_pool_avg() -> None:
+    """[1,2,6,6] -> AveragePool(2x2, stride 2) -> [1,2,3,3] -> Flatten
+    -> Gemm(18->3, transB=1) -> [1,3]."""
+    # Seeds 0..27 are taken by the split and the fixtures above; the pool_*
+    # fixtures use 28..31.
+    rng = np.random.default_rng(28)
+    w = dyadic(rng, (3, 18), -0.5, 0.5)  # Gemm transB=1: B is [out, in]
+    b = dyadic(rng, (3,), -0.5, 0.5)
+    attrs = dict(kernel_shape=[2, 2], strides=[2, 2])
+    graph = helper.make_graph(
+        [
+            # No pads attribute: zero padding by default.
+            helper.make_node("AveragePool", ["input"], ["pool_out"], name="pool", **attrs),
+            helper.make_node("Flatten", ["pool_out"], ["flat"], name="flatten", axis=1),
+            helper.make_node("Gemm", ["flat", "fc.weight", "fc.bias"], ["output"],
+                             name="fc", transB=1),
+        ],
+        "pool_avg",
+        inputs=[tensor_info("input", [1, 2, 6, 6])],
+        outputs=[tensor_info("output", [1, 3])],
+        initializer=[init_f32("fc.weight", w), init_f32("fc.bias", b)],
+    )
+
+    def reference(x):
+        h = avgpool_ref(x, [2, 2], [2, 2], [0, 0, 0, 0], count_include_pad=0)
+        assert h.shape == (1, 2, 3, 3), h.shape
+        return h.reshape(1, 18) @ w.T + b
+
+    write_calibrated_fixture("pool_avg", make_model(graph), rng, (1, 2, 6, 6), reference,
+                             input_bound=2.0)
+
+
+def make_pool_avg_padded(name: str, seed: int, count_include_pad: int) -> None:
+    """[1,1,5,5] -> AveragePool(3x3, stride 1, pads 1, count_include_pad) -> [1,1,5,5]."""
+    rng = np.random.default_rng(seed)
+    pads = [1, 1, 1, 1]
+    graph = helper.make_graph(
+        [
+            helper.make_node("AveragePool", ["input"], ["output"], name="pool",
+                             kernel_shape=[3, 3], strides=[1, 1], pads=pads,
+                             count_include_pad=count_include_pad),
+        ],
+        name,
+        inputs=[tensor_info("input", [1, 1, 5, 5])],
+        outputs=[tensor_info("output", [1, 1, 5, 5])],
+    )
+
+    def reference(x):
+        return avgpool_ref(x, [3, 3], [1, 1], pads, count_include_pad)
+
+    write_calibrated_fixture(name, make_model(graph), rng, (1, 1, 5, 5), reference,
+                             input_bound=2.0)
+
+
+def make_pool_global() -> None:
+    """[1,3,4,4] -> Conv(3->4, 3x3, pad 1) -> Relu -> GlobalAveragePool -> [1,4,1,1]
+    -> Flatten -> Gemm(4->2, transB=1) -> [1,2]."""
+    rng = np.random.default_rng(31)
+    wc = dyadic(rng, (4, 3, 3, 3), -0.5, 0.5)
+    bc = dyadic(rng, (4,), -0.5, 0.5)
+    wf = dyadic(rng, (2, 4), -0.5, 0.5)  # Gemm transB=1: B is [out, in]
+    bf = dyadic(rng, (2,), -0.5, 0.5)
+    attrs = dict(pads=[1, 1, 1, 1])
+    graph = helper.make_graph(
+        [
+            helper.make_node("Conv", ["input", "conv.weight", "conv.bias"], ["conv_out"],
+                             name="conv", kernel_shape=[3, 3], strides=[1, 1],
+                             dilations=[1, 1], group=1, **attrs),
+            helper.make_node("Relu", ["conv_out"], ["relu_out"], name="relu"),
+            helper.make_node("GlobalAveragePool", ["relu_out"], ["gap_out"], name="gap"),
+            helper.make_node("Flatten", ["gap_out"], ["flat"], name="flatten", axis=1),
+            helper.make_node("Gemm", ["flat", "fc.weight", "fc.bias"], ["output"],
+                             name="fc", transB=1),
+        ],
+        "pool_global",
+        inputs=[tensor_info("input", [1, 3, 4, 4])],
+        outputs=[tensor_info("output", [1, 2])],
+        initializer=[
+            init_f32("conv.weight", wc), init_f32("conv.bias", bc),
+            init_f32("fc.weight", wf), init_f32("fc.bias", bf),
+        ],
+    )
+
+    def reference(x):
+        h = np.maximum(conv_ref(x, wc, bc, **attrs), 0.0)
+        g = h.mean(axis=(2, 3), keepdims=True)
+        assert g.shape == (1, 4, 1, 1), g.shape
+        return g.reshape(1, 4) @ wf.T + bf
+
+    write_calibrated_fixture("pool_global", make_model(graph), rng, (1, 3, 4, 4), reference,
+                             input_bound=2.0)
+
+
 def make_bad_inputs() -> None:
     FIXTURES.mkdir(parents=True, exist_ok=True)
     (FIXTURES / "not_onnx.onnx").write_text("this is not an onnx model\n")
@@ -955,11 +1079,15 @@ results.
 | `tests/fixtures/ops_shape.onnx` | `input` [1,2,3,4] -> Transpose(perm [0,2,3,1]) -> [1,3,4,2] -> Slice(int64 inputs `slice.starts` [0,1], `slice.ends` [3,4], `slice.axes` [1,2], `slice.steps` [1,1]) -> [1,3,3,2] -> Reshape(`reshape.shape` = [1,18]) -> Unsqueeze(`unsqueeze.axes` = [1]) -> [1,1,18] -> Squeeze(`squeeze.axes` = [1]) -> [1,18] -> Gemm(`fc.weight` [4,18], `fc.bias` [4], transB=1) -> `output` [1,4] |
 | `tests/fixtures/ops_concat_gather.onnx` | `input` [1,6] -> branch A: Gemm(`fc_a.weight` [3,6], `fc_a.bias` [3], transB=1) -> Relu; branch B: Gather(axis=1, int64 `gather.indices` = {GATHER_INDICES}) of the input; Concat(axis=1) of A, B -> [1,6] -> Gemm(`fc.weight` [2,6], `fc.bias` [2], transB=1) -> `output` [1,2] |
 | `tests/fixtures/ops_pad.onnx` | `input` [1,1,4,4] -> Pad(mode constant, int64 `pad.pads` = {PAD_PADS}, no constant_value: zero) -> [1,1,7,7] -> Conv(`conv.weight` [1,1,3,3], `conv.bias` [1], no padding) -> `output` [1,1,5,5] |
+| `tests/fixtures/pool_avg.onnx` | `input` [1,2,6,6] -> AveragePool(kernel_shape [2,2], strides [2,2], no pads) -> [1,2,3,3] -> Flatten(axis=1) -> Gemm(`fc.weight` [3,18], `fc.bias` [3], transB=1) -> `output` [1,3] |
+| `tests/fixtures/pool_avg_pad.onnx` | `input` [1,1,5,5] -> AveragePool(kernel_shape [3,3], strides [1,1], pads [1,1,1,1], count_include_pad 0: border windows divide by their count of non-pad elements) -> `output` [1,1,5,5] |
+| `tests/fixtures/pool_avg_pad_incl.onnx` | `input` [1,1,5,5] -> AveragePool(kernel_shape [3,3], strides [1,1], pads [1,1,1,1], count_include_pad 1: every window divides by 9) -> `output` [1,1,5,5] |
+| `tests/fixtures/pool_global.onnx` | `input` [1,3,4,4] -> Conv(`conv.weight` [4,3,3,3], `conv.bias` [4], pads [1,1,1,1]) -> Relu -> GlobalAveragePool -> [1,4,1,1] -> Flatten(axis=1) -> Gemm(`fc.weight` [2,4], `fc.bias` [2], transB=1) -> `output` [1,2] |
 | `tests/fixtures/not_onnx.onnx` | a text file, not ONNX |
 | `tests/fixtures/bad_shape.input.json` | a 3-value input meant for the 64-input digits model (wrong shape) |
 
 Each fixture model `NAME.onnx` comes with `NAME.input.json` and
-`NAME.expected.json`; the `conv_*`, `act_*` and `ops_*` fixtures also have
+`NAME.expected.json`; the `conv_*`, `act_*`, `ops_*` and `pool_*` fixtures also have
 `NAME.calibration.json`, {N_FIXTURE_CALIBRATION} samples whose first is `NAME.input.json`'s
 input. Fixture weights and inputs are multiples of 1/64
 with |value| <= 2 (`act_*` inputs and calibration samples: |value| <= 3;
@@ -992,6 +1120,10 @@ def main() -> int:
     make_ops_shape()
     make_ops_concat_gather()
     make_ops_pad()
+    make_pool_avg()
+    make_pool_avg_padded("pool_avg_pad", 29, count_include_pad=0)
+    make_pool_avg_padded("pool_avg_pad_incl", 30, count_include_pad=1)
+    make_pool_global()
     make_bad_inputs()
     write_models_readme(info)
     print(f"digits_mlp: float test accuracy {info['accuracy'] * 100:.2f}% "

@@ -66,6 +66,36 @@ pub fn srs_import(ptau: &Path, k: Option<u32>, out: &Path) -> Result<Srs> {
     Ok(srs)
 }
 
+/// Runs the compiled model in `build` on the inputs in `input` with the circuit's exact
+/// arithmetic (no proof): the outputs, quantized and dequantized.
+pub fn run(build: &BuildDir, input: &Path) -> Result<Vec<snarkml_circuits::io::TensorValue>> {
+    let (model, quantized) = model_and_inputs(build, input)?;
+    let outputs = snarkml_circuits::exec::run(&model, &quantized)?.outputs(&model);
+    Ok(snarkml_circuits::io::tensor_values(
+        &model,
+        &model.outputs,
+        &outputs,
+    ))
+}
+
+/// Checks every constraint of the circuit on `input` with halo2's MockProver (no keys, no
+/// proof); the error names the layer of the first failing row.
+pub fn mock(build: &BuildDir, input: &Path) -> Result<CompiledModel> {
+    let (model, quantized) = model_and_inputs(build, input)?;
+    snarkml_circuits::prover::mock(&model, &quantized)?;
+    Ok(model)
+}
+
+fn model_and_inputs(build: &BuildDir, input: &Path) -> Result<(CompiledModel, Vec<Vec<i64>>)> {
+    build.require(&build.model(), "compile")?;
+    let model = CompiledModel::load(&build.model())?;
+    let inputs = InputFile::load(input)?;
+    let quantized = model
+        .quantize_inputs(&inputs.input_data)
+        .wrap_err_with(|| format!("{}", input.display()))?;
+    Ok((model, quantized))
+}
+
 /// Generates a development SRS of `2^k` points from `seed` and writes it to `out`.
 pub fn srs_gen(k: u32, seed: u64, out: &Path) -> Result<Srs> {
     let srs = Srs::generate_insecure(k, seed)?;

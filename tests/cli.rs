@@ -147,6 +147,24 @@ fn wrong_input_shape_is_named_and_missing_steps_are_explained() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("proof is valid"));
 
+    // run: the circuit's arithmetic without a proof; mock: every constraint without a proof.
+    let out = snarkml(&["run", b, "--input", input.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["outputs"][0]["values"],
+        serde_json::json!([0.0, 0.25, 2.0]),
+        "relu of [-1.5, 0.25, 2]"
+    );
+    let out = snarkml(&["mock", b, "--input", input.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("all constraints satisfied"));
+    let out = snarkml(&["run", b, "--input", wrong.to_str().unwrap()]);
+    assert_one_line_error(&out, "expected 3 values");
+
     // Keys from a development SRS never go to a remote chain by accident.
     let out = snarkml(&[
         "deploy",

@@ -99,7 +99,8 @@ pub struct ProofFile {
     pub outputs: Vec<TensorValue>,
 }
 
-fn tensor_values(
+/// The values of model inputs or outputs, quantized and dequantized.
+pub fn tensor_values(
     model: &CompiledModel,
     specs: &[crate::quantize::IoSpec],
     data: &[Vec<i64>],

@@ -571,3 +571,10 @@ fn batch_normalization_folds_into_the_convolution() {
         "Conv → BatchNorm → Relu should be one fused layer"
     );
 }
+
+#[test]
+fn average_pooling_matches_reference_exactly_and_float_closely() {
+    for stem in ["pool_avg", "pool_avg_pad", "pool_avg_pad_incl", "pool_global"] {
+        check_fixture(stem, 0.05);
+    }
+}

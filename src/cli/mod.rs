@@ -6,6 +6,7 @@ mod chain_cmds;
 mod compile;
 mod demo;
 mod prove;
+mod run;
 mod setup;
 mod srs;
 mod verifier;
@@ -49,6 +50,10 @@ pub enum Command {
     Prove(prove::ProveCmd),
     /// Verify a proof natively.
     Verify(prove::VerifyCmd),
+    /// Run the quantized model on an input, exactly as the circuit computes it (no proof).
+    Run(run::RunCmd),
+    /// Check every constraint on an input without making a proof; names the failing layer.
+    Mock(run::MockCmd),
     /// Generate the Solidity verifier of a build.
     GenVerifier(verifier::GenVerifierCmd),
     /// Deploy the verifier to a chain.
@@ -138,6 +143,8 @@ impl Cli {
             Command::Setup(c) => c.run(),
             Command::Prove(c) => c.run(),
             Command::Verify(c) => c.run(),
+            Command::Run(c) => c.run(),
+            Command::Mock(c) => c.run(),
             Command::GenVerifier(c) => c.run(),
             Command::Deploy(c) => c.run(),
             Command::VerifyOnchain(c) => c.run(),

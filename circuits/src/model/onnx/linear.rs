@@ -11,6 +11,116 @@ use crate::model::{ConvGeometry, FloatGraph, FloatOp};
 use tract_onnx::pb::NodeProto;
 
 impl Importer {
+    /// AveragePool and GlobalAveragePool as a depthwise convolution with weights `1/K`; with
+    /// padding that does not count (`count_include_pad = 0`), a convolution of ones followed by
+    /// a per-element division by the number of real elements in each window.
+    pub(super) fn avg_pool(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let input = self.var(node, 0)?;
+        let in_shape = self.graph.tensors[input].shape.clone();
+        let d = in_shape.len().saturating_sub(2);
+        if d == 0 {
+            return Err(invalid(
+                node,
+                format!("cannot pool a tensor of shape {in_shape:?}"),
+            ));
+        }
+        let (kernel, strides, pads, include_pad) = if node.op_type == "GlobalAveragePool" {
+            (in_shape[2..].to_vec(), vec![1; d], vec![0; 2 * d], true)
+        } else {
+            if let Some(pad) = attr_string(node, "auto_pad").filter(|p| p != "NOTSET") {
+                return Err(unsupported(
+                    node,
+                    &format!("auto_pad={pad} (export with explicit pads)"),
+                ));
+            }
+            if attr_int(node, "ceil_mode").unwrap_or(0) != 0 {
+                return Err(unsupported(node, "ceil_mode=1"));
+            }
+            if attr_ints(node, "dilations").is_some_and(|v| v.iter().any(|x| *x != 1)) {
+                return Err(unsupported(node, "dilated pooling"));
+            }
+            let usize_list = |v: Vec<i64>| -> Result<Vec<usize>> {
+                v.into_iter()
+                    .map(|x| {
+                        usize::try_from(x)
+                            .map_err(|_| invalid(node, "negative pooling parameter".into()))
+                    })
+                    .collect()
+            };
+            let kernel = usize_list(
+                attr_ints(node, "kernel_shape")
+                    .ok_or_else(|| invalid(node, "no kernel_shape".into()))?,
+            )?;
+            let strides = usize_list(attr_ints(node, "strides").unwrap_or_else(|| vec![1; d]))?;
+            let pads = usize_list(attr_ints(node, "pads").unwrap_or_else(|| vec![0; 2 * d]))?;
+            (
+                kernel,
+                strides,
+                pads,
+                attr_int(node, "count_include_pad").unwrap_or(0) != 0,
+            )
+        };
+        if kernel.len() != d || strides.len() != d || pads.len() != 2 * d {
+            return Err(invalid(
+                node,
+                "kernel, strides and pads do not match the input rank".into(),
+            ));
+        }
+        let channels = in_shape[1];
+        let geometry = ConvGeometry::new(
+            &in_shape,
+            channels,
+            &kernel,
+            &strides,
+            &pads[..d],
+            &pads[d..],
+            &vec![1; d],
+            channels,
+        )
+        .ok_or_else(|| {
+            invalid(
+                node,
+                format!("pooling window {kernel:?} does not fit {in_shape:?}"),
+            )
+        })?;
+        let out_shape = geometry.output_shape();
+        let window: usize = kernel.iter().product();
+        let bias = vec![0f32; channels];
+        if include_pad || pads.iter().all(|p| *p == 0) {
+            let weight = vec![1.0 / window as f32; geometry.weight_len()];
+            return self.push(node, out_shape, |output| FloatOp::Conv {
+                node: name,
+                input,
+                output,
+                geometry,
+                weight,
+                bias,
+            });
+        }
+        let mut counts = vec![0usize; out_shape.iter().product()];
+        geometry.for_each_output(|i, _, terms| counts[i] = terms.len());
+        let sum_name = format!("{}/window_sum", self.output_name(node)?);
+        let sum = self.add_tensor(&sum_name, out_shape.clone());
+        let weight = vec![1f32; geometry.weight_len()];
+        self.graph.ops.push(FloatOp::Conv {
+            node: name.clone(),
+            input,
+            output: sum,
+            geometry,
+            weight,
+            bias,
+        });
+        let scale = counts.iter().map(|n| 1.0 / *n as f32).collect();
+        let shift = vec![0f32; counts.len()];
+        self.push(node, out_shape, |output| FloatOp::Affine {
+            node: name,
+            input: sum,
+            output,
+            scale,
+            shift,
+        })
+    }
+
     pub(super) fn gemm(&mut self, node: &NodeProto, name: String) -> Result<()> {
         if attr_int(node, "transA").unwrap_or(0) != 0 {
             return Err(unsupported(node, "transA=1"));
