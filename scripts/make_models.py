@@ -22,8 +22,9 @@ Writes:
       softsign,clip,abs,neg,erf}.{onnx,input.json,expected.json,calibration.json}
   tests/fixtures/ops_{affine,sub_from_const,shape,concat_gather,pad}
       .{onnx,input.json,expected.json,calibration.json}
-  tests/fixtures/pool_{avg,avg_pad,avg_pad_incl,global}
+  tests/fixtures/pool_{avg,avg_pad,avg_pad_incl,global,max,max_pad,global_max}
       .{onnx,input.json,expected.json,calibration.json}
+  tests/fixtures/lenet_tiny.{onnx,input.json,expected.json,calibration.json}
   tests/fixtures/not_onnx.onnx
   tests/fixtures/bad_shape.input.json
 """
@@ -1012,6 +1013,161 @@ def make_pool_global() -> None:
                              input_bound=2.0)
 
 
+# --------------------------------------------------------------------------
+# pooling fixtures: MaxPool, GlobalMaxPool, and a LeNet-shaped toy
+# --------------------------------------------------------------------------
+
+def maxpool_ref(x, kernel, strides, pads) -> np.ndarray:
+    """Plain numpy (float64) ONNX 2-D MaxPool (no ceil_mode, no dilations).
+
+    pads are ONNX-ordered [h_begin, w_begin, h_end, w_end]; padding is -inf,
+    so it never wins a window.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    kh, kw = kernel
+    sh, sw = strides
+    widths = [(0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])]
+    xp = np.pad(x, widths, constant_values=-np.inf)
+    oh = (xp.shape[2] - kh) // sh + 1
+    ow = (xp.shape[3] - kw) // sw + 1
+    y = np.zeros((*x.shape[:2], oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            y[:, :, i, j] = xp[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw].max(axis=(2, 3))
+    assert np.isfinite(y).all()
+    return y
+
+
+def make_pool_max() -> None:
+    """[1,2,6,6] -> MaxPool(2x2, stride 2) -> [1,2,3,3] -> Flatten
+    -> Gemm(18->3, transB=1) -> [1,3]."""
+    # Seeds 0..31 are taken by the split and the fixtures above; the MaxPool
+    # fixtures and lenet_tiny use 32..35.
+    rng = np.random.default_rng(32)
+    w = dyadic(rng, (3, 18), -0.5, 0.5)  # Gemm transB=1: B is [out, in]
+    b = dyadic(rng, (3,), -0.5, 0.5)
+    graph = helper.make_graph(
+        [
+            # No pads attribute; only the first (values) output.
+            helper.make_node("MaxPool", ["input"], ["pool_out"], name="pool",
+                             kernel_shape=[2, 2], strides=[2, 2]),
+            helper.make_node("Flatten", ["pool_out"], ["flat"], name="flatten", axis=1),
+            helper.make_node("Gemm", ["flat", "fc.weight", "fc.bias"], ["output"],
+                             name="fc", transB=1),
+        ],
+        "pool_max",
+        inputs=[tensor_info("input", [1, 2, 6, 6])],
+        outputs=[tensor_info("output", [1, 3])],
+        initializer=[init_f32("fc.weight", w), init_f32("fc.bias", b)],
+    )
+
+    def reference(x):
+        h = maxpool_ref(x, [2, 2], [2, 2], [0, 0, 0, 0])
+        assert h.shape == (1, 2, 3, 3), h.shape
+        return h.reshape(1, 18) @ w.T + b
+
+    write_calibrated_fixture("pool_max", make_model(graph), rng, (1, 2, 6, 6), reference,
+                             input_bound=2.0)
+
+
+def make_pool_max_pad() -> None:
+    """[1,1,5,5] -> MaxPool(3x3, stride 1, pads 1) -> [1,1,5,5]."""
+    rng = np.random.default_rng(33)
+    pads = [1, 1, 1, 1]
+    graph = helper.make_graph(
+        [
+            helper.make_node("MaxPool", ["input"], ["output"], name="pool",
+                             kernel_shape=[3, 3], strides=[1, 1], pads=pads),
+        ],
+        "pool_max_pad",
+        inputs=[tensor_info("input", [1, 1, 5, 5])],
+        outputs=[tensor_info("output", [1, 1, 5, 5])],
+    )
+
+    def reference(x):
+        return maxpool_ref(x, [3, 3], [1, 1], pads)
+
+    write_calibrated_fixture("pool_max_pad", make_model(graph), rng, (1, 1, 5, 5), reference,
+                             input_bound=2.0)
+
+
+def make_pool_global_max() -> None:
+    """[1,3,4,4] -> Conv(3->2, 3x3, pad 1) -> GlobalMaxPool -> [1,2,1,1]
+    -> Flatten -> [1,2]."""
+    rng = np.random.default_rng(34)
+    wc = dyadic(rng, (2, 3, 3, 3), -0.5, 0.5)
+    bc = dyadic(rng, (2,), -0.5, 0.5)
+    attrs = dict(pads=[1, 1, 1, 1])
+    graph = helper.make_graph(
+        [
+            helper.make_node("Conv", ["input", "conv.weight", "conv.bias"], ["conv_out"],
+                             name="conv", kernel_shape=[3, 3], **attrs),
+            helper.make_node("GlobalMaxPool", ["conv_out"], ["gmp_out"], name="gmp"),
+            helper.make_node("Flatten", ["gmp_out"], ["output"], name="flatten", axis=1),
+        ],
+        "pool_global_max",
+        inputs=[tensor_info("input", [1, 3, 4, 4])],
+        outputs=[tensor_info("output", [1, 2])],
+        initializer=[init_f32("conv.weight", wc), init_f32("conv.bias", bc)],
+    )
+
+    def reference(x):
+        h = conv_ref(x, wc, bc, **attrs)
+        g = h.max(axis=(2, 3), keepdims=True)
+        assert g.shape == (1, 2, 1, 1), g.shape
+        return g.reshape(1, 2)
+
+    write_calibrated_fixture("pool_global_max", make_model(graph), rng, (1, 3, 4, 4),
+                             reference, input_bound=2.0)
+
+
+def make_lenet_tiny() -> None:
+    """[1,1,12,12] -> Conv(1->4, 5x5) -> Relu -> MaxPool(2x2, stride 2) -> [1,4,4,4]
+    -> Conv(4->6, 3x3) -> Relu -> MaxPool(2x2, stride 2) -> [1,6,1,1] -> Flatten
+    -> Gemm(6->10, transB=1) -> [1,10]: a LeNet-shaped toy."""
+    rng = np.random.default_rng(35)
+    w1 = dyadic(rng, (4, 1, 5, 5), -0.5, 0.5)
+    b1 = dyadic(rng, (4,), -0.5, 0.5)
+    w2 = dyadic(rng, (6, 4, 3, 3), -0.5, 0.5)
+    b2 = dyadic(rng, (6,), -0.5, 0.5)
+    wf = dyadic(rng, (10, 6), -0.5, 0.5)  # Gemm transB=1: B is [out, in]
+    bf = dyadic(rng, (10,), -0.5, 0.5)
+    pool = dict(kernel_shape=[2, 2], strides=[2, 2])
+    graph = helper.make_graph(
+        [
+            helper.make_node("Conv", ["input", "conv1.weight", "conv1.bias"], ["conv1_out"],
+                             name="conv1", kernel_shape=[5, 5]),
+            helper.make_node("Relu", ["conv1_out"], ["relu1_out"], name="relu1"),
+            helper.make_node("MaxPool", ["relu1_out"], ["pool1_out"], name="pool1", **pool),
+            helper.make_node("Conv", ["pool1_out", "conv2.weight", "conv2.bias"], ["conv2_out"],
+                             name="conv2", kernel_shape=[3, 3]),
+            helper.make_node("Relu", ["conv2_out"], ["relu2_out"], name="relu2"),
+            helper.make_node("MaxPool", ["relu2_out"], ["pool2_out"], name="pool2", **pool),
+            helper.make_node("Flatten", ["pool2_out"], ["flat"], name="flatten", axis=1),
+            helper.make_node("Gemm", ["flat", "fc.weight", "fc.bias"], ["output"],
+                             name="fc", transB=1),
+        ],
+        "lenet_tiny",
+        inputs=[tensor_info("input", [1, 1, 12, 12])],
+        outputs=[tensor_info("output", [1, 10])],
+        initializer=[
+            init_f32("conv1.weight", w1), init_f32("conv1.bias", b1),
+            init_f32("conv2.weight", w2), init_f32("conv2.bias", b2),
+            init_f32("fc.weight", wf), init_f32("fc.bias", bf),
+        ],
+    )
+
+    def reference(x):
+        h = maxpool_ref(np.maximum(conv_ref(x, w1, b1), 0.0), [2, 2], [2, 2], [0, 0, 0, 0])
+        assert h.shape == (1, 4, 4, 4), h.shape
+        h = maxpool_ref(np.maximum(conv_ref(h, w2, b2), 0.0), [2, 2], [2, 2], [0, 0, 0, 0])
+        assert h.shape == (1, 6, 1, 1), h.shape
+        return h.reshape(1, 6) @ wf.T + bf
+
+    write_calibrated_fixture("lenet_tiny", make_model(graph), rng, (1, 1, 12, 12), reference,
+                             input_bound=2.0)
+
+
 def make_bad_inputs() -> None:
     FIXTURES.mkdir(parents=True, exist_ok=True)
     (FIXTURES / "not_onnx.onnx").write_text("this is not an onnx model\n")
@@ -1083,11 +1239,15 @@ results.
 | `tests/fixtures/pool_avg_pad.onnx` | `input` [1,1,5,5] -> AveragePool(kernel_shape [3,3], strides [1,1], pads [1,1,1,1], count_include_pad 0: border windows divide by their count of non-pad elements) -> `output` [1,1,5,5] |
 | `tests/fixtures/pool_avg_pad_incl.onnx` | `input` [1,1,5,5] -> AveragePool(kernel_shape [3,3], strides [1,1], pads [1,1,1,1], count_include_pad 1: every window divides by 9) -> `output` [1,1,5,5] |
 | `tests/fixtures/pool_global.onnx` | `input` [1,3,4,4] -> Conv(`conv.weight` [4,3,3,3], `conv.bias` [4], pads [1,1,1,1]) -> Relu -> GlobalAveragePool -> [1,4,1,1] -> Flatten(axis=1) -> Gemm(`fc.weight` [2,4], `fc.bias` [2], transB=1) -> `output` [1,2] |
+| `tests/fixtures/pool_max.onnx` | `input` [1,2,6,6] -> MaxPool(kernel_shape [2,2], strides [2,2], no pads; one output) -> [1,2,3,3] -> Flatten(axis=1) -> Gemm(`fc.weight` [3,18], `fc.bias` [3], transB=1) -> `output` [1,3] |
+| `tests/fixtures/pool_max_pad.onnx` | `input` [1,1,5,5] -> MaxPool(kernel_shape [3,3], strides [1,1], pads [1,1,1,1]: padding is -inf, so it never wins) -> `output` [1,1,5,5] |
+| `tests/fixtures/pool_global_max.onnx` | `input` [1,3,4,4] -> Conv(`conv.weight` [2,3,3,3], `conv.bias` [2], pads [1,1,1,1]) -> GlobalMaxPool -> [1,2,1,1] -> Flatten(axis=1) -> `output` [1,2] |
+| `tests/fixtures/lenet_tiny.onnx` | LeNet-shaped toy: `input` [1,1,12,12] -> Conv(`conv1.weight` [4,1,5,5], `conv1.bias` [4], no padding) -> Relu -> MaxPool(kernel_shape [2,2], strides [2,2]) -> [1,4,4,4] -> Conv(`conv2.weight` [6,4,3,3], `conv2.bias` [6], no padding) -> Relu -> MaxPool(kernel_shape [2,2], strides [2,2]) -> [1,6,1,1] -> Flatten(axis=1) -> Gemm(`fc.weight` [10,6], `fc.bias` [10], transB=1) -> `output` [1,10] |
 | `tests/fixtures/not_onnx.onnx` | a text file, not ONNX |
 | `tests/fixtures/bad_shape.input.json` | a 3-value input meant for the 64-input digits model (wrong shape) |
 
 Each fixture model `NAME.onnx` comes with `NAME.input.json` and
-`NAME.expected.json`; the `conv_*`, `act_*`, `ops_*` and `pool_*` fixtures also have
+`NAME.expected.json`; the `conv_*`, `act_*`, `ops_*`, `pool_*` and `lenet_tiny` fixtures also have
 `NAME.calibration.json`, {N_FIXTURE_CALIBRATION} samples whose first is `NAME.input.json`'s
 input. Fixture weights and inputs are multiples of 1/64
 with |value| <= 2 (`act_*` inputs and calibration samples: |value| <= 3;
@@ -1124,6 +1284,10 @@ def main() -> int:
     make_pool_avg_padded("pool_avg_pad", 29, count_include_pad=0)
     make_pool_avg_padded("pool_avg_pad_incl", 30, count_include_pad=1)
     make_pool_global()
+    make_pool_max()
+    make_pool_max_pad()
+    make_pool_global_max()
+    make_lenet_tiny()
     make_bad_inputs()
     write_models_readme(info)
     print(f"digits_mlp: float test accuracy {info['accuracy'] * 100:.2f}% "

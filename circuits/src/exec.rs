@@ -141,6 +141,28 @@ pub fn run(model: &CompiledModel, inputs: &[Vec<i64>]) -> Result<Execution> {
                     .collect::<Result<_>>()?;
                 (*output, out)
             }
+            Layer::MaxPool {
+                input,
+                output,
+                windows,
+                ..
+            } => {
+                let x = &values[*input];
+                let out = windows
+                    .iter()
+                    .map(|w| {
+                        // As the circuit computes it: each difference goes through the ReLU table.
+                        let mut acc = i128::from(x[w[0] as usize]);
+                        for i in &w[1..] {
+                            let diff = i128::from(x[*i as usize]) - acc;
+                            check_range(model, Activation::Relu, diff, node)?;
+                            acc += diff.max(0);
+                        }
+                        narrow(acc, node)
+                    })
+                    .collect::<Result<_>>()?;
+                (*output, out)
+            }
             Layer::Select {
                 inputs,
                 output,

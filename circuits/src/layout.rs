@@ -423,6 +423,25 @@ impl Plan {
                         })
                         .collect();
                 }
+                Layer::MaxPool {
+                    input,
+                    output,
+                    windows,
+                    ..
+                } => {
+                    let src = cells[*input].clone();
+                    cells[*output] = windows
+                        .iter()
+                        .map(|w| {
+                            w[1..].iter().fold(src[w[0] as usize], |acc, i| {
+                                // max(acc, x) = acc + relu(x − acc)
+                                let diff = b.dot(&[(src[*i as usize], 1), (acc, -1)], 0);
+                                let gain = b.activation(diff, Activation::Relu);
+                                b.dot(&[(acc, 1), (gain, 1)], 0)
+                            })
+                        })
+                        .collect();
+                }
                 Layer::Select {
                     inputs,
                     output,

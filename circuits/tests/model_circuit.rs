@@ -574,7 +574,36 @@ fn batch_normalization_folds_into_the_convolution() {
 
 #[test]
 fn average_pooling_matches_reference_exactly_and_float_closely() {
-    for stem in ["pool_avg", "pool_avg_pad", "pool_avg_pad_incl", "pool_global"] {
+    for stem in [
+        "pool_avg",
+        "pool_avg_pad",
+        "pool_avg_pad_incl",
+        "pool_global",
+    ] {
         check_fixture(stem, 0.05);
     }
+}
+
+#[test]
+fn max_pooling_and_a_lenet_shaped_cnn_match_reference_exactly_and_float_closely() {
+    for stem in ["pool_max", "pool_max_pad", "pool_global_max", "lenet_tiny"] {
+        check_fixture(stem, 0.05);
+    }
+}
+
+#[test]
+fn lenet_shaped_cnn_proves_and_verifies() {
+    let samples = load_calibration(&fixture("lenet_tiny.calibration.json")).unwrap();
+    let model = compile(
+        &fixture("lenet_tiny.onnx"),
+        &samples,
+        &CompileOptions::default(),
+    )
+    .unwrap();
+    let input = InputFile::load(&fixture("lenet_tiny.input.json")).unwrap();
+    let q = model.quantize_inputs(&input.input_data).unwrap();
+    let params = srs(model.layout.k).trimmed(model.layout.k).unwrap();
+    let pk = prover::keygen(&params, &model).unwrap();
+    let proof = prover::prove(&params, &pk, &model, &q).unwrap();
+    prover::verify(&params, pk.get_vk(), &proof.instances, &proof.proof).unwrap();
 }

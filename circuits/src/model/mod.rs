@@ -90,6 +90,17 @@ pub enum FloatOp {
         /// For each output element: `(operand, element)`, or `None` for a zero.
         map: Vec<Option<(u32, u32)>>,
     },
+    /// `out[i] = max` of the input elements in window `i` (MaxPool, GlobalMaxPool).
+    MaxPool {
+        /// ONNX node name.
+        node: String,
+        /// Operand.
+        input: TensorId,
+        /// Result.
+        output: TensorId,
+        /// Input element indices of each output's window (padding excluded: it never wins).
+        windows: Vec<Vec<u32>>,
+    },
     /// Element-wise sum of two computed tensors of the same shape.
     Add {
         /// ONNX node name.
@@ -142,6 +153,7 @@ impl FloatOp {
             | Self::Conv { node, .. }
             | Self::Affine { node, .. }
             | Self::Select { node, .. }
+            | Self::MaxPool { node, .. }
             | Self::Add { node, .. }
             | Self::AddConst { node, .. }
             | Self::Activation { node, .. }
@@ -156,6 +168,7 @@ impl FloatOp {
             | Self::Conv { output, .. }
             | Self::Affine { output, .. }
             | Self::Select { output, .. }
+            | Self::MaxPool { output, .. }
             | Self::Add { output, .. }
             | Self::AddConst { output, .. }
             | Self::Activation { output, .. }
@@ -171,6 +184,7 @@ impl FloatOp {
             Self::Dense { input, .. }
             | Self::Conv { input, .. }
             | Self::Affine { input, .. }
+            | Self::MaxPool { input, .. }
             | Self::AddConst { input, .. }
             | Self::Activation { input, .. }
             | Self::Reshape { input, .. } => vec![*input],
@@ -262,6 +276,14 @@ impl FloatGraph {
                 FloatOp::Select { inputs, map, .. } => map
                     .iter()
                     .map(|m| m.map_or(0.0, |(a, i)| values[inputs[a as usize]][i as usize]))
+                    .collect(),
+                FloatOp::MaxPool { input, windows, .. } => windows
+                    .iter()
+                    .map(|w| {
+                        w.iter()
+                            .map(|i| values[*input][*i as usize])
+                            .fold(f32::NEG_INFINITY, f32::max)
+                    })
                     .collect(),
                 FloatOp::Add { a, b, .. } => values[*a]
                     .iter()

@@ -106,6 +106,7 @@ pub(super) fn static_bounds(
                         .unwrap_or(0),
                 };
             }
+            Layer::MaxPool { input, output, .. } => bound[*output] = bound[*input],
             Layer::Select { inputs, output, .. } => {
                 bound[*output] = inputs.iter().map(|t| bound[*t]).max().unwrap_or(0)
             }

@@ -92,6 +92,17 @@ pub enum Layer {
         /// Per output element: `(operand, element)` or `None` for zero.
         map: Vec<Option<(u32, u32)>>,
     },
+    /// The maximum over windows: pairwise `max(a, b) = a + relu(b − a)`, the ReLU by lookup.
+    MaxPool {
+        /// ONNX node.
+        node: String,
+        /// Operand.
+        input: TensorId,
+        /// Result (same scale).
+        output: TensorId,
+        /// Input element indices of each output's window.
+        windows: Vec<Vec<u32>>,
+    },
     /// Element-wise sum of two tensors at the same scale.
     Add {
         /// ONNX node.
@@ -144,6 +155,7 @@ impl Layer {
             | Self::Conv { node, .. }
             | Self::Affine { node, .. }
             | Self::Select { node, .. }
+            | Self::MaxPool { node, .. }
             | Self::Add { node, .. }
             | Self::AddConst { node, .. }
             | Self::Activation { node, .. }

@@ -344,6 +344,23 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
                     map: map.clone(),
                 });
             }
+            FloatOp::MaxPool {
+                node,
+                input,
+                output,
+                windows,
+            } => {
+                let scale = scale_of(*input, &tensors);
+                // The ReLU table must cover differences of two window elements.
+                need(Activation::Relu, 2.0 * max_abs[*input], scale);
+                tensors[*output].scale_bits = scale;
+                layers.push(Layer::MaxPool {
+                    node: node.clone(),
+                    input: *input,
+                    output: *output,
+                    windows: windows.clone(),
+                });
+            }
             FloatOp::Add { node, a, b, output } => {
                 let (sa, sb) = (scale_of(*a, &tensors), scale_of(*b, &tensors));
                 if sa != sb {

@@ -16,6 +16,79 @@ impl Importer {
     /// a per-element division by the number of real elements in each window.
     pub(super) fn avg_pool(&mut self, node: &NodeProto, name: String) -> Result<()> {
         let input = self.var(node, 0)?;
+        let (geometry, kernel, pads, include_pad) = self.pool_geometry(node, input)?;
+        let out_shape = geometry.output_shape();
+        let window: usize = kernel.iter().product();
+        let channels = geometry.in_channels;
+        let bias = vec![0f32; channels];
+        if include_pad || pads.iter().all(|p| *p == 0) {
+            let weight = vec![1.0 / window as f32; geometry.weight_len()];
+            return self.push(node, out_shape, |output| FloatOp::Conv {
+                node: name,
+                input,
+                output,
+                geometry,
+                weight,
+                bias,
+            });
+        }
+        let mut counts = vec![0usize; out_shape.iter().product()];
+        geometry.for_each_output(|i, _, terms| counts[i] = terms.len());
+        let sum_name = format!("{}/window_sum", self.output_name(node)?);
+        let sum = self.add_tensor(&sum_name, out_shape.clone());
+        let weight = vec![1f32; geometry.weight_len()];
+        self.graph.ops.push(FloatOp::Conv {
+            node: name.clone(),
+            input,
+            output: sum,
+            geometry,
+            weight,
+            bias,
+        });
+        let scale = counts.iter().map(|n| 1.0 / *n as f32).collect();
+        let shift = vec![0f32; counts.len()];
+        self.push(node, out_shape, |output| FloatOp::Affine {
+            node: name,
+            input: sum,
+            output,
+            scale,
+            shift,
+        })
+    }
+
+    /// MaxPool and GlobalMaxPool: the maximum over each window (padding excluded).
+    pub(super) fn max_pool(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        if node.output.get(1).is_some_and(|o| !o.is_empty()) {
+            return Err(unsupported(node, "the Indices output"));
+        }
+        let input = self.var(node, 0)?;
+        let (geometry, ..) = self.pool_geometry(node, input)?;
+        let mut windows = Vec::new();
+        geometry.for_each_output(|_, _, terms| {
+            windows.push(terms.iter().map(|(i, _)| *i as u32).collect::<Vec<u32>>())
+        });
+        if windows.iter().any(Vec::is_empty) {
+            return Err(invalid(
+                node,
+                "a pooling window lies entirely in the padding".into(),
+            ));
+        }
+        let shape = geometry.output_shape();
+        self.push(node, shape, |output| FloatOp::MaxPool {
+            node: name,
+            input,
+            output,
+            windows,
+        })
+    }
+
+    /// The window geometry of a pooling node (as a depthwise convolution), its kernel, its
+    /// pads, and whether padding counts in averages.
+    fn pool_geometry(
+        &self,
+        node: &NodeProto,
+        input: usize,
+    ) -> Result<(ConvGeometry, Vec<usize>, Vec<usize>, bool)> {
         let in_shape = self.graph.tensors[input].shape.clone();
         let d = in_shape.len().saturating_sub(2);
         if d == 0 {
@@ -24,7 +97,7 @@ impl Importer {
                 format!("cannot pool a tensor of shape {in_shape:?}"),
             ));
         }
-        let (kernel, strides, pads, include_pad) = if node.op_type == "GlobalAveragePool" {
+        let (kernel, strides, pads, include_pad) = if node.op_type.starts_with("Global") {
             (in_shape[2..].to_vec(), vec![1; d], vec![0; 2 * d], true)
         } else {
             if let Some(pad) = attr_string(node, "auto_pad").filter(|p| p != "NOTSET") {
@@ -83,42 +156,7 @@ impl Importer {
                 format!("pooling window {kernel:?} does not fit {in_shape:?}"),
             )
         })?;
-        let out_shape = geometry.output_shape();
-        let window: usize = kernel.iter().product();
-        let bias = vec![0f32; channels];
-        if include_pad || pads.iter().all(|p| *p == 0) {
-            let weight = vec![1.0 / window as f32; geometry.weight_len()];
-            return self.push(node, out_shape, |output| FloatOp::Conv {
-                node: name,
-                input,
-                output,
-                geometry,
-                weight,
-                bias,
-            });
-        }
-        let mut counts = vec![0usize; out_shape.iter().product()];
-        geometry.for_each_output(|i, _, terms| counts[i] = terms.len());
-        let sum_name = format!("{}/window_sum", self.output_name(node)?);
-        let sum = self.add_tensor(&sum_name, out_shape.clone());
-        let weight = vec![1f32; geometry.weight_len()];
-        self.graph.ops.push(FloatOp::Conv {
-            node: name.clone(),
-            input,
-            output: sum,
-            geometry,
-            weight,
-            bias,
-        });
-        let scale = counts.iter().map(|n| 1.0 / *n as f32).collect();
-        let shift = vec![0f32; counts.len()];
-        self.push(node, out_shape, |output| FloatOp::Affine {
-            node: name,
-            input: sum,
-            output,
-            scale,
-            shift,
-        })
+        Ok((geometry, kernel, pads, include_pad))
     }
 
     pub(super) fn gemm(&mut self, node: &NodeProto, name: String) -> Result<()> {

@@ -269,6 +269,7 @@ impl Importer {
             "Add" => self.add(node, name),
             "Sub" | "Mul" | "Div" => self.arith(node, name),
             "AveragePool" | "GlobalAveragePool" => self.avg_pool(node, name),
+            "MaxPool" | "GlobalMaxPool" => self.max_pool(node, name),
             "BatchNormalization" => self.batch_norm(node, name),
             "Transpose" | "Slice" | "Concat" | "Gather" | "Pad" => self.select(node, name),
             "Squeeze" | "Unsqueeze" => {
