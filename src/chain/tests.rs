@@ -226,3 +226,14 @@ fn config_debug_hides_the_key() {
     let cfg = ChainConfig::anvil_default("http://127.0.0.1:8545");
     assert!(!format!("{cfg:?}").contains("ac0974"));
 }
+
+#[tokio::test]
+async fn https_endpoints_are_supported() {
+    // A closed port: the error must come from the connection, not from a missing TLS backend.
+    let err = chain_id("https://127.0.0.1:1")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("refused"), "{err}");
+    assert!(!err.to_lowercase().contains("scheme"), "{err}");
+}
