@@ -607,3 +607,38 @@ fn lenet_shaped_cnn_proves_and_verifies() {
     let proof = prover::prove(&params, &pk, &model, &q).unwrap();
     prover::verify(&params, pk.get_vk(), &proof.instances, &proof.proof).unwrap();
 }
+
+#[test]
+fn corrupted_model_json_is_refused_with_the_reason_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let (model, _) = digits();
+    let path = dir.path().join("model.json");
+    model.save(&path).unwrap();
+    let good: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+        (
+            "tensor id 99 out of range",
+            Box::new(|v| v["layers"][0]["input"] = 99.into()),
+        ),
+        (
+            "weights: 3 values",
+            Box::new(|v| v["layers"][0]["weight"] = serde_json::json!([1, 2, 3])),
+        ),
+        (
+            "bias: 0 values",
+            Box::new(|v| v["layers"][1]["bias"] = serde_json::json!([])),
+        ),
+        (
+            "pack width 0",
+            Box::new(|v| v["outputs"][0]["pack_bits"] = 0.into()),
+        ),
+    ];
+    for (want, edit) in cases {
+        let mut v = good.clone();
+        edit(&mut v);
+        std::fs::write(&path, serde_json::to_string(&v).unwrap()).unwrap();
+        let err = CompiledModel::load(&path).unwrap_err().to_string();
+        assert!(err.contains(want), "expected `{want}` in: {err}");
+    }
+}
