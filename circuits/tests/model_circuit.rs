@@ -608,6 +608,9 @@ fn lenet_shaped_cnn_proves_and_verifies() {
     prover::verify(&params, pk.get_vk(), &proof.instances, &proof.proof).unwrap();
 }
 
+/// An edit to a JSON document.
+type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+
 #[test]
 fn corrupted_model_json_is_refused_with_the_reason_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
@@ -616,7 +619,7 @@ fn corrupted_model_json_is_refused_with_the_reason_not_a_panic() {
     model.save(&path).unwrap();
     let good: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&mut serde_json::Value)>)> = vec![
+    let cases: Vec<(&str, Edit)> = vec![
         (
             "tensor id 99 out of range",
             Box::new(|v| v["layers"][0]["input"] = 99.into()),
