@@ -6,12 +6,14 @@ use snarkml_circuits::error::CircuitError;
 use snarkml_circuits::exec;
 use snarkml_circuits::fixed_point::{from_field, to_field};
 use snarkml_circuits::halo2_proofs::dev::VerifyFailure;
+use snarkml_circuits::halo2_proofs::plonk::ProvingKey;
+use snarkml_circuits::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use snarkml_circuits::io::{load_calibration, InputFile};
 use snarkml_circuits::layout::{Fault, Plan};
 use snarkml_circuits::prover::{self, failure_row};
 use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel};
 use snarkml_circuits::srs::Srs;
-use snarkml_circuits::Fr;
+use snarkml_circuits::{Bn256, Fr, G1Affine};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -458,21 +460,28 @@ fn convolutions_match_reference_exactly_and_float_closely() {
     }
 }
 
-#[test]
-fn small_cnn_proof_verifies() {
-    let samples = load_calibration(&fixture("conv_depthwise_mlp.calibration.json")).unwrap();
+/// Compiles a fixture with its calibration file, makes keys and a real proof of its input,
+/// and checks the proof verifies; returns what a tampering test needs.
+fn prove_fixture(stem: &str) -> (ParamsKZG<Bn256>, ProvingKey<G1Affine>, prover::Proof) {
+    let samples = load_calibration(&fixture(&format!("{stem}.calibration.json"))).unwrap();
     let model = compile(
-        &fixture("conv_depthwise_mlp.onnx"),
+        &fixture(&format!("{stem}.onnx")),
         &samples,
         &CompileOptions::default(),
     )
     .unwrap();
-    let input = InputFile::load(&fixture("conv_depthwise_mlp.input.json")).unwrap();
+    let input = InputFile::load(&fixture(&format!("{stem}.input.json"))).unwrap();
     let q = model.quantize_inputs(&input.input_data).unwrap();
     let params = srs(model.layout.k).trimmed(model.layout.k).unwrap();
     let pk = prover::keygen(&params, &model).unwrap();
     let proof = prover::prove(&params, &pk, &model, &q).unwrap();
     prover::verify(&params, pk.get_vk(), &proof.instances, &proof.proof).unwrap();
+    (params, pk, proof)
+}
+
+#[test]
+fn small_cnn_proof_verifies_and_a_flipped_byte_does_not() {
+    let (params, pk, proof) = prove_fixture("conv_depthwise_mlp");
     let mut flipped = proof.proof.clone();
     flipped[100] ^= 1;
     assert!(prover::verify(&params, pk.get_vk(), &proof.instances, &flipped).is_err());
@@ -593,19 +602,7 @@ fn max_pooling_and_a_lenet_shaped_cnn_match_reference_exactly_and_float_closely(
 
 #[test]
 fn lenet_shaped_cnn_proves_and_verifies() {
-    let samples = load_calibration(&fixture("lenet_tiny.calibration.json")).unwrap();
-    let model = compile(
-        &fixture("lenet_tiny.onnx"),
-        &samples,
-        &CompileOptions::default(),
-    )
-    .unwrap();
-    let input = InputFile::load(&fixture("lenet_tiny.input.json")).unwrap();
-    let q = model.quantize_inputs(&input.input_data).unwrap();
-    let params = srs(model.layout.k).trimmed(model.layout.k).unwrap();
-    let pk = prover::keygen(&params, &model).unwrap();
-    let proof = prover::prove(&params, &pk, &model, &q).unwrap();
-    prover::verify(&params, pk.get_vk(), &proof.instances, &proof.proof).unwrap();
+    prove_fixture("lenet_tiny");
 }
 
 /// An edit to a JSON document.
