@@ -204,6 +204,12 @@ pub fn import(path: &Path, k: Option<u32>) -> Result<Srs> {
         .ok_or_else(|| bad(path, "G2 point 0 is invalid"))?;
     let s_g2 = G2Affine::from_raw_bytes(&raw2[G2_BYTES as usize..])
         .ok_or_else(|| bad(path, "tau·G2 is invalid (corrupted file)"))?;
+    if !crate::srs::in_g2_subgroup(&s_g2) {
+        return Err(bad(
+            path,
+            "tau·G2 is not in the prime-order subgroup (corrupted or forged file)",
+        ));
+    }
     if points[0] != G1Affine::generator() || g2 != G2Affine::generator() {
         return Err(bad(
             path,

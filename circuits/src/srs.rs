@@ -4,8 +4,9 @@
 use crate::error::{CircuitError, Result};
 use crate::{Bn256, Fr, G1Affine};
 use halo2_proofs::arithmetic::parallelize;
-use halo2_proofs::halo2curves::bn256::{pairing, G2Affine, G1};
+use halo2_proofs::halo2curves::bn256::{pairing, G2Affine, G1, G2};
 use halo2_proofs::halo2curves::ff::{Field, PrimeField};
+use halo2_proofs::halo2curves::group::cofactor::CofactorGroup;
 use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
 use halo2_proofs::halo2curves::group::{Curve, Group, GroupEncoding};
 use halo2_proofs::halo2curves::serde::SerdeObject;
@@ -132,6 +133,12 @@ pub fn params_from_tau(k: u32, tau: Fr) -> ParamsKZG<Bn256> {
     let g2 = G2Affine::generator();
     let s_g2: G2Affine = (g2 * tau).into();
     assemble(k, g, Some(g_lagrange), g2, s_g2)
+}
+
+/// Whether a G2 point lies in the prime-order subgroup (a point of the twist outside it
+/// would make pairing checks meaningless).
+pub fn in_g2_subgroup(p: &G2Affine) -> bool {
+    bool::from(G2::from(*p).is_torsion_free())
 }
 
 /// KZG parameters from their parts (the Lagrange basis is computed when not given).
@@ -314,6 +321,11 @@ pub fn read_params_trimmed(path: &Path, keep: Option<u32>) -> Result<(ParamsKZG<
         .ok_or_else(|| bad("G2 generator is corrupted".into()))?;
     let s_g2 =
         G2Affine::from_raw_bytes(g2_at(1)).ok_or_else(|| bad("[τ]G2 is corrupted".into()))?;
+    if !in_g2_subgroup(&s_g2) {
+        return Err(bad(
+            "[τ]G2 is not in the prime-order subgroup (corrupted or forged file)".into(),
+        ));
+    }
     if points[0] != G1Affine::generator() || g2 != G2Affine::generator() {
         return Err(bad(
             "the SRS does not start with the standard BN254 generators".into(),

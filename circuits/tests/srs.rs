@@ -3,6 +3,10 @@
 
 use rand::SeedableRng;
 use snarkml_circuits::error::CircuitError;
+use snarkml_circuits::halo2_proofs::halo2curves::bn256::{Fq, Fq2, G2Affine};
+use snarkml_circuits::halo2_proofs::halo2curves::ff::Field;
+use snarkml_circuits::halo2_proofs::halo2curves::serde::SerdeObject;
+use snarkml_circuits::halo2_proofs::halo2curves::CurveAffine;
 use snarkml_circuits::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use snarkml_circuits::halo2_proofs::SerdeFormat;
 use snarkml_circuits::ptau;
@@ -192,4 +196,29 @@ fn srs_files_of_the_wrong_kind_or_size_are_refused() {
     bad[14 + 64 + 10] ^= 0x55; // inside the second G1 point
     std::fs::write(&file, &bad).unwrap();
     assert!(srs_err(Srs::load(&file)).contains("corrupted"));
+}
+
+/// A point on BN254's G2 twist curve outside the prime-order subgroup.
+fn g2_point_outside_subgroup() -> G2Affine {
+    let b = G2Affine::b();
+    (1u64..)
+        .find_map(|i| {
+            let x = Fq2::new(Fq::from(i), Fq::ONE);
+            let y: Option<Fq2> = (x.square() * x + b).sqrt().into();
+            y.map(|y| G2Affine { x, y })
+        })
+        .filter(|p| bool::from(p.is_on_curve()) && !snarkml_circuits::srs::in_g2_subgroup(p))
+        .expect("a twist point outside the subgroup")
+}
+
+#[test]
+fn a_g2_point_outside_the_subgroup_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("srs.bin");
+    Srs::generate_insecure(4, 0).unwrap().save(&file).unwrap();
+    let mut data = std::fs::read(&file).unwrap();
+    let at = data.len() - 128; // [τ]G2, the last point
+    data[at..].copy_from_slice(&g2_point_outside_subgroup().to_raw_bytes());
+    std::fs::write(&file, &data).unwrap();
+    assert!(srs_err(Srs::load(&file)).contains("not in the prime-order subgroup"));
 }
