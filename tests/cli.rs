@@ -165,6 +165,26 @@ fn wrong_input_shape_is_named_and_missing_steps_are_explained() {
     let out = snarkml(&["run", b, "--input", wrong.to_str().unwrap()]);
     assert_one_line_error(&out, "expected 3 values");
 
+    // profile: rows per layer; relu3 is one input block, one ReLU layer and the outputs.
+    let out = snarkml(&["profile", b, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let p: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let layers = p["layers"].as_array().unwrap();
+    assert_eq!(
+        layers
+            .iter()
+            .map(|l| l["kind"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["inputs/outputs", "non-linear", "inputs/outputs"]
+    );
+    assert_eq!(layers[1]["rows"], 3, "one lookup row per ReLU element");
+    let sum: u64 = layers.iter().map(|l| l["rows"].as_u64().unwrap()).sum();
+    assert_eq!(serde_json::Value::from(sum), p["rows"]);
+
     // Keys from a development SRS never go to a remote chain by accident.
     let out = snarkml(&[
         "deploy",

@@ -5,6 +5,7 @@ mod bench;
 mod chain_cmds;
 mod compile;
 mod demo;
+mod profile;
 mod prove;
 mod run;
 mod setup;
@@ -54,6 +55,8 @@ pub enum Command {
     Run(run::RunCmd),
     /// Check every constraint on an input without making a proof; names the failing layer.
     Mock(run::MockCmd),
+    /// Rows per layer and per kind of work (linear / non-linear / shape / tables).
+    Profile(profile::ProfileCmd),
     /// Generate the Solidity verifier of a build.
     GenVerifier(verifier::GenVerifierCmd),
     /// Deploy the verifier to a chain.
@@ -145,6 +148,7 @@ impl Cli {
             Command::Verify(c) => c.run(),
             Command::Run(c) => c.run(),
             Command::Mock(c) => c.run(),
+            Command::Profile(c) => c.run(),
             Command::GenVerifier(c) => c.run(),
             Command::Deploy(c) => c.run(),
             Command::VerifyOnchain(c) => c.run(),

@@ -1,0 +1,93 @@
+use crate::artifacts::BuildDir;
+use clap::Args;
+use eyre::Result;
+use snarkml_circuits::layout::Plan;
+use snarkml_circuits::quantize::{CompiledModel, Layer};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// `snarkml profile`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  snarkml profile build/\n  snarkml profile build/ --json")]
+pub struct ProfileCmd {
+    /// Build directory (from `snarkml compile`).
+    pub build: PathBuf,
+    /// Print the profile as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The kind of work a layer does, for the breakdown.
+fn kind(layer: &Layer) -> &'static str {
+    match layer {
+        Layer::Dense { .. }
+        | Layer::Conv { .. }
+        | Layer::Affine { .. }
+        | Layer::Add { .. }
+        | Layer::AddConst { .. } => "linear",
+        Layer::Activation { .. } | Layer::MaxPool { .. } => "non-linear",
+        Layer::Select { .. } | Layer::Reshape { .. } => "shape",
+    }
+}
+
+impl ProfileCmd {
+    pub(super) fn run(self) -> Result<()> {
+        let build = BuildDir::new(&self.build);
+        build.require(&build.model(), "compile")?;
+        let model = CompiledModel::load(&build.model())?;
+        let plan = Plan::build(&model, model.layout.width, None)?;
+        let total = plan.rows.max(1) as f64;
+        let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut layers = Vec::new();
+        for rows in &plan.layers {
+            let layer = model.layers.iter().find(|l| l.node() == rows.node);
+            let k = layer.map_or("inputs/outputs", kind);
+            let n = rows.end - rows.start;
+            *by_kind.entry(k).or_default() += n;
+            layers.push((rows.node.clone(), k, n));
+        }
+        let table = model.tables.rows();
+        if self.json {
+            let layers: Vec<_> = layers
+                .iter()
+                .map(|(node, k, n)| serde_json::json!({ "node": node, "kind": k, "rows": n }))
+                .collect();
+            println!(
+                "{}",
+                serde_json::json!({
+                    "k": model.layout.k, "width": model.layout.width, "rows": plan.rows,
+                    "table_rows": table, "layers": layers, "by_kind": by_kind,
+                })
+            );
+            return Ok(());
+        }
+        println!(
+            "{}: k = {} ({} rows available), width {}, {} rows used, lookup table {} rows",
+            model.name,
+            model.layout.k,
+            1usize << model.layout.k,
+            model.layout.width,
+            plan.rows,
+            table
+        );
+        println!(
+            "{:<28} {:<15} {:>8} {:>7}",
+            "layer", "kind", "rows", "share"
+        );
+        for (node, k, n) in &layers {
+            println!(
+                "{node:<28} {k:<15} {n:>8} {:>6.1}%",
+                *n as f64 / total * 100.0
+            );
+        }
+        println!("by kind of work:");
+        for (k, n) in &by_kind {
+            println!("  {k:<15} {n:>8} {:>6.1}%", *n as f64 / total * 100.0);
+        }
+        println!(
+            "Proving time follows the circuit size 2^k, set here by {}; rows are the cost each layer adds.",
+            if table > plan.rows { "the lookup table" } else { "the layout rows" }
+        );
+        Ok(())
+    }
+}
