@@ -35,6 +35,20 @@ fn expected(path: &Path) -> Vec<Vec<f32>> {
     serde_json::from_value(v["output_data"].clone()).unwrap()
 }
 
+/// A fixture's calibration samples: its calibration file, or else its input as the one sample.
+fn fixture_samples(stem: &str) -> Vec<Vec<Vec<f32>>> {
+    let calibration = fixture(&format!("{stem}.calibration.json"));
+    if calibration.exists() {
+        load_calibration(&calibration).unwrap()
+    } else {
+        vec![
+            InputFile::load(&fixture(&format!("{stem}.input.json")))
+                .unwrap()
+                .input_data,
+        ]
+    }
+}
+
 /// Compiles a fixture, calibrated on its own input.
 fn compile_fixture(stem: &str) -> (CompiledModel, Vec<Vec<f32>>) {
     let input = InputFile::load(&fixture(&format!("{stem}.input.json"))).unwrap();
@@ -96,24 +110,7 @@ fn dequantize(model: &CompiledModel, outputs: &[Vec<i64>]) -> Vec<Vec<f64>> {
 fn circuit_outputs_equal_reference_execution_and_float_within_tolerance() {
     // (fixture, tolerance on |quantized - float| per output element)
     for (stem, tol) in [("relu3", 0.01), ("linear", 0.01), ("mlp_flatten", 0.05)] {
-        let (model, input) = compile_fixture(stem);
-        let q = model.quantize_inputs(&input).unwrap();
-        let reference = exec::run(&model, &q).unwrap().outputs(&model);
-        let plan = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
-        assert_eq!(
-            plan.outputs, reference,
-            "{stem}: circuit outputs differ from the reference"
-        );
-        prover::mock(&model, &q).unwrap_or_else(|e| panic!("{stem}: {e}"));
-        let float = expected(&fixture(&format!("{stem}.expected.json")));
-        for (got, want) in dequantize(&model, &reference).iter().zip(&float) {
-            for (g, w) in got.iter().zip(want) {
-                assert!(
-                    (g - f64::from(*w)).abs() <= tol,
-                    "{stem}: quantized {g} vs float {w}"
-                );
-            }
-        }
+        check_fixture(stem, tol);
     }
 }
 
@@ -414,10 +411,9 @@ fn pinned_verifying_keys_have_not_changed() {
 /// the reference execution exactly, that MockProver is satisfied, and that the outputs are
 /// within `tol` of onnxruntime's float outputs.
 fn check_fixture(stem: &str, tol: f64) {
-    let samples = load_calibration(&fixture(&format!("{stem}.calibration.json"))).unwrap();
     let model = compile(
         &fixture(&format!("{stem}.onnx")),
-        &samples,
+        &fixture_samples(stem),
         &CompileOptions::default(),
     )
     .unwrap_or_else(|e| panic!("{stem}: {e}"));
@@ -514,16 +510,7 @@ fn every_activation_matches_reference_exactly_and_float_closely() {
 fn compiled_models_round_trip_through_model_json() {
     let dir = tempfile::tempdir().unwrap();
     for stem in ["relu3", "act_leakyrelu", "act_clip", "conv_dilation_group"] {
-        let calibration = fixture(&format!("{stem}.calibration.json"));
-        let samples = if calibration.exists() {
-            load_calibration(&calibration).unwrap()
-        } else {
-            vec![
-                InputFile::load(&fixture(&format!("{stem}.input.json")))
-                    .unwrap()
-                    .input_data,
-            ]
-        };
+        let samples = fixture_samples(stem);
         let model = compile(
             &fixture(&format!("{stem}.onnx")),
             &samples,
