@@ -9,6 +9,9 @@
 //!   verifier.json   gen-verifier: compiled verifier + adapter, sizes, ABI
 //!   deployment.json deploy: chain id, addresses, gas
 //! ```
+//!
+//! An aggregation directory (written by `snarkml aggregate`) shares `vk.bin`, `params.bin`,
+//! `verifier.json` and `deployment.json`, and adds `aggregation.json` and `proof.json`.
 
 use eyre::{eyre, Result, WrapErr};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -104,6 +107,19 @@ impl BuildDir {
     /// `deployment.json`.
     pub fn deployment(&self) -> PathBuf {
         self.root.join("deployment.json")
+    }
+
+    /// `aggregation.json` (aggregation directories only).
+    pub fn aggregation(&self) -> PathBuf {
+        self.root.join("aggregation.json")
+    }
+    /// `proof.json`: the aggregated proof (aggregation directories only).
+    pub fn proof(&self) -> PathBuf {
+        self.root.join("proof.json")
+    }
+    /// True for a directory written by `snarkml aggregate`.
+    pub fn is_aggregation(&self) -> bool {
+        self.aggregation().is_file()
     }
 
     /// Fails with a hint naming the step to run when `path` is missing.

@@ -3,27 +3,8 @@
 
 mod common;
 
-use common::{cached_srs, repo, toolchain_on_path};
-use std::process::{Command, Output};
-
-fn snarkml(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_snarkml"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-/// Asserts the command failed with exactly one `error:` line on stderr containing `needle`.
-fn assert_one_line_error(out: &Output, needle: &str) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "command succeeded: {stderr}");
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(!stderr.contains("panicked"), "panic: {stderr}");
-    let lines: Vec<&str> = stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "expected one line, got: {stderr}");
-    assert!(lines[0].starts_with("error: "), "{stderr}");
-    assert!(lines[0].contains(needle), "`{needle}` not in: {stderr}");
-}
+use common::{assert_one_line_error, cached_srs, repo, snarkml, toolchain_on_path};
+use std::process::Output;
 
 /// `snarkml compile MODEL -o <fresh temporary directory>`.
 fn compile(model: &str) -> Output {

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 /// A file of the repository.
 pub(crate) fn repo(path: &str) -> PathBuf {
@@ -31,4 +32,45 @@ pub(crate) fn toolchain_on_path() {
         "run scripts/setup first: {} is missing",
         bin.display()
     );
+}
+
+/// Runs the `snarkml` binary.
+pub(crate) fn snarkml(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_snarkml"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// Asserts the command failed with exactly one `error:` line on stderr containing `needle`.
+pub(crate) fn assert_one_line_error(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "command succeeded: {stderr}");
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    assert!(lines[0].contains(needle), "`{needle}` not in: {stderr}");
+}
+
+/// Copies a JSON file from `src` to `dst` through `edit`.
+pub(crate) fn tamper_json(src: &Path, dst: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src).unwrap()).unwrap();
+    edit(&mut v);
+    std::fs::write(dst, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+}
+
+/// The proof with one byte in the middle flipped.
+pub(crate) fn flip_proof_byte(v: &mut serde_json::Value) {
+    let hex_str = v["proof"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("0x")
+        .to_owned();
+    let mut bytes = hex::decode(hex_str).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x01;
+    v["proof"] = format!("0x{}", hex::encode(bytes)).into();
 }

@@ -2,33 +2,14 @@
 
 mod common;
 
-use common::{cached_srs, repo, toolchain_on_path};
+use common::{cached_srs, flip_proof_byte, repo, tamper_json, toolchain_on_path};
 use snarkml::artifacts::BuildDir;
 use snarkml::chain::{ChainConfig, LocalAnvil, ANVIL_DEFAULT_KEY};
 use snarkml::pipeline;
+use snarkml_circuits::prover::Transcript;
 use snarkml_circuits::quantize::CompileOptions;
 use snarkml_verifier_gen::MAX_RUNTIME_SIZE;
 use std::path::Path;
-
-fn tamper_json(src: &Path, dst: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
-    let mut v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(src).unwrap()).unwrap();
-    edit(&mut v);
-    std::fs::write(dst, serde_json::to_string_pretty(&v).unwrap()).unwrap();
-}
-
-/// The proof with one byte in the middle flipped.
-fn flip_proof_byte(v: &mut serde_json::Value) {
-    let hex_str = v["proof"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("0x")
-        .to_owned();
-    let mut bytes = hex::decode(hex_str).unwrap();
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0x01;
-    v["proof"] = format!("0x{}", hex::encode(bytes)).into();
-}
 
 /// A different public output: the first logit plus one unit, in the shown output and in the
 /// packed instances alike (so the file is self-consistent and only the proof can object).
@@ -67,7 +48,13 @@ fn digits_mlp_proof_verifies_natively_in_revm_and_on_anvil_and_tampering_is_reje
     assert_eq!(info.k, model.layout.k);
 
     let proof = tmp.path().join("proof.json");
-    let file = pipeline::prove(&build, &repo("models/digits_mlp/input.json"), &proof).unwrap();
+    let file = pipeline::prove(
+        &build,
+        &repo("models/digits_mlp/input.json"),
+        &proof,
+        Transcript::Keccak,
+    )
+    .unwrap();
     assert_eq!(
         snarkml_circuits::quantize::argmax(&file.outputs[0].values),
         2,
@@ -230,7 +217,7 @@ fn ceremony_srs_imported_from_ptau_proves_and_a_proof_from_another_srs_is_refuse
         "keys from a ceremony SRS are not marked insecure"
     );
     let proof = tmp.path().join("proof.json");
-    pipeline::prove(&ceremony, &input, &proof).unwrap();
+    pipeline::prove(&ceremony, &input, &proof, Transcript::Keccak).unwrap();
     pipeline::verify(&ceremony, &proof).unwrap();
 
     // The same model set up with a development SRS: the ceremony proof is refused by name.

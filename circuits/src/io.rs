@@ -2,7 +2,7 @@
 
 use crate::error::{CircuitError, Result};
 use crate::fixed_point::{dequantize, field_from_hex, field_to_hex, pack};
-use crate::prover::Proof;
+use crate::prover::{Proof, Transcript};
 use crate::quantize::CompiledModel;
 use crate::Fr;
 use serde::{Deserialize, Serialize};
@@ -86,7 +86,8 @@ pub struct ProofFile {
     pub vk_hash: String,
     /// Identifier of the SRS the keys came from.
     pub srs_id: String,
-    /// Fiat–Shamir transcript (`keccak256`: verifiable on the EVM).
+    /// Fiat–Shamir transcript: `keccak256` (verifiable on the EVM) or `poseidon` (for
+    /// aggregation).
     pub transcript: String,
     /// Proof bytes, `0x` hex.
     pub proof: String,
@@ -136,7 +137,7 @@ impl ProofFile {
             model: model.name.clone(),
             vk_hash: vk_hash.into(),
             srs_id: srs_id.into(),
-            transcript: "keccak256".into(),
+            transcript: proof.transcript.name().into(),
             proof: format!("0x{}", hex::encode(&proof.proof)),
             instances: proof.instances.iter().map(field_to_hex).collect(),
             inputs: tensor_values(model, &model.inputs, inputs),
@@ -156,6 +157,8 @@ impl ProofFile {
             )));
         }
         file.proof_bytes()?;
+        file.transcript_kind()
+            .map_err(|e| CircuitError::Mismatch(format!("{}: {e}", path.display())))?;
         let instances = file.instance_fields()?;
         let shown: Vec<Fr> = file
             .inputs
@@ -184,20 +187,118 @@ impl ProofFile {
 
     /// The proof bytes.
     pub fn proof_bytes(&self) -> Result<Vec<u8>> {
-        hex::decode(self.proof.strip_prefix("0x").unwrap_or(&self.proof))
-            .map_err(|e| CircuitError::Mismatch(format!("proof is not valid hex: {e}")))
+        decode_proof(&self.proof)
+    }
+
+    /// The transcript the proof was made with.
+    pub fn transcript_kind(&self) -> Result<Transcript> {
+        Transcript::from_name(&self.transcript).ok_or_else(|| {
+            CircuitError::Mismatch(format!(
+                "transcript `{}` is unknown (expected `keccak256` or `poseidon`)",
+                self.transcript
+            ))
+        })
     }
 
     /// The public instances as field elements.
     pub fn instance_fields(&self) -> Result<Vec<Fr>> {
-        self.instances
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                field_from_hex(s).ok_or_else(|| {
-                    CircuitError::Mismatch(format!("instance #{i} `{s}` is not a field element"))
-                })
-            })
-            .collect()
+        decode_instances(&self.instances)
     }
+}
+
+/// Version tag of aggregated proof files.
+pub const AGGREGATED_PROOF_FORMAT: &str = "snarkml-aggregated-proof/1";
+
+/// An aggregated proof file: one proof standing for many inner proofs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AggregatedProofFile {
+    /// [`AGGREGATED_PROOF_FORMAT`].
+    pub format: String,
+    /// SHA-256 of the aggregation circuit's verifying key.
+    pub vk_hash: String,
+    /// Identifier of the SRS.
+    pub srs_id: String,
+    /// Fiat–Shamir transcript: always `keccak256` (verifiable on the EVM).
+    pub transcript: String,
+    /// Proof bytes, `0x` hex.
+    pub proof: String,
+    /// Public instances, 32-byte big-endian `0x` hex: the 12 accumulator limbs, then the
+    /// exposed values.
+    pub instances: Vec<String>,
+    /// What the exposed values are (see `aggregation::Expose`).
+    pub expose: String,
+    /// The exposed values alone (the instances after the accumulator).
+    pub exposed: Vec<String>,
+    /// The inner proofs aggregated: their files as given, in order.
+    pub inner: Vec<String>,
+}
+
+impl AggregatedProofFile {
+    /// Reads an aggregated proof file and checks it is self-consistent.
+    pub fn load(path: &Path) -> Result<Self> {
+        let file: Self = read_json(path, "aggregated proof file")?;
+        let bad = |why: String| CircuitError::Mismatch(format!("{}: {why}", path.display()));
+        if file.format != AGGREGATED_PROOF_FORMAT {
+            return Err(bad(format!(
+                "format `{}` is not an aggregated proof (expected `{AGGREGATED_PROOF_FORMAT}`)",
+                file.format
+            )));
+        }
+        if file.transcript != Transcript::Keccak.name() {
+            return Err(bad(format!(
+                "transcript `{}` is not keccak256",
+                file.transcript
+            )));
+        }
+        file.proof_bytes().map_err(|e| bad(e.to_string()))?;
+        let n = file
+            .instance_fields()
+            .map_err(|e| bad(e.to_string()))?
+            .len();
+        let acc = crate::aggregation::ACCUMULATOR_INSTANCES;
+        if n < acc || file.instances[acc..] != file.exposed[..] {
+            return Err(bad(
+                "the exposed values shown do not match the proof's public instances (edited file?)"
+                    .into(),
+            ));
+        }
+        Ok(file)
+    }
+
+    /// Writes the file.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).map_err(|e| CircuitError::Json {
+            path: path.to_owned(),
+            what: "aggregated proof file",
+            reason: e.to_string(),
+        })?;
+        std::fs::write(path, text).map_err(|e| CircuitError::io(path, e))
+    }
+
+    /// The proof bytes.
+    pub fn proof_bytes(&self) -> Result<Vec<u8>> {
+        decode_proof(&self.proof)
+    }
+
+    /// The public instances as field elements.
+    pub fn instance_fields(&self) -> Result<Vec<Fr>> {
+        decode_instances(&self.instances)
+    }
+}
+
+fn decode_proof(s: &str) -> Result<Vec<u8>> {
+    hex::decode(s.strip_prefix("0x").unwrap_or(s))
+        .map_err(|e| CircuitError::Mismatch(format!("proof is not valid hex: {e}")))
+}
+
+fn decode_instances(instances: &[String]) -> Result<Vec<Fr>> {
+    instances
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            field_from_hex(s).ok_or_else(|| {
+                CircuitError::Mismatch(format!("instance #{i} `{s}` is not a field element"))
+            })
+        })
+        .collect()
 }

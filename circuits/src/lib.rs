@@ -9,8 +9,10 @@
 //! - [`layout`]: turns the compiled model (and, when proving, an execution) into a [`layout::Plan`]
 //!   of cells, copy constraints and selectors;
 //! - [`circuit`]: the halo2 circuit that assigns a plan;
-//! - [`prover`] and [`srs`]: keys, proofs and structured reference strings.
+//! - [`prover`] and [`srs`]: keys, proofs and structured reference strings;
+//! - [`aggregation`]: many inner proofs verified in one aggregation circuit.
 
+pub mod aggregation;
 pub mod circuit;
 pub mod error;
 pub mod exec;

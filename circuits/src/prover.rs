@@ -1,5 +1,6 @@
-//! Keys, proofs and verification. Proofs use SHPLONK over KZG and a Keccak transcript, the
-//! one the on-chain verifier replays.
+//! Keys, proofs and verification. Proofs use SHPLONK over KZG with one of two Fiat–Shamir
+//! transcripts: Keccak, the one the on-chain verifier replays, or Poseidon, the one the
+//! aggregation circuit replays cheaply in-circuit.
 
 use crate::circuit::{CircuitParams, ModelCircuit};
 use crate::error::{CircuitError, Result};
@@ -17,8 +18,85 @@ use halo2_proofs::transcript::{TranscriptReadBuffer, TranscriptWriterBuffer};
 use halo2_proofs::SerdeFormat;
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
+use snark_verifier_sdk::halo2::{PoseidonTranscript, POSEIDON_SPEC};
+use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// The Fiat–Shamir transcript of a proof.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Transcript {
+    /// Keccak-256: what the Solidity verifier replays (proofs checked on the EVM).
+    #[default]
+    Keccak,
+    /// Poseidon: what the aggregation circuit replays (proofs meant for aggregation).
+    Poseidon,
+}
+
+impl Transcript {
+    /// The name written in proof files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Keccak => "keccak256",
+            Self::Poseidon => "poseidon",
+        }
+    }
+
+    /// Parses [`Transcript::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "keccak256" => Some(Self::Keccak),
+            "poseidon" => Some(Self::Poseidon),
+            _ => None,
+        }
+    }
+}
+
+/// Proves one circuit with SHPLONK and the given transcript; `instances` fill the single
+/// instance column.
+pub fn create_shplonk_proof<C: halo2_proofs::plonk::Circuit<Fr>>(
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    circuit: C,
+    instances: &[Fr],
+    transcript: Transcript,
+) -> Result<Vec<u8>> {
+    let halo2 = |e: halo2_proofs::plonk::Error| CircuitError::Halo2 {
+        stage: "proving",
+        reason: e.to_string(),
+    };
+    match transcript {
+        Transcript::Keccak => {
+            let mut t = TranscriptWriterBuffer::<_, G1Affine, _>::init(Vec::new());
+            create_proof::<
+                KZGCommitmentScheme<Bn256>,
+                ProverSHPLONK<'_, Bn256>,
+                _,
+                _,
+                EvmTranscript<_, _, _, _>,
+                _,
+            >(params, pk, &[circuit], &[&[instances]], OsRng, &mut t)
+            .map_err(halo2)?;
+            Ok(t.finalize())
+        }
+        Transcript::Poseidon => {
+            let mut t = PoseidonTranscript::<NativeLoader, Vec<u8>>::from_spec(
+                Vec::new(),
+                POSEIDON_SPEC.clone(),
+            );
+            create_proof::<KZGCommitmentScheme<Bn256>, ProverSHPLONK<'_, Bn256>, _, _, _, _>(
+                params,
+                pk,
+                &[circuit],
+                &[&[instances]],
+                OsRng,
+                &mut t,
+            )
+            .map_err(halo2)?;
+            Ok(t.finalize())
+        }
+    }
+}
 
 /// Generates the proving key (which holds the verifying key) of a compiled model.
 pub fn keygen(params: &ParamsKZG<Bn256>, model: &CompiledModel) -> Result<ProvingKey<G1Affine>> {
@@ -48,21 +126,34 @@ fn check_k(params: &ParamsKZG<Bn256>, model: &CompiledModel) -> Result<()> {
 /// A proof and the public instances it proves.
 #[derive(Clone, Debug)]
 pub struct Proof {
-    /// The proof bytes (Keccak transcript).
+    /// The proof bytes.
     pub proof: Vec<u8>,
+    /// The transcript they were made with.
+    pub transcript: Transcript,
     /// Public inputs then public outputs.
     pub instances: Vec<Fr>,
     /// The quantized public outputs, one vector per model output.
     pub outputs: Vec<Vec<i64>>,
 }
 
-/// Proves `model(inputs)`; `inputs` are quantized, one vector per model input. The circuit's
-/// outputs are checked against the reference execution before any proving work.
+/// Proves `model(inputs)` with the Keccak transcript (for the EVM); see [`prove_with`].
 pub fn prove(
     params: &ParamsKZG<Bn256>,
     pk: &ProvingKey<G1Affine>,
     model: &CompiledModel,
     inputs: &[Vec<i64>],
+) -> Result<Proof> {
+    prove_with(params, pk, model, inputs, Transcript::Keccak)
+}
+
+/// Proves `model(inputs)`; `inputs` are quantized, one vector per model input. The circuit's
+/// outputs are checked against the reference execution before any proving work.
+pub fn prove_with(
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    model: &CompiledModel,
+    inputs: &[Vec<i64>],
+    transcript: Transcript,
 ) -> Result<Proof> {
     check_k(params, model)?;
     let expected = crate::exec::run(model, inputs)?.outputs(model);
@@ -74,55 +165,61 @@ pub fn prove(
         ));
     }
     let instances = circuit.instance_column();
-    let mut transcript = TranscriptWriterBuffer::<_, G1Affine, _>::init(Vec::new());
-    create_proof::<
-        KZGCommitmentScheme<Bn256>,
-        ProverSHPLONK<'_, Bn256>,
-        _,
-        _,
-        EvmTranscript<_, _, _, _>,
-        _,
-    >(
-        params,
-        pk,
-        &[circuit],
-        &[&[&instances]],
-        OsRng,
-        &mut transcript,
-    )
-    .map_err(|e| CircuitError::Halo2 {
-        stage: "proving",
-        reason: e.to_string(),
-    })?;
+    let proof = create_shplonk_proof(params, pk, circuit, &instances, transcript)?;
     Ok(Proof {
-        proof: transcript.finalize(),
+        proof,
+        transcript,
         instances,
         outputs,
     })
 }
 
-/// Verifies a proof against a verifying key and public instances.
+/// Verifies a Keccak-transcript proof against a verifying key and public instances.
 pub fn verify(
     params: &ParamsKZG<Bn256>,
     vk: &VerifyingKey<G1Affine>,
     instances: &[Fr],
     proof: &[u8],
 ) -> Result<()> {
-    let run = || {
-        let mut transcript = TranscriptReadBuffer::<_, G1Affine, _>::init(proof);
-        verify_proof::<
-            KZGCommitmentScheme<Bn256>,
-            VerifierSHPLONK<'_, Bn256>,
-            _,
-            EvmTranscript<_, _, _, _>,
-            _,
-        >(
-            params.verifier_params(),
-            vk,
-            SingleStrategy::new(params),
-            &[&[instances]],
-            &mut transcript,
-        )
+    verify_with(params, vk, instances, proof, Transcript::Keccak)
+}
+
+/// Verifies a proof made with `transcript` against a verifying key and public instances.
+pub fn verify_with(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    instances: &[Fr],
+    proof: &[u8],
+    transcript: Transcript,
+) -> Result<()> {
+    let run = || match transcript {
+        Transcript::Keccak => {
+            let mut t = TranscriptReadBuffer::<_, G1Affine, _>::init(proof);
+            verify_proof::<
+                KZGCommitmentScheme<Bn256>,
+                VerifierSHPLONK<'_, Bn256>,
+                _,
+                EvmTranscript<_, _, _, _>,
+                _,
+            >(
+                params.verifier_params(),
+                vk,
+                SingleStrategy::new(params),
+                &[&[instances]],
+                &mut t,
+            )
+        }
+        Transcript::Poseidon => {
+            let mut t =
+                PoseidonTranscript::<NativeLoader, &[u8]>::from_spec(proof, POSEIDON_SPEC.clone());
+            verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
+                params.verifier_params(),
+                vk,
+                SingleStrategy::new(params),
+                &[&[instances]],
+                &mut t,
+            )
+        }
     };
     match catch_unwind(AssertUnwindSafe(run)) {
         Ok(Ok(())) => Ok(()),

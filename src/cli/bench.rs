@@ -2,6 +2,7 @@ use super::timed;
 use crate::artifacts::BuildDir;
 use crate::pipeline;
 use clap::Args;
+use snarkml_circuits::prover::Transcript;
 use snarkml_circuits::quantize::CompileOptions;
 use std::path::PathBuf;
 
@@ -28,6 +29,16 @@ pub struct BenchCmd {
     /// Also generate the Solidity verifier and measure its size and gas in revm.
     #[arg(long)]
     pub evm: bool,
+    /// Also aggregate this many proofs of the model (fresh keys, no cache) and measure
+    /// keygen, proving, the aggregated verifier's size and its gas in revm.
+    #[arg(long, value_name = "N")]
+    pub aggregate: Option<usize>,
+    /// log2 of the aggregation circuit's rows.
+    #[arg(long, default_value_t = snarkml_circuits::aggregation::DEFAULT_K)]
+    pub agg_k: u32,
+    /// What the aggregated proof exposes (as `snarkml aggregate --expose`).
+    #[arg(long, default_value = "none")]
+    pub expose: String,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -55,13 +66,19 @@ impl BenchCmd {
             pipeline::compile(&self.model, &build, self.calibration.as_deref(), &opts)
         })?;
         let srs = tmp.join("srs.bin");
-        let (_, srs_s) = timed("srs gen", || pipeline::srs_gen(m.layout.k, 0, &srs))?;
+        let srs_k = match self.aggregate {
+            Some(_) => self.agg_k.max(m.layout.k + 1),
+            None => m.layout.k,
+        };
+        let (_, srs_s) = timed("srs gen", || pipeline::srs_gen(srs_k, 0, &srs))?;
         let proof = tmp.join("proof.json");
         let (mut setup, mut prove, mut verify) = (Vec::new(), Vec::new(), Vec::new());
         let mut proof_bytes = 0;
         for _ in 0..self.runs.max(1) {
             setup.push(timed("setup", || pipeline::setup(&build, &srs))?.1);
-            let (file, s) = timed("prove", || pipeline::prove(&build, &self.input, &proof))?;
+            let (file, s) = timed("prove", || {
+                pipeline::prove(&build, &self.input, &proof, Transcript::Keccak)
+            })?;
             proof_bytes = file.proof_bytes()?.len();
             prove.push(s);
             verify.push(timed("verify", || pipeline::verify(&build, &proof))?.1);
@@ -98,10 +115,57 @@ impl BenchCmd {
             let gas = pipeline::evm_verify(&build, &proof)?;
             println!("  verifier runtime {} bytes (generated in {gen_s:.2}s), verify call {gas} gas in revm", a.verifier_runtime_size);
         }
+        if let Some(n) = self.aggregate {
+            self.bench_aggregation(n, &build, &srs, &tmp)?;
+        }
         if let Some(rss) = peak_rss_mib() {
             println!("  peak RSS of the whole run {rss:.0} MiB");
         }
         std::fs::remove_dir_all(&tmp).ok();
+        Ok(())
+    }
+
+    fn bench_aggregation(
+        &self,
+        n: usize,
+        build: &BuildDir,
+        srs: &std::path::Path,
+        tmp: &std::path::Path,
+    ) -> eyre::Result<()> {
+        let proofs: Vec<PathBuf> = (0..n.max(1))
+            .map(|i| {
+                let p = tmp.join(format!("inner{i}.json"));
+                pipeline::prove(build, &self.input, &p, Transcript::Poseidon).map(|_| p)
+            })
+            .collect::<eyre::Result<_>>()?;
+        let req = pipeline::AggregateRequest {
+            proofs,
+            builds: vec![build.root().to_owned()],
+            srs: srs.to_owned(),
+            k: self.agg_k,
+            expose: self.expose.parse()?,
+            cache_dir: tmp.join("cache"),
+        };
+        let aggr = BuildDir::new(tmp.join("aggr"));
+        let r = pipeline::aggregate(&req, &aggr, |_| {})?;
+        let c = &r.info.shape.config;
+        println!(
+            "  aggregation of {n}: k = {}, {} advice + {} lookup advice + {} fixed columns",
+            c.degree, c.num_advice, c.num_lookup_advice, c.num_fixed
+        );
+        println!(
+            "    keygen {:.1}s, prove {:.1}s, proof {} bytes, {} public instances",
+            r.keygen_secs,
+            r.prove_secs,
+            r.proof.proof_bytes()?.len(),
+            r.info.num_instances
+        );
+        let a = pipeline::gen_verifier(&aggr, &tmp.join("generated-aggr"))?;
+        let gas = pipeline::evm_verify(&aggr, &aggr.proof())?;
+        println!(
+            "    aggregated verifier runtime {} bytes, verify call {gas} gas in revm",
+            a.verifier_runtime_size
+        );
         Ok(())
     }
 }

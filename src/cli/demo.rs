@@ -3,6 +3,7 @@ use crate::artifacts::BuildDir;
 use crate::chain::{ChainConfig, LocalAnvil, ANVIL_DEFAULT_KEY};
 use crate::pipeline;
 use clap::Args;
+use snarkml_circuits::prover::Transcript;
 use snarkml_circuits::quantize::CompileOptions;
 use std::path::{Path, PathBuf};
 
@@ -69,7 +70,9 @@ impl DemoCmd {
         );
         let (info, secs) = timed("setup", || pipeline::setup(&build, &srs))?;
         step(3, "setup", secs, &format!("vk {}…", &info.vk_hash[..16]));
-        let (file, secs) = timed("prove", || pipeline::prove(&build, &input, &proof))?;
+        let (file, secs) = timed("prove", || {
+            pipeline::prove(&build, &input, &proof, Transcript::Keccak)
+        })?;
         let out = &file.outputs[0].values;
         let class = snarkml_circuits::quantize::argmax(out);
         step(

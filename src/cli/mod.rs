@@ -1,6 +1,7 @@
 //! The `snarkml` command line: parsing and dispatch. Each subcommand lives in its own file
 //! with a `run(self)`; shared option groups are defined once and flattened.
 
+mod aggregate;
 mod bench;
 mod chain_cmds;
 mod compile;
@@ -35,7 +36,9 @@ Examples:
   snarkml verify build/ proof.json
   snarkml gen-verifier build/ -o contracts/generated/
   snarkml deploy build/ --rpc-url http://127.0.0.1:8545
-  snarkml verify-onchain build/ proof.json --address 0x…";
+  snarkml verify-onchain build/ proof.json --address 0x…
+  snarkml prove build/ --input in.json -o p1.json --for-aggregation
+  snarkml aggregate p1.json p2.json --build build/ --srs srs20.bin -o aggr/ --expose sum:0";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -57,7 +60,9 @@ pub enum Command {
     Mock(run::MockCmd),
     /// Rows per layer and per kind of work (linear / non-linear / shape / tables).
     Profile(profile::ProfileCmd),
-    /// Generate the Solidity verifier of a build.
+    /// Aggregate many proofs (made with `prove --for-aggregation`) into one.
+    Aggregate(aggregate::AggregateCmd),
+    /// Generate the Solidity verifier of a build or an aggregation.
     GenVerifier(verifier::GenVerifierCmd),
     /// Deploy the verifier to a chain.
     Deploy(chain_cmds::DeployCmd),
@@ -127,6 +132,30 @@ fn spinner(name: &str) -> Option<indicatif::ProgressBar> {
     Some(pb)
 }
 
+/// A progress bar of `steps` steps with elapsed time, on a terminal only.
+pub(crate) fn progress_bar(steps: u64) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new(steps);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("[{elapsed_precise}] {bar:20} {pos}/{len} {msg}")
+    {
+        pb.set_style(style);
+    }
+    pb.enable_steady_tick(std::time::Duration::from_millis(250));
+    Some(pb)
+}
+
+/// Moves a progress bar (if any) to step `pos` with `msg`.
+pub(crate) fn progress_step(bar: &Option<indicatif::ProgressBar>, pos: u64, msg: &str) {
+    if let Some(b) = bar {
+        b.set_position(pos);
+        b.set_message(msg.to_owned());
+    }
+}
+
 /// Runs an async block on a fresh runtime.
 pub(crate) fn block_on<T>(
     f: impl std::future::Future<Output = eyre::Result<T>>,
@@ -149,6 +178,7 @@ impl Cli {
             Command::Run(c) => c.run(),
             Command::Mock(c) => c.run(),
             Command::Profile(c) => c.run(),
+            Command::Aggregate(c) => c.run(),
             Command::GenVerifier(c) => c.run(),
             Command::Deploy(c) => c.run(),
             Command::VerifyOnchain(c) => c.run(),

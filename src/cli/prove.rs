@@ -2,11 +2,14 @@ use crate::artifacts::BuildDir;
 use crate::pipeline;
 use clap::Args;
 use snarkml_circuits::io::ProofFile;
+use snarkml_circuits::prover::Transcript;
 use std::path::PathBuf;
 
 /// `snarkml prove`.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  snarkml prove build/ --input input.json -o proof.json")]
+#[command(
+    after_help = "Examples:\n  snarkml prove build/ --input input.json -o proof.json\n  snarkml prove build/ --input input.json -o p1.json --for-aggregation"
+)]
 pub struct ProveCmd {
     /// Build directory (after `snarkml setup`).
     pub build: PathBuf,
@@ -16,13 +19,18 @@ pub struct ProveCmd {
     /// Proof file to write.
     #[arg(short, long, default_value = "proof.json")]
     pub out: PathBuf,
+    /// Make a proof for `snarkml aggregate` (Poseidon transcript) instead of one for the EVM.
+    #[arg(long)]
+    pub for_aggregation: bool,
 }
 
 /// `snarkml verify`.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  snarkml verify build/ proof.json")]
+#[command(
+    after_help = "Examples:\n  snarkml verify build/ proof.json\n  snarkml verify aggr/ aggr/proof.json"
+)]
 pub struct VerifyCmd {
-    /// Build directory (after `snarkml setup`).
+    /// Build directory (after `snarkml setup`), or an aggregation directory.
     pub build: PathBuf,
     /// Proof file.
     pub proof: PathBuf,
@@ -50,7 +58,12 @@ impl ProveCmd {
     pub(super) fn run(self) -> eyre::Result<()> {
         let build = BuildDir::new(&self.build);
         let (file, secs) = super::timed("proving", || {
-            pipeline::prove(&build, &self.input, &self.out)
+            let transcript = if self.for_aggregation {
+                Transcript::Poseidon
+            } else {
+                Transcript::Keccak
+            };
+            pipeline::prove(&build, &self.input, &self.out, transcript)
         })?;
         let size = file.proof_bytes()?.len();
         println!(
@@ -65,6 +78,17 @@ impl ProveCmd {
 impl VerifyCmd {
     pub(super) fn run(self) -> eyre::Result<()> {
         let build = BuildDir::new(&self.build);
+        if build.is_aggregation() {
+            let (file, secs) = super::timed("verifying", || {
+                pipeline::verify_aggregated(&build, &self.proof)
+            })?;
+            println!(
+                "aggregated proof of {} inner proofs is valid ({secs:.3}s)",
+                file.inner.len()
+            );
+            super::aggregate::print_exposed(&file);
+            return Ok(());
+        }
         let (file, secs) = super::timed("verifying", || pipeline::verify(&build, &self.proof))?;
         println!("proof is valid ({secs:.3}s)");
         print_outputs(&file);

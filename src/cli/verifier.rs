@@ -6,10 +6,17 @@ use std::path::PathBuf;
 
 /// `snarkml gen-verifier`.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  snarkml gen-verifier build/ -o contracts/generated/")]
+#[command(
+    after_help = "Examples:\n  snarkml gen-verifier build/ -o contracts/generated/\n  snarkml gen-verifier aggr/ --aggregated -o contracts/generated/aggr/"
+)]
 pub struct GenVerifierCmd {
-    /// Build directory (after `snarkml setup`).
+    /// Build directory (after `snarkml setup`), or aggregation directory (after `snarkml
+    /// aggregate`).
     pub build: PathBuf,
+    /// Expect an aggregation directory (an aggregation directory is recognised anyway; this
+    /// makes a model build directory an error).
+    #[arg(long)]
+    pub aggregated: bool,
     /// Directory for the Solidity source and ABI.
     #[arg(short, long, default_value = "contracts/generated")]
     pub out: PathBuf,
@@ -18,6 +25,12 @@ pub struct GenVerifierCmd {
 impl GenVerifierCmd {
     pub(super) fn run(self) -> eyre::Result<()> {
         let build = BuildDir::new(&self.build);
+        if self.aggregated && !build.is_aggregation() {
+            eyre::bail!(
+                "{} is not an aggregation directory (no aggregation.json): run `snarkml aggregate` first",
+                self.build.display()
+            );
+        }
         let (a, secs) = super::timed("generating verifier", || {
             pipeline::gen_verifier(&build, &self.out)
         })?;

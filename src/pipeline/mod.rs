@@ -15,10 +15,16 @@ use snarkml_circuits::prover;
 use snarkml_circuits::quantize::{self, CompileOptions, CompiledModel};
 use snarkml_circuits::srs::{read_params, srs_id, write_params, Srs};
 use snarkml_circuits::{Bn256, Fr, G1Affine};
-use snarkml_verifier_gen::{self as vgen, VerifierArtifacts};
+use snarkml_verifier_gen::{self as vgen, CircuitKind, VerifierArtifacts};
 use std::path::Path;
 
 use snarkml_circuits::halo2_proofs;
+
+pub mod aggregate;
+pub use aggregate::{
+    aggregate, default_cache_dir, load_aggregation, verify_aggregated, AggregateReport,
+    AggregateRequest, AggregationInfo,
+};
 
 /// Number of random calibration samples used when none are given.
 pub const DEFAULT_RANDOM_SAMPLES: usize = 16;
@@ -190,8 +196,14 @@ fn load_pk(build: &BuildDir, info: &SetupInfo) -> Result<ProvingKey<G1Affine>> {
     Ok(pk)
 }
 
-/// Proves the model on the inputs in `input` and writes the proof file to `out`.
-pub fn prove(build: &BuildDir, input: &Path, out: &Path) -> Result<ProofFile> {
+/// Proves the model on the inputs in `input` and writes the proof file to `out`. The Keccak
+/// transcript makes a proof for the EVM, Poseidon one for `aggregate`.
+pub fn prove(
+    build: &BuildDir,
+    input: &Path,
+    out: &Path,
+    transcript: prover::Transcript,
+) -> Result<ProofFile> {
     let Loaded {
         model,
         info,
@@ -202,7 +214,7 @@ pub fn prove(build: &BuildDir, input: &Path, out: &Path) -> Result<ProofFile> {
     let quantized = model
         .quantize_inputs(&inputs.input_data)
         .wrap_err_with(|| format!("{}", input.display()))?;
-    let proof = prover::prove(&params, &pk, &model, &quantized)?;
+    let proof = prover::prove_with(&params, &pk, &model, &quantized, transcript)?;
     let file = ProofFile::new(&model, &proof, &quantized, &info.vk_hash, &info.srs_id);
     file.save(out)?;
     Ok(file)
@@ -243,17 +255,29 @@ pub fn verify(build: &BuildDir, proof: &Path) -> Result<ProofFile> {
     let Loaded { info, params, .. } = load(build)?;
     let vk = load_vk(build, &info)?;
     let (file, instances, bytes) = load_proof(&info, proof)?;
-    prover::verify(&params, &vk, &instances, &bytes)
+    prover::verify_with(&params, &vk, &instances, &bytes, file.transcript_kind()?)
         .wrap_err_with(|| format!("{}", proof.display()))?;
     Ok(file)
 }
 
 /// Generates the Solidity verifier into `out_dir` (source + ABI) and `build/verifier.json`.
+/// An aggregation directory gets the aggregated-proof verifier.
 pub fn gen_verifier(build: &BuildDir, out_dir: &Path) -> Result<VerifierArtifacts> {
-    let Loaded { info, params, .. } = load(build)?;
-    let vk = load_vk(build, &info)?;
+    let (params, vk, num_instances, kind) = if build.is_aggregation() {
+        let a = load_aggregation(build)?;
+        (
+            a.params,
+            a.vk,
+            a.info.num_instances,
+            CircuitKind::Aggregation,
+        )
+    } else {
+        let Loaded { info, params, .. } = load(build)?;
+        let vk = load_vk(build, &info)?;
+        (params, vk, info.num_instances, CircuitKind::Model)
+    };
     let solc = vgen::find_solc()?;
-    let artifacts = vgen::build(&params, &vk, info.num_instances, &solc)?;
+    let artifacts = vgen::build(&params, &vk, num_instances, kind, &solc)?;
     std::fs::create_dir_all(out_dir)
         .wrap_err_with(|| format!("cannot create {}", out_dir.display()))?;
     std::fs::write(
@@ -277,9 +301,8 @@ fn load_verifier(build: &BuildDir) -> Result<VerifierArtifacts> {
 /// Runs the generated verifier on a proof in an in-process EVM: the gas of the raw verifier
 /// call, or an error if it rejects.
 pub fn evm_verify(build: &BuildDir, proof: &Path) -> Result<u64> {
-    let Loaded { info, .. } = load(build)?;
+    let (instances, bytes) = evm_proof(build, proof)?;
     let artifacts = load_verifier(build)?;
-    let (_, instances, bytes) = load_proof(&info, proof)?;
     let initcode = hex::decode(&artifacts.verifier_initcode)?;
     Ok(vgen::evm_verify(&initcode, &instances, &bytes)?)
 }
@@ -287,8 +310,14 @@ pub fn evm_verify(build: &BuildDir, proof: &Path) -> Result<u64> {
 /// Deploys the verifier (raw verifier, then the `IVerifier` adapter in front of it).
 /// A development SRS is refused on a non-local chain unless `insecure_srs`.
 pub async fn deploy(build: &BuildDir, cfg: &ChainConfig, insecure_srs: bool) -> Result<Deployment> {
-    let Loaded { info, .. } = load(build)?;
-    if info.srs_insecure && !chain::is_local_url(&cfg.rpc_url) && !insecure_srs {
+    let (vk_hash, srs_insecure) = if build.is_aggregation() {
+        let info = load_aggregation(build)?.info;
+        (info.vk_hash, info.srs_insecure)
+    } else {
+        let info = load(build)?.info;
+        (info.vk_hash, info.srs_insecure)
+    };
+    if srs_insecure && !chain::is_local_url(&cfg.rpc_url) && !insecure_srs {
         bail!(
             "refusing to deploy to {}: the keys come from a development SRS whose secret is known, so anyone could forge proofs; use a ceremony SRS, or pass --insecure-srs if you really mean it",
             cfg.rpc_url
@@ -310,7 +339,7 @@ pub async fn deploy(build: &BuildDir, cfg: &ChainConfig, insecure_srs: bool) -> 
         rpc_url: cfg.rpc_url.clone(),
         verifier: adapter.address.to_string(),
         raw_verifier: raw.address.to_string(),
-        vk_hash: info.vk_hash,
+        vk_hash,
         deploy_gas: raw.gas_used + adapter.gas_used,
         raw_runtime_size: raw.runtime_size,
     };
@@ -325,10 +354,28 @@ pub async fn verify_onchain(
     address: Address,
     cfg: &ChainConfig,
 ) -> Result<OnchainVerdict> {
-    let Loaded { info, .. } = load(build)?;
-    let (_, instances, bytes) = load_proof(&info, proof)?;
+    let (instances, bytes) = evm_proof(build, proof)?;
     let instances: Vec<U256> = instances.iter().map(field_to_u256).collect();
     chain::verify_onchain(cfg, address, &bytes, &instances).await
+}
+
+/// The instances and bytes of a proof meant for the EVM verifier of `build` (a model build or
+/// an aggregation directory), checked to belong to it.
+fn evm_proof(build: &BuildDir, proof: &Path) -> Result<(Vec<Fr>, Vec<u8>)> {
+    if build.is_aggregation() {
+        let info = load_aggregation(build)?.info;
+        let (_, instances, bytes) = aggregate::load_aggregated_proof(&info, proof)?;
+        return Ok((instances, bytes));
+    }
+    let Loaded { info, .. } = load(build)?;
+    let (file, instances, bytes) = load_proof(&info, proof)?;
+    if file.transcript_kind()? != prover::Transcript::Keccak {
+        bail!(
+            "{} was made for aggregation (Poseidon transcript); the EVM verifier checks proofs made without --for-aggregation",
+            proof.display()
+        );
+    }
+    Ok((instances, bytes))
 }
 
 /// The `uint256` of a field element.

@@ -1,0 +1,557 @@
+//! Recursive aggregation: many inner proofs (of one circuit or several) verified inside
+//! snark-verifier's aggregation circuit, which produces one proof for the EVM.
+//!
+//! The aggregated proof's public instances are the KZG accumulator (12 limbs, checked by the
+//! on-chain verifier's final pairing) followed by what an [`Expose`] spec selects from the
+//! inner proofs' instances: all of them, none, or values computed and constrained inside the
+//! aggregation circuit (a sum across proofs, an equality, a hash chain between consecutive
+//! proofs). Inner proofs must use the Poseidon transcript ([`Transcript::Poseidon`]).
+
+use crate::error::{CircuitError, Result};
+use crate::prover::{self, Transcript};
+use crate::{Bn256, Fr, G1Affine};
+use halo2_proofs::plonk::{keygen_pk, keygen_vk, ProvingKey, VerifyingKey};
+use halo2_proofs::poly::commitment::{Params, ParamsProver};
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use halo2_proofs::SerdeFormat;
+use serde::{Deserialize, Serialize};
+use snark_verifier_sdk::halo2::aggregation::{
+    AggregationCircuit, AggregationConfigParams, VerifierUniversality,
+};
+use snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::CircuitBuilderStage;
+use snark_verifier_sdk::snark_verifier::halo2_base::gates::{GateChip, GateInstructions};
+use snark_verifier_sdk::snark_verifier::halo2_base::{AssignedValue, Context};
+use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
+use snark_verifier_sdk::snark_verifier::pcs::kzg::KzgDecidingKey;
+use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
+use snark_verifier_sdk::snark_verifier::system::halo2::{compile, Config};
+use snark_verifier_sdk::snark_verifier::verifier::SnarkVerifier;
+use snark_verifier_sdk::{CircuitExt, PlonkVerifier, Snark, SHPLONK};
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::str::FromStr;
+
+/// Public instances the accumulator takes at the front of every aggregated proof.
+pub const ACCUMULATOR_INSTANCES: usize = 12;
+/// Blinding rows halo2-base keeps free at the bottom of the circuit.
+const MINIMUM_ROWS: usize = 20;
+/// The default `log2` of the aggregation circuit's rows.
+pub const DEFAULT_K: u32 = 21;
+
+/// One value computed from the inner proofs' instances and exposed by the aggregated proof.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExposeItem {
+    /// Instance `index` of proof `proof`, as is.
+    Instance {
+        /// Which inner proof (0-based, in the order given).
+        proof: usize,
+        /// Which of its instances.
+        index: usize,
+    },
+    /// The sum over every proof of its instance `index`.
+    Sum {
+        /// The instance summed.
+        index: usize,
+    },
+    /// Every proof has the same instance `index` (constrained); it is exposed once.
+    Equal {
+        /// The instance compared.
+        index: usize,
+    },
+    /// A chain: proof `i`'s instance `output` equals proof `i+1`'s instance `input`
+    /// (constrained); exposes the first proof's `input` and the last proof's `output`.
+    Chain {
+        /// The instance holding a proof's incoming link.
+        input: usize,
+        /// The instance holding a proof's outgoing link.
+        output: usize,
+    },
+}
+
+/// What the aggregated proof exposes of the inner proofs' instances.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Expose {
+    /// Every instance of every inner proof, in order.
+    All,
+    /// Nothing but the accumulator.
+    #[default]
+    None,
+    /// The listed values, in order.
+    Items(Vec<ExposeItem>),
+}
+
+impl fmt::Display for ExposeItem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Instance { proof, index } => write!(f, "instance:{proof}:{index}"),
+            Self::Sum { index } => write!(f, "sum:{index}"),
+            Self::Equal { index } => write!(f, "equal:{index}"),
+            Self::Chain { input, output } => write!(f, "chain:{input}:{output}"),
+        }
+    }
+}
+
+impl fmt::Display for Expose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::All => f.write_str("all"),
+            Self::None => f.write_str("none"),
+            Self::Items(items) => {
+                let parts: Vec<String> = items.iter().map(ToString::to_string).collect();
+                f.write_str(&parts.join(","))
+            }
+        }
+    }
+}
+
+impl FromStr for ExposeItem {
+    type Err = CircuitError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = |why: &str| {
+            CircuitError::Mismatch(format!(
+                "bad expose item `{s}`: {why} (expected instance:P:I, sum:I, equal:I or chain:IN:OUT)"
+            ))
+        };
+        let mut parts = s.split(':');
+        let kind = parts.next().unwrap_or_default();
+        let nums: Vec<usize> = parts
+            .map(|p| p.trim().parse().map_err(|_| bad("not a number")))
+            .collect::<Result<_>>()?;
+        match (kind.trim(), nums.as_slice()) {
+            ("instance", [proof, index]) => Ok(Self::Instance {
+                proof: *proof,
+                index: *index,
+            }),
+            ("sum", [index]) => Ok(Self::Sum { index: *index }),
+            ("equal", [index]) => Ok(Self::Equal { index: *index }),
+            ("chain", [input, output]) => Ok(Self::Chain {
+                input: *input,
+                output: *output,
+            }),
+            ("instance" | "sum" | "equal" | "chain", _) => Err(bad("wrong number of indices")),
+            _ => Err(bad("unknown kind")),
+        }
+    }
+}
+
+impl FromStr for Expose {
+    type Err = CircuitError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim() {
+            "all" => Ok(Self::All),
+            "none" | "" => Ok(Self::None),
+            list => Ok(Self::Items(
+                list.split(',')
+                    .map(ExposeItem::from_str)
+                    .collect::<Result<_>>()?,
+            )),
+        }
+    }
+}
+
+impl Serialize for Expose {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Expose {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Expose {
+    /// Checks every index against the inner proofs' instance counts.
+    pub fn check(&self, num_instances: &[usize]) -> Result<()> {
+        let Self::Items(items) = self else {
+            return Ok(());
+        };
+        if items.is_empty() {
+            return Err(CircuitError::Mismatch("empty expose list".into()));
+        }
+        let common = num_instances.iter().copied().min().unwrap_or(0);
+        for item in items {
+            let ok = match *item {
+                ExposeItem::Instance { proof, index } => {
+                    num_instances.get(proof).is_some_and(|n| index < *n)
+                }
+                ExposeItem::Sum { index } | ExposeItem::Equal { index } => index < common,
+                ExposeItem::Chain { input, output } => input < common && output < common,
+            };
+            if !ok {
+                return Err(CircuitError::Mismatch(format!(
+                    "expose item `{item}` is out of range: the inner proofs have {num_instances:?} public instances"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The values exposed, computed natively from the inner proofs' instances (what the
+    /// circuit computes and constrains). Fails where an equality or chain does not hold.
+    pub fn evaluate(&self, instances: &[Vec<Fr>]) -> Result<Vec<Fr>> {
+        let n: Vec<usize> = instances.iter().map(Vec::len).collect();
+        self.check(&n)?;
+        let items = match self {
+            Self::All => return Ok(instances.concat()),
+            Self::None => return Ok(Vec::new()),
+            Self::Items(items) => items,
+        };
+        let mut out = Vec::new();
+        for item in items {
+            match *item {
+                ExposeItem::Instance { proof, index } => out.push(instances[proof][index]),
+                ExposeItem::Sum { index } => out.push(instances.iter().map(|p| p[index]).sum()),
+                ExposeItem::Equal { index } => {
+                    if let Some(p) = instances
+                        .iter()
+                        .position(|p| p[index] != instances[0][index])
+                    {
+                        return Err(CircuitError::Mismatch(format!(
+                            "`{item}`: proof {p}'s instance {index} differs from proof 0's"
+                        )));
+                    }
+                    out.push(instances[0][index]);
+                }
+                ExposeItem::Chain { input, output } => {
+                    for (i, w) in instances.windows(2).enumerate() {
+                        if w[0][output] != w[1][input] {
+                            return Err(CircuitError::Mismatch(format!(
+                                "`{item}`: proof {i}'s instance {output} is not proof {}'s instance {input}",
+                                i + 1
+                            )));
+                        }
+                    }
+                    out.push(instances[0][input]);
+                    out.push(instances[instances.len() - 1][output]);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Adds the constraints of `expose` over the (private) inner instances to `ctx` and returns
+/// the cells to expose. This is the whole of the combining logic; tests run it on its own.
+pub fn combine(
+    ctx: &mut Context<Fr>,
+    gate: &GateChip<Fr>,
+    previous: &[Vec<AssignedValue<Fr>>],
+    expose: &Expose,
+) -> Vec<AssignedValue<Fr>> {
+    let items = match expose {
+        Expose::All => return previous.concat(),
+        Expose::None => return Vec::new(),
+        Expose::Items(items) => items,
+    };
+    let mut out = Vec::new();
+    for item in items {
+        match *item {
+            ExposeItem::Instance { proof, index } => out.push(previous[proof][index]),
+            ExposeItem::Sum { index } => out.push(gate.sum(ctx, previous.iter().map(|p| p[index]))),
+            ExposeItem::Equal { index } => {
+                for p in &previous[1..] {
+                    ctx.constrain_equal(&previous[0][index], &p[index]);
+                }
+                out.push(previous[0][index]);
+            }
+            ExposeItem::Chain { input, output } => {
+                for w in previous.windows(2) {
+                    ctx.constrain_equal(&w[0][output], &w[1][input]);
+                }
+                out.push(previous[0][input]);
+                out.push(previous[previous.len() - 1][output]);
+            }
+        }
+    }
+    out
+}
+
+/// An inner proof to aggregate.
+#[derive(Clone, Debug)]
+pub struct InnerProof {
+    /// A name for error messages (the proof file's path).
+    pub label: String,
+    /// The verifying key of its circuit.
+    pub vk: VerifyingKey<G1Affine>,
+    /// Its public instances (one column).
+    pub instances: Vec<Fr>,
+    /// The proof bytes (Poseidon transcript).
+    pub proof: Vec<u8>,
+}
+
+/// The SRS trimmed to `k` (its first `2^k` points).
+fn trimmed(params: &ParamsKZG<Bn256>, k: u32) -> ParamsKZG<Bn256> {
+    let mut p = params.clone();
+    if k < p.k() {
+        p.downsize(k);
+    }
+    p
+}
+
+/// Verifies every inner proof natively (Poseidon transcript) before any heavy work, and turns
+/// them into snark-verifier's [`Snark`]s. The error names the first proof that fails.
+pub fn check_inner(params: &ParamsKZG<Bn256>, inner: &[InnerProof]) -> Result<Vec<Snark>> {
+    if inner.is_empty() {
+        return Err(CircuitError::Mismatch("nothing to aggregate".into()));
+    }
+    inner
+        .iter()
+        .map(|p| {
+            let k = p.vk.get_domain().k();
+            if k >= params.k() {
+                return Err(CircuitError::Mismatch(format!(
+                    "{}: its circuit has k={k}, the aggregation SRS only k={}",
+                    p.label,
+                    params.k()
+                )));
+            }
+            let small = trimmed(params, k);
+            prover::verify_with(&small, &p.vk, &p.instances, &p.proof, Transcript::Poseidon)
+                .map_err(|e| {
+                    CircuitError::ProofRejected(format!(
+                        "{} does not verify, nothing aggregated ({e}); is it a `--for-aggregation` proof made with this SRS?",
+                        p.label
+                    ))
+                })?;
+            let protocol = compile(
+                &small,
+                &p.vk,
+                Config::kzg().with_num_instance(vec![p.instances.len()]),
+            );
+            Ok(Snark::new(
+                protocol,
+                vec![p.instances.clone()],
+                p.proof.clone(),
+            ))
+        })
+        .collect()
+}
+
+/// The shape of an aggregation circuit: what keygen fixed and proving must reuse.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AggregationShape {
+    /// halo2-base configuration (k, columns, lookup bits).
+    pub config: AggregationConfigParams,
+    /// Where halo2-base breaks its virtual columns into real ones.
+    pub break_points: Vec<Vec<usize>>,
+    /// What the proof exposes after the accumulator.
+    pub expose: Expose,
+    /// Public instances of the aggregated proof (accumulator included).
+    pub num_instances: usize,
+}
+
+/// Keys of an aggregation circuit.
+pub struct AggregationKeys {
+    /// The proving key (holding the verifying key).
+    pub pk: ProvingKey<G1Affine>,
+    /// The circuit shape.
+    pub shape: AggregationShape,
+}
+
+fn catch<T>(stage: &'static str, f: impl FnOnce() -> T) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(f)).map_err(|p| CircuitError::Halo2 {
+        stage,
+        reason: p
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "internal panic".into()),
+    })
+}
+
+fn build_circuit(
+    stage: CircuitBuilderStage,
+    config: AggregationConfigParams,
+    params: &ParamsKZG<Bn256>,
+    snarks: Vec<Snark>,
+    expose: &Expose,
+) -> Result<AggregationCircuit> {
+    catch("aggregation circuit synthesis", || {
+        let mut circuit = AggregationCircuit::new::<SHPLONK>(
+            stage,
+            config,
+            params,
+            snarks,
+            VerifierUniversality::None,
+        );
+        let previous = circuit.previous_instances().clone();
+        let gate = GateChip::default();
+        let exposed = combine(circuit.builder.main(0), &gate, &previous, expose);
+        circuit.builder.assigned_instances[0].extend(exposed);
+        circuit
+    })
+}
+
+/// Generates the aggregation circuit's keys for these inner proofs (their circuits and count
+/// fix the keys; any other proofs of the same circuits, in the same order, reuse them).
+/// `k` is the `log2` of the aggregation circuit's rows; `params` must hold at least `2^k`
+/// points of the SRS the inner proofs were made with.
+pub fn keygen(
+    params: &ParamsKZG<Bn256>,
+    inner: &[InnerProof],
+    expose: &Expose,
+    k: u32,
+) -> Result<AggregationKeys> {
+    let snarks = check_inner(params, inner)?;
+    let counts: Vec<usize> = inner.iter().map(|p| p.instances.len()).collect();
+    expose.check(&counts)?;
+    if k != params.k() {
+        return Err(CircuitError::Mismatch(format!(
+            "the aggregation SRS has k={}, the circuit wants k={k}",
+            params.k()
+        )));
+    }
+    let start = AggregationConfigParams {
+        degree: k,
+        lookup_bits: k as usize - 1,
+        ..Default::default()
+    };
+    let mut circuit = build_circuit(CircuitBuilderStage::Keygen, start, params, snarks, expose)?;
+    let config = catch("aggregation layout", || {
+        circuit.calculate_params(Some(MINIMUM_ROWS))
+    })?;
+    let vk = catch("aggregation verifying key generation", || {
+        keygen_vk(params, &circuit)
+    })?
+    .map_err(|e| CircuitError::Halo2 {
+        stage: "aggregation verifying key generation",
+        reason: e.to_string(),
+    })?;
+    let pk = catch("aggregation proving key generation", || {
+        keygen_pk(params, vk, &circuit)
+    })?
+    .map_err(|e| CircuitError::Halo2 {
+        stage: "aggregation proving key generation",
+        reason: e.to_string(),
+    })?;
+    let num_instances = circuit.num_instance()[0];
+    Ok(AggregationKeys {
+        pk,
+        shape: AggregationShape {
+            config,
+            break_points: circuit.break_points(),
+            expose: expose.clone(),
+            num_instances,
+        },
+    })
+}
+
+/// An aggregated proof (Keccak transcript, verifiable on the EVM).
+#[derive(Clone, Debug)]
+pub struct AggregatedProof {
+    /// Proof bytes.
+    pub proof: Vec<u8>,
+    /// The accumulator limbs, then the exposed values.
+    pub instances: Vec<Fr>,
+}
+
+/// Aggregates the inner proofs with keys from [`keygen`] (for the same circuits, in the same
+/// order). Every inner proof is verified natively first.
+pub fn prove(
+    params: &ParamsKZG<Bn256>,
+    keys: &AggregationKeys,
+    inner: &[InnerProof],
+) -> Result<AggregatedProof> {
+    let snarks = check_inner(params, inner)?;
+    let instances: Vec<Vec<Fr>> = inner.iter().map(|p| p.instances.clone()).collect();
+    let exposed = keys.shape.expose.evaluate(&instances)?;
+    let mut circuit = build_circuit(
+        CircuitBuilderStage::Prover,
+        keys.shape.config,
+        params,
+        snarks,
+        &keys.shape.expose,
+    )?;
+    circuit.set_break_points(keys.shape.break_points.clone());
+    let instances = circuit.instances().remove(0);
+    if instances.len() != keys.shape.num_instances
+        || instances[ACCUMULATOR_INSTANCES..] != exposed[..]
+    {
+        return Err(CircuitError::Mismatch(
+            "these inner proofs do not fit the aggregation keys (other circuits or order?)".into(),
+        ));
+    }
+    let proof = catch("aggregation proving", || {
+        prover::create_shplonk_proof(params, &keys.pk, circuit, &instances, Transcript::Keccak)
+    })??;
+    Ok(AggregatedProof { proof, instances })
+}
+
+/// KZG parameters that hold only what verifying an aggregated proof needs (`G1`, `[τ]G1`,
+/// `G2`, `[τ]G2`) but claim `2^k` rows: taken from `params` (any size, at least 2 points).
+pub fn verifier_params(params: &ParamsKZG<Bn256>, k: u32) -> ParamsKZG<Bn256> {
+    let g = params.get_g()[..2].to_vec();
+    params.from_parts(k, g.clone(), Some(g), params.g2(), params.s_g2())
+}
+
+/// Verifies an aggregated proof natively: the proof itself and the pairing check of the
+/// accumulator it carries in its instances. `params` may be [`verifier_params`].
+pub fn verify(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    instances: &[Fr],
+    proof: &[u8],
+) -> Result<()> {
+    if instances.len() < ACCUMULATOR_INSTANCES {
+        return Err(CircuitError::ProofRejected(format!(
+            "{} public instances cannot hold the {ACCUMULATOR_INSTANCES}-limb accumulator",
+            instances.len()
+        )));
+    }
+    let params = verifier_params(params, vk.get_domain().k());
+    let protocol = compile(
+        &params,
+        vk,
+        Config::kzg()
+            .with_num_instance(vec![instances.len()])
+            .with_accumulator_indices(AggregationCircuit::accumulator_indices()),
+    );
+    let dk: KzgDecidingKey<Bn256> = (params.get_g()[0], params.g2(), params.s_g2()).into();
+    let instances = vec![instances.to_vec()];
+    let run = || {
+        let mut t = EvmTranscript::<G1Affine, NativeLoader, _, _>::new(proof);
+        let proof = PlonkVerifier::<SHPLONK>::read_proof(&dk, &protocol, &instances, &mut t)?;
+        PlonkVerifier::<SHPLONK>::verify(&dk, &protocol, &instances, &proof)
+    };
+    match catch_unwind(AssertUnwindSafe(run)) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(CircuitError::ProofRejected(format!("{e:?}"))),
+        Err(_) => Err(CircuitError::ProofRejected(
+            "malformed proof or accumulator".into(),
+        )),
+    }
+}
+
+/// Serializes a proving key of the aggregation circuit.
+pub fn pk_to_bytes(pk: &ProvingKey<G1Affine>) -> Vec<u8> {
+    pk.to_bytes(SerdeFormat::RawBytesUnchecked)
+}
+
+/// Reads a proving key of the aggregation circuit with the given shape.
+pub fn pk_from_bytes(bytes: &[u8], shape: &AggregationShape) -> Result<ProvingKey<G1Affine>> {
+    let mut r = bytes;
+    catch_unwind(AssertUnwindSafe(|| {
+        ProvingKey::read::<_, AggregationCircuit>(
+            &mut r,
+            SerdeFormat::RawBytesUnchecked,
+            shape.config,
+        )
+    }))
+    .map_err(|_| CircuitError::Mismatch("aggregation proving key is corrupted".into()))?
+    .map_err(|e| CircuitError::Mismatch(format!("aggregation proving key is corrupted: {e}")))
+}
+
+/// Reads a verifying key of the aggregation circuit with the given shape.
+pub fn vk_from_bytes(bytes: &[u8], shape: &AggregationShape) -> Result<VerifyingKey<G1Affine>> {
+    let mut r = bytes;
+    catch_unwind(AssertUnwindSafe(|| {
+        VerifyingKey::read::<_, AggregationCircuit>(&mut r, SerdeFormat::RawBytes, shape.config)
+    }))
+    .map_err(|_| CircuitError::Mismatch("aggregation verifying key is corrupted".into()))?
+    .map_err(|e| CircuitError::Mismatch(format!("aggregation verifying key is corrupted: {e}")))
+}

@@ -1,0 +1,199 @@
+//! The combining logic of the aggregation circuit (sum, equality, chain) under MockProver, the
+//! expose specification, and the checks that refuse bad inner proofs before any heavy work.
+//! The full aggregation (keys, proof, EVM) is tested end to end in the root package.
+
+use snarkml_circuits::aggregation::{self, combine, Expose, ExposeItem, InnerProof};
+use snarkml_circuits::halo2_proofs::dev::MockProver;
+use snarkml_circuits::io::{load_calibration, InputFile};
+use snarkml_circuits::prover::{self, Transcript};
+use snarkml_circuits::quantize::{compile, CompileOptions};
+use snarkml_circuits::snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::builder::BaseCircuitBuilder;
+use snarkml_circuits::snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::CircuitBuilderStage;
+use snarkml_circuits::snark_verifier_sdk::snark_verifier::halo2_base::gates::GateChip;
+use snarkml_circuits::snark_verifier_sdk::snark_verifier::halo2_base::halo2_proofs::plonk::Assigned;
+use snarkml_circuits::snark_verifier_sdk::CircuitExt;
+use snarkml_circuits::srs::Srs;
+use snarkml_circuits::Fr;
+use std::path::{Path, PathBuf};
+
+const K: usize = 8;
+
+/// Three fake "inner proofs" of four instances each: (commitment, h_in, h_out, count).
+fn sample_instances() -> Vec<Vec<Fr>> {
+    let c = Fr::from(77);
+    vec![
+        vec![c, Fr::from(1), Fr::from(2), Fr::from(5)],
+        vec![c, Fr::from(2), Fr::from(3), Fr::from(7)],
+        vec![c, Fr::from(3), Fr::from(4), Fr::from(11)],
+    ]
+}
+
+fn audit_expose() -> Expose {
+    "equal:0,chain:1:2,sum:3".parse().unwrap()
+}
+
+/// Runs `combine` over `instances` loaded as witnesses in a small circuit, exposes the result,
+/// lets `tamper` change the witness, and returns MockProver's verdict on `claimed` instances
+/// (the honest exposed values when `claimed` is `None`).
+fn mock_combine(
+    instances: &[Vec<Fr>],
+    expose: &Expose,
+    tamper: impl FnOnce(&mut BaseCircuitBuilder<Fr>, &[usize]),
+    claimed: Option<Vec<Fr>>,
+) -> Result<(), usize> {
+    let mut builder = BaseCircuitBuilder::<Fr>::from_stage(CircuitBuilderStage::Mock)
+        .use_k(K)
+        .use_instance_columns(1);
+    let gate = GateChip::default();
+    let ctx = builder.main(0);
+    let previous: Vec<Vec<_>> = instances
+        .iter()
+        .map(|p| p.iter().map(|v| ctx.load_witness(*v)).collect())
+        .collect();
+    let exposed = combine(ctx, &gate, &previous, expose);
+    let offsets: Vec<usize> = exposed
+        .iter()
+        .map(|a| a.cell.expect("assigned").offset)
+        .collect();
+    builder.assigned_instances[0] = exposed;
+    builder.calculate_params(Some(9));
+    let honest = builder.instances();
+    tamper(&mut builder, &offsets);
+    let instances = claimed.map(|c| vec![c]).unwrap_or(honest);
+    MockProver::run(K as u32, &builder, instances)
+        .unwrap()
+        .verify()
+        .map_err(|f| f.len())
+}
+
+#[test]
+fn combining_sum_equal_and_chain_satisfies_every_constraint() {
+    let instances = sample_instances();
+    let expose = audit_expose();
+    assert_eq!(
+        expose.evaluate(&instances).unwrap(),
+        vec![Fr::from(77), Fr::from(1), Fr::from(4), Fr::from(23)]
+    );
+    mock_combine(&instances, &expose, |_, _| {}, None).unwrap();
+}
+
+#[test]
+fn a_wrong_sum_fails_the_gate_even_when_the_prover_rewrites_its_cell() {
+    let instances = sample_instances();
+    let expose = audit_expose();
+    // The claimed count is 24, not 23, and the prover writes 24 into the sum's output cell.
+    let mut claimed = expose.evaluate(&instances).unwrap();
+    claimed[3] = Fr::from(24);
+    let result = mock_combine(
+        &instances,
+        &expose,
+        |b, offsets| b.main(0).advice[offsets[3]] = Assigned::Trivial(Fr::from(24)),
+        Some(claimed.clone()),
+    );
+    assert!(result.is_err(), "a wrong sum was accepted");
+    // Claiming the wrong sum without touching the witness fails on the instance copy.
+    let result = mock_combine(&instances, &expose, |_, _| {}, Some(claimed));
+    assert!(result.is_err(), "a wrong public sum was accepted");
+}
+
+#[test]
+fn a_broken_chain_or_a_differing_commitment_fails_the_copy_constraints() {
+    let mut broken_chain = sample_instances();
+    broken_chain[2][1] = Fr::from(9); // proof 2 does not start where proof 1 ended
+    let expose = audit_expose();
+    assert!(expose.evaluate(&broken_chain).is_err());
+    let honest_looking = vec![Fr::from(77), Fr::from(1), Fr::from(4), Fr::from(23)];
+    assert!(mock_combine(
+        &broken_chain,
+        &expose,
+        |_, _| {},
+        Some(honest_looking.clone())
+    )
+    .is_err());
+
+    let mut other_model = sample_instances();
+    other_model[1][0] = Fr::from(78);
+    assert!(expose.evaluate(&other_model).is_err());
+    assert!(mock_combine(&other_model, &expose, |_, _| {}, Some(honest_looking)).is_err());
+}
+
+#[test]
+fn expose_specs_round_trip_and_bad_ones_are_named() {
+    for text in ["all", "none", "equal:0,chain:1:2,sum:3", "instance:1:0"] {
+        let e: Expose = text.parse().unwrap();
+        assert_eq!(e.to_string(), text);
+    }
+    assert_eq!(
+        "sum:2".parse::<Expose>().unwrap(),
+        Expose::Items(vec![ExposeItem::Sum { index: 2 }])
+    );
+    for bad in ["sum", "sum:x", "max:1", "chain:1", "instance:1:2:3"] {
+        let err = bad.parse::<Expose>().unwrap_err().to_string();
+        assert!(err.contains(bad), "{err}");
+    }
+    let e: Expose = "sum:4".parse().unwrap();
+    let err = e.check(&[4, 4]).unwrap_err().to_string();
+    assert!(err.contains("out of range"), "{err}");
+    let e: Expose = "instance:2:0".parse().unwrap();
+    assert!(e.check(&[4, 4]).is_err());
+    assert_eq!(Expose::All.evaluate(&sample_instances()).unwrap().len(), 12);
+    assert!(Expose::None
+        .evaluate(&sample_instances())
+        .unwrap()
+        .is_empty());
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(name)
+}
+
+#[test]
+fn a_bad_inner_proof_is_refused_by_name_before_any_heavy_work() {
+    let stem = "relu3";
+    let samples =
+        load_calibration(&fixture(&format!("{stem}.calibration.json"))).unwrap_or_else(|_| {
+            vec![
+                InputFile::load(&fixture(&format!("{stem}.input.json")))
+                    .unwrap()
+                    .input_data,
+            ]
+        });
+    let model = compile(
+        &fixture(&format!("{stem}.onnx")),
+        &samples,
+        &CompileOptions::default(),
+    )
+    .unwrap();
+    let input = InputFile::load(&fixture(&format!("{stem}.input.json"))).unwrap();
+    let q = model.quantize_inputs(&input.input_data).unwrap();
+    // A small SRS is enough: the refusal happens before the aggregation circuit exists.
+    let srs = Srs::generate_insecure(model.layout.k + 1, 3).unwrap();
+    let small = srs.trimmed(model.layout.k).unwrap();
+    let pk = prover::keygen(&small, &model).unwrap();
+    let good = prover::prove_with(&small, &pk, &model, &q, Transcript::Poseidon).unwrap();
+    let keccak = prover::prove_with(&small, &pk, &model, &q, Transcript::Keccak).unwrap();
+    let inner = |label: &str, p: &prover::Proof| InnerProof {
+        label: label.into(),
+        vk: pk.get_vk().clone(),
+        instances: p.instances.clone(),
+        proof: p.proof.clone(),
+    };
+    let mut flipped = inner("flipped.json", &good);
+    flipped.proof[40] ^= 1;
+    let mut lying = inner("lying.json", &good);
+    lying.instances[0] += Fr::from(1);
+    for bad in [flipped, lying, inner("keccak.json", &keccak)] {
+        let label = bad.label.clone();
+        let err = aggregation::check_inner(&srs.params, &[inner("good.json", &good), bad])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&label) && err.contains("does not verify"),
+            "{err}"
+        );
+    }
+    assert!(aggregation::check_inner(&srs.params, &[inner("good.json", &good)]).is_ok());
+    assert!(aggregation::check_inner(&srs.params, &[]).is_err());
+}

@@ -1,0 +1,128 @@
+use crate::artifacts::BuildDir;
+use crate::pipeline::{self, aggregate::Stage, AggregateRequest};
+use clap::Args;
+use snarkml_circuits::aggregation::{Expose, DEFAULT_K};
+use snarkml_circuits::io::AggregatedProofFile;
+use std::path::PathBuf;
+
+/// `snarkml aggregate`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Expose (what the aggregated proof shows after the 12 accumulator limbs):
+  none            nothing
+  all             every instance of every inner proof, in order
+  a comma list of:
+    instance:P:I  instance I of proof P
+    sum:I         the sum over all proofs of instance I
+    equal:I       instance I, constrained equal in every proof (shown once)
+    chain:IN:OUT  proof p's instance OUT equals proof p+1's instance IN (shows the first IN
+                  and the last OUT)
+
+Examples:
+  snarkml prove build/ --input a.json -o p1.json --for-aggregation
+  snarkml prove build/ --input b.json -o p2.json --for-aggregation
+  snarkml aggregate p1.json p2.json --build build/ --srs srs20.bin -o aggr/
+  snarkml aggregate p1.json q1.json --build build/ --build other/ --srs srs20.bin --expose all
+  snarkml gen-verifier aggr/ --aggregated && snarkml deploy aggr/
+  snarkml verify-onchain aggr/ aggr/proof.json")]
+pub struct AggregateCmd {
+    /// Proof files to aggregate, in order (made with `snarkml prove --for-aggregation`).
+    #[arg(required = true)]
+    pub proofs: Vec<PathBuf>,
+    /// Build directory of the proofs' model(s); repeat for proofs of several models.
+    #[arg(long = "build", required = true)]
+    pub builds: Vec<PathBuf>,
+    /// SRS file with at least 2^k points: the one the builds were set up from.
+    #[arg(long)]
+    pub srs: PathBuf,
+    /// log2 of the aggregation circuit's rows (more rows, fewer columns: a cheaper verifier).
+    #[arg(long, default_value_t = DEFAULT_K)]
+    pub k: u32,
+    /// What the aggregated proof exposes of the inner proofs' public instances.
+    #[arg(long, default_value = "none")]
+    pub expose: String,
+    /// Aggregation directory to write.
+    #[arg(short, long, default_value = "aggr")]
+    pub out: PathBuf,
+    /// Where aggregation proving keys are cached [default: $SNARKML_CACHE_DIR, else
+    /// ~/.cache/snarkml].
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Prints the exposed values of an aggregated proof.
+pub(super) fn print_exposed(file: &AggregatedProofFile) {
+    if file.exposed.is_empty() {
+        println!("  exposes nothing but the accumulator");
+    } else {
+        println!("  exposes ({}): {}", file.expose, file.exposed.join(", "));
+    }
+}
+
+impl AggregateCmd {
+    pub(super) fn run(self) -> eyre::Result<()> {
+        let expose: Expose = self.expose.parse()?;
+        let req = AggregateRequest {
+            proofs: self.proofs,
+            builds: self.builds,
+            srs: self.srs,
+            k: self.k,
+            expose,
+            cache_dir: self.cache_dir.unwrap_or_else(pipeline::default_cache_dir),
+        };
+        let out = BuildDir::new(&self.out);
+        let bar = super::progress_bar(3);
+        let report = pipeline::aggregate(&req, &out, |stage| {
+            let (pos, msg) = match stage {
+                Stage::CheckInner => (0, "checking inner proofs"),
+                Stage::Keygen => (1, "generating aggregation keys (cached for next time)"),
+                Stage::LoadKeys => (1, "reading cached aggregation keys"),
+                Stage::Prove => (2, "proving the aggregation"),
+            };
+            super::progress_step(&bar, pos, msg);
+        });
+        if let Some(b) = &bar {
+            b.finish_and_clear();
+        }
+        let report = report?;
+        if self.json {
+            let v = serde_json::json!({
+                "out": self.out,
+                "proof": out.proof(),
+                "inner": report.info.inner.len(),
+                "k": report.info.k,
+                "vk_hash": report.info.vk_hash,
+                "num_instances": report.info.num_instances,
+                "expose": report.proof.expose,
+                "exposed": report.proof.exposed,
+                "cache_hit": report.cache_hit,
+                "keygen_secs": report.keygen_secs,
+                "prove_secs": report.prove_secs,
+                "proof_bytes": report.proof.proof_bytes()?.len(),
+            });
+            println!("{}", serde_json::to_string_pretty(&v)?);
+            return Ok(());
+        }
+        let c = &report.info.shape.config;
+        println!(
+            "aggregated {} proofs into {} ({} bytes)",
+            report.info.inner.len(),
+            out.proof().display(),
+            report.proof.proof_bytes()?.len()
+        );
+        let keys = if report.cache_hit {
+            "keys from cache".to_owned()
+        } else {
+            format!("keygen {:.1}s", report.keygen_secs)
+        };
+        println!(
+            "  k={}, {} advice + {} lookup columns; {keys}, prove {:.1}s",
+            c.degree, c.num_advice, c.num_lookup_advice, report.prove_secs
+        );
+        print_exposed(&report.proof);
+        Ok(())
+    }
+}

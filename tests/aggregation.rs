@@ -1,0 +1,276 @@
+//! Aggregation end to end, as a user runs it: proofs of two different models made with
+//! `prove --for-aggregation`, aggregated by the `snarkml` binary, verified natively, in revm and
+//! on anvil; tampered aggregated proofs are rejected everywhere; a second aggregation of the
+//! same circuits reuses the cached keys; a bad inner proof is refused before any heavy work.
+
+mod common;
+
+use common::{
+    assert_one_line_error, cached_srs, flip_proof_byte, repo, snarkml, tamper_json,
+    toolchain_on_path,
+};
+use snarkml::artifacts::BuildDir;
+use snarkml::chain::{ChainConfig, LocalAnvil, ANVIL_DEFAULT_KEY};
+use snarkml::pipeline::{self, AggregateRequest};
+use snarkml_circuits::aggregation::{Expose, ACCUMULATOR_INSTANCES};
+use snarkml_circuits::fixed_point::{field_from_hex, field_to_hex};
+use snarkml_circuits::io::ProofFile;
+use snarkml_circuits::quantize::CompileOptions;
+use snarkml_circuits::Fr;
+use snarkml_verifier_gen::MAX_RUNTIME_SIZE;
+use std::path::{Path, PathBuf};
+
+/// The aggregation circuit's size in these tests (the CLI default).
+const AGG_K: u32 = snarkml_circuits::aggregation::DEFAULT_K;
+
+/// Compiles and sets up a fixture (calibrated on its own input) with the shared SRS.
+fn build_fixture(dir: &Path, stem: &str, srs: &Path) -> BuildDir {
+    let build = BuildDir::create(dir.join(stem)).unwrap();
+    let input = repo(&format!("tests/fixtures/{stem}.input.json"));
+    pipeline::compile(
+        &repo(&format!("tests/fixtures/{stem}.onnx")),
+        &build,
+        Some(&input),
+        &CompileOptions {
+            width: 3,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    pipeline::setup(&build, srs).unwrap();
+    build
+}
+
+fn prove_for_aggregation(build: &BuildDir, input: &Path, out: &Path) -> Vec<Fr> {
+    let o = snarkml(&[
+        "prove",
+        build.root().to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--for-aggregation",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ProofFile::load(out).unwrap().instance_fields().unwrap()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// The last exposed value plus one, in `instances` and `exposed` alike (so the file is
+/// self-consistent and only the proof can object).
+fn change_last_exposed(v: &mut serde_json::Value) {
+    let last = v["instances"].as_array().unwrap().len() - 1;
+    let f = field_from_hex(v["instances"][last].as_str().unwrap()).unwrap() + Fr::from(1);
+    v["instances"][last] = field_to_hex(&f).into();
+    let last = v["exposed"].as_array().unwrap().len() - 1;
+    v["exposed"][last] = field_to_hex(&f).into();
+}
+
+#[test]
+fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() {
+    toolchain_on_path();
+    let tmp = tempfile::tempdir().unwrap();
+    let srs = cached_srs(AGG_K);
+    let cache = tmp.path().join("cache");
+    let relu = build_fixture(tmp.path(), "relu3", &srs);
+    let linear = build_fixture(tmp.path(), "linear", &srs);
+    let p1 = tmp.path().join("p1.json");
+    let p2 = tmp.path().join("p2.json");
+    let i1 = prove_for_aggregation(&relu, &repo("tests/fixtures/relu3.input.json"), &p1);
+    let i2 = prove_for_aggregation(&linear, &repo("tests/fixtures/linear.input.json"), &p2);
+    // A Poseidon-transcript proof verifies natively but is not for the EVM verifier.
+    pipeline::verify(&relu, &p1).unwrap();
+
+    let aggr = BuildDir::new(tmp.path().join("aggr"));
+    let k = AGG_K.to_string();
+    let o = snarkml(&[
+        "aggregate",
+        s(&p1),
+        s(&p2),
+        "--build",
+        s(relu.root()),
+        "--build",
+        s(linear.root()),
+        "--srs",
+        s(&srs),
+        "--k",
+        &k,
+        "--expose",
+        "all",
+        "-o",
+        s(aggr.root()),
+        "--cache-dir",
+        s(&cache),
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("aggregated 2 proofs"), "{stdout}");
+    println!("{stdout}");
+
+    // The exposed instances are exactly the inner proofs' instances, in order.
+    let proof = aggr.proof();
+    let file = pipeline::verify_aggregated(&aggr, &proof).unwrap();
+    let instances: Vec<Fr> = file.instance_fields().unwrap();
+    assert_eq!(
+        instances[ACCUMULATOR_INSTANCES..],
+        [i1.clone(), i2].concat()[..]
+    );
+    let o = snarkml(&["verify", s(aggr.root()), s(&proof)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    let flipped = tmp.path().join("flipped.json");
+    tamper_json(&proof, &flipped, flip_proof_byte);
+    let changed = tmp.path().join("changed.json");
+    tamper_json(&proof, &changed, change_last_exposed);
+    for bad in [&flipped, &changed] {
+        let err = pipeline::verify_aggregated(&aggr, bad).unwrap_err();
+        assert!(format!("{err:#}").contains("proof rejected"), "{err:#}");
+    }
+
+    let o = snarkml(&[
+        "gen-verifier",
+        s(aggr.root()),
+        "--aggregated",
+        "-o",
+        s(&tmp.path().join("generated")),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let artifacts: snarkml_verifier_gen::VerifierArtifacts =
+        snarkml::artifacts::read_json(&aggr.verifier()).unwrap();
+    assert!(
+        artifacts.verifier_runtime_size <= MAX_RUNTIME_SIZE,
+        "aggregation verifier runtime {} bytes exceeds EIP-170",
+        artifacts.verifier_runtime_size
+    );
+    let revm_gas = pipeline::evm_verify(&aggr, &proof).unwrap();
+    println!(
+        "aggregation verifier: runtime {} bytes, {revm_gas} gas in revm",
+        artifacts.verifier_runtime_size
+    );
+    for bad in [&flipped, &changed] {
+        assert!(pipeline::evm_verify(&aggr, bad).is_err());
+    }
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let anvil = LocalAnvil::start().await.unwrap();
+        let cfg = ChainConfig {
+            rpc_url: anvil.url().to_owned(),
+            private_key: ANVIL_DEFAULT_KEY.to_owned(),
+        };
+        let d = pipeline::deploy(&aggr, &cfg, false).await.unwrap();
+        let address = pipeline::parse_address(&d.verifier).unwrap();
+        let ok = pipeline::verify_onchain(&aggr, &proof, address, &cfg)
+            .await
+            .unwrap();
+        assert!(ok.valid);
+        println!(
+            "aggregated proof on anvil: {} gas",
+            ok.gas_used.expect("gas")
+        );
+        for bad in [&flipped, &changed] {
+            let v = pipeline::verify_onchain(&aggr, bad, address, &cfg)
+                .await
+                .unwrap();
+            assert!(!v.valid, "{} accepted on-chain", bad.display());
+        }
+        anvil.stop();
+    });
+
+    // The same circuits again, with another input: the keys come from the cache, and the
+    // new aggregated proof verifies with the verifier already generated.
+    let p3 = tmp.path().join("p3.json");
+    let other = tmp.path().join("other.json");
+    std::fs::write(&other, r#"{"input_data": [[1.5, -0.25, -2.0]]}"#).unwrap();
+    let i3 = prove_for_aggregation(&relu, &other, &p3);
+    assert_ne!(i3, i1);
+    let again = BuildDir::new(tmp.path().join("again"));
+    let req = AggregateRequest {
+        proofs: vec![p3, p2],
+        builds: vec![relu.root().to_owned(), linear.root().to_owned()],
+        srs: srs.clone(),
+        k: AGG_K,
+        expose: Expose::All,
+        cache_dir: cache,
+    };
+    let report = pipeline::aggregate(&req, &again, |_| {}).unwrap();
+    assert!(
+        report.cache_hit,
+        "the second aggregation generated keys again"
+    );
+    assert_eq!(report.info.vk_hash, file.vk_hash);
+    pipeline::verify_aggregated(&aggr, &again.proof()).unwrap();
+    assert!(pipeline::evm_verify(&aggr, &again.proof()).is_ok());
+}
+
+#[test]
+fn bad_inner_proofs_and_bad_requests_are_refused_with_one_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srs = cached_srs(AGG_K);
+    let relu = build_fixture(tmp.path(), "relu3", &srs);
+    let input = repo("tests/fixtures/relu3.input.json");
+    let good = tmp.path().join("good.json");
+    prove_for_aggregation(&relu, &input, &good);
+    let flipped = tmp.path().join("flipped.json");
+    tamper_json(&good, &flipped, flip_proof_byte);
+    let keccak = tmp.path().join("keccak.json");
+    let o = snarkml(&[
+        "prove",
+        s(relu.root()),
+        "--input",
+        s(&input),
+        "-o",
+        s(&keccak),
+    ]);
+    assert!(o.status.success());
+
+    let aggregate = |proofs: &[&PathBuf], extra: &[&str]| {
+        let out = tmp.path().join("aggr");
+        let mut args = vec!["aggregate"];
+        args.extend(proofs.iter().map(|p| s(p)));
+        args.extend([
+            "--build",
+            s(relu.root()),
+            "--srs",
+            s(&srs),
+            "-o",
+            s(&out),
+            "--cache-dir",
+            s(tmp.path()),
+        ]);
+        args.extend(extra);
+        snarkml(&args)
+    };
+    let o = aggregate(&[&good, &flipped], &[]);
+    assert_one_line_error(&o, "flipped.json does not verify");
+    let o = aggregate(&[&good, &keccak], &[]);
+    assert_one_line_error(&o, "--for-aggregation");
+    let o = aggregate(&[&good, &good], &["--expose", "sum:9"]);
+    assert_one_line_error(&o, "out of range");
+    let o = aggregate(&[&good], &["--expose", "median:0"]);
+    assert_one_line_error(&o, "median:0");
+    let o = aggregate(&[&good], &["--k", "30"]);
+    assert_one_line_error(&o, "k=30");
+    // Another model's build does not hold the proof's verifying key.
+    let linear = build_fixture(tmp.path(), "linear", &srs);
+    let o = snarkml(&[
+        "aggregate",
+        s(&good),
+        "--build",
+        s(linear.root()),
+        "--srs",
+        s(&srs),
+        "-o",
+        s(&tmp.path().join("never")),
+    ]);
+    assert_one_line_error(&o, "none of the --build directories");
+    // A Poseidon proof is not for the EVM verifier.
+    let err = pipeline::evm_verify(&relu, &good).unwrap_err();
+    assert!(format!("{err:#}").contains("--for-aggregation"), "{err:#}");
+    // A model build is not an aggregation directory.
+    let o = snarkml(&["gen-verifier", s(relu.root()), "--aggregated"]);
+    assert_one_line_error(&o, "not an aggregation directory");
+}
