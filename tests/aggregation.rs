@@ -6,11 +6,10 @@
 mod common;
 
 use common::{
-    assert_one_line_error, cached_srs, flip_proof_byte, repo, snarkml, tamper_json,
+    assert_one_line_error, cached_srs, flip_proof_byte, local_chain, repo, snarkml, tamper_json,
     toolchain_on_path,
 };
 use snarkml::artifacts::BuildDir;
-use snarkml::chain::{ChainConfig, LocalAnvil, ANVIL_DEFAULT_KEY};
 use snarkml::pipeline::{self, AggregateRequest};
 use snarkml_circuits::aggregation::{Expose, ACCUMULATOR_INSTANCES};
 use snarkml_circuits::fixed_point::{field_from_hex, field_to_hex};
@@ -156,11 +155,7 @@ fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() 
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let anvil = LocalAnvil::start().await.unwrap();
-        let cfg = ChainConfig {
-            rpc_url: anvil.url().to_owned(),
-            private_key: ANVIL_DEFAULT_KEY.to_owned(),
-        };
+        let (anvil, cfg) = local_chain().await;
         let d = pipeline::deploy(&aggr, &cfg, false).await.unwrap();
         let address = pipeline::parse_address(&d.verifier).unwrap();
         let ok = pipeline::verify_onchain(&aggr, &proof, address, &cfg)

@@ -2,9 +2,9 @@
 
 mod common;
 
-use common::{cached_srs, flip_proof_byte, repo, tamper_json, toolchain_on_path};
+use common::{cached_srs, flip_proof_byte, local_chain, repo, tamper_json, toolchain_on_path};
 use snarkml::artifacts::BuildDir;
-use snarkml::chain::{ChainConfig, LocalAnvil, ANVIL_DEFAULT_KEY};
+use snarkml::chain::{ChainConfig, ANVIL_DEFAULT_KEY};
 use snarkml::pipeline;
 use snarkml_circuits::prover::Transcript;
 use snarkml_circuits::quantize::CompileOptions;
@@ -88,11 +88,7 @@ fn digits_mlp_proof_verifies_natively_in_revm_and_on_anvil_and_tampering_is_reje
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let anvil = LocalAnvil::start().await.unwrap();
-        let cfg = ChainConfig {
-            rpc_url: anvil.url().to_owned(),
-            private_key: ANVIL_DEFAULT_KEY.to_owned(),
-        };
+        let (anvil, cfg) = local_chain().await;
         let d = pipeline::deploy(&build, &cfg, false).await.unwrap();
         assert_eq!(d.chain_id, 31337);
         assert_eq!(d.raw_runtime_size, artifacts.verifier_runtime_size);

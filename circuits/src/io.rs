@@ -35,6 +35,15 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path, what: &'static str) -> R
     })
 }
 
+fn write_json<T: Serialize>(path: &Path, value: &T, what: &'static str) -> Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(|e| CircuitError::Json {
+        path: path.to_owned(),
+        what,
+        reason: e.to_string(),
+    })?;
+    std::fs::write(path, text).map_err(|e| CircuitError::io(path, e))
+}
+
 impl InputFile {
     /// Reads an input file.
     pub fn load(path: &Path) -> Result<Self> {
@@ -177,12 +186,7 @@ impl ProofFile {
 
     /// Writes the file.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| CircuitError::Json {
-            path: path.to_owned(),
-            what: "proof file",
-            reason: e.to_string(),
-        })?;
-        std::fs::write(path, text).map_err(|e| CircuitError::io(path, e))
+        write_json(path, self, "proof file")
     }
 
     /// The proof bytes.
@@ -267,12 +271,7 @@ impl AggregatedProofFile {
 
     /// Writes the file.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| CircuitError::Json {
-            path: path.to_owned(),
-            what: "aggregated proof file",
-            reason: e.to_string(),
-        })?;
-        std::fs::write(path, text).map_err(|e| CircuitError::io(path, e))
+        write_json(path, self, "aggregated proof file")
     }
 
     /// The proof bytes.

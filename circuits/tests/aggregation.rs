@@ -4,9 +4,7 @@
 
 use snarkml_circuits::aggregation::{self, combine, Expose, ExposeItem, InnerProof};
 use snarkml_circuits::halo2_proofs::dev::MockProver;
-use snarkml_circuits::io::{load_calibration, InputFile};
 use snarkml_circuits::prover::{self, Transcript};
-use snarkml_circuits::quantize::{compile, CompileOptions};
 use snarkml_circuits::snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use snarkml_circuits::snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::CircuitBuilderStage;
 use snarkml_circuits::snark_verifier_sdk::snark_verifier::halo2_base::gates::GateChip;
@@ -14,7 +12,9 @@ use snarkml_circuits::snark_verifier_sdk::snark_verifier::halo2_base::halo2_proo
 use snarkml_circuits::snark_verifier_sdk::CircuitExt;
 use snarkml_circuits::srs::Srs;
 use snarkml_circuits::Fr;
-use std::path::{Path, PathBuf};
+
+mod common;
+use common::compile_fixture;
 
 const K: usize = 8;
 
@@ -143,31 +143,10 @@ fn expose_specs_round_trip_and_bad_ones_are_named() {
         .is_empty());
 }
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures")
-        .join(name)
-}
-
 #[test]
 fn a_bad_inner_proof_is_refused_by_name_before_any_heavy_work() {
-    let stem = "relu3";
-    let samples =
-        load_calibration(&fixture(&format!("{stem}.calibration.json"))).unwrap_or_else(|_| {
-            vec![
-                InputFile::load(&fixture(&format!("{stem}.input.json")))
-                    .unwrap()
-                    .input_data,
-            ]
-        });
-    let model = compile(
-        &fixture(&format!("{stem}.onnx")),
-        &samples,
-        &CompileOptions::default(),
-    )
-    .unwrap();
-    let input = InputFile::load(&fixture(&format!("{stem}.input.json"))).unwrap();
-    let q = model.quantize_inputs(&input.input_data).unwrap();
+    let (model, input) = compile_fixture("relu3");
+    let q = model.quantize_inputs(&input).unwrap();
     // A small SRS is enough: the refusal happens before the aggregation circuit exists.
     let srs = Srs::generate_insecure(model.layout.k + 1, 3).unwrap();
     let small = srs.trimmed(model.layout.k).unwrap();

@@ -15,13 +15,10 @@ use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel};
 use snarkml_circuits::srs::Srs;
 use snarkml_circuits::{Bn256, Fr, G1Affine};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures")
-        .join(name)
-}
+mod common;
+use common::{compile_fixture, fixture, fixture_samples};
+use std::sync::Arc;
 
 fn models(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -33,32 +30,6 @@ fn expected(path: &Path) -> Vec<Vec<f32>> {
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     serde_json::from_value(v["output_data"].clone()).unwrap()
-}
-
-/// A fixture's calibration samples: its calibration file, or else its input as the one sample.
-fn fixture_samples(stem: &str) -> Vec<Vec<Vec<f32>>> {
-    let calibration = fixture(&format!("{stem}.calibration.json"));
-    if calibration.exists() {
-        load_calibration(&calibration).unwrap()
-    } else {
-        vec![
-            InputFile::load(&fixture(&format!("{stem}.input.json")))
-                .unwrap()
-                .input_data,
-        ]
-    }
-}
-
-/// Compiles a fixture, calibrated on its own input.
-fn compile_fixture(stem: &str) -> (CompiledModel, Vec<Vec<f32>>) {
-    let input = InputFile::load(&fixture(&format!("{stem}.input.json"))).unwrap();
-    let model = compile(
-        &fixture(&format!("{stem}.onnx")),
-        std::slice::from_ref(&input.input_data),
-        &CompileOptions::default(),
-    )
-    .unwrap();
-    (model, input.input_data)
 }
 
 fn digits() -> (CompiledModel, Vec<Vec<f32>>) {
