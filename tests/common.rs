@@ -16,10 +16,12 @@ pub(crate) fn cached_srs(k: u32) -> PathBuf {
         .unwrap_or_else(|| repo("target/snarkml-test-cache"));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("srs-k{k}.bin"));
+    // Tests of one binary run in parallel threads: one generates, the others wait for it.
+    static GENERATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = GENERATING.lock().unwrap_or_else(|e| e.into_inner());
     if !path.exists() {
-        let tmp = dir.join(format!("srs-k{k}.{}.tmp", std::process::id()));
-        snarkml::pipeline::srs_gen(k, 7, &tmp).unwrap();
-        std::fs::rename(&tmp, &path).unwrap();
+        // `srs_gen` writes atomically, so other test binaries never read half a file.
+        snarkml::pipeline::srs_gen(k, 7, &path).unwrap();
     }
     path
 }

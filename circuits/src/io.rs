@@ -6,7 +6,8 @@ use crate::prover::{Proof, Transcript};
 use crate::quantize::CompiledModel;
 use crate::Fr;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One set of model inputs: `{"input_data": [[…flat floats of input 0…], …]}`, the layout
 /// other tools already use.
@@ -24,6 +25,16 @@ enum CalibrationFile {
     Single { inputs: Vec<Vec<f32>> },
     Multi { inputs: Vec<Vec<Vec<f32>>> },
     One(InputFile),
+}
+
+/// A fresh temporary name beside `path`, unique across processes and threads, for writing a
+/// file that is then renamed onto `path` (so readers never see half a file).
+pub fn temp_path_beside(path: &Path) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.{n}.tmp", std::process::id()));
+    path.with_file_name(name)
 }
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path, what: &'static str) -> Result<T> {

@@ -240,6 +240,17 @@ pub fn srs_id(params: &ParamsKZG<Bn256>) -> String {
 
 /// Writes KZG parameters with our header.
 pub fn write_params(path: &Path, params: &ParamsKZG<Bn256>, insecure: bool) -> Result<()> {
+    // Written under a temporary name and renamed, so a concurrent reader or a crash never
+    // sees half an SRS.
+    let tmp = crate::io::temp_path_beside(path);
+    write_params_to(&tmp, params, insecure)
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| CircuitError::io(path, e)))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+}
+
+fn write_params_to(path: &Path, params: &ParamsKZG<Bn256>, insecure: bool) -> Result<()> {
     let io = |e| CircuitError::io(path, e);
     let file = std::fs::File::create(path).map_err(io)?;
     let mut w = BufWriter::new(file);

@@ -53,13 +53,14 @@ fn srs(k: u32) -> Srs {
         });
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(format!("srs-k{k}.bin"));
+    // Tests run in parallel threads: one generates, the others wait and read its file.
+    static GENERATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = GENERATING.lock().unwrap_or_else(|e| e.into_inner());
     if let Ok(srs) = Srs::load(&path) {
         return srs;
     }
     let srs = Srs::generate_insecure(k, 7).unwrap();
-    let tmp = dir.join(format!("srs-k{k}.{}.tmp", std::process::id()));
-    srs.save(&tmp).unwrap();
-    std::fs::rename(&tmp, &path).unwrap();
+    srs.save(&path).unwrap(); // atomic: written beside and renamed
     srs
 }
 

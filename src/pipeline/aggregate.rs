@@ -26,7 +26,9 @@ use snarkml_circuits::aggregation::{
 };
 use snarkml_circuits::fixed_point::field_to_hex;
 use snarkml_circuits::halo2_proofs;
-use snarkml_circuits::io::{AggregatedProofFile, ProofFile, AGGREGATED_PROOF_FORMAT};
+use snarkml_circuits::io::{
+    temp_path_beside, AggregatedProofFile, ProofFile, AGGREGATED_PROOF_FORMAT,
+};
 use snarkml_circuits::prover::{self, Transcript};
 use snarkml_circuits::srs::{read_params, srs_id, write_params, Srs};
 use snarkml_circuits::{Bn256, Fr, G1Affine};
@@ -291,10 +293,10 @@ fn store_cached(entry: &Path, keys: &AggregationKeys) -> Result<()> {
     std::fs::create_dir_all(entry)
         .wrap_err_with(|| format!("cannot create the key cache {}", entry.display()))?;
     // Written under temporary names and renamed, so a crash never leaves a half entry.
-    let pk_tmp = entry.join(format!("pk.bin.{}.tmp", std::process::id()));
+    let pk_tmp = temp_path_beside(&entry.join("pk.bin"));
     write_bytes(&pk_tmp, &aggregation::pk_to_bytes(&keys.pk))?;
     std::fs::rename(&pk_tmp, entry.join("pk.bin"))?;
-    let shape_tmp = entry.join(format!("shape.json.{}.tmp", std::process::id()));
+    let shape_tmp = temp_path_beside(&entry.join("shape.json"));
     write_json(&shape_tmp, &keys.shape)?;
     std::fs::rename(&shape_tmp, entry.join("shape.json"))?;
     Ok(())
