@@ -2,7 +2,7 @@
 //! synthesis of a [`Plan`].
 
 use crate::fixed_point::to_field;
-use crate::layout::{table_rows, Plan};
+use crate::layout::{table_rows, Plan, PoseidonGate};
 use crate::quantize::{CompiledModel, Tables};
 use crate::Fr;
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
@@ -19,11 +19,26 @@ use std::sync::Arc;
 pub struct CircuitParams {
     /// Multiply-accumulates per dot-product row.
     pub width: usize,
+    /// Whether the Poseidon gates are present (a hashed input or output).
+    pub poseidon: bool,
+}
+
+impl CircuitParams {
+    /// The shape of `model`'s circuit.
+    pub fn of(model: &CompiledModel) -> Self {
+        Self {
+            width: model.layout.width,
+            poseidon: model.uses_poseidon(),
+        }
+    }
 }
 
 impl Default for CircuitParams {
     fn default() -> Self {
-        Self { width: 4 }
+        Self {
+            width: 4,
+            poseidon: false,
+        }
     }
 }
 
@@ -56,11 +71,107 @@ pub struct ModelConfig {
     pub lookup: Selector,
     /// Table `(tag, in, out)`.
     pub table: [TableColumn; 3],
+    /// The Poseidon gates, when configured.
+    pub poseidon: Option<PoseidonConfig>,
+}
+
+/// Selectors of the Poseidon gates. The state lives in `x0..x2`; constants in `w0..w2`.
+#[derive(Clone, Copy, Debug)]
+pub struct PoseidonConfig {
+    /// Enables "poseidon init".
+    pub init: Selector,
+    /// Enables "poseidon absorb".
+    pub absorb: Selector,
+    /// Enables "poseidon full round".
+    pub full: Selector,
+    /// Enables "poseidon partial round".
+    pub partial: Selector,
+}
+
+impl PoseidonConfig {
+    /// Adds the four Poseidon gates over `state` (three advice columns, read at rows 0, 1
+    /// and 2) and `constants` (three fixed columns). Every gate has degree at most 4.
+    pub fn configure(
+        meta: &mut ConstraintSystem<Fr>,
+        state: [Column<Advice>; 3],
+        constants: [Column<Fixed>; 3],
+    ) -> Self {
+        let config = Self {
+            init: meta.selector(),
+            absorb: meta.selector(),
+            full: meta.selector(),
+            partial: meta.selector(),
+        };
+        let mds = crate::poseidon::constants().mds;
+        let at = |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>, rot: i32| {
+            state.map(|c| m.query_advice(c, Rotation(rot)))
+        };
+        let consts = |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>| {
+            constants.map(|c| m.query_fixed(c, Rotation::cur()))
+        };
+        meta.create_gate("poseidon init", |m| {
+            let q = m.query_selector(config.init);
+            let [s0, s1, s2] = at(m, 0);
+            let [len, _, _] = consts(m);
+            vec![q.clone() * (s0 - len), q.clone() * s1, q * s2]
+        });
+        meta.create_gate("poseidon absorb", |m| {
+            let q = m.query_selector(config.absorb);
+            let s = at(m, 0);
+            let msg = at(m, 1);
+            let next = at(m, 2);
+            let [_, m1, m2] = consts(m);
+            vec![
+                q.clone() * (next[0].clone() - s[0].clone()),
+                q.clone() * (next[1].clone() - s[1].clone() - m1 * msg[1].clone()),
+                q * (next[2].clone() - s[2].clone() - m2 * msg[2].clone()),
+            ]
+        });
+        let round = |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>, q: Expression<Fr>, full| {
+            let s = at(m, 0);
+            let a = at(m, 1);
+            let next = at(m, 2);
+            let c = consts(m);
+            let x: Vec<Expression<Fr>> = (0..3).map(|j| s[j].clone() + c[j].clone()).collect();
+            let boxed: Vec<bool> = (0..3).map(|j| full || j == 0).collect();
+            let mut constraints: Vec<Expression<Fr>> = (0..3)
+                .filter(|j| boxed[*j])
+                .map(|j| q.clone() * (a[j].clone() - x[j].clone() * x[j].clone()))
+                .collect();
+            let after: Vec<Expression<Fr>> = (0..3)
+                .map(|j| {
+                    if boxed[j] {
+                        x[j].clone() * a[j].clone() * a[j].clone()
+                    } else {
+                        x[j].clone()
+                    }
+                })
+                .collect();
+            for (i, row) in mds.iter().enumerate() {
+                let mixed = (0..3)
+                    .map(|j| Expression::Constant(row[j]) * after[j].clone())
+                    .reduce(|p, q| p + q)
+                    .expect("three terms");
+                constraints.push(q.clone() * (next[i].clone() - mixed));
+            }
+            constraints
+        };
+        meta.create_gate("poseidon full round", |m| {
+            let q = m.query_selector(config.full);
+            round(m, q, true)
+        });
+        meta.create_gate("poseidon partial round", |m| {
+            let q = m.query_selector(config.partial);
+            round(m, q, false)
+        });
+        config
+    }
 }
 
 impl ModelConfig {
-    /// Configures the circuit with `width` multiply-accumulates per row.
-    pub fn configure(meta: &mut ConstraintSystem<Fr>, width: usize) -> Self {
+    /// Configures the circuit with `width` multiply-accumulates per row (and the Poseidon
+    /// gates if `poseidon`).
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, width: usize, poseidon: bool) -> Self {
         let advice: Vec<_> = (0..=width).map(|_| meta.advice_column()).collect();
         let weights: Vec<_> = (0..width).map(|_| meta.fixed_column()).collect();
         let bias = meta.fixed_column();
@@ -119,6 +230,13 @@ impl ModelConfig {
             let y = m.query_advice(advice[1], Rotation::cur());
             vec![(t, table[0]), (s.clone() * x, table[1]), (s * y, table[2])]
         });
+        let poseidon = poseidon.then(|| {
+            PoseidonConfig::configure(
+                meta,
+                [advice[0], advice[1], advice[2]],
+                [weights[0], weights[1], weights[2]],
+            )
+        });
         Self {
             advice,
             weights,
@@ -130,6 +248,7 @@ impl ModelConfig {
             rescale,
             lookup,
             table,
+            poseidon,
         }
     }
 }
@@ -145,8 +264,18 @@ pub struct ModelCircuit {
 
 impl ModelCircuit {
     /// The circuit of `model` for `inputs` (quantized), or a witness-free one for keygen.
+    /// Hashed inputs and outputs get salt zero.
     pub fn new(model: &CompiledModel, inputs: Option<&[Vec<i64>]>) -> crate::error::Result<Self> {
-        let plan = Plan::build(model, model.layout.width, inputs)?;
+        Self::with_salts(model, inputs, &[])
+    }
+
+    /// [`ModelCircuit::new`] with the salts of the hashed inputs then outputs, in order.
+    pub fn with_salts(
+        model: &CompiledModel,
+        inputs: Option<&[Vec<i64>]>,
+        salts: &[Fr],
+    ) -> crate::error::Result<Self> {
+        let plan = Plan::build_salted(model, model.layout.width, inputs, salts)?;
         Ok(Self {
             plan: Arc::new(plan),
             tables: Arc::new(model.tables.clone()),
@@ -171,6 +300,7 @@ impl Circuit<Fr> for ModelCircuit {
     fn params(&self) -> CircuitParams {
         CircuitParams {
             width: self.plan.width,
+            poseidon: self.plan.poseidon,
         }
     }
 
@@ -178,11 +308,12 @@ impl Circuit<Fr> for ModelCircuit {
         meta: &mut ConstraintSystem<Fr>,
         params: CircuitParams,
     ) -> ModelConfig {
-        ModelConfig::configure(meta, params.width)
+        ModelConfig::configure(meta, params.width, params.poseidon)
     }
 
     fn configure(meta: &mut ConstraintSystem<Fr>) -> ModelConfig {
-        ModelConfig::configure(meta, CircuitParams::default().width)
+        let params = CircuitParams::default();
+        ModelConfig::configure(meta, params.width, params.poseidon)
     }
 
     fn synthesize(
@@ -249,6 +380,22 @@ impl Circuit<Fr> for ModelCircuit {
                     ] {
                         if on {
                             sel.enable(&mut region, row)?;
+                        }
+                    }
+                }
+                if let Some(p) = &config.poseidon {
+                    for pr in &plan.poseidon_rows {
+                        let selector = match pr.gate {
+                            PoseidonGate::Init => p.init,
+                            PoseidonGate::Absorb => p.absorb,
+                            PoseidonGate::Full => p.full,
+                            PoseidonGate::Partial => p.partial,
+                        };
+                        selector.enable(&mut region, pr.row)?;
+                        for (col, c) in config.weights.iter().zip(pr.constants) {
+                            if c != Fr::zero() {
+                                region.assign_fixed(*col, pr.row, c);
+                            }
                         }
                     }
                 }

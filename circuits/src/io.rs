@@ -3,18 +3,62 @@
 use crate::error::{CircuitError, Result};
 use crate::fixed_point::{dequantize, field_from_hex, field_to_hex, pack};
 use crate::prover::{Proof, Transcript};
-use crate::quantize::CompiledModel;
+use crate::quantize::{CompiledModel, Visibility};
 use crate::Fr;
+use halo2_proofs::halo2curves::ff::{Field, PrimeField};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One set of model inputs: `{"input_data": [[…flat floats of input 0…], …]}`, the layout
-/// other tools already use.
+/// other tools already use, and optionally the salts of hashed inputs and outputs by tensor
+/// name (`{"salts": {"input": "0x…"}}`; a hashed tensor without one gets a random salt).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InputFile {
     /// One flat vector per model input.
     pub input_data: Vec<Vec<f32>>,
+    /// Salts of hashed tensors, by ONNX name: field elements as `0x` hex or decimal.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub salts: BTreeMap<String, String>,
+}
+
+/// Parses a field element written as `0x` hex (at most 64 digits) or decimal.
+pub fn parse_field(s: &str) -> Option<Fr> {
+    if s.starts_with("0x") {
+        return field_from_hex(s);
+    }
+    if s.is_empty() || s.len() > 78 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let ten = Fr::from(10);
+    let value = s
+        .bytes()
+        .fold(Fr::ZERO, |acc, d| acc * ten + Fr::from(u64::from(d - b'0')));
+    // Reject values that wrapped around the modulus.
+    (field_to_decimal(&value) == s.trim_start_matches('0')).then_some(value)
+}
+
+/// A field element in decimal, without leading zeros (zero is the empty string).
+fn field_to_decimal(f: &Fr) -> String {
+    let mut digits = Vec::new();
+    let mut limbs: Vec<u64> = f
+        .to_repr()
+        .as_ref()
+        .chunks(8)
+        .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect();
+    while limbs.iter().any(|l| *l != 0) {
+        let mut rem = 0u128;
+        for limb in limbs.iter_mut().rev() {
+            let cur = (rem << 64) | u128::from(*limb);
+            *limb = (cur / 10) as u64;
+            rem = cur % 10;
+        }
+        digits.push(b'0' + rem as u8);
+    }
+    digits.reverse();
+    String::from_utf8(digits).expect("ascii digits")
 }
 
 /// Calibration samples: `{"inputs": [sample, …]}` where a sample is the flat data of a
@@ -86,10 +130,40 @@ pub struct TensorValue {
     pub scale_bits: u32,
     /// Bits per value in the packed public instances.
     pub pack_bits: u32,
-    /// The fixed-point values the proof is about.
+    /// `public` (values shown), `hashed` (only the commitment) or `private` (nothing).
+    #[serde(default = "public")]
+    pub visibility: Visibility,
+    /// The Poseidon commitment of a hashed tensor, `0x` hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commitment: Option<String>,
+    /// The fixed-point values the proof is about (empty unless public).
     pub quantized: Vec<i64>,
     /// The same, dequantized (for people; `quantized` is authoritative).
     pub values: Vec<f64>,
+}
+
+fn public() -> Visibility {
+    Visibility::Public
+}
+
+impl TensorValue {
+    /// The public instances this tensor stands for.
+    fn instances(&self) -> Result<Vec<Fr>> {
+        match self.visibility {
+            Visibility::Public => Ok(pack(&self.quantized, self.pack_bits)),
+            Visibility::Hashed => {
+                let c = self.commitment.as_deref().unwrap_or_default();
+                let f = field_from_hex(c).ok_or_else(|| {
+                    CircuitError::Mismatch(format!(
+                        "hashed tensor `{}` has no valid commitment (`{c}`)",
+                        self.name
+                    ))
+                })?;
+                Ok(vec![f])
+            }
+            Visibility::Private | Visibility::Fixed => Ok(Vec::new()),
+        }
+    }
 }
 
 /// Version tag of proof files.
@@ -120,24 +194,50 @@ pub struct ProofFile {
     pub outputs: Vec<TensorValue>,
 }
 
-/// The values of model inputs or outputs, quantized and dequantized.
+/// The values of model inputs or outputs, quantized and dequantized, all shown (as `snarkml
+/// run` prints them, whatever their visibility in proofs).
 pub fn tensor_values(
     model: &CompiledModel,
     specs: &[crate::quantize::IoSpec],
     data: &[Vec<i64>],
+) -> Vec<TensorValue> {
+    let shown: Vec<_> = specs
+        .iter()
+        .map(|s| crate::quantize::IoSpec {
+            visibility: Visibility::Public,
+            ..s.clone()
+        })
+        .collect();
+    proof_tensor_values(model, &shown, data, &mut std::iter::empty())
+}
+
+/// The values of model inputs or outputs as a proof file shows them: quantized and
+/// dequantized when public, the commitment (taken in order from `commitments`) when hashed,
+/// nothing when private.
+fn proof_tensor_values(
+    model: &CompiledModel,
+    specs: &[crate::quantize::IoSpec],
+    data: &[Vec<i64>],
+    commitments: &mut impl Iterator<Item = Fr>,
 ) -> Vec<TensorValue> {
     specs
         .iter()
         .zip(data)
         .map(|(spec, q)| {
             let t = &model.tensors[spec.tensor];
+            let public = spec.visibility == Visibility::Public;
+            let shown = if public { q.clone() } else { Vec::new() };
             TensorValue {
                 name: t.name.clone(),
                 shape: t.shape.clone(),
                 scale_bits: t.scale_bits,
                 pack_bits: spec.pack_bits,
-                quantized: q.clone(),
-                values: q.iter().map(|v| dequantize(*v, t.scale_bits)).collect(),
+                visibility: spec.visibility,
+                commitment: (spec.visibility == Visibility::Hashed)
+                    .then(|| commitments.next().map(|c| field_to_hex(&c)))
+                    .flatten(),
+                values: shown.iter().map(|v| dequantize(*v, t.scale_bits)).collect(),
+                quantized: shown,
             }
         })
         .collect()
@@ -152,6 +252,7 @@ impl ProofFile {
         vk_hash: &str,
         srs_id: &str,
     ) -> Self {
+        let mut commitments = proof.commitments.iter().copied();
         Self {
             format: PROOF_FORMAT.into(),
             model: model.name.clone(),
@@ -160,8 +261,8 @@ impl ProofFile {
             transcript: proof.transcript.name().into(),
             proof: format!("0x{}", hex::encode(&proof.proof)),
             instances: proof.instances.iter().map(field_to_hex).collect(),
-            inputs: tensor_values(model, &model.inputs, inputs),
-            outputs: tensor_values(model, &model.outputs, &proof.outputs),
+            inputs: proof_tensor_values(model, &model.inputs, inputs, &mut commitments),
+            outputs: proof_tensor_values(model, &model.outputs, &proof.outputs, &mut commitments),
         }
     }
 
@@ -180,12 +281,23 @@ impl ProofFile {
         file.transcript_kind()
             .map_err(|e| CircuitError::Mismatch(format!("{}: {e}", path.display())))?;
         let instances = file.instance_fields()?;
-        let shown: Vec<Fr> = file
-            .inputs
-            .iter()
-            .chain(&file.outputs)
-            .flat_map(|t| pack(&t.quantized, t.pack_bits))
-            .collect();
+        let mut shown: Vec<Fr> = Vec::new();
+        for t in file.inputs.iter().chain(&file.outputs) {
+            let valued = t.visibility == Visibility::Public;
+            let shows_values = !(t.quantized.is_empty() && t.values.is_empty());
+            if !valued && shows_values {
+                return Err(CircuitError::Mismatch(format!(
+                    "{}: `{}` is {:?} but the file shows its values",
+                    path.display(),
+                    t.name,
+                    t.visibility
+                )));
+            }
+            shown.extend(
+                t.instances()
+                    .map_err(|e| CircuitError::Mismatch(format!("{}: {e}", path.display())))?,
+            );
+        }
         if shown != instances {
             return Err(CircuitError::Mismatch(format!(
                 "{}: the inputs/outputs shown do not match the proof's public instances (edited file?)",
@@ -311,4 +423,132 @@ fn decode_instances(instances: &[String]) -> Result<Vec<Fr>> {
             })
         })
         .collect()
+}
+
+/// Version tag of openings files.
+pub const OPENINGS_FORMAT: &str = "snarkml-openings/1";
+
+/// What opens the commitments of a proof's hashed tensors: their values and salts. The
+/// prover keeps it (it is private) and hands an opening to whoever may see the values.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OpeningsFile {
+    /// [`OPENINGS_FORMAT`].
+    pub format: String,
+    /// Model name.
+    pub model: String,
+    /// One opening per hashed input then output.
+    pub openings: Vec<Opening>,
+}
+
+/// The values and salt behind one commitment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Opening {
+    /// ONNX name of the tensor.
+    pub name: String,
+    /// `input` or `output`.
+    pub role: String,
+    /// Shape.
+    pub shape: Vec<usize>,
+    /// Fractional bits of `quantized`.
+    pub scale_bits: u32,
+    /// The salt, `0x` hex.
+    pub salt: String,
+    /// The commitment, `0x` hex: `Poseidon(quantized ‖ salt)`.
+    pub commitment: String,
+    /// The fixed-point values.
+    pub quantized: Vec<i64>,
+    /// The same, dequantized.
+    pub values: Vec<f64>,
+}
+
+/// The commitment to quantized values under `salt`, as the circuit computes it.
+pub fn commit_quantized(values: &[i64], salt: Fr) -> Fr {
+    let fields: Vec<Fr> = values
+        .iter()
+        .map(|v| crate::fixed_point::to_field(i128::from(*v)))
+        .collect();
+    crate::poseidon::commit(&fields, salt)
+}
+
+impl Opening {
+    /// The opening of `values` (quantized) of tensor `spec` under `salt`.
+    pub fn new(
+        model: &CompiledModel,
+        spec: &crate::quantize::IoSpec,
+        role: &str,
+        values: &[i64],
+        salt: Fr,
+    ) -> Self {
+        let t = &model.tensors[spec.tensor];
+        Self {
+            name: t.name.clone(),
+            role: role.into(),
+            shape: t.shape.clone(),
+            scale_bits: t.scale_bits,
+            salt: field_to_hex(&salt),
+            commitment: field_to_hex(&commit_quantized(values, salt)),
+            quantized: values.to_vec(),
+            values: values
+                .iter()
+                .map(|v| dequantize(*v, t.scale_bits))
+                .collect(),
+        }
+    }
+
+    /// Checks that the values and salt open the commitment.
+    pub fn check(&self) -> Result<Fr> {
+        let bad = |why: &str| CircuitError::Mismatch(format!("opening of `{}`: {why}", self.name));
+        let salt =
+            field_from_hex(&self.salt).ok_or_else(|| bad("the salt is not a field element"))?;
+        let commitment = field_from_hex(&self.commitment)
+            .ok_or_else(|| bad("the commitment is not a field element"))?;
+        if commit_quantized(&self.quantized, salt) != commitment {
+            return Err(bad("the values and salt do not open the commitment"));
+        }
+        Ok(commitment)
+    }
+}
+
+impl OpeningsFile {
+    /// Reads an openings file and checks every opening.
+    pub fn load(path: &Path) -> Result<Self> {
+        let file: Self = read_json(path, "openings file")?;
+        if file.format != OPENINGS_FORMAT {
+            return Err(CircuitError::Mismatch(format!(
+                "{}: format `{}` is not an openings file (expected `{OPENINGS_FORMAT}`)",
+                path.display(),
+                file.format
+            )));
+        }
+        for o in &file.openings {
+            o.check()
+                .map_err(|e| CircuitError::Mismatch(format!("{}: {e}", path.display())))?;
+        }
+        Ok(file)
+    }
+
+    /// Writes the file.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        write_json(path, self, "openings file")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_parse_from_hex_and_decimal_and_wrapping_is_refused() {
+        assert_eq!(parse_field("0"), Some(Fr::ZERO));
+        assert_eq!(parse_field("007"), Some(Fr::from(7)));
+        assert_eq!(parse_field("0x0a"), Some(Fr::from(10)));
+        let r_minus_1 =
+            "21888242871839275222246405745257275088548364400416034343698204186575808495616";
+        assert_eq!(parse_field(r_minus_1), Some(-Fr::ONE));
+        let r = "21888242871839275222246405745257275088548364400416034343698204186575808495617";
+        assert_eq!(parse_field(r), None);
+        for bad in ["", "-1", "1.5", "0xzz", "12a"] {
+            assert_eq!(parse_field(bad), None, "{bad}");
+        }
+    }
 }

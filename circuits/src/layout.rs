@@ -16,6 +16,18 @@
 //! activation:              | x | y | .. |   |  (f, x, y) ∈ table
 //! public input element:    | x | x | .. |   |  (identity, x, x) ∈ table: x is in range
 //! ```
+//! Poseidon (only in circuits with a hashed input or output; `s`, `a` in `x0..x2`, constants
+//! in the fixed columns `c0..c2`):
+//! ```text
+//! sponge start + absorb:   | s0 s1 s2 |  s = [len, 0, 0]; c0 = len, c1/c2 = 1 or 0 (padding)
+//!                          | .  m1 m2 |  message pair
+//!                          | s' ...   |  s' = s + [0, c1·m1, c2·m2]  (round 0 starts here)
+//! round (2 rows):          | s0 s1 s2 |  c = round constants
+//!                          | a0 a1 a2 |  a = (s + c)², for S-boxed elements
+//!                          | next s   |  = MDS · ((s + c)·a²) (full) or S-box on s0 only (partial)
+//! ```
+//! The digest is `s1` after the last permutation; it goes to an instance.
+//!
 //! Public values are packed, `⌊252 / B⌋` signed `B`-bit values per instance, by chained dot
 //! rows with multiplier `2^B` (see [`crate::fixed_point::pack`]). Inputs are range-checked by
 //! the identity table and outputs have static bounds, so the packing is injective. Shape ops
@@ -24,7 +36,8 @@
 use crate::error::Result;
 use crate::fixed_point::{from_field, rescale, to_field, values_per_instance};
 use crate::model::Activation;
-use crate::quantize::{CompiledModel, Layer, Tables};
+use crate::poseidon;
+use crate::quantize::{CompiledModel, IoSpec, Layer, Tables, Visibility};
 use crate::Fr;
 use halo2_proofs::halo2curves::ff::Field;
 
@@ -113,6 +126,37 @@ pub struct Plan {
     pub outputs: Vec<Vec<i64>>,
     /// Where each layer lives.
     pub layers: Vec<LayerRows>,
+    /// Whether the circuit has the Poseidon gates.
+    pub poseidon: bool,
+    /// Poseidon rows: where each Poseidon gate is enabled, and its constants.
+    pub poseidon_rows: Vec<PoseidonRow>,
+    /// The commitments of hashed inputs then outputs, in order.
+    pub commitments: Vec<Fr>,
+}
+
+/// A Poseidon gate of the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoseidonGate {
+    /// The sponge's initial state `[c0, 0, 0]`.
+    Init,
+    /// `s' = s + [0, c1·m1, c2·m2]`.
+    Absorb,
+    /// A full round with constants `c`.
+    Full,
+    /// A partial round with constants `c`.
+    Partial,
+}
+
+/// One enabled Poseidon gate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoseidonRow {
+    /// The row.
+    pub row: usize,
+    /// The gate.
+    pub gate: PoseidonGate,
+    /// What the gate reads from the fixed columns `c0..c2` at this row (`Init` uses `c0`,
+    /// `Absorb` `c1`, `c2`; both may share a row).
+    pub constants: [Fr; 3],
 }
 
 /// A deliberate lie, for tests: the output of one activation lookup is off by `delta` and
@@ -287,12 +331,104 @@ impl Builder {
     }
 }
 
+impl Builder {
+    /// Lays out the Poseidon commitment `hash(values at cells ‖ salt)`; returns the digest cell.
+    fn commit(&mut self, cells: &[CellRef], salt: Fr) -> CellRef {
+        let mut message: Vec<Option<CellRef>> = cells.iter().copied().map(Some).collect();
+        message.push(None); // the salt: a free private witness
+        let len = message.len();
+        let value = |b: &Self, m: Option<CellRef>| m.map_or(salt, |c| b.value(c));
+        let mut state = poseidon::initial_state(len);
+        let mut r = self.row();
+        self.set_state(r, &state);
+        self.poseidon_gate(r, PoseidonGate::Init, [state[0], Fr::ZERO, Fr::ZERO]);
+        for pair in message.chunks(poseidon::RATE) {
+            let masks = [1, 2].map(|j| Fr::from(u64::from(pair.len() >= j)));
+            self.poseidon_gate(r, PoseidonGate::Absorb, [Fr::ZERO, masks[0], masks[1]]);
+            let m = self.row();
+            for (j, element) in pair.iter().enumerate() {
+                let dst = CellRef { col: 1 + j, row: m };
+                match element {
+                    Some(src) => self.copy(*src, dst),
+                    None => self.plan.advice[dst.col][dst.row] = salt,
+                }
+                state[1 + j] += value(self, *element);
+            }
+            r = self.row();
+            self.set_state(r, &state);
+            let c = poseidon::constants();
+            for round in 0..poseidon::ROUNDS {
+                let rc = c.round_constants[round];
+                let full = poseidon::is_full_round(round);
+                let gate = if full {
+                    PoseidonGate::Full
+                } else {
+                    PoseidonGate::Partial
+                };
+                self.poseidon_gate(r, gate, rc);
+                let a = self.row();
+                for j in 0..poseidon::T {
+                    if full || j == 0 {
+                        self.plan.advice[j][a] = (state[j] + rc[j]).square();
+                    }
+                }
+                poseidon::round(&mut state, round);
+                r = self.row();
+                self.set_state(r, &state);
+            }
+        }
+        self.plan.commitments.push(state[1]);
+        CellRef { col: 1, row: r }
+    }
+
+    fn set_state(&mut self, row: usize, state: &[Fr; poseidon::T]) {
+        for (j, v) in state.iter().enumerate() {
+            self.plan.advice[j][row] = *v;
+        }
+    }
+
+    fn poseidon_gate(&mut self, row: usize, gate: PoseidonGate, constants: [Fr; 3]) {
+        self.plan.poseidon_rows.push(PoseidonRow {
+            row,
+            gate,
+            constants,
+        });
+    }
+
+    /// Makes an input or output visible as its spec says: packed public values, one
+    /// commitment, or nothing.
+    fn publish(&mut self, spec: &IoSpec, cells: &[CellRef], salt: Fr) {
+        match spec.visibility {
+            Visibility::Public => self.expose(cells, spec.pack_bits),
+            Visibility::Hashed => {
+                let digest = self.commit(cells, salt);
+                self.plan
+                    .to_instance
+                    .push((digest, self.plan.instances.len()));
+                self.plan.instances.push(self.value(digest));
+            }
+            Visibility::Private | Visibility::Fixed => {}
+        }
+    }
+}
+
 impl Plan {
     /// Plans the circuit of `model` with `width` multiply-accumulates per row. With `inputs`
     /// (quantized, one vector per model input) the plan carries the witness; without, it
     /// carries zeros and is only good for key generation.
     pub fn build(model: &CompiledModel, width: usize, inputs: Option<&[Vec<i64>]>) -> Result<Plan> {
-        Self::build_with_fault(model, width, inputs, None)
+        Self::build_full(model, width, inputs, &[], None)
+    }
+
+    /// [`Plan::build`] with the salts of the hashed inputs then outputs, in order (missing
+    /// salts are zero).
+    pub fn build_salted(
+        model: &CompiledModel,
+        width: usize,
+        inputs: Option<&[Vec<i64>]>,
+        salts: &[Fr],
+    ) -> Result<Plan> {
+        Self::build_full(model, width, inputs, salts, None)
     }
 
     /// [`Plan::build`] with a deliberate [`Fault`] (for negative tests).
@@ -302,6 +438,21 @@ impl Plan {
         inputs: Option<&[Vec<i64>]>,
         fault: Option<Fault>,
     ) -> Result<Plan> {
+        Self::build_full(model, width, inputs, &[], fault)
+    }
+
+    fn build_full(
+        model: &CompiledModel,
+        width: usize,
+        inputs: Option<&[Vec<i64>]>,
+        salts: &[Fr],
+        fault: Option<Fault>,
+    ) -> Result<Plan> {
+        let mut salts = salts.iter().copied();
+        let mut next_salt = |spec: &IoSpec| match spec.visibility {
+            Visibility::Hashed => salts.next().unwrap_or(Fr::ZERO),
+            _ => Fr::ZERO,
+        };
         let mut b = Builder {
             plan: Plan {
                 width,
@@ -320,6 +471,9 @@ impl Plan {
                 instances: Vec::new(),
                 outputs: Vec::new(),
                 layers: Vec::new(),
+                poseidon: model.uses_poseidon(),
+                poseidon_rows: Vec::new(),
+                commitments: Vec::new(),
             },
             tables: model.tables.clone(),
             fault,
@@ -337,7 +491,8 @@ impl Plan {
         }
         for spec in &model.inputs {
             let c = cells[spec.tensor].clone();
-            b.expose(&c, spec.pack_bits);
+            let salt = next_salt(spec);
+            b.publish(spec, &c, salt);
         }
         b.plan.layers.push(LayerRows {
             node: "inputs".into(),
@@ -502,7 +657,8 @@ impl Plan {
             let c = cells[spec.tensor].clone();
             let values = c.iter().map(|cell| b.int(*cell) as i64).collect();
             b.plan.outputs.push(values);
-            b.expose(&c, spec.pack_bits);
+            let salt = next_salt(spec);
+            b.publish(spec, &c, salt);
         }
         b.plan.layers.push(LayerRows {
             node: "outputs".into(),

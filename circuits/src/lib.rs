@@ -20,6 +20,7 @@ pub mod fixed_point;
 pub mod io;
 pub mod layout;
 pub mod model;
+pub mod poseidon;
 pub mod prover;
 pub mod ptau;
 pub mod quantize;

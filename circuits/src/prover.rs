@@ -130,34 +130,40 @@ pub struct Proof {
     pub proof: Vec<u8>,
     /// The transcript they were made with.
     pub transcript: Transcript,
-    /// Public inputs then public outputs.
+    /// Public inputs then public outputs (packed values, or a commitment when hashed).
     pub instances: Vec<Fr>,
-    /// The quantized public outputs, one vector per model output.
+    /// The quantized outputs, one vector per model output (private and hashed ones included).
     pub outputs: Vec<Vec<i64>>,
+    /// The commitments of the hashed inputs then outputs, in order.
+    pub commitments: Vec<Fr>,
 }
 
-/// Proves `model(inputs)` with the Keccak transcript (for the EVM); see [`prove_with`].
+/// Proves `model(inputs)` with the Keccak transcript (for the EVM) and salt zero for any
+/// hashed input or output; see [`prove_with`].
 pub fn prove(
     params: &ParamsKZG<Bn256>,
     pk: &ProvingKey<G1Affine>,
     model: &CompiledModel,
     inputs: &[Vec<i64>],
 ) -> Result<Proof> {
-    prove_with(params, pk, model, inputs, Transcript::Keccak)
+    prove_with(params, pk, model, inputs, &[], Transcript::Keccak)
 }
 
 /// Proves `model(inputs)`; `inputs` are quantized, one vector per model input. The circuit's
-/// outputs are checked against the reference execution before any proving work.
+/// outputs are checked against the reference execution before any proving work. `salts` are
+/// those of the hashed inputs then outputs, in order (missing ones are zero).
 pub fn prove_with(
     params: &ParamsKZG<Bn256>,
     pk: &ProvingKey<G1Affine>,
     model: &CompiledModel,
     inputs: &[Vec<i64>],
+    salts: &[Fr],
     transcript: Transcript,
 ) -> Result<Proof> {
     check_k(params, model)?;
     let expected = crate::exec::run(model, inputs)?.outputs(model);
-    let circuit = ModelCircuit::new(model, Some(inputs))?;
+    let circuit = ModelCircuit::with_salts(model, Some(inputs), salts)?;
+    let commitments = circuit.plan.commitments.clone();
     let outputs = circuit.plan.outputs.clone();
     if outputs != expected {
         return Err(CircuitError::Mismatch(
@@ -171,6 +177,7 @@ pub fn prove_with(
         transcript,
         instances,
         outputs,
+        commitments,
     })
 }
 
@@ -280,15 +287,11 @@ pub fn vk_hash(vk: &VerifyingKey<G1Affine>) -> String {
     hex::encode(Sha256::digest(vk_to_bytes(vk)))
 }
 
-/// Reads a verifying key for a circuit of the given width.
-pub fn vk_from_bytes(bytes: &[u8], width: usize) -> Result<VerifyingKey<G1Affine>> {
+/// Reads a verifying key for a circuit of the given shape ([`CircuitParams::of`] the model).
+pub fn vk_from_bytes(bytes: &[u8], params: CircuitParams) -> Result<VerifyingKey<G1Affine>> {
     let mut r = bytes;
     catch_unwind(AssertUnwindSafe(|| {
-        VerifyingKey::read::<_, ModelCircuit>(
-            &mut r,
-            SerdeFormat::RawBytes,
-            CircuitParams { width },
-        )
+        VerifyingKey::read::<_, ModelCircuit>(&mut r, SerdeFormat::RawBytes, params)
     }))
     .map_err(|_| CircuitError::Mismatch("verifying key is corrupted".into()))?
     .map_err(|e| CircuitError::Mismatch(format!("verifying key is corrupted: {e}")))
@@ -299,11 +302,11 @@ pub fn pk_to_bytes(pk: &ProvingKey<G1Affine>) -> Vec<u8> {
     pk.to_bytes(SerdeFormat::RawBytes)
 }
 
-/// Reads a proving key for a circuit of the given width.
-pub fn pk_from_bytes(bytes: &[u8], width: usize) -> Result<ProvingKey<G1Affine>> {
+/// Reads a proving key for a circuit of the given shape ([`CircuitParams::of`] the model).
+pub fn pk_from_bytes(bytes: &[u8], params: CircuitParams) -> Result<ProvingKey<G1Affine>> {
     let mut r = bytes;
     catch_unwind(AssertUnwindSafe(|| {
-        ProvingKey::read::<_, ModelCircuit>(&mut r, SerdeFormat::RawBytes, CircuitParams { width })
+        ProvingKey::read::<_, ModelCircuit>(&mut r, SerdeFormat::RawBytes, params)
     }))
     .map_err(|_| CircuitError::Mismatch("proving key is corrupted".into()))?
     .map_err(|e| CircuitError::Mismatch(format!("proving key is corrupted: {e}")))

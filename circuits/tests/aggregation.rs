@@ -151,8 +151,8 @@ fn a_bad_inner_proof_is_refused_by_name_before_any_heavy_work() {
     let srs = Srs::generate_insecure(model.layout.k + 1, 3).unwrap();
     let small = srs.trimmed(model.layout.k).unwrap();
     let pk = prover::keygen(&small, &model).unwrap();
-    let good = prover::prove_with(&small, &pk, &model, &q, Transcript::Poseidon).unwrap();
-    let keccak = prover::prove_with(&small, &pk, &model, &q, Transcript::Keccak).unwrap();
+    let good = prover::prove_with(&small, &pk, &model, &q, &[], Transcript::Poseidon).unwrap();
+    let keccak = prover::prove_with(&small, &pk, &model, &q, &[], Transcript::Keccak).unwrap();
     let inner = |label: &str, p: &prover::Proof| InnerProof {
         label: label.into(),
         vk: pk.get_vk().clone(),

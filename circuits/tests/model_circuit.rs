@@ -1,7 +1,7 @@
 //! The model circuit end to end inside the circuits crate: import, quantization, the
 //! reference execution, MockProver negative tests and real proofs.
 
-use snarkml_circuits::circuit::ModelCircuit;
+use snarkml_circuits::circuit::{CircuitParams, ModelCircuit};
 use snarkml_circuits::error::CircuitError;
 use snarkml_circuits::exec;
 use snarkml_circuits::fixed_point::{from_field, to_field};
@@ -256,7 +256,8 @@ fn real_proof_verifies_and_tampering_is_rejected() {
     assert!(prover::verify(&params, pk.get_vk(), &proof.instances, &proof.proof[..100]).is_err());
 
     // The verifying key round-trips through its serialization.
-    let vk = prover::vk_from_bytes(&prover::vk_to_bytes(pk.get_vk()), model.layout.width).unwrap();
+    let vk = prover::vk_from_bytes(&prover::vk_to_bytes(pk.get_vk()), CircuitParams::of(&model))
+        .unwrap();
     assert_eq!(prover::vk_hash(&vk), prover::vk_hash(pk.get_vk()));
     prover::verify(&params, &vk, &proof.instances, &proof.proof).unwrap();
 }

@@ -1,7 +1,7 @@
 use crate::artifacts::BuildDir;
 use crate::pipeline;
 use clap::Args;
-use snarkml_circuits::quantize::CompileOptions;
+use snarkml_circuits::quantize::{CompileOptions, Visibility};
 use std::path::PathBuf;
 
 /// `snarkml compile`.
@@ -28,6 +28,13 @@ pub struct CompileCmd {
     /// Multiply-accumulates per dot-product row (advice columns = width + 1).
     #[arg(long, default_value_t = 4)]
     pub width: usize,
+    /// Visibility of the model inputs: public (instances), private, or hashed (a public
+    /// Poseidon commitment of the private values).
+    #[arg(long, default_value_t = Visibility::Public)]
+    pub inputs: Visibility,
+    /// Visibility of the model outputs: public, private or hashed.
+    #[arg(long, default_value_t = Visibility::Public)]
+    pub outputs: Visibility,
 }
 
 impl CompileCmd {
@@ -43,6 +50,8 @@ impl CompileCmd {
             scale_bits: self.scale,
             weight_scale_bits: self.weight_scale,
             width: self.width,
+            inputs: self.inputs,
+            outputs: self.outputs,
         };
         let (m, secs) = super::timed("compiling", || {
             pipeline::compile(&self.model, &build, self.calibration.as_deref(), &opts)

@@ -147,7 +147,7 @@ fn load_inner(req: &AggregateRequest, srs_id: &str) -> Result<InnerSet> {
     for b in &req.builds {
         let build = BuildDir::new(b);
         let loaded = load(&build)?;
-        let vk = load_vk(&build, &loaded.info)?;
+        let vk = load_vk(&build, &loaded.info, &loaded.model)?;
         if loaded.info.srs_id != srs_id {
             bail!(
                 "{} was set up with a different SRS than {}: inner and aggregation keys must come from one SRS",

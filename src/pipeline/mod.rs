@@ -10,13 +10,17 @@ use eyre::{bail, eyre, Result, WrapErr};
 use halo2_proofs::plonk::{ProvingKey, VerifyingKey};
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use sha2::{Digest, Sha256};
-use snarkml_circuits::io::{load_calibration, InputFile, ProofFile};
+use snarkml_circuits::circuit::CircuitParams;
+use snarkml_circuits::halo2_proofs::halo2curves::ff::Field;
+use snarkml_circuits::io::{
+    load_calibration, parse_field, InputFile, Opening, OpeningsFile, ProofFile, OPENINGS_FORMAT,
+};
 use snarkml_circuits::prover;
-use snarkml_circuits::quantize::{self, CompileOptions, CompiledModel};
+use snarkml_circuits::quantize::{self, CompileOptions, CompiledModel, Visibility};
 use snarkml_circuits::srs::{read_params, srs_id, write_params, Srs};
 use snarkml_circuits::{Bn256, Fr, G1Affine};
 use snarkml_verifier_gen::{self as vgen, CircuitKind, VerifierArtifacts};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use snarkml_circuits::halo2_proofs;
 
@@ -172,9 +176,13 @@ pub fn load(build: &BuildDir) -> Result<Loaded> {
     })
 }
 
-fn load_vk(build: &BuildDir, info: &SetupInfo) -> Result<VerifyingKey<G1Affine>> {
+fn load_vk(
+    build: &BuildDir,
+    info: &SetupInfo,
+    model: &CompiledModel,
+) -> Result<VerifyingKey<G1Affine>> {
     build.require(&build.vk(), "setup")?;
-    let vk = prover::vk_from_bytes(&read_bytes(&build.vk())?, info.width)?;
+    let vk = prover::vk_from_bytes(&read_bytes(&build.vk())?, CircuitParams::of(model))?;
     if prover::vk_hash(&vk) != info.vk_hash {
         bail!(
             "{} does not match the verifying-key hash in setup.json",
@@ -184,9 +192,13 @@ fn load_vk(build: &BuildDir, info: &SetupInfo) -> Result<VerifyingKey<G1Affine>>
     Ok(vk)
 }
 
-fn load_pk(build: &BuildDir, info: &SetupInfo) -> Result<ProvingKey<G1Affine>> {
+fn load_pk(
+    build: &BuildDir,
+    info: &SetupInfo,
+    model: &CompiledModel,
+) -> Result<ProvingKey<G1Affine>> {
     build.require(&build.pk(), "setup")?;
-    let pk = prover::pk_from_bytes(&read_bytes(&build.pk())?, info.width)?;
+    let pk = prover::pk_from_bytes(&read_bytes(&build.pk())?, CircuitParams::of(model))?;
     if prover::vk_hash(pk.get_vk()) != info.vk_hash {
         bail!(
             "{} does not match the verifying-key hash in setup.json",
@@ -209,15 +221,71 @@ pub fn prove(
         info,
         params,
     } = load(build)?;
-    let pk = load_pk(build, &info)?;
+    let pk = load_pk(build, &info, &model)?;
     let inputs = InputFile::load(input)?;
     let quantized = model
         .quantize_inputs(&inputs.input_data)
         .wrap_err_with(|| format!("{}", input.display()))?;
-    let proof = prover::prove_with(&params, &pk, &model, &quantized, transcript)?;
+    let salts = salts(&model, &inputs).wrap_err_with(|| format!("{}", input.display()))?;
+    let proof = prover::prove_with(&params, &pk, &model, &quantized, &salts, transcript)?;
     let file = ProofFile::new(&model, &proof, &quantized, &info.vk_hash, &info.srs_id);
     file.save(out)?;
+    if !salts.is_empty() {
+        let mut values = quantized.iter().chain(&proof.outputs);
+        let mut salt = salts.iter();
+        let openings = model
+            .inputs
+            .iter()
+            .map(|s| (s, "input"))
+            .chain(model.outputs.iter().map(|s| (s, "output")))
+            .filter_map(|(spec, role)| {
+                let v = values
+                    .next()
+                    .expect("one value vector per input and output");
+                (spec.visibility == Visibility::Hashed).then(|| {
+                    let salt = salt.next().expect("one salt per hashed tensor");
+                    Opening::new(&model, spec, role, v, *salt)
+                })
+            })
+            .collect();
+        OpeningsFile {
+            format: OPENINGS_FORMAT.into(),
+            model: model.name.clone(),
+            openings,
+        }
+        .save(&openings_path(out))?;
+    }
     Ok(file)
+}
+
+/// Where `prove` keeps the openings of a proof's commitments: `proof.openings.json` beside
+/// `proof.json`.
+pub fn openings_path(proof: &Path) -> PathBuf {
+    proof.with_extension("openings.json")
+}
+
+/// The salts of the hashed inputs then outputs: from the input file by tensor name, or fresh
+/// random ones.
+pub fn salts(model: &CompiledModel, inputs: &InputFile) -> Result<Vec<Fr>> {
+    let hashed: Vec<&str> = model
+        .inputs
+        .iter()
+        .chain(&model.outputs)
+        .filter(|s| s.visibility == Visibility::Hashed)
+        .map(|s| model.tensors[s.tensor].name.as_str())
+        .collect();
+    if let Some(name) = inputs.salts.keys().find(|n| !hashed.contains(&n.as_str())) {
+        bail!("a salt is given for `{name}`, which is not a hashed input or output of this model");
+    }
+    hashed
+        .iter()
+        .map(|name| match inputs.salts.get(*name) {
+            Some(text) => parse_field(text).ok_or_else(|| {
+                eyre::eyre!("the salt of `{name}` is not a field element: `{text}`")
+            }),
+            None => Ok(Fr::random(rand::rngs::OsRng)),
+        })
+        .collect()
 }
 
 /// Reads a proof file and checks it belongs to this build (verifying key, SRS, instance count).
@@ -252,8 +320,12 @@ pub fn load_proof(info: &SetupInfo, proof: &Path) -> Result<(ProofFile, Vec<Fr>,
 
 /// Verifies a proof file natively.
 pub fn verify(build: &BuildDir, proof: &Path) -> Result<ProofFile> {
-    let Loaded { info, params, .. } = load(build)?;
-    let vk = load_vk(build, &info)?;
+    let Loaded {
+        info,
+        params,
+        model,
+    } = load(build)?;
+    let vk = load_vk(build, &info, &model)?;
     let (file, instances, bytes) = load_proof(&info, proof)?;
     prover::verify_with(&params, &vk, &instances, &bytes, file.transcript_kind()?)
         .wrap_err_with(|| format!("{}", proof.display()))?;
@@ -272,8 +344,12 @@ pub fn gen_verifier(build: &BuildDir, out_dir: &Path) -> Result<VerifierArtifact
             CircuitKind::Aggregation,
         )
     } else {
-        let Loaded { info, params, .. } = load(build)?;
-        let vk = load_vk(build, &info)?;
+        let Loaded {
+            info,
+            params,
+            model,
+        } = load(build)?;
+        let vk = load_vk(build, &info, &model)?;
         (params, vk, info.num_instances, CircuitKind::Model)
     };
     let solc = vgen::find_solc()?;

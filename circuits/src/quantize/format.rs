@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Who sees a tensor. Inputs and outputs are public instances in this version; the other
+/// Who sees a tensor. Inputs and outputs are public, private or hashed; weights are fixed in
+/// this version (bound by the verifying key); the other
 /// modes are part of the format so that later versions add them without a rewrite.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -22,6 +23,33 @@ pub enum Visibility {
     Hashed,
     /// Constants baked into the circuit (bound by the verifying key).
     Fixed,
+}
+
+impl std::str::FromStr for Visibility {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "public" => Ok(Self::Public),
+            "private" => Ok(Self::Private),
+            "hashed" => Ok(Self::Hashed),
+            "fixed" => Ok(Self::Fixed),
+            other => Err(format!(
+                "unknown visibility `{other}` (expected public, private or hashed)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Visibility {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Public => "public",
+            Self::Private => "private",
+            Self::Hashed => "hashed",
+            Self::Fixed => "fixed",
+        })
+    }
 }
 
 /// A circuit layer: one or more float ops lowered to gates and lookups.
@@ -320,17 +348,33 @@ impl CompiledModel {
             .collect()
     }
 
-    /// Number of public instance values: every public input and output element.
+    /// Number of public instance values: the packed elements of every public input and
+    /// output, and one commitment per hashed one, in the order inputs then outputs.
     pub fn num_instances(&self) -> usize {
         self.inputs
             .iter()
             .chain(&self.outputs)
-            .map(|io| {
-                self.tensors[io.tensor]
-                    .numel()
-                    .div_ceil(values_per_instance(io.pack_bits))
-            })
+            .map(|io| self.io_instances(io))
             .sum()
+    }
+
+    /// Instances of one input or output.
+    pub fn io_instances(&self, io: &IoSpec) -> usize {
+        match io.visibility {
+            Visibility::Public => self.tensors[io.tensor]
+                .numel()
+                .div_ceil(values_per_instance(io.pack_bits)),
+            Visibility::Hashed => 1,
+            Visibility::Private | Visibility::Fixed => 0,
+        }
+    }
+
+    /// Whether any input or output is hashed (the circuit then has the Poseidon gates).
+    pub fn uses_poseidon(&self) -> bool {
+        self.inputs
+            .iter()
+            .chain(&self.outputs)
+            .any(|io| io.visibility == Visibility::Hashed)
     }
 
     /// Reads `model.json`.
@@ -394,6 +438,11 @@ impl CompiledModel {
             numel(io.tensor)?;
             if !(2..=126).contains(&io.pack_bits) {
                 return Err(format!("pack width {} out of range", io.pack_bits));
+            }
+            if io.visibility == Visibility::Fixed {
+                return Err(
+                    "an input or output cannot be `fixed` (public, private or hashed)".into(),
+                );
             }
         }
         let act_ok = |act: &Activation| self.tables.activations.contains_key(act);

@@ -42,6 +42,10 @@ pub struct CompileOptions {
     pub weight_scale_bits: Option<u32>,
     /// Multiply-accumulates per dot-product row.
     pub width: usize,
+    /// Visibility of every model input (public, private or hashed).
+    pub inputs: Visibility,
+    /// Visibility of every model output (public, private or hashed).
+    pub outputs: Visibility,
 }
 
 impl Default for CompileOptions {
@@ -50,6 +54,8 @@ impl Default for CompileOptions {
             scale_bits: None,
             weight_scale_bits: None,
             width: 4,
+            inputs: Visibility::Public,
+            outputs: Visibility::Public,
         }
     }
 }
@@ -61,6 +67,11 @@ pub fn compile(
     samples: &[Vec<Vec<f32>>],
     opts: &CompileOptions,
 ) -> Result<CompiledModel> {
+    if [opts.inputs, opts.outputs].contains(&Visibility::Fixed) {
+        return Err(CircuitError::Mismatch(
+            "inputs and outputs are public, private or hashed, never fixed".into(),
+        ));
+    }
     if !(3..=64).contains(&opts.width) {
         return Err(CircuitError::Mismatch(format!(
             "width {} is out of range 3..=64",
@@ -118,6 +129,14 @@ pub fn compile(
     let build = |scale_bits: u32, weight_bits: u32| -> Result<CompiledModel> {
         let mut model = lower(&graph, scale_bits, weight_bits, &max_abs)?;
         model.source_sha256 = hex::encode(Sha256::digest(&bytes));
+        model
+            .inputs
+            .iter_mut()
+            .for_each(|io| io.visibility = opts.inputs);
+        model
+            .outputs
+            .iter_mut()
+            .for_each(|io| io.visibility = opts.outputs);
         model.rows = layout::Plan::build(&model, opts.width, None)?.rows;
         model.layout = LayoutParams {
             width: opts.width,

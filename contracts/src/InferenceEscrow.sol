@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.19;
+
+import {IVerifier} from "./IVerifier.sol";
+import {ModelRegistry} from "./ModelRegistry.sol";
+
+/// @title InferenceEscrow
+/// @notice Pay-per-verified-inference. A requester opens a request for a registered model on
+/// given public input instances (the packed public input, or the Poseidon commitment of a
+/// hashed one), escrowing a fee until a deadline. Anyone may fulfil it with a proof whose
+/// public instances start with exactly those input instances and that the model's verifier
+/// accepts; the fee is then credited to the model's registered owner and the output instances
+/// are published. After the deadline an unfulfilled request can be refunded to the requester.
+/// Each request is paid or refunded once. Payments are pulled with `withdraw`.
+contract InferenceEscrow {
+    /// @notice Where a request stands.
+    enum Status {
+        None,
+        Open,
+        Fulfilled,
+        Refunded
+    }
+
+    /// @notice An inference request.
+    struct Request {
+        /// @notice Who paid, and gets the fee back on refund.
+        address requester;
+        /// @notice Last timestamp at which the request can be fulfilled.
+        uint64 deadline;
+        /// @notice Where it stands.
+        Status status;
+        /// @notice The model (in the registry).
+        uint256 modelId;
+        /// @notice The escrowed fee, in wei.
+        uint256 fee;
+        /// @notice keccak256 of the input instances.
+        bytes32 inputDigest;
+        /// @notice How many instances the input is.
+        uint256 inputCount;
+    }
+
+    /// @notice The registry that names models.
+    ModelRegistry public immutable registry;
+    /// @notice The number of requests opened; ids are 1..requestCount.
+    uint256 public requestCount;
+    /// @notice Fees of open requests, in wei.
+    uint256 public openFees;
+    /// @notice Credited, not yet withdrawn, in wei.
+    uint256 public totalCredit;
+    /// @notice What each account can withdraw.
+    mapping(address => uint256) public credit;
+
+    mapping(uint256 => Request) private requests;
+
+    /// @notice A request was opened.
+    event RequestOpened(
+        uint256 indexed requestId,
+        address indexed requester,
+        uint256 indexed modelId,
+        uint256 fee,
+        uint64 deadline,
+        uint256[] inputInstances
+    );
+    /// @notice A request was fulfilled by a valid proof; `outputInstances` are the proven outputs.
+    event RequestFulfilled(uint256 indexed requestId, address indexed payee, uint256[] outputInstances);
+    /// @notice A request expired and its fee was credited back to the requester.
+    event RequestRefunded(uint256 indexed requestId, address indexed requester);
+    /// @notice An account withdrew its credit.
+    event Withdrawn(address indexed account, uint256 amount);
+
+    /// @notice A request must pay a fee.
+    error ZeroFee();
+    /// @notice The deadline is not in the future.
+    error DeadlineNotInFuture(uint64 deadline);
+    /// @notice No request has this id.
+    error UnknownRequest(uint256 requestId);
+    /// @notice The request was already fulfilled or refunded.
+    error NotOpen(uint256 requestId, Status status);
+    /// @notice The request's deadline passed: it can only be refunded.
+    error DeadlinePassed(uint256 requestId, uint64 deadline);
+    /// @notice The request's deadline has not passed yet.
+    error DeadlineNotReached(uint256 requestId, uint64 deadline);
+    /// @notice The proof's instances do not start with the request's input instances.
+    error InputMismatch(uint256 requestId);
+    /// @notice The model's verifier rejected the proof.
+    error ProofRejected(uint256 requestId);
+    /// @notice The caller has nothing to withdraw.
+    error NothingToWithdraw(address account);
+    /// @notice Sending the withdrawal failed.
+    error TransferFailed(address account, uint256 amount);
+
+    constructor(ModelRegistry registry_) {
+        registry = registry_;
+    }
+
+    /// @notice Opens a request for `modelId` on `inputInstances`, paying the fee (`msg.value`).
+    /// @return requestId The new request's id.
+    function request(uint256 modelId, uint256[] calldata inputInstances, uint64 deadline)
+        external
+        payable
+        returns (uint256 requestId)
+    {
+        if (msg.value == 0) revert ZeroFee();
+        // Deadlines are coarse (minutes or more): validator timestamp drift does not matter.
+        // forge-lint: disable-next-line(block-timestamp)
+        if (deadline <= block.timestamp) revert DeadlineNotInFuture(deadline);
+        registry.ownerOf(modelId); // reverts for an unknown model
+        requestId = ++requestCount;
+        requests[requestId] = Request({
+            requester: msg.sender,
+            deadline: deadline,
+            status: Status.Open,
+            modelId: modelId,
+            fee: msg.value,
+            inputDigest: keccak256(abi.encodePacked(inputInstances)),
+            inputCount: inputInstances.length
+        });
+        openFees += msg.value;
+        emit RequestOpened(requestId, msg.sender, modelId, msg.value, deadline, inputInstances);
+    }
+
+    /// @notice Fulfils request `requestId` with `proof` of `instances` (input instances, then
+    /// output instances); credits the fee to the model's owner.
+    function fulfill(uint256 requestId, bytes calldata proof, uint256[] calldata instances) external {
+        Request storage r = open(requestId);
+        // Deadlines are coarse (minutes or more): validator timestamp drift does not matter.
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp > r.deadline) revert DeadlinePassed(requestId, r.deadline);
+        uint256 n = r.inputCount;
+        if (instances.length < n || keccak256(abi.encodePacked(instances[:n])) != r.inputDigest) {
+            revert InputMismatch(requestId);
+        }
+        if (!registry.verifierOf(r.modelId).verifyProof(proof, instances)) revert ProofRejected(requestId);
+        address payee = registry.ownerOf(r.modelId);
+        r.status = Status.Fulfilled;
+        openFees -= r.fee;
+        credit[payee] += r.fee;
+        totalCredit += r.fee;
+        emit RequestFulfilled(requestId, payee, instances[n:]);
+    }
+
+    /// @notice Credits the fee of an expired, unfulfilled request back to its requester
+    /// (anyone may call it).
+    function refund(uint256 requestId) external {
+        Request storage r = open(requestId);
+        // Deadlines are coarse (minutes or more): validator timestamp drift does not matter.
+        // forge-lint: disable-next-line(block-timestamp)
+        if (block.timestamp <= r.deadline) revert DeadlineNotReached(requestId, r.deadline);
+        r.status = Status.Refunded;
+        openFees -= r.fee;
+        credit[r.requester] += r.fee;
+        totalCredit += r.fee;
+        emit RequestRefunded(requestId, r.requester);
+    }
+
+    /// @notice Sends the caller everything credited to it.
+    function withdraw() external {
+        uint256 amount = credit[msg.sender];
+        if (amount == 0) revert NothingToWithdraw(msg.sender);
+        credit[msg.sender] = 0;
+        totalCredit -= amount;
+        emit Withdrawn(msg.sender, amount);
+        (bool ok,) = msg.sender.call{value: amount}("");
+        if (!ok) revert TransferFailed(msg.sender, amount);
+    }
+
+    /// @notice Request `requestId`.
+    function getRequest(uint256 requestId) external view returns (Request memory) {
+        Request storage r = requests[requestId];
+        if (r.status == Status.None) revert UnknownRequest(requestId);
+        return r;
+    }
+
+    function open(uint256 requestId) private view returns (Request storage r) {
+        r = requests[requestId];
+        if (r.status == Status.None) revert UnknownRequest(requestId);
+        if (r.status != Status.Open) revert NotOpen(requestId, r.status);
+    }
+}
