@@ -86,3 +86,45 @@ pub(crate) async fn local_chain() -> (snarkml::chain::LocalAnvil, snarkml::chain
     };
     (anvil, cfg)
 }
+
+/// The stdout of a command that must succeed.
+pub(crate) fn ok(out: Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "command failed: {stderr}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Compiles (width 3, input and output visibility as given) and sets up the `linear` fixture
+/// into the build directory `dir` through the CLI.
+pub(crate) fn linear_build(
+    dir: &Path,
+    inputs: &str,
+    outputs: &str,
+) -> snarkml_circuits::quantize::CompiledModel {
+    let b = dir.to_str().unwrap();
+    let (onnx, input) = (
+        repo("tests/fixtures/linear.onnx"),
+        repo("tests/fixtures/linear.input.json"),
+    );
+    ok(snarkml(&[
+        "compile",
+        onnx.to_str().unwrap(),
+        "-o",
+        b,
+        "--calibration",
+        input.to_str().unwrap(),
+        "--width",
+        "3",
+        "--inputs",
+        inputs,
+        "--outputs",
+        outputs,
+    ]));
+    let model = snarkml_circuits::quantize::CompiledModel::load(
+        &snarkml::artifacts::BuildDir::new(b).model(),
+    )
+    .unwrap();
+    let srs = cached_srs(model.layout.k);
+    ok(snarkml(&["setup", b, "--srs", srs.to_str().unwrap()]));
+    model
+}

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{
-    assert_one_line_error, cached_srs, flip_proof_byte, repo, snarkml, tamper_json,
+    assert_one_line_error, flip_proof_byte, linear_build, ok, repo, snarkml, tamper_json,
     toolchain_on_path,
 };
 use snarkml::artifacts::BuildDir;
@@ -15,38 +15,9 @@ use snarkml_circuits::quantize::{CompiledModel, Visibility};
 use snarkml_circuits::Fr;
 use std::path::Path;
 
-fn ok(out: std::process::Output) -> String {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "command failed: {stderr}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// Compiles and sets up the `linear` fixture with the given visibilities.
 fn build(dir: &Path, inputs: &str, outputs: &str) -> CompiledModel {
-    let b = dir.join("build");
-    let (b, onnx, input) = (
-        b.to_str().unwrap(),
-        repo("tests/fixtures/linear.onnx"),
-        repo("tests/fixtures/linear.input.json"),
-    );
-    ok(snarkml(&[
-        "compile",
-        onnx.to_str().unwrap(),
-        "-o",
-        b,
-        "--calibration",
-        input.to_str().unwrap(),
-        "--width",
-        "3",
-        "--inputs",
-        inputs,
-        "--outputs",
-        outputs,
-    ]));
-    let model = CompiledModel::load(&BuildDir::new(b).model()).unwrap();
-    let srs = cached_srs(model.layout.k);
-    ok(snarkml(&["setup", b, "--srs", srs.to_str().unwrap()]));
-    model
+    linear_build(&dir.join("build"), inputs, outputs)
 }
 
 #[test]

@@ -25,6 +25,8 @@ use alloy::{
 };
 use eyre::{bail, eyre, Result};
 
+pub mod escrow;
+
 alloy::sol! {
     /// The interface every snarkml verifier contract exposes.
     interface IVerifier {

@@ -6,6 +6,7 @@ mod bench;
 mod chain_cmds;
 mod compile;
 mod demo;
+mod market;
 mod profile;
 mod prove;
 mod run;
@@ -68,6 +69,15 @@ pub enum Command {
     Deploy(chain_cmds::DeployCmd),
     /// Verify a proof with a deployed verifier.
     VerifyOnchain(chain_cmds::VerifyOnchainCmd),
+    /// Deploy the model registry and the inference escrow.
+    #[command(subcommand)]
+    Contracts(market::ContractsCmd),
+    /// Register and show models in the registry.
+    #[command(subcommand)]
+    Model(market::ModelCmd),
+    /// Pay-per-verified-inference: request, fulfill, show, refund, withdraw.
+    #[command(subcommand)]
+    Infer(market::InferCmd),
     /// Run the whole pipeline on the bundled digits model against a local anvil.
     Demo(demo::DemoCmd),
     /// Measure compile, setup, prove and verify on a model (for BENCHMARKS.md).
@@ -182,6 +192,9 @@ impl Cli {
             Command::GenVerifier(c) => c.run(),
             Command::Deploy(c) => c.run(),
             Command::VerifyOnchain(c) => c.run(),
+            Command::Contracts(c) => c.run(),
+            Command::Model(c) => c.run(),
+            Command::Infer(c) => c.run(),
             Command::Demo(c) => c.run(),
             Command::Bench(c) => c.run(),
         }

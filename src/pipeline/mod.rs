@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use snarkml_circuits::halo2_proofs;
 
 pub mod aggregate;
+pub mod market;
 pub use aggregate::{
     aggregate, default_cache_dir, load_aggregation, verify_aggregated, AggregateReport,
     AggregateRequest, AggregationInfo,

@@ -1,0 +1,437 @@
+//! The model registry and the inference escrow on-chain: deployment (compiled from
+//! `contracts/src` with the project's `solc`), calls, and reverts decoded into sentences.
+
+use super::{rpc_error, wallet_provider, ChainConfig, RECEIPT_TIMEOUT};
+use alloy::{
+    network::ReceiptResponse,
+    primitives::{Address, Bytes, B256, U256},
+    providers::Provider,
+    sol_types::SolValue,
+};
+use eyre::{bail, eyre, Result};
+
+alloy::sol! {
+    /// `contracts/src/ModelRegistry.sol`, as far as clients use it.
+    #[sol(rpc)]
+    interface IModelRegistry {
+        struct Model {
+            address owner;
+            address verifier;
+            bytes32 vkHash;
+            uint256 weightsCommitment;
+            string metadataURI;
+        }
+        event ModelRegistered(uint256 indexed modelId, address indexed owner, address verifier, bytes32 vkHash, uint256 weightsCommitment, string metadataURI);
+        error UnknownModel(uint256 modelId);
+        error VerifierNotAContract(address verifier);
+        error NotOwner(uint256 modelId, address caller);
+        error ZeroOwner();
+        function modelCount() external view returns (uint256);
+        function register(address verifier, bytes32 vkHash, uint256 weightsCommitment, string calldata metadataURI) external returns (uint256 modelId);
+        function model(uint256 modelId) external view returns (Model memory);
+    }
+
+    /// `contracts/src/InferenceEscrow.sol`, as far as clients use it.
+    #[sol(rpc)]
+    interface IInferenceEscrow {
+        struct Request {
+            address requester;
+            uint64 deadline;
+            uint8 status;
+            uint256 modelId;
+            uint256 fee;
+            bytes32 inputDigest;
+            uint256 inputCount;
+        }
+        event RequestOpened(uint256 indexed requestId, address indexed requester, uint256 indexed modelId, uint256 fee, uint64 deadline, uint256[] inputInstances);
+        event RequestFulfilled(uint256 indexed requestId, address indexed payee, uint256[] outputInstances);
+        error ZeroFee();
+        error DeadlineNotInFuture(uint64 deadline);
+        error UnknownRequest(uint256 requestId);
+        error NotOpen(uint256 requestId, uint8 status);
+        error DeadlinePassed(uint256 requestId, uint64 deadline);
+        error DeadlineNotReached(uint256 requestId, uint64 deadline);
+        error InputMismatch(uint256 requestId);
+        error ProofRejected(uint256 requestId);
+        error NothingToWithdraw(address account);
+        error TransferFailed(address account, uint256 amount);
+        error UnknownModel(uint256 modelId);
+        function registry() external view returns (address);
+        function request(uint256 modelId, uint256[] calldata inputInstances, uint64 deadline) external payable returns (uint256 requestId);
+        function fulfill(uint256 requestId, bytes calldata proof, uint256[] calldata instances) external;
+        function refund(uint256 requestId) external;
+        function withdraw() external;
+        function getRequest(uint256 requestId) external view returns (Request memory);
+        function credit(address account) external view returns (uint256);
+    }
+}
+
+const IVERIFIER_SOL: &str = include_str!("../../contracts/src/IVerifier.sol");
+const REGISTRY_SOL: &str = include_str!("../../contracts/src/ModelRegistry.sol");
+const ESCROW_SOL: &str = include_str!("../../contracts/src/InferenceEscrow.sol");
+
+/// Where a request stands (the contract's `Status`).
+pub fn status_name(status: u8) -> &'static str {
+    match status {
+        1 => "open",
+        2 => "fulfilled",
+        3 => "refunded",
+        _ => "unknown",
+    }
+}
+
+/// The addresses of a deployed registry and escrow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Market {
+    /// `ModelRegistry`.
+    pub registry: Address,
+    /// `InferenceEscrow`, bound to `registry`.
+    pub escrow: Address,
+}
+
+/// Compiles and deploys a `ModelRegistry` and an `InferenceEscrow` bound to it.
+pub async fn deploy_market(cfg: &ChainConfig) -> Result<Market> {
+    let solc = snarkml_verifier_gen::find_solc()?;
+    let sources = [
+        ("IVerifier.sol", IVERIFIER_SOL),
+        ("ModelRegistry.sol", REGISTRY_SOL),
+        ("InferenceEscrow.sol", ESCROW_SOL),
+    ];
+    let registry = solc.compile(&sources, "ModelRegistry.sol", "ModelRegistry")?;
+    let escrow = solc.compile(&sources, "InferenceEscrow.sol", "InferenceEscrow")?;
+    let registry = super::deploy(cfg, registry.initcode)
+        .await
+        .map_err(|e| eyre!("deploying ModelRegistry: {e}"))?
+        .address;
+    let mut code = escrow.initcode;
+    code.extend_from_slice(&registry.abi_encode());
+    let escrow = super::deploy(cfg, code)
+        .await
+        .map_err(|e| eyre!("deploying InferenceEscrow: {e}"))?
+        .address;
+    Ok(Market { registry, escrow })
+}
+
+/// A sentence for a revert of the registry or the escrow.
+fn explain(err: &alloy::contract::Error, url: &str, what: &str) -> eyre::Report {
+    use IInferenceEscrow::IInferenceEscrowErrors as E;
+    use IModelRegistry::IModelRegistryErrors as R;
+    if let Some(e) = err.as_decoded_interface_error::<E>() {
+        let why = match e {
+            E::ZeroFee(_) => "the fee must be more than zero".to_owned(),
+            E::DeadlineNotInFuture(d) => {
+                format!("the deadline {} is not in the future", d.deadline)
+            }
+            E::UnknownRequest(r) => format!("there is no request {}", r.requestId),
+            E::NotOpen(r) => format!(
+                "request {} is already {}",
+                r.requestId,
+                status_name(r.status)
+            ),
+            E::DeadlinePassed(r) => format!(
+                "request {} expired at {} (it can only be refunded)",
+                r.requestId, r.deadline
+            ),
+            E::DeadlineNotReached(r) => format!(
+                "request {} is open until {}; it can be refunded only after that",
+                r.requestId, r.deadline
+            ),
+            E::InputMismatch(r) => format!(
+                "the proof's public input is not request {}'s input",
+                r.requestId
+            ),
+            E::ProofRejected(r) => format!(
+                "the model's verifier rejected the proof for request {}",
+                r.requestId
+            ),
+            E::NothingToWithdraw(a) => format!("{} has nothing to withdraw", a.account),
+            E::TransferFailed(t) => format!("sending {} wei to {} failed", t.amount, t.account),
+            E::UnknownModel(m) => format!("there is no model {} in the registry", m.modelId),
+        };
+        return eyre!("{what} rejected: {why}");
+    }
+    if let Some(e) = err.as_decoded_interface_error::<R>() {
+        let why = match e {
+            R::UnknownModel(m) => format!("there is no model {} in the registry", m.modelId),
+            R::VerifierNotAContract(v) => format!("no contract at verifier address {}", v.verifier),
+            R::NotOwner(n) => format!("{} does not own model {}", n.caller, n.modelId),
+            R::ZeroOwner(_) => "the zero address cannot own a model".to_owned(),
+        };
+        return eyre!("{what} rejected: {why}");
+    }
+    match err {
+        alloy::contract::Error::TransportError(e) => rpc_error(url, what, e),
+        other => eyre!("{what} failed at {url}: {other}"),
+    }
+}
+
+/// Waits for a sent transaction and checks it succeeded; returns its receipt.
+async fn confirmed<N: alloy::network::Network>(
+    pending: alloy::providers::PendingTransactionBuilder<N>,
+    url: &str,
+    what: &str,
+) -> Result<N::ReceiptResponse> {
+    let hash = *pending.tx_hash();
+    let receipt = pending
+        .with_timeout(Some(RECEIPT_TIMEOUT))
+        .get_receipt()
+        .await
+        .map_err(|e| eyre!("no receipt for {what} transaction {hash} from {url}: {e}"))?;
+    if !receipt.status() {
+        bail!("{what} transaction {hash} failed on-chain");
+    }
+    Ok(receipt)
+}
+
+/// A registered model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelEntry {
+    /// Its id.
+    pub id: u64,
+    /// Who is paid.
+    pub owner: Address,
+    /// Its circuit's verifier.
+    pub verifier: Address,
+    /// SHA-256 of its verifying key.
+    pub vk_hash: B256,
+    /// Poseidon commitment to its weights (zero when fixed in the circuit).
+    pub weights_commitment: U256,
+    /// Metadata URI.
+    pub metadata_uri: String,
+}
+
+/// Registers a model; returns its id.
+pub async fn register_model(
+    cfg: &ChainConfig,
+    registry: Address,
+    verifier: Address,
+    vk_hash: B256,
+    weights_commitment: U256,
+    metadata_uri: &str,
+) -> Result<u64> {
+    let url = cfg.rpc_url.as_str();
+    let (provider, _) = wallet_provider(cfg)?;
+    let c = IModelRegistry::new(registry, &provider);
+    let what = "model registration";
+    let pending = c
+        .register(
+            verifier,
+            vk_hash,
+            weights_commitment,
+            metadata_uri.to_owned(),
+        )
+        .send()
+        .await
+        .map_err(|e| explain(&e, url, what))?;
+    let receipt = confirmed(pending, url, what).await?;
+    let event = receipt
+        .decoded_log::<IModelRegistry::ModelRegistered>()
+        .ok_or_else(|| eyre!("{what}: no ModelRegistered event in the receipt"))?;
+    u64::try_from(event.modelId).map_err(|_| eyre!("{what}: model id out of range"))
+}
+
+/// Reads model `id` from the registry.
+pub async fn model(cfg: &ChainConfig, registry: Address, id: u64) -> Result<ModelEntry> {
+    let url = cfg.rpc_url.as_str();
+    let (provider, _) = wallet_provider(cfg)?;
+    let m = IModelRegistry::new(registry, &provider)
+        .model(U256::from(id))
+        .call()
+        .await
+        .map_err(|e| explain(&e, url, "reading the model"))?;
+    Ok(ModelEntry {
+        id,
+        owner: m.owner,
+        verifier: m.verifier,
+        vk_hash: m.vkHash,
+        weights_commitment: m.weightsCommitment,
+        metadata_uri: m.metadataURI,
+    })
+}
+
+/// An inference request as the escrow holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestEntry {
+    /// Its id.
+    pub id: u64,
+    /// Who paid.
+    pub requester: Address,
+    /// Last timestamp it can be fulfilled at.
+    pub deadline: u64,
+    /// `open`, `fulfilled` or `refunded`.
+    pub status: &'static str,
+    /// The model.
+    pub model_id: u64,
+    /// The fee, in wei.
+    pub fee: U256,
+    /// keccak256 of the input instances.
+    pub input_digest: B256,
+    /// How many instances the input is.
+    pub input_count: u64,
+}
+
+/// Opens a request for `model_id` on `input` paying `fee` wei; returns its id.
+pub async fn open_request(
+    cfg: &ChainConfig,
+    escrow: Address,
+    model_id: u64,
+    input: &[U256],
+    fee: U256,
+    deadline: u64,
+) -> Result<u64> {
+    let url = cfg.rpc_url.as_str();
+    let (provider, _) = wallet_provider(cfg)?;
+    let what = "request";
+    let pending = IInferenceEscrow::new(escrow, &provider)
+        .request(U256::from(model_id), input.to_vec(), deadline)
+        .value(fee)
+        .send()
+        .await
+        .map_err(|e| explain(&e, url, what))?;
+    let receipt = confirmed(pending, url, what).await?;
+    let event = receipt
+        .decoded_log::<IInferenceEscrow::RequestOpened>()
+        .ok_or_else(|| eyre!("{what}: no RequestOpened event in the receipt"))?;
+    u64::try_from(event.requestId).map_err(|_| eyre!("{what}: request id out of range"))
+}
+
+/// Reads request `id`.
+pub async fn request(cfg: &ChainConfig, escrow: Address, id: u64) -> Result<RequestEntry> {
+    let url = cfg.rpc_url.as_str();
+    let (provider, _) = wallet_provider(cfg)?;
+    let r = IInferenceEscrow::new(escrow, &provider)
+        .getRequest(U256::from(id))
+        .call()
+        .await
+        .map_err(|e| explain(&e, url, "reading the request"))?;
+    let small = |v: U256, what: &str| u64::try_from(v).map_err(|_| eyre!("{what} out of range"));
+    Ok(RequestEntry {
+        id,
+        requester: r.requester,
+        deadline: r.deadline,
+        status: status_name(r.status),
+        model_id: small(r.modelId, "model id")?,
+        fee: r.fee,
+        input_digest: r.inputDigest,
+        input_count: small(r.inputCount, "input count")?,
+    })
+}
+
+/// The registry the escrow pays through.
+pub async fn escrow_registry(cfg: &ChainConfig, escrow: Address) -> Result<Address> {
+    let url = cfg.rpc_url.as_str();
+    let (provider, _) = wallet_provider(cfg)?;
+    IInferenceEscrow::new(escrow, &provider)
+        .registry()
+        .call()
+        .await
+        .map_err(|e| explain(&e, url, "reading the escrow's registry"))
+}
+
+/// What a settled request emitted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fulfilment {
+    /// Who was credited the fee.
+    pub payee: Address,
+    /// The proven output instances.
+    pub outputs: Vec<U256>,
+    /// Gas of the transaction.
+    pub gas_used: u64,
+    /// The transaction.
+    pub tx_hash: B256,
+}
+
+/// Fulfils request `id` with a proof of `instances`.
+pub async fn fulfill(
+    cfg: &ChainConfig,
+    escrow: Address,
+    id: u64,
+    proof: &[u8],
+    instances: &[U256],
+) -> Result<Fulfilment> {
+    let url = cfg.rpc_url.as_str();
+    let (provider, _) = wallet_provider(cfg)?;
+    let what = "fulfilment";
+    let contract = IInferenceEscrow::new(escrow, &provider);
+    let call = contract.fulfill(
+        U256::from(id),
+        Bytes::copy_from_slice(proof),
+        instances.to_vec(),
+    );
+    // A dry run first, so a rejection is reported with its reason and costs no gas; then an
+    // explicit limit, so the verifier inside is never starved of gas by a tight estimate.
+    call.call().await.map_err(|e| explain(&e, url, what))?;
+    let pending = call
+        .gas(super::VERIFY_GAS_LIMIT)
+        .send()
+        .await
+        .map_err(|e| explain(&e, url, what))?;
+    let receipt = confirmed(pending, url, what).await?;
+    let event = receipt
+        .decoded_log::<IInferenceEscrow::RequestFulfilled>()
+        .ok_or_else(|| eyre!("{what}: no RequestFulfilled event in the receipt"))?;
+    Ok(Fulfilment {
+        payee: event.payee,
+        outputs: event.outputInstances.clone(),
+        gas_used: receipt.gas_used(),
+        tx_hash: receipt.transaction_hash(),
+    })
+}
+
+/// Credits the fee of an expired request back to its requester.
+pub async fn refund(cfg: &ChainConfig, escrow: Address, id: u64) -> Result<B256> {
+    let url = cfg.rpc_url.as_str();
+    let (provider, _) = wallet_provider(cfg)?;
+    let pending = IInferenceEscrow::new(escrow, &provider)
+        .refund(U256::from(id))
+        .send()
+        .await
+        .map_err(|e| explain(&e, url, "refund"))?;
+    Ok(confirmed(pending, url, "refund").await?.transaction_hash())
+}
+
+/// Sends the signer everything the escrow credited to it; returns the amount.
+pub async fn withdraw(cfg: &ChainConfig, escrow: Address) -> Result<U256> {
+    let url = cfg.rpc_url.as_str();
+    let (provider, from) = wallet_provider(cfg)?;
+    let c = IInferenceEscrow::new(escrow, &provider);
+    let amount = c
+        .credit(from)
+        .call()
+        .await
+        .map_err(|e| explain(&e, url, "reading the credit"))?;
+    let pending = c
+        .withdraw()
+        .send()
+        .await
+        .map_err(|e| explain(&e, url, "withdrawal"))?;
+    confirmed(pending, url, "withdrawal").await?;
+    Ok(amount)
+}
+
+/// The balance of `account`, in wei.
+pub async fn balance(cfg: &ChainConfig, account: Address) -> Result<U256> {
+    let url = cfg.rpc_url.as_str();
+    let (provider, _) = wallet_provider(cfg)?;
+    provider
+        .get_balance(account)
+        .await
+        .map_err(|e| rpc_error(url, "eth_getBalance", &e))
+}
+
+/// The signer's address.
+pub fn signer_address(cfg: &ChainConfig) -> Result<Address> {
+    Ok(wallet_provider(cfg)?.1)
+}
+
+/// The latest block's timestamp.
+pub async fn now(cfg: &ChainConfig) -> Result<u64> {
+    let url = cfg.rpc_url.as_str();
+    let (provider, _) = wallet_provider(cfg)?;
+    let block = provider
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+        .map_err(|e| rpc_error(url, "eth_getBlockByNumber", &e))?
+        .ok_or_else(|| eyre!("{url} has no latest block"))?;
+    Ok(block.header.timestamp)
+}

@@ -1,0 +1,411 @@
+//! `snarkml contracts | model | infer`: the model registry and pay-per-verified-inference.
+
+use super::{block_on, timed, RpcOpts};
+use crate::artifacts::BuildDir;
+use crate::chain::escrow::{self, ModelEntry, RequestEntry};
+use crate::pipeline::{self, market};
+use alloy::primitives::{Address, U256};
+use clap::{Args, Subcommand};
+use serde_json::json;
+use std::path::PathBuf;
+
+/// `snarkml contracts`.
+#[derive(Debug, Subcommand)]
+pub enum ContractsCmd {
+    /// Deploy a ModelRegistry and an InferenceEscrow bound to it.
+    #[command(
+        after_help = "Examples:\n  snarkml contracts deploy\n  snarkml contracts deploy --rpc-url https://rpc.example --private-key $KEY --json"
+    )]
+    Deploy {
+        #[command(flatten)]
+        rpc: RpcOpts,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `snarkml model`.
+#[derive(Debug, Subcommand)]
+pub enum ModelCmd {
+    /// Register a build's model (its deployed verifier and verifying-key hash).
+    #[command(
+        after_help = "Examples:\n  snarkml deploy build/\n  snarkml model register build/ --registry 0x5FbD… --metadata-uri ipfs://…"
+    )]
+    Register {
+        /// Build directory (after `snarkml deploy`, unless --verifier is given).
+        build: PathBuf,
+        /// The ModelRegistry.
+        #[arg(long)]
+        registry: String,
+        /// The model's IVerifier [default: the one in BUILD/deployment.json].
+        #[arg(long)]
+        verifier: Option<String>,
+        /// Where the model is described.
+        #[arg(long, default_value = "")]
+        metadata_uri: String,
+        #[command(flatten)]
+        rpc: RpcOpts,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a registered model.
+    #[command(after_help = "Examples:\n  snarkml model show 1 --registry 0x5FbD…")]
+    Show {
+        /// The model id.
+        id: u64,
+        /// The ModelRegistry.
+        #[arg(long)]
+        registry: String,
+        #[command(flatten)]
+        rpc: RpcOpts,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Options every `infer` command shares.
+#[derive(Debug, Args)]
+pub struct EscrowOpts {
+    /// The InferenceEscrow.
+    #[arg(long)]
+    escrow: String,
+    #[command(flatten)]
+    rpc: RpcOpts,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `snarkml infer`.
+#[derive(Debug, Subcommand)]
+pub enum InferCmd {
+    /// Open a request for a registered model on an input, escrowing the fee.
+    #[command(
+        after_help = "Examples:\n  snarkml infer request build/ --escrow 0xe7f1… --model 1 --input in.json --fee 0.01ether --ttl 3600"
+    )]
+    Request {
+        /// The model's build directory (its compiled model and keys' hash).
+        build: PathBuf,
+        /// The registered model.
+        #[arg(long)]
+        model: u64,
+        /// Input file; a hashed input needs its salt in "salts".
+        #[arg(long)]
+        input: PathBuf,
+        /// The fee: wei, or a number with `gwei` or `ether`.
+        #[arg(long)]
+        fee: String,
+        /// Seconds until the deadline.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+        #[command(flatten)]
+        escrow: EscrowOpts,
+    },
+    /// Prove a request's inference and submit it; the model's owner is credited the fee.
+    #[command(
+        after_help = "Examples:\n  snarkml infer fulfill 1 build/ --escrow 0xe7f1… --input in.json -o proof.json"
+    )]
+    Fulfill {
+        /// The request id.
+        id: u64,
+        /// The model's build directory (after `setup`).
+        build: PathBuf,
+        /// The request's input file.
+        #[arg(long)]
+        input: PathBuf,
+        /// Proof file: used if it exists, else written.
+        #[arg(short, long, default_value = "proof.json")]
+        out: PathBuf,
+        #[command(flatten)]
+        escrow: EscrowOpts,
+    },
+    /// Show a request.
+    #[command(after_help = "Examples:\n  snarkml infer show 1 --escrow 0xe7f1…")]
+    Show {
+        /// The request id.
+        id: u64,
+        #[command(flatten)]
+        escrow: EscrowOpts,
+    },
+    /// Credit an expired, unfulfilled request's fee back to its requester.
+    #[command(after_help = "Examples:\n  snarkml infer refund 1 --escrow 0xe7f1…")]
+    Refund {
+        /// The request id.
+        id: u64,
+        #[command(flatten)]
+        escrow: EscrowOpts,
+    },
+    /// Withdraw everything the escrow credited to the sender.
+    #[command(
+        after_help = "Examples:\n  snarkml infer withdraw --escrow 0xe7f1… --private-key $KEY"
+    )]
+    Withdraw {
+        #[command(flatten)]
+        escrow: EscrowOpts,
+    },
+}
+
+/// Parses a fee: an integer number of wei, or a decimal number followed by `wei`, `gwei` or
+/// `ether` (`eth`).
+pub(crate) fn parse_fee(text: &str) -> eyre::Result<U256> {
+    let t = text.trim().to_lowercase();
+    let (number, decimals) = [("ether", 18), ("eth", 18), ("gwei", 9), ("wei", 0)]
+        .iter()
+        .find_map(|(unit, d)| t.strip_suffix(unit).map(|n| (n.trim().to_owned(), *d)))
+        .unwrap_or((t.clone(), 0));
+    let bad = || eyre::eyre!("invalid fee `{text}`: expected wei, or a number with gwei or ether");
+    let (whole, frac) = number.split_once('.').unwrap_or((&number, ""));
+    if whole.is_empty() && frac.is_empty()
+        || !whole
+            .bytes()
+            .chain(frac.bytes())
+            .all(|b| b.is_ascii_digit())
+        || frac.len() > decimals
+    {
+        return Err(bad());
+    }
+    let digits = format!("{whole}{frac:0<decimals$}");
+    U256::from_str_radix(&digits, 10).map_err(|_| bad())
+}
+
+fn address(text: &str, what: &str) -> eyre::Result<Address> {
+    pipeline::parse_address(text).map_err(|e| eyre::eyre!("{what}: {e}"))
+}
+
+fn model_json(m: &ModelEntry) -> serde_json::Value {
+    json!({
+        "id": m.id,
+        "owner": m.owner.to_string(),
+        "verifier": m.verifier.to_string(),
+        "vk_hash": format!("{:x}", m.vk_hash),
+        "weights_commitment": m.weights_commitment.to_string(),
+        "metadata_uri": m.metadata_uri,
+    })
+}
+
+fn request_json(r: &RequestEntry) -> serde_json::Value {
+    json!({
+        "id": r.id,
+        "requester": r.requester.to_string(),
+        "model": r.model_id,
+        "fee_wei": r.fee.to_string(),
+        "deadline": r.deadline,
+        "status": r.status,
+        "input_instances": r.input_count,
+        "input_digest": format!("{:x}", r.input_digest),
+    })
+}
+
+fn print(json_out: bool, value: serde_json::Value, text: impl FnOnce()) -> eyre::Result<()> {
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        text();
+    }
+    Ok(())
+}
+
+fn print_model(json_out: bool, m: &ModelEntry) -> eyre::Result<()> {
+    print(json_out, model_json(m), || {
+        println!("model {}", m.id);
+        println!("  owner {}", m.owner);
+        println!("  verifier {}", m.verifier);
+        println!("  verifying key {:x}", m.vk_hash);
+        println!("  weights commitment {}", m.weights_commitment);
+        println!("  metadata {}", m.metadata_uri);
+    })
+}
+
+fn print_request(json_out: bool, r: &RequestEntry) -> eyre::Result<()> {
+    print(json_out, request_json(r), || {
+        println!("request {} ({})", r.id, r.status);
+        println!("  requester {}", r.requester);
+        println!("  model {}", r.model_id);
+        println!("  fee {} wei, deadline {}", r.fee, r.deadline);
+        println!(
+            "  input: {} instance(s), digest {:x}",
+            r.input_count, r.input_digest
+        );
+    })
+}
+
+impl ContractsCmd {
+    pub(super) fn run(self) -> eyre::Result<()> {
+        let ContractsCmd::Deploy { rpc, json: j } = self;
+        let cfg = rpc.config()?;
+        let m = block_on(escrow::deploy_market(&cfg))?;
+        print(
+            j,
+            json!({"registry": m.registry.to_string(), "escrow": m.escrow.to_string()}),
+            || {
+                println!("ModelRegistry {}", m.registry);
+                println!("InferenceEscrow {}", m.escrow);
+            },
+        )
+    }
+}
+
+impl ModelCmd {
+    pub(super) fn run(self) -> eyre::Result<()> {
+        match self {
+            ModelCmd::Register {
+                build,
+                registry,
+                verifier,
+                metadata_uri,
+                rpc,
+                json: j,
+            } => {
+                let cfg = rpc.config()?;
+                let registry = address(&registry, "--registry")?;
+                let verifier = verifier.map(|v| address(&v, "--verifier")).transpose()?;
+                let build = BuildDir::new(&build);
+                let m = block_on(market::register(
+                    &build,
+                    &cfg,
+                    registry,
+                    verifier,
+                    &metadata_uri,
+                ))?;
+                print_model(j, &m)
+            }
+            ModelCmd::Show {
+                id,
+                registry,
+                rpc,
+                json: j,
+            } => {
+                let cfg = rpc.config()?;
+                let registry = address(&registry, "--registry")?;
+                print_model(j, &block_on(escrow::model(&cfg, registry, id))?)
+            }
+        }
+    }
+}
+
+impl InferCmd {
+    pub(super) fn run(self) -> eyre::Result<()> {
+        match self {
+            InferCmd::Request {
+                build,
+                model,
+                input,
+                fee,
+                ttl,
+                escrow: e,
+            } => {
+                let cfg = e.rpc.config()?;
+                let build = BuildDir::new(&build);
+                let req = market::NewRequest {
+                    build: &build,
+                    escrow: address(&e.escrow, "--escrow")?,
+                    model_id: model,
+                    input: &input,
+                    fee: parse_fee(&fee)?,
+                    ttl,
+                };
+                print_request(e.json, &block_on(market::open_request(&cfg, &req))?)
+            }
+            InferCmd::Fulfill {
+                id,
+                build,
+                input,
+                out,
+                escrow: e,
+            } => {
+                let cfg = e.rpc.config()?;
+                let escrow_address = address(&e.escrow, "--escrow")?;
+                let build = BuildDir::new(&build);
+                let (f, secs) = timed("proving and fulfilling", || {
+                    block_on(market::fulfill(
+                        &build,
+                        &cfg,
+                        escrow_address,
+                        id,
+                        &input,
+                        &out,
+                    ))
+                })?;
+                let outputs: Vec<String> = f.outputs.iter().map(|o| format!("{o:#x}")).collect();
+                print(
+                    e.json,
+                    json!({
+                        "id": id,
+                        "payee": f.payee.to_string(),
+                        "output_instances": outputs,
+                        "gas_used": f.gas_used,
+                        "tx": format!("{:x}", f.tx_hash),
+                        "proof": out.display().to_string(),
+                    }),
+                    || {
+                        println!(
+                            "request {id} fulfilled in {secs:.1}s; fee credited to {}",
+                            f.payee
+                        );
+                        println!("  output instances: {}", outputs.join(", "));
+                        println!("  gas used {}, proof {}", f.gas_used, out.display());
+                    },
+                )
+            }
+            InferCmd::Show { id, escrow: e } => {
+                let cfg = e.rpc.config()?;
+                let escrow_address = address(&e.escrow, "--escrow")?;
+                print_request(
+                    e.json,
+                    &block_on(escrow::request(&cfg, escrow_address, id))?,
+                )
+            }
+            InferCmd::Refund { id, escrow: e } => {
+                let cfg = e.rpc.config()?;
+                let escrow_address = address(&e.escrow, "--escrow")?;
+                let tx = block_on(escrow::refund(&cfg, escrow_address, id))?;
+                print(e.json, json!({"id": id, "tx": format!("{tx:x}")}), || {
+                    println!("request {id} refunded: the fee is credited to its requester (withdraw to collect)");
+                })
+            }
+            InferCmd::Withdraw { escrow: e } => {
+                let cfg = e.rpc.config()?;
+                let escrow_address = address(&e.escrow, "--escrow")?;
+                let amount = block_on(escrow::withdraw(&cfg, escrow_address))?;
+                print(e.json, json!({"withdrawn_wei": amount.to_string()}), || {
+                    println!("withdrew {amount} wei");
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_fee;
+    use alloy::primitives::U256;
+
+    #[test]
+    fn fees_parse_in_wei_gwei_and_ether() {
+        assert_eq!(parse_fee("42").unwrap(), U256::from(42));
+        assert_eq!(parse_fee("42wei").unwrap(), U256::from(42));
+        assert_eq!(parse_fee("1.5gwei").unwrap(), U256::from(1_500_000_000u64));
+        assert_eq!(
+            parse_fee("0.01 ether").unwrap(),
+            U256::from(10_000_000_000_000_000u64)
+        );
+        assert_eq!(
+            parse_fee("2ETH").unwrap(),
+            U256::from(2_000_000_000_000_000_000u128)
+        );
+        for bad in [
+            "",
+            "ether",
+            "1.5",
+            "1e18",
+            "-1",
+            "0.0000000001gwei",
+            "one ether",
+        ] {
+            assert!(parse_fee(bad).is_err(), "{bad}");
+        }
+    }
+}

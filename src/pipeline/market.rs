@@ -1,0 +1,192 @@
+//! Pay-per-verified-inference: registering a build's model, opening requests on an input,
+//! fulfilling them with a proof, refunds and withdrawals. Each step checks what it can
+//! off-chain first (the model's verifying key, the request's input), so that a mistake is
+//! named before any gas is spent.
+
+use super::{evm_proof, field_to_u256, load, prove};
+use crate::artifacts::{read_json, BuildDir, Deployment};
+use crate::chain::escrow::{self, Fulfilment, ModelEntry, RequestEntry};
+use crate::chain::ChainConfig;
+use alloy::primitives::{keccak256, Address, B256, U256};
+use eyre::{bail, eyre, Result, WrapErr};
+use snarkml_circuits::fixed_point::pack;
+use snarkml_circuits::io::{commit_quantized, InputFile};
+use snarkml_circuits::prover::Transcript;
+use snarkml_circuits::quantize::Visibility;
+use snarkml_circuits::Fr;
+use std::path::Path;
+
+/// The public instances of the model input in `input`: the packed values of a public input,
+/// the commitment of a hashed one (its salt must be in the input file), nothing for a private
+/// one. What a requester escrows against.
+pub fn input_instances(build: &BuildDir, input: &Path) -> Result<Vec<Fr>> {
+    let model = load(build)?.model;
+    let file = InputFile::load(input)?;
+    let quantized = model
+        .quantize_inputs(&file.input_data)
+        .wrap_err_with(|| format!("{}", input.display()))?;
+    let mut out = Vec::new();
+    for (spec, q) in model.inputs.iter().zip(&quantized) {
+        let name = &model.tensors[spec.tensor].name;
+        match spec.visibility {
+            Visibility::Public => out.extend(pack(q, spec.pack_bits)),
+            Visibility::Hashed => {
+                let text = file.salts.get(name).ok_or_else(|| {
+                    eyre!(
+                        "{}: input `{name}` is hashed: give its salt in the file (\"salts\": {{\"{name}\": \"…\"}}) so the commitment can be opened",
+                        input.display()
+                    )
+                })?;
+                let salt = snarkml_circuits::io::parse_field(text).ok_or_else(|| {
+                    eyre!(
+                        "{}: the salt of `{name}` is not a field element: `{text}`",
+                        input.display()
+                    )
+                })?;
+                out.push(commit_quantized(q, salt));
+            }
+            Visibility::Private | Visibility::Fixed => {}
+        }
+    }
+    Ok(out)
+}
+
+/// keccak256 of `uint256` words packed, as the escrow digests input instances.
+pub fn instances_digest(instances: &[U256]) -> B256 {
+    let bytes: Vec<u8> = instances
+        .iter()
+        .flat_map(|v| v.to_be_bytes::<32>())
+        .collect();
+    keccak256(bytes)
+}
+
+fn vk_hash_b256(vk_hash: &str) -> Result<B256> {
+    let bytes = hex::decode(vk_hash).wrap_err("verifying-key hash is not hex")?;
+    if bytes.len() != 32 {
+        bail!("verifying-key hash is not 32 bytes");
+    }
+    Ok(B256::from_slice(&bytes))
+}
+
+/// Registers the model of `build` (after `deploy`) in `registry`; the verifier is the build's
+/// deployed one unless given. Returns the registry entry.
+pub async fn register(
+    build: &BuildDir,
+    cfg: &ChainConfig,
+    registry: Address,
+    verifier: Option<Address>,
+    metadata_uri: &str,
+) -> Result<ModelEntry> {
+    let info = load(build)?.info;
+    let verifier = match verifier {
+        Some(v) => v,
+        None => {
+            build.require(&build.deployment(), "deploy")?;
+            let d: Deployment = read_json(&build.deployment())?;
+            if d.rpc_url != cfg.rpc_url {
+                bail!(
+                    "{}'s verifier was deployed on {}, not {}: deploy it there or give --verifier",
+                    build.root().display(),
+                    d.rpc_url,
+                    cfg.rpc_url
+                );
+            }
+            super::parse_address(&d.verifier)?
+        }
+    };
+    let vk_hash = vk_hash_b256(&info.vk_hash)?;
+    let id =
+        escrow::register_model(cfg, registry, verifier, vk_hash, U256::ZERO, metadata_uri).await?;
+    escrow::model(cfg, registry, id).await
+}
+
+/// Checks that model `model_id` in the escrow's registry is the model of `build`.
+async fn check_model(
+    build: &BuildDir,
+    cfg: &ChainConfig,
+    escrow: Address,
+    model_id: u64,
+) -> Result<()> {
+    let info = load(build)?.info;
+    let registry = escrow::escrow_registry(cfg, escrow).await?;
+    let entry = escrow::model(cfg, registry, model_id).await?;
+    if entry.vk_hash != vk_hash_b256(&info.vk_hash)? {
+        bail!(
+            "model {model_id} in the registry has verifying key {}…, {} has {}…: it is another model",
+            &hex::encode(entry.vk_hash)[..12],
+            build.root().display(),
+            &info.vk_hash[..12]
+        );
+    }
+    Ok(())
+}
+
+/// A request to open.
+#[derive(Clone, Debug)]
+pub struct NewRequest<'a> {
+    /// The model's build (to check the registered model and compute the input instances).
+    pub build: &'a BuildDir,
+    /// The escrow.
+    pub escrow: Address,
+    /// The registered model.
+    pub model_id: u64,
+    /// The input file (with the salt of a hashed input).
+    pub input: &'a Path,
+    /// The fee, in wei.
+    pub fee: U256,
+    /// Seconds from now until the deadline.
+    pub ttl: u64,
+}
+
+/// Opens a request; returns it as the escrow holds it.
+pub async fn open_request(cfg: &ChainConfig, req: &NewRequest<'_>) -> Result<RequestEntry> {
+    check_model(req.build, cfg, req.escrow, req.model_id).await?;
+    let input: Vec<U256> = input_instances(req.build, req.input)?
+        .iter()
+        .map(field_to_u256)
+        .collect();
+    let deadline = escrow::now(cfg).await? + req.ttl;
+    let id = escrow::open_request(cfg, req.escrow, req.model_id, &input, req.fee, deadline).await?;
+    escrow::request(cfg, req.escrow, id).await
+}
+
+/// Fulfils request `id` with a proof on `input`: the proof file `proof` if it exists, else a
+/// fresh one written there. Checks the model and the input against the request first.
+pub async fn fulfill(
+    build: &BuildDir,
+    cfg: &ChainConfig,
+    escrow_address: Address,
+    id: u64,
+    input: &Path,
+    proof: &Path,
+) -> Result<Fulfilment> {
+    let request = escrow::request(cfg, escrow_address, id).await?;
+    if request.status != "open" {
+        bail!("request {id} is already {}", request.status);
+    }
+    check_model(build, cfg, escrow_address, request.model_id).await?;
+    let wanted: Vec<U256> = input_instances(build, input)?
+        .iter()
+        .map(field_to_u256)
+        .collect();
+    if wanted.len() as u64 != request.input_count
+        || instances_digest(&wanted) != request.input_digest
+    {
+        bail!(
+            "{} is not the input of request {id} (its public instances differ from the escrowed ones)",
+            input.display()
+        );
+    }
+    if !proof.exists() {
+        prove(build, input, proof, Transcript::Keccak)?;
+    }
+    let (instances, bytes) = evm_proof(build, proof)?;
+    let instances: Vec<U256> = instances.iter().map(field_to_u256).collect();
+    if instances.len() < wanted.len() || instances[..wanted.len()] != wanted[..] {
+        bail!(
+            "{} proves another input than request {id}'s",
+            proof.display()
+        );
+    }
+    escrow::fulfill(cfg, escrow_address, id, &bytes, &instances).await
+}

@@ -1,0 +1,374 @@
+//! Pay-per-verified-inference end to end on anvil, through the CLI: a provider registers a
+//! model, a requester escrows a fee on a committed (hashed) input, the provider proves and is
+//! paid; a wrong model, a wrong input, a wrong output, a tampered proof, a late fulfilment, a
+//! second fulfilment and an early refund are all rejected, and nothing is mis-paid.
+
+mod common;
+
+use common::{
+    assert_one_line_error, flip_proof_byte, linear_build, local_chain, ok, repo, snarkml,
+    tamper_json, toolchain_on_path,
+};
+use snarkml::chain::escrow;
+use snarkml::pipeline;
+use snarkml_circuits::fixed_point::field_to_hex;
+use snarkml_circuits::io::commit_quantized;
+use snarkml_circuits::Fr;
+use std::path::Path;
+
+/// Anvil's second default account: the requester.
+const REQUESTER_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+
+fn json(out: &str) -> serde_json::Value {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+}
+
+/// Moves the chain's clock forward by `secs` and mines a block.
+fn advance(url: &str, secs: u64) {
+    for (method, args) in [
+        ("evm_increaseTime", vec![secs.to_string()]),
+        ("evm_mine", vec![]),
+    ] {
+        let mut cmd = vec!["rpc", method];
+        cmd.extend(args.iter().map(String::as_str));
+        cmd.extend(["--rpc-url", url]);
+        let out = std::process::Command::new(repo(".toolchain/bin/cast"))
+            .args(&cmd)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn write_input(path: &Path, salt: &str) {
+    std::fs::write(
+        path,
+        format!(r#"{{"input_data": [[0.5, -1.0, 1.5, 2.0]], "salts": {{"input": "{salt}"}}}}"#),
+    )
+    .unwrap();
+}
+
+#[test]
+fn request_fulfil_pays_the_provider_and_every_wrong_fulfilment_is_rejected() {
+    toolchain_on_path();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = |p: &str| tmp.path().join(p);
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+
+    // Two models: the one requested (hashed input) and another one (public input).
+    let model = linear_build(&t("build"), "hashed", "public");
+    assert_eq!(model.tensors[model.inputs[0].tensor].name, "input");
+    linear_build(&t("other"), "public", "public");
+    let (build, other) = (s(&t("build")), s(&t("other")));
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (anvil, cfg) = rt.block_on(local_chain());
+    let url = anvil.url().to_owned();
+    let rpc = ["--rpc-url", url.as_str()];
+    let with = |args: &[&str], extra: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(extra);
+        snarkml(&all)
+    };
+
+    for b in [&build, &other] {
+        ok(snarkml(&["gen-verifier", b]));
+        ok(with(&["deploy", b], &rpc));
+    }
+    let contracts = json(&ok(with(&["contracts", "deploy", "--json"], &rpc)));
+    let (registry, escrow_addr) = (
+        contracts["registry"].as_str().unwrap().to_owned(),
+        contracts["escrow"].as_str().unwrap().to_owned(),
+    );
+    let registered = json(&ok(with(
+        &[
+            "model",
+            "register",
+            &build,
+            "--registry",
+            &registry,
+            "--metadata-uri",
+            "ipfs://linear",
+            "--json",
+        ],
+        &rpc,
+    )));
+    assert_eq!(registered["id"], 1);
+    assert_eq!(registered["metadata_uri"], "ipfs://linear");
+    let other_id = json(&ok(with(
+        &[
+            "model",
+            "register",
+            &other,
+            "--registry",
+            &registry,
+            "--json",
+        ],
+        &rpc,
+    )))["id"]
+        .clone();
+    assert_eq!(other_id, 2);
+    let shown = json(&ok(with(
+        &["model", "show", "1", "--registry", &registry, "--json"],
+        &rpc,
+    )));
+    assert_eq!(shown, registered);
+
+    // The requester commits to its input under its own salt and escrows 1 ether.
+    let input = t("input.json");
+    write_input(&input, "777");
+    let requester = ["--rpc-url", url.as_str(), "--private-key", REQUESTER_KEY];
+    let escrow_flag = ["--escrow", escrow_addr.as_str()];
+    let open = |ttl: &str| {
+        let mut args = vec!["infer", "request", build.as_str(), "--model", "1"];
+        args.extend([
+            "--input",
+            input.to_str().unwrap(),
+            "--fee",
+            "1ether",
+            "--ttl",
+            ttl,
+            "--json",
+        ]);
+        args.extend(escrow_flag);
+        json(&ok(with(&args, &requester)))
+    };
+    let req = open("600");
+    assert_eq!(req["id"], 1);
+    assert_eq!(req["status"], "open");
+    assert_eq!(req["fee_wei"], "1000000000000000000");
+    let escrow_address = pipeline::parse_address(&escrow_addr).unwrap();
+    assert_eq!(
+        rt.block_on(escrow::balance(&cfg, escrow_address)).unwrap(),
+        alloy::primitives::U256::from(10u64).pow(alloy::primitives::U256::from(18))
+    );
+    let r = rt
+        .block_on(escrow::request(&cfg, escrow_address, 1))
+        .unwrap();
+    let expected_input = commit_quantized(
+        &model.quantize_inputs(&[vec![0.5, -1.0, 1.5, 2.0]]).unwrap()[0],
+        Fr::from(777),
+    );
+    assert_eq!(
+        r.input_digest,
+        pipeline::market::instances_digest(&[pipeline::field_to_u256(&expected_input)])
+    );
+
+    let fulfil = |id: &str, b: &str, input: &Path, proof: &Path| {
+        let mut args = vec![
+            "infer",
+            "fulfill",
+            id,
+            b,
+            "--input",
+            input.to_str().unwrap(),
+        ];
+        args.extend(["-o", proof.to_str().unwrap()]);
+        args.extend(escrow_flag);
+        with(&args, &rpc)
+    };
+
+    // Wrong model: the other build is not model 1.
+    assert_one_line_error(
+        &fulfil("1", &other, &input, &t("p_other.json")),
+        "it is another model",
+    );
+    // Wrong input: another salt is another commitment.
+    let wrong_input = t("wrong_input.json");
+    write_input(&wrong_input, "778");
+    assert_one_line_error(
+        &fulfil("1", &build, &wrong_input, &t("p_wrong.json")),
+        "is not the input of request 1",
+    );
+    // ... and the contract refuses it too, when the CLI's own check is bypassed.
+    ok(snarkml(&[
+        "prove",
+        &build,
+        "--input",
+        wrong_input.to_str().unwrap(),
+        "-o",
+        &s(&t("p_wrong.json")),
+    ]));
+    let (inst, bytes) = proof_parts(&t("p_wrong.json"));
+    let err = rt
+        .block_on(escrow::fulfill(&cfg, escrow_address, 1, &bytes, &inst))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the proof's public input is not request 1's input"),
+        "{err}"
+    );
+
+    // A tampered proof and a wrong output are rejected on-chain by the model's verifier.
+    let good = t("good.json");
+    ok(snarkml(&[
+        "prove",
+        &build,
+        "--input",
+        input.to_str().unwrap(),
+        "-o",
+        &s(&good),
+    ]));
+    let flipped = t("flipped.json");
+    tamper_json(&good, &flipped, flip_proof_byte);
+    assert_one_line_error(
+        &fulfil("1", &build, &input, &flipped),
+        "the model's verifier rejected the proof for request 1",
+    );
+    let wrong_output = t("wrong_output.json");
+    tamper_json(&good, &wrong_output, |v| {
+        let q = v["outputs"][0]["quantized"][0].as_i64().unwrap() + 1;
+        v["outputs"][0]["quantized"][0] = q.into();
+        let outputs: Vec<i64> =
+            serde_json::from_value(v["outputs"][0]["quantized"].clone()).unwrap();
+        let bits = v["outputs"][0]["pack_bits"].as_u64().unwrap() as u32;
+        let packed = snarkml_circuits::fixed_point::pack(&outputs, bits);
+        v["instances"][1] = field_to_hex(&packed[0]).into();
+    });
+    assert_one_line_error(
+        &fulfil("1", &build, &input, &wrong_output),
+        "the model's verifier rejected the proof for request 1",
+    );
+    let r = rt
+        .block_on(escrow::request(&cfg, escrow_address, 1))
+        .unwrap();
+    assert_eq!(
+        r.status, "open",
+        "no rejected fulfilment settled the request"
+    );
+
+    // The honest fulfilment pays the model's owner (anvil's first account), once.
+    let owner = rt.block_on(async { escrow::signer_address(&cfg) }).unwrap();
+    let done = json(&ok(with(
+        &[
+            "infer",
+            "fulfill",
+            "1",
+            &build,
+            "--input",
+            input.to_str().unwrap(),
+            "-o",
+            &s(&good),
+            "--json",
+            "--escrow",
+            &escrow_addr,
+        ],
+        &rpc,
+    )));
+    assert_eq!(done["payee"], owner.to_string());
+    let shown = json(&ok(with(
+        &["infer", "show", "1", "--json", "--escrow", &escrow_addr],
+        &rpc,
+    )));
+    assert_eq!(shown["status"], "fulfilled");
+    assert_one_line_error(
+        &fulfil("1", &build, &input, &good),
+        "request 1 is already fulfilled",
+    );
+    let before = rt.block_on(escrow::balance(&cfg, owner)).unwrap();
+    let withdrawn = json(&ok(with(
+        &["infer", "withdraw", "--json", "--escrow", &escrow_addr],
+        &rpc,
+    )));
+    assert_eq!(withdrawn["withdrawn_wei"], "1000000000000000000");
+    let after = rt.block_on(escrow::balance(&cfg, owner)).unwrap();
+    let gain = after - before;
+    assert!(
+        gain > alloy::primitives::U256::from(999u64)
+            * alloy::primitives::U256::from(10u64).pow(alloy::primitives::U256::from(15)),
+        "the owner gained only {gain} wei"
+    );
+    assert_one_line_error(
+        &with(&["infer", "withdraw", "--escrow", &escrow_addr], &rpc),
+        "has nothing to withdraw",
+    );
+
+    // Deadlines: no early refund, no late fulfilment, one refund.
+    let req2 = open("100");
+    assert_eq!(req2["id"], 2);
+    assert_one_line_error(
+        &with(&["infer", "refund", "2", "--escrow", &escrow_addr], &rpc),
+        "it can be refunded only after that",
+    );
+    advance(&url, 200);
+    assert_one_line_error(&fulfil("2", &build, &input, &good), "request 2 expired");
+    ok(with(
+        &["infer", "refund", "2", "--escrow", &escrow_addr],
+        &rpc,
+    ));
+    assert_one_line_error(
+        &with(&["infer", "refund", "2", "--escrow", &escrow_addr], &rpc),
+        "request 2 is already refunded",
+    );
+    let refunded = json(&ok(with(
+        &["infer", "withdraw", "--json", "--escrow", &escrow_addr],
+        &requester,
+    )));
+    assert_eq!(refunded["withdrawn_wei"], "1000000000000000000");
+    assert_eq!(
+        rt.block_on(escrow::balance(&cfg, escrow_address)).unwrap(),
+        alloy::primitives::U256::ZERO,
+        "the escrow holds nothing once every request is settled and withdrawn"
+    );
+
+    // Bad input gets one line.
+    assert_one_line_error(
+        &with(&["infer", "show", "9", "--escrow", &escrow_addr], &rpc),
+        "there is no request 9",
+    );
+    assert_one_line_error(
+        &with(&["model", "show", "9", "--registry", &registry], &rpc),
+        "there is no model 9",
+    );
+    let mut args = vec![
+        "infer",
+        "request",
+        build.as_str(),
+        "--model",
+        "1",
+        "--input",
+    ];
+    args.extend([
+        input.to_str().unwrap(),
+        "--fee",
+        "lots",
+        "--escrow",
+        &escrow_addr,
+    ]);
+    assert_one_line_error(&with(&args, &rpc), "invalid fee `lots`");
+    let unsalted = t("unsalted.json");
+    std::fs::write(&unsalted, r#"{"input_data": [[0.5, -1.0, 1.5, 2.0]]}"#).unwrap();
+    let mut args = vec![
+        "infer",
+        "request",
+        build.as_str(),
+        "--model",
+        "1",
+        "--input",
+    ];
+    args.extend([
+        unsalted.to_str().unwrap(),
+        "--fee",
+        "1",
+        "--escrow",
+        &escrow_addr,
+    ]);
+    assert_one_line_error(&with(&args, &rpc), "give its salt");
+    anvil.stop();
+}
+
+/// The instances (as `uint256`) and bytes of a proof file.
+fn proof_parts(path: &Path) -> (Vec<alloy::primitives::U256>, Vec<u8>) {
+    let file = snarkml_circuits::io::ProofFile::load(path).unwrap();
+    let instances = file
+        .instance_fields()
+        .unwrap()
+        .iter()
+        .map(pipeline::field_to_u256)
+        .collect();
+    (instances, file.proof_bytes().unwrap())
+}
