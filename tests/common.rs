@@ -94,19 +94,20 @@ pub(crate) fn ok(out: Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Compiles (width 3, input and output visibility as given) and sets up the `linear` fixture
-/// into the build directory `dir` through the CLI.
+/// Compiles (width 3, input and output visibility as given, then `extra` compile options) and
+/// sets up the `linear` fixture into the build directory `dir` through the CLI.
 pub(crate) fn linear_build(
     dir: &Path,
     inputs: &str,
     outputs: &str,
+    extra: &[&str],
 ) -> snarkml_circuits::quantize::CompiledModel {
     let b = dir.to_str().unwrap();
     let (onnx, input) = (
         repo("tests/fixtures/linear.onnx"),
         repo("tests/fixtures/linear.input.json"),
     );
-    ok(snarkml(&[
+    let mut args = vec![
         "compile",
         onnx.to_str().unwrap(),
         "-o",
@@ -119,7 +120,9 @@ pub(crate) fn linear_build(
         inputs,
         "--outputs",
         outputs,
-    ]));
+    ];
+    args.extend_from_slice(extra);
+    ok(snarkml(&args));
     let model = snarkml_circuits::quantize::CompiledModel::load(
         &snarkml::artifacts::BuildDir::new(b).model(),
     )

@@ -60,9 +60,9 @@ fn request_fulfil_pays_the_provider_and_every_wrong_fulfilment_is_rejected() {
     let s = |p: &Path| p.to_str().unwrap().to_owned();
 
     // Two models: the one requested (hashed input) and another one (public input).
-    let model = linear_build(&t("build"), "hashed", "public");
+    let model = linear_build(&t("build"), "hashed", "public", &["--weights", "hashed"]);
     assert_eq!(model.tensors[model.inputs[0].tensor].name, "input");
-    linear_build(&t("other"), "public", "public");
+    linear_build(&t("other"), "public", "public", &[]);
     let (build, other) = (s(&t("build")), s(&t("other")));
 
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -98,6 +98,12 @@ fn request_fulfil_pays_the_provider_and_every_wrong_fulfilment_is_rejected() {
         &rpc,
     )));
     assert_eq!(registered["id"], 1);
+    let weights = model.weights_commitment().unwrap().unwrap();
+    assert_eq!(
+        registered["weights_commitment"],
+        pipeline::field_to_u256(&weights).to_string(),
+        "the registry records the hashed weights' commitment"
+    );
     assert_eq!(registered["metadata_uri"], "ipfs://linear");
     let other_id = json(&ok(with(
         &[

@@ -17,7 +17,7 @@ use std::path::Path;
 
 /// Compiles and sets up the `linear` fixture with the given visibilities.
 fn build(dir: &Path, inputs: &str, outputs: &str) -> CompiledModel {
-    linear_build(&dir.join("build"), inputs, outputs)
+    linear_build(&dir.join("build"), inputs, outputs, &[])
 }
 
 #[test]
@@ -176,4 +176,68 @@ fn private_output_is_not_revealed_and_bad_salts_are_refused_with_one_line() {
     let out = snarkml(&["compile", "x.onnx", "--inputs", "secret"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown visibility `secret`"));
+}
+
+#[test]
+fn hashed_weights_are_committed_and_verified_natively_and_in_the_evm() {
+    toolchain_on_path();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("build");
+    let model = linear_build(
+        &dir,
+        "public",
+        "public",
+        &["--weights", "hashed", "--weights-salt", "5"],
+    );
+    assert_eq!(model.weights, Visibility::Hashed);
+    let commitment = commit_quantized(&model.parameters(), Fr::from(5));
+    assert_eq!(model.weights_commitment().unwrap(), Some(commitment));
+
+    let b = dir.to_str().unwrap();
+    let proof = tmp.path().join("proof.json");
+    let input = repo("tests/fixtures/linear.input.json");
+    ok(snarkml(&[
+        "prove",
+        b,
+        "--input",
+        input.to_str().unwrap(),
+        "-o",
+        proof.to_str().unwrap(),
+    ]));
+    ok(snarkml(&["verify", b, proof.to_str().unwrap()]));
+    let file = ProofFile::load(&proof).unwrap();
+    assert_eq!(file.weights_commitment, Some(field_to_hex(&commitment)));
+    assert_eq!(file.instances.last(), file.weights_commitment.as_ref());
+
+    let build = BuildDir::new(b);
+    pipeline::gen_verifier(&build, &tmp.path().join("generated")).unwrap();
+    pipeline::evm_verify(&build, &proof).unwrap();
+
+    // Claiming another commitment (file and instances agree) is rejected by the proof.
+    let other = tmp.path().join("other.json");
+    tamper_json(&proof, &other, |v| {
+        let c = field_to_hex(&commit_quantized(&model.parameters(), Fr::from(6)));
+        v["weights_commitment"] = c.clone().into();
+        let last = v["instances"].as_array().unwrap().len() - 1;
+        v["instances"][last] = c.into();
+    });
+    assert_one_line_error(
+        &snarkml(&["verify", b, other.to_str().unwrap()]),
+        "proof rejected",
+    );
+    assert!(pipeline::evm_verify(&build, &other).is_err());
+
+    let onnx = repo("tests/fixtures/linear.onnx");
+    let out_dir = tmp.path().join("public");
+    let out = snarkml(&[
+        "compile",
+        onnx.to_str().unwrap(),
+        "-o",
+        out_dir.to_str().unwrap(),
+        "--calibration",
+        input.to_str().unwrap(),
+        "--weights",
+        "public",
+    ]);
+    assert_one_line_error(&out, "weights are fixed, private or hashed");
 }

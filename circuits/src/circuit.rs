@@ -19,8 +19,10 @@ use std::sync::Arc;
 pub struct CircuitParams {
     /// Multiply-accumulates per dot-product row.
     pub width: usize,
-    /// Whether the Poseidon gates are present (a hashed input or output).
+    /// Whether the Poseidon gates are present (something is hashed).
     pub poseidon: bool,
+    /// Whether the weights are advice (private or hashed weights).
+    pub private_weights: bool,
 }
 
 impl CircuitParams {
@@ -29,6 +31,7 @@ impl CircuitParams {
         Self {
             width: model.layout.width,
             poseidon: model.uses_poseidon(),
+            private_weights: model.private_weights(),
         }
     }
 }
@@ -38,6 +41,7 @@ impl Default for CircuitParams {
         Self {
             width: 4,
             poseidon: false,
+            private_weights: false,
         }
     }
 }
@@ -73,6 +77,8 @@ pub struct ModelConfig {
     pub table: [TableColumn; 3],
     /// The Poseidon gates, when configured.
     pub poseidon: Option<PoseidonConfig>,
+    /// Selectors of the parameter-dot gates (first row, chained rows), with private weights.
+    pub param_dot: Option<(Selector, Selector)>,
 }
 
 /// Selectors of the Poseidon gates. The state lives in `x0..x2`; constants in `w0..w2`.
@@ -171,8 +177,18 @@ impl PoseidonConfig {
 impl ModelConfig {
     /// Configures the circuit with `width` multiply-accumulates per row (and the Poseidon
     /// gates if `poseidon`).
-    pub fn configure(meta: &mut ConstraintSystem<Fr>, width: usize, poseidon: bool) -> Self {
-        let advice: Vec<_> = (0..=width).map(|_| meta.advice_column()).collect();
+    pub fn configure(meta: &mut ConstraintSystem<Fr>, params: CircuitParams) -> Self {
+        let CircuitParams {
+            width,
+            poseidon,
+            private_weights,
+        } = params;
+        let columns = if private_weights {
+            2 * width + 2
+        } else {
+            width + 1
+        };
+        let advice: Vec<_> = (0..columns).map(|_| meta.advice_column()).collect();
         let weights: Vec<_> = (0..width).map(|_| meta.fixed_column()).collect();
         let bias = meta.fixed_column();
         let tag = meta.fixed_column();
@@ -230,6 +246,33 @@ impl ModelConfig {
             let y = m.query_advice(advice[1], Rotation::cur());
             vec![(t, table[0]), (s.clone() * x, table[1]), (s * y, table[2])]
         });
+        let param_dot = private_weights.then(|| {
+            let (first, next) = (meta.selector(), meta.selector());
+            let products = |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>| {
+                (0..width)
+                    .map(|i| {
+                        m.query_advice(advice[i], Rotation::cur())
+                            * m.query_advice(advice[width + 1 + i], Rotation::cur())
+                    })
+                    .reduce(|a, b| a + b)
+                    .expect("width >= 1")
+            };
+            meta.create_gate("parameter dot (first row)", |m| {
+                let s = m.query_selector(first);
+                let sum = products(m);
+                let out = m.query_advice(acc, Rotation::cur());
+                let b = m.query_advice(advice[2 * width + 1], Rotation::cur());
+                vec![s * (out - b - sum)]
+            });
+            meta.create_gate("parameter dot (chained row)", |m| {
+                let s = m.query_selector(next);
+                let sum = products(m);
+                let out = m.query_advice(acc, Rotation::cur());
+                let prev = m.query_advice(acc, Rotation::prev());
+                vec![s * (out - prev - sum)]
+            });
+            (first, next)
+        });
         let poseidon = poseidon.then(|| {
             PoseidonConfig::configure(
                 meta,
@@ -249,6 +292,7 @@ impl ModelConfig {
             lookup,
             table,
             poseidon,
+            param_dot,
         }
     }
 }
@@ -301,6 +345,7 @@ impl Circuit<Fr> for ModelCircuit {
         CircuitParams {
             width: self.plan.width,
             poseidon: self.plan.poseidon,
+            private_weights: self.plan.private_weights,
         }
     }
 
@@ -308,12 +353,12 @@ impl Circuit<Fr> for ModelCircuit {
         meta: &mut ConstraintSystem<Fr>,
         params: CircuitParams,
     ) -> ModelConfig {
-        ModelConfig::configure(meta, params.width, params.poseidon)
+        ModelConfig::configure(meta, params)
     }
 
     fn configure(meta: &mut ConstraintSystem<Fr>) -> ModelConfig {
         let params = CircuitParams::default();
-        ModelConfig::configure(meta, params.width, params.poseidon)
+        ModelConfig::configure(meta, params)
     }
 
     fn synthesize(
@@ -380,6 +425,14 @@ impl Circuit<Fr> for ModelCircuit {
                     ] {
                         if on {
                             sel.enable(&mut region, row)?;
+                        }
+                    }
+                    if let Some((first, next)) = config.param_dot {
+                        if plan.pdot_first[row] {
+                            first.enable(&mut region, row)?;
+                        }
+                        if plan.pdot_next[row] {
+                            next.enable(&mut region, row)?;
                         }
                     }
                 }

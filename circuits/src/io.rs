@@ -192,6 +192,10 @@ pub struct ProofFile {
     pub inputs: Vec<TensorValue>,
     /// Public outputs.
     pub outputs: Vec<TensorValue>,
+    /// The Poseidon commitment to the weights (hashed weights only), `0x` hex: the last
+    /// instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_commitment: Option<String>,
 }
 
 /// The values of model inputs or outputs, quantized and dequantized, all shown (as `snarkml
@@ -263,6 +267,9 @@ impl ProofFile {
             instances: proof.instances.iter().map(field_to_hex).collect(),
             inputs: proof_tensor_values(model, &model.inputs, inputs, &mut commitments),
             outputs: proof_tensor_values(model, &model.outputs, &proof.outputs, &mut commitments),
+            weights_commitment: (model.weights == Visibility::Hashed)
+                .then(|| commitments.next().map(|c| field_to_hex(&c)))
+                .flatten(),
         }
     }
 
@@ -297,6 +304,14 @@ impl ProofFile {
                 t.instances()
                     .map_err(|e| CircuitError::Mismatch(format!("{}: {e}", path.display())))?,
             );
+        }
+        if let Some(c) = &file.weights_commitment {
+            shown.push(field_from_hex(c).ok_or_else(|| {
+                CircuitError::Mismatch(format!(
+                    "{}: the weights commitment `{c}` is not a field element",
+                    path.display()
+                ))
+            })?);
         }
         if shown != instances {
             return Err(CircuitError::Mismatch(format!(

@@ -16,6 +16,14 @@
 //! activation:              | x | y | .. |   |  (f, x, y) ∈ table
 //! public input element:    | x | x | .. |   |  (identity, x, x) ∈ table: x is in range
 //! ```
+//! Private or hashed weights add advice columns `wv0 .. wv(W-1)`, `bv` and two gates:
+//! ```text
+//! parameter dot, first row: | x0 .. x(W-1) | acc = bv + Σ xi·wvi        | wv0 .. wv(W-1) | bv
+//! parameter dot, next rows: | x0 .. x(W-1) | acc = acc(prev) + Σ xi·wvi | wv0 .. wv(W-1) |
+//! ```
+//! every use of a parameter copy-constrained to its first; with hashed weights, the first cells
+//! are hashed (in [`CompiledModel::parameters`] order, then the salt) into the last instance.
+//!
 //! Poseidon (only in circuits with a hashed input or output; `s`, `a` in `x0..x2`, constants
 //! in the fixed columns `c0..c2`):
 //! ```text
@@ -112,6 +120,10 @@ pub struct Plan {
     pub dot_first: Vec<bool>,
     /// Selector of chained dot-product rows.
     pub dot_next: Vec<bool>,
+    /// Selector of first parameter-dot rows (private weights only).
+    pub pdot_first: Vec<bool>,
+    /// Selector of chained parameter-dot rows (private weights only).
+    pub pdot_next: Vec<bool>,
     /// Selector of rescale rows.
     pub rescale: Vec<bool>,
     /// Selector of lookup rows.
@@ -128,6 +140,8 @@ pub struct Plan {
     pub layers: Vec<LayerRows>,
     /// Whether the circuit has the Poseidon gates.
     pub poseidon: bool,
+    /// Whether the weights are advice (`wv`, `bv` columns and the parameter-dot gates).
+    pub private_weights: bool,
     /// Poseidon rows: where each Poseidon gate is enabled, and its constants.
     pub poseidon_rows: Vec<PoseidonRow>,
     /// The commitments of hashed inputs then outputs, in order.
@@ -178,6 +192,26 @@ struct Builder {
     fault: Option<Fault>,
     layer: usize,
     element: usize,
+    /// Weights are advice (`wv`, `bv` columns) instead of fixed values.
+    private_weights: bool,
+    /// The first cell holding each model parameter (private weights only).
+    param_cells: Vec<Option<CellRef>>,
+}
+
+/// An element of a message to hash: a cell of the plan (copied into the sponge), or a free
+/// private witness (a salt, or a parameter no row uses).
+#[derive(Clone, Copy, Debug)]
+enum Element {
+    Cell(CellRef),
+    Free(Fr),
+}
+
+/// A model parameter in a dot product: its value and its index in
+/// [`CompiledModel::parameters`].
+#[derive(Clone, Copy, Debug)]
+struct Param {
+    value: i128,
+    index: usize,
 }
 
 impl Builder {
@@ -192,6 +226,8 @@ impl Builder {
         for sel in [
             &mut p.dot_first,
             &mut p.dot_next,
+            &mut p.pdot_first,
+            &mut p.pdot_next,
             &mut p.rescale,
             &mut p.lookup,
         ] {
@@ -256,6 +292,67 @@ impl Builder {
         }
         self.plan.advice[w][r] = acc;
         CellRef { col: w, row: r }
+    }
+
+    /// `bias + Σ value(cell)·weight` where the weights and the bias are model parameters: fixed
+    /// values as in [`Self::dot`], or with private weights advice cells in `wv`/`bv` under the
+    /// parameter-dot gates, every use of a parameter copy-constrained to its first one.
+    fn param_dot(&mut self, terms: &[(CellRef, Param)], bias: Param) -> CellRef {
+        if !self.private_weights {
+            let fixed: Vec<(CellRef, i64)> =
+                terms.iter().map(|(c, p)| (*c, p.value as i64)).collect();
+            return self.dot(&fixed, bias.value);
+        }
+        let w = self.plan.width;
+        let mut acc = to_field(bias.value);
+        let first = self.row();
+        self.plan.pdot_first[first] = true;
+        self.place_param(
+            bias,
+            CellRef {
+                col: 2 * w + 1,
+                row: first,
+            },
+        );
+        let mut r = first;
+        for (i, chunk) in terms.chunks(w).enumerate() {
+            if i > 0 {
+                r = self.row();
+                self.plan.pdot_next[r] = true;
+            }
+            for (slot, (src, weight)) in chunk.iter().enumerate() {
+                self.copy(*src, CellRef { col: slot, row: r });
+                self.place_param(
+                    *weight,
+                    CellRef {
+                        col: w + 1 + slot,
+                        row: r,
+                    },
+                );
+                acc += self.value(*src) * to_field(weight.value);
+            }
+            self.plan.advice[w][r] = acc;
+        }
+        self.plan.advice[w][r] = acc;
+        CellRef { col: w, row: r }
+    }
+
+    /// `value(cell) + k` for a model parameter `k`.
+    fn add_param(&mut self, cell: CellRef, k: Param) -> CellRef {
+        if !self.private_weights {
+            return self.dot(&[(cell, 1)], k.value);
+        }
+        let constant = self.param_dot(&[], k);
+        self.dot(&[(cell, 1), (constant, 1)], 0)
+    }
+
+    /// Writes a model parameter into an advice cell, tied to the parameter's first cell.
+    fn place_param(&mut self, p: Param, cell: CellRef) {
+        self.plan.advice[cell.col][cell.row] = to_field(p.value);
+        match self.param_cells[p.index] {
+            Some(first) => self.plan.copies.push((first, cell)),
+            None => self.param_cells[p.index] = Some(cell),
+        }
     }
 
     /// Rescales the accumulator at `acc` by `2^shift` and applies `act`; returns the output cell.
@@ -334,10 +431,18 @@ impl Builder {
 impl Builder {
     /// Lays out the Poseidon commitment `hash(values at cells ‖ salt)`; returns the digest cell.
     fn commit(&mut self, cells: &[CellRef], salt: Fr) -> CellRef {
-        let mut message: Vec<Option<CellRef>> = cells.iter().copied().map(Some).collect();
-        message.push(None); // the salt: a free private witness
+        let mut message: Vec<Element> = cells.iter().copied().map(Element::Cell).collect();
+        message.push(Element::Free(salt));
+        self.hash(&message)
+    }
+
+    /// Lays out the Poseidon hash of `message`; returns the digest cell.
+    fn hash(&mut self, message: &[Element]) -> CellRef {
         let len = message.len();
-        let value = |b: &Self, m: Option<CellRef>| m.map_or(salt, |c| b.value(c));
+        let value = |b: &Self, m: Element| match m {
+            Element::Cell(c) => b.value(c),
+            Element::Free(v) => v,
+        };
         let mut state = poseidon::initial_state(len);
         let mut r = self.row();
         self.set_state(r, &state);
@@ -349,8 +454,8 @@ impl Builder {
             for (j, element) in pair.iter().enumerate() {
                 let dst = CellRef { col: 1 + j, row: m };
                 match element {
-                    Some(src) => self.copy(*src, dst),
-                    None => self.plan.advice[dst.col][dst.row] = salt,
+                    Element::Cell(src) => self.copy(*src, dst),
+                    Element::Free(v) => self.plan.advice[dst.col][dst.row] = *v,
                 }
                 state[1 + j] += value(self, *element);
             }
@@ -412,6 +517,17 @@ impl Builder {
     }
 }
 
+/// How many model parameters `layer` has (see [`CompiledModel::parameters`]).
+fn layer_parameters(layer: &Layer) -> usize {
+    match layer {
+        Layer::Dense { weight, bias, .. }
+        | Layer::Conv { weight, bias, .. }
+        | Layer::Affine { weight, bias, .. } => weight.len() + bias.len(),
+        Layer::AddConst { constant, .. } => constant.len(),
+        _ => 0,
+    }
+}
+
 impl Plan {
     /// Plans the circuit of `model` with `width` multiply-accumulates per row. With `inputs`
     /// (quantized, one vector per model input) the plan carries the witness; without, it
@@ -453,17 +569,28 @@ impl Plan {
             Visibility::Hashed => salts.next().unwrap_or(Fr::ZERO),
             _ => Fr::ZERO,
         };
+        let private_weights = model.private_weights();
+        let parameters = model.parameters();
         let mut b = Builder {
             plan: Plan {
                 width,
                 rows: 0,
                 witness: inputs.is_some(),
-                advice: vec![Vec::new(); width + 1],
+                advice: vec![
+                    Vec::new();
+                    if private_weights {
+                        2 * width + 2
+                    } else {
+                        width + 1
+                    }
+                ],
                 weights: vec![Vec::new(); width],
                 bias: Vec::new(),
                 tag: Vec::new(),
                 dot_first: Vec::new(),
                 dot_next: Vec::new(),
+                pdot_first: Vec::new(),
+                pdot_next: Vec::new(),
                 rescale: Vec::new(),
                 lookup: Vec::new(),
                 copies: Vec::new(),
@@ -472,6 +599,7 @@ impl Plan {
                 outputs: Vec::new(),
                 layers: Vec::new(),
                 poseidon: model.uses_poseidon(),
+                private_weights,
                 poseidon_rows: Vec::new(),
                 commitments: Vec::new(),
             },
@@ -479,6 +607,13 @@ impl Plan {
             fault,
             layer: 0,
             element: 0,
+            private_weights,
+            param_cells: vec![None; parameters.len()],
+        };
+        let mut param_base = 0usize;
+        let param = |base: usize, i: usize, v: i64| Param {
+            value: i128::from(v),
+            index: base + i,
         };
         let mut cells: Vec<Vec<CellRef>> = vec![Vec::new(); model.tensors.len()];
 
@@ -519,12 +654,16 @@ impl Plan {
                     let mut out = Vec::with_capacity(src.len() / n_in * n_out);
                     for row in src.chunks(*n_in) {
                         for j in 0..*n_out {
-                            let terms: Vec<(CellRef, i64)> = row
+                            let terms: Vec<(CellRef, Param)> = row
                                 .iter()
                                 .enumerate()
-                                .map(|(i, c)| (*c, weight[i * n_out + j]))
+                                .map(|(i, c)| {
+                                    let k = i * n_out + j;
+                                    (*c, param(param_base, k, weight[k]))
+                                })
                                 .collect();
-                            let acc = b.dot(&terms, i128::from(bias[j]));
+                            let bias = param(param_base + weight.len(), j, bias[j]);
+                            let acc = b.param_dot(&terms, bias);
                             out.push(match rescale {
                                 Some(r) => b.rescale(acc, r.shift, r.act),
                                 None => acc,
@@ -545,11 +684,12 @@ impl Plan {
                     let src = cells[*input].clone();
                     let mut out = Vec::with_capacity(geometry.output_shape().iter().product());
                     geometry.for_each_output(|_, o, terms| {
-                        let terms: Vec<(CellRef, i64)> = terms
+                        let terms: Vec<(CellRef, Param)> = terms
                             .iter()
-                            .map(|(xi, wi)| (src[*xi], weight[*wi]))
+                            .map(|(xi, wi)| (src[*xi], param(param_base, *wi, weight[*wi])))
                             .collect();
-                        let acc = b.dot(&terms, i128::from(bias[o]));
+                        let bias = param(param_base + weight.len(), o, bias[o]);
+                        let acc = b.param_dot(&terms, bias);
                         out.push(match rescale {
                             Some(r) => b.rescale(acc, r.shift, r.act),
                             None => acc,
@@ -569,8 +709,12 @@ impl Plan {
                     cells[*output] = src
                         .iter()
                         .zip(weight.iter().zip(bias))
-                        .map(|(c, (w, k))| {
-                            let acc = b.dot(&[(*c, *w)], i128::from(*k));
+                        .enumerate()
+                        .map(|(e, (c, (w, k)))| {
+                            let acc = b.param_dot(
+                                &[(*c, param(param_base, e, *w))],
+                                param(param_base + weight.len(), e, *k),
+                            );
                             match rescale {
                                 Some(r) => b.rescale(acc, r.shift, r.act),
                                 None => acc,
@@ -634,7 +778,8 @@ impl Plan {
                     cells[*output] = x
                         .iter()
                         .zip(constant)
-                        .map(|(c, k)| b.dot(&[(*c, 1)], i128::from(*k)))
+                        .enumerate()
+                        .map(|(e, (c, k))| b.add_param(*c, param(param_base, e, *k)))
                         .collect();
                 }
                 Layer::Activation {
@@ -645,6 +790,7 @@ impl Plan {
                 }
                 Layer::Reshape { input, output, .. } => cells[*output] = cells[*input].clone(),
             }
+            param_base += layer_parameters(layer);
             b.plan.layers.push(LayerRows {
                 node: layer.node().to_owned(),
                 start,
@@ -665,6 +811,29 @@ impl Plan {
             start,
             end: b.plan.rows,
         });
+
+        if let Some(salt) = model.weights_salt()? {
+            // The weights commitment: every parameter, in order, then the salt.
+            let start = b.plan.rows;
+            let mut message: Vec<Element> = parameters
+                .iter()
+                .zip(&b.param_cells)
+                .map(|(v, cell)| match cell {
+                    Some(c) => Element::Cell(*c),
+                    None => Element::Free(to_field(i128::from(*v))),
+                })
+                .collect();
+            message.push(Element::Free(salt));
+            let digest = b.hash(&message);
+            b.plan.to_instance.push((digest, b.plan.instances.len()));
+            let value = b.value(digest);
+            b.plan.instances.push(value);
+            b.plan.layers.push(LayerRows {
+                node: "weights commitment".into(),
+                start,
+                end: b.plan.rows,
+            });
+        }
         Ok(b.plan)
     }
 

@@ -258,11 +258,18 @@ fn private_inputs_and_outputs_have_no_instances() {
 }
 
 #[test]
-fn poseidon_gates_do_not_raise_the_circuit_degree() {
-    let degree = |poseidon| {
+fn poseidon_and_parameter_gates_do_not_raise_the_circuit_degree() {
+    let degree = |poseidon, private_weights| {
         let mut cs = ConstraintSystem::default();
-        ModelCircuit::configure_with_params(&mut cs, CircuitParams { width: 3, poseidon });
+        let params = CircuitParams {
+            width: 3,
+            poseidon,
+            private_weights,
+        };
+        ModelCircuit::configure_with_params(&mut cs, params);
         cs.degree()
     };
-    assert_eq!(degree(true), degree(false));
+    let plain = degree(false, false);
+    assert_eq!(degree(true, false), plain);
+    assert_eq!(degree(true, true), plain);
 }

@@ -35,6 +35,14 @@ pub struct CompileCmd {
     /// Visibility of the model outputs: public, private or hashed.
     #[arg(long, default_value_t = Visibility::Public)]
     pub outputs: Visibility,
+    /// How the weights are held: fixed (circuit constants, bound by the verifying key),
+    /// private (a witness), or hashed (private, with a public Poseidon commitment). With
+    /// private or hashed weights keep BUILD/model.json private: it holds them.
+    #[arg(long, default_value_t = Visibility::Fixed)]
+    pub weights: Visibility,
+    /// Salt of hashed weights, hex or decimal [default: random, kept in BUILD/model.json].
+    #[arg(long)]
+    pub weights_salt: Option<String>,
 }
 
 impl CompileCmd {
@@ -52,6 +60,15 @@ impl CompileCmd {
             width: self.width,
             inputs: self.inputs,
             outputs: self.outputs,
+            weights: self.weights,
+            weights_salt: self
+                .weights_salt
+                .as_deref()
+                .map(|s| {
+                    snarkml_circuits::io::parse_field(s)
+                        .ok_or_else(|| eyre::eyre!("--weights-salt `{s}` is not a field element"))
+                })
+                .transpose()?,
         };
         let (m, secs) = super::timed("compiling", || {
             pipeline::compile(&self.model, &build, self.calibration.as_deref(), &opts)
@@ -80,6 +97,13 @@ impl CompileCmd {
             r.max_rel_error * 100.0,
             r.top1_agreement.map(|a| format!(", top-1 agreement {:.1}%", a * 100.0)).unwrap_or_default()
         );
+        if let Some(c) = m.weights_commitment()? {
+            println!(
+                "  weights commitment {} (keep {} private: it holds the weights and the salt)",
+                snarkml_circuits::fixed_point::field_to_hex(&c),
+                build.model().display()
+            );
+        }
         Ok(())
     }
 }

@@ -77,7 +77,12 @@ pub async fn register(
     verifier: Option<Address>,
     metadata_uri: &str,
 ) -> Result<ModelEntry> {
-    let info = load(build)?.info;
+    let loaded = load(build)?;
+    let info = loaded.info;
+    let weights_commitment = loaded
+        .model
+        .weights_commitment()?
+        .map_or(U256::ZERO, |c| field_to_u256(&c));
     let verifier = match verifier {
         Some(v) => v,
         None => {
@@ -95,8 +100,15 @@ pub async fn register(
         }
     };
     let vk_hash = vk_hash_b256(&info.vk_hash)?;
-    let id =
-        escrow::register_model(cfg, registry, verifier, vk_hash, U256::ZERO, metadata_uri).await?;
+    let id = escrow::register_model(
+        cfg,
+        registry,
+        verifier,
+        vk_hash,
+        weights_commitment,
+        metadata_uri,
+    )
+    .await?;
     escrow::model(cfg, registry, id).await
 }
 

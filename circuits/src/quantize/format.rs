@@ -301,8 +301,14 @@ pub struct CompiledModel {
     pub inputs: Vec<IoSpec>,
     /// Model outputs.
     pub outputs: Vec<IoSpec>,
-    /// How the weights are held.
+    /// How the weights are held: `fixed` (constants of the circuit, bound by the verifying
+    /// key), `private` (a witness the verifying key does not reveal) or `hashed` (private, with
+    /// the public Poseidon commitment of every parameter and `weights_salt`).
     pub weights: Visibility,
+    /// The salt of the weights commitment (hashed weights only), `0x` hex. Keep `model.json`
+    /// private when the weights are: it holds them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_salt: Option<String>,
     /// Layers in execution order.
     pub layers: Vec<Layer>,
     /// Lookup tables.
@@ -349,13 +355,62 @@ impl CompiledModel {
     }
 
     /// Number of public instance values: the packed elements of every public input and
-    /// output, and one commitment per hashed one, in the order inputs then outputs.
+    /// output and one commitment per hashed one, in the order inputs then outputs, then the
+    /// weights commitment when the weights are hashed.
     pub fn num_instances(&self) -> usize {
-        self.inputs
+        let io: usize = self
+            .inputs
             .iter()
             .chain(&self.outputs)
             .map(|io| self.io_instances(io))
-            .sum()
+            .sum();
+        io + usize::from(self.weights == Visibility::Hashed)
+    }
+
+    /// Every model parameter (weights and biases of dense, convolution and affine layers, and
+    /// added constants), in layer order: what a weights commitment hashes.
+    pub fn parameters(&self) -> Vec<i64> {
+        let mut out = Vec::new();
+        for layer in &self.layers {
+            match layer {
+                Layer::Dense { weight, bias, .. }
+                | Layer::Conv { weight, bias, .. }
+                | Layer::Affine { weight, bias, .. } => {
+                    out.extend(weight);
+                    out.extend(bias);
+                }
+                Layer::AddConst { constant, .. } => out.extend(constant),
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Whether the weights are a witness (private or hashed) rather than circuit constants.
+    pub fn private_weights(&self) -> bool {
+        matches!(self.weights, Visibility::Private | Visibility::Hashed)
+    }
+
+    /// The salt of hashed weights.
+    pub fn weights_salt(&self) -> Result<Option<crate::Fr>> {
+        match (&self.weights, &self.weights_salt) {
+            (Visibility::Hashed, Some(s)) => crate::fixed_point::field_from_hex(s)
+                .map(Some)
+                .ok_or_else(|| {
+                    CircuitError::Mismatch(format!("weights salt `{s}` is not a field element"))
+                }),
+            (Visibility::Hashed, None) => Err(CircuitError::Mismatch(
+                "hashed weights without a salt (recompile the model)".into(),
+            )),
+            _ => Ok(None),
+        }
+    }
+
+    /// The Poseidon commitment to the parameters under the weights salt (hashed weights only).
+    pub fn weights_commitment(&self) -> Result<Option<crate::Fr>> {
+        Ok(self
+            .weights_salt()?
+            .map(|salt| crate::io::commit_quantized(&self.parameters(), salt)))
     }
 
     /// Instances of one input or output.
@@ -369,12 +424,14 @@ impl CompiledModel {
         }
     }
 
-    /// Whether any input or output is hashed (the circuit then has the Poseidon gates).
+    /// Whether anything is hashed (the circuit then has the Poseidon gates).
     pub fn uses_poseidon(&self) -> bool {
-        self.inputs
-            .iter()
-            .chain(&self.outputs)
-            .any(|io| io.visibility == Visibility::Hashed)
+        self.weights == Visibility::Hashed
+            || self
+                .inputs
+                .iter()
+                .chain(&self.outputs)
+                .any(|io| io.visibility == Visibility::Hashed)
     }
 
     /// Reads `model.json`.
@@ -434,6 +491,10 @@ impl CompiledModel {
         {
             return Err("a lookup table width is outside 1..=24 bits".into());
         }
+        if self.weights == Visibility::Public {
+            return Err("weights are fixed, private or hashed, never public".into());
+        }
+        self.weights_salt().map_err(|e| e.to_string())?;
         for io in self.inputs.iter().chain(&self.outputs) {
             numel(io.tensor)?;
             if !(2..=126).contains(&io.pack_bits) {

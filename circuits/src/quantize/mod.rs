@@ -46,6 +46,10 @@ pub struct CompileOptions {
     pub inputs: Visibility,
     /// Visibility of every model output (public, private or hashed).
     pub outputs: Visibility,
+    /// How the weights are held: fixed (circuit constants), private or hashed.
+    pub weights: Visibility,
+    /// The salt of hashed weights [default: random].
+    pub weights_salt: Option<crate::Fr>,
 }
 
 impl Default for CompileOptions {
@@ -56,6 +60,8 @@ impl Default for CompileOptions {
             width: 4,
             inputs: Visibility::Public,
             outputs: Visibility::Public,
+            weights: Visibility::Fixed,
+            weights_salt: None,
         }
     }
 }
@@ -72,6 +78,19 @@ pub fn compile(
             "inputs and outputs are public, private or hashed, never fixed".into(),
         ));
     }
+    if opts.weights == Visibility::Public {
+        return Err(CircuitError::Mismatch(
+            "weights are fixed, private or hashed (fixed weights are already public: the verifying key holds them)".into(),
+        ));
+    }
+    let weights_salt = (opts.weights == Visibility::Hashed).then(|| {
+        use halo2_proofs::halo2curves::ff::Field;
+        crate::fixed_point::field_to_hex(
+            &opts
+                .weights_salt
+                .unwrap_or_else(|| crate::Fr::random(rand::rngs::OsRng)),
+        )
+    });
     if !(3..=64).contains(&opts.width) {
         return Err(CircuitError::Mismatch(format!(
             "width {} is out of range 3..=64",
@@ -137,6 +156,8 @@ pub fn compile(
             .outputs
             .iter_mut()
             .for_each(|io| io.visibility = opts.outputs);
+        model.weights = opts.weights;
+        model.weights_salt = weights_salt.clone();
         model.rows = layout::Plan::build(&model, opts.width, None)?.rows;
         model.layout = LayoutParams {
             width: opts.width,
@@ -477,6 +498,7 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
         inputs: io(&graph.inputs),
         outputs: io(&graph.outputs),
         weights: Visibility::Fixed,
+        weights_salt: None,
         layers,
         tables,
         layout: LayoutParams { width: 0, k: 0 },

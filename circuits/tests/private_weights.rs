@@ -1,0 +1,178 @@
+//! Private and hashed weights: the weights become a witness the verifying key does not reveal,
+//! every use of a parameter is tied to one cell, and hashed weights expose the Poseidon
+//! commitment the native code computes.
+
+mod common;
+
+use snarkml_circuits::circuit::ModelCircuit;
+use snarkml_circuits::halo2_proofs::dev::VerifyFailure;
+use snarkml_circuits::halo2_proofs::halo2curves::ff::Field;
+use snarkml_circuits::io::commit_quantized;
+use snarkml_circuits::layout::Plan;
+use snarkml_circuits::prover::{self, mock_failures};
+use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel, Layer, Visibility};
+use snarkml_circuits::srs::Srs;
+use snarkml_circuits::Fr;
+use std::sync::Arc;
+
+fn compiled(stem: &str, weights: Visibility) -> (CompiledModel, Vec<Vec<i64>>) {
+    let data = common::fixture_samples(stem).remove(0);
+    let opts = CompileOptions {
+        weights,
+        weights_salt: Some(Fr::from(99)),
+        width: 3,
+        ..CompileOptions::default()
+    };
+    let model = compile(
+        &common::fixture(&format!("{stem}.onnx")),
+        std::slice::from_ref(&data),
+        &opts,
+    )
+    .unwrap();
+    let q = model.quantize_inputs(&data).unwrap();
+    (model, q)
+}
+
+fn circuit_with(model: &CompiledModel, plan: Plan) -> ModelCircuit {
+    ModelCircuit {
+        plan: Arc::new(plan),
+        tables: Arc::new(model.tables.clone()),
+    }
+}
+
+#[test]
+fn hashed_weights_prove_every_layer_kind_and_expose_the_native_commitment() {
+    for stem in [
+        "linear",
+        "mlp_flatten",
+        "conv_basic",
+        "conv_bn",
+        "conv_depthwise_mlp",
+        "ops_affine",
+        "ops_sub_from_const",
+        "pool_avg",
+    ] {
+        let (model, q) = compiled(stem, Visibility::Hashed);
+        let circuit = ModelCircuit::new(&model, Some(&q)).unwrap();
+        let expected = commit_quantized(&model.parameters(), Fr::from(99));
+        assert_eq!(
+            model.weights_commitment().unwrap(),
+            Some(expected),
+            "{stem}"
+        );
+        assert_eq!(circuit.instance_column().last(), Some(&expected), "{stem}");
+        assert_eq!(
+            circuit.instance_column().len(),
+            model.num_instances(),
+            "{stem}"
+        );
+        let failures = mock_failures(&model, &circuit).unwrap();
+        assert!(failures.is_empty(), "{stem}: {failures:?}");
+        // The circuit computes exactly the quantized reference execution.
+        let reference = snarkml_circuits::exec::run(&model, &q)
+            .unwrap()
+            .outputs(&model);
+        assert_eq!(circuit.plan.outputs, reference, "{stem}");
+    }
+}
+
+#[test]
+fn private_weights_are_not_in_the_verifying_key() {
+    let (model, _) = compiled("mlp_flatten", Visibility::Private);
+    let mut changed = model.clone();
+    if let Some(Layer::Dense { weight, .. }) = changed
+        .layers
+        .iter_mut()
+        .find(|l| matches!(l, Layer::Dense { .. }))
+    {
+        weight[0] += 3;
+    } else {
+        panic!("mlp_flatten has a dense layer");
+    }
+    let srs = Srs::generate_insecure(model.layout.k, 5).unwrap();
+    let vk = |m: &CompiledModel| prover::vk_hash(prover::keygen(&srs.params, m).unwrap().get_vk());
+    assert_eq!(
+        vk(&model),
+        vk(&changed),
+        "the verifying key depends on private weights"
+    );
+
+    let (fixed, _) = compiled("mlp_flatten", Visibility::Fixed);
+    let mut fixed_changed = fixed.clone();
+    if let Some(Layer::Dense { weight, .. }) = fixed_changed
+        .layers
+        .iter_mut()
+        .find(|l| matches!(l, Layer::Dense { .. }))
+    {
+        weight[0] += 3;
+    }
+    assert_ne!(
+        vk(&fixed),
+        vk(&fixed_changed),
+        "fixed weights are bound by the verifying key"
+    );
+}
+
+#[test]
+fn one_use_of_a_shared_weight_cannot_differ_from_the_others() {
+    // A convolution uses each kernel weight at every output position.
+    let (model, q) = compiled("conv_basic", Visibility::Private);
+    let honest = Plan::build(&model, 3, Some(&q)).unwrap();
+    let w = honest.width;
+    // The second row holding weight values in the first `wv` column is a second use.
+    let rows: Vec<usize> = (0..honest.rows)
+        .filter(|r| honest.pdot_first[*r] && honest.advice[w + 1][*r] != Fr::ZERO)
+        .collect();
+    assert!(rows.len() >= 2, "conv_basic reuses its kernel");
+    let mut plan = honest.clone();
+    plan.advice[w + 1][rows[1]] += Fr::ONE;
+    let failures = mock_failures(&model, &circuit_with(&model, plan)).unwrap();
+    assert!(
+        failures
+            .iter()
+            .any(|f| matches!(f, VerifyFailure::Permutation { .. })),
+        "a changed use of a shared weight went unnoticed: {failures:?}"
+    );
+}
+
+#[test]
+fn other_weights_cannot_claim_the_committed_ones() {
+    let (model, q) = compiled("linear", Visibility::Hashed);
+    let committed = model.weights_commitment().unwrap().unwrap();
+    // A prover who runs other weights computes another commitment; claiming the registered one
+    // fails.
+    let mut other = model.clone();
+    if let Some(Layer::Dense { bias, .. }) = other
+        .layers
+        .iter_mut()
+        .find(|l| matches!(l, Layer::Dense { .. }))
+    {
+        bias[0] += 1;
+    } else {
+        panic!("linear has a dense layer");
+    }
+    let mut plan = Plan::build(&other, 3, Some(&q)).unwrap();
+    assert_ne!(plan.instances.last(), Some(&committed));
+    *plan.instances.last_mut().unwrap() = committed;
+    assert!(!mock_failures(&other, &circuit_with(&other, plan))
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn weights_cannot_be_public_and_hashed_weights_need_a_salt() {
+    let data = common::fixture_samples("linear").remove(0);
+    let opts = CompileOptions {
+        weights: Visibility::Public,
+        ..CompileOptions::default()
+    };
+    let err = compile(&common::fixture("linear.onnx"), &[data], &opts).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("weights are fixed, private or hashed"),
+        "{err}"
+    );
+    let (mut model, _) = compiled("linear", Visibility::Hashed);
+    model.weights_salt = None;
+    assert!(model.validate().unwrap_err().contains("without a salt"));
+}
