@@ -63,7 +63,15 @@ fn request_fulfil_pays_the_provider_and_every_wrong_fulfilment_is_rejected() {
     let model = linear_build(&t("build"), "hashed", "public", &["--weights", "hashed"]);
     assert_eq!(model.tensors[model.inputs[0].tensor].name, "input");
     linear_build(&t("other"), "public", "public", &[]);
-    let (build, other) = (s(&t("build")), s(&t("other")));
+    // Same circuit as the requested model (private weights leave the key unchanged), other
+    // weights commitment: only the commitment tells them apart.
+    linear_build(
+        &t("twin"),
+        "hashed",
+        "public",
+        &["--weights", "hashed", "--weights-salt", "1"],
+    );
+    let (build, other, twin) = (s(&t("build")), s(&t("other")), s(&t("twin")));
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     let (anvil, cfg) = rt.block_on(local_chain());
@@ -76,7 +84,8 @@ fn request_fulfil_pays_the_provider_and_every_wrong_fulfilment_is_rejected() {
     };
 
     for b in [&build, &other] {
-        ok(snarkml(&["gen-verifier", b]));
+        let generated = format!("{b}/generated");
+        ok(snarkml(&["gen-verifier", b, "-o", &generated]));
         ok(with(&["deploy", b], &rpc));
     }
     let contracts = json(&ok(with(&["contracts", "deploy", "--json"], &rpc)));
@@ -178,10 +187,33 @@ fn request_fulfil_pays_the_provider_and_every_wrong_fulfilment_is_rejected() {
         with(&args, &rpc)
     };
 
-    // Wrong model: the other build is not model 1.
+    // Wrong model: the other build is not model 1, nor is the twin with other weights.
     assert_one_line_error(
         &fulfil("1", &other, &input, &t("p_other.json")),
         "it is another model",
+    );
+    assert_one_line_error(
+        &fulfil("1", &twin, &input, &t("p_twin.json")),
+        "has weights commitment",
+    );
+    // ... and the contract refuses the twin's proof (its verifier accepts it) by its weights.
+    let twin_proof = s(&t("p_twin.json"));
+    ok(snarkml(&[
+        "prove",
+        &twin,
+        "--input",
+        input.to_str().unwrap(),
+        "-o",
+        &twin_proof,
+    ]));
+    let (inst, bytes) = proof_parts(&t("p_twin.json"));
+    let err = rt
+        .block_on(escrow::fulfill(&cfg, escrow_address, 1, &bytes, &inst))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("weights commitment is not the one registered"),
+        "{err}"
     );
     // Wrong input: another salt is another commitment.
     let wrong_input = t("wrong_input.json");

@@ -8,9 +8,10 @@ import {ModelRegistry} from "./ModelRegistry.sol";
 /// @notice Pay-per-verified-inference. A requester opens a request for a registered model on
 /// given public input instances (the packed public input, or the Poseidon commitment of a
 /// hashed one), escrowing a fee until a deadline. Anyone may fulfil it with a proof whose
-/// public instances start with exactly those input instances and that the model's verifier
-/// accepts; the fee is then credited to the model's registered owner and the output instances
-/// are published. After the deadline an unfulfilled request can be refunded to the requester.
+/// public instances start with exactly those input instances, end with the model's registered
+/// weights commitment (when it has one: private weights do not change the verifying key, so
+/// the commitment is what names the weights), and that the model's verifier accepts; the fee
+/// is then credited to the model's registered owner and the output instances are published. After the deadline an unfulfilled request can be refunded to the requester.
 /// Each request is paid or refunded once. Payments are pulled with `withdraw`.
 contract InferenceEscrow {
     /// @notice Where a request stands.
@@ -82,6 +83,8 @@ contract InferenceEscrow {
     error DeadlineNotReached(uint256 requestId, uint64 deadline);
     /// @notice The proof's instances do not start with the request's input instances.
     error InputMismatch(uint256 requestId);
+    /// @notice The proof's last instance is not the model's registered weights commitment.
+    error WeightsMismatch(uint256 requestId);
     /// @notice The model's verifier rejected the proof.
     error ProofRejected(uint256 requestId);
     /// @notice The caller has nothing to withdraw.
@@ -130,13 +133,19 @@ contract InferenceEscrow {
         if (instances.length < n || keccak256(abi.encodePacked(instances[:n])) != r.inputDigest) {
             revert InputMismatch(requestId);
         }
+        uint256 end = instances.length;
+        uint256 weights = registry.weightsCommitmentOf(r.modelId);
+        if (weights != 0) {
+            if (end == n || instances[end - 1] != weights) revert WeightsMismatch(requestId);
+            end -= 1;
+        }
         if (!registry.verifierOf(r.modelId).verifyProof(proof, instances)) revert ProofRejected(requestId);
         address payee = registry.ownerOf(r.modelId);
         r.status = Status.Fulfilled;
         openFees -= r.fee;
         credit[payee] += r.fee;
         totalCredit += r.fee;
-        emit RequestFulfilled(requestId, payee, instances[n:]);
+        emit RequestFulfilled(requestId, payee, instances[n:end]);
     }
 
     /// @notice Credits the fee of an expired, unfulfilled request back to its requester

@@ -81,6 +81,11 @@ contract ModelRegistry {
         return get(modelId).owner;
     }
 
+    /// @notice The weights commitment of model `modelId` (zero when its weights are fixed).
+    function weightsCommitmentOf(uint256 modelId) external view returns (uint256) {
+        return get(modelId).weightsCommitment;
+    }
+
     /// @notice The verifier of model `modelId`.
     function verifierOf(uint256 modelId) external view returns (IVerifier) {
         return get(modelId).verifier;

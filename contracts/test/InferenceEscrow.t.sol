@@ -129,6 +129,28 @@ contract InferenceEscrowTest is Test {
         escrow.fulfill(id, proof, instances(33));
     }
 
+    function test_WeightsCommitmentMustBeTheRegisteredOne() public {
+        vm.prank(PROVIDER);
+        uint256 hashed = registry.register(verifierA, "vkA", 4242, "ipfs://hashed");
+        vm.prank(REQUESTER);
+        uint256 id = escrow.request{value: FEE}(hashed, input(), DEADLINE);
+        // Same circuit, other weights: the verifier accepts, the commitment does not match.
+        uint256[] memory other = new uint256[](4);
+        (other[0], other[1], other[2], other[3]) = (11, 22, 33, 4243);
+        bytes memory proof = verifierA.proofFor(other);
+        vm.expectRevert(abi.encodeWithSelector(InferenceEscrow.WeightsMismatch.selector, id));
+        escrow.fulfill(id, proof, other);
+        proof = verifierA.proofFor(input());
+        vm.expectRevert(abi.encodeWithSelector(InferenceEscrow.WeightsMismatch.selector, id));
+        escrow.fulfill(id, proof, input());
+        uint256[] memory honest = new uint256[](4);
+        (honest[0], honest[1], honest[2], honest[3]) = (11, 22, 33, 4242);
+        proof = verifierA.proofFor(honest);
+        vm.expectEmit(true, true, false, true);
+        emit RequestFulfilled(id, PROVIDER, single(33)); // the commitment is not an output
+        escrow.fulfill(id, proof, honest);
+    }
+
     function test_RevertWhen_FulfilledLate() public {
         uint256 id = openRequest(modelA);
         vm.warp(DEADLINE + 1);

@@ -52,6 +52,7 @@ alloy::sol! {
         error DeadlinePassed(uint256 requestId, uint64 deadline);
         error DeadlineNotReached(uint256 requestId, uint64 deadline);
         error InputMismatch(uint256 requestId);
+        error WeightsMismatch(uint256 requestId);
         error ProofRejected(uint256 requestId);
         error NothingToWithdraw(address account);
         error TransferFailed(address account, uint256 amount);
@@ -138,6 +139,10 @@ fn explain(err: &alloy::contract::Error, url: &str, what: &str) -> eyre::Report 
             ),
             E::InputMismatch(r) => format!(
                 "the proof's public input is not request {}'s input",
+                r.requestId
+            ),
+            E::WeightsMismatch(r) => format!(
+                "the proof's weights commitment is not the one registered for request {}'s model",
                 r.requestId
             ),
             E::ProofRejected(r) => format!(

@@ -79,10 +79,7 @@ pub async fn register(
 ) -> Result<ModelEntry> {
     let loaded = load(build)?;
     let info = loaded.info;
-    let weights_commitment = loaded
-        .model
-        .weights_commitment()?
-        .map_or(U256::ZERO, |c| field_to_u256(&c));
+    let weights_commitment = registered_weights(&loaded.model)?;
     let verifier = match verifier {
         Some(v) => v,
         None => {
@@ -112,14 +109,23 @@ pub async fn register(
     escrow::model(cfg, registry, id).await
 }
 
-/// Checks that model `model_id` in the escrow's registry is the model of `build`.
+/// The weights commitment a registry entry for `model` records (zero for fixed weights).
+fn registered_weights(model: &snarkml_circuits::quantize::CompiledModel) -> Result<U256> {
+    Ok(model
+        .weights_commitment()?
+        .map_or(U256::ZERO, |c| field_to_u256(&c)))
+}
+
+/// Checks that model `model_id` in the escrow's registry is the model of `build`: the same
+/// verifying key and the same weights commitment (private weights do not change the key).
 async fn check_model(
     build: &BuildDir,
     cfg: &ChainConfig,
     escrow: Address,
     model_id: u64,
 ) -> Result<()> {
-    let info = load(build)?.info;
+    let loaded = load(build)?;
+    let info = loaded.info;
     let registry = escrow::escrow_registry(cfg, escrow).await?;
     let entry = escrow::model(cfg, registry, model_id).await?;
     if entry.vk_hash != vk_hash_b256(&info.vk_hash)? {
@@ -128,6 +134,14 @@ async fn check_model(
             &hex::encode(entry.vk_hash)[..12],
             build.root().display(),
             &info.vk_hash[..12]
+        );
+    }
+    if entry.weights_commitment != registered_weights(&loaded.model)? {
+        bail!(
+            "model {model_id} in the registry has weights commitment {}, {} has {}: it is another model",
+            entry.weights_commitment,
+            build.root().display(),
+            registered_weights(&loaded.model)?
         );
     }
     Ok(())
