@@ -362,40 +362,17 @@ fn request_fulfil_pays_the_provider_and_every_wrong_fulfilment_is_rejected() {
         &with(&["model", "show", "9", "--registry", &registry], &rpc),
         "there is no model 9",
     );
-    let mut args = vec![
-        "infer",
-        "request",
-        build.as_str(),
-        "--model",
-        "1",
-        "--input",
-    ];
-    args.extend([
-        input.to_str().unwrap(),
-        "--fee",
-        "lots",
-        "--escrow",
-        &escrow_addr,
-    ]);
-    assert_one_line_error(&with(&args, &rpc), "invalid fee `lots`");
+    let request_with = |input: &Path, fee: &str| {
+        let input = input.to_str().unwrap();
+        let args = [
+            "infer", "request", &build, "--model", "1", "--input", input, "--fee", fee,
+        ];
+        with(&args, &["--escrow", &escrow_addr, "--rpc-url", &url])
+    };
+    assert_one_line_error(&request_with(&input, "lots"), "invalid fee `lots`");
     let unsalted = t("unsalted.json");
     std::fs::write(&unsalted, r#"{"input_data": [[0.5, -1.0, 1.5, 2.0]]}"#).unwrap();
-    let mut args = vec![
-        "infer",
-        "request",
-        build.as_str(),
-        "--model",
-        "1",
-        "--input",
-    ];
-    args.extend([
-        unsalted.to_str().unwrap(),
-        "--fee",
-        "1",
-        "--escrow",
-        &escrow_addr,
-    ]);
-    assert_one_line_error(&with(&args, &rpc), "give its salt");
+    assert_one_line_error(&request_with(&unsalted, "1"), "give its salt");
     anvil.stop();
 }
 

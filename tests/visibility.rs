@@ -20,6 +20,16 @@ fn build(dir: &Path, inputs: &str, outputs: &str) -> CompiledModel {
     linear_build(&dir.join("build"), inputs, outputs, &[])
 }
 
+/// Proves `input` with the build `b` into `dir/proof.json` and verifies it, through the CLI.
+fn prove_and_verify(dir: &Path, b: &str, input: &Path) -> (std::path::PathBuf, ProofFile) {
+    let proof = dir.join("proof.json");
+    let (i, p) = (input.to_str().unwrap(), proof.to_str().unwrap());
+    ok(snarkml(&["prove", b, "--input", i, "-o", p]));
+    ok(snarkml(&["verify", b, p]));
+    let file = ProofFile::load(&proof).unwrap();
+    (proof, file)
+}
+
 #[test]
 fn hashed_input_and_output_are_committed_verified_and_tampering_is_rejected() {
     toolchain_on_path();
@@ -130,18 +140,8 @@ fn private_output_is_not_revealed_and_bad_salts_are_refused_with_one_line() {
     assert_eq!(model.num_instances(), 1, "the packed public input only");
     let b = tmp.path().join("build");
     let b = b.to_str().unwrap();
-    let proof = tmp.path().join("proof.json");
     let input = repo("tests/fixtures/linear.input.json");
-    ok(snarkml(&[
-        "prove",
-        b,
-        "--input",
-        input.to_str().unwrap(),
-        "-o",
-        proof.to_str().unwrap(),
-    ]));
-    ok(snarkml(&["verify", b, proof.to_str().unwrap()]));
-    let file = ProofFile::load(&proof).unwrap();
+    let (proof, file) = prove_and_verify(tmp.path(), b, &input);
     assert!(file.outputs[0].quantized.is_empty() && file.outputs[0].values.is_empty());
     assert!(
         !pipeline::openings_path(&proof).exists(),
@@ -194,18 +194,8 @@ fn hashed_weights_are_committed_and_verified_natively_and_in_the_evm() {
     assert_eq!(model.weights_commitment().unwrap(), Some(commitment));
 
     let b = dir.to_str().unwrap();
-    let proof = tmp.path().join("proof.json");
     let input = repo("tests/fixtures/linear.input.json");
-    ok(snarkml(&[
-        "prove",
-        b,
-        "--input",
-        input.to_str().unwrap(),
-        "-o",
-        proof.to_str().unwrap(),
-    ]));
-    ok(snarkml(&["verify", b, proof.to_str().unwrap()]));
-    let file = ProofFile::load(&proof).unwrap();
+    let (proof, file) = prove_and_verify(tmp.path(), b, &input);
     assert_eq!(file.weights_commitment, Some(field_to_hex(&commitment)));
     assert_eq!(file.instances.last(), file.weights_commitment.as_ref());
 

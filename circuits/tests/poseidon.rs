@@ -140,39 +140,25 @@ fn sponge_separates_lengths_and_padding() {
 
 mod common;
 
+use common::circuit_with;
+
 use snarkml_circuits::circuit::{CircuitParams, ModelCircuit};
 use snarkml_circuits::halo2_proofs::dev::VerifyFailure;
 use snarkml_circuits::halo2_proofs::plonk::{Circuit, ConstraintSystem};
 use snarkml_circuits::io::commit_quantized;
 use snarkml_circuits::layout::{Plan, PoseidonGate};
 use snarkml_circuits::prover::mock_failures;
-use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel, Visibility};
-use std::sync::Arc;
+use snarkml_circuits::quantize::{CompileOptions, CompiledModel, Visibility};
 
 /// The `linear` fixture compiled with the given visibilities, and its quantized input.
 fn linear(inputs: Visibility, outputs: Visibility) -> (CompiledModel, Vec<Vec<i64>>) {
-    let data = common::fixture_samples("linear").remove(0);
     let opts = CompileOptions {
         inputs,
         outputs,
         width: 3,
         ..CompileOptions::default()
     };
-    let model = compile(
-        &common::fixture("linear.onnx"),
-        std::slice::from_ref(&data),
-        &opts,
-    )
-    .unwrap();
-    let q = model.quantize_inputs(&data).unwrap();
-    (model, q)
-}
-
-fn circuit_with(model: &CompiledModel, plan: Plan) -> ModelCircuit {
-    ModelCircuit {
-        plan: Arc::new(plan),
-        tables: Arc::new(model.tables.clone()),
-    }
+    common::compile_with("linear", &opts)
 }
 
 #[test]

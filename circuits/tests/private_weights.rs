@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::circuit_with;
+
 use snarkml_circuits::circuit::ModelCircuit;
 use snarkml_circuits::halo2_proofs::dev::VerifyFailure;
 use snarkml_circuits::halo2_proofs::halo2curves::ff::Field;
@@ -13,31 +15,15 @@ use snarkml_circuits::prover::{self, mock_failures};
 use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel, Layer, Visibility};
 use snarkml_circuits::srs::Srs;
 use snarkml_circuits::Fr;
-use std::sync::Arc;
 
 fn compiled(stem: &str, weights: Visibility) -> (CompiledModel, Vec<Vec<i64>>) {
-    let data = common::fixture_samples(stem).remove(0);
     let opts = CompileOptions {
         weights,
         weights_salt: Some(Fr::from(99)),
         width: 3,
         ..CompileOptions::default()
     };
-    let model = compile(
-        &common::fixture(&format!("{stem}.onnx")),
-        std::slice::from_ref(&data),
-        &opts,
-    )
-    .unwrap();
-    let q = model.quantize_inputs(&data).unwrap();
-    (model, q)
-}
-
-fn circuit_with(model: &CompiledModel, plan: Plan) -> ModelCircuit {
-    ModelCircuit {
-        plan: Arc::new(plan),
-        tables: Arc::new(model.tables.clone()),
-    }
+    common::compile_with(stem, &opts)
 }
 
 #[test]

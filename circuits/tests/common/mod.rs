@@ -1,9 +1,12 @@
 //! Helpers shared by the circuits crate's tests.
 #![allow(dead_code)]
 
+use snarkml_circuits::circuit::ModelCircuit;
 use snarkml_circuits::io::{load_calibration, InputFile};
+use snarkml_circuits::layout::Plan;
 use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A file of `tests/fixtures/`.
 pub(crate) fn fixture(name: &str) -> PathBuf {
@@ -36,4 +39,26 @@ pub(crate) fn compile_fixture(stem: &str) -> (CompiledModel, Vec<Vec<f32>>) {
     )
     .unwrap();
     (model, input.input_data)
+}
+
+/// Compiles a fixture with `opts`, calibrated on its first sample; returns the model and that
+/// sample quantized.
+pub(crate) fn compile_with(stem: &str, opts: &CompileOptions) -> (CompiledModel, Vec<Vec<i64>>) {
+    let data = fixture_samples(stem).remove(0);
+    let model = compile(
+        &fixture(&format!("{stem}.onnx")),
+        std::slice::from_ref(&data),
+        opts,
+    )
+    .unwrap();
+    let q = model.quantize_inputs(&data).unwrap();
+    (model, q)
+}
+
+/// The circuit of `model` that assigns `plan` (possibly tampered with).
+pub(crate) fn circuit_with(model: &CompiledModel, plan: Plan) -> ModelCircuit {
+    ModelCircuit {
+        plan: Arc::new(plan),
+        tables: Arc::new(model.tables.clone()),
+    }
 }
