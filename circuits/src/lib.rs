@@ -13,6 +13,7 @@
 //! - [`aggregation`]: many inner proofs verified in one aggregation circuit.
 
 pub mod aggregation;
+pub mod audit;
 pub mod circuit;
 pub mod error;
 pub mod exec;

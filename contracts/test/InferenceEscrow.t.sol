@@ -281,6 +281,7 @@ contract EscrowHandler is Test {
         if (ids.length == 0) return;
         uint256 id = ids[pick % ids.length];
         InferenceEscrow.Request memory r = escrow.getRequest(id);
+        // forge-lint: disable-next-line(block-timestamp)
         if (r.status != InferenceEscrow.Status.Open || block.timestamp > r.deadline) return;
         uint256[] memory all = new uint256[](2);
         all[0] = id - 1;
@@ -295,6 +296,7 @@ contract EscrowHandler is Test {
         if (ids.length == 0) return;
         uint256 id = ids[pick % ids.length];
         InferenceEscrow.Request memory r = escrow.getRequest(id);
+        // forge-lint: disable-next-line(block-timestamp)
         if (r.status != InferenceEscrow.Status.Open || block.timestamp <= r.deadline) return;
         escrow.refund(id);
         ghostOpen -= r.fee;

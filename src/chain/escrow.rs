@@ -70,6 +70,7 @@ alloy::sol! {
 const IVERIFIER_SOL: &str = include_str!("../../contracts/src/IVerifier.sol");
 const REGISTRY_SOL: &str = include_str!("../../contracts/src/ModelRegistry.sol");
 const ESCROW_SOL: &str = include_str!("../../contracts/src/InferenceEscrow.sol");
+const BOUNTY_SOL: &str = include_str!("../../contracts/src/AuditBounty.sol");
 
 /// Where a request stands (the contract's `Status`).
 pub fn status_name(status: u8) -> &'static str {
@@ -81,36 +82,47 @@ pub fn status_name(status: u8) -> &'static str {
     }
 }
 
-/// The addresses of a deployed registry and escrow.
+/// The addresses of a deployed registry, inference escrow and audit bounty.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Market {
     /// `ModelRegistry`.
     pub registry: Address,
     /// `InferenceEscrow`, bound to `registry`.
     pub escrow: Address,
+    /// `AuditBounty`, bound to `registry`.
+    pub bounty: Address,
 }
 
-/// Compiles and deploys a `ModelRegistry` and an `InferenceEscrow` bound to it.
+/// Compiles and deploys a `ModelRegistry`, and an `InferenceEscrow` and an `AuditBounty`
+/// bound to it.
 pub async fn deploy_market(cfg: &ChainConfig) -> Result<Market> {
     let solc = snarkml_verifier_gen::find_solc()?;
     let sources = [
         ("IVerifier.sol", IVERIFIER_SOL),
         ("ModelRegistry.sol", REGISTRY_SOL),
         ("InferenceEscrow.sol", ESCROW_SOL),
+        ("AuditBounty.sol", BOUNTY_SOL),
     ];
     let registry = solc.compile(&sources, "ModelRegistry.sol", "ModelRegistry")?;
-    let escrow = solc.compile(&sources, "InferenceEscrow.sol", "InferenceEscrow")?;
     let registry = super::deploy(cfg, registry.initcode)
         .await
         .map_err(|e| eyre!("deploying ModelRegistry: {e}"))?
         .address;
-    let mut code = escrow.initcode;
-    code.extend_from_slice(&registry.abi_encode());
-    let escrow = super::deploy(cfg, code)
-        .await
-        .map_err(|e| eyre!("deploying InferenceEscrow: {e}"))?
-        .address;
-    Ok(Market { registry, escrow })
+    let mut bound = Vec::new();
+    for name in ["InferenceEscrow", "AuditBounty"] {
+        let contract = solc.compile(&sources, &format!("{name}.sol"), name)?;
+        let mut code = contract.initcode;
+        code.extend_from_slice(&registry.abi_encode());
+        let deployed = super::deploy(cfg, code)
+            .await
+            .map_err(|e| eyre!("deploying {name}: {e}"))?;
+        bound.push(deployed.address);
+    }
+    Ok(Market {
+        registry,
+        escrow: bound[0],
+        bounty: bound[1],
+    })
 }
 
 /// A sentence for a revert of the registry or the escrow.
@@ -171,7 +183,7 @@ fn explain(err: &alloy::contract::Error, url: &str, what: &str) -> eyre::Report 
 }
 
 /// Waits for a sent transaction and checks it succeeded; returns its receipt.
-async fn confirmed<N: alloy::network::Network>(
+pub(super) async fn confirmed<N: alloy::network::Network>(
     pending: alloy::providers::PendingTransactionBuilder<N>,
     url: &str,
     what: &str,

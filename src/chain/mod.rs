@@ -25,6 +25,7 @@ use alloy::{
 };
 use eyre::{bail, eyre, Result};
 
+pub mod bounty;
 pub mod escrow;
 
 alloy::sol! {

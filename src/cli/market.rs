@@ -12,7 +12,7 @@ use std::path::PathBuf;
 /// `snarkml contracts`.
 #[derive(Debug, Subcommand)]
 pub enum ContractsCmd {
-    /// Deploy a ModelRegistry and an InferenceEscrow bound to it.
+    /// Deploy a ModelRegistry, and an InferenceEscrow and an AuditBounty bound to it.
     #[command(
         after_help = "Examples:\n  snarkml contracts deploy\n  snarkml contracts deploy --rpc-url https://rpc.example --private-key $KEY --json"
     )]
@@ -171,7 +171,7 @@ pub(crate) fn parse_fee(text: &str) -> eyre::Result<U256> {
     U256::from_str_radix(&digits, 10).map_err(|_| bad())
 }
 
-fn address(text: &str, what: &str) -> eyre::Result<Address> {
+pub(super) fn address(text: &str, what: &str) -> eyre::Result<Address> {
     pipeline::parse_address(text).map_err(|e| eyre::eyre!("{what}: {e}"))
 }
 
@@ -199,7 +199,11 @@ fn request_json(r: &RequestEntry) -> serde_json::Value {
     })
 }
 
-fn print(json_out: bool, value: serde_json::Value, text: impl FnOnce()) -> eyre::Result<()> {
+pub(super) fn print(
+    json_out: bool,
+    value: serde_json::Value,
+    text: impl FnOnce(),
+) -> eyre::Result<()> {
     if json_out {
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
@@ -239,10 +243,15 @@ impl ContractsCmd {
         let m = block_on(escrow::deploy_market(&cfg))?;
         print(
             j,
-            json!({"registry": m.registry.to_string(), "escrow": m.escrow.to_string()}),
+            json!({
+                "registry": m.registry.to_string(),
+                "escrow": m.escrow.to_string(),
+                "bounty": m.bounty.to_string(),
+            }),
             || {
                 println!("ModelRegistry {}", m.registry);
                 println!("InferenceEscrow {}", m.escrow);
+                println!("AuditBounty {}", m.bounty);
             },
         )
     }

@@ -2,6 +2,7 @@
 //! with a `run(self)`; shared option groups are defined once and flattened.
 
 mod aggregate;
+mod audit;
 mod bench;
 mod chain_cmds;
 mod compile;
@@ -69,7 +70,7 @@ pub enum Command {
     Deploy(chain_cmds::DeployCmd),
     /// Verify a proof with a deployed verifier.
     VerifyOnchain(chain_cmds::VerifyOnchainCmd),
-    /// Deploy the model registry and the inference escrow.
+    /// Deploy the model registry, the inference escrow and the audit bounty.
     #[command(subcommand)]
     Contracts(market::ContractsCmd),
     /// Register and show models in the registry.
@@ -78,6 +79,12 @@ pub enum Command {
     /// Pay-per-verified-inference: request, fulfill, show, refund, withdraw.
     #[command(subcommand)]
     Infer(market::InferCmd),
+    /// Accuracy audits: dataset commitments and sample sizes.
+    #[command(subcommand)]
+    Audit(audit::AuditCmd),
+    /// Audit bounties: open, claim, reclaim, show, withdraw.
+    #[command(subcommand)]
+    Bounty(audit::BountyCmd),
     /// Run the whole pipeline on the bundled digits model against a local anvil.
     Demo(demo::DemoCmd),
     /// Measure compile, setup, prove and verify on a model (for BENCHMARKS.md).
@@ -195,6 +202,8 @@ impl Cli {
             Command::Contracts(c) => c.run(),
             Command::Model(c) => c.run(),
             Command::Infer(c) => c.run(),
+            Command::Audit(c) => c.run(),
+            Command::Bounty(c) => c.run(),
             Command::Demo(c) => c.run(),
             Command::Bench(c) => c.run(),
         }

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use snarkml_circuits::halo2_proofs;
 
 pub mod aggregate;
+pub mod audit;
 pub mod market;
 pub use aggregate::{
     aggregate, default_cache_dir, load_aggregation, verify_aggregated, AggregateReport,
@@ -97,9 +98,14 @@ pub fn mock(build: &BuildDir, input: &Path) -> Result<CompiledModel> {
     Ok(model)
 }
 
-fn model_and_inputs(build: &BuildDir, input: &Path) -> Result<(CompiledModel, Vec<Vec<i64>>)> {
+/// The compiled model of `build` (after `compile`; no keys needed).
+pub fn compiled_model(build: &BuildDir) -> Result<CompiledModel> {
     build.require(&build.model(), "compile")?;
-    let model = CompiledModel::load(&build.model())?;
+    Ok(CompiledModel::load(&build.model())?)
+}
+
+fn model_and_inputs(build: &BuildDir, input: &Path) -> Result<(CompiledModel, Vec<Vec<i64>>)> {
+    let model = compiled_model(build)?;
     let inputs = InputFile::load(input)?;
     let quantized = model
         .quantize_inputs(&inputs.input_data)

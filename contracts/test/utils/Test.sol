@@ -13,6 +13,8 @@ interface Vm {
     function toString(bytes calldata value) external pure returns (string memory);
     function deal(address account, uint256 balance) external;
     function prank(address sender) external;
+    function startPrank(address sender) external;
+    function stopPrank() external;
     function warp(uint256 timestamp) external;
     function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData) external;
 }

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+pragma solidity ^0.8.19;
+
+import {Test} from "./utils/Test.sol";
+import {MockVerifier} from "./mocks/MockVerifier.sol";
+import {IVerifier} from "../src/IVerifier.sol";
+import {ModelRegistry} from "../src/ModelRegistry.sol";
+import {AuditBounty} from "../src/AuditBounty.sol";
+
+contract AuditBountyTest is Test {
+    event BountyPaid(uint256 indexed bountyId, address indexed payee, uint256 correct, uint256 samples);
+    event BountyReclaimed(uint256 indexed bountyId, address indexed sponsor);
+
+    address internal constant OWNER = address(0xB0B);
+    address internal constant SPONSOR = address(0x5705);
+    uint256 internal constant C_W = 1111;
+    uint256 internal constant C_D = 2222;
+    uint256 internal constant N = 450;
+    uint256 internal constant REWARD = 2 ether;
+    uint64 internal constant DEADLINE = 5000;
+
+    ModelRegistry internal registry = new ModelRegistry();
+    AuditBounty internal bounty = new AuditBounty(registry);
+    MockVerifier internal verifier = new MockVerifier("audit");
+    MockVerifier internal inference = new MockVerifier("inference");
+    uint256 internal model;
+
+    function setUp() public {
+        vm.warp(100);
+        vm.prank(OWNER);
+        model = registry.register(inference, "vk", C_W, "ipfs://digits");
+        vm.deal(SPONSOR, 100 ether);
+    }
+
+    /// @dev 90 % accuracy required.
+    function openBounty() internal returns (uint256 id) {
+        vm.prank(SPONSOR);
+        id = bounty.open{value: REWARD}(model, verifier, C_D, N, 9, 10, DEADLINE);
+    }
+
+    /// @dev An aggregated audit proof's instances: 12 accumulator limbs, then the audit values.
+    function audit(uint256 cw, uint256 h0, uint256 cd, uint256 n, uint256 correct)
+        internal
+        pure
+        returns (uint256[] memory x)
+    {
+        x = new uint256[](17);
+        for (uint256 i = 0; i < 12; ++i) {
+            x[i] = 1000 + i;
+        }
+        (x[12], x[13], x[14], x[15], x[16]) = (cw, h0, cd, n, correct);
+    }
+
+    function claimReverts(uint256 id, uint256[] memory x, bytes memory expected) internal {
+        bytes memory proof = verifier.proofFor(x);
+        vm.expectRevert(expected);
+        bounty.claim(id, proof, x);
+    }
+
+    function test_ValidClaimPaysTheModelOwnerOnce() public {
+        uint256 id = openBounty();
+        assertEq(address(bounty).balance, REWARD, "escrowed");
+        uint256[] memory x = audit(C_W, 0, C_D, N, 405); // exactly 90 %
+        bytes memory proof = verifier.proofFor(x);
+        vm.expectEmit(true, true, false, true);
+        emit BountyPaid(id, OWNER, 405, N);
+        bounty.claim(id, proof, x);
+        assertEq(bounty.credit(OWNER), REWARD, "credited to the owner");
+        assertEq(uint256(bounty.getBounty(id).status), uint256(AuditBounty.Status.Paid), "paid");
+        claimReverts(id, x, abi.encodeWithSelector(AuditBounty.NotOpen.selector, id, AuditBounty.Status.Paid));
+        vm.prank(OWNER);
+        bounty.withdraw();
+        assertEq(OWNER.balance, REWARD, "withdrawn");
+        assertEq(address(bounty).balance, 0, "emptied");
+    }
+
+    function test_RevertWhen_ClaimDoesNotMatchTheBounty() public {
+        uint256 id = openBounty();
+        claimReverts(
+            id, audit(C_W + 1, 0, C_D, N, 450), abi.encodeWithSelector(AuditBounty.WrongModel.selector, id, C_W + 1)
+        );
+        claimReverts(
+            id,
+            audit(C_W, 0, C_D + 1, N, 450),
+            abi.encodeWithSelector(AuditBounty.WrongDataset.selector, id, 0, C_D + 1)
+        );
+        claimReverts(
+            id, audit(C_W, 7, C_D, N, 450), abi.encodeWithSelector(AuditBounty.WrongDataset.selector, id, 7, C_D)
+        );
+        claimReverts(
+            id, audit(C_W, 0, C_D, N - 1, 449), abi.encodeWithSelector(AuditBounty.WrongSampleCount.selector, id, N - 1)
+        );
+        claimReverts(
+            id, audit(C_W, 0, C_D, N, 404), abi.encodeWithSelector(AuditBounty.BelowThreshold.selector, id, 404, N)
+        );
+        claimReverts(
+            id, audit(C_W, 0, C_D, N, N + 1), abi.encodeWithSelector(AuditBounty.BelowThreshold.selector, id, N + 1, N)
+        );
+        uint256[] memory short = new uint256[](5);
+        bytes memory proof = verifier.proofFor(short);
+        vm.expectRevert(abi.encodeWithSelector(AuditBounty.WrongInstanceCount.selector, id, 5));
+        bounty.claim(id, proof, short);
+        assertEq(uint256(bounty.getBounty(id).status), uint256(AuditBounty.Status.Open), "still open");
+    }
+
+    function test_RevertWhen_ProofIsTamperedOrForAnotherCircuit() public {
+        uint256 id = openBounty();
+        uint256[] memory x = audit(C_W, 0, C_D, N, 440);
+        bytes memory proof = verifier.proofFor(x);
+        proof[3] ^= 0x01;
+        vm.expectRevert(abi.encodeWithSelector(AuditBounty.ProofRejected.selector, id));
+        bounty.claim(id, proof, x);
+        proof = inference.proofFor(x);
+        vm.expectRevert(abi.encodeWithSelector(AuditBounty.ProofRejected.selector, id));
+        bounty.claim(id, proof, x);
+    }
+
+    function test_ReclaimOnlyAfterTheDeadlineAndNoLateClaim() public {
+        uint256 id = openBounty();
+        vm.expectRevert(abi.encodeWithSelector(AuditBounty.DeadlineNotReached.selector, id, DEADLINE));
+        bounty.reclaim(id);
+        vm.warp(DEADLINE + 1);
+        claimReverts(
+            id, audit(C_W, 0, C_D, N, 450), abi.encodeWithSelector(AuditBounty.DeadlinePassed.selector, id, DEADLINE)
+        );
+        vm.expectEmit(true, true, false, true);
+        emit BountyReclaimed(id, SPONSOR);
+        bounty.reclaim(id);
+        vm.expectRevert(abi.encodeWithSelector(AuditBounty.NotOpen.selector, id, AuditBounty.Status.Reclaimed));
+        bounty.reclaim(id);
+        uint256 before = SPONSOR.balance;
+        vm.prank(SPONSOR);
+        bounty.withdraw();
+        assertEq(SPONSOR.balance, before + REWARD, "reclaimed");
+    }
+
+    function test_RevertWhen_BountyIsMalformed() public {
+        vm.startPrank(SPONSOR);
+        vm.expectRevert(abi.encodeWithSelector(AuditBounty.ZeroReward.selector));
+        bounty.open(model, verifier, C_D, N, 9, 10, DEADLINE);
+        vm.expectRevert(abi.encodeWithSelector(AuditBounty.DeadlineNotInFuture.selector, uint64(100)));
+        bounty.open{value: 1}(model, verifier, C_D, N, 9, 10, 100);
+        vm.expectRevert(abi.encodeWithSelector(AuditBounty.BadThreshold.selector, 11, 10));
+        bounty.open{value: 1}(model, verifier, C_D, N, 11, 10, DEADLINE);
+        vm.expectRevert(abi.encodeWithSelector(AuditBounty.BadThreshold.selector, 0, 0));
+        bounty.open{value: 1}(model, verifier, C_D, N, 0, 0, DEADLINE);
+        vm.expectRevert(abi.encodeWithSelector(AuditBounty.BadSampleCount.selector, 0));
+        bounty.open{value: 1}(model, verifier, C_D, 0, 9, 10, DEADLINE);
+        vm.expectRevert(abi.encodeWithSelector(AuditBounty.VerifierNotAContract.selector, address(0x1234)));
+        bounty.open{value: 1}(model, IVerifier(address(0x1234)), C_D, N, 9, 10, DEADLINE);
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.UnknownModel.selector, 77));
+        bounty.open{value: 1}(77, verifier, C_D, N, 9, 10, DEADLINE);
+        vm.stopPrank();
+        uint256 fixedWeights = registry.register(inference, "vk2", 0, "");
+        vm.prank(SPONSOR);
+        vm.expectRevert(abi.encodeWithSelector(AuditBounty.ModelNotCommitted.selector, fixedWeights));
+        bounty.open{value: 1}(fixedWeights, verifier, C_D, N, 9, 10, DEADLINE);
+        vm.expectRevert(abi.encodeWithSelector(AuditBounty.UnknownBounty.selector, 9));
+        bounty.getBounty(9);
+        assertEq(address(bounty).balance, 0, "nothing kept");
+    }
+
+    function testFuzz_ThresholdIsExact(uint64 samples, uint64 den, uint64 num, uint64 correct) public {
+        samples = uint64(bound(samples, 1, type(uint64).max));
+        den = uint64(bound(den, 1, type(uint64).max));
+        num = uint64(bound(num, 0, den));
+        correct = uint64(bound(correct, 0, samples));
+        vm.prank(SPONSOR);
+        uint256 id = bounty.open{value: 1}(model, verifier, C_D, samples, num, den, DEADLINE);
+        uint256[] memory x = audit(C_W, 0, C_D, samples, correct);
+        bytes memory proof = verifier.proofFor(x);
+        bool meets = uint256(correct) * den >= uint256(num) * samples;
+        if (!meets) vm.expectRevert(abi.encodeWithSelector(AuditBounty.BelowThreshold.selector, id, correct, samples));
+        bounty.claim(id, proof, x);
+        assertEq(bounty.credit(OWNER), meets ? 1 : 0, "paid exactly when the threshold is met");
+    }
+}
+
+/// @dev Drives bounties through random opens, claims, reclaims and time, for the invariants.
+contract BountyHandler is Test {
+    AuditBounty public immutable bounty;
+    MockVerifier public immutable verifier;
+    uint256 public immutable modelId;
+    uint256 public immutable weights;
+    uint256[] internal ids;
+    uint256 public ghostOpen;
+    mapping(uint256 => uint256) public settlements;
+
+    constructor(AuditBounty bounty_, MockVerifier verifier_, uint256 modelId_, uint256 weights_) {
+        bounty = bounty_;
+        verifier = verifier_;
+        modelId = modelId_;
+        weights = weights_;
+    }
+
+    function open(uint96 reward, uint32 ttl, uint16 samples) external {
+        reward = uint96(bound(reward, 1, 10 ether));
+        samples = uint16(bound(samples, 1, 1000));
+        address sponsor = address(0x2001);
+        vm.deal(sponsor, sponsor.balance + reward);
+        vm.prank(sponsor);
+        ids.push(
+            bounty.open{value: reward}(
+                modelId, verifier, ids.length, samples, 1, 2, uint64(block.timestamp + bound(ttl, 1, 1 days))
+            )
+        );
+        ghostOpen += reward;
+    }
+
+    function claim(uint256 pick, uint16 correct) external {
+        if (ids.length == 0) return;
+        uint256 id = ids[pick % ids.length];
+        AuditBounty.Bounty memory b = bounty.getBounty(id);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (b.status != AuditBounty.Status.Open || block.timestamp > b.deadline) return;
+        uint256[] memory x = new uint256[](17);
+        (x[12], x[13], x[14], x[15], x[16]) = (weights, 0, b.datasetCommitment, b.samples, bound(correct, 0, b.samples));
+        if (x[16] * 2 < b.samples) return;
+        bounty.claim(id, verifier.proofFor(x), x);
+        ghostOpen -= b.reward;
+        settlements[id] += 1;
+    }
+
+    function reclaim(uint256 pick) external {
+        if (ids.length == 0) return;
+        uint256 id = ids[pick % ids.length];
+        AuditBounty.Bounty memory b = bounty.getBounty(id);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (b.status != AuditBounty.Status.Open || block.timestamp <= b.deadline) return;
+        bounty.reclaim(id);
+        ghostOpen -= b.reward;
+        settlements[id] += 1;
+    }
+
+    function wait(uint32 dt) external {
+        vm.warp(block.timestamp + bound(dt, 1, 2 days));
+    }
+
+    function withdraw(bool owner) external {
+        address who = owner ? bounty.registry().ownerOf(modelId) : address(0x2001);
+        if (bounty.credit(who) == 0) return;
+        vm.prank(who);
+        bounty.withdraw();
+    }
+
+    function bountyIds() external view returns (uint256[] memory) {
+        return ids;
+    }
+}
+
+contract AuditBountyInvariantTest is Test {
+    ModelRegistry internal registry = new ModelRegistry();
+    AuditBounty internal bounty = new AuditBounty(registry);
+    MockVerifier internal verifier = new MockVerifier("audit");
+    BountyHandler internal handler;
+
+    function setUp() public {
+        vm.prank(address(0x0B0B));
+        uint256 modelId = registry.register(verifier, "vk", 31337, "");
+        handler = new BountyHandler(bounty, verifier, modelId, 31337);
+    }
+
+    function targetContracts() public view returns (address[] memory targets) {
+        targets = new address[](1);
+        targets[0] = address(handler);
+    }
+
+    function invariant_BalanceIsOpenRewardsPlusCredit() public view {
+        assertEq(address(bounty).balance, bounty.openRewards() + bounty.totalCredit(), "solvency");
+        assertEq(bounty.openRewards(), handler.ghostOpen(), "open rewards are the sum of open bounties");
+    }
+
+    function invariant_EachBountyPaysAtMostOnce() public view {
+        uint256[] memory ids = handler.bountyIds();
+        for (uint256 i = 0; i < ids.length; ++i) {
+            assertTrue(handler.settlements(ids[i]) <= 1, "settled twice");
+        }
+    }
+}

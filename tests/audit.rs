@@ -1,0 +1,337 @@
+//! Accuracy audits through the CLI: the dataset commitment of the shipped digits test split,
+//! the Hoeffding sample size, and audit bounties on anvil — opened, refused when a claim does
+//! not match the bounty or its proof does not verify, reclaimed after the deadline.
+
+mod common;
+
+use common::{
+    assert_one_line_error, linear_build, local_chain, ok, repo, snarkml, toolchain_on_path,
+};
+use snarkml::artifacts::BuildDir;
+use snarkml::chain::escrow;
+use snarkml::pipeline;
+use snarkml_circuits::audit::{self, Dataset};
+use snarkml_circuits::fixed_point::field_to_hex;
+use snarkml_circuits::quantize::CompiledModel;
+use snarkml_circuits::Fr;
+use std::path::Path;
+
+/// Anvil's third default account: the sponsor.
+const SPONSOR_KEY: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+
+fn json(out: &str) -> serde_json::Value {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+}
+
+#[test]
+fn digits_dataset_commitment_and_counts_match_the_reference() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("build");
+    let b = b.to_str().unwrap();
+    let onnx = repo("models/digits_mlp/model.onnx");
+    let calibration = repo("models/digits_mlp/calibration.json");
+    ok(snarkml(&[
+        "compile",
+        onnx.to_str().unwrap(),
+        "-o",
+        b,
+        "--calibration",
+        calibration.to_str().unwrap(),
+        "--weights",
+        "hashed",
+    ]));
+    let data = repo("models/digits_test.json");
+    let out = json(&ok(snarkml(&[
+        "audit",
+        "commit-dataset",
+        data.to_str().unwrap(),
+        "--build",
+        b,
+        "--json",
+    ])));
+
+    let model = CompiledModel::load(&BuildDir::new(b).model()).unwrap();
+    let dataset = Dataset::load(&data).unwrap();
+    let samples = dataset.quantize(&model).unwrap();
+    assert_eq!(samples.len(), 450);
+    assert_eq!(out["samples"], 450);
+    // The commitment is the hash chain computed step by step.
+    let mut h = audit::CHAIN_START;
+    for (x, label) in &samples {
+        h = audit::chain_step(h, x, *label, model.inputs[0].pack_bits);
+    }
+    assert_eq!(out["commitment"], field_to_hex(&h));
+    // The quantized count is the reference execution's, and close to float inference's.
+    let quantized = audit::correct_count(&model, &samples).unwrap();
+    assert_eq!(out["quantized_correct"], quantized);
+    let reference =
+        snarkml_circuits::model::onnx::FloatReference::new(&onnx, &[vec![1, 64]]).unwrap();
+    let float_correct = dataset
+        .inputs
+        .iter()
+        .zip(&dataset.labels)
+        .filter(|(x, label)| {
+            let logits = reference.run(&[x.to_vec()]).unwrap().remove(0);
+            let best = logits
+                .iter()
+                .enumerate()
+                .fold(0, |b, (i, v)| if *v > logits[b] { i } else { b });
+            best == **label as usize
+        })
+        .count();
+    println!("digits test split: float {float_correct}/450, quantized {quantized}/450");
+    assert!(
+        quantized.abs_diff(float_correct) <= 5,
+        "quantized {quantized} vs float {float_correct}"
+    );
+
+    let out = json(&ok(snarkml(&[
+        "audit",
+        "sample-size",
+        "--epsilon",
+        "0.01",
+        "--confidence",
+        "0.9",
+        "--json",
+    ])));
+    assert_eq!(out["samples"], 14_979);
+    assert_one_line_error(
+        &snarkml(&[
+            "audit",
+            "sample-size",
+            "--epsilon",
+            "0",
+            "--confidence",
+            "0.9",
+        ]),
+        "epsilon 0 is not in (0, 1)",
+    );
+    let bad = tmp.path().join("bad.json");
+    std::fs::write(&bad, r#"{"inputs": [[0.5]], "labels": [1, 2]}"#).unwrap();
+    assert_one_line_error(
+        &snarkml(&[
+            "audit",
+            "commit-dataset",
+            bad.to_str().unwrap(),
+            "--build",
+            b,
+        ]),
+        "1 inputs but 2 labels",
+    );
+}
+
+/// An aggregated proof file for an audit (12 accumulator limbs, then C_W, h_0, C_D, n,
+/// correct) whose proof bytes are not a proof.
+fn fake_audit_proof(path: &Path, values: [Fr; 5]) {
+    let instances: Vec<String> = (0..12u64)
+        .map(Fr::from)
+        .chain(values)
+        .map(|f| field_to_hex(&f))
+        .collect();
+    let file = serde_json::json!({
+        "format": "snarkml-aggregated-proof/1",
+        "vk_hash": "00",
+        "srs_id": "00",
+        "transcript": "keccak256",
+        "proof": format!("0x{}", "ab".repeat(64)),
+        "instances": instances,
+        "expose": "equal:0,chain:1:2,sum:3,sum:4",
+        "exposed": instances[12..].to_vec(),
+        "inner": [],
+    });
+    std::fs::write(path, serde_json::to_string_pretty(&file).unwrap()).unwrap();
+}
+
+fn advance(url: &str, secs: u64) {
+    for (method, args) in [
+        ("evm_increaseTime", vec![secs.to_string()]),
+        ("evm_mine", vec![]),
+    ] {
+        let mut cmd = vec!["rpc", method];
+        cmd.extend(args.iter().map(String::as_str));
+        cmd.extend(["--rpc-url", url]);
+        let out = std::process::Command::new(repo(".toolchain/bin/cast"))
+            .args(&cmd)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn bounties_open_refuse_mismatched_claims_and_reclaim_after_the_deadline() {
+    toolchain_on_path();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = |p: &str| tmp.path().join(p);
+    let build_dir = t("build");
+    let model = linear_build(&build_dir, "public", "public", &["--weights", "hashed"]);
+    let fixed_dir = t("fixed");
+    linear_build(&fixed_dir, "public", "public", &[]);
+    let (b, fixed) = (build_dir.to_str().unwrap(), fixed_dir.to_str().unwrap());
+    // A three-class dataset for the linear model.
+    let data = t("data.json");
+    std::fs::write(
+        &data,
+        r#"{"inputs": [[0.5, -1.0, 1.5, 2.0], [1.0, 0.0, -0.5, 0.25]], "labels": [1, 0]}"#,
+    )
+    .unwrap();
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (anvil, cfg) = rt.block_on(local_chain());
+    let url = anvil.url().to_owned();
+    let with = |args: &[&str], extra: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(extra);
+        all.extend(["--rpc-url", url.as_str()]);
+        snarkml(&all)
+    };
+    for d in [b, fixed] {
+        let generated = format!("{d}/generated");
+        ok(snarkml(&["gen-verifier", d, "-o", &generated]));
+        ok(with(&["deploy", d], &[]));
+    }
+    let contracts = json(&ok(with(&["contracts", "deploy", "--json"], &[])));
+    let registry = contracts["registry"].as_str().unwrap().to_owned();
+    let bounty_addr = contracts["bounty"].as_str().unwrap().to_owned();
+    for d in [b, fixed] {
+        ok(with(
+            &["model", "register", d, "--registry", &registry],
+            &[],
+        ));
+    }
+    // The audit verifier: any deployed IVerifier will do for a claim that must be refused.
+    let deployment: snarkml::artifacts::Deployment =
+        snarkml::artifacts::read_json(&BuildDir::new(b).deployment()).unwrap();
+    let verifier = deployment.verifier;
+
+    let sponsor = [
+        "--private-key",
+        SPONSOR_KEY,
+        "--bounty",
+        bounty_addr.as_str(),
+    ];
+    let data_s = data.to_str().unwrap();
+    let open = |model_id: &str, ttl: &str| {
+        let args = [
+            "bounty",
+            "open",
+            "--model",
+            model_id,
+            "--verifier",
+            &verifier,
+            "--build",
+            b,
+            "--dataset",
+            data_s,
+            "--threshold",
+            "50%",
+            "--reward",
+            "1ether",
+            "--ttl",
+            ttl,
+            "--json",
+        ];
+        with(&args, &sponsor)
+    };
+    let opened = json(&ok(open("1", "600")));
+    assert_eq!(opened["id"], 1);
+    assert_eq!(opened["status"], "open");
+    assert_eq!(opened["samples"], 2);
+    assert_eq!(opened["threshold"], "50/100");
+    let samples = Dataset::load(&data).unwrap().quantize(&model).unwrap();
+    let cd = audit::dataset_commitment(&model, &samples);
+    assert_eq!(
+        opened["dataset_commitment"],
+        format!("{:#x}", pipeline::field_to_u256(&cd))
+    );
+    assert_one_line_error(&open("2", "600"), "has no weights commitment");
+
+    let cw = model.weights_commitment().unwrap().unwrap();
+    let claim = |values: [Fr; 5]| {
+        let proof = t("claim.json");
+        fake_audit_proof(&proof, values);
+        with(
+            &["bounty", "claim", "1", proof.to_str().unwrap()],
+            &["--bounty", &bounty_addr],
+        )
+    };
+    let (zero, two) = (Fr::zero(), Fr::from(2));
+    assert_one_line_error(
+        &claim([cw + Fr::one(), zero, cd, two, two]),
+        "proves weights commitment",
+    );
+    assert_one_line_error(
+        &claim([cw, zero, cd + Fr::one(), two, two]),
+        "is not over bounty 1's dataset",
+    );
+    assert_one_line_error(
+        &claim([cw, Fr::one(), cd, two, two]),
+        "is not over bounty 1's dataset",
+    );
+    assert_one_line_error(
+        &claim([cw, zero, cd, Fr::one(), Fr::one()]),
+        "counts 1 samples",
+    );
+    assert_one_line_error(
+        &claim([cw, zero, cd, two, zero]),
+        "below bounty 1's threshold 50/100",
+    );
+    // Everything matches but the proof: the audit verifier refuses it on-chain.
+    assert_one_line_error(
+        &claim([cw, zero, cd, two, Fr::one()]),
+        "the audit verifier rejected the proof for bounty 1",
+    );
+
+    assert_one_line_error(
+        &with(&["bounty", "reclaim", "1"], &["--bounty", &bounty_addr]),
+        "it can be reclaimed only after that",
+    );
+    advance(&url, 700);
+    assert_one_line_error(&claim([cw, zero, cd, two, two]), "bounty 1 expired");
+    ok(with(
+        &["bounty", "reclaim", "1"],
+        &["--bounty", &bounty_addr],
+    ));
+    let shown = json(&ok(with(
+        &["bounty", "show", "1", "--json"],
+        &["--bounty", &bounty_addr],
+    )));
+    assert_eq!(shown["status"], "reclaimed");
+    assert_one_line_error(
+        &claim([cw, zero, cd, two, two]),
+        "bounty 1 is already reclaimed",
+    );
+    let back = json(&ok(with(&["bounty", "withdraw", "--json"], &sponsor)));
+    assert_eq!(back["withdrawn_wei"], "1000000000000000000");
+    let bounty_address = pipeline::parse_address(&bounty_addr).unwrap();
+    assert_eq!(
+        rt.block_on(escrow::balance(&cfg, bounty_address)).unwrap(),
+        alloy::primitives::U256::ZERO
+    );
+    assert_one_line_error(
+        &with(&["bounty", "show", "9"], &["--bounty", &bounty_addr]),
+        "there is no bounty 9",
+    );
+    let args = [
+        "bounty",
+        "open",
+        "--model",
+        "1",
+        "--verifier",
+        &verifier,
+        "--build",
+        b,
+        "--dataset",
+        data_s,
+        "--threshold",
+        "1.5",
+        "--reward",
+        "1",
+    ];
+    assert_one_line_error(&with(&args, &sponsor), "invalid threshold `1.5`");
+    anvil.stop();
+}
