@@ -401,7 +401,17 @@ impl Builder {
     /// Packs the values at `cells` (signed, `bits` bits each) into instances, one value per
     /// row so that each chained row multiplies the accumulator by `2^bits` exactly once.
     fn expose(&mut self, cells: &[CellRef], bits: u32) {
+        for packed in self.pack(cells, bits) {
+            self.make_public(packed);
+        }
+    }
+
+    /// Packs the values at `cells` (signed, `bits` bits each) as [`crate::fixed_point::pack`]
+    /// does, one value per row so that each chained row multiplies the accumulator by `2^bits`
+    /// exactly once; returns the packed cells.
+    fn pack(&mut self, cells: &[CellRef], bits: u32) -> Vec<CellRef> {
         let w = self.plan.width;
+        let mut out = Vec::new();
         for chunk in cells.chunks(values_per_instance(bits)) {
             let base = to_field(1i128 << bits);
             let first = self.row();
@@ -420,15 +430,357 @@ impl Builder {
                 acc = acc * base + self.value(*cell);
                 self.plan.advice[w][r] = acc;
             }
-            self.plan
-                .to_instance
-                .push((CellRef { col: w, row: r }, self.plan.instances.len()));
-            self.plan.instances.push(acc);
+            out.push(CellRef { col: w, row: r });
         }
+        out
     }
 }
 
 impl Builder {
+    /// A builder for `model` at `width`, carrying a witness or not.
+    fn new(model: &CompiledModel, width: usize, witness: bool, fault: Option<Fault>) -> Self {
+        let private_weights = model.private_weights();
+        let parameters = model.parameters();
+        Builder {
+            plan: Plan {
+                width,
+                rows: 0,
+                witness,
+                advice: vec![
+                    Vec::new();
+                    if private_weights {
+                        2 * width + 2
+                    } else {
+                        width + 1
+                    }
+                ],
+                weights: vec![Vec::new(); width],
+                bias: Vec::new(),
+                tag: Vec::new(),
+                dot_first: Vec::new(),
+                dot_next: Vec::new(),
+                pdot_first: Vec::new(),
+                pdot_next: Vec::new(),
+                rescale: Vec::new(),
+                lookup: Vec::new(),
+                copies: Vec::new(),
+                to_instance: Vec::new(),
+                instances: Vec::new(),
+                outputs: Vec::new(),
+                layers: Vec::new(),
+                poseidon: model.uses_poseidon(),
+                private_weights,
+                poseidon_rows: Vec::new(),
+                commitments: Vec::new(),
+            },
+            tables: model.tables.clone(),
+            fault,
+            layer: 0,
+            element: 0,
+            private_weights,
+            param_cells: vec![None; parameters.len()],
+        }
+    }
+
+    /// With hashed weights, lays out the weights commitment (every parameter, in order, then
+    /// the salt) and makes it the next instance.
+    fn commit_weights(&mut self, model: &CompiledModel) -> Result<()> {
+        if let Some(digest) = self.weights_digest(model)? {
+            self.make_public(digest);
+        }
+        Ok(())
+    }
+
+    /// Makes the value at `cell` the next public instance.
+    fn make_public(&mut self, cell: CellRef) {
+        let value = self.value(cell);
+        self.plan
+            .to_instance
+            .push((cell, self.plan.instances.len()));
+        self.plan.instances.push(value);
+    }
+
+    /// With hashed weights, lays out the weights commitment; returns its digest cell.
+    fn weights_digest(&mut self, model: &CompiledModel) -> Result<Option<CellRef>> {
+        if let Some(salt) = model.weights_salt()? {
+            // The weights commitment: every parameter, in order, then the salt.
+            let start = self.plan.rows;
+            let mut message: Vec<Element> = model
+                .parameters()
+                .iter()
+                .zip(&self.param_cells)
+                .map(|(v, cell)| match cell {
+                    Some(c) => Element::Cell(*c),
+                    None => Element::Free(to_field(i128::from(*v))),
+                })
+                .collect();
+            message.push(Element::Free(salt));
+            let digest = self.hash(&message);
+            self.plan.layers.push(LayerRows {
+                node: "weights commitment".into(),
+                start,
+                end: self.plan.rows,
+            });
+            return Ok(Some(digest));
+        }
+        Ok(None)
+    }
+
+    /// A free private witness in a row of its own.
+    fn witness(&mut self, v: Fr) -> CellRef {
+        let r = self.row();
+        self.plan.advice[0][r] = v;
+        CellRef { col: 0, row: r }
+    }
+
+    /// `Σ aᵢ·bᵢ` of advice cells, through the parameter-dot gates (private weights only);
+    /// `zero` is a cell constrained to zero (the first row's `bv`).
+    fn advice_product(&mut self, pairs: &[(CellRef, CellRef)], zero: CellRef) -> CellRef {
+        let w = self.plan.width;
+        let first = self.row();
+        self.plan.pdot_first[first] = true;
+        self.copy(
+            zero,
+            CellRef {
+                col: 2 * w + 1,
+                row: first,
+            },
+        );
+        let mut acc = Fr::ZERO;
+        let mut r = first;
+        for (i, chunk) in pairs.chunks(w).enumerate() {
+            if i > 0 {
+                r = self.row();
+                self.plan.pdot_next[r] = true;
+            }
+            for (slot, (a, b)) in chunk.iter().enumerate() {
+                self.copy(*a, CellRef { col: slot, row: r });
+                self.copy(
+                    *b,
+                    CellRef {
+                        col: w + 1 + slot,
+                        row: r,
+                    },
+                );
+                acc += self.value(*a) * self.value(*b);
+            }
+            self.plan.advice[w][r] = acc;
+        }
+        self.plan.advice[w][r] = acc;
+        CellRef { col: w, row: r }
+    }
+
+    /// Constrains the value at `cell` to be 0 or 1 (`c·c = c`).
+    fn boolean(&mut self, cell: CellRef, zero: CellRef) {
+        let square = self.advice_product(&[(cell, cell)], zero);
+        self.plan.copies.push((square, cell));
+    }
+
+    /// `⌊a / 2^shift⌋` through the rescale gate with no rounding; the remainder is
+    /// range-checked by the table of `shift`. The quotient is unique once bounded.
+    fn floor_div(&mut self, a: CellRef, shift: u32) -> CellRef {
+        let w = self.plan.width;
+        let v = self.int(a);
+        let q = v.div_euclid(1i128 << shift);
+        let r = v.rem_euclid(1i128 << shift);
+        let top = self.row();
+        let bottom = self.row();
+        self.copy(a, CellRef { col: w, row: top });
+        let p = &mut self.plan;
+        p.advice[0][top] = to_field(q);
+        p.weights[0][top] = 1i64 << shift;
+        p.rescale[top] = true;
+        p.advice[0][bottom] = to_field(r);
+        p.tag[bottom] = range_tag(shift);
+        p.lookup[bottom] = true;
+        CellRef { col: 0, row: top }
+    }
+
+    /// `[value(d) ≥ 0]` for `|d| < 2^bits`: floor divisions by `2^shift` until the quotient is
+    /// −1 or 0 (checked boolean after adding one).
+    fn nonnegative(&mut self, d: CellRef, bits: u32, shift: u32, zero: CellRef) -> CellRef {
+        let mut q = d;
+        for _ in 0..bits.div_ceil(shift).max(1) {
+            q = self.floor_div(q, shift);
+        }
+        let s = self.dot(&[(q, 1)], 1);
+        self.boolean(s, zero);
+        s
+    }
+
+    /// Lays out every layer of `model` on the cells of its inputs (`cells[tensor]`), filling
+    /// in the cells of every other tensor. Parameter uses are tied across calls, so several
+    /// samples laid out in one plan share one set of private weights.
+    fn run_layers(&mut self, model: &CompiledModel, cells: &mut [Vec<CellRef>]) {
+        let mut param_base = 0usize;
+        let param = |base: usize, i: usize, v: i64| Param {
+            value: i128::from(v),
+            index: base + i,
+        };
+        for (index, layer) in model.layers.iter().enumerate() {
+            let start = self.plan.rows;
+            self.layer = index;
+            self.element = 0;
+            match layer {
+                Layer::Dense {
+                    input,
+                    output,
+                    n_in,
+                    n_out,
+                    weight,
+                    bias,
+                    rescale,
+                    ..
+                } => {
+                    let src = cells[*input].clone();
+                    let mut out = Vec::with_capacity(src.len() / n_in * n_out);
+                    for row in src.chunks(*n_in) {
+                        for j in 0..*n_out {
+                            let terms: Vec<(CellRef, Param)> = row
+                                .iter()
+                                .enumerate()
+                                .map(|(i, c)| {
+                                    let k = i * n_out + j;
+                                    (*c, param(param_base, k, weight[k]))
+                                })
+                                .collect();
+                            let bias = param(param_base + weight.len(), j, bias[j]);
+                            let acc = self.param_dot(&terms, bias);
+                            out.push(match rescale {
+                                Some(r) => self.rescale(acc, r.shift, r.act),
+                                None => acc,
+                            });
+                        }
+                    }
+                    cells[*output] = out;
+                }
+                Layer::Conv {
+                    input,
+                    output,
+                    geometry,
+                    weight,
+                    bias,
+                    rescale,
+                    ..
+                } => {
+                    let src = cells[*input].clone();
+                    let mut out = Vec::with_capacity(geometry.output_shape().iter().product());
+                    geometry.for_each_output(|_, o, terms| {
+                        let terms: Vec<(CellRef, Param)> = terms
+                            .iter()
+                            .map(|(xi, wi)| (src[*xi], param(param_base, *wi, weight[*wi])))
+                            .collect();
+                        let bias = param(param_base + weight.len(), o, bias[o]);
+                        let acc = self.param_dot(&terms, bias);
+                        out.push(match rescale {
+                            Some(r) => self.rescale(acc, r.shift, r.act),
+                            None => acc,
+                        });
+                    });
+                    cells[*output] = out;
+                }
+                Layer::Affine {
+                    input,
+                    output,
+                    weight,
+                    bias,
+                    rescale,
+                    ..
+                } => {
+                    let src = cells[*input].clone();
+                    cells[*output] = src
+                        .iter()
+                        .zip(weight.iter().zip(bias))
+                        .enumerate()
+                        .map(|(e, (c, (w, k)))| {
+                            let acc = self.param_dot(
+                                &[(*c, param(param_base, e, *w))],
+                                param(param_base + weight.len(), e, *k),
+                            );
+                            match rescale {
+                                Some(r) => self.rescale(acc, r.shift, r.act),
+                                None => acc,
+                            }
+                        })
+                        .collect();
+                }
+                Layer::MaxPool {
+                    input,
+                    output,
+                    windows,
+                    ..
+                } => {
+                    let src = cells[*input].clone();
+                    cells[*output] = windows
+                        .iter()
+                        .map(|w| {
+                            w[1..].iter().fold(src[w[0] as usize], |acc, i| {
+                                // max(acc, x) = acc + relu(x − acc)
+                                let diff = self.dot(&[(src[*i as usize], 1), (acc, -1)], 0);
+                                let gain = self.activation(diff, Activation::Relu);
+                                self.dot(&[(acc, 1), (gain, 1)], 0)
+                            })
+                        })
+                        .collect();
+                }
+                Layer::Select {
+                    inputs,
+                    output,
+                    map,
+                    ..
+                } => {
+                    let mut zero = None;
+                    let mut out = Vec::with_capacity(map.len());
+                    for m in map {
+                        out.push(match m {
+                            Some((a, i)) => cells[inputs[*a as usize]][*i as usize],
+                            // A zero, constrained by a first dot-product row with no terms.
+                            None => *zero.get_or_insert_with(|| self.dot(&[], 0)),
+                        });
+                    }
+                    cells[*output] = out;
+                }
+                Layer::Add {
+                    a, b: rhs, output, ..
+                } => {
+                    let (xa, xb) = (cells[*a].clone(), cells[*rhs].clone());
+                    cells[*output] = xa
+                        .iter()
+                        .zip(&xb)
+                        .map(|(ca, cb)| self.dot(&[(*ca, 1), (*cb, 1)], 0))
+                        .collect();
+                }
+                Layer::AddConst {
+                    input,
+                    constant,
+                    output,
+                    ..
+                } => {
+                    let x = cells[*input].clone();
+                    cells[*output] = x
+                        .iter()
+                        .zip(constant)
+                        .enumerate()
+                        .map(|(e, (c, k))| self.add_param(*c, param(param_base, e, *k)))
+                        .collect();
+                }
+                Layer::Activation {
+                    act, input, output, ..
+                } => {
+                    let x = cells[*input].clone();
+                    cells[*output] = x.iter().map(|c| self.activation(*c, *act)).collect();
+                }
+                Layer::Reshape { input, output, .. } => cells[*output] = cells[*input].clone(),
+            }
+            param_base += layer_parameters(layer);
+            self.plan.layers.push(LayerRows {
+                node: layer.node().to_owned(),
+                start,
+                end: self.plan.rows,
+            });
+        }
+    }
+
     /// Lays out the Poseidon commitment `hash(values at cells ‖ salt)`; returns the digest cell.
     fn commit(&mut self, cells: &[CellRef], salt: Fr) -> CellRef {
         let mut message: Vec<Element> = cells.iter().copied().map(Element::Cell).collect();
@@ -569,52 +921,7 @@ impl Plan {
             Visibility::Hashed => salts.next().unwrap_or(Fr::ZERO),
             _ => Fr::ZERO,
         };
-        let private_weights = model.private_weights();
-        let parameters = model.parameters();
-        let mut b = Builder {
-            plan: Plan {
-                width,
-                rows: 0,
-                witness: inputs.is_some(),
-                advice: vec![
-                    Vec::new();
-                    if private_weights {
-                        2 * width + 2
-                    } else {
-                        width + 1
-                    }
-                ],
-                weights: vec![Vec::new(); width],
-                bias: Vec::new(),
-                tag: Vec::new(),
-                dot_first: Vec::new(),
-                dot_next: Vec::new(),
-                pdot_first: Vec::new(),
-                pdot_next: Vec::new(),
-                rescale: Vec::new(),
-                lookup: Vec::new(),
-                copies: Vec::new(),
-                to_instance: Vec::new(),
-                instances: Vec::new(),
-                outputs: Vec::new(),
-                layers: Vec::new(),
-                poseidon: model.uses_poseidon(),
-                private_weights,
-                poseidon_rows: Vec::new(),
-                commitments: Vec::new(),
-            },
-            tables: model.tables.clone(),
-            fault,
-            layer: 0,
-            element: 0,
-            private_weights,
-            param_cells: vec![None; parameters.len()],
-        };
-        let mut param_base = 0usize;
-        let param = |base: usize, i: usize, v: i64| Param {
-            value: i128::from(v),
-            index: base + i,
-        };
+        let mut b = Builder::new(model, width, inputs.is_some(), fault);
         let mut cells: Vec<Vec<CellRef>> = vec![Vec::new(); model.tensors.len()];
 
         // Public inputs: range-checked, then packed into instances.
@@ -635,168 +942,7 @@ impl Plan {
             end: b.plan.rows,
         });
 
-        for (index, layer) in model.layers.iter().enumerate() {
-            let start = b.plan.rows;
-            b.layer = index;
-            b.element = 0;
-            match layer {
-                Layer::Dense {
-                    input,
-                    output,
-                    n_in,
-                    n_out,
-                    weight,
-                    bias,
-                    rescale,
-                    ..
-                } => {
-                    let src = cells[*input].clone();
-                    let mut out = Vec::with_capacity(src.len() / n_in * n_out);
-                    for row in src.chunks(*n_in) {
-                        for j in 0..*n_out {
-                            let terms: Vec<(CellRef, Param)> = row
-                                .iter()
-                                .enumerate()
-                                .map(|(i, c)| {
-                                    let k = i * n_out + j;
-                                    (*c, param(param_base, k, weight[k]))
-                                })
-                                .collect();
-                            let bias = param(param_base + weight.len(), j, bias[j]);
-                            let acc = b.param_dot(&terms, bias);
-                            out.push(match rescale {
-                                Some(r) => b.rescale(acc, r.shift, r.act),
-                                None => acc,
-                            });
-                        }
-                    }
-                    cells[*output] = out;
-                }
-                Layer::Conv {
-                    input,
-                    output,
-                    geometry,
-                    weight,
-                    bias,
-                    rescale,
-                    ..
-                } => {
-                    let src = cells[*input].clone();
-                    let mut out = Vec::with_capacity(geometry.output_shape().iter().product());
-                    geometry.for_each_output(|_, o, terms| {
-                        let terms: Vec<(CellRef, Param)> = terms
-                            .iter()
-                            .map(|(xi, wi)| (src[*xi], param(param_base, *wi, weight[*wi])))
-                            .collect();
-                        let bias = param(param_base + weight.len(), o, bias[o]);
-                        let acc = b.param_dot(&terms, bias);
-                        out.push(match rescale {
-                            Some(r) => b.rescale(acc, r.shift, r.act),
-                            None => acc,
-                        });
-                    });
-                    cells[*output] = out;
-                }
-                Layer::Affine {
-                    input,
-                    output,
-                    weight,
-                    bias,
-                    rescale,
-                    ..
-                } => {
-                    let src = cells[*input].clone();
-                    cells[*output] = src
-                        .iter()
-                        .zip(weight.iter().zip(bias))
-                        .enumerate()
-                        .map(|(e, (c, (w, k)))| {
-                            let acc = b.param_dot(
-                                &[(*c, param(param_base, e, *w))],
-                                param(param_base + weight.len(), e, *k),
-                            );
-                            match rescale {
-                                Some(r) => b.rescale(acc, r.shift, r.act),
-                                None => acc,
-                            }
-                        })
-                        .collect();
-                }
-                Layer::MaxPool {
-                    input,
-                    output,
-                    windows,
-                    ..
-                } => {
-                    let src = cells[*input].clone();
-                    cells[*output] = windows
-                        .iter()
-                        .map(|w| {
-                            w[1..].iter().fold(src[w[0] as usize], |acc, i| {
-                                // max(acc, x) = acc + relu(x − acc)
-                                let diff = b.dot(&[(src[*i as usize], 1), (acc, -1)], 0);
-                                let gain = b.activation(diff, Activation::Relu);
-                                b.dot(&[(acc, 1), (gain, 1)], 0)
-                            })
-                        })
-                        .collect();
-                }
-                Layer::Select {
-                    inputs,
-                    output,
-                    map,
-                    ..
-                } => {
-                    let mut zero = None;
-                    let mut out = Vec::with_capacity(map.len());
-                    for m in map {
-                        out.push(match m {
-                            Some((a, i)) => cells[inputs[*a as usize]][*i as usize],
-                            // A zero, constrained by a first dot-product row with no terms.
-                            None => *zero.get_or_insert_with(|| b.dot(&[], 0)),
-                        });
-                    }
-                    cells[*output] = out;
-                }
-                Layer::Add {
-                    a, b: rhs, output, ..
-                } => {
-                    let (xa, xb) = (cells[*a].clone(), cells[*rhs].clone());
-                    cells[*output] = xa
-                        .iter()
-                        .zip(&xb)
-                        .map(|(ca, cb)| b.dot(&[(*ca, 1), (*cb, 1)], 0))
-                        .collect();
-                }
-                Layer::AddConst {
-                    input,
-                    constant,
-                    output,
-                    ..
-                } => {
-                    let x = cells[*input].clone();
-                    cells[*output] = x
-                        .iter()
-                        .zip(constant)
-                        .enumerate()
-                        .map(|(e, (c, k))| b.add_param(*c, param(param_base, e, *k)))
-                        .collect();
-                }
-                Layer::Activation {
-                    act, input, output, ..
-                } => {
-                    let x = cells[*input].clone();
-                    cells[*output] = x.iter().map(|c| b.activation(*c, *act)).collect();
-                }
-                Layer::Reshape { input, output, .. } => cells[*output] = cells[*input].clone(),
-            }
-            param_base += layer_parameters(layer);
-            b.plan.layers.push(LayerRows {
-                node: layer.node().to_owned(),
-                start,
-                end: b.plan.rows,
-            });
-        }
+        b.run_layers(model, &mut cells);
 
         let start = b.plan.rows;
         for spec in &model.outputs {
@@ -812,27 +958,113 @@ impl Plan {
             end: b.plan.rows,
         });
 
-        if let Some(salt) = model.weights_salt()? {
-            // The weights commitment: every parameter, in order, then the salt.
+        b.commit_weights(model)?;
+        Ok(b.plan)
+    }
+
+    /// Plans an audit chunk of `model` (hashed weights, one input, one output of class scores):
+    /// every sample of `samples` (quantized input, label) is run through the model with the
+    /// same private weights, its label is a private one-hot, its prediction the first arg-max,
+    /// and it takes one step of the dataset hash chain from `h_in`. The public instances are
+    /// `(C_W, h_in, h_out, n, correct)`. Without `samples` (key generation) `count` zero
+    /// samples are planned.
+    pub fn build_audit(
+        model: &CompiledModel,
+        width: usize,
+        samples: Option<&[(Vec<i64>, u32)]>,
+        count: usize,
+        h_in: Fr,
+    ) -> Result<Plan> {
+        let bad = |why: String| crate::error::CircuitError::Mismatch(why);
+        if model.weights != Visibility::Hashed {
+            return Err(bad(
+                "an audit needs a model compiled with --weights hashed".into()
+            ));
+        }
+        if model.inputs.len() != 1 || model.outputs.len() != 1 {
+            return Err(bad(
+                "an audit needs a model with one input and one output".into()
+            ));
+        }
+        if let Some(s) = samples {
+            if s.len() != count {
+                return Err(bad(format!(
+                    "{} samples where the chunk has {count}",
+                    s.len()
+                )));
+            }
+        }
+        let shift = *model.tables.range_shifts.iter().max().ok_or_else(|| {
+            bad("an audit needs a model with a rescaled layer (its range table)".into())
+        })?;
+        let (input, output) = (model.inputs[0].tensor, model.outputs[0].tensor);
+        let (n_in, classes) = (model.tensors[input].numel(), model.tensors[output].numel());
+        let (in_bits, out_bits) = (model.inputs[0].pack_bits, model.outputs[0].pack_bits);
+        let mut b = Builder::new(model, width, samples.is_some(), None);
+        let zero = b.dot(&[], 0);
+        let h_start = b.witness(h_in);
+        let mut h = h_start;
+        let mut correct = Vec::with_capacity(count);
+        for i in 0..count {
             let start = b.plan.rows;
-            let mut message: Vec<Element> = parameters
-                .iter()
-                .zip(&b.param_cells)
-                .map(|(v, cell)| match cell {
-                    Some(c) => Element::Cell(*c),
-                    None => Element::Free(to_field(i128::from(*v))),
-                })
+            let (x, label) = samples.map_or((None, 0), |s| (Some(&s[i].0), s[i].1));
+            let mut cells: Vec<Vec<CellRef>> = vec![Vec::new(); model.tensors.len()];
+            cells[input] = (0..n_in).map(|e| b.input(x.map_or(0, |x| x[e]))).collect();
+            let x_cells = cells[input].clone();
+            b.run_layers(model, &mut cells);
+            let y = cells[output].clone();
+            // The label, a private one-hot.
+            let one_hot: Vec<CellRef> = (0..classes)
+                .map(|j| b.witness(Fr::from(u64::from(j as u32 == label))))
                 .collect();
-            message.push(Element::Free(salt));
-            let digest = b.hash(&message);
-            b.plan.to_instance.push((digest, b.plan.instances.len()));
-            let value = b.value(digest);
-            b.plan.instances.push(value);
+            for c in &one_hot {
+                b.boolean(*c, zero);
+            }
+            let terms: Vec<(CellRef, i64)> = one_hot.iter().map(|c| (*c, 1)).collect();
+            let sum = b.dot(&terms, -1);
+            b.plan.copies.push((sum, zero));
+            let indexed: Vec<(CellRef, i64)> = one_hot
+                .iter()
+                .enumerate()
+                .map(|(j, c)| (*c, j as i64))
+                .collect();
+            let label_cell = b.dot(&indexed, 0);
+            // Correct iff the label's score is the first largest: y_L ≥ y_j + [j < L].
+            let pairs: Vec<(CellRef, CellRef)> =
+                y.iter().copied().zip(one_hot.iter().copied()).collect();
+            let y_label = b.advice_product(&pairs, zero);
+            let mut all = None;
+            for j in 0..classes {
+                let above: Vec<(CellRef, i64)> = one_hot[j + 1..].iter().map(|c| (*c, 1)).collect();
+                let before_label = b.dot(&above, 0);
+                let d = b.dot(&[(y_label, 1), (y[j], -1), (before_label, -1)], 0);
+                let s = b.nonnegative(d, out_bits + 1, shift, zero);
+                all = Some(match all {
+                    None => s,
+                    Some(m) => b.advice_product(&[(m, s)], zero),
+                });
+            }
+            correct.push(all.expect("at least one class"));
+            // One step of the dataset hash chain.
+            let packed = b.pack(&x_cells, in_bits);
+            let mut message = vec![Element::Cell(h)];
+            message.extend(packed.into_iter().map(Element::Cell));
+            message.push(Element::Cell(label_cell));
+            h = b.hash(&message);
             b.plan.layers.push(LayerRows {
-                node: "weights commitment".into(),
+                node: format!("sample {i}"),
                 start,
                 end: b.plan.rows,
             });
+        }
+        let n = b.dot(&[], count as i128);
+        let counts: Vec<(CellRef, i64)> = correct.iter().map(|c| (*c, 1)).collect();
+        let total = b.dot(&counts, 0);
+        let digest = b
+            .weights_digest(model)?
+            .expect("hashed weights have a digest");
+        for cell in [digest, h_start, h, n, total] {
+            b.make_public(cell);
         }
         Ok(b.plan)
     }
