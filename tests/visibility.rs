@@ -190,7 +190,7 @@ fn hashed_weights_are_committed_and_verified_natively_and_in_the_evm() {
         &["--weights", "hashed", "--weights-salt", "5"],
     );
     assert_eq!(model.weights, Visibility::Hashed);
-    let commitment = commit_quantized(&model.parameters(), Fr::from(5));
+    let commitment = snarkml_circuits::poseidon::hash(&model.weights_message(Fr::from(5)));
     assert_eq!(model.weights_commitment().unwrap(), Some(commitment));
 
     let b = dir.to_str().unwrap();
@@ -206,7 +206,9 @@ fn hashed_weights_are_committed_and_verified_natively_and_in_the_evm() {
     // Claiming another commitment (file and instances agree) is rejected by the proof.
     let other = tmp.path().join("other.json");
     tamper_json(&proof, &other, |v| {
-        let c = field_to_hex(&commit_quantized(&model.parameters(), Fr::from(6)));
+        let c = field_to_hex(&snarkml_circuits::poseidon::hash(
+            &model.weights_message(Fr::from(6)),
+        ));
         v["weights_commitment"] = c.clone().into();
         let last = v["instances"].as_array().unwrap().len() - 1;
         v["instances"][last] = c.into();

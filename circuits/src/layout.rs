@@ -59,6 +59,9 @@ pub fn act_tag(tables: &Tables, act: Activation) -> u64 {
     1 + index as u64
 }
 
+/// Table tag of the weights' signed range check (private and hashed weights).
+pub const WEIGHT_RANGE_TAG: u64 = 200;
+
 /// Table tag of the range check `0 ≤ r < 2^shift`.
 pub fn range_tag(shift: u32) -> u64 {
     64 + u64::from(shift)
@@ -68,6 +71,10 @@ pub fn range_tag(shift: u32) -> u64 {
 /// rows that do not look anything up).
 pub fn table_rows(tables: &Tables) -> Vec<(u64, i128, i128)> {
     let mut rows = vec![(0, 0, 0)];
+    if let Some(bits) = tables.weight_bits {
+        let half = 1i128 << (bits - 1);
+        rows.extend((-half..half).map(|x| (WEIGHT_RANGE_TAG, x, 0)));
+    }
     for shift in &tables.range_shifts {
         rows.extend((0..1i128 << shift).map(|r| (range_tag(*shift), r, 0)));
     }
@@ -503,16 +510,37 @@ impl Builder {
     /// With hashed weights, lays out the weights commitment; returns its digest cell.
     fn weights_digest(&mut self, model: &CompiledModel) -> Result<Option<CellRef>> {
         if let Some(salt) = model.weights_salt()? {
-            // The weights commitment: every parameter, in order, then the salt.
+            // The weights commitment (`CompiledModel::weights_message`): the weights,
+            // range-checked and packed, then the biases and constants, then the salt.
             let start = self.plan.rows;
-            let mut message: Vec<Element> = model
-                .parameters()
-                .iter()
-                .zip(&self.param_cells)
-                .map(|(v, cell)| match cell {
-                    Some(c) => Element::Cell(*c),
-                    None => Element::Free(to_field(i128::from(*v))),
-                })
+            let bits = self
+                .tables
+                .weight_bits
+                .unwrap_or_else(|| model.weight_bits_needed());
+            let params = model.parameters();
+            let kinds = model.parameter_is_weight();
+            let mut weights = Vec::new();
+            let mut others = Vec::new();
+            for (i, (v, is_weight)) in params.iter().zip(&kinds).enumerate() {
+                let cell = match self.param_cells[i] {
+                    Some(c) => c,
+                    None => self.witness(to_field(i128::from(*v))),
+                };
+                if *is_weight {
+                    let r = self.row();
+                    self.copy(cell, CellRef { col: 0, row: r });
+                    self.plan.tag[r] = WEIGHT_RANGE_TAG;
+                    self.plan.lookup[r] = true;
+                    weights.push(cell);
+                } else {
+                    others.push(cell);
+                }
+            }
+            let mut message: Vec<Element> = self
+                .pack(&weights, bits)
+                .into_iter()
+                .chain(others)
+                .map(Element::Cell)
                 .collect();
             message.push(Element::Free(salt));
             let digest = self.hash(&message);

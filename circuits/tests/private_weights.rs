@@ -9,7 +9,6 @@ use common::circuit_with;
 use snarkml_circuits::circuit::ModelCircuit;
 use snarkml_circuits::halo2_proofs::dev::VerifyFailure;
 use snarkml_circuits::halo2_proofs::halo2curves::ff::Field;
-use snarkml_circuits::io::commit_quantized;
 use snarkml_circuits::layout::Plan;
 use snarkml_circuits::prover::{self, mock_failures};
 use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel, Layer, Visibility};
@@ -40,7 +39,7 @@ fn hashed_weights_prove_every_layer_kind_and_expose_the_native_commitment() {
     ] {
         let (model, q) = compiled(stem, Visibility::Hashed);
         let circuit = ModelCircuit::new(&model, Some(&q)).unwrap();
-        let expected = commit_quantized(&model.parameters(), Fr::from(99));
+        let expected = snarkml_circuits::poseidon::hash(&model.weights_message(Fr::from(99)));
         assert_eq!(
             model.weights_commitment().unwrap(),
             Some(expected),
@@ -60,6 +59,40 @@ fn hashed_weights_prove_every_layer_kind_and_expose_the_native_commitment() {
             .outputs(&model);
         assert_eq!(circuit.plan.outputs, reference, "{stem}");
     }
+}
+
+#[test]
+fn weights_are_packed_before_hashing_and_range_checked() {
+    let (model, q) = compiled("mlp_flatten", Visibility::Hashed);
+    let params = model.parameters();
+    let kinds = model.parameter_is_weight();
+    let weights: Vec<i64> = params
+        .iter()
+        .zip(&kinds)
+        .filter(|(_, w)| **w)
+        .map(|(v, _)| *v)
+        .collect();
+    let others = params.len() - weights.len();
+    let bits = model.tables.weight_bits.unwrap();
+    assert_eq!(bits, model.weight_bits_needed());
+    let per = (252 / bits) as usize;
+    let message = model.weights_message(Fr::from(99));
+    assert_eq!(message.len(), weights.len().div_ceil(per) + others + 1);
+    assert_eq!(
+        &message[..weights.len().div_ceil(per)],
+        &snarkml_circuits::fixed_point::pack(&weights, bits)[..]
+    );
+
+    // A weight outside the range is refused by the lookup even with the commitment recomputed.
+    let honest = Plan::build(&model, 3, Some(&q)).unwrap();
+    let range_row = (0..honest.rows)
+        .find(|r| honest.lookup[*r] && honest.tag[*r] == snarkml_circuits::layout::WEIGHT_RANGE_TAG)
+        .unwrap();
+    let mut p = honest.clone();
+    p.advice[0][range_row] += Fr::from(1u64 << bits);
+    assert!(!mock_failures(&model, &circuit_with(&model, p))
+        .unwrap()
+        .is_empty());
 }
 
 #[test]

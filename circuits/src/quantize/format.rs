@@ -242,12 +242,17 @@ pub struct Tables {
     pub activations: BTreeMap<Activation, u32>,
     /// Fractional bits of activation inputs and outputs (what the tables are computed at).
     pub scale_bits: u32,
+    /// With private or hashed weights: the signed bit width every weight is range-checked to
+    /// (so that weights can be packed before hashing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_bits: Option<u32>,
 }
 
 impl Tables {
     /// Rows of the combined table, including its all-zero first row.
     pub fn rows(&self) -> usize {
-        1 + self.range_shifts.iter().map(|s| 1usize << s).sum::<usize>()
+        1 + self.weight_bits.map_or(0, |b| 1usize << b)
+            + self.range_shifts.iter().map(|s| 1usize << s).sum::<usize>()
             + self
                 .activations
                 .values()
@@ -367,8 +372,70 @@ impl CompiledModel {
         io + usize::from(self.weights == Visibility::Hashed)
     }
 
+    /// Which of [`Self::parameters`] are weights (multiplied by activations; range-checked and
+    /// packed before hashing) rather than biases or added constants.
+    pub fn parameter_is_weight(&self) -> Vec<bool> {
+        let mut out = Vec::new();
+        for layer in &self.layers {
+            match layer {
+                Layer::Dense { weight, bias, .. }
+                | Layer::Conv { weight, bias, .. }
+                | Layer::Affine { weight, bias, .. } => {
+                    out.extend(std::iter::repeat_n(true, weight.len()));
+                    out.extend(std::iter::repeat_n(false, bias.len()));
+                }
+                Layer::AddConst { constant, .. } => {
+                    out.extend(std::iter::repeat_n(false, constant.len()))
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The signed bit width that holds every weight.
+    pub fn weight_bits_needed(&self) -> u32 {
+        let params = self.parameters();
+        let max = params
+            .iter()
+            .zip(self.parameter_is_weight())
+            .filter(|(_, w)| *w)
+            .map(|(v, _)| v.unsigned_abs())
+            .max()
+            .unwrap_or(0);
+        (64 - max.leading_zeros()) + 1
+    }
+
+    /// What the weights commitment hashes: the weights packed `⌊252 / weight_bits⌋` per field
+    /// element (they are range-checked to `weight_bits` in the circuit, so packing is
+    /// injective), then every bias and added constant, then the salt.
+    pub fn weights_message(&self, salt: crate::Fr) -> Vec<crate::Fr> {
+        let bits = self
+            .tables
+            .weight_bits
+            .unwrap_or_else(|| self.weight_bits_needed());
+        let params = self.parameters();
+        let kinds = self.parameter_is_weight();
+        let weights: Vec<i64> = params
+            .iter()
+            .zip(&kinds)
+            .filter(|(_, w)| **w)
+            .map(|(v, _)| *v)
+            .collect();
+        let mut message = crate::fixed_point::pack(&weights, bits);
+        message.extend(
+            params
+                .iter()
+                .zip(&kinds)
+                .filter(|(_, w)| !**w)
+                .map(|(v, _)| crate::fixed_point::to_field(i128::from(*v))),
+        );
+        message.push(salt);
+        message
+    }
+
     /// Every model parameter (weights and biases of dense, convolution and affine layers, and
-    /// added constants), in layer order: what a weights commitment hashes.
+    /// added constants), in layer order.
     pub fn parameters(&self) -> Vec<i64> {
         let mut out = Vec::new();
         for layer in &self.layers {
@@ -406,11 +473,12 @@ impl CompiledModel {
         }
     }
 
-    /// The Poseidon commitment to the parameters under the weights salt (hashed weights only).
+    /// The Poseidon commitment `C_W` to the parameters under the weights salt (hashed weights
+    /// only): the hash of [`Self::weights_message`].
     pub fn weights_commitment(&self) -> Result<Option<crate::Fr>> {
         Ok(self
             .weights_salt()?
-            .map(|salt| crate::io::commit_quantized(&self.parameters(), salt)))
+            .map(|salt| crate::poseidon::hash(&self.weights_message(salt))))
     }
 
     /// Instances of one input or output.

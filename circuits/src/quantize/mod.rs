@@ -158,6 +158,9 @@ pub fn compile(
             .for_each(|io| io.visibility = opts.outputs);
         model.weights = opts.weights;
         model.weights_salt = weights_salt.clone();
+        if model.private_weights() {
+            model.tables.weight_bits = Some(model.weight_bits_needed());
+        }
         model.rows = layout::Plan::build(&model, opts.width, None)?.rows;
         model.layout = LayoutParams {
             width: opts.width,
