@@ -5,7 +5,7 @@
 mod common;
 
 use common::{
-    assert_one_line_error, linear_build, local_chain, ok, repo, snarkml, toolchain_on_path,
+    advance, assert_one_line_error, linear_build, local_chain, ok, repo, snarkml, toolchain_on_path,
 };
 use snarkml::artifacts::BuildDir;
 use snarkml::chain::escrow;
@@ -140,26 +140,6 @@ fn fake_audit_proof(path: &Path, values: [Fr; 5]) {
         "inner": [],
     });
     std::fs::write(path, serde_json::to_string_pretty(&file).unwrap()).unwrap();
-}
-
-fn advance(url: &str, secs: u64) {
-    for (method, args) in [
-        ("evm_increaseTime", vec![secs.to_string()]),
-        ("evm_mine", vec![]),
-    ] {
-        let mut cmd = vec!["rpc", method];
-        cmd.extend(args.iter().map(String::as_str));
-        cmd.extend(["--rpc-url", url]);
-        let out = std::process::Command::new(repo(".toolchain/bin/cast"))
-            .args(&cmd)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
 }
 
 #[test]

@@ -131,3 +131,24 @@ pub(crate) fn linear_build(
     ok(snarkml(&["setup", b, "--srs", srs.to_str().unwrap()]));
     model
 }
+
+/// Moves a local chain's clock forward by `secs` and mines a block.
+pub(crate) fn advance(url: &str, secs: u64) {
+    for (method, args) in [
+        ("evm_increaseTime", vec![secs.to_string()]),
+        ("evm_mine", vec![]),
+    ] {
+        let mut cmd = vec!["rpc", method];
+        cmd.extend(args.iter().map(String::as_str));
+        cmd.extend(["--rpc-url", url]);
+        let out = Command::new(repo(".toolchain/bin/cast"))
+            .args(&cmd)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

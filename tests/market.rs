@@ -6,7 +6,7 @@
 mod common;
 
 use common::{
-    assert_one_line_error, flip_proof_byte, linear_build, local_chain, ok, repo, snarkml,
+    advance, assert_one_line_error, flip_proof_byte, linear_build, local_chain, ok, snarkml,
     tamper_json, toolchain_on_path,
 };
 use snarkml::chain::escrow;
@@ -21,27 +21,6 @@ const REQUESTER_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a841
 
 fn json(out: &str) -> serde_json::Value {
     serde_json::from_str(out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
-}
-
-/// Moves the chain's clock forward by `secs` and mines a block.
-fn advance(url: &str, secs: u64) {
-    for (method, args) in [
-        ("evm_increaseTime", vec![secs.to_string()]),
-        ("evm_mine", vec![]),
-    ] {
-        let mut cmd = vec!["rpc", method];
-        cmd.extend(args.iter().map(String::as_str));
-        cmd.extend(["--rpc-url", url]);
-        let out = std::process::Command::new(repo(".toolchain/bin/cast"))
-            .args(&cmd)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
 }
 
 fn write_input(path: &Path, salt: &str) {

@@ -2,6 +2,9 @@
 //! and withdrawing, with reverts decoded into sentences.
 
 use super::escrow::confirmed;
+/// Sends the signer everything the bounty contract credited to it: the escrow and the bounty
+/// share the pull-payment ABI (`credit`, `withdraw` and their errors), so one client serves.
+pub use super::escrow::withdraw;
 use super::{rpc_error, wallet_provider, ChainConfig};
 use alloy::primitives::{Address, Bytes, B256, U256};
 use eyre::{eyre, Result};
@@ -302,23 +305,4 @@ pub async fn reclaim(cfg: &ChainConfig, bounty: Address, id: u64) -> Result<B256
         .await
         .map_err(|e| explain(&e, url, "reclaim"))?;
     Ok(confirmed(pending, url, "reclaim").await?.transaction_hash())
-}
-
-/// Sends the signer everything the bounty contract credited to it; returns the amount.
-pub async fn withdraw(cfg: &ChainConfig, bounty: Address) -> Result<U256> {
-    let url = cfg.rpc_url.as_str();
-    let (provider, from) = wallet_provider(cfg)?;
-    let c = IAuditBounty::new(bounty, &provider);
-    let amount = c
-        .credit(from)
-        .call()
-        .await
-        .map_err(|e| explain(&e, url, "reading the credit"))?;
-    let pending = c
-        .withdraw()
-        .send()
-        .await
-        .map_err(|e| explain(&e, url, "withdrawal"))?;
-    confirmed(pending, url, "withdrawal").await?;
-    Ok(amount)
 }

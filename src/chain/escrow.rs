@@ -407,7 +407,8 @@ pub async fn refund(cfg: &ChainConfig, escrow: Address, id: u64) -> Result<B256>
     Ok(confirmed(pending, url, "refund").await?.transaction_hash())
 }
 
-/// Sends the signer everything the escrow credited to it; returns the amount.
+/// Sends the signer everything the escrow (or the audit bounty: same pull-payment ABI)
+/// credited to it; returns the amount.
 pub async fn withdraw(cfg: &ChainConfig, escrow: Address) -> Result<U256> {
     let url = cfg.rpc_url.as_str();
     let (provider, from) = wallet_provider(cfg)?;
