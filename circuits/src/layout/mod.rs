@@ -1,0 +1,510 @@
+//! The layout planner: a compiled model (and, when proving, its inputs) becomes a [`Plan`] —
+//! every advice value, fixed value, selector and copy constraint of the circuit, decided
+//! natively before halo2 sees anything. The circuit then only writes the plan out, which
+//! keeps synthesis trivial and lets tests corrupt any single cell.
+//!
+//! Columns: `x[0..W]` and `acc` (advice), `w[0..W]`, `bias`, `tag` (fixed), one instance
+//! column, and a three-column lookup table `(tag, in, out)`.
+//!
+//! Row shapes:
+//! ```text
+//! dot product, first row:  | x0 .. x(W-1) | acc = bias + Σ xi·wi          |  w0 .. w(W-1), bias
+//! dot product, next rows:  | x0 .. x(W-1) | acc = acc(prev)·m + Σ xi·wi   |  w0 .. w(W-1), m in bias
+//!                          (m = 1 for dot products, m = 2^B when packing public values)
+//! rescale (2 rows):        | q | y | .. | a |  a + half = q·2^s + r     |  w0 = 2^s, w1 = half, tag = f
+//!                          | r | 0 | .. |   |  (range(s), r, 0) ∈ table, (f, q, y) ∈ table
+//! activation:              | x | y | .. |   |  (f, x, y) ∈ table
+//! public input element:    | x | x | .. |   |  (identity, x, x) ∈ table: x is in range
+//! ```
+//! Private or hashed weights add advice columns `wv0 .. wv(W-1)`, `bv` and two gates:
+//! ```text
+//! parameter dot, first row: | x0 .. x(W-1) | acc = bv + Σ xi·wvi        | wv0 .. wv(W-1) | bv
+//! parameter dot, next rows: | x0 .. x(W-1) | acc = acc(prev) + Σ xi·wvi | wv0 .. wv(W-1) |
+//! ```
+//! every use of a parameter copy-constrained to its first; with hashed weights, the first cells
+//! are hashed (in [`CompiledModel::parameters`] order, then the salt) into the last instance.
+//!
+//! Poseidon (only in circuits with a hashed input or output; `s`, `a` in `x0..x2`, constants
+//! in the fixed columns `c0..c2`):
+//! ```text
+//! sponge start + absorb:   | s0 s1 s2 |  s = [len, 0, 0]; c0 = len, c1/c2 = 1 or 0 (padding)
+//!                          | .  m1 m2 |  message pair
+//!                          | s' ...   |  s' = s + [0, c1·m1, c2·m2]  (round 0 starts here)
+//! round (2 rows):          | s0 s1 s2 |  c = round constants
+//!                          | a0 a1 a2 |  a = (s + c)², for S-boxed elements
+//!                          | next s   |  = MDS · ((s + c)·a²) (full) or S-box on s0 only (partial)
+//! ```
+//! The digest is `s1` after the last permutation; it goes to an instance.
+//!
+//! Public values are packed, `⌊252 / B⌋` signed `B`-bit values per instance, by chained dot
+//! rows with multiplier `2^B` (see [`crate::fixed_point::pack`]). Inputs are range-checked by
+//! the identity table and outputs have static bounds, so the packing is injective. Shape ops
+//! (reshape, flatten) reuse cells and cost no rows.
+
+mod audit;
+mod layers;
+mod sponge;
+
+pub use sponge::{PoseidonGate, PoseidonRow};
+
+use crate::error::Result;
+use crate::fixed_point::{from_field, rescale, to_field, values_per_instance};
+use crate::model::Activation;
+use crate::quantize::{CompiledModel, IoSpec, Tables, Visibility};
+use crate::Fr;
+use halo2_proofs::halo2curves::ff::Field;
+
+/// Table tag of an activation function: its position among the model's tables, from 1.
+pub fn act_tag(tables: &Tables, act: Activation) -> u64 {
+    let index = tables
+        .activations
+        .keys()
+        .position(|a| *a == act)
+        .expect("every activation used has a table");
+    1 + index as u64
+}
+
+/// Table tag of the weights' signed range check (private and hashed weights).
+pub const WEIGHT_RANGE_TAG: u64 = 200;
+
+/// Table tag of the range check `0 ≤ r < 2^shift`.
+pub fn range_tag(shift: u32) -> u64 {
+    64 + u64::from(shift)
+}
+
+/// Every row of the lookup table `(tag, in, out)`; the all-zero row first (the value seen by
+/// rows that do not look anything up).
+pub fn table_rows(tables: &Tables) -> Vec<(u64, i128, i128)> {
+    let mut rows = vec![(0, 0, 0)];
+    if let Some(bits) = tables.weight_bits {
+        let half = 1i128 << (bits - 1);
+        rows.extend((-half..half).map(|x| (WEIGHT_RANGE_TAG, x, 0)));
+    }
+    for shift in &tables.range_shifts {
+        rows.extend((0..1i128 << shift).map(|r| (range_tag(*shift), r, 0)));
+    }
+    for (index, (act, bits)) in tables.activations.iter().enumerate() {
+        let half = 1i128 << (bits - 1);
+        let tag = 1 + index as u64;
+        rows.extend((-half..half).map(|x| (tag, x, act.apply(x, tables.scale_bits))));
+    }
+    rows
+}
+
+/// An advice cell: column index (`0..W` are `x`, `W` is `acc`) and row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CellRef {
+    /// Advice column index.
+    pub col: usize,
+    /// Row.
+    pub row: usize,
+}
+
+/// The rows a layer occupies, for naming a failing constraint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LayerRows {
+    /// The ONNX node (or `inputs` / `outputs`).
+    pub node: String,
+    /// First row.
+    pub start: usize,
+    /// One past the last row.
+    pub end: usize,
+}
+
+/// The whole circuit, decided natively.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    /// Multiply-accumulates per row.
+    pub width: usize,
+    /// Rows used.
+    pub rows: usize,
+    /// Whether advice values are a real witness (false for key generation).
+    pub witness: bool,
+    /// Advice values, `[W + 1][rows]`.
+    pub advice: Vec<Vec<Fr>>,
+    /// Fixed weight columns, `[W][rows]`.
+    pub weights: Vec<Vec<i64>>,
+    /// Fixed bias column (first dot rows) / accumulator multiplier (chained dot rows).
+    pub bias: Vec<i128>,
+    /// Fixed lookup tag column.
+    pub tag: Vec<u64>,
+    /// Selector of first dot-product rows.
+    pub dot_first: Vec<bool>,
+    /// Selector of chained dot-product rows.
+    pub dot_next: Vec<bool>,
+    /// Selector of first parameter-dot rows (private weights only).
+    pub pdot_first: Vec<bool>,
+    /// Selector of chained parameter-dot rows (private weights only).
+    pub pdot_next: Vec<bool>,
+    /// Selector of rescale rows.
+    pub rescale: Vec<bool>,
+    /// Selector of lookup rows.
+    pub lookup: Vec<bool>,
+    /// Copy constraints between advice cells.
+    pub copies: Vec<(CellRef, CellRef)>,
+    /// Advice cells exposed at instance rows (packed inputs, then packed outputs).
+    pub to_instance: Vec<(CellRef, usize)>,
+    /// The public instance values.
+    pub instances: Vec<Fr>,
+    /// The quantized model outputs the circuit computes, one vector per output.
+    pub outputs: Vec<Vec<i64>>,
+    /// Where each layer lives.
+    pub layers: Vec<LayerRows>,
+    /// Whether the circuit has the Poseidon gates.
+    pub poseidon: bool,
+    /// Whether the weights are advice (`wv`, `bv` columns and the parameter-dot gates).
+    pub private_weights: bool,
+    /// Poseidon rows: where each Poseidon gate is enabled, and its constants.
+    pub poseidon_rows: Vec<PoseidonRow>,
+    /// The commitments of hashed inputs then outputs, in order.
+    pub commitments: Vec<Fr>,
+}
+
+/// A deliberate lie, for tests: the output of one activation lookup is off by `delta` and
+/// everything downstream (public outputs included) is computed honestly from it, as a
+/// cheating prover would do. Only the lookup can catch it.
+#[derive(Clone, Copy, Debug)]
+pub struct Fault {
+    /// Index of the layer in `CompiledModel::layers`.
+    pub layer: usize,
+    /// Element of the layer's output.
+    pub element: usize,
+    /// What is added to the true value.
+    pub delta: i128,
+}
+
+struct Builder {
+    plan: Plan,
+    tables: Tables,
+    fault: Option<Fault>,
+    layer: usize,
+    element: usize,
+    /// Weights are advice (`wv`, `bv` columns) instead of fixed values.
+    private_weights: bool,
+    /// The first cell holding each model parameter (private weights only).
+    param_cells: Vec<Option<CellRef>>,
+}
+
+impl Builder {
+    fn row(&mut self) -> usize {
+        let p = &mut self.plan;
+        let r = p.rows;
+        p.rows += 1;
+        p.advice.iter_mut().for_each(|c| c.push(Fr::ZERO));
+        p.weights.iter_mut().for_each(|c| c.push(0));
+        p.bias.push(0);
+        p.tag.push(0);
+        for sel in [
+            &mut p.dot_first,
+            &mut p.dot_next,
+            &mut p.pdot_first,
+            &mut p.pdot_next,
+            &mut p.rescale,
+            &mut p.lookup,
+        ] {
+            sel.push(false);
+        }
+        r
+    }
+
+    fn value(&self, c: CellRef) -> Fr {
+        self.plan.advice[c.col][c.row]
+    }
+
+    /// The value of a cell as a small integer (every value but a packed one is).
+    fn int(&self, c: CellRef) -> i128 {
+        from_field(&self.value(c)).expect("unpacked values are small integers")
+    }
+
+    /// The activation output of the current element, with the test fault applied if it is this one.
+    fn activate(&mut self, act: Activation, x: i128) -> i128 {
+        let e = self.element;
+        self.element += 1;
+        let lie = self
+            .fault
+            .filter(|f| f.layer == self.layer && f.element == e)
+            .map_or(0, |f| f.delta);
+        act.apply(x, self.tables.scale_bits) + lie
+    }
+
+    /// Places a copy of `src` at `dst`.
+    fn copy(&mut self, src: CellRef, dst: CellRef) {
+        self.plan.advice[dst.col][dst.row] = self.value(src);
+        self.plan.copies.push((src, dst));
+    }
+
+    /// Lays out `bias + Σ value(cell)·weight` over as many rows as needed; returns the cell of
+    /// the final accumulator.
+    fn dot(&mut self, terms: &[(CellRef, i64)], bias: i128) -> CellRef {
+        self.chain(terms, bias, 1)
+    }
+
+    /// Like [`Self::dot`], with the accumulator multiplied by `multiplier` at each chained row.
+    fn chain(&mut self, terms: &[(CellRef, i64)], bias: i128, multiplier: i128) -> CellRef {
+        let w = self.plan.width;
+        let mut acc = to_field(bias);
+        let first = self.row();
+        self.plan.dot_first[first] = true;
+        self.plan.bias[first] = bias;
+        let mut r = first;
+        for (i, chunk) in terms.chunks(w).enumerate() {
+            if i > 0 {
+                r = self.row();
+                self.plan.dot_next[r] = true;
+                self.plan.bias[r] = multiplier;
+                acc *= to_field(multiplier);
+            }
+            for (slot, (src, weight)) in chunk.iter().enumerate() {
+                self.copy(*src, CellRef { col: slot, row: r });
+                self.plan.weights[slot][r] = *weight;
+                acc += self.value(*src) * to_field(i128::from(*weight));
+            }
+            self.plan.advice[w][r] = acc;
+        }
+        self.plan.advice[w][r] = acc;
+        CellRef { col: w, row: r }
+    }
+
+    /// Rescales the accumulator at `acc` by `2^shift` and applies `act`; returns the output cell.
+    fn rescale(&mut self, acc: CellRef, shift: u32, act: Activation) -> CellRef {
+        let w = self.plan.width;
+        let (q, r) = rescale(self.int(acc), shift);
+        let y = self.activate(act, q);
+        let top = self.row();
+        let bottom = self.row();
+        self.copy(acc, CellRef { col: w, row: top });
+        let p = &mut self.plan;
+        p.advice[0][top] = to_field(q);
+        p.advice[1][top] = to_field(y);
+        p.weights[0][top] = 1i64 << shift;
+        p.weights[1][top] = if shift == 0 { 0 } else { 1i64 << (shift - 1) };
+        p.tag[top] = act_tag(&self.tables, act);
+        p.rescale[top] = true;
+        p.lookup[top] = true;
+        p.advice[0][bottom] = to_field(r);
+        p.tag[bottom] = range_tag(shift);
+        p.lookup[bottom] = true;
+        CellRef { col: 1, row: top }
+    }
+
+    /// Applies `act` to the value at `src` by lookup; returns the output cell.
+    fn activation(&mut self, src: CellRef, act: Activation) -> CellRef {
+        let y = self.activate(act, self.int(src));
+        let r = self.row();
+        self.copy(src, CellRef { col: 0, row: r });
+        self.plan.advice[1][r] = to_field(y);
+        self.plan.tag[r] = act_tag(&self.tables, act);
+        self.plan.lookup[r] = true;
+        CellRef { col: 1, row: r }
+    }
+
+    /// A public input element, range-checked by the identity table.
+    fn input(&mut self, v: i64) -> CellRef {
+        let r = self.row();
+        self.plan.advice[0][r] = to_field(i128::from(v));
+        self.plan.advice[1][r] = to_field(i128::from(v));
+        self.plan.tag[r] = act_tag(&self.tables, Activation::Identity);
+        self.plan.lookup[r] = true;
+        CellRef { col: 0, row: r }
+    }
+
+    /// Packs the values at `cells` (signed, `bits` bits each) into instances, one value per
+    /// row so that each chained row multiplies the accumulator by `2^bits` exactly once.
+    fn expose(&mut self, cells: &[CellRef], bits: u32) {
+        for packed in self.pack(cells, bits) {
+            self.make_public(packed);
+        }
+    }
+
+    /// Packs the values at `cells` (signed, `bits` bits each) as [`crate::fixed_point::pack`]
+    /// does, one value per row so that each chained row multiplies the accumulator by `2^bits`
+    /// exactly once; returns the packed cells.
+    fn pack(&mut self, cells: &[CellRef], bits: u32) -> Vec<CellRef> {
+        let w = self.plan.width;
+        let mut out = Vec::new();
+        for chunk in cells.chunks(values_per_instance(bits)) {
+            let base = to_field(1i128 << bits);
+            let first = self.row();
+            self.plan.dot_first[first] = true;
+            self.copy(chunk[0], CellRef { col: 0, row: first });
+            self.plan.weights[0][first] = 1;
+            let mut acc = self.value(chunk[0]);
+            self.plan.advice[w][first] = acc;
+            let mut r = first;
+            for cell in &chunk[1..] {
+                r = self.row();
+                self.plan.dot_next[r] = true;
+                self.plan.bias[r] = 1i128 << bits;
+                self.copy(*cell, CellRef { col: 0, row: r });
+                self.plan.weights[0][r] = 1;
+                acc = acc * base + self.value(*cell);
+                self.plan.advice[w][r] = acc;
+            }
+            out.push(CellRef { col: w, row: r });
+        }
+        out
+    }
+}
+
+impl Builder {
+    /// A builder for `model` at `width`, carrying a witness or not.
+    fn new(model: &CompiledModel, width: usize, witness: bool, fault: Option<Fault>) -> Self {
+        let private_weights = model.private_weights();
+        let parameters = model.parameters();
+        Builder {
+            plan: Plan {
+                width,
+                rows: 0,
+                witness,
+                advice: vec![
+                    Vec::new();
+                    if private_weights {
+                        2 * width + 2
+                    } else {
+                        width + 1
+                    }
+                ],
+                weights: vec![Vec::new(); width],
+                bias: Vec::new(),
+                tag: Vec::new(),
+                dot_first: Vec::new(),
+                dot_next: Vec::new(),
+                pdot_first: Vec::new(),
+                pdot_next: Vec::new(),
+                rescale: Vec::new(),
+                lookup: Vec::new(),
+                copies: Vec::new(),
+                to_instance: Vec::new(),
+                instances: Vec::new(),
+                outputs: Vec::new(),
+                layers: Vec::new(),
+                poseidon: model.uses_poseidon(),
+                private_weights,
+                poseidon_rows: Vec::new(),
+                commitments: Vec::new(),
+            },
+            tables: model.tables.clone(),
+            fault,
+            layer: 0,
+            element: 0,
+            private_weights,
+            param_cells: vec![None; parameters.len()],
+        }
+    }
+
+    /// Makes the value at `cell` the next public instance.
+    fn make_public(&mut self, cell: CellRef) {
+        let value = self.value(cell);
+        self.plan
+            .to_instance
+            .push((cell, self.plan.instances.len()));
+        self.plan.instances.push(value);
+    }
+
+    /// Makes an input or output visible as its spec says: packed public values, one
+    /// commitment, or nothing.
+    fn publish(&mut self, spec: &IoSpec, cells: &[CellRef], salt: Fr) {
+        match spec.visibility {
+            Visibility::Public => self.expose(cells, spec.pack_bits),
+            Visibility::Hashed => {
+                let digest = self.commit(cells, salt);
+                self.plan
+                    .to_instance
+                    .push((digest, self.plan.instances.len()));
+                self.plan.instances.push(self.value(digest));
+            }
+            Visibility::Private | Visibility::Fixed => {}
+        }
+    }
+}
+
+impl Plan {
+    /// Plans the circuit of `model` with `width` multiply-accumulates per row. With `inputs`
+    /// (quantized, one vector per model input) the plan carries the witness; without, it
+    /// carries zeros and is only good for key generation.
+    pub fn build(model: &CompiledModel, width: usize, inputs: Option<&[Vec<i64>]>) -> Result<Plan> {
+        Self::build_full(model, width, inputs, &[], None)
+    }
+
+    /// [`Plan::build`] with the salts of the hashed inputs then outputs, in order (missing
+    /// salts are zero).
+    pub fn build_salted(
+        model: &CompiledModel,
+        width: usize,
+        inputs: Option<&[Vec<i64>]>,
+        salts: &[Fr],
+    ) -> Result<Plan> {
+        Self::build_full(model, width, inputs, salts, None)
+    }
+
+    /// [`Plan::build`] with a deliberate [`Fault`] (for negative tests).
+    pub fn build_with_fault(
+        model: &CompiledModel,
+        width: usize,
+        inputs: Option<&[Vec<i64>]>,
+        fault: Option<Fault>,
+    ) -> Result<Plan> {
+        Self::build_full(model, width, inputs, &[], fault)
+    }
+
+    fn build_full(
+        model: &CompiledModel,
+        width: usize,
+        inputs: Option<&[Vec<i64>]>,
+        salts: &[Fr],
+        fault: Option<Fault>,
+    ) -> Result<Plan> {
+        let mut salts = salts.iter().copied();
+        let mut next_salt = |spec: &IoSpec| match spec.visibility {
+            Visibility::Hashed => salts.next().unwrap_or(Fr::ZERO),
+            _ => Fr::ZERO,
+        };
+        let mut b = Builder::new(model, width, inputs.is_some(), fault);
+        let mut cells: Vec<Vec<CellRef>> = vec![Vec::new(); model.tensors.len()];
+
+        // Public inputs: range-checked, then packed into instances.
+        let start = b.plan.rows;
+        for (i, spec) in model.inputs.iter().enumerate() {
+            let n = model.tensors[spec.tensor].numel();
+            let data = inputs.map(|all| all[i].as_slice());
+            cells[spec.tensor] = (0..n).map(|e| b.input(data.map_or(0, |d| d[e]))).collect();
+        }
+        for spec in &model.inputs {
+            let c = cells[spec.tensor].clone();
+            let salt = next_salt(spec);
+            b.publish(spec, &c, salt);
+        }
+        b.plan.layers.push(LayerRows {
+            node: "inputs".into(),
+            start,
+            end: b.plan.rows,
+        });
+
+        b.run_layers(model, &mut cells);
+
+        let start = b.plan.rows;
+        for spec in &model.outputs {
+            let c = cells[spec.tensor].clone();
+            let values = c.iter().map(|cell| b.int(*cell) as i64).collect();
+            b.plan.outputs.push(values);
+            let salt = next_salt(spec);
+            b.publish(spec, &c, salt);
+        }
+        b.plan.layers.push(LayerRows {
+            node: "outputs".into(),
+            start,
+            end: b.plan.rows,
+        });
+
+        b.commit_weights(model)?;
+        Ok(b.plan)
+    }
+
+    /// The layer that owns `row`.
+    pub fn layer_at(&self, row: usize) -> Option<&str> {
+        self.layers
+            .iter()
+            .find(|l| (l.start..l.end).contains(&row))
+            .map(|l| l.node.as_str())
+    }
+}

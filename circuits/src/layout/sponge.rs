@@ -1,0 +1,172 @@
+//! Poseidon in the plan: the sponge's rows (see the module header of [`super`]), commitments
+//! to cells, and the weights commitment.
+
+use super::{Builder, CellRef, LayerRows, WEIGHT_RANGE_TAG};
+use crate::error::Result;
+use crate::fixed_point::to_field;
+use crate::poseidon;
+use crate::quantize::CompiledModel;
+use crate::Fr;
+use halo2_proofs::halo2curves::ff::Field;
+
+/// A Poseidon gate of the plan.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PoseidonGate {
+    /// The sponge's initial state `[c0, 0, 0]`.
+    Init,
+    /// `s' = s + [0, c1·m1, c2·m2]`.
+    Absorb,
+    /// A full round with constants `c`.
+    Full,
+    /// A partial round with constants `c`.
+    Partial,
+}
+
+/// One enabled Poseidon gate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoseidonRow {
+    /// The row.
+    pub row: usize,
+    /// The gate.
+    pub gate: PoseidonGate,
+    /// What the gate reads from the fixed columns `c0..c2` at this row (`Init` uses `c0`,
+    /// `Absorb` `c1`, `c2`; both may share a row).
+    pub constants: [Fr; 3],
+}
+
+/// An element of a message to hash: a cell of the plan (copied into the sponge), or a free
+/// private witness (a salt, or a parameter no row uses).
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Element {
+    Cell(CellRef),
+    Free(Fr),
+}
+
+impl Builder {
+    /// With hashed weights, lays out the weights commitment (every parameter, in order, then
+    /// the salt) and makes it the next instance.
+    pub(super) fn commit_weights(&mut self, model: &CompiledModel) -> Result<()> {
+        if let Some(digest) = self.weights_digest(model)? {
+            self.make_public(digest);
+        }
+        Ok(())
+    }
+
+    /// With hashed weights, lays out the weights commitment; returns its digest cell.
+    pub(super) fn weights_digest(&mut self, model: &CompiledModel) -> Result<Option<CellRef>> {
+        if let Some(salt) = model.weights_salt()? {
+            // The weights commitment (`CompiledModel::weights_message`): the weights,
+            // range-checked and packed, then the biases and constants, then the salt.
+            let start = self.plan.rows;
+            let bits = self
+                .tables
+                .weight_bits
+                .unwrap_or_else(|| model.weight_bits_needed());
+            let params = model.parameters();
+            let kinds = model.parameter_is_weight();
+            let mut weights = Vec::new();
+            let mut others = Vec::new();
+            for (i, (v, is_weight)) in params.iter().zip(&kinds).enumerate() {
+                let cell = match self.param_cells[i] {
+                    Some(c) => c,
+                    None => self.witness(to_field(i128::from(*v))),
+                };
+                if *is_weight {
+                    let r = self.row();
+                    self.copy(cell, CellRef { col: 0, row: r });
+                    self.plan.tag[r] = WEIGHT_RANGE_TAG;
+                    self.plan.lookup[r] = true;
+                    weights.push(cell);
+                } else {
+                    others.push(cell);
+                }
+            }
+            let mut message: Vec<Element> = self
+                .pack(&weights, bits)
+                .into_iter()
+                .chain(others)
+                .map(Element::Cell)
+                .collect();
+            message.push(Element::Free(salt));
+            let digest = self.hash(&message);
+            self.plan.layers.push(LayerRows {
+                node: "weights commitment".into(),
+                start,
+                end: self.plan.rows,
+            });
+            return Ok(Some(digest));
+        }
+        Ok(None)
+    }
+
+    /// Lays out the Poseidon commitment `hash(values at cells ‖ salt)`; returns the digest cell.
+    pub(super) fn commit(&mut self, cells: &[CellRef], salt: Fr) -> CellRef {
+        let mut message: Vec<Element> = cells.iter().copied().map(Element::Cell).collect();
+        message.push(Element::Free(salt));
+        self.hash(&message)
+    }
+
+    /// Lays out the Poseidon hash of `message`; returns the digest cell.
+    pub(super) fn hash(&mut self, message: &[Element]) -> CellRef {
+        let len = message.len();
+        let value = |b: &Self, m: Element| match m {
+            Element::Cell(c) => b.value(c),
+            Element::Free(v) => v,
+        };
+        let mut state = poseidon::initial_state(len);
+        let mut r = self.row();
+        self.set_state(r, &state);
+        self.poseidon_gate(r, PoseidonGate::Init, [state[0], Fr::ZERO, Fr::ZERO]);
+        for pair in message.chunks(poseidon::RATE) {
+            let masks = [1, 2].map(|j| Fr::from(u64::from(pair.len() >= j)));
+            self.poseidon_gate(r, PoseidonGate::Absorb, [Fr::ZERO, masks[0], masks[1]]);
+            let m = self.row();
+            for (j, element) in pair.iter().enumerate() {
+                let dst = CellRef { col: 1 + j, row: m };
+                match element {
+                    Element::Cell(src) => self.copy(*src, dst),
+                    Element::Free(v) => self.plan.advice[dst.col][dst.row] = *v,
+                }
+                state[1 + j] += value(self, *element);
+            }
+            r = self.row();
+            self.set_state(r, &state);
+            let c = poseidon::constants();
+            for round in 0..poseidon::ROUNDS {
+                let rc = c.round_constants[round];
+                let full = poseidon::is_full_round(round);
+                let gate = if full {
+                    PoseidonGate::Full
+                } else {
+                    PoseidonGate::Partial
+                };
+                self.poseidon_gate(r, gate, rc);
+                let a = self.row();
+                for j in 0..poseidon::T {
+                    if full || j == 0 {
+                        self.plan.advice[j][a] = (state[j] + rc[j]).square();
+                    }
+                }
+                poseidon::round(&mut state, round);
+                r = self.row();
+                self.set_state(r, &state);
+            }
+        }
+        self.plan.commitments.push(state[1]);
+        CellRef { col: 1, row: r }
+    }
+
+    pub(super) fn set_state(&mut self, row: usize, state: &[Fr; poseidon::T]) {
+        for (j, v) in state.iter().enumerate() {
+            self.plan.advice[j][row] = *v;
+        }
+    }
+
+    pub(super) fn poseidon_gate(&mut self, row: usize, gate: PoseidonGate, constants: [Fr; 3]) {
+        self.plan.poseidon_rows.push(PoseidonRow {
+            row,
+            gate,
+            constants,
+        });
+    }
+}
