@@ -3,6 +3,7 @@ pragma solidity ^0.8.19;
 
 import {IVerifier} from "./IVerifier.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
+import {PullPayments} from "./PullPayments.sol";
 
 /// @title AuditBounty
 /// @notice Trustless accuracy audits. A sponsor escrows a reward for proof that a registered
@@ -14,7 +15,7 @@ import {ModelRegistry} from "./ModelRegistry.sol";
 /// correct counts. A valid claim credits the reward to the model's registered owner; after the
 /// deadline an unclaimed reward is credited back to the sponsor. Each bounty pays once;
 /// payments are pulled with `withdraw`.
-contract AuditBounty {
+contract AuditBounty is PullPayments {
     /// @notice Where a bounty stands.
     enum Status {
         None,
@@ -62,10 +63,6 @@ contract AuditBounty {
     uint256 public bountyCount;
     /// @notice Rewards of open bounties, in wei.
     uint256 public openRewards;
-    /// @notice Credited, not yet withdrawn, in wei.
-    uint256 public totalCredit;
-    /// @notice What each account can withdraw.
-    mapping(address => uint256) public credit;
 
     mapping(uint256 => Bounty) private bounties;
 
@@ -86,8 +83,6 @@ contract AuditBounty {
     event BountyPaid(uint256 indexed bountyId, address indexed payee, uint256 correct, uint256 samples);
     /// @notice An unclaimed bounty expired and its reward was credited back to the sponsor.
     event BountyReclaimed(uint256 indexed bountyId, address indexed sponsor);
-    /// @notice An account withdrew its credit.
-    event Withdrawn(address indexed account, uint256 amount);
 
     /// @notice A bounty must pay a reward.
     error ZeroReward();
@@ -121,10 +116,6 @@ contract AuditBounty {
     error BelowThreshold(uint256 bountyId, uint256 correct, uint256 samples);
     /// @notice The audit verifier rejected the proof.
     error ProofRejected(uint256 bountyId);
-    /// @notice The caller has nothing to withdraw.
-    error NothingToWithdraw(address account);
-    /// @notice Sending the withdrawal failed.
-    error TransferFailed(address account, uint256 amount);
 
     constructor(ModelRegistry registry_) {
         registry = registry_;
@@ -203,8 +194,7 @@ contract AuditBounty {
         address payee = registry.ownerOf(b.modelId);
         b.status = Status.Paid;
         openRewards -= b.reward;
-        credit[payee] += b.reward;
-        totalCredit += b.reward;
+        _credit(payee, b.reward);
         emit BountyPaid(bountyId, payee, correct, b.samples);
     }
 
@@ -216,20 +206,8 @@ contract AuditBounty {
         if (block.timestamp <= b.deadline) revert DeadlineNotReached(bountyId, b.deadline);
         b.status = Status.Reclaimed;
         openRewards -= b.reward;
-        credit[b.sponsor] += b.reward;
-        totalCredit += b.reward;
+        _credit(b.sponsor, b.reward);
         emit BountyReclaimed(bountyId, b.sponsor);
-    }
-
-    /// @notice Sends the caller everything credited to it.
-    function withdraw() external {
-        uint256 amount = credit[msg.sender];
-        if (amount == 0) revert NothingToWithdraw(msg.sender);
-        credit[msg.sender] = 0;
-        totalCredit -= amount;
-        emit Withdrawn(msg.sender, amount);
-        (bool ok,) = msg.sender.call{value: amount}("");
-        if (!ok) revert TransferFailed(msg.sender, amount);
     }
 
     /// @notice Bounty `bountyId`.

@@ -3,6 +3,7 @@ pragma solidity ^0.8.19;
 
 import {IVerifier} from "./IVerifier.sol";
 import {ModelRegistry} from "./ModelRegistry.sol";
+import {PullPayments} from "./PullPayments.sol";
 
 /// @title InferenceEscrow
 /// @notice Pay-per-verified-inference. A requester opens a request for a registered model on
@@ -13,7 +14,7 @@ import {ModelRegistry} from "./ModelRegistry.sol";
 /// the commitment is what names the weights), and that the model's verifier accepts; the fee
 /// is then credited to the model's registered owner and the output instances are published. After the deadline an unfulfilled request can be refunded to the requester.
 /// Each request is paid or refunded once. Payments are pulled with `withdraw`.
-contract InferenceEscrow {
+contract InferenceEscrow is PullPayments {
     /// @notice Where a request stands.
     enum Status {
         None,
@@ -46,10 +47,6 @@ contract InferenceEscrow {
     uint256 public requestCount;
     /// @notice Fees of open requests, in wei.
     uint256 public openFees;
-    /// @notice Credited, not yet withdrawn, in wei.
-    uint256 public totalCredit;
-    /// @notice What each account can withdraw.
-    mapping(address => uint256) public credit;
 
     mapping(uint256 => Request) private requests;
 
@@ -66,8 +63,6 @@ contract InferenceEscrow {
     event RequestFulfilled(uint256 indexed requestId, address indexed payee, uint256[] outputInstances);
     /// @notice A request expired and its fee was credited back to the requester.
     event RequestRefunded(uint256 indexed requestId, address indexed requester);
-    /// @notice An account withdrew its credit.
-    event Withdrawn(address indexed account, uint256 amount);
 
     /// @notice A request must pay a fee.
     error ZeroFee();
@@ -87,10 +82,6 @@ contract InferenceEscrow {
     error WeightsMismatch(uint256 requestId);
     /// @notice The model's verifier rejected the proof.
     error ProofRejected(uint256 requestId);
-    /// @notice The caller has nothing to withdraw.
-    error NothingToWithdraw(address account);
-    /// @notice Sending the withdrawal failed.
-    error TransferFailed(address account, uint256 amount);
 
     constructor(ModelRegistry registry_) {
         registry = registry_;
@@ -143,8 +134,7 @@ contract InferenceEscrow {
         address payee = registry.ownerOf(r.modelId);
         r.status = Status.Fulfilled;
         openFees -= r.fee;
-        credit[payee] += r.fee;
-        totalCredit += r.fee;
+        _credit(payee, r.fee);
         emit RequestFulfilled(requestId, payee, instances[n:end]);
     }
 
@@ -157,20 +147,8 @@ contract InferenceEscrow {
         if (block.timestamp <= r.deadline) revert DeadlineNotReached(requestId, r.deadline);
         r.status = Status.Refunded;
         openFees -= r.fee;
-        credit[r.requester] += r.fee;
-        totalCredit += r.fee;
+        _credit(r.requester, r.fee);
         emit RequestRefunded(requestId, r.requester);
-    }
-
-    /// @notice Sends the caller everything credited to it.
-    function withdraw() external {
-        uint256 amount = credit[msg.sender];
-        if (amount == 0) revert NothingToWithdraw(msg.sender);
-        credit[msg.sender] = 0;
-        totalCredit -= amount;
-        emit Withdrawn(msg.sender, amount);
-        (bool ok,) = msg.sender.call{value: amount}("");
-        if (!ok) revert TransferFailed(msg.sender, amount);
     }
 
     /// @notice Request `requestId`.

@@ -3,6 +3,7 @@ pragma solidity ^0.8.19;
 
 import {Test} from "./utils/Test.sol";
 import {MockVerifier} from "./mocks/MockVerifier.sol";
+import {PullPayments} from "../src/PullPayments.sol";
 import {ModelRegistry} from "../src/ModelRegistry.sol";
 import {InferenceEscrow} from "../src/InferenceEscrow.sol";
 
@@ -208,7 +209,7 @@ contract InferenceEscrowTest is Test {
 
     function test_RevertWhen_NothingToWithdrawOrTransferFails() public {
         vm.prank(STRANGER);
-        vm.expectRevert(abi.encodeWithSelector(InferenceEscrow.NothingToWithdraw.selector, STRANGER));
+        vm.expectRevert(abi.encodeWithSelector(PullPayments.NothingToWithdraw.selector, STRANGER));
         escrow.withdraw();
 
         // A model owner that refuses ETH keeps its credit: nothing is lost.
@@ -217,7 +218,7 @@ contract InferenceEscrowTest is Test {
         registry.transferOwnership(modelA, address(refuser));
         uint256 id = openRequest(modelA);
         escrow.fulfill(id, verifierA.proofFor(instances(1)), instances(1));
-        vm.expectRevert(abi.encodeWithSelector(InferenceEscrow.TransferFailed.selector, address(refuser), FEE));
+        vm.expectRevert(abi.encodeWithSelector(PullPayments.TransferFailed.selector, address(refuser), FEE));
         refuser.withdrawFrom(escrow);
         assertEq(escrow.credit(address(refuser)), FEE, "credit kept");
         assertEq(address(escrow).balance, FEE, "funds kept");

@@ -71,6 +71,7 @@ const IVERIFIER_SOL: &str = include_str!("../../contracts/src/IVerifier.sol");
 const REGISTRY_SOL: &str = include_str!("../../contracts/src/ModelRegistry.sol");
 const ESCROW_SOL: &str = include_str!("../../contracts/src/InferenceEscrow.sol");
 const BOUNTY_SOL: &str = include_str!("../../contracts/src/AuditBounty.sol");
+const PULL_PAYMENTS_SOL: &str = include_str!("../../contracts/src/PullPayments.sol");
 
 /// Where a request stands (the contract's `Status`).
 pub fn status_name(status: u8) -> &'static str {
@@ -102,6 +103,7 @@ pub async fn deploy_market(cfg: &ChainConfig) -> Result<Market> {
         ("ModelRegistry.sol", REGISTRY_SOL),
         ("InferenceEscrow.sol", ESCROW_SOL),
         ("AuditBounty.sol", BOUNTY_SOL),
+        ("PullPayments.sol", PULL_PAYMENTS_SOL),
     ];
     let registry = solc.compile(&sources, "ModelRegistry.sol", "ModelRegistry")?;
     let registry = super::deploy(cfg, registry.initcode)
