@@ -1,10 +1,10 @@
 //! The audit bounty on-chain: opening, claiming with an aggregated audit proof, reclaiming
 //! and withdrawing, with reverts decoded into sentences.
 
-use super::escrow::confirmed;
 /// Sends the signer everything the bounty contract credited to it: the escrow and the bounty
 /// share the pull-payment ABI (`credit`, `withdraw` and their errors), so one client serves.
 pub use super::escrow::withdraw;
+use super::escrow::{confirmed, send_verifying};
 use super::{rpc_error, wallet_provider, ChainConfig};
 use alloy::primitives::{Address, Bytes, B256, U256};
 use eyre::{eyre, Result};
@@ -274,15 +274,7 @@ pub async fn claim(
         Bytes::copy_from_slice(proof),
         instances.to_vec(),
     );
-    // A dry run first (the reason of a rejection, no gas spent); then an explicit limit, so the
-    // verifier inside is never starved by a tight estimate.
-    call.call().await.map_err(|e| explain(&e, url, what))?;
-    let pending = call
-        .gas(super::VERIFY_GAS_LIMIT)
-        .send()
-        .await
-        .map_err(|e| explain(&e, url, what))?;
-    let receipt = confirmed(pending, url, what).await?;
+    let receipt = send_verifying(call, url, what, explain).await?;
     let event = receipt
         .decoded_log::<IAuditBounty::BountyPaid>()
         .ok_or_else(|| eyre!("{what}: no BountyPaid event in the receipt"))?;

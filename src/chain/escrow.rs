@@ -184,6 +184,29 @@ fn explain(err: &alloy::contract::Error, url: &str, what: &str) -> eyre::Report 
     }
 }
 
+/// Sends a call whose contract runs a proof verifier inside: a dry run first, so a rejection is
+/// reported (through `explain`) with its reason and costs no gas; then an explicit gas limit,
+/// so the verifier is never starved by a tight estimate. Returns the receipt.
+pub(super) async fn send_verifying<P, D, N>(
+    call: alloy::contract::CallBuilder<P, D, N>,
+    url: &str,
+    what: &str,
+    explain: fn(&alloy::contract::Error, &str, &str) -> eyre::Report,
+) -> Result<N::ReceiptResponse>
+where
+    P: Provider<N>,
+    D: alloy::contract::CallDecoder,
+    N: alloy::network::Network,
+{
+    call.call().await.map_err(|e| explain(&e, url, what))?;
+    let pending = call
+        .gas(super::VERIFY_GAS_LIMIT)
+        .send()
+        .await
+        .map_err(|e| explain(&e, url, what))?;
+    confirmed(pending, url, what).await
+}
+
 /// Waits for a sent transaction and checks it succeeded; returns its receipt.
 pub(super) async fn confirmed<N: alloy::network::Network>(
     pending: alloy::providers::PendingTransactionBuilder<N>,
@@ -377,15 +400,7 @@ pub async fn fulfill(
         Bytes::copy_from_slice(proof),
         instances.to_vec(),
     );
-    // A dry run first, so a rejection is reported with its reason and costs no gas; then an
-    // explicit limit, so the verifier inside is never starved of gas by a tight estimate.
-    call.call().await.map_err(|e| explain(&e, url, what))?;
-    let pending = call
-        .gas(super::VERIFY_GAS_LIMIT)
-        .send()
-        .await
-        .map_err(|e| explain(&e, url, what))?;
-    let receipt = confirmed(pending, url, what).await?;
+    let receipt = send_verifying(call, url, what, explain).await?;
     let event = receipt
         .decoded_log::<IInferenceEscrow::RequestFulfilled>()
         .ok_or_else(|| eyre!("{what}: no RequestFulfilled event in the receipt"))?;
