@@ -284,15 +284,6 @@ pub struct InnerProof {
     pub proof: Vec<u8>,
 }
 
-/// The SRS trimmed to `k` (its first `2^k` points).
-fn trimmed(params: &ParamsKZG<Bn256>, k: u32) -> ParamsKZG<Bn256> {
-    let mut p = params.clone();
-    if k < p.k() {
-        p.downsize(k);
-    }
-    p
-}
-
 /// Verifies every inner proof natively (Poseidon transcript) before any heavy work, and turns
 /// them into snark-verifier's [`Snark`]s. The error names the first proof that fails.
 pub fn check_inner(params: &ParamsKZG<Bn256>, inner: &[InnerProof]) -> Result<Vec<Snark>> {
@@ -310,7 +301,9 @@ pub fn check_inner(params: &ParamsKZG<Bn256>, inner: &[InnerProof]) -> Result<Ve
                     params.k()
                 )));
             }
-            let small = trimmed(params, k);
+            // Verifying needs only G1, [τ]G1 and the G2 points: no Lagrange basis, which
+            // trimming would recompute with a slow FFT over G1 (minutes at 2^19 points).
+            let small = verifier_params(params, k);
             prover::verify_with(&small, &p.vk, &p.instances, &p.proof, Transcript::Poseidon)
                 .map_err(|e| {
                     CircuitError::ProofRejected(format!(

@@ -81,7 +81,10 @@ pub fn temp_path_beside(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-fn read_json<T: for<'de> Deserialize<'de>>(path: &Path, what: &'static str) -> Result<T> {
+pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(
+    path: &Path,
+    what: &'static str,
+) -> Result<T> {
     let text = std::fs::read_to_string(path).map_err(|e| CircuitError::io(path, e))?;
     serde_json::from_str(&text).map_err(|e| CircuitError::Json {
         path: path.to_owned(),
@@ -90,7 +93,7 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path, what: &'static str) -> R
     })
 }
 
-fn write_json<T: Serialize>(path: &Path, value: &T, what: &'static str) -> Result<()> {
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T, what: &'static str) -> Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(|e| CircuitError::Json {
         path: path.to_owned(),
         what,
@@ -428,7 +431,7 @@ fn decode_proof(s: &str) -> Result<Vec<u8>> {
         .map_err(|e| CircuitError::Mismatch(format!("proof is not valid hex: {e}")))
 }
 
-fn decode_instances(instances: &[String]) -> Result<Vec<Fr>> {
+pub(crate) fn decode_instances(instances: &[String]) -> Result<Vec<Fr>> {
     instances
         .iter()
         .enumerate()

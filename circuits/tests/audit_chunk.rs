@@ -157,3 +157,74 @@ fn keygen_plan_has_the_proving_plans_shape() {
     let err = Plan::build_audit(&model, 3, Some(&samples[..1]), 2, Fr::zero()).unwrap_err();
     assert!(err.to_string().contains("1 samples where the chunk has 2"));
 }
+
+#[test]
+fn chunk_proofs_verify_with_their_keys_and_edited_files_are_refused() {
+    use snarkml_circuits::audit::chunk::{self, ChunkProofFile};
+    use snarkml_circuits::prover::{self, Transcript};
+    use snarkml_circuits::srs::Srs;
+
+    let (model, samples) = chunk();
+    let k = chunk::chunk_k(&model, samples.len()).unwrap();
+    let srs = Srs::generate_insecure(k, 3).unwrap();
+    let pk = chunk::keygen(&srs.params, &model, samples.len()).unwrap();
+    let err =
+        chunk::keygen(&Srs::generate_insecure(k + 1, 3).unwrap().params, &model, 4).unwrap_err();
+    assert!(err.to_string().contains(&format!("needs k={k}")), "{err}");
+
+    // The second half of the samples, from the first half's chain value.
+    let h_in = chain(CHAIN_START, &samples[..2], model.inputs[0].pack_bits)[2];
+    let pk2 = chunk::keygen(&srs.params, &model, 2).unwrap();
+    let half = chunk::prove(
+        &srs.params,
+        &pk2,
+        &model,
+        &samples[2..],
+        h_in,
+        Transcript::Poseidon,
+    )
+    .unwrap();
+    assert_eq!(half.instances.h_in, h_in);
+    assert_eq!(half.instances.samples, 2);
+
+    let proof = chunk::prove(
+        &srs.params,
+        &pk,
+        &model,
+        &samples,
+        CHAIN_START,
+        Transcript::Poseidon,
+    )
+    .unwrap();
+    assert_eq!(proof.instances.correct, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chunk-0000.json");
+    let vk_hash = prover::vk_hash(pk.get_vk());
+    ChunkProofFile::new(&model.name, &vk_hash, &srs.id(), (0, 1, 0), &proof)
+        .save(&path)
+        .unwrap();
+    let file = ChunkProofFile::load(&path).unwrap();
+    chunk::verify(&srs.params, pk.get_vk(), &file).unwrap();
+    // Another chunk size is another circuit: its key does not verify this proof.
+    assert!(chunk::verify(&srs.params, pk2.get_vk(), &file).is_err());
+
+    // A count raised consistently in the shown values and the instances: the file loads, the
+    // proof does not verify.
+    let mut raised = file.clone();
+    raised.correct = 3;
+    raised.instances[4] = snarkml_circuits::fixed_point::field_to_hex(&Fr::from(3));
+    raised.save(&path).unwrap();
+    let loaded = ChunkProofFile::load(&path).unwrap();
+    assert!(chunk::verify(&srs.params, pk.get_vk(), &loaded).is_err());
+    // A count raised in the shown values only: the file is refused.
+    let mut shown = file.clone();
+    shown.correct = 3;
+    shown.save(&path).unwrap();
+    let err = ChunkProofFile::load(&path).unwrap_err().to_string();
+    assert!(err.contains("edited file?"), "{err}");
+    let mut bad = file;
+    bad.chunk = 1;
+    bad.save(&path).unwrap();
+    let err = ChunkProofFile::load(&path).unwrap_err().to_string();
+    assert!(err.contains("chunk 1 of 1 does not exist"), "{err}");
+}

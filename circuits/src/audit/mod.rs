@@ -7,6 +7,8 @@
 //! and packed as public values are (`pack_bits` per value, [`crate::fixed_point::pack`]), so a
 //! 64-pixel sample costs a few field elements to hash instead of 64. `C_D` is the chain's end.
 
+pub mod chunk;
+
 use crate::error::{CircuitError, Result};
 use crate::fixed_point::pack;
 use crate::poseidon;
