@@ -160,6 +160,38 @@ contract AuditBountyTest is Test {
         assertEq(address(bounty).balance, 0, "nothing kept");
     }
 
+    function testFuzz_RewardGoesToTheOwnerBeforeTheDeadlineElseBackToTheSponsor(
+        uint96 reward,
+        uint32 ttl,
+        uint32 elapsed
+    ) public {
+        reward = uint96(bound(reward, 1, 100 ether));
+        ttl = uint32(bound(ttl, 1, 365 days));
+        elapsed = uint32(bound(elapsed, 0, 2 * uint256(ttl)));
+        uint64 deadline = uint64(block.timestamp) + ttl;
+        vm.prank(SPONSOR);
+        uint256 id = bounty.open{value: reward}(model, verifier, C_D, N, 9, 10, deadline);
+        assertEq(address(bounty).balance, reward, "the whole reward is escrowed");
+        vm.warp(block.timestamp + elapsed);
+        uint256[] memory x = audit(C_W, 0, C_D, N, N);
+        bytes memory proof = verifier.proofFor(x);
+        // forge-lint: disable-next-line(block-timestamp)
+        bool inTime = block.timestamp <= deadline;
+        if (inTime) {
+            vm.expectRevert(abi.encodeWithSelector(AuditBounty.DeadlineNotReached.selector, id, deadline));
+            bounty.reclaim(id);
+            bounty.claim(id, proof, x);
+        } else {
+            vm.expectRevert(abi.encodeWithSelector(AuditBounty.DeadlinePassed.selector, id, deadline));
+            bounty.claim(id, proof, x);
+            bounty.reclaim(id);
+        }
+        assertEq(bounty.credit(OWNER), inTime ? reward : 0, "owner paid exactly when in time");
+        assertEq(bounty.credit(SPONSOR), inTime ? 0 : reward, "sponsor refunded exactly when late");
+        assertEq(bounty.openRewards(), 0, "nothing left open");
+        assertEq(address(bounty).balance, reward, "no wei created or lost");
+    }
+
     function testFuzz_ThresholdIsExact(uint64 samples, uint64 den, uint64 num, uint64 correct) public {
         samples = uint64(bound(samples, 1, type(uint64).max));
         den = uint64(bound(den, 1, type(uint64).max));
