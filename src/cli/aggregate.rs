@@ -1,5 +1,5 @@
 use crate::artifacts::BuildDir;
-use crate::pipeline::{self, aggregate::Stage, AggregateRequest};
+use crate::pipeline::{self, aggregate::Stage, AggregateReport, AggregateRequest};
 use clap::Args;
 use snarkml_circuits::aggregation::{Expose, DEFAULT_K};
 use snarkml_circuits::io::AggregatedProofFile;
@@ -44,13 +44,26 @@ pub struct AggregateCmd {
     /// Aggregation directory to write.
     #[arg(short, long, default_value = "aggr")]
     pub out: PathBuf,
-    /// Where aggregation proving keys are cached [default: $SNARKML_CACHE_DIR, else
-    /// ~/.cache/snarkml].
-    #[arg(long)]
-    pub cache_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub cache: CacheOpts,
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Where proving keys are cached.
+#[derive(Debug, Args)]
+pub struct CacheOpts {
+    /// Where proving keys are cached [default: $SNARKML_CACHE_DIR, else ~/.cache/snarkml].
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl CacheOpts {
+    /// The cache directory, the default one unless given.
+    pub fn dir(self) -> PathBuf {
+        self.cache_dir.unwrap_or_else(pipeline::default_cache_dir)
+    }
 }
 
 /// Prints the exposed values of an aggregated proof.
@@ -71,11 +84,21 @@ impl AggregateCmd {
             srs: self.srs,
             k: self.k,
             expose,
-            cache_dir: self.cache_dir.unwrap_or_else(pipeline::default_cache_dir),
+            cache_dir: self.cache.dir(),
         };
         let out = BuildDir::new(&self.out);
-        let bar = super::progress_bar(3);
-        let report = pipeline::aggregate(&req, &out, |stage| {
+        let report = with_progress(|p| pipeline::aggregate(&req, &out, p))?;
+        print_report(self.json, &out, &report)
+    }
+}
+
+/// Runs an aggregation with a progress bar of its stages.
+pub(super) fn with_progress<T>(
+    run: impl FnOnce(&mut dyn FnMut(Stage)) -> eyre::Result<T>,
+) -> eyre::Result<T> {
+    let bar = super::progress_bar(3);
+    let result = super::stdout_to_stderr(|| {
+        run(&mut |stage| {
             let (pos, msg) = match stage {
                 Stage::CheckInner => (0, "checking inner proofs"),
                 Stage::Keygen => (1, "generating aggregation keys (cached for next time)"),
@@ -83,46 +106,54 @@ impl AggregateCmd {
                 Stage::Prove => (2, "proving the aggregation"),
             };
             super::progress_step(&bar, pos, msg);
-        });
-        if let Some(b) = &bar {
-            b.finish_and_clear();
-        }
-        let report = report?;
-        if self.json {
-            let v = serde_json::json!({
-                "out": self.out,
-                "proof": out.proof(),
-                "inner": report.info.inner.len(),
-                "k": report.info.k,
-                "vk_hash": report.info.vk_hash,
-                "num_instances": report.info.num_instances,
-                "expose": report.proof.expose,
-                "exposed": report.proof.exposed,
-                "cache_hit": report.cache_hit,
-                "keygen_secs": report.keygen_secs,
-                "prove_secs": report.prove_secs,
-                "proof_bytes": report.proof.proof_bytes()?.len(),
-            });
-            println!("{}", serde_json::to_string_pretty(&v)?);
-            return Ok(());
-        }
-        let c = &report.info.shape.config;
-        println!(
-            "aggregated {} proofs into {} ({} bytes)",
-            report.info.inner.len(),
-            out.proof().display(),
-            report.proof.proof_bytes()?.len()
-        );
-        let keys = if report.cache_hit {
-            "keys from cache".to_owned()
-        } else {
-            format!("keygen {:.1}s", report.keygen_secs)
-        };
-        println!(
-            "  k={}, {} advice + {} lookup columns; {keys}, prove {:.1}s",
-            c.degree, c.num_advice, c.num_lookup_advice, report.prove_secs
-        );
-        print_exposed(&report.proof);
-        Ok(())
+        })
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
     }
+    result
+}
+
+/// Prints what an aggregation made.
+pub(super) fn print_report(
+    json: bool,
+    out: &BuildDir,
+    report: &AggregateReport,
+) -> eyre::Result<()> {
+    if json {
+        let v = serde_json::json!({
+            "out": out.root(),
+            "proof": out.proof(),
+            "inner": report.info.inner.len(),
+            "k": report.info.k,
+            "vk_hash": report.info.vk_hash,
+            "num_instances": report.info.num_instances,
+            "expose": report.proof.expose,
+            "exposed": report.proof.exposed,
+            "cache_hit": report.cache_hit,
+            "keygen_secs": report.keygen_secs,
+            "prove_secs": report.prove_secs,
+            "proof_bytes": report.proof.proof_bytes()?.len(),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    let c = &report.info.shape.config;
+    println!(
+        "aggregated {} proofs into {} ({} bytes)",
+        report.info.inner.len(),
+        out.proof().display(),
+        report.proof.proof_bytes()?.len()
+    );
+    let keys = if report.cache_hit {
+        "keys from cache".to_owned()
+    } else {
+        format!("keygen {:.1}s", report.keygen_secs)
+    };
+    println!(
+        "  k={}, {} advice + {} lookup columns; {keys}, prove {:.1}s",
+        c.degree, c.num_advice, c.num_lookup_advice, report.prove_secs
+    );
+    print_exposed(&report.proof);
+    Ok(())
 }

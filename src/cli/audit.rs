@@ -1,12 +1,14 @@
 //! `snarkml audit | bounty`: dataset commitments, sample sizes, and audit bounties.
 
+use super::aggregate::CacheOpts;
 use super::market::{address, parse_fee, print};
 use super::{block_on, RpcOpts};
 use crate::artifacts::BuildDir;
 use crate::chain::bounty::{self, BountyEntry};
-use crate::pipeline::audit;
+use crate::pipeline::{audit, audit_proof};
 use clap::{Args, Subcommand};
 use serde_json::json;
+use snarkml_circuits::aggregation::DEFAULT_K;
 use std::path::PathBuf;
 
 /// `snarkml audit`.
@@ -23,6 +25,63 @@ pub enum AuditCmd {
         /// The model's build directory (its input quantization).
         #[arg(long)]
         build: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Prove the audit's chunks: each proves, for consecutive samples, the model's correct
+    /// count and the dataset hash chain's step (chunks are independent jobs: prove some here
+    /// with --chunk, others elsewhere, then gather the files in one directory).
+    #[command(
+        after_help = "Examples:\n  snarkml audit prove --build build/ --dataset models/digits_test.json --srs srs21.bin --chunk-size 225 -o audit/\n  snarkml audit prove --build build/ --dataset data.json --srs srs21.bin --chunk-size 100 --chunk 3 -o audit/"
+    )]
+    Prove {
+        /// The model's build directory (compiled with --weights hashed).
+        #[arg(long)]
+        build: PathBuf,
+        /// The dataset.
+        #[arg(long)]
+        dataset: PathBuf,
+        /// SRS file (the one the aggregation will use; it must cover a chunk's k).
+        #[arg(long)]
+        srs: PathBuf,
+        /// Samples per chunk; the last chunk takes the rest.
+        #[arg(long)]
+        chunk_size: usize,
+        /// Prove only this chunk (0-based; repeat for several) [default: every chunk].
+        #[arg(long = "chunk")]
+        chunks: Vec<usize>,
+        /// The audit directory to write chunk proofs into.
+        #[arg(short, long, default_value = "audit")]
+        out: PathBuf,
+        #[command(flatten)]
+        cache: CacheOpts,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Join every chunk proof of an audit directory into one aggregated proof exposing
+    /// (C_W, h_0, C_D, n, correct): what `bounty claim` submits.
+    #[command(
+        after_help = "Examples:\n  snarkml audit aggregate audit/ --build build/ --srs srs21.bin -o aggr/\n  snarkml gen-verifier aggr/ --aggregated && snarkml deploy aggr/"
+    )]
+    Aggregate {
+        /// The audit directory (chunk proofs and their verifying keys).
+        dir: PathBuf,
+        /// The model's build directory.
+        #[arg(long)]
+        build: PathBuf,
+        /// The SRS the chunks were proven with, with at least 2^k points.
+        #[arg(long)]
+        srs: PathBuf,
+        /// log2 of the aggregation circuit's rows.
+        #[arg(long, default_value_t = DEFAULT_K)]
+        k: u32,
+        /// Aggregation directory to write.
+        #[arg(short, long, default_value = "aggr")]
+        out: PathBuf,
+        #[command(flatten)]
+        cache: CacheOpts,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -152,6 +211,67 @@ fn print_bounty(json_out: bool, b: &BountyEntry) -> eyre::Result<()> {
     })
 }
 
+/// Proves an audit's chunks with a progress bar (one step per chunk).
+fn prove_chunks(req: &audit_proof::AuditProveRequest, json_out: bool) -> eyre::Result<()> {
+    let bar = super::progress_bar(0);
+    let reports = audit_proof::prove_chunks(req, |stage| {
+        let Some(b) = &bar else { return };
+        match stage {
+            audit_proof::ChunkStage::Keygen { samples, k } => b.set_message(format!(
+                "generating keys for chunks of {samples} samples (k={k}; cached for next time)"
+            )),
+            audit_proof::ChunkStage::Prove { chunk, chunks } => {
+                if b.length() == Some(0) {
+                    let todo = if req.only.is_empty() {
+                        chunks
+                    } else {
+                        req.only.len()
+                    };
+                    b.set_length(todo as u64);
+                } else {
+                    b.inc(1);
+                }
+                b.set_message(format!("proving chunk {chunk} of {chunks}"));
+            }
+        }
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let reports = reports?;
+    let rows: Vec<_> = reports
+        .iter()
+        .map(|r| {
+            json!({
+                "chunk": r.file.chunk,
+                "chunks": r.file.chunks,
+                "first": r.file.first,
+                "samples": r.file.samples,
+                "correct": r.file.correct,
+                "k": r.k,
+                "prove_secs": r.prove_secs,
+                "proof": r.path,
+            })
+        })
+        .collect();
+    print(json_out, json!({ "chunks": rows }), || {
+        for r in &reports {
+            println!(
+                "chunk {} of {}: samples {}..{}, {} correct of {} (k={}, {:.1}s) -> {}",
+                r.file.chunk,
+                r.file.chunks,
+                r.file.first,
+                r.file.first + r.file.samples as usize,
+                r.file.correct,
+                r.file.samples,
+                r.k,
+                r.prove_secs,
+                r.path.display()
+            );
+        }
+    })
+}
+
 impl AuditCmd {
     pub(super) fn run(self) -> eyre::Result<()> {
         match self {
@@ -166,6 +286,49 @@ impl AuditCmd {
                         100.0 * c.quantized_correct as f64 / c.samples as f64
                     );
                 })
+            }
+            AuditCmd::Prove {
+                build,
+                dataset,
+                srs,
+                chunk_size,
+                chunks,
+                out,
+                cache,
+                json,
+            } => {
+                let req = audit_proof::AuditProveRequest {
+                    build,
+                    dataset,
+                    srs,
+                    chunk_size,
+                    only: chunks,
+                    out,
+                    cache_dir: cache.dir(),
+                };
+                prove_chunks(&req, json)
+            }
+            AuditCmd::Aggregate {
+                dir,
+                build,
+                srs,
+                k,
+                out,
+                cache,
+                json,
+            } => {
+                let req = audit_proof::AuditAggregateRequest {
+                    dir,
+                    build,
+                    srs,
+                    k,
+                    cache_dir: cache.dir(),
+                };
+                let out = BuildDir::new(&out);
+                let report = super::aggregate::with_progress(|p| {
+                    audit_proof::aggregate_audit(&req, &out, p)
+                })?;
+                super::aggregate::print_report(json, &out, &report)
             }
             AuditCmd::SampleSize {
                 epsilon,

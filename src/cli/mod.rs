@@ -173,6 +173,35 @@ pub(crate) fn progress_step(bar: &Option<indicatif::ProgressBar>, pos: u64, msg:
     }
 }
 
+/// Runs `f` with the process's standard output going to standard error. The aggregation
+/// libraries print their progress with `println!`; stdout must carry only our own output (the
+/// `--json` documents above all).
+pub(crate) fn stdout_to_stderr<T>(f: impl FnOnce() -> T) -> T {
+    struct Restore(i32);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            use std::io::Write;
+            let _ = std::io::stdout().flush();
+            // SAFETY: `self.0` is the duplicate of fd 1 made below and is closed exactly once.
+            unsafe {
+                libc::dup2(self.0, 1);
+                libc::close(self.0);
+            }
+        }
+    }
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    // SAFETY: duplicating and redirecting the process's own standard descriptors.
+    let saved = unsafe { libc::dup(1) };
+    if saved < 0 {
+        return f();
+    }
+    let _restore = Restore(saved);
+    // SAFETY: as above; on failure stdout is simply left as it was.
+    unsafe { libc::dup2(2, 1) };
+    f()
+}
+
 /// Runs an async block on a fresh runtime.
 pub(crate) fn block_on<T>(
     f: impl std::future::Future<Output = eyre::Result<T>>,

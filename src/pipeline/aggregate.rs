@@ -130,9 +130,12 @@ pub fn default_cache_dir() -> PathBuf {
         .unwrap_or_else(|| std::env::temp_dir().join("snarkml-cache"))
 }
 
-struct InnerSet {
-    proofs: Vec<InnerProof>,
-    info: Vec<InnerInfo>,
+/// Inner proofs ready to aggregate, with what the aggregation directory records of them.
+pub(crate) struct InnerSet {
+    /// The proofs with their verifying keys.
+    pub proofs: Vec<InnerProof>,
+    /// Their records, in the same order.
+    pub info: Vec<InnerInfo>,
 }
 
 /// Reads the proof files and matches each with the verifying key of one of the builds.
@@ -209,21 +212,49 @@ fn cache_key(srs_id: &str, k: u32, inner: &[InnerInfo], expose: &Expose) -> Stri
 pub fn aggregate(
     req: &AggregateRequest,
     out: &BuildDir,
-    mut progress: impl FnMut(Stage),
+    progress: impl FnMut(Stage),
 ) -> Result<AggregateReport> {
     let srs = Srs::load_trimmed(&req.srs, req.k)?;
+    let id = srs_id(&srs.params);
+    let inner = load_inner(req, &id)?;
+    let target = AggregationTarget {
+        k: req.k,
+        expose: &req.expose,
+        cache_dir: &req.cache_dir,
+    };
+    aggregate_set(srs, inner, &target, out, progress)
+}
+
+/// Where and how [`aggregate_set`] aggregates.
+pub(crate) struct AggregationTarget<'a> {
+    /// `log2` of the aggregation circuit's rows.
+    pub k: u32,
+    /// What the aggregated proof exposes.
+    pub expose: &'a Expose,
+    /// Where proving keys are cached.
+    pub cache_dir: &'a Path,
+}
+
+/// Aggregates loaded inner proofs (made with `srs`, already trimmed to the target's `k`) into
+/// `out`.
+pub(crate) fn aggregate_set(
+    srs: Srs,
+    inner: InnerSet,
+    target: &AggregationTarget<'_>,
+    out: &BuildDir,
+    mut progress: impl FnMut(Stage),
+) -> Result<AggregateReport> {
     let params = srs.params;
     let id = srs_id(&params);
-    let inner = load_inner(req, &id)?;
     progress(Stage::CheckInner);
     let counts: Vec<usize> = inner.info.iter().map(|i| i.num_instances).collect();
-    req.expose.check(&counts)?;
+    target.expose.check(&counts)?;
     let instances: Vec<Vec<Fr>> = inner.proofs.iter().map(|p| p.instances.clone()).collect();
-    req.expose.evaluate(&instances)?;
+    target.expose.evaluate(&instances)?;
     aggregation::check_inner(&params, &inner.proofs)?;
 
-    let key = cache_key(&id, req.k, &inner.info, &req.expose);
-    let entry = req.cache_dir.join("aggregation").join(&key);
+    let key = cache_key(&id, target.k, &inner.info, target.expose);
+    let entry = target.cache_dir.join("aggregation").join(&key);
     let (keys, cache_hit, keygen_secs) = match load_cached(&entry) {
         Some(keys) => {
             progress(Stage::LoadKeys);
@@ -232,7 +263,7 @@ pub fn aggregate(
         None => {
             progress(Stage::Keygen);
             let start = std::time::Instant::now();
-            let keys = aggregation::keygen(&params, &inner.proofs, &req.expose, req.k)?;
+            let keys = aggregation::keygen(&params, &inner.proofs, target.expose, target.k)?;
             let secs = start.elapsed().as_secs_f64();
             store_cached(&entry, &keys)?;
             (keys, false, secs)
@@ -244,7 +275,7 @@ pub fn aggregate(
     let prove_secs = start.elapsed().as_secs_f64();
     let vk = keys.pk.get_vk();
     let info = AggregationInfo {
-        k: req.k,
+        k: target.k,
         srs_id: id.clone(),
         srs_insecure: srs.insecure,
         vk_hash: prover::vk_hash(vk),
@@ -262,7 +293,7 @@ pub fn aggregate(
         proof: format!("0x{}", hex::encode(&proof.proof)),
         exposed: hex[ACCUMULATOR_INSTANCES..].to_vec(),
         instances: hex,
-        expose: req.expose.to_string(),
+        expose: target.expose.to_string(),
         inner: info.inner.iter().map(|i| i.proof.clone()).collect(),
     };
     std::fs::create_dir_all(out.root())

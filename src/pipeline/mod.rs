@@ -26,6 +26,7 @@ use snarkml_circuits::halo2_proofs;
 
 pub mod aggregate;
 pub mod audit;
+pub mod audit_proof;
 pub mod market;
 pub use aggregate::{
     aggregate, default_cache_dir, load_aggregation, verify_aggregated, AggregateReport,
@@ -122,6 +123,47 @@ pub fn srs_gen(k: u32, seed: u64, out: &Path) -> Result<Srs> {
 
 fn file_sha256(path: &Path) -> Result<String> {
     Ok(hex::encode(Sha256::digest(read_bytes(path)?)))
+}
+
+/// The SRS at `path` trimmed to `2^k` points. Trimming recomputes the Lagrange basis with an
+/// FFT over G1 (minutes for 2^19 points), so a trimmed copy is cached under
+/// `<cache_dir>/srs/` and reused; a file of exactly `2^k` points is read as is.
+pub fn srs_for_k(path: &Path, k: u32, cache_dir: &Path) -> Result<Srs> {
+    let head = Srs::load_trimmed(path, 1)?;
+    let (full_k, insecure) = (srs_file_k(path)?, head.insecure);
+    if full_k <= k {
+        return Ok(Srs::load_trimmed(path, k)?);
+    }
+    let cached = cache_dir
+        .join("srs")
+        .join(format!("{}-k{k}.bin", head.id()));
+    if let Ok(srs) = Srs::load(&cached) {
+        if srs.k() == k && srs.id() == head.id() && srs.insecure == insecure {
+            return Ok(srs);
+        }
+    }
+    let srs = Srs::load_trimmed(path, k)?;
+    if let Some(dir) = cached.parent() {
+        std::fs::create_dir_all(dir)
+            .wrap_err_with(|| format!("cannot create the SRS cache {}", dir.display()))?;
+    }
+    // Written under a temporary name and renamed: concurrent readers never see half a file.
+    let tmp = snarkml_circuits::io::temp_path_beside(&cached);
+    srs.save(&tmp)?;
+    std::fs::rename(&tmp, &cached)?;
+    Ok(srs)
+}
+
+/// `log2` of the points in an SRS file, from its header.
+fn srs_file_k(path: &Path) -> Result<u32> {
+    use std::io::Read;
+    let mut header = [0u8; 14];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .wrap_err_with(|| format!("cannot read the SRS {}", path.display()))?;
+    Ok(u32::from_le_bytes(
+        header[10..14].try_into().expect("4 bytes"),
+    ))
 }
 
 /// Generates proving and verifying keys for the compiled model in `build` from the SRS at `srs`.

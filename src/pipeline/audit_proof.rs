@@ -1,0 +1,372 @@
+//! Audit proofs: the dataset is cut into chunks of consecutive samples, each chunk is proven on
+//! its own (any chunk, on any machine, in any order), and `audit aggregate` joins the chunk
+//! proofs into one aggregated proof exposing `(C_W, h_0, C_D, n, correct)`, the instances the
+//! `AuditBounty` contract checks.
+//!
+//! ```text
+//! audit/
+//!   chunk-0000.json    chunk proofs (format `snarkml-audit-chunk/1`)
+//!   vk-225.bin         the verifying key of chunks of 225 samples (one per chunk size)
+//! ```
+//!
+//! Chunk proving keys are cached under `<cache>/audit/<key>/pk.bin`, the key hashing the
+//! compiled model, the chunk size and the SRS.
+
+use super::aggregate::{self, AggregationTarget, InnerInfo, InnerSet, Stage};
+use super::{compiled_model, AggregateReport};
+use crate::artifacts::{read_bytes, write_bytes, BuildDir};
+use eyre::{bail, Result, WrapErr};
+use halo2_proofs::plonk::{ProvingKey, VerifyingKey};
+use sha2::{Digest, Sha256};
+use snarkml_circuits::aggregation::{Expose, InnerProof};
+use snarkml_circuits::audit::chunk::{self, ChunkProofFile};
+use snarkml_circuits::audit::{self, Dataset, CHAIN_START};
+use snarkml_circuits::halo2_proofs;
+use snarkml_circuits::io::temp_path_beside;
+use snarkml_circuits::prover::{self, Transcript};
+use snarkml_circuits::quantize::CompiledModel;
+use snarkml_circuits::srs::Srs;
+use snarkml_circuits::G1Affine;
+use std::path::{Path, PathBuf};
+
+/// Version of the chunk key cache layout; bump when the chunk circuit changes.
+const CACHE_VERSION: &str = "snarkml-audit-chunk-cache/1";
+
+/// What the aggregated audit proof exposes after the accumulator: `C_W` (equal in every
+/// chunk), the chain's start and end (`h_0`, `C_D`), the sample count and the correct count.
+pub const AUDIT_EXPOSE: &str = "equal:0,chain:1:2,sum:3,sum:4";
+
+/// What [`prove_chunks`] is asked to do.
+#[derive(Clone, Debug)]
+pub struct AuditProveRequest {
+    /// The model's build directory (compiled with `--weights hashed`).
+    pub build: PathBuf,
+    /// The dataset.
+    pub dataset: PathBuf,
+    /// An SRS file large enough for a chunk.
+    pub srs: PathBuf,
+    /// Samples per chunk (the last chunk takes the rest).
+    pub chunk_size: usize,
+    /// Prove only these chunks (all when empty).
+    pub only: Vec<usize>,
+    /// The audit directory to write chunk proofs into.
+    pub out: PathBuf,
+    /// Where chunk proving keys are cached.
+    pub cache_dir: PathBuf,
+}
+
+/// The stages [`prove_chunks`] reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChunkStage {
+    /// Keys for chunks of `samples` samples (`2^k` rows) are being generated.
+    Keygen {
+        /// Samples per chunk.
+        samples: usize,
+        /// The chunk circuit's `k`.
+        k: u32,
+    },
+    /// Chunk `chunk` of `chunks` is being proven.
+    Prove {
+        /// Which chunk.
+        chunk: usize,
+        /// How many the dataset has.
+        chunks: usize,
+    },
+}
+
+/// One proven chunk.
+#[derive(Clone, Debug)]
+pub struct ChunkReport {
+    /// Where its proof was written.
+    pub path: PathBuf,
+    /// The proof file.
+    pub file: ChunkProofFile,
+    /// The chunk circuit's `k`.
+    pub k: u32,
+    /// Seconds spent proving it.
+    pub prove_secs: f64,
+}
+
+/// The chunk proof file of chunk `j` in an audit directory.
+pub fn chunk_path(dir: &Path, j: usize) -> PathBuf {
+    dir.join(format!("chunk-{j:04}.json"))
+}
+
+/// The verifying-key file of chunks of `samples` samples in an audit directory.
+pub fn chunk_vk_path(dir: &Path, samples: usize) -> PathBuf {
+    dir.join(format!("vk-{samples}.bin"))
+}
+
+/// The `[first, end)` sample ranges of the chunks of `n` samples.
+pub fn chunk_ranges(n: usize, chunk_size: usize) -> Result<Vec<(usize, usize)>> {
+    if chunk_size == 0 {
+        bail!("--chunk-size must be at least 1");
+    }
+    Ok((0..n.div_ceil(chunk_size))
+        .map(|j| (j * chunk_size, ((j + 1) * chunk_size).min(n)))
+        .collect())
+}
+
+struct ChunkKeys {
+    k: u32,
+    params: halo2_proofs::poly::kzg::commitment::ParamsKZG<snarkml_circuits::Bn256>,
+    srs_id: String,
+    pk: ProvingKey<G1Affine>,
+}
+
+/// Chunk keys for `samples` samples: from the cache, else generated and cached.
+fn chunk_keys(
+    req: &AuditProveRequest,
+    model: &CompiledModel,
+    samples: usize,
+    progress: &mut impl FnMut(ChunkStage),
+) -> Result<ChunkKeys> {
+    let k = chunk::chunk_k(model, samples)?;
+    let srs = super::srs_for_k(&req.srs, k, &req.cache_dir)
+        .wrap_err_with(|| format!("a chunk of {samples} samples needs an SRS of k ≥ {k}"))?;
+    if srs.k() < k {
+        bail!(
+            "a chunk of {samples} samples needs k={k}, {} has only k={}; generate a larger SRS or use a smaller --chunk-size",
+            req.srs.display(),
+            srs.k()
+        );
+    }
+    let srs_id = srs.id();
+    let mut h = Sha256::new();
+    h.update(CACHE_VERSION);
+    h.update(read_bytes(&BuildDir::new(&req.build).model())?);
+    h.update(format!("|{samples}|{srs_id}"));
+    let entry = req
+        .cache_dir
+        .join("audit")
+        .join(hex::encode(h.finalize()))
+        .join("pk.bin");
+    let params = srs.params;
+    let cached = read_bytes(&entry)
+        .ok()
+        .and_then(|b| prover::pk_from_bytes(&b, chunk::chunk_params(model)).ok());
+    let pk = match cached {
+        Some(pk) => pk,
+        None => {
+            progress(ChunkStage::Keygen { samples, k });
+            let pk = chunk::keygen(&params, model, samples)?;
+            let dir = entry.parent().expect("cache entries have a directory");
+            std::fs::create_dir_all(dir)
+                .wrap_err_with(|| format!("cannot create the key cache {}", dir.display()))?;
+            let tmp = temp_path_beside(&entry);
+            write_bytes(&tmp, &prover::pk_to_bytes(&pk))?;
+            std::fs::rename(&tmp, &entry)?;
+            pk
+        }
+    };
+    Ok(ChunkKeys {
+        k,
+        params,
+        srs_id,
+        pk,
+    })
+}
+
+/// Proves the chunks of an audit (all of them, or those of `req.only`), writing one proof file
+/// per chunk and each chunk size's verifying key into `req.out`.
+pub fn prove_chunks(
+    req: &AuditProveRequest,
+    mut progress: impl FnMut(ChunkStage),
+) -> Result<Vec<ChunkReport>> {
+    let build = BuildDir::new(&req.build);
+    let model = compiled_model(&build)?;
+    let samples = Dataset::load(&req.dataset)?
+        .quantize(&model)
+        .wrap_err_with(|| format!("{}", req.dataset.display()))?;
+    let ranges = chunk_ranges(samples.len(), req.chunk_size)?;
+    let chunks = ranges.len();
+    if let Some(j) = req.only.iter().find(|j| **j >= chunks) {
+        bail!(
+            "there is no chunk {j}: {} samples in chunks of {} make {chunks} (0 to {})",
+            samples.len(),
+            req.chunk_size,
+            chunks - 1
+        );
+    }
+    let chain = audit::chain(CHAIN_START, &samples, model.inputs[0].pack_bits);
+    std::fs::create_dir_all(&req.out)
+        .wrap_err_with(|| format!("cannot create {}", req.out.display()))?;
+    let mut keys: Option<(usize, ChunkKeys)> = None;
+    let mut reports = Vec::new();
+    for (j, &(first, end)) in ranges.iter().enumerate() {
+        if !req.only.is_empty() && !req.only.contains(&j) {
+            continue;
+        }
+        let count = end - first;
+        if keys.as_ref().is_none_or(|(c, _)| *c != count) {
+            let loaded = chunk_keys(req, &model, count, &mut progress)?;
+            let vk_path = chunk_vk_path(&req.out, count);
+            write_bytes(&vk_path, &prover::vk_to_bytes(loaded.pk.get_vk()))?;
+            keys = Some((count, loaded));
+        }
+        let (_, k) = keys.as_ref().expect("keys were just loaded");
+        progress(ChunkStage::Prove { chunk: j, chunks });
+        let start = std::time::Instant::now();
+        let proof = chunk::prove(
+            &k.params,
+            &k.pk,
+            &model,
+            &samples[first..end],
+            chain[first],
+            Transcript::Poseidon,
+        )?;
+        let prove_secs = start.elapsed().as_secs_f64();
+        let file = ChunkProofFile::new(
+            &model.name,
+            &prover::vk_hash(k.pk.get_vk()),
+            &k.srs_id,
+            (j, chunks, first),
+            &proof,
+        );
+        let path = chunk_path(&req.out, j);
+        file.save(&path)?;
+        reports.push(ChunkReport {
+            path,
+            file,
+            k: k.k,
+            prove_secs,
+        });
+    }
+    Ok(reports)
+}
+
+/// What [`aggregate_audit`] is asked to do.
+#[derive(Clone, Debug)]
+pub struct AuditAggregateRequest {
+    /// The audit directory holding every chunk proof and the chunks' verifying keys.
+    pub dir: PathBuf,
+    /// The model's build directory.
+    pub build: PathBuf,
+    /// The SRS the chunks were proven with, with at least `2^k` points.
+    pub srs: PathBuf,
+    /// `log2` of the aggregation circuit's rows.
+    pub k: u32,
+    /// Where aggregation proving keys are cached.
+    pub cache_dir: PathBuf,
+}
+
+/// Reads every chunk proof of an audit directory, in order, checking that they are all there
+/// and cover the dataset without gap.
+pub fn load_chunks(dir: &Path) -> Result<Vec<(PathBuf, ChunkProofFile)>> {
+    let entries = std::fs::read_dir(dir)
+        .wrap_err_with(|| format!("cannot read the audit directory {}", dir.display()))?;
+    let any = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("chunk-") && n.ends_with(".json"))
+        })
+        .min()
+        .ok_or_else(|| {
+            eyre::eyre!(
+                "{} has no chunk proofs: run `snarkml audit prove` first",
+                dir.display()
+            )
+        })?;
+    let head = ChunkProofFile::load(&any)?;
+    let mut out = Vec::with_capacity(head.chunks);
+    let mut next_sample = 0u64;
+    for j in 0..head.chunks {
+        let path = chunk_path(dir, j);
+        if !path.exists() {
+            bail!(
+                "chunk {j} of {} is missing: {} (prove it with `snarkml audit prove --chunk {j}`)",
+                head.chunks,
+                path.display()
+            );
+        }
+        let file = ChunkProofFile::load(&path)?;
+        if file.chunk != j || file.chunks != head.chunks || file.first as u64 != next_sample {
+            bail!(
+                "{} is chunk {} of {} from sample {}, expected chunk {j} of {} from sample {next_sample}",
+                path.display(),
+                file.chunk,
+                file.chunks,
+                file.first,
+                head.chunks
+            );
+        }
+        next_sample += file.samples;
+        out.push((path, file));
+    }
+    Ok(out)
+}
+
+fn chunk_vk(
+    dir: &Path,
+    model: &CompiledModel,
+    file: &ChunkProofFile,
+) -> Result<VerifyingKey<G1Affine>> {
+    let path = chunk_vk_path(dir, file.samples as usize);
+    let vk = prover::vk_from_bytes(&read_bytes(&path)?, chunk::chunk_params(model))
+        .wrap_err_with(|| format!("{}", path.display()))?;
+    if prover::vk_hash(&vk) != file.vk_hash {
+        bail!(
+            "{} is not the verifying key chunk {} was proven with",
+            path.display(),
+            file.chunk
+        );
+    }
+    Ok(vk)
+}
+
+/// Aggregates every chunk proof of an audit directory into `out`; the proof exposes
+/// [`AUDIT_EXPOSE`].
+pub fn aggregate_audit(
+    req: &AuditAggregateRequest,
+    out: &BuildDir,
+    progress: impl FnMut(Stage),
+) -> Result<AggregateReport> {
+    let model = compiled_model(&BuildDir::new(&req.build))?;
+    let chunks = load_chunks(&req.dir)?;
+    let srs = Srs::load_trimmed(&req.srs, req.k)?;
+    let id = srs.id();
+    let mut set = InnerSet {
+        proofs: Vec::new(),
+        info: Vec::new(),
+    };
+    for (path, file) in &chunks {
+        if file.srs_id != id {
+            bail!(
+                "{} was proven with another SRS than {}: chunk and aggregation keys must come from one SRS",
+                path.display(),
+                req.srs.display()
+            );
+        }
+        if file.model != model.name {
+            bail!(
+                "{} is a chunk of model `{}`, {} holds `{}`",
+                path.display(),
+                file.model,
+                req.build.display(),
+                model.name
+            );
+        }
+        let instances = file.instance_fields()?;
+        set.info.push(InnerInfo {
+            proof: path.display().to_string(),
+            model: file.model.clone(),
+            vk_hash: file.vk_hash.clone(),
+            num_instances: instances.len(),
+        });
+        set.proofs.push(InnerProof {
+            label: path.display().to_string(),
+            vk: chunk_vk(&req.dir, &model, file)?,
+            instances,
+            proof: file.proof_bytes()?,
+        });
+    }
+    let expose: Expose = AUDIT_EXPOSE.parse()?;
+    let target = AggregationTarget {
+        k: req.k,
+        expose: &expose,
+        cache_dir: &req.cache_dir,
+    };
+    aggregate::aggregate_set(srs, set, &target, out, progress)
+}
