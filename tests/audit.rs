@@ -5,7 +5,8 @@
 mod common;
 
 use common::{
-    advance, assert_one_line_error, linear_build, local_chain, ok, repo, snarkml, toolchain_on_path,
+    advance, assert_one_line_error, json, linear_build, ok, repo, snarkml, toolchain_on_path,
+    TestChain,
 };
 use snarkml::artifacts::BuildDir;
 use snarkml::chain::escrow;
@@ -18,10 +19,6 @@ use std::path::Path;
 
 /// Anvil's third default account: the sponsor.
 const SPONSOR_KEY: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
-
-fn json(out: &str) -> serde_json::Value {
-    serde_json::from_str(out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
-}
 
 #[test]
 fn digits_dataset_commitment_and_counts_match_the_reference() {
@@ -160,15 +157,8 @@ fn bounties_open_refuse_mismatched_claims_and_reclaim_after_the_deadline() {
     )
     .unwrap();
 
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let (anvil, cfg) = rt.block_on(local_chain());
-    let url = anvil.url().to_owned();
-    let with = |args: &[&str], extra: &[&str]| {
-        let mut all = args.to_vec();
-        all.extend_from_slice(extra);
-        all.extend(["--rpc-url", url.as_str()]);
-        snarkml(&all)
-    };
+    let chain = TestChain::start();
+    let with = |args: &[&str], extra: &[&str]| chain.cli(args, extra);
     for d in [b, fixed] {
         let generated = format!("{d}/generated");
         ok(snarkml(&["gen-verifier", d, "-o", &generated]));
@@ -270,7 +260,7 @@ fn bounties_open_refuse_mismatched_claims_and_reclaim_after_the_deadline() {
         &with(&["bounty", "reclaim", "1"], &["--bounty", &bounty_addr]),
         "it can be reclaimed only after that",
     );
-    advance(&url, 700);
+    advance(chain.url(), 700);
     assert_one_line_error(&claim([cw, zero, cd, two, two]), "bounty 1 expired");
     ok(with(
         &["bounty", "reclaim", "1"],
@@ -289,7 +279,10 @@ fn bounties_open_refuse_mismatched_claims_and_reclaim_after_the_deadline() {
     assert_eq!(back["withdrawn_wei"], "1000000000000000000");
     let bounty_address = pipeline::parse_address(&bounty_addr).unwrap();
     assert_eq!(
-        rt.block_on(escrow::balance(&cfg, bounty_address)).unwrap(),
+        chain
+            .rt
+            .block_on(escrow::balance(&chain.cfg, bounty_address))
+            .unwrap(),
         alloy::primitives::U256::ZERO
     );
     assert_one_line_error(
@@ -313,5 +306,4 @@ fn bounties_open_refuse_mismatched_claims_and_reclaim_after_the_deadline() {
         "1",
     ];
     assert_one_line_error(&with(&args, &sponsor), "invalid threshold `1.5`");
-    anvil.stop();
 }

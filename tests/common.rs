@@ -87,6 +87,43 @@ pub(crate) async fn local_chain() -> (snarkml::chain::LocalAnvil, snarkml::chain
     (anvil, cfg)
 }
 
+/// A local anvil and a runtime, for tests that drive the CLI against a chain.
+pub(crate) struct TestChain {
+    /// The runtime async helpers run on.
+    pub rt: tokio::runtime::Runtime,
+    /// The chain.
+    pub anvil: snarkml::chain::LocalAnvil,
+    /// A configuration sending as anvil's first account.
+    pub cfg: snarkml::chain::ChainConfig,
+}
+
+impl TestChain {
+    /// Starts anvil.
+    pub(crate) fn start() -> Self {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let (anvil, cfg) = rt.block_on(local_chain());
+        Self { rt, anvil, cfg }
+    }
+
+    /// The JSON-RPC URL.
+    pub(crate) fn url(&self) -> &str {
+        self.anvil.url()
+    }
+
+    /// Runs the CLI with `args`, then `extra`, then this chain's `--rpc-url`.
+    pub(crate) fn cli(&self, args: &[&str], extra: &[&str]) -> Output {
+        let mut all = args.to_vec();
+        all.extend_from_slice(extra);
+        all.extend(["--rpc-url", self.url()]);
+        snarkml(&all)
+    }
+}
+
+/// Parses a command's JSON output.
+pub(crate) fn json(out: &str) -> serde_json::Value {
+    serde_json::from_str(out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+}
+
 /// The stdout of a command that must succeed.
 pub(crate) fn ok(out: Output) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr);

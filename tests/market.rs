@@ -6,7 +6,7 @@
 mod common;
 
 use common::{
-    advance, assert_one_line_error, flip_proof_byte, linear_build, local_chain, ok, snarkml,
+    advance, assert_one_line_error, flip_proof_byte, json, linear_build, local_chain, ok, snarkml,
     tamper_json, toolchain_on_path,
 };
 use snarkml::chain::escrow;
@@ -18,10 +18,6 @@ use std::path::Path;
 
 /// Anvil's second default account: the requester.
 const REQUESTER_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
-
-fn json(out: &str) -> serde_json::Value {
-    serde_json::from_str(out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
-}
 
 fn write_input(path: &Path, salt: &str) {
     std::fs::write(
