@@ -14,6 +14,7 @@
 
 pub mod aggregation;
 pub mod audit;
+pub mod cipher;
 pub mod circuit;
 pub mod error;
 pub mod exec;
