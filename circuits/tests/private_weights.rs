@@ -64,15 +64,8 @@ fn hashed_weights_prove_every_layer_kind_and_expose_the_native_commitment() {
 #[test]
 fn weights_are_packed_before_hashing_and_range_checked() {
     let (model, q) = compiled("mlp_flatten", Visibility::Hashed);
-    let params = model.parameters();
-    let kinds = model.parameter_is_weight();
-    let weights: Vec<i64> = params
-        .iter()
-        .zip(&kinds)
-        .filter(|(_, w)| **w)
-        .map(|(v, _)| *v)
-        .collect();
-    let others = params.len() - weights.len();
+    let (weights, others) = model.split_parameters();
+    let others = others.len();
     let bits = model.tables.weight_bits.unwrap();
     assert_eq!(bits, model.weight_bits_needed());
     let per = (252 / bits) as usize;

@@ -58,20 +58,15 @@ impl Builder {
             // The weights commitment (`CompiledModel::weights_message`): the weights,
             // range-checked and packed, then the biases and constants, then the salt.
             let start = self.plan.rows;
-            let bits = self
-                .tables
-                .weight_bits
-                .unwrap_or_else(|| model.weight_bits_needed());
-            let params = model.parameters();
-            let kinds = model.parameter_is_weight();
+            let bits = model.weight_bits();
             let mut weights = Vec::new();
             let mut others = Vec::new();
-            for (i, (v, is_weight)) in params.iter().zip(&kinds).enumerate() {
+            for (i, (v, is_weight)) in model.parameter_kinds().into_iter().enumerate() {
                 let cell = match self.param_cells[i] {
                     Some(c) => c,
-                    None => self.witness(to_field(i128::from(*v))),
+                    None => self.witness(to_field(i128::from(v))),
                 };
-                if *is_weight {
+                if is_weight {
                     let r = self.row();
                     self.copy(cell, CellRef { col: 0, row: r });
                     self.plan.tag[r] = WEIGHT_RANGE_TAG;

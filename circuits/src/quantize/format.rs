@@ -372,20 +372,21 @@ impl CompiledModel {
         io + usize::from(self.weights == Visibility::Hashed)
     }
 
-    /// Which of [`Self::parameters`] are weights (multiplied by activations; range-checked and
-    /// packed before hashing) rather than biases or added constants.
-    pub fn parameter_is_weight(&self) -> Vec<bool> {
+    /// Every model parameter (weights and biases of dense, convolution and affine layers, and
+    /// added constants), in layer order, each with whether it is a weight (multiplied by
+    /// activations; range-checked and packed before hashing) rather than a bias or constant.
+    pub fn parameter_kinds(&self) -> Vec<(i64, bool)> {
         let mut out = Vec::new();
         for layer in &self.layers {
             match layer {
                 Layer::Dense { weight, bias, .. }
                 | Layer::Conv { weight, bias, .. }
                 | Layer::Affine { weight, bias, .. } => {
-                    out.extend(std::iter::repeat_n(true, weight.len()));
-                    out.extend(std::iter::repeat_n(false, bias.len()));
+                    out.extend(weight.iter().map(|v| (*v, true)));
+                    out.extend(bias.iter().map(|v| (*v, false)));
                 }
                 Layer::AddConst { constant, .. } => {
-                    out.extend(std::iter::repeat_n(false, constant.len()))
+                    out.extend(constant.iter().map(|v| (*v, false)))
                 }
                 _ => {}
             }
@@ -393,64 +394,53 @@ impl CompiledModel {
         out
     }
 
+    /// Every model parameter, in layer order (see [`Self::parameter_kinds`]).
+    pub fn parameters(&self) -> Vec<i64> {
+        self.parameter_kinds().into_iter().map(|(v, _)| v).collect()
+    }
+
+    /// The weights, then the other parameters (biases and added constants), each in layer
+    /// order.
+    pub fn split_parameters(&self) -> (Vec<i64>, Vec<i64>) {
+        let (weights, others): (Vec<_>, Vec<_>) =
+            self.parameter_kinds().into_iter().partition(|(_, w)| *w);
+        let values = |v: Vec<(i64, bool)>| v.into_iter().map(|(v, _)| v).collect();
+        (values(weights), values(others))
+    }
+
     /// The signed bit width that holds every weight.
     pub fn weight_bits_needed(&self) -> u32 {
-        let params = self.parameters();
-        let max = params
+        let max = self
+            .split_parameters()
+            .0
             .iter()
-            .zip(self.parameter_is_weight())
-            .filter(|(_, w)| *w)
-            .map(|(v, _)| v.unsigned_abs())
+            .map(|v| v.unsigned_abs())
             .max()
             .unwrap_or(0);
         (64 - max.leading_zeros()) + 1
+    }
+
+    /// The width weights are range-checked to and packed at: the compiled table's, else what
+    /// the weights need.
+    pub fn weight_bits(&self) -> u32 {
+        self.tables
+            .weight_bits
+            .unwrap_or_else(|| self.weight_bits_needed())
     }
 
     /// What the weights commitment hashes: the weights packed `⌊252 / weight_bits⌋` per field
     /// element (they are range-checked to `weight_bits` in the circuit, so packing is
     /// injective), then every bias and added constant, then the salt.
     pub fn weights_message(&self, salt: crate::Fr) -> Vec<crate::Fr> {
-        let bits = self
-            .tables
-            .weight_bits
-            .unwrap_or_else(|| self.weight_bits_needed());
-        let params = self.parameters();
-        let kinds = self.parameter_is_weight();
-        let weights: Vec<i64> = params
-            .iter()
-            .zip(&kinds)
-            .filter(|(_, w)| **w)
-            .map(|(v, _)| *v)
-            .collect();
-        let mut message = crate::fixed_point::pack(&weights, bits);
+        let (weights, others) = self.split_parameters();
+        let mut message = crate::fixed_point::pack(&weights, self.weight_bits());
         message.extend(
-            params
+            others
                 .iter()
-                .zip(&kinds)
-                .filter(|(_, w)| !**w)
-                .map(|(v, _)| crate::fixed_point::to_field(i128::from(*v))),
+                .map(|v| crate::fixed_point::to_field(i128::from(*v))),
         );
         message.push(salt);
         message
-    }
-
-    /// Every model parameter (weights and biases of dense, convolution and affine layers, and
-    /// added constants), in layer order.
-    pub fn parameters(&self) -> Vec<i64> {
-        let mut out = Vec::new();
-        for layer in &self.layers {
-            match layer {
-                Layer::Dense { weight, bias, .. }
-                | Layer::Conv { weight, bias, .. }
-                | Layer::Affine { weight, bias, .. } => {
-                    out.extend(weight);
-                    out.extend(bias);
-                }
-                Layer::AddConst { constant, .. } => out.extend(constant),
-                _ => {}
-            }
-        }
-        out
     }
 
     /// Whether the weights are a witness (private or hashed) rather than circuit constants.
