@@ -426,7 +426,7 @@ impl AggregatedProofFile {
     }
 }
 
-fn decode_proof(s: &str) -> Result<Vec<u8>> {
+pub(crate) fn decode_proof(s: &str) -> Result<Vec<u8>> {
     hex::decode(s.strip_prefix("0x").unwrap_or(s))
         .map_err(|e| CircuitError::Mismatch(format!("proof is not valid hex: {e}")))
 }

@@ -101,12 +101,20 @@ pub fn create_shplonk_proof<C: halo2_proofs::plonk::Circuit<Fr>>(
 /// Generates the proving key (which holds the verifying key) of a compiled model.
 pub fn keygen(params: &ParamsKZG<Bn256>, model: &CompiledModel) -> Result<ProvingKey<G1Affine>> {
     check_k(params, model)?;
-    let circuit = ModelCircuit::new(model, None)?;
-    let vk = keygen_vk_custom(params, &circuit, true).map_err(|e| CircuitError::Halo2 {
+    keygen_circuit(params, &ModelCircuit::new(model, None)?)
+}
+
+/// Generates the keys of a witness-free circuit (a model's, or an audit chunk's); `params`
+/// must have the circuit's `k`.
+pub fn keygen_circuit(
+    params: &ParamsKZG<Bn256>,
+    circuit: &ModelCircuit,
+) -> Result<ProvingKey<G1Affine>> {
+    let vk = keygen_vk_custom(params, circuit, true).map_err(|e| CircuitError::Halo2 {
         stage: "verifying key generation",
         reason: e.to_string(),
     })?;
-    keygen_pk(params, vk, &circuit).map_err(|e| CircuitError::Halo2 {
+    keygen_pk(params, vk, circuit).map_err(|e| CircuitError::Halo2 {
         stage: "proving key generation",
         reason: e.to_string(),
     })

@@ -17,7 +17,7 @@ use crate::prover::{self, Transcript};
 use crate::quantize::{min_k, CompiledModel};
 use crate::{Bn256, Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::Field;
-use halo2_proofs::plonk::{keygen_pk, keygen_vk_custom, ProvingKey, VerifyingKey};
+use halo2_proofs::plonk::{ProvingKey, VerifyingKey};
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use serde::{Deserialize, Serialize};
@@ -57,22 +57,15 @@ pub fn keygen(
     model: &CompiledModel,
     count: usize,
 ) -> Result<ProvingKey<G1Affine>> {
-    let k = chunk_k(model, count)?;
+    let circuit = chunk_circuit(model, None, count, Fr::ZERO)?;
+    let k = min_k(circuit.plan.rows, model.tables.rows());
     if params.k() != k {
         return Err(CircuitError::Mismatch(format!(
             "a chunk of {count} samples needs k={k}, the SRS given has k={}",
             params.k()
         )));
     }
-    let circuit = chunk_circuit(model, None, count, Fr::ZERO)?;
-    let vk = keygen_vk_custom(params, &circuit, true).map_err(|e| CircuitError::Halo2 {
-        stage: "audit chunk verifying key generation",
-        reason: e.to_string(),
-    })?;
-    keygen_pk(params, vk, &circuit).map_err(|e| CircuitError::Halo2 {
-        stage: "audit chunk proving key generation",
-        reason: e.to_string(),
-    })
+    prover::keygen_circuit(params, &circuit)
 }
 
 /// The public instances of a chunk.
@@ -265,8 +258,7 @@ impl ChunkProofFile {
 
     /// The proof bytes.
     pub fn proof_bytes(&self) -> Result<Vec<u8>> {
-        hex::decode(self.proof.strip_prefix("0x").unwrap_or(&self.proof))
-            .map_err(|e| CircuitError::Mismatch(format!("proof is not valid hex: {e}")))
+        crate::io::decode_proof(&self.proof)
     }
 
     /// The public instances as field elements.
