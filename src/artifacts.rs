@@ -162,3 +162,11 @@ pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
 pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::write(path, bytes).wrap_err_with(|| format!("cannot write {}", path.display()))
 }
+
+/// Writes a binary file under a temporary name and renames it into place, so concurrent
+/// readers (other processes sharing a cache) and crashes never see half a file.
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = snarkml_circuits::io::temp_path_beside(path);
+    write_bytes(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).wrap_err_with(|| format!("cannot write {}", path.display()))
+}

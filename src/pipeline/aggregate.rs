@@ -14,7 +14,9 @@
 //! the inner verifying-key hashes in order and the expose spec.
 
 use super::{load, load_vk};
-use crate::artifacts::{read_bytes, read_json, write_bytes, write_json, BuildDir};
+use crate::artifacts::{
+    read_bytes, read_json, write_bytes, write_bytes_atomic, write_json, BuildDir,
+};
 use eyre::{bail, Result, WrapErr};
 use halo2_proofs::plonk::VerifyingKey;
 use halo2_proofs::poly::commitment::Params;
@@ -26,9 +28,7 @@ use snarkml_circuits::aggregation::{
 };
 use snarkml_circuits::fixed_point::field_to_hex;
 use snarkml_circuits::halo2_proofs;
-use snarkml_circuits::io::{
-    temp_path_beside, AggregatedProofFile, ProofFile, AGGREGATED_PROOF_FORMAT,
-};
+use snarkml_circuits::io::{AggregatedProofFile, ProofFile, AGGREGATED_PROOF_FORMAT};
 use snarkml_circuits::prover::{self, Transcript};
 use snarkml_circuits::srs::{read_params, srs_id, write_params, Srs};
 use snarkml_circuits::{Bn256, Fr, G1Affine};
@@ -131,11 +131,38 @@ pub fn default_cache_dir() -> PathBuf {
 }
 
 /// Inner proofs ready to aggregate, with what the aggregation directory records of them.
+#[derive(Default)]
 pub(crate) struct InnerSet {
     /// The proofs with their verifying keys.
     pub proofs: Vec<InnerProof>,
     /// Their records, in the same order.
     pub info: Vec<InnerInfo>,
+}
+
+impl InnerSet {
+    /// Adds the proof read from `path` (of `model`, made for the verifying key `vk`, whose
+    /// hash is `vk_hash`).
+    pub(crate) fn push(
+        &mut self,
+        path: &Path,
+        model: &str,
+        (vk_hash, vk): (&str, &VerifyingKey<G1Affine>),
+        instances: Vec<Fr>,
+        proof: Vec<u8>,
+    ) {
+        self.info.push(InnerInfo {
+            proof: path.display().to_string(),
+            model: model.to_owned(),
+            vk_hash: vk_hash.to_owned(),
+            num_instances: instances.len(),
+        });
+        self.proofs.push(InnerProof {
+            label: path.display().to_string(),
+            vk: vk.clone(),
+            instances,
+            proof,
+        });
+    }
 }
 
 /// Reads the proof files and matches each with the verifying key of one of the builds.
@@ -160,10 +187,7 @@ fn load_inner(req: &AggregateRequest, srs_id: &str) -> Result<InnerSet> {
         }
         keys.push((loaded.info.vk_hash, vk, b.clone()));
     }
-    let mut set = InnerSet {
-        proofs: Vec::new(),
-        info: Vec::new(),
-    };
+    let mut set = InnerSet::default();
     for path in &req.proofs {
         let file = ProofFile::load(path)?;
         if file.transcript_kind()? != Transcript::Poseidon {
@@ -180,19 +204,13 @@ fn load_inner(req: &AggregateRequest, srs_id: &str) -> Result<InnerSet> {
                 file.vk_hash.get(..12).unwrap_or(&file.vk_hash)
             );
         };
-        let instances = file.instance_fields()?;
-        set.info.push(InnerInfo {
-            proof: path.display().to_string(),
-            model: file.model.clone(),
-            vk_hash: hash.clone(),
-            num_instances: instances.len(),
-        });
-        set.proofs.push(InnerProof {
-            label: path.display().to_string(),
-            vk: vk.clone(),
-            instances,
-            proof: file.proof_bytes()?,
-        });
+        set.push(
+            path,
+            &file.model,
+            (hash, vk),
+            file.instance_fields()?,
+            file.proof_bytes()?,
+        );
     }
     Ok(set)
 }
@@ -323,14 +341,12 @@ fn load_cached(entry: &Path) -> Option<AggregationKeys> {
 fn store_cached(entry: &Path, keys: &AggregationKeys) -> Result<()> {
     std::fs::create_dir_all(entry)
         .wrap_err_with(|| format!("cannot create the key cache {}", entry.display()))?;
-    // Written under temporary names and renamed, so a crash never leaves a half entry.
-    let pk_tmp = temp_path_beside(&entry.join("pk.bin"));
-    write_bytes(&pk_tmp, &aggregation::pk_to_bytes(&keys.pk))?;
-    std::fs::rename(&pk_tmp, entry.join("pk.bin"))?;
-    let shape_tmp = temp_path_beside(&entry.join("shape.json"));
-    write_json(&shape_tmp, &keys.shape)?;
-    std::fs::rename(&shape_tmp, entry.join("shape.json"))?;
-    Ok(())
+    // The shape last: an entry is read only when both files are there.
+    write_bytes_atomic(&entry.join("pk.bin"), &aggregation::pk_to_bytes(&keys.pk))?;
+    write_bytes_atomic(
+        &entry.join("shape.json"),
+        &serde_json::to_vec_pretty(&keys.shape)?,
+    )
 }
 
 /// The artifacts of an aggregation directory, checked against each other.

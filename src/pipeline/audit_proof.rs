@@ -12,17 +12,16 @@
 //! Chunk proving keys are cached under `<cache>/audit/<key>/pk.bin`, the key hashing the
 //! compiled model, the chunk size and the SRS.
 
-use super::aggregate::{self, AggregationTarget, InnerInfo, InnerSet, Stage};
+use super::aggregate::{self, AggregationTarget, InnerSet, Stage};
 use super::{compiled_model, AggregateReport};
-use crate::artifacts::{read_bytes, write_bytes, BuildDir};
+use crate::artifacts::{read_bytes, write_bytes, write_bytes_atomic, BuildDir};
 use eyre::{bail, Result, WrapErr};
 use halo2_proofs::plonk::{ProvingKey, VerifyingKey};
 use sha2::{Digest, Sha256};
-use snarkml_circuits::aggregation::{Expose, InnerProof};
+use snarkml_circuits::aggregation::Expose;
 use snarkml_circuits::audit::chunk::{self, ChunkProofFile};
 use snarkml_circuits::audit::{self, Dataset, CHAIN_START};
 use snarkml_circuits::halo2_proofs;
-use snarkml_circuits::io::temp_path_beside;
 use snarkml_circuits::prover::{self, Transcript};
 use snarkml_circuits::quantize::CompiledModel;
 use snarkml_circuits::srs::Srs;
@@ -153,9 +152,7 @@ fn chunk_keys(
             let dir = entry.parent().expect("cache entries have a directory");
             std::fs::create_dir_all(dir)
                 .wrap_err_with(|| format!("cannot create the key cache {}", dir.display()))?;
-            let tmp = temp_path_beside(&entry);
-            write_bytes(&tmp, &prover::pk_to_bytes(&pk))?;
-            std::fs::rename(&tmp, &entry)?;
+            write_bytes_atomic(&entry, &prover::pk_to_bytes(&pk))?;
             pk
         }
     };
@@ -298,22 +295,11 @@ pub fn load_chunks(dir: &Path) -> Result<Vec<(PathBuf, ChunkProofFile)>> {
     Ok(out)
 }
 
-fn chunk_vk(
-    dir: &Path,
-    model: &CompiledModel,
-    file: &ChunkProofFile,
-) -> Result<VerifyingKey<G1Affine>> {
-    let path = chunk_vk_path(dir, file.samples as usize);
-    let vk = prover::vk_from_bytes(&read_bytes(&path)?, chunk::chunk_params(model))
-        .wrap_err_with(|| format!("{}", path.display()))?;
-    if prover::vk_hash(&vk) != file.vk_hash {
-        bail!(
-            "{} is not the verifying key chunk {} was proven with",
-            path.display(),
-            file.chunk
-        );
-    }
-    Ok(vk)
+/// The verifying key of chunks of `samples` samples in an audit directory.
+fn chunk_vk(dir: &Path, model: &CompiledModel, samples: u64) -> Result<VerifyingKey<G1Affine>> {
+    let path = chunk_vk_path(dir, samples as usize);
+    prover::vk_from_bytes(&read_bytes(&path)?, chunk::chunk_params(model))
+        .wrap_err_with(|| format!("{}", path.display()))
 }
 
 /// Aggregates every chunk proof of an audit directory into `out`; the proof exposes
@@ -327,10 +313,9 @@ pub fn aggregate_audit(
     let chunks = load_chunks(&req.dir)?;
     let srs = Srs::load_trimmed(&req.srs, req.k)?;
     let id = srs.id();
-    let mut set = InnerSet {
-        proofs: Vec::new(),
-        info: Vec::new(),
-    };
+    let mut set = InnerSet::default();
+    // One verifying key per chunk size, read once.
+    let mut vks: Vec<(u64, VerifyingKey<G1Affine>)> = Vec::new();
     for (path, file) in &chunks {
         if file.srs_id != id {
             bail!(
@@ -348,19 +333,28 @@ pub fn aggregate_audit(
                 model.name
             );
         }
-        let instances = file.instance_fields()?;
-        set.info.push(InnerInfo {
-            proof: path.display().to_string(),
-            model: file.model.clone(),
-            vk_hash: file.vk_hash.clone(),
-            num_instances: instances.len(),
-        });
-        set.proofs.push(InnerProof {
-            label: path.display().to_string(),
-            vk: chunk_vk(&req.dir, &model, file)?,
-            instances,
-            proof: file.proof_bytes()?,
-        });
+        let at = match vks.iter().position(|(n, _)| *n == file.samples) {
+            Some(at) => at,
+            None => {
+                vks.push((file.samples, chunk_vk(&req.dir, &model, file.samples)?));
+                vks.len() - 1
+            }
+        };
+        let vk = &vks[at].1;
+        if prover::vk_hash(vk) != file.vk_hash {
+            bail!(
+                "{} is not the verifying key chunk {} was proven with",
+                chunk_vk_path(&req.dir, file.samples as usize).display(),
+                file.chunk
+            );
+        }
+        set.push(
+            path,
+            &file.model,
+            (&file.vk_hash, vk),
+            file.instance_fields()?,
+            file.proof_bytes()?,
+        );
     }
     let expose: Expose = AUDIT_EXPOSE.parse()?;
     let target = AggregationTarget {

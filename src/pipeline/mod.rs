@@ -129,11 +129,12 @@ fn file_sha256(path: &Path) -> Result<String> {
 /// FFT over G1 (minutes for 2^19 points), so a trimmed copy is cached under
 /// `<cache_dir>/srs/` and reused; a file of exactly `2^k` points is read as is.
 pub fn srs_for_k(path: &Path, k: u32, cache_dir: &Path) -> Result<Srs> {
-    let head = Srs::load_trimmed(path, 1)?;
-    let (full_k, insecure) = (srs_file_k(path)?, head.insecure);
-    if full_k <= k {
+    if srs_file_k(path)? <= k {
         return Ok(Srs::load_trimmed(path, k)?);
     }
+    // Two points suffice for the id (`[τ]G1`, `[τ]G2`) and the insecure flag.
+    let head = Srs::load_trimmed(path, 1)?;
+    let insecure = head.insecure;
     let cached = cache_dir
         .join("srs")
         .join(format!("{}-k{k}.bin", head.id()));
@@ -147,10 +148,8 @@ pub fn srs_for_k(path: &Path, k: u32, cache_dir: &Path) -> Result<Srs> {
         std::fs::create_dir_all(dir)
             .wrap_err_with(|| format!("cannot create the SRS cache {}", dir.display()))?;
     }
-    // Written under a temporary name and renamed: concurrent readers never see half a file.
-    let tmp = snarkml_circuits::io::temp_path_beside(&cached);
-    srs.save(&tmp)?;
-    std::fs::rename(&tmp, &cached)?;
+    // `save` writes atomically: concurrent readers never see half a file.
+    srs.save(&cached)?;
     Ok(srs)
 }
 
