@@ -63,9 +63,26 @@ impl Point {
         })
     }
 
+    /// `self + other`; `None` when the sum is the identity (`other = −self`).
+    pub fn checked_add(self, other: Self) -> Option<Self> {
+        Self::from_affine((Grumpkin::from(self.affine()) + other.affine()).to_affine())
+    }
+
     /// `k · self`; `None` when the result is the identity (`k = 0`).
     pub fn scale(self, k: Scalar) -> Option<Self> {
         Self::from_affine((Grumpkin::from(self.affine()) * k).to_affine())
+    }
+}
+
+impl std::ops::Neg for Point {
+    type Output = Self;
+
+    /// `−self`.
+    fn neg(self) -> Self {
+        Self {
+            x: self.x,
+            y: -self.y,
+        }
     }
 }
 
@@ -77,6 +94,28 @@ pub fn generator() -> Point {
 /// `k·G`; `None` when `k = 0`.
 pub fn public_key(k: Scalar) -> Option<Point> {
     generator().scale(k)
+}
+
+/// The offset point `H` of in-circuit scalar multiplication: the first point whose `x` is
+/// `Poseidon("snarkml offset H") + i` for `i = 0, 1, …`, with the even `y`. Nobody knows its
+/// discrete logarithm to `G`, so honest scalar multiplications never meet the exceptional
+/// cases of incomplete addition.
+pub fn offset_point() -> Point {
+    static H: std::sync::OnceLock<Point> = std::sync::OnceLock::new();
+    *H.get_or_init(|| {
+        let label = Fr::from_u128(u128::from_be_bytes(*b"snarkml offset H"));
+        let mut x = crate::poseidon::hash(&[label]);
+        loop {
+            let y: Option<Fr> = (x.cube() - Fr::from(17)).sqrt().into();
+            if let Some(y) = y {
+                let y = if y.is_odd().into() { -y } else { y };
+                if let Some(p) = Point::new(x, y) {
+                    return p;
+                }
+            }
+            x += Fr::ONE;
+        }
+    })
 }
 
 /// A random non-zero scalar.
@@ -189,6 +228,20 @@ mod tests {
         // An odd-length message cannot be read back as the next even length.
         let c = encrypt(&[Fr::from(1), Fr::from(2), Fr::from(3)], key, Fr::ZERO);
         assert_eq!(decrypt(&c, 4, key, Fr::ZERO), None);
+    }
+
+    #[test]
+    fn points_add_and_negate_like_scalars() {
+        let g = generator();
+        let h = offset_point();
+        assert!(bool::from(h.y.is_even()));
+        assert_eq!(Point::new(h.x, h.y), Some(h));
+        assert_eq!(g.checked_add(g), g.scale(Scalar::from(2)));
+        assert_eq!(g.checked_add(-g), None);
+        assert_eq!(
+            g.scale(Scalar::from(5)).unwrap().checked_add(-g),
+            g.scale(Scalar::from(4))
+        );
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod io;
 pub mod layout;
 pub mod model;
 pub mod poseidon;
+pub mod prompt;
 pub mod prover;
 pub mod ptau;
 pub mod quantize;
