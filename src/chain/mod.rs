@@ -27,6 +27,7 @@ use eyre::{bail, eyre, Result};
 
 pub mod bounty;
 pub mod escrow;
+pub mod prompt;
 
 alloy::sol! {
     /// The interface every snarkml verifier contract exposes.

@@ -9,6 +9,7 @@ mod compile;
 mod demo;
 mod market;
 mod profile;
+mod prompt;
 mod prove;
 mod run;
 mod setup;
@@ -85,6 +86,10 @@ pub enum Command {
     /// Audit bounties: open, claim, reclaim, show, withdraw.
     #[command(subcommand)]
     Bounty(audit::BountyCmd),
+    /// The prompt marketplace: setup, deploy, keygen, list, buy, deliver, decrypt, refund, show,
+    /// withdraw.
+    #[command(subcommand)]
+    Market(prompt::MarketCmd),
     /// Run the whole pipeline on the bundled digits model against a local anvil.
     Demo(demo::DemoCmd),
     /// Measure compile, setup, prove and verify on a model (for BENCHMARKS.md).
@@ -233,6 +238,7 @@ impl Cli {
             Command::Infer(c) => c.run(),
             Command::Audit(c) => c.run(),
             Command::Bounty(c) => c.run(),
+            Command::Market(c) => c.run(),
             Command::Demo(c) => c.run(),
             Command::Bench(c) => c.run(),
         }

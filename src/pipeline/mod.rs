@@ -28,6 +28,7 @@ pub mod aggregate;
 pub mod audit;
 pub mod audit_proof;
 pub mod market;
+pub mod prompt;
 pub use aggregate::{
     aggregate, default_cache_dir, load_aggregation, verify_aggregated, AggregateReport,
     AggregateRequest, AggregationInfo,
@@ -441,13 +442,28 @@ pub async fn deploy(build: &BuildDir, cfg: &ChainConfig, insecure_srs: bool) -> 
         let info = load(build)?.info;
         (info.vk_hash, info.srs_insecure)
     };
+    let artifacts = load_verifier(build)?;
+    let deployment = deploy_artifacts(cfg, &artifacts, vk_hash, srs_insecure, insecure_srs).await?;
+    write_json(&build.deployment(), &deployment)?;
+    Ok(deployment)
+}
+
+/// Deploys generated verifier artifacts: the raw verifier, then the `IVerifier` adapter in
+/// front of it. Keys from a development SRS (`srs_insecure`) are refused on a non-local chain
+/// unless `insecure_srs`.
+pub(crate) async fn deploy_artifacts(
+    cfg: &ChainConfig,
+    artifacts: &VerifierArtifacts,
+    vk_hash: String,
+    srs_insecure: bool,
+    insecure_srs: bool,
+) -> Result<Deployment> {
     if srs_insecure && !chain::is_local_url(&cfg.rpc_url) && !insecure_srs {
         bail!(
             "refusing to deploy to {}: the keys come from a development SRS whose secret is known, so anyone could forge proofs; use a ceremony SRS, or pass --insecure-srs if you really mean it",
             cfg.rpc_url
         );
     }
-    let artifacts = load_verifier(build)?;
     let chain_id = chain::chain_id(&cfg.rpc_url).await?;
     let raw = chain::deploy(cfg, hex::decode(&artifacts.verifier_initcode)?)
         .await
@@ -458,7 +474,7 @@ pub async fn deploy(build: &BuildDir, cfg: &ChainConfig, insecure_srs: bool) -> 
     let adapter = chain::deploy(cfg, adapter_code)
         .await
         .wrap_err("deploying the IVerifier adapter")?;
-    let deployment = Deployment {
+    Ok(Deployment {
         chain_id,
         rpc_url: cfg.rpc_url.clone(),
         verifier: adapter.address.to_string(),
@@ -466,9 +482,7 @@ pub async fn deploy(build: &BuildDir, cfg: &ChainConfig, insecure_srs: bool) -> 
         vk_hash,
         deploy_gas: raw.gas_used + adapter.gas_used,
         raw_runtime_size: raw.runtime_size,
-    };
-    write_json(&build.deployment(), &deployment)?;
-    Ok(deployment)
+    })
 }
 
 /// Calls `verifyProof` of the `IVerifier` at `address` with a proof file.

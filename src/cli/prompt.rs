@@ -1,0 +1,424 @@
+//! `snarkml market`: the prompt marketplace — delivery keys, deployment, buyer keys, listing,
+//! buying, delivery, decryption, refunds.
+
+use super::market::{address, parse_fee, print};
+use super::{block_on, stdout_to_stderr, timed, RpcOpts};
+use crate::artifacts::{write_json, BuildDir};
+use crate::chain::prompt::{self as chain, ListingEntry, OrderEntry};
+use crate::pipeline::prompt::{self, DeliveryDir};
+use clap::{Args, Subcommand};
+use serde_json::json;
+use snarkml_circuits::fixed_point::field_to_hex;
+use std::path::PathBuf;
+
+/// Options every command that talks to a deployed marketplace shares.
+#[derive(Debug, Args)]
+pub struct MarketOpts {
+    /// The PromptMarketplace.
+    #[arg(long)]
+    market: String,
+    #[command(flatten)]
+    rpc: RpcOpts,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `snarkml market`.
+#[derive(Debug, Subcommand)]
+pub enum MarketCmd {
+    /// Make the delivery circuit's keys and verifier for prompts of N values.
+    #[command(
+        after_help = "Examples:\n  snarkml market setup --prompt-len 4 --srs srs/k14.bin -o delivery-4/"
+    )]
+    Setup {
+        /// Values per prompt (the listed model's input size).
+        #[arg(long)]
+        prompt_len: usize,
+        /// SRS file (at least 2^14 points).
+        #[arg(long)]
+        srs: PathBuf,
+        /// Delivery directory to write.
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deploy a PromptMarketplace on a registry with the delivery verifiers of the given
+    /// directories (one per prompt length, fixed for the marketplace's life).
+    #[command(
+        after_help = "Examples:\n  snarkml market deploy --registry 0x5FbD… --delivery delivery-4/"
+    )]
+    Deploy {
+        /// The ModelRegistry.
+        #[arg(long)]
+        registry: String,
+        /// Delivery directories (after `market setup`).
+        #[arg(long = "delivery", required = true)]
+        deliveries: Vec<PathBuf>,
+        /// Allow keys from a development SRS on a non-local chain.
+        #[arg(long)]
+        insecure_srs: bool,
+        #[command(flatten)]
+        rpc: RpcOpts,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a buyer's Grumpkin key pair (the secret stays in the file).
+    #[command(after_help = "Examples:\n  snarkml market keygen -o buyer.key.json")]
+    Keygen {
+        /// Key file to write (never overwritten).
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the prompt of an inference proof (model compiled with --input-visibility hashed).
+    #[command(
+        after_help = "Examples:\n  snarkml prove build/ prompt.json -o listing.json\n  snarkml market list listing.json --build build/ --model 1 --price 0.1ether --market 0x…"
+    )]
+    List {
+        /// The inference proof (its openings file beside it holds the prompt; it stays private).
+        proof: PathBuf,
+        /// The model's build directory.
+        #[arg(long)]
+        build: PathBuf,
+        /// The registered model id.
+        #[arg(long)]
+        model: u64,
+        /// The price of one delivery: wei, or a number with `gwei` or `ether`.
+        #[arg(long)]
+        price: String,
+        #[command(flatten)]
+        opts: MarketOpts,
+    },
+    /// Buy a listing: escrow its price with your public key.
+    #[command(
+        after_help = "Examples:\n  snarkml market buy 1 --key buyer.key.json --ttl 3600 --market 0x…"
+    )]
+    Buy {
+        /// The listing id.
+        listing: u64,
+        /// Your key file (after `market keygen`).
+        #[arg(long)]
+        key: PathBuf,
+        /// Seconds the seller has to deliver.
+        #[arg(long, default_value_t = 86_400)]
+        ttl: u64,
+        #[command(flatten)]
+        opts: MarketOpts,
+    },
+    /// Deliver an order: prove the prompt is encrypted to the buyer's key; paid in the same
+    /// transaction.
+    #[command(
+        after_help = "Examples:\n  snarkml market deliver 1 --proof listing.json --delivery delivery-4/ --market 0x…"
+    )]
+    Deliver {
+        /// The order id.
+        order: u64,
+        /// The listing's inference proof (its openings file holds the prompt).
+        #[arg(long)]
+        proof: PathBuf,
+        /// The delivery directory for the prompt's length.
+        #[arg(long)]
+        delivery: PathBuf,
+        #[command(flatten)]
+        opts: MarketOpts,
+    },
+    /// Decrypt a delivered order with your key; writes the prompt as an input file of the model.
+    #[command(
+        after_help = "Examples:\n  snarkml market decrypt 1 --key buyer.key.json --build build/ -o prompt.json --market 0x…"
+    )]
+    Decrypt {
+        /// The order id.
+        order: u64,
+        /// Your key file.
+        #[arg(long)]
+        key: PathBuf,
+        /// The listed model's build directory (for the prompt's scale and name).
+        #[arg(long)]
+        build: PathBuf,
+        /// Input file to write.
+        #[arg(short, long)]
+        out: PathBuf,
+        #[command(flatten)]
+        opts: MarketOpts,
+    },
+    /// Credit an expired, undelivered order back to its buyer.
+    #[command(after_help = "Examples:\n  snarkml market refund 1 --market 0x…")]
+    Refund {
+        /// The order id.
+        order: u64,
+        #[command(flatten)]
+        opts: MarketOpts,
+    },
+    /// Show a listing or an order.
+    #[command(
+        after_help = "Examples:\n  snarkml market show listing 1 --market 0x…\n  snarkml market show order 1 --market 0x… --json"
+    )]
+    Show {
+        /// `listing` or `order`.
+        #[arg(value_parser = ["listing", "order"])]
+        what: String,
+        /// Its id.
+        id: u64,
+        #[command(flatten)]
+        opts: MarketOpts,
+    },
+    /// Withdraw everything the marketplace credited to the sender.
+    #[command(after_help = "Examples:\n  snarkml market withdraw --market 0x… --private-key $KEY")]
+    Withdraw {
+        #[command(flatten)]
+        opts: MarketOpts,
+    },
+}
+
+fn listing_json(l: &ListingEntry) -> serde_json::Value {
+    json!({
+        "id": l.id,
+        "seller": l.seller.to_string(),
+        "active": l.active,
+        "model": l.model_id,
+        "prompt_commitment": format!("{:#066x}", l.prompt_commitment),
+        "prompt_len": l.prompt_len,
+        "output_digest": format!("{:x}", l.output_digest),
+        "price_wei": l.price.to_string(),
+    })
+}
+
+fn order_json(o: &OrderEntry) -> serde_json::Value {
+    json!({
+        "id": o.id,
+        "buyer": o.buyer.to_string(),
+        "listing": o.listing_id,
+        "status": o.status,
+        "deadline": o.deadline,
+        "price_wei": o.price.to_string(),
+        "key": [format!("{:#066x}", o.key.0), format!("{:#066x}", o.key.1)],
+    })
+}
+
+impl MarketCmd {
+    pub(super) fn run(self) -> eyre::Result<()> {
+        match self {
+            MarketCmd::Setup {
+                prompt_len,
+                srs,
+                out,
+                json: j,
+            } => {
+                let dir = DeliveryDir::new(&out);
+                // halo2-base prints its layout statistics on stdout.
+                let (info, secs) = stdout_to_stderr(|| {
+                    timed("delivery keys and verifier", || {
+                        prompt::setup_delivery(prompt_len, &srs, &dir)
+                    })
+                })?;
+                print(
+                    j,
+                    json!({
+                        "dir": out.display().to_string(),
+                        "prompt_len": info.prompt_len,
+                        "k": info.shape.config.k,
+                        "num_instances": info.num_instances,
+                        "vk_hash": info.vk_hash,
+                        "seconds": secs,
+                    }),
+                    || {
+                        println!(
+                            "delivery keys and verifier for {prompt_len}-value prompts in {} ({secs:.1}s)",
+                            out.display()
+                        );
+                        println!(
+                            "  k = {}, {} public instances",
+                            info.shape.config.k, info.num_instances
+                        );
+                    },
+                )
+            }
+            MarketCmd::Deploy {
+                registry,
+                deliveries,
+                insecure_srs,
+                rpc,
+                json: j,
+            } => {
+                let cfg = rpc.config()?;
+                let registry = address(&registry, "--registry")?;
+                let dirs: Vec<DeliveryDir> = deliveries.iter().map(DeliveryDir::new).collect();
+                let m = block_on(prompt::deploy_marketplace(
+                    &cfg,
+                    registry,
+                    &dirs,
+                    insecure_srs,
+                ))?;
+                print(j, json!({"market": m.to_string()}), || {
+                    println!("PromptMarketplace {m}");
+                })
+            }
+            MarketCmd::Keygen { out, json: j } => {
+                let pk = prompt::keygen_buyer(&out)?;
+                let public = [field_to_hex(&pk.x), field_to_hex(&pk.y)];
+                print(
+                    j,
+                    json!({"key_file": out.display().to_string(), "public": public}),
+                    || {
+                        println!("key pair written to {} (keep it private)", out.display());
+                        println!("  public key ({}, {})", public[0], public[1]);
+                    },
+                )
+            }
+            MarketCmd::List {
+                proof,
+                build,
+                model,
+                price,
+                opts,
+            } => {
+                let cfg = opts.rpc.config()?;
+                let m = address(&opts.market, "--market")?;
+                let build = BuildDir::new(&build);
+                let price = parse_fee(&price)?;
+                let l = block_on(async {
+                    let id = prompt::list(&cfg, m, model, &build, &proof, price).await?;
+                    chain::listing(&cfg, m, id).await
+                })?;
+                print(opts.json, listing_json(&l), || {
+                    println!(
+                        "listing {}: a {}-value prompt for model {} at {} wei",
+                        l.id, l.prompt_len, l.model_id, l.price
+                    );
+                })
+            }
+            MarketCmd::Buy {
+                listing,
+                key,
+                ttl,
+                opts,
+            } => {
+                let cfg = opts.rpc.config()?;
+                let m = address(&opts.market, "--market")?;
+                let o = block_on(prompt::buy(&cfg, m, listing, &key, ttl))?;
+                print(opts.json, order_json(&o), || {
+                    println!(
+                        "order {}: listing {} paid {} wei into escrow, to deliver by {}",
+                        o.id, o.listing_id, o.price, o.deadline
+                    );
+                })
+            }
+            MarketCmd::Deliver {
+                order,
+                proof,
+                delivery,
+                opts,
+            } => {
+                let cfg = opts.rpc.config()?;
+                let m = address(&opts.market, "--market")?;
+                let dir = DeliveryDir::new(&delivery);
+                let d =
+                    stdout_to_stderr(|| block_on(prompt::deliver(&cfg, m, order, &dir, &proof)))?;
+                print(
+                    opts.json,
+                    json!({
+                        "order": order,
+                        "seller": d.seller.to_string(),
+                        "ciphertext_len": d.ciphertext.len(),
+                        "gas_used": d.gas_used,
+                        "tx": format!("{:x}", d.tx_hash),
+                    }),
+                    || {
+                        println!(
+                            "order {order} delivered: {} ciphertext elements published, price credited to {} (gas {})",
+                            d.ciphertext.len(),
+                            d.seller,
+                            d.gas_used
+                        );
+                    },
+                )
+            }
+            MarketCmd::Decrypt {
+                order,
+                key,
+                build,
+                out,
+                opts,
+            } => {
+                let cfg = opts.rpc.config()?;
+                let m = address(&opts.market, "--market")?;
+                let build = BuildDir::new(&build);
+                let d = block_on(prompt::decrypt(&cfg, m, order, &key, &build))?;
+                write_json(&out, &d.input)?;
+                print(
+                    opts.json,
+                    json!({
+                        "order": order,
+                        "prompt": d.quantized,
+                        "salt": field_to_hex(&d.salt),
+                        "input_file": out.display().to_string(),
+                    }),
+                    || {
+                        println!(
+                            "order {order}: the prompt opens the listed commitment; written to {}",
+                            out.display()
+                        );
+                        println!("  quantized: {:?}", d.quantized);
+                    },
+                )
+            }
+            MarketCmd::Refund { order, opts } => {
+                let cfg = opts.rpc.config()?;
+                let m = address(&opts.market, "--market")?;
+                let tx = block_on(chain::refund(&cfg, m, order))?;
+                print(
+                    opts.json,
+                    json!({"order": order, "tx": format!("{tx:x}")}),
+                    || {
+                        println!("order {order} refunded: the price is credited to its buyer (withdraw to collect)");
+                    },
+                )
+            }
+            MarketCmd::Show { what, id, opts } => {
+                let cfg = opts.rpc.config()?;
+                let m = address(&opts.market, "--market")?;
+                if what == "listing" {
+                    let l = block_on(chain::listing(&cfg, m, id))?;
+                    print(opts.json, listing_json(&l), || {
+                        println!(
+                            "listing {}: seller {}, model {}, {}-value prompt, {} wei, {}",
+                            l.id,
+                            l.seller,
+                            l.model_id,
+                            l.prompt_len,
+                            l.price,
+                            if l.active { "active" } else { "delisted" }
+                        );
+                        println!("  prompt commitment {:#066x}", l.prompt_commitment);
+                    })
+                } else {
+                    let o = block_on(chain::order(&cfg, m, id))?;
+                    print(opts.json, order_json(&o), || {
+                        println!(
+                            "order {}: listing {}, buyer {}, {} wei, {} (deadline {})",
+                            o.id, o.listing_id, o.buyer, o.price, o.status, o.deadline
+                        );
+                    })
+                }
+            }
+            MarketCmd::Withdraw { opts } => {
+                let cfg = opts.rpc.config()?;
+                let m = address(&opts.market, "--market")?;
+                let amount = block_on(chain::withdraw(&cfg, m))?;
+                print(
+                    opts.json,
+                    json!({"withdrawn_wei": amount.to_string()}),
+                    || {
+                        println!("withdrew {amount} wei");
+                    },
+                )
+            }
+        }
+    }
+}

@@ -1,0 +1,387 @@
+//! The prompt marketplace end to end on anvil, through the CLI: a seller lists a secret prompt
+//! with an inference proof of its output, a buyer escrows the price with a Grumpkin key, the
+//! seller delivers it encrypted with a delivery proof and is paid in that transaction, and the
+//! buyer decrypts exactly the prompt. Refused: a listing whose output is not the model's, a
+//! delivery encrypted to another key, of another prompt, for another order, a second delivery,
+//! a refund before the deadline, a late delivery; nothing is mis-paid.
+
+mod common;
+
+use common::{
+    advance, assert_one_line_error, cached_srs, json, linear_build, ok, snarkml, tamper_json,
+    toolchain_on_path, TestChain,
+};
+use snarkml::chain::prompt as market;
+use snarkml::pipeline::{self, prompt};
+use snarkml_circuits::cipher::{self, Point};
+use snarkml_circuits::halo2_proofs::halo2curves::ff::Field;
+use snarkml_circuits::io::OpeningsFile;
+use snarkml_circuits::prompt::{self as delivery, DeliveryWitness};
+use snarkml_circuits::Fr;
+use std::path::Path;
+
+/// Anvil's second default account: the buyer.
+const BUYER_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+
+fn write_prompt(path: &Path, values: &str, salt: &str) {
+    std::fs::write(
+        path,
+        format!(r#"{{"input_data": [{values}], "salts": {{"input": "{salt}"}}}}"#),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refused() {
+    toolchain_on_path();
+    let tmp = tempfile::tempdir().unwrap();
+    let t = |p: &str| tmp.path().join(p);
+    let s = |p: &Path| p.to_str().unwrap().to_owned();
+
+    // The public model: the linear fixture with its input hashed (the prompt) and its output
+    // public (what the seller advertises).
+    linear_build(&t("build"), "hashed", "public", &["--weights", "hashed"]);
+    let build = s(&t("build"));
+    let chain = TestChain::start();
+    ok(snarkml(&[
+        "gen-verifier",
+        &build,
+        "-o",
+        &s(&t("generated")),
+    ]));
+    ok(chain.cli(&["deploy", &build], &[]));
+    let contracts = json(&ok(chain.cli(&["contracts", "deploy", "--json"], &[])));
+    let registry = contracts["registry"].as_str().unwrap().to_owned();
+    ok(chain.cli(&["model", "register", &build, "--registry", &registry], &[]));
+
+    // Delivery keys and verifier for 4-value prompts; the marketplace fixes them.
+    let srs = cached_srs(delivery::DEFAULT_K);
+    let dir = t("delivery-4");
+    let setup = json(&ok(snarkml(&[
+        "market",
+        "setup",
+        "--prompt-len",
+        "4",
+        "--srs",
+        &s(&srs),
+        "-o",
+        &s(&dir),
+        "--json",
+    ])));
+    assert_eq!(setup["num_instances"], 6 + 7);
+    let deployed = json(&ok(chain.cli(
+        &[
+            "market",
+            "deploy",
+            "--registry",
+            &registry,
+            "--delivery",
+            &s(&dir),
+            "--json",
+        ],
+        &[],
+    )));
+    let market_addr = deployed["market"].as_str().unwrap().to_owned();
+    let m = ["--market", market_addr.as_str()];
+    let address = pipeline::parse_address(&market_addr).unwrap();
+
+    // The seller proves the model on its secret prompt and lists it.
+    let secret = t("secret.json");
+    write_prompt(&secret, "[0.5, -1.0, 1.5, 2.0]", "4242");
+    let listing = s(&t("listing.json"));
+    ok(snarkml(&[
+        "prove",
+        &build,
+        "--input",
+        &s(&secret),
+        "-o",
+        &listing,
+    ]));
+    // A listing whose advertised output is not the model's is refused.
+    let forged = t("forged.json");
+    tamper_json(Path::new(&listing), &forged, |v| {
+        let last = v["instances"].as_array().unwrap().len() - 2;
+        v["instances"][last] = "0x05".into();
+    });
+    std::fs::copy(
+        pipeline::openings_path(Path::new(&listing)),
+        pipeline::openings_path(&forged),
+    )
+    .unwrap();
+    assert_one_line_error(
+        &chain.cli(
+            &[
+                "market",
+                "list",
+                &s(&forged),
+                "--build",
+                &build,
+                "--model",
+                "1",
+                "--price",
+                "1ether",
+            ],
+            &m,
+        ),
+        "do not match the proof's public instances",
+    );
+    // ... and, with the file check bypassed, the contract refuses it.
+    let file = snarkml_circuits::io::ProofFile::load(Path::new(&listing)).unwrap();
+    let mut inst: Vec<_> = file
+        .instance_fields()
+        .unwrap()
+        .iter()
+        .map(pipeline::field_to_u256)
+        .collect();
+    let last = inst.len() - 2;
+    inst[last] += alloy::primitives::U256::from(1);
+    let bytes = file.proof_bytes().unwrap();
+    let err = chain
+        .rt
+        .block_on(market::list(
+            &chain.cfg,
+            address,
+            1,
+            &bytes,
+            &inst,
+            4,
+            alloy::primitives::U256::from(1),
+        ))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("the model's verifier rejected the listing proof"),
+        "{err}"
+    );
+    let listed = json(&ok(chain.cli(
+        &[
+            "market", "list", &listing, "--build", &build, "--model", "1", "--price", "1ether",
+            "--json",
+        ],
+        &m,
+    )));
+    assert_eq!(listed["id"], 1);
+    assert_eq!(listed["prompt_len"], 4);
+    let openings: OpeningsFile =
+        snarkml::artifacts::read_json(&pipeline::openings_path(Path::new(&listing))).unwrap();
+    assert_eq!(listed["prompt_commitment"], openings.openings[0].commitment);
+
+    // The buyer makes a key and buys.
+    let key = s(&t("buyer.key.json"));
+    let made = json(&ok(snarkml(&["market", "keygen", "-o", &key, "--json"])));
+    assert_one_line_error(
+        &snarkml(&["market", "keygen", "-o", &key]),
+        "refusing to overwrite",
+    );
+    let buyer = ["--private-key", BUYER_KEY];
+    let buy = |ttl: &str| {
+        let mut extra = m.to_vec();
+        extra.extend(buyer);
+        json(&ok(chain.cli(
+            &["market", "buy", "1", "--key", &key, "--ttl", ttl, "--json"],
+            &extra,
+        )))
+    };
+    let order = buy("600");
+    assert_eq!(order["id"], 1);
+    assert_eq!(order["status"], "open");
+    assert_eq!(order["key"][0], made["public"][0]);
+    let cfg = &chain.cfg;
+    let rt = &chain.rt;
+    assert_eq!(
+        rt.block_on(market::open_escrow(cfg, address)).unwrap(),
+        alloy::primitives::U256::from(10u64).pow(alloy::primitives::U256::from(18))
+    );
+
+    // Deliveries the contract refuses, made with the library to bypass the CLI's own checks.
+    let loaded = prompt::load_delivery(&pipeline::prompt::DeliveryDir::new(&dir)).unwrap();
+    let (prompt_values, salt, _) = prompt::listing_prompt(Path::new(&listing)).unwrap();
+    let (_, buyer_pk) = prompt::load_buyer_key(Path::new(&key)).unwrap();
+    let other_pk = cipher::public_key(cipher::random_scalar(rand::rngs::OsRng)).unwrap();
+    let send = |w: &DeliveryWitness, to: Point, nonce: u64| {
+        let (proof, inst) =
+            delivery::prove(&loaded.params, &loaded.keys, w, to, Fr::from(nonce)).unwrap();
+        let inst: Vec<_> = inst
+            .to_fields()
+            .iter()
+            .map(pipeline::field_to_u256)
+            .collect();
+        rt.block_on(market::deliver(cfg, address, 1, &proof, &inst))
+    };
+    let honest = DeliveryWitness {
+        prompt: prompt_values.clone(),
+        salt,
+        ephemeral: Fr::random(rand::rngs::OsRng),
+    };
+    let err = send(&honest, other_pk, 1).unwrap_err().to_string();
+    assert!(err.contains("encrypted to another key"), "{err}");
+    let mut other_prompt = honest.clone();
+    other_prompt.prompt[0] += Fr::ONE;
+    let err = send(&other_prompt, buyer_pk, 1).unwrap_err().to_string();
+    assert!(err.contains("is of prompt commitment"), "{err}");
+    let err = send(&honest, buyer_pk, 2).unwrap_err().to_string();
+    assert!(err.contains("is for order 2, not 1"), "{err}");
+    // The CLI refuses another prompt's proof before proving.
+    let other = t("other.json");
+    write_prompt(&other, "[0.5, -1.0, 1.5, 2.0]", "4243");
+    let other_listing = s(&t("other-listing.json"));
+    ok(snarkml(&[
+        "prove",
+        &build,
+        "--input",
+        &s(&other),
+        "-o",
+        &other_listing,
+    ]));
+    assert_one_line_error(
+        &chain.cli(
+            &[
+                "market",
+                "deliver",
+                "1",
+                "--proof",
+                &other_listing,
+                "--delivery",
+                &s(&dir),
+            ],
+            &m,
+        ),
+        "does not open listing 1's commitment",
+    );
+    assert_one_line_error(
+        &chain.cli(
+            &[
+                "market", "decrypt", "1", "--key", &key, "--build", &build, "-o", "x",
+            ],
+            &m,
+        ),
+        "has not been delivered",
+    );
+
+    // The honest delivery pays the seller in the same transaction.
+    let delivered = json(&ok(chain.cli(
+        &[
+            "market",
+            "deliver",
+            "1",
+            "--proof",
+            &listing,
+            "--delivery",
+            &s(&dir),
+            "--json",
+        ],
+        &m,
+    )));
+    assert_eq!(delivered["ciphertext_len"], 7);
+    println!("delivery on anvil: {} gas", delivered["gas_used"]);
+    assert_eq!(
+        rt.block_on(market::order(cfg, address, 1)).unwrap().status,
+        "delivered"
+    );
+    assert_one_line_error(
+        &chain.cli(
+            &[
+                "market",
+                "deliver",
+                "1",
+                "--proof",
+                &listing,
+                "--delivery",
+                &s(&dir),
+            ],
+            &m,
+        ),
+        "already delivered",
+    );
+    let err = send(&honest, buyer_pk, 1).unwrap_err().to_string();
+    assert!(err.contains("already delivered"), "{err}");
+
+    // The buyer decrypts exactly the prompt, as an input file that reproduces the listing.
+    let decrypted = t("decrypted.json");
+    let out = json(&ok(chain.cli(
+        &[
+            "market",
+            "decrypt",
+            "1",
+            "--key",
+            &key,
+            "--build",
+            &build,
+            "-o",
+            &s(&decrypted),
+            "--json",
+        ],
+        &m,
+    )));
+    assert_eq!(
+        out["prompt"],
+        serde_json::json!(openings.openings[0].quantized)
+    );
+    assert_eq!(out["salt"], openings.openings[0].salt);
+    let again = s(&t("again.json"));
+    ok(snarkml(&[
+        "prove",
+        &build,
+        "--input",
+        &s(&decrypted),
+        "-o",
+        &again,
+    ]));
+    let read = |p: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    assert_eq!(read(&again)["instances"], read(&listing)["instances"]);
+    // Another key reads nothing.
+    let stranger = s(&t("stranger.key.json"));
+    ok(snarkml(&["market", "keygen", "-o", &stranger]));
+    assert_one_line_error(
+        &chain.cli(
+            &[
+                "market", "decrypt", "1", "--key", &stranger, "--build", &build, "-o", "x",
+            ],
+            &m,
+        ),
+        "is not order 1's buyer key",
+    );
+
+    // Order 2 is never delivered: no refund before the deadline, no delivery after it.
+    assert_eq!(buy("60")["id"], 2);
+    assert_one_line_error(
+        &chain.cli(&["market", "refund", "2"], &m),
+        "can be refunded only after",
+    );
+    advance(chain.url(), 120);
+    assert_one_line_error(
+        &chain.cli(
+            &[
+                "market",
+                "deliver",
+                "2",
+                "--proof",
+                &listing,
+                "--delivery",
+                &s(&dir),
+            ],
+            &m,
+        ),
+        "expired",
+    );
+    ok(chain.cli(&["market", "refund", "2"], &m));
+    let shown = json(&ok(
+        chain.cli(&["market", "show", "order", "2", "--json"], &m)
+    ));
+    assert_eq!(shown["status"], "refunded");
+
+    // The seller was paid once, the buyer refunded once; both withdraw; nothing is left.
+    let mut extra = m.to_vec();
+    extra.extend(buyer);
+    let w = json(&ok(chain.cli(&["market", "withdraw", "--json"], &extra)));
+    assert_eq!(w["withdrawn_wei"], "1000000000000000000");
+    let w = json(&ok(chain.cli(&["market", "withdraw", "--json"], &m)));
+    assert_eq!(w["withdrawn_wei"], "1000000000000000000");
+    assert_eq!(
+        rt.block_on(snarkml::chain::escrow::balance(cfg, address))
+            .unwrap(),
+        alloy::primitives::U256::ZERO
+    );
+}
