@@ -14,6 +14,7 @@ The outputs are committed, so the Rust build and tests never need Python.
 Writes:
   models/digits_mlp/{model.onnx,input.json,calibration.json,expected.json,README.md}
   models/digits_test.json
+  models/tiny_text/{model.onnx,input.json,calibration.json,expected.json,vocab.json,README.md}
   models/README.md
   tests/fixtures/{relu3,linear,mlp_flatten,unsupported_op}.{onnx,input.json,expected.json}
   tests/fixtures/{conv_basic,conv_stride_pad,conv_dilation_group,conv_depthwise_mlp,conv_1d,
@@ -285,6 +286,114 @@ from the learned weights.
 """
     (out_dir / "README.md").write_text(readme)
     return info
+
+
+# --------------------------------------------------------------------------
+# tiny text model (the prompt marketplace's example)
+# --------------------------------------------------------------------------
+
+TEXT_VOCAB = ["<pad>", "cat", "dog", "bird", "runs", "sleeps", "sings", "fast"]
+TEXT_CLASSES = ["cat", "dog", "bird", "none"]
+TEXT_LEN = 4  # tokens per prompt
+TEXT_DIM = 4  # embedding width
+TEXT_PROMPT = ["dog", "runs", "fast", "<pad>"]
+
+
+def text_label(tokens: list[int]) -> int:
+    """The task: which animal a sentence names first (or none)."""
+    for t in tokens:
+        if TEXT_VOCAB[t] in TEXT_CLASSES[:3]:
+            return TEXT_CLASSES.index(TEXT_VOCAB[t])
+    return 3
+
+
+def one_hot(tokens: list[int]) -> np.ndarray:
+    x = np.zeros((TEXT_LEN, len(TEXT_VOCAB)), dtype=np.float32)
+    x[np.arange(TEXT_LEN), tokens] = 1.0
+    return x.ravel()
+
+
+def make_tiny_text() -> dict:
+    """token ids (one-hot) -> embedding -> MLP -> 4 class logits.
+
+    The embedding table E [8, 4] is applied to each of the 4 token positions:
+    one Gemm whose weight is E repeated on the diagonal, which is exactly
+    `one_hot(tokens) @ E` per token (what an embedding layer computes). An MLP
+    trained on the embedded sentences classifies which animal a sentence names
+    first.
+    """
+    rng = np.random.default_rng(8)
+    vocab = len(TEXT_VOCAB)
+    emb = dyadic(rng, (vocab, TEXT_DIM), -1.0, 1.0)
+    block = np.zeros((TEXT_LEN * vocab, TEXT_LEN * TEXT_DIM))
+    for i in range(TEXT_LEN):
+        block[i * vocab:(i + 1) * vocab, i * TEXT_DIM:(i + 1) * TEXT_DIM] = emb
+    sentences = [list(rng.integers(0, vocab, size=TEXT_LEN)) for _ in range(3000)]
+    x = np.stack([one_hot(s) for s in sentences])
+    y = np.array([text_label(s) for s in sentences])
+    clf = MLPClassifier(hidden_layer_sizes=(16,), activation="relu", solver="adam",
+                        random_state=0, max_iter=3000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf.fit(x @ block, y)
+    w1, w2 = clf.coefs_
+    b1, b2 = clf.intercepts_
+    graph = helper.make_graph(
+        [
+            helper.make_node("Gemm", ["tokens", "embedding"], ["embedded"], name="embed"),
+            helper.make_node("Gemm", ["embedded", "fc1.weight", "fc1.bias"], ["fc1_out"],
+                             name="fc1", transB=1),
+            helper.make_node("Relu", ["fc1_out"], ["hidden"], name="relu"),
+            helper.make_node("Gemm", ["hidden", "fc2.weight", "fc2.bias"], ["logits"],
+                             name="fc2", transB=1),
+        ],
+        "tiny_text",
+        inputs=[tensor_info("tokens", [1, TEXT_LEN * vocab])],
+        outputs=[tensor_info("logits", [1, len(TEXT_CLASSES)])],
+        initializer=[
+            init_f32("embedding", block),
+            init_f32("fc1.weight", w1.T),
+            init_f32("fc1.bias", b1),
+            init_f32("fc2.weight", w2.T),
+            init_f32("fc2.bias", b2),
+        ],
+    )
+    out_dir = MODELS / "tiny_text"
+    model_path = out_dir / "model.onnx"
+    save_model(make_model(graph), model_path)
+    sess = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
+    logits = np.concatenate(
+        [sess.run(["logits"], {"tokens": row[None, :]})[0] for row in x[:500]])
+    accuracy = float((logits.argmax(axis=1) == y[:500]).mean())
+    prompt = [TEXT_VOCAB.index(w) for w in TEXT_PROMPT]
+    x0 = one_hot(prompt)[None, :]
+    y0 = run_ort(model_path, x0)
+    dump_json(out_dir / "input.json", {"input_data": [f32_list(x0)]})
+    dump_json(out_dir / "expected.json", {"output_data": [f32_list(y0)]})
+    dump_rows_json(out_dir / "calibration.json",
+                   {"inputs": [f32_list(r) for r in x[:N_CALIBRATION]]})
+    dump_json(out_dir / "vocab.json", {"tokens": TEXT_VOCAB, "classes": TEXT_CLASSES,
+                                        "length": TEXT_LEN})
+    (out_dir / "README.md").write_text(f"""# tiny_text
+
+The prompt marketplace's example model: a sentence of {TEXT_LEN} tokens from an
+{vocab}-word vocabulary (`vocab.json`) is classified by which animal it names
+first ({", ".join(TEXT_CLASSES)}).
+
+- Graph: `tokens` float32 [1, {TEXT_LEN * vocab}] (the one-hot encoding of the
+  {TEXT_LEN} token ids, position-major) -> Gemm `embed` (the embedding table
+  [{vocab}, {TEXT_DIM}] applied at each position: a block-diagonal weight, no
+  bias) -> Gemm `fc1` ({TEXT_LEN * TEXT_DIM}->16) -> Relu -> Gemm `fc2`
+  (16->{len(TEXT_CLASSES)}) -> `logits` float32 [1, {len(TEXT_CLASSES)}].
+- Embedding: fixed random dyadic values (seed 8); the MLP is scikit-learn's
+  `MLPClassifier(hidden_layer_sizes=(16,), random_state=0)` trained on 3,000
+  random sentences (converged after {clf.n_iter_} epochs); float accuracy on
+  the first 500 of them {accuracy * 100:.1f}%.
+- `input.json`: the prompt "{" ".join(TEXT_PROMPT)}" (argmax
+  {TEXT_CLASSES[int(y0.argmax())]}); `expected.json` its onnxruntime logits;
+  `calibration.json` the first {N_CALIBRATION} training sentences.
+""")
+    return {"accuracy": accuracy, "pred0": TEXT_CLASSES[int(y0.argmax())]}
 
 
 # --------------------------------------------------------------------------
@@ -1220,6 +1329,7 @@ results.
 | --- | --- |
 | `models/digits_mlp/` | 8x8 digit classifier, `input` [1,64] -> Gemm(64->32) -> Relu -> Gemm(32->10) -> `logits` [1,10]; float test accuracy {info['accuracy'] * 100:.2f}% (see its README) |
 | `models/digits_test.json` | the fixed {TEST_SIZE}-sample test split of scikit-learn's digits (features / 16, in [0,1]) with labels |
+| `models/tiny_text/` | 4-token sentence classifier for the prompt marketplace, `tokens` [1,32] (one-hot of 4 ids over an 8-word vocabulary) -> Gemm `embed` (embedding [8,4] per position) -> Gemm(16->16) -> Relu -> Gemm(16->4) -> `logits` [1,4] (see its README and `vocab.json`) |
 | `tests/fixtures/relu3.onnx` | `input` [1,3] -> Relu -> `output` [1,3] |
 | `tests/fixtures/linear.onnx` | `input` [1,4] -> MatMul(`weight` [4,3]) -> Add(`bias` [3]) -> `output` [1,3] |
 | `tests/fixtures/mlp_flatten.onnx` | `input` [1,2,4] -> Flatten(axis=1) -> Gemm(8->6, transB=0) -> Relu -> Gemm(6->3, transB=1) -> Reshape(`out_shape` = [1,3]) -> `output` [1,3] |
@@ -1263,6 +1373,7 @@ weights in [-0.5, 0.5], bias in [-0.25, 0.25]), then the activation again
 
 def main() -> int:
     info = make_digits()
+    text = make_tiny_text()
     make_relu3()
     make_linear()
     make_mlp_flatten()
@@ -1297,6 +1408,7 @@ def main() -> int:
           f"max |bias| {info['max_abs_bias']:.4f}, "
           f"max |hidden| {info['max_abs_hidden']:.4f}, "
           f"max |logit| {info['max_abs_logit']:.4f}")
+    print(f"tiny_text: float accuracy {text['accuracy'] * 100:.1f}%, prompt -> {text['pred0']}")
     print(f"wrote {MODELS.relative_to(ROOT)}/ and {FIXTURES.relative_to(ROOT)}/")
     return 0
 

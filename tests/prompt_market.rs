@@ -1,5 +1,6 @@
-//! The prompt marketplace end to end on anvil, through the CLI: a seller lists a secret prompt
-//! with an inference proof of its output, a buyer escrows the price with a Grumpkin key, the
+//! The prompt marketplace end to end on anvil, through the CLI, with the shipped text model
+//! (`models/tiny_text`: token ids one-hot → embedding → MLP → class logits): a seller lists a
+//! secret prompt with an inference proof of its output, a buyer escrows the price with a Grumpkin key, the
 //! seller delivers it encrypted with a delivery proof and is paid in that transaction, and the
 //! buyer decrypts exactly the prompt. Refused: a listing whose output is not the model's, a
 //! delivery encrypted to another key, of another prompt, for another order, a second delivery,
@@ -8,7 +9,7 @@
 mod common;
 
 use common::{
-    advance, assert_one_line_error, cached_srs, json, linear_build, ok, snarkml, tamper_json,
+    advance, assert_one_line_error, cached_srs, json, ok, repo, snarkml, tamper_json,
     toolchain_on_path, TestChain,
 };
 use snarkml::chain::prompt as market;
@@ -23,12 +24,54 @@ use std::path::Path;
 /// Anvil's second default account: the buyer.
 const BUYER_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
 
-fn write_prompt(path: &Path, values: &str, salt: &str) {
-    std::fs::write(
-        path,
-        format!(r#"{{"input_data": [{values}], "salts": {{"input": "{salt}"}}}}"#),
+/// The model's vocabulary (`models/tiny_text/vocab.json`) and prompt length.
+fn vocab() -> (Vec<String>, usize) {
+    let v: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo("models/tiny_text/vocab.json")).unwrap(),
     )
     .unwrap();
+    let tokens = v["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect();
+    (tokens, v["length"].as_u64().unwrap() as usize)
+}
+
+/// Writes a sentence as the model's input (its one-hot encoding) with the commitment's salt.
+fn write_prompt(path: &Path, words: &[&str], salt: &str) {
+    let (vocab, len) = vocab();
+    assert_eq!(words.len(), len);
+    let mut x = vec![0.0f32; len * vocab.len()];
+    for (i, w) in words.iter().enumerate() {
+        x[i * vocab.len() + vocab.iter().position(|v| v == w).unwrap()] = 1.0;
+    }
+    std::fs::write(
+        path,
+        serde_json::json!({"input_data": [x], "salts": {"tokens": salt}}).to_string(),
+    )
+    .unwrap();
+}
+
+/// The sentence of a one-hot input file.
+fn read_prompt(path: &Path) -> Vec<String> {
+    let (vocab, _) = vocab();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let x: Vec<f64> = v["input_data"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_f64().unwrap())
+        .collect();
+    x.chunks(vocab.len())
+        .map(|hot| {
+            let i = hot.iter().position(|h| *h == 1.0).unwrap();
+            assert_eq!(hot.iter().filter(|h| **h != 0.0).count(), 1);
+            vocab[i].clone()
+        })
+        .collect()
 }
 
 #[test]
@@ -38,10 +81,23 @@ fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refus
     let t = |p: &str| tmp.path().join(p);
     let s = |p: &Path| p.to_str().unwrap().to_owned();
 
-    // The public model: the linear fixture with its input hashed (the prompt) and its output
-    // public (what the seller advertises).
-    linear_build(&t("build"), "hashed", "public", &["--weights", "hashed"]);
+    // The public model, its input hashed (the prompt) and its output public (what the seller
+    // advertises).
     let build = s(&t("build"));
+    ok(snarkml(&[
+        "compile",
+        &s(&repo("models/tiny_text/model.onnx")),
+        "-o",
+        &build,
+        "--calibration",
+        &s(&repo("models/tiny_text/calibration.json")),
+        "--inputs",
+        "hashed",
+    ]));
+    ok(snarkml(&["setup", &build, "--srs", &s(&cached_srs(14))]));
+    let (vocab, words) = vocab();
+    let prompt_len = words * vocab.len();
+    let srs = cached_srs(delivery::delivery_k(prompt_len));
     let chain = TestChain::start();
     ok(snarkml(&[
         "gen-verifier",
@@ -54,21 +110,24 @@ fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refus
     let registry = contracts["registry"].as_str().unwrap().to_owned();
     ok(chain.cli(&["model", "register", &build, "--registry", &registry], &[]));
 
-    // Delivery keys and verifier for 4-value prompts; the marketplace fixes them.
-    let srs = cached_srs(delivery::DEFAULT_K);
-    let dir = t("delivery-4");
+    // Delivery keys and verifier for the model's prompt length; the marketplace fixes them.
+    let dir = t("delivery");
+    let len_arg = prompt_len.to_string();
     let setup = json(&ok(snarkml(&[
         "market",
         "setup",
         "--prompt-len",
-        "4",
+        &len_arg,
         "--srs",
         &s(&srs),
         "-o",
         &s(&dir),
         "--json",
     ])));
-    assert_eq!(setup["num_instances"], 6 + 7);
+    assert_eq!(
+        setup["num_instances"],
+        6 + delivery::ciphertext_len(prompt_len)
+    );
     let deployed = json(&ok(chain.cli(
         &[
             "market",
@@ -87,7 +146,7 @@ fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refus
 
     // The seller proves the model on its secret prompt and lists it.
     let secret = t("secret.json");
-    write_prompt(&secret, "[0.5, -1.0, 1.5, 2.0]", "4242");
+    write_prompt(&secret, &["dog", "runs", "fast", "<pad>"], "4242");
     let listing = s(&t("listing.json"));
     ok(snarkml(&[
         "prove",
@@ -100,7 +159,7 @@ fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refus
     // A listing whose advertised output is not the model's is refused.
     let forged = t("forged.json");
     tamper_json(Path::new(&listing), &forged, |v| {
-        let last = v["instances"].as_array().unwrap().len() - 2;
+        let last = v["instances"].as_array().unwrap().len() - 1;
         v["instances"][last] = "0x05".into();
     });
     std::fs::copy(
@@ -133,7 +192,7 @@ fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refus
         .iter()
         .map(pipeline::field_to_u256)
         .collect();
-    let last = inst.len() - 2;
+    let last = inst.len() - 1;
     inst[last] += alloy::primitives::U256::from(1);
     let bytes = file.proof_bytes().unwrap();
     let err = chain
@@ -144,7 +203,7 @@ fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refus
             1,
             &bytes,
             &inst,
-            4,
+            prompt_len,
             alloy::primitives::U256::from(1),
         ))
         .unwrap_err()
@@ -161,7 +220,7 @@ fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refus
         &m,
     )));
     assert_eq!(listed["id"], 1);
-    assert_eq!(listed["prompt_len"], 4);
+    assert_eq!(listed["prompt_len"], prompt_len);
     let openings: OpeningsFile =
         snarkml::artifacts::read_json(&pipeline::openings_path(Path::new(&listing))).unwrap();
     assert_eq!(listed["prompt_commitment"], openings.openings[0].commitment);
@@ -223,7 +282,7 @@ fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refus
     assert!(err.contains("is for order 2, not 1"), "{err}");
     // The CLI refuses another prompt's proof before proving.
     let other = t("other.json");
-    write_prompt(&other, "[0.5, -1.0, 1.5, 2.0]", "4243");
+    write_prompt(&other, &["cat", "sleeps", "<pad>", "<pad>"], "4243");
     let other_listing = s(&t("other-listing.json"));
     ok(snarkml(&[
         "prove",
@@ -272,7 +331,10 @@ fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refus
         ],
         &m,
     )));
-    assert_eq!(delivered["ciphertext_len"], 7);
+    assert_eq!(
+        delivered["ciphertext_len"],
+        delivery::ciphertext_len(prompt_len)
+    );
     println!("delivery on anvil: {} gas", delivered["gas_used"]);
     assert_eq!(
         rt.block_on(market::order(cfg, address, 1)).unwrap().status,
@@ -318,6 +380,7 @@ fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refus
         serde_json::json!(openings.openings[0].quantized)
     );
     assert_eq!(out["salt"], openings.openings[0].salt);
+    assert_eq!(read_prompt(&decrypted), ["dog", "runs", "fast", "<pad>"]);
     let again = s(&t("again.json"));
     ok(snarkml(&[
         "prove",

@@ -114,7 +114,9 @@ fn deliveries_to_another_key_of_another_prompt_or_with_another_r_fail() {
 fn delivery_proofs_verify_with_their_key_and_not_for_other_instances() {
     use snarkml_circuits::srs::Srs;
     let mut rng = rng();
-    let srs = Srs::generate_insecure(prompt::DEFAULT_K, 3).unwrap();
+    let k = prompt::delivery_k(PROMPT.len());
+    assert!(k >= prompt::MIN_K);
+    let srs = Srs::generate_insecure(k, 3).unwrap();
     let keys = prompt::keygen(&srs.params, PROMPT.len()).unwrap();
     let w = witness(&PROMPT, &mut rng);
     let (sk, pk) = keypair(&mut rng);

@@ -35,7 +35,8 @@ pub enum MarketCmd {
         /// Values per prompt (the listed model's input size).
         #[arg(long)]
         prompt_len: usize,
-        /// SRS file (at least 2^14 points).
+        /// SRS file (at least 2^k points; k grows with the prompt: 14 for a few values, 16
+        /// for 32).
         #[arg(long)]
         srs: PathBuf,
         /// Delivery directory to write.

@@ -101,12 +101,14 @@ pub struct LoadedDelivery {
 }
 
 /// Makes the delivery circuit's keys and verifier for prompts of `prompt_len` values into
-/// `out`, from the SRS at `srs` (trimmed to [`prompt::DEFAULT_K`]).
+/// `out`, from the SRS at `srs` (trimmed to [`prompt::delivery_k`]).
 pub fn setup_delivery(prompt_len: usize, srs: &Path, out: &DeliveryDir) -> Result<DeliveryInfo> {
     if prompt_len == 0 {
         bail!("a prompt has at least one value");
     }
-    let srs = Srs::load_trimmed(srs, prompt::DEFAULT_K)?;
+    let k = prompt::delivery_k(prompt_len);
+    let srs = Srs::load_trimmed(srs, k)
+        .wrap_err_with(|| format!("the delivery circuit for {prompt_len}-value prompts needs an SRS of at least 2^{k} points"))?;
     let keys = prompt::keygen(&srs.params, prompt_len)
         .wrap_err_with(|| format!("delivery keys for {prompt_len}-value prompts"))?;
     let vk = keys.pk.get_vk();

@@ -39,8 +39,11 @@ use snark_verifier_sdk::snark_verifier::halo2_base::gates::flex_gate::MultiPhase
 use snark_verifier_sdk::snark_verifier::halo2_base::gates::{GateChip, GateInstructions};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-/// The default `log2` of the delivery circuit's rows (prompts of up to a few dozen values).
-pub const DEFAULT_K: u32 = 14;
+/// The smallest `log2` of the delivery circuit's rows.
+pub const MIN_K: u32 = 14;
+/// Advice columns the delivery circuit is laid out in, at most: each column is four queries in
+/// the verifier, so fewer columns keep its contract well under the EIP-170 size limit.
+pub const MAX_COLUMNS: usize = 4;
 /// Rows halo2-base keeps free for blinding.
 const MINIMUM_ROWS: usize = 20;
 /// Instances before the ciphertext: `C_p, PK.x, PK.y, nonce, R.x, R.y`.
@@ -204,6 +207,24 @@ fn build(
     (b, values)
 }
 
+/// The `log2` of the rows of the delivery circuit for `len`-value prompts: the smallest, from
+/// [`MIN_K`], that lays it out in at most [`MAX_COLUMNS`] advice columns.
+pub fn delivery_k(len: usize) -> u32 {
+    let (b, _) = build(
+        CircuitBuilderStage::Keygen,
+        MIN_K,
+        &dummy(len),
+        generator(),
+        Fr::ZERO,
+    );
+    let cells: usize = b.statistics().gate.total_advice_per_phase.iter().sum();
+    let mut k = MIN_K;
+    while ((1usize << k) - MINIMUM_ROWS - 1) * MAX_COLUMNS < cells {
+        k += 1;
+    }
+    k
+}
+
 /// A witness of the right shape for key generation (its values do not matter).
 fn dummy(len: usize) -> DeliveryWitness {
     DeliveryWitness {
@@ -222,7 +243,7 @@ pub fn mock(
     nonce: Fr,
     claimed: &DeliveryInstances,
 ) -> Result<()> {
-    let k = DEFAULT_K;
+    let k = delivery_k(w.prompt.len());
     let (mut b, _) = build(CircuitBuilderStage::Mock, k, w, buyer, nonce);
     b.calculate_params(Some(MINIMUM_ROWS));
     let prover =
@@ -254,10 +275,16 @@ fn halo2(stage: &'static str) -> impl Fn(halo2_proofs::plonk::Error) -> CircuitE
     }
 }
 
-/// Generates the delivery circuit's keys for prompts of `len` values; `params` holds `2^k`
-/// points.
+/// Generates the delivery circuit's keys for prompts of `len` values; `params` holds exactly
+/// `2^k` points for `k =` [`delivery_k`]`(len)`.
 pub fn keygen(params: &ParamsKZG<Bn256>, len: usize) -> Result<DeliveryKeys> {
-    let k = params.k();
+    let k = delivery_k(len);
+    if params.k() != k {
+        return Err(CircuitError::Mismatch(format!(
+            "the delivery circuit for {len}-value prompts has k={k}, the SRS given has k={}",
+            params.k()
+        )));
+    }
     let buyer = generator();
     let (mut b, _) = build(CircuitBuilderStage::Keygen, k, &dummy(len), buyer, Fr::ZERO);
     let config = b.calculate_params(Some(MINIMUM_ROWS));
