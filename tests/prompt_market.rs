@@ -335,7 +335,10 @@ fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refus
         delivered["ciphertext_len"],
         delivery::ciphertext_len(prompt_len)
     );
-    println!("delivery on anvil: {} gas", delivered["gas_used"]);
+    println!(
+        "delivery on anvil: {} gas, proved in {} s",
+        delivered["gas_used"], delivered["prove_seconds"]
+    );
     assert_eq!(
         rt.block_on(market::order(cfg, address, 1)).unwrap().status,
         "delivered"

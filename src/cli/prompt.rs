@@ -319,7 +319,7 @@ impl MarketCmd {
                 let cfg = opts.rpc.config()?;
                 let m = address(&opts.market, "--market")?;
                 let dir = DeliveryDir::new(&delivery);
-                let d =
+                let (d, prove_secs) =
                     stdout_to_stderr(|| block_on(prompt::deliver(&cfg, m, order, &dir, &proof)))?;
                 print(
                     opts.json,
@@ -328,11 +328,12 @@ impl MarketCmd {
                         "seller": d.seller.to_string(),
                         "ciphertext_len": d.ciphertext.len(),
                         "gas_used": d.gas_used,
+                        "prove_seconds": prove_secs,
                         "tx": format!("{:x}", d.tx_hash),
                     }),
                     || {
                         println!(
-                            "order {order} delivered: {} ciphertext elements published, price credited to {} (gas {})",
+                            "order {order} delivered: {} ciphertext elements published, price credited to {} (proved in {prove_secs:.1}s, gas {})",
                             d.ciphertext.len(),
                             d.seller,
                             d.gas_used

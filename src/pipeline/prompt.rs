@@ -383,14 +383,14 @@ fn order_instances(
 
 /// Delivers order `order_id`: proves, with the delivery directory's keys, that the prompt behind
 /// the listing proof `proof` is encrypted to the order's key, and sends it. The seller is paid
-/// in the same transaction.
+/// in the same transaction. Returns what was published and the seconds proving took.
 pub async fn deliver(
     cfg: &ChainConfig,
     market_address: Address,
     order_id: u64,
     delivery: &DeliveryDir,
     proof: &Path,
-) -> Result<DeliveryEntry> {
+) -> Result<(DeliveryEntry, f64)> {
     let order = market::order(cfg, market_address, order_id).await?;
     if order.status != "open" {
         bail!("order {order_id} is already {}", order.status);
@@ -424,6 +424,7 @@ pub async fn deliver(
         salt,
         ephemeral: Fr::random(rand::rngs::OsRng),
     };
+    let start = std::time::Instant::now();
     let (bytes, instances) = prompt::prove(
         &loaded.params,
         &loaded.keys,
@@ -436,7 +437,9 @@ pub async fn deliver(
         .iter()
         .map(super::field_to_u256)
         .collect();
-    market::deliver(cfg, market_address, order_id, &bytes, &instances).await
+    let secs = start.elapsed().as_secs_f64();
+    let entry = market::deliver(cfg, market_address, order_id, &bytes, &instances).await?;
+    Ok((entry, secs))
 }
 
 /// A decrypted prompt.
