@@ -143,19 +143,38 @@ fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refus
     let market_addr = deployed["market"].as_str().unwrap().to_owned();
     let m = ["--market", market_addr.as_str()];
     let address = pipeline::parse_address(&market_addr).unwrap();
+    let deliver = |order: &str, proof: &str, extra: &[&str]| {
+        let dir = s(&dir);
+        let mut args = vec![
+            "market",
+            "deliver",
+            order,
+            "--proof",
+            proof,
+            "--delivery",
+            &dir,
+        ];
+        args.extend_from_slice(extra);
+        chain.cli(&args, &m)
+    };
+    // The model's proof on a sentence, salted: the listing proof of that prompt.
+    let prove_prompt = |words: &[&str], salt: &str, name: &str| {
+        let input = t(&format!("{name}.input.json"));
+        write_prompt(&input, words, salt);
+        let proof = s(&t(&format!("{name}.json")));
+        ok(snarkml(&[
+            "prove",
+            &build,
+            "--input",
+            &s(&input),
+            "-o",
+            &proof,
+        ]));
+        proof
+    };
 
     // The seller proves the model on its secret prompt and lists it.
-    let secret = t("secret.json");
-    write_prompt(&secret, &["dog", "runs", "fast", "<pad>"], "4242");
-    let listing = s(&t("listing.json"));
-    ok(snarkml(&[
-        "prove",
-        &build,
-        "--input",
-        &s(&secret),
-        "-o",
-        &listing,
-    ]));
+    let listing = prove_prompt(&["dog", "runs", "fast", "<pad>"], "4242", "listing");
     // A listing whose advertised output is not the model's is refused.
     let forged = t("forged.json");
     tamper_json(Path::new(&listing), &forged, |v| {
@@ -281,30 +300,9 @@ fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refus
     let err = send(&honest, buyer_pk, 2).unwrap_err().to_string();
     assert!(err.contains("is for order 2, not 1"), "{err}");
     // The CLI refuses another prompt's proof before proving.
-    let other = t("other.json");
-    write_prompt(&other, &["cat", "sleeps", "<pad>", "<pad>"], "4243");
-    let other_listing = s(&t("other-listing.json"));
-    ok(snarkml(&[
-        "prove",
-        &build,
-        "--input",
-        &s(&other),
-        "-o",
-        &other_listing,
-    ]));
+    let other_listing = prove_prompt(&["cat", "sleeps", "<pad>", "<pad>"], "4243", "other");
     assert_one_line_error(
-        &chain.cli(
-            &[
-                "market",
-                "deliver",
-                "1",
-                "--proof",
-                &other_listing,
-                "--delivery",
-                &s(&dir),
-            ],
-            &m,
-        ),
+        &deliver("1", &other_listing, &[]),
         "does not open listing 1's commitment",
     );
     assert_one_line_error(
@@ -318,19 +316,7 @@ fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refus
     );
 
     // The honest delivery pays the seller in the same transaction.
-    let delivered = json(&ok(chain.cli(
-        &[
-            "market",
-            "deliver",
-            "1",
-            "--proof",
-            &listing,
-            "--delivery",
-            &s(&dir),
-            "--json",
-        ],
-        &m,
-    )));
+    let delivered = json(&ok(deliver("1", &listing, &["--json"])));
     assert_eq!(
         delivered["ciphertext_len"],
         delivery::ciphertext_len(prompt_len)
@@ -343,21 +329,7 @@ fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refus
         rt.block_on(market::order(cfg, address, 1)).unwrap().status,
         "delivered"
     );
-    assert_one_line_error(
-        &chain.cli(
-            &[
-                "market",
-                "deliver",
-                "1",
-                "--proof",
-                &listing,
-                "--delivery",
-                &s(&dir),
-            ],
-            &m,
-        ),
-        "already delivered",
-    );
+    assert_one_line_error(&deliver("1", &listing, &[]), "already delivered");
     let err = send(&honest, buyer_pk, 1).unwrap_err().to_string();
     assert!(err.contains("already delivered"), "{err}");
 
@@ -417,21 +389,7 @@ fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refus
         "can be refunded only after",
     );
     advance(chain.url(), 120);
-    assert_one_line_error(
-        &chain.cli(
-            &[
-                "market",
-                "deliver",
-                "2",
-                "--proof",
-                &listing,
-                "--delivery",
-                &s(&dir),
-            ],
-            &m,
-        ),
-        "expired",
-    );
+    assert_one_line_error(&deliver("2", &listing, &[]), "expired");
     ok(chain.cli(&["market", "refund", "2"], &m));
     let shown = json(&ok(
         chain.cli(&["market", "show", "order", "2", "--json"], &m)

@@ -4,7 +4,7 @@
 /// Sends the signer everything the bounty contract credited to it: the escrow and the bounty
 /// share the pull-payment ABI (`credit`, `withdraw` and their errors), so one client serves.
 pub use super::escrow::withdraw;
-use super::escrow::{confirmed, send_verifying};
+use super::escrow::{confirmed, says, send_verifying};
 use super::{rpc_error, wallet_provider, ChainConfig};
 use alloy::primitives::{Address, Bytes, B256, U256};
 use eyre::{eyre, Result};
@@ -95,15 +95,9 @@ fn explain(err: &alloy::contract::Error, url: &str, what: &str) -> eyre::Report 
         ),
         E::VerifierNotAContract(v) => format!("no contract at verifier address {}", v.verifier),
         E::UnknownBounty(b) => format!("there is no bounty {}", b.bountyId),
-        E::NotOpen(b) => format!("bounty {} is already {}", b.bountyId, status_name(b.status)),
-        E::DeadlinePassed(b) => format!(
-            "bounty {} expired at {} (it can only be reclaimed)",
-            b.bountyId, b.deadline
-        ),
-        E::DeadlineNotReached(b) => format!(
-            "bounty {} is open until {}; it can be reclaimed only after that",
-            b.bountyId, b.deadline
-        ),
+        E::NotOpen(b) => says::not_open("bounty", b.bountyId, status_name(b.status)),
+        E::DeadlinePassed(b) => says::expired("bounty", b.bountyId, b.deadline, "reclaimed"),
+        E::DeadlineNotReached(b) => says::still_open("bounty", b.bountyId, b.deadline, "reclaimed"),
         E::WrongInstanceCount(b) => format!(
             "the proof has {} public instances, an aggregated audit proof has 17",
             b.got
@@ -128,9 +122,9 @@ fn explain(err: &alloy::contract::Error, url: &str, what: &str) -> eyre::Report 
             "the audit verifier rejected the proof for bounty {}",
             b.bountyId
         ),
-        E::NothingToWithdraw(a) => format!("{} has nothing to withdraw", a.account),
-        E::TransferFailed(t) => format!("sending {} wei to {} failed", t.amount, t.account),
-        E::UnknownModel(m) => format!("there is no model {} in the registry", m.modelId),
+        E::NothingToWithdraw(a) => says::nothing_to_withdraw(a.account),
+        E::TransferFailed(t) => says::transfer_failed(t.amount, t.account),
+        E::UnknownModel(m) => says::unknown_model(m.modelId),
     };
     eyre!("{what} rejected: {why}")
 }

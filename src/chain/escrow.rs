@@ -127,6 +127,42 @@ pub async fn deploy_market(cfg: &ChainConfig) -> Result<Market> {
     })
 }
 
+/// Sentences for the errors every escrow contract shares (its lifecycle and pull payments), so
+/// the inference escrow, the audit bounty and the prompt marketplace word them alike.
+pub(super) mod says {
+    use std::fmt::Display;
+
+    /// `NotOpen`.
+    pub(crate) fn not_open(item: &str, id: impl Display, status: &str) -> String {
+        format!("{item} {id} is already {status}")
+    }
+
+    /// `DeadlinePassed`: the item can now only be `then` (refunded, reclaimed).
+    pub(crate) fn expired(item: &str, id: impl Display, deadline: u64, then: &str) -> String {
+        format!("{item} {id} expired at {deadline} (it can only be {then})")
+    }
+
+    /// `DeadlineNotReached`.
+    pub(crate) fn still_open(item: &str, id: impl Display, deadline: u64, then: &str) -> String {
+        format!("{item} {id} is open until {deadline}; it can be {then} only after that")
+    }
+
+    /// `NothingToWithdraw`.
+    pub(crate) fn nothing_to_withdraw(account: impl Display) -> String {
+        format!("{account} has nothing to withdraw")
+    }
+
+    /// `TransferFailed`.
+    pub(crate) fn transfer_failed(amount: impl Display, account: impl Display) -> String {
+        format!("sending {amount} wei to {account} failed")
+    }
+
+    /// `UnknownModel`.
+    pub(crate) fn unknown_model(id: impl Display) -> String {
+        format!("there is no model {id} in the registry")
+    }
+}
+
 /// A sentence for a revert of the registry or the escrow.
 fn explain(err: &alloy::contract::Error, url: &str, what: &str) -> eyre::Report {
     use IInferenceEscrow::IInferenceEscrowErrors as E;
@@ -138,19 +174,11 @@ fn explain(err: &alloy::contract::Error, url: &str, what: &str) -> eyre::Report 
                 format!("the deadline {} is not in the future", d.deadline)
             }
             E::UnknownRequest(r) => format!("there is no request {}", r.requestId),
-            E::NotOpen(r) => format!(
-                "request {} is already {}",
-                r.requestId,
-                status_name(r.status)
-            ),
-            E::DeadlinePassed(r) => format!(
-                "request {} expired at {} (it can only be refunded)",
-                r.requestId, r.deadline
-            ),
-            E::DeadlineNotReached(r) => format!(
-                "request {} is open until {}; it can be refunded only after that",
-                r.requestId, r.deadline
-            ),
+            E::NotOpen(r) => says::not_open("request", r.requestId, status_name(r.status)),
+            E::DeadlinePassed(r) => says::expired("request", r.requestId, r.deadline, "refunded"),
+            E::DeadlineNotReached(r) => {
+                says::still_open("request", r.requestId, r.deadline, "refunded")
+            }
             E::InputMismatch(r) => format!(
                 "the proof's public input is not request {}'s input",
                 r.requestId
@@ -163,15 +191,15 @@ fn explain(err: &alloy::contract::Error, url: &str, what: &str) -> eyre::Report 
                 "the model's verifier rejected the proof for request {}",
                 r.requestId
             ),
-            E::NothingToWithdraw(a) => format!("{} has nothing to withdraw", a.account),
-            E::TransferFailed(t) => format!("sending {} wei to {} failed", t.amount, t.account),
-            E::UnknownModel(m) => format!("there is no model {} in the registry", m.modelId),
+            E::NothingToWithdraw(a) => says::nothing_to_withdraw(a.account),
+            E::TransferFailed(t) => says::transfer_failed(t.amount, t.account),
+            E::UnknownModel(m) => says::unknown_model(m.modelId),
         };
         return eyre!("{what} rejected: {why}");
     }
     if let Some(e) = err.as_decoded_interface_error::<R>() {
         let why = match e {
-            R::UnknownModel(m) => format!("there is no model {} in the registry", m.modelId),
+            R::UnknownModel(m) => says::unknown_model(m.modelId),
             R::VerifierNotAContract(v) => format!("no contract at verifier address {}", v.verifier),
             R::NotOwner(n) => format!("{} does not own model {}", n.caller, n.modelId),
             R::ZeroOwner(_) => "the zero address cannot own a model".to_owned(),

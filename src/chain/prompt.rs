@@ -2,7 +2,10 @@
 //! inference proof, buying with a Grumpkin key, delivering with a delivery proof, refunding,
 //! and reading what a delivery published; reverts decoded into sentences.
 
-use super::escrow::{confirmed, send_verifying};
+/// Sends the signer everything the marketplace credited to it: every escrow shares the
+/// pull-payment ABI (`credit`, `withdraw` and their errors), so one client serves.
+pub use super::escrow::withdraw;
+use super::escrow::{confirmed, says, send_verifying};
 use super::{rpc_error, wallet_provider, ChainConfig};
 use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::providers::Provider;
@@ -123,15 +126,9 @@ fn explain(err: &alloy::contract::Error, url: &str, what: &str) -> eyre::Report 
         E::DeadlineNotInFuture(d) => format!("the deadline {} is not in the future", d.deadline),
         E::NotOnCurve(_) => "the buyer key is not a Grumpkin point".to_owned(),
         E::UnknownOrder(o) => format!("there is no order {}", o.orderId),
-        E::NotOpen(o) => format!("order {} is already {}", o.orderId, status_name(o.status)),
-        E::DeadlinePassed(o) => format!(
-            "order {} expired at {} (it can only be refunded)",
-            o.orderId, o.deadline
-        ),
-        E::DeadlineNotReached(o) => format!(
-            "order {} is open until {}; it can be refunded only after that",
-            o.orderId, o.deadline
-        ),
+        E::NotOpen(o) => says::not_open("order", o.orderId, status_name(o.status)),
+        E::DeadlinePassed(o) => says::expired("order", o.orderId, o.deadline, "refunded"),
+        E::DeadlineNotReached(o) => says::still_open("order", o.orderId, o.deadline, "refunded"),
         E::WrongInstanceCount(o) => format!(
             "the delivery proof has {} public instances, not the listing's count",
             o.got
@@ -152,9 +149,9 @@ fn explain(err: &alloy::contract::Error, url: &str, what: &str) -> eyre::Report 
             "the delivery verifier rejected the proof for order {}",
             o.orderId
         ),
-        E::NothingToWithdraw(a) => format!("{} has nothing to withdraw", a.account),
-        E::TransferFailed(t) => format!("sending {} wei to {} failed", t.amount, t.account),
-        E::UnknownModel(m) => format!("there is no model {} in the registry", m.modelId),
+        E::NothingToWithdraw(a) => says::nothing_to_withdraw(a.account),
+        E::TransferFailed(t) => says::transfer_failed(t.amount, t.account),
+        E::UnknownModel(m) => says::unknown_model(m.modelId),
     };
     eyre!("{what} rejected: {why}")
 }
@@ -434,25 +431,6 @@ pub async fn order(cfg: &ChainConfig, market: Address, id: u64) -> Result<OrderE
         price: o.price,
         key: (o.keyX, o.keyY),
     })
-}
-
-/// Sends the signer everything the marketplace credited to it; returns the amount.
-pub async fn withdraw(cfg: &ChainConfig, market: Address) -> Result<U256> {
-    let url = cfg.rpc_url.as_str();
-    let (provider, from) = wallet_provider(cfg)?;
-    let c = IPromptMarketplace::new(market, &provider);
-    let amount = c
-        .credit(from)
-        .call()
-        .await
-        .map_err(|e| explain(&e, url, "reading the credit"))?;
-    let pending = c
-        .withdraw()
-        .send()
-        .await
-        .map_err(|e| explain(&e, url, "withdrawal"))?;
-    confirmed(pending, url, "withdrawal").await?;
-    Ok(amount)
 }
 
 /// Prices of open orders, in wei.
