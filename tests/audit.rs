@@ -307,3 +307,147 @@ fn bounties_open_refuse_mismatched_claims_and_reclaim_after_the_deadline() {
     ];
     assert_one_line_error(&with(&args, &sponsor), "invalid threshold `1.5`");
 }
+
+/// The first `n` samples of the digits test split, with their labels as given or `relabel`led.
+fn digits_subset(path: &Path, n: usize, relabel: impl Fn(usize, u64) -> u64) {
+    let full: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo("models/digits_test.json")).unwrap())
+            .unwrap();
+    let labels: Vec<u64> = full["labels"].as_array().unwrap()[..n]
+        .iter()
+        .enumerate()
+        .map(|(i, l)| relabel(i, l.as_u64().unwrap()))
+        .collect();
+    let subset = serde_json::json!({
+        "inputs": full["inputs"].as_array().unwrap()[..n],
+        "labels": labels,
+    });
+    std::fs::write(path, subset.to_string()).unwrap();
+}
+
+#[test]
+fn planned_chunks_are_proven_once_and_reruns_skip_valid_proofs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = |p: &str| tmp.path().join(p).to_str().unwrap().to_owned();
+    let b = t("build");
+    ok(snarkml(&[
+        "compile",
+        repo("models/digits_mlp/model.onnx").to_str().unwrap(),
+        "-o",
+        &b,
+        "--calibration",
+        repo("models/digits_mlp/calibration.json").to_str().unwrap(),
+        "--weights",
+        "hashed",
+    ]));
+    let data = t("data.json");
+    digits_subset(Path::new(&data), 4, |_, l| l);
+    let plan_path = t("plan.json");
+    let planned = json(&ok(snarkml(&[
+        "audit",
+        "plan",
+        "--build",
+        &b,
+        "--dataset",
+        &data,
+        "--chunk-size",
+        "2",
+        "-o",
+        &plan_path,
+        "--json",
+    ])));
+    assert_eq!(planned["chunks"], 2);
+    let committed = json(&ok(snarkml(&[
+        "audit",
+        "commit-dataset",
+        &data,
+        "--build",
+        &b,
+        "--json",
+    ])));
+    assert_eq!(planned["dataset_commitment"], committed["commitment"]);
+    let plan = pipeline::audit_proof::load_plan(Path::new(&plan_path)).unwrap();
+    assert_eq!(plan.chunks[0].h_out, plan.chunks[1].h_in, "chunks chain");
+    assert_eq!(plan.chunks[1].h_out, plan.dataset_commitment);
+
+    let model = CompiledModel::load(&BuildDir::new(&b).model()).unwrap();
+    let k = snarkml_circuits::audit::chunk::chunk_k(&model, 2).unwrap();
+    let srs = common::cached_srs(k);
+    let (audit_dir, cache) = (t("audit"), t("cache"));
+    let prove = |extra: &[&str]| {
+        let mut args = vec![
+            "audit",
+            "prove",
+            "--plan",
+            &plan_path,
+            "--srs",
+            srs.to_str().unwrap(),
+            "--chunk",
+            "1",
+            "-o",
+            &audit_dir,
+            "--cache-dir",
+            &cache,
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let out = json(&ok(snarkml(&args)));
+        assert_eq!(out["chunks"][0]["chunk"], 1);
+        out["chunks"][0]["skipped"].as_bool().unwrap()
+    };
+    assert!(!prove(&[]), "the first run proves chunk 1");
+    let proof = pipeline::audit_proof::chunk_path(Path::new(&audit_dir), 1);
+    let first = std::fs::read(&proof).unwrap();
+    assert!(prove(&[]), "a rerun skips the valid proof");
+    assert_eq!(
+        std::fs::read(&proof).unwrap(),
+        first,
+        "and leaves it as it was"
+    );
+    assert!(!prove(&["--force"]), "--force proves again");
+    // A damaged proof file is not a finished chunk: it is proven again.
+    common::tamper_json(&proof, &proof, common::flip_proof_byte);
+    assert!(!prove(&[]), "an invalid proof is replaced");
+    assert!(prove(&[]));
+
+    // The plan refuses another dataset (one label changed) and another build.
+    let other = t("other.json");
+    digits_subset(
+        Path::new(&other),
+        4,
+        |i, l| if i == 3 { (l + 1) % 10 } else { l },
+    );
+    let refused = |extra: &[&str]| {
+        let mut args = vec![
+            "audit",
+            "prove",
+            "--plan",
+            &plan_path,
+            "--srs",
+            srs.to_str().unwrap(),
+            "-o",
+            &audit_dir,
+        ];
+        args.extend_from_slice(extra);
+        snarkml(&args)
+    };
+    assert_one_line_error(
+        &refused(&["--dataset", &other]),
+        "not the one the plan was made with",
+    );
+    let other_build = t("other-build");
+    ok(snarkml(&[
+        "compile",
+        repo("models/digits_mlp/model.onnx").to_str().unwrap(),
+        "-o",
+        &other_build,
+        "--calibration",
+        repo("models/digits_mlp/calibration.json").to_str().unwrap(),
+        "--weights",
+        "hashed",
+    ]));
+    assert_one_line_error(
+        &refused(&["--build", &other_build]),
+        "model.json is not the one the plan was made with",
+    );
+}

@@ -36,26 +36,58 @@ pub enum AuditCmd {
         after_help = "Examples:\n  snarkml audit prove --build build/ --dataset models/digits_test.json --srs srs21.bin --chunk-size 225 -o audit/\n  snarkml audit prove --build build/ --dataset data.json --srs srs21.bin --chunk-size 100 --chunk 3 -o audit/"
     )]
     Prove {
-        /// The model's build directory (compiled with --weights hashed).
-        #[arg(long)]
-        build: PathBuf,
-        /// The dataset.
-        #[arg(long)]
-        dataset: PathBuf,
+        /// An audit plan (after `audit plan`): its build, dataset and chunk size, checked.
+        #[arg(
+            long,
+            conflicts_with = "chunk_size",
+            required_unless_present = "chunk_size"
+        )]
+        plan: Option<PathBuf>,
+        /// The model's build directory (compiled with --weights hashed) [default: the plan's].
+        #[arg(long, required_unless_present = "plan")]
+        build: Option<PathBuf>,
+        /// The dataset [default: the plan's].
+        #[arg(long, required_unless_present = "plan")]
+        dataset: Option<PathBuf>,
         /// SRS file (the one the aggregation will use; it must cover a chunk's k).
         #[arg(long)]
         srs: PathBuf,
         /// Samples per chunk; the last chunk takes the rest.
         #[arg(long)]
-        chunk_size: usize,
+        chunk_size: Option<usize>,
         /// Prove only this chunk (0-based; repeat for several) [default: every chunk].
         #[arg(long = "chunk")]
         chunks: Vec<usize>,
+        /// Prove again chunks whose proof file is already there and valid [default: skip them].
+        #[arg(long)]
+        force: bool,
         /// The audit directory to write chunk proofs into.
         #[arg(short, long, default_value = "audit")]
         out: PathBuf,
         #[command(flatten)]
         cache: CacheOpts,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Plan an audit: every chunk's sample range and chain values, for a scheduler to hand out
+    /// as independent `audit prove --plan plan.json --chunk J` jobs.
+    #[command(
+        after_help = "Examples:\n  snarkml audit plan --build build/ --dataset models/digits_test.json --chunk-size 225 -o plan.json"
+    )]
+    Plan {
+        /// The model's build directory.
+        #[arg(long)]
+        build: PathBuf,
+        /// The dataset.
+        #[arg(long)]
+        dataset: PathBuf,
+        /// Samples per chunk; the last chunk takes the rest.
+        #[arg(long)]
+        chunk_size: usize,
+        /// Plan file to write.
+        #[arg(short, long)]
+        out: PathBuf,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -250,12 +282,22 @@ fn prove_chunks(req: &audit_proof::AuditProveRequest, json_out: bool) -> eyre::R
                 "correct": r.file.correct,
                 "k": r.k,
                 "prove_secs": r.prove_secs,
+                "skipped": r.skipped,
                 "proof": r.path,
             })
         })
         .collect();
     print(json_out, json!({ "chunks": rows }), || {
         for r in &reports {
+            if r.skipped {
+                println!(
+                    "chunk {} of {}: already proven and valid, skipped ({})",
+                    r.file.chunk,
+                    r.file.chunks,
+                    r.path.display()
+                );
+                continue;
+            }
             println!(
                 "chunk {} of {}: samples {}..{}, {} correct of {} (k={}, {:.1}s) -> {}",
                 r.file.chunk,
@@ -288,15 +330,30 @@ impl AuditCmd {
                 })
             }
             AuditCmd::Prove {
+                plan,
                 build,
                 dataset,
                 srs,
                 chunk_size,
                 chunks,
+                force,
                 out,
                 cache,
                 json,
             } => {
+                let plan = plan.map(|p| audit_proof::load_plan(&p)).transpose()?;
+                let (build, dataset, chunk_size) = match &plan {
+                    Some(p) => (
+                        build.unwrap_or_else(|| p.build.clone()),
+                        dataset.unwrap_or_else(|| p.dataset.clone()),
+                        p.chunk_size,
+                    ),
+                    None => (
+                        build.expect("clap requires --build without --plan"),
+                        dataset.expect("clap requires --dataset without --plan"),
+                        chunk_size.expect("clap requires --chunk-size without --plan"),
+                    ),
+                };
                 let req = audit_proof::AuditProveRequest {
                     build,
                     dataset,
@@ -305,8 +362,39 @@ impl AuditCmd {
                     only: chunks,
                     out,
                     cache_dir: cache.dir(),
+                    plan,
+                    force,
                 };
                 prove_chunks(&req, json)
+            }
+            AuditCmd::Plan {
+                build,
+                dataset,
+                chunk_size,
+                out,
+                json,
+            } => {
+                let plan = audit_proof::plan(&build, &dataset, chunk_size)?;
+                crate::artifacts::write_json(&out, &plan)?;
+                print(
+                    json,
+                    json!({
+                        "plan": out.display().to_string(),
+                        "samples": plan.samples,
+                        "chunks": plan.chunks.len(),
+                        "dataset_commitment": plan.dataset_commitment,
+                    }),
+                    || {
+                        println!(
+                            "{} samples in {} chunks of {} -> {}",
+                            plan.samples,
+                            plan.chunks.len(),
+                            plan.chunk_size,
+                            out.display()
+                        );
+                        println!("  dataset commitment C_D = {}", plan.dataset_commitment);
+                    },
+                )
             }
             AuditCmd::Aggregate {
                 dir,

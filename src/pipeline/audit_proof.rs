@@ -14,13 +14,15 @@
 
 use super::aggregate::{self, AggregationTarget, InnerSet, Stage};
 use super::{compiled_model, AggregateReport};
-use crate::artifacts::{read_bytes, write_bytes, write_bytes_atomic, BuildDir};
+use crate::artifacts::{read_bytes, read_json, write_bytes, write_bytes_atomic, BuildDir};
 use eyre::{bail, Result, WrapErr};
 use halo2_proofs::plonk::{ProvingKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use snarkml_circuits::aggregation::Expose;
 use snarkml_circuits::audit::chunk::{self, ChunkProofFile};
 use snarkml_circuits::audit::{self, Dataset, CHAIN_START};
+use snarkml_circuits::fixed_point::field_to_hex;
 use snarkml_circuits::halo2_proofs;
 use snarkml_circuits::prover::{self, Transcript};
 use snarkml_circuits::quantize::CompiledModel;
@@ -52,6 +54,134 @@ pub struct AuditProveRequest {
     pub out: PathBuf,
     /// Where chunk proving keys are cached.
     pub cache_dir: PathBuf,
+    /// The plan the chunks must follow (from [`plan`]): the model, the chunking and every
+    /// chunk's chain values are checked against it before anything is proven.
+    pub plan: Option<AuditPlan>,
+    /// Prove again chunks whose proof file is already there and valid (skipped otherwise).
+    pub force: bool,
+}
+
+/// `format` of an audit plan.
+pub const PLAN_FORMAT: &str = "snarkml-audit-plan/1";
+
+/// Every chunk of an audit, decided before any proof: what a scheduler hands out as independent
+/// jobs (`audit prove --plan plan.json --chunk J`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPlan {
+    /// [`PLAN_FORMAT`].
+    pub format: String,
+    /// Model name.
+    pub model: String,
+    /// SHA-256 of the build's `model.json`.
+    pub model_sha256: String,
+    /// The build directory, as given when planning.
+    pub build: PathBuf,
+    /// The dataset, as given when planning.
+    pub dataset: PathBuf,
+    /// `C_D`, the end of the dataset's hash chain, `0x` hex.
+    pub dataset_commitment: String,
+    /// Samples in the dataset.
+    pub samples: usize,
+    /// Samples per chunk (the last takes the rest).
+    pub chunk_size: usize,
+    /// The chunks, in order.
+    pub chunks: Vec<PlannedChunk>,
+}
+
+/// One chunk of a plan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedChunk {
+    /// Its index.
+    pub index: usize,
+    /// Its first sample.
+    pub first: usize,
+    /// Its sample count.
+    pub samples: usize,
+    /// The chain value before it, `0x` hex.
+    pub h_in: String,
+    /// The chain value after it, `0x` hex.
+    pub h_out: String,
+}
+
+/// A dataset quantized for a build's model, with its hash chain.
+struct Quantized {
+    model: CompiledModel,
+    model_sha256: String,
+    samples: Vec<(Vec<i64>, u32)>,
+    chain: Vec<snarkml_circuits::Fr>,
+}
+
+fn quantize(build: &Path, dataset: &Path) -> Result<Quantized> {
+    let dir = BuildDir::new(build);
+    let model = compiled_model(&dir)?;
+    let model_sha256 = hex::encode(Sha256::digest(read_bytes(&dir.model())?));
+    let samples = Dataset::load(dataset)?
+        .quantize(&model)
+        .wrap_err_with(|| format!("{}", dataset.display()))?;
+    let chain = audit::chain(CHAIN_START, &samples, model.inputs[0].pack_bits);
+    Ok(Quantized {
+        model,
+        model_sha256,
+        samples,
+        chain,
+    })
+}
+
+fn planned(q: &Quantized, ranges: &[(usize, usize)]) -> Vec<PlannedChunk> {
+    ranges
+        .iter()
+        .enumerate()
+        .map(|(index, &(first, end))| PlannedChunk {
+            index,
+            first,
+            samples: end - first,
+            h_in: field_to_hex(&q.chain[first]),
+            h_out: field_to_hex(&q.chain[end]),
+        })
+        .collect()
+}
+
+/// Plans the audit of `dataset` by the model of `build` in chunks of `chunk_size` samples.
+pub fn plan(build: &Path, dataset: &Path, chunk_size: usize) -> Result<AuditPlan> {
+    let q = quantize(build, dataset)?;
+    let ranges = chunk_ranges(q.samples.len(), chunk_size)?;
+    Ok(AuditPlan {
+        format: PLAN_FORMAT.into(),
+        model: q.model.name.clone(),
+        model_sha256: q.model_sha256.clone(),
+        build: build.to_owned(),
+        dataset: dataset.to_owned(),
+        dataset_commitment: field_to_hex(q.chain.last().expect("the chain starts with h_0")),
+        samples: q.samples.len(),
+        chunk_size,
+        chunks: planned(&q, &ranges),
+    })
+}
+
+/// Reads a plan file.
+pub fn load_plan(path: &Path) -> Result<AuditPlan> {
+    let plan: AuditPlan = read_json(path)?;
+    if plan.format != PLAN_FORMAT {
+        bail!(
+            "{}: not an audit plan (format `{}`)",
+            path.display(),
+            plan.format
+        );
+    }
+    Ok(plan)
+}
+
+/// Checks that the build and dataset at hand are the plan's.
+fn check_plan(plan: &AuditPlan, q: &Quantized, ranges: &[(usize, usize)]) -> Result<()> {
+    if plan.model_sha256 != q.model_sha256 {
+        bail!("this build's model.json is not the one the plan was made with");
+    }
+    if plan.samples != q.samples.len() || plan.chunks != planned(q, ranges) {
+        bail!(
+            "this dataset is not the one the plan was made with (its samples or hash chain differ)"
+        );
+    }
+    Ok(())
 }
 
 /// The stages [`prove_chunks`] reports.
@@ -84,6 +214,8 @@ pub struct ChunkReport {
     pub k: u32,
     /// Seconds spent proving it.
     pub prove_secs: f64,
+    /// Whether a valid proof was already there (not proven again).
+    pub skipped: bool,
 }
 
 /// The chunk proof file of chunk `j` in an audit directory.
@@ -170,12 +302,17 @@ pub fn prove_chunks(
     req: &AuditProveRequest,
     mut progress: impl FnMut(ChunkStage),
 ) -> Result<Vec<ChunkReport>> {
-    let build = BuildDir::new(&req.build);
-    let model = compiled_model(&build)?;
-    let samples = Dataset::load(&req.dataset)?
-        .quantize(&model)
-        .wrap_err_with(|| format!("{}", req.dataset.display()))?;
-    let ranges = chunk_ranges(samples.len(), req.chunk_size)?;
+    let q = quantize(&req.build, &req.dataset)?;
+    let ranges = chunk_ranges(q.samples.len(), req.chunk_size)?;
+    if let Some(plan) = &req.plan {
+        check_plan(plan, &q, &ranges)?;
+    }
+    let Quantized {
+        model,
+        samples,
+        chain,
+        ..
+    } = q;
     let chunks = ranges.len();
     if let Some(j) = req.only.iter().find(|j| **j >= chunks) {
         bail!(
@@ -185,7 +322,6 @@ pub fn prove_chunks(
             chunks - 1
         );
     }
-    let chain = audit::chain(CHAIN_START, &samples, model.inputs[0].pack_bits);
     std::fs::create_dir_all(&req.out)
         .wrap_err_with(|| format!("cannot create {}", req.out.display()))?;
     let mut keys: Option<(usize, ChunkKeys)> = None;
@@ -202,6 +338,19 @@ pub fn prove_chunks(
             keys = Some((count, loaded));
         }
         let (_, k) = keys.as_ref().expect("keys were just loaded");
+        let path = chunk_path(&req.out, j);
+        if !req.force {
+            if let Some(file) = already_proven(&path, (j, chunks, first, count), chain[first], k) {
+                reports.push(ChunkReport {
+                    path,
+                    file,
+                    k: k.k,
+                    prove_secs: 0.0,
+                    skipped: true,
+                });
+                continue;
+            }
+        }
         progress(ChunkStage::Prove { chunk: j, chunks });
         let start = std::time::Instant::now();
         let proof = chunk::prove(
@@ -220,16 +369,35 @@ pub fn prove_chunks(
             (j, chunks, first),
             &proof,
         );
-        let path = chunk_path(&req.out, j);
         file.save(&path)?;
         reports.push(ChunkReport {
             path,
             file,
             k: k.k,
             prove_secs,
+            skipped: false,
         });
     }
     Ok(reports)
+}
+
+/// The proof file at `path` when it is already a valid proof of chunk `(j, chunks, first,
+/// samples)` starting from `h_in` under these keys, so proving it again can be skipped.
+fn already_proven(
+    path: &Path,
+    (j, chunks, first, samples): (usize, usize, usize, usize),
+    h_in: snarkml_circuits::Fr,
+    keys: &ChunkKeys,
+) -> Option<ChunkProofFile> {
+    let file = ChunkProofFile::load(path).ok()?;
+    let fits = file.chunk == j
+        && file.chunks == chunks
+        && file.first == first
+        && file.samples == samples as u64
+        && file.h_in == field_to_hex(&h_in)
+        && file.vk_hash == prover::vk_hash(keys.pk.get_vk())
+        && file.srs_id == keys.srs_id;
+    (fits && chunk::verify(&keys.params, keys.pk.get_vk(), &file).is_ok()).then_some(file)
 }
 
 /// What [`aggregate_audit`] is asked to do.
