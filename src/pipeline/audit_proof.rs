@@ -74,9 +74,9 @@ pub struct AuditPlan {
     pub model: String,
     /// SHA-256 of the build's `model.json`.
     pub model_sha256: String,
-    /// The build directory, as given when planning.
+    /// The build directory, as an absolute path (jobs run from anywhere).
     pub build: PathBuf,
-    /// The dataset, as given when planning.
+    /// The dataset, as an absolute path.
     pub dataset: PathBuf,
     /// `C_D`, the end of the dataset's hash chain, `0x` hex.
     pub dataset_commitment: String,
@@ -149,13 +149,18 @@ pub fn plan(build: &Path, dataset: &Path, chunk_size: usize) -> Result<AuditPlan
         format: PLAN_FORMAT.into(),
         model: q.model.name.clone(),
         model_sha256: q.model_sha256.clone(),
-        build: build.to_owned(),
-        dataset: dataset.to_owned(),
+        build: absolute(build)?,
+        dataset: absolute(dataset)?,
         dataset_commitment: field_to_hex(q.chain.last().expect("the chain starts with h_0")),
         samples: q.samples.len(),
         chunk_size,
         chunks: planned(&q, &ranges),
     })
+}
+
+fn absolute(path: &Path) -> Result<PathBuf> {
+    path.canonicalize()
+        .wrap_err_with(|| format!("cannot resolve {}", path.display()))
 }
 
 /// Reads a plan file.
