@@ -442,10 +442,27 @@ pub async fn deploy(build: &BuildDir, cfg: &ChainConfig, insecure_srs: bool) -> 
         let info = load(build)?.info;
         (info.vk_hash, info.srs_insecure)
     };
+    refuse_insecure(cfg, srs_insecure, insecure_srs)?;
     let artifacts = load_verifier(build)?;
     let deployment = deploy_artifacts(cfg, &artifacts, vk_hash, srs_insecure, insecure_srs).await?;
     write_json(&build.deployment(), &deployment)?;
     Ok(deployment)
+}
+
+/// Refuses keys from a development SRS (`srs_insecure`) on a non-local chain unless
+/// `insecure_srs`: anyone who knows its secret could forge proofs.
+pub(crate) fn refuse_insecure(
+    cfg: &ChainConfig,
+    srs_insecure: bool,
+    insecure_srs: bool,
+) -> Result<()> {
+    if srs_insecure && !chain::is_local_url(&cfg.rpc_url) && !insecure_srs {
+        bail!(
+            "refusing to deploy to {}: the keys come from a development SRS whose secret is known, so anyone could forge proofs; use a ceremony SRS, or pass --insecure-srs if you really mean it",
+            cfg.rpc_url
+        );
+    }
+    Ok(())
 }
 
 /// Deploys generated verifier artifacts: the raw verifier, then the `IVerifier` adapter in
@@ -458,12 +475,7 @@ pub(crate) async fn deploy_artifacts(
     srs_insecure: bool,
     insecure_srs: bool,
 ) -> Result<Deployment> {
-    if srs_insecure && !chain::is_local_url(&cfg.rpc_url) && !insecure_srs {
-        bail!(
-            "refusing to deploy to {}: the keys come from a development SRS whose secret is known, so anyone could forge proofs; use a ceremony SRS, or pass --insecure-srs if you really mean it",
-            cfg.rpc_url
-        );
-    }
+    refuse_insecure(cfg, srs_insecure, insecure_srs)?;
     let chain_id = chain::chain_id(&cfg.rpc_url).await?;
     let raw = chain::deploy(cfg, hex::decode(&artifacts.verifier_initcode)?)
         .await

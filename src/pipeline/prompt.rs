@@ -177,6 +177,7 @@ pub async fn deploy_delivery(
     insecure_srs: bool,
 ) -> Result<Deployment> {
     let info: DeliveryInfo = read_json(&dir.info())?;
+    super::refuse_insecure(cfg, info.srs_insecure, insecure_srs)?;
     let artifacts: VerifierArtifacts = read_json(&dir.verifier())?;
     let d = deploy_artifacts(
         cfg,
