@@ -42,7 +42,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// A Ray head and a worker node on this machine, stopped (every Ray process) on drop.
+/// A Ray head and a worker node on this machine, stopped (every Ray process) on drop. Token
+/// authentication is off: the cluster listens on 127.0.0.1 only and lives for one test.
 struct Cluster {
     address: String,
     worker_port: u16,
@@ -56,6 +57,7 @@ impl Cluster {
         let address = format!("127.0.0.1:{port}");
         let start = |args: &[&str]| {
             let out = Command::new(&ray)
+                .env("RAY_AUTH_MODE", "disabled")
                 .arg("start")
                 .args(args)
                 .args([
@@ -101,6 +103,7 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         let _ = Command::new(venv_bin("ray"))
+            .env("RAY_AUTH_MODE", "disabled")
             .args(["stop", "--force"])
             .output();
     }
@@ -176,6 +179,7 @@ fn an_audit_fans_out_on_ray_survives_a_lost_worker_and_aggregates_like_one_machi
 
     let cluster = Cluster::start();
     let mut driver = Command::new(&python)
+        .env("RAY_AUTH_MODE", "disabled")
         .arg(repo("scripts/ray_audit.py"))
         .args(["--snarkml", env!("CARGO_BIN_EXE_snarkml")])
         .args(["--plan", &s(&plan), "--srs", &s(&srs)])
