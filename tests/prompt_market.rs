@@ -251,6 +251,55 @@ fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refus
         &snarkml(&["market", "keygen", "-o", &key]),
         "refusing to overwrite",
     );
+    // Bad key files are named, never used: a secret that is no scalar, a public key that is
+    // not the secret's, a file that is no key file.
+    let bad_key = t("bad.key.json");
+    let mut edited: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&key).unwrap()).unwrap();
+    for (field, value, needle) in [
+        (
+            "secret",
+            serde_json::json!("0x12"),
+            "is not a Grumpkin scalar",
+        ),
+        (
+            "public",
+            serde_json::json!(["0x01", made["public"][1]]),
+            "the public key is not the secret's",
+        ),
+        (
+            "format",
+            serde_json::json!("something/1"),
+            "not a snarkml key file",
+        ),
+    ] {
+        let mut v = edited.clone();
+        v[field] = value;
+        std::fs::write(&bad_key, v.to_string()).unwrap();
+        assert_one_line_error(
+            &chain.cli(&["market", "buy", "1", "--key", &s(&bad_key)], &m),
+            needle,
+        );
+    }
+    edited["secret"] = serde_json::json!("0x00");
+    std::fs::write(&bad_key, edited.to_string()).unwrap();
+    assert_one_line_error(
+        &chain.cli(&["market", "buy", "1", "--key", &s(&bad_key)], &m),
+        "is not a Grumpkin scalar",
+    );
+    assert_one_line_error(
+        &snarkml(&[
+            "market",
+            "setup",
+            "--prompt-len",
+            "0",
+            "--srs",
+            &s(&srs),
+            "-o",
+            &s(&t("d0")),
+        ]),
+        "at least one value",
+    );
     let buyer = ["--private-key", BUYER_KEY];
     let buy = |ttl: &str| {
         let mut extra = m.to_vec();
@@ -313,6 +362,22 @@ fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refus
             &m,
         ),
         "has not been delivered",
+    );
+    // A build directory is not a delivery directory.
+    assert_one_line_error(
+        &chain.cli(
+            &[
+                "market",
+                "deliver",
+                "1",
+                "--proof",
+                &listing,
+                "--delivery",
+                &build,
+            ],
+            &m,
+        ),
+        "is not a delivery directory",
     );
 
     // The honest delivery pays the seller in the same transaction.
