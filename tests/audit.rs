@@ -308,40 +308,14 @@ fn bounties_open_refuse_mismatched_claims_and_reclaim_after_the_deadline() {
     assert_one_line_error(&with(&args, &sponsor), "invalid threshold `1.5`");
 }
 
-/// The first `n` samples of the digits test split, with their labels as given or `relabel`led.
-fn digits_subset(path: &Path, n: usize, relabel: impl Fn(usize, u64) -> u64) {
-    let full: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(repo("models/digits_test.json")).unwrap())
-            .unwrap();
-    let labels: Vec<u64> = full["labels"].as_array().unwrap()[..n]
-        .iter()
-        .enumerate()
-        .map(|(i, l)| relabel(i, l.as_u64().unwrap()))
-        .collect();
-    let subset = serde_json::json!({
-        "inputs": full["inputs"].as_array().unwrap()[..n],
-        "labels": labels,
-    });
-    std::fs::write(path, subset.to_string()).unwrap();
-}
-
 #[test]
 fn planned_chunks_are_proven_once_and_reruns_skip_valid_proofs() {
     let tmp = tempfile::tempdir().unwrap();
     let t = |p: &str| tmp.path().join(p).to_str().unwrap().to_owned();
     let b = t("build");
-    ok(snarkml(&[
-        "compile",
-        repo("models/digits_mlp/model.onnx").to_str().unwrap(),
-        "-o",
-        &b,
-        "--calibration",
-        repo("models/digits_mlp/calibration.json").to_str().unwrap(),
-        "--weights",
-        "hashed",
-    ]));
+    common::digits_build(Path::new(&b));
     let data = t("data.json");
-    digits_subset(Path::new(&data), 4, |_, l| l);
+    common::digits_subset(Path::new(&data), 4, |_, l| l);
     let plan_path = t("plan.json");
     let planned = json(&ok(snarkml(&[
         "audit",
@@ -412,7 +386,7 @@ fn planned_chunks_are_proven_once_and_reruns_skip_valid_proofs() {
 
     // The plan refuses another dataset (one label changed) and another build.
     let other = t("other.json");
-    digits_subset(
+    common::digits_subset(
         Path::new(&other),
         4,
         |i, l| if i == 3 { (l + 1) % 10 } else { l },
@@ -436,16 +410,7 @@ fn planned_chunks_are_proven_once_and_reruns_skip_valid_proofs() {
         "not the one the plan was made with",
     );
     let other_build = t("other-build");
-    ok(snarkml(&[
-        "compile",
-        repo("models/digits_mlp/model.onnx").to_str().unwrap(),
-        "-o",
-        &other_build,
-        "--calibration",
-        repo("models/digits_mlp/calibration.json").to_str().unwrap(),
-        "--weights",
-        "hashed",
-    ]));
+    common::digits_build(Path::new(&other_build));
     assert_one_line_error(
         &refused(&["--build", &other_build]),
         "model.json is not the one the plan was made with",

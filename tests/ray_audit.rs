@@ -109,18 +109,6 @@ impl Drop for Cluster {
     }
 }
 
-/// The first `n` samples of the digits test split.
-fn digits_subset(path: &Path, n: usize) {
-    let full: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(repo("models/digits_test.json")).unwrap())
-            .unwrap();
-    let subset = serde_json::json!({
-        "inputs": full["inputs"].as_array().unwrap()[..n],
-        "labels": full["labels"].as_array().unwrap()[..n],
-    });
-    std::fs::write(path, subset.to_string()).unwrap();
-}
-
 /// The attempts the driver's tasks logged: (chunk, node id, outcome).
 fn attempts(audit: &Path) -> Vec<(u64, String, String)> {
     let Ok(text) = std::fs::read_to_string(audit.join("attempts.jsonl")) else {
@@ -146,18 +134,9 @@ fn an_audit_fans_out_on_ray_survives_a_lost_worker_and_aggregates_like_one_machi
     let s = |p: &Path| p.to_str().unwrap().to_owned();
 
     let build = t("build");
-    ok(snarkml(&[
-        "compile",
-        &s(&repo("models/digits_mlp/model.onnx")),
-        "-o",
-        &s(&build),
-        "--calibration",
-        &s(&repo("models/digits_mlp/calibration.json")),
-        "--weights",
-        "hashed",
-    ]));
+    common::digits_build(&build);
     let data = t("data.json");
-    digits_subset(&data, SAMPLES);
+    common::digits_subset(&data, SAMPLES, |_, l| l);
     let plan = t("plan.json");
     ok(snarkml(&[
         "audit",

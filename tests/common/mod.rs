@@ -189,3 +189,35 @@ pub(crate) fn advance(url: &str, secs: u64) {
         );
     }
 }
+
+/// Compiles the shipped digits MLP with hashed weights (what audits need) into `dir`.
+pub(crate) fn digits_build(dir: &Path) {
+    ok(snarkml(&[
+        "compile",
+        repo("models/digits_mlp/model.onnx").to_str().unwrap(),
+        "-o",
+        dir.to_str().unwrap(),
+        "--calibration",
+        repo("models/digits_mlp/calibration.json").to_str().unwrap(),
+        "--weights",
+        "hashed",
+    ]));
+}
+
+/// Writes the first `n` samples of the digits test split to `path`, label `i` replaced by
+/// `relabel(i, label)`.
+pub(crate) fn digits_subset(path: &Path, n: usize, relabel: impl Fn(usize, u64) -> u64) {
+    let full: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo("models/digits_test.json")).unwrap())
+            .unwrap();
+    let labels: Vec<u64> = full["labels"].as_array().unwrap()[..n]
+        .iter()
+        .enumerate()
+        .map(|(i, l)| relabel(i, l.as_u64().unwrap()))
+        .collect();
+    let subset = serde_json::json!({
+        "inputs": full["inputs"].as_array().unwrap()[..n],
+        "labels": labels,
+    });
+    std::fs::write(path, subset.to_string()).unwrap();
+}
