@@ -67,11 +67,11 @@ alloy::sol! {
     }
 }
 
-const IVERIFIER_SOL: &str = include_str!("../../contracts/src/IVerifier.sol");
-const REGISTRY_SOL: &str = include_str!("../../contracts/src/ModelRegistry.sol");
+pub(super) const IVERIFIER_SOL: &str = include_str!("../../contracts/src/IVerifier.sol");
+pub(super) const REGISTRY_SOL: &str = include_str!("../../contracts/src/ModelRegistry.sol");
 const ESCROW_SOL: &str = include_str!("../../contracts/src/InferenceEscrow.sol");
 const BOUNTY_SOL: &str = include_str!("../../contracts/src/AuditBounty.sol");
-const PULL_PAYMENTS_SOL: &str = include_str!("../../contracts/src/PullPayments.sol");
+pub(super) const PULL_PAYMENTS_SOL: &str = include_str!("../../contracts/src/PullPayments.sol");
 
 /// Where a request stands (the contract's `Status`).
 pub fn status_name(status: u8) -> &'static str {

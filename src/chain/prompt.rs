@@ -5,7 +5,9 @@
 /// Sends the signer everything the marketplace credited to it: every escrow shares the
 /// pull-payment ABI (`credit`, `withdraw` and their errors), so one client serves.
 pub use super::escrow::withdraw;
-use super::escrow::{confirmed, says, send_verifying};
+use super::escrow::{
+    confirmed, says, send_verifying, IVERIFIER_SOL, PULL_PAYMENTS_SOL, REGISTRY_SOL,
+};
 use super::{rpc_error, wallet_provider, ChainConfig};
 use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::providers::Provider;
@@ -166,18 +168,9 @@ pub async fn deploy(
     use alloy::sol_types::SolValue;
     let solc = snarkml_verifier_gen::find_solc()?;
     let sources = [
-        (
-            "IVerifier.sol",
-            include_str!("../../contracts/src/IVerifier.sol"),
-        ),
-        (
-            "ModelRegistry.sol",
-            include_str!("../../contracts/src/ModelRegistry.sol"),
-        ),
-        (
-            "PullPayments.sol",
-            include_str!("../../contracts/src/PullPayments.sol"),
-        ),
+        ("IVerifier.sol", IVERIFIER_SOL),
+        ("ModelRegistry.sol", REGISTRY_SOL),
+        ("PullPayments.sol", PULL_PAYMENTS_SOL),
         ("PromptMarketplace.sol", MARKET_SOL),
     ];
     let contract = solc.compile(&sources, "PromptMarketplace.sol", "PromptMarketplace")?;

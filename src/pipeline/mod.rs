@@ -444,7 +444,7 @@ pub async fn deploy(build: &BuildDir, cfg: &ChainConfig, insecure_srs: bool) -> 
     };
     refuse_insecure(cfg, srs_insecure, insecure_srs)?;
     let artifacts = load_verifier(build)?;
-    let deployment = deploy_artifacts(cfg, &artifacts, vk_hash, srs_insecure, insecure_srs).await?;
+    let deployment = deploy_artifacts(cfg, &artifacts, vk_hash).await?;
     write_json(&build.deployment(), &deployment)?;
     Ok(deployment)
 }
@@ -466,16 +466,12 @@ pub(crate) fn refuse_insecure(
 }
 
 /// Deploys generated verifier artifacts: the raw verifier, then the `IVerifier` adapter in
-/// front of it. Keys from a development SRS (`srs_insecure`) are refused on a non-local chain
-/// unless `insecure_srs`.
+/// front of it. Callers first [`refuse_insecure`] keys from a development SRS.
 pub(crate) async fn deploy_artifacts(
     cfg: &ChainConfig,
     artifacts: &VerifierArtifacts,
     vk_hash: String,
-    srs_insecure: bool,
-    insecure_srs: bool,
 ) -> Result<Deployment> {
-    refuse_insecure(cfg, srs_insecure, insecure_srs)?;
     let chain_id = chain::chain_id(&cfg.rpc_url).await?;
     let raw = chain::deploy(cfg, hex::decode(&artifacts.verifier_initcode)?)
         .await

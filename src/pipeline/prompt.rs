@@ -179,14 +179,7 @@ pub async fn deploy_delivery(
     let info: DeliveryInfo = read_json(&dir.info())?;
     super::refuse_insecure(cfg, info.srs_insecure, insecure_srs)?;
     let artifacts: VerifierArtifacts = read_json(&dir.verifier())?;
-    let d = deploy_artifacts(
-        cfg,
-        &artifacts,
-        info.vk_hash,
-        info.srs_insecure,
-        insecure_srs,
-    )
-    .await?;
+    let d = deploy_artifacts(cfg, &artifacts, info.vk_hash).await?;
     write_json(&dir.deployment(), &d)?;
     Ok(d)
 }
