@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use snarkml_circuits::cipher::{self, Point, Scalar};
 use snarkml_circuits::fixed_point::{field_from_hex, field_to_hex, from_field, to_field};
 use snarkml_circuits::halo2_proofs::halo2curves::ff::{Field, PrimeField};
-use snarkml_circuits::io::{parse_field, InputFile, OpeningsFile};
+use snarkml_circuits::io::{commit_quantized, parse_field, InputFile, OpeningsFile};
 use snarkml_circuits::prompt::{
     self, DeliveryInstances, DeliveryKeys, DeliveryShape, DeliveryWitness,
 };
@@ -115,7 +115,7 @@ pub fn setup_delivery(prompt_len: usize, srs: &Path, out: &DeliveryDir) -> Resul
     let info = DeliveryInfo {
         format: DELIVERY_FORMAT.into(),
         prompt_len,
-        num_instances: 6 + prompt::ciphertext_len(prompt_len),
+        num_instances: prompt::num_instances(prompt_len),
         srs_id: srs_id(&srs.params),
         srs_insecure: srs.insecure,
         vk_hash: prover::vk_hash(vk),
@@ -304,7 +304,7 @@ pub fn listing_prompt(proof: &Path) -> Result<(Vec<Fr>, Fr, Fr)> {
         .iter()
         .map(|v| to_field(i128::from(*v)))
         .collect();
-    let commitment = snarkml_circuits::poseidon::commit(&prompt, salt);
+    let commitment = commit_quantized(&o.quantized, salt);
     if field_from_hex(&o.commitment) != Some(commitment) {
         bail!(
             "{}: the opening does not open its commitment",

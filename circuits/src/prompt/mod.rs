@@ -54,6 +54,11 @@ pub fn ciphertext_len(len: usize) -> usize {
     (len + 1).div_ceil(2) * 2 + 1
 }
 
+/// Public instances of a delivery of a `len`-value prompt: the header, then the ciphertext.
+pub fn num_instances(len: usize) -> usize {
+    HEADER + ciphertext_len(len)
+}
+
 /// What a delivery proof shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DeliveryInstances {
@@ -82,7 +87,7 @@ impl DeliveryInstances {
     /// Reads instances of a delivery of a `len`-value prompt; refuses a wrong count or a point
     /// off the curve.
     pub fn from_fields(len: usize, v: &[Fr]) -> Result<Self> {
-        let want = HEADER + ciphertext_len(len);
+        let want = num_instances(len);
         if v.len() != want {
             return Err(CircuitError::Mismatch(format!(
                 "a delivery of a {len}-value prompt has {want} instances, not {}",
@@ -207,22 +212,35 @@ fn build(
     (b, values)
 }
 
-/// The `log2` of the rows of the delivery circuit for `len`-value prompts: the smallest, from
-/// [`MIN_K`], that lays it out in at most [`MAX_COLUMNS`] advice columns.
-pub fn delivery_k(len: usize) -> u32 {
-    let (b, _) = build(
-        CircuitBuilderStage::Keygen,
-        MIN_K,
-        &dummy(len),
-        generator(),
-        Fr::ZERO,
-    );
+/// Builds the circuit in `stage` and sizes it: its `k` is the smallest, from [`MIN_K`], that
+/// lays its cells out in at most [`MAX_COLUMNS`] advice columns (the cell count does not depend
+/// on the witness). Returns the builder, its instances and `k`.
+fn build_sized(
+    stage: CircuitBuilderStage,
+    w: &DeliveryWitness,
+    buyer: Point,
+    nonce: Fr,
+) -> (BaseCircuitBuilder<Fr>, Vec<Fr>, u32) {
+    let (mut b, values) = build(stage, MIN_K, w, buyer, nonce);
     let cells: usize = b.statistics().gate.total_advice_per_phase.iter().sum();
     let mut k = MIN_K;
     while ((1usize << k) - MINIMUM_ROWS - 1) * MAX_COLUMNS < cells {
         k += 1;
     }
-    k
+    b.set_k(k as usize);
+    (b, values, k)
+}
+
+/// The `log2` of the rows of the delivery circuit for `len`-value prompts: the smallest, from
+/// [`MIN_K`], that lays it out in at most [`MAX_COLUMNS`] advice columns.
+pub fn delivery_k(len: usize) -> u32 {
+    build_sized(
+        CircuitBuilderStage::Keygen,
+        &dummy(len),
+        generator(),
+        Fr::ZERO,
+    )
+    .2
 }
 
 /// A witness of the right shape for key generation (its values do not matter).
@@ -243,8 +261,7 @@ pub fn mock(
     nonce: Fr,
     claimed: &DeliveryInstances,
 ) -> Result<()> {
-    let k = delivery_k(w.prompt.len());
-    let (mut b, _) = build(CircuitBuilderStage::Mock, k, w, buyer, nonce);
+    let (mut b, _, k) = build_sized(CircuitBuilderStage::Mock, w, buyer, nonce);
     b.calculate_params(Some(MINIMUM_ROWS));
     let prover =
         MockProver::run(k, &b, vec![claimed.to_fields()]).map_err(|e| CircuitError::Halo2 {
@@ -278,15 +295,18 @@ fn halo2(stage: &'static str) -> impl Fn(halo2_proofs::plonk::Error) -> CircuitE
 /// Generates the delivery circuit's keys for prompts of `len` values; `params` holds exactly
 /// `2^k` points for `k =` [`delivery_k`]`(len)`.
 pub fn keygen(params: &ParamsKZG<Bn256>, len: usize) -> Result<DeliveryKeys> {
-    let k = delivery_k(len);
+    let (mut b, _, k) = build_sized(
+        CircuitBuilderStage::Keygen,
+        &dummy(len),
+        generator(),
+        Fr::ZERO,
+    );
     if params.k() != k {
         return Err(CircuitError::Mismatch(format!(
             "the delivery circuit for {len}-value prompts has k={k}, the SRS given has k={}",
             params.k()
         )));
     }
-    let buyer = generator();
-    let (mut b, _) = build(CircuitBuilderStage::Keygen, k, &dummy(len), buyer, Fr::ZERO);
     let config = b.calculate_params(Some(MINIMUM_ROWS));
     let vk = keygen_vk(params, &b).map_err(halo2("delivery verifying key generation"))?;
     let pk = keygen_pk(params, vk, &b).map_err(halo2("delivery proving key generation"))?;
