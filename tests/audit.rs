@@ -348,24 +348,18 @@ fn planned_chunks_are_proven_once_and_reruns_skip_valid_proofs() {
     let k = snarkml_circuits::audit::chunk::chunk_k(&model, 2).unwrap();
     let srs = common::cached_srs(k);
     let (audit_dir, cache) = (t("audit"), t("cache"));
-    let prove = |extra: &[&str]| {
-        let mut args = vec![
-            "audit",
-            "prove",
-            "--plan",
-            &plan_path,
-            "--srs",
-            srs.to_str().unwrap(),
-            "--chunk",
-            "1",
-            "-o",
-            &audit_dir,
-            "--cache-dir",
-            &cache,
-            "--json",
-        ];
+    // `audit prove --plan` into the audit directory, with `extra` arguments.
+    let audit_prove = |extra: &[&str]| {
+        let srs = srs.to_str().unwrap();
+        let mut args = vec!["audit", "prove", "--plan", &plan_path, "--srs", srs];
+        args.extend(["-o", &audit_dir, "--cache-dir", &cache]);
         args.extend_from_slice(extra);
-        let out = json(&ok(snarkml(&args)));
+        snarkml(&args)
+    };
+    let prove = |extra: &[&str]| {
+        let mut args = vec!["--chunk", "1", "--json"];
+        args.extend_from_slice(extra);
+        let out = json(&ok(audit_prove(&args)));
         assert_eq!(out["chunks"][0]["chunk"], 1);
         out["chunks"][0]["skipped"].as_bool().unwrap()
     };
@@ -391,28 +385,14 @@ fn planned_chunks_are_proven_once_and_reruns_skip_valid_proofs() {
         4,
         |i, l| if i == 3 { (l + 1) % 10 } else { l },
     );
-    let refused = |extra: &[&str]| {
-        let mut args = vec![
-            "audit",
-            "prove",
-            "--plan",
-            &plan_path,
-            "--srs",
-            srs.to_str().unwrap(),
-            "-o",
-            &audit_dir,
-        ];
-        args.extend_from_slice(extra);
-        snarkml(&args)
-    };
     assert_one_line_error(
-        &refused(&["--dataset", &other]),
+        &audit_prove(&["--dataset", &other]),
         "not the one the plan was made with",
     );
     let other_build = t("other-build");
     common::digits_build(Path::new(&other_build));
     assert_one_line_error(
-        &refused(&["--build", &other_build]),
+        &audit_prove(&["--build", &other_build]),
         "model.json is not the one the plan was made with",
     );
 }
