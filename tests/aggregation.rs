@@ -1,7 +1,8 @@
 //! Aggregation end to end, as a user runs it: proofs of two different models made with
-//! `prove --for-aggregation`, aggregated by the `snarkml` binary, verified natively, in revm and
-//! on anvil; tampered aggregated proofs are rejected everywhere; a second aggregation of the
-//! same circuits reuses the cached keys; a bad inner proof is refused before any heavy work.
+//! `prove --for-aggregation`, aggregated flat (one circuit) and in the default layers (the pair,
+//! then a compression of that one proof) by the `snarkml` binary, the second reusing the first's
+//! cached keys; verified natively, in revm and on anvil; tampered aggregated proofs are rejected
+//! everywhere; a bad inner proof is refused before any heavy work.
 
 mod common;
 
@@ -10,6 +11,7 @@ use common::{
     toolchain_on_path,
 };
 use snarkml::artifacts::BuildDir;
+use snarkml::pipeline::aggregate::Layout;
 use snarkml::pipeline::{self, AggregateRequest};
 use snarkml_circuits::aggregation::{Expose, ACCUMULATOR_INSTANCES};
 use snarkml_circuits::fixed_point::{field_from_hex, field_to_hex};
@@ -83,11 +85,39 @@ fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() 
     // A Poseidon-transcript proof verifies natively but is not for the EVM verifier.
     pipeline::verify(&relu, &p1).unwrap();
 
+    // One flat aggregation circuit over both proofs (the API, Keccak for the EVM).
+    let flat = BuildDir::new(tmp.path().join("flat"));
+    let req = AggregateRequest {
+        proofs: vec![p1.clone(), p2.clone()],
+        builds: vec![relu.root().to_owned(), linear.root().to_owned()],
+        srs: srs.clone(),
+        k: AGG_K,
+        expose: Expose::All,
+        layout: Layout::FLAT,
+        cache_dir: cache.clone(),
+    };
+    let report = pipeline::aggregate(&req, &flat, |_| {}).unwrap();
+    assert_eq!((report.steps, report.keys_generated), (1, 1));
+    assert_eq!(report.info.layers, vec![vec![2]]);
+    let file = pipeline::verify_aggregated(&flat, &flat.proof()).unwrap();
+    assert_eq!(
+        file.instance_fields().unwrap()[ACCUMULATOR_INSTANCES..],
+        [i1.clone(), i2.clone()].concat()[..]
+    );
+
+    // The default layout through the CLI, with another relu3 input: the pair is aggregated
+    // with the keys of the flat circuit above (same circuits, from the cache; only the
+    // transcript differs), then compressed into one proof for the EVM (new keys).
+    let p3 = tmp.path().join("p3.json");
+    let other = tmp.path().join("other.json");
+    std::fs::write(&other, r#"{"input_data": [[1.5, -0.25, -2.0]]}"#).unwrap();
+    let i3 = prove_for_aggregation(&relu, &other, &p3);
+    assert_ne!(i3, i1);
     let aggr = BuildDir::new(tmp.path().join("aggr"));
     let k = AGG_K.to_string();
     let o = snarkml(&[
         "aggregate",
-        s(&p1),
+        s(&p3),
         s(&p2),
         "--build",
         s(relu.root()),
@@ -103,20 +133,18 @@ fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() 
         s(aggr.root()),
         "--cache-dir",
         s(&cache),
+        "--json",
     ]);
-    let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert!(stdout.contains("aggregated 2 proofs"), "{stdout}");
-    println!("{stdout}");
-
+    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(report["layers"], serde_json::json!([[2], [1]]), "{report}");
+    assert_eq!(report["aggregations"], 2, "{report}");
+    assert_eq!(report["keys_generated"], 1, "{report}");
     // The exposed instances are exactly the inner proofs' instances, in order.
     let proof = aggr.proof();
     let file = pipeline::verify_aggregated(&aggr, &proof).unwrap();
     let instances: Vec<Fr> = file.instance_fields().unwrap();
-    assert_eq!(
-        instances[ACCUMULATOR_INSTANCES..],
-        [i1.clone(), i2].concat()[..]
-    );
+    assert_eq!(instances[ACCUMULATOR_INSTANCES..], [i3, i2].concat()[..]);
     let o = snarkml(&["verify", s(aggr.root()), s(&proof)]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
@@ -175,30 +203,16 @@ fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() 
         anvil.stop();
     });
 
-    // The same circuits again, with another input: the keys come from the cache, and the
-    // new aggregated proof verifies with the verifier already generated.
-    let p3 = tmp.path().join("p3.json");
-    let other = tmp.path().join("other.json");
-    std::fs::write(&other, r#"{"input_data": [[1.5, -0.25, -2.0]]}"#).unwrap();
-    let i3 = prove_for_aggregation(&relu, &other, &p3);
-    assert_ne!(i3, i1);
-    let again = BuildDir::new(tmp.path().join("again"));
-    let req = AggregateRequest {
-        proofs: vec![p3, p2],
-        builds: vec![relu.root().to_owned(), linear.root().to_owned()],
-        srs: srs.clone(),
-        k: AGG_K,
-        expose: Expose::All,
-        cache_dir: cache,
-    };
-    let report = pipeline::aggregate(&req, &again, |_| {}).unwrap();
+    // The compressed circuit verifies one proof: fewer columns than the flat pair, which is
+    // what makes its verifier cheaper.
+    let info = pipeline::load_aggregation(&aggr).unwrap().info;
+    let flat_info = pipeline::load_aggregation(&flat).unwrap().info;
     assert!(
-        report.cache_hit,
-        "the second aggregation generated keys again"
+        info.shape.config.num_advice < flat_info.shape.config.num_advice,
+        "compressed {:?} vs flat {:?}",
+        info.shape.config,
+        flat_info.shape.config
     );
-    assert_eq!(report.info.vk_hash, file.vk_hash);
-    pipeline::verify_aggregated(&aggr, &again.proof()).unwrap();
-    assert!(pipeline::evm_verify(&aggr, &again.proof()).is_ok());
 }
 
 #[test]
@@ -247,6 +261,9 @@ fn bad_inner_proofs_and_bad_requests_are_refused_with_one_line() {
     assert_one_line_error(&o, "out of range");
     let o = aggregate(&[&good], &["--expose", "median:0"]);
     assert_one_line_error(&o, "median:0");
+    // One proof's instance means nothing above the first layer of a tree.
+    let o = aggregate(&[&good, &good], &["--expose", "instance:1:0"]);
+    assert_one_line_error(&o, "cannot be aggregated in layers");
     let o = aggregate(&[&good], &["--k", "30"]);
     assert_one_line_error(&o, "k=30");
     // Another model's build does not hold the proof's verifying key.

@@ -108,6 +108,11 @@ fn digits_audit_is_proven_in_chunks_aggregated_and_paid_on_anvil() {
             s(&cached_srs(AGG_K)),
             "--k",
             &AGG_K.to_string(),
+            // One flat aggregation circuit keeps CI time down; the default layers (pairs,
+            // then compression) are tested in tests/aggregation.rs.
+            "--arity",
+            "0",
+            "--no-compress",
             "-o",
             s(&aggr),
             "--cache-dir",

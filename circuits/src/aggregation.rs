@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use snark_verifier_sdk::halo2::aggregation::{
     AggregationCircuit, AggregationConfigParams, VerifierUniversality,
 };
+use snark_verifier_sdk::halo2::{PoseidonTranscript, POSEIDON_SPEC};
 use snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::CircuitBuilderStage;
 use snark_verifier_sdk::snark_verifier::halo2_base::gates::{GateChip, GateInstructions};
 use snark_verifier_sdk::snark_verifier::halo2_base::{AssignedValue, Context};
@@ -235,6 +236,40 @@ impl Expose {
     }
 }
 
+impl Expose {
+    /// The spec an upper layer of an aggregation tree applies to the values the layer below
+    /// exposed, so that the top exposes exactly what one aggregation of every inner proof
+    /// would: a sum of sums, an equality of equalities, a chain of chains, all in order.
+    /// `instance:P:I` names one inner proof and does not lift.
+    pub fn lifted(&self) -> Result<Self> {
+        let Self::Items(items) = self else {
+            return Ok(self.clone());
+        };
+        let mut at = 0;
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            match *item {
+                ExposeItem::Instance { .. } => {
+                    return Err(CircuitError::Mismatch(format!(
+                        "expose item `{item}` names one inner proof and cannot be aggregated in layers: expose `all`, or aggregate in one layer (--arity 0 --no-compress)"
+                    )))
+                }
+                ExposeItem::Sum { .. } => out.push(ExposeItem::Sum { index: at }),
+                ExposeItem::Equal { .. } => out.push(ExposeItem::Equal { index: at }),
+                ExposeItem::Chain { .. } => {
+                    out.push(ExposeItem::Chain {
+                        input: at,
+                        output: at + 1,
+                    });
+                    at += 1;
+                }
+            }
+            at += 1;
+        }
+        Ok(Self::Items(out))
+    }
+}
+
 /// Adds the constraints of `expose` over the (private) inner instances to `ctx` and returns
 /// the cells to expose. This is the whole of the combining logic; tests run it on its own.
 pub fn combine(
@@ -282,6 +317,25 @@ pub struct InnerProof {
     pub instances: Vec<Fr>,
     /// The proof bytes (Poseidon transcript).
     pub proof: Vec<u8>,
+    /// True when the inner proof is itself an aggregated proof (made with the Poseidon
+    /// transcript): its first [`ACCUMULATOR_INSTANCES`] instances are a KZG accumulator, which
+    /// the aggregation circuit folds into its own instead of exposing.
+    pub accumulator: bool,
+}
+
+impl InnerProof {
+    /// The instances an [`Expose`] spec reads: all of them, or those after the accumulator.
+    pub fn claims(&self) -> &[Fr] {
+        &self.instances[self.skip()..]
+    }
+
+    fn skip(&self) -> usize {
+        if self.accumulator {
+            ACCUMULATOR_INSTANCES
+        } else {
+            0
+        }
+    }
 }
 
 /// Verifies every inner proof natively (Poseidon transcript) before any heavy work, and turns
@@ -293,29 +347,27 @@ pub fn check_inner(params: &ParamsKZG<Bn256>, inner: &[InnerProof]) -> Result<Ve
     inner
         .iter()
         .map(|p| {
+            // Verifying needs only G1, [τ]G1 and the G2 points of the one SRS every key came
+            // from, whatever the inner circuit's size (an inner aggregation has the outer k):
+            // no Lagrange basis, which trimming would recompute with a slow FFT over G1.
             let k = p.vk.get_domain().k();
-            if k >= params.k() {
-                return Err(CircuitError::Mismatch(format!(
-                    "{}: its circuit has k={k}, the aggregation SRS only k={}",
-                    p.label,
-                    params.k()
-                )));
-            }
-            // Verifying needs only G1, [τ]G1 and the G2 points: no Lagrange basis, which
-            // trimming would recompute with a slow FFT over G1 (minutes at 2^19 points).
             let small = verifier_params(params, k);
-            prover::verify_with(&small, &p.vk, &p.instances, &p.proof, Transcript::Poseidon)
-                .map_err(|e| {
-                    CircuitError::ProofRejected(format!(
-                        "{} does not verify, nothing aggregated ({e}); is it a `--for-aggregation` proof made with this SRS?",
-                        p.label
-                    ))
-                })?;
-            let protocol = compile(
-                &small,
-                &p.vk,
-                Config::kzg().with_num_instance(vec![p.instances.len()]),
-            );
+            let checked = if p.accumulator {
+                verify(&small, &p.vk, &p.instances, &p.proof, Transcript::Poseidon)
+            } else {
+                prover::verify_with(&small, &p.vk, &p.instances, &p.proof, Transcript::Poseidon)
+            };
+            checked.map_err(|e| {
+                CircuitError::ProofRejected(format!(
+                    "{} does not verify, nothing aggregated ({e}); is it a `--for-aggregation` proof made with this SRS?",
+                    p.label
+                ))
+            })?;
+            let mut config = Config::kzg().with_num_instance(vec![p.instances.len()]);
+            if p.accumulator {
+                config = config.with_accumulator_indices(AggregationCircuit::accumulator_indices());
+            }
+            let protocol = compile(&small, &p.vk, config);
             Ok(Snark::new(
                 protocol,
                 vec![p.instances.clone()],
@@ -361,7 +413,7 @@ fn build_circuit(
     stage: CircuitBuilderStage,
     config: AggregationConfigParams,
     params: &ParamsKZG<Bn256>,
-    snarks: Vec<Snark>,
+    (inner, snarks): (&[InnerProof], Vec<Snark>),
     expose: &Expose,
 ) -> Result<AggregationCircuit> {
     catch("aggregation circuit synthesis", || {
@@ -372,7 +424,14 @@ fn build_circuit(
             snarks,
             VerifierUniversality::None,
         );
-        let previous = circuit.previous_instances().clone();
+        // An inner aggregation's accumulator is folded into this circuit's own (by
+        // snark-verifier); only its claims are combined.
+        let previous: Vec<Vec<_>> = circuit
+            .previous_instances()
+            .iter()
+            .zip(inner)
+            .map(|(cells, p)| cells[p.skip()..].to_vec())
+            .collect();
         let gate = GateChip::default();
         let exposed = combine(circuit.builder.main(0), &gate, &previous, expose);
         circuit.builder.assigned_instances[0].extend(exposed);
@@ -391,7 +450,7 @@ pub fn keygen(
     k: u32,
 ) -> Result<AggregationKeys> {
     let snarks = check_inner(params, inner)?;
-    let counts: Vec<usize> = inner.iter().map(|p| p.instances.len()).collect();
+    let counts: Vec<usize> = inner.iter().map(|p| p.claims().len()).collect();
     expose.check(&counts)?;
     if k != params.k() {
         return Err(CircuitError::Mismatch(format!(
@@ -404,7 +463,13 @@ pub fn keygen(
         lookup_bits: k as usize - 1,
         ..Default::default()
     };
-    let mut circuit = build_circuit(CircuitBuilderStage::Keygen, start, params, snarks, expose)?;
+    let mut circuit = build_circuit(
+        CircuitBuilderStage::Keygen,
+        start,
+        params,
+        (inner, snarks),
+        expose,
+    )?;
     let config = catch("aggregation layout", || {
         circuit.calculate_params(Some(MINIMUM_ROWS))
     })?;
@@ -434,7 +499,8 @@ pub fn keygen(
     })
 }
 
-/// An aggregated proof (Keccak transcript, verifiable on the EVM).
+/// An aggregated proof: with the Keccak transcript it is verifiable on the EVM, with the
+/// Poseidon transcript it can itself be aggregated (a layer of an aggregation tree).
 #[derive(Clone, Debug)]
 pub struct AggregatedProof {
     /// Proof bytes.
@@ -444,20 +510,21 @@ pub struct AggregatedProof {
 }
 
 /// Aggregates the inner proofs with keys from [`keygen`] (for the same circuits, in the same
-/// order). Every inner proof is verified natively first.
+/// order), writing the proof with `transcript`. Every inner proof is verified natively first.
 pub fn prove(
     params: &ParamsKZG<Bn256>,
     keys: &AggregationKeys,
     inner: &[InnerProof],
+    transcript: Transcript,
 ) -> Result<AggregatedProof> {
     let snarks = check_inner(params, inner)?;
-    let instances: Vec<Vec<Fr>> = inner.iter().map(|p| p.instances.clone()).collect();
-    let exposed = keys.shape.expose.evaluate(&instances)?;
+    let claims: Vec<Vec<Fr>> = inner.iter().map(|p| p.claims().to_vec()).collect();
+    let exposed = keys.shape.expose.evaluate(&claims)?;
     let mut circuit = build_circuit(
         CircuitBuilderStage::Prover,
         keys.shape.config,
         params,
-        snarks,
+        (inner, snarks),
         &keys.shape.expose,
     )?;
     circuit.set_break_points(keys.shape.break_points.clone());
@@ -470,7 +537,7 @@ pub fn prove(
         ));
     }
     let proof = catch("aggregation proving", || {
-        prover::create_shplonk_proof(params, &keys.pk, circuit, &instances, Transcript::Keccak)
+        prover::create_shplonk_proof(params, &keys.pk, circuit, &instances, transcript)
     })??;
     Ok(AggregatedProof { proof, instances })
 }
@@ -482,13 +549,15 @@ pub fn verifier_params(params: &ParamsKZG<Bn256>, k: u32) -> ParamsKZG<Bn256> {
     params.from_parts(k, g.clone(), Some(g), params.g2(), params.s_g2())
 }
 
-/// Verifies an aggregated proof natively: the proof itself and the pairing check of the
-/// accumulator it carries in its instances. `params` may be [`verifier_params`].
+/// Verifies an aggregated proof natively: the proof itself (written with `transcript`: Keccak
+/// for the EVM, Poseidon for a layer of a tree) and the pairing check of the accumulator it
+/// carries in its instances. `params` may be [`verifier_params`].
 pub fn verify(
     params: &ParamsKZG<Bn256>,
     vk: &VerifyingKey<G1Affine>,
     instances: &[Fr],
     proof: &[u8],
+    transcript: Transcript,
 ) -> Result<()> {
     if instances.len() < ACCUMULATOR_INSTANCES {
         return Err(CircuitError::ProofRejected(format!(
@@ -506,10 +575,18 @@ pub fn verify(
     );
     let dk: KzgDecidingKey<Bn256> = (params.get_g()[0], params.g2(), params.s_g2()).into();
     let instances = vec![instances.to_vec()];
-    let run = || {
-        let mut t = EvmTranscript::<G1Affine, NativeLoader, _, _>::new(proof);
-        let proof = PlonkVerifier::<SHPLONK>::read_proof(&dk, &protocol, &instances, &mut t)?;
-        PlonkVerifier::<SHPLONK>::verify(&dk, &protocol, &instances, &proof)
+    let run = || match transcript {
+        Transcript::Keccak => {
+            let mut t = EvmTranscript::<G1Affine, NativeLoader, _, _>::new(proof);
+            let proof = PlonkVerifier::<SHPLONK>::read_proof(&dk, &protocol, &instances, &mut t)?;
+            PlonkVerifier::<SHPLONK>::verify(&dk, &protocol, &instances, &proof)
+        }
+        Transcript::Poseidon => {
+            let mut t =
+                PoseidonTranscript::<NativeLoader, &[u8]>::from_spec(proof, POSEIDON_SPEC.clone());
+            let proof = PlonkVerifier::<SHPLONK>::read_proof(&dk, &protocol, &instances, &mut t)?;
+            PlonkVerifier::<SHPLONK>::verify(&dk, &protocol, &instances, &proof)
+        }
     };
     match catch_unwind(AssertUnwindSafe(run)) {
         Ok(Ok(())) => Ok(()),

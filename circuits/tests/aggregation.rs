@@ -117,6 +117,67 @@ fn a_broken_chain_or_a_differing_commitment_fails_the_copy_constraints() {
     assert!(mock_combine(&other_model, &expose, |_, _| {}, Some(honest_looking)).is_err());
 }
 
+/// Six fake inner proofs continuing `sample_instances`' chain and commitment.
+fn six_instances() -> Vec<Vec<Fr>> {
+    let mut v = sample_instances();
+    for i in 4..7u64 {
+        v.push(vec![
+            Fr::from(77),
+            Fr::from(i),
+            Fr::from(i + 1),
+            Fr::from(i * i),
+        ]);
+    }
+    v
+}
+
+#[test]
+fn a_lifted_spec_over_layers_exposes_what_one_flat_aggregation_would() {
+    let all = six_instances();
+    let expose = audit_expose();
+    let lifted = expose.lifted().unwrap();
+    assert_eq!(lifted.to_string(), "equal:0,chain:1:2,sum:3");
+    let flat = expose.evaluate(&all).unwrap();
+    // Two layers: pairs, then the three pair aggregations; then one more over the result.
+    let layer1: Vec<Vec<Fr>> = all.chunks(2).map(|g| expose.evaluate(g).unwrap()).collect();
+    let layer2 = lifted.evaluate(&layer1).unwrap();
+    assert_eq!(layer2, flat);
+    assert_eq!(lifted.evaluate(&[layer2]).unwrap(), flat);
+    // The upper layer's combining is constrained like the first one's.
+    mock_combine(&layer1, &lifted, |_, _| {}, None).unwrap();
+    let mut wrong_sum = flat.clone();
+    wrong_sum[3] += Fr::from(1);
+    assert!(mock_combine(&layer1, &lifted, |_, _| {}, Some(wrong_sum)).is_err());
+    // A chain broken between two groups is caught only by the upper layer, and is caught.
+    let mut broken = all.clone();
+    broken[2][1] = Fr::from(99); // proof 2 (first of the second pair) starts elsewhere
+    let groups: Vec<Vec<Fr>> = broken
+        .chunks(2)
+        .map(|g| expose.evaluate(g).unwrap())
+        .collect();
+    assert!(lifted.evaluate(&groups).is_err());
+    assert!(mock_combine(&groups, &lifted, |_, _| {}, Some(flat)).is_err());
+
+    let all_lifted = Expose::All.lifted().unwrap();
+    assert_eq!(all_lifted, Expose::All);
+    assert_eq!(
+        all_lifted
+            .evaluate(&[all[..2].concat(), all[2..].concat()])
+            .unwrap(),
+        all.concat()
+    );
+    let err = "sum:1,instance:0:1"
+        .parse::<Expose>()
+        .unwrap()
+        .lifted()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("instance:0:1") && err.contains("layers"),
+        "{err}"
+    );
+}
+
 #[test]
 fn expose_specs_round_trip_and_bad_ones_are_named() {
     for text in ["all", "none", "equal:0,chain:1:2,sum:3", "instance:1:0"] {
@@ -158,12 +219,16 @@ fn a_bad_inner_proof_is_refused_by_name_before_any_heavy_work() {
         vk: pk.get_vk().clone(),
         instances: p.instances.clone(),
         proof: p.proof.clone(),
+        accumulator: false,
     };
     let mut flipped = inner("flipped.json", &good);
     flipped.proof[40] ^= 1;
     let mut lying = inner("lying.json", &good);
     lying.instances[0] += Fr::from(1);
-    for bad in [flipped, lying, inner("keccak.json", &keccak)] {
+    // A plain proof passed off as an aggregation (whose instances would carry an accumulator).
+    let mut posing = inner("posing.json", &good);
+    posing.accumulator = true;
+    for bad in [flipped, lying, inner("keccak.json", &keccak), posing] {
         let label = bad.label.clone();
         let err = aggregation::check_inner(&srs.params, &[inner("good.json", &good), bad])
             .unwrap_err()

@@ -1,5 +1,6 @@
 use crate::artifacts::BuildDir;
-use crate::pipeline::{self, aggregate::Stage, AggregateReport, AggregateRequest};
+use crate::pipeline::aggregate::{Layout, Stage};
+use crate::pipeline::{self, AggregateReport, AggregateRequest};
 use clap::Args;
 use snarkml_circuits::aggregation::{Expose, DEFAULT_K};
 use snarkml_circuits::io::AggregatedProofFile;
@@ -41,6 +42,8 @@ pub struct AggregateCmd {
     /// What the aggregated proof exposes of the inner proofs' public instances.
     #[arg(long, default_value = "none")]
     pub expose: String,
+    #[command(flatten)]
+    pub layout: LayoutOpts,
     /// Aggregation directory to write.
     #[arg(short, long, default_value = "aggr")]
     pub out: PathBuf,
@@ -49,6 +52,28 @@ pub struct AggregateCmd {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// How proofs are arranged into aggregation circuits.
+#[derive(Debug, Args)]
+pub struct LayoutOpts {
+    /// At most this many proofs per aggregation circuit; more are aggregated in layers
+    /// (0: all in one circuit, whose memory grows with the count).
+    #[arg(long, default_value_t = Layout::default().arity)]
+    pub arity: usize,
+    /// Skip the final one-proof aggregation (faster, but a bigger verifier and more gas).
+    #[arg(long)]
+    pub no_compress: bool,
+}
+
+impl LayoutOpts {
+    /// The layout asked for.
+    pub fn layout(&self) -> Layout {
+        Layout {
+            arity: self.arity,
+            compress: !self.no_compress,
+        }
+    }
 }
 
 /// Where proving keys are cached.
@@ -84,6 +109,7 @@ impl AggregateCmd {
             srs: self.srs,
             k: self.k,
             expose,
+            layout: self.layout.layout(),
             cache_dir: self.cache.dir(),
         };
         let out = BuildDir::new(&self.out);
@@ -92,20 +118,43 @@ impl AggregateCmd {
     }
 }
 
-/// Runs an aggregation with a progress bar of its stages.
+/// Runs an aggregation with a progress bar: two positions (keys, proof) per aggregation of
+/// the tree.
 pub(super) fn with_progress<T>(
     run: impl FnOnce(&mut dyn FnMut(Stage)) -> eyre::Result<T>,
 ) -> eyre::Result<T> {
     let bar = super::progress_bar(3);
+    let mut at = (0, 0, 0);
     let result = super::stdout_to_stderr(|| {
         run(&mut |stage| {
-            let (pos, msg) = match stage {
-                Stage::CheckInner => (0, "checking inner proofs"),
-                Stage::Keygen => (1, "generating aggregation keys (cached for next time)"),
-                Stage::LoadKeys => (1, "reading cached aggregation keys"),
-                Stage::Prove => (2, "proving the aggregation"),
+            let msg = match stage {
+                Stage::CheckInner => "checking inner proofs".to_owned(),
+                Stage::Plan { steps } => {
+                    if let Some(b) = &bar {
+                        b.set_length(1 + 2 * steps as u64);
+                    }
+                    at.2 = steps;
+                    return;
+                }
+                Stage::Step { step, layer, .. } => {
+                    at = (step, layer, at.2);
+                    return;
+                }
+                Stage::Keygen => "generating keys (cached for next time)".to_owned(),
+                Stage::LoadKeys => "reading cached keys".to_owned(),
+                Stage::Prove => "proving".to_owned(),
             };
-            super::progress_step(&bar, pos, msg);
+            let pos = match stage {
+                Stage::CheckInner => 0,
+                Stage::Prove => 2 + 2 * at.0 as u64,
+                _ => 1 + 2 * at.0 as u64,
+            };
+            let msg = if matches!(stage, Stage::CheckInner) {
+                msg
+            } else {
+                format!("aggregation {}/{} (layer {}): {msg}", at.0 + 1, at.2, at.1)
+            };
+            super::progress_step(&bar, pos, &msg);
         })
     });
     if let Some(b) = &bar {
@@ -131,6 +180,9 @@ pub(super) fn print_report(
             "expose": report.proof.expose,
             "exposed": report.proof.exposed,
             "cache_hit": report.cache_hit,
+            "layers": report.info.layers,
+            "aggregations": report.steps,
+            "keys_generated": report.keys_generated,
             "keygen_secs": report.keygen_secs,
             "prove_secs": report.prove_secs,
             "proof_bytes": report.proof.proof_bytes()?.len(),
@@ -140,18 +192,23 @@ pub(super) fn print_report(
     }
     let c = &report.info.shape.config;
     println!(
-        "aggregated {} proofs into {} ({} bytes)",
+        "aggregated {} proofs into {} ({} bytes) with {} aggregation circuits in {} layers",
         report.info.inner.len(),
         out.proof().display(),
-        report.proof.proof_bytes()?.len()
+        report.proof.proof_bytes()?.len(),
+        report.steps,
+        report.info.layers.len()
     );
     let keys = if report.cache_hit {
         "keys from cache".to_owned()
     } else {
-        format!("keygen {:.1}s", report.keygen_secs)
+        format!(
+            "keygen of {} circuits {:.1}s",
+            report.keys_generated, report.keygen_secs
+        )
     };
     println!(
-        "  k={}, {} advice + {} lookup columns; {keys}, prove {:.1}s",
+        "  final circuit k={}, {} advice + {} lookup columns; {keys}, prove {:.1}s",
         c.degree, c.num_advice, c.num_lookup_advice, report.prove_secs
     );
     print_exposed(&report.proof);

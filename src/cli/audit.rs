@@ -109,6 +109,8 @@ pub enum AuditCmd {
         /// log2 of the aggregation circuit's rows.
         #[arg(long, default_value_t = DEFAULT_K)]
         k: u32,
+        #[command(flatten)]
+        layout: super::aggregate::LayoutOpts,
         /// Aggregation directory to write.
         #[arg(short, long, default_value = "aggr")]
         out: PathBuf,
@@ -401,6 +403,7 @@ impl AuditCmd {
                 build,
                 srs,
                 k,
+                layout,
                 out,
                 cache,
                 json,
@@ -410,6 +413,7 @@ impl AuditCmd {
                     build,
                     srs,
                     k,
+                    layout: layout.layout(),
                     cache_dir: cache.dir(),
                 };
                 let out = BuildDir::new(&out);

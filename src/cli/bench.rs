@@ -39,6 +39,8 @@ pub struct BenchCmd {
     /// What the aggregated proof exposes (as `snarkml aggregate --expose`).
     #[arg(long, default_value = "none")]
     pub expose: String,
+    #[command(flatten)]
+    pub layout: super::aggregate::LayoutOpts,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -144,13 +146,18 @@ impl BenchCmd {
             srs: srs.to_owned(),
             k: self.agg_k,
             expose: self.expose.parse()?,
+            layout: self.layout.layout(),
             cache_dir: tmp.join("cache"),
         };
         let aggr = BuildDir::new(tmp.join("aggr"));
         let r = pipeline::aggregate(&req, &aggr, |_| {})?;
         let c = &r.info.shape.config;
         println!(
-            "  aggregation of {n}: k = {}, {} advice + {} lookup advice + {} fixed columns",
+            "  aggregation of {n} in {} circuits, layers {:?}, keys of {} circuits generated",
+            r.steps, r.info.layers, r.keys_generated
+        );
+        println!(
+            "    final circuit: k = {}, {} advice + {} lookup advice + {} fixed columns",
             c.degree, c.num_advice, c.num_lookup_advice, c.num_fixed
         );
         println!(

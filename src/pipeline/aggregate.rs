@@ -11,7 +11,14 @@
 //! ```
 //!
 //! Proving keys are cached under `<cache>/aggregation/<key>/`, the key hashing the SRS, `k`,
-//! the inner verifying-key hashes in order and the expose spec.
+//! the inner verifying-key hashes in order, the expose spec and the transcript.
+//!
+//! Many proofs are aggregated in layers ([`Layout`]): groups of at most `arity` proofs are
+//! aggregated with the Poseidon transcript, those aggregations are aggregated in turn, and a
+//! last one-proof aggregation (`compress`) with the Keccak transcript gives the proof the EVM
+//! checks. Every circuit in the tree has the size of one small aggregation, so memory does
+//! not grow with the number of proofs, and neither do the verifier and its gas: the final
+//! circuit verifies one proof, which is what makes it cheaper than a flat aggregation of two.
 
 use super::{load, load_vk};
 use crate::artifacts::{
@@ -35,7 +42,62 @@ use snarkml_circuits::{Bn256, Fr, G1Affine};
 use std::path::{Path, PathBuf};
 
 /// Version of the cache layout; bump when the aggregation circuit changes.
-const CACHE_VERSION: &str = "snarkml-aggregation-cache/1";
+const CACHE_VERSION: &str = "snarkml-aggregation-cache/2";
+
+/// How proofs are arranged into aggregation circuits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Layout {
+    /// At most this many proofs per aggregation circuit; 0 puts them all in one.
+    pub arity: usize,
+    /// End with an aggregation of the one remaining proof: its circuit verifies a single proof,
+    /// so it has fewer columns and its on-chain verifier costs less gas.
+    pub compress: bool,
+}
+
+impl Default for Layout {
+    /// Pairs, then compression: the smallest circuits and the cheapest verifier.
+    fn default() -> Self {
+        Self {
+            arity: 2,
+            compress: true,
+        }
+    }
+}
+
+impl Layout {
+    /// One aggregation circuit taking every proof (what earlier versions did).
+    pub const FLAT: Self = Self {
+        arity: 0,
+        compress: false,
+    };
+
+    /// The group sizes of each layer of the tree for `n` proofs; the last layer is the one
+    /// proof verified on the EVM.
+    pub fn layers(self, n: usize) -> Vec<Vec<usize>> {
+        let groups = |n: usize| -> Vec<usize> {
+            let a = if self.arity == 0 { n } else { self.arity };
+            (0..n).step_by(a).map(|s| a.min(n - s)).collect()
+        };
+        let mut layers = Vec::new();
+        let mut n = n;
+        if self.compress {
+            while n > 1 {
+                let g = groups(n);
+                n = g.len();
+                layers.push(g);
+            }
+            layers.push(vec![1]);
+        } else {
+            while self.arity > 0 && n > self.arity {
+                let g = groups(n);
+                n = g.len();
+                layers.push(g);
+            }
+            layers.push(vec![n]);
+        }
+        layers
+    }
+}
 
 /// What `aggregate` records about an aggregation directory.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -50,12 +112,22 @@ pub struct AggregationInfo {
     pub vk_hash: String,
     /// Public instances of the aggregated proof (accumulator included).
     pub num_instances: usize,
-    /// The circuit's shape (configuration, break points, expose spec).
+    /// The final circuit's shape (configuration, break points, expose spec).
     pub shape: AggregationShape,
     /// The inner circuits, in order.
     pub inner: Vec<InnerInfo>,
-    /// The proving-key cache entry.
+    /// The final circuit's proving-key cache entry.
     pub cache_key: String,
+    /// How the proofs were arranged into aggregation circuits.
+    #[serde(default = "flat")]
+    pub layout: Layout,
+    /// Proofs per aggregation circuit, layer by layer (the last layer is the final proof).
+    #[serde(default)]
+    pub layers: Vec<Vec<usize>>,
+}
+
+fn flat() -> Layout {
+    Layout::FLAT
 }
 
 /// One aggregated inner proof.
@@ -84,6 +156,8 @@ pub struct AggregateRequest {
     pub k: u32,
     /// What the aggregated proof exposes.
     pub expose: Expose,
+    /// How the proofs are arranged into aggregation circuits.
+    pub layout: Layout,
     /// Where proving keys are cached.
     pub cache_dir: PathBuf,
 }
@@ -95,12 +169,16 @@ pub struct AggregateReport {
     pub proof: AggregatedProofFile,
     /// What was recorded.
     pub info: AggregationInfo,
-    /// True when the proving key came from the cache.
+    /// True when every proving key came from the cache.
     pub cache_hit: bool,
-    /// Seconds spent generating keys (0 on a cache hit).
+    /// Seconds spent generating keys (0 on a cache hit), over the whole tree.
     pub keygen_secs: f64,
-    /// Seconds spent proving.
+    /// Seconds spent proving, over the whole tree.
     pub prove_secs: f64,
+    /// Aggregation circuits proven (the nodes of the tree).
+    pub steps: usize,
+    /// Distinct circuits whose keys were generated (the rest came from the cache).
+    pub keys_generated: usize,
 }
 
 /// The stages [`aggregate`] reports to a progress callback.
@@ -108,6 +186,22 @@ pub struct AggregateReport {
 pub enum Stage {
     /// Inner proofs are being checked.
     CheckInner,
+    /// The tree has `steps` aggregations to prove.
+    Plan {
+        /// Aggregation circuits to prove.
+        steps: usize,
+    },
+    /// Aggregation `step` (0-based) starts: group `group` of layer `layer`, `proofs` proofs.
+    Step {
+        /// Which aggregation of the tree.
+        step: usize,
+        /// Its layer (0 takes the inner proofs).
+        layer: usize,
+        /// Its group within the layer.
+        group: usize,
+        /// How many proofs it takes.
+        proofs: usize,
+    },
     /// Aggregation keys are being generated.
     Keygen,
     /// Aggregation keys are being read from the cache.
@@ -161,6 +255,7 @@ impl InnerSet {
             vk: vk.clone(),
             instances,
             proof,
+            accumulator: false,
         });
     }
 }
@@ -215,12 +310,18 @@ fn load_inner(req: &AggregateRequest, srs_id: &str) -> Result<InnerSet> {
     Ok(set)
 }
 
-fn cache_key(srs_id: &str, k: u32, inner: &[InnerInfo], expose: &Expose) -> String {
+/// The cache entry of an aggregation circuit's keys: what fixes them.
+fn cache_key(srs_id: &str, k: u32, inner: &[InnerProof], expose: &Expose) -> String {
     let mut h = Sha256::new();
     h.update(CACHE_VERSION);
     h.update(format!("|{srs_id}|{k}|{expose}|"));
-    for i in inner {
-        h.update(format!("{}:{};", i.vk_hash, i.num_instances));
+    for p in inner {
+        h.update(format!(
+            "{}:{}:{};",
+            prover::vk_hash(&p.vk),
+            p.instances.len(),
+            p.accumulator
+        ));
     }
     hex::encode(h.finalize())
 }
@@ -238,6 +339,7 @@ pub fn aggregate(
     let target = AggregationTarget {
         k: req.k,
         expose: &req.expose,
+        layout: req.layout,
         cache_dir: &req.cache_dir,
     };
     aggregate_set(srs, inner, &target, out, progress)
@@ -249,12 +351,14 @@ pub(crate) struct AggregationTarget<'a> {
     pub k: u32,
     /// What the aggregated proof exposes.
     pub expose: &'a Expose,
+    /// How the proofs are arranged into aggregation circuits.
+    pub layout: Layout,
     /// Where proving keys are cached.
     pub cache_dir: &'a Path,
 }
 
 /// Aggregates loaded inner proofs (made with `srs`, already trimmed to the target's `k`) into
-/// `out`.
+/// `out`, in the layers of the target's [`Layout`].
 pub(crate) fn aggregate_set(
     srs: Srs,
     inner: InnerSet,
@@ -269,44 +373,159 @@ pub(crate) fn aggregate_set(
     target.expose.check(&counts)?;
     let instances: Vec<Vec<Fr>> = inner.proofs.iter().map(|p| p.instances.clone()).collect();
     target.expose.evaluate(&instances)?;
-    aggregation::check_inner(&params, &inner.proofs)?;
-
-    let key = cache_key(&id, target.k, &inner.info, target.expose);
-    let entry = target.cache_dir.join("aggregation").join(&key);
-    let (keys, cache_hit, keygen_secs) = match load_cached(&entry) {
-        Some(keys) => {
-            progress(Stage::LoadKeys);
-            (keys, true, 0.0)
-        }
-        None => {
-            progress(Stage::Keygen);
-            let start = std::time::Instant::now();
-            let keys = aggregation::keygen(&params, &inner.proofs, target.expose, target.k)?;
-            let secs = start.elapsed().as_secs_f64();
-            store_cached(&entry, &keys)?;
-            (keys, false, secs)
-        }
+    let layers = target.layout.layers(inner.proofs.len());
+    let lifted = if layers.len() > 1 {
+        target.expose.lifted()?
+    } else {
+        target.expose.clone()
     };
-    progress(Stage::Prove);
-    let start = std::time::Instant::now();
-    let proof = aggregation::prove(&params, &keys, &inner.proofs)?;
-    let prove_secs = start.elapsed().as_secs_f64();
+    aggregation::check_inner(&params, &inner.proofs)?;
+    progress(Stage::Plan {
+        steps: layers.iter().map(Vec::len).sum(),
+    });
+
+    let mut run = Run {
+        params: &params,
+        srs_id: &id,
+        target,
+        progress: &mut progress,
+        step: 0,
+        keys_generated: 0,
+        keygen_secs: 0.0,
+        prove_secs: 0.0,
+    };
+    let (last, below) = layers.split_last().expect("a layout has a final layer");
+    debug_assert_eq!(last.len(), 1, "the final layer is one aggregation");
+    let mut level = inner.proofs;
+    for (l, groups) in below.iter().enumerate() {
+        let expose = if l == 0 { target.expose } else { &lifted };
+        let mut rest = level.into_iter();
+        let mut cached: Option<(String, AggregationKeys)> = None;
+        let mut next = Vec::with_capacity(groups.len());
+        for (g, &size) in groups.iter().enumerate() {
+            let group: Vec<InnerProof> = rest.by_ref().take(size).collect();
+            let (keys, proof) =
+                run.step((l, g), &group, expose, cached.take(), Transcript::Poseidon)?;
+            next.push(InnerProof {
+                label: format!("aggregation {g} of layer {l}"),
+                vk: keys.1.pk.get_vk().clone(),
+                instances: proof.instances,
+                proof: proof.proof,
+                accumulator: true,
+            });
+            cached = Some(keys);
+        }
+        level = next;
+    }
+    let expose = if below.is_empty() {
+        target.expose
+    } else {
+        &lifted
+    };
+    let ((key, keys), proof) =
+        run.step((below.len(), 0), &level, expose, None, Transcript::Keccak)?;
+    let totals = (
+        (run.keys_generated, run.keygen_secs, run.prove_secs),
+        run.step,
+    );
+    finish(
+        (&params, &id, srs.insecure),
+        (keys, key),
+        proof,
+        (inner.info, target, layers),
+        totals,
+        out,
+    )
+}
+
+/// The state of one aggregation tree being proven.
+struct Run<'a, P> {
+    params: &'a ParamsKZG<Bn256>,
+    srs_id: &'a str,
+    target: &'a AggregationTarget<'a>,
+    progress: &'a mut P,
+    step: usize,
+    keys_generated: usize,
+    keygen_secs: f64,
+    prove_secs: f64,
+}
+
+impl<P: FnMut(Stage)> Run<'_, P> {
+    /// Aggregates one group of proofs: keys from `cached` when they are this circuit's (the
+    /// groups of a layer usually share one), else from the disk cache, else keygen.
+    fn step(
+        &mut self,
+        (layer, group): (usize, usize),
+        proofs: &[InnerProof],
+        expose: &Expose,
+        cached: Option<(String, AggregationKeys)>,
+        transcript: Transcript,
+    ) -> Result<((String, AggregationKeys), aggregation::AggregatedProof)> {
+        (self.progress)(Stage::Step {
+            step: self.step,
+            layer,
+            group,
+            proofs: proofs.len(),
+        });
+        self.step += 1;
+        let k = self.target.k;
+        let key = cache_key(self.srs_id, k, proofs, expose);
+        let keys = match cached.filter(|(c, _)| *c == key) {
+            Some((_, keys)) => keys,
+            None => {
+                let entry = self.target.cache_dir.join("aggregation").join(&key);
+                match load_cached(&entry) {
+                    Some(keys) => {
+                        (self.progress)(Stage::LoadKeys);
+                        keys
+                    }
+                    None => {
+                        (self.progress)(Stage::Keygen);
+                        let start = std::time::Instant::now();
+                        let keys = aggregation::keygen(self.params, proofs, expose, k)?;
+                        self.keys_generated += 1;
+                        self.keygen_secs += start.elapsed().as_secs_f64();
+                        store_cached(&entry, &keys)?;
+                        keys
+                    }
+                }
+            }
+        };
+        (self.progress)(Stage::Prove);
+        let start = std::time::Instant::now();
+        let proof = aggregation::prove(self.params, &keys, proofs, transcript)?;
+        self.prove_secs += start.elapsed().as_secs_f64();
+        Ok(((key, keys), proof))
+    }
+}
+
+/// Writes the aggregation directory for the final proof of the tree.
+fn finish(
+    (params, id, insecure): (&ParamsKZG<Bn256>, &str, bool),
+    (keys, key): (AggregationKeys, String),
+    proof: aggregation::AggregatedProof,
+    (inner, target, layers): (Vec<InnerInfo>, &AggregationTarget<'_>, Vec<Vec<usize>>),
+    ((keys_generated, keygen_secs, prove_secs), steps): ((usize, f64, f64), usize),
+    out: &BuildDir,
+) -> Result<AggregateReport> {
     let vk = keys.pk.get_vk();
     let info = AggregationInfo {
         k: target.k,
-        srs_id: id.clone(),
-        srs_insecure: srs.insecure,
+        srs_id: id.to_owned(),
+        srs_insecure: insecure,
         vk_hash: prover::vk_hash(vk),
         num_instances: keys.shape.num_instances,
         shape: keys.shape.clone(),
-        inner: inner.info,
+        inner,
         cache_key: key,
+        layout: target.layout,
+        layers,
     };
     let hex: Vec<String> = proof.instances.iter().map(field_to_hex).collect();
     let file = AggregatedProofFile {
         format: AGGREGATED_PROOF_FORMAT.into(),
         vk_hash: info.vk_hash.clone(),
-        srs_id: id,
+        srs_id: id.to_owned(),
         transcript: Transcript::Keccak.name().into(),
         proof: format!("0x{}", hex::encode(&proof.proof)),
         exposed: hex[ACCUMULATOR_INSTANCES..].to_vec(),
@@ -318,16 +537,18 @@ pub(crate) fn aggregate_set(
         .wrap_err_with(|| format!("cannot create {}", out.root().display()))?;
     let mut small = params.clone();
     small.downsize(1);
-    write_params(&out.params(), &small, srs.insecure)?;
+    write_params(&out.params(), &small, insecure)?;
     write_bytes(&out.vk(), &prover::vk_to_bytes(vk))?;
     write_json(&out.aggregation(), &info)?;
     file.save(&out.proof())?;
     Ok(AggregateReport {
         proof: file,
         info,
-        cache_hit,
+        cache_hit: keys_generated == 0,
         keygen_secs,
         prove_secs,
+        steps,
+        keys_generated,
     })
 }
 
@@ -413,7 +634,50 @@ pub fn load_aggregated_proof(
 pub fn verify_aggregated(dir: &BuildDir, proof: &Path) -> Result<AggregatedProofFile> {
     let LoadedAggregation { info, vk, params } = load_aggregation(dir)?;
     let (file, instances, bytes) = load_aggregated_proof(&info, proof)?;
-    aggregation::verify(&params, &vk, &instances, &bytes)
+    aggregation::verify(&params, &vk, &instances, &bytes, Transcript::Keccak)
         .wrap_err_with(|| format!("{}", proof.display()))?;
     Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Layout;
+
+    #[test]
+    fn layouts_make_trees_of_bounded_groups_ending_in_one_proof() {
+        let pairs = Layout::default();
+        assert_eq!(pairs.layers(1), vec![vec![1]]);
+        assert_eq!(pairs.layers(2), vec![vec![2], vec![1]]);
+        assert_eq!(pairs.layers(4), vec![vec![2, 2], vec![2], vec![1]]);
+        assert_eq!(
+            pairs.layers(5),
+            vec![vec![2, 2, 1], vec![2, 1], vec![2], vec![1]]
+        );
+        assert_eq!(
+            pairs.layers(8),
+            vec![vec![2, 2, 2, 2], vec![2, 2], vec![2], vec![1]]
+        );
+        let fours = Layout {
+            arity: 4,
+            compress: false,
+        };
+        assert_eq!(fours.layers(3), vec![vec![3]]);
+        assert_eq!(fours.layers(10), vec![vec![4, 4, 2], vec![3]]);
+        assert_eq!(Layout::FLAT.layers(8), vec![vec![8]]);
+        let all_then_compress = Layout {
+            arity: 0,
+            compress: true,
+        };
+        assert_eq!(all_then_compress.layers(8), vec![vec![8], vec![1]]);
+        for n in 1..40 {
+            for layout in [pairs, fours, Layout::FLAT, all_then_compress] {
+                let layers = layout.layers(n);
+                assert_eq!(layers[0].iter().sum::<usize>(), n, "{layout:?} {n}");
+                assert_eq!(layers.last().unwrap().len(), 1);
+                for w in layers.windows(2) {
+                    assert_eq!(w[0].len(), w[1].iter().sum::<usize>());
+                }
+            }
+        }
+    }
 }

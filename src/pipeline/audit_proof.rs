@@ -416,6 +416,8 @@ pub struct AuditAggregateRequest {
     pub srs: PathBuf,
     /// `log2` of the aggregation circuit's rows.
     pub k: u32,
+    /// How the chunk proofs are arranged into aggregation circuits.
+    pub layout: aggregate::Layout,
     /// Where aggregation proving keys are cached.
     pub cache_dir: PathBuf,
 }
@@ -533,6 +535,7 @@ pub fn aggregate_audit(
     let target = AggregationTarget {
         k: req.k,
         expose: &expose,
+        layout: req.layout,
         cache_dir: &req.cache_dir,
     };
     aggregate::aggregate_set(srs, set, &target, out, progress)
