@@ -3,6 +3,7 @@
 
 mod aggregate;
 mod audit;
+mod batch;
 mod bench;
 mod chain_cmds;
 mod compile;
@@ -83,6 +84,9 @@ pub enum Command {
     /// Accuracy audits: dataset commitments and sample sizes.
     #[command(subcommand)]
     Audit(audit::AuditCmd),
+    /// Batches of inference requests proven as independent jobs: plan, prove.
+    #[command(subcommand)]
+    Batch(batch::BatchCmd),
     /// Audit bounties: open, claim, reclaim, show, withdraw.
     #[command(subcommand)]
     Bounty(audit::BountyCmd),
@@ -237,6 +241,7 @@ impl Cli {
             Command::Model(c) => c.run(),
             Command::Infer(c) => c.run(),
             Command::Audit(c) => c.run(),
+            Command::Batch(c) => c.run(),
             Command::Bounty(c) => c.run(),
             Command::Market(c) => c.run(),
             Command::Demo(c) => c.run(),

@@ -27,6 +27,7 @@ use snarkml_circuits::halo2_proofs;
 pub mod aggregate;
 pub mod audit;
 pub mod audit_proof;
+pub mod batch;
 pub mod market;
 pub mod prompt;
 pub use aggregate::{

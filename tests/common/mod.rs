@@ -36,6 +36,17 @@ pub(crate) fn toolchain_on_path() {
     );
 }
 
+/// A tool of the project's Ray virtual environment (`scripts/setup --ray`).
+pub(crate) fn venv_bin(tool: &str) -> PathBuf {
+    let bin = repo(".venv-ray/bin").join(tool);
+    assert!(
+        bin.exists(),
+        "run `scripts/setup --ray` first: {} is missing",
+        bin.display()
+    );
+    bin
+}
+
 /// Runs the `snarkml` binary.
 pub(crate) fn snarkml(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_snarkml"))
