@@ -115,42 +115,27 @@ fn a_batch_is_planned_in_jobs_and_each_job_proves_once() {
     );
 
     // Bad requests, each refused with one line naming the problem.
-    let o = snarkml(&[
-        "batch",
-        "prove",
-        "--plan",
-        s(&plan),
-        "--job",
-        "2",
-        "-o",
-        s(&proofs),
-    ]);
-    assert_one_line_error(&o, "there is no job 2: the plan has 2");
+    let prove = |plan: &Path, job: &str| {
+        snarkml(&[
+            "batch",
+            "prove",
+            "--plan",
+            s(plan),
+            "--job",
+            job,
+            "-o",
+            s(&proofs),
+        ])
+    };
+    assert_one_line_error(&prove(&plan, "2"), "there is no job 2: the plan has 2");
     let audit_plan = tmp.path().join("audit-plan.json");
     std::fs::write(&audit_plan, r#"{"format": "snarkml-audit-plan/1"}"#).unwrap();
-    let o = snarkml(&[
-        "batch",
-        "prove",
-        "--plan",
-        s(&audit_plan),
-        "--job",
-        "0",
-        "-o",
-        s(&proofs),
-    ]);
-    assert_one_line_error(&o, "audit-plan.json");
+    assert_one_line_error(&prove(&audit_plan, "0"), "not a batch plan");
     std::fs::write(&ins[2], r#"{"input_data": [[1.0, 2.0, 3.0, 4.0]]}"#).unwrap();
-    let o = snarkml(&[
-        "batch",
-        "prove",
-        "--plan",
-        s(&plan),
-        "--job",
-        "1",
-        "-o",
-        s(&proofs),
-    ]);
-    assert_one_line_error(&o, "changed since the plan was made (request 2)");
+    assert_one_line_error(
+        &prove(&plan, "1"),
+        "changed since the plan was made (request 2)",
+    );
     let wrong_shape = tmp.path().join("wrong.json");
     std::fs::write(&wrong_shape, r#"{"input_data": [[1.0, 2.0]]}"#).unwrap();
     let o = snarkml(&[

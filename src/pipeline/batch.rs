@@ -144,15 +144,13 @@ pub fn plan(
 
 /// Reads a batch plan.
 pub fn load_plan(path: &Path) -> Result<BatchPlan> {
-    let plan: BatchPlan = read_json(path)?;
-    if plan.format != BATCH_PLAN_FORMAT {
-        bail!(
-            "{}: not a batch plan (format `{}`)",
-            path.display(),
-            plan.format
-        );
+    let value: serde_json::Value = read_json(path)?;
+    let format = value["format"].as_str().unwrap_or_default();
+    if format != BATCH_PLAN_FORMAT {
+        bail!("{}: not a batch plan (format `{format}`)", path.display());
     }
-    Ok(plan)
+    serde_json::from_value(value)
+        .wrap_err_with(|| format!("{}: malformed batch plan", path.display()))
 }
 
 fn receipt_path(proof: &Path) -> PathBuf {
