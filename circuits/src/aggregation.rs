@@ -26,6 +26,8 @@ use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
 use snark_verifier_sdk::snark_verifier::pcs::kzg::KzgDecidingKey;
 use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
 use snark_verifier_sdk::snark_verifier::system::halo2::{compile, Config};
+use snark_verifier_sdk::snark_verifier::util::transcript::TranscriptRead;
+use snark_verifier_sdk::snark_verifier::verifier::plonk::PlonkProtocol;
 use snark_verifier_sdk::snark_verifier::verifier::SnarkVerifier;
 use snark_verifier_sdk::{CircuitExt, PlonkVerifier, Snark, SHPLONK};
 use std::fmt;
@@ -234,9 +236,7 @@ impl Expose {
         }
         Ok(out)
     }
-}
 
-impl Expose {
     /// The spec an upper layer of an aggregation tree applies to the values the layer below
     /// exposed, so that the top exposes exactly what one aggregation of every inner proof
     /// would: a sum of sums, an equality of equalities, a chain of chains, all in order.
@@ -574,19 +574,25 @@ pub fn verify(
             .with_accumulator_indices(AggregationCircuit::accumulator_indices()),
     );
     let dk: KzgDecidingKey<Bn256> = (params.get_g()[0], params.g2(), params.s_g2()).into();
-    let instances = vec![instances.to_vec()];
+    let instances = [instances.to_vec()];
+    // Reads the proof from either transcript, then checks it and the accumulator's pairing.
+    fn check<T: TranscriptRead<G1Affine, NativeLoader>>(
+        (dk, protocol, instances): (&KzgDecidingKey<Bn256>, &PlonkProtocol<G1Affine>, &[Vec<Fr>]),
+        t: &mut T,
+    ) -> std::result::Result<(), snark_verifier_sdk::snark_verifier::Error> {
+        let proof = PlonkVerifier::<SHPLONK>::read_proof(dk, protocol, instances, t)?;
+        PlonkVerifier::<SHPLONK>::verify(dk, protocol, instances, &proof)
+    }
+    let what = (&dk, &protocol, &instances[..]);
     let run = || match transcript {
-        Transcript::Keccak => {
-            let mut t = EvmTranscript::<G1Affine, NativeLoader, _, _>::new(proof);
-            let proof = PlonkVerifier::<SHPLONK>::read_proof(&dk, &protocol, &instances, &mut t)?;
-            PlonkVerifier::<SHPLONK>::verify(&dk, &protocol, &instances, &proof)
-        }
-        Transcript::Poseidon => {
-            let mut t =
-                PoseidonTranscript::<NativeLoader, &[u8]>::from_spec(proof, POSEIDON_SPEC.clone());
-            let proof = PlonkVerifier::<SHPLONK>::read_proof(&dk, &protocol, &instances, &mut t)?;
-            PlonkVerifier::<SHPLONK>::verify(&dk, &protocol, &instances, &proof)
-        }
+        Transcript::Keccak => check(
+            what,
+            &mut EvmTranscript::<G1Affine, NativeLoader, _, _>::new(proof),
+        ),
+        Transcript::Poseidon => check(
+            what,
+            &mut PoseidonTranscript::<NativeLoader, &[u8]>::from_spec(proof, POSEIDON_SPEC.clone()),
+        ),
     };
     match catch_unwind(AssertUnwindSafe(run)) {
         Ok(Ok(())) => Ok(()),

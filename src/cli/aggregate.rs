@@ -124,37 +124,33 @@ pub(super) fn with_progress<T>(
     run: impl FnOnce(&mut dyn FnMut(Stage)) -> eyre::Result<T>,
 ) -> eyre::Result<T> {
     let bar = super::progress_bar(3);
-    let mut at = (0, 0, 0);
+    let (mut steps, mut step, mut layer) = (0, 0, 0);
     let result = super::stdout_to_stderr(|| {
         run(&mut |stage| {
-            let msg = match stage {
-                Stage::CheckInner => "checking inner proofs".to_owned(),
-                Stage::Plan { steps } => {
+            // Positions within the current aggregation: 1 for its keys, 2 for its proof.
+            let (offset, what) = match stage {
+                Stage::CheckInner => {
+                    return super::progress_step(&bar, 0, "checking inner proofs");
+                }
+                Stage::Plan { steps: n } => {
+                    steps = n;
                     if let Some(b) = &bar {
-                        b.set_length(1 + 2 * steps as u64);
+                        b.set_length(1 + 2 * n as u64);
                     }
-                    at.2 = steps;
                     return;
                 }
-                Stage::Step { step, layer, .. } => {
-                    at = (step, layer, at.2);
+                Stage::Step {
+                    step: s, layer: l, ..
+                } => {
+                    (step, layer) = (s, l);
                     return;
                 }
-                Stage::Keygen => "generating keys (cached for next time)".to_owned(),
-                Stage::LoadKeys => "reading cached keys".to_owned(),
-                Stage::Prove => "proving".to_owned(),
+                Stage::Keygen => (1, "generating keys (cached for next time)"),
+                Stage::LoadKeys => (1, "reading cached keys"),
+                Stage::Prove => (2, "proving"),
             };
-            let pos = match stage {
-                Stage::CheckInner => 0,
-                Stage::Prove => 2 + 2 * at.0 as u64,
-                _ => 1 + 2 * at.0 as u64,
-            };
-            let msg = if matches!(stage, Stage::CheckInner) {
-                msg
-            } else {
-                format!("aggregation {}/{} (layer {}): {msg}", at.0 + 1, at.2, at.1)
-            };
-            super::progress_step(&bar, pos, &msg);
+            let msg = format!("aggregation {}/{steps} (layer {layer}): {what}", step + 1);
+            super::progress_step(&bar, offset + 2 * step as u64, &msg);
         })
     });
     if let Some(b) = &bar {

@@ -74,27 +74,22 @@ impl Layout {
     /// The group sizes of each layer of the tree for `n` proofs; the last layer is the one
     /// proof verified on the EVM.
     pub fn layers(self, n: usize) -> Vec<Vec<usize>> {
-        let groups = |n: usize| -> Vec<usize> {
-            let a = if self.arity == 0 { n } else { self.arity };
-            (0..n).step_by(a).map(|s| a.min(n - s)).collect()
+        let arity = |n: usize| if self.arity == 0 { n } else { self.arity };
+        // Layers of groups are added while more proofs are left than the final circuit takes.
+        let last = match (self.compress, self.arity) {
+            (true, _) => 1,
+            (false, 0) => usize::MAX,
+            (false, a) => a,
         };
         let mut layers = Vec::new();
         let mut n = n;
-        if self.compress {
-            while n > 1 {
-                let g = groups(n);
-                n = g.len();
-                layers.push(g);
-            }
-            layers.push(vec![1]);
-        } else {
-            while self.arity > 0 && n > self.arity {
-                let g = groups(n);
-                n = g.len();
-                layers.push(g);
-            }
-            layers.push(vec![n]);
+        while n > last {
+            let a = arity(n);
+            let groups: Vec<usize> = (0..n).step_by(a).map(|s| a.min(n - s)).collect();
+            n = groups.len();
+            layers.push(groups);
         }
+        layers.push(vec![n]);
         layers
     }
 }
@@ -422,20 +417,8 @@ pub(crate) fn aggregate_set(
     } else {
         &lifted
     };
-    let ((key, keys), proof) =
-        run.step((below.len(), 0), &level, expose, None, Transcript::Keccak)?;
-    let totals = (
-        (run.keys_generated, run.keygen_secs, run.prove_secs),
-        run.step,
-    );
-    finish(
-        (&params, &id, srs.insecure),
-        (keys, key),
-        proof,
-        (inner.info, target, layers),
-        totals,
-        out,
-    )
+    let (keys, proof) = run.step((below.len(), 0), &level, expose, None, Transcript::Keccak)?;
+    run.finish(keys, proof, (inner.info, layers, srs.insecure), out)
 }
 
 /// The state of one aggregation tree being proven.
@@ -499,57 +482,59 @@ impl<P: FnMut(Stage)> Run<'_, P> {
     }
 }
 
-/// Writes the aggregation directory for the final proof of the tree.
-fn finish(
-    (params, id, insecure): (&ParamsKZG<Bn256>, &str, bool),
-    (keys, key): (AggregationKeys, String),
-    proof: aggregation::AggregatedProof,
-    (inner, target, layers): (Vec<InnerInfo>, &AggregationTarget<'_>, Vec<Vec<usize>>),
-    ((keys_generated, keygen_secs, prove_secs), steps): ((usize, f64, f64), usize),
-    out: &BuildDir,
-) -> Result<AggregateReport> {
-    let vk = keys.pk.get_vk();
-    let info = AggregationInfo {
-        k: target.k,
-        srs_id: id.to_owned(),
-        srs_insecure: insecure,
-        vk_hash: prover::vk_hash(vk),
-        num_instances: keys.shape.num_instances,
-        shape: keys.shape.clone(),
-        inner,
-        cache_key: key,
-        layout: target.layout,
-        layers,
-    };
-    let hex: Vec<String> = proof.instances.iter().map(field_to_hex).collect();
-    let file = AggregatedProofFile {
-        format: AGGREGATED_PROOF_FORMAT.into(),
-        vk_hash: info.vk_hash.clone(),
-        srs_id: id.to_owned(),
-        transcript: Transcript::Keccak.name().into(),
-        proof: format!("0x{}", hex::encode(&proof.proof)),
-        exposed: hex[ACCUMULATOR_INSTANCES..].to_vec(),
-        instances: hex,
-        expose: target.expose.to_string(),
-        inner: info.inner.iter().map(|i| i.proof.clone()).collect(),
-    };
-    std::fs::create_dir_all(out.root())
-        .wrap_err_with(|| format!("cannot create {}", out.root().display()))?;
-    let mut small = params.clone();
-    small.downsize(1);
-    write_params(&out.params(), &small, insecure)?;
-    write_bytes(&out.vk(), &prover::vk_to_bytes(vk))?;
-    write_json(&out.aggregation(), &info)?;
-    file.save(&out.proof())?;
-    Ok(AggregateReport {
-        proof: file,
-        info,
-        cache_hit: keys_generated == 0,
-        keygen_secs,
-        prove_secs,
-        steps,
-        keys_generated,
-    })
+impl<P> Run<'_, P> {
+    /// Writes the aggregation directory for the final proof of the tree.
+    fn finish(
+        self,
+        (key, keys): (String, AggregationKeys),
+        proof: aggregation::AggregatedProof,
+        (inner, layers, insecure): (Vec<InnerInfo>, Vec<Vec<usize>>, bool),
+        out: &BuildDir,
+    ) -> Result<AggregateReport> {
+        let (params, id, target) = (self.params, self.srs_id, self.target);
+        let vk = keys.pk.get_vk();
+        let info = AggregationInfo {
+            k: target.k,
+            srs_id: id.to_owned(),
+            srs_insecure: insecure,
+            vk_hash: prover::vk_hash(vk),
+            num_instances: keys.shape.num_instances,
+            shape: keys.shape.clone(),
+            inner,
+            cache_key: key,
+            layout: target.layout,
+            layers,
+        };
+        let hex: Vec<String> = proof.instances.iter().map(field_to_hex).collect();
+        let file = AggregatedProofFile {
+            format: AGGREGATED_PROOF_FORMAT.into(),
+            vk_hash: info.vk_hash.clone(),
+            srs_id: id.to_owned(),
+            transcript: Transcript::Keccak.name().into(),
+            proof: format!("0x{}", hex::encode(&proof.proof)),
+            exposed: hex[ACCUMULATOR_INSTANCES..].to_vec(),
+            instances: hex,
+            expose: target.expose.to_string(),
+            inner: info.inner.iter().map(|i| i.proof.clone()).collect(),
+        };
+        std::fs::create_dir_all(out.root())
+            .wrap_err_with(|| format!("cannot create {}", out.root().display()))?;
+        let mut small = params.clone();
+        small.downsize(1);
+        write_params(&out.params(), &small, insecure)?;
+        write_bytes(&out.vk(), &prover::vk_to_bytes(vk))?;
+        write_json(&out.aggregation(), &info)?;
+        file.save(&out.proof())?;
+        Ok(AggregateReport {
+            proof: file,
+            info,
+            cache_hit: self.keys_generated == 0,
+            keygen_secs: self.keygen_secs,
+            prove_secs: self.prove_secs,
+            steps: self.step,
+            keys_generated: self.keys_generated,
+        })
+    }
 }
 
 fn load_cached(entry: &Path) -> Option<AggregationKeys> {
