@@ -13,7 +13,7 @@
 //! its proof verifies; the receipt is written after the proof, so a job killed half-way leaves
 //! the request to be proven again.
 
-use super::{load, BuildDir};
+use super::{load, BuildDir, BuildProver};
 use crate::artifacts::{read_bytes, read_json, write_bytes_atomic};
 use eyre::{bail, ensure, Result, WrapErr};
 use serde::{Deserialize, Serialize};
@@ -158,14 +158,14 @@ fn receipt_path(proof: &Path) -> PathBuf {
 }
 
 /// True when `proof` is a finished, valid proof of `request` for the plan's key.
-fn done(build: &BuildDir, plan: &BatchPlan, request: &BatchRequest, proof: &Path) -> bool {
+fn done(prover: &BuildProver, plan: &BatchPlan, request: &BatchRequest, proof: &Path) -> bool {
     let expected = Receipt {
         input_sha256: request.input_sha256.clone(),
         vk_hash: plan.vk_hash.clone(),
     };
     read_json::<Receipt>(&receipt_path(proof)).is_ok_and(|r| r == expected)
         && ProofFile::load(proof).is_ok_and(|f| f.transcript == plan.transcript)
-        && super::verify(build, proof).is_ok()
+        && prover.verify(proof).is_ok()
 }
 
 /// Proves job `job` of `plan` into `out`, skipping requests already proven (unless `force`).
@@ -181,9 +181,9 @@ pub fn prove_job(
     };
     let transcript = Transcript::from_name(&plan.transcript)
         .ok_or_else(|| eyre::eyre!("the plan names an unknown transcript `{}`", plan.transcript))?;
-    let build = BuildDir::new(&plan.build);
-    let info = load(&build)?.info;
-    if info.vk_hash != plan.vk_hash {
+    // The build's keys are read once for the whole job.
+    let prover = BuildProver::load(&BuildDir::new(&plan.build))?;
+    if prover.info().vk_hash != plan.vk_hash {
         bail!(
             "{} has other keys than the plan was made for (set up again?)",
             plan.build.display()
@@ -200,7 +200,7 @@ pub fn prove_job(
             );
         }
         let proof = out.join(&r.proof);
-        if !force && done(&build, plan, r, &proof) {
+        if !force && done(&prover, plan, r, &proof) {
             rows.push(ProvedRequest {
                 index: r.index,
                 proof,
@@ -212,7 +212,7 @@ pub fn prove_job(
         // A stale receipt must not vouch for the proof being replaced.
         std::fs::remove_file(receipt_path(&proof)).ok();
         let start = Instant::now();
-        super::prove(&build, &r.input, &proof, transcript)?;
+        prover.prove(&r.input, &proof, transcript)?;
         let prove_secs = start.elapsed().as_secs_f64();
         let receipt = Receipt {
             input_sha256: r.input_sha256.clone(),

@@ -266,46 +266,81 @@ pub fn prove(
     out: &Path,
     transcript: prover::Transcript,
 ) -> Result<ProofFile> {
-    let Loaded {
-        model,
-        info,
-        params,
-    } = load(build)?;
-    let pk = load_pk(build, &info, &model)?;
-    let inputs = InputFile::load(input)?;
-    let quantized = model
-        .quantize_inputs(&inputs.input_data)
-        .wrap_err_with(|| format!("{}", input.display()))?;
-    let salts = salts(&model, &inputs).wrap_err_with(|| format!("{}", input.display()))?;
-    let proof = prover::prove_with(&params, &pk, &model, &quantized, &salts, transcript)?;
-    let file = ProofFile::new(&model, &proof, &quantized, &info.vk_hash, &info.srs_id);
-    file.save(out)?;
-    if !salts.is_empty() {
-        let mut values = quantized.iter().chain(&proof.outputs);
-        let mut salt = salts.iter();
-        let openings = model
-            .inputs
-            .iter()
-            .map(|s| (s, "input"))
-            .chain(model.outputs.iter().map(|s| (s, "output")))
-            .filter_map(|(spec, role)| {
-                let v = values
-                    .next()
-                    .expect("one value vector per input and output");
-                (spec.visibility == Visibility::Hashed).then(|| {
-                    let salt = salt.next().expect("one salt per hashed tensor");
-                    Opening::new(&model, spec, role, v, *salt)
-                })
-            })
-            .collect();
-        OpeningsFile {
-            format: OPENINGS_FORMAT.into(),
-            model: model.name.clone(),
-            openings,
-        }
-        .save(&openings_path(out))?;
+    BuildProver::load(build)?.prove(input, out, transcript)
+}
+
+/// A set-up build with its proving key read once, to prove (and check proofs) many times.
+pub struct BuildProver {
+    loaded: Loaded,
+    pk: ProvingKey<G1Affine>,
+}
+
+impl BuildProver {
+    /// Reads the build's model, setup record, SRS and proving key, checked together.
+    pub fn load(build: &BuildDir) -> Result<Self> {
+        let loaded = load(build)?;
+        let pk = load_pk(build, &loaded.info, &loaded.model)?;
+        Ok(Self { loaded, pk })
     }
-    Ok(file)
+
+    /// What setup recorded.
+    pub fn info(&self) -> &SetupInfo {
+        &self.loaded.info
+    }
+
+    /// Verifies a proof file natively, as [`verify`] does.
+    pub fn verify(&self, proof: &Path) -> Result<ProofFile> {
+        verify_loaded(&self.loaded, self.pk.get_vk(), proof)
+    }
+
+    /// [`prove`] with the keys already read.
+    pub fn prove(
+        &self,
+        input: &Path,
+        out: &Path,
+        transcript: prover::Transcript,
+    ) -> Result<ProofFile> {
+        let Loaded {
+            model,
+            info,
+            params,
+        } = &self.loaded;
+        let pk = &self.pk;
+        let inputs = InputFile::load(input)?;
+        let quantized = model
+            .quantize_inputs(&inputs.input_data)
+            .wrap_err_with(|| format!("{}", input.display()))?;
+        let salts = salts(model, &inputs).wrap_err_with(|| format!("{}", input.display()))?;
+        let proof = prover::prove_with(params, pk, model, &quantized, &salts, transcript)?;
+        let file = ProofFile::new(model, &proof, &quantized, &info.vk_hash, &info.srs_id);
+        file.save(out)?;
+        if !salts.is_empty() {
+            let mut values = quantized.iter().chain(&proof.outputs);
+            let mut salt = salts.iter();
+            let openings = model
+                .inputs
+                .iter()
+                .map(|s| (s, "input"))
+                .chain(model.outputs.iter().map(|s| (s, "output")))
+                .filter_map(|(spec, role)| {
+                    let v = values
+                        .next()
+                        .expect("one value vector per input and output");
+                    (spec.visibility == Visibility::Hashed).then(|| {
+                        let salt = salt.next().expect("one salt per hashed tensor");
+                        Opening::new(model, spec, role, v, *salt)
+                    })
+                })
+                .collect();
+            OpeningsFile {
+                format: OPENINGS_FORMAT.into(),
+                model: model.name.clone(),
+                openings,
+            }
+            .save(&openings_path(out))?;
+        }
+        Ok(file)
+    }
 }
 
 /// Where `prove` keeps the openings of a proof's commitments: `proof.openings.json` beside
@@ -370,15 +405,21 @@ pub fn load_proof(info: &SetupInfo, proof: &Path) -> Result<(ProofFile, Vec<Fr>,
 
 /// Verifies a proof file natively.
 pub fn verify(build: &BuildDir, proof: &Path) -> Result<ProofFile> {
-    let Loaded {
-        info,
-        params,
-        model,
-    } = load(build)?;
-    let vk = load_vk(build, &info, &model)?;
-    let (file, instances, bytes) = load_proof(&info, proof)?;
-    prover::verify_with(&params, &vk, &instances, &bytes, file.transcript_kind()?)
-        .wrap_err_with(|| format!("{}", proof.display()))?;
+    let loaded = load(build)?;
+    let vk = load_vk(build, &loaded.info, &loaded.model)?;
+    verify_loaded(&loaded, &vk, proof)
+}
+
+fn verify_loaded(loaded: &Loaded, vk: &VerifyingKey<G1Affine>, proof: &Path) -> Result<ProofFile> {
+    let (file, instances, bytes) = load_proof(&loaded.info, proof)?;
+    prover::verify_with(
+        &loaded.params,
+        vk,
+        &instances,
+        &bytes,
+        file.transcript_kind()?,
+    )
+    .wrap_err_with(|| format!("{}", proof.display()))?;
     Ok(file)
 }
 
