@@ -72,25 +72,32 @@ fn assert_proves_its_input(build: &Path, proofs: &Path, input: &Path, i: usize) 
     );
 }
 
-#[test]
-fn a_batch_is_planned_in_jobs_and_each_job_proves_once() {
-    let tmp = tempfile::tempdir().unwrap();
-    let build = tmp.path().join("build");
+/// The `linear` fixture built in `dir/build`, three inputs, and `batch plan` of them to
+/// `dir/plan.json` with `per_job` requests per job; returns (build, inputs, plan, its JSON).
+fn planned(dir: &Path, per_job: &str) -> (PathBuf, Vec<PathBuf>, PathBuf, serde_json::Value) {
+    let build = dir.join("build");
     linear_build(&build, "public", "public", &[]);
-    let ins = inputs(tmp.path());
-    let plan = tmp.path().join("plan.json");
+    let ins = inputs(dir);
+    let plan = dir.join("plan.json");
     let mut args = vec!["batch", "plan"];
     args.extend(ins.iter().map(|p| s(p)));
     args.extend([
         "--build",
         s(&build),
         "--per-job",
-        "2",
+        per_job,
         "-o",
         s(&plan),
         "--json",
     ]);
     let v = json(&ok(snarkml(&args)));
+    (build, ins, plan, v)
+}
+
+#[test]
+fn a_batch_is_planned_in_jobs_and_each_job_proves_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (build, ins, plan, v) = planned(tmp.path(), "2");
     assert_eq!(
         (v["requests"].as_u64(), v["jobs"].as_u64()),
         (Some(3), Some(2))
@@ -166,14 +173,8 @@ fn a_batch_is_planned_in_jobs_and_each_job_proves_once() {
 #[test]
 fn the_ray_driver_proves_a_batch_with_ray_started_locally() {
     let tmp = tempfile::tempdir().unwrap();
-    let build = tmp.path().join("build");
-    linear_build(&build, "public", "public", &[]);
-    let ins = inputs(tmp.path());
-    let plan = tmp.path().join("plan.json");
-    let mut args = vec!["batch", "plan"];
-    args.extend(ins.iter().map(|p| s(p)));
-    args.extend(["--build", s(&build), "-o", s(&plan)]);
-    ok(snarkml(&args));
+    let (build, ins, plan, v) = planned(tmp.path(), "1");
+    assert_eq!(v["jobs"].as_u64(), Some(3));
 
     let proofs = tmp.path().join("proofs");
     let driver = |extra: &[&str]| {
