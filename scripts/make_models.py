@@ -463,13 +463,14 @@ def make_mlp_flatten() -> None:
 
 
 def make_unsupported_op() -> None:
+    # A determinant: an op snarkml does not compile (and has no plan to).
     graph = helper.make_graph(
-        [helper.make_node("Sin", ["input"], ["output"], name="sin")],
+        [helper.make_node("Det", ["input"], ["output"], name="det")],
         "unsupported_op",
-        inputs=[tensor_info("input", [1, 4])],
-        outputs=[tensor_info("output", [1, 4])],
+        inputs=[tensor_info("input", [1, 2, 2])],
+        outputs=[tensor_info("output", [1])],
     )
-    x = np.array([[0.0, 0.5, -1.0, 2.0]], dtype=np.float32)
+    x = np.array([[[0.0, 0.5], [-1.0, 2.0]]], dtype=np.float32)
     write_fixture("unsupported_op", make_model(graph), x)
 
 

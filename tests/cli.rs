@@ -31,7 +31,7 @@ fn unsupported_op_is_named_with_its_node() {
     let model = repo("tests/fixtures/unsupported_op.onnx");
     assert_one_line_error(
         &compile(model.to_str().unwrap()),
-        "unsupported ONNX op `Sin` at node `sin`",
+        "unsupported ONNX op `Det` at node `det`",
     );
 }
 

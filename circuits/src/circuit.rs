@@ -23,6 +23,8 @@ pub struct CircuitParams {
     pub poseidon: bool,
     /// Whether the weights are advice (private or hashed weights).
     pub private_weights: bool,
+    /// Whether the product gates are present (two computed tensors are multiplied).
+    pub products: bool,
 }
 
 impl CircuitParams {
@@ -32,6 +34,7 @@ impl CircuitParams {
             width: model.layout.width,
             poseidon: model.uses_poseidon(),
             private_weights: model.private_weights(),
+            products: model.uses_products(),
         }
     }
 }
@@ -42,6 +45,7 @@ impl Default for CircuitParams {
             width: 4,
             poseidon: false,
             private_weights: false,
+            products: false,
         }
     }
 }
@@ -79,6 +83,9 @@ pub struct ModelConfig {
     pub poseidon: Option<PoseidonConfig>,
     /// Selectors of the parameter-dot gates (first row, chained rows), with private weights.
     pub param_dot: Option<(Selector, Selector)>,
+    /// Selectors of the product gates (first row, chained rows), when two computed tensors
+    /// are multiplied.
+    pub product: Option<(Selector, Selector)>,
 }
 
 /// Selectors of the Poseidon gates. The state lives in `x0..x2`; constants in `w0..w2`.
@@ -182,6 +189,7 @@ impl ModelConfig {
             width,
             poseidon,
             private_weights,
+            products,
         } = params;
         let columns = if private_weights {
             2 * width + 2
@@ -206,7 +214,7 @@ impl ModelConfig {
         ];
         let acc = advice[width];
 
-        let products = |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>| -> Expression<Fr> {
+        let weighted = |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>| -> Expression<Fr> {
             (0..width)
                 .map(|i| {
                     m.query_advice(advice[i], Rotation::cur())
@@ -217,14 +225,14 @@ impl ModelConfig {
         };
         meta.create_gate("dot product (first row)", |m| {
             let s = m.query_selector(dot_first);
-            let sum = products(m);
+            let sum = weighted(m);
             let out = m.query_advice(acc, Rotation::cur());
             let b = m.query_fixed(bias, Rotation::cur());
             vec![s * (out - b - sum)]
         });
         meta.create_gate("dot product (chained row)", |m| {
             let s = m.query_selector(dot_next);
-            let sum = products(m);
+            let sum = weighted(m);
             let out = m.query_advice(acc, Rotation::cur());
             let prev = m.query_advice(acc, Rotation::prev());
             let multiplier = m.query_fixed(bias, Rotation::cur());
@@ -273,6 +281,34 @@ impl ModelConfig {
             });
             (first, next)
         });
+        // | a0 .. a(h-1) | b0 .. b(h-1) | acc = [acc(prev) +] Σ ai·bi |, h = ⌊width/2⌋
+        let product = products.then(|| {
+            let (first, next) = (meta.selector(), meta.selector());
+            let h = width / 2;
+            let pairs = |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>| {
+                (0..h)
+                    .map(|i| {
+                        m.query_advice(advice[i], Rotation::cur())
+                            * m.query_advice(advice[h + i], Rotation::cur())
+                    })
+                    .reduce(|a, b| a + b)
+                    .expect("width >= 2")
+            };
+            meta.create_gate("product (first row)", |m| {
+                let s = m.query_selector(first);
+                let sum = pairs(m);
+                let out = m.query_advice(acc, Rotation::cur());
+                vec![s * (out - sum)]
+            });
+            meta.create_gate("product (chained row)", |m| {
+                let s = m.query_selector(next);
+                let sum = pairs(m);
+                let out = m.query_advice(acc, Rotation::cur());
+                let prev = m.query_advice(acc, Rotation::prev());
+                vec![s * (out - prev - sum)]
+            });
+            (first, next)
+        });
         let poseidon = poseidon.then(|| {
             PoseidonConfig::configure(
                 meta,
@@ -293,6 +329,7 @@ impl ModelConfig {
             table,
             poseidon,
             param_dot,
+            product,
         }
     }
 }
@@ -346,6 +383,7 @@ impl Circuit<Fr> for ModelCircuit {
             width: self.plan.width,
             poseidon: self.plan.poseidon,
             private_weights: self.plan.private_weights,
+            products: self.plan.products,
         }
     }
 
@@ -427,12 +465,17 @@ impl Circuit<Fr> for ModelCircuit {
                             sel.enable(&mut region, row)?;
                         }
                     }
-                    if let Some((first, next)) = config.param_dot {
-                        if plan.pdot_first[row] {
-                            first.enable(&mut region, row)?;
-                        }
-                        if plan.pdot_next[row] {
-                            next.enable(&mut region, row)?;
+                    for (gates, first_on, next_on) in [
+                        (config.param_dot, &plan.pdot_first, &plan.pdot_next),
+                        (config.product, &plan.prod_first, &plan.prod_next),
+                    ] {
+                        if let Some((first, next)) = gates {
+                            if first_on[row] {
+                                first.enable(&mut region, row)?;
+                            }
+                            if next_on[row] {
+                                next.enable(&mut region, row)?;
+                            }
                         }
                     }
                 }

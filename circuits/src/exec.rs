@@ -2,7 +2,7 @@
 //! arithmetic the circuit constrains. The circuit's public outputs must equal these.
 
 use crate::error::{CircuitError, Result};
-use crate::fixed_point::rescale;
+use crate::fixed_point::{divide, rescale};
 use crate::model::Activation;
 use crate::quantize::{CompiledModel, Layer, Rescale};
 
@@ -145,20 +145,94 @@ pub fn run(model: &CompiledModel, inputs: &[Vec<i64>]) -> Result<Execution> {
                 input,
                 output,
                 windows,
+                min,
                 ..
             } => {
                 let x = &values[*input];
                 let out = windows
                     .iter()
                     .map(|w| {
-                        // As the circuit computes it: each difference goes through the ReLU table.
+                        // As the circuit computes it: each difference goes through the ReLU
+                        // table (max: acc + relu(x − acc); min: acc − relu(acc − x)).
                         let mut acc = i128::from(x[w[0] as usize]);
                         for i in &w[1..] {
-                            let diff = i128::from(x[*i as usize]) - acc;
+                            let x = i128::from(x[*i as usize]);
+                            let diff = if *min { acc - x } else { x - acc };
                             check_range(model, Activation::Relu, diff, node)?;
-                            acc += diff.max(0);
+                            acc += if *min { -diff.max(0) } else { diff.max(0) };
                         }
                         narrow(acc, node)
+                    })
+                    .collect::<Result<_>>()?;
+                (*output, out)
+            }
+            Layer::Sum {
+                input,
+                output,
+                windows,
+                ..
+            } => {
+                let x = &values[*input];
+                let out = windows
+                    .iter()
+                    .map(|w| narrow(w.iter().map(|i| i128::from(x[*i as usize])).sum(), node))
+                    .collect::<Result<_>>()?;
+                (*output, out)
+            }
+            Layer::Product {
+                a,
+                b,
+                output,
+                dims,
+                rescale: rs,
+                ..
+            } => {
+                let (x, y) = (&values[*a], &values[*b]);
+                let mut out = vec![0i64; dims.lens().2];
+                let mut err = None;
+                dims.for_each(|o, pairs| {
+                    let acc = pairs
+                        .iter()
+                        .map(|(i, j)| i128::from(x[*i]) * i128::from(y[*j]))
+                        .sum();
+                    match finish(model, acc, *rs, node).and_then(|v| narrow(v, node)) {
+                        Ok(v) => out[o] = v,
+                        Err(e) => err = err.take().or(Some(e)),
+                    }
+                });
+                if let Some(e) = err {
+                    return Err(e);
+                }
+                (*output, out)
+            }
+            Layer::Div {
+                a,
+                b,
+                output,
+                range_bits,
+                ..
+            } => {
+                let out = values[*a]
+                    .iter()
+                    .zip(&values[*b])
+                    .map(|(x, y)| {
+                        let (x, y) = (i128::from(*x), i128::from(*y));
+                        if y <= 0 {
+                            return Err(CircuitError::Mismatch(format!(
+                                "node `{node}`: division by a value that is not positive ({y})"
+                            )));
+                        }
+                        // Both remainders r and 2b − 1 − r must fit the range table.
+                        if 2 * y > 1i128 << range_bits {
+                            return Err(CircuitError::Overflow {
+                                node: node.to_owned(),
+                                value: y,
+                                bits: *range_bits,
+                            });
+                        }
+                        let (q, _) = divide(x, y, model.tables.scale_bits);
+                        check_range(model, Activation::Identity, q, node)?;
+                        narrow(q, node)
                     })
                     .collect::<Result<_>>()?;
                 (*output, out)
@@ -175,11 +249,14 @@ pub fn run(model: &CompiledModel, inputs: &[Vec<i64>]) -> Result<Execution> {
                     .collect();
                 (*output, out)
             }
-            Layer::Add { a, b, output, .. } => {
+            Layer::Add {
+                a, b, output, sub, ..
+            } => {
+                let sign = if *sub { -1 } else { 1 };
                 let out = values[*a]
                     .iter()
                     .zip(&values[*b])
-                    .map(|(x, y)| narrow(i128::from(*x) + i128::from(*y), node))
+                    .map(|(x, y)| narrow(i128::from(*x) + sign * i128::from(*y), node))
                     .collect::<Result<_>>()?;
                 (*output, out)
             }

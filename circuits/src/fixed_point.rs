@@ -23,6 +23,15 @@ pub fn rescale(acc: i128, shift: u32) -> (i128, i128) {
     (shifted.div_euclid(div), shifted.rem_euclid(div))
 }
 
+/// Divides two values at `scale` fractional bits, rounding half up: for `b > 0` returns
+/// `(q, r)` with `2^(scale+1)·a + b = 2·q·b + r` and `0 ≤ r < 2b`, so `q = round(a·2^scale / b)`
+/// is the quotient at the same scale.
+pub fn divide(a: i128, b: i128, scale: u32) -> (i128, i128) {
+    let num = (a << (scale + 1)) + b;
+    let den = 2 * b;
+    (num.div_euclid(den), num.rem_euclid(den))
+}
+
 /// The field element of a signed integer (negatives wrap to `p - |v|`).
 pub fn to_field(v: i128) -> Fr {
     let mag = Fr::from_u128(v.unsigned_abs());

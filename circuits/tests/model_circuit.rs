@@ -12,12 +12,11 @@ use snarkml_circuits::io::{load_calibration, InputFile};
 use snarkml_circuits::layout::{Fault, Plan};
 use snarkml_circuits::prover::{self, failure_row};
 use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel};
-use snarkml_circuits::srs::Srs;
 use snarkml_circuits::{Bn256, Fr, G1Affine};
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::{compile_fixture, fixture, fixture_samples};
+use common::{compile_fixture, fixture, fixture_samples, srs};
 use std::sync::Arc;
 
 fn models(name: &str) -> PathBuf {
@@ -42,26 +41,6 @@ fn digits() -> (CompiledModel, Vec<Vec<f32>>) {
     .unwrap();
     let input = InputFile::load(&models("digits_mlp/input.json")).unwrap();
     (model, input.input_data)
-}
-
-/// A development SRS of size `k`, generated once per test run into `$SNARKML_TEST_CACHE`.
-fn srs(k: u32) -> Srs {
-    let dir = std::env::var_os("SNARKML_TEST_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/snarkml-test-cache")
-        });
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("srs-k{k}.bin"));
-    // Tests run in parallel threads: one generates, the others wait and read its file.
-    static GENERATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _guard = GENERATING.lock().unwrap_or_else(|e| e.into_inner());
-    if let Ok(srs) = Srs::load(&path) {
-        return srs;
-    }
-    let srs = Srs::generate_insecure(k, 7).unwrap();
-    srs.save(&path).unwrap(); // atomic: written beside and renamed
-    srs
 }
 
 fn dequantize(model: &CompiledModel, outputs: &[Vec<i64>]) -> Vec<Vec<f64>> {
@@ -289,7 +268,7 @@ fn bad_models_and_inputs_are_named_in_errors() {
     let unsupported = compile(&fixture("unsupported_op.onnx"), &[sample], &opts).unwrap_err();
     assert_eq!(
         unsupported.to_string(),
-        "unsupported ONNX op `Sin` at node `sin`"
+        "unsupported ONNX op `Det` at node `det`"
     );
 
     let (model, _) = digits();

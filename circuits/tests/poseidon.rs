@@ -244,13 +244,14 @@ fn private_inputs_and_outputs_have_no_instances() {
 }
 
 #[test]
-fn poseidon_and_parameter_gates_do_not_raise_the_circuit_degree() {
+fn poseidon_parameter_and_product_gates_do_not_raise_the_circuit_degree() {
     let degree = |poseidon, private_weights| {
         let mut cs = ConstraintSystem::default();
         let params = CircuitParams {
             width: 3,
             poseidon,
             private_weights,
+            products: poseidon && private_weights,
         };
         ModelCircuit::configure_with_params(&mut cs, params);
         cs.degree()

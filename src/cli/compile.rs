@@ -43,6 +43,11 @@ pub struct CompileCmd {
     /// Salt of hashed weights, hex or decimal [default: random, kept in BUILD/model.json].
     #[arg(long)]
     pub weights_salt: Option<String>,
+    /// Accuracy target of an automatically chosen scale: the mean relative error of the
+    /// quantized outputs on the calibration samples (0.01 = 1 %). A scale that misses it gets
+    /// more fractional bits, even at the cost of a bigger circuit.
+    #[arg(long, default_value_t = snarkml_circuits::quantize::DEFAULT_TARGET_ERROR)]
+    pub target_error: f64,
 }
 
 impl CompileCmd {
@@ -69,6 +74,7 @@ impl CompileCmd {
                         .ok_or_else(|| eyre::eyre!("--weights-salt `{s}` is not a field element"))
                 })
                 .transpose()?,
+            target_error: self.target_error,
         };
         let (m, secs) = super::timed("compiling", || {
             pipeline::compile(&self.model, &build, self.calibration.as_deref(), &opts)
@@ -90,11 +96,12 @@ impl CompileCmd {
             m.layout.k
         );
         println!(
-            "  quantized vs float on {} sample(s): max abs error {:.5}, mean abs error {:.5}, max relative error {:.3}%{}",
+            "  quantized vs float on {} sample(s): max abs error {:.5}, mean abs error {:.5}, max relative error {:.3}%, mean relative error {:.3}%{}",
             r.samples,
             r.max_abs_error,
             r.mean_abs_error,
             r.max_rel_error * 100.0,
+            r.mean_rel_error * 100.0,
             r.top1_agreement.map(|a| format!(", top-1 agreement {:.1}%", a * 100.0)).unwrap_or_default()
         );
         if let Some(c) = m.weights_commitment()? {

@@ -24,8 +24,10 @@ fn kind(layer: &Layer) -> &'static str {
         | Layer::Conv { .. }
         | Layer::Affine { .. }
         | Layer::Add { .. }
-        | Layer::AddConst { .. } => "linear",
-        Layer::Activation { .. } | Layer::MaxPool { .. } => "non-linear",
+        | Layer::AddConst { .. }
+        | Layer::Product { .. }
+        | Layer::Sum { .. } => "linear",
+        Layer::Activation { .. } | Layer::MaxPool { .. } | Layer::Div { .. } => "non-linear",
         Layer::Select { .. } | Layer::Reshape { .. } => "shape",
     }
 }

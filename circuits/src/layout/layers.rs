@@ -187,19 +187,72 @@ impl Builder {
                     input,
                     output,
                     windows,
+                    min,
+                    ..
+                } => {
+                    let src = cells[*input].clone();
+                    // max(acc, x) = acc + relu(x − acc); min(acc, x) = acc − relu(acc − x)
+                    let sign = if *min { -1 } else { 1 };
+                    cells[*output] = windows
+                        .iter()
+                        .map(|w| {
+                            w[1..].iter().fold(src[w[0] as usize], |acc, i| {
+                                let diff = self.dot(&[(src[*i as usize], sign), (acc, -sign)], 0);
+                                let gain = self.activation(diff, Activation::Relu);
+                                self.dot(&[(acc, 1), (gain, sign)], 0)
+                            })
+                        })
+                        .collect();
+                }
+                Layer::Sum {
+                    input,
+                    output,
+                    windows,
                     ..
                 } => {
                     let src = cells[*input].clone();
                     cells[*output] = windows
                         .iter()
                         .map(|w| {
-                            w[1..].iter().fold(src[w[0] as usize], |acc, i| {
-                                // max(acc, x) = acc + relu(x − acc)
-                                let diff = self.dot(&[(src[*i as usize], 1), (acc, -1)], 0);
-                                let gain = self.activation(diff, Activation::Relu);
-                                self.dot(&[(acc, 1), (gain, 1)], 0)
-                            })
+                            let terms: Vec<(CellRef, i64)> =
+                                w.iter().map(|i| (src[*i as usize], 1)).collect();
+                            self.dot(&terms, 0)
                         })
+                        .collect();
+                }
+                Layer::Product {
+                    a,
+                    b,
+                    output,
+                    dims,
+                    rescale,
+                    ..
+                } => {
+                    let (xa, xb) = (cells[*a].clone(), cells[*b].clone());
+                    let mut out = Vec::with_capacity(dims.lens().2);
+                    dims.for_each(|_, pairs| {
+                        let pairs: Vec<(CellRef, CellRef)> =
+                            pairs.iter().map(|(i, j)| (xa[*i], xb[*j])).collect();
+                        let acc = self.product(&pairs);
+                        out.push(match rescale {
+                            Some(r) => self.rescale(acc, r.shift, r.act),
+                            None => acc,
+                        });
+                    });
+                    cells[*output] = out;
+                }
+                Layer::Div {
+                    a,
+                    b,
+                    output,
+                    range_bits,
+                    ..
+                } => {
+                    let (xa, xb) = (cells[*a].clone(), cells[*b].clone());
+                    cells[*output] = xa
+                        .iter()
+                        .zip(&xb)
+                        .map(|(ca, cb)| self.divide(*ca, *cb, *range_bits))
                         .collect();
                 }
                 Layer::Select {
@@ -208,25 +261,28 @@ impl Builder {
                     map,
                     ..
                 } => {
-                    let mut zero = None;
                     let mut out = Vec::with_capacity(map.len());
                     for m in map {
                         out.push(match m {
                             Some((a, i)) => cells[inputs[*a as usize]][*i as usize],
-                            // A zero, constrained by a first dot-product row with no terms.
-                            None => *zero.get_or_insert_with(|| self.dot(&[], 0)),
+                            None => self.zero(),
                         });
                     }
                     cells[*output] = out;
                 }
                 Layer::Add {
-                    a, b: rhs, output, ..
+                    a,
+                    b: rhs,
+                    output,
+                    sub,
+                    ..
                 } => {
                     let (xa, xb) = (cells[*a].clone(), cells[*rhs].clone());
+                    let sign = if *sub { -1 } else { 1 };
                     cells[*output] = xa
                         .iter()
                         .zip(&xb)
-                        .map(|(ca, cb)| self.dot(&[(*ca, 1), (*cb, 1)], 0))
+                        .map(|(ca, cb)| self.dot(&[(*ca, 1), (*cb, sign)], 0))
                         .collect();
                 }
                 Layer::AddConst {

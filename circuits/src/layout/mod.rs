@@ -15,7 +15,14 @@
 //!                          | r | 0 | .. |   |  (range(s), r, 0) ∈ table, (f, q, y) ∈ table
 //! activation:              | x | y | .. |   |  (f, x, y) ∈ table
 //! public input element:    | x | x | .. |   |  (identity, x, x) ∈ table: x is in range
+//! product, first row:      | a0 .. a(h-1) | b0 .. b(h-1) | acc = Σ ai·bi        |  h = ⌊W/2⌋
+//! product, next rows:      | a0 .. a(h-1) | b0 .. b(h-1) | acc = acc(prev) + Σ ai·bi |
+//! range check:             | v | 0 | .. |   |  (range(bits), v, 0) ∈ table
 //! ```
+//! The product gates (two computed operands: attention, gating, layer normalization) exist only
+//! in circuits of models that multiply two computed tensors, so other verifying keys do not
+//! change. Division by a computed `b > 0` is `q` (identity-checked), `t = q·b` (product row),
+//! `r = 2^(s+1)·a + b − 2t` and `2b − 1 − r` (dot rows), both range-checked.
 //! Private or hashed weights add advice columns `wv0 .. wv(W-1)`, `bv` and two gates:
 //! ```text
 //! parameter dot, first row: | x0 .. x(W-1) | acc = bv + Σ xi·wvi        | wv0 .. wv(W-1) | bv
@@ -48,7 +55,7 @@ mod sponge;
 pub use sponge::{PoseidonGate, PoseidonRow};
 
 use crate::error::Result;
-use crate::fixed_point::{from_field, rescale, to_field, values_per_instance};
+use crate::fixed_point::{divide, from_field, rescale, to_field, values_per_instance};
 use crate::model::Activation;
 use crate::quantize::{CompiledModel, IoSpec, Tables, Visibility};
 use crate::Fr;
@@ -136,6 +143,10 @@ pub struct Plan {
     pub pdot_first: Vec<bool>,
     /// Selector of chained parameter-dot rows (private weights only).
     pub pdot_next: Vec<bool>,
+    /// Selector of first product rows (two computed operands).
+    pub prod_first: Vec<bool>,
+    /// Selector of chained product rows.
+    pub prod_next: Vec<bool>,
     /// Selector of rescale rows.
     pub rescale: Vec<bool>,
     /// Selector of lookup rows.
@@ -154,6 +165,8 @@ pub struct Plan {
     pub poseidon: bool,
     /// Whether the weights are advice (`wv`, `bv` columns and the parameter-dot gates).
     pub private_weights: bool,
+    /// Whether the circuit has the product gates.
+    pub products: bool,
     /// Poseidon rows: where each Poseidon gate is enabled, and its constants.
     pub poseidon_rows: Vec<PoseidonRow>,
     /// The commitments of hashed inputs then outputs, in order.
@@ -183,6 +196,8 @@ struct Builder {
     private_weights: bool,
     /// The first cell holding each model parameter (private weights only).
     param_cells: Vec<Option<CellRef>>,
+    /// A cell constrained to zero, once one is needed.
+    zero: Option<CellRef>,
 }
 
 impl Builder {
@@ -199,6 +214,8 @@ impl Builder {
             &mut p.dot_next,
             &mut p.pdot_first,
             &mut p.pdot_next,
+            &mut p.prod_first,
+            &mut p.prod_next,
             &mut p.rescale,
             &mut p.lookup,
         ] {
@@ -298,11 +315,99 @@ impl Builder {
         CellRef { col: 1, row: r }
     }
 
+    /// `Σ value(a)·value(b)` over pairs of computed cells, `⌊W/2⌋` pairs per row through the
+    /// product gates; returns the accumulator cell.
+    fn product(&mut self, pairs: &[(CellRef, CellRef)]) -> CellRef {
+        let w = self.plan.width;
+        let h = w / 2;
+        let mut acc = Fr::ZERO;
+        let mut r = 0;
+        for (i, chunk) in pairs.chunks(h).enumerate() {
+            r = self.row();
+            if i == 0 {
+                self.plan.prod_first[r] = true;
+            } else {
+                self.plan.prod_next[r] = true;
+            }
+            for (slot, (a, b)) in chunk.iter().enumerate() {
+                self.copy(*a, CellRef { col: slot, row: r });
+                self.copy(
+                    *b,
+                    CellRef {
+                        col: h + slot,
+                        row: r,
+                    },
+                );
+                acc += self.value(*a) * self.value(*b);
+            }
+            // Unused pairs would let a prover add any product: their left cells are tied to a
+            // constrained zero.
+            for slot in chunk.len()..h {
+                let zero = self.zero();
+                self.copy(zero, CellRef { col: slot, row: r });
+            }
+            self.plan.advice[w][r] = acc;
+        }
+        CellRef { col: w, row: r }
+    }
+
+    /// A cell constrained to zero (a first dot-product row with no terms), made once.
+    fn zero(&mut self) -> CellRef {
+        match self.zero {
+            Some(z) => z,
+            None => {
+                let z = self.dot(&[], 0);
+                self.zero = Some(z);
+                z
+            }
+        }
+    }
+
+    /// Checks `0 ≤ value(cell) < 2^bits` by lookup.
+    fn range_check(&mut self, cell: CellRef, bits: u32) {
+        let r = self.row();
+        self.copy(cell, CellRef { col: 0, row: r });
+        self.plan.tag[r] = range_tag(bits);
+        self.plan.lookup[r] = true;
+    }
+
+    /// `round(value(a)·2^s / value(b))` for `value(b) > 0` (see the module docs): the quotient
+    /// is identity-checked, the remainders range-checked to `bits`.
+    fn divide(&mut self, a: CellRef, b: CellRef, bits: u32) -> CellRef {
+        let s = self.tables.scale_bits;
+        // Without a witness every value is zero; with one, the reference execution has
+        // already refused a divisor that is not positive.
+        let (divisor, dividend) = (self.int(b), self.int(a));
+        let q = if divisor > 0 {
+            divide(dividend, divisor, s).0
+        } else {
+            0
+        };
+        let e = self.element;
+        self.element += 1;
+        let lie = self
+            .fault
+            .filter(|f| f.layer == self.layer && f.element == e)
+            .map_or(0, |f| f.delta);
+        let q = self.checked_witness(q + lie);
+        let t = self.product(&[(q, b)]);
+        let r = self.dot(&[(a, 1i64 << (s + 1)), (b, 1), (t, -2)], 0);
+        self.range_check(r, bits);
+        let slack = self.dot(&[(b, 2), (r, -1)], -1);
+        self.range_check(slack, bits);
+        q
+    }
+
     /// A public input element, range-checked by the identity table.
     fn input(&mut self, v: i64) -> CellRef {
+        self.checked_witness(i128::from(v))
+    }
+
+    /// A fresh witness value, range-checked by the identity table.
+    fn checked_witness(&mut self, v: i128) -> CellRef {
         let r = self.row();
-        self.plan.advice[0][r] = to_field(i128::from(v));
-        self.plan.advice[1][r] = to_field(i128::from(v));
+        self.plan.advice[0][r] = to_field(v);
+        self.plan.advice[1][r] = to_field(v);
         self.plan.tag[r] = act_tag(&self.tables, Activation::Identity);
         self.plan.lookup[r] = true;
         CellRef { col: 0, row: r }
@@ -371,6 +476,8 @@ impl Builder {
                 dot_next: Vec::new(),
                 pdot_first: Vec::new(),
                 pdot_next: Vec::new(),
+                prod_first: Vec::new(),
+                prod_next: Vec::new(),
                 rescale: Vec::new(),
                 lookup: Vec::new(),
                 copies: Vec::new(),
@@ -380,6 +487,7 @@ impl Builder {
                 layers: Vec::new(),
                 poseidon: model.uses_poseidon(),
                 private_weights,
+                products: model.uses_products(),
                 poseidon_rows: Vec::new(),
                 commitments: Vec::new(),
             },
@@ -389,6 +497,7 @@ impl Builder {
             element: 0,
             private_weights,
             param_cells: vec![None; parameters.len()],
+            zero: None,
         }
     }
 

@@ -94,7 +94,49 @@ pub enum Activation {
     Neg,
     /// The error function.
     Erf,
+    /// `e^x` (saturating at [`SATURATION`]).
+    Exp,
+    /// `ln x`; inputs below the smallest positive value read as that value.
+    Log,
+    /// `√x`; negative inputs read as zero.
+    Sqrt,
+    /// `1 / √x` (layer normalization); inputs below the smallest positive value read as it.
+    Rsqrt,
+    /// `1 / x` (saturating at [`SATURATION`]; zero reads as the smallest positive value).
+    Reciprocal,
+    /// `−1`, `0` or `1`.
+    Sign,
+    /// `⌊x⌋`.
+    Floor,
+    /// `⌈x⌉`.
+    Ceil,
+    /// `x` rounded to the nearest integer, ties to even (ONNX `Round`).
+    Round,
+    /// `x·Φ(x) = x/2·(1 + erf(x/√2))`: GELU, exact form.
+    Gelu,
+    /// `x/2·(1 + tanh(√(2/π)·(x + 0.044715·x³)))`: GELU, tanh form.
+    GeluTanh,
+    /// `x·tanh(softplus(x))`.
+    Mish,
+    /// `x^p` for a constant exponent `p` (non-real results read as zero; saturating).
+    Pow {
+        /// The exponent.
+        exponent: Param,
+    },
+    /// `x` for `x > alpha`, else 0.
+    ThresholdedRelu {
+        /// The threshold.
+        alpha: Param,
+    },
+    /// `sin x`.
+    Sin,
+    /// `cos x`.
+    Cos,
 }
+
+/// The largest magnitude an unbounded function (exp, reciprocal, pow) returns: its table
+/// saturates here rather than overflowing the packed outputs.
+pub const SATURATION: f64 = 1.0e6;
 
 impl Activation {
     /// The function on reals.
@@ -136,6 +178,57 @@ impl Activation {
             Self::Abs => x.abs(),
             Self::Neg => -x,
             Self::Erf => erf(x),
+            Self::Exp => x.exp(),
+            Self::Log => x.ln(),
+            Self::Sqrt => x.max(0.0).sqrt(),
+            Self::Rsqrt => 1.0 / x.sqrt(),
+            Self::Reciprocal => 1.0 / x,
+            Self::Sign => {
+                if x > 0.0 {
+                    1.0
+                } else if x < 0.0 {
+                    -1.0
+                } else {
+                    0.0
+                }
+            }
+            Self::Floor => x.floor(),
+            Self::Ceil => x.ceil(),
+            Self::Round => x.round_ties_even(),
+            Self::Gelu => 0.5 * x * (1.0 + erf(x / std::f64::consts::SQRT_2)),
+            Self::GeluTanh => {
+                let c = (2.0 / std::f64::consts::PI).sqrt();
+                0.5 * x * (1.0 + (c * (x + 0.044_715 * x * x * x)).tanh())
+            }
+            Self::Mish => x * (x.max(0.0) + (-x.abs()).exp().ln_1p()).tanh(),
+            Self::Pow { exponent } => x.powf(exponent.get()),
+            Self::ThresholdedRelu { alpha } => {
+                if x > alpha.get() {
+                    x
+                } else {
+                    0.0
+                }
+            }
+            Self::Sin => x.sin(),
+            Self::Cos => x.cos(),
+        }
+    }
+
+    /// The function at a quantized point: inputs outside a function's domain near zero (log,
+    /// rsqrt, reciprocal) read as the smallest positive value `2^-scale`, and results are
+    /// clamped to `±SATURATION` (a non-real result reads as zero).
+    fn eval_quantized(self, x: f64, scale: u32) -> f64 {
+        let tiny = 1.0 / (1u64 << scale) as f64;
+        let x = match self {
+            Self::Log | Self::Rsqrt if x < tiny => tiny,
+            Self::Reciprocal if x.abs() < tiny => tiny,
+            _ => x,
+        };
+        let y = self.eval(x);
+        if y.is_nan() {
+            0.0
+        } else {
+            y.clamp(-SATURATION, SATURATION)
         }
     }
 
@@ -146,9 +239,12 @@ impl Activation {
             Self::Relu => x.max(0),
             Self::Abs => x.abs(),
             Self::Neg => -x,
+            Self::Sign => x.signum() << scale,
+            Self::Floor => x.div_euclid(1 << scale) << scale,
+            Self::Ceil => -((-x).div_euclid(1 << scale) << scale),
             _ => {
                 let unit = (1u64 << scale) as f64;
-                (self.eval(x as f64 / unit) * unit).round() as i128
+                (self.eval_quantized(x as f64 / unit, scale) * unit).round() as i128
             }
         }
     }
@@ -208,6 +304,27 @@ mod tests {
             max: Param::new(1.5),
         };
         assert_eq!((clip.apply(-200, s), clip.apply(200, s)), (-64, 96));
+        assert_eq!(Activation::Floor.apply(-65, s), -128);
+        assert_eq!(Activation::Ceil.apply(-65, s), -64);
+        assert_eq!(Activation::Ceil.apply(65, s), 128);
+        assert_eq!(Activation::Round.apply(96, s), 128); // 1.5 -> 2
+        assert_eq!(Activation::Round.apply(160, s), 128); // 2.5 -> 2 (ties to even)
+        assert_eq!(Activation::Sign.apply(-3, s), -64);
+        assert_eq!(Activation::Exp.apply(0, s), 64);
+        assert_eq!(Activation::Log.apply(64, s), 0);
+        // Outside the domain near zero: the smallest positive value, not infinity.
+        assert_eq!(Activation::Log.apply(0, s), Activation::Log.apply(1, s));
+        assert_eq!(Activation::Reciprocal.apply(0, s), 64 * 64);
+        assert_eq!(Activation::Rsqrt.apply(256, s), 32);
+        assert_eq!(Activation::Sqrt.apply(-5, s), 0);
+        let pow = Activation::Pow {
+            exponent: Param::new(0.5),
+        };
+        assert_eq!(pow.apply(-64, s), 0); // not real: zero
+        assert_eq!(
+            Activation::Exp.apply(64 * 100, s),
+            (SATURATION * 64.0) as i128
+        );
         let json = serde_json::to_string(&clip).unwrap();
         assert_eq!(json, r#"{"fn":"clip","min":-1.0,"max":1.5}"#);
         assert_eq!(serde_json::from_str::<Activation>(&json).unwrap(), clip);

@@ -90,7 +90,8 @@ pub enum FloatOp {
         /// For each output element: `(operand, element)`, or `None` for a zero.
         map: Vec<Option<(u32, u32)>>,
     },
-    /// `out[i] = max` of the input elements in window `i` (MaxPool, GlobalMaxPool).
+    /// `out[i] = max` of the input elements in window `i` (MaxPool, GlobalMaxPool, ReduceMax,
+    /// Max), or the minimum with `min` (ReduceMin, Min).
     MaxPool {
         /// ONNX node name.
         node: String,
@@ -100,8 +101,11 @@ pub enum FloatOp {
         output: TensorId,
         /// Input element indices of each output's window (padding excluded: it never wins).
         windows: Vec<Vec<u32>>,
+        /// The minimum instead of the maximum.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        min: bool,
     },
-    /// Element-wise sum of two computed tensors of the same shape.
+    /// Element-wise sum (or difference, with `sub`) of two computed tensors of the same shape.
     Add {
         /// ONNX node name.
         node: String,
@@ -111,6 +115,47 @@ pub enum FloatOp {
         b: TensorId,
         /// Result.
         output: TensorId,
+        /// `a − b` instead of `a + b`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        sub: bool,
+    },
+    /// A batched matrix product of two computed tensors (see [`ProductDims`]); element-wise
+    /// multiplication is the case `m = k = n = 1`.
+    Product {
+        /// ONNX node name.
+        node: String,
+        /// Left operand, `[batch, m, k]` flattened.
+        a: TensorId,
+        /// Right operand, `[batch, k, n]` flattened.
+        b: TensorId,
+        /// Result, `[batch, m, n]` flattened.
+        output: TensorId,
+        /// The dimensions.
+        dims: ProductDims,
+    },
+    /// `out[i] = a[i] / b[i]` for two computed tensors of the same shape (`b > 0`: softmax
+    /// denominators, norms).
+    Div {
+        /// ONNX node name.
+        node: String,
+        /// Dividend.
+        a: TensorId,
+        /// Divisor.
+        b: TensorId,
+        /// Result.
+        output: TensorId,
+    },
+    /// `out[i] = Σ` of the input elements in window `i` (ReduceSum and the sums inside
+    /// softmax, layer normalization and the other reductions).
+    Sum {
+        /// ONNX node name.
+        node: String,
+        /// Operand.
+        input: TensorId,
+        /// Result.
+        output: TensorId,
+        /// Input element indices of each output's window.
+        windows: Vec<Vec<u32>>,
     },
     /// Element-wise sum of a computed tensor and a constant (already broadcast to the output).
     AddConst {
@@ -157,6 +202,9 @@ impl FloatOp {
             | Self::Add { node, .. }
             | Self::AddConst { node, .. }
             | Self::Activation { node, .. }
+            | Self::Product { node, .. }
+            | Self::Div { node, .. }
+            | Self::Sum { node, .. }
             | Self::Reshape { node, .. } => node,
         }
     }
@@ -172,6 +220,9 @@ impl FloatOp {
             | Self::Add { output, .. }
             | Self::AddConst { output, .. }
             | Self::Activation { output, .. }
+            | Self::Product { output, .. }
+            | Self::Div { output, .. }
+            | Self::Sum { output, .. }
             | Self::Reshape { output, .. } => *output,
         }
     }
@@ -179,7 +230,9 @@ impl FloatOp {
     /// The tensors this op reads.
     pub fn inputs(&self) -> Vec<TensorId> {
         match self {
-            Self::Add { a, b, .. } => vec![*a, *b],
+            Self::Add { a, b, .. } | Self::Product { a, b, .. } | Self::Div { a, b, .. } => {
+                vec![*a, *b]
+            }
             Self::Select { inputs, .. } => inputs.clone(),
             Self::Dense { input, .. }
             | Self::Conv { input, .. }
@@ -187,7 +240,58 @@ impl FloatOp {
             | Self::MaxPool { input, .. }
             | Self::AddConst { input, .. }
             | Self::Activation { input, .. }
+            | Self::Sum { input, .. }
             | Self::Reshape { input, .. } => vec![*input],
+        }
+    }
+}
+
+/// The shape of a batched matrix product `[batch, m, k] × [batch, k, n] → [batch, m, n]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProductDims {
+    /// Independent products.
+    pub batch: usize,
+    /// Rows of the left operand.
+    pub m: usize,
+    /// The contracted length.
+    pub k: usize,
+    /// Columns of the right operand.
+    pub n: usize,
+}
+
+impl ProductDims {
+    /// Element-wise multiplication of `len` elements.
+    pub fn elementwise(len: usize) -> Self {
+        Self {
+            batch: len,
+            m: 1,
+            k: 1,
+            n: 1,
+        }
+    }
+
+    /// Elements of the left operand, the right operand and the result.
+    pub fn lens(&self) -> (usize, usize, usize) {
+        (
+            self.batch * self.m * self.k,
+            self.batch * self.k * self.n,
+            self.batch * self.m * self.n,
+        )
+    }
+
+    /// Calls `f(out, pairs)` for every output element, in order, with the `(a, b)` element
+    /// indices whose products it sums.
+    pub fn for_each(&self, mut f: impl FnMut(usize, &[(usize, usize)])) {
+        let Self { batch, m, k, n } = *self;
+        let mut pairs = Vec::with_capacity(k);
+        for bt in 0..batch {
+            for i in 0..m {
+                for j in 0..n {
+                    pairs.clear();
+                    pairs.extend((0..k).map(|t| ((bt * m + i) * k + t, (bt * k + t) * n + j)));
+                    f((bt * m + i) * n + j, &pairs);
+                }
+            }
         }
     }
 }
@@ -277,18 +381,43 @@ impl FloatGraph {
                     .iter()
                     .map(|m| m.map_or(0.0, |(a, i)| values[inputs[a as usize]][i as usize]))
                     .collect(),
-                FloatOp::MaxPool { input, windows, .. } => windows
+                FloatOp::MaxPool {
+                    input,
+                    windows,
+                    min,
+                    ..
+                } => windows
                     .iter()
                     .map(|w| {
-                        w.iter()
-                            .map(|i| values[*input][*i as usize])
-                            .fold(f32::NEG_INFINITY, f32::max)
+                        let xs = w.iter().map(|i| values[*input][*i as usize]);
+                        if *min {
+                            xs.fold(f32::INFINITY, f32::min)
+                        } else {
+                            xs.fold(f32::NEG_INFINITY, f32::max)
+                        }
                     })
                     .collect(),
-                FloatOp::Add { a, b, .. } => values[*a]
+                FloatOp::Sum { input, windows, .. } => windows
+                    .iter()
+                    .map(|w| w.iter().map(|i| values[*input][*i as usize]).sum())
+                    .collect(),
+                FloatOp::Add { a, b, sub, .. } => values[*a]
                     .iter()
                     .zip(&values[*b])
-                    .map(|(x, y)| x + y)
+                    .map(|(x, y)| if *sub { x - y } else { x + y })
+                    .collect(),
+                FloatOp::Product { a, b, dims, .. } => {
+                    let (x, y) = (&values[*a], &values[*b]);
+                    let mut out = vec![0f32; dims.lens().2];
+                    dims.for_each(|o, pairs| {
+                        out[o] = pairs.iter().map(|(i, j)| x[*i] * y[*j]).sum();
+                    });
+                    out
+                }
+                FloatOp::Div { a, b, .. } => values[*a]
+                    .iter()
+                    .zip(&values[*b])
+                    .map(|(x, y)| x / y)
                     .collect(),
                 FloatOp::AddConst {
                     input, constant, ..

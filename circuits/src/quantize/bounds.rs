@@ -125,6 +125,32 @@ pub(super) fn static_bounds(
                 bound[*output] = bound[*input].saturating_add(c);
             }
             Layer::Activation { act, output, .. } => bound[*output] = table(act),
+            Layer::Sum {
+                input,
+                output,
+                windows,
+                ..
+            } => {
+                let widest = windows.iter().map(Vec::len).max().unwrap_or(0) as u128;
+                bound[*output] = bound[*input].saturating_mul(widest);
+            }
+            Layer::Product {
+                a,
+                b,
+                output,
+                dims,
+                rescale,
+                ..
+            } => {
+                bound[*output] = match rescale {
+                    Some(r) => table(&r.act),
+                    None => bound[*a]
+                        .saturating_mul(bound[*b])
+                        .saturating_mul(dims.k as u128),
+                };
+            }
+            // The quotient is range-checked by the identity table.
+            Layer::Div { output, .. } => bound[*output] = table(&Activation::Identity),
             Layer::Reshape { input, output, .. } => bound[*output] = bound[*input],
         }
     }

@@ -4,7 +4,7 @@
 use super::FORMAT_VERSION;
 use crate::error::{CircuitError, Result};
 use crate::fixed_point::{quantize, values_per_instance};
-use crate::model::{Activation, ConvGeometry, TensorId};
+use crate::model::{Activation, ConvGeometry, ProductDims, TensorId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -120,7 +120,8 @@ pub enum Layer {
         /// Per output element: `(operand, element)` or `None` for zero.
         map: Vec<Option<(u32, u32)>>,
     },
-    /// The maximum over windows: pairwise `max(a, b) = a + relu(b − a)`, the ReLU by lookup.
+    /// The maximum over windows: pairwise `max(a, b) = a + relu(b − a)`, the ReLU by lookup;
+    /// with `min`, `min(a, b) = a − relu(a − b)`.
     MaxPool {
         /// ONNX node.
         node: String,
@@ -130,8 +131,11 @@ pub enum Layer {
         output: TensorId,
         /// Input element indices of each output's window.
         windows: Vec<Vec<u32>>,
+        /// The minimum instead of the maximum.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        min: bool,
     },
-    /// Element-wise sum of two tensors at the same scale.
+    /// Element-wise sum (difference with `sub`) of two tensors at the same scale.
     Add {
         /// ONNX node.
         node: String,
@@ -141,6 +145,52 @@ pub enum Layer {
         b: TensorId,
         /// Result.
         output: TensorId,
+        /// `a − b` instead of `a + b`.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        sub: bool,
+    },
+    /// A batched matrix product of two computed tensors (element-wise product when
+    /// `m = k = n = 1`) through the product gate, rescaled like Dense.
+    Product {
+        /// ONNX node.
+        node: String,
+        /// Left operand `[batch, m, k]`.
+        a: TensorId,
+        /// Right operand `[batch, k, n]`.
+        b: TensorId,
+        /// Result `[batch, m, n]`.
+        output: TensorId,
+        /// The dimensions.
+        dims: ProductDims,
+        /// Division back to the working scale (by the operands' scale), fused with an
+        /// activation; `None` keeps the doubled scale (final layers).
+        rescale: Option<Rescale>,
+    },
+    /// Element-wise `round(a·2^s / b)` for `b > 0`: the quotient `q` is range-checked by the
+    /// identity table and `2^(s+1)·a + b − 2·q·b = r` with `0 ≤ r < 2b`, both sides
+    /// range-checked to `range_bits`.
+    Div {
+        /// ONNX node.
+        node: String,
+        /// Dividend.
+        a: TensorId,
+        /// Divisor (positive, below `2^(range_bits − 1)`).
+        b: TensorId,
+        /// Result, at the dividend's scale.
+        output: TensorId,
+        /// Width of the remainder range checks.
+        range_bits: u32,
+    },
+    /// Sums over windows through the dot-product gate (weights 1), no rescale.
+    Sum {
+        /// ONNX node.
+        node: String,
+        /// Operand.
+        input: TensorId,
+        /// Result (same scale).
+        output: TensorId,
+        /// Input element indices of each output's window.
+        windows: Vec<Vec<u32>>,
     },
     /// Element-wise sum with a constant (one value per element, at the tensor's scale).
     AddConst {
@@ -187,6 +237,9 @@ impl Layer {
             | Self::Add { node, .. }
             | Self::AddConst { node, .. }
             | Self::Activation { node, .. }
+            | Self::Product { node, .. }
+            | Self::Div { node, .. }
+            | Self::Sum { node, .. }
             | Self::Reshape { node, .. } => node,
         }
     }
@@ -281,6 +334,10 @@ pub struct QuantReport {
     pub mean_abs_error: f64,
     /// `max_abs_error` divided by the largest float output magnitude.
     pub max_rel_error: f64,
+    /// The sum of absolute errors over the sum of float output magnitudes (the error a
+    /// reader of the outputs sees on average, relative to their size).
+    #[serde(default)]
+    pub mean_rel_error: f64,
     /// Share of samples whose arg-max agrees (for outputs with more than one element).
     pub top1_agreement: Option<f64>,
     /// Largest difference between tract's float inference and our float reading of the graph.
@@ -492,6 +549,14 @@ impl CompiledModel {
                 .any(|io| io.visibility == Visibility::Hashed)
     }
 
+    /// Whether a layer multiplies two computed tensors or divides by one (the circuit then has
+    /// the product gates).
+    pub fn uses_products(&self) -> bool {
+        self.layers
+            .iter()
+            .any(|l| matches!(l, Layer::Product { .. } | Layer::Div { .. }))
+    }
+
     /// Reads `model.json`.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| CircuitError::io(path, e))?;
@@ -513,192 +578,6 @@ impl CompiledModel {
             reason,
         })?;
         Ok(model)
-    }
-
-    /// Checks the structure a hand-edited or corrupted file could break (tensor ids, lengths,
-    /// table widths, layout), so that nothing later indexes out of range.
-    pub fn validate(&self) -> std::result::Result<(), String> {
-        let n = self.tensors.len();
-        let numel = |t: TensorId| -> std::result::Result<usize, String> {
-            self.tensors
-                .get(t)
-                .map(QTensor::numel)
-                .ok_or_else(|| format!("tensor id {t} out of range (there are {n})"))
-        };
-        let len_is = |what: &str, got: usize, want: usize| {
-            if got == want {
-                Ok(())
-            } else {
-                Err(format!("{what}: {got} values where {want} are needed"))
-            }
-        };
-        if !(3..=64).contains(&self.layout.width)
-            || !(4..=crate::srs::MAX_K).contains(&self.layout.k)
-        {
-            return Err(format!(
-                "layout width {} / k {} out of range",
-                self.layout.width, self.layout.k
-            ));
-        }
-        if self
-            .tables
-            .activations
-            .values()
-            .chain(&self.tables.range_shifts)
-            .any(|b| *b == 0 || *b > 24)
-        {
-            return Err("a lookup table width is outside 1..=24 bits".into());
-        }
-        if self.weights == Visibility::Public {
-            return Err("weights are fixed, private or hashed, never public".into());
-        }
-        self.weights_salt().map_err(|e| e.to_string())?;
-        for io in self.inputs.iter().chain(&self.outputs) {
-            numel(io.tensor)?;
-            if !(2..=126).contains(&io.pack_bits) {
-                return Err(format!("pack width {} out of range", io.pack_bits));
-            }
-            if io.visibility == Visibility::Fixed {
-                return Err(
-                    "an input or output cannot be `fixed` (public, private or hashed)".into(),
-                );
-            }
-        }
-        let act_ok = |act: &Activation| self.tables.activations.contains_key(act);
-        for layer in &self.layers {
-            let node = layer.node();
-            let with =
-                |r: std::result::Result<(), String>| r.map_err(|e| format!("layer `{node}`: {e}"));
-            match layer {
-                Layer::Dense {
-                    input,
-                    output,
-                    n_in,
-                    n_out,
-                    weight,
-                    bias,
-                    rescale,
-                    ..
-                } => {
-                    let (i, o) = (numel(*input)?, numel(*output)?);
-                    with(len_is("weights", weight.len(), n_in * n_out))?;
-                    with(len_is("bias", bias.len(), *n_out))?;
-                    if *n_in == 0 || i % n_in != 0 || o != i / n_in * n_out {
-                        return with(Err("input and output sizes do not fit the matrix".into()));
-                    }
-                    if rescale.is_some_and(|r| !act_ok(&r.act)) {
-                        return with(Err("no table for its activation".into()));
-                    }
-                }
-                Layer::Conv {
-                    input,
-                    output,
-                    geometry,
-                    weight,
-                    bias,
-                    rescale,
-                    ..
-                } => {
-                    let in_shape = [
-                        vec![geometry.batch, geometry.in_channels],
-                        geometry.in_spatial.clone(),
-                    ]
-                    .concat();
-                    with(len_is("input", numel(*input)?, in_shape.iter().product()))?;
-                    with(len_is(
-                        "output",
-                        numel(*output)?,
-                        geometry.output_shape().iter().product(),
-                    ))?;
-                    with(len_is("weights", weight.len(), geometry.weight_len()))?;
-                    with(len_is("bias", bias.len(), geometry.out_channels))?;
-                    if rescale.is_some_and(|r| !act_ok(&r.act)) {
-                        return with(Err("no table for its activation".into()));
-                    }
-                }
-                Layer::Affine {
-                    input,
-                    output,
-                    weight,
-                    bias,
-                    rescale,
-                    ..
-                } => {
-                    let o = numel(*output)?;
-                    with(len_is("input", numel(*input)?, o))?;
-                    with(len_is("weights", weight.len(), o))?;
-                    with(len_is("bias", bias.len(), o))?;
-                    if rescale.is_some_and(|r| !act_ok(&r.act)) {
-                        return with(Err("no table for its activation".into()));
-                    }
-                }
-                Layer::Select {
-                    inputs,
-                    output,
-                    map,
-                    ..
-                } => {
-                    with(len_is("map", map.len(), numel(*output)?))?;
-                    let sizes = inputs
-                        .iter()
-                        .map(|t| numel(*t))
-                        .collect::<std::result::Result<Vec<_>, _>>()?;
-                    if map
-                        .iter()
-                        .flatten()
-                        .any(|(a, i)| sizes.get(*a as usize).is_none_or(|s| *i as usize >= *s))
-                    {
-                        return with(Err("an index points outside its operand".into()));
-                    }
-                }
-                Layer::MaxPool {
-                    input,
-                    output,
-                    windows,
-                    ..
-                } => {
-                    let size = numel(*input)?;
-                    with(len_is("windows", windows.len(), numel(*output)?))?;
-                    if windows
-                        .iter()
-                        .any(|w| w.is_empty() || w.iter().any(|i| *i as usize >= size))
-                        || !act_ok(&Activation::Relu)
-                    {
-                        return with(Err("a window is empty or points outside the input".into()));
-                    }
-                }
-                Layer::Add { a, b, output, .. } => {
-                    let o = numel(*output)?;
-                    with(len_is("left operand", numel(*a)?, o))?;
-                    with(len_is("right operand", numel(*b)?, o))?;
-                }
-                Layer::AddConst {
-                    input,
-                    constant,
-                    output,
-                    ..
-                } => {
-                    let o = numel(*output)?;
-                    with(len_is("input", numel(*input)?, o))?;
-                    with(len_is("constant", constant.len(), o))?;
-                }
-                Layer::Activation {
-                    act, input, output, ..
-                } => {
-                    with(len_is("input", numel(*input)?, numel(*output)?))?;
-                    if !act_ok(act) {
-                        return with(Err("no table for its activation".into()));
-                    }
-                }
-                Layer::Reshape { input, output, .. } => {
-                    with(len_is("input", numel(*input)?, numel(*output)?))?
-                }
-            }
-        }
-        if !self.inputs.is_empty() && !act_ok(&Activation::Identity) {
-            return Err("no identity table for the input range checks".into());
-        }
-        Ok(())
     }
 
     /// Writes `model.json`.

@@ -6,6 +6,7 @@
 
 mod bounds;
 mod format;
+mod validate;
 
 pub use format::{
     CompiledModel, IoSpec, Layer, LayoutParams, QTensor, QuantReport, Rescale, Tables, Visibility,
@@ -30,6 +31,10 @@ pub const MIN_AUTO_SCALE_BITS: u32 = 6;
 pub const MAX_AUTO_SCALE_BITS: u32 = 12;
 /// The largest scale the compiler will accept.
 pub const MAX_SCALE_BITS: u32 = 16;
+/// The default accuracy target of an automatically chosen scale: 1 % mean relative error.
+pub const DEFAULT_TARGET_ERROR: f64 = 0.01;
+/// The widest range table a division's remainders may use.
+pub const MAX_RANGE_BITS: u32 = 20;
 /// Rows halo2 keeps for blinding and its last-row checks, plus a safety margin.
 pub const RESERVED_ROWS: usize = 16;
 
@@ -50,6 +55,11 @@ pub struct CompileOptions {
     pub weights: Visibility,
     /// The salt of hashed weights [default: random].
     pub weights_salt: Option<crate::Fr>,
+    /// When the scale is chosen automatically: the mean relative error (see
+    /// [`QuantReport::mean_rel_error`]) on the calibration samples above which the compiler
+    /// takes more fractional bits, up to [`MAX_AUTO_SCALE_BITS`], even at the cost of a bigger
+    /// circuit.
+    pub target_error: f64,
 }
 
 impl Default for CompileOptions {
@@ -62,6 +72,7 @@ impl Default for CompileOptions {
             outputs: Visibility::Public,
             weights: Visibility::Fixed,
             weights_salt: None,
+            target_error: DEFAULT_TARGET_ERROR,
         }
     }
 }
@@ -136,6 +147,12 @@ pub fn compile(
         }
     }
 
+    // Quantization loss is measured against the float model as compiled (checked against
+    // tract just above: `import_max_diff`).
+    let float_outputs: Vec<Vec<Vec<f32>>> = float_values
+        .iter()
+        .map(|v| graph.outputs.iter().map(|id| v[*id].clone()).collect())
+        .collect();
     let max_abs: Vec<f64> = (0..graph.tensors.len())
         .map(|t| {
             float_values
@@ -218,7 +235,23 @@ pub fn compile(
         })?,
     };
 
-    model.report = measure(&model, samples, &tract_outputs, import_max_diff)?;
+    model.report = measure(&model, samples, &float_outputs, import_max_diff)?;
+    // Then accuracy: the smallest circuit may round too coarsely (products of two computed
+    // values, divisions, long chains); take more bits until the target is met. A scale whose
+    // tables would not fit (a division's range) ends the search.
+    if opts.scale_bits.is_none() {
+        while model.report.mean_rel_error > opts.target_error
+            && model.scale_bits < MAX_AUTO_SCALE_BITS
+        {
+            let sa = model.scale_bits + 1;
+            let sw = opts
+                .weight_scale_bits
+                .unwrap_or(model.weight_scale_bits.max(sa));
+            let Ok(mut next) = build(sa, sw) else { break };
+            next.report = measure(&next, samples, &float_outputs, import_max_diff)?;
+            model = next;
+        }
+    }
     Ok(model)
 }
 
@@ -288,42 +321,12 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
             } => {
                 let in_scale = scale_of(*input, &tensors);
                 let acc_scale = in_scale + sw;
-                // Fuse a following activation that is the linear op's only reader.
-                let fused = match graph.ops.get(i + 1) {
-                    Some(FloatOp::Activation {
-                        act,
-                        input: a_in,
-                        output: a_out,
-                        ..
-                    }) if a_in == output
-                        && readers[*output] == 1
-                        && !graph.outputs.contains(output) =>
-                    {
-                        Some((*act, *a_out))
-                    }
-                    _ => None,
-                };
-                let (rescale, out) = match fused {
-                    Some((act, out)) => {
-                        need(act, max_abs[*output], s);
-                        i += 1;
-                        (Some(Rescale { shift: sw, act }), out)
-                    }
-                    // A final linear op keeps the doubled scale: no rounding, no lookup.
-                    None if graph.outputs.contains(output) && readers[*output] == 1 => {
-                        (None, *output)
-                    }
-                    None => {
-                        need(Activation::Identity, max_abs[*output], s);
-                        (
-                            Some(Rescale {
-                                shift: sw,
-                                act: Activation::Identity,
-                            }),
-                            *output,
-                        )
-                    }
-                };
+                let (rescale, out, fused) = ending(graph, &readers, i, *output);
+                if let Some(r) = rescale {
+                    need(r.act, max_abs[*output], s);
+                }
+                i += usize::from(fused);
+                let rescale = rescale.map(|r| Rescale { shift: sw, ..r });
                 tensors[out].scale_bits = if rescale.is_some() {
                     acc_scale - sw
                 } else {
@@ -392,6 +395,7 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
                 input,
                 output,
                 windows,
+                min,
             } => {
                 let scale = scale_of(*input, &tensors);
                 // The ReLU table must cover differences of two window elements.
@@ -402,9 +406,92 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
                     input: *input,
                     output: *output,
                     windows: windows.clone(),
+                    min: *min,
                 });
             }
-            FloatOp::Add { node, a, b, output } => {
+            FloatOp::Sum {
+                node,
+                input,
+                output,
+                windows,
+            } => {
+                tensors[*output].scale_bits = scale_of(*input, &tensors);
+                layers.push(Layer::Sum {
+                    node: node.clone(),
+                    input: *input,
+                    output: *output,
+                    windows: windows.clone(),
+                });
+            }
+            FloatOp::Product {
+                node,
+                a,
+                b,
+                output,
+                dims,
+            } => {
+                let (sa, sb) = (scale_of(*a, &tensors), scale_of(*b, &tensors));
+                let (rescale, out, fused) = ending(graph, &readers, i, *output);
+                i += usize::from(fused);
+                if let Some(r) = rescale {
+                    need(r.act, max_abs[*output], sa);
+                    if !tables.range_shifts.contains(&sb) {
+                        tables.range_shifts.push(sb);
+                    }
+                }
+                let rescale = rescale.map(|r| Rescale { shift: sb, ..r });
+                tensors[out].scale_bits = if rescale.is_some() { sa } else { sa + sb };
+                layers.push(Layer::Product {
+                    node: node.clone(),
+                    a: *a,
+                    b: *b,
+                    output: out,
+                    dims: *dims,
+                    rescale,
+                });
+            }
+            FloatOp::Div { node, a, b, output } => {
+                let (sa, sb) = (scale_of(*a, &tensors), scale_of(*b, &tensors));
+                if sa != s || sb != s {
+                    return Err(CircuitError::UnsupportedOp {
+                        op: "Div".into(),
+                        node: node.clone(),
+                        detail: format!(": operands at scales {sa} and {sb} bits, not {s}"),
+                    });
+                }
+                // The remainders r and 2b − 1 − r lie in [0, 2b): wide enough for the largest
+                // divisor calibration allows (with the usual margin).
+                let range_bits = bits_for(max_abs[*b], s);
+                if range_bits > MAX_RANGE_BITS {
+                    return Err(CircuitError::UnsupportedOp {
+                        op: "Div".into(),
+                        node: node.clone(),
+                        detail: format!(
+                            ": divisors up to {:.1} need a {range_bits}-bit range table (at most {MAX_RANGE_BITS}); lower the scale",
+                            max_abs[*b]
+                        ),
+                    });
+                }
+                if !tables.range_shifts.contains(&range_bits) {
+                    tables.range_shifts.push(range_bits);
+                }
+                need(Activation::Identity, max_abs[*output], s);
+                tensors[*output].scale_bits = s;
+                layers.push(Layer::Div {
+                    node: node.clone(),
+                    a: *a,
+                    b: *b,
+                    output: *output,
+                    range_bits,
+                });
+            }
+            FloatOp::Add {
+                node,
+                a,
+                b,
+                output,
+                sub,
+            } => {
                 let (sa, sb) = (scale_of(*a, &tensors), scale_of(*b, &tensors));
                 if sa != sb {
                     return Err(CircuitError::UnsupportedOp {
@@ -419,6 +506,7 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
                     a: *a,
                     b: *b,
                     output: *output,
+                    sub: *sub,
                 });
             }
             FloatOp::AddConst {
@@ -510,6 +598,44 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
     })
 }
 
+/// How an op whose result is at a doubled scale (a linear op or a product) ends, and the tensor
+/// that then holds its result: rescaled and fused with the activation that is its only reader;
+/// kept at the doubled scale when it is only a model output (no rounding, no lookup); or
+/// rescaled through the identity table. The rescale's shift is the caller's to fill in; the
+/// flag says whether the activation op was fused (and is to be skipped).
+fn ending(
+    graph: &FloatGraph,
+    readers: &[usize],
+    i: usize,
+    output: TensorId,
+) -> (Option<Rescale>, TensorId, bool) {
+    let is_output = graph.outputs.contains(&output);
+    match graph.ops.get(i + 1) {
+        Some(FloatOp::Activation {
+            act,
+            input,
+            output: a_out,
+            ..
+        }) if *input == output && readers[output] == 1 && !is_output => (
+            Some(Rescale {
+                shift: 0,
+                act: *act,
+            }),
+            *a_out,
+            true,
+        ),
+        _ if is_output && readers[output] == 1 => (None, output, false),
+        _ => (
+            Some(Rescale {
+                shift: 0,
+                act: Activation::Identity,
+            }),
+            output,
+            false,
+        ),
+    }
+}
+
 fn check_inputs(graph: &FloatGraph, sample: &[Vec<f32>]) -> Result<()> {
     if sample.len() != graph.inputs.len() {
         return Err(CircuitError::InputCount {
@@ -538,6 +664,7 @@ fn measure(
     import_max_diff: f64,
 ) -> Result<QuantReport> {
     let (mut max_abs, mut sum_abs, mut count, mut max_float) = (0f64, 0f64, 0usize, 0f64);
+    let mut sum_float = 0f64;
     let (mut agree, mut classified) = (0usize, 0usize);
     for (sample, floats) in samples.iter().zip(float_outputs) {
         let outputs = exec::run(model, &model.quantize_inputs(sample)?)?.outputs(model);
@@ -550,6 +677,7 @@ fn measure(
                 sum_abs += err;
                 count += 1;
                 max_float = max_float.max(f64::from(f.abs()));
+                sum_float += f64::from(f.abs());
             }
             if f.len() > 1 {
                 classified += 1;
@@ -563,6 +691,11 @@ fn measure(
         samples: samples.len(),
         max_abs_error: max_abs,
         mean_abs_error: sum_abs / count.max(1) as f64,
+        mean_rel_error: if sum_float > 0.0 {
+            sum_abs / sum_float
+        } else {
+            0.0
+        },
         max_rel_error: if max_float > 0.0 {
             max_abs / max_float
         } else {

@@ -5,6 +5,7 @@ use snarkml_circuits::circuit::ModelCircuit;
 use snarkml_circuits::io::{load_calibration, InputFile};
 use snarkml_circuits::layout::Plan;
 use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel};
+use snarkml_circuits::srs::Srs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -61,4 +62,24 @@ pub(crate) fn circuit_with(model: &CompiledModel, plan: Plan) -> ModelCircuit {
         plan: Arc::new(plan),
         tables: Arc::new(model.tables.clone()),
     }
+}
+
+/// A development SRS of size `k`, generated once per test run into `$SNARKML_TEST_CACHE`.
+pub(crate) fn srs(k: u32) -> Srs {
+    let dir = std::env::var_os("SNARKML_TEST_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/snarkml-test-cache")
+        });
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("srs-k{k}.bin"));
+    // Tests run in parallel threads: one generates, the others wait and read its file.
+    static GENERATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = GENERATING.lock().unwrap_or_else(|e| e.into_inner());
+    if let Ok(srs) = Srs::load(&path) {
+        return srs;
+    }
+    let srs = Srs::generate_insecure(k, 7).unwrap();
+    srs.save(&path).unwrap(); // atomic: written beside and renamed
+    srs
 }

@@ -79,6 +79,7 @@ impl Importer {
             input,
             output,
             windows,
+            min: false,
         })
     }
 
@@ -223,12 +224,7 @@ impl Importer {
         let (input, c, const_first) = match (self.operand(node, 0)?, self.operand(node, 1)?) {
             (Operand::Var(x), Operand::Const(c)) => (x, c, false),
             (Operand::Const(c), Operand::Var(x)) => (x, c, true),
-            (Operand::Var(_), Operand::Var(_)) => {
-                return Err(unsupported(
-                    node,
-                    "two computed operands (private × private arithmetic is not supported yet)",
-                ))
-            }
+            (Operand::Var(_), Operand::Var(_)) => return self.binary(node, name),
             (Operand::Const(_), Operand::Const(_)) => {
                 return Err(unsupported(node, "two constant operands"))
             }
@@ -254,7 +250,7 @@ impl Importer {
                 }
                 (c.iter().map(|v| 1.0 / v).collect(), vec![0.0; c.len()])
             }
-            _ => return Err(unsupported(node, "division by a computed value")),
+            _ => return self.const_over_var(node, name),
         };
         let (scale, shift) = (
             scale.iter().map(|v| *v as f32).collect(),
@@ -432,21 +428,7 @@ impl Importer {
 
     pub(super) fn add(&mut self, node: &NodeProto, name: String) -> Result<()> {
         match (self.operand(node, 0)?, self.operand(node, 1)?) {
-            (Operand::Var(a), Operand::Var(b)) => {
-                let shape = self.graph.tensors[a].shape.clone();
-                if shape != self.graph.tensors[b].shape {
-                    return Err(unsupported(
-                        node,
-                        "broadcasting between two computed tensors",
-                    ));
-                }
-                self.push(node, shape, |output| FloatOp::Add {
-                    node: name,
-                    a,
-                    b,
-                    output,
-                })
-            }
+            (Operand::Var(_), Operand::Var(_)) => self.binary(node, name),
             (Operand::Var(input), Operand::Const(c)) | (Operand::Const(c), Operand::Var(input)) => {
                 let shape = self.graph.tensors[input].shape.clone();
                 let constant = broadcast(&c.shape, &c.data, &shape)

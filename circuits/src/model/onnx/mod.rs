@@ -1,9 +1,15 @@
 //! ONNX import: the protobuf graph (parsed by `tract-onnx`) becomes a [`FloatGraph`], and tract
 //! runs the float reference inference the quantized model is measured against.
 //!
-//! `linear` holds the linear and affine ops (and their folding), `shape` the rearrangements.
+//! `linear` holds the linear and affine ops with constant operands (and their folding),
+//! `elementwise` arithmetic between computed tensors, `reduce` the reductions and the
+//! normalizations built from them, `shape` the rearrangements.
 
+mod elementwise;
+mod fold;
 mod linear;
+mod recurrent;
+mod reduce;
 mod shape;
 
 use super::{Activation, FloatGraph, FloatOp, Param, TensorDef, TensorId};
@@ -15,9 +21,8 @@ use tract_onnx::prelude::{
     DatumType, Framework, InferenceFact, InferenceModelExt, IntoRunnable, Tensor, TractResult,
 };
 
-/// Why a product of two computed tensors is refused (it arrives with the model-compiler work).
-const COMPUTED_RIGHT_OPERAND: &str =
-    "a computed right operand (private × private products are not supported yet)";
+/// Why a Gemm with a computed right operand is refused.
+const COMPUTED_RIGHT_OPERAND: &str = "a computed right operand (use MatMul)";
 
 /// For a rearrangement: which operand and which of its multi-indices an output multi-index
 /// comes from (`None`: a zero).
@@ -28,6 +33,8 @@ type SourceFn = Box<dyn Fn(&[usize]) -> Option<(usize, Vec<usize>)>>;
 struct Const {
     shape: Vec<usize>,
     data: Vec<f64>,
+    /// An integer tensor (division truncates): shape arithmetic, indices.
+    integer: bool,
 }
 
 /// Loads an ONNX file into a float graph of supported ops.
@@ -44,11 +51,17 @@ pub fn load(path: &Path) -> Result<FloatGraph> {
     } else {
         graph.name.clone()
     };
+    let opset = proto
+        .opset_import
+        .iter()
+        .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+        .map_or(13, |o| o.version);
     let mut importer = Importer {
         graph: FloatGraph {
             name,
             ..FloatGraph::default()
         },
+        opset,
         ..Importer::default()
     };
     for init in &graph.initializer {
@@ -171,7 +184,15 @@ fn tensor_from_proto(t: &pb::TensorProto, name: &str) -> Result<Const> {
             data.len()
         )));
     }
-    Ok(Const { shape, data })
+    let integer = matches!(
+        DataType::try_from(t.data_type),
+        Ok(DataType::Int64 | DataType::Int32)
+    );
+    Ok(Const {
+        shape,
+        data,
+        integer,
+    })
 }
 
 #[derive(Default)]
@@ -179,6 +200,8 @@ struct Importer {
     graph: FloatGraph,
     ids: HashMap<String, TensorId>,
     consts: HashMap<String, Const>,
+    /// The default-domain opset the model was exported with.
+    opset: i64,
 }
 
 /// The value of a node input: computed or constant.
@@ -235,6 +258,21 @@ impl Importer {
             .ok_or_else(|| invalid(node, "the node has no output".into()))
     }
 
+    /// Appends an op writing a new intermediate tensor of `node`, named after the node's
+    /// output with `suffix`; returns the tensor.
+    fn step(
+        &mut self,
+        node: &NodeProto,
+        suffix: &str,
+        shape: Vec<usize>,
+        make: impl FnOnce(TensorId) -> FloatOp,
+    ) -> Result<TensorId> {
+        let name = format!("{}/{suffix}", self.output_name(node)?);
+        let output = self.add_tensor(&name, shape);
+        self.graph.ops.push(make(output));
+        Ok(output)
+    }
+
     fn push(
         &mut self,
         node: &NodeProto,
@@ -249,6 +287,11 @@ impl Importer {
 
     fn node(&mut self, node: &NodeProto) -> Result<()> {
         let name = node_name(node);
+        if let Some(value) = self.fold(node)? {
+            self.consts
+                .insert(self.output_name(node)?.to_owned(), value);
+            return Ok(());
+        }
         match node.op_type.as_str() {
             "Constant" => {
                 let attr = node
@@ -265,13 +308,29 @@ impl Importer {
             }
             "Gemm" => self.gemm(node, name),
             "Conv" => self.conv(node, name),
+            "MatMul" if matches!(self.operand(node, 1)?, Operand::Var(_)) => {
+                self.matmul_vars(node, name)
+            }
             "MatMul" => self.matmul(node, name),
             "Add" => self.add(node, name),
             "Sub" | "Mul" | "Div" => self.arith(node, name),
+            "Pow" => self.pow(node, name),
+            "Sum" | "Mean" | "Max" | "Min" => self.variadic(node, name),
+            "PRelu" => self.prelu(node, name),
+            "Einsum" => self.einsum(node, name),
+            "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" | "ReduceSumSquare"
+            | "ReduceL1" | "ReduceL2" | "ReduceLogSumExp" => self.reduce(node, name),
+            "Softmax" | "LogSoftmax" => self.softmax(node, name),
+            "LayerNormalization" => self.layer_norm(node, name),
+            "LSTM" | "GRU" | "RNN" => self.recurrent(node, name),
             "AveragePool" | "GlobalAveragePool" => self.avg_pool(node, name),
             "MaxPool" | "GlobalMaxPool" => self.max_pool(node, name),
             "BatchNormalization" => self.batch_norm(node, name),
-            "Transpose" | "Slice" | "Concat" | "Gather" | "Pad" => self.select(node, name),
+            "Transpose" | "Slice" | "Concat" | "Gather" | "Pad" | "Expand" | "Tile" | "Trilu"
+            | "GatherElements" | "GatherND" | "ScatterND" | "ScatterElements" | "Resize" => {
+                self.select(node, name)
+            }
+            "Split" => self.split(node, name),
             "Squeeze" | "Unsqueeze" => {
                 let input = self.var(node, 0)?;
                 let from = self.graph.tensors[input].shape.clone();
@@ -297,7 +356,9 @@ impl Importer {
                 })
             }
             "Relu" | "Sigmoid" | "Tanh" | "LeakyRelu" | "Elu" | "Selu" | "Celu" | "HardSigmoid"
-            | "HardSwish" | "Softplus" | "Softsign" | "Clip" | "Abs" | "Neg" | "Erf" => {
+            | "HardSwish" | "Softplus" | "Softsign" | "Clip" | "Abs" | "Neg" | "Erf" | "Exp"
+            | "Log" | "Sqrt" | "Reciprocal" | "Sign" | "Floor" | "Ceil" | "Round" | "Gelu"
+            | "Mish" | "ThresholdedRelu" | "Sin" | "Cos" => {
                 let act = self.activation(node)?;
                 let input = self.var(node, 0)?;
                 let shape = self.graph.tensors[input].shape.clone();
@@ -336,7 +397,18 @@ impl Importer {
                     output,
                 })
             }
-            "Identity" | "Dropout" => {
+            "Cast"
+                if !matches!(
+                    DataType::try_from(attr_int(node, "to").unwrap_or(0) as i32),
+                    Ok(DataType::Float | DataType::Double | DataType::Float16 | DataType::Bfloat16)
+                ) =>
+            {
+                Err(unsupported(
+                    node,
+                    "a cast of computed values to a non-float type",
+                ))
+            }
+            "Identity" | "Dropout" | "Cast" => {
                 let input = self.var(node, 0)?;
                 let shape = self.graph.tensors[input].shape.clone();
                 self.push(node, shape, |output| FloatOp::Reshape {
@@ -381,6 +453,30 @@ impl Importer {
             "Abs" => Activation::Abs,
             "Neg" => Activation::Neg,
             "Erf" => Activation::Erf,
+            "Exp" => Activation::Exp,
+            "Log" => Activation::Log,
+            "Sqrt" => Activation::Sqrt,
+            "Reciprocal" => Activation::Reciprocal,
+            "Sign" => Activation::Sign,
+            "Floor" => Activation::Floor,
+            "Ceil" => Activation::Ceil,
+            "Round" => Activation::Round,
+            "Mish" => Activation::Mish,
+            "Sin" => Activation::Sin,
+            "Cos" => Activation::Cos,
+            "ThresholdedRelu" => Activation::ThresholdedRelu {
+                alpha: p("alpha", 1.0),
+            },
+            "Gelu" => match attr_string(node, "approximate").as_deref() {
+                None | Some("none") => Activation::Gelu,
+                Some("tanh") => Activation::GeluTanh,
+                Some(other) => {
+                    return Err(invalid(
+                        node,
+                        format!("unknown GELU approximation `{other}`"),
+                    ))
+                }
+            },
             "Clip" => {
                 // opset ≥ 11: optional constant inputs; opset 6: attributes.
                 let bound = |i: usize, attr: &str, default: f32| -> Result<Param> {

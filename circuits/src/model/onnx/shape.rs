@@ -1,4 +1,5 @@
-//! Rearrangements (Transpose, Slice, Concat, Gather, Pad): pure copy constraints, and the
+//! Rearrangements (Transpose, Slice, Concat, Split, Gather, GatherElements, GatherND, ScatterND,
+//! ScatterElements, Pad, Expand, Tile, Trilu, nearest Resize): pure copy constraints, and the
 //! shape arithmetic of the importer.
 
 use super::{attr_int, attr_ints, attr_string, invalid, unsupported, Importer, SourceFn};
@@ -7,15 +8,16 @@ use crate::model::{FloatOp, TensorId};
 use tract_onnx::pb::NodeProto;
 
 impl Importer {
-    /// Transpose, Slice, Concat, Gather (constant indices) and constant Pad: rearrangements.
+    /// Rearrangements with constant indices: every output element is a copy of an input
+    /// element or zero.
     pub(super) fn select(&mut self, node: &NodeProto, name: String) -> Result<()> {
         let op = node.op_type.as_str();
-        let inputs: Vec<TensorId> = if op == "Concat" {
-            (0..node.input.len())
+        let inputs: Vec<TensorId> = match op {
+            "Concat" => (0..node.input.len())
                 .map(|i| self.var(node, i))
-                .collect::<Result<_>>()?
-        } else {
-            vec![self.var(node, 0)?]
+                .collect::<Result<_>>()?,
+            "ScatterND" | "ScatterElements" => vec![self.var(node, 0)?, self.var(node, 2)?],
+            _ => vec![self.var(node, 0)?],
         };
         let shape = self.graph.tensors[inputs[0]].shape.clone();
         let rank = shape.len() as i64;
@@ -177,6 +179,151 @@ impl Importer {
                     }),
                 )
             }
+            "Expand" => {
+                let target: Vec<usize> = ints(1, "a computed shape")?
+                    .ok_or_else(|| invalid(node, "no shape".into()))?
+                    .iter()
+                    .map(|d| (*d).max(0) as usize)
+                    .collect();
+                let out =
+                    super::elementwise::broadcast_shapes(&shape, &target).ok_or_else(|| {
+                        invalid(node, format!("cannot expand {shape:?} to {target:?}"))
+                    })?;
+                let pad = out.len() - shape.len();
+                let inner = shape.clone();
+                (
+                    out,
+                    Box::new(move |o: &[usize]| {
+                        let src = (0..inner.len())
+                            .map(|a| if inner[a] == 1 { 0 } else { o[a + pad] })
+                            .collect();
+                        Some((0, src))
+                    }),
+                )
+            }
+            "Tile" => {
+                let reps = ints(1, "computed repeats")?
+                    .ok_or_else(|| invalid(node, "no repeats".into()))?;
+                if reps.len() != shape.len() || reps.iter().any(|r| *r < 0) {
+                    return Err(invalid(node, format!("bad repeats {reps:?}")));
+                }
+                let out = shape
+                    .iter()
+                    .zip(&reps)
+                    .map(|(d, r)| d * *r as usize)
+                    .collect();
+                let inner = shape.clone();
+                (
+                    out,
+                    Box::new(move |o: &[usize]| {
+                        Some((0, o.iter().zip(&inner).map(|(i, d)| i % d).collect()))
+                    }),
+                )
+            }
+            "Trilu" => {
+                let r = shape.len();
+                if r < 2 {
+                    return Err(invalid(node, "Trilu needs at least two axes".into()));
+                }
+                let k = ints(1, "a computed diagonal")?.map_or(0, |v| v[0]);
+                let upper = attr_int(node, "upper").unwrap_or(1) != 0;
+                (
+                    shape.clone(),
+                    Box::new(move |o: &[usize]| {
+                        let d = o[r - 1] as i64 - o[r - 2] as i64;
+                        let keep = if upper { d >= k } else { d <= k };
+                        keep.then(|| (0, o.to_vec()))
+                    }),
+                )
+            }
+            "GatherElements" => {
+                let axis = axis_of(attr_int(node, "axis").unwrap_or(0))?;
+                let idx = self.constant(node, 1, "computed indices")?;
+                if idx.shape.len() != shape.len() {
+                    return Err(invalid(node, "indices and data ranks differ".into()));
+                }
+                let data = checked_indices(node, &idx.data, shape[axis])?;
+                let idx_shape = idx.shape.clone();
+                (
+                    idx_shape.clone(),
+                    Box::new(move |o: &[usize]| {
+                        let mut src = o.to_vec();
+                        src[axis] = data[ravel(o, &idx_shape)];
+                        Some((0, src))
+                    }),
+                )
+            }
+            "GatherND" => {
+                if attr_int(node, "batch_dims").unwrap_or(0) != 0 {
+                    return Err(unsupported(node, "batch_dims other than 0"));
+                }
+                let idx = self.constant(node, 1, "computed indices")?;
+                let (tuples, r) = nd_indices(node, &idx.data, &idx.shape, &shape)?;
+                let lead = idx.shape[..idx.shape.len() - 1].to_vec();
+                let out = [&lead[..], &shape[r..]].concat();
+                (
+                    out,
+                    Box::new(move |o: &[usize]| {
+                        let t = ravel(&o[..lead.len()], &lead);
+                        Some((0, [&tuples[t][..], &o[lead.len()..]].concat()))
+                    }),
+                )
+            }
+            "ScatterND" | "ScatterElements" => {
+                if attr_string(node, "reduction").is_some_and(|r| r != "none") {
+                    return Err(unsupported(node, "a scatter with a reduction"));
+                }
+                let updates = self.graph.tensors[inputs[1]].shape.clone();
+                let idx = self.constant(node, 1, "computed indices")?;
+                // Output element (multi-index) -> the update element written there.
+                let mut written = std::collections::HashMap::new();
+                if op == "ScatterND" {
+                    let (tuples, r) = nd_indices(node, &idx.data, &idx.shape, &shape)?;
+                    let lead = idx.shape.len() - 1;
+                    let want = [&idx.shape[..lead], &shape[r..]].concat();
+                    if updates != want {
+                        return Err(invalid(
+                            node,
+                            format!("updates {updates:?}, expected {want:?}"),
+                        ));
+                    }
+                    for u in 0..updates.iter().product() {
+                        let p = unravel(u, &updates);
+                        let t = ravel(&p[..lead], &idx.shape[..lead]);
+                        written.insert([&tuples[t][..], &p[lead..]].concat(), p);
+                    }
+                } else {
+                    let axis = axis_of(attr_int(node, "axis").unwrap_or(0))?;
+                    if idx.shape != updates || updates.len() != shape.len() {
+                        return Err(invalid(node, "indices, updates and data disagree".into()));
+                    }
+                    let data = checked_indices(node, &idx.data, shape[axis])?;
+                    for (u, target) in data.iter().enumerate() {
+                        let p = unravel(u, &updates);
+                        let mut at = p.clone();
+                        at[axis] = *target;
+                        written.insert(at, p);
+                    }
+                }
+                (
+                    shape.clone(),
+                    Box::new(move |o: &[usize]| {
+                        Some(match written.get(o) {
+                            Some(p) => (1, p.clone()),
+                            None => (0, o.to_vec()),
+                        })
+                    }),
+                )
+            }
+            "Resize" => {
+                let (out, index) = self.nearest_resize(node, &shape)?;
+                (
+                    out,
+                    Box::new(move |o: &[usize]| {
+                        Some((0, o.iter().enumerate().map(|(a, i)| index[a][*i]).collect()))
+                    }),
+                )
+            }
             "Pad" => {
                 if attr_string(node, "mode").is_some_and(|m| m != "constant") {
                     return Err(unsupported(node, "reflect/edge padding"));
@@ -238,6 +385,198 @@ impl Importer {
             map,
         })
     }
+}
+
+impl Importer {
+    /// Split: each output a slice of the input along `axis` (sizes from the `split` input or
+    /// attribute, else equal parts).
+    pub(super) fn split(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let input = self.var(node, 0)?;
+        let shape = self.graph.tensors[input].shape.clone();
+        let axis = axis_index(attr_int(node, "axis").unwrap_or(0), shape.len())
+            .ok_or_else(|| invalid(node, "axis out of range".into()))?;
+        let outputs: Vec<String> = node.output.clone();
+        let dim = shape[axis];
+        let sizes: Vec<usize> = match node.input.get(1).filter(|s| !s.is_empty()) {
+            Some(_) => self
+                .constant(node, 1, "computed split sizes")?
+                .data
+                .iter()
+                .map(|v| *v as usize)
+                .collect(),
+            None => match attr_ints(node, "split") {
+                Some(v) => v.iter().map(|x| *x as usize).collect(),
+                None => {
+                    let n = outputs.len().max(1);
+                    let part = dim.div_ceil(n);
+                    (0..n)
+                        .map(|k| part.min(dim - (part * k).min(dim)))
+                        .collect()
+                }
+            },
+        };
+        if sizes.len() != outputs.len() || sizes.iter().sum::<usize>() != dim {
+            return Err(invalid(
+                node,
+                format!("split sizes {sizes:?} do not cover axis {axis} of {shape:?}"),
+            ));
+        }
+        let mut offset = 0;
+        for (out_name, size) in outputs.iter().zip(sizes) {
+            let mut out_shape = shape.clone();
+            out_shape[axis] = size;
+            let map = (0..out_shape.iter().product())
+                .map(|i| {
+                    let mut src = unravel(i, &out_shape);
+                    src[axis] += offset;
+                    Some((0, ravel(&src, &shape) as u32))
+                })
+                .collect();
+            offset += size;
+            if out_name.is_empty() {
+                continue;
+            }
+            let output = self.add_tensor(out_name, out_shape);
+            self.graph.ops.push(FloatOp::Select {
+                node: name.clone(),
+                inputs: vec![input],
+                output,
+                map,
+            });
+        }
+        Ok(())
+    }
+
+    /// The output shape of a nearest-neighbour Resize and, per axis, the input index of each
+    /// output index (ONNX's coordinate transformations and rounding modes).
+    fn nearest_resize(
+        &self,
+        node: &NodeProto,
+        shape: &[usize],
+    ) -> Result<(Vec<usize>, Vec<Vec<usize>>)> {
+        if attr_string(node, "mode").is_some_and(|m| m != "nearest") {
+            return Err(unsupported(node, "interpolating modes (only nearest)"));
+        }
+        let given = |i: usize| -> Result<Option<Vec<f64>>> {
+            match node.input.get(i).filter(|s| !s.is_empty()) {
+                Some(_) => {
+                    let c = self.constant(node, i, "computed scales or sizes")?;
+                    Ok((!c.data.is_empty()).then(|| c.data.clone()))
+                }
+                None => Ok(None),
+            }
+        };
+        let (out, scales): (Vec<usize>, Vec<f64>) = match (given(3)?, given(2)?) {
+            (Some(sizes), _) => {
+                let out: Vec<usize> = sizes.iter().map(|v| *v as usize).collect();
+                let scales = out
+                    .iter()
+                    .zip(shape)
+                    .map(|(o, i)| *o as f64 / *i as f64)
+                    .collect();
+                (out, scales)
+            }
+            (None, Some(scales)) => (
+                shape
+                    .iter()
+                    .zip(&scales)
+                    .map(|(d, s)| (*d as f64 * s).floor() as usize)
+                    .collect(),
+                scales,
+            ),
+            (None, None) => return Err(invalid(node, "neither scales nor sizes".into())),
+        };
+        if out.len() != shape.len() || out.contains(&0) {
+            return Err(invalid(
+                node,
+                format!("bad output size {out:?} for {shape:?}"),
+            ));
+        }
+        let transform = attr_string(node, "coordinate_transformation_mode")
+            .unwrap_or_else(|| "half_pixel".into());
+        let rounding =
+            attr_string(node, "nearest_mode").unwrap_or_else(|| "round_prefer_floor".into());
+        let mut index = Vec::with_capacity(shape.len());
+        for a in 0..shape.len() {
+            let (n_in, n_out, scale) = (shape[a], out[a], scales[a]);
+            let mut axis = Vec::with_capacity(n_out);
+            for x in 0..n_out {
+                let x = x as f64;
+                let original = match transform.as_str() {
+                    "half_pixel" => (x + 0.5) / scale - 0.5,
+                    "pytorch_half_pixel" if n_out > 1 => (x + 0.5) / scale - 0.5,
+                    "pytorch_half_pixel" => 0.0,
+                    "align_corners" if n_out > 1 => x * (n_in - 1) as f64 / (n_out - 1) as f64,
+                    "align_corners" => 0.0,
+                    "asymmetric" => x / scale,
+                    "tf_half_pixel_for_nn" => (x + 0.5) / scale,
+                    other => {
+                        return Err(unsupported(
+                            node,
+                            &format!("coordinate_transformation_mode={other}"),
+                        ))
+                    }
+                };
+                let half = original.fract() == 0.5 || original.fract() == -0.5;
+                let i = match rounding.as_str() {
+                    "round_prefer_floor" if half => original.floor(),
+                    "round_prefer_ceil" if half => original.ceil(),
+                    "round_prefer_floor" | "round_prefer_ceil" => original.round(),
+                    "floor" => original.floor(),
+                    "ceil" => original.ceil(),
+                    other => return Err(unsupported(node, &format!("nearest_mode={other}"))),
+                };
+                axis.push(i.clamp(0.0, (n_in - 1) as f64) as usize);
+            }
+            index.push(axis);
+        }
+        Ok((out, index))
+    }
+}
+
+/// The flat index of a multi-index.
+fn ravel(index: &[usize], dims: &[usize]) -> usize {
+    index.iter().zip(dims).fold(0, |f, (i, d)| f * d + i)
+}
+
+/// Constant indices into an axis of length `dim` (negative ones count from the end).
+fn checked_indices(node: &NodeProto, data: &[f64], dim: usize) -> Result<Vec<usize>> {
+    data.iter()
+        .map(|v| {
+            let v = *v as i64;
+            let v = if v < 0 { v + dim as i64 } else { v };
+            (0..dim as i64)
+                .contains(&v)
+                .then_some(v as usize)
+                .ok_or_else(|| invalid(node, format!("index {v} out of range")))
+        })
+        .collect()
+}
+
+/// GatherND/ScatterND index tuples: each of length `r` (the last axis of the indices), each
+/// component checked against its data axis.
+fn nd_indices(
+    node: &NodeProto,
+    data: &[f64],
+    idx_shape: &[usize],
+    shape: &[usize],
+) -> Result<(Vec<Vec<usize>>, usize)> {
+    let r = *idx_shape
+        .last()
+        .ok_or_else(|| invalid(node, "scalar indices".into()))?;
+    if r == 0 || r > shape.len() {
+        return Err(invalid(node, format!("index tuples of length {r}")));
+    }
+    let tuples = data
+        .chunks(r)
+        .map(|t| {
+            t.iter()
+                .zip(shape)
+                .map(|(v, d)| checked_indices(node, &[*v], *d).map(|x| x[0]))
+                .collect()
+        })
+        .collect::<Result<_>>()?;
+    Ok((tuples, r))
 }
 
 /// Numpy-style broadcast of `data` (shape `from`) to shape `to`.
@@ -352,6 +691,13 @@ pub(super) fn reshape_target(from: &[usize], target: &[i64]) -> Option<Vec<usize
     (shape.iter().product::<usize>() == numel).then_some(shape)
 }
 
+/// An ONNX axis (negative counts from the end) of a tensor of `rank` axes.
+pub(super) fn axis_index(axis: i64, rank: usize) -> Option<usize> {
+    let a = if axis < 0 { axis + rank as i64 } else { axis };
+    (0..rank as i64).contains(&a).then_some(a as usize)
+}
+
+/// A Flatten-style axis: one of the `rank` split points (`rank` is the tensor's rank plus one).
 pub(super) fn normalize_axis(axis: i64, rank: usize) -> Option<usize> {
     let a = if axis < 0 {
         axis + rank as i64 - 1

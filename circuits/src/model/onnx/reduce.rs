@@ -1,0 +1,408 @@
+//! Reductions (ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceSumSquare, ReduceL1,
+//! ReduceL2, ReduceLogSumExp) and what is built from them: Softmax, LogSoftmax and
+//! LayerNormalization. Each becomes sums and maxima over windows, element-wise lookups,
+//! products and one division per element, with broadcasts back as copies.
+
+use super::shape::{axis_index, broadcast, unravel};
+use super::{attr_float, attr_int, attr_ints, invalid, node_name, unsupported, Importer};
+use crate::error::Result;
+use crate::model::{Activation, FloatOp, ProductDims, TensorId};
+use tract_onnx::pb::NodeProto;
+
+/// A reduction of a tensor over some of its axes.
+struct Reduction {
+    /// The input shape with the reduced axes kept as 1.
+    kept: Vec<usize>,
+    /// The input shape with the reduced axes removed.
+    dropped: Vec<usize>,
+    /// For each output element, the input elements it reduces.
+    windows: Vec<Vec<u32>>,
+    /// For each input element, the output element that reduces it (the broadcast back).
+    owner: Vec<Option<(u32, u32)>>,
+    /// Elements per window.
+    count: usize,
+}
+
+impl Reduction {
+    fn new(shape: &[usize], axes: &[usize]) -> Self {
+        let kept: Vec<usize> = shape
+            .iter()
+            .enumerate()
+            .map(|(a, d)| if axes.contains(&a) { 1 } else { *d })
+            .collect();
+        let dropped = shape
+            .iter()
+            .enumerate()
+            .filter(|(a, _)| !axes.contains(a))
+            .map(|(_, d)| *d)
+            .collect();
+        let out_len: usize = kept.iter().product();
+        let mut windows = vec![Vec::new(); out_len];
+        let numel: usize = shape.iter().product();
+        let mut owner = Vec::with_capacity(numel);
+        for i in 0..numel {
+            let o = unravel(i, shape)
+                .iter()
+                .zip(&kept)
+                .fold(0, |f, (x, d)| f * d + if *d == 1 { 0 } else { *x });
+            windows[o].push(i as u32);
+            owner.push(Some((0, o as u32)));
+        }
+        let count = numel / out_len.max(1);
+        Self {
+            kept,
+            dropped,
+            windows,
+            owner,
+            count,
+        }
+    }
+}
+
+impl Importer {
+    /// The axes a reduction node names (attribute, or input 1 from opset 18 and for
+    /// ReduceSum from 13), normalized; all axes when none are given.
+    fn reduce_axes(&self, node: &NodeProto, rank: usize) -> Result<Option<Vec<usize>>> {
+        let listed: Option<Vec<i64>> = match node.input.get(1).filter(|s| !s.is_empty()) {
+            Some(_) => Some(
+                self.constant(node, 1, "computed axes")?
+                    .data
+                    .iter()
+                    .map(|v| *v as i64)
+                    .collect(),
+            ),
+            None => attr_ints(node, "axes"),
+        };
+        match listed.filter(|a| !a.is_empty()) {
+            Some(axes) => axes
+                .iter()
+                .map(|a| {
+                    axis_index(*a, rank)
+                        .ok_or_else(|| invalid(node, format!("axis {a} out of range")))
+                })
+                .collect::<Result<Vec<_>>>()
+                .map(Some),
+            None if attr_int(node, "noop_with_empty_axes").unwrap_or(0) != 0 => Ok(None),
+            None => Ok(Some((0..rank).collect())),
+        }
+    }
+
+    /// The ONNX reductions.
+    pub(super) fn reduce(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let x = self.var(node, 0)?;
+        let shape = self.graph.tensors[x].shape.clone();
+        let Some(axes) = self.reduce_axes(node, shape.len())? else {
+            return self.push(node, shape, |output| FloatOp::Reshape {
+                node: name,
+                input: x,
+                output,
+            });
+        };
+        let r = Reduction::new(&shape, &axes);
+        let out_shape = if attr_int(node, "keepdims").unwrap_or(1) != 0 {
+            r.kept.clone()
+        } else {
+            r.dropped.clone()
+        };
+        let out_len = r.windows.len();
+        let n = name.clone();
+        let window_sum = |this: &mut Self, input: TensorId, suffix: &str| {
+            let windows = r.windows.clone();
+            let n = n.clone();
+            this.step(node, suffix, r.kept.clone(), |output| FloatOp::Sum {
+                node: n,
+                input,
+                output,
+                windows,
+            })
+        };
+        match node.op_type.as_str() {
+            "ReduceSum" => self.push(node, out_shape, |output| FloatOp::Sum {
+                node: name,
+                input: x,
+                output,
+                windows: r.windows,
+            }),
+            "ReduceMean" => {
+                let sum = window_sum(self, x, "sum")?;
+                self.push(node, out_shape, |output| FloatOp::Affine {
+                    node: name,
+                    input: sum,
+                    output,
+                    scale: vec![1.0 / r.count as f32; out_len],
+                    shift: vec![0f32; out_len],
+                })
+            }
+            "ReduceMax" | "ReduceMin" => {
+                let min = node.op_type == "ReduceMin";
+                self.push(node, out_shape, |output| FloatOp::MaxPool {
+                    node: name,
+                    input: x,
+                    output,
+                    windows: r.windows,
+                    min,
+                })
+            }
+            "ReduceSumSquare" | "ReduceL2" => {
+                let sq = self.square(node, x, "square")?;
+                if node.op_type == "ReduceSumSquare" {
+                    return self.push(node, out_shape, |output| FloatOp::Sum {
+                        node: name,
+                        input: sq,
+                        output,
+                        windows: r.windows,
+                    });
+                }
+                let sum = window_sum(self, sq, "sum")?;
+                self.push(node, out_shape, |output| FloatOp::Activation {
+                    node: name,
+                    act: Activation::Sqrt,
+                    input: sum,
+                    output,
+                })
+            }
+            "ReduceL1" => {
+                let abs = self.lookup(node, x, Activation::Abs, "abs")?;
+                self.push(node, out_shape, |output| FloatOp::Sum {
+                    node: name,
+                    input: abs,
+                    output,
+                    windows: r.windows,
+                })
+            }
+            _ => {
+                // ReduceLogSumExp: m + log Σ exp(x − m), with m the maximum.
+                let (max, _, exp) = self.shifted_exp(node, x, &r)?;
+                let sum = window_sum(self, exp, "sum")?;
+                let log = self.lookup(node, sum, Activation::Log, "log")?;
+                self.push(node, out_shape, |output| FloatOp::Add {
+                    node: name,
+                    a: log,
+                    b: max,
+                    output,
+                    sub: false,
+                })
+            }
+        }
+    }
+
+    /// Softmax and LogSoftmax over their axis (opset ≥ 13), or over every axis from it on
+    /// (opset < 13, where the input is read as a matrix).
+    pub(super) fn softmax(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let x = self.var(node, 0)?;
+        let shape = self.graph.tensors[x].shape.clone();
+        let rank = shape.len();
+        let default = if self.opset >= 13 { -1 } else { 1 };
+        let axis = axis_index(attr_int(node, "axis").unwrap_or(default), rank)
+            .ok_or_else(|| invalid(node, "axis out of range".into()))?;
+        let axes: Vec<usize> = if self.opset >= 13 {
+            vec![axis]
+        } else {
+            (axis..rank).collect()
+        };
+        let r = Reduction::new(&shape, &axes);
+        let (_, shifted, exp) = self.shifted_exp(node, x, &r)?;
+        let n = name.clone();
+        let windows = r.windows.clone();
+        let sum = self.step(node, "sum", r.kept.clone(), |output| FloatOp::Sum {
+            node: n,
+            input: exp,
+            output,
+            windows,
+        })?;
+        if node.op_type == "Softmax" {
+            let total = self.spread(node, sum, &r, &shape, "sum_broadcast")?;
+            return self.push(node, shape, |output| FloatOp::Div {
+                node: name,
+                a: exp,
+                b: total,
+                output,
+            });
+        }
+        let log = self.lookup(node, sum, Activation::Log, "log")?;
+        let log = self.spread(node, log, &r, &shape, "log_broadcast")?;
+        self.push(node, shape, |output| FloatOp::Add {
+            node: name,
+            a: shifted,
+            b: log,
+            output,
+            sub: true,
+        })
+    }
+
+    /// LayerNormalization (opset 17) over the axes from `axis` on:
+    /// `(x − mean)·rsqrt(var + ε)·scale + bias`.
+    pub(super) fn layer_norm(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        if node.output.iter().skip(1).any(|o| !o.is_empty()) {
+            return Err(unsupported(node, "the Mean and InvStdDev outputs"));
+        }
+        let x = self.var(node, 0)?;
+        let shape = self.graph.tensors[x].shape.clone();
+        let rank = shape.len();
+        let axis = axis_index(attr_int(node, "axis").unwrap_or(-1), rank)
+            .ok_or_else(|| invalid(node, "axis out of range".into()))?;
+        let eps = attr_float(node, "epsilon").unwrap_or(1e-5) as f32;
+        let numel: usize = shape.iter().product();
+        let constant = |this: &Self, i: usize, default: f64| -> Result<Vec<f32>> {
+            match node.input.get(i).filter(|s| !s.is_empty()) {
+                None => Ok(vec![default as f32; numel]),
+                Some(_) => {
+                    let c = this.constant(node, i, "a computed scale or bias")?;
+                    broadcast(&c.shape, &c.data, &shape)
+                        .map(|v| v.into_iter().map(|x| x as f32).collect())
+                        .ok_or_else(|| invalid(node, "cannot broadcast the scale or bias".into()))
+                }
+            }
+        };
+        let (gamma, beta) = (constant(self, 1, 1.0)?, constant(self, 2, 0.0)?);
+        let r = Reduction::new(&shape, &(axis..rank).collect::<Vec<_>>());
+        let mean = self.window_mean(node, x, &r, 0.0, "mean")?;
+        let mean = self.spread(node, mean, &r, &shape, "mean_broadcast")?;
+        let n = name.clone();
+        let centred = self.step(node, "centred", shape.clone(), |output| FloatOp::Add {
+            node: n,
+            a: x,
+            b: mean,
+            output,
+            sub: true,
+        })?;
+        let sq = self.square(node, centred, "square")?;
+        let var = self.window_mean(node, sq, &r, eps, "variance")?;
+        let inv = self.lookup(node, var, Activation::Rsqrt, "rsqrt")?;
+        let inv = self.spread(node, inv, &r, &shape, "rsqrt_broadcast")?;
+        let plain = gamma.iter().all(|g| *g == 1.0) && beta.iter().all(|b| *b == 0.0);
+        let n = name.clone();
+        let make = |output| FloatOp::Product {
+            node: n,
+            a: centred,
+            b: inv,
+            output,
+            dims: ProductDims::elementwise(numel),
+        };
+        if plain {
+            return self.push(node, shape, make);
+        }
+        let normed = self.step(node, "normalized", shape.clone(), make)?;
+        self.push(node, shape, |output| FloatOp::Affine {
+            node: name,
+            input: normed,
+            output,
+            scale: gamma,
+            shift: beta,
+        })
+    }
+
+    /// `max`, `x − max` (broadcast back) and `exp(x − max)` over the reduction's windows: the
+    /// start of every softmax-like op (its exponentials lie in (0, 1]).
+    fn shifted_exp(
+        &mut self,
+        node: &NodeProto,
+        x: TensorId,
+        r: &Reduction,
+    ) -> Result<(TensorId, TensorId, TensorId)> {
+        let shape = self.graph.tensors[x].shape.clone();
+        let name = node_name(node);
+        let windows = r.windows.clone();
+        let n = name.clone();
+        let max = self.step(node, "max", r.kept.clone(), |output| FloatOp::MaxPool {
+            node: n,
+            input: x,
+            output,
+            windows,
+            min: false,
+        })?;
+        let spread = self.spread(node, max, r, &shape, "max_broadcast")?;
+        let shifted = self.step(node, "shifted", shape.clone(), |output| FloatOp::Add {
+            node: name,
+            a: x,
+            b: spread,
+            output,
+            sub: true,
+        })?;
+        let exp = self.lookup(node, shifted, Activation::Exp, "exp")?;
+        Ok((max, shifted, exp))
+    }
+
+    /// The mean over the reduction's windows, plus `shift`: a window sum, then one affine
+    /// map.
+    fn window_mean(
+        &mut self,
+        node: &NodeProto,
+        x: TensorId,
+        r: &Reduction,
+        shift: f32,
+        suffix: &str,
+    ) -> Result<TensorId> {
+        let name = node_name(node);
+        let windows = r.windows.clone();
+        let n = name.clone();
+        let sum = self.step(node, &format!("{suffix}_sum"), r.kept.clone(), |output| {
+            FloatOp::Sum {
+                node: n,
+                input: x,
+                output,
+                windows,
+            }
+        })?;
+        let len = r.windows.len();
+        let scale = vec![1.0 / r.count as f32; len];
+        self.step(node, suffix, r.kept.clone(), |output| FloatOp::Affine {
+            node: name,
+            input: sum,
+            output,
+            scale,
+            shift: vec![shift; len],
+        })
+    }
+
+    /// A reduced tensor copied back to the full `shape` (each element gets its window's value).
+    fn spread(
+        &mut self,
+        node: &NodeProto,
+        t: TensorId,
+        r: &Reduction,
+        shape: &[usize],
+        suffix: &str,
+    ) -> Result<TensorId> {
+        let name = node_name(node);
+        let map = r.owner.clone();
+        self.step(node, suffix, shape.to_vec(), |output| FloatOp::Select {
+            node: name,
+            inputs: vec![t],
+            output,
+            map,
+        })
+    }
+
+    /// `x·x` element-wise through the product gate.
+    fn square(&mut self, node: &NodeProto, x: TensorId, suffix: &str) -> Result<TensorId> {
+        let shape = self.graph.tensors[x].shape.clone();
+        let dims = ProductDims::elementwise(shape.iter().product());
+        let name = node_name(node);
+        self.step(node, suffix, shape, |output| FloatOp::Product {
+            node: name,
+            a: x,
+            b: x,
+            output,
+            dims,
+        })
+    }
+
+    /// `act(x)` by lookup, as an intermediate tensor.
+    pub(super) fn lookup(
+        &mut self,
+        node: &NodeProto,
+        x: TensorId,
+        act: Activation,
+        suffix: &str,
+    ) -> Result<TensorId> {
+        let shape = self.graph.tensors[x].shape.clone();
+        let name = node_name(node);
+        self.step(node, suffix, shape, |output| FloatOp::Activation {
+            node: name,
+            act,
+            input: x,
+            output,
+        })
+    }
+}

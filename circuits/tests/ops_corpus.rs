@@ -1,0 +1,251 @@
+//! The op-coverage corpus (`tests/fixtures/corpus/`, made by `scripts/make_corpus.py`): every
+//! model compiles, its circuit computes exactly the quantized reference execution, MockProver
+//! accepts it, and its dequantized outputs stay close to onnxruntime's float outputs.
+
+mod common;
+
+use common::{circuit_with, fixture, fixture_samples, srs};
+use snarkml_circuits::error::CircuitError;
+use snarkml_circuits::exec;
+use snarkml_circuits::halo2_proofs::dev::VerifyFailure;
+use snarkml_circuits::io::InputFile;
+use snarkml_circuits::layout::{range_tag, Fault, Plan};
+use snarkml_circuits::prover::{self, failure_row};
+use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel, Layer};
+use snarkml_circuits::Fr;
+
+/// Σ|quantized − float| / Σ|float| over the calibration samples (the compiler's own report)
+/// that every corpus model stays under: the compiler's default target.
+const MEAN_RELATIVE_ERROR: f64 = 0.01;
+/// The same measure on the one input file against onnxruntime, a second float engine (one
+/// sample with small outputs is noisier than the eight of the calibration set).
+const INPUT_RELATIVE_ERROR: f64 = 0.05;
+
+fn corpus() -> Vec<String> {
+    let index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture("corpus/INDEX.json")).unwrap())
+            .unwrap();
+    index
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn every_corpus_model_proves_its_quantized_reference_and_tracks_float() {
+    let names = corpus();
+    assert!(names.len() >= 30, "the corpus lists {} models", names.len());
+    let mut report = Vec::new();
+    for name in names {
+        let stem = format!("corpus/{name}");
+        let model = compile(
+            &fixture(&format!("{stem}.onnx")),
+            &fixture_samples(&stem),
+            &CompileOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let input = InputFile::load(&fixture(&format!("{stem}.input.json"))).unwrap();
+        let q = model.quantize_inputs(&input.input_data).unwrap();
+        let reference = exec::run(&model, &q)
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .outputs(&model);
+        let plan = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
+        assert_eq!(
+            plan.outputs, reference,
+            "{name}: circuit and reference differ"
+        );
+        prover::mock(&model, &q).unwrap_or_else(|e| panic!("{name}: {e}"));
+
+        let expected: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(fixture(&format!("{stem}.expected.json"))).unwrap(),
+        )
+        .unwrap();
+        // Our float reading of the graph is onnxruntime's model (tract, the compiler's own
+        // cross-check, evaluates reverse-direction GRUs as forward ones).
+        let graph = snarkml_circuits::model::onnx::load(&fixture(&format!("{stem}.onnx"))).unwrap();
+        for (ours, want) in graph
+            .run_f32(&input.input_data)
+            .iter()
+            .zip(expected["output_data"].as_array().unwrap())
+        {
+            for (a, b) in ours.iter().zip(want.as_array().unwrap()) {
+                let b = b.as_f64().unwrap();
+                assert!(
+                    (f64::from(*a) - b).abs() <= 1e-4 * b.abs().max(1.0),
+                    "{name}: our float reading gives {a}, onnxruntime {b}"
+                );
+            }
+        }
+        let (mut err, mut mag, mut count) = (0f64, 0f64, 0usize);
+        for (spec, (got, want)) in model.outputs.iter().zip(
+            reference
+                .iter()
+                .zip(expected["output_data"].as_array().unwrap()),
+        ) {
+            let scale = (1u64 << model.tensors[spec.tensor].scale_bits) as f64;
+            let want = want.as_array().unwrap();
+            assert_eq!(got.len(), want.len(), "{name}: output length");
+            for (g, w) in got.iter().zip(want) {
+                let w = w.as_f64().unwrap();
+                err += (*g as f64 / scale - w).abs();
+                mag += w.abs();
+                count += 1;
+            }
+        }
+        let relative = err / mag.max(1e-9);
+        report.push(format!(
+            "{name}: k={} rows={} scale={} calibration relative={:.4} input relative={:.4} (mean |err| {:.4})",
+            model.layout.k,
+            model.rows,
+            model.scale_bits,
+            model.report.mean_rel_error,
+            relative,
+            err / count as f64
+        ));
+        assert!(
+            model.report.mean_rel_error <= MEAN_RELATIVE_ERROR,
+            "{name}: mean relative error {:.4} on the calibration samples, over {MEAN_RELATIVE_ERROR}\n{}",
+            model.report.mean_rel_error,
+            report.join("\n")
+        );
+        assert!(
+            relative <= INPUT_RELATIVE_ERROR,
+            "{name}: relative error {relative:.4} against onnxruntime, over {INPUT_RELATIVE_ERROR}\n{}",
+            report.join("\n")
+        );
+    }
+    println!("{}", report.join("\n"));
+}
+
+/// A corpus model compiled on its calibration samples, and its input quantized.
+fn corpus_model(name: &str) -> (CompiledModel, Vec<Vec<i64>>) {
+    let stem = format!("corpus/{name}");
+    let model = compile(
+        &fixture(&format!("{stem}.onnx")),
+        &fixture_samples(&stem),
+        &CompileOptions::default(),
+    )
+    .unwrap();
+    let input = InputFile::load(&fixture(&format!("{stem}.input.json"))).unwrap();
+    let q = model.quantize_inputs(&input.input_data).unwrap();
+    (model, q)
+}
+
+fn failures(model: &CompiledModel, plan: Plan) -> Vec<VerifyFailure> {
+    prover::mock_failures(model, &circuit_with(model, plan)).unwrap()
+}
+
+#[test]
+fn a_softmax_quotient_off_by_one_fails_the_remainder_range_check() {
+    let (model, q) = corpus_model("softmax_last");
+    let layer = model
+        .layers
+        .iter()
+        .position(|l| matches!(l, Layer::Div { .. }))
+        .expect("softmax divides");
+    // The prover claims the first probability one unit higher and computes the rest (the
+    // public outputs included) from it.
+    let fault = Fault {
+        layer,
+        element: 0,
+        delta: 1,
+    };
+    let plan = Plan::build_with_fault(&model, model.layout.width, Some(&q), Some(fault)).unwrap();
+    let honest = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
+    assert_ne!(
+        plan.instances, honest.instances,
+        "the lie reaches the output"
+    );
+    // The first range check of the division layer (layers[0] of the plan is the inputs) is
+    // the first element's remainder r, which a quotient one too high makes negative.
+    let Layer::Div { range_bits, .. } = model.layers[layer] else {
+        unreachable!()
+    };
+    let start = plan.layers[layer + 1].start;
+    let r_check = (start..plan.rows)
+        .find(|r| plan.lookup[*r] && plan.tag[*r] == range_tag(range_bits))
+        .unwrap();
+    let f = failures(&model, plan);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert!(
+        matches!(&f[0], VerifyFailure::Lookup { name, .. } if name == "activation and range table"),
+        "{f:#?}"
+    );
+    assert_eq!(failure_row(&f[0]), Some(r_check), "{f:#?}");
+}
+
+#[test]
+fn a_product_accumulator_claimed_wrong_fails_exactly_the_product_gates() {
+    let (model, q) = corpus_model("matmul_qk");
+    let mut plan = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
+    let row = (0..plan.rows)
+        .find(|r| plan.prod_first[*r] && plan.prod_next[*r + 1])
+        .expect("a two-row product");
+    let acc = model.layout.width;
+    plan.advice[acc][row] += Fr::one();
+    let f = failures(&model, plan);
+    let described: Vec<(String, usize)> = f
+        .iter()
+        .map(|x| match x {
+            VerifyFailure::ConstraintNotSatisfied { constraint, .. } => {
+                (constraint.to_string(), failure_row(x).unwrap())
+            }
+            other => panic!("unexpected failure {other}"),
+        })
+        .collect();
+    assert_eq!(described.len(), 2, "{described:?}");
+    assert!(described[0].0.contains("product (first row)") && described[0].1 == row);
+    assert!(described[1].0.contains("product (chained row)") && described[1].1 == row + 1);
+}
+
+#[test]
+fn an_unused_product_slot_cannot_smuggle_in_a_term() {
+    // Element-wise products use one pair of the row's two: the other pair's left cell is tied
+    // to a constrained zero, so a prover cannot fill it and add a term the gate would accept.
+    let (model, q) = corpus_model("silu_gate");
+    assert_eq!(model.layout.width / 2, 2);
+    let mut plan = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
+    let row = (0..plan.rows)
+        .find(|r| plan.prod_first[*r] && !plan.prod_next[*r + 1])
+        .expect("a one-row product");
+    let (w, h) = (model.layout.width, model.layout.width / 2);
+    plan.advice[1][row] = Fr::from(3);
+    plan.advice[h + 1][row] = Fr::from(5);
+    plan.advice[w][row] += Fr::from(15); // the gate itself still holds
+    let f = failures(&model, plan);
+    assert!(!f.is_empty());
+    for x in &f {
+        assert!(matches!(x, VerifyFailure::Permutation { .. }), "{x}");
+    }
+}
+
+#[test]
+fn transformer_block_real_proof_verifies_and_tampering_is_rejected() {
+    let (model, q) = corpus_model("transformer_block");
+    assert!(model.uses_products());
+    let params = srs(model.layout.k).trimmed(model.layout.k).unwrap();
+    let pk = prover::keygen(&params, &model).unwrap();
+    let proof = prover::prove(&params, &pk, &model, &q).unwrap();
+    prover::verify(&params, pk.get_vk(), &proof.instances, &proof.proof).unwrap();
+    assert_eq!(
+        proof.outputs,
+        exec::run(&model, &q).unwrap().outputs(&model),
+        "the proven outputs are the reference execution's"
+    );
+
+    let mut flipped = proof.proof.clone();
+    flipped[proof.proof.len() / 3] ^= 1;
+    assert!(matches!(
+        prover::verify(&params, pk.get_vk(), &proof.instances, &flipped),
+        Err(CircuitError::ProofRejected(_))
+    ));
+    let mut wrong_output = proof.instances.clone();
+    let last = wrong_output.len() - 1;
+    wrong_output[last] += Fr::one();
+    assert!(matches!(
+        prover::verify(&params, pk.get_vk(), &wrong_output, &proof.proof),
+        Err(CircuitError::ProofRejected(_))
+    ));
+}

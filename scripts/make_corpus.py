@@ -1,0 +1,638 @@
+#!/usr/bin/env python3
+"""Generate the op-coverage corpus: small ONNX models, one or a few ops each, plus the
+compositions real exports are made of (attention, layer normalization, a transformer block).
+
+Run from anywhere as:
+
+    .venv/bin/python scripts/make_corpus.py
+
+(`scripts/setup --python` creates .venv from scripts/requirements.txt.)
+
+Writes tests/fixtures/corpus/NAME.{onnx,input.json,calibration.json,expected.json} for every
+model below and tests/fixtures/corpus/INDEX.json (name, ops, description). Deterministic:
+fixed seeds, inputs on a 1/64 grid; onnxruntime gives the float outputs. The outputs are
+committed, so the Rust tests never need Python.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import helper
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_models import (  # noqa: E402  (the shared helpers of the model generator)
+    PRODUCER,
+    dump_json,
+    dump_rows_json,
+    dyadic,
+    f32_list,
+    init_f32,
+    init_i64,
+    save_model,
+    tensor_info,
+)
+
+CORPUS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "corpus"
+N_CALIBRATION = 8
+# The IR version each opset needs (onnx's own default follows the newest IR).
+IR_FOR_OPSET = {13: 8, 17: 8, 18: 8, 20: 9}
+
+MODELS = {}
+
+
+def model(name: str, description: str):
+    """Registers a builder: it returns (nodes, inputs {name: (shape, low, high)}, outputs
+    {name: shape}, initializers, opset)."""
+
+    def register(build):
+        MODELS[name] = (description, build)
+        return build
+
+    return register
+
+
+def node(op: str, inputs: list[str], outputs: list[str], **attrs):
+    return helper.make_node(op, inputs, outputs, name=outputs[0], **attrs)
+
+
+def weights(rng, name: str, shape, bound: float = 0.5):
+    return init_f32(name, dyadic(rng, shape, -bound, bound))
+
+
+# --------------------------------------------------------------------------
+# element-wise functions (one lookup table each)
+# --------------------------------------------------------------------------
+
+UNARY = [
+    # (op, attrs, input range, opset)
+    ("Exp", {}, (-2.0, 1.5), 18),
+    ("Log", {}, (0.25, 4.0), 18),
+    ("Sqrt", {}, (0.0, 4.0), 18),
+    ("Reciprocal", {}, (0.5, 4.0), 18),
+    ("Sign", {}, (-2.0, 2.0), 18),
+    ("Floor", {}, (-3.0, 3.0), 18),
+    ("Ceil", {}, (-3.0, 3.0), 18),
+    ("Round", {}, (-3.0, 3.0), 18),
+    ("Mish", {}, (-3.0, 3.0), 18),
+    ("ThresholdedRelu", {"alpha": 0.5}, (-2.0, 2.0), 18),
+    ("Sin", {}, (-3.0, 3.0), 18),
+    ("Cos", {}, (-3.0, 3.0), 18),
+    ("Gelu", {}, (-3.0, 3.0), 20),
+    ("Gelu", {"approximate": "tanh"}, (-3.0, 3.0), 20),
+]
+
+
+def unary_builder(op: str, attrs: dict, lo: float, hi: float, opset: int):
+    def build(rng):
+        return (
+            [node(op, ["input"], ["output"], **attrs)],
+            {"input": ([1, 16], lo, hi)},
+            {"output": [1, 16]},
+            [],
+            opset,
+        )
+
+    return build
+
+
+for _op, _attrs, (_lo, _hi), _opset in UNARY:
+    _suffix = "_tanh" if _attrs.get("approximate") == "tanh" else ""
+    model(f"unary_{_op.lower()}{_suffix}", f"{_op}{_suffix} on [1,16] in [{_lo}, {_hi}]")(
+        unary_builder(_op, _attrs, _lo, _hi, _opset)
+    )
+
+
+@model("pow_consts", "Pow by constant exponents 2 (product gate), 3, 0.5, -1")
+def pow_consts(rng):
+    return (
+        [
+            node("Pow", ["input", "two"], ["sq"]),
+            node("Pow", ["input", "three"], ["cube"]),
+            node("Abs", ["input"], ["abs"]),
+            node("Add", ["abs", "half"], ["pos"]),
+            node("Pow", ["pos", "half"], ["root"]),
+            node("Pow", ["pos", "minus_one"], ["inv"]),
+            node("Concat", ["sq", "cube", "root", "inv"], ["output"], axis=1),
+        ],
+        {"input": ([1, 6], -1.5, 1.5)},
+        {"output": [1, 24]},
+        [init_f32(n, v) for n, v in
+         [("two", 2.0), ("three", 3.0), ("half", 0.5), ("minus_one", -1.0)]],
+        18,
+    )
+
+
+@model("prelu_channels", "PRelu with one slope per channel after a convolution")
+def prelu_channels(rng):
+    return (
+        [
+            node("Conv", ["input", "w", "b"], ["conv"], pads=[1, 1, 1, 1]),
+            node("PRelu", ["conv", "slope"], ["output"]),
+        ],
+        {"input": ([1, 2, 4, 4], -2.0, 2.0)},
+        {"output": [1, 3, 4, 4]},
+        [weights(rng, "w", (3, 2, 3, 3)), weights(rng, "b", (3,)),
+         init_f32("slope", np.array([0.1, -0.2, 0.3]).reshape(3, 1, 1))],
+        18,
+    )
+
+
+# --------------------------------------------------------------------------
+# arithmetic between computed tensors
+# --------------------------------------------------------------------------
+
+@model("silu_gate", "SiLU as exported by PyTorch (x * sigmoid(x)) inside an MLP")
+def silu_gate(rng):
+    return (
+        [
+            node("Gemm", ["input", "w1", "b1"], ["h"], transB=1),
+            node("Sigmoid", ["h"], ["gate"]),
+            node("Mul", ["h", "gate"], ["silu"]),
+            node("Gemm", ["silu", "w2", "b2"], ["output"], transB=1),
+        ],
+        {"input": ([1, 8], -2.0, 2.0)},
+        {"output": [1, 4]},
+        [weights(rng, "w1", (8, 8)), weights(rng, "b1", (8,)),
+         weights(rng, "w2", (4, 8)), weights(rng, "b2", (4,))],
+        18,
+    )
+
+
+@model("gelu_erf_decomposed", "exact GELU the way PyTorch < 2.x exports it (Div, Erf, Add, Mul, Mul)")
+def gelu_erf_decomposed(rng):
+    return (
+        [
+            node("MatMul", ["input", "w"], ["h"]),
+            node("Div", ["h", "sqrt2"], ["scaled"]),
+            node("Erf", ["scaled"], ["erf"]),
+            node("Add", ["erf", "one"], ["plus1"]),
+            node("Mul", ["h", "plus1"], ["prod"]),
+            node("Mul", ["prod", "half"], ["output"]),
+        ],
+        {"input": ([2, 6], -2.0, 2.0)},
+        {"output": [2, 6]},
+        [weights(rng, "w", (6, 6)), init_f32("sqrt2", math.sqrt(2.0)),
+         init_f32("one", 1.0), init_f32("half", 0.5)],
+        18,
+    )
+
+
+@model("binary_broadcast", "Add, Sub, Mul and Div of computed tensors with broadcasting")
+def binary_broadcast(rng):
+    return (
+        [
+            node("ReduceMean", ["input", "axis1"], ["row_mean"]),           # [3,1]
+            node("Sub", ["input", "row_mean"], ["centred"]),                 # [3,4]
+            node("Gemm", ["input", "w", "b"], ["col"], transB=1),            # [3,1]
+            node("Mul", ["centred", "col"], ["scaled"]),                     # [3,4]
+            node("Sigmoid", ["input"], ["sig"]),
+            node("Add", ["sig", "half"], ["den"]),                           # (0.5, 1.5)
+            node("Div", ["scaled", "den"], ["ratio"]),
+            node("Add", ["ratio", "centred"], ["output"]),
+        ],
+        {"input": ([3, 4], -2.0, 2.0)},
+        {"output": [3, 4]},
+        [init_i64("axis1", [1]), weights(rng, "w", (1, 4)), weights(rng, "b", (1,)),
+         init_f32("half", 0.5)],
+        18,
+    )
+
+
+@model("const_over_var", "a constant divided by a computed value (reciprocal table, then a factor)")
+def const_over_var(rng):
+    return (
+        [
+            node("Sigmoid", ["input"], ["sig"]),
+            node("Add", ["sig", "one"], ["den"]),
+            node("Div", ["three", "den"], ["output"]),
+        ],
+        {"input": ([1, 8], -3.0, 3.0)},
+        {"output": [1, 8]},
+        [init_f32("one", 1.0), init_f32("three", 3.0)],
+        18,
+    )
+
+
+@model("variadic", "Sum, Mean, Max and Min of several computed tensors, broadcast")
+def variadic(rng):
+    return (
+        [
+            node("Gemm", ["input", "w", "b"], ["proj"], transB=1),           # [2,4]
+            node("ReduceMax", ["input", "axis1"], ["rmax"]),                 # [2,1]
+            node("Sum", ["input", "proj", "rmax"], ["s"]),
+            node("Mean", ["input", "proj"], ["m"]),
+            node("Max", ["input", "proj", "rmax"], ["mx"]),
+            node("Min", ["input", "proj"], ["mn"]),
+            node("Concat", ["s", "m", "mx", "mn"], ["output"], axis=1),
+        ],
+        {"input": ([2, 4], -2.0, 2.0)},
+        {"output": [2, 16]},
+        [weights(rng, "w", (4, 4)), weights(rng, "b", (4,)), init_i64("axis1", [1])],
+        18,
+    )
+
+
+# --------------------------------------------------------------------------
+# reductions and normalizations
+# --------------------------------------------------------------------------
+
+@model("reductions", "every Reduce* op over various axes, with and without keepdims")
+def reductions(rng):
+    ops = [
+        ("ReduceSum", [1], 1), ("ReduceMean", [2], 0), ("ReduceMax", [1, 2], 1),
+        ("ReduceMin", [0], 0), ("ReduceSumSquare", [2], 1), ("ReduceL1", [1], 0),
+        ("ReduceL2", [2], 0), ("ReduceLogSumExp", [2], 1),
+    ]
+    nodes, inits, flat = [], [], []
+    for i, (op, axes, keep) in enumerate(ops):
+        inits.append(init_i64(f"axes{i}", axes))
+        nodes.append(node(op, ["input", f"axes{i}"], [f"r{i}"], keepdims=keep))
+        nodes.append(node("Reshape", [f"r{i}", "flat"], [f"f{i}"]))
+        flat.append(f"f{i}")
+    nodes.append(node("Concat", flat, ["output"], axis=0))
+    sizes = [2 * 4, 2 * 3, 2, 3 * 4, 2 * 3, 2 * 4, 2 * 3, 2 * 3]
+    return (
+        nodes,
+        {"input": ([2, 3, 4], -2.0, 2.0)},
+        {"output": [sum(sizes)]},
+        inits + [init_i64("flat", [-1])],
+        18,
+    )
+
+
+@model("softmax_last", "Softmax over the last axis after a linear layer")
+def softmax_last(rng):
+    return (
+        [
+            node("Gemm", ["input", "w", "b"], ["logits"], transB=1),
+            node("Softmax", ["logits"], ["output"], axis=-1),
+        ],
+        {"input": ([2, 6], -2.0, 2.0)},
+        {"output": [2, 5]},
+        [weights(rng, "w", (5, 6)), weights(rng, "b", (5,))],
+        18,
+    )
+
+
+@model("softmax_axis0", "Softmax and LogSoftmax over the first axis")
+def softmax_axis0(rng):
+    return (
+        [
+            node("Softmax", ["input"], ["sm"], axis=0),
+            node("LogSoftmax", ["input"], ["lsm"], axis=0),
+            node("Concat", ["sm", "lsm"], ["output"], axis=1),
+        ],
+        {"input": ([4, 3], -2.0, 2.0)},
+        {"output": [4, 6]},
+        [],
+        18,
+    )
+
+
+@model("layernorm", "LayerNormalization (opset 17) with scale and bias")
+def layernorm(rng):
+    return (
+        [node("LayerNormalization", ["input", "gamma", "beta"], ["output"], axis=-1,
+              epsilon=1e-5)],
+        {"input": ([3, 8], -2.0, 2.0)},
+        {"output": [3, 8]},
+        [init_f32("gamma", 1.0 + dyadic(rng, (8,), -0.25, 0.25)),
+         init_f32("beta", dyadic(rng, (8,), -0.25, 0.25))],
+        18,
+    )
+
+
+@model("layernorm_decomposed", "layer normalization as older PyTorch exports it (ReduceMean, Sub, Pow, Sqrt, Div)")
+def layernorm_decomposed(rng):
+    return (
+        [
+            node("ReduceMean", ["input", "last"], ["mean"]),
+            node("Sub", ["input", "mean"], ["d"]),
+            node("Pow", ["d", "two"], ["sq"]),
+            node("ReduceMean", ["sq", "last"], ["var"]),
+            node("Add", ["var", "eps"], ["var_eps"]),
+            node("Sqrt", ["var_eps"], ["std"]),
+            node("Div", ["d", "std"], ["normed"]),
+            node("Mul", ["normed", "gamma"], ["scaled"]),
+            node("Add", ["scaled", "beta"], ["output"]),
+        ],
+        {"input": ([2, 6], -2.0, 2.0)},
+        {"output": [2, 6]},
+        [init_i64("last", [-1]), init_f32("two", 2.0), init_f32("eps", 1e-5),
+         init_f32("gamma", 1.0 + dyadic(rng, (6,), -0.25, 0.25)),
+         init_f32("beta", dyadic(rng, (6,), -0.25, 0.25))],
+        18,
+    )
+
+
+# --------------------------------------------------------------------------
+# rearrangements (copy constraints only) and constant folding
+# --------------------------------------------------------------------------
+
+@model("split_tile_expand", "Split, Tile and Expand (copies), recombined by Add and Concat")
+def split_tile_expand(rng):
+    return (
+        [
+            node("Split", ["input", "sizes"], ["a", "b"], axis=1),          # [2,2], [2,4]
+            node("Tile", ["a", "reps"], ["tiled"]),                          # [2,4]
+            node("Add", ["tiled", "b"], ["sum"]),
+            node("ReduceMax", ["input", "axis1"], ["m"]),                    # [2,1]
+            node("Expand", ["m", "target"], ["wide"]),                       # [2,4]
+            node("Concat", ["sum", "wide"], ["output"], axis=1),
+        ],
+        {"input": ([2, 6], -2.0, 2.0)},
+        {"output": [2, 8]},
+        [init_i64("sizes", [2, 4]), init_i64("reps", [1, 2]), init_i64("axis1", [1]),
+         init_i64("target", [2, 4])],
+        18,
+    )
+
+
+@model("gather_scatter", "GatherElements, GatherND, ScatterND and ScatterElements with constant indices")
+def gather_scatter(rng):
+    return (
+        [
+            node("GatherElements", ["input", "ge_idx"], ["ge"], axis=1),     # [3,2]
+            node("GatherND", ["input", "nd_idx"], ["nd"]),                   # [2]
+            node("Relu", ["ge"], ["upd"]),                                    # [3,2]
+            node("ScatterElements", ["input", "se_idx", "upd"], ["se"], axis=1),
+            node("Reshape", ["nd", "col"], ["nd_col"]),                      # [2,1]
+            node("Slice", ["nd_col", "zero", "one", "zero"], ["nd_one"]),    # [1,1]
+            node("Reshape", ["nd_one", "one_vec"], ["nd_upd"]),              # [1]
+            node("ScatterND", ["se", "sn_idx", "nd_upd"], ["output"]),       # [3,4]
+        ],
+        {"input": ([3, 4], -2.0, 2.0)},
+        {"output": [3, 4]},
+        [init_i64("ge_idx", [[3, 0], [1, 1], [2, 0]]), init_i64("nd_idx", [[0, 1], [2, 3]]),
+         init_i64("se_idx", [[0, 2], [3, 1], [1, 0]]), init_i64("sn_idx", [[1, 2]]),
+         init_i64("col", [2, 1]), init_i64("zero", [0]), init_i64("one", [1]),
+         init_i64("one_vec", [1])],
+        18,
+    )
+
+
+@model("trilu_resize", "Trilu masks and nearest-neighbour Resize (scales and sizes forms)")
+def trilu_resize(rng):
+    return (
+        [
+            node("Trilu", ["input"], ["upper"], upper=1),
+            node("Trilu", ["input", "k"], ["lower"], upper=0),
+            node("Add", ["upper", "lower"], ["both"]),
+            node("Resize", ["both", "", "scales"], ["up"], mode="nearest"),          # [1,1,6,6]
+            node("Resize", ["input", "", "", "sizes"], ["up2"], mode="nearest",
+                 coordinate_transformation_mode="asymmetric", nearest_mode="floor"),   # [1,1,6,6]
+            node("Sub", ["up", "up2"], ["output"]),
+        ],
+        {"input": ([1, 1, 3, 3], -2.0, 2.0)},
+        {"output": [1, 1, 6, 6]},
+        [init_i64("k", -1), init_f32("scales", [1.0, 1.0, 2.0, 2.0]),
+         init_i64("sizes", [1, 1, 6, 6])],
+        18,
+    )
+
+
+@model("shape_folding", "the shape arithmetic exporters emit, folded at import: Shape, Gather, "
+       "Unsqueeze, Concat, ConstantOfShape, Range, Cast, Equal, Where, Reshape")
+def shape_folding(rng):
+    return (
+        [
+            node("Shape", ["input"], ["shape"]),                                  # [2, 6]
+            node("Gather", ["shape", "zero"], ["batch"], axis=0),                 # 2
+            node("Unsqueeze", ["batch", "axes0"], ["batch1"]),                    # [2]
+            node("Concat", ["batch1", "three", "minus_one"], ["target"], axis=0), # [2, 3, -1]
+            node("Reshape", ["input", "target"], ["cube"]),                       # [2, 3, 2]
+            node("Gather", ["shape", "one"], ["width"], axis=0),                  # 6
+            node("Div", ["width", "three_s"], ["last"]),                          # 2 (integer)
+            node("Range", ["zero_s", "last", "one_s"], ["positions"]),            # [0, 1]
+            node("Cast", ["positions"], ["pos_f"], to=onnx.TensorProto.FLOAT),
+            node("Equal", ["positions", "zero_s"], ["is_first"]),
+            node("Where", ["is_first", "half", "pos_f"], ["offsets"]),            # [0.5, 1]
+            node("ConstantOfShape", ["target_pos"], ["ones"],
+                 value=helper.make_tensor("v", onnx.TensorProto.FLOAT, [1], [1.0])),
+            node("Mul", ["ones", "offsets"], ["bias"]),                            # [3, 2]
+            node("Add", ["cube", "bias"], ["output"]),
+        ],
+        {"input": ([2, 6], -2.0, 2.0)},
+        {"output": [2, 3, 2]},
+        [init_i64("zero", 0), init_i64("one", 1), init_i64("axes0", [0]),
+         init_i64("three", [3]), init_i64("three_s", 3), init_i64("minus_one", [-1]),
+         init_i64("zero_s", 0),
+         init_i64("one_s", 1), init_f32("half", 0.5), init_i64("target_pos", [3, 2])],
+        18,
+    )
+
+
+# --------------------------------------------------------------------------
+# recurrent layers (unrolled)
+# --------------------------------------------------------------------------
+
+def recurrent_model(op: str, gates: int, seq: int, inp: int, hidden: int, rng,
+                    direction: str = "forward", **attrs):
+    dirs = 2 if direction == "bidirectional" else 1
+    return (
+        [
+            node(op, ["input", "W", "R", "B"], ["Y", "Y_h"], hidden_size=hidden,
+                 direction=direction, **attrs),
+            node("Reshape", ["Y_h", "flat"], ["h_flat"]),                   # [1, dirs*hidden]
+            node("Gemm", ["h_flat", "cls.w", "cls.b"], ["logits"], transB=1),
+            node("Reshape", ["Y", "flat"], ["y_flat"]),                     # [1, seq*dirs*hidden]
+            node("Concat", ["logits", "y_flat"], ["output"], axis=1),
+        ],
+        {"input": ([seq, 1, inp], -1.5, 1.5)},
+        {"output": [1, 3 + seq * dirs * hidden]},
+        [weights(rng, "W", (dirs, gates * hidden, inp)),
+         weights(rng, "R", (dirs, gates * hidden, hidden)),
+         weights(rng, "B", (dirs, 2 * gates * hidden), 0.25),
+         init_i64("flat", [1, -1]),
+         weights(rng, "cls.w", (3, dirs * hidden)), weights(rng, "cls.b", (3,), 0.25)],
+        18,
+    )
+
+
+@model("lstm_small", "a small LSTM (5 steps, 3 inputs, 4 hidden), unrolled, then a classifier on Y_h")
+def lstm_small(rng):
+    return recurrent_model("LSTM", 4, 5, 3, 4, rng)
+
+
+@model("gru_torch", "a GRU as PyTorch exports it (linear_before_reset=1), 4 steps")
+def gru_torch(rng):
+    return recurrent_model("GRU", 3, 4, 3, 4, rng, linear_before_reset=1)
+
+
+@model("gru_reverse", "a GRU with the default reset placement, run in reverse")
+def gru_reverse(rng):
+    return recurrent_model("GRU", 3, 4, 3, 3, rng, direction="reverse")
+
+
+@model("rnn_bidirectional", "a bidirectional tanh RNN")
+def rnn_bidirectional(rng):
+    return recurrent_model("RNN", 1, 4, 3, 4, rng, direction="bidirectional")
+
+
+# --------------------------------------------------------------------------
+# products of computed tensors: attention
+# --------------------------------------------------------------------------
+
+@model("matmul_qk", "Q·Kᵀ: MatMul of two computed tensors (a transposed one)")
+def matmul_qk(rng):
+    return (
+        [
+            node("MatMul", ["input", "wq"], ["q"]),
+            node("MatMul", ["input", "wk"], ["k"]),
+            node("Transpose", ["k"], ["kt"], perm=[1, 0]),
+            node("MatMul", ["q", "kt"], ["output"]),
+        ],
+        {"input": ([4, 6], -1.5, 1.5)},
+        {"output": [4, 4]},
+        [weights(rng, "wq", (6, 3)), weights(rng, "wk", (6, 3))],
+        18,
+    )
+
+
+@model("einsum_batched", "Einsum bij,bkj->bik and ij,j->i... forms as batched products")
+def einsum_batched(rng):
+    return (
+        [
+            node("MatMul", ["input", "w"], ["h"]),                        # [2,3,4]
+            node("Einsum", ["input", "h"], ["gram"], equation="bij,bkj->bik"),  # [2,3,3]
+            node("Einsum", ["h", "input"], ["mixed"], equation="bik,bjk->bji"),  # [2,3,3]
+            node("Add", ["gram", "mixed"], ["output"]),
+        ],
+        {"input": ([2, 3, 4], -1.5, 1.5)},
+        {"output": [2, 3, 3]},
+        [weights(rng, "w", (4, 4))],
+        18,
+    )
+
+
+def attention_nodes(prefix: str, x: str, d_model: int, heads: int, seq: int, rng):
+    """Multi-head self-attention as torch exports it: projections, reshape/transpose into
+    heads, scaled Q·Kᵀ, softmax, ·V, heads merged, output projection."""
+    dh = d_model // heads
+    p = prefix
+    inits = [weights(rng, f"{p}.wq", (d_model, d_model)), weights(rng, f"{p}.wk", (d_model, d_model)),
+             weights(rng, f"{p}.wv", (d_model, d_model)), weights(rng, f"{p}.wo", (d_model, d_model)),
+             init_i64(f"{p}.heads_shape", [seq, heads, dh]),
+             init_i64(f"{p}.merged_shape", [seq, d_model]),
+             init_f32(f"{p}.inv_sqrt_d", 1.0 / math.sqrt(dh))]
+    nodes = []
+    for t in "qkv":
+        nodes += [
+            node("MatMul", [x, f"{p}.w{t}"], [f"{p}.{t}"]),
+            node("Reshape", [f"{p}.{t}", f"{p}.heads_shape"], [f"{p}.{t}_h"]),
+        ]
+    nodes += [
+        node("Transpose", [f"{p}.q_h"], [f"{p}.qt"], perm=[1, 0, 2]),   # [H, S, dh]
+        node("Transpose", [f"{p}.k_h"], [f"{p}.kt"], perm=[1, 2, 0]),   # [H, dh, S]
+        node("Transpose", [f"{p}.v_h"], [f"{p}.vt"], perm=[1, 0, 2]),   # [H, S, dh]
+        node("MatMul", [f"{p}.qt", f"{p}.kt"], [f"{p}.scores"]),        # [H, S, S]
+        node("Mul", [f"{p}.scores", f"{p}.inv_sqrt_d"], [f"{p}.scaled"]),
+        node("Softmax", [f"{p}.scaled"], [f"{p}.attn"], axis=-1),
+        node("MatMul", [f"{p}.attn", f"{p}.vt"], [f"{p}.ctx"]),          # [H, S, dh]
+        node("Transpose", [f"{p}.ctx"], [f"{p}.ctx_t"], perm=[1, 0, 2]),
+        node("Reshape", [f"{p}.ctx_t", f"{p}.merged_shape"], [f"{p}.merged"]),
+        node("MatMul", [f"{p}.merged", f"{p}.wo"], [f"{p}.out"]),
+    ]
+    return nodes, inits, f"{p}.out"
+
+
+@model("attention_head", "one self-attention head: Q·Kᵀ/√d, softmax, ·V")
+def attention_head(rng):
+    nodes, inits, out = attention_nodes("attn", "input", 6, 1, 4, rng)
+    nodes.append(node("Identity", [out], ["output"]))
+    return nodes, {"input": ([4, 6], -1.0, 1.0)}, {"output": [4, 6]}, inits, 18
+
+
+@model("transformer_block", "one transformer encoder block: 2-head self-attention, residual, "
+       "LayerNorm, GELU MLP, residual, LayerNorm, mean pooling, classifier")
+def transformer_block(rng):
+    seq, d, heads, hidden, classes = 4, 8, 2, 16, 3
+    nodes, inits, att = attention_nodes("attn", "input", d, heads, seq, rng)
+    nodes += [
+        node("Add", ["input", att], ["res1"]),
+        node("LayerNormalization", ["res1", "ln1.g", "ln1.b"], ["ln1"], axis=-1),
+        node("MatMul", ["ln1", "mlp.w1"], ["mlp.h0"]),
+        node("Add", ["mlp.h0", "mlp.b1"], ["mlp.h"]),
+        node("Gelu", ["mlp.h"], ["mlp.act"]),
+        node("MatMul", ["mlp.act", "mlp.w2"], ["mlp.o0"]),
+        node("Add", ["mlp.o0", "mlp.b2"], ["mlp.o"]),
+        node("Add", ["ln1", "mlp.o"], ["res2"]),
+        node("LayerNormalization", ["res2", "ln2.g", "ln2.b"], ["ln2"], axis=-1),
+        node("ReduceMean", ["ln2", "axis0"], ["pooled"], keepdims=1),   # [1, d]
+        node("Gemm", ["pooled", "cls.w", "cls.b"], ["output"], transB=1),
+    ]
+    inits += [
+        init_f32("ln1.g", 1.0 + dyadic(rng, (d,), -0.25, 0.25)),
+        init_f32("ln1.b", dyadic(rng, (d,), -0.25, 0.25)),
+        weights(rng, "mlp.w1", (d, hidden)), weights(rng, "mlp.b1", (hidden,), 0.25),
+        weights(rng, "mlp.w2", (hidden, d)), weights(rng, "mlp.b2", (d,), 0.25),
+        init_f32("ln2.g", 1.0 + dyadic(rng, (d,), -0.25, 0.25)),
+        init_f32("ln2.b", dyadic(rng, (d,), -0.25, 0.25)),
+        init_i64("axis0", [0]),
+        weights(rng, "cls.w", (classes, d)), weights(rng, "cls.b", (classes,), 0.25),
+    ]
+    return nodes, {"input": ([seq, d], -1.0, 1.0)}, {"output": [1, classes]}, inits, 20
+
+
+# --------------------------------------------------------------------------
+# writing
+# --------------------------------------------------------------------------
+
+def run_ort(path: Path, feeds: dict) -> list[np.ndarray]:
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return sess.run(None, feeds)
+
+
+def write(name: str, seed: int) -> dict:
+    description, build = MODELS[name]
+    rng = np.random.default_rng(seed)
+    nodes, inputs, outputs, inits, opset = build(rng)
+    graph = helper.make_graph(
+        nodes, name,
+        inputs=[tensor_info(n, shape) for n, (shape, _, _) in inputs.items()],
+        outputs=[tensor_info(n, shape) for n, shape in outputs.items()],
+        initializer=inits,
+    )
+    onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                                   producer_name=PRODUCER, producer_version="1")
+    onnx_model.ir_version = IR_FOR_OPSET[opset]
+    onnx.checker.check_model(onnx_model, full_check=True)
+    path = CORPUS / f"{name}.onnx"
+    save_model(onnx_model, path)
+
+    samples = []
+    for _ in range(N_CALIBRATION):
+        samples.append({n: dyadic(rng, shape, lo, hi).astype(np.float32)
+                        for n, (shape, lo, hi) in inputs.items()})
+    flat = lambda s: [f32_list(s[n]) for n in inputs]  # noqa: E731
+    dump_json(CORPUS / f"{name}.input.json", {"input_data": flat(samples[0])})
+    dump_rows_json(CORPUS / f"{name}.calibration.json",
+                   {"inputs": [sum(flat(s), []) if len(inputs) == 1 else flat(s)
+                               for s in samples]})
+    outs = run_ort(path, samples[0])
+    dump_json(CORPUS / f"{name}.expected.json", {"output_data": [f32_list(o) for o in outs]})
+    for s in samples:
+        for o in run_ort(path, s):
+            assert np.all(np.isfinite(o)), name
+    return {"name": name, "ops": sorted({n.op_type for n in nodes}), "opset": opset,
+            "description": description}
+
+
+def main() -> int:
+    index = [write(name, 1000 + i) for i, name in enumerate(MODELS)]
+    dump_json(CORPUS / "INDEX.json", index)
+    ops = sorted({op for entry in index for op in entry["ops"]})
+    print(f"wrote {len(index)} models covering {len(ops)} ops to {CORPUS}")
+    print(" ".join(ops))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
