@@ -430,6 +430,66 @@ def shape_folding(rng):
 
 
 # --------------------------------------------------------------------------
+# comparisons, logic, Where, ArgMax
+# --------------------------------------------------------------------------
+
+@model("compare_logic_where", "Greater, LessOrEqual, Equal, Not, And, Or, Xor and Where on "
+       "computed tensors and constants")
+def compare_logic_where(rng):
+    f = onnx.TensorProto.FLOAT
+    return (
+        [
+            node("Gemm", ["input", "w", "b"], ["y"], transB=1),               # [2,5]
+            node("Greater", ["input", "y"], ["g"]),
+            node("LessOrEqual", ["input", "half"], ["le"]),
+            node("Round", ["input"], ["r"]),
+            node("Equal", ["r", "one"], ["eq"]),
+            node("Not", ["g"], ["ng"]),
+            node("And", ["g", "le"], ["and"]),
+            node("Or", ["ng", "eq"], ["or"]),
+            node("Xor", ["g", "le"], ["xor"]),
+            node("Where", ["g", "input", "y"], ["w1"]),
+            node("Where", ["le", "input", "half"], ["w2"]),
+            node("Where", ["mask", "input", "y"], ["w3"]),                    # constant mask
+            *[node("Cast", [t], [f"{t}_f"], to=f) for t in ["g", "le", "eq", "and", "or", "xor"]],
+            node("Concat", ["g_f", "le_f", "eq_f", "and_f", "or_f", "xor_f", "w1", "w2", "w3"],
+                 ["output"], axis=1),
+        ],
+        {"input": ([2, 5], -2.0, 2.0)},
+        {"output": [2, 45]},
+        [weights(rng, "w", (5, 5)), weights(rng, "b", (5,)), init_f32("half", 0.5),
+         init_f32("one", 1.0),
+         helper.make_tensor("mask", onnx.TensorProto.BOOL, [1, 5], [1, 0, 0, 1, 1])],
+        18,
+    )
+
+
+@model("argmax_classifier", "an MLP classifier's logits and ArgMax, ArgMin with select_last_index")
+def argmax_classifier(rng):
+    return (
+        [
+            node("Gemm", ["input", "w1", "b1"], ["h"], transB=1),
+            node("Relu", ["h"], ["a"]),
+            node("Gemm", ["a", "w2", "b2"], ["logits"], transB=1),            # [3,4]
+            node("ArgMax", ["logits"], ["class"], axis=1, keepdims=0),         # [3]
+            node("Round", ["input"], ["rounded"]),
+            node("ArgMin", ["rounded"], ["low"], axis=0, keepdims=1, select_last_index=1),
+            node("Cast", ["class"], ["class_f"], to=onnx.TensorProto.FLOAT),
+            node("Cast", ["low"], ["low_f"], to=onnx.TensorProto.FLOAT),
+            node("Reshape", ["logits", "flat"], ["logits_f"]),
+            node("Reshape", ["low_f", "flat"], ["low_flat"]),
+            node("Concat", ["logits_f", "class_f", "low_flat"], ["output"], axis=0),
+        ],
+        {"input": ([3, 6], -2.0, 2.0)},
+        {"output": [12 + 3 + 6]},
+        [weights(rng, "w1", (8, 6)), weights(rng, "b1", (8,)),
+         init_f32("w2", dyadic(rng, (4, 8), -1.5, 1.5)), weights(rng, "b2", (4,)),
+         init_i64("flat", [-1])],
+        18,
+    )
+
+
+# --------------------------------------------------------------------------
 # recurrent layers (unrolled)
 # --------------------------------------------------------------------------
 

@@ -132,6 +132,12 @@ pub enum Activation {
     Sin,
     /// `cos x`.
     Cos,
+    /// `1` for `x > 0`, else `0` (Greater, Less).
+    Step,
+    /// `1` for `x ≥ 0`, else `0` (GreaterOrEqual, LessOrEqual).
+    StepInclusive,
+    /// `1` for `x = 0`, else `0` (Equal, ArgMax).
+    IsZero,
 }
 
 /// The largest magnitude an unbounded function (exp, reciprocal, pow) returns: its table
@@ -211,6 +217,9 @@ impl Activation {
             }
             Self::Sin => x.sin(),
             Self::Cos => x.cos(),
+            Self::Step => f64::from(u8::from(x > 0.0)),
+            Self::StepInclusive => f64::from(u8::from(x >= 0.0)),
+            Self::IsZero => f64::from(u8::from(x == 0.0)),
         }
     }
 
@@ -240,6 +249,9 @@ impl Activation {
             Self::Abs => x.abs(),
             Self::Neg => -x,
             Self::Sign => x.signum() << scale,
+            Self::Step => i128::from(x > 0) << scale,
+            Self::StepInclusive => i128::from(x >= 0) << scale,
+            Self::IsZero => i128::from(x == 0) << scale,
             Self::Floor => x.div_euclid(1 << scale) << scale,
             Self::Ceil => -((-x).div_euclid(1 << scale) << scale),
             _ => {

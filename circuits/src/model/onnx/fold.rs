@@ -31,6 +31,11 @@ const FOLDABLE: &[&str] = &[
     "Equal",
     "Less",
     "Greater",
+    "LessOrEqual",
+    "GreaterOrEqual",
+    "And",
+    "Or",
+    "Xor",
     "Where",
     "Not",
     "Min",
@@ -312,7 +317,17 @@ impl Importer {
                     return Err(invalid(node, "operands do not broadcast".into()));
                 };
                 let integer = a.integer && b.integer;
-                let comparison = matches!(op, "Equal" | "Less" | "Greater");
+                let comparison = matches!(
+                    op,
+                    "Equal"
+                        | "Less"
+                        | "Greater"
+                        | "LessOrEqual"
+                        | "GreaterOrEqual"
+                        | "And"
+                        | "Or"
+                        | "Xor"
+                );
                 let f = |p: f64, q: f64| match op {
                     "Add" => p + q,
                     "Sub" => p - q,
@@ -322,6 +337,11 @@ impl Importer {
                     "Equal" => f64::from(p == q),
                     "Less" => f64::from(p < q),
                     "Greater" => f64::from(p > q),
+                    "LessOrEqual" => f64::from(p <= q),
+                    "GreaterOrEqual" => f64::from(p >= q),
+                    "And" => f64::from(p != 0.0 && q != 0.0),
+                    "Or" => f64::from(p != 0.0 || q != 0.0),
+                    "Xor" => f64::from((p != 0.0) != (q != 0.0)),
                     "Min" => p.min(q),
                     _ => p.max(q),
                 };

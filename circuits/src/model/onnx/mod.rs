@@ -8,6 +8,7 @@
 mod elementwise;
 mod fold;
 mod linear;
+mod logic;
 mod recurrent;
 mod reduce;
 mod shape;
@@ -175,6 +176,23 @@ fn tensor_from_proto(t: &pb::TensorProto, name: &str) -> Result<Const> {
         Ok(DataType::Int32) if raw.is_empty() => {
             t.int32_data.iter().map(|v| f64::from(*v)).collect()
         }
+        Ok(DataType::Int32) => raw
+            .chunks_exact(4)
+            .map(|c| f64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+            .collect(),
+        Ok(DataType::Double) if !raw.is_empty() => raw
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().expect("chunk of 8")))
+            .collect(),
+        Ok(DataType::Double) => t.double_data.clone(),
+        // Booleans and bytes: one byte each when raw, else in int32_data.
+        Ok(DataType::Bool | DataType::Uint8) if !raw.is_empty() => {
+            raw.iter().map(|b| f64::from(*b)).collect()
+        }
+        Ok(DataType::Int8) if !raw.is_empty() => raw.iter().map(|b| f64::from(*b as i8)).collect(),
+        Ok(DataType::Bool | DataType::Uint8 | DataType::Int8) => {
+            t.int32_data.iter().map(|v| f64::from(*v)).collect()
+        }
         Ok(other) => return Err(bad(format!("constant of type {other:?} is not supported"))),
         Err(_) => return Err(bad(format!("unknown tensor data type {}", t.data_type))),
     };
@@ -186,7 +204,7 @@ fn tensor_from_proto(t: &pb::TensorProto, name: &str) -> Result<Const> {
     }
     let integer = matches!(
         DataType::try_from(t.data_type),
-        Ok(DataType::Int64 | DataType::Int32)
+        Ok(DataType::Int64 | DataType::Int32 | DataType::Int8 | DataType::Uint8 | DataType::Bool)
     );
     Ok(Const {
         shape,
@@ -323,6 +341,12 @@ impl Importer {
             "Softmax" | "LogSoftmax" => self.softmax(node, name),
             "LayerNormalization" => self.layer_norm(node, name),
             "LSTM" | "GRU" | "RNN" => self.recurrent(node, name),
+            "Greater" | "Less" | "GreaterOrEqual" | "LessOrEqual" | "Equal" => {
+                self.compare(node, name)
+            }
+            "Not" | "And" | "Or" | "Xor" => self.logic(node, name),
+            "Where" => self.select_where(node, name),
+            "ArgMax" | "ArgMin" => self.argmax(node, name),
             "AveragePool" | "GlobalAveragePool" => self.avg_pool(node, name),
             "MaxPool" | "GlobalMaxPool" => self.max_pool(node, name),
             "BatchNormalization" => self.batch_norm(node, name),

@@ -10,21 +10,21 @@ use crate::model::{Activation, FloatOp, ProductDims, TensorId};
 use tract_onnx::pb::NodeProto;
 
 /// A reduction of a tensor over some of its axes.
-struct Reduction {
+pub(super) struct Reduction {
     /// The input shape with the reduced axes kept as 1.
-    kept: Vec<usize>,
+    pub(super) kept: Vec<usize>,
     /// The input shape with the reduced axes removed.
-    dropped: Vec<usize>,
-    /// For each output element, the input elements it reduces.
-    windows: Vec<Vec<u32>>,
+    pub(super) dropped: Vec<usize>,
+    /// For each output element, the input elements it reduces, in increasing index order.
+    pub(super) windows: Vec<Vec<u32>>,
     /// For each input element, the output element that reduces it (the broadcast back).
     owner: Vec<Option<(u32, u32)>>,
     /// Elements per window.
-    count: usize,
+    pub(super) count: usize,
 }
 
 impl Reduction {
-    fn new(shape: &[usize], axes: &[usize]) -> Self {
+    pub(super) fn new(shape: &[usize], axes: &[usize]) -> Self {
         let kept: Vec<usize> = shape
             .iter()
             .enumerate()
@@ -302,15 +302,7 @@ impl Importer {
     ) -> Result<(TensorId, TensorId, TensorId)> {
         let shape = self.graph.tensors[x].shape.clone();
         let name = node_name(node);
-        let windows = r.windows.clone();
-        let n = name.clone();
-        let max = self.step(node, "max", r.kept.clone(), |output| FloatOp::MaxPool {
-            node: n,
-            input: x,
-            output,
-            windows,
-            min: false,
-        })?;
+        let max = self.window_extreme(node, x, r, false)?;
         let spread = self.spread(node, max, r, &shape, "max_broadcast")?;
         let shifted = self.step(node, "shifted", shape.clone(), |output| FloatOp::Add {
             node: name,
@@ -321,6 +313,26 @@ impl Importer {
         })?;
         let exp = self.lookup(node, shifted, Activation::Exp, "exp")?;
         Ok((max, shifted, exp))
+    }
+
+    /// The maximum (or minimum) over the reduction's windows.
+    pub(super) fn window_extreme(
+        &mut self,
+        node: &NodeProto,
+        x: TensorId,
+        r: &Reduction,
+        min: bool,
+    ) -> Result<TensorId> {
+        let name = node_name(node);
+        let windows = r.windows.clone();
+        let suffix = if min { "min" } else { "max" };
+        self.step(node, suffix, r.kept.clone(), |output| FloatOp::MaxPool {
+            node: name,
+            input: x,
+            output,
+            windows,
+            min,
+        })
     }
 
     /// The mean over the reduction's windows, plus `shift`: a window sum, then one affine
@@ -356,7 +368,7 @@ impl Importer {
     }
 
     /// A reduced tensor copied back to the full `shape` (each element gets its window's value).
-    fn spread(
+    pub(super) fn spread(
         &mut self,
         node: &NodeProto,
         t: TensorId,

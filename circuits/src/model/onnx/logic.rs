@@ -1,0 +1,418 @@
+//! Comparisons, boolean logic, Where, ArgMax and ArgMin on computed tensors. Booleans are the
+//! fixed-point values 0 and 1: a comparison is a step (or is-zero) lookup of a difference,
+//! `and` a product, `not` an affine map; Where is `y + c·(x − y)` (copies when `c` is
+//! constant); ArgMax counts the positions before the first maximum with a running product.
+
+use super::elementwise::broadcast_shapes;
+use super::shape::broadcast;
+use super::{attr_int, invalid, node_name, unsupported, Const, Importer, Operand};
+use crate::error::Result;
+use crate::model::{Activation, FloatOp, ProductDims, TensorId};
+use tract_onnx::pb::NodeProto;
+
+/// An operand broadcast to the result's shape: a computed tensor or constant values.
+enum Side {
+    Var(TensorId),
+    Const(Vec<f32>),
+}
+
+impl Importer {
+    /// Inputs `idx` of `node` broadcast to one shape: the shape and each side.
+    fn sides(&mut self, node: &NodeProto, idx: &[usize]) -> Result<(Vec<usize>, Vec<Side>)> {
+        let operands: Vec<(Option<TensorId>, Option<Const>)> = idx
+            .iter()
+            .map(|i| {
+                Ok(match self.operand(node, *i)? {
+                    Operand::Var(t) => (Some(t), None),
+                    Operand::Const(c) => (None, Some(c.clone())),
+                })
+            })
+            .collect::<Result<_>>()?;
+        let mut shape: Vec<usize> = vec![];
+        for (t, c) in &operands {
+            let s = match (t, c) {
+                (Some(t), _) => self.graph.tensors[*t].shape.clone(),
+                (_, Some(c)) => c.shape.clone(),
+                _ => unreachable!("one of the two"),
+            };
+            shape = broadcast_shapes(&shape, &s)
+                .ok_or_else(|| invalid(node, format!("cannot broadcast {shape:?} with {s:?}")))?;
+        }
+        let mut sides = Vec::with_capacity(operands.len());
+        for (k, (t, c)) in operands.into_iter().enumerate() {
+            sides.push(match (t, c) {
+                (Some(t), _) => Side::Var(self.broadcast_var(node, t, &shape, &format!("b{k}"))?),
+                (_, Some(c)) => Side::Const(
+                    broadcast(&c.shape, &c.data, &shape)
+                        .ok_or_else(|| invalid(node, "cannot broadcast a constant".into()))?
+                        .into_iter()
+                        .map(|v| v as f32)
+                        .collect(),
+                ),
+                _ => unreachable!("one of the two"),
+            });
+        }
+        Ok((shape, sides))
+    }
+
+    /// `a − b` for two sides of one shape (not both constant).
+    fn difference(
+        &mut self,
+        node: &NodeProto,
+        suffix: &str,
+        shape: &[usize],
+        a: &Side,
+        b: &Side,
+    ) -> Result<TensorId> {
+        let name = node_name(node);
+        let shape = shape.to_vec();
+        match (a, b) {
+            (Side::Var(a), Side::Var(b)) => {
+                let (a, b) = (*a, *b);
+                self.step(node, suffix, shape, |output| FloatOp::Add {
+                    node: name,
+                    a,
+                    b,
+                    output,
+                    sub: true,
+                })
+            }
+            (Side::Var(a), Side::Const(c)) => {
+                let input = *a;
+                let constant = c.iter().map(|v| -v).collect();
+                self.step(node, suffix, shape, |output| FloatOp::AddConst {
+                    node: name,
+                    input,
+                    constant,
+                    output,
+                })
+            }
+            (Side::Const(c), Side::Var(b)) => {
+                let input = *b;
+                let (scale, shift) = (vec![-1.0; c.len()], c.clone());
+                self.step(node, suffix, shape, |output| FloatOp::Affine {
+                    node: name,
+                    input,
+                    output,
+                    scale,
+                    shift,
+                })
+            }
+            (Side::Const(_), Side::Const(_)) => Err(unsupported(node, "two constant operands")),
+        }
+    }
+
+    /// Greater, Less, GreaterOrEqual, LessOrEqual and Equal: a lookup of the difference.
+    pub(super) fn compare(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let (shape, sides) = self.sides(node, &[0, 1])?;
+        let (act, flip) = match node.op_type.as_str() {
+            "Greater" => (Activation::Step, false),
+            "Less" => (Activation::Step, true),
+            "GreaterOrEqual" => (Activation::StepInclusive, false),
+            "LessOrEqual" => (Activation::StepInclusive, true),
+            _ => (Activation::IsZero, false),
+        };
+        let (a, b) = if flip {
+            (&sides[1], &sides[0])
+        } else {
+            (&sides[0], &sides[1])
+        };
+        let diff = self.difference(node, "difference", &shape, a, b)?;
+        self.push(node, shape, |output| FloatOp::Activation {
+            node: name,
+            act,
+            input: diff,
+            output,
+        })
+    }
+
+    /// Not, And, Or and Xor of computed booleans.
+    pub(super) fn logic(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        if node.op_type == "Not" {
+            let x = self.var(node, 0)?;
+            let shape = self.graph.tensors[x].shape.clone();
+            let n = shape.iter().product();
+            return self.push(node, shape, |output| FloatOp::Affine {
+                node: name,
+                input: x,
+                output,
+                scale: vec![-1.0; n],
+                shift: vec![1.0; n],
+            });
+        }
+        let (shape, sides) = self.sides(node, &[0, 1])?;
+        let (Side::Var(a), Side::Var(b)) = (&sides[0], &sides[1]) else {
+            return Err(unsupported(node, "a constant operand"));
+        };
+        let (a, b) = (*a, *b);
+        let numel = shape.iter().product();
+        let n = name.clone();
+        let both = self.step(node, "both", shape.clone(), |output| FloatOp::Product {
+            node: n,
+            a,
+            b,
+            output,
+            dims: ProductDims::elementwise(numel),
+        })?;
+        if node.op_type == "And" {
+            return self.push(node, shape, |output| FloatOp::Reshape {
+                node: name,
+                input: both,
+                output,
+            });
+        }
+        let n = name.clone();
+        let sum = self.step(node, "sum", shape.clone(), |output| FloatOp::Add {
+            node: n,
+            a,
+            b,
+            output,
+            sub: false,
+        })?;
+        // or = a + b − ab, xor = a + b − 2ab
+        let overlap = if node.op_type == "Xor" {
+            let n = name.clone();
+            self.step(node, "twice", shape.clone(), |output| FloatOp::Add {
+                node: n,
+                a: both,
+                b: both,
+                output,
+                sub: false,
+            })?
+        } else {
+            both
+        };
+        self.push(node, shape, |output| FloatOp::Add {
+            node: name,
+            a: sum,
+            b: overlap,
+            output,
+            sub: true,
+        })
+    }
+
+    /// Where(c, x, y): copies when `c` is constant, else `y + c·(x − y)`.
+    pub(super) fn select_where(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let (shape, sides) = self.sides(node, &[0, 1, 2])?;
+        let numel: usize = shape.iter().product();
+        let (c, x, y) = (&sides[0], &sides[1], &sides[2]);
+        if let Side::Const(cond) = c {
+            // Copies of the computed branch, zero elsewhere, plus the constant branch.
+            let mut inputs = Vec::new();
+            let mut slot = |side: &Side| match side {
+                Side::Var(t) => {
+                    inputs.push(*t);
+                    Some(inputs.len() as u32 - 1)
+                }
+                Side::Const(_) => None,
+            };
+            let (sx, sy) = (slot(x), slot(y));
+            let map = (0..numel)
+                .map(|e| {
+                    let pick = if cond[e] != 0.0 { sx } else { sy };
+                    pick.map(|k| (k, e as u32))
+                })
+                .collect();
+            let constant: Vec<f32> = (0..numel)
+                .map(|e| match (cond[e] != 0.0, x, y) {
+                    (true, Side::Const(v), _) | (false, _, Side::Const(v)) => v[e],
+                    _ => 0.0,
+                })
+                .collect();
+            if constant.iter().all(|v| *v == 0.0) {
+                return self.push(node, shape, |output| FloatOp::Select {
+                    node: name,
+                    inputs,
+                    output,
+                    map,
+                });
+            }
+            let n = name.clone();
+            let picked = self.step(node, "picked", shape.clone(), |output| FloatOp::Select {
+                node: n,
+                inputs,
+                output,
+                map,
+            })?;
+            return self.push(node, shape, |output| FloatOp::AddConst {
+                node: name,
+                input: picked,
+                constant,
+                output,
+            });
+        }
+        let Side::Var(c) = c else {
+            unreachable!("constant handled")
+        };
+        let c = *c;
+        let gate = match (x, y) {
+            (Side::Const(a), Side::Const(b)) => {
+                // c·(x − y) with constants: an affine map of c.
+                let input = c;
+                let scale = a.iter().zip(b).map(|(p, q)| p - q).collect();
+                let n = name.clone();
+                self.step(node, "gated", shape.clone(), |output| FloatOp::Affine {
+                    node: n,
+                    input,
+                    output,
+                    scale,
+                    shift: vec![0.0; numel],
+                })?
+            }
+            _ => {
+                let d = self.difference(node, "difference", &shape, x, y)?;
+                let n = name.clone();
+                self.step(node, "gated", shape.clone(), |output| FloatOp::Product {
+                    node: n,
+                    a: c,
+                    b: d,
+                    output,
+                    dims: ProductDims::elementwise(numel),
+                })?
+            }
+        };
+        match y {
+            Side::Var(y) => {
+                let y = *y;
+                self.push(node, shape, |output| FloatOp::Add {
+                    node: name,
+                    a: y,
+                    b: gate,
+                    output,
+                    sub: false,
+                })
+            }
+            Side::Const(v) => {
+                let constant = v.clone();
+                self.push(node, shape, |output| FloatOp::AddConst {
+                    node: name,
+                    input: gate,
+                    constant,
+                    output,
+                })
+            }
+        }
+    }
+
+    /// ArgMax and ArgMin over one axis: the positions before the first extreme value (or
+    /// after the last, with `select_last_index`), counted by a running product of
+    /// "not seen yet" over is-zero lookups of `x − max`.
+    pub(super) fn argmax(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let x = self.var(node, 0)?;
+        let shape = self.graph.tensors[x].shape.clone();
+        let axis = super::shape::axis_index(attr_int(node, "axis").unwrap_or(0), shape.len())
+            .ok_or_else(|| invalid(node, "axis out of range".into()))?;
+        let last = attr_int(node, "select_last_index").unwrap_or(0) != 0;
+        let min = node.op_type == "ArgMin";
+        let r = super::reduce::Reduction::new(&shape, &[axis]);
+        let out_shape = if attr_int(node, "keepdims").unwrap_or(1) != 0 {
+            r.kept.clone()
+        } else {
+            r.dropped.clone()
+        };
+        let extreme = self.window_extreme(node, x, &r, min)?;
+        let full = shape.clone();
+        let spread = self.spread(node, extreme, &r, &full, "extreme_broadcast")?;
+        let n = name.clone();
+        let diff = self.step(node, "difference", full.clone(), |output| FloatOp::Add {
+            node: n,
+            a: x,
+            b: spread,
+            output,
+            sub: true,
+        })?;
+        let hit = self.lookup(node, diff, Activation::IsZero, "hit")?;
+        let count = r.count;
+        let outs = r.windows.len();
+        let order: Vec<usize> = if last {
+            (0..count).rev().collect()
+        } else {
+            (0..count).collect()
+        };
+        // unseen_k = Π_{j ≤ k} (1 − hit_j), for the first count − 1 positions in order.
+        let mut unseen: Vec<TensorId> = Vec::new();
+        for (step, k) in order.iter().take(count.saturating_sub(1)).enumerate() {
+            let map = r.windows.iter().map(|w| Some((0, w[*k]))).collect();
+            let n = name.clone();
+            let hit_k = self.step(node, &format!("hit{k}"), r.kept.clone(), |output| {
+                FloatOp::Select {
+                    node: n,
+                    inputs: vec![hit],
+                    output,
+                    map,
+                }
+            })?;
+            let n = name.clone();
+            let miss = self.step(node, &format!("miss{k}"), r.kept.clone(), |output| {
+                FloatOp::Affine {
+                    node: n,
+                    input: hit_k,
+                    output,
+                    scale: vec![-1.0; outs],
+                    shift: vec![1.0; outs],
+                }
+            })?;
+            let next = match unseen.last() {
+                None => miss,
+                Some(prev) => {
+                    let (prev, n) = (*prev, name.clone());
+                    self.step(node, &format!("unseen{step}"), r.kept.clone(), |output| {
+                        FloatOp::Product {
+                            node: n,
+                            a: prev,
+                            b: miss,
+                            output,
+                            dims: ProductDims::elementwise(outs),
+                        }
+                    })?
+                }
+            };
+            unseen.push(next);
+        }
+        if unseen.is_empty() {
+            // One position: the index is 0 (a zero through a select).
+            return self.push(node, out_shape, |output| FloatOp::Select {
+                node: name,
+                inputs: vec![x],
+                output,
+                map: vec![None; outs],
+            });
+        }
+        let m = unseen.len();
+        let map = (0..m)
+            .flat_map(|k| (0..outs).map(move |o| Some((k as u32, o as u32))))
+            .collect();
+        let n = name.clone();
+        let stacked = self.step(node, "unseen", vec![m * outs], |output| FloatOp::Select {
+            node: n,
+            inputs: unseen,
+            output,
+            map,
+        })?;
+        let windows: Vec<Vec<u32>> = (0..outs)
+            .map(|o| (0..m).map(|k| (k * outs + o) as u32).collect())
+            .collect();
+        if !last {
+            return self.push(node, out_shape, |output| FloatOp::Sum {
+                node: name,
+                input: stacked,
+                output,
+                windows,
+            });
+        }
+        let n = name.clone();
+        let after = self.step(node, "after_last", r.kept.clone(), |output| FloatOp::Sum {
+            node: n,
+            input: stacked,
+            output,
+            windows,
+        })?;
+        self.push(node, out_shape, |output| FloatOp::Affine {
+            node: name,
+            input: after,
+            output,
+            scale: vec![-1.0; outs],
+            shift: vec![(count - 1) as f32; outs],
+        })
+    }
+}
