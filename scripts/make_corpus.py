@@ -641,6 +641,186 @@ def transformer_block(rng):
     return nodes, {"input": ([seq, d], -1.0, 1.0)}, {"output": [1, classes]}, inits, 20
 
 
+@model("conv_transpose", "ConvTranspose: stride 2 with pads and output padding, then a grouped "
+       "one with dilation")
+def conv_transpose(rng):
+    return (
+        [
+            node("ConvTranspose", ["input", "w1", "b1"], ["up"], strides=[2, 2],
+                 pads=[1, 1, 0, 0], output_padding=[1, 0]),
+            node("Relu", ["up"], ["r"]),
+            node("ConvTranspose", ["r", "w2"], ["output"], group=2, dilations=[2, 1]),
+        ],
+        {"input": ([1, 2, 3, 3], -2.0, 2.0)},
+        {"output": [1, 4, 9, 7]},
+        [weights(rng, "w1", (2, 4, 3, 3)), weights(rng, "b1", (4,), 0.25),
+         weights(rng, "w2", (4, 2, 2, 2))],
+        18,
+    )
+
+
+@model("instance_lp_norm", "InstanceNormalization, LpNormalization (p = 1 and 2), LpPool and "
+       "GlobalLpPool")
+def instance_lp_norm(rng):
+    return (
+        [
+            node("InstanceNormalization", ["input", "g", "b"], ["inorm"]),
+            node("LpNormalization", ["input"], ["l2"], axis=-1, p=2),
+            node("LpNormalization", ["input"], ["l1"], axis=1, p=1),
+            node("LpPool", ["input"], ["pool"], kernel_shape=[2, 2], strides=[2, 2], p=2),
+            node("GlobalLpPool", ["input"], ["gpool"], p=3),
+            node("Reshape", ["inorm", "flat"], ["f1"]),
+            node("Reshape", ["l2", "flat"], ["f2"]),
+            node("Reshape", ["l1", "flat"], ["f3"]),
+            node("Reshape", ["pool", "flat"], ["f4"]),
+            node("Reshape", ["gpool", "flat"], ["f5"]),
+            node("Concat", ["f1", "f2", "f3", "f4", "f5"], ["output"], axis=0),
+        ],
+        {"input": ([1, 2, 4, 4], -2.0, 2.0)},
+        {"output": [32 * 3 + 8 + 2]},
+        [init_f32("g", [1.25, 0.75]), init_f32("b", [0.25, -0.5]), init_i64("flat", [-1])],
+        18,
+    )
+
+
+# --------------------------------------------------------------------------
+# whole models: a tree ensemble in tensor form, CNNs
+# --------------------------------------------------------------------------
+
+DIGITS = None
+
+
+def digits_data():
+    """scikit-learn's 8x8 digits (shipped inside the wheel), as the other models use them."""
+    global DIGITS
+    if DIGITS is None:
+        from sklearn.datasets import load_digits
+        from sklearn.model_selection import train_test_split
+        d = load_digits()
+        DIGITS = train_test_split(d.data, d.target, test_size=450, random_state=0)
+    return DIGITS
+
+
+@model("forest_digits", "a random forest (3 trees, depth 3) trained on the digits, exported in "
+       "tensor form: feature selection, x <= threshold, path matching, leaf values, ArgMax")
+def forest_digits(rng):
+    from sklearn.ensemble import RandomForestClassifier
+    x_train, x_test, y_train, _ = digits_data()
+    forest = RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0)
+    forest.fit(x_train, y_train)
+    internal, leaves = [], []   # internal: (feature, threshold); leaves: (path, values)
+    for est in forest.estimators_:
+        tree = est.tree_
+
+        def walk(i, path):
+            if tree.children_left[i] == -1:
+                probs = tree.value[i][0] / tree.value[i][0].sum()
+                leaves.append((path, probs / len(forest.estimators_)))
+                return
+            k = len(internal)
+            internal.append((tree.feature[i], tree.threshold[i]))
+            walk(tree.children_left[i], path + [(k, 1)])
+            walk(tree.children_right[i], path + [(k, 0)])
+
+        walk(0, [])
+    n_in, n_leaf = len(internal), len(leaves)
+    a = np.zeros((64, n_in), dtype=np.float32)
+    for k, (f, _) in enumerate(internal):
+        a[f, k] = 1.0
+    thresholds = np.array([t for _, t in internal], dtype=np.float32)
+    c = np.zeros((n_in, n_leaf), dtype=np.float32)
+    d = np.zeros(n_leaf, dtype=np.float32)
+    for j, (path, _) in enumerate(leaves):
+        for k, left in path:
+            c[k, j] = 1.0 if left else -1.0
+            d[j] += left
+    e = np.stack([v for _, v in leaves]).astype(np.float32)          # [leaves, 10]
+    # The shipped weights are the forest's own: check the tensor form against it.
+    sample = x_test[:50].astype(np.float32)
+    dec = (sample @ a <= thresholds).astype(np.float32)
+    hit = (dec @ c == d).astype(np.float32)
+    assert np.allclose(hit @ e, forest.predict_proba(sample), atol=1e-6)
+    return (
+        [
+            node("MatMul", ["input", "select"], ["features"]),
+            node("LessOrEqual", ["features", "thresholds"], ["left"]),
+            node("Cast", ["left"], ["left_f"], to=onnx.TensorProto.FLOAT),
+            node("MatMul", ["left_f", "paths"], ["matched"]),
+            node("Equal", ["matched", "lefts"], ["reached"]),
+            node("Cast", ["reached"], ["reached_f"], to=onnx.TensorProto.FLOAT),
+            node("MatMul", ["reached_f", "leaf_values"], ["probabilities"]),
+            node("ArgMax", ["probabilities"], ["label"], axis=1, keepdims=1),
+            node("Cast", ["label"], ["label_f"], to=onnx.TensorProto.FLOAT),
+            node("Concat", ["probabilities", "label_f"], ["output"], axis=1),
+        ],
+        {"input": ([1, 64], "digits", None)},
+        {"output": [1, 11]},
+        [init_f32("select", a), init_f32("thresholds", thresholds), init_f32("paths", c),
+         init_f32("lefts", d), init_f32("leaf_values", e)],
+        18,
+    )
+
+
+@model("cnn_digits", "a CNN for 8x8 digit images: Conv 3x3 (4) + BN, ReLU, MaxPool 2, Conv 3x3 (8), "
+       "ReLU, GlobalAveragePool, Gemm to 10 classes, Softmax")
+def cnn_digits(rng):
+    return (
+        [
+            node("Conv", ["input", "c1.w", "c1.b"], ["c1"], pads=[1, 1, 1, 1]),
+            node("BatchNormalization", ["c1", "bn.g", "bn.b", "bn.m", "bn.v"], ["bn"]),
+            node("Relu", ["bn"], ["r1"]),
+            node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
+            node("Conv", ["p1", "c2.w", "c2.b"], ["c2"], pads=[1, 1, 1, 1]),
+            node("Relu", ["c2"], ["r2"]),
+            node("GlobalAveragePool", ["r2"], ["gap"]),
+            node("Flatten", ["gap"], ["flat"]),
+            node("Gemm", ["flat", "fc.w", "fc.b"], ["logits"], transB=1),
+            node("Softmax", ["logits"], ["output"], axis=-1),
+        ],
+        {"input": ([1, 1, 8, 8], "digits", None)},
+        {"output": [1, 10]},
+        [weights(rng, "c1.w", (4, 1, 3, 3), 0.1), weights(rng, "c1.b", (4,), 0.1),
+         init_f32("bn.g", 1.0 + dyadic(rng, (4,), -0.25, 0.25)),
+         weights(rng, "bn.b", (4,), 0.25), weights(rng, "bn.m", (4,), 0.25),
+         init_f32("bn.v", 1.0 + dyadic(rng, (4,), 0.0, 0.5)),
+         weights(rng, "c2.w", (8, 4, 3, 3), 0.25), weights(rng, "c2.b", (8,), 0.1),
+         weights(rng, "fc.w", (10, 8), 1.0), weights(rng, "fc.b", (10,), 0.25)],
+        18,
+    )
+
+
+@model("lenet5", "LeNet-5 on a 28x28 image: Conv 5x5 (6, pad 2), ReLU, AvgPool 2, Conv 5x5 (16), "
+       "ReLU, AvgPool 2, Gemm 400->120, ReLU, Gemm 120->84, ReLU, Gemm 84->10 (weights scaled "
+       "by fan-in)")
+def lenet5(rng):
+    def fan_in(name, shape, fan):
+        return init_f32(name, dyadic(rng, shape, -1.0, 1.0) / math.sqrt(fan))
+    return (
+        [
+            node("Conv", ["input", "c1.w", "c1.b"], ["c1"], pads=[2, 2, 2, 2]),
+            node("Relu", ["c1"], ["r1"]),
+            node("AveragePool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
+            node("Conv", ["p1", "c2.w", "c2.b"], ["c2"]),
+            node("Relu", ["c2"], ["r2"]),
+            node("AveragePool", ["r2"], ["p2"], kernel_shape=[2, 2], strides=[2, 2]),
+            node("Flatten", ["p2"], ["flat"]),
+            node("Gemm", ["flat", "f1.w", "f1.b"], ["f1"], transB=1),
+            node("Relu", ["f1"], ["r3"]),
+            node("Gemm", ["r3", "f2.w", "f2.b"], ["f2"], transB=1),
+            node("Relu", ["f2"], ["r4"]),
+            node("Gemm", ["r4", "f3.w", "f3.b"], ["output"], transB=1),
+        ],
+        {"input": ([1, 1, 28, 28], 0.0, 1.0)},
+        {"output": [1, 10]},
+        [fan_in("c1.w", (6, 1, 5, 5), 25), weights(rng, "c1.b", (6,), 0.1),
+         fan_in("c2.w", (16, 6, 5, 5), 150), weights(rng, "c2.b", (16,), 0.1),
+         fan_in("f1.w", (120, 400), 400), weights(rng, "f1.b", (120,), 0.1),
+         fan_in("f2.w", (84, 120), 120), weights(rng, "f2.b", (84,), 0.1),
+         fan_in("f3.w", (10, 84), 84), weights(rng, "f3.b", (10,), 0.1)],
+        18,
+    )
+
+
 # --------------------------------------------------------------------------
 # writing
 # --------------------------------------------------------------------------
@@ -668,9 +848,14 @@ def write(name: str, seed: int) -> dict:
     save_model(onnx_model, path)
 
     samples = []
-    for _ in range(N_CALIBRATION):
-        samples.append({n: dyadic(rng, shape, lo, hi).astype(np.float32)
-                        for n, (shape, lo, hi) in inputs.items()})
+    for k in range(N_CALIBRATION):
+        sample = {}
+        for n, (shape, lo, hi) in inputs.items():
+            if lo == "digits":   # real digit images from the test split, pixel values 0..16
+                sample[n] = digits_data()[1][k].reshape(shape).astype(np.float32)
+            else:
+                sample[n] = dyadic(rng, shape, lo, hi).astype(np.float32)
+        samples.append(sample)
     flat = lambda s: [f32_list(s[n]) for n in inputs]  # noqa: E731
     dump_json(CORPUS / f"{name}.input.json", {"input_data": flat(samples[0])})
     dump_rows_json(CORPUS / f"{name}.calibration.json",

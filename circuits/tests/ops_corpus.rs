@@ -249,3 +249,18 @@ fn transformer_block_real_proof_verifies_and_tampering_is_rejected() {
         Err(CircuitError::ProofRejected(_))
     ));
 }
+
+#[test]
+fn a_model_tract_cannot_run_compiles_with_its_import_reported_unchecked() {
+    // tract 0.23.9 has no LpPool: the float cross-check is skipped and says why, instead of
+    // refusing a model our own float reading (checked against onnxruntime above) handles.
+    let (model, _) = corpus_model("instance_lp_norm");
+    let why = model
+        .report
+        .import_unchecked
+        .expect("tract cannot run LpPool");
+    assert!(why.contains("LpPool"), "{why}");
+    let (checked, _) = corpus_model("conv_transpose");
+    assert_eq!(checked.report.import_unchecked, None);
+    assert!(checked.report.import_max_diff < 1e-4);
+}

@@ -104,6 +104,11 @@ impl CompileCmd {
             r.mean_rel_error * 100.0,
             r.top1_agreement.map(|a| format!(", top-1 agreement {:.1}%", a * 100.0)).unwrap_or_default()
         );
+        if let Some(why) = &r.import_unchecked {
+            println!(
+                "  warning: tract could not run the model as a float cross-check ({why}); the import is unchecked"
+            );
+        }
         if let Some(c) = m.weights_commitment()? {
             println!(
                 "  weights commitment {} (keep {} private: it holds the weights and the salt)",

@@ -342,6 +342,10 @@ pub struct QuantReport {
     pub top1_agreement: Option<f64>,
     /// Largest difference between tract's float inference and our float reading of the graph.
     pub import_max_diff: f64,
+    /// Why tract could not run the model, when it could not (an op it does not implement):
+    /// `import_max_diff` then checked nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_unchecked: Option<String>,
 }
 
 /// A model compiled for the circuit: what `compile` writes as `model.json`.

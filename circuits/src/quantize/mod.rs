@@ -123,29 +123,8 @@ pub fn compile(
         .iter()
         .map(|t| graph.tensors[*t].shape.clone())
         .collect();
-    let reference = FloatReference::new(path, &input_shapes)?;
     let float_values: Vec<Vec<Vec<f32>>> = samples.iter().map(|s| graph.run_f32_all(s)).collect();
-    let tract_outputs: Vec<Vec<Vec<f32>>> = samples
-        .iter()
-        .map(|s| reference.run(s))
-        .collect::<Result<_>>()?;
-
-    let mut import_max_diff = 0f64;
-    for (values, tract) in float_values.iter().zip(&tract_outputs) {
-        for (id, t) in graph.outputs.iter().zip(tract) {
-            if values[*id].len() != t.len() {
-                return Err(CircuitError::Mismatch(format!(
-                    "output `{}`: tract computes {} values, the compiler {}",
-                    graph.tensors[*id].name,
-                    t.len(),
-                    values[*id].len()
-                )));
-            }
-            for (a, b) in values[*id].iter().zip(t) {
-                import_max_diff = import_max_diff.max(f64::from((a - b).abs()));
-            }
-        }
-    }
+    let import = cross_check(path, &graph, &input_shapes, samples, &float_values)?;
 
     // Quantization loss is measured against the float model as compiled (checked against
     // tract just above: `import_max_diff`).
@@ -235,7 +214,7 @@ pub fn compile(
         })?,
     };
 
-    model.report = measure(&model, samples, &float_outputs, import_max_diff)?;
+    model.report = measure(&model, samples, &float_outputs, &import)?;
     // Then accuracy: the smallest circuit may round too coarsely (products of two computed
     // values, divisions, long chains); take more bits until the target is met. A scale whose
     // tables would not fit (a division's range) ends the search.
@@ -248,7 +227,7 @@ pub fn compile(
                 .weight_scale_bits
                 .unwrap_or(model.weight_scale_bits.max(sa));
             let Ok(mut next) = build(sa, sw) else { break };
-            next.report = measure(&next, samples, &float_outputs, import_max_diff)?;
+            next.report = measure(&next, samples, &float_outputs, &import)?;
             model = next;
         }
     }
@@ -657,11 +636,54 @@ fn check_inputs(graph: &FloatGraph, sample: &[Vec<f32>]) -> Result<()> {
     Ok(())
 }
 
+/// Our float reading of the graph against tract's float inference on the calibration samples:
+/// the largest difference, or why tract could not run the model (an op it does not
+/// implement: the import is then unchecked, not refused).
+fn cross_check(
+    path: &Path,
+    graph: &FloatGraph,
+    input_shapes: &[Vec<usize>],
+    samples: &[Vec<Vec<f32>>],
+    float_values: &[Vec<Vec<f32>>],
+) -> Result<(f64, Option<String>)> {
+    let tract = FloatReference::new(path, input_shapes).and_then(|reference| {
+        samples
+            .iter()
+            .map(|s| reference.run(s))
+            .collect::<Result<Vec<_>>>()
+    });
+    let tract_outputs = match tract {
+        Ok(outputs) => outputs,
+        Err(e) => {
+            let reason = e.to_string();
+            let first = reason.lines().next().unwrap_or("tract failed").to_owned();
+            return Ok((0.0, Some(first)));
+        }
+    };
+    let mut max_diff = 0f64;
+    for (values, tract) in float_values.iter().zip(&tract_outputs) {
+        for (id, t) in graph.outputs.iter().zip(tract) {
+            if values[*id].len() != t.len() {
+                return Err(CircuitError::Mismatch(format!(
+                    "output `{}`: tract computes {} values, the compiler {}",
+                    graph.tensors[*id].name,
+                    t.len(),
+                    values[*id].len()
+                )));
+            }
+            for (a, b) in values[*id].iter().zip(t) {
+                max_diff = max_diff.max(f64::from((a - b).abs()));
+            }
+        }
+    }
+    Ok((max_diff, None))
+}
+
 fn measure(
     model: &CompiledModel,
     samples: &[Vec<Vec<f32>>],
     float_outputs: &[Vec<Vec<f32>>],
-    import_max_diff: f64,
+    import: &(f64, Option<String>),
 ) -> Result<QuantReport> {
     let (mut max_abs, mut sum_abs, mut count, mut max_float) = (0f64, 0f64, 0usize, 0f64);
     let mut sum_float = 0f64;
@@ -702,7 +724,8 @@ fn measure(
             0.0
         },
         top1_agreement: (classified > 0).then(|| agree as f64 / classified as f64),
-        import_max_diff,
+        import_max_diff: import.0,
+        import_unchecked: import.1.clone(),
     })
 }
 

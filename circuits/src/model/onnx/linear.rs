@@ -83,6 +83,73 @@ impl Importer {
         })
     }
 
+    /// LpPool and GlobalLpPool: `(Σ |x|^p)^(1/p)` over each window (padding excluded), with
+    /// p = 2 squared exactly by the product gate.
+    pub(super) fn lp_pool(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let input = self.var(node, 0)?;
+        let (geometry, ..) = self.pool_geometry(node, input)?;
+        let p = attr_int(node, "p").unwrap_or(2);
+        if p < 1 {
+            return Err(invalid(node, format!("p = {p}")));
+        }
+        let shape = self.graph.tensors[input].shape.clone();
+        let n = name.clone();
+        let powered = if p == 2 {
+            let dims = crate::model::ProductDims::elementwise(shape.iter().product());
+            self.step(node, "square", shape, |output| FloatOp::Product {
+                node: n,
+                a: input,
+                b: input,
+                output,
+                dims,
+            })?
+        } else {
+            let abs = self.lookup(node, input, crate::model::Activation::Abs, "abs")?;
+            if p == 1 {
+                abs
+            } else {
+                let exponent = crate::model::Param::new(p as f32);
+                self.lookup(
+                    node,
+                    abs,
+                    crate::model::Activation::Pow { exponent },
+                    "power",
+                )?
+            }
+        };
+        let mut windows = Vec::new();
+        geometry.for_each_output(|_, _, terms| {
+            windows.push(terms.iter().map(|(i, _)| *i as u32).collect::<Vec<u32>>())
+        });
+        let out_shape = geometry.output_shape();
+        let n = name.clone();
+        let sum = self.step(node, "sum", out_shape.clone(), |output| FloatOp::Sum {
+            node: n,
+            input: powered,
+            output,
+            windows,
+        })?;
+        let act = match p {
+            1 => {
+                return self.push(node, out_shape, |output| FloatOp::Reshape {
+                    node: name,
+                    input: sum,
+                    output,
+                })
+            }
+            2 => crate::model::Activation::Sqrt,
+            _ => crate::model::Activation::Pow {
+                exponent: crate::model::Param::new(1.0 / p as f32),
+            },
+        };
+        self.push(node, out_shape, |output| FloatOp::Activation {
+            node: name,
+            act,
+            input: sum,
+            output,
+        })
+    }
+
     /// The window geometry of a pooling node (as a depthwise convolution), its kernel, its
     /// pads, and whether padding counts in averages.
     fn pool_geometry(

@@ -5,6 +5,7 @@
 //! `elementwise` arithmetic between computed tensors, `reduce` the reductions and the
 //! normalizations built from them, `shape` the rearrangements.
 
+mod conv_transpose;
 mod elementwise;
 mod fold;
 mod linear;
@@ -340,6 +341,10 @@ impl Importer {
             | "ReduceL1" | "ReduceL2" | "ReduceLogSumExp" => self.reduce(node, name),
             "Softmax" | "LogSoftmax" => self.softmax(node, name),
             "LayerNormalization" => self.layer_norm(node, name),
+            "InstanceNormalization" => self.instance_norm(node, name),
+            "LpNormalization" => self.lp_normalization(node, name),
+            "LpPool" | "GlobalLpPool" => self.lp_pool(node, name),
+            "ConvTranspose" => self.conv_transpose(node, name),
             "LSTM" | "GRU" | "RNN" => self.recurrent(node, name),
             "Greater" | "Less" | "GreaterOrEqual" | "LessOrEqual" | "Equal" => {
                 self.compare(node, name)

@@ -105,17 +105,6 @@ impl Importer {
             r.dropped.clone()
         };
         let out_len = r.windows.len();
-        let n = name.clone();
-        let window_sum = |this: &mut Self, input: TensorId, suffix: &str| {
-            let windows = r.windows.clone();
-            let n = n.clone();
-            this.step(node, suffix, r.kept.clone(), |output| FloatOp::Sum {
-                node: n,
-                input,
-                output,
-                windows,
-            })
-        };
         match node.op_type.as_str() {
             "ReduceSum" => self.push(node, out_shape, |output| FloatOp::Sum {
                 node: name,
@@ -124,7 +113,7 @@ impl Importer {
                 windows: r.windows,
             }),
             "ReduceMean" => {
-                let sum = window_sum(self, x, "sum")?;
+                let sum = self.window_sum(node, x, &r, "sum")?;
                 self.push(node, out_shape, |output| FloatOp::Affine {
                     node: name,
                     input: sum,
@@ -153,7 +142,7 @@ impl Importer {
                         windows: r.windows,
                     });
                 }
-                let sum = window_sum(self, sq, "sum")?;
+                let sum = self.window_sum(node, sq, &r, "sum")?;
                 self.push(node, out_shape, |output| FloatOp::Activation {
                     node: name,
                     act: Activation::Sqrt,
@@ -173,7 +162,7 @@ impl Importer {
             _ => {
                 // ReduceLogSumExp: m + log Σ exp(x − m), with m the maximum.
                 let (max, _, exp) = self.shifted_exp(node, x, &r)?;
-                let sum = window_sum(self, exp, "sum")?;
+                let sum = self.window_sum(node, exp, &r, "sum")?;
                 let log = self.lookup(node, sum, Activation::Log, "log")?;
                 self.push(node, out_shape, |output| FloatOp::Add {
                     node: name,
@@ -202,14 +191,7 @@ impl Importer {
         };
         let r = Reduction::new(&shape, &axes);
         let (_, shifted, exp) = self.shifted_exp(node, x, &r)?;
-        let n = name.clone();
-        let windows = r.windows.clone();
-        let sum = self.step(node, "sum", r.kept.clone(), |output| FloatOp::Sum {
-            node: n,
-            input: exp,
-            output,
-            windows,
-        })?;
+        let sum = self.window_sum(node, exp, &r, "sum")?;
         if node.op_type == "Softmax" {
             let total = self.spread(node, sum, &r, &shape, "sum_broadcast")?;
             return self.push(node, shape, |output| FloatOp::Div {
@@ -241,7 +223,6 @@ impl Importer {
         let rank = shape.len();
         let axis = axis_index(attr_int(node, "axis").unwrap_or(-1), rank)
             .ok_or_else(|| invalid(node, "axis out of range".into()))?;
-        let eps = attr_float(node, "epsilon").unwrap_or(1e-5) as f32;
         let numel: usize = shape.iter().product();
         let constant = |this: &Self, i: usize, default: f64| -> Result<Vec<f32>> {
             match node.input.get(i).filter(|s| !s.is_empty()) {
@@ -255,9 +236,78 @@ impl Importer {
             }
         };
         let (gamma, beta) = (constant(self, 1, 1.0)?, constant(self, 2, 0.0)?);
-        let r = Reduction::new(&shape, &(axis..rank).collect::<Vec<_>>());
+        let normed = self.normalize(node, x, &(axis..rank).collect::<Vec<_>>())?;
+        self.scale_shift(node, name, normed, gamma, beta)
+    }
+
+    /// InstanceNormalization: each channel of each sample normalized over its spatial axes,
+    /// then a per-channel scale and bias.
+    pub(super) fn instance_norm(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let x = self.var(node, 0)?;
+        let shape = self.graph.tensors[x].shape.clone();
+        if shape.len() < 3 {
+            return Err(invalid(
+                node,
+                format!("input {shape:?} has no spatial axes"),
+            ));
+        }
+        let channels = shape[1];
+        let inner: usize = shape[2..].iter().product();
+        let numel: usize = shape.iter().product();
+        let per_channel = |this: &Self, i: usize| -> Result<Vec<f32>> {
+            let c = this.constant(node, i, "a computed scale or bias")?;
+            if c.data.len() != channels {
+                return Err(invalid(
+                    node,
+                    "scale or bias is not one value per channel".into(),
+                ));
+            }
+            Ok((0..numel)
+                .map(|e| c.data[e / inner % channels] as f32)
+                .collect())
+        };
+        let (gamma, beta) = (per_channel(self, 1)?, per_channel(self, 2)?);
+        let normed = self.normalize(node, x, &(2..shape.len()).collect::<Vec<_>>())?;
+        self.scale_shift(node, name, normed, gamma, beta)
+    }
+
+    /// LpNormalization: `x / ‖x‖_p` along one axis (p = 1 or 2).
+    pub(super) fn lp_normalization(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let x = self.var(node, 0)?;
+        let shape = self.graph.tensors[x].shape.clone();
+        let axis = axis_index(attr_int(node, "axis").unwrap_or(-1), shape.len())
+            .ok_or_else(|| invalid(node, "axis out of range".into()))?;
+        let r = Reduction::new(&shape, &[axis]);
+        let norm = match attr_int(node, "p").unwrap_or(2) {
+            1 => {
+                let abs = self.lookup(node, x, Activation::Abs, "abs")?;
+                self.window_sum(node, abs, &r, "norm")?
+            }
+            2 => {
+                let sq = self.square(node, x, "square")?;
+                let sum = self.window_sum(node, sq, &r, "sum")?;
+                self.lookup(node, sum, Activation::Sqrt, "norm")?
+            }
+            p => return Err(unsupported(node, &format!("p = {p} (only 1 and 2)"))),
+        };
+        let norm = self.spread(node, norm, &r, &shape, "norm_broadcast")?;
+        self.push(node, shape, |output| FloatOp::Div {
+            node: name,
+            a: x,
+            b: norm,
+            output,
+        })
+    }
+
+    /// `(x − mean)·rsqrt(var + ε)` over `axes` (ε from the node, default 1e-5), as an
+    /// intermediate tensor.
+    fn normalize(&mut self, node: &NodeProto, x: TensorId, axes: &[usize]) -> Result<TensorId> {
+        let shape = self.graph.tensors[x].shape.clone();
+        let eps = attr_float(node, "epsilon").unwrap_or(1e-5) as f32;
+        let r = Reduction::new(&shape, axes);
         let mean = self.window_mean(node, x, &r, 0.0, "mean")?;
         let mean = self.spread(node, mean, &r, &shape, "mean_broadcast")?;
+        let name = node_name(node);
         let n = name.clone();
         let centred = self.step(node, "centred", shape.clone(), |output| FloatOp::Add {
             node: n,
@@ -270,25 +320,58 @@ impl Importer {
         let var = self.window_mean(node, sq, &r, eps, "variance")?;
         let inv = self.lookup(node, var, Activation::Rsqrt, "rsqrt")?;
         let inv = self.spread(node, inv, &r, &shape, "rsqrt_broadcast")?;
-        let plain = gamma.iter().all(|g| *g == 1.0) && beta.iter().all(|b| *b == 0.0);
-        let n = name.clone();
-        let make = |output| FloatOp::Product {
-            node: n,
+        let dims = ProductDims::elementwise(shape.iter().product());
+        self.step(node, "normalized", shape, |output| FloatOp::Product {
+            node: name,
             a: centred,
             b: inv,
             output,
-            dims: ProductDims::elementwise(numel),
-        };
-        if plain {
-            return self.push(node, shape, make);
+            dims,
+        })
+    }
+
+    /// The node's output: `x·gamma + beta` (element-wise constants), or `x` itself when they
+    /// are one and zero.
+    fn scale_shift(
+        &mut self,
+        node: &NodeProto,
+        name: String,
+        x: TensorId,
+        gamma: Vec<f32>,
+        beta: Vec<f32>,
+    ) -> Result<()> {
+        let shape = self.graph.tensors[x].shape.clone();
+        if gamma.iter().all(|g| *g == 1.0) && beta.iter().all(|b| *b == 0.0) {
+            return self.push(node, shape, |output| FloatOp::Reshape {
+                node: name,
+                input: x,
+                output,
+            });
         }
-        let normed = self.step(node, "normalized", shape.clone(), make)?;
         self.push(node, shape, |output| FloatOp::Affine {
             node: name,
-            input: normed,
+            input: x,
             output,
             scale: gamma,
             shift: beta,
+        })
+    }
+
+    /// The sum over the reduction's windows, as an intermediate tensor.
+    fn window_sum(
+        &mut self,
+        node: &NodeProto,
+        x: TensorId,
+        r: &Reduction,
+        suffix: &str,
+    ) -> Result<TensorId> {
+        let name = node_name(node);
+        let windows = r.windows.clone();
+        self.step(node, suffix, r.kept.clone(), |output| FloatOp::Sum {
+            node: name,
+            input: x,
+            output,
+            windows,
         })
     }
 
@@ -346,16 +429,7 @@ impl Importer {
         suffix: &str,
     ) -> Result<TensorId> {
         let name = node_name(node);
-        let windows = r.windows.clone();
-        let n = name.clone();
-        let sum = self.step(node, &format!("{suffix}_sum"), r.kept.clone(), |output| {
-            FloatOp::Sum {
-                node: n,
-                input: x,
-                output,
-                windows,
-            }
-        })?;
+        let sum = self.window_sum(node, x, r, &format!("{suffix}_sum"))?;
         let len = r.windows.len();
         let scale = vec![1.0 / r.count as f32; len];
         self.step(node, suffix, r.kept.clone(), |output| FloatOp::Affine {

@@ -1,0 +1,145 @@
+//! ConvTranspose as a rearrangement and a convolution: the input is spread out by the stride
+//! (zeros between elements) and padded by copies, then convolved with the flipped kernel
+//! (input and output channels swapped) at stride 1.
+
+use super::shape::unravel;
+use super::{attr_int, attr_ints, attr_string, invalid, node_name, unsupported, Importer};
+use crate::error::Result;
+use crate::model::{ConvGeometry, FloatOp};
+use tract_onnx::pb::NodeProto;
+
+impl Importer {
+    /// ConvTranspose (any spatial rank, strides, pads, dilations, output padding, groups).
+    pub(super) fn conv_transpose(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let x = self.var(node, 0)?;
+        let w = self.constant(node, 1, "computed weights")?.clone();
+        let in_shape = self.graph.tensors[x].shape.clone();
+        let d = in_shape.len().saturating_sub(2);
+        if d == 0 || w.shape.len() != d + 2 {
+            return Err(invalid(
+                node,
+                format!("input {in_shape:?} and weights {:?} do not fit", w.shape),
+            ));
+        }
+        if attr_string(node, "auto_pad").is_some_and(|p| p != "NOTSET")
+            || attr_ints(node, "output_shape").is_some()
+        {
+            return Err(unsupported(
+                node,
+                "auto_pad or output_shape (export with explicit pads)",
+            ));
+        }
+        let group = attr_int(node, "group").unwrap_or(1).max(1) as usize;
+        let (channels, per_group_out) = (w.shape[0], w.shape[1]);
+        if channels != in_shape[1] || channels % group != 0 {
+            return Err(invalid(
+                node,
+                "weights do not match the input channels".into(),
+            ));
+        }
+        let kernel = w.shape[2..].to_vec();
+        let list = |attr: &str, default: i64, len: usize| -> Result<Vec<usize>> {
+            attr_ints(node, attr)
+                .unwrap_or_else(|| vec![default; len])
+                .into_iter()
+                .map(|v| usize::try_from(v).map_err(|_| invalid(node, format!("negative {attr}"))))
+                .collect()
+        };
+        let strides = list("strides", 1, d)?;
+        let dilations = list("dilations", 1, d)?;
+        let pads = list("pads", 0, 2 * d)?;
+        let extra = list("output_padding", 0, d)?;
+        if [strides.len(), dilations.len(), extra.len()] != [d; 3] || pads.len() != 2 * d {
+            return Err(invalid(node, "attributes do not match the rank".into()));
+        }
+        // Per axis: the spread-out, padded input (signed lead: negative means cropped).
+        let mut lead = Vec::with_capacity(d);
+        let mut padded = Vec::with_capacity(d);
+        for a in 0..d {
+            let span = dilations[a] * (kernel[a] - 1);
+            let l = span as i64 - pads[a] as i64;
+            let t = span as i64 - pads[d + a] as i64 + extra[a] as i64;
+            let len = ((in_shape[a + 2] - 1) * strides[a] + 1) as i64 + l + t;
+            if len < (span + 1) as i64 {
+                return Err(invalid(node, "the padding leaves no output".into()));
+            }
+            lead.push(l);
+            padded.push(len as usize);
+        }
+        let spread_shape = [&in_shape[..2], &padded[..]].concat();
+        let numel: usize = spread_shape.iter().product();
+        let map = (0..numel)
+            .map(|i| {
+                let p = unravel(i, &spread_shape);
+                let mut src = vec![p[0], p[1]];
+                for a in 0..d {
+                    let q = p[a + 2] as i64 - lead[a];
+                    let s = strides[a] as i64;
+                    if q < 0 || q % s != 0 || q / s >= in_shape[a + 2] as i64 {
+                        return None;
+                    }
+                    src.push((q / s) as usize);
+                }
+                let flat = src.iter().zip(&in_shape).fold(0, |f, (i, d)| f * d + i);
+                Some((0, flat as u32))
+            })
+            .collect();
+        let n = node_name(node);
+        let spread = self.step(node, "spread", spread_shape.clone(), |output| {
+            FloatOp::Select {
+                node: n,
+                inputs: vec![x],
+                output,
+                map,
+            }
+        })?;
+        let out_channels = per_group_out * group;
+        let zeros = vec![0; d];
+        let geometry = ConvGeometry::new(
+            &spread_shape,
+            out_channels,
+            &kernel,
+            &vec![1; d],
+            &zeros,
+            &zeros,
+            &dilations,
+            group,
+        )
+        .ok_or_else(|| invalid(node, "inconsistent transposed convolution".into()))?;
+        // Conv weight [M, C/G, k…] from ConvTranspose weight [C, M/G, k…], kernel flipped.
+        let (cg, ksize) = (channels / group, kernel.iter().product::<usize>());
+        let mut weight = vec![0f32; out_channels * cg * ksize];
+        for m in 0..out_channels {
+            let (g, ml) = (m / per_group_out, m % per_group_out);
+            for cl in 0..cg {
+                let c = g * cg + cl;
+                for k in 0..ksize {
+                    let src = (c * per_group_out + ml) * ksize + (ksize - 1 - k);
+                    weight[(m * cg + cl) * ksize + k] = w.data[src] as f32;
+                }
+            }
+        }
+        let bias = match node.input.get(2).filter(|s| !s.is_empty()) {
+            None => vec![0f32; out_channels],
+            Some(_) => {
+                let b = self.constant(node, 2, "a computed bias")?;
+                if b.data.len() != out_channels {
+                    return Err(invalid(
+                        node,
+                        "bias length differs from the output channels".into(),
+                    ));
+                }
+                b.data.iter().map(|v| *v as f32).collect()
+            }
+        };
+        let shape = geometry.output_shape();
+        self.push(node, shape, |output| FloatOp::Conv {
+            node: name,
+            input: spread,
+            output,
+            geometry,
+            weight,
+            bias,
+        })
+    }
+}
