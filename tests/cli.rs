@@ -261,3 +261,96 @@ fn srs_commands_generate_import_and_describe() {
     let out = snarkml(&["srs", "info", ptau.to_str().unwrap()]);
     assert_one_line_error(&out, "not a snarkml SRS file");
 }
+
+#[test]
+fn transformer_block_compiles_runs_mocks_and_profiles_from_the_cli() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("build");
+    let b = b.to_str().unwrap();
+    let corpus = |f: &str| repo(&format!("tests/fixtures/corpus/transformer_block.{f}"));
+    let (model, calibration, input) = (
+        corpus("onnx"),
+        corpus("calibration.json"),
+        corpus("input.json"),
+    );
+    let ok = |out: Output| {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let text = ok(snarkml(&[
+        "compile",
+        model.to_str().unwrap(),
+        "-o",
+        b,
+        "--calibration",
+        calibration.to_str().unwrap(),
+    ]));
+    assert!(text.contains("mean relative error"), "{text}");
+
+    // The dequantized outputs of our quantized execution: the classifier's three logits,
+    // close to onnxruntime's.
+    let run: serde_json::Value = serde_json::from_str(&ok(snarkml(&[
+        "run",
+        b,
+        "--input",
+        input.to_str().unwrap(),
+        "--json",
+    ])))
+    .unwrap();
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(corpus("expected.json")).unwrap()).unwrap();
+    let ours = run["outputs"][0]["values"]
+        .as_array()
+        .expect("outputs[0].values");
+    let want = expected["output_data"][0].as_array().unwrap();
+    assert_eq!(ours.len(), want.len());
+    for (o, w) in ours.iter().zip(want) {
+        assert!(
+            (o.as_f64().unwrap() - w.as_f64().unwrap()).abs() < 0.05,
+            "{o} vs {w}"
+        );
+    }
+
+    let text = ok(snarkml(&["mock", b, "--input", input.to_str().unwrap()]));
+    assert!(text.contains("satisfied"), "{text}");
+    let profile: serde_json::Value =
+        serde_json::from_str(&ok(snarkml(&["profile", b, "--json"]))).unwrap();
+    let text = profile.to_string();
+    for kind in ["linear", "non-linear", "shape"] {
+        assert!(text.contains(kind), "{kind} missing from {text}");
+    }
+}
+
+#[test]
+fn bench_json_reports_the_single_proof_figures() {
+    let model = repo("tests/fixtures/relu3.onnx");
+    let input = repo("tests/fixtures/relu3.input.json");
+    let out = snarkml(&[
+        "bench",
+        model.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "--calibration",
+        input.to_str().unwrap(),
+        "--runs",
+        "1",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let figures: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    assert_eq!(figures["k"], 12);
+    assert!(figures["proof_bytes"].as_u64().unwrap() > 1000);
+    for key in ["setup_s", "prove_s", "verify_s", "peak_rss_mib"] {
+        assert!(figures[key].as_f64().unwrap() > 0.0, "{key}: {figures}");
+    }
+    assert!(figures["verify_gas"].is_null(), "no --evm, no gas");
+}

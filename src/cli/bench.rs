@@ -41,6 +41,10 @@ pub struct BenchCmd {
     pub expose: String,
     #[command(flatten)]
     pub layout: super::aggregate::LayoutOpts,
+    /// Print the single-proof figures as one JSON object instead of text (what
+    /// scripts/bench-vs-ezkl reads).
+    #[arg(long, conflicts_with = "aggregate")]
+    pub json: bool,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -85,6 +89,43 @@ impl BenchCmd {
             prove.push(s);
             verify.push(timed("verify", || pipeline::verify(&build, &proof))?.1);
         }
+        let evm = if self.evm {
+            let (a, gen_s) = timed("gen-verifier", || {
+                pipeline::gen_verifier(&build, &tmp.join("generated"))
+            })?;
+            let gas = pipeline::evm_verify(&build, &proof)?;
+            Some((a.verifier_runtime_size, gen_s, gas))
+        } else {
+            None
+        };
+        let (setup, prove, verify) = (median(setup), median(prove), median(verify));
+        if self.json {
+            let figures = serde_json::json!({
+                "model": m.name,
+                "path": self.model.display().to_string(),
+                "width": m.layout.width,
+                "k": m.layout.k,
+                "rows": m.rows,
+                "table_rows": m.tables.rows(),
+                "scale_bits": m.scale_bits,
+                "weight_scale_bits": m.weight_scale_bits,
+                "mean_rel_error": m.report.mean_rel_error,
+                "compile_s": compile_s,
+                "srs_gen_s": srs_s,
+                "setup_s": setup,
+                "prove_s": prove,
+                "verify_s": verify,
+                "runs": self.runs.max(1),
+                "proof_bytes": proof_bytes,
+                "instances": m.num_instances(),
+                "verifier_runtime_bytes": evm.map(|e| e.0),
+                "verify_gas": evm.map(|e| e.2),
+                "peak_rss_mib": peak_rss_mib(),
+            });
+            println!("{figures}");
+            std::fs::remove_dir_all(&tmp).ok();
+            return Ok(());
+        }
         println!(
             "model {} ({}), width {}, k = {}, rows {}, table rows {}",
             m.name,
@@ -100,22 +141,15 @@ impl BenchCmd {
         );
         println!("  compile {compile_s:.3}s, srs gen {srs_s:.2}s");
         println!(
-            "  setup {:.3}s, prove {:.3}s, verify {:.4}s (median of {})",
-            median(setup),
-            median(prove),
-            median(verify),
+            "  setup {setup:.3}s, prove {prove:.3}s, verify {verify:.4}s (median of {})",
             self.runs.max(1)
         );
         println!(
             "  proof {proof_bytes} bytes, {} public instances",
             m.num_instances()
         );
-        if self.evm {
-            let (a, gen_s) = timed("gen-verifier", || {
-                pipeline::gen_verifier(&build, &tmp.join("generated"))
-            })?;
-            let gas = pipeline::evm_verify(&build, &proof)?;
-            println!("  verifier runtime {} bytes (generated in {gen_s:.2}s), verify call {gas} gas in revm", a.verifier_runtime_size);
+        if let Some((size, gen_s, gas)) = evm {
+            println!("  verifier runtime {size} bytes (generated in {gen_s:.2}s), verify call {gas} gas in revm");
         }
         if let Some(n) = self.aggregate {
             self.bench_aggregation(n, &build, &srs, &tmp)?;
