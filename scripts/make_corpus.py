@@ -133,7 +133,7 @@ def pow_consts(rng):
 def prelu_channels(rng):
     return (
         [
-            node("Conv", ["input", "w", "b"], ["conv"], pads=[1, 1, 1, 1]),
+            node("Conv", ["input", "w", "b"], ["conv"], pads=[1, 1, 1, 1], strides=[1, 1]),
             node("PRelu", ["conv", "slope"], ["output"]),
         ],
         {"input": ([1, 2, 4, 4], -2.0, 2.0)},
@@ -766,11 +766,11 @@ def forest_digits(rng):
 def cnn_digits(rng):
     return (
         [
-            node("Conv", ["input", "c1.w", "c1.b"], ["c1"], pads=[1, 1, 1, 1]),
+            node("Conv", ["input", "c1.w", "c1.b"], ["c1"], pads=[1, 1, 1, 1], strides=[1, 1]),
             node("BatchNormalization", ["c1", "bn.g", "bn.b", "bn.m", "bn.v"], ["bn"]),
             node("Relu", ["bn"], ["r1"]),
             node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
-            node("Conv", ["p1", "c2.w", "c2.b"], ["c2"], pads=[1, 1, 1, 1]),
+            node("Conv", ["p1", "c2.w", "c2.b"], ["c2"], pads=[1, 1, 1, 1], strides=[1, 1]),
             node("Relu", ["c2"], ["r2"]),
             node("GlobalAveragePool", ["r2"], ["gap"]),
             node("Flatten", ["gap"], ["flat"]),
@@ -797,10 +797,10 @@ def lenet5(rng):
         return init_f32(name, dyadic(rng, shape, -1.0, 1.0) / math.sqrt(fan))
     return (
         [
-            node("Conv", ["input", "c1.w", "c1.b"], ["c1"], pads=[2, 2, 2, 2]),
+            node("Conv", ["input", "c1.w", "c1.b"], ["c1"], pads=[2, 2, 2, 2], strides=[1, 1]),
             node("Relu", ["c1"], ["r1"]),
             node("AveragePool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
-            node("Conv", ["p1", "c2.w", "c2.b"], ["c2"]),
+            node("Conv", ["p1", "c2.w", "c2.b"], ["c2"], strides=[1, 1]),
             node("Relu", ["c2"], ["r2"]),
             node("AveragePool", ["r2"], ["p2"], kernel_shape=[2, 2], strides=[2, 2]),
             node("Flatten", ["p2"], ["flat"]),
@@ -820,6 +820,9 @@ def lenet5(rng):
         18,
     )
 
+
+# Convolutions state their strides: the spec's default is 1, but ezkl refuses a Conv without
+# them, and the corpus is also what scripts/bench-vs-ezkl compares on.
 
 # --------------------------------------------------------------------------
 # writing

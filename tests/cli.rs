@@ -354,3 +354,53 @@ fn bench_json_reports_the_single_proof_figures() {
     }
     assert!(figures["verify_gas"].is_null(), "no --evm, no gas");
 }
+
+#[test]
+fn compile_optimize_chooses_a_layout_within_the_budget_or_says_none_fits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("build");
+    let b = b.to_str().unwrap();
+    let model = repo("tests/fixtures/corpus/attention_head.onnx");
+    let calibration = repo("tests/fixtures/corpus/attention_head.calibration.json");
+    let (m, c) = (model.to_str().unwrap(), calibration.to_str().unwrap());
+    let out = snarkml(&["compile", m, "-o", b, "--calibration", c, "--optimize"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let chosen: usize = text
+        .lines()
+        .find_map(|l| l.strip_prefix("chosen: width "))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .expect("a chosen width");
+    let compiled: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(tmp.path().join("build/model.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        compiled["layout"]["width"], chosen,
+        "the build has the chosen layout"
+    );
+    assert!(
+        text.contains("over the EVM limit"),
+        "wide layouts are marked: {text}"
+    );
+
+    let out = snarkml(&[
+        "compile",
+        m,
+        "-o",
+        b,
+        "--calibration",
+        c,
+        "--optimize",
+        "--max-memory",
+        "1MiB",
+    ]);
+    assert_one_line_error(&out, "no layout fits the memory budget");
+    let out = snarkml(&["compile", m, "-o", b, "--optimize", "--max-memory", "lots"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a size"));
+}

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 /// `snarkml compile`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  snarkml compile model.onnx -o build/ --calibration samples.json\n  snarkml compile model.onnx -o build/ --scale 8 --width 8"
+    after_help = "Examples:\n  snarkml compile model.onnx -o build/ --calibration samples.json\n  snarkml compile model.onnx -o build/ --scale 8 --width 8\n  snarkml compile model.onnx -o build/ --optimize --max-memory 16GiB --measure input.json"
 )]
 pub struct CompileCmd {
     /// The ONNX model.
@@ -48,6 +48,67 @@ pub struct CompileCmd {
     /// more fractional bits, even at the cost of a bigger circuit.
     #[arg(long, default_value_t = snarkml_circuits::quantize::DEFAULT_TARGET_ERROR)]
     pub target_error: f64,
+    /// Choose the width (and so the columns and k) that the cost model predicts proves
+    /// fastest within --max-memory and with a verifier under the EVM's 24,576-byte limit.
+    #[arg(long, conflicts_with = "width")]
+    pub optimize: bool,
+    /// Memory budget of proving for --optimize, e.g. 16GiB or 512MiB [default: none].
+    #[arg(long, requires = "optimize", value_parser = parse_bytes)]
+    pub max_memory: Option<u64>,
+    /// With --optimize: allow layouts whose verifier would exceed the EVM limit (aggregate
+    /// their proofs instead of verifying them directly).
+    #[arg(long, requires = "optimize")]
+    pub wide_verifier: bool,
+    /// With --optimize: set up and prove this input on the chosen layout (development SRS in
+    /// a temporary directory) and print the measured time and memory beside the predicted.
+    #[arg(long, requires = "optimize", value_name = "INPUT")]
+    pub measure: Option<PathBuf>,
+}
+
+/// `16GiB`, `512MiB`, `2G`, `1024` (bytes).
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (try 16GiB)"))?;
+    let mult = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" | "kib" => 1024.0,
+        "m" | "mb" | "mib" => 1024.0 * 1024.0,
+        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        _ => return Err(format!("`{s}`: unknown unit (B, KiB, MiB, GiB)")),
+    };
+    Ok((v * mult) as u64)
+}
+
+/// Sets up and proves `input` on the build (development SRS in a temporary directory); the
+/// proving seconds and this process's peak RSS in MiB.
+fn measure(build: &BuildDir, k: u32, input: &std::path::Path) -> eyre::Result<(f64, f64)> {
+    let tmp = tempfile_dir()?;
+    let srs = tmp.join("srs.bin");
+    pipeline::srs_gen(k, 0, &srs)?;
+    pipeline::setup(build, &srs)?;
+    let (_, prove_s) = super::timed("proving", || {
+        pipeline::prove(
+            build,
+            input,
+            &tmp.join("proof.json"),
+            snarkml_circuits::prover::Transcript::Keccak,
+        )
+    })?;
+    std::fs::remove_dir_all(&tmp).ok();
+    let peak = super::bench::peak_rss_mib().unwrap_or(0.0);
+    Ok((prove_s, peak))
+}
+
+fn tempfile_dir() -> eyre::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("snarkml-measure-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
 }
 
 impl CompileCmd {
@@ -76,9 +137,67 @@ impl CompileCmd {
                 .transpose()?,
             target_error: self.target_error,
         };
-        let (m, secs) = super::timed("compiling", || {
+        let (mut m, mut secs) = super::timed("compiling", || {
             pipeline::compile(&self.model, &build, self.calibration.as_deref(), &opts)
         })?;
+        if self.optimize {
+            use snarkml_circuits::layout::optimize;
+            let cost = optimize::CostModel::MEASURED;
+            let candidates = optimize::candidates(&m, &cost)?;
+            println!("layouts (cost model fitted on the project's 2-core machine):");
+            println!(
+                "  width  advice  rows      k   predicted prove  predicted memory  verifier (est.)"
+            );
+            for c in &candidates {
+                println!(
+                    "  {:>5}  {:>6}  {:>8}  {:>2}  {:>13.2}s  {:>12.0} MiB  {:>8} B{}",
+                    c.width,
+                    c.advice,
+                    c.rows,
+                    c.k,
+                    c.prove_s,
+                    c.memory_bytes / 1048576.0,
+                    c.verifier_bytes,
+                    if c.verifier_bytes > optimize::EVM_CODE_LIMIT {
+                        " (over the EVM limit)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            let chosen = optimize::choose(
+                &candidates,
+                self.max_memory.map(|b| b as f64),
+                self.wide_verifier,
+            )
+            .cloned()
+            .ok_or_else(|| eyre::eyre!("no layout fits the memory budget and the EVM limit (try --max-memory higher, or --wide-verifier)"))?;
+            println!(
+                "chosen: width {} (k = {}), predicted prove {:.2}s, {:.0} MiB",
+                chosen.width,
+                chosen.k,
+                chosen.prove_s,
+                chosen.memory_bytes / 1048576.0
+            );
+            if chosen.width != m.layout.width {
+                let opts = CompileOptions {
+                    width: chosen.width,
+                    ..opts.clone()
+                };
+                let (again, more) = super::timed("compiling", || {
+                    pipeline::compile(&self.model, &build, self.calibration.as_deref(), &opts)
+                })?;
+                (m, secs) = (again, secs + more);
+            }
+            if let Some(input) = &self.measure {
+                let (prove_s, peak) = measure(&build, m.layout.k, input)?;
+                let (predicted, predicted_mem) = cost.predict(m.layout.k, chosen.advice);
+                println!(
+                    "measured: prove {prove_s:.2}s (predicted {predicted:.2}s), peak RSS {peak:.0} MiB (predicted {:.0} MiB)",
+                    predicted_mem / 1048576.0
+                );
+            }
+        }
         let r = &m.report;
         println!(
             "compiled {} in {secs:.2}s -> {}",

@@ -50,6 +50,7 @@
 
 mod audit;
 mod layers;
+pub mod optimize;
 mod sponge;
 
 pub use sponge::{PoseidonGate, PoseidonRow};

@@ -119,19 +119,7 @@ impl Importer {
                 }
             }
         }
-        let bias = match node.input.get(2).filter(|s| !s.is_empty()) {
-            None => vec![0f32; out_channels],
-            Some(_) => {
-                let b = self.constant(node, 2, "a computed bias")?;
-                if b.data.len() != out_channels {
-                    return Err(invalid(
-                        node,
-                        "bias length differs from the output channels".into(),
-                    ));
-                }
-                b.data.iter().map(|v| *v as f32).collect()
-            }
-        };
+        let bias = self.conv_bias(node, out_channels)?;
         let shape = geometry.output_shape();
         self.push(node, shape, |output| FloatOp::Conv {
             node: name,

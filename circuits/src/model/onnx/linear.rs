@@ -438,19 +438,7 @@ impl Importer {
             )
         })?;
         let weight = w.data.iter().map(|v| *v as f32).collect();
-        let bias = match node.input.get(2).filter(|s| !s.is_empty()) {
-            None => vec![0f32; geometry.out_channels],
-            Some(_) => {
-                let b = self.constant(node, 2, "a computed bias")?;
-                if b.data.len() != geometry.out_channels {
-                    return Err(invalid(
-                        node,
-                        "bias length differs from the output channels".into(),
-                    ));
-                }
-                b.data.iter().map(|v| *v as f32).collect()
-            }
-        };
+        let bias = self.conv_bias(node, geometry.out_channels)?;
         let shape = geometry.output_shape();
         self.push(node, shape, |output| FloatOp::Conv {
             node: name,
@@ -460,6 +448,23 @@ impl Importer {
             weight,
             bias,
         })
+    }
+
+    /// A convolution's optional bias (input 2): one constant per output channel, else zeros.
+    pub(super) fn conv_bias(&self, node: &NodeProto, channels: usize) -> Result<Vec<f32>> {
+        match node.input.get(2).filter(|s| !s.is_empty()) {
+            None => Ok(vec![0f32; channels]),
+            Some(_) => {
+                let b = self.constant(node, 2, "a computed bias")?;
+                if b.data.len() != channels {
+                    return Err(invalid(
+                        node,
+                        "bias length differs from the output channels".into(),
+                    ));
+                }
+                Ok(b.data.iter().map(|v| *v as f32).collect())
+            }
+        }
     }
 
     pub(super) fn matmul(&mut self, node: &NodeProto, name: String) -> Result<()> {

@@ -88,15 +88,7 @@ impl Importer {
                 })
             }
             (Side::Const(c), Side::Var(b)) => {
-                let input = *b;
-                let (scale, shift) = (vec![-1.0; c.len()], c.clone());
-                self.step(node, suffix, shape, |output| FloatOp::Affine {
-                    node: name,
-                    input,
-                    output,
-                    scale,
-                    shift,
-                })
+                self.affine_step(node, suffix, *b, vec![-1.0; c.len()], c.clone())
             }
             (Side::Const(_), Side::Const(_)) => Err(unsupported(node, "two constant operands")),
         }

@@ -247,8 +247,9 @@ impl Importer {
                                 let rbh: Vec<f32> = (0..batch * hidden)
                                     .map(|e| rb[2 * hidden + e % hidden] as f32)
                                     .collect();
+                                let zeros = vec![0.0; rbh.len()];
                                 let scaled =
-                                    self.affine_step(node, &format!("{p}/r_rb"), rg, rbh)?;
+                                    self.affine_step(node, &format!("{p}/r_rb"), rg, rbh, zeros)?;
                                 self.add_step(node, &format!("{p}/pre_h"), xh, scaled, false)?
                             }
                             None => xh,
@@ -392,16 +393,17 @@ impl Importer {
         })
     }
 
-    fn affine_step(
+    /// `x·scale + shift` element-wise, as an intermediate tensor.
+    pub(super) fn affine_step(
         &mut self,
         node: &NodeProto,
         suffix: &str,
         input: TensorId,
         scale: Vec<f32>,
+        shift: Vec<f32>,
     ) -> Result<TensorId> {
         let shape = self.graph.tensors[input].shape.clone();
         let name = node_name(node);
-        let shift = vec![0.0; scale.len()];
         self.step(node, suffix, shape, |output| FloatOp::Affine {
             node: name,
             input,
