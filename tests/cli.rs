@@ -323,6 +323,14 @@ fn transformer_block_compiles_runs_mocks_and_profiles_from_the_cli() {
     for kind in ["linear", "non-linear", "shape"] {
         assert!(text.contains(kind), "{kind} missing from {text}");
     }
+    let total = profile["predicted_prove_s"].as_f64().unwrap();
+    let layers: f64 = profile["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["predicted_s"].as_f64().unwrap())
+        .sum();
+    assert!(total > 0.0 && layers > 0.0 && layers <= total, "{layers} of {total}");
 }
 
 #[test]

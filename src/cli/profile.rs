@@ -1,6 +1,7 @@
 use crate::artifacts::BuildDir;
 use clap::Args;
 use eyre::Result;
+use snarkml_circuits::layout::optimize;
 use snarkml_circuits::layout::Plan;
 use snarkml_circuits::quantize::{CompiledModel, Layer};
 use std::collections::BTreeMap;
@@ -49,16 +50,30 @@ impl ProfileCmd {
             layers.push((rows.node.clone(), k, n));
         }
         let table = model.tables.rows();
+        // Every one of the 2^k rows costs the same share of the proof (the cost model of
+        // `compile --optimize`): a layer's predicted time is its rows' share of the total.
+        let advice = if model.private_weights() {
+            2 * model.layout.width + 2
+        } else {
+            model.layout.width + 1
+        };
+        let (predicted, _) = optimize::CostModel::MEASURED.predict(model.layout.k, advice);
+        let per_row = predicted / (1u64 << model.layout.k) as f64;
         if self.json {
             let layers: Vec<_> = layers
                 .iter()
-                .map(|(node, k, n)| serde_json::json!({ "node": node, "kind": k, "rows": n }))
+                .map(|(node, k, n)| {
+                    serde_json::json!({
+                        "node": node, "kind": k, "rows": n, "predicted_s": *n as f64 * per_row,
+                    })
+                })
                 .collect();
             println!(
                 "{}",
                 serde_json::json!({
                     "k": model.layout.k, "width": model.layout.width, "rows": plan.rows,
                     "table_rows": table, "layers": layers, "by_kind": by_kind,
+                    "predicted_prove_s": predicted,
                 })
             );
             return Ok(());
@@ -73,19 +88,33 @@ impl ProfileCmd {
             table
         );
         println!(
-            "{:<28} {:<15} {:>8} {:>7}",
-            "layer", "kind", "rows", "share"
+            "{:<28} {:<15} {:>8} {:>7} {:>12}",
+            "layer", "kind", "rows", "share", "predicted"
         );
         for (node, k, n) in &layers {
             println!(
-                "{node:<28} {k:<15} {n:>8} {:>6.1}%",
-                *n as f64 / total * 100.0
+                "{node:<28} {k:<15} {n:>8} {:>6.1}% {:>11.3}s",
+                *n as f64 / total * 100.0,
+                *n as f64 * per_row
             );
         }
         println!("by kind of work:");
         for (k, n) in &by_kind {
-            println!("  {k:<15} {n:>8} {:>6.1}%", *n as f64 / total * 100.0);
+            println!(
+                "  {k:<15} {n:>8} {:>6.1}% {:>11.3}s",
+                *n as f64 / total * 100.0,
+                *n as f64 * per_row
+            );
         }
+        println!(
+            "  {:<15} {table:>8} (beside the layout, in their own columns) {:>8.3}s",
+            "lookup tables",
+            table as f64 * per_row
+        );
+        println!(
+            "predicted proving time {predicted:.2}s for 2^{} rows (cost model of `compile --optimize`)",
+            model.layout.k
+        );
         println!(
             "Proving time follows the circuit size 2^k, set here by {}; rows are the cost each layer adds.",
             if table > plan.rows { "the lookup table" } else { "the layout rows" }
