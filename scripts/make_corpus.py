@@ -821,6 +821,31 @@ def lenet5(rng):
     )
 
 
+# Models added after the first corpus go here, at the end: each model's seed is its position
+# in this file, so appending keeps every earlier model's weights and inputs unchanged.
+
+@model("hardmax_prod_depth", "Hardmax, ReduceProd, DepthToSpace (DCR and CRD) and SpaceToDepth")
+def hardmax_prod_depth(rng):
+    return (
+        [
+            node("DepthToSpace", ["input"], ["d2s"], blocksize=2),                 # [1,2,4,4]
+            node("DepthToSpace", ["input"], ["d2s_crd"], blocksize=2, mode="CRD"),
+            node("Add", ["d2s", "d2s_crd"], ["sum"]),
+            node("SpaceToDepth", ["sum"], ["s2d"], blocksize=2),                   # [1,8,2,2]
+            node("Hardmax", ["s2d"], ["hard"], axis=1),
+            node("ReduceProd", ["input", "axis1"], ["prod"], keepdims=0),          # [1,2,2]
+            node("Reshape", ["hard", "flat"], ["f1"]),
+            node("Reshape", ["prod", "flat"], ["f2"]),
+            node("Reshape", ["s2d", "flat"], ["f3"]),
+            node("Concat", ["f1", "f2", "f3"], ["output"], axis=0),
+        ],
+        {"input": ([1, 8, 2, 2], -1.25, 1.25)},
+        {"output": [32 + 4 + 32]},
+        [init_i64("axis1", [1]), init_i64("flat", [-1])],
+        18,
+    )
+
+
 # Convolutions state their strides: the spec's default is 1, but ezkl refuses a Conv without
 # them, and the corpus is also what scripts/bench-vs-ezkl compares on.
 

@@ -330,7 +330,10 @@ fn transformer_block_compiles_runs_mocks_and_profiles_from_the_cli() {
         .iter()
         .map(|l| l["predicted_s"].as_f64().unwrap())
         .sum();
-    assert!(total > 0.0 && layers > 0.0 && layers <= total, "{layers} of {total}");
+    assert!(
+        total > 0.0 && layers > 0.0 && layers <= total,
+        "{layers} of {total}"
+    );
 }
 
 #[test]

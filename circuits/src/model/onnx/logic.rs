@@ -305,14 +305,7 @@ impl Importer {
         let extreme = self.window_extreme(node, x, &r, min)?;
         let full = shape.clone();
         let spread = self.spread(node, extreme, &r, &full, "extreme_broadcast")?;
-        let n = name.clone();
-        let diff = self.step(node, "difference", full.clone(), |output| FloatOp::Add {
-            node: n,
-            a: x,
-            b: spread,
-            output,
-            sub: true,
-        })?;
+        let diff = self.add_step(node, "difference", x, spread, true)?;
         let hit = self.lookup(node, diff, Activation::IsZero, "hit")?;
         let count = r.count;
         let outs = r.windows.len();
@@ -321,46 +314,8 @@ impl Importer {
         } else {
             (0..count).collect()
         };
-        // unseen_k = Π_{j ≤ k} (1 − hit_j), for the first count − 1 positions in order.
-        let mut unseen: Vec<TensorId> = Vec::new();
-        for (step, k) in order.iter().take(count.saturating_sub(1)).enumerate() {
-            let map = r.windows.iter().map(|w| Some((0, w[*k]))).collect();
-            let n = name.clone();
-            let hit_k = self.step(node, &format!("hit{k}"), r.kept.clone(), |output| {
-                FloatOp::Select {
-                    node: n,
-                    inputs: vec![hit],
-                    output,
-                    map,
-                }
-            })?;
-            let n = name.clone();
-            let miss = self.step(node, &format!("miss{k}"), r.kept.clone(), |output| {
-                FloatOp::Affine {
-                    node: n,
-                    input: hit_k,
-                    output,
-                    scale: vec![-1.0; outs],
-                    shift: vec![1.0; outs],
-                }
-            })?;
-            let next = match unseen.last() {
-                None => miss,
-                Some(prev) => {
-                    let (prev, n) = (*prev, name.clone());
-                    self.step(node, &format!("unseen{step}"), r.kept.clone(), |output| {
-                        FloatOp::Product {
-                            node: n,
-                            a: prev,
-                            b: miss,
-                            output,
-                            dims: ProductDims::elementwise(outs),
-                        }
-                    })?
-                }
-            };
-            unseen.push(next);
-        }
+        let hits = self.positions(node, hit, &r, &order[..count.saturating_sub(1)])?;
+        let unseen = self.running_misses(node, &hits, outs)?;
         if unseen.is_empty() {
             // One position: the index is 0 (a zero through a select).
             return self.push(node, out_shape, |output| FloatOp::Select {
@@ -406,5 +361,98 @@ impl Importer {
             scale: vec![-1.0; outs],
             shift: vec![(count - 1) as f32; outs],
         })
+    }
+
+    /// Hardmax: one at the first maximum along the axis, zero elsewhere (the first hit times
+    /// "not seen before").
+    pub(super) fn hardmax(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let x = self.var(node, 0)?;
+        let shape = self.graph.tensors[x].shape.clone();
+        let default = if self.opset >= 13 { -1 } else { 1 };
+        let axis = super::shape::axis_index(attr_int(node, "axis").unwrap_or(default), shape.len())
+            .ok_or_else(|| invalid(node, "axis out of range".into()))?;
+        let axes: Vec<usize> = if self.opset >= 13 {
+            vec![axis]
+        } else {
+            (axis..shape.len()).collect()
+        };
+        let r = super::reduce::Reduction::new(&shape, &axes);
+        let extreme = self.window_extreme(node, x, &r, false)?;
+        let spread = self.spread(node, extreme, &r, &shape, "max_broadcast")?;
+        let diff = self.add_step(node, "difference", x, spread, true)?;
+        let hit = self.lookup(node, diff, Activation::IsZero, "hit")?;
+        let outs = r.windows.len();
+        let order: Vec<usize> = (0..r.count).collect();
+        let hits = self.positions(node, hit, &r, &order)?;
+        let unseen = self.running_misses(node, &hits[..hits.len() - 1], outs)?;
+        // first_0 = hit_0, first_k = unseen_(k−1) · hit_k
+        let mut first = vec![hits[0]];
+        for k in 1..hits.len() {
+            first.push(self.mul_step(node, &format!("first{k}"), unseen[k - 1], hits[k])?);
+        }
+        let mut map = vec![None; shape.iter().product()];
+        for (o, w) in r.windows.iter().enumerate() {
+            for (k, e) in w.iter().enumerate() {
+                map[*e as usize] = Some((k as u32, o as u32));
+            }
+        }
+        self.push(node, shape, |output| FloatOp::Select {
+            node: name,
+            inputs: first,
+            output,
+            map,
+        })
+    }
+
+    /// For each listed position along a reduction's windows, the tensor (one value per
+    /// window) of `t` at that position.
+    pub(super) fn positions(
+        &mut self,
+        node: &NodeProto,
+        t: TensorId,
+        r: &super::reduce::Reduction,
+        order: &[usize],
+    ) -> Result<Vec<TensorId>> {
+        let name = node_name(node);
+        order
+            .iter()
+            .map(|k| {
+                let map = r.windows.iter().map(|w| Some((0, w[*k]))).collect();
+                let n = name.clone();
+                self.step(node, &format!("at{k}"), r.kept.clone(), |output| {
+                    FloatOp::Select {
+                        node: n,
+                        inputs: vec![t],
+                        output,
+                        map,
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// `unseen_k = Π_{j ≤ k} (1 − hit_j)` for booleans `hits` of `len` elements each.
+    fn running_misses(
+        &mut self,
+        node: &NodeProto,
+        hits: &[TensorId],
+        len: usize,
+    ) -> Result<Vec<TensorId>> {
+        let mut unseen: Vec<TensorId> = Vec::with_capacity(hits.len());
+        for (k, hit) in hits.iter().enumerate() {
+            let miss = self.affine_step(
+                node,
+                &format!("miss{k}"),
+                *hit,
+                vec![-1.0; len],
+                vec![1.0; len],
+            )?;
+            let next = match unseen.last() {
+                None => miss,
+                Some(prev) => self.mul_step(node, &format!("unseen{k}"), *prev, miss)?,
+            };
+            unseen.push(next);
+        }
+        Ok(unseen)
     }
 }

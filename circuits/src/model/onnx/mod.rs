@@ -338,7 +338,8 @@ impl Importer {
             "PRelu" => self.prelu(node, name),
             "Einsum" => self.einsum(node, name),
             "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" | "ReduceSumSquare"
-            | "ReduceL1" | "ReduceL2" | "ReduceLogSumExp" => self.reduce(node, name),
+            | "ReduceL1" | "ReduceL2" | "ReduceLogSumExp" | "ReduceProd" => self.reduce(node, name),
+            "Hardmax" => self.hardmax(node, name),
             "Softmax" | "LogSoftmax" => self.softmax(node, name),
             "LayerNormalization" => self.layer_norm(node, name),
             "InstanceNormalization" => self.instance_norm(node, name),
@@ -356,9 +357,8 @@ impl Importer {
             "MaxPool" | "GlobalMaxPool" => self.max_pool(node, name),
             "BatchNormalization" => self.batch_norm(node, name),
             "Transpose" | "Slice" | "Concat" | "Gather" | "Pad" | "Expand" | "Tile" | "Trilu"
-            | "GatherElements" | "GatherND" | "ScatterND" | "ScatterElements" | "Resize" => {
-                self.select(node, name)
-            }
+            | "GatherElements" | "GatherND" | "ScatterND" | "ScatterElements" | "Resize"
+            | "DepthToSpace" | "SpaceToDepth" => self.select(node, name),
             "Split" => self.split(node, name),
             "Squeeze" | "Unsqueeze" => {
                 let input = self.var(node, 0)?;

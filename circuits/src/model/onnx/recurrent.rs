@@ -423,7 +423,7 @@ impl Importer {
         self.lookup(node, input, act, suffix)
     }
 
-    fn mul_step(
+    pub(super) fn mul_step(
         &mut self,
         node: &NodeProto,
         suffix: &str,
@@ -442,7 +442,7 @@ impl Importer {
         })
     }
 
-    fn add_step(
+    pub(super) fn add_step(
         &mut self,
         node: &NodeProto,
         suffix: &str,

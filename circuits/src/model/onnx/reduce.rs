@@ -150,6 +150,20 @@ impl Importer {
                     output,
                 })
             }
+            "ReduceProd" => {
+                // A chain of element-wise products over the positions of each window.
+                let order: Vec<usize> = (0..r.count).collect();
+                let at = self.positions(node, x, &r, &order)?;
+                let mut acc = at[0];
+                for (k, t) in at.iter().enumerate().skip(1) {
+                    acc = self.mul_step(node, &format!("prod{k}"), acc, *t)?;
+                }
+                self.push(node, out_shape, |output| FloatOp::Reshape {
+                    node: name,
+                    input: acc,
+                    output,
+                })
+            }
             "ReduceL1" => {
                 let abs = self.lookup(node, x, Activation::Abs, "abs")?;
                 self.push(node, out_shape, |output| FloatOp::Sum {

@@ -315,6 +315,55 @@ impl Importer {
                     }),
                 )
             }
+            "DepthToSpace" | "SpaceToDepth" => {
+                let b = attr_int(node, "blocksize")
+                    .filter(|b| *b > 0)
+                    .ok_or_else(|| invalid(node, "no blocksize".into()))?
+                    as usize;
+                let [n, c, h, w] = shape[..] else {
+                    return Err(invalid(
+                        node,
+                        format!("input {shape:?} is not [N, C, H, W]"),
+                    ));
+                };
+                let crd = attr_string(node, "mode").is_some_and(|m| m == "CRD");
+                if op == "DepthToSpace" {
+                    if c % (b * b) != 0 {
+                        return Err(invalid(
+                            node,
+                            format!("{c} channels do not split into {b}×{b} blocks"),
+                        ));
+                    }
+                    let cs = c / (b * b);
+                    (
+                        vec![n, cs, h * b, w * b],
+                        Box::new(move |o: &[usize]| {
+                            let (i, j) = (o[2] % b, o[3] % b);
+                            let ch = if crd {
+                                o[1] * b * b + i * b + j
+                            } else {
+                                (i * b + j) * cs + o[1]
+                            };
+                            Some((0, vec![o[0], ch, o[2] / b, o[3] / b]))
+                        }),
+                    )
+                } else {
+                    if h % b != 0 || w % b != 0 {
+                        return Err(invalid(
+                            node,
+                            format!("{h}×{w} does not split into {b}×{b} blocks"),
+                        ));
+                    }
+                    (
+                        vec![n, c * b * b, h / b, w / b],
+                        Box::new(move |o: &[usize]| {
+                            let (blk, ch) = (o[1] / c, o[1] % c);
+                            let (i, j) = (blk / b, blk % b);
+                            Some((0, vec![o[0], ch, o[2] * b + i, o[3] * b + j]))
+                        }),
+                    )
+                }
+            }
             "Resize" => {
                 let (out, index) = self.nearest_resize(node, &shape)?;
                 (
