@@ -216,8 +216,7 @@ pub fn compile(
 
     model.report = measure(&model, samples, &float_outputs, &import)?;
     // Then accuracy: the smallest circuit may round too coarsely (products of two computed
-    // values, divisions, long chains); take more bits until the target is met. A scale whose
-    // tables would not fit (a division's range) ends the search.
+    // values, divisions, long chains); take more bits until the target is met.
     if opts.scale_bits.is_none() {
         while model.report.mean_rel_error > opts.target_error
             && model.scale_bits < MAX_AUTO_SCALE_BITS
@@ -226,7 +225,12 @@ pub fn compile(
             let sw = opts
                 .weight_scale_bits
                 .unwrap_or(model.weight_scale_bits.max(sa));
+            // A scale whose tables would not fit (a division's range, a table past the widths a
+            // compiled model may hold) ends the search.
             let Ok(mut next) = build(sa, sw) else { break };
+            if next.validate().is_err() {
+                break;
+            }
             next.report = measure(&next, samples, &float_outputs, &import)?;
             model = next;
         }
