@@ -846,6 +846,22 @@ def hardmax_prod_depth(rng):
     )
 
 
+@model("one_hot_computed", "OneHot of computed indices (negative ones included), with off/on "
+       "values, along a middle axis")
+def one_hot_computed(rng):
+    return (
+        [
+            node("Round", ["input"], ["idx"]),                                   # -2..3
+            node("OneHot", ["idx", "depth", "values"], ["oh"], axis=1),           # [2,4,3]
+            node("Reshape", ["oh", "flat"], ["output"]),
+        ],
+        {"input": ([2, 3], -2.0, 3.0)},
+        {"output": [24]},
+        [init_f32("depth", 4.0), init_f32("values", [-0.5, 2.0]), init_i64("flat", [-1])],
+        18,
+    )
+
+
 # Convolutions state their strides: the spec's default is 1, but ezkl refuses a Conv without
 # them, and the corpus is also what scripts/bench-vs-ezkl compares on.
 

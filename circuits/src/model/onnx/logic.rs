@@ -455,4 +455,91 @@ impl Importer {
         }
         Ok(unseen)
     }
+
+    /// OneHot of computed indices: for each class `j`, an is-zero lookup of `index − j` (and of
+    /// `index − j + depth`, ONNX's negative indices), placed along the new axis, then mapped to
+    /// the off/on values.
+    pub(super) fn one_hot(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let x = self.var(node, 0)?;
+        let depth = self
+            .constant(node, 1, "a computed depth")?
+            .data
+            .first()
+            .copied()
+            .filter(|d| *d >= 1.0)
+            .ok_or_else(|| invalid(node, "depth must be a positive constant".into()))?
+            as usize;
+        let values = self
+            .constant(node, 2, "computed off/on values")?
+            .data
+            .clone();
+        let [off, on] = values[..] else {
+            return Err(invalid(node, "values must be [off, on]".into()));
+        };
+        let in_shape = self.graph.tensors[x].shape.clone();
+        let rank = in_shape.len() + 1;
+        let axis = super::shape::axis_index(attr_int(node, "axis").unwrap_or(-1), rank)
+            .ok_or_else(|| invalid(node, "axis out of range".into()))?;
+        let n: usize = in_shape.iter().product();
+        let mut hits = Vec::with_capacity(depth);
+        for j in 0..depth {
+            let mut matched = Vec::new();
+            for (suffix, target) in [("pos", j as f32), ("neg", j as f32 - depth as f32)] {
+                let nm = name.clone();
+                let diff =
+                    self.step(node, &format!("{suffix}{j}"), in_shape.clone(), |output| {
+                        FloatOp::AddConst {
+                            node: nm,
+                            input: x,
+                            constant: vec![-target; n],
+                            output,
+                        }
+                    })?;
+                matched.push(self.lookup(
+                    node,
+                    diff,
+                    Activation::IsZero,
+                    &format!("is{suffix}{j}"),
+                )?);
+            }
+            hits.push(self.add_step(node, &format!("hit{j}"), matched[0], matched[1], false)?);
+        }
+        let mut out_shape = in_shape.clone();
+        out_shape.insert(axis, depth);
+        let (outer, inner) = (
+            in_shape[..axis].iter().product::<usize>(),
+            in_shape[axis..].iter().product::<usize>(),
+        );
+        let map = (0..outer * depth * inner)
+            .map(|e| {
+                let (o, j, i) = (e / (depth * inner), e / inner % depth, e % inner);
+                Some((j as u32, (o * inner + i) as u32))
+            })
+            .collect();
+        if off == 0.0 && on == 1.0 {
+            return self.push(node, out_shape, |output| FloatOp::Select {
+                node: name,
+                inputs: hits,
+                output,
+                map,
+            });
+        }
+        let nm = name.clone();
+        let placed = self.step(node, "placed", out_shape.clone(), |output| {
+            FloatOp::Select {
+                node: nm,
+                inputs: hits,
+                output,
+                map,
+            }
+        })?;
+        let len = out_shape.iter().product();
+        self.push(node, out_shape, |output| FloatOp::Affine {
+            node: name,
+            input: placed,
+            output,
+            scale: vec![(on - off) as f32; len],
+            shift: vec![off as f32; len],
+        })
+    }
 }

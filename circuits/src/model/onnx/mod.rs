@@ -340,6 +340,7 @@ impl Importer {
             "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" | "ReduceSumSquare"
             | "ReduceL1" | "ReduceL2" | "ReduceLogSumExp" | "ReduceProd" => self.reduce(node, name),
             "Hardmax" => self.hardmax(node, name),
+            "OneHot" => self.one_hot(node, name),
             "Softmax" | "LogSoftmax" => self.softmax(node, name),
             "LayerNormalization" => self.layer_norm(node, name),
             "InstanceNormalization" => self.instance_norm(node, name),
