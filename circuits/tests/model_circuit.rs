@@ -1,7 +1,7 @@
 //! The model circuit end to end inside the circuits crate: import, quantization, the
 //! reference execution, MockProver negative tests and real proofs.
 
-use snarkml_circuits::circuit::{CircuitParams, ModelCircuit};
+use snarkml_circuits::circuit::CircuitParams;
 use snarkml_circuits::error::CircuitError;
 use snarkml_circuits::exec;
 use snarkml_circuits::fixed_point::{from_field, to_field};
@@ -16,8 +16,7 @@ use snarkml_circuits::{Bn256, Fr, G1Affine};
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::{compile_fixture, fixture, fixture_samples, srs};
-use std::sync::Arc;
+use common::{compile_fixture, failures, fixture, fixture_samples, srs, unsatisfied_constraints};
 
 fn models(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -105,14 +104,6 @@ fn tiny_relu_model_needs_a_small_circuit() {
     );
 }
 
-fn failures(model: &CompiledModel, plan: Plan) -> Vec<VerifyFailure> {
-    let circuit = ModelCircuit {
-        plan: Arc::new(plan),
-        tables: Arc::new(model.tables.clone()),
-    };
-    prover::mock_failures(model, &circuit).unwrap()
-}
-
 #[test]
 fn corrupted_dot_product_accumulator_fails_exactly_its_two_gates() {
     let (model, input) = compile_fixture("linear");
@@ -133,15 +124,7 @@ fn corrupted_dot_product_accumulator_fails_exactly_its_two_gates() {
     plan.advice[3][row] += Fr::one(); // the accumulator after the first three products
     let f = failures(&model, plan);
     assert_eq!(f.len(), 2, "{f:#?}");
-    let described: Vec<(String, usize)> = f
-        .iter()
-        .map(|x| match x {
-            VerifyFailure::ConstraintNotSatisfied { constraint, .. } => {
-                (constraint.to_string(), failure_row(x).unwrap())
-            }
-            other => panic!("unexpected failure {other}"),
-        })
-        .collect();
+    let described = unsatisfied_constraints(&f);
     assert!(
         described[0].0.contains("dot product (first row)") && described[0].1 == row,
         "{described:?}"

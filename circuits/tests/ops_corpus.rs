@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{circuit_with, fixture, fixture_samples, srs};
+use common::{failures, fixture, fixture_samples, srs, unsatisfied_constraints};
 use snarkml_circuits::error::CircuitError;
 use snarkml_circuits::exec;
 use snarkml_circuits::halo2_proofs::dev::VerifyFailure;
@@ -133,10 +133,6 @@ fn corpus_model(name: &str) -> (CompiledModel, Vec<Vec<i64>>) {
     (model, q)
 }
 
-fn failures(model: &CompiledModel, plan: Plan) -> Vec<VerifyFailure> {
-    prover::mock_failures(model, &circuit_with(model, plan)).unwrap()
-}
-
 #[test]
 fn a_softmax_quotient_off_by_one_fails_the_remainder_range_check() {
     let (model, q) = corpus_model("softmax_last");
@@ -186,15 +182,7 @@ fn a_product_accumulator_claimed_wrong_fails_exactly_the_product_gates() {
     let acc = model.layout.width;
     plan.advice[acc][row] += Fr::one();
     let f = failures(&model, plan);
-    let described: Vec<(String, usize)> = f
-        .iter()
-        .map(|x| match x {
-            VerifyFailure::ConstraintNotSatisfied { constraint, .. } => {
-                (constraint.to_string(), failure_row(x).unwrap())
-            }
-            other => panic!("unexpected failure {other}"),
-        })
-        .collect();
+    let described = unsatisfied_constraints(&f);
     assert_eq!(described.len(), 2, "{described:?}");
     assert!(described[0].0.contains("product (first row)") && described[0].1 == row);
     assert!(described[1].0.contains("product (chained row)") && described[1].1 == row + 1);

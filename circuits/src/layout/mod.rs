@@ -236,13 +236,16 @@ impl Builder {
 
     /// The activation output of the current element, with the test fault applied if it is this one.
     fn activate(&mut self, act: Activation, x: i128) -> i128 {
+        act.apply(x, self.tables.scale_bits) + self.next_fault()
+    }
+
+    /// Moves on to the layer's next element; the test fault's lie if it is this one, else 0.
+    fn next_fault(&mut self) -> i128 {
         let e = self.element;
         self.element += 1;
-        let lie = self
-            .fault
+        self.fault
             .filter(|f| f.layer == self.layer && f.element == e)
-            .map_or(0, |f| f.delta);
-        act.apply(x, self.tables.scale_bits) + lie
+            .map_or(0, |f| f.delta)
     }
 
     /// Places a copy of `src` at `dst`.
@@ -384,12 +387,7 @@ impl Builder {
         } else {
             0
         };
-        let e = self.element;
-        self.element += 1;
-        let lie = self
-            .fault
-            .filter(|f| f.layer == self.layer && f.element == e)
-            .map_or(0, |f| f.delta);
+        let lie = self.next_fault();
         let q = self.checked_witness(q + lie);
         let t = self.product(&[(q, b)]);
         let r = self.dot(&[(a, 1i64 << (s + 1)), (b, 1), (t, -2)], 0);

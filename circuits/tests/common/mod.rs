@@ -2,8 +2,10 @@
 #![allow(dead_code)]
 
 use snarkml_circuits::circuit::ModelCircuit;
+use snarkml_circuits::halo2_proofs::dev::VerifyFailure;
 use snarkml_circuits::io::{load_calibration, InputFile};
 use snarkml_circuits::layout::Plan;
+use snarkml_circuits::prover::{self, failure_row};
 use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel};
 use snarkml_circuits::srs::Srs;
 use std::path::{Path, PathBuf};
@@ -54,6 +56,24 @@ pub(crate) fn compile_with(stem: &str, opts: &CompileOptions) -> (CompiledModel,
     .unwrap();
     let q = model.quantize_inputs(&data).unwrap();
     (model, q)
+}
+
+/// What MockProver finds wrong with `model`'s circuit assigning `plan`.
+pub(crate) fn failures(model: &CompiledModel, plan: Plan) -> Vec<VerifyFailure> {
+    prover::mock_failures(model, &circuit_with(model, plan)).unwrap()
+}
+
+/// Each failure as (constraint name, row), in order; any failure of another kind panics.
+pub(crate) fn unsatisfied_constraints(failures: &[VerifyFailure]) -> Vec<(String, usize)> {
+    failures
+        .iter()
+        .map(|x| match x {
+            VerifyFailure::ConstraintNotSatisfied { constraint, .. } => {
+                (constraint.to_string(), failure_row(x).unwrap())
+            }
+            other => panic!("unexpected failure {other}"),
+        })
+        .collect()
 }
 
 /// The circuit of `model` that assigns `plan` (possibly tampered with).

@@ -209,13 +209,13 @@ impl Importer {
                     Cell::Rnn => {
                         let rt = rec(self, 0..1, "rec")?;
                         let z = pre(self, 0, rt.map(|r| (r, 0)))?;
-                        h = Some(self.act_step(node, &format!("{p}/h"), z, Activation::Tanh)?);
+                        h = Some(self.lookup(node, z, Activation::Tanh, &format!("{p}/h"))?);
                     }
                     Cell::Lstm => {
                         let rt = rec(self, 0..4, "rec")?;
                         let gate = |this: &mut Self, k: usize, act| {
                             let z = pre(this, k, rt.map(|r| (r, k * hidden)))?;
-                            this.act_step(node, &format!("{p}/g{k}"), z, act)
+                            this.lookup(node, z, act, &format!("{p}/g{k}"))
                         };
                         let i = gate(self, 0, Activation::Sigmoid)?;
                         let o = gate(self, 1, Activation::Sigmoid)?;
@@ -230,16 +230,16 @@ impl Importer {
                             }
                         };
                         let tc =
-                            self.act_step(node, &format!("{p}/tanh_c"), next_c, Activation::Tanh)?;
+                            self.lookup(node, next_c, Activation::Tanh, &format!("{p}/tanh_c"))?;
                         h = Some(self.mul_step(node, &format!("{p}/h"), o, tc)?);
                         c = Some(next_c);
                     }
                     Cell::Gru => {
                         let zr = rec(self, 0..2, "rec_zr")?;
                         let z = pre(self, 0, zr.map(|r| (r, 0)))?;
-                        let z = self.act_step(node, &format!("{p}/z"), z, Activation::Sigmoid)?;
+                        let z = self.lookup(node, z, Activation::Sigmoid, &format!("{p}/z"))?;
                         let rg = pre(self, 1, zr.map(|r| (r, hidden)))?;
-                        let rg = self.act_step(node, &format!("{p}/r"), rg, Activation::Sigmoid)?;
+                        let rg = self.lookup(node, rg, Activation::Sigmoid, &format!("{p}/r"))?;
                         let xh = x_gate(self, 2)?;
                         let cand_in = match prev_h {
                             None if linear_before_reset => {
@@ -283,11 +283,11 @@ impl Importer {
                             }
                         };
                         let cand =
-                            self.act_step(node, &format!("{p}/cand"), cand_in, Activation::Tanh)?;
+                            self.lookup(node, cand_in, Activation::Tanh, &format!("{p}/cand"))?;
                         // H = cand + z ⊙ (H_prev − cand)
                         let diff = match prev_h {
                             None => {
-                                self.act_step(node, &format!("{p}/neg"), cand, Activation::Neg)?
+                                self.lookup(node, cand, Activation::Neg, &format!("{p}/neg"))?
                             }
                             Some(prev) => {
                                 self.add_step(node, &format!("{p}/diff"), prev, cand, true)?
@@ -411,16 +411,6 @@ impl Importer {
             scale,
             shift,
         })
-    }
-
-    fn act_step(
-        &mut self,
-        node: &NodeProto,
-        suffix: &str,
-        input: TensorId,
-        act: Activation,
-    ) -> Result<TensorId> {
-        self.lookup(node, input, act, suffix)
     }
 
     pub(super) fn mul_step(

@@ -133,7 +133,7 @@ impl Importer {
                 })
             }
             "ReduceSumSquare" | "ReduceL2" => {
-                let sq = self.square(node, x, "square")?;
+                let sq = self.mul_step(node, "square", x, x)?;
                 if node.op_type == "ReduceSumSquare" {
                     return self.push(node, out_shape, |output| FloatOp::Sum {
                         node: name,
@@ -298,7 +298,7 @@ impl Importer {
                 self.window_sum(node, abs, &r, "norm")?
             }
             2 => {
-                let sq = self.square(node, x, "square")?;
+                let sq = self.mul_step(node, "square", x, x)?;
                 let sum = self.window_sum(node, sq, &r, "sum")?;
                 self.lookup(node, sum, Activation::Sqrt, "norm")?
             }
@@ -330,7 +330,7 @@ impl Importer {
             output,
             sub: true,
         })?;
-        let sq = self.square(node, centred, "square")?;
+        let sq = self.mul_step(node, "square", centred, centred)?;
         let var = self.window_mean(node, sq, &r, eps, "variance")?;
         let inv = self.lookup(node, var, Activation::Rsqrt, "rsqrt")?;
         let inv = self.spread(node, inv, &r, &shape, "rsqrt_broadcast")?;
@@ -471,20 +471,6 @@ impl Importer {
             inputs: vec![t],
             output,
             map,
-        })
-    }
-
-    /// `x·x` element-wise through the product gate.
-    fn square(&mut self, node: &NodeProto, x: TensorId, suffix: &str) -> Result<TensorId> {
-        let shape = self.graph.tensors[x].shape.clone();
-        let dims = ProductDims::elementwise(shape.iter().product());
-        let name = node_name(node);
-        self.step(node, suffix, shape, |output| FloatOp::Product {
-            node: name,
-            a: x,
-            b: x,
-            output,
-            dims,
         })
     }
 
