@@ -3,7 +3,7 @@
 //! (input and output channels swapped) at stride 1.
 
 use super::shape::unravel;
-use super::{attr_int, attr_ints, attr_string, invalid, node_name, unsupported, Importer};
+use super::{attr_int, attr_ints, attr_string, invalid, unsupported, Importer};
 use crate::error::Result;
 use crate::model::{ConvGeometry, FloatOp};
 use tract_onnx::pb::NodeProto;
@@ -84,15 +84,7 @@ impl Importer {
                 Some((0, flat as u32))
             })
             .collect();
-        let n = node_name(node);
-        let spread = self.step(node, "spread", spread_shape.clone(), |output| {
-            FloatOp::Select {
-                node: n,
-                inputs: vec![x],
-                output,
-                map,
-            }
-        })?;
+        let spread = self.copies(node, "spread", spread_shape.clone(), vec![x], map)?;
         let out_channels = per_group_out * group;
         let zeros = vec![0; d];
         let geometry = ConvGeometry::new(

@@ -3,7 +3,7 @@
 //! Sum/Mean/Max/Min, PRelu, and MatMul and Einsum with two computed operands.
 
 use super::shape::{broadcast, unravel};
-use super::{invalid, node_name, unsupported, Importer, Operand};
+use super::{invalid, unsupported, Importer, Operand};
 use crate::error::Result;
 use crate::model::{Activation, FloatOp, Param, ProductDims, TensorId};
 use tract_onnx::pb::NodeProto;
@@ -69,13 +69,7 @@ impl Importer {
         let src = broadcast(&from, &indices, shape)
             .ok_or_else(|| invalid(node, format!("cannot broadcast {from:?} to {shape:?}")))?;
         let map = src.iter().map(|i| Some((0, *i as u32))).collect();
-        let name = node_name(node);
-        self.step(node, suffix, shape.to_vec(), |output| FloatOp::Select {
-            node: name,
-            inputs: vec![t],
-            output,
-            map,
-        })
+        self.copies(node, suffix, shape.to_vec(), vec![t], map)
     }
 
     /// Add, Sub, Mul and Div of two computed tensors, broadcast to a common shape.
@@ -227,14 +221,7 @@ impl Importer {
                 let map = (0..n)
                     .flat_map(|k| (0..numel).map(move |e| Some((k as u32, e as u32))))
                     .collect();
-                let nm = name.clone();
-                let all =
-                    self.step(node, "stacked", vec![n * numel], |output| FloatOp::Select {
-                        node: nm,
-                        inputs: inputs.clone(),
-                        output,
-                        map,
-                    })?;
+                let all = self.copies(node, "stacked", vec![n * numel], inputs.clone(), map)?;
                 let windows = (0..numel)
                     .map(|e| (0..n).map(|k| (k * numel + e) as u32).collect())
                     .collect();
@@ -533,13 +520,7 @@ impl Importer {
             return Ok(t);
         }
         let (shape, map) = permutation(&self.graph.tensors[t].shape.clone(), perm);
-        let name = node_name(node);
-        self.step(node, suffix, shape, |output| FloatOp::Select {
-            node: name,
-            inputs: vec![t],
-            output,
-            map,
-        })
+        self.copies(node, suffix, shape, vec![t], map)
     }
 }
 

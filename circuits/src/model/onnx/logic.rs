@@ -219,13 +219,7 @@ impl Importer {
                     map,
                 });
             }
-            let n = name.clone();
-            let picked = self.step(node, "picked", shape.clone(), |output| FloatOp::Select {
-                node: n,
-                inputs,
-                output,
-                map,
-            })?;
+            let picked = self.copies(node, "picked", shape.clone(), inputs, map)?;
             return self.push(node, shape, |output| FloatOp::AddConst {
                 node: name,
                 input: picked,
@@ -329,13 +323,7 @@ impl Importer {
         let map = (0..m)
             .flat_map(|k| (0..outs).map(move |o| Some((k as u32, o as u32))))
             .collect();
-        let n = name.clone();
-        let stacked = self.step(node, "unseen", vec![m * outs], |output| FloatOp::Select {
-            node: n,
-            inputs: unseen,
-            output,
-            map,
-        })?;
+        let stacked = self.copies(node, "unseen", vec![m * outs], unseen, map)?;
         let windows: Vec<Vec<u32>> = (0..outs)
             .map(|o| (0..m).map(|k| (k * outs + o) as u32).collect())
             .collect();
@@ -413,20 +401,11 @@ impl Importer {
         r: &super::reduce::Reduction,
         order: &[usize],
     ) -> Result<Vec<TensorId>> {
-        let name = node_name(node);
         order
             .iter()
             .map(|k| {
                 let map = r.windows.iter().map(|w| Some((0, w[*k]))).collect();
-                let n = name.clone();
-                self.step(node, &format!("at{k}"), r.kept.clone(), |output| {
-                    FloatOp::Select {
-                        node: n,
-                        inputs: vec![t],
-                        output,
-                        map,
-                    }
-                })
+                self.copies(node, &format!("at{k}"), r.kept.clone(), vec![t], map)
             })
             .collect()
     }
@@ -524,15 +503,7 @@ impl Importer {
                 map,
             });
         }
-        let nm = name.clone();
-        let placed = self.step(node, "placed", out_shape.clone(), |output| {
-            FloatOp::Select {
-                node: nm,
-                inputs: hits,
-                output,
-                map,
-            }
-        })?;
+        let placed = self.copies(node, "placed", out_shape.clone(), hits, map)?;
         let len = out_shape.iter().product();
         self.push(node, out_shape, |output| FloatOp::Affine {
             node: name,

@@ -292,6 +292,25 @@ impl Importer {
         Ok(output)
     }
 
+    /// An intermediate tensor of `shape` whose elements are copies (`map`: operand and
+    /// element, or `None` for zero) of `inputs`: no rows.
+    fn copies(
+        &mut self,
+        node: &NodeProto,
+        suffix: &str,
+        shape: Vec<usize>,
+        inputs: Vec<TensorId>,
+        map: Vec<Option<(u32, u32)>>,
+    ) -> Result<TensorId> {
+        let name = node_name(node);
+        self.step(node, suffix, shape, |output| FloatOp::Select {
+            node: name,
+            inputs,
+            output,
+            map,
+        })
+    }
+
     fn push(
         &mut self,
         node: &NodeProto,

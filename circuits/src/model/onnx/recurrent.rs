@@ -360,13 +360,7 @@ impl Importer {
         let map = (0..rows * cols)
             .map(|e| Some((0, index(e / cols, e % cols) as u32)))
             .collect();
-        let name = node_name(node);
-        self.step(node, suffix, vec![rows, cols], |output| FloatOp::Select {
-            node: name,
-            inputs: vec![src],
-            output,
-            map,
-        })
+        self.copies(node, suffix, vec![rows, cols], vec![src], map)
     }
 
     /// A dense layer over the last axis (`weight` row-major `[n_in, n_out]`).

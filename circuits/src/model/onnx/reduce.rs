@@ -464,14 +464,8 @@ impl Importer {
         shape: &[usize],
         suffix: &str,
     ) -> Result<TensorId> {
-        let name = node_name(node);
         let map = r.owner.clone();
-        self.step(node, suffix, shape.to_vec(), |output| FloatOp::Select {
-            node: name,
-            inputs: vec![t],
-            output,
-            map,
-        })
+        self.copies(node, suffix, shape.to_vec(), vec![t], map)
     }
 
     /// `act(x)` by lookup, as an intermediate tensor.
