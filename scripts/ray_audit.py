@@ -8,13 +8,22 @@ valid proof is already in the audit directory is skipped), so a retry never dupl
 that finished. When every chunk is proven, the aggregation runs as one task on a node with
 enough memory, and the aggregated proof lands in the output directory.
 
-Artifacts go to directories every node can reach (one machine, NFS, a shared volume): the
-plan, the build, the dataset, the SRS files, the audit directory and the key cache.
+Artifacts go to a directory every node can reach (one machine, NFS, a shared volume), or to an
+object-store URL (`s3://bucket/run`, `gs://…`, `az://…`: any fsspec protocol whose package is
+installed; s3fs is). With a URL, the driver uploads the plan, the build, the dataset (or the
+batch's request inputs) and the SRS files under `URL/inputs/`; each task stages what it needs
+onto its node's local disk (`$SNARKML_RAY_SCRATCH`, default the system temp directory; inputs
+are downloaded once per node), runs snarkml there and uploads its proofs; the aggregation
+downloads the proofs and uploads its directory. Credentials are the nodes' own (environment,
+instance roles); `AWS_ENDPOINT_URL` points s3:// at another S3 service.
 
     scripts/setup --ray
     .venv-ray/bin/python scripts/ray_audit.py --snarkml target/release/snarkml \\
         --plan plan.json --srs srs19.bin --audit audit/ --cache cache/ \\
         --aggregate-srs srs21.bin --aggregate aggr/
+    .venv-ray/bin/python scripts/ray_audit.py --snarkml target/release/snarkml \\
+        --plan plan.json --srs srs19.bin --audit s3://bucket/run1/audit --cache /var/tmp/keys \\
+        --aggregate-srs srs21.bin --aggregate s3://bucket/run1/aggr
 
 A batch plan (`snarkml batch plan`) works the same way: each job is a task running
 `snarkml batch prove --plan PLAN --job J -o OUT` (idempotent per request), and `--aggregate`
@@ -23,24 +32,35 @@ aggregates every proof of the batch (made `--for-aggregation`) with `snarkml agg
     .venv-ray/bin/python scripts/ray_audit.py --snarkml target/release/snarkml \\
         --plan batch.json --out proofs/ --cache cache/ [--aggregate-srs srs21.bin --aggregate aggr/]
 
-`--address` joins a running cluster (`ray start --head` / KubeRay, or `auto`); without it
-Ray starts locally on this machine. One JSON line per event goes to stdout:
-{"event": "submitted" | "proven" | "aggregated" | "done", ...}; the attempts of each chunk
-(node and outcome) are appended to AUDIT/attempts.jsonl.
+`--cache` is the key cache: a shared directory, or a directory on each node's local disk (keys
+are derived from the SRS and the circuit, so each node can make its own once). `--address`
+joins a running cluster (`ray start --head` / KubeRay, or `auto`); without it Ray starts
+locally on this machine. One JSON line per event goes to stdout:
+{"event": "submitted" | "started" | "proven" | "aggregated" | "done", ...} ("started": a task
+began on a node, retries included); each attempt (node and outcome) is also recorded in the
+audit or output location: `attempts.jsonl` in a directory, one object per line under
+`attempts/` in an object store.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import ray
+from ray.util.queue import Queue
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 GIB = 1 << 30
 
@@ -49,19 +69,164 @@ def log(event: str, **fields) -> None:
     print(json.dumps({"event": event, **fields}), flush=True)
 
 
-def note_attempt(audit: str, index: int, outcome: str, key: str = "chunk") -> None:
-    """Appends one attempt of a chunk or job (which node, what happened) to the directory's
-    log."""
-    line = json.dumps({
-        key: index,
-        "node": ray.get_runtime_context().get_node_id(),
-        "host": socket.gethostname(),
-        "pid": os.getpid(),
-        "outcome": outcome,
-        "time": time.time(),
-    })
-    with open(Path(audit) / "attempts.jsonl", "a", encoding="utf-8") as f:
-        f.write(line + "\n")
+class Store:
+    """Where a run's artifacts live, as every node sees them: a directory (read and written in
+    place) or an object-store URL, whose objects tasks stage through their node's disk."""
+
+    def __init__(self, where: str):
+        self.where = where.rstrip("/")
+        self.remote = "://" in where and not where.startswith("file://")
+        if self.remote:
+            import fsspec  # only object stores need it
+            self.fs, self.root = fsspec.core.url_to_fs(self.where)
+        else:
+            self.root = str(Path(where.removeprefix("file://")).resolve())
+
+    def key(self, name: str) -> str:
+        return f"{self.root}/{name}" if name else self.root
+
+    def url(self, name: str) -> str:
+        """How a user names an artifact: its path, or its URL."""
+        return f"{self.where}/{name}" if self.remote else self.key(name)
+
+    def exists(self, name: str) -> bool:
+        return self.fs.exists(self.key(name))
+
+    def names(self, prefix: str = "") -> list[str]:
+        """Every object under `prefix`, relative to the store's root."""
+        key = self.key(prefix)
+        if not self.fs.exists(key):
+            return []
+        return sorted(k[len(self.root) + 1:] for k in self.fs.find(key))
+
+    def put(self, local: Path, name: str) -> None:
+        """Uploads a file, or every file of a directory under `name/`; a file is skipped when an
+        object of its size is already there (inputs are immutable and checked by hash)."""
+        files = [(local, name)] if local.is_file() else [
+            (f, "/".join(filter(None, [name, f.relative_to(local).as_posix()])))
+            for f in sorted(local.rglob("*")) if f.is_file()]
+        for f, n in files:
+            key = self.key(n)
+            if self.fs.exists(key) and self.fs.size(key) == f.stat().st_size:
+                continue
+            self.fs.put_file(str(f), key)
+
+    def get(self, name: str, local: Path) -> None:
+        """Downloads one object to the file `local` through a temporary name (tasks on one
+        node may stage the same input at once); an existing file of its size is kept."""
+        key = self.key(name)
+        if local.exists() and local.stat().st_size == self.fs.size(key):
+            return
+        local.parent.mkdir(parents=True, exist_ok=True)
+        tmp = local.with_name(f".{local.name}.{uuid.uuid4().hex}")
+        self.fs.get_file(key, str(tmp))
+        os.replace(tmp, local)
+
+    def get_tree(self, prefix: str, local: Path) -> None:
+        for n in self.names(prefix):
+            self.get(n, local / n[len(prefix) + 1:])
+
+    def write_text(self, name: str, text: str) -> None:
+        with self.fs.open(self.key(name), "w") as f:
+            f.write(text)
+
+
+def node_dir(store: Store) -> Path:
+    """This node's staging directory for the run stored at `store`."""
+    base = Path(os.environ.get("SNARKML_RAY_SCRATCH", tempfile.gettempdir()))
+    d = base / "snarkml-ray" / hashlib.sha256(store.where.encode()).hexdigest()[:16]
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+@contextlib.contextmanager
+def local_dir(store: Store):
+    """The directory a task hands snarkml for `store`: the shared directory itself, or a
+    fresh one on this node for one attempt (uploaded by the task, removed afterwards)."""
+    if not store.remote:
+        yield Path(store.root)
+        return
+    work = Path(tempfile.mkdtemp(prefix="work-", dir=node_dir(store)))
+    try:
+        yield work
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def stage_plan(store: Store, plan: dict) -> tuple[Path, Path]:
+    """Stages the plan's build (and, for an audit, its dataset) onto this node; returns the
+    local copy of the plan, rewritten to the staged paths, and the staged build."""
+    local = node_dir(store) / "inputs"
+    store.get_tree("inputs/build", local / "build")
+    plan = dict(plan, build=str(local / "build"))
+    if "chunks" in plan:
+        store.get("inputs/dataset.json", local / "dataset.json")
+        plan["dataset"] = str(local / "dataset.json")
+    path = local / "plan.json"
+    write_atomic(path, json.dumps(plan))
+    return path, local / "build"
+
+
+def stage_requests(store: Store, plan_path: Path, job: int) -> None:
+    """Stages the request inputs of batch job `job` and points the local plan at them."""
+    plan = json.loads(plan_path.read_text())
+    local = plan_path.parent / "requests"
+    for r in plan["jobs"][job]["requests"]:
+        name = f"inputs/requests/{r['index']:05}.json"
+        store.get(name, local / f"{r['index']:05}.json")
+    for j in plan["jobs"]:
+        for r in j["requests"]:
+            r["input"] = str(local / f"{r['index']:05}.json")
+    write_atomic(plan_path, json.dumps(plan))
+
+
+def upload_inputs(store: Store, plan: dict, srs: str | None, aggregate_srs: str | None) -> None:
+    """The driver's part with an object store: the plan and every input a task reads."""
+    store.put(Path(plan["build"]), "inputs/build")
+    if "chunks" in plan:
+        store.put(Path(plan["dataset"]), "inputs/dataset.json")
+    else:
+        for j in plan["jobs"]:
+            for r in j["requests"]:
+                store.put(Path(r["input"]), f"inputs/requests/{r['index']:05}.json")
+    if srs:
+        store.put(Path(srs), "inputs/srs.bin")
+    if aggregate_srs:
+        store.put(Path(aggregate_srs), "inputs/aggregate-srs.bin")
+
+
+def staged(store: Store, name: str, given: str) -> str:
+    """The local path of an input: as given with a directory, else staged from the store."""
+    if not store.remote:
+        return given
+    path = node_dir(store) / "inputs" / name
+    store.get(f"inputs/{name}", path)
+    return str(path)
+
+
+def note_attempt(store: Store, events, index: int, outcome: str, key: str = "chunk") -> None:
+    """Records one attempt of a chunk or job (which node, what happened) in the store, and
+    streams its start to the driver."""
+    node = ray.get_runtime_context().get_node_id()
+    record = {key: index, "node": node, "host": socket.gethostname(), "pid": os.getpid(),
+              "outcome": outcome, "time": time.time()}
+    line = json.dumps(record)
+    if store.remote:
+        store.write_text(f"attempts/{key}-{index:05}-{time.time_ns()}-{os.getpid()}.json", line)
+    else:
+        with open(Path(store.root) / "attempts.jsonl", "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+    if outcome == "started":
+        try:
+            events.put_nowait({"event": "started", key: index, "node": node})
+        except Exception:  # progress is best effort: the work itself must go on
+            pass
 
 
 def die_with_parent() -> None:
@@ -83,42 +248,105 @@ def run_snarkml(args: list[str]) -> dict:
 
 
 @ray.remote(max_retries=3, retry_exceptions=True)
-def prove_chunk(snarkml: str, plan: str, srs: str, audit: str, cache: str, chunk: int) -> dict:
-    note_attempt(audit, chunk, "started")
-    result = run_snarkml([snarkml, "audit", "prove", "--plan", plan, "--srs", srs,
-                          "--chunk", str(chunk), "-o", audit, "--cache-dir", cache])
+def prove_chunk(snarkml: str, plan: dict, plan_path: str, srs: str, where: str, cache: str,
+                chunk: int, events) -> dict:
+    store = Store(where)
+    note_attempt(store, events, chunk, "started")
+    name = f"chunk-{chunk:04}.json"
+    with local_dir(store) as out:
+        if store.remote:
+            plan_path, _ = stage_plan(store, plan)
+            srs = staged(store, "srs.bin", srs)
+            # A proof already in the store (and its verifying key) lets snarkml skip the chunk.
+            for n in store.names():
+                if n == name or (n.startswith("vk-") and n.endswith(".bin")):
+                    store.get(n, out / n)
+        result = run_snarkml([snarkml, "audit", "prove", "--plan", str(plan_path), "--srs",
+                              srs, "--chunk", str(chunk), "-o", str(out), "--cache-dir", cache])
+        if store.remote:
+            # The verifying keys first: a chunk proof in the store means its chunk is finished.
+            for f in sorted(out.glob("vk-*.bin")):
+                store.put(f, f.name)
+            store.fs.put_file(str(out / name), store.key(name))
     row = result["chunks"][0]
-    note_attempt(audit, chunk, "skipped" if row["skipped"] else "proven")
+    note_attempt(store, events, chunk, "skipped" if row["skipped"] else "proven")
     row["node"] = ray.get_runtime_context().get_node_id()
     return row
 
 
 @ray.remote(max_retries=3, retry_exceptions=True)
-def prove_job(snarkml: str, plan: str, out: str, job: int) -> dict:
-    note_attempt(out, job, "started", key="job")
-    result = run_snarkml([snarkml, "batch", "prove", "--plan", plan, "--job", str(job),
-                          "-o", out])
+def prove_job(snarkml: str, plan: dict, plan_path: str, where: str, job: int, events) -> dict:
+    store = Store(where)
+    note_attempt(store, events, job, "started", key="job")
+    names = [r["proof"] for r in plan["jobs"][job]["requests"]]
+    with local_dir(store) as out:
+        if store.remote:
+            plan_path, _ = stage_plan(store, plan)
+            stage_requests(store, plan_path, job)
+            present = set(store.names())
+            for n in names:
+                for f in (n, n.removesuffix(".json") + ".done.json"):
+                    if f in present:
+                        store.get(f, out / f)
+        result = run_snarkml([snarkml, "batch", "prove", "--plan", str(plan_path), "--job",
+                              str(job), "-o", str(out)])
+        if store.remote:
+            # Each proof before its receipt, as snarkml writes them.
+            for n in names:
+                store.fs.put_file(str(out / n), store.key(n))
+                receipt = n.removesuffix(".json") + ".done.json"
+                store.fs.put_file(str(out / receipt), store.key(receipt))
     rows = result["requests"]
     skipped = sum(1 for r in rows if r["skipped"])
-    note_attempt(out, job, "skipped" if skipped == len(rows) else "proven", key="job")
+    note_attempt(store, events, job, "skipped" if skipped == len(rows) else "proven", key="job")
     return {"requests": len(rows), "skipped": skipped,
             "prove_secs": round(sum(r["prove_secs"] for r in rows), 3),
-            "proofs": [r["proof"] for r in rows]}
+            "proofs": [store.url(n) for n in names]}
+
+
+def staged_build(store: Store, plan: dict, srs: str) -> tuple[str, str]:
+    """The build and the aggregation SRS, as this node reads them."""
+    if not store.remote:
+        return plan["build"], srs
+    _, build = stage_plan(store, plan)
+    return str(build), staged(store, "aggregate-srs.bin", srs)
 
 
 @ray.remote(max_retries=2, retry_exceptions=True)
-def aggregate_batch(snarkml: str, proofs: list, build: str, srs: str, k: int, layout: list,
-                    expose: str, out: str, cache: str) -> dict:
-    return run_snarkml([snarkml, "aggregate", *proofs, "--build", build, "--srs", srs,
-                        "--k", str(k), *layout, "--expose", expose, "-o", out,
-                        "--cache-dir", cache])
+def aggregate_batch(snarkml: str, plan: dict, where: str, proofs: list, srs: str, k: int,
+                    layout: list, expose: str, out_where: str, cache: str) -> dict:
+    store, output = Store(where), Store(out_where)
+    build, srs = staged_build(store, plan, srs)
+    with local_dir(store) as proof_dir, local_dir(output) as out:
+        if store.remote:
+            names = [p.rsplit("/", 1)[-1] for p in proofs]
+            for n in names:
+                store.get(n, proof_dir / n)
+            proofs = [str(proof_dir / n) for n in names]
+        result = run_snarkml([snarkml, "aggregate", *proofs, "--build", build, "--srs", srs,
+                              "--k", str(k), *layout, "--expose", expose, "-o", str(out),
+                              "--cache-dir", cache])
+        if output.remote:
+            output.put(out, "")
+    return result
 
 
 @ray.remote(max_retries=2, retry_exceptions=True)
-def aggregate(snarkml: str, audit: str, build: str, srs: str, k: int, layout: list, out: str,
-              cache: str) -> dict:
-    return run_snarkml([snarkml, "audit", "aggregate", audit, "--build", build, "--srs", srs,
-                        "--k", str(k), *layout, "-o", out, "--cache-dir", cache])
+def aggregate(snarkml: str, plan: dict, where: str, srs: str, k: int, layout: list,
+              out_where: str, cache: str) -> dict:
+    store, output = Store(where), Store(out_where)
+    build, srs = staged_build(store, plan, srs)
+    with local_dir(store) as audit, local_dir(output) as out:
+        if store.remote:
+            for n in store.names():
+                if "/" not in n and n.endswith((".json", ".bin")):
+                    store.get(n, audit / n)
+        result = run_snarkml([snarkml, "audit", "aggregate", str(audit), "--build", build,
+                              "--srs", srs, "--k", str(k), *layout, "-o", str(out),
+                              "--cache-dir", cache])
+        if output.remote:
+            output.put(out, "")
+    return result
 
 
 def main() -> int:
@@ -128,9 +356,13 @@ def main() -> int:
                    help="an audit plan (snarkml audit plan) or a batch plan (snarkml batch plan)")
     p.add_argument("--srs", help="SRS file covering a chunk's k (audit plans)")
     p.add_argument("--audit", "--out", dest="audit", required=True,
-                   help="shared directory for the chunk or request proofs")
-    p.add_argument("--cache", required=True, help="shared key cache directory")
-    p.add_argument("--aggregate", help="aggregation directory to write (skip aggregating if absent)")
+                   help="where the chunk or request proofs go: a shared directory or an "
+                        "object-store URL (s3://bucket/prefix)")
+    p.add_argument("--cache", required=True,
+                   help="key cache directory (shared, or on each node's local disk)")
+    p.add_argument("--aggregate",
+                   help="where the aggregation directory goes, a directory or an object-store "
+                        "URL (skip aggregating if absent)")
     p.add_argument("--aggregate-srs", help="SRS file for the aggregation (2^k points)")
     p.add_argument("--aggregate-k", type=int, default=21, help="log2 of the aggregation's rows")
     p.add_argument("--aggregate-arity", type=int, default=2,
@@ -150,7 +382,11 @@ def main() -> int:
         p.error("--aggregate needs --aggregate-srs")
 
     plan_path = str(Path(args.plan).resolve())
-    plan = json.loads(Path(plan_path).read_text())
+    try:
+        plan = json.loads(Path(plan_path).read_text())
+    except (OSError, ValueError) as e:
+        print(f"error: cannot read the plan {args.plan}: {e}", file=sys.stderr)
+        return 1
     kind = {"snarkml-audit-plan/1": "audit", "snarkml-batch-plan/1": "batch"}.get(
         plan.get("format"))
     if kind is None:
@@ -158,33 +394,54 @@ def main() -> int:
         return 1
     if kind == "audit" and not args.srs:
         p.error("an audit plan needs --srs")
-    audit = str(Path(args.audit).resolve())
-    cache = str(Path(args.cache).resolve())
-    Path(audit).mkdir(parents=True, exist_ok=True)
+    try:
+        store = Store(args.audit)
+        output = Store(args.aggregate) if args.aggregate else None
+    except (ImportError, ValueError) as e:
+        print(f"error: cannot open the store {args.audit}: {e}", file=sys.stderr)
+        return 1
+    srs = str(Path(args.srs).resolve()) if args.srs else None
+    agg_srs = str(Path(args.aggregate_srs).resolve()) if args.aggregate_srs else None
+    if store.remote:
+        upload_inputs(store, plan, srs, agg_srs if args.aggregate else None)
+    else:
+        Path(store.root).mkdir(parents=True, exist_ok=True)
+    cache = args.cache if Path(args.cache).is_absolute() else str(Path(args.cache).resolve())
     Path(cache).mkdir(parents=True, exist_ok=True)
     snarkml = str(Path(args.snarkml).resolve())
 
     ray.init(address=args.address, log_to_driver=False)
+    # Task starts stream back through a queue that lives on the driver's node (it must
+    # outlive any worker node).
+    here = ray.get_runtime_context().get_node_id()
+    events = Queue(actor_options={
+        "num_cpus": 0,
+        "scheduling_strategy": NodeAffinitySchedulingStrategy(node_id=here, soft=False)})
     start = time.time()
     pending = {}
     resources = {"num_cpus": args.chunk_cpus, "memory": int(args.chunk_memory_gb * GIB)}
     if kind == "audit":
-        srs = str(Path(args.srs).resolve())
         for c in plan["chunks"]:
             ref = prove_chunk.options(**resources).remote(
-                snarkml, plan_path, srs, audit, cache, c["index"])
+                snarkml, plan, plan_path, srs, store.where, cache, c["index"], events)
             pending[ref] = c["index"]
     else:
         for j in plan["jobs"]:
-            pending[prove_job.options(**resources).remote(snarkml, plan_path, audit,
-                                                          j["index"])] = j["index"]
+            pending[prove_job.options(**resources).remote(
+                snarkml, plan, plan_path, store.where, j["index"], events)] = j["index"]
     total = len(pending)
     nodes = [{"id": n["NodeID"], "port": n["NodeManagerPort"]} for n in ray.nodes() if n["Alive"]]
     log("submitted", **{"chunks" if kind == "audit" else "jobs": total}, nodes=nodes)
+
+    def drain() -> None:
+        while not events.empty():
+            print(json.dumps(events.get_nowait()), flush=True)
+
     done = 0
     proofs = {}
     while pending:
-        ready, _ = ray.wait(list(pending), num_returns=1)
+        ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
+        drain()
         for ref in ready:
             index = pending.pop(ref)
             row = ray.get(ref)
@@ -192,30 +449,32 @@ def main() -> int:
             elapsed = round(time.time() - start, 1)
             if kind == "audit":
                 log("proven", chunk=index, done=done, of=total, skipped=row["skipped"],
-                    correct=row["correct"], seconds=row["prove_secs"], elapsed=elapsed)
+                    correct=row["correct"], seconds=row["prove_secs"], node=row["node"],
+                    elapsed=elapsed)
             else:
                 proofs[index] = row["proofs"]
                 log("proven", job=index, done=done, of=total, requests=row["requests"],
                     skipped=row["skipped"], seconds=row["prove_secs"], elapsed=elapsed)
+    drain()
     proven = time.time() - start
     summary = {"chunks" if kind == "audit" else "jobs": total, "prove_seconds": round(proven, 1)}
     if kind == "batch":
         summary["proofs"] = [p for j in sorted(proofs) for p in proofs[j]]
-    if args.aggregate:
+    if output:
         layout = ["--arity", str(args.aggregate_arity)]
         if args.aggregate_no_compress:
             layout.append("--no-compress")
         where = {"num_cpus": 1, "memory": int(args.aggregate_memory_gb * GIB)}
-        agg_srs = str(Path(args.aggregate_srs).resolve())
-        out = str(Path(args.aggregate).resolve())
-        build = str(Path(plan["build"]).resolve())
+        if not output.remote:
+            Path(output.root).mkdir(parents=True, exist_ok=True)
         if kind == "audit":
             task = aggregate.options(**where).remote(
-                snarkml, audit, build, agg_srs, args.aggregate_k, layout, out, cache)
+                snarkml, plan, store.where, agg_srs, args.aggregate_k, layout, output.where,
+                cache)
         else:
             task = aggregate_batch.options(**where).remote(
-                snarkml, summary["proofs"], build, agg_srs, args.aggregate_k, layout,
-                args.aggregate_expose, out, cache)
+                snarkml, plan, store.where, summary["proofs"], agg_srs, args.aggregate_k,
+                layout, args.aggregate_expose, output.where, cache)
         result = ray.get(task)
         log("aggregated", **result)
         summary["aggregate_seconds"] = round(time.time() - start - proven, 1)

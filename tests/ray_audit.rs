@@ -1,9 +1,11 @@
 //! Scale-out audit proving on Ray (`scripts/ray_audit.py`): a Ray head and one worker node on
 //! 127.0.0.1, an audit planned in chunks, each chunk a Ray task running `snarkml audit prove
-//! --plan … --chunk J`. The worker node is killed while it proves a chunk: Ray retries that
-//! task on the head, no chunk is lost, and the aggregated proof exposes exactly what the
-//! single-machine path does (`C_W`, `h_0`, `C_D` of the plan, `n`, the quantized model's
-//! correct count). The test stops every Ray process it started.
+//! --plan … --chunk J`, its artifacts in an S3 object store (moto's S3 server on 127.0.0.1:
+//! the same protocol, signatures included, as AWS). The worker node is killed while it proves a
+//! chunk: Ray retries that task on the head, no chunk is lost, and the aggregated proof exposes
+//! exactly what the single-machine path does (`C_W`, `h_0`, `C_D` of the plan, `n`, the
+//! quantized model's correct count). The test stops every process it started. (The shared-
+//! directory path of the driver is tested in `batch.rs`.)
 
 mod common;
 
@@ -39,8 +41,72 @@ struct Cluster {
     worker_port: u16,
 }
 
+/// An S3 service on 127.0.0.1 (moto's server) with one bucket, killed on drop.
+struct S3 {
+    server: std::process::Child,
+    env: Vec<(String, String)>,
+}
+
+impl S3 {
+    fn start(bucket: &str) -> Self {
+        let port = free_port();
+        let server = Command::new(venv_bin("python"))
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let env = [
+            ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}")),
+            ("AWS_ACCESS_KEY_ID", "snarkml-test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "snarkml-test".into()),
+            ("AWS_DEFAULT_REGION", "us-east-1".into()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v))
+        .to_vec();
+        let s3 = Self { server, env };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the S3 server did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        s3.python(&format!("fs.mkdir('{bucket}')"));
+        s3
+    }
+
+    /// Runs Python with `fs`, an fsspec S3 filesystem of this service.
+    fn python(&self, code: &str) {
+        let out = Command::new(venv_bin("python"))
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .args(["-c", &format!("import fsspec; fs = fsspec.filesystem('s3'); {code}")])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "python: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Downloads every object under `url` (`s3://bucket/prefix`) into `dir`.
+    fn download(&self, url: &str, dir: &Path) {
+        let prefix = url.trim_start_matches("s3://");
+        self.python(&format!(
+            "import os\nfor k in fs.find('{prefix}'):\n    d = os.path.join('{}', k[len('{prefix}') + 1:])\n    os.makedirs(os.path.dirname(d), exist_ok=True)\n    fs.get_file(k, d)",
+            dir.display()
+        ));
+    }
+}
+
+impl Drop for S3 {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
 impl Cluster {
-    fn start() -> Self {
+    fn start(env: &[(String, String)]) -> Self {
         let ray = venv_bin("ray");
         let port = free_port();
         let worker_port = free_port();
@@ -48,6 +114,7 @@ impl Cluster {
         let start = |args: &[&str]| {
             let out = Command::new(&ray)
                 .env("RAY_AUTH_MODE", "disabled")
+                .envs(env.iter().map(|(k, v)| (k, v)))
                 .arg("start")
                 .args(args)
                 .args([
@@ -99,25 +166,21 @@ impl Drop for Cluster {
     }
 }
 
-/// The attempts the driver's tasks logged: (chunk, node id, outcome).
-fn attempts(audit: &Path) -> Vec<(u64, String, String)> {
-    let Ok(text) = std::fs::read_to_string(audit.join("attempts.jsonl")) else {
-        return Vec::new();
-    };
-    text.lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .map(|v| {
-            (
-                v["chunk"].as_u64().unwrap(),
-                v["node"].as_str().unwrap().to_owned(),
-                v["outcome"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
+/// Every path under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        }
+        out.push(path);
+    }
+    out
 }
 
 #[test]
-fn an_audit_fans_out_on_ray_survives_a_lost_worker_and_aggregates_like_one_machine() {
+fn an_audit_fans_out_on_ray_through_s3_survives_a_lost_worker_and_aggregates_like_one_machine() {
     let python = venv_bin("python");
     let tmp = tempfile::tempdir().unwrap();
     let t = |p: &str| tmp.path().join(p);
@@ -144,16 +207,22 @@ fn an_audit_fans_out_on_ray_survives_a_lost_worker_and_aggregates_like_one_machi
     let k = snarkml_circuits::audit::chunk::chunk_k(&model, CHUNK).unwrap();
     // One secret at every size: the chunks' SRS and the aggregation's are the same ceremony.
     let (srs, agg_srs) = (cached_srs(k), cached_srs(21));
-    let (audit_dir, aggr) = (t("audit"), t("aggr"));
+    let s3 = S3::start("snarkml-run");
+    let (audit_url, aggr_url) = ("s3://snarkml-run/audit", "s3://snarkml-run/aggr");
 
-    let cluster = Cluster::start();
+    // Tasks stage inputs and work on each node's disk: here, under the test's directory.
+    let scratch = t("scratch");
+    let mut env = s3.env.clone();
+    env.push(("SNARKML_RAY_SCRATCH".into(), s(&scratch)));
+    let cluster = Cluster::start(&env);
     let mut driver = Command::new(&python)
         .env("RAY_AUTH_MODE", "disabled")
+        .envs(s3.env.iter().map(|(k, v)| (k, v)))
         .arg(repo("scripts/ray_audit.py"))
         .args(["--snarkml", env!("CARGO_BIN_EXE_snarkml")])
         .args(["--plan", &s(&plan), "--srs", &s(&srs)])
-        .args(["--audit", &s(&audit_dir), "--cache", &s(&t("cache"))])
-        .args(["--aggregate", &s(&aggr), "--aggregate-srs", &s(&agg_srs)])
+        .args(["--audit", audit_url, "--cache", &s(&t("cache"))])
+        .args(["--aggregate", aggr_url, "--aggregate-srs", &s(&agg_srs)])
         .args(["--address", &cluster.address, "--aggregate-memory-gb", "8"])
         // One flat aggregation circuit keeps CI time down; layers are tested in aggregation.rs.
         .args(["--aggregate-arity", "0", "--aggregate-no-compress"])
@@ -180,40 +249,56 @@ fn an_audit_fans_out_on_ray_survives_a_lost_worker_and_aggregates_like_one_machi
         .unwrap()
         .to_owned();
 
-    // Kill the worker while it proves a chunk.
-    let deadline = Instant::now() + Duration::from_secs(300);
+    // Kill the worker while it proves a chunk (the driver streams each task's start).
+    let mut seen = Vec::new();
     let lost_chunk = loop {
-        let log = attempts(&audit_dir);
-        let running = log.iter().find(|(c, node, outcome)| {
-            node == &worker_node
-                && outcome == "started"
-                && !log
-                    .iter()
-                    .any(|(c2, n2, o2)| c2 == c && n2 == node && o2 != "started")
-        });
-        if let Some((chunk, _, _)) = running {
-            break *chunk;
+        let event = events.next().expect("the driver stopped before a chunk started");
+        seen.push(event.clone());
+        if event["event"] == "started" && event["node"] == worker_node.as_str() {
+            break event["chunk"].as_u64().unwrap();
         }
-        assert!(Instant::now() < deadline, "no chunk started on the worker");
-        std::thread::sleep(Duration::from_millis(100));
     };
     cluster.kill_worker();
 
-    let events: Vec<serde_json::Value> = events.collect();
+    seen.extend(events);
+    let events = seen;
     let status = driver.wait().unwrap();
     assert!(status.success(), "the driver failed: {events:?}");
     let done = events.last().unwrap();
     assert_eq!(done["event"], "done", "{events:?}");
 
-    // The lost chunk was proven elsewhere; no chunk is missing, every proof verifies.
-    let log = attempts(&audit_dir);
+    // The lost chunk was started again and proven on another node; no chunk is missing, every
+    // proof verifies.
+    let proven_on = |chunk: u64| {
+        events
+            .iter()
+            .find(|e| e["event"] == "proven" && e["chunk"] == chunk)
+            .unwrap_or_else(|| panic!("chunk {chunk} was never proven: {events:?}"))["node"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_ne!(proven_on(lost_chunk), worker_node, "{events:?}");
     assert!(
-        log.iter()
-            .any(|(c, node, o)| *c == lost_chunk && node != &worker_node && o != "started"),
-        "chunk {lost_chunk} was not retried on another node: {log:?}"
+        events.iter().any(|e| e["event"] == "started"
+            && e["chunk"] == lost_chunk
+            && e["node"] != worker_node.as_str()),
+        "chunk {lost_chunk} was not retried on another node: {events:?}"
     );
+    // Each attempt's work directory is gone (the staged inputs stay for the node's next task).
+    let left: Vec<_> = walk(&scratch)
+        .into_iter()
+        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("work-"))
+        .collect();
+    assert!(left.is_empty(), "work directories left behind: {left:?}");
+    let (audit_dir, aggr) = (t("audit"), t("aggr"));
+    s3.download(audit_url, &audit_dir);
+    s3.download(aggr_url, &aggr);
     let chunks = audit_proof::load_chunks(&audit_dir).unwrap();
     assert_eq!(chunks.len(), SAMPLES / CHUNK);
+    // Every attempt is recorded in the store: the lost one's start on the worker included.
+    let attempts = std::fs::read_dir(audit_dir.join("attempts")).unwrap().count();
+    assert!(attempts >= 2 * (SAMPLES / CHUNK) + 1, "{attempts} attempts recorded");
 
     // The aggregated proof exposes what the single-machine path proves.
     let samples = Dataset::load(&data).unwrap().quantize(&model).unwrap();
