@@ -862,6 +862,32 @@ def one_hot_computed(rng):
     )
 
 
+@model("top_k", "TopK: the 3 largest along the last axis and the 2 smallest along the first "
+       "(values and indices), ties included")
+def top_k(rng):
+    return (
+        [
+            node("TopK", ["input", "k3"], ["top", "top_i"], axis=-1),            # [2,3]
+            node("Mul", ["input", "half"], ["scaled"]),
+            node("TopK", ["scaled", "k2"], ["low", "low_i"], axis=0, largest=0),  # [2,8]
+            node("Cast", ["top_i"], ["top_f"], to=1),
+            node("Cast", ["low_i"], ["low_f"], to=1),
+            node("Reshape", ["top", "flat"], ["f1"]),
+            node("Reshape", ["top_f", "flat"], ["f2"]),
+            node("Reshape", ["low", "flat"], ["f3"]),
+            node("Reshape", ["low_f", "flat"], ["f4"]),
+            node("Concat", ["f1", "f2", "f3", "f4"], ["output"], axis=0),
+        ],
+        # Multiples of 1/64 in a narrow range: exact ties are common, and both engines must
+        # put the lower index first.
+        {"input": ([2, 8], -0.25, 0.25)},
+        {"output": [6 + 6 + 16 + 16]},
+        [init_i64("k3", [3]), init_i64("k2", [2]), init_f32("half", 0.5),
+         init_i64("flat", [-1])],
+        18,
+    )
+
+
 # Convolutions state their strides: the spec's default is 1, but ezkl refuses a Conv without
 # them, and the corpus is also what scripts/bench-vs-ezkl compares on.
 
@@ -914,7 +940,38 @@ def write(name: str, seed: int) -> dict:
             "description": description}
 
 
+# ONNX the compiler must refuse, each with a one-line error naming the node:
+# tests/fixtures/refused/NAME.onnx (checked by circuits/tests/ops_corpus.rs).
+REFUSED = {
+    # K past the axis length (ONNX leaves it undefined; onnxruntime fails at run time).
+    "topk_k_too_large": ([node("TopK", ["input", "k"], ["output", "index"], axis=-1)],
+                         [init_i64("k", [9])]),
+    # K computed from the input: the circuit's shape would depend on a witness. (The only
+    # computed values the compiler takes are floats, so K is a float here, which ONNX's type
+    # rules would refuse as well; the importer must name the computed K first.)
+    "topk_computed_k": ([node("ReduceMax", ["input"], ["k"], keepdims=0),
+                         node("Reshape", ["k", "one"], ["k1"]),
+                         node("TopK", ["input", "k1"], ["output", "index"], axis=-1)],
+                        [init_i64("one", [1])]),
+}
+
+
+def write_refused() -> None:
+    folder = CORPUS.parent / "refused"
+    folder.mkdir(exist_ok=True)
+    for name, (nodes, inits) in REFUSED.items():
+        graph = helper.make_graph(
+            nodes, name, inputs=[tensor_info("input", [2, 8])],
+            outputs=[tensor_info("output", [2, 3])], initializer=inits)
+        m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)],
+                              producer_name=PRODUCER, producer_version="1")
+        m.ir_version = IR_FOR_OPSET[18]
+        # Not through save_model: the checker's shape inference refuses the first one too.
+        onnx.save(m, str(folder / f"{name}.onnx"))
+
+
 def main() -> int:
+    write_refused()
     index = [write(name, 1000 + i) for i, name in enumerate(MODELS)]
     dump_json(CORPUS / "INDEX.json", index)
     ops = sorted({op for entry in index for op in entry["ops"]})

@@ -51,7 +51,14 @@ impl S3 {
     fn start(bucket: &str) -> Self {
         let port = free_port();
         let server = Command::new(venv_bin("python"))
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -78,7 +85,10 @@ impl S3 {
     fn python(&self, code: &str) {
         let out = Command::new(venv_bin("python"))
             .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .args(["-c", &format!("import fsspec; fs = fsspec.filesystem('s3'); {code}")])
+            .args([
+                "-c",
+                &format!("import fsspec; fs = fsspec.filesystem('s3'); {code}"),
+            ])
             .output()
             .unwrap();
         assert!(
@@ -252,7 +262,9 @@ fn an_audit_fans_out_on_ray_through_s3_survives_a_lost_worker_and_aggregates_lik
     // Kill the worker while it proves a chunk (the driver streams each task's start).
     let mut seen = Vec::new();
     let lost_chunk = loop {
-        let event = events.next().expect("the driver stopped before a chunk started");
+        let event = events
+            .next()
+            .expect("the driver stopped before a chunk started");
         seen.push(event.clone());
         if event["event"] == "started" && event["node"] == worker_node.as_str() {
             break event["chunk"].as_u64().unwrap();
@@ -288,7 +300,13 @@ fn an_audit_fans_out_on_ray_through_s3_survives_a_lost_worker_and_aggregates_lik
     // Each attempt's work directory is gone (the staged inputs stay for the node's next task).
     let left: Vec<_> = walk(&scratch)
         .into_iter()
-        .filter(|p| p.file_name().unwrap().to_str().unwrap().starts_with("work-"))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("work-")
+        })
         .collect();
     assert!(left.is_empty(), "work directories left behind: {left:?}");
     let (audit_dir, aggr) = (t("audit"), t("aggr"));
@@ -297,8 +315,13 @@ fn an_audit_fans_out_on_ray_through_s3_survives_a_lost_worker_and_aggregates_lik
     let chunks = audit_proof::load_chunks(&audit_dir).unwrap();
     assert_eq!(chunks.len(), SAMPLES / CHUNK);
     // Every attempt is recorded in the store: the lost one's start on the worker included.
-    let attempts = std::fs::read_dir(audit_dir.join("attempts")).unwrap().count();
-    assert!(attempts >= 2 * (SAMPLES / CHUNK) + 1, "{attempts} attempts recorded");
+    let attempts = std::fs::read_dir(audit_dir.join("attempts"))
+        .unwrap()
+        .count();
+    assert!(
+        attempts > 2 * (SAMPLES / CHUNK),
+        "{attempts} attempts recorded"
+    );
 
     // The aggregated proof exposes what the single-machine path proves.
     let samples = Dataset::load(&data).unwrap().quantize(&model).unwrap();

@@ -44,7 +44,7 @@ fn finish(model: &CompiledModel, acc: i128, rs: Option<Rescale>, node: &str) -> 
         Some(r) => {
             let (q, _) = rescale(acc, r.shift);
             check_range(model, r.act, q, node)?;
-            Ok(r.act.apply(q, model.tables.scale_bits))
+            Ok(model.tables.apply(r.act, q))
         }
         None => Ok(acc),
     }
@@ -230,7 +230,8 @@ pub fn run(model: &CompiledModel, inputs: &[Vec<i64>]) -> Result<Execution> {
                                 bits: *range_bits,
                             });
                         }
-                        let (q, _) = divide(x, y, model.tables.scale_bits);
+                        // The quotient keeps the dividend's scale.
+                        let (q, _) = divide(x, y, model.tensors[*b].scale_bits);
                         check_range(model, Activation::Identity, q, node)?;
                         narrow(q, node)
                     })
@@ -280,7 +281,7 @@ pub fn run(model: &CompiledModel, inputs: &[Vec<i64>]) -> Result<Execution> {
                     .iter()
                     .map(|x| {
                         check_range(model, *act, i128::from(*x), node)?;
-                        narrow(act.apply(i128::from(*x), model.tables.scale_bits), node)
+                        narrow(model.tables.apply(*act, i128::from(*x)), node)
                     })
                     .collect::<Result<_>>()?;
                 (*output, out)

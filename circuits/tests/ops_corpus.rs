@@ -160,16 +160,39 @@ fn a_softmax_quotient_off_by_one_fails_the_remainder_range_check() {
         unreachable!()
     };
     let start = plan.layers[layer + 1].start;
+    let limbs = model.tables.limbs(range_bits);
+    // With limbs the quotient's own (signed) check comes first: r's chain is the first
+    // unsigned one (no offset in its first row's bias).
     let r_check = (start..plan.rows)
-        .find(|r| plan.lookup[*r] && plan.tag[*r] == range_tag(range_bits))
+        .find(|r| {
+            plan.lookup[*r]
+                && plan.tag[*r] == range_tag(limbs[0])
+                && (limbs.len() == 1 || (plan.dot_first[*r] && plan.bias[*r] == 0))
+        })
         .unwrap();
     let f = failures(&model, plan);
-    assert_eq!(f.len(), 1, "{f:#?}");
-    assert!(
-        matches!(&f[0], VerifyFailure::Lookup { name, .. } if name == "activation and range table"),
-        "{f:#?}"
-    );
-    assert_eq!(failure_row(&f[0]), Some(r_check), "{f:#?}");
+    if limbs.len() == 1 {
+        // One lookup: the negative r is not in the range table.
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(
+            matches!(&f[0], VerifyFailure::Lookup { name, .. } if name == "activation and range table"),
+            "{f:#?}"
+        );
+        assert_eq!(failure_row(&f[0]), Some(r_check), "{f:#?}");
+    } else {
+        // Limbs: each limb is in its range, so they recompose a value in [0, 2^bits), never
+        // the negative r: the copy of r into the chain's last accumulator fails, nothing else.
+        let last = r_check + limbs.len() - 1;
+        assert!(
+            f.iter()
+                .all(|e| matches!(e, VerifyFailure::Permutation { .. })),
+            "{f:#?}"
+        );
+        assert!(
+            f.iter().any(|e| failure_row(e) == Some(last)),
+            "no failure at the limb chain's end, row {last}: {f:#?}"
+        );
+    }
 }
 
 #[test]
@@ -251,4 +274,63 @@ fn a_model_tract_cannot_run_compiles_with_its_import_reported_unchecked() {
     let (checked, _) = corpus_model("conv_transpose");
     assert_eq!(checked.report.import_unchecked, None);
     assert!(checked.report.import_max_diff < 1e-4);
+}
+
+#[test]
+fn a_limb_outside_its_range_fails_its_lookup_even_when_the_sum_is_kept() {
+    // softmax_last checks its wide division remainders with 10-bit limbs. Moving 2^10 from the
+    // second limb into the first (and into the first row's partial sum) keeps the recomposed
+    // value, every gate and every copy intact; only the first limb's lookup can tell that it
+    // left its range.
+    let (model, q) = corpus_model("softmax_last");
+    let limb = model.tables.limb_bits.expect("the model uses limbs");
+    let mut plan = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
+    let row = (0..plan.rows)
+        .find(|r| {
+            plan.dot_first[*r]
+                && plan.lookup[*r]
+                && plan.tag[*r] == range_tag(limb)
+                && plan.dot_next[*r + 1]
+                && plan.lookup[*r + 1]
+                && plan.advice[0][*r + 1] != Fr::zero()
+        })
+        .expect("a limb chain whose second limb is not zero");
+    let acc = model.layout.width;
+    plan.advice[0][row] += Fr::from(1u64 << limb);
+    plan.advice[acc][row] += Fr::from(1u64 << limb);
+    plan.advice[0][row + 1] -= Fr::one();
+    let f = failures(&model, plan);
+    assert_eq!(f.len(), 1, "{f:#?}");
+    assert!(
+        matches!(&f[0], VerifyFailure::Lookup { name, .. } if name == "activation and range table"),
+        "{f:#?}"
+    );
+    assert_eq!(failure_row(&f[0]), Some(row), "{f:#?}");
+}
+
+#[test]
+fn a_top_k_whose_k_is_out_of_range_or_computed_is_refused_naming_the_node() {
+    // tests/fixtures/refused/ (scripts/make_corpus.py): ONNX the compiler refuses.
+    let sample = vec![vec![vec![0.0f32; 16]]];
+    let refused = |name: &str| {
+        compile(
+            &fixture(&format!("refused/{name}.onnx")),
+            &sample,
+            &CompileOptions::default(),
+        )
+        .unwrap_err()
+        .to_string()
+    };
+    let too_large = refused("topk_k_too_large");
+    assert!(
+        too_large.contains("`output`") && too_large.contains("K must be one integer in 1..=8"),
+        "{too_large}"
+    );
+    assert_eq!(too_large.lines().count(), 1, "{too_large}");
+    let computed = refused("topk_computed_k");
+    assert!(
+        computed.contains("TopK") && computed.contains("a computed K"),
+        "{computed}"
+    );
+    assert_eq!(computed.lines().count(), 1, "{computed}");
 }

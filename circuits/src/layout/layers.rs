@@ -249,10 +249,11 @@ impl Builder {
                     ..
                 } => {
                     let (xa, xb) = (cells[*a].clone(), cells[*b].clone());
+                    let shift = model.tensors[*b].scale_bits;
                     cells[*output] = xa
                         .iter()
                         .zip(&xb)
-                        .map(|(ca, cb)| self.divide(*ca, *cb, *range_bits))
+                        .map(|(ca, cb)| self.divide(*ca, *cb, shift, *range_bits))
                         .collect();
                 }
                 Layer::Select {

@@ -18,7 +18,13 @@
 //! product, first row:      | a0 .. a(h-1) | b0 .. b(h-1) | acc = Σ ai·bi        |  h = ⌊W/2⌋
 //! product, next rows:      | a0 .. a(h-1) | b0 .. b(h-1) | acc = acc(prev) + Σ ai·bi |
 //! range check:             | v | 0 | .. |   |  (range(bits), v, 0) ∈ table
+//! limbed range check:      | l_j | 0 | .. | acc = [acc(prev) +] l_j·2^(Σ widths below) |  (range(width_j), l_j, 0) ∈ table
+//!                          (one row per limb, lowest first; the first row's bias is −offset,
+//!                          2^(B−1) for a signed check; the last acc is copied to the value)
 //! ```
+//! Models compiled with [`Tables::limb_bits`] check ranges wider than it by limbs, and their
+//! identity "table" of such a width is never built: its checks (inputs, quotients, rescales to
+//! the identity) are signed limb checks.
 //! The product gates (two computed operands: attention, gating, layer normalization) exist only
 //! in circuits of models that multiply two computed tensors, so other verifying keys do not
 //! change. Division by a computed `b > 0` is `q` (identity-checked), `t = q·b` (product row),
@@ -92,9 +98,12 @@ pub fn table_rows(tables: &Tables) -> Vec<(u64, i128, i128)> {
         rows.extend((0..1i128 << shift).map(|r| (range_tag(*shift), r, 0)));
     }
     for (index, (act, bits)) in tables.activations.iter().enumerate() {
+        if tables.limbed_table(*act, *bits) {
+            continue;
+        }
         let half = 1i128 << (bits - 1);
         let tag = 1 + index as u64;
-        rows.extend((-half..half).map(|x| (tag, x, act.apply(x, tables.scale_bits))));
+        rows.extend((-half..half).map(|x| (tag, x, tables.apply(*act, x))));
     }
     rows
 }
@@ -236,7 +245,7 @@ impl Builder {
 
     /// The activation output of the current element, with the test fault applied if it is this one.
     fn activate(&mut self, act: Activation, x: i128) -> i128 {
-        act.apply(x, self.tables.scale_bits) + self.next_fault()
+        self.tables.apply(act, x) + self.next_fault()
     }
 
     /// Moves on to the layer's next element; the test fault's lie if it is this one, else 0.
@@ -299,18 +308,55 @@ impl Builder {
         p.advice[1][top] = to_field(y);
         p.weights[0][top] = 1i64 << shift;
         p.weights[1][top] = if shift == 0 { 0 } else { 1i64 << (shift - 1) };
-        p.tag[top] = act_tag(&self.tables, act);
         p.rescale[top] = true;
-        p.lookup[top] = true;
         p.advice[0][bottom] = to_field(r);
-        p.tag[bottom] = range_tag(shift);
-        p.lookup[bottom] = true;
-        CellRef { col: 1, row: top }
+        let (q_cell, r_cell) = (
+            CellRef { col: 0, row: top },
+            CellRef {
+                col: 0,
+                row: bottom,
+            },
+        );
+        if self.tables.limbed(shift) {
+            self.range_check(r_cell, shift);
+        } else {
+            self.plan.tag[bottom] = range_tag(shift);
+            self.plan.lookup[bottom] = true;
+        }
+        match self.limbed_identity(act) {
+            // A rescale to the identity only bounds q: with limbs, q itself is the output
+            // (the fault, for tests, is then a lie about q).
+            Some(bits) => {
+                if y != q {
+                    self.plan.advice[0][top] = to_field(y);
+                }
+                self.signed_check(q_cell, bits);
+                q_cell
+            }
+            None => {
+                self.plan.tag[top] = act_tag(&self.tables, act);
+                self.plan.lookup[top] = true;
+                CellRef { col: 1, row: top }
+            }
+        }
+    }
+
+    /// The identity's signed width when `act` is the identity and its checks are limbs.
+    fn limbed_identity(&self, act: Activation) -> Option<u32> {
+        (act == Activation::Identity)
+            .then(|| self.tables.limbed_identity())
+            .flatten()
     }
 
     /// Applies `act` to the value at `src` by lookup; returns the output cell.
     fn activation(&mut self, src: CellRef, act: Activation) -> CellRef {
         let y = self.activate(act, self.int(src));
+        if self.limbed_identity(act).is_some() {
+            // The value itself, checked by limbs (a lie, for tests, breaks the copy).
+            let c = self.checked_witness(y);
+            self.plan.copies.push((src, c));
+            return c;
+        }
         let r = self.row();
         self.copy(src, CellRef { col: 0, row: r });
         self.plan.advice[1][r] = to_field(y);
@@ -367,18 +413,61 @@ impl Builder {
         }
     }
 
-    /// Checks `0 ≤ value(cell) < 2^bits` by lookup.
+    /// Checks `0 ≤ value(cell) < 2^bits`: one lookup, or limbs (see [`Self::limbs`]).
     fn range_check(&mut self, cell: CellRef, bits: u32) {
+        if self.tables.limbed(bits) {
+            self.limbs(cell, bits, 0);
+            return;
+        }
         let r = self.row();
         self.copy(cell, CellRef { col: 0, row: r });
         self.plan.tag[r] = range_tag(bits);
         self.plan.lookup[r] = true;
     }
 
-    /// `round(value(a)·2^s / value(b))` for `value(b) > 0` (see the module docs): the quotient
+    /// Checks `−2^(bits−1) ≤ value(cell) < 2^(bits−1)` by limbs.
+    fn signed_check(&mut self, cell: CellRef, bits: u32) {
+        self.limbs(cell, bits, 1i128 << (bits - 1));
+    }
+
+    /// Checks `0 ≤ value(cell) + offset < 2^bits` with one row per limb, lowest first:
+    /// ```text
+    /// | l_j | 0 | .. | acc = [acc(prev) +] l_j·2^(Σ widths below) [− offset] |  (range(width_j), l_j, 0) ∈ table
+    /// ```
+    /// the first row's bias is `−offset` and the last accumulator is copy-constrained to the
+    /// cell, so the limbs, each in its range, recompose the value.
+    fn limbs(&mut self, cell: CellRef, bits: u32, offset: i128) {
+        let w = self.plan.width;
+        let u = self.int(cell) + offset;
+        let mut acc = to_field(-offset);
+        let mut low = 0;
+        let mut last = cell;
+        for (j, width) in self.tables.limbs(bits).into_iter().enumerate() {
+            let limb = (u >> low) & ((1i128 << width) - 1);
+            let r = self.row();
+            if j == 0 {
+                self.plan.dot_first[r] = true;
+                self.plan.bias[r] = -offset;
+            } else {
+                self.plan.dot_next[r] = true;
+                self.plan.bias[r] = 1;
+            }
+            self.plan.advice[0][r] = to_field(limb);
+            self.plan.weights[0][r] = 1i64 << low;
+            acc += to_field(limb) * to_field(1i128 << low);
+            self.plan.advice[w][r] = acc;
+            self.plan.tag[r] = range_tag(width);
+            self.plan.lookup[r] = true;
+            low += width;
+            last = CellRef { col: w, row: r };
+        }
+        self.plan.copies.push((cell, last));
+    }
+
+    /// `round(value(a)·2^s / value(b))` for `value(b) > 0` (`s`: the divisor's scale, so that
+    /// the quotient keeps the dividend's; see the module docs): the quotient
     /// is identity-checked, the remainders range-checked to `bits`.
-    fn divide(&mut self, a: CellRef, b: CellRef, bits: u32) -> CellRef {
-        let s = self.tables.scale_bits;
+    fn divide(&mut self, a: CellRef, b: CellRef, s: u32, bits: u32) -> CellRef {
         // Without a witness every value is zero; with one, the reference execution has
         // already refused a divisor that is not positive.
         let (divisor, dividend) = (self.int(b), self.int(a));
@@ -402,14 +491,20 @@ impl Builder {
         self.checked_witness(i128::from(v))
     }
 
-    /// A fresh witness value, range-checked by the identity table.
+    /// A fresh witness value, range-checked by the identity table (or its limbs).
     fn checked_witness(&mut self, v: i128) -> CellRef {
         let r = self.row();
         self.plan.advice[0][r] = to_field(v);
-        self.plan.advice[1][r] = to_field(v);
-        self.plan.tag[r] = act_tag(&self.tables, Activation::Identity);
-        self.plan.lookup[r] = true;
-        CellRef { col: 0, row: r }
+        let cell = CellRef { col: 0, row: r };
+        match self.tables.limbed_identity() {
+            Some(bits) => self.signed_check(cell, bits),
+            None => {
+                self.plan.advice[1][r] = to_field(v);
+                self.plan.tag[r] = act_tag(&self.tables, Activation::Identity);
+                self.plan.lookup[r] = true;
+            }
+        }
+        cell
     }
 
     /// Packs the values at `cells` (signed, `bits` bits each) into instances, one value per

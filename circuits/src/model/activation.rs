@@ -261,6 +261,42 @@ impl Activation {
         }
     }
 
+    /// The function on a value at `scale` fractional bits, its result at `scale + gain` (a
+    /// finer output scale for functions that compress their range: sigmoid, tanh, exp of
+    /// non-positive values, …). `gain` 0 is [`Self::apply`].
+    pub fn apply_gain(self, x: i128, scale: u32, gain: u32) -> i128 {
+        if gain == 0 || self.is_exact() {
+            return self.apply(x, scale) << gain;
+        }
+        let unit = (1u64 << scale) as f64;
+        let out = (1u64 << (scale + gain)) as f64;
+        (self.eval_quantized(x as f64 / unit, scale) * out).round() as i128
+    }
+
+    /// Whether [`Self::apply`] is an exact integer form (piecewise linear, commuting with
+    /// scaling): a finer output scale gains such a function nothing.
+    pub fn is_exact(self) -> bool {
+        matches!(
+            self,
+            Self::Identity
+                | Self::Relu
+                | Self::Abs
+                | Self::Neg
+                | Self::Sign
+                | Self::Step
+                | Self::StepInclusive
+                | Self::IsZero
+                | Self::Floor
+                | Self::Ceil
+        )
+    }
+
+    /// Whether the function is the same on raw values at every scale (its table can take
+    /// inputs at any scale, its outputs are at the inputs' scale).
+    pub fn is_scale_free(self) -> bool {
+        matches!(self, Self::Identity | Self::Relu | Self::Abs | Self::Neg)
+    }
+
     /// The function on a float.
     pub fn apply_f32(self, x: f32) -> f32 {
         self.eval(f64::from(x)) as f32

@@ -20,9 +20,12 @@ pub(super) fn static_bounds(
 ) -> Vec<u128> {
     let table = |act: &Activation| {
         tables.activations.get(act).map_or(0, |b| {
+            if *act == Activation::Identity {
+                return 1u128 << (b - 1);
+            }
             let half = 1i128 << (b - 1);
             (-half..half)
-                .map(|x| act.apply(x, tables.scale_bits).unsigned_abs())
+                .map(|x| tables.apply(*act, x).unsigned_abs())
                 .max()
                 .unwrap_or(0)
         })

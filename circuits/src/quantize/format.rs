@@ -299,18 +299,89 @@ pub struct Tables {
     /// (so that weights can be packed before hashing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight_bits: Option<u32>,
+    /// Range checks wider than this many bits are made of limbs of this width (each looked up
+    /// in its range table, recombined by a dot-product row) instead of one lookup into a table
+    /// as wide as the range; the identity "table" of such a width is then never built. `None`
+    /// (and every model compiled before limbs existed): every check is one lookup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limb_bits: Option<u32>,
+    /// Extra fractional bits of an activation's output (its table maps inputs at
+    /// `scale_bits` to outputs at `scale_bits + gain`); absent: 0.
+    #[serde(
+        default,
+        skip_serializing_if = "BTreeMap::is_empty",
+        with = "gain_list"
+    )]
+    pub gains: BTreeMap<Activation, u32>,
 }
 
+/// Limb width of range checks that are split ([`Tables::limb_bits`]).
+pub const LIMB_BITS: u32 = 10;
+
 impl Tables {
+    /// The extra output bits of `act`'s table.
+    pub fn gain(&self, act: Activation) -> u32 {
+        self.gains.get(&act).copied().unwrap_or(0)
+    }
+
+    /// `act` on a value at the activation scale, as its table holds it.
+    pub fn apply(&self, act: Activation, x: i128) -> i128 {
+        act.apply_gain(x, self.scale_bits, self.gain(act))
+    }
+
     /// Rows of the combined table, including its all-zero first row.
     pub fn rows(&self) -> usize {
         1 + self.weight_bits.map_or(0, |b| 1usize << b)
             + self.range_shifts.iter().map(|s| 1usize << s).sum::<usize>()
             + self
                 .activations
-                .values()
-                .map(|b| 1usize << b)
+                .iter()
+                .filter(|(act, bits)| !self.limbed_table(**act, **bits))
+                .map(|(_, b)| 1usize << b)
                 .sum::<usize>()
+    }
+
+    /// Whether a range check of `bits` bits is split into limbs.
+    pub fn limbed(&self, bits: u32) -> bool {
+        self.limb_bits.is_some_and(|l| bits > l)
+    }
+
+    /// Whether the table of `act` at `bits` is replaced by limb range checks (only the identity
+    /// is: it checks a range and computes nothing).
+    pub fn limbed_table(&self, act: Activation, bits: u32) -> bool {
+        act == Activation::Identity && self.limbed(bits)
+    }
+
+    /// The identity's signed width when its checks are made of limbs.
+    pub fn limbed_identity(&self) -> Option<u32> {
+        self.activations
+            .get(&Activation::Identity)
+            .copied()
+            .filter(|b| self.limbed(*b))
+    }
+
+    /// The limb widths of a `bits`-bit range check, lowest first: one lookup when the check
+    /// is not split, else full limbs and a narrower top limb.
+    pub fn limbs(&self, bits: u32) -> Vec<u32> {
+        match self.limb_bits.filter(|l| bits > *l) {
+            None => vec![bits],
+            Some(l) => {
+                let mut widths = vec![l; (bits / l) as usize];
+                if bits % l != 0 {
+                    widths.push(bits % l);
+                }
+                widths
+            }
+        }
+    }
+
+    /// Makes sure the range tables a `bits`-bit check needs exist.
+    pub fn need_range(&mut self, bits: u32) {
+        for b in self.limbs(bits) {
+            if !self.range_shifts.contains(&b) {
+                self.range_shifts.push(b);
+            }
+        }
     }
 }
 
@@ -626,6 +697,40 @@ mod table_list {
         Ok(Vec::<Entry>::deserialize(d)?
             .into_iter()
             .map(|e| (e.act, e.bits))
+            .collect())
+    }
+}
+
+mod gain_list {
+    use crate::model::Activation;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    #[derive(Serialize, Deserialize)]
+    struct Entry {
+        act: Activation,
+        gain: u32,
+    }
+
+    pub(super) fn serialize<S: Serializer>(
+        map: &BTreeMap<Activation, u32>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        map.iter()
+            .map(|(act, gain)| Entry {
+                act: *act,
+                gain: *gain,
+            })
+            .collect::<Vec<_>>()
+            .serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<Activation, u32>, D::Error> {
+        Ok(Vec::<Entry>::deserialize(d)?
+            .into_iter()
+            .map(|e| (e.act, e.gain))
             .collect())
     }
 }

@@ -10,6 +10,7 @@ mod validate;
 
 pub use format::{
     CompiledModel, IoSpec, Layer, LayoutParams, QTensor, QuantReport, Rescale, Tables, Visibility,
+    LIMB_BITS,
 };
 
 use crate::error::{CircuitError, Result};
@@ -19,6 +20,7 @@ use crate::layout;
 use crate::model::onnx::{self, FloatReference};
 use crate::model::{Activation, FloatGraph, FloatOp, TensorId};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Version of the `model.json` format written by `compile`.
@@ -141,8 +143,7 @@ pub fn compile(
         })
         .collect();
 
-    let build = |scale_bits: u32, weight_bits: u32| -> Result<CompiledModel> {
-        let mut model = lower(&graph, scale_bits, weight_bits, &max_abs)?;
+    let finish = |mut model: CompiledModel| -> Result<CompiledModel> {
         model.source_sha256 = hex::encode(Sha256::digest(&bytes));
         model
             .inputs
@@ -174,68 +175,90 @@ pub fn compile(
             )));
         }
     }
-    // Precision first: the smallest acceptable scale fixes k; then take every extra bit of
-    // precision that does not make the circuit bigger, for activations, then for weights
-    // (weights only cost range-table rows, so they usually get more).
-    let grow = |mut best: CompiledModel,
-                next: &dyn Fn(&CompiledModel) -> Option<(u32, u32)>|
-     -> Result<CompiledModel> {
-        while let Some((sa, sw)) = next(&best) {
-            let candidate = build(sa, sw)?;
-            if candidate.layout.k > best.layout.k {
-                break;
+    let search = |limbs: Option<u32>| -> Result<CompiledModel> {
+        let build = |scale_bits: u32, weight_bits: u32| -> Result<CompiledModel> {
+            finish(lower(&graph, scale_bits, weight_bits, &max_abs, limbs)?)
+        };
+        // Precision first: the smallest acceptable scale fixes k; then take every extra bit of
+        // precision that does not make the circuit bigger, for activations, then for weights
+        // (weights only cost range-table rows, so they usually get more).
+        let grow = |mut best: CompiledModel,
+                    next: &dyn Fn(&CompiledModel) -> Option<(u32, u32)>|
+         -> Result<CompiledModel> {
+            while let Some((sa, sw)) = next(&best) {
+                let candidate = build(sa, sw)?;
+                if candidate.layout.k > best.layout.k {
+                    break;
+                }
+                best = candidate;
             }
-            best = candidate;
-        }
-        Ok(best)
-    };
-    let activations = match opts.scale_bits {
-        Some(sa) => build(sa, opts.weight_scale_bits.unwrap_or(sa))?,
-        None => {
-            let first = build(
-                MIN_AUTO_SCALE_BITS,
-                opts.weight_scale_bits.unwrap_or(MIN_AUTO_SCALE_BITS),
-            )?;
-            grow(first, &|m| {
-                (m.scale_bits < MAX_AUTO_SCALE_BITS).then(|| {
-                    (
-                        m.scale_bits + 1,
-                        opts.weight_scale_bits.unwrap_or(m.scale_bits + 1),
-                    )
-                })
-            })?
-        }
-    };
-    let mut model = match opts.weight_scale_bits {
-        Some(_) => activations,
-        None => grow(activations, &|m| {
-            (m.weight_scale_bits < MAX_AUTO_SCALE_BITS)
-                .then(|| (m.scale_bits, m.weight_scale_bits + 1))
-        })?,
-    };
+            Ok(best)
+        };
+        let activations = match opts.scale_bits {
+            Some(sa) => build(sa, opts.weight_scale_bits.unwrap_or(sa))?,
+            None => {
+                let first = build(
+                    MIN_AUTO_SCALE_BITS,
+                    opts.weight_scale_bits.unwrap_or(MIN_AUTO_SCALE_BITS),
+                )?;
+                grow(first, &|m| {
+                    (m.scale_bits < MAX_AUTO_SCALE_BITS).then(|| {
+                        (
+                            m.scale_bits + 1,
+                            opts.weight_scale_bits.unwrap_or(m.scale_bits + 1),
+                        )
+                    })
+                })?
+            }
+        };
+        let mut model = match opts.weight_scale_bits {
+            Some(_) => activations,
+            None => grow(activations, &|m| {
+                (m.weight_scale_bits < MAX_AUTO_SCALE_BITS)
+                    .then(|| (m.scale_bits, m.weight_scale_bits + 1))
+            })?,
+        };
 
-    model.report = measure(&model, samples, &float_outputs, &import)?;
-    // Then accuracy: the smallest circuit may round too coarsely (products of two computed
-    // values, divisions, long chains); take more bits until the target is met.
-    if opts.scale_bits.is_none() {
-        while model.report.mean_rel_error > opts.target_error
-            && model.scale_bits < MAX_AUTO_SCALE_BITS
-        {
-            let sa = model.scale_bits + 1;
-            let sw = opts
-                .weight_scale_bits
-                .unwrap_or(model.weight_scale_bits.max(sa));
-            // A scale whose tables would not fit (a division's range, a table past the widths a
-            // compiled model may hold) ends the search.
-            let Ok(mut next) = build(sa, sw) else { break };
-            if next.validate().is_err() {
-                break;
+        model.report = measure(&model, samples, &float_outputs, &import)?;
+        // Then accuracy: the smallest circuit may round too coarsely (products of two computed
+        // values, divisions, long chains); take more bits until the target is met.
+        if opts.scale_bits.is_none() {
+            while model.report.mean_rel_error > opts.target_error
+                && model.scale_bits < MAX_AUTO_SCALE_BITS
+            {
+                let sa = model.scale_bits + 1;
+                let sw = opts
+                    .weight_scale_bits
+                    .unwrap_or(model.weight_scale_bits.max(sa));
+                // A scale whose tables would not fit (a division's range, a table past the widths a
+                // compiled model may hold) ends the search.
+                let Ok(mut next) = build(sa, sw) else { break };
+                if next.validate().is_err() {
+                    break;
+                }
+                next.report = measure(&next, samples, &float_outputs, &import)?;
+                model = next;
             }
-            next.report = measure(&next, samples, &float_outputs, &import)?;
-            model = next;
         }
-    }
-    Ok(model)
+        Ok(model)
+    };
+    // The whole search twice: wide range checks as one lookup each (tables as wide as the
+    // ranges), then as limbs (more rows, small tables). Limbs are kept only for a smaller
+    // circuit that meets the accuracy target as well, so models that do not need them compile
+    // exactly as before.
+    let plain = search(None)?;
+    let limbed = search(Some(LIMB_BITS))?;
+    let meets = |m: &CompiledModel| m.report.mean_rel_error <= opts.target_error;
+    Ok(
+        if limbed.tables.limb_bits.is_some()
+            && (meets(&limbed), std::cmp::Reverse(limbed.layout.k))
+                > (meets(&plain), std::cmp::Reverse(plain.layout.k))
+        {
+            limbed
+        } else {
+            plain
+        },
+    )
 }
 
 /// Smallest `k` whose usable rows hold both the layout and the lookup table.
@@ -251,32 +274,136 @@ fn bits_for(max_abs: f64, scale_bits: u32) -> u32 {
     (64 - m.leading_zeros()) + 1
 }
 
-/// Lowers the float graph at a given scale.
-fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<CompiledModel> {
-    let readers = graph.readers();
-    let mut tensors: Vec<QTensor> = graph
-        .tensors
-        .iter()
-        .map(|t| QTensor {
-            name: t.name.clone(),
-            shape: t.shape.clone(),
-            scale_bits: s,
-        })
-        .collect();
-    let mut tables = Tables {
-        scale_bits: s,
-        ..Tables::default()
-    };
-    let mut need = |act: Activation, max: f64, scale: u32| {
+/// Extra output bits an activation may take (see [`Tables::gains`]).
+pub const MAX_GAIN: u32 = 6;
+
+/// One lowering in progress: the quantized tensors, tables, layers and range widths so far.
+struct Lowering {
+    /// Calibrated magnitudes, one per tensor (those the lowering adds included).
+    max_abs: Vec<f64>,
+    tensors: Vec<QTensor>,
+    tables: Tables,
+    /// Widths of the range checks, in the order met (the order of the tables).
+    ranges: Vec<u32>,
+    layers: Vec<Layer>,
+}
+
+impl Lowering {
+    fn scale(&self, t: TensorId) -> u32 {
+        self.tensors[t].scale_bits
+    }
+
+    /// Makes `act`'s table cover values of magnitude `max` at `scale`.
+    fn need(&mut self, act: Activation, max: f64, scale: u32) {
         let bits = bits_for(max, scale);
-        let e = tables.activations.entry(act).or_insert(bits);
+        let e = self.tables.activations.entry(act).or_insert(bits);
         *e = (*e).max(bits);
+    }
+
+    /// `t` at `target` fractional bits through `act` (the identity: only the scale changes),
+    /// written to `into` (else a new tensor): element-wise, weight one, rescaled and rounded
+    /// down from a finer scale, or multiplied up exactly (identity only) from a coarser one.
+    fn at_scale(
+        &mut self,
+        t: TensorId,
+        target: u32,
+        act: Activation,
+        node: &str,
+        into: Option<TensorId>,
+    ) -> TensorId {
+        let from = self.scale(t);
+        if from == target && act == Activation::Identity && into.is_none() {
+            return t;
+        }
+        let out = into.unwrap_or_else(|| {
+            self.tensors.push(QTensor {
+                name: format!("{}@{target}", self.tensors[t].name),
+                shape: self.tensors[t].shape.clone(),
+                scale_bits: target,
+            });
+            self.max_abs.push(self.max_abs[t]);
+            self.tensors.len() - 1
+        });
+        let n = self.tensors[t].numel();
+        let (weight, rescale) = if from >= target {
+            let shift = from - target;
+            self.need(act, self.max_abs[t], target);
+            self.ranges.push(shift.max(1));
+            // A shift of 0 still goes through the rescale gate: scale up by 2 and back.
+            let (w, shift) = if shift == 0 { (2, 1) } else { (1, shift) };
+            (w, Some(Rescale { shift, act }))
+        } else {
+            (1i64 << (target - from), None)
+        };
+        self.tensors[out].scale_bits = target + self.tables.gain(act);
+        self.layers.push(Layer::Affine {
+            node: node.to_owned(),
+            input: t,
+            output: out,
+            weight: vec![weight; n],
+            bias: vec![0; n],
+            rescale,
+        });
+        out
+    }
+}
+
+/// Extra output bits of each activation: a function that compresses its range (sigmoid, tanh,
+/// exp of non-positive values) gets as many as its inputs' width exceeds its outputs' on the
+/// calibration data, so that its results keep the precision their table's inputs had.
+fn gains(graph: &FloatGraph, s: u32, max_abs: &[f64]) -> BTreeMap<Activation, u32> {
+    let mut gains = BTreeMap::new();
+    for op in &graph.ops {
+        if let FloatOp::Activation {
+            act, input, output, ..
+        } = op
+        {
+            let g = bits_for(max_abs[*input], s)
+                .saturating_sub(bits_for(max_abs[*output], s))
+                .min(MAX_GAIN);
+            if g > 0 && !act.is_exact() {
+                let e = gains.entry(*act).or_insert(g);
+                *e = (*e).max(g);
+            }
+        }
+    }
+    gains
+}
+
+/// Lowers the float graph at a given scale. Tensors are at the activation scale `s`, except
+/// the results of compressing activations (finer: `s` + their gain), of divisions (the
+/// dividend's scale) and linear results kept unrounded as model outputs; whatever reads two
+/// tensors at different scales takes the coarser one.
+fn lower(
+    graph: &FloatGraph,
+    s: u32,
+    sw: u32,
+    max_abs: &[f64],
+    limb_bits: Option<u32>,
+) -> Result<CompiledModel> {
+    let readers = graph.readers();
+    let mut l = Lowering {
+        max_abs: max_abs.to_vec(),
+        tensors: graph
+            .tensors
+            .iter()
+            .map(|t| QTensor {
+                name: t.name.clone(),
+                shape: t.shape.clone(),
+                scale_bits: s,
+            })
+            .collect(),
+        tables: Tables {
+            scale_bits: s,
+            gains: gains(graph, s, max_abs),
+            ..Tables::default()
+        },
+        ranges: Vec::new(),
+        layers: Vec::new(),
     };
-    let mut layers = Vec::new();
     let mut i = 0;
     while i < graph.ops.len() {
         let op = &graph.ops[i];
-        let scale_of = |t: TensorId, tensors: &[QTensor]| tensors[t].scale_bits;
         match op {
             FloatOp::Dense {
                 node,
@@ -302,25 +429,23 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
                 shift: bias,
                 ..
             } => {
-                let in_scale = scale_of(*input, &tensors);
-                let acc_scale = in_scale + sw;
+                let acc_scale = l.scale(*input) + sw;
                 let (rescale, out, fused) = ending(graph, &readers, i, *output);
-                if let Some(r) = rescale {
-                    need(r.act, max_abs[*output], s);
-                }
                 i += usize::from(fused);
-                let rescale = rescale.map(|r| Rescale { shift: sw, ..r });
-                tensors[out].scale_bits = if rescale.is_some() {
-                    acc_scale - sw
-                } else {
-                    acc_scale
-                };
-                if rescale.is_some() && !tables.range_shifts.contains(&sw) {
-                    tables.range_shifts.push(sw);
+                // Back to the activation scale (the input may be finer).
+                let shift = acc_scale - s;
+                if let Some(r) = rescale {
+                    l.need(r.act, max_abs[*output], s);
+                    l.ranges.push(shift);
                 }
+                let rescale = rescale.map(|r| Rescale { shift, ..r });
+                l.tensors[out].scale_bits = match rescale {
+                    Some(r) => s + l.tables.gain(r.act),
+                    None => acc_scale,
+                };
                 let weight = weight.iter().map(|w| quantize(*w, sw)).collect();
                 let bias = bias.iter().map(|b| quantize(*b, acc_scale)).collect();
-                layers.push(match op {
+                l.layers.push(match op {
                     FloatOp::Dense { n_in, n_out, .. } => Layer::Dense {
                         node: node.clone(),
                         input: *input,
@@ -357,18 +482,15 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
                 output,
                 map,
             } => {
-                let scale = scale_of(inputs[0], &tensors);
-                if inputs.iter().any(|t| scale_of(*t, &tensors) != scale) {
-                    return Err(CircuitError::UnsupportedOp {
-                        op: "Concat".into(),
-                        node: node.clone(),
-                        detail: ": operands at different scales".into(),
-                    });
-                }
-                tensors[*output].scale_bits = scale;
-                layers.push(Layer::Select {
+                let target = inputs.iter().map(|t| l.scale(*t)).min().unwrap_or(s);
+                let inputs = inputs
+                    .iter()
+                    .map(|t| l.at_scale(*t, target, Activation::Identity, node, None))
+                    .collect();
+                l.tensors[*output].scale_bits = target;
+                l.layers.push(Layer::Select {
                     node: node.clone(),
-                    inputs: inputs.clone(),
+                    inputs,
                     output: *output,
                     map: map.clone(),
                 });
@@ -380,11 +502,11 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
                 windows,
                 min,
             } => {
-                let scale = scale_of(*input, &tensors);
+                let scale = l.scale(*input);
                 // The ReLU table must cover differences of two window elements.
-                need(Activation::Relu, 2.0 * max_abs[*input], scale);
-                tensors[*output].scale_bits = scale;
-                layers.push(Layer::MaxPool {
+                l.need(Activation::Relu, 2.0 * max_abs[*input], scale);
+                l.tensors[*output].scale_bits = scale;
+                l.layers.push(Layer::MaxPool {
                     node: node.clone(),
                     input: *input,
                     output: *output,
@@ -398,8 +520,8 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
                 output,
                 windows,
             } => {
-                tensors[*output].scale_bits = scale_of(*input, &tensors);
-                layers.push(Layer::Sum {
+                l.tensors[*output].scale_bits = l.scale(*input);
+                l.layers.push(Layer::Sum {
                     node: node.clone(),
                     input: *input,
                     output: *output,
@@ -413,18 +535,20 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
                 output,
                 dims,
             } => {
-                let (sa, sb) = (scale_of(*a, &tensors), scale_of(*b, &tensors));
+                let (sa, sb) = (l.scale(*a), l.scale(*b));
                 let (rescale, out, fused) = ending(graph, &readers, i, *output);
                 i += usize::from(fused);
+                let shift = sa + sb - s;
                 if let Some(r) = rescale {
-                    need(r.act, max_abs[*output], sa);
-                    if !tables.range_shifts.contains(&sb) {
-                        tables.range_shifts.push(sb);
-                    }
+                    l.need(r.act, max_abs[*output], s);
+                    l.ranges.push(shift);
                 }
-                let rescale = rescale.map(|r| Rescale { shift: sb, ..r });
-                tensors[out].scale_bits = if rescale.is_some() { sa } else { sa + sb };
-                layers.push(Layer::Product {
+                let rescale = rescale.map(|r| Rescale { shift, ..r });
+                l.tensors[out].scale_bits = match rescale {
+                    Some(r) => s + l.tables.gain(r.act),
+                    None => sa + sb,
+                };
+                l.layers.push(Layer::Product {
                     node: node.clone(),
                     a: *a,
                     b: *b,
@@ -434,17 +558,11 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
                 });
             }
             FloatOp::Div { node, a, b, output } => {
-                let (sa, sb) = (scale_of(*a, &tensors), scale_of(*b, &tensors));
-                if sa != s || sb != s {
-                    return Err(CircuitError::UnsupportedOp {
-                        op: "Div".into(),
-                        node: node.clone(),
-                        detail: format!(": operands at scales {sa} and {sb} bits, not {s}"),
-                    });
-                }
+                // q = round(a·2^sb / b): the quotient keeps the dividend's scale.
+                let (sa, sb) = (l.scale(*a), l.scale(*b));
                 // The remainders r and 2b − 1 − r lie in [0, 2b): wide enough for the largest
                 // divisor calibration allows (with the usual margin).
-                let range_bits = bits_for(max_abs[*b], s);
+                let range_bits = bits_for(max_abs[*b], sb);
                 if range_bits > MAX_RANGE_BITS {
                     return Err(CircuitError::UnsupportedOp {
                         op: "Div".into(),
@@ -455,12 +573,10 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
                         ),
                     });
                 }
-                if !tables.range_shifts.contains(&range_bits) {
-                    tables.range_shifts.push(range_bits);
-                }
-                need(Activation::Identity, max_abs[*output], s);
-                tensors[*output].scale_bits = s;
-                layers.push(Layer::Div {
+                l.ranges.push(range_bits);
+                l.need(Activation::Identity, max_abs[*output], sa);
+                l.tensors[*output].scale_bits = sa;
+                l.layers.push(Layer::Div {
                     node: node.clone(),
                     a: *a,
                     b: *b,
@@ -475,19 +591,14 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
                 output,
                 sub,
             } => {
-                let (sa, sb) = (scale_of(*a, &tensors), scale_of(*b, &tensors));
-                if sa != sb {
-                    return Err(CircuitError::UnsupportedOp {
-                        op: "Add".into(),
-                        node: node.clone(),
-                        detail: format!(": operands at different scales ({sa} and {sb} bits)"),
-                    });
-                }
-                tensors[*output].scale_bits = sa;
-                layers.push(Layer::Add {
+                let target = l.scale(*a).min(l.scale(*b));
+                let a = l.at_scale(*a, target, Activation::Identity, node, None);
+                let b = l.at_scale(*b, target, Activation::Identity, node, None);
+                l.tensors[*output].scale_bits = target;
+                l.layers.push(Layer::Add {
                     node: node.clone(),
-                    a: *a,
-                    b: *b,
+                    a,
+                    b,
                     output: *output,
                     sub: *sub,
                 });
@@ -498,10 +609,10 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
                 constant,
                 output,
             } => {
-                let scale = scale_of(*input, &tensors);
-                tensors[*output].scale_bits = scale;
+                let scale = l.scale(*input);
+                l.tensors[*output].scale_bits = scale;
                 let constant = constant.iter().map(|c| quantize(*c, scale)).collect();
-                layers.push(Layer::AddConst {
+                l.layers.push(Layer::AddConst {
                     node: node.clone(),
                     input: *input,
                     constant,
@@ -514,23 +625,28 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
                 input,
                 output,
             } => {
-                let scale = scale_of(*input, &tensors);
-                need(*act, max_abs[*input], scale);
-                tensors[*output].scale_bits = scale;
-                layers.push(Layer::Activation {
-                    node: node.clone(),
-                    act: *act,
-                    input: *input,
-                    output: *output,
-                });
+                let scale = l.scale(*input);
+                if scale != s && !act.is_scale_free() {
+                    // A finer input is rescaled to the table's scale in the same lookup.
+                    l.at_scale(*input, s, *act, node, Some(*output));
+                } else {
+                    l.need(*act, max_abs[*input], scale);
+                    l.tensors[*output].scale_bits = scale + l.tables.gain(*act);
+                    l.layers.push(Layer::Activation {
+                        node: node.clone(),
+                        act: *act,
+                        input: *input,
+                        output: *output,
+                    });
+                }
             }
             FloatOp::Reshape {
                 node,
                 input,
                 output,
             } => {
-                tensors[*output].scale_bits = scale_of(*input, &tensors);
-                layers.push(Layer::Reshape {
+                l.tensors[*output].scale_bits = l.scale(*input);
+                l.layers.push(Layer::Reshape {
                     node: node.clone(),
                     input: *input,
                     output: *output,
@@ -539,9 +655,31 @@ fn lower(graph: &FloatGraph, s: u32, sw: u32, max_abs: &[f64]) -> Result<Compile
         }
         i += 1;
     }
+    let Lowering {
+        tensors,
+        mut tables,
+        ranges,
+        layers,
+        ..
+    } = l;
     // Public inputs are range-checked by the identity table, sized to the calibration data.
     for t in &graph.inputs {
-        need(Activation::Identity, max_abs[*t], tensors[*t].scale_bits);
+        let bits = bits_for(max_abs[*t], tensors[*t].scale_bits);
+        let e = tables
+            .activations
+            .entry(Activation::Identity)
+            .or_insert(bits);
+        *e = (*e).max(bits);
+    }
+    // Limbs only where some check is wider than one: otherwise the model compiles exactly as
+    // it did before limbs existed.
+    let identity = tables.activations.get(&Activation::Identity).copied();
+    tables.limb_bits = limb_bits.filter(|l| ranges.iter().chain(&identity).any(|b| b > l));
+    for bits in ranges {
+        tables.need_range(bits);
+    }
+    if let Some(bits) = tables.limbed_identity() {
+        tables.need_range(bits);
     }
     let bounds = bounds::static_bounds(&tensors, &layers, &graph.inputs, &tables);
     let io = |ids: &[TensorId]| {

@@ -29,14 +29,37 @@ impl CompiledModel {
                 self.layout.width, self.layout.k
             ));
         }
-        if self
-            .tables
+        let tables = &self.tables;
+        if tables
             .activations
-            .values()
-            .chain(&self.tables.range_shifts)
+            .iter()
+            .filter(|(act, bits)| !tables.limbed_table(**act, **bits))
+            .map(|(_, bits)| bits)
+            .chain(&tables.range_shifts)
             .any(|b| *b == 0 || *b > 24)
         {
             return Err("a lookup table width is outside 1..=24 bits".into());
+        }
+        if tables.limb_bits.is_some_and(|l| l == 0 || l > 24)
+            || tables.limbed_identity().is_some_and(|b| b > 64)
+        {
+            return Err("a limb width is outside 1..=24 bits or a range past 64 bits".into());
+        }
+        if tables.gains.values().any(|g| *g > super::MAX_GAIN) {
+            return Err(format!(
+                "an activation's output gain is past {} bits",
+                super::MAX_GAIN
+            ));
+        }
+        // Every limb of every limbed check needs its range table.
+        let has_range = |bits: u32| {
+            tables
+                .limbs(bits)
+                .iter()
+                .all(|b| tables.range_shifts.contains(b))
+        };
+        if tables.limbed_identity().is_some_and(|b| !has_range(b)) {
+            return Err("no range tables for the limbs of the identity checks".into());
         }
         if self.weights == Visibility::Public {
             return Err("weights are fixed, private or hashed, never public".into());
@@ -198,9 +221,7 @@ impl CompiledModel {
                     let o = numel(*output)?;
                     with(len_is("dividend", numel(*a)?, o))?;
                     with(len_is("divisor", numel(*b)?, o))?;
-                    if !self.tables.range_shifts.contains(range_bits)
-                        || !act_ok(&Activation::Identity)
-                    {
+                    if !has_range(*range_bits) || !act_ok(&Activation::Identity) {
                         return with(Err("no range table for its remainders".into()));
                     }
                 }

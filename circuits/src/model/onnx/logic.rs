@@ -514,3 +514,170 @@ impl Importer {
         })
     }
 }
+
+impl Importer {
+    /// TopK with a constant K: each element's rank along the axis — how many elements come
+    /// before it in the output order (greater ones, and equal ones at a lower index; smaller
+    /// ones for `largest = 0`) — from one step lookup per pair, `before_ij = [x_i ≥ x_j]`
+    /// for `i < j` (`rank_j` counts it, `rank_i` counts its complement); then output `r` is
+    /// the element whose rank is `r` (is-zero lookups of `rank − r`): its value by products,
+    /// its index by a weighted sum. Outputs are sorted (what `sorted = 0` also allows).
+    pub(super) fn top_k(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let x = self.var(node, 0)?;
+        let shape = self.graph.tensors[x].shape.clone();
+        let axis = super::shape::axis_index(attr_int(node, "axis").unwrap_or(-1), shape.len())
+            .ok_or_else(|| invalid(node, "axis out of range".into()))?;
+        let largest = attr_int(node, "largest").unwrap_or(1) != 0;
+        let n = shape[axis];
+        let k = match self.constant(node, 1, "a computed K")?.data.as_slice() {
+            [k] if k.fract() == 0.0 && *k >= 1.0 && *k <= n as f64 => *k as usize,
+            other => {
+                return Err(invalid(
+                    node,
+                    format!("K must be one integer in 1..={n}, not {other:?}"),
+                ))
+            }
+        };
+        let r = super::reduce::Reduction::new(&shape, &[axis]);
+        let outs = r.windows.len();
+        let at = self.positions(node, x, &r, &(0..n).collect::<Vec<_>>())?;
+        // Pairs i < j in order; before[p] = [x_i ≥ x_j] (largest) or [x_i ≤ x_j].
+        let pairs: Vec<(usize, usize)> = (0..n)
+            .flat_map(|i| (i + 1..n).map(move |j| (i, j)))
+            .collect();
+        let mut before = Vec::with_capacity(pairs.len());
+        for (i, j) in &pairs {
+            let (a, b) = if largest {
+                (at[*i], at[*j])
+            } else {
+                (at[*j], at[*i])
+            };
+            let d = self.add_step(node, &format!("d{i}_{j}"), a, b, true)?;
+            before.push(self.lookup(node, d, Activation::StepInclusive, &format!("b{i}_{j}"))?);
+        }
+        let ranks = if pairs.is_empty() {
+            // One element per window: rank 0 (a zero through a select).
+            self.copies(node, "rank", vec![n * outs], vec![x], vec![None; n * outs])?
+        } else {
+            let m = pairs.len();
+            let map = (0..m)
+                .flat_map(|p| (0..outs).map(move |o| Some((p as u32, o as u32))))
+                .collect();
+            let s = self.copies(node, "before", vec![m * outs], before, map)?;
+            let neg =
+                self.affine_step(node, "after", s, vec![-1.0; m * outs], vec![0.0; m * outs])?;
+            let map = (0..2 * m * outs)
+                .map(|e| Some(((e / (m * outs)) as u32, (e % (m * outs)) as u32)))
+                .collect();
+            let both = self.copies(node, "signed", vec![2 * m * outs], vec![s, neg], map)?;
+            // rank_i = Σ_{j<i} before_ji + Σ_{j>i} (1 − before_ij)
+            let windows: Vec<Vec<u32>> = (0..n)
+                .flat_map(|i| {
+                    let pairs = &pairs;
+                    (0..outs).map(move |o| {
+                        pairs
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(p, (a, b))| {
+                                let e = p * outs + o;
+                                if *b == i {
+                                    Some(e as u32)
+                                } else if *a == i {
+                                    Some((m * outs + e) as u32)
+                                } else {
+                                    None
+                                }
+                            })
+                            .collect()
+                    })
+                })
+                .collect();
+            let n_ = node_name(node);
+            let sums = self.step(node, "later", vec![n * outs], |output| FloatOp::Sum {
+                node: n_,
+                input: both,
+                output,
+                windows,
+            })?;
+            let n_ = node_name(node);
+            let constant = (0..n)
+                .flat_map(|i| std::iter::repeat_n((n - 1 - i) as f32, outs))
+                .collect();
+            self.step(node, "rank", vec![n * outs], |output| FloatOp::AddConst {
+                node: n_,
+                input: sums,
+                constant,
+                output,
+            })?
+        };
+        let map = (0..n * outs)
+            .map(|e| Some(((e / outs) as u32, (e % outs) as u32)))
+            .collect();
+        let values = self.copies(node, "values", vec![n * outs], at, map)?;
+        let by_window: Vec<Vec<u32>> = (0..outs)
+            .map(|o| (0..n).map(|i| (i * outs + o) as u32).collect())
+            .collect();
+        let (mut picked, mut index) = (Vec::with_capacity(k), Vec::with_capacity(k));
+        for rr in 0..k {
+            let n_ = node_name(node);
+            let shifted = self.step(node, &format!("rank-{rr}"), vec![n * outs], |output| {
+                FloatOp::AddConst {
+                    node: n_,
+                    input: ranks,
+                    constant: vec![-(rr as f32); n * outs],
+                    output,
+                }
+            })?;
+            let is = self.lookup(node, shifted, Activation::IsZero, &format!("is{rr}"))?;
+            let v = self.mul_step(node, &format!("v{rr}"), values, is)?;
+            let w = self.affine_step(
+                node,
+                &format!("i{rr}"),
+                is,
+                (0..n * outs).map(|e| (e / outs) as f32).collect(),
+                vec![0.0; n * outs],
+            )?;
+            for (t, out, what) in [(v, &mut picked, "value"), (w, &mut index, "index")] {
+                let n_ = node_name(node);
+                let windows = by_window.clone();
+                out.push(
+                    self.step(node, &format!("{what}{rr}"), r.kept.clone(), |output| {
+                        FloatOp::Sum {
+                            node: n_,
+                            input: t,
+                            output,
+                            windows,
+                        }
+                    })?,
+                );
+            }
+        }
+        // Output element (…, r, …) is window o's r-th pick.
+        let mut out_shape = shape.clone();
+        out_shape[axis] = k;
+        let map: Vec<Option<(u32, u32)>> = (0..out_shape.iter().product())
+            .map(|e| {
+                let mut c = super::shape::unravel(e, &out_shape);
+                let rr = c[axis];
+                c[axis] = 0;
+                let o = super::shape::ravel(&c, &r.kept);
+                Some((rr as u32, o as u32))
+            })
+            .collect();
+        if let Some(indices) = node.output.get(1).filter(|s| !s.is_empty()) {
+            let output = self.add_tensor(indices, out_shape.clone());
+            self.graph.ops.push(FloatOp::Select {
+                node: name.clone(),
+                inputs: index,
+                output,
+                map: map.clone(),
+            });
+        }
+        self.push(node, out_shape, |output| FloatOp::Select {
+            node: name,
+            inputs: picked,
+            output,
+            map,
+        })
+    }
+}

@@ -373,6 +373,7 @@ impl Importer {
             "Not" | "And" | "Or" | "Xor" => self.logic(node, name),
             "Where" => self.select_where(node, name),
             "ArgMax" | "ArgMin" => self.argmax(node, name),
+            "TopK" => self.top_k(node, name),
             "AveragePool" | "GlobalAveragePool" => self.avg_pool(node, name),
             "MaxPool" | "GlobalMaxPool" => self.max_pool(node, name),
             "BatchNormalization" => self.batch_norm(node, name),

@@ -584,7 +584,7 @@ impl Importer {
 }
 
 /// The flat index of a multi-index.
-fn ravel(index: &[usize], dims: &[usize]) -> usize {
+pub(super) fn ravel(index: &[usize], dims: &[usize]) -> usize {
     index.iter().zip(dims).fold(0, |f, (i, d)| f * d + i)
 }
 
