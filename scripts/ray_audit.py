@@ -139,6 +139,18 @@ def node_dir(store: Store) -> Path:
     return d
 
 
+def sweep_dead(base: Path) -> None:
+    """Removes the work directories of attempts whose process is gone (a task killed with its
+    node or worker cannot clean up after itself)."""
+    for d in base.glob("work-*-*"):
+        try:
+            os.kill(int(d.name.split("-")[1]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except (ValueError, PermissionError):
+            pass
+
+
 @contextlib.contextmanager
 def local_dir(store: Store):
     """The directory a task hands snarkml for `store`: the shared directory itself, or a
@@ -146,7 +158,9 @@ def local_dir(store: Store):
     if not store.remote:
         yield Path(store.root)
         return
-    work = Path(tempfile.mkdtemp(prefix="work-", dir=node_dir(store)))
+    base = node_dir(store)
+    sweep_dead(base)
+    work = Path(tempfile.mkdtemp(prefix=f"work-{os.getpid()}-", dir=base))
     try:
         yield work
     finally:

@@ -297,7 +297,9 @@ fn an_audit_fans_out_on_ray_through_s3_survives_a_lost_worker_and_aggregates_lik
             && e["node"] != worker_node.as_str()),
         "chunk {lost_chunk} was not retried on another node: {events:?}"
     );
-    // Each attempt's work directory is gone (the staged inputs stay for the node's next task).
+    // Each attempt's work directory is gone, the killed one's included (a later task on the
+    // machine sweeps the directories of dead processes); the staged inputs stay for the next
+    // task.
     let left: Vec<_> = walk(&scratch)
         .into_iter()
         .filter(|p| {
