@@ -86,7 +86,8 @@ def ezkl_child(model: str, _calibration: str, data: str, work: str, srs_dir: str
     call(ezkl.calibrate_settings, data, model, settings, "resources")
     call(ezkl.compile_circuit, model, compiled, settings)
     compile_s = time.time() - t0
-    run_args = json.loads(Path(settings).read_text())["run_args"]
+    calibrated = json.loads(Path(settings).read_text())
+    run_args = calibrated["run_args"]
     logrows = run_args["logrows"]
     srs = Path(srs_dir) / f"kzg{logrows}.srs"
     srs_s = 0.0
@@ -108,7 +109,8 @@ def ezkl_child(model: str, _calibration: str, data: str, work: str, srs_dir: str
     raw = p.get("proof")
     size = len(bytes.fromhex(raw[2:] if raw.startswith("0x") else raw)) if isinstance(raw, str) \
         else len(raw or [])
-    print(json.dumps({"k": logrows, "compile_s": compile_s, "srs_gen_s": srs_s,
+    print(json.dumps({"k": logrows, "rows": calibrated.get("num_rows"),
+                      "compile_s": compile_s, "srs_gen_s": srs_s,
                       "setup_s": setup_s, "prove_s": prove_s, "verify_s": verify_s,
                       "verified": bool(ok), "proof_bytes": size}))
 
@@ -192,16 +194,21 @@ def main() -> int:
         "Both tools: public input and output, fixed weights, one proof of the same input, "
         "each tool in its own process (peak RSS is that process's). ezkl's prove time "
         "includes its witness generation, as snarkml's does; compile time is not compared. "
-        "Ratios: ezkl ÷ snarkml for time, snarkml ÷ ezkl for memory.",
+        "Ratios: ezkl ÷ snarkml for time, snarkml ÷ ezkl for memory. Rows: the rows the "
+        "layout uses (ezkl's `num_rows`), then the lookup tables' rows where the tool reports "
+        "them; `k` covers both.",
         "",
-        "| model | tool | k | setup s | prove s | verify s | proof B | peak RSS MiB | prove speed-up | memory ratio |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| model | tool | k | rows | setup s | prove s | verify s | proof B | peak RSS MiB | prove speed-up | memory ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for name, ours, theirs in rows:
         def cells(r):
             if not r or "error" in r:
-                return "–", "–", "–", "–", "–", "–"
-            return (str(r["k"]), f"{r['setup_s']:.2f}", f"{r['prove_s']:.2f}",
+                return "–", "–", "–", "–", "–", "–", "–"
+            rows = f"{r['rows']:,}" if r.get("rows") is not None else "–"
+            if r.get("table_rows") is not None:
+                rows += f" + {r['table_rows']:,} table"
+            return (str(r["k"]), rows, f"{r['setup_s']:.2f}", f"{r['prove_s']:.2f}",
                     f"{r['verify_s']:.3f}", f"{r['proof_bytes']:,}", f"{r['peak_rss_mib']:,.0f}")
         both = ours and theirs and "error" not in theirs
         speed = f"**{theirs['prove_s'] / ours['prove_s']:.1f}×**" if both else "–"

@@ -214,6 +214,38 @@ impl CompileCmd {
             m.tables.rows(),
             m.layout.k
         );
+        let finer: Vec<String> = m
+            .tables
+            .gains
+            .iter()
+            .map(|(act, g)| {
+                let name = serde_json::to_value(act).ok();
+                let name = name.as_ref().and_then(|v| v["fn"].as_str()).unwrap_or("?");
+                format!("{name} +{g}")
+            })
+            .collect();
+        if !finer.is_empty() || m.tables.limb_bits.is_some() {
+            println!(
+                "  {}{}{}",
+                if finer.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "finer outputs (extra fractional bits): {}",
+                        finer.join(", ")
+                    )
+                },
+                if finer.is_empty() || m.tables.limb_bits.is_none() {
+                    ""
+                } else {
+                    "; "
+                },
+                m.tables
+                    .limb_bits
+                    .map(|l| format!("range checks wider than {l} bits in {l}-bit limbs"))
+                    .unwrap_or_default()
+            );
+        }
         println!(
             "  quantized vs float on {} sample(s): max abs error {:.5}, mean abs error {:.5}, max relative error {:.3}%, mean relative error {:.3}%{}",
             r.samples,

@@ -667,70 +667,45 @@ impl CompiledModel {
 }
 
 /// `BTreeMap<Activation, u32>` as a JSON list of `{"act": …, "bits": …}`.
-mod table_list {
-    use crate::model::Activation;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use std::collections::BTreeMap;
+/// Serde of a map keyed by activations as a list of `{"act": …, "FIELD": n}` objects (JSON
+/// object keys must be strings, and activations are objects).
+macro_rules! act_list {
+    ($module:ident, $field:ident) => {
+        mod $module {
+            use crate::model::Activation;
+            use serde::{Deserialize, Deserializer, Serialize, Serializer};
+            use std::collections::BTreeMap;
 
-    #[derive(Serialize, Deserialize)]
-    struct Entry {
-        act: Activation,
-        bits: u32,
-    }
+            #[derive(Serialize, Deserialize)]
+            struct Entry {
+                act: Activation,
+                $field: u32,
+            }
 
-    pub(super) fn serialize<S: Serializer>(
-        map: &BTreeMap<Activation, u32>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        map.iter()
-            .map(|(act, bits)| Entry {
-                act: *act,
-                bits: *bits,
-            })
-            .collect::<Vec<_>>()
-            .serialize(s)
-    }
+            pub(super) fn serialize<S: Serializer>(
+                map: &BTreeMap<Activation, u32>,
+                s: S,
+            ) -> Result<S::Ok, S::Error> {
+                map.iter()
+                    .map(|(act, v)| Entry {
+                        act: *act,
+                        $field: *v,
+                    })
+                    .collect::<Vec<_>>()
+                    .serialize(s)
+            }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<BTreeMap<Activation, u32>, D::Error> {
-        Ok(Vec::<Entry>::deserialize(d)?
-            .into_iter()
-            .map(|e| (e.act, e.bits))
-            .collect())
-    }
+            pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+                d: D,
+            ) -> Result<BTreeMap<Activation, u32>, D::Error> {
+                Ok(Vec::<Entry>::deserialize(d)?
+                    .into_iter()
+                    .map(|e| (e.act, e.$field))
+                    .collect())
+            }
+        }
+    };
 }
 
-mod gain_list {
-    use crate::model::Activation;
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use std::collections::BTreeMap;
-
-    #[derive(Serialize, Deserialize)]
-    struct Entry {
-        act: Activation,
-        gain: u32,
-    }
-
-    pub(super) fn serialize<S: Serializer>(
-        map: &BTreeMap<Activation, u32>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        map.iter()
-            .map(|(act, gain)| Entry {
-                act: *act,
-                gain: *gain,
-            })
-            .collect::<Vec<_>>()
-            .serialize(s)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<BTreeMap<Activation, u32>, D::Error> {
-        Ok(Vec::<Entry>::deserialize(d)?
-            .into_iter()
-            .map(|e| (e.act, e.gain))
-            .collect())
-    }
-}
+act_list!(table_list, bits);
+act_list!(gain_list, gain);
