@@ -428,9 +428,11 @@ pub struct CompiledModel {
     pub name: String,
     /// SHA-256 of the ONNX file it came from.
     pub source_sha256: String,
-    /// The working fixed-point scale of activations (fractional bits).
+    /// The working fixed-point scale of activations (fractional bits): model inputs, lookup
+    /// inputs and every rescaled result; a tensor's own scale (finer after a compressing
+    /// activation or a division) is in [`QTensor::scale_bits`].
     pub scale_bits: u32,
-    /// The fixed-point scale of weights (fractional bits); products are rescaled by it.
+    /// The fixed-point scale of weights (fractional bits).
     pub weight_scale_bits: u32,
     /// Every tensor.
     pub tensors: Vec<QTensor>,
@@ -666,7 +668,6 @@ impl CompiledModel {
     }
 }
 
-/// `BTreeMap<Activation, u32>` as a JSON list of `{"act": …, "bits": …}`.
 /// Serde of a map keyed by activations as a list of `{"act": …, "FIELD": n}` objects (JSON
 /// object keys must be strings, and activations are objects).
 macro_rules! act_list {

@@ -312,6 +312,9 @@ impl Lowering {
         into: Option<TensorId>,
     ) -> TensorId {
         let from = self.scale(t);
+        // Only the identity ever goes up (to align a coarser operand); every lookup input is
+        // at the activation scale or finer.
+        debug_assert!(from >= target || act == Activation::Identity);
         if from == target && act == Activation::Identity && into.is_none() {
             return t;
         }
