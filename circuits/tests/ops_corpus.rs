@@ -334,3 +334,19 @@ fn a_top_k_whose_k_is_out_of_range_or_computed_is_refused_naming_the_node() {
     );
     assert_eq!(computed.lines().count(), 1, "{computed}");
 }
+
+#[test]
+fn a_group_norm_whose_groups_do_not_divide_the_channels_is_refused_naming_the_node() {
+    let err = compile(
+        &fixture("refused/group_norm_bad_groups.onnx"),
+        &[vec![vec![0.0f32; 16]]],
+        &CompileOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("`output`") && err.contains("num_groups 3 does not divide the 8 channels"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

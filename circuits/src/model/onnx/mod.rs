@@ -363,6 +363,7 @@ impl Importer {
             "Softmax" | "LogSoftmax" => self.softmax(node, name),
             "LayerNormalization" => self.layer_norm(node, name),
             "InstanceNormalization" => self.instance_norm(node, name),
+            "GroupNormalization" => self.group_norm(node, name),
             "LpNormalization" => self.lp_normalization(node, name),
             "LpPool" | "GlobalLpPool" => self.lp_pool(node, name),
             "ConvTranspose" => self.conv_transpose(node, name),

@@ -285,6 +285,75 @@ impl Importer {
         self.scale_shift(node, name, normed, gamma, beta)
     }
 
+    /// GroupNormalization: the channels of each sample split into `num_groups` groups, each
+    /// normalized over its channels and spatial positions (a reshape to `[N, G, C/G·…]`, no
+    /// rows), then a scale and bias per group (opset 18) or per channel (opset 21).
+    pub(super) fn group_norm(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let x = self.var(node, 0)?;
+        let shape = self.graph.tensors[x].shape.clone();
+        if shape.len() < 2 {
+            return Err(invalid(
+                node,
+                format!("input {shape:?} has no channel axis"),
+            ));
+        }
+        let (batch, channels) = (shape[0], shape[1]);
+        let groups = attr_int(node, "num_groups")
+            .ok_or_else(|| invalid(node, "num_groups is missing".into()))?;
+        let groups = usize::try_from(groups)
+            .ok()
+            .filter(|g| *g >= 1 && channels % g == 0)
+            .ok_or_else(|| {
+                invalid(
+                    node,
+                    format!("num_groups {groups} does not divide the {channels} channels"),
+                )
+            })?;
+        let inner: usize = shape[2..].iter().product();
+        let per_group = channels / groups;
+        let numel: usize = shape.iter().product();
+        let expand = |this: &Self, i: usize| -> Result<Vec<f32>> {
+            let c = this.constant(node, i, "a computed scale or bias")?;
+            let of_channel = |ch: usize| match c.data.len() {
+                n if n == channels => Some(c.data[ch]),
+                n if n == groups => Some(c.data[ch / per_group]),
+                _ => None,
+            };
+            (0..numel)
+                .map(|e| of_channel(e / inner % channels).map(|v| v as f32))
+                .collect::<Option<Vec<f32>>>()
+                .ok_or_else(|| {
+                    invalid(
+                        node,
+                        format!(
+                            "scale or bias has {} values, not one per group ({groups}) or per channel ({channels})",
+                            c.data.len()
+                        ),
+                    )
+                })
+        };
+        let (gamma, beta) = (expand(self, 1)?, expand(self, 2)?);
+        let n = node_name(node);
+        let grouped = self.step(
+            node,
+            "grouped",
+            vec![batch, groups, per_group * inner],
+            |output| FloatOp::Reshape {
+                node: n,
+                input: x,
+                output,
+            },
+        )?;
+        let normed = self.normalize(node, grouped, &[2])?;
+        let n = node_name(node);
+        let back = self.step(node, "ungrouped", shape, |output| FloatOp::Reshape {
+            node: n,
+            input: normed,
+            output,
+        })?;
+        self.scale_shift(node, name, back, gamma, beta)
+    }
+
     /// LpNormalization: `x / ‖x‖_p` along one axis (p = 1 or 2).
     pub(super) fn lp_normalization(&mut self, node: &NodeProto, name: String) -> Result<()> {
         let x = self.var(node, 0)?;
