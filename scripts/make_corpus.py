@@ -927,6 +927,34 @@ def group_norm_21(rng):
     )
 
 
+@model("recurrent_initial_state", "an LSTM from a constant non-zero initial state (H and C), "
+       "then a bidirectional GRU whose initial state is computed (the LSTM's final H and its "
+       "negation)")
+def recurrent_initial_state(rng):
+    return (
+        [
+            node("LSTM", ["input", "W1", "R1", "B1", "", "h0", "c0"], ["Y1", "Yh1"],
+                 hidden_size=4),
+            node("Neg", ["Yh1"], ["Yh1_neg"]),
+            node("Concat", ["Yh1", "Yh1_neg"], ["h0g"], axis=0),              # [2,1,4]
+            node("GRU", ["input", "W2", "R2", "B2", "", "h0g"], ["Y2", "Yh2"], hidden_size=4,
+                 direction="bidirectional", linear_before_reset=1),
+            node("Reshape", ["Y1", "flat"], ["f1"]),
+            node("Reshape", ["Yh2", "flat"], ["f2"]),
+            node("Concat", ["f1", "f2"], ["output"], axis=0),
+        ],
+        {"input": ([3, 1, 3], -1.5, 1.5)},
+        {"output": [12 + 8]},
+        [weights(rng, "W1", (1, 16, 3)), weights(rng, "R1", (1, 16, 4)),
+         weights(rng, "B1", (1, 32), 0.25),
+         init_f32("h0", dyadic(rng, (1, 1, 4), -0.5, 0.5)),
+         init_f32("c0", dyadic(rng, (1, 1, 4), -1.0, 1.0)),
+         weights(rng, "W2", (2, 12, 3)), weights(rng, "R2", (2, 12, 4)),
+         weights(rng, "B2", (2, 24), 0.25), init_i64("flat", [-1])],
+        18,
+    )
+
+
 # Convolutions state their strides: the spec's default is 1, but ezkl refuses a Conv without
 # them, and the corpus is also what scripts/bench-vs-ezkl compares on.
 

@@ -1,5 +1,5 @@
 //! Recurrent layers, unrolled over the (static) sequence: LSTM, GRU and RNN (ONNX layout 0,
-//! forward, reverse or bidirectional, zero initial state, default activations). Each step is
+//! forward, reverse or bidirectional, any initial state, default activations). Each step is
 //! dense products with the constant recurrence weights, lookups for the gates and products of
 //! computed tensors for the state updates; the input projections of every step are one dense
 //! layer.
@@ -71,18 +71,10 @@ impl Importer {
                 return Err(unsupported(node, "activations other than the defaults"));
             }
         }
-        // sequence_lens (4) and, for LSTM, peepholes (7) must be absent; initial states zero.
+        // sequence_lens (4) and, for LSTM, peepholes (7) must be absent.
         let present = |i: usize| node.input.get(i).is_some_and(|s| !s.is_empty());
         if present(4) || (cell == Cell::Lstm && present(7)) {
             return Err(unsupported(node, "sequence lengths or peepholes"));
-        }
-        for i in [5, 6] {
-            if present(i) {
-                match self.operand(node, i)? {
-                    Operand::Const(c) if c.data.iter().all(|v| *v == 0.0) => {}
-                    _ => return Err(unsupported(node, "a non-zero initial state")),
-                }
-            }
         }
 
         let x = self.var(node, 0)?;
@@ -123,6 +115,66 @@ impl Importer {
             return Err(invalid(node, "bias length does not fit".into()));
         }
         let linear_before_reset = attr_int(node, "linear_before_reset").unwrap_or(0) != 0;
+        // Initial states (inputs 5: H, 6: C of an LSTM), [dirs, batch, hidden]: per direction
+        // the tensor to start from, or none for zero (the first step then skips the
+        // recurrence).
+        let mut initial: [Vec<Option<TensorId>>; 2] = [vec![None; dirs], vec![None; dirs]];
+        let state_shape = [dirs, batch, hidden];
+        for (slot, i) in [(0, 5), (1, 6)] {
+            if !present(i) || (i == 6 && cell != Cell::Lstm) {
+                continue;
+            }
+            let what = if i == 5 { "initial_h" } else { "initial_c" };
+            match self.operand(node, i)? {
+                Operand::Const(c) if c.data.iter().all(|v| *v == 0.0) => {}
+                Operand::Const(c) => {
+                    if c.data.len() != dirs * batch * hidden {
+                        return Err(invalid(node, format!("{what} is not {state_shape:?}")));
+                    }
+                    let data = c.data.clone();
+                    for d in 0..dirs {
+                        let zero = self.copies(
+                            node,
+                            &format!("d{d}/{what}_zero"),
+                            vec![batch, hidden],
+                            vec![x],
+                            vec![None; batch * hidden],
+                        )?;
+                        let constant = data[d * batch * hidden..(d + 1) * batch * hidden]
+                            .iter()
+                            .map(|v| *v as f32)
+                            .collect();
+                        let n = node_name(node);
+                        initial[slot][d] = Some(self.step(
+                            node,
+                            &format!("d{d}/{what}"),
+                            vec![batch, hidden],
+                            |output| FloatOp::AddConst {
+                                node: n,
+                                input: zero,
+                                constant,
+                                output,
+                            },
+                        )?);
+                    }
+                }
+                Operand::Var(t) => {
+                    if self.graph.tensors[t].shape != state_shape {
+                        return Err(invalid(node, format!("{what} is not {state_shape:?}")));
+                    }
+                    for (d, start) in initial[slot].iter_mut().enumerate() {
+                        *start = Some(self.pick(
+                            node,
+                            &format!("d{d}/{what}"),
+                            t,
+                            batch,
+                            hidden,
+                            |bi, j| (d * batch + bi) * hidden + j,
+                        )?);
+                    }
+                }
+            }
+        }
 
         let mut hs: Vec<Vec<TensorId>> = Vec::new(); // per direction, per time step
         let mut finals: Vec<(TensorId, Option<TensorId>)> = Vec::new();
@@ -153,8 +205,8 @@ impl Importer {
                 bias,
                 vec![seq, batch, gh],
             )?;
-            let mut h: Option<TensorId> = None;
-            let mut c: Option<TensorId> = None;
+            let mut h: Option<TensorId> = initial[0][d];
+            let mut c: Option<TensorId> = initial[1][d];
             let mut outs = vec![0; seq];
             let order: Vec<usize> = if *reverse {
                 (0..seq).rev().collect()
