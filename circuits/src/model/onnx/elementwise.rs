@@ -38,16 +38,20 @@ pub(super) fn permutation(
     let numel: usize = out.iter().product();
     let map = (0..numel)
         .map(|i| {
-            let o = unravel(i, &out);
-            let mut src = vec![0; shape.len()];
-            for (d, a) in perm.iter().enumerate() {
-                src[*a] = o[d];
-            }
-            let flat = src.iter().zip(shape).fold(0, |f, (i, d)| f * d + i);
-            Some((0, flat as u32))
+            let src = permuted_source(perm, &unravel(i, &out));
+            Some((0, super::shape::ravel(&src, shape) as u32))
         })
         .collect();
     (out, map)
+}
+
+/// The input multi-index that output multi-index `o` of a transpose by `perm` reads.
+pub(super) fn permuted_source(perm: &[usize], o: &[usize]) -> Vec<usize> {
+    let mut src = vec![0; o.len()];
+    for (d, a) in perm.iter().enumerate() {
+        src[*a] = o[d];
+    }
+    src
 }
 
 impl Importer {

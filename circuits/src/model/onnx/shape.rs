@@ -57,11 +57,7 @@ impl Importer {
                 (
                     out,
                     Box::new(move |o: &[usize]| {
-                        let mut src = vec![0; o.len()];
-                        for (d, a) in perm2.iter().enumerate() {
-                            src[*a] = o[d];
-                        }
-                        Some((0, src))
+                        Some((0, super::elementwise::permuted_source(&perm2, o)))
                     }),
                 )
             }
