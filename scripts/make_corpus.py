@@ -955,6 +955,32 @@ def recurrent_initial_state(rng):
     )
 
 
+@model("conv_transpose_auto_pad", "ConvTranspose with auto_pad SAME_UPPER, SAME_LOWER and "
+       "VALID, and with an output_shape")
+def conv_transpose_auto_pad(rng):
+    return (
+        [
+            node("ConvTranspose", ["input", "w1"], ["up"], strides=[2, 2],
+                 auto_pad="SAME_UPPER"),                                       # [1,3,6,6]
+            node("ConvTranspose", ["up", "w2"], ["shaped"], strides=[2, 2],
+                 output_shape=[11, 12]),                                       # [1,2,11,12]
+            node("ConvTranspose", ["input", "w3"], ["low"], strides=[2, 2],
+                 auto_pad="SAME_LOWER"),                                       # [1,1,6,6]
+            node("ConvTranspose", ["input", "w3"], ["valid"], strides=[2, 2],
+                 auto_pad="VALID"),                                            # [1,1,7,7]
+            node("Reshape", ["shaped", "flat"], ["f1"]),
+            node("Reshape", ["low", "flat"], ["f2"]),
+            node("Reshape", ["valid", "flat"], ["f3"]),
+            node("Concat", ["f1", "f2", "f3"], ["output"], axis=0),
+        ],
+        {"input": ([1, 2, 3, 3], -1.0, 1.0)},
+        {"output": [2 * 11 * 12 + 36 + 49]},
+        [weights(rng, "w1", (2, 3, 3, 3)), weights(rng, "w2", (3, 2, 2, 2)),
+         weights(rng, "w3", (2, 1, 3, 3)), init_i64("flat", [-1])],
+        18,
+    )
+
+
 # Convolutions state their strides: the spec's default is 1, but ezkl refuses a Conv without
 # them, and the corpus is also what scripts/bench-vs-ezkl compares on.
 

@@ -9,7 +9,8 @@ use crate::model::{ConvGeometry, FloatOp};
 use tract_onnx::pb::NodeProto;
 
 impl Importer {
-    /// ConvTranspose (any spatial rank, strides, pads, dilations, output padding, groups).
+    /// ConvTranspose (any spatial rank, strides, pads or auto_pad or output_shape, dilations,
+    /// output padding, groups).
     pub(super) fn conv_transpose(&mut self, node: &NodeProto, name: String) -> Result<()> {
         let x = self.var(node, 0)?;
         let w = self.constant(node, 1, "computed weights")?.clone();
@@ -21,13 +22,9 @@ impl Importer {
                 format!("input {in_shape:?} and weights {:?} do not fit", w.shape),
             ));
         }
-        if attr_string(node, "auto_pad").is_some_and(|p| p != "NOTSET")
-            || attr_ints(node, "output_shape").is_some()
-        {
-            return Err(unsupported(
-                node,
-                "auto_pad or output_shape (export with explicit pads)",
-            ));
+        let auto_pad = attr_string(node, "auto_pad").unwrap_or_else(|| "NOTSET".into());
+        if !["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"].contains(&auto_pad.as_str()) {
+            return Err(unsupported(node, &format!("auto_pad {auto_pad}")));
         }
         let group = attr_int(node, "group").unwrap_or(1).max(1) as usize;
         let (channels, per_group_out) = (w.shape[0], w.shape[1]);
@@ -47,10 +44,63 @@ impl Importer {
         };
         let strides = list("strides", 1, d)?;
         let dilations = list("dilations", 1, d)?;
-        let pads = list("pads", 0, 2 * d)?;
         let extra = list("output_padding", 0, d)?;
-        if [strides.len(), dilations.len(), extra.len()] != [d; 3] || pads.len() != 2 * d {
+        if [strides.len(), dilations.len(), extra.len()] != [d; 3] {
             return Err(invalid(node, "attributes do not match the rank".into()));
+        }
+        // An output shape (given, or the input's times the strides for SAME_*) fixes the
+        // padding: the total is what the full output exceeds it by, split as ONNX specifies.
+        let target: Option<Vec<usize>> = match attr_ints(node, "output_shape") {
+            Some(shape) => {
+                let shape = &shape[shape.len().saturating_sub(d)..];
+                Some(
+                    shape
+                        .iter()
+                        .map(|v| usize::try_from(*v))
+                        .collect::<std::result::Result<_, _>>()
+                        .map_err(|_| invalid(node, "negative output_shape".into()))?,
+                )
+            }
+            None if auto_pad.starts_with("SAME") => {
+                Some((0..d).map(|a| in_shape[a + 2] * strides[a]).collect())
+            }
+            None => None,
+        };
+        let pads = match target {
+            Some(target) if target.len() == d => {
+                let mut pads = vec![0; 2 * d];
+                for a in 0..d {
+                    let full = strides[a] * (in_shape[a + 2] - 1)
+                        + extra[a]
+                        + dilations[a] * (kernel[a] - 1)
+                        + 1;
+                    let total = full.checked_sub(target[a]).ok_or_else(|| {
+                        invalid(
+                            node,
+                            format!("output_shape {target:?} is larger than the full output"),
+                        )
+                    })?;
+                    let (start, end) = if auto_pad == "SAME_UPPER" {
+                        (total / 2, total - total / 2)
+                    } else {
+                        (total - total / 2, total / 2)
+                    };
+                    pads[a] = start;
+                    pads[d + a] = end;
+                }
+                pads
+            }
+            Some(target) => {
+                return Err(invalid(
+                    node,
+                    format!("output_shape {target:?} does not match the rank"),
+                ))
+            }
+            None if auto_pad == "VALID" => vec![0; 2 * d],
+            None => list("pads", 0, 2 * d)?,
+        };
+        if pads.len() != 2 * d {
+            return Err(invalid(node, "pads do not match the rank".into()));
         }
         // Per axis: the spread-out, padded input (signed lead: negative means cropped).
         let mut lead = Vec::with_capacity(d);
