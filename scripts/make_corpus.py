@@ -981,6 +981,26 @@ def conv_transpose_auto_pad(rng):
     )
 
 
+@model("cast_computed", "Cast of computed values to int64 (toward zero) and to bool (x != 0), "
+       "and back to float")
+def cast_computed(rng):
+    return (
+        [
+            node("Mul", ["input", "two"], ["x2"]),
+            node("Cast", ["x2"], ["as_int"], to=onnx.TensorProto.INT64),
+            node("Cast", ["as_int"], ["int_f"], to=onnx.TensorProto.FLOAT),
+            node("Cast", ["input"], ["as_bool"], to=onnx.TensorProto.BOOL),
+            node("Cast", ["as_bool"], ["bool_f"], to=onnx.TensorProto.FLOAT),
+            node("Concat", ["int_f", "bool_f"], ["output"], axis=1),
+        ],
+        # Multiples of 1/64 with exact zeros among them.
+        {"input": ([2, 6], -0.125, 2.0)},
+        {"output": [2, 12]},
+        [init_f32("two", 2.0)],
+        18,
+    )
+
+
 # Convolutions state their strides: the spec's default is 1, but ezkl refuses a Conv without
 # them, and the corpus is also what scripts/bench-vs-ezkl compares on.
 
@@ -1051,6 +1071,8 @@ REFUSED = {
                          node("Reshape", ["k", "one"], ["k1"]),
                          node("TopK", ["input", "k1"], ["output", "index"], axis=-1)],
                         [init_i64("one", [1])]),
+    # float to uint8: negative values have no defined result.
+    "cast_unsigned": ([node("Cast", ["input"], ["output"], to=onnx.TensorProto.UINT8)], []),
     # 3 groups of 8 channels.
     "group_norm_bad_groups": ([node("GroupNormalization", ["input", "s", "b"], ["output"],
                                     num_groups=3)],

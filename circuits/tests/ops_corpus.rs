@@ -350,3 +350,19 @@ fn a_group_norm_whose_groups_do_not_divide_the_channels_is_refused_naming_the_no
     );
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+#[test]
+fn a_cast_of_computed_values_to_an_unsigned_type_is_refused_naming_the_node() {
+    let err = compile(
+        &fixture("refused/cast_unsigned.onnx"),
+        &[vec![vec![0.0f32; 16]]],
+        &CompileOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("`Cast`") && err.contains("`output`") && err.contains("signed integer"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}

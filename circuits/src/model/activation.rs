@@ -138,6 +138,9 @@ pub enum Activation {
     StepInclusive,
     /// `1` for `x = 0`, else `0` (Equal, ArgMax).
     IsZero,
+    /// `x` rounded toward zero (a Cast to an integer type). Variants are appended: their
+    /// order is the order of a model's tables.
+    Trunc,
 }
 
 /// The largest magnitude an unbounded function (exp, reciprocal, pow) returns: its table
@@ -220,6 +223,7 @@ impl Activation {
             Self::Step => f64::from(u8::from(x > 0.0)),
             Self::StepInclusive => f64::from(u8::from(x >= 0.0)),
             Self::IsZero => f64::from(u8::from(x == 0.0)),
+            Self::Trunc => x.trunc(),
         }
     }
 
@@ -252,6 +256,7 @@ impl Activation {
             Self::Step => i128::from(x > 0) << scale,
             Self::StepInclusive => i128::from(x >= 0) << scale,
             Self::IsZero => i128::from(x == 0) << scale,
+            Self::Trunc => ((x.abs() >> scale) << scale) * x.signum(),
             Self::Floor => x.div_euclid(1 << scale) << scale,
             Self::Ceil => -((-x).div_euclid(1 << scale) << scale),
             _ => {
@@ -288,6 +293,7 @@ impl Activation {
                 | Self::IsZero
                 | Self::Floor
                 | Self::Ceil
+                | Self::Trunc
         )
     }
 
@@ -355,6 +361,9 @@ mod tests {
         assert_eq!(Activation::Floor.apply(-65, s), -128);
         assert_eq!(Activation::Ceil.apply(-65, s), -64);
         assert_eq!(Activation::Ceil.apply(65, s), 128);
+        assert_eq!(Activation::Trunc.apply(-65, s), -64);
+        assert_eq!(Activation::Trunc.apply(-63, s), 0);
+        assert_eq!(Activation::Trunc.apply(130, s), 128);
         assert_eq!(Activation::Round.apply(96, s), 128); // 1.5 -> 2
         assert_eq!(Activation::Round.apply(160, s), 128); // 2.5 -> 2 (ties to even)
         assert_eq!(Activation::Sign.apply(-3, s), -64);

@@ -681,3 +681,39 @@ impl Importer {
         })
     }
 }
+
+impl Importer {
+    /// Cast of computed values to a signed integer type (rounded toward zero, as onnxruntime
+    /// casts: a trunc lookup) or to bool (`x ≠ 0`: one minus an is-zero lookup). The values
+    /// stay fixed-point numbers in the circuit. Unsigned and other types are refused.
+    pub(super) fn cast_computed(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        use tract_onnx::pb::tensor_proto::DataType;
+        let x = self.var(node, 0)?;
+        let shape = self.graph.tensors[x].shape.clone();
+        let n: usize = shape.iter().product();
+        match DataType::try_from(attr_int(node, "to").unwrap_or(0) as i32) {
+            Ok(DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64) => {
+                self.push(node, shape, |output| FloatOp::Activation {
+                    node: name,
+                    act: Activation::Trunc,
+                    input: x,
+                    output,
+                })
+            }
+            Ok(DataType::Bool) => {
+                let zero = self.lookup(node, x, Activation::IsZero, "is_zero")?;
+                self.push(node, shape, |output| FloatOp::Affine {
+                    node: name,
+                    input: zero,
+                    output,
+                    scale: vec![-1.0; n],
+                    shift: vec![1.0; n],
+                })
+            }
+            _ => Err(unsupported(
+                node,
+                "a cast of computed values to a type other than float, a signed integer or bool",
+            )),
+        }
+    }
+}

@@ -454,10 +454,7 @@ impl Importer {
                     Ok(DataType::Float | DataType::Double | DataType::Float16 | DataType::Bfloat16)
                 ) =>
             {
-                Err(unsupported(
-                    node,
-                    "a cast of computed values to a non-float type",
-                ))
+                self.cast_computed(node, name)
             }
             "Identity" | "Dropout" | "Cast" => {
                 let input = self.var(node, 0)?;
