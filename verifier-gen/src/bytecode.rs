@@ -301,6 +301,35 @@ impl Program {
         self.roots.iter().map(|r| m[*r as usize]).collect()
     }
 
+    /// The program's bytes as `contracts/src/ConstraintVM.sol` reads them: a u16 header of
+    /// leaves, ops and roots, each op a u8 opcode (ADD 0, SUB 1, MUL 2, MAC 3) and u16
+    /// operands, then a u16 slot per root. `None` past 65,535 slots.
+    pub fn encode(&self) -> Option<Vec<u8>> {
+        let u16_of = |v: usize| u16::try_from(v).ok().map(u16::to_be_bytes);
+        let slots = self.leaves.len() + self.ops.len();
+        u16_of(slots)?;
+        let mut out = Vec::new();
+        for n in [self.leaves.len(), self.ops.len(), self.roots.len()] {
+            out.extend(u16_of(n)?);
+        }
+        for op in &self.ops {
+            let (code, operands): (u8, &[u32]) = match op {
+                Op::Add(a, b) => (0, &[*a, *b]),
+                Op::Sub(a, b) => (1, &[*a, *b]),
+                Op::Mul(a, b) => (2, &[*a, *b]),
+                Op::Mac(a, b, c) => (3, &[*a, *b, *c]),
+            };
+            out.push(code);
+            for o in operands {
+                out.extend(u16_of(*o as usize)?);
+            }
+        }
+        for r in &self.roots {
+            out.extend(u16_of(*r as usize)?);
+        }
+        Some(out)
+    }
+
     /// The value of a constant leaf.
     pub fn constant(bytes: &[u8; 32]) -> Option<Fr> {
         Option::from(Fr::from_repr(*bytes))
@@ -462,6 +491,85 @@ mod tests {
                 }
             });
             assert_ne!(changed, base, "leaf {i} ({leaf:?}) is never read");
+        }
+    }
+
+    /// A field element as the EVM reads it (32 bytes, big-endian).
+    fn word(f: &Fr) -> [u8; 32] {
+        let mut b = f.to_repr();
+        b.reverse();
+        b
+    }
+
+    #[test]
+    fn the_solidity_interpreter_computes_what_the_rust_one_does() {
+        let solc = crate::find_solc().expect("the pinned solc (scripts/setup)");
+        let vm = solc
+            .compile_one(
+                "ConstraintVM.sol",
+                include_str!("../../contracts/src/ConstraintVM.sol"),
+                "ConstraintVM",
+            )
+            .unwrap();
+        let call = |calldata: Vec<u8>| {
+            snark_verifier_sdk::snark_verifier::loader::evm::deploy_and_call(
+                vm.initcode.clone(),
+                calldata,
+            )
+        };
+        let digits = (
+            "models/digits_mlp/model.onnx",
+            "models/digits_mlp/calibration.json",
+        );
+        let hashed = CompileOptions {
+            inputs: Visibility::Hashed,
+            weights: Visibility::Hashed,
+            ..CompileOptions::default()
+        };
+        for (label, opts) in [
+            ("digits", CompileOptions::default()),
+            ("digits hashed", hashed),
+        ] {
+            let program = Program::from_vk(&vk_of(digits.0, digits.1, &opts));
+            let leaves: Vec<Fr> = program.leaves.iter().map(|l| leaf_value(l, 5)).collect();
+            let roots = program.eval(|l| leaf_value(l, 5));
+            let calldata = |code: &[u8], roots: &[Fr]| {
+                let mut c = code.to_vec();
+                c.extend(leaves.iter().flat_map(word));
+                c.extend(roots.iter().flat_map(word));
+                c
+            };
+            let code = program.encode().unwrap();
+            let gas = call(calldata(&code, &roots)).unwrap_or_else(|e| panic!("{label}: {e}"));
+            println!(
+                "{label}: {} ops, {} bytes of program, {gas} gas for the whole call",
+                program.ops.len(),
+                code.len()
+            );
+            // A wrong expected root, a wrong leaf, an unknown opcode and a forward operand
+            // are all refused.
+            let mut wrong = roots.clone();
+            wrong[0] += Fr::ONE;
+            assert!(
+                call(calldata(&code, &wrong)).is_err(),
+                "{label}: wrong root"
+            );
+            let mut bad_leaf = calldata(&code, &roots);
+            let first_leaf = code.len() + 31;
+            bad_leaf[first_leaf] ^= 1;
+            assert!(call(bad_leaf).is_err(), "{label}: changed leaf");
+            let mut bad_op = code.clone();
+            bad_op[6] = 9;
+            assert!(
+                call(calldata(&bad_op, &roots)).is_err(),
+                "{label}: opcode 9"
+            );
+            let mut forward = code.clone();
+            forward[7..9].copy_from_slice(&u16::MAX.to_be_bytes());
+            assert!(
+                call(calldata(&forward, &roots)).is_err(),
+                "{label}: forward operand"
+            );
         }
     }
 
