@@ -573,6 +573,50 @@ mod tests {
         }
     }
 
+    #[test]
+    fn constraint_vm_gas_per_op() {
+        // Two chains of multiply-adds, 100 and 1,100 ops: the gas difference over 1,000 is
+        // the interpreter's cost per op (printed; BENCHMARKS.md records it).
+        let solc = crate::find_solc().expect("the pinned solc (scripts/setup)");
+        let source = include_str!("../../contracts/src/ConstraintVM.sol");
+        for optimize in [false, true] {
+            let vm = solc
+                .compile_with(
+                    &[("ConstraintVM.sol", source)],
+                    "ConstraintVM.sol",
+                    "ConstraintVM",
+                    optimize,
+                )
+                .unwrap();
+            let gas = |n: u32| {
+                let program = Program {
+                    leaves: vec![Leaf::Challenge(0), Leaf::Challenge(1)],
+                    ops: (0..n)
+                        .map(|i| Op::Mac(i + 1, 0, if i == 0 { 1 } else { i + 1 }))
+                        .collect(),
+                    roots: vec![n + 1],
+                };
+                let leaves = [Fr::from(3u64), Fr::from(5u64)];
+                let root = program.eval(|l| match l {
+                    Leaf::Challenge(i) => leaves[*i],
+                    _ => unreachable!(),
+                });
+                let mut calldata = program.encode().unwrap();
+                calldata.extend(leaves.iter().flat_map(word));
+                calldata.extend(root.iter().flat_map(word));
+                snark_verifier_sdk::snark_verifier::loader::evm::deploy_and_call(
+                    vm.initcode.clone(),
+                    calldata,
+                )
+                .unwrap()
+            };
+            let (short, long) = (gas(100), gas(1100));
+            let per_op = (long - short) as f64 / 1000.0;
+            println!("ConstraintVM, optimizer {optimize}: {per_op:.0} gas per op (calldata included: 7 bytes each)");
+            assert!(per_op > 0.0);
+        }
+    }
+
     fn operators(e: &Expression<Fr>) -> usize {
         e.evaluate(
             &|_| 0,

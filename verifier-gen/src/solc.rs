@@ -91,6 +91,17 @@ impl Solc {
         file: &str,
         contract: &str,
     ) -> Result<CompiledContract> {
+        self.compile_with(sources, file, contract, false)
+    }
+
+    /// [`Self::compile`] with the optimizer on or off (small hand-written contracts take it).
+    pub fn compile_with(
+        &self,
+        sources: &[(&str, &str)],
+        file: &str,
+        contract: &str,
+        optimize: bool,
+    ) -> Result<CompiledContract> {
         let sources: serde_json::Map<String, Value> = sources
             .iter()
             .map(|(name, text)| ((*name).to_owned(), json!({ "content": text })))
@@ -99,7 +110,7 @@ impl Solc {
             "language": "Solidity",
             "sources": sources,
             "settings": {
-                "optimizer": { "enabled": false },
+                "optimizer": { "enabled": optimize, "runs": 200 },
                 "evmVersion": "paris",
                 "outputSelection": { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } }
             }
