@@ -7,9 +7,9 @@ pragma solidity 0.8.19;
 /// where a circuit's custom gates and lookup expressions are data instead of unrolled code.
 ///
 /// Program encoding (big-endian):
-///   u16 leaves | u16 ops | u16 roots
-///   ops:   u8 opcode, then u16 operands — 0 ADD a b, 1 SUB a b, 2 MUL a b, 3 MAC a b c (a·b + c)
+///   u16 leaves | u16 ops | u16 roots | u16 bytes of ops
 ///   roots: u16 slot each
+///   ops:   u8 opcode, then u16 operands — 0 ADD a b, 1 SUB a b, 2 MUL a b, 3 MAC a b c (a·b + c)
 /// Slots `0..leaves` hold the leaf values (column evaluations, challenges, constants); op `i`
 /// writes slot `leaves + i`. An operand must name a slot already written.
 ///
@@ -21,57 +21,56 @@ contract ConstraintVM {
 
     fallback() external {
         assembly {
-            // Slots live in memory from 0x80: slot i at 0x80 + 32·i.
-            function slotAt(i) -> p {
-                p := add(0x80, shl(5, i))
-            }
-            // Header.
-            let nLeaves := shr(240, calldataload(0))
-            let nOps := and(shr(224, calldataload(0)), 0xffff)
-            let nRoots := and(shr(208, calldataload(0)), 0xffff)
-            // The ops' length, to find the values after the program.
-            let end := 6
-            for { let i := 0 } lt(i, nOps) { i := add(i, 1) } {
-                let op := shr(248, calldataload(end))
-                if gt(op, 3) { revert(0, 0) }
-                end := add(end, add(5, mul(eq(op, 3), 2)))
-            }
-            let valuesAt := add(end, shl(1, nRoots))
+            // Header: u16 leaves, ops, roots, op bytes; then the roots' slots, then the ops.
+            let head := calldataload(0)
+            let nLeaves := shr(240, head)
+            let nOps := and(shr(224, head), 0xffff)
+            let nRoots := and(shr(208, head), 0xffff)
+            let opsAt := add(8, shl(1, nRoots))
+            let valuesAt := add(opsAt, and(shr(192, head), 0xffff))
             if iszero(eq(calldatasize(), add(valuesAt, shl(5, add(nLeaves, nRoots))))) { revert(0, 0) }
-            // Leaves, each below R.
+            // Slots live in memory from 0x80: slot i at 0x80 + 32·i. Leaves first, each below R.
             for { let i := 0 } lt(i, nLeaves) { i := add(i, 1) } {
                 let v := calldataload(add(valuesAt, shl(5, i)))
                 if iszero(lt(v, R)) { revert(0, 0) }
-                mstore(slotAt(i), v)
+                mstore(add(0x80, shl(5, i)), v)
             }
-            // Ops: slot `written` receives op i's result.
-            let cursor := 6
-            for { let written := nLeaves } lt(written, add(nLeaves, nOps)) { written := add(written, 1) } {
+            // Ops: `out` is the address of the slot op i writes; an operand must be below it.
+            let cursor := opsAt
+            let out := add(0x80, shl(5, nLeaves))
+            for { let stop_ := add(out, shl(5, nOps)) } lt(out, stop_) { out := add(out, 32) } {
                 let word := calldataload(cursor)
-                let ia := and(shr(232, word), 0xffff)
-                let ib := and(shr(216, word), 0xffff)
-                if iszero(and(lt(ia, written), lt(ib, written))) { revert(0, 0) }
+                let a := add(0x80, shl(5, and(shr(232, word), 0xffff)))
+                let b := add(0x80, shl(5, and(shr(216, word), 0xffff)))
+                if iszero(and(lt(a, out), lt(b, out))) { revert(0, 0) }
                 switch shr(248, word)
-                case 0 { mstore(slotAt(written), addmod(mload(slotAt(ia)), mload(slotAt(ib)), R)) }
-                case 1 { mstore(slotAt(written), addmod(mload(slotAt(ia)), sub(R, mload(slotAt(ib))), R)) }
-                case 2 { mstore(slotAt(written), mulmod(mload(slotAt(ia)), mload(slotAt(ib)), R)) }
-                default {
-                    let ic := and(shr(200, word), 0xffff)
-                    if iszero(lt(ic, written)) { revert(0, 0) }
-                    mstore(
-                        slotAt(written),
-                        addmod(mulmod(mload(slotAt(ia)), mload(slotAt(ib)), R), mload(slotAt(ic)), R)
-                    )
-                    cursor := add(cursor, 2)
+                case 0 {
+                    mstore(out, addmod(mload(a), mload(b), R))
+                    cursor := add(cursor, 5)
                 }
-                cursor := add(cursor, 5)
+                case 1 {
+                    mstore(out, addmod(mload(a), sub(R, mload(b)), R))
+                    cursor := add(cursor, 5)
+                }
+                case 2 {
+                    mstore(out, mulmod(mload(a), mload(b), R))
+                    cursor := add(cursor, 5)
+                }
+                case 3 {
+                    let c := add(0x80, shl(5, and(shr(200, word), 0xffff)))
+                    if iszero(lt(c, out)) { revert(0, 0) }
+                    mstore(out, addmod(mulmod(mload(a), mload(b), R), mload(c), R))
+                    cursor := add(cursor, 7)
+                }
+                default { revert(0, 0) }
             }
+            if iszero(eq(cursor, valuesAt)) { revert(0, 0) }
             // Roots against the expected values.
             let expectedAt := add(valuesAt, shl(5, nLeaves))
             for { let i := 0 } lt(i, nRoots) { i := add(i, 1) } {
-                let slot := shr(240, calldataload(add(end, shl(1, i))))
-                if iszero(lt(slot, add(nLeaves, nOps))) { revert(0, 0) }
-                if iszero(eq(mload(slotAt(slot)), calldataload(add(expectedAt, shl(5, i))))) { revert(0, 0) }
+                let slot := add(0x80, shl(5, shr(240, calldataload(add(8, shl(1, i))))))
+                if iszero(lt(slot, out)) { revert(0, 0) }
+                if iszero(eq(mload(slot), calldataload(add(expectedAt, shl(5, i))))) { revert(0, 0) }
             }
             stop()
         }

@@ -301,17 +301,13 @@ impl Program {
         self.roots.iter().map(|r| m[*r as usize]).collect()
     }
 
-    /// The program's bytes as `contracts/src/ConstraintVM.sol` reads them: a u16 header of
-    /// leaves, ops and roots, each op a u8 opcode (ADD 0, SUB 1, MUL 2, MAC 3) and u16
-    /// operands, then a u16 slot per root. `None` past 65,535 slots.
+    /// The program's bytes as `contracts/src/ConstraintVM.sol` reads them: a u16 header
+    /// (leaves, ops, roots, bytes of ops), a u16 slot per root, then each op as a u8 opcode
+    /// (ADD 0, SUB 1, MUL 2, MAC 3) and u16 operands. `None` past 65,535 slots or bytes.
     pub fn encode(&self) -> Option<Vec<u8>> {
         let u16_of = |v: usize| u16::try_from(v).ok().map(u16::to_be_bytes);
-        let slots = self.leaves.len() + self.ops.len();
-        u16_of(slots)?;
-        let mut out = Vec::new();
-        for n in [self.leaves.len(), self.ops.len(), self.roots.len()] {
-            out.extend(u16_of(n)?);
-        }
+        u16_of(self.leaves.len() + self.ops.len())?;
+        let mut ops = Vec::new();
         for op in &self.ops {
             let (code, operands): (u8, &[u32]) = match op {
                 Op::Add(a, b) => (0, &[*a, *b]),
@@ -319,14 +315,24 @@ impl Program {
                 Op::Mul(a, b) => (2, &[*a, *b]),
                 Op::Mac(a, b, c) => (3, &[*a, *b, *c]),
             };
-            out.push(code);
+            ops.push(code);
             for o in operands {
-                out.extend(u16_of(*o as usize)?);
+                ops.extend(u16_of(*o as usize)?);
             }
+        }
+        let mut out = Vec::new();
+        for n in [
+            self.leaves.len(),
+            self.ops.len(),
+            self.roots.len(),
+            ops.len(),
+        ] {
+            out.extend(u16_of(n)?);
         }
         for r in &self.roots {
             out.extend(u16_of(*r as usize)?);
         }
+        out.extend(ops);
         Some(out)
     }
 
