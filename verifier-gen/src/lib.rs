@@ -2,6 +2,7 @@
 //! EVM generator behind our `IVerifier` adapter), compiled with the project's pinned `solc`,
 //! and checked in an in-process EVM (revm).
 
+pub mod artifact;
 pub mod bytecode;
 mod solc;
 
