@@ -7,9 +7,10 @@ pragma solidity 0.8.19;
 /// where a circuit's custom gates and lookup expressions are data instead of unrolled code.
 ///
 /// Program encoding (big-endian):
-///   u16 leaves | u16 ops | u16 roots | u16 bytes of ops
+///   u16 leaves | u16 ops | u16 roots
 ///   roots: u16 slot each
-///   ops:   u8 opcode, then u16 operands — 0 ADD a b, 1 SUB a b, 2 MUL a b, 3 MAC a b c (a·b + c)
+///   ops:   u16 a | u16 b | u16 c each: the multiply-add a·b + c (additions, subtractions and
+///          products use the constant leaves 1, −1 and 0, so no op needs a branch)
 /// Slots `0..leaves` hold the leaf values (column evaluations, challenges, constants); op `i`
 /// writes slot `leaves + i`. An operand must name a slot already written.
 ///
@@ -21,13 +22,13 @@ contract ConstraintVM {
 
     fallback() external {
         assembly {
-            // Header: u16 leaves, ops, roots, op bytes; then the roots' slots, then the ops.
+            // Header: u16 leaves, ops, roots; then the roots' slots; then the ops, 6 bytes each.
             let head := calldataload(0)
             let nLeaves := shr(240, head)
             let nOps := and(shr(224, head), 0xffff)
             let nRoots := and(shr(208, head), 0xffff)
-            let opsAt := add(8, shl(1, nRoots))
-            let valuesAt := add(opsAt, and(shr(192, head), 0xffff))
+            let opsAt := add(6, shl(1, nRoots))
+            let valuesAt := add(opsAt, mul(6, nOps))
             if iszero(eq(calldatasize(), add(valuesAt, shl(5, add(nLeaves, nRoots))))) { revert(0, 0) }
             // Slots live in memory from 0x80: slot i at 0x80 + 32·i. Leaves first, each below R.
             for { let i := 0 } lt(i, nLeaves) { i := add(i, 1) } {
@@ -35,40 +36,21 @@ contract ConstraintVM {
                 if iszero(lt(v, R)) { revert(0, 0) }
                 mstore(add(0x80, shl(5, i)), v)
             }
-            // Ops: `out` is the address of the slot op i writes; an operand must be below it.
-            let cursor := opsAt
+            // Ops: a·b + c into the next slot; every operand must name a slot before it.
             let out := add(0x80, shl(5, nLeaves))
-            for { let stop_ := add(out, shl(5, nOps)) } lt(out, stop_) { out := add(out, 32) } {
+            for { let cursor := opsAt } lt(cursor, valuesAt) { cursor := add(cursor, 6) } {
                 let word := calldataload(cursor)
-                let a := add(0x80, shl(5, and(shr(232, word), 0xffff)))
-                let b := add(0x80, shl(5, and(shr(216, word), 0xffff)))
-                if iszero(and(lt(a, out), lt(b, out))) { revert(0, 0) }
-                switch shr(248, word)
-                case 0 {
-                    mstore(out, addmod(mload(a), mload(b), R))
-                    cursor := add(cursor, 5)
-                }
-                case 1 {
-                    mstore(out, addmod(mload(a), sub(R, mload(b)), R))
-                    cursor := add(cursor, 5)
-                }
-                case 2 {
-                    mstore(out, mulmod(mload(a), mload(b), R))
-                    cursor := add(cursor, 5)
-                }
-                case 3 {
-                    let c := add(0x80, shl(5, and(shr(200, word), 0xffff)))
-                    if iszero(lt(c, out)) { revert(0, 0) }
-                    mstore(out, addmod(mulmod(mload(a), mload(b), R), mload(c), R))
-                    cursor := add(cursor, 7)
-                }
-                default { revert(0, 0) }
+                let a := add(0x80, shl(5, shr(240, word)))
+                let b := add(0x80, shl(5, and(shr(224, word), 0xffff)))
+                let c := add(0x80, shl(5, and(shr(208, word), 0xffff)))
+                if iszero(and(and(lt(a, out), lt(b, out)), lt(c, out))) { revert(0, 0) }
+                mstore(out, addmod(mulmod(mload(a), mload(b), R), mload(c), R))
+                out := add(out, 32)
             }
-            if iszero(eq(cursor, valuesAt)) { revert(0, 0) }
             // Roots against the expected values.
             let expectedAt := add(valuesAt, shl(5, nLeaves))
             for { let i := 0 } lt(i, nRoots) { i := add(i, 1) } {
-                let slot := add(0x80, shl(5, shr(240, calldataload(add(8, shl(1, i))))))
+                let slot := add(0x80, shl(5, shr(240, calldataload(add(6, shl(1, i))))))
                 if iszero(lt(slot, out)) { revert(0, 0) }
                 if iszero(eq(mload(slot), calldataload(add(expectedAt, shl(5, i))))) { revert(0, 0) }
             }

@@ -241,9 +241,14 @@ impl Program {
                 _ => None,
             })
             .collect();
+        // 0, 1 and −1 are always leaves: negations use 0, and the EVM encoding writes every
+        // op as a multiply-add (`a + b = a·1 + b`, `a − b = b·(−1) + a`, `a·b = a·b + 0`).
         let zero = Leaf::Constant(Fr::ZERO.to_repr());
-        if dag.nodes.iter().any(|n| matches!(n, Node::Neg(_))) && !leaves.contains(&zero) {
-            leaves.push(zero);
+        for c in [Fr::ZERO, Fr::ONE, -Fr::ONE] {
+            let leaf = Leaf::Constant(c.to_repr());
+            if !leaves.contains(&leaf) {
+                leaves.push(leaf);
+            }
         }
         let mut slot = HashMap::new();
         for (i, n) in dag.nodes.iter().enumerate() {
@@ -302,37 +307,38 @@ impl Program {
     }
 
     /// The program's bytes as `contracts/src/ConstraintVM.sol` reads them: a u16 header
-    /// (leaves, ops, roots, bytes of ops), a u16 slot per root, then each op as a u8 opcode
-    /// (ADD 0, SUB 1, MUL 2, MAC 3) and u16 operands. `None` past 65,535 slots or bytes.
+    /// (leaves, ops, roots), a u16 slot per root, then every op as one multiply-add
+    /// `a·b + c`, three u16 slots (ADD `a·1 + b`, SUB `b·(−1) + a`, MUL `a·b + 0`): the
+    /// interpreter has no branch. `None` past 65,535 slots.
     pub fn encode(&self) -> Option<Vec<u8>> {
         let u16_of = |v: usize| u16::try_from(v).ok().map(u16::to_be_bytes);
         u16_of(self.leaves.len() + self.ops.len())?;
-        let mut ops = Vec::new();
-        for op in &self.ops {
-            let (code, operands): (u8, &[u32]) = match op {
-                Op::Add(a, b) => (0, &[*a, *b]),
-                Op::Sub(a, b) => (1, &[*a, *b]),
-                Op::Mul(a, b) => (2, &[*a, *b]),
-                Op::Mac(a, b, c) => (3, &[*a, *b, *c]),
-            };
-            ops.push(code);
-            for o in operands {
-                ops.extend(u16_of(*o as usize)?);
-            }
-        }
+        let constant = |c: Fr| {
+            let leaf = Leaf::Constant(c.to_repr());
+            self.leaves
+                .iter()
+                .position(|l| *l == leaf)
+                .map(|i| i as u32)
+        };
+        let (zero, one, minus_one) = (constant(Fr::ZERO)?, constant(Fr::ONE)?, constant(-Fr::ONE)?);
         let mut out = Vec::new();
-        for n in [
-            self.leaves.len(),
-            self.ops.len(),
-            self.roots.len(),
-            ops.len(),
-        ] {
+        for n in [self.leaves.len(), self.ops.len(), self.roots.len()] {
             out.extend(u16_of(n)?);
         }
         for r in &self.roots {
             out.extend(u16_of(*r as usize)?);
         }
-        out.extend(ops);
+        for op in &self.ops {
+            let mac = match *op {
+                Op::Add(a, b) => [a, one, b],
+                Op::Sub(a, b) => [b, minus_one, a],
+                Op::Mul(a, b) => [a, b, zero],
+                Op::Mac(a, b, c) => [a, b, c],
+            };
+            for o in mac {
+                out.extend(u16_of(o as usize)?);
+            }
+        }
         Some(out)
     }
 
@@ -552,8 +558,8 @@ mod tests {
                 program.ops.len(),
                 code.len()
             );
-            // A wrong expected root, a wrong leaf, an unknown opcode and a forward operand
-            // are all refused.
+            // A wrong expected root, a changed leaf, an operand redirected to another slot and
+            // a forward operand are all refused.
             let mut wrong = roots.clone();
             wrong[0] += Fr::ONE;
             assert!(
@@ -564,14 +570,19 @@ mod tests {
             let first_leaf = code.len() + 31;
             bad_leaf[first_leaf] ^= 1;
             assert!(call(bad_leaf).is_err(), "{label}: changed leaf");
-            let mut bad_op = code.clone();
-            bad_op[6] = 9;
+            // The first op's `c` operand, after the header and the roots.
+            let c_of_first = 6 + 2 * program.roots.len() + 4;
+            let mut redirected = code.clone();
+            let c = u16::from_be_bytes([code[c_of_first], code[c_of_first + 1]]);
+            // Another leaf (written, so only the root comparison can catch it).
+            let other = (c + 1) % program.leaves.len() as u16;
+            redirected[c_of_first..c_of_first + 2].copy_from_slice(&other.to_be_bytes());
             assert!(
-                call(calldata(&bad_op, &roots)).is_err(),
-                "{label}: opcode 9"
+                call(calldata(&redirected, &roots)).is_err(),
+                "{label}: an operand redirected"
             );
             let mut forward = code.clone();
-            forward[7..9].copy_from_slice(&u16::MAX.to_be_bytes());
+            forward[c_of_first..c_of_first + 2].copy_from_slice(&u16::MAX.to_be_bytes());
             assert!(
                 call(calldata(&forward, &roots)).is_err(),
                 "{label}: forward operand"
@@ -596,17 +607,26 @@ mod tests {
                 .unwrap();
             let gas = |n: u32| {
                 let program = Program {
-                    leaves: vec![Leaf::Challenge(0), Leaf::Challenge(1)],
+                    leaves: vec![
+                        Leaf::Challenge(0),
+                        Leaf::Challenge(1),
+                        Leaf::Constant(Fr::ZERO.to_repr()),
+                        Leaf::Constant(Fr::ONE.to_repr()),
+                        Leaf::Constant((-Fr::ONE).to_repr()),
+                    ],
+                    // op i writes slot 5 + i from the previous one.
                     ops: (0..n)
-                        .map(|i| Op::Mac(i + 1, 0, if i == 0 { 1 } else { i + 1 }))
+                        .map(|i| Op::Mac(if i == 0 { 1 } else { i + 4 }, 0, 1))
                         .collect(),
-                    roots: vec![n + 1],
+                    roots: vec![n + 4],
                 };
-                let leaves = [Fr::from(3u64), Fr::from(5u64)];
-                let root = program.eval(|l| match l {
-                    Leaf::Challenge(i) => leaves[*i],
+                let value = |l: &Leaf| match l {
+                    Leaf::Challenge(i) => Fr::from(3 + 2 * *i as u64),
+                    Leaf::Constant(bytes) => Program::constant(bytes).unwrap(),
                     _ => unreachable!(),
-                });
+                };
+                let leaves: Vec<Fr> = program.leaves.iter().map(value).collect();
+                let root = program.eval(value);
                 let mut calldata = program.encode().unwrap();
                 calldata.extend(leaves.iter().flat_map(word));
                 calldata.extend(root.iter().flat_map(word));
@@ -618,7 +638,7 @@ mod tests {
             };
             let (short, long) = (gas(100), gas(1100));
             let per_op = (long - short) as f64 / 1000.0;
-            println!("ConstraintVM, optimizer {optimize}: {per_op:.0} gas per op (calldata included: 7 bytes each)");
+            println!("ConstraintVM, optimizer {optimize}: {per_op:.0} gas per op (calldata included: 6 bytes each)");
             assert!(per_op > 0.0);
         }
     }
