@@ -174,6 +174,34 @@ impl VkArtifact {
         })
     }
 
+    /// The byte length of a proof for this key (Keccak transcript, SHPLONK), by halo2's read
+    /// order: per phase the advice commitments; per lookup the permuted input and table; the
+    /// permutation's z polynomials (one per chunk of `degree − 2` columns) and each lookup's z;
+    /// the vanishing argument's random polynomial; the quotient pieces; then the evaluations
+    /// (advice and fixed queries, the random polynomial, σ of every permuted column, each z
+    /// at x and ωx and all but the last at the `last` row, five per lookup) and SHPLONK's two
+    /// points. A verifier refuses a proof of any other length before reading it.
+    pub fn proof_len(&self) -> usize {
+        let lookups = self.lookups.len();
+        let columns = self.permutation_columns.len();
+        let chunk = usize::from(self.degree).saturating_sub(2).max(1);
+        let z = columns.div_ceil(chunk);
+        let points = self.advice_phases.len()
+            + 2 * lookups
+            + z
+            + lookups
+            + 1
+            + usize::from(self.quotient_pieces)
+            + 2;
+        let evaluations = self.advice_queries.len()
+            + self.fixed_queries.len()
+            + 1
+            + columns
+            + (3 * z).saturating_sub(1)
+            + 5 * lookups;
+        64 * points + 32 * evaluations
+    }
+
     /// The artifact's bytes (see the module docs).
     pub fn encode(&self) -> Result<Vec<u8>, ArtifactError> {
         let mut o = Vec::new();
@@ -408,6 +436,31 @@ mod tests {
         println!("digits verifying-key artifact: {} bytes", bytes.len());
         assert!(bytes.len() < 3000, "{} bytes", bytes.len());
         assert_eq!(VkArtifact::decode(&bytes).unwrap(), a);
+    }
+
+    #[test]
+    fn the_artifact_predicts_the_length_of_real_proofs() {
+        // Proofs of the digits model, plain and with hashed inputs and weights (more advice
+        // columns, the Poseidon gates): the artifact's counts give their exact length.
+        let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let samples = snarkml_circuits::io::load_calibration(
+            &repo.join("models/digits_mlp/calibration.json"),
+        )
+        .unwrap();
+        let hashed = CompileOptions {
+            inputs: snarkml_circuits::quantize::Visibility::Hashed,
+            weights: snarkml_circuits::quantize::Visibility::Hashed,
+            ..CompileOptions::default()
+        };
+        for opts in [CompileOptions::default(), hashed] {
+            let m = compile(&repo.join("models/digits_mlp/model.onnx"), &samples, &opts).unwrap();
+            let srs = Srs::generate_insecure(m.layout.k, 1).unwrap();
+            let pk = snarkml_circuits::prover::keygen(&srs.params, &m).unwrap();
+            let input = m.quantize_inputs(&samples[0]).unwrap();
+            let proof = snarkml_circuits::prover::prove(&srs.params, &pk, &m, &input).unwrap();
+            let a = VkArtifact::from_vk(pk.get_vk()).unwrap();
+            assert_eq!(a.proof_len(), proof.proof.len(), "{:?}", opts.inputs);
+        }
     }
 
     #[test]
