@@ -5,6 +5,7 @@
 pub mod artifact;
 pub mod bytecode;
 mod solc;
+pub mod transcript;
 
 pub use solc::{find_solc, CompiledContract, Solc};
 
