@@ -207,7 +207,7 @@ mod tests {
     use std::path::PathBuf;
 
     #[test]
-    fn our_reader_reads_what_snark_verifier_reads() {
+    fn our_reader_and_the_solidity_transcript_read_what_snark_verifier_reads() {
         let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
         let samples = snarkml_circuits::io::load_calibration(
             &repo.join("models/digits_mlp/calibration.json"),
@@ -218,6 +218,14 @@ mod tests {
             weights: Visibility::Hashed,
             ..CompileOptions::default()
         };
+        let solidity = crate::find_solc()
+            .expect("the pinned solc (scripts/setup)")
+            .compile_one(
+                "TranscriptCheck.sol",
+                include_str!("../../contracts/src/TranscriptCheck.sol"),
+                "TranscriptCheck",
+            )
+            .unwrap();
         for opts in [CompileOptions::default(), hashed] {
             let m = compile(&repo.join("models/digits_mlp/model.onnx"), &samples, &opts).unwrap();
             let srs = Srs::generate_insecure(m.layout.k, 1).unwrap();
@@ -286,6 +294,59 @@ mod tests {
                 read_proof(&artifact, &proof.instances, &off),
                 Err(ProofError::Point(0))
             );
+
+            // The Solidity transcript derives the same challenges, and refuses other ones, a
+            // proof with a point off the curve and a scalar past the modulus.
+            let check = |proof_bytes: &[u8], challenges: &[Fr]| {
+                let mut c = Vec::new();
+                for n in [
+                    proof.instances.len(),
+                    ours.advice.len(),
+                    ours.permuted.len(),
+                    ours.permutation_z.len(),
+                    ours.quotient.len(),
+                    ours.evaluations.len(),
+                ] {
+                    c.extend((n as u16).to_be_bytes());
+                }
+                c.extend(word(&artifact.transcript_repr));
+                c.extend(proof.instances.iter().flat_map(word));
+                c.extend(proof_bytes);
+                c.extend(challenges.iter().flat_map(word));
+                snark_verifier_sdk::snark_verifier::loader::evm::deploy_and_call(
+                    solidity.initcode.clone(),
+                    c,
+                )
+            };
+            let (mu, gamma_shplonk, _, z_prime, _) = ours.shplonk;
+            let challenges = [
+                ours.theta,
+                ours.beta,
+                ours.gamma,
+                ours.y,
+                ours.x,
+                mu,
+                gamma_shplonk,
+                z_prime,
+            ];
+            let gas = check(&proof.proof, &challenges).unwrap();
+            println!("TranscriptCheck: {gas} gas ({:?} inputs)", opts.inputs);
+            for i in 0..challenges.len() {
+                let mut wrong = challenges;
+                wrong[i] += Fr::one();
+                assert!(check(&proof.proof, &wrong).is_err(), "challenge {i}");
+            }
+            assert!(check(&off, &challenges).is_err(), "a point off the curve");
+            assert!(
+                check(&big, &challenges).is_err(),
+                "a scalar past the modulus"
+            );
         }
+    }
+
+    fn word(f: &Fr) -> [u8; 32] {
+        let mut b = f.to_repr();
+        b.reverse();
+        b
     }
 }
