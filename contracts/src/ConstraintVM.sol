@@ -20,8 +20,23 @@ pragma solidity 0.8.19;
 contract ConstraintVM {
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
 
+    /// The calldata is not `expected` bytes long for its counts.
+    error BadLength(uint256 expected, uint256 got);
+    /// The leaf value at calldata `offset` is not below r.
+    error NotCanonical(uint256 offset);
+    /// Op `index` names a slot not written before it.
+    error BadOperand(uint256 index);
+    /// Root `index` differs from its expected value (or names an unwritten slot).
+    error RootMismatch(uint256 index);
+
     fallback() external {
         assembly {
+            // Reverts with a one-word custom error (selectors of the errors above).
+            function fail(selector, a) {
+                mstore(0, shl(224, selector))
+                mstore(4, a)
+                revert(0, 0x24)
+            }
             // Header: u16 leaves, ops, roots; then the roots' slots; then the ops, 6 bytes each.
             let head := calldataload(0)
             let nLeaves := shr(240, head)
@@ -29,11 +44,16 @@ contract ConstraintVM {
             let nRoots := and(shr(208, head), 0xffff)
             let opsAt := add(6, shl(1, nRoots))
             let valuesAt := add(opsAt, mul(6, nOps))
-            if iszero(eq(calldatasize(), add(valuesAt, shl(5, add(nLeaves, nRoots))))) { revert(0, 0) }
+            if iszero(eq(calldatasize(), add(valuesAt, shl(5, add(nLeaves, nRoots))))) {
+                mstore(0, shl(224, 0x2e728bb2))
+                mstore(4, add(valuesAt, shl(5, add(nLeaves, nRoots))))
+                mstore(0x24, calldatasize())
+                revert(0, 0x44)
+            }
             // Slots live in memory from 0x80: slot i at 0x80 + 32·i. Leaves first, each below R.
             for { let i := 0 } lt(i, nLeaves) { i := add(i, 1) } {
                 let v := calldataload(add(valuesAt, shl(5, i)))
-                if iszero(lt(v, R)) { revert(0, 0) }
+                if iszero(lt(v, R)) { fail(0x3a128c73, add(valuesAt, shl(5, i))) }
                 mstore(add(0x80, shl(5, i)), v)
             }
             // Ops: a·b + c into the next slot; every operand must name a slot before it.
@@ -43,7 +63,9 @@ contract ConstraintVM {
                 let a := add(0x80, shl(5, shr(240, word)))
                 let b := add(0x80, shl(5, and(shr(224, word), 0xffff)))
                 let c := add(0x80, shl(5, and(shr(208, word), 0xffff)))
-                if iszero(and(and(lt(a, out), lt(b, out)), lt(c, out))) { revert(0, 0) }
+                if iszero(and(and(lt(a, out), lt(b, out)), lt(c, out))) {
+                    fail(0xcf132d6e, shr(5, sub(out, add(0x80, shl(5, nLeaves)))))
+                }
                 mstore(out, addmod(mulmod(mload(a), mload(b), R), mload(c), R))
                 out := add(out, 32)
             }
@@ -51,8 +73,8 @@ contract ConstraintVM {
             let expectedAt := add(valuesAt, shl(5, nLeaves))
             for { let i := 0 } lt(i, nRoots) { i := add(i, 1) } {
                 let slot := add(0x80, shl(5, shr(240, calldataload(add(6, shl(1, i))))))
-                if iszero(lt(slot, out)) { revert(0, 0) }
-                if iszero(eq(mload(slot), calldataload(add(expectedAt, shl(5, i))))) { revert(0, 0) }
+                if iszero(lt(slot, out)) { fail(0xf94e0321, i) }
+                if iszero(eq(mload(slot), calldataload(add(expectedAt, shl(5, i))))) { fail(0xf94e0321, i) }
             }
             stop()
         }

@@ -16,8 +16,23 @@ contract TranscriptCheck {
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     uint256 internal constant Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583;
 
+    /// The calldata is not `expected` bytes long for its counts.
+    error BadLength(uint256 expected, uint256 got);
+    /// The scalar at calldata `offset` is not below r.
+    error NotCanonical(uint256 offset);
+    /// The point at calldata `offset` is not on G1 (or is the identity).
+    error NotOnCurve(uint256 offset);
+    /// Challenge `index` (θ, β, γ, y, x, μ, γ′, z′) differs from the expected one.
+    error ChallengeMismatch(uint256 index);
+
     fallback() external {
         assembly {
+            // Reverts with a custom error of one or two words (selectors of the errors above).
+            function fail(selector, a) {
+                mstore(0, shl(224, selector))
+                mstore(4, a)
+                revert(0, 0x24)
+            }
             // The hash input lives at 0x80: after each squeeze its first word is the hash.
             function squeeze(len) -> c {
                 if eq(len, 32) {
@@ -37,9 +52,9 @@ contract TranscriptCheck {
                 for { let i := 0 } lt(i, count) { i := add(i, 1) } {
                     let x := calldataload(add(from, shl(6, i)))
                     let y := calldataload(add(from, add(shl(6, i), 32)))
-                    if iszero(and(lt(x, Q), lt(y, Q))) { revert(0, 0) }
+                    if iszero(and(lt(x, Q), lt(y, Q))) { fail(0x03affdfc, add(from, shl(6, i))) }
                     if iszero(eq(mulmod(y, y, Q), addmod(mulmod(x, mulmod(x, x, Q), Q), 3, Q))) {
-                        revert(0, 0)
+                        fail(0x03affdfc, add(from, shl(6, i)))
                     }
                 }
             }
@@ -56,9 +71,14 @@ contract TranscriptCheck {
                     proofAt,
                     add(shl(6, add(add(nAdvice, mul(3, nLookups)), add(nZ, add(nQuotient, 3)))), shl(5, nEvals))
                 )
-            if iszero(eq(calldatasize(), add(expectedAt, 256))) { revert(0, 0) }
+            if iszero(eq(calldatasize(), add(expectedAt, 256))) {
+                mstore(0, shl(224, 0x2e728bb2))
+                mstore(4, add(expectedAt, 256))
+                mstore(0x24, calldatasize())
+                revert(0, 0x44)
+            }
             for { let i := 0 } lt(i, nInstances) { i := add(i, 1) } {
-                if iszero(lt(calldataload(add(44, shl(5, i))), R)) { revert(0, 0) }
+                if iszero(lt(calldataload(add(44, shl(5, i))), R)) { fail(0x3a128c73, add(44, shl(5, i))) }
             }
             // Initial state, instances and the advice commitments, then θ.
             let n := add(add(32, shl(5, nInstances)), shl(6, nAdvice))
@@ -66,41 +86,41 @@ contract TranscriptCheck {
             points(proofAt, nAdvice)
             let cursor := add(proofAt, shl(6, nAdvice))
             let c := squeeze(n)
-            if iszero(eq(c, calldataload(expectedAt))) { revert(0, 0) }
+            if iszero(eq(c, calldataload(expectedAt))) { fail(0xae2334ce, 0) }
             // The lookups' permuted columns, then β and γ.
             n := shl(7, nLookups)
             points(cursor, shl(1, nLookups))
             c := squeeze(absorb(cursor, n))
             cursor := add(cursor, n)
-            if iszero(eq(c, calldataload(add(expectedAt, 32)))) { revert(0, 0) }
+            if iszero(eq(c, calldataload(add(expectedAt, 32)))) { fail(0xae2334ce, 1) }
             c := squeeze(32)
-            if iszero(eq(c, calldataload(add(expectedAt, 64)))) { revert(0, 0) }
+            if iszero(eq(c, calldataload(add(expectedAt, 64)))) { fail(0xae2334ce, 2) }
             // Permutation z's, lookup z's, the random polynomial, then y.
             n := shl(6, add(nZ, add(nLookups, 1)))
             points(cursor, add(nZ, add(nLookups, 1)))
             c := squeeze(absorb(cursor, n))
             cursor := add(cursor, n)
-            if iszero(eq(c, calldataload(add(expectedAt, 96)))) { revert(0, 0) }
+            if iszero(eq(c, calldataload(add(expectedAt, 96)))) { fail(0xae2334ce, 3) }
             // The quotient pieces, then x.
             n := shl(6, nQuotient)
             points(cursor, nQuotient)
             c := squeeze(absorb(cursor, n))
             cursor := add(cursor, n)
-            if iszero(eq(c, calldataload(add(expectedAt, 128)))) { revert(0, 0) }
+            if iszero(eq(c, calldataload(add(expectedAt, 128)))) { fail(0xae2334ce, 4) }
             // The evaluations, then μ and γ′.
             n := shl(5, nEvals)
             for { let i := 0 } lt(i, nEvals) { i := add(i, 1) } {
-                if iszero(lt(calldataload(add(cursor, shl(5, i))), R)) { revert(0, 0) }
+                if iszero(lt(calldataload(add(cursor, shl(5, i))), R)) { fail(0x3a128c73, add(cursor, shl(5, i))) }
             }
             c := squeeze(absorb(cursor, n))
             cursor := add(cursor, n)
-            if iszero(eq(c, calldataload(add(expectedAt, 160)))) { revert(0, 0) }
+            if iszero(eq(c, calldataload(add(expectedAt, 160)))) { fail(0xae2334ce, 5) }
             c := squeeze(32)
-            if iszero(eq(c, calldataload(add(expectedAt, 192)))) { revert(0, 0) }
+            if iszero(eq(c, calldataload(add(expectedAt, 192)))) { fail(0xae2334ce, 6) }
             // W, then z′; W′ is read last and absorbs into nothing.
             points(cursor, 2)
             c := squeeze(absorb(cursor, 64))
-            if iszero(eq(c, calldataload(add(expectedAt, 224)))) { revert(0, 0) }
+            if iszero(eq(c, calldataload(add(expectedAt, 224)))) { fail(0xae2334ce, 7) }
             stop()
         }
     }

@@ -560,16 +560,22 @@ mod tests {
             );
             // A wrong expected root, a changed leaf, an operand redirected to another slot and
             // a forward operand are all refused.
+            // Each refusal by its custom error: RootMismatch(i) or BadOperand(op).
+            let refused = |r: Result<u64, String>, error: &str| {
+                let e = r.expect_err("refused");
+                assert!(e.contains(&format!("output 0x{error}")), "{label}: {e}");
+            };
+            let root_mismatch = "f94e0321";
             let mut wrong = roots.clone();
             wrong[0] += Fr::ONE;
-            assert!(
-                call(calldata(&code, &wrong)).is_err(),
-                "{label}: wrong root"
+            refused(
+                call(calldata(&code, &wrong)),
+                &format!("{root_mismatch}{:064x}", 0),
             );
             let mut bad_leaf = calldata(&code, &roots);
             let first_leaf = code.len() + 31;
             bad_leaf[first_leaf] ^= 1;
-            assert!(call(bad_leaf).is_err(), "{label}: changed leaf");
+            refused(call(bad_leaf), root_mismatch);
             // The first op's `c` operand, after the header and the roots.
             let c_of_first = 6 + 2 * program.roots.len() + 4;
             let mut redirected = code.clone();
@@ -577,15 +583,12 @@ mod tests {
             // Another leaf (written, so only the root comparison can catch it).
             let other = (c + 1) % program.leaves.len() as u16;
             redirected[c_of_first..c_of_first + 2].copy_from_slice(&other.to_be_bytes());
-            assert!(
-                call(calldata(&redirected, &roots)).is_err(),
-                "{label}: an operand redirected"
-            );
+            refused(call(calldata(&redirected, &roots)), root_mismatch);
             let mut forward = code.clone();
             forward[c_of_first..c_of_first + 2].copy_from_slice(&u16::MAX.to_be_bytes());
-            assert!(
-                call(calldata(&forward, &roots)).is_err(),
-                "{label}: forward operand"
+            refused(
+                call(calldata(&forward, &roots)),
+                &format!("cf132d6e{:064x}", 0),
             );
         }
     }

@@ -331,15 +331,25 @@ mod tests {
             ];
             let gas = check(&proof.proof, &challenges).unwrap();
             println!("TranscriptCheck: {gas} gas ({:?} inputs)", opts.inputs);
+            // Each refusal by its custom error: ChallengeMismatch(i), NotOnCurve(offset),
+            // NotCanonical(offset).
+            let refused = |r: Result<u64, String>, error: &str| {
+                let e = r.expect_err("refused");
+                assert!(e.contains(&format!("output 0x{error}")), "{e}");
+            };
             for i in 0..challenges.len() {
                 let mut wrong = challenges;
                 wrong[i] += Fr::one();
-                assert!(check(&proof.proof, &wrong).is_err(), "challenge {i}");
+                refused(check(&proof.proof, &wrong), &format!("ae2334ce{i:064x}"));
             }
-            assert!(check(&off, &challenges).is_err(), "a point off the curve");
-            assert!(
-                check(&big, &challenges).is_err(),
-                "a scalar past the modulus"
+            let proof_at = 12 + 32 + 32 * proof.instances.len();
+            refused(
+                check(&off, &challenges),
+                &format!("03affdfc{proof_at:064x}"),
+            );
+            refused(
+                check(&big, &challenges),
+                &format!("3a128c73{:064x}", proof_at + first_eval),
             );
         }
     }
