@@ -349,7 +349,7 @@ impl Program {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use halo2_proofs::plonk::keygen_vk;
     use snarkml_circuits::circuit::ModelCircuit;
@@ -506,6 +506,22 @@ mod tests {
         }
     }
 
+    /// The 4-byte selector of a Solidity error, in hex, checked to be the one the contracts'
+    /// assembly reverts with.
+    pub(crate) fn selector(signature: &str) -> String {
+        use sha3::{Digest, Keccak256};
+        let s = hex::encode(&Keccak256::digest(signature.as_bytes())[..4]);
+        let sources = [
+            include_str!("../../contracts/src/ConstraintVM.sol"),
+            include_str!("../../contracts/src/TranscriptCheck.sol"),
+        ];
+        assert!(
+            sources.iter().any(|src| src.contains(&format!("0x{s}"))),
+            "no contract reverts with {signature} (0x{s})"
+        );
+        s
+    }
+
     /// A field element as the EVM reads it (32 bytes, big-endian).
     fn word(f: &Fr) -> [u8; 32] {
         let mut b = f.to_repr();
@@ -565,7 +581,7 @@ mod tests {
                 let e = r.expect_err("refused");
                 assert!(e.contains(&format!("output 0x{error}")), "{label}: {e}");
             };
-            let root_mismatch = "f94e0321";
+            let root_mismatch = &selector("RootMismatch(uint256)");
             let mut wrong = roots.clone();
             wrong[0] += Fr::ONE;
             refused(
@@ -588,7 +604,7 @@ mod tests {
             forward[c_of_first..c_of_first + 2].copy_from_slice(&u16::MAX.to_be_bytes());
             refused(
                 call(calldata(&forward, &roots)),
-                &format!("cf132d6e{:064x}", 0),
+                &format!("{}{:064x}", selector("BadOperand(uint256)"), 0),
             );
         }
     }

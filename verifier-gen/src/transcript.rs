@@ -196,6 +196,7 @@ pub fn read_proof(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bytecode::tests::selector;
     use halo2_proofs::poly::commitment::ParamsProver;
     use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
     use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
@@ -340,16 +341,23 @@ mod tests {
             for i in 0..challenges.len() {
                 let mut wrong = challenges;
                 wrong[i] += Fr::one();
-                refused(check(&proof.proof, &wrong), &format!("ae2334ce{i:064x}"));
+                refused(
+                    check(&proof.proof, &wrong),
+                    &format!("{}{i:064x}", selector("ChallengeMismatch(uint256)")),
+                );
             }
             let proof_at = 12 + 32 + 32 * proof.instances.len();
             refused(
                 check(&off, &challenges),
-                &format!("03affdfc{proof_at:064x}"),
+                &format!("{}{proof_at:064x}", selector("NotOnCurve(uint256)")),
             );
             refused(
                 check(&big, &challenges),
-                &format!("3a128c73{:064x}", proof_at + first_eval),
+                &format!(
+                    "{}{:064x}",
+                    selector("NotCanonical(uint256)"),
+                    proof_at + first_eval
+                ),
             );
         }
     }
