@@ -20,7 +20,8 @@ use crate::layout;
 use crate::model::onnx::{self, FloatReference};
 use crate::model::{Activation, FloatGraph, FloatOp, TensorId};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// Version of the `model.json` format written by `compile`.
@@ -143,8 +144,9 @@ pub fn compile(
         })
         .collect();
 
+    let source_sha256 = hex::encode(Sha256::digest(&bytes));
     let finish = |mut model: CompiledModel| -> Result<CompiledModel> {
-        model.source_sha256 = hex::encode(Sha256::digest(&bytes));
+        model.source_sha256 = source_sha256.clone();
         model
             .inputs
             .iter_mut()
@@ -175,9 +177,23 @@ pub fn compile(
             )));
         }
     }
+    // A lowering that needs no limbs is the same with limbs allowed or not: each is laid out
+    // once, and the second search reuses what the first built.
+    let without_limbs: RefCell<HashMap<(u32, u32), CompiledModel>> = RefCell::default();
     let search = |limbs: Option<u32>| -> Result<CompiledModel> {
         let build = |scale_bits: u32, weight_bits: u32| -> Result<CompiledModel> {
-            finish(lower(&graph, scale_bits, weight_bits, &max_abs, limbs)?)
+            let lowered = lower(&graph, scale_bits, weight_bits, &max_abs, limbs)?;
+            if lowered.tables.limb_bits.is_some() {
+                return finish(lowered);
+            }
+            if let Some(m) = without_limbs.borrow().get(&(scale_bits, weight_bits)) {
+                return Ok(m.clone());
+            }
+            let model = finish(lowered)?;
+            without_limbs
+                .borrow_mut()
+                .insert((scale_bits, weight_bits), model.clone());
+            Ok(model)
         };
         // Precision first: the smallest acceptable scale fixes k; then take every extra bit of
         // precision that does not make the circuit bigger, for activations, then for weights
