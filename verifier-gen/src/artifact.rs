@@ -20,8 +20,9 @@
 //! ```
 
 use crate::bytecode::Program;
-use halo2_proofs::halo2curves::ff::PrimeField;
-use halo2_proofs::halo2curves::CurveAffine;
+use crate::encoding::{
+    coordinate_from_be, point_from_be, point_to_be, scalar_from_be, scalar_to_be,
+};
 use halo2_proofs::plonk::{Any, VerifyingKey};
 use snarkml_circuits::{Fr, G1Affine};
 
@@ -220,12 +221,12 @@ impl VkArtifact {
         o.push(self.challenges);
         o.extend(&self.advice_phases);
         for f in [self.omega, self.omega_inv, self.transcript_repr] {
-            o.extend(scalar_bytes(&f));
+            o.extend(scalar_to_be(&f));
         }
         for points in [&self.fixed_commitments, &self.permutation_commitments] {
             o.extend(u16_of(points.len(), "the commitments")?.to_be_bytes());
             for p in points {
-                o.extend(point_bytes(p));
+                o.extend(point_to_be(p));
             }
         }
         for queries in [
@@ -317,26 +318,6 @@ impl VkArtifact {
     }
 }
 
-fn scalar_bytes(f: &Fr) -> [u8; 32] {
-    let mut b = f.to_repr();
-    b.reverse();
-    b
-}
-
-fn point_bytes(p: &G1Affine) -> Vec<u8> {
-    let c = p.coordinates();
-    // The point at infinity (an all-zero fixed column) has no coordinates: (0, 0), as the
-    // EVM's precompiles encode it.
-    let c: Option<halo2_proofs::halo2curves::Coordinates<G1Affine>> = c.into();
-    let (x, y) = c.map_or_else(Default::default, |c| (c.x().to_repr(), c.y().to_repr()));
-    let mut out = Vec::with_capacity(64);
-    for mut coordinate in [x, y] {
-        coordinate.reverse();
-        out.extend(coordinate);
-    }
-    out
-}
-
 struct Reader<'b> {
     bytes: &'b [u8],
     at: usize,
@@ -373,50 +354,30 @@ impl<'b> Reader<'b> {
 
     fn scalar(&mut self) -> Result<Fr, ArtifactError> {
         let at = self.at;
-        let mut b: [u8; 32] = self.array()?;
-        b.reverse();
-        Option::from(Fr::from_repr(b)).ok_or(ArtifactError::Invalid("scalar", at))
+        scalar_from_be(self.take(32)?).ok_or(ArtifactError::Invalid("scalar", at))
     }
 
     fn point(&mut self) -> Result<G1Affine, ArtifactError> {
-        use halo2_proofs::halo2curves::bn256::Fq;
         let at = self.at;
-        let mut coordinate = || -> Result<Fq, ArtifactError> {
-            let mut b: [u8; 32] = self.array()?;
-            b.reverse();
-            Option::from(Fq::from_repr(b)).ok_or(ArtifactError::Invalid("coordinate", at))
-        };
-        let (x, y) = (coordinate()?, coordinate()?);
-        if x == Fq::zero() && y == Fq::zero() {
+        let bytes = self.take(64)?;
+        let canonical = |b| coordinate_from_be(b).ok_or(ArtifactError::Invalid("coordinate", at));
+        canonical(&bytes[..32])?;
+        canonical(&bytes[32..])?;
+        if bytes.iter().all(|b| *b == 0) {
             return Ok(halo2_proofs::halo2curves::group::prime::PrimeCurveAffine::identity());
         }
-        Option::from(G1Affine::from_xy(x, y)).ok_or(ArtifactError::Invalid("point", at))
+        point_from_be(bytes).ok_or(ArtifactError::Invalid("point", at))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use halo2_proofs::plonk::keygen_vk;
-    use snarkml_circuits::circuit::ModelCircuit;
-    use snarkml_circuits::quantize::{compile, CompileOptions};
-    use snarkml_circuits::srs::Srs;
-    use std::path::PathBuf;
+    use crate::testing::{digits_proofs, vk_of, DIGITS};
+    use snarkml_circuits::quantize::CompileOptions;
 
     fn digits_vk() -> VerifyingKey<G1Affine> {
-        let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let samples = snarkml_circuits::io::load_calibration(
-            &repo.join("models/digits_mlp/calibration.json"),
-        )
-        .unwrap();
-        let m = compile(
-            &repo.join("models/digits_mlp/model.onnx"),
-            &samples,
-            &CompileOptions::default(),
-        )
-        .unwrap();
-        let srs = Srs::generate_insecure(m.layout.k, 1).unwrap();
-        keygen_vk(&srs.params, &ModelCircuit::new(&m, None).unwrap()).unwrap()
+        vk_of(DIGITS, &CompileOptions::default())
     }
 
     #[test]
@@ -442,24 +403,8 @@ mod tests {
     fn the_artifact_predicts_the_length_of_real_proofs() {
         // Proofs of the digits model, plain and with hashed inputs and weights (more advice
         // columns, the Poseidon gates): the artifact's counts give their exact length.
-        let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let samples = snarkml_circuits::io::load_calibration(
-            &repo.join("models/digits_mlp/calibration.json"),
-        )
-        .unwrap();
-        let hashed = CompileOptions {
-            inputs: snarkml_circuits::quantize::Visibility::Hashed,
-            weights: snarkml_circuits::quantize::Visibility::Hashed,
-            ..CompileOptions::default()
-        };
-        for opts in [CompileOptions::default(), hashed] {
-            let m = compile(&repo.join("models/digits_mlp/model.onnx"), &samples, &opts).unwrap();
-            let srs = Srs::generate_insecure(m.layout.k, 1).unwrap();
-            let pk = snarkml_circuits::prover::keygen(&srs.params, &m).unwrap();
-            let input = m.quantize_inputs(&samples[0]).unwrap();
-            let proof = snarkml_circuits::prover::prove(&srs.params, &pk, &m, &input).unwrap();
-            let a = VkArtifact::from_vk(pk.get_vk()).unwrap();
-            assert_eq!(a.proof_len(), proof.proof.len(), "{:?}", opts.inputs);
+        for p in digits_proofs() {
+            assert_eq!(p.artifact.proof_len(), p.proof.proof.len(), "{}", p.label);
         }
     }
 

@@ -349,17 +349,11 @@ impl Program {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use halo2_proofs::plonk::keygen_vk;
-    use snarkml_circuits::circuit::ModelCircuit;
-    use snarkml_circuits::quantize::{compile, CompileOptions, Visibility};
-    use snarkml_circuits::srs::Srs;
-    use std::path::PathBuf;
-
-    fn repo(p: &str) -> PathBuf {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(p)
-    }
+    use crate::encoding::scalar_to_be;
+    use crate::testing::{hashed, selector, vk_of, DIGITS};
+    use snarkml_circuits::quantize::CompileOptions;
 
     /// A deterministic pseudo-random value per leaf (a hash of its description).
     fn leaf_value(leaf: &Leaf, seed: u64) -> Fr {
@@ -414,45 +408,28 @@ pub(crate) mod tests {
         )
     }
 
-    /// The verifying key of `model` compiled with `opts` (a dev SRS: only the constraint
-    /// system matters here).
-    fn vk_of(model: &str, calibration: &str, opts: &CompileOptions) -> VerifyingKey<G1Affine> {
-        let sample = snarkml_circuits::io::load_calibration(&repo(calibration)).unwrap();
-        let m = compile(&repo(model), &sample, opts).unwrap();
-        let srs = Srs::generate_insecure(m.layout.k, 1).unwrap();
-        let circuit = ModelCircuit::new(&m, None).unwrap();
-        keygen_vk(&srs.params, &circuit).unwrap()
-    }
-
     #[test]
     fn the_program_agrees_with_halo2_on_every_circuit_shape_we_make() {
-        let digits = (
-            "models/digits_mlp/model.onnx",
-            "models/digits_mlp/calibration.json",
-        );
+        let digits = DIGITS;
         let attention = (
             "tests/fixtures/corpus/attention_head.onnx",
             "tests/fixtures/corpus/attention_head.calibration.json",
         );
         let base = CompileOptions::default();
-        let hashed = CompileOptions {
-            inputs: Visibility::Hashed,
-            weights: Visibility::Hashed,
-            ..CompileOptions::default()
-        };
+        let hashed = hashed();
         let wide = CompileOptions {
             width: 9,
             ..CompileOptions::default()
         };
         // Plain gates and one lookup; Poseidon and parameter-dot gates; an odd width; the
         // product gates.
-        for (label, (model, calibration), opts) in [
+        for (label, model, opts) in [
             ("digits", digits, &base),
             ("digits hashed", digits, &hashed),
             ("digits width 9", digits, &wide),
             ("attention", attention, &base),
         ] {
-            let vk = vk_of(model, calibration, opts);
+            let vk = vk_of(model, opts);
             let program = Program::from_vk(&vk);
             let expressions = Program::expressions(&vk);
             assert_eq!(program.roots.len(), expressions.len(), "{label}");
@@ -483,11 +460,7 @@ pub(crate) mod tests {
     fn a_changed_operand_changes_the_result() {
         // The interpreter really reads its operands: perturbing any one leaf a root depends
         // on changes that root (tested for every leaf of the digits program).
-        let vk = vk_of(
-            "models/digits_mlp/model.onnx",
-            "models/digits_mlp/calibration.json",
-            &CompileOptions::default(),
-        );
+        let vk = vk_of(DIGITS, &CompileOptions::default());
         let program = Program::from_vk(&vk);
         let base = program.eval(|l| leaf_value(l, 7));
         for (i, leaf) in program.leaves.iter().enumerate() {
@@ -506,29 +479,6 @@ pub(crate) mod tests {
         }
     }
 
-    /// The 4-byte selector of a Solidity error, in hex, checked to be the one the contracts'
-    /// assembly reverts with.
-    pub(crate) fn selector(signature: &str) -> String {
-        use sha3::{Digest, Keccak256};
-        let s = hex::encode(&Keccak256::digest(signature.as_bytes())[..4]);
-        let sources = [
-            include_str!("../../contracts/src/ConstraintVM.sol"),
-            include_str!("../../contracts/src/TranscriptCheck.sol"),
-        ];
-        assert!(
-            sources.iter().any(|src| src.contains(&format!("0x{s}"))),
-            "no contract reverts with {signature} (0x{s})"
-        );
-        s
-    }
-
-    /// A field element as the EVM reads it (32 bytes, big-endian).
-    fn word(f: &Fr) -> [u8; 32] {
-        let mut b = f.to_repr();
-        b.reverse();
-        b
-    }
-
     #[test]
     fn the_solidity_interpreter_computes_what_the_rust_one_does() {
         let solc = crate::find_solc().expect("the pinned solc (scripts/setup)");
@@ -545,26 +495,17 @@ pub(crate) mod tests {
                 calldata,
             )
         };
-        let digits = (
-            "models/digits_mlp/model.onnx",
-            "models/digits_mlp/calibration.json",
-        );
-        let hashed = CompileOptions {
-            inputs: Visibility::Hashed,
-            weights: Visibility::Hashed,
-            ..CompileOptions::default()
-        };
         for (label, opts) in [
             ("digits", CompileOptions::default()),
-            ("digits hashed", hashed),
+            ("digits hashed", hashed()),
         ] {
-            let program = Program::from_vk(&vk_of(digits.0, digits.1, &opts));
+            let program = Program::from_vk(&vk_of(DIGITS, &opts));
             let leaves: Vec<Fr> = program.leaves.iter().map(|l| leaf_value(l, 5)).collect();
             let roots = program.eval(|l| leaf_value(l, 5));
             let calldata = |code: &[u8], roots: &[Fr]| {
                 let mut c = code.to_vec();
-                c.extend(leaves.iter().flat_map(word));
-                c.extend(roots.iter().flat_map(word));
+                c.extend(leaves.iter().flat_map(scalar_to_be));
+                c.extend(roots.iter().flat_map(scalar_to_be));
                 c
             };
             let code = program.encode().unwrap();
@@ -647,8 +588,8 @@ pub(crate) mod tests {
                 let leaves: Vec<Fr> = program.leaves.iter().map(value).collect();
                 let root = program.eval(value);
                 let mut calldata = program.encode().unwrap();
-                calldata.extend(leaves.iter().flat_map(word));
-                calldata.extend(root.iter().flat_map(word));
+                calldata.extend(leaves.iter().flat_map(scalar_to_be));
+                calldata.extend(root.iter().flat_map(scalar_to_be));
                 snark_verifier_sdk::snark_verifier::loader::evm::deploy_and_call(
                     vm.initcode.clone(),
                     calldata,

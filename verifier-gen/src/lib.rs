@@ -4,7 +4,10 @@
 
 pub mod artifact;
 pub mod bytecode;
+mod encoding;
 mod solc;
+#[cfg(test)]
+mod testing;
 pub mod transcript;
 
 pub use solc::{find_solc, CompiledContract, Solc};

@@ -4,9 +4,8 @@
 //! verifier must agree with; the tests check it against snark-verifier's own reader.
 
 use crate::artifact::VkArtifact;
-use halo2_proofs::halo2curves::bn256::Fq;
+use crate::encoding::{point_from_be, scalar_from_be, scalar_to_be};
 use halo2_proofs::halo2curves::ff::PrimeField;
-use halo2_proofs::halo2curves::CurveAffine;
 use sha3::{Digest, Keccak256};
 use snarkml_circuits::{Fr, G1Affine};
 
@@ -72,9 +71,7 @@ struct Transcript<'p> {
 
 impl Transcript<'_> {
     fn absorb_scalar(&mut self, f: &Fr) {
-        let mut b = f.to_repr();
-        b.reverse();
-        self.buf.extend(b);
+        self.buf.extend(scalar_to_be(f));
     }
 
     fn squeeze(&mut self) -> Fr {
@@ -103,22 +100,14 @@ impl Transcript<'_> {
 
     fn scalar(&mut self) -> Result<Fr, ProofError> {
         let at = self.at;
-        let mut b: [u8; 32] = self.take(32).try_into().expect("32 bytes");
-        b.reverse();
-        let f: Fr = Option::from(Fr::from_repr(b)).ok_or(ProofError::Scalar(at))?;
+        let f = scalar_from_be(self.take(32)).ok_or(ProofError::Scalar(at))?;
         self.absorb_scalar(&f);
         Ok(f)
     }
 
     fn point(&mut self) -> Result<G1Affine, ProofError> {
         let at = self.at;
-        let coordinate = |t: &mut Self| -> Result<Fq, ProofError> {
-            let mut b: [u8; 32] = t.take(32).try_into().expect("32 bytes");
-            b.reverse();
-            Option::from(Fq::from_repr(b)).ok_or(ProofError::Point(at))
-        };
-        let (x, y) = (coordinate(self)?, coordinate(self)?);
-        let p: G1Affine = Option::from(G1Affine::from_xy(x, y)).ok_or(ProofError::Point(at))?;
+        let p = point_from_be(self.take(64)).ok_or(ProofError::Point(at))?;
         self.buf.extend_from_slice(&self.proof[at..at + 64]);
         Ok(p)
     }
@@ -196,29 +185,16 @@ pub fn read_proof(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bytecode::tests::selector;
+    use crate::testing::{digits_proofs, selector, Proven};
     use halo2_proofs::poly::commitment::ParamsProver;
     use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
     use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
     use snark_verifier_sdk::snark_verifier::system::halo2::{compile as compile_protocol, Config};
     use snark_verifier_sdk::snark_verifier::verifier::SnarkVerifier;
     use snark_verifier_sdk::{PlonkVerifier, SHPLONK};
-    use snarkml_circuits::quantize::{compile, CompileOptions, Visibility};
-    use snarkml_circuits::srs::Srs;
-    use std::path::PathBuf;
 
     #[test]
     fn our_reader_and_the_solidity_transcript_read_what_snark_verifier_reads() {
-        let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let samples = snarkml_circuits::io::load_calibration(
-            &repo.join("models/digits_mlp/calibration.json"),
-        )
-        .unwrap();
-        let hashed = CompileOptions {
-            inputs: Visibility::Hashed,
-            weights: Visibility::Hashed,
-            ..CompileOptions::default()
-        };
         let solidity = crate::find_solc()
             .expect("the pinned solc (scripts/setup)")
             .compile_one(
@@ -227,14 +203,15 @@ mod tests {
                 "TranscriptCheck",
             )
             .unwrap();
-        for opts in [CompileOptions::default(), hashed] {
-            let m = compile(&repo.join("models/digits_mlp/model.onnx"), &samples, &opts).unwrap();
-            let srs = Srs::generate_insecure(m.layout.k, 1).unwrap();
-            let pk = snarkml_circuits::prover::keygen(&srs.params, &m).unwrap();
-            let input = m.quantize_inputs(&samples[0]).unwrap();
-            let proof = snarkml_circuits::prover::prove(&srs.params, &pk, &m, &input).unwrap();
-            let artifact = VkArtifact::from_vk(pk.get_vk()).unwrap();
-            let ours = read_proof(&artifact, &proof.instances, &proof.proof).unwrap();
+        for Proven {
+            label,
+            srs,
+            pk,
+            proof,
+            artifact,
+        } in digits_proofs()
+        {
+            let ours = read_proof(artifact, &proof.instances, &proof.proof).unwrap();
 
             // snark-verifier's reader over the same bytes.
             let protocol = compile_protocol(
@@ -260,7 +237,7 @@ mod tests {
             witnesses.extend(&ours.permutation_z);
             witnesses.extend(&ours.lookup_z);
             witnesses.push(ours.random);
-            assert_eq!(theirs.witnesses, witnesses, "{:?}", opts.inputs);
+            assert_eq!(theirs.witnesses, witnesses, "{label}");
             assert_eq!(
                 theirs.challenges,
                 vec![ours.theta, ours.beta, ours.gamma, ours.y]
@@ -273,7 +250,7 @@ mod tests {
 
             // A proof one byte short, a flipped scalar past the modulus, a point off the curve.
             assert!(matches!(
-                read_proof(&artifact, &proof.instances, &proof.proof[1..]),
+                read_proof(artifact, &proof.instances, &proof.proof[1..]),
                 Err(ProofError::Length { .. })
             ));
             let first_eval = 64
@@ -286,13 +263,13 @@ mod tests {
             let mut big = proof.proof.clone();
             big[first_eval] = 0xff;
             assert_eq!(
-                read_proof(&artifact, &proof.instances, &big),
+                read_proof(artifact, &proof.instances, &big),
                 Err(ProofError::Scalar(first_eval))
             );
             let mut off = proof.proof.clone();
             off[63] ^= 1;
             assert_eq!(
-                read_proof(&artifact, &proof.instances, &off),
+                read_proof(artifact, &proof.instances, &off),
                 Err(ProofError::Point(0))
             );
 
@@ -310,10 +287,10 @@ mod tests {
                 ] {
                     c.extend((n as u16).to_be_bytes());
                 }
-                c.extend(word(&artifact.transcript_repr));
-                c.extend(proof.instances.iter().flat_map(word));
+                c.extend(scalar_to_be(&artifact.transcript_repr));
+                c.extend(proof.instances.iter().flat_map(scalar_to_be));
                 c.extend(proof_bytes);
-                c.extend(challenges.iter().flat_map(word));
+                c.extend(challenges.iter().flat_map(scalar_to_be));
                 snark_verifier_sdk::snark_verifier::loader::evm::deploy_and_call(
                     solidity.initcode.clone(),
                     c,
@@ -331,7 +308,7 @@ mod tests {
                 z_prime,
             ];
             let gas = check(&proof.proof, &challenges).unwrap();
-            println!("TranscriptCheck: {gas} gas ({:?} inputs)", opts.inputs);
+            println!("TranscriptCheck: {gas} gas ({label} digits)");
             // Each refusal by its custom error: ChallengeMismatch(i), NotOnCurve(offset),
             // NotCanonical(offset).
             let refused = |r: Result<u64, String>, error: &str| {
@@ -360,11 +337,5 @@ mod tests {
                 ),
             );
         }
-    }
-
-    fn word(f: &Fr) -> [u8; 32] {
-        let mut b = f.to_repr();
-        b.reverse();
-        b
     }
 }
