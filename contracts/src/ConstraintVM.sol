@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.19;
 
+import {FieldChecks} from "./FieldChecks.sol";
+
 /// @title ConstraintVM
 /// @notice Interprets a constraint program of snarkml's verifier generator (`verifier-gen`'s
 /// `bytecode` module) over BN254's scalar field: the first piece of the data-driven verifier,
@@ -17,13 +19,7 @@ pragma solidity 0.8.19;
 /// The fallback is the check entry used by the tests and the gas measurement: calldata is the
 /// program, then the leaf values, then the expected root values (32 bytes each); it reverts
 /// unless every root equals its expected value.
-contract ConstraintVM {
-    uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
-
-    /// The calldata is not `expected` bytes long for its counts.
-    error BadLength(uint256 expected, uint256 got);
-    /// The leaf value at calldata `offset` is not below r.
-    error NotCanonical(uint256 offset);
+contract ConstraintVM is FieldChecks {
     /// Op `index` names a slot not written before it.
     error BadOperand(uint256 index);
     /// Root `index` differs from its expected value (or names an unwritten slot).
@@ -31,7 +27,7 @@ contract ConstraintVM {
 
     fallback() external {
         assembly {
-            // Reverts with a one-word custom error (selectors of the errors above).
+            // Reverts with a one-word custom error (selectors of the errors here and in FieldChecks).
             function fail(selector, a) {
                 mstore(0, shl(224, selector))
                 mstore(4, a)

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.19;
 
+import {FieldChecks} from "./FieldChecks.sol";
+
 /// @title TranscriptCheck
 /// @notice The Keccak transcript of snarkml's data-driven verifier (issue 9): derives a proof's
 /// challenges the way snark-verifier's EVM verifiers do, from the counts a verifying-key
@@ -12,14 +14,9 @@ pragma solidity 0.8.19;
 ///   θ, β, γ, y, x, μ, γ′, z′ (32 each)
 /// Every point of the proof must be on BN254's G1 (and not the identity), every scalar below r;
 /// the call reverts unless the derived challenges equal the expected ones.
-contract TranscriptCheck {
-    uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+contract TranscriptCheck is FieldChecks {
     uint256 internal constant Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583;
 
-    /// The calldata is not `expected` bytes long for its counts.
-    error BadLength(uint256 expected, uint256 got);
-    /// The scalar at calldata `offset` is not below r.
-    error NotCanonical(uint256 offset);
     /// The point at calldata `offset` is not on G1 (or is the identity).
     error NotOnCurve(uint256 offset);
     /// Challenge `index` (θ, β, γ, y, x, μ, γ′, z′) differs from the expected one.
@@ -27,7 +24,7 @@ contract TranscriptCheck {
 
     fallback() external {
         assembly {
-            // Reverts with a custom error of one or two words (selectors of the errors above).
+            // Reverts with a custom error of one or two words (selectors of the errors here and in FieldChecks).
             function fail(selector, a) {
                 mstore(0, shl(224, selector))
                 mstore(4, a)

@@ -352,7 +352,7 @@ impl Program {
 mod tests {
     use super::*;
     use crate::encoding::scalar_to_be;
-    use crate::testing::{hashed, selector, vk_of, DIGITS};
+    use crate::testing::{contract, hashed, selector, vk_of, DIGITS};
     use snarkml_circuits::quantize::CompileOptions;
 
     /// A deterministic pseudo-random value per leaf (a hash of its description).
@@ -481,14 +481,7 @@ mod tests {
 
     #[test]
     fn the_solidity_interpreter_computes_what_the_rust_one_does() {
-        let solc = crate::find_solc().expect("the pinned solc (scripts/setup)");
-        let vm = solc
-            .compile_one(
-                "ConstraintVM.sol",
-                include_str!("../../contracts/src/ConstraintVM.sol"),
-                "ConstraintVM",
-            )
-            .unwrap();
+        let vm = contract("ConstraintVM", false);
         let call = |calldata: Vec<u8>| {
             snark_verifier_sdk::snark_verifier::loader::evm::deploy_and_call(
                 vm.initcode.clone(),
@@ -554,17 +547,8 @@ mod tests {
     fn constraint_vm_gas_per_op() {
         // Two chains of multiply-adds, 100 and 1,100 ops: the gas difference over 1,000 is
         // the interpreter's cost per op (printed; BENCHMARKS.md records it).
-        let solc = crate::find_solc().expect("the pinned solc (scripts/setup)");
-        let source = include_str!("../../contracts/src/ConstraintVM.sol");
         for optimize in [false, true] {
-            let vm = solc
-                .compile_with(
-                    &[("ConstraintVM.sol", source)],
-                    "ConstraintVM.sol",
-                    "ConstraintVM",
-                    optimize,
-                )
-                .unwrap();
+            let vm = contract("ConstraintVM", optimize);
             let gas = |n: u32| {
                 let program = Program {
                     leaves: vec![

@@ -2,6 +2,7 @@
 //! development SRS, and real proofs of the shipped digits model.
 
 use crate::artifact::VkArtifact;
+use crate::CompiledContract;
 use halo2_proofs::plonk::{keygen_vk, ProvingKey, VerifyingKey};
 use snarkml_circuits::circuit::ModelCircuit;
 use snarkml_circuits::prover::Proof;
@@ -81,17 +82,39 @@ fn make_digits_proofs() -> Vec<Proven> {
         .collect()
 }
 
+/// The data-driven verifier's contracts, as `contracts/src` holds them.
+const SOURCES: [(&str, &str); 3] = [
+    (
+        "ConstraintVM.sol",
+        include_str!("../../contracts/src/ConstraintVM.sol"),
+    ),
+    (
+        "TranscriptCheck.sol",
+        include_str!("../../contracts/src/TranscriptCheck.sol"),
+    ),
+    (
+        "FieldChecks.sol",
+        include_str!("../../contracts/src/FieldChecks.sol"),
+    ),
+];
+
+/// Contract `name` (of `contracts/src/NAME.sol`) compiled with the pinned solc.
+pub(crate) fn contract(name: &str, optimize: bool) -> CompiledContract {
+    crate::find_solc()
+        .expect("the pinned solc (scripts/setup)")
+        .compile_with(&SOURCES, &format!("{name}.sol"), name, optimize)
+        .unwrap()
+}
+
 /// The 4-byte selector of a Solidity error, in hex, checked to be the one the contracts'
 /// assembly reverts with.
 pub(crate) fn selector(signature: &str) -> String {
     use sha3::{Digest, Keccak256};
     let s = hex::encode(&Keccak256::digest(signature.as_bytes())[..4]);
-    let sources = [
-        include_str!("../../contracts/src/ConstraintVM.sol"),
-        include_str!("../../contracts/src/TranscriptCheck.sol"),
-    ];
     assert!(
-        sources.iter().any(|src| src.contains(&format!("0x{s}"))),
+        SOURCES
+            .iter()
+            .any(|(_, src)| src.contains(&format!("0x{s}"))),
         "no contract reverts with {signature} (0x{s})"
     );
     s

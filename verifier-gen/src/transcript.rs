@@ -185,7 +185,7 @@ pub fn read_proof(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::{digits_proofs, selector, Proven};
+    use crate::testing::{contract, digits_proofs, selector, Proven};
     use halo2_proofs::poly::commitment::ParamsProver;
     use snark_verifier_sdk::snark_verifier::loader::native::NativeLoader;
     use snark_verifier_sdk::snark_verifier::system::halo2::transcript::evm::EvmTranscript;
@@ -195,14 +195,7 @@ mod tests {
 
     #[test]
     fn our_reader_and_the_solidity_transcript_read_what_snark_verifier_reads() {
-        let solidity = crate::find_solc()
-            .expect("the pinned solc (scripts/setup)")
-            .compile_one(
-                "TranscriptCheck.sol",
-                include_str!("../../contracts/src/TranscriptCheck.sol"),
-                "TranscriptCheck",
-            )
-            .unwrap();
+        let solidity = contract("TranscriptCheck", false);
         for Proven {
             label,
             srs,
