@@ -1,36 +1,46 @@
-//! The per-circuit verifying-key artifact of the reusable verifier (issue 9): everything a
-//! data-driven verifier needs about one circuit, as compact bytes — the domain, the column and
-//! query layout, the fixed and permutation commitments, the transcript's initial state and
-//! the constraint program ([`crate::bytecode`]). One `Halo2Verifier` deployed once reads such
-//! an artifact (stored as a small data contract, its hash recorded by the registry) instead
-//! of every model carrying its own unrolled verifier.
+//! The per-circuit verifying-key artifact of the reusable verifier (issue 9): everything the
+//! data-driven `Halo2Verifier` needs about one circuit, as compact bytes — the domain, the
+//! counts that fix a proof's layout, the fixed and permutation commitments, the SRS's G2
+//! points, the transcript's initial state, SHPLONK's opening plan ([`crate::plan`]) and the
+//! quotient numerator as a constraint program ([`crate::numerator`]). One verifier deployed
+//! once reads such an artifact (stored as a small data contract, its hash recorded by the
+//! registry) instead of every model carrying its own unrolled verifier.
 //!
-//! Encoding (big-endian; G1 points as `x ‖ y`, 32 bytes each; scalars 32 bytes):
+//! Encoding (big-endian; G1 points `x ‖ y`, G2 points `x.c1 ‖ x.c0 ‖ y.c1 ‖ y.c0`, 32 bytes
+//! per coordinate or scalar):
 //! ```text
 //! magic "SMVK" | u8 version
-//! u8 k | u8 degree | u8 quotient pieces | u8 blinding factors
-//! u16 advice | u16 fixed | u16 instance columns | u8 challenges
-//! advice phases (u8 each)
-//! ω | ω⁻¹ | transcript initial state
-//! u16 n, n fixed commitments | u16 n, n permutation commitments
-//! u16 n, n advice queries (u16 column, i32 rotation) | the same for fixed, then instance queries
-//! u16 n, n permutation columns (u8 kind 0 advice / 1 fixed / 2 instance, u16 index)
-//! u16 n, n lookups (u16 inputs, u16 tables)
-//! u32 length, the constraint program
+//! u8 k | u8 blinding factors | u16 instances | u16 advice | u16 lookups | u16 permutation z's
+//! | u16 quotient pieces | u16 fixed commitments | u16 permutation commitments | u16 rotations
+//! | u16 opening sets
+//! ω | ω⁻¹ | transcript initial state | [1]₂ | −[s]₂
+//! fixed commitments | permutation commitments | rotation points ω^ρ
+//! per opening set: u8 points | u16 polynomials | per point u8 rotation, weight |
+//!                  per polynomial u16 commitment code, u16 evaluation slot per point
+//! u32 length | the constraint program
 //! ```
 
-use crate::bytecode::Program;
+use crate::bytecode::{Program, ProgramError, VALUES};
 use crate::encoding::{
-    coordinate_from_be, point_from_be, point_to_be, scalar_from_be, scalar_to_be,
+    coordinate_from_be, g2_from_be, g2_to_be, point_from_be, point_to_be, scalar_from_be,
+    scalar_to_be,
 };
-use halo2_proofs::plonk::{Any, VerifyingKey};
-use snarkml_circuits::{Fr, G1Affine};
+use crate::numerator::{layout, numerator};
+use crate::plan::{plan, OpeningSet, QUOTIENT};
+use halo2_proofs::halo2curves::bn256::G2Affine;
+use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
+use halo2_proofs::plonk::VerifyingKey;
+use halo2_proofs::poly::commitment::ParamsProver;
+use halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use snarkml_circuits::{Bn256, Fr, G1Affine};
 
 /// Format magic and version.
 const MAGIC: &[u8; 4] = b"SMVK";
-const VERSION: u8 = 1;
+const VERSION: u8 = 2;
+/// Bytes before the first scalar.
+pub const HEADER: usize = 5 + 2 + 2 * 9;
 
-/// Why bytes are not an artifact.
+/// Why bytes are not an artifact, or a key has none.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ArtifactError {
     /// The bytes end early.
@@ -48,159 +58,171 @@ pub enum ArtifactError {
     /// The circuit is too large for the encoding's counts.
     #[error("verifying-key artifact: {0} does not fit its field")]
     TooLarge(&'static str),
+    /// The key uses something the reusable verifier does not check.
+    #[error("the reusable verifier does not support {0}")]
+    Unsupported(&'static str),
+    /// The counts, the plan and the program disagree.
+    #[error("verifying-key artifact: inconsistent {0}")]
+    Inconsistent(&'static str),
+    /// The constraint program is malformed.
+    #[error(transparent)]
+    Program(#[from] ProgramError),
 }
-
-/// A column query: column index and rotation.
-pub type Query = (u16, i32);
 
 /// One circuit's verifying data.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VkArtifact {
     /// `n = 2^k` rows.
     pub k: u8,
-    /// The constraint system's degree.
-    pub degree: u8,
-    /// Pieces the quotient is split into.
-    pub quotient_pieces: u8,
-    /// Blinding rows at the end of the domain.
+    /// Blinding rows at the end of the domain (the last usable row is `−(b + 1)`).
     pub blinding_factors: u8,
-    /// The phase of each advice column.
-    pub advice_phases: Vec<u8>,
-    /// Fixed columns.
-    pub fixed: u16,
-    /// Instance columns.
-    pub instance: u16,
-    /// User challenges.
-    pub challenges: u8,
+    /// Public instances of every proof.
+    pub instances: u16,
+    /// Advice columns (one commitment each).
+    pub advice: u16,
+    /// Lookups.
+    pub lookups: u16,
+    /// The permutation's z polynomials.
+    pub permutation_sets: u16,
+    /// Pieces the quotient is split into.
+    pub quotient_pieces: u16,
     /// The domain generator ω.
     pub omega: Fr,
     /// ω⁻¹.
     pub omega_inv: Fr,
     /// The transcript's initial state (halo2's `transcript_repr` of the key).
     pub transcript_repr: Fr,
+    /// The SRS's `[1]₂`.
+    pub g2: G2Affine,
+    /// The SRS's `−[s]₂`.
+    pub neg_s_g2: G2Affine,
     /// One per fixed column (selectors compressed by keygen included).
     pub fixed_commitments: Vec<G1Affine>,
     /// One per column in the permutation.
     pub permutation_commitments: Vec<G1Affine>,
-    /// Advice queries, in halo2's order.
-    pub advice_queries: Vec<Query>,
-    /// Fixed queries.
-    pub fixed_queries: Vec<Query>,
-    /// Instance queries.
-    pub instance_queries: Vec<Query>,
-    /// The permutation's columns: kind (0 advice, 1 fixed, 2 instance) and index.
-    pub permutation_columns: Vec<(u8, u16)>,
-    /// Per lookup, its input and table expression counts.
-    pub lookups: Vec<(u16, u16)>,
-    /// The encoded constraint program (gates, then each lookup's inputs and tables).
-    pub program: Vec<u8>,
+    /// The points `ω^ρ` of the rotations the proof opens.
+    pub rotations: Vec<Fr>,
+    /// SHPLONK's rotation sets.
+    pub sets: Vec<OpeningSet>,
+    /// The quotient's numerator.
+    pub program: Program,
 }
 
 impl VkArtifact {
-    /// The artifact of `vk`.
-    pub fn from_vk(vk: &VerifyingKey<G1Affine>) -> Result<Self, ArtifactError> {
+    /// The artifact of `vk` (keyed on `params`) for proofs with `instances` public values.
+    pub fn from_vk(
+        params: &ParamsKZG<Bn256>,
+        vk: &VerifyingKey<G1Affine>,
+        instances: usize,
+    ) -> Result<Self, ArtifactError> {
         let cs = vk.cs();
         let domain = vk.get_domain();
-        let small = |v: usize, what: &'static str| {
-            u8::try_from(v).map_err(|_| ArtifactError::TooLarge(what))
-        };
-        let mid = |v: usize, what: &'static str| {
-            u16::try_from(v).map_err(|_| ArtifactError::TooLarge(what))
-        };
-        let queries = |qs: Vec<(usize, i32)>| -> Result<Vec<Query>, ArtifactError> {
-            qs.into_iter()
-                .map(|(c, r)| Ok((mid(c, "a column index")?, r)))
-                .collect()
-        };
-        let permutation_columns = cs
-            .permutation()
-            .get_columns()
-            .iter()
-            .map(|c| {
-                let kind = match c.column_type() {
-                    Any::Advice(_) => 0,
-                    Any::Fixed => 1,
-                    Any::Instance => 2,
-                };
-                Ok((kind, mid(c.index(), "a column index")?))
-            })
-            .collect::<Result<_, ArtifactError>>()?;
-        let lookups = cs
-            .lookups()
-            .iter()
-            .map(|l| {
-                Ok((
-                    mid(l.input_expressions().len(), "a lookup")?,
-                    mid(l.table_expressions().len(), "a lookup")?,
-                ))
-            })
-            .collect::<Result<_, ArtifactError>>()?;
-        Ok(Self {
-            k: small(domain.k() as usize, "k")?,
-            degree: small(cs.degree(), "the degree")?,
-            quotient_pieces: small(domain.get_quotient_poly_degree(), "the quotient pieces")?,
-            blinding_factors: small(cs.blinding_factors(), "the blinding factors")?,
-            advice_phases: cs.advice_column_phase(),
-            fixed: mid(cs.num_fixed_columns(), "the fixed columns")?,
-            instance: mid(cs.num_instance_columns(), "the instance columns")?,
-            challenges: small(cs.num_challenges(), "the challenges")?,
+        if cs.advice_column_phase().iter().any(|p| *p != 0) || cs.num_challenges() > 0 {
+            return Err(ArtifactError::Unsupported("advice in later phases"));
+        }
+        if cs.num_instance_columns() > 1 || cs.instance_queries().iter().any(|(_, r)| r.0 != 0) {
+            return Err(ArtifactError::Unsupported(
+                "more than one instance column, or instances at a rotation",
+            ));
+        }
+        if params.get_g()[0] != G1Affine::generator() {
+            return Err(ArtifactError::Unsupported(
+                "an SRS whose first point is not G1",
+            ));
+        }
+        let n = 1usize << domain.k();
+        if instances + cs.blinding_factors() + 1 > n {
+            return Err(ArtifactError::TooLarge("the instances"));
+        }
+        let mid = |v: usize, what| u16::try_from(v).map_err(|_| ArtifactError::TooLarge(what));
+        let layout = layout(vk);
+        let program = numerator(vk).ok_or(ArtifactError::Unsupported("this constraint"))?;
+        let (rotations, sets) = plan(vk, &layout, program.instances)
+            .ok_or(ArtifactError::TooLarge("the opening plan"))?;
+        program
+            .encode()
+            .ok_or(ArtifactError::TooLarge("the constraint program"))?;
+        let artifact = Self {
+            k: domain.k() as u8,
+            blinding_factors: cs.blinding_factors() as u8,
+            instances: mid(instances, "the instances")?,
+            advice: mid(cs.num_advice_columns(), "the advice columns")?,
+            lookups: mid(layout.lookups, "the lookups")?,
+            permutation_sets: mid(layout.sets, "the permutation")?,
+            quotient_pieces: mid(domain.get_quotient_poly_degree(), "the quotient pieces")?,
             omega: domain.get_omega(),
             omega_inv: domain.get_omega_inv(),
             transcript_repr: vk.transcript_repr(),
+            g2: params.g2(),
+            neg_s_g2: -params.s_g2(),
             fixed_commitments: vk.fixed_commitments().clone(),
             permutation_commitments: vk.permutation().commitments().clone(),
-            advice_queries: queries(
-                cs.advice_queries()
-                    .iter()
-                    .map(|(c, r)| (c.index(), r.0))
-                    .collect(),
-            )?,
-            fixed_queries: queries(
-                cs.fixed_queries()
-                    .iter()
-                    .map(|(c, r)| (c.index(), r.0))
-                    .collect(),
-            )?,
-            instance_queries: queries(
-                cs.instance_queries()
-                    .iter()
-                    .map(|(c, r)| (c.index(), r.0))
-                    .collect(),
-            )?,
-            permutation_columns,
-            lookups,
-            program: Program::from_vk(vk)
-                .encode()
-                .ok_or(ArtifactError::TooLarge("the constraint program"))?,
-        })
+            rotations,
+            sets,
+            program,
+        };
+        artifact.check()?;
+        Ok(artifact)
+    }
+
+    /// Commitments the proof carries before SHPLONK's two points (the codes of the plan).
+    pub fn proof_points(&self) -> usize {
+        let [a, l, z, q] = [
+            self.advice,
+            self.lookups,
+            self.permutation_sets,
+            self.quotient_pieces,
+        ]
+        .map(usize::from);
+        a + 3 * l + z + 1 + q
     }
 
     /// The byte length of a proof for this key (Keccak transcript, SHPLONK), by halo2's read
-    /// order: per phase the advice commitments; per lookup the permuted input and table; the
-    /// permutation's z polynomials (one per chunk of `degree − 2` columns) and each lookup's z;
-    /// the vanishing argument's random polynomial; the quotient pieces; then the evaluations
-    /// (advice and fixed queries, the random polynomial, σ of every permuted column, each z
-    /// at x and ωx and all but the last at the `last` row, five per lookup) and SHPLONK's two
-    /// points. A verifier refuses a proof of any other length before reading it.
+    /// order: the advice commitments; per lookup the permuted input and table; the
+    /// permutation's z polynomials and each lookup's z; the vanishing argument's random
+    /// polynomial; the quotient pieces; the evaluations; SHPLONK's two points. A verifier
+    /// refuses a proof of any other length before reading it.
     pub fn proof_len(&self) -> usize {
-        let lookups = self.lookups.len();
-        let columns = self.permutation_columns.len();
-        let chunk = usize::from(self.degree).saturating_sub(2).max(1);
-        let z = columns.div_ceil(chunk);
-        let points = self.advice_phases.len()
-            + 2 * lookups
-            + z
-            + lookups
-            + 1
-            + usize::from(self.quotient_pieces)
-            + 2;
-        let evaluations = self.advice_queries.len()
-            + self.fixed_queries.len()
-            + 1
-            + columns
-            + (3 * z).saturating_sub(1)
-            + 5 * lookups;
-        64 * points + 32 * evaluations
+        64 * (self.proof_points() + 2) + 32 * self.program.evals as usize
+    }
+
+    /// The counts, the plan and the program agree: every commitment code names a commitment,
+    /// every evaluation slot a leaf, every point a rotation.
+    fn check(&self) -> Result<(), ArtifactError> {
+        let bad = |what| Err(ArtifactError::Inconsistent(what));
+        if self.k > 28 || self.k == 0 {
+            return bad("domain size");
+        }
+        let usable = (1usize << self.k) - usize::from(self.blinding_factors) - 1;
+        if usize::from(self.instances) > usable || self.program.instances > 1 {
+            return bad("instances");
+        }
+        if self.program.roots.len() != 1 {
+            return bad("program");
+        }
+        let codes =
+            self.proof_points() + self.fixed_commitments.len() + self.permutation_commitments.len();
+        let leaves = self.program.evals + self.program.instances + VALUES as u32;
+        for set in &self.sets {
+            if set.points.is_empty()
+                || set.weights.len() != set.points.len()
+                || set
+                    .points
+                    .iter()
+                    .any(|p| usize::from(*p) >= self.rotations.len())
+            {
+                return bad("opening set");
+            }
+            for (code, slots) in &set.polys {
+                if (*code != QUOTIENT && usize::from(*code) >= codes)
+                    || slots.len() != set.points.len()
+                    || slots.iter().any(|s| u32::from(*s) >= leaves)
+                {
+                    return bad("opening set");
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The artifact's bytes (see the module docs).
@@ -208,113 +230,128 @@ impl VkArtifact {
         let mut o = Vec::new();
         let u16_of = |v: usize, what| u16::try_from(v).map_err(|_| ArtifactError::TooLarge(what));
         o.extend(MAGIC);
-        o.push(VERSION);
-        o.extend([
-            self.k,
-            self.degree,
+        o.extend([VERSION, self.k, self.blinding_factors]);
+        for n in [
+            self.instances,
+            self.advice,
+            self.lookups,
+            self.permutation_sets,
             self.quotient_pieces,
-            self.blinding_factors,
-        ]);
-        o.extend(u16_of(self.advice_phases.len(), "the advice columns")?.to_be_bytes());
-        o.extend(self.fixed.to_be_bytes());
-        o.extend(self.instance.to_be_bytes());
-        o.push(self.challenges);
-        o.extend(&self.advice_phases);
+            u16_of(self.fixed_commitments.len(), "the commitments")?,
+            u16_of(self.permutation_commitments.len(), "the commitments")?,
+            u16_of(self.rotations.len(), "the rotations")?,
+            u16_of(self.sets.len(), "the opening sets")?,
+        ] {
+            o.extend(n.to_be_bytes());
+        }
         for f in [self.omega, self.omega_inv, self.transcript_repr] {
             o.extend(scalar_to_be(&f));
         }
-        for points in [&self.fixed_commitments, &self.permutation_commitments] {
-            o.extend(u16_of(points.len(), "the commitments")?.to_be_bytes());
-            for p in points {
-                o.extend(point_to_be(p));
+        o.extend(g2_to_be(&self.g2));
+        o.extend(g2_to_be(&self.neg_s_g2));
+        for p in self
+            .fixed_commitments
+            .iter()
+            .chain(&self.permutation_commitments)
+        {
+            o.extend(point_to_be(p));
+        }
+        for r in &self.rotations {
+            o.extend(scalar_to_be(r));
+        }
+        for set in &self.sets {
+            o.push(u8::try_from(set.points.len()).map_err(|_| ArtifactError::TooLarge("a set"))?);
+            o.extend(u16_of(set.polys.len(), "a set")?.to_be_bytes());
+            for (p, w) in set.points.iter().zip(&set.weights) {
+                o.push(*p);
+                o.extend(scalar_to_be(w));
+            }
+            for (code, slots) in &set.polys {
+                o.extend(code.to_be_bytes());
+                for s in slots {
+                    o.extend(s.to_be_bytes());
+                }
             }
         }
-        for queries in [
-            &self.advice_queries,
-            &self.fixed_queries,
-            &self.instance_queries,
-        ] {
-            o.extend(u16_of(queries.len(), "the queries")?.to_be_bytes());
-            for (c, r) in queries {
-                o.extend(c.to_be_bytes());
-                o.extend(r.to_be_bytes());
-            }
-        }
-        o.extend(u16_of(self.permutation_columns.len(), "the permutation")?.to_be_bytes());
-        for (kind, index) in &self.permutation_columns {
-            o.push(*kind);
-            o.extend(index.to_be_bytes());
-        }
-        o.extend(u16_of(self.lookups.len(), "the lookups")?.to_be_bytes());
-        for (inputs, tables) in &self.lookups {
-            o.extend(inputs.to_be_bytes());
-            o.extend(tables.to_be_bytes());
-        }
-        let len = u32::try_from(self.program.len())
+        let program = self
+            .program
+            .encode()
+            .ok_or(ArtifactError::TooLarge("the constraint program"))?;
+        let len = u32::try_from(program.len())
             .map_err(|_| ArtifactError::TooLarge("the constraint program"))?;
         o.extend(len.to_be_bytes());
-        o.extend(&self.program);
+        o.extend(program);
         Ok(o)
     }
 
-    /// Parses an artifact, checking every scalar is canonical and every point on the curve.
+    /// Parses an artifact, checking every scalar is canonical, every point on its curve and
+    /// the plan and program consistent with the counts.
     pub fn decode(bytes: &[u8]) -> Result<Self, ArtifactError> {
         let mut r = Reader { bytes, at: 0 };
         if r.take(4)? != MAGIC || r.u8()? != VERSION {
             return Err(ArtifactError::Magic);
         }
-        let (k, degree, quotient_pieces, blinding_factors) = (r.u8()?, r.u8()?, r.u8()?, r.u8()?);
-        let advice = r.u16()? as usize;
-        let (fixed, instance, challenges) = (r.u16()?, r.u16()?, r.u8()?);
-        let advice_phases = r.take(advice)?.to_vec();
+        let (k, blinding_factors) = (r.u8()?, r.u8()?);
+        let [instances, advice, lookups, permutation_sets, quotient_pieces, fixed, permutation, rotations, sets] =
+            [(); 9].map(|_| r.u16());
         let (omega, omega_inv, transcript_repr) = (r.scalar()?, r.scalar()?, r.scalar()?);
-        let mut points = || -> Result<Vec<G1Affine>, ArtifactError> {
-            let n = r.u16()?;
-            (0..n).map(|_| r.point()).collect()
-        };
-        let fixed_commitments = points()?;
-        let permutation_commitments = points()?;
-        let mut queries = || -> Result<Vec<Query>, ArtifactError> {
-            let n = r.u16()?;
-            (0..n).map(|_| Ok((r.u16()?, r.i32()?))).collect()
-        };
-        let advice_queries = queries()?;
-        let fixed_queries = queries()?;
-        let instance_queries = queries()?;
-        let n = r.u16()?;
-        let permutation_columns = (0..n)
-            .map(|_| Ok((r.u8()?, r.u16()?)))
-            .collect::<Result<_, ArtifactError>>()?;
-        let n = r.u16()?;
-        let lookups = (0..n)
-            .map(|_| Ok((r.u16()?, r.u16()?)))
+        let (g2, neg_s_g2) = (r.g2()?, r.g2()?);
+        let fixed_commitments = (0..fixed?).map(|_| r.point()).collect::<Result<_, _>>()?;
+        let permutation_commitments = (0..permutation?)
+            .map(|_| r.point())
+            .collect::<Result<_, _>>()?;
+        let rotations = (0..rotations?)
+            .map(|_| r.scalar())
+            .collect::<Result<_, _>>()?;
+        let sets = (0..sets?)
+            .map(|_| {
+                let (points, polys) = (r.u8()?, r.u16()?);
+                let (mut p, mut weights) = (Vec::new(), Vec::new());
+                for _ in 0..points {
+                    p.push(r.u8()?);
+                    weights.push(r.scalar()?);
+                }
+                let polys = (0..polys)
+                    .map(|_| {
+                        Ok((
+                            r.u16()?,
+                            (0..points).map(|_| r.u16()).collect::<Result<_, _>>()?,
+                        ))
+                    })
+                    .collect::<Result<_, ArtifactError>>()?;
+                Ok(OpeningSet {
+                    points: p,
+                    weights,
+                    polys,
+                })
+            })
             .collect::<Result<_, ArtifactError>>()?;
         let len = r.u32()? as usize;
-        let program = r.take(len)?.to_vec();
+        let program = Program::decode(r.take(len)?)?;
         if r.at != bytes.len() {
             return Err(ArtifactError::Trailing(bytes.len() - r.at));
         }
-        Ok(Self {
+        let artifact = Self {
             k,
-            degree,
-            quotient_pieces,
             blinding_factors,
-            advice_phases,
-            fixed,
-            instance,
-            challenges,
+            instances: instances?,
+            advice: advice?,
+            lookups: lookups?,
+            permutation_sets: permutation_sets?,
+            quotient_pieces: quotient_pieces?,
             omega,
             omega_inv,
             transcript_repr,
+            g2,
+            neg_s_g2,
             fixed_commitments,
             permutation_commitments,
-            advice_queries,
-            fixed_queries,
-            instance_queries,
-            permutation_columns,
-            lookups,
+            rotations,
+            sets,
             program,
-        })
+        };
+        artifact.check()?;
+        Ok(artifact)
     }
 }
 
@@ -348,13 +385,14 @@ impl<'b> Reader<'b> {
         Ok(u32::from_be_bytes(self.array()?))
     }
 
-    fn i32(&mut self) -> Result<i32, ArtifactError> {
-        Ok(i32::from_be_bytes(self.array()?))
-    }
-
     fn scalar(&mut self) -> Result<Fr, ArtifactError> {
         let at = self.at;
         scalar_from_be(self.take(32)?).ok_or(ArtifactError::Invalid("scalar", at))
+    }
+
+    fn g2(&mut self) -> Result<G2Affine, ArtifactError> {
+        let at = self.at;
+        g2_from_be(self.take(128)?).ok_or(ArtifactError::Invalid("G2 point", at))
     }
 
     fn point(&mut self) -> Result<G1Affine, ArtifactError> {
@@ -364,7 +402,7 @@ impl<'b> Reader<'b> {
         canonical(&bytes[..32])?;
         canonical(&bytes[32..])?;
         if bytes.iter().all(|b| *b == 0) {
-            return Ok(halo2_proofs::halo2curves::group::prime::PrimeCurveAffine::identity());
+            return Ok(G1Affine::identity());
         }
         point_from_be(bytes).ok_or(ArtifactError::Invalid("point", at))
     }
@@ -376,27 +414,43 @@ mod tests {
     use crate::testing::{digits_proofs, vk_of, DIGITS};
     use snarkml_circuits::quantize::CompileOptions;
 
-    fn digits_vk() -> VerifyingKey<G1Affine> {
-        vk_of(DIGITS, &CompileOptions::default())
+    fn digits() -> Vec<u8> {
+        let (vk, srs, instances) = vk_of(DIGITS, &CompileOptions::default());
+        VkArtifact::from_vk(&srs.params, &vk, instances)
+            .unwrap()
+            .encode()
+            .unwrap()
     }
 
     #[test]
     fn the_digits_artifact_describes_its_key_and_round_trips() {
-        let vk = digits_vk();
-        let a = VkArtifact::from_vk(&vk).unwrap();
+        let (vk, srs, instances) = vk_of(DIGITS, &CompileOptions::default());
+        let a = VkArtifact::from_vk(&srs.params, &vk, instances).unwrap();
         let cs = vk.cs();
         assert_eq!(a.k as u32, vk.get_domain().k());
-        assert_eq!(a.advice_phases.len(), cs.num_advice_columns());
+        assert_eq!(usize::from(a.advice), cs.num_advice_columns());
+        assert_eq!(usize::from(a.instances), instances);
         assert_eq!(a.fixed_commitments, *vk.fixed_commitments());
         assert_eq!(a.permutation_commitments, *vk.permutation().commitments());
         assert_eq!(a.transcript_repr, vk.transcript_repr());
         assert_eq!(a.omega * a.omega_inv, Fr::one());
-        assert_eq!(a.lookups, vec![(3, 3)]);
-        assert_eq!(a.program, Program::from_vk(&vk).encode().unwrap());
+        assert_eq!(a.lookups, 1);
+        assert_eq!(a.g2, srs.params.g2());
+        // Every polynomial opened lies in exactly one set; the first set holds advice 0.
+        let polys: usize = a.sets.iter().map(|s| s.polys.len()).sum();
+        let opened = usize::from(a.advice)
+            + 3 * usize::from(a.lookups)
+            + usize::from(a.permutation_sets)
+            + 2
+            + cs.fixed_queries().len()
+            + a.permutation_commitments.len();
+        assert_eq!(polys, opened);
+        assert_eq!(a.sets[0].polys[0].0, 0);
         let bytes = a.encode().unwrap();
         println!("digits verifying-key artifact: {} bytes", bytes.len());
-        assert!(bytes.len() < 3000, "{} bytes", bytes.len());
-        assert_eq!(VkArtifact::decode(&bytes).unwrap(), a);
+        assert!(bytes.len() < 4000, "{} bytes", bytes.len());
+        // Decoding reads every op back as a multiply-add: the same bytes again.
+        assert_eq!(VkArtifact::decode(&bytes).unwrap().encode().unwrap(), bytes);
     }
 
     #[test]
@@ -410,14 +464,17 @@ mod tests {
 
     #[test]
     fn damaged_artifacts_are_refused_with_the_reason() {
-        let bytes = VkArtifact::from_vk(&digits_vk()).unwrap().encode().unwrap();
+        let bytes = digits();
         // Every strict prefix is truncated; one byte more is trailing; another magic is not
-        // ours; a commitment moved off the curve is invalid.
+        // ours; a commitment moved off the curve, a G2 point off its curve and a program
+        // reading a slot not yet written are invalid.
         for cut in [0, 4, 5, 20, bytes.len() / 2, bytes.len() - 1] {
             assert!(
                 matches!(
                     VkArtifact::decode(&bytes[..cut]),
-                    Err(ArtifactError::Truncated(_) | ArtifactError::Magic)
+                    Err(ArtifactError::Truncated(_)
+                        | ArtifactError::Magic
+                        | ArtifactError::Program(_))
                 ),
                 "prefix of {cut} bytes"
             );
@@ -428,14 +485,29 @@ mod tests {
         let mut magic = bytes.clone();
         magic[0] = b'X';
         assert_eq!(VkArtifact::decode(&magic), Err(ArtifactError::Magic));
-        // The first fixed commitment starts after the header, the phases, 3 scalars and a count.
-        let a = VkArtifact::decode(&bytes).unwrap();
-        let first_point = 4 + 1 + 4 + 2 + 2 + 2 + 1 + a.advice_phases.len() + 96 + 2;
+        let g2_at = HEADER + 96;
+        let mut g2 = bytes.clone();
+        g2[g2_at + 127] ^= 1;
+        assert_eq!(
+            VkArtifact::decode(&g2),
+            Err(ArtifactError::Invalid("G2 point", g2_at))
+        );
+        let first_point = g2_at + 256;
         let mut off_curve = bytes.clone();
         off_curve[first_point + 63] ^= 1;
-        assert!(matches!(
+        assert_eq!(
             VkArtifact::decode(&off_curve),
-            Err(ArtifactError::Invalid("point", _))
-        ));
+            Err(ArtifactError::Invalid("point", first_point))
+        );
+        // The program is last: its header, constants and roots, then the ops.
+        let a = VkArtifact::decode(&bytes).unwrap();
+        let program = a.program.encode().unwrap();
+        let first_op = bytes.len() - program.len() + 10 + 32 * a.program.constants.len() + 2;
+        let mut forward = bytes.clone();
+        forward[first_op..first_op + 2].copy_from_slice(&u16::MAX.to_be_bytes());
+        assert_eq!(
+            VkArtifact::decode(&forward),
+            Err(ArtifactError::Program(ProgramError::Operand(0)))
+        );
     }
 }

@@ -1,55 +1,64 @@
-//! Constraint bytecode: the first piece of our own, data-driven verifier (issue 9).
+//! Constraint bytecode: how the reusable verifier (issue 9) evaluates a circuit's constraints
+//! without unrolling them into code.
 //!
-//! A reusable verifier cannot unroll a circuit's custom gates into code; it interprets them.
-//! [`Program::from_vk`] reads the constraint system of a verifying key (as keygen left it:
-//! selectors already compressed into fixed columns) and compiles every gate polynomial and
-//! every lookup input and table expression into a straight-line program over one slot space:
+//! [`crate::numerator`] builds, for one verifying key, the quotient's numerator: every gate
+//! polynomial (selectors as keygen compressed them into fixed columns), the permutation and
+//! lookup arguments, folded with y. This module turns such an expression DAG into a
+//! straight-line program over one slot space:
 //!
 //! ```text
-//! slots: | leaves (column queries, challenges, constants) | temporaries, one per op |
+//! slots: | proof evaluations | instance evaluations | derived values | constants | temporaries |
 //! ops:   ADD a b | SUB a b | MUL a b | MAC a b c   (a·b + c)      → the next temporary
-//! roots: the slot holding each expression's value, gates first, then per lookup its inputs
-//!        and tables
+//! roots: the slot holding each expression's value
 //! ```
 //!
-//! Identical subexpressions are computed once (hash-consing), negations fold into
-//! subtractions and products feeding a sum into multiply-adds. The permutation and lookup
-//! arguments themselves have a fixed shape and are left to native loops
-//! (`docs/verifier-gen/halo2-arguments.md` §4.3). [`Program::eval`] is the reference
-//! interpreter the Solidity one must agree with; the tests check it against halo2's own
-//! evaluation of the same expressions.
+//! The leaf region has a fixed layout (the proof's evaluations in read order, then the
+//! instance queries' evaluations, then [`Value`]s the verifier derives, then the constant
+//! pool), so a verifier fills it without a map. Identical subexpressions are computed once
+//! (hash-consing), negations fold into subtractions and products feeding a sum into
+//! multiply-adds. [`Program::eval`] is the reference interpreter the Solidity one must agree
+//! with.
 
 use halo2_proofs::halo2curves::ff::{Field, PrimeField};
-use halo2_proofs::plonk::{Expression, VerifyingKey};
-use snarkml_circuits::{Fr, G1Affine};
+use halo2_proofs::plonk::Expression;
+use snarkml_circuits::Fr;
 use std::collections::HashMap;
 
-/// A value the program reads: a column evaluated at a rotation, a challenge, or a constant.
+/// A value the verifier derives before running the program, in slot order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Value {
+    /// θ, compressing lookup expressions.
+    Theta,
+    /// β of the permutation and lookups.
+    Beta,
+    /// γ of the permutation and lookups.
+    Gamma,
+    /// y, folding the constraints.
+    Y,
+    /// x, the evaluation point.
+    X,
+    /// The first row's Lagrange polynomial at x.
+    L0,
+    /// The last usable row's Lagrange polynomial at x.
+    LLast,
+    /// 1 − l_last − l_blind: one on the usable rows before the last.
+    LActive,
+    /// The quotient's evaluation h(x) = N(x) / (xⁿ − 1) (written after the program ran).
+    H,
+}
+
+/// Number of [`Value`]s.
+pub const VALUES: usize = 9;
+
+/// A value the program reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Leaf {
-    /// Fixed column `column` at rotation `rotation`.
-    Fixed {
-        /// Column index.
-        column: usize,
-        /// Rotation.
-        rotation: i32,
-    },
-    /// Advice column `column` at rotation `rotation`.
-    Advice {
-        /// Column index.
-        column: usize,
-        /// Rotation.
-        rotation: i32,
-    },
-    /// Instance column `column` at rotation `rotation`.
-    Instance {
-        /// Column index.
-        column: usize,
-        /// Rotation.
-        rotation: i32,
-    },
-    /// Challenge `index` (a user challenge of a multi-phase circuit).
-    Challenge(usize),
+    /// Evaluation `i` of the proof, in read order.
+    Eval(u32),
+    /// The computed evaluation of instance query `i`.
+    Instance(u32),
+    /// A derived value.
+    Value(Value),
     /// A constant, as its canonical little-endian bytes.
     Constant([u8; 32]),
 }
@@ -67,18 +76,42 @@ pub enum Op {
     Mac(u32, u32, u32),
 }
 
-/// The compiled constraints of one verifying key.
-#[derive(Clone, Debug, Default)]
+/// A compiled program.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Program {
-    /// Slots `0..leaves.len()`.
-    pub leaves: Vec<Leaf>,
-    /// Slot `leaves.len() + i` is the result of `ops[i]`.
+    /// Proof evaluations (slots `0..evals`).
+    pub evals: u32,
+    /// Instance query evaluations (the next slots).
+    pub instances: u32,
+    /// The constant pool, after the [`VALUES`] derived values; starts with 0, 1 and −1.
+    pub constants: Vec<Fr>,
+    /// Slot `leaves() + i` is the result of `ops[i]`.
     pub ops: Vec<Op>,
-    /// The slot of each compiled expression, in input order.
+    /// The slot of each root expression.
     pub roots: Vec<u32>,
 }
 
-/// A node of the expression DAG before scheduling.
+/// Why bytes are not a program.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ProgramError {
+    /// The bytes end early or run on.
+    #[error("constraint program: {0} bytes, not what its header counts")]
+    Length(usize),
+    /// A constant is not a canonical scalar.
+    #[error("constraint program: constant {0} is not canonical")]
+    Constant(usize),
+    /// The pool does not start with 0, 1, −1.
+    #[error("constraint program: the constant pool must start with 0, 1 and -1")]
+    Pool,
+    /// An op reads a slot not written before it.
+    #[error("constraint program: op {0} reads a slot not yet written")]
+    Operand(usize),
+    /// A root names a slot the program never writes.
+    #[error("constraint program: root {0} names no slot")]
+    Root(usize),
+}
+
+/// A node of the expression DAG.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Node {
     Leaf(Leaf),
@@ -87,14 +120,14 @@ enum Node {
     Mul(u32, u32),
 }
 
-/// Hash-consed DAG builder.
+/// Builds a hash-consed expression DAG; node ids are what its methods return.
 #[derive(Default)]
-struct Dag {
+pub struct Builder {
     nodes: Vec<Node>,
     index: HashMap<Node, u32>,
 }
 
-impl Dag {
+impl Builder {
     fn intern(&mut self, node: Node) -> u32 {
         // Commutative nodes in one canonical order, so a·b and b·a are shared.
         let node = match node {
@@ -111,56 +144,90 @@ impl Dag {
         i
     }
 
-    fn constant(&mut self, f: Fr) -> u32 {
-        self.intern(Node::Leaf(Leaf::Constant(f.to_repr())))
+    /// A leaf.
+    pub fn leaf(&mut self, leaf: Leaf) -> u32 {
+        self.intern(Node::Leaf(leaf))
     }
 
-    fn expression(&mut self, e: &Expression<Fr>) -> u32 {
-        match e {
+    /// A constant.
+    pub fn constant(&mut self, f: Fr) -> u32 {
+        self.leaf(Leaf::Constant(f.to_repr()))
+    }
+
+    /// A derived value.
+    pub fn value(&mut self, v: Value) -> u32 {
+        self.leaf(Leaf::Value(v))
+    }
+
+    /// `a + b`.
+    pub fn add(&mut self, a: u32, b: u32) -> u32 {
+        self.intern(Node::Add(a, b))
+    }
+
+    /// `a − b`.
+    pub fn sub(&mut self, a: u32, b: u32) -> u32 {
+        let nb = self.intern(Node::Neg(b));
+        self.add(a, nb)
+    }
+
+    /// `a · b`.
+    pub fn mul(&mut self, a: u32, b: u32) -> u32 {
+        self.intern(Node::Mul(a, b))
+    }
+
+    /// Horner's fold `((e₀·c + e₁)·c + …)`: the first element gets the highest power.
+    pub fn horner(&mut self, items: &[u32], c: u32) -> u32 {
+        let mut items = items.iter();
+        let first = *items.next().expect("at least one item");
+        items.fold(first, |acc, e| {
+            let scaled = self.mul(acc, c);
+            self.add(scaled, *e)
+        })
+    }
+
+    /// A halo2 expression, each column query resolved to a leaf by `leaf` (kind 0 advice,
+    /// 1 fixed, 2 instance; column; rotation). `None` when a query or challenge has no leaf.
+    pub fn expression(
+        &mut self,
+        e: &Expression<Fr>,
+        leaf: &impl Fn(u8, usize, i32) -> Option<Leaf>,
+    ) -> Option<u32> {
+        Some(match e {
             Expression::Constant(c) => self.constant(*c),
-            // Keygen compresses selectors into fixed columns: a verifying key has none left.
-            Expression::Selector(_) => unreachable!("selectors are compressed by keygen"),
-            Expression::Fixed(q) => self.intern(Node::Leaf(Leaf::Fixed {
-                column: q.column_index(),
-                rotation: q.rotation().0,
-            })),
-            Expression::Advice(q) => self.intern(Node::Leaf(Leaf::Advice {
-                column: q.column_index(),
-                rotation: q.rotation().0,
-            })),
-            Expression::Instance(q) => self.intern(Node::Leaf(Leaf::Instance {
-                column: q.column_index(),
-                rotation: q.rotation().0,
-            })),
-            Expression::Challenge(c) => self.intern(Node::Leaf(Leaf::Challenge(c.index()))),
+            // Keygen compresses selectors into fixed columns; user challenges (multi-phase
+            // circuits) have no leaf.
+            Expression::Selector(_) | Expression::Challenge(_) => return None,
+            Expression::Advice(q) => self.leaf(leaf(0, q.column_index(), q.rotation().0)?),
+            Expression::Fixed(q) => self.leaf(leaf(1, q.column_index(), q.rotation().0)?),
+            Expression::Instance(q) => self.leaf(leaf(2, q.column_index(), q.rotation().0)?),
             Expression::Negated(a) => {
-                let a = self.expression(a);
+                let a = self.expression(a, leaf)?;
                 self.intern(Node::Neg(a))
             }
             Expression::Sum(a, b) => {
-                let (a, b) = (self.expression(a), self.expression(b));
-                self.intern(Node::Add(a, b))
+                let (a, b) = (self.expression(a, leaf)?, self.expression(b, leaf)?);
+                self.add(a, b)
             }
             Expression::Product(a, b) => {
-                let (a, b) = (self.expression(a), self.expression(b));
-                self.intern(Node::Mul(a, b))
+                let (a, b) = (self.expression(a, leaf)?, self.expression(b, leaf)?);
+                self.mul(a, b)
             }
             Expression::Scaled(a, k) => {
-                let (a, k) = (self.expression(a), self.constant(*k));
-                self.intern(Node::Mul(a, k))
+                let (a, k) = (self.expression(a, leaf)?, self.constant(*k));
+                self.mul(a, k)
             }
-        }
+        })
     }
 }
 
-/// Schedules a DAG into slots: leaves first, then ops in dependency order.
+/// Schedules a DAG into slots: ops in dependency order after the fixed leaf region.
 struct Scheduler<'d> {
-    dag: &'d Dag,
+    nodes: &'d [Node],
     /// Uses of each node as an operand (a product used once by a sum becomes a MAC).
     uses: Vec<u32>,
     slot: HashMap<u32, u32>,
-    /// The slot of the constant zero (placed with the leaves when a negation needs it).
-    zero: Option<u32>,
+    /// Slots before the temporaries.
+    leaves: u32,
     program: Program,
 }
 
@@ -170,11 +237,11 @@ impl Scheduler<'_> {
         if let Some(s) = self.slot.get(&n) {
             return *s;
         }
-        let s = match self.dag.nodes[n as usize] {
+        let s = match self.nodes[n as usize] {
             Node::Leaf(_) => unreachable!("leaves are placed first"),
+            // −a = 0 − a (the pool's first constant is zero).
             Node::Neg(a) => {
-                // −a = 0 − a.
-                let zero = self.zero.expect("placed with the leaves");
+                let zero = self.leaves - self.program.constants.len() as u32;
                 let a = self.slot(a);
                 self.push(Op::Sub(zero, a))
             }
@@ -191,7 +258,7 @@ impl Scheduler<'_> {
     /// `a + b`: a subtraction when one side is a negation, a multiply-add when one side is a
     /// product nothing else uses.
     fn add(&mut self, a: u32, b: u32) -> u32 {
-        let node = |n: u32| self.dag.nodes[n as usize];
+        let node = |n: u32| self.nodes[n as usize];
         let single = |n: u32| self.uses[n as usize] == 1 && !self.slot.contains_key(&n);
         if let Node::Neg(nb) = node(b) {
             let (a, nb) = (self.slot(a), self.slot(nb));
@@ -213,15 +280,14 @@ impl Scheduler<'_> {
 
     fn push(&mut self, op: Op) -> u32 {
         self.program.ops.push(op);
-        (self.program.leaves.len() + self.program.ops.len() - 1) as u32
+        self.leaves + self.program.ops.len() as u32 - 1
     }
 }
 
 impl Program {
-    /// Compiles `expressions` (any halo2 expressions without selectors).
-    pub fn compile(expressions: &[&Expression<Fr>]) -> Self {
-        let mut dag = Dag::default();
-        let roots: Vec<u32> = expressions.iter().map(|e| dag.expression(e)).collect();
+    /// Schedules the expressions `roots` of `dag` over a leaf region of `evals` proof
+    /// evaluations and `instances` instance evaluations.
+    pub fn schedule(dag: &Builder, roots: &[u32], evals: u32, instances: u32) -> Self {
         let mut uses = vec![0u32; dag.nodes.len()];
         for node in &dag.nodes {
             match *node {
@@ -233,38 +299,41 @@ impl Program {
                 }
             }
         }
-        let mut leaves: Vec<Leaf> = dag
-            .nodes
-            .iter()
-            .filter_map(|n| match n {
-                Node::Leaf(l) => Some(*l),
-                _ => None,
-            })
-            .collect();
-        // 0, 1 and −1 are always leaves: negations use 0, and the EVM encoding writes every
-        // op as a multiply-add (`a + b = a·1 + b`, `a − b = b·(−1) + a`, `a·b = a·b + 0`).
-        let zero = Leaf::Constant(Fr::ZERO.to_repr());
-        for c in [Fr::ZERO, Fr::ONE, -Fr::ONE] {
-            let leaf = Leaf::Constant(c.to_repr());
-            if !leaves.contains(&leaf) {
-                leaves.push(leaf);
+        // 0, 1 and −1 open the pool: negations use 0, and the EVM encoding writes every op as
+        // a multiply-add (`a + b = a·1 + b`, `a − b = b·(−1) + a`, `a·b = a·b + 0`).
+        let mut constants = vec![Fr::ZERO, Fr::ONE, -Fr::ONE];
+        for n in &dag.nodes {
+            if let Node::Leaf(Leaf::Constant(c)) = n {
+                let c = Self::constant(c).expect("built from field elements");
+                if !constants.contains(&c) {
+                    constants.push(c);
+                }
             }
         }
+        let pool = evals + instances + VALUES as u32;
         let mut slot = HashMap::new();
         for (i, n) in dag.nodes.iter().enumerate() {
-            if let Node::Leaf(l) = n {
-                let s = leaves.iter().position(|x| x == l).expect("listed above");
-                slot.insert(i as u32, s as u32);
-            }
+            let s = match *n {
+                Node::Leaf(Leaf::Eval(e)) => e,
+                Node::Leaf(Leaf::Instance(q)) => evals + q,
+                Node::Leaf(Leaf::Value(v)) => evals + instances + v as u32,
+                Node::Leaf(Leaf::Constant(c)) => {
+                    let c = Self::constant(&c).expect("built from field elements");
+                    pool + constants.iter().position(|x| *x == c).expect("pooled") as u32
+                }
+                _ => continue,
+            };
+            slot.insert(i as u32, s);
         }
-        let zero = leaves.iter().position(|l| *l == zero).map(|i| i as u32);
         let mut s = Scheduler {
-            dag: &dag,
+            nodes: &dag.nodes,
             uses,
             slot,
-            zero,
+            leaves: pool + constants.len() as u32,
             program: Program {
-                leaves,
+                evals,
+                instances,
+                constants,
                 ..Program::default()
             },
         };
@@ -272,27 +341,20 @@ impl Program {
         Program { roots, ..s.program }
     }
 
-    /// Every gate polynomial of `vk`, then for each lookup its input expressions and its
-    /// table expressions, in the order halo2's verifier uses them.
-    pub fn from_vk(vk: &VerifyingKey<G1Affine>) -> Self {
-        Self::compile(&Self::expressions(vk))
+    /// Slots before the first temporary.
+    pub fn leaves(&self) -> u32 {
+        self.evals + self.instances + (VALUES + self.constants.len()) as u32
     }
 
-    /// The expressions [`Self::from_vk`] compiles, in that order.
-    pub fn expressions(vk: &VerifyingKey<G1Affine>) -> Vec<&Expression<Fr>> {
-        let cs = vk.cs();
-        let mut out: Vec<&Expression<Fr>> =
-            cs.gates().iter().flat_map(|g| g.polynomials()).collect();
-        for lookup in cs.lookups() {
-            out.extend(lookup.input_expressions());
-            out.extend(lookup.table_expressions());
-        }
-        out
-    }
-
-    /// Runs the program: `leaf` gives each leaf's value; returns each root's value.
-    pub fn eval(&self, leaf: impl Fn(&Leaf) -> Fr) -> Vec<Fr> {
-        let mut m: Vec<Fr> = self.leaves.iter().map(&leaf).collect();
+    /// Runs the program over `inputs` (the proof's evaluations, the instance evaluations and
+    /// the [`VALUES`] derived values); returns each root's value.
+    pub fn eval(&self, inputs: &[Fr]) -> Vec<Fr> {
+        assert_eq!(
+            inputs.len(),
+            (self.evals + self.instances) as usize + VALUES,
+            "inputs of the program's leaf region"
+        );
+        let mut m: Vec<Fr> = inputs.iter().chain(&self.constants).copied().collect();
         for op in &self.ops {
             let v = |i: u32| m[i as usize];
             let r = match *op {
@@ -306,24 +368,28 @@ impl Program {
         self.roots.iter().map(|r| m[*r as usize]).collect()
     }
 
-    /// The program's bytes as `contracts/src/ConstraintVM.sol` reads them: a u16 header
-    /// (leaves, ops, roots), a u16 slot per root, then every op as one multiply-add
-    /// `a·b + c`, three u16 slots (ADD `a·1 + b`, SUB `b·(−1) + a`, MUL `a·b + 0`): the
-    /// interpreter has no branch. `None` past 65,535 slots.
+    /// The program's bytes as the Solidity verifier reads them: a u16 header (evaluations,
+    /// instances, constants, ops, roots), the constants (32 bytes, big-endian), a u16 slot per
+    /// root, then every op as one multiply-add `a·b + c` of three u16 slots (ADD `a·1 + b`,
+    /// SUB `b·(−1) + a`, MUL `a·b + 0`): the interpreter has no branch. `None` past 65,535
+    /// slots.
     pub fn encode(&self) -> Option<Vec<u8>> {
         let u16_of = |v: usize| u16::try_from(v).ok().map(u16::to_be_bytes);
-        u16_of(self.leaves.len() + self.ops.len())?;
-        let constant = |c: Fr| {
-            let leaf = Leaf::Constant(c.to_repr());
-            self.leaves
-                .iter()
-                .position(|l| *l == leaf)
-                .map(|i| i as u32)
-        };
-        let (zero, one, minus_one) = (constant(Fr::ZERO)?, constant(Fr::ONE)?, constant(-Fr::ONE)?);
+        u16_of(self.leaves() as usize + self.ops.len())?;
+        let pool = self.leaves() - self.constants.len() as u32;
+        let (zero, one, minus_one) = (pool, pool + 1, pool + 2);
         let mut out = Vec::new();
-        for n in [self.leaves.len(), self.ops.len(), self.roots.len()] {
+        for n in [
+            self.evals as usize,
+            self.instances as usize,
+            self.constants.len(),
+            self.ops.len(),
+            self.roots.len(),
+        ] {
             out.extend(u16_of(n)?);
+        }
+        for c in &self.constants {
+            out.extend(crate::encoding::scalar_to_be(c));
         }
         for r in &self.roots {
             out.extend(u16_of(*r as usize)?);
@@ -342,6 +408,63 @@ impl Program {
         Some(out)
     }
 
+    /// Parses [`Self::encode`]'s bytes (every op read back as a multiply-add), checking the
+    /// constants are canonical, the pool starts with 0, 1, −1, every operand names a slot
+    /// written before it and every root a slot that exists.
+    pub fn decode(bytes: &[u8]) -> Result<Self, ProgramError> {
+        let length = ProgramError::Length(bytes.len());
+        let u16_at = |at: usize| {
+            bytes
+                .get(at..at + 2)
+                .map(|b| u16::from_be_bytes([b[0], b[1]]) as u32)
+                .ok_or(length.clone())
+        };
+        let [evals, instances, constants, ops, roots] = [0, 2, 4, 6, 8].map(u16_at);
+        let (evals, instances, constants, ops, roots) = (
+            evals?,
+            instances?,
+            constants? as usize,
+            ops? as usize,
+            roots? as usize,
+        );
+        let roots_at = 10 + 32 * constants;
+        let ops_at = roots_at + 2 * roots;
+        if bytes.len() != ops_at + 6 * ops {
+            return Err(length);
+        }
+        let constants = (0..constants)
+            .map(|i| {
+                crate::encoding::scalar_from_be(&bytes[10 + 32 * i..42 + 32 * i])
+                    .ok_or(ProgramError::Constant(i))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if constants.get(..3) != Some(&[Fr::ZERO, Fr::ONE, -Fr::ONE][..]) {
+            return Err(ProgramError::Pool);
+        }
+        let mut program = Program {
+            evals,
+            instances,
+            constants,
+            ..Program::default()
+        };
+        let leaves = program.leaves();
+        for i in 0..ops {
+            let [a, b, c] = [0, 2, 4].map(|o| u16_at(ops_at + 6 * i + o).expect("length checked"));
+            if a.max(b).max(c) >= leaves + i as u32 {
+                return Err(ProgramError::Operand(i));
+            }
+            program.ops.push(Op::Mac(a, b, c));
+        }
+        for i in 0..roots {
+            let r = u16_at(roots_at + 2 * i).expect("length checked");
+            if r >= leaves + ops as u32 {
+                return Err(ProgramError::Root(i));
+            }
+            program.roots.push(r);
+        }
+        Ok(program)
+    }
+
     /// The value of a constant leaf.
     pub fn constant(bytes: &[u8; 32]) -> Option<Fr> {
         Option::from(Fr::from_repr(*bytes))
@@ -351,72 +474,24 @@ impl Program {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encoding::scalar_to_be;
-    use crate::testing::{contract, hashed, selector, vk_of, DIGITS};
+    use crate::numerator::{layout, numerator, query_leaf};
+    use crate::testing::{hashed, vk_of, DIGITS};
     use snarkml_circuits::quantize::CompileOptions;
 
-    /// A deterministic pseudo-random value per leaf (a hash of its description).
-    fn leaf_value(leaf: &Leaf, seed: u64) -> Fr {
-        use std::hash::{Hash, Hasher};
-        match leaf {
-            Leaf::Constant(bytes) => Program::constant(bytes).expect("canonical"),
-            other => {
-                let mut h = std::collections::hash_map::DefaultHasher::new();
-                (other, seed).hash(&mut h);
-                Fr::from(h.finish()) * Fr::from(0x9e37_79b9_7f4a_7c15u64) + Fr::from(seed)
-            }
-        }
-    }
-
-    /// halo2's own evaluation of `e` with the same leaf values.
-    fn reference(e: &Expression<Fr>, seed: u64) -> Fr {
-        e.evaluate(
-            &|c| c,
-            &|_| unreachable!("no selectors in a verifying key"),
-            &|q| {
-                leaf_value(
-                    &Leaf::Fixed {
-                        column: q.column_index(),
-                        rotation: q.rotation().0,
-                    },
-                    seed,
-                )
-            },
-            &|q| {
-                leaf_value(
-                    &Leaf::Advice {
-                        column: q.column_index(),
-                        rotation: q.rotation().0,
-                    },
-                    seed,
-                )
-            },
-            &|q| {
-                leaf_value(
-                    &Leaf::Instance {
-                        column: q.column_index(),
-                        rotation: q.rotation().0,
-                    },
-                    seed,
-                )
-            },
-            &|c| leaf_value(&Leaf::Challenge(c.index()), seed),
-            &|a| -a,
-            &|a, b| a + b,
-            &|a, b| a * b,
-            &|a, k| a * k,
-        )
+    /// Deterministic pseudo-random values for `n` slots.
+    fn values(n: usize, seed: u64) -> Vec<Fr> {
+        (0..n as u64)
+            .map(|i| Fr::from(i * 0x9e37_79b9 + seed).square() + Fr::from(seed))
+            .collect()
     }
 
     #[test]
-    fn the_program_agrees_with_halo2_on_every_circuit_shape_we_make() {
-        let digits = DIGITS;
+    fn the_gate_programs_agree_with_halo2_on_every_circuit_shape_we_make() {
         let attention = (
             "tests/fixtures/corpus/attention_head.onnx",
             "tests/fixtures/corpus/attention_head.calibration.json",
         );
         let base = CompileOptions::default();
-        let hashed = hashed();
         let wide = CompileOptions {
             width: 9,
             ..CompileOptions::default()
@@ -424,167 +499,118 @@ mod tests {
         // Plain gates and one lookup; Poseidon and parameter-dot gates; an odd width; the
         // product gates.
         for (label, model, opts) in [
-            ("digits", digits, &base),
-            ("digits hashed", digits, &hashed),
-            ("digits width 9", digits, &wide),
+            ("digits", DIGITS, &base),
+            ("digits hashed", DIGITS, &hashed()),
+            ("digits width 9", DIGITS, &wide),
             ("attention", attention, &base),
         ] {
-            let vk = vk_of(model, opts);
-            let program = Program::from_vk(&vk);
-            let expressions = Program::expressions(&vk);
-            assert_eq!(program.roots.len(), expressions.len(), "{label}");
+            let (vk, _, _) = vk_of(model, opts);
+            let leaf = |k, c, r| query_leaf(&vk, k, c, r);
+            let mut b = Builder::default();
+            let expressions: Vec<&Expression<Fr>> =
+                vk.cs()
+                    .gates()
+                    .iter()
+                    .flat_map(|g| g.polynomials())
+                    .chain(
+                        vk.cs().lookups().iter().flat_map(|l| {
+                            l.input_expressions().iter().chain(l.table_expressions())
+                        }),
+                    )
+                    .collect();
+            let roots: Vec<u32> = expressions
+                .iter()
+                .map(|e| b.expression(e, &leaf).unwrap())
+                .collect();
+            let l = layout(&vk);
+            let instances = vk.cs().instance_queries().len() as u32;
+            let program = Program::schedule(&b, &roots, l.total() as u32, instances);
+            let slot = |leaf: Leaf| match leaf {
+                Leaf::Eval(i) => i as usize,
+                Leaf::Instance(q) => l.total() + q as usize,
+                _ => unreachable!("gates read columns only"),
+            };
             for seed in [1u64, 2, 3] {
-                let ours = program.eval(|l| leaf_value(l, seed));
+                let inputs = values(l.total() + instances as usize + VALUES, seed);
+                let ours = program.eval(&inputs);
                 for (i, (e, v)) in expressions.iter().zip(&ours).enumerate() {
-                    assert_eq!(*v, reference(e, seed), "{label}: expression {i}");
+                    let at = |k, c: usize, r: i32| inputs[slot(leaf(k, c, r).unwrap())];
+                    let theirs = e.evaluate(
+                        &|c| c,
+                        &|_| unreachable!("no selectors in a verifying key"),
+                        &|q| at(1, q.column_index(), q.rotation().0),
+                        &|q| at(0, q.column_index(), q.rotation().0),
+                        &|q| at(2, q.column_index(), q.rotation().0),
+                        &|_| unreachable!("no challenges"),
+                        &|a| -a,
+                        &|a, b| a + b,
+                        &|a, b| a * b,
+                        &|a, k| a * k,
+                    );
+                    assert_eq!(*v, theirs, "{label}: expression {i}");
                 }
             }
             // Sharing pays: fewer ops than the expression trees have operators.
             let tree_ops: usize = expressions.iter().map(|e| operators(e)).sum();
-            assert!(
-                program.ops.len() < tree_ops,
-                "{label}: {} ops for {tree_ops} tree operators",
-                program.ops.len()
-            );
+            assert!(program.ops.len() < tree_ops, "{label}");
             println!(
-                "{label}: {} expressions, {} leaves, {} ops ({} as trees)",
+                "{label}: {} expressions, {} ops ({tree_ops} as trees)",
                 expressions.len(),
-                program.leaves.len(),
                 program.ops.len(),
-                tree_ops
             );
         }
     }
 
     #[test]
-    fn a_changed_operand_changes_the_result() {
-        // The interpreter really reads its operands: perturbing any one leaf a root depends
-        // on changes that root (tested for every leaf of the digits program).
-        let vk = vk_of(DIGITS, &CompileOptions::default());
-        let program = Program::from_vk(&vk);
-        let base = program.eval(|l| leaf_value(l, 7));
-        for (i, leaf) in program.leaves.iter().enumerate() {
-            if matches!(leaf, Leaf::Constant(_)) {
-                continue;
+    fn the_numerator_reads_every_evaluation_and_value_it_should() {
+        // Perturbing any input of the numerator changes it, except the random polynomial's
+        // evaluation and h (opened, not constrained).
+        for opts in [CompileOptions::default(), hashed()] {
+            let (vk, _, _) = vk_of(DIGITS, &opts);
+            let program = numerator(&vk).unwrap();
+            let l = layout(&vk);
+            let n = (program.evals + program.instances) as usize + VALUES;
+            let inputs = values(n, 7);
+            let base = program.eval(&inputs);
+            let h = n - VALUES + Value::H as usize;
+            for i in (0..n).filter(|i| *i != l.random() as usize && *i != h) {
+                let mut changed = inputs.clone();
+                changed[i] += Fr::ONE;
+                assert_ne!(program.eval(&changed), base, "input {i} is never read");
             }
-            let changed = program.eval(|l| {
-                let v = leaf_value(l, 7);
-                if l == leaf {
-                    v + Fr::ONE
-                } else {
-                    v
-                }
-            });
-            assert_ne!(changed, base, "leaf {i} ({leaf:?}) is never read");
+            println!("numerator: {} ops", program.ops.len());
         }
     }
 
     #[test]
-    fn the_solidity_interpreter_computes_what_the_rust_one_does() {
-        let vm = contract("ConstraintVM", false);
-        let call = |calldata: Vec<u8>| {
-            snark_verifier_sdk::snark_verifier::loader::evm::deploy_and_call(
-                vm.initcode.clone(),
-                calldata,
-            )
-        };
-        for (label, opts) in [
-            ("digits", CompileOptions::default()),
-            ("digits hashed", hashed()),
-        ] {
-            let program = Program::from_vk(&vk_of(DIGITS, &opts));
-            let leaves: Vec<Fr> = program.leaves.iter().map(|l| leaf_value(l, 5)).collect();
-            let roots = program.eval(|l| leaf_value(l, 5));
-            let calldata = |code: &[u8], roots: &[Fr]| {
-                let mut c = code.to_vec();
-                c.extend(leaves.iter().flat_map(scalar_to_be));
-                c.extend(roots.iter().flat_map(scalar_to_be));
-                c
-            };
-            let code = program.encode().unwrap();
-            let gas = call(calldata(&code, &roots)).unwrap_or_else(|e| panic!("{label}: {e}"));
-            println!(
-                "{label}: {} ops, {} bytes of program, {gas} gas for the whole call",
-                program.ops.len(),
-                code.len()
-            );
-            // A wrong expected root, a changed leaf, an operand redirected to another slot and
-            // a forward operand are all refused.
-            // Each refusal by its custom error: RootMismatch(i) or BadOperand(op).
-            let refused = |r: Result<u64, String>, error: &str| {
-                let e = r.expect_err("refused");
-                assert!(e.contains(&format!("output 0x{error}")), "{label}: {e}");
-            };
-            let root_mismatch = &selector("RootMismatch(uint256)");
-            let mut wrong = roots.clone();
-            wrong[0] += Fr::ONE;
-            refused(
-                call(calldata(&code, &wrong)),
-                &format!("{root_mismatch}{:064x}", 0),
-            );
-            let mut bad_leaf = calldata(&code, &roots);
-            let first_leaf = code.len() + 31;
-            bad_leaf[first_leaf] ^= 1;
-            refused(call(bad_leaf), root_mismatch);
-            // The first op's `c` operand, after the header and the roots.
-            let c_of_first = 6 + 2 * program.roots.len() + 4;
-            let mut redirected = code.clone();
-            let c = u16::from_be_bytes([code[c_of_first], code[c_of_first + 1]]);
-            // Another leaf (written, so only the root comparison can catch it).
-            let other = (c + 1) % program.leaves.len() as u16;
-            redirected[c_of_first..c_of_first + 2].copy_from_slice(&other.to_be_bytes());
-            refused(call(calldata(&redirected, &roots)), root_mismatch);
-            let mut forward = code.clone();
-            forward[c_of_first..c_of_first + 2].copy_from_slice(&u16::MAX.to_be_bytes());
-            refused(
-                call(calldata(&forward, &roots)),
-                &format!("{}{:064x}", selector("BadOperand(uint256)"), 0),
-            );
-        }
-    }
+    fn programs_round_trip_and_malformed_ones_are_refused() {
+        let (vk, _, _) = vk_of(DIGITS, &CompileOptions::default());
+        let program = numerator(&vk).unwrap();
+        let bytes = program.encode().unwrap();
+        let decoded = Program::decode(&bytes).unwrap();
+        // Decoding reads every op back as a multiply-add: same values.
+        let inputs = values((program.evals + program.instances) as usize + VALUES, 3);
+        assert_eq!(decoded.eval(&inputs), program.eval(&inputs));
+        assert_eq!(decoded.encode().unwrap(), bytes);
 
-    #[test]
-    fn constraint_vm_gas_per_op() {
-        // Two chains of multiply-adds, 100 and 1,100 ops: the gas difference over 1,000 is
-        // the interpreter's cost per op (printed; BENCHMARKS.md records it).
-        for optimize in [false, true] {
-            let vm = contract("ConstraintVM", optimize);
-            let gas = |n: u32| {
-                let program = Program {
-                    leaves: vec![
-                        Leaf::Challenge(0),
-                        Leaf::Challenge(1),
-                        Leaf::Constant(Fr::ZERO.to_repr()),
-                        Leaf::Constant(Fr::ONE.to_repr()),
-                        Leaf::Constant((-Fr::ONE).to_repr()),
-                    ],
-                    // op i writes slot 5 + i from the previous one.
-                    ops: (0..n)
-                        .map(|i| Op::Mac(if i == 0 { 1 } else { i + 4 }, 0, 1))
-                        .collect(),
-                    roots: vec![n + 4],
-                };
-                let value = |l: &Leaf| match l {
-                    Leaf::Challenge(i) => Fr::from(3 + 2 * *i as u64),
-                    Leaf::Constant(bytes) => Program::constant(bytes).unwrap(),
-                    _ => unreachable!(),
-                };
-                let leaves: Vec<Fr> = program.leaves.iter().map(value).collect();
-                let root = program.eval(value);
-                let mut calldata = program.encode().unwrap();
-                calldata.extend(leaves.iter().flat_map(scalar_to_be));
-                calldata.extend(root.iter().flat_map(scalar_to_be));
-                snark_verifier_sdk::snark_verifier::loader::evm::deploy_and_call(
-                    vm.initcode.clone(),
-                    calldata,
-                )
-                .unwrap()
-            };
-            let (short, long) = (gas(100), gas(1100));
-            let per_op = (long - short) as f64 / 1000.0;
-            println!("ConstraintVM, optimizer {optimize}: {per_op:.0} gas per op (calldata included: 6 bytes each)");
-            assert!(per_op > 0.0);
-        }
+        let constants = program.constants.len();
+        let ops_at = 10 + 32 * constants + 2;
+        let mut forward = bytes.clone();
+        forward[ops_at..ops_at + 2].copy_from_slice(&u16::MAX.to_be_bytes());
+        assert_eq!(Program::decode(&forward), Err(ProgramError::Operand(0)));
+        let mut root = bytes.clone();
+        root[10 + 32 * constants..ops_at].copy_from_slice(&u16::MAX.to_be_bytes());
+        assert_eq!(Program::decode(&root), Err(ProgramError::Root(0)));
+        let mut big = bytes.clone();
+        big[10 + 32 * 3] = 0xff;
+        assert_eq!(Program::decode(&big), Err(ProgramError::Constant(3)));
+        let mut pool = bytes.clone();
+        pool[10 + 31] = 1;
+        assert_eq!(Program::decode(&pool), Err(ProgramError::Pool));
+        assert!(matches!(
+            Program::decode(&bytes[..bytes.len() - 1]),
+            Err(ProgramError::Length(_))
+        ));
     }
 
     fn operators(e: &Expression<Fr>) -> usize {

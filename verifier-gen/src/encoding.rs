@@ -1,7 +1,7 @@
 //! Field elements and G1 points as the EVM reads them: 32 bytes per scalar or coordinate,
 //! big-endian, points as `x ‖ y` (what proofs, artifacts and calldata all use).
 
-use halo2_proofs::halo2curves::bn256::Fq;
+use halo2_proofs::halo2curves::bn256::{Fq, Fq2, G2Affine};
 use halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_proofs::halo2curves::{Coordinates, CurveAffine};
 use snarkml_circuits::{Fr, G1Affine};
@@ -46,4 +46,30 @@ pub(crate) fn point_from_be(bytes: &[u8]) -> Option<G1Affine> {
     let x = coordinate_from_be(bytes.get(..32)?)?;
     let y = coordinate_from_be(bytes.get(32..64)?)?;
     G1Affine::from_xy(x, y).into()
+}
+
+/// A G2 point's 128 bytes as the pairing precompile reads them (EIP-197): `x.c1 ‖ x.c0 ‖
+/// y.c1 ‖ y.c0`.
+pub(crate) fn g2_to_be(p: &G2Affine) -> [u8; 128] {
+    let mut out = [0u8; 128];
+    for (word, c) in out.chunks_mut(32).zip([p.x.c1, p.x.c0, p.y.c1, p.y.c0]) {
+        let mut b = c.to_repr();
+        b.reverse();
+        word.copy_from_slice(&b);
+    }
+    out
+}
+
+/// The G2 point of [`g2_to_be`]'s bytes, if canonical and on the curve.
+pub(crate) fn g2_from_be(bytes: &[u8]) -> Option<G2Affine> {
+    let c = |i: usize| coordinate_from_be(bytes.get(32 * i..32 * i + 32)?);
+    let x = Fq2 {
+        c0: c(1)?,
+        c1: c(0)?,
+    };
+    let y = Fq2 {
+        c0: c(3)?,
+        c1: c(2)?,
+    };
+    G2Affine::from_xy(x, y).into()
 }

@@ -5,10 +5,13 @@
 pub mod artifact;
 pub mod bytecode;
 mod encoding;
+pub mod numerator;
+pub mod plan;
 mod solc;
 #[cfg(test)]
 mod testing;
 pub mod transcript;
+pub mod verify;
 
 pub use solc::{find_solc, CompiledContract, Solc};
 

@@ -39,10 +39,15 @@ pub(crate) fn compiled(
     (m, samples, srs)
 }
 
-/// The verifying key of `model` compiled with `opts`.
-pub(crate) fn vk_of(model: (&str, &str), opts: &CompileOptions) -> VerifyingKey<G1Affine> {
+/// The verifying key of `model` compiled with `opts`, its SRS and its public instance count.
+pub(crate) fn vk_of(
+    model: (&str, &str),
+    opts: &CompileOptions,
+) -> (VerifyingKey<G1Affine>, Srs, usize) {
     let (m, _, srs) = compiled(model, opts);
-    keygen_vk(&srs.params, &ModelCircuit::new(&m, None).unwrap()).unwrap()
+    let circuit = ModelCircuit::new(&m, None).unwrap();
+    let instances = m.num_instances();
+    (keygen_vk(&srs.params, &circuit).unwrap(), srs, instances)
 }
 
 /// A real proof (Keccak transcript) of the digits model on its first calibration sample.
@@ -70,7 +75,8 @@ fn make_digits_proofs() -> Vec<Proven> {
             let pk = snarkml_circuits::prover::keygen(&srs.params, &m).unwrap();
             let input = m.quantize_inputs(&samples[0]).unwrap();
             let proof = snarkml_circuits::prover::prove(&srs.params, &pk, &m, &input).unwrap();
-            let artifact = VkArtifact::from_vk(pk.get_vk()).unwrap();
+            let artifact =
+                VkArtifact::from_vk(&srs.params, pk.get_vk(), proof.instances.len()).unwrap();
             Proven {
                 label,
                 srs,

@@ -26,9 +26,14 @@ pub enum ProofError {
     /// A point that is not on the curve.
     #[error("the proof's point at byte {0} is not on the curve")]
     Point(usize),
-    /// Keys with advice columns in later phases (user challenges) are not read yet.
-    #[error("keys with more than one advice phase are not supported yet")]
-    Phases,
+    /// Not as many public instances as the key's proofs have.
+    #[error("{got} public instances; proofs for this key have {expected}")]
+    Instances {
+        /// What the artifact says.
+        expected: usize,
+        /// What was given.
+        got: usize,
+    },
 }
 
 /// A proof's contents, in read order, with the challenges derived from them.
@@ -123,8 +128,11 @@ pub fn read_proof(
     instances: &[Fr],
     proof: &[u8],
 ) -> Result<ReadProof, ProofError> {
-    if artifact.advice_phases.iter().any(|p| *p != 0) || artifact.challenges != 0 {
-        return Err(ProofError::Phases);
+    if instances.len() != usize::from(artifact.instances) {
+        return Err(ProofError::Instances {
+            expected: usize::from(artifact.instances),
+            got: instances.len(),
+        });
     }
     let expected = artifact.proof_len();
     if proof.len() != expected {
@@ -142,10 +150,9 @@ pub fn read_proof(
     for i in instances {
         t.absorb_scalar(i);
     }
-    let lookups = artifact.lookups.len();
-    let chunk = usize::from(artifact.degree).saturating_sub(2).max(1);
-    let z = artifact.permutation_columns.len().div_ceil(chunk);
-    let advice = t.points(artifact.advice_phases.len())?;
+    let lookups = usize::from(artifact.lookups);
+    let z = usize::from(artifact.permutation_sets);
+    let advice = t.points(usize::from(artifact.advice))?;
     let theta = t.squeeze();
     let permuted = (0..lookups)
         .map(|_| Ok((t.point()?, t.point()?)))
