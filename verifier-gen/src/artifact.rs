@@ -26,7 +26,7 @@ use crate::encoding::{
     scalar_to_be,
 };
 use crate::numerator::{layout, numerator};
-use crate::plan::{plan, OpeningSet, QUOTIENT};
+use crate::plan::{plan, OpeningSet};
 use halo2_proofs::halo2curves::bn256::G2Affine;
 use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
 use halo2_proofs::plonk::VerifyingKey;
@@ -204,7 +204,9 @@ impl VkArtifact {
             self.proof_points() + self.fixed_commitments.len() + self.permutation_commitments.len();
         let leaves = self.program.evals + self.program.instances + VALUES as u32;
         for set in &self.sets {
+            // The verifier keeps a set's sums in 16 words.
             if set.points.is_empty()
+                || set.points.len() > 16
                 || set.weights.len() != set.points.len()
                 || set
                     .points
@@ -214,7 +216,8 @@ impl VkArtifact {
                 return bad("opening set");
             }
             for (code, slots) in &set.polys {
-                if (*code != QUOTIENT && usize::from(*code) >= codes)
+                // The code after every commitment is the quotient.
+                if usize::from(*code) > codes
                     || slots.len() != set.points.len()
                     || slots.iter().any(|s| u32::from(*s) >= leaves)
                 {

@@ -5,8 +5,10 @@
 pub mod artifact;
 pub mod bytecode;
 mod encoding;
+pub mod evm;
 pub mod numerator;
 pub mod plan;
+pub mod reusable;
 mod solc;
 #[cfg(test)]
 mod testing;

@@ -6,7 +6,8 @@
 //! A commitment is named by a code: the proof's points in read order first (advice, each
 //! lookup's permuted input and table, the permutation's z's, the lookups' z's, the random
 //! polynomial, the quotient pieces), then the key's fixed commitments, then its permutation
-//! commitments; [`QUOTIENT`] stands for the quotient pieces folded with powers of xⁿ. An
+//! commitments; the code after all of them stands for the quotient, its pieces folded with
+//! powers of xⁿ (the verifier spreads that code's coefficient over the pieces). An
 //! evaluation is named by its slot in the constraint program's memory (the proof's
 //! evaluations, or h(x)).
 
@@ -15,9 +16,6 @@ use crate::numerator::EvalLayout;
 use halo2_proofs::halo2curves::ff::Field;
 use halo2_proofs::plonk::VerifyingKey;
 use snarkml_circuits::{Fr, G1Affine};
-
-/// The commitment code of the quotient (`Σ_t (xⁿ)ᵗ·H_t`).
-pub const QUOTIENT: u16 = u16::MAX;
 
 /// One rotation set: polynomials opened at the same points.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -81,7 +79,8 @@ pub fn plan(vk: &VerifyingKey<G1Affine>, layout: &EvalLayout, instances: u32) ->
     for j in 0..layout.sigmas {
         queries.push((sigma(j), 0, layout.sigma(j)));
     }
-    queries.push((QUOTIENT as usize, 0, h));
+    let quotient = sigma(layout.sigmas);
+    queries.push((quotient, 0, h));
     queries.push((random, 0, layout.random()));
 
     // Each polynomial's rotations in first-seen order; polynomials in first-seen order.

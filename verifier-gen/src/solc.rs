@@ -110,7 +110,7 @@ impl Solc {
             "language": "Solidity",
             "sources": sources,
             "settings": {
-                "optimizer": { "enabled": optimize, "runs": 200 },
+                "optimizer": { "enabled": optimize, "runs": 1000000 },
                 "evmVersion": "paris",
                 "outputSelection": { "*": { "*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"] } }
             }

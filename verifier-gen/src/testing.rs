@@ -2,7 +2,6 @@
 //! development SRS, and real proofs of the shipped digits model.
 
 use crate::artifact::VkArtifact;
-use crate::CompiledContract;
 use halo2_proofs::plonk::{keygen_vk, ProvingKey, VerifyingKey};
 use snarkml_circuits::circuit::ModelCircuit;
 use snarkml_circuits::prover::Proof;
@@ -88,40 +87,53 @@ fn make_digits_proofs() -> Vec<Proven> {
         .collect()
 }
 
-/// The data-driven verifier's contracts, as `contracts/src` holds them.
-const SOURCES: [(&str, &str); 3] = [
-    (
-        "ConstraintVM.sol",
-        include_str!("../../contracts/src/ConstraintVM.sol"),
-    ),
-    (
-        "TranscriptCheck.sol",
-        include_str!("../../contracts/src/TranscriptCheck.sol"),
-    ),
-    (
-        "FieldChecks.sol",
-        include_str!("../../contracts/src/FieldChecks.sol"),
-    ),
-];
-
-/// Contract `name` (of `contracts/src/NAME.sol`) compiled with the pinned solc.
-pub(crate) fn contract(name: &str, optimize: bool) -> CompiledContract {
-    crate::find_solc()
-        .expect("the pinned solc (scripts/setup)")
-        .compile_with(&SOURCES, &format!("{name}.sol"), name, optimize)
-        .unwrap()
+/// The proof's byte ranges, by section: (name, start, item size, count).
+pub(crate) fn sections(a: &VkArtifact) -> Vec<(&'static str, usize, usize, usize)> {
+    let [adv, l, z, q] =
+        [a.advice, a.lookups, a.permutation_sets, a.quotient_pieces].map(usize::from);
+    let mut at = 0;
+    let mut out = Vec::new();
+    for (name, size, count) in [
+        ("advice", 64, adv),
+        ("permuted", 64, 2 * l),
+        ("permutation z", 64, z),
+        ("lookup z", 64, l),
+        ("random", 64, 1),
+        ("quotient", 64, q),
+        ("evaluations", 32, a.program.evals as usize),
+        ("W", 64, 1),
+        ("W'", 64, 1),
+    ] {
+        out.push((name, at, size, count));
+        at += size * count;
+    }
+    out
 }
 
-/// The 4-byte selector of a Solidity error, in hex, checked to be the one the contracts'
-/// assembly reverts with.
-pub(crate) fn selector(signature: &str) -> String {
-    use sha3::{Digest, Keccak256};
-    let s = hex::encode(&Keccak256::digest(signature.as_bytes())[..4]);
-    assert!(
-        SOURCES
-            .iter()
-            .any(|(_, src)| src.contains(&format!("0x{s}"))),
-        "no contract reverts with {signature} (0x{s})"
-    );
-    s
+/// Every way the tests change a proof: per item of every section, a valid but different
+/// encoding (a scalar plus one, a point doubled: "… changed") and a flipped byte
+/// ("… flipped").
+pub(crate) fn tampered(a: &VkArtifact, proof: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use crate::encoding::{point_from_be, point_to_be, scalar_from_be, scalar_to_be};
+    use halo2_proofs::halo2curves::ff::Field;
+    use halo2_proofs::halo2curves::group::Curve;
+    let mut out = Vec::new();
+    for (name, start, size, count) in sections(a) {
+        for i in 0..count {
+            let at = start + i * size;
+            let mut bad = proof.to_vec();
+            if size == 32 {
+                let v = scalar_from_be(&bad[at..at + 32]).expect("a canonical scalar");
+                bad[at..at + 32].copy_from_slice(&scalar_to_be(&(v + snarkml_circuits::Fr::ONE)));
+            } else {
+                let q = point_from_be(&bad[at..at + 64]).expect("a point");
+                bad[at..at + 64].copy_from_slice(&point_to_be(&(q + q).to_affine()));
+            }
+            out.push((format!("{name} {i} changed"), bad));
+            let mut flipped = proof.to_vec();
+            flipped[at + size / 2] ^= 0x10;
+            out.push((format!("{name} {i} flipped"), flipped));
+        }
+    }
+    out
 }

@@ -1,0 +1,658 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.19;
+
+/// @title Halo2VerifierCore
+/// @notice The data-driven verifier of snarkml's halo2 KZG proofs (Keccak transcript, SHPLONK
+/// multi-opening). Nothing about a circuit is code here: a verifying-key artifact (made by
+/// `verifier-gen`'s `artifact` module, whose `verify` module is the reference this follows
+/// step for step) gives the counts, the commitments, the opening plan and the quotient's
+/// numerator as a constraint program, and the loops below run over it.
+///
+/// Steps:
+///   1. Read the proof through the Keccak transcript: θ, β, γ, y, x, μ, γ′, z′; every point on
+///      G1, every scalar below r, the length exactly what the artifact's counts give.
+///   2. One batch inversion (one modexp): x − ω^i for the Lagrange rows, xⁿ − 1, x, and
+///      z′ − x·ω^ρ for every rotation opened.
+///   3. l₀, l_last, l_active and the instance evaluation; the constraint program computes the
+///      numerator N(x); the quotient's evaluation is h = N / (xⁿ − 1).
+///   4. SHPLONK: per rotation set and polynomial, the coefficient of its commitment and of the
+///      generator; the quotient's pieces folded with powers of xⁿ.
+///   5. One multi-scalar multiplication (ecMul, ecAdd) and one pairing check.
+///
+/// Artifact encoding (big-endian): see `verifier-gen/src/artifact.rs`.
+abstract contract Halo2VerifierCore {
+    /// A check the proof failed, as `_check` reports it (0 when the proof is valid).
+    uint256 internal constant OK = 0;
+    /// The proof's length is not the artifact's (detail: the expected length).
+    uint256 internal constant BAD_PROOF_LENGTH = 1;
+    /// Not as many instances as the artifact's (detail: the expected count).
+    uint256 internal constant BAD_INSTANCES = 2;
+    /// An instance or a proof scalar is not below r (detail: instance index, or proof offset).
+    uint256 internal constant NOT_CANONICAL = 3;
+    /// A proof point is not on G1 (detail: its proof offset).
+    uint256 internal constant NOT_ON_CURVE = 4;
+    /// A denominator is zero at the proof's challenges.
+    uint256 internal constant DEGENERATE = 5;
+    /// The pairing check fails: the proof is invalid for these instances and key.
+    uint256 internal constant PAIRING = 6;
+    /// The artifact is malformed (detail: the byte offset where it stops making sense).
+    uint256 internal constant BAD_ARTIFACT = 7;
+
+    uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    uint256 internal constant Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583;
+
+    // Context words (index × 32 from the context base).
+    uint256 internal constant C_ADVICE = 0;
+    uint256 internal constant C_LOOKUPS = 1;
+    uint256 internal constant C_SETS = 2;
+    uint256 internal constant C_PIECES = 3;
+    uint256 internal constant C_EVALS = 4;
+    uint256 internal constant C_INSTANCES = 5;
+    uint256 internal constant C_K = 6;
+    uint256 internal constant C_BLINDING = 7;
+    uint256 internal constant C_ARTIFACT = 8; // pointer to the artifact's first byte
+    uint256 internal constant C_COMMITMENTS = 9; // pointer to the fixed, then permutation commitments
+    uint256 internal constant C_ROTATIONS = 10; // pointer to the rotation points
+    uint256 internal constant C_NROTATIONS = 11;
+    uint256 internal constant C_OPENINGS = 12; // pointer to the opening sets
+    uint256 internal constant C_NOPENINGS = 13;
+    uint256 internal constant C_PROGRAM = 14; // pointer to the program
+    uint256 internal constant C_PROOF = 15; // calldata offset of the proof
+    uint256 internal constant C_INSTANCE_AT = 16; // calldata offset of the instances
+    uint256 internal constant C_POINTS = 17; // proof points before SHPLONK's two
+    uint256 internal constant C_CODES = 18; // commitment codes: proof points, fixed, permutation
+    uint256 internal constant C_THETA = 19; // θ β γ y x μ γ′ z′ follow
+    uint256 internal constant C_X = 23;
+    uint256 internal constant C_MU = 24;
+    uint256 internal constant C_GAMMA2 = 25;
+    uint256 internal constant C_ZPRIME = 26;
+    uint256 internal constant C_XN = 27;
+    uint256 internal constant C_SLOTS = 28; // the program's memory
+    uint256 internal constant C_SCALARS = 29; // one MSM scalar per commitment code
+    uint256 internal constant C_INVERSES = 30; // the batch of inverses
+    uint256 internal constant C_ROWS = 31; // Lagrange rows in the batch
+    uint256 internal constant C_TRANSCRIPT = 32; // the transcript's buffer (last: it grows)
+    uint256 internal constant C_NUMERATOR = 33;
+    uint256 internal constant C_LIMIT = 34; // end of the leaves an opening may name (after h)
+    uint256 internal constant C_Z0 = 35; // Z₀ of SHPLONK's first set
+    uint256 internal constant C_G = 36; // the generator's scalar
+    uint256 internal constant C_OMEGA_LAST = 37; // ω^−(b+1)
+    uint256 internal constant C_GAMMA_I = 38; // γ′^i of the current opening set
+    uint256 internal constant C_E = 39; // E_j of the current opening set (at most 16 points)
+    uint256 internal constant C_WORDS = 55;
+
+    /// Checks the proof (at calldata `proofAt_`, `proofLen_` bytes) against `count_` instances
+    /// (at calldata `instancesAt_`, 32 bytes each) with the artifact of `artifactLen_` bytes at
+    /// memory `artifact_`. Returns `OK`, or a failure code shifted left by 248 bits with a
+    /// detail in the low bits.
+    function _check(
+        uint256 artifact_,
+        uint256 artifactLen_,
+        uint256 proofAt_,
+        uint256 proofLen_,
+        uint256 instancesAt_,
+        uint256 count_
+    ) internal view returns (uint256 failure) {
+        assembly ("memory-safe") {
+            function fail(code, detail) -> f {
+                f := or(shl(248, code), detail)
+            }
+            function ld(c, i) -> v {
+                v := mload(add(c, shl(5, i)))
+            }
+            function st(c, i, v) {
+                mstore(add(c, shl(5, i)), v)
+            }
+            function u16at(p) -> v {
+                v := shr(240, mload(p))
+            }
+
+            // The artifact's header and section pointers; its length must cover every section.
+            function parse(c, a, len) -> f {
+                if lt(len, 377) {
+                    f := fail(BAD_ARTIFACT, 0)
+                    leave
+                }
+                // "SMVK", version 2.
+                if iszero(eq(shr(216, mload(a)), 0x534d564b02)) {
+                    f := fail(BAD_ARTIFACT, 0)
+                    leave
+                }
+                st(c, C_ARTIFACT, a)
+                st(c, C_K, byte(0, mload(add(a, 5))))
+                st(c, C_BLINDING, byte(0, mload(add(a, 6))))
+                st(c, C_INSTANCES, u16at(add(a, 7)))
+                st(c, C_ADVICE, u16at(add(a, 9)))
+                st(c, C_LOOKUPS, u16at(add(a, 11)))
+                st(c, C_SETS, u16at(add(a, 13)))
+                st(c, C_PIECES, u16at(add(a, 15)))
+                let commitments := add(u16at(add(a, 17)), u16at(add(a, 19)))
+                st(c, C_NROTATIONS, u16at(add(a, 21)))
+                st(c, C_NOPENINGS, u16at(add(a, 23)))
+                if or(gt(ld(c, C_K), 28), iszero(ld(c, C_K))) {
+                    f := fail(BAD_ARTIFACT, 5)
+                    leave
+                }
+                // ω ω⁻¹ state [1]₂ −[s]₂ at 25, then the commitments.
+                let p := add(a, 377)
+                st(c, C_COMMITMENTS, p)
+                p := add(p, shl(6, commitments))
+                st(c, C_ROTATIONS, p)
+                p := add(p, shl(5, ld(c, C_NROTATIONS)))
+                st(c, C_OPENINGS, p)
+                let end := add(a, len)
+                for { let i := 0 } lt(i, ld(c, C_NOPENINGS)) { i := add(i, 1) } {
+                    if gt(add(p, 3), end) {
+                        f := fail(BAD_ARTIFACT, sub(p, a))
+                        leave
+                    }
+                    let np := byte(0, mload(p))
+                    p := add(add(p, 3), add(mul(33, np), mul(u16at(add(p, 1)), add(2, shl(1, np)))))
+                }
+                // u32 length, then the program: u16 evaluations, instances, constants, ops, roots.
+                if gt(add(p, 14), end) {
+                    f := fail(BAD_ARTIFACT, sub(p, a))
+                    leave
+                }
+                let plen := shr(224, mload(p))
+                p := add(p, 4)
+                st(c, C_PROGRAM, p)
+                let h := mload(p)
+                let need :=
+                    add(
+                        add(10, shl(5, and(shr(208, h), 0xffff))),
+                        add(shl(1, and(shr(176, h), 0xffff)), mul(6, and(shr(192, h), 0xffff)))
+                    )
+                if or(iszero(eq(add(p, plen), end)), iszero(eq(plen, need))) {
+                    f := fail(BAD_ARTIFACT, sub(p, a))
+                    leave
+                }
+                if gt(and(shr(224, h), 0xffff), 1) {
+                    f := fail(BAD_ARTIFACT, sub(p, a))
+                    leave
+                }
+                st(c, C_EVALS, shr(240, h))
+                let points :=
+                    add(add(ld(c, C_ADVICE), mul(3, ld(c, C_LOOKUPS))), add(add(ld(c, C_SETS), 1), ld(c, C_PIECES)))
+                st(c, C_POINTS, points)
+                st(c, C_CODES, add(points, commitments))
+            }
+
+            // Reverts nothing: every point of `count` at calldata `from` must be on G1.
+            function onCurve(from, count, proofAt) -> f {
+                for { let i := 0 } lt(i, count) { i := add(i, 1) } {
+                    let at := add(from, shl(6, i))
+                    let x := calldataload(at)
+                    let y := calldataload(add(at, 32))
+                    if iszero(
+                        and(and(lt(x, Q), lt(y, Q)), eq(mulmod(y, y, Q), addmod(mulmod(x, mulmod(x, x, Q), Q), 3, Q)))
+                    ) {
+                        f := fail(NOT_ON_CURVE, sub(at, proofAt))
+                        leave
+                    }
+                }
+            }
+
+            // The hash input lives at `t`: after each squeeze its first word is the hash.
+            function squeeze(t, len) -> ch {
+                if eq(len, 32) {
+                    mstore8(add(t, 32), 1)
+                    len := 33
+                }
+                let h := keccak256(t, len)
+                mstore(t, h)
+                ch := mod(h, R)
+            }
+
+            // Absorbs `count` points at calldata `from` (checked on G1) and squeezes.
+            function absorbPoints(c, from, count) -> f, ch {
+                f := onCurve(from, count, ld(c, C_PROOF))
+                if f { leave }
+                let t := ld(c, C_TRANSCRIPT)
+                calldatacopy(add(t, 32), from, shl(6, count))
+                ch := squeeze(t, add(32, shl(6, count)))
+            }
+
+            // Step 1: the transcript.
+            function transcript(c) -> f {
+                let t := ld(c, C_TRANSCRIPT)
+                let proofAt := ld(c, C_PROOF)
+                let n := ld(c, C_INSTANCES)
+                let adv := ld(c, C_ADVICE)
+                let lookups := ld(c, C_LOOKUPS)
+                // Initial state, instances, advice → θ.
+                mstore(t, mload(add(ld(c, C_ARTIFACT), 89)))
+                calldatacopy(add(t, 32), ld(c, C_INSTANCE_AT), shl(5, n))
+                f := onCurve(proofAt, adv, proofAt)
+                if f { leave }
+                calldatacopy(add(add(t, 32), shl(5, n)), proofAt, shl(6, adv))
+                st(c, C_THETA, squeeze(t, add(32, add(shl(5, n), shl(6, adv)))))
+                let at := add(proofAt, shl(6, adv))
+                // Permuted inputs and tables → β, then γ.
+                let ch
+                f, ch := absorbPoints(c, at, shl(1, lookups))
+                if f { leave }
+                st(c, add(C_THETA, 1), ch)
+                st(c, add(C_THETA, 2), squeeze(t, 32))
+                at := add(at, shl(7, lookups))
+                // Permutation z's, lookup z's, the random polynomial → y.
+                let zs := add(add(ld(c, C_SETS), lookups), 1)
+                f, ch := absorbPoints(c, at, zs)
+                if f { leave }
+                st(c, add(C_THETA, 3), ch)
+                at := add(at, shl(6, zs))
+                // Quotient pieces → x.
+                f, ch := absorbPoints(c, at, ld(c, C_PIECES))
+                if f { leave }
+                st(c, C_X, ch)
+                at := add(at, shl(6, ld(c, C_PIECES)))
+                // Evaluations (each below r) → μ, then γ′.
+                let e := ld(c, C_EVALS)
+                for { let i := 0 } lt(i, e) { i := add(i, 1) } {
+                    if iszero(lt(calldataload(add(at, shl(5, i))), R)) {
+                        f := fail(NOT_CANONICAL, sub(add(at, shl(5, i)), proofAt))
+                        leave
+                    }
+                }
+                calldatacopy(add(t, 32), at, shl(5, e))
+                st(c, C_MU, squeeze(t, add(32, shl(5, e))))
+                st(c, C_GAMMA2, squeeze(t, 32))
+                at := add(at, shl(5, e))
+                // W → z′; W′ must be on G1 too.
+                f, ch := absorbPoints(c, at, 1)
+                if f { leave }
+                st(c, C_ZPRIME, ch)
+                f := onCurve(add(at, 64), 1, proofAt)
+            }
+
+            // Step 2: the batch inversion (`batch` lists the elements, `montgomery` inverts them
+            // all with one modexp).
+            function batch(c) -> m {
+                let inv := ld(c, C_INVERSES)
+                let x := ld(c, C_X)
+                let xn := x
+                for { let i := ld(c, C_K) } i { i := sub(i, 1) } { xn := mulmod(xn, xn, R) }
+                st(c, C_XN, xn)
+                let a := ld(c, C_ARTIFACT)
+                let omega := mload(add(a, 25))
+                // x − ω^i from i = −(b+1): ω^−(b+1) = (ω⁻¹)^(b+1).
+                let w := 1
+                {
+                    let omegaInv := mload(add(a, 57))
+                    for { let i := add(ld(c, C_BLINDING), 1) } i { i := sub(i, 1) } { w := mulmod(w, omegaInv, R) }
+                }
+                st(c, C_OMEGA_LAST, w)
+                let e := inv
+                for { let end := add(inv, shl(5, ld(c, C_ROWS))) } lt(e, end) { e := add(e, 32) } {
+                    mstore(e, addmod(x, sub(R, w), R))
+                    w := mulmod(w, omega, R)
+                }
+                mstore(e, addmod(xn, sub(R, 1), R))
+                mstore(add(e, 32), x)
+                e := add(e, 64)
+                let zp := ld(c, C_ZPRIME)
+                let rot := ld(c, C_ROTATIONS)
+                for { let end := add(rot, shl(5, ld(c, C_NROTATIONS))) } lt(rot, end) { rot := add(rot, 32) } {
+                    mstore(e, addmod(zp, sub(R, mulmod(x, mload(rot), R)), R))
+                    e := add(e, 32)
+                }
+                m := shr(5, sub(e, inv))
+            }
+
+            function montgomery(inv, m) -> f {
+                // Prefix products after the elements.
+                let pre := add(inv, shl(5, m))
+                let acc := 1
+                for { let at := inv } lt(at, pre) { at := add(at, 32) } {
+                    acc := mulmod(acc, mload(at), R)
+                    mstore(add(at, shl(5, m)), acc)
+                }
+                if iszero(acc) {
+                    f := fail(DEGENERATE, 0)
+                    leave
+                }
+                let s := add(pre, shl(5, m))
+                mstore(s, 32)
+                mstore(add(s, 32), 32)
+                mstore(add(s, 64), 32)
+                mstore(add(s, 96), acc)
+                mstore(add(s, 128), sub(R, 2))
+                mstore(add(s, 160), R)
+                if iszero(staticcall(gas(), 0x05, s, 192, s, 32)) { revert(0, 0) }
+                let total := mload(s)
+                for { let at := sub(pre, 32) } gt(at, inv) { at := sub(at, 32) } {
+                    let e := mload(at)
+                    mstore(at, mulmod(total, mload(add(at, sub(shl(5, m), 32))), R))
+                    total := mulmod(total, e, R)
+                }
+                mstore(inv, total)
+            }
+
+            // Step 3a: l₀, l_last, l_active and the instance evaluation Σ inst_j·L_j(x).
+            function lagrange(c) -> l0, lLast, lActive, instance {
+                let inv := ld(c, C_INVERSES)
+                let common := mulmod(addmod(ld(c, C_XN), sub(R, 1), R), sub(R, shr(ld(c, C_K), sub(R, 1))), R)
+                let omega := mload(add(ld(c, C_ARTIFACT), 25))
+                let w := mulmod(common, ld(c, C_OMEGA_LAST), R)
+                // Rows −(b+1) (the last usable one), −b … −1 (blinding), then 0 ….
+                lLast := mulmod(w, ld(inv, 0), R)
+                let b1 := add(ld(c, C_BLINDING), 1)
+                let lBlind := 0
+                w := mulmod(w, omega, R)
+                for { let i := 1 } lt(i, b1) { i := add(i, 1) } {
+                    lBlind := addmod(lBlind, mulmod(w, ld(inv, i), R), R)
+                    w := mulmod(w, omega, R)
+                }
+                l0 := mulmod(w, ld(inv, b1), R)
+                lActive := addmod(sub(R, lLast), addmod(1, sub(R, lBlind), R), R)
+                let at := ld(c, C_INSTANCE_AT)
+                for { let j := 0 } lt(j, ld(c, C_INSTANCES)) { j := add(j, 1) } {
+                    let lj := mulmod(w, ld(inv, add(b1, j)), R)
+                    instance := addmod(instance, mulmod(calldataload(add(at, shl(5, j))), lj, R), R)
+                    w := mulmod(w, omega, R)
+                }
+            }
+
+            // Step 3b: the program's leaves — the evaluations, the instance evaluation, θ β γ y x
+            // l₀ l_last l_active h, the constants. Returns where the first op writes.
+            function leaves(c) -> out {
+                let l0, lLast, lActive, instance := lagrange(c)
+                let p := ld(c, C_PROGRAM)
+                let h := mload(p)
+                let e := shr(240, h)
+                let slots := ld(c, C_SLOTS)
+                calldatacopy(slots, add(ld(c, C_PROOF), shl(6, ld(c, C_POINTS))), shl(5, e))
+                let v := add(slots, shl(5, e))
+                if and(shr(224, h), 0xffff) {
+                    mstore(v, instance)
+                    v := add(v, 32)
+                }
+                for { let i := 0 } lt(i, 5) { i := add(i, 1) } { st(v, i, ld(c, add(C_THETA, i))) }
+                st(v, 5, l0)
+                st(v, 6, lLast)
+                st(v, 7, lActive)
+                st(c, C_LIMIT, add(v, 288))
+                out := add(v, 288)
+                for { let i := 0 } lt(i, and(shr(208, h), 0xffff)) { i := add(i, 1) } {
+                    mstore(out, mload(add(add(p, 10), shl(5, i))))
+                    out := add(out, 32)
+                }
+            }
+
+            // Step 3c: the ops, each a·b + c into the next slot; then h = N / (xⁿ − 1) into its
+            // slot, just before the constants. (An operand naming a slot not yet written reads
+            // what is there: the artifact is trusted data, checked where it is made and bound by
+            // its hash, and can only change the verdict on its own circuit.)
+            function numerator(c) -> f {
+                let out := leaves(c)
+                let slots := ld(c, C_SLOTS)
+                let p := ld(c, C_PROGRAM)
+                let h := mload(p)
+                let rootAt := add(add(p, 10), shl(5, and(shr(208, h), 0xffff)))
+                let cursor := add(rootAt, shl(1, and(shr(176, h), 0xffff)))
+                // Operand i's slot address is slots + 32·i: (word >> (240 − 16j − 5)) & (0xffff << 5).
+                for { let end := add(cursor, mul(6, and(shr(192, h), 0xffff))) } lt(cursor, end) {
+                    cursor := add(cursor, 6)
+                } {
+                    let word := mload(cursor)
+                    mstore(
+                        out,
+                        addmod(
+                            mulmod(
+                                mload(add(slots, and(shr(235, word), 0x1fffe0))),
+                                mload(add(slots, and(shr(219, word), 0x1fffe0))),
+                                R
+                            ),
+                            mload(add(slots, and(shr(203, word), 0x1fffe0))),
+                            R
+                        )
+                    )
+                    out := add(out, 32)
+                }
+                let root := add(slots, shl(5, u16at(rootAt)))
+                if iszero(lt(root, out)) {
+                    f := fail(BAD_ARTIFACT, sub(rootAt, ld(c, C_ARTIFACT)))
+                    leave
+                }
+                st(c, C_NUMERATOR, mload(root))
+                let inv := ld(c, C_INVERSES)
+                mstore(sub(ld(c, C_LIMIT), 32), mulmod(mload(root), ld(inv, ld(c, C_ROWS)), R))
+            }
+
+            // Step 4: SHPLONK's scalars into the scalars array (one per commitment code, the
+            // last one the quotient's); the generator's scalar accumulates in the context.
+            function shplonk(c) -> z0 {
+                let p := ld(c, C_OPENINGS)
+                // Z₀ = Π (z′ − x·ω^ρ) over the first set's points.
+                z0 := 1
+                for { let j := 0 } lt(j, byte(0, mload(p))) { j := add(j, 1) } {
+                    let r := byte(0, mload(add(add(p, 3), mul(33, j))))
+                    z0 := mulmod(
+                        z0,
+                        addmod(ld(c, C_ZPRIME), sub(R, mulmod(ld(c, C_X), ld(ld(c, C_ROTATIONS), r), R)), R),
+                        R
+                    )
+                }
+                st(c, C_Z0, z0)
+                st(c, C_G, 0)
+                st(c, C_GAMMA_I, 1)
+                for { let i := ld(c, C_NOPENINGS) } i { i := sub(i, 1) } {
+                    p := openingSet(c, p)
+                    st(c, C_GAMMA_I, mulmod(ld(c, C_GAMMA_I), ld(c, C_GAMMA2), R))
+                }
+                // The quotient's pieces H_t take its scalar times (xⁿ)ᵗ.
+                let scalars := ld(c, C_SCALARS)
+                let quotient := ld(scalars, ld(c, C_CODES))
+                let at := add(scalars, shl(5, sub(ld(c, C_POINTS), ld(c, C_PIECES))))
+                for { let t := ld(c, C_PIECES) } t { t := sub(t, 1) } {
+                    mstore(at, addmod(mload(at), quotient, R))
+                    quotient := mulmod(quotient, ld(c, C_XN), R)
+                    at := add(at, 32)
+                }
+            }
+
+            // One rotation set at `p`: u8 points, u16 polynomials, per point u8 rotation and its
+            // weight w_j, per polynomial u16 code and u16 slot per point. With c_i = Z₀/Z_i,
+            // polynomial m's commitment takes γ′^i·μ^m·c_i (γ′^i in the context); the set adds
+            // γ′^i·Z₀·x^{−(|S|−1)}·Σ_j w_j/(z′ − x·ω^ρ_j)·E_j to the generator's scalar, where
+            // E_j = Σ_m μ^m·e_{m,j}. Returns the next set.
+            function openingSet(c, p) -> next {
+                let np := byte(0, mload(p))
+                if gt(np, 16) { revert(0, 0) }
+                let scale := mulmod(ld(c, C_GAMMA_I), setStart(c, p, np), R)
+                let poly := add(add(p, 3), mul(33, np))
+                next := add(poly, mul(u16at(add(p, 1)), add(2, shl(1, np))))
+                let scalars := ld(c, C_SCALARS)
+                let slots := ld(c, C_SLOTS)
+                let mu := ld(c, C_MU)
+                let muM := 1
+                switch np
+                case 1 {
+                    // One point (most sets): E₀ in a local.
+                    let e0 := 0
+                    for {} lt(poly, next) { poly := add(poly, 4) } {
+                        let word := mload(poly)
+                        let at := add(scalars, and(shr(235, word), 0x1fffe0))
+                        mstore(at, addmod(mload(at), mulmod(scale, muM, R), R))
+                        e0 := addmod(e0, mulmod(muM, mload(add(slots, and(shr(219, word), 0x1fffe0))), R), R)
+                        muM := mulmod(muM, mu, R)
+                    }
+                    mstore(add(c, shl(5, C_E)), e0)
+                }
+                default {
+                    for {} lt(poly, next) { poly := add(poly, add(2, shl(1, np))) } {
+                        let at := add(scalars, shl(5, shr(240, mload(poly))))
+                        mstore(at, addmod(mload(at), mulmod(scale, muM, R), R))
+                        let ej := add(c, shl(5, C_E))
+                        for { let q := add(poly, 2) } lt(q, add(poly, add(2, shl(1, np)))) { q := add(q, 2) } {
+                            let v := mload(add(slots, shl(5, shr(240, mload(q)))))
+                            mstore(ej, addmod(mload(ej), mulmod(muM, v, R), R))
+                            ej := add(ej, 32)
+                        }
+                        muM := mulmod(muM, mu, R)
+                    }
+                }
+                st(c, C_G, addmod(ld(c, C_G), mulmod(ld(c, C_GAMMA_I), setEnd(c, p, np), R), R))
+            }
+
+            // Clears E and returns c_i = Z₀·Π_j 1/(z′ − x·ω^ρ_j).
+            function setStart(c, p, np) -> ci {
+                let pointInv := add(ld(c, C_INVERSES), shl(5, add(ld(c, C_ROWS), 2)))
+                let e := add(c, shl(5, C_E))
+                ci := ld(c, C_Z0)
+                for { let j := 0 } lt(j, np) { j := add(j, 1) } {
+                    mstore(add(e, shl(5, j)), 0)
+                    ci := mulmod(ci, mload(add(pointInv, shl(5, byte(0, mload(add(add(p, 3), mul(33, j))))))), R)
+                }
+            }
+
+            // Z₀·x^{−(|S|−1)}·Σ_j w_j/(z′ − x·ω^ρ_j)·E_j.
+            function setEnd(c, p, np) -> v {
+                let pointInv := add(ld(c, C_INVERSES), shl(5, add(ld(c, C_ROWS), 2)))
+                let e := add(c, shl(5, C_E))
+                for { let j := 0 } lt(j, np) { j := add(j, 1) } {
+                    let pt := add(add(p, 3), mul(33, j))
+                    let wd := mulmod(mload(add(pt, 1)), mload(add(pointInv, shl(5, byte(0, mload(pt))))), R)
+                    v := addmod(v, mulmod(wd, mload(add(e, shl(5, j))), R), R)
+                }
+                let xInv := ld(ld(c, C_INVERSES), add(ld(c, C_ROWS), 1))
+                v := mulmod(v, ld(c, C_Z0), R)
+                for { let j := 1 } lt(j, np) { j := add(j, 1) } { v := mulmod(v, xInv, R) }
+            }
+
+            // acc += scalar·P, P at memory `pt` (64 bytes); `s` is 0x80 bytes of scratch. A
+            // scalar of one needs no multiplication.
+            function mulAdd(acc, pt, s, scalar) -> ok {
+                switch eq(scalar, 1)
+                case 1 {
+                    mstore(add(s, 64), mload(pt))
+                    mstore(add(s, 96), mload(add(pt, 32)))
+                    ok := 1
+                }
+                default {
+                    mstore(s, mload(pt))
+                    mstore(add(s, 32), mload(add(pt, 32)))
+                    mstore(add(s, 64), scalar)
+                    ok := staticcall(gas(), 0x07, s, 96, add(s, 64), 64)
+                }
+                mstore(s, mload(acc))
+                mstore(add(s, 32), mload(add(acc, 32)))
+                ok := and(ok, staticcall(gas(), 0x06, s, 128, acc, 64))
+            }
+
+            // Step 5a: Σ scalar·commitment into the accumulator after the scalars.
+            function msm(c) -> ok {
+                let scalars := ld(c, C_SCALARS)
+                let codes := ld(c, C_CODES)
+                let points := ld(c, C_POINTS)
+                let acc := add(scalars, shl(5, add(codes, 1)))
+                let pt := add(acc, 192)
+                ok := 1
+                for { let i := 0 } lt(i, codes) { i := add(i, 1) } {
+                    let scalar := ld(scalars, i)
+                    if scalar {
+                        switch lt(i, points)
+                        case 1 { calldatacopy(pt, add(ld(c, C_PROOF), shl(6, i)), 64) }
+                        default {
+                            let from := add(ld(c, C_COMMITMENTS), shl(6, sub(i, points)))
+                            mstore(pt, mload(from))
+                            mstore(add(pt, 32), mload(add(from, 32)))
+                        }
+                        ok := and(ok, mulAdd(acc, pt, add(acc, 64), scalar))
+                    }
+                }
+            }
+
+            // Step 5b: − g·G₁ − Z₀·W + z′·W′, then e(acc, [1]₂)·e(W′, −[s]₂) = 1.
+            function pairing(c, g, z0) -> f {
+                let ok := msm(c)
+                let acc := add(ld(c, C_SCALARS), shl(5, add(ld(c, C_CODES), 1)))
+                let s := add(acc, 64)
+                let pt := add(acc, 192)
+                mstore(pt, 1)
+                mstore(add(pt, 32), 2)
+                ok := and(ok, mulAdd(acc, pt, s, sub(R, g)))
+                let w := add(add(ld(c, C_PROOF), shl(6, ld(c, C_POINTS))), shl(5, ld(c, C_EVALS)))
+                calldatacopy(pt, w, 64)
+                ok := and(ok, mulAdd(acc, pt, s, sub(R, z0)))
+                calldatacopy(pt, add(w, 64), 64)
+                ok := and(ok, mulAdd(acc, pt, s, ld(c, C_ZPRIME)))
+                let a := ld(c, C_ARTIFACT)
+                mstore(s, mload(acc))
+                mstore(add(s, 32), mload(add(acc, 32)))
+                for { let i := 0 } lt(i, 4) { i := add(i, 1) } {
+                    mstore(add(s, add(64, shl(5, i))), mload(add(a, add(121, shl(5, i)))))
+                    mstore(add(s, add(256, shl(5, i))), mload(add(a, add(249, shl(5, i)))))
+                }
+                calldatacopy(add(s, 192), add(w, 64), 64)
+                ok := and(ok, staticcall(gas(), 0x08, s, 384, s, 32))
+                if iszero(and(ok, mload(s))) { f := fail(PAIRING, 0) }
+            }
+
+            // The inputs' shape: the instance count, each instance below r, the proof's length.
+            function inputs(c, proofLen, count) -> f {
+                if iszero(eq(count, ld(c, C_INSTANCES))) {
+                    f := fail(BAD_INSTANCES, ld(c, C_INSTANCES))
+                    leave
+                }
+                let at := ld(c, C_INSTANCE_AT)
+                for { let j := 0 } lt(j, count) { j := add(j, 1) } {
+                    if iszero(lt(calldataload(add(at, shl(5, j))), R)) {
+                        f := fail(NOT_CANONICAL, j)
+                        leave
+                    }
+                }
+                let expected := add(shl(6, add(ld(c, C_POINTS), 2)), shl(5, ld(c, C_EVALS)))
+                if iszero(eq(proofLen, expected)) { f := fail(BAD_PROOF_LENGTH, expected) }
+            }
+
+            // Memory after the context: the program's slots, the MSM's scalars (one per code, the
+            // quotient's last) and accumulator (zeroed), the inverses with their prefix products and modexp scratch, then the
+            // transcript's buffer, which grows with what it absorbs.
+            function regions(c) {
+                let h := mload(ld(c, C_PROGRAM))
+                let slotCount :=
+                    add(
+                        add(shr(240, h), and(shr(224, h), 0xffff)),
+                        add(add(9, and(shr(208, h), 0xffff)), and(shr(192, h), 0xffff))
+                    )
+                let p := add(c, shl(5, C_WORDS))
+                st(c, C_SLOTS, p)
+                p := add(p, shl(5, slotCount))
+                st(c, C_SCALARS, p)
+                for { let end := add(p, shl(5, add(ld(c, C_CODES), 3))) } lt(p, end) { p := add(p, 32) } {
+                    mstore(p, 0)
+                }
+                p := add(p, 192)
+                st(c, C_INVERSES, p)
+                let n := ld(c, C_INSTANCES)
+                if iszero(n) { n := 1 }
+                st(c, C_ROWS, add(add(ld(c, C_BLINDING), 1), n))
+                let m := add(add(ld(c, C_ROWS), 2), ld(c, C_NROTATIONS))
+                p := add(p, add(shl(6, m), 192))
+                st(c, C_TRANSCRIPT, p)
+            }
+
+            function run(a, len, proofAt, proofLen, instancesAt, count) -> f {
+                let c := mload(0x40)
+                f := parse(c, a, len)
+                if f { leave }
+                st(c, C_PROOF, proofAt)
+                st(c, C_INSTANCE_AT, instancesAt)
+                f := inputs(c, proofLen, count)
+                if f { leave }
+                regions(c)
+                f := transcript(c)
+                if f { leave }
+                f := montgomery(ld(c, C_INVERSES), batch(c))
+                if f { leave }
+                f := numerator(c)
+                if f { leave }
+                let z0 := shplonk(c)
+                f := pairing(c, ld(c, C_G), z0)
+            }
+
+            failure := run(artifact_, artifactLen_, proofAt_, proofLen_, instancesAt_, count_)
+        }
+    }
+}
