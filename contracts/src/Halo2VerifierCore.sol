@@ -78,8 +78,9 @@ abstract contract Halo2VerifierCore {
     uint256 internal constant C_G = 36; // the generator's scalar
     uint256 internal constant C_OMEGA_LAST = 37; // ω^−(b+1)
     uint256 internal constant C_GAMMA_I = 38; // γ′^i of the current opening set
-    uint256 internal constant C_E = 39; // E_j of the current opening set (at most 16 points)
-    uint256 internal constant C_WORDS = 55;
+    uint256 internal constant C_OUT = 39; // the program's first temporary slot
+    uint256 internal constant C_E = 40; // E_j of the current opening set (at most 16 points)
+    uint256 internal constant C_WORDS = 56;
 
     /// Checks the proof (at calldata `proofAt_`, `proofLen_` bytes) against `count_` instances
     /// (at calldata `instancesAt_`, 32 bytes each) with the artifact of `artifactLen_` bytes at
@@ -93,16 +94,22 @@ abstract contract Halo2VerifierCore {
         uint256 instancesAt_,
         uint256 count_
     ) internal view returns (uint256 failure) {
+        // Steps 1–3a: the context at the free memory pointer, the transcript, the inversion and
+        // the program's leaves.
+        uint256 context;
         assembly ("memory-safe") {
             function fail(code, detail) -> f {
                 f := or(shl(248, code), detail)
             }
+
             function ld(c, i) -> v {
                 v := mload(add(c, shl(5, i)))
             }
+
             function st(c, i, v) {
                 mstore(add(c, shl(5, i)), v)
             }
+
             function u16at(p) -> v {
                 v := shr(240, mload(p))
             }
@@ -178,16 +185,25 @@ abstract contract Halo2VerifierCore {
                 st(c, C_CODES, add(points, commitments))
             }
 
-            // Reverts nothing: every point of `count` at calldata `from` must be on G1.
-            function onCurve(from, count, proofAt) -> f {
-                for { let i := 0 } lt(i, count) { i := add(i, 1) } {
-                    let at := add(from, shl(6, i))
-                    let x := calldataload(at)
-                    let y := calldataload(add(at, 32))
+            // Every point from calldata `from` to `end` must be on G1 (and not the identity).
+            function onCurve(from, end, proofAt) -> f {
+                for {} lt(from, end) { from := add(from, 64) } {
+                    let x := calldataload(from)
+                    let y := calldataload(add(from, 32))
                     if iszero(
                         and(and(lt(x, Q), lt(y, Q)), eq(mulmod(y, y, Q), addmod(mulmod(x, mulmod(x, x, Q), Q), 3, Q)))
                     ) {
-                        f := fail(NOT_ON_CURVE, sub(at, proofAt))
+                        f := fail(NOT_ON_CURVE, sub(from, proofAt))
+                        leave
+                    }
+                }
+            }
+
+            // Every scalar from calldata `from` to `end` must be below r.
+            function canonical(from, end, proofAt) -> f {
+                for {} lt(from, end) { from := add(from, 32) } {
+                    if iszero(lt(calldataload(from), R)) {
+                        f := fail(NOT_CANONICAL, sub(from, proofAt))
                         leave
                     }
                 }
@@ -204,65 +220,49 @@ abstract contract Halo2VerifierCore {
                 ch := mod(h, R)
             }
 
-            // Absorbs `count` points at calldata `from` (checked on G1) and squeezes.
-            function absorbPoints(c, from, count) -> f, ch {
-                f := onCurve(from, count, ld(c, C_PROOF))
-                if f { leave }
-                let t := ld(c, C_TRANSCRIPT)
-                calldatacopy(add(t, 32), from, shl(6, count))
-                ch := squeeze(t, add(32, shl(6, count)))
+            // Absorbs `n` bytes at calldata `from` and squeezes.
+            function absorb(t, from, n) -> ch {
+                calldatacopy(add(t, 32), from, n)
+                ch := squeeze(t, add(32, n))
             }
 
-            // Step 1: the transcript.
+            // Step 1: the transcript, after checking every point and scalar of the proof.
             function transcript(c) -> f {
-                let t := ld(c, C_TRANSCRIPT)
                 let proofAt := ld(c, C_PROOF)
+                let at := add(proofAt, shl(6, ld(c, C_POINTS)))
+                let w := add(at, shl(5, ld(c, C_EVALS)))
+                f := onCurve(proofAt, at, proofAt)
+                if f { leave }
+                f := canonical(at, w, proofAt)
+                if f { leave }
+                f := onCurve(w, add(w, 128), proofAt)
+                if f { leave }
+                let t := ld(c, C_TRANSCRIPT)
                 let n := ld(c, C_INSTANCES)
-                let adv := ld(c, C_ADVICE)
-                let lookups := ld(c, C_LOOKUPS)
+                let adv := shl(6, ld(c, C_ADVICE))
                 // Initial state, instances, advice → θ.
                 mstore(t, mload(add(ld(c, C_ARTIFACT), 89)))
                 calldatacopy(add(t, 32), ld(c, C_INSTANCE_AT), shl(5, n))
-                f := onCurve(proofAt, adv, proofAt)
-                if f { leave }
-                calldatacopy(add(add(t, 32), shl(5, n)), proofAt, shl(6, adv))
-                st(c, C_THETA, squeeze(t, add(32, add(shl(5, n), shl(6, adv)))))
-                let at := add(proofAt, shl(6, adv))
+                calldatacopy(add(add(t, 32), shl(5, n)), proofAt, adv)
+                st(c, C_THETA, squeeze(t, add(32, add(shl(5, n), adv))))
+                at := add(proofAt, adv)
                 // Permuted inputs and tables → β, then γ.
-                let ch
-                f, ch := absorbPoints(c, at, shl(1, lookups))
-                if f { leave }
-                st(c, add(C_THETA, 1), ch)
+                let lookups := ld(c, C_LOOKUPS)
+                st(c, add(C_THETA, 1), absorb(t, at, shl(7, lookups)))
                 st(c, add(C_THETA, 2), squeeze(t, 32))
                 at := add(at, shl(7, lookups))
                 // Permutation z's, lookup z's, the random polynomial → y.
-                let zs := add(add(ld(c, C_SETS), lookups), 1)
-                f, ch := absorbPoints(c, at, zs)
-                if f { leave }
-                st(c, add(C_THETA, 3), ch)
-                at := add(at, shl(6, zs))
+                let zs := shl(6, add(add(ld(c, C_SETS), lookups), 1))
+                st(c, add(C_THETA, 3), absorb(t, at, zs))
+                at := add(at, zs)
                 // Quotient pieces → x.
-                f, ch := absorbPoints(c, at, ld(c, C_PIECES))
-                if f { leave }
-                st(c, C_X, ch)
+                st(c, C_X, absorb(t, at, shl(6, ld(c, C_PIECES))))
                 at := add(at, shl(6, ld(c, C_PIECES)))
-                // Evaluations (each below r) → μ, then γ′.
-                let e := ld(c, C_EVALS)
-                for { let i := 0 } lt(i, e) { i := add(i, 1) } {
-                    if iszero(lt(calldataload(add(at, shl(5, i))), R)) {
-                        f := fail(NOT_CANONICAL, sub(add(at, shl(5, i)), proofAt))
-                        leave
-                    }
-                }
-                calldatacopy(add(t, 32), at, shl(5, e))
-                st(c, C_MU, squeeze(t, add(32, shl(5, e))))
+                // Evaluations → μ, then γ′.
+                st(c, C_MU, absorb(t, at, shl(5, ld(c, C_EVALS))))
                 st(c, C_GAMMA2, squeeze(t, 32))
-                at := add(at, shl(5, e))
-                // W → z′; W′ must be on G1 too.
-                f, ch := absorbPoints(c, at, 1)
-                if f { leave }
-                st(c, C_ZPRIME, ch)
-                f := onCurve(add(at, 64), 1, proofAt)
+                // W → z′ (W′ is absorbed into nothing).
+                st(c, C_ZPRIME, absorb(t, w, 64))
             }
 
             // Step 2: the batch inversion (`batch` lists the elements, `montgomery` inverts them
@@ -379,44 +379,87 @@ abstract contract Halo2VerifierCore {
                 }
             }
 
-            // Step 3c: the ops, each a·b + c into the next slot; then h = N / (xⁿ − 1) into its
-            // slot, just before the constants. (An operand naming a slot not yet written reads
-            // what is there: the artifact is trusted data, checked where it is made and bound by
-            // its hash, and can only change the verdict on its own circuit.)
-            function numerator(c) -> f {
-                let out := leaves(c)
-                let slots := ld(c, C_SLOTS)
-                let p := ld(c, C_PROGRAM)
-                let h := mload(p)
-                let rootAt := add(add(p, 10), shl(5, and(shr(208, h), 0xffff)))
-                let cursor := add(rootAt, shl(1, and(shr(176, h), 0xffff)))
-                // Operand i's slot address is slots + 32·i: (word >> (240 − 16j − 5)) & (0xffff << 5).
-                for { let end := add(cursor, mul(6, and(shr(192, h), 0xffff))) } lt(cursor, end) {
-                    cursor := add(cursor, 6)
-                } {
-                    let word := mload(cursor)
-                    mstore(
-                        out,
-                        addmod(
-                            mulmod(
-                                mload(add(slots, and(shr(235, word), 0x1fffe0))),
-                                mload(add(slots, and(shr(219, word), 0x1fffe0))),
-                                R
-                            ),
-                            mload(add(slots, and(shr(203, word), 0x1fffe0))),
-                            R
-                        )
-                    )
-                    out := add(out, 32)
-                }
-                let root := add(slots, shl(5, u16at(rootAt)))
-                if iszero(lt(root, out)) {
-                    f := fail(BAD_ARTIFACT, sub(rootAt, ld(c, C_ARTIFACT)))
+            // The inputs' shape: the instance count, each instance below r, the proof's length.
+            function inputs(c, proofLen, count) -> f {
+                if iszero(eq(count, ld(c, C_INSTANCES))) {
+                    f := fail(BAD_INSTANCES, ld(c, C_INSTANCES))
                     leave
                 }
-                st(c, C_NUMERATOR, mload(root))
-                let inv := ld(c, C_INVERSES)
-                mstore(sub(ld(c, C_LIMIT), 32), mulmod(mload(root), ld(inv, ld(c, C_ROWS)), R))
+                let at := ld(c, C_INSTANCE_AT)
+                for { let j := 0 } lt(j, count) { j := add(j, 1) } {
+                    if iszero(lt(calldataload(add(at, shl(5, j))), R)) {
+                        f := fail(NOT_CANONICAL, j)
+                        leave
+                    }
+                }
+                let expected := add(shl(6, add(ld(c, C_POINTS), 2)), shl(5, ld(c, C_EVALS)))
+                if iszero(eq(proofLen, expected)) { f := fail(BAD_PROOF_LENGTH, expected) }
+            }
+
+            // Memory after the context: the program's slots, the MSM's scalars (one per code, the
+            // quotient's last) and accumulator (zeroed), the inverses with their prefix products and modexp scratch, then the
+            // transcript's buffer, which grows with what it absorbs.
+            function regions(c) {
+                let h := mload(ld(c, C_PROGRAM))
+                let slotCount :=
+                    add(
+                        add(shr(240, h), and(shr(224, h), 0xffff)),
+                        add(add(9, and(shr(208, h), 0xffff)), and(shr(192, h), 0xffff))
+                    )
+                let p := add(c, shl(5, C_WORDS))
+                st(c, C_SLOTS, p)
+                p := add(p, shl(5, slotCount))
+                st(c, C_SCALARS, p)
+                // Zeroed by copying from past the end of calldata.
+                calldatacopy(p, calldatasize(), shl(5, add(ld(c, C_CODES), 3)))
+                p := add(p, shl(5, add(ld(c, C_CODES), 3)))
+                p := add(p, 96)
+                st(c, C_INVERSES, p)
+                let n := ld(c, C_INSTANCES)
+                if iszero(n) { n := 1 }
+                st(c, C_ROWS, add(add(ld(c, C_BLINDING), 1), n))
+                let m := add(add(ld(c, C_ROWS), 2), ld(c, C_NROTATIONS))
+                p := add(p, add(shl(6, m), 192))
+                st(c, C_TRANSCRIPT, p)
+            }
+
+            function run(a, len, proofAt, proofLen, instancesAt, count) -> f {
+                let c := mload(0x40)
+                f := parse(c, a, len)
+                if f { leave }
+                st(c, C_PROOF, proofAt)
+                st(c, C_INSTANCE_AT, instancesAt)
+                f := inputs(c, proofLen, count)
+                if f { leave }
+                regions(c)
+                f := transcript(c)
+                if f { leave }
+                f := montgomery(ld(c, C_INVERSES), batch(c))
+                if f { leave }
+                st(c, C_OUT, leaves(c))
+            }
+
+            context := mload(0x40)
+            failure := run(artifact_, artifactLen_, proofAt_, proofLen_, instancesAt_, count_)
+        }
+        if (failure != OK) return failure;
+        // Step 3b: the numerator's ops.
+        _numerator(context);
+        // Steps 3c–5: h, SHPLONK, the MSM and the pairing.
+        assembly ("memory-safe") {
+            function fail(code, detail) -> f {
+                f := or(shl(248, code), detail)
+            }
+            function ld(c, i) -> v {
+                v := mload(add(c, shl(5, i)))
+            }
+
+            function st(c, i, v) {
+                mstore(add(c, shl(5, i)), v)
+            }
+
+            function u16at(p) -> v {
+                v := shr(240, mload(p))
             }
 
             // Step 4: SHPLONK's scalars into the scalars array (one per commitment code, the
@@ -520,24 +563,15 @@ abstract contract Halo2VerifierCore {
                 for { let j := 1 } lt(j, np) { j := add(j, 1) } { v := mulmod(v, xInv, R) }
             }
 
-            // acc += scalar·P, P at memory `pt` (64 bytes); `s` is 0x80 bytes of scratch. A
-            // scalar of one needs no multiplication.
-            function mulAdd(acc, pt, s, scalar) -> ok {
-                switch eq(scalar, 1)
-                case 1 {
-                    mstore(add(s, 64), mload(pt))
-                    mstore(add(s, 96), mload(add(pt, 32)))
-                    ok := 1
+            // acc += scalar·P with acc at `s` (the ecAdd input's first half) and P at `s + 64`,
+            // where the product lands; a scalar of one needs no multiplication.
+            function mulAdd(s, scalar) -> ok {
+                ok := 1
+                if iszero(eq(scalar, 1)) {
+                    mstore(add(s, 128), scalar)
+                    ok := staticcall(gas(), 0x07, add(s, 64), 96, add(s, 64), 64)
                 }
-                default {
-                    mstore(s, mload(pt))
-                    mstore(add(s, 32), mload(add(pt, 32)))
-                    mstore(add(s, 64), scalar)
-                    ok := staticcall(gas(), 0x07, s, 96, add(s, 64), 64)
-                }
-                mstore(s, mload(acc))
-                mstore(add(s, 32), mload(add(acc, 32)))
-                ok := and(ok, staticcall(gas(), 0x06, s, 128, acc, 64))
+                ok := and(ok, staticcall(gas(), 0x06, s, 128, s, 64))
             }
 
             // Step 5a: Σ scalar·commitment into the accumulator after the scalars.
@@ -545,20 +579,19 @@ abstract contract Halo2VerifierCore {
                 let scalars := ld(c, C_SCALARS)
                 let codes := ld(c, C_CODES)
                 let points := ld(c, C_POINTS)
-                let acc := add(scalars, shl(5, add(codes, 1)))
-                let pt := add(acc, 192)
+                let s := add(scalars, shl(5, add(codes, 1)))
                 ok := 1
                 for { let i := 0 } lt(i, codes) { i := add(i, 1) } {
                     let scalar := ld(scalars, i)
                     if scalar {
                         switch lt(i, points)
-                        case 1 { calldatacopy(pt, add(ld(c, C_PROOF), shl(6, i)), 64) }
+                        case 1 { calldatacopy(add(s, 64), add(ld(c, C_PROOF), shl(6, i)), 64) }
                         default {
                             let from := add(ld(c, C_COMMITMENTS), shl(6, sub(i, points)))
-                            mstore(pt, mload(from))
-                            mstore(add(pt, 32), mload(add(from, 32)))
+                            mstore(add(s, 64), mload(from))
+                            mstore(add(s, 96), mload(add(from, 32)))
                         }
-                        ok := and(ok, mulAdd(acc, pt, add(acc, 64), scalar))
+                        ok := and(ok, mulAdd(s, scalar))
                     }
                 }
             }
@@ -566,20 +599,16 @@ abstract contract Halo2VerifierCore {
             // Step 5b: − g·G₁ − Z₀·W + z′·W′, then e(acc, [1]₂)·e(W′, −[s]₂) = 1.
             function pairing(c, g, z0) -> f {
                 let ok := msm(c)
-                let acc := add(ld(c, C_SCALARS), shl(5, add(ld(c, C_CODES), 1)))
-                let s := add(acc, 64)
-                let pt := add(acc, 192)
-                mstore(pt, 1)
-                mstore(add(pt, 32), 2)
-                ok := and(ok, mulAdd(acc, pt, s, sub(R, g)))
+                let s := add(ld(c, C_SCALARS), shl(5, add(ld(c, C_CODES), 1)))
+                mstore(add(s, 64), 1)
+                mstore(add(s, 96), 2)
+                ok := and(ok, mulAdd(s, sub(R, g)))
                 let w := add(add(ld(c, C_PROOF), shl(6, ld(c, C_POINTS))), shl(5, ld(c, C_EVALS)))
-                calldatacopy(pt, w, 64)
-                ok := and(ok, mulAdd(acc, pt, s, sub(R, z0)))
-                calldatacopy(pt, add(w, 64), 64)
-                ok := and(ok, mulAdd(acc, pt, s, ld(c, C_ZPRIME)))
+                calldatacopy(add(s, 64), w, 64)
+                ok := and(ok, mulAdd(s, sub(R, z0)))
+                calldatacopy(add(s, 64), add(w, 64), 64)
+                ok := and(ok, mulAdd(s, ld(c, C_ZPRIME)))
                 let a := ld(c, C_ARTIFACT)
-                mstore(s, mload(acc))
-                mstore(add(s, 32), mload(add(acc, 32)))
                 for { let i := 0 } lt(i, 4) { i := add(i, 1) } {
                     mstore(add(s, add(64, shl(5, i))), mload(add(a, add(121, shl(5, i)))))
                     mstore(add(s, add(256, shl(5, i))), mload(add(a, add(249, shl(5, i)))))
@@ -589,70 +618,107 @@ abstract contract Halo2VerifierCore {
                 if iszero(and(ok, mload(s))) { f := fail(PAIRING, 0) }
             }
 
-            // The inputs' shape: the instance count, each instance below r, the proof's length.
-            function inputs(c, proofLen, count) -> f {
-                if iszero(eq(count, ld(c, C_INSTANCES))) {
-                    f := fail(BAD_INSTANCES, ld(c, C_INSTANCES))
-                    leave
-                }
-                let at := ld(c, C_INSTANCE_AT)
-                for { let j := 0 } lt(j, count) { j := add(j, 1) } {
-                    if iszero(lt(calldataload(add(at, shl(5, j))), R)) {
-                        f := fail(NOT_CANONICAL, j)
-                        leave
-                    }
-                }
-                let expected := add(shl(6, add(ld(c, C_POINTS), 2)), shl(5, ld(c, C_EVALS)))
-                if iszero(eq(proofLen, expected)) { f := fail(BAD_PROOF_LENGTH, expected) }
-            }
-
-            // Memory after the context: the program's slots, the MSM's scalars (one per code, the
-            // quotient's last) and accumulator (zeroed), the inverses with their prefix products and modexp scratch, then the
-            // transcript's buffer, which grows with what it absorbs.
-            function regions(c) {
-                let h := mload(ld(c, C_PROGRAM))
-                let slotCount :=
-                    add(
-                        add(shr(240, h), and(shr(224, h), 0xffff)),
-                        add(add(9, and(shr(208, h), 0xffff)), and(shr(192, h), 0xffff))
-                    )
-                let p := add(c, shl(5, C_WORDS))
-                st(c, C_SLOTS, p)
-                p := add(p, shl(5, slotCount))
-                st(c, C_SCALARS, p)
-                for { let end := add(p, shl(5, add(ld(c, C_CODES), 3))) } lt(p, end) { p := add(p, 32) } {
-                    mstore(p, 0)
-                }
-                p := add(p, 192)
-                st(c, C_INVERSES, p)
-                let n := ld(c, C_INSTANCES)
-                if iszero(n) { n := 1 }
-                st(c, C_ROWS, add(add(ld(c, C_BLINDING), 1), n))
-                let m := add(add(ld(c, C_ROWS), 2), ld(c, C_NROTATIONS))
-                p := add(p, add(shl(6, m), 192))
-                st(c, C_TRANSCRIPT, p)
-            }
-
-            function run(a, len, proofAt, proofLen, instancesAt, count) -> f {
-                let c := mload(0x40)
-                f := parse(c, a, len)
-                if f { leave }
-                st(c, C_PROOF, proofAt)
-                st(c, C_INSTANCE_AT, instancesAt)
-                f := inputs(c, proofLen, count)
-                if f { leave }
-                regions(c)
-                f := transcript(c)
-                if f { leave }
-                f := montgomery(ld(c, C_INVERSES), batch(c))
-                if f { leave }
-                f := numerator(c)
-                if f { leave }
+            function run(c) -> f {
+                // h = N / (xⁿ − 1), in its slot just before the constants.
+                let p := ld(c, C_PROGRAM)
+                let rootAt := add(add(p, 10), shl(5, and(shr(208, mload(p)), 0xffff)))
+                let n := mload(add(ld(c, C_SLOTS), shl(5, u16at(rootAt))))
+                st(c, C_NUMERATOR, n)
+                mstore(sub(ld(c, C_LIMIT), 32), mulmod(n, ld(ld(c, C_INVERSES), ld(c, C_ROWS)), R))
                 let z0 := shplonk(c)
                 f := pairing(c, ld(c, C_G), z0)
             }
 
-            failure := run(artifact_, artifactLen_, proofAt_, proofLen_, instancesAt_, count_)
+            failure := run(context)
+        }
+    }
+
+    /// Step 3b: the numerator program's ops over the slots the context names, each
+    /// `a·b + c` into the next slot. (An operand naming a slot not yet written reads what is
+    /// there: the artifact is trusted data, checked where it is made and bound by its hash,
+    /// and can only change the verdict on its own circuit.) The self-contained verifier
+    /// overrides this with its program as straight-line code.
+    function _numerator(uint256 c) internal view virtual {
+        assembly ("memory-safe") {
+            let slots := mload(add(c, shl(5, C_SLOTS)))
+            let p := mload(add(c, shl(5, C_PROGRAM)))
+            let h := mload(p)
+            let cursor := add(add(add(p, 10), shl(5, and(shr(208, h), 0xffff))), shl(1, and(shr(176, h), 0xffff)))
+            let out := mload(add(c, shl(5, C_OUT)))
+            // Operand j's slot address is slots + 32·index: (word >> (240 − 16j − 5)) & (0xffff << 5).
+            // Four ops per iteration while four remain (the loop's own cost is most of an op's).
+            let end := add(cursor, mul(6, and(shr(192, h), 0xffff)))
+            for {} lt(add(cursor, 18), end) { cursor := add(cursor, 24) } {
+                let word := mload(cursor)
+                mstore(
+                    out,
+                    addmod(
+                        mulmod(
+                            mload(add(slots, and(shr(235, word), 0x1fffe0))),
+                            mload(add(slots, and(shr(219, word), 0x1fffe0))),
+                            R
+                        ),
+                        mload(add(slots, and(shr(203, word), 0x1fffe0))),
+                        R
+                    )
+                )
+                word := mload(add(cursor, 6))
+                mstore(
+                    add(out, 32),
+                    addmod(
+                        mulmod(
+                            mload(add(slots, and(shr(235, word), 0x1fffe0))),
+                            mload(add(slots, and(shr(219, word), 0x1fffe0))),
+                            R
+                        ),
+                        mload(add(slots, and(shr(203, word), 0x1fffe0))),
+                        R
+                    )
+                )
+                word := mload(add(cursor, 12))
+                mstore(
+                    add(out, 64),
+                    addmod(
+                        mulmod(
+                            mload(add(slots, and(shr(235, word), 0x1fffe0))),
+                            mload(add(slots, and(shr(219, word), 0x1fffe0))),
+                            R
+                        ),
+                        mload(add(slots, and(shr(203, word), 0x1fffe0))),
+                        R
+                    )
+                )
+                word := mload(add(cursor, 18))
+                mstore(
+                    add(out, 96),
+                    addmod(
+                        mulmod(
+                            mload(add(slots, and(shr(235, word), 0x1fffe0))),
+                            mload(add(slots, and(shr(219, word), 0x1fffe0))),
+                            R
+                        ),
+                        mload(add(slots, and(shr(203, word), 0x1fffe0))),
+                        R
+                    )
+                )
+                out := add(out, 128)
+            }
+            for {} lt(cursor, end) { cursor := add(cursor, 6) } {
+                let word := mload(cursor)
+                mstore(
+                    out,
+                    addmod(
+                        mulmod(
+                            mload(add(slots, and(shr(235, word), 0x1fffe0))),
+                            mload(add(slots, and(shr(219, word), 0x1fffe0))),
+                            R
+                        ),
+                        mload(add(slots, and(shr(203, word), 0x1fffe0))),
+                        R
+                    )
+                )
+                out := add(out, 32)
+            }
         }
     }
 }

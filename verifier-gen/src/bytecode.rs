@@ -376,8 +376,6 @@ impl Program {
     pub fn encode(&self) -> Option<Vec<u8>> {
         let u16_of = |v: usize| u16::try_from(v).ok().map(u16::to_be_bytes);
         u16_of(self.leaves() as usize + self.ops.len())?;
-        let pool = self.leaves() - self.constants.len() as u32;
-        let (zero, one, minus_one) = (pool, pool + 1, pool + 2);
         let mut out = Vec::new();
         for n in [
             self.evals as usize,
@@ -395,17 +393,23 @@ impl Program {
             out.extend(u16_of(*r as usize)?);
         }
         for op in &self.ops {
-            let mac = match *op {
-                Op::Add(a, b) => [a, one, b],
-                Op::Sub(a, b) => [b, minus_one, a],
-                Op::Mul(a, b) => [a, b, zero],
-                Op::Mac(a, b, c) => [a, b, c],
-            };
-            for o in mac {
+            for o in self.mac(op) {
                 out.extend(u16_of(o as usize)?);
             }
         }
         Some(out)
+    }
+
+    /// `op` as one multiply-add `a·b + c` over slots: ADD `a·1 + b`, SUB `b·(−1) + a`, MUL
+    /// `a·b + 0` (1, −1 and 0 from the constant pool).
+    pub fn mac(&self, op: &Op) -> [u32; 3] {
+        let zero = self.leaves() - self.constants.len() as u32;
+        match *op {
+            Op::Add(a, b) => [a, zero + 1, b],
+            Op::Sub(a, b) => [b, zero + 2, a],
+            Op::Mul(a, b) => [a, b, zero],
+            Op::Mac(a, b, c) => [a, b, c],
+        }
     }
 
     /// Parses [`Self::encode`]'s bytes (every op read back as a multiply-add), checking the
