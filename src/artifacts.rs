@@ -43,16 +43,26 @@ pub struct Deployment {
     pub chain_id: u64,
     /// The RPC URL used.
     pub rpc_url: String,
-    /// The `IVerifier` adapter: the address to call.
+    /// The `IVerifier` front: the address to call.
     pub verifier: String,
-    /// The generated raw verifier behind it.
+    /// The verifier behind it (the front itself for the self-contained form; the shared
+    /// `Halo2Verifier` for the reusable one).
     pub raw_verifier: String,
     /// Verifying-key hash of the circuit it verifies.
     pub vk_hash: String,
-    /// Gas used by the two deployments.
+    /// Gas used by the deployments this made.
     pub deploy_gas: u64,
     /// Runtime size of the raw verifier, read back from the chain.
     pub raw_runtime_size: usize,
+    /// The verifier's form.
+    #[serde(default)]
+    pub form: snarkml_verifier_gen::VerifierForm,
+    /// The reusable form's verifying-key artifact (a data contract).
+    #[serde(default)]
+    pub vk_artifact: Option<String>,
+    /// Keccak hash of that artifact (`Halo2VerifyingKey.vkHash()`), for our forms.
+    #[serde(default)]
+    pub vk_artifact_hash: Option<String>,
 }
 
 /// A build directory.

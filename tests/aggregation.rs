@@ -184,7 +184,7 @@ fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() 
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
         let (anvil, cfg) = local_chain().await;
-        let d = pipeline::deploy(&aggr, &cfg, false).await.unwrap();
+        let d = pipeline::deploy(&aggr, &cfg, false, None).await.unwrap();
         let address = pipeline::parse_address(&d.verifier).unwrap();
         let ok = pipeline::verify_onchain(&aggr, &proof, address, &cfg)
             .await

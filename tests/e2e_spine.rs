@@ -8,7 +8,7 @@ use snarkml::chain::{ChainConfig, ANVIL_DEFAULT_KEY};
 use snarkml::pipeline;
 use snarkml_circuits::prover::Transcript;
 use snarkml_circuits::quantize::CompileOptions;
-use snarkml_verifier_gen::MAX_RUNTIME_SIZE;
+use snarkml_verifier_gen::{VerifierForm, MAX_RUNTIME_SIZE};
 use std::path::Path;
 
 /// A different public output: the first logit plus one unit, in the shown output and in the
@@ -71,49 +71,75 @@ fn digits_mlp_proof_verifies_natively_in_revm_and_on_anvil_and_tampering_is_reje
     let err = pipeline::verify(&build, &changed).unwrap_err();
     assert!(format!("{err:#}").contains("proof rejected"), "{err:#}");
 
-    let artifacts = pipeline::gen_verifier(&build, &tmp.path().join("generated")).unwrap();
-    assert!(tmp.path().join("generated/Halo2Verifier.sol").exists());
-    assert!(
-        artifacts.verifier_runtime_size <= MAX_RUNTIME_SIZE,
-        "verifier runtime {} bytes exceeds EIP-170",
-        artifacts.verifier_runtime_size
-    );
-    let revm_gas = pipeline::evm_verify(&build, &proof).unwrap();
-    println!(
-        "raw verifier: runtime {} bytes, {revm_gas} gas in revm",
-        artifacts.verifier_runtime_size
-    );
-    assert!(pipeline::evm_verify(&build, &flipped).is_err());
-    assert!(pipeline::evm_verify(&build, &changed).is_err());
-
+    // Each verifier form, in revm and on one anvil: our self-contained verifier, our reusable
+    // one (deployed once, then reused by a second key deployment), snark-verifier's.
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let (anvil, cfg) = local_chain().await;
-        let d = pipeline::deploy(&build, &cfg, false).await.unwrap();
-        assert_eq!(d.chain_id, 31337);
-        assert_eq!(d.raw_runtime_size, artifacts.verifier_runtime_size);
-        let address = pipeline::parse_address(&d.verifier).unwrap();
+    let (anvil, cfg) = rt.block_on(local_chain());
+    let mut shared = None;
+    for form in [
+        VerifierForm::SelfContained,
+        VerifierForm::Reusable,
+        VerifierForm::Reusable,
+        VerifierForm::SnarkVerifier,
+    ] {
+        let out = tmp.path().join("generated");
+        let artifacts = pipeline::gen_verifier(&build, &out, form).unwrap();
+        let source = match form {
+            VerifierForm::SelfContained => "Halo2VerifierSingle.sol",
+            _ => "Halo2Verifier.sol",
+        };
+        assert!(out.join(source).exists(), "{form:?}");
+        assert!(
+            artifacts.verifier_runtime_size <= MAX_RUNTIME_SIZE,
+            "{form:?} verifier runtime {} bytes exceeds EIP-170",
+            artifacts.verifier_runtime_size
+        );
+        let revm_gas = pipeline::evm_verify(&build, &proof).unwrap();
+        println!(
+            "{form:?}: runtime {} bytes, {revm_gas} gas in revm",
+            artifacts.verifier_runtime_size
+        );
+        let err = pipeline::evm_verify(&build, &flipped).unwrap_err();
+        println!("  flipped: {err:#}");
+        assert!(pipeline::evm_verify(&build, &changed).is_err());
 
-        let ok = pipeline::verify_onchain(&build, &proof, address, &cfg)
-            .await
-            .unwrap();
-        assert!(ok.valid);
-        let gas = ok.gas_used.expect("gas of the verify transaction");
-        println!("on-chain verification: {gas} gas");
-        // Through the adapter it costs at least what the raw verifier costs alone (a lower
-        // figure would mean the inner verification ran out of gas).
-        assert!(gas >= revm_gas, "on-chain {gas} < revm {revm_gas}");
+        rt.block_on(async {
+            let d = pipeline::deploy(&build, &cfg, false, shared).await.unwrap();
+            assert_eq!(d.chain_id, 31337);
+            assert_eq!(d.raw_runtime_size, artifacts.verifier_runtime_size);
+            assert_eq!(d.form, form);
+            if form == VerifierForm::Reusable {
+                // The second reusable deployment reuses the first one's Halo2Verifier.
+                let raw = pipeline::parse_address(&d.raw_verifier).unwrap();
+                assert_eq!(shared.unwrap_or(raw), raw);
+                shared = Some(raw);
+                assert!(d.vk_artifact.is_some());
+            }
+            let address = pipeline::parse_address(&d.verifier).unwrap();
+            let ok = pipeline::verify_onchain(&build, &proof, address, &cfg)
+                .await
+                .unwrap();
+            assert!(ok.valid, "{form:?}");
+            let gas = ok.gas_used.expect("gas of the verify transaction");
+            println!("  on-chain verification: {gas} gas");
+            // Through the IVerifier front it costs at least what revm measured (a lower figure
+            // would mean the inner verification ran out of gas).
+            assert!(gas + 100 >= revm_gas, "on-chain {gas} < revm {revm_gas}");
 
-        let bad = pipeline::verify_onchain(&build, &flipped, address, &cfg)
-            .await
-            .unwrap();
-        assert!(!bad.valid, "flipped proof byte accepted on-chain");
-        let bad = pipeline::verify_onchain(&build, &changed, address, &cfg)
-            .await
-            .unwrap();
-        assert!(!bad.valid, "changed public output accepted on-chain");
-        anvil.stop();
-    });
+            let bad = pipeline::verify_onchain(&build, &flipped, address, &cfg)
+                .await
+                .unwrap();
+            assert!(!bad.valid, "{form:?}: flipped proof byte accepted on-chain");
+            let bad = pipeline::verify_onchain(&build, &changed, address, &cfg)
+                .await
+                .unwrap();
+            assert!(
+                !bad.valid,
+                "{form:?}: changed public output accepted on-chain"
+            );
+        });
+    }
+    anvil.stop();
 }
 
 #[test]
@@ -135,7 +161,7 @@ fn development_srs_is_refused_on_a_remote_chain() {
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let err = rt
-        .block_on(pipeline::deploy(&build, &cfg, false))
+        .block_on(pipeline::deploy(&build, &cfg, false, None))
         .unwrap_err();
     assert!(err.to_string().contains("development SRS"), "{err}");
 }

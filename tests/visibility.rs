@@ -84,7 +84,12 @@ fn hashed_input_and_output_are_committed_verified_and_tampering_is_rejected() {
 
     // In the EVM too.
     let build = BuildDir::new(b);
-    pipeline::gen_verifier(&build, &tmp.path().join("generated")).unwrap();
+    pipeline::gen_verifier(
+        &build,
+        &tmp.path().join("generated"),
+        snarkml_verifier_gen::VerifierForm::SelfContained,
+    )
+    .unwrap();
     pipeline::evm_verify(&build, &proof).unwrap();
 
     // Another input commitment (file and instances agree, only the proof can object).
@@ -200,7 +205,12 @@ fn hashed_weights_are_committed_and_verified_natively_and_in_the_evm() {
     assert_eq!(file.instances.last(), file.weights_commitment.as_ref());
 
     let build = BuildDir::new(b);
-    pipeline::gen_verifier(&build, &tmp.path().join("generated")).unwrap();
+    pipeline::gen_verifier(
+        &build,
+        &tmp.path().join("generated"),
+        snarkml_verifier_gen::VerifierForm::SelfContained,
+    )
+    .unwrap();
     pipeline::evm_verify(&build, &proof).unwrap();
 
     // Claiming another commitment (file and instances agree) is rejected by the proof.

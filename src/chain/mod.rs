@@ -369,6 +369,18 @@ pub async fn chain_id(rpc_url: &str) -> Result<u64> {
         .map_err(|e| rpc_error(rpc_url, "eth_chainId", &e))
 }
 
+/// The size of the code at `address`.
+pub async fn code_size(rpc_url: &str, address: Address) -> Result<usize> {
+    let provider = ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .connect_reqwest(http_client(rpc_url)?, parse_url(rpc_url)?);
+    let code = provider
+        .get_code_at(address)
+        .await
+        .map_err(|e| rpc_error(rpc_url, "eth_getCode", &e))?;
+    Ok(code.len())
+}
+
 /// Deploys raw init code (constructor arguments already appended) and reads the runtime code
 /// back. Fails if the transaction is rejected or reverts, or if no code ends up at the new
 /// address (for instance runtime code over the EIP-170 limit of 24,576 bytes).

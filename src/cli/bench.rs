@@ -4,6 +4,7 @@ use crate::pipeline;
 use clap::Args;
 use snarkml_circuits::prover::Transcript;
 use snarkml_circuits::quantize::CompileOptions;
+use snarkml_verifier_gen::VerifierForm;
 use std::path::PathBuf;
 
 /// `snarkml bench`.
@@ -89,15 +90,29 @@ impl BenchCmd {
             prove.push(s);
             verify.push(timed("verify", || pipeline::verify(&build, &proof))?.1);
         }
-        let evm = if self.evm {
-            let (a, gen_s) = timed("gen-verifier", || {
-                pipeline::gen_verifier(&build, &tmp.join("generated"))
-            })?;
-            let gas = pipeline::evm_verify(&build, &proof)?;
-            Some((a.verifier_runtime_size, gen_s, gas))
-        } else {
-            None
-        };
+        // Each verifier form: runtime bytes (verifier, its IVerifier front), generation
+        // seconds, gas of the IVerifier call (snark-verifier's: the raw call).
+        let mut forms = Vec::new();
+        if self.evm {
+            for form in [
+                VerifierForm::SelfContained,
+                VerifierForm::Reusable,
+                VerifierForm::SnarkVerifier,
+            ] {
+                let (a, gen_s) = timed("gen-verifier", || {
+                    pipeline::gen_verifier(&build, &tmp.join("generated"), form)
+                })?;
+                let gas = pipeline::evm_verify(&build, &proof)?;
+                forms.push((
+                    form,
+                    a.verifier_runtime_size,
+                    a.adapter_runtime_size,
+                    gen_s,
+                    gas,
+                ));
+            }
+        }
+        let evm = forms.first().map(|f| (f.1, f.3, f.4));
         let (setup, prove, verify) = (median(setup), median(prove), median(verify));
         if self.json {
             let figures = serde_json::json!({
@@ -120,6 +135,13 @@ impl BenchCmd {
                 "instances": m.num_instances(),
                 "verifier_runtime_bytes": evm.map(|e| e.0),
                 "verify_gas": evm.map(|e| e.2),
+                "verifiers": forms.iter().map(|(form, size, front, gen_s, gas)| serde_json::json!({
+                    "form": form,
+                    "runtime_bytes": size,
+                    "front_runtime_bytes": front,
+                    "gen_s": gen_s,
+                    "verify_gas": gas,
+                })).collect::<Vec<_>>(),
                 "peak_rss_mib": peak_rss_mib(),
             });
             println!("{figures}");
@@ -148,8 +170,13 @@ impl BenchCmd {
             "  proof {proof_bytes} bytes, {} public instances",
             m.num_instances()
         );
-        if let Some((size, gen_s, gas)) = evm {
-            println!("  verifier runtime {size} bytes (generated in {gen_s:.2}s), verify call {gas} gas in revm");
+        for (form, size, front, gen_s, gas) in &forms {
+            let name = match form {
+                VerifierForm::SelfContained => "self-contained verifier",
+                VerifierForm::Reusable => "reusable verifier (shared Halo2Verifier + key)",
+                VerifierForm::SnarkVerifier => "snark-verifier's verifier (raw call)",
+            };
+            println!("  {name}: runtime {size} + {front} bytes (generated in {gen_s:.2}s), verify call {gas} gas in revm");
         }
         if let Some(n) = self.aggregate {
             self.bench_aggregation(n, &build, &srs, &tmp)?;
@@ -201,7 +228,11 @@ impl BenchCmd {
             r.proof.proof_bytes()?.len(),
             r.info.num_instances
         );
-        let a = pipeline::gen_verifier(&aggr, &tmp.join("generated-aggr"))?;
+        let a = pipeline::gen_verifier(
+            &aggr,
+            &tmp.join("generated-aggr"),
+            VerifierForm::SnarkVerifier,
+        )?;
         let gas = pipeline::evm_verify(&aggr, &aggr.proof())?;
         println!(
             "    aggregated verifier runtime {} bytes, verify call {gas} gas in revm",

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 /// `snarkml deploy`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  snarkml deploy build/\n  snarkml deploy build/ --rpc-url https://rpc.example --private-key $KEY"
+    after_help = "Examples:\n  snarkml deploy build/\n  snarkml deploy build/ --shared-verifier 0x5FbDB2315678afecb367f032d93F642f64180aa3\n  snarkml deploy build/ --rpc-url https://rpc.example --private-key $KEY"
 )]
 pub struct DeployCmd {
     /// Build directory (after `snarkml gen-verifier`).
@@ -17,6 +17,10 @@ pub struct DeployCmd {
     /// Allow a development SRS on a non-local chain (anyone could forge proofs).
     #[arg(long)]
     pub insecure_srs: bool,
+    /// Reusable verifier only: the `Halo2Verifier` already deployed on this chain (by default a
+    /// new one is deployed).
+    #[arg(long, value_name = "ADDRESS")]
+    pub shared_verifier: Option<String>,
 }
 
 /// `snarkml verify-onchain`.
@@ -40,15 +44,23 @@ impl DeployCmd {
     pub(super) fn run(self) -> eyre::Result<()> {
         let build = BuildDir::new(&self.build);
         let cfg = self.rpc.config()?;
-        let d = block_on(pipeline::deploy(&build, &cfg, self.insecure_srs))?;
+        let shared = self
+            .shared_verifier
+            .as_deref()
+            .map(pipeline::parse_address)
+            .transpose()?;
+        let d = block_on(pipeline::deploy(&build, &cfg, self.insecure_srs, shared))?;
         println!(
-            "verifier deployed on chain {} at {}",
+            "verifier deployed on chain {} at {} (IVerifier)",
             d.chain_id, d.verifier
         );
         println!(
-            "  raw verifier {} ({} bytes runtime), deployment gas {}",
+            "  verifier {} ({} bytes runtime), deployment gas {}",
             d.raw_verifier, d.raw_runtime_size, d.deploy_gas
         );
+        if let (Some(at), Some(hash)) = (&d.vk_artifact, &d.vk_artifact_hash) {
+            println!("  verifying-key artifact {at}, keccak 0x{hash}");
+        }
         Ok(())
     }
 }

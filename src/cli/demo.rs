@@ -87,7 +87,11 @@ impl DemoCmd {
         let (_, secs) = timed("verify", || pipeline::verify(&build, &proof))?;
         step(5, "verify", secs, "valid");
         let (a, secs) = timed("gen-verifier", || {
-            pipeline::gen_verifier(&build, &self.dir.join("contracts"))
+            pipeline::gen_verifier(
+                &build,
+                &self.dir.join("contracts"),
+                snarkml_verifier_gen::VerifierForm::SelfContained,
+            )
         })?;
         step(
             6,
@@ -105,7 +109,7 @@ impl DemoCmd {
                 private_key: ANVIL_DEFAULT_KEY.to_owned(),
             };
             let start = std::time::Instant::now();
-            let d = pipeline::deploy(&build, &cfg, false).await?;
+            let d = pipeline::deploy(&build, &cfg, false, None).await?;
             step(
                 8,
                 "deploy",

@@ -1,13 +1,13 @@
 use crate::artifacts::BuildDir;
 use crate::pipeline;
 use clap::Args;
-use snarkml_verifier_gen::MAX_RUNTIME_SIZE;
+use snarkml_verifier_gen::{VerifierForm, MAX_RUNTIME_SIZE};
 use std::path::PathBuf;
 
 /// `snarkml gen-verifier`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  snarkml gen-verifier build/ -o contracts/generated/\n  snarkml gen-verifier aggr/ --aggregated -o contracts/generated/aggr/"
+    after_help = "Examples:\n  snarkml gen-verifier build/ -o contracts/generated/\n  snarkml gen-verifier build/ --reusable\n  snarkml gen-verifier aggr/ --aggregated -o contracts/generated/aggr/"
 )]
 pub struct GenVerifierCmd {
     /// Build directory (after `snarkml setup`), or aggregation directory (after `snarkml
@@ -17,7 +17,16 @@ pub struct GenVerifierCmd {
     /// makes a model build directory an error).
     #[arg(long)]
     pub aggregated: bool,
-    /// Directory for the Solidity source and ABI.
+    /// The reusable form: one `Halo2Verifier` for every circuit (deployed once) plus this
+    /// circuit's verifying-key artifact and its `Halo2VerifyingKey` [default: one
+    /// self-contained verifier for this circuit].
+    #[arg(long, conflicts_with = "snark_verifier")]
+    pub reusable: bool,
+    /// snark-verifier's unrolled verifier behind an adapter (for comparison; the only form
+    /// that checks aggregated proofs so far, and the default for them).
+    #[arg(long)]
+    pub snark_verifier: bool,
+    /// Directory for the Solidity sources and ABI.
     #[arg(short, long, default_value = "contracts/generated")]
     pub out: PathBuf,
 }
@@ -31,14 +40,35 @@ impl GenVerifierCmd {
                 self.build.display()
             );
         }
+        let form = if self.reusable {
+            VerifierForm::Reusable
+        } else if self.snark_verifier || build.is_aggregation() {
+            VerifierForm::SnarkVerifier
+        } else {
+            VerifierForm::SelfContained
+        };
         let (a, secs) = super::timed("generating verifier", || {
-            pipeline::gen_verifier(&build, &self.out)
+            pipeline::gen_verifier(&build, &self.out, form)
         })?;
         println!("verifier written to {} in {secs:.2}s", self.out.display());
-        println!(
-            "  Halo2Verifier runtime {} bytes (EIP-170 limit {MAX_RUNTIME_SIZE}), adapter {} bytes, {} public instances",
-            a.verifier_runtime_size, a.adapter_runtime_size, a.num_instances
-        );
+        match form {
+            VerifierForm::SelfContained => println!(
+                "  self-contained Halo2VerifierSingle: runtime {} bytes (EIP-170 limit {MAX_RUNTIME_SIZE}), {} public instances",
+                a.verifier_runtime_size, a.num_instances
+            ),
+            VerifierForm::Reusable => println!(
+                "  reusable Halo2Verifier: runtime {} bytes (deployed once); Halo2VerifyingKey {} bytes; verifying-key artifact {} bytes, keccak 0x{}; {} public instances",
+                a.verifier_runtime_size,
+                a.adapter_runtime_size,
+                a.vk_artifact.as_deref().map_or(0, |h| h.len() / 2),
+                a.vk_artifact_hash.as_deref().unwrap_or_default(),
+                a.num_instances
+            ),
+            VerifierForm::SnarkVerifier => println!(
+                "  snark-verifier's Halo2Verifier runtime {} bytes (EIP-170 limit {MAX_RUNTIME_SIZE}), adapter {} bytes, {} public instances",
+                a.verifier_runtime_size, a.adapter_runtime_size, a.num_instances
+            ),
+        }
         if a.verifier_runtime_size > MAX_RUNTIME_SIZE {
             println!("WARNING: the verifier exceeds the EIP-170 limit and will not deploy on Ethereum mainnet; use a narrower --width");
         }

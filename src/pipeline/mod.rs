@@ -19,7 +19,7 @@ use snarkml_circuits::prover;
 use snarkml_circuits::quantize::{self, CompileOptions, CompiledModel, Visibility};
 use snarkml_circuits::srs::{read_params, srs_id, write_params, Srs};
 use snarkml_circuits::{Bn256, Fr, G1Affine};
-use snarkml_verifier_gen::{self as vgen, CircuitKind, VerifierArtifacts};
+use snarkml_verifier_gen::{self as vgen, CircuitKind, VerifierArtifacts, VerifierForm};
 use std::path::{Path, PathBuf};
 
 use snarkml_circuits::halo2_proofs;
@@ -423,9 +423,13 @@ fn verify_loaded(loaded: &Loaded, vk: &VerifyingKey<G1Affine>, proof: &Path) -> 
     Ok(file)
 }
 
-/// Generates the Solidity verifier into `out_dir` (source + ABI) and `build/verifier.json`.
-/// An aggregation directory gets the aggregated-proof verifier.
-pub fn gen_verifier(build: &BuildDir, out_dir: &Path) -> Result<VerifierArtifacts> {
+/// Generates the Solidity verifier of `form` into `out_dir` (sources and the ABI to call) and
+/// `build/verifier.json`. An aggregation directory gets the aggregated-proof verifier.
+pub fn gen_verifier(
+    build: &BuildDir,
+    out_dir: &Path,
+    form: VerifierForm,
+) -> Result<VerifierArtifacts> {
     let (params, vk, num_instances, kind) = if build.is_aggregation() {
         let a = load_aggregation(build)?;
         (
@@ -444,20 +448,43 @@ pub fn gen_verifier(build: &BuildDir, out_dir: &Path) -> Result<VerifierArtifact
         (params, vk, info.num_instances, CircuitKind::Model)
     };
     let solc = vgen::find_solc()?;
-    let artifacts = vgen::build(&params, &vk, num_instances, kind, &solc)?;
-    std::fs::create_dir_all(out_dir)
-        .wrap_err_with(|| format!("cannot create {}", out_dir.display()))?;
-    std::fs::write(
-        out_dir.join("Halo2Verifier.sol"),
-        &artifacts.verifier_source,
-    )
-    .wrap_err_with(|| format!("cannot write into {}", out_dir.display()))?;
-    write_json(
-        &out_dir.join("Halo2VerifierAdapter.abi.json"),
-        &artifacts.adapter_abi,
-    )?;
+    let artifacts = vgen::build(&params, &vk, num_instances, kind, form, &solc)?;
+    write_verifier_sources(out_dir, &artifacts)?;
     write_json(&build.verifier(), &artifacts)?;
     Ok(artifacts)
+}
+
+/// Writes a verifier's Solidity, its artifact (reusable form) and the ABI to call into `dir`.
+pub(crate) fn write_verifier_sources(dir: &Path, artifacts: &VerifierArtifacts) -> Result<()> {
+    std::fs::create_dir_all(dir).wrap_err_with(|| format!("cannot create {}", dir.display()))?;
+    let write = |name: &str, bytes: &[u8]| {
+        std::fs::write(dir.join(name), bytes)
+            .wrap_err_with(|| format!("cannot write into {}", dir.display()))
+    };
+    let abi = match artifacts.form {
+        VerifierForm::SnarkVerifier => {
+            write("Halo2Verifier.sol", artifacts.verifier_source.as_bytes())?;
+            "Halo2VerifierAdapter.abi.json"
+        }
+        VerifierForm::SelfContained => {
+            write(
+                "Halo2VerifierSingle.sol",
+                artifacts.verifier_source.as_bytes(),
+            )?;
+            "Halo2VerifierSingle.abi.json"
+        }
+        VerifierForm::Reusable => {
+            for (name, text) in vgen::reusable::reusable_sources() {
+                write(name, text.as_bytes())?;
+            }
+            write(
+                "vk-artifact.bin",
+                &hex::decode(artifacts.vk_artifact.as_deref().unwrap_or_default())?,
+            )?;
+            "Halo2VerifyingKey.abi.json"
+        }
+    };
+    write_json(&dir.join(abi), &artifacts.adapter_abi)
 }
 
 fn load_verifier(build: &BuildDir) -> Result<VerifierArtifacts> {
@@ -470,13 +497,18 @@ fn load_verifier(build: &BuildDir) -> Result<VerifierArtifacts> {
 pub fn evm_verify(build: &BuildDir, proof: &Path) -> Result<u64> {
     let (instances, bytes) = evm_proof(build, proof)?;
     let artifacts = load_verifier(build)?;
-    let initcode = hex::decode(&artifacts.verifier_initcode)?;
-    Ok(vgen::evm_verify(&initcode, &instances, &bytes)?)
+    Ok(vgen::evm_check(&artifacts, &instances, &bytes)?)
 }
 
-/// Deploys the verifier (raw verifier, then the `IVerifier` adapter in front of it).
-/// A development SRS is refused on a non-local chain unless `insecure_srs`.
-pub async fn deploy(build: &BuildDir, cfg: &ChainConfig, insecure_srs: bool) -> Result<Deployment> {
+/// Deploys the verifier and its `IVerifier` front (see [`deploy_artifacts`]); the reusable form
+/// uses the `Halo2Verifier` at `shared` when given. A development SRS is refused on a
+/// non-local chain unless `insecure_srs`.
+pub async fn deploy(
+    build: &BuildDir,
+    cfg: &ChainConfig,
+    insecure_srs: bool,
+    shared: Option<Address>,
+) -> Result<Deployment> {
     let (vk_hash, srs_insecure) = if build.is_aggregation() {
         let info = load_aggregation(build)?.info;
         (info.vk_hash, info.srs_insecure)
@@ -486,7 +518,7 @@ pub async fn deploy(build: &BuildDir, cfg: &ChainConfig, insecure_srs: bool) -> 
     };
     refuse_insecure(cfg, srs_insecure, insecure_srs)?;
     let artifacts = load_verifier(build)?;
-    let deployment = deploy_artifacts(cfg, &artifacts, vk_hash).await?;
+    let deployment = deploy_artifacts(cfg, &artifacts, vk_hash, shared).await?;
     write_json(&build.deployment(), &deployment)?;
     Ok(deployment)
 }
@@ -507,32 +539,84 @@ pub(crate) fn refuse_insecure(
     Ok(())
 }
 
-/// Deploys generated verifier artifacts: the raw verifier, then the `IVerifier` adapter in
-/// front of it. Callers first [`refuse_insecure`] keys from a development SRS.
+/// Deploys generated verifier artifacts, by form: snark-verifier's verifier then the adapter
+/// in front of it; the self-contained verifier alone; or the reusable `Halo2Verifier` (the one
+/// at `shared` if given, checked to hold code), the verifying-key artifact as a data contract
+/// and the `Halo2VerifyingKey` binding them. Callers first [`refuse_insecure`] keys from a
+/// development SRS.
 pub(crate) async fn deploy_artifacts(
     cfg: &ChainConfig,
     artifacts: &VerifierArtifacts,
     vk_hash: String,
+    shared: Option<Address>,
 ) -> Result<Deployment> {
     let chain_id = chain::chain_id(&cfg.rpc_url).await?;
-    let raw = chain::deploy(cfg, hex::decode(&artifacts.verifier_initcode)?)
-        .await
-        .wrap_err("deploying the raw verifier")?;
-    let mut adapter_code = hex::decode(&artifacts.adapter_initcode)?;
-    adapter_code.extend_from_slice(&[0u8; 12]);
-    adapter_code.extend_from_slice(raw.address.as_slice());
-    let adapter = chain::deploy(cfg, adapter_code)
-        .await
-        .wrap_err("deploying the IVerifier adapter")?;
-    Ok(Deployment {
+    let with_args = |hex_code: &str, args: &[Address]| -> Result<Vec<u8>> {
+        let mut code = hex::decode(hex_code)?;
+        for a in args {
+            code.extend_from_slice(&[0u8; 12]);
+            code.extend_from_slice(a.as_slice());
+        }
+        Ok(code)
+    };
+    let mut deployment = Deployment {
         chain_id,
         rpc_url: cfg.rpc_url.clone(),
-        verifier: adapter.address.to_string(),
-        raw_verifier: raw.address.to_string(),
+        verifier: String::new(),
+        raw_verifier: String::new(),
         vk_hash,
-        deploy_gas: raw.gas_used + adapter.gas_used,
-        raw_runtime_size: raw.runtime_size,
-    })
+        deploy_gas: 0,
+        raw_runtime_size: 0,
+        form: artifacts.form,
+        vk_artifact: None,
+        vk_artifact_hash: artifacts.vk_artifact_hash.clone(),
+    };
+    let raw = match (artifacts.form, shared) {
+        (VerifierForm::Reusable, Some(at)) => {
+            let size = chain::code_size(&cfg.rpc_url, at).await?;
+            if size == 0 {
+                bail!("no contract at {at} (the shared Halo2Verifier)");
+            }
+            deployment.raw_runtime_size = size;
+            at
+        }
+        _ => {
+            let raw = chain::deploy(cfg, hex::decode(&artifacts.verifier_initcode)?)
+                .await
+                .wrap_err("deploying the verifier")?;
+            deployment.deploy_gas += raw.gas_used;
+            deployment.raw_runtime_size = raw.runtime_size;
+            raw.address
+        }
+    };
+    deployment.raw_verifier = raw.to_string();
+    let front = match artifacts.form {
+        VerifierForm::SelfContained => raw,
+        VerifierForm::SnarkVerifier => {
+            let adapter = chain::deploy(cfg, with_args(&artifacts.adapter_initcode, &[raw])?)
+                .await
+                .wrap_err("deploying the IVerifier adapter")?;
+            deployment.deploy_gas += adapter.gas_used;
+            adapter.address
+        }
+        VerifierForm::Reusable => {
+            let bytes = hex::decode(artifacts.vk_artifact.as_deref().unwrap_or_default())?;
+            let data = chain::deploy(cfg, vgen::reusable::artifact_initcode(&bytes)?)
+                .await
+                .wrap_err("deploying the verifying-key artifact")?;
+            let key = chain::deploy(
+                cfg,
+                with_args(&artifacts.adapter_initcode, &[raw, data.address])?,
+            )
+            .await
+            .wrap_err("deploying the Halo2VerifyingKey")?;
+            deployment.deploy_gas += data.gas_used + key.gas_used;
+            deployment.vk_artifact = Some(data.address.to_string());
+            key.address
+        }
+    };
+    deployment.verifier = front.to_string();
+    Ok(deployment)
 }
 
 /// Calls `verifyProof` of the `IVerifier` at `address` with a proof file.

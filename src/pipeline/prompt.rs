@@ -25,7 +25,7 @@ use snarkml_circuits::prover::{self, Transcript};
 use snarkml_circuits::quantize::Visibility;
 use snarkml_circuits::srs::{read_params, srs_id, write_params, Srs};
 use snarkml_circuits::Fr;
-use snarkml_verifier_gen::{self as vgen, CircuitKind, VerifierArtifacts};
+use snarkml_verifier_gen::{self as vgen, CircuitKind, VerifierArtifacts, VerifierForm};
 use std::path::{Path, PathBuf};
 
 /// `format` of `delivery.json`.
@@ -132,10 +132,10 @@ pub fn setup_delivery(prompt_len: usize, srs: &Path, out: &DeliveryDir) -> Resul
         vk,
         info.num_instances,
         CircuitKind::Model,
+        VerifierForm::SelfContained,
         &solc,
     )?;
-    std::fs::write(out.file("Halo2Verifier.sol"), &artifacts.verifier_source)
-        .wrap_err_with(|| format!("cannot write into {}", out.root().display()))?;
+    super::write_verifier_sources(out.root(), &artifacts)?;
     write_json(&out.verifier(), &artifacts)?;
     write_json(&out.info(), &info)?;
     Ok(info)
@@ -179,7 +179,7 @@ pub async fn deploy_delivery(
     let info: DeliveryInfo = read_json(&dir.info())?;
     super::refuse_insecure(cfg, info.srs_insecure, insecure_srs)?;
     let artifacts: VerifierArtifacts = read_json(&dir.verifier())?;
-    let d = deploy_artifacts(cfg, &artifacts, info.vk_hash).await?;
+    let d = deploy_artifacts(cfg, &artifacts, info.vk_hash, None).await?;
     write_json(&dir.deployment(), &d)?;
     Ok(d)
 }

@@ -1,6 +1,9 @@
-//! snarkml verifier generation: a verifying key becomes a Solidity verifier (snark-verifier's
-//! EVM generator behind our `IVerifier` adapter), compiled with the project's pinned `solc`,
-//! and checked in an in-process EVM (revm).
+//! snarkml verifier generation: a verifying key becomes a Solidity verifier, compiled with the
+//! project's pinned `solc` and checked in an in-process EVM (revm). Three forms
+//! ([`VerifierForm`]): our own data-driven verifier, self-contained (one contract per circuit)
+//! or reusable (one `Halo2Verifier` for every circuit plus a per-circuit verifying-key
+//! artifact, [`reusable`]); or snark-verifier's unrolled generator behind our `IVerifier`
+//! adapter, kept for comparison.
 
 pub mod artifact;
 pub mod bytecode;
@@ -53,21 +56,48 @@ pub enum VerifierError {
 /// Result alias of this crate.
 pub type Result<T, E = VerifierError> = std::result::Result<T, E>;
 
+/// Which verifier [`build`] makes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerifierForm {
+    /// snark-verifier's generated verifier (every step unrolled) behind our `IVerifier`
+    /// adapter: what earlier builds made.
+    #[default]
+    SnarkVerifier,
+    /// Our verifier with this circuit's artifact embedded: one contract, itself `IVerifier`.
+    SelfContained,
+    /// Our `Halo2Verifier`, deployed once for every circuit, with this circuit's artifact in a
+    /// data contract and a `Halo2VerifyingKey` binding them behind `IVerifier`.
+    Reusable,
+}
+
 /// Everything needed to deploy and call the verifier of one circuit.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct VerifierArtifacts {
-    /// The generated verifier's Solidity source.
+    /// Which form this is.
+    #[serde(default)]
+    pub form: VerifierForm,
+    /// The verifier's Solidity source (for the reusable form, the shared `Halo2Verifier`).
     pub verifier_source: String,
     /// Its init code (hex, no `0x`).
     pub verifier_initcode: String,
     /// Its runtime size in bytes.
     pub verifier_runtime_size: usize,
-    /// The adapter's init code without constructor arguments (hex).
+    /// The `IVerifier` front's init code without constructor arguments (hex): snark-verifier's
+    /// adapter (argument: the verifier), the reusable form's `Halo2VerifyingKey` (arguments:
+    /// the verifier, the artifact's data contract); empty for the self-contained form, which
+    /// is its own front.
     pub adapter_initcode: String,
-    /// The adapter's runtime size in bytes.
+    /// The front's runtime size in bytes (0 when the verifier is its own front).
     pub adapter_runtime_size: usize,
-    /// The adapter's ABI (the `IVerifier` interface plus its own getters).
+    /// The ABI to call: `IVerifier` plus the front's own getters.
     pub adapter_abi: serde_json::Value,
+    /// The verifying-key artifact (hex) of our forms.
+    #[serde(default)]
+    pub vk_artifact: Option<String>,
+    /// Its Keccak hash (hex), what `Halo2VerifyingKey.vkHash()` returns.
+    #[serde(default)]
+    pub vk_artifact_hash: Option<String>,
     /// Public instances the verifier expects.
     pub num_instances: usize,
     /// `solc --version` of the compiler used.
@@ -106,14 +136,18 @@ pub fn generate_source(
     .map_err(|p| VerifierError::Generate(panic_message(&p)))
 }
 
-/// Generates and compiles the verifier and the adapter.
+/// Generates and compiles the verifier of `form` and its `IVerifier` front.
 pub fn build(
     params: &ParamsKZG<Bn256>,
     vk: &VerifyingKey<G1Affine>,
     num_instances: usize,
     kind: CircuitKind,
+    form: VerifierForm,
     solc: &Solc,
 ) -> Result<VerifierArtifacts> {
+    if form != VerifierForm::SnarkVerifier {
+        return build_ours(params, vk, num_instances, kind, form, solc);
+    }
     let srs_id = snarkml_circuits::srs::srs_id(params);
     let what = match kind {
         CircuitKind::Model => "",
@@ -133,16 +167,120 @@ pub fn build(
         "Halo2VerifierAdapter",
     )?;
     Ok(VerifierArtifacts {
+        form,
         verifier_source,
         verifier_runtime_size: verifier.runtime.len(),
         verifier_initcode: hex::encode(&verifier.initcode),
         adapter_runtime_size: adapter.runtime.len(),
         adapter_initcode: hex::encode(&adapter.initcode),
         adapter_abi: adapter.abi,
+        vk_artifact: None,
+        vk_artifact_hash: None,
         num_instances,
         solc_version: solc.version.clone(),
         srs_id,
     })
+}
+
+/// Our verifier in the self-contained or the reusable form.
+fn build_ours(
+    params: &ParamsKZG<Bn256>,
+    vk: &VerifyingKey<G1Affine>,
+    num_instances: usize,
+    kind: CircuitKind,
+    form: VerifierForm,
+    solc: &Solc,
+) -> Result<VerifierArtifacts> {
+    if kind == CircuitKind::Aggregation {
+        return Err(VerifierError::Generate(
+            "our verifier does not check aggregated proofs yet; use --snark-verifier".into(),
+        ));
+    }
+    let artifact = artifact::VkArtifact::from_vk(params, vk, num_instances)
+        .map_err(|e| VerifierError::Generate(e.to_string()))?;
+    let bytes = artifact
+        .encode()
+        .map_err(|e| VerifierError::Generate(e.to_string()))?;
+    let srs_id = snarkml_circuits::srs::srs_id(params);
+    let header = format!(
+        "// Generated by snarkml verifier-gen: do not edit.\n// SRS {srs_id}, {num_instances} public instances.\n"
+    );
+    let (verifier_source, verifier, front) = match form {
+        VerifierForm::SelfContained => {
+            let (source, single) = reusable::compile_single(&artifact, solc)?;
+            (format!("{header}{source}"), single, None)
+        }
+        _ => {
+            let sources = reusable::reusable_sources();
+            let source = sources
+                .iter()
+                .map(|(name, text)| format!("// ---- {name}\n{text}"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            (
+                format!("{header}{source}"),
+                reusable::compile_reusable(solc)?,
+                Some(reusable::compile_key(solc)?),
+            )
+        }
+    };
+    let (adapter_initcode, adapter_runtime_size, adapter_abi) = match front {
+        Some(key) => (hex::encode(&key.initcode), key.runtime.len(), key.abi),
+        None => (String::new(), 0, verifier.abi.clone()),
+    };
+    Ok(VerifierArtifacts {
+        form,
+        verifier_source,
+        verifier_runtime_size: verifier.runtime.len(),
+        verifier_initcode: hex::encode(&verifier.initcode),
+        adapter_initcode,
+        adapter_runtime_size,
+        adapter_abi,
+        vk_artifact: Some(hex::encode(&bytes)),
+        vk_artifact_hash: Some(hex::encode(reusable::vk_hash(&bytes))),
+        num_instances,
+        solc_version: solc.version.clone(),
+        srs_id,
+    })
+}
+
+/// Checks a proof with `artifacts`' verifier in a fresh in-process EVM, through its
+/// `IVerifier` front: `Ok(gas)` of that call if it accepts, else why it refuses.
+pub fn evm_check(artifacts: &VerifierArtifacts, instances: &[Fr], proof: &[u8]) -> Result<u64> {
+    let decode =
+        |h: &str| hex::decode(h).map_err(|e| VerifierError::Evm(format!("bad init code: {e}")));
+    let initcode = decode(&artifacts.verifier_initcode)?;
+    let mut chain = evm::Evm::default();
+    let front = match artifacts.form {
+        VerifierForm::SnarkVerifier => return evm_verify(&initcode, instances, proof),
+        VerifierForm::SelfContained => chain.deploy(initcode).map_err(VerifierError::Evm)?,
+        VerifierForm::Reusable => {
+            let verifier = chain.deploy(initcode).map_err(VerifierError::Evm)?;
+            let bytes = decode(artifacts.vk_artifact.as_deref().unwrap_or_default())?;
+            let data = chain
+                .deploy(reusable::artifact_initcode(&bytes)?)
+                .map_err(VerifierError::Evm)?;
+            let mut key = decode(&artifacts.adapter_initcode)?;
+            for a in [verifier, data] {
+                key.extend([0u8; 12]);
+                key.extend(a.as_slice());
+            }
+            chain.deploy(key).map_err(VerifierError::Evm)?
+        }
+    };
+    let called = chain
+        .call(front, reusable::verify_calldata(proof, instances, false))
+        .map_err(VerifierError::Evm)?;
+    if called.output.get(31) == Some(&1) {
+        return Ok(called.gas);
+    }
+    let why = chain
+        .call(front, reusable::verify_calldata(proof, instances, true))
+        .map_err(VerifierError::Evm)?;
+    Err(VerifierError::Evm(format!(
+        "the verifier refuses the proof: {}",
+        reusable::Failure::from_word(&why.output)
+    )))
 }
 
 /// Calldata of the raw generated verifier: each instance as a 32-byte word, then the proof.

@@ -226,6 +226,28 @@ pub enum Failure {
     Unknown(u8),
 }
 
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::None => write!(f, "none (the proof is valid)"),
+            Self::ProofLength(n) => write!(f, "the proof is not {n} bytes long"),
+            Self::Instances(n) => write!(f, "not {n} public instances"),
+            Self::NotCanonical(at) => write!(
+                f,
+                "a scalar at proof byte (or instance) {at} is not below the field's modulus"
+            ),
+            Self::NotOnCurve(at) => write!(f, "the point at proof byte {at} is not on the curve"),
+            Self::Degenerate => write!(f, "the proof's challenges make a denominator zero"),
+            Self::Pairing => write!(
+                f,
+                "the pairing check fails (an invalid proof for these instances)"
+            ),
+            Self::Artifact(at) => write!(f, "the verifying-key artifact is malformed at byte {at}"),
+            Self::Unknown(code) => write!(f, "unknown failure code {code}"),
+        }
+    }
+}
+
 impl Failure {
     /// Decodes the 32-byte word `check` returns.
     pub fn from_word(w: &[u8]) -> Self {
