@@ -157,51 +157,81 @@ fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() 
         assert!(format!("{err:#}").contains("proof rejected"), "{err:#}");
     }
 
-    let o = snarkml(&[
-        "gen-verifier",
-        s(aggr.root()),
-        "--aggregated",
-        "-o",
-        s(&tmp.path().join("generated")),
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let artifacts: snarkml_verifier_gen::VerifierArtifacts =
-        snarkml::artifacts::read_json(&aggr.verifier()).unwrap();
-    assert!(
-        artifacts.verifier_runtime_size <= MAX_RUNTIME_SIZE,
-        "aggregation verifier runtime {} bytes exceeds EIP-170",
-        artifacts.verifier_runtime_size
-    );
-    let revm_gas = pipeline::evm_verify(&aggr, &proof).unwrap();
-    println!(
-        "aggregation verifier: runtime {} bytes, {revm_gas} gas in revm",
-        artifacts.verifier_runtime_size
-    );
-    for bad in [&flipped, &changed] {
-        assert!(pipeline::evm_verify(&aggr, bad).is_err());
-    }
-
+    // Every verifier form: ours (self-contained, the default; reusable) and snark-verifier's,
+    // in revm and on anvil; ours also through the Rust reference of its algorithm.
     let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let (anvil, cfg) = local_chain().await;
-        let d = pipeline::deploy(&aggr, &cfg, false, None).await.unwrap();
-        let address = pipeline::parse_address(&d.verifier).unwrap();
-        let ok = pipeline::verify_onchain(&aggr, &proof, address, &cfg)
-            .await
-            .unwrap();
-        assert!(ok.valid);
+    let (anvil, cfg) = rt.block_on(local_chain());
+    let proof_file = pipeline::verify_aggregated(&aggr, &proof).unwrap();
+    let (instances, bytes) = (
+        proof_file.instance_fields().unwrap(),
+        proof_file.proof_bytes().unwrap(),
+    );
+    for flag in [None, Some("--reusable"), Some("--snark-verifier")] {
+        let out = tmp.path().join("generated");
+        let mut args = vec![
+            "gen-verifier",
+            s(aggr.root()),
+            "--aggregated",
+            "-o",
+            s(&out),
+        ];
+        args.extend(flag);
+        let o = snarkml(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let artifacts: snarkml_verifier_gen::VerifierArtifacts =
+            snarkml::artifacts::read_json(&aggr.verifier()).unwrap();
+        assert!(
+            artifacts.verifier_runtime_size <= MAX_RUNTIME_SIZE,
+            "{flag:?}: aggregation verifier runtime {} bytes exceeds EIP-170",
+            artifacts.verifier_runtime_size
+        );
+        let revm_gas = pipeline::evm_verify(&aggr, &proof).unwrap();
         println!(
-            "aggregated proof on anvil: {} gas",
-            ok.gas_used.expect("gas")
+            "aggregation verifier {flag:?}: runtime {} bytes, {revm_gas} gas in revm",
+            artifacts.verifier_runtime_size
         );
         for bad in [&flipped, &changed] {
-            let v = pipeline::verify_onchain(&aggr, bad, address, &cfg)
+            assert!(pipeline::evm_verify(&aggr, bad).is_err());
+        }
+        if let Some(hex_artifact) = &artifacts.vk_artifact {
+            use snarkml_verifier_gen::verify::{verify, VerifyError};
+            let a = snarkml_verifier_gen::artifact::VkArtifact::decode(
+                &hex::decode(hex_artifact).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(a.accumulator, Some(0));
+            verify(&a, &instances, &bytes).unwrap();
+            // Another accumulator in the instances (the first limb plus one): refused.
+            let mut other = instances.clone();
+            other[0] += Fr::from(1);
+            assert_eq!(verify(&a, &other, &bytes), Err(VerifyError::Rejected));
+            let mut beyond = instances.clone();
+            beyond[1] = -Fr::from(1);
+            assert_eq!(
+                verify(&a, &beyond, &bytes),
+                Err(VerifyError::Accumulator(1))
+            );
+        }
+        rt.block_on(async {
+            let d = pipeline::deploy(&aggr, &cfg, false, None).await.unwrap();
+            let address = pipeline::parse_address(&d.verifier).unwrap();
+            let ok = pipeline::verify_onchain(&aggr, &proof, address, &cfg)
                 .await
                 .unwrap();
-            assert!(!v.valid, "{} accepted on-chain", bad.display());
-        }
-        anvil.stop();
-    });
+            assert!(ok.valid, "{flag:?}");
+            println!(
+                "  aggregated proof on anvil: {} gas",
+                ok.gas_used.expect("gas")
+            );
+            for bad in [&flipped, &changed] {
+                let v = pipeline::verify_onchain(&aggr, bad, address, &cfg)
+                    .await
+                    .unwrap();
+                assert!(!v.valid, "{flag:?}: {} accepted on-chain", bad.display());
+            }
+        });
+    }
+    anvil.stop();
 
     // The compressed circuit verifies one proof: fewer columns than the flat pair, which is
     // what makes its verifier cheaper.

@@ -37,6 +37,8 @@ abstract contract Halo2VerifierCore {
     uint256 internal constant PAIRING = 6;
     /// The artifact is malformed (detail: the byte offset where it stops making sense).
     uint256 internal constant BAD_ARTIFACT = 7;
+    /// The accumulator in the instances is no pair of points (detail: the instance index).
+    uint256 internal constant ACCUMULATOR = 8;
 
     uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
     uint256 internal constant Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583;
@@ -79,8 +81,9 @@ abstract contract Halo2VerifierCore {
     uint256 internal constant C_OMEGA_LAST = 37; // ω^−(b+1)
     uint256 internal constant C_GAMMA_I = 38; // γ′^i of the current opening set
     uint256 internal constant C_OUT = 39; // the program's first temporary slot
-    uint256 internal constant C_E = 40; // E_j of the current opening set (at most 16 points)
-    uint256 internal constant C_WORDS = 56;
+    uint256 internal constant C_ACCUMULATOR = 40; // the accumulator's first instance, or 0xffff
+    uint256 internal constant C_E = 41; // E_j of the current opening set (at most 16 points)
+    uint256 internal constant C_WORDS = 57;
 
     /// Checks the proof (at calldata `proofAt_`, `proofLen_` bytes) against `count_` instances
     /// (at calldata `instancesAt_`, 32 bytes each) with the artifact of `artifactLen_` bytes at
@@ -170,8 +173,15 @@ abstract contract Halo2VerifierCore {
                         add(10, shl(5, and(shr(208, h), 0xffff))),
                         add(shl(1, and(shr(176, h), 0xffff)), mul(6, and(shr(192, h), 0xffff)))
                     )
-                if or(iszero(eq(add(p, plen), end)), iszero(eq(plen, need))) {
+                // Then u16: the accumulator's first instance (0xffff: none).
+                if or(iszero(eq(add(add(p, plen), 2), end)), iszero(eq(plen, need))) {
                     f := fail(BAD_ARTIFACT, sub(p, a))
+                    leave
+                }
+                let accumulator := u16at(add(p, plen))
+                st(c, C_ACCUMULATOR, accumulator)
+                if and(lt(accumulator, 0xffff), gt(add(accumulator, 12), ld(c, C_INSTANCES))) {
+                    f := fail(BAD_ARTIFACT, sub(add(p, plen), a))
                     leave
                 }
                 if gt(and(shr(224, h), 0xffff), 1) {
@@ -596,6 +606,53 @@ abstract contract Halo2VerifierCore {
                 }
             }
 
+            // One coordinate from three limbs at calldata `at` (each below 2^88, the last below
+            // 2^80: what fits in 256 bits).
+            function limbs(at) -> v, ok {
+                let l0 := calldataload(at)
+                let l1 := calldataload(add(at, 32))
+                let l2 := calldataload(add(at, 64))
+                ok := and(and(lt(l0, shl(88, 1)), lt(l1, shl(88, 1))), and(lt(l2, shl(80, 1)), 1))
+                v := or(or(l0, shl(88, l1)), shl(176, l2))
+            }
+
+            // An aggregated proof's accumulator (lhs₁, rhs₁: 12 limbs from instance `at`) folded
+            // into this proof's (lhs₀ at `s`, rhs₀ at `rhs`), as snark-verifier's decider does:
+            // t = keccak(lhs₀ ‖ rhs₀ ‖ lhs₁ ‖ rhs₁) mod r, lhs₀ + t·lhs₁, rhs₀ + t·rhs₁.
+            function fold(c, s, rhs) -> f {
+                let h := add(s, 384)
+                mstore(h, mload(s))
+                mstore(add(h, 32), mload(add(s, 32)))
+                mstore(add(h, 64), mload(rhs))
+                mstore(add(h, 96), mload(add(rhs, 32)))
+                let first := add(ld(c, C_INSTANCE_AT), shl(5, ld(c, C_ACCUMULATOR)))
+                for { let i := 0 } lt(i, 4) { i := add(i, 1) } {
+                    let v, ok := limbs(add(first, mul(96, i)))
+                    if iszero(and(ok, lt(v, Q))) {
+                        f := fail(ACCUMULATOR, add(ld(c, C_ACCUMULATOR), mul(3, i)))
+                        leave
+                    }
+                    mstore(add(h, add(128, shl(5, i))), v)
+                }
+                for { let i := 0 } lt(i, 2) { i := add(i, 1) } {
+                    let x := mload(add(h, add(128, shl(6, i))))
+                    let y := mload(add(h, add(160, shl(6, i))))
+                    if iszero(eq(mulmod(y, y, Q), addmod(mulmod(x, mulmod(x, x, Q), Q), 3, Q))) {
+                        f := fail(ACCUMULATOR, add(ld(c, C_ACCUMULATOR), mul(6, i)))
+                        leave
+                    }
+                }
+                let t := mod(keccak256(h, 256), R)
+                // lhs₀ + t·lhs₁ at s; rhs₀ + t·rhs₁ at rhs.
+                mstore(add(s, 64), mload(add(h, 128)))
+                mstore(add(s, 96), mload(add(h, 160)))
+                let ok := mulAdd(s, t)
+                mstore(add(rhs, 64), mload(add(h, 192)))
+                mstore(add(rhs, 96), mload(add(h, 224)))
+                ok := and(ok, mulAdd(rhs, t))
+                if iszero(ok) { f := fail(PAIRING, 0) }
+            }
+
             // Step 5b: − g·G₁ − Z₀·W + z′·W′, then e(acc, [1]₂)·e(W′, −[s]₂) = 1.
             function pairing(c, g, z0) -> f {
                 let ok := msm(c)
@@ -608,12 +665,20 @@ abstract contract Halo2VerifierCore {
                 ok := and(ok, mulAdd(s, sub(R, z0)))
                 calldatacopy(add(s, 64), add(w, 64), 64)
                 ok := and(ok, mulAdd(s, ld(c, C_ZPRIME)))
+                // The right point: W′, or W′ + t·rhs₁ with an accumulator folded in.
+                let rhs := add(s, 640)
+                calldatacopy(rhs, add(w, 64), 64)
+                if lt(ld(c, C_ACCUMULATOR), 0xffff) {
+                    f := fold(c, s, rhs)
+                    if f { leave }
+                }
                 let a := ld(c, C_ARTIFACT)
                 for { let i := 0 } lt(i, 4) { i := add(i, 1) } {
                     mstore(add(s, add(64, shl(5, i))), mload(add(a, add(121, shl(5, i)))))
                     mstore(add(s, add(256, shl(5, i))), mload(add(a, add(249, shl(5, i)))))
                 }
-                calldatacopy(add(s, 192), add(w, 64), 64)
+                mstore(add(s, 192), mload(rhs))
+                mstore(add(s, 224), mload(add(rhs, 32)))
                 ok := and(ok, staticcall(gas(), 0x08, s, 384, s, 32))
                 if iszero(and(ok, mload(s))) { f := fail(PAIRING, 0) }
             }

@@ -231,7 +231,7 @@ impl BenchCmd {
         let a = pipeline::gen_verifier(
             &aggr,
             &tmp.join("generated-aggr"),
-            VerifierForm::SnarkVerifier,
+            VerifierForm::SelfContained,
         )?;
         let gas = pipeline::evm_verify(&aggr, &aggr.proof())?;
         println!(

@@ -22,8 +22,7 @@ pub struct GenVerifierCmd {
     /// self-contained verifier for this circuit].
     #[arg(long, conflicts_with = "snark_verifier")]
     pub reusable: bool,
-    /// snark-verifier's unrolled verifier behind an adapter (for comparison; the only form
-    /// that checks aggregated proofs so far, and the default for them).
+    /// snark-verifier's unrolled verifier behind an adapter (for comparison).
     #[arg(long)]
     pub snark_verifier: bool,
     /// Directory for the Solidity sources and ABI.
@@ -42,7 +41,7 @@ impl GenVerifierCmd {
         }
         let form = if self.reusable {
             VerifierForm::Reusable
-        } else if self.snark_verifier || build.is_aggregation() {
+        } else if self.snark_verifier {
             VerifierForm::SnarkVerifier
         } else {
             VerifierForm::SelfContained

@@ -18,6 +18,7 @@
 //! per opening set: u8 points | u16 polynomials | per point u8 rotation, weight |
 //!                  per polynomial u16 commitment code, u16 evaluation slot per point
 //! u32 length | the constraint program
+//! u16 first instance of a KZG accumulator to fold into the pairing (0xffff: none)
 //! ```
 
 use crate::bytecode::{Program, ProgramError, VALUES};
@@ -106,7 +107,15 @@ pub struct VkArtifact {
     pub sets: Vec<OpeningSet>,
     /// The quotient's numerator.
     pub program: Program,
+    /// Where the instances hold a KZG accumulator (an aggregated proof's: 12 limbs of 88 bits,
+    /// lhs.x, lhs.y, rhs.x, rhs.y, little-endian), folded into the final pairing.
+    pub accumulator: Option<u16>,
 }
+
+/// Limbs of an accumulator in the instances, and their width.
+pub const ACCUMULATOR_LIMBS: usize = 12;
+/// Bits per accumulator limb.
+pub const LIMB_BITS: usize = 88;
 
 impl VkArtifact {
     /// The artifact of `vk` (keyed on `params`) for proofs with `instances` public values.
@@ -160,7 +169,21 @@ impl VkArtifact {
             rotations,
             sets,
             program,
+            accumulator: None,
         };
+        artifact.check()?;
+        Ok(artifact)
+    }
+
+    /// The artifact of an aggregation circuit's key: as [`Self::from_vk`], with the KZG
+    /// accumulator in instances `0..12` folded into the pairing.
+    pub fn from_aggregation_vk(
+        params: &ParamsKZG<Bn256>,
+        vk: &VerifyingKey<G1Affine>,
+        instances: usize,
+    ) -> Result<Self, ArtifactError> {
+        let mut artifact = Self::from_vk(params, vk, instances)?;
+        artifact.accumulator = Some(0);
         artifact.check()?;
         Ok(artifact)
     }
@@ -199,6 +222,11 @@ impl VkArtifact {
         }
         if self.program.roots.len() != 1 {
             return bad("program");
+        }
+        if let Some(at) = self.accumulator {
+            if usize::from(at) + ACCUMULATOR_LIMBS > usize::from(self.instances) {
+                return bad("accumulator");
+            }
         }
         let codes =
             self.proof_points() + self.fixed_commitments.len() + self.permutation_commitments.len();
@@ -284,6 +312,7 @@ impl VkArtifact {
             .map_err(|_| ArtifactError::TooLarge("the constraint program"))?;
         o.extend(len.to_be_bytes());
         o.extend(program);
+        o.extend(self.accumulator.unwrap_or(u16::MAX).to_be_bytes());
         Ok(o)
     }
 
@@ -331,6 +360,7 @@ impl VkArtifact {
             .collect::<Result<_, ArtifactError>>()?;
         let len = r.u32()? as usize;
         let program = Program::decode(r.take(len)?)?;
+        let accumulator = Some(r.u16()?).filter(|a| *a != u16::MAX);
         if r.at != bytes.len() {
             return Err(ArtifactError::Trailing(bytes.len() - r.at));
         }
@@ -352,6 +382,7 @@ impl VkArtifact {
             rotations,
             sets,
             program,
+            accumulator,
         };
         artifact.check()?;
         Ok(artifact)
@@ -505,7 +536,7 @@ mod tests {
         // The program is last: its header, constants and roots, then the ops.
         let a = VkArtifact::decode(&bytes).unwrap();
         let program = a.program.encode().unwrap();
-        let first_op = bytes.len() - program.len() + 10 + 32 * a.program.constants.len() + 2;
+        let first_op = bytes.len() - 2 - program.len() + 10 + 32 * a.program.constants.len() + 2;
         let mut forward = bytes.clone();
         forward[first_op..first_op + 2].copy_from_slice(&u16::MAX.to_be_bytes());
         assert_eq!(

@@ -191,13 +191,13 @@ fn build_ours(
     form: VerifierForm,
     solc: &Solc,
 ) -> Result<VerifierArtifacts> {
-    if kind == CircuitKind::Aggregation {
-        return Err(VerifierError::Generate(
-            "our verifier does not check aggregated proofs yet; use --snark-verifier".into(),
-        ));
+    let artifact = match kind {
+        CircuitKind::Model => artifact::VkArtifact::from_vk(params, vk, num_instances),
+        CircuitKind::Aggregation => {
+            artifact::VkArtifact::from_aggregation_vk(params, vk, num_instances)
+        }
     }
-    let artifact = artifact::VkArtifact::from_vk(params, vk, num_instances)
-        .map_err(|e| VerifierError::Generate(e.to_string()))?;
+    .map_err(|e| VerifierError::Generate(e.to_string()))?;
     let bytes = artifact
         .encode()
         .map_err(|e| VerifierError::Generate(e.to_string()))?;

@@ -222,6 +222,8 @@ pub enum Failure {
     Pairing,
     /// A malformed artifact (detail: byte offset).
     Artifact(u64),
+    /// A malformed accumulator in the instances (detail: instance index).
+    Accumulator(u64),
     /// A code this version does not know.
     Unknown(u8),
 }
@@ -243,6 +245,10 @@ impl std::fmt::Display for Failure {
                 "the pairing check fails (an invalid proof for these instances)"
             ),
             Self::Artifact(at) => write!(f, "the verifying-key artifact is malformed at byte {at}"),
+            Self::Accumulator(at) => write!(
+                f,
+                "the accumulator in the public instances is malformed at instance {at}"
+            ),
             Self::Unknown(code) => write!(f, "unknown failure code {code}"),
         }
     }
@@ -261,6 +267,7 @@ impl Failure {
             5 => Self::Degenerate,
             6 => Self::Pairing,
             7 => Self::Artifact(detail),
+            8 => Self::Accumulator(detail),
             other => Self::Unknown(other),
         }
     }

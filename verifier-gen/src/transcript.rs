@@ -85,16 +85,7 @@ impl Transcript<'_> {
         }
         let hash: [u8; 32] = Keccak256::digest(&self.buf).into();
         self.buf = hash.to_vec();
-        // The 256-bit big-endian value reduced modulo r: as 2^256·0 + value, via two halves.
-        let (hi, lo) = hash.split_at(16);
-        let half = |b: &[u8]| {
-            let mut le = [0u8; 32];
-            for (i, v) in b.iter().rev().enumerate() {
-                le[i] = *v;
-            }
-            Fr::from_repr(le).expect("128-bit values are canonical")
-        };
-        half(hi) * Fr::from_u128(1u128 << 64).square() + half(lo)
+        reduce(&hash)
     }
 
     fn take(&mut self, n: usize) -> &[u8] {
@@ -120,6 +111,19 @@ impl Transcript<'_> {
     fn points(&mut self, n: usize) -> Result<Vec<G1Affine>, ProofError> {
         (0..n).map(|_| self.point()).collect()
     }
+}
+
+/// A 256-bit big-endian value reduced modulo r (as two 128-bit halves).
+pub(crate) fn reduce(hash: &[u8; 32]) -> Fr {
+    let (hi, lo) = hash.split_at(16);
+    let half = |b: &[u8]| {
+        let mut le = [0u8; 32];
+        for (i, v) in b.iter().rev().enumerate() {
+            le[i] = *v;
+        }
+        Fr::from_repr(le).expect("128-bit values are canonical")
+    };
+    half(hi) * Fr::from_u128(1u128 << 64).square() + half(lo)
 }
 
 /// Reads `proof` for the key `artifact` describes, with its public `instances`.

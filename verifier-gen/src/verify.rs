@@ -31,6 +31,10 @@ pub enum VerifyError {
     /// x or z′ hit a point where a denominator vanishes (a proof made to break the verifier).
     #[error("the proof's challenges make a denominator zero")]
     Degenerate,
+    /// The accumulator in the instances is not a pair of points (limb `0` out of range, or a
+    /// point off the curve).
+    #[error("the accumulator in the public instances is malformed at instance {0}")]
+    Accumulator(usize),
     /// The final pairing check fails: the proof is not valid for these instances and key.
     #[error("the proof is invalid: the pairing check fails")]
     Rejected,
@@ -185,11 +189,60 @@ pub fn accumulate(
     lhs += G1::generator() * -g;
     lhs += w * -z0;
     lhs += w_prime * z_prime;
+    let (lhs, rhs) = match a.accumulator {
+        None => (lhs.to_affine(), w_prime),
+        Some(at) => fold(lhs.to_affine(), w_prime, instances, usize::from(at))?,
+    };
     Ok(Accumulator {
-        lhs: lhs.to_affine(),
-        rhs: w_prime,
+        lhs,
+        rhs,
         numerator,
     })
+}
+
+/// Folds the accumulator in `instances[at..at + 12]` into this proof's (snark-verifier's
+/// decider): `t = keccak(lhs₀ ‖ rhs₀ ‖ lhs₁ ‖ rhs₁) mod r`, then `lhs₀ + t·lhs₁` and
+/// `rhs₀ + t·rhs₁`.
+fn fold(
+    lhs: G1Affine,
+    rhs: G1Affine,
+    instances: &[Fr],
+    at: usize,
+) -> Result<(G1Affine, G1Affine), VerifyError> {
+    use crate::artifact::LIMB_BITS;
+    use crate::encoding::{point_from_be, point_to_be, scalar_to_be};
+    use sha3::{Digest, Keccak256};
+    let limbs = &instances[at..at + crate::artifact::ACCUMULATOR_LIMBS];
+    let mut coordinates = Vec::new();
+    for (c, three) in limbs.chunks(3).enumerate() {
+        // Σ limb_j·2^(88j) as 32 big-endian bytes; each limb below 2^88, the last below 2^80
+        // (what fits in 256 bits).
+        let mut value = [0u8; 32];
+        for (j, limb) in three.iter().enumerate() {
+            let be = scalar_to_be(limb);
+            let shift = j * LIMB_BITS / 8;
+            let width = (LIMB_BITS / 8).min(32 - shift);
+            if be[..32 - width].iter().any(|b| *b != 0) {
+                return Err(VerifyError::Accumulator(at + 3 * c + j));
+            }
+            value[32 - shift - width..32 - shift].copy_from_slice(&be[32 - width..]);
+        }
+        coordinates.extend(value);
+    }
+    let old = |i: usize| {
+        point_from_be(&coordinates[64 * i..64 * i + 64]).ok_or(VerifyError::Accumulator(at + 6 * i))
+    };
+    let (old_lhs, old_rhs) = (old(0)?, old(1)?);
+    let mut buf = Vec::new();
+    for p in [lhs, rhs, old_lhs, old_rhs] {
+        buf.extend(point_to_be(&p));
+    }
+    let hash: [u8; 32] = Keccak256::digest(&buf).into();
+    let t = crate::transcript::reduce(&hash);
+    Ok((
+        (lhs + old_lhs * t).to_affine(),
+        (rhs + old_rhs * t).to_affine(),
+    ))
 }
 
 /// The proof's commitments in read order (the plan's first codes).
