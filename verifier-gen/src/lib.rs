@@ -11,6 +11,8 @@ mod encoding;
 pub mod evm;
 pub mod numerator;
 pub mod plan;
+#[cfg(test)]
+mod random_circuit;
 pub mod reusable;
 mod solc;
 #[cfg(test)]
