@@ -14,6 +14,8 @@ pub mod plan;
 #[cfg(test)]
 mod random_circuit;
 pub mod reusable;
+#[cfg(test)]
+mod shapes;
 mod solc;
 #[cfg(test)]
 mod testing;
