@@ -91,8 +91,9 @@ impl BenchCmd {
             verify.push(timed("verify", || pipeline::verify(&build, &proof))?.1);
         }
         // Each verifier form: runtime bytes (verifier, its IVerifier front), generation
-        // seconds, gas of the IVerifier call (snark-verifier's: the raw call).
+        // seconds, gas of the IVerifier call (snark-verifier's: through its adapter; alone too).
         let mut forms = Vec::new();
+        let mut raw_gas = None;
         if self.evm {
             for form in [
                 VerifierForm::SelfContained,
@@ -110,6 +111,9 @@ impl BenchCmd {
                     gen_s,
                     gas,
                 ));
+                if form == VerifierForm::SnarkVerifier {
+                    raw_gas = Some(pipeline::evm_verify_raw(&build, &proof)?);
+                }
             }
         }
         let evm = forms.first().map(|f| (f.1, f.3, f.4));
@@ -135,6 +139,7 @@ impl BenchCmd {
                 "instances": m.num_instances(),
                 "verifier_runtime_bytes": evm.map(|e| e.0),
                 "verify_gas": evm.map(|e| e.2),
+                "snark_verifier_raw_gas": raw_gas,
                 "verifiers": forms.iter().map(|(form, size, front, gen_s, gas)| serde_json::json!({
                     "form": form,
                     "runtime_bytes": size,
@@ -174,9 +179,12 @@ impl BenchCmd {
             let name = match form {
                 VerifierForm::SelfContained => "self-contained verifier",
                 VerifierForm::Reusable => "reusable verifier (shared Halo2Verifier + key)",
-                VerifierForm::SnarkVerifier => "snark-verifier's verifier (raw call)",
+                VerifierForm::SnarkVerifier => "snark-verifier's verifier + adapter",
             };
-            println!("  {name}: runtime {size} + {front} bytes (generated in {gen_s:.2}s), verify call {gas} gas in revm");
+            println!("  {name}: runtime {size} + {front} bytes (generated in {gen_s:.2}s), IVerifier call {gas} gas in revm");
+        }
+        if let Some(gas) = raw_gas {
+            println!("  snark-verifier's verifier called alone (no IVerifier): {gas} gas");
         }
         if let Some(n) = self.aggregate {
             self.bench_aggregation(n, &build, &srs, &tmp)?;

@@ -492,12 +492,25 @@ fn load_verifier(build: &BuildDir) -> Result<VerifierArtifacts> {
     read_json(&build.verifier())
 }
 
-/// Runs the generated verifier on a proof in an in-process EVM: the gas of the raw verifier
-/// call, or an error if it rejects.
+/// Runs the generated verifier on a proof in an in-process EVM through its `IVerifier` front:
+/// the gas of that call, or an error naming why it rejects.
 pub fn evm_verify(build: &BuildDir, proof: &Path) -> Result<u64> {
     let (instances, bytes) = evm_proof(build, proof)?;
     let artifacts = load_verifier(build)?;
     Ok(vgen::evm_check(&artifacts, &instances, &bytes)?)
+}
+
+/// snark-verifier's generated verifier called alone, without the `IVerifier` adapter (the
+/// figure to compare other verifiers with): its gas, or an error if it rejects or the build
+/// has another form.
+pub fn evm_verify_raw(build: &BuildDir, proof: &Path) -> Result<u64> {
+    let (instances, bytes) = evm_proof(build, proof)?;
+    let artifacts = load_verifier(build)?;
+    if artifacts.form != VerifierForm::SnarkVerifier {
+        bail!("the build's verifier is not snark-verifier's");
+    }
+    let initcode = hex::decode(&artifacts.verifier_initcode)?;
+    Ok(vgen::evm_verify(&initcode, &instances, &bytes)?)
 }
 
 /// Deploys the verifier and its `IVerifier` front (see [`deploy_artifacts`]); the reusable form

@@ -256,7 +256,13 @@ pub fn evm_check(artifacts: &VerifierArtifacts, instances: &[Fr], proof: &[u8]) 
     let initcode = decode(&artifacts.verifier_initcode)?;
     let mut chain = evm::Evm::default();
     let front = match artifacts.form {
-        VerifierForm::SnarkVerifier => return evm_verify(&initcode, instances, proof),
+        VerifierForm::SnarkVerifier => {
+            let raw = chain.deploy(initcode).map_err(VerifierError::Evm)?;
+            let mut adapter = decode(&artifacts.adapter_initcode)?;
+            adapter.extend([0u8; 12]);
+            adapter.extend(raw.as_slice());
+            chain.deploy(adapter).map_err(VerifierError::Evm)?
+        }
         VerifierForm::SelfContained => chain.deploy(initcode).map_err(VerifierError::Evm)?,
         VerifierForm::Reusable => {
             let verifier = chain.deploy(initcode).map_err(VerifierError::Evm)?;
@@ -277,6 +283,11 @@ pub fn evm_check(artifacts: &VerifierArtifacts, instances: &[Fr], proof: &[u8]) 
         .map_err(VerifierError::Evm)?;
     if called.output.get(31) == Some(&1) {
         return Ok(called.gas);
+    }
+    if artifacts.form == VerifierForm::SnarkVerifier {
+        return Err(VerifierError::Evm(
+            "snark-verifier's verifier refuses the proof".into(),
+        ));
     }
     let why = chain
         .call(front, reusable::verify_calldata(proof, instances, true))
