@@ -1,5 +1,5 @@
 //! Our verifiers on the circuit shapes the compiler makes: a tiny model, the digits MLP at the
-//! widest layout the optimizer offers, a CNN and a transformer block. Each is proved for real;
+//! widest layout the optimizer considers, a CNN and a transformer block. Each is proved for real;
 //! the self-contained verifier must fit EIP-170, and it and the reusable verifier accept the
 //! proof and refuse tampered ones, as the Rust reference does.
 
@@ -28,8 +28,10 @@ fn our_verifiers_check_every_circuit_shape_the_compiler_makes() {
             ),
         }
     };
-    let wide = CompileOptions {
-        width: 9,
+    // The widest layout `compile --optimize` considers (32 multiply-accumulates per row: 33
+    // advice columns).
+    let widest = CompileOptions {
+        width: 32,
         ..CompileOptions::default()
     };
     let mut evm = Evm::default();
@@ -46,7 +48,7 @@ fn our_verifiers_check_every_circuit_shape_the_compiler_makes() {
             ),
             CompileOptions::default(),
         ),
-        ("digits MLP, width 9", DIGITS, wide),
+        ("digits MLP, width 32", DIGITS, widest),
         ("CNN", corpus("cnn_digits"), CompileOptions::default()),
         (
             "transformer block",
