@@ -595,13 +595,21 @@ abstract contract Halo2VerifierCore {
                     let scalar := ld(scalars, i)
                     if scalar {
                         switch lt(i, points)
-                        case 1 { calldatacopy(add(s, 64), add(ld(c, C_PROOF), shl(6, i)), 64) }
-                        default {
-                            let from := add(ld(c, C_COMMITMENTS), shl(6, sub(i, points)))
-                            mstore(add(s, 64), mload(from))
-                            mstore(add(s, 96), mload(add(from, 32)))
+                        case 1 {
+                            calldatacopy(add(s, 64), add(ld(c, C_PROOF), shl(6, i)), 64)
+                            ok := and(ok, mulAdd(s, scalar))
                         }
-                        ok := and(ok, mulAdd(s, scalar))
+                        default {
+                            // A key commitment; the identity (an all-zero column) adds nothing.
+                            let from := add(ld(c, C_COMMITMENTS), shl(6, sub(i, points)))
+                            let x := mload(from)
+                            let y := mload(add(from, 32))
+                            if or(x, y) {
+                                mstore(add(s, 64), x)
+                                mstore(add(s, 96), y)
+                                ok := and(ok, mulAdd(s, scalar))
+                            }
+                        }
                     }
                 }
             }

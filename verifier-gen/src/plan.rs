@@ -83,7 +83,8 @@ pub fn plan(vk: &VerifyingKey<G1Affine>, layout: &EvalLayout, instances: u32) ->
     queries.push((quotient, 0, h));
     queries.push((random, 0, layout.random()));
 
-    // Each polynomial's rotations in first-seen order; polynomials in first-seen order.
+    // Each polynomial's rotations in first-seen order; polynomials (by their own id, the code
+    // they would have without sharing) in first-seen order.
     let mut polys: Vec<(usize, Vec<(i32, u32)>)> = Vec::new();
     for (code, rotation, slot) in queries {
         match polys.iter_mut().find(|(c, _)| *c == code) {
@@ -102,12 +103,26 @@ pub fn plan(vk: &VerifyingKey<G1Affine>, layout: &EvalLayout, instances: u32) ->
             omega.invert().unwrap().pow_vartime([(-r) as u64])
         }
     };
+    // Key commitments that are equal (all-zero columns, repeated tables) share one code, so the
+    // verifier multiplies each distinct point once; each keeps its own opening.
+    let key_points: Vec<G1Affine> = vk
+        .fixed_commitments()
+        .iter()
+        .chain(vk.permutation().commitments())
+        .copied()
+        .collect();
+    let msm_code = |id: usize| match id.checked_sub(proof_points) {
+        Some(i) if i < key_points.len() => {
+            proof_points + key_points.iter().position(|p| *p == key_points[i]).unwrap_or(i)
+        }
+        _ => id,
+    };
     let mut rotations: Vec<i32> = Vec::new();
     let mut out: Vec<(Vec<i32>, OpeningSet)> = Vec::new();
-    for (code, rs) in polys {
+    for (id, rs) in polys {
         let mut key: Vec<i32> = rs.iter().map(|(r, _)| *r).collect();
         key.sort_unstable();
-        let code = u16::try_from(code).ok()?;
+        let code = u16::try_from(msm_code(id)).ok()?;
         if let Some((_, set)) = out.iter_mut().find(|(k, _)| *k == key) {
             let order: Vec<i32> = set.points.iter().map(|p| rotations[*p as usize]).collect();
             let slots = order
