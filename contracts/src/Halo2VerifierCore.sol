@@ -355,11 +355,12 @@ abstract contract Halo2VerifierCore {
                 }
                 l0 := mulmod(w, ld(inv, b1), R)
                 lActive := addmod(sub(R, lLast), addmod(1, sub(R, lBlind), R), R)
+                let p := add(inv, shl(5, b1))
                 let at := ld(c, C_INSTANCE_AT)
-                for { let j := 0 } lt(j, ld(c, C_INSTANCES)) { j := add(j, 1) } {
-                    let lj := mulmod(w, ld(inv, add(b1, j)), R)
-                    instance := addmod(instance, mulmod(calldataload(add(at, shl(5, j))), lj, R), R)
+                for { let end := add(at, shl(5, ld(c, C_INSTANCES))) } lt(at, end) { at := add(at, 32) } {
+                    instance := addmod(instance, mulmod(calldataload(at), mulmod(w, mload(p), R), R), R)
                     w := mulmod(w, omega, R)
+                    p := add(p, 32)
                 }
             }
 
