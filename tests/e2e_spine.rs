@@ -108,6 +108,7 @@ fn digits_mlp_proof_verifies_natively_in_revm_and_on_anvil_and_tampering_is_reje
             assert_eq!(d.chain_id, 31337);
             assert_eq!(d.raw_runtime_size, artifacts.verifier_runtime_size);
             assert_eq!(d.form, form);
+            println!("  deployed with {} gas", d.deploy_gas);
             if form == VerifierForm::Reusable {
                 // The second reusable deployment reuses the first one's Halo2Verifier.
                 let raw = pipeline::parse_address(&d.raw_verifier).unwrap();

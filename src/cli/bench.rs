@@ -103,7 +103,11 @@ impl BenchCmd {
                 let (a, gen_s) = timed("gen-verifier", || {
                     pipeline::gen_verifier(&build, &tmp.join("generated"), form)
                 })?;
-                let gas = pipeline::evm_verify(&build, &proof)?;
+                // A verifier past EIP-170 cannot be deployed: no gas figure.
+                let deployable = a.verifier_runtime_size <= snarkml_verifier_gen::MAX_RUNTIME_SIZE;
+                let gas = deployable
+                    .then(|| pipeline::evm_verify(&build, &proof))
+                    .transpose()?;
                 forms.push((
                     form,
                     a.verifier_runtime_size,
@@ -111,12 +115,12 @@ impl BenchCmd {
                     gen_s,
                     gas,
                 ));
-                if form == VerifierForm::SnarkVerifier {
+                if form == VerifierForm::SnarkVerifier && deployable {
                     raw_gas = Some(pipeline::evm_verify_raw(&build, &proof)?);
                 }
             }
         }
-        let evm = forms.first().map(|f| (f.1, f.3, f.4));
+        let evm = forms.first().map(|f| (f.1, f.3, f.4.unwrap_or_default()));
         let (setup, prove, verify) = (median(setup), median(prove), median(verify));
         if self.json {
             let figures = serde_json::json!({
@@ -181,7 +185,11 @@ impl BenchCmd {
                 VerifierForm::Reusable => "reusable verifier (shared Halo2Verifier + key)",
                 VerifierForm::SnarkVerifier => "snark-verifier's verifier + adapter",
             };
-            println!("  {name}: runtime {size} + {front} bytes (generated in {gen_s:.2}s), IVerifier call {gas} gas in revm");
+            let gas = match gas {
+                Some(gas) => format!("IVerifier call {gas} gas in revm"),
+                None => "over EIP-170's 24,576 bytes: cannot be deployed".into(),
+            };
+            println!("  {name}: runtime {size} + {front} bytes (generated in {gen_s:.2}s), {gas}");
         }
         if let Some(gas) = raw_gas {
             println!("  snark-verifier's verifier called alone (no IVerifier): {gas} gas");
