@@ -78,19 +78,22 @@ impl Evm {
         }
     }
 
-    /// The runtime code at `address`.
-    pub fn code_size(&mut self, address: Address) -> usize {
-        use revm::context::JournalTr;
-        self.evm
-            .ctx
-            .journaled_state
-            .load_account_code(address)
-            .map(|a| {
-                a.info
-                    .code
-                    .as_ref()
-                    .map_or(0, |c| c.original_byte_slice().len())
-            })
-            .unwrap_or(0)
+    /// Deploys a circuit's verifying-key `artifact` as a data contract and the
+    /// `Halo2VerifyingKey` (`key_initcode`) binding it to the shared `verifier`; returns the
+    /// data contract's and the key's addresses.
+    pub fn deploy_key(
+        &mut self,
+        key_initcode: &[u8],
+        verifier: Address,
+        artifact: &[u8],
+    ) -> Result<(Address, Address), String> {
+        let data =
+            self.deploy(crate::reusable::artifact_initcode(artifact).map_err(|e| e.to_string())?)?;
+        let mut key = key_initcode.to_vec();
+        for a in [verifier, data] {
+            key.extend([0u8; 12]);
+            key.extend(a.as_slice());
+        }
+        Ok((data, self.deploy(key)?))
     }
 }

@@ -267,15 +267,11 @@ pub fn evm_check(artifacts: &VerifierArtifacts, instances: &[Fr], proof: &[u8]) 
         VerifierForm::Reusable => {
             let verifier = chain.deploy(initcode).map_err(VerifierError::Evm)?;
             let bytes = decode(artifacts.vk_artifact.as_deref().unwrap_or_default())?;
-            let data = chain
-                .deploy(reusable::artifact_initcode(&bytes)?)
-                .map_err(VerifierError::Evm)?;
-            let mut key = decode(&artifacts.adapter_initcode)?;
-            for a in [verifier, data] {
-                key.extend([0u8; 12]);
-                key.extend(a.as_slice());
-            }
-            chain.deploy(key).map_err(VerifierError::Evm)?
+            let key = decode(&artifacts.adapter_initcode)?;
+            chain
+                .deploy_key(&key, verifier, &bytes)
+                .map_err(VerifierError::Evm)?
+                .1
         }
     };
     let called = chain

@@ -113,7 +113,11 @@ pub fn plan(vk: &VerifyingKey<G1Affine>, layout: &EvalLayout, instances: u32) ->
         .collect();
     let msm_code = |id: usize| match id.checked_sub(proof_points) {
         Some(i) if i < key_points.len() => {
-            proof_points + key_points.iter().position(|p| *p == key_points[i]).unwrap_or(i)
+            proof_points
+                + key_points
+                    .iter()
+                    .position(|p| *p == key_points[i])
+                    .unwrap_or(i)
         }
         _ => id,
     };

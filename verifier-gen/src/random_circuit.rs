@@ -274,7 +274,7 @@ mod tests {
     use super::*;
     use crate::artifact::VkArtifact;
     use crate::evm::Evm;
-    use crate::reusable::{artifact_initcode, compile_key, compile_reusable, verify_calldata};
+    use crate::reusable::{compile_key, compile_reusable, verify_calldata};
     use crate::verify::verify;
 
     #[test]
@@ -293,13 +293,7 @@ mod tests {
             let artifact = VkArtifact::from_vk(&srs.params, &vk, instances.len())
                 .unwrap_or_else(|e| panic!("seed {seed}, {shape:?}: {e}"));
             let bytes = artifact.encode().unwrap();
-            let data = evm.deploy(artifact_initcode(&bytes).unwrap()).unwrap();
-            let mut init = key.initcode.clone();
-            for a in [verifier, data] {
-                init.extend([0u8; 12]);
-                init.extend(a.as_slice());
-            }
-            let bound = evm.deploy(init).unwrap();
+            let (_, bound) = evm.deploy_key(&key.initcode, verifier, &bytes).unwrap();
             let solidity = |evm: &mut Evm, instances: &[Fr], bytes: &[u8]| {
                 evm.call(bound, verify_calldata(bytes, instances, false))
                     .unwrap()

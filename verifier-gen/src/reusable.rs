@@ -298,13 +298,7 @@ mod tests {
             .iter()
             .map(|p| {
                 let bytes = p.artifact.encode().unwrap();
-                let data = evm.deploy(artifact_initcode(&bytes).unwrap()).unwrap();
-                let mut init = key.initcode.clone();
-                for a in [verifier, data] {
-                    init.extend([0u8; 12]);
-                    init.extend(a.as_slice());
-                }
-                (data, evm.deploy(init).unwrap())
+                evm.deploy_key(&key.initcode, verifier, &bytes).unwrap()
             })
             .collect();
         Deployed {

@@ -5,9 +5,7 @@
 
 use crate::artifact::VkArtifact;
 use crate::evm::Evm;
-use crate::reusable::{
-    artifact_initcode, compile_key, compile_reusable, compile_single, verify_calldata,
-};
+use crate::reusable::{compile_key, compile_reusable, compile_single, verify_calldata};
 use crate::testing::{compiled, DIGITS};
 use crate::verify::verify;
 use crate::MAX_RUNTIME_SIZE;
@@ -77,13 +75,7 @@ fn our_verifiers_check_every_circuit_shape_the_compiler_makes() {
         assert!(ok, "{label}: self-contained");
 
         let encoded = artifact.encode().unwrap();
-        let data = evm.deploy(artifact_initcode(&encoded).unwrap()).unwrap();
-        let mut init = key.initcode.clone();
-        for a in [verifier, data] {
-            init.extend([0u8; 12]);
-            init.extend(a.as_slice());
-        }
-        let bound = evm.deploy(init).unwrap();
+        let (_, bound) = evm.deploy_key(&key.initcode, verifier, &encoded).unwrap();
         let (ok, reusable_gas) = call(&mut evm, bound, bytes);
         assert!(ok, "{label}: reusable");
         // A sample of tampered proofs: one per section at least.
