@@ -201,10 +201,14 @@ fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() 
             .unwrap();
             assert_eq!(a.accumulator, Some(0));
             verify(&a, &instances, &bytes).unwrap();
-            // Another accumulator in the instances (the first limb plus one): refused.
+            // Another accumulator in the instances: lhs and rhs swapped (both points on the
+            // curve) is refused by the pairing; the first limb plus one puts lhs off the curve.
+            let mut swapped = instances.clone();
+            swapped[..12].rotate_left(6);
+            assert_eq!(verify(&a, &swapped, &bytes), Err(VerifyError::Rejected));
             let mut other = instances.clone();
             other[0] += Fr::from(1);
-            assert_eq!(verify(&a, &other, &bytes), Err(VerifyError::Rejected));
+            assert_eq!(verify(&a, &other, &bytes), Err(VerifyError::Accumulator(0)));
             let mut beyond = instances.clone();
             beyond[1] = -Fr::from(1);
             assert_eq!(
