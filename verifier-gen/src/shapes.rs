@@ -1,7 +1,8 @@
 //! Our verifiers on the circuit shapes the compiler makes: a tiny model, the digits MLP at the
 //! widest layout the optimizer considers, a CNN and a transformer block. Each is proved for real;
 //! the self-contained verifier must fit EIP-170, and it and the reusable verifier accept the
-//! proof and refuse tampered ones, as the Rust reference does.
+//! proof and refuse, as the Rust reference does, a changed item and a flipped byte in every
+//! section of the proof, a wrong instance and a proof made for another key.
 
 use crate::artifact::VkArtifact;
 use crate::evm::Evm;
@@ -9,7 +10,9 @@ use crate::reusable::{compile_key, compile_reusable, compile_single, verify_call
 use crate::testing::{compiled, DIGITS};
 use crate::verify::verify;
 use crate::MAX_RUNTIME_SIZE;
+use halo2_proofs::halo2curves::ff::Field;
 use snarkml_circuits::quantize::CompileOptions;
+use snarkml_circuits::Fr;
 
 #[test]
 fn our_verifiers_check_every_circuit_shape_the_compiler_makes() {
@@ -37,6 +40,7 @@ fn our_verifiers_check_every_circuit_shape_the_compiler_makes() {
         .deploy(compile_reusable(&solc).unwrap().initcode)
         .unwrap();
     let key = compile_key(&solc).unwrap();
+    let mut previous: Option<(Vec<u8>, Vec<Fr>)> = None;
     for (label, model, opts) in [
         (
             "tiny (relu3)",
@@ -78,18 +82,45 @@ fn our_verifiers_check_every_circuit_shape_the_compiler_makes() {
         let (_, bound) = evm.deploy_key(&key.initcode, verifier, &encoded).unwrap();
         let (ok, reusable_gas) = call(&mut evm, bound, bytes);
         assert!(ok, "{label}: reusable");
-        // A sample of tampered proofs: one per section at least.
-        for (what, bad) in crate::testing::tampered(&artifact, bytes)
-            .into_iter()
-            .step_by(5)
-        {
+        // In every section of the proof, its first and last item changed (a valid encoding,
+        // so only the algebra can object) and with a byte flipped; a wrong instance; the
+        // previous circuit's proof (made for another key).
+        let mut bad: Vec<(String, Vec<u8>)> = Vec::new();
+        let all = crate::testing::tampered(&artifact, bytes);
+        for (name, _, _, count) in crate::testing::sections(&artifact) {
+            for item in [0, count - 1] {
+                for how in ["changed", "flipped"] {
+                    let what = format!("{name} {item} {how}");
+                    let at = all.iter().position(|(w, _)| *w == what).expect("listed");
+                    bad.push(all[at].clone());
+                }
+            }
+        }
+        for (what, proof) in &bad {
             assert!(
-                verify(&artifact, instances, &bad).is_err(),
+                verify(&artifact, instances, proof).is_err(),
                 "{label}: {what}"
             );
-            assert!(!call(&mut evm, at, &bad).0, "{label}: {what}");
-            assert!(!call(&mut evm, bound, &bad).0, "{label}: {what}");
+            assert!(!call(&mut evm, at, proof).0, "{label}: {what}");
+            assert!(!call(&mut evm, bound, proof).0, "{label}: {what}");
         }
+        let mut wrong = instances.clone();
+        wrong[0] += Fr::ONE;
+        assert!(verify(&artifact, &wrong, bytes).is_err(), "{label}");
+        for to in [at, bound] {
+            let c = evm.call(to, verify_calldata(bytes, &wrong, false)).unwrap();
+            assert_eq!(c.output[31], 0, "{label}: a wrong instance");
+        }
+        if let Some((other_proof, other_instances)) = &previous {
+            assert!(verify(&artifact, other_instances, other_proof).is_err());
+            for to in [at, bound] {
+                let c = evm
+                    .call(to, verify_calldata(other_proof, other_instances, false))
+                    .unwrap();
+                assert_eq!(c.output[31], 0, "{label}: another key's proof");
+            }
+        }
+        previous = Some((bytes.clone(), instances.clone()));
         println!(
             "{label}: k {}, {} advice, proof {} bytes, artifact {} bytes, {} ops; self-contained {} bytes, {single_gas} gas; reusable {reusable_gas} gas",
             artifact.k,
