@@ -105,14 +105,6 @@ abstract contract Halo2VerifierCore {
                 f := or(shl(248, code), detail)
             }
 
-            function ld(c, i) -> v {
-                v := mload(add(c, shl(5, i)))
-            }
-
-            function st(c, i, v) {
-                mstore(add(c, shl(5, i)), v)
-            }
-
             function u16at(p) -> v {
                 v := shr(240, mload(p))
             }
@@ -128,30 +120,30 @@ abstract contract Halo2VerifierCore {
                     f := fail(BAD_ARTIFACT, 0)
                     leave
                 }
-                st(c, C_ARTIFACT, a)
-                st(c, C_K, byte(0, mload(add(a, 5))))
-                st(c, C_BLINDING, byte(0, mload(add(a, 6))))
-                st(c, C_INSTANCES, u16at(add(a, 7)))
-                st(c, C_ADVICE, u16at(add(a, 9)))
-                st(c, C_LOOKUPS, u16at(add(a, 11)))
-                st(c, C_SETS, u16at(add(a, 13)))
-                st(c, C_PIECES, u16at(add(a, 15)))
+                mstore(add(c, shl(5, C_ARTIFACT)), a)
+                mstore(add(c, shl(5, C_K)), byte(0, mload(add(a, 5))))
+                mstore(add(c, shl(5, C_BLINDING)), byte(0, mload(add(a, 6))))
+                mstore(add(c, shl(5, C_INSTANCES)), u16at(add(a, 7)))
+                mstore(add(c, shl(5, C_ADVICE)), u16at(add(a, 9)))
+                mstore(add(c, shl(5, C_LOOKUPS)), u16at(add(a, 11)))
+                mstore(add(c, shl(5, C_SETS)), u16at(add(a, 13)))
+                mstore(add(c, shl(5, C_PIECES)), u16at(add(a, 15)))
                 let commitments := add(u16at(add(a, 17)), u16at(add(a, 19)))
-                st(c, C_NROTATIONS, u16at(add(a, 21)))
-                st(c, C_NOPENINGS, u16at(add(a, 23)))
-                if or(gt(ld(c, C_K), 28), iszero(ld(c, C_K))) {
+                mstore(add(c, shl(5, C_NROTATIONS)), u16at(add(a, 21)))
+                mstore(add(c, shl(5, C_NOPENINGS)), u16at(add(a, 23)))
+                if or(gt(mload(add(c, shl(5, C_K))), 28), iszero(mload(add(c, shl(5, C_K))))) {
                     f := fail(BAD_ARTIFACT, 5)
                     leave
                 }
                 // ω ω⁻¹ state [1]₂ −[s]₂ at 25, then the commitments.
                 let p := add(a, 377)
-                st(c, C_COMMITMENTS, p)
+                mstore(add(c, shl(5, C_COMMITMENTS)), p)
                 p := add(p, shl(6, commitments))
-                st(c, C_ROTATIONS, p)
-                p := add(p, shl(5, ld(c, C_NROTATIONS)))
-                st(c, C_OPENINGS, p)
+                mstore(add(c, shl(5, C_ROTATIONS)), p)
+                p := add(p, shl(5, mload(add(c, shl(5, C_NROTATIONS)))))
+                mstore(add(c, shl(5, C_OPENINGS)), p)
                 let end := add(a, len)
-                for { let i := 0 } lt(i, ld(c, C_NOPENINGS)) { i := add(i, 1) } {
+                for { let i := 0 } lt(i, mload(add(c, shl(5, C_NOPENINGS)))) { i := add(i, 1) } {
                     if gt(add(p, 3), end) {
                         f := fail(BAD_ARTIFACT, sub(p, a))
                         leave
@@ -166,7 +158,7 @@ abstract contract Halo2VerifierCore {
                 }
                 let plen := shr(224, mload(p))
                 p := add(p, 4)
-                st(c, C_PROGRAM, p)
+                mstore(add(c, shl(5, C_PROGRAM)), p)
                 let h := mload(p)
                 let need :=
                     add(
@@ -179,8 +171,8 @@ abstract contract Halo2VerifierCore {
                     leave
                 }
                 let accumulator := u16at(add(p, plen))
-                st(c, C_ACCUMULATOR, accumulator)
-                if and(lt(accumulator, 0xffff), gt(add(accumulator, 12), ld(c, C_INSTANCES))) {
+                mstore(add(c, shl(5, C_ACCUMULATOR)), accumulator)
+                if and(lt(accumulator, 0xffff), gt(add(accumulator, 12), mload(add(c, shl(5, C_INSTANCES))))) {
                     f := fail(BAD_ARTIFACT, sub(add(p, plen), a))
                     leave
                 }
@@ -188,11 +180,14 @@ abstract contract Halo2VerifierCore {
                     f := fail(BAD_ARTIFACT, sub(p, a))
                     leave
                 }
-                st(c, C_EVALS, shr(240, h))
+                mstore(add(c, shl(5, C_EVALS)), shr(240, h))
                 let points :=
-                    add(add(ld(c, C_ADVICE), mul(3, ld(c, C_LOOKUPS))), add(add(ld(c, C_SETS), 1), ld(c, C_PIECES)))
-                st(c, C_POINTS, points)
-                st(c, C_CODES, add(points, commitments))
+                    add(
+                        add(mload(add(c, shl(5, C_ADVICE))), mul(3, mload(add(c, shl(5, C_LOOKUPS))))),
+                        add(add(mload(add(c, shl(5, C_SETS))), 1), mload(add(c, shl(5, C_PIECES))))
+                    )
+                mstore(add(c, shl(5, C_POINTS)), points)
+                mstore(add(c, shl(5, C_CODES)), add(points, commitments))
             }
 
             // Every point from calldata `from` to `end` must be on G1 (and not the identity).
@@ -238,71 +233,78 @@ abstract contract Halo2VerifierCore {
 
             // Step 1: the transcript, after checking every point and scalar of the proof.
             function transcript(c) -> f {
-                let proofAt := ld(c, C_PROOF)
-                let at := add(proofAt, shl(6, ld(c, C_POINTS)))
-                let w := add(at, shl(5, ld(c, C_EVALS)))
+                let proofAt := mload(add(c, shl(5, C_PROOF)))
+                let at := add(proofAt, shl(6, mload(add(c, shl(5, C_POINTS)))))
+                let w := add(at, shl(5, mload(add(c, shl(5, C_EVALS)))))
                 f := onCurve(proofAt, at, proofAt)
                 if f { leave }
                 f := canonical(at, w, proofAt)
                 if f { leave }
                 f := onCurve(w, add(w, 128), proofAt)
                 if f { leave }
-                let t := ld(c, C_TRANSCRIPT)
-                let n := ld(c, C_INSTANCES)
-                let adv := shl(6, ld(c, C_ADVICE))
+                let t := mload(add(c, shl(5, C_TRANSCRIPT)))
+                let n := mload(add(c, shl(5, C_INSTANCES)))
+                let adv := shl(6, mload(add(c, shl(5, C_ADVICE))))
                 // Initial state, instances, advice → θ.
-                mstore(t, mload(add(ld(c, C_ARTIFACT), 89)))
-                calldatacopy(add(t, 32), ld(c, C_INSTANCE_AT), shl(5, n))
+                mstore(t, mload(add(mload(add(c, shl(5, C_ARTIFACT))), 89)))
+                calldatacopy(add(t, 32), mload(add(c, shl(5, C_INSTANCE_AT))), shl(5, n))
                 calldatacopy(add(add(t, 32), shl(5, n)), proofAt, adv)
-                st(c, C_THETA, squeeze(t, add(32, add(shl(5, n), adv))))
+                mstore(add(c, shl(5, C_THETA)), squeeze(t, add(32, add(shl(5, n), adv))))
                 at := add(proofAt, adv)
                 // Permuted inputs and tables → β, then γ.
-                let lookups := ld(c, C_LOOKUPS)
-                st(c, add(C_THETA, 1), absorb(t, at, shl(7, lookups)))
-                st(c, add(C_THETA, 2), squeeze(t, 32))
+                let lookups := mload(add(c, shl(5, C_LOOKUPS)))
+                mstore(add(c, shl(5, add(C_THETA, 1))), absorb(t, at, shl(7, lookups)))
+                mstore(add(c, shl(5, add(C_THETA, 2))), squeeze(t, 32))
                 at := add(at, shl(7, lookups))
                 // Permutation z's, lookup z's, the random polynomial → y.
-                let zs := shl(6, add(add(ld(c, C_SETS), lookups), 1))
-                st(c, add(C_THETA, 3), absorb(t, at, zs))
+                let zs := shl(6, add(add(mload(add(c, shl(5, C_SETS))), lookups), 1))
+                mstore(add(c, shl(5, add(C_THETA, 3))), absorb(t, at, zs))
                 at := add(at, zs)
                 // Quotient pieces → x.
-                st(c, C_X, absorb(t, at, shl(6, ld(c, C_PIECES))))
-                at := add(at, shl(6, ld(c, C_PIECES)))
+                mstore(add(c, shl(5, C_X)), absorb(t, at, shl(6, mload(add(c, shl(5, C_PIECES))))))
+                at := add(at, shl(6, mload(add(c, shl(5, C_PIECES)))))
                 // Evaluations → μ, then γ′.
-                st(c, C_MU, absorb(t, at, shl(5, ld(c, C_EVALS))))
-                st(c, C_GAMMA2, squeeze(t, 32))
+                mstore(add(c, shl(5, C_MU)), absorb(t, at, shl(5, mload(add(c, shl(5, C_EVALS))))))
+                mstore(add(c, shl(5, C_GAMMA2)), squeeze(t, 32))
                 // W → z′ (W′ is absorbed into nothing).
-                st(c, C_ZPRIME, absorb(t, w, 64))
+                mstore(add(c, shl(5, C_ZPRIME)), absorb(t, w, 64))
             }
 
             // Step 2: the batch inversion (`batch` lists the elements, `montgomery` inverts them
             // all with one modexp).
             function batch(c) -> m {
-                let inv := ld(c, C_INVERSES)
-                let x := ld(c, C_X)
+                let inv := mload(add(c, shl(5, C_INVERSES)))
+                let x := mload(add(c, shl(5, C_X)))
                 let xn := x
-                for { let i := ld(c, C_K) } i { i := sub(i, 1) } { xn := mulmod(xn, xn, R) }
-                st(c, C_XN, xn)
-                let a := ld(c, C_ARTIFACT)
+                for { let i := mload(add(c, shl(5, C_K))) } i { i := sub(i, 1) } { xn := mulmod(xn, xn, R) }
+                mstore(add(c, shl(5, C_XN)), xn)
+                let a := mload(add(c, shl(5, C_ARTIFACT)))
                 let omega := mload(add(a, 25))
                 // x − ω^i from i = −(b+1): ω^−(b+1) = (ω⁻¹)^(b+1).
                 let w := 1
                 {
                     let omegaInv := mload(add(a, 57))
-                    for { let i := add(ld(c, C_BLINDING), 1) } i { i := sub(i, 1) } { w := mulmod(w, omegaInv, R) }
+                    for { let i := add(mload(add(c, shl(5, C_BLINDING))), 1) } i { i := sub(i, 1) } { w := mulmod(
+                        w,
+                        omegaInv,
+                        R
+                    ) }
                 }
-                st(c, C_OMEGA_LAST, w)
+                mstore(add(c, shl(5, C_OMEGA_LAST)), w)
                 let e := inv
-                for { let end := add(inv, shl(5, ld(c, C_ROWS))) } lt(e, end) { e := add(e, 32) } {
+                for { let end := add(inv, shl(5, mload(add(c, shl(5, C_ROWS))))) } lt(e, end) { e := add(e, 32) } {
                     mstore(e, addmod(x, sub(R, w), R))
                     w := mulmod(w, omega, R)
                 }
                 mstore(e, addmod(xn, sub(R, 1), R))
                 mstore(add(e, 32), x)
                 e := add(e, 64)
-                let zp := ld(c, C_ZPRIME)
-                let rot := ld(c, C_ROTATIONS)
-                for { let end := add(rot, shl(5, ld(c, C_NROTATIONS))) } lt(rot, end) { rot := add(rot, 32) } {
+                let zp := mload(add(c, shl(5, C_ZPRIME)))
+                let rot := mload(add(c, shl(5, C_ROTATIONS)))
+                for { let end := add(rot, shl(5, mload(add(c, shl(5, C_NROTATIONS))))) } lt(rot, end) { rot := add(
+                    rot,
+                    32
+                ) } {
                     mstore(e, addmod(zp, sub(R, mulmod(x, mload(rot), R)), R))
                     e := add(e, 32)
                 }
@@ -340,24 +342,30 @@ abstract contract Halo2VerifierCore {
 
             // Step 3a: l₀, l_last, l_active and the instance evaluation Σ inst_j·L_j(x).
             function lagrange(c) -> l0, lLast, lActive, instance {
-                let inv := ld(c, C_INVERSES)
-                let common := mulmod(addmod(ld(c, C_XN), sub(R, 1), R), sub(R, shr(ld(c, C_K), sub(R, 1))), R)
-                let omega := mload(add(ld(c, C_ARTIFACT), 25))
-                let w := mulmod(common, ld(c, C_OMEGA_LAST), R)
+                let inv := mload(add(c, shl(5, C_INVERSES)))
+                let common :=
+                    mulmod(
+                        addmod(mload(add(c, shl(5, C_XN))), sub(R, 1), R),
+                        sub(R, shr(mload(add(c, shl(5, C_K))), sub(R, 1))),
+                        R
+                    )
+                let omega := mload(add(mload(add(c, shl(5, C_ARTIFACT))), 25))
+                let w := mulmod(common, mload(add(c, shl(5, C_OMEGA_LAST))), R)
                 // Rows −(b+1) (the last usable one), −b … −1 (blinding), then 0 ….
-                lLast := mulmod(w, ld(inv, 0), R)
-                let b1 := add(ld(c, C_BLINDING), 1)
+                lLast := mulmod(w, mload(add(inv, shl(5, 0))), R)
+                let b1 := add(mload(add(c, shl(5, C_BLINDING))), 1)
                 let lBlind := 0
                 w := mulmod(w, omega, R)
                 for { let i := 1 } lt(i, b1) { i := add(i, 1) } {
-                    lBlind := addmod(lBlind, mulmod(w, ld(inv, i), R), R)
+                    lBlind := addmod(lBlind, mulmod(w, mload(add(inv, shl(5, i))), R), R)
                     w := mulmod(w, omega, R)
                 }
-                l0 := mulmod(w, ld(inv, b1), R)
+                l0 := mulmod(w, mload(add(inv, shl(5, b1))), R)
                 lActive := addmod(sub(R, lLast), addmod(1, sub(R, lBlind), R), R)
                 let p := add(inv, shl(5, b1))
-                let at := ld(c, C_INSTANCE_AT)
-                for { let end := add(at, shl(5, ld(c, C_INSTANCES))) } lt(at, end) { at := add(at, 32) } {
+                let at := mload(add(c, shl(5, C_INSTANCE_AT)))
+                for { let end := add(at, shl(5, mload(add(c, shl(5, C_INSTANCES))))) } lt(at, end) { at := add(at, 32) }
+                {
                     instance := addmod(instance, mulmod(calldataload(at), mulmod(w, mload(p), R), R), R)
                     w := mulmod(w, omega, R)
                     p := add(p, 32)
@@ -368,21 +376,28 @@ abstract contract Halo2VerifierCore {
             // l₀ l_last l_active h, the constants. Returns where the first op writes.
             function leaves(c) -> out {
                 let l0, lLast, lActive, instance := lagrange(c)
-                let p := ld(c, C_PROGRAM)
+                let p := mload(add(c, shl(5, C_PROGRAM)))
                 let h := mload(p)
                 let e := shr(240, h)
-                let slots := ld(c, C_SLOTS)
-                calldatacopy(slots, add(ld(c, C_PROOF), shl(6, ld(c, C_POINTS))), shl(5, e))
+                let slots := mload(add(c, shl(5, C_SLOTS)))
+                calldatacopy(
+                    slots,
+                    add(mload(add(c, shl(5, C_PROOF))), shl(6, mload(add(c, shl(5, C_POINTS))))),
+                    shl(5, e)
+                )
                 let v := add(slots, shl(5, e))
                 if and(shr(224, h), 0xffff) {
                     mstore(v, instance)
                     v := add(v, 32)
                 }
-                for { let i := 0 } lt(i, 5) { i := add(i, 1) } { st(v, i, ld(c, add(C_THETA, i))) }
-                st(v, 5, l0)
-                st(v, 6, lLast)
-                st(v, 7, lActive)
-                st(c, C_LIMIT, add(v, 288))
+                for { let i := 0 } lt(i, 5) { i := add(i, 1) } { mstore(
+                    add(v, shl(5, i)),
+                    mload(add(c, shl(5, add(C_THETA, i))))
+                ) }
+                mstore(add(v, shl(5, 5)), l0)
+                mstore(add(v, shl(5, 6)), lLast)
+                mstore(add(v, shl(5, 7)), lActive)
+                mstore(add(c, shl(5, C_LIMIT)), add(v, 288))
                 out := add(v, 288)
                 for { let i := 0 } lt(i, and(shr(208, h), 0xffff)) { i := add(i, 1) } {
                     mstore(out, mload(add(add(p, 10), shl(5, i))))
@@ -392,18 +407,19 @@ abstract contract Halo2VerifierCore {
 
             // The inputs' shape: the instance count, each instance below r, the proof's length.
             function inputs(c, proofLen, count) -> f {
-                if iszero(eq(count, ld(c, C_INSTANCES))) {
-                    f := fail(BAD_INSTANCES, ld(c, C_INSTANCES))
+                if iszero(eq(count, mload(add(c, shl(5, C_INSTANCES))))) {
+                    f := fail(BAD_INSTANCES, mload(add(c, shl(5, C_INSTANCES))))
                     leave
                 }
-                let at := ld(c, C_INSTANCE_AT)
+                let at := mload(add(c, shl(5, C_INSTANCE_AT)))
                 for { let j := 0 } lt(j, count) { j := add(j, 1) } {
                     if iszero(lt(calldataload(add(at, shl(5, j))), R)) {
                         f := fail(NOT_CANONICAL, j)
                         leave
                     }
                 }
-                let expected := add(shl(6, add(ld(c, C_POINTS), 2)), shl(5, ld(c, C_EVALS)))
+                let expected :=
+                    add(shl(6, add(mload(add(c, shl(5, C_POINTS))), 2)), shl(5, mload(add(c, shl(5, C_EVALS)))))
                 if iszero(eq(proofLen, expected)) { f := fail(BAD_PROOF_LENGTH, expected) }
             }
 
@@ -411,43 +427,43 @@ abstract contract Halo2VerifierCore {
             // quotient's last) and accumulator (zeroed), the inverses with their prefix products and modexp scratch, then the
             // transcript's buffer, which grows with what it absorbs.
             function regions(c) {
-                let h := mload(ld(c, C_PROGRAM))
+                let h := mload(mload(add(c, shl(5, C_PROGRAM))))
                 let slotCount :=
                     add(
                         add(shr(240, h), and(shr(224, h), 0xffff)),
                         add(add(9, and(shr(208, h), 0xffff)), and(shr(192, h), 0xffff))
                     )
                 let p := add(c, shl(5, C_WORDS))
-                st(c, C_SLOTS, p)
+                mstore(add(c, shl(5, C_SLOTS)), p)
                 p := add(p, shl(5, slotCount))
-                st(c, C_SCALARS, p)
+                mstore(add(c, shl(5, C_SCALARS)), p)
                 // Zeroed by copying from past the end of calldata.
-                calldatacopy(p, calldatasize(), shl(5, add(ld(c, C_CODES), 3)))
-                p := add(p, shl(5, add(ld(c, C_CODES), 3)))
+                calldatacopy(p, calldatasize(), shl(5, add(mload(add(c, shl(5, C_CODES))), 3)))
+                p := add(p, shl(5, add(mload(add(c, shl(5, C_CODES))), 3)))
                 p := add(p, 96)
-                st(c, C_INVERSES, p)
-                let n := ld(c, C_INSTANCES)
+                mstore(add(c, shl(5, C_INVERSES)), p)
+                let n := mload(add(c, shl(5, C_INSTANCES)))
                 if iszero(n) { n := 1 }
-                st(c, C_ROWS, add(add(ld(c, C_BLINDING), 1), n))
-                let m := add(add(ld(c, C_ROWS), 2), ld(c, C_NROTATIONS))
+                mstore(add(c, shl(5, C_ROWS)), add(add(mload(add(c, shl(5, C_BLINDING))), 1), n))
+                let m := add(add(mload(add(c, shl(5, C_ROWS))), 2), mload(add(c, shl(5, C_NROTATIONS))))
                 p := add(p, add(shl(6, m), 192))
-                st(c, C_TRANSCRIPT, p)
+                mstore(add(c, shl(5, C_TRANSCRIPT)), p)
             }
 
             function run(a, len, proofAt, proofLen, instancesAt, count) -> f {
                 let c := mload(0x40)
                 f := parse(c, a, len)
                 if f { leave }
-                st(c, C_PROOF, proofAt)
-                st(c, C_INSTANCE_AT, instancesAt)
+                mstore(add(c, shl(5, C_PROOF)), proofAt)
+                mstore(add(c, shl(5, C_INSTANCE_AT)), instancesAt)
                 f := inputs(c, proofLen, count)
                 if f { leave }
                 regions(c)
                 f := transcript(c)
                 if f { leave }
-                f := montgomery(ld(c, C_INVERSES), batch(c))
+                f := montgomery(mload(add(c, shl(5, C_INVERSES))), batch(c))
                 if f { leave }
-                st(c, C_OUT, leaves(c))
+                mstore(add(c, shl(5, C_OUT)), leaves(c))
             }
 
             context := mload(0x40)
@@ -461,13 +477,6 @@ abstract contract Halo2VerifierCore {
             function fail(code, detail) -> f {
                 f := or(shl(248, code), detail)
             }
-            function ld(c, i) -> v {
-                v := mload(add(c, shl(5, i)))
-            }
-
-            function st(c, i, v) {
-                mstore(add(c, shl(5, i)), v)
-            }
 
             function u16at(p) -> v {
                 v := shr(240, mload(p))
@@ -476,31 +485,45 @@ abstract contract Halo2VerifierCore {
             // Step 4: SHPLONK's scalars into the scalars array (one per commitment code, the
             // last one the quotient's); the generator's scalar accumulates in the context.
             function shplonk(c) -> z0 {
-                let p := ld(c, C_OPENINGS)
+                let p := mload(add(c, shl(5, C_OPENINGS)))
                 // Z₀ = Π (z′ − x·ω^ρ) over the first set's points.
                 z0 := 1
                 for { let j := 0 } lt(j, byte(0, mload(p))) { j := add(j, 1) } {
                     let r := byte(0, mload(add(add(p, 3), mul(33, j))))
                     z0 := mulmod(
                         z0,
-                        addmod(ld(c, C_ZPRIME), sub(R, mulmod(ld(c, C_X), ld(ld(c, C_ROTATIONS), r), R)), R),
+                        addmod(
+                            mload(add(c, shl(5, C_ZPRIME))),
+                            sub(
+                                R,
+                                mulmod(
+                                    mload(add(c, shl(5, C_X))),
+                                    mload(add(mload(add(c, shl(5, C_ROTATIONS))), shl(5, r))),
+                                    R
+                                )
+                            ),
+                            R
+                        ),
                         R
                     )
                 }
-                st(c, C_Z0, z0)
-                st(c, C_G, 0)
-                st(c, C_GAMMA_I, 1)
-                for { let i := ld(c, C_NOPENINGS) } i { i := sub(i, 1) } {
+                mstore(add(c, shl(5, C_Z0)), z0)
+                mstore(add(c, shl(5, C_G)), 0)
+                mstore(add(c, shl(5, C_GAMMA_I)), 1)
+                for { let i := mload(add(c, shl(5, C_NOPENINGS))) } i { i := sub(i, 1) } {
                     p := openingSet(c, p)
-                    st(c, C_GAMMA_I, mulmod(ld(c, C_GAMMA_I), ld(c, C_GAMMA2), R))
+                    mstore(
+                        add(c, shl(5, C_GAMMA_I)),
+                        mulmod(mload(add(c, shl(5, C_GAMMA_I))), mload(add(c, shl(5, C_GAMMA2))), R)
+                    )
                 }
                 // The quotient's pieces H_t take its scalar times (xⁿ)ᵗ.
-                let scalars := ld(c, C_SCALARS)
-                let quotient := ld(scalars, ld(c, C_CODES))
-                let at := add(scalars, shl(5, sub(ld(c, C_POINTS), ld(c, C_PIECES))))
-                for { let t := ld(c, C_PIECES) } t { t := sub(t, 1) } {
+                let scalars := mload(add(c, shl(5, C_SCALARS)))
+                let quotient := mload(add(scalars, shl(5, mload(add(c, shl(5, C_CODES))))))
+                let at := add(scalars, shl(5, sub(mload(add(c, shl(5, C_POINTS))), mload(add(c, shl(5, C_PIECES))))))
+                for { let t := mload(add(c, shl(5, C_PIECES))) } t { t := sub(t, 1) } {
                     mstore(at, addmod(mload(at), quotient, R))
-                    quotient := mulmod(quotient, ld(c, C_XN), R)
+                    quotient := mulmod(quotient, mload(add(c, shl(5, C_XN))), R)
                     at := add(at, 32)
                 }
             }
@@ -513,12 +536,12 @@ abstract contract Halo2VerifierCore {
             function openingSet(c, p) -> next {
                 let np := byte(0, mload(p))
                 if gt(np, 16) { revert(0, 0) }
-                let scale := mulmod(ld(c, C_GAMMA_I), setStart(c, p, np), R)
+                let scale := mulmod(mload(add(c, shl(5, C_GAMMA_I))), setStart(c, p, np), R)
                 let poly := add(add(p, 3), mul(33, np))
                 next := add(poly, mul(u16at(add(p, 1)), add(2, shl(1, np))))
-                let scalars := ld(c, C_SCALARS)
-                let slots := ld(c, C_SLOTS)
-                let mu := ld(c, C_MU)
+                let scalars := mload(add(c, shl(5, C_SCALARS)))
+                let slots := mload(add(c, shl(5, C_SLOTS)))
+                let mu := mload(add(c, shl(5, C_MU)))
                 let muM := 1
                 switch np
                 case 1 {
@@ -546,14 +569,17 @@ abstract contract Halo2VerifierCore {
                         muM := mulmod(muM, mu, R)
                     }
                 }
-                st(c, C_G, addmod(ld(c, C_G), mulmod(ld(c, C_GAMMA_I), setEnd(c, p, np), R), R))
+                mstore(
+                    add(c, shl(5, C_G)),
+                    addmod(mload(add(c, shl(5, C_G))), mulmod(mload(add(c, shl(5, C_GAMMA_I))), setEnd(c, p, np), R), R)
+                )
             }
 
             // Clears E and returns c_i = Z₀·Π_j 1/(z′ − x·ω^ρ_j).
             function setStart(c, p, np) -> ci {
-                let pointInv := add(ld(c, C_INVERSES), shl(5, add(ld(c, C_ROWS), 2)))
+                let pointInv := add(mload(add(c, shl(5, C_INVERSES))), shl(5, add(mload(add(c, shl(5, C_ROWS))), 2)))
                 let e := add(c, shl(5, C_E))
-                ci := ld(c, C_Z0)
+                ci := mload(add(c, shl(5, C_Z0)))
                 for { let j := 0 } lt(j, np) { j := add(j, 1) } {
                     mstore(add(e, shl(5, j)), 0)
                     ci := mulmod(ci, mload(add(pointInv, shl(5, byte(0, mload(add(add(p, 3), mul(33, j))))))), R)
@@ -562,15 +588,15 @@ abstract contract Halo2VerifierCore {
 
             // Z₀·x^{−(|S|−1)}·Σ_j w_j/(z′ − x·ω^ρ_j)·E_j.
             function setEnd(c, p, np) -> v {
-                let pointInv := add(ld(c, C_INVERSES), shl(5, add(ld(c, C_ROWS), 2)))
+                let pointInv := add(mload(add(c, shl(5, C_INVERSES))), shl(5, add(mload(add(c, shl(5, C_ROWS))), 2)))
                 let e := add(c, shl(5, C_E))
                 for { let j := 0 } lt(j, np) { j := add(j, 1) } {
                     let pt := add(add(p, 3), mul(33, j))
                     let wd := mulmod(mload(add(pt, 1)), mload(add(pointInv, shl(5, byte(0, mload(pt))))), R)
                     v := addmod(v, mulmod(wd, mload(add(e, shl(5, j))), R), R)
                 }
-                let xInv := ld(ld(c, C_INVERSES), add(ld(c, C_ROWS), 1))
-                v := mulmod(v, ld(c, C_Z0), R)
+                let xInv := mload(add(mload(add(c, shl(5, C_INVERSES))), shl(5, add(mload(add(c, shl(5, C_ROWS))), 1))))
+                v := mulmod(v, mload(add(c, shl(5, C_Z0))), R)
                 for { let j := 1 } lt(j, np) { j := add(j, 1) } { v := mulmod(v, xInv, R) }
             }
 
@@ -587,22 +613,22 @@ abstract contract Halo2VerifierCore {
 
             // Step 5a: Σ scalar·commitment into the accumulator after the scalars.
             function msm(c) -> ok {
-                let scalars := ld(c, C_SCALARS)
-                let codes := ld(c, C_CODES)
-                let points := ld(c, C_POINTS)
+                let scalars := mload(add(c, shl(5, C_SCALARS)))
+                let codes := mload(add(c, shl(5, C_CODES)))
+                let points := mload(add(c, shl(5, C_POINTS)))
                 let s := add(scalars, shl(5, add(codes, 1)))
                 ok := 1
                 for { let i := 0 } lt(i, codes) { i := add(i, 1) } {
-                    let scalar := ld(scalars, i)
+                    let scalar := mload(add(scalars, shl(5, i)))
                     if scalar {
                         switch lt(i, points)
                         case 1 {
-                            calldatacopy(add(s, 64), add(ld(c, C_PROOF), shl(6, i)), 64)
+                            calldatacopy(add(s, 64), add(mload(add(c, shl(5, C_PROOF))), shl(6, i)), 64)
                             ok := and(ok, mulAdd(s, scalar))
                         }
                         default {
                             // A key commitment; the identity (an all-zero column) adds nothing.
-                            let from := add(ld(c, C_COMMITMENTS), shl(6, sub(i, points)))
+                            let from := add(mload(add(c, shl(5, C_COMMITMENTS))), shl(6, sub(i, points)))
                             let x := mload(from)
                             let y := mload(add(from, 32))
                             if or(x, y) {
@@ -634,11 +660,11 @@ abstract contract Halo2VerifierCore {
                 mstore(add(h, 32), mload(add(s, 32)))
                 mstore(add(h, 64), mload(rhs))
                 mstore(add(h, 96), mload(add(rhs, 32)))
-                let first := add(ld(c, C_INSTANCE_AT), shl(5, ld(c, C_ACCUMULATOR)))
+                let first := add(mload(add(c, shl(5, C_INSTANCE_AT))), shl(5, mload(add(c, shl(5, C_ACCUMULATOR)))))
                 for { let i := 0 } lt(i, 4) { i := add(i, 1) } {
                     let v, ok := limbs(add(first, mul(96, i)))
                     if iszero(and(ok, lt(v, Q))) {
-                        f := fail(ACCUMULATOR, add(ld(c, C_ACCUMULATOR), mul(3, i)))
+                        f := fail(ACCUMULATOR, add(mload(add(c, shl(5, C_ACCUMULATOR))), mul(3, i)))
                         leave
                     }
                     mstore(add(h, add(128, shl(5, i))), v)
@@ -647,7 +673,7 @@ abstract contract Halo2VerifierCore {
                     let x := mload(add(h, add(128, shl(6, i))))
                     let y := mload(add(h, add(160, shl(6, i))))
                     if iszero(eq(mulmod(y, y, Q), addmod(mulmod(x, mulmod(x, x, Q), Q), 3, Q))) {
-                        f := fail(ACCUMULATOR, add(ld(c, C_ACCUMULATOR), mul(6, i)))
+                        f := fail(ACCUMULATOR, add(mload(add(c, shl(5, C_ACCUMULATOR))), mul(6, i)))
                         leave
                     }
                 }
@@ -665,23 +691,27 @@ abstract contract Halo2VerifierCore {
             // Step 5b: − g·G₁ − Z₀·W + z′·W′, then e(acc, [1]₂)·e(W′, −[s]₂) = 1.
             function pairing(c, g, z0) -> f {
                 let ok := msm(c)
-                let s := add(ld(c, C_SCALARS), shl(5, add(ld(c, C_CODES), 1)))
+                let s := add(mload(add(c, shl(5, C_SCALARS))), shl(5, add(mload(add(c, shl(5, C_CODES))), 1)))
                 mstore(add(s, 64), 1)
                 mstore(add(s, 96), 2)
                 ok := and(ok, mulAdd(s, sub(R, g)))
-                let w := add(add(ld(c, C_PROOF), shl(6, ld(c, C_POINTS))), shl(5, ld(c, C_EVALS)))
+                let w :=
+                    add(
+                        add(mload(add(c, shl(5, C_PROOF))), shl(6, mload(add(c, shl(5, C_POINTS))))),
+                        shl(5, mload(add(c, shl(5, C_EVALS))))
+                    )
                 calldatacopy(add(s, 64), w, 64)
                 ok := and(ok, mulAdd(s, sub(R, z0)))
                 calldatacopy(add(s, 64), add(w, 64), 64)
-                ok := and(ok, mulAdd(s, ld(c, C_ZPRIME)))
+                ok := and(ok, mulAdd(s, mload(add(c, shl(5, C_ZPRIME)))))
                 // The right point: W′, or W′ + t·rhs₁ with an accumulator folded in.
                 let rhs := add(s, 640)
                 calldatacopy(rhs, add(w, 64), 64)
-                if lt(ld(c, C_ACCUMULATOR), 0xffff) {
+                if lt(mload(add(c, shl(5, C_ACCUMULATOR))), 0xffff) {
                     f := fold(c, s, rhs)
                     if f { leave }
                 }
-                let a := ld(c, C_ARTIFACT)
+                let a := mload(add(c, shl(5, C_ARTIFACT)))
                 for { let i := 0 } lt(i, 4) { i := add(i, 1) } {
                     mstore(add(s, add(64, shl(5, i))), mload(add(a, add(121, shl(5, i)))))
                     mstore(add(s, add(256, shl(5, i))), mload(add(a, add(249, shl(5, i)))))
@@ -694,13 +724,16 @@ abstract contract Halo2VerifierCore {
 
             function run(c) -> f {
                 // h = N / (xⁿ − 1), in its slot just before the constants.
-                let p := ld(c, C_PROGRAM)
+                let p := mload(add(c, shl(5, C_PROGRAM)))
                 let rootAt := add(add(p, 10), shl(5, and(shr(208, mload(p)), 0xffff)))
-                let n := mload(add(ld(c, C_SLOTS), shl(5, u16at(rootAt))))
-                st(c, C_NUMERATOR, n)
-                mstore(sub(ld(c, C_LIMIT), 32), mulmod(n, ld(ld(c, C_INVERSES), ld(c, C_ROWS)), R))
+                let n := mload(add(mload(add(c, shl(5, C_SLOTS))), shl(5, u16at(rootAt))))
+                mstore(add(c, shl(5, C_NUMERATOR)), n)
+                mstore(
+                    sub(mload(add(c, shl(5, C_LIMIT))), 32),
+                    mulmod(n, mload(add(mload(add(c, shl(5, C_INVERSES))), shl(5, mload(add(c, shl(5, C_ROWS)))))), R)
+                )
                 let z0 := shplonk(c)
-                f := pairing(c, ld(c, C_G), z0)
+                f := pairing(c, mload(add(c, shl(5, C_G))), z0)
             }
 
             failure := run(context)
