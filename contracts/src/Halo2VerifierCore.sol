@@ -11,8 +11,9 @@ pragma solidity 0.8.19;
 /// Steps:
 ///   1. Read the proof through the Keccak transcript: θ, β, γ, y, x, μ, γ′, z′; every point on
 ///      G1, every scalar below r, the length exactly what the artifact's counts give.
-///   2. One batch inversion (one modexp): x − ω^i for the Lagrange rows, xⁿ − 1, x, and
-///      z′ − x·ω^ρ for every rotation opened.
+///   2. One batch inversion (one modexp): x − ω^i for the rows −(b+1) … 0, xⁿ − 1, x,
+///      z′ − x·ω^ρ for every rotation opened, and the denominator of the instances'
+///      Lagrange sum kept as one fraction.
 ///   3. l₀, l_last, l_active and the instance evaluation; the constraint program computes the
 ///      numerator N(x); the quotient's evaluation is h = N / (xⁿ − 1).
 ///   4. SHPLONK: per rotation set and polynomial, the coefficient of its commitment and of the
@@ -72,7 +73,7 @@ abstract contract Halo2VerifierCore {
     uint256 internal constant C_SLOTS = 28; // the program's memory
     uint256 internal constant C_SCALARS = 29; // one MSM scalar per commitment code
     uint256 internal constant C_INVERSES = 30; // the batch of inverses
-    uint256 internal constant C_ROWS = 31; // Lagrange rows in the batch
+    uint256 internal constant C_ROWS = 31; // Lagrange rows in the batch (−(b+1) … 0)
     uint256 internal constant C_TRANSCRIPT = 32; // the transcript's buffer (last: it grows)
     uint256 internal constant C_NUMERATOR = 33;
     uint256 internal constant C_LIMIT = 34; // end of the leaves an opening may name (after h)
@@ -82,8 +83,9 @@ abstract contract Halo2VerifierCore {
     uint256 internal constant C_GAMMA_I = 38; // γ′^i of the current opening set
     uint256 internal constant C_OUT = 39; // the program's first temporary slot
     uint256 internal constant C_ACCUMULATOR = 40; // the accumulator's first instance, or 0xffff
-    uint256 internal constant C_E = 41; // E_j of the current opening set (at most 16 points)
-    uint256 internal constant C_WORDS = 57;
+    uint256 internal constant C_INSTANCE_NUM = 41; // numerator of the instances' fraction
+    uint256 internal constant C_E = 42; // E_j of the current opening set (at most 16 points)
+    uint256 internal constant C_WORDS = 58;
 
     /// Checks the proof (at calldata `proofAt_`, `proofLen_` bytes) against `count_` instances
     /// (at calldata `instancesAt_`, 32 bytes each) with the artifact of `artifactLen_` bytes at
@@ -272,6 +274,22 @@ abstract contract Halo2VerifierCore {
 
             // Step 2: the batch inversion (`batch` lists the elements, `montgomery` inverts them
             // all with one modexp).
+            // Σ_j inst_j·ω^j/(x − ω^j) as one fraction N/D (one inverse for all instances):
+            // N/D + a/d = (N·d + a·D)/(D·d).
+            function instanceFraction(c, x, omega) -> num, den {
+                den := 1
+                let w := 1
+                let at := mload(add(c, shl(5, C_INSTANCE_AT)))
+                for { let end := add(at, shl(5, mload(add(c, shl(5, C_INSTANCES))))) } lt(at, end) {
+                    at := add(at, 32)
+                } {
+                    let d := addmod(x, sub(R, w), R)
+                    num := addmod(mulmod(num, d, R), mulmod(mulmod(calldataload(at), w, R), den, R), R)
+                    den := mulmod(den, d, R)
+                    w := mulmod(w, omega, R)
+                }
+            }
+
             function batch(c) -> m {
                 let inv := mload(add(c, shl(5, C_INVERSES)))
                 let x := mload(add(c, shl(5, C_X)))
@@ -280,15 +298,11 @@ abstract contract Halo2VerifierCore {
                 mstore(add(c, shl(5, C_XN)), xn)
                 let a := mload(add(c, shl(5, C_ARTIFACT)))
                 let omega := mload(add(a, 25))
-                // x − ω^i from i = −(b+1): ω^−(b+1) = (ω⁻¹)^(b+1).
+                // x − ω^i for the rows i = −(b+1) … 0; ω^−(b+1) = (ω⁻¹)^(b+1).
                 let w := 1
-                {
-                    let omegaInv := mload(add(a, 57))
-                    for { let i := add(mload(add(c, shl(5, C_BLINDING))), 1) } i { i := sub(i, 1) } { w := mulmod(
-                        w,
-                        omegaInv,
-                        R
-                    ) }
+                let omegaInv := mload(add(a, 57))
+                for { let i := add(mload(add(c, shl(5, C_BLINDING))), 1) } i { i := sub(i, 1) } {
+                    w := mulmod(w, omegaInv, R)
                 }
                 mstore(add(c, shl(5, C_OMEGA_LAST)), w)
                 let e := inv
@@ -301,14 +315,17 @@ abstract contract Halo2VerifierCore {
                 e := add(e, 64)
                 let zp := mload(add(c, shl(5, C_ZPRIME)))
                 let rot := mload(add(c, shl(5, C_ROTATIONS)))
-                for { let end := add(rot, shl(5, mload(add(c, shl(5, C_NROTATIONS))))) } lt(rot, end) { rot := add(
-                    rot,
-                    32
-                ) } {
+                for { let end := add(rot, shl(5, mload(add(c, shl(5, C_NROTATIONS))))) } lt(rot, end) {
+                    rot := add(rot, 32)
+                } {
                     mstore(e, addmod(zp, sub(R, mulmod(x, mload(rot), R)), R))
                     e := add(e, 32)
                 }
-                m := shr(5, sub(e, inv))
+                // The instances' Σ_j inst_j·ω^j/(x − ω^j) as one fraction N/D: D joins the batch.
+                let num, den := instanceFraction(c, x, omega)
+                mstore(add(c, shl(5, C_INSTANCE_NUM)), num)
+                mstore(e, den)
+                m := add(shr(5, sub(e, inv)), 1)
             }
 
             function montgomery(inv, m) -> f {
@@ -343,6 +360,7 @@ abstract contract Halo2VerifierCore {
             // Step 3a: l₀, l_last, l_active and the instance evaluation Σ inst_j·L_j(x).
             function lagrange(c) -> l0, lLast, lActive, instance {
                 let inv := mload(add(c, shl(5, C_INVERSES)))
+                // (xⁿ − 1)/n, with 1/n = r − (r − 1)/n.
                 let common :=
                     mulmod(
                         addmod(mload(add(c, shl(5, C_XN))), sub(R, 1), R),
@@ -351,8 +369,8 @@ abstract contract Halo2VerifierCore {
                     )
                 let omega := mload(add(mload(add(c, shl(5, C_ARTIFACT))), 25))
                 let w := mulmod(common, mload(add(c, shl(5, C_OMEGA_LAST))), R)
-                // Rows −(b+1) (the last usable one), −b … −1 (blinding), then 0 ….
-                lLast := mulmod(w, mload(add(inv, shl(5, 0))), R)
+                // Rows −(b+1) (the last usable one), −b … −1 (blinding), then 0.
+                lLast := mulmod(w, mload(inv), R)
                 let b1 := add(mload(add(c, shl(5, C_BLINDING))), 1)
                 let lBlind := 0
                 w := mulmod(w, omega, R)
@@ -362,14 +380,13 @@ abstract contract Halo2VerifierCore {
                 }
                 l0 := mulmod(w, mload(add(inv, shl(5, b1))), R)
                 lActive := addmod(sub(R, lLast), addmod(1, sub(R, lBlind), R), R)
-                let p := add(inv, shl(5, b1))
-                let at := mload(add(c, shl(5, C_INSTANCE_AT)))
-                for { let end := add(at, shl(5, mload(add(c, shl(5, C_INSTANCES))))) } lt(at, end) { at := add(at, 32) }
-                {
-                    instance := addmod(instance, mulmod(calldataload(at), mulmod(w, mload(p), R), R), R)
-                    w := mulmod(w, omega, R)
-                    p := add(p, 32)
-                }
+                // Σ_j inst_j·L_j(x) = (xⁿ − 1)/n · N/D.
+                let last := add(add(mload(add(c, shl(5, C_ROWS))), 2), mload(add(c, shl(5, C_NROTATIONS))))
+                instance := mulmod(
+                    mulmod(common, mload(add(c, shl(5, C_INSTANCE_NUM))), R),
+                    mload(add(inv, shl(5, last))),
+                    R
+                )
             }
 
             // Step 3b: the program's leaves — the evaluations, the instance evaluation, θ β γ y x
@@ -390,10 +407,9 @@ abstract contract Halo2VerifierCore {
                     mstore(v, instance)
                     v := add(v, 32)
                 }
-                for { let i := 0 } lt(i, 5) { i := add(i, 1) } { mstore(
-                    add(v, shl(5, i)),
-                    mload(add(c, shl(5, add(C_THETA, i))))
-                ) }
+                for { let i := 0 } lt(i, 5) { i := add(i, 1) } {
+                    mstore(add(v, shl(5, i)), mload(add(c, shl(5, add(C_THETA, i)))))
+                }
                 mstore(add(v, shl(5, 5)), l0)
                 mstore(add(v, shl(5, 6)), lLast)
                 mstore(add(v, shl(5, 7)), lActive)
@@ -442,10 +458,9 @@ abstract contract Halo2VerifierCore {
                 p := add(p, shl(5, add(mload(add(c, shl(5, C_CODES))), 3)))
                 p := add(p, 96)
                 mstore(add(c, shl(5, C_INVERSES)), p)
-                let n := mload(add(c, shl(5, C_INSTANCES)))
-                if iszero(n) { n := 1 }
-                mstore(add(c, shl(5, C_ROWS)), add(add(mload(add(c, shl(5, C_BLINDING))), 1), n))
-                let m := add(add(mload(add(c, shl(5, C_ROWS))), 2), mload(add(c, shl(5, C_NROTATIONS))))
+                // The rows −(b+1) … 0, xⁿ − 1, x, the rotations, the instances' denominator.
+                mstore(add(c, shl(5, C_ROWS)), add(mload(add(c, shl(5, C_BLINDING))), 2))
+                let m := add(add(mload(add(c, shl(5, C_ROWS))), 3), mload(add(c, shl(5, C_NROTATIONS))))
                 p := add(p, add(shl(6, m), 192))
                 mstore(add(c, shl(5, C_TRANSCRIPT)), p)
             }
