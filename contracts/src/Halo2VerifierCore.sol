@@ -20,7 +20,10 @@ import {Halo2VerifierOpening} from "./Halo2VerifierOpening.sol";
 ///      numerator N(x); the quotient's evaluation is h = N / (xⁿ − 1).
 ///   4. SHPLONK: per rotation set and polynomial, the coefficient of its commitment and of the
 ///      generator; the quotient's pieces folded with powers of xⁿ.
-///   5. One multi-scalar multiplication (ecMul, ecAdd) and one pairing check.
+///   5. One multi-scalar multiplication (ecMul, ecAdd) and one pairing check, an aggregated
+///      proof's accumulator (in its instances) folded in first.
+///
+/// Steps 3c–5 are in `Halo2VerifierOpening`; the constants in `Halo2VerifierLayout`.
 ///
 /// Artifact encoding (big-endian): see `verifier-gen/src/artifact.rs`.
 abstract contract Halo2VerifierCore is Halo2VerifierOpening {
@@ -209,8 +212,6 @@ abstract contract Halo2VerifierCore is Halo2VerifierOpening {
                 mstore(add(c, shl(5, C_ZPRIME)), absorb(t, w, 64))
             }
 
-            // Step 2: the batch inversion (`batch` lists the elements, `montgomery` inverts them
-            // all with one modexp).
             // Σ_j inst_j·ω^j/(x − ω^j) as one fraction N/D (one inverse for all instances):
             // N/D + a/d = (N·d + a·D)/(D·d).
             function instanceFraction(c, x, omega) -> num, den {
@@ -227,6 +228,8 @@ abstract contract Halo2VerifierCore is Halo2VerifierOpening {
                 }
             }
 
+            // Step 2: the batch inversion (`batch` lists the elements, `montgomery` inverts them
+            // all with one modexp).
             function batch(c) -> m {
                 let inv := mload(add(c, shl(5, C_INVERSES)))
                 let x := mload(add(c, shl(5, C_X)))
@@ -326,7 +329,7 @@ abstract contract Halo2VerifierCore is Halo2VerifierOpening {
                 )
             }
 
-            // Step 3b: the program's leaves — the evaluations, the instance evaluation, θ β γ y x
+            // Step 3a: the program's leaves — the evaluations, the instance evaluation, θ β γ y x
             // l₀ l_last l_active h, the constants. Returns where the first op writes.
             function leaves(c) -> out {
                 let l0, lLast, lActive, instance := lagrange(c)
@@ -377,8 +380,8 @@ abstract contract Halo2VerifierCore is Halo2VerifierOpening {
             }
 
             // Memory after the context: the program's slots, the MSM's scalars (one per code, the
-            // quotient's last) and accumulator (zeroed), the inverses with their prefix products and modexp scratch, then the
-            // transcript's buffer, which grows with what it absorbs.
+            // quotient's last) and accumulator (zeroed), the inverses with their prefix products
+            // and modexp scratch, then the transcript's buffer, which grows with what it absorbs.
             function regions(c) {
                 let h := mload(mload(add(c, shl(5, C_PROGRAM))))
                 let slotCount :=
