@@ -451,3 +451,77 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod bad_artifacts {
+    use super::*;
+    use crate::evm::Evm;
+    use crate::testing::digits_proofs;
+
+    fn selector_hex(signature: &str) -> String {
+        hex::encode(&Keccak256::digest(signature.as_bytes())[..4])
+    }
+
+    #[test]
+    fn missing_and_malformed_artifacts_are_refused_with_their_reason() {
+        let solc = crate::find_solc().expect("the pinned solc (scripts/setup)");
+        let p = &digits_proofs()[0];
+        let mut evm = Evm::default();
+        let verifier = evm
+            .deploy(compile_reusable(&solc).unwrap().initcode)
+            .unwrap();
+        let key = compile_key(&solc).unwrap();
+        let (proof, instances) = (&p.proof.proof, &p.proof.instances);
+
+        // No code at the artifact's address, or code that is not a data contract: the
+        // verifier reverts with NoArtifact(address); a key cannot be made over either.
+        let nobody = revm::primitives::Address::repeat_byte(0x42);
+        let not_data = verifier;
+        for at in [nobody, not_data] {
+            let e = evm
+                .call(
+                    verifier,
+                    verify_with_calldata(at.into_array(), proof, instances),
+                )
+                .unwrap_err();
+            assert!(
+                e.contains(&selector_hex("NoArtifact(address)")),
+                "{at}: {e}"
+            );
+        }
+        let mut init = key.initcode.clone();
+        for a in [verifier, nobody] {
+            init.extend([0u8; 12]);
+            init.extend(a.as_slice());
+        }
+        assert!(evm.deploy(init).is_err(), "a key over an empty address");
+
+        // A truncated artifact, one of another version and one whose program ends early are
+        // each refused as malformed (failure 7), never accepted.
+        let bytes = p.artifact.encode().unwrap();
+        let mut other_version = bytes.clone();
+        other_version[4] = 9;
+        let mut short_program = bytes.clone();
+        short_program.truncate(bytes.len() - 3);
+        short_program.extend([0xff, 0xff]);
+        for (what, bad) in [
+            ("truncated", bytes[..bytes.len() / 2].to_vec()),
+            ("another version", other_version),
+            ("a short program", short_program),
+        ] {
+            let (_, bound) = evm.deploy_key(&key.initcode, verifier, &bad).unwrap();
+            let why = evm
+                .call(bound, verify_calldata(proof, instances, true))
+                .unwrap();
+            assert!(
+                matches!(Failure::from_word(&why.output), Failure::Artifact(_)),
+                "{what}: {:?}",
+                Failure::from_word(&why.output)
+            );
+            let verdict = evm
+                .call(bound, verify_calldata(proof, instances, false))
+                .unwrap();
+            assert_eq!(verdict.output[31], 0, "{what}");
+        }
+    }
+}
