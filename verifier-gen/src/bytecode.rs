@@ -478,7 +478,7 @@ impl Program {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::numerator::{layout, numerator, query_leaf};
+    use crate::numerator::{layout, numerator, QueryLeaves};
     use crate::testing::{hashed, vk_of, DIGITS};
     use snarkml_circuits::quantize::CompileOptions;
 
@@ -509,7 +509,8 @@ mod tests {
             ("attention", attention, &base),
         ] {
             let (vk, _, _) = vk_of(model, opts);
-            let leaf = |k, c, r| query_leaf(&vk, k, c, r);
+            let queries = QueryLeaves::new(&vk);
+            let leaf = |k, c, r| queries.leaf(k, c, r);
             let mut b = Builder::default();
             let expressions: Vec<&Expression<Fr>> =
                 vk.cs()

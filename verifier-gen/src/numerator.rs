@@ -82,40 +82,48 @@ pub fn layout(vk: &VerifyingKey<G1Affine>) -> EvalLayout {
     }
 }
 
-/// The leaf of a column query (kind 0 advice, 1 fixed, 2 instance) of `vk`.
-pub fn query_leaf(
-    vk: &VerifyingKey<G1Affine>,
-    kind: u8,
-    column: usize,
-    rotation: i32,
-) -> Option<Leaf> {
-    let cs = vk.cs();
-    let layout = layout(vk);
-    let find = |qs: Vec<(usize, i32)>| qs.iter().position(|q| *q == (column, rotation));
-    Some(match kind {
-        0 => Leaf::Eval(
-            layout.advice(find(
+/// The leaves of a key's column queries: where each (column, rotation) of each kind sits.
+pub struct QueryLeaves {
+    layout: EvalLayout,
+    /// Advice, fixed and instance queries, as (column, rotation), in halo2's order.
+    queries: [Vec<(usize, i32)>; 3],
+}
+
+impl QueryLeaves {
+    /// The query lists of `vk`.
+    pub fn new(vk: &VerifyingKey<G1Affine>) -> Self {
+        let cs = vk.cs();
+        Self {
+            layout: layout(vk),
+            queries: [
                 cs.advice_queries()
                     .iter()
                     .map(|(c, r)| (c.index(), r.0))
                     .collect(),
-            )?),
-        ),
-        1 => Leaf::Eval(
-            layout.fixed(find(
                 cs.fixed_queries()
                     .iter()
                     .map(|(c, r)| (c.index(), r.0))
                     .collect(),
-            )?),
-        ),
-        _ => Leaf::Instance(find(
-            cs.instance_queries()
-                .iter()
-                .map(|(c, r)| (c.index(), r.0))
-                .collect(),
-        )? as u32),
-    })
+                cs.instance_queries()
+                    .iter()
+                    .map(|(c, r)| (c.index(), r.0))
+                    .collect(),
+            ],
+        }
+    }
+
+    /// The leaf of `column` at `rotation` (kind 0 advice, 1 fixed, 2 instance), if queried.
+    pub fn leaf(&self, kind: u8, column: usize, rotation: i32) -> Option<Leaf> {
+        let kind = usize::from(kind.min(2));
+        let q = self.queries[kind]
+            .iter()
+            .position(|q| *q == (column, rotation))?;
+        Some(match kind {
+            0 => Leaf::Eval(self.layout.advice(q)),
+            1 => Leaf::Eval(self.layout.fixed(q)),
+            _ => Leaf::Instance(q as u32),
+        })
+    }
 }
 
 /// N(x) of `vk` as a program with one root. `None` for a key with user challenges (more than
@@ -123,7 +131,8 @@ pub fn query_leaf(
 pub fn numerator(vk: &VerifyingKey<G1Affine>) -> Option<Program> {
     let cs = vk.cs();
     let layout = layout(vk);
-    let leaf = |kind, column, rotation| query_leaf(vk, kind, column, rotation);
+    let queries = QueryLeaves::new(vk);
+    let leaf = |kind, column, rotation| queries.leaf(kind, column, rotation);
     let mut b = Builder::default();
     let mut constraints = Vec::new();
     for gate in cs.gates() {
