@@ -140,6 +140,11 @@ fn digits_mlp_proof_verifies_natively_in_revm_and_on_anvil_and_tampering_is_reje
             );
         });
     }
+    // The build's verifier is snark-verifier's now: a shared Halo2Verifier does not apply.
+    let err = rt
+        .block_on(pipeline::deploy(&build, &cfg, false, shared))
+        .unwrap_err();
+    assert!(err.to_string().contains("--shared-verifier"), "{err}");
     anvil.stop();
 }
 

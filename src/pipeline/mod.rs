@@ -531,6 +531,12 @@ pub async fn deploy(
     };
     refuse_insecure(cfg, srs_insecure, insecure_srs)?;
     let artifacts = load_verifier(build)?;
+    if shared.is_some() && artifacts.form != VerifierForm::Reusable {
+        bail!(
+            "--shared-verifier applies to the reusable verifier; run `snarkml gen-verifier {} --reusable` first",
+            build.root().display()
+        );
+    }
     let deployment = deploy_artifacts(cfg, &artifacts, vk_hash, shared).await?;
     write_json(&build.deployment(), &deployment)?;
     Ok(deployment)
