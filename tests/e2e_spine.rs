@@ -104,7 +104,8 @@ fn digits_mlp_proof_verifies_natively_in_revm_and_on_anvil_and_tampering_is_reje
         assert!(pipeline::evm_verify(&build, &changed).is_err());
 
         rt.block_on(async {
-            let d = pipeline::deploy(&build, &cfg, false, shared).await.unwrap();
+            let reuse = shared.filter(|_| form == VerifierForm::Reusable);
+            let d = pipeline::deploy(&build, &cfg, false, reuse).await.unwrap();
             assert_eq!(d.chain_id, 31337);
             assert_eq!(d.raw_runtime_size, artifacts.verifier_runtime_size);
             assert_eq!(d.form, form);
