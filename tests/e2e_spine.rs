@@ -141,6 +141,29 @@ fn digits_mlp_proof_verifies_natively_in_revm_and_on_anvil_and_tampering_is_reje
             );
         });
     }
+    // A "shared verifier" that is another contract is refused before anything is deployed.
+    pipeline::gen_verifier(
+        &build,
+        &tmp.path().join("generated"),
+        VerifierForm::Reusable,
+    )
+    .unwrap();
+    let d: snarkml::artifacts::Deployment =
+        snarkml::artifacts::read_json(&build.deployment()).unwrap();
+    let not_it = pipeline::parse_address(&d.verifier).unwrap();
+    let err = rt
+        .block_on(pipeline::deploy(&build, &cfg, false, Some(not_it)))
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("not this version's Halo2Verifier"),
+        "{err}"
+    );
+    pipeline::gen_verifier(
+        &build,
+        &tmp.path().join("generated"),
+        VerifierForm::SnarkVerifier,
+    )
+    .unwrap();
     // The build's verifier is snark-verifier's now: a shared Halo2Verifier does not apply.
     let err = rt
         .block_on(pipeline::deploy(&build, &cfg, false, shared))

@@ -596,6 +596,12 @@ pub(crate) async fn deploy_artifacts(
             if size == 0 {
                 bail!("no contract at {at} (the shared Halo2Verifier)");
             }
+            if size != artifacts.verifier_runtime_size {
+                bail!(
+                    "the contract at {at} is not this version's Halo2Verifier ({size} bytes of code, expected {})",
+                    artifacts.verifier_runtime_size
+                );
+            }
             deployment.raw_runtime_size = size;
             at
         }
