@@ -60,15 +60,14 @@ abstract contract Halo2VerifierLayout {
     uint256 internal constant C_INVERSES = 30; // the batch of inverses
     uint256 internal constant C_ROWS = 31; // Lagrange rows in the batch (−(b+1) … 0)
     uint256 internal constant C_TRANSCRIPT = 32; // the transcript's buffer (last: it grows)
-    uint256 internal constant C_NUMERATOR = 33;
-    uint256 internal constant C_LIMIT = 34; // end of the leaves an opening may name (after h)
-    uint256 internal constant C_Z0 = 35; // Z₀ of SHPLONK's first set
-    uint256 internal constant C_G = 36; // the generator's scalar
-    uint256 internal constant C_OMEGA_LAST = 37; // ω^−(b+1)
-    uint256 internal constant C_GAMMA_I = 38; // γ′^i of the current opening set
-    uint256 internal constant C_OUT = 39; // the program's first temporary slot
-    uint256 internal constant C_ACCUMULATOR = 40; // the accumulator's first instance, or 0xffff
-    uint256 internal constant C_INSTANCE_NUM = 41; // numerator of the instances' fraction
-    uint256 internal constant C_E = 42; // E_j of the current opening set (at most 16 points)
-    uint256 internal constant C_WORDS = 58;
+    uint256 internal constant C_LIMIT = 33; // end of the derived values (h is the word before)
+    uint256 internal constant C_Z0 = 34; // Z₀ of SHPLONK's first set
+    uint256 internal constant C_G = 35; // the generator's scalar
+    uint256 internal constant C_OMEGA_LAST = 36; // ω^−(b+1)
+    uint256 internal constant C_GAMMA_I = 37; // γ′^i of the current opening set
+    uint256 internal constant C_OUT = 38; // the program's first temporary slot
+    uint256 internal constant C_ACCUMULATOR = 39; // the accumulator's first instance, or 0xffff
+    uint256 internal constant C_INSTANCE_NUM = 40; // numerator of the instances' fraction
+    uint256 internal constant C_E = 41; // E_j of the current opening set (at most 16 points)
+    uint256 internal constant C_WORDS = 57;
 }

@@ -265,7 +265,6 @@ abstract contract Halo2VerifierOpening is Halo2VerifierLayout {
                 let p := mload(add(c, shl(5, C_PROGRAM)))
                 let rootAt := add(add(p, 10), shl(5, and(shr(208, mload(p)), 0xffff)))
                 let n := mload(add(mload(add(c, shl(5, C_SLOTS))), shl(5, u16at(rootAt))))
-                mstore(add(c, shl(5, C_NUMERATOR)), n)
                 mstore(
                     sub(mload(add(c, shl(5, C_LIMIT))), 32),
                     mulmod(n, mload(add(mload(add(c, shl(5, C_INVERSES))), shl(5, mload(add(c, shl(5, C_ROWS)))))), R)

@@ -124,6 +124,25 @@ impl VkArtifact {
         vk: &VerifyingKey<G1Affine>,
         instances: usize,
     ) -> Result<Self, ArtifactError> {
+        Self::build(params, vk, instances, None)
+    }
+
+    /// The artifact of an aggregation circuit's key: as [`Self::from_vk`], with the KZG
+    /// accumulator in instances `0..12` folded into the pairing.
+    pub fn from_aggregation_vk(
+        params: &ParamsKZG<Bn256>,
+        vk: &VerifyingKey<G1Affine>,
+        instances: usize,
+    ) -> Result<Self, ArtifactError> {
+        Self::build(params, vk, instances, Some(0))
+    }
+
+    fn build(
+        params: &ParamsKZG<Bn256>,
+        vk: &VerifyingKey<G1Affine>,
+        instances: usize,
+        accumulator: Option<u16>,
+    ) -> Result<Self, ArtifactError> {
         let cs = vk.cs();
         let domain = vk.get_domain();
         if cs.advice_column_phase().iter().any(|p| *p != 0) || cs.num_challenges() > 0 {
@@ -169,21 +188,8 @@ impl VkArtifact {
             rotations,
             sets,
             program,
-            accumulator: None,
+            accumulator,
         };
-        artifact.check()?;
-        Ok(artifact)
-    }
-
-    /// The artifact of an aggregation circuit's key: as [`Self::from_vk`], with the KZG
-    /// accumulator in instances `0..12` folded into the pairing.
-    pub fn from_aggregation_vk(
-        params: &ParamsKZG<Bn256>,
-        vk: &VerifyingKey<G1Affine>,
-        instances: usize,
-    ) -> Result<Self, ArtifactError> {
-        let mut artifact = Self::from_vk(params, vk, instances)?;
-        artifact.accumulator = Some(0);
         artifact.check()?;
         Ok(artifact)
     }

@@ -40,24 +40,12 @@ pub enum VerifyError {
     Rejected,
 }
 
-/// Everything the pairing check needs, before it runs (exposed for the tests and the gas
-/// accounting of the Solidity verifier).
-#[derive(Clone, Debug)]
-pub struct Accumulator {
-    /// The left G1 point, paired with `[1]₂`.
-    pub lhs: G1Affine,
-    /// The right G1 point (W′), paired with `−[s]₂`.
-    pub rhs: G1Affine,
-    /// The numerator N(x).
-    pub numerator: Fr,
-}
-
 /// Checks `proof` against `instances` for the key `artifact` describes.
 pub fn verify(artifact: &VkArtifact, instances: &[Fr], proof: &[u8]) -> Result<(), VerifyError> {
-    let acc = accumulate(artifact, instances, proof)?;
+    let (lhs, rhs) = accumulate(artifact, instances, proof)?;
     let g2 = G2Prepared::from(artifact.g2);
     let neg_s_g2 = G2Prepared::from(artifact.neg_s_g2);
-    let paired = multi_miller_loop(&[(&acc.lhs, &g2), (&acc.rhs, &neg_s_g2)]);
+    let paired = multi_miller_loop(&[(&lhs, &g2), (&rhs, &neg_s_g2)]);
     if paired.final_exponentiation() == Gt::identity() {
         Ok(())
     } else {
@@ -65,12 +53,12 @@ pub fn verify(artifact: &VkArtifact, instances: &[Fr], proof: &[u8]) -> Result<(
     }
 }
 
-/// Steps 1–4: the two points the pairing compares.
-pub fn accumulate(
+/// Steps 1–4: the two points the pairing compares, paired with `[1]₂` and `−[s]₂`.
+fn accumulate(
     a: &VkArtifact,
     instances: &[Fr],
     proof: &[u8],
-) -> Result<Accumulator, VerifyError> {
+) -> Result<(G1Affine, G1Affine), VerifyError> {
     let p = read_proof(a, instances, proof)?;
     let (mu, gamma_prime, w, z_prime, w_prime) = p.shplonk;
     let x = p.x;
@@ -189,15 +177,10 @@ pub fn accumulate(
     lhs += G1::generator() * -g;
     lhs += w * -z0;
     lhs += w_prime * z_prime;
-    let (lhs, rhs) = match a.accumulator {
-        None => (lhs.to_affine(), w_prime),
-        Some(at) => fold(lhs.to_affine(), w_prime, instances, usize::from(at))?,
-    };
-    Ok(Accumulator {
-        lhs,
-        rhs,
-        numerator,
-    })
+    match a.accumulator {
+        None => Ok((lhs.to_affine(), w_prime)),
+        Some(at) => fold(lhs.to_affine(), w_prime, instances, usize::from(at)),
+    }
 }
 
 /// Folds the accumulator in `instances[at..at + 12]` into this proof's (snark-verifier's
