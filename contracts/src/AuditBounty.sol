@@ -96,6 +96,8 @@ contract AuditBounty is PullPayments {
     error ModelNotCommitted(uint256 modelId);
     /// @notice The verifier address holds no code.
     error VerifierNotAContract(address verifier);
+    /// @notice The verifier's proofs do not have an aggregated audit proof's instances.
+    error WrongVerifierInstanceCount(address verifier, uint256 instanceCount);
     /// @notice No bounty has this id.
     error UnknownBounty(uint256 bountyId);
     /// @notice The bounty was already paid or reclaimed.
@@ -144,6 +146,8 @@ contract AuditBounty is PullPayments {
         if (samples == 0 || samples > MAX_COUNT) revert BadSampleCount(samples);
         if (registry.weightsCommitmentOf(modelId) == 0) revert ModelNotCommitted(modelId);
         if (address(verifier).code.length == 0) revert VerifierNotAContract(address(verifier));
+        uint256 count = verifier.instanceCount();
+        if (count != INSTANCES) revert WrongVerifierInstanceCount(address(verifier), count);
         bountyId = ++bountyCount;
         bounties[bountyId] = Bounty({
             sponsor: msg.sender,

@@ -9,10 +9,12 @@ import {PullPayments} from "./PullPayments.sol";
 /// @notice Pay-per-verified-inference. A requester opens a request for a registered model on
 /// given public input instances (the packed public input, or the Poseidon commitment of a
 /// hashed one), escrowing a fee until a deadline. Anyone may fulfil it with a proof whose
-/// public instances start with exactly those input instances, end with the model's registered
-/// weights commitment (when it has one: private weights do not change the verifying key, so
-/// the commitment is what names the weights), and that the model's verifier accepts; the fee
-/// is then credited to the model's registered owner and the output instances are published. After the deadline an unfulfilled request can be refunded to the requester.
+/// public instances are exactly the registered model's instance count, start with exactly
+/// those input instances, end with the model's registered weights commitment (when it has one:
+/// private weights do not change the verifying key, so the commitment is what names the
+/// weights), and that the model's verifier accepts; the fee is then credited to the model's
+/// registered owner and the output instances (those between) are published. After the
+/// deadline an unfulfilled request can be refunded to the requester.
 /// Each request is paid or refunded once. Payments are pulled with `withdraw`.
 contract InferenceEscrow is PullPayments {
     /// @notice Where a request stands.
@@ -76,6 +78,11 @@ contract InferenceEscrow is PullPayments {
     error DeadlinePassed(uint256 requestId, uint64 deadline);
     /// @notice The request's deadline has not passed yet.
     error DeadlineNotReached(uint256 requestId, uint64 deadline);
+    /// @notice The input instances and the weights commitment do not fit in the model's
+    /// instance count.
+    error InputTooLong(uint256 modelId, uint256 inputCount, uint256 instanceCount);
+    /// @notice The proof does not have the model's number of instances.
+    error InstanceCountMismatch(uint256 requestId, uint256 expected, uint256 got);
     /// @notice The proof's instances do not start with the request's input instances.
     error InputMismatch(uint256 requestId);
     /// @notice The proof's last instance is not the model's registered weights commitment.
@@ -98,7 +105,12 @@ contract InferenceEscrow is PullPayments {
         // Deadlines are coarse (minutes or more): validator timestamp drift does not matter.
         // forge-lint: disable-next-line(block-timestamp)
         if (deadline <= block.timestamp) revert DeadlineNotInFuture(deadline);
-        registry.ownerOf(modelId); // reverts for an unknown model
+        // Reverts for an unknown model.
+        uint256 count = registry.instanceCountOf(modelId);
+        uint256 reserved = registry.weightsCommitmentOf(modelId) == 0 ? 0 : 1;
+        if (inputInstances.length + reserved > count) {
+            revert InputTooLong(modelId, inputInstances.length, count);
+        }
         requestId = ++requestCount;
         requests[requestId] = Request({
             requester: msg.sender,
@@ -120,6 +132,8 @@ contract InferenceEscrow is PullPayments {
         // Deadlines are coarse (minutes or more): validator timestamp drift does not matter.
         // forge-lint: disable-next-line(block-timestamp)
         if (block.timestamp > r.deadline) revert DeadlinePassed(requestId, r.deadline);
+        uint256 expected = registry.instanceCountOf(r.modelId);
+        if (instances.length != expected) revert InstanceCountMismatch(requestId, expected, instances.length);
         uint256 n = r.inputCount;
         if (instances.length < n || keccak256(abi.encodePacked(instances[:n])) != r.inputDigest) {
             revert InputMismatch(requestId);

@@ -5,8 +5,14 @@ import {IVerifier} from "./IVerifier.sol";
 
 /// @title ModelRegistry
 /// @notice Names committed models by id: each entry records the verifier of the model's circuit,
-/// the hash of its verifying key, the commitment to its weights, a metadata URI and an owner.
-/// Escrows refer to models by id and pay the registered owner.
+/// what that verifier says it enforces (its verifying-key hash and instance count, read from
+/// the verifier itself, never from the caller), the verifier's code hash, the commitment to
+/// the model's weights, a metadata URI and an owner. Escrows refer to models by id, check the
+/// instance layout the entry records and pay the registered owner.
+/// @dev What the registry cannot know is whether the verifier's code is honest: a contract can
+/// return any hash. Clients compare the verifier's code with the code they generate themselves
+/// for the model before paying (`snarkml infer request`, `bounty open` and `market buy` do);
+/// `codeHash` lets anyone do so without trusting the verifier's own answers.
 contract ModelRegistry {
     /// @notice A registered model.
     struct Model {
@@ -14,8 +20,12 @@ contract ModelRegistry {
         address owner;
         /// @notice Verifies proofs of the model's circuit.
         IVerifier verifier;
-        /// @notice SHA-256 of the circuit's verifying key (as `snarkml setup` reports it).
+        /// @notice The verifying key the verifier says it enforces (`IVerifier.vkHash`).
         bytes32 vkHash;
+        /// @notice `extcodehash` of the verifier at registration.
+        bytes32 codeHash;
+        /// @notice The public instances of every proof (`IVerifier.instanceCount`).
+        uint256 instanceCount;
         /// @notice Poseidon commitment to the quantized weights (zero when the weights are fixed
         /// in the circuit, which the verifying key then binds).
         uint256 weightsCommitment;
@@ -34,6 +44,8 @@ contract ModelRegistry {
         address indexed owner,
         address verifier,
         bytes32 vkHash,
+        bytes32 codeHash,
+        uint256 instanceCount,
         uint256 weightsCommitment,
         string metadataURI
     );
@@ -45,21 +57,44 @@ contract ModelRegistry {
     error UnknownModel(uint256 modelId);
     /// @notice The verifier address holds no code.
     error VerifierNotAContract(address verifier);
+    /// @notice The verifier does not answer `vkHash()` and `instanceCount()`.
+    error NotAVerifier(address verifier);
+    /// @notice The verifier's proofs have no public instance: they could prove nothing about the model.
+    error BadInstanceCount(address verifier, uint256 instanceCount);
     /// @notice Only the model's owner may do this.
     error NotOwner(uint256 modelId, address caller);
     /// @notice The zero address cannot own a model.
     error ZeroOwner();
 
-    /// @notice Registers a model owned by the caller.
+    /// @notice Registers a model owned by the caller, checked by `verifier`; the key hash and the
+    /// instance count are read from the verifier.
     /// @return modelId The new model's id.
-    function register(IVerifier verifier, bytes32 vkHash, uint256 weightsCommitment, string calldata metadataURI)
+    function register(IVerifier verifier, uint256 weightsCommitment, string calldata metadataURI)
         external
         returns (uint256 modelId)
     {
         if (address(verifier).code.length == 0) revert VerifierNotAContract(address(verifier));
+        bytes32 vkHash;
+        uint256 instanceCount;
+        try verifier.vkHash() returns (bytes32 h) {
+            vkHash = h;
+        } catch {
+            revert NotAVerifier(address(verifier));
+        }
+        try verifier.instanceCount() returns (uint256 n) {
+            instanceCount = n;
+        } catch {
+            revert NotAVerifier(address(verifier));
+        }
+        if (instanceCount == 0) {
+            revert BadInstanceCount(address(verifier), instanceCount);
+        }
+        bytes32 codeHash = address(verifier).codehash;
         modelId = ++modelCount;
-        models[modelId] = Model(msg.sender, verifier, vkHash, weightsCommitment, metadataURI);
-        emit ModelRegistered(modelId, msg.sender, address(verifier), vkHash, weightsCommitment, metadataURI);
+        models[modelId] = Model(msg.sender, verifier, vkHash, codeHash, instanceCount, weightsCommitment, metadataURI);
+        emit ModelRegistered(
+            modelId, msg.sender, address(verifier), vkHash, codeHash, instanceCount, weightsCommitment, metadataURI
+        );
     }
 
     /// @notice Hands a model to a new owner.
@@ -84,6 +119,11 @@ contract ModelRegistry {
     /// @notice The weights commitment of model `modelId` (zero when its weights are fixed).
     function weightsCommitmentOf(uint256 modelId) external view returns (uint256) {
         return get(modelId).weightsCommitment;
+    }
+
+    /// @notice The number of public instances of every proof about model `modelId`.
+    function instanceCountOf(uint256 modelId) external view returns (uint256) {
+        return get(modelId).instanceCount;
     }
 
     /// @notice The verifier of model `modelId`.

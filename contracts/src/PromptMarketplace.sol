@@ -122,6 +122,10 @@ contract PromptMarketplace is PullPayments {
     error ZeroPrice();
     /// @notice The listing proof's instances are not C_p, an output and the weights commitment.
     error BadListingInstances();
+    /// @notice The listing proof does not have the model's number of instances.
+    error WrongListingInstanceCount(uint256 modelId, uint256 expected, uint256 got);
+    /// @notice A delivery verifier's instance count is not the delivery layout's for its length.
+    error WrongDeliveryVerifier(uint256 promptLength, uint256 instanceCount);
     /// @notice The model's verifier rejected the listing proof.
     error ListingProofRejected();
     /// @notice No listing has this id.
@@ -164,6 +168,10 @@ contract PromptMarketplace is PullPayments {
         for (uint256 i = 0; i < verifiers.length; ++i) {
             if (address(deliveryVerifier[promptLengths[i]]) != address(0)) revert BadDeliveryVerifiers();
             if (address(verifiers[i]).code.length == 0) revert VerifierNotAContract(address(verifiers[i]));
+            uint256 count = verifiers[i].instanceCount();
+            if (count != DELIVERY_HEADER + ciphertextLength(promptLengths[i])) {
+                revert WrongDeliveryVerifier(promptLengths[i], count);
+            }
             deliveryVerifier[promptLengths[i]] = verifiers[i];
             emit DeliveryVerifier(promptLengths[i], address(verifiers[i]));
         }
@@ -184,6 +192,8 @@ contract PromptMarketplace is PullPayments {
             revert UnsupportedPromptLength(promptLength);
         }
         if (price == 0) revert ZeroPrice();
+        uint256 expected = registry.instanceCountOf(modelId);
+        if (instances.length != expected) revert WrongListingInstanceCount(modelId, expected, instances.length);
         uint256 end = instances.length;
         uint256 weights = registry.weightsCommitmentOf(modelId);
         if (weights != 0) {

@@ -21,14 +21,16 @@ contract AuditBountyTest is Test {
 
     ModelRegistry internal registry = new ModelRegistry();
     AuditBounty internal bounty = new AuditBounty(registry);
-    MockVerifier internal verifier = new MockVerifier("audit");
-    MockVerifier internal inference = new MockVerifier("inference");
+    /// @dev Aggregated audit proofs: 12 accumulator limbs and 5 audit values.
+    MockVerifier internal verifier = new MockVerifier("audit", 17);
+    /// @dev The model's inference proofs: an input, an output, the weights commitment.
+    MockVerifier internal inference = new MockVerifier("inference", 3);
     uint256 internal model;
 
     function setUp() public {
         vm.warp(100);
         vm.prank(OWNER);
-        model = registry.register(inference, "vk", C_W, "ipfs://digits");
+        model = registry.register(inference, C_W, "ipfs://digits");
         vm.deal(SPONSOR, 100 ether);
     }
 
@@ -151,13 +153,28 @@ contract AuditBountyTest is Test {
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.UnknownModel.selector, 77));
         bounty.open{value: 1}(77, verifier, C_D, N, 9, 10, DEADLINE);
         vm.stopPrank();
-        uint256 fixedWeights = registry.register(inference, "vk2", 0, "");
+        uint256 fixedWeights = registry.register(inference, 0, "");
         vm.prank(SPONSOR);
         vm.expectRevert(abi.encodeWithSelector(AuditBounty.ModelNotCommitted.selector, fixedWeights));
         bounty.open{value: 1}(fixedWeights, verifier, C_D, N, 9, 10, DEADLINE);
         vm.expectRevert(abi.encodeWithSelector(AuditBounty.UnknownBounty.selector, 9));
         bounty.getBounty(9);
         assertEq(address(bounty).balance, 0, "nothing kept");
+    }
+
+    /// @dev A verifier whose proofs do not have an aggregated audit proof's 17 instances (the
+    /// model's own inference verifier, or one whose proofs carry an extra instance) cannot be
+    /// the audit verifier: the bounty is refused at opening, and nothing is escrowed.
+    function test_RevertWhen_VerifierHasTheWrongInstanceCount() public {
+        MockVerifier extra = new MockVerifier("audit", 18);
+        vm.startPrank(SPONSOR);
+        vm.expectRevert(abi.encodeWithSelector(AuditBounty.WrongVerifierInstanceCount.selector, address(inference), 3));
+        bounty.open{value: REWARD}(model, inference, C_D, N, 9, 10, DEADLINE);
+        vm.expectRevert(abi.encodeWithSelector(AuditBounty.WrongVerifierInstanceCount.selector, address(extra), 18));
+        bounty.open{value: REWARD}(model, extra, C_D, N, 9, 10, DEADLINE);
+        vm.stopPrank();
+        assertEq(bounty.bountyCount(), 0, "no bounty opened");
+        assertEq(address(bounty).balance, 0, "nothing escrowed");
     }
 
     function testFuzz_RewardGoesToTheOwnerBeforeTheDeadlineElseBackToTheSponsor(
@@ -208,19 +225,30 @@ contract AuditBountyTest is Test {
     }
 }
 
-/// @dev Drives bounties through random opens, claims, reclaims and time, for the invariants.
+/// @dev Drives bounties through random opens, claims, reclaims and time, for the invariants;
+/// and through invalid calls (a verifier with another instance count, a claim with an extra
+/// instance, a wrong proof, a late claim, an early reclaim, a second settlement, an unknown
+/// id), each caught here: `refused` counts those refused with exactly the expected error,
+/// `wronglyRefused` those refused with another, `invalidAccepted` those that succeeded.
 contract BountyHandler is Test {
     AuditBounty public immutable bounty;
     MockVerifier public immutable verifier;
+    /// @dev A verifier whose proofs have one instance too many for an audit.
+    MockVerifier public immutable wrongVerifier;
     uint256 public immutable modelId;
     uint256 public immutable weights;
+    address internal constant SPONSOR = address(0x2001);
     uint256[] internal ids;
     uint256 public ghostOpen;
     mapping(uint256 => uint256) public settlements;
+    uint256 public refused;
+    uint256 public wronglyRefused;
+    uint256 public invalidAccepted;
 
     constructor(AuditBounty bounty_, MockVerifier verifier_, uint256 modelId_, uint256 weights_) {
         bounty = bounty_;
         verifier = verifier_;
+        wrongVerifier = new MockVerifier(verifier_.keyId(), verifier_.instanceCount() + 1);
         modelId = modelId_;
         weights = weights_;
     }
@@ -228,9 +256,8 @@ contract BountyHandler is Test {
     function open(uint96 reward, uint32 ttl, uint16 samples) external {
         reward = uint96(bound(reward, 1, 10 ether));
         samples = uint16(bound(samples, 1, 1000));
-        address sponsor = address(0x2001);
-        vm.deal(sponsor, sponsor.balance + reward);
-        vm.prank(sponsor);
+        vm.deal(SPONSOR, SPONSOR.balance + reward);
+        vm.prank(SPONSOR);
         ids.push(
             bounty.open{value: reward}(
                 modelId, verifier, ids.length, samples, 1, 2, uint64(block.timestamp + bound(ttl, 1, 1 days))
@@ -239,14 +266,20 @@ contract BountyHandler is Test {
         ghostOpen += reward;
     }
 
+    /// @dev A passing audit of bounty `b`: every sample correct.
+    function passing(AuditBounty.Bounty memory b) internal view returns (uint256[] memory x) {
+        x = new uint256[](17);
+        (x[12], x[13], x[14], x[15], x[16]) = (weights, 0, b.datasetCommitment, b.samples, b.samples);
+    }
+
     function claim(uint256 pick, uint16 correct) external {
         if (ids.length == 0) return;
         uint256 id = ids[pick % ids.length];
         AuditBounty.Bounty memory b = bounty.getBounty(id);
         // forge-lint: disable-next-line(block-timestamp)
         if (b.status != AuditBounty.Status.Open || block.timestamp > b.deadline) return;
-        uint256[] memory x = new uint256[](17);
-        (x[12], x[13], x[14], x[15], x[16]) = (weights, 0, b.datasetCommitment, b.samples, bound(correct, 0, b.samples));
+        uint256[] memory x = passing(b);
+        x[16] = bound(correct, 0, b.samples);
         if (x[16] * 2 < b.samples) return;
         bounty.claim(id, verifier.proofFor(x), x);
         ghostOpen -= b.reward;
@@ -269,10 +302,119 @@ contract BountyHandler is Test {
     }
 
     function withdraw(bool owner) external {
-        address who = owner ? bounty.registry().ownerOf(modelId) : address(0x2001);
+        address who = owner ? bounty.registry().ownerOf(modelId) : SPONSOR;
         if (bounty.credit(who) == 0) return;
         vm.prank(who);
         bounty.withdraw();
+    }
+
+    /// @dev Records the outcome of an invalid call that should revert with `expected`.
+    function record(bool ok, bytes memory reason, bytes memory expected) internal {
+        if (ok) invalidAccepted += 1;
+        else if (keccak256(reason) == keccak256(expected)) refused += 1;
+        else wronglyRefused += 1;
+    }
+
+    /// @dev Claims `id` with `proof` and `x`, expecting the revert `expected`.
+    function tryClaim(uint256 id, bytes memory proof, uint256[] memory x, bytes memory expected) internal {
+        try bounty.claim(id, proof, x) {
+            record(true, "", expected);
+        } catch (bytes memory reason) {
+            record(false, reason, expected);
+        }
+    }
+
+    /// @dev Reclaims `id`, expecting the revert `expected`.
+    function tryReclaim(uint256 id, bytes memory expected) internal {
+        try bounty.reclaim(id) {
+            record(true, "", expected);
+        } catch (bytes memory reason) {
+            record(false, reason, expected);
+        }
+    }
+
+    function openWithWrongVerifier(uint96 reward, uint32 ttl) external {
+        reward = uint96(bound(reward, 1, 10 ether));
+        vm.deal(SPONSOR, SPONSOR.balance + reward);
+        bytes memory expected = abi.encodeWithSelector(
+            AuditBounty.WrongVerifierInstanceCount.selector, address(wrongVerifier), wrongVerifier.instanceCount()
+        );
+        vm.prank(SPONSOR);
+        try bounty.open{value: reward}(
+            modelId, wrongVerifier, ids.length, 1, 1, 2, uint64(block.timestamp + bound(ttl, 1, 1 days))
+        ) {
+            record(true, "", expected);
+        } catch (bytes memory reason) {
+            record(false, reason, expected);
+        }
+    }
+
+    /// @dev A passing audit with one more instance appended, proven for those 18 instances.
+    function claimWithExtraInstance(uint256 pick, uint256 extra) external {
+        if (ids.length == 0) return;
+        uint256 id = ids[pick % ids.length];
+        AuditBounty.Bounty memory b = bounty.getBounty(id);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (b.status != AuditBounty.Status.Open || block.timestamp > b.deadline) return;
+        uint256[] memory valid = passing(b);
+        uint256[] memory x = new uint256[](18);
+        for (uint256 i = 0; i < 17; ++i) {
+            x[i] = valid[i];
+        }
+        x[17] = extra;
+        tryClaim(id, verifier.proofFor(x), x, abi.encodeWithSelector(AuditBounty.WrongInstanceCount.selector, id, 18));
+    }
+
+    function claimWithWrongProof(uint256 pick, uint8 at) external {
+        if (ids.length == 0) return;
+        uint256 id = ids[pick % ids.length];
+        AuditBounty.Bounty memory b = bounty.getBounty(id);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (b.status != AuditBounty.Status.Open || block.timestamp > b.deadline) return;
+        uint256[] memory x = passing(b);
+        bytes memory proof = verifier.proofFor(x);
+        proof[at % proof.length] ^= 0x01;
+        tryClaim(id, proof, x, abi.encodeWithSelector(AuditBounty.ProofRejected.selector, id));
+    }
+
+    function claimLate(uint256 pick) external {
+        if (ids.length == 0) return;
+        uint256 id = ids[pick % ids.length];
+        AuditBounty.Bounty memory b = bounty.getBounty(id);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (b.status != AuditBounty.Status.Open || block.timestamp <= b.deadline) return;
+        uint256[] memory x = passing(b);
+        bytes memory expected = abi.encodeWithSelector(AuditBounty.DeadlinePassed.selector, id, b.deadline);
+        tryClaim(id, verifier.proofFor(x), x, expected);
+    }
+
+    function reclaimEarly(uint256 pick) external {
+        if (ids.length == 0) return;
+        uint256 id = ids[pick % ids.length];
+        AuditBounty.Bounty memory b = bounty.getBounty(id);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (b.status != AuditBounty.Status.Open || block.timestamp > b.deadline) return;
+        tryReclaim(id, abi.encodeWithSelector(AuditBounty.DeadlineNotReached.selector, id, b.deadline));
+    }
+
+    /// @dev Claims and reclaims a bounty already settled.
+    function settleAgain(uint256 pick) external {
+        if (ids.length == 0) return;
+        uint256 id = ids[pick % ids.length];
+        AuditBounty.Bounty memory b = bounty.getBounty(id);
+        if (b.status == AuditBounty.Status.Open) return;
+        bytes memory expected = abi.encodeWithSelector(AuditBounty.NotOpen.selector, id, b.status);
+        uint256[] memory x = passing(b);
+        tryClaim(id, verifier.proofFor(x), x, expected);
+        tryReclaim(id, expected);
+    }
+
+    function settleUnknown(uint256 id, bool zero) external {
+        id = zero ? 0 : bound(id, ids.length + 1, type(uint256).max);
+        bytes memory expected = abi.encodeWithSelector(AuditBounty.UnknownBounty.selector, id);
+        uint256[] memory x = new uint256[](17);
+        tryClaim(id, "", x, expected);
+        tryReclaim(id, expected);
     }
 
     function bountyIds() external view returns (uint256[] memory) {
@@ -283,12 +425,12 @@ contract BountyHandler is Test {
 contract AuditBountyInvariantTest is Test {
     ModelRegistry internal registry = new ModelRegistry();
     AuditBounty internal bounty = new AuditBounty(registry);
-    MockVerifier internal verifier = new MockVerifier("audit");
+    MockVerifier internal verifier = new MockVerifier("audit", 17);
     BountyHandler internal handler;
 
     function setUp() public {
         vm.prank(address(0x0B0B));
-        uint256 modelId = registry.register(verifier, "vk", 31337, "");
+        uint256 modelId = registry.register(verifier, 31337, "");
         handler = new BountyHandler(bounty, verifier, modelId, 31337);
     }
 
@@ -307,5 +449,10 @@ contract AuditBountyInvariantTest is Test {
         for (uint256 i = 0; i < ids.length; ++i) {
             assertTrue(handler.settlements(ids[i]) <= 1, "settled twice");
         }
+    }
+
+    function invariant_EveryInvalidCallIsRefused() public view {
+        assertEq(handler.invalidAccepted(), 0, "an invalid call succeeded");
+        assertEq(handler.wronglyRefused(), 0, "an invalid call was refused with another error");
     }
 }

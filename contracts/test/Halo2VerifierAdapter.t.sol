@@ -26,10 +26,23 @@ contract Halo2VerifierAdapterTest is Test {
         }
     }
 
-    /// @dev An adapter whose raw verifier accepts exactly `accepted`.
-    function adapterAccepting(bytes memory accepted) internal returns (Halo2VerifierAdapter adapter, address raw) {
+    /// @dev An adapter for proofs of `proofLength` bytes with `instanceCount` instances, whose
+    /// raw verifier accepts exactly `accepted`.
+    function adapterAccepting(bytes memory accepted, uint256 instanceCount, uint256 proofLength)
+        internal
+        returns (Halo2VerifierAdapter adapter, address raw)
+    {
         raw = address(new MockRawVerifier(accepted));
-        adapter = new Halo2VerifierAdapter(raw);
+        adapter = new Halo2VerifierAdapter(raw, instanceCount, proofLength);
+    }
+
+    /// @dev An adapter for the shape of `instances` and `proof`, whose raw verifier accepts
+    /// exactly `accepted`.
+    function adapterAccepting(bytes memory accepted, uint256[] memory instances, bytes memory proof)
+        internal
+        returns (Halo2VerifierAdapter adapter, address raw)
+    {
+        return adapterAccepting(accepted, instances.length, proof.length);
     }
 
     function sampleInstances() internal pure returns (uint256[] memory instances) {
@@ -43,16 +56,68 @@ contract Halo2VerifierAdapterTest is Test {
         return hex"0badc0ffee0ddf00d5eaf00d0123456789abcdef";
     }
 
-    function test_StoresRawVerifier() public {
-        (Halo2VerifierAdapter adapter, address raw) = adapterAccepting("");
+    function test_StoresRawVerifierAndShape() public {
+        (Halo2VerifierAdapter adapter, address raw) = adapterAccepting("", 3, 20);
         assertEq(adapter.rawVerifier(), raw, "rawVerifier");
         assertEq(adapter.SCALAR_FIELD_MODULUS(), R, "SCALAR_FIELD_MODULUS");
+        assertEq(adapter.instanceCount(), 3, "instanceCount as given");
+        assertEq(adapter.proofLength(), 20, "proofLength as given");
+    }
+
+    /// @dev The raw verifier's code embeds the verifying key: its code hash names the key.
+    function test_VkHashIsTheRawVerifiersCodeHash() public {
+        (Halo2VerifierAdapter adapter, address raw) = adapterAccepting(hex"01", 3, 20);
+        assertEq(adapter.vkHash(), raw.codehash, "vkHash is the raw verifier's code hash");
+        (Halo2VerifierAdapter other, address otherRaw) = adapterAccepting(hex"02", 3, 20);
+        assertEq(other.vkHash(), otherRaw.codehash, "vkHash is the other raw verifier's code hash");
+        assertTrue(adapter.vkHash() != other.vkHash(), "another key, another vkHash");
+    }
+
+    /// @dev Issue #23 (1): a raw verifier reads the instances at fixed offsets, so it would
+    /// accept calldata with an instance too many. The adapter returns false for another count
+    /// without calling it, even when the raw verifier would accept.
+    function test_ReturnsFalseForAnExtraInstanceWithoutCallingTheRawVerifier() public {
+        uint256[] memory instances = sampleInstances();
+        bytes memory proof = sampleProof();
+        uint256[] memory extra = new uint256[](4);
+        (extra[0], extra[1], extra[2], extra[3]) = (instances[0], instances[1], instances[2], 7);
+        Halo2VerifierAdapter adapter = new Halo2VerifierAdapter(
+            address(new MockRawVerifier(rawCalldata(extra, proof))), instances.length, proof.length
+        );
+        vm.expectCall(adapter.rawVerifier(), rawCalldata(extra, proof), 0);
+        assertFalse(adapter.verifyProof(proof, extra), "an extra instance accepted");
+        // One instance fewer is refused the same way.
+        uint256[] memory fewer = new uint256[](2);
+        (fewer[0], fewer[1]) = (instances[0], instances[1]);
+        vm.expectCall(adapter.rawVerifier(), rawCalldata(fewer, proof), 0);
+        assertFalse(adapter.verifyProof(proof, fewer), "a missing instance accepted");
+    }
+
+    function test_ReturnsFalseForAProofOneByteLongerOrShorter() public {
+        uint256[] memory instances = sampleInstances();
+        bytes memory proof = sampleProof();
+        bytes memory longer = bytes.concat(proof, hex"00");
+        bytes memory shorter = new bytes(proof.length - 1);
+        for (uint256 i = 0; i < shorter.length; ++i) {
+            shorter[i] = proof[i];
+        }
+        // Raw verifiers that would accept the longer and the shorter proof: never consulted.
+        Halo2VerifierAdapter forLonger = new Halo2VerifierAdapter(
+            address(new MockRawVerifier(rawCalldata(instances, longer))), instances.length, proof.length
+        );
+        Halo2VerifierAdapter forShorter = new Halo2VerifierAdapter(
+            address(new MockRawVerifier(rawCalldata(instances, shorter))), instances.length, proof.length
+        );
+        vm.expectCall(forLonger.rawVerifier(), rawCalldata(instances, longer), 0);
+        assertFalse(forLonger.verifyProof(longer, instances), "a proof one byte longer accepted");
+        vm.expectCall(forShorter.rawVerifier(), rawCalldata(instances, shorter), 0);
+        assertFalse(forShorter.verifyProof(shorter, instances), "a proof one byte shorter accepted");
     }
 
     function test_AcceptsValidProof() public {
         uint256[] memory instances = sampleInstances();
         bytes memory proof = sampleProof();
-        (Halo2VerifierAdapter adapter, address raw) = adapterAccepting(rawCalldata(instances, proof));
+        (Halo2VerifierAdapter adapter, address raw) = adapterAccepting(rawCalldata(instances, proof), instances, proof);
 
         vm.expectCall(raw, rawCalldata(instances, proof));
         assertTrue(adapter.verifyProof(proof, instances), "valid proof rejected");
@@ -69,19 +134,19 @@ contract Halo2VerifierAdapterTest is Test {
             hex"deadbeef"
         );
         assertEq(rawCalldata(instances, proof), expected, "test helper encoding");
-        (Halo2VerifierAdapter adapter, address raw) = adapterAccepting(expected);
+        (Halo2VerifierAdapter adapter, address raw) = adapterAccepting(expected, instances, proof);
 
         vm.expectCall(raw, expected, 1);
         assertTrue(adapter.verifyProof(proof, instances), "adapter calldata differs from the expected layout");
     }
 
     function test_AcceptsNoInstancesAndEmptyProof() public {
-        (Halo2VerifierAdapter adapter,) = adapterAccepting("");
+        (Halo2VerifierAdapter adapter,) = adapterAccepting("", 0, 0);
         assertTrue(adapter.verifyProof("", new uint256[](0)), "empty calldata rejected");
     }
 
     function test_RejectsWhenRawVerifierReverts() public {
-        (Halo2VerifierAdapter adapter, address raw) = adapterAccepting(hex"01");
+        (Halo2VerifierAdapter adapter, address raw) = adapterAccepting(hex"01", 3, 20);
         vm.expectCall(raw, rawCalldata(sampleInstances(), sampleProof()));
         assertFalse(adapter.verifyProof(sampleProof(), sampleInstances()), "reverting raw verifier accepted");
     }
@@ -89,7 +154,7 @@ contract Halo2VerifierAdapterTest is Test {
     function test_RejectsTamperedProof() public {
         uint256[] memory instances = sampleInstances();
         bytes memory proof = sampleProof();
-        (Halo2VerifierAdapter adapter,) = adapterAccepting(rawCalldata(instances, proof));
+        (Halo2VerifierAdapter adapter,) = adapterAccepting(rawCalldata(instances, proof), instances, proof);
 
         proof[proof.length - 1] ^= 0x01;
         assertFalse(adapter.verifyProof(proof, instances), "tampered proof accepted");
@@ -98,7 +163,7 @@ contract Halo2VerifierAdapterTest is Test {
     function test_RejectsTamperedInstance() public {
         uint256[] memory instances = sampleInstances();
         bytes memory proof = sampleProof();
-        (Halo2VerifierAdapter adapter,) = adapterAccepting(rawCalldata(instances, proof));
+        (Halo2VerifierAdapter adapter,) = adapterAccepting(rawCalldata(instances, proof), instances, proof);
 
         instances[1] += 1;
         assertFalse(adapter.verifyProof(proof, instances), "tampered instance accepted");
@@ -109,7 +174,7 @@ contract Halo2VerifierAdapterTest is Test {
         bytes memory proof = sampleProof();
         instances[1] = R;
         // Even a raw verifier that would accept this calldata must not be consulted.
-        (Halo2VerifierAdapter adapter, address raw) = adapterAccepting(rawCalldata(instances, proof));
+        (Halo2VerifierAdapter adapter, address raw) = adapterAccepting(rawCalldata(instances, proof), instances, proof);
 
         vm.expectCall(raw, rawCalldata(instances, proof), 0);
         assertFalse(adapter.verifyProof(proof, instances), "instance == r accepted");
@@ -119,7 +184,7 @@ contract Halo2VerifierAdapterTest is Test {
         uint256[] memory instances = sampleInstances();
         bytes memory proof = sampleProof();
         instances[2] = type(uint256).max;
-        (Halo2VerifierAdapter adapter, address raw) = adapterAccepting(rawCalldata(instances, proof));
+        (Halo2VerifierAdapter adapter, address raw) = adapterAccepting(rawCalldata(instances, proof), instances, proof);
 
         vm.expectCall(raw, rawCalldata(instances, proof), 0);
         assertFalse(adapter.verifyProof(proof, instances), "instance > r accepted");
@@ -128,7 +193,7 @@ contract Halo2VerifierAdapterTest is Test {
     function test_RevertWhen_RawVerifierIsNotAContract() public {
         address eoa = address(0xBEEF);
         vm.expectRevert(abi.encodeWithSelector(Halo2VerifierAdapter.NotAContract.selector, eoa));
-        new Halo2VerifierAdapter(eoa);
+        new Halo2VerifierAdapter(eoa, 3, 20);
     }
 
     /// @dev The verdict is true exactly when every instance is below r and the adapter's
@@ -161,9 +226,33 @@ contract Halo2VerifierAdapterTest is Test {
             accepted = sent.length == 0 ? bytes(hex"00") : bytes.concat(sent);
             if (sent.length > 0) accepted[position % sent.length] ^= 0x80;
         }
-        (Halo2VerifierAdapter adapter,) = adapterAccepting(accepted);
+        (Halo2VerifierAdapter adapter,) = adapterAccepting(accepted, instances, proof);
 
         bool calldataMatches = keccak256(sent) == keccak256(accepted);
         assertEq(adapter.verifyProof(proof, instances), !outOfRange && calldataMatches, "verdict");
+    }
+
+    /// @dev Any other instance count or proof length than the adapter's is false, and the raw
+    /// verifier (here one that would accept exactly that calldata) is never called.
+    function testFuzz_OtherShapeIsFalseWithoutCallingTheRawVerifier(
+        uint8 instanceCount,
+        uint16 proofLength,
+        uint8 sentCount,
+        uint16 sentLength
+    ) public {
+        instanceCount = uint8(bound(instanceCount, 0, MAX_FUZZ_INSTANCES));
+        proofLength = uint16(bound(proofLength, 0, MAX_FUZZ_PROOF_BYTES));
+        sentCount = uint8(bound(sentCount, 0, MAX_FUZZ_INSTANCES));
+        sentLength = uint16(bound(sentLength, 0, MAX_FUZZ_PROOF_BYTES));
+        if (sentCount == instanceCount && sentLength == proofLength) sentLength += 1;
+        uint256[] memory instances = new uint256[](sentCount);
+        for (uint256 i = 0; i < sentCount; ++i) {
+            instances[i] = i + 1;
+        }
+        bytes memory proof = new bytes(sentLength);
+        bytes memory sent = rawCalldata(instances, proof);
+        (Halo2VerifierAdapter adapter, address raw) = adapterAccepting(sent, instanceCount, proofLength);
+        vm.expectCall(raw, sent, 0);
+        assertFalse(adapter.verifyProof(proof, instances), "another shape accepted");
     }
 }

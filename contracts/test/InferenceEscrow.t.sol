@@ -35,17 +35,21 @@ contract InferenceEscrowTest is Test {
 
     ModelRegistry internal registry = new ModelRegistry();
     InferenceEscrow internal escrow = new InferenceEscrow(registry);
-    MockVerifier internal verifierA = new MockVerifier("model A");
-    MockVerifier internal verifierB = new MockVerifier("model B");
+    /// @dev Models A and B: two input instances, one output instance.
+    MockVerifier internal verifierA = new MockVerifier("model A", 3);
+    MockVerifier internal verifierB = new MockVerifier("model B", 3);
+    /// @dev A model with private weights: two inputs, one output, the weights commitment.
+    MockVerifier internal verifierHashed = new MockVerifier("hashed model", 4);
+    uint256 internal constant C_W = 4242;
     uint256 internal modelA;
     uint256 internal modelB;
 
     function setUp() public {
         vm.warp(100);
         vm.prank(PROVIDER);
-        modelA = registry.register(verifierA, "vkA", 0, "ipfs://a");
+        modelA = registry.register(verifierA, 0, "ipfs://a");
         vm.prank(PROVIDER);
-        modelB = registry.register(verifierB, "vkB", 0, "ipfs://b");
+        modelB = registry.register(verifierB, 0, "ipfs://b");
         vm.deal(REQUESTER, 100 ether);
     }
 
@@ -103,8 +107,14 @@ contract InferenceEscrowTest is Test {
         bytes memory proof = verifierA.proofFor(other);
         vm.expectRevert(abi.encodeWithSelector(InferenceEscrow.InputMismatch.selector, id));
         escrow.fulfill(id, proof, other);
-        proof = verifierA.proofFor(single(11));
+        // The input instances in another order.
+        (other[0], other[1]) = (22, 11);
+        proof = verifierA.proofFor(other);
         vm.expectRevert(abi.encodeWithSelector(InferenceEscrow.InputMismatch.selector, id));
+        escrow.fulfill(id, proof, other);
+        // Fewer instances than the input: refused by the count before the input is read.
+        proof = verifierA.proofFor(single(11));
+        vm.expectRevert(abi.encodeWithSelector(InferenceEscrow.InstanceCountMismatch.selector, id, 3, 1));
         escrow.fulfill(id, proof, single(11));
     }
 
@@ -130,26 +140,72 @@ contract InferenceEscrowTest is Test {
         escrow.fulfill(id, proof, instances(33));
     }
 
-    function test_WeightsCommitmentMustBeTheRegisteredOne() public {
+    function openHashedRequest() internal returns (uint256 hashed, uint256 id) {
         vm.prank(PROVIDER);
-        uint256 hashed = registry.register(verifierA, "vkA", 4242, "ipfs://hashed");
+        hashed = registry.register(verifierHashed, C_W, "ipfs://hashed");
         vm.prank(REQUESTER);
-        uint256 id = escrow.request{value: FEE}(hashed, input(), DEADLINE);
+        id = escrow.request{value: FEE}(hashed, input(), DEADLINE);
+    }
+
+    function test_WeightsCommitmentMustBeTheRegisteredOne() public {
+        (, uint256 id) = openHashedRequest();
         // Same circuit, other weights: the verifier accepts, the commitment does not match.
         uint256[] memory other = new uint256[](4);
-        (other[0], other[1], other[2], other[3]) = (11, 22, 33, 4243);
-        bytes memory proof = verifierA.proofFor(other);
+        (other[0], other[1], other[2], other[3]) = (11, 22, 33, C_W + 1);
+        bytes memory proof = verifierHashed.proofFor(other);
         vm.expectRevert(abi.encodeWithSelector(InferenceEscrow.WeightsMismatch.selector, id));
         escrow.fulfill(id, proof, other);
-        proof = verifierA.proofFor(input());
+        // The commitment present, but not last.
+        (other[2], other[3]) = (C_W, 33);
+        proof = verifierHashed.proofFor(other);
         vm.expectRevert(abi.encodeWithSelector(InferenceEscrow.WeightsMismatch.selector, id));
-        escrow.fulfill(id, proof, input());
+        escrow.fulfill(id, proof, other);
         uint256[] memory honest = new uint256[](4);
-        (honest[0], honest[1], honest[2], honest[3]) = (11, 22, 33, 4242);
-        proof = verifierA.proofFor(honest);
+        (honest[0], honest[1], honest[2], honest[3]) = (11, 22, 33, C_W);
+        proof = verifierHashed.proofFor(honest);
         vm.expectEmit(true, true, false, true);
         emit RequestFulfilled(id, PROVIDER, single(33)); // the commitment is not an output
         escrow.fulfill(id, proof, honest);
+    }
+
+    /// @dev Issue #23 (1): a proof made with other weights, whose instances are the input, the
+    /// output, the other weights' commitment and then the registered commitment appended. The
+    /// verifier does not check the count (snark-verifier's reads fixed offsets), so it accepts;
+    /// the escrow refuses the count before anything else, and no fee moves.
+    function test_RevertWhen_RegisteredCommitmentIsAppendedAfterExtraInstances() public {
+        (, uint256 id) = openHashedRequest();
+        uint256[] memory forged = new uint256[](5);
+        (forged[0], forged[1], forged[2], forged[3], forged[4]) = (11, 22, 33, C_W + 1, C_W);
+        bytes memory proof = verifierHashed.proofFor(forged);
+        assertTrue(verifierHashed.verifyProof(proof, forged), "the verifier alone accepts the forgery");
+        vm.expectRevert(abi.encodeWithSelector(InferenceEscrow.InstanceCountMismatch.selector, id, 4, 5));
+        escrow.fulfill(id, proof, forged);
+        assertEq(uint256(escrow.getRequest(id).status), uint256(InferenceEscrow.Status.Open), "still open");
+        assertEq(escrow.credit(PROVIDER), 0, "nothing credited");
+        assertEq(escrow.totalCredit(), 0, "no credit at all");
+        assertEq(escrow.openFees(), FEE, "the fee stays escrowed");
+        assertEq(address(escrow).balance, FEE, "balance unchanged");
+    }
+
+    function test_RevertWhen_InputIsTooLongForTheModel() public {
+        uint256[] memory four = new uint256[](4);
+        vm.startPrank(REQUESTER);
+        // Model A's proofs have 3 instances: 4 input instances cannot fit.
+        vm.expectRevert(abi.encodeWithSelector(InferenceEscrow.InputTooLong.selector, modelA, 4, 3));
+        escrow.request{value: FEE}(modelA, four, DEADLINE);
+        vm.stopPrank();
+        vm.prank(PROVIDER);
+        uint256 hashed = registry.register(verifierHashed, C_W, "ipfs://hashed");
+        uint256[] memory three = new uint256[](3);
+        vm.startPrank(REQUESTER);
+        // 4 instances, one of them the weights commitment: 4 inputs and the commitment do not fit.
+        vm.expectRevert(abi.encodeWithSelector(InferenceEscrow.InputTooLong.selector, hashed, 4, 4));
+        escrow.request{value: FEE}(hashed, four, DEADLINE);
+        // Exactly filling the instances is allowed (an empty output).
+        escrow.request{value: FEE}(hashed, three, DEADLINE);
+        vm.stopPrank();
+        assertEq(escrow.requestCount(), 1, "only the fitting request opened");
+        assertEq(address(escrow).balance, FEE, "only its fee kept");
     }
 
     function test_RevertWhen_FulfilledLate() public {
@@ -248,22 +304,31 @@ contract InferenceEscrowTest is Test {
 }
 
 /// @dev Drives the escrow through random sequences of requests, fulfilments, refunds, time and
-/// withdrawals, keeping ghost totals for the invariants.
+/// withdrawals, keeping ghost totals for the invariants; and through invalid calls (an input
+/// too long, a proof with an extra instance, a wrong proof, a late fulfilment, an early refund,
+/// a second settlement, an unknown id), each caught here: `refused` counts those refused with
+/// exactly the expected error, `wronglyRefused` those refused with another, `invalidAccepted`
+/// those that succeeded.
 contract EscrowHandler is Test {
     InferenceEscrow public immutable escrow;
     MockVerifier public immutable verifier;
     uint256 public immutable modelId;
+    uint256 public immutable weights;
     address[3] internal actors = [address(0x1001), address(0x1002), address(0x1003)];
     uint256[] internal ids;
     uint256 public ghostOpen;
     uint256 public ghostSettled;
     uint256 public ghostOpened;
     mapping(uint256 => uint256) public settlements;
+    uint256 public refused;
+    uint256 public wronglyRefused;
+    uint256 public invalidAccepted;
 
-    constructor(InferenceEscrow escrow_, MockVerifier verifier_, uint256 modelId_) {
+    constructor(InferenceEscrow escrow_, MockVerifier verifier_, uint256 modelId_, uint256 weights_) {
         escrow = escrow_;
         verifier = verifier_;
         modelId = modelId_;
+        weights = weights_;
     }
 
     function request(uint256 actor, uint96 fee, uint32 ttl) external {
@@ -278,15 +343,19 @@ contract EscrowHandler is Test {
         ghostOpened += 1;
     }
 
+    /// @dev The valid instances for request `id`: its input, an output, the weights commitment.
+    function valid(uint256 id) internal view returns (uint256[] memory all) {
+        all = new uint256[](3);
+        (all[0], all[1], all[2]) = (id - 1, 7, weights);
+    }
+
     function fulfil(uint256 pick) external {
         if (ids.length == 0) return;
         uint256 id = ids[pick % ids.length];
         InferenceEscrow.Request memory r = escrow.getRequest(id);
         // forge-lint: disable-next-line(block-timestamp)
         if (r.status != InferenceEscrow.Status.Open || block.timestamp > r.deadline) return;
-        uint256[] memory all = new uint256[](2);
-        all[0] = id - 1;
-        all[1] = 7;
+        uint256[] memory all = valid(id);
         escrow.fulfill(id, verifier.proofFor(all), all);
         ghostOpen -= r.fee;
         ghostSettled += 1;
@@ -316,21 +385,131 @@ contract EscrowHandler is Test {
         escrow.withdraw();
     }
 
+    /// @dev Records the outcome of an invalid call that should revert with `expected`.
+    function record(bool ok, bytes memory reason, bytes memory expected) internal {
+        if (ok) invalidAccepted += 1;
+        else if (keccak256(reason) == keccak256(expected)) refused += 1;
+        else wronglyRefused += 1;
+    }
+
+    /// @dev Fulfils `id` with `proof` and `all`, expecting the revert `expected`.
+    function tryFulfil(uint256 id, bytes memory proof, uint256[] memory all, bytes memory expected) internal {
+        try escrow.fulfill(id, proof, all) {
+            record(true, "", expected);
+        } catch (bytes memory reason) {
+            record(false, reason, expected);
+        }
+    }
+
+    /// @dev Refunds `id`, expecting the revert `expected`.
+    function tryRefund(uint256 id, bytes memory expected) internal {
+        try escrow.refund(id) {
+            record(true, "", expected);
+        } catch (bytes memory reason) {
+            record(false, reason, expected);
+        }
+    }
+
+    /// @dev The model's proofs have 3 instances, one of them the weights commitment: an input of
+    /// 3 or more does not fit.
+    function requestTooLong(uint256 actor, uint96 fee, uint8 extra) external {
+        address who = actors[actor % 3];
+        fee = uint96(bound(fee, 1, 10 ether));
+        vm.deal(who, who.balance + fee);
+        uint256[] memory x = new uint256[](bound(extra, 3, 8));
+        bytes memory expected = abi.encodeWithSelector(InferenceEscrow.InputTooLong.selector, modelId, x.length, 3);
+        vm.prank(who);
+        try escrow.request{value: fee}(modelId, x, uint64(block.timestamp + 1)) {
+            record(true, "", expected);
+        } catch (bytes memory reason) {
+            record(false, reason, expected);
+        }
+    }
+
+    /// @dev Issue #23 (1): the valid instances with the other weights' commitment inserted
+    /// before the registered one, and a proof the verifier accepts for them.
+    function fulfilWithExtraInstance(uint256 pick, uint256 otherWeights) external {
+        if (ids.length == 0) return;
+        uint256 id = ids[pick % ids.length];
+        InferenceEscrow.Request memory r = escrow.getRequest(id);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (r.status != InferenceEscrow.Status.Open || block.timestamp > r.deadline) return;
+        uint256[] memory all = new uint256[](4);
+        (all[0], all[1], all[2], all[3]) = (id - 1, 7, otherWeights, weights);
+        bytes memory expected = abi.encodeWithSelector(InferenceEscrow.InstanceCountMismatch.selector, id, 3, 4);
+        tryFulfil(id, verifier.proofFor(all), all, expected);
+    }
+
+    function fulfilWithWrongProof(uint256 pick, uint256 output) external {
+        if (ids.length == 0) return;
+        uint256 id = ids[pick % ids.length];
+        InferenceEscrow.Request memory r = escrow.getRequest(id);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (r.status != InferenceEscrow.Status.Open || block.timestamp > r.deadline) return;
+        uint256[] memory all = valid(id);
+        bytes memory proof = verifier.proofFor(all);
+        all[1] = output == 7 ? 8 : output; // the proof is for output 7
+        tryFulfil(id, proof, all, abi.encodeWithSelector(InferenceEscrow.ProofRejected.selector, id));
+    }
+
+    function fulfilLate(uint256 pick) external {
+        if (ids.length == 0) return;
+        uint256 id = ids[pick % ids.length];
+        InferenceEscrow.Request memory r = escrow.getRequest(id);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (r.status != InferenceEscrow.Status.Open || block.timestamp <= r.deadline) return;
+        uint256[] memory all = valid(id);
+        bytes memory expected = abi.encodeWithSelector(InferenceEscrow.DeadlinePassed.selector, id, r.deadline);
+        tryFulfil(id, verifier.proofFor(all), all, expected);
+    }
+
+    function refundEarly(uint256 pick) external {
+        if (ids.length == 0) return;
+        uint256 id = ids[pick % ids.length];
+        InferenceEscrow.Request memory r = escrow.getRequest(id);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (r.status != InferenceEscrow.Status.Open || block.timestamp > r.deadline) return;
+        tryRefund(id, abi.encodeWithSelector(InferenceEscrow.DeadlineNotReached.selector, id, r.deadline));
+    }
+
+    /// @dev Fulfils and refunds a request already settled.
+    function settleAgain(uint256 pick) external {
+        if (ids.length == 0) return;
+        uint256 id = ids[pick % ids.length];
+        InferenceEscrow.Request memory r = escrow.getRequest(id);
+        if (r.status == InferenceEscrow.Status.Open) return;
+        bytes memory expected = abi.encodeWithSelector(InferenceEscrow.NotOpen.selector, id, r.status);
+        uint256[] memory all = valid(id);
+        tryFulfil(id, verifier.proofFor(all), all, expected);
+        tryRefund(id, expected);
+    }
+
+    function settleUnknown(uint256 id, bool zero) external {
+        id = zero ? 0 : bound(id, ids.length + 1, type(uint256).max);
+        bytes memory expected = abi.encodeWithSelector(InferenceEscrow.UnknownRequest.selector, id);
+        uint256[] memory all = new uint256[](3);
+        tryFulfil(id, "", all, expected);
+        tryRefund(id, expected);
+    }
+
     function requestIds() external view returns (uint256[] memory) {
         return ids;
     }
 }
 
 contract InferenceEscrowInvariantTest is Test {
+    uint256 internal constant C_W = 31337;
+
     ModelRegistry internal registry = new ModelRegistry();
     InferenceEscrow internal escrow = new InferenceEscrow(registry);
-    MockVerifier internal verifier = new MockVerifier("model");
+    /// @dev One input, one output, the weights commitment.
+    MockVerifier internal verifier = new MockVerifier("model", 3);
     EscrowHandler internal handler;
 
     function setUp() public {
         vm.prank(address(0x0B0B));
-        uint256 modelId = registry.register(verifier, "vk", 0, "");
-        handler = new EscrowHandler(escrow, verifier, modelId);
+        uint256 modelId = registry.register(verifier, C_W, "");
+        handler = new EscrowHandler(escrow, verifier, modelId, C_W);
     }
 
     /// @dev Forge fuzzes calls to these contracts only.
@@ -350,5 +529,10 @@ contract InferenceEscrowInvariantTest is Test {
             assertTrue(handler.settlements(ids[i]) <= 1, "settled twice");
         }
         assertEq(escrow.requestCount(), handler.ghostOpened(), "requests");
+    }
+
+    function invariant_EveryInvalidCallIsRefused() public view {
+        assertEq(handler.invalidAccepted(), 0, "an invalid call succeeded");
+        assertEq(handler.wronglyRefused(), 0, "an invalid call was refused with another error");
     }
 }

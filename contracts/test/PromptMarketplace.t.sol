@@ -24,15 +24,17 @@ abstract contract MarketFixture is Test {
     address internal constant BUYER = address(0xB0E);
 
     ModelRegistry internal registry = new ModelRegistry();
-    MockVerifier internal inference = new MockVerifier("inference");
-    MockVerifier internal delivery = new MockVerifier("delivery");
+    /// @dev The model's inference proofs: C_p, a two-value output, the weights commitment.
+    MockVerifier internal inference = new MockVerifier("inference", 4);
+    /// @dev Deliveries of 4-value prompts: the 6-instance header and 7 ciphertext elements.
+    MockVerifier internal delivery = new MockVerifier("delivery", 13);
     PromptMarketplace internal market;
     uint256 internal model;
 
     function deployMarket() internal {
         vm.warp(100);
         vm.prank(OWNER);
-        model = registry.register(inference, "vk", C_W, "ipfs://tiny-text");
+        model = registry.register(inference, C_W, "ipfs://tiny-text");
         uint256[] memory lengths = new uint256[](1);
         lengths[0] = LEN;
         IVerifier[] memory verifiers = new IVerifier[](1);
@@ -185,8 +187,51 @@ contract PromptMarketplaceTest is MarketFixture {
         uint256[] memory tooShort = new uint256[](2);
         (tooShort[0], tooShort[1]) = (C_P, C_W);
         proof = inference.proofFor(tooShort);
-        vm.expectRevert(abi.encodeWithSelector(PromptMarketplace.BadListingInstances.selector));
+        vm.expectRevert(abi.encodeWithSelector(PromptMarketplace.WrongListingInstanceCount.selector, model, 4, 2));
         market.list(model, proof, tooShort, LEN, PRICE);
+        // The weights commitment present, but not last.
+        (x[0], x[1], x[2], x[3]) = (C_P, 7, C_W, 9);
+        proof = inference.proofFor(x);
+        vm.expectRevert(abi.encodeWithSelector(PromptMarketplace.BadListingInstances.selector));
+        market.list(model, proof, x, LEN, PRICE);
+        assertEq(market.listingCount(), 0, "nothing listed");
+    }
+
+    /// @dev Issue #23 (1): an inference proof made with other weights, whose instances are C_p,
+    /// the output, the other weights' commitment and then the registered commitment appended.
+    /// The verifier does not check the count, so it accepts; the marketplace refuses the count.
+    function test_RevertWhen_ListingHasExtraInstancesBeforeTheCommitment() public {
+        uint256[] memory forged = new uint256[](5);
+        (forged[0], forged[1], forged[2], forged[3], forged[4]) = (C_P, 7, 9, C_W + 1, C_W);
+        bytes memory proof = inference.proofFor(forged);
+        assertTrue(inference.verifyProof(proof, forged), "the verifier alone accepts the forgery");
+        vm.prank(SELLER);
+        vm.expectRevert(abi.encodeWithSelector(PromptMarketplace.WrongListingInstanceCount.selector, model, 4, 5));
+        market.list(model, proof, forged, LEN, PRICE);
+        assertEq(market.listingCount(), 0, "nothing listed");
+    }
+
+    /// @dev A delivery verifier must have the delivery layout's instance count for its length:
+    /// 6 + 7 for 4 values; a verifier with one more (or one fewer) is refused at deployment.
+    function test_ConstructorRefusesADeliveryVerifierWithTheWrongInstanceCount() public {
+        uint256[] memory lengths = new uint256[](1);
+        lengths[0] = LEN;
+        IVerifier[] memory verifiers = new IVerifier[](1);
+        verifiers[0] = new MockVerifier("delivery", 14);
+        vm.expectRevert(abi.encodeWithSelector(PromptMarketplace.WrongDeliveryVerifier.selector, LEN, 14));
+        new PromptMarketplace(registry, lengths, verifiers);
+        verifiers[0] = new MockVerifier("delivery", 12);
+        vm.expectRevert(abi.encodeWithSelector(PromptMarketplace.WrongDeliveryVerifier.selector, LEN, 12));
+        new PromptMarketplace(registry, lengths, verifiers);
+        // The model's inference verifier is no delivery verifier.
+        verifiers[0] = inference;
+        vm.expectRevert(abi.encodeWithSelector(PromptMarketplace.WrongDeliveryVerifier.selector, LEN, 4));
+        new PromptMarketplace(registry, lengths, verifiers);
+        // 5 values have the same ciphertext length as 4: the same verifier count fits both.
+        lengths[0] = 5;
+        verifiers[0] = delivery;
+        PromptMarketplace five = new PromptMarketplace(registry, lengths, verifiers);
+        assertEq(address(five.deliveryVerifier(5)), address(delivery), "installed for 5 values");
     }
 
     function test_RevertWhen_PurchaseIsMalformed() public {
@@ -264,19 +309,34 @@ contract PromptMarketplaceTest is MarketFixture {
     }
 }
 
-/// @dev Drives orders through random purchases, deliveries, refunds, withdrawals and time.
+/// @dev Drives orders through random purchases, deliveries, refunds, withdrawals and time; and
+/// through invalid calls (a listing with an extra instance, a delivery with an extra instance, a
+/// wrong proof, a late delivery, an early refund, a second settlement, an unknown id), each
+/// caught here: `refused` counts those refused with exactly the expected error,
+/// `wronglyRefused` those refused with another, `invalidAccepted` those that succeeded.
 contract MarketHandler is Test {
     PromptMarketplace public immutable market;
     MockVerifier public immutable delivery;
+    MockVerifier public immutable inference;
     uint256 public immutable listingId;
     uint256 public immutable gy;
     uint256[] internal ids;
     uint256 public ghostOpen;
     mapping(uint256 => uint256) public settlements;
+    uint256 public refused;
+    uint256 public wronglyRefused;
+    uint256 public invalidAccepted;
 
-    constructor(PromptMarketplace market_, MockVerifier delivery_, uint256 listingId_, uint256 gy_) {
+    constructor(
+        PromptMarketplace market_,
+        MockVerifier delivery_,
+        MockVerifier inference_,
+        uint256 listingId_,
+        uint256 gy_
+    ) {
         market = market_;
         delivery = delivery_;
+        inference = inference_;
         listingId = listingId_;
         gy = gy_;
     }
@@ -290,14 +350,19 @@ contract MarketHandler is Test {
         ghostOpen += price;
     }
 
+    /// @dev The valid delivery instances for order `id`.
+    function valid(uint256 id, PromptMarketplace.Order memory o) internal view returns (uint256[] memory x) {
+        x = new uint256[](13);
+        (x[0], x[1], x[2], x[3]) = (market.getListing(listingId).promptCommitment, o.keyX, o.keyY, id);
+    }
+
     function deliver(uint256 pick) external {
         if (ids.length == 0) return;
         uint256 id = ids[pick % ids.length];
         PromptMarketplace.Order memory o = market.getOrder(id);
         // forge-lint: disable-next-line(block-timestamp)
         if (o.status != PromptMarketplace.Status.Open || block.timestamp > o.deadline) return;
-        uint256[] memory x = new uint256[](13);
-        (x[0], x[1], x[2], x[3]) = (market.getListing(listingId).promptCommitment, o.keyX, o.keyY, id);
+        uint256[] memory x = valid(id, o);
         market.deliver(id, delivery.proofFor(x), x);
         ghostOpen -= o.price;
         settlements[id] += 1;
@@ -326,6 +391,118 @@ contract MarketHandler is Test {
         market.withdraw();
     }
 
+    /// @dev Records the outcome of an invalid call that should revert with `expected`.
+    function record(bool ok, bytes memory reason, bytes memory expected) internal {
+        if (ok) invalidAccepted += 1;
+        else if (keccak256(reason) == keccak256(expected)) refused += 1;
+        else wronglyRefused += 1;
+    }
+
+    /// @dev Delivers `id` with `proof` and `x`, expecting the revert `expected`.
+    function tryDeliver(uint256 id, bytes memory proof, uint256[] memory x, bytes memory expected) internal {
+        try market.deliver(id, proof, x) {
+            record(true, "", expected);
+        } catch (bytes memory reason) {
+            record(false, reason, expected);
+        }
+    }
+
+    /// @dev Refunds `id`, expecting the revert `expected`.
+    function tryRefund(uint256 id, bytes memory expected) internal {
+        try market.refund(id) {
+            record(true, "", expected);
+        } catch (bytes memory reason) {
+            record(false, reason, expected);
+        }
+    }
+
+    /// @dev Issue #23 (1): a listing proof with the other weights' commitment inserted before
+    /// the registered one, which the inference verifier accepts.
+    function listWithExtraInstance(uint256 promptCommitment, uint256 otherWeights) external {
+        PromptMarketplace.Listing memory l = market.getListing(listingId);
+        uint256 weights = market.registry().weightsCommitmentOf(l.modelId);
+        uint256[] memory x = new uint256[](5);
+        (x[0], x[1], x[2], x[3], x[4]) = (promptCommitment, 7, 9, otherWeights, weights);
+        bytes memory proof = inference.proofFor(x);
+        bytes memory expected =
+            abi.encodeWithSelector(PromptMarketplace.WrongListingInstanceCount.selector, l.modelId, 4, 5);
+        vm.prank(l.seller);
+        try market.list(l.modelId, proof, x, l.promptLength, l.price) {
+            record(true, "", expected);
+        } catch (bytes memory reason) {
+            record(false, reason, expected);
+        }
+    }
+
+    /// @dev A valid delivery with one more ciphertext element appended, proven for those.
+    function deliverWithExtraInstance(uint256 pick, uint256 extra) external {
+        if (ids.length == 0) return;
+        uint256 id = ids[pick % ids.length];
+        PromptMarketplace.Order memory o = market.getOrder(id);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (o.status != PromptMarketplace.Status.Open || block.timestamp > o.deadline) return;
+        uint256[] memory v = valid(id, o);
+        uint256[] memory x = new uint256[](14);
+        for (uint256 i = 0; i < 13; ++i) {
+            x[i] = v[i];
+        }
+        x[13] = extra;
+        bytes memory expected = abi.encodeWithSelector(PromptMarketplace.WrongInstanceCount.selector, id, 14);
+        tryDeliver(id, delivery.proofFor(x), x, expected);
+    }
+
+    function deliverWithWrongProof(uint256 pick, uint8 at) external {
+        if (ids.length == 0) return;
+        uint256 id = ids[pick % ids.length];
+        PromptMarketplace.Order memory o = market.getOrder(id);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (o.status != PromptMarketplace.Status.Open || block.timestamp > o.deadline) return;
+        uint256[] memory x = valid(id, o);
+        bytes memory proof = delivery.proofFor(x);
+        proof[at % proof.length] ^= 0x01;
+        tryDeliver(id, proof, x, abi.encodeWithSelector(PromptMarketplace.DeliveryProofRejected.selector, id));
+    }
+
+    function deliverLate(uint256 pick) external {
+        if (ids.length == 0) return;
+        uint256 id = ids[pick % ids.length];
+        PromptMarketplace.Order memory o = market.getOrder(id);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (o.status != PromptMarketplace.Status.Open || block.timestamp <= o.deadline) return;
+        uint256[] memory x = valid(id, o);
+        bytes memory expected = abi.encodeWithSelector(PromptMarketplace.DeadlinePassed.selector, id, o.deadline);
+        tryDeliver(id, delivery.proofFor(x), x, expected);
+    }
+
+    function refundEarly(uint256 pick) external {
+        if (ids.length == 0) return;
+        uint256 id = ids[pick % ids.length];
+        PromptMarketplace.Order memory o = market.getOrder(id);
+        // forge-lint: disable-next-line(block-timestamp)
+        if (o.status != PromptMarketplace.Status.Open || block.timestamp > o.deadline) return;
+        tryRefund(id, abi.encodeWithSelector(PromptMarketplace.DeadlineNotReached.selector, id, o.deadline));
+    }
+
+    /// @dev Delivers and refunds an order already settled.
+    function settleAgain(uint256 pick) external {
+        if (ids.length == 0) return;
+        uint256 id = ids[pick % ids.length];
+        PromptMarketplace.Order memory o = market.getOrder(id);
+        if (o.status == PromptMarketplace.Status.Open) return;
+        bytes memory expected = abi.encodeWithSelector(PromptMarketplace.NotOpen.selector, id, o.status);
+        uint256[] memory x = valid(id, o);
+        tryDeliver(id, delivery.proofFor(x), x, expected);
+        tryRefund(id, expected);
+    }
+
+    function settleUnknown(uint256 id, bool zero) external {
+        id = zero ? 0 : bound(id, ids.length + 1, type(uint256).max);
+        bytes memory expected = abi.encodeWithSelector(PromptMarketplace.UnknownOrder.selector, id);
+        uint256[] memory x = new uint256[](13);
+        tryDeliver(id, "", x, expected);
+        tryRefund(id, expected);
+    }
+
     function orderIds() external view returns (uint256[] memory) {
         return ids;
     }
@@ -336,7 +513,7 @@ contract PromptMarketplaceInvariantTest is MarketFixture {
 
     function setUp() public {
         deployMarket();
-        handler = new MarketHandler(market, delivery, listPrompt(), GY);
+        handler = new MarketHandler(market, delivery, inference, listPrompt(), GY);
     }
 
     function targetContracts() public view returns (address[] memory targets) {
@@ -354,5 +531,10 @@ contract PromptMarketplaceInvariantTest is MarketFixture {
         for (uint256 i = 0; i < ids.length; ++i) {
             assertTrue(handler.settlements(ids[i]) <= 1, "settled twice");
         }
+    }
+
+    function invariant_EveryInvalidCallIsRefused() public view {
+        assertEq(handler.invalidAccepted(), 0, "an invalid call succeeded");
+        assertEq(handler.wronglyRefused(), 0, "an invalid call was refused with another error");
     }
 }
