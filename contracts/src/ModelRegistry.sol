@@ -74,18 +74,8 @@ contract ModelRegistry {
         returns (uint256 modelId)
     {
         if (address(verifier).code.length == 0) revert VerifierNotAContract(address(verifier));
-        bytes32 vkHash;
-        uint256 instanceCount;
-        try verifier.vkHash() returns (bytes32 h) {
-            vkHash = h;
-        } catch {
-            revert NotAVerifier(address(verifier));
-        }
-        try verifier.instanceCount() returns (uint256 n) {
-            instanceCount = n;
-        } catch {
-            revert NotAVerifier(address(verifier));
-        }
+        bytes32 vkHash = bytes32(askWord(verifier, IVerifier.vkHash.selector));
+        uint256 instanceCount = askWord(verifier, IVerifier.instanceCount.selector);
         if (instanceCount == 0) {
             revert BadInstanceCount(address(verifier), instanceCount);
         }
@@ -129,6 +119,14 @@ contract ModelRegistry {
     /// @notice The verifier of model `modelId`.
     function verifierOf(uint256 modelId) external view returns (IVerifier) {
         return get(modelId).verifier;
+    }
+
+    /// @dev The one-word answer of `verifier` to a getter; `NotAVerifier` when the call fails or
+    /// returns less than a word (a fallback that returns nothing included).
+    function askWord(IVerifier verifier, bytes4 selector) private view returns (uint256 word) {
+        (bool ok, bytes memory out) = address(verifier).staticcall(abi.encodeWithSelector(selector));
+        if (!ok || out.length < 32) revert NotAVerifier(address(verifier));
+        word = abi.decode(out, (uint256));
     }
 
     function get(uint256 modelId) private view returns (Model storage m) {

@@ -13,6 +13,11 @@ contract HalfVerifier {
     }
 }
 
+/// @dev Answers every call, and with nothing.
+contract SilentFallback {
+    fallback() external {}
+}
+
 /// @dev A dishonest verifier: it accepts every proof, and claims whatever key hash and instance
 /// count its deployer chose (here, an honest verifier's).
 contract AlwaysTrueVerifier is IVerifier {
@@ -112,6 +117,10 @@ contract ModelRegistryTest is Test {
         HalfVerifier half = new HalfVerifier();
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.NotAVerifier.selector, address(half)));
         registry.register(IVerifier(address(half)), 0, "");
+        // A contract whose fallback answers every getter with no data.
+        SilentFallback silent = new SilentFallback();
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.NotAVerifier.selector, address(silent)));
+        registry.register(IVerifier(address(silent)), 0, "");
         assertEq(registry.modelCount(), 0, "nothing registered");
     }
 
