@@ -2,9 +2,10 @@
 //! call them, read the result and the gas of each transaction.
 
 use revm::context::result::{ExecutionResult, Output};
-use revm::context::TxEnv;
+use revm::context::{ContextTr, TxEnv};
 use revm::database::InMemoryDB;
 use revm::primitives::{Address, TxKind};
+use revm::state::{AccountInfo, Bytecode};
 use revm::{Context, ExecuteCommitEvm, MainBuilder, MainContext};
 
 /// One chain in memory, one sender.
@@ -60,6 +61,36 @@ impl Evm {
             } => Ok(address),
             other => Err(format!("deployment failed: {other:?}")),
         }
+    }
+
+    /// Puts `code` at `at` (as if deployed there), e.g. code read from a real chain, so that
+    /// a contract deployed next can be checked against it.
+    pub fn set_code(&mut self, at: Address, code: &[u8]) {
+        let bytecode = Bytecode::new_raw(code.to_vec().into());
+        let info = AccountInfo {
+            code_hash: bytecode.hash_slow(),
+            code: Some(bytecode),
+            ..Default::default()
+        };
+        self.evm.ctx.db_mut().insert_account_info(at, info);
+    }
+
+    /// The address the next deployment will get (the sender is the zero address).
+    pub fn next_address(&self) -> Address {
+        Address::ZERO.create(self.nonce)
+    }
+
+    /// The runtime code at `at` (empty for an account without code).
+    pub fn code(&mut self, at: Address) -> Vec<u8> {
+        self.evm
+            .ctx
+            .db_mut()
+            .cache
+            .accounts
+            .get(&at)
+            .and_then(|a| a.info.code.as_ref())
+            .map(|c| c.original_byte_slice().to_vec())
+            .unwrap_or_default()
     }
 
     /// Calls `to` with `calldata`.

@@ -128,6 +128,7 @@ pub fn single_source(artifact: &VkArtifact, straight: bool) -> Result<String> {
     };
     let contract = template
         .replace("{{VK_HASH}}", &format!("0x{}", hex::encode(vk_hash(bytes))))
+        .replace("{{INSTANCES}}", &artifact.instances.to_string())
         .replace("{{ARTIFACT}}", &hex::encode(bytes))
         .replace("{{NUMERATOR}}\n", &numerator);
     Ok(format!(
