@@ -510,7 +510,8 @@ pub struct AggregatedProof {
 }
 
 /// Aggregates the inner proofs with keys from [`keygen`] (for the same circuits, in the same
-/// order), writing the proof with `transcript`. Every inner proof is verified natively first.
+/// order), writing the proof with `transcript`. Every inner proof is verified natively first,
+/// and the aggregated proof (with its accumulator) after.
 pub fn prove(
     params: &ParamsKZG<Bn256>,
     keys: &AggregationKeys,
@@ -539,6 +540,9 @@ pub fn prove(
     let proof = catch("aggregation proving", || {
         prover::create_shplonk_proof(params, &keys.pk, circuit, &instances, transcript)
     })??;
+    // `create_shplonk_proof` checked the proof; the accumulator it carries is checked too.
+    verify(params, keys.pk.get_vk(), &instances, &proof, transcript)
+        .map_err(|e| CircuitError::ProofSelfCheck(e.to_string()))?;
     Ok(AggregatedProof { proof, instances })
 }
 
@@ -550,8 +554,9 @@ pub fn verifier_params(params: &ParamsKZG<Bn256>, k: u32) -> ParamsKZG<Bn256> {
 }
 
 /// Verifies an aggregated proof natively: the proof itself (written with `transcript`: Keccak
-/// for the EVM, Poseidon for a layer of a tree) and the pairing check of the accumulator it
-/// carries in its instances. `params` may be [`verifier_params`].
+/// for the EVM, Poseidon for a layer of a tree), read to its last byte (anything after it is
+/// [`CircuitError::TrailingProofBytes`]), and the pairing check of the accumulator it carries
+/// in its instances. `params` may be [`verifier_params`].
 pub fn verify(
     params: &ParamsKZG<Bn256>,
     vk: &VerifyingKey<G1Affine>,
@@ -584,18 +589,24 @@ pub fn verify(
         PlonkVerifier::<SHPLONK>::verify(dk, protocol, instances, &proof)
     }
     let what = (&dk, &protocol, &instances[..]);
-    let run = || match transcript {
+    // The transcripts read from `rest`, which is left holding what they did not read.
+    let mut rest = proof;
+    let run = |rest: &mut &[u8]| match transcript {
         Transcript::Keccak => check(
             what,
-            &mut EvmTranscript::<G1Affine, NativeLoader, _, _>::new(proof),
+            &mut EvmTranscript::<G1Affine, NativeLoader, _, _>::new(rest),
         ),
         Transcript::Poseidon => check(
             what,
-            &mut PoseidonTranscript::<NativeLoader, &[u8]>::from_spec(proof, POSEIDON_SPEC.clone()),
+            &mut PoseidonTranscript::<NativeLoader, &mut &[u8]>::from_spec(
+                rest,
+                POSEIDON_SPEC.clone(),
+            ),
         ),
     };
-    match catch_unwind(AssertUnwindSafe(run)) {
-        Ok(Ok(())) => Ok(()),
+    match catch_unwind(AssertUnwindSafe(|| run(&mut rest))) {
+        Ok(Ok(())) if rest.is_empty() => Ok(()),
+        Ok(Ok(())) => Err(CircuitError::TrailingProofBytes { extra: rest.len() }),
         Ok(Err(e)) => Err(CircuitError::ProofRejected(format!("{e:?}"))),
         Err(_) => Err(CircuitError::ProofRejected(
             "malformed proof or accumulator".into(),

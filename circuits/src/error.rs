@@ -106,6 +106,39 @@ pub enum CircuitError {
     /// A proof did not verify.
     #[error("proof rejected: {0}")]
     ProofRejected(String),
+    /// Bytes follow the end of a proof: the verifier read the whole proof and this was left
+    /// over (the on-chain verifier refuses such calldata, so the native one does too).
+    #[error("proof rejected: {extra} byte(s) after the end of the proof")]
+    TrailingProofBytes {
+        /// How many bytes were left unread.
+        extra: usize,
+    },
+    /// A proof just made does not verify against its own key: nothing is written.
+    #[error("the proof just made does not verify ({0}); nothing was written")]
+    ProofSelfCheck(String),
+    /// A field a proof file displays is not what its public instances prove for the build's
+    /// model (an edited file, or one for another model).
+    #[error("proof file field `{field}` shows {shown} but the proof proves {proven} (the file's fields do not match the proof's public instances and the build's model: edited file?)")]
+    UnprovenField {
+        /// The field, as a path into the file: `outputs[0].values[2]`.
+        field: String,
+        /// What the file shows.
+        shown: String,
+        /// What the instances and the model say.
+        proven: String,
+    },
+    /// An ONNX tensor's declared shape is refused before anything is allocated for it: a
+    /// dimension that is not positive (inputs), negative (constants) or too large, or more
+    /// than [`crate::model::onnx::MAX_ELEMENTS`] elements.
+    #[error("ONNX tensor `{tensor}` has shape {dims:?}: {reason}")]
+    BadShape {
+        /// The tensor's ONNX name.
+        tensor: String,
+        /// Its dimensions as declared.
+        dims: Vec<i64>,
+        /// Which dimension, and what is wrong with it.
+        reason: String,
+    },
     /// An artifact is inconsistent with another (a proof for another key, a tampered file, ...).
     #[error("{0}")]
     Mismatch(String),

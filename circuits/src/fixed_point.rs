@@ -103,6 +103,48 @@ pub fn pack(values: &[i64], bits: u32) -> Vec<Fr> {
         .collect()
 }
 
+/// The inverse of [`pack`]: the `count` signed values of `bits` bits packed into `fields`, or
+/// `None` when the fields are not exactly such a packing (another count of fields, a field
+/// out of range). Offsetting every value by `2^(bits-1)` makes the packed integer the
+/// non-negative `Σ (v + 2^(bits-1))·2^(bits·j)`, below `2^(bits·n) ≤ 2^252`, whose base-`2^bits`
+/// digits are read off its bytes.
+pub fn unpack(fields: &[Fr], bits: u32, count: usize) -> Option<Vec<i64>> {
+    if !(1..=64).contains(&bits) {
+        return None;
+    }
+    let per = values_per_instance(bits);
+    if fields.len() != count.div_ceil(per) {
+        return None;
+    }
+    let half = 1u128 << (bits - 1);
+    let base = Fr::from_u128(1u128 << bits);
+    let mut out = Vec::with_capacity(count);
+    for (i, f) in fields.iter().enumerate() {
+        let n = per.min(count - i * per);
+        let offset = (0..n).fold(Fr::ZERO, |acc, _| acc * base + Fr::from_u128(half));
+        let repr = (*f + offset).to_repr();
+        let bytes = repr.as_ref();
+        let bit = |b: usize| (bytes[b / 8] >> (b % 8)) & 1 == 1;
+        let used = bits as usize * n;
+        if (used..256).any(bit) {
+            return None;
+        }
+        // Digit `j` (least significant first) is value `n - 1 - j` of the chunk.
+        let mut chunk: Vec<i64> = (0..n)
+            .map(|j| {
+                let start = j * bits as usize;
+                let digit = (0..bits as usize)
+                    .filter(|k| bit(start + k))
+                    .fold(0u128, |acc, k| acc | (1u128 << k));
+                (digit as i128 - half as i128) as i64
+            })
+            .collect();
+        chunk.reverse();
+        out.extend(chunk);
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,5 +205,31 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn unpacking_inverts_packing_and_refuses_what_is_no_packing() {
+        for bits in [1u32, 3, 9, 17, 63, 64] {
+            let lo = -(1i128 << (bits - 1));
+            let hi = (1i128 << (bits - 1)) - 1;
+            let n = values_per_instance(bits) * 2 + 1;
+            let values: Vec<i64> = (0..n as i128)
+                .map(|i| [lo, hi, 0, -1, 1][i as usize % 5].clamp(lo, hi) as i64)
+                .collect();
+            let packed = pack(&values, bits);
+            assert_eq!(
+                unpack(&packed, bits, n),
+                Some(values.clone()),
+                "{bits} bits"
+            );
+            // Another count, or a field past the chunk's capacity, is no packing.
+            assert_eq!(unpack(&packed, bits, n + values_per_instance(bits)), None);
+            let mut over = packed.clone();
+            over[0] += Fr::from_u128(1u128 << 126).square(); // 2^252: past any chunk
+            assert_eq!(unpack(&over, bits, n), None, "{bits} bits");
+        }
+        assert_eq!(unpack(&[-Fr::ONE], 8, 1), Some(vec![-1]));
+        assert_eq!(unpack(&[Fr::from(128)], 8, 1), None, "128 needs 9 bits");
+        assert_eq!(unpack(&[], 0, 0), None);
     }
 }

@@ -1,7 +1,7 @@
 //! JSON file formats: inputs, calibration samples and proofs.
 
 use crate::error::{CircuitError, Result};
-use crate::fixed_point::{dequantize, field_from_hex, field_to_hex, pack};
+use crate::fixed_point::{dequantize, field_from_hex, field_to_hex, pack, unpack};
 use crate::prover::{Proof, Transcript};
 use crate::quantize::{CompiledModel, Visibility};
 use crate::Fr;
@@ -153,6 +153,12 @@ impl TensorValue {
     /// The public instances this tensor stands for.
     fn instances(&self) -> Result<Vec<Fr>> {
         match self.visibility {
+            Visibility::Public if !(1..=64).contains(&self.pack_bits) => {
+                Err(CircuitError::Mismatch(format!(
+                    "`{}` claims {} pack bits (values are packed with 1 to 64)",
+                    self.name, self.pack_bits
+                )))
+            }
             Visibility::Public => Ok(pack(&self.quantized, self.pack_bits)),
             Visibility::Hashed => {
                 let c = self.commitment.as_deref().unwrap_or_default();
@@ -276,9 +282,9 @@ impl ProofFile {
         }
     }
 
-    /// Reads a proof file and checks it is self-consistent: the instances must encode exactly
-    /// the quantized inputs and outputs it shows.
-    pub fn load(path: &Path) -> Result<Self> {
+    /// Reads a proof file and checks only its format, proof bytes and transcript name: nothing
+    /// it shows is checked yet (see [`ProofFile::check_against`]).
+    pub fn read(path: &Path) -> Result<Self> {
         let file: Self = read_json(path, "proof file")?;
         if file.format != PROOF_FORMAT {
             return Err(CircuitError::Mismatch(format!(
@@ -290,6 +296,182 @@ impl ProofFile {
         file.proof_bytes()?;
         file.transcript_kind()
             .map_err(|e| CircuitError::Mismatch(format!("{}: {e}", path.display())))?;
+        Ok(file)
+    }
+
+    /// Reads a proof file meant for `model` and checks every field it displays against what
+    /// its public instances prove for that model ([`ProofFile::check_against`]); returns the
+    /// file with those fields recomputed from the instances.
+    pub fn load_for(path: &Path, model: &CompiledModel) -> Result<Self> {
+        Self::read(path)?.check_against(model)
+    }
+
+    /// What `instances` prove for `model`, as a proof file shows it: the inputs and outputs
+    /// (public values unpacked from the instances and dequantized at the model's scales, the
+    /// commitment of a hashed tensor, no values for a hashed or private one) and the weights
+    /// commitment.
+    pub fn proven(model: &CompiledModel, instances: &[Fr]) -> Result<ProvenValues> {
+        let expected = model.num_instances();
+        if instances.len() != expected {
+            return Err(CircuitError::UnprovenField {
+                field: "instances".into(),
+                shown: format!("{} instances", instances.len()),
+                proven: format!("{expected} for model `{}`", model.name),
+            });
+        }
+        let (mut at, mut data, mut commitments) = (0, Vec::new(), Vec::new());
+        for spec in model.inputs.iter().chain(&model.outputs) {
+            let n = model.io_instances(spec);
+            let mine = &instances[at..at + n];
+            let t = &model.tensors[spec.tensor];
+            data.push(match spec.visibility {
+                Visibility::Public => unpack(mine, spec.pack_bits, t.numel()).ok_or_else(|| {
+                    CircuitError::Mismatch(format!(
+                        "public instances #{at}..#{} are not {} packed values of {} bits (`{}`)",
+                        at + n,
+                        t.numel(),
+                        spec.pack_bits,
+                        t.name
+                    ))
+                })?,
+                Visibility::Hashed => {
+                    commitments.extend_from_slice(mine);
+                    Vec::new()
+                }
+                Visibility::Private | Visibility::Fixed => Vec::new(),
+            });
+            at += n;
+        }
+        if model.weights == Visibility::Hashed {
+            commitments.push(instances[at]);
+        }
+        let mut commitments = commitments.into_iter();
+        let (ins, outs) = data.split_at(model.inputs.len());
+        Ok(ProvenValues {
+            inputs: proof_tensor_values(model, &model.inputs, ins, &mut commitments),
+            outputs: proof_tensor_values(model, &model.outputs, outs, &mut commitments),
+            weights_commitment: commitments.next().map(|c| field_to_hex(&c)),
+        })
+    }
+
+    /// Checks every field this file displays (model name; each input's and output's name,
+    /// shape, scale, pack bits, visibility, commitment, quantized and dequantized values; the
+    /// weights commitment) against what its public instances prove for `model`: the first
+    /// that differs is [`CircuitError::UnprovenField`], naming it. A hashed or private tensor
+    /// must show no values. Returns the file with those fields recomputed from the instances.
+    pub fn check_against(&self, model: &CompiledModel) -> Result<Self> {
+        let unproven = |field: String, shown: String, proven: String| CircuitError::UnprovenField {
+            field,
+            shown,
+            proven,
+        };
+        if self.model != model.name {
+            return Err(unproven(
+                "model".into(),
+                format!("`{}`", self.model),
+                format!("`{}`", model.name),
+            ));
+        }
+        let roles = [
+            ("inputs", &self.inputs, &model.inputs),
+            ("outputs", &self.outputs, &model.outputs),
+        ];
+        // What the model alone fixes, before any instance is read.
+        for (role, shown, specs) in roles {
+            if shown.len() != specs.len() {
+                return Err(unproven(
+                    role.into(),
+                    format!("{} tensors", shown.len()),
+                    format!("{}", specs.len()),
+                ));
+            }
+            let none = vec![Vec::new(); specs.len()];
+            let meta = proof_tensor_values(model, specs, &none, &mut std::iter::empty());
+            for (i, (s, m)) in shown.iter().zip(&meta).enumerate() {
+                let at = |f: &str| format!("{role}[{i}].{f}");
+                let differs = [
+                    (
+                        "name",
+                        s.name != m.name,
+                        format!("`{}`", s.name),
+                        format!("`{}`", m.name),
+                    ),
+                    (
+                        "shape",
+                        s.shape != m.shape,
+                        format!("{:?}", s.shape),
+                        format!("{:?}", m.shape),
+                    ),
+                    (
+                        "scale_bits",
+                        s.scale_bits != m.scale_bits,
+                        s.scale_bits.to_string(),
+                        m.scale_bits.to_string(),
+                    ),
+                    (
+                        "pack_bits",
+                        s.pack_bits != m.pack_bits,
+                        s.pack_bits.to_string(),
+                        m.pack_bits.to_string(),
+                    ),
+                    (
+                        "visibility",
+                        s.visibility != m.visibility,
+                        format!("{:?}", s.visibility),
+                        format!("{:?}", m.visibility),
+                    ),
+                ];
+                if let Some((f, _, shown, proven)) = differs.into_iter().find(|d| d.1) {
+                    return Err(unproven(at(f), shown, proven));
+                }
+                if m.visibility != Visibility::Public {
+                    for (f, n) in [("quantized", s.quantized.len()), ("values", s.values.len())] {
+                        if n > 0 {
+                            return Err(unproven(
+                                at(f),
+                                format!("{n} values"),
+                                format!(
+                                    "none: `{}` is {:?}, so a file that shows its values claims what is not proven",
+                                    m.name, m.visibility
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        let proven = Self::proven(model, &self.instance_fields()?)?;
+        let roles = [
+            ("inputs", &self.inputs, &proven.inputs),
+            ("outputs", &self.outputs, &proven.outputs),
+        ];
+        for (role, shown, proven) in roles {
+            for (i, (s, p)) in shown.iter().zip(proven).enumerate() {
+                compare_values(&format!("{role}[{i}]"), s, p)?;
+            }
+        }
+        let same = |c: &Option<String>| c.as_deref().map(field_from_hex);
+        if same(&self.weights_commitment) != same(&proven.weights_commitment) {
+            let show = |c: &Option<String>| c.clone().unwrap_or_else(|| "none".into());
+            return Err(unproven(
+                "weights_commitment".into(),
+                show(&self.weights_commitment),
+                show(&proven.weights_commitment),
+            ));
+        }
+        Ok(Self {
+            inputs: proven.inputs,
+            outputs: proven.outputs,
+            weights_commitment: proven.weights_commitment,
+            ..self.clone()
+        })
+    }
+
+    /// Reads a proof file and checks it is self-consistent: the instances must encode exactly
+    /// the quantized inputs and outputs it shows. (What the values mean needs the model: see
+    /// [`ProofFile::load_for`].)
+    pub fn load(path: &Path) -> Result<Self> {
+        let file = Self::read(path)?;
         let instances = file.instance_fields()?;
         let mut shown: Vec<Fr> = Vec::new();
         for t in file.inputs.iter().chain(&file.outputs) {
@@ -349,6 +531,70 @@ impl ProofFile {
     pub fn instance_fields(&self) -> Result<Vec<Fr>> {
         decode_instances(&self.instances)
     }
+}
+
+/// What a proof's public instances prove for a model, as a proof file shows it
+/// ([`ProofFile::proven`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProvenValues {
+    /// The inputs.
+    pub inputs: Vec<TensorValue>,
+    /// The outputs.
+    pub outputs: Vec<TensorValue>,
+    /// The weights commitment (hashed weights only), `0x` hex.
+    pub weights_commitment: Option<String>,
+}
+
+/// Checks the commitment and values a proof file shows for tensor `at` against `proven`: the
+/// first that differs is [`CircuitError::UnprovenField`], naming it.
+fn compare_values(at: &str, shown: &TensorValue, proven: &TensorValue) -> Result<()> {
+    let unproven = |f: String, shown: String, proven: String| CircuitError::UnprovenField {
+        field: format!("{at}.{f}"),
+        shown,
+        proven,
+    };
+    let commitment = |c: &Option<String>| c.as_deref().map(field_from_hex);
+    if commitment(&shown.commitment) != commitment(&proven.commitment) {
+        let show = |c: &Option<String>| c.clone().unwrap_or_else(|| "none".into());
+        return Err(unproven(
+            "commitment".into(),
+            show(&shown.commitment),
+            show(&proven.commitment),
+        ));
+    }
+    if shown.quantized.len() != proven.quantized.len() {
+        return Err(unproven(
+            "quantized".into(),
+            format!("{} values", shown.quantized.len()),
+            format!("{}", proven.quantized.len()),
+        ));
+    }
+    if let Some(i) =
+        (0..shown.quantized.len()).find(|i| shown.quantized[*i] != proven.quantized[*i])
+    {
+        return Err(unproven(
+            format!("quantized[{i}]"),
+            shown.quantized[i].to_string(),
+            proven.quantized[i].to_string(),
+        ));
+    }
+    if shown.values.len() != proven.values.len() {
+        return Err(unproven(
+            "values".into(),
+            format!("{} values", shown.values.len()),
+            format!("{}", proven.values.len()),
+        ));
+    }
+    // JSON may round a float by an ulp; anything more is another value.
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs().max(1.0);
+    if let Some(i) = (0..shown.values.len()).find(|i| !close(shown.values[*i], proven.values[*i])) {
+        return Err(unproven(
+            format!("values[{i}]"),
+            shown.values[i].to_string(),
+            proven.values[i].to_string(),
+        ));
+    }
+    Ok(())
 }
 
 /// Version tag of aggregated proof files.

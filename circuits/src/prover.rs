@@ -53,8 +53,23 @@ impl Transcript {
 }
 
 /// Proves one circuit with SHPLONK and the given transcript; `instances` fill the single
-/// instance column.
+/// instance column. The proof is verified natively against `pk`'s verifying key before it is
+/// returned: a proof that would not verify is [`CircuitError::ProofSelfCheck`], never bytes.
 pub fn create_shplonk_proof<C: halo2_proofs::plonk::Circuit<Fr>>(
+    params: &ParamsKZG<Bn256>,
+    pk: &ProvingKey<G1Affine>,
+    circuit: C,
+    instances: &[Fr],
+    transcript: Transcript,
+) -> Result<Vec<u8>> {
+    let proof = create_unchecked_proof(params, pk, circuit, instances, transcript)?;
+    verify_with(params, pk.get_vk(), instances, &proof, transcript)
+        .map_err(|e| CircuitError::ProofSelfCheck(e.to_string()))?;
+    Ok(proof)
+}
+
+/// [`create_shplonk_proof`] without the check.
+fn create_unchecked_proof<C: halo2_proofs::plonk::Circuit<Fr>>(
     params: &ParamsKZG<Bn256>,
     pk: &ProvingKey<G1Affine>,
     circuit: C,
@@ -199,7 +214,9 @@ pub fn verify(
     verify_with(params, vk, instances, proof, Transcript::Keccak)
 }
 
-/// Verifies a proof made with `transcript` against a verifying key and public instances.
+/// Verifies a proof made with `transcript` against a verifying key and public instances. The
+/// proof must be read to its last byte: anything after it is
+/// [`CircuitError::TrailingProofBytes`], as the on-chain verifier refuses it.
 pub fn verify_with(
     params: &ParamsKZG<Bn256>,
     vk: &VerifyingKey<G1Affine>,
@@ -207,9 +224,11 @@ pub fn verify_with(
     proof: &[u8],
     transcript: Transcript,
 ) -> Result<()> {
-    let run = || match transcript {
+    // The transcripts read from `rest`, which is left holding what they did not read.
+    let mut rest = proof;
+    let run = |rest: &mut &[u8]| match transcript {
         Transcript::Keccak => {
-            let mut t = TranscriptReadBuffer::<_, G1Affine, _>::init(proof);
+            let mut t = TranscriptReadBuffer::<_, G1Affine, _>::init(rest);
             verify_proof::<
                 KZGCommitmentScheme<Bn256>,
                 VerifierSHPLONK<'_, Bn256>,
@@ -225,8 +244,10 @@ pub fn verify_with(
             )
         }
         Transcript::Poseidon => {
-            let mut t =
-                PoseidonTranscript::<NativeLoader, &[u8]>::from_spec(proof, POSEIDON_SPEC.clone());
+            let mut t = PoseidonTranscript::<NativeLoader, &mut &[u8]>::from_spec(
+                rest,
+                POSEIDON_SPEC.clone(),
+            );
             verify_proof::<KZGCommitmentScheme<Bn256>, VerifierSHPLONK<'_, Bn256>, _, _, _>(
                 params.verifier_params(),
                 vk,
@@ -236,8 +257,9 @@ pub fn verify_with(
             )
         }
     };
-    match catch_unwind(AssertUnwindSafe(run)) {
-        Ok(Ok(())) => Ok(()),
+    match catch_unwind(AssertUnwindSafe(|| run(&mut rest))) {
+        Ok(Ok(())) if rest.is_empty() => Ok(()),
+        Ok(Ok(())) => Err(CircuitError::TrailingProofBytes { extra: rest.len() }),
         Ok(Err(e)) => Err(CircuitError::ProofRejected(e.to_string())),
         Err(_) => Err(CircuitError::ProofRejected("malformed proof".into())),
     }

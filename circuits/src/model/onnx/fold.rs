@@ -112,7 +112,7 @@ impl Importer {
         let ints = |k: &Const| -> Vec<i64> { k.data.iter().map(|v| *v as i64).collect() };
         let value = match op {
             "ConstantOfShape" => {
-                let shape: Vec<usize> = ints(c(0)?).iter().map(|d| (*d).max(0) as usize).collect();
+                let shape = super::checked_shape(self.output_name(node)?, &ints(c(0)?), true)?;
                 let fill = node
                     .attribute
                     .iter()
@@ -130,11 +130,22 @@ impl Importer {
                 }
             }
             "Range" => {
-                let (start, limit, delta) = (c(0)?.data[0], c(1)?.data[0], c(2)?.data[0]);
+                let scalar = |i: usize| -> Result<f64> {
+                    c(i)?.data.first().copied().ok_or_else(|| {
+                        invalid(node, format!("input #{i} of Range is empty, not a scalar"))
+                    })
+                };
+                let (start, limit, delta) = (scalar(0)?, scalar(1)?, scalar(2)?);
                 if delta == 0.0 {
                     return Err(invalid(node, "range with step 0".into()));
                 }
-                let n = ((limit - start) / delta).ceil().max(0.0) as usize;
+                let n = ((limit - start) / delta).ceil().max(0.0);
+                super::checked_shape(
+                    self.output_name(node)?,
+                    &[n.min(i64::MAX as f64) as i64],
+                    true,
+                )?;
+                let n = n as usize;
                 let data: Vec<f64> = (0..n).map(|i| start + i as f64 * delta).collect();
                 Const {
                     shape: vec![data.len()],

@@ -23,6 +23,59 @@ use tract_onnx::prelude::{
     DatumType, Framework, InferenceFact, InferenceModelExt, IntoRunnable, Tensor, TractResult,
 };
 
+/// The most elements a tensor of an imported model may have: `2^28`. A circuit lays out at
+/// least one cell per element, and `2^28` rows is the largest SRS any Powers-of-Tau ceremony
+/// of BN254 provides, so a larger tensor could never be proven; its shape is refused at import
+/// ([`CircuitError::BadShape`]) before anything is allocated for it.
+pub const MAX_ELEMENTS: u64 = 1 << 28;
+
+/// The shape of ONNX tensor `tensor` from its declared `dims`, refused
+/// ([`CircuitError::BadShape`], naming the dimension) when a dimension is negative, zero
+/// unless `zero_ok` (an empty constant), or the tensor has more than [`MAX_ELEMENTS`]
+/// elements.
+fn checked_shape(tensor: &str, dims: &[i64], zero_ok: bool) -> Result<Vec<usize>> {
+    let bad = |reason: String| CircuitError::BadShape {
+        tensor: tensor.to_owned(),
+        dims: dims.to_vec(),
+        reason,
+    };
+    let mut elements = 1u64;
+    for (i, &d) in dims.iter().enumerate() {
+        if d < 0 || (d == 0 && !zero_ok) {
+            let must = if zero_ok { "non-negative" } else { "positive" };
+            return Err(bad(format!(
+                "dimension {i} is {d}; dimensions must be {must}"
+            )));
+        }
+        // Both factors are at most 2^28: the product fits.
+        elements *= (d as u64).min(MAX_ELEMENTS + 1);
+        if elements > MAX_ELEMENTS {
+            return Err(bad(format!(
+                "dimension {i} is {d}, which makes more than {MAX_ELEMENTS} (2^28) elements, the most a tensor may have"
+            )));
+        }
+    }
+    Ok(dims.iter().map(|d| *d as usize).collect())
+}
+
+/// Refuses a computed tensor of more than [`MAX_ELEMENTS`] elements ([`CircuitError::BadShape`]).
+fn check_elements(tensor: &str, shape: &[usize]) -> Result<()> {
+    let elements = shape
+        .iter()
+        .try_fold(1u64, |acc, d| acc.checked_mul(*d as u64));
+    if elements.is_none_or(|n| n > MAX_ELEMENTS) {
+        return Err(CircuitError::BadShape {
+            tensor: tensor.to_owned(),
+            dims: shape
+                .iter()
+                .map(|d| i64::try_from(*d).unwrap_or(i64::MAX))
+                .collect(),
+            reason: format!("more than {MAX_ELEMENTS} (2^28) elements, the most a tensor may have"),
+        });
+    }
+    Ok(())
+}
+
 /// Why a Gemm with a computed right operand is refused.
 const COMPUTED_RIGHT_OPERAND: &str = "a computed right operand (use MatMul)";
 
@@ -141,15 +194,16 @@ fn value_info_shape(info: &pb::ValueInfoProto) -> Result<Vec<usize>> {
         .shape
         .as_ref()
         .ok_or_else(|| bad("the input has no shape"))?;
-    Ok(shape
+    let dims: Vec<i64> = shape
         .dim
         .iter()
         .map(|d| match d.value {
-            Some(pb::tensor_shape_proto::dimension::Value::DimValue(v)) if v > 0 => v as usize,
+            Some(pb::tensor_shape_proto::dimension::Value::DimValue(v)) => v,
             // A symbolic or unknown dimension is the batch: we prove one sample at a time.
             _ => 1,
         })
-        .collect())
+        .collect();
+    checked_shape(&info.name, &dims, false)
 }
 
 fn tensor_from_proto(t: &pb::TensorProto, name: &str) -> Result<Const> {
@@ -157,10 +211,8 @@ fn tensor_from_proto(t: &pb::TensorProto, name: &str) -> Result<Const> {
         node: name.to_owned(),
         reason,
     };
-    if t.dims.iter().any(|d| *d < 0) {
-        return Err(bad("negative dimension in constant".into()));
-    }
-    let shape: Vec<usize> = t.dims.iter().map(|d| *d as usize).collect();
+    // An empty constant (a zero dimension) is legitimate ONNX: Resize's unused `roi`.
+    let shape = checked_shape(name, &t.dims, true)?;
     let numel: usize = shape.iter().product();
     let raw = &t.raw_data;
     let data: Vec<f64> = match DataType::try_from(t.data_type) {
@@ -287,6 +339,7 @@ impl Importer {
         make: impl FnOnce(TensorId) -> FloatOp,
     ) -> Result<TensorId> {
         let name = format!("{}/{suffix}", self.output_name(node)?);
+        check_elements(&name, &shape)?;
         let output = self.add_tensor(&name, shape);
         self.graph.ops.push(make(output));
         Ok(output)
@@ -318,6 +371,7 @@ impl Importer {
         make: impl FnOnce(TensorId) -> FloatOp,
     ) -> Result<()> {
         let out_name = self.output_name(node)?.to_owned();
+        check_elements(&out_name, &shape)?;
         let output = self.add_tensor(&out_name, shape);
         self.graph.ops.push(make(output));
         Ok(())

@@ -726,14 +726,16 @@ pub(super) fn reshape_target(from: &[usize], target: &[i64]) -> Option<Vec<usize
             _ => return None,
         }
     }
-    let known: usize = shape.iter().product();
+    // A target too large to count (a crafted constant) is no reshape of `from`.
+    let product = |s: &[usize]| s.iter().try_fold(1usize, |a, d| a.checked_mul(*d));
+    let known = product(&shape)?;
     if let Some(i) = infer {
         if known == 0 || numel % known != 0 {
             return None;
         }
         shape[i] = numel / known;
     }
-    (shape.iter().product::<usize>() == numel).then_some(shape)
+    (product(&shape)? == numel).then_some(shape)
 }
 
 /// An ONNX axis (negative counts from the end) of a tensor of `rank` axes.
@@ -787,5 +789,6 @@ mod tests {
         assert_eq!(reshape_target(&[1, 2, 4], &[0, -1]), Some(vec![1, 8]));
         assert_eq!(reshape_target(&[1, 3], &[3]), Some(vec![3]));
         assert_eq!(reshape_target(&[1, 3], &[2, -1]), None);
+        assert_eq!(reshape_target(&[1, 3], &[1 << 40, 1 << 40, 3]), None);
     }
 }
