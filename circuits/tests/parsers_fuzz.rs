@@ -1,0 +1,234 @@
+//! Property tests of everything that reads untrusted bytes: ONNX import, input and calibration
+//! files, proof files and proof bytes. Random or mutated bytes give an error (or, when still
+//! valid, a result that the checks after them hold to), never a panic; and a mutated proof file
+//! that passes every check shows exactly what was proven. Each property runs a bounded number
+//! of cases (seconds in CI); `PROPTEST_CASES` runs more.
+
+mod common;
+
+use common::{compile_with, fixture, srs};
+use proptest::prelude::*;
+use proptest::sample::Index;
+use snarkml_circuits::halo2_proofs::plonk::ProvingKey;
+use snarkml_circuits::halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use snarkml_circuits::io::{load_calibration, InputFile, ProofFile};
+use snarkml_circuits::model::onnx::{self, MAX_ELEMENTS};
+use snarkml_circuits::prover::{self, Transcript};
+use snarkml_circuits::quantize::{CompileOptions, CompiledModel};
+use snarkml_circuits::{Bn256, G1Affine};
+use std::sync::OnceLock;
+
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        failure_persistence: None,
+        ..ProptestConfig::with_cases(cases)
+    }
+}
+
+/// Byte edits: `(where, value)` pairs, then an optional cut.
+fn edits() -> impl Strategy<Value = (Vec<(Index, u8)>, Option<Index>)> {
+    (
+        prop::collection::vec((any::<Index>(), any::<u8>()), 1..8),
+        prop::option::weighted(0.2, any::<Index>()),
+    )
+}
+
+/// `bytes` with `edits` applied.
+fn mutate(mut bytes: Vec<u8>, (sets, cut): &(Vec<(Index, u8)>, Option<Index>)) -> Vec<u8> {
+    for (at, value) in sets {
+        let i = at.index(bytes.len());
+        bytes[i] = *value;
+    }
+    if let Some(cut) = cut {
+        bytes.truncate(cut.index(bytes.len()));
+    }
+    bytes
+}
+
+/// `bytes` written to a fresh temporary file, kept alive with its directory.
+fn temp_file(bytes: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fuzz");
+    std::fs::write(&path, bytes).unwrap();
+    (dir, path)
+}
+
+proptest! {
+    #![proptest_config(config(64))]
+
+    #[test]
+    fn onnx_import_refuses_random_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let (_dir, path) = temp_file(&bytes);
+        prop_assert!(onnx::load(&path).is_err());
+    }
+
+    #[test]
+    fn input_and_calibration_files_refuse_random_bytes(
+        bytes in prop::collection::vec(any::<u8>(), 0..256),
+    ) {
+        let (_dir, path) = temp_file(&bytes);
+        prop_assert!(InputFile::load(&path).is_err());
+        prop_assert!(load_calibration(&path).is_err());
+    }
+
+    #[test]
+    fn proof_files_refuse_random_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+        let (_dir, path) = temp_file(&bytes);
+        prop_assert!(ProofFile::read(&path).is_err());
+        prop_assert!(ProofFile::load(&path).is_err());
+    }
+}
+
+proptest! {
+    #![proptest_config(config(128))]
+
+    #[test]
+    fn onnx_import_of_mutated_models_errs_or_bounds_every_tensor(
+        stem in prop::sample::select(vec!["relu3", "linear", "mlp_flatten", "conv_basic"]),
+        edits in edits(),
+    ) {
+        let bytes = std::fs::read(fixture(&format!("{stem}.onnx"))).unwrap();
+        let (_dir, path) = temp_file(&mutate(bytes, &edits));
+        if let Ok(graph) = onnx::load(&path) {
+            for t in &graph.tensors {
+                let n = t.shape.iter().try_fold(1u64, |a, d| a.checked_mul(*d as u64));
+                prop_assert!(n.is_some_and(|n| n <= MAX_ELEMENTS), "{}: {:?}", t.name, t.shape);
+            }
+        }
+    }
+
+    #[test]
+    fn mutated_input_files_parse_or_err_and_quantize_or_err(edits in edits()) {
+        let (model, _, _) = relu3();
+        let bytes = std::fs::read(fixture("relu3.input.json")).unwrap();
+        let (_dir, path) = temp_file(&mutate(bytes, &edits));
+        if let Ok(file) = InputFile::load(&path) {
+            let _ = model.quantize_inputs(&file.input_data);
+        }
+        if let Ok(samples) = load_calibration(&path) {
+            for s in samples {
+                let _ = model.quantize_inputs(&s);
+            }
+        }
+    }
+}
+
+/// relu3 compiled, with its SRS parameters and keys.
+type Relu3 = (CompiledModel, ParamsKZG<Bn256>, ProvingKey<G1Affine>);
+
+fn relu3() -> &'static Relu3 {
+    static RELU3: OnceLock<Relu3> = OnceLock::new();
+    RELU3.get_or_init(|| {
+        let (model, _) = compile_with("relu3", &CompileOptions::default());
+        let params = srs(model.layout.k).trimmed(model.layout.k).unwrap();
+        let pk = prover::keygen(&params, &model).unwrap();
+        (model, params, pk)
+    })
+}
+
+/// A real relu3 proof file (Keccak transcript) and its JSON.
+fn relu3_proof() -> &'static (ProofFile, serde_json::Value) {
+    static PROOF: OnceLock<(ProofFile, serde_json::Value)> = OnceLock::new();
+    PROOF.get_or_init(|| {
+        let (model, params, pk) = relu3();
+        let (_, q) = compile_with("relu3", &CompileOptions::default());
+        let proof = prover::prove(params, pk, model, &q).unwrap();
+        let file = ProofFile::new(model, &proof, &q, "vk", "srs");
+        let json = serde_json::to_value(&file).unwrap();
+        (file, json)
+    })
+}
+
+/// Every leaf of a JSON value, as a JSON pointer.
+fn leaves(v: &serde_json::Value, at: String, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => m
+            .iter()
+            .for_each(|(k, v)| leaves(v, format!("{at}/{k}"), out)),
+        serde_json::Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .for_each(|(i, v)| leaves(v, format!("{at}/{i}"), out)),
+        _ => out.push(at),
+    }
+}
+
+/// A replacement leaf: numbers near and far, strings, hex, null.
+fn leaf() -> impl Strategy<Value = serde_json::Value> {
+    prop_oneof![
+        (-4i64..4).prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        any::<u32>().prop_map(serde_json::Value::from),
+        (-1e6f64..1e6).prop_map(serde_json::Value::from),
+        "[a-z_]{0,8}".prop_map(serde_json::Value::from),
+        "0x[0-9a-f]{0,70}".prop_map(serde_json::Value::from),
+        Just(serde_json::Value::Null),
+    ]
+}
+
+/// Verifies `file` as `snarkml verify` does: checked against the model, then the proof.
+fn verified(file: &ProofFile) -> Option<ProofFile> {
+    let (model, params, pk) = relu3();
+    let checked = file.check_against(model).ok()?;
+    let instances = checked.instance_fields().ok()?;
+    let bytes = checked.proof_bytes().ok()?;
+    prover::verify_with(params, pk.get_vk(), &instances, &bytes, Transcript::Keccak).ok()?;
+    Some(checked)
+}
+
+proptest! {
+    #![proptest_config(config(96))]
+
+    #[test]
+    fn a_mutated_proof_file_that_verifies_shows_exactly_what_was_proven(
+        replace in prop::collection::vec((any::<Index>(), leaf()), 1..3),
+        edits in prop::option::weighted(0.3, edits()),
+    ) {
+        let (original, json) = relu3_proof();
+        let mut json = json.clone();
+        let mut paths = Vec::new();
+        leaves(&json, String::new(), &mut paths);
+        for (at, value) in replace {
+            *json.pointer_mut(at.get::<String>(&paths)).unwrap() = value;
+        }
+        let mut bytes = serde_json::to_vec_pretty(&json).unwrap();
+        if let Some(edits) = &edits {
+            bytes = mutate(bytes, edits);
+        }
+        let (_dir, path) = temp_file(&bytes);
+        let _ = ProofFile::load(&path);
+        if let Ok(file) = ProofFile::read(&path) {
+            if let Some(shown) = verified(&file) {
+                prop_assert_eq!(&shown.inputs, &original.inputs);
+                prop_assert_eq!(&shown.outputs, &original.outputs);
+                prop_assert_eq!(&shown.instances, &original.instances);
+            }
+        }
+    }
+
+    #[test]
+    fn mutated_proof_bytes_are_rejected(
+        flips in prop::collection::vec((any::<Index>(), 1u8..=255), 0..4),
+        extra in prop::collection::vec(any::<u8>(), 0..40),
+        cut in prop::option::weighted(0.2, any::<Index>()),
+    ) {
+        let (_, params, pk) = relu3();
+        let (original, _) = relu3_proof();
+        let mut bytes = original.proof_bytes().unwrap();
+        for (at, x) in &flips {
+            let i = at.index(bytes.len());
+            bytes[i] ^= x;
+        }
+        bytes.extend(&extra);
+        if let Some(cut) = cut {
+            bytes.truncate(cut.index(bytes.len()));
+        }
+        let instances = original.instance_fields().unwrap();
+        let result = prover::verify_with(params, pk.get_vk(), &instances, &bytes, Transcript::Keccak);
+        if bytes == original.proof_bytes().unwrap() {
+            prop_assert!(result.is_ok());
+        } else {
+            prop_assert!(result.is_err());
+        }
+    }
+}
