@@ -222,7 +222,10 @@ impl VkArtifact {
         if self.k > 28 || self.k == 0 {
             return bad("domain size");
         }
-        let usable = (1usize << self.k) - usize::from(self.blinding_factors) - 1;
+        let Some(usable) = (1usize << self.k).checked_sub(usize::from(self.blinding_factors) + 1)
+        else {
+            return bad("blinding factors");
+        };
         if usize::from(self.instances) > usable || self.program.instances > 1 {
             return bad("instances");
         }
