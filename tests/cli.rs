@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{assert_one_line_error, cached_srs, repo, snarkml, toolchain_on_path};
+use common::{
+    assert_one_line_error, cached_srs, ok, repo, snarkml, tamper_json, toolchain_on_path,
+};
 use std::process::Output;
 
 /// `snarkml compile MODEL -o <fresh temporary directory>`.
@@ -178,6 +180,161 @@ fn wrong_input_shape_is_named_and_missing_steps_are_explained() {
     assert_one_line_error(&out, "development SRS");
     let out = snarkml(&["deploy", b, "--rpc-url", "https://rpc.example.org"]);
     assert_one_line_error(&out, "give --private-key");
+}
+
+#[test]
+fn crafted_onnx_shapes_are_refused_with_one_line_naming_the_tensor_and_dimension() {
+    // Made by circuits/tests/trust.rs: dimensions of 0 and -5 used to compile as 1, 2^62 to
+    // panic and 10^9 to abort on allocation.
+    for (name, needle) in [
+        (
+            "shape_input_dim_zero",
+            "ONNX tensor `input` has shape [1, 0]: dimension 1 is 0",
+        ),
+        (
+            "shape_input_dim_negative",
+            "ONNX tensor `input` has shape [1, -5]: dimension 1 is -5",
+        ),
+        (
+            "shape_input_dim_2pow62",
+            "ONNX tensor `input` has shape [1, 4611686018427387904]: dimension 1 is 4611686018427387904",
+        ),
+        (
+            "shape_input_dim_1e9",
+            "ONNX tensor `input` has shape [1, 1000000000]: dimension 1 is 1000000000",
+        ),
+        (
+            "shape_weight_dim_2pow62",
+            "ONNX tensor `weight` has shape [4, 4611686018427387904]: dimension 1",
+        ),
+    ] {
+        let model = repo(&format!("tests/fixtures/refused/{name}.onnx"));
+        assert_one_line_error(&compile(model.to_str().unwrap()), needle);
+    }
+}
+
+/// relu3 compiled, set up and proven through the CLI into `dir`: the build and the proof.
+fn relu3_proof(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let build = dir.join("build");
+    let proof = dir.join("proof.json");
+    let (b, p) = (build.to_str().unwrap(), proof.to_str().unwrap());
+    let model = repo("tests/fixtures/relu3.onnx");
+    let input = repo("tests/fixtures/relu3.input.json");
+    let input = input.to_str().unwrap();
+    ok(snarkml(&[
+        "compile",
+        model.to_str().unwrap(),
+        "-o",
+        b,
+        "--calibration",
+        input,
+    ]));
+    let k = snarkml_circuits::quantize::CompiledModel::load(&build.join("model.json"))
+        .unwrap()
+        .layout
+        .k;
+    ok(snarkml(&[
+        "setup",
+        b,
+        "--srs",
+        cached_srs(k).to_str().unwrap(),
+    ]));
+    ok(snarkml(&["prove", b, "--input", input, "-o", p]));
+    (build, proof)
+}
+
+/// A JSON number plus one.
+fn bump(v: &mut serde_json::Value) {
+    *v = (v.as_u64().unwrap() + 1).into();
+}
+
+/// The proof file at `proof` with `extra` appended to its proof bytes.
+fn with_trailing_bytes(v: &mut serde_json::Value, extra: &[u8]) {
+    let proof = v["proof"].as_str().unwrap().to_owned();
+    v["proof"] = format!("{proof}{}", hex::encode(extra)).into();
+}
+
+#[test]
+fn verify_prints_what_the_proof_proves_and_refuses_any_other_field_or_trailing_bytes() {
+    toolchain_on_path();
+    let tmp = tempfile::tempdir().unwrap();
+    let (build, proof) = relu3_proof(tmp.path());
+    let b = build.to_str().unwrap();
+    let out = ok(snarkml(&["verify", b, proof.to_str().unwrap()]));
+    assert!(out.contains("proof is valid"), "{out}");
+    assert!(
+        out.contains("[0.0000, 0.2500, 2.0000]"),
+        "relu of [-1.5, 0.25, 2]: {out}"
+    );
+
+    // Each edit leaves the instances alone: only the fields shown change. The old check let
+    // the values, scales and names through ("proof is valid" with the edited outputs).
+    type Edit = fn(&mut serde_json::Value);
+    let edits: [(Edit, &str); 6] = [
+        (
+            |v| v["outputs"][0]["values"][2] = 9.0.into(),
+            "proof file field `outputs[0].values[2]` shows 9 but the proof proves 2",
+        ),
+        (
+            |v| v["inputs"][0]["values"][0] = 1.5.into(),
+            "proof file field `inputs[0].values[0]` shows 1.5 but the proof proves -1.5",
+        ),
+        (
+            |v| bump(&mut v["outputs"][0]["scale_bits"]),
+            "proof file field `outputs[0].scale_bits` shows",
+        ),
+        (
+            |v| v["outputs"][0]["name"] = "probabilities".into(),
+            "proof file field `outputs[0].name` shows `probabilities`",
+        ),
+        (
+            |v| bump(&mut v["outputs"][0]["pack_bits"]),
+            "proof file field `outputs[0].pack_bits` shows",
+        ),
+        (
+            |v| v["outputs"][0]["shape"] = serde_json::json!([3, 1]),
+            "proof file field `outputs[0].shape` shows [3, 1]",
+        ),
+    ];
+    let edited = tmp.path().join("edited.json");
+    let artifacts = snarkml::artifacts::BuildDir::new(b);
+    snarkml::pipeline::gen_verifier(
+        &artifacts,
+        &tmp.path().join("generated"),
+        snarkml_verifier_gen::VerifierForm::SelfContained,
+    )
+    .unwrap();
+    for (edit, needle) in edits {
+        tamper_json(&proof, &edited, edit);
+        assert_one_line_error(&snarkml(&["verify", b, edited.to_str().unwrap()]), needle);
+        // What the EVM would be sent (verify-onchain reads the file the same way) is refused
+        // before any call.
+        let err = snarkml::pipeline::evm_verify(&artifacts, &edited).unwrap_err();
+        assert!(
+            matches!(
+                err.downcast_ref::<snarkml_circuits::CircuitError>(),
+                Some(snarkml_circuits::CircuitError::UnprovenField { .. })
+            ),
+            "{err:#}"
+        );
+    }
+
+    // Bytes after the proof: refused natively as the on-chain verifier refuses them.
+    let random: Vec<u8> = (0..100u32).map(|i| (i * 151 + 7) as u8).collect();
+    for (extra, needle) in [
+        (
+            &[0u8; 32][..],
+            "proof rejected: 32 byte(s) after the end of the proof",
+        ),
+        (
+            &random[..],
+            "proof rejected: 100 byte(s) after the end of the proof",
+        ),
+    ] {
+        tamper_json(&proof, &edited, |v| with_trailing_bytes(v, extra));
+        assert_one_line_error(&snarkml(&["verify", b, edited.to_str().unwrap()]), needle);
+        assert!(snarkml::pipeline::evm_verify(&artifacts, &edited).is_err());
+    }
 }
 
 #[test]

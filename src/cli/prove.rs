@@ -3,6 +3,7 @@ use crate::pipeline;
 use clap::Args;
 use snarkml_circuits::io::ProofFile;
 use snarkml_circuits::prover::Transcript;
+use snarkml_circuits::quantize::Visibility;
 use std::path::PathBuf;
 
 /// `snarkml prove`.
@@ -36,8 +37,28 @@ pub struct VerifyCmd {
     pub proof: PathBuf,
 }
 
+/// Prints the outputs of a proof file as `verify` recomputed them from the proof's instances;
+/// a hashed or private output has no proven values and is shown as such.
 pub(super) fn print_outputs(file: &ProofFile) {
     for out in &file.outputs {
+        match out.visibility {
+            Visibility::Public => {}
+            Visibility::Hashed => {
+                let c = out.commitment.as_deref().unwrap_or("?");
+                println!(
+                    "  output {} {:?}: hashed, values not proven (commitment {c})",
+                    out.name, out.shape
+                );
+                continue;
+            }
+            Visibility::Private | Visibility::Fixed => {
+                println!(
+                    "  output {} {:?}: private, values not proven",
+                    out.name, out.shape
+                );
+                continue;
+            }
+        }
         let shown: Vec<String> = out
             .values
             .iter()

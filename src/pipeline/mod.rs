@@ -311,8 +311,11 @@ impl BuildProver {
             .quantize_inputs(&inputs.input_data)
             .wrap_err_with(|| format!("{}", input.display()))?;
         let salts = salts(model, &inputs).wrap_err_with(|| format!("{}", input.display()))?;
+        // `prove_with` verified the proof against the key; the file must show what it proves.
         let proof = prover::prove_with(params, pk, model, &quantized, &salts, transcript)?;
         let file = ProofFile::new(model, &proof, &quantized, &info.vk_hash, &info.srs_id);
+        file.check_against(model)
+            .wrap_err("internal error: the proof file made does not show what the proof proves")?;
         file.save(out)?;
         if !salts.is_empty() {
             let mut values = quantized.iter().chain(&proof.outputs);
@@ -373,9 +376,16 @@ pub fn salts(model: &CompiledModel, inputs: &InputFile) -> Result<Vec<Fr>> {
         .collect()
 }
 
-/// Reads a proof file and checks it belongs to this build (verifying key, SRS, instance count).
-pub fn load_proof(info: &SetupInfo, proof: &Path) -> Result<(ProofFile, Vec<Fr>, Vec<u8>)> {
-    let file = ProofFile::load(proof)?;
+/// Reads a proof file and checks it belongs to this build (verifying key, SRS, instance count)
+/// and that every field it displays is what its public instances prove for the build's
+/// `model` ([`ProofFile::check_against`]). The file returned has those fields recomputed from
+/// the instances: what it shows is what the proof proves.
+pub fn load_proof(
+    info: &SetupInfo,
+    model: &CompiledModel,
+    proof: &Path,
+) -> Result<(ProofFile, Vec<Fr>, Vec<u8>)> {
+    let file = ProofFile::read(proof)?;
     if file.vk_hash != info.vk_hash {
         bail!(
             "{} was made for verifying key {}…, this build's is {}…",
@@ -399,6 +409,9 @@ pub fn load_proof(info: &SetupInfo, proof: &Path) -> Result<(ProofFile, Vec<Fr>,
             info.num_instances
         );
     }
+    let file = file
+        .check_against(model)
+        .wrap_err_with(|| format!("{}", proof.display()))?;
     let bytes = file.proof_bytes()?;
     Ok((file, instances, bytes))
 }
@@ -410,8 +423,10 @@ pub fn verify(build: &BuildDir, proof: &Path) -> Result<ProofFile> {
     verify_loaded(&loaded, &vk, proof)
 }
 
+/// Verifies a proof file natively; the file returned shows what the proof proves (see
+/// [`load_proof`]).
 fn verify_loaded(loaded: &Loaded, vk: &VerifyingKey<G1Affine>, proof: &Path) -> Result<ProofFile> {
-    let (file, instances, bytes) = load_proof(&loaded.info, proof)?;
+    let (file, instances, bytes) = load_proof(&loaded.info, &loaded.model, proof)?;
     prover::verify_with(
         &loaded.params,
         vk,
@@ -664,8 +679,8 @@ fn evm_proof(build: &BuildDir, proof: &Path) -> Result<(Vec<Fr>, Vec<u8>)> {
         let (_, instances, bytes) = aggregate::load_aggregated_proof(&info, proof)?;
         return Ok((instances, bytes));
     }
-    let Loaded { info, .. } = load(build)?;
-    let (file, instances, bytes) = load_proof(&info, proof)?;
+    let Loaded { info, model, .. } = load(build)?;
+    let (file, instances, bytes) = load_proof(&info, &model, proof)?;
     if file.transcript_kind()? != prover::Transcript::Keccak {
         bail!(
             "{} was made for aggregation (Poseidon transcript); the EVM verifier checks proofs made without --for-aggregation",

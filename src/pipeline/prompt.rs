@@ -328,7 +328,7 @@ pub async fn list(
     if model.inputs.len() != 1 || model.inputs[0].visibility != Visibility::Hashed {
         bail!("a listed prompt is the model's one input, compiled with --input-visibility hashed");
     }
-    let (file, instances, bytes) = load_proof(&info, proof)?;
+    let (file, instances, bytes) = load_proof(&info, &model, proof)?;
     if file.transcript_kind()? != Transcript::Keccak {
         bail!(
             "{} was made for aggregation; list with a proof made without --for-aggregation",
