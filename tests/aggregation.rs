@@ -17,7 +17,7 @@ use snarkml_circuits::aggregation::{Expose, ACCUMULATOR_INSTANCES};
 use snarkml_circuits::fixed_point::{field_from_hex, field_to_hex};
 use snarkml_circuits::io::ProofFile;
 use snarkml_circuits::quantize::CompileOptions;
-use snarkml_circuits::Fr;
+use snarkml_circuits::{CircuitError, Fr};
 use snarkml_verifier_gen::MAX_RUNTIME_SIZE;
 use std::path::{Path, PathBuf};
 
@@ -60,6 +60,12 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// The proof bytes with `extra` after them.
+fn append_proof_bytes(v: &mut serde_json::Value, extra: &[u8]) {
+    let proof = v["proof"].as_str().unwrap().to_owned();
+    v["proof"] = format!("{proof}{}", hex::encode(extra)).into();
+}
+
 /// The last exposed value plus one, in `instances` and `exposed` alike (so the file is
 /// self-consistent and only the proof can object).
 fn change_last_exposed(v: &mut serde_json::Value) {
@@ -84,6 +90,17 @@ fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() 
     let i2 = prove_for_aggregation(&linear, &repo("tests/fixtures/linear.input.json"), &p2);
     // A Poseidon-transcript proof verifies natively but is not for the EVM verifier.
     pipeline::verify(&relu, &p1).unwrap();
+    // Bytes after its end are refused, as the on-chain verifier refuses them.
+    let trailing = tmp.path().join("trailing-p1.json");
+    tamper_json(&p1, &trailing, |v| append_proof_bytes(v, &[0; 32]));
+    let err = pipeline::verify(&relu, &trailing).unwrap_err();
+    assert!(
+        matches!(
+            err.downcast_ref::<CircuitError>(),
+            Some(CircuitError::TrailingProofBytes { extra: 32 })
+        ),
+        "{err:#}"
+    );
 
     // One flat aggregation circuit over both proofs (the API, Keccak for the EVM).
     let flat = BuildDir::new(tmp.path().join("flat"));
@@ -156,6 +173,25 @@ fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() 
         let err = pipeline::verify_aggregated(&aggr, bad).unwrap_err();
         assert!(format!("{err:#}").contains("proof rejected"), "{err:#}");
     }
+    let trailing = tmp.path().join("trailing.json");
+    tamper_json(&proof, &trailing, |v| append_proof_bytes(v, &[7; 100]));
+    let err = pipeline::verify_aggregated(&aggr, &trailing).unwrap_err();
+    assert!(
+        matches!(
+            err.downcast_ref::<CircuitError>(),
+            Some(CircuitError::TrailingProofBytes { extra: 100 })
+        ),
+        "{err:#}"
+    );
+    // The inner proofs it shows are the ones aggregated.
+    let relisted = tmp.path().join("relisted.json");
+    tamper_json(&proof, &relisted, |v| {
+        v["inner"] = serde_json::json!(["a.json", "b.json", "c.json"])
+    });
+    assert_one_line_error(
+        &snarkml(&["verify", s(aggr.root()), s(&relisted)]),
+        "proof file field `inner` lists 3 proof(s), this aggregation was made of 2",
+    );
 
     // Every verifier form: ours (self-contained, the default; reusable) and snark-verifier's,
     // in revm and on anvil; ours also through the Rust reference of its algorithm.

@@ -602,6 +602,23 @@ pub fn load_aggregated_proof(
             &info.vk_hash[..12]
         );
     }
+    if file.srs_id != info.srs_id {
+        bail!(
+            "{} was made with a different SRS than this aggregation's keys",
+            proof.display()
+        );
+    }
+    // What the file shows of the inner proofs is what this aggregation was made of.
+    let inner: Vec<&str> = info.inner.iter().map(|i| i.proof.as_str()).collect();
+    if file.inner != inner {
+        bail!(
+            "{}: proof file field `inner` lists {} proof(s), this aggregation was made of {} ({}) (edited file?)",
+            proof.display(),
+            file.inner.len(),
+            inner.len(),
+            inner.join(", ")
+        );
+    }
     let instances = file.instance_fields()?;
     if instances.len() != info.num_instances {
         bail!(
