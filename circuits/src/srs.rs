@@ -1,5 +1,10 @@
 //! Structured reference strings: our file format (a header naming the SRS as development-only
 //! or not, then halo2's KZG parameters), generation for development, loading and trimming.
+//!
+//! A development SRS is recognised by its points as well as by its header's flag: loading
+//! compares `[τ]G1` with that of every development seed below [`DEV_SEEDS`] (see
+//! [`development_seed`]), so clearing the flag byte does not make our own development SRS
+//! pass for a ceremony one.
 
 use crate::error::{CircuitError, Result};
 use crate::{Bn256, Fr, G1Affine};
@@ -17,25 +22,31 @@ use rand::SeedableRng;
 use sha2::{Digest, Sha256};
 use std::io::{BufWriter, Write};
 use std::path::Path;
+use std::sync::OnceLock;
 
 const MAGIC: &[u8; 8] = b"SNKMLSRS";
 const VERSION: u8 = 1;
 const FLAG_INSECURE: u8 = 1;
 /// The largest `k` we accept (BN254's two-adicity is 28; beyond 26 nothing fits in memory here).
 pub const MAX_K: u32 = 26;
+/// The development seeds: `snarkml srs gen --seed` takes one below this, and an SRS made from
+/// one of them is recognised by its points (see [`development_seed`]).
+pub const DEV_SEEDS: u64 = 256;
 
 /// A loaded SRS.
 #[derive(Clone, Debug)]
 pub struct Srs {
     /// halo2's KZG parameters.
     pub params: ParamsKZG<Bn256>,
-    /// True for a development SRS whose secret is known (generated from a seed).
+    /// True for a development SRS whose secret is known: its file's flag says so, or its points
+    /// are those of a development seed whatever the flag says (see [`development_seed`]).
     pub insecure: bool,
 }
 
 impl Srs {
     /// Generates a development SRS of `2^k` points from `seed`. Anyone who knows the seed can
-    /// forge proofs: for tests and demos only.
+    /// forge proofs: for tests and demos only. Only an SRS of a seed below [`DEV_SEEDS`] (all
+    /// the CLI makes) is recognised by its points when its flag is cleared.
     pub fn generate_insecure(k: u32, seed: u64) -> Result<Self> {
         if !(1..=MAX_K).contains(&k) {
             return Err(CircuitError::Srs {
@@ -43,14 +54,16 @@ impl Srs {
                 reason: format!("k={k} is out of range 1..={MAX_K}"),
             });
         }
-        // τ is drawn exactly as halo2's `ParamsKZG::setup` draws it, so the result is the same
-        // SRS, computed with fixed-base tables instead of one full scalar multiplication per point.
-        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
-        let tau = Fr::random(&mut rng);
         Ok(Self {
-            params: params_from_tau(k, tau),
+            params: params_from_tau(k, dev_tau(seed)),
             insecure: true,
         })
+    }
+
+    /// The development seed these points were generated from, if it is below [`DEV_SEEDS`]
+    /// (see [`development_seed`]).
+    pub fn development_seed(&self) -> Option<u64> {
+        development_seed(&self.params)
     }
 
     /// `log2` of the number of points.
@@ -95,6 +108,47 @@ impl Srs {
         let (params, insecure) = read_params_trimmed(path, Some(k))?;
         Ok(Self { params, insecure })
     }
+}
+
+/// The secret τ of the development SRS of `seed`. It is drawn exactly as halo2's
+/// `ParamsKZG::setup` draws it, so [`Srs::generate_insecure`] gives the same SRS as halo2,
+/// computed with fixed-base tables instead of one full scalar multiplication per point.
+fn dev_tau(seed: u64) -> Fr {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+    Fr::random(&mut rng)
+}
+
+/// `[τ]G1` of the development SRS of each seed below [`DEV_SEEDS`], in seed order (computed
+/// once per process: 256 scalar multiplications).
+fn dev_tau_g1() -> &'static [G1Affine] {
+    static POINTS: OnceLock<Vec<G1Affine>> = OnceLock::new();
+    POINTS.get_or_init(|| {
+        let g1 = G1::generator();
+        let projective: Vec<G1> = (0..DEV_SEEDS).map(|seed| g1 * dev_tau(seed)).collect();
+        let mut affine = vec![G1Affine::identity(); projective.len()];
+        G1::batch_normalize(&projective, &mut affine);
+        affine
+    })
+}
+
+/// The development seed whose `[τ]G1` is `tau_g1`, if one below [`DEV_SEEDS`] is.
+fn dev_seed_of(tau_g1: &G1Affine) -> Option<u64> {
+    dev_tau_g1()
+        .iter()
+        .position(|p| p == tau_g1)
+        .map(|i| i as u64)
+}
+
+/// The development seed of `params`: `Some(seed)` when their `[τ]G1` is that of
+/// [`Srs::generate_insecure`]`(_, seed)` for a seed below [`DEV_SEEDS`], so the secret is
+/// known whatever a file's flag says.
+///
+/// This catches our own development SRS (every seed `snarkml srs gen` accepts, the default
+/// 0 included) whatever its flag byte, not arbitrary insecure SRS files: an SRS made from
+/// another seed, or from any τ someone kept, looks like a ceremony one and is only as good
+/// as where it came from.
+pub fn development_seed(params: &ParamsKZG<Bn256>) -> Option<u64> {
+    params.get_g().get(1).and_then(dev_seed_of)
 }
 
 /// KZG parameters of `2^k` points for the secret `tau`: `[τ^i]G1`, the Lagrange basis
@@ -263,8 +317,9 @@ fn write_params_to(path: &Path, params: &ParamsKZG<Bn256>, insecure: bool) -> Re
     w.flush().map_err(io)
 }
 
-/// Reads KZG parameters with our header; returns them and the insecure flag. Every point is
-/// checked to be a valid curve point, and `[τ]G1` against `[τ]G2` by a pairing.
+/// Reads KZG parameters with our header; returns them and whether they are a development SRS:
+/// the header's flag is set, or `[τ]G1` is a development seed's (see [`development_seed`]).
+/// Every point is checked to be a valid curve point, and `[τ]G1` against `[τ]G2` by a pairing.
 pub fn read_params(path: &Path) -> Result<(ParamsKZG<Bn256>, bool)> {
     read_params_trimmed(path, None)
 }
@@ -289,7 +344,7 @@ pub fn read_params_trimmed(path: &Path, keep: Option<u32>) -> Result<(ParamsKZG<
     if data[8] != VERSION {
         return Err(bad(format!("unsupported SRS format version {}", data[8])));
     }
-    let insecure = data[9] & FLAG_INSECURE != 0;
+    let flagged = data[9] & FLAG_INSECURE != 0;
     let k = u32::from_le_bytes(data[10..14].try_into().expect("4 bytes"));
     if !(1..=MAX_K).contains(&k) {
         return Err(bad(format!("k={k} is out of range 1..={MAX_K}")));
@@ -347,5 +402,7 @@ pub fn read_params_trimmed(path: &Path, keep: Option<u32>) -> Result<(ParamsKZG<
             "pairing check failed: [τ]G1 and [τ]G2 disagree (corrupted file)".into(),
         ));
     }
+    // Our own development SRS is recognised by its points whatever the flag says.
+    let insecure = flagged || points.get(1).and_then(dev_seed_of).is_some();
     Ok((assemble(keep, points, g_lagrange, g2, s_g2), insecure))
 }

@@ -10,7 +10,7 @@ use snarkml_circuits::halo2_proofs::halo2curves::CurveAffine;
 use snarkml_circuits::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use snarkml_circuits::halo2_proofs::SerdeFormat;
 use snarkml_circuits::ptau;
-use snarkml_circuits::srs::{params_from_tau, Srs};
+use snarkml_circuits::srs::{development_seed, params_from_tau, Srs, DEV_SEEDS};
 use snarkml_circuits::{Bn256, Fr};
 
 fn bytes(params: &ParamsKZG<Bn256>) -> Vec<u8> {
@@ -50,6 +50,46 @@ fn development_srs_is_deterministic_from_its_seed_and_marked_insecure() {
     assert!(loaded.insecure);
     assert_eq!(loaded.k(), 5);
     assert_ne!(Srs::generate_insecure(5, 2).unwrap().id(), loaded.id());
+}
+
+#[test]
+fn a_development_srs_is_recognised_by_its_points_whatever_its_flag_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dev.bin");
+    for seed in [0, 3, DEV_SEEDS - 1] {
+        Srs::generate_insecure(4, seed)
+            .unwrap()
+            .save(&file)
+            .unwrap();
+        let mut data = std::fs::read(&file).unwrap();
+        assert_eq!(data[9], 1, "the header's insecure flag");
+        data[9] = 0;
+        std::fs::write(&file, &data).unwrap();
+        for loaded in [
+            Srs::load(&file).unwrap(),
+            Srs::load_trimmed(&file, 2).unwrap(),
+        ] {
+            assert!(
+                loaded.insecure,
+                "seed {seed}: flag cleared, still development"
+            );
+            assert_eq!(loaded.development_seed(), Some(seed));
+        }
+        let (_, insecure) = snarkml_circuits::srs::read_params(&file).unwrap();
+        assert!(insecure, "seed {seed}");
+    }
+
+    // Only our own development seeds: not a seed past them, nor any τ someone kept.
+    let past = Srs::generate_insecure(4, DEV_SEEDS).unwrap();
+    assert_eq!(past.development_seed(), None);
+    Srs {
+        params: past.params,
+        insecure: false,
+    }
+    .save(&file)
+    .unwrap();
+    assert!(!Srs::load(&file).unwrap().insecure);
+    assert_eq!(development_seed(&params_from_tau(4, Fr::from(77u64))), None);
 }
 
 #[test]

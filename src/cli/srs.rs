@@ -1,5 +1,6 @@
 use crate::pipeline;
 use clap::{Args, Subcommand};
+use snarkml_circuits::srs::DEV_SEEDS;
 use std::path::PathBuf;
 
 /// `snarkml srs …`.
@@ -47,8 +48,9 @@ pub struct SrsGenCmd {
     /// Output file.
     #[arg(short, long, default_value = "srs.bin")]
     pub out: PathBuf,
-    /// Seed of the secret.
-    #[arg(long, default_value_t = 0)]
+    /// Seed of the secret, below 256: an SRS of these seeds is recognised as a development one
+    /// by its points, whatever its file says.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(..DEV_SEEDS))]
     pub seed: u64,
 }
 
@@ -69,10 +71,13 @@ impl SrsCmd {
             }
             SrsCmd::Info(c) => {
                 let srs = snarkml_circuits::srs::Srs::load(&c.srs)?;
-                let kind = if srs.insecure {
-                    "development (INSECURE: secret known)"
-                } else {
-                    "ceremony"
+                // `insecure` holds when the flag is set or the points are a development seed's.
+                let kind = match (srs.development_seed(), srs.insecure) {
+                    (Some(seed), _) => {
+                        format!("development (INSECURE: secret known, seed {seed})")
+                    }
+                    (None, true) => "development (INSECURE: secret known)".to_owned(),
+                    (None, false) => "ceremony".to_owned(),
                 };
                 println!(
                     "{}: k = {}, {kind}, id {}",
