@@ -13,7 +13,7 @@
 //! An aggregation directory (written by `snarkml aggregate`) shares `vk.bin`, `params.bin`,
 //! `verifier.json` and `deployment.json`, and adds `aggregation.json` and `proof.json`.
 
-use eyre::{eyre, Result, WrapErr};
+use eyre::{bail, eyre, Result, WrapErr};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -179,4 +179,153 @@ pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = snarkml_circuits::io::temp_path_beside(path);
     write_bytes(&tmp, bytes)?;
     std::fs::rename(&tmp, path).wrap_err_with(|| format!("cannot write {}", path.display()))
+}
+
+/// Writes a file that holds secrets (a private key; salts and the values they open; private
+/// weights) so that no other user can read it at any moment: a temporary file in the same
+/// directory is created with `O_CREAT|O_EXCL` and mode 0600, written, synced, and renamed
+/// over `path` (whose old contents are replaced whole, its mode with them). Refuses, with one
+/// line naming the path, when `path` is a symbolic link, dangling or not: a secret is never
+/// written through a link to wherever it points.
+pub fn write_secret(path: &Path, bytes: &[u8]) -> Result<()> {
+    put_secret(path, bytes, true)
+}
+
+/// [`write_secret`] of a value as pretty JSON.
+pub fn write_secret_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    put_secret(path, serde_json::to_string_pretty(value)?.as_bytes(), true)
+}
+
+/// [`write_secret_json`] that never replaces anything: refuses when `path` exists (a key is
+/// never overwritten); the file is linked into place, which fails if something appeared there
+/// meanwhile.
+pub fn create_secret_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    put_secret(path, serde_json::to_string_pretty(value)?.as_bytes(), false)
+}
+
+fn put_secret(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
+    let exists = || eyre!("{} exists; refusing to overwrite it", path.display());
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => bail!(
+            "refusing to write a secret to {}: it is a symbolic link (remove it, or give another path)",
+            path.display()
+        ),
+        Ok(_) if !replace => return Err(exists()),
+        _ => {}
+    }
+    let cannot = |e: std::io::Error| eyre!("cannot write {}: {e}", path.display());
+    let tmp = snarkml_circuits::io::temp_path_beside(path);
+    let placed = create_private(&tmp, bytes).map_err(cannot).and_then(|()| {
+        if replace {
+            // rename(2) replaces the directory entry: a link put there meanwhile is replaced,
+            // never followed.
+            std::fs::rename(&tmp, path).map_err(cannot)
+        } else {
+            std::fs::hard_link(&tmp, path).map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => exists(),
+                _ => cannot(e),
+            })
+        }
+    });
+    if placed.is_err() || !replace {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    placed?;
+    // The new directory entry survives a crash too.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+    }
+    Ok(())
+}
+
+/// Creates `path` (never an existing file or link) readable by its owner only, writes `bytes`
+/// and syncs them to disk.
+fn create_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{symlink, PermissionsExt};
+
+    fn mode(path: &Path) -> u32 {
+        std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn a_secret_file_is_owner_only_and_replaces_a_readable_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("openings.json");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_secret(&path, b"salt").unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(std::fs::read(&path).unwrap(), b"salt");
+        write_secret_json(&path, &serde_json::json!({"salt": "0x05"})).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        // No temporary file is left beside it.
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn a_secret_is_never_written_through_a_symbolic_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere.json");
+        let link = dir.path().join("key.json");
+        symlink(&target, &link).unwrap();
+        for (i, result) in [
+            write_secret(&link, b"secret"),
+            write_secret_json(&link, &"secret"),
+            create_secret_json(&link, &"secret"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let err = result.unwrap_err().to_string();
+            assert_eq!(
+                err,
+                format!(
+                    "refusing to write a secret to {}: it is a symbolic link (remove it, or give another path)",
+                    link.display()
+                ),
+                "call {i}"
+            );
+            assert!(!target.exists(), "call {i} wrote through the dangling link");
+        }
+        // A link to an existing file is refused too, and the file is left as it was.
+        std::fs::write(&target, "public").unwrap();
+        let err = write_secret(&link, b"secret").unwrap_err().to_string();
+        assert!(err.contains("is a symbolic link"), "{err}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"public");
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+
+    #[test]
+    fn create_secret_json_never_replaces_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("buyer.key.json");
+        create_secret_json(&path, &"first").unwrap();
+        assert_eq!(mode(&path), 0o600);
+        let err = create_secret_json(&path, &"second")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            format!("{} exists; refusing to overwrite it", path.display())
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "\"first\"");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
 }

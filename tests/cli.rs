@@ -572,3 +572,98 @@ fn compile_optimize_chooses_a_layout_within_the_budget_or_says_none_fits() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a size"));
 }
+
+#[test]
+fn a_development_srs_with_its_flag_cleared_is_still_one_and_refused_on_chain_1() {
+    let tmp = tempfile::tempdir().unwrap();
+    let build = tmp.path().join("build");
+    let b = build.to_str().unwrap();
+    let model = repo("tests/fixtures/relu3.onnx");
+    let input = repo("tests/fixtures/relu3.input.json");
+    ok(snarkml(&[
+        "compile",
+        model.to_str().unwrap(),
+        "-o",
+        b,
+        "--calibration",
+        input.to_str().unwrap(),
+    ]));
+    let compiled: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(build.join("model.json")).unwrap()).unwrap();
+    let k = compiled["layout"]["k"].as_u64().unwrap().to_string();
+
+    // A development SRS whose header's insecure flag (byte 9) is cleared.
+    let srs = tmp.path().join("dev.bin");
+    let s = srs.to_str().unwrap();
+    ok(snarkml(&["srs", "gen", "--k", &k, "-o", s, "--seed", "3"]));
+    let mut data = std::fs::read(&srs).unwrap();
+    assert_eq!(data[9], 1);
+    data[9] = 0;
+    std::fs::write(&srs, &data).unwrap();
+    let info = ok(snarkml(&["srs", "info", s]));
+    assert!(
+        info.contains(&format!(
+            "k = {k}, development (INSECURE: secret known, seed 3)"
+        )),
+        "{info}"
+    );
+
+    // Setup records it; deploy looks at the build's SRS points even when setup.json is edited.
+    ok(snarkml(&["setup", b, "--srs", s]));
+    let setup = build.join("setup.json");
+    tamper_json(&setup, &setup, |v| {
+        assert_eq!(v["srs_insecure"], true);
+        v["srs_insecure"] = false.into();
+    });
+
+    // A chain on 127.0.0.1 that says it is chain 1 (mainnet's id) is not a local anvil.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let anvil = rt
+        .block_on(snarkml::chain::LocalAnvil::start_with_chain_id(1))
+        .unwrap();
+    let out = snarkml(&["deploy", b, "--rpc-url", anvil.url()]);
+    assert_one_line_error(
+        &out,
+        &format!(
+            "refusing to deploy to {}: its chain id is 1, not a local anvil's 31337, and the keys come from a development SRS whose secret is known",
+            anvil.url()
+        ),
+    );
+    // --insecure-srs takes it past the refusal (to the next step this build lacks).
+    let out = snarkml(&["deploy", b, "--rpc-url", anvil.url(), "--insecure-srs"]);
+    assert_one_line_error(&out, "run `snarkml gen-verifier` first");
+    anvil.stop();
+
+    // Seeds past the development ones, which would not be recognised, are not accepted.
+    let out = snarkml(&["srs", "gen", "--k", "4", "-o", s, "--seed", "256"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("invalid value '256' for '--seed <SEED>'"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn market_keygen_writes_an_owner_only_key_and_never_through_a_link() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("buyer.key.json");
+    ok(snarkml(&["market", "keygen", "-o", key.to_str().unwrap()]));
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    // A dangling link where the key would go: refused, and nothing is created at its target.
+    let target = tmp.path().join("elsewhere.json");
+    let link = tmp.path().join("link.key.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    assert_one_line_error(
+        &snarkml(&["market", "keygen", "-o", link.to_str().unwrap()]),
+        &format!(
+            "refusing to write a secret to {}: it is a symbolic link",
+            link.display()
+        ),
+    );
+    assert!(!target.exists());
+}

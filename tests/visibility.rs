@@ -243,3 +243,30 @@ fn hashed_weights_are_committed_and_verified_natively_and_in_the_evm() {
     ]);
     assert_one_line_error(&out, "weights are fixed, private or hashed");
 }
+
+#[cfg(unix)]
+#[test]
+fn hashed_weights_model_and_openings_are_written_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("build");
+    linear_build(&dir, "hashed", "public", &["--weights", "hashed"]);
+    // model.json holds the weights and their salt.
+    assert_eq!(mode(&BuildDir::new(&dir).model()), 0o600);
+
+    let proof = tmp.path().join("proof.json");
+    let input = repo("tests/fixtures/linear.input.json");
+    ok(snarkml(&[
+        "prove",
+        dir.to_str().unwrap(),
+        "--input",
+        input.to_str().unwrap(),
+        "-o",
+        proof.to_str().unwrap(),
+    ]));
+    // The openings hold the input's values and salt.
+    let openings = pipeline::openings_path(&proof);
+    assert_eq!(mode(&openings), 0o600);
+    assert_eq!(OpeningsFile::load(&openings).unwrap().openings.len(), 1);
+}

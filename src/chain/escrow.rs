@@ -208,7 +208,7 @@ fn explain(err: &alloy::contract::Error, url: &str, what: &str) -> eyre::Report 
     }
     match err {
         alloy::contract::Error::TransportError(e) => rpc_error(url, what, e),
-        other => eyre!("{what} failed at {url}: {other}"),
+        other => eyre!("{what} failed at {}: {other}", super::redact_url(url)),
     }
 }
 
@@ -246,7 +246,13 @@ pub(super) async fn confirmed<N: alloy::network::Network>(
         .with_timeout(Some(RECEIPT_TIMEOUT))
         .get_receipt()
         .await
-        .map_err(|e| eyre!("no receipt for {what} transaction {hash} from {url}: {e}"))?;
+        .map_err(|e| {
+            eyre!(
+                "no receipt for {what} transaction {hash} from {}: {}",
+                super::redact_url(url),
+                super::scrub(&e.to_string(), url)
+            )
+        })?;
     if !receipt.status() {
         bail!("{what} transaction {hash} failed on-chain");
     }
@@ -495,6 +501,6 @@ pub async fn now(cfg: &ChainConfig) -> Result<u64> {
         .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
         .await
         .map_err(|e| rpc_error(url, "eth_getBlockByNumber", &e))?
-        .ok_or_else(|| eyre!("{url} has no latest block"))?;
+        .ok_or_else(|| eyre!("{} has no latest block", super::redact_url(url)))?;
     Ok(block.header.timestamp)
 }

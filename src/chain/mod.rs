@@ -1,7 +1,8 @@
 //! Chain client: deploys verifier contracts, asks them about proofs, and runs a local `anvil`.
 //!
 //! Everything here talks JSON-RPC over HTTP through alloy. Errors are one-line `eyre` reports
-//! that name the endpoint or the address involved; a private key never appears in one.
+//! that name the endpoint or the address involved; a private key never appears in one, and an
+//! endpoint is shown through [`redact_url`], so neither do the credentials in its URL.
 
 use std::{
     collections::VecDeque,
@@ -36,6 +37,10 @@ alloy::sol! {
         function verifyProof(bytes calldata proof, uint256[] calldata instances) external view returns (bool);
     }
 }
+
+/// Anvil's default chain id: the one chain that takes keys from a development SRS without
+/// `--insecure-srs` (see `pipeline::refuse_insecure`).
+pub const ANVIL_CHAIN_ID: u64 = 31337;
 
 /// Anvil's first default account key (well-known dev key; never use it on a real chain).
 pub const ANVIL_DEFAULT_KEY: &str =
@@ -75,7 +80,7 @@ impl ChainConfig {
 impl fmt::Debug for ChainConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChainConfig")
-            .field("rpc_url", &self.rpc_url)
+            .field("rpc_url", &redact_url(&self.rpc_url))
             .field("private_key", &"<redacted>")
             .finish()
     }
@@ -129,6 +134,17 @@ impl LocalAnvil {
     /// code-size limit stays the EIP-170 default of 24,576 bytes) and waits until it answers
     /// `eth_chainId`.
     pub async fn start() -> Result<Self> {
+        Self::start_with(&[]).await
+    }
+
+    /// [`LocalAnvil::start`] with `--chain-id chain_id` (anvil's default is
+    /// [`ANVIL_CHAIN_ID`]): a local chain that says it is another one.
+    pub async fn start_with_chain_id(chain_id: u64) -> Result<Self> {
+        Self::start_with(&["--chain-id".to_owned(), chain_id.to_string()]).await
+    }
+
+    /// [`LocalAnvil::start`] with `extra` arguments for anvil.
+    async fn start_with(extra: &[String]) -> Result<Self> {
         let bin = find_tool("anvil", "SNARKML_ANVIL")?;
         let hardforks = ANVIL_HARDFORKS.iter().map(|h| Some(*h)).chain([None]);
         let mut last_failure = String::new();
@@ -148,6 +164,7 @@ impl LocalAnvil {
                 if let Some(hf) = hardfork {
                     cmd.args(["--hardfork", hf]);
                 }
+                cmd.args(extra);
                 cmd.stdin(Stdio::null())
                     .stdout(Stdio::null())
                     .stderr(Stdio::piped());
@@ -393,6 +410,7 @@ pub async fn deploy(cfg: &ChainConfig, initcode: Vec<u8>) -> Result<Deployed> {
     let tx = TransactionRequest::default()
         .with_from(from)
         .with_deploy_code(initcode);
+    let shown = redact_url(url);
     let pending = provider
         .send_transaction(tx)
         .await
@@ -402,7 +420,12 @@ pub async fn deploy(cfg: &ChainConfig, initcode: Vec<u8>) -> Result<Deployed> {
         .with_timeout(Some(RECEIPT_TIMEOUT))
         .get_receipt()
         .await
-        .map_err(|e| eyre!("no receipt for deployment {tx_hash} from {url}: {e}"))?;
+        .map_err(|e| {
+            eyre!(
+                "no receipt for deployment {tx_hash} from {shown}: {}",
+                scrub(&e.to_string(), url)
+            )
+        })?;
     if !receipt.status() {
         bail!(
             "deployment {tx_hash} failed on-chain (gas used {})",
@@ -444,7 +467,7 @@ pub async fn verify_onchain(
         .await
         .map_err(|e| rpc_error(url, "eth_getCode", &e))?;
     if code.is_empty() {
-        bail!("no contract code at {verifier} on {url}");
+        bail!("no contract code at {verifier} on {}", redact_url(url));
     }
     let calldata = IVerifier::verifyProofCall {
         proof: Bytes::copy_from_slice(proof),
@@ -492,7 +515,13 @@ pub async fn verify_onchain(
         .with_timeout(Some(RECEIPT_TIMEOUT))
         .get_receipt()
         .await
-        .map_err(|e| eyre!("no receipt for verifyProof transaction {tx_hash} from {url}: {e}"))?;
+        .map_err(|e| {
+            eyre!(
+                "no receipt for verifyProof transaction {tx_hash} from {}: {}",
+                redact_url(url),
+                scrub(&e.to_string(), url)
+            )
+        })?;
     if !receipt.status() {
         bail!(
             "verifyProof returned true in eth_call, but transaction {tx_hash} to {verifier} failed (gas used {})",
@@ -524,10 +553,11 @@ fn wallet_provider(cfg: &ChainConfig) -> Result<(impl Provider, Address)> {
 }
 
 fn parse_url(rpc_url: &str) -> Result<reqwest::Url> {
+    let shown = redact_url(rpc_url);
     let url =
-        reqwest::Url::parse(rpc_url).map_err(|e| eyre!("invalid JSON-RPC URL {rpc_url:?}: {e}"))?;
+        reqwest::Url::parse(rpc_url).map_err(|e| eyre!("invalid JSON-RPC URL {shown:?}: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") {
-        bail!("invalid JSON-RPC URL {rpc_url:?}: only http:// and https:// are supported");
+        bail!("invalid JSON-RPC URL {shown:?}: only http:// and https:// are supported");
     }
     Ok(url)
 }
@@ -542,8 +572,9 @@ fn http_client(rpc_url: &str) -> Result<reqwest::Client> {
     }
     builder.build().map_err(|e| {
         eyre!(
-            "cannot set up an HTTP client for {rpc_url}: {}",
-            root_cause(&e)
+            "cannot set up an HTTP client for {}: {}",
+            redact_url(rpc_url),
+            scrub(&root_cause(&e), rpc_url)
         )
     })
 }
@@ -571,21 +602,118 @@ fn is_execution_failure(err: &TransportError) -> bool {
     .any(|needle| msg.contains(needle))
 }
 
-/// One-line report for a failed JSON-RPC request.
+/// One-line report for a failed JSON-RPC request; the endpoint is shown without its
+/// credentials (see [`redact_url`]), and they are scrubbed from the causes too.
 fn rpc_error(url: &str, what: &str, err: &TransportError) -> eyre::Report {
-    match err {
+    let shown = redact_url(url);
+    let text = match err {
         RpcError::Transport(kind) => {
-            eyre!("cannot reach JSON-RPC endpoint {url}: {}", root_cause(kind))
-        }
-        RpcError::ErrorResp(payload) => {
-            eyre!(
-                "{what} rejected by {url}: {} (JSON-RPC error {})",
-                payload.message,
-                payload.code
+            format!(
+                "cannot reach JSON-RPC endpoint {shown}: {}",
+                root_cause(kind)
             )
         }
-        other => eyre!("{what} failed at {url}: {}", root_cause(other)),
+        RpcError::ErrorResp(payload) => {
+            format!(
+                "{what} rejected by {shown}: {} (JSON-RPC error {})",
+                payload.message, payload.code
+            )
+        }
+        other => format!("{what} failed at {shown}: {}", root_cause(other)),
+    };
+    eyre!("{}", scrub(&text, url))
+}
+
+/// `url` as it may be shown in a message or printed: its user name and password
+/// (`user:password@`) removed, every query value, the fragment and any path segment that
+/// looks like an API key replaced by `***`. A key segment is one after a version segment
+/// (Infura's `/v3/<key>`, Alchemy's `/v2/<key>`) or one of 16 or more letters, digits, `-`
+/// and `_` with a digit among them (QuickNode's or Ankr's tokens). Works on text that is not a
+/// valid URL as well, so an invalid one can be named safely.
+pub fn redact_url(url: &str) -> String {
+    let (scheme, rest) = match url.find("://") {
+        Some(i) => url.split_at(i + 3),
+        None => ("", url),
+    };
+    let (rest, fragment) = match rest.split_once('#') {
+        Some((r, _)) => (r, "#***"),
+        None => (rest, ""),
+    };
+    let (rest, query) = match rest.split_once('?') {
+        Some((r, q)) => (r, Some(q)),
+        None => (rest, None),
+    };
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let mut out = format!("{scheme}{host}");
+    let mut after_version = false;
+    for (i, segment) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        let is_version = segment.len() > 1
+            && segment.starts_with(['v', 'V'])
+            && segment[1..].bytes().all(|b| b.is_ascii_digit());
+        if (after_version && !segment.is_empty()) || looks_like_key(segment) {
+            out.push_str("***");
+        } else {
+            out.push_str(segment);
+        }
+        after_version = is_version;
     }
+    if let Some(query) = query {
+        out.push('?');
+        let pairs = query.split('&').map(|pair| match pair.split_once('=') {
+            Some((name, _)) => format!("{name}=***"),
+            None if pair.is_empty() => String::new(),
+            None => "***".to_owned(),
+        });
+        out.push_str(&pairs.collect::<Vec<_>>().join("&"));
+    }
+    out.push_str(fragment);
+    out
+}
+
+/// Whether a URL path segment looks like an API key (see [`redact_url`]).
+fn looks_like_key(segment: &str) -> bool {
+    segment.len() >= 16
+        && segment
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        && segment.bytes().any(|b| b.is_ascii_digit())
+}
+
+/// `text` (an error's message) with the credentials of `url` replaced: the URL itself by
+/// [`redact_url`]'s form, then any remaining occurrence of its password, of its userinfo or
+/// of a part [`redact_url`] hides, by `***`.
+pub(crate) fn scrub(text: &str, url: &str) -> String {
+    let shown = redact_url(url);
+    let mut out = text.replace(url, &shown);
+    if let Ok(parsed) = reqwest::Url::parse(url) {
+        out = out.replace(parsed.as_str(), &shown);
+    }
+    // The pieces `redact_url` hid: whatever of `url` is not in `shown`.
+    let mut secrets: Vec<&str> = Vec::new();
+    if let Some(rest) = url.split_once("://").map(|(_, r)| r) {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        if let Some((userinfo, _)) = authority.rsplit_once('@') {
+            secrets.push(userinfo);
+            secrets.extend(userinfo.split_once(':').map(|(_, password)| password));
+        }
+    }
+    let hidden = url
+        .split(['/', '?', '&', '=', '#', '@', ':'])
+        .filter(|piece| piece.len() >= 6 && !shown.contains(*piece));
+    secrets.extend(hidden);
+    secrets.retain(|s| s.len() >= 4);
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for secret in secrets {
+        out = out.replace(secret, "***");
+    }
+    out
 }
 
 /// Adds a hint when a deployment fails because of the contract size limit.

@@ -103,7 +103,7 @@ fn explain(err: &alloy::contract::Error, url: &str, what: &str) -> eyre::Report 
     let Some(e) = err.as_decoded_interface_error::<E>() else {
         return match err {
             alloy::contract::Error::TransportError(e) => rpc_error(url, what, e),
-            other => eyre!("{what} failed at {url}: {other}"),
+            other => eyre!("{what} failed at {}: {other}", super::redact_url(url)),
         };
     };
     let why = match e {

@@ -163,6 +163,109 @@ async fn unreachable_endpoint_is_a_clear_error() {
 }
 
 #[tokio::test]
+async fn an_anvil_can_be_started_with_another_chain_id() {
+    let anvil = LocalAnvil::start_with_chain_id(1).await.unwrap();
+    assert!(is_local_url(anvil.url()));
+    assert_eq!(chain_id(anvil.url()).await.unwrap(), 1);
+    anvil.stop();
+}
+
+#[test]
+fn redact_url_removes_userinfo_and_hides_keys() {
+    for (url, shown) in [
+        ("http://127.0.0.1:8545", "http://127.0.0.1:8545"),
+        ("https://rpc.sepolia.org/", "https://rpc.sepolia.org/"),
+        (
+            "https://user:pass@rpc.example.org:8545/",
+            "https://rpc.example.org:8545/",
+        ),
+        ("https://token@rpc.example.org", "https://rpc.example.org"),
+        (
+            "https://mainnet.infura.io/v3/0123456789abcdef0123456789abcdef",
+            "https://mainnet.infura.io/v3/***",
+        ),
+        (
+            "https://eth-mainnet.g.alchemy.com/v2/abcDEF",
+            "https://eth-mainnet.g.alchemy.com/v2/***",
+        ),
+        (
+            "https://rpc.ankr.com/eth/4f1c9e2d7b6a5f3e8d0c1b2a3f4e5d6c",
+            "https://rpc.ankr.com/eth/***",
+        ),
+        (
+            "https://node.example/rpc?apikey=SECRET&chain=1",
+            "https://node.example/rpc?apikey=***&chain=***",
+        ),
+        (
+            "https://node.example/rpc#tok",
+            "https://node.example/rpc#***",
+        ),
+        (
+            "https://node.example/mainnet",
+            "https://node.example/mainnet",
+        ),
+        // Not a valid URL: still no password in it.
+        ("ht!tp://a:b@c d/v1/key", "ht!tp://c d/v1/***"),
+        ("not a url", "not a url"),
+    ] {
+        assert_eq!(redact_url(url), shown, "{url}");
+    }
+}
+
+#[test]
+fn scrub_hides_a_urls_credentials_in_any_text() {
+    let url = "https://alice:hunter22@rpc.example.org/v3/KEY0123456789abcdef";
+    let text = format!("error sending request for url ({url}): hunter22 KEY0123456789abcdef");
+    let scrubbed = scrub(&text, url);
+    assert_eq!(
+        scrubbed,
+        "error sending request for url (https://rpc.example.org/v3/***): *** ***"
+    );
+}
+
+#[tokio::test]
+async fn errors_never_show_the_credentials_of_an_rpc_url() {
+    // An endpoint that does not answer, with a user, a password and an Infura-style key.
+    let port = free_port().unwrap();
+    let url = format!("https://alice:pa55word@127.0.0.1:{port}/v3/KEY0123456789abcdef");
+    let cfg = ChainConfig {
+        rpc_url: url.clone(),
+        private_key: ANVIL_DEFAULT_KEY.to_owned(),
+    };
+    let shown = format!("https://127.0.0.1:{port}/v3/***");
+    let errors = [
+        chain_id(&url).await.unwrap_err().to_string(),
+        deploy(&cfg, initcode_for(ALWAYS_TRUE))
+            .await
+            .unwrap_err()
+            .to_string(),
+        verify_onchain(&cfg, Address::ZERO, &[], &[])
+            .await
+            .unwrap_err()
+            .to_string(),
+    ];
+    for err in &errors {
+        assert!(
+            err.starts_with(&format!("cannot reach JSON-RPC endpoint {shown}: ")),
+            "{err}"
+        );
+        for secret in ["alice", "pa55word", "KEY0123456789abcdef"] {
+            assert!(!err.contains(secret), "`{secret}` in: {err}");
+        }
+    }
+    // An unsupported scheme is named without them too.
+    let err = chain_id("ftp://alice:pa55word@host/v3/KEY0123456789abcdef")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "invalid JSON-RPC URL \"ftp://host/v3/***\": only http:// and https:// are supported"
+    );
+    assert!(!format!("{cfg:?}").contains("pa55word"));
+}
+
+#[tokio::test]
 async fn anvil_is_killed_on_drop() {
     let anvil = LocalAnvil::start().await.unwrap();
     let url = anvil.url().to_owned();

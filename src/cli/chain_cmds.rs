@@ -14,7 +14,8 @@ pub struct DeployCmd {
     pub build: PathBuf,
     #[command(flatten)]
     rpc: RpcOpts,
-    /// Allow a development SRS on a non-local chain (anyone could forge proofs).
+    /// Allow keys from a development SRS on a chain other than a local anvil (chain id 31337):
+    /// anyone could forge proofs.
     #[arg(long)]
     pub insecure_srs: bool,
     /// Reusable verifier only: the `Halo2Verifier` already deployed on this chain (by default a

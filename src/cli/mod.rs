@@ -125,7 +125,8 @@ impl RpcOpts {
             Some(k) => k.clone(),
             None if crate::chain::is_local_url(&rpc_url) => ANVIL_DEFAULT_KEY.to_owned(),
             None => eyre::bail!(
-                "{rpc_url} is not a local chain: give --private-key or SNARKML_PRIVATE_KEY"
+                "{} is not a local chain: give --private-key or SNARKML_PRIVATE_KEY",
+                crate::chain::redact_url(&rpc_url)
             ),
         };
         Ok(ChainConfig {

@@ -3,7 +3,7 @@
 
 use super::market::{address, parse_fee, print};
 use super::{block_on, stdout_to_stderr, timed, RpcOpts};
-use crate::artifacts::{write_json, BuildDir};
+use crate::artifacts::{write_secret_json, BuildDir};
 use crate::chain::prompt::{self as chain, ListingEntry, OrderEntry};
 use crate::pipeline::prompt::{self, DeliveryDir};
 use clap::{Args, Subcommand};
@@ -58,7 +58,8 @@ pub enum MarketCmd {
         /// Delivery directories (after `market setup`).
         #[arg(long = "delivery", required = true)]
         deliveries: Vec<PathBuf>,
-        /// Allow keys from a development SRS on a non-local chain.
+        /// Allow keys from a development SRS on a chain other than a local anvil (chain id
+        /// 31337): anyone could forge proofs.
         #[arg(long)]
         insecure_srs: bool,
         #[command(flatten)]
@@ -352,7 +353,8 @@ impl MarketCmd {
                 let m = address(&opts.market, "--market")?;
                 let build = BuildDir::new(&build);
                 let d = block_on(prompt::decrypt(&cfg, m, order, &key, &build))?;
-                write_json(&out, &d.input)?;
+                // The bought prompt and its salt: owner-only.
+                write_secret_json(&out, &d.input)?;
                 print(
                     opts.json,
                     json!({

@@ -25,7 +25,7 @@ impl SetupCmd {
             &info.vk_hash[..16]
         );
         if info.srs_insecure {
-            println!("note: the SRS is a development one: fine for local chains, refused elsewhere without --insecure-srs");
+            println!("note: the SRS is a development one: fine for a local anvil (chain id 31337), refused elsewhere without --insecure-srs");
         }
         Ok(())
     }

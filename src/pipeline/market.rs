@@ -89,8 +89,8 @@ pub async fn register(
                 bail!(
                     "{}'s verifier was deployed on {}, not {}: deploy it there or give --verifier",
                     build.root().display(),
-                    d.rpc_url,
-                    cfg.rpc_url
+                    crate::chain::redact_url(&d.rpc_url),
+                    crate::chain::redact_url(&cfg.rpc_url)
                 );
             }
             super::parse_address(&d.verifier)?

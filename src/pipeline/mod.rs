@@ -69,7 +69,12 @@ pub fn compile(
         }
     };
     let compiled = quantize::compile(model, &samples, opts)?;
-    compiled.save(&build.model())?;
+    if compiled.private_weights() {
+        // The weights (and the salt of hashed ones) are the secret the proofs keep.
+        crate::artifacts::write_secret_json(&build.model(), &compiled)?;
+    } else {
+        compiled.save(&build.model())?;
+    }
     Ok(compiled)
 }
 
@@ -335,12 +340,13 @@ impl BuildProver {
                     })
                 })
                 .collect();
-            OpeningsFile {
+            // The salts and values open the commitments: owner-only.
+            let file = OpeningsFile {
                 format: OPENINGS_FORMAT.into(),
                 model: model.name.clone(),
                 openings,
-            }
-            .save(&openings_path(out))?;
+            };
+            crate::artifacts::write_secret_json(&openings_path(out), &file)?;
         }
         Ok(file)
     }
@@ -529,22 +535,23 @@ pub fn evm_verify_raw(build: &BuildDir, proof: &Path) -> Result<u64> {
 }
 
 /// Deploys the verifier and its `IVerifier` front (see [`deploy_artifacts`]); the reusable form
-/// uses the `Halo2Verifier` at `shared` when given. A development SRS is refused on a
-/// non-local chain unless `insecure_srs`.
+/// uses the `Halo2Verifier` at `shared` when given. Keys from a development SRS (as recorded,
+/// or as the build's parameters show) are refused on any chain but a local anvil unless
+/// `insecure_srs` (see [`refuse_insecure`]).
 pub async fn deploy(
     build: &BuildDir,
     cfg: &ChainConfig,
     insecure_srs: bool,
     shared: Option<Address>,
 ) -> Result<Deployment> {
-    let (vk_hash, srs_insecure) = if build.is_aggregation() {
-        let info = load_aggregation(build)?.info;
-        (info.vk_hash, info.srs_insecure)
+    let (vk_hash, srs_insecure, params) = if build.is_aggregation() {
+        let l = load_aggregation(build)?;
+        (l.info.vk_hash, l.info.srs_insecure, l.params)
     } else {
-        let info = load(build)?.info;
-        (info.vk_hash, info.srs_insecure)
+        let l = load(build)?;
+        (l.info.vk_hash, l.info.srs_insecure, l.params)
     };
-    refuse_insecure(cfg, srs_insecure, insecure_srs)?;
+    refuse_insecure(cfg, srs_insecure, &params, insecure_srs).await?;
     let artifacts = load_verifier(build)?;
     if shared.is_some() && artifacts.form != VerifierForm::Reusable {
         bail!(
@@ -553,24 +560,52 @@ pub async fn deploy(
         );
     }
     let deployment = deploy_artifacts(cfg, &artifacts, vk_hash, shared).await?;
-    write_json(&build.deployment(), &deployment)?;
+    write_deployment(&build.deployment(), &deployment)?;
     Ok(deployment)
 }
 
-/// Refuses keys from a development SRS (`srs_insecure`) on a non-local chain unless
-/// `insecure_srs`: anyone who knows its secret could forge proofs.
-pub(crate) fn refuse_insecure(
+/// Refuses keys from a development SRS unless `insecure_srs`: anyone who knows its secret could
+/// forge proofs. The SRS is a development one when `srs_insecure` (what setup recorded) says
+/// so, or when `params` (the SRS the keys were made with) are a development seed's whatever
+/// any flag says ([`snarkml_circuits::srs::development_seed`]).
+///
+/// Such keys go only to a local anvil: the URL is on this machine and the chain says its id is
+/// anvil's default [`chain::ANVIL_CHAIN_ID`]. A local URL alone is not enough (a tunnel to a
+/// real network, or a node started with another chain id, listens on 127.0.0.1 too); a remote
+/// URL is refused without asking it anything.
+pub(crate) async fn refuse_insecure(
     cfg: &ChainConfig,
     srs_insecure: bool,
+    params: &ParamsKZG<Bn256>,
     insecure_srs: bool,
 ) -> Result<()> {
-    if srs_insecure && !chain::is_local_url(&cfg.rpc_url) && !insecure_srs {
+    let development = srs_insecure || snarkml_circuits::srs::development_seed(params).is_some();
+    if !development || insecure_srs {
+        return Ok(());
+    }
+    let url = chain::redact_url(&cfg.rpc_url);
+    let why = "the keys come from a development SRS whose secret is known, so anyone could forge proofs; use a ceremony SRS, or pass --insecure-srs if you really mean it";
+    if !chain::is_local_url(&cfg.rpc_url) {
+        bail!("refusing to deploy to {url}: not a local anvil chain, and {why}");
+    }
+    let id = chain::chain_id(&cfg.rpc_url).await?;
+    if id != chain::ANVIL_CHAIN_ID {
         bail!(
-            "refusing to deploy to {}: the keys come from a development SRS whose secret is known, so anyone could forge proofs; use a ceremony SRS, or pass --insecure-srs if you really mean it",
-            cfg.rpc_url
+            "refusing to deploy to {url}: its chain id is {id}, not a local anvil's {}, and {why}",
+            chain::ANVIL_CHAIN_ID
         );
     }
     Ok(())
+}
+
+/// Writes a deployment record: owner-only when its RPC URL holds credentials (an API key or a
+/// password), which [`crate::artifacts::write_secret_json`] keeps from other users.
+pub(crate) fn write_deployment(path: &Path, deployment: &Deployment) -> Result<()> {
+    if chain::redact_url(&deployment.rpc_url) != deployment.rpc_url {
+        crate::artifacts::write_secret_json(path, deployment)
+    } else {
+        write_json(path, deployment)
+    }
 }
 
 /// Deploys generated verifier artifacts, by form: snark-verifier's verifier then the adapter

@@ -169,18 +169,26 @@ pub fn load_delivery(dir: &DeliveryDir) -> Result<LoadedDelivery> {
     Ok(LoadedDelivery { info, params, keys })
 }
 
-/// Deploys a delivery directory's verifier (raw verifier and `IVerifier` adapter); a
-/// development SRS is refused on a non-local chain unless `insecure_srs`.
+/// Deploys a delivery directory's verifier (raw verifier and `IVerifier` adapter); keys from a
+/// development SRS (as recorded, or as the directory's parameters show) are refused on any
+/// chain but a local anvil unless `insecure_srs` (see [`super::refuse_insecure`]).
 pub async fn deploy_delivery(
     dir: &DeliveryDir,
     cfg: &ChainConfig,
     insecure_srs: bool,
 ) -> Result<Deployment> {
     let info: DeliveryInfo = read_json(&dir.info())?;
-    super::refuse_insecure(cfg, info.srs_insecure, insecure_srs)?;
+    let (params, flagged) = read_params(&dir.file("params.bin"))?;
+    if srs_id(&params) != info.srs_id {
+        bail!(
+            "{} does not hold the SRS the keys were made with (run `snarkml market setup` again)",
+            dir.file("params.bin").display()
+        );
+    }
+    super::refuse_insecure(cfg, info.srs_insecure || flagged, &params, insecure_srs).await?;
     let artifacts: VerifierArtifacts = read_json(&dir.verifier())?;
     let d = deploy_artifacts(cfg, &artifacts, info.vk_hash, None).await?;
-    write_json(&dir.deployment(), &d)?;
+    super::write_deployment(&dir.deployment(), &d)?;
     Ok(d)
 }
 
@@ -223,11 +231,9 @@ pub struct KeyFile {
     pub public: [String; 2],
 }
 
-/// A fresh buyer key pair, written to `path` (refusing to overwrite a file).
+/// A fresh buyer key pair, written to `path` owner-only (mode 0600), refusing to overwrite a
+/// file or to write through a symbolic link (see [`crate::artifacts::create_secret_json`]).
 pub fn keygen_buyer(path: &Path) -> Result<Point> {
-    if path.exists() {
-        bail!("{} exists; refusing to overwrite a key", path.display());
-    }
     let sk = cipher::random_scalar(rand::rngs::OsRng);
     let pk = cipher::public_key(sk).expect("a non-zero scalar");
     let mut be = sk.to_repr().as_ref().to_vec();
@@ -237,7 +243,7 @@ pub fn keygen_buyer(path: &Path) -> Result<Point> {
         secret: format!("0x{}", hex::encode(be)),
         public: [field_to_hex(&pk.x), field_to_hex(&pk.y)],
     };
-    write_json(path, &file)?;
+    crate::artifacts::create_secret_json(path, &file)?;
     Ok(pk)
 }
 
