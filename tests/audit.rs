@@ -173,10 +173,14 @@ fn bounties_open_refuse_mismatched_claims_and_reclaim_after_the_deadline() {
             &[],
         ));
     }
-    // The audit verifier: any deployed IVerifier will do for a claim that must be refused.
-    let deployment: snarkml::artifacts::Deployment =
+    // The audit verifier: a stand-in with an aggregated audit proof's 17 instances that
+    // refuses every proof will do for claims that must be refused (opened with
+    // --unchecked-verifier, as no aggregation exists here).
+    let verifier =
+        common::deploy_liar_verifier(&chain.rt, &chain.cfg, [7; 32], 17, false).to_string();
+    // A verifier with another instance count is refused by the contract itself.
+    let inference: snarkml::artifacts::Deployment =
         snarkml::artifacts::read_json(&BuildDir::new(b).deployment()).unwrap();
-    let verifier = deployment.verifier;
 
     let sponsor = [
         "--private-key",
@@ -185,16 +189,18 @@ fn bounties_open_refuse_mismatched_claims_and_reclaim_after_the_deadline() {
         bounty_addr.as_str(),
     ];
     let data_s = data.to_str().unwrap();
-    let open = |model_id: &str, ttl: &str| {
+    let open_with = |model_id: &str, verifier: &str, ttl: &str| {
+        let build = if model_id == "2" { fixed } else { b };
         let args = [
             "bounty",
             "open",
             "--model",
             model_id,
             "--verifier",
-            &verifier,
+            verifier,
+            "--unchecked-verifier",
             "--build",
-            b,
+            build,
             "--dataset",
             data_s,
             "--threshold",
@@ -207,6 +213,11 @@ fn bounties_open_refuse_mismatched_claims_and_reclaim_after_the_deadline() {
         ];
         with(&args, &sponsor)
     };
+    let open = |model_id: &str, ttl: &str| open_with(model_id, &verifier, ttl);
+    assert_one_line_error(
+        &open_with("1", &inference.verifier, "600"),
+        "public instances, not an aggregated audit proof's 17",
+    );
     let opened = json(&ok(open("1", "600")));
     assert_eq!(opened["id"], 1);
     assert_eq!(opened["status"], "open");
@@ -296,6 +307,7 @@ fn bounties_open_refuse_mismatched_claims_and_reclaim_after_the_deadline() {
         "1",
         "--verifier",
         &verifier,
+        "--unchecked-verifier",
         "--build",
         b,
         "--dataset",

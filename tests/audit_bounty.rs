@@ -232,17 +232,27 @@ fn digits_audit_is_proven_in_chunks_aggregated_and_paid_on_anvil() {
     )
     .unwrap();
 
+    // The sponsor checks model 2 against its own build of it: the verifying key (so the
+    // generated verifier) does not depend on the weights.
+    std::fs::copy(
+        BuildDir::new(&build).verifier(),
+        BuildDir::new(&other).verifier(),
+    )
+    .unwrap();
     let sponsor = ["--private-key", SPONSOR_KEY, "--bounty", bounty.as_str()];
-    let open = |model_id: &str, dataset: &Path, threshold: &str| {
+    let open_args = |model_id: &'static str, verifier: &str, dataset: &Path, threshold: &str| {
+        let b = if model_id == "2" { &other } else { &build };
         let args = [
             "bounty",
             "open",
             "--model",
             model_id,
             "--verifier",
-            &audit_verifier,
+            verifier,
+            "--aggregation",
+            s(&aggr),
             "--build",
-            s(&build),
+            s(b),
             "--dataset",
             s(dataset),
             "--threshold",
@@ -253,8 +263,19 @@ fn digits_audit_is_proven_in_chunks_aggregated_and_paid_on_anvil() {
             "3600",
             "--json",
         ];
-        json(&ok(with(&args, &sponsor)))["id"].as_u64().unwrap()
+        with(&args, &sponsor)
     };
+    let open = |model_id: &'static str, dataset: &Path, threshold: &str| {
+        json(&ok(open_args(model_id, &audit_verifier, dataset, threshold)))["id"]
+            .as_u64()
+            .unwrap()
+    };
+    // A verifier that is not the aggregation's (here the inference verifier) is refused before
+    // the reward moves.
+    assert_one_line_error(
+        &open_args("1", &inference_verifier, &data, "0.95"),
+        "the audit verifier: refusing the verifier at",
+    );
     let paid = open("1", &data, "0.95");
     let too_high = open("1", &data, "0.99");
     let other_model_bounty = open("2", &data, "0.95");

@@ -11,11 +11,14 @@ use snarkml_circuits::quantize::CompileOptions;
 use snarkml_verifier_gen::{VerifierForm, MAX_RUNTIME_SIZE};
 use std::path::Path;
 
-/// A different public output: the first logit plus one unit, in the shown output and in the
-/// packed instances alike (so the file is self-consistent and only the proof can object).
+/// A different public output: the first logit plus one unit, in the shown value, the quantized
+/// value and the packed instances alike (so the file is self-consistent and only the proof can
+/// object).
 fn change_output(v: &mut serde_json::Value) {
     let q = v["outputs"][0]["quantized"][0].as_i64().unwrap() + 1;
     v["outputs"][0]["quantized"][0] = q.into();
+    let bits = v["outputs"][0]["scale_bits"].as_u64().unwrap() as u32;
+    v["outputs"][0]["values"][0] = snarkml_circuits::fixed_point::dequantize(q, bits).into();
     let mut instances = Vec::new();
     for key in ["inputs", "outputs"] {
         for t in v[key].as_array().unwrap() {
@@ -139,6 +142,33 @@ fn digits_mlp_proof_verifies_natively_in_revm_and_on_anvil_and_tampering_is_reje
                 !bad.valid,
                 "{form:?}: changed public output accepted on-chain"
             );
+            // An instance appended, or a byte appended to the proof: refused by every form
+            // (snark-verifier's by the adapter, since its own code reads fixed offsets).
+            let file = snarkml_circuits::io::ProofFile::load(&proof).unwrap();
+            let instances: Vec<_> = file
+                .instance_fields()
+                .unwrap()
+                .iter()
+                .map(pipeline::field_to_u256)
+                .collect();
+            let bytes = file.proof_bytes().unwrap();
+            let mut more = instances.clone();
+            more.push(alloy::primitives::U256::from(1u64));
+            let v = snarkml::chain::verify_onchain(&cfg, address, &bytes, &more)
+                .await
+                .unwrap();
+            assert!(!v.valid, "{form:?}: an appended instance accepted on-chain");
+            let mut longer = bytes.clone();
+            longer.push(0);
+            let v = snarkml::chain::verify_onchain(&cfg, address, &longer, &instances)
+                .await
+                .unwrap();
+            assert!(!v.valid, "{form:?}: a longer proof accepted on-chain");
+            // What is deployed is exactly what the build generates, for every form.
+            let bound = pipeline::binding::check_verifier(&cfg, &artifacts, address)
+                .await
+                .unwrap();
+            assert_eq!(bound.instance_count, artifacts.num_instances);
         });
     }
     // A "shared verifier" that is another contract is refused before anything is deployed.
@@ -156,6 +186,25 @@ fn digits_mlp_proof_verifies_natively_in_revm_and_on_anvil_and_tampering_is_reje
         .unwrap_err();
     assert!(
         err.to_string().contains("not this version's Halo2Verifier"),
+        "{err}"
+    );
+    // ... and so is a contract of exactly the Halo2Verifier's size with other code.
+    let artifacts: snarkml_verifier_gen::VerifierArtifacts =
+        snarkml::artifacts::read_json(&build.verifier()).unwrap();
+    let filler = vec![0xfe; artifacts.verifier_runtime_size - 1];
+    let same_size = rt
+        .block_on(snarkml::chain::deploy(
+            &cfg,
+            snarkml_verifier_gen::reusable::artifact_initcode(&filler).unwrap(),
+        ))
+        .unwrap();
+    assert_eq!(same_size.runtime_size, artifacts.verifier_runtime_size);
+    let err = rt
+        .block_on(pipeline::deploy(&build, &cfg, false, Some(same_size.address)))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("its code differs from the one this build generates"),
         "{err}"
     );
     pipeline::gen_verifier(

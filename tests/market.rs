@@ -63,6 +63,8 @@ fn request_fulfil_pays_the_provider_and_every_wrong_fulfilment_is_rejected() {
         ok(snarkml(&["gen-verifier", b, "-o", &generated]));
         ok(with(&["deploy", b], &rpc));
     }
+    // The twin's generated verifier is model 1's, byte for byte: only its weights differ.
+    ok(snarkml(&["gen-verifier", &twin, "-o", &format!("{twin}/generated")]));
     let contracts = json(&ok(with(&["contracts", "deploy", "--json"], &rpc)));
     let (registry, escrow_addr) = (
         contracts["registry"].as_str().unwrap().to_owned(),
@@ -162,10 +164,11 @@ fn request_fulfil_pays_the_provider_and_every_wrong_fulfilment_is_rejected() {
         with(&args, &rpc)
     };
 
-    // Wrong model: the other build is not model 1, nor is the twin with other weights.
+    // Wrong model: the other build is not model 1 (its verifier's code is not model 1's), nor
+    // is the twin with other weights.
     assert_one_line_error(
         &fulfil("1", &other, &input, &t("p_other.json")),
-        "it is another model",
+        "model 1: refusing the verifier at",
     );
     assert_one_line_error(
         &fulfil("1", &twin, &input, &t("p_twin.json")),
@@ -226,6 +229,19 @@ fn request_fulfil_pays_the_provider_and_every_wrong_fulfilment_is_rejected() {
         "-o",
         &s(&good),
     ]));
+    // Extra instances before the registered commitment (the layout snark-verifier's code never
+    // checked): the escrow refuses the count before asking the verifier.
+    let (mut inst, bytes) = proof_parts(&good);
+    let commitment = inst.pop().unwrap();
+    inst.extend([alloy::primitives::U256::from(5u64), commitment]);
+    let err = rt
+        .block_on(escrow::fulfill(&cfg, escrow_address, 1, &bytes, &inst))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the proof has 4 public instances, request 1's model has 3"),
+        "{err}"
+    );
     let flipped = t("flipped.json");
     tamper_json(&good, &flipped, flip_proof_byte);
     assert_one_line_error(
@@ -242,9 +258,21 @@ fn request_fulfil_pays_the_provider_and_every_wrong_fulfilment_is_rejected() {
         let packed = snarkml_circuits::fixed_point::pack(&outputs, bits);
         v["instances"][1] = field_to_hex(&packed[0]).into();
     });
+    // The CLI names the edited file (its shown values are not the model's on those instances);
+    // with that check bypassed, the verifier refuses the output.
     assert_one_line_error(
         &fulfil("1", &build, &input, &wrong_output),
-        "the model's verifier rejected the proof for request 1",
+        "edited file?",
+    );
+    let (mut inst, bytes) = proof_parts(&good);
+    inst[1] += alloy::primitives::U256::from(1u64);
+    let err = rt
+        .block_on(escrow::fulfill(&cfg, escrow_address, 1, &bytes, &inst))
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the model's verifier rejected the proof for request 1"),
+        "{err}"
     );
     let r = rt
         .block_on(escrow::request(&cfg, escrow_address, 1))
@@ -326,6 +354,45 @@ fn request_fulfil_pays_the_provider_and_every_wrong_fulfilment_is_rejected() {
         rt.block_on(escrow::balance(&cfg, escrow_address)).unwrap(),
         alloy::primitives::U256::ZERO,
         "the escrow holds nothing once every request is settled and withdrawn"
+    );
+
+    // A contract that says it enforces model 1's key (same hash, same instance count) but
+    // accepts anything can be registered (the registry cannot judge code), but no money moves
+    // towards it through the CLI: its code is not the build's verifier.
+    let artifacts: snarkml_verifier_gen::VerifierArtifacts = snarkml::artifacts::read_json(
+        &snarkml::artifacts::BuildDir::new(&build).verifier(),
+    )
+    .unwrap();
+    let vk_hash: [u8; 32] = hex::decode(artifacts.vk_artifact_hash.as_deref().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let liar = common::deploy_liar_verifier(&rt, &cfg, vk_hash, 3, true);
+    let liar_entry = json(&ok(with(
+        &[
+            "model",
+            "register",
+            &build,
+            "--registry",
+            &registry,
+            "--verifier",
+            &liar.to_string(),
+            "--json",
+        ],
+        &rpc,
+    )));
+    assert_eq!(liar_entry["id"], 3);
+    assert_eq!(
+        liar_entry["vk_hash"], registered["vk_hash"],
+        "the registry records what the verifier says"
+    );
+    assert_ne!(liar_entry["code_hash"], registered["code_hash"]);
+    let mut args = vec!["infer", "request", build.as_str(), "--model", "3"];
+    args.extend(["--input", input.to_str().unwrap(), "--fee", "1ether"]);
+    args.extend(escrow_flag);
+    assert_one_line_error(
+        &with(&args, &requester),
+        "model 3: refusing the verifier at",
     );
 
     // Bad input gets one line.

@@ -231,6 +231,30 @@ fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refus
         err.contains("the model's verifier rejected the listing proof"),
         "{err}"
     );
+    // Extra instances before the last one are refused by their count, before the verifier.
+    let mut more = inst.clone();
+    more.insert(1, alloy::primitives::U256::from(9));
+    let err = chain
+        .rt
+        .block_on(market::list(
+            &chain.cfg,
+            address,
+            1,
+            &bytes,
+            &more,
+            prompt_len,
+            alloy::primitives::U256::from(1),
+        ))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!(
+            "the listing proof has {} public instances, model 1's verifier takes {}",
+            inst.len() + 1,
+            inst.len()
+        )),
+        "{err}"
+    );
     let listed = json(&ok(chain.cli(
         &[
             "market", "list", &listing, "--build", &build, "--model", "1", "--price", "1ether",
@@ -251,6 +275,16 @@ fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refus
         &snarkml(&["market", "keygen", "-o", &key]),
         "refusing to overwrite",
     );
+    // What the buyer checks the listing's model and the delivery verifier against.
+    let dir_s = s(&dir);
+    let checked = [
+        "--build",
+        build.as_str(),
+        "--delivery",
+        dir_s.as_str(),
+        "--market",
+        market_addr.as_str(),
+    ];
     // Bad key files are named, never used: a secret that is no scalar, a public key that is
     // not the secret's, a file that is no key file.
     let bad_key = t("bad.key.json");
@@ -277,14 +311,14 @@ fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refus
         v[field] = value;
         std::fs::write(&bad_key, v.to_string()).unwrap();
         assert_one_line_error(
-            &chain.cli(&["market", "buy", "1", "--key", &s(&bad_key)], &m),
+            &chain.cli(&["market", "buy", "1", "--key", &s(&bad_key)], &checked),
             needle,
         );
     }
     edited["secret"] = serde_json::json!("0x00");
     std::fs::write(&bad_key, edited.to_string()).unwrap();
     assert_one_line_error(
-        &chain.cli(&["market", "buy", "1", "--key", &s(&bad_key)], &m),
+        &chain.cli(&["market", "buy", "1", "--key", &s(&bad_key)], &checked),
         "is not a Grumpkin scalar",
     );
     assert_one_line_error(
@@ -302,13 +336,66 @@ fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refus
     );
     let buyer = ["--private-key", BUYER_KEY];
     let buy = |ttl: &str| {
-        let mut extra = m.to_vec();
+        let mut extra = checked.to_vec();
         extra.extend(buyer);
         json(&ok(chain.cli(
             &["market", "buy", "1", "--key", &key, "--ttl", ttl, "--json"],
             &extra,
         )))
     };
+    // A listing of a model registered with a verifier that accepts anything (here with the
+    // honest listing's proof, but any bytes would do) is not bought: the buyer's build does not
+    // generate that verifier.
+    let artifacts: snarkml_verifier_gen::VerifierArtifacts =
+        snarkml::artifacts::read_json(&snarkml::artifacts::BuildDir::new(&build).verifier())
+            .unwrap();
+    let vk_hash: [u8; 32] = hex::decode(artifacts.vk_artifact_hash.as_deref().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let liar = common::deploy_liar_verifier(
+        &chain.rt,
+        &chain.cfg,
+        vk_hash,
+        artifacts.num_instances as u64,
+        true,
+    );
+    let liar_model = json(&ok(chain.cli(
+        &[
+            "model",
+            "register",
+            &build,
+            "--registry",
+            &registry,
+            "--verifier",
+            &liar.to_string(),
+            "--json",
+        ],
+        &[],
+    )))["id"]
+        .as_u64()
+        .unwrap();
+    let liar_listing = chain
+        .rt
+        .block_on(market::list(
+            &chain.cfg,
+            address,
+            liar_model,
+            &[0xab; 32],
+            &inst,
+            prompt_len,
+            alloy::primitives::U256::from(1),
+        ))
+        .unwrap();
+    let mut extra = checked.to_vec();
+    extra.extend(buyer);
+    assert_one_line_error(
+        &chain.cli(
+            &["market", "buy", &liar_listing.to_string(), "--key", &key],
+            &extra,
+        ),
+        &format!("model {liar_model}: refusing the verifier at"),
+    );
     let order = buy("600");
     assert_eq!(order["id"], 1);
     assert_eq!(order["status"], "open");

@@ -36,6 +36,7 @@ mod abi {
             error BadSampleCount(uint256 samples);
             error ModelNotCommitted(uint256 modelId);
             error VerifierNotAContract(address verifier);
+            error WrongVerifierInstanceCount(address verifier, uint256 instanceCount);
             error UnknownBounty(uint256 bountyId);
             error NotOpen(uint256 bountyId, uint8 status);
             error DeadlinePassed(uint256 bountyId, uint64 deadline);
@@ -94,6 +95,10 @@ fn explain(err: &alloy::contract::Error, url: &str, what: &str) -> eyre::Report 
             m.modelId
         ),
         E::VerifierNotAContract(v) => format!("no contract at verifier address {}", v.verifier),
+        E::WrongVerifierInstanceCount(v) => format!(
+            "the verifier at {} takes {} public instances, not an aggregated audit proof's 17",
+            v.verifier, v.instanceCount
+        ),
         E::UnknownBounty(b) => format!("there is no bounty {}", b.bountyId),
         E::NotOpen(b) => says::not_open("bounty", b.bountyId, status_name(b.status)),
         E::DeadlinePassed(b) => says::expired("bounty", b.bountyId, b.deadline, "reclaimed"),

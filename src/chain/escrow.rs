@@ -10,62 +10,75 @@ use alloy::{
 };
 use eyre::{bail, eyre, Result};
 
-alloy::sol! {
-    /// `contracts/src/ModelRegistry.sol`, as far as clients use it.
-    #[sol(rpc)]
-    interface IModelRegistry {
-        struct Model {
-            address owner;
-            address verifier;
-            bytes32 vkHash;
-            uint256 weightsCommitment;
-            string metadataURI;
+/// The contracts' ABI (the generated bindings take as many arguments as the contracts' events
+/// have fields).
+#[allow(clippy::too_many_arguments)]
+mod abi {
+    alloy::sol! {
+        /// `contracts/src/ModelRegistry.sol`, as far as clients use it.
+        #[sol(rpc)]
+        interface IModelRegistry {
+            struct Model {
+                address owner;
+                address verifier;
+                bytes32 vkHash;
+                bytes32 codeHash;
+                uint256 instanceCount;
+                uint256 weightsCommitment;
+                string metadataURI;
+            }
+            event ModelRegistered(uint256 indexed modelId, address indexed owner, address verifier, bytes32 vkHash, bytes32 codeHash, uint256 instanceCount, uint256 weightsCommitment, string metadataURI);
+            error UnknownModel(uint256 modelId);
+            error VerifierNotAContract(address verifier);
+            error NotAVerifier(address verifier);
+            error BadInstanceCount(address verifier, uint256 instanceCount);
+            error NotOwner(uint256 modelId, address caller);
+            error ZeroOwner();
+            function modelCount() external view returns (uint256);
+            function register(address verifier, uint256 weightsCommitment, string calldata metadataURI) external returns (uint256 modelId);
+            function model(uint256 modelId) external view returns (Model memory);
         }
-        event ModelRegistered(uint256 indexed modelId, address indexed owner, address verifier, bytes32 vkHash, uint256 weightsCommitment, string metadataURI);
-        error UnknownModel(uint256 modelId);
-        error VerifierNotAContract(address verifier);
-        error NotOwner(uint256 modelId, address caller);
-        error ZeroOwner();
-        function modelCount() external view returns (uint256);
-        function register(address verifier, bytes32 vkHash, uint256 weightsCommitment, string calldata metadataURI) external returns (uint256 modelId);
-        function model(uint256 modelId) external view returns (Model memory);
-    }
 
-    /// `contracts/src/InferenceEscrow.sol`, as far as clients use it.
-    #[sol(rpc)]
-    interface IInferenceEscrow {
-        struct Request {
-            address requester;
-            uint64 deadline;
-            uint8 status;
-            uint256 modelId;
-            uint256 fee;
-            bytes32 inputDigest;
-            uint256 inputCount;
+        /// `contracts/src/InferenceEscrow.sol`, as far as clients use it.
+        #[sol(rpc)]
+        interface IInferenceEscrow {
+            struct Request {
+                address requester;
+                uint64 deadline;
+                uint8 status;
+                uint256 modelId;
+                uint256 fee;
+                bytes32 inputDigest;
+                uint256 inputCount;
+            }
+            event RequestOpened(uint256 indexed requestId, address indexed requester, uint256 indexed modelId, uint256 fee, uint64 deadline, uint256[] inputInstances);
+            event RequestFulfilled(uint256 indexed requestId, address indexed payee, uint256[] outputInstances);
+            error ZeroFee();
+            error DeadlineNotInFuture(uint64 deadline);
+            error UnknownRequest(uint256 requestId);
+            error NotOpen(uint256 requestId, uint8 status);
+            error DeadlinePassed(uint256 requestId, uint64 deadline);
+            error DeadlineNotReached(uint256 requestId, uint64 deadline);
+            error InputTooLong(uint256 modelId, uint256 inputCount, uint256 instanceCount);
+            error InstanceCountMismatch(uint256 requestId, uint256 expected, uint256 got);
+            error InputMismatch(uint256 requestId);
+            error WeightsMismatch(uint256 requestId);
+            error ProofRejected(uint256 requestId);
+            error NothingToWithdraw(address account);
+            error TransferFailed(address account, uint256 amount);
+            error UnknownModel(uint256 modelId);
+            function registry() external view returns (address);
+            function request(uint256 modelId, uint256[] calldata inputInstances, uint64 deadline) external payable returns (uint256 requestId);
+            function fulfill(uint256 requestId, bytes calldata proof, uint256[] calldata instances) external;
+            function refund(uint256 requestId) external;
+            function withdraw() external;
+            function getRequest(uint256 requestId) external view returns (Request memory);
+            function credit(address account) external view returns (uint256);
         }
-        event RequestOpened(uint256 indexed requestId, address indexed requester, uint256 indexed modelId, uint256 fee, uint64 deadline, uint256[] inputInstances);
-        event RequestFulfilled(uint256 indexed requestId, address indexed payee, uint256[] outputInstances);
-        error ZeroFee();
-        error DeadlineNotInFuture(uint64 deadline);
-        error UnknownRequest(uint256 requestId);
-        error NotOpen(uint256 requestId, uint8 status);
-        error DeadlinePassed(uint256 requestId, uint64 deadline);
-        error DeadlineNotReached(uint256 requestId, uint64 deadline);
-        error InputMismatch(uint256 requestId);
-        error WeightsMismatch(uint256 requestId);
-        error ProofRejected(uint256 requestId);
-        error NothingToWithdraw(address account);
-        error TransferFailed(address account, uint256 amount);
-        error UnknownModel(uint256 modelId);
-        function registry() external view returns (address);
-        function request(uint256 modelId, uint256[] calldata inputInstances, uint64 deadline) external payable returns (uint256 requestId);
-        function fulfill(uint256 requestId, bytes calldata proof, uint256[] calldata instances) external;
-        function refund(uint256 requestId) external;
-        function withdraw() external;
-        function getRequest(uint256 requestId) external view returns (Request memory);
-        function credit(address account) external view returns (uint256);
     }
 }
+
+use abi::{IInferenceEscrow, IModelRegistry};
 
 pub(super) const IVERIFIER_SOL: &str = include_str!("../../contracts/src/IVerifier.sol");
 pub(super) const REGISTRY_SOL: &str = include_str!("../../contracts/src/ModelRegistry.sol");
@@ -179,6 +192,14 @@ fn explain(err: &alloy::contract::Error, url: &str, what: &str) -> eyre::Report 
             E::DeadlineNotReached(r) => {
                 says::still_open("request", r.requestId, r.deadline, "refunded")
             }
+            E::InputTooLong(m) => format!(
+                "{} input instances do not fit model {}'s {} public instances",
+                m.inputCount, m.modelId, m.instanceCount
+            ),
+            E::InstanceCountMismatch(r) => format!(
+                "the proof has {} public instances, request {}'s model has {}",
+                r.got, r.requestId, r.expected
+            ),
             E::InputMismatch(r) => format!(
                 "the proof's public input is not request {}'s input",
                 r.requestId
@@ -201,6 +222,14 @@ fn explain(err: &alloy::contract::Error, url: &str, what: &str) -> eyre::Report 
         let why = match e {
             R::UnknownModel(m) => says::unknown_model(m.modelId),
             R::VerifierNotAContract(v) => format!("no contract at verifier address {}", v.verifier),
+            R::NotAVerifier(v) => format!(
+                "the contract at {} does not answer vkHash() and instanceCount(): it is not a verifier of this version",
+                v.verifier
+            ),
+            R::BadInstanceCount(v) => format!(
+                "the verifier at {} has {} public instances: its proofs would prove nothing public",
+                v.verifier, v.instanceCount
+            ),
             R::NotOwner(n) => format!("{} does not own model {}", n.caller, n.modelId),
             R::ZeroOwner(_) => "the zero address cannot own a model".to_owned(),
         };
@@ -268,8 +297,13 @@ pub struct ModelEntry {
     pub owner: Address,
     /// Its circuit's verifier.
     pub verifier: Address,
-    /// SHA-256 of its verifying key.
+    /// The verifying key its verifier says it enforces (`IVerifier.vkHash`, read by the
+    /// registry from the verifier).
     pub vk_hash: B256,
+    /// The verifier's code hash at registration.
+    pub code_hash: B256,
+    /// Its proofs' number of public instances (`IVerifier.instanceCount`).
+    pub instance_count: u64,
     /// Poseidon commitment to its weights (zero when fixed in the circuit).
     pub weights_commitment: U256,
     /// Metadata URI.
@@ -281,7 +315,6 @@ pub async fn register_model(
     cfg: &ChainConfig,
     registry: Address,
     verifier: Address,
-    vk_hash: B256,
     weights_commitment: U256,
     metadata_uri: &str,
 ) -> Result<u64> {
@@ -290,12 +323,7 @@ pub async fn register_model(
     let c = IModelRegistry::new(registry, &provider);
     let what = "model registration";
     let pending = c
-        .register(
-            verifier,
-            vk_hash,
-            weights_commitment,
-            metadata_uri.to_owned(),
-        )
+        .register(verifier, weights_commitment, metadata_uri.to_owned())
         .send()
         .await
         .map_err(|e| explain(&e, url, what))?;
@@ -320,6 +348,9 @@ pub async fn model(cfg: &ChainConfig, registry: Address, id: u64) -> Result<Mode
         owner: m.owner,
         verifier: m.verifier,
         vk_hash: m.vkHash,
+        code_hash: m.codeHash,
+        instance_count: u64::try_from(m.instanceCount)
+            .map_err(|_| eyre!("model {id}: instance count out of range"))?,
         weights_commitment: m.weightsCommitment,
         metadata_uri: m.metadataURI,
     })

@@ -38,6 +38,19 @@ alloy::sol! {
     }
 }
 
+alloy::sol! {
+    /// The getters by which each verifier front names the contracts it calls.
+    #[sol(rpc)]
+    interface IVerifierLinks {
+        /// `Halo2VerifierAdapter`: snark-verifier's verifier it calls.
+        function rawVerifier() external view returns (address);
+        /// `Halo2VerifyingKey`: the shared `Halo2Verifier`.
+        function verifier() external view returns (address);
+        /// `Halo2VerifyingKey`: the artifact's data contract.
+        function artifact() external view returns (address);
+    }
+}
+
 /// Anvil's default chain id: the one chain that takes keys from a development SRS without
 /// `--insecure-srs` (see `pipeline::refuse_insecure`).
 pub const ANVIL_CHAIN_ID: u64 = 31337;
@@ -386,8 +399,8 @@ pub async fn chain_id(rpc_url: &str) -> Result<u64> {
         .map_err(|e| rpc_error(rpc_url, "eth_chainId", &e))
 }
 
-/// The size of the code at `address`.
-pub async fn code_size(rpc_url: &str, address: Address) -> Result<usize> {
+/// The runtime code at `address` (empty for an account without code).
+pub async fn code_at(rpc_url: &str, address: Address) -> Result<Vec<u8>> {
     let provider = ProviderBuilder::new()
         .disable_recommended_fillers()
         .connect_reqwest(http_client(rpc_url)?, parse_url(rpc_url)?);
@@ -395,7 +408,70 @@ pub async fn code_size(rpc_url: &str, address: Address) -> Result<usize> {
         .get_code_at(address)
         .await
         .map_err(|e| rpc_error(rpc_url, "eth_getCode", &e))?;
-    Ok(code.len())
+    Ok(code.to_vec())
+}
+
+/// A deployed verifier as the chain holds it: the code of its `IVerifier` front, and the
+/// addresses and codes of the contracts that front names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeployedVerifier {
+    /// The code at the `IVerifier` address.
+    pub front: Vec<u8>,
+    /// What it calls, in its constructor's order: snark-verifier's adapter its raw verifier;
+    /// a `Halo2VerifyingKey` the shared `Halo2Verifier` and the artifact's data contract; a
+    /// self-contained verifier nothing.
+    pub linked: Vec<(Address, Vec<u8>)>,
+}
+
+/// Reads the verifier of `form` at `front`: its code, and the addresses its getters name with
+/// their codes. Fails, naming the getter, when the contract there has no such getter.
+pub async fn deployed_verifier(
+    rpc_url: &str,
+    front: Address,
+    form: snarkml_verifier_gen::VerifierForm,
+) -> Result<DeployedVerifier> {
+    use snarkml_verifier_gen::VerifierForm;
+    let provider = ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .connect_reqwest(http_client(rpc_url)?, parse_url(rpc_url)?);
+    let code = code_at(rpc_url, front).await?;
+    if code.is_empty() {
+        bail!("no contract at {front} on {}", redact_url(rpc_url));
+    }
+    let links = IVerifierLinks::new(front, &provider);
+    let not_it = |getter: &str| {
+        eyre!("the contract at {front} is not a {form:?} verifier front: it does not answer {getter}() (give the build whose verifier form was deployed)")
+    };
+    let addresses = match form {
+        VerifierForm::SelfContained => vec![],
+        VerifierForm::SnarkVerifier => {
+            vec![links
+                .rawVerifier()
+                .call()
+                .await
+                .map_err(|_| not_it("rawVerifier"))?]
+        }
+        VerifierForm::Reusable => vec![
+            links
+                .verifier()
+                .call()
+                .await
+                .map_err(|_| not_it("verifier"))?,
+            links
+                .artifact()
+                .call()
+                .await
+                .map_err(|_| not_it("artifact"))?,
+        ],
+    };
+    let mut linked = Vec::new();
+    for a in addresses {
+        linked.push((a, code_at(rpc_url, a).await?));
+    }
+    Ok(DeployedVerifier {
+        front: code,
+        linked,
+    })
 }
 
 /// Deploys raw init code (constructor arguments already appended) and reads the runtime code

@@ -48,6 +48,8 @@ mod abi {
             error UnsupportedPromptLength(uint256 promptLength);
             error ZeroPrice();
             error BadListingInstances();
+            error WrongListingInstanceCount(uint256 modelId, uint256 expected, uint256 got);
+            error WrongDeliveryVerifier(uint256 promptLength, uint256 instanceCount);
             error ListingProofRejected();
             error UnknownListing(uint256 listingId);
             error ListingInactive(uint256 listingId);
@@ -117,6 +119,14 @@ fn explain(err: &alloy::contract::Error, url: &str, what: &str) -> eyre::Report 
         ),
         E::ZeroPrice(_) => "the price must be more than zero".to_owned(),
         E::BadListingInstances(_) => "the listing proof's instances are not a hashed prompt, an output and the model's weights commitment".to_owned(),
+        E::WrongListingInstanceCount(c) => format!(
+            "the listing proof has {} public instances, model {}'s verifier takes {}",
+            c.got, c.modelId, c.expected
+        ),
+        E::WrongDeliveryVerifier(d) => format!(
+            "the delivery verifier for {}-value prompts takes {} public instances, not the delivery layout's",
+            d.promptLength, d.instanceCount
+        ),
         E::ListingProofRejected(_) => "the model's verifier rejected the listing proof".to_owned(),
         E::UnknownListing(l) => format!("there is no listing {}", l.listingId),
         E::ListingInactive(l) => format!("listing {} takes no new orders", l.listingId),
@@ -404,6 +414,29 @@ pub async fn listing(cfg: &ChainConfig, market: Address, id: u64) -> Result<List
         output_digest: l.outputDigest,
         price: l.price,
     })
+}
+
+/// The marketplace's registry and its delivery verifier for prompts of `prompt_len` values
+/// (the zero address when it has none).
+pub async fn registry_and_delivery(
+    cfg: &ChainConfig,
+    market: Address,
+    prompt_len: usize,
+) -> Result<(Address, Address)> {
+    let url = cfg.rpc_url.as_str();
+    let (provider, _) = wallet_provider(cfg)?;
+    let m = IPromptMarketplace::new(market, &provider);
+    let registry = m
+        .registry()
+        .call()
+        .await
+        .map_err(|e| explain(&e, url, "reading the registry"))?;
+    let delivery = m
+        .deliveryVerifier(U256::from(prompt_len))
+        .call()
+        .await
+        .map_err(|e| explain(&e, url, "reading the delivery verifier"))?;
+    Ok((registry, delivery))
 }
 
 /// Reads order `id`.

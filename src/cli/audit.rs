@@ -155,7 +155,7 @@ pub struct BountyOpts {
 pub enum BountyCmd {
     /// Escrow a reward for proof that a registered model reaches an accuracy on a dataset.
     #[command(
-        after_help = "Examples:\n  snarkml bounty open --bounty 0x9fE4… --model 1 --verifier 0xCf7E… --build build/ --dataset models/digits_test.json --threshold 0.9 --reward 1ether --ttl 86400"
+        after_help = "Examples:\n  snarkml bounty open --bounty 0x9fE4… --model 1 --verifier 0xCf7E… --aggregation aggr/ --build build/ --dataset models/digits_test.json --threshold 0.9 --reward 1ether --ttl 86400"
     )]
     Open {
         /// The registered model (with hashed weights).
@@ -164,6 +164,16 @@ pub enum BountyCmd {
         /// The verifier of aggregated audit proofs.
         #[arg(long)]
         verifier: String,
+        /// The aggregation directory whose generated verifier `--verifier` must be exactly
+        /// (`audit aggregate`, then `gen-verifier`): its code is compared before the reward
+        /// moves.
+        #[arg(long, required_unless_present = "unchecked_verifier")]
+        aggregation: Option<PathBuf>,
+        /// Open the bounty without comparing `--verifier`'s code with a generated one (you
+        /// checked it yourself): a verifier that accepts anything would pay the reward for
+        /// nothing.
+        #[arg(long, conflicts_with = "aggregation")]
+        unchecked_verifier: bool,
         /// The model's build directory (the dataset's quantization).
         #[arg(long)]
         build: PathBuf,
@@ -448,6 +458,8 @@ impl BountyCmd {
             BountyCmd::Open {
                 model,
                 verifier,
+                aggregation,
+                unchecked_verifier: _,
                 build,
                 dataset,
                 threshold,
@@ -457,10 +469,12 @@ impl BountyCmd {
             } => {
                 let cfg = opts.rpc.config()?;
                 let build = BuildDir::new(&build);
+                let aggregation = aggregation.map(BuildDir::new);
                 let req = audit::BountyRequest {
                     bounty: address(&opts.bounty, "--bounty")?,
                     model_id: model,
                     verifier: address(&verifier, "--verifier")?,
+                    aggregation: aggregation.as_ref(),
                     dataset: (&build, &dataset),
                     threshold: audit::parse_threshold(&threshold)?,
                     reward: parse_fee(&reward)?,

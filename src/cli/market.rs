@@ -181,6 +181,8 @@ fn model_json(m: &ModelEntry) -> serde_json::Value {
         "owner": m.owner.to_string(),
         "verifier": m.verifier.to_string(),
         "vk_hash": format!("{:x}", m.vk_hash),
+        "code_hash": format!("{:x}", m.code_hash),
+        "instance_count": m.instance_count,
         "weights_commitment": m.weights_commitment.to_string(),
         "metadata_uri": m.metadata_uri,
     })
@@ -218,6 +220,10 @@ fn print_model(json_out: bool, m: &ModelEntry) -> eyre::Result<()> {
         println!("  owner {}", m.owner);
         println!("  verifier {}", m.verifier);
         println!("  verifying key {:x}", m.vk_hash);
+        println!(
+            "  verifier code {:x} ({} public instances)",
+            m.code_hash, m.instance_count
+        );
         println!("  weights commitment {}", m.weights_commitment);
         println!("  metadata {}", m.metadata_uri);
     })

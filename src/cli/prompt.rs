@@ -97,9 +97,11 @@ pub enum MarketCmd {
         #[command(flatten)]
         opts: MarketOpts,
     },
-    /// Buy a listing: escrow its price with your public key.
+    /// Buy a listing: escrow its price with your public key, after checking that the listed
+    /// model's verifier and the marketplace's delivery verifier are exactly the ones your own
+    /// builds generate.
     #[command(
-        after_help = "Examples:\n  snarkml market buy 1 --key buyer.key.json --ttl 3600 --market 0x…"
+        after_help = "Examples:\n  snarkml market buy 1 --key buyer.key.json --build text/ --delivery delivery-32/ --ttl 3600 --market 0x…"
     )]
     Buy {
         /// The listing id.
@@ -107,6 +109,13 @@ pub enum MarketCmd {
         /// Your key file (after `market keygen`).
         #[arg(long)]
         key: PathBuf,
+        /// The listed model's build, with its verifier generated (`gen-verifier`) in the form
+        /// that was deployed.
+        #[arg(long)]
+        build: PathBuf,
+        /// The delivery directory for the listing's prompt length (`market setup`).
+        #[arg(long)]
+        delivery: PathBuf,
         /// Seconds the seller has to deliver.
         #[arg(long, default_value_t = 86_400)]
         ttl: u64,
@@ -298,12 +307,18 @@ impl MarketCmd {
             MarketCmd::Buy {
                 listing,
                 key,
+                build,
+                delivery,
                 ttl,
                 opts,
             } => {
                 let cfg = opts.rpc.config()?;
                 let m = address(&opts.market, "--market")?;
-                let o = block_on(prompt::buy(&cfg, m, listing, &key, ttl))?;
+                let checks = prompt::BuyChecks {
+                    build: &BuildDir::new(&build),
+                    delivery: &DeliveryDir::new(&delivery),
+                };
+                let o = block_on(prompt::buy(&cfg, m, listing, &key, ttl, checks))?;
                 print(opts.json, order_json(&o), || {
                     println!(
                         "order {}: listing {} paid {} wei into escrow, to deliver by {}",

@@ -7,7 +7,7 @@ use crate::artifacts::BuildDir;
 use crate::chain::bounty::{self, BountyEntry, NewBounty, Payment};
 use crate::chain::{escrow, ChainConfig};
 use alloy::primitives::{Address, U256};
-use eyre::{bail, Result, WrapErr};
+use eyre::{bail, eyre, Result, WrapErr};
 use serde::Serialize;
 use snarkml_circuits::audit::{self, Dataset, CHAIN_START};
 use snarkml_circuits::io::AggregatedProofFile;
@@ -90,6 +90,9 @@ pub struct BountyRequest<'a> {
     pub model_id: u64,
     /// The audit verifier (of aggregated audit proofs).
     pub verifier: Address,
+    /// The aggregation directory whose generated verifier `verifier` must be exactly; `None`
+    /// when the sponsor checked the verifier otherwise (its code is then not compared).
+    pub aggregation: Option<&'a BuildDir>,
     /// The model's build (for the dataset's quantization) and the dataset file.
     pub dataset: (&'a BuildDir, &'a Path),
     /// The accuracy threshold, `num / den`.
@@ -100,10 +103,24 @@ pub struct BountyRequest<'a> {
     pub ttl: u64,
 }
 
-/// Opens a bounty on a dataset; returns it as the contract holds it.
+/// Opens a bounty on a dataset; returns it as the contract holds it. Before the reward moves,
+/// the registered model's verifier must be exactly the one the model's build generates, and the
+/// audit verifier exactly the one the aggregation directory generates (when one is given).
 pub async fn open_bounty(cfg: &ChainConfig, req: &BountyRequest<'_>) -> Result<BountyEntry> {
     let (build, data) = req.dataset;
     let model = compiled_model(build)?;
+    let registry = bounty::registry(cfg, req.bounty).await?;
+    let entry = escrow::model(cfg, registry, req.model_id).await?;
+    let weights = model
+        .weights_commitment()?
+        .map_or(U256::ZERO, |c| field_to_u256(&c));
+    super::binding::check_registered(cfg, build, &entry, weights).await?;
+    if let Some(aggregation) = req.aggregation {
+        let artifacts = super::load_verifier(aggregation)?;
+        super::binding::check_verifier(cfg, &artifacts, req.verifier)
+            .await
+            .map_err(|e| eyre!("the audit verifier: {e}"))?;
+    }
     let dataset = Dataset::load(data)?;
     let samples = dataset
         .quantize(&model)

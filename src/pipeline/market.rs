@@ -60,14 +60,6 @@ pub fn instances_digest(instances: &[U256]) -> B256 {
     keccak256(bytes)
 }
 
-fn vk_hash_b256(vk_hash: &str) -> Result<B256> {
-    let bytes = hex::decode(vk_hash).wrap_err("verifying-key hash is not hex")?;
-    if bytes.len() != 32 {
-        bail!("verifying-key hash is not 32 bytes");
-    }
-    Ok(B256::from_slice(&bytes))
-}
-
 /// Registers the model of `build` (after `deploy`) in `registry`; the verifier is the build's
 /// deployed one unless given. Returns the registry entry.
 pub async fn register(
@@ -78,7 +70,6 @@ pub async fn register(
     metadata_uri: &str,
 ) -> Result<ModelEntry> {
     let loaded = load(build)?;
-    let info = loaded.info;
     let weights_commitment = registered_weights(&loaded.model)?;
     let verifier = match verifier {
         Some(v) => v,
@@ -96,16 +87,8 @@ pub async fn register(
             super::parse_address(&d.verifier)?
         }
     };
-    let vk_hash = vk_hash_b256(&info.vk_hash)?;
-    let id = escrow::register_model(
-        cfg,
-        registry,
-        verifier,
-        vk_hash,
-        weights_commitment,
-        metadata_uri,
-    )
-    .await?;
+    let id =
+        escrow::register_model(cfg, registry, verifier, weights_commitment, metadata_uri).await?;
     escrow::model(cfg, registry, id).await
 }
 
@@ -116,8 +99,9 @@ fn registered_weights(model: &snarkml_circuits::quantize::CompiledModel) -> Resu
         .map_or(U256::ZERO, |c| field_to_u256(&c)))
 }
 
-/// Checks that model `model_id` in the escrow's registry is the model of `build`: the same
-/// verifying key and the same weights commitment (private weights do not change the key).
+/// Checks that model `model_id` in the escrow's registry is the model of `build`: its verifier
+/// is exactly the one the build generates and the entry records it and the build's weights
+/// commitment (private weights do not change the key). See [`super::binding`].
 async fn check_model(
     build: &BuildDir,
     cfg: &ChainConfig,
@@ -125,26 +109,9 @@ async fn check_model(
     model_id: u64,
 ) -> Result<()> {
     let loaded = load(build)?;
-    let info = loaded.info;
     let registry = escrow::escrow_registry(cfg, escrow).await?;
     let entry = escrow::model(cfg, registry, model_id).await?;
-    if entry.vk_hash != vk_hash_b256(&info.vk_hash)? {
-        bail!(
-            "model {model_id} in the registry has verifying key {}…, {} has {}…: it is another model",
-            &hex::encode(entry.vk_hash)[..12],
-            build.root().display(),
-            &info.vk_hash[..12]
-        );
-    }
-    if entry.weights_commitment != registered_weights(&loaded.model)? {
-        bail!(
-            "model {model_id} in the registry has weights commitment {}, {} has {}: it is another model",
-            entry.weights_commitment,
-            build.root().display(),
-            registered_weights(&loaded.model)?
-        );
-    }
-    Ok(())
+    super::binding::check_registered(cfg, build, &entry, registered_weights(&loaded.model)?).await
 }
 
 /// A request to open.

@@ -28,6 +28,7 @@ pub mod aggregate;
 pub mod audit;
 pub mod audit_proof;
 pub mod batch;
+pub mod binding;
 pub mod market;
 pub mod prompt;
 pub use aggregate::{
@@ -610,7 +611,7 @@ pub(crate) fn write_deployment(path: &Path, deployment: &Deployment) -> Result<(
 
 /// Deploys generated verifier artifacts, by form: snark-verifier's verifier then the adapter
 /// in front of it; the self-contained verifier alone; or the reusable `Halo2Verifier` (the one
-/// at `shared` if given, checked to hold code), the verifying-key artifact as a data contract
+/// at `shared` if given, checked to hold exactly this version's code), the verifying-key artifact as a data contract
 /// and the `Halo2VerifyingKey` binding them. Callers first [`refuse_insecure`] keys from a
 /// development SRS.
 pub(crate) async fn deploy_artifacts(
@@ -620,14 +621,6 @@ pub(crate) async fn deploy_artifacts(
     shared: Option<Address>,
 ) -> Result<Deployment> {
     let chain_id = chain::chain_id(&cfg.rpc_url).await?;
-    let with_args = |hex_code: &str, args: &[Address]| -> Result<Vec<u8>> {
-        let mut code = hex::decode(hex_code)?;
-        for a in args {
-            code.extend_from_slice(&[0u8; 12]);
-            code.extend_from_slice(a.as_slice());
-        }
-        Ok(code)
-    };
     let mut deployment = Deployment {
         chain_id,
         rpc_url: cfg.rpc_url.clone(),
@@ -642,17 +635,19 @@ pub(crate) async fn deploy_artifacts(
     };
     let raw = match (artifacts.form, shared) {
         (VerifierForm::Reusable, Some(at)) => {
-            let size = chain::code_size(&cfg.rpc_url, at).await?;
-            if size == 0 {
+            let code = chain::code_at(&cfg.rpc_url, at).await?;
+            if code.is_empty() {
                 bail!("no contract at {at} (the shared Halo2Verifier)");
             }
-            if size != artifacts.verifier_runtime_size {
+            let want = vgen::runtime_code(&hex::decode(&artifacts.verifier_initcode)?, &[])?;
+            if code != want {
                 bail!(
-                    "the contract at {at} is not this version's Halo2Verifier ({size} bytes of code, expected {})",
-                    artifacts.verifier_runtime_size
+                    "the contract at {at} is not this version's Halo2Verifier: its code differs from the one this build generates ({} bytes, expected {})",
+                    code.len(),
+                    want.len()
                 );
             }
-            deployment.raw_runtime_size = size;
+            deployment.raw_runtime_size = code.len();
             at
         }
         _ => {
@@ -668,7 +663,7 @@ pub(crate) async fn deploy_artifacts(
     let front = match artifacts.form {
         VerifierForm::SelfContained => raw,
         VerifierForm::SnarkVerifier => {
-            let adapter = chain::deploy(cfg, with_args(&artifacts.adapter_initcode, &[raw])?)
+            let adapter = chain::deploy(cfg, vgen::front_initcode(artifacts, &[raw])?)
                 .await
                 .wrap_err("deploying the IVerifier adapter")?;
             deployment.deploy_gas += adapter.gas_used;
@@ -679,12 +674,9 @@ pub(crate) async fn deploy_artifacts(
             let data = chain::deploy(cfg, vgen::reusable::artifact_initcode(&bytes)?)
                 .await
                 .wrap_err("deploying the verifying-key artifact")?;
-            let key = chain::deploy(
-                cfg,
-                with_args(&artifacts.adapter_initcode, &[raw, data.address])?,
-            )
-            .await
-            .wrap_err("deploying the Halo2VerifyingKey")?;
+            let key = chain::deploy(cfg, vgen::front_initcode(artifacts, &[raw, data.address])?)
+                .await
+                .wrap_err("deploying the Halo2VerifyingKey")?;
             deployment.deploy_gas += data.gas_used + key.gas_used;
             deployment.vk_artifact = Some(data.address.to_string());
             key.address

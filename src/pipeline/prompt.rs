@@ -518,17 +518,54 @@ pub async fn decrypt(
     })
 }
 
+/// What a buyer checks against its own builds before paying for a listing.
+#[derive(Clone, Copy, Debug)]
+pub struct BuyChecks<'a> {
+    /// The listed model's build (the model is public): the registered model's verifier must be
+    /// exactly the one it generates.
+    pub build: &'a BuildDir,
+    /// The delivery directory for the listing's prompt length (`market setup` is
+    /// deterministic given the SRS): the marketplace's delivery verifier must be exactly its
+    /// verifier.
+    pub delivery: &'a DeliveryDir,
+}
+
 /// Buys listing `listing_id` for the public key in the key file `key`, paying the listed
-/// price, to be delivered within `ttl` seconds. Returns the order.
+/// price, to be delivered within `ttl` seconds, after checking that the listed model's
+/// registered verifier and the marketplace's delivery verifier are exactly the ones `checks`
+/// generate (a fake verifier would let a seller be paid for a ciphertext of nothing). Returns
+/// the order.
 pub async fn buy(
     cfg: &ChainConfig,
     market_address: Address,
     listing_id: u64,
     key: &Path,
     ttl: u64,
+    checks: BuyChecks<'_>,
 ) -> Result<OrderEntry> {
     let (_, pk) = load_buyer_key(key)?;
     let listing = market::listing(cfg, market_address, listing_id).await?;
+    let (registry, delivery) =
+        market::registry_and_delivery(cfg, market_address, listing.prompt_len).await?;
+    let model = super::load(checks.build)?.model;
+    let weights = model
+        .weights_commitment()?
+        .map_or(U256::ZERO, |c| super::field_to_u256(&c));
+    let entry = crate::chain::escrow::model(cfg, registry, listing.model_id).await?;
+    super::binding::check_registered(cfg, checks.build, &entry, weights).await?;
+    let info: DeliveryInfo = read_json(&checks.delivery.info())?;
+    if info.prompt_len != listing.prompt_len {
+        bail!(
+            "{} is for {}-value prompts, listing {listing_id}'s prompt has {} values",
+            checks.delivery.root().display(),
+            info.prompt_len,
+            listing.prompt_len
+        );
+    }
+    let artifacts: VerifierArtifacts = read_json(&checks.delivery.verifier())?;
+    super::binding::check_verifier(cfg, &artifacts, delivery)
+        .await
+        .map_err(|e| eyre!("the marketplace's delivery verifier: {e}"))?;
     let deadline = crate::chain::escrow::now(cfg).await? + ttl;
     let key = (super::field_to_u256(&pk.x), super::field_to_u256(&pk.y));
     let id = market::buy(

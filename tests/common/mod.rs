@@ -232,3 +232,48 @@ pub(crate) fn digits_subset(path: &Path, n: usize, relabel: impl Fn(usize, u64) 
     });
     std::fs::write(path, subset.to_string()).unwrap();
 }
+
+/// A contract that answers like a verifier (`vkHash`, `instanceCount`) but is not one: it
+/// returns `verdict` for every proof. What an attacker registers or names instead of a model's
+/// real verifier.
+const LIAR_VERIFIER_SOL: &str = r#"// SPDX-License-Identifier: MIT
+pragma solidity 0.8.19;
+contract LiarVerifier {
+    bytes32 public immutable vkHash;
+    uint256 public immutable instanceCount;
+    bool public immutable verdict;
+    constructor(bytes32 vkHash_, uint256 instanceCount_, bool verdict_) {
+        vkHash = vkHash_;
+        instanceCount = instanceCount_;
+        verdict = verdict_;
+    }
+    function verifyProof(bytes calldata, uint256[] calldata) external view returns (bool) {
+        return verdict;
+    }
+}
+"#;
+
+/// Deploys a [`LIAR_VERIFIER_SOL`] claiming `vk_hash` and `instance_count`, answering
+/// `verdict` for every proof; returns its address.
+pub(crate) fn deploy_liar_verifier(
+    rt: &tokio::runtime::Runtime,
+    cfg: &snarkml::chain::ChainConfig,
+    vk_hash: [u8; 32],
+    instance_count: u64,
+    verdict: bool,
+) -> alloy::primitives::Address {
+    toolchain_on_path();
+    let solc = snarkml_verifier_gen::Solc::new(repo(".toolchain/bin/solc")).unwrap();
+    let mut code = solc
+        .compile_one("LiarVerifier.sol", LIAR_VERIFIER_SOL, "LiarVerifier")
+        .unwrap()
+        .initcode;
+    code.extend(vk_hash);
+    code.extend([0u8; 24]);
+    code.extend(instance_count.to_be_bytes());
+    code.extend([0u8; 31]);
+    code.push(u8::from(verdict));
+    rt.block_on(snarkml::chain::deploy(cfg, code))
+        .unwrap()
+        .address
+}
