@@ -266,7 +266,12 @@ fn digits_audit_is_proven_in_chunks_aggregated_and_paid_on_anvil() {
         with(&args, &sponsor)
     };
     let open = |model_id: &'static str, dataset: &Path, threshold: &str| {
-        json(&ok(open_args(model_id, &audit_verifier, dataset, threshold)))["id"]
+        json(&ok(open_args(
+            model_id,
+            &audit_verifier,
+            dataset,
+            threshold,
+        )))["id"]
             .as_u64()
             .unwrap()
     };

@@ -200,7 +200,12 @@ fn digits_mlp_proof_verifies_natively_in_revm_and_on_anvil_and_tampering_is_reje
         .unwrap();
     assert_eq!(same_size.runtime_size, artifacts.verifier_runtime_size);
     let err = rt
-        .block_on(pipeline::deploy(&build, &cfg, false, Some(same_size.address)))
+        .block_on(pipeline::deploy(
+            &build,
+            &cfg,
+            false,
+            Some(same_size.address),
+        ))
         .unwrap_err();
     assert!(
         err.to_string()

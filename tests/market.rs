@@ -64,7 +64,12 @@ fn request_fulfil_pays_the_provider_and_every_wrong_fulfilment_is_rejected() {
         ok(with(&["deploy", b], &rpc));
     }
     // The twin's generated verifier is model 1's, byte for byte: only its weights differ.
-    ok(snarkml(&["gen-verifier", &twin, "-o", &format!("{twin}/generated")]));
+    ok(snarkml(&[
+        "gen-verifier",
+        &twin,
+        "-o",
+        &format!("{twin}/generated"),
+    ]));
     let contracts = json(&ok(with(&["contracts", "deploy", "--json"], &rpc)));
     let (registry, escrow_addr) = (
         contracts["registry"].as_str().unwrap().to_owned(),
@@ -260,10 +265,7 @@ fn request_fulfil_pays_the_provider_and_every_wrong_fulfilment_is_rejected() {
     });
     // The CLI names the edited file (its shown values are not the model's on those instances);
     // with that check bypassed, the verifier refuses the output.
-    assert_one_line_error(
-        &fulfil("1", &build, &input, &wrong_output),
-        "edited file?",
-    );
+    assert_one_line_error(&fulfil("1", &build, &input, &wrong_output), "edited file?");
     let (mut inst, bytes) = proof_parts(&good);
     inst[1] += alloy::primitives::U256::from(1u64);
     let err = rt
@@ -359,10 +361,9 @@ fn request_fulfil_pays_the_provider_and_every_wrong_fulfilment_is_rejected() {
     // A contract that says it enforces model 1's key (same hash, same instance count) but
     // accepts anything can be registered (the registry cannot judge code), but no money moves
     // towards it through the CLI: its code is not the build's verifier.
-    let artifacts: snarkml_verifier_gen::VerifierArtifacts = snarkml::artifacts::read_json(
-        &snarkml::artifacts::BuildDir::new(&build).verifier(),
-    )
-    .unwrap();
+    let artifacts: snarkml_verifier_gen::VerifierArtifacts =
+        snarkml::artifacts::read_json(&snarkml::artifacts::BuildDir::new(&build).verifier())
+            .unwrap();
     let vk_hash: [u8; 32] = hex::decode(artifacts.vk_artifact_hash.as_deref().unwrap())
         .unwrap()
         .try_into()
