@@ -104,7 +104,7 @@ fn digits_mlp_proof_verifies_natively_in_revm_and_on_anvil_and_tampering_is_reje
         );
         let err = pipeline::evm_verify(&build, &flipped).unwrap_err();
         println!("  flipped: {err:#}");
-        assert!(pipeline::evm_verify(&build, &changed).is_err());
+        common::assert_evm_refuses(&build, &changed);
 
         rt.block_on(async {
             let reuse = shared.filter(|_| form == VerifierForm::Reusable);

@@ -101,7 +101,7 @@ fn hashed_input_and_output_are_committed_verified_and_tampering_is_rejected() {
     });
     let out = snarkml(&["verify", b, other.to_str().unwrap()]);
     assert_one_line_error(&out, "proof rejected");
-    assert!(pipeline::evm_verify(&build, &other).is_err());
+    common::assert_evm_refuses(&build, &other);
     let flipped = tmp.path().join("flipped.json");
     tamper_json(&proof, &flipped, flip_proof_byte);
     assert_one_line_error(
@@ -227,7 +227,7 @@ fn hashed_weights_are_committed_and_verified_natively_and_in_the_evm() {
         &snarkml(&["verify", b, other.to_str().unwrap()]),
         "proof rejected",
     );
-    assert!(pipeline::evm_verify(&build, &other).is_err());
+    common::assert_evm_refuses(&build, &other);
 
     let onnx = repo("tests/fixtures/linear.onnx");
     let out_dir = tmp.path().join("public");

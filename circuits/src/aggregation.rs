@@ -112,9 +112,12 @@ impl FromStr for ExposeItem {
 
     fn from_str(s: &str) -> Result<Self> {
         let bad = |why: &str| {
-            CircuitError::Mismatch(format!(
-                "bad expose item `{s}`: {why} (expected instance:P:I, sum:I, equal:I or chain:IN:OUT)"
-            ))
+            CircuitError::bad_option(
+                "expose",
+                format!(
+                    "bad expose item `{s}`: {why} (expected instance:P:I, sum:I, equal:I or chain:IN:OUT)"
+                ),
+            )
         };
         let mut parts = s.split(':');
         let kind = parts.next().unwrap_or_default();
@@ -174,7 +177,7 @@ impl Expose {
             return Ok(());
         };
         if items.is_empty() {
-            return Err(CircuitError::Mismatch("empty expose list".into()));
+            return Err(CircuitError::bad_option("expose", "empty expose list"));
         }
         let common = num_instances.iter().copied().min().unwrap_or(0);
         for item in items {
@@ -186,9 +189,12 @@ impl Expose {
                 ExposeItem::Chain { input, output } => input < common && output < common,
             };
             if !ok {
-                return Err(CircuitError::Mismatch(format!(
-                    "expose item `{item}` is out of range: the inner proofs have {num_instances:?} public instances"
-                )));
+                return Err(CircuitError::bad_option(
+                    "expose",
+                    format!(
+                        "expose item `{item}` is out of range: the inner proofs have {num_instances:?} public instances"
+                    ),
+                ));
             }
         }
         Ok(())
@@ -214,7 +220,7 @@ impl Expose {
                         .iter()
                         .position(|p| p[index] != instances[0][index])
                     {
-                        return Err(CircuitError::Mismatch(format!(
+                        return Err(CircuitError::Incompatible(format!(
                             "`{item}`: proof {p}'s instance {index} differs from proof 0's"
                         )));
                     }
@@ -223,7 +229,7 @@ impl Expose {
                 ExposeItem::Chain { input, output } => {
                     for (i, w) in instances.windows(2).enumerate() {
                         if w[0][output] != w[1][input] {
-                            return Err(CircuitError::Mismatch(format!(
+                            return Err(CircuitError::Incompatible(format!(
                                 "`{item}`: proof {i}'s instance {output} is not proof {}'s instance {input}",
                                 i + 1
                             )));
@@ -250,9 +256,12 @@ impl Expose {
         for item in items {
             match *item {
                 ExposeItem::Instance { .. } => {
-                    return Err(CircuitError::Mismatch(format!(
-                        "expose item `{item}` names one inner proof and cannot be aggregated in layers: expose `all`, or aggregate in one layer (--arity 0 --no-compress)"
-                    )))
+                    return Err(CircuitError::bad_option(
+                        "expose",
+                        format!(
+                            "expose item `{item}` names one inner proof and cannot be aggregated in layers: expose `all`, or aggregate in one layer (--arity 0 --no-compress)"
+                        ),
+                    ))
                 }
                 ExposeItem::Sum { .. } => out.push(ExposeItem::Sum { index: at }),
                 ExposeItem::Equal { .. } => out.push(ExposeItem::Equal { index: at }),
@@ -342,7 +351,7 @@ impl InnerProof {
 /// them into snark-verifier's [`Snark`]s. The error names the first proof that fails.
 pub fn check_inner(params: &ParamsKZG<Bn256>, inner: &[InnerProof]) -> Result<Vec<Snark>> {
     if inner.is_empty() {
-        return Err(CircuitError::Mismatch("nothing to aggregate".into()));
+        return Err(CircuitError::Incompatible("nothing to aggregate".into()));
     }
     inner
         .iter()
@@ -453,10 +462,11 @@ pub fn keygen(
     let counts: Vec<usize> = inner.iter().map(|p| p.claims().len()).collect();
     expose.check(&counts)?;
     if k != params.k() {
-        return Err(CircuitError::Mismatch(format!(
-            "the aggregation SRS has k={}, the circuit wants k={k}",
-            params.k()
-        )));
+        return Err(CircuitError::WrongK {
+            circuit: "the aggregation circuit".into(),
+            want: k,
+            got: params.k(),
+        });
     }
     let start = AggregationConfigParams {
         degree: k,
@@ -533,7 +543,7 @@ pub fn prove(
     if instances.len() != keys.shape.num_instances
         || instances[ACCUMULATOR_INSTANCES..] != exposed[..]
     {
-        return Err(CircuitError::Mismatch(
+        return Err(CircuitError::Incompatible(
             "these inner proofs do not fit the aggregation keys (other circuits or order?)".into(),
         ));
     }
@@ -629,8 +639,8 @@ pub fn pk_from_bytes(bytes: &[u8], shape: &AggregationShape) -> Result<ProvingKe
             shape.config,
         )
     }))
-    .map_err(|_| CircuitError::Mismatch("aggregation proving key is corrupted".into()))?
-    .map_err(|e| CircuitError::Mismatch(format!("aggregation proving key is corrupted: {e}")))
+    .map_err(|_| CircuitError::corrupt_key("aggregation proving key", None))?
+    .map_err(|e| CircuitError::corrupt_key("aggregation proving key", Some(&e)))
 }
 
 /// Reads a verifying key of the aggregation circuit with the given shape.
@@ -639,6 +649,6 @@ pub fn vk_from_bytes(bytes: &[u8], shape: &AggregationShape) -> Result<Verifying
     catch_unwind(AssertUnwindSafe(|| {
         VerifyingKey::read::<_, AggregationCircuit>(&mut r, SerdeFormat::RawBytes, shape.config)
     }))
-    .map_err(|_| CircuitError::Mismatch("aggregation verifying key is corrupted".into()))?
-    .map_err(|e| CircuitError::Mismatch(format!("aggregation verifying key is corrupted: {e}")))
+    .map_err(|_| CircuitError::corrupt_key("aggregation verifying key", None))?
+    .map_err(|e| CircuitError::corrupt_key("aggregation verifying key", Some(&e)))
 }

@@ -139,9 +139,86 @@ pub enum CircuitError {
         /// Which dimension, and what is wrong with it.
         reason: String,
     },
-    /// An artifact is inconsistent with another (a proof for another key, a tampered file, ...).
+    /// A file's content is refused: its format tag, a field that does not parse, fields that
+    /// contradict each other (an edited file, or one for another build).
+    #[error("{path}: {reason}")]
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A file's format tag is not the one this version reads.
+    #[error("{path}: {what} format `{found}` is not supported (expected `{expected}`){hint}")]
+    UnsupportedFormat {
+        /// The file.
+        path: PathBuf,
+        /// The kind of file: `proof`, `compiled model`, ...
+        what: &'static str,
+        /// The tag it has.
+        found: String,
+        /// The tag this version reads.
+        expected: String,
+        /// What to do, starting with "; " when present.
+        hint: &'static str,
+    },
+    /// A value that must be an element of BN254's scalar field (an instance, a salt, a
+    /// commitment) is not one.
+    #[error("{what} `{value}` is not a field element")]
+    NotAFieldElement {
+        /// What the value is: `instance #3`, `weights salt`, ...
+        what: String,
+        /// The value as written.
+        value: String,
+    },
+    /// Data that does not decode as what it claims to be: proof bytes that are not hex, a
+    /// transcript name, packed public instances, a commitment's opening (a file's reader adds
+    /// its path with [`CircuitError::BadFile`]).
     #[error("{0}")]
-    Mismatch(String),
+    Malformed(String),
+    /// Bytes that should be a proving or verifying key do not decode as one of this circuit.
+    #[error("{key} is corrupted{detail}")]
+    CorruptKey {
+        /// Which key: `verifying key`, `delivery proving key`, ...
+        key: &'static str,
+        /// The decoder's reason, starting with ": " when present.
+        detail: String,
+    },
+    /// The SRS has another size than the circuit.
+    #[error("{circuit} needs k={want}, the SRS given has k={got}")]
+    WrongK {
+        /// The circuit: `the model`, `a chunk of 4 samples`, ...
+        circuit: String,
+        /// The circuit's k.
+        want: u32,
+        /// The SRS's k.
+        got: u32,
+    },
+    /// A compile, audit or aggregation option is out of its range or contradicts another.
+    #[error("{reason}")]
+    BadOption {
+        /// The option: `width`, `scale`, `visibility`, `expose`, `epsilon`, ...
+        option: &'static str,
+        /// What is wrong, and what is accepted.
+        reason: String,
+    },
+    /// A value computed or given does not fit the operation (a division by a non-positive
+    /// value, a non-finite input).
+    #[error("{what}: {reason}")]
+    BadValue {
+        /// Where: `node `n``, `input `x``, `sample 3`.
+        what: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Artifacts that must belong together do not (inner proofs of other circuits, a delivery
+    /// for another prompt length, an audit of a model without hashed weights).
+    #[error("{0}")]
+    Incompatible(String),
+    /// The circuit and the reference execution disagree: a bug of this crate, never of the
+    /// input; nothing is proven.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
 }
 
 impl CircuitError {
@@ -150,6 +227,30 @@ impl CircuitError {
         Self::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    /// A [`CircuitError::BadFile`].
+    pub fn bad_file(path: impl Into<PathBuf>, reason: impl std::fmt::Display) -> Self {
+        Self::BadFile {
+            path: path.into(),
+            reason: reason.to_string(),
+        }
+    }
+
+    /// A [`CircuitError::CorruptKey`], from the decoder's error or its panic (`None`).
+    pub fn corrupt_key(key: &'static str, reason: Option<&dyn std::fmt::Display>) -> Self {
+        Self::CorruptKey {
+            key,
+            detail: reason.map(|r| format!(": {r}")).unwrap_or_default(),
+        }
+    }
+
+    /// A [`CircuitError::BadOption`].
+    pub fn bad_option(option: &'static str, reason: impl Into<String>) -> Self {
+        Self::BadOption {
+            option,
+            reason: reason.into(),
         }
     }
 }

@@ -218,9 +218,10 @@ pub fn run(model: &CompiledModel, inputs: &[Vec<i64>]) -> Result<Execution> {
                     .map(|(x, y)| {
                         let (x, y) = (i128::from(*x), i128::from(*y));
                         if y <= 0 {
-                            return Err(CircuitError::Mismatch(format!(
-                                "node `{node}`: division by a value that is not positive ({y})"
-                            )));
+                            return Err(CircuitError::BadValue {
+                                what: format!("node `{node}`"),
+                                reason: format!("division by a value that is not positive ({y})"),
+                            });
                         }
                         // Both remainders r and 2b − 1 − r must fit the range table.
                         if 2 * y > 1i128 << range_bits {

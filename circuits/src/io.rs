@@ -154,7 +154,7 @@ impl TensorValue {
     fn instances(&self) -> Result<Vec<Fr>> {
         match self.visibility {
             Visibility::Public if !(1..=64).contains(&self.pack_bits) => {
-                Err(CircuitError::Mismatch(format!(
+                Err(CircuitError::Malformed(format!(
                     "`{}` claims {} pack bits (values are packed with 1 to 64)",
                     self.name, self.pack_bits
                 )))
@@ -163,7 +163,7 @@ impl TensorValue {
             Visibility::Hashed => {
                 let c = self.commitment.as_deref().unwrap_or_default();
                 let f = field_from_hex(c).ok_or_else(|| {
-                    CircuitError::Mismatch(format!(
+                    CircuitError::Malformed(format!(
                         "hashed tensor `{}` has no valid commitment (`{c}`)",
                         self.name
                     ))
@@ -287,15 +287,17 @@ impl ProofFile {
     pub fn read(path: &Path) -> Result<Self> {
         let file: Self = read_json(path, "proof file")?;
         if file.format != PROOF_FORMAT {
-            return Err(CircuitError::Mismatch(format!(
-                "{}: proof format `{}` is not supported (expected `{PROOF_FORMAT}`)",
-                path.display(),
-                file.format
-            )));
+            return Err(CircuitError::UnsupportedFormat {
+                path: path.to_owned(),
+                what: "proof",
+                found: file.format,
+                expected: PROOF_FORMAT.into(),
+                hint: "",
+            });
         }
         file.proof_bytes()?;
         file.transcript_kind()
-            .map_err(|e| CircuitError::Mismatch(format!("{}: {e}", path.display())))?;
+            .map_err(|e| CircuitError::bad_file(path, e))?;
         Ok(file)
     }
 
@@ -326,7 +328,7 @@ impl ProofFile {
             let t = &model.tensors[spec.tensor];
             data.push(match spec.visibility {
                 Visibility::Public => unpack(mine, spec.pack_bits, t.numel()).ok_or_else(|| {
-                    CircuitError::Mismatch(format!(
+                    CircuitError::Malformed(format!(
                         "public instances #{at}..#{} are not {} packed values of {} bits (`{}`)",
                         at + n,
                         t.numel(),
@@ -478,31 +480,32 @@ impl ProofFile {
             let valued = t.visibility == Visibility::Public;
             let shows_values = !(t.quantized.is_empty() && t.values.is_empty());
             if !valued && shows_values {
-                return Err(CircuitError::Mismatch(format!(
-                    "{}: `{}` is {:?} but the file shows its values",
-                    path.display(),
-                    t.name,
-                    t.visibility
-                )));
+                return Err(CircuitError::bad_file(
+                    path,
+                    format!(
+                        "`{}` is {:?} but the file shows its values",
+                        t.name, t.visibility
+                    ),
+                ));
             }
-            shown.extend(
-                t.instances()
-                    .map_err(|e| CircuitError::Mismatch(format!("{}: {e}", path.display())))?,
-            );
+            shown.extend(t.instances().map_err(|e| CircuitError::bad_file(path, e))?);
         }
         if let Some(c) = &file.weights_commitment {
             shown.push(field_from_hex(c).ok_or_else(|| {
-                CircuitError::Mismatch(format!(
-                    "{}: the weights commitment `{c}` is not a field element",
-                    path.display()
-                ))
+                CircuitError::bad_file(
+                    path,
+                    CircuitError::NotAFieldElement {
+                        what: "the weights commitment".into(),
+                        value: c.clone(),
+                    },
+                )
             })?);
         }
         if shown != instances {
-            return Err(CircuitError::Mismatch(format!(
-                "{}: the inputs/outputs shown do not match the proof's public instances (edited file?)",
-                path.display()
-            )));
+            return Err(CircuitError::bad_file(
+                path,
+                "the inputs/outputs shown do not match the proof's public instances (edited file?)",
+            ));
         }
         Ok(file)
     }
@@ -520,7 +523,7 @@ impl ProofFile {
     /// The transcript the proof was made with.
     pub fn transcript_kind(&self) -> Result<Transcript> {
         Transcript::from_name(&self.transcript).ok_or_else(|| {
-            CircuitError::Mismatch(format!(
+            CircuitError::Malformed(format!(
                 "transcript `{}` is unknown (expected `keccak256` or `poseidon`)",
                 self.transcript
             ))
@@ -628,12 +631,15 @@ impl AggregatedProofFile {
     /// Reads an aggregated proof file and checks it is self-consistent.
     pub fn load(path: &Path) -> Result<Self> {
         let file: Self = read_json(path, "aggregated proof file")?;
-        let bad = |why: String| CircuitError::Mismatch(format!("{}: {why}", path.display()));
+        let bad = |why: String| CircuitError::bad_file(path, why);
         if file.format != AGGREGATED_PROOF_FORMAT {
-            return Err(bad(format!(
-                "format `{}` is not an aggregated proof (expected `{AGGREGATED_PROOF_FORMAT}`)",
-                file.format
-            )));
+            return Err(CircuitError::UnsupportedFormat {
+                path: path.to_owned(),
+                what: "aggregated proof",
+                found: file.format,
+                expected: AGGREGATED_PROOF_FORMAT.into(),
+                hint: "",
+            });
         }
         if file.transcript != Transcript::Keccak.name() {
             return Err(bad(format!(
@@ -674,7 +680,7 @@ impl AggregatedProofFile {
 
 pub(crate) fn decode_proof(s: &str) -> Result<Vec<u8>> {
     hex::decode(s.strip_prefix("0x").unwrap_or(s))
-        .map_err(|e| CircuitError::Mismatch(format!("proof is not valid hex: {e}")))
+        .map_err(|e| CircuitError::Malformed(format!("proof is not valid hex: {e}")))
 }
 
 pub(crate) fn decode_instances(instances: &[String]) -> Result<Vec<Fr>> {
@@ -682,8 +688,9 @@ pub(crate) fn decode_instances(instances: &[String]) -> Result<Vec<Fr>> {
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            field_from_hex(s).ok_or_else(|| {
-                CircuitError::Mismatch(format!("instance #{i} `{s}` is not a field element"))
+            field_from_hex(s).ok_or_else(|| CircuitError::NotAFieldElement {
+                what: format!("instance #{i}"),
+                value: s.clone(),
             })
         })
         .collect()
@@ -761,7 +768,7 @@ impl Opening {
 
     /// Checks that the values and salt open the commitment.
     pub fn check(&self) -> Result<Fr> {
-        let bad = |why: &str| CircuitError::Mismatch(format!("opening of `{}`: {why}", self.name));
+        let bad = |why: &str| CircuitError::Malformed(format!("opening of `{}`: {why}", self.name));
         let salt =
             field_from_hex(&self.salt).ok_or_else(|| bad("the salt is not a field element"))?;
         let commitment = field_from_hex(&self.commitment)
@@ -778,15 +785,16 @@ impl OpeningsFile {
     pub fn load(path: &Path) -> Result<Self> {
         let file: Self = read_json(path, "openings file")?;
         if file.format != OPENINGS_FORMAT {
-            return Err(CircuitError::Mismatch(format!(
-                "{}: format `{}` is not an openings file (expected `{OPENINGS_FORMAT}`)",
-                path.display(),
-                file.format
-            )));
+            return Err(CircuitError::UnsupportedFormat {
+                path: path.to_owned(),
+                what: "openings",
+                found: file.format,
+                expected: OPENINGS_FORMAT.into(),
+                hint: "",
+            });
         }
         for o in &file.openings {
-            o.check()
-                .map_err(|e| CircuitError::Mismatch(format!("{}: {e}", path.display())))?;
+            o.check().map_err(|e| CircuitError::bad_file(path, e))?;
         }
         Ok(file)
     }

@@ -119,6 +119,21 @@ pub fn keygen(params: &ParamsKZG<Bn256>, model: &CompiledModel) -> Result<Provin
     keygen_circuit(params, &ModelCircuit::new(model, None)?)
 }
 
+/// Generates only the verifying key of a compiled model: what a verifier needs, without the
+/// proving key's evaluations. It is the verifying key [`keygen`]'s proving key holds.
+pub fn keygen_vk(
+    params: &ParamsKZG<Bn256>,
+    model: &CompiledModel,
+) -> Result<VerifyingKey<G1Affine>> {
+    check_k(params, model)?;
+    keygen_vk_custom(params, &ModelCircuit::new(model, None)?, true).map_err(|e| {
+        CircuitError::Halo2 {
+            stage: "verifying key generation",
+            reason: e.to_string(),
+        }
+    })
+}
+
 /// Generates the keys of a witness-free circuit (a model's, or an audit chunk's); `params`
 /// must have the circuit's `k`.
 pub fn keygen_circuit(
@@ -137,11 +152,11 @@ pub fn keygen_circuit(
 
 fn check_k(params: &ParamsKZG<Bn256>, model: &CompiledModel) -> Result<()> {
     if params.k() != model.layout.k {
-        return Err(CircuitError::Mismatch(format!(
-            "the SRS has k={} but the model was compiled for k={}",
-            params.k(),
-            model.layout.k
-        )));
+        return Err(CircuitError::WrongK {
+            circuit: "the model".into(),
+            want: model.layout.k,
+            got: params.k(),
+        });
     }
     Ok(())
 }
@@ -189,8 +204,8 @@ pub fn prove_with(
     let commitments = circuit.plan.commitments.clone();
     let outputs = circuit.plan.outputs.clone();
     if outputs != expected {
-        return Err(CircuitError::Mismatch(
-            "internal error: circuit layout and reference execution disagree".into(),
+        return Err(CircuitError::Internal(
+            "circuit layout and reference execution disagree",
         ));
     }
     let instances = circuit.instance_column();
@@ -323,8 +338,8 @@ pub fn vk_from_bytes(bytes: &[u8], params: CircuitParams) -> Result<VerifyingKey
     catch_unwind(AssertUnwindSafe(|| {
         VerifyingKey::read::<_, ModelCircuit>(&mut r, SerdeFormat::RawBytes, params)
     }))
-    .map_err(|_| CircuitError::Mismatch("verifying key is corrupted".into()))?
-    .map_err(|e| CircuitError::Mismatch(format!("verifying key is corrupted: {e}")))
+    .map_err(|_| CircuitError::corrupt_key("verifying key", None))?
+    .map_err(|e| CircuitError::corrupt_key("verifying key", Some(&e)))
 }
 
 /// Serializes a proving key.
@@ -338,6 +353,6 @@ pub fn pk_from_bytes(bytes: &[u8], params: CircuitParams) -> Result<ProvingKey<G
     catch_unwind(AssertUnwindSafe(|| {
         ProvingKey::read::<_, ModelCircuit>(&mut r, SerdeFormat::RawBytes, params)
     }))
-    .map_err(|_| CircuitError::Mismatch("proving key is corrupted".into()))?
-    .map_err(|e| CircuitError::Mismatch(format!("proving key is corrupted: {e}")))
+    .map_err(|_| CircuitError::corrupt_key("proving key", None))?
+    .map_err(|e| CircuitError::corrupt_key("proving key", Some(&e)))
 }

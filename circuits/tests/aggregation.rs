@@ -3,7 +3,8 @@
 //! The full aggregation (keys, proof, EVM) is tested end to end in the root package.
 
 use snarkml_circuits::aggregation::{self, combine, Expose, ExposeItem, InnerProof};
-use snarkml_circuits::halo2_proofs::dev::MockProver;
+use snarkml_circuits::error::CircuitError;
+use snarkml_circuits::halo2_proofs::dev::{MockProver, VerifyFailure};
 use snarkml_circuits::prover::{self, Transcript};
 use snarkml_circuits::snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::builder::BaseCircuitBuilder;
 use snarkml_circuits::snark_verifier_sdk::snark_verifier::halo2_base::gates::circuit::CircuitBuilderStage;
@@ -40,7 +41,7 @@ fn mock_combine(
     expose: &Expose,
     tamper: impl FnOnce(&mut BaseCircuitBuilder<Fr>, &[usize]),
     claimed: Option<Vec<Fr>>,
-) -> Result<(), usize> {
+) -> Result<(), Vec<&'static str>> {
     let mut builder = BaseCircuitBuilder::<Fr>::from_stage(CircuitBuilderStage::Mock)
         .use_k(K)
         .use_instance_columns(1);
@@ -63,7 +64,26 @@ fn mock_combine(
     MockProver::run(K as u32, &builder, instances)
         .unwrap()
         .verify()
-        .map_err(|f| f.len())
+        .map_err(|failures| failures.iter().map(failure_kind).collect())
+}
+
+/// What kind of constraint a mock failure broke: a custom `gate`, a `copy` (the permutation
+/// argument, instance copies included), or something else.
+fn failure_kind(f: &VerifyFailure) -> &'static str {
+    match f {
+        VerifyFailure::ConstraintNotSatisfied { .. } => "gate",
+        VerifyFailure::Permutation { .. } => "copy",
+        _ => "other",
+    }
+}
+
+/// Asserts a mock run failed on constraints of `kind` and on nothing unexpected.
+fn assert_fails_on(result: Result<(), Vec<&'static str>>, kind: &str, what: &str) {
+    let kinds = result.expect_err(what);
+    assert!(
+        kinds.contains(&kind) && !kinds.contains(&"other"),
+        "{what}: failed on {kinds:?}, expected {kind}"
+    );
 }
 
 #[test]
@@ -90,10 +110,10 @@ fn a_wrong_sum_fails_the_gate_even_when_the_prover_rewrites_its_cell() {
         |b, offsets| b.main(0).advice[offsets[3]] = Assigned::Trivial(Fr::from(24)),
         Some(claimed.clone()),
     );
-    assert!(result.is_err(), "a wrong sum was accepted");
+    assert_fails_on(result, "gate", "a wrong sum written into its cell");
     // Claiming the wrong sum without touching the witness fails on the instance copy.
     let result = mock_combine(&instances, &expose, |_, _| {}, Some(claimed));
-    assert!(result.is_err(), "a wrong public sum was accepted");
+    assert_fails_on(result, "copy", "a wrong public sum");
 }
 
 #[test]
@@ -101,20 +121,35 @@ fn a_broken_chain_or_a_differing_commitment_fails_the_copy_constraints() {
     let mut broken_chain = sample_instances();
     broken_chain[2][1] = Fr::from(9); // proof 2 does not start where proof 1 ended
     let expose = audit_expose();
-    assert!(expose.evaluate(&broken_chain).is_err());
+    let err = expose.evaluate(&broken_chain).unwrap_err();
+    assert!(
+        matches!(&err, CircuitError::Incompatible(m) if m.contains("is not proof 2's instance")),
+        "{err}"
+    );
     let honest_looking = vec![Fr::from(77), Fr::from(1), Fr::from(4), Fr::from(23)];
-    assert!(mock_combine(
-        &broken_chain,
-        &expose,
-        |_, _| {},
-        Some(honest_looking.clone())
-    )
-    .is_err());
+    assert_fails_on(
+        mock_combine(
+            &broken_chain,
+            &expose,
+            |_, _| {},
+            Some(honest_looking.clone()),
+        ),
+        "copy",
+        "a broken chain",
+    );
 
     let mut other_model = sample_instances();
     other_model[1][0] = Fr::from(78);
-    assert!(expose.evaluate(&other_model).is_err());
-    assert!(mock_combine(&other_model, &expose, |_, _| {}, Some(honest_looking)).is_err());
+    let err = expose.evaluate(&other_model).unwrap_err();
+    assert!(
+        matches!(&err, CircuitError::Incompatible(m) if m.contains("differs from proof 0's")),
+        "{err}"
+    );
+    assert_fails_on(
+        mock_combine(&other_model, &expose, |_, _| {}, Some(honest_looking)),
+        "copy",
+        "a differing commitment",
+    );
 }
 
 /// Six fake inner proofs continuing `sample_instances`' chain and commitment.
@@ -147,7 +182,11 @@ fn a_lifted_spec_over_layers_exposes_what_one_flat_aggregation_would() {
     mock_combine(&layer1, &lifted, |_, _| {}, None).unwrap();
     let mut wrong_sum = flat.clone();
     wrong_sum[3] += Fr::from(1);
-    assert!(mock_combine(&layer1, &lifted, |_, _| {}, Some(wrong_sum)).is_err());
+    assert_fails_on(
+        mock_combine(&layer1, &lifted, |_, _| {}, Some(wrong_sum)),
+        "copy",
+        "a wrong sum claimed over groups",
+    );
     // A chain broken between two groups is caught only by the upper layer, and is caught.
     let mut broken = all.clone();
     broken[2][1] = Fr::from(99); // proof 2 (first of the second pair) starts elsewhere
@@ -155,8 +194,15 @@ fn a_lifted_spec_over_layers_exposes_what_one_flat_aggregation_would() {
         .chunks(2)
         .map(|g| expose.evaluate(g).unwrap())
         .collect();
-    assert!(lifted.evaluate(&groups).is_err());
-    assert!(mock_combine(&groups, &lifted, |_, _| {}, Some(flat)).is_err());
+    assert!(matches!(
+        lifted.evaluate(&groups),
+        Err(CircuitError::Incompatible(m)) if m.contains("is not proof 1's instance")
+    ));
+    assert_fails_on(
+        mock_combine(&groups, &lifted, |_, _| {}, Some(flat)),
+        "copy",
+        "a chain broken between groups",
+    );
 
     let all_lifted = Expose::All.lifted().unwrap();
     assert_eq!(all_lifted, Expose::All);
@@ -196,7 +242,11 @@ fn expose_specs_round_trip_and_bad_ones_are_named() {
     let err = e.check(&[4, 4]).unwrap_err().to_string();
     assert!(err.contains("out of range"), "{err}");
     let e: Expose = "instance:2:0".parse().unwrap();
-    assert!(e.check(&[4, 4]).is_err());
+    let err = e.check(&[4, 4]).unwrap_err();
+    assert!(
+        matches!(&err, CircuitError::BadOption { option: "expose", reason } if reason.contains("out of range")),
+        "{err}"
+    );
     assert_eq!(Expose::All.evaluate(&sample_instances()).unwrap().len(), 12);
     assert!(Expose::None
         .evaluate(&sample_instances())
@@ -239,5 +289,8 @@ fn a_bad_inner_proof_is_refused_by_name_before_any_heavy_work() {
         );
     }
     assert!(aggregation::check_inner(&srs.params, &[inner("good.json", &good)]).is_ok());
-    assert!(aggregation::check_inner(&srs.params, &[]).is_err());
+    assert!(matches!(
+        aggregation::check_inner(&srs.params, &[]),
+        Err(CircuitError::Incompatible(m)) if m == "nothing to aggregate"
+    ));
 }

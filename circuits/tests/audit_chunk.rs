@@ -7,6 +7,7 @@ mod common;
 use common::circuit_with;
 use snarkml_circuits::audit::{argmax, chain, correct_count, CHAIN_START};
 use snarkml_circuits::circuit::ModelCircuit;
+use snarkml_circuits::error::CircuitError;
 use snarkml_circuits::layout::Plan;
 use snarkml_circuits::prover::mock_failures;
 use snarkml_circuits::quantize::{min_k, CompileOptions, CompiledModel, Visibility};
@@ -205,8 +206,26 @@ fn chunk_proofs_verify_with_their_keys_and_edited_files_are_refused() {
         .unwrap();
     let file = ChunkProofFile::load(&path).unwrap();
     chunk::verify(&srs.params, pk.get_vk(), &file).unwrap();
+    // The key is pinned, and a proof of an earlier version still verifies with it.
+    common::check_pin(
+        "audit_chunk_mlp_flatten_4",
+        &vk_hash,
+        || (proof.instances.to_vec(), proof.proof.clone()),
+        |instances, bytes| {
+            prover::verify_with(
+                &srs.params,
+                pk.get_vk(),
+                instances,
+                bytes,
+                Transcript::Poseidon,
+            )
+        },
+    );
     // Another chunk size is another circuit: its key does not verify this proof.
-    assert!(chunk::verify(&srs.params, pk2.get_vk(), &file).is_err());
+    assert!(matches!(
+        chunk::verify(&srs.params, pk2.get_vk(), &file),
+        Err(CircuitError::ProofRejected(_))
+    ));
 
     // A count raised consistently in the shown values and the instances: the file loads, the
     // proof does not verify.
@@ -215,7 +234,10 @@ fn chunk_proofs_verify_with_their_keys_and_edited_files_are_refused() {
     raised.instances[4] = snarkml_circuits::fixed_point::field_to_hex(&Fr::from(3));
     raised.save(&path).unwrap();
     let loaded = ChunkProofFile::load(&path).unwrap();
-    assert!(chunk::verify(&srs.params, pk.get_vk(), &loaded).is_err());
+    assert!(matches!(
+        chunk::verify(&srs.params, pk.get_vk(), &loaded),
+        Err(CircuitError::ProofRejected(_))
+    ));
     // A count raised in the shown values only: the file is refused.
     let mut shown = file.clone();
     shown.correct = 3;

@@ -215,7 +215,10 @@ fn real_proof_verifies_and_tampering_is_rejected() {
         Err(CircuitError::ProofRejected(_))
     ));
 
-    assert!(prover::verify(&params, pk.get_vk(), &proof.instances, &proof.proof[..100]).is_err());
+    assert!(matches!(
+        prover::verify(&params, pk.get_vk(), &proof.instances, &proof.proof[..100]),
+        Err(CircuitError::ProofRejected(_))
+    ));
 
     // The verifying key round-trips through its serialization.
     let vk = prover::vk_from_bytes(&prover::vk_to_bytes(pk.get_vk()), CircuitParams::of(&model))
@@ -310,36 +313,31 @@ fn quantized_digits_model_keeps_float_accuracy_on_the_test_split() {
     );
 }
 
-/// The verifying keys of the shipped circuits, pinned: a change that would break a deployed
-/// verifier fails here. Regenerate with `SNARKML_UPDATE_VK_FIXTURES=1 cargo test`.
+/// The shipped example circuits, pinned (`tests/fixtures/pins/`, see [`common::check_pin`]):
+/// their verifying keys are unchanged and a proof made by an earlier version still verifies.
+/// Every other fixture's key is pinned by `ops_corpus.rs`.
 #[test]
-fn pinned_verifying_keys_have_not_changed() {
-    let pinned_path = fixture("vk_hashes.json");
-    let mut actual = serde_json::Map::new();
-    let (relu3, _) = compile_fixture("relu3");
-    let (digits, _) = digits();
-    for (name, model) in [("relu3", relu3), ("digits_mlp", digits)] {
+fn pinned_verifying_keys_have_not_changed_and_stored_proofs_verify() {
+    let (relu3, relu3_input) = compile_fixture("relu3");
+    let (digits, digits_input) = digits();
+    for (name, model, input) in [
+        ("relu3", relu3, relu3_input),
+        ("digits_mlp", digits, digits_input),
+    ] {
         let params = srs(model.layout.k).trimmed(model.layout.k).unwrap();
         let pk = prover::keygen(&params, &model).unwrap();
-        actual.insert(name.into(), prover::vk_hash(pk.get_vk()).into());
+        let fresh = || {
+            let q = model.quantize_inputs(&input).unwrap();
+            let proof = prover::prove(&params, &pk, &model, &q).unwrap();
+            (proof.instances, proof.proof)
+        };
+        common::check_pin(
+            name,
+            &prover::vk_hash(pk.get_vk()),
+            fresh,
+            |instances, proof| prover::verify(&params, pk.get_vk(), instances, proof),
+        );
     }
-    let actual = serde_json::Value::Object(actual);
-    if std::env::var_os("SNARKML_UPDATE_VK_FIXTURES").is_some() {
-        std::fs::write(
-            &pinned_path,
-            serde_json::to_string_pretty(&actual).unwrap() + "\n",
-        )
-        .unwrap();
-    }
-    let pinned: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(&pinned_path)
-            .expect("tests/fixtures/vk_hashes.json: run with SNARKML_UPDATE_VK_FIXTURES=1"),
-    )
-    .unwrap();
-    assert_eq!(
-        actual, pinned,
-        "a verifying key changed: deployed verifiers would reject new proofs"
-    );
 }
 
 /// Compiles a fixture with its calibration file, then checks that the circuit's outputs equal
@@ -415,7 +413,10 @@ fn small_cnn_proof_verifies_and_a_flipped_byte_does_not() {
     let (params, pk, proof) = prove_fixture("conv_depthwise_mlp");
     let mut flipped = proof.proof.clone();
     flipped[100] ^= 1;
-    assert!(prover::verify(&params, pk.get_vk(), &proof.instances, &flipped).is_err());
+    assert!(matches!(
+        prover::verify(&params, pk.get_vk(), &proof.instances, &flipped),
+        Err(CircuitError::ProofRejected(_))
+    ));
 }
 
 #[test]

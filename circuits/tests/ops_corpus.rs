@@ -119,6 +119,52 @@ fn every_corpus_model_proves_its_quantized_reference_and_tracks_float() {
     println!("{}", report.join("\n"));
 }
 
+/// Every model of the fixtures and of the corpus, compiled on its calibration samples, keeps
+/// its pinned verifying key (`tests/fixtures/pins/model_vk_hashes.json`; rewritten with
+/// `SNARKML_UPDATE_PINS=1`): a change of the compiler that alters any model's circuit — one
+/// gate, one table, one fixed cell, one copy — fails here, naming the models it changed.
+#[test]
+fn every_fixture_and_corpus_circuit_keeps_its_pinned_verifying_key() {
+    let mut stems: Vec<String> = std::fs::read_dir(fixture(""))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter_map(|f| f.strip_suffix(".onnx").map(str::to_owned))
+        // The two fixtures made to be refused: not ONNX, and an op we do not support.
+        .filter(|stem| !matches!(stem.as_str(), "not_onnx" | "unsupported_op"))
+        .collect();
+    stems.extend(corpus().into_iter().map(|n| format!("corpus/{n}")));
+    stems.sort();
+    let mut actual = std::collections::BTreeMap::new();
+    for stem in &stems {
+        let model = compile(
+            &fixture(&format!("{stem}.onnx")),
+            &fixture_samples(stem),
+            &CompileOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{stem}: {e}"));
+        let vk = prover::keygen_vk(&srs(model.layout.k).params, &model).unwrap();
+        actual.insert(stem.clone(), prover::vk_hash(&vk));
+    }
+    let path = common::pin_path("model_vk_hashes");
+    if std::env::var_os(common::UPDATE_PINS).is_some() {
+        std::fs::write(&path, serde_json::to_string_pretty(&actual).unwrap() + "\n").unwrap();
+    }
+    let pinned: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let changed: Vec<&String> = stems
+        .iter()
+        .filter(|s| pinned.get(*s) != actual.get(*s))
+        .collect();
+    assert!(
+        changed.is_empty() && pinned.len() == actual.len(),
+        "verifying keys changed for {changed:?} (pinned {} models, made {}); if deliberate, \
+         explain it and rerun with {}=1",
+        pinned.len(),
+        actual.len(),
+        common::UPDATE_PINS
+    );
+}
+
 /// A corpus model compiled on its calibration samples, and its input quantized.
 fn corpus_model(name: &str) -> (CompiledModel, Vec<Vec<i64>>) {
     let stem = format!("corpus/{name}");

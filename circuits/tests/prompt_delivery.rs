@@ -2,8 +2,11 @@
 //! and verifies, and the buyer decrypts exactly the prompt; a delivery claimed for another key,
 //! another prompt, another ephemeral point, another order or an edited ciphertext fails.
 
+mod common;
+
 use rand::SeedableRng;
 use snarkml_circuits::cipher::{self, random_scalar, Point};
+use snarkml_circuits::error::CircuitError;
 use snarkml_circuits::halo2_proofs::halo2curves::ff::Field;
 use snarkml_circuits::io::commit_quantized;
 use snarkml_circuits::prompt::{self, DeliveryInstances, DeliveryWitness};
@@ -48,11 +51,17 @@ fn honest_delivery_satisfies_the_circuit_and_the_buyer_reads_the_prompt() {
     assert_eq!(salt, w.salt);
     // Another buyer's key cannot read it.
     let (other_sk, _) = keypair(&mut rng);
-    assert!(prompt::open(&d, PROMPT.len(), other_sk).is_err());
+    assert!(matches!(
+        prompt::open(&d, PROMPT.len(), other_sk),
+        Err(CircuitError::ProofRejected(m)) if m.contains("does not decrypt under this key")
+    ));
     // The instances round-trip through their field form.
     let back = DeliveryInstances::from_fields(PROMPT.len(), &d.to_fields()).unwrap();
     assert_eq!(back, d);
-    assert!(DeliveryInstances::from_fields(PROMPT.len() + 2, &d.to_fields()).is_err());
+    assert!(matches!(
+        DeliveryInstances::from_fields(PROMPT.len() + 2, &d.to_fields()),
+        Err(CircuitError::Incompatible(m)) if m.contains("instances, not")
+    ));
 }
 
 #[test]
@@ -125,6 +134,13 @@ fn delivery_proofs_verify_with_their_key_and_not_for_other_instances() {
     let vk = keys.pk.get_vk();
     prompt::verify(&srs.params, vk, &d, &proof).unwrap();
     assert_eq!(prompt::open(&d, PROMPT.len(), sk).unwrap().0, w.prompt);
+    // The key is pinned, and a proof of an earlier version still verifies with it.
+    common::check_pin(
+        "prompt_delivery_5",
+        &snarkml_circuits::prover::vk_hash(vk),
+        || (d.to_fields(), proof.clone()),
+        |instances, proof| snarkml_circuits::prover::verify(&srs.params, vk, instances, proof),
+    );
 
     // The keys survive serialization.
     let bytes = prompt::pk_to_bytes(&keys.pk);
@@ -133,15 +149,30 @@ fn delivery_proofs_verify_with_their_key_and_not_for_other_instances() {
         snarkml_circuits::prover::vk_hash(pk2.get_vk()),
         snarkml_circuits::prover::vk_hash(vk)
     );
-    assert!(prompt::pk_from_bytes(&bytes[..bytes.len() / 2], &keys.shape).is_err());
+    assert!(matches!(
+        prompt::pk_from_bytes(&bytes[..bytes.len() / 2], &keys.shape),
+        Err(CircuitError::CorruptKey {
+            key: "delivery proving key",
+            ..
+        })
+    ));
 
     let mut other = d.clone();
     other.nonce = Fr::from(3);
-    assert!(prompt::verify(&srs.params, vk, &other, &proof).is_err());
+    assert!(matches!(
+        prompt::verify(&srs.params, vk, &other, &proof),
+        Err(CircuitError::ProofRejected(_))
+    ));
     let mut flipped = proof.clone();
     flipped[40] ^= 1;
-    assert!(prompt::verify(&srs.params, vk, &d, &flipped).is_err());
+    assert!(matches!(
+        prompt::verify(&srs.params, vk, &d, &flipped),
+        Err(CircuitError::ProofRejected(_))
+    ));
     // A prompt of another length does not fit the keys.
     let short = witness(&PROMPT[..3], &mut rng);
-    assert!(prompt::prove(&srs.params, &keys, &short, pk, nonce).is_err());
+    assert!(matches!(
+        prompt::prove(&srs.params, &keys, &short, pk, nonce),
+        Err(CircuitError::Incompatible(m)) if m.contains("this prompt has 3 values")
+    ));
 }

@@ -67,6 +67,16 @@ pub(crate) fn assert_one_line_error(out: &Output, needle: &str) {
     assert!(lines[0].contains(needle), "`{needle}` not in: {stderr}");
 }
 
+/// Asserts the build's verifier, run in revm, refuses the proof file: the EVM call itself
+/// returns false (not an earlier check of the file), with the verifier's reason.
+pub(crate) fn assert_evm_refuses(build: &snarkml::artifacts::BuildDir, proof: &Path) {
+    let err = format!(
+        "{:#}",
+        snarkml::pipeline::evm_verify(build, proof).expect_err("the EVM verifier accepted")
+    );
+    assert!(err.contains("refuses the proof"), "{err}");
+}
+
 /// Copies a JSON file from `src` to `dst` through `edit`.
 pub(crate) fn tamper_json(src: &Path, dst: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
     let mut v: serde_json::Value =

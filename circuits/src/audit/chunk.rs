@@ -60,10 +60,11 @@ pub fn keygen(
     let circuit = chunk_circuit(model, None, count, Fr::ZERO)?;
     let k = min_k(circuit.plan.rows, model.tables.rows());
     if params.k() != k {
-        return Err(CircuitError::Mismatch(format!(
-            "a chunk of {count} samples needs k={k}, the SRS given has k={}",
-            params.k()
-        )));
+        return Err(CircuitError::WrongK {
+            circuit: format!("a chunk of {count} samples"),
+            want: k,
+            got: params.k(),
+        });
     }
     prover::keygen_circuit(params, &circuit)
 }
@@ -117,7 +118,9 @@ pub fn prove(
 ) -> Result<ChunkProof> {
     let expected = ChunkInstances {
         weights_commitment: model.weights_commitment()?.ok_or_else(|| {
-            CircuitError::Mismatch("an audit needs a model compiled with --weights hashed".into())
+            CircuitError::Incompatible(
+                "an audit needs a model compiled with --weights hashed".into(),
+            )
         })?,
         h_in,
         h_out: *chain(h_in, samples, model.inputs[0].pack_bits)
@@ -129,8 +132,8 @@ pub fn prove(
     let circuit = chunk_circuit(model, Some(samples), samples.len(), h_in)?;
     let instances = circuit.instance_column();
     if instances != expected.to_vec() {
-        return Err(CircuitError::Mismatch(
-            "internal error: audit chunk layout and reference execution disagree".into(),
+        return Err(CircuitError::Internal(
+            "audit chunk layout and reference execution disagree",
         ));
     }
     let proof = prover::create_shplonk_proof(params, pk, circuit, &instances, transcript)?;
@@ -211,12 +214,15 @@ impl ChunkProofFile {
     /// the proof's public instances.
     pub fn load(path: &Path) -> Result<Self> {
         let file: Self = read_json(path, "audit chunk proof file")?;
-        let bad = |why: String| CircuitError::Mismatch(format!("{}: {why}", path.display()));
+        let bad = |why: String| CircuitError::bad_file(path, why);
         if file.format != CHUNK_PROOF_FORMAT {
-            return Err(bad(format!(
-                "format `{}` is not an audit chunk proof (expected `{CHUNK_PROOF_FORMAT}`)",
-                file.format
-            )));
+            return Err(CircuitError::UnsupportedFormat {
+                path: path.to_owned(),
+                what: "audit chunk proof",
+                found: file.format,
+                expected: CHUNK_PROOF_FORMAT.into(),
+                hint: "",
+            });
         }
         if file.transcript != Transcript::Poseidon.name() {
             return Err(bad(format!(

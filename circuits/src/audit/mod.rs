@@ -39,7 +39,7 @@ impl Dataset {
             what: "dataset (expected {\"inputs\": [[…], …], \"labels\": […]})",
             reason: e.to_string(),
         })?;
-        let bad = |why: String| CircuitError::Mismatch(format!("{}: {why}", path.display()));
+        let bad = |why: String| CircuitError::bad_file(path, why);
         if data.inputs.is_empty() {
             return Err(bad("the dataset has no samples".into()));
         }
@@ -57,7 +57,7 @@ impl Dataset {
     /// that every label is a class of the model's single output.
     pub fn quantize(&self, model: &CompiledModel) -> Result<Vec<(Vec<i64>, u32)>> {
         if model.inputs.len() != 1 || model.outputs.len() != 1 {
-            return Err(CircuitError::Mismatch(format!(
+            return Err(CircuitError::Incompatible(format!(
                 "audits need a model with one input and one output; `{}` has {} and {}",
                 model.name,
                 model.inputs.len(),
@@ -71,13 +71,19 @@ impl Dataset {
             .enumerate()
             .map(|(i, (x, label))| {
                 if *label as usize >= classes {
-                    return Err(CircuitError::Mismatch(format!(
-                        "sample {i}: label {label} is not one of the model's {classes} classes"
-                    )));
+                    return Err(CircuitError::BadValue {
+                        what: format!("sample {i}"),
+                        reason: format!(
+                            "label {label} is not one of the model's {classes} classes"
+                        ),
+                    });
                 }
                 let q = model
                     .quantize_inputs(std::slice::from_ref(x))
-                    .map_err(|e| CircuitError::Mismatch(format!("sample {i}: {e}")))?;
+                    .map_err(|e| CircuitError::BadValue {
+                        what: format!("sample {i}"),
+                        reason: e.to_string(),
+                    })?;
                 Ok((q.into_iter().next().expect("one input"), *label))
             })
             .collect()
@@ -140,14 +146,16 @@ pub fn correct_count(model: &CompiledModel, samples: &[(Vec<i64>, u32)]) -> Resu
 /// the true one with probability `confidence`: `n = ⌈ln(2/δ) / (2ε²)⌉`, `δ = 1 − confidence`.
 pub fn sample_size(epsilon: f64, confidence: f64) -> Result<u64> {
     if !(epsilon > 0.0 && epsilon < 1.0) {
-        return Err(CircuitError::Mismatch(format!(
-            "epsilon {epsilon} is not in (0, 1)"
-        )));
+        return Err(CircuitError::bad_option(
+            "epsilon",
+            format!("epsilon {epsilon} is not in (0, 1)"),
+        ));
     }
     if !(confidence > 0.0 && confidence < 1.0) {
-        return Err(CircuitError::Mismatch(format!(
-            "confidence {confidence} is not in (0, 1)"
-        )));
+        return Err(CircuitError::bad_option(
+            "confidence",
+            format!("confidence {confidence} is not in (0, 1)"),
+        ));
     }
     let delta = 1.0 - confidence;
     Ok(((2.0 / delta).ln() / (2.0 * epsilon * epsilon)).ceil() as u64)

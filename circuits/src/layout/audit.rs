@@ -117,7 +117,7 @@ impl Plan {
         count: usize,
         h_in: Fr,
     ) -> Result<Plan> {
-        let bad = |why: String| crate::error::CircuitError::Mismatch(why);
+        let bad = crate::error::CircuitError::Incompatible;
         if model.weights != Visibility::Hashed {
             return Err(bad(
                 "an audit needs a model compiled with --weights hashed".into()

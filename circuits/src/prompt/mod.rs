@@ -89,14 +89,14 @@ impl DeliveryInstances {
     pub fn from_fields(len: usize, v: &[Fr]) -> Result<Self> {
         let want = num_instances(len);
         if v.len() != want {
-            return Err(CircuitError::Mismatch(format!(
+            return Err(CircuitError::Incompatible(format!(
                 "a delivery of a {len}-value prompt has {want} instances, not {}",
                 v.len()
             )));
         }
         let point = |x: Fr, y: Fr, what: &str| {
             Point::new(x, y)
-                .ok_or_else(|| CircuitError::Mismatch(format!("the {what} is not on Grumpkin")))
+                .ok_or_else(|| CircuitError::Malformed(format!("the {what} is not on Grumpkin")))
         };
         Ok(Self {
             commitment: v[0],
@@ -130,9 +130,10 @@ impl DeliveryWitness {
     /// The public instances of delivering this prompt to `buyer` for order `nonce`, natively.
     pub fn seal(&self, buyer: Point, nonce: Fr) -> Result<DeliveryInstances> {
         let r = scalar_from_field(self.ephemeral);
-        let ephemeral = generator()
-            .scale(r)
-            .ok_or_else(|| CircuitError::Mismatch("the ephemeral scalar is zero".into()))?;
+        let ephemeral = generator().scale(r).ok_or_else(|| CircuitError::BadValue {
+            what: "the ephemeral scalar".into(),
+            reason: "must not be zero".into(),
+        })?;
         let shared = buyer
             .scale(r)
             .expect("a non-zero scalar of a prime-order point");
@@ -152,7 +153,10 @@ pub fn open(d: &DeliveryInstances, len: usize, sk: cipher::Scalar) -> Result<(Ve
     let shared = d
         .ephemeral
         .scale(sk)
-        .ok_or_else(|| CircuitError::Mismatch("the secret key is zero".into()))?;
+        .ok_or_else(|| CircuitError::BadValue {
+            what: "the secret key".into(),
+            reason: "must not be zero".into(),
+        })?;
     let mut message =
         cipher::decrypt(&d.ciphertext, len + 1, shared, d.nonce).ok_or_else(|| {
             CircuitError::ProofRejected(
@@ -302,10 +306,11 @@ pub fn keygen(params: &ParamsKZG<Bn256>, len: usize) -> Result<DeliveryKeys> {
         Fr::ZERO,
     );
     if params.k() != k {
-        return Err(CircuitError::Mismatch(format!(
-            "the delivery circuit for {len}-value prompts has k={k}, the SRS given has k={}",
-            params.k()
-        )));
+        return Err(CircuitError::WrongK {
+            circuit: format!("the delivery circuit for {len}-value prompts"),
+            want: k,
+            got: params.k(),
+        });
     }
     let config = b.calculate_params(Some(MINIMUM_ROWS));
     let vk = keygen_vk(params, &b).map_err(halo2("delivery verifying key generation"))?;
@@ -329,7 +334,7 @@ pub fn prove(
     nonce: Fr,
 ) -> Result<(Vec<u8>, DeliveryInstances)> {
     if w.prompt.len() != keys.shape.len {
-        return Err(CircuitError::Mismatch(format!(
+        return Err(CircuitError::Incompatible(format!(
             "the keys are for {}-value prompts, this prompt has {} values",
             keys.shape.len,
             w.prompt.len()
@@ -376,8 +381,8 @@ pub fn pk_from_bytes(bytes: &[u8], shape: &DeliveryShape) -> Result<ProvingKey<G
             shape.config.clone(),
         )
     }))
-    .map_err(|_| CircuitError::Mismatch("delivery proving key is corrupted".into()))?
-    .map_err(|e| CircuitError::Mismatch(format!("delivery proving key is corrupted: {e}")))
+    .map_err(|_| CircuitError::corrupt_key("delivery proving key", None))?
+    .map_err(|e| CircuitError::corrupt_key("delivery proving key", Some(&e)))
 }
 
 /// Reads a delivery verifying key of the given shape.
@@ -390,6 +395,6 @@ pub fn vk_from_bytes(bytes: &[u8], shape: &DeliveryShape) -> Result<VerifyingKey
             shape.config.clone(),
         )
     }))
-    .map_err(|_| CircuitError::Mismatch("delivery verifying key is corrupted".into()))?
-    .map_err(|e| CircuitError::Mismatch(format!("delivery verifying key is corrupted: {e}")))
+    .map_err(|_| CircuitError::corrupt_key("delivery verifying key", None))?
+    .map_err(|e| CircuitError::corrupt_key("delivery verifying key", Some(&e)))
 }

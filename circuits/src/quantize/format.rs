@@ -483,10 +483,10 @@ impl CompiledModel {
                     });
                 }
                 if let Some(bad) = data.iter().find(|x| !x.is_finite()) {
-                    return Err(CircuitError::Mismatch(format!(
-                        "input `{}` contains {bad}",
-                        t.name
-                    )));
+                    return Err(CircuitError::BadValue {
+                        what: format!("input `{}`", t.name),
+                        reason: format!("contains {bad}"),
+                    });
                 }
                 Ok(data.iter().map(|x| quantize(*x, t.scale_bits)).collect())
             })
@@ -587,10 +587,11 @@ impl CompiledModel {
         match (&self.weights, &self.weights_salt) {
             (Visibility::Hashed, Some(s)) => crate::fixed_point::field_from_hex(s)
                 .map(Some)
-                .ok_or_else(|| {
-                    CircuitError::Mismatch(format!("weights salt `{s}` is not a field element"))
+                .ok_or_else(|| CircuitError::NotAFieldElement {
+                    what: "weights salt".into(),
+                    value: s.clone(),
                 }),
-            (Visibility::Hashed, None) => Err(CircuitError::Mismatch(
+            (Visibility::Hashed, None) => Err(CircuitError::Incompatible(
                 "hashed weights without a salt (recompile the model)".into(),
             )),
             _ => Ok(None),
@@ -643,11 +644,13 @@ impl CompiledModel {
             reason: e.to_string(),
         })?;
         if model.format != FORMAT_VERSION {
-            return Err(CircuitError::Mismatch(format!(
-                "{}: compiled model format {} is not supported (expected {FORMAT_VERSION}); recompile the model",
-                path.display(),
-                                model.format
-            )));
+            return Err(CircuitError::UnsupportedFormat {
+                path: path.to_owned(),
+                what: "compiled model",
+                found: model.format.to_string(),
+                expected: FORMAT_VERSION.to_string(),
+                hint: "; recompile the model",
+            });
         }
         model.validate().map_err(|reason| CircuitError::Json {
             path: path.to_owned(),

@@ -91,13 +91,15 @@ pub fn compile(
     opts: &CompileOptions,
 ) -> Result<CompiledModel> {
     if [opts.inputs, opts.outputs].contains(&Visibility::Fixed) {
-        return Err(CircuitError::Mismatch(
-            "inputs and outputs are public, private or hashed, never fixed".into(),
+        return Err(CircuitError::bad_option(
+            "visibility",
+            "inputs and outputs are public, private or hashed, never fixed",
         ));
     }
     if opts.weights == Visibility::Public {
-        return Err(CircuitError::Mismatch(
-            "weights are fixed, private or hashed (fixed weights are already public: the verifying key holds them)".into(),
+        return Err(CircuitError::bad_option(
+            "weights",
+            "weights are fixed, private or hashed (fixed weights are already public: the verifying key holds them)",
         ));
     }
     let weights_salt = (opts.weights == Visibility::Hashed).then(|| {
@@ -109,16 +111,17 @@ pub fn compile(
         )
     });
     if !(3..=64).contains(&opts.width) {
-        return Err(CircuitError::Mismatch(format!(
-            "width {} is out of range 3..=64",
-            opts.width
-        )));
+        return Err(CircuitError::bad_option(
+            "width",
+            format!("width {} is out of range 3..=64", opts.width),
+        ));
     }
     let bytes = std::fs::read(path).map_err(|e| CircuitError::io(path, e))?;
     let graph = onnx::load(path)?;
     if samples.is_empty() {
-        return Err(CircuitError::Mismatch(
-            "at least one calibration sample is needed".into(),
+        return Err(CircuitError::bad_option(
+            "calibration",
+            "at least one calibration sample is needed",
         ));
     }
     for sample in samples {
@@ -175,9 +178,10 @@ pub fn compile(
         .flatten()
     {
         if !(1..=MAX_SCALE_BITS).contains(&bits) {
-            return Err(CircuitError::Mismatch(format!(
-                "scale {bits} is out of range 1..={MAX_SCALE_BITS}"
-            )));
+            return Err(CircuitError::bad_option(
+                "scale",
+                format!("scale {bits} is out of range 1..={MAX_SCALE_BITS}"),
+            ));
         }
     }
     // A lowering that needs no limbs is the same with limbs allowed or not: each is laid out
@@ -347,12 +351,14 @@ fn cross_check(
     for (values, tract) in float_values.iter().zip(&tract_outputs) {
         for (id, t) in graph.outputs.iter().zip(tract) {
             if values[*id].len() != t.len() {
-                return Err(CircuitError::Mismatch(format!(
-                    "output `{}`: tract computes {} values, the compiler {}",
-                    graph.tensors[*id].name,
-                    t.len(),
-                    values[*id].len()
-                )));
+                return Err(CircuitError::InvalidModel {
+                    node: graph.tensors[*id].name.clone(),
+                    reason: format!(
+                        "output: tract computes {} values, the compiler {}",
+                        t.len(),
+                        values[*id].len()
+                    ),
+                });
             }
             for (a, b) in values[*id].iter().zip(t) {
                 max_diff = max_diff.max(f64::from((a - b).abs()));
