@@ -54,8 +54,8 @@ pub struct Deployment {
     pub deploy_gas: u64,
     /// Runtime size of the raw verifier, read back from the chain.
     pub raw_runtime_size: usize,
-    /// The verifier's form.
-    #[serde(default)]
+    /// The verifier's form (a record written before forms existed is snark-verifier's).
+    #[serde(default = "form_of_older_deployments")]
     pub form: snarkml_verifier_gen::VerifierForm,
     /// The reusable form's verifying-key artifact (a data contract).
     #[serde(default)]
@@ -134,6 +134,14 @@ impl BuildDir {
 
     /// Fails with a hint naming the step to run when `path` is missing.
     pub fn require(&self, path: &Path, step: &str) -> Result<()> {
+        if self.root.is_file() {
+            // The natural slip: a file where the build directory goes (`verify proof.json
+            // build/` for `verify build/ proof.json`).
+            return Err(eyre!(
+                "{} is a file, not a build directory: the build directory comes first (see --help)",
+                self.root.display()
+            ));
+        }
         if !self.root.is_dir() {
             return Err(eyre!(
                 "build directory {} does not exist: run `snarkml compile` first",
@@ -328,4 +336,8 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "\"first\"");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
+}
+
+fn form_of_older_deployments() -> snarkml_verifier_gen::VerifierForm {
+    snarkml_verifier_gen::VerifierForm::SnarkVerifier
 }

@@ -266,6 +266,11 @@ fn verify_prints_what_the_proof_proves_and_refuses_any_other_field_or_trailing_b
         out.contains("[0.0000, 0.2500, 2.0000]"),
         "relu of [-1.5, 0.25, 2]: {out}"
     );
+    // The arguments swapped: the error says which comes first, not that the build is missing.
+    assert_one_line_error(
+        &snarkml(&["verify", proof.to_str().unwrap(), b]),
+        "is a file, not a build directory: the build directory comes first",
+    );
 
     // Each edit leaves the instances alone: only the fields shown change. The old check let
     // the values, scales and names through ("proof is valid" with the edited outputs).

@@ -3,7 +3,7 @@
 
 use crate::fixed_point::to_field;
 use crate::layout::{table_rows, Plan, PoseidonGate};
-use crate::quantize::{CompiledModel, Tables};
+use crate::model::{CompiledModel, Tables};
 use crate::Fr;
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::plonk::{

@@ -60,10 +60,10 @@ pub enum CircuitError {
         got: usize,
     },
     /// A value falls outside the lookup table the compiler sized from calibration data.
-    #[error("node `{node}`: value {value} is outside the {bits}-bit range the model was compiled for; recompile with calibration data that covers this input (or a smaller --scale)")]
+    #[error("{at}: value {value} is outside the {bits}-bit range the model was compiled for; recompile with calibration data that covers this input (or a smaller --scale)")]
     Overflow {
-        /// The node whose output overflowed.
-        node: String,
+        /// Where: ``node `n` `` (the node whose output overflowed) or ``input `x` ``.
+        at: String,
         /// The quantized value.
         value: i128,
         /// The table's bit width.

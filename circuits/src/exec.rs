@@ -4,7 +4,7 @@
 use crate::error::{CircuitError, Result};
 use crate::fixed_point::{divide, rescale};
 use crate::model::Activation;
-use crate::quantize::{CompiledModel, Layer, Rescale};
+use crate::model::{CompiledModel, Layer, Rescale};
 
 /// The value of every tensor after running the compiled model.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,11 +26,21 @@ impl Execution {
 
 /// Checks that `value` fits the signed `bits`-bit lookup table of `act`.
 pub fn check_range(model: &CompiledModel, act: Activation, value: i128, node: &str) -> Result<()> {
+    check_range_at(model, act, value, || format!("node `{node}`"))
+}
+
+/// [`check_range`] for a value of a place `at()` names.
+fn check_range_at(
+    model: &CompiledModel,
+    act: Activation,
+    value: i128,
+    at: impl FnOnce() -> String,
+) -> Result<()> {
     let bits = model.tables.activations.get(&act).copied().unwrap_or(0);
     let half = 1i128 << bits.saturating_sub(1);
     if bits == 0 || value < -half || value >= half {
         return Err(CircuitError::Overflow {
-            node: node.to_owned(),
+            at: at(),
             value,
             bits,
         });
@@ -52,7 +62,7 @@ fn finish(model: &CompiledModel, acc: i128, rs: Option<Rescale>, node: &str) -> 
 
 fn narrow(v: i128, node: &str) -> Result<i64> {
     i64::try_from(v).map_err(|_| CircuitError::Overflow {
-        node: node.to_owned(),
+        at: format!("node `{node}`"),
         value: v,
         bits: 64,
     })
@@ -62,9 +72,11 @@ fn narrow(v: i128, node: &str) -> Result<i64> {
 pub fn run(model: &CompiledModel, inputs: &[Vec<i64>]) -> Result<Execution> {
     let mut values: Vec<Vec<i64>> = vec![Vec::new(); model.tensors.len()];
     for (spec, data) in model.inputs.iter().zip(inputs) {
-        let name = format!("input `{}`", model.tensors[spec.tensor].name);
+        let name = &model.tensors[spec.tensor].name;
         for v in data {
-            check_range(model, Activation::Identity, i128::from(*v), &name)?;
+            check_range_at(model, Activation::Identity, i128::from(*v), || {
+                format!("input `{name}`")
+            })?;
         }
         values[spec.tensor] = data.clone();
     }
@@ -226,7 +238,7 @@ pub fn run(model: &CompiledModel, inputs: &[Vec<i64>]) -> Result<Execution> {
                         // Both remainders r and 2b − 1 − r must fit the range table.
                         if 2 * y > 1i128 << range_bits {
                             return Err(CircuitError::Overflow {
-                                node: node.to_owned(),
+                                at: format!("node `{node}`"),
                                 value: y,
                                 bits: *range_bits,
                             });

@@ -1,26 +1,62 @@
 //! JSON file formats: inputs, calibration samples and proofs.
 
 use crate::error::{CircuitError, Result};
+pub use crate::files::temp_path_beside;
+pub(crate) use crate::files::{read_json, write_json};
 use crate::fixed_point::{dequantize, field_from_hex, field_to_hex, pack, unpack};
+use crate::model::{CompiledModel, Visibility};
 use crate::prover::{Proof, Transcript};
-use crate::quantize::{CompiledModel, Visibility};
 use crate::Fr;
 use halo2_proofs::halo2curves::ff::{Field, PrimeField};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 
-/// One set of model inputs: `{"input_data": [[…flat floats of input 0…], …]}`, the layout
-/// other tools already use, and optionally the salts of hashed inputs and outputs by tensor
-/// name (`{"salts": {"input": "0x…"}}`; a hashed tensor without one gets a random salt).
+/// One set of model inputs: `{"input_data": [[…floats of input 0…], …]}`, the layout other
+/// tools already use, and optionally the salts of hashed inputs and outputs by tensor name
+/// (`{"salts": {"input": "0x…"}}`; a hashed tensor without one gets a random salt). Each
+/// input is flat or nested in its shape (`[[[0.1, …], …]]`): nested arrays are read in
+/// row-major order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct InputFile {
     /// One flat vector per model input.
+    #[serde(deserialize_with = "flattened_inputs")]
     pub input_data: Vec<Vec<f32>>,
     /// Salts of hashed tensors, by ONNX name: field elements as `0x` hex or decimal.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub salts: BTreeMap<String, String>,
+}
+
+/// Reads `input_data`: one array per model input, each flat or nested to any depth.
+fn flattened_inputs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Vec<f32>>, D::Error> {
+    fn flatten(v: &serde_json::Value, out: &mut Vec<f32>) -> std::result::Result<(), String> {
+        match v {
+            serde_json::Value::Number(n) => out.push(n.as_f64().unwrap_or(f64::NAN) as f32),
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    flatten(item, out)?;
+                }
+            }
+            other => return Err(format!("expected a number or an array, got {other}")),
+        }
+        Ok(())
+    }
+    let inputs = Vec::<serde_json::Value>::deserialize(d)?;
+    inputs
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            if !v.is_array() {
+                return Err(serde::de::Error::custom(format!(
+                    "input_data[{i}] is not an array: input_data holds one array per model input ([[…]] for one input)"
+                )));
+            }
+            let mut flat = Vec::new();
+            flatten(v, &mut flat)
+                .map_err(|e| serde::de::Error::custom(format!("input_data[{i}]: {e}")))?;
+            Ok(flat)
+        })
+        .collect()
 }
 
 /// Parses a field element written as `0x` hex (at most 64 digits) or decimal.
@@ -69,37 +105,6 @@ enum CalibrationFile {
     Single { inputs: Vec<Vec<f32>> },
     Multi { inputs: Vec<Vec<Vec<f32>>> },
     One(InputFile),
-}
-
-/// A fresh temporary name beside `path`, unique across processes and threads, for writing a
-/// file that is then renamed onto `path` (so readers never see half a file).
-pub fn temp_path_beside(path: &Path) -> PathBuf {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".{}.{n}.tmp", std::process::id()));
-    path.with_file_name(name)
-}
-
-pub(crate) fn read_json<T: for<'de> Deserialize<'de>>(
-    path: &Path,
-    what: &'static str,
-) -> Result<T> {
-    let text = std::fs::read_to_string(path).map_err(|e| CircuitError::io(path, e))?;
-    serde_json::from_str(&text).map_err(|e| CircuitError::Json {
-        path: path.to_owned(),
-        what,
-        reason: e.to_string(),
-    })
-}
-
-pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T, what: &'static str) -> Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| CircuitError::Json {
-        path: path.to_owned(),
-        what,
-        reason: e.to_string(),
-    })?;
-    std::fs::write(path, text).map_err(|e| CircuitError::io(path, e))
 }
 
 impl InputFile {
@@ -211,12 +216,12 @@ pub struct ProofFile {
 /// run` prints them, whatever their visibility in proofs).
 pub fn tensor_values(
     model: &CompiledModel,
-    specs: &[crate::quantize::IoSpec],
+    specs: &[crate::model::IoSpec],
     data: &[Vec<i64>],
 ) -> Vec<TensorValue> {
     let shown: Vec<_> = specs
         .iter()
-        .map(|s| crate::quantize::IoSpec {
+        .map(|s| crate::model::IoSpec {
             visibility: Visibility::Public,
             ..s.clone()
         })
@@ -229,7 +234,7 @@ pub fn tensor_values(
 /// nothing when private.
 fn proof_tensor_values(
     model: &CompiledModel,
-    specs: &[crate::quantize::IoSpec],
+    specs: &[crate::model::IoSpec],
     data: &[Vec<i64>],
     commitments: &mut impl Iterator<Item = Fr>,
 ) -> Vec<TensorValue> {
@@ -745,7 +750,7 @@ impl Opening {
     /// The opening of `values` (quantized) of tensor `spec` under `salt`.
     pub fn new(
         model: &CompiledModel,
-        spec: &crate::quantize::IoSpec,
+        spec: &crate::model::IoSpec,
         role: &str,
         values: &[i64],
         salt: Fr,

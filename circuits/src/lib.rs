@@ -4,13 +4,19 @@
 //! The pipeline, each stage a module:
 //! - [`model`]: loads ONNX through `tract-onnx` into a float graph of supported ops;
 //! - [`quantize`]: chooses the fixed-point scale and lookup-table sizes from calibration
-//!   inputs and produces a [`quantize::CompiledModel`];
+//!   inputs and produces a [`model::CompiledModel`];
 //! - [`exec`]: runs the compiled model on integers, exactly as the circuit does;
 //! - [`layout`]: turns the compiled model (and, when proving, an execution) into a [`layout::Plan`]
 //!   of cells, copy constraints and selectors;
 //! - [`circuit`]: the halo2 circuit that assigns a plan;
 //! - [`prover`] and [`srs`]: keys, proofs and structured reference strings;
 //! - [`aggregation`]: many inner proofs verified in one aggregation circuit.
+//!
+//! The compiled model's types ([`model::compiled`]: `CompiledModel`, `Layer`, what
+//! `model.json` stores) belong to [`model`], not to [`quantize`] which produces them, so that
+//! `exec`, `layout`, `circuit`, `prover` and `io` read them without importing the compiler.
+//! No module imports another that imports it back, directly or not: `tests/module_graph.rs`
+//! (root package) fails on a cycle in this crate, `verifier-gen` or the CLI.
 
 pub mod aggregation;
 pub mod audit;
@@ -18,6 +24,7 @@ pub mod cipher;
 pub mod circuit;
 pub mod error;
 pub mod exec;
+pub mod files;
 pub mod fixed_point;
 pub mod io;
 pub mod layout;

@@ -4,7 +4,7 @@
 
 use crate::circuit::{CircuitParams, ModelCircuit};
 use crate::error::{CircuitError, Result};
-use crate::quantize::CompiledModel;
+use crate::model::CompiledModel;
 use crate::{Bn256, Fr, G1Affine};
 use halo2_proofs::dev::{FailureLocation, MockProver, VerifyFailure};
 use halo2_proofs::plonk::{

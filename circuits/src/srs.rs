@@ -27,8 +27,7 @@ use std::sync::OnceLock;
 const MAGIC: &[u8; 8] = b"SNKMLSRS";
 const VERSION: u8 = 1;
 const FLAG_INSECURE: u8 = 1;
-/// The largest `k` we accept (BN254's two-adicity is 28; beyond 26 nothing fits in memory here).
-pub const MAX_K: u32 = 26;
+pub use crate::model::MAX_K;
 /// The development seeds: `snarkml srs gen --seed` takes one below this, and an SRS made from
 /// one of them is recognised by its points (see [`development_seed`]).
 pub const DEV_SEEDS: u64 = 256;
@@ -296,7 +295,7 @@ pub fn srs_id(params: &ParamsKZG<Bn256>) -> String {
 pub fn write_params(path: &Path, params: &ParamsKZG<Bn256>, insecure: bool) -> Result<()> {
     // Written under a temporary name and renamed, so a concurrent reader or a crash never
     // sees half an SRS.
-    let tmp = crate::io::temp_path_beside(path);
+    let tmp = crate::files::temp_path_beside(path);
     write_params_to(&tmp, params, insecure)
         .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| CircuitError::io(path, e)))
         .inspect_err(|_| {

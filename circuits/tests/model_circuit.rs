@@ -267,12 +267,29 @@ fn bad_models_and_inputs_are_named_in_errors() {
 }
 
 #[test]
+fn an_input_nested_in_its_shape_reads_as_the_flat_one_and_other_json_is_named() {
+    let read = |text: &str| serde_json::from_str::<InputFile>(text);
+    let nested = read(r#"{"input_data": [[[1, 2], [3, 4.5]], [7]]}"#).unwrap();
+    assert_eq!(nested.input_data, vec![vec![1.0, 2.0, 3.0, 4.5], vec![7.0]]);
+    let err = read(r#"{"input_data": [1, 2]}"#).unwrap_err().to_string();
+    assert!(err.contains("input_data[0] is not an array"), "{err}");
+    let err = read(r#"{"input_data": [[1, "2"]]}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("input_data[0]: expected a number or an array, got \"2\""),
+        "{err}"
+    );
+}
+
+#[test]
 fn input_outside_the_calibrated_range_is_an_overflow_error() {
     let (model, _) = compile_fixture("relu3");
     let q = model.quantize_inputs(&[vec![1e6, 0.0, 0.0]]).unwrap();
+    // Named as the input it is (once quoted), not as a node.
     assert!(matches!(
         exec::run(&model, &q),
-        Err(CircuitError::Overflow { .. })
+        Err(CircuitError::Overflow { at, .. }) if at.starts_with("input `") && !at.contains("node")
     ));
 }
 

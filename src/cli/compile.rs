@@ -247,11 +247,11 @@ impl CompileCmd {
             );
         }
         println!(
-            "  quantized vs float on {} sample(s): max abs error {:.5}, mean abs error {:.5}, max relative error {:.3}%, mean relative error {:.3}%{}",
+            "  quantized vs float on {} sample(s): max abs error {:.5} ({:.3}% of the largest output), mean abs error {:.5} (mean relative error {:.3}%){}",
             r.samples,
             r.max_abs_error,
-            r.mean_abs_error,
             r.max_rel_error * 100.0,
+            r.mean_abs_error,
             r.mean_rel_error * 100.0,
             r.top1_agreement.map(|a| format!(", top-1 agreement {:.1}%", a * 100.0)).unwrap_or_default()
         );

@@ -257,11 +257,27 @@ pub fn main() -> i32 {
     match cli.run() {
         Ok(()) => 0,
         Err(e) => {
-            let msg = format!("{e:#}").replace('\n', " ");
-            eprintln!("error: {msg}");
+            eprintln!("error: {}", one_line(&e));
             1
         }
     }
+}
+
+/// An error and its causes on one line, `outer: cause: …`, each cause said once: a cause whose
+/// text the line already holds (an I/O error a message quotes, then chains) is left out.
+pub fn one_line(e: &eyre::Report) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string().replace('\n', " ");
+        if line.contains(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
 }
 
 #[cfg(test)]
@@ -272,5 +288,16 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn an_error_line_says_each_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file (os error 2)");
+        let e = eyre::Report::new(snarkml_circuits::CircuitError::io("in.json", io))
+            .wrap_err("reading the input");
+        assert_eq!(
+            one_line(&e),
+            "reading the input: in.json: No such file (os error 2)"
+        );
     }
 }

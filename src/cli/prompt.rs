@@ -78,9 +78,9 @@ pub enum MarketCmd {
         #[arg(long)]
         json: bool,
     },
-    /// List the prompt of an inference proof (model compiled with --input-visibility hashed).
+    /// List the prompt of an inference proof (model compiled with --inputs hashed).
     #[command(
-        after_help = "Examples:\n  snarkml prove build/ prompt.json -o listing.json\n  snarkml market list listing.json --build build/ --model 1 --price 0.1ether --market 0x…"
+        after_help = "Examples:\n  snarkml prove build/ --input prompt.json -o listing.json\n  snarkml market list listing.json --build build/ --model 1 --price 0.1ether --market 0x…"
     )]
     List {
         /// The inference proof (its openings file beside it holds the prompt; it stays private).

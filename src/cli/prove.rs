@@ -14,7 +14,7 @@ use std::path::PathBuf;
 pub struct ProveCmd {
     /// Build directory (after `snarkml setup`).
     pub build: PathBuf,
-    /// Input file: {"input_data": [[…flat floats of input 0…], …]}.
+    /// Input file: {"input_data": [[…floats of input 0, flat or nested in its shape…], …]}.
     #[arg(long)]
     pub input: PathBuf,
     /// Proof file to write.

@@ -25,9 +25,10 @@ pub struct GenVerifierCmd {
     /// snark-verifier's unrolled verifier behind an adapter (for comparison).
     #[arg(long)]
     pub snark_verifier: bool,
-    /// Directory for the Solidity sources and ABI.
-    #[arg(short, long, default_value = "contracts/generated")]
-    pub out: PathBuf,
+    /// Directory for the Solidity sources and ABI [default: contracts/generated/NAME, NAME
+    /// being the build directory's name, so two builds never overwrite each other's].
+    #[arg(short, long)]
+    pub out: Option<PathBuf>,
 }
 
 impl GenVerifierCmd {
@@ -39,17 +40,18 @@ impl GenVerifierCmd {
                 self.build.display()
             );
         }
+        let out = self.out.clone().unwrap_or_else(|| default_out(&self.build));
         let form = if self.reusable {
             VerifierForm::Reusable
         } else if self.snark_verifier {
             VerifierForm::SnarkVerifier
         } else {
-            VerifierForm::SelfContained
+            VerifierForm::default()
         };
         let (a, secs) = super::timed("generating verifier", || {
-            pipeline::gen_verifier(&build, &self.out, form)
+            pipeline::gen_verifier(&build, &out, form)
         })?;
-        println!("verifier written to {} in {secs:.2}s", self.out.display());
+        println!("verifier written to {} in {secs:.2}s", out.display());
         match form {
             VerifierForm::SelfContained => println!(
                 "  self-contained Halo2VerifierSingle: runtime {} bytes (EIP-170 limit {MAX_RUNTIME_SIZE}), {} public instances",
@@ -72,5 +74,28 @@ impl GenVerifierCmd {
             println!("WARNING: the verifier exceeds the EIP-170 limit and will not deploy on Ethereum mainnet; use a narrower --width");
         }
         Ok(())
+    }
+}
+
+/// `contracts/generated/NAME` for the build directory `.../NAME` (`build` for `.` or `/`).
+fn default_out(build: &std::path::Path) -> PathBuf {
+    let name = std::path::absolute(build)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_owned()))
+        .unwrap_or_else(|| "build".into());
+    PathBuf::from("contracts/generated").join(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::default_out;
+    use std::path::PathBuf;
+
+    #[test]
+    fn each_build_gets_its_own_default_verifier_directory() {
+        let gen = |b: &str| default_out(std::path::Path::new(b));
+        assert_eq!(gen("build/"), PathBuf::from("contracts/generated/build"));
+        assert_eq!(gen("work/aggr"), PathBuf::from("contracts/generated/aggr"));
+        assert_ne!(gen("build"), gen("aggr/"));
     }
 }

@@ -332,7 +332,7 @@ pub async fn list(
 ) -> Result<u64> {
     let Loaded { info, model, .. } = super::load(build)?;
     if model.inputs.len() != 1 || model.inputs[0].visibility != Visibility::Hashed {
-        bail!("a listed prompt is the model's one input, compiled with --input-visibility hashed");
+        bail!("a listed prompt is the model's one input, compiled with --inputs hashed");
     }
     let (file, instances, bytes) = load_proof(&info, &model, proof)?;
     if file.transcript_kind()? != Transcript::Keccak {

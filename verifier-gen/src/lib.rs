@@ -68,26 +68,32 @@ pub enum VerifierError {
 /// Result alias of this crate.
 pub type Result<T, E = VerifierError> = std::result::Result<T, E>;
 
-/// Which verifier [`build`] makes.
+/// Which verifier [`build`] makes. The default is what `snarkml gen-verifier` makes without a
+/// flag: our self-contained verifier.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum VerifierForm {
     /// snark-verifier's generated verifier (every step unrolled) behind our `IVerifier`
-    /// adapter: what earlier builds made.
-    #[default]
+    /// adapter: what earlier builds made (an artifacts file without a `form` is this one).
     SnarkVerifier,
     /// Our verifier with this circuit's artifact embedded: one contract, itself `IVerifier`.
+    #[default]
     SelfContained,
     /// Our `Halo2Verifier`, deployed once for every circuit, with this circuit's artifact in a
     /// data contract and a `Halo2VerifyingKey` binding them behind `IVerifier`.
     Reusable,
 }
 
+/// The form of an artifacts file written before forms existed: snark-verifier's.
+fn form_of_older_artifacts() -> VerifierForm {
+    VerifierForm::SnarkVerifier
+}
+
 /// Everything needed to deploy and call the verifier of one circuit.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct VerifierArtifacts {
     /// Which form this is.
-    #[serde(default)]
+    #[serde(default = "form_of_older_artifacts")]
     pub form: VerifierForm,
     /// The verifier's Solidity source (for the reusable form, the shared `Halo2Verifier`).
     pub verifier_source: String,
@@ -328,4 +334,24 @@ fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
         .cloned()
         .or_else(|| p.downcast_ref::<&str>().map(|s| (*s).to_owned()))
         .unwrap_or_else(|| "internal panic".into())
+}
+
+#[cfg(test)]
+mod form_tests {
+    use super::*;
+
+    #[test]
+    fn the_default_form_is_ours_and_an_artifacts_file_without_a_form_is_snark_verifiers() {
+        assert_eq!(VerifierForm::default(), VerifierForm::SelfContained);
+        let mut file = serde_json::json!({
+            "verifier_source": "", "verifier_initcode": "", "verifier_runtime_size": 0,
+            "adapter_initcode": "", "adapter_runtime_size": 0, "adapter_abi": [],
+            "num_instances": 1, "solc_version": "0.8.19", "srs_id": "",
+        });
+        let old: VerifierArtifacts = serde_json::from_value(file.clone()).unwrap();
+        assert_eq!(old.form, VerifierForm::SnarkVerifier);
+        file["form"] = "reusable".into();
+        let new: VerifierArtifacts = serde_json::from_value(file).unwrap();
+        assert_eq!(new.form, VerifierForm::Reusable);
+    }
 }

@@ -11,8 +11,8 @@ pub mod chunk;
 
 use crate::error::{CircuitError, Result};
 use crate::fixed_point::pack;
+use crate::model::CompiledModel;
 use crate::poseidon;
-use crate::quantize::CompiledModel;
 use crate::Fr;
 use halo2_proofs::halo2curves::ff::Field;
 use serde::{Deserialize, Serialize};

@@ -5,7 +5,7 @@ use super::sponge::Element;
 use super::{range_tag, Builder, CellRef, LayerRows, Plan};
 use crate::error::Result;
 use crate::fixed_point::to_field;
-use crate::quantize::{CompiledModel, Visibility};
+use crate::model::{CompiledModel, Visibility};
 use crate::Fr;
 use halo2_proofs::halo2curves::ff::Field;
 

@@ -4,7 +4,7 @@
 use super::{Builder, CellRef, LayerRows};
 use crate::fixed_point::to_field;
 use crate::model::Activation;
-use crate::quantize::{CompiledModel, Layer};
+use crate::model::{CompiledModel, Layer};
 
 /// A model parameter in a dot product: its value and its index in
 /// [`CompiledModel::parameters`].

@@ -64,7 +64,7 @@ pub use sponge::{PoseidonGate, PoseidonRow};
 use crate::error::Result;
 use crate::fixed_point::{divide, from_field, rescale, to_field, values_per_instance};
 use crate::model::Activation;
-use crate::quantize::{CompiledModel, IoSpec, Tables, Visibility};
+use crate::model::{CompiledModel, IoSpec, Tables, Visibility};
 use crate::Fr;
 use halo2_proofs::halo2curves::ff::Field;
 

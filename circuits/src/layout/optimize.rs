@@ -11,7 +11,7 @@
 
 use super::Plan;
 use crate::error::Result;
-use crate::quantize::{min_k, CompiledModel};
+use crate::model::{min_k, CompiledModel};
 
 /// The widths the optimizer tries.
 pub const WIDTHS: &[usize] = &[3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32];

@@ -4,8 +4,8 @@
 use super::{Builder, CellRef, LayerRows, WEIGHT_RANGE_TAG};
 use crate::error::Result;
 use crate::fixed_point::to_field;
+use crate::model::CompiledModel;
 use crate::poseidon;
-use crate::quantize::CompiledModel;
 use crate::Fr;
 use halo2_proofs::halo2curves::ff::Field;
 

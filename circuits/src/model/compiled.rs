@@ -1,13 +1,27 @@
 //! The compiled-model format (`model.json`): layers, tensors, tables, layout and the
 //! float-vs-quantized report.
 
-use super::FORMAT_VERSION;
 use crate::error::{CircuitError, Result};
 use crate::fixed_point::{quantize, values_per_instance};
 use crate::model::{Activation, ConvGeometry, ProductDims, TensorId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
+
+/// Version of the `model.json` format written by `compile`.
+pub const FORMAT_VERSION: u32 = 1;
+/// The largest `k` we accept (BN254's two-adicity is 28; beyond 26 nothing fits in memory here).
+pub const MAX_K: u32 = 26;
+/// Extra output bits an activation may take (see [`Tables::gains`]).
+pub const MAX_GAIN: u32 = 6;
+/// Rows halo2 keeps for blinding and its last-row checks, plus a safety margin.
+pub const RESERVED_ROWS: usize = 16;
+
+/// Smallest `k` whose usable rows hold both the layout and the lookup table.
+pub fn min_k(rows: usize, table_rows: usize) -> u32 {
+    let need = rows.max(table_rows) + RESERVED_ROWS;
+    need.next_power_of_two().trailing_zeros().max(4)
+}
 
 /// Who sees a tensor. Inputs and outputs are public, private or hashed; weights are fixed in
 /// this version (bound by the verifying key); the other

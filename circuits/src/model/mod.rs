@@ -1,10 +1,16 @@
 //! The float model graph: what the compiler understood of an ONNX file, before quantization.
 
 pub mod activation;
+pub mod compiled;
 pub mod conv;
 pub mod onnx;
+mod validate;
 
 pub use activation::{Activation, Param};
+pub use compiled::{
+    min_k, CompiledModel, IoSpec, Layer, LayoutParams, QTensor, QuantReport, Rescale, Tables,
+    Visibility, FORMAT_VERSION, LIMB_BITS, MAX_GAIN, MAX_K, RESERVED_ROWS,
+};
 pub use conv::ConvGeometry;
 
 use serde::{Deserialize, Serialize};

@@ -21,9 +21,7 @@ impl CompiledModel {
                 Err(format!("{what}: {got} values where {want} are needed"))
             }
         };
-        if !(3..=64).contains(&self.layout.width)
-            || !(4..=crate::srs::MAX_K).contains(&self.layout.k)
-        {
+        if !(3..=64).contains(&self.layout.width) || !(4..=super::MAX_K).contains(&self.layout.k) {
             return Err(format!(
                 "layout width {} / k {} out of range",
                 self.layout.width, self.layout.k

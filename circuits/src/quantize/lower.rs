@@ -17,8 +17,7 @@ fn bits_for(max_abs: f64, scale_bits: u32) -> u32 {
     (64 - m.leading_zeros()) + 1
 }
 
-/// Extra output bits an activation may take (see [`Tables::gains`]).
-pub const MAX_GAIN: u32 = 6;
+use crate::model::MAX_GAIN;
 
 /// One lowering in progress: the quantized tensors, tables, layers and range widths so far.
 struct Lowering {

@@ -1,20 +1,17 @@
 //! Quantization: floats become fixed-point integers, ops become circuit layers, and the
 //! lookup tables are sized to the values calibration inputs actually produce.
 //!
-//! `format` holds the compiled-model types (what `model.json` stores), `lower` turns the float
-//! graph into layers and tables at a given scale, `bounds` the static
-//! bounds of every tensor.
+//! The compiled-model types it produces (what `model.json` stores) live in
+//! [`crate::model::compiled`], which nothing here imports back; `lower` turns the float graph
+//! into layers and tables at a given scale, `bounds` the static bounds of every tensor.
 
 mod bounds;
-mod format;
 mod lower;
-mod validate;
 
-pub use format::{
-    CompiledModel, IoSpec, Layer, LayoutParams, QTensor, QuantReport, Rescale, Tables, Visibility,
-    LIMB_BITS,
+pub use crate::model::{
+    min_k, CompiledModel, IoSpec, Layer, LayoutParams, QTensor, QuantReport, Rescale, Tables,
+    Visibility, FORMAT_VERSION, LIMB_BITS, MAX_GAIN, RESERVED_ROWS,
 };
-pub use lower::MAX_GAIN;
 
 use crate::error::{CircuitError, Result};
 use crate::exec;
@@ -27,8 +24,6 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
 
-/// Version of the `model.json` format written by `compile`.
-pub const FORMAT_VERSION: u32 = 1;
 /// Lookup tables cover this many times the largest magnitude seen during calibration.
 pub const RANGE_MARGIN: f64 = 2.0;
 /// The default lower bound of the automatically chosen scale (fractional bits).
@@ -41,8 +36,6 @@ pub const MAX_SCALE_BITS: u32 = 16;
 pub const DEFAULT_TARGET_ERROR: f64 = 0.01;
 /// The widest range table a division's remainders may use.
 pub const MAX_RANGE_BITS: u32 = 20;
-/// Rows halo2 keeps for blinding and its last-row checks, plus a safety margin.
-pub const RESERVED_ROWS: usize = 16;
 
 /// Options of [`compile`].
 #[derive(Clone, Debug)]
@@ -282,12 +275,6 @@ pub fn compile(
             plain
         },
     )
-}
-
-/// Smallest `k` whose usable rows hold both the layout and the lookup table.
-pub fn min_k(rows: usize, table_rows: usize) -> u32 {
-    let need = rows.max(table_rows) + RESERVED_ROWS;
-    need.next_power_of_two().trailing_zeros().max(4)
 }
 
 fn check_inputs(graph: &FloatGraph, sample: &[Vec<f32>]) -> Result<()> {
