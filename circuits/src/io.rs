@@ -1,131 +1,16 @@
-//! JSON file formats: inputs, calibration samples and proofs.
+//! Proof files (single and aggregated) and openings files; input and calibration files are
+//! read by [`crate::inputs`], re-exported here.
 
 use crate::error::{CircuitError, Result};
 pub use crate::files::temp_path_beside;
 pub(crate) use crate::files::{read_json, write_json};
 use crate::fixed_point::{dequantize, field_from_hex, field_to_hex, pack, unpack};
+pub use crate::inputs::{load_calibration, parse_field, InputFile};
 use crate::model::{CompiledModel, Visibility};
 use crate::prover::{Proof, Transcript};
 use crate::Fr;
-use halo2_proofs::halo2curves::ff::{Field, PrimeField};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::Path;
-
-/// One set of model inputs: `{"input_data": [[…floats of input 0…], …]}`, the layout other
-/// tools already use, and optionally the salts of hashed inputs and outputs by tensor name
-/// (`{"salts": {"input": "0x…"}}`; a hashed tensor without one gets a random salt). Each
-/// input is flat or nested in its shape (`[[[0.1, …], …]]`): nested arrays are read in
-/// row-major order.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct InputFile {
-    /// One flat vector per model input.
-    #[serde(deserialize_with = "flattened_inputs")]
-    pub input_data: Vec<Vec<f32>>,
-    /// Salts of hashed tensors, by ONNX name: field elements as `0x` hex or decimal.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub salts: BTreeMap<String, String>,
-}
-
-/// Reads `input_data`: one array per model input, each flat or nested to any depth.
-fn flattened_inputs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Vec<f32>>, D::Error> {
-    fn flatten(v: &serde_json::Value, out: &mut Vec<f32>) -> std::result::Result<(), String> {
-        match v {
-            serde_json::Value::Number(n) => out.push(n.as_f64().unwrap_or(f64::NAN) as f32),
-            serde_json::Value::Array(items) => {
-                for item in items {
-                    flatten(item, out)?;
-                }
-            }
-            other => return Err(format!("expected a number or an array, got {other}")),
-        }
-        Ok(())
-    }
-    let inputs = Vec::<serde_json::Value>::deserialize(d)?;
-    inputs
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            if !v.is_array() {
-                return Err(serde::de::Error::custom(format!(
-                    "input_data[{i}] is not an array: input_data holds one array per model input ([[…]] for one input)"
-                )));
-            }
-            let mut flat = Vec::new();
-            flatten(v, &mut flat)
-                .map_err(|e| serde::de::Error::custom(format!("input_data[{i}]: {e}")))?;
-            Ok(flat)
-        })
-        .collect()
-}
-
-/// Parses a field element written as `0x` hex (at most 64 digits) or decimal.
-pub fn parse_field(s: &str) -> Option<Fr> {
-    if s.starts_with("0x") {
-        return field_from_hex(s);
-    }
-    if s.is_empty() || s.len() > 78 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let ten = Fr::from(10);
-    let value = s
-        .bytes()
-        .fold(Fr::ZERO, |acc, d| acc * ten + Fr::from(u64::from(d - b'0')));
-    // Reject values that wrapped around the modulus.
-    (field_to_decimal(&value) == s.trim_start_matches('0')).then_some(value)
-}
-
-/// A field element in decimal, without leading zeros (zero is the empty string).
-fn field_to_decimal(f: &Fr) -> String {
-    let mut digits = Vec::new();
-    let mut limbs: Vec<u64> = f
-        .to_repr()
-        .as_ref()
-        .chunks(8)
-        .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
-        .collect();
-    while limbs.iter().any(|l| *l != 0) {
-        let mut rem = 0u128;
-        for limb in limbs.iter_mut().rev() {
-            let cur = (rem << 64) | u128::from(*limb);
-            *limb = (cur / 10) as u64;
-            rem = cur % 10;
-        }
-        digits.push(b'0' + rem as u8);
-    }
-    digits.reverse();
-    String::from_utf8(digits).expect("ascii digits")
-}
-
-/// Calibration samples: `{"inputs": [sample, …]}` where a sample is the flat data of a
-/// single-input model, or one flat vector per input; an [`InputFile`] is one sample too.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
-enum CalibrationFile {
-    Single { inputs: Vec<Vec<f32>> },
-    Multi { inputs: Vec<Vec<Vec<f32>>> },
-    One(InputFile),
-}
-
-impl InputFile {
-    /// Reads an input file.
-    pub fn load(path: &Path) -> Result<Self> {
-        read_json(path, "input file (expected {\"input_data\": [[...], ...]})")
-    }
-}
-
-/// Reads calibration samples, each one vector per model input.
-pub fn load_calibration(path: &Path) -> Result<Vec<Vec<Vec<f32>>>> {
-    let file: CalibrationFile = read_json(
-        path,
-        "calibration file (expected {\"inputs\": [[...], ...]} or {\"input_data\": [[...]]})",
-    )?;
-    Ok(match file {
-        CalibrationFile::Single { inputs } => inputs.into_iter().map(|s| vec![s]).collect(),
-        CalibrationFile::Multi { inputs } => inputs,
-        CalibrationFile::One(f) => vec![f.input_data],
-    })
-}
 
 /// A tensor's value in a proof file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -807,25 +692,5 @@ impl OpeningsFile {
     /// Writes the file.
     pub fn save(&self, path: &Path) -> Result<()> {
         write_json(path, self, "openings file")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fields_parse_from_hex_and_decimal_and_wrapping_is_refused() {
-        assert_eq!(parse_field("0"), Some(Fr::ZERO));
-        assert_eq!(parse_field("007"), Some(Fr::from(7)));
-        assert_eq!(parse_field("0x0a"), Some(Fr::from(10)));
-        let r_minus_1 =
-            "21888242871839275222246405745257275088548364400416034343698204186575808495616";
-        assert_eq!(parse_field(r_minus_1), Some(-Fr::ONE));
-        let r = "21888242871839275222246405745257275088548364400416034343698204186575808495617";
-        assert_eq!(parse_field(r), None);
-        for bad in ["", "-1", "1.5", "0xzz", "12a"] {
-            assert_eq!(parse_field(bad), None, "{bad}");
-        }
     }
 }

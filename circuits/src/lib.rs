@@ -26,6 +26,7 @@ pub mod error;
 pub mod exec;
 pub mod files;
 pub mod fixed_point;
+pub mod inputs;
 pub mod io;
 pub mod layout;
 pub mod model;

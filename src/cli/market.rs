@@ -420,7 +420,11 @@ mod tests {
             "0.0000000001gwei",
             "one ether",
         ] {
-            assert!(parse_fee(bad).is_err(), "{bad}");
+            let err = parse_fee(bad).unwrap_err().to_string();
+            assert_eq!(
+                err,
+                format!("invalid fee `{bad}`: expected wei, or a number with gwei or ether")
+            );
         }
     }
 }

@@ -495,7 +495,11 @@ mod bad_artifacts {
             init.extend([0u8; 12]);
             init.extend(a.as_slice());
         }
-        assert!(evm.deploy(init).is_err(), "a key over an empty address");
+        let e = evm.deploy(init).expect_err("a key over an empty address");
+        assert!(
+            e.contains(&selector_hex("NotAContract(address)")),
+            "a key over an empty address: {e}"
+        );
 
         // A truncated artifact, one of another version and one whose program ends early are
         // each refused as malformed (failure 7), never accepted.
