@@ -6,7 +6,7 @@ pub use crate::files::temp_path_beside;
 pub(crate) use crate::files::{read_json, write_json};
 use crate::fixed_point::{dequantize, field_from_hex, field_to_hex, pack, unpack};
 pub use crate::inputs::{load_calibration, parse_field, InputFile};
-use crate::model::{CompiledModel, Visibility};
+use crate::model::{CompiledModel, Visibility, FORMAT_VERSION};
 use crate::prover::{Proof, Transcript};
 use crate::Fr;
 use serde::{Deserialize, Serialize};
@@ -692,5 +692,42 @@ impl OpeningsFile {
     /// Writes the file.
     pub fn save(&self, path: &Path) -> Result<()> {
         write_json(path, self, "openings file")
+    }
+}
+
+impl CompiledModel {
+    /// Reads `model.json`.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| CircuitError::io(path, e))?;
+        let model: Self = serde_json::from_str(&text).map_err(|e| CircuitError::Json {
+            path: path.to_owned(),
+            what: "compiled model",
+            reason: e.to_string(),
+        })?;
+        if model.format != FORMAT_VERSION {
+            return Err(CircuitError::UnsupportedFormat {
+                path: path.to_owned(),
+                what: "compiled model",
+                found: model.format.to_string(),
+                expected: FORMAT_VERSION.to_string(),
+                hint: "; recompile the model",
+            });
+        }
+        model.validate().map_err(|reason| CircuitError::Json {
+            path: path.to_owned(),
+            what: "compiled model",
+            reason,
+        })?;
+        Ok(model)
+    }
+
+    /// Writes `model.json`.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).map_err(|e| CircuitError::Json {
+            path: path.to_owned(),
+            what: "compiled model",
+            reason: e.to_string(),
+        })?;
+        std::fs::write(path, text).map_err(|e| CircuitError::io(path, e))
     }
 }

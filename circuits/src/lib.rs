@@ -5,15 +5,17 @@
 //! - [`model`]: loads ONNX through `tract-onnx` into a float graph of supported ops;
 //! - [`quantize`]: chooses the fixed-point scale and lookup-table sizes from calibration
 //!   inputs and produces a [`model::CompiledModel`];
+//! - [`ops`]: every primitive (layer type) in one place, one file per family: its checks,
+//!   static bounds, integer execution and rows, through the [`gadgets`] instructions;
 //! - [`exec`]: runs the compiled model on integers, exactly as the circuit does;
 //! - [`layout`]: turns the compiled model (and, when proving, an execution) into a [`layout::Plan`]
-//!   of cells, copy constraints and selectors;
+//!   of cells, copy constraints and selectors (its builder implements [`gadgets::Gadgets`]);
 //! - [`circuit`]: the halo2 circuit that assigns a plan;
 //! - [`prover`] and [`srs`]: keys, proofs and structured reference strings;
 //! - [`aggregation`]: many inner proofs verified in one aggregation circuit.
 //!
-//! The compiled model's types ([`model::compiled`]: `CompiledModel`, `Layer`, what
-//! `model.json` stores) belong to [`model`], not to [`quantize`] which produces them, so that
+//! The compiled model's types ([`model::compiled`] and [`model::layers`]: `CompiledModel`,
+//! `Layer`, what `model.json` stores) belong to [`model`], not to [`quantize`] which produces them, so that
 //! `exec`, `layout`, `circuit`, `prover` and `io` read them without importing the compiler.
 //! No module imports another that imports it back, directly or not: `tests/module_graph.rs`
 //! (root package) fails on a cycle in this crate, `verifier-gen` or the CLI.
@@ -26,10 +28,12 @@ pub mod error;
 pub mod exec;
 pub mod files;
 pub mod fixed_point;
+pub mod gadgets;
 pub mod inputs;
 pub mod io;
 pub mod layout;
 pub mod model;
+pub mod ops;
 pub mod poseidon;
 pub mod prompt;
 pub mod prover;

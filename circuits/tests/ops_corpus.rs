@@ -10,6 +10,7 @@ use snarkml_circuits::exec;
 use snarkml_circuits::halo2_proofs::dev::VerifyFailure;
 use snarkml_circuits::io::InputFile;
 use snarkml_circuits::layout::{range_tag, Fault, Plan};
+use snarkml_circuits::model::layers::Div;
 use snarkml_circuits::prover::{self, failure_row};
 use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel, Layer};
 use snarkml_circuits::Fr;
@@ -202,7 +203,7 @@ fn a_softmax_quotient_off_by_one_fails_the_remainder_range_check() {
     );
     // The first range check of the division layer (layers[0] of the plan is the inputs) is
     // the first element's remainder r, which a quotient one too high makes negative.
-    let Layer::Div { range_bits, .. } = model.layers[layer] else {
+    let Layer::Div(Div { range_bits, .. }) = model.layers[layer] else {
         unreachable!()
     };
     let start = plan.layers[layer + 1].start;

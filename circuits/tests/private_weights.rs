@@ -10,6 +10,7 @@ use snarkml_circuits::circuit::ModelCircuit;
 use snarkml_circuits::halo2_proofs::dev::VerifyFailure;
 use snarkml_circuits::halo2_proofs::halo2curves::ff::Field;
 use snarkml_circuits::layout::Plan;
+use snarkml_circuits::model::layers::Dense;
 use snarkml_circuits::prover::{self, mock_failures};
 use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel, Layer, Visibility};
 use snarkml_circuits::srs::Srs;
@@ -92,7 +93,7 @@ fn weights_are_packed_before_hashing_and_range_checked() {
 fn private_weights_are_not_in_the_verifying_key() {
     let (model, _) = compiled("mlp_flatten", Visibility::Private);
     let mut changed = model.clone();
-    if let Some(Layer::Dense { weight, .. }) = changed
+    if let Some(Layer::Dense(Dense { weight, .. })) = changed
         .layers
         .iter_mut()
         .find(|l| matches!(l, Layer::Dense { .. }))
@@ -111,7 +112,7 @@ fn private_weights_are_not_in_the_verifying_key() {
 
     let (fixed, _) = compiled("mlp_flatten", Visibility::Fixed);
     let mut fixed_changed = fixed.clone();
-    if let Some(Layer::Dense { weight, .. }) = fixed_changed
+    if let Some(Layer::Dense(Dense { weight, .. })) = fixed_changed
         .layers
         .iter_mut()
         .find(|l| matches!(l, Layer::Dense { .. }))
@@ -154,7 +155,7 @@ fn other_weights_cannot_claim_the_committed_ones() {
     // A prover who runs other weights computes another commitment; claiming the registered one
     // fails.
     let mut other = model.clone();
-    if let Some(Layer::Dense { bias, .. }) = other
+    if let Some(Layer::Dense(Dense { bias, .. })) = other
         .layers
         .iter_mut()
         .find(|l| matches!(l, Layer::Dense { .. }))

@@ -3,7 +3,7 @@ use clap::Args;
 use eyre::Result;
 use snarkml_circuits::layout::optimize;
 use snarkml_circuits::layout::Plan;
-use snarkml_circuits::quantize::{CompiledModel, Layer};
+use snarkml_circuits::quantize::CompiledModel;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -18,21 +18,6 @@ pub struct ProfileCmd {
     pub json: bool,
 }
 
-/// The kind of work a layer does, for the breakdown.
-fn kind(layer: &Layer) -> &'static str {
-    match layer {
-        Layer::Dense { .. }
-        | Layer::Conv { .. }
-        | Layer::Affine { .. }
-        | Layer::Add { .. }
-        | Layer::AddConst { .. }
-        | Layer::Product { .. }
-        | Layer::Sum { .. } => "linear",
-        Layer::Activation { .. } | Layer::MaxPool { .. } | Layer::Div { .. } => "non-linear",
-        Layer::Select { .. } | Layer::Reshape { .. } => "shape",
-    }
-}
-
 impl ProfileCmd {
     pub(super) fn run(self) -> Result<()> {
         let build = BuildDir::new(&self.build);
@@ -44,7 +29,7 @@ impl ProfileCmd {
         let mut layers = Vec::new();
         for rows in &plan.layers {
             let layer = model.layers.iter().find(|l| l.node() == rows.node);
-            let k = layer.map_or("inputs/outputs", kind);
+            let k = layer.map_or("inputs/outputs", |l| l.op().kind().name());
             let n = rows.end - rows.start;
             *by_kind.entry(k).or_default() += n;
             layers.push((rows.node.clone(), k, n));

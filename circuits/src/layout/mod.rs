@@ -63,6 +63,8 @@ pub use sponge::{PoseidonGate, PoseidonRow};
 
 use crate::error::Result;
 use crate::fixed_point::{divide, from_field, rescale, to_field, values_per_instance};
+pub use crate::gadgets::CellRef;
+use crate::gadgets::{Gadgets, Param};
 use crate::model::Activation;
 use crate::model::{CompiledModel, IoSpec, Tables, Visibility};
 use crate::Fr;
@@ -106,15 +108,6 @@ pub fn table_rows(tables: &Tables) -> Vec<(u64, i128, i128)> {
         rows.extend((-half..half).map(|x| (tag, x, tables.apply(*act, x))));
     }
     rows
-}
-
-/// An advice cell: column index (`0..W` are `x`, `W` is `acc`) and row.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct CellRef {
-    /// Advice column index.
-    pub col: usize,
-    /// Row.
-    pub row: usize,
 }
 
 /// The rows a layer occupies, for naming a failing constraint.
@@ -618,6 +611,41 @@ impl Builder {
             }
             Visibility::Private | Visibility::Fixed => {}
         }
+    }
+}
+
+/// The gadgets ops lay out their rows with (see [`crate::gadgets`]): the builder's own.
+impl Gadgets for Builder {
+    fn dot(&mut self, terms: &[(CellRef, i64)], bias: i128) -> CellRef {
+        Builder::dot(self, terms, bias)
+    }
+
+    fn param_dot(&mut self, terms: &[(CellRef, Param)], bias: Param) -> CellRef {
+        Builder::param_dot(self, terms, bias)
+    }
+
+    fn add_param(&mut self, cell: CellRef, k: Param) -> CellRef {
+        Builder::add_param(self, cell, k)
+    }
+
+    fn rescale(&mut self, acc: CellRef, shift: u32, act: Activation) -> CellRef {
+        Builder::rescale(self, acc, shift, act)
+    }
+
+    fn activation(&mut self, src: CellRef, act: Activation) -> CellRef {
+        Builder::activation(self, src, act)
+    }
+
+    fn product(&mut self, pairs: &[(CellRef, CellRef)]) -> CellRef {
+        Builder::product(self, pairs)
+    }
+
+    fn divide(&mut self, a: CellRef, b: CellRef, shift: u32, range_bits: u32) -> CellRef {
+        Builder::divide(self, a, b, shift, range_bits)
+    }
+
+    fn zero(&mut self) -> CellRef {
+        Builder::zero(self)
     }
 }
 

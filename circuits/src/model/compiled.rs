@@ -3,10 +3,9 @@
 
 use crate::error::{CircuitError, Result};
 use crate::fixed_point::{quantize, values_per_instance};
-use crate::model::{Activation, ConvGeometry, ProductDims, TensorId};
+use crate::model::{Activation, Layer, TensorId};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::Path;
 
 /// Version of the `model.json` format written by `compile`.
 pub const FORMAT_VERSION: u32 = 1;
@@ -64,208 +63,6 @@ impl std::fmt::Display for Visibility {
             Self::Fixed => "fixed",
         })
     }
-}
-
-/// A circuit layer: one or more float ops lowered to gates and lookups.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "layer", rename_all = "snake_case")]
-pub enum Layer {
-    /// Dot products through the dot-product gate, optionally rescaled (and activated) by lookup.
-    Dense {
-        /// ONNX node.
-        node: String,
-        /// Input tensor `[.., n_in]`.
-        input: TensorId,
-        /// Output tensor `[.., n_out]`.
-        output: TensorId,
-        /// Contracted length.
-        n_in: usize,
-        /// Produced length.
-        n_out: usize,
-        /// `[n_in, n_out]` at the weight scale.
-        weight: Vec<i64>,
-        /// `[n_out]` at input scale + weight scale.
-        bias: Vec<i64>,
-        /// Division back to the working scale, fused with an activation; `None` keeps the
-        /// doubled scale (used for final layers whose output is a model output).
-        rescale: Option<Rescale>,
-    },
-    /// A convolution through the dot-product gate (padding costs nothing), rescaled like Dense.
-    Conv {
-        /// ONNX node.
-        node: String,
-        /// Input tensor `[N, C, spatial…]`.
-        input: TensorId,
-        /// Output tensor `[N, O, spatial'…]`.
-        output: TensorId,
-        /// The geometry.
-        geometry: ConvGeometry,
-        /// `[O, C / group, kernel…]` at the weight scale.
-        weight: Vec<i64>,
-        /// `[O]` at input scale + weight scale.
-        bias: Vec<i64>,
-        /// As for Dense.
-        rescale: Option<Rescale>,
-    },
-    /// `out[i] = in[i]·weight[i] + bias[i]` through the dot-product gate, rescaled like Dense.
-    Affine {
-        /// ONNX node.
-        node: String,
-        /// Operand.
-        input: TensorId,
-        /// Result.
-        output: TensorId,
-        /// One weight per element, at the weight scale.
-        weight: Vec<i64>,
-        /// One bias per element, at input scale + weight scale.
-        bias: Vec<i64>,
-        /// As for Dense.
-        rescale: Option<Rescale>,
-    },
-    /// A rearrangement (transpose, slice, concat, gather, zero padding): the same cells, no
-    /// rows (a zero costs one row, shared).
-    Select {
-        /// ONNX node.
-        node: String,
-        /// Operands (all at one scale).
-        inputs: Vec<TensorId>,
-        /// Result.
-        output: TensorId,
-        /// Per output element: `(operand, element)` or `None` for zero.
-        map: Vec<Option<(u32, u32)>>,
-    },
-    /// The maximum over windows: pairwise `max(a, b) = a + relu(b − a)`, the ReLU by lookup;
-    /// with `min`, `min(a, b) = a − relu(a − b)`.
-    MaxPool {
-        /// ONNX node.
-        node: String,
-        /// Operand.
-        input: TensorId,
-        /// Result (same scale).
-        output: TensorId,
-        /// Input element indices of each output's window.
-        windows: Vec<Vec<u32>>,
-        /// The minimum instead of the maximum.
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        min: bool,
-    },
-    /// Element-wise sum (difference with `sub`) of two tensors at the same scale.
-    Add {
-        /// ONNX node.
-        node: String,
-        /// Left operand.
-        a: TensorId,
-        /// Right operand.
-        b: TensorId,
-        /// Result.
-        output: TensorId,
-        /// `a − b` instead of `a + b`.
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-        sub: bool,
-    },
-    /// A batched matrix product of two computed tensors (element-wise product when
-    /// `m = k = n = 1`) through the product gate, rescaled like Dense.
-    Product {
-        /// ONNX node.
-        node: String,
-        /// Left operand `[batch, m, k]`.
-        a: TensorId,
-        /// Right operand `[batch, k, n]`.
-        b: TensorId,
-        /// Result `[batch, m, n]`.
-        output: TensorId,
-        /// The dimensions.
-        dims: ProductDims,
-        /// Division back to the working scale (by the operands' scale), fused with an
-        /// activation; `None` keeps the doubled scale (final layers).
-        rescale: Option<Rescale>,
-    },
-    /// Element-wise `round(a·2^s / b)` for `b > 0`: the quotient `q` is range-checked by the
-    /// identity table and `2^(s+1)·a + b − 2·q·b = r` with `0 ≤ r < 2b`, both sides
-    /// range-checked to `range_bits`.
-    Div {
-        /// ONNX node.
-        node: String,
-        /// Dividend.
-        a: TensorId,
-        /// Divisor (positive, below `2^(range_bits − 1)`).
-        b: TensorId,
-        /// Result, at the dividend's scale.
-        output: TensorId,
-        /// Width of the remainder range checks.
-        range_bits: u32,
-    },
-    /// Sums over windows through the dot-product gate (weights 1), no rescale.
-    Sum {
-        /// ONNX node.
-        node: String,
-        /// Operand.
-        input: TensorId,
-        /// Result (same scale).
-        output: TensorId,
-        /// Input element indices of each output's window.
-        windows: Vec<Vec<u32>>,
-    },
-    /// Element-wise sum with a constant (one value per element, at the tensor's scale).
-    AddConst {
-        /// ONNX node.
-        node: String,
-        /// Operand.
-        input: TensorId,
-        /// The constant.
-        constant: Vec<i64>,
-        /// Result.
-        output: TensorId,
-    },
-    /// An activation applied by lookup, without rescaling.
-    Activation {
-        /// ONNX node.
-        node: String,
-        /// The function.
-        act: Activation,
-        /// Operand.
-        input: TensorId,
-        /// Result.
-        output: TensorId,
-    },
-    /// A reshape: the same cells under another shape, no rows.
-    Reshape {
-        /// ONNX node.
-        node: String,
-        /// Operand.
-        input: TensorId,
-        /// Result.
-        output: TensorId,
-    },
-}
-
-impl Layer {
-    /// The ONNX node the layer came from.
-    pub fn node(&self) -> &str {
-        match self {
-            Self::Dense { node, .. }
-            | Self::Conv { node, .. }
-            | Self::Affine { node, .. }
-            | Self::Select { node, .. }
-            | Self::MaxPool { node, .. }
-            | Self::Add { node, .. }
-            | Self::AddConst { node, .. }
-            | Self::Activation { node, .. }
-            | Self::Product { node, .. }
-            | Self::Div { node, .. }
-            | Self::Sum { node, .. }
-            | Self::Reshape { node, .. } => node,
-        }
-    }
-}
-
-/// Division by `2^shift` with rounding, then an activation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Rescale {
-    /// Fractional bits removed.
-    pub shift: u32,
-    /// The function applied to the rescaled value.
-    pub act: Activation,
 }
 
 /// A tensor of the compiled model.
@@ -526,18 +323,9 @@ impl CompiledModel {
     pub fn parameter_kinds(&self) -> Vec<(i64, bool)> {
         let mut out = Vec::new();
         for layer in &self.layers {
-            match layer {
-                Layer::Dense { weight, bias, .. }
-                | Layer::Conv { weight, bias, .. }
-                | Layer::Affine { weight, bias, .. } => {
-                    out.extend(weight.iter().map(|v| (*v, true)));
-                    out.extend(bias.iter().map(|v| (*v, false)));
-                }
-                Layer::AddConst { constant, .. } => {
-                    out.extend(constant.iter().map(|v| (*v, false)))
-                }
-                _ => {}
-            }
+            let (weights, others) = layer.parameters();
+            out.extend(weights.iter().map(|v| (*v, true)));
+            out.extend(others.iter().map(|v| (*v, false)));
         }
         out
     }
@@ -646,42 +434,7 @@ impl CompiledModel {
     pub fn uses_products(&self) -> bool {
         self.layers
             .iter()
-            .any(|l| matches!(l, Layer::Product { .. } | Layer::Div { .. }))
-    }
-
-    /// Reads `model.json`.
-    pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| CircuitError::io(path, e))?;
-        let model: Self = serde_json::from_str(&text).map_err(|e| CircuitError::Json {
-            path: path.to_owned(),
-            what: "compiled model",
-            reason: e.to_string(),
-        })?;
-        if model.format != FORMAT_VERSION {
-            return Err(CircuitError::UnsupportedFormat {
-                path: path.to_owned(),
-                what: "compiled model",
-                found: model.format.to_string(),
-                expected: FORMAT_VERSION.to_string(),
-                hint: "; recompile the model",
-            });
-        }
-        model.validate().map_err(|reason| CircuitError::Json {
-            path: path.to_owned(),
-            what: "compiled model",
-            reason,
-        })?;
-        Ok(model)
-    }
-
-    /// Writes `model.json`.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| CircuitError::Json {
-            path: path.to_owned(),
-            what: "compiled model",
-            reason: e.to_string(),
-        })?;
-        std::fs::write(path, text).map_err(|e| CircuitError::io(path, e))
+            .any(|l| matches!(l, Layer::Product(_) | Layer::Div(_)))
     }
 }
 

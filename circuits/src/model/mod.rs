@@ -3,15 +3,16 @@
 pub mod activation;
 pub mod compiled;
 pub mod conv;
+pub mod layers;
 pub mod onnx;
-mod validate;
 
 pub use activation::{Activation, Param};
 pub use compiled::{
-    min_k, CompiledModel, IoSpec, Layer, LayoutParams, QTensor, QuantReport, Rescale, Tables,
-    Visibility, FORMAT_VERSION, LIMB_BITS, MAX_GAIN, MAX_K, RESERVED_ROWS,
+    min_k, CompiledModel, IoSpec, LayoutParams, QTensor, QuantReport, Tables, Visibility,
+    FORMAT_VERSION, LIMB_BITS, MAX_GAIN, MAX_K, RESERVED_ROWS,
 };
 pub use conv::ConvGeometry;
+pub use layers::{Layer, Rescale};
 
 use serde::{Deserialize, Serialize};
 

@@ -7,7 +7,7 @@ use super::{
 };
 use crate::error::{CircuitError, Result};
 use crate::fixed_point::quantize;
-use crate::model::{Activation, FloatGraph, FloatOp, TensorId};
+use crate::model::{layers, Activation, FloatGraph, FloatOp, TensorId};
 use std::collections::BTreeMap;
 
 fn bits_for(max_abs: f64, scale_bits: u32) -> u32 {
@@ -81,14 +81,14 @@ impl Lowering {
             (1i64 << (target - from), None)
         };
         self.tensors[out].scale_bits = target + self.tables.gain(act);
-        self.layers.push(Layer::Affine {
+        self.layers.push(Layer::Affine(layers::Affine {
             node: node.to_owned(),
             input: t,
             output: out,
             weight: vec![weight; n],
             bias: vec![0; n],
             rescale,
-        });
+        }));
         out
     }
 }
@@ -191,7 +191,7 @@ pub(super) fn lower(
                 let weight = weight.iter().map(|w| quantize(*w, sw)).collect();
                 let bias = bias.iter().map(|b| quantize(*b, acc_scale)).collect();
                 l.layers.push(match op {
-                    FloatOp::Dense { n_in, n_out, .. } => Layer::Dense {
+                    FloatOp::Dense { n_in, n_out, .. } => Layer::Dense(layers::Dense {
                         node: node.clone(),
                         input: *input,
                         output: out,
@@ -200,8 +200,8 @@ pub(super) fn lower(
                         weight,
                         bias,
                         rescale,
-                    },
-                    FloatOp::Conv { geometry, .. } => Layer::Conv {
+                    }),
+                    FloatOp::Conv { geometry, .. } => Layer::Conv(layers::Conv {
                         node: node.clone(),
                         input: *input,
                         output: out,
@@ -209,15 +209,15 @@ pub(super) fn lower(
                         weight,
                         bias,
                         rescale,
-                    },
-                    FloatOp::Affine { .. } => Layer::Affine {
+                    }),
+                    FloatOp::Affine { .. } => Layer::Affine(layers::Affine {
                         node: node.clone(),
                         input: *input,
                         output: out,
                         weight,
                         bias,
                         rescale,
-                    },
+                    }),
                     _ => unreachable!("matched Dense, Conv or Affine above"),
                 });
             }
@@ -233,12 +233,12 @@ pub(super) fn lower(
                     .map(|t| l.at_scale(*t, target, Activation::Identity, node, None))
                     .collect();
                 l.tensors[*output].scale_bits = target;
-                l.layers.push(Layer::Select {
+                l.layers.push(Layer::Select(layers::Select {
                     node: node.clone(),
                     inputs,
                     output: *output,
                     map: map.clone(),
-                });
+                }));
             }
             FloatOp::MaxPool {
                 node,
@@ -251,13 +251,13 @@ pub(super) fn lower(
                 // The ReLU table must cover differences of two window elements.
                 l.need(Activation::Relu, 2.0 * max_abs[*input], scale);
                 l.tensors[*output].scale_bits = scale;
-                l.layers.push(Layer::MaxPool {
+                l.layers.push(Layer::MaxPool(layers::MaxPool {
                     node: node.clone(),
                     input: *input,
                     output: *output,
                     windows: windows.clone(),
                     min: *min,
-                });
+                }));
             }
             FloatOp::Sum {
                 node,
@@ -266,12 +266,12 @@ pub(super) fn lower(
                 windows,
             } => {
                 l.tensors[*output].scale_bits = l.scale(*input);
-                l.layers.push(Layer::Sum {
+                l.layers.push(Layer::Sum(layers::Sum {
                     node: node.clone(),
                     input: *input,
                     output: *output,
                     windows: windows.clone(),
-                });
+                }));
             }
             FloatOp::Product {
                 node,
@@ -293,14 +293,14 @@ pub(super) fn lower(
                     Some(r) => s + l.tables.gain(r.act),
                     None => sa + sb,
                 };
-                l.layers.push(Layer::Product {
+                l.layers.push(Layer::Product(layers::Product {
                     node: node.clone(),
                     a: *a,
                     b: *b,
                     output: out,
                     dims: *dims,
                     rescale,
-                });
+                }));
             }
             FloatOp::Div { node, a, b, output } => {
                 // q = round(a·2^sb / b): the quotient keeps the dividend's scale.
@@ -321,13 +321,13 @@ pub(super) fn lower(
                 l.ranges.push(range_bits);
                 l.need(Activation::Identity, max_abs[*output], sa);
                 l.tensors[*output].scale_bits = sa;
-                l.layers.push(Layer::Div {
+                l.layers.push(Layer::Div(layers::Div {
                     node: node.clone(),
                     a: *a,
                     b: *b,
                     output: *output,
                     range_bits,
-                });
+                }));
             }
             FloatOp::Add {
                 node,
@@ -340,13 +340,13 @@ pub(super) fn lower(
                 let a = l.at_scale(*a, target, Activation::Identity, node, None);
                 let b = l.at_scale(*b, target, Activation::Identity, node, None);
                 l.tensors[*output].scale_bits = target;
-                l.layers.push(Layer::Add {
+                l.layers.push(Layer::Add(layers::Add {
                     node: node.clone(),
                     a,
                     b,
                     output: *output,
                     sub: *sub,
-                });
+                }));
             }
             FloatOp::AddConst {
                 node,
@@ -357,12 +357,12 @@ pub(super) fn lower(
                 let scale = l.scale(*input);
                 l.tensors[*output].scale_bits = scale;
                 let constant = constant.iter().map(|c| quantize(*c, scale)).collect();
-                l.layers.push(Layer::AddConst {
+                l.layers.push(Layer::AddConst(layers::AddConst {
                     node: node.clone(),
                     input: *input,
                     constant,
                     output: *output,
-                });
+                }));
             }
             FloatOp::Activation {
                 node,
@@ -377,12 +377,12 @@ pub(super) fn lower(
                 } else {
                     l.need(*act, max_abs[*input], scale);
                     l.tensors[*output].scale_bits = scale + l.tables.gain(*act);
-                    l.layers.push(Layer::Activation {
+                    l.layers.push(Layer::Activation(layers::Lookup {
                         node: node.clone(),
                         act: *act,
                         input: *input,
                         output: *output,
-                    });
+                    }));
                 }
             }
             FloatOp::Reshape {
@@ -391,11 +391,11 @@ pub(super) fn lower(
                 output,
             } => {
                 l.tensors[*output].scale_bits = l.scale(*input);
-                l.layers.push(Layer::Reshape {
+                l.layers.push(Layer::Reshape(layers::Reshape {
                     node: node.clone(),
                     input: *input,
                     output: *output,
-                });
+                }));
             }
         }
         i += 1;

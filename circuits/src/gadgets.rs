@@ -1,0 +1,51 @@
+//! The instructions an op lays out its rows with: the gadgets of the model circuit's gate set
+//! (dot products, parameter dot products, rescale and activation lookups, products of two
+//! computed values, division). [`crate::ops`] speaks only this interface;
+//! [`crate::layout`]'s builder implements it (the row shapes are in its module docs), so an op
+//! never sees columns, selectors or the witness of anything but its own cells.
+
+use crate::model::Activation;
+
+/// An advice cell: column index (`0..W` are `x`, `W` is `acc`) and row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CellRef {
+    /// Advice column index.
+    pub col: usize,
+    /// Row.
+    pub row: usize,
+}
+
+/// A model parameter in a dot product: its value and its index in
+/// [`crate::model::CompiledModel::parameters`] (with private weights, every use of one index
+/// is tied to its first cell).
+#[derive(Clone, Copy, Debug)]
+pub struct Param {
+    /// The parameter's value.
+    pub value: i128,
+    /// Its index among the model's parameters.
+    pub index: usize,
+}
+
+/// The gadgets of the model circuit. Every method lays out the rows it needs and returns the
+/// cell of its result; the values follow the witness when there is one.
+pub trait Gadgets {
+    /// `bias + Σ value(cell)·weight` for constant weights, over as many rows as needed.
+    fn dot(&mut self, terms: &[(CellRef, i64)], bias: i128) -> CellRef;
+    /// `bias + Σ value(cell)·weight` where the weights and the bias are model parameters
+    /// (fixed values, or advice cells tied to each parameter's first use).
+    fn param_dot(&mut self, terms: &[(CellRef, Param)], bias: Param) -> CellRef;
+    /// `value(cell) + k` for a model parameter `k`.
+    fn add_param(&mut self, cell: CellRef, k: Param) -> CellRef;
+    /// `act(round(value(acc) / 2^shift))`: the division's remainder range-checked, the
+    /// activation by lookup.
+    fn rescale(&mut self, acc: CellRef, shift: u32, act: Activation) -> CellRef;
+    /// `act(value(src))` by lookup (which also range-checks the input).
+    fn activation(&mut self, src: CellRef, act: Activation) -> CellRef;
+    /// `Σ value(a)·value(b)` over pairs of computed cells.
+    fn product(&mut self, pairs: &[(CellRef, CellRef)]) -> CellRef;
+    /// `round(value(a)·2^shift / value(b))` for `value(b) > 0`, the remainders range-checked
+    /// to `range_bits`.
+    fn divide(&mut self, a: CellRef, b: CellRef, shift: u32, range_bits: u32) -> CellRef;
+    /// A cell constrained to zero (shared).
+    fn zero(&mut self) -> CellRef;
+}

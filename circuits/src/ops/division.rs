@@ -1,0 +1,75 @@
+//! `Div`: element-wise `round(a·2^s / b)` for a computed `b > 0` (`s` the divisor's scale, so
+//! the quotient keeps the dividend's): softmax and layer normalization denominators.
+//!
+//! Rows per element: the quotient `q` (a witness, identity-checked), `t = q·b` (a product
+//! row), `r = 2^(s+1)·a + b − 2t` and `2b − 1 − r` (dot rows), both range-checked to
+//! `range_bits`, which pins `q` to the rounded quotient.
+
+use super::{Bounds, Check, Exec, Kind, LayOut, Op};
+use crate::error::{CircuitError, Result};
+use crate::fixed_point::divide;
+use crate::gadgets::{CellRef, Gadgets};
+use crate::model::layers::Div;
+use crate::model::{Activation, TensorId};
+
+impl Op for Div {
+    fn output(&self) -> TensorId {
+        self.output
+    }
+
+    fn kind(&self) -> Kind {
+        Kind::NonLinear
+    }
+
+    fn validate(&self, cx: &Check<'_>) -> std::result::Result<(), String> {
+        let o = cx.numel(self.output)?;
+        cx.len_is("dividend", cx.numel(self.a)?, o)?;
+        cx.len_is("divisor", cx.numel(self.b)?, o)?;
+        if !cx.has_range(self.range_bits) || !cx.has_table(Activation::Identity) {
+            return Err("no range table for its remainders".into());
+        }
+        Ok(())
+    }
+
+    /// The quotient is range-checked by the identity table.
+    fn bound(&self, cx: &Bounds<'_>) -> u128 {
+        cx.table(Activation::Identity)
+    }
+
+    fn execute(&self, cx: &Exec<'_>) -> Result<Vec<i64>> {
+        let shift = cx.model.tensors[self.b].scale_bits;
+        cx.values[self.a]
+            .iter()
+            .zip(&cx.values[self.b])
+            .map(|(x, y)| {
+                let (x, y) = (i128::from(*x), i128::from(*y));
+                if y <= 0 {
+                    return Err(CircuitError::BadValue {
+                        what: format!("node `{}`", cx.node),
+                        reason: format!("division by a value that is not positive ({y})"),
+                    });
+                }
+                // Both remainders r and 2b − 1 − r must fit the range table.
+                if 2 * y > 1i128 << self.range_bits {
+                    return Err(CircuitError::Overflow {
+                        at: format!("node `{}`", cx.node),
+                        value: y,
+                        bits: self.range_bits,
+                    });
+                }
+                let (q, _) = divide(x, y, shift);
+                cx.check_range(Activation::Identity, q)?;
+                cx.narrow(q)
+            })
+            .collect()
+    }
+
+    fn lay_out(&self, g: &mut dyn Gadgets, cx: &LayOut<'_>) -> Vec<CellRef> {
+        let shift = cx.model.tensors[self.b].scale_bits;
+        cx.cells[self.a]
+            .iter()
+            .zip(&cx.cells[self.b])
+            .map(|(ca, cb)| g.divide(*ca, *cb, shift, self.range_bits))
+            .collect()
+    }
+}

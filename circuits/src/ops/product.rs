@@ -1,0 +1,73 @@
+//! `Product`: a batched matrix product of two computed tensors (an element-wise product when
+//! `m = k = n = 1`): attention scores, gating, layer normalization.
+//!
+//! Rows: each output element is one product chain `Σ a·b` over the product gates
+//! (⌈k / ⌊W/2⌋⌉ rows, the operands copied in), then, with a rescale, the two rescale rows.
+
+use super::{finish_cell, Bounds, Check, Exec, Kind, LayOut, Op};
+use crate::error::Result;
+use crate::gadgets::{CellRef, Gadgets};
+use crate::model::layers::Product;
+use crate::model::TensorId;
+
+impl Op for Product {
+    fn output(&self) -> TensorId {
+        self.output
+    }
+
+    fn kind(&self) -> Kind {
+        Kind::Linear
+    }
+
+    fn validate(&self, cx: &Check<'_>) -> std::result::Result<(), String> {
+        let (la, lb, lo) = self.dims.lens();
+        cx.len_is("left operand", cx.numel(self.a)?, la)?;
+        cx.len_is("right operand", cx.numel(self.b)?, lb)?;
+        cx.len_is("output", cx.numel(self.output)?, lo)?;
+        if self.dims.k == 0 {
+            return Err("an empty contraction".into());
+        }
+        cx.rescale_ok(self.rescale)
+    }
+
+    fn bound(&self, cx: &Bounds<'_>) -> u128 {
+        match self.rescale {
+            Some(r) => cx.table(r.act),
+            None => cx.of[self.a]
+                .saturating_mul(cx.of[self.b])
+                .saturating_mul(self.dims.k as u128),
+        }
+    }
+
+    fn execute(&self, cx: &Exec<'_>) -> Result<Vec<i64>> {
+        let (x, y) = (&cx.values[self.a], &cx.values[self.b]);
+        let mut out = vec![0i64; self.dims.lens().2];
+        let mut err = None;
+        self.dims.for_each(|o, pairs| {
+            let acc = pairs
+                .iter()
+                .map(|(i, j)| i128::from(x[*i]) * i128::from(y[*j]))
+                .sum();
+            match cx.finish_narrow(acc, self.rescale) {
+                Ok(v) => out[o] = v,
+                Err(e) => err = err.take().or(Some(e)),
+            }
+        });
+        match err {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    fn lay_out(&self, g: &mut dyn Gadgets, cx: &LayOut<'_>) -> Vec<CellRef> {
+        let (xa, xb) = (&cx.cells[self.a], &cx.cells[self.b]);
+        let mut out = Vec::with_capacity(self.dims.lens().2);
+        self.dims.for_each(|_, pairs| {
+            let pairs: Vec<(CellRef, CellRef)> =
+                pairs.iter().map(|(i, j)| (xa[*i], xb[*j])).collect();
+            let acc = g.product(&pairs);
+            out.push(finish_cell(g, acc, self.rescale));
+        });
+        out
+    }
+}
