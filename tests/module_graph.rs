@@ -160,3 +160,21 @@ fn the_cycle_check_sees_grouped_imports_and_ignores_comments_and_tests() {
         ["a", "b", "c"].map(String::from).into()
     );
 }
+
+/// `verifier-gen` takes verifying keys and SRS parameters as data: it builds on `circuits`
+/// only in its tests (issue #21), so the verifier generator never depends on the compiler.
+#[test]
+fn verifier_gen_uses_circuits_only_in_its_tests() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::fs::read_to_string(root.join("verifier-gen/Cargo.toml")).unwrap();
+    let mut section = "";
+    let mut found = Vec::new();
+    for line in manifest.lines().map(str::trim) {
+        if line.starts_with('[') {
+            section = line;
+        } else if line.starts_with("snarkml-circuits") {
+            found.push(section);
+        }
+    }
+    assert_eq!(found, ["[dev-dependencies]"], "verifier-gen/Cargo.toml");
+}

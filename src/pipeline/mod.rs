@@ -470,7 +470,8 @@ pub fn gen_verifier(
         (params, vk, info.num_instances, CircuitKind::Model)
     };
     let solc = vgen::find_solc()?;
-    let artifacts = vgen::build(&params, &vk, num_instances, kind, form, &solc)?;
+    let srs_id = snarkml_circuits::srs::srs_id(&params);
+    let artifacts = vgen::build(&params, &srs_id, &vk, num_instances, kind, form, &solc)?;
     write_verifier_sources(out_dir, &artifacts)?;
     write_json(&build.verifier(), &artifacts)?;
     Ok(artifacts)

@@ -129,6 +129,7 @@ pub fn setup_delivery(prompt_len: usize, srs: &Path, out: &DeliveryDir) -> Resul
     let solc = vgen::find_solc()?;
     let artifacts = vgen::build(
         &srs.params,
+        &srs.id(),
         vk,
         info.num_instances,
         CircuitKind::Model,

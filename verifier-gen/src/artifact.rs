@@ -29,11 +29,11 @@ use crate::encoding::{
 use crate::numerator::{layout, numerator};
 use crate::plan::{plan, OpeningSet};
 use halo2_proofs::halo2curves::bn256::G2Affine;
+use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::halo2curves::group::prime::PrimeCurveAffine;
 use halo2_proofs::plonk::VerifyingKey;
 use halo2_proofs::poly::commitment::ParamsProver;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
-use snarkml_circuits::{Bn256, Fr, G1Affine};
 
 /// Format magic and version.
 const MAGIC: &[u8; 4] = b"SMVK";

@@ -19,9 +19,9 @@
 //! multiply-adds. [`Program::eval`] is the reference interpreter the Solidity one must agree
 //! with.
 
+use halo2_proofs::halo2curves::bn256::Fr;
 use halo2_proofs::halo2curves::ff::{Field, PrimeField};
 use halo2_proofs::plonk::Expression;
-use snarkml_circuits::Fr;
 use std::collections::HashMap;
 
 /// A value the verifier derives before running the program, in slot order.

@@ -155,6 +155,7 @@ mod tests {
         ] {
             let a = crate::build(
                 &p.srs.params,
+                &p.srs.id(),
                 p.pk.get_vk(),
                 n,
                 CircuitKind::Model,

@@ -2,9 +2,9 @@
 //! big-endian, points as `x ‖ y` (what proofs, artifacts and calldata all use).
 
 use halo2_proofs::halo2curves::bn256::{Fq, Fq2, G2Affine};
+use halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::PrimeField;
 use halo2_proofs::halo2curves::{Coordinates, CurveAffine};
-use snarkml_circuits::{Fr, G1Affine};
 
 /// A scalar's 32 big-endian bytes.
 pub(crate) fn scalar_to_be(f: &Fr) -> [u8; 32] {

@@ -26,6 +26,7 @@ pub mod verify;
 pub use deployed::{check_deployed, front_initcode, runtime_code};
 pub use solc::{find_solc, CompiledContract, Solc};
 
+use halo2_proofs::halo2curves::bn256::{Bn256, Fr, G1Affine};
 use halo2_proofs::plonk::VerifyingKey;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use serde::{Deserialize, Serialize};
@@ -33,8 +34,6 @@ use snark_verifier_sdk::evm::gen_evm_verifier_sol_code;
 use snark_verifier_sdk::halo2::aggregation::AggregationCircuit;
 use snark_verifier_sdk::snark_verifier::loader::evm::{deploy_and_call, encode_calldata};
 use snark_verifier_sdk::SHPLONK;
-use snarkml_circuits::circuit::ModelCircuit;
-use snarkml_circuits::{Bn256, Fr, G1Affine};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// EIP-170: the largest runtime bytecode Ethereum mainnet (and its usual L2s) accept.
@@ -137,6 +136,41 @@ pub enum CircuitKind {
     Aggregation,
 }
 
+/// What snark-verifier's generator needs to know of a circuit that is not an aggregation
+/// circuit: that it has no accumulator among its instances. (The generator reads nothing
+/// else of the type; the circuit itself is the verifying key.)
+struct PlainCircuit;
+
+impl halo2_proofs::plonk::Circuit<Fr> for PlainCircuit {
+    type Config = ();
+    type FloorPlanner = halo2_proofs::circuit::SimpleFloorPlanner;
+    type Params = ();
+
+    fn without_witnesses(&self) -> Self {
+        PlainCircuit
+    }
+
+    fn configure(_: &mut halo2_proofs::plonk::ConstraintSystem<Fr>) {}
+
+    fn synthesize(
+        &self,
+        (): (),
+        _: impl halo2_proofs::circuit::Layouter<Fr>,
+    ) -> std::result::Result<(), halo2_proofs::plonk::Error> {
+        Ok(())
+    }
+}
+
+impl snark_verifier_sdk::CircuitExt<Fr> for PlainCircuit {
+    fn num_instance(&self) -> Vec<usize> {
+        Vec::new()
+    }
+
+    fn instances(&self) -> Vec<Vec<Fr>> {
+        Vec::new()
+    }
+}
+
 /// Generates the Solidity verifier of a verifying key.
 pub fn generate_source(
     params: &ParamsKZG<Bn256>,
@@ -146,7 +180,7 @@ pub fn generate_source(
 ) -> Result<String> {
     catch_unwind(AssertUnwindSafe(|| match kind {
         CircuitKind::Model => {
-            gen_evm_verifier_sol_code::<ModelCircuit, SHPLONK>(params, vk, vec![num_instances])
+            gen_evm_verifier_sol_code::<PlainCircuit, SHPLONK>(params, vk, vec![num_instances])
         }
         CircuitKind::Aggregation => gen_evm_verifier_sol_code::<AggregationCircuit, SHPLONK>(
             params,
@@ -157,16 +191,17 @@ pub fn generate_source(
     .map_err(|p| VerifierError::Generate(panic_message(&p)))
 }
 
-/// Generates and compiles the verifier of `form` and its `IVerifier` front.
+/// Generates and compiles the verifier of `form` and its `IVerifier` front. `srs_id` names
+/// the SRS `params` come from (in the source's header and the artifacts).
 pub fn build(
     params: &ParamsKZG<Bn256>,
+    srs_id: &str,
     vk: &VerifyingKey<G1Affine>,
     num_instances: usize,
     kind: CircuitKind,
     form: VerifierForm,
     solc: &Solc,
 ) -> Result<VerifierArtifacts> {
-    let srs_id = snarkml_circuits::srs::srs_id(params);
     let what = match kind {
         CircuitKind::Model => "",
         CircuitKind::Aggregation => " Aggregated proofs (12 accumulator limbs first).",
@@ -218,7 +253,7 @@ pub fn build(
         num_instances,
         proof_len: Some(proof_len),
         solc_version: solc.version.clone(),
-        srs_id,
+        srs_id: srs_id.to_owned(),
     })
 }
 

@@ -5,9 +5,9 @@
 //! the quotient pieces at x.
 
 use crate::bytecode::{Builder, Leaf, Program, Value};
+use halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::{Field, PrimeField};
 use halo2_proofs::plonk::{Any, VerifyingKey};
-use snarkml_circuits::{Fr, G1Affine};
 
 /// Where each evaluation sits in a proof (halo2's read order).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -13,9 +13,9 @@
 
 use crate::bytecode::{Value, VALUES};
 use crate::numerator::EvalLayout;
+use halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::Field;
 use halo2_proofs::plonk::VerifyingKey;
-use snarkml_circuits::{Fr, G1Affine};
 
 /// One rotation set: polynomials opened at the same points.
 #[derive(Clone, Debug, PartialEq, Eq)]

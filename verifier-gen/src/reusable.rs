@@ -11,8 +11,8 @@
 
 use crate::artifact::VkArtifact;
 use crate::{CompiledContract, Result, Solc, VerifierError, MAX_RUNTIME_SIZE};
+use halo2_proofs::halo2curves::bn256::Fr;
 use sha3::{Digest, Keccak256};
-use snarkml_circuits::Fr;
 
 /// The constants the verifier's pieces share.
 pub const LAYOUT_SOL: &str = include_str!("../../contracts/src/Halo2VerifierLayout.sol");

@@ -5,9 +5,9 @@
 
 use crate::artifact::VkArtifact;
 use crate::encoding::{point_from_be, scalar_from_be, scalar_to_be};
+use halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::PrimeField;
 use sha3::{Digest, Keccak256};
-use snarkml_circuits::{Fr, G1Affine};
 
 /// Why a proof cannot be read.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

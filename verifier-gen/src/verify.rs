@@ -17,10 +17,10 @@ use crate::artifact::VkArtifact;
 use crate::bytecode::{Value, VALUES};
 use crate::transcript::{read_proof, ProofError, ReadProof};
 use halo2_proofs::halo2curves::bn256::{multi_miller_loop, G2Prepared, Gt, G1};
+use halo2_proofs::halo2curves::bn256::{Fr, G1Affine};
 use halo2_proofs::halo2curves::ff::{BatchInvert, Field};
 use halo2_proofs::halo2curves::group::{Curve, Group};
 use halo2_proofs::halo2curves::pairing::MillerLoopResult;
-use snarkml_circuits::{Fr, G1Affine};
 
 /// Why a proof is not accepted.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
