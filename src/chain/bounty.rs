@@ -4,64 +4,12 @@
 /// Sends the signer everything the bounty contract credited to it: the escrow and the bounty
 /// share the pull-payment ABI (`credit`, `withdraw` and their errors), so one client serves.
 pub use super::escrow::withdraw;
-use super::escrow::{confirmed, says, send_verifying};
+use super::escrow::{confirmed, registry_says, says, send_verifying};
 use super::{rpc_error, wallet_provider, ChainConfig};
 use alloy::primitives::{Address, Bytes, B256, U256};
 use eyre::{eyre, Result};
 
-/// The contract's ABI (the generated bindings take as many arguments as the contract does).
-#[allow(clippy::too_many_arguments)]
-mod abi {
-    alloy::sol! {
-        /// `contracts/src/AuditBounty.sol`, as far as clients use it.
-        #[sol(rpc)]
-        interface IAuditBounty {
-            struct Bounty {
-                address sponsor;
-                uint64 deadline;
-                uint8 status;
-                uint256 modelId;
-                address verifier;
-                uint256 datasetCommitment;
-                uint256 samples;
-                uint256 thresholdNum;
-                uint256 thresholdDen;
-                uint256 reward;
-            }
-            event BountyOpened(uint256 indexed bountyId, address indexed sponsor, uint256 indexed modelId, address verifier, uint256 datasetCommitment, uint256 samples, uint256 thresholdNum, uint256 thresholdDen, uint256 reward, uint64 deadline);
-            event BountyPaid(uint256 indexed bountyId, address indexed payee, uint256 correct, uint256 samples);
-            error ZeroReward();
-            error DeadlineNotInFuture(uint64 deadline);
-            error BadThreshold(uint256 num, uint256 den);
-            error BadSampleCount(uint256 samples);
-            error ModelNotCommitted(uint256 modelId);
-            error VerifierNotAContract(address verifier);
-            error WrongVerifierInstanceCount(address verifier, uint256 instanceCount);
-            error UnknownBounty(uint256 bountyId);
-            error NotOpen(uint256 bountyId, uint8 status);
-            error DeadlinePassed(uint256 bountyId, uint64 deadline);
-            error DeadlineNotReached(uint256 bountyId, uint64 deadline);
-            error WrongInstanceCount(uint256 bountyId, uint256 got);
-            error WrongModel(uint256 bountyId, uint256 weightsCommitment);
-            error WrongDataset(uint256 bountyId, uint256 chainStart, uint256 datasetCommitment);
-            error WrongSampleCount(uint256 bountyId, uint256 samples);
-            error BelowThreshold(uint256 bountyId, uint256 correct, uint256 samples);
-            error ProofRejected(uint256 bountyId);
-            error NothingToWithdraw(address account);
-            error TransferFailed(address account, uint256 amount);
-            error UnknownModel(uint256 modelId);
-            function registry() external view returns (address);
-            function open(uint256 modelId, address verifier, uint256 datasetCommitment, uint256 samples, uint256 thresholdNum, uint256 thresholdDen, uint64 deadline) external payable returns (uint256 bountyId);
-            function claim(uint256 bountyId, bytes calldata proof, uint256[] calldata instances) external;
-            function reclaim(uint256 bountyId) external;
-            function withdraw() external;
-            function getBounty(uint256 bountyId) external view returns (Bounty memory);
-            function credit(address account) external view returns (uint256);
-        }
-    }
-}
-
-use abi::IAuditBounty;
+use super::abi::IAuditBounty;
 
 /// Where a bounty stands (the contract's `Status`).
 pub fn status_name(status: u8) -> &'static str {
@@ -77,6 +25,9 @@ pub fn status_name(status: u8) -> &'static str {
 fn explain(err: &alloy::contract::Error, url: &str, what: &str) -> eyre::Report {
     use IAuditBounty::IAuditBountyErrors as E;
     let Some(e) = err.as_decoded_interface_error::<E>() else {
+        if let Some(why) = registry_says(err) {
+            return eyre!("{what} rejected: {why}");
+        }
         return match err {
             alloy::contract::Error::TransportError(e) => rpc_error(url, what, e),
             other => eyre!("{what} failed at {}: {other}", super::redact_url(url)),
@@ -129,7 +80,6 @@ fn explain(err: &alloy::contract::Error, url: &str, what: &str) -> eyre::Report 
         ),
         E::NothingToWithdraw(a) => says::nothing_to_withdraw(a.account),
         E::TransferFailed(t) => says::transfer_failed(t.amount, t.account),
-        E::UnknownModel(m) => says::unknown_model(m.modelId),
     };
     eyre!("{what} rejected: {why}")
 }

@@ -10,80 +10,12 @@ use alloy::{
 };
 use eyre::{bail, eyre, Result};
 
-/// The contracts' ABI (the generated bindings take as many arguments as the contracts' events
-/// have fields).
-#[allow(clippy::too_many_arguments)]
-mod abi {
-    alloy::sol! {
-        /// `contracts/src/ModelRegistry.sol`, as far as clients use it.
-        #[sol(rpc)]
-        interface IModelRegistry {
-            struct Model {
-                address owner;
-                address verifier;
-                bytes32 vkHash;
-                bytes32 codeHash;
-                uint256 instanceCount;
-                uint256 weightsCommitment;
-                string metadataURI;
-            }
-            event ModelRegistered(uint256 indexed modelId, address indexed owner, address verifier, bytes32 vkHash, bytes32 codeHash, uint256 instanceCount, uint256 weightsCommitment, string metadataURI);
-            error UnknownModel(uint256 modelId);
-            error VerifierNotAContract(address verifier);
-            error NotAVerifier(address verifier);
-            error BadInstanceCount(address verifier, uint256 instanceCount);
-            error NotOwner(uint256 modelId, address caller);
-            error ZeroOwner();
-            function modelCount() external view returns (uint256);
-            function register(address verifier, uint256 weightsCommitment, string calldata metadataURI) external returns (uint256 modelId);
-            function model(uint256 modelId) external view returns (Model memory);
-        }
-
-        /// `contracts/src/InferenceEscrow.sol`, as far as clients use it.
-        #[sol(rpc)]
-        interface IInferenceEscrow {
-            struct Request {
-                address requester;
-                uint64 deadline;
-                uint8 status;
-                uint256 modelId;
-                uint256 fee;
-                bytes32 inputDigest;
-                uint256 inputCount;
-            }
-            event RequestOpened(uint256 indexed requestId, address indexed requester, uint256 indexed modelId, uint256 fee, uint64 deadline, uint256[] inputInstances);
-            event RequestFulfilled(uint256 indexed requestId, address indexed payee, uint256[] outputInstances);
-            error ZeroFee();
-            error DeadlineNotInFuture(uint64 deadline);
-            error UnknownRequest(uint256 requestId);
-            error NotOpen(uint256 requestId, uint8 status);
-            error DeadlinePassed(uint256 requestId, uint64 deadline);
-            error DeadlineNotReached(uint256 requestId, uint64 deadline);
-            error InputTooLong(uint256 modelId, uint256 inputCount, uint256 instanceCount);
-            error InstanceCountMismatch(uint256 requestId, uint256 expected, uint256 got);
-            error InputMismatch(uint256 requestId);
-            error WeightsMismatch(uint256 requestId);
-            error ProofRejected(uint256 requestId);
-            error NothingToWithdraw(address account);
-            error TransferFailed(address account, uint256 amount);
-            error UnknownModel(uint256 modelId);
-            function registry() external view returns (address);
-            function request(uint256 modelId, uint256[] calldata inputInstances, uint64 deadline) external payable returns (uint256 requestId);
-            function fulfill(uint256 requestId, bytes calldata proof, uint256[] calldata instances) external;
-            function refund(uint256 requestId) external;
-            function withdraw() external;
-            function getRequest(uint256 requestId) external view returns (Request memory);
-            function credit(address account) external view returns (uint256);
-        }
-    }
-}
-
-use abi::{IInferenceEscrow, IModelRegistry};
+use super::abi::{IInferenceEscrow, IModelRegistry};
 
 pub(super) const IVERIFIER_SOL: &str = include_str!("../../contracts/src/IVerifier.sol");
 pub(super) const REGISTRY_SOL: &str = include_str!("../../contracts/src/ModelRegistry.sol");
-const ESCROW_SOL: &str = include_str!("../../contracts/src/InferenceEscrow.sol");
-const BOUNTY_SOL: &str = include_str!("../../contracts/src/AuditBounty.sol");
+pub(super) const ESCROW_SOL: &str = include_str!("../../contracts/src/InferenceEscrow.sol");
+pub(super) const BOUNTY_SOL: &str = include_str!("../../contracts/src/AuditBounty.sol");
 pub(super) const PULL_PAYMENTS_SOL: &str = include_str!("../../contracts/src/PullPayments.sol");
 
 /// Where a request stands (the contract's `Status`).
@@ -179,7 +111,6 @@ pub(super) mod says {
 /// A sentence for a revert of the registry or the escrow.
 fn explain(err: &alloy::contract::Error, url: &str, what: &str) -> eyre::Report {
     use IInferenceEscrow::IInferenceEscrowErrors as E;
-    use IModelRegistry::IModelRegistryErrors as R;
     if let Some(e) = err.as_decoded_interface_error::<E>() {
         let why = match e {
             E::ZeroFee(_) => "the fee must be more than zero".to_owned(),
@@ -214,31 +145,38 @@ fn explain(err: &alloy::contract::Error, url: &str, what: &str) -> eyre::Report 
             ),
             E::NothingToWithdraw(a) => says::nothing_to_withdraw(a.account),
             E::TransferFailed(t) => says::transfer_failed(t.amount, t.account),
-            E::UnknownModel(m) => says::unknown_model(m.modelId),
         };
         return eyre!("{what} rejected: {why}");
     }
-    if let Some(e) = err.as_decoded_interface_error::<R>() {
-        let why = match e {
-            R::UnknownModel(m) => says::unknown_model(m.modelId),
-            R::VerifierNotAContract(v) => format!("no contract at verifier address {}", v.verifier),
-            R::NotAVerifier(v) => format!(
-                "the contract at {} does not answer vkHash() and instanceCount(): it is not a verifier of this version",
-                v.verifier
-            ),
-            R::BadInstanceCount(v) => format!(
-                "the verifier at {} has {} public instances: its proofs would prove nothing public",
-                v.verifier, v.instanceCount
-            ),
-            R::NotOwner(n) => format!("{} does not own model {}", n.caller, n.modelId),
-            R::ZeroOwner(_) => "the zero address cannot own a model".to_owned(),
-        };
+    if let Some(why) = registry_says(err) {
         return eyre!("{what} rejected: {why}");
     }
     match err {
         alloy::contract::Error::TransportError(e) => rpc_error(url, what, e),
         other => eyre!("{what} failed at {}: {other}", super::redact_url(url)),
     }
+}
+
+/// A sentence for a revert of the model registry, if `err` is one: raised by the registry
+/// itself, or by it inside a call from the escrow, the bounty or the marketplace (their own
+/// ABIs do not list the errors of the contracts they call; the revert data bubbles up).
+pub(super) fn registry_says(err: &alloy::contract::Error) -> Option<String> {
+    use IModelRegistry::IModelRegistryErrors as R;
+    let e = err.as_decoded_interface_error::<R>()?;
+    Some(match e {
+        R::UnknownModel(m) => says::unknown_model(m.modelId),
+        R::VerifierNotAContract(v) => format!("no contract at verifier address {}", v.verifier),
+        R::NotAVerifier(v) => format!(
+            "the contract at {} does not answer vkHash() and instanceCount(): it is not a verifier of this version",
+            v.verifier
+        ),
+        R::BadInstanceCount(v) => format!(
+            "the verifier at {} has {} public instances: its proofs would prove nothing public",
+            v.verifier, v.instanceCount
+        ),
+        R::NotOwner(n) => format!("{} does not own model {}", n.caller, n.modelId),
+        R::ZeroOwner(_) => "the zero address cannot own a model".to_owned(),
+    })
 }
 
 /// Sends a call whose contract runs a proof verifier inside: a dry run first, so a rejection is

@@ -26,6 +26,7 @@ use alloy::{
 };
 use eyre::{bail, eyre, Result};
 
+mod abi;
 pub mod bounty;
 pub mod escrow;
 pub mod prompt;

@@ -6,7 +6,7 @@
 /// pull-payment ABI (`credit`, `withdraw` and their errors), so one client serves.
 pub use super::escrow::withdraw;
 use super::escrow::{
-    confirmed, says, send_verifying, IVERIFIER_SOL, PULL_PAYMENTS_SOL, REGISTRY_SOL,
+    confirmed, registry_says, says, send_verifying, IVERIFIER_SOL, PULL_PAYMENTS_SOL, REGISTRY_SOL,
 };
 use super::{rpc_error, wallet_provider, ChainConfig};
 use alloy::primitives::{Address, Bytes, B256, U256};
@@ -15,79 +15,9 @@ use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
 use eyre::{eyre, Result};
 
-/// The contract's ABI, as far as clients use it.
-#[allow(clippy::too_many_arguments)]
-mod abi {
-    alloy::sol! {
-        /// `contracts/src/PromptMarketplace.sol`.
-        #[sol(rpc)]
-        interface IPromptMarketplace {
-            struct Listing {
-                address seller;
-                bool active;
-                uint256 modelId;
-                uint256 promptCommitment;
-                uint256 promptLength;
-                bytes32 outputDigest;
-                uint256 price;
-            }
-            struct Order {
-                address buyer;
-                uint64 deadline;
-                uint8 status;
-                uint256 listingId;
-                uint256 price;
-                uint256 keyX;
-                uint256 keyY;
-            }
-            event Listed(uint256 indexed listingId, address indexed seller, uint256 indexed modelId, uint256 promptCommitment, uint256 promptLength, uint256 price, uint256[] output);
-            event Ordered(uint256 indexed orderId, uint256 indexed listingId, address indexed buyer, uint256 keyX, uint256 keyY, uint64 deadline);
-            event Delivered(uint256 indexed orderId, address indexed seller, uint256 rX, uint256 rY, uint256[] ciphertext);
-            error BadDeliveryVerifiers();
-            error VerifierNotAContract(address verifier);
-            error UnsupportedPromptLength(uint256 promptLength);
-            error ZeroPrice();
-            error BadListingInstances();
-            error WrongListingInstanceCount(uint256 modelId, uint256 expected, uint256 got);
-            error WrongDeliveryVerifier(uint256 promptLength, uint256 instanceCount);
-            error ListingProofRejected();
-            error UnknownListing(uint256 listingId);
-            error ListingInactive(uint256 listingId);
-            error NotSeller(uint256 listingId, address caller);
-            error WrongPayment(uint256 listingId, uint256 price, uint256 paid);
-            error DeadlineNotInFuture(uint64 deadline);
-            error NotOnCurve(uint256 x, uint256 y);
-            error UnknownOrder(uint256 orderId);
-            error NotOpen(uint256 orderId, uint8 status);
-            error DeadlinePassed(uint256 orderId, uint64 deadline);
-            error DeadlineNotReached(uint256 orderId, uint64 deadline);
-            error WrongInstanceCount(uint256 orderId, uint256 got);
-            error WrongPrompt(uint256 orderId, uint256 promptCommitment);
-            error WrongKey(uint256 orderId);
-            error WrongNonce(uint256 orderId, uint256 nonce);
-            error DeliveryProofRejected(uint256 orderId);
-            error NothingToWithdraw(address account);
-            error TransferFailed(address account, uint256 amount);
-            error UnknownModel(uint256 modelId);
-            function registry() external view returns (address);
-            function deliveryVerifier(uint256 promptLength) external view returns (address);
-            function list(uint256 modelId, bytes calldata proof, uint256[] calldata instances, uint256 promptLength, uint256 price) external returns (uint256 listingId);
-            function delist(uint256 listingId) external;
-            function buy(uint256 listingId, uint256 keyX, uint256 keyY, uint64 deadline) external payable returns (uint256 orderId);
-            function deliver(uint256 orderId, bytes calldata proof, uint256[] calldata instances) external;
-            function refund(uint256 orderId) external;
-            function withdraw() external;
-            function getListing(uint256 listingId) external view returns (Listing memory);
-            function getOrder(uint256 orderId) external view returns (Order memory);
-            function credit(address account) external view returns (uint256);
-            function openEscrow() external view returns (uint256);
-        }
-    }
-}
+use super::abi::IPromptMarketplace;
 
-use abi::IPromptMarketplace;
-
-const MARKET_SOL: &str = include_str!("../../contracts/src/PromptMarketplace.sol");
+pub(super) const MARKET_SOL: &str = include_str!("../../contracts/src/PromptMarketplace.sol");
 
 /// Where an order stands (the contract's `Status`).
 pub fn status_name(status: u8) -> &'static str {
@@ -103,6 +33,9 @@ pub fn status_name(status: u8) -> &'static str {
 fn explain(err: &alloy::contract::Error, url: &str, what: &str) -> eyre::Report {
     use IPromptMarketplace::IPromptMarketplaceErrors as E;
     let Some(e) = err.as_decoded_interface_error::<E>() else {
+        if let Some(why) = registry_says(err) {
+            return eyre!("{what} rejected: {why}");
+        }
         return match err {
             alloy::contract::Error::TransportError(e) => rpc_error(url, what, e),
             other => eyre!("{what} failed at {}: {other}", super::redact_url(url)),
@@ -163,7 +96,6 @@ fn explain(err: &alloy::contract::Error, url: &str, what: &str) -> eyre::Report 
         ),
         E::NothingToWithdraw(a) => says::nothing_to_withdraw(a.account),
         E::TransferFailed(t) => says::transfer_failed(t.amount, t.account),
-        E::UnknownModel(m) => says::unknown_model(m.modelId),
     };
     eyre!("{what} rejected: {why}")
 }
