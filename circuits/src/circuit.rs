@@ -427,14 +427,13 @@ impl Circuit<Fr> for ModelCircuit {
             || "model",
             |mut region| {
                 let mut cells: Vec<Vec<Cell>> = Vec::with_capacity(plan.width + 1);
+                // Without a witness (key generation) the plan stores no advice values.
                 for (col, values) in plan.advice.iter().enumerate() {
                     let column = config.advice[col];
-                    let assigned = values
-                        .iter()
-                        .enumerate()
-                        .map(|(row, v)| {
+                    let assigned = (0..plan.rows)
+                        .map(|row| {
                             let value = if plan.witness {
-                                Value::known(*v)
+                                Value::known(values[row])
                             } else {
                                 Value::unknown()
                             };

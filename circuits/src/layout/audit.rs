@@ -13,7 +13,7 @@ impl Builder {
     /// A free private witness in a row of its own.
     pub(super) fn witness(&mut self, v: Fr) -> CellRef {
         let r = self.row();
-        self.plan.advice[0][r] = v;
+        self.set(0, r, v);
         CellRef { col: 0, row: r }
     }
 
@@ -52,9 +52,9 @@ impl Builder {
                 );
                 acc += self.value(*a) * self.value(*b);
             }
-            self.plan.advice[w][r] = acc;
+            self.set(w, r, acc);
         }
-        self.plan.advice[w][r] = acc;
+        self.set(w, r, acc);
         CellRef { col: w, row: r }
     }
 
@@ -74,11 +74,11 @@ impl Builder {
         let top = self.row();
         let bottom = self.row();
         self.copy(a, CellRef { col: w, row: top });
+        self.set(0, top, to_field(q));
+        self.set(0, bottom, to_field(r));
         let p = &mut self.plan;
-        p.advice[0][top] = to_field(q);
         p.weights[0][top] = 1i64 << shift;
         p.rescale[top] = true;
-        p.advice[0][bottom] = to_field(r);
         p.tag[bottom] = range_tag(shift);
         p.lookup[bottom] = true;
         CellRef { col: 0, row: top }

@@ -43,11 +43,13 @@ impl Builder {
                         row: r,
                     },
                 );
-                acc += self.value(*src) * to_field(weight.value);
+                if self.plan.witness {
+                    acc += self.value(*src) * to_field(weight.value);
+                }
             }
-            self.plan.advice[w][r] = acc;
+            self.set(w, r, acc);
         }
-        self.plan.advice[w][r] = acc;
+        self.set(w, r, acc);
         CellRef { col: w, row: r }
     }
 
@@ -62,7 +64,7 @@ impl Builder {
 
     /// Writes a model parameter into an advice cell, tied to the parameter's first cell.
     pub(super) fn place_param(&mut self, p: Param, cell: CellRef) {
-        self.plan.advice[cell.col][cell.row] = to_field(p.value);
+        self.set(cell.col, cell.row, to_field(p.value));
         match self.param_cells[p.index] {
             Some(first) => self.plan.copies.push((first, cell)),
             None => self.param_cells[p.index] = Some(cell),

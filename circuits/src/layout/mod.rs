@@ -130,7 +130,7 @@ pub struct Plan {
     pub rows: usize,
     /// Whether advice values are a real witness (false for key generation).
     pub witness: bool,
-    /// Advice values, `[W + 1][rows]`.
+    /// Advice values, `[W + 1][rows]` (empty columns when there is no witness).
     pub advice: Vec<Vec<Fr>>,
     /// Fixed weight columns, `[W][rows]`.
     pub weights: Vec<Vec<i64>>,
@@ -208,7 +208,9 @@ impl Builder {
         let p = &mut self.plan;
         let r = p.rows;
         p.rows += 1;
-        p.advice.iter_mut().for_each(|c| c.push(Fr::ZERO));
+        if p.witness {
+            p.advice.iter_mut().for_each(|c| c.push(Fr::ZERO));
+        }
         p.weights.iter_mut().for_each(|c| c.push(0));
         p.bias.push(0);
         p.tag.push(0);
@@ -227,8 +229,20 @@ impl Builder {
         r
     }
 
+    /// The value at a cell: zero in a plan without a witness, which stores no advice values.
     fn value(&self, c: CellRef) -> Fr {
+        if !self.plan.witness {
+            return Fr::ZERO;
+        }
         self.plan.advice[c.col][c.row]
+    }
+
+    /// Writes the value at a cell (nothing without a witness: a plan for key generation or
+    /// for counting rows has no advice values, which is most of a plan's memory).
+    fn set(&mut self, col: usize, row: usize, v: Fr) {
+        if self.plan.witness {
+            self.plan.advice[col][row] = v;
+        }
     }
 
     /// The value of a cell as a small integer (every value but a packed one is).
@@ -252,7 +266,7 @@ impl Builder {
 
     /// Places a copy of `src` at `dst`.
     fn copy(&mut self, src: CellRef, dst: CellRef) {
-        self.plan.advice[dst.col][dst.row] = self.value(src);
+        self.set(dst.col, dst.row, self.value(src));
         self.plan.copies.push((src, dst));
     }
 
@@ -280,11 +294,13 @@ impl Builder {
             for (slot, (src, weight)) in chunk.iter().enumerate() {
                 self.copy(*src, CellRef { col: slot, row: r });
                 self.plan.weights[slot][r] = *weight;
-                acc += self.value(*src) * to_field(i128::from(*weight));
+                if self.plan.witness {
+                    acc += self.value(*src) * to_field(i128::from(*weight));
+                }
             }
-            self.plan.advice[w][r] = acc;
+            self.set(w, r, acc);
         }
-        self.plan.advice[w][r] = acc;
+        self.set(w, r, acc);
         CellRef { col: w, row: r }
     }
 
@@ -296,13 +312,13 @@ impl Builder {
         let top = self.row();
         let bottom = self.row();
         self.copy(acc, CellRef { col: w, row: top });
+        self.set(0, top, to_field(q));
+        self.set(1, top, to_field(y));
+        self.set(0, bottom, to_field(r));
         let p = &mut self.plan;
-        p.advice[0][top] = to_field(q);
-        p.advice[1][top] = to_field(y);
         p.weights[0][top] = 1i64 << shift;
         p.weights[1][top] = if shift == 0 { 0 } else { 1i64 << (shift - 1) };
         p.rescale[top] = true;
-        p.advice[0][bottom] = to_field(r);
         let (q_cell, r_cell) = (
             CellRef { col: 0, row: top },
             CellRef {
@@ -321,7 +337,7 @@ impl Builder {
             // (the fault, for tests, is then a lie about q).
             Some(bits) => {
                 if y != q {
-                    self.plan.advice[0][top] = to_field(y);
+                    self.set(0, top, to_field(y));
                 }
                 self.signed_check(q_cell, bits);
                 q_cell
@@ -352,7 +368,7 @@ impl Builder {
         }
         let r = self.row();
         self.copy(src, CellRef { col: 0, row: r });
-        self.plan.advice[1][r] = to_field(y);
+        self.set(1, r, to_field(y));
         self.plan.tag[r] = act_tag(&self.tables, act);
         self.plan.lookup[r] = true;
         CellRef { col: 1, row: r }
@@ -389,7 +405,7 @@ impl Builder {
                 let zero = self.zero();
                 self.copy(zero, CellRef { col: slot, row: r });
             }
-            self.plan.advice[w][r] = acc;
+            self.set(w, r, acc);
         }
         CellRef { col: w, row: r }
     }
@@ -445,10 +461,10 @@ impl Builder {
                 self.plan.dot_next[r] = true;
                 self.plan.bias[r] = 1;
             }
-            self.plan.advice[0][r] = to_field(limb);
+            self.set(0, r, to_field(limb));
             self.plan.weights[0][r] = 1i64 << low;
             acc += to_field(limb) * to_field(1i128 << low);
-            self.plan.advice[w][r] = acc;
+            self.set(w, r, acc);
             self.plan.tag[r] = range_tag(width);
             self.plan.lookup[r] = true;
             low += width;
@@ -487,12 +503,12 @@ impl Builder {
     /// A fresh witness value, range-checked by the identity table (or its limbs).
     fn checked_witness(&mut self, v: i128) -> CellRef {
         let r = self.row();
-        self.plan.advice[0][r] = to_field(v);
+        self.set(0, r, to_field(v));
         let cell = CellRef { col: 0, row: r };
         match self.tables.limbed_identity() {
             Some(bits) => self.signed_check(cell, bits),
             None => {
-                self.plan.advice[1][r] = to_field(v);
+                self.set(1, r, to_field(v));
                 self.plan.tag[r] = act_tag(&self.tables, Activation::Identity);
                 self.plan.lookup[r] = true;
             }
@@ -521,7 +537,7 @@ impl Builder {
             self.copy(chunk[0], CellRef { col: 0, row: first });
             self.plan.weights[0][first] = 1;
             let mut acc = self.value(chunk[0]);
-            self.plan.advice[w][first] = acc;
+            self.set(w, first, acc);
             let mut r = first;
             for cell in &chunk[1..] {
                 r = self.row();
@@ -530,7 +546,7 @@ impl Builder {
                 self.copy(*cell, CellRef { col: 0, row: r });
                 self.plan.weights[0][r] = 1;
                 acc = acc * base + self.value(*cell);
-                self.plan.advice[w][r] = acc;
+                self.set(w, r, acc);
             }
             out.push(CellRef { col: w, row: r });
         }

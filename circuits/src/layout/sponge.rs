@@ -120,7 +120,7 @@ impl Builder {
                 let dst = CellRef { col: 1 + j, row: m };
                 match element {
                     Element::Cell(src) => self.copy(*src, dst),
-                    Element::Free(v) => self.plan.advice[dst.col][dst.row] = *v,
+                    Element::Free(v) => self.set(dst.col, dst.row, *v),
                 }
                 state[1 + j] += value(self, *element);
             }
@@ -139,7 +139,7 @@ impl Builder {
                 let a = self.row();
                 for j in 0..poseidon::T {
                     if full || j == 0 {
-                        self.plan.advice[j][a] = (state[j] + rc[j]).square();
+                        self.set(j, a, (state[j] + rc[j]).square());
                     }
                 }
                 poseidon::round(&mut state, round);
@@ -153,7 +153,7 @@ impl Builder {
 
     pub(super) fn set_state(&mut self, row: usize, state: &[Fr; poseidon::T]) {
         for (j, v) in state.iter().enumerate() {
-            self.plan.advice[j][row] = *v;
+            self.set(j, row, *v);
         }
     }
 
