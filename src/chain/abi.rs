@@ -31,9 +31,7 @@ alloy::sol!(
 
 #[cfg(test)]
 mod tests {
-    use crate::chain::escrow::{
-        BOUNTY_SOL, ESCROW_SOL, IVERIFIER_SOL, PULL_PAYMENTS_SOL, REGISTRY_SOL,
-    };
+    use crate::chain::escrow::MARKET_SOURCES;
     use crate::chain::prompt::MARKET_SOL;
     use std::path::Path;
 
@@ -58,14 +56,8 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         for name in CONTRACTS {
             let path = root.join(format!("contracts/abi/{name}.json"));
-            let sources = [
-                ("IVerifier.sol", IVERIFIER_SOL),
-                ("ModelRegistry.sol", REGISTRY_SOL),
-                ("InferenceEscrow.sol", ESCROW_SOL),
-                ("AuditBounty.sol", BOUNTY_SOL),
-                ("PullPayments.sol", PULL_PAYMENTS_SOL),
-                ("PromptMarketplace.sol", MARKET_SOL),
-            ];
+            let mut sources = MARKET_SOURCES.to_vec();
+            sources.push(("PromptMarketplace.sol", MARKET_SOL));
             let compiled = solc
                 .compile(&sources, &format!("{name}.sol"), name)
                 .unwrap();

@@ -14,9 +14,18 @@ use super::abi::{IInferenceEscrow, IModelRegistry};
 
 pub(super) const IVERIFIER_SOL: &str = include_str!("../../contracts/src/IVerifier.sol");
 pub(super) const REGISTRY_SOL: &str = include_str!("../../contracts/src/ModelRegistry.sol");
-pub(super) const ESCROW_SOL: &str = include_str!("../../contracts/src/InferenceEscrow.sol");
-pub(super) const BOUNTY_SOL: &str = include_str!("../../contracts/src/AuditBounty.sol");
+const ESCROW_SOL: &str = include_str!("../../contracts/src/InferenceEscrow.sol");
+const BOUNTY_SOL: &str = include_str!("../../contracts/src/AuditBounty.sol");
 pub(super) const PULL_PAYMENTS_SOL: &str = include_str!("../../contracts/src/PullPayments.sol");
+
+/// The sources of the registry, the escrow and the bounty (each compiles from these).
+pub(super) const MARKET_SOURCES: [(&str, &str); 5] = [
+    ("IVerifier.sol", IVERIFIER_SOL),
+    ("ModelRegistry.sol", REGISTRY_SOL),
+    ("InferenceEscrow.sol", ESCROW_SOL),
+    ("AuditBounty.sol", BOUNTY_SOL),
+    ("PullPayments.sol", PULL_PAYMENTS_SOL),
+];
 
 /// Where a request stands (the contract's `Status`).
 pub fn status_name(status: u8) -> &'static str {
@@ -43,13 +52,7 @@ pub struct Market {
 /// bound to it.
 pub async fn deploy_market(cfg: &ChainConfig) -> Result<Market> {
     let solc = snarkml_verifier_gen::find_solc()?;
-    let sources = [
-        ("IVerifier.sol", IVERIFIER_SOL),
-        ("ModelRegistry.sol", REGISTRY_SOL),
-        ("InferenceEscrow.sol", ESCROW_SOL),
-        ("AuditBounty.sol", BOUNTY_SOL),
-        ("PullPayments.sol", PULL_PAYMENTS_SOL),
-    ];
+    let sources = MARKET_SOURCES;
     let registry = solc.compile(&sources, "ModelRegistry.sol", "ModelRegistry")?;
     let registry = super::deploy(cfg, registry.initcode)
         .await
