@@ -27,17 +27,10 @@ use alloy::{
 use eyre::{bail, eyre, Result};
 
 mod abi;
+use abi::IVerifier;
 pub mod bounty;
 pub mod escrow;
 pub mod prompt;
-
-alloy::sol! {
-    /// The interface every snarkml verifier contract exposes.
-    interface IVerifier {
-        /// Returns whether `proof` is a valid proof for the public `instances`.
-        function verifyProof(bytes calldata proof, uint256[] calldata instances) external view returns (bool);
-    }
-}
 
 alloy::sol! {
     /// The getters by which each verifier front names the contracts it calls.

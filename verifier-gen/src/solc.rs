@@ -102,6 +102,35 @@ impl Solc {
         contract: &str,
         optimize: bool,
     ) -> Result<CompiledContract> {
+        let output = self.run(sources, optimize)?;
+        let c = &output["contracts"][file][contract];
+        let code = |key: &str| -> Result<Vec<u8>> {
+            let hex_str = c["evm"][key]["object"].as_str().unwrap_or("");
+            if hex_str.is_empty() {
+                return Err(VerifierError::Solc(format!(
+                    "no {key} for {file}:{contract}"
+                )));
+            }
+            hex::decode(hex_str).map_err(|e| VerifierError::Solc(format!("bad {key} hex: {e}")))
+        };
+        Ok(CompiledContract {
+            initcode: code("bytecode")?,
+            runtime: code("deployedBytecode")?,
+            abi: c["abi"].clone(),
+        })
+    }
+
+    /// The ABI of `contract` in `file`: of an interface too, which has no code.
+    pub fn abi(&self, sources: &[(&str, &str)], file: &str, contract: &str) -> Result<Value> {
+        let output = self.run(sources, false)?;
+        match &output["contracts"][file][contract]["abi"] {
+            Value::Null => Err(VerifierError::Solc(format!("no ABI for {file}:{contract}"))),
+            abi => Ok(abi.clone()),
+        }
+    }
+
+    /// Runs `solc --standard-json` on `sources`; its output, or the compiler's errors.
+    fn run(&self, sources: &[(&str, &str)], optimize: bool) -> Result<Value> {
         let sources: serde_json::Map<String, Value> = sources
             .iter()
             .map(|(name, text)| ((*name).to_owned(), json!({ "content": text })))
@@ -161,20 +190,6 @@ impl Solc {
                 errors.join("; ")
             )));
         }
-        let c = &output["contracts"][file][contract];
-        let code = |key: &str| -> Result<Vec<u8>> {
-            let hex_str = c["evm"][key]["object"].as_str().unwrap_or("");
-            if hex_str.is_empty() {
-                return Err(VerifierError::Solc(format!(
-                    "no {key} for {file}:{contract}"
-                )));
-            }
-            hex::decode(hex_str).map_err(|e| VerifierError::Solc(format!("bad {key} hex: {e}")))
-        };
-        Ok(CompiledContract {
-            initcode: code("bytecode")?,
-            runtime: code("deployedBytecode")?,
-            abi: c["abi"].clone(),
-        })
+        Ok(output)
     }
 }
