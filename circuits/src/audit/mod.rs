@@ -170,14 +170,17 @@ mod tests {
         // ln(20) / 0.0002 = 14978.66…
         assert_eq!(sample_size(0.01, 0.9).unwrap(), 14_979);
         assert_eq!(sample_size(0.05, 0.95).unwrap(), 738);
-        for (e, c) in [
-            (0.0, 0.9),
-            (1.0, 0.9),
-            (0.1, 1.0),
-            (0.1, 0.0),
-            (f64::NAN, 0.5),
+        for (e, c, bad) in [
+            (0.0, 0.9, "epsilon"),
+            (1.0, 0.9, "epsilon"),
+            (0.1, 1.0, "confidence"),
+            (0.1, 0.0, "confidence"),
+            (f64::NAN, 0.5, "epsilon"),
         ] {
-            assert!(sample_size(e, c).is_err(), "{e} {c}");
+            match sample_size(e, c) {
+                Err(CircuitError::BadOption { option, .. }) => assert_eq!(option, bad, "{e} {c}"),
+                other => panic!("{e} {c}: {other:?}"),
+            }
         }
     }
 
