@@ -63,7 +63,7 @@ impl Op for Dense {
                     .fold(i128::from(self.bias[j]), |acc, (i, v)| {
                         acc + i128::from(*v) * i128::from(self.weight[i * n_out + j])
                     });
-                out.push(cx.finish_narrow(acc, self.rescale)?);
+                out.push(cx.finish(acc, self.rescale)?);
             }
         }
         Ok(out)
@@ -137,7 +137,7 @@ impl Op for Conv {
                 .fold(i128::from(self.bias[o]), |acc, (xi, wi)| {
                     acc + i128::from(x[*xi]) * i128::from(self.weight[*wi])
                 });
-            match cx.finish_narrow(acc, self.rescale) {
+            match cx.finish(acc, self.rescale) {
                 Ok(y) => out[i] = y,
                 Err(e) => err = err.take().or(Some(e)),
             }
@@ -199,7 +199,7 @@ impl Op for Affine {
             .zip(self.weight.iter().zip(&self.bias))
             .map(|(x, (w, b))| {
                 let acc = i128::from(*b) + i128::from(*x) * i128::from(*w);
-                cx.finish_narrow(acc, self.rescale)
+                cx.finish(acc, self.rescale)
             })
             .collect()
     }

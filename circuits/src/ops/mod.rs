@@ -191,21 +191,18 @@ impl Exec<'_> {
         check_range_at(self.model, act, value, || format!("node `{}`", self.node))
     }
 
-    /// Rescales (and activates) an accumulator, or keeps it when there is no rescale.
-    pub fn finish(&self, acc: i128, rs: Option<Rescale>) -> Result<i128> {
-        match rs {
+    /// Rescales (and activates) an accumulator, or keeps it when there is no rescale; the
+    /// value as stored.
+    pub fn finish(&self, acc: i128, rs: Option<Rescale>) -> Result<i64> {
+        let v = match rs {
             Some(r) => {
                 let (q, _) = rescale(acc, r.shift);
                 self.check_range(r.act, q)?;
-                Ok(self.model.tables.apply(r.act, q))
+                self.model.tables.apply(r.act, q)
             }
-            None => Ok(acc),
-        }
-    }
-
-    /// [`Self::finish`], narrowed to a stored value.
-    pub fn finish_narrow(&self, acc: i128, rs: Option<Rescale>) -> Result<i64> {
-        self.finish(acc, rs).and_then(|v| self.narrow(v))
+            None => acc,
+        };
+        self.narrow(v)
     }
 
     /// A value as stored (64 bits), or an overflow naming the node.

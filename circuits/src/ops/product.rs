@@ -48,7 +48,7 @@ impl Op for Product {
                 .iter()
                 .map(|(i, j)| i128::from(x[*i]) * i128::from(y[*j]))
                 .sum();
-            match cx.finish_narrow(acc, self.rescale) {
+            match cx.finish(acc, self.rescale) {
                 Ok(v) => out[o] = v,
                 Err(e) => err = err.take().or(Some(e)),
             }
