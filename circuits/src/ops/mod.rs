@@ -32,6 +32,7 @@ use crate::error::{CircuitError, Result};
 use crate::fixed_point::rescale;
 use crate::gadgets::{CellRef, Gadgets, Param};
 use crate::model::{Activation, CompiledModel, Layer, QTensor, Rescale, Tables, TensorId};
+use std::collections::BTreeMap;
 
 /// What `profile` counts a layer's rows as.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,26 +145,37 @@ impl Check<'_> {
 
 /// What [`Op::bound`] computes from: the tables and the bounds of the tensors before it.
 pub struct Bounds<'a> {
-    /// The lookup tables.
-    pub tables: &'a Tables,
+    /// The largest magnitude each activation's table outputs (see [`table_bounds`]).
+    pub tables: &'a BTreeMap<Activation, u128>,
     /// The bound of every tensor computed so far, by id.
     pub of: &'a [u128],
 }
 
-impl Bounds<'_> {
-    /// The largest magnitude `act`'s table can output (the identity's: its range).
-    pub fn table(&self, act: Activation) -> u128 {
-        let tables = self.tables;
-        tables.activations.get(&act).map_or(0, |b| {
-            if act == Activation::Identity {
-                return 1u128 << (b - 1);
-            }
-            let half = 1i128 << (b - 1);
-            (-half..half)
-                .map(|x| tables.apply(act, x).unsigned_abs())
-                .max()
-                .unwrap_or(0)
+/// The largest magnitude each activation's table can output (the identity's: its range),
+/// computed once for a model: each is a scan of the whole table.
+pub fn table_bounds(tables: &Tables) -> BTreeMap<Activation, u128> {
+    tables
+        .activations
+        .iter()
+        .map(|(act, b)| {
+            let bound = if *act == Activation::Identity {
+                1u128 << (b - 1)
+            } else {
+                let half = 1i128 << (b - 1);
+                (-half..half)
+                    .map(|x| tables.apply(*act, x).unsigned_abs())
+                    .max()
+                    .unwrap_or(0)
+            };
+            (*act, bound)
         })
+        .collect()
+}
+
+impl Bounds<'_> {
+    /// The largest magnitude `act`'s table can output (0 without a table).
+    pub fn table(&self, act: Activation) -> u128 {
+        self.tables.get(&act).copied().unwrap_or(0)
     }
 
     /// The bound of an accumulator `bias + Σ x·w` whose `x` are bounded by `input`'s bound

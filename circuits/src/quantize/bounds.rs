@@ -3,7 +3,7 @@
 
 use super::{Layer, QTensor, Tables};
 use crate::model::{Activation, TensorId};
-use crate::ops::Bounds;
+use crate::ops::{table_bounds, Bounds};
 
 /// Bits of a signed value whose magnitude is at most `bound`.
 pub(super) fn signed_bits(bound: u128) -> u32 {
@@ -20,13 +20,21 @@ pub(super) fn static_bounds(
     tables: &Tables,
 ) -> Vec<u128> {
     let mut bound = vec![0u128; tensors.len()];
-    let identity = Bounds { tables, of: &bound }.table(Activation::Identity);
+    let table_bounds = table_bounds(tables);
+    let identity = Bounds {
+        tables: &table_bounds,
+        of: &bound,
+    }
+    .table(Activation::Identity);
     for t in inputs {
         bound[*t] = identity;
     }
     for layer in layers {
         let op = layer.op();
-        bound[op.output()] = op.bound(&Bounds { tables, of: &bound });
+        bound[op.output()] = op.bound(&Bounds {
+            tables: &table_bounds,
+            of: &bound,
+        });
     }
     bound
 }
