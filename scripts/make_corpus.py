@@ -1001,6 +1001,35 @@ def cast_computed(rng):
     )
 
 
+@model("conv_pool_auto_pad", "Conv and pooling with auto_pad SAME_UPPER, SAME_LOWER and VALID "
+       "(as TFLite converters write them)")
+def conv_pool_auto_pad(rng):
+    return (
+        [
+            node("Conv", ["input", "w1", "b1"], ["c1"], strides=[2, 2],
+                 auto_pad="SAME_UPPER"),                                       # [1,3,4,4]
+            node("Relu", ["c1"], ["r1"]),
+            node("Conv", ["r1", "w2"], ["c2"], strides=[1, 1],
+                 auto_pad="SAME_LOWER"),                                       # [1,2,4,4]
+            node("AveragePool", ["c2"], ["avg"], kernel_shape=[2, 2], strides=[2, 2],
+                 auto_pad="VALID"),                                            # [1,2,2,2]
+            node("MaxPool", ["input"], ["mx"], kernel_shape=[2, 2], strides=[2, 2],
+                 auto_pad="SAME_UPPER"),                                       # [1,2,4,4]
+            node("AveragePool", ["input"], ["av2"], kernel_shape=[3, 3], strides=[3, 3],
+                 auto_pad="SAME_LOWER"),                                       # [1,2,3,3]
+            node("Reshape", ["avg", "flat"], ["f1"]),
+            node("Reshape", ["mx", "flat"], ["f2"]),
+            node("Reshape", ["av2", "flat"], ["f3"]),
+            node("Concat", ["f1", "f2", "f3"], ["output"], axis=0),
+        ],
+        {"input": ([1, 2, 7, 7], -1.0, 1.0)},
+        {"output": [8 + 32 + 18]},
+        [weights(rng, "w1", (3, 2, 3, 3)), weights(rng, "b1", (3,), 0.25),
+         weights(rng, "w2", (2, 3, 2, 2)), init_i64("flat", [-1])],
+        18,
+    )
+
+
 # Convolutions state their strides: the spec's default is 1, but ezkl refuses a Conv without
 # them, and the corpus is also what scripts/bench-vs-ezkl compares on.
 

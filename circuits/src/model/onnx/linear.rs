@@ -3,7 +3,7 @@
 
 use super::shape::broadcast;
 use super::{
-    attr_float, attr_int, attr_ints, attr_string, invalid, unsupported, Importer, Operand,
+    attr_float, attr_int, attr_ints, auto_pads, invalid, unsupported, Importer, Operand,
     COMPUTED_RIGHT_OPERAND,
 };
 use crate::error::Result;
@@ -168,12 +168,6 @@ impl Importer {
         let (kernel, strides, pads, include_pad) = if node.op_type.starts_with("Global") {
             (in_shape[2..].to_vec(), vec![1; d], vec![0; 2 * d], true)
         } else {
-            if let Some(pad) = attr_string(node, "auto_pad").filter(|p| p != "NOTSET") {
-                return Err(unsupported(
-                    node,
-                    &format!("auto_pad={pad} (export with explicit pads)"),
-                ));
-            }
             if attr_int(node, "ceil_mode").unwrap_or(0) != 0 {
                 return Err(unsupported(node, "ceil_mode=1"));
             }
@@ -193,7 +187,10 @@ impl Importer {
                     .ok_or_else(|| invalid(node, "no kernel_shape".into()))?,
             )?;
             let strides = usize_list(attr_ints(node, "strides").unwrap_or_else(|| vec![1; d]))?;
-            let pads = usize_list(attr_ints(node, "pads").unwrap_or_else(|| vec![0; 2 * d]))?;
+            let pads = match auto_pads(node, &in_shape[2..], &kernel, &strides, &vec![1; d])? {
+                Some(pads) => pads,
+                None => usize_list(attr_ints(node, "pads").unwrap_or_else(|| vec![0; 2 * d]))?,
+            };
             (
                 kernel,
                 strides,
@@ -387,12 +384,6 @@ impl Importer {
                 ),
             ));
         }
-        if let Some(pad) = attr_string(node, "auto_pad").filter(|p| p != "NOTSET") {
-            return Err(unsupported(
-                node,
-                &format!("auto_pad={pad} (export with explicit pads)"),
-            ));
-        }
         let kernel: Vec<usize> = w.shape[2..].to_vec();
         if let Some(ks) = attr_ints(node, "kernel_shape") {
             if ks.iter().map(|v| *v as usize).collect::<Vec<_>>() != kernel {
@@ -414,6 +405,7 @@ impl Importer {
         let (Some(strides), Some(dilations), Some(pads)) = (strides, dilations, pads) else {
             return Err(invalid(node, "negative stride, dilation or padding".into()));
         };
+        let pads = auto_pads(node, &in_shape[2..], &kernel, &strides, &dilations)?.unwrap_or(pads);
         if pads.len() != 2 * d || group < 1 {
             return Err(invalid(node, "bad pads or group".into()));
         }
