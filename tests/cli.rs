@@ -672,3 +672,61 @@ fn market_keygen_writes_an_owner_only_key_and_never_through_a_link() {
     );
     assert!(!target.exists());
 }
+
+#[test]
+fn randomized_linear_checks_prove_and_verify_from_the_cli_and_say_what_they_lack() {
+    let tmp = tempfile::tempdir().unwrap();
+    let build = tmp.path().join("build");
+    let b = build.to_str().unwrap();
+    let corpus = |f: &str| repo(&format!("tests/fixtures/corpus/conv_pool_auto_pad.{f}"));
+    let (model, calibration, input) = (
+        corpus("onnx"),
+        corpus("calibration.json"),
+        corpus("input.json"),
+    );
+    let (m, c, i) = (
+        model.to_str().unwrap(),
+        calibration.to_str().unwrap(),
+        input.to_str().unwrap(),
+    );
+    // An unknown mode is a usage error (clap's, with its hint) naming the value.
+    let out = snarkml(&["compile", m, "-o", b, "--linear", "dense"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "error: invalid value 'dense' for '--linear <LINEAR>': unknown linear check \
+             `dense` (expected direct, freivalds or auto)"
+        ),
+        "{stderr}"
+    );
+    ok(snarkml(&[
+        "compile",
+        m,
+        "-o",
+        b,
+        "--calibration",
+        c,
+        "--linear",
+        "freivalds",
+    ]));
+    let compiled =
+        snarkml_circuits::quantize::CompiledModel::load(&build.join("model.json")).unwrap();
+    assert!(compiled.uses_freivalds());
+    let srs = cached_srs(compiled.layout.k);
+    ok(snarkml(&["setup", b, "--srs", srs.to_str().unwrap()]));
+    let proof = tmp.path().join("proof.json");
+    let p = proof.to_str().unwrap();
+    ok(snarkml(&["prove", b, "--input", i, "-o", p]));
+    ok(snarkml(&["verify", b, p]));
+    assert_one_line_error(
+        &snarkml(&[
+            "gen-verifier",
+            b,
+            "-o",
+            tmp.path().join("sol").to_str().unwrap(),
+        ]),
+        "randomized (Freivalds) checks in a second proof phase, which a Solidity verifier does \
+         not support yet",
+    );
+}

@@ -2,13 +2,13 @@
 //! synthesis of a [`Plan`].
 
 use crate::fixed_point::to_field;
-use crate::layout::{table_rows, Plan, PoseidonGate};
+use crate::layout::{table_rows, FGate, Plan, PoseidonGate};
 use crate::model::{CompiledModel, Tables};
 use crate::Fr;
 use halo2_proofs::circuit::{Cell, Layouter, SimpleFloorPlanner, Value};
 use halo2_proofs::plonk::{
-    Advice, Circuit, Column, ConstraintSystem, Error, Expression, Fixed, Instance, Selector,
-    TableColumn,
+    Advice, Challenge, Circuit, Column, ConstraintSystem, Error, Expression, FirstPhase, Fixed,
+    Instance, SecondPhase, Selector, TableColumn,
 };
 use halo2_proofs::poly::Rotation;
 use snark_verifier_sdk::CircuitExt;
@@ -25,6 +25,8 @@ pub struct CircuitParams {
     pub private_weights: bool,
     /// Whether the product gates are present (two computed tensors are multiplied).
     pub products: bool,
+    /// Whether the second phase of randomized (Freivalds) checks is present.
+    pub freivalds: bool,
 }
 
 impl CircuitParams {
@@ -35,6 +37,7 @@ impl CircuitParams {
             poseidon: model.uses_poseidon(),
             private_weights: model.private_weights(),
             products: model.uses_products(),
+            freivalds: model.uses_freivalds(),
         }
     }
 }
@@ -46,6 +49,7 @@ impl Default for CircuitParams {
             poseidon: false,
             private_weights: false,
             products: false,
+            freivalds: false,
         }
     }
 }
@@ -86,6 +90,102 @@ pub struct ModelConfig {
     /// Selectors of the product gates (first row, chained rows), when two computed tensors
     /// are multiplied.
     pub product: Option<(Selector, Selector)>,
+    /// The second phase of randomized checks, when a linear layer has one.
+    pub freivalds: Option<FreivaldsConfig>,
+}
+
+/// The second-phase columns, challenges and gates of randomized (Freivalds) checks (row
+/// shapes in [`crate::layout`]'s `freivalds` module).
+#[derive(Clone, Copy, Debug)]
+pub struct FreivaldsConfig {
+    /// `h`, `e1`, `e2`: second-phase advice.
+    pub columns: [Column<Advice>; 3],
+    /// `r` (over a product's columns) and `s` (over its rows), drawn after the first phase.
+    pub challenges: [Challenge; 2],
+    /// Enables "freivalds horner over cells".
+    pub cells: Selector,
+    /// Enables "freivalds horner over weights".
+    pub weights: Selector,
+    /// Enables "freivalds horner over results".
+    pub results: Selector,
+    /// Enables "freivalds products".
+    pub products: Selector,
+    /// Enables "freivalds check".
+    pub check: Selector,
+}
+
+impl FreivaldsConfig {
+    /// Adds the second-phase columns and the five gates over `x` (first-phase advice), `w`
+    /// (fixed weights) and `f` (the fixed chain flag). Every gate has degree at most 3.
+    pub fn configure(
+        meta: &mut ConstraintSystem<Fr>,
+        x: &[Column<Advice>],
+        w: &[Column<Fixed>],
+        f: Column<Fixed>,
+    ) -> Self {
+        let columns = [0; 3].map(|_| meta.advice_column_in(SecondPhase));
+        for c in columns {
+            meta.enable_equality(c);
+        }
+        let challenges = [0; 2].map(|_| meta.challenge_usable_after(FirstPhase));
+        let config = Self {
+            columns,
+            challenges,
+            cells: meta.selector(),
+            weights: meta.selector(),
+            results: meta.selector(),
+            products: meta.selector(),
+            check: meta.selector(),
+        };
+        let [h, e1, e2] = columns;
+        let width = x.len();
+        // c^k as an expression.
+        let power = |c: &Expression<Fr>, k: usize| -> Expression<Fr> {
+            (0..k).fold(Expression::Constant(Fr::one()), |acc, _| acc * c.clone())
+        };
+        type Cells<'a> = halo2_proofs::plonk::VirtualCells<'a, Fr>;
+        let step = |m: &mut Cells<'_>, c: &Expression<Fr>, k: usize| -> Expression<Fr> {
+            let flag = m.query_fixed(f, Rotation::cur());
+            let prev = m.query_advice(h, Rotation::prev());
+            flag * prev * power(c, k)
+        };
+        meta.create_gate("freivalds horner over cells", |m| {
+            let q = m.query_selector(config.cells);
+            let r = m.query_challenge(challenges[0]);
+            let mut acc = step(m, &r, width);
+            for (i, col) in x.iter().enumerate() {
+                acc = acc + m.query_advice(*col, Rotation::cur()) * power(&r, width - 1 - i);
+            }
+            vec![q * (m.query_advice(h, Rotation::cur()) - acc)]
+        });
+        meta.create_gate("freivalds horner over weights", |m| {
+            let q = m.query_selector(config.weights);
+            let s = m.query_challenge(challenges[1]);
+            let mut acc = step(m, &s, width);
+            for (i, col) in w.iter().enumerate() {
+                acc = acc + m.query_fixed(*col, Rotation::cur()) * power(&s, width - 1 - i);
+            }
+            vec![q * (m.query_advice(h, Rotation::cur()) - acc)]
+        });
+        meta.create_gate("freivalds horner over results", |m| {
+            let q = m.query_selector(config.results);
+            let s = m.query_challenge(challenges[1]);
+            let acc = step(m, &s, 1) + m.query_advice(e1, Rotation::cur());
+            vec![q * (m.query_advice(h, Rotation::cur()) - acc)]
+        });
+        meta.create_gate("freivalds products", |m| {
+            let q = m.query_selector(config.products);
+            let one = Expression::Constant(Fr::one());
+            let acc = step(m, &one, 0)
+                + m.query_advice(e1, Rotation::cur()) * m.query_advice(e2, Rotation::cur());
+            vec![q * (m.query_advice(h, Rotation::cur()) - acc)]
+        });
+        meta.create_gate("freivalds check", |m| {
+            let q = m.query_selector(config.check);
+            vec![q * (m.query_advice(e1, Rotation::cur()) - m.query_advice(e2, Rotation::cur()))]
+        });
+        config
+    }
 }
 
 /// Selectors of the Poseidon gates. The state lives in `x0..x2`; constants in `w0..w2`.
@@ -190,6 +290,7 @@ impl ModelConfig {
             poseidon,
             private_weights,
             products,
+            freivalds,
         } = params;
         let columns = if private_weights {
             2 * width + 2
@@ -316,6 +417,8 @@ impl ModelConfig {
                 [weights[0], weights[1], weights[2]],
             )
         });
+        let freivalds =
+            freivalds.then(|| FreivaldsConfig::configure(meta, &advice[..width], &weights, bias));
         Self {
             advice,
             weights,
@@ -330,6 +433,7 @@ impl ModelConfig {
             poseidon,
             param_dot,
             product,
+            freivalds,
         }
     }
 }
@@ -384,6 +488,7 @@ impl Circuit<Fr> for ModelCircuit {
             poseidon: self.plan.poseidon,
             private_weights: self.plan.private_weights,
             products: self.plan.products,
+            freivalds: self.plan.freivalds,
         }
     }
 
@@ -492,6 +597,41 @@ impl Circuit<Fr> for ModelCircuit {
                                 region.assign_fixed(*col, pr.row, c);
                             }
                         }
+                    }
+                }
+                if let Some(fc) = &config.freivalds {
+                    // The first phase is complete: commit it and draw r and s.
+                    region.next_phase();
+                    let [r, s] = fc.challenges.map(|c| region.get_challenge(c));
+                    let values = r.zip(s).map(|(r, s)| {
+                        if plan.witness {
+                            Some(plan.phase_two(r, s))
+                        } else {
+                            None
+                        }
+                    });
+                    for (k, column) in fc.columns.iter().enumerate() {
+                        let assigned = (0..plan.rows)
+                            .map(|row| {
+                                let v = values.as_ref().and_then(|v| match v {
+                                    Some(cols) => Value::known(cols[k][row]),
+                                    None => Value::unknown(),
+                                });
+                                region.assign_advice(*column, row, v).cell()
+                            })
+                            .collect();
+                        cells.push(assigned);
+                    }
+                    for row in 0..plan.rows {
+                        let selector = match plan.fgate[row] {
+                            FGate::None => continue,
+                            FGate::Cells => fc.cells,
+                            FGate::Weights => fc.weights,
+                            FGate::Results => fc.results,
+                            FGate::Products => fc.products,
+                            FGate::Check => fc.check,
+                        };
+                        selector.enable(&mut region, row)?;
                     }
                 }
                 for (a, b) in &plan.copies {

@@ -48,4 +48,25 @@ pub trait Gadgets {
     fn divide(&mut self, a: CellRef, b: CellRef, shift: u32, range_bits: u32) -> CellRef;
     /// A cell constrained to zero (shared).
     fn zero(&mut self) -> CellRef;
+    /// The accumulators `Y = W·X + b` of a matrix product with constant weights, checked by
+    /// one randomized (Freivalds) identity in the circuit's second phase instead of a dot
+    /// product per element; returns `Y`'s cells, `[n_out][cols]` row-major.
+    fn freivalds(&mut self, product: &MatrixProduct<'_>) -> Vec<CellRef>;
+}
+
+/// `Y = W·X + b` for [`Gadgets::freivalds`].
+#[derive(Clone, Copy, Debug)]
+pub struct MatrixProduct<'a> {
+    /// `W`, `[n_out][n_in]` row-major.
+    pub weights: &'a [i64],
+    /// `b`, `[n_out]`, at the accumulator's scale.
+    pub bias: &'a [i64],
+    /// `X`, `[n_in][cols]` row-major; `None` is a zero (padding).
+    pub x: &'a [Option<CellRef>],
+    /// Rows of `W` and `Y`.
+    pub n_out: usize,
+    /// Columns of `W`, rows of `X`.
+    pub n_in: usize,
+    /// Columns of `X` and `Y`.
+    pub cols: usize,
 }

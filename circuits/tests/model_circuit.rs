@@ -145,6 +145,7 @@ fn relu_output_claimed_wrong_fails_exactly_the_lookup() {
         layer: 0,
         element: 0,
         delta: 1,
+        accumulator: false,
     };
     let plan = Plan::build_with_fault(&model, model.layout.width, Some(&q), Some(fault)).unwrap();
     let relu_row = plan.layers.iter().find(|l| l.node == "relu").unwrap().start;

@@ -194,6 +194,7 @@ fn a_softmax_quotient_off_by_one_fails_the_remainder_range_check() {
         layer,
         element: 0,
         delta: 1,
+        accumulator: false,
     };
     let plan = Plan::build_with_fault(&model, model.layout.width, Some(&q), Some(fault)).unwrap();
     let honest = Plan::build(&model, model.layout.width, Some(&q)).unwrap();

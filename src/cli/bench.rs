@@ -3,7 +3,7 @@ use crate::artifacts::BuildDir;
 use crate::pipeline;
 use clap::Args;
 use snarkml_circuits::prover::Transcript;
-use snarkml_circuits::quantize::CompileOptions;
+use snarkml_circuits::quantize::{CompileOptions, LinearMode};
 use snarkml_verifier_gen::VerifierForm;
 use std::path::PathBuf;
 
@@ -24,6 +24,9 @@ pub struct BenchCmd {
     /// Multiply-accumulates per dot-product row.
     #[arg(long, default_value_t = 4)]
     pub width: usize,
+    /// How Conv and MatMul/Gemm layers are checked (as `compile --linear`).
+    #[arg(long, default_value = "direct", value_parser = clap::value_parser!(LinearMode))]
+    pub linear: LinearMode,
     /// Repetitions of setup, prove and verify (the median is reported).
     #[arg(long, default_value_t = 3)]
     pub runs: usize,
@@ -67,6 +70,7 @@ impl BenchCmd {
         let build = BuildDir::create(tmp.join("build"))?;
         let opts = CompileOptions {
             width: self.width,
+            linear: self.linear,
             ..CompileOptions::default()
         };
         let (m, compile_s) = timed("compile", || {

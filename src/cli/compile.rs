@@ -1,7 +1,7 @@
 use crate::artifacts::BuildDir;
 use crate::pipeline;
 use clap::Args;
-use snarkml_circuits::quantize::{CompileOptions, Visibility};
+use snarkml_circuits::quantize::{CompileOptions, LinearMode, Visibility};
 use std::path::PathBuf;
 
 /// `snarkml compile`.
@@ -48,6 +48,12 @@ pub struct CompileCmd {
     /// more fractional bits, even at the cost of a bigger circuit.
     #[arg(long, default_value_t = snarkml_circuits::quantize::DEFAULT_TARGET_ERROR)]
     pub target_error: f64,
+    /// How Conv and MatMul/Gemm layers are checked: direct (a dot product per output),
+    /// freivalds (one randomized check per layer in a second proof phase: far fewer rows for
+    /// convolutions; native proving and verification only for now, no Solidity verifier or
+    /// aggregation yet), or auto (per layer, whichever takes fewer rows).
+    #[arg(long, default_value = "direct", value_parser = clap::value_parser!(LinearMode))]
+    pub linear: LinearMode,
     /// Choose the width (and so the columns and k) that the cost model predicts proves
     /// fastest within --max-memory and with a verifier under the EVM's 24,576-byte limit.
     #[arg(long, conflicts_with = "width")]
@@ -136,6 +142,7 @@ impl CompileCmd {
                 })
                 .transpose()?,
             target_error: self.target_error,
+            linear: self.linear,
         };
         let (mut m, mut secs) = super::timed("compiling", || {
             pipeline::compile(&self.model, &build, self.calibration.as_deref(), &opts)

@@ -445,6 +445,24 @@ fn verify_loaded(loaded: &Loaded, vk: &VerifyingKey<G1Affine>, proof: &Path) -> 
     Ok(file)
 }
 
+/// Refuses a build whose circuit has the second proof phase of randomized (Freivalds) checks
+/// for `what` (the Solidity verifiers and aggregation do not verify that phase yet).
+pub(crate) fn refuse_second_phase(
+    build: &BuildDir,
+    model: &CompiledModel,
+    what: &str,
+) -> Result<()> {
+    if model.uses_freivalds() {
+        bail!(
+            "{} checks linear layers by randomized (Freivalds) checks in a second proof phase, \
+             which {what} does not support yet: its proofs verify natively (`snarkml verify`); \
+             recompile with `--linear direct` to verify on-chain or aggregate",
+            build.root().display()
+        );
+    }
+    Ok(())
+}
+
 /// Generates the Solidity verifier of `form` into `out_dir` (sources and the ABI to call) and
 /// `build/verifier.json`. An aggregation directory gets the aggregated-proof verifier.
 pub fn gen_verifier(
@@ -466,6 +484,7 @@ pub fn gen_verifier(
             params,
             model,
         } = load(build)?;
+        refuse_second_phase(build, &model, "a Solidity verifier")?;
         let vk = load_vk(build, &info, &model)?;
         (params, vk, info.num_instances, CircuitKind::Model)
     };

@@ -49,22 +49,27 @@
 //! ```
 //! The digest is `s1` after the last permutation; it goes to an instance.
 //!
+//! Linear layers compiled with randomized checks ([`crate::model::LinearCheck::Freivalds`])
+//! add three second-phase advice columns and five gates: see the `freivalds` module.
+//!
 //! Public values are packed, `⌊252 / B⌋` signed `B`-bit values per instance, by chained dot
 //! rows with multiplier `2^B` (see [`crate::fixed_point::pack`]). Inputs are range-checked by
 //! the identity table and outputs have static bounds, so the packing is injective. Shape ops
 //! (reshape, flatten) reuse cells and cost no rows.
 
 mod audit;
+mod freivalds;
 mod layers;
 pub mod optimize;
 mod sponge;
 
+pub use freivalds::{freivalds_rows, FGate};
 pub use sponge::{PoseidonGate, PoseidonRow};
 
 use crate::error::Result;
 use crate::fixed_point::{divide, from_field, rescale, to_field, values_per_instance};
 pub use crate::gadgets::CellRef;
-use crate::gadgets::{Gadgets, Param};
+use crate::gadgets::{Gadgets, MatrixProduct, Param};
 use crate::model::Activation;
 use crate::model::{CompiledModel, IoSpec, Tables, Visibility};
 use crate::Fr;
@@ -174,6 +179,12 @@ pub struct Plan {
     pub poseidon_rows: Vec<PoseidonRow>,
     /// The commitments of hashed inputs then outputs, in order.
     pub commitments: Vec<Fr>,
+    /// Whether the circuit has the second-phase columns and gates of randomized checks.
+    pub freivalds: bool,
+    /// The second-phase gate of each row (see [`freivalds`]).
+    pub fgate: Vec<FGate>,
+    /// Second-phase copies into `e1`/`e2`, in row order: (row, 1 or 2, source row in `h`).
+    pub fcopies: Vec<(usize, usize, usize)>,
 }
 
 /// A deliberate lie, for tests: the output of one activation lookup is off by `delta` and
@@ -183,10 +194,14 @@ pub struct Plan {
 pub struct Fault {
     /// Index of the layer in `CompiledModel::layers`.
     pub layer: usize,
-    /// Element of the layer's output.
+    /// Element of the layer's output (with `accumulator`, of its randomized-checked product
+    /// `Y`, `[n][P]` row-major).
     pub element: usize,
     /// What is added to the true value.
     pub delta: i128,
+    /// Whether the lie is about an accumulator checked by a randomized (Freivalds) check
+    /// instead of an activation output.
+    pub accumulator: bool,
 }
 
 struct Builder {
@@ -201,6 +216,8 @@ struct Builder {
     param_cells: Vec<Option<CellRef>>,
     /// A cell constrained to zero, once one is needed.
     zero: Option<CellRef>,
+    /// A cell constrained to one, once one is needed.
+    one: Option<CellRef>,
 }
 
 impl Builder {
@@ -214,6 +231,7 @@ impl Builder {
         p.weights.iter_mut().for_each(|c| c.push(0));
         p.bias.push(0);
         p.tag.push(0);
+        p.fgate.push(FGate::None);
         for sel in [
             &mut p.dot_first,
             &mut p.dot_next,
@@ -260,7 +278,7 @@ impl Builder {
         let e = self.element;
         self.element += 1;
         self.fault
-            .filter(|f| f.layer == self.layer && f.element == e)
+            .filter(|f| f.layer == self.layer && f.element == e && !f.accumulator)
             .map_or(0, |f| f.delta)
     }
 
@@ -593,6 +611,9 @@ impl Builder {
                 products: model.uses_products(),
                 poseidon_rows: Vec::new(),
                 commitments: Vec::new(),
+                freivalds: false,
+                fgate: Vec::new(),
+                fcopies: Vec::new(),
             },
             tables: model.tables.clone(),
             fault,
@@ -601,6 +622,7 @@ impl Builder {
             private_weights,
             param_cells: vec![None; parameters.len()],
             zero: None,
+            one: None,
         }
     }
 
@@ -662,6 +684,10 @@ impl Gadgets for Builder {
 
     fn zero(&mut self) -> CellRef {
         Builder::zero(self)
+    }
+
+    fn freivalds(&mut self, product: &MatrixProduct<'_>) -> Vec<CellRef> {
+        Builder::freivalds(self, product)
     }
 }
 

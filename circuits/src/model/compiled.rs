@@ -436,6 +436,16 @@ impl CompiledModel {
             .iter()
             .any(|l| matches!(l, Layer::Product(_) | Layer::Div(_)))
     }
+
+    /// Whether a linear layer is checked by a randomized (Freivalds) identity, which adds the
+    /// circuit's second phase.
+    pub fn uses_freivalds(&self) -> bool {
+        self.layers.iter().any(|l| match l {
+            Layer::Dense(d) => !d.check.is_direct(),
+            Layer::Conv(c) => !c.check.is_direct(),
+            _ => false,
+        })
+    }
 }
 
 /// Serde of a map keyed by activations as a list of `{"act": …, "FIELD": n}` objects (JSON

@@ -5,6 +5,26 @@
 use crate::model::{Activation, ConvGeometry, ProductDims, TensorId};
 use serde::{Deserialize, Serialize};
 
+/// How a linear layer's products are checked in the circuit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinearCheck {
+    /// One dot product per output element (`⌈terms / W⌉` rows each).
+    #[default]
+    Direct,
+    /// The outputs `Y` are witnesses and one randomized (Freivalds) identity
+    /// `sᵀ·Y·r = sᵀ·(W·X + b)·r` with challenges `r`, `s` drawn after they are committed
+    /// checks the whole product in a second proof phase (see [`crate::layout`]).
+    Freivalds,
+}
+
+impl LinearCheck {
+    /// Whether this is the direct check (the `model.json` default, left out when written).
+    pub fn is_direct(&self) -> bool {
+        *self == Self::Direct
+    }
+}
+
 /// Dot products through the dot-product gate, optionally rescaled (and activated) by lookup.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Dense {
@@ -25,6 +45,9 @@ pub struct Dense {
     /// Division back to the working scale, fused with an activation; `None` keeps the
     /// doubled scale (used for final layers whose output is a model output).
     pub rescale: Option<Rescale>,
+    /// How the products are checked.
+    #[serde(default, skip_serializing_if = "LinearCheck::is_direct")]
+    pub check: LinearCheck,
 }
 
 /// A convolution through the dot-product gate (padding costs nothing), rescaled like Dense.
@@ -44,6 +67,9 @@ pub struct Conv {
     pub bias: Vec<i64>,
     /// As for Dense.
     pub rescale: Option<Rescale>,
+    /// How the products are checked.
+    #[serde(default, skip_serializing_if = "LinearCheck::is_direct")]
+    pub check: LinearCheck,
 }
 
 /// `out[i] = in[i]·weight[i] + bias[i]` through the dot-product gate, rescaled like Dense.
@@ -303,6 +329,7 @@ mod tests {
                         shift: 7,
                         act: Activation::Relu,
                     }),
+                    check: LinearCheck::Direct,
                 }),
                 r#"{"layer":"dense","node":"fc","input":0,"output":1,"n_in":2,"n_out":1,"weight":[3,-4],"bias":[5],"rescale":{"shift":7,"act":{"fn":"relu"}}}"#,
             ),

@@ -12,7 +12,7 @@ pub use compiled::{
     FORMAT_VERSION, LIMB_BITS, MAX_GAIN, MAX_K, RESERVED_ROWS,
 };
 pub use conv::ConvGeometry;
-pub use layers::{Layer, Rescale};
+pub use layers::{Layer, LinearCheck, Rescale};
 
 use serde::{Deserialize, Serialize};
 

@@ -6,11 +6,16 @@
 //! with a rescale, two rows that divide by `2^shift` (remainder range-checked) and apply the
 //! fused activation by lookup. Without a rescale the output keeps the doubled scale (final
 //! layers).
+//!
+//! With [`LinearCheck::Freivalds`] (constant weights only) the accumulators of a Dense or Conv
+//! are witnesses checked together by one randomized identity per product (per group of a
+//! grouped convolution) instead; see [`crate::layout`]'s `freivalds` module.
 
 use super::{finish_cell, Bounds, Check, Exec, Kind, LayOut, Op};
 use crate::error::Result;
-use crate::gadgets::{CellRef, Gadgets, Param};
-use crate::model::layers::{Affine, Conv, Dense};
+use crate::gadgets::{CellRef, Gadgets, MatrixProduct, Param};
+use crate::layout::freivalds_rows;
+use crate::model::layers::{Affine, Conv, Dense, LinearCheck};
 use crate::model::TensorId;
 
 fn abs(w: i64) -> u128 {
@@ -72,6 +77,33 @@ impl Op for Dense {
     fn lay_out(&self, g: &mut dyn Gadgets, cx: &LayOut<'_>) -> Vec<CellRef> {
         let (n_in, n_out) = (self.n_in, self.n_out);
         let src = &cx.cells[self.input];
+        if self.check == LinearCheck::Freivalds {
+            // X[i][b] = x[b][i], W[o][i] = weight[i][o]; Y[o][b] is output [b][o].
+            let cols = src.len() / n_in;
+            let x: Vec<Option<CellRef>> = (0..n_in)
+                .flat_map(|i| (0..cols).map(move |b| Some(src[b * n_in + i])))
+                .collect();
+            let weights: Vec<i64> = (0..n_out)
+                .flat_map(|o| (0..n_in).map(move |i| self.weight[i * n_out + o]))
+                .collect();
+            let y = g.freivalds(&MatrixProduct {
+                weights: &weights,
+                bias: &self.bias,
+                x: &x,
+                n_out,
+                n_in,
+                cols,
+            });
+            let mut out = vec![None; y.len()];
+            for (e, cell) in y.into_iter().enumerate() {
+                let (o, b) = (e / cols, e % cols);
+                out[b * n_out + o] = Some(cell);
+            }
+            return out
+                .into_iter()
+                .map(|c| finish_cell(g, c.expect("every output placed"), self.rescale))
+                .collect();
+        }
         let mut out = Vec::with_capacity(src.len() / n_in * n_out);
         for row in src.chunks(n_in) {
             for j in 0..n_out {
@@ -150,6 +182,9 @@ impl Op for Conv {
 
     fn lay_out(&self, g: &mut dyn Gadgets, cx: &LayOut<'_>) -> Vec<CellRef> {
         let src = &cx.cells[self.input];
+        if self.check == LinearCheck::Freivalds {
+            return self.lay_out_freivalds(g, src);
+        }
         let mut out = Vec::with_capacity(self.geometry.output_shape().iter().product());
         self.geometry.for_each_output(|_, o, terms| {
             let terms: Vec<(CellRef, Param)> = terms
@@ -161,6 +196,70 @@ impl Op for Conv {
             out.push(finish_cell(g, acc, self.rescale));
         });
         out
+    }
+}
+
+impl Conv {
+    /// One randomized check per group: `Y_g = W_g·X_g + b_g` with `X_g` the group's patches
+    /// (`[C/group · kernel][N · spatial]`, `None` where the window is padding).
+    fn lay_out_freivalds(&self, g: &mut dyn Gadgets, src: &[CellRef]) -> Vec<CellRef> {
+        let geo = &self.geometry;
+        let (groups, opg) = (geo.group, geo.out_channels / geo.group);
+        let m = self.weight.len() / geo.out_channels;
+        let len: usize = geo.out_spatial.iter().product();
+        let cols = geo.batch * len;
+        let mut x = vec![vec![None; m * cols]; groups];
+        self.geometry.for_each_output(|i, o, terms| {
+            if o % opg == 0 {
+                let (n, p) = (i / (geo.out_channels * len), i % len);
+                for (xi, wi) in terms {
+                    x[o / opg][(wi - o * m) * cols + n * len + p] = Some(src[*xi]);
+                }
+            }
+        });
+        let mut out = vec![None; geo.out_channels * cols];
+        for (group, x) in x.iter().enumerate() {
+            let o0 = group * opg;
+            let y = g.freivalds(&MatrixProduct {
+                weights: &self.weight[o0 * m..(o0 + opg) * m],
+                bias: &self.bias[o0..o0 + opg],
+                x,
+                n_out: opg,
+                n_in: m,
+                cols,
+            });
+            for (e, cell) in y.into_iter().enumerate() {
+                let (o, col) = (o0 + e / cols, e % cols);
+                let (n, p) = (col / len, col % len);
+                out[(n * geo.out_channels + o) * len + p] = Some(cell);
+            }
+        }
+        out.into_iter()
+            .map(|c| finish_cell(g, c.expect("every output placed"), self.rescale))
+            .collect()
+    }
+
+    /// Rows of the products by each check at width `w`: (direct, randomized).
+    pub fn check_rows(&self, w: usize) -> (usize, usize) {
+        let geo = &self.geometry;
+        let m = self.weight.len() / geo.out_channels.max(1);
+        let cols = geo.batch * geo.out_spatial.iter().product::<usize>();
+        let opg = geo.out_channels / geo.group.max(1);
+        (
+            geo.out_channels * cols * m.div_ceil(w).max(1),
+            geo.group * freivalds_rows(opg, m, cols, w),
+        )
+    }
+}
+
+impl Dense {
+    /// Rows of the products by each check at width `w`: (direct, randomized).
+    pub fn check_rows(&self, w: usize, input_len: usize) -> (usize, usize) {
+        let cols = input_len / self.n_in.max(1);
+        (
+            self.n_out * cols * self.n_in.div_ceil(w).max(1),
+            freivalds_rows(self.n_out, self.n_in, cols, w),
+        )
     }
 }
 
@@ -215,5 +314,52 @@ impl Op for Affine {
                 finish_cell(g, acc, self.rescale)
             })
             .collect()
+    }
+}
+
+/// Which check the linear layers get (see [`LinearCheck`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LinearMode {
+    /// Every layer by dot products.
+    #[default]
+    Direct,
+    /// Every Dense and Conv with constant weights by a randomized check.
+    Freivalds,
+    /// Per layer, whichever check takes fewer rows at the model's width.
+    Auto,
+}
+
+impl std::str::FromStr for LinearMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "direct" => Ok(Self::Direct),
+            "freivalds" => Ok(Self::Freivalds),
+            "auto" => Ok(Self::Auto),
+            other => Err(format!(
+                "unknown linear check `{other}` (expected direct, freivalds or auto)"
+            )),
+        }
+    }
+}
+
+/// Sets the check of every Dense and Conv of `model` by `mode` at width `width`. Randomized
+/// checks need constant weights: with private or hashed weights every layer is direct.
+pub fn choose_checks(model: &mut crate::model::CompiledModel, mode: LinearMode, width: usize) {
+    use crate::model::Layer;
+    let constant = !model.private_weights();
+    let pick = |(direct, randomized): (usize, usize)| match mode {
+        LinearMode::Freivalds if constant => LinearCheck::Freivalds,
+        LinearMode::Auto if constant && randomized < direct => LinearCheck::Freivalds,
+        _ => LinearCheck::Direct,
+    };
+    let lengths: Vec<usize> = model.tensors.iter().map(|t| t.numel()).collect();
+    for layer in &mut model.layers {
+        match layer {
+            Layer::Dense(d) => d.check = pick(d.check_rows(width, lengths[d.input])),
+            Layer::Conv(c) => c.check = pick(c.check_rows(width)),
+            _ => {}
+        }
     }
 }

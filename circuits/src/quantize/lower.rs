@@ -200,6 +200,7 @@ pub(super) fn lower(
                         weight,
                         bias,
                         rescale,
+                        check: layers::LinearCheck::Direct,
                     }),
                     FloatOp::Conv { geometry, .. } => Layer::Conv(layers::Conv {
                         node: node.clone(),
@@ -209,6 +210,7 @@ pub(super) fn lower(
                         weight,
                         bias,
                         rescale,
+                        check: layers::LinearCheck::Direct,
                     }),
                     FloatOp::Affine { .. } => Layer::Affine(layers::Affine {
                         node: node.clone(),

@@ -19,6 +19,7 @@ use crate::fixed_point::dequantize;
 use crate::layout;
 use crate::model::onnx::{self, FloatReference};
 use crate::model::FloatGraph;
+pub use crate::ops::linear::{choose_checks, LinearMode};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -59,6 +60,9 @@ pub struct CompileOptions {
     /// takes more fractional bits, up to [`MAX_AUTO_SCALE_BITS`], even at the cost of a bigger
     /// circuit.
     pub target_error: f64,
+    /// How Dense and Conv layers are checked: dot products, randomized (Freivalds) checks in
+    /// a second proof phase, or per layer whichever takes fewer rows.
+    pub linear: LinearMode,
 }
 
 impl Default for CompileOptions {
@@ -72,6 +76,7 @@ impl Default for CompileOptions {
             weights: Visibility::Fixed,
             weights_salt: None,
             target_error: DEFAULT_TARGET_ERROR,
+            linear: LinearMode::Direct,
         }
     }
 }
@@ -159,6 +164,7 @@ pub fn compile(
         if model.private_weights() {
             model.tables.weight_bits = Some(model.weight_bits_needed());
         }
+        choose_checks(&mut model, opts.linear, opts.width);
         model.rows = layout::Plan::build(&model, opts.width, None)?.rows;
         model.layout = LayoutParams {
             width: opts.width,

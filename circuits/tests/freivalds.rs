@@ -1,0 +1,198 @@
+//! Randomized (Freivalds) checks of linear layers in the circuit's second phase: the same
+//! outputs as dot products with fewer rows, a wrong accumulator caught by the check's gate,
+//! and real proofs that verify (and refuse a changed output).
+
+mod common;
+
+use common::{failures, fixture, fixture_samples, srs, unsatisfied_constraints};
+use snarkml_circuits::io::InputFile;
+use snarkml_circuits::layout::{FGate, Fault, Plan};
+use snarkml_circuits::model::{Layer, LinearCheck};
+use snarkml_circuits::prover;
+use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel, LinearMode, Visibility};
+
+/// A fixture compiled with `linear`, at the scales `like` chose when given; its input quantized.
+fn build(
+    stem: &str,
+    linear: LinearMode,
+    like: Option<&CompiledModel>,
+) -> (CompiledModel, Vec<Vec<i64>>) {
+    let opts = CompileOptions {
+        linear,
+        scale_bits: like.map(|m| m.scale_bits),
+        weight_scale_bits: like.map(|m| m.weight_scale_bits),
+        ..CompileOptions::default()
+    };
+    let model = compile(
+        &fixture(&format!("{stem}.onnx")),
+        &fixture_samples(stem),
+        &opts,
+    )
+    .unwrap();
+    let input = InputFile::load(&fixture(&format!("{stem}.input.json"))).unwrap();
+    let q = model.quantize_inputs(&input.input_data).unwrap();
+    (model, q)
+}
+
+fn checks(model: &CompiledModel) -> Vec<LinearCheck> {
+    model
+        .layers
+        .iter()
+        .filter_map(|l| match l {
+            Layer::Dense(d) => Some(d.check),
+            Layer::Conv(c) => Some(c.check),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Convolutions with padding, strides, groups and dilation (ConvTranspose lowers to a
+/// grouped, dilated Conv), with biases, and dense layers over one row and over several.
+const MODELS: [&str; 5] = [
+    "corpus/conv_pool_auto_pad",
+    "corpus/cnn_digits",
+    "corpus/conv_transpose",
+    "corpus/prelu_channels",
+    "corpus/transformer_block",
+];
+
+#[test]
+fn randomized_linear_layers_compute_what_dot_products_do_and_satisfy_the_circuit() {
+    for stem in MODELS {
+        let (direct, q) = build(stem, LinearMode::Direct, None);
+        let (randomized, _) = build(stem, LinearMode::Freivalds, Some(&direct));
+        assert!(
+            checks(&randomized)
+                .iter()
+                .all(|c| *c == LinearCheck::Freivalds),
+            "{stem}"
+        );
+        if checks(&randomized).is_empty() {
+            assert!(!randomized.uses_freivalds(), "{stem}");
+            continue;
+        }
+        assert!(randomized.uses_freivalds(), "{stem}");
+        let a = Plan::build(&direct, direct.layout.width, Some(&q)).unwrap();
+        let b = Plan::build(&randomized, randomized.layout.width, Some(&q)).unwrap();
+        assert_eq!(a.outputs, b.outputs, "{stem}: outputs differ");
+        assert_eq!(a.instances, b.instances, "{stem}: public values differ");
+        assert!(b.freivalds && b.fgate.contains(&FGate::Check), "{stem}");
+        if stem.ends_with("transformer_block") {
+            let rows_of_input = randomized.layers.iter().any(|l| match l {
+                Layer::Dense(d) => randomized.tensors[d.input].numel() > d.n_in,
+                _ => false,
+            });
+            assert!(rows_of_input, "a dense layer over several rows");
+        }
+        let f = failures(&randomized, b);
+        assert!(f.is_empty(), "{stem}: {f:#?}");
+    }
+}
+
+#[test]
+fn auto_takes_randomized_checks_only_where_they_save_rows() {
+    let (direct, _) = build("corpus/cnn_digits", LinearMode::Direct, None);
+    let (auto, _) = build("corpus/cnn_digits", LinearMode::Auto, Some(&direct));
+    let w = direct.layout.width;
+    let mut saw_conv = false;
+    for layer in &auto.layers {
+        match layer {
+            Layer::Conv(c) => {
+                let (dot, randomized) = c.check_rows(w);
+                let expected = if randomized < dot {
+                    LinearCheck::Freivalds
+                } else {
+                    LinearCheck::Direct
+                };
+                assert_eq!(c.check, expected, "{}: {dot} vs {randomized} rows", c.node);
+                saw_conv |= c.check == LinearCheck::Freivalds;
+            }
+            // One row of input: a randomized check costs more than the dot products.
+            Layer::Dense(d) => assert_eq!(d.check, LinearCheck::Direct, "{}", d.node),
+            _ => {}
+        }
+    }
+    assert!(saw_conv, "the first 3×3 convolution saves rows");
+    assert!(
+        auto.rows < direct.rows,
+        "{} rows vs {}",
+        auto.rows,
+        direct.rows
+    );
+    // Randomized checks need constant weights: with private weights every layer is direct.
+    let opts = CompileOptions {
+        linear: LinearMode::Freivalds,
+        weights: Visibility::Private,
+        ..CompileOptions::default()
+    };
+    let private = compile(
+        &fixture("corpus/cnn_digits.onnx"),
+        &fixture_samples("corpus/cnn_digits"),
+        &opts,
+    )
+    .unwrap();
+    assert!(!private.uses_freivalds());
+}
+
+#[test]
+fn an_accumulator_off_by_one_fails_only_the_freivalds_check() {
+    let (model, q) = build("corpus/cnn_digits", LinearMode::Freivalds, None);
+    let layer = model
+        .layers
+        .iter()
+        .position(|l| matches!(l, Layer::Conv(c) if c.geometry.group == 1))
+        .expect("an ungrouped convolution");
+    // The prover claims one accumulator one unit higher and computes everything after it
+    // (rescale, activation, the public outputs) honestly from the lie.
+    let fault = Fault {
+        layer,
+        element: 5,
+        delta: 1,
+        accumulator: true,
+    };
+    let plan = Plan::build_with_fault(&model, model.layout.width, Some(&q), Some(fault)).unwrap();
+    let honest = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
+    let check_row = (plan.layers[layer + 1].start..plan.layers[layer + 1].end)
+        .find(|r| plan.fgate[*r] == FGate::Check)
+        .expect("the layer's check row");
+    let f = failures(&model, plan);
+    let unsatisfied = unsatisfied_constraints(&f);
+    assert_eq!(unsatisfied.len(), 1, "{f:#?}");
+    let (name, row) = &unsatisfied[0];
+    assert!(name.ends_with("('freivalds check')"), "{name}");
+    assert_eq!(*row, check_row);
+    // The honest plan satisfies the circuit.
+    assert!(failures(&model, honest).is_empty());
+}
+
+#[test]
+fn a_randomized_check_proves_verifies_and_refuses_another_output() {
+    let (model, q) = build("corpus/conv_pool_auto_pad", LinearMode::Freivalds, None);
+    assert!(model.uses_freivalds());
+    let params = srs(model.layout.k).params;
+    let pk = prover::keygen(&params, &model).unwrap();
+    let proof = prover::prove(&params, &pk, &model, &q).unwrap();
+    prover::verify(&params, pk.get_vk(), &proof.instances, &proof.proof).unwrap();
+    let mut other = proof.instances.clone();
+    let last = other.len() - 1;
+    other[last] += snarkml_circuits::Fr::from(1);
+    let err = prover::verify(&params, pk.get_vk(), &other, &proof.proof).unwrap_err();
+    assert!(err.to_string().starts_with("proof rejected"), "{err}");
+    // The key has the second phase: three more advice columns and two challenges.
+    let cs = pk.get_vk().cs();
+    assert_eq!(cs.num_challenges(), 2);
+    assert_eq!(
+        cs.advice_column_phase().iter().filter(|p| **p == 1).count(),
+        3
+    );
+}
+
+#[test]
+fn an_unknown_linear_mode_is_refused_by_name() {
+    let err = "dense".parse::<LinearMode>().unwrap_err();
+    assert_eq!(
+        err,
+        "unknown linear check `dense` (expected direct, freivalds or auto)"
+    );
+    assert_eq!("auto".parse::<LinearMode>(), Ok(LinearMode::Auto));
+}
