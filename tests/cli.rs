@@ -674,7 +674,7 @@ fn market_keygen_writes_an_owner_only_key_and_never_through_a_link() {
 }
 
 #[test]
-fn randomized_linear_checks_prove_and_verify_from_the_cli_and_say_what_they_lack() {
+fn randomized_linear_checks_prove_verify_on_anvil_and_refuse_a_lying_accumulator() {
     let tmp = tempfile::tempdir().unwrap();
     let build = tmp.path().join("build");
     let b = build.to_str().unwrap();
@@ -719,14 +719,83 @@ fn randomized_linear_checks_prove_and_verify_from_the_cli_and_say_what_they_lack
     let p = proof.to_str().unwrap();
     ok(snarkml(&["prove", b, "--input", i, "-o", p]));
     ok(snarkml(&["verify", b, p]));
+    let sol = tmp.path().join("sol");
+    let sol = sol.to_str().unwrap();
+    assert_one_line_error(
+        &snarkml(&["gen-verifier", b, "-o", sol, "--snark-verifier"]),
+        "randomized (Freivalds) checks in a second proof phase, which snark-verifier's \
+         generated verifier does not support yet",
+    );
+    let aggregated = tmp.path().join("aggr");
     assert_one_line_error(
         &snarkml(&[
-            "gen-verifier",
+            "aggregate",
+            p,
+            "--build",
             b,
+            "--srs",
+            srs.to_str().unwrap(),
+            "--k",
+            &compiled.layout.k.to_string(),
             "-o",
-            tmp.path().join("sol").to_str().unwrap(),
+            aggregated.to_str().unwrap(),
         ]),
-        "randomized (Freivalds) checks in a second proof phase, which a Solidity verifier does \
-         not support yet",
+        "which aggregation does not support yet",
     );
+
+    // Our verifier reads the second phase: deployed on anvil it accepts the proof ...
+    toolchain_on_path();
+    ok(snarkml(&["gen-verifier", b, "-o", sol]));
+    let chain = common::TestChain::start();
+    ok(chain.cli(&["deploy", b], &[]));
+    let text = ok(chain.cli(&["verify-onchain", b, p], &[]));
+    assert!(text.contains("proof accepted on-chain"), "{text}");
+    // ... and refuses a proof whose prover lied about one accumulator of a convolution and
+    // computed everything after it (the public outputs included) honestly from the lie.
+    use snarkml_circuits::layout::{Fault, Plan};
+    let data = snarkml_circuits::io::InputFile::load(&input).unwrap();
+    let q = compiled.quantize_inputs(&data.input_data).unwrap();
+    let layer = compiled
+        .layers
+        .iter()
+        .position(|l| matches!(l, snarkml_circuits::model::Layer::Conv(_)))
+        .unwrap();
+    let fault = Fault {
+        layer,
+        element: 0,
+        delta: 1 << 20,
+        accumulator: true,
+    };
+    let plan =
+        Plan::build_with_fault(&compiled, compiled.layout.width, Some(&q), Some(fault)).unwrap();
+    let circuit = snarkml_circuits::circuit::ModelCircuit {
+        plan: std::sync::Arc::new(plan),
+        tables: std::sync::Arc::new(compiled.tables.clone()),
+    };
+    let lied = circuit.instance_column();
+    let params = snarkml_circuits::srs::Srs::load(&srs).unwrap().params;
+    let pk = snarkml_circuits::prover::keygen(&params, &compiled).unwrap();
+    let forged = snarkml_circuits::prover::create_unchecked_proof(
+        &params,
+        &pk,
+        circuit,
+        &lied,
+        snarkml_circuits::prover::Transcript::Keccak,
+    )
+    .unwrap();
+    let native = snarkml_circuits::prover::verify(&params, pk.get_vk(), &lied, &forged);
+    assert!(native.is_err_and(|e| e.to_string().starts_with("proof rejected")));
+    let deployment: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(build.join("deployment.json")).unwrap())
+            .unwrap();
+    let address =
+        snarkml::pipeline::parse_address(deployment["verifier"].as_str().unwrap()).unwrap();
+    let words: Vec<_> = lied.iter().map(snarkml::pipeline::field_to_u256).collect();
+    let verdict = chain
+        .rt
+        .block_on(snarkml::chain::verify_onchain(
+            &chain.cfg, address, &forged, &words,
+        ))
+        .unwrap();
+    assert!(!verdict.valid, "anvil accepted a lying accumulator");
 }

@@ -68,8 +68,9 @@ pub fn create_shplonk_proof<C: halo2_proofs::plonk::Circuit<Fr>>(
     Ok(proof)
 }
 
-/// [`create_shplonk_proof`] without the check.
-fn create_unchecked_proof<C: halo2_proofs::plonk::Circuit<Fr>>(
+/// [`create_shplonk_proof`] without the check: what a dishonest prover runs on a circuit whose
+/// constraints fail (tests forge proofs this way to show every verifier refuses them).
+pub fn create_unchecked_proof<C: halo2_proofs::plonk::Circuit<Fr>>(
     params: &ParamsKZG<Bn256>,
     pk: &ProvingKey<G1Affine>,
     circuit: C,

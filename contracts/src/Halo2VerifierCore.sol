@@ -11,8 +11,9 @@ import {Halo2VerifierOpening} from "./Halo2VerifierOpening.sol";
 /// numerator as a constraint program, and the loops below run over it.
 ///
 /// Steps:
-///   1. Read the proof through the Keccak transcript: θ, β, γ, y, x, μ, γ′, z′; every point on
-///      G1, every scalar below r, the length exactly what the artifact's counts give.
+///   1. Read the proof through the Keccak transcript: a two-phase circuit's challenges (after
+///      its first-phase advice), θ, β, γ, y, x, μ, γ′, z′; every point on G1, every scalar
+///      below r, the length exactly what the artifact's counts give.
 ///   2. One batch inversion (one modexp): x − ω^i for the rows −(b+1) … 0, xⁿ − 1, x,
 ///      z′ − x·ω^ρ for every rotation opened, and the denominator of the instances'
 ///      Lagrange sum kept as one fraction.
@@ -57,11 +58,14 @@ abstract contract Halo2VerifierCore is Halo2VerifierOpening {
                     f := fail(BAD_ARTIFACT, 0)
                     leave
                 }
-                // "SMVK", version 2.
-                if iszero(eq(shr(216, mload(a)), 0x534d564b02)) {
+                // "SMVK", version 2, or 3 with a second phase (its counts after the accumulator).
+                let version := shr(216, mload(a))
+                if iszero(or(eq(version, 0x534d564b02), eq(version, 0x534d564b03))) {
                     f := fail(BAD_ARTIFACT, 0)
                     leave
                 }
+                let trailer := 2
+                if eq(version, 0x534d564b03) { trailer := 6 }
                 mstore(add(c, shl(5, C_ARTIFACT)), a)
                 mstore(add(c, shl(5, C_K)), byte(0, mload(add(a, 5))))
                 mstore(add(c, shl(5, C_BLINDING)), byte(0, mload(add(a, 6))))
@@ -107,10 +111,23 @@ abstract contract Halo2VerifierCore is Halo2VerifierOpening {
                         add(10, shl(5, and(shr(208, h), 0xffff))),
                         add(shl(1, and(shr(176, h), 0xffff)), mul(6, and(shr(192, h), 0xffff)))
                     )
-                // Then u16: the accumulator's first instance (0xffff: none).
-                if or(iszero(eq(add(add(p, plen), 2), end)), iszero(eq(plen, need))) {
+                // Then u16: the accumulator's first instance (0xffff: none); version 3: u16
+                // first-phase advice, u16 challenges (1 to 4).
+                if or(iszero(eq(add(add(p, plen), trailer), end)), iszero(eq(plen, need))) {
                     f := fail(BAD_ARTIFACT, sub(p, a))
                     leave
+                }
+                mstore(add(c, shl(5, C_PHASE0)), mload(add(c, shl(5, C_ADVICE))))
+                mstore(add(c, shl(5, C_CHALLENGES)), 0)
+                if eq(trailer, 6) {
+                    let first := u16at(add(add(p, plen), 2))
+                    let challenges := u16at(add(add(p, plen), 4))
+                    if or(gt(first, mload(add(c, shl(5, C_ADVICE)))), or(iszero(challenges), gt(challenges, 4))) {
+                        f := fail(BAD_ARTIFACT, sub(add(p, plen), a))
+                        leave
+                    }
+                    mstore(add(c, shl(5, C_PHASE0)), first)
+                    mstore(add(c, shl(5, C_CHALLENGES)), challenges)
                 }
                 let accumulator := u16at(add(p, plen))
                 mstore(add(c, shl(5, C_ACCUMULATOR)), accumulator)
@@ -187,11 +204,26 @@ abstract contract Halo2VerifierCore is Halo2VerifierOpening {
                 let t := mload(add(c, shl(5, C_TRANSCRIPT)))
                 let n := mload(add(c, shl(5, C_INSTANCES)))
                 let adv := shl(6, mload(add(c, shl(5, C_ADVICE))))
-                // Initial state, instances, advice → θ.
+                let adv0 := shl(6, mload(add(c, shl(5, C_PHASE0))))
+                // Initial state, instances, the first phase's advice → θ, or the challenges
+                // (into their program slots, after the derived values), then the second
+                // phase's advice → θ.
                 mstore(t, mload(add(mload(add(c, shl(5, C_ARTIFACT))), 89)))
                 calldatacopy(add(t, 32), mload(add(c, shl(5, C_INSTANCE_AT))), shl(5, n))
-                calldatacopy(add(add(t, 32), shl(5, n)), proofAt, adv)
-                mstore(add(c, shl(5, C_THETA)), squeeze(t, add(32, add(shl(5, n), adv))))
+                calldatacopy(add(add(t, 32), shl(5, n)), proofAt, adv0)
+                let ch := squeeze(t, add(32, add(shl(5, n), adv0)))
+                let challenges := mload(add(c, shl(5, C_CHALLENGES)))
+                if challenges {
+                    let h := mload(mload(add(c, shl(5, C_PROGRAM))))
+                    let s :=
+                        add(mload(add(c, shl(5, C_SLOTS))), shl(5, add(add(shr(240, h), and(shr(224, h), 0xffff)), 9)))
+                    mstore(s, ch)
+                    for { let i := 1 } lt(i, challenges) { i := add(i, 1) } {
+                        mstore(add(s, shl(5, i)), squeeze(t, 32))
+                    }
+                    ch := absorb(t, add(proofAt, adv0), sub(adv, adv0))
+                }
+                mstore(add(c, shl(5, C_THETA)), ch)
                 at := add(proofAt, adv)
                 // Permuted inputs and tables → β, then γ.
                 let lookups := mload(add(c, shl(5, C_LOOKUPS)))
@@ -354,7 +386,8 @@ abstract contract Halo2VerifierCore is Halo2VerifierOpening {
                 mstore(add(v, shl(5, 6)), lLast)
                 mstore(add(v, shl(5, 7)), lActive)
                 mstore(add(c, shl(5, C_LIMIT)), add(v, 288))
-                out := add(v, 288)
+                // The challenges (written by the transcript) come before the constants.
+                out := add(add(v, 288), shl(5, mload(add(c, shl(5, C_CHALLENGES)))))
                 for { let i := 0 } lt(i, and(shr(208, h), 0xffff)) { i := add(i, 1) } {
                     mstore(out, mload(add(add(p, 10), shl(5, i))))
                     out := add(out, 32)
@@ -386,7 +419,7 @@ abstract contract Halo2VerifierCore is Halo2VerifierOpening {
                 let h := mload(mload(add(c, shl(5, C_PROGRAM))))
                 let slotCount :=
                     add(
-                        add(shr(240, h), and(shr(224, h), 0xffff)),
+                        add(add(shr(240, h), and(shr(224, h), 0xffff)), mload(add(c, shl(5, C_CHALLENGES)))),
                         add(add(9, and(shr(208, h), 0xffff)), and(shr(192, h), 0xffff))
                     )
                 let p := add(c, shl(5, C_WORDS))

@@ -69,5 +69,7 @@ abstract contract Halo2VerifierLayout {
     uint256 internal constant C_ACCUMULATOR = 39; // the accumulator's first instance, or 0xffff
     uint256 internal constant C_INSTANCE_NUM = 40; // numerator of the instances' fraction
     uint256 internal constant C_E = 41; // E_j of the current opening set (at most 16 points)
-    uint256 internal constant C_WORDS = 57;
+    uint256 internal constant C_PHASE0 = 57; // advice commitments before the challenges
+    uint256 internal constant C_CHALLENGES = 58; // the circuit's challenges (version 3)
+    uint256 internal constant C_WORDS = 59;
 }

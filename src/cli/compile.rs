@@ -50,8 +50,8 @@ pub struct CompileCmd {
     pub target_error: f64,
     /// How Conv and MatMul/Gemm layers are checked: direct (a dot product per output),
     /// freivalds (one randomized check per layer in a second proof phase: far fewer rows for
-    /// convolutions; native proving and verification only for now, no Solidity verifier or
-    /// aggregation yet), or auto (per layer, whichever takes fewer rows).
+    /// convolutions; verified natively and by our Solidity verifiers, not yet by aggregation),
+    /// or auto (per layer, whichever takes fewer rows).
     #[arg(long, default_value = "direct", value_parser = clap::value_parser!(LinearMode))]
     pub linear: LinearMode,
     /// Choose the width (and so the columns and k) that the cost model predicts proves

@@ -446,7 +446,7 @@ fn verify_loaded(loaded: &Loaded, vk: &VerifyingKey<G1Affine>, proof: &Path) -> 
 }
 
 /// Refuses a build whose circuit has the second proof phase of randomized (Freivalds) checks
-/// for `what` (the Solidity verifiers and aggregation do not verify that phase yet).
+/// for `what`, which does not verify that phase (our own verifiers do).
 pub(crate) fn refuse_second_phase(
     build: &BuildDir,
     model: &CompiledModel,
@@ -455,8 +455,8 @@ pub(crate) fn refuse_second_phase(
     if model.uses_freivalds() {
         bail!(
             "{} checks linear layers by randomized (Freivalds) checks in a second proof phase, \
-             which {what} does not support yet: its proofs verify natively (`snarkml verify`); \
-             recompile with `--linear direct` to verify on-chain or aggregate",
+             which {what} does not support yet: use our own verifiers (the default and \
+             --reusable forms), or recompile with `--linear direct`",
             build.root().display()
         );
     }
@@ -484,7 +484,9 @@ pub fn gen_verifier(
             params,
             model,
         } = load(build)?;
-        refuse_second_phase(build, &model, "a Solidity verifier")?;
+        if form == VerifierForm::SnarkVerifier {
+            refuse_second_phase(build, &model, "snark-verifier's generated verifier")?;
+        }
         let vk = load_vk(build, &info, &model)?;
         (params, vk, info.num_instances, CircuitKind::Model)
     };

@@ -19,7 +19,13 @@
 //!                  per polynomial u16 commitment code, u16 evaluation slot per point
 //! u32 length | the constraint program
 //! u16 first instance of a KZG accumulator to fold into the pairing (0xffff: none)
+//! version 3 only: u16 advice columns of the first phase | u16 challenges
 //! ```
+//!
+//! Version 3 is the artifact of a two-phase circuit (randomized checks): its first-phase advice
+//! commitments are read, then its challenges squeezed (all usable after the first phase),
+//! then the second phase's advice, then θ. A key without challenges keeps version 2, byte for
+//! byte.
 
 use crate::bytecode::{Program, ProgramError, VALUES};
 use crate::encoding::{
@@ -38,6 +44,10 @@ use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 /// Format magic and version.
 const MAGIC: &[u8; 4] = b"SMVK";
 const VERSION: u8 = 2;
+/// The version of artifacts with challenges (a second phase).
+const VERSION_PHASES: u8 = 3;
+/// The most challenges an artifact carries.
+pub const MAX_CHALLENGES: usize = 4;
 /// Bytes before the first scalar.
 pub const HEADER: usize = 5 + 2 + 2 * 9;
 
@@ -48,7 +58,7 @@ pub enum ArtifactError {
     #[error("verifying-key artifact truncated at byte {0}")]
     Truncated(usize),
     /// Not an artifact, or another version.
-    #[error("not a snarkml verifying-key artifact (version {VERSION})")]
+    #[error("not a snarkml verifying-key artifact (version {VERSION} or {VERSION_PHASES})")]
     Magic,
     /// A scalar or point is not canonical or not on the curve.
     #[error("verifying-key artifact: invalid {0} at byte {1}")]
@@ -81,6 +91,11 @@ pub struct VkArtifact {
     pub instances: u16,
     /// Advice columns (one commitment each).
     pub advice: u16,
+    /// The first phase's advice columns, committed before the challenges are squeezed (all
+    /// of them when there are none).
+    pub first_phase_advice: u16,
+    /// The circuit's challenges, squeezed after the first phase's advice.
+    pub challenges: u16,
     /// Lookups.
     pub lookups: u16,
     /// The permutation's z polynomials.
@@ -145,9 +160,22 @@ impl VkArtifact {
     ) -> Result<Self, ArtifactError> {
         let cs = vk.cs();
         let domain = vk.get_domain();
-        if cs.advice_column_phase().iter().any(|p| *p != 0) || cs.num_challenges() > 0 {
-            return Err(ArtifactError::Unsupported("advice in later phases"));
+        let phases = cs.advice_column_phase();
+        if phases.iter().any(|p| *p > 1) || cs.challenge_phase().iter().any(|p| *p != 0) {
+            return Err(ArtifactError::Unsupported(
+                "advice or challenges past a second phase",
+            ));
         }
+        if phases.windows(2).any(|w| w[0] > w[1]) {
+            return Err(ArtifactError::Unsupported(
+                "advice columns out of phase order",
+            ));
+        }
+        if cs.num_challenges() > MAX_CHALLENGES {
+            return Err(ArtifactError::TooLarge("the challenges"));
+        }
+        let challenges = cs.num_challenges() as u16;
+        let first_phase = phases.iter().filter(|p| **p == 0).count();
         if cs.num_instance_columns() > 1 || cs.instance_queries().iter().any(|(_, r)| r.0 != 0) {
             return Err(ArtifactError::Unsupported(
                 "more than one instance column, or instances at a rotation",
@@ -175,6 +203,13 @@ impl VkArtifact {
             blinding_factors: cs.blinding_factors() as u8,
             instances: mid(instances, "the instances")?,
             advice: mid(cs.num_advice_columns(), "the advice columns")?,
+            // Without challenges nothing is squeezed between the phases: one read.
+            first_phase_advice: if challenges == 0 {
+                mid(cs.num_advice_columns(), "the advice columns")?
+            } else {
+                mid(first_phase, "the advice columns")?
+            },
+            challenges,
             lookups: mid(layout.lookups, "the lookups")?,
             permutation_sets: mid(layout.sets, "the permutation")?,
             quotient_pieces: mid(domain.get_quotient_poly_degree(), "the quotient pieces")?,
@@ -229,8 +264,14 @@ impl VkArtifact {
         if usize::from(self.instances) > usable || self.program.instances > 1 {
             return bad("instances");
         }
-        if self.program.roots.len() != 1 {
+        if self.program.roots.len() != 1 || self.program.challenges != u32::from(self.challenges) {
             return bad("program");
+        }
+        if self.first_phase_advice > self.advice
+            || usize::from(self.challenges) > MAX_CHALLENGES
+            || (self.challenges == 0 && self.first_phase_advice != self.advice)
+        {
+            return bad("phases");
         }
         if let Some(at) = self.accumulator {
             if usize::from(at) + ACCUMULATOR_LIMBS > usize::from(self.instances) {
@@ -239,7 +280,8 @@ impl VkArtifact {
         }
         let codes =
             self.proof_points() + self.fixed_commitments.len() + self.permutation_commitments.len();
-        let leaves = self.program.evals + self.program.instances + VALUES as u32;
+        let leaves =
+            self.program.evals + self.program.instances + VALUES as u32 + self.program.challenges;
         for set in &self.sets {
             // The verifier keeps a set's sums in 16 words.
             if set.points.is_empty()
@@ -270,7 +312,12 @@ impl VkArtifact {
         let mut o = Vec::new();
         let u16_of = |v: usize, what| u16::try_from(v).map_err(|_| ArtifactError::TooLarge(what));
         o.extend(MAGIC);
-        o.extend([VERSION, self.k, self.blinding_factors]);
+        let version = if self.challenges == 0 {
+            VERSION
+        } else {
+            VERSION_PHASES
+        };
+        o.extend([version, self.k, self.blinding_factors]);
         for n in [
             self.instances,
             self.advice,
@@ -322,6 +369,10 @@ impl VkArtifact {
         o.extend(len.to_be_bytes());
         o.extend(program);
         o.extend(self.accumulator.unwrap_or(u16::MAX).to_be_bytes());
+        if version == VERSION_PHASES {
+            o.extend(self.first_phase_advice.to_be_bytes());
+            o.extend(self.challenges.to_be_bytes());
+        }
         Ok(o)
     }
 
@@ -329,7 +380,11 @@ impl VkArtifact {
     /// the plan and program consistent with the counts.
     pub fn decode(bytes: &[u8]) -> Result<Self, ArtifactError> {
         let mut r = Reader { bytes, at: 0 };
-        if r.take(4)? != MAGIC || r.u8()? != VERSION {
+        if r.take(4)? != MAGIC {
+            return Err(ArtifactError::Magic);
+        }
+        let version = r.u8()?;
+        if version != VERSION && version != VERSION_PHASES {
             return Err(ArtifactError::Magic);
         }
         let (k, blinding_factors) = (r.u8()?, r.u8()?);
@@ -368,8 +423,19 @@ impl VkArtifact {
             })
             .collect::<Result<_, ArtifactError>>()?;
         let len = r.u32()? as usize;
-        let program = Program::decode(r.take(len)?)?;
+        let program_bytes = r.take(len)?;
         let accumulator = Some(r.u16()?).filter(|a| *a != u16::MAX);
+        let advice = advice?;
+        let (first_phase_advice, challenges) = if version == VERSION_PHASES {
+            let (first, challenges) = (r.u16()?, r.u16()?);
+            if challenges == 0 || usize::from(challenges) > MAX_CHALLENGES {
+                return Err(ArtifactError::Inconsistent("phases"));
+            }
+            (first, challenges)
+        } else {
+            (advice, 0)
+        };
+        let program = Program::decode(program_bytes, u32::from(challenges))?;
         if r.at != bytes.len() {
             return Err(ArtifactError::Trailing(bytes.len() - r.at));
         }
@@ -377,7 +443,9 @@ impl VkArtifact {
             k,
             blinding_factors,
             instances: instances?,
-            advice: advice?,
+            advice,
+            first_phase_advice,
+            challenges,
             lookups: lookups?,
             permutation_sets: permutation_sets?,
             quotient_pieces: quotient_pieces?,
@@ -502,6 +570,42 @@ mod tests {
         // columns, the Poseidon gates): the artifact's counts give their exact length.
         for p in digits_proofs() {
             assert_eq!(p.artifact.proof_len(), p.proof.proof.len(), "{}", p.label);
+        }
+    }
+
+    #[test]
+    fn a_two_phase_key_gets_a_version_3_artifact_and_others_keep_version_2() {
+        for p in digits_proofs() {
+            let bytes = p.artifact.encode().unwrap();
+            let two_phase = p.label == "randomized";
+            assert_eq!(bytes[4], if two_phase { 3 } else { 2 }, "{}", p.label);
+            assert_eq!(p.artifact.challenges, if two_phase { 2 } else { 0 });
+            let second = p.artifact.advice - p.artifact.first_phase_advice;
+            assert_eq!(second, if two_phase { 3 } else { 0 }, "{}", p.label);
+            let decoded = VkArtifact::decode(&bytes).unwrap();
+            assert_eq!(decoded.encode().unwrap(), bytes, "{}", p.label);
+            assert_eq!(
+                (decoded.first_phase_advice, decoded.challenges),
+                (p.artifact.first_phase_advice, p.artifact.challenges)
+            );
+            if two_phase {
+                // The trailer's counts: no challenges, more than a verifier holds, or more
+                // first-phase advice than advice.
+                let n = bytes.len();
+                for (at, v, why) in [
+                    (n - 2, 0, "phases"),
+                    (n - 2, 5, "phases"),
+                    (n - 4, p.artifact.advice + 1, "phases"),
+                ] {
+                    let mut bad = bytes.clone();
+                    bad[at..at + 2].copy_from_slice(&v.to_be_bytes());
+                    assert_eq!(
+                        VkArtifact::decode(&bad),
+                        Err(ArtifactError::Inconsistent(why)),
+                        "{v} at {at}"
+                    );
+                }
+            }
         }
     }
 

@@ -7,14 +7,15 @@
 //! straight-line program over one slot space:
 //!
 //! ```text
-//! slots: | proof evaluations | instance evaluations | derived values | constants | temporaries |
+//! slots: | proof evaluations | instance evaluations | derived values | challenges | constants | temporaries |
 //! ops:   ADD a b | SUB a b | MUL a b | MAC a b c   (a·b + c)      → the next temporary
 //! roots: the slot holding each expression's value
 //! ```
 //!
 //! The leaf region has a fixed layout (the proof's evaluations in read order, then the
-//! instance queries' evaluations, then [`Value`]s the verifier derives, then the constant
-//! pool), so a verifier fills it without a map. Identical subexpressions are computed once
+//! instance queries' evaluations, then [`Value`]s the verifier derives, then the circuit's own
+//! challenges (multi-phase circuits; none in most), then the constant pool), so a verifier
+//! fills it without a map. Identical subexpressions are computed once
 //! (hash-consing), negations fold into subtractions and products feeding a sum into
 //! multiply-adds. [`Program::eval`] is the reference interpreter the Solidity one must agree
 //! with.
@@ -59,6 +60,8 @@ pub enum Leaf {
     Instance(u32),
     /// A derived value.
     Value(Value),
+    /// The circuit's challenge `i` (squeezed after the advice of its phase).
+    Challenge(u32),
     /// A constant, as its canonical little-endian bytes.
     Constant([u8; 32]),
 }
@@ -83,7 +86,10 @@ pub struct Program {
     pub evals: u32,
     /// Instance query evaluations (the next slots).
     pub instances: u32,
-    /// The constant pool, after the [`VALUES`] derived values; starts with 0, 1 and −1.
+    /// The circuit's challenges (after the [`VALUES`] derived values). Not in the program's
+    /// bytes: the artifact carries the count.
+    pub challenges: u32,
+    /// The constant pool, after the challenges; starts with 0, 1 and −1.
     pub constants: Vec<Fr>,
     /// Slot `leaves() + i` is the result of `ops[i]`.
     pub ops: Vec<Op>,
@@ -194,9 +200,9 @@ impl Builder {
     ) -> Option<u32> {
         Some(match e {
             Expression::Constant(c) => self.constant(*c),
-            // Keygen compresses selectors into fixed columns; user challenges (multi-phase
-            // circuits) have no leaf.
-            Expression::Selector(_) | Expression::Challenge(_) => return None,
+            // Keygen compresses selectors into fixed columns.
+            Expression::Selector(_) => return None,
+            Expression::Challenge(c) => self.leaf(Leaf::Challenge(c.index() as u32)),
             Expression::Advice(q) => self.leaf(leaf(0, q.column_index(), q.rotation().0)?),
             Expression::Fixed(q) => self.leaf(leaf(1, q.column_index(), q.rotation().0)?),
             Expression::Instance(q) => self.leaf(leaf(2, q.column_index(), q.rotation().0)?),
@@ -286,8 +292,14 @@ impl Scheduler<'_> {
 
 impl Program {
     /// Schedules the expressions `roots` of `dag` over a leaf region of `evals` proof
-    /// evaluations and `instances` instance evaluations.
-    pub fn schedule(dag: &Builder, roots: &[u32], evals: u32, instances: u32) -> Self {
+    /// evaluations, `instances` instance evaluations and `challenges` challenges.
+    pub fn schedule(
+        dag: &Builder,
+        roots: &[u32],
+        evals: u32,
+        instances: u32,
+        challenges: u32,
+    ) -> Self {
         let mut uses = vec![0u32; dag.nodes.len()];
         for node in &dag.nodes {
             match *node {
@@ -310,13 +322,14 @@ impl Program {
                 }
             }
         }
-        let pool = evals + instances + VALUES as u32;
+        let pool = evals + instances + VALUES as u32 + challenges;
         let mut slot = HashMap::new();
         for (i, n) in dag.nodes.iter().enumerate() {
             let s = match *n {
                 Node::Leaf(Leaf::Eval(e)) => e,
                 Node::Leaf(Leaf::Instance(q)) => evals + q,
                 Node::Leaf(Leaf::Value(v)) => evals + instances + v as u32,
+                Node::Leaf(Leaf::Challenge(c)) => evals + instances + VALUES as u32 + c,
                 Node::Leaf(Leaf::Constant(c)) => {
                     let c = Self::constant(&c).expect("built from field elements");
                     pool + constants.iter().position(|x| *x == c).expect("pooled") as u32
@@ -333,6 +346,7 @@ impl Program {
             program: Program {
                 evals,
                 instances,
+                challenges,
                 constants,
                 ..Program::default()
             },
@@ -343,15 +357,21 @@ impl Program {
 
     /// Slots before the first temporary.
     pub fn leaves(&self) -> u32 {
-        self.evals + self.instances + (VALUES + self.constants.len()) as u32
+        self.inputs() as u32 + self.constants.len() as u32
     }
 
-    /// Runs the program over `inputs` (the proof's evaluations, the instance evaluations and
-    /// the [`VALUES`] derived values); returns each root's value.
+    /// Slots the verifier fills: the evaluations, the instance evaluations, the [`VALUES`]
+    /// derived values and the challenges.
+    pub fn inputs(&self) -> usize {
+        (self.evals + self.instances + self.challenges) as usize + VALUES
+    }
+
+    /// Runs the program over `inputs` (the proof's evaluations, the instance evaluations, the
+    /// [`VALUES`] derived values and the challenges); returns each root's value.
     pub fn eval(&self, inputs: &[Fr]) -> Vec<Fr> {
         assert_eq!(
             inputs.len(),
-            (self.evals + self.instances) as usize + VALUES,
+            self.inputs(),
             "inputs of the program's leaf region"
         );
         let mut m: Vec<Fr> = inputs.iter().chain(&self.constants).copied().collect();
@@ -412,10 +432,11 @@ impl Program {
         }
     }
 
-    /// Parses [`Self::encode`]'s bytes (every op read back as a multiply-add), checking the
-    /// constants are canonical, the pool starts with 0, 1, −1, every operand names a slot
-    /// written before it and every root a slot that exists.
-    pub fn decode(bytes: &[u8]) -> Result<Self, ProgramError> {
+    /// Parses [`Self::encode`]'s bytes (every op read back as a multiply-add) for a circuit
+    /// with `challenges` challenges, checking the constants are canonical, the pool starts
+    /// with 0, 1, −1, every operand names a slot written before it and every root a slot that
+    /// exists.
+    pub fn decode(bytes: &[u8], challenges: u32) -> Result<Self, ProgramError> {
         let length = ProgramError::Length(bytes.len());
         let u16_at = |at: usize| {
             bytes
@@ -448,6 +469,7 @@ impl Program {
         let mut program = Program {
             evals,
             instances,
+            challenges,
             constants,
             ..Program::default()
         };
@@ -529,7 +551,7 @@ mod tests {
                 .collect();
             let l = layout(&vk);
             let instances = vk.cs().instance_queries().len() as u32;
-            let program = Program::schedule(&b, &roots, l.total() as u32, instances);
+            let program = Program::schedule(&b, &roots, l.total() as u32, instances, 0);
             let slot = |leaf: Leaf| match leaf {
                 Leaf::Eval(i) => i as usize,
                 Leaf::Instance(q) => l.total() + q as usize,
@@ -592,7 +614,7 @@ mod tests {
         let (vk, _, _) = vk_of(DIGITS, &CompileOptions::default());
         let program = numerator(&vk).unwrap();
         let bytes = program.encode().unwrap();
-        let decoded = Program::decode(&bytes).unwrap();
+        let decoded = Program::decode(&bytes, 0).unwrap();
         // Decoding reads every op back as a multiply-add: same values.
         let inputs = values((program.evals + program.instances) as usize + VALUES, 3);
         assert_eq!(decoded.eval(&inputs), program.eval(&inputs));
@@ -602,18 +624,18 @@ mod tests {
         let ops_at = 10 + 32 * constants + 2;
         let mut forward = bytes.clone();
         forward[ops_at..ops_at + 2].copy_from_slice(&u16::MAX.to_be_bytes());
-        assert_eq!(Program::decode(&forward), Err(ProgramError::Operand(0)));
+        assert_eq!(Program::decode(&forward, 0), Err(ProgramError::Operand(0)));
         let mut root = bytes.clone();
         root[10 + 32 * constants..ops_at].copy_from_slice(&u16::MAX.to_be_bytes());
-        assert_eq!(Program::decode(&root), Err(ProgramError::Root(0)));
+        assert_eq!(Program::decode(&root, 0), Err(ProgramError::Root(0)));
         let mut big = bytes.clone();
         big[10 + 32 * 3] = 0xff;
-        assert_eq!(Program::decode(&big), Err(ProgramError::Constant(3)));
+        assert_eq!(Program::decode(&big, 0), Err(ProgramError::Constant(3)));
         let mut pool = bytes.clone();
         pool[10 + 31] = 1;
-        assert_eq!(Program::decode(&pool), Err(ProgramError::Pool));
+        assert_eq!(Program::decode(&pool, 0), Err(ProgramError::Pool));
         assert!(matches!(
-            Program::decode(&bytes[..bytes.len() - 1]),
+            Program::decode(&bytes[..bytes.len() - 1], 0),
             Err(ProgramError::Length(_))
         ));
     }

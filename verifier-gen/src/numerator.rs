@@ -245,5 +245,6 @@ pub fn numerator(vk: &VerifyingKey<G1Affine>) -> Option<Program> {
         &[n],
         layout.total() as u32,
         cs.instance_queries().len() as u32,
+        cs.num_challenges() as u32,
     ))
 }

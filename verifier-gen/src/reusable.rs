@@ -509,10 +509,44 @@ mod bad_artifacts {
         let mut short_program = bytes.clone();
         short_program.truncate(bytes.len() - 3);
         short_program.extend([0xff, 0xff]);
-        for (what, bad) in [
-            ("truncated", bytes[..bytes.len() / 2].to_vec()),
-            ("another version", other_version),
-            ("a short program", short_program),
+        // A two-phase artifact (version 3) claiming no challenges or more than the verifier
+        // holds, or more first-phase advice than advice, is malformed too.
+        let r = &digits_proofs()[2];
+        assert_eq!(r.artifact.challenges, 2, "{}", r.label);
+        let two_phase = r.artifact.encode().unwrap();
+        let n = two_phase.len();
+        let trailer = |at: usize, v: u16| {
+            let mut b = two_phase.clone();
+            b[at..at + 2].copy_from_slice(&v.to_be_bytes());
+            b
+        };
+        for (what, bad, proof, instances) in [
+            (
+                "truncated",
+                bytes[..bytes.len() / 2].to_vec(),
+                proof,
+                instances,
+            ),
+            ("another version", other_version, proof, instances),
+            ("a short program", short_program, proof, instances),
+            (
+                "no challenges",
+                trailer(n - 2, 0),
+                &r.proof.proof,
+                &r.proof.instances,
+            ),
+            (
+                "five challenges",
+                trailer(n - 2, 5),
+                &r.proof.proof,
+                &r.proof.instances,
+            ),
+            (
+                "first phase past the advice",
+                trailer(n - 4, r.artifact.advice + 1),
+                &r.proof.proof,
+                &r.proof.instances,
+            ),
         ] {
             let (_, bound) = evm.deploy_key(&key.initcode, verifier, &bad).unwrap();
             let why = evm

@@ -1,5 +1,7 @@
 //! Our verifiers on the circuit shapes the compiler makes: a tiny model, the digits MLP at the
-//! widest layout the optimizer considers, a CNN and a transformer block. Each is proved for real;
+//! widest layout the optimizer considers, a CNN (also with randomized checks of its linear
+//! layers, whose forged proof of a lying accumulator every verifier refuses) and a transformer
+//! block. Each is proved for real;
 //! the self-contained verifier must fit EIP-170, and it and the reusable verifier accept the
 //! proof and refuse, as the Rust reference does, a changed item and a flipped byte in every
 //! section of the proof, a wrong instance and a proof made for another key.
@@ -11,7 +13,11 @@ use crate::testing::{compiled, DIGITS};
 use crate::verify::verify;
 use crate::MAX_RUNTIME_SIZE;
 use halo2_proofs::halo2curves::ff::Field;
-use snarkml_circuits::quantize::CompileOptions;
+use snarkml_circuits::circuit::ModelCircuit;
+use snarkml_circuits::layout::{Fault, Plan};
+use snarkml_circuits::model::Layer;
+use snarkml_circuits::prover::{create_shplonk_proof, create_unchecked_proof};
+use snarkml_circuits::quantize::{CompileOptions, LinearMode};
 use snarkml_circuits::Fr;
 
 #[test]
@@ -52,6 +58,15 @@ fn our_verifiers_check_every_circuit_shape_the_compiler_makes() {
         ),
         ("digits MLP, width 32", DIGITS, widest),
         ("CNN", corpus("cnn_digits"), CompileOptions::default()),
+        // Convolutions and dense layers by randomized checks: a second phase, two challenges.
+        (
+            "CNN, randomized checks",
+            corpus("cnn_digits"),
+            CompileOptions {
+                linear: LinearMode::Freivalds,
+                ..CompileOptions::default()
+            },
+        ),
         (
             "transformer block",
             corpus("transformer_block"),
@@ -130,6 +145,63 @@ fn our_verifiers_check_every_circuit_shape_the_compiler_makes() {
                     .call(to, verify_calldata(other_proof, other_instances, false))
                     .unwrap();
                 assert_eq!(c.output[31], 0, "{label}: another key's proof");
+            }
+        }
+        if m.uses_freivalds() {
+            // A prover lying about one accumulator of the first convolution, everything after
+            // it (the public outputs included) computed honestly from the lie: only the
+            // randomized check objects, and no verifier accepts the proof.
+            let layer = m
+                .layers
+                .iter()
+                .position(|l| matches!(l, Layer::Conv(_)))
+                .expect("a convolution");
+            let fault = Fault {
+                layer,
+                element: 3,
+                // Big enough to survive the rescale (an accumulator is at scale 2^(s + w)).
+                delta: 1 << 21,
+                accumulator: true,
+            };
+            let plan =
+                Plan::build_with_fault(&m, m.layout.width, Some(&input), Some(fault)).unwrap();
+            let circuit = ModelCircuit {
+                plan: std::sync::Arc::new(plan),
+                tables: std::sync::Arc::new(m.tables.clone()),
+            };
+            let lied = circuit.instance_column();
+            assert_ne!(&lied, instances, "{label}: the lie reaches the outputs");
+            // The honest prover refuses to finish it (its self-check); a dishonest one need not.
+            let refused = create_shplonk_proof(
+                &srs.params,
+                &pk,
+                circuit.clone(),
+                &lied,
+                snarkml_circuits::prover::Transcript::Keccak,
+            )
+            .unwrap_err();
+            assert!(refused.to_string().contains("proof rejected"), "{refused}");
+            let forged = create_unchecked_proof(
+                &srs.params,
+                &pk,
+                circuit,
+                &lied,
+                snarkml_circuits::prover::Transcript::Keccak,
+            )
+            .unwrap();
+            let native = snarkml_circuits::prover::verify(&srs.params, pk.get_vk(), &lied, &forged)
+                .unwrap_err();
+            assert!(native.to_string().starts_with("proof rejected"), "{native}");
+            assert_eq!(
+                verify(&artifact, &lied, &forged),
+                Err(crate::verify::VerifyError::Rejected),
+                "{label}: a lying accumulator"
+            );
+            for to in [at, bound] {
+                let c = evm
+                    .call(to, verify_calldata(&forged, &lied, false))
+                    .unwrap();
+                assert_eq!(c.output[31], 0, "{label}: a lying accumulator");
             }
         }
         previous = Some((bytes.clone(), instances.clone()));

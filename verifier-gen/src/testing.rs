@@ -5,7 +5,7 @@ use crate::artifact::VkArtifact;
 use halo2_proofs::plonk::{keygen_vk, ProvingKey, VerifyingKey};
 use snarkml_circuits::circuit::ModelCircuit;
 use snarkml_circuits::prover::Proof;
-use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel, Visibility};
+use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel, LinearMode, Visibility};
 use snarkml_circuits::srs::Srs;
 use snarkml_circuits::G1Affine;
 use std::path::PathBuf;
@@ -59,32 +59,42 @@ pub(crate) struct Proven {
     pub(crate) artifact: VkArtifact,
 }
 
-/// Proofs of the digits model, plain and with hashed inputs and weights (more advice columns,
-/// the Poseidon gates): made once per test binary, shared by the tests that read them.
+/// Proofs of the digits model, plain, with hashed inputs and weights (more advice columns,
+/// the Poseidon gates) and with randomized checks of its linear layers (a second phase: three
+/// more advice columns, two challenges): made once per test binary, shared by the tests that
+/// read them.
 pub(crate) fn digits_proofs() -> &'static [Proven] {
     static PROOFS: std::sync::OnceLock<Vec<Proven>> = std::sync::OnceLock::new();
     PROOFS.get_or_init(make_digits_proofs)
 }
 
 fn make_digits_proofs() -> Vec<Proven> {
-    [("plain", CompileOptions::default()), ("hashed", hashed())]
-        .into_iter()
-        .map(|(label, opts)| {
-            let (m, samples, srs) = compiled(DIGITS, &opts);
-            let pk = snarkml_circuits::prover::keygen(&srs.params, &m).unwrap();
-            let input = m.quantize_inputs(&samples[0]).unwrap();
-            let proof = snarkml_circuits::prover::prove(&srs.params, &pk, &m, &input).unwrap();
-            let artifact =
-                VkArtifact::from_vk(&srs.params, pk.get_vk(), proof.instances.len()).unwrap();
-            Proven {
-                label,
-                srs,
-                pk,
-                proof,
-                artifact,
-            }
-        })
-        .collect()
+    let randomized = CompileOptions {
+        linear: LinearMode::Freivalds,
+        ..CompileOptions::default()
+    };
+    [
+        ("plain", CompileOptions::default()),
+        ("hashed", hashed()),
+        ("randomized", randomized),
+    ]
+    .into_iter()
+    .map(|(label, opts)| {
+        let (m, samples, srs) = compiled(DIGITS, &opts);
+        let pk = snarkml_circuits::prover::keygen(&srs.params, &m).unwrap();
+        let input = m.quantize_inputs(&samples[0]).unwrap();
+        let proof = snarkml_circuits::prover::prove(&srs.params, &pk, &m, &input).unwrap();
+        let artifact =
+            VkArtifact::from_vk(&srs.params, pk.get_vk(), proof.instances.len()).unwrap();
+        Proven {
+            label,
+            srs,
+            pk,
+            proof,
+            artifact,
+        }
+    })
+    .collect()
 }
 
 /// The proof's byte ranges, by section: (name, start, item size, count).

@@ -41,6 +41,8 @@ pub enum ProofError {
 pub struct ReadProof {
     /// Advice commitments.
     pub advice: Vec<G1Affine>,
+    /// The circuit's challenges (multi-phase circuits).
+    pub challenges: Vec<Fr>,
     /// θ, compressing lookup expressions.
     pub theta: Fr,
     /// Per lookup: the permuted input and table commitments.
@@ -156,7 +158,10 @@ pub fn read_proof(
     }
     let lookups = usize::from(artifact.lookups);
     let z = usize::from(artifact.permutation_sets);
-    let advice = t.points(usize::from(artifact.advice))?;
+    // The first phase's advice, the challenges, the second phase's advice, then θ.
+    let mut advice = t.points(usize::from(artifact.first_phase_advice))?;
+    let challenges: Vec<Fr> = (0..artifact.challenges).map(|_| t.squeeze()).collect();
+    advice.extend(t.points(usize::from(artifact.advice - artifact.first_phase_advice))?);
     let theta = t.squeeze();
     let permuted = (0..lookups)
         .map(|_| Ok((t.point()?, t.point()?)))
@@ -178,6 +183,7 @@ pub fn read_proof(
     debug_assert_eq!(t.at, proof.len());
     Ok(ReadProof {
         advice,
+        challenges,
         theta,
         permuted,
         beta,
@@ -241,10 +247,10 @@ mod tests {
             witnesses.extend(&ours.lookup_z);
             witnesses.push(ours.random);
             assert_eq!(theirs.witnesses, witnesses, "{label}");
-            assert_eq!(
-                theirs.challenges,
-                vec![ours.theta, ours.beta, ours.gamma, ours.y]
-            );
+            // The circuit's own challenges (a second phase) come first, as squeezed.
+            let mut challenges = ours.challenges.clone();
+            challenges.extend([ours.theta, ours.beta, ours.gamma, ours.y]);
+            assert_eq!(theirs.challenges, challenges, "{label}");
             assert_eq!(theirs.quotients, ours.quotient);
             assert_eq!(theirs.z, ours.x);
             assert_eq!(theirs.evaluations, ours.evaluations);

@@ -118,8 +118,9 @@ fn accumulate(
         Fr::ZERO,
     ];
     inputs.extend(values);
-    let numerator = a.program.eval(&inputs)[0];
     let h_slot = inputs.len() - VALUES + Value::H as usize;
+    inputs.extend(&p.challenges);
+    let numerator = a.program.eval(&inputs)[0];
     inputs[h_slot] = numerator * vanishing_inv;
 
     // SHPLONK.
