@@ -1,4 +1,5 @@
-//! Aggregation end to end, as a user runs it: proofs of two different models made with
+//! Aggregation end to end, as a user runs it: proofs of two different models (one with a
+//! randomized check of its linear layer: a second proof phase) made with
 //! `prove --for-aggregation`, aggregated flat (one circuit) and in the default layers (the pair,
 //! then a compression of that one proof) by the `snarkml` binary, the second reusing the first's
 //! cached keys; verified natively, in revm and on anvil; tampered aggregated proofs are rejected
@@ -16,7 +17,7 @@ use snarkml::pipeline::{self, AggregateRequest};
 use snarkml_circuits::aggregation::{Expose, ACCUMULATOR_INSTANCES};
 use snarkml_circuits::fixed_point::{field_from_hex, field_to_hex};
 use snarkml_circuits::io::ProofFile;
-use snarkml_circuits::quantize::CompileOptions;
+use snarkml_circuits::quantize::{CompileOptions, LinearMode};
 use snarkml_circuits::{CircuitError, Fr};
 use snarkml_verifier_gen::MAX_RUNTIME_SIZE;
 use std::path::{Path, PathBuf};
@@ -26,6 +27,11 @@ const AGG_K: u32 = snarkml_circuits::aggregation::DEFAULT_K;
 
 /// Compiles and sets up a fixture (calibrated on its own input) with the shared SRS.
 fn build_fixture(dir: &Path, stem: &str, srs: &Path) -> BuildDir {
+    build_fixture_checked(dir, stem, srs, LinearMode::Direct)
+}
+
+/// [`build_fixture`] with the linear layers checked as `linear` says.
+fn build_fixture_checked(dir: &Path, stem: &str, srs: &Path, linear: LinearMode) -> BuildDir {
     let build = BuildDir::create(dir.join(stem)).unwrap();
     let input = repo(&format!("tests/fixtures/{stem}.input.json"));
     pipeline::compile(
@@ -34,6 +40,7 @@ fn build_fixture(dir: &Path, stem: &str, srs: &Path) -> BuildDir {
         Some(&input),
         &CompileOptions {
             width: 3,
+            linear,
             ..Default::default()
         },
     )
@@ -83,7 +90,9 @@ fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() 
     let srs = cached_srs(AGG_K);
     let cache = tmp.path().join("cache");
     let relu = build_fixture(tmp.path(), "relu3", &srs);
-    let linear = build_fixture(tmp.path(), "linear", &srs);
+    // The second model's linear layer by a randomized check: a two-phase inner proof.
+    let linear = build_fixture_checked(tmp.path(), "linear", &srs, LinearMode::Freivalds);
+    assert!(pipeline::load(&linear).unwrap().model.uses_freivalds());
     let p1 = tmp.path().join("p1.json");
     let p2 = tmp.path().join("p2.json");
     let i1 = prove_for_aggregation(&relu, &repo("tests/fixtures/relu3.input.json"), &p1);

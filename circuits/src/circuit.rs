@@ -27,6 +27,8 @@ pub struct CircuitParams {
     pub products: bool,
     /// Whether the second phase of randomized (Freivalds) checks is present.
     pub freivalds: bool,
+    /// Whether rescales take one row (the one-row rescale gate and a second lookup).
+    pub one_row_rescale: bool,
 }
 
 impl CircuitParams {
@@ -38,6 +40,7 @@ impl CircuitParams {
             private_weights: model.private_weights(),
             products: model.uses_products(),
             freivalds: model.uses_freivalds(),
+            one_row_rescale: model.layout.one_row_rescale,
         }
     }
 }
@@ -50,6 +53,7 @@ impl Default for CircuitParams {
             private_weights: false,
             products: false,
             freivalds: false,
+            one_row_rescale: false,
         }
     }
 }
@@ -92,6 +96,9 @@ pub struct ModelConfig {
     pub product: Option<(Selector, Selector)>,
     /// The second phase of randomized checks, when a linear layer has one.
     pub freivalds: Option<FreivaldsConfig>,
+    /// Enables "rescale (one row)" and the "remainder range table" lookup, with one-row
+    /// rescales.
+    pub rescale_one: Option<Selector>,
 }
 
 /// The second-phase columns, challenges and gates of randomized (Freivalds) checks (row
@@ -291,6 +298,7 @@ impl ModelConfig {
             private_weights,
             products,
             freivalds,
+            one_row_rescale,
         } = params;
         let columns = if private_weights {
             2 * width + 2
@@ -354,6 +362,30 @@ impl ModelConfig {
             let x = m.query_advice(advice[0], Rotation::cur());
             let y = m.query_advice(advice[1], Rotation::cur());
             vec![(t, table[0]), (s.clone() * x, table[1]), (s * y, table[2])]
+        });
+        // | q | y | r | .. | a |: a + half = q·divisor + r, (w2, r, 0) in the table.
+        let rescale_one = one_row_rescale.then(|| {
+            let s = meta.complex_selector();
+            meta.create_gate("rescale (one row)", |m| {
+                let on = m.query_selector(s);
+                let a = m.query_advice(acc, Rotation::cur());
+                let q = m.query_advice(advice[0], Rotation::cur());
+                let r = m.query_advice(advice[2], Rotation::cur());
+                let divisor = m.query_fixed(weights[0], Rotation::cur());
+                let half = m.query_fixed(weights[1], Rotation::cur());
+                vec![on * (a + half - q * divisor - r)]
+            });
+            meta.lookup("remainder range table", |m| {
+                let on = m.query_selector(s);
+                let t = m.query_fixed(weights[2], Rotation::cur());
+                let r = m.query_advice(advice[2], Rotation::cur());
+                vec![
+                    (on.clone() * t, table[0]),
+                    (on * r, table[1]),
+                    (Expression::Constant(Fr::zero()), table[2]),
+                ]
+            });
+            s
         });
         let param_dot = private_weights.then(|| {
             let (first, next) = (meta.selector(), meta.selector());
@@ -434,6 +466,7 @@ impl ModelConfig {
             param_dot,
             product,
             freivalds,
+            rescale_one,
         }
     }
 }
@@ -489,6 +522,7 @@ impl Circuit<Fr> for ModelCircuit {
             private_weights: self.plan.private_weights,
             products: self.plan.products,
             freivalds: self.plan.freivalds,
+            one_row_rescale: self.plan.one_row_rescale,
         }
     }
 
@@ -566,6 +600,11 @@ impl Circuit<Fr> for ModelCircuit {
                         (plan.lookup[row], config.lookup),
                     ] {
                         if on {
+                            sel.enable(&mut region, row)?;
+                        }
+                    }
+                    if let Some(sel) = config.rescale_one {
+                        if plan.rescale_one[row] {
                             sel.enable(&mut region, row)?;
                         }
                     }

@@ -9,7 +9,9 @@ use snarkml_circuits::io::InputFile;
 use snarkml_circuits::layout::{FGate, Fault, Plan};
 use snarkml_circuits::model::{Layer, LinearCheck};
 use snarkml_circuits::prover;
-use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel, LinearMode, Visibility};
+use snarkml_circuits::quantize::{
+    choose_checks, compile, CompileOptions, CompiledModel, LinearMode, Visibility,
+};
 
 /// A fixture compiled with `linear`, at the scales `like` chose when given; its input quantized.
 fn build(
@@ -90,12 +92,14 @@ fn randomized_linear_layers_compute_what_dot_products_do_and_satisfy_the_circuit
 }
 
 #[test]
-fn auto_takes_randomized_checks_only_where_they_save_rows() {
+fn auto_takes_randomized_checks_per_layer_where_they_save_rows_and_only_if_k_drops() {
+    // Per layer: whichever check takes fewer rows.
     let (direct, _) = build("corpus/cnn_digits", LinearMode::Direct, None);
-    let (auto, _) = build("corpus/cnn_digits", LinearMode::Auto, Some(&direct));
     let w = direct.layout.width;
+    let mut per_layer = direct.clone();
+    choose_checks(&mut per_layer, LinearMode::Auto, w);
     let mut saw_conv = false;
-    for layer in &auto.layers {
+    for layer in &per_layer.layers {
         match layer {
             Layer::Conv(c) => {
                 let (dot, randomized) = c.check_rows(w);
@@ -113,12 +117,21 @@ fn auto_takes_randomized_checks_only_where_they_save_rows() {
         }
     }
     assert!(saw_conv, "the first 3×3 convolution saves rows");
+    // For the whole model only where k drops: the digits CNN's k is its tables', so auto
+    // compiles it exactly as direct (the same circuit); LeNet-5's is its rows', and drops.
+    let (auto, _) = build("corpus/cnn_digits", LinearMode::Auto, Some(&direct));
+    assert!(!auto.uses_freivalds());
+    assert_eq!((auto.rows, auto.layout.k), (direct.rows, direct.layout.k));
+    let (direct, _) = build("corpus/lenet5", LinearMode::Direct, None);
+    let (auto, _) = build("corpus/lenet5", LinearMode::Auto, Some(&direct));
+    assert!(auto.uses_freivalds());
     assert!(
-        auto.rows < direct.rows,
-        "{} rows vs {}",
-        auto.rows,
-        direct.rows
+        auto.layout.k < direct.layout.k,
+        "k {} vs {}",
+        auto.layout.k,
+        direct.layout.k
     );
+
     // Randomized checks need constant weights: with private weights every layer is direct.
     let opts = CompileOptions {
         linear: LinearMode::Freivalds,

@@ -583,3 +583,65 @@ fn corrupted_model_json_is_refused_with_the_reason_not_a_panic() {
         assert!(err.contains(want), "expected `{want}` in: {err}");
     }
 }
+
+/// `model` laid out with one-row rescales (what the compiler picks where they lower `k`).
+fn with_one_row_rescales(model: CompiledModel) -> CompiledModel {
+    let two_rows = Plan::build(&model, model.layout.width, None).unwrap();
+    assert!(two_rows.one_row_savings > 0);
+    let one_row = snarkml_circuits::quantize::with_one_row_rescales(model, &two_rows).unwrap();
+    assert_eq!(one_row.rows, two_rows.rows - two_rows.one_row_savings);
+    one_row
+}
+
+#[test]
+fn one_row_rescales_satisfy_the_circuit_and_a_remainder_out_of_range_fails_its_lookup() {
+    let stem = "corpus/lenet5";
+    let data = fixture_samples(stem).remove(0);
+    let direct = compile(
+        &fixture(&format!("{stem}.onnx")),
+        &fixture_samples(stem),
+        &CompileOptions::default(),
+    )
+    .unwrap();
+    let model = with_one_row_rescales(direct.clone());
+    let q = model.quantize_inputs(&data).unwrap();
+    let plan = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
+    let honest = Plan::build(&direct, direct.layout.width, Some(&q)).unwrap();
+    assert_eq!(plan.outputs, honest.outputs);
+    assert!(plan.rescale_one.iter().any(|b| *b));
+    assert!(failures(&model, plan.clone()).is_empty());
+
+    // The prover moves 2^s from the remainder into the quotient's place: r + 2^s, q − 1 keep
+    // the rescale's sum, but r is out of its range.
+    let row = (0..plan.rows)
+        .find(|r| plan.rescale_one[*r] && from_field(&plan.advice[0][*r]).unwrap() > 0)
+        .unwrap();
+    let divisor = i128::from(plan.weights[0][row]);
+    let mut bad = plan;
+    let (qv, rv) = (
+        from_field(&bad.advice[0][row]).unwrap(),
+        from_field(&bad.advice[2][row]).unwrap(),
+    );
+    bad.advice[0][row] = to_field(qv - 1);
+    bad.advice[2][row] = to_field(rv + divisor);
+    let f = failures(&model, bad);
+    assert!(
+        f.iter()
+            .any(|e| matches!(e, VerifyFailure::Lookup { name, .. }
+            if name == "remainder range table")
+                && failure_row(e) == Some(row)),
+        "{f:#?}"
+    );
+    assert!(f.iter().all(|e| failure_row(e) == Some(row)), "{f:#?}");
+    // A remainder off by one breaks the rescale's sum: that gate, on that row, only.
+    let mut plan = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
+    plan.advice[2][row] += Fr::one();
+    let f = failures(&model, plan);
+    let unsatisfied = unsatisfied_constraints(&f);
+    assert_eq!(unsatisfied.len(), 1, "{f:#?}");
+    assert!(
+        unsatisfied[0].0.ends_with("('rescale (one row)')"),
+        "{f:#?}"
+    );
+    assert_eq!(unsatisfied[0].1, row);
+}

@@ -148,7 +148,7 @@ fn private_inputs_and_outputs_have_no_instances() {
 }
 
 #[test]
-fn poseidon_parameter_product_and_freivalds_gates_do_not_raise_the_circuit_degree() {
+fn poseidon_parameter_product_freivalds_and_one_row_rescale_gates_keep_the_circuit_degree() {
     let degree = |poseidon, private_weights| {
         let mut cs = ConstraintSystem::default();
         let params = CircuitParams {
@@ -157,6 +157,7 @@ fn poseidon_parameter_product_and_freivalds_gates_do_not_raise_the_circuit_degre
             private_weights,
             products: poseidon && private_weights,
             freivalds: poseidon && private_weights,
+            one_row_rescale: poseidon && private_weights,
         };
         ModelCircuit::configure_with_params(&mut cs, params);
         cs.degree()

@@ -25,7 +25,7 @@ pub struct BenchCmd {
     #[arg(long, default_value_t = 4)]
     pub width: usize,
     /// How Conv and MatMul/Gemm layers are checked (as `compile --linear`).
-    #[arg(long, default_value = "direct", value_parser = clap::value_parser!(LinearMode))]
+    #[arg(long, default_value = "auto", value_parser = clap::value_parser!(LinearMode))]
     pub linear: LinearMode,
     /// Repetitions of setup, prove and verify (the median is reported).
     #[arg(long, default_value_t = 3)]

@@ -50,9 +50,9 @@ pub struct CompileCmd {
     pub target_error: f64,
     /// How Conv and MatMul/Gemm layers are checked: direct (a dot product per output),
     /// freivalds (one randomized check per layer in a second proof phase: far fewer rows for
-    /// convolutions; verified natively and by our Solidity verifiers, not yet by aggregation),
-    /// or auto (per layer, whichever takes fewer rows).
-    #[arg(long, default_value = "direct", value_parser = clap::value_parser!(LinearMode))]
+    /// convolutions), or auto (per layer, whichever takes fewer rows, and only if that makes
+    /// the circuit smaller).
+    #[arg(long, default_value = "auto", value_parser = clap::value_parser!(LinearMode))]
     pub linear: LinearMode,
     /// Choose the width (and so the columns and k) that the cost model predicts proves
     /// fastest within --max-memory and with a verifier under the EVM's 24,576-byte limit.

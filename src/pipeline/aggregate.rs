@@ -267,7 +267,6 @@ fn load_inner(req: &AggregateRequest, srs_id: &str) -> Result<InnerSet> {
     for b in &req.builds {
         let build = BuildDir::new(b);
         let loaded = load(&build)?;
-        super::refuse_second_phase(&build, &loaded.model, "aggregation")?;
         let vk = load_vk(&build, &loaded.info, &loaded.model)?;
         if loaded.info.srs_id != srs_id {
             bail!(

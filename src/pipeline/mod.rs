@@ -445,24 +445,6 @@ fn verify_loaded(loaded: &Loaded, vk: &VerifyingKey<G1Affine>, proof: &Path) -> 
     Ok(file)
 }
 
-/// Refuses a build whose circuit has the second proof phase of randomized (Freivalds) checks
-/// for `what`, which does not verify that phase (our own verifiers do).
-pub(crate) fn refuse_second_phase(
-    build: &BuildDir,
-    model: &CompiledModel,
-    what: &str,
-) -> Result<()> {
-    if model.uses_freivalds() {
-        bail!(
-            "{} checks linear layers by randomized (Freivalds) checks in a second proof phase, \
-             which {what} does not support yet: use our own verifiers (the default and \
-             --reusable forms), or recompile with `--linear direct`",
-            build.root().display()
-        );
-    }
-    Ok(())
-}
-
 /// Generates the Solidity verifier of `form` into `out_dir` (sources and the ABI to call) and
 /// `build/verifier.json`. An aggregation directory gets the aggregated-proof verifier.
 pub fn gen_verifier(
@@ -484,8 +466,14 @@ pub fn gen_verifier(
             params,
             model,
         } = load(build)?;
-        if form == VerifierForm::SnarkVerifier {
-            refuse_second_phase(build, &model, "snark-verifier's generated verifier")?;
+        if form == VerifierForm::SnarkVerifier && model.uses_freivalds() {
+            bail!(
+                "{} checks linear layers by randomized (Freivalds) checks in a second proof \
+                 phase, for which this version does not make snark-verifier's generated \
+                 verifier: use our own verifiers (the default and --reusable forms), or \
+                 recompile with `--linear direct`",
+                build.root().display()
+            );
         }
         let vk = load_vk(build, &info, &model)?;
         (params, vk, info.num_instances, CircuitKind::Model)

@@ -1,7 +1,7 @@
 //! Our verifiers on the circuit shapes the compiler makes: a tiny model, the digits MLP at the
 //! widest layout the optimizer considers, a CNN (also with randomized checks of its linear
-//! layers, whose forged proof of a lying accumulator every verifier refuses) and a transformer
-//! block. Each is proved for real;
+//! layers and one-row rescales, whose forged proof of a lying accumulator every verifier
+//! refuses) and a transformer block. Each is proved for real;
 //! the self-contained verifier must fit EIP-170, and it and the reusable verifier accept the
 //! proof and refuse, as the Rust reference does, a changed item and a flipped byte in every
 //! section of the proof, a wrong instance and a proof made for another key.
@@ -17,7 +17,7 @@ use snarkml_circuits::circuit::ModelCircuit;
 use snarkml_circuits::layout::{Fault, Plan};
 use snarkml_circuits::model::Layer;
 use snarkml_circuits::prover::{create_shplonk_proof, create_unchecked_proof};
-use snarkml_circuits::quantize::{CompileOptions, LinearMode};
+use snarkml_circuits::quantize::{with_one_row_rescales, CompileOptions, LinearMode};
 use snarkml_circuits::Fr;
 
 #[test]
@@ -58,9 +58,10 @@ fn our_verifiers_check_every_circuit_shape_the_compiler_makes() {
         ),
         ("digits MLP, width 32", DIGITS, widest),
         ("CNN", corpus("cnn_digits"), CompileOptions::default()),
-        // Convolutions and dense layers by randomized checks: a second phase, two challenges.
+        // Convolutions and dense layers by randomized checks (a second phase, two
+        // challenges) and one-row rescales (a second lookup).
         (
-            "CNN, randomized checks",
+            "CNN, randomized checks, one-row rescales",
             corpus("cnn_digits"),
             CompileOptions {
                 linear: LinearMode::Freivalds,
@@ -73,7 +74,12 @@ fn our_verifiers_check_every_circuit_shape_the_compiler_makes() {
             CompileOptions::default(),
         ),
     ] {
-        let (m, samples, srs) = compiled(model, &opts);
+        let (mut m, samples, mut srs) = compiled(model, &opts);
+        if label.contains("one-row") {
+            let two_rows = Plan::build(&m, m.layout.width, None).unwrap();
+            m = with_one_row_rescales(m, &two_rows).unwrap();
+            srs = snarkml_circuits::srs::Srs::generate_insecure(m.layout.k, 1).unwrap();
+        }
         let pk = snarkml_circuits::prover::keygen(&srs.params, &m).unwrap();
         let input = m.quantize_inputs(&samples[0]).unwrap();
         let proof = snarkml_circuits::prover::prove(&srs.params, &pk, &m, &input).unwrap();

@@ -13,6 +13,9 @@
 //!                          (m = 1 for dot products, m = 2^B when packing public values)
 //! rescale (2 rows):        | q | y | .. | a |  a + half = q·2^s + r     |  w0 = 2^s, w1 = half, tag = f
 //!                          | r | 0 | .. |   |  (range(s), r, 0) ∈ table, (f, q, y) ∈ table
+//! rescale (1 row):         | q | y | r .. | a |  a + half = q·2^s + r   |  w0 = 2^s, w1 = half, tag = f,
+//!                          (f, q, y) ∈ table; (w2, r, 0) ∈ table by a second lookup    w2 = range(s)
+//!                          (models compiled with `one_row_rescale`, where it lowers k)
 //! activation:              | x | y | .. |   |  (f, x, y) ∈ table
 //! public input element:    | x | x | .. |   |  (identity, x, x) ∈ table: x is in range
 //! product, first row:      | a0 .. a(h-1) | b0 .. b(h-1) | acc = Σ ai·bi        |  h = ⌊W/2⌋
@@ -159,6 +162,15 @@ pub struct Plan {
     pub rescale: Vec<bool>,
     /// Selector of lookup rows.
     pub lookup: Vec<bool>,
+    /// Selector of one-row rescales (their remainder looked up by the second lookup).
+    pub rescale_one: Vec<bool>,
+    /// Whether the circuit has the one-row rescale gate and the second lookup.
+    pub one_row_rescale: bool,
+    /// Rows one-row rescales would save over this plan's rescales (each saves its remainder's
+    /// row, and the limb rows of a remainder checked by limbs).
+    pub one_row_savings: usize,
+    /// The shifts of the plan's rescales (the range tables one-row rescales look up).
+    pub rescale_shifts: std::collections::BTreeSet<u32>,
     /// Copy constraints between advice cells.
     pub copies: Vec<(CellRef, CellRef)>,
     /// Advice cells exposed at instance rows (packed inputs, then packed outputs).
@@ -241,6 +253,7 @@ impl Builder {
             &mut p.prod_next,
             &mut p.rescale,
             &mut p.lookup,
+            &mut p.rescale_one,
         ] {
             sel.push(false);
         }
@@ -327,28 +340,38 @@ impl Builder {
         let w = self.plan.width;
         let (q, r) = rescale(self.int(acc), shift);
         let y = self.activate(act, q);
+        let limbed = self.tables.limbed(shift);
         let top = self.row();
-        let bottom = self.row();
         self.copy(acc, CellRef { col: w, row: top });
         self.set(0, top, to_field(q));
         self.set(1, top, to_field(y));
-        self.set(0, bottom, to_field(r));
         let p = &mut self.plan;
         p.weights[0][top] = 1i64 << shift;
         p.weights[1][top] = if shift == 0 { 0 } else { 1i64 << (shift - 1) };
-        p.rescale[top] = true;
-        let (q_cell, r_cell) = (
-            CellRef { col: 0, row: top },
-            CellRef {
+        let q_cell = CellRef { col: 0, row: top };
+        self.plan.rescale_shifts.insert(shift);
+        if self.plan.one_row_rescale {
+            // r beside q and y, looked up in the whole range(shift) table by the second
+            // lookup, its tag in w2.
+            self.set(2, top, to_field(r));
+            self.plan.weights[2][top] = range_tag(shift) as i64;
+            self.plan.rescale_one[top] = true;
+        } else {
+            let bottom = self.row();
+            self.set(0, bottom, to_field(r));
+            self.plan.rescale[top] = true;
+            let r_cell = CellRef {
                 col: 0,
                 row: bottom,
-            },
-        );
-        if self.tables.limbed(shift) {
-            self.range_check(r_cell, shift);
-        } else {
-            self.plan.tag[bottom] = range_tag(shift);
-            self.plan.lookup[bottom] = true;
+            };
+            self.plan.one_row_savings += 1;
+            if limbed {
+                self.plan.one_row_savings += self.tables.limbs(shift).len();
+                self.range_check(r_cell, shift);
+            } else {
+                self.plan.tag[bottom] = range_tag(shift);
+                self.plan.lookup[bottom] = true;
+            }
         }
         match self.limbed_identity(act) {
             // A rescale to the identity only bounds q: with limbs, q itself is the output
@@ -601,6 +624,10 @@ impl Builder {
                 prod_next: Vec::new(),
                 rescale: Vec::new(),
                 lookup: Vec::new(),
+                rescale_one: Vec::new(),
+                one_row_rescale: model.layout.one_row_rescale,
+                one_row_savings: 0,
+                rescale_shifts: Default::default(),
                 copies: Vec::new(),
                 to_instance: Vec::new(),
                 instances: Vec::new(),

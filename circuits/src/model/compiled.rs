@@ -203,6 +203,11 @@ pub struct LayoutParams {
     pub width: usize,
     /// The circuit has `2^k` rows.
     pub k: u32,
+    /// Rescales take one row: the remainder is range-checked by a second lookup on the same
+    /// row instead of a row of its own. Chosen by the compiler where it lowers `k` (the extra
+    /// lookup costs columns).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub one_row_rescale: bool,
 }
 
 /// Float vs quantized agreement on the calibration inputs.

@@ -321,11 +321,12 @@ impl Op for Affine {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum LinearMode {
     /// Every layer by dot products.
-    #[default]
     Direct,
     /// Every Dense and Conv with constant weights by a randomized check.
     Freivalds,
-    /// Per layer, whichever check takes fewer rows at the model's width.
+    /// Per layer, whichever check takes fewer rows at the model's width, and only if that
+    /// lowers the circuit's `k` (else every layer direct).
+    #[default]
     Auto,
 }
 

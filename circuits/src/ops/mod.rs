@@ -127,8 +127,14 @@ impl Check<'_> {
 
     /// That a fused rescale's activation has its table.
     pub fn rescale_ok(&self, rescale: Option<Rescale>) -> std::result::Result<(), String> {
+        let tables = &self.model.tables;
         match rescale {
             Some(r) if !self.has_table(r.act) => Err("no table for its activation".into()),
+            Some(r)
+                if self.model.layout.one_row_rescale && !tables.range_shifts.contains(&r.shift) =>
+            {
+                Err("a one-row rescale without the range table of its shift".into())
+            }
             _ => Ok(()),
         }
     }

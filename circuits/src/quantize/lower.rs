@@ -460,7 +460,11 @@ pub(super) fn lower(
         weights_salt: None,
         layers,
         tables,
-        layout: LayoutParams { width: 0, k: 0 },
+        layout: LayoutParams {
+            width: 0,
+            k: 0,
+            one_row_rescale: false,
+        },
         rows: 0,
         report: QuantReport::default(),
     })

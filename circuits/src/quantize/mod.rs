@@ -76,9 +76,66 @@ impl Default for CompileOptions {
             weights: Visibility::Fixed,
             weights_salt: None,
             target_error: DEFAULT_TARGET_ERROR,
-            linear: LinearMode::Direct,
+            linear: LinearMode::Auto,
         }
     }
+}
+
+/// Checks the linear layers as `linear` says and sizes the circuit at `width`, with one-row
+/// rescales where they lower `k`. `auto`'s randomized checks are kept only where they lower
+/// `k` too: a circuit as large as without them would only carry their extra columns.
+fn size(model: CompiledModel, linear: LinearMode, width: usize) -> Result<CompiledModel> {
+    let sized = size_with(model.clone(), linear, width)?;
+    if linear == LinearMode::Auto && sized.uses_freivalds() {
+        let direct = size_with(model, LinearMode::Direct, width)?;
+        if direct.layout.k <= sized.layout.k {
+            return Ok(direct);
+        }
+    }
+    Ok(sized)
+}
+
+fn size_with(mut model: CompiledModel, linear: LinearMode, width: usize) -> Result<CompiledModel> {
+    choose_checks(&mut model, linear, width);
+    model.layout = LayoutParams {
+        width,
+        k: 0,
+        one_row_rescale: false,
+    };
+    let plan = layout::Plan::build(&model, width, None)?;
+    model.rows = plan.rows;
+    model.layout.k = min_k(model.rows, model.tables.rows());
+    let tables = one_row_tables(&model.tables, &plan);
+    if min_k(model.rows - plan.one_row_savings, tables.rows()) < model.layout.k {
+        return with_one_row_rescales(model, &plan);
+    }
+    Ok(model)
+}
+
+/// The tables of a model with one-row rescales: each remainder is looked up in the whole
+/// range table of its rescale's shift (`two_rows`: the plan of its two-row layout).
+fn one_row_tables(tables: &Tables, two_rows: &layout::Plan) -> Tables {
+    let mut tables = tables.clone();
+    for shift in &two_rows.rescale_shifts {
+        if !tables.range_shifts.contains(shift) {
+            tables.range_shifts.push(*shift);
+        }
+    }
+    tables
+}
+
+/// `model` laid out with one-row rescales (a second lookup checks each remainder on its
+/// rescale's row), given `two_rows`, the plan of its two-row layout; rows and `k` updated.
+/// The compiler takes this layout where it lowers `k`.
+pub fn with_one_row_rescales(
+    mut model: CompiledModel,
+    two_rows: &layout::Plan,
+) -> Result<CompiledModel> {
+    model.tables = one_row_tables(&model.tables, two_rows);
+    model.layout.one_row_rescale = true;
+    model.rows = layout::Plan::build(&model, model.layout.width, None)?.rows;
+    model.layout.k = min_k(model.rows, model.tables.rows());
+    Ok(model)
 }
 
 /// Compiles an ONNX file: imports it, quantizes with calibration samples (each sample is one
@@ -164,13 +221,7 @@ pub fn compile(
         if model.private_weights() {
             model.tables.weight_bits = Some(model.weight_bits_needed());
         }
-        choose_checks(&mut model, opts.linear, opts.width);
-        model.rows = layout::Plan::build(&model, opts.width, None)?.rows;
-        model.layout = LayoutParams {
-            width: opts.width,
-            k: min_k(model.rows, model.tables.rows()),
-        };
-        Ok(model)
+        size(model, opts.linear, opts.width)
     };
     for bits in [opts.scale_bits, opts.weight_scale_bits]
         .into_iter()
