@@ -70,3 +70,11 @@ pub struct MatrixProduct<'a> {
     /// Columns of `X` and `Y`.
     pub cols: usize,
 }
+
+/// Rows of a [`Gadgets::freivalds`] check of `Y = W·X + b` (`n × m` weights, `p` columns) at
+/// width `w` (the shared zero and one cells aside): Horner chains over `Y`'s and `X`'s rows
+/// (`⌈p/w⌉` rows each) and over `W`'s columns (`⌈n/w⌉` each), then one row per result and
+/// product, and the check.
+pub fn freivalds_rows(n: usize, m: usize, p: usize, w: usize) -> usize {
+    (n + m + 1) * p.div_ceil(w) + (m + 1) * n.div_ceil(w) + n + (m + 1) + 1
+}

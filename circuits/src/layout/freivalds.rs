@@ -238,12 +238,6 @@ impl Builder {
     }
 }
 
-/// Rows of `Y = W·X + b` (`n × m` weights, `P` columns) checked by [`Builder::freivalds`] at
-/// width `w`, the shared zero and one cells aside.
-pub fn freivalds_rows(n: usize, m: usize, p: usize, w: usize) -> usize {
-    (n + m + 1) * p.div_ceil(w) + (m + 1) * n.div_ceil(w) + n + (m + 1) + 1
-}
-
 impl Plan {
     /// The second-phase columns `[h, e1, e2]` for challenges `r` and `s`, computed row by row
     /// from the first-phase cells, the fixed columns and earlier second-phase cells.

@@ -66,7 +66,7 @@ mod layers;
 pub mod optimize;
 mod sponge;
 
-pub use freivalds::{freivalds_rows, FGate};
+pub use freivalds::FGate;
 pub use sponge::{PoseidonGate, PoseidonRow};
 
 use crate::error::Result;

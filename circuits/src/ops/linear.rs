@@ -13,8 +13,7 @@
 
 use super::{finish_cell, Bounds, Check, Exec, Kind, LayOut, Op};
 use crate::error::Result;
-use crate::gadgets::{CellRef, Gadgets, MatrixProduct, Param};
-use crate::layout::freivalds_rows;
+use crate::gadgets::{freivalds_rows, CellRef, Gadgets, MatrixProduct, Param};
 use crate::model::layers::{Affine, Conv, Dense, LinearCheck};
 use crate::model::TensorId;
 
@@ -245,10 +244,10 @@ impl Conv {
         let m = self.weight.len() / geo.out_channels.max(1);
         let cols = geo.batch * geo.out_spatial.iter().product::<usize>();
         let opg = geo.out_channels / geo.group.max(1);
-        (
-            geo.out_channels * cols * m.div_ceil(w).max(1),
-            geo.group * freivalds_rows(opg, m, cols, w),
-        )
+        // One dot chain per output over the terms inside the input (padding costs nothing).
+        let mut direct = 0;
+        geo.for_each_output(|_, _, terms| direct += terms.len().div_ceil(w).max(1));
+        (direct, geo.group * freivalds_rows(opg, m, cols, w))
     }
 }
 
@@ -343,6 +342,24 @@ impl std::str::FromStr for LinearMode {
             )),
         }
     }
+}
+
+/// Rows the direct check would take beyond the randomized one, over the layers of `model`
+/// checked by randomized checks, at width `width`.
+pub fn randomized_savings(model: &crate::model::CompiledModel, width: usize) -> usize {
+    use crate::model::Layer;
+    let saved = |(direct, randomized): (usize, usize)| direct.saturating_sub(randomized);
+    model
+        .layers
+        .iter()
+        .map(|layer| match layer {
+            Layer::Dense(d) if !d.check.is_direct() => {
+                saved(d.check_rows(width, model.tensors[d.input].numel()))
+            }
+            Layer::Conv(c) if !c.check.is_direct() => saved(c.check_rows(width)),
+            _ => 0,
+        })
+        .sum()
 }
 
 /// Sets the check of every Dense and Conv of `model` by `mode` at width `width`. Randomized

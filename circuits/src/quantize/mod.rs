@@ -19,7 +19,7 @@ use crate::fixed_point::dequantize;
 use crate::layout;
 use crate::model::onnx::{self, FloatReference};
 use crate::model::FloatGraph;
-pub use crate::ops::linear::{choose_checks, LinearMode};
+pub use crate::ops::linear::{choose_checks, randomized_savings, LinearMode};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -83,20 +83,36 @@ impl Default for CompileOptions {
 
 /// Checks the linear layers as `linear` says and sizes the circuit at `width`, with one-row
 /// rescales where they lower `k`. `auto`'s randomized checks are kept only where they lower
-/// `k` too: a circuit as large as without them would only carry their extra columns.
-fn size(model: CompiledModel, linear: LinearMode, width: usize) -> Result<CompiledModel> {
-    let sized = size_with(model.clone(), linear, width)?;
-    if linear == LinearMode::Auto && sized.uses_freivalds() {
-        let direct = size_with(model, LinearMode::Direct, width)?;
-        if direct.layout.k <= sized.layout.k {
-            return Ok(direct);
-        }
+/// `k` too: a circuit as large as without them would only carry their extra columns. One plan
+/// is laid out, and a second only for another variant; the others' rows are counted (the
+/// randomized checks' savings, one-row rescales' savings) rather than laid out.
+fn size(mut model: CompiledModel, linear: LinearMode, width: usize) -> Result<CompiledModel> {
+    choose_checks(&mut model, linear, width);
+    let (mut model, plan) = two_row_layout(model, width)?;
+    let back = if linear == LinearMode::Auto {
+        randomized_savings(&model, width)
+    } else {
+        0
+    };
+    let one_row = one_row_tables(&model.tables, &plan);
+    let best_k = |extra: usize| {
+        min_k(plan.rows + extra, model.tables.rows()).min(min_k(
+            plan.rows + extra - plan.one_row_savings,
+            one_row.rows(),
+        ))
+    };
+    // Ties go to the fewer columns: direct checks.
+    if back > 0 && best_k(back) <= best_k(0) {
+        choose_checks(&mut model, LinearMode::Direct, width);
+        let (model, plan) = two_row_layout(model, width)?;
+        return fewer_rescale_rows(model, &plan);
     }
-    Ok(sized)
+    fewer_rescale_rows(model, &plan)
 }
 
-fn size_with(mut model: CompiledModel, linear: LinearMode, width: usize) -> Result<CompiledModel> {
-    choose_checks(&mut model, linear, width);
+/// `model` (its checks chosen) laid out at `width` with two-row rescales: rows and `k` set;
+/// the plan for what other layouts would save.
+fn two_row_layout(mut model: CompiledModel, width: usize) -> Result<(CompiledModel, layout::Plan)> {
     model.layout = LayoutParams {
         width,
         k: 0,
@@ -105,9 +121,15 @@ fn size_with(mut model: CompiledModel, linear: LinearMode, width: usize) -> Resu
     let plan = layout::Plan::build(&model, width, None)?;
     model.rows = plan.rows;
     model.layout.k = min_k(model.rows, model.tables.rows());
-    let tables = one_row_tables(&model.tables, &plan);
-    if min_k(model.rows - plan.one_row_savings, tables.rows()) < model.layout.k {
-        return with_one_row_rescales(model, &plan);
+    Ok((model, plan))
+}
+
+/// `model` with one-row rescales if they lower its `k` (`two_rows`: its two-row plan), else
+/// as it is (ties go to the fewer columns).
+fn fewer_rescale_rows(model: CompiledModel, two_rows: &layout::Plan) -> Result<CompiledModel> {
+    let tables = one_row_tables(&model.tables, two_rows);
+    if min_k(two_rows.rows - two_rows.one_row_savings, tables.rows()) < model.layout.k {
+        return with_one_row_rescales(model, two_rows);
     }
     Ok(model)
 }
