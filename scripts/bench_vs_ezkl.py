@@ -16,12 +16,13 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_common import machine, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = "tests/fixtures/corpus"
@@ -113,19 +114,6 @@ def ezkl_child(model: str, _calibration: str, data: str, work: str, srs_dir: str
                       "compile_s": compile_s, "srs_gen_s": srs_s,
                       "setup_s": setup_s, "prove_s": prove_s, "verify_s": verify_s,
                       "verified": bool(ok), "proof_bytes": size}))
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, {platform.system()} {platform.release()}"
 
 
 def main() -> int:
@@ -222,14 +210,8 @@ def main() -> int:
     print(section)
     if a.no_write:
         return 0
-    bench = ROOT / "BENCHMARKS.md"
-    text = bench.read_text()
-    if START in text and END in text:
-        text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
-    else:
-        text += "\n## snarkml vs ezkl, same machine, same run (`scripts/bench-vs-ezkl`)\n\n" \
-            + section + "\n"
-    bench.write_text(text)
+    write_section(ROOT / "BENCHMARKS.md", START, END,
+                  "## snarkml vs ezkl, same machine, same run (`scripts/bench-vs-ezkl`)", section)
     plot(rows, ROOT / "docs" / "bench-vs-ezkl.png")
     return 0
 

@@ -10,7 +10,6 @@ between the markers in BENCHMARKS.md.
 import argparse
 import json
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -20,6 +19,8 @@ import tarfile
 import io
 from datetime import date
 from pathlib import Path
+
+from bench_common import machine, write_section
 
 import msgpack
 import numpy as np
@@ -179,16 +180,6 @@ def run_snarkml(bin_: str, model: Path, data: Path, out: Path, linear: str, runs
             "top1": int(ours.argmax()) == int(expected.argmax())}
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, {platform.system()} {platform.release()}"
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--snarkml", required=True, help="the snarkml binary to measure")
@@ -227,13 +218,8 @@ def main() -> int:
     print(json.dumps({"zkml": theirs, "snarkml": ours}, indent=1), file=sys.stderr)
     if a.no_write:
         return 0
-    bench = ROOT / "BENCHMARKS.md"
-    text = bench.read_text()
-    if START in text and END in text:
-        text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
-    else:
-        text += "\n## snarkml vs zkml on zkml's MNIST (`scripts/bench-vs-zkml`)\n\n" + section + "\n"
-    bench.write_text(text)
+    write_section(ROOT / "BENCHMARKS.md", START, END,
+                  "## snarkml vs zkml on zkml's MNIST (`scripts/bench-vs-zkml`)", section)
     return 0
 
 

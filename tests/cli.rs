@@ -751,10 +751,7 @@ fn randomized_linear_checks_prove_verify_on_anvil_and_refuse_a_lying_accumulator
     };
     let plan =
         Plan::build_with_fault(&compiled, compiled.layout.width, Some(&q), Some(fault)).unwrap();
-    let circuit = snarkml_circuits::circuit::ModelCircuit {
-        plan: std::sync::Arc::new(plan),
-        tables: std::sync::Arc::new(compiled.tables.clone()),
-    };
+    let circuit = snarkml_circuits::circuit::ModelCircuit::with_plan(&compiled, plan);
     let lied = circuit.instance_column();
     let params = snarkml_circuits::srs::Srs::load(&srs).unwrap().params;
     let pk = snarkml_circuits::prover::keygen(&params, &compiled).unwrap();

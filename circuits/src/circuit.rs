@@ -500,6 +500,15 @@ impl ModelCircuit {
         })
     }
 
+    /// The circuit of `model` that assigns `plan` as it is (tests tamper with plans this way;
+    /// a plan from a deliberate [`crate::layout::Fault`] is a lying prover's circuit).
+    pub fn with_plan(model: &CompiledModel, plan: Plan) -> Self {
+        Self {
+            plan: Arc::new(plan),
+            tables: Arc::new(model.tables.clone()),
+        }
+    }
+
     /// The public instance column as field elements.
     pub fn instance_column(&self) -> Vec<Fr> {
         self.plan.instances.clone()

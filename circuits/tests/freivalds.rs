@@ -209,3 +209,195 @@ fn an_unknown_linear_mode_is_refused_by_name() {
     );
     assert_eq!("auto".parse::<LinearMode>(), Ok(LinearMode::Auto));
 }
+
+mod random_shapes {
+    //! Randomized checks against dot products on convolutions and matrix products of random
+    //! shapes, written as ONNX and compiled as a user's model is.
+    use super::*;
+    use proptest::prelude::*;
+    use prost::Message;
+    use snarkml_circuits::prover;
+    use tract_onnx::pb;
+
+    fn info(name: &str, dims: &[usize]) -> pb::ValueInfoProto {
+        let dim = dims
+            .iter()
+            .map(|d| pb::tensor_shape_proto::Dimension {
+                value: Some(pb::tensor_shape_proto::dimension::Value::DimValue(
+                    *d as i64,
+                )),
+                ..Default::default()
+            })
+            .collect();
+        pb::ValueInfoProto {
+            name: name.into(),
+            r#type: Some(pb::TypeProto {
+                value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+                    elem_type: pb::tensor_proto::DataType::Float as i32,
+                    shape: Some(pb::TensorShapeProto { dim }),
+                })),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn constant(name: &str, dims: &[usize], values: Vec<f32>) -> pb::TensorProto {
+        pb::TensorProto {
+            name: name.into(),
+            dims: dims.iter().map(|d| *d as i64).collect(),
+            data_type: pb::tensor_proto::DataType::Float as i32,
+            float_data: values,
+            ..Default::default()
+        }
+    }
+
+    fn ints(name: &str, v: &[usize]) -> pb::AttributeProto {
+        pb::AttributeProto {
+            name: name.into(),
+            r#type: pb::attribute_proto::AttributeType::Ints as i32,
+            ints: v.iter().map(|x| *x as i64).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// One op `y = op(x, w, b)` as an ONNX model.
+    fn model(
+        node: pb::NodeProto,
+        x: &[usize],
+        y: &[usize],
+        inits: Vec<pb::TensorProto>,
+    ) -> Vec<u8> {
+        pb::ModelProto {
+            ir_version: 8,
+            opset_import: vec![pb::OperatorSetIdProto {
+                domain: String::new(),
+                version: 13,
+            }],
+            graph: Some(pb::GraphProto {
+                name: "random".into(),
+                node: vec![node],
+                input: vec![info("x", x)],
+                output: vec![info("y", y)],
+                initializer: inits,
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+        .encode_to_vec()
+    }
+
+    /// Multiples of 1/16 in [-1, 1) from seeds.
+    fn dyadic(seed: u64, n: usize) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                ((s % 32) as f32 - 16.0) / 16.0
+            })
+            .collect()
+    }
+
+    /// Compiles `onnx` both ways at the same scales and checks they agree and the randomized
+    /// circuit holds.
+    fn agree(onnx: &[u8], input: Vec<f32>) -> Result<(), TestCaseError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.onnx");
+        std::fs::write(&path, onnx).unwrap();
+        let samples = vec![vec![input.clone()]];
+        let direct = compile(
+            &path,
+            &samples,
+            &CompileOptions {
+                linear: LinearMode::Direct,
+                ..CompileOptions::default()
+            },
+        )
+        .unwrap();
+        let randomized = compile(
+            &path,
+            &samples,
+            &CompileOptions {
+                linear: LinearMode::Freivalds,
+                scale_bits: Some(direct.scale_bits),
+                weight_scale_bits: Some(direct.weight_scale_bits),
+                ..CompileOptions::default()
+            },
+        )
+        .unwrap();
+        prop_assert!(randomized.uses_freivalds());
+        let q = direct.quantize_inputs(&[input]).unwrap();
+        let a = Plan::build(&direct, direct.layout.width, Some(&q)).unwrap();
+        let b = Plan::build(&randomized, randomized.layout.width, Some(&q)).unwrap();
+        prop_assert_eq!(&a.outputs, &b.outputs);
+        prop_assert_eq!(&a.instances, &b.instances);
+        let circuit = snarkml_circuits::circuit::ModelCircuit::with_plan(&randomized, b);
+        let f = prover::mock_failures(&randomized, &circuit).unwrap();
+        prop_assert!(f.is_empty(), "{:#?}", f);
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+        #[test]
+        fn randomized_checks_agree_with_dot_products_on_random_convolutions(
+            batch in 1usize..3, groups in 1usize..3, c_per in 1usize..3, o_per in 1usize..3,
+            kernel in 1usize..4, stride in 1usize..3, pad in 0usize..2, dilation in 1usize..3,
+            h in 4usize..8, w in 4usize..8, bias in any::<bool>(), seed in any::<u64>(),
+        ) {
+            let (c, o) = (groups * c_per, groups * o_per);
+            let span = dilation * (kernel - 1) + 1;
+            prop_assume!(h + 2 * pad >= span && w + 2 * pad >= span);
+            let out = |d: usize| (d + 2 * pad - span) / stride + 1;
+            let (oh, ow) = (out(h), out(w));
+            let mut inputs = vec!["x".to_string(), "w".to_string()];
+            let mut inits = vec![constant(
+                "w",
+                &[o, c_per, kernel, kernel],
+                dyadic(seed, o * c_per * kernel * kernel),
+            )];
+            if bias {
+                inputs.push("b".into());
+                inits.push(constant("b", &[o], dyadic(seed + 1, o)));
+            }
+            let node = pb::NodeProto {
+                op_type: "Conv".into(),
+                input: inputs,
+                output: vec!["y".into()],
+                attribute: vec![
+                    ints("strides", &[stride, stride]),
+                    ints("pads", &[pad, pad, pad, pad]),
+                    ints("dilations", &[dilation, dilation]),
+                    ints("kernel_shape", &[kernel, kernel]),
+                    pb::AttributeProto {
+                        name: "group".into(),
+                        r#type: pb::attribute_proto::AttributeType::Int as i32,
+                        i: groups as i64,
+                        ..Default::default()
+                    },
+                ],
+                ..Default::default()
+            };
+            let onnx = model(node, &[batch, c, h, w], &[batch, o, oh, ow], inits);
+            agree(&onnx, dyadic(seed + 2, batch * c * h * w))?;
+        }
+
+        #[test]
+        fn randomized_checks_agree_with_dot_products_on_random_matrix_products(
+            rows in 1usize..6, n_in in 1usize..9, n_out in 1usize..6, seed in any::<u64>(),
+        ) {
+            let node = pb::NodeProto {
+                op_type: "MatMul".into(),
+                input: vec!["x".into(), "w".into()],
+                output: vec!["y".into()],
+                ..Default::default()
+            };
+            let inits = vec![constant("w", &[n_in, n_out], dyadic(seed, n_in * n_out))];
+            let onnx = model(node, &[rows, n_in], &[rows, n_out], inits);
+            agree(&onnx, dyadic(seed + 2, rows * n_in))?;
+        }
+    }
+}

@@ -171,10 +171,7 @@ fn our_verifiers_check_every_circuit_shape_the_compiler_makes() {
             };
             let plan =
                 Plan::build_with_fault(&m, m.layout.width, Some(&input), Some(fault)).unwrap();
-            let circuit = ModelCircuit {
-                plan: std::sync::Arc::new(plan),
-                tables: std::sync::Arc::new(m.tables.clone()),
-            };
+            let circuit = ModelCircuit::with_plan(&m, plan);
             let lied = circuit.instance_column();
             assert_ne!(&lied, instances, "{label}: the lie reaches the outputs");
             // The honest prover refuses to finish it (its self-check); a dishonest one need not.

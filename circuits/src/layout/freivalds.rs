@@ -63,18 +63,6 @@ impl Builder {
         self.plan.advice.len() + k
     }
 
-    /// A cell constrained to one (a first dot-product row with bias 1 and no terms), made once.
-    fn one(&mut self) -> CellRef {
-        match self.one {
-            Some(c) => c,
-            None => {
-                let c = self.dot(&[], 1);
-                self.one = Some(c);
-                c
-            }
-        }
-    }
-
     /// A first-phase row of the second-phase gate `gate`; `chained` is its `f`.
     fn phase2_row(&mut self, gate: FGate, chained: bool) -> usize {
         let r = self.row();
@@ -201,7 +189,7 @@ impl Builder {
         }
         // Right side: (X·r)_j and v_j for every j, the bias as j = m over a row of ones.
         let zero = self.zero();
-        let one = self.one();
+        let one = self.constant(1);
         let mut pairs = Vec::with_capacity(m + 1);
         for j in 0..=m {
             let items: Vec<Result<CellRef, Fr>> = if j < m {

@@ -226,10 +226,8 @@ struct Builder {
     private_weights: bool,
     /// The first cell holding each model parameter (private weights only).
     param_cells: Vec<Option<CellRef>>,
-    /// A cell constrained to zero, once one is needed.
-    zero: Option<CellRef>,
-    /// A cell constrained to one, once one is needed.
-    one: Option<CellRef>,
+    /// Cells constrained to constants, each made once it is needed.
+    constants: std::collections::HashMap<i128, CellRef>,
 }
 
 impl Builder {
@@ -451,16 +449,20 @@ impl Builder {
         CellRef { col: w, row: r }
     }
 
-    /// A cell constrained to zero (a first dot-product row with no terms), made once.
+    /// A cell constrained to zero, made once.
     fn zero(&mut self) -> CellRef {
-        match self.zero {
-            Some(z) => z,
-            None => {
-                let z = self.dot(&[], 0);
-                self.zero = Some(z);
-                z
-            }
+        self.constant(0)
+    }
+
+    /// A cell constrained to `v` (a first dot-product row with bias `v` and no terms), made
+    /// once per value.
+    fn constant(&mut self, v: i128) -> CellRef {
+        if let Some(c) = self.constants.get(&v) {
+            return *c;
         }
+        let c = self.dot(&[], v);
+        self.constants.insert(v, c);
+        c
     }
 
     /// Checks `0 ≤ value(cell) < 2^bits`: one lookup, or limbs (see [`Self::limbs`]).
@@ -648,8 +650,7 @@ impl Builder {
             element: 0,
             private_weights,
             param_cells: vec![None; parameters.len()],
-            zero: None,
-            one: None,
+            constants: Default::default(),
         }
     }
 

@@ -9,7 +9,6 @@ use snarkml_circuits::prover::{self, failure_row};
 use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel};
 use snarkml_circuits::srs::Srs;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// A file of `tests/fixtures/`.
 pub(crate) fn fixture(name: &str) -> PathBuf {
@@ -78,10 +77,7 @@ pub(crate) fn unsatisfied_constraints(failures: &[VerifyFailure]) -> Vec<(String
 
 /// The circuit of `model` that assigns `plan` (possibly tampered with).
 pub(crate) fn circuit_with(model: &CompiledModel, plan: Plan) -> ModelCircuit {
-    ModelCircuit {
-        plan: Arc::new(plan),
-        tables: Arc::new(model.tables.clone()),
-    }
+    ModelCircuit::with_plan(model, plan)
 }
 
 /// A development SRS of size `k`, generated once per test run into `$SNARKML_TEST_CACHE`.
