@@ -1030,6 +1030,43 @@ def conv_pool_auto_pad(rng):
     )
 
 
+@model("pool_bn_conv", "the TFLite MNIST shape: Conv, Clip, AveragePool VALID, batch norm as Mul and "
+       "Add (folded into the next Conv), GlobalAveragePool and Flatten into a Gemm")
+def pool_bn_conv(rng):
+    def per_channel(name, c, lo, hi):
+        return init_f32(name, dyadic(rng, (1, c, 1, 1), lo, hi))
+    return (
+        [
+            node("Conv", ["input", "w1", "b1"], ["c1"], strides=[1, 1]),              # [1,4,8,8]
+            node("Clip", ["c1", "zero", "six"], ["r1"]),
+            node("AveragePool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2],
+                 auto_pad="VALID"),                                                 # [1,4,4,4]
+            node("Mul", ["p1", "g1"], ["m1"]),
+            node("Add", ["m1", "s1"], ["a1"]),
+            node("Conv", ["a1", "w2", "b2"], ["c2"], strides=[1, 1]),                 # [1,6,2,2]
+            node("Clip", ["c2", "zero", "six"], ["r2"]),
+            node("Mul", ["r2", "g2"], ["m2"]),
+            node("Add", ["m2", "s2"], ["a2"]),
+            node("Conv", ["a2", "w3", "b3"], ["c3"], strides=[1, 1]),                 # [1,3,2,2]
+            node("Relu", ["c3"], ["r3"]),
+            node("GlobalAveragePool", ["r3"], ["gap"]),                               # [1,3,1,1]
+            node("Flatten", ["gap"], ["flat"]),
+            node("Gemm", ["flat", "w4", "b4"], ["output"], transB=1),                 # [1,5]
+        ],
+        {"input": ([1, 1, 10, 10], 0.0, 1.0)},
+        {"output": [1, 5]},
+        [weights(rng, "w1", (4, 1, 3, 3)), weights(rng, "b1", (4,), 0.25),
+         init_f32("zero", np.array(0.0, dtype=np.float32)),
+         init_f32("six", np.array(6.0, dtype=np.float32)),
+         per_channel("g1", 4, 0.5, 1.5), per_channel("s1", 4, -0.5, 0.5),
+         weights(rng, "w2", (6, 4, 3, 3)), weights(rng, "b2", (6,), 0.25),
+         per_channel("g2", 6, 0.5, 1.5), per_channel("s2", 6, -0.5, 0.5),
+         weights(rng, "w3", (3, 6, 1, 1)), weights(rng, "b3", (3,), 0.25),
+         weights(rng, "w4", (5, 3)), weights(rng, "b4", (5,), 0.25)],
+        18,
+    )
+
+
 # Convolutions state their strides: the spec's default is 1, but ezkl refuses a Conv without
 # them, and the corpus is also what scripts/bench-vs-ezkl compares on.
 

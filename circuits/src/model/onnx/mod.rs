@@ -151,7 +151,11 @@ pub fn load(path: &Path) -> Result<FloatGraph> {
         });
     }
     linear::fold_biases(&mut importer.graph);
+    linear::fold_add_const(&mut importer.graph);
     linear::fold_affine(&mut importer.graph);
+    linear::fold_add_const(&mut importer.graph);
+    linear::fold_affine_forward(&mut importer.graph);
+    linear::fold_pool_factor(&mut importer.graph);
     Ok(importer.graph)
 }
 
