@@ -119,16 +119,21 @@ pub struct FreivaldsConfig {
     pub products: Selector,
     /// Enables "freivalds check".
     pub check: Selector,
+    /// Enables "freivalds horner over accumulators" (circuits with one-row rescales only).
+    pub accs: Option<Selector>,
 }
 
 impl FreivaldsConfig {
     /// Adds the second-phase columns and the five gates over `x` (first-phase advice), `w`
-    /// (fixed weights) and `f` (the fixed chain flag). Every gate has degree at most 3.
+    /// (fixed weights) and `f` (the fixed chain flag), and with `acc` (circuits with one-row
+    /// rescales: the accumulator column) a sixth, over the accumulators of rescale rows. Every
+    /// gate has degree at most 3.
     pub fn configure(
         meta: &mut ConstraintSystem<Fr>,
         x: &[Column<Advice>],
         w: &[Column<Fixed>],
         f: Column<Fixed>,
+        acc: Option<Column<Advice>>,
     ) -> Self {
         let columns = [0; 3].map(|_| meta.advice_column_in(SecondPhase));
         for c in columns {
@@ -143,6 +148,7 @@ impl FreivaldsConfig {
             results: meta.selector(),
             products: meta.selector(),
             check: meta.selector(),
+            accs: acc.map(|_| meta.selector()),
         };
         let [h, e1, e2] = columns;
         let width = x.len();
@@ -191,6 +197,14 @@ impl FreivaldsConfig {
             let q = m.query_selector(config.check);
             vec![q * (m.query_advice(e1, Rotation::cur()) - m.query_advice(e2, Rotation::cur()))]
         });
+        if let (Some(selector), Some(acc)) = (config.accs, acc) {
+            meta.create_gate("freivalds horner over accumulators", |m| {
+                let q = m.query_selector(selector);
+                let r = m.query_challenge(challenges[0]);
+                let sum = step(m, &r, 1) + m.query_advice(acc, Rotation::cur());
+                vec![q * (m.query_advice(h, Rotation::cur()) - sum)]
+            });
+        }
         config
     }
 }
@@ -449,8 +463,10 @@ impl ModelConfig {
                 [weights[0], weights[1], weights[2]],
             )
         });
-        let freivalds =
-            freivalds.then(|| FreivaldsConfig::configure(meta, &advice[..width], &weights, bias));
+        let freivalds = freivalds.then(|| {
+            let acc = one_row_rescale.then_some(acc);
+            FreivaldsConfig::configure(meta, &advice[..width], &weights, bias, acc)
+        });
         Self {
             advice,
             weights,
@@ -678,6 +694,9 @@ impl Circuit<Fr> for ModelCircuit {
                             FGate::Results => fc.results,
                             FGate::Products => fc.products,
                             FGate::Check => fc.check,
+                            FGate::Accs => {
+                                fc.accs.expect("accumulator chains need one-row rescales")
+                            }
                         };
                         selector.enable(&mut region, row)?;
                     }

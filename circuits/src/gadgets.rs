@@ -50,7 +50,8 @@ pub trait Gadgets {
     fn zero(&mut self) -> CellRef;
     /// The accumulators `Y = W·X + b` of a matrix product with constant weights, checked by
     /// one randomized (Freivalds) identity in the circuit's second phase instead of a dot
-    /// product per element; returns `Y`'s cells, `[n_out][cols]` row-major.
+    /// product per element; returns `Y`'s cells, `[n_out][cols]` row-major (rescaled by
+    /// `product.rescale` when it has one; a test fault's element then counts in that order).
     fn freivalds(&mut self, product: &MatrixProduct<'_>) -> Vec<CellRef>;
 }
 
@@ -69,6 +70,10 @@ pub struct MatrixProduct<'a> {
     pub n_in: usize,
     /// Columns of `X` and `Y`.
     pub cols: usize,
+    /// The rescale (and activation) of every element of `Y`, if any: the gadget then returns
+    /// the rescaled outputs, fused with the check where the layout allows (see
+    /// [`crate::layout`]'s `freivalds` module).
+    pub rescale: Option<crate::model::layers::Rescale>,
 }
 
 /// Rows of a [`Gadgets::freivalds`] check of `Y = W·X + b` (`n × m` weights, `p` columns) at

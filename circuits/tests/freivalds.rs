@@ -7,10 +7,12 @@ mod common;
 use common::{failures, fixture, fixture_samples, srs, unsatisfied_constraints};
 use snarkml_circuits::io::InputFile;
 use snarkml_circuits::layout::{FGate, Fault, Plan};
-use snarkml_circuits::model::{Layer, LinearCheck};
+use snarkml_circuits::model::layers::Rescale;
+use snarkml_circuits::model::{Activation, Layer, LinearCheck};
 use snarkml_circuits::prover;
 use snarkml_circuits::quantize::{
-    choose_checks, compile, CompileOptions, CompiledModel, LinearMode, Visibility,
+    choose_checks, compile, with_one_row_rescales, CompileOptions, CompiledModel, LinearMode,
+    Visibility,
 };
 
 /// A fixture compiled with `linear`, at the scales `like` chose when given; its input quantized.
@@ -34,6 +36,15 @@ fn build(
     let input = InputFile::load(&fixture(&format!("{stem}.input.json"))).unwrap();
     let q = model.quantize_inputs(&input.input_data).unwrap();
     (model, q)
+}
+
+/// `model` in the compact layout (one-row rescales, randomized checks fused with them).
+fn compact(model: &CompiledModel) -> CompiledModel {
+    if model.layout.one_row_rescale {
+        return model.clone();
+    }
+    let two_rows = Plan::build(model, model.layout.width, None).unwrap();
+    with_one_row_rescales(model.clone(), &two_rows).unwrap()
 }
 
 fn checks(model: &CompiledModel) -> Vec<LinearCheck> {
@@ -88,6 +99,28 @@ fn randomized_linear_layers_compute_what_dot_products_do_and_satisfy_the_circuit
         }
         let f = failures(&randomized, b);
         assert!(f.is_empty(), "{stem}: {f:#?}");
+        // Fused with one-row rescales: the same values, in fewer rows.
+        let fused = compact(&randomized);
+        let c = Plan::build(&fused, fused.layout.width, Some(&q)).unwrap();
+        assert_eq!(a.outputs, c.outputs, "{stem}: fused outputs differ");
+        assert_eq!(
+            a.instances, c.instances,
+            "{stem}: fused public values differ"
+        );
+        // Fused wherever a rescale takes one row (not a rescale to an identity checked by limbs).
+        let one_row = |r: &Option<Rescale>| {
+            r.is_some_and(|r| {
+                r.act != Activation::Identity || fused.tables.limbed_identity().is_none()
+            })
+        };
+        let rescaled = randomized.layers.iter().any(|l| match l {
+            Layer::Dense(d) => one_row(&d.rescale),
+            Layer::Conv(c) => one_row(&c.rescale),
+            _ => false,
+        });
+        assert_eq!(c.fgate.contains(&FGate::Accs), rescaled, "{stem}");
+        let f = failures(&fused, c);
+        assert!(f.is_empty(), "{stem} fused: {f:#?}");
     }
 }
 
@@ -176,6 +209,21 @@ fn an_accumulator_off_by_one_fails_only_the_freivalds_check() {
     assert_eq!(*row, check_row);
     // The honest plan satisfies the circuit.
     assert!(failures(&model, honest).is_empty());
+
+    // The same lie where the accumulators are the rescale rows' (the fused layout): the
+    // rescale rows are consistent with it, and only the check fails.
+    let fused = compact(&model);
+    let plan = Plan::build_with_fault(&fused, fused.layout.width, Some(&q), Some(fault)).unwrap();
+    let check_row = (plan.layers[layer + 1].start..plan.layers[layer + 1].end)
+        .find(|r| plan.fgate[*r] == FGate::Check)
+        .expect("the layer's check row");
+    assert!(plan.fgate.contains(&FGate::Accs));
+    let f = failures(&fused, plan);
+    let unsatisfied = unsatisfied_constraints(&f);
+    assert_eq!(unsatisfied.len(), 1, "{f:#?}");
+    let (name, row) = &unsatisfied[0];
+    assert!(name.ends_with("('freivalds check')"), "{name}");
+    assert_eq!(*row, check_row);
 }
 
 #[test]
@@ -335,6 +383,13 @@ mod random_shapes {
         prop_assert_eq!(&a.instances, &b.instances);
         let circuit = snarkml_circuits::circuit::ModelCircuit::with_plan(&randomized, b);
         let f = prover::mock_failures(&randomized, &circuit).unwrap();
+        prop_assert!(f.is_empty(), "{:#?}", f);
+        let fused = compact(&randomized);
+        let c = Plan::build(&fused, fused.layout.width, Some(&q)).unwrap();
+        prop_assert_eq!(&a.outputs, &c.outputs);
+        prop_assert_eq!(&a.instances, &c.instances);
+        let circuit = snarkml_circuits::circuit::ModelCircuit::with_plan(&fused, c);
+        let f = prover::mock_failures(&fused, &circuit).unwrap();
         prop_assert!(f.is_empty(), "{:#?}", f);
         Ok(())
     }

@@ -27,6 +27,16 @@
 //! ```
 //! Sequences shorter than a multiple of `W` are padded at the front (higher powers) with a
 //! constrained zero, so every row holds `W` terms.
+//!
+//! With one-row rescales, a product whose outputs are rescaled is **fused** with its rescales:
+//! `Y` (without the bias) is not placed in rows of its own but is the accumulator `a` of each
+//! output's rescale row, the bias is added by that row's fixed `half` (`w1 = half + b_o`), and
+//! a sixth gate chains the rows of each output row `o`:
+//! ```text
+//! horner over accumulators: | q | y | r | .. | a | h = f·h(prev)·r + a   (rescale rows)
+//! ```
+//! which saves `Y`'s `n·⌈P/W⌉` rows and the bias's chains (`⌈P/W⌉ + ⌈n/W⌉ + 1` rows): the
+//! identity is then `Σ_o s^(n−1−o) Σ_p r^(P−1−p) Y[o,p] = Σ_j v_j (X·r)_j` over `j < m`.
 
 use super::{Builder, CellRef, Plan};
 use crate::fixed_point::to_field;
@@ -50,6 +60,8 @@ pub enum FGate {
     Products,
     /// `e1 = e2`.
     Check,
+    /// Horner step over the accumulator column with `r` (rescale rows of a fused product).
+    Accs,
 }
 
 /// Second-phase column offsets from the first one (`h`, `e1`, `e2`).
@@ -136,10 +148,19 @@ impl Builder {
     }
 
     /// `Y = W·X + b` checked by the randomized identity of the module docs; returns `Y`'s
-    /// cells, `[n][P]` row-major.
+    /// cells, `[n][P]` row-major, rescaled by `mp.rescale` when there is one.
     pub(super) fn freivalds(&mut self, mp: &MatrixProduct<'_>) -> Vec<CellRef> {
         let (n, m, p) = (mp.n_out, mp.n_in, mp.cols);
         self.plan.freivalds = true;
+        let fused = mp.rescale.filter(|r| self.limbed_identity(r.act).is_none());
+        if fused.is_some() && !self.plan.one_row_rescale {
+            // What fusing would save with one-row rescales (see the module docs).
+            let w = self.plan.width;
+            let saved = (n + 1) * p.div_ceil(w) + n.div_ceil(w) + 1;
+            self.plan.one_row_savings += saved;
+            self.plan.fused_savings += saved;
+        }
+        let fused = fused.filter(|_| self.plan.one_row_rescale);
         // Y, natively (zeros without a witness); a test fault lies about one accumulator.
         let mut y = vec![Fr::ZERO; n * p];
         if self.plan.witness {
@@ -149,7 +170,8 @@ impl Builder {
                     .collect();
             for o in 0..n {
                 for col in 0..p {
-                    let mut acc = to_field(i128::from(mp.bias[o]));
+                    let bias = if fused.is_some() { 0 } else { mp.bias[o] };
+                    let mut acc = to_field(i128::from(bias));
                     for j in 0..m {
                         let wv = mp.weights[o * m + j];
                         if wv != 0 {
@@ -168,10 +190,28 @@ impl Builder {
                 *v += to_field(f.delta);
             }
         }
-        // Left side: u_o = Σ_p r^(P−1−p)·Y[o,p] (Y placed here), then Σ_o s^(n−1−o)·u_o.
+        // Left side: u_o = Σ_p r^(P−1−p)·Y[o,p] (Y placed here, or in the rescale rows of a
+        // fused product), then Σ_o s^(n−1−o)·u_o.
         let mut y_cells = Vec::with_capacity(n * p);
         let mut u = Vec::with_capacity(n);
         for o in 0..n {
+            if let Some(rescale) = fused {
+                let mut row = 0;
+                for col in 0..p {
+                    let a = y[o * p + col];
+                    let offset = i128::from(mp.bias[o]);
+                    let (top, out) = self.rescale_row(Err(a), rescale.shift, rescale.act, offset);
+                    self.plan.fgate[top] = FGate::Accs;
+                    self.plan.bias[top] = i128::from(col > 0);
+                    y_cells.push(out);
+                    row = top;
+                }
+                u.push(CellRef {
+                    col: self.phase2_col(H),
+                    row,
+                });
+                continue;
+            }
             let items: Vec<Result<CellRef, Fr>> =
                 y[o * p..(o + 1) * p].iter().map(|v| Err(*v)).collect();
             let (h, cells) = self.horner_cells(&items);
@@ -191,7 +231,8 @@ impl Builder {
         let zero = self.zero();
         let one = self.constant(1);
         let mut pairs = Vec::with_capacity(m + 1);
-        for j in 0..=m {
+        let last = if fused.is_some() { m - 1 } else { m };
+        for j in 0..=last {
             let items: Vec<Result<CellRef, Fr>> = if j < m {
                 mp.x[j * p..(j + 1) * p]
                     .iter()
@@ -221,8 +262,14 @@ impl Builder {
         }
         let row = self.phase2_row(FGate::Check, false);
         self.phase2_copy(left.expect("n ≥ 1"), row, E1);
-        self.phase2_copy(right.expect("m + 1 ≥ 1"), row, E2);
-        y_cells
+        self.phase2_copy(right.expect("m ≥ 1"), row, E2);
+        match mp.rescale {
+            Some(r) if fused.is_none() => y_cells
+                .into_iter()
+                .map(|c| self.rescale(c, r.shift, r.act))
+                .collect(),
+            _ => y_cells,
+        }
     }
 }
 
@@ -266,6 +313,7 @@ impl Plan {
                 }),
                 FGate::Results => prev * s + cols[E1][row],
                 FGate::Products => prev + cols[E1][row] * cols[E2][row],
+                FGate::Accs => prev * r + self.advice[w][row],
             };
         }
         cols

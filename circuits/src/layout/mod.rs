@@ -53,10 +53,13 @@
 //! The digest is `s1` after the last permutation; it goes to an instance.
 //!
 //! Linear layers compiled with randomized checks ([`crate::model::LinearCheck::Freivalds`])
-//! add three second-phase advice columns and five gates: see the `freivalds` module.
+//! add three second-phase advice columns and five gates (six with one-row rescales): see the
+//! `freivalds` module.
 //!
 //! Public values are packed, `⌊252 / B⌋` signed `B`-bit values per instance, by chained dot
-//! rows with multiplier `2^B` (see [`crate::fixed_point::pack`]). Inputs are range-checked by
+//! rows with multiplier `2^B` (see [`crate::fixed_point::pack`]); in the compact layout (with
+//! one-row rescales) up to `W` values per row, weights `2^(B·(W−1−i))` and multiplier
+//! `2^(B·W)`, the first row padded in front with zeros. Inputs are range-checked by
 //! the identity table and outputs have static bounds, so the packing is injective. Shape ops
 //! (reshape, flatten) reuse cells and cost no rows.
 
@@ -167,9 +170,14 @@ pub struct Plan {
     pub rescale_one: Vec<bool>,
     /// Whether the circuit has the one-row rescale gate and the second lookup.
     pub one_row_rescale: bool,
-    /// Rows one-row rescales would save over this plan's rescales (each saves its remainder's
-    /// row, and the limb rows of a remainder checked by limbs).
+    /// Rows the compact layout (one-row rescales) would save over this plan: each rescale its
+    /// remainder's row (and the limb rows of a remainder checked by limbs), each randomized
+    /// check fused with its rescales `Y`'s rows, packing several public values per row the
+    /// rest.
     pub one_row_savings: usize,
+    /// The part of `one_row_savings` from fusing randomized checks with their rescales (which
+    /// checking those layers directly would not have).
+    pub fused_savings: usize,
     /// The shifts of the plan's rescales (the range tables one-row rescales look up).
     pub rescale_shifts: std::collections::BTreeSet<u32>,
     /// Copy constraints between advice cells.
@@ -336,17 +344,41 @@ impl Builder {
 
     /// Rescales the accumulator at `acc` by `2^shift` and applies `act`; returns the output cell.
     fn rescale(&mut self, acc: CellRef, shift: u32, act: Activation) -> CellRef {
+        self.rescale_row(Ok(acc), shift, act, 0).1
+    }
+
+    /// Rescales `a + offset` by `2^shift` and applies `act`, where `a` is copied from a cell
+    /// (`Ok`) or placed as a fresh witness (`Err`) in the accumulator of the rescale's top
+    /// row, and `offset` (a constant; only one-row rescales take a non-zero one) is added by
+    /// the row's fixed `half`. Returns the top row and the output cell.
+    fn rescale_row(
+        &mut self,
+        acc: std::result::Result<CellRef, Fr>,
+        shift: u32,
+        act: Activation,
+        offset: i128,
+    ) -> (usize, CellRef) {
         let w = self.plan.width;
-        let (q, r) = rescale(self.int(acc), shift);
+        let a = match acc {
+            Ok(cell) => self.int(cell),
+            Err(v) if self.plan.witness => from_field(&v).expect("accumulators are small integers"),
+            Err(_) => 0,
+        };
+        let (q, r) = rescale(a + offset, shift);
         let y = self.activate(act, q);
         let limbed = self.tables.limbed(shift);
         let top = self.row();
-        self.copy(acc, CellRef { col: w, row: top });
+        match acc {
+            Ok(cell) => self.copy(cell, CellRef { col: w, row: top }),
+            Err(v) => self.set(w, top, v),
+        }
         self.set(0, top, to_field(q));
         self.set(1, top, to_field(y));
+        let half = if shift == 0 { 0 } else { 1i128 << (shift - 1) };
+        debug_assert!(offset == 0 || self.plan.one_row_rescale);
         let p = &mut self.plan;
         p.weights[0][top] = 1i64 << shift;
-        p.weights[1][top] = if shift == 0 { 0 } else { 1i64 << (shift - 1) };
+        p.weights[1][top] = i64::try_from(half + offset).expect("a rescale offset fits 63 bits");
         let q_cell = CellRef { col: 0, row: top };
         self.plan.rescale_shifts.insert(shift);
         if self.plan.one_row_rescale {
@@ -380,12 +412,12 @@ impl Builder {
                     self.set(0, top, to_field(y));
                 }
                 self.signed_check(q_cell, bits);
-                q_cell
+                (top, q_cell)
             }
             None => {
                 self.plan.tag[top] = act_tag(&self.tables, act);
                 self.plan.lookup[top] = true;
-                CellRef { col: 1, row: top }
+                (top, CellRef { col: 1, row: top })
             }
         }
     }
@@ -522,28 +554,52 @@ impl Builder {
     /// exactly once; returns the packed cells.
     fn pack(&mut self, cells: &[CellRef], bits: u32) -> Vec<CellRef> {
         let w = self.plan.width;
+        // Values per row: one, or with one-row rescales (the compact layout) as many as the
+        // fixed weights 2^(bits·i) allow, the shorter first row padded with zeros in front.
+        let per_row = (62 / bits as usize + 1).clamp(1, w);
         let mut out = Vec::new();
         for chunk in cells.chunks(values_per_instance(bits)) {
-            let base = to_field(1i128 << bits);
-            let first = self.row();
-            self.plan.dot_first[first] = true;
-            self.copy(chunk[0], CellRef { col: 0, row: first });
-            self.plan.weights[0][first] = 1;
-            let mut acc = self.value(chunk[0]);
-            self.set(w, first, acc);
-            let mut r = first;
-            for cell in &chunk[1..] {
-                r = self.row();
-                self.plan.dot_next[r] = true;
-                self.plan.bias[r] = 1i128 << bits;
-                self.copy(*cell, CellRef { col: 0, row: r });
-                self.plan.weights[0][r] = 1;
-                acc = acc * base + self.value(*cell);
-                self.set(w, r, acc);
+            if !self.plan.one_row_rescale {
+                self.plan.one_row_savings += chunk.len() - chunk.len().div_ceil(per_row);
+                out.push(self.pack_rows(chunk, bits, 1));
+            } else {
+                out.push(self.pack_rows(chunk, bits, per_row));
             }
-            out.push(CellRef { col: w, row: r });
         }
         out
+    }
+
+    /// One packed instance value: `Σ v_j·2^(bits·(len−1−j))` over `cells`, `per_row` values
+    /// per chained dot row (multiplier `2^(bits·per_row)`).
+    fn pack_rows(&mut self, cells: &[CellRef], bits: u32, per_row: usize) -> CellRef {
+        let w = self.plan.width;
+        let pad = (per_row - cells.len() % per_row) % per_row;
+        let mut padded = Vec::with_capacity(pad + cells.len());
+        if pad > 0 {
+            let zero = self.zero();
+            padded.extend(std::iter::repeat_n(zero, pad));
+        }
+        padded.extend_from_slice(cells);
+        let mut acc = Fr::ZERO;
+        let mut r = 0;
+        for (i, group) in padded.chunks(per_row).enumerate() {
+            r = self.row();
+            if i == 0 {
+                self.plan.dot_first[r] = true;
+            } else {
+                self.plan.dot_next[r] = true;
+                self.plan.bias[r] = 1i128 << (bits as usize * per_row);
+                acc *= to_field(1i128 << (bits as usize * per_row));
+            }
+            for (slot, cell) in group.iter().enumerate() {
+                let weight = 1i64 << (bits as usize * (per_row - 1 - slot));
+                self.copy(*cell, CellRef { col: slot, row: r });
+                self.plan.weights[slot][r] = weight;
+                acc += self.value(*cell) * to_field(i128::from(weight));
+            }
+            self.set(w, r, acc);
+        }
+        CellRef { col: w, row: r }
     }
 }
 
@@ -579,6 +635,7 @@ impl Builder {
                 rescale_one: Vec::new(),
                 one_row_rescale: model.layout.one_row_rescale,
                 one_row_savings: 0,
+                fused_savings: 0,
                 rescale_shifts: Default::default(),
                 copies: Vec::new(),
                 to_instance: Vec::new(),

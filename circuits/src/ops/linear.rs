@@ -92,6 +92,7 @@ impl Op for Dense {
                 n_out,
                 n_in,
                 cols,
+                rescale: self.rescale,
             });
             let mut out = vec![None; y.len()];
             for (e, cell) in y.into_iter().enumerate() {
@@ -100,7 +101,7 @@ impl Op for Dense {
             }
             return out
                 .into_iter()
-                .map(|c| finish_cell(g, c.expect("every output placed"), self.rescale))
+                .map(|c| c.expect("every output placed"))
                 .collect();
         }
         let mut out = Vec::with_capacity(src.len() / n_in * n_out);
@@ -226,6 +227,7 @@ impl Conv {
                 n_out: opg,
                 n_in: m,
                 cols,
+                rescale: self.rescale,
             });
             for (e, cell) in y.into_iter().enumerate() {
                 let (o, col) = (o0 + e / cols, e % cols);
@@ -234,7 +236,7 @@ impl Conv {
             }
         }
         out.into_iter()
-            .map(|c| finish_cell(g, c.expect("every output placed"), self.rescale))
+            .map(|c| c.expect("every output placed"))
             .collect()
     }
 

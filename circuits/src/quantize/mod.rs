@@ -95,9 +95,11 @@ fn size(mut model: CompiledModel, linear: LinearMode, width: usize) -> Result<Co
         0
     };
     let one_row = one_row_tables(&model.tables, &plan);
+    // `extra` rows more (the direct checks' extra rows, which have no fused savings).
     let best_k = |extra: usize| {
+        let fused = if extra > 0 { plan.fused_savings } else { 0 };
         min_k(plan.rows + extra, model.tables.rows()).min(min_k(
-            plan.rows + extra - plan.one_row_savings,
+            plan.rows + extra - (plan.one_row_savings - fused),
             one_row.rows(),
         ))
     };
