@@ -196,29 +196,30 @@ fn an_accumulator_off_by_one_fails_only_the_freivalds_check() {
         delta: 1,
         accumulator: true,
     };
-    let plan = Plan::build_with_fault(&model, model.layout.width, Some(&q), Some(fault)).unwrap();
     let honest = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
-    let check_row = (plan.layers[layer + 1].start..plan.layers[layer + 1].end)
-        .find(|r| plan.fgate[*r] == FGate::Check)
-        .expect("the layer's check row");
-    let f = failures(&model, plan);
-    let unsatisfied = unsatisfied_constraints(&f);
-    assert_eq!(unsatisfied.len(), 1, "{f:#?}");
-    let (name, row) = &unsatisfied[0];
-    assert!(name.ends_with("('freivalds check')"), "{name}");
-    assert_eq!(*row, check_row);
+    only_the_check_fails(&model, &q, fault);
     // The honest plan satisfies the circuit.
     assert!(failures(&model, honest).is_empty());
-
     // The same lie where the accumulators are the rescale rows' (the fused layout): the
     // rescale rows are consistent with it, and only the check fails.
     let fused = compact(&model);
-    let plan = Plan::build_with_fault(&fused, fused.layout.width, Some(&q), Some(fault)).unwrap();
-    let check_row = (plan.layers[layer + 1].start..plan.layers[layer + 1].end)
+    assert!(Plan::build(&fused, fused.layout.width, None)
+        .unwrap()
+        .fgate
+        .contains(&FGate::Accs));
+    only_the_check_fails(&fused, &q, fault);
+}
+
+/// `model` laid out with `fault` (a lying accumulator) fails one constraint: the "freivalds
+/// check" gate on the check row of the faulty layer.
+fn only_the_check_fails(model: &CompiledModel, q: &[Vec<i64>], fault: Fault) {
+    let plan = Plan::build_with_fault(model, model.layout.width, Some(q), Some(fault)).unwrap();
+    // `plan.layers[0]` is the inputs: layer `i` is at `i + 1`.
+    let rows = &plan.layers[fault.layer + 1];
+    let check_row = (rows.start..rows.end)
         .find(|r| plan.fgate[*r] == FGate::Check)
         .expect("the layer's check row");
-    assert!(plan.fgate.contains(&FGate::Accs));
-    let f = failures(&fused, plan);
+    let f = failures(model, plan);
     let unsatisfied = unsatisfied_constraints(&f);
     assert_eq!(unsatisfied.len(), 1, "{f:#?}");
     let (name, row) = &unsatisfied[0];
