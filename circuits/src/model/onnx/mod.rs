@@ -8,6 +8,7 @@
 mod conv_transpose;
 mod elementwise;
 mod fold;
+mod graph_folds;
 mod linear;
 mod logic;
 mod recurrent;
@@ -150,12 +151,12 @@ pub fn load(path: &Path) -> Result<FloatGraph> {
             reason: "the model has no inputs".into(),
         });
     }
-    linear::fold_biases(&mut importer.graph);
-    linear::fold_add_const(&mut importer.graph);
-    linear::fold_affine(&mut importer.graph);
-    linear::fold_add_const(&mut importer.graph);
-    linear::fold_affine_forward(&mut importer.graph);
-    linear::fold_pool_factor(&mut importer.graph);
+    graph_folds::fold_biases(&mut importer.graph);
+    graph_folds::fold_add_const(&mut importer.graph);
+    graph_folds::fold_affine(&mut importer.graph);
+    graph_folds::fold_add_const(&mut importer.graph);
+    graph_folds::fold_affine_forward(&mut importer.graph);
+    graph_folds::fold_pool_factor(&mut importer.graph);
     Ok(importer.graph)
 }
 

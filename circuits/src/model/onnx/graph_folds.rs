@@ -1,0 +1,396 @@
+//! Graph folds after import, before lowering: biases, per-channel affine maps (batch
+//! normalization, `Mul`/`Add` by constants) and average-pool factors merged into the linear
+//! op next to them, each saving the rows of a layer. Every fold keeps the float graph's
+//! values (the whole import is checked against tract on the calibration samples).
+
+use crate::model::{ConvGeometry, FloatGraph, FloatOp};
+
+/// Folds `Dense → AddConst` (a constant that is the same for every row) into the dense bias.
+pub(super) fn fold_biases(graph: &mut FloatGraph) {
+    let readers = graph.readers();
+    let mut i = 0;
+    while i + 1 < graph.ops.len() {
+        let fold = match (&graph.ops[i], &graph.ops[i + 1]) {
+            (
+                FloatOp::Dense { output, n_out, .. },
+                FloatOp::AddConst {
+                    input, constant, ..
+                },
+            ) if input == output
+                && readers[*output] == 1
+                && !graph.outputs.contains(output)
+                && constant
+                    .chunks(*n_out)
+                    .all(|row| row == &constant[..*n_out]) =>
+            {
+                Some(constant[..*n_out].to_vec())
+            }
+            _ => None,
+        };
+        if let Some(extra) = fold {
+            let FloatOp::AddConst {
+                output: new_out, ..
+            } = graph.ops.remove(i + 1)
+            else {
+                unreachable!()
+            };
+            if let FloatOp::Dense { bias, output, .. } = &mut graph.ops[i] {
+                bias.iter_mut().zip(&extra).for_each(|(b, e)| *b += e);
+                *output = new_out;
+            }
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// Folds `Conv/Dense → Affine` (an affine map constant per output channel, such as inference
+/// batch normalization) into the linear op's weights and bias.
+pub(super) fn fold_affine(graph: &mut FloatGraph) {
+    let readers = graph.readers();
+    let mut i = 0;
+    while i + 1 < graph.ops.len() {
+        let fold = match (&graph.ops[i], &graph.ops[i + 1]) {
+            (
+                FloatOp::Conv {
+                    output, geometry, ..
+                },
+                FloatOp::Affine {
+                    input,
+                    scale,
+                    shift,
+                    ..
+                },
+            ) if input == output && readers[*output] == 1 && !graph.outputs.contains(output) => {
+                let inner: usize = geometry.out_spatial.iter().product();
+                per_channel(
+                    scale,
+                    shift,
+                    |e| e / inner % geometry.out_channels,
+                    geometry.out_channels,
+                )
+            }
+            (
+                FloatOp::Dense { output, n_out, .. },
+                FloatOp::Affine {
+                    input,
+                    scale,
+                    shift,
+                    ..
+                },
+            ) if input == output && readers[*output] == 1 && !graph.outputs.contains(output) => {
+                per_channel(scale, shift, |e| e % n_out, *n_out)
+            }
+            _ => None,
+        };
+        let Some((a, b)) = fold else {
+            i += 1;
+            continue;
+        };
+        let FloatOp::Affine {
+            output: new_out, ..
+        } = graph.ops.remove(i + 1)
+        else {
+            unreachable!()
+        };
+        match &mut graph.ops[i] {
+            FloatOp::Conv {
+                weight,
+                bias,
+                output,
+                geometry,
+                ..
+            } => {
+                let per_out = geometry.weight_len() / geometry.out_channels;
+                weight
+                    .iter_mut()
+                    .enumerate()
+                    .for_each(|(k, w)| *w *= a[k / per_out]);
+                bias.iter_mut()
+                    .enumerate()
+                    .for_each(|(o, v)| *v = *v * a[o] + b[o]);
+                *output = new_out;
+            }
+            FloatOp::Dense {
+                weight,
+                bias,
+                output,
+                n_out,
+                ..
+            } => {
+                let n = *n_out;
+                weight
+                    .iter_mut()
+                    .enumerate()
+                    .for_each(|(k, w)| *w *= a[k % n]);
+                bias.iter_mut()
+                    .enumerate()
+                    .for_each(|(j, v)| *v = *v * a[j] + b[j]);
+                *output = new_out;
+            }
+            _ => unreachable!("matched Conv or Dense"),
+        }
+    }
+}
+
+/// The per-channel `(factor, offset)` of an affine map, if it depends on the channel only.
+pub(super) fn per_channel(
+    scale: &[f32],
+    shift: &[f32],
+    channel: impl Fn(usize) -> usize,
+    channels: usize,
+) -> Option<(Vec<f32>, Vec<f32>)> {
+    let mut a = vec![None; channels];
+    let mut b = vec![0f32; channels];
+    for (e, (s, t)) in scale.iter().zip(shift).enumerate() {
+        let c = channel(e);
+        match a[c] {
+            None => {
+                a[c] = Some(*s);
+                b[c] = *t;
+            }
+            Some(prev) if prev == *s && b[c] == *t => {}
+            Some(_) => return None,
+        }
+    }
+    Some((a.into_iter().map(|v| v.unwrap_or(1.0)).collect(), b))
+}
+
+/// Whether a convolution reads no padding: every window lies inside the input.
+fn reads_no_padding(g: &ConvGeometry) -> bool {
+    (0..g.in_spatial.len()).all(|a| {
+        g.pads_begin[a] == 0
+            && g.out_spatial[a].saturating_sub(1) * g.strides[a]
+                + g.kernel[a].saturating_sub(1) * g.dilations[a]
+                < g.in_spatial[a]
+    })
+}
+
+/// The op that reads tensor `t`, through any reshapes, if it is the only reader at each step,
+/// `t` is no graph output, and it is a Dense or a Conv that reads no padding: what a
+/// per-channel affine map of `t` can be folded into (`W·(a∘x + b) + c = (W·diag(a))·x +
+/// (W·b + c)`; a padded zero would not pass through the map).
+fn linear_reader(
+    graph: &FloatGraph,
+    readers: &[usize],
+    mut t: usize,
+    from: usize,
+) -> Option<usize> {
+    let mut j = from;
+    loop {
+        if readers[t] != 1 || graph.outputs.contains(&t) {
+            return None;
+        }
+        j += 1 + graph.ops[j + 1..]
+            .iter()
+            .position(|op| op.inputs().contains(&t))?;
+        match &graph.ops[j] {
+            FloatOp::Reshape { output, .. } => t = *output,
+            FloatOp::Conv { geometry, .. } if reads_no_padding(geometry) => return Some(j),
+            FloatOp::Dense { .. } => return Some(j),
+            _ => return None,
+        }
+    }
+}
+
+/// Folds the affine map `x ↦ scale∘x + shift` (per element of the linear op's input) into
+/// the linear op `op`, if the map is constant per input channel (per input index of a
+/// Dense); returns whether it did.
+fn absorb_affine(op: &mut FloatOp, scale: &[f32], shift: &[f32]) -> bool {
+    match op {
+        FloatOp::Conv {
+            weight,
+            bias,
+            geometry,
+            ..
+        } => {
+            let inner: usize = geometry.in_spatial.iter().product();
+            let channels = geometry.in_channels;
+            let Some((a, b)) = per_channel(scale, shift, |e| e / inner % channels, channels) else {
+                return false;
+            };
+            let cpg = channels / geometry.group;
+            let opg = geometry.out_channels / geometry.group;
+            let kernel: usize = geometry.kernel.iter().product();
+            for (k, w) in weight.iter_mut().enumerate() {
+                let (o, c_local) = (k / (cpg * kernel), k / kernel % cpg);
+                let c = o / opg * cpg + c_local;
+                bias[o] += *w * b[c];
+                *w *= a[c];
+            }
+            true
+        }
+        FloatOp::Dense {
+            weight,
+            bias,
+            n_in,
+            n_out,
+            ..
+        } => {
+            let (m, n) = (*n_in, *n_out);
+            let Some((a, b)) = per_channel(scale, shift, |e| e % m, m) else {
+                return false;
+            };
+            for (k, w) in weight.iter_mut().enumerate() {
+                let (row, col) = (k / n, k % n);
+                bias[col] += *w * b[row];
+                *w *= a[row];
+            }
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Replaces the reader of `old` (op `j`'s operand, or a reshape's on the way) by `new`.
+fn rewire(graph: &mut FloatGraph, from: usize, old: usize, new: usize) {
+    if let Some(op) = graph.ops[from + 1..]
+        .iter_mut()
+        .find(|op| op.inputs().contains(&old))
+    {
+        match op {
+            FloatOp::Reshape { input, .. }
+            | FloatOp::Conv { input, .. }
+            | FloatOp::Dense { input, .. } => *input = new,
+            _ => unreachable!("a linear reader or a reshape"),
+        }
+    }
+}
+
+/// Folds `Affine → Conv/Dense` (through reshapes; an affine map constant per input channel,
+/// such as a batch normalization after a pooling layer) into the linear op's weights and
+/// bias. Saves the affine layer's rows, one or two per element.
+pub(super) fn fold_affine_forward(graph: &mut FloatGraph) {
+    let mut i = 0;
+    while i < graph.ops.len() {
+        let readers = graph.readers();
+        let FloatOp::Affine {
+            input: source,
+            output: mid,
+            scale,
+            shift,
+            ..
+        } = &graph.ops[i]
+        else {
+            i += 1;
+            continue;
+        };
+        let (source, mid, scale, shift) = (*source, *mid, scale.clone(), shift.clone());
+        let folded = linear_reader(graph, &readers, mid, i)
+            .is_some_and(|j| absorb_affine(&mut graph.ops[j], &scale, &shift));
+        if folded {
+            rewire(graph, i, mid, source);
+            graph.ops.remove(i);
+        } else {
+            i += 1;
+        }
+    }
+}
+
+/// Folds the factor of an average pool into the linear op that reads it: a depthwise
+/// convolution with one weight per channel (`c_g·Σ window + b_g`, an average pool with any
+/// batch normalization folded into it) read by a Dense or a padding-free Conv becomes a
+/// window sum, and `c_g`, `b_g` move into the reader's weights and bias. The sum needs no
+/// rescale (its scale is its input's), which saves a rescale and a range check per element.
+pub(super) fn fold_pool_factor(graph: &mut FloatGraph) {
+    for i in 0..graph.ops.len() {
+        let readers = graph.readers();
+        let FloatOp::Conv {
+            node,
+            input,
+            output,
+            geometry: g,
+            weight,
+            bias,
+        } = &graph.ops[i]
+        else {
+            continue;
+        };
+        let kernel: usize = g.kernel.iter().product();
+        let depthwise = g.group == g.in_channels && g.out_channels == g.in_channels;
+        if !depthwise || kernel < 2 || !weight.chunks(kernel).all(|w| w.iter().all(|v| *v == w[0]))
+        {
+            continue;
+        }
+        let Some(j) = linear_reader(graph, &readers, *output, i) else {
+            continue;
+        };
+        let inner: usize = g.out_spatial.iter().product();
+        let n = g.batch * g.out_channels * inner;
+        let channel = |e: usize| e / inner % g.out_channels;
+        let scale: Vec<f32> = (0..n).map(|e| weight[channel(e) * kernel]).collect();
+        let shift: Vec<f32> = (0..n).map(|e| bias[channel(e)]).collect();
+        let mut windows = Vec::with_capacity(n);
+        g.for_each_output(|_, _, terms| {
+            windows.push(terms.iter().map(|(x, _)| *x as u32).collect::<Vec<u32>>())
+        });
+        let sum = FloatOp::Sum {
+            node: node.clone(),
+            input: *input,
+            output: *output,
+            windows,
+        };
+        if absorb_affine(&mut graph.ops[j], &scale, &shift) {
+            graph.ops[i] = sum;
+        }
+    }
+}
+
+/// Folds `Affine → AddConst` into the affine map's offsets, and `Conv → AddConst` (a constant
+/// per output channel, such as the shift of a batch normalization that TFLite converters
+/// write as a separate Add) into the convolution's bias: one layer less, each costing a row
+/// per element.
+pub(super) fn fold_add_const(graph: &mut FloatGraph) {
+    let readers = graph.readers();
+    let mut i = 0;
+    while i + 1 < graph.ops.len() {
+        let (first, second) = (&graph.ops[i], &graph.ops[i + 1]);
+        let FloatOp::AddConst {
+            input, constant, ..
+        } = second
+        else {
+            i += 1;
+            continue;
+        };
+        let fold = match first {
+            FloatOp::Affine { output, .. } | FloatOp::Conv { output, .. }
+                if output != input || readers[*output] != 1 || graph.outputs.contains(output) =>
+            {
+                None
+            }
+            FloatOp::Affine { .. } => Some(constant.clone()),
+            FloatOp::Conv { geometry, .. } => {
+                let inner: usize = geometry.out_spatial.iter().product();
+                per_channel(
+                    &vec![1f32; constant.len()],
+                    constant,
+                    |e| e / inner % geometry.out_channels,
+                    geometry.out_channels,
+                )
+                .map(|(_, b)| b)
+            }
+            _ => None,
+        };
+        let Some(extra) = fold else {
+            i += 1;
+            continue;
+        };
+        let FloatOp::AddConst {
+            output: new_out, ..
+        } = graph.ops.remove(i + 1)
+        else {
+            unreachable!()
+        };
+        match &mut graph.ops[i] {
+            FloatOp::Affine { shift, output, .. } => {
+                shift.iter_mut().zip(&extra).for_each(|(s, e)| *s += e);
+                *output = new_out;
+            }
+            FloatOp::Conv { bias, output, .. } => {
+                bias.iter_mut().zip(&extra).for_each(|(b, e)| *b += e);
+                *output = new_out;
+            }
+            _ => unreachable!("matched Affine or Conv"),
+        }
+    }
+}
