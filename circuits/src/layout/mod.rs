@@ -67,6 +67,7 @@ mod audit;
 mod freivalds;
 mod layers;
 pub mod optimize;
+mod public;
 mod ranges;
 mod sponge;
 
@@ -74,7 +75,7 @@ pub use freivalds::FGate;
 pub use sponge::{PoseidonGate, PoseidonRow};
 
 use crate::error::Result;
-use crate::fixed_point::{divide, from_field, rescale, to_field, values_per_instance};
+use crate::fixed_point::{divide, from_field, rescale, to_field};
 pub use crate::gadgets::CellRef;
 use crate::gadgets::{Gadgets, MatrixProduct, Param};
 use crate::model::Activation;
@@ -311,18 +312,25 @@ impl Builder {
     /// Lays out `bias + Σ value(cell)·weight` over as many rows as needed; returns the cell of
     /// the final accumulator.
     fn dot(&mut self, terms: &[(CellRef, i64)], bias: i128) -> CellRef {
-        self.chain(terms, bias, 1)
+        self.chain(terms, bias, 1, self.plan.width)
     }
 
-    /// Like [`Self::dot`], with the accumulator multiplied by `multiplier` at each chained row.
-    fn chain(&mut self, terms: &[(CellRef, i64)], bias: i128, multiplier: i128) -> CellRef {
+    /// Like [`Self::dot`], `per_row` terms per row, with the accumulator multiplied by
+    /// `multiplier` at each chained row.
+    fn chain(
+        &mut self,
+        terms: &[(CellRef, i64)],
+        bias: i128,
+        multiplier: i128,
+        per_row: usize,
+    ) -> CellRef {
         let w = self.plan.width;
         let mut acc = to_field(bias);
         let first = self.row();
         self.plan.dot_first[first] = true;
         self.plan.bias[first] = bias;
         let mut r = first;
-        for (i, chunk) in terms.chunks(w).enumerate() {
+        for (i, chunk) in terms.chunks(per_row).enumerate() {
             if i > 0 {
                 r = self.row();
                 self.plan.dot_next[r] = true;
@@ -520,11 +528,6 @@ impl Builder {
         q
     }
 
-    /// A public input element, range-checked by the identity table.
-    fn input(&mut self, v: i64) -> CellRef {
-        self.checked_witness(i128::from(v))
-    }
-
     /// A fresh witness value, range-checked by the identity table (or its limbs).
     fn checked_witness(&mut self, v: i128) -> CellRef {
         let r = self.row();
@@ -539,67 +542,6 @@ impl Builder {
             }
         }
         cell
-    }
-
-    /// Packs the values at `cells` (signed, `bits` bits each) into instances, one value per
-    /// row so that each chained row multiplies the accumulator by `2^bits` exactly once.
-    fn expose(&mut self, cells: &[CellRef], bits: u32) {
-        for packed in self.pack(cells, bits) {
-            self.make_public(packed);
-        }
-    }
-
-    /// Packs the values at `cells` (signed, `bits` bits each) as [`crate::fixed_point::pack`]
-    /// does, one value per row so that each chained row multiplies the accumulator by `2^bits`
-    /// exactly once; returns the packed cells.
-    fn pack(&mut self, cells: &[CellRef], bits: u32) -> Vec<CellRef> {
-        let w = self.plan.width;
-        // Values per row: one, or with one-row rescales (the compact layout) as many as the
-        // fixed weights 2^(bits·i) allow, the shorter first row padded with zeros in front.
-        let per_row = (62 / bits as usize + 1).clamp(1, w);
-        let mut out = Vec::new();
-        for chunk in cells.chunks(values_per_instance(bits)) {
-            if !self.plan.one_row_rescale {
-                self.plan.one_row_savings += chunk.len() - chunk.len().div_ceil(per_row);
-                out.push(self.pack_rows(chunk, bits, 1));
-            } else {
-                out.push(self.pack_rows(chunk, bits, per_row));
-            }
-        }
-        out
-    }
-
-    /// One packed instance value: `Σ v_j·2^(bits·(len−1−j))` over `cells`, `per_row` values
-    /// per chained dot row (multiplier `2^(bits·per_row)`).
-    fn pack_rows(&mut self, cells: &[CellRef], bits: u32, per_row: usize) -> CellRef {
-        let w = self.plan.width;
-        let pad = (per_row - cells.len() % per_row) % per_row;
-        let mut padded = Vec::with_capacity(pad + cells.len());
-        if pad > 0 {
-            let zero = self.zero();
-            padded.extend(std::iter::repeat_n(zero, pad));
-        }
-        padded.extend_from_slice(cells);
-        let mut acc = Fr::ZERO;
-        let mut r = 0;
-        for (i, group) in padded.chunks(per_row).enumerate() {
-            r = self.row();
-            if i == 0 {
-                self.plan.dot_first[r] = true;
-            } else {
-                self.plan.dot_next[r] = true;
-                self.plan.bias[r] = 1i128 << (bits as usize * per_row);
-                acc *= to_field(1i128 << (bits as usize * per_row));
-            }
-            for (slot, cell) in group.iter().enumerate() {
-                let weight = 1i64 << (bits as usize * (per_row - 1 - slot));
-                self.copy(*cell, CellRef { col: slot, row: r });
-                self.plan.weights[slot][r] = weight;
-                acc += self.value(*cell) * to_field(i128::from(weight));
-            }
-            self.set(w, r, acc);
-        }
-        CellRef { col: w, row: r }
     }
 }
 
@@ -658,31 +600,6 @@ impl Builder {
             private_weights,
             param_cells: vec![None; parameters.len()],
             constants: Default::default(),
-        }
-    }
-
-    /// Makes the value at `cell` the next public instance.
-    fn make_public(&mut self, cell: CellRef) {
-        let value = self.value(cell);
-        self.plan
-            .to_instance
-            .push((cell, self.plan.instances.len()));
-        self.plan.instances.push(value);
-    }
-
-    /// Makes an input or output visible as its spec says: packed public values, one
-    /// commitment, or nothing.
-    fn publish(&mut self, spec: &IoSpec, cells: &[CellRef], salt: Fr) {
-        match spec.visibility {
-            Visibility::Public => self.expose(cells, spec.pack_bits),
-            Visibility::Hashed => {
-                let digest = self.commit(cells, salt);
-                self.plan
-                    .to_instance
-                    .push((digest, self.plan.instances.len()));
-                self.plan.instances.push(self.value(digest));
-            }
-            Visibility::Private | Visibility::Fixed => {}
         }
     }
 }

@@ -95,16 +95,21 @@ fn size(mut model: CompiledModel, linear: LinearMode, width: usize) -> Result<Co
         0
     };
     let one_row = one_row_tables(&model.tables, &plan);
-    // `extra` rows more (the direct checks' extra rows, which have no fused savings).
-    let best_k = |extra: usize| {
-        let fused = if extra > 0 { plan.fused_savings } else { 0 };
+    // The smaller k of the two layouts, with the randomized checks or (`direct`) with dot
+    // products instead: `back` rows more, and no randomized checks to fuse with rescales.
+    let best_k = |direct: bool| {
+        let (extra, unfused) = if direct {
+            (back, plan.fused_savings)
+        } else {
+            (0, 0)
+        };
         min_k(plan.rows + extra, model.tables.rows()).min(min_k(
-            plan.rows + extra - (plan.one_row_savings - fused),
+            plan.rows + extra - (plan.one_row_savings - unfused),
             one_row.rows(),
         ))
     };
     // Ties go to the fewer columns: direct checks.
-    if back > 0 && best_k(back) <= best_k(0) {
+    if back > 0 && best_k(true) <= best_k(false) {
         choose_checks(&mut model, LinearMode::Direct, width);
         let (model, plan) = two_row_layout(model, width)?;
         return fewer_rescale_rows(model, &plan);
