@@ -9,6 +9,7 @@ mod common;
 use common::{compile_with, fixture, srs};
 use proptest::prelude::*;
 use proptest::sample::Index;
+use snarkml_circuits::error::CircuitError;
 use snarkml_circuits::halo2_proofs::plonk::ProvingKey;
 use snarkml_circuits::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use snarkml_circuits::io::{load_calibration, InputFile, ProofFile};
@@ -45,6 +46,16 @@ fn mutate(mut bytes: Vec<u8>, (sets, cut): &(Vec<(Index, u8)>, Option<Index>)) -
     bytes
 }
 
+/// Whether `err` refuses a file as not the JSON it should hold: not UTF-8 text, or text that
+/// does not parse as that file's JSON.
+fn not_json(err: &CircuitError) -> bool {
+    match err {
+        CircuitError::Io { source, .. } => source.kind() == std::io::ErrorKind::InvalidData,
+        CircuitError::Json { .. } => true,
+        _ => false,
+    }
+}
+
 /// `bytes` written to a fresh temporary file, kept alive with its directory.
 fn temp_file(bytes: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
     let dir = tempfile::tempdir().unwrap();
@@ -59,7 +70,12 @@ proptest! {
     #[test]
     fn onnx_import_refuses_random_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
         let (_dir, path) = temp_file(&bytes);
-        prop_assert!(onnx::load(&path).is_err());
+        // Not a protobuf model, or one that parses (a few random bytes can) into no graph.
+        let err = onnx::load(&path).unwrap_err();
+        prop_assert!(
+            matches!(err, CircuitError::NotOnnx { .. } | CircuitError::InvalidModel { .. }),
+            "{err}"
+        );
     }
 
     #[test]
@@ -67,15 +83,18 @@ proptest! {
         bytes in prop::collection::vec(any::<u8>(), 0..256),
     ) {
         let (_dir, path) = temp_file(&bytes);
-        prop_assert!(InputFile::load(&path).is_err());
-        prop_assert!(load_calibration(&path).is_err());
+        let input = InputFile::load(&path).unwrap_err();
+        prop_assert!(not_json(&input), "{input}");
+        let calibration = load_calibration(&path).unwrap_err();
+        prop_assert!(not_json(&calibration), "{calibration}");
     }
 
     #[test]
     fn proof_files_refuse_random_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
         let (_dir, path) = temp_file(&bytes);
-        prop_assert!(ProofFile::read(&path).is_err());
-        prop_assert!(ProofFile::load(&path).is_err());
+        for err in [ProofFile::read(&path).unwrap_err(), ProofFile::load(&path).unwrap_err()] {
+            prop_assert!(not_json(&err), "{err}");
+        }
     }
 }
 
@@ -228,7 +247,14 @@ proptest! {
         if bytes == original.proof_bytes().unwrap() {
             prop_assert!(result.is_ok());
         } else {
-            prop_assert!(result.is_err());
+            let err = result.unwrap_err();
+            prop_assert!(
+                matches!(
+                    err,
+                    CircuitError::ProofRejected(_) | CircuitError::TrailingProofBytes { .. }
+                ),
+                "{err}"
+            );
         }
     }
 }

@@ -45,7 +45,12 @@ proptest! {
 
     #[test]
     fn random_bytes_are_refused(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
-        prop_assert!(VkArtifact::decode(&bytes).is_err());
+        // Random bytes are refused at the magic (or, shorter than it, as truncated).
+        let err = VkArtifact::decode(&bytes).unwrap_err();
+        prop_assert!(
+            matches!(err, ArtifactError::Magic | ArtifactError::Truncated(_)),
+            "{err}"
+        );
     }
 
     #[test]
@@ -68,7 +73,8 @@ proptest! {
     #[test]
     fn cut_or_extended_artifacts_are_refused(cut in any::<Index>(), extra in 1usize..64) {
         let bytes = relu3_artifact();
-        prop_assert!(VkArtifact::decode(&bytes[..cut.index(bytes.len())]).is_err());
+        let err = VkArtifact::decode(&bytes[..cut.index(bytes.len())]).unwrap_err();
+        prop_assert!(matches!(err, ArtifactError::Truncated(_)), "{err}");
         let mut longer = bytes.to_vec();
         longer.resize(bytes.len() + extra, 0);
         prop_assert_eq!(VkArtifact::decode(&longer), Err(ArtifactError::Trailing(extra)));
