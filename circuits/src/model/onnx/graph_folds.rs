@@ -261,9 +261,11 @@ fn rewire(graph: &mut FloatGraph, from: usize, old: usize, new: usize) {
 /// such as a batch normalization after a pooling layer) into the linear op's weights and
 /// bias. Saves the affine layer's rows, one or two per element.
 pub(super) fn fold_affine_forward(graph: &mut FloatGraph) {
+    // A fold moves the reader of the affine's output to its input, which loses the affine
+    // as a reader: no other tensor's count of readers changes.
+    let readers = graph.readers();
     let mut i = 0;
     while i < graph.ops.len() {
-        let readers = graph.readers();
         let FloatOp::Affine {
             input: source,
             output: mid,
@@ -293,8 +295,9 @@ pub(super) fn fold_affine_forward(graph: &mut FloatGraph) {
 /// window sum, and `c_g`, `b_g` move into the reader's weights and bias. The sum needs no
 /// rescale (its scale is its input's), which saves a rescale and a range check per element.
 pub(super) fn fold_pool_factor(graph: &mut FloatGraph) {
+    // A fold replaces an op by one with the same operand and result: readers stay as they are.
+    let readers = graph.readers();
     for i in 0..graph.ops.len() {
-        let readers = graph.readers();
         let FloatOp::Conv {
             node,
             input,
