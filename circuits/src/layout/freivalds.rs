@@ -152,7 +152,18 @@ impl Builder {
     pub(super) fn freivalds(&mut self, mp: &MatrixProduct<'_>) -> Vec<CellRef> {
         let (n, m, p) = (mp.n_out, mp.n_in, mp.cols);
         self.plan.freivalds = true;
-        let fused = mp.rescale.filter(|r| self.limbed_identity(r.act).is_none());
+        // Fused where the rescale takes one row (not an identity checked by limbs) and each
+        // bias fits the fixed `half` column beside the rounding half (else not fused: no panic
+        // on a model file with absurd biases).
+        let offsets_fit = |shift: u32| {
+            let half = if shift == 0 { 0 } else { 1i128 << (shift - 1) };
+            mp.bias
+                .iter()
+                .all(|b| i64::try_from(half + i128::from(*b)).is_ok())
+        };
+        let fused = mp
+            .rescale
+            .filter(|r| self.limbed_identity(r.act).is_none() && offsets_fit(r.shift));
         if fused.is_some() && !self.plan.one_row_rescale {
             // What fusing would save with one-row rescales (see the module docs).
             let w = self.plan.width;
@@ -227,7 +238,8 @@ impl Builder {
                 row,
             });
         }
-        // Right side: (X·r)_j and v_j for every j, the bias as j = m over a row of ones.
+        // Right side: (X·r)_j and v_j for every j, the bias as j = m over a row of ones (not
+        // in a fused product, whose rescale rows add the bias).
         let zero = self.zero();
         let one = self.constant(1);
         let mut pairs = Vec::with_capacity(m + 1);
