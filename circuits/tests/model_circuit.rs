@@ -645,3 +645,92 @@ fn one_row_rescales_satisfy_the_circuit_and_a_remainder_out_of_range_fails_its_l
     );
     assert_eq!(unsatisfied[0].1, row);
 }
+
+#[test]
+fn split_identity_checks_replace_the_identity_table_and_a_lie_fails_the_named_constraint() {
+    let stem = "corpus/conv_transpose_auto_pad";
+    let data = fixture_samples(stem).remove(0);
+    let direct = compile(
+        &fixture(&format!("{stem}.onnx")),
+        &fixture_samples(stem),
+        &CompileOptions::default(),
+    )
+    .unwrap();
+    let one_row = with_one_row_rescales(direct.clone());
+    let model = snarkml_circuits::quantize::with_split_identity(one_row.clone()).unwrap();
+    let (lo, hi) = model
+        .tables
+        .split_identity()
+        .expect("the identity is split");
+    assert!(lo > 0 && model.tables.rows() < one_row.tables.rows());
+    assert!(model.validate().is_ok());
+    let q = model.quantize_inputs(&data).unwrap();
+    let plan = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
+    let honest = Plan::build(&direct, direct.layout.width, Some(&q)).unwrap();
+    assert_eq!(plan.outputs, honest.outputs);
+    assert_eq!(plan.instances, honest.instances);
+    assert!(failures(&model, plan.clone()).is_empty());
+
+    // The first input's check: | hi | 0 | lo | .. | x |. Moving 2^lo from lo into hi keeps
+    // the gate's sum, but lo is negative: the remainder lookup fails, on that row only.
+    let acc = model.layout.width;
+    let row = (0..plan.rows).find(|r| plan.rescale_one[*r]).unwrap();
+    assert_eq!(
+        plan.weights[1][row],
+        1i64 << (lo + hi - 1),
+        "the check's offset"
+    );
+    let mut bad = plan.clone();
+    bad.advice[0][row] += Fr::one();
+    bad.advice[2][row] -= to_field(1i128 << lo);
+    let f = failures(&model, bad);
+    assert!(
+        f.iter()
+            .any(|e| matches!(e, VerifyFailure::Lookup { name, .. }
+            if name == "remainder range table")
+                && failure_row(e) == Some(row)),
+        "{f:#?}"
+    );
+    assert!(f.iter().all(|e| failure_row(e) == Some(row)), "{f:#?}");
+    // An input out of range, its parts consistent with it: the high part is past its table.
+    let mut bad = plan.clone();
+    let x = from_field(&bad.advice[acc][row]).unwrap();
+    let far = x + (1i128 << (lo + hi));
+    let u = far + (1i128 << (lo + hi - 1));
+    bad.advice[acc][row] = to_field(far);
+    bad.advice[0][row] = to_field(u >> lo);
+    bad.advice[2][row] = to_field(u & ((1i128 << lo) - 1));
+    let f = failures(&model, bad);
+    assert!(
+        f.iter()
+            .any(|e| matches!(e, VerifyFailure::Lookup { name, .. }
+            if name == "activation and range table")
+                && failure_row(e) == Some(row)),
+        "{f:#?}"
+    );
+
+    // A lie about a rescale to the identity (the logits): its one-row rescale gate fails.
+    let layer = model
+        .layers
+        .iter()
+        .rposition(|l| serde_json::to_value(l).unwrap()["rescale"]["act"]["fn"] == "identity")
+        .expect("the model has a rescale to the identity");
+    let fault = Fault {
+        layer,
+        element: 0,
+        delta: 1,
+        accumulator: false,
+    };
+    let lying = Plan::build_with_fault(&model, model.layout.width, Some(&q), Some(fault)).unwrap();
+    assert_ne!(
+        lying.instances, plan.instances,
+        "the lie reaches the outputs"
+    );
+    let f = failures(&model, lying);
+    let unsatisfied = unsatisfied_constraints(&f);
+    assert_eq!(unsatisfied.len(), 1, "{f:#?}");
+    assert!(
+        unsatisfied[0].0.ends_with("('rescale (one row)')"),
+        "{f:#?}"
+    );
+}

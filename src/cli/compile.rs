@@ -150,7 +150,22 @@ impl CompileCmd {
         if self.optimize {
             use snarkml_circuits::layout::optimize;
             let cost = optimize::CostModel::MEASURED;
-            let candidates = optimize::candidates(&m, &cost)?;
+            let (layouts, more) = super::timed("sizing layouts", || {
+                let samples =
+                    pipeline::calibration_samples(&self.model, self.calibration.as_deref())?;
+                Ok::<_, eyre::Report>(snarkml_circuits::quantize::optimize_layouts(
+                    &self.model,
+                    &samples,
+                    &opts,
+                    &m,
+                    &cost,
+                    self.max_memory.map(|b| b as f64),
+                    self.wide_verifier,
+                )?)
+            })?;
+            secs += more;
+            let candidates: Vec<optimize::Candidate> =
+                layouts.iter().map(|(c, _)| c.clone()).collect();
             println!("layouts (cost model fitted on the project's 2-core machine):");
             println!(
                 "  width  advice  rows      k   predicted prove  predicted memory  verifier (est.)"
@@ -186,7 +201,14 @@ impl CompileCmd {
                 chosen.prove_s,
                 chosen.memory_bytes / 1048576.0
             );
-            if chosen.width != m.layout.width {
+            if let Some(compiled) = layouts
+                .into_iter()
+                .find(|(c, _)| c.width == chosen.width)
+                .and_then(|(_, m)| m)
+            {
+                pipeline::save_compiled(&build, &compiled)?;
+                m = compiled;
+            } else if chosen.width != m.layout.width {
                 let opts = CompileOptions {
                     width: chosen.width,
                     ..opts.clone()

@@ -254,6 +254,12 @@ impl Cli {
 /// Parses the command line, runs it, and prints any error on one line. Returns the exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
+    if let Some(missing) = missing_cpu_features() {
+        eprintln!(
+            "error: this CPU lacks the {missing} instructions snarkml's field arithmetic is built with (every x86-64 CPU since 2017 has them)"
+        );
+        return 1;
+    }
     match cli.run() {
         Ok(()) => 0,
         Err(e) => {
@@ -261,6 +267,22 @@ pub fn main() -> i32 {
             1
         }
     }
+}
+
+/// The instruction-set extensions the assembly field arithmetic of the proof system needs
+/// (`mulx`, `adcx`/`adox`) that this CPU lacks, if any: without them it would crash on an
+/// illegal instruction instead.
+fn missing_cpu_features() -> Option<&'static str> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if !std::arch::is_x86_feature_detected!("bmi2") {
+            return Some("BMI2");
+        }
+        if !std::arch::is_x86_feature_detected!("adx") {
+            return Some("ADX");
+        }
+    }
+    None
 }
 
 /// An error and its causes on one line, `outer: cause: …`, each cause said once: a cause whose

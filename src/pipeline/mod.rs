@@ -47,7 +47,16 @@ pub fn compile(
     calibration: Option<&Path>,
     opts: &CompileOptions,
 ) -> Result<CompiledModel> {
-    let samples = match calibration {
+    let samples = calibration_samples(model, calibration)?;
+    let compiled = quantize::compile(model, &samples, opts)?;
+    save_compiled(build, &compiled)?;
+    Ok(compiled)
+}
+
+/// The calibration samples of `compile`: those in `calibration`, or deterministic random
+/// inputs in [-1, 1].
+pub fn calibration_samples(model: &Path, calibration: Option<&Path>) -> Result<Vec<Vec<Vec<f32>>>> {
+    Ok(match calibration {
         Some(path) => load_calibration(path)?,
         None => {
             let graph = snarkml_circuits::model::onnx::load(model)?;
@@ -68,15 +77,19 @@ pub fn compile(
                 })
                 .collect()
         }
-    };
-    let compiled = quantize::compile(model, &samples, opts)?;
+    })
+}
+
+/// Writes a compiled model as `build`'s `model.json` (private, with its weights, where the
+/// weights are the secret).
+pub fn save_compiled(build: &BuildDir, compiled: &CompiledModel) -> Result<()> {
     if compiled.private_weights() {
         // The weights (and the salt of hashed ones) are the secret the proofs keep.
-        crate::artifacts::write_secret_json(&build.model(), &compiled)?;
+        crate::artifacts::write_secret_json(&build.model(), compiled)?;
     } else {
         compiled.save(&build.model())?;
     }
-    Ok(compiled)
+    Ok(())
 }
 
 /// Imports a Powers-of-Tau ceremony file (`.ptau`), reduced to `2^k` points (default: all

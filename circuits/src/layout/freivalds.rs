@@ -217,6 +217,8 @@ impl Builder {
                     y_cells.push(out);
                     row = top;
                 }
+                // Split checks of identity outputs after the chain, which must stay unbroken.
+                self.flush_splits();
                 u.push(CellRef {
                     col: self.phase2_col(H),
                     row,

@@ -24,6 +24,11 @@
 //! limbed range check:      | l_j | 0 | .. | acc = [acc(prev) +] l_j·2^(Σ widths below) |  (range(width_j), l_j, 0) ∈ table
 //!                          (one row per limb, lowest first; the first row's bias is −offset,
 //!                          2^(B−1) for a signed check; the last acc is copied to the value)
+//! split identity check:    | hi | 0 | lo | .. | v |  v + 2^(b−1) = hi·2^s + lo   |  w0 = 2^s (0 without hi), w1 = 2^(b−1),
+//!                          (range(b−s), hi, 0), (w2, lo, 0) ∈ table               w2 = range(s), tag = range(b−s)
+//!                          (the one-row rescale's gate and lookups; models with `Tables::identity_split`:
+//!                          every identity check — inputs, quotients, rescales to the identity — is
+//!                          such a row, and the `2^b`-row identity table is never built)
 //! ```
 //! Models compiled with [`Tables::limb_bits`] check ranges wider than it by limbs, and their
 //! identity "table" of such a width is never built: its checks (inputs, quotients, rescales to
@@ -179,6 +184,9 @@ pub struct Plan {
     /// The part of `one_row_savings` from fusing randomized checks with their rescales (which
     /// checking those layers directly would not have).
     pub fused_savings: usize,
+    /// Rescales to the identity checked by its table: each would take one more row (its
+    /// output's check) with split identity checks ([`Tables::identity_split`]).
+    pub identity_rescales: usize,
     /// The shifts of the plan's rescales (the range tables one-row rescales look up).
     pub rescale_shifts: std::collections::BTreeSet<u32>,
     /// Copy constraints between advice cells.
@@ -238,6 +246,9 @@ struct Builder {
     param_cells: Vec<Option<CellRef>>,
     /// Cells constrained to constants, each made once it is needed.
     constants: std::collections::HashMap<i128, CellRef>,
+    /// Rescale outputs to the identity still to be checked by split rows (after the rescale
+    /// rows of a fused product, whose chain must stay unbroken).
+    pending_splits: Vec<CellRef>,
 }
 
 impl Builder {
@@ -352,7 +363,9 @@ impl Builder {
 
     /// Rescales the accumulator at `acc` by `2^shift` and applies `act`; returns the output cell.
     fn rescale(&mut self, acc: CellRef, shift: u32, act: Activation) -> CellRef {
-        self.rescale_row(Ok(acc), shift, act, 0).1
+        let out = self.rescale_row(Ok(acc), shift, act, 0).1;
+        self.flush_splits();
+        out
     }
 
     /// Rescales `a + offset` by `2^shift` and applies `act`, where `a` is copied from a cell
@@ -412,9 +425,10 @@ impl Builder {
                 self.plan.lookup[bottom] = true;
             }
         }
+        let split = act == Activation::Identity && self.tables.identity_split.is_some();
         match self.limbed_identity(act) {
-            // A rescale to the identity only bounds q: with limbs, q itself is the output
-            // (the fault, for tests, is then a lie about q).
+            // A rescale to the identity only bounds q: with limbs or split checks, q itself is
+            // the output (the fault, for tests, is then a lie about q), checked after the row.
             Some(bits) => {
                 if y != q {
                     self.set(0, top, to_field(y));
@@ -422,11 +436,66 @@ impl Builder {
                 self.signed_check(q_cell, bits);
                 (top, q_cell)
             }
+            None if split => {
+                if y != q {
+                    self.set(0, top, to_field(y));
+                }
+                self.pending_splits.push(q_cell);
+                (top, q_cell)
+            }
             None => {
+                self.plan.identity_rescales += usize::from(act == Activation::Identity);
                 self.plan.tag[top] = act_tag(&self.tables, act);
                 self.plan.lookup[top] = true;
                 (top, CellRef { col: 1, row: top })
             }
+        }
+    }
+
+    /// A split identity check ([`Tables::identity_split`]) of a value copied from a cell
+    /// (`Ok`) or placed as a fresh witness (`Err`) in the accumulator of one row of the
+    /// one-row rescale's gate: `v + 2^(b−1) = hi·2^lo_w + lo`, `lo` looked up in
+    /// `range(lo_w)` by the second lookup, `hi` in `range(hi_w)` by the first (no `hi`, and a
+    /// zero divisor, when `hi_w = 0`). Returns the accumulator cell, the checked value.
+    fn split_check(&mut self, v: std::result::Result<CellRef, Fr>) -> CellRef {
+        let (lo_w, hi_w) = self.tables.split_identity().expect("split identity checks");
+        let w = self.plan.width;
+        let r = self.row();
+        let cell = CellRef { col: w, row: r };
+        let value = match v {
+            Ok(src) => {
+                self.copy(src, cell);
+                self.int(src)
+            }
+            Err(f) => {
+                self.set(w, r, f);
+                if self.plan.witness {
+                    from_field(&f).expect("checked values are small integers")
+                } else {
+                    0
+                }
+            }
+        };
+        let u = value + (1i128 << (lo_w + hi_w - 1));
+        let (hi, lo) = (u >> lo_w, u & ((1i128 << lo_w) - 1));
+        self.set(2, r, to_field(lo));
+        let p = &mut self.plan;
+        p.rescale_one[r] = true;
+        p.weights[1][r] = 1i64 << (lo_w + hi_w - 1);
+        p.weights[2][r] = range_tag(lo_w) as i64;
+        if hi_w > 0 {
+            p.weights[0][r] = 1i64 << lo_w;
+            p.tag[r] = range_tag(hi_w);
+            p.lookup[r] = true;
+            self.set(0, r, to_field(hi));
+        }
+        cell
+    }
+
+    /// Checks the identity rescale outputs waiting for split rows.
+    fn flush_splits(&mut self) {
+        for q in std::mem::take(&mut self.pending_splits) {
+            self.split_check(Ok(q));
         }
     }
 
@@ -440,6 +509,12 @@ impl Builder {
     /// Applies `act` to the value at `src` by lookup; returns the output cell.
     fn activation(&mut self, src: CellRef, act: Activation) -> CellRef {
         let y = self.activate(act, self.int(src));
+        if act == Activation::Identity && self.tables.identity_split.is_some() {
+            // The value itself, in a split check's row (a lie, for tests, breaks the copy).
+            let c = self.split_check(Err(to_field(y)));
+            self.plan.copies.push((src, c));
+            return c;
+        }
         if self.limbed_identity(act).is_some() {
             // The value itself, checked by limbs (a lie, for tests, breaks the copy).
             let c = self.checked_witness(y);
@@ -530,6 +605,9 @@ impl Builder {
 
     /// A fresh witness value, range-checked by the identity table (or its limbs).
     fn checked_witness(&mut self, v: i128) -> CellRef {
+        if self.tables.identity_split.is_some() {
+            return self.split_check(Err(to_field(v)));
+        }
         let r = self.row();
         self.set(0, r, to_field(v));
         let cell = CellRef { col: 0, row: r };
@@ -578,6 +656,7 @@ impl Builder {
                 one_row_rescale: model.layout.one_row_rescale,
                 one_row_savings: 0,
                 fused_savings: 0,
+                identity_rescales: 0,
                 rescale_shifts: Default::default(),
                 copies: Vec::new(),
                 to_instance: Vec::new(),
@@ -600,6 +679,7 @@ impl Builder {
             private_weights,
             param_cells: vec![None; parameters.len()],
             constants: Default::default(),
+            pending_splits: Vec::new(),
         }
     }
 }

@@ -82,6 +82,14 @@ pub fn candidates(model: &CompiledModel, cost: &CostModel) -> Result<Vec<Candida
     let mut out = Vec::with_capacity(WIDTHS.len());
     for &width in WIDTHS {
         let rows = Plan::build(model, width, None)?.rows;
+        out.push(Candidate::new(model, width, rows, cost));
+    }
+    Ok(out)
+}
+
+impl Candidate {
+    /// `model`'s layout at `width` in `rows` rows (its tables as they are), with its cost.
+    pub fn new(model: &CompiledModel, width: usize, rows: usize, cost: &CostModel) -> Self {
         let k = min_k(rows, model.tables.rows());
         let advice = if model.private_weights() {
             2 * width + 2
@@ -89,7 +97,7 @@ pub fn candidates(model: &CompiledModel, cost: &CostModel) -> Result<Vec<Candida
             width + 1
         };
         let (prove_s, memory_bytes) = cost.predict(k, advice);
-        out.push(Candidate {
+        Candidate {
             width,
             rows,
             k,
@@ -97,9 +105,20 @@ pub fn candidates(model: &CompiledModel, cost: &CostModel) -> Result<Vec<Candida
             prove_s,
             memory_bytes,
             verifier_bytes: verifier_bytes(advice, model.num_instances(), model.uses_products()),
-        });
+        }
     }
-    Ok(out)
+
+    /// Whether the rows alone would fit a smaller `k` (the table sets it): compiled at this
+    /// width, the scale search may find tables that fit that `k` too.
+    pub fn table_bound(&self) -> bool {
+        min_k(self.rows, 0) < self.k
+    }
+
+    /// The predicted proving time if the table did not set `k`: no compile at this width can
+    /// do better.
+    pub fn best_case_s(&self, cost: &CostModel) -> f64 {
+        cost.predict(min_k(self.rows, 0), self.advice).0
+    }
 }
 
 /// The fastest candidate within `max_memory` bytes whose verifier fits the EVM limit (or

@@ -297,6 +297,19 @@ impl Activation {
         )
     }
 
+    /// Whether a finer output scale gains `self` nothing at `scale` fractional bits: an exact
+    /// form, or a clip whose bounds are whole multiples of `2^−scale` (its outputs are then
+    /// its inputs, clamped: ReLU6 at any scale).
+    pub fn exact_at(self, scale: u32) -> bool {
+        match self {
+            Self::Clip { min, max } => [min.get(), max.get()].iter().all(|b| {
+                let v = b * (1u64 << scale.min(62)) as f64;
+                v.is_finite() && v == v.round()
+            }),
+            _ => self.is_exact(),
+        }
+    }
+
     /// Whether the function is the same on raw values at every scale (its table can take
     /// inputs at any scale, its outputs are at the inputs' scale).
     pub fn is_scale_free(self) -> bool {

@@ -124,6 +124,14 @@ pub struct Tables {
         with = "gain_list"
     )]
     pub gains: BTreeMap<Activation, u32>,
+    /// With one-row rescales only: the identity's checks are split rows instead of lookups
+    /// into an identity table (which is then never built). A `b`-bit signed check of `v` is
+    /// one row of the one-row rescale's gate, `v + 2^(b−1) = hi·2^s + lo`, with `lo` in the
+    /// range table of `s` (this width, at most `b`) and `hi` in that of `b − s` (none when
+    /// `s = b`): the identity then costs two small range tables instead of `2^b` rows.
+    /// `None` (and every model compiled before split checks existed): the identity table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_split: Option<u32>,
 }
 
 /// Limb width of range checks that are split ([`Tables::limb_bits`]).
@@ -157,10 +165,19 @@ impl Tables {
         self.limb_bits.is_some_and(|l| bits > l)
     }
 
-    /// Whether the table of `act` at `bits` is replaced by limb range checks (only the identity
-    /// is: it checks a range and computes nothing).
+    /// Whether the table of `act` at `bits` is replaced by range checks, limbs or split rows
+    /// (only the identity's can be: it checks a range and computes nothing).
     pub fn limbed_table(&self, act: Activation, bits: u32) -> bool {
-        act == Activation::Identity && self.limbed(bits)
+        act == Activation::Identity && (self.limbed(bits) || self.identity_split.is_some())
+    }
+
+    /// The widths `(lo, hi)` of the identity's split checks ([`Self::identity_split`]): `hi`
+    /// is 0 when the low part covers the whole width.
+    pub fn split_identity(&self) -> Option<(u32, u32)> {
+        let s = self.identity_split?;
+        let b = self.activations.get(&Activation::Identity).copied()?;
+        let lo = s.min(b);
+        Some((lo, b - lo))
     }
 
     /// The identity's signed width when its checks are made of limbs.

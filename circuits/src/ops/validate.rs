@@ -41,6 +41,22 @@ impl CompiledModel {
         if tables.limbed_identity().is_some_and(|b| !cx.has_range(b)) {
             return Err("no range tables for the limbs of the identity checks".into());
         }
+        if let Some(s) = tables.identity_split {
+            if !self.layout.one_row_rescale || tables.limb_bits.is_some() || s == 0 {
+                return Err(
+                    "split identity checks need one-row rescales, no limbs and a width of 1 bit or more"
+                        .into(),
+                );
+            }
+            if let Some((lo, hi)) = tables.split_identity() {
+                if [lo, hi]
+                    .iter()
+                    .any(|b| *b > 0 && !tables.range_shifts.contains(b))
+                {
+                    return Err("no range tables for the split identity checks".into());
+                }
+            }
+        }
         if self.weights == Visibility::Public {
             return Err("weights are fixed, private or hashed, never public".into());
         }

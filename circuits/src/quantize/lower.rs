@@ -106,7 +106,7 @@ fn gains(graph: &FloatGraph, s: u32, max_abs: &[f64]) -> BTreeMap<Activation, u3
             let g = bits_for(max_abs[*input], s)
                 .saturating_sub(bits_for(max_abs[*output], s))
                 .min(MAX_GAIN);
-            if g > 0 && !act.is_exact() {
+            if g > 0 && !act.exact_at(s) {
                 let e = gains.entry(*act).or_insert(g);
                 *e = (*e).max(g);
             }

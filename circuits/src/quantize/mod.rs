@@ -18,7 +18,7 @@ use crate::exec;
 use crate::fixed_point::dequantize;
 use crate::layout;
 use crate::model::onnx::{self, FloatReference};
-use crate::model::FloatGraph;
+use crate::model::{Activation, FloatGraph};
 pub use crate::ops::linear::{choose_checks, randomized_savings, LinearMode};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
@@ -95,18 +95,21 @@ fn size(mut model: CompiledModel, linear: LinearMode, width: usize) -> Result<Co
         0
     };
     let one_row = one_row_tables(&model.tables, &plan);
-    // The smaller k of the two layouts, with the randomized checks or (`direct`) with dot
-    // products instead: `back` rows more, and no randomized checks to fuse with rescales.
+    let split = split_tables(&one_row);
+    // The smallest k of the layouts (two-row rescales, one-row, one-row with split identity
+    // checks), with the randomized checks or (`direct`) with dot products instead: `back`
+    // rows more, and no randomized checks to fuse with rescales.
     let best_k = |direct: bool| {
         let (extra, unfused) = if direct {
             (back, plan.fused_savings)
         } else {
             (0, 0)
         };
-        min_k(plan.rows + extra, model.tables.rows()).min(min_k(
-            plan.rows + extra - (plan.one_row_savings - unfused),
-            one_row.rows(),
-        ))
+        let compact = plan.rows + extra - (plan.one_row_savings - unfused);
+        let k = min_k(plan.rows + extra, model.tables.rows()).min(min_k(compact, one_row.rows()));
+        split.as_ref().map_or(k, |t| {
+            k.min(min_k(compact + plan.identity_rescales, t.rows()))
+        })
     };
     // Ties go to the fewer columns: direct checks.
     if back > 0 && best_k(true) <= best_k(false) {
@@ -135,8 +138,56 @@ fn two_row_layout(mut model: CompiledModel, width: usize) -> Result<(CompiledMod
 /// as it is (ties go to the fewer columns).
 fn fewer_rescale_rows(model: CompiledModel, two_rows: &layout::Plan) -> Result<CompiledModel> {
     let tables = one_row_tables(&model.tables, two_rows);
-    if min_k(two_rows.rows - two_rows.one_row_savings, tables.rows()) < model.layout.k {
+    let rows = two_rows.rows - two_rows.one_row_savings;
+    let one_row = min_k(rows, tables.rows());
+    let split = split_tables(&tables)
+        .map(|t| min_k(rows + two_rows.identity_rescales, t.rows()))
+        .filter(|k| *k < one_row.min(model.layout.k));
+    if split.is_some() {
+        return with_split_identity(with_one_row_rescales(model, two_rows)?);
+    }
+    if one_row < model.layout.k {
         return with_one_row_rescales(model, two_rows);
+    }
+    Ok(model)
+}
+
+/// `tables` (a model's with one-row rescales) with the identity's checks split
+/// ([`Tables::identity_split`]) at the low width that makes the table smallest (an existing
+/// range table where one serves), if that is smaller than the identity table; `None`
+/// otherwise, or with limbs.
+fn split_tables(tables: &Tables) -> Option<Tables> {
+    let bits = *tables.activations.get(&Activation::Identity)?;
+    if tables.limb_bits.is_some() || tables.identity_split.is_some() || bits < 2 {
+        return None;
+    }
+    let half = bits.div_ceil(2);
+    tables
+        .range_shifts
+        .iter()
+        .copied()
+        .filter(|s| (half..=bits).contains(s))
+        .chain([half])
+        .map(|s| {
+            let mut t = tables.clone();
+            t.identity_split = Some(s);
+            let (lo, hi) = t.split_identity().expect("the identity has a table");
+            for b in [lo, hi].into_iter().filter(|b| *b > 0) {
+                t.need_range(b);
+            }
+            t
+        })
+        .min_by_key(|t| (t.rows(), std::cmp::Reverse(t.identity_split)))
+        .filter(|t| t.rows() < tables.rows())
+}
+
+/// `model` (laid out with one-row rescales) with its identity checks split
+/// ([`Tables::identity_split`]) where that makes its table smaller; rows and `k` updated.
+pub fn with_split_identity(mut model: CompiledModel) -> Result<CompiledModel> {
+    if let Some(tables) = split_tables(&model.tables) {
+        model.tables = tables;
+        model.rows = layout::Plan::build(&model, model.layout.width, None)?.rows;
+        model.layout.k = min_k(model.rows, model.tables.rows());
     }
     Ok(model)
 }
@@ -281,15 +332,19 @@ pub fn compile(
                 .insert((scale_bits, weight_bits), model.clone());
             Ok(model)
         };
-        // Precision first: the smallest acceptable scale fixes k; then take every extra bit of
-        // precision that does not make the circuit bigger, for activations, then for weights
-        // (weights only cost range-table rows, so they usually get more).
+        // Precision first: the smallest acceptable scale fixes k (and the layout); then take
+        // every extra bit of precision that does not make the circuit bigger, for
+        // activations, then for weights (weights only cost range-table rows, so they usually
+        // get more).
         let grow = |mut best: CompiledModel,
                     next: &dyn Fn(&CompiledModel) -> Option<(u32, u32)>|
          -> Result<CompiledModel> {
             while let Some((sa, sw)) = next(&best) {
                 let candidate = build(sa, sw)?;
-                if candidate.layout.k > best.layout.k {
+                // Bigger: a larger k, or at the same k the compact layout's second lookup
+                // where the best so far has none.
+                let size = |m: &CompiledModel| (m.layout.k, m.layout.one_row_rescale);
+                if size(&candidate) > size(&best) {
                     break;
                 }
                 best = candidate;
@@ -361,6 +416,55 @@ pub fn compile(
             plain
         },
     )
+}
+
+/// `compile --optimize`'s layouts of `model` (compiled from `path` and `samples` with
+/// `opts`): every width's estimate ([`layout::optimize::candidates`]: `model` laid out again
+/// at that width, its tables as they are), then, best case first, a full compile at each
+/// width whose table sets its `k` while that width could still beat the best choice so far
+/// (its scale search may find tables that fit the smaller `k` its rows allow: zkml's MNIST
+/// does at width 5). A candidate compiled so carries its model.
+pub fn optimize_layouts(
+    path: &Path,
+    samples: &[Vec<Vec<f32>>],
+    opts: &CompileOptions,
+    model: &CompiledModel,
+    cost: &layout::optimize::CostModel,
+    max_memory: Option<f64>,
+    ignore_evm_limit: bool,
+) -> Result<Vec<(layout::optimize::Candidate, Option<CompiledModel>)>> {
+    use layout::optimize::{candidates, choose, Candidate};
+    let mut out: Vec<(Candidate, Option<CompiledModel>)> = candidates(model, cost)?
+        .into_iter()
+        .map(|c| (c, None))
+        .collect();
+    let mut order: Vec<usize> = (0..out.len())
+        .filter(|i| out[*i].0.table_bound() && out[*i].0.width != model.layout.width)
+        .collect();
+    order.sort_by(|a, b| {
+        out[*a]
+            .0
+            .best_case_s(cost)
+            .total_cmp(&out[*b].0.best_case_s(cost))
+    });
+    for i in order {
+        let all: Vec<Candidate> = out.iter().map(|(c, _)| c.clone()).collect();
+        let best = choose(&all, max_memory, ignore_evm_limit).map(|c| c.prove_s);
+        if best.is_some_and(|b| out[i].0.best_case_s(cost) >= b) {
+            break;
+        }
+        let width = out[i].0.width;
+        let m = compile(
+            path,
+            samples,
+            &CompileOptions {
+                width,
+                ..opts.clone()
+            },
+        )?;
+        out[i] = (Candidate::new(&m, width, m.rows, cost), Some(m));
+    }
+    Ok(out)
 }
 
 fn check_inputs(graph: &FloatGraph, sample: &[Vec<f32>]) -> Result<()> {
