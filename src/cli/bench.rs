@@ -58,7 +58,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 /// Peak resident memory of this process so far, in MiB (Linux `VmHWM`).
 pub(super) fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    vm_hwm_mib("/proc/self/status")
+}
+
+/// The peak RSS (`VmHWM`) in a `/proc/PID/status` file, in MiB.
+pub(super) fn vm_hwm_mib(status: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(status).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)

@@ -92,22 +92,51 @@ fn parse_bytes(s: &str) -> Result<u64, String> {
 }
 
 /// Sets up and proves `input` on the build (development SRS in a temporary directory); the
-/// proving seconds and this process's peak RSS in MiB.
+/// proving seconds and the peak RSS in MiB of proving alone: `snarkml prove` in a child
+/// process, as a user runs it (this process's own peak holds compile and key generation).
 fn measure(build: &BuildDir, k: u32, input: &std::path::Path) -> eyre::Result<(f64, f64)> {
     let tmp = tempfile_dir()?;
     let srs = tmp.join("srs.bin");
     pipeline::srs_gen(k, 0, &srs)?;
     pipeline::setup(build, &srs)?;
-    let (_, prove_s) = super::timed("proving", || {
-        pipeline::prove(
-            build,
-            input,
-            &tmp.join("proof.json"),
-            snarkml_circuits::prover::Transcript::Keccak,
-        )
+    let proof = tmp.join("proof.json");
+    let ((out, peak), wall_s) = super::timed("proving", || {
+        let mut child = std::process::Command::new(std::env::current_exe()?)
+            .arg("prove")
+            .arg(build.root())
+            .arg("--input")
+            .arg(input)
+            .arg("-o")
+            .arg(&proof)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        // The child's high-water mark, read until it exits (it only grows).
+        let status = format!("/proc/{}/status", child.id());
+        let mut peak = 0f64;
+        while child.try_wait()?.is_none() {
+            if let Some(mib) = super::bench::vm_hwm_mib(&status) {
+                peak = peak.max(mib);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Ok((child.wait_with_output()?, peak))
     })?;
     std::fs::remove_dir_all(&tmp).ok();
-    let peak = super::bench::peak_rss_mib().unwrap_or(0.0);
+    if !out.status.success() {
+        eyre::bail!(
+            "measuring the proof failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    // What the child reports ("proved in 1.46s"), as `snarkml prove` times it.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let prove_s = stdout
+        .split("proved in ")
+        .nth(1)
+        .and_then(|rest| rest.split('s').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(wall_s);
     Ok((prove_s, peak))
 }
 
@@ -220,7 +249,8 @@ impl CompileCmd {
             }
             if let Some(input) = &self.measure {
                 let (prove_s, peak) = measure(&build, m.layout.k, input)?;
-                let (predicted, predicted_mem) = cost.predict(m.layout.k, chosen.advice);
+                let (predicted, predicted_mem) =
+                    cost.predict(m.layout.k, optimize::Columns::of(&m, m.layout.width));
                 println!(
                     "measured: prove {prove_s:.2}s (predicted {predicted:.2}s), peak RSS {peak:.0} MiB (predicted {:.0} MiB)",
                     predicted_mem / 1048576.0

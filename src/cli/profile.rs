@@ -37,12 +37,8 @@ impl ProfileCmd {
         let table = model.tables.rows();
         // Every one of the 2^k rows costs the same share of the proof (the cost model of
         // `compile --optimize`): a layer's predicted time is its rows' share of the total.
-        let advice = if model.private_weights() {
-            2 * model.layout.width + 2
-        } else {
-            model.layout.width + 1
-        };
-        let (predicted, _) = optimize::CostModel::MEASURED.predict(model.layout.k, advice);
+        let columns = optimize::Columns::of(&model, model.layout.width);
+        let (predicted, _) = optimize::CostModel::MEASURED.predict(model.layout.k, columns);
         let per_row = predicted / (1u64 << model.layout.k) as f64;
         if self.json {
             let layers: Vec<_> = layers

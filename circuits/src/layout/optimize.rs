@@ -4,7 +4,8 @@
 //!
 //! The cost model follows the prover's work: every polynomial of the circuit is committed
 //! (an MSM over `2^k` points) and evaluated on the extended domain (FFTs over a multiple of
-//! `2^k`), so both time and memory are `2^k · (fixed part + per-advice-column part)`. The
+//! `2^k`), so both time and memory are `2^k · (fixed part + a part per advice column, per
+//! second-phase column and per lookup argument)`. The
 //! constants are fitted to proofs measured on the project's 2-core machine (BENCHMARKS.md,
 //! "Layout optimizer"); `snarkml compile --optimize --measure` prints predicted against
 //! measured for the chosen layout.
@@ -19,43 +20,109 @@ pub const WIDTHS: &[usize] = &[3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32];
 /// EIP-170's limit on deployed contract code, in bytes.
 pub const EVM_CODE_LIMIT: usize = 24_576;
 
-/// Proving time and memory per circuit row (`2^k` of them), as a fixed part plus a part per
-/// advice column.
+/// What a circuit commits and extends beside its `2^k` rows: the proving cost grows with each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Columns {
+    /// First-phase advice columns.
+    pub advice: usize,
+    /// Second-phase advice columns (the randomized checks': 3, or 0).
+    pub phase2: usize,
+    /// Lookup arguments (2 with one-row rescales, else 1).
+    pub lookups: usize,
+}
+
+impl Columns {
+    /// The columns of `model`'s circuit laid out at `width`.
+    pub fn of(model: &CompiledModel, width: usize) -> Self {
+        Self {
+            advice: if model.private_weights() {
+                2 * width + 2
+            } else {
+                width + 1
+            },
+            phase2: if model.uses_freivalds() { 3 } else { 0 },
+            lookups: if model.layout.one_row_rescale { 2 } else { 1 },
+        }
+    }
+}
+
+/// Proving time and memory: the process's own, plus per circuit row (`2^k` of them) a fixed
+/// part and parts per first-phase advice column, per second-phase column and per lookup
+/// argument.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CostModel {
-    /// Seconds per row, whatever the width.
+    /// Seconds whatever the circuit.
+    pub fixed_s: f64,
+    /// Seconds per row, whatever the columns.
     pub base_s: f64,
     /// Seconds per row and advice column.
     pub column_s: f64,
-    /// Bytes of peak memory per row, whatever the width.
+    /// Seconds per row and second-phase column.
+    pub phase2_s: f64,
+    /// Seconds per row and lookup argument.
+    pub lookup_s: f64,
+    /// Bytes of peak memory whatever the circuit.
+    pub fixed_bytes: f64,
+    /// Bytes of peak memory per row, whatever the columns.
     pub base_bytes: f64,
     /// Bytes of peak memory per row and advice column.
     pub column_bytes: f64,
+    /// Bytes of peak memory per row and second-phase column.
+    pub phase2_bytes: f64,
+    /// Bytes of peak memory per row and lookup argument.
+    pub lookup_bytes: f64,
 }
 
 impl CostModel {
-    /// Least-squares fit to nine `snarkml bench` proofs (LeNet-5 at widths 3, 4, 8 and 16,
-    /// the transformer block at 4, 8 and 16, the digits CNN at 4 and 12; k from 15 to 18;
-    /// release build, 2 cores; BENCHMARKS.md "Layout optimizer"): every time within 12 % and
-    /// every memory within 25 % of the measured.
+    /// Relative least-squares fit to proofs measured by `scripts/fit-cost-model` (release
+    /// build, 2 cores; BENCHMARKS.md "Cost model fit", which lists every point's error).
     pub const MEASURED: Self = Self {
-        base_s: 7.65e-5,
-        column_s: 7.49e-6,
-        base_bytes: 3_074.0,
-        column_bytes: 501.0,
+        fixed_s: FIT[0],
+        base_s: FIT[1],
+        column_s: FIT[2],
+        phase2_s: FIT[3],
+        lookup_s: FIT[4],
+        fixed_bytes: FIT[5],
+        base_bytes: FIT[6],
+        column_bytes: FIT[7],
+        phase2_bytes: FIT[8],
+        lookup_bytes: FIT[9],
     };
 
-    /// Predicted proving seconds and peak bytes of a circuit of `2^k` rows and `advice`
-    /// advice columns.
-    pub fn predict(&self, k: u32, advice: usize) -> (f64, f64) {
+    /// Predicted proving seconds and peak bytes of a circuit of `2^k` rows and `columns`.
+    pub fn predict(&self, k: u32, columns: Columns) -> (f64, f64) {
         let n = (1u64 << k) as f64;
-        let a = advice as f64;
+        let (a, p, l) = (
+            columns.advice as f64,
+            columns.phase2 as f64,
+            columns.lookups as f64,
+        );
         (
-            n * (self.base_s + self.column_s * a),
-            n * (self.base_bytes + self.column_bytes * a),
+            self.fixed_s
+                + n * (self.base_s + self.column_s * a + self.phase2_s * p + self.lookup_s * l),
+            self.fixed_bytes
+                + n * (self.base_bytes
+                    + self.column_bytes * a
+                    + self.phase2_bytes * p
+                    + self.lookup_bytes * l),
         )
     }
 }
+
+/// `scripts/fit-cost-model`'s output, in [`CostModel`]'s field order (2026-12-04, 16 proofs:
+/// every time within 6 % and every memory within 5 %).
+const FIT: [f64; 10] = [
+    0.0751035,
+    1.803889e-05,
+    4.544173e-06,
+    5.419827e-06,
+    8.687913e-06,
+    25090185.7,
+    1793.59,
+    371.182,
+    368.14,
+    136.448,
+];
 
 /// One layout the optimizer considered.
 #[derive(Clone, Debug, PartialEq)]
@@ -64,10 +131,14 @@ pub struct Candidate {
     pub width: usize,
     /// Rows the layout uses.
     pub rows: usize,
+    /// Rows the compact layout (one-row rescales) would use (`rows` when it is compact).
+    pub compact_rows: usize,
     /// The circuit has `2^k` rows.
     pub k: u32,
     /// Advice columns.
     pub advice: usize,
+    /// Everything the proving cost grows with beside `2^k`.
+    pub columns: Columns,
     /// Predicted proving time, seconds.
     pub prove_s: f64,
     /// Predicted peak memory of proving, bytes.
@@ -81,8 +152,10 @@ pub struct Candidate {
 pub fn candidates(model: &CompiledModel, cost: &CostModel) -> Result<Vec<Candidate>> {
     let mut out = Vec::with_capacity(WIDTHS.len());
     for &width in WIDTHS {
-        let rows = Plan::build(model, width, None)?.rows;
-        out.push(Candidate::new(model, width, rows, cost));
+        let plan = Plan::build(model, width, None)?;
+        let mut c = Candidate::new(model, width, plan.rows, cost);
+        c.compact_rows = plan.rows - plan.one_row_savings;
+        out.push(c);
     }
     Ok(out)
 }
@@ -91,33 +164,39 @@ impl Candidate {
     /// `model`'s layout at `width` in `rows` rows (its tables as they are), with its cost.
     pub fn new(model: &CompiledModel, width: usize, rows: usize, cost: &CostModel) -> Self {
         let k = min_k(rows, model.tables.rows());
-        let advice = if model.private_weights() {
-            2 * width + 2
-        } else {
-            width + 1
-        };
-        let (prove_s, memory_bytes) = cost.predict(k, advice);
+        let columns = Columns::of(model, width);
+        let advice = columns.advice;
+        let (prove_s, memory_bytes) = cost.predict(k, columns);
         Candidate {
             width,
             rows,
+            compact_rows: rows,
             k,
             advice,
+            columns,
             prove_s,
             memory_bytes,
             verifier_bytes: verifier_bytes(advice, model.num_instances(), model.uses_products()),
         }
     }
 
-    /// Whether the rows alone would fit a smaller `k` (the table sets it): compiled at this
-    /// width, the scale search may find tables that fit that `k` too.
-    pub fn table_bound(&self) -> bool {
-        min_k(self.rows, 0) < self.k
+    /// Whether a compile at this width might find a smaller `k`: the rows alone, or those of
+    /// the compact layout (one-row rescales), fit one, and only the tables (which its own
+    /// scale search sizes) stand in the way.
+    pub fn could_shrink(&self) -> bool {
+        min_k(self.rows.min(self.compact_rows), 0) < self.k
     }
 
-    /// The predicted proving time if the table did not set `k`: no compile at this width can
-    /// do better.
+    /// The predicted proving time if the tables did not set `k`, in this layout or the
+    /// compact one (a second lookup): no compile at this width can do better.
     pub fn best_case_s(&self, cost: &CostModel) -> f64 {
-        cost.predict(min_k(self.rows, 0), self.advice).0
+        let compact = Columns {
+            lookups: 2,
+            ..self.columns
+        };
+        cost.predict(min_k(self.rows, 0), self.columns)
+            .0
+            .min(cost.predict(min_k(self.compact_rows, 0), compact).0)
     }
 }
 
@@ -154,10 +233,19 @@ mod tests {
     #[test]
     fn cost_grows_with_rows_and_columns() {
         let c = CostModel::MEASURED;
-        let (t12, m12) = c.predict(12, 5);
-        let (t13, m13) = c.predict(13, 5);
-        assert!((t13 / t12 - 2.0).abs() < 1e-9 && (m13 / m12 - 2.0).abs() < 1e-9);
-        assert!(c.predict(12, 9).0 > t12);
+        let cols = |advice, phase2, lookups| Columns {
+            advice,
+            phase2,
+            lookups,
+        };
+        let (t12, m12) = c.predict(12, cols(5, 0, 1));
+        let (t13, m13) = c.predict(13, cols(5, 0, 1));
+        // The per-row part doubles with k; the process's own does not.
+        assert!(((t13 - c.fixed_s) / (t12 - c.fixed_s) - 2.0).abs() < 1e-9);
+        assert!(((m13 - c.fixed_bytes) / (m12 - c.fixed_bytes) - 2.0).abs() < 1e-9);
+        assert!(c.predict(12, cols(9, 0, 1)).0 > t12);
+        assert!(c.predict(12, cols(5, 3, 1)).0 > t12);
+        assert!(c.predict(12, cols(5, 0, 2)).0 > t12);
     }
 
     #[test]
@@ -165,8 +253,14 @@ mod tests {
         let cand = |width, prove_s, memory_bytes, verifier_bytes| Candidate {
             width,
             rows: 0,
+            compact_rows: 0,
             k: 10,
             advice: width + 1,
+            columns: Columns {
+                advice: width + 1,
+                phase2: 0,
+                lookups: 1,
+            },
             prove_s,
             memory_bytes,
             verifier_bytes,

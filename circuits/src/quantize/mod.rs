@@ -420,10 +420,10 @@ pub fn compile(
 
 /// `compile --optimize`'s layouts of `model` (compiled from `path` and `samples` with
 /// `opts`): every width's estimate ([`layout::optimize::candidates`]: `model` laid out again
-/// at that width, its tables as they are), then, best case first, a full compile at each
-/// width whose table sets its `k` while that width could still beat the best choice so far
-/// (its scale search may find tables that fit the smaller `k` its rows allow: zkml's MNIST
-/// does at width 5). A candidate compiled so carries its model.
+/// at that width, its tables and rescales as they are), then, best case first, a full
+/// compile at each width whose rows (or its compact layout's) would fit a smaller `k` while
+/// that width could still beat the best choice so far: its own scale search may find tables
+/// that fit it (zkml's MNIST does at width 5). A candidate compiled so carries its model.
 pub fn optimize_layouts(
     path: &Path,
     samples: &[Vec<Vec<f32>>],
@@ -439,7 +439,7 @@ pub fn optimize_layouts(
         .map(|c| (c, None))
         .collect();
     let mut order: Vec<usize> = (0..out.len())
-        .filter(|i| out[*i].0.table_bound() && out[*i].0.width != model.layout.width)
+        .filter(|i| out[*i].0.could_shrink())
         .collect();
     order.sort_by(|a, b| {
         out[*a]
