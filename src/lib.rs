@@ -8,6 +8,7 @@
 pub mod artifacts;
 pub mod chain;
 pub mod cli;
+pub mod deployments;
 pub mod pipeline;
 
 pub use snarkml_circuits as circuits;

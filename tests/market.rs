@@ -7,7 +7,7 @@ mod common;
 
 use common::{
     advance, assert_one_line_error, flip_proof_byte, json, linear_build, local_chain, ok, snarkml,
-    tamper_json, toolchain_on_path,
+    snarkml_recording, tamper_json, toolchain_on_path, TestChain,
 };
 use snarkml::chain::escrow;
 use snarkml::pipeline;
@@ -429,4 +429,74 @@ fn proof_parts(path: &Path) -> (Vec<alloy::primitives::U256>, Vec<u8>) {
         .map(pipeline::field_to_u256)
         .collect();
     (instances, file.proof_bytes().unwrap())
+}
+
+#[test]
+fn deployed_contracts_are_recorded_per_chain_and_found_by_later_commands() {
+    toolchain_on_path();
+    let chain = TestChain::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("snarkml-deployments.json");
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--rpc-url", chain.url()]);
+        snarkml_recording(&all, &file)
+    };
+    // Nothing deployed yet: the error names the chain, the file and what to run.
+    let out = run(&["infer", "show", "1"]);
+    assert_one_line_error(&out, "no InferenceEscrow recorded for chain 31337");
+    assert_one_line_error(
+        &out,
+        "run `snarkml contracts deploy` first, or give --escrow",
+    );
+
+    let deployed = json(&ok(run(&["contracts", "deploy", "--json"])));
+    let status = json(&ok(run(&["status", "--json"])));
+    assert_eq!(status["chain_id"], 31337);
+    for (i, (name, key)) in [
+        ("ModelRegistry", "registry"),
+        ("InferenceEscrow", "escrow"),
+        ("AuditBounty", "bounty"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let row = &status["contracts"][i];
+        assert_eq!(row["contract"], name);
+        assert_eq!(row["address"], deployed[key], "{status}");
+        assert!(
+            row["state"].as_str().unwrap().starts_with("deployed"),
+            "{status}"
+        );
+    }
+    assert_eq!(status["contracts"][3]["contract"], "PromptMarketplace");
+    assert!(status["contracts"][3]["address"].is_null());
+
+    // Without --escrow, the recorded escrow answers: only the contract knows request 1 does not
+    // exist.
+    assert_one_line_error(&run(&["infer", "show", "1"]), "there is no request 1");
+    // A flag still overrides the record (here with an account that has no code).
+    let out = run(&[
+        "infer",
+        "show",
+        "1",
+        "--escrow",
+        "0x00000000000000000000000000000000000000aa",
+    ]);
+    assert!(!out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("there is no request 1"));
+
+    // A record made on another chain with the same id (a restarted anvil) is never used.
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    v["31337"]["genesis"] = format!("0x{}", "11".repeat(32)).into();
+    std::fs::write(&file, v.to_string()).unwrap();
+    assert_one_line_error(&run(&["model", "show", "1"]), "the ModelRegistry in");
+    assert_one_line_error(
+        &run(&["model", "show", "1"]),
+        "was recorded on another chain with id 31337 (a restarted anvil?)",
+    );
+    // A malformed file is named, not ignored.
+    std::fs::write(&file, "[1, 2").unwrap();
+    assert_one_line_error(&run(&["status"]), "is not a deployments file");
 }

@@ -133,6 +133,24 @@ pub async fn chain_id(rpc_url: &str) -> Result<u64> {
         .map_err(|e| rpc_error(rpc_url, "eth_chainId", &e))
 }
 
+/// Which chain the endpoint serves: its chain id and the hash of its genesis block (two
+/// local anvils share an id, never a genesis).
+pub async fn chain_identity(rpc_url: &str) -> Result<(u64, B256)> {
+    let provider = ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .connect_reqwest(http_client(rpc_url)?, parse_url(rpc_url)?);
+    let id = provider
+        .get_chain_id()
+        .await
+        .map_err(|e| rpc_error(rpc_url, "eth_chainId", &e))?;
+    let genesis = provider
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Number(0))
+        .await
+        .map_err(|e| rpc_error(rpc_url, "eth_getBlockByNumber", &e))?
+        .ok_or_else(|| eyre!("{} has no genesis block", redact_url(rpc_url)))?;
+    Ok((id, genesis.header.hash))
+}
+
 /// The runtime code at `address` (empty for an account without code).
 pub async fn code_at(rpc_url: &str, address: Address) -> Result<Vec<u8>> {
     let provider = ProviderBuilder::new()

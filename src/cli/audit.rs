@@ -137,12 +137,24 @@ pub enum AuditCmd {
     },
 }
 
+impl BountyOpts {
+    /// The AuditBounty: `--bounty` / `SNARKML_BOUNTY`, else the recorded one.
+    fn address(&self, cfg: &crate::chain::ChainConfig) -> eyre::Result<alloy::primitives::Address> {
+        super::contract_address(
+            self.bounty.as_deref(),
+            crate::deployments::Contract::Bounty,
+            "--bounty",
+            cfg,
+        )
+    }
+}
+
 /// Options every `bounty` command shares.
 #[derive(Debug, Args)]
 pub struct BountyOpts {
-    /// The AuditBounty contract.
-    #[arg(long)]
-    bounty: String,
+    /// The AuditBounty [default: the one `contracts deploy` recorded for this chain].
+    #[arg(long, env = "SNARKML_BOUNTY")]
+    bounty: Option<String>,
     #[command(flatten)]
     rpc: RpcOpts,
     /// Print JSON.
@@ -155,7 +167,7 @@ pub struct BountyOpts {
 pub enum BountyCmd {
     /// Escrow a reward for proof that a registered model reaches an accuracy on a dataset.
     #[command(
-        after_help = "Examples:\n  snarkml bounty open --bounty 0x9fE4… --model 1 --verifier 0xCf7E… --aggregation aggr/ --build build/ --dataset models/digits_test.json --threshold 0.9 --reward 1ether --ttl 86400"
+        after_help = "Examples:\n  snarkml bounty open --model 1 --verifier 0xCf7E… --aggregation aggr/ --build build/ --dataset models/digits_test.json --threshold 0.9 --reward 1ether --ttl 86400"
     )]
     Open {
         /// The registered model (with hashed weights).
@@ -193,7 +205,7 @@ pub enum BountyCmd {
         opts: BountyOpts,
     },
     /// Claim a bounty with an aggregated audit proof; the model's owner is credited.
-    #[command(after_help = "Examples:\n  snarkml bounty claim 1 aggr/proof.json --bounty 0x9fE4…")]
+    #[command(after_help = "Examples:\n  snarkml bounty claim 1 aggr/proof.json")]
     Claim {
         /// The bounty id.
         id: u64,
@@ -203,7 +215,7 @@ pub enum BountyCmd {
         opts: BountyOpts,
     },
     /// Credit an expired, unclaimed bounty back to its sponsor.
-    #[command(after_help = "Examples:\n  snarkml bounty reclaim 1 --bounty 0x9fE4…")]
+    #[command(after_help = "Examples:\n  snarkml bounty reclaim 1")]
     Reclaim {
         /// The bounty id.
         id: u64,
@@ -211,7 +223,7 @@ pub enum BountyCmd {
         opts: BountyOpts,
     },
     /// Show a bounty.
-    #[command(after_help = "Examples:\n  snarkml bounty show 1 --bounty 0x9fE4… --json")]
+    #[command(after_help = "Examples:\n  snarkml bounty show 1 --json")]
     Show {
         /// The bounty id.
         id: u64,
@@ -219,9 +231,7 @@ pub enum BountyCmd {
         opts: BountyOpts,
     },
     /// Withdraw everything the bounty contract credited to the sender.
-    #[command(
-        after_help = "Examples:\n  snarkml bounty withdraw --bounty 0x9fE4… --private-key $KEY"
-    )]
+    #[command(after_help = "Examples:\n  snarkml bounty withdraw --private-key $KEY")]
     Withdraw {
         #[command(flatten)]
         opts: BountyOpts,
@@ -471,7 +481,7 @@ impl BountyCmd {
                 let build = BuildDir::new(&build);
                 let aggregation = aggregation.map(BuildDir::new);
                 let req = audit::BountyRequest {
-                    bounty: address(&opts.bounty, "--bounty")?,
+                    bounty: opts.address(&cfg)?,
                     model_id: model,
                     verifier: address(&verifier, "--verifier")?,
                     aggregation: aggregation.as_ref(),
@@ -484,7 +494,7 @@ impl BountyCmd {
             }
             BountyCmd::Claim { id, proof, opts } => {
                 let cfg = opts.rpc.config()?;
-                let b = address(&opts.bounty, "--bounty")?;
+                let b = opts.address(&cfg)?;
                 let p = block_on(audit::claim(&cfg, b, id, &proof))?;
                 print(
                     opts.json,
@@ -505,7 +515,7 @@ impl BountyCmd {
             }
             BountyCmd::Reclaim { id, opts } => {
                 let cfg = opts.rpc.config()?;
-                let b = address(&opts.bounty, "--bounty")?;
+                let b = opts.address(&cfg)?;
                 let tx = block_on(bounty::reclaim(&cfg, b, id))?;
                 print(
                     opts.json,
@@ -517,12 +527,12 @@ impl BountyCmd {
             }
             BountyCmd::Show { id, opts } => {
                 let cfg = opts.rpc.config()?;
-                let b = address(&opts.bounty, "--bounty")?;
+                let b = opts.address(&cfg)?;
                 print_bounty(opts.json, &block_on(bounty::get(&cfg, b, id))?)
             }
             BountyCmd::Withdraw { opts } => {
                 let cfg = opts.rpc.config()?;
-                let b = address(&opts.bounty, "--bounty")?;
+                let b = opts.address(&cfg)?;
                 let amount = block_on(bounty::withdraw(&cfg, b))?;
                 print(
                     opts.json,

@@ -94,3 +94,84 @@ impl VerifyOnchainCmd {
         Ok(())
     }
 }
+
+/// `snarkml status`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  snarkml status\n  snarkml status --rpc-url https://rpc.example --json"
+)]
+pub struct StatusCmd {
+    /// JSON-RPC endpoint [default: a local anvil at http://127.0.0.1:8545].
+    #[arg(long, env = "SNARKML_RPC_URL")]
+    rpc_url: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+impl StatusCmd {
+    pub(super) fn run(self) -> eyre::Result<()> {
+        use crate::deployments::{Contract, Deployments, Lookup};
+        let url = self
+            .rpc_url
+            .unwrap_or_else(|| super::DEFAULT_RPC_URL.to_owned());
+        let path = Deployments::path();
+        let file = Deployments::load(&path)?;
+        let (id, genesis) = block_on(crate::chain::chain_identity(&url))?;
+        let mut rows = Vec::new();
+        for c in Contract::ALL {
+            let (address, state) = match file.lookup(id, genesis, c) {
+                Lookup::Found(a) => {
+                    let code = block_on(crate::chain::code_at(&url, a))?;
+                    let state = if code.is_empty() {
+                        "no code at this address".to_owned()
+                    } else {
+                        format!("deployed ({} bytes of code)", code.len())
+                    };
+                    (Some(a), state)
+                }
+                Lookup::OtherGenesis => (
+                    None,
+                    format!("recorded on another chain with this id (a restarted anvil?): run `{}` again", c.deployed_by()),
+                ),
+                Lookup::Missing => (None, format!("not recorded: `{}`", c.deployed_by())),
+            };
+            rows.push((c, address, state));
+        }
+        let others: Vec<&String> = file
+            .chains
+            .keys()
+            .filter(|k| **k != id.to_string())
+            .collect();
+        super::market::print(
+            self.json,
+            serde_json::json!({
+                "chain_id": id,
+                "genesis": genesis.to_string(),
+                "rpc_url": crate::chain::redact_url(&url),
+                "deployments_file": path.display().to_string(),
+                "contracts": rows.iter().map(|(c, a, state)| serde_json::json!({
+                    "contract": c.name(),
+                    "address": a.map(|a| a.to_string()),
+                    "state": state,
+                })).collect::<Vec<_>>(),
+                "other_chains": others,
+            }),
+            || {
+                println!(
+                    "chain {id} at {} (genesis {genesis})",
+                    crate::chain::redact_url(&url)
+                );
+                println!("deployments file {}", path.display());
+                for (c, a, state) in &rows {
+                    let a = a.map_or("-".to_owned(), |a| a.to_string());
+                    println!("  {:<18} {a:<42} {state}", c.name());
+                }
+                if !others.is_empty() {
+                    let list: Vec<&str> = others.iter().map(|s| s.as_str()).collect();
+                    println!("also recorded: chain {}", list.join(", chain "));
+                }
+            },
+        )
+    }
+}

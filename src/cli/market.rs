@@ -3,6 +3,7 @@
 use super::{block_on, timed, RpcOpts};
 use crate::artifacts::BuildDir;
 use crate::chain::escrow::{self, ModelEntry, RequestEntry};
+use crate::deployments::Contract;
 use crate::pipeline::{self, market};
 use alloy::primitives::{Address, U256};
 use clap::{Args, Subcommand};
@@ -30,14 +31,14 @@ pub enum ContractsCmd {
 pub enum ModelCmd {
     /// Register a build's model (its deployed verifier and verifying-key hash).
     #[command(
-        after_help = "Examples:\n  snarkml deploy build/\n  snarkml model register build/ --registry 0x5FbD… --metadata-uri ipfs://…"
+        after_help = "Examples:\n  snarkml deploy build/\n  snarkml model register build/ --metadata-uri ipfs://…"
     )]
     Register {
         /// Build directory (after `snarkml deploy`, unless --verifier is given).
         build: PathBuf,
-        /// The ModelRegistry.
-        #[arg(long)]
-        registry: String,
+        /// The ModelRegistry [default: the one `contracts deploy` recorded for this chain].
+        #[arg(long, env = "SNARKML_REGISTRY")]
+        registry: Option<String>,
         /// The model's IVerifier [default: the one in BUILD/deployment.json].
         #[arg(long)]
         verifier: Option<String>,
@@ -51,13 +52,13 @@ pub enum ModelCmd {
         json: bool,
     },
     /// Show a registered model.
-    #[command(after_help = "Examples:\n  snarkml model show 1 --registry 0x5FbD…")]
+    #[command(after_help = "Examples:\n  snarkml model show 1")]
     Show {
         /// The model id.
         id: u64,
-        /// The ModelRegistry.
-        #[arg(long)]
-        registry: String,
+        /// The ModelRegistry [default: the one `contracts deploy` recorded for this chain].
+        #[arg(long, env = "SNARKML_REGISTRY")]
+        registry: Option<String>,
         #[command(flatten)]
         rpc: RpcOpts,
         /// Print JSON.
@@ -69,9 +70,9 @@ pub enum ModelCmd {
 /// Options every `infer` command shares.
 #[derive(Debug, Args)]
 pub struct EscrowOpts {
-    /// The InferenceEscrow.
-    #[arg(long)]
-    escrow: String,
+    /// The InferenceEscrow [default: the one `contracts deploy` recorded for this chain].
+    #[arg(long, env = "SNARKML_ESCROW")]
+    escrow: Option<String>,
     #[command(flatten)]
     rpc: RpcOpts,
     /// Print JSON.
@@ -79,12 +80,19 @@ pub struct EscrowOpts {
     json: bool,
 }
 
+impl EscrowOpts {
+    /// The InferenceEscrow: `--escrow` / `SNARKML_ESCROW`, else the recorded one.
+    fn address(&self, cfg: &crate::chain::ChainConfig) -> eyre::Result<Address> {
+        super::contract_address(self.escrow.as_deref(), Contract::Escrow, "--escrow", cfg)
+    }
+}
+
 /// `snarkml infer`.
 #[derive(Debug, Subcommand)]
 pub enum InferCmd {
     /// Open a request for a registered model on an input, escrowing the fee.
     #[command(
-        after_help = "Examples:\n  snarkml infer request build/ --escrow 0xe7f1… --model 1 --input in.json --fee 0.01ether --ttl 3600"
+        after_help = "Examples:\n  snarkml infer request build/ --model 1 --input in.json --fee 0.01ether --ttl 3600"
     )]
     Request {
         /// The model's build directory (its compiled model and keys' hash).
@@ -106,7 +114,7 @@ pub enum InferCmd {
     },
     /// Prove a request's inference and submit it; the model's owner is credited the fee.
     #[command(
-        after_help = "Examples:\n  snarkml infer fulfill 1 build/ --escrow 0xe7f1… --input in.json -o proof.json"
+        after_help = "Examples:\n  snarkml infer fulfill 1 build/ --input in.json -o proof.json"
     )]
     Fulfill {
         /// The request id.
@@ -123,7 +131,7 @@ pub enum InferCmd {
         escrow: EscrowOpts,
     },
     /// Show a request.
-    #[command(after_help = "Examples:\n  snarkml infer show 1 --escrow 0xe7f1…")]
+    #[command(after_help = "Examples:\n  snarkml infer show 1")]
     Show {
         /// The request id.
         id: u64,
@@ -131,7 +139,7 @@ pub enum InferCmd {
         escrow: EscrowOpts,
     },
     /// Credit an expired, unfulfilled request's fee back to its requester.
-    #[command(after_help = "Examples:\n  snarkml infer refund 1 --escrow 0xe7f1…")]
+    #[command(after_help = "Examples:\n  snarkml infer refund 1")]
     Refund {
         /// The request id.
         id: u64,
@@ -139,9 +147,7 @@ pub enum InferCmd {
         escrow: EscrowOpts,
     },
     /// Withdraw everything the escrow credited to the sender.
-    #[command(
-        after_help = "Examples:\n  snarkml infer withdraw --escrow 0xe7f1… --private-key $KEY"
-    )]
+    #[command(after_help = "Examples:\n  snarkml infer withdraw --private-key $KEY")]
     Withdraw {
         #[command(flatten)]
         escrow: EscrowOpts,
@@ -173,6 +179,14 @@ pub(crate) fn parse_fee(text: &str) -> eyre::Result<U256> {
 
 pub(super) fn address(text: &str, what: &str) -> eyre::Result<Address> {
     pipeline::parse_address(text).map_err(|e| eyre::eyre!("{what}: {e}"))
+}
+
+/// The ModelRegistry: `given` (`--registry` / `SNARKML_REGISTRY`), else the recorded one.
+pub(super) fn registry_address(
+    given: Option<&str>,
+    cfg: &crate::chain::ChainConfig,
+) -> eyre::Result<Address> {
+    super::contract_address(given, Contract::Registry, "--registry", cfg)
 }
 
 fn model_json(m: &ModelEntry) -> serde_json::Value {
@@ -247,17 +261,30 @@ impl ContractsCmd {
         let ContractsCmd::Deploy { rpc, json: j } = self;
         let cfg = rpc.config()?;
         let m = block_on(escrow::deploy_market(&cfg))?;
+        let file = super::record_deployments(
+            &cfg,
+            &[
+                (Contract::Registry, m.registry),
+                (Contract::Escrow, m.escrow),
+                (Contract::Bounty, m.bounty),
+            ],
+        )?;
         print(
             j,
             json!({
                 "registry": m.registry.to_string(),
                 "escrow": m.escrow.to_string(),
                 "bounty": m.bounty.to_string(),
+                "recorded_in": file.display().to_string(),
             }),
             || {
                 println!("ModelRegistry {}", m.registry);
                 println!("InferenceEscrow {}", m.escrow);
                 println!("AuditBounty {}", m.bounty);
+                println!(
+                    "recorded in {} (later commands on this chain use them)",
+                    file.display()
+                );
             },
         )
     }
@@ -275,7 +302,7 @@ impl ModelCmd {
                 json: j,
             } => {
                 let cfg = rpc.config()?;
-                let registry = address(&registry, "--registry")?;
+                let registry = registry_address(registry.as_deref(), &cfg)?;
                 let verifier = verifier.map(|v| address(&v, "--verifier")).transpose()?;
                 let build = BuildDir::new(&build);
                 let m = block_on(market::register(
@@ -294,7 +321,7 @@ impl ModelCmd {
                 json: j,
             } => {
                 let cfg = rpc.config()?;
-                let registry = address(&registry, "--registry")?;
+                let registry = registry_address(registry.as_deref(), &cfg)?;
                 print_model(j, &block_on(escrow::model(&cfg, registry, id))?)
             }
         }
@@ -316,7 +343,7 @@ impl InferCmd {
                 let build = BuildDir::new(&build);
                 let req = market::NewRequest {
                     build: &build,
-                    escrow: address(&e.escrow, "--escrow")?,
+                    escrow: e.address(&cfg)?,
                     model_id: model,
                     input: &input,
                     fee: parse_fee(&fee)?,
@@ -332,7 +359,7 @@ impl InferCmd {
                 escrow: e,
             } => {
                 let cfg = e.rpc.config()?;
-                let escrow_address = address(&e.escrow, "--escrow")?;
+                let escrow_address = e.address(&cfg)?;
                 let build = BuildDir::new(&build);
                 let (f, secs) = timed("proving and fulfilling", || {
                     block_on(market::fulfill(
@@ -367,7 +394,7 @@ impl InferCmd {
             }
             InferCmd::Show { id, escrow: e } => {
                 let cfg = e.rpc.config()?;
-                let escrow_address = address(&e.escrow, "--escrow")?;
+                let escrow_address = e.address(&cfg)?;
                 print_request(
                     e.json,
                     &block_on(escrow::request(&cfg, escrow_address, id))?,
@@ -375,7 +402,7 @@ impl InferCmd {
             }
             InferCmd::Refund { id, escrow: e } => {
                 let cfg = e.rpc.config()?;
-                let escrow_address = address(&e.escrow, "--escrow")?;
+                let escrow_address = e.address(&cfg)?;
                 let tx = block_on(escrow::refund(&cfg, escrow_address, id))?;
                 print(e.json, json!({"id": id, "tx": format!("{tx:x}")}), || {
                     println!("request {id} refunded: the fee is credited to its requester (withdraw to collect)");
@@ -383,7 +410,7 @@ impl InferCmd {
             }
             InferCmd::Withdraw { escrow: e } => {
                 let cfg = e.rpc.config()?;
-                let escrow_address = address(&e.escrow, "--escrow")?;
+                let escrow_address = e.address(&cfg)?;
                 let amount = block_on(escrow::withdraw(&cfg, escrow_address))?;
                 print(e.json, json!({"withdrawn_wei": amount.to_string()}), || {
                     println!("withdrew {amount} wei");

@@ -18,6 +18,8 @@ mod srs;
 mod verifier;
 
 use crate::chain::{ChainConfig, ANVIL_DEFAULT_KEY};
+use crate::deployments::{Contract, Deployments, Lookup};
+use alloy::primitives::Address;
 use clap::{Args, Parser, Subcommand};
 use std::time::Instant;
 
@@ -94,6 +96,8 @@ pub enum Command {
     /// withdraw.
     #[command(subcommand)]
     Market(prompt::MarketCmd),
+    /// What the deployments file records for this chain, and whether each contract is there.
+    Status(chain_cmds::StatusCmd),
     /// Run the whole pipeline on the bundled digits model against a local anvil.
     Demo(demo::DemoCmd),
     /// Measure compile, setup, prove and verify on a model (for BENCHMARKS.md).
@@ -134,6 +138,51 @@ impl RpcOpts {
             private_key,
         })
     }
+}
+
+/// The address of `contract`: `given` (its flag or environment variable, `flag` naming
+/// them), else what the deployments file records for the chain `cfg` reaches.
+pub(crate) fn contract_address(
+    given: Option<&str>,
+    contract: Contract,
+    flag: &str,
+    cfg: &ChainConfig,
+) -> eyre::Result<Address> {
+    if let Some(text) = given {
+        return market::address(text, flag);
+    }
+    let path = Deployments::path();
+    let file = Deployments::load(&path)?;
+    let (id, genesis) = block_on(crate::chain::chain_identity(&cfg.rpc_url))?;
+    match file.lookup(id, genesis, contract) {
+        Lookup::Found(a) => Ok(a),
+        Lookup::Missing => eyre::bail!(
+            "no {} recorded for chain {id} in {}: run `{}` first, or give {flag}",
+            contract.name(),
+            path.display(),
+            contract.deployed_by()
+        ),
+        Lookup::OtherGenesis => eyre::bail!(
+            "the {} in {} was recorded on another chain with id {id} (a restarted anvil?): run `{}` again, or give {flag}",
+            contract.name(),
+            path.display(),
+            contract.deployed_by()
+        ),
+    }
+}
+
+/// Records freshly deployed shared contracts in the deployments file, for the chain `cfg`
+/// reaches; returns the file's path.
+pub(crate) fn record_deployments(
+    cfg: &ChainConfig,
+    contracts: &[(Contract, Address)],
+) -> eyre::Result<std::path::PathBuf> {
+    let path = Deployments::path();
+    let mut file = Deployments::load(&path)?;
+    let (id, genesis) = block_on(crate::chain::chain_identity(&cfg.rpc_url))?;
+    file.record(id, genesis, contracts);
+    file.save(&path)?;
+    Ok(path)
 }
 
 /// Runs `f`, printing `name` and how long it took.
@@ -247,6 +296,7 @@ impl Cli {
             Command::Market(c) => c.run(),
             Command::Demo(c) => c.run(),
             Command::Bench(c) => c.run(),
+            Command::Status(c) => c.run(),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! `snarkml market`: the prompt marketplace — delivery keys, deployment, buyer keys, listing,
 //! buying, delivery, decryption, refunds.
 
-use super::market::{address, parse_fee, print};
+use super::market::{parse_fee, print};
 use super::{block_on, stdout_to_stderr, timed, RpcOpts};
 use crate::artifacts::{write_secret_json, BuildDir};
 use crate::chain::prompt::{self as chain, ListingEntry, OrderEntry};
@@ -14,14 +14,26 @@ use std::path::PathBuf;
 /// Options every command that talks to a deployed marketplace shares.
 #[derive(Debug, Args)]
 pub struct MarketOpts {
-    /// The PromptMarketplace.
-    #[arg(long)]
-    market: String,
+    /// The PromptMarketplace [default: the one `market deploy` recorded for this chain].
+    #[arg(long, env = "SNARKML_MARKET")]
+    market: Option<String>,
     #[command(flatten)]
     rpc: RpcOpts,
     /// Print JSON.
     #[arg(long)]
     json: bool,
+}
+
+impl MarketOpts {
+    /// The PromptMarketplace: `--market` / `SNARKML_MARKET`, else the recorded one.
+    fn address(&self, cfg: &crate::chain::ChainConfig) -> eyre::Result<alloy::primitives::Address> {
+        super::contract_address(
+            self.market.as_deref(),
+            crate::deployments::Contract::Market,
+            "--market",
+            cfg,
+        )
+    }
 }
 
 /// `snarkml market`.
@@ -48,13 +60,11 @@ pub enum MarketCmd {
     },
     /// Deploy a PromptMarketplace on a registry with the delivery verifiers of the given
     /// directories (one per prompt length, fixed for the marketplace's life).
-    #[command(
-        after_help = "Examples:\n  snarkml market deploy --registry 0x5FbD… --delivery delivery-4/"
-    )]
+    #[command(after_help = "Examples:\n  snarkml market deploy --delivery delivery-4/")]
     Deploy {
-        /// The ModelRegistry.
-        #[arg(long)]
-        registry: String,
+        /// The ModelRegistry [default: the one `contracts deploy` recorded for this chain].
+        #[arg(long, env = "SNARKML_REGISTRY")]
+        registry: Option<String>,
         /// Delivery directories (after `market setup`).
         #[arg(long = "delivery", required = true)]
         deliveries: Vec<PathBuf>,
@@ -80,7 +90,7 @@ pub enum MarketCmd {
     },
     /// List the prompt of an inference proof (model compiled with --inputs hashed).
     #[command(
-        after_help = "Examples:\n  snarkml prove build/ --input prompt.json -o listing.json\n  snarkml market list listing.json --build build/ --model 1 --price 0.1ether --market 0x…"
+        after_help = "Examples:\n  snarkml prove build/ --input prompt.json -o listing.json\n  snarkml market list listing.json --build build/ --model 1 --price 0.1ether"
     )]
     List {
         /// The inference proof (its openings file beside it holds the prompt; it stays private).
@@ -101,7 +111,7 @@ pub enum MarketCmd {
     /// model's verifier and the marketplace's delivery verifier are exactly the ones your own
     /// builds generate.
     #[command(
-        after_help = "Examples:\n  snarkml market buy 1 --key buyer.key.json --build text/ --delivery delivery-32/ --ttl 3600 --market 0x…"
+        after_help = "Examples:\n  snarkml market buy 1 --key buyer.key.json --build text/ --delivery delivery-32/ --ttl 3600"
     )]
     Buy {
         /// The listing id.
@@ -125,7 +135,7 @@ pub enum MarketCmd {
     /// Deliver an order: prove the prompt is encrypted to the buyer's key; paid in the same
     /// transaction.
     #[command(
-        after_help = "Examples:\n  snarkml market deliver 1 --proof listing.json --delivery delivery-4/ --market 0x…"
+        after_help = "Examples:\n  snarkml market deliver 1 --proof listing.json --delivery delivery-4/"
     )]
     Deliver {
         /// The order id.
@@ -141,7 +151,7 @@ pub enum MarketCmd {
     },
     /// Decrypt a delivered order with your key; writes the prompt as an input file of the model.
     #[command(
-        after_help = "Examples:\n  snarkml market decrypt 1 --key buyer.key.json --build build/ -o prompt.json --market 0x…"
+        after_help = "Examples:\n  snarkml market decrypt 1 --key buyer.key.json --build build/ -o prompt.json"
     )]
     Decrypt {
         /// The order id.
@@ -159,7 +169,7 @@ pub enum MarketCmd {
         opts: MarketOpts,
     },
     /// Credit an expired, undelivered order back to its buyer.
-    #[command(after_help = "Examples:\n  snarkml market refund 1 --market 0x…")]
+    #[command(after_help = "Examples:\n  snarkml market refund 1")]
     Refund {
         /// The order id.
         order: u64,
@@ -168,7 +178,7 @@ pub enum MarketCmd {
     },
     /// Show a listing or an order.
     #[command(
-        after_help = "Examples:\n  snarkml market show listing 1 --market 0x…\n  snarkml market show order 1 --market 0x… --json"
+        after_help = "Examples:\n  snarkml market show listing 1\n  snarkml market show order 1 --json"
     )]
     Show {
         /// `listing` or `order`.
@@ -180,7 +190,7 @@ pub enum MarketCmd {
         opts: MarketOpts,
     },
     /// Withdraw everything the marketplace credited to the sender.
-    #[command(after_help = "Examples:\n  snarkml market withdraw --market 0x… --private-key $KEY")]
+    #[command(after_help = "Examples:\n  snarkml market withdraw --private-key $KEY")]
     Withdraw {
         #[command(flatten)]
         opts: MarketOpts,
@@ -258,7 +268,7 @@ impl MarketCmd {
                 json: j,
             } => {
                 let cfg = rpc.config()?;
-                let registry = address(&registry, "--registry")?;
+                let registry = super::market::registry_address(registry.as_deref(), &cfg)?;
                 let dirs: Vec<DeliveryDir> = deliveries.iter().map(DeliveryDir::new).collect();
                 let m = block_on(prompt::deploy_marketplace(
                     &cfg,
@@ -266,9 +276,19 @@ impl MarketCmd {
                     &dirs,
                     insecure_srs,
                 ))?;
-                print(j, json!({"market": m.to_string()}), || {
-                    println!("PromptMarketplace {m}");
-                })
+                let file =
+                    super::record_deployments(&cfg, &[(crate::deployments::Contract::Market, m)])?;
+                print(
+                    j,
+                    json!({"market": m.to_string(), "recorded_in": file.display().to_string()}),
+                    || {
+                        println!("PromptMarketplace {m}");
+                        println!(
+                            "recorded in {} (later commands on this chain use it)",
+                            file.display()
+                        );
+                    },
+                )
             }
             MarketCmd::Keygen { out, json: j } => {
                 let pk = prompt::keygen_buyer(&out)?;
@@ -290,7 +310,7 @@ impl MarketCmd {
                 opts,
             } => {
                 let cfg = opts.rpc.config()?;
-                let m = address(&opts.market, "--market")?;
+                let m = opts.address(&cfg)?;
                 let build = BuildDir::new(&build);
                 let price = parse_fee(&price)?;
                 let l = block_on(async {
@@ -313,7 +333,7 @@ impl MarketCmd {
                 opts,
             } => {
                 let cfg = opts.rpc.config()?;
-                let m = address(&opts.market, "--market")?;
+                let m = opts.address(&cfg)?;
                 let checks = prompt::BuyChecks {
                     build: &BuildDir::new(&build),
                     delivery: &DeliveryDir::new(&delivery),
@@ -333,7 +353,7 @@ impl MarketCmd {
                 opts,
             } => {
                 let cfg = opts.rpc.config()?;
-                let m = address(&opts.market, "--market")?;
+                let m = opts.address(&cfg)?;
                 let dir = DeliveryDir::new(&delivery);
                 let (d, prove_secs) =
                     stdout_to_stderr(|| block_on(prompt::deliver(&cfg, m, order, &dir, &proof)))?;
@@ -365,7 +385,7 @@ impl MarketCmd {
                 opts,
             } => {
                 let cfg = opts.rpc.config()?;
-                let m = address(&opts.market, "--market")?;
+                let m = opts.address(&cfg)?;
                 let build = BuildDir::new(&build);
                 let d = block_on(prompt::decrypt(&cfg, m, order, &key, &build))?;
                 // The bought prompt and its salt: owner-only.
@@ -389,7 +409,7 @@ impl MarketCmd {
             }
             MarketCmd::Refund { order, opts } => {
                 let cfg = opts.rpc.config()?;
-                let m = address(&opts.market, "--market")?;
+                let m = opts.address(&cfg)?;
                 let tx = block_on(chain::refund(&cfg, m, order))?;
                 print(
                     opts.json,
@@ -401,7 +421,7 @@ impl MarketCmd {
             }
             MarketCmd::Show { what, id, opts } => {
                 let cfg = opts.rpc.config()?;
-                let m = address(&opts.market, "--market")?;
+                let m = opts.address(&cfg)?;
                 if what == "listing" {
                     let l = block_on(chain::listing(&cfg, m, id))?;
                     print(opts.json, listing_json(&l), || {
@@ -428,7 +448,7 @@ impl MarketCmd {
             }
             MarketCmd::Withdraw { opts } => {
                 let cfg = opts.rpc.config()?;
-                let m = address(&opts.market, "--market")?;
+                let m = opts.address(&cfg)?;
                 let amount = block_on(chain::withdraw(&cfg, m))?;
                 print(
                     opts.json,

@@ -47,10 +47,26 @@ pub(crate) fn venv_bin(tool: &str) -> PathBuf {
     bin
 }
 
-/// Runs the `snarkml` binary.
+/// Runs the `snarkml` binary. Whatever it deploys is recorded in a deployments file of its
+/// own (tests run in parallel, on chains of their own, and must not write into the
+/// repository): a test that relies on the record uses [`snarkml_recording`].
 pub(crate) fn snarkml(args: &[&str]) -> Output {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap());
+    let file = dir.path().join(format!(
+        "deployments-{}.json",
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    snarkml_recording(args, &file)
+}
+
+/// Runs the `snarkml` binary with `deployments` as its deployments file.
+pub(crate) fn snarkml_recording(args: &[&str], deployments: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_snarkml"))
         .args(args)
+        .env("SNARKML_DEPLOYMENTS", deployments)
         .output()
         .unwrap()
 }
