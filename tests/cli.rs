@@ -565,10 +565,10 @@ fn compile_optimize_chooses_a_layout_within_the_budget_or_says_none_fits() {
         compiled["layout"]["width"], chosen,
         "the build has the chosen layout"
     );
-    assert!(
-        text.contains("over the EVM limit"),
-        "wide layouts are marked: {text}"
-    );
+    // Our generated verifier stays under EIP-170 at every width (its numerator becomes a
+    // loop before the limit): no layout is ruled out for its verifier.
+    assert!(text.contains("verifier (est.)"), "{text}");
+    assert!(!text.contains("over the EVM limit"), "{text}");
 
     let out = snarkml(&[
         "compile",
