@@ -593,16 +593,21 @@ fn with_one_row_rescales(model: CompiledModel) -> CompiledModel {
     one_row
 }
 
-#[test]
-fn one_row_rescales_satisfy_the_circuit_and_a_remainder_out_of_range_fails_its_lookup() {
-    let stem = "corpus/lenet5";
-    let data = fixture_samples(stem).remove(0);
-    let direct = compile(
+/// A corpus model compiled as the CLI does with its calibration file, and its first sample.
+fn compile_corpus(stem: &str) -> (CompiledModel, Vec<Vec<f32>>) {
+    let samples = fixture_samples(stem);
+    let model = compile(
         &fixture(&format!("{stem}.onnx")),
-        &fixture_samples(stem),
+        &samples,
         &CompileOptions::default(),
     )
     .unwrap();
+    (model, samples[0].clone())
+}
+
+#[test]
+fn one_row_rescales_satisfy_the_circuit_and_a_remainder_out_of_range_fails_its_lookup() {
+    let (direct, data) = compile_corpus("corpus/lenet5");
     let model = with_one_row_rescales(direct.clone());
     let q = model.quantize_inputs(&data).unwrap();
     let plan = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
@@ -648,14 +653,7 @@ fn one_row_rescales_satisfy_the_circuit_and_a_remainder_out_of_range_fails_its_l
 
 #[test]
 fn split_identity_checks_replace_the_identity_table_and_a_lie_fails_the_named_constraint() {
-    let stem = "corpus/conv_transpose_auto_pad";
-    let data = fixture_samples(stem).remove(0);
-    let direct = compile(
-        &fixture(&format!("{stem}.onnx")),
-        &fixture_samples(stem),
-        &CompileOptions::default(),
-    )
-    .unwrap();
+    let (direct, data) = compile_corpus("corpus/conv_transpose_auto_pad");
     let one_row = with_one_row_rescales(direct.clone());
     let model = snarkml_circuits::quantize::with_split_identity(one_row.clone()).unwrap();
     let (lo, hi) = model
