@@ -5,19 +5,35 @@ use std::path::PathBuf;
 
 /// `snarkml setup`.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  snarkml setup build/ --srs srs.bin")]
+#[command(
+    after_help = "Examples:\n  snarkml setup build/ --srs srs.bin\n  snarkml setup build/            # a development SRS of the build's k, made once and cached"
+)]
 pub struct SetupCmd {
     /// Build directory (from `snarkml compile`).
     pub build: PathBuf,
-    /// The SRS file (from `snarkml srs gen`).
+    /// The SRS file (from `snarkml srs gen` or `srs import`) [default: the development SRS of
+    /// exactly the build's k, made once into $SNARKML_SRS_CACHE or ~/.cache/snarkml/srs]
     #[arg(long)]
-    pub srs: PathBuf,
+    pub srs: Option<PathBuf>,
 }
 
 impl SetupCmd {
     pub(super) fn run(self) -> eyre::Result<()> {
         let build = BuildDir::new(&self.build);
-        let (info, secs) = super::timed("generating keys", || pipeline::setup(&build, &self.srs))?;
+        let srs = match self.srs {
+            Some(srs) => srs,
+            None => {
+                let (path, made) =
+                    super::timed("sizing the SRS", || pipeline::dev_srs_for(&build))?.0;
+                println!(
+                    "no --srs: {} the development SRS {} (anyone can forge proofs with it: local anvil only)",
+                    if made { "made" } else { "using the cached" },
+                    path.display()
+                );
+                path
+            }
+        };
+        let (info, secs) = super::timed("generating keys", || pipeline::setup(&build, &srs))?;
         println!(
             "keys written to {} in {secs:.2}s (k = {}, vk {}…)",
             build.root().display(),

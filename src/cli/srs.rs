@@ -40,11 +40,16 @@ pub struct SrsInfoCmd {
 
 /// `snarkml srs gen`.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  snarkml srs gen --k 12 -o srs.bin")]
+#[command(
+    after_help = "Examples:\n  snarkml srs gen --k 12 -o srs.bin\n  snarkml srs gen --for build/ -o srs.bin"
+)]
 pub struct SrsGenCmd {
     /// log2 of the number of points (the circuit's k, or more).
-    #[arg(long)]
-    pub k: u32,
+    #[arg(long, required_unless_present = "for_build")]
+    pub k: Option<u32>,
+    /// Size it for this compiled build: exactly its k.
+    #[arg(long = "for", value_name = "BUILD", conflicts_with = "k")]
+    pub for_build: Option<PathBuf>,
     /// Output file.
     #[arg(short, long, default_value = "srs.bin")]
     pub out: PathBuf,
@@ -88,8 +93,17 @@ impl SrsCmd {
                 Ok(())
             }
             SrsCmd::Gen(c) => {
+                let k = match (c.k, &c.for_build) {
+                    (Some(k), _) => k,
+                    (None, Some(b)) => {
+                        pipeline::compiled_model(&crate::artifacts::BuildDir::new(b))?
+                            .layout
+                            .k
+                    }
+                    (None, None) => eyre::bail!("give --k or --for BUILD"),
+                };
                 let (srs, secs) =
-                    super::timed("generating SRS", || pipeline::srs_gen(c.k, c.seed, &c.out))?;
+                    super::timed("generating SRS", || pipeline::srs_gen(k, c.seed, &c.out))?;
                 println!(
                     "wrote {} (k = {}, {secs:.2}s, id {})",
                     c.out.display(),

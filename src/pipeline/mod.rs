@@ -174,6 +174,31 @@ pub fn srs_for_k(path: &Path, k: u32, cache_dir: &Path) -> Result<Srs> {
     Ok(srs)
 }
 
+/// The development SRS (seed 0) of exactly the build's `k`, made once into
+/// `$SNARKML_SRS_CACHE` (default `~/.cache/snarkml/srs`) and reused: what `setup` uses
+/// without `--srs`. Returns its path and whether it was made now.
+pub fn dev_srs_for(build: &BuildDir) -> Result<(PathBuf, bool)> {
+    build.require(&build.model(), "compile")?;
+    let k = CompiledModel::load(&build.model())?.layout.k;
+    let dir = match std::env::var_os("SNARKML_SRS_CACHE") {
+        Some(d) => PathBuf::from(d),
+        None => std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .ok_or_else(|| eyre!("no HOME: give --srs, or set SNARKML_SRS_CACHE"))?
+            .join("snarkml")
+            .join("srs"),
+    };
+    let path = dir.join(format!("dev-seed0-k{k}.bin"));
+    if Srs::load(&path).is_ok_and(|s| s.k() == k && s.development_seed() == Some(0)) {
+        return Ok((path, false));
+    }
+    std::fs::create_dir_all(&dir)
+        .wrap_err_with(|| format!("cannot create the SRS cache {}", dir.display()))?;
+    srs_gen(k, 0, &path)?;
+    Ok((path, true))
+}
+
 /// `log2` of the points in an SRS file, from its header.
 fn srs_file_k(path: &Path) -> Result<u32> {
     use std::io::Read;
