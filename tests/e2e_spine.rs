@@ -2,7 +2,10 @@
 
 mod common;
 
-use common::{cached_srs, flip_proof_byte, local_chain, repo, tamper_json, toolchain_on_path};
+use common::{
+    assert_one_line_error, cached_srs, flip_proof_byte, local_chain, ok, repo, snarkml,
+    tamper_json, toolchain_on_path,
+};
 use snarkml::artifacts::BuildDir;
 use snarkml::chain::{ChainConfig, ANVIL_DEFAULT_KEY};
 use snarkml::pipeline;
@@ -341,4 +344,76 @@ fn ceremony_srs_imported_from_ptau_proves_and_a_proof_from_another_srs_is_refuse
     });
     let err = pipeline::verify(&dev, &relabelled).unwrap_err();
     assert!(format!("{err:#}").contains("different SRS"), "{err:#}");
+}
+
+#[test]
+fn setup_without_srs_makes_a_development_srs_of_the_builds_k_once_and_srs_gen_sizes_one_for_a_build(
+) {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("build");
+    let cache = tmp.path().join("cache");
+    let model = repo("tests/fixtures/relu3.onnx");
+    let input = repo("tests/fixtures/relu3.input.json");
+    let b = b.to_str().unwrap();
+    ok(snarkml(&[
+        "compile",
+        model.to_str().unwrap(),
+        "-o",
+        b,
+        "--calibration",
+        input.to_str().unwrap(),
+    ]));
+    let k = snarkml_circuits::quantize::CompiledModel::load(&tmp.path().join("build/model.json"))
+        .unwrap()
+        .layout
+        .k;
+    let setup = || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_snarkml"))
+            .args(["setup", b])
+            .env("SNARKML_SRS_CACHE", &cache)
+            .output()
+            .unwrap()
+    };
+    let first = ok(setup());
+    let made = cache.join(format!("dev-seed0-k{k}.bin"));
+    assert!(
+        first.contains("no --srs: made the development SRS") && first.contains("dev-seed0-k"),
+        "{first}"
+    );
+    assert!(made.exists(), "{first}");
+    assert!(first.contains(&format!("k = {k}")), "{first}");
+    let second = ok(setup());
+    assert!(second.contains("using the cached"), "{second}");
+    // The keys it made prove and verify.
+    let proof = tmp.path().join("proof.json");
+    let proof = proof.to_str().unwrap();
+    ok(snarkml(&[
+        "prove",
+        b,
+        "--input",
+        input.to_str().unwrap(),
+        "-o",
+        proof,
+    ]));
+    ok(snarkml(&["verify", b, proof]));
+
+    let out = tmp.path().join("sized.bin");
+    let text = ok(snarkml(&[
+        "srs",
+        "gen",
+        "--for",
+        b,
+        "-o",
+        out.to_str().unwrap(),
+    ]));
+    assert!(text.contains(&format!("(k = {k},")), "{text}");
+    // Neither a size nor a build: clap names what is missing.
+    let bad = snarkml(&["srs", "gen", "-o", out.to_str().unwrap()]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--k"));
+    // A build that was never compiled is named.
+    assert_one_line_error(
+        &snarkml(&["srs", "gen", "--for", "/nonexistent/build", "-o", "x.bin"]),
+        "snarkml compile",
+    );
 }

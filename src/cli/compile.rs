@@ -203,7 +203,7 @@ impl CompileCmd {
                 println!(
                     "  {:>5}  {:>6}  {:>8}  {:>2}  {:>13.2}s  {:>12.0} MiB  {:>8} B{}",
                     c.width,
-                    c.advice,
+                    c.columns.advice,
                     c.rows,
                     c.k,
                     c.prove_s,

@@ -135,9 +135,7 @@ pub struct Candidate {
     pub compact_rows: usize,
     /// The circuit has `2^k` rows.
     pub k: u32,
-    /// Advice columns.
-    pub advice: usize,
-    /// Everything the proving cost grows with beside `2^k`.
+    /// Everything the proving cost grows with beside `2^k` (the advice columns among them).
     pub columns: Columns,
     /// Predicted proving time, seconds.
     pub prove_s: f64,
@@ -165,18 +163,20 @@ impl Candidate {
     pub fn new(model: &CompiledModel, width: usize, rows: usize, cost: &CostModel) -> Self {
         let k = min_k(rows, model.tables.rows());
         let columns = Columns::of(model, width);
-        let advice = columns.advice;
         let (prove_s, memory_bytes) = cost.predict(k, columns);
         Candidate {
             width,
             rows,
             compact_rows: rows,
             k,
-            advice,
             columns,
             prove_s,
             memory_bytes,
-            verifier_bytes: verifier_bytes(advice, model.num_instances(), model.uses_products()),
+            verifier_bytes: verifier_bytes(
+                columns.advice,
+                model.num_instances(),
+                model.uses_products(),
+            ),
         }
     }
 
@@ -258,7 +258,6 @@ mod tests {
             rows: 0,
             compact_rows: 0,
             k: 10,
-            advice: width + 1,
             columns: Columns {
                 advice: width + 1,
                 phase2: 0,

@@ -1,8 +1,11 @@
 //! Range checks: one lookup into a `range(bits)` table, or, for checks wider than the model's
-//! limb width, one row per limb through the dot-product gate (row shape in the module docs).
+//! limb width, one row per limb through the dot-product gate; signed checks of fresh
+//! witnesses by the identity table, its limbs, or split rows (row shapes in the module docs).
 
-use super::{range_tag, Builder, CellRef};
-use crate::fixed_point::to_field;
+use super::{act_tag, range_tag, Builder, CellRef};
+use crate::fixed_point::{from_field, to_field};
+use crate::model::Activation;
+use crate::Fr;
 
 impl Builder {
     /// Checks `0 ≤ value(cell) < 2^bits`: one lookup, or limbs (see [`Self::limbs`]).
@@ -54,5 +57,71 @@ impl Builder {
             last = CellRef { col: w, row: r };
         }
         self.plan.copies.push((cell, last));
+    }
+
+    /// A fresh witness value, range-checked by the identity table (or its limbs).
+    pub(super) fn checked_witness(&mut self, v: i128) -> CellRef {
+        if self.tables.identity_split.is_some() {
+            return self.split_check(Err(to_field(v)));
+        }
+        let r = self.row();
+        self.set(0, r, to_field(v));
+        let cell = CellRef { col: 0, row: r };
+        match self.tables.limbed_identity() {
+            Some(bits) => self.signed_check(cell, bits),
+            None => {
+                self.set(1, r, to_field(v));
+                self.plan.tag[r] = act_tag(&self.tables, Activation::Identity);
+                self.plan.lookup[r] = true;
+            }
+        }
+        cell
+    }
+
+    /// A split identity check ([`Tables::identity_split`]) of a value copied from a cell
+    /// (`Ok`) or placed as a fresh witness (`Err`) in the accumulator of one row of the
+    /// one-row rescale's gate: `v + 2^(b−1) = hi·2^lo_w + lo`, `lo` looked up in
+    /// `range(lo_w)` by the second lookup, `hi` in `range(hi_w)` by the first (no `hi`, and a
+    /// zero divisor, when `hi_w = 0`). Returns the accumulator cell, the checked value.
+    pub(super) fn split_check(&mut self, v: std::result::Result<CellRef, Fr>) -> CellRef {
+        let (lo_w, hi_w) = self.tables.split_identity().expect("split identity checks");
+        let w = self.plan.width;
+        let r = self.row();
+        let cell = CellRef { col: w, row: r };
+        let value = match v {
+            Ok(src) => {
+                self.copy(src, cell);
+                self.int(src)
+            }
+            Err(f) => {
+                self.set(w, r, f);
+                if self.plan.witness {
+                    from_field(&f).expect("checked values are small integers")
+                } else {
+                    0
+                }
+            }
+        };
+        let u = value + (1i128 << (lo_w + hi_w - 1));
+        let (hi, lo) = (u >> lo_w, u & ((1i128 << lo_w) - 1));
+        self.set(2, r, to_field(lo));
+        let p = &mut self.plan;
+        p.rescale_one[r] = true;
+        p.weights[1][r] = 1i64 << (lo_w + hi_w - 1);
+        p.weights[2][r] = range_tag(lo_w) as i64;
+        if hi_w > 0 {
+            p.weights[0][r] = 1i64 << lo_w;
+            p.tag[r] = range_tag(hi_w);
+            p.lookup[r] = true;
+            self.set(0, r, to_field(hi));
+        }
+        cell
+    }
+
+    /// Checks the identity rescale outputs waiting for split rows.
+    pub(super) fn flush_splits(&mut self) {
+        for q in std::mem::take(&mut self.pending_splits) {
+            self.split_check(Ok(q));
+        }
     }
 }
