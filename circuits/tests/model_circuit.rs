@@ -593,6 +593,17 @@ fn with_one_row_rescales(model: CompiledModel) -> CompiledModel {
     one_row
 }
 
+/// Asserts that among the failures `f` the lookup `name` fails on `row`.
+fn assert_lookup_fails_at(f: &[VerifyFailure], name: &str, row: usize) {
+    assert!(
+        f.iter().any(
+            |e| matches!(e, VerifyFailure::Lookup { name: n, .. } if n == name)
+                && failure_row(e) == Some(row)
+        ),
+        "{f:#?}"
+    );
+}
+
 /// A corpus model compiled as the CLI does with its calibration file, and its first sample.
 fn compile_corpus(stem: &str) -> (CompiledModel, Vec<Vec<f32>>) {
     let samples = fixture_samples(stem);
@@ -630,13 +641,7 @@ fn one_row_rescales_satisfy_the_circuit_and_a_remainder_out_of_range_fails_its_l
     bad.advice[0][row] = to_field(qv - 1);
     bad.advice[2][row] = to_field(rv + divisor);
     let f = failures(&model, bad);
-    assert!(
-        f.iter()
-            .any(|e| matches!(e, VerifyFailure::Lookup { name, .. }
-            if name == "remainder range table")
-                && failure_row(e) == Some(row)),
-        "{f:#?}"
-    );
+    assert_lookup_fails_at(&f, "remainder range table", row);
     assert!(f.iter().all(|e| failure_row(e) == Some(row)), "{f:#?}");
     // A remainder off by one breaks the rescale's sum: that gate, on that row, only.
     let mut plan = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
@@ -682,13 +687,7 @@ fn split_identity_checks_replace_the_identity_table_and_a_lie_fails_the_named_co
     bad.advice[0][row] += Fr::one();
     bad.advice[2][row] -= to_field(1i128 << lo);
     let f = failures(&model, bad);
-    assert!(
-        f.iter()
-            .any(|e| matches!(e, VerifyFailure::Lookup { name, .. }
-            if name == "remainder range table")
-                && failure_row(e) == Some(row)),
-        "{f:#?}"
-    );
+    assert_lookup_fails_at(&f, "remainder range table", row);
     assert!(f.iter().all(|e| failure_row(e) == Some(row)), "{f:#?}");
     // An input out of range, its parts consistent with it: the high part is past its table.
     let mut bad = plan.clone();
@@ -699,13 +698,7 @@ fn split_identity_checks_replace_the_identity_table_and_a_lie_fails_the_named_co
     bad.advice[0][row] = to_field(u >> lo);
     bad.advice[2][row] = to_field(u & ((1i128 << lo) - 1));
     let f = failures(&model, bad);
-    assert!(
-        f.iter()
-            .any(|e| matches!(e, VerifyFailure::Lookup { name, .. }
-            if name == "activation and range table")
-                && failure_row(e) == Some(row)),
-        "{f:#?}"
-    );
+    assert_lookup_fails_at(&f, "activation and range table", row);
 
     // A lie about a rescale to the identity (the logits): its one-row rescale gate fails.
     let layer = model
