@@ -1124,6 +1124,130 @@ def write(name: str, seed: int) -> dict:
             "description": description}
 
 
+@model("gbdt_hummingbird", "gradient-boosted trees (4 trees, depth 2, digit even or odd) in "
+       "hummingbird's GEMM form, its constant tensors built by constant subgraphs as an export "
+       "without constant folding writes them (Gather, ScatterND, Pow, ReduceSum of constants)")
+def gbdt_hummingbird(rng):
+    from sklearn.ensemble import GradientBoostingClassifier
+    x_train, x_test, y_train, _ = digits_data()
+    gbdt = GradientBoostingClassifier(n_estimators=4, max_depth=2, learning_rate=0.5,
+                                      random_state=0)
+    gbdt.fit(x_train, y_train % 2)
+    # Every tree's nodes in one table (hummingbird keeps sklearn's per-tree arrays).
+    node_feature, node_threshold, node_value = [], [], []
+    internal, leaves = [], []   # internal: global node ids; leaves: (global id, path)
+    for est in gbdt.estimators_[:, 0]:
+        tree, base = est.tree_, len(node_feature)
+        node_feature += list(tree.feature)
+        node_threshold += list(tree.threshold)
+        node_value += list(tree.value[:, 0, 0])
+
+        def walk(i, path):
+            if tree.children_left[i] == -1:
+                leaves.append((base + i, path))
+                return
+            k = len(internal)
+            internal.append(base + i)
+            walk(tree.children_left[i], path + [(k, 1)])
+            walk(tree.children_right[i], path + [(k, 0)])
+
+        walk(0, [])
+    n_in, n_leaf = len(internal), len(leaves)
+    select = np.zeros((64, n_in), dtype=np.float32)
+    for k, g in enumerate(internal):
+        select[node_feature[g], k] = 1.0
+    on_path = np.zeros((n_in, n_leaf), dtype=np.float32)
+    right = np.zeros((n_in, n_leaf), dtype=np.float32)
+    for j, (_, path) in enumerate(leaves):
+        for k, left in path:
+            on_path[k, j] = 1.0
+            right[k, j] = 1.0 - left
+    prior = gbdt.init_.class_prior_[1]
+    raw_init = math.log(prior / (1.0 - prior))
+    leaf_ids = [g for g, _ in leaves]
+    # The tensor form's arithmetic, checked against the model itself.
+    thresholds = np.array(node_threshold, dtype=np.float32)[internal]
+    paths = on_path * (-1.0) ** right                       # +1 left, -1 right, 0 off the path
+    lefts = (on_path * (1.0 - right)).sum(axis=0)
+    leaf_values = (0.5 * np.array(node_value, dtype=np.float32)[leaf_ids]).reshape(n_leaf, 1)
+    sample = x_test[:50].astype(np.float32)
+    reached = ((sample @ select <= thresholds).astype(np.float32) @ paths == lefts)
+    score = reached.astype(np.float32) @ leaf_values + raw_init
+    assert np.allclose(1 / (1 + np.exp(-score[:, 0])), gbdt.predict_proba(sample)[:, 1],
+                       atol=1e-5)
+    return (
+        [
+            # Constant subgraphs: every operand a constant.
+            node("Gather", ["node_threshold", "internal_ids"], ["thresholds"], axis=0),
+            node("Pow", ["minus_one", "right"], ["signs"]),
+            node("Mul", ["on_path", "signs"], ["paths"]),
+            node("Sub", ["one", "right"], ["left_flags"]),
+            node("Mul", ["on_path", "left_flags"], ["left_steps"]),
+            node("ReduceSum", ["left_steps", "axis0"], ["lefts"], keepdims=0),
+            node("Gather", ["node_value", "leaf_ids"], ["leaf_raw"], axis=0),
+            node("ScatterND", ["leaf_zeros", "leaf_index", "leaf_raw"], ["leaf_scattered"]),
+            node("Mul", ["leaf_scattered", "learning_rate"], ["leaf_values"]),
+            # The model: feature selection, x <= threshold, path matching, leaf values.
+            node("MatMul", ["input", "select"], ["features"]),
+            node("LessOrEqual", ["features", "thresholds"], ["left"]),
+            node("Cast", ["left"], ["left_f"], to=onnx.TensorProto.FLOAT),
+            node("MatMul", ["left_f", "paths"], ["matched"]),
+            node("Equal", ["matched", "lefts"], ["reached"]),
+            node("Cast", ["reached"], ["reached_f"], to=onnx.TensorProto.FLOAT),
+            node("MatMul", ["reached_f", "leaf_values"], ["tree_sum"]),
+            node("Add", ["tree_sum", "raw_init"], ["score"]),
+            node("Sigmoid", ["score"], ["output"]),
+        ],
+        {"input": ([1, 64], "digits", None)},
+        {"output": [1, 1]},
+        [init_f32("node_threshold", node_threshold), init_i64("internal_ids", internal),
+         init_f32("minus_one", [-1.0]), init_f32("right", right), init_f32("on_path", on_path),
+         init_f32("one", [1.0]), init_i64("axis0", [0]),
+         init_f32("node_value", np.array(node_value).reshape(-1, 1)),
+         init_i64("leaf_ids", leaf_ids), init_f32("leaf_zeros", np.zeros((n_leaf, 1))),
+         init_i64("leaf_index", [[j] for j in range(n_leaf)]),
+         init_f32("learning_rate", [0.5]), init_f32("select", select),
+         init_f32("raw_init", [raw_init])],
+        18,
+    )
+
+
+@model("trig_hyperbolic", "Tan, Asin, Acos, Atan, Sinh, Cosh, Asinh, Atanh and Acosh (of |x| + 1), "
+       "one lookup table each")
+def trig_hyperbolic(rng):
+    ops = ["Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Atanh"]
+    return (
+        [node(op, ["input"], [op.lower()]) for op in ops]
+        + [node("Abs", ["input"], ["magnitude"]),
+           node("Add", ["magnitude", "one"], ["above_one"]),
+           node("Acosh", ["above_one"], ["acosh"]),
+           node("Concat", [op.lower() for op in ops] + ["acosh"], ["output"], axis=1)],
+        {"input": ([1, 16], -0.875, 0.875)},
+        {"output": [1, 16 * (len(ops) + 1)]},
+        [init_f32("one", [1.0])],
+        18,
+    )
+
+
+@model("constant_output", "an output that is a constant (a float Range) beside a computed one, "
+       "whose weights come from a multi-axis Slice of a constant table, folded at import")
+def constant_output(rng):
+    return (
+        [
+            node("Slice", ["table", "starts", "ends", "axes"], ["block"]),
+            node("Reshape", ["block", "column"], ["weight"]),
+            node("MatMul", ["input", "weight"], ["output"]),
+            node("Range", ["start", "limit", "delta"], ["steps"]),
+        ],
+        {"input": ([1, 8], -1.0, 1.0)},
+        {"output": [1, 1], "steps": [5]},
+        [weights(rng, "table", (4, 6)), init_i64("starts", [1, 2]), init_i64("ends", [3, 6]),
+         init_i64("axes", [0, 1]), init_i64("column", [8, 1]), init_f32("start", 0.0),
+         init_f32("limit", 2.5), init_f32("delta", 0.5)],
+        18,
+    )
+
+
 # ONNX the compiler must refuse, each with a one-line error naming the node:
 # tests/fixtures/refused/NAME.onnx (checked by circuits/tests/ops_corpus.rs).
 REFUSED = {
@@ -1139,6 +1263,17 @@ REFUSED = {
                         [init_i64("one", [1])]),
     # float to uint8: negative values have no defined result.
     "cast_unsigned": ([node("Cast", ["input"], ["output"], to=onnx.TensorProto.UINT8)], []),
+    # An op tract does not know, on constant operands: import evaluates constant subgraphs
+    # with tract, which must refuse it by name, not panic or guess.
+    "constant_unknown_op": ([node("Frobnicate", ["table"], ["weight"]),
+                             node("MatMul", ["input", "weight"], ["output"])],
+                            [init_f32("table", [[0.5] * 3] * 8)]),
+    # Constant operands tract refuses to evaluate: an index past the data.
+    "constant_scatter_out_of_range": ([node("ScatterND", ["table", "index", "update"], ["weight"]),
+                                       node("MatMul", ["input", "weight"], ["output"])],
+                                      [init_f32("table", [[0.5] * 3] * 8),
+                                       init_i64("index", [[9]]),
+                                       init_f32("update", [[1.0] * 3])]),
     # 3 groups of 8 channels.
     "group_norm_bad_groups": ([node("GroupNormalization", ["input", "s", "b"], ["output"],
                                     num_groups=3)],

@@ -451,7 +451,10 @@ fn transformer_block_compiles_runs_mocks_and_profiles_from_the_cli() {
         "--calibration",
         calibration.to_str().unwrap(),
     ]));
-    assert!(text.contains("mean relative error"), "{text}");
+    assert!(
+        text.contains("% mean") && text.contains("% on the worst sample"),
+        "{text}"
+    );
 
     // The dequantized outputs of our quantized execution: the classifier's three logits,
     // close to onnxruntime's.

@@ -417,3 +417,32 @@ fn setup_without_srs_makes_a_development_srs_of_the_builds_k_once_and_srs_gen_si
         "snarkml compile",
     );
 }
+
+#[test]
+fn compile_refuses_a_missed_accuracy_target_in_one_line_unless_allow_error_is_given() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("build");
+    let b = b.to_str().unwrap();
+    let model = repo("tests/fixtures/corpus/softmax_last.onnx");
+    let calibration = repo("tests/fixtures/corpus/softmax_last.calibration.json");
+    let args = [
+        "compile",
+        model.to_str().unwrap(),
+        "-o",
+        b,
+        "--calibration",
+        calibration.to_str().unwrap(),
+        "--target-error",
+        "0.0000001",
+    ];
+    let refused = snarkml(&args);
+    assert_one_line_error(&refused, "over the 0.00% target");
+    assert_one_line_error(&refused, "pass --allow-error to keep this model");
+    assert!(!tmp.path().join("build/model.json").exists());
+    let kept = ok(snarkml(&[&args[..], &["--allow-error"]].concat()));
+    assert!(
+        kept.contains("warning: the mean relative error misses the 0.00% target"),
+        "{kept}"
+    );
+    assert!(tmp.path().join("build/model.json").exists());
+}

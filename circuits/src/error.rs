@@ -21,6 +21,26 @@ pub enum CircuitError {
         /// What the parser said.
         reason: String,
     },
+    /// The quantized model misses the accuracy target at the finest scale the compiler could
+    /// take (or at the scale given).
+    #[error(
+        "the quantized model's mean relative error on the calibration samples is {:.2}%, over the {:.2}% target, at {scale_bits} fractional bits for activations and {weight_scale_bits} for weights{}",
+        .mean_rel_error * 100.0,
+        .target * 100.0,
+        if *.chosen { " (the finest scale that fits)" } else { " (the scale given)" }
+    )]
+    AccuracyMissed {
+        /// The mean relative error reached.
+        mean_rel_error: f64,
+        /// The target it misses.
+        target: f64,
+        /// Fractional bits of activations.
+        scale_bits: u32,
+        /// Fractional bits of weights.
+        weight_scale_bits: u32,
+        /// Whether the compiler chose the scale (else the options fixed it).
+        chosen: bool,
+    },
     /// The model uses an operator the compiler does not support.
     #[error("unsupported ONNX op `{op}` at node `{node}`{detail}")]
     UnsupportedOp {

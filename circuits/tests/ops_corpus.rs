@@ -106,6 +106,12 @@ fn every_corpus_model_proves_its_quantized_reference_and_tracks_float() {
             err / count as f64
         ));
         assert!(
+            model.report.mean_rel_error <= model.report.max_rel_error,
+            "{name}: the mean relative error {} exceeds the worst sample's {}",
+            model.report.mean_rel_error,
+            model.report.max_rel_error
+        );
+        assert!(
             model.report.mean_rel_error <= MEAN_RELATIVE_ERROR,
             "{name}: mean relative error {:.4} on the calibration samples, over {MEAN_RELATIVE_ERROR}\n{}",
             model.report.mean_rel_error,
@@ -390,4 +396,73 @@ fn a_group_norm_whose_groups_do_not_divide_the_channels_is_refused_naming_the_no
 #[test]
 fn a_cast_of_computed_values_to_an_unsigned_type_is_refused_naming_the_node() {
     refusal("cast_unsigned", &["`Cast`", "`output`", "signed integer"]);
+}
+
+#[test]
+fn a_constant_subgraph_that_cannot_be_evaluated_is_refused_naming_the_node() {
+    refusal(
+        "constant_unknown_op",
+        &[
+            "unsupported ONNX op `Frobnicate` at node `weight`",
+            "tract cannot evaluate it either",
+        ],
+    );
+    refusal(
+        "constant_scatter_out_of_range",
+        &[
+            "`weight`",
+            "cannot evaluate this node of constant operands at import",
+        ],
+    );
+}
+
+#[test]
+fn a_model_that_misses_the_accuracy_target_is_refused_unless_the_error_is_allowed() {
+    let stem = "corpus/softmax_last";
+    let (path, samples) = (fixture(&format!("{stem}.onnx")), fixture_samples(stem));
+    let strict = CompileOptions {
+        target_error: 1e-7,
+        ..CompileOptions::default()
+    };
+    match compile(&path, &samples, &strict) {
+        Err(CircuitError::AccuracyMissed {
+            mean_rel_error,
+            target,
+            scale_bits,
+            chosen: true,
+            ..
+        }) => {
+            assert!(mean_rel_error > target, "{mean_rel_error} vs {target}");
+            // The search went as far as it could before refusing.
+            assert!(scale_bits > 6, "refused at only {scale_bits} bits");
+        }
+        other => panic!(
+            "expected AccuracyMissed, got {:?}",
+            other.map(|m| m.scale_bits)
+        ),
+    }
+    // A scale given by hand is refused too, and named as given.
+    let given = CompileOptions {
+        scale_bits: Some(4),
+        ..strict.clone()
+    };
+    assert!(matches!(
+        compile(&path, &samples, &given),
+        Err(CircuitError::AccuracyMissed {
+            scale_bits: 4,
+            chosen: false,
+            ..
+        })
+    ));
+    let allowed = compile(
+        &path,
+        &samples,
+        &CompileOptions {
+            allow_error: true,
+            ..strict
+        },
+    )
+    .unwrap();
+    assert!(allowed.report.mean_rel_error > 1e-7);
+    assert!(allowed.report.mean_rel_error <= allowed.report.max_rel_error);
 }

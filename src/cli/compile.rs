@@ -48,6 +48,10 @@ pub struct CompileCmd {
     /// more fractional bits, even at the cost of a bigger circuit.
     #[arg(long, default_value_t = snarkml_circuits::quantize::DEFAULT_TARGET_ERROR)]
     pub target_error: f64,
+    /// Keep a model whose quantized outputs miss --target-error (a warning instead of the
+    /// error compile stops with otherwise).
+    #[arg(long)]
+    pub allow_error: bool,
     /// How Conv and MatMul/Gemm layers are checked: direct (a dot product per output),
     /// freivalds (one randomized check per layer in a second proof phase: far fewer rows for
     /// convolutions), or auto (per layer, whichever takes fewer rows, and only if that makes
@@ -69,6 +73,16 @@ pub struct CompileCmd {
     /// a temporary directory) and print the measured time and memory beside the predicted.
     #[arg(long, requires = "optimize", value_name = "INPUT")]
     pub measure: Option<PathBuf>,
+}
+
+/// A missed accuracy target says what the user can do about it.
+fn accuracy_hint(e: eyre::Report) -> eyre::Report {
+    match e.downcast_ref::<snarkml_circuits::error::CircuitError>() {
+        Some(missed @ snarkml_circuits::error::CircuitError::AccuracyMissed { .. }) => eyre::eyre!(
+            "{missed}: calibrate on samples like the real inputs, raise --target-error, or pass --allow-error to keep this model"
+        ),
+        _ => e,
+    }
 }
 
 /// `16GiB`, `512MiB`, `2G`, `1024` (bytes).
@@ -171,10 +185,12 @@ impl CompileCmd {
                 })
                 .transpose()?,
             target_error: self.target_error,
+            allow_error: self.allow_error,
             linear: self.linear,
         };
         let (mut m, mut secs) = super::timed("compiling", || {
             pipeline::compile(&self.model, &build, self.calibration.as_deref(), &opts)
+                .map_err(accuracy_hint)
         })?;
         if self.optimize {
             use snarkml_circuits::layout::optimize;
@@ -244,6 +260,7 @@ impl CompileCmd {
                 };
                 let (again, more) = super::timed("compiling", || {
                     pipeline::compile(&self.model, &build, self.calibration.as_deref(), &opts)
+                        .map_err(accuracy_hint)
                 })?;
                 (m, secs) = (again, secs + more);
             }
@@ -306,14 +323,20 @@ impl CompileCmd {
             );
         }
         println!(
-            "  quantized vs float on {} sample(s): max abs error {:.5} ({:.3}% of the largest output), mean abs error {:.5} (mean relative error {:.3}%){}",
+            "  quantized vs float on {} sample(s): relative error {:.3}% mean, {:.3}% on the worst sample; largest error {:.5} ({:.3}% of the largest output){}",
             r.samples,
-            r.max_abs_error,
-            r.max_rel_error * 100.0,
-            r.mean_abs_error,
             r.mean_rel_error * 100.0,
+            r.max_rel_error * 100.0,
+            r.max_abs_error,
+            if r.largest_output > 0.0 { r.max_abs_error / r.largest_output * 100.0 } else { 0.0 },
             r.top1_agreement.map(|a| format!(", top-1 agreement {:.1}%", a * 100.0)).unwrap_or_default()
         );
+        if r.mean_rel_error > self.target_error {
+            println!(
+                "  warning: the mean relative error misses the {:.2}% target (--allow-error)",
+                self.target_error * 100.0
+            );
+        }
         if let Some(why) = &r.import_unchecked {
             println!(
                 "  warning: tract could not run the model as a float cross-check ({why}); the import is unchecked"

@@ -141,6 +141,24 @@ pub enum Activation {
     /// `x` rounded toward zero (a Cast to an integer type). Variants are appended: their
     /// order is the order of a model's tables.
     Trunc,
+    /// `tan x` (saturating at [`SATURATION`] near its poles).
+    Tan,
+    /// `asin x`; inputs outside `[−1, 1]` read as zero (no real result).
+    Asin,
+    /// `acos x`; inputs outside `[−1, 1]` read as zero.
+    Acos,
+    /// `atan x`.
+    Atan,
+    /// `sinh x` (saturating).
+    Sinh,
+    /// `cosh x` (saturating).
+    Cosh,
+    /// `asinh x`.
+    Asinh,
+    /// `acosh x`; inputs below 1 read as zero.
+    Acosh,
+    /// `atanh x`; saturating toward `±1`, zero outside `(−1, 1)`.
+    Atanh,
 }
 
 /// The largest magnitude an unbounded function (exp, reciprocal, pow) returns: its table
@@ -224,6 +242,15 @@ impl Activation {
             Self::StepInclusive => f64::from(u8::from(x >= 0.0)),
             Self::IsZero => f64::from(u8::from(x == 0.0)),
             Self::Trunc => x.trunc(),
+            Self::Tan => x.tan(),
+            Self::Asin => x.asin(),
+            Self::Acos => x.acos(),
+            Self::Atan => x.atan(),
+            Self::Sinh => x.sinh(),
+            Self::Cosh => x.cosh(),
+            Self::Asinh => x.asinh(),
+            Self::Acosh => x.acosh(),
+            Self::Atanh => x.atanh(),
         }
     }
 

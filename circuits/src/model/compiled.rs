@@ -236,12 +236,17 @@ pub struct QuantReport {
     pub max_abs_error: f64,
     /// Mean absolute difference.
     pub mean_abs_error: f64,
-    /// `max_abs_error` divided by the largest float output magnitude.
+    /// The relative error of the worst sample: its sum of absolute errors over its sum of
+    /// float output magnitudes. Never below [`Self::mean_rel_error`], which pools every
+    /// sample (a weighted mean of the samples' relative errors).
     pub max_rel_error: f64,
     /// The sum of absolute errors over the sum of float output magnitudes (the error a
     /// reader of the outputs sees on average, relative to their size).
     #[serde(default)]
     pub mean_rel_error: f64,
+    /// The largest float output magnitude (`max_abs_error` is read against it).
+    #[serde(default)]
+    pub largest_output: f64,
     /// Share of samples whose arg-max agrees (for outputs with more than one element).
     pub top1_agreement: Option<f64>,
     /// Largest difference between tract's float inference and our float reading of the graph.

@@ -60,6 +60,9 @@ pub struct CompileOptions {
     /// takes more fractional bits, up to [`MAX_AUTO_SCALE_BITS`], even at the cost of a bigger
     /// circuit.
     pub target_error: f64,
+    /// Keep a model that misses `target_error` (else [`compile`] refuses it:
+    /// [`CircuitError::AccuracyMissed`]).
+    pub allow_error: bool,
     /// How Dense and Conv layers are checked: dot products, randomized (Freivalds) checks in
     /// a second proof phase, or per layer whichever takes fewer rows.
     pub linear: LinearMode,
@@ -76,6 +79,7 @@ impl Default for CompileOptions {
             weights: Visibility::Fixed,
             weights_salt: None,
             target_error: DEFAULT_TARGET_ERROR,
+            allow_error: false,
             linear: LinearMode::Auto,
         }
     }
@@ -420,16 +424,24 @@ pub fn compile(
     let plain = search(None)?;
     let limbed = search(Some(LIMB_BITS))?;
     let meets = |m: &CompiledModel| m.report.mean_rel_error <= opts.target_error;
-    Ok(
-        if limbed.tables.limb_bits.is_some()
-            && (meets(&limbed), std::cmp::Reverse(limbed.layout.k))
-                > (meets(&plain), std::cmp::Reverse(plain.layout.k))
-        {
-            limbed
-        } else {
-            plain
-        },
-    )
+    let model = if limbed.tables.limb_bits.is_some()
+        && (meets(&limbed), std::cmp::Reverse(limbed.layout.k))
+            > (meets(&plain), std::cmp::Reverse(plain.layout.k))
+    {
+        limbed
+    } else {
+        plain
+    };
+    if !meets(&model) && !opts.allow_error {
+        return Err(CircuitError::AccuracyMissed {
+            mean_rel_error: model.report.mean_rel_error,
+            target: opts.target_error,
+            scale_bits: model.scale_bits,
+            weight_scale_bits: model.weight_scale_bits,
+            chosen: opts.scale_bits.is_none(),
+        });
+    }
+    Ok(model)
 }
 
 /// `compile --optimize`'s layouts of `model` (compiled from `path` and `samples` with
@@ -461,8 +473,13 @@ pub fn optimize_layouts(
             .best_case_s(cost)
             .total_cmp(&out[*b].0.best_case_s(cost))
     });
+    let mut missed = Vec::new();
     for i in order {
-        let all: Vec<Candidate> = out.iter().map(|(c, _)| c.clone()).collect();
+        let all: Vec<Candidate> = out
+            .iter()
+            .filter(|(c, _)| !missed.contains(&c.width))
+            .map(|(c, _)| c.clone())
+            .collect();
         let best = choose(&all, max_memory, ignore_evm_limit).map(|c| c.prove_s);
         if best.is_some_and(|b| out[i].0.best_case_s(cost) >= b) {
             break;
@@ -475,9 +492,18 @@ pub fn optimize_layouts(
                 width,
                 ..opts.clone()
             },
-        )?;
-        out[i] = (Candidate::new(&m, width, m.rows, cost), Some(m));
+        );
+        out[i] = match m {
+            Ok(m) => (Candidate::new(&m, width, m.rows, cost), Some(m)),
+            // A width whose own scale search misses the target is no choice.
+            Err(CircuitError::AccuracyMissed { .. }) => {
+                missed.push(width);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
     }
+    out.retain(|(c, _)| !missed.contains(&c.width));
     Ok(out)
 }
 
@@ -572,9 +598,10 @@ fn measure(
     import: &(f64, Option<String>),
 ) -> Result<QuantReport> {
     let (mut max_abs, mut sum_abs, mut count, mut max_float) = (0f64, 0f64, 0usize, 0f64);
-    let mut sum_float = 0f64;
+    let (mut sum_float, mut worst) = (0f64, 0f64);
     let (mut agree, mut classified) = (0usize, 0usize);
     for (sample, floats) in samples.iter().zip(float_outputs) {
+        let (before_abs, before_float) = (sum_abs, sum_float);
         let outputs = exec::run(model, &model.quantize_inputs(sample)?)?.outputs(model);
         for (spec, (q, f)) in model.outputs.iter().zip(outputs.iter().zip(floats)) {
             let scale = model.tensors[spec.tensor].scale_bits;
@@ -594,6 +621,10 @@ fn measure(
                 );
             }
         }
+        let sample_float = sum_float - before_float;
+        if sample_float > 0.0 {
+            worst = worst.max((sum_abs - before_abs) / sample_float);
+        }
     }
     Ok(QuantReport {
         samples: samples.len(),
@@ -604,11 +635,8 @@ fn measure(
         } else {
             0.0
         },
-        max_rel_error: if max_float > 0.0 {
-            max_abs / max_float
-        } else {
-            0.0
-        },
+        max_rel_error: worst,
+        largest_output: max_float,
         top1_agreement: (classified > 0).then(|| agree as f64 / classified as f64),
         import_max_diff: import.0,
         import_unchecked: import.1.clone(),

@@ -1,11 +1,12 @@
 //! Constant folding: nodes whose inputs are all constants (or only the static shape of a
 //! computed tensor: `Shape`, `Size`) are evaluated at import time, so the shape arithmetic
 //! exporters emit (Shape → Gather → Unsqueeze → Concat → Reshape, ConstantOfShape, Range) costs
-//! nothing in the circuit.
+//! nothing in the circuit. Whatever this folder does not evaluate itself, tract does
+//! (`const_eval`).
 
 use super::elementwise::broadcast_shapes;
 use super::shape::{axis_index, broadcast, unravel};
-use super::{attr_int, attr_ints, invalid, unsupported, Const, Importer, Operand};
+use super::{attr_int, attr_ints, invalid, Const, Importer, Operand};
 use crate::error::Result;
 use tract_onnx::pb::NodeProto;
 
@@ -247,7 +248,7 @@ impl Importer {
             "Slice" => {
                 let data = c(0)?;
                 if data.shape.len() != 1 {
-                    return Err(unsupported(node, "constant folding of a multi-axis Slice"));
+                    return Ok(None); // tract evaluates it (`const_eval`)
                 }
                 let (start, end) = (ints(c(1)?)[0], ints(c(2)?)[0]);
                 let step = consts
@@ -255,7 +256,7 @@ impl Importer {
                     .and_then(Option::as_ref)
                     .map_or(1, |k| ints(k)[0]);
                 if step != 1 {
-                    return Err(unsupported(node, "constant folding of a strided Slice"));
+                    return Ok(None);
                 }
                 let n = data.data.len() as i64;
                 let norm = |v: i64| (if v < 0 { v + n } else { v }).clamp(0, n) as usize;

@@ -5,6 +5,7 @@
 //! `elementwise` arithmetic between computed tensors, `reduce` the reductions and the
 //! normalizations built from them, `shape` the rearrangements.
 
+mod const_eval;
 mod conv_transpose;
 mod elementwise;
 mod fold;
@@ -122,6 +123,7 @@ pub fn load(path: &Path) -> Result<FloatGraph> {
     };
     for init in &graph.initializer {
         let value = tensor_from_proto(init, &init.name)?;
+        importer.record_proto_type(&init.name, init.data_type);
         importer.consts.insert(init.name.clone(), value);
     }
     for input in &graph.input {
@@ -135,21 +137,26 @@ pub fn load(path: &Path) -> Result<FloatGraph> {
     for node in &graph.node {
         importer.node(node)?;
     }
-    for output in &graph.output {
-        let id = *importer
-            .ids
-            .get(&output.name)
-            .ok_or_else(|| CircuitError::InvalidModel {
-                node: output.name.clone(),
-                reason: "the model output is a constant or is never computed".into(),
-            })?;
-        importer.graph.outputs.push(id);
-    }
     if importer.graph.inputs.is_empty() {
         return Err(CircuitError::InvalidModel {
             node: importer.graph.name.clone(),
             reason: "the model has no inputs".into(),
         });
+    }
+    for output in &graph.output {
+        let id = match importer.ids.get(&output.name) {
+            Some(id) => *id,
+            None if importer.consts.contains_key(&output.name) => {
+                importer.constant_output(&output.name)?
+            }
+            None => {
+                return Err(CircuitError::InvalidModel {
+                    node: output.name.clone(),
+                    reason: "the model output is never computed".into(),
+                })
+            }
+        };
+        importer.graph.outputs.push(id);
     }
     graph_folds::fold_biases(&mut importer.graph);
     graph_folds::fold_add_const(&mut importer.graph);
@@ -276,6 +283,8 @@ struct Importer {
     graph: FloatGraph,
     ids: HashMap<String, TensorId>,
     consts: HashMap<String, Const>,
+    /// The element types of constants where [`Const::integer`] is not enough.
+    const_types: const_eval::ConstTypes,
     /// The default-domain opset the model was exported with.
     opset: i64,
 }
@@ -297,6 +306,28 @@ impl Importer {
         id
     }
 
+    /// A model output that is a constant (a `Range`, a folded subgraph): a tensor of zeros
+    /// (no rows) plus the constant, so the circuit outputs it like any computed value.
+    fn constant_output(&mut self, name: &str) -> Result<TensorId> {
+        let value = self.consts[name].clone();
+        check_elements(name, &value.shape)?;
+        let zeros = self.add_tensor(&format!("{name}/zeros"), value.shape.clone());
+        self.graph.ops.push(FloatOp::Select {
+            node: name.to_owned(),
+            inputs: vec![self.graph.inputs[0]],
+            output: zeros,
+            map: vec![None; value.data.len()],
+        });
+        let output = self.add_tensor(name, value.shape);
+        self.graph.ops.push(FloatOp::AddConst {
+            node: name.to_owned(),
+            input: zeros,
+            constant: value.data.iter().map(|v| *v as f32).collect(),
+            output,
+        });
+        Ok(output)
+    }
+
     fn operand(&self, node: &NodeProto, i: usize) -> Result<Operand<'_>> {
         let name = node
             .input
@@ -315,7 +346,7 @@ impl Importer {
     fn var(&self, node: &NodeProto, i: usize) -> Result<TensorId> {
         match self.operand(node, i)? {
             Operand::Var(id) => Ok(id),
-            Operand::Const(_) => Err(unsupported(node, "a constant operand here (constant folding of whole subgraphs is not supported yet)")),
+            Operand::Const(_) => Err(unsupported(node, "a constant operand here")),
         }
     }
 
@@ -385,9 +416,13 @@ impl Importer {
     fn node(&mut self, node: &NodeProto) -> Result<()> {
         let name = node_name(node);
         if let Some(value) = self.fold(node)? {
-            self.consts
-                .insert(self.output_name(node)?.to_owned(), value);
+            let output = self.output_name(node)?.to_owned();
+            self.record_folded_type(node, &output, &value);
+            self.consts.insert(output, value);
             return Ok(());
+        }
+        if node.op_type != "Constant" && self.all_inputs_constant(node) {
+            return self.evaluate_constant(node);
         }
         match node.op_type.as_str() {
             "Constant" => {
@@ -399,8 +434,9 @@ impl Importer {
                 let t =
                     attr.ok_or_else(|| unsupported(node, "only the `value` form of Constant"))?;
                 let value = tensor_from_proto(t, &name)?;
-                self.consts
-                    .insert(self.output_name(node)?.to_owned(), value);
+                let output = self.output_name(node)?.to_owned();
+                self.record_proto_type(&output, t.data_type);
+                self.consts.insert(output, value);
                 Ok(())
             }
             "Gemm" => self.gemm(node, name),
@@ -468,7 +504,8 @@ impl Importer {
             "Relu" | "Sigmoid" | "Tanh" | "LeakyRelu" | "Elu" | "Selu" | "Celu" | "HardSigmoid"
             | "HardSwish" | "Softplus" | "Softsign" | "Clip" | "Abs" | "Neg" | "Erf" | "Exp"
             | "Log" | "Sqrt" | "Reciprocal" | "Sign" | "Floor" | "Ceil" | "Round" | "Gelu"
-            | "Mish" | "ThresholdedRelu" | "Sin" | "Cos" => {
+            | "Mish" | "ThresholdedRelu" | "Sin" | "Cos" | "Tan" | "Asin" | "Acos" | "Atan"
+            | "Sinh" | "Cosh" | "Asinh" | "Acosh" | "Atanh" => {
                 let act = self.activation(node)?;
                 let input = self.var(node, 0)?;
                 let shape = self.graph.tensors[input].shape.clone();
@@ -571,6 +608,15 @@ impl Importer {
             "Mish" => Activation::Mish,
             "Sin" => Activation::Sin,
             "Cos" => Activation::Cos,
+            "Tan" => Activation::Tan,
+            "Asin" => Activation::Asin,
+            "Acos" => Activation::Acos,
+            "Atan" => Activation::Atan,
+            "Sinh" => Activation::Sinh,
+            "Cosh" => Activation::Cosh,
+            "Asinh" => Activation::Asinh,
+            "Acosh" => Activation::Acosh,
+            "Atanh" => Activation::Atanh,
             "ThresholdedRelu" => Activation::ThresholdedRelu {
                 alpha: p("alpha", 1.0),
             },
