@@ -1079,13 +1079,20 @@ def run_ort(path: Path, feeds: dict) -> list[np.ndarray]:
     return sess.run(None, feeds)
 
 
+def input_dtype(spec) -> type:
+    """An input's numpy type: the optional fourth element of its (shape, low, high) spec."""
+    return spec[3] if len(spec) > 3 else np.float32
+
+
 def write(name: str, seed: int) -> dict:
     description, build = MODELS[name]
     rng = np.random.default_rng(seed)
     nodes, inputs, outputs, inits, opset = build(rng)
     graph = helper.make_graph(
         nodes, name,
-        inputs=[tensor_info(n, shape) for n, (shape, _, _) in inputs.items()],
+        inputs=[helper.make_tensor_value_info(
+                    n, helper.np_dtype_to_tensor_dtype(np.dtype(input_dtype(spec))), spec[0])
+                for n, spec in inputs.items()],
         outputs=[tensor_info(n, shape) for n, shape in outputs.items()],
         initializer=inits,
     )
@@ -1104,9 +1111,12 @@ def write(name: str, seed: int) -> dict:
     samples = []
     for k in range(N_CALIBRATION):
         sample = {}
-        for n, (shape, lo, hi) in inputs.items():
+        for n, spec in inputs.items():
+            shape, lo, hi = spec[:3]
             if lo == "digits":   # real digit images from the test split, pixel values 0..16
                 sample[n] = digits_data()[1][k].reshape(shape).astype(np.float32)
+            elif input_dtype(spec) != np.float32:   # whole numbers in [lo, hi]
+                sample[n] = rng.integers(lo, hi + 1, size=shape).astype(input_dtype(spec))
             else:
                 sample[n] = dyadic(rng, shape, lo, hi).astype(np.float32)
         samples.append(sample)
@@ -1229,7 +1239,7 @@ def trig_hyperbolic(rng):
     )
 
 
-@model("constant_output", "an output that is a constant (a float Range) beside a computed one, "
+@model("constant_output", "outputs that are constants (a float Range, zeros) beside a computed one, "
        "whose weights come from a multi-axis Slice of a constant table, folded at import")
 def constant_output(rng):
     return (
@@ -1238,12 +1248,39 @@ def constant_output(rng):
             node("Reshape", ["block", "column"], ["weight"]),
             node("MatMul", ["input", "weight"], ["output"]),
             node("Range", ["start", "limit", "delta"], ["steps"]),
+            node("ConstantOfShape", ["three"], ["zeros"]),
         ],
         {"input": ([1, 8], -1.0, 1.0)},
-        {"output": [1, 1], "steps": [5]},
+        {"output": [1, 1], "steps": [5], "zeros": [3]},
         [weights(rng, "table", (4, 6)), init_i64("starts", [1, 2]), init_i64("ends", [3, 6]),
-         init_i64("axes", [0, 1]), init_i64("column", [8, 1]), init_f32("start", 0.0),
+         init_i64("axes", [0, 1]), init_i64("column", [8, 1]), init_i64("three", [3]),
+         init_f32("start", 0.0),
          init_f32("limit", 2.5), init_f32("delta", 0.5)],
+        18,
+    )
+
+
+@model("text_embedding", "a tokenised text classifier: int64 token ids into an embedding "
+       "(Gather by computed indices), a boolean padding mask, masked sum, a linear classifier, "
+       "and a comparison on the ids (how many are above 5)")
+def text_embedding(rng):
+    return (
+        [
+            node("Gather", ["embedding", "ids"], ["embedded"], axis=0),
+            node("Cast", ["mask"], ["mask_f"], to=onnx.TensorProto.FLOAT),
+            node("Unsqueeze", ["mask_f", "axis2"], ["mask3"]),
+            node("Mul", ["embedded", "mask3"], ["masked"]),
+            node("ReduceSum", ["masked", "axis1"], ["pooled"], keepdims=0),
+            node("Gemm", ["pooled", "fc.w", "fc.b"], ["logits"], transB=1),
+            node("Greater", ["ids", "five"], ["above"]),
+            node("Cast", ["above"], ["above_f"], to=onnx.TensorProto.FLOAT),
+            node("ReduceSum", ["above_f", "axis1"], ["count"], keepdims=1),
+            node("Concat", ["logits", "count"], ["output"], axis=1),
+        ],
+        {"ids": ([1, 8], 0, 11, np.int64), "mask": ([1, 8], 0, 1, np.bool_)},
+        {"output": [1, 4]},
+        [weights(rng, "embedding", (12, 6)), init_i64("axis1", [1]), init_i64("axis2", [2]),
+         weights(rng, "fc.w", (3, 6)), weights(rng, "fc.b", (3,)), init_i64("five", 5)],
         18,
     )
 

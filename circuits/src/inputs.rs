@@ -30,12 +30,18 @@ fn flattened_inputs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Vec<f3
     fn flatten(v: &serde_json::Value, out: &mut Vec<f32>) -> std::result::Result<(), String> {
         match v {
             serde_json::Value::Number(n) => out.push(n.as_f64().unwrap_or(f64::NAN) as f32),
+            // Boolean model inputs (masks, flags).
+            serde_json::Value::Bool(b) => out.push(f32::from(u8::from(*b))),
             serde_json::Value::Array(items) => {
                 for item in items {
                     flatten(item, out)?;
                 }
             }
-            other => return Err(format!("expected a number or an array, got {other}")),
+            other => {
+                return Err(format!(
+                    "expected a number, a boolean or an array, got {other}"
+                ))
+            }
         }
         Ok(())
     }

@@ -263,52 +263,10 @@ mod random_shapes {
     //! Randomized checks against dot products on convolutions and matrix products of random
     //! shapes, written as ONNX and compiled as a user's model is.
     use super::*;
+    use crate::common::onnx::{constant, dyadic, ints, model as graph};
     use proptest::prelude::*;
-    use prost::Message;
     use snarkml_circuits::prover;
     use tract_onnx::pb;
-
-    fn info(name: &str, dims: &[usize]) -> pb::ValueInfoProto {
-        let dim = dims
-            .iter()
-            .map(|d| pb::tensor_shape_proto::Dimension {
-                value: Some(pb::tensor_shape_proto::dimension::Value::DimValue(
-                    *d as i64,
-                )),
-                ..Default::default()
-            })
-            .collect();
-        pb::ValueInfoProto {
-            name: name.into(),
-            r#type: Some(pb::TypeProto {
-                value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
-                    elem_type: pb::tensor_proto::DataType::Float as i32,
-                    shape: Some(pb::TensorShapeProto { dim }),
-                })),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
-    }
-
-    fn constant(name: &str, dims: &[usize], values: Vec<f32>) -> pb::TensorProto {
-        pb::TensorProto {
-            name: name.into(),
-            dims: dims.iter().map(|d| *d as i64).collect(),
-            data_type: pb::tensor_proto::DataType::Float as i32,
-            float_data: values,
-            ..Default::default()
-        }
-    }
-
-    fn ints(name: &str, v: &[usize]) -> pb::AttributeProto {
-        pb::AttributeProto {
-            name: name.into(),
-            r#type: pb::attribute_proto::AttributeType::Ints as i32,
-            ints: v.iter().map(|x| *x as i64).collect(),
-            ..Default::default()
-        }
-    }
 
     /// One op `y = op(x, w, b)` as an ONNX model.
     fn model(
@@ -317,36 +275,7 @@ mod random_shapes {
         y: &[usize],
         inits: Vec<pb::TensorProto>,
     ) -> Vec<u8> {
-        pb::ModelProto {
-            ir_version: 8,
-            opset_import: vec![pb::OperatorSetIdProto {
-                domain: String::new(),
-                version: 13,
-            }],
-            graph: Some(pb::GraphProto {
-                name: "random".into(),
-                node: vec![node],
-                input: vec![info("x", x)],
-                output: vec![info("y", y)],
-                initializer: inits,
-                ..Default::default()
-            }),
-            ..Default::default()
-        }
-        .encode_to_vec()
-    }
-
-    /// Multiples of 1/16 in [-1, 1) from seeds.
-    fn dyadic(seed: u64, n: usize) -> Vec<f32> {
-        let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                ((s % 32) as f32 - 16.0) / 16.0
-            })
-            .collect()
+        graph(vec![node], &[("x", x)], &[("y", y)], inits)
     }
 
     /// Compiles `onnx` both ways at the same scales and checks they agree and the randomized

@@ -278,7 +278,7 @@ fn an_input_nested_in_its_shape_reads_as_the_flat_one_and_other_json_is_named() 
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("input_data[0]: expected a number or an array, got \"2\""),
+        err.contains("input_data[0]: expected a number, a boolean or an array, got \"2\""),
         "{err}"
     );
 }

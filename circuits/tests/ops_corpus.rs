@@ -466,3 +466,57 @@ fn a_model_that_misses_the_accuracy_target_is_refused_unless_the_error_is_allowe
     assert!(allowed.report.mean_rel_error > 1e-7);
     assert!(allowed.report.mean_rel_error <= allowed.report.max_rel_error);
 }
+
+#[test]
+fn integer_and_boolean_inputs_take_only_whole_numbers_of_their_type() {
+    let (model, q) = corpus_model("text_embedding");
+    assert_eq!(
+        model.inputs[0].dtype,
+        snarkml_circuits::model::InputType::Int {
+            bits: 64,
+            signed: true
+        }
+    );
+    assert_eq!(
+        model.inputs[1].dtype,
+        snarkml_circuits::model::InputType::Bool
+    );
+    // An input file with booleans as `true`/`false` reads as the numbers.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("input.json");
+    std::fs::write(
+        &file,
+        r#"{"input_data": [[9, 7, 8, 10, 4, 9, 1, 6], [false, true, false, true, true, true, false, false]]}"#,
+    )
+    .unwrap();
+    let input = InputFile::load(&file).unwrap();
+    assert_eq!(model.quantize_inputs(&input.input_data).unwrap(), q);
+    let refused =
+        |ids: Vec<f32>, mask: Vec<f32>, needle: &str| match model.quantize_inputs(&[ids, mask]) {
+            Err(CircuitError::BadValue { what, reason }) => {
+                assert!(reason.contains(needle), "{what}: {reason}");
+                what
+            }
+            other => panic!("expected BadValue, got {other:?}"),
+        };
+    let ones = vec![1.0; 8];
+    assert_eq!(
+        refused(vec![2.5; 8], ones.clone(), "not a whole number"),
+        "input `ids`"
+    );
+    assert_eq!(
+        refused(vec![1.0; 8], vec![2.0; 8], "outside its bool type"),
+        "input `mask`"
+    );
+    // Compile refuses a calibration sample that is not of the type, naming the input.
+    let err = compile(
+        &fixture("corpus/text_embedding.onnx"),
+        &[vec![vec![0.5; 8], ones]],
+        &CompileOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, CircuitError::BadValue { what, .. } if what == "input `ids`"),
+        "{err}"
+    );
+}

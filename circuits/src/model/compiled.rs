@@ -93,6 +93,14 @@ pub struct IoSpec {
     /// Signed bit width of every value (guaranteed by a range check or a static bound); public
     /// values are packed `⌊252 / pack_bits⌋` per instance.
     pub pack_bits: u32,
+    /// The declared element type of a model input: an integer or boolean input takes only
+    /// whole numbers of its type.
+    #[serde(default, skip_serializing_if = "is_float")]
+    pub dtype: super::InputType,
+}
+
+fn is_float(t: &super::InputType) -> bool {
+    *t == super::InputType::Float
 }
 
 /// The lookup tables the circuit needs.
@@ -324,6 +332,12 @@ impl CompiledModel {
                     return Err(CircuitError::BadValue {
                         what: format!("input `{}`", t.name),
                         reason: format!("contains {bad}"),
+                    });
+                }
+                if let Some(reason) = data.iter().find_map(|x| spec.dtype.refuse(*x)) {
+                    return Err(CircuitError::BadValue {
+                        what: format!("input `{}`", t.name),
+                        reason,
                     });
                 }
                 Ok(data.iter().map(|x| quantize(*x, t.scale_bits)).collect())

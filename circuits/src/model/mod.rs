@@ -303,6 +303,66 @@ impl ProductDims {
     }
 }
 
+/// The element type a model input is declared with. Integers and booleans are exact values
+/// (token ids, indices, masks, flags): an input file must give them as whole numbers within
+/// the type, and they are represented exactly in fixed point.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum InputType {
+    /// `float32` (or another float type): any finite value.
+    #[default]
+    Float,
+    /// `bool`: 0 or 1 (`false`, `true`).
+    Bool,
+    /// A signed or unsigned integer of `bits` bits.
+    Int {
+        /// Width of the type.
+        bits: u32,
+        /// Two's complement (else unsigned).
+        signed: bool,
+    },
+}
+
+impl InputType {
+    /// The least and greatest value of an integer or boolean type; `None` for floats.
+    pub fn bounds(self) -> Option<(f64, f64)> {
+        match self {
+            Self::Float => None,
+            Self::Bool => Some((0.0, 1.0)),
+            Self::Int { bits, signed: true } => {
+                let half = 2f64.powi(bits as i32 - 1);
+                Some((-half, half - 1.0))
+            }
+            Self::Int {
+                bits,
+                signed: false,
+            } => Some((0.0, 2f64.powi(bits as i32) - 1.0)),
+        }
+    }
+
+    /// Why `value` is not a value of this type, if it is not.
+    pub fn refuse(self, value: f32) -> Option<String> {
+        let (lo, hi) = self.bounds()?;
+        let v = f64::from(value);
+        if v.fract() != 0.0 {
+            return Some(format!(
+                "{value} is not a whole number, as its {self} type needs"
+            ));
+        }
+        (v < lo || v > hi).then(|| format!("{value} is outside its {self} type ({lo}..={hi})"))
+    }
+}
+
+impl std::fmt::Display for InputType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Float => f.write_str("float"),
+            Self::Bool => f.write_str("bool"),
+            Self::Int { bits, signed } => write!(f, "{}int{bits}", if *signed { "" } else { "u" }),
+        }
+    }
+}
+
 /// A model as a graph of supported float ops.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct FloatGraph {
@@ -312,6 +372,9 @@ pub struct FloatGraph {
     pub tensors: Vec<TensorDef>,
     /// The model inputs, in ONNX order.
     pub inputs: Vec<TensorId>,
+    /// The declared element type of each input (floats when empty).
+    #[serde(default)]
+    pub input_types: Vec<InputType>,
     /// The model outputs, in ONNX order.
     pub outputs: Vec<TensorId>,
     /// The ops, in topological order.
@@ -319,6 +382,11 @@ pub struct FloatGraph {
 }
 
 impl FloatGraph {
+    /// The declared element type of input `i`.
+    pub fn input_type(&self, i: usize) -> InputType {
+        self.input_types.get(i).copied().unwrap_or_default()
+    }
+
     /// Runs the graph on floats (our own interpretation, used to check the import against tract)
     /// and returns the outputs.
     pub fn run_f32(&self, inputs: &[Vec<f32>]) -> Vec<Vec<f32>> {

@@ -434,7 +434,15 @@ pub(super) fn lower(
             .map(|t| IoSpec {
                 tensor: *t,
                 visibility: Visibility::Public,
-                pack_bits: bounds::signed_bits(bounds[*t]),
+                // A value bound to zero (a constant zero output) still packs as a sign and
+                // a bit: the narrowest width a build may hold.
+                pack_bits: bounds::signed_bits(bounds[*t]).max(2),
+                dtype: graph
+                    .inputs
+                    .iter()
+                    .position(|i| i == t)
+                    .map(|i| graph.input_type(i))
+                    .unwrap_or_default(),
             })
             .collect::<Vec<_>>()
     };

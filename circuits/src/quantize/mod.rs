@@ -280,7 +280,7 @@ pub fn compile(
         .iter()
         .map(|v| graph.outputs.iter().map(|id| v[*id].clone()).collect())
         .collect();
-    let max_abs: Vec<f64> = (0..graph.tensors.len())
+    let mut max_abs: Vec<f64> = (0..graph.tensors.len())
         .map(|t| {
             float_values
                 .iter()
@@ -288,6 +288,13 @@ pub fn compile(
                 .fold(0f64, |m, x| m.max(f64::from(x.abs())))
         })
         .collect();
+    // A boolean or byte input is range-checked to its whole type, not only to the values
+    // calibration saw: every value of its type proves. (Wider integers: calibration's range.)
+    for (i, t) in graph.inputs.iter().enumerate() {
+        if let Some((lo, hi)) = graph.input_type(i).bounds().filter(|(_, hi)| *hi < 256.0) {
+            max_abs[*t] = max_abs[*t].max(lo.abs()).max(hi.abs());
+        }
+    }
 
     let source_sha256 = hex::encode(Sha256::digest(&bytes));
     let finish = |mut model: CompiledModel| -> Result<CompiledModel> {
@@ -520,7 +527,7 @@ fn check_inputs(graph: &FloatGraph, sample: &[Vec<f32>]) -> Result<()> {
             got: sample.len(),
         });
     }
-    for (id, data) in graph.inputs.iter().zip(sample) {
+    for (i, (id, data)) in graph.inputs.iter().zip(sample).enumerate() {
         let t = &graph.tensors[*id];
         if data.len() != t.numel() {
             return Err(CircuitError::InputShape {
@@ -528,6 +535,13 @@ fn check_inputs(graph: &FloatGraph, sample: &[Vec<f32>]) -> Result<()> {
                 shape: t.shape.clone(),
                 expected: t.numel(),
                 got: data.len(),
+            });
+        }
+        let dtype = graph.input_type(i);
+        if let Some(reason) = data.iter().find_map(|v| dtype.refuse(*v)) {
+            return Err(CircuitError::BadValue {
+                what: format!("input `{}`", t.name),
+                reason,
             });
         }
     }
@@ -547,7 +561,7 @@ fn cross_check(
     // tract is only a cross-check: where it fails, or panics (its ConvTranspose with auto_pad
     // overflows in debug builds), the import is reported unchecked, never refused.
     let tract = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        FloatReference::new(path, input_shapes).and_then(|reference| {
+        FloatReference::typed(path, input_shapes, &graph.input_types).and_then(|reference| {
             samples
                 .iter()
                 .map(|s| reference.run(s))

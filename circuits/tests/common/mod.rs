@@ -1,6 +1,8 @@
 //! Helpers shared by the circuits crate's tests.
 #![allow(dead_code)]
 
+pub(crate) mod onnx;
+
 use snarkml_circuits::circuit::ModelCircuit;
 use snarkml_circuits::halo2_proofs::dev::VerifyFailure;
 use snarkml_circuits::io::{load_calibration, InputFile};

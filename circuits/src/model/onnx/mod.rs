@@ -8,6 +8,7 @@
 mod const_eval;
 mod conv_transpose;
 mod elementwise;
+mod embedding;
 mod fold;
 mod graph_folds;
 mod linear;
@@ -16,7 +17,7 @@ mod recurrent;
 mod reduce;
 mod shape;
 
-use super::{Activation, FloatGraph, FloatOp, Param, TensorDef, TensorId};
+use super::{Activation, FloatGraph, FloatOp, InputType, Param, TensorDef, TensorId};
 use crate::error::{CircuitError, Result};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -130,9 +131,10 @@ pub fn load(path: &Path) -> Result<FloatGraph> {
         if importer.consts.contains_key(&input.name) {
             continue; // old exporters list initializers as inputs too
         }
-        let shape = value_info_shape(input)?;
+        let (shape, dtype) = value_info_shape(input)?;
         let id = importer.add_tensor(&input.name, shape);
         importer.graph.inputs.push(id);
+        importer.graph.input_types.push(dtype);
     }
     for node in &graph.node {
         importer.node(node)?;
@@ -189,7 +191,59 @@ fn read_proto(path: &Path) -> Result<pb::ModelProto> {
     Ok(proto)
 }
 
-fn value_info_shape(info: &pb::ValueInfoProto) -> Result<Vec<usize>> {
+/// The element type of a model input: floats, or the integer and boolean types an input
+/// file gives as whole numbers.
+fn input_type(name: &str, elem_type: i32) -> Result<InputType> {
+    Ok(match DataType::try_from(elem_type) {
+        Ok(DataType::Float | DataType::Double | DataType::Float16 | DataType::Bfloat16) => {
+            InputType::Float
+        }
+        Ok(DataType::Bool) => InputType::Bool,
+        Ok(DataType::Int8) => InputType::Int {
+            bits: 8,
+            signed: true,
+        },
+        Ok(DataType::Uint8) => InputType::Int {
+            bits: 8,
+            signed: false,
+        },
+        Ok(DataType::Int16) => InputType::Int {
+            bits: 16,
+            signed: true,
+        },
+        Ok(DataType::Uint16) => InputType::Int {
+            bits: 16,
+            signed: false,
+        },
+        Ok(DataType::Int32) => InputType::Int {
+            bits: 32,
+            signed: true,
+        },
+        Ok(DataType::Uint32) => InputType::Int {
+            bits: 32,
+            signed: false,
+        },
+        Ok(DataType::Int64) => InputType::Int {
+            bits: 64,
+            signed: true,
+        },
+        Ok(DataType::Uint64) => InputType::Int {
+            bits: 64,
+            signed: false,
+        },
+        other => {
+            return Err(CircuitError::InvalidModel {
+                node: name.to_owned(),
+                reason: format!(
+                    "model inputs of type {} are not supported (floats, integers and booleans are)",
+                    other.map_or_else(|_| elem_type.to_string(), |t| format!("{t:?}"))
+                ),
+            })
+        }
+    })
+}
+
+fn value_info_shape(info: &pb::ValueInfoProto) -> Result<(Vec<usize>, InputType)> {
     let bad = |reason: &str| CircuitError::InvalidModel {
         node: info.name.clone(),
         reason: reason.into(),
@@ -199,9 +253,7 @@ fn value_info_shape(info: &pb::ValueInfoProto) -> Result<Vec<usize>> {
     else {
         return Err(bad("the input is not a tensor"));
     };
-    if tensor.elem_type != DataType::Float as i32 {
-        return Err(bad("only float32 model inputs are supported"));
-    }
+    let dtype = input_type(&info.name, tensor.elem_type)?;
     let shape = tensor
         .shape
         .as_ref()
@@ -215,7 +267,7 @@ fn value_info_shape(info: &pb::ValueInfoProto) -> Result<Vec<usize>> {
             _ => 1,
         })
         .collect();
-    checked_shape(&info.name, &dims, false)
+    Ok((checked_shape(&info.name, &dims, false)?, dtype))
 }
 
 fn tensor_from_proto(t: &pb::TensorProto, name: &str) -> Result<Const> {
@@ -473,6 +525,9 @@ impl Importer {
             "AveragePool" | "GlobalAveragePool" => self.avg_pool(node, name),
             "MaxPool" | "GlobalMaxPool" => self.max_pool(node, name),
             "BatchNormalization" => self.batch_norm(node, name),
+            "Gather" if matches!(self.operand(node, 1)?, Operand::Var(_)) => {
+                self.gather_computed(node, name)
+            }
             "Transpose" | "Slice" | "Concat" | "Gather" | "Pad" | "Expand" | "Tile" | "Trilu"
             | "GatherElements" | "GatherND" | "ScatterND" | "ScatterElements" | "Resize"
             | "DepthToSpace" | "SpaceToDepth" => self.select(node, name),
@@ -757,15 +812,41 @@ pub struct FloatReference {
     path: PathBuf,
     plan: std::sync::Arc<tract_onnx::prelude::TypedRunnableModel>,
     shapes: Vec<Vec<usize>>,
+    types: Vec<DatumType>,
+}
+
+/// tract's element type for a model input.
+fn datum_type(t: InputType) -> DatumType {
+    match t {
+        InputType::Float => DatumType::F32,
+        InputType::Bool => DatumType::Bool,
+        InputType::Int { bits: 8, signed } => [DatumType::U8, DatumType::I8][usize::from(signed)],
+        InputType::Int { bits: 16, signed } => {
+            [DatumType::U16, DatumType::I16][usize::from(signed)]
+        }
+        InputType::Int { bits: 32, signed } => {
+            [DatumType::U32, DatumType::I32][usize::from(signed)]
+        }
+        InputType::Int { signed, .. } => [DatumType::U64, DatumType::I64][usize::from(signed)],
+    }
 }
 
 impl FloatReference {
-    /// Loads the model into tract with the given input shapes.
+    /// Loads the model into tract with the given input shapes (float inputs).
     pub fn new(path: &Path, input_shapes: &[Vec<usize>]) -> Result<Self> {
+        Self::typed(path, input_shapes, &[])
+    }
+
+    /// Loads the model into tract with the given input shapes and element types (floats
+    /// where `types` has none).
+    pub fn typed(path: &Path, input_shapes: &[Vec<usize>], types: &[InputType]) -> Result<Self> {
+        let types: Vec<DatumType> = (0..input_shapes.len())
+            .map(|i| datum_type(types.get(i).copied().unwrap_or_default()))
+            .collect();
         let build = || -> TractResult<_> {
             let mut model = tract_onnx::onnx().model_for_path(path)?;
             for (i, shape) in input_shapes.iter().enumerate() {
-                model = model.with_input_fact(i, InferenceFact::dt_shape(DatumType::F32, shape))?;
+                model = model.with_input_fact(i, InferenceFact::dt_shape(types[i], shape))?;
             }
             model.into_optimized()?.into_runnable()
         };
@@ -777,6 +858,7 @@ impl FloatReference {
             path: path.to_owned(),
             plan,
             shapes: input_shapes.to_vec(),
+            types,
         })
     }
 
@@ -785,8 +867,17 @@ impl FloatReference {
         let run = || -> TractResult<Vec<Vec<f32>>> {
             let tensors = inputs
                 .iter()
-                .zip(&self.shapes)
-                .map(|(data, shape)| Ok(Tensor::from_shape(shape, data)?.into()))
+                .zip(self.shapes.iter().zip(&self.types))
+                .map(|(data, (shape, dt))| {
+                    let t = Tensor::from_shape(shape, data)?;
+                    Ok(if *dt == DatumType::F32 {
+                        t
+                    } else {
+                        // Whole numbers (checked before): exact through i64.
+                        t.cast_to::<i64>()?.cast_to_dt(*dt)?.into_owned()
+                    }
+                    .into())
+                })
                 .collect::<TractResult<_>>()?;
             let outputs = self.plan.run(tensors)?;
             outputs
