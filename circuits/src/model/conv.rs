@@ -103,17 +103,21 @@ impl ConvGeometry {
         let in_len: usize = self.in_spatial.iter().product();
         let out_len: usize = self.out_spatial.iter().product();
         let mut terms = Vec::with_capacity(cpg * kernel_len);
+        // Positions unravelled once (this loop runs for every term of every output).
+        let kernel_positions: Vec<Vec<usize>> =
+            (0..kernel_len).map(|q| unravel(q, &self.kernel)).collect();
+        let out_positions: Vec<Vec<usize>> = (0..out_len)
+            .map(|p| unravel(p, &self.out_spatial))
+            .collect();
         let mut out_index = 0;
         for n in 0..self.batch {
             for o in 0..self.out_channels {
                 let g = o / opg;
-                for p in 0..out_len {
-                    let pos = unravel(p, &self.out_spatial);
+                for pos in &out_positions {
                     terms.clear();
                     for c_local in 0..cpg {
                         let c = g * cpg + c_local;
-                        for q in 0..kernel_len {
-                            let kpos = unravel(q, &self.kernel);
+                        for (q, kpos) in kernel_positions.iter().enumerate() {
                             let mut inside = true;
                             let mut flat = 0;
                             for a in 0..d {
