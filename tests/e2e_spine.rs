@@ -3,7 +3,7 @@
 mod common;
 
 use common::{
-    assert_one_line_error, cached_srs, flip_proof_byte, local_chain, ok, repo, snarkml,
+    assert_one_line_error, cached_srs, flip_proof_byte, json, local_chain, ok, repo, snarkml,
     tamper_json, toolchain_on_path,
 };
 use snarkml::artifacts::BuildDir;
@@ -445,4 +445,67 @@ fn compile_refuses_a_missed_accuracy_target_in_one_line_unless_allow_error_is_gi
         "{kept}"
     );
     assert!(tmp.path().join("build/model.json").exists());
+}
+
+/// `--json` on every step of the pipeline: each prints one JSON object (README "JSON output")
+/// whose fields agree with the next step's.
+#[test]
+fn every_pipeline_step_prints_json_with_json() {
+    toolchain_on_path();
+    let tmp = tempfile::tempdir().unwrap();
+    let path = |name: &str| tmp.path().join(name).to_str().unwrap().to_owned();
+    let (b, proof, sol) = (path("build"), path("proof.json"), path("sol"));
+    let model = repo("tests/fixtures/relu3.onnx");
+    let input = repo("tests/fixtures/relu3.input.json");
+    let (model, input) = (model.to_str().unwrap(), input.to_str().unwrap());
+    let compiled = json(&ok(snarkml(&[
+        "compile",
+        model,
+        "-o",
+        &b,
+        "--calibration",
+        input,
+        "--json",
+    ])));
+    let k = compiled["k"].as_u64().unwrap();
+    assert!(compiled["rows"].as_u64().unwrap() > 0, "{compiled}");
+    assert_eq!(compiled["error"]["meets_target"], true, "{compiled}");
+    let srs = cached_srs(k as u32);
+    let srs = srs.to_str().unwrap();
+    let setup = json(&ok(snarkml(&["setup", &b, "--srs", srs, "--json"])));
+    assert_eq!(setup["k"], k);
+    assert_eq!(setup["development_srs"], true);
+    let proved = json(&ok(snarkml(&[
+        "prove", &b, "--input", input, "-o", &proof, "--json",
+    ])));
+    assert!(proved["bytes"].as_u64().unwrap() > 0);
+    let outputs = &proved["outputs"];
+    assert_eq!(outputs[0]["visibility"], "public", "{proved}");
+    assert!(!outputs[0]["values"].as_array().unwrap().is_empty());
+    let verified = json(&ok(snarkml(&["verify", &b, &proof, "--json"])));
+    assert_eq!(verified["valid"], true);
+    assert_eq!(&verified["outputs"], outputs);
+    let mocked = json(&ok(snarkml(&["mock", &b, "--input", input, "--json"])));
+    assert_eq!(
+        (&mocked["satisfied"], &mocked["k"]),
+        (&true.into(), &k.into())
+    );
+    let info = json(&ok(snarkml(&["srs", "info", srs, "--json"])));
+    assert_eq!(
+        (&info["k"], &info["development"]),
+        (&k.into(), &true.into())
+    );
+    let generated = json(&ok(snarkml(&["gen-verifier", &b, "-o", &sol, "--json"])));
+    assert_eq!(generated["over_eip170"], false, "{generated}");
+    assert!(generated["num_instances"].as_u64().unwrap() > 0);
+
+    let chain = common::TestChain::start();
+    let deployed = json(&ok(chain.cli(&["deploy", &b, "--json"], &[])));
+    assert_eq!(deployed["chain_id"], 31337);
+    assert_eq!(deployed["vk_hash"], setup["vk_hash"]);
+    let accepted = json(&ok(
+        chain.cli(&["verify-onchain", &b, &proof, "--json"], &[])
+    ));
+    assert_eq!(accepted["accepted"], true);
+    assert_eq!(accepted["address"], deployed["verifier"]);
 }

@@ -1,7 +1,8 @@
 //! `snarkml audit | bounty`: dataset commitments, sample sizes, and audit bounties.
 
 use super::aggregate::CacheOpts;
-use super::market::{address, parse_fee, print};
+use super::market::{address, parse_fee};
+use super::print;
 use super::{block_on, RpcOpts};
 use crate::artifacts::BuildDir;
 use crate::chain::bounty::{self, BountyEntry};

@@ -1,4 +1,4 @@
-use super::market::print;
+use super::print;
 use crate::pipeline::batch;
 use clap::Subcommand;
 use serde_json::json;

@@ -22,6 +22,9 @@ pub struct DeployCmd {
     /// new one is deployed).
     #[arg(long, value_name = "ADDRESS")]
     pub shared_verifier: Option<String>,
+    /// Print JSON: the deployment record (BUILD/deployment.json's fields).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `snarkml verify-onchain`.
@@ -39,6 +42,9 @@ pub struct VerifyOnchainCmd {
     pub address: Option<String>,
     #[command(flatten)]
     rpc: RpcOpts,
+    /// Print JSON: {accepted, address, gas_used}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 impl DeployCmd {
@@ -51,18 +57,19 @@ impl DeployCmd {
             .map(pipeline::parse_address)
             .transpose()?;
         let d = block_on(pipeline::deploy(&build, &cfg, self.insecure_srs, shared))?;
-        println!(
-            "verifier deployed on chain {} at {} (IVerifier)",
-            d.chain_id, d.verifier
-        );
-        println!(
-            "  verifier {} ({} bytes runtime), deployment gas {}",
-            d.raw_verifier, d.raw_runtime_size, d.deploy_gas
-        );
-        if let (Some(at), Some(hash)) = (&d.vk_artifact, &d.vk_artifact_hash) {
-            println!("  verifying-key artifact {at}, keccak 0x{hash}");
-        }
-        Ok(())
+        super::print(self.json, serde_json::to_value(&d)?, || {
+            println!(
+                "verifier deployed on chain {} at {} (IVerifier)",
+                d.chain_id, d.verifier
+            );
+            println!(
+                "  verifier {} ({} bytes runtime), deployment gas {}",
+                d.raw_verifier, d.raw_runtime_size, d.deploy_gas
+            );
+            if let (Some(at), Some(hash)) = (&d.vk_artifact, &d.vk_artifact_hash) {
+                println!("  verifying-key artifact {at}, keccak 0x{hash}");
+            }
+        })
     }
 }
 
@@ -86,12 +93,18 @@ impl VerifyOnchainCmd {
                 self.proof.display()
             );
         }
-        let gas = verdict
-            .gas_used
-            .map(|g| format!(", gas used {g}"))
-            .unwrap_or_default();
-        println!("proof accepted on-chain by {address}{gas}");
-        Ok(())
+        let value = serde_json::json!({
+            "accepted": true,
+            "address": address.to_string(),
+            "gas_used": verdict.gas_used,
+        });
+        super::print(self.json, value, || {
+            let gas = verdict
+                .gas_used
+                .map(|g| format!(", gas used {g}"))
+                .unwrap_or_default();
+            println!("proof accepted on-chain by {address}{gas}");
+        })
     }
 }
 
@@ -143,7 +156,7 @@ impl StatusCmd {
             .keys()
             .filter(|k| **k != id.to_string())
             .collect();
-        super::market::print(
+        super::print(
             self.json,
             serde_json::json!({
                 "chain_id": id,

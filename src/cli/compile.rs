@@ -73,6 +73,99 @@ pub struct CompileCmd {
     /// a temporary directory) and print the measured time and memory beside the predicted.
     #[arg(long, requires = "optimize", value_name = "INPUT")]
     pub measure: Option<PathBuf>,
+    /// Print JSON: {build, model, seconds, layers, scale_bits, weight_scale_bits, width, rows,
+    /// table_rows, k, one_row_rescale, finer_outputs, limb_bits, error: {samples,
+    /// mean_relative, worst_sample_relative, max_abs, largest_output, top1_agreement, target,
+    /// meets_target}, import_unchecked, weights_commitment[, optimize: {layouts, chosen,
+    /// measured}]}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `compile --json`'s object.
+fn summary_json(
+    m: &snarkml_circuits::quantize::CompiledModel,
+    build: &BuildDir,
+    secs: f64,
+    target: f64,
+) -> eyre::Result<serde_json::Value> {
+    let r = &m.report;
+    let finer: serde_json::Map<String, serde_json::Value> = m
+        .tables
+        .gains
+        .iter()
+        .map(|(act, g)| {
+            let name = serde_json::to_value(act).ok();
+            let name = name.as_ref().and_then(|v| v["fn"].as_str()).unwrap_or("?");
+            (name.to_owned(), serde_json::json!(g))
+        })
+        .collect();
+    Ok(serde_json::json!({
+        "build": build.root().display().to_string(),
+        "model": m.name,
+        "seconds": secs,
+        "layers": m.layers.len(),
+        "scale_bits": m.scale_bits,
+        "weight_scale_bits": m.weight_scale_bits,
+        "width": m.layout.width,
+        "rows": m.rows,
+        "table_rows": m.tables.rows(),
+        "k": m.layout.k,
+        "one_row_rescale": m.layout.one_row_rescale,
+        "finer_outputs": finer,
+        "limb_bits": m.tables.limb_bits,
+        "error": {
+            "samples": r.samples,
+            "mean_relative": r.mean_rel_error,
+            "worst_sample_relative": r.max_rel_error,
+            "max_abs": r.max_abs_error,
+            "largest_output": r.largest_output,
+            "top1_agreement": r.top1_agreement,
+            "target": target,
+            "meets_target": r.mean_rel_error <= target,
+        },
+        "import_unchecked": r.import_unchecked,
+        "weights_commitment": m
+            .weights_commitment()?
+            .map(|c| snarkml_circuits::fixed_point::field_to_hex(&c)),
+    }))
+}
+
+/// One layout of `compile --optimize` as JSON.
+fn candidate_json(c: &snarkml_circuits::layout::optimize::Candidate) -> serde_json::Value {
+    serde_json::json!({
+        "width": c.width,
+        "advice": c.columns.advice,
+        "rows": c.rows,
+        "k": c.k,
+        "predicted_prove_seconds": c.prove_s,
+        "predicted_memory_bytes": c.memory_bytes,
+        "verifier_bytes_estimate": c.verifier_bytes,
+    })
+}
+
+/// `compile --optimize`'s table of layouts.
+fn print_layouts(candidates: &[snarkml_circuits::layout::optimize::Candidate]) {
+    use snarkml_circuits::layout::optimize;
+    println!("layouts (cost model fitted on the project's 2-core machine):");
+    println!("  width  advice  rows      k   predicted prove  predicted memory  verifier (est.)");
+    for c in candidates {
+        println!(
+            "  {:>5}  {:>6}  {:>8}  {:>2}  {:>13.2}s  {:>12.0} MiB  {:>8} B{}",
+            c.width,
+            c.columns.advice,
+            c.rows,
+            c.k,
+            c.prove_s,
+            c.memory_bytes / 1048576.0,
+            c.verifier_bytes,
+            if c.verifier_bytes > optimize::EVM_CODE_LIMIT {
+                " (over the EVM limit)"
+            } else {
+                ""
+            }
+        );
+    }
 }
 
 /// A missed accuracy target says what the user can do about it.
@@ -163,7 +256,7 @@ fn tempfile_dir() -> eyre::Result<PathBuf> {
 impl CompileCmd {
     pub(super) fn run(self) -> eyre::Result<()> {
         let build = BuildDir::create(&self.out)?;
-        if self.calibration.is_none() {
+        if self.calibration.is_none() && !self.json {
             println!(
                 "note: no --calibration given: calibrating on {} random inputs in [-1, 1]",
                 pipeline::DEFAULT_RANDOM_SAMPLES
@@ -192,6 +285,7 @@ impl CompileCmd {
             pipeline::compile(&self.model, &build, self.calibration.as_deref(), &opts)
                 .map_err(accuracy_hint)
         })?;
+        let mut optimized = serde_json::Map::new();
         if self.optimize {
             use snarkml_circuits::layout::optimize;
             let cost = optimize::CostModel::MEASURED;
@@ -211,26 +305,12 @@ impl CompileCmd {
             secs += more;
             let candidates: Vec<optimize::Candidate> =
                 layouts.iter().map(|(c, _)| c.clone()).collect();
-            println!("layouts (cost model fitted on the project's 2-core machine):");
-            println!(
-                "  width  advice  rows      k   predicted prove  predicted memory  verifier (est.)"
+            optimized.insert(
+                "layouts".into(),
+                candidates.iter().map(candidate_json).collect(),
             );
-            for c in &candidates {
-                println!(
-                    "  {:>5}  {:>6}  {:>8}  {:>2}  {:>13.2}s  {:>12.0} MiB  {:>8} B{}",
-                    c.width,
-                    c.columns.advice,
-                    c.rows,
-                    c.k,
-                    c.prove_s,
-                    c.memory_bytes / 1048576.0,
-                    c.verifier_bytes,
-                    if c.verifier_bytes > optimize::EVM_CODE_LIMIT {
-                        " (over the EVM limit)"
-                    } else {
-                        ""
-                    }
-                );
+            if !self.json {
+                print_layouts(&candidates);
             }
             let chosen = optimize::choose(
                 &candidates,
@@ -239,13 +319,16 @@ impl CompileCmd {
             )
             .cloned()
             .ok_or_else(|| eyre::eyre!("no layout fits the memory budget and the EVM limit (try --max-memory higher, or --wide-verifier)"))?;
-            println!(
-                "chosen: width {} (k = {}), predicted prove {:.2}s, {:.0} MiB",
-                chosen.width,
-                chosen.k,
-                chosen.prove_s,
-                chosen.memory_bytes / 1048576.0
-            );
+            optimized.insert("chosen".into(), candidate_json(&chosen));
+            if !self.json {
+                println!(
+                    "chosen: width {} (k = {}), predicted prove {:.2}s, {:.0} MiB",
+                    chosen.width,
+                    chosen.k,
+                    chosen.prove_s,
+                    chosen.memory_bytes / 1048576.0
+                );
+            }
             if let Some(compiled) = layouts
                 .into_iter()
                 .find(|(c, _)| c.width == chosen.width)
@@ -268,11 +351,29 @@ impl CompileCmd {
                 let (prove_s, peak) = measure(&build, m.layout.k, input)?;
                 let (predicted, predicted_mem) =
                     cost.predict(m.layout.k, optimize::Columns::of(&m, m.layout.width));
-                println!(
-                    "measured: prove {prove_s:.2}s (predicted {predicted:.2}s), peak RSS {peak:.0} MiB (predicted {:.0} MiB)",
-                    predicted_mem / 1048576.0
+                optimized.insert(
+                    "measured".into(),
+                    serde_json::json!({
+                        "prove_seconds": prove_s,
+                        "predicted_prove_seconds": predicted,
+                        "peak_rss_mib": peak,
+                        "predicted_memory_bytes": predicted_mem,
+                    }),
                 );
+                if !self.json {
+                    println!(
+                        "measured: prove {prove_s:.2}s (predicted {predicted:.2}s), peak RSS {peak:.0} MiB (predicted {:.0} MiB)",
+                        predicted_mem / 1048576.0
+                    );
+                }
             }
+        }
+        if self.json {
+            let mut value = summary_json(&m, &build, secs, self.target_error)?;
+            if self.optimize {
+                value["optimize"] = serde_json::Value::Object(optimized);
+            }
+            return super::print(true, value, || {});
         }
         let r = &m.report;
         println!(

@@ -1,5 +1,6 @@
 //! `snarkml contracts | model | infer`: the model registry and pay-per-verified-inference.
 
+use super::print;
 use super::{block_on, timed, RpcOpts};
 use crate::artifacts::BuildDir;
 use crate::chain::escrow::{self, ModelEntry, RequestEntry};
@@ -213,19 +214,6 @@ fn request_json(r: &RequestEntry) -> serde_json::Value {
         "input_instances": r.input_count,
         "input_digest": format!("{:x}", r.input_digest),
     })
-}
-
-pub(super) fn print(
-    json_out: bool,
-    value: serde_json::Value,
-    text: impl FnOnce(),
-) -> eyre::Result<()> {
-    if json_out {
-        println!("{}", serde_json::to_string_pretty(&value)?);
-    } else {
-        text();
-    }
-    Ok(())
 }
 
 fn print_model(json_out: bool, m: &ModelEntry) -> eyre::Result<()> {

@@ -186,6 +186,20 @@ pub(crate) fn record_deployments(
 }
 
 /// Runs `f`, printing `name` and how long it took.
+/// Prints `value` as pretty JSON with `--json`, else runs `text` (the human form).
+pub(super) fn print(
+    json_out: bool,
+    value: serde_json::Value,
+    text: impl FnOnce(),
+) -> eyre::Result<()> {
+    if json_out {
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        text();
+    }
+    Ok(())
+}
+
 pub(crate) fn timed<T>(name: &str, f: impl FnOnce() -> eyre::Result<T>) -> eyre::Result<(T, f64)> {
     let spinner = spinner(name);
     let start = Instant::now();

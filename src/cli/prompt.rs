@@ -1,7 +1,8 @@
 //! `snarkml market`: the prompt marketplace — delivery keys, deployment, buyer keys, listing,
 //! buying, delivery, decryption, refunds.
 
-use super::market::{parse_fee, print};
+use super::market::parse_fee;
+use super::print;
 use super::{block_on, stdout_to_stderr, timed, RpcOpts};
 use crate::artifacts::{write_secret_json, BuildDir};
 use crate::chain::prompt::{self as chain, ListingEntry, OrderEntry};

@@ -23,6 +23,10 @@ pub struct ProveCmd {
     /// Make a proof for `snarkml aggregate` (Poseidon transcript) instead of one for the EVM.
     #[arg(long)]
     pub for_aggregation: bool,
+    /// Print JSON: {proof, seconds, bytes, outputs: [{name, shape, visibility, values,
+    /// commitment}]}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `snarkml verify`.
@@ -35,6 +39,28 @@ pub struct VerifyCmd {
     pub build: PathBuf,
     /// Proof file.
     pub proof: PathBuf,
+    /// Print JSON: {valid, seconds, outputs} (an aggregated proof: {valid, seconds,
+    /// inner_proofs}).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The outputs of a proof file as JSON: values only where public (proven), the commitment
+/// where hashed.
+pub(super) fn outputs_json(file: &ProofFile) -> serde_json::Value {
+    file.outputs
+        .iter()
+        .map(|out| {
+            let public = out.visibility == Visibility::Public;
+            serde_json::json!({
+                "name": out.name,
+                "shape": out.shape,
+                "visibility": out.visibility,
+                "values": public.then_some(&out.values),
+                "commitment": out.commitment,
+            })
+        })
+        .collect()
 }
 
 /// Prints the outputs of a proof file as `verify` recomputed them from the proof's instances;
@@ -87,12 +113,19 @@ impl ProveCmd {
             pipeline::prove(&build, &self.input, &self.out, transcript)
         })?;
         let size = file.proof_bytes()?.len();
-        println!(
-            "proved in {secs:.2}s: {} ({size} bytes)",
-            self.out.display()
-        );
-        print_outputs(&file);
-        Ok(())
+        let value = serde_json::json!({
+            "proof": self.out.display().to_string(),
+            "seconds": secs,
+            "bytes": size,
+            "outputs": outputs_json(&file),
+        });
+        super::print(self.json, value, || {
+            println!(
+                "proved in {secs:.2}s: {} ({size} bytes)",
+                self.out.display()
+            );
+            print_outputs(&file);
+        })
     }
 }
 
@@ -103,16 +136,28 @@ impl VerifyCmd {
             let (file, secs) = super::timed("verifying", || {
                 pipeline::verify_aggregated(&build, &self.proof)
             })?;
-            println!(
-                "aggregated proof of {} inner proofs is valid ({secs:.3}s)",
-                file.inner.len()
-            );
-            super::aggregate::print_exposed(&file);
-            return Ok(());
+            let value = serde_json::json!({
+                "valid": true,
+                "seconds": secs,
+                "inner_proofs": file.inner.len(),
+            });
+            return super::print(self.json, value, || {
+                println!(
+                    "aggregated proof of {} inner proofs is valid ({secs:.3}s)",
+                    file.inner.len()
+                );
+                super::aggregate::print_exposed(&file);
+            });
         }
         let (file, secs) = super::timed("verifying", || pipeline::verify(&build, &self.proof))?;
-        println!("proof is valid ({secs:.3}s)");
-        print_outputs(&file);
-        Ok(())
+        let value = serde_json::json!({
+            "valid": true,
+            "seconds": secs,
+            "outputs": outputs_json(&file),
+        });
+        super::print(self.json, value, || {
+            println!("proof is valid ({secs:.3}s)");
+            print_outputs(&file);
+        })
     }
 }

@@ -28,6 +28,9 @@ pub struct MockCmd {
     /// Input file.
     #[arg(long)]
     pub input: PathBuf,
+    /// Print JSON: {satisfied, rows, k, seconds}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 impl RunCmd {
@@ -56,10 +59,17 @@ impl MockCmd {
         let (model, secs) = super::timed("checking constraints", || {
             pipeline::mock(&BuildDir::new(&self.build), &self.input)
         })?;
-        println!(
-            "all constraints satisfied ({} rows, k = {}, {secs:.2}s)",
-            model.rows, model.layout.k
-        );
-        Ok(())
+        let value = serde_json::json!({
+            "satisfied": true,
+            "rows": model.rows,
+            "k": model.layout.k,
+            "seconds": secs,
+        });
+        super::print(self.json, value, || {
+            println!(
+                "all constraints satisfied ({} rows, k = {}, {secs:.2}s)",
+                model.rows, model.layout.k
+            );
+        })
     }
 }

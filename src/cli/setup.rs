@@ -15,34 +15,49 @@ pub struct SetupCmd {
     /// exactly the build's k, made once into $SNARKML_SRS_CACHE or ~/.cache/snarkml/srs]
     #[arg(long)]
     pub srs: Option<PathBuf>,
+    /// Print JSON: {build, k, vk_hash, seconds, srs, srs_made, development_srs}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 impl SetupCmd {
     pub(super) fn run(self) -> eyre::Result<()> {
         let build = BuildDir::new(&self.build);
-        let srs = match self.srs {
-            Some(srs) => srs,
+        let (srs, made) = match self.srs {
+            Some(srs) => (srs, None),
             None => {
                 let (path, made) =
                     super::timed("sizing the SRS", || pipeline::dev_srs_for(&build))?.0;
-                println!(
-                    "no --srs: {} the development SRS {} (anyone can forge proofs with it: local anvil only)",
-                    if made { "made" } else { "using the cached" },
-                    path.display()
-                );
-                path
+                if !self.json {
+                    println!(
+                        "no --srs: {} the development SRS {} (anyone can forge proofs with it: local anvil only)",
+                        if made { "made" } else { "using the cached" },
+                        path.display()
+                    );
+                }
+                (path, Some(made))
             }
         };
         let (info, secs) = super::timed("generating keys", || pipeline::setup(&build, &srs))?;
-        println!(
-            "keys written to {} in {secs:.2}s (k = {}, vk {}…)",
-            build.root().display(),
-            info.k,
-            &info.vk_hash[..16]
-        );
-        if info.srs_insecure {
-            println!("note: the SRS is a development one: fine for a local anvil (chain id 31337), refused elsewhere without --insecure-srs");
-        }
-        Ok(())
+        let value = serde_json::json!({
+            "build": build.root().display().to_string(),
+            "k": info.k,
+            "vk_hash": info.vk_hash,
+            "seconds": secs,
+            "srs": srs.display().to_string(),
+            "srs_made": made,
+            "development_srs": info.srs_insecure,
+        });
+        super::print(self.json, value, || {
+            println!(
+                "keys written to {} in {secs:.2}s (k = {}, vk {}…)",
+                build.root().display(),
+                info.k,
+                &info.vk_hash[..16]
+            );
+            if info.srs_insecure {
+                println!("note: the SRS is a development one: fine for a local anvil (chain id 31337), refused elsewhere without --insecure-srs");
+            }
+        })
     }
 }

@@ -28,6 +28,9 @@ pub struct SrsImportCmd {
     /// Output file.
     #[arg(short, long, default_value = "srs.bin")]
     pub out: PathBuf,
+    /// Print JSON: {path, k, id, development, development_seed, seconds}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `snarkml srs info`.
@@ -36,6 +39,9 @@ pub struct SrsImportCmd {
 pub struct SrsInfoCmd {
     /// The SRS file.
     pub srs: PathBuf,
+    /// Print JSON: {path, k, id, development, development_seed, seconds}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `snarkml srs gen`.
@@ -57,6 +63,25 @@ pub struct SrsGenCmd {
     /// by its points, whatever its file says.
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(..DEV_SEEDS))]
     pub seed: u64,
+    /// Print JSON: {path, k, id, development, development_seed, seconds}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// An SRS file as `--json` shows it.
+fn srs_json(
+    path: &std::path::Path,
+    srs: &snarkml_circuits::srs::Srs,
+    secs: Option<f64>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "path": path.display().to_string(),
+        "k": srs.k(),
+        "id": srs.id(),
+        "development": srs.development_seed().is_some() || srs.insecure,
+        "development_seed": srs.development_seed(),
+        "seconds": secs,
+    })
 }
 
 impl SrsCmd {
@@ -65,14 +90,15 @@ impl SrsCmd {
             SrsCmd::Import(c) => {
                 let (srs, secs) =
                     super::timed("importing", || pipeline::srs_import(&c.ptau, c.k, &c.out))?;
-                println!(
-                    "imported {} -> {} (k = {}, {secs:.2}s, id {}); pairing check passed",
-                    c.ptau.display(),
-                    c.out.display(),
-                    srs.k(),
-                    &srs.id()[..16]
-                );
-                Ok(())
+                super::print(c.json, srs_json(&c.out, &srs, Some(secs)), || {
+                    println!(
+                        "imported {} -> {} (k = {}, {secs:.2}s, id {}); pairing check passed",
+                        c.ptau.display(),
+                        c.out.display(),
+                        srs.k(),
+                        &srs.id()[..16]
+                    );
+                })
             }
             SrsCmd::Info(c) => {
                 let srs = snarkml_circuits::srs::Srs::load(&c.srs)?;
@@ -84,13 +110,14 @@ impl SrsCmd {
                     (None, true) => "development (INSECURE: secret known)".to_owned(),
                     (None, false) => "ceremony".to_owned(),
                 };
-                println!(
-                    "{}: k = {}, {kind}, id {}",
-                    c.srs.display(),
-                    srs.k(),
-                    srs.id()
-                );
-                Ok(())
+                super::print(c.json, srs_json(&c.srs, &srs, None), || {
+                    println!(
+                        "{}: k = {}, {kind}, id {}",
+                        c.srs.display(),
+                        srs.k(),
+                        srs.id()
+                    );
+                })
             }
             SrsCmd::Gen(c) => {
                 let k = match (c.k, &c.for_build) {
@@ -104,14 +131,15 @@ impl SrsCmd {
                 };
                 let (srs, secs) =
                     super::timed("generating SRS", || pipeline::srs_gen(k, c.seed, &c.out))?;
-                println!(
-                    "wrote {} (k = {}, {secs:.2}s, id {})",
-                    c.out.display(),
-                    srs.k(),
-                    &srs.id()[..16]
-                );
-                println!("WARNING: this is a development SRS: its secret comes from seed {}, so anyone can forge proofs against keys made from it. Use it for tests and demos only.", c.seed);
-                Ok(())
+                super::print(c.json, srs_json(&c.out, &srs, Some(secs)), || {
+                    println!(
+                        "wrote {} (k = {}, {secs:.2}s, id {})",
+                        c.out.display(),
+                        srs.k(),
+                        &srs.id()[..16]
+                    );
+                    println!("WARNING: this is a development SRS: its secret comes from seed {}, so anyone can forge proofs against keys made from it. Use it for tests and demos only.", c.seed);
+                })
             }
         }
     }

@@ -29,6 +29,10 @@ pub struct GenVerifierCmd {
     /// being the build directory's name, so two builds never overwrite each other's].
     #[arg(short, long)]
     pub out: Option<PathBuf>,
+    /// Print JSON: {out, seconds, form, verifier_runtime_size, adapter_runtime_size,
+    /// vk_artifact_hash, num_instances, over_eip170}.
+    #[arg(long)]
+    pub json: bool,
 }
 
 impl GenVerifierCmd {
@@ -51,6 +55,20 @@ impl GenVerifierCmd {
         let (a, secs) = super::timed("generating verifier", || {
             pipeline::gen_verifier(&build, &out, form)
         })?;
+        let over = a.verifier_runtime_size > MAX_RUNTIME_SIZE;
+        let value = serde_json::json!({
+            "out": out.display().to_string(),
+            "seconds": secs,
+            "form": form,
+            "verifier_runtime_size": a.verifier_runtime_size,
+            "adapter_runtime_size": a.adapter_runtime_size,
+            "vk_artifact_hash": a.vk_artifact_hash.as_deref().map(|h| format!("0x{h}")),
+            "num_instances": a.num_instances,
+            "over_eip170": over,
+        });
+        if self.json {
+            return super::print(true, value, || {});
+        }
         println!("verifier written to {} in {secs:.2}s", out.display());
         match form {
             VerifierForm::SelfContained => println!(
@@ -70,7 +88,7 @@ impl GenVerifierCmd {
                 a.verifier_runtime_size, a.adapter_runtime_size, a.num_instances
             ),
         }
-        if a.verifier_runtime_size > MAX_RUNTIME_SIZE {
+        if over {
             println!("WARNING: the verifier exceeds the EIP-170 limit and will not deploy on Ethereum mainnet; use a narrower --width");
         }
         Ok(())
