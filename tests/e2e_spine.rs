@@ -509,3 +509,41 @@ fn every_pipeline_step_prints_json_with_json() {
     assert_eq!(accepted["accepted"], true);
     assert_eq!(accepted["address"], deployed["verifier"]);
 }
+
+#[test]
+fn natural_mistakes_get_one_line_errors_that_say_what_to_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = |name: &str| tmp.path().join(name).to_str().unwrap().to_owned();
+    // A missing model: named first, with no calibration note before it and no build made.
+    let missing = snarkml(&["compile", &path("nope.onnx"), "-o", &path("b")]);
+    assert_one_line_error(&missing, "nope.onnx: No such file or directory");
+    assert!(missing.stdout.is_empty(), "{missing:?}");
+    assert!(!tmp.path().join("b").exists());
+    // An SRS too small for the build: how to make the right one.
+    let input = repo("tests/fixtures/relu3.input.json");
+    ok(snarkml(&[
+        "compile",
+        repo("tests/fixtures/relu3.onnx").to_str().unwrap(),
+        "-o",
+        &path("b"),
+        "--calibration",
+        input.to_str().unwrap(),
+    ]));
+    ok(snarkml(&[
+        "srs",
+        "gen",
+        "--k",
+        "2",
+        "-o",
+        &path("small.bin"),
+    ]));
+    assert_one_line_error(
+        &snarkml(&["setup", &path("b"), "--srs", &path("small.bin")]),
+        "but the SRS only has k=2; generate or import a larger one: `snarkml srs gen --for",
+    );
+    // Arguments swapped: the build directory comes first.
+    assert_one_line_error(
+        &snarkml(&["verify", input.to_str().unwrap(), &path("b")]),
+        "is a file, not a build directory: the build directory comes first",
+    );
+}

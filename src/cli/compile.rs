@@ -255,6 +255,8 @@ fn tempfile_dir() -> eyre::Result<PathBuf> {
 
 impl CompileCmd {
     pub(super) fn run(self) -> eyre::Result<()> {
+        // A missing model is named before anything else is said or made.
+        std::fs::metadata(&self.model).map_err(|e| eyre::eyre!("{}: {e}", self.model.display()))?;
         let build = BuildDir::create(&self.out)?;
         if self.calibration.is_none() && !self.json {
             println!(

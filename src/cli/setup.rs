@@ -38,7 +38,21 @@ impl SetupCmd {
                 (path, Some(made))
             }
         };
-        let (info, secs) = super::timed("generating keys", || pipeline::setup(&build, &srs))?;
+        let (info, secs) = super::timed("generating keys", || {
+            pipeline::setup(&build, &srs).map_err(|e| {
+                match e.downcast_ref::<snarkml_circuits::error::CircuitError>() {
+                    Some(small @ snarkml_circuits::error::CircuitError::Srs { reason, .. })
+                        if reason.contains("only has k=") =>
+                    {
+                        eyre::eyre!(
+                            "{small}: `snarkml srs gen --for {}` makes one of exactly its size (or leave out --srs on a local anvil)",
+                            self.build.display()
+                        )
+                    }
+                    _ => e,
+                }
+            })
+        })?;
         let value = serde_json::json!({
             "build": build.root().display().to_string(),
             "k": info.k,
