@@ -227,7 +227,7 @@ fn bounties_open_refuse_mismatched_claims_and_reclaim_after_the_deadline() {
     let cd = audit::dataset_commitment(&model, &samples);
     assert_eq!(
         opened["dataset_commitment"],
-        format!("{:#x}", pipeline::field_to_u256(&cd))
+        snarkml_circuits::fixed_point::field_to_hex(&cd)
     );
     assert_one_line_error(&open("2", "600"), "has no weights commitment");
 

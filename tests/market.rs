@@ -92,7 +92,7 @@ fn request_fulfil_pays_the_provider_and_every_wrong_fulfilment_is_rejected() {
     let weights = model.weights_commitment().unwrap().unwrap();
     assert_eq!(
         registered["weights_commitment"],
-        pipeline::field_to_u256(&weights).to_string(),
+        snarkml_circuits::fixed_point::field_to_hex(&weights),
         "the registry records the hashed weights' commitment"
     );
     assert_eq!(registered["metadata_uri"], "ipfs://linear");
@@ -303,6 +303,14 @@ fn request_fulfil_pays_the_provider_and_every_wrong_fulfilment_is_rejected() {
         &rpc,
     )));
     assert_eq!(done["payee"], owner.to_string());
+    // The outputs as people read them (dequantized, from the proof), not packed instances.
+    let proven = snarkml_circuits::io::ProofFile::load(&good).unwrap();
+    assert_eq!(done["outputs"][0]["name"], proven.outputs[0].name.as_str());
+    assert_eq!(
+        done["outputs"][0]["values"],
+        serde_json::json!(proven.outputs[0].values),
+        "{done}"
+    );
     let shown = json(&ok(with(
         &["infer", "show", "1", "--json", "--escrow", &escrow_addr],
         &rpc,

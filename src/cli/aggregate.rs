@@ -96,7 +96,19 @@ pub(super) fn print_exposed(file: &AggregatedProofFile) {
     if file.exposed.is_empty() {
         println!("  exposes nothing but the accumulator");
     } else {
-        println!("  exposes ({}): {}", file.expose, file.exposed.join(", "));
+        // Small values (counts, flags) read as numbers; commitments stay 0x-prefixed hex.
+        let shown: Vec<String> = file
+            .exposed
+            .iter()
+            .map(|v| {
+                let digits = v.trim_start_matches("0x").trim_start_matches('0');
+                if digits.is_empty() {
+                    return "0".to_owned();
+                }
+                u64::from_str_radix(digits, 16).map_or_else(|_| v.clone(), |n| n.to_string())
+            })
+            .collect();
+        println!("  exposes ({}): {}", file.expose, shown.join(", "));
     }
 }
 

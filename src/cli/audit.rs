@@ -1,6 +1,7 @@
 //! `snarkml audit | bounty`: dataset commitments, sample sizes, and audit bounties.
 
 use super::aggregate::CacheOpts;
+use super::human::{ether, hash, utc, word};
 use super::market::{address, parse_fee};
 use super::print;
 use super::{block_on, RpcOpts};
@@ -246,22 +247,28 @@ fn print_bounty(json_out: bool, b: &BountyEntry) -> eyre::Result<()> {
         "status": b.status,
         "model": b.model_id,
         "verifier": b.verifier.to_string(),
-        "dataset_commitment": format!("{:#x}", b.dataset_commitment),
+        "dataset_commitment": word(b.dataset_commitment),
         "samples": b.samples,
         "threshold": format!("{}/{}", b.threshold.0, b.threshold.1),
         "reward_wei": b.reward.to_string(),
         "deadline": b.deadline,
+        "deadline_utc": utc(b.deadline),
     });
     print(json_out, value, || {
         println!("bounty {} ({})", b.id, b.status);
         println!(
-            "  sponsor {}, reward {} wei, deadline {}",
-            b.sponsor, b.reward, b.deadline
+            "  sponsor {}, reward {}, deadline {}",
+            b.sponsor,
+            ether(b.reward),
+            utc(b.deadline)
         );
         println!("  model {}, audit verifier {}", b.model_id, b.verifier);
         println!(
-            "  dataset {:#x} ({} samples), threshold {}/{}",
-            b.dataset_commitment, b.samples, b.threshold.0, b.threshold.1
+            "  dataset {} ({} samples), threshold {}/{}",
+            word(b.dataset_commitment),
+            b.samples,
+            b.threshold.0,
+            b.threshold.1
         );
     })
 }
@@ -504,7 +511,7 @@ impl BountyCmd {
                         "payee": p.payee.to_string(),
                         "correct": p.correct.to_string(),
                         "gas_used": p.gas_used,
-                        "tx": format!("{:x}", p.tx_hash),
+                        "tx": hash(p.tx_hash),
                     }),
                     || {
                         println!(
@@ -518,13 +525,9 @@ impl BountyCmd {
                 let cfg = opts.rpc.config()?;
                 let b = opts.address(&cfg)?;
                 let tx = block_on(bounty::reclaim(&cfg, b, id))?;
-                print(
-                    opts.json,
-                    json!({"id": id, "tx": format!("{tx:x}")}),
-                    || {
-                        println!("bounty {id} reclaimed: the reward is credited to its sponsor (withdraw to collect)");
-                    },
-                )
+                print(opts.json, json!({"id": id, "tx": hash(tx)}), || {
+                    println!("bounty {id} reclaimed: the reward is credited to its sponsor (withdraw to collect)");
+                })
             }
             BountyCmd::Show { id, opts } => {
                 let cfg = opts.rpc.config()?;
@@ -539,7 +542,7 @@ impl BountyCmd {
                     opts.json,
                     json!({"withdrawn_wei": amount.to_string()}),
                     || {
-                        println!("withdrew {amount} wei");
+                        println!("withdrew {}", ether(amount));
                     },
                 )
             }

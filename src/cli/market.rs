@@ -1,5 +1,6 @@
 //! `snarkml contracts | model | infer`: the model registry and pay-per-verified-inference.
 
+use super::human::{ether, hash, utc, word};
 use super::print;
 use super::{block_on, timed, RpcOpts};
 use crate::artifacts::BuildDir;
@@ -195,10 +196,10 @@ fn model_json(m: &ModelEntry) -> serde_json::Value {
         "id": m.id,
         "owner": m.owner.to_string(),
         "verifier": m.verifier.to_string(),
-        "vk_hash": format!("{:x}", m.vk_hash),
-        "code_hash": format!("{:x}", m.code_hash),
+        "vk_hash": hash(m.vk_hash),
+        "code_hash": hash(m.code_hash),
         "instance_count": m.instance_count,
-        "weights_commitment": m.weights_commitment.to_string(),
+        "weights_commitment": word(m.weights_commitment),
         "metadata_uri": m.metadata_uri,
     })
 }
@@ -210,9 +211,10 @@ fn request_json(r: &RequestEntry) -> serde_json::Value {
         "model": r.model_id,
         "fee_wei": r.fee.to_string(),
         "deadline": r.deadline,
+        "deadline_utc": utc(r.deadline),
         "status": r.status,
         "input_instances": r.input_count,
-        "input_digest": format!("{:x}", r.input_digest),
+        "input_digest": hash(r.input_digest),
     })
 }
 
@@ -221,12 +223,13 @@ fn print_model(json_out: bool, m: &ModelEntry) -> eyre::Result<()> {
         println!("model {}", m.id);
         println!("  owner {}", m.owner);
         println!("  verifier {}", m.verifier);
-        println!("  verifying key {:x}", m.vk_hash);
+        println!("  verifying key {}", hash(m.vk_hash));
         println!(
-            "  verifier code {:x} ({} public instances)",
-            m.code_hash, m.instance_count
+            "  verifier code {} ({} public instances)",
+            hash(m.code_hash),
+            m.instance_count
         );
-        println!("  weights commitment {}", m.weights_commitment);
+        println!("  weights commitment {}", word(m.weights_commitment));
         println!("  metadata {}", m.metadata_uri);
     })
 }
@@ -236,10 +239,11 @@ fn print_request(json_out: bool, r: &RequestEntry) -> eyre::Result<()> {
         println!("request {} ({})", r.id, r.status);
         println!("  requester {}", r.requester);
         println!("  model {}", r.model_id);
-        println!("  fee {} wei, deadline {}", r.fee, r.deadline);
+        println!("  fee {}, deadline {}", ether(r.fee), utc(r.deadline));
         println!(
-            "  input: {} instance(s), digest {:x}",
-            r.input_count, r.input_digest
+            "  input: {} instance(s), digest {}",
+            r.input_count,
+            hash(r.input_digest)
         );
     })
 }
@@ -359,15 +363,18 @@ impl InferCmd {
                         &out,
                     ))
                 })?;
-                let outputs: Vec<String> = f.outputs.iter().map(|o| format!("{o:#x}")).collect();
+                let outputs: Vec<String> = f.outputs.iter().map(|o| word(*o)).collect();
+                // The proof file holds the outputs dequantized, as `verify` shows them.
+                let file = snarkml_circuits::io::ProofFile::load(&out)?;
                 print(
                     e.json,
                     json!({
                         "id": id,
                         "payee": f.payee.to_string(),
                         "output_instances": outputs,
+                        "outputs": super::prove::outputs_json(&file),
                         "gas_used": f.gas_used,
-                        "tx": format!("{:x}", f.tx_hash),
+                        "tx": hash(f.tx_hash),
                         "proof": out.display().to_string(),
                     }),
                     || {
@@ -375,7 +382,7 @@ impl InferCmd {
                             "request {id} fulfilled in {secs:.1}s; fee credited to {}",
                             f.payee
                         );
-                        println!("  output instances: {}", outputs.join(", "));
+                        super::prove::print_outputs(&file);
                         println!("  gas used {}, proof {}", f.gas_used, out.display());
                     },
                 )
@@ -392,7 +399,7 @@ impl InferCmd {
                 let cfg = e.rpc.config()?;
                 let escrow_address = e.address(&cfg)?;
                 let tx = block_on(escrow::refund(&cfg, escrow_address, id))?;
-                print(e.json, json!({"id": id, "tx": format!("{tx:x}")}), || {
+                print(e.json, json!({"id": id, "tx": hash(tx)}), || {
                     println!("request {id} refunded: the fee is credited to its requester (withdraw to collect)");
                 })
             }
@@ -401,7 +408,7 @@ impl InferCmd {
                 let escrow_address = e.address(&cfg)?;
                 let amount = block_on(escrow::withdraw(&cfg, escrow_address))?;
                 print(e.json, json!({"withdrawn_wei": amount.to_string()}), || {
-                    println!("withdrew {amount} wei");
+                    println!("withdrew {}", ether(amount));
                 })
             }
         }

@@ -8,6 +8,7 @@ mod bench;
 mod chain_cmds;
 mod compile;
 mod demo;
+mod human;
 mod market;
 mod profile;
 mod prompt;

@@ -1,6 +1,7 @@
 //! `snarkml market`: the prompt marketplace — delivery keys, deployment, buyer keys, listing,
 //! buying, delivery, decryption, refunds.
 
+use super::human::{ether, hash, utc, word};
 use super::market::parse_fee;
 use super::print;
 use super::{block_on, stdout_to_stderr, timed, RpcOpts};
@@ -204,9 +205,9 @@ fn listing_json(l: &ListingEntry) -> serde_json::Value {
         "seller": l.seller.to_string(),
         "active": l.active,
         "model": l.model_id,
-        "prompt_commitment": format!("{:#066x}", l.prompt_commitment),
+        "prompt_commitment": word(l.prompt_commitment),
         "prompt_len": l.prompt_len,
-        "output_digest": format!("{:x}", l.output_digest),
+        "output_digest": hash(l.output_digest),
         "price_wei": l.price.to_string(),
     })
 }
@@ -218,8 +219,9 @@ fn order_json(o: &OrderEntry) -> serde_json::Value {
         "listing": o.listing_id,
         "status": o.status,
         "deadline": o.deadline,
+        "deadline_utc": utc(o.deadline),
         "price_wei": o.price.to_string(),
-        "key": [format!("{:#066x}", o.key.0), format!("{:#066x}", o.key.1)],
+        "key": [word(o.key.0), word(o.key.1)],
     })
 }
 
@@ -320,8 +322,11 @@ impl MarketCmd {
                 })?;
                 print(opts.json, listing_json(&l), || {
                     println!(
-                        "listing {}: a {}-value prompt for model {} at {} wei",
-                        l.id, l.prompt_len, l.model_id, l.price
+                        "listing {}: a {}-value prompt for model {} at {}",
+                        l.id,
+                        l.prompt_len,
+                        l.model_id,
+                        ether(l.price)
                     );
                 })
             }
@@ -342,8 +347,11 @@ impl MarketCmd {
                 let o = block_on(prompt::buy(&cfg, m, listing, &key, ttl, checks))?;
                 print(opts.json, order_json(&o), || {
                     println!(
-                        "order {}: listing {} paid {} wei into escrow, to deliver by {}",
-                        o.id, o.listing_id, o.price, o.deadline
+                        "order {}: listing {} paid {} into escrow, to deliver by {}",
+                        o.id,
+                        o.listing_id,
+                        ether(o.price),
+                        utc(o.deadline)
                     );
                 })
             }
@@ -366,7 +374,7 @@ impl MarketCmd {
                         "ciphertext_len": d.ciphertext.len(),
                         "gas_used": d.gas_used,
                         "prove_seconds": prove_secs,
-                        "tx": format!("{:x}", d.tx_hash),
+                        "tx": hash(d.tx_hash),
                     }),
                     || {
                         println!(
@@ -412,13 +420,9 @@ impl MarketCmd {
                 let cfg = opts.rpc.config()?;
                 let m = opts.address(&cfg)?;
                 let tx = block_on(chain::refund(&cfg, m, order))?;
-                print(
-                    opts.json,
-                    json!({"order": order, "tx": format!("{tx:x}")}),
-                    || {
-                        println!("order {order} refunded: the price is credited to its buyer (withdraw to collect)");
-                    },
-                )
+                print(opts.json, json!({"order": order, "tx": hash(tx)}), || {
+                    println!("order {order} refunded: the price is credited to its buyer (withdraw to collect)");
+                })
             }
             MarketCmd::Show { what, id, opts } => {
                 let cfg = opts.rpc.config()?;
@@ -427,22 +431,28 @@ impl MarketCmd {
                     let l = block_on(chain::listing(&cfg, m, id))?;
                     print(opts.json, listing_json(&l), || {
                         println!(
-                            "listing {}: seller {}, model {}, {}-value prompt, {} wei, {}",
+                            "listing {}: seller {}, model {}, {}-value prompt, {}, {}",
                             l.id,
                             l.seller,
                             l.model_id,
                             l.prompt_len,
-                            l.price,
+                            ether(l.price),
                             if l.active { "active" } else { "delisted" }
                         );
-                        println!("  prompt commitment {:#066x}", l.prompt_commitment);
+                        println!("  prompt commitment {}", word(l.prompt_commitment));
+                        println!("  advertised output digest {}", hash(l.output_digest));
                     })
                 } else {
                     let o = block_on(chain::order(&cfg, m, id))?;
                     print(opts.json, order_json(&o), || {
                         println!(
-                            "order {}: listing {}, buyer {}, {} wei, {} (deadline {})",
-                            o.id, o.listing_id, o.buyer, o.price, o.status, o.deadline
+                            "order {}: listing {}, buyer {}, {}, {} (deadline {})",
+                            o.id,
+                            o.listing_id,
+                            o.buyer,
+                            ether(o.price),
+                            o.status,
+                            utc(o.deadline)
                         );
                     })
                 }
@@ -455,7 +465,7 @@ impl MarketCmd {
                     opts.json,
                     json!({"withdrawn_wei": amount.to_string()}),
                     || {
-                        println!("withdrew {amount} wei");
+                        println!("withdrew {}", ether(amount));
                     },
                 )
             }
