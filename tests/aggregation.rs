@@ -162,6 +162,15 @@ fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() 
         "--json",
     ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Not on a terminal, progress comes as plain lines with the time left; two proofs are
+    // predicted under the 10-minute, 8-GiB warning.
+    let progress = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        progress.contains("aggregation 2/2 (layer 1): proving, about")
+            && progress.contains("min of proving left"),
+        "{progress}"
+    );
+    assert!(!progress.contains("note: this aggregation"), "{progress}");
     let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(report["layers"], serde_json::json!([[2], [1]]), "{report}");
     assert_eq!(report["aggregations"], 2, "{report}");

@@ -136,16 +136,28 @@ pub(super) fn with_progress<T>(
     run: impl FnOnce(&mut dyn FnMut(Stage)) -> eyre::Result<T>,
 ) -> eyre::Result<T> {
     let bar = super::progress_bar(3);
-    let (mut steps, mut step, mut layer) = (0, 0, 0);
+    let (mut steps, mut step, mut layer, mut per_step) = (0, 0, 0, 0u64);
     let result = super::stdout_to_stderr(|| {
         run(&mut |stage| {
             // Positions within the current aggregation: 1 for its keys, 2 for its proof.
             let (offset, what) = match stage {
                 Stage::CheckInner => {
+                    if bar.is_none() {
+                        eprintln!("checking inner proofs");
+                    }
                     return super::progress_step(&bar, 0, "checking inner proofs");
                 }
-                Stage::Plan { steps: n } => {
+                Stage::Plan { steps: n, cost } => {
                     steps = n;
+                    per_step = cost.prove_s / n.max(1) as u64;
+                    if cost.worth_a_warning() {
+                        eprintln!(
+                            "note: this aggregation ({n} circuits) is predicted to take about {} min to prove, plus up to {} min of key generation the first time, and {:.1} GiB of memory on a 2-core machine (BENCHMARKS.md \"Aggregation\"); fewer, larger proofs (a bigger audit --chunk-size) or verifying the proofs one by one on-chain avoid it",
+                            cost.prove_s.div_ceil(60),
+                            cost.keygen_s.div_ceil(60),
+                            cost.peak_mib as f64 / 1024.0
+                        );
+                    }
                     if let Some(b) = &bar {
                         b.set_length(1 + 2 * n as u64);
                     }
@@ -161,8 +173,17 @@ pub(super) fn with_progress<T>(
                 Stage::LoadKeys => (1, "reading cached keys"),
                 Stage::Prove => (2, "proving"),
             };
-            let msg = format!("aggregation {}/{steps} (layer {layer}): {what}", step + 1);
-            super::progress_step(&bar, offset + 2 * step as u64, &msg);
+            let left = per_step * (steps - step) as u64;
+            let msg = format!(
+                "aggregation {}/{steps} (layer {layer}): {what}, about {} min of proving left",
+                step + 1,
+                left.div_ceil(60)
+            );
+            match &bar {
+                Some(_) => super::progress_step(&bar, offset + 2 * step as u64, &msg),
+                // Not a terminal (a log, CI): plain lines.
+                None => eprintln!("{msg}"),
+            }
         })
     });
     if let Some(b) = &bar {

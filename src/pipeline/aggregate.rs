@@ -185,6 +185,8 @@ pub enum Stage {
     Plan {
         /// Aggregation circuits to prove.
         steps: usize,
+        /// What they are predicted to cost.
+        cost: super::aggregate_cost::AggregationCost,
     },
     /// Aggregation `step` (0-based) starts: group `group` of layer `layer`, `proofs` proofs.
     Step {
@@ -377,6 +379,11 @@ pub(crate) fn aggregate_set(
     aggregation::check_inner(&params, &inner.proofs)?;
     progress(Stage::Plan {
         steps: layers.iter().map(Vec::len).sum(),
+        cost: super::aggregate_cost::AggregationCost::predict(
+            inner.proofs.len(),
+            target.layout,
+            target.k,
+        ),
     });
 
     let mut run = Run {

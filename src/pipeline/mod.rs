@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use snarkml_circuits::halo2_proofs;
 
 pub mod aggregate;
+pub mod aggregate_cost;
 pub mod audit;
 pub mod audit_proof;
 pub mod batch;
