@@ -408,3 +408,67 @@ fn planned_chunks_are_proven_once_and_reruns_skip_valid_proofs() {
         "model.json is not the one the plan was made with",
     );
 }
+
+#[test]
+fn audit_plan_without_a_chunk_size_takes_the_fastest_predicted_one_that_fits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = |p: &str| tmp.path().join(p).to_str().unwrap().to_owned();
+    let b = t("build");
+    common::digits_build(Path::new(&b));
+    let data = t("data.json");
+    common::digits_subset(Path::new(&data), 6, |_, l| l);
+    let plan = |extra: &[&str]| {
+        let mut args = vec![
+            "audit",
+            "plan",
+            "--build",
+            &b,
+            "--dataset",
+            &data,
+            "-o",
+            "PLAN",
+        ];
+        let path = t("plan.json");
+        args[7] = &path;
+        args.extend_from_slice(extra);
+        snarkml(&args)
+    };
+    let one = json(&ok(plan(&["--json"])));
+    let options = one["options"].as_array().unwrap();
+    // Sizes 1, 2, 4 and the whole dataset, each priced.
+    let sizes: Vec<u64> = options
+        .iter()
+        .map(|o| o["chunk_size"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes, [1, 2, 4, 6], "{one}");
+    let total = |o: &serde_json::Value| o["total_s"].as_f64().unwrap();
+    let best = options
+        .iter()
+        .min_by(|a, b| total(a).total_cmp(&total(b)))
+        .unwrap();
+    assert_eq!(one["chunk_size"], best["chunk_size"], "{one}");
+    assert_eq!(
+        one["chunks"].as_u64().unwrap(),
+        6u64.div_ceil(best["chunk_size"].as_u64().unwrap())
+    );
+    // One machine proves the chunks one after another; 8 machines prove these (at most 6)
+    // at once. Either way the aggregation follows.
+    let f = |o: &serde_json::Value, k: &str| o[k].as_f64().unwrap();
+    for o in options {
+        let serial = f(o, "chunks") * f(o, "chunk_prove_s") + f(o, "aggregate_s");
+        assert!((total(o) - serial).abs() < 1e-6, "{o}");
+    }
+    let many = json(&ok(plan(&["--machines", "8", "--json"])));
+    for o in many["options"].as_array().unwrap() {
+        let parallel = f(o, "chunk_prove_s") + f(o, "aggregate_s");
+        assert!((total(o) - parallel).abs() < 1e-6, "{o}");
+    }
+    // A budget no chunk fits is refused, saying so.
+    assert_one_line_error(
+        &plan(&["--max-memory", "1MiB"]),
+        "no chunk size fits --max-memory",
+    );
+    // The human form shows the table and the choice.
+    let text = ok(plan(&[]));
+    assert!(text.contains("<- chosen"), "{text}");
+}

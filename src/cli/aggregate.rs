@@ -141,10 +141,8 @@ pub(super) fn with_progress<T>(
         run(&mut |stage| {
             // Positions within the current aggregation: 1 for its keys, 2 for its proof.
             let (offset, what) = match stage {
+                // (No plain line here: a refused inner proof is then the only line on stderr.)
                 Stage::CheckInner => {
-                    if bar.is_none() {
-                        eprintln!("checking inner proofs");
-                    }
                     return super::progress_step(&bar, 0, "checking inner proofs");
                 }
                 Stage::Plan { steps: n, cost } => {

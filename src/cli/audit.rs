@@ -75,7 +75,7 @@ pub enum AuditCmd {
     /// Plan an audit: every chunk's sample range and chain values, for a scheduler to hand out
     /// as independent `audit prove --plan plan.json --chunk J` jobs.
     #[command(
-        after_help = "Examples:\n  snarkml audit plan --build build/ --dataset models/digits_test.json --chunk-size 225 -o plan.json"
+        after_help = "Examples:\n  snarkml audit plan --build build/ --dataset models/digits_test.json -o plan.json   # chunk size chosen\n  snarkml audit plan --build build/ --dataset data.json --machines 8 --max-memory 8GiB -o plan.json\n  snarkml audit plan --build build/ --dataset models/digits_test.json --chunk-size 225 -o plan.json"
     )]
     Plan {
         /// The model's build directory.
@@ -84,9 +84,20 @@ pub enum AuditCmd {
         /// The dataset.
         #[arg(long)]
         dataset: PathBuf,
-        /// Samples per chunk; the last chunk takes the rest.
+        /// Samples per chunk; the last chunk takes the rest [default: the size the cost model
+        /// predicts fastest for --machines within --max-memory, proving and aggregating].
         #[arg(long)]
-        chunk_size: usize,
+        chunk_size: Option<usize>,
+        /// Machines like this one proving chunks in parallel (for choosing the chunk size).
+        #[arg(long, default_value_t = 1, conflicts_with = "chunk_size")]
+        machines: usize,
+        /// Memory of each machine for one chunk proof, e.g. 8GiB (for choosing the chunk size)
+        /// [default: no limit].
+        #[arg(long, value_parser = super::compile::parse_bytes, conflicts_with = "chunk_size")]
+        max_memory: Option<u64>,
+        /// `log2` of the aggregation circuit's rows (for choosing the chunk size).
+        #[arg(long, default_value_t = 21, conflicts_with = "chunk_size")]
+        aggregate_k: u32,
         /// Plan file to write.
         #[arg(short, long)]
         out: PathBuf,
@@ -238,6 +249,35 @@ pub enum BountyCmd {
         #[command(flatten)]
         opts: BountyOpts,
     },
+}
+
+/// The chunk sizes `audit plan` weighed, and the one it took.
+fn print_chunk_options(
+    options: &[crate::pipeline::audit_chunks::ChunkOption],
+    chosen: usize,
+    machines: usize,
+) {
+    println!(
+        "chunk sizes (cost model fitted on the project's 2-core machine; {machines} machine(s) proving chunks, aggregation keys cached):"
+    );
+    println!("  samples  chunks   k   prove/chunk   memory/chunk   aggregate   total");
+    for o in options {
+        println!(
+            "  {:>7}  {:>6}  {:>2}  {:>10.0} s  {:>9.0} MiB  {:>8.0} s  {:>6.0} s{}",
+            o.chunk_size,
+            o.chunks,
+            o.k,
+            o.chunk_prove_s,
+            o.chunk_memory_bytes / 1048576.0,
+            o.aggregate_s,
+            o.total_s,
+            if o.chunk_size == chosen {
+                "  <- chosen"
+            } else {
+                ""
+            }
+        );
+    }
 }
 
 fn print_bounty(json_out: bool, b: &BountyEntry) -> eyre::Result<()> {
@@ -401,9 +441,39 @@ impl AuditCmd {
                 build,
                 dataset,
                 chunk_size,
+                machines,
+                max_memory,
+                aggregate_k,
                 out,
                 json,
             } => {
+                let mut options = Vec::new();
+                let chunk_size = match chunk_size {
+                    Some(size) => size,
+                    None => {
+                        let model = crate::pipeline::compiled_model(&BuildDir::new(&build))?;
+                        let samples = snarkml_circuits::audit::Dataset::load(&dataset)?
+                            .inputs
+                            .len();
+                        options = crate::pipeline::audit_chunks::options(
+                            &model,
+                            samples,
+                            machines,
+                            aggregate_k,
+                        )?;
+                        let chosen = crate::pipeline::audit_chunks::choose(
+                            &options,
+                            max_memory.map(|m| m as f64),
+                        )
+                        .ok_or_else(|| {
+                            eyre::eyre!("no chunk size fits --max-memory (even one sample per chunk needs more): give a larger budget")
+                        })?;
+                        if !json {
+                            print_chunk_options(&options, chosen.chunk_size, machines);
+                        }
+                        chosen.chunk_size
+                    }
+                };
                 let plan = audit_proof::plan(&build, &dataset, chunk_size)?;
                 crate::artifacts::write_json(&out, &plan)?;
                 print(
@@ -413,6 +483,8 @@ impl AuditCmd {
                         "samples": plan.samples,
                         "chunks": plan.chunks.len(),
                         "dataset_commitment": plan.dataset_commitment,
+                        "chunk_size": plan.chunk_size,
+                        "options": options,
                     }),
                     || {
                         println!(

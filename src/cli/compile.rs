@@ -82,6 +82,20 @@ pub struct CompileCmd {
     pub json: bool,
 }
 
+/// The functions whose outputs take extra fractional bits, by their model.json name, and how
+/// many.
+fn gains(m: &snarkml_circuits::quantize::CompiledModel) -> Vec<(String, u32)> {
+    m.tables
+        .gains
+        .iter()
+        .map(|(act, g)| {
+            let name = serde_json::to_value(act).ok();
+            let name = name.as_ref().and_then(|v| v["fn"].as_str()).unwrap_or("?");
+            (name.to_owned(), *g)
+        })
+        .collect()
+}
+
 /// `compile --json`'s object.
 fn summary_json(
     m: &snarkml_circuits::quantize::CompiledModel,
@@ -90,15 +104,9 @@ fn summary_json(
     target: f64,
 ) -> eyre::Result<serde_json::Value> {
     let r = &m.report;
-    let finer: serde_json::Map<String, serde_json::Value> = m
-        .tables
-        .gains
-        .iter()
-        .map(|(act, g)| {
-            let name = serde_json::to_value(act).ok();
-            let name = name.as_ref().and_then(|v| v["fn"].as_str()).unwrap_or("?");
-            (name.to_owned(), serde_json::json!(g))
-        })
+    let finer: serde_json::Map<String, serde_json::Value> = gains(m)
+        .into_iter()
+        .map(|(name, g)| (name, serde_json::json!(g)))
         .collect();
     Ok(serde_json::json!({
         "build": build.root().display().to_string(),
@@ -179,7 +187,7 @@ fn accuracy_hint(e: eyre::Report) -> eyre::Report {
 }
 
 /// `16GiB`, `512MiB`, `2G`, `1024` (bytes).
-fn parse_bytes(s: &str) -> Result<u64, String> {
+pub(super) fn parse_bytes(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let split = t
         .find(|c: char| !c.is_ascii_digit() && c != '.')
@@ -393,15 +401,9 @@ impl CompileCmd {
             m.tables.rows(),
             m.layout.k
         );
-        let finer: Vec<String> = m
-            .tables
-            .gains
-            .iter()
-            .map(|(act, g)| {
-                let name = serde_json::to_value(act).ok();
-                let name = name.as_ref().and_then(|v| v["fn"].as_str()).unwrap_or("?");
-                format!("{name} +{g}")
-            })
+        let finer: Vec<String> = gains(&m)
+            .into_iter()
+            .map(|(name, g)| format!("{name} +{g}"))
             .collect();
         if !finer.is_empty() || m.tables.limb_bits.is_some() {
             println!(

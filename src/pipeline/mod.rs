@@ -27,6 +27,7 @@ use snarkml_circuits::halo2_proofs;
 pub mod aggregate;
 pub mod aggregate_cost;
 pub mod audit;
+pub mod audit_chunks;
 pub mod audit_proof;
 pub mod batch;
 pub mod binding;
