@@ -187,6 +187,26 @@ pub(crate) fn record_deployments(
 }
 
 /// Runs `f`, printing `name` and how long it took.
+/// On a terminal, what the cost model predicts for proving `build`'s circuit on this kind
+/// of machine (` (about 12 s predicted)`), for the spinner; empty off a terminal or for a
+/// build not compiled yet (the step itself then says what is wrong).
+pub(super) fn predicted_prove(build: &crate::artifacts::BuildDir) -> String {
+    use snarkml_circuits::layout::optimize::{Columns, CostModel};
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return String::new();
+    }
+    match crate::pipeline::compiled_model(build) {
+        Ok(m) => {
+            let (secs, _) =
+                CostModel::MEASURED.predict(m.layout.k, Columns::of(&m, m.layout.width));
+            let precision = usize::from(secs < 10.0);
+            format!(" (about {secs:.precision$} s predicted on a 2-core machine)")
+        }
+        Err(_) => String::new(),
+    }
+}
+
 /// Prints `value` as pretty JSON with `--json`, else runs `text` (the human form).
 pub(super) fn print(
     json_out: bool,

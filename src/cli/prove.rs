@@ -104,7 +104,8 @@ pub(super) fn print_outputs(file: &ProofFile) {
 impl ProveCmd {
     pub(super) fn run(self) -> eyre::Result<()> {
         let build = BuildDir::new(&self.build);
-        let (file, secs) = super::timed("proving", || {
+        let what = format!("proving{}", super::predicted_prove(&build));
+        let (file, secs) = super::timed(&what, || {
             let transcript = if self.for_aggregation {
                 Transcript::Poseidon
             } else {
