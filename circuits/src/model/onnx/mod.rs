@@ -11,20 +11,22 @@ mod elementwise;
 mod embedding;
 mod fold;
 mod graph_folds;
+mod inputs;
 mod linear;
 mod logic;
 mod recurrent;
 mod reduce;
+mod reference;
 mod shape;
+
+pub use reference::FloatReference;
 
 use super::{Activation, FloatGraph, FloatOp, InputType, Param, TensorDef, TensorId};
 use crate::error::{CircuitError, Result};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use tract_onnx::pb::{self, tensor_proto::DataType, type_proto, NodeProto};
-use tract_onnx::prelude::{
-    DatumType, Framework, InferenceFact, InferenceModelExt, IntoRunnable, Tensor, TractResult,
-};
+use std::path::Path;
+use tract_onnx::pb::{self, tensor_proto::DataType, NodeProto};
+use tract_onnx::prelude::Framework;
 
 /// The most elements a tensor of an imported model may have: `2^28`. A circuit lays out at
 /// least one cell per element, and `2^28` rows is the largest SRS any Powers-of-Tau ceremony
@@ -131,7 +133,7 @@ pub fn load(path: &Path) -> Result<FloatGraph> {
         if importer.consts.contains_key(&input.name) {
             continue; // old exporters list initializers as inputs too
         }
-        let (shape, dtype) = value_info_shape(input)?;
+        let (shape, dtype) = inputs::value_info_shape(input)?;
         let id = importer.add_tensor(&input.name, shape);
         importer.graph.inputs.push(id);
         importer.graph.input_types.push(dtype);
@@ -189,85 +191,6 @@ fn read_proto(path: &Path) -> Result<pb::ModelProto> {
         });
     }
     Ok(proto)
-}
-
-/// The element type of a model input: floats, or the integer and boolean types an input
-/// file gives as whole numbers.
-fn input_type(name: &str, elem_type: i32) -> Result<InputType> {
-    Ok(match DataType::try_from(elem_type) {
-        Ok(DataType::Float | DataType::Double | DataType::Float16 | DataType::Bfloat16) => {
-            InputType::Float
-        }
-        Ok(DataType::Bool) => InputType::Bool,
-        Ok(DataType::Int8) => InputType::Int {
-            bits: 8,
-            signed: true,
-        },
-        Ok(DataType::Uint8) => InputType::Int {
-            bits: 8,
-            signed: false,
-        },
-        Ok(DataType::Int16) => InputType::Int {
-            bits: 16,
-            signed: true,
-        },
-        Ok(DataType::Uint16) => InputType::Int {
-            bits: 16,
-            signed: false,
-        },
-        Ok(DataType::Int32) => InputType::Int {
-            bits: 32,
-            signed: true,
-        },
-        Ok(DataType::Uint32) => InputType::Int {
-            bits: 32,
-            signed: false,
-        },
-        Ok(DataType::Int64) => InputType::Int {
-            bits: 64,
-            signed: true,
-        },
-        Ok(DataType::Uint64) => InputType::Int {
-            bits: 64,
-            signed: false,
-        },
-        other => {
-            return Err(CircuitError::InvalidModel {
-                node: name.to_owned(),
-                reason: format!(
-                    "model inputs of type {} are not supported (floats, integers and booleans are)",
-                    other.map_or_else(|_| elem_type.to_string(), |t| format!("{t:?}"))
-                ),
-            })
-        }
-    })
-}
-
-fn value_info_shape(info: &pb::ValueInfoProto) -> Result<(Vec<usize>, InputType)> {
-    let bad = |reason: &str| CircuitError::InvalidModel {
-        node: info.name.clone(),
-        reason: reason.into(),
-    };
-    let Some(type_proto::Value::TensorType(tensor)) =
-        info.r#type.as_ref().and_then(|t| t.value.as_ref())
-    else {
-        return Err(bad("the input is not a tensor"));
-    };
-    let dtype = input_type(&info.name, tensor.elem_type)?;
-    let shape = tensor
-        .shape
-        .as_ref()
-        .ok_or_else(|| bad("the input has no shape"))?;
-    let dims: Vec<i64> = shape
-        .dim
-        .iter()
-        .map(|d| match d.value {
-            Some(pb::tensor_shape_proto::dimension::Value::DimValue(v)) => v,
-            // A symbolic or unknown dimension is the batch: we prove one sample at a time.
-            _ => 1,
-        })
-        .collect();
-    Ok((checked_shape(&info.name, &dims, false)?, dtype))
 }
 
 fn tensor_from_proto(t: &pb::TensorProto, name: &str) -> Result<Const> {
@@ -804,96 +727,5 @@ fn invalid(node: &NodeProto, reason: String) -> CircuitError {
     CircuitError::InvalidModel {
         node: node_name(node),
         reason,
-    }
-}
-
-/// Float reference inference by tract: the outputs (flattened) for one set of inputs.
-pub struct FloatReference {
-    path: PathBuf,
-    plan: std::sync::Arc<tract_onnx::prelude::TypedRunnableModel>,
-    shapes: Vec<Vec<usize>>,
-    types: Vec<DatumType>,
-}
-
-/// tract's element type for a model input.
-fn datum_type(t: InputType) -> DatumType {
-    match t {
-        InputType::Float => DatumType::F32,
-        InputType::Bool => DatumType::Bool,
-        InputType::Int { bits: 8, signed } => [DatumType::U8, DatumType::I8][usize::from(signed)],
-        InputType::Int { bits: 16, signed } => {
-            [DatumType::U16, DatumType::I16][usize::from(signed)]
-        }
-        InputType::Int { bits: 32, signed } => {
-            [DatumType::U32, DatumType::I32][usize::from(signed)]
-        }
-        InputType::Int { signed, .. } => [DatumType::U64, DatumType::I64][usize::from(signed)],
-    }
-}
-
-impl FloatReference {
-    /// Loads the model into tract with the given input shapes (float inputs).
-    pub fn new(path: &Path, input_shapes: &[Vec<usize>]) -> Result<Self> {
-        Self::typed(path, input_shapes, &[])
-    }
-
-    /// Loads the model into tract with the given input shapes and element types (floats
-    /// where `types` has none).
-    pub fn typed(path: &Path, input_shapes: &[Vec<usize>], types: &[InputType]) -> Result<Self> {
-        let types: Vec<DatumType> = (0..input_shapes.len())
-            .map(|i| datum_type(types.get(i).copied().unwrap_or_default()))
-            .collect();
-        let build = || -> TractResult<_> {
-            let mut model = tract_onnx::onnx().model_for_path(path)?;
-            for (i, shape) in input_shapes.iter().enumerate() {
-                model = model.with_input_fact(i, InferenceFact::dt_shape(types[i], shape))?;
-            }
-            model.into_optimized()?.into_runnable()
-        };
-        let plan = build().map_err(|e| CircuitError::Inference {
-            path: path.to_owned(),
-            reason: format!("{e:#}"),
-        })?;
-        Ok(Self {
-            path: path.to_owned(),
-            plan,
-            shapes: input_shapes.to_vec(),
-            types,
-        })
-    }
-
-    /// Runs float inference.
-    pub fn run(&self, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>> {
-        let run = || -> TractResult<Vec<Vec<f32>>> {
-            let tensors = inputs
-                .iter()
-                .zip(self.shapes.iter().zip(&self.types))
-                .map(|(data, (shape, dt))| {
-                    let t = Tensor::from_shape(shape, data)?;
-                    Ok(if *dt == DatumType::F32 {
-                        t
-                    } else {
-                        // Whole numbers (checked before): exact through i64.
-                        t.cast_to::<i64>()?.cast_to_dt(*dt)?.into_owned()
-                    }
-                    .into())
-                })
-                .collect::<TractResult<_>>()?;
-            let outputs = self.plan.run(tensors)?;
-            outputs
-                .iter()
-                .map(|t| {
-                    Ok(t.cast_to::<f32>()?
-                        .to_plain_array_view::<f32>()?
-                        .iter()
-                        .copied()
-                        .collect())
-                })
-                .collect()
-        };
-        run().map_err(|e| CircuitError::Inference {
-            path: self.path.clone(),
-            reason: format!("{e:#}"),
-        })
     }
 }
