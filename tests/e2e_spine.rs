@@ -541,6 +541,18 @@ fn natural_mistakes_get_one_line_errors_that_say_what_to_do() {
         &snarkml(&["setup", &path("b"), "--srs", &path("small.bin")]),
         "but the SRS only has k=2; generate or import a larger one: `snarkml srs gen --for",
     );
+    // A model with integer inputs and no calibration: random floats would not do.
+    assert_one_line_error(
+        &snarkml(&[
+            "compile",
+            repo("tests/fixtures/corpus/text_embedding.onnx")
+                .to_str()
+                .unwrap(),
+            "-o",
+            &path("te"),
+        ]),
+        "model input `ids` is int64: give --calibration",
+    );
     // Arguments swapped: the build directory comes first.
     assert_one_line_error(
         &snarkml(&["verify", input.to_str().unwrap(), &path("b")]),

@@ -62,6 +62,16 @@ pub fn calibration_samples(model: &Path, calibration: Option<&Path>) -> Result<V
         Some(path) => load_calibration(path)?,
         None => {
             let graph = snarkml_circuits::model::onnx::load(model)?;
+            // Random floats are no values of an integer or boolean input (token ids, masks).
+            if let Some(i) = (0..graph.inputs.len())
+                .find(|i| graph.input_type(*i) != snarkml_circuits::model::InputType::Float)
+            {
+                bail!(
+                    "model input `{}` is {}: give --calibration with values like the real ones (random floats are no values of its type)",
+                    graph.tensors[graph.inputs[i]].name,
+                    graph.input_type(i)
+                );
+            }
             let mut state = 0x9e37_79b9_7f4a_7c15u64;
             let mut next = move || {
                 state ^= state << 13;
