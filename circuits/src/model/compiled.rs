@@ -334,12 +334,7 @@ impl CompiledModel {
                         reason: format!("contains {bad}"),
                     });
                 }
-                if let Some(reason) = data.iter().find_map(|x| spec.dtype.refuse(*x)) {
-                    return Err(CircuitError::BadValue {
-                        what: format!("input `{}`", t.name),
-                        reason,
-                    });
-                }
+                spec.dtype.check_values(&t.name, data)?;
                 Ok(data.iter().map(|x| quantize(*x, t.scale_bits)).collect())
             })
             .collect()

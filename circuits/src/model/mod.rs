@@ -340,8 +340,20 @@ impl InputType {
         }
     }
 
+    /// Refuses ([`crate::error::CircuitError::BadValue`], naming model input `input`) the
+    /// first of `data` that is not a value of this type.
+    pub fn check_values(self, input: &str, data: &[f32]) -> crate::error::Result<()> {
+        match data.iter().find_map(|v| self.refuse(*v)) {
+            Some(reason) => Err(crate::error::CircuitError::BadValue {
+                what: format!("input `{input}`"),
+                reason,
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// Why `value` is not a value of this type, if it is not.
-    pub fn refuse(self, value: f32) -> Option<String> {
+    fn refuse(self, value: f32) -> Option<String> {
         let (lo, hi) = self.bounds()?;
         let v = f64::from(value);
         if v.fract() != 0.0 {

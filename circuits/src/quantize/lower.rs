@@ -7,7 +7,7 @@ use super::{
 };
 use crate::error::{CircuitError, Result};
 use crate::fixed_point::quantize;
-use crate::model::{layers, Activation, FloatGraph, FloatOp, TensorId};
+use crate::model::{layers, Activation, FloatGraph, FloatOp, InputType, TensorId};
 use std::collections::BTreeMap;
 
 fn bits_for(max_abs: f64, scale_bits: u32) -> u32 {
@@ -437,12 +437,7 @@ pub(super) fn lower(
                 // A value bound to zero (a constant zero output) still packs as a sign and
                 // a bit: the narrowest width a build may hold.
                 pack_bits: bounds::signed_bits(bounds[*t]).max(2),
-                dtype: graph
-                    .inputs
-                    .iter()
-                    .position(|i| i == t)
-                    .map(|i| graph.input_type(i))
-                    .unwrap_or_default(),
+                dtype: InputType::Float,
             })
             .collect::<Vec<_>>()
     };
@@ -462,7 +457,14 @@ pub(super) fn lower(
         scale_bits: s,
         weight_scale_bits: sw,
         tensors,
-        inputs: io(&graph.inputs),
+        inputs: io(&graph.inputs)
+            .into_iter()
+            .enumerate()
+            .map(|(i, spec)| IoSpec {
+                dtype: graph.input_type(i),
+                ..spec
+            })
+            .collect(),
         outputs: io(&graph.outputs),
         weights: Visibility::Fixed,
         weights_salt: None,

@@ -537,13 +537,7 @@ fn check_inputs(graph: &FloatGraph, sample: &[Vec<f32>]) -> Result<()> {
                 got: data.len(),
             });
         }
-        let dtype = graph.input_type(i);
-        if let Some(reason) = data.iter().find_map(|v| dtype.refuse(*v)) {
-            return Err(CircuitError::BadValue {
-                what: format!("input `{}`", t.name),
-                reason,
-            });
-        }
+        graph.input_type(i).check_values(&t.name, data)?;
     }
     Ok(())
 }
