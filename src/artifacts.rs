@@ -106,6 +106,18 @@ impl BuildDir {
     pub fn vk(&self) -> PathBuf {
         self.root.join("vk.bin")
     }
+    /// `split.json`: the manifest of a model split into segments (`compile --segments`).
+    pub fn split(&self) -> PathBuf {
+        self.root.join("split.json")
+    }
+    /// Whether the build is a model split into segments.
+    pub fn is_split(&self) -> bool {
+        self.split().is_file()
+    }
+    /// The build of segment `j` (from 0) of a split model: `segment-<j+1>/`.
+    pub fn segment(&self, j: usize) -> BuildDir {
+        BuildDir::new(self.root.join(format!("segment-{}", j + 1)))
+    }
     /// `setup.json`.
     pub fn setup(&self) -> PathBuf {
         self.root.join("setup.json")

@@ -51,6 +51,14 @@ pub enum CircuitError {
         /// Extra detail, starting with ": " when present.
         detail: String,
     },
+    /// The proofs of a split model's segments are not one run of the model.
+    #[error("split proof, segment {segment}: {reason}")]
+    BrokenChain {
+        /// The segment (from 1) where the chain breaks.
+        segment: usize,
+        /// How.
+        reason: String,
+    },
     /// The model is structurally invalid for the compiler (missing tensor, bad shape, ...).
     #[error("invalid model at node `{node}`: {reason}")]
     InvalidModel {

@@ -1,7 +1,7 @@
 //! The quantized reference execution: the compiled model run on integers with exactly the
 //! arithmetic the circuit constrains. The circuit's public outputs must equal these.
 
-use crate::error::Result;
+use crate::error::{CircuitError, Result};
 use crate::model::{Activation, CompiledModel};
 use crate::ops::{check_range_at, Exec};
 
@@ -30,6 +30,18 @@ pub fn run(model: &CompiledModel, inputs: &[Vec<i64>]) -> Result<Execution> {
     for (spec, data) in model.inputs.iter().zip(inputs) {
         let name = &model.tensors[spec.tensor].name;
         for v in data {
+            if spec.boundary {
+                // A tensor from the previous segment: range-checked to its packing width.
+                let (bits, half) = (spec.pack_bits, 1i128 << (spec.pack_bits - 1));
+                if !(-half..half).contains(&i128::from(*v)) {
+                    return Err(CircuitError::Overflow {
+                        at: format!("input `{name}`"),
+                        value: i128::from(*v),
+                        bits,
+                    });
+                }
+                continue;
+            }
             check_range_at(model, Activation::Identity, i128::from(*v), || {
                 format!("input `{name}`")
             })?;

@@ -614,8 +614,12 @@ pub struct Opening {
     pub scale_bits: u32,
     /// The salt, `0x` hex.
     pub salt: String,
-    /// The commitment, `0x` hex: `Poseidon(quantized ‖ salt)`.
+    /// The commitment, `0x` hex: `Poseidon(quantized ‖ salt)`, or for a tensor crossing a
+    /// cut of a split model `Poseidon(pack(quantized, pack_bits) ‖ salt)`.
     pub commitment: String,
+    /// The packing width of a tensor crossing a cut of a split model (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pack_bits: Option<u32>,
     /// The fixed-point values.
     pub quantized: Vec<i64>,
     /// The same, dequantized.
@@ -624,11 +628,7 @@ pub struct Opening {
 
 /// The commitment to quantized values under `salt`, as the circuit computes it.
 pub fn commit_quantized(values: &[i64], salt: Fr) -> Fr {
-    let fields: Vec<Fr> = values
-        .iter()
-        .map(|v| crate::fixed_point::to_field(i128::from(*v)))
-        .collect();
-    crate::poseidon::commit(&fields, salt)
+    crate::model::commit_values(values, None, salt)
 }
 
 impl Opening {
@@ -647,7 +647,8 @@ impl Opening {
             shape: t.shape.clone(),
             scale_bits: t.scale_bits,
             salt: field_to_hex(&salt),
-            commitment: field_to_hex(&commit_quantized(values, salt)),
+            commitment: field_to_hex(&spec.commitment(values, salt)),
+            pack_bits: spec.boundary.then_some(spec.pack_bits),
             quantized: values.to_vec(),
             values: values
                 .iter()
@@ -663,7 +664,23 @@ impl Opening {
             field_from_hex(&self.salt).ok_or_else(|| bad("the salt is not a field element"))?;
         let commitment = field_from_hex(&self.commitment)
             .ok_or_else(|| bad("the commitment is not a field element"))?;
-        if commit_quantized(&self.quantized, salt) != commitment {
+        let computed = match self.pack_bits {
+            None => commit_quantized(&self.quantized, salt),
+            Some(bits @ 2..=62) => {
+                // Packing is injective only on values of the width.
+                let half = 1i128 << (bits - 1);
+                if let Some(v) = self
+                    .quantized
+                    .iter()
+                    .find(|v| !(-half..half).contains(&i128::from(**v)))
+                {
+                    return Err(bad(&format!("{v} does not fit its {bits}-bit packing")));
+                }
+                crate::model::commit_values(&self.quantized, Some(bits), salt)
+            }
+            Some(bits) => return Err(bad(&format!("packing width {bits} is out of range 2..=62"))),
+        };
+        if computed != commitment {
             return Err(bad("the values and salt do not open the commitment"));
         }
         Ok(commitment)

@@ -39,6 +39,7 @@ pub mod prompt;
 pub mod prover;
 pub mod ptau;
 pub mod quantize;
+pub mod split;
 pub mod srs;
 
 pub use error::CircuitError;

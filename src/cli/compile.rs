@@ -2,12 +2,13 @@ use crate::artifacts::BuildDir;
 use crate::pipeline;
 use clap::Args;
 use snarkml_circuits::quantize::{CompileOptions, LinearMode, Visibility};
+use snarkml_circuits::split::Budget;
 use std::path::PathBuf;
 
 /// `snarkml compile`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  snarkml compile model.onnx -o build/ --calibration samples.json\n  snarkml compile model.onnx -o build/ --scale 8 --width 8\n  snarkml compile model.onnx -o build/ --optimize --max-memory 16GiB --measure input.json"
+    after_help = "Examples:\n  snarkml compile model.onnx -o build/ --calibration samples.json\n  snarkml compile model.onnx -o build/ --scale 8 --width 8\n  snarkml compile model.onnx -o build/ --optimize --max-memory 16GiB --measure input.json\n  snarkml compile model.onnx -o build/ --max-memory 8GiB     # split into segments that fit\n  snarkml compile model.onnx -o build/ --segments 3"
 )]
 pub struct CompileCmd {
     /// The ONNX model.
@@ -62,9 +63,17 @@ pub struct CompileCmd {
     /// fastest within --max-memory and with a verifier under the EVM's 24,576-byte limit.
     #[arg(long, conflicts_with = "width")]
     pub optimize: bool,
-    /// Memory budget of proving for --optimize, e.g. 16GiB or 512MiB [default: none].
-    #[arg(long, requires = "optimize", value_parser = parse_bytes)]
+    /// Memory budget of proving, e.g. 16GiB or 512MiB [default: none]. With --optimize, for
+    /// the layout; without, the model is split at layer boundaries into as few segments as
+    /// each prove within it by the cost model (none when the whole model does).
+    #[arg(long, value_parser = parse_bytes)]
     pub max_memory: Option<u64>,
+    /// Split the model at layer boundaries into N segments of about equal rows: each is a
+    /// circuit of its own (BUILD/segment-J/), proven separately and chained by commitments
+    /// to the tensors crossing each cut (BUILD/split.json); setup, prove, verify and mock
+    /// then work segment by segment.
+    #[arg(long, value_name = "N", conflicts_with = "max_memory")]
+    pub segments: Option<usize>,
     /// With --optimize: allow layouts whose verifier would exceed the EVM limit (aggregate
     /// their proofs instead of verifying them directly).
     #[arg(long, requires = "optimize")]
@@ -172,6 +181,28 @@ fn print_layouts(candidates: &[snarkml_circuits::layout::optimize::Candidate]) {
             } else {
                 ""
             }
+        );
+    }
+}
+
+/// The segments of a split build, a line each.
+fn print_segments(build: &BuildDir, manifest: &snarkml_circuits::split::SplitManifest) {
+    println!(
+        "  split into {} segments, each a circuit of its own ({}):",
+        manifest.segments.len(),
+        build.split().display()
+    );
+    for (j, s) in manifest.segments.iter().enumerate() {
+        let values = |names: &[String]| names.join(", ");
+        println!(
+            "    {}: layers {}..{}, rows {}, k = {}; in: {}; out: {}",
+            build.segment(j).root().display(),
+            s.layers[0],
+            s.layers[1],
+            s.rows,
+            s.k,
+            values(&s.inputs),
+            values(&s.outputs)
         );
     }
 }
@@ -328,7 +359,7 @@ impl CompileCmd {
                 self.wide_verifier,
             )
             .cloned()
-            .ok_or_else(|| eyre::eyre!("no layout fits the memory budget and the EVM limit (try --max-memory higher, or --wide-verifier)"))?;
+            .ok_or_else(|| eyre::eyre!("no layout fits the memory budget and the EVM limit (try --max-memory higher, --wide-verifier, or leave out --optimize to split the model into segments that fit)"))?;
             optimized.insert("chosen".into(), candidate_json(&chosen));
             if !self.json {
                 println!(
@@ -378,10 +409,31 @@ impl CompileCmd {
                 }
             }
         }
+        let budget = match (self.segments, self.max_memory) {
+            (Some(n), _) => Some(Budget::Segments(n)),
+            (None, Some(bytes)) if !self.optimize => Some(Budget::MaxMemory(bytes as f64)),
+            _ => None,
+        };
+        let manifest = match budget {
+            Some(budget) => {
+                let (manifest, more) = super::timed("splitting", || {
+                    pipeline::split::split_build(&build, &m, budget)
+                })?;
+                secs += more;
+                manifest
+            }
+            None => {
+                pipeline::split::clear_split(&build)?;
+                None
+            }
+        };
         if self.json {
             let mut value = summary_json(&m, &build, secs, self.target_error)?;
             if self.optimize {
                 value["optimize"] = serde_json::Value::Object(optimized);
+            }
+            if let Some(manifest) = &manifest {
+                value["segments"] = serde_json::to_value(&manifest.segments)?;
             }
             return super::print(true, value, || {});
         }
@@ -446,6 +498,9 @@ impl CompileCmd {
             println!(
                 "  warning: tract could not run the model as a float cross-check ({why}); the import is unchecked"
             );
+        }
+        if let Some(manifest) = &manifest {
+            print_segments(&build, manifest);
         }
         if let Some(c) = m.weights_commitment()? {
             println!(

@@ -24,7 +24,7 @@ pub struct ProveCmd {
     #[arg(long)]
     pub for_aggregation: bool,
     /// Print JSON: {proof, seconds, bytes, outputs: [{name, shape, visibility, values,
-    /// commitment}]}.
+    /// commitment}]} (a split build: {proof, seconds, segment_seconds, outputs}).
     #[arg(long)]
     pub json: bool,
 }
@@ -35,12 +35,13 @@ pub struct ProveCmd {
     after_help = "Examples:\n  snarkml verify build/ proof.json\n  snarkml verify aggr/ aggr/proof.json"
 )]
 pub struct VerifyCmd {
-    /// Build directory (after `snarkml setup`), or an aggregation directory.
+    /// Build directory (after `snarkml setup`; a split build checks every segment's proof
+    /// and their chain), or an aggregation directory.
     pub build: PathBuf,
     /// Proof file.
     pub proof: PathBuf,
     /// Print JSON: {valid, seconds, outputs} (an aggregated proof: {valid, seconds,
-    /// inner_proofs}).
+    /// inner_proofs}; a split build's: {valid, seconds, segments, outputs}).
     #[arg(long)]
     pub json: bool,
 }
@@ -104,6 +105,9 @@ pub(super) fn print_outputs(file: &ProofFile) {
 impl ProveCmd {
     pub(super) fn run(self) -> eyre::Result<()> {
         let build = BuildDir::new(&self.build);
+        if build.is_split() {
+            return self.run_split(&build);
+        }
         let what = format!("proving{}", super::predicted_prove(&build));
         let (file, secs) = super::timed(&what, || {
             let transcript = if self.for_aggregation {
@@ -130,9 +134,63 @@ impl ProveCmd {
     }
 }
 
+impl ProveCmd {
+    /// Every segment of a split build in order, one proof file holding them all.
+    fn run_split(self, build: &BuildDir) -> eyre::Result<()> {
+        let transcript = if self.for_aggregation {
+            Transcript::Poseidon
+        } else {
+            Transcript::Keccak
+        };
+        let mut times = Vec::new();
+        let (file, secs) = super::timed("proving every segment", || {
+            pipeline::split::prove_split(build, &self.input, &self.out, transcript, |j, s| {
+                times.push(s);
+                if !self.json {
+                    eprintln!("segment {} proved in {s:.2}s", j + 1);
+                }
+            })
+        })?;
+        let last = file.segments.last().expect("a split build has segments");
+        let value = serde_json::json!({
+            "proof": self.out.display().to_string(),
+            "seconds": secs,
+            "segment_seconds": times,
+            "outputs": outputs_json(last),
+        });
+        super::print(self.json, value, || {
+            println!(
+                "proved {} segments in {secs:.2}s: {}",
+                file.segments.len(),
+                self.out.display()
+            );
+            print_outputs(last);
+        })
+    }
+}
+
 impl VerifyCmd {
     pub(super) fn run(self) -> eyre::Result<()> {
         let build = BuildDir::new(&self.build);
+        if build.is_split() {
+            let (file, secs) = super::timed("verifying every segment", || {
+                pipeline::split::verify_split(&build, &self.proof)
+            })?;
+            let last = file.segments.last().expect("a split build has segments");
+            let value = serde_json::json!({
+                "valid": true,
+                "seconds": secs,
+                "segments": file.segments.len(),
+                "outputs": outputs_json(last),
+            });
+            return super::print(self.json, value, || {
+                println!(
+                    "proofs of all {} segments are valid and chained ({secs:.3}s)",
+                    file.segments.len()
+                );
+                print_outputs(last);
+            });
+        }
         if build.is_aggregation() {
             let (file, secs) = super::timed("verifying", || {
                 pipeline::verify_aggregated(&build, &self.proof)

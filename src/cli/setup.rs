@@ -15,7 +15,8 @@ pub struct SetupCmd {
     /// exactly the build's k, made once into $SNARKML_SRS_CACHE or ~/.cache/snarkml/srs]
     #[arg(long)]
     pub srs: Option<PathBuf>,
-    /// Print JSON: {build, k, vk_hash, seconds, srs, srs_made, development_srs}.
+    /// Print JSON: {build, k, vk_hash, seconds, srs, srs_made, development_srs} (a split
+    /// build: {build, segments: [{build, k, vk_hash}], seconds, development_srs}).
     #[arg(long)]
     pub json: bool,
 }
@@ -23,6 +24,9 @@ pub struct SetupCmd {
 impl SetupCmd {
     pub(super) fn run(self) -> eyre::Result<()> {
         let build = BuildDir::new(&self.build);
+        if build.is_split() {
+            return self.run_split(&build);
+        }
         let (srs, made) = match self.srs {
             Some(srs) => (srs, None),
             None => {
@@ -70,6 +74,46 @@ impl SetupCmd {
                 &info.vk_hash[..16]
             );
             if info.srs_insecure {
+                println!("note: the SRS is a development one: fine for a local anvil (chain id 31337), refused elsewhere without --insecure-srs");
+            }
+        })
+    }
+
+    /// Every segment of a split build, each with the SRS given (trimmed to its k) or the
+    /// development SRS of its k.
+    fn run_split(self, build: &BuildDir) -> eyre::Result<()> {
+        let (infos, secs) = super::timed("generating keys of every segment", || {
+            pipeline::split::setup_split(build, self.srs.as_deref())
+        })?;
+        let segments: Vec<_> = infos
+            .iter()
+            .enumerate()
+            .map(|(j, info)| {
+                serde_json::json!({
+                    "build": build.segment(j).root().display().to_string(),
+                    "k": info.k,
+                    "vk_hash": info.vk_hash,
+                })
+            })
+            .collect();
+        let insecure = infos.iter().any(|i| i.srs_insecure);
+        let value = serde_json::json!({
+            "build": build.root().display().to_string(),
+            "segments": segments,
+            "seconds": secs,
+            "development_srs": insecure,
+        });
+        super::print(self.json, value, || {
+            println!("keys of {} segments written in {secs:.2}s:", infos.len());
+            for (j, info) in infos.iter().enumerate() {
+                println!(
+                    "  {}: k = {}, vk {}…",
+                    build.segment(j).root().display(),
+                    info.k,
+                    &info.vk_hash[..16]
+                );
+            }
+            if insecure {
                 println!("note: the SRS is a development one: fine for a local anvil (chain id 31337), refused elsewhere without --insecure-srs");
             }
         })

@@ -33,6 +33,7 @@ pub mod batch;
 pub mod binding;
 pub mod market;
 pub mod prompt;
+pub mod split;
 pub use aggregate::{
     aggregate, default_cache_dir, load_aggregation, verify_aggregated, AggregateReport,
     AggregateRequest, AggregationInfo,
@@ -349,6 +350,27 @@ impl BuildProver {
         verify_loaded(&self.loaded, self.pk.get_vk(), proof)
     }
 
+    /// Proves the model on quantized inputs with the salts of its hashed inputs then outputs:
+    /// the proof file (checked to show what the proof proves) and the proof.
+    pub fn prove_quantized(
+        &self,
+        quantized: &[Vec<i64>],
+        salts: &[Fr],
+        transcript: prover::Transcript,
+    ) -> Result<(ProofFile, prover::Proof)> {
+        let Loaded {
+            model,
+            info,
+            params,
+        } = &self.loaded;
+        // `prove_with` verified the proof against the key; the file must show what it proves.
+        let proof = prover::prove_with(params, &self.pk, model, quantized, salts, transcript)?;
+        let file = ProofFile::new(model, &proof, quantized, &info.vk_hash, &info.srs_id);
+        file.check_against(model)
+            .wrap_err("internal error: the proof file made does not show what the proof proves")?;
+        Ok((file, proof))
+    }
+
     /// [`prove`] with the keys already read.
     pub fn prove(
         &self,
@@ -356,22 +378,13 @@ impl BuildProver {
         out: &Path,
         transcript: prover::Transcript,
     ) -> Result<ProofFile> {
-        let Loaded {
-            model,
-            info,
-            params,
-        } = &self.loaded;
-        let pk = &self.pk;
+        let model = &self.loaded.model;
         let inputs = InputFile::load(input)?;
         let quantized = model
             .quantize_inputs(&inputs.input_data)
             .wrap_err_with(|| format!("{}", input.display()))?;
         let salts = salts(model, &inputs).wrap_err_with(|| format!("{}", input.display()))?;
-        // `prove_with` verified the proof against the key; the file must show what it proves.
-        let proof = prover::prove_with(params, pk, model, &quantized, &salts, transcript)?;
-        let file = ProofFile::new(model, &proof, &quantized, &info.vk_hash, &info.srs_id);
-        file.check_against(model)
-            .wrap_err("internal error: the proof file made does not show what the proof proves")?;
+        let (file, proof) = self.prove_quantized(&quantized, &salts, transcript)?;
         file.save(out)?;
         if !salts.is_empty() {
             let mut values = quantized.iter().chain(&proof.outputs);
@@ -442,7 +455,16 @@ pub fn load_proof(
     model: &CompiledModel,
     proof: &Path,
 ) -> Result<(ProofFile, Vec<Fr>, Vec<u8>)> {
-    let file = ProofFile::read(proof)?;
+    check_proof_file(info, model, ProofFile::read(proof)?, proof)
+}
+
+/// [`load_proof`] of a proof file already read (`what` names it in errors).
+pub fn check_proof_file(
+    info: &SetupInfo,
+    model: &CompiledModel,
+    file: ProofFile,
+    proof: &Path,
+) -> Result<(ProofFile, Vec<Fr>, Vec<u8>)> {
     if file.vk_hash != info.vk_hash {
         bail!(
             "{} was made for verifying key {}…, this build's is {}…",
@@ -476,6 +498,13 @@ pub fn load_proof(
 /// Verifies a proof file natively.
 pub fn verify(build: &BuildDir, proof: &Path) -> Result<ProofFile> {
     let loaded = load(build)?;
+    if let Ok(split) = split::read_split_proof(proof) {
+        bail!(
+            "{} holds the proofs of a model split into {} segments: verify it with the split build (the directory holding split.json)",
+            proof.display(),
+            split.segments.len()
+        );
+    }
     let vk = load_vk(build, &loaded.info, &loaded.model)?;
     verify_loaded(&loaded, &vk, proof)
 }
@@ -483,7 +512,17 @@ pub fn verify(build: &BuildDir, proof: &Path) -> Result<ProofFile> {
 /// Verifies a proof file natively; the file returned shows what the proof proves (see
 /// [`load_proof`]).
 fn verify_loaded(loaded: &Loaded, vk: &VerifyingKey<G1Affine>, proof: &Path) -> Result<ProofFile> {
-    let (file, instances, bytes) = load_proof(&loaded.info, &loaded.model, proof)?;
+    verify_file(loaded, vk, ProofFile::read(proof)?, proof)
+}
+
+/// [`verify_loaded`] of a proof file already read (`proof` names it in errors).
+fn verify_file(
+    loaded: &Loaded,
+    vk: &VerifyingKey<G1Affine>,
+    file: ProofFile,
+    proof: &Path,
+) -> Result<ProofFile> {
+    let (file, instances, bytes) = check_proof_file(&loaded.info, &loaded.model, file, proof)?;
     prover::verify_with(
         &loaded.params,
         vk,

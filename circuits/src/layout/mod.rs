@@ -24,6 +24,10 @@
 //! limbed range check:      | l_j | 0 | .. | acc = [acc(prev) +] l_j·2^(Σ widths below) |  (range(width_j), l_j, 0) ∈ table
 //!                          (one row per limb, lowest first; the first row's bias is −offset,
 //!                          2^(B−1) for a signed check; the last acc is copied to the value)
+//! segment boundary input:  the limbed check's rows alone (limbs of `Tables::boundary_limbs`,
+//!                          offset 2^(B−1)), its last acc the input value (a split model's
+//!                          boundary, `IoSpec::boundary`: B is its packing width, then the
+//!                          values are packed and hashed as a hashed input's cells are)
 //! split identity check:    | hi | 0 | lo | .. | v |  v + 2^(b−1) = hi·2^s + lo   |  w0 = 2^s (0 without hi), w1 = 2^(b−1),
 //!                          (range(b−s), hi, 0), (w2, lo, 0) ∈ table               w2 = range(s), tag = range(b−s)
 //!                          (the one-row rescale's gate and lookups; models with `Tables::identity_split`:
@@ -706,7 +710,14 @@ impl Plan {
         for (i, spec) in model.inputs.iter().enumerate() {
             let n = model.tensors[spec.tensor].numel();
             let data = inputs.map(|all| all[i].as_slice());
-            cells[spec.tensor] = (0..n).map(|e| b.input(data.map_or(0, |d| d[e]))).collect();
+            let value = |e: usize| data.map_or(0, |d| d[e]);
+            cells[spec.tensor] = if spec.boundary {
+                (0..n)
+                    .map(|e| b.boundary_witness(value(e), spec.pack_bits))
+                    .collect()
+            } else {
+                (0..n).map(|e| b.input(value(e))).collect()
+            };
         }
         for spec in &model.inputs {
             let c = cells[spec.tensor].clone();

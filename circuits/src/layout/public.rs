@@ -65,7 +65,13 @@ impl Builder {
         match spec.visibility {
             Visibility::Public => self.expose(cells, spec.pack_bits),
             Visibility::Hashed => {
-                let digest = self.commit(cells, salt);
+                // A boundary of a split model is hashed packed (`IoSpec::commitment`).
+                let digest = if spec.boundary {
+                    let packed = self.pack(cells, spec.pack_bits);
+                    self.commit(&packed, salt)
+                } else {
+                    self.commit(cells, salt)
+                };
                 self.plan
                     .to_instance
                     .push((digest, self.plan.instances.len()));

@@ -32,12 +32,28 @@ impl Builder {
     /// the first row's bias is `−offset` and the last accumulator is copy-constrained to the
     /// cell, so the limbs, each in its range, recompose the value.
     pub(super) fn limbs(&mut self, cell: CellRef, bits: u32, offset: i128) {
+        let widths = self.tables.limbs(bits);
+        let last = self.limbs_of(self.int(cell), &widths, offset);
+        self.plan.copies.push((cell, last));
+    }
+
+    /// A fresh witness value of a segment's boundary input, range-checked to `bits` signed
+    /// bits by limbs of [`crate::model::Tables::boundary_limbs`]: the last limb row's
+    /// accumulator is the value.
+    pub(super) fn boundary_witness(&mut self, v: i64, bits: u32) -> CellRef {
+        let widths = self.tables.boundary_limbs(bits);
+        self.limbs_of(i128::from(v), &widths, 1i128 << (bits - 1))
+    }
+
+    /// The limb rows of `value + offset` for [`Self::limbs`] with the limb widths given;
+    /// returns the last accumulator, which holds `value`.
+    fn limbs_of(&mut self, value: i128, widths: &[u32], offset: i128) -> CellRef {
         let w = self.plan.width;
-        let u = self.int(cell) + offset;
+        let u = value + offset;
         let mut acc = to_field(-offset);
         let mut low = 0;
-        let mut last = cell;
-        for (j, width) in self.tables.limbs(bits).into_iter().enumerate() {
+        let mut last = None;
+        for (j, width) in widths.iter().copied().enumerate() {
             let limb = (u >> low) & ((1i128 << width) - 1);
             let r = self.row();
             if j == 0 {
@@ -54,9 +70,9 @@ impl Builder {
             self.plan.tag[r] = range_tag(width);
             self.plan.lookup[r] = true;
             low += width;
-            last = CellRef { col: w, row: r };
+            last = Some(CellRef { col: w, row: r });
         }
-        self.plan.copies.push((cell, last));
+        last.expect("a check has at least one limb")
     }
 
     /// A fresh witness value, range-checked by the identity table (or its limbs).

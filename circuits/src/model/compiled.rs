@@ -97,6 +97,35 @@ pub struct IoSpec {
     /// whole numbers of its type.
     #[serde(default, skip_serializing_if = "is_float")]
     pub dtype: super::InputType,
+    /// A tensor crossing a cut between two segments of a split model ([`crate::split`]):
+    /// hashed over its values packed `⌊252 / pack_bits⌋` per field element (a few rows per
+    /// value instead of a sponge row per value), and, as an input, range-checked to
+    /// `pack_bits` by limbs instead of by the identity table, so that the packing is
+    /// injective on both sides of the cut.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub boundary: bool,
+}
+
+impl IoSpec {
+    /// The commitment to this tensor's quantized `values` under `salt`, as the circuit
+    /// computes it (see [`commit_values`]).
+    pub fn commitment(&self, values: &[i64], salt: crate::Fr) -> crate::Fr {
+        commit_values(values, self.boundary.then_some(self.pack_bits), salt)
+    }
+}
+
+/// The Poseidon commitment to quantized `values` under `salt`, as the circuit computes it:
+/// `Poseidon(values ‖ salt)`, or for a segment boundary packed at `pack` bits,
+/// `Poseidon(pack(values) ‖ salt)`.
+pub fn commit_values(values: &[i64], pack: Option<u32>, salt: crate::Fr) -> crate::Fr {
+    let fields = match pack {
+        Some(bits) => crate::fixed_point::pack(values, bits),
+        None => values
+            .iter()
+            .map(|v| crate::fixed_point::to_field(i128::from(*v)))
+            .collect(),
+    };
+    crate::poseidon::commit(&fields, salt)
 }
 
 fn is_float(t: &super::InputType) -> bool {
@@ -209,6 +238,18 @@ impl Tables {
                 widths
             }
         }
+    }
+
+    /// The limb widths, lowest first, of the `bits`-bit check of a segment's boundary input
+    /// ([`IoSpec::boundary`]): limbs of the model's limb width (else [`LIMB_BITS`]), whatever
+    /// the model does for its other checks, so that no table as wide as the value is built.
+    pub fn boundary_limbs(&self, bits: u32) -> Vec<u32> {
+        let l = self.limb_bits.unwrap_or(LIMB_BITS);
+        let mut widths = vec![l; (bits / l) as usize];
+        if bits % l != 0 {
+            widths.push(bits % l);
+        }
+        widths
     }
 
     /// Makes sure the range tables a `bits`-bit check needs exist.

@@ -286,6 +286,24 @@ impl Layer {
         }
     }
 
+    /// The tensors the layer reads.
+    pub fn inputs(&self) -> Vec<TensorId> {
+        match self {
+            Self::Dense(Dense { input, .. })
+            | Self::Conv(Conv { input, .. })
+            | Self::Affine(Affine { input, .. })
+            | Self::MaxPool(MaxPool { input, .. })
+            | Self::Sum(Sum { input, .. })
+            | Self::AddConst(AddConst { input, .. })
+            | Self::Activation(Lookup { input, .. })
+            | Self::Reshape(Reshape { input, .. }) => vec![*input],
+            Self::Add(Add { a, b, .. })
+            | Self::Product(Product { a, b, .. })
+            | Self::Div(Div { a, b, .. }) => vec![*a, *b],
+            Self::Select(Select { inputs, .. }) => inputs.clone(),
+        }
+    }
+
     /// The layer's model parameters: its weights (multiplied by activations) and its other
     /// parameters (biases, added constants), in [`crate::model::CompiledModel::parameters`]
     /// order.

@@ -8,8 +8,8 @@ pub mod onnx;
 
 pub use activation::{Activation, Param};
 pub use compiled::{
-    min_k, CompiledModel, IoSpec, LayoutParams, QTensor, QuantReport, Tables, Visibility,
-    FORMAT_VERSION, LIMB_BITS, MAX_GAIN, MAX_K, RESERVED_ROWS,
+    commit_values, min_k, CompiledModel, IoSpec, LayoutParams, QTensor, QuantReport, Tables,
+    Visibility, FORMAT_VERSION, LIMB_BITS, MAX_GAIN, MAX_K, RESERVED_ROWS,
 };
 pub use conv::ConvGeometry;
 pub use layers::{Layer, LinearCheck, Rescale};

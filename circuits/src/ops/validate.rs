@@ -66,11 +66,27 @@ impl CompiledModel {
             if !(2..=126).contains(&io.pack_bits) {
                 return Err(format!("pack width {} out of range", io.pack_bits));
             }
+            if io.boundary && (io.visibility != Visibility::Hashed || io.pack_bits > 62) {
+                return Err(format!(
+                    "a segment boundary is hashed and at most 62 bits wide (this one is {} at {} bits)",
+                    io.visibility, io.pack_bits
+                ));
+            }
             if io.visibility == Visibility::Fixed {
                 return Err(
                     "an input or output cannot be `fixed` (public, private or hashed)".into(),
                 );
             }
+        }
+        // A boundary input is range-checked by limbs (an output is bounded by its layers).
+        if self.inputs.iter().any(|io| {
+            io.boundary
+                && tables
+                    .boundary_limbs(io.pack_bits)
+                    .iter()
+                    .any(|b| !tables.range_shifts.contains(b))
+        }) {
+            return Err("no range tables for the limbs of a segment boundary input".into());
         }
         for layer in &self.layers {
             layer
@@ -78,7 +94,7 @@ impl CompiledModel {
                 .validate(&cx)
                 .map_err(|e| format!("layer `{}`: {e}", layer.node()))?;
         }
-        if !self.inputs.is_empty() && !cx.has_table(Activation::Identity) {
+        if self.inputs.iter().any(|io| !io.boundary) && !cx.has_table(Activation::Identity) {
             return Err("no identity table for the input range checks".into());
         }
         Ok(())

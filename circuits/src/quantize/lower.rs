@@ -438,6 +438,7 @@ pub(super) fn lower(
                 // a bit: the narrowest width a build may hold.
                 pack_bits: bounds::signed_bits(bounds[*t]).max(2),
                 dtype: InputType::Float,
+                boundary: false,
             })
             .collect::<Vec<_>>()
     };

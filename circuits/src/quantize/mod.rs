@@ -222,6 +222,18 @@ pub fn with_one_row_rescales(
     Ok(model)
 }
 
+/// The largest magnitude every tensor of `model` can hold whatever the prover does, by tensor
+/// id (inputs bounded by the identity table, every layer's output by its op's bound).
+pub fn tensor_bounds(model: &CompiledModel) -> Vec<u128> {
+    let inputs: Vec<_> = model.inputs.iter().map(|s| s.tensor).collect();
+    bounds::static_bounds(&model.tensors, &model.layers, &inputs, &model.tables)
+}
+
+/// Bits of a signed value whose magnitude is at most `bound`.
+pub fn signed_bits(bound: u128) -> u32 {
+    bounds::signed_bits(bound)
+}
+
 /// Compiles an ONNX file: imports it, quantizes with calibration samples (each sample is one
 /// flat vector per model input) and sizes the circuit.
 pub fn compile(

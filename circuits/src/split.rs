@@ -1,0 +1,419 @@
+//! Split proving: a compiled model cut at layer boundaries into consecutive segments, each a
+//! compiled model of its own (set up, proven and verified alone, on any machine), chained by
+//! commitments so that the proofs together mean one run of the whole model.
+//!
+//! A tensor crossing a cut (computed before it, or a model input, and read after it, or a
+//! model output) is a hashed output of the segment before the cut and the same hashed input of
+//! the segment after ([`IoSpec::boundary`]). Its values are packed `⌊252 / b⌋` per field
+//! element, `b` the signed width of the tensor's static bound in the whole model, and both
+//! proofs expose `Poseidon(pack(values) ‖ salt)` under one salt the prover picks per tensor.
+//! The segment after the cut range-checks every value to `b` bits (limbs), so the packing is
+//! injective on both sides: equal commitments mean equal tensors (Poseidon's collision
+//! resistance), and [`check_chain`] is what a verifier adds to checking each proof.
+//!
+//! Why the chain is one run, by induction over the segments: the first segment's inputs are
+//! checked as the whole model's are, so every value it computes is within the whole model's
+//! static bounds, hence within its boundary's packing width; the next segment's inputs then
+//! equal those values, so the same holds for it, and so on. The first segment's inputs and
+//! the last segment's outputs keep the model's visibility; each segment holds its own layers'
+//! weights (fixed: bound by its verifying key; hashed: its own weights commitment).
+//!
+//! Every segment keeps the whole model's tensor list (ids are the same in every segment, so a
+//! boundary is one id on both sides) and those of its tables its rows look up, plus the range
+//! tables of the boundary limbs.
+
+use crate::error::{CircuitError, Result};
+use crate::io::ProofFile;
+use crate::layout::optimize::{Columns, CostModel};
+use crate::layout::{act_tag, range_tag, Plan};
+use crate::model::{
+    min_k, Activation, CompiledModel, IoSpec, TensorId, Visibility, LIMB_BITS, MAX_K,
+};
+use crate::quantize::{signed_bits, tensor_bounds};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Version of the split manifest (`split.json`).
+pub const SPLIT_FORMAT: &str = "snarkml-split/1";
+
+/// Version of a split model's proof file.
+pub const SPLIT_PROOF_FORMAT: &str = "snarkml-split-proof/1";
+
+/// The proofs of a split model's segments for one input: what `prove` writes for a split
+/// build.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SplitProofFile {
+    /// [`SPLIT_PROOF_FORMAT`].
+    pub format: String,
+    /// The whole model's name.
+    pub model: String,
+    /// One proof file per segment, in order: the first shows the model's inputs, the last its
+    /// outputs, the others only boundary commitments.
+    pub segments: Vec<ProofFile>,
+}
+
+/// The widest boundary value: packed values and their limb weights stay within `i64`.
+pub const MAX_BOUNDARY_BITS: u32 = 62;
+
+/// What bounds the segments.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Budget {
+    /// This many segments of about equal rows.
+    Segments(usize),
+    /// As few segments as keep each one's predicted proving memory ([`CostModel::MEASURED`])
+    /// within this many bytes.
+    MaxMemory(f64),
+}
+
+/// What `compile --segments` writes beside the segments' builds (`split.json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SplitManifest {
+    /// [`SPLIT_FORMAT`].
+    pub format: String,
+    /// The whole model's name.
+    pub name: String,
+    /// The segments, in order.
+    pub segments: Vec<SegmentInfo>,
+}
+
+/// One segment of a split model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SegmentInfo {
+    /// The whole model's layers it holds: `[first, end)`.
+    pub layers: [usize; 2],
+    /// Its circuit has `2^k` rows.
+    pub k: u32,
+    /// Rows its layout uses.
+    pub rows: usize,
+    /// Names of its input tensors (the model's inputs for the first segment, else the
+    /// boundary of the cut before it).
+    pub inputs: Vec<String>,
+    /// Names of its output tensors (the boundary of the cut after it, or the model's outputs
+    /// for the last segment).
+    pub outputs: Vec<String>,
+}
+
+/// The tensors crossing a cut before layer `cut`: available before it (a model input or the
+/// output of an earlier layer) and needed from it on (read by a later layer, or a model
+/// output), by ascending id.
+pub fn boundary(model: &CompiledModel, cut: usize) -> Vec<TensorId> {
+    let before: BTreeSet<TensorId> = model
+        .inputs
+        .iter()
+        .map(|s| s.tensor)
+        .chain(model.layers[..cut].iter().map(|l| l.op().output()))
+        .collect();
+    let after: BTreeSet<TensorId> = model.layers[cut..]
+        .iter()
+        .flat_map(|l| l.inputs())
+        .chain(model.outputs.iter().map(|s| s.tensor))
+        .collect();
+    before.intersection(&after).copied().collect()
+}
+
+/// Where to cut `model` (the indices of the layers each later segment starts at) so that it
+/// meets `budget`.
+pub fn choose_cuts(model: &CompiledModel, budget: Budget) -> Result<Vec<usize>> {
+    let n_layers = model.layers.len();
+    let bounds = tensor_bounds(model);
+    // Rows of each layer in the whole model's layout, and the cost of each cut: its
+    // boundary's values, each packed and hashed on both sides and range-checked after.
+    let plan = Plan::build(model, model.layout.width, None)?;
+    let layer_rows: Vec<usize> = plan
+        .layers
+        .iter()
+        .skip(1)
+        .take(n_layers)
+        .map(|l| l.end - l.start)
+        .collect();
+    let mut before = vec![0usize; n_layers + 1];
+    for (i, r) in layer_rows.iter().enumerate() {
+        before[i + 1] = before[i] + r;
+    }
+    let cut_cost: Vec<Option<usize>> = (0..=n_layers)
+        .map(|c| {
+            let tensors = boundary(model, c);
+            let fits = tensors
+                .iter()
+                .all(|t| signed_bits(bounds[*t]) <= MAX_BOUNDARY_BITS);
+            fits.then(|| {
+                tensors
+                    .iter()
+                    .map(|t| model.tensors[*t].numel())
+                    .sum::<usize>()
+                    * BOUNDARY_ROWS_PER_VALUE
+            })
+        })
+        .collect();
+    let evenly = |n: usize| -> Vec<usize> {
+        let total = before[n_layers];
+        let mut cuts: Vec<usize> = Vec::new();
+        for j in 1..n {
+            let target = total * j / n;
+            let from = cuts.last().map_or(1, |c| c + 1);
+            // Room for the cuts still to come.
+            let to = n_layers - (n - j);
+            let best = (from..=to)
+                .filter_map(|c| cut_cost[c].map(|cost| (c, before[c].abs_diff(target) + cost)))
+                .min_by_key(|(_, cost)| *cost);
+            if let Some((c, _)) = best {
+                cuts.push(c);
+            }
+        }
+        cuts
+    };
+    match budget {
+        Budget::Segments(n) => {
+            if n < 2 || n > n_layers {
+                return Err(CircuitError::bad_option(
+                    "segments",
+                    format!(
+                        "{n} segments asked of a model of {n_layers} layers: 2 to {n_layers} can be made"
+                    ),
+                ));
+            }
+            let cuts = evenly(n);
+            if cuts.len() + 1 < n {
+                return Err(CircuitError::bad_option(
+                    "segments",
+                    format!("only {} cuts fit this model's layers", cuts.len()),
+                ));
+            }
+            Ok(cuts)
+        }
+        Budget::MaxMemory(bytes) => {
+            let columns = Columns::of(model, model.layout.width);
+            let k = (4..=MAX_K)
+                .rev()
+                .find(|k| CostModel::MEASURED.predict(*k, columns).1 <= bytes)
+                .ok_or_else(|| {
+                    CircuitError::bad_option(
+                        "max-memory",
+                        format!(
+                            "a memory budget of {:.0} MiB is less than the smallest circuit needs",
+                            bytes / (1u64 << 20) as f64
+                        ),
+                    )
+                })?;
+            let fits = |m: &CompiledModel| m.layout.k <= k;
+            if fits(model) {
+                return Ok(Vec::new());
+            }
+            for n in 2..=n_layers {
+                let cuts = evenly(n);
+                if split(model, &cuts)?.0.iter().all(fits) {
+                    return Ok(cuts);
+                }
+            }
+            Err(CircuitError::bad_option(
+                "max-memory",
+                format!(
+                    "no cut of the model at layer boundaries fits k = {k} (a single layer needs more)"
+                ),
+            ))
+        }
+    }
+}
+
+/// A rough count of the rows a boundary value costs (packing and hashing on both sides of the
+/// cut, limbs after it), to prefer cuts where few values cross.
+const BOUNDARY_ROWS_PER_VALUE: usize = 8;
+
+/// The segments of `model` cut before each layer in `cuts` (ascending, each in
+/// `1..layers`), each sized (rows, `k`), and the manifest that describes them.
+pub fn split(model: &CompiledModel, cuts: &[usize]) -> Result<(Vec<CompiledModel>, SplitManifest)> {
+    let n_layers = model.layers.len();
+    if cuts.windows(2).any(|w| w[0] >= w[1]) || cuts.iter().any(|c| !(1..n_layers).contains(c)) {
+        return Err(CircuitError::bad_option(
+            "segments",
+            format!("cuts {cuts:?} are not ascending layer indices in 1..{n_layers}"),
+        ));
+    }
+    let bounds = tensor_bounds(model);
+    let boundary_specs = |cut: usize| -> Result<Vec<IoSpec>> {
+        boundary(model, cut)
+            .into_iter()
+            .map(|t| {
+                let bits = signed_bits(bounds[t]).max(2);
+                if bits > MAX_BOUNDARY_BITS {
+                    return Err(CircuitError::InvalidModel {
+                        node: model.tensors[t].name.clone(),
+                        reason: format!(
+                            "a cut here would carry {bits}-bit values (at most {MAX_BOUNDARY_BITS}): cut elsewhere"
+                        ),
+                    });
+                }
+                Ok(IoSpec {
+                    tensor: t,
+                    visibility: Visibility::Hashed,
+                    pack_bits: bits,
+                    dtype: Default::default(),
+                    boundary: true,
+                })
+            })
+            .collect()
+    };
+    let starts: Vec<usize> = std::iter::once(0).chain(cuts.iter().copied()).collect();
+    let ends: Vec<usize> = cuts.iter().copied().chain([n_layers]).collect();
+    let n = starts.len();
+    let mut segments = Vec::with_capacity(n);
+    let mut infos = Vec::with_capacity(n);
+    for (j, (start, end)) in starts.into_iter().zip(ends).enumerate() {
+        let inputs = if j == 0 {
+            model.inputs.clone()
+        } else {
+            boundary_specs(start)?
+        };
+        let outputs = if j + 1 == n {
+            model.outputs.clone()
+        } else {
+            boundary_specs(end)?
+        };
+        let mut tables = model.tables.clone();
+        for spec in inputs.iter().filter(|s| s.boundary) {
+            for b in tables.boundary_limbs(spec.pack_bits) {
+                if !tables.range_shifts.contains(&b) {
+                    tables.range_shifts.push(b);
+                }
+            }
+        }
+        let segment = CompiledModel {
+            name: format!("{} (segment {} of {n})", model.name, j + 1),
+            inputs,
+            outputs,
+            layers: model.layers[start..end].to_vec(),
+            tables,
+            ..model.clone()
+        };
+        let segment = smallest(segment)?;
+        let names = |specs: &[IoSpec]| {
+            specs
+                .iter()
+                .map(|s| model.tensors[s.tensor].name.clone())
+                .collect()
+        };
+        infos.push(SegmentInfo {
+            layers: [start, end],
+            k: segment.layout.k,
+            rows: segment.rows,
+            inputs: names(&segment.inputs),
+            outputs: names(&segment.outputs),
+        });
+        segments.push(segment);
+    }
+    let manifest = SplitManifest {
+        format: SPLIT_FORMAT.into(),
+        name: model.name.clone(),
+        segments: infos,
+    };
+    Ok((segments, manifest))
+}
+
+/// `segment` sized with the tables that give it the smallest `k` (then the fewest rows): its
+/// own (those its rows look up), or with its range checks made of limbs, which replaces the
+/// identity's table (as wide as the values) with narrow range tables: a segment's few layers
+/// can be far smaller than the whole model's tables.
+fn smallest(segment: CompiledModel) -> Result<CompiledModel> {
+    let mut candidates = vec![segment.clone()];
+    if segment.tables.limb_bits.is_none() {
+        let mut limbed = segment;
+        limbed.tables.limb_bits = Some(LIMB_BITS);
+        limbed.tables.identity_split = None;
+        if let Some(bits) = limbed.tables.limbed_identity() {
+            limbed.tables.need_range(bits);
+        }
+        candidates.push(limbed);
+    }
+    let mut best: Option<CompiledModel> = None;
+    for mut c in candidates {
+        keep_used_tables(&mut c)?;
+        c.rows = Plan::build(&c, c.layout.width, None)?.rows;
+        c.layout.k = min_k(c.rows, c.tables.rows());
+        if best
+            .as_ref()
+            .is_none_or(|b| (c.layout.k, c.rows) < (b.layout.k, b.rows))
+        {
+            best = Some(c);
+        }
+    }
+    Ok(best.expect("one candidate at least"))
+}
+
+/// Drops the tables `segment`'s rows never look up (the whole model's tables serve every
+/// layer; a segment's few layers use a few of them, and a table can set `k`). The identity's
+/// entry stays where its checks are limbs or split rows (it then has no table, only a width).
+fn keep_used_tables(segment: &mut CompiledModel) -> Result<()> {
+    let plan = Plan::build(segment, segment.layout.width, None)?;
+    let mut used = BTreeSet::new();
+    for r in 0..plan.rows {
+        if plan.lookup[r] {
+            used.insert(plan.tag[r]);
+        }
+        if plan.rescale_one[r] {
+            // The one-row rescale's second lookup: its tag is the row's third weight.
+            used.insert(plan.weights[2][r] as u64);
+        }
+    }
+    let tables = &mut segment.tables;
+    let keep: BTreeMap<Activation, u32> = tables
+        .activations
+        .iter()
+        .filter(|(act, bits)| {
+            // A table replaced by range checks is kept where its checks are made.
+            let checks: Vec<u32> = match tables.split_identity() {
+                Some((lo, hi)) => [lo, hi].into_iter().filter(|b| *b > 0).collect(),
+                None => tables.limbs(**bits),
+            };
+            used.contains(&act_tag(tables, **act))
+                || (tables.limbed_table(**act, **bits)
+                    && checks.iter().all(|b| used.contains(&range_tag(*b))))
+        })
+        .map(|(act, bits)| (*act, *bits))
+        .collect();
+    tables
+        .range_shifts
+        .retain(|s| used.contains(&range_tag(*s)));
+    tables.gains.retain(|act, _| keep.contains_key(act));
+    tables.activations = keep;
+    Ok(())
+}
+
+/// Checks that consecutive segments' proofs are about one tensor at every cut: segment `j`'s
+/// commitment to each boundary output equals segment `j + 1`'s to the same input. The proofs
+/// themselves are checked (and their files' commitments recomputed from their instances, as
+/// [`ProofFile::check_against`] does) before this.
+pub fn check_chain(segments: &[CompiledModel], proofs: &[ProofFile]) -> Result<()> {
+    if proofs.len() != segments.len() {
+        return Err(CircuitError::BrokenChain {
+            segment: proofs.len().min(segments.len()) + 1,
+            reason: format!("{} proofs for {} segments", proofs.len(), segments.len()),
+        });
+    }
+    for j in 1..segments.len() {
+        let (prev, next) = (&segments[j - 1], &segments[j]);
+        for (spec, value) in next.inputs.iter().zip(&proofs[j].inputs) {
+            let name = &next.tensors[spec.tensor].name;
+            let produced = prev
+                .outputs
+                .iter()
+                .zip(&proofs[j - 1].outputs)
+                .find(|(s, _)| s.tensor == spec.tensor && s.boundary)
+                .map(|(_, v)| &v.commitment);
+            let Some(produced) = produced else {
+                return Err(CircuitError::BrokenChain {
+                    segment: j + 1,
+                    reason: format!("its input `{name}` is no output of segment {j}"),
+                });
+            };
+            if !spec.boundary || value.commitment.is_none() || *produced != value.commitment {
+                return Err(CircuitError::BrokenChain {
+                    segment: j + 1,
+                    reason: format!(
+                        "its input `{name}` is not the tensor segment {j} computed (the commitments differ)"
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}

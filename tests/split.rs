@@ -1,0 +1,224 @@
+//! Split proving through the CLI (issue #20): `compile --segments N` / `--max-memory` writes
+//! one build per segment; setup, mock, prove and verify go segment by segment; a split proof
+//! whose segments do not chain (spliced from two runs, cut short, a proof byte flipped) is
+//! refused naming the segment.
+
+mod common;
+
+use common::{
+    assert_one_line_error, cached_srs, flip_proof_byte, json, ok, repo, snarkml, tamper_json,
+};
+use snarkml_circuits::io::OpeningsFile;
+use std::path::Path;
+
+const MODEL: &str = "tests/fixtures/corpus/cnn_digits";
+
+fn model_file(ext: &str) -> String {
+    repo(&format!("{MODEL}.{ext}")).display().to_string()
+}
+
+/// Compiles the corpus CNN into `dir/b` with `extra` options (`--json`); returns its summary.
+fn compile(dir: &Path, extra: &[&str]) -> serde_json::Value {
+    let b = dir.join("b");
+    let (onnx, calibration) = (model_file("onnx"), model_file("calibration.json"));
+    let mut args = vec![
+        "compile",
+        &onnx,
+        "--calibration",
+        &calibration,
+        "-o",
+        b.to_str().unwrap(),
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    json(&ok(snarkml(&args)))
+}
+
+/// The second calibration sample as an input file: another input for the same model.
+fn other_input(dir: &Path) -> std::path::PathBuf {
+    let calibration: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(model_file("calibration.json")).unwrap())
+            .unwrap();
+    let path = dir.join("other.json");
+    let sample = &calibration["inputs"][1];
+    std::fs::write(
+        &path,
+        serde_json::json!({ "input_data": [sample] }).to_string(),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn a_split_model_proves_and_verifies_segment_by_segment_and_broken_chains_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = compile(tmp.path(), &["--segments", "3"]);
+    let segments = summary["segments"].as_array().unwrap();
+    assert_eq!(segments.len(), 3);
+    assert_eq!(segments[0]["layers"][0], 0);
+    assert_eq!(segments[2]["layers"][1], summary["layers"]);
+    let b = tmp.path().join("b");
+    let b = b.to_str().unwrap();
+    assert!(Path::new(b).join("split.json").is_file());
+    for j in 1..=3 {
+        assert!(Path::new(b)
+            .join(format!("segment-{j}/model.json"))
+            .is_file());
+    }
+
+    let srs = cached_srs(14);
+    let setup = json(&ok(snarkml(&[
+        "setup",
+        b,
+        "--srs",
+        srs.to_str().unwrap(),
+        "--json",
+    ])));
+    assert_eq!(setup["segments"].as_array().unwrap().len(), 3);
+
+    let input = model_file("input.json");
+    let mock = json(&ok(snarkml(&["mock", b, "--input", &input, "--json"])));
+    assert_eq!(mock["satisfied"], true);
+    assert_eq!(mock["segments"].as_array().unwrap().len(), 3);
+
+    // The proven outputs are the whole model's, as `run` computes them.
+    let p = tmp.path().join("p.json");
+    let proved = json(&ok(snarkml(&[
+        "prove",
+        b,
+        "--input",
+        &input,
+        "-o",
+        p.to_str().unwrap(),
+        "--json",
+    ])));
+    assert_eq!(proved["segment_seconds"].as_array().unwrap().len(), 3);
+    let run = json(&ok(snarkml(&["run", b, "--input", &input, "--json"])));
+    assert_eq!(
+        proved["outputs"][0]["values"], run["outputs"][0]["values"],
+        "{proved}"
+    );
+    let verified = json(&ok(snarkml(&["verify", b, p.to_str().unwrap(), "--json"])));
+    assert_eq!(verified["valid"], true);
+    assert_eq!(verified["segments"], 3);
+    assert_eq!(verified["outputs"], proved["outputs"]);
+
+    // Segments from two runs: each proof is valid, but segment 2 ran on another tensor.
+    let q = tmp.path().join("q.json");
+    let other = other_input(tmp.path());
+    ok(snarkml(&[
+        "prove",
+        b,
+        "--input",
+        other.to_str().unwrap(),
+        "-o",
+        q.to_str().unwrap(),
+    ]));
+    let second: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&q).unwrap()).unwrap();
+    let spliced = tmp.path().join("spliced.json");
+    tamper_json(&p, &spliced, |v| {
+        v["segments"][1] = second["segments"][1].clone();
+    });
+    let boundary = segments[1]["inputs"][0].as_str().unwrap();
+    assert_one_line_error(
+        &snarkml(&["verify", b, spliced.to_str().unwrap()]),
+        &format!(
+            "split proof, segment 2: its input `{boundary}` is not the tensor segment 1 computed (the commitments differ)"
+        ),
+    );
+    let short = tmp.path().join("short.json");
+    tamper_json(&p, &short, |v| {
+        v["segments"].as_array_mut().unwrap().pop();
+    });
+    assert_one_line_error(
+        &snarkml(&["verify", b, short.to_str().unwrap()]),
+        "holds 2 segment proofs",
+    );
+    let flipped = tmp.path().join("flipped.json");
+    tamper_json(&p, &flipped, |v| flip_proof_byte(&mut v["segments"][2]));
+    assert_one_line_error(
+        &snarkml(&["verify", b, flipped.to_str().unwrap()]),
+        "segment 3: proof rejected",
+    );
+    // A split proof against one segment's build says what it is.
+    let one = format!("{b}/segment-1");
+    assert_one_line_error(
+        &snarkml(&["verify", &one, p.to_str().unwrap()]),
+        "holds the proofs of a model split into 3 segments",
+    );
+}
+
+#[test]
+fn hashed_model_inputs_and_outputs_of_a_split_model_keep_their_openings() {
+    let tmp = tempfile::tempdir().unwrap();
+    compile(
+        tmp.path(),
+        &[
+            "--segments",
+            "2",
+            "--inputs",
+            "hashed",
+            "--outputs",
+            "hashed",
+        ],
+    );
+    let b = tmp.path().join("b");
+    let b = b.to_str().unwrap();
+    let srs = cached_srs(14);
+    ok(snarkml(&["setup", b, "--srs", srs.to_str().unwrap()]));
+    let p = tmp.path().join("p.json");
+    ok(snarkml(&[
+        "prove",
+        b,
+        "--input",
+        &model_file("input.json"),
+        "-o",
+        p.to_str().unwrap(),
+    ]));
+    ok(snarkml(&["verify", b, p.to_str().unwrap()]));
+    let openings = OpeningsFile::load(&tmp.path().join("p.openings.json")).unwrap();
+    let roles: Vec<&str> = openings.openings.iter().map(|o| o.role.as_str()).collect();
+    assert_eq!(roles, ["input", "output"]);
+    // The proof shows the same commitments the openings open.
+    let file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    assert_eq!(
+        file["segments"][0]["inputs"][0]["commitment"],
+        openings.openings[0].commitment.as_str()
+    );
+    assert_eq!(
+        file["segments"][1]["outputs"][0]["commitment"],
+        openings.openings[1].commitment.as_str()
+    );
+}
+
+#[test]
+fn a_memory_budget_splits_only_a_model_that_needs_it_and_bad_budgets_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let b = tmp.path().join("b");
+    // Split first, then a budget the whole model fits: one circuit, the old split removed.
+    compile(tmp.path(), &["--segments", "2"]);
+    assert!(b.join("segment-2").is_dir());
+    let summary = compile(tmp.path(), &["--max-memory", "64GiB"]);
+    assert!(summary.get("segments").is_none(), "{summary}");
+    assert!(!b.join("split.json").exists());
+    assert!(!b.join("segment-1").exists());
+
+    let (onnx, calibration) = (model_file("onnx"), model_file("calibration.json"));
+    let out = b.to_str().unwrap();
+    let base = ["compile", &onnx, "--calibration", &calibration, "-o", out];
+    let with = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        snarkml(&args)
+    };
+    assert_one_line_error(
+        &with(&["--segments", "1"]),
+        "1 segments asked of a model of 13 layers: 2 to 13 can be made",
+    );
+    assert_one_line_error(
+        &with(&["--max-memory", "1MiB"]),
+        "a memory budget of 1 MiB is less than the smallest circuit needs",
+    );
+}
