@@ -150,6 +150,104 @@ fn a_split_model_proves_and_verifies_segment_by_segment_and_broken_chains_are_re
 }
 
 #[test]
+fn segments_proven_apart_chain_when_the_input_file_gives_the_boundary_salts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = compile(tmp.path(), &["--segments", "3"]);
+    let b = tmp.path().join("b");
+    let b = b.to_str().unwrap();
+    let srs = cached_srs(14);
+    ok(snarkml(&["setup", b, "--srs", srs.to_str().unwrap()]));
+    let at = |name: &str| tmp.path().join(name).to_str().unwrap().to_owned();
+
+    // Without the boundary salts a segment alone cannot be proven to chain.
+    let input = model_file("input.json");
+    let boundary = summary["segments"][0]["outputs"][0].as_str().unwrap();
+    assert_one_line_error(
+        &snarkml(&[
+            "prove", b, "--input", &input, "--segment", "2", "-o", &at("x.json"),
+        ]),
+        &format!("proving segment 2 alone takes the salt of every tensor crossing its cuts from the input file (\"salts\": {{\"{boundary}\""),
+    );
+    // One input file with a salt per boundary tensor, shared by every segment's job.
+    let mut salts = serde_json::Map::new();
+    for (i, segment) in summary["segments"].as_array().unwrap()[..2]
+        .iter()
+        .enumerate()
+    {
+        for name in segment["outputs"].as_array().unwrap() {
+            salts.insert(name.as_str().unwrap().into(), (1000 + i).to_string().into());
+        }
+    }
+    let mut file: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&input).unwrap()).unwrap();
+    file["salts"] = serde_json::Value::Object(salts);
+    let salted = at("salted.json");
+    std::fs::write(&salted, file.to_string()).unwrap();
+    let parts: Vec<String> = (1..=3).map(|j| at(&format!("s{j}.json"))).collect();
+    for (j, part) in parts.iter().enumerate().rev() {
+        let segment = (j + 1).to_string();
+        let out = json(&ok(snarkml(&[
+            "prove",
+            b,
+            "--input",
+            &salted,
+            "--segment",
+            &segment,
+            "-o",
+            part,
+            "--json",
+        ])));
+        assert_eq!(out["segment"], j + 1);
+    }
+    let mut args = vec!["verify", b];
+    args.extend(parts.iter().map(String::as_str));
+    args.push("--json");
+    let verified = json(&ok(snarkml(&args)));
+    assert_eq!(verified["segments"], 3);
+    let run = json(&ok(snarkml(&["run", b, "--input", &input, "--json"])));
+    assert_eq!(
+        verified["outputs"][0]["values"],
+        run["outputs"][0]["values"]
+    );
+    // Each segment's proof is a proof of its own build, too.
+    ok(snarkml(&["verify", &format!("{b}/segment-2"), &parts[1]]));
+    // Proofs out of order, or one missing, are refused.
+    assert_one_line_error(
+        &snarkml(&["verify", b, &parts[0], &parts[2], &parts[1]]),
+        "was made for verifying key",
+    );
+    assert_one_line_error(
+        &snarkml(&["verify", b, &parts[0], &parts[1]]),
+        "2 proof files for",
+    );
+    // The whole chain proven at once with the same salts commits alike: its segment 2 and
+    // the one proven apart are interchangeable.
+    let whole = at("whole.json");
+    ok(snarkml(&["prove", b, "--input", &salted, "-o", &whole]));
+    let apart: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&parts[1]).unwrap()).unwrap();
+    let mixed = at("mixed.json");
+    tamper_json(Path::new(&whole), Path::new(&mixed), |v| {
+        v["segments"][1] = apart
+    });
+    ok(snarkml(&["verify", b, &mixed]));
+    // A build that is not split has no segments.
+    assert_one_line_error(
+        &snarkml(&[
+            "prove",
+            &format!("{b}/segment-1"),
+            "--input",
+            &input,
+            "--segment",
+            "1",
+            "-o",
+            &at("y.json"),
+        ]),
+        "is not split into segments",
+    );
+}
+
+#[test]
 fn hashed_model_inputs_and_outputs_of_a_split_model_keep_their_openings() {
     let tmp = tempfile::tempdir().unwrap();
     compile(

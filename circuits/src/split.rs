@@ -27,7 +27,7 @@ use crate::io::ProofFile;
 use crate::layout::optimize::{Columns, CostModel};
 use crate::layout::{act_tag, range_tag, Plan};
 use crate::model::{
-    min_k, Activation, CompiledModel, IoSpec, TensorId, Visibility, LIMB_BITS, MAX_K,
+    min_k, Activation, CompiledModel, IoSpec, TensorId, Visibility, LIMB_BITS, MAX_K, RESERVED_ROWS,
 };
 use crate::quantize::{signed_bits, tensor_bounds};
 use serde::{Deserialize, Serialize};
@@ -199,8 +199,21 @@ pub fn choose_cuts(model: &CompiledModel, budget: Budget) -> Result<Vec<usize>> 
             if fits(model) {
                 return Ok(Vec::new());
             }
+            // Laying out every segment costs a layout of the whole model: only cuts whose
+            // segments' layer rows alone fit are tried.
+            let usable = (1usize << k) - RESERVED_ROWS;
             for n in 2..=n_layers {
                 let cuts = evenly(n);
+                let bounds: Vec<usize> = std::iter::once(0)
+                    .chain(cuts.iter().copied())
+                    .chain([n_layers])
+                    .collect();
+                if bounds
+                    .windows(2)
+                    .any(|w| before[w[1]] - before[w[0]] > usable)
+                {
+                    continue;
+                }
                 if split(model, &cuts)?.0.iter().all(fits) {
                     return Ok(cuts);
                 }

@@ -23,6 +23,12 @@ pub struct ProveCmd {
     /// Make a proof for `snarkml aggregate` (Poseidon transcript) instead of one for the EVM.
     #[arg(long)]
     pub for_aggregation: bool,
+    /// A split build: prove only segment J (from 1), on the tensors the segments before it
+    /// compute from the input (run, not proven), writing that segment's proof file; the input
+    /// file's "salts" must give every tensor crossing its cuts (the same file for every
+    /// segment), so that proofs made apart chain. `verify BUILD p1.json p2.json …` checks them.
+    #[arg(long, value_name = "J")]
+    pub segment: Option<usize>,
     /// Print JSON: {proof, seconds, bytes, outputs: [{name, shape, visibility, values,
     /// commitment}]} (a split build: {proof, seconds, segment_seconds, outputs}).
     #[arg(long)]
@@ -38,8 +44,10 @@ pub struct VerifyCmd {
     /// Build directory (after `snarkml setup`; a split build checks every segment's proof
     /// and their chain), or an aggregation directory.
     pub build: PathBuf,
-    /// Proof file.
-    pub proof: PathBuf,
+    /// Proof file (a split build: its split proof file, or one proof file per segment in
+    /// order, as `prove --segment J` writes them).
+    #[arg(required = true, num_args = 1..)]
+    pub proofs: Vec<PathBuf>,
     /// Print JSON: {valid, seconds, outputs} (an aggregated proof: {valid, seconds,
     /// inner_proofs}; a split build's: {valid, seconds, segments, outputs}).
     #[arg(long)]
@@ -106,16 +114,20 @@ impl ProveCmd {
     pub(super) fn run(self) -> eyre::Result<()> {
         let build = BuildDir::new(&self.build);
         if build.is_split() {
-            return self.run_split(&build);
+            return match self.segment {
+                Some(j) => self.run_segment(&build, j),
+                None => self.run_split(&build),
+            };
+        }
+        if self.segment.is_some() {
+            eyre::bail!(
+                "--segment: {} is not split into segments (compile with --segments or --max-memory)",
+                self.build.display()
+            );
         }
         let what = format!("proving{}", super::predicted_prove(&build));
         let (file, secs) = super::timed(&what, || {
-            let transcript = if self.for_aggregation {
-                Transcript::Poseidon
-            } else {
-                Transcript::Keccak
-            };
-            pipeline::prove(&build, &self.input, &self.out, transcript)
+            pipeline::prove(&build, &self.input, &self.out, self.transcript())
         })?;
         let size = file.proof_bytes()?.len();
         let value = serde_json::json!({
@@ -135,13 +147,48 @@ impl ProveCmd {
 }
 
 impl ProveCmd {
-    /// Every segment of a split build in order, one proof file holding them all.
-    fn run_split(self, build: &BuildDir) -> eyre::Result<()> {
-        let transcript = if self.for_aggregation {
+    fn transcript(&self) -> Transcript {
+        if self.for_aggregation {
             Transcript::Poseidon
         } else {
             Transcript::Keccak
+        }
+    }
+
+    /// One segment of a split build alone.
+    fn run_segment(self, build: &BuildDir, j: usize) -> eyre::Result<()> {
+        let Some(index) = j.checked_sub(1) else {
+            eyre::bail!("--segment counts from 1");
         };
+        let (file, secs) = super::timed(&format!("proving segment {j}"), || {
+            pipeline::split::prove_one_segment(
+                build,
+                index,
+                &self.input,
+                &self.out,
+                self.transcript(),
+            )
+        })?;
+        let size = file.proof_bytes()?.len();
+        let value = serde_json::json!({
+            "proof": self.out.display().to_string(),
+            "segment": j,
+            "seconds": secs,
+            "bytes": size,
+            "outputs": outputs_json(&file),
+        });
+        super::print(self.json, value, || {
+            println!(
+                "proved segment {j} in {secs:.2}s: {} ({size} bytes)",
+                self.out.display()
+            );
+            print_outputs(&file);
+        })
+    }
+
+    /// Every segment of a split build in order, one proof file holding them all.
+    fn run_split(self, build: &BuildDir) -> eyre::Result<()> {
+        let transcript = self.transcript();
         let mut times = Vec::new();
         let (file, secs) = super::timed("proving every segment", || {
             pipeline::split::prove_split(build, &self.input, &self.out, transcript, |j, s| {
@@ -170,11 +217,23 @@ impl ProveCmd {
 }
 
 impl VerifyCmd {
+    /// The one proof file of a build that is not split.
+    fn proof(&self) -> eyre::Result<&PathBuf> {
+        match self.proofs.as_slice() {
+            [one] => Ok(one),
+            many => eyre::bail!(
+                "{} proof files for {}: one proof file per build (several only for a model split into segments)",
+                many.len(),
+                self.build.display()
+            ),
+        }
+    }
+
     pub(super) fn run(self) -> eyre::Result<()> {
         let build = BuildDir::new(&self.build);
         if build.is_split() {
             let (file, secs) = super::timed("verifying every segment", || {
-                pipeline::split::verify_split(&build, &self.proof)
+                pipeline::split::verify_split(&build, &self.proofs)
             })?;
             let last = file.segments.last().expect("a split build has segments");
             let value = serde_json::json!({
@@ -193,7 +252,7 @@ impl VerifyCmd {
         }
         if build.is_aggregation() {
             let (file, secs) = super::timed("verifying", || {
-                pipeline::verify_aggregated(&build, &self.proof)
+                pipeline::verify_aggregated(&build, self.proof()?)
             })?;
             let value = serde_json::json!({
                 "valid": true,
@@ -208,7 +267,7 @@ impl VerifyCmd {
                 super::aggregate::print_exposed(&file);
             });
         }
-        let (file, secs) = super::timed("verifying", || pipeline::verify(&build, &self.proof))?;
+        let (file, secs) = super::timed("verifying", || pipeline::verify(&build, self.proof()?))?;
         let value = serde_json::json!({
             "valid": true,
             "seconds": secs,

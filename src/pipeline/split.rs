@@ -6,13 +6,15 @@
 //! verifying it checks every proof and that consecutive proofs commit to the same tensors.
 
 use super::{
-    dev_srs_for, load, load_vk, openings_path, salts, save_compiled, setup, verify_file,
-    BuildProver,
+    dev_srs_for, load, load_vk, openings_path, save_compiled, setup, verify_file, BuildProver,
 };
 use crate::artifacts::{read_json, write_json, BuildDir, SetupInfo};
-use eyre::{bail, Result, WrapErr};
+use eyre::{bail, eyre, Result, WrapErr};
 use snarkml_circuits::halo2_proofs::halo2curves::ff::Field;
-use snarkml_circuits::io::{InputFile, Opening, OpeningsFile, OPENINGS_FORMAT};
+use snarkml_circuits::io::{
+    parse_field, InputFile, Opening, OpeningsFile, ProofFile, OPENINGS_FORMAT,
+};
+use snarkml_circuits::model::IoSpec;
 use snarkml_circuits::prover::Transcript;
 use snarkml_circuits::quantize::{CompiledModel, Visibility};
 use snarkml_circuits::split::{
@@ -21,7 +23,7 @@ use snarkml_circuits::split::{
 };
 use snarkml_circuits::Fr;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Splits the compiled `whole` model of `build` to meet `budget`: writes each segment's
 /// build and `split.json`, and returns the manifest; `None` when the whole model meets the
@@ -97,10 +99,166 @@ pub fn setup_split(build: &BuildDir, srs: Option<&Path>) -> Result<Vec<SetupInfo
         .collect()
 }
 
+/// What proving a split build starts from: the whole model, its segments, the quantized
+/// model inputs, and the salt of every hashed tensor by (whether an output, tensor id); a
+/// boundary tensor is under (true, id) on both sides of its cut, so both commit alike.
+struct SplitRun {
+    whole: CompiledModel,
+    models: Vec<CompiledModel>,
+    quantized: Vec<Vec<i64>>,
+    salts: BTreeMap<(bool, usize), Fr>,
+}
+
+impl SplitRun {
+    /// Reads the build and the input file. Salts come from the input file by tensor name (a
+    /// hashed model input or output, or a tensor crossing a cut), else fresh; proving
+    /// segment `alone` by itself needs the salts of the tensors crossing its cuts given, or
+    /// its commitments could not match those of its neighbours proven elsewhere.
+    fn new(build: &BuildDir, input: &Path, alone: Option<usize>) -> Result<Self> {
+        let at = || format!("{}", input.display());
+        let whole = super::compiled_model(build)?;
+        let (_, models) = segments(build)?;
+        let mut inputs = InputFile::load(input)?;
+        let quantized = whole
+            .quantize_inputs(&inputs.input_data)
+            .wrap_err_with(at)?;
+        // Boundary salts by name, taken out of the file before the model's own are read.
+        let mut salts = BTreeMap::new();
+        for model in &models {
+            for spec in model.inputs.iter().chain(&model.outputs) {
+                let name = &model.tensors[spec.tensor].name;
+                if let (true, Some(text)) = (spec.boundary, inputs.salts.remove(name)) {
+                    let salt = parse_field(&text).ok_or_else(|| {
+                        eyre!(
+                            "{}: the salt of `{name}` is not a field element: `{text}`",
+                            at()
+                        )
+                    })?;
+                    salts.insert((true, spec.tensor), salt);
+                }
+            }
+        }
+        if let Some(j) = alone {
+            let model = &models[j];
+            if let Some(spec) = model
+                .inputs
+                .iter()
+                .chain(&model.outputs)
+                .find(|s| s.boundary && !salts.contains_key(&(true, s.tensor)))
+            {
+                bail!(
+                    "{}: proving segment {} alone takes the salt of every tensor crossing its cuts from the input file (\"salts\": {{\"{}\": \"0x…\"}}), the same for every segment, so that their commitments match: `{}` has none",
+                    at(),
+                    j + 1,
+                    model.tensors[spec.tensor].name,
+                    model.tensors[spec.tensor].name
+                );
+            }
+        }
+        let given = super::salts(&whole, &inputs).wrap_err_with(at)?;
+        let hashed = |specs: &[IoSpec], output: bool| {
+            specs
+                .iter()
+                .filter(|s| s.visibility == Visibility::Hashed)
+                .map(move |s| (output, s.tensor))
+                .collect::<Vec<_>>()
+        };
+        salts.extend(
+            hashed(&whole.inputs, false)
+                .into_iter()
+                .chain(hashed(&whole.outputs, true))
+                .zip(given),
+        );
+        Ok(Self {
+            whole,
+            models,
+            quantized,
+            salts,
+        })
+    }
+
+    /// The salts of segment `j`'s hashed inputs then outputs (fresh ones made once).
+    fn segment_salts(&mut self, j: usize) -> Vec<Fr> {
+        let model = &self.models[j];
+        model
+            .inputs
+            .iter()
+            .map(|s| (false, s))
+            .chain(model.outputs.iter().map(|s| (true, s)))
+            .filter(|(_, s)| s.visibility == Visibility::Hashed)
+            .map(|(output, s)| {
+                let key = (output || s.boundary, s.tensor);
+                *self
+                    .salts
+                    .entry(key)
+                    .or_insert_with(|| Fr::random(rand::rngs::OsRng))
+            })
+            .collect()
+    }
+
+    /// Segment `j`'s inputs, from the model's inputs or the tensors `values` holds.
+    fn inputs_of(&self, j: usize, values: &BTreeMap<usize, Vec<i64>>) -> Vec<Vec<i64>> {
+        if j == 0 {
+            return self.quantized.clone();
+        }
+        self.models[j]
+            .inputs
+            .iter()
+            .map(|s| values[&s.tensor].clone())
+            .collect()
+    }
+
+    /// Runs segments `0..j` on integers (no proof): the tensors segment `j` reads.
+    fn values_before(&self, j: usize) -> Result<BTreeMap<usize, Vec<i64>>> {
+        let mut values = BTreeMap::new();
+        for i in 0..j {
+            let model = &self.models[i];
+            let outputs =
+                snarkml_circuits::exec::run(model, &self.inputs_of(i, &values))?.outputs(model);
+            for (spec, v) in model.outputs.iter().zip(outputs) {
+                values.insert(spec.tensor, v);
+            }
+        }
+        Ok(values)
+    }
+
+    /// Writes the openings of the model's own hashed inputs and outputs beside `out`.
+    fn write_openings(&self, out: &Path, outputs: Option<&[Vec<i64>]>) -> Result<()> {
+        let whole = &self.whole;
+        let ins = whole
+            .inputs
+            .iter()
+            .zip(&self.quantized)
+            .map(|(s, v)| (s, v, false));
+        let outs = outputs
+            .into_iter()
+            .flat_map(|o| whole.outputs.iter().zip(o).map(|(s, v)| (s, v, true)));
+        let openings: Vec<Opening> = ins
+            .chain(outs)
+            .filter(|(s, _, _)| s.visibility == Visibility::Hashed)
+            .map(|(s, v, output)| {
+                let role = if output { "output" } else { "input" };
+                Opening::new(whole, s, role, v, self.salts[&(output, s.tensor)])
+            })
+            .collect();
+        if !openings.is_empty() {
+            // The salts and values open the commitments: owner-only.
+            let file = OpeningsFile {
+                format: OPENINGS_FORMAT.into(),
+                model: whole.name.clone(),
+                openings,
+            };
+            crate::artifacts::write_secret_json(&openings_path(out), &file)?;
+        }
+        Ok(())
+    }
+}
+
 /// Proves a split build on the inputs in `input`, segment by segment (each on the tensors the
-/// previous one computed, under one fresh salt per boundary tensor), and writes the split
-/// proof file to `out` (and the openings of hashed model inputs and outputs beside it, as
-/// `prove` does). `progress` hears each segment's index and proving seconds.
+/// previous one computed, under one salt per boundary tensor: given in the input file, or
+/// fresh), and writes the split proof file to `out` (and the openings of hashed model inputs
+/// and outputs beside it, as `prove` does). `progress` hears each segment's index and
+/// proving seconds.
 pub fn prove_split(
     build: &BuildDir,
     input: &Path,
@@ -108,67 +266,17 @@ pub fn prove_split(
     transcript: Transcript,
     mut progress: impl FnMut(usize, f64),
 ) -> Result<SplitProofFile> {
-    let whole = super::compiled_model(build)?;
-    let (_, models) = segments(build)?;
-    let inputs = InputFile::load(input)?;
-    let quantized = whole
-        .quantize_inputs(&inputs.input_data)
-        .wrap_err_with(|| format!("{}", input.display()))?;
-    // The salts of the model's own hashed inputs and outputs (given, or fresh), by role and
-    // tensor, and one fresh salt per boundary tensor.
-    let given = salts(&whole, &inputs).wrap_err_with(|| format!("{}", input.display()))?;
-    let hashed = |specs: &[snarkml_circuits::model::IoSpec], output: bool| {
-        specs
-            .iter()
-            .filter(|s| s.visibility == Visibility::Hashed)
-            .map(move |s| (output, s.tensor))
-            .collect::<Vec<_>>()
-    };
-    let mut salt_of: BTreeMap<(bool, usize), Fr> = hashed(&whole.inputs, false)
-        .into_iter()
-        .chain(hashed(&whole.outputs, true))
-        .zip(given.iter().copied())
-        .collect();
+    let mut run = SplitRun::new(build, input, None)?;
     let mut values: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
-    let mut files = Vec::with_capacity(models.len());
+    let mut files = Vec::with_capacity(run.models.len());
     let mut last_outputs = Vec::new();
-    for (j, model) in models.iter().enumerate() {
-        let ins: Vec<Vec<i64>> = if j == 0 {
-            quantized.clone()
-        } else {
-            model
-                .inputs
-                .iter()
-                .map(|s| values[&s.tensor].clone())
-                .collect()
-        };
-        let specs = model
-            .inputs
-            .iter()
-            .map(|s| (false, s))
-            .chain(model.outputs.iter().map(|s| (true, s)));
-        let segment_salts: Vec<Fr> = specs
-            .filter(|(_, s)| s.visibility == Visibility::Hashed)
-            .map(|(output, s)| {
-                // A boundary is the same tensor on both sides of its cut: one salt.
-                let key = if s.boundary {
-                    (true, s.tensor)
-                } else {
-                    (output, s.tensor)
-                };
-                *salt_of
-                    .entry(key)
-                    .or_insert_with(|| Fr::random(rand::rngs::OsRng))
-            })
-            .collect();
+    for j in 0..run.models.len() {
+        let ins = run.inputs_of(j, &values);
+        let salts = run.segment_salts(j);
         let start = std::time::Instant::now();
-        let prover = BuildProver::load(&build.segment(j))?;
-        let (file, proof) = prover
-            .prove_quantized(&ins, &segment_salts, transcript)
-            .wrap_err_with(|| format!("segment {}", j + 1))?;
-        drop(prover);
+        let (file, proof) = prove_segment(build, j, &ins, &salts, transcript)?;
         progress(j, start.elapsed().as_secs_f64());
-        for (spec, v) in model.outputs.iter().zip(&proof.outputs) {
+        for (spec, v) in run.models[j].outputs.iter().zip(&proof.outputs) {
             values.insert(spec.tensor, v.clone());
         }
         last_outputs = proof.outputs;
@@ -176,64 +284,116 @@ pub fn prove_split(
     }
     let file = SplitProofFile {
         format: SPLIT_PROOF_FORMAT.into(),
-        model: whole.name.clone(),
+        model: run.whole.name.clone(),
         segments: files,
     };
     write_json(out, &file)?;
-    let openings: Vec<Opening> = whole
-        .inputs
-        .iter()
-        .zip(&quantized)
-        .map(|(s, v)| (s, v, false))
-        .chain(
-            whole
-                .outputs
-                .iter()
-                .zip(&last_outputs)
-                .map(|(s, v)| (s, v, true)),
-        )
-        .filter(|(s, _, _)| s.visibility == Visibility::Hashed)
-        .map(|(s, v, output)| {
-            let role = if output { "output" } else { "input" };
-            Opening::new(&whole, s, role, v, salt_of[&(output, s.tensor)])
-        })
-        .collect();
-    if !openings.is_empty() {
-        // The salts and values open the commitments: owner-only.
-        let file = OpeningsFile {
-            format: OPENINGS_FORMAT.into(),
-            model: whole.name.clone(),
-            openings,
-        };
-        crate::artifacts::write_secret_json(&openings_path(out), &file)?;
+    run.write_openings(out, Some(&last_outputs))?;
+    Ok(file)
+}
+
+/// Proves segment `j` (from 0) of a split build alone, on the tensors the segments before it
+/// compute from `input` (run on integers, not proven), with the salts of the tensors crossing
+/// its cuts from the input file; writes the segment's proof file to `out` (what `verify`
+/// takes for that segment, in order with the others, or `BUILD/segment-J` alone).
+pub fn prove_one_segment(
+    build: &BuildDir,
+    j: usize,
+    input: &Path,
+    out: &Path,
+    transcript: Transcript,
+) -> Result<ProofFile> {
+    let (manifest, _) = segments(build)?;
+    let n = manifest.segments.len();
+    if j >= n {
+        bail!(
+            "segment {} of a model split into {n} segments (1 to {n})",
+            j + 1
+        );
+    }
+    let mut run = SplitRun::new(build, input, Some(j))?;
+    let values = run.values_before(j)?;
+    let ins = run.inputs_of(j, &values);
+    let salts = run.segment_salts(j);
+    let (file, proof) = prove_segment(build, j, &ins, &salts, transcript)?;
+    file.save(out)?;
+    let last = (j + 1 == n).then_some(proof.outputs.as_slice());
+    if j == 0 || last.is_some() {
+        run.write_openings(out, last)?;
     }
     Ok(file)
 }
 
-/// Reads a split proof file and checks it: every segment's proof against that segment's
-/// keys (as `verify` checks one proof), then that consecutive segments' proofs commit to the
-/// same tensor at every cut. The file returned shows what the proofs prove.
-pub fn verify_split(build: &BuildDir, proof: &Path) -> Result<SplitProofFile> {
-    let file = read_split_proof(proof)?;
+/// Proves segment `j` on `ins` with `salts`, its keys read for this proof alone.
+fn prove_segment(
+    build: &BuildDir,
+    j: usize,
+    ins: &[Vec<i64>],
+    salts: &[Fr],
+    transcript: Transcript,
+) -> Result<(ProofFile, snarkml_circuits::prover::Proof)> {
+    BuildProver::load(&build.segment(j))?
+        .prove_quantized(ins, salts, transcript)
+        .wrap_err_with(|| format!("segment {}", j + 1))
+}
+
+/// Checks the proofs of a split build: one split proof file (what `prove` writes), or one
+/// proof file per segment in order (what `prove --segment J` writes): every segment's proof
+/// against that segment's keys (as `verify` checks one proof), then that consecutive
+/// segments' proofs commit to the same tensor at every cut. The file returned shows what the
+/// proofs prove.
+pub fn verify_split(build: &BuildDir, proofs: &[PathBuf]) -> Result<SplitProofFile> {
     let (_, models) = segments(build)?;
-    if file.segments.len() != models.len() {
-        bail!(
-            "{} holds {} segment proofs; {} is split into {} segments",
-            proof.display(),
-            file.segments.len(),
-            build.root().display(),
-            models.len()
-        );
-    }
-    let mut checked = Vec::with_capacity(models.len());
-    for (j, segment) in file.segments.iter().enumerate() {
+    let n = models.len();
+    let (file, names) = match proofs {
+        [one] => {
+            let file = read_split_proof(one)?;
+            if file.segments.len() != n {
+                bail!(
+                    "{} holds {} segment proofs; {} is split into {n} segments",
+                    one.display(),
+                    file.segments.len(),
+                    build.root().display()
+                );
+            }
+            let names = (1..=n)
+                .map(|j| one.with_extension(format!("json, segment {j}")))
+                .collect();
+            (file, names)
+        }
+        many => {
+            if many.len() != n {
+                bail!(
+                    "{} proof files for {}, which is split into {n} segments (give one per segment, in order, or the split proof file)",
+                    many.len(),
+                    build.root().display()
+                );
+            }
+            let segments = many
+                .iter()
+                .map(|p| Ok(ProofFile::read(p)?))
+                .collect::<Result<Vec<_>>>()?;
+            let file = SplitProofFile {
+                format: SPLIT_PROOF_FORMAT.into(),
+                model: super::compiled_model(build)?.name,
+                segments,
+            };
+            (file, many.to_vec())
+        }
+    };
+    let mut checked = Vec::with_capacity(n);
+    for (j, (segment, name)) in file.segments.iter().zip(&names).enumerate() {
         let dir = build.segment(j);
         let loaded = load(&dir)?;
         let vk = load_vk(&dir, &loaded.info, &loaded.model)?;
-        let what = proof.with_extension(format!("json, segment {}", j + 1));
-        checked.push(verify_file(&loaded, &vk, segment.clone(), &what)?);
+        checked.push(verify_file(&loaded, &vk, segment.clone(), name)?);
     }
-    check_chain(&models, &checked).wrap_err_with(|| format!("{}", proof.display()))?;
+    let what = proofs
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    check_chain(&models, &checked).wrap_err(what)?;
     Ok(SplitProofFile {
         segments: checked,
         ..file
