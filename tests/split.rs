@@ -141,6 +141,53 @@ fn a_split_model_proves_and_verifies_segment_by_segment_and_broken_chains_are_re
         &snarkml(&["verify", b, flipped.to_str().unwrap()]),
         "segment 3: proof rejected",
     );
+    // The aggregation of the segments exposes the model's inputs and outputs and links every
+    // cut (its circuit is what BENCHMARKS.md "Split proving" runs; here, what it computes).
+    let build = snarkml::artifacts::BuildDir::new(b);
+    let (_, models) = snarkml::pipeline::split::segments(&build).unwrap();
+    let expose = snarkml::pipeline::split::aggregation_expose(&models);
+    let instances = |path: &Path| -> Vec<Vec<snarkml_circuits::Fr>> {
+        snarkml::pipeline::split::read_split_proof(path)
+            .unwrap()
+            .segments
+            .iter()
+            .map(|s| s.instance_fields().unwrap())
+            .collect()
+    };
+    let honest = instances(&p);
+    let exposed = expose.evaluate(&honest).unwrap();
+    let (first, last) = (&models[0], &models[2]);
+    let inputs = first.io_instances(&first.inputs[0]);
+    let outputs = last.io_instances(&last.outputs[0]);
+    let expected: Vec<_> = honest[0][..inputs]
+        .iter()
+        .chain(&honest[2][last.num_instances() - outputs..])
+        .copied()
+        .collect();
+    assert_eq!(exposed, expected);
+    let links = expose.to_string().matches("link:").count();
+    assert_eq!(links, 2, "{expose}");
+    let err = expose
+        .evaluate(&instances(&spliced))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`link:"), "{err}");
+    // Proofs for the EVM (Keccak) are not aggregated, before any heavy work.
+    assert_one_line_error(
+        &snarkml(&[
+            "aggregate",
+            p.to_str().unwrap(),
+            "--build",
+            b,
+            "--srs",
+            srs.to_str().unwrap(),
+            "--k",
+            "14",
+            "-o",
+            tmp.path().join("aggr").to_str().unwrap(),
+        ]),
+        "segment 1's proof uses the keccak256 transcript: proofs to aggregate are made with `snarkml prove --for-aggregation`",
+    );
     // A split proof against one segment's build says what it is.
     let one = format!("{b}/segment-1");
     assert_one_line_error(

@@ -61,6 +61,16 @@ pub enum ExposeItem {
         /// The instance compared.
         index: usize,
     },
+    /// One link: proof `proof`'s instance `output` equals proof `proof + 1`'s instance
+    /// `input` (constrained); exposes nothing (a split model's boundary commitments).
+    Link {
+        /// The proof whose instance `output` links to the next proof.
+        proof: usize,
+        /// Its instance.
+        output: usize,
+        /// The next proof's instance.
+        input: usize,
+    },
     /// A chain: proof `i`'s instance `output` equals proof `i+1`'s instance `input`
     /// (constrained); exposes the first proof's `input` and the last proof's `output`.
     Chain {
@@ -90,6 +100,11 @@ impl fmt::Display for ExposeItem {
             Self::Sum { index } => write!(f, "sum:{index}"),
             Self::Equal { index } => write!(f, "equal:{index}"),
             Self::Chain { input, output } => write!(f, "chain:{input}:{output}"),
+            Self::Link {
+                proof,
+                output,
+                input,
+            } => write!(f, "link:{proof}:{output}:{input}"),
         }
     }
 }
@@ -115,7 +130,7 @@ impl FromStr for ExposeItem {
             CircuitError::bad_option(
                 "expose",
                 format!(
-                    "bad expose item `{s}`: {why} (expected instance:P:I, sum:I, equal:I or chain:IN:OUT)"
+                    "bad expose item `{s}`: {why} (expected instance:P:I, sum:I, equal:I, chain:IN:OUT or link:P:OUT:IN)"
                 ),
             )
         };
@@ -135,7 +150,14 @@ impl FromStr for ExposeItem {
                 input: *input,
                 output: *output,
             }),
-            ("instance" | "sum" | "equal" | "chain", _) => Err(bad("wrong number of indices")),
+            ("link", [proof, output, input]) => Ok(Self::Link {
+                proof: *proof,
+                output: *output,
+                input: *input,
+            }),
+            ("instance" | "sum" | "equal" | "chain" | "link", _) => {
+                Err(bad("wrong number of indices"))
+            }
             _ => Err(bad("unknown kind")),
         }
     }
@@ -187,6 +209,14 @@ impl Expose {
                 }
                 ExposeItem::Sum { index } | ExposeItem::Equal { index } => index < common,
                 ExposeItem::Chain { input, output } => input < common && output < common,
+                ExposeItem::Link {
+                    proof,
+                    output,
+                    input,
+                } => {
+                    num_instances.get(proof).is_some_and(|n| output < *n)
+                        && num_instances.get(proof + 1).is_some_and(|n| input < *n)
+                }
             };
             if !ok {
                 return Err(CircuitError::bad_option(
@@ -238,6 +268,18 @@ impl Expose {
                     out.push(instances[0][input]);
                     out.push(instances[instances.len() - 1][output]);
                 }
+                ExposeItem::Link {
+                    proof,
+                    output,
+                    input,
+                } => {
+                    if instances[proof][output] != instances[proof + 1][input] {
+                        return Err(CircuitError::Incompatible(format!(
+                            "`{item}`: proof {proof}'s instance {output} is not proof {}'s instance {input}",
+                            proof + 1
+                        )));
+                    }
+                }
             }
         }
         Ok(out)
@@ -255,7 +297,7 @@ impl Expose {
         let mut out = Vec::with_capacity(items.len());
         for item in items {
             match *item {
-                ExposeItem::Instance { .. } => {
+                ExposeItem::Instance { .. } | ExposeItem::Link { .. } => {
                     return Err(CircuitError::bad_option(
                         "expose",
                         format!(
@@ -310,6 +352,11 @@ pub fn combine(
                 out.push(previous[0][input]);
                 out.push(previous[previous.len() - 1][output]);
             }
+            ExposeItem::Link {
+                proof,
+                output,
+                input,
+            } => ctx.constrain_equal(&previous[proof][output], &previous[proof + 1][input]),
         }
     }
     out

@@ -152,6 +152,55 @@ fn a_broken_chain_or_a_differing_commitment_fails_the_copy_constraints() {
     );
 }
 
+#[test]
+fn links_between_proofs_of_different_shapes_are_constrained_and_expose_nothing() {
+    // A split model's segments: (input, boundary out), (boundary in, boundary out, weights),
+    // (boundary in, output): each link joins one proof's instance to the next one's.
+    let instances = vec![
+        vec![Fr::from(5), Fr::from(40)],
+        vec![Fr::from(40), Fr::from(41), Fr::from(99)],
+        vec![Fr::from(41), Fr::from(6)],
+    ];
+    let expose: Expose = "instance:0:0,link:0:1:0,link:1:1:0,instance:2:1"
+        .parse()
+        .unwrap();
+    assert_eq!(
+        expose.to_string(),
+        "instance:0:0,link:0:1:0,link:1:1:0,instance:2:1"
+    );
+    assert_eq!(
+        expose.evaluate(&instances).unwrap(),
+        vec![Fr::from(5), Fr::from(6)]
+    );
+    mock_combine(&instances, &expose, |_, _| {}, None).unwrap();
+    // Segment 3 proven on another tensor: refused natively, and the circuit's copy fails.
+    let mut spliced = instances.clone();
+    spliced[2][0] = Fr::from(42);
+    let err = expose.evaluate(&spliced).unwrap_err();
+    assert!(
+        matches!(&err, CircuitError::Incompatible(m) if m.contains("`link:1:1:0`: proof 1's instance 1 is not proof 2's instance 0")),
+        "{err}"
+    );
+    assert_fails_on(
+        mock_combine(
+            &spliced,
+            &expose,
+            |_, _| {},
+            Some(vec![Fr::from(5), Fr::from(6)]),
+        ),
+        "copy",
+        "a broken link",
+    );
+    // A link past the last proof, or past an instance, is out of range; links do not lift.
+    for bad in ["link:2:0:0", "link:0:2:0", "link:1:0:2"] {
+        let e: Expose = bad.parse().unwrap();
+        let err = e.check(&[2, 3, 2]).unwrap_err().to_string();
+        assert!(err.contains("out of range"), "{bad}: {err}");
+    }
+    let err = expose.lifted().unwrap_err().to_string();
+    assert!(err.contains("cannot be aggregated in layers"), "{err}");
+}
+
 /// Six fake inner proofs continuing `sample_instances`' chain and commitment.
 fn six_instances() -> Vec<Vec<Fr>> {
     let mut v = sample_instances();
@@ -226,7 +275,13 @@ fn a_lifted_spec_over_layers_exposes_what_one_flat_aggregation_would() {
 
 #[test]
 fn expose_specs_round_trip_and_bad_ones_are_named() {
-    for text in ["all", "none", "equal:0,chain:1:2,sum:3", "instance:1:0"] {
+    for text in [
+        "all",
+        "none",
+        "equal:0,chain:1:2,sum:3",
+        "instance:1:0",
+        "link:0:1:2",
+    ] {
         let e: Expose = text.parse().unwrap();
         assert_eq!(e.to_string(), text);
     }
@@ -234,7 +289,14 @@ fn expose_specs_round_trip_and_bad_ones_are_named() {
         "sum:2".parse::<Expose>().unwrap(),
         Expose::Items(vec![ExposeItem::Sum { index: 2 }])
     );
-    for bad in ["sum", "sum:x", "max:1", "chain:1", "instance:1:2:3"] {
+    for bad in [
+        "sum",
+        "sum:x",
+        "max:1",
+        "chain:1",
+        "instance:1:2:3",
+        "link:0:1",
+    ] {
         let err = bad.parse::<Expose>().unwrap_err().to_string();
         assert!(err.contains(bad), "{err}");
     }

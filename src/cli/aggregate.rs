@@ -18,12 +18,17 @@ Expose (what the aggregated proof shows after the 12 accumulator limbs):
     equal:I       instance I, constrained equal in every proof (shown once)
     chain:IN:OUT  proof p's instance OUT equals proof p+1's instance IN (shows the first IN
                   and the last OUT)
+    link:P:OUT:IN proof P's instance OUT equals proof P+1's instance IN (shows nothing)
+A split build (compile --segments) given as the one --build takes its split proof file (or one
+proof per segment, in order) and is aggregated in one circuit exposing the model's inputs,
+outputs and weights commitments, every cut linked inside.
 
 Examples:
   snarkml prove build/ --input a.json -o p1.json --for-aggregation
   snarkml prove build/ --input b.json -o p2.json --for-aggregation
   snarkml aggregate p1.json p2.json --build build/ --srs srs20.bin -o aggr/
   snarkml aggregate p1.json q1.json --build build/ --build other/ --srs srs20.bin --expose all
+  snarkml aggregate split.json --build split-build/ --srs srs21.bin -o aggr/
   snarkml gen-verifier aggr/ --aggregated && snarkml deploy aggr/
   snarkml verify-onchain aggr/ aggr/proof.json")]
 pub struct AggregateCmd {
@@ -114,6 +119,12 @@ pub(super) fn print_exposed(file: &AggregatedProofFile) {
 
 impl AggregateCmd {
     pub(super) fn run(self) -> eyre::Result<()> {
+        if let [one] = self.builds.as_slice() {
+            let build = BuildDir::new(one);
+            if build.is_split() {
+                return self.run_split(&build);
+            }
+        }
         let expose: Expose = self.expose.parse()?;
         let req = AggregateRequest {
             proofs: self.proofs,
@@ -126,6 +137,31 @@ impl AggregateCmd {
         };
         let out = BuildDir::new(&self.out);
         let report = with_progress(|p| pipeline::aggregate(&req, &out, p))?;
+        print_report(self.json, &out, &report)
+    }
+}
+
+impl AggregateCmd {
+    /// A split build's segment proofs, in one circuit, the chain checked inside.
+    fn run_split(self, build: &BuildDir) -> eyre::Result<()> {
+        if self.expose != "none" {
+            eyre::bail!(
+                "--expose: the aggregation of a split model exposes the model's inputs, outputs and weights commitments, its segments linked inside (leave out --expose)"
+            );
+        }
+        let out = BuildDir::new(&self.out);
+        let cache = self.cache.dir();
+        let report = with_progress(|p| {
+            pipeline::split::aggregate_split(
+                build,
+                &self.proofs,
+                &self.srs,
+                self.k,
+                &cache,
+                &out,
+                p,
+            )
+        })?;
         print_report(self.json, &out, &report)
     }
 }

@@ -5,11 +5,15 @@
 //! one segment's keys in memory at a time; a split proof file holds one proof per segment, and
 //! verifying it checks every proof and that consecutive proofs commit to the same tensors.
 
+use super::aggregate::{
+    aggregate_set, AggregateReport, AggregationTarget, InnerSet, Layout, Stage,
+};
 use super::{
     dev_srs_for, load, load_vk, openings_path, save_compiled, setup, verify_file, BuildProver,
 };
 use crate::artifacts::{read_json, write_json, BuildDir, SetupInfo};
 use eyre::{bail, eyre, Result, WrapErr};
+use snarkml_circuits::aggregation::{Expose, ExposeItem};
 use snarkml_circuits::halo2_proofs::halo2curves::ff::Field;
 use snarkml_circuits::io::{
     parse_field, InputFile, Opening, OpeningsFile, ProofFile, OPENINGS_FORMAT,
@@ -21,6 +25,7 @@ use snarkml_circuits::split::{
     check_chain, choose_cuts, split, Budget, SplitManifest, SplitProofFile, SPLIT_FORMAT,
     SPLIT_PROOF_FORMAT,
 };
+use snarkml_circuits::srs::{srs_id, Srs};
 use snarkml_circuits::Fr;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -440,4 +445,129 @@ pub fn mock_split(build: &BuildDir, input: &Path) -> Result<Vec<CompiledModel>> 
         }
     }
     Ok(models)
+}
+
+/// What the aggregated proof of a split model exposes: the model's inputs (the first
+/// segment's input instances), its outputs (the last segment's output instances) and each
+/// segment's weights commitment where weights are hashed; every boundary commitment is
+/// linked (constrained equal) between consecutive proofs and not exposed.
+pub fn aggregation_expose(models: &[CompiledModel]) -> Expose {
+    // Instance positions of each input and output of a segment (inputs first, in order).
+    let positions = |m: &CompiledModel| {
+        let mut at = 0;
+        let mut place = |specs: &[IoSpec]| {
+            specs
+                .iter()
+                .map(|s| {
+                    let n = m.io_instances(s);
+                    at += n;
+                    (s.tensor, at - n..at)
+                })
+                .collect::<Vec<_>>()
+        };
+        let ins = place(&m.inputs);
+        let outs = place(&m.outputs);
+        (ins, outs)
+    };
+    let n = models.len();
+    let placed: Vec<_> = models.iter().map(positions).collect();
+    let mut items: Vec<ExposeItem> = placed[0]
+        .0
+        .iter()
+        .flat_map(|(_, r)| r.clone())
+        .map(|index| ExposeItem::Instance { proof: 0, index })
+        .collect();
+    for j in 0..n - 1 {
+        for (tensor, out) in &placed[j].1 {
+            if let Some((_, input)) = placed[j + 1].0.iter().find(|(t, _)| t == tensor) {
+                items.extend(out.clone().zip(input.clone()).map(|(output, input)| {
+                    ExposeItem::Link {
+                        proof: j,
+                        output,
+                        input,
+                    }
+                }));
+            }
+        }
+    }
+    items.extend(
+        placed[n - 1]
+            .1
+            .iter()
+            .flat_map(|(_, r)| r.clone())
+            .map(|index| ExposeItem::Instance {
+                proof: n - 1,
+                index,
+            }),
+    );
+    for (j, m) in models.iter().enumerate() {
+        if m.weights == Visibility::Hashed {
+            items.push(ExposeItem::Instance {
+                proof: j,
+                index: m.num_instances() - 1,
+            });
+        }
+    }
+    Expose::Items(items)
+}
+
+/// Aggregates the proofs of a split build (its split proof file, or one proof file per
+/// segment, made with `prove --for-aggregation`) into one proof in `out` that exposes only
+/// the model's inputs, outputs and weights commitments, the chain checked inside
+/// ([`aggregation_expose`]): one circuit verifying every segment's proof. Every proof and the
+/// chain are verified natively first, before any heavy work.
+pub fn aggregate_split(
+    build: &BuildDir,
+    proofs: &[PathBuf],
+    srs: &Path,
+    k: u32,
+    cache_dir: &Path,
+    out: &BuildDir,
+    progress: impl FnMut(Stage),
+) -> Result<AggregateReport> {
+    let file = verify_split(build, proofs)?;
+    let (_, models) = segments(build)?;
+    if let Some(j) = file
+        .segments
+        .iter()
+        .position(|p| !matches!(p.transcript_kind(), Ok(Transcript::Poseidon)))
+    {
+        bail!(
+            "segment {}'s proof uses the {} transcript: proofs to aggregate are made with `snarkml prove --for-aggregation`",
+            j + 1,
+            file.segments[j].transcript
+        );
+    }
+    let srs_file = srs;
+    let srs = Srs::load_trimmed(srs_file, k)?;
+    let id = srs_id(&srs.params);
+    let mut inner = InnerSet::default();
+    for (j, proof) in file.segments.iter().enumerate() {
+        let dir = build.segment(j);
+        let loaded = load(&dir)?;
+        if loaded.info.srs_id != id {
+            bail!(
+                "{} was set up with a different SRS than {}: inner and aggregation keys must come from one SRS",
+                dir.root().display(),
+                srs_file.display()
+            );
+        }
+        let vk = load_vk(&dir, &loaded.info, &loaded.model)?;
+        let label = PathBuf::from(format!("{} (segment {})", file.model, j + 1));
+        inner.push(
+            &label,
+            &proof.model,
+            (&loaded.info.vk_hash, &vk),
+            proof.instance_fields()?,
+            proof.proof_bytes()?,
+        );
+    }
+    let expose = aggregation_expose(&models);
+    let target = AggregationTarget {
+        k,
+        expose: &expose,
+        layout: Layout::FLAT,
+        cache_dir,
+    };
+    aggregate_set(srs, inner, &target, out, progress)
 }
