@@ -57,6 +57,14 @@ fn a_split_model_proves_and_verifies_segment_by_segment_and_broken_chains_are_re
     assert_eq!(segments.len(), 3);
     assert_eq!(segments[0]["layers"][0], 0);
     assert_eq!(segments[2]["layers"][1], summary["layers"]);
+    // What the cost model predicts: per segment, for one machine and for one per segment.
+    let predicted = &summary["predicted"];
+    assert_eq!(predicted["segments"].as_array().unwrap().len(), 3);
+    let one = predicted["one_machine_seconds"].as_f64().unwrap();
+    let spread = predicted["one_machine_per_segment_seconds"]
+        .as_f64()
+        .unwrap();
+    assert!(spread > 0.0 && spread < one, "{predicted}");
     let b = tmp.path().join("b");
     let b = b.to_str().unwrap();
     assert!(Path::new(b).join("split.json").is_file());

@@ -430,3 +430,29 @@ pub fn check_chain(segments: &[CompiledModel], proofs: &[ProofFile]) -> Result<(
     }
     Ok(())
 }
+
+/// Predicted proving seconds and peak bytes of each segment on the project's 2-core machine
+/// ([`CostModel::MEASURED`]).
+pub fn predict(segments: &[CompiledModel]) -> Vec<(f64, f64)> {
+    segments
+        .iter()
+        .map(|s| CostModel::MEASURED.predict(s.layout.k, Columns::of(s, s.layout.width)))
+        .collect()
+}
+
+/// The wall time of proving jobs of `secs` seconds each on `machines` machines of one kind,
+/// each job on one machine (a segment proves alone: `prove --segment J`), scheduled longest
+/// first onto the machine free soonest.
+pub fn wall_time(secs: &[f64], machines: usize) -> f64 {
+    let mut load = vec![0f64; machines.max(1)];
+    let mut jobs = secs.to_vec();
+    jobs.sort_by(|a, b| b.total_cmp(a));
+    for job in jobs {
+        let soonest = load
+            .iter_mut()
+            .min_by(|a, b| a.total_cmp(b))
+            .expect("one machine at least");
+        *soonest += job;
+    }
+    load.into_iter().fold(0f64, f64::max)
+}

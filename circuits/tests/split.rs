@@ -13,7 +13,9 @@ use snarkml_circuits::io::ProofFile;
 use snarkml_circuits::layout::optimize::{Columns, CostModel};
 use snarkml_circuits::prover::{mock_failures, Proof, Transcript};
 use snarkml_circuits::quantize::{CompileOptions, CompiledModel, Visibility};
-use snarkml_circuits::split::{boundary, check_chain, choose_cuts, split, Budget, SPLIT_FORMAT};
+use snarkml_circuits::split::{
+    boundary, check_chain, choose_cuts, predict, split, wall_time, Budget, SPLIT_FORMAT,
+};
 use snarkml_circuits::Fr;
 use std::collections::BTreeMap;
 
@@ -245,6 +247,16 @@ fn a_boundary_value_outside_its_packing_width_does_not_prove() {
 }
 
 #[test]
+fn the_wall_time_of_segments_on_several_machines_schedules_longest_first() {
+    let secs = [40.0, 10.0, 30.0, 20.0];
+    assert_eq!(wall_time(&secs, 1), 100.0);
+    assert_eq!(wall_time(&secs, 2), 50.0); // 40 + 10 and 30 + 20
+    assert_eq!(wall_time(&secs, 4), 40.0);
+    assert_eq!(wall_time(&secs, 8), 40.0);
+    assert_eq!(wall_time(&[], 3), 0.0);
+}
+
+#[test]
 fn cuts_follow_the_budget_and_bad_ones_are_refused() {
     let (model, _) = compile_with("corpus/cnn_digits", &CompileOptions::default());
     let layers = model.layers.len();
@@ -294,6 +306,9 @@ fn cuts_follow_the_budget_and_bad_ones_are_refused() {
     assert!(!cuts.is_empty());
     let (segments, _) = split(&model, &cuts).unwrap();
     assert!(segments.iter().all(|s| s.layout.k <= k));
+    // The cost model's prediction: every segment within the budget it was cut for.
+    let predicted = predict(&segments);
+    assert!(predicted.iter().all(|(_, bytes)| *bytes <= memory(k)));
     match choose_cuts(&model, Budget::MaxMemory(1.0)).unwrap_err() {
         CircuitError::BadOption { option, .. } => assert_eq!(option, "max-memory"),
         other => panic!("{other}"),

@@ -86,7 +86,9 @@ pub struct CompileCmd {
     /// table_rows, k, one_row_rescale, finer_outputs, limb_bits, error: {samples,
     /// mean_relative, worst_sample_relative, max_abs, largest_output, top1_agreement, target,
     /// meets_target}, import_unchecked, weights_commitment[, optimize: {layouts, chosen,
-    /// measured}]}.
+    /// measured}][, segments: [{layers, k, rows, inputs, outputs}], predicted: {segments:
+    /// [{prove_seconds, memory_bytes}], one_machine_seconds, peak_memory_bytes,
+    /// one_machine_per_segment_seconds}]}.
     #[arg(long)]
     pub json: bool,
 }
@@ -185,26 +187,82 @@ fn print_layouts(candidates: &[snarkml_circuits::layout::optimize::Candidate]) {
     }
 }
 
-/// The segments of a split build, a line each.
-fn print_segments(build: &BuildDir, manifest: &snarkml_circuits::split::SplitManifest) {
+/// What the cost model predicts for proving a split build's segments.
+struct SplitPrediction {
+    /// Seconds and peak bytes of each segment.
+    segments: Vec<(f64, f64)>,
+}
+
+impl SplitPrediction {
+    fn one_machine_s(&self) -> f64 {
+        self.segments.iter().map(|(s, _)| s).sum()
+    }
+    fn peak_bytes(&self) -> f64 {
+        self.segments.iter().map(|(_, b)| *b).fold(0.0, f64::max)
+    }
+    /// Every segment on a machine of its own.
+    fn all_machines_s(&self) -> f64 {
+        let secs: Vec<f64> = self.segments.iter().map(|(s, _)| *s).collect();
+        snarkml_circuits::split::wall_time(&secs, secs.len())
+    }
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "segments": self.segments.iter().map(|(s, b)| serde_json::json!({
+                "prove_seconds": s,
+                "memory_bytes": b,
+            })).collect::<Vec<_>>(),
+            "one_machine_seconds": self.one_machine_s(),
+            "peak_memory_bytes": self.peak_bytes(),
+            "one_machine_per_segment_seconds": self.all_machines_s(),
+        })
+    }
+}
+
+fn split_prediction(build: &BuildDir) -> eyre::Result<SplitPrediction> {
+    let (_, models) = pipeline::split::segments(build)?;
+    Ok(SplitPrediction {
+        segments: snarkml_circuits::split::predict(&models),
+    })
+}
+
+/// The segments of a split build, a line each, and what proving them is predicted to take.
+fn print_segments(
+    build: &BuildDir,
+    manifest: &snarkml_circuits::split::SplitManifest,
+    predicted: &SplitPrediction,
+) {
     println!(
         "  split into {} segments, each a circuit of its own ({}):",
         manifest.segments.len(),
         build.split().display()
     );
-    for (j, s) in manifest.segments.iter().enumerate() {
+    let gib = |b: f64| b / f64::from(1u32 << 30);
+    for (j, (s, (secs, bytes))) in manifest
+        .segments
+        .iter()
+        .zip(&predicted.segments)
+        .enumerate()
+    {
         let values = |names: &[String]| names.join(", ");
         println!(
-            "    {}: layers {}..{}, rows {}, k = {}; in: {}; out: {}",
+            "    {}: layers {}..{}, rows {}, k = {} (prove ~{secs:.0} s, {:.1} GiB); in: {}; out: {}",
             build.segment(j).root().display(),
             s.layers[0],
             s.layers[1],
             s.rows,
             s.k,
+            gib(*bytes),
             values(&s.inputs),
             values(&s.outputs)
         );
     }
+    println!(
+        "  predicted on 2-core machines: {:.0} s on one (peak {:.1} GiB), {:.0} s on {} (a segment each: `prove --segment J`)",
+        predicted.one_machine_s(),
+        gib(predicted.peak_bytes()),
+        predicted.all_machines_s(),
+        manifest.segments.len()
+    );
 }
 
 /// A missed accuracy target says what the user can do about it.
@@ -434,6 +492,7 @@ impl CompileCmd {
             }
             if let Some(manifest) = &manifest {
                 value["segments"] = serde_json::to_value(&manifest.segments)?;
+                value["predicted"] = split_prediction(&build)?.json();
             }
             return super::print(true, value, || {});
         }
@@ -500,7 +559,7 @@ impl CompileCmd {
             );
         }
         if let Some(manifest) = &manifest {
-            print_segments(&build, manifest);
+            print_segments(&build, manifest, &split_prediction(&build)?);
         }
         if let Some(c) = m.weights_commitment()? {
             println!(
