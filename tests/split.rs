@@ -196,6 +196,16 @@ fn a_split_model_proves_and_verifies_segment_by_segment_and_broken_chains_are_re
         ]),
         "segment 1's proof uses the keccak256 transcript: proofs to aggregate are made with `snarkml prove --for-aggregation`",
     );
+    // One verifier for the whole split model comes from the aggregation.
+    assert_one_line_error(
+        &snarkml(&[
+            "gen-verifier",
+            b,
+            "-o",
+            tmp.path().join("v").to_str().unwrap(),
+        ]),
+        "is a model split into segments, each with its own keys in segment-J/",
+    );
     // A split proof against one segment's build says what it is.
     let one = format!("{b}/segment-1");
     assert_one_line_error(

@@ -260,6 +260,13 @@ pub struct Loaded {
 /// Loads the model, the setup record and the trimmed SRS, checking they belong together.
 pub fn load(build: &BuildDir) -> Result<Loaded> {
     build.require(&build.model(), "compile")?;
+    if build.is_split() {
+        bail!(
+            "{} is a model split into segments, each with its own keys in segment-J/: prove and verify it as a whole, aggregate its proofs (`snarkml aggregate PROOF --build {}`) for one verifier on-chain, or name one segment's build",
+            build.root().display(),
+            build.root().display()
+        );
+    }
     build.require(&build.setup(), "setup")?;
     let model = CompiledModel::load(&build.model())?;
     let info: SetupInfo = read_json(&build.setup())?;
@@ -458,7 +465,7 @@ pub fn load_proof(
     check_proof_file(info, model, ProofFile::read(proof)?, proof)
 }
 
-/// [`load_proof`] of a proof file already read (`what` names it in errors).
+/// [`load_proof`] of a proof file already read (`proof` names it in errors).
 pub fn check_proof_file(
     info: &SetupInfo,
     model: &CompiledModel,

@@ -104,14 +104,33 @@ pub fn setup_split(build: &BuildDir, srs: Option<&Path>) -> Result<Vec<SetupInfo
         .collect()
 }
 
+/// What a salt is the salt of: a hashed model input or output, or a tensor crossing a cut
+/// (one salt for both sides of the cut, so both commit alike).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Salted {
+    Input(usize),
+    Output(usize),
+    Boundary(usize),
+}
+
+impl Salted {
+    /// The salt key of `spec`, an input (else an output) of a segment or of the model.
+    fn of(spec: &IoSpec, output: bool) -> Self {
+        match (spec.boundary, output) {
+            (true, _) => Self::Boundary(spec.tensor),
+            (false, true) => Self::Output(spec.tensor),
+            (false, false) => Self::Input(spec.tensor),
+        }
+    }
+}
+
 /// What proving a split build starts from: the whole model, its segments, the quantized
-/// model inputs, and the salt of every hashed tensor by (whether an output, tensor id); a
-/// boundary tensor is under (true, id) on both sides of its cut, so both commit alike.
+/// model inputs, and the salt of every hashed tensor.
 struct SplitRun {
     whole: CompiledModel,
     models: Vec<CompiledModel>,
     quantized: Vec<Vec<i64>>,
-    salts: BTreeMap<(bool, usize), Fr>,
+    salts: BTreeMap<Salted, Fr>,
 }
 
 impl SplitRun {
@@ -139,7 +158,7 @@ impl SplitRun {
                             at()
                         )
                     })?;
-                    salts.insert((true, spec.tensor), salt);
+                    salts.insert(Salted::Boundary(spec.tensor), salt);
                 }
             }
         }
@@ -149,7 +168,7 @@ impl SplitRun {
                 .inputs
                 .iter()
                 .chain(&model.outputs)
-                .find(|s| s.boundary && !salts.contains_key(&(true, s.tensor)))
+                .find(|s| s.boundary && !salts.contains_key(&Salted::Boundary(s.tensor)))
             {
                 bail!(
                     "{}: proving segment {} alone takes the salt of every tensor crossing its cuts from the input file (\"salts\": {{\"{}\": \"0x…\"}}), the same for every segment, so that their commitments match: `{}` has none",
@@ -165,7 +184,7 @@ impl SplitRun {
             specs
                 .iter()
                 .filter(|s| s.visibility == Visibility::Hashed)
-                .map(move |s| (output, s.tensor))
+                .map(move |s| Salted::of(s, output))
                 .collect::<Vec<_>>()
         };
         salts.extend(
@@ -192,10 +211,9 @@ impl SplitRun {
             .chain(model.outputs.iter().map(|s| (true, s)))
             .filter(|(_, s)| s.visibility == Visibility::Hashed)
             .map(|(output, s)| {
-                let key = (output || s.boundary, s.tensor);
                 *self
                     .salts
-                    .entry(key)
+                    .entry(Salted::of(s, output))
                     .or_insert_with(|| Fr::random(rand::rngs::OsRng))
             })
             .collect()
@@ -243,7 +261,7 @@ impl SplitRun {
             .filter(|(s, _, _)| s.visibility == Visibility::Hashed)
             .map(|(s, v, output)| {
                 let role = if output { "output" } else { "input" };
-                Opening::new(whole, s, role, v, self.salts[&(output, s.tensor)])
+                Opening::new(whole, s, role, v, self.salts[&Salted::of(s, output)])
             })
             .collect();
         if !openings.is_empty() {
