@@ -123,6 +123,16 @@ pub enum CircuitError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The SRS has fewer points than the circuit needs.
+    #[error("SRS {path}: the circuit needs k={need} but the SRS only has k={have}; generate or import a larger one")]
+    SrsTooSmall {
+        /// The SRS file.
+        path: PathBuf,
+        /// `log2` of the points the circuit needs.
+        need: u32,
+        /// `log2` of the points the SRS has.
+        have: u32,
+    },
     /// halo2 refused to synthesize, generate keys or prove.
     #[error("{stage} failed: {reason}")]
     Halo2 {

@@ -79,9 +79,10 @@ impl Srs {
     /// A copy trimmed to `2^k` points.
     pub fn trimmed(&self, k: u32) -> Result<ParamsKZG<Bn256>> {
         if k > self.k() {
-            return Err(CircuitError::Srs {
+            return Err(CircuitError::SrsTooSmall {
                 path: "<loaded>".into(),
-                reason: format!("the circuit needs k={k} but the SRS only has k={}; generate or import a larger one", self.k()),
+                need: k,
+                have: self.k(),
             });
         }
         let mut params = self.params.clone();
@@ -359,9 +360,11 @@ pub fn read_params_trimmed(path: &Path, keep: Option<u32>) -> Result<(ParamsKZG<
     }
     let keep = keep.unwrap_or(k);
     if keep > k {
-        return Err(bad(format!(
-            "the circuit needs k={keep} but the SRS only has k={k}; generate or import a larger one"
-        )));
+        return Err(CircuitError::SrsTooSmall {
+            path: path.to_owned(),
+            need: keep,
+            have: k,
+        });
     }
     // The monomial basis is the first n points, the Lagrange basis the next n. When trimming,
     // only the first 2^keep monomial points are read (the Lagrange basis is recomputed).
