@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Prove an accuracy audit or a batch of inference requests on a Ray cluster, then aggregate.
+"""Prove an accuracy audit, a batch of inference requests or a split model on Ray, then aggregate.
 
 Every chunk of an audit plan (`snarkml audit plan`) is an independent Ray task that runs
 `snarkml audit prove --plan PLAN --chunk J` with its own CPU and memory request. Ray retries a
@@ -31,6 +31,20 @@ aggregates every proof of the batch (made `--for-aggregation`) with `snarkml agg
 
     .venv-ray/bin/python scripts/ray_audit.py --snarkml target/release/snarkml \\
         --plan batch.json --out proofs/ --cache cache/ [--aggregate-srs srs21.bin --aggregate aggr/]
+
+A split build (`snarkml compile --segments N` or `--max-memory`) is proven for one input with
+`--plan BUILD/split.json --input in.json`: each segment is a task running `snarkml prove BUILD
+--segment J` (memory asked: the cost model's prediction for the segment plus 25 %), from one
+input file the driver writes owner-only beside the proofs with a random salt per tensor
+crossing a cut (`OUT/input.salted.json`, kept, so a rerun resumes; a segment whose proof is
+there and verifies is skipped). `--aggregate` then aggregates the segments' proofs into one
+(made `--for-aggregation`; the cuts linked inside), else the driver checks the proofs and
+their chain with `snarkml verify BUILD OUT/segment-*.json`. Split builds use a shared
+directory:
+
+    .venv-ray/bin/python scripts/ray_audit.py --snarkml target/release/snarkml \\
+        --plan build/split.json --input in.json --out proofs/ --cache cache/ \\
+        [--aggregate-srs srs21.bin --aggregate aggr/]
 
 `--cache` is the key cache: a shared directory, or a directory on each node's local disk (keys
 are derived from the SRS and the circuit, so each node can make its own once). `--address`
@@ -363,12 +377,145 @@ def aggregate(snarkml: str, plan: dict, where: str, srs: str, k: int, layout: li
     return result
 
 
+SPLIT_FORMAT = "snarkml-split/1"
+
+
+def salted_input(out: Path, manifest: dict, given: str) -> Path:
+    """The input file every segment's job proves from: the user's input plus one random salt
+    per tensor crossing a cut (kept from an earlier run of the driver, so a rerun resumes),
+    written owner-only: the salts keep the intermediate tensors' commitments hiding."""
+    path = out / "input.salted.json"
+    data = json.loads(Path(given).read_text())
+    if path.exists():
+        kept = json.loads(path.read_text())
+        if kept.get("input_data") != data.get("input_data") or any(
+                kept.get("salts", {}).get(k) != v for k, v in data.get("salts", {}).items()):
+            raise ValueError(f"{out} holds the proofs of another input: give another --out")
+        return path
+    salts = data.setdefault("salts", {})
+    for segment in manifest["segments"][:-1]:
+        for name in segment["outputs"]:
+            # 31 random bytes: below the field's modulus.
+            salts.setdefault(name, "0x" + os.urandom(31).hex())
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f)
+    os.replace(tmp, path)
+    return path
+
+
+@ray.remote(max_retries=3, retry_exceptions=True)
+def prove_segment(snarkml: str, build: str, salted: str, where: str, segment: int,
+                  for_aggregation: bool, events) -> dict:
+    """Proves segment `segment` (from 1) of a split build alone into WHERE/segment-J.json; a
+    proof already there that verifies against the segment's keys is kept (a retry, or a rerun
+    of the driver, never proves a finished segment twice)."""
+    store = Store(where)
+    note_attempt(store, events, segment, "started", key="segment")
+    out = Path(store.root) / f"segment-{segment}.json"
+    seg_build = str(Path(build) / f"segment-{segment}")
+    if out.exists():
+        check = subprocess.run([snarkml, "verify", seg_build, str(out)], capture_output=True,
+                               check=False, preexec_fn=die_with_parent)
+        if check.returncode == 0:
+            note_attempt(store, events, segment, "skipped", key="segment")
+            return {"segment": segment, "skipped": True, "seconds": 0.0,
+                    "node": ray.get_runtime_context().get_node_id()}
+    # Proven under a temporary name, then renamed: a killed attempt leaves no half proof.
+    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}")
+    args = [snarkml, "prove", build, "--input", salted, "--segment", str(segment), "-o",
+            str(tmp)]
+    if for_aggregation:
+        args.append("--for-aggregation")
+    try:
+        result = run_snarkml(args)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    note_attempt(store, events, segment, "proven", key="segment")
+    return {"segment": segment, "skipped": False, "seconds": result["seconds"],
+            "node": ray.get_runtime_context().get_node_id()}
+
+
+@ray.remote(max_retries=2, retry_exceptions=True)
+def aggregate_split(snarkml: str, build: str, proofs: list, srs: str, k: int, out: str,
+                    cache: str) -> dict:
+    """Aggregates a split build's segment proofs into one, the cuts linked inside."""
+    return run_snarkml([snarkml, "aggregate", *proofs, "--build", build, "--srs", srs, "--k",
+                        str(k), "-o", out, "--cache-dir", cache])
+
+
+def run_split(args, plan: dict, plan_path: str, snarkml: str, cache: str, events,
+              resources: dict) -> int:
+    """A split build (`snarkml compile --segments` / `--max-memory`): one task per segment,
+    then the aggregation of their proofs, or a native check of the chain."""
+    if not args.input:
+        print("error: a split build needs --input (the model input to prove)", file=sys.stderr)
+        return 1
+    store = Store(args.audit)
+    if store.remote:
+        print("error: a split build is proven into a shared directory (object stores serve "
+              "audit and batch plans)", file=sys.stderr)
+        return 1
+    out = Path(store.root)
+    out.mkdir(parents=True, exist_ok=True)
+    build = str(Path(plan_path).parent)
+    try:
+        salted = str(salted_input(out, plan, args.input))
+    except (OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    n = len(plan["segments"])
+    start = time.time()
+    pending = {}
+    for j in range(1, n + 1):
+        predicted = plan["segments"][j - 1].get("predicted_memory_bytes")
+        # The cost model's memory with a margin, unless given.
+        memory = (int(predicted * 1.25) if predicted and not args.chunk_memory_given
+                  else resources["memory"])
+        ref = prove_segment.options(num_cpus=resources["num_cpus"], memory=memory).remote(
+            snarkml, build, salted, store.where, j, bool(args.aggregate), events)
+        pending[ref] = j
+    log("submitted", segments=n)
+    done = 0
+    while pending:
+        ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
+        while not events.empty():
+            print(json.dumps(events.get_nowait()), flush=True)
+        for ref in ready:
+            segment = pending.pop(ref)
+            row = ray.get(ref)
+            done += 1
+            log("proven", segment=segment, done=done, of=n, skipped=row["skipped"],
+                seconds=row["seconds"], node=row["node"], elapsed=round(time.time() - start, 1))
+    proven = time.time() - start
+    proofs = [str(out / f"segment-{j}.json") for j in range(1, n + 1)]
+    summary = {"segments": n, "prove_seconds": round(proven, 1), "proofs": proofs}
+    if args.aggregate:
+        Path(args.aggregate).mkdir(parents=True, exist_ok=True)
+        task = aggregate_split.options(num_cpus=1,
+                                       memory=int(args.aggregate_memory_gb * GIB)).remote(
+            snarkml, build, proofs, str(Path(args.aggregate_srs).resolve()),
+            args.aggregate_k, str(Path(args.aggregate).resolve()), cache)
+        result = ray.get(task)
+        log("aggregated", **result)
+        summary["aggregate_seconds"] = round(time.time() - start - proven, 1)
+        summary["exposed"] = result.get("exposed")
+    else:
+        result = run_snarkml([snarkml, "verify", build, *proofs])
+        log("verified", segments=result["segments"], outputs=result["outputs"])
+    log("done", **summary)
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--snarkml", required=True, help="the snarkml binary, on every node")
     p.add_argument("--plan", required=True,
                    help="an audit plan (snarkml audit plan) or a batch plan (snarkml batch plan)")
     p.add_argument("--srs", help="SRS file covering a chunk's k (audit plans)")
+    p.add_argument("--input", help="the model input to prove (split builds: --plan BUILD/split.json)")
     p.add_argument("--audit", "--out", dest="audit", required=True,
                    help="where the chunk or request proofs go: a shared directory or an "
                         "object-store URL (s3://bucket/prefix)")
@@ -387,13 +534,17 @@ def main() -> int:
                    help="what a batch's aggregated proof exposes (see snarkml aggregate)")
     p.add_argument("--address", help="Ray cluster address (default: start Ray locally)")
     p.add_argument("--chunk-cpus", type=float, default=1.0, help="CPUs one chunk task asks for")
-    p.add_argument("--chunk-memory-gb", type=float, default=4.0,
-                   help="memory one chunk task asks for (GiB)")
+    p.add_argument("--chunk-memory-gb", type=float, default=None,
+                   help="memory one chunk, job or segment task asks for (GiB) [default: 4, "
+                        "or a segment's predicted memory plus 25 %%]")
     p.add_argument("--aggregate-memory-gb", type=float, default=12.0,
                    help="memory the aggregation task asks for (GiB)")
     args = p.parse_args()
     if args.aggregate and not args.aggregate_srs:
         p.error("--aggregate needs --aggregate-srs")
+    args.chunk_memory_given = args.chunk_memory_gb is not None
+    if args.chunk_memory_gb is None:
+        args.chunk_memory_gb = 4.0
 
     plan_path = str(Path(args.plan).resolve())
     try:
@@ -401,11 +552,23 @@ def main() -> int:
     except (OSError, ValueError) as e:
         print(f"error: cannot read the plan {args.plan}: {e}", file=sys.stderr)
         return 1
-    kind = {"snarkml-audit-plan/1": "audit", "snarkml-batch-plan/1": "batch"}.get(
-        plan.get("format"))
+    kind = {"snarkml-audit-plan/1": "audit", "snarkml-batch-plan/1": "batch",
+            SPLIT_FORMAT: "split"}.get(plan.get("format"))
     if kind is None:
-        print(f"error: {args.plan} is neither an audit plan nor a batch plan", file=sys.stderr)
+        print(f"error: {args.plan} is neither an audit plan, a batch plan nor a split build's "
+              "split.json", file=sys.stderr)
         return 1
+    if kind == "split":
+        cache = str(Path(args.cache).resolve())
+        Path(cache).mkdir(parents=True, exist_ok=True)
+        ray.init(address=args.address, log_to_driver=False)
+        here = ray.get_runtime_context().get_node_id()
+        events = Queue(actor_options={
+            "num_cpus": 0,
+            "scheduling_strategy": NodeAffinitySchedulingStrategy(node_id=here, soft=False)})
+        resources = {"num_cpus": args.chunk_cpus, "memory": int(args.chunk_memory_gb * GIB)}
+        return run_split(args, plan, plan_path, str(Path(args.snarkml).resolve()), cache,
+                         events, resources)
     if kind == "audit" and not args.srs:
         p.error("an audit plan needs --srs")
     try:

@@ -349,8 +349,8 @@ fn bad_inner_proofs_and_bad_requests_are_refused_with_one_line() {
     assert_one_line_error(&o, "out of range");
     let o = aggregate(&[&good], &["--expose", "median:0"]);
     assert_one_line_error(&o, "median:0");
-    // One proof's instance means nothing above the first layer of a tree.
-    let o = aggregate(&[&good, &good], &["--expose", "instance:1:0"]);
+    // One proof's instance beside a sum means nothing above the first layer of a tree.
+    let o = aggregate(&[&good, &good], &["--expose", "instance:1:0,sum:0"]);
     assert_one_line_error(&o, "cannot be aggregated in layers");
     let o = aggregate(&[&good], &["--k", "30"]);
     assert_one_line_error(&o, "k=30");

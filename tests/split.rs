@@ -1,15 +1,18 @@
 //! Split proving through the CLI (issue #20): `compile --segments N` / `--max-memory` writes
 //! one build per segment; setup, mock, prove and verify go segment by segment; a split proof
 //! whose segments do not chain (spliced from two runs, cut short, a proof byte flipped) is
-//! refused naming the segment.
+//! refused naming the segment; segments proven apart chain under the input file's salts; the
+//! Ray driver proves a task per segment (Ray started locally) and resumes.
 
 mod common;
 
 use common::{
     assert_one_line_error, cached_srs, flip_proof_byte, json, ok, repo, snarkml, tamper_json,
+    venv_bin,
 };
 use snarkml_circuits::io::OpeningsFile;
 use std::path::Path;
+use std::process::Command;
 
 const MODEL: &str = "tests/fixtures/corpus/cnn_digits";
 
@@ -383,5 +386,85 @@ fn a_memory_budget_splits_only_a_model_that_needs_it_and_bad_budgets_are_refused
     assert_one_line_error(
         &with(&["--max-memory", "1MiB"]),
         "a memory budget of 1 MiB is less than the smallest circuit needs",
+    );
+}
+
+#[test]
+fn the_ray_driver_proves_a_split_model_a_task_per_segment_and_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    compile(tmp.path(), &["--segments", "3"]);
+    let b = tmp.path().join("b");
+    let srs = cached_srs(14);
+    ok(snarkml(&[
+        "setup",
+        b.to_str().unwrap(),
+        "--srs",
+        srs.to_str().unwrap(),
+    ]));
+    let out = tmp.path().join("proofs");
+    let driver = |input: &str| {
+        let o = Command::new(venv_bin("python"))
+            .env("RAY_AUTH_MODE", "disabled")
+            .arg(repo("scripts/ray_audit.py"))
+            .args(["--snarkml", env!("CARGO_BIN_EXE_snarkml")])
+            .args(["--plan", b.join("split.json").to_str().unwrap()])
+            .args(["--input", input, "--out", out.to_str().unwrap()])
+            .args(["--cache", tmp.path().join("cache").to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+        let events: Vec<serde_json::Value> = stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        (o, events)
+    };
+    let input = model_file("input.json");
+    let (o, events) = driver(&input);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let proven: Vec<&serde_json::Value> =
+        events.iter().filter(|e| e["event"] == "proven").collect();
+    assert_eq!(proven.len(), 3, "{events:?}");
+    assert!(proven.iter().all(|e| e["skipped"] == false));
+    // The driver checked the chain; the outputs are the model's.
+    let verified = events.iter().find(|e| e["event"] == "verified").unwrap();
+    assert_eq!(verified["segments"], 3);
+    let run = json(&ok(snarkml(&[
+        "run",
+        b.to_str().unwrap(),
+        "--input",
+        &input,
+        "--json",
+    ])));
+    assert_eq!(
+        verified["outputs"][0]["values"],
+        run["outputs"][0]["values"]
+    );
+    // One salt per tensor crossing a cut, kept owner-only beside the proofs.
+    let salted = out.join("input.salted.json");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&salted).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let salts: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&salted).unwrap()).unwrap();
+    assert_eq!(salts["salts"].as_object().unwrap().len(), 2, "{salts}");
+    // A rerun resumes: every segment's proof is there and verifies, so none is proven again.
+    let (o, events) = driver(&input);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let kept = events
+        .iter()
+        .filter(|e| e["event"] == "proven" && e["skipped"] == true)
+        .count();
+    assert_eq!(kept, 3, "{events:?}");
+    // Another input into the same place is refused: its proofs would mix with these.
+    let other = other_input(tmp.path());
+    let (o, _) = driver(other.to_str().unwrap());
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        stderr.contains("holds the proofs of another input: give another --out"),
+        "{stderr}"
     );
 }

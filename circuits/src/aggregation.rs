@@ -285,6 +285,89 @@ impl Expose {
         Ok(out)
     }
 
+    /// For a spec of `instance:P:I` and `link:P:OUT:IN` items only (a split model's), the spec
+    /// each group of consecutive proofs applies (`sizes`: the groups' sizes, in order) and the
+    /// spec the layer above applies to the groups' exposed values, so that the top exposes
+    /// exactly what one flat aggregation would: an instance is exposed by its group and passed
+    /// up; a link inside a group is constrained there; a link between two groups is exposed
+    /// on both sides and becomes a link between them in the layer above. `None` for specs
+    /// with other items (they lift: [`Self::lifted`]).
+    pub fn localized(&self, sizes: &[usize]) -> Option<(Vec<Self>, Self)> {
+        let Self::Items(items) = self else {
+            return None;
+        };
+        if items
+            .iter()
+            .any(|i| !matches!(i, ExposeItem::Instance { .. } | ExposeItem::Link { .. }))
+        {
+            return None;
+        }
+        let mut group_of = Vec::new();
+        let mut start = Vec::with_capacity(sizes.len());
+        for (g, &n) in sizes.iter().enumerate() {
+            start.push(group_of.len());
+            group_of.extend(std::iter::repeat_n(g, n));
+        }
+        let mut local: Vec<Vec<ExposeItem>> = vec![Vec::new(); sizes.len()];
+        let mut exposed = vec![0usize; sizes.len()];
+        // Exposes instance `index` of proof `p` from its group; its position there.
+        let mut expose = |local: &mut Vec<Vec<ExposeItem>>, p: usize, index: usize| {
+            let g = group_of[p];
+            local[g].push(ExposeItem::Instance {
+                proof: p - start[g],
+                index,
+            });
+            exposed[g] += 1;
+            (g, exposed[g] - 1)
+        };
+        let mut upper = Vec::new();
+        for item in items {
+            match *item {
+                ExposeItem::Instance { proof, index } => {
+                    let (g, at) = expose(&mut local, proof, index);
+                    upper.push(ExposeItem::Instance {
+                        proof: g,
+                        index: at,
+                    });
+                }
+                ExposeItem::Link {
+                    proof,
+                    output,
+                    input,
+                } if group_of[proof] == group_of[proof + 1] => {
+                    let g = group_of[proof];
+                    local[g].push(ExposeItem::Link {
+                        proof: proof - start[g],
+                        output,
+                        input,
+                    });
+                }
+                ExposeItem::Link {
+                    proof,
+                    output,
+                    input,
+                } => {
+                    let (g, output) = expose(&mut local, proof, output);
+                    let (_, input) = expose(&mut local, proof + 1, input);
+                    upper.push(ExposeItem::Link {
+                        proof: g,
+                        output,
+                        input,
+                    });
+                }
+                _ => unreachable!("only instances and links are localized"),
+            }
+        }
+        let spec = |items: Vec<ExposeItem>| {
+            if items.is_empty() {
+                Self::None
+            } else {
+                Self::Items(items)
+            }
+        };
+        Some((local.into_iter().map(spec).collect(), spec(upper)))
+    }
+
     /// The spec an upper layer of an aggregation tree applies to the values the layer below
     /// exposed, so that the top exposes exactly what one aggregation of every inner proof
     /// would: a sum of sums, an equality of equalities, a chain of chains, all in order.

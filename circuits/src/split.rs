@@ -91,6 +91,13 @@ pub struct SegmentInfo {
     /// Names of its output tensors (the boundary of the cut after it, or the model's outputs
     /// for the last segment).
     pub outputs: Vec<String>,
+    /// Proving seconds the cost model predicts on the project's 2-core machine
+    /// ([`CostModel::MEASURED`]; what a scheduler plans with).
+    #[serde(default)]
+    pub predicted_prove_seconds: f64,
+    /// Peak bytes of proving the cost model predicts (what a task asks for).
+    #[serde(default)]
+    pub predicted_memory_bytes: f64,
 }
 
 /// The tensors crossing a cut before layer `cut`: available before it (a model input or the
@@ -305,12 +312,15 @@ pub fn split(model: &CompiledModel, cuts: &[usize]) -> Result<(Vec<CompiledModel
                 .map(|s| model.tensors[s.tensor].name.clone())
                 .collect()
         };
+        let (secs, bytes) = predict(std::slice::from_ref(&segment))[0];
         infos.push(SegmentInfo {
             layers: [start, end],
             k: segment.layout.k,
             rows: segment.rows,
             inputs: names(&segment.inputs),
             outputs: names(&segment.outputs),
+            predicted_prove_seconds: secs,
+            predicted_memory_bytes: bytes,
         });
         segments.push(segment);
     }

@@ -201,6 +201,87 @@ fn links_between_proofs_of_different_shapes_are_constrained_and_expose_nothing()
     assert!(err.contains("cannot be aggregated in layers"), "{err}");
 }
 
+/// Evaluates `spec` over `instances` as a tree of aggregations does: each layer's groups
+/// (`layers`: their sizes) apply their localized specs, and their exposed values are the next
+/// layer's instances; the last layer is one group.
+fn evaluate_in_layers(spec: &Expose, instances: &[Vec<Fr>], layers: &[&[usize]]) -> Vec<Fr> {
+    let (mut spec, mut level) = (spec.clone(), instances.to_vec());
+    for sizes in layers {
+        let (per_group, upper) = spec.localized(sizes).expect("instances and links");
+        let mut rest = level.into_iter();
+        level = per_group
+            .iter()
+            .zip(*sizes)
+            .map(|(s, n)| {
+                let group: Vec<_> = rest.by_ref().take(*n).collect();
+                s.evaluate(&group).unwrap()
+            })
+            .collect();
+        spec = upper;
+    }
+    assert_eq!(level.len(), 1);
+    level.remove(0)
+}
+
+#[test]
+fn instances_and_links_are_carried_up_a_tree_of_aggregations_as_one_flat_one_exposes_them() {
+    // Five segments: each reads the previous one's instance 1 as its instance 0.
+    let instances: Vec<Vec<Fr>> = (0..5u64)
+        .map(|p| vec![Fr::from(100 + p), Fr::from(101 + p), Fr::from(7 * p)])
+        .collect();
+    let spec: Expose =
+        "instance:0:0,link:0:1:0,link:1:1:0,link:2:1:0,link:3:1:0,instance:4:1,instance:2:2"
+            .parse()
+            .unwrap();
+    let flat = spec.evaluate(&instances).unwrap();
+    assert_eq!(flat, vec![Fr::from(100), Fr::from(105), Fr::from(14)]);
+    for layers in [
+        &[&[2usize, 2, 1][..], &[2, 1], &[2], &[1]][..],
+        &[&[2, 2, 1], &[3]],
+        &[&[1, 1, 1, 1, 1], &[5]],
+        &[&[5]],
+    ] {
+        assert_eq!(
+            evaluate_in_layers(&spec, &instances, layers),
+            flat,
+            "{layers:?}"
+        );
+    }
+    // The first layer's groups: a link inside a group stays there; one across groups is
+    // exposed on both sides and linked above.
+    let (groups, upper) = spec.localized(&[2, 2, 1]).unwrap();
+    let texts: Vec<String> = groups.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        texts,
+        [
+            "instance:0:0,link:0:1:0,instance:1:1",
+            "instance:0:0,link:0:1:0,instance:1:1,instance:0:2",
+            "instance:0:0,instance:0:1"
+        ]
+    );
+    assert_eq!(
+        upper.to_string(),
+        "instance:0:0,link:0:1:0,link:1:1:0,instance:2:1,instance:1:2"
+    );
+    // A broken link between two groups is caught by the layer above, and is caught.
+    let mut broken = instances.clone();
+    broken[2][0] = Fr::from(999);
+    let (groups, upper) = spec.localized(&[2, 2, 1]).unwrap();
+    let exposed: Vec<Vec<Fr>> = [0..2, 2..4, 4..5]
+        .into_iter()
+        .zip(&groups)
+        .map(|(r, s)| s.evaluate(&broken[r]).unwrap())
+        .collect();
+    let err = upper.evaluate(&exposed).unwrap_err().to_string();
+    assert!(err.contains("`link:0:1:0`"), "{err}");
+    // Specs with sums, equalities or chains are not localized (they lift).
+    assert!("sum:0,instance:0:0"
+        .parse::<Expose>()
+        .unwrap()
+        .localized(&[2])
+        .is_none());
+}
+
 /// Six fake inner proofs continuing `sample_instances`' chain and commitment.
 fn six_instances() -> Vec<Vec<Fr>> {
     let mut v = sample_instances();

@@ -20,8 +20,8 @@ Expose (what the aggregated proof shows after the 12 accumulator limbs):
                   and the last OUT)
     link:P:OUT:IN proof P's instance OUT equals proof P+1's instance IN (shows nothing)
 A split build (compile --segments) given as the one --build takes its split proof file (or one
-proof per segment, in order) and is aggregated in one circuit exposing the model's inputs,
-outputs and weights commitments, every cut linked inside.
+proof per segment, in order) and is aggregated exposing the model's inputs, outputs and weights
+commitments, every cut linked inside (in layers: each cut in the circuit that holds both sides).
 
 Examples:
   snarkml prove build/ --input a.json -o p1.json --for-aggregation
@@ -157,6 +157,7 @@ impl AggregateCmd {
                 &self.proofs,
                 &self.srs,
                 self.k,
+                self.layout.layout(),
                 &cache,
                 &out,
                 p,

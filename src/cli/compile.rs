@@ -86,7 +86,8 @@ pub struct CompileCmd {
     /// table_rows, k, one_row_rescale, finer_outputs, limb_bits, error: {samples,
     /// mean_relative, worst_sample_relative, max_abs, largest_output, top1_agreement, target,
     /// meets_target}, import_unchecked, weights_commitment[, optimize: {layouts, chosen,
-    /// measured}][, segments: [{layers, k, rows, inputs, outputs}], predicted: {segments:
+    /// measured}][, segments: [{layers, k, rows, inputs, outputs, predicted_prove_seconds,
+    /// predicted_memory_bytes}], predicted: {segments:
     /// [{prove_seconds, memory_bytes}], one_machine_seconds, peak_memory_bytes,
     /// one_machine_per_segment_seconds}]}.
     #[arg(long)]
@@ -218,11 +219,16 @@ impl SplitPrediction {
     }
 }
 
-fn split_prediction(build: &BuildDir) -> eyre::Result<SplitPrediction> {
-    let (_, models) = pipeline::split::segments(build)?;
-    Ok(SplitPrediction {
-        segments: snarkml_circuits::split::predict(&models),
-    })
+impl From<&snarkml_circuits::split::SplitManifest> for SplitPrediction {
+    fn from(manifest: &snarkml_circuits::split::SplitManifest) -> Self {
+        Self {
+            segments: manifest
+                .segments
+                .iter()
+                .map(|s| (s.predicted_prove_seconds, s.predicted_memory_bytes))
+                .collect(),
+        }
+    }
 }
 
 /// The segments of a split build, a line each, and what proving them is predicted to take.
@@ -492,7 +498,7 @@ impl CompileCmd {
             }
             if let Some(manifest) = &manifest {
                 value["segments"] = serde_json::to_value(&manifest.segments)?;
-                value["predicted"] = split_prediction(&build)?.json();
+                value["predicted"] = SplitPrediction::from(manifest).json();
             }
             return super::print(true, value, || {});
         }
@@ -559,7 +565,7 @@ impl CompileCmd {
             );
         }
         if let Some(manifest) = &manifest {
-            print_segments(&build, manifest, &split_prediction(&build)?);
+            print_segments(&build, manifest, &SplitPrediction::from(manifest));
         }
         if let Some(c) = m.weights_commitment()? {
             println!(

@@ -371,11 +371,6 @@ pub(crate) fn aggregate_set(
     let instances: Vec<Vec<Fr>> = inner.proofs.iter().map(|p| p.instances.clone()).collect();
     target.expose.evaluate(&instances)?;
     let layers = target.layout.layers(inner.proofs.len());
-    let lifted = if layers.len() > 1 {
-        target.expose.lifted()?
-    } else {
-        target.expose.clone()
-    };
     aggregation::check_inner(&params, &inner.proofs)?;
     progress(Stage::Plan {
         steps: layers.iter().map(Vec::len).sum(),
@@ -399,15 +394,22 @@ pub(crate) fn aggregate_set(
     let (last, below) = layers.split_last().expect("a layout has a final layer");
     debug_assert_eq!(last.len(), 1, "the final layer is one aggregation");
     let mut level = inner.proofs;
+    // The spec of the layer at hand, over the proofs it takes.
+    let mut spec = target.expose.clone();
     for (l, groups) in below.iter().enumerate() {
-        let expose = if l == 0 { target.expose } else { &lifted };
+        let (per_group, upper) = layer_specs(&spec, groups)?;
         let mut rest = level.into_iter();
         let mut cached: Option<(String, AggregationKeys)> = None;
         let mut next = Vec::with_capacity(groups.len());
         for (g, &size) in groups.iter().enumerate() {
             let group: Vec<InnerProof> = rest.by_ref().take(size).collect();
-            let (keys, proof) =
-                run.step((l, g), &group, expose, cached.take(), Transcript::Poseidon)?;
+            let (keys, proof) = run.step(
+                (l, g),
+                &group,
+                &per_group[g],
+                cached.take(),
+                Transcript::Poseidon,
+            )?;
             next.push(InnerProof {
                 label: format!("aggregation {g} of layer {l}"),
                 vk: keys.1.pk.get_vk().clone(),
@@ -418,14 +420,26 @@ pub(crate) fn aggregate_set(
             cached = Some(keys);
         }
         level = next;
+        spec = upper;
     }
-    let expose = if below.is_empty() {
-        target.expose
-    } else {
-        &lifted
+    // The final aggregation takes every remaining proof: a spec of instances and links is
+    // localized to it as to any group, any other applies as it is.
+    let expose = match spec.localized(&[level.len()]) {
+        Some((mut one, _)) => one.remove(0),
+        None => spec,
     };
-    let (keys, proof) = run.step((below.len(), 0), &level, expose, None, Transcript::Keccak)?;
+    let (keys, proof) = run.step((below.len(), 0), &level, &expose, None, Transcript::Keccak)?;
     run.finish(keys, proof, (inner.info, layers, srs.insecure), out)
+}
+
+/// The spec of each group of a layer below the top (`groups`: their sizes) and the spec of
+/// the layer above: localized where `spec` is instances and links (a split model's), else the
+/// same spec for every group, lifted for the layer above.
+fn layer_specs(spec: &Expose, groups: &[usize]) -> Result<(Vec<Expose>, Expose)> {
+    match spec.localized(groups) {
+        Some(specs) => Ok(specs),
+        None => Ok((vec![spec.clone(); groups.len()], spec.lifted()?)),
+    }
 }
 
 /// The state of one aggregation tree being proven.

@@ -532,13 +532,16 @@ pub fn aggregation_expose(models: &[CompiledModel]) -> Expose {
 /// Aggregates the proofs of a split build (its split proof file, or one proof file per
 /// segment, made with `prove --for-aggregation`) into one proof in `out` that exposes only
 /// the model's inputs, outputs and weights commitments, the chain checked inside
-/// ([`aggregation_expose`]): one circuit verifying every segment's proof. Every proof and the
-/// chain are verified natively first, before any heavy work.
+/// ([`aggregation_expose`]), in the aggregation circuits of `layout` (a tree carries every
+/// cut between two groups up to the layer that holds both sides). Every proof and the chain
+/// are verified natively first, before any heavy work.
+#[allow(clippy::too_many_arguments)]
 pub fn aggregate_split(
     build: &BuildDir,
     proofs: &[PathBuf],
     srs: &Path,
     k: u32,
+    layout: Layout,
     cache_dir: &Path,
     out: &BuildDir,
     progress: impl FnMut(Stage),
@@ -584,7 +587,7 @@ pub fn aggregate_split(
     let target = AggregationTarget {
         k,
         expose: &expose,
-        layout: Layout::FLAT,
+        layout,
         cache_dir,
     };
     aggregate_set(srs, inner, &target, out, progress)
