@@ -183,6 +183,22 @@ fn a_split_model_proves_and_verifies_segment_by_segment_and_broken_chains_are_re
         .unwrap_err()
         .to_string();
     assert!(err.contains("`link:"), "{err}");
+    // The aggregation refuses a spliced chain by name, before any heavy work.
+    assert_one_line_error(
+        &snarkml(&[
+            "aggregate",
+            spliced.to_str().unwrap(),
+            "--build",
+            b,
+            "--srs",
+            srs.to_str().unwrap(),
+            "-o",
+            tmp.path().join("aggr").to_str().unwrap(),
+        ]),
+        &format!(
+            "split proof, segment 2: its input `{boundary}` is not the tensor segment 1 computed"
+        ),
+    );
     // Proofs for the EVM (Keccak) are not aggregated, before any heavy work.
     assert_one_line_error(
         &snarkml(&[
