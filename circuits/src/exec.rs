@@ -2,6 +2,7 @@
 //! arithmetic the circuit constrains. The circuit's public outputs must equal these.
 
 use crate::error::{CircuitError, Result};
+use crate::fixed_point::fits_signed;
 use crate::model::{Activation, CompiledModel};
 use crate::ops::{check_range_at, Exec};
 
@@ -32,12 +33,11 @@ pub fn run(model: &CompiledModel, inputs: &[Vec<i64>]) -> Result<Execution> {
         for v in data {
             if spec.boundary {
                 // A tensor from the previous segment: range-checked to its packing width.
-                let (bits, half) = (spec.pack_bits, 1i128 << (spec.pack_bits - 1));
-                if !(-half..half).contains(&i128::from(*v)) {
+                if !fits_signed(i128::from(*v), spec.pack_bits) {
                     return Err(CircuitError::Overflow {
                         at: format!("input `{name}`"),
                         value: i128::from(*v),
-                        bits,
+                        bits: spec.pack_bits,
                     });
                 }
                 continue;

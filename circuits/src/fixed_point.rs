@@ -85,6 +85,12 @@ pub fn field_from_hex(s: &str) -> Option<Fr> {
     Option::from(Fr::from_repr(repr))
 }
 
+/// Whether `v` is a signed value of `bits` bits: `−2^(bits−1) ≤ v < 2^(bits−1)`.
+pub fn fits_signed(v: i128, bits: u32) -> bool {
+    let half = 1i128 << bits.saturating_sub(1);
+    bits > 0 && (-half..half).contains(&v)
+}
+
 /// Signed values of `bits` bits each that fit one instance: `bits · n ≤ 252`, so the packed
 /// integer stays below `p / 2` and packing is injective.
 pub fn values_per_instance(bits: u32) -> usize {

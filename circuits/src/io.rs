@@ -668,11 +668,10 @@ impl Opening {
             None => commit_quantized(&self.quantized, salt),
             Some(bits @ 2..=62) => {
                 // Packing is injective only on values of the width.
-                let half = 1i128 << (bits - 1);
                 if let Some(v) = self
                     .quantized
                     .iter()
-                    .find(|v| !(-half..half).contains(&i128::from(**v)))
+                    .find(|v| !crate::fixed_point::fits_signed(i128::from(**v), bits))
                 {
                     return Err(bad(&format!("{v} does not fit its {bits}-bit packing")));
                 }

@@ -349,8 +349,8 @@ fn smallest(segment: CompiledModel) -> Result<CompiledModel> {
     }
     let mut best: Option<CompiledModel> = None;
     for mut c in candidates {
-        keep_used_tables(&mut c)?;
-        c.rows = Plan::build(&c, c.layout.width, None)?.rows;
+        c.rows = keep_used_tables(&mut c)?;
+        debug_assert_eq!(c.rows, Plan::build(&c, c.layout.width, None)?.rows);
         c.layout.k = min_k(c.rows, c.tables.rows());
         if best
             .as_ref()
@@ -365,7 +365,9 @@ fn smallest(segment: CompiledModel) -> Result<CompiledModel> {
 /// Drops the tables `segment`'s rows never look up (the whole model's tables serve every
 /// layer; a segment's few layers use a few of them, and a table can set `k`). The identity's
 /// entry stays where its checks are limbs or split rows (it then has no table, only a width).
-fn keep_used_tables(segment: &mut CompiledModel) -> Result<()> {
+/// Returns the segment's rows, which dropping unused tables leaves as they are (only the
+/// tags of the tables kept change).
+fn keep_used_tables(segment: &mut CompiledModel) -> Result<usize> {
     let plan = Plan::build(segment, segment.layout.width, None)?;
     let mut used = BTreeSet::new();
     for r in 0..plan.rows {
@@ -398,7 +400,7 @@ fn keep_used_tables(segment: &mut CompiledModel) -> Result<()> {
         .retain(|s| used.contains(&range_tag(*s)));
     tables.gains.retain(|act, _| keep.contains_key(act));
     tables.activations = keep;
-    Ok(())
+    Ok(plan.rows)
 }
 
 /// Checks that consecutive segments' proofs are about one tensor at every cut: segment `j`'s

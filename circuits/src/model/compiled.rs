@@ -230,13 +230,7 @@ impl Tables {
     pub fn limbs(&self, bits: u32) -> Vec<u32> {
         match self.limb_bits.filter(|l| bits > *l) {
             None => vec![bits],
-            Some(l) => {
-                let mut widths = vec![l; (bits / l) as usize];
-                if bits % l != 0 {
-                    widths.push(bits % l);
-                }
-                widths
-            }
+            Some(l) => limb_widths(bits, l),
         }
     }
 
@@ -244,12 +238,7 @@ impl Tables {
     /// ([`IoSpec::boundary`]): limbs of the model's limb width (else [`LIMB_BITS`]), whatever
     /// the model does for its other checks, so that no table as wide as the value is built.
     pub fn boundary_limbs(&self, bits: u32) -> Vec<u32> {
-        let l = self.limb_bits.unwrap_or(LIMB_BITS);
-        let mut widths = vec![l; (bits / l) as usize];
-        if bits % l != 0 {
-            widths.push(bits % l);
-        }
-        widths
+        limb_widths(bits, self.limb_bits.unwrap_or(LIMB_BITS))
     }
 
     /// Makes sure the range tables a `bits`-bit check needs exist.
@@ -260,6 +249,16 @@ impl Tables {
             }
         }
     }
+}
+
+/// The widths of `bits` split into limbs of `limb` bits, lowest first: full limbs, then a
+/// narrower top limb.
+fn limb_widths(bits: u32, limb: u32) -> Vec<u32> {
+    let mut widths = vec![limb; (bits / limb) as usize];
+    if bits % limb != 0 {
+        widths.push(bits % limb);
+    }
+    widths
 }
 
 /// How the circuit is laid out.

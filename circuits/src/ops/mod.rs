@@ -242,8 +242,7 @@ pub fn check_range_at(
     at: impl FnOnce() -> String,
 ) -> Result<()> {
     let bits = model.tables.activations.get(&act).copied().unwrap_or(0);
-    let half = 1i128 << bits.saturating_sub(1);
-    if bits == 0 || value < -half || value >= half {
+    if !crate::fixed_point::fits_signed(value, bits) {
         return Err(CircuitError::Overflow {
             at: at(),
             value,
