@@ -22,7 +22,7 @@
 
 use super::{load, load_vk};
 use crate::artifacts::{
-    read_bytes, read_json, write_bytes, write_bytes_atomic, write_json, BuildDir,
+    read_bytes, read_json, write_bytes, write_bytes_atomic, write_json, BuildDir, SetupInfo,
 };
 use eyre::{bail, Result, WrapErr};
 use halo2_proofs::plonk::VerifyingKey;
@@ -257,6 +257,19 @@ impl InnerSet {
     }
 }
 
+/// That the build at `build` (its setup record `info`) was set up from the SRS of id
+/// `srs_id` (the file `srs`) the aggregation uses.
+pub(crate) fn same_srs(build: &Path, info: &SetupInfo, srs_id: &str, srs: &Path) -> Result<()> {
+    if info.srs_id != srs_id {
+        bail!(
+            "{} was set up with a different SRS than {}: inner and aggregation keys must come from one SRS",
+            build.display(),
+            srs.display()
+        );
+    }
+    Ok(())
+}
+
 /// Reads the proof files and matches each with the verifying key of one of the builds.
 fn load_inner(req: &AggregateRequest, srs_id: &str) -> Result<InnerSet> {
     if req.proofs.is_empty() {
@@ -270,13 +283,7 @@ fn load_inner(req: &AggregateRequest, srs_id: &str) -> Result<InnerSet> {
         let build = BuildDir::new(b);
         let loaded = load(&build)?;
         let vk = load_vk(&build, &loaded.info, &loaded.model)?;
-        if loaded.info.srs_id != srs_id {
-            bail!(
-                "{} was set up with a different SRS than {}: inner and aggregation keys must come from one SRS",
-                b.display(),
-                req.srs.display()
-            );
-        }
+        same_srs(b, &loaded.info, srs_id, &req.srs)?;
         keys.push((loaded.info.vk_hash, vk, b.clone()));
     }
     let mut set = InnerSet::default();

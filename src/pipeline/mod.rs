@@ -367,12 +367,15 @@ pub fn salts(model: &CompiledModel, inputs: &InputFile) -> Result<Vec<Fr>> {
     hashed
         .iter()
         .map(|name| match inputs.salts.get(*name) {
-            Some(text) => parse_field(text).ok_or_else(|| {
-                eyre::eyre!("the salt of `{name}` is not a field element: `{text}`")
-            }),
+            Some(text) => parse_salt(name, text),
             None => Ok(Fr::random(rand::rngs::OsRng)),
         })
         .collect()
+}
+
+/// A salt given in an input file for tensor `name`: a field element, `0x` hex or decimal.
+pub(crate) fn parse_salt(name: &str, text: &str) -> Result<Fr> {
+    parse_field(text).ok_or_else(|| eyre!("the salt of `{name}` is not a field element: `{text}`"))
 }
 
 /// Reads a proof file and checks it belongs to this build (verifying key, SRS, instance count)
@@ -427,15 +430,17 @@ pub fn check_proof_file(
 /// Verifies a proof file natively.
 pub fn verify(build: &BuildDir, proof: &Path) -> Result<ProofFile> {
     let loaded = load(build)?;
-    if let Ok(split) = split::read_split_proof(proof) {
-        bail!(
+    let vk = load_vk(build, &loaded.info, &loaded.model)?;
+    // A file that is no proof file may be a split model's proofs: say so.
+    let file = ProofFile::read(proof).map_err(|e| match split::read_split_proof(proof) {
+        Ok(split) => eyre!(
             "{} holds the proofs of a model split into {} segments: verify it with the split build (the directory holding split.json)",
             proof.display(),
             split.segments.len()
-        );
-    }
-    let vk = load_vk(build, &loaded.info, &loaded.model)?;
-    verify_loaded(&loaded, &vk, proof)
+        ),
+        Err(_) => e.into(),
+    })?;
+    verify_file(&loaded, &vk, file, proof)
 }
 
 /// Verifies a proof file natively; the file returned shows what the proof proves (see

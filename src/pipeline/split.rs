@@ -6,18 +6,17 @@
 //! verifying it checks every proof and that consecutive proofs commit to the same tensors.
 
 use super::aggregate::{
-    aggregate_set, AggregateReport, AggregationTarget, InnerSet, Layout, Stage,
+    aggregate_set, same_srs, AggregateReport, AggregationTarget, InnerSet, Layout, Stage,
 };
 use super::{
     dev_srs_for, load, load_vk, openings_path, save_compiled, setup, verify_file, BuildProver,
 };
 use crate::artifacts::{read_json, write_json, BuildDir, SetupInfo};
-use eyre::{bail, eyre, Result, WrapErr};
+use eyre::{bail, Result, WrapErr};
 use snarkml_circuits::aggregation::{Expose, ExposeItem};
 use snarkml_circuits::halo2_proofs::halo2curves::ff::Field;
-use snarkml_circuits::io::{
-    parse_field, InputFile, Opening, OpeningsFile, ProofFile, OPENINGS_FORMAT,
-};
+use snarkml_circuits::halo2_proofs::plonk::VerifyingKey;
+use snarkml_circuits::io::{InputFile, Opening, OpeningsFile, ProofFile, OPENINGS_FORMAT};
 use snarkml_circuits::model::IoSpec;
 use snarkml_circuits::prover::Transcript;
 use snarkml_circuits::quantize::{CompiledModel, Visibility};
@@ -26,7 +25,7 @@ use snarkml_circuits::split::{
     SPLIT_PROOF_FORMAT,
 };
 use snarkml_circuits::srs::{srs_id, Srs};
-use snarkml_circuits::Fr;
+use snarkml_circuits::{Fr, G1Affine};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -134,41 +133,51 @@ struct SplitRun {
 }
 
 impl SplitRun {
-    /// Reads the build and the input file. Salts come from the input file by tensor name (a
-    /// hashed model input or output, or a tensor crossing a cut), else fresh; proving
-    /// segment `alone` by itself needs the salts of the tensors crossing its cuts given, or
-    /// its commitments could not match those of its neighbours proven elsewhere.
-    fn new(build: &BuildDir, input: &Path, alone: Option<usize>) -> Result<Self> {
-        let at = || format!("{}", input.display());
+    /// Reads the build and the input file (salts not read yet: [`Self::take_salts`]).
+    fn new(build: &BuildDir, input: &Path) -> Result<(Self, InputFile)> {
         let whole = super::compiled_model(build)?;
         let (_, models) = segments(build)?;
-        let mut inputs = InputFile::load(input)?;
+        let inputs = InputFile::load(input)?;
         let quantized = whole
             .quantize_inputs(&inputs.input_data)
-            .wrap_err_with(at)?;
+            .wrap_err_with(|| format!("{}", input.display()))?;
+        let run = Self {
+            whole,
+            models,
+            quantized,
+            salts: BTreeMap::new(),
+        };
+        Ok((run, inputs))
+    }
+
+    /// Takes the salts of the input file `inputs` (read from `input`) by tensor name: a hashed
+    /// model input or output, or a tensor crossing a cut; others are made fresh when needed.
+    /// Proving segment `alone` by itself needs the salts of the tensors crossing its cuts
+    /// given, or its commitments could not match those of its neighbours proven elsewhere.
+    fn take_salts(
+        &mut self,
+        mut inputs: InputFile,
+        input: &Path,
+        alone: Option<usize>,
+    ) -> Result<()> {
+        let at = || format!("{}", input.display());
         // Boundary salts by name, taken out of the file before the model's own are read.
-        let mut salts = BTreeMap::new();
-        for model in &models {
+        for model in &self.models {
             for spec in model.inputs.iter().chain(&model.outputs) {
                 let name = &model.tensors[spec.tensor].name;
                 if let (true, Some(text)) = (spec.boundary, inputs.salts.remove(name)) {
-                    let salt = parse_field(&text).ok_or_else(|| {
-                        eyre!(
-                            "{}: the salt of `{name}` is not a field element: `{text}`",
-                            at()
-                        )
-                    })?;
-                    salts.insert(Salted::Boundary(spec.tensor), salt);
+                    let salt = super::parse_salt(name, &text).wrap_err_with(at)?;
+                    self.salts.insert(Salted::Boundary(spec.tensor), salt);
                 }
             }
         }
         if let Some(j) = alone {
-            let model = &models[j];
+            let model = &self.models[j];
             if let Some(spec) = model
                 .inputs
                 .iter()
                 .chain(&model.outputs)
-                .find(|s| s.boundary && !salts.contains_key(&Salted::Boundary(s.tensor)))
+                .find(|s| s.boundary && !self.salts.contains_key(&Salted::Boundary(s.tensor)))
             {
                 bail!(
                     "{}: proving segment {} alone takes the salt of every tensor crossing its cuts from the input file (\"salts\": {{\"{}\": \"0x…\"}}), the same for every segment, so that their commitments match: `{}` has none",
@@ -179,7 +188,7 @@ impl SplitRun {
                 );
             }
         }
-        let given = super::salts(&whole, &inputs).wrap_err_with(at)?;
+        let given = super::salts(&self.whole, &inputs).wrap_err_with(at)?;
         let hashed = |specs: &[IoSpec], output: bool| {
             specs
                 .iter()
@@ -187,18 +196,12 @@ impl SplitRun {
                 .map(move |s| Salted::of(s, output))
                 .collect::<Vec<_>>()
         };
-        salts.extend(
-            hashed(&whole.inputs, false)
-                .into_iter()
-                .chain(hashed(&whole.outputs, true))
-                .zip(given),
-        );
-        Ok(Self {
-            whole,
-            models,
-            quantized,
-            salts,
-        })
+        let keys: Vec<Salted> = hashed(&self.whole.inputs, false)
+            .into_iter()
+            .chain(hashed(&self.whole.outputs, true))
+            .collect();
+        self.salts.extend(keys.into_iter().zip(given));
+        Ok(())
     }
 
     /// The salts of segment `j`'s hashed inputs then outputs (fresh ones made once).
@@ -231,6 +234,13 @@ impl SplitRun {
             .collect()
     }
 
+    /// Records segment `j`'s `outputs` among the tensors `values` holds.
+    fn record(&self, j: usize, outputs: &[Vec<i64>], values: &mut BTreeMap<usize, Vec<i64>>) {
+        for (spec, v) in self.models[j].outputs.iter().zip(outputs) {
+            values.insert(spec.tensor, v.clone());
+        }
+    }
+
     /// Runs segments `0..j` on integers (no proof): the tensors segment `j` reads.
     fn values_before(&self, j: usize) -> Result<BTreeMap<usize, Vec<i64>>> {
         let mut values = BTreeMap::new();
@@ -238,9 +248,7 @@ impl SplitRun {
             let model = &self.models[i];
             let outputs =
                 snarkml_circuits::exec::run(model, &self.inputs_of(i, &values))?.outputs(model);
-            for (spec, v) in model.outputs.iter().zip(outputs) {
-                values.insert(spec.tensor, v);
-            }
+            self.record(i, &outputs, &mut values);
         }
         Ok(values)
     }
@@ -289,7 +297,8 @@ pub fn prove_split(
     transcript: Transcript,
     mut progress: impl FnMut(usize, f64),
 ) -> Result<SplitProofFile> {
-    let mut run = SplitRun::new(build, input, None)?;
+    let (mut run, inputs) = SplitRun::new(build, input)?;
+    run.take_salts(inputs, input, None)?;
     let mut values: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
     let mut files = Vec::with_capacity(run.models.len());
     let mut last_outputs = Vec::new();
@@ -299,9 +308,7 @@ pub fn prove_split(
         let start = std::time::Instant::now();
         let (file, proof) = prove_segment(build, j, &ins, &salts, transcript)?;
         progress(j, start.elapsed().as_secs_f64());
-        for (spec, v) in run.models[j].outputs.iter().zip(&proof.outputs) {
-            values.insert(spec.tensor, v.clone());
-        }
+        run.record(j, &proof.outputs, &mut values);
         last_outputs = proof.outputs;
         files.push(file);
     }
@@ -326,15 +333,15 @@ pub fn prove_one_segment(
     out: &Path,
     transcript: Transcript,
 ) -> Result<ProofFile> {
-    let (manifest, _) = segments(build)?;
-    let n = manifest.segments.len();
+    let (mut run, inputs) = SplitRun::new(build, input)?;
+    let n = run.models.len();
     if j >= n {
         bail!(
             "segment {} of a model split into {n} segments (1 to {n})",
             j + 1
         );
     }
-    let mut run = SplitRun::new(build, input, Some(j))?;
+    run.take_salts(inputs, input, Some(j))?;
     let values = run.values_before(j)?;
     let ins = run.inputs_of(j, &values);
     let salts = run.segment_salts(j);
@@ -366,6 +373,21 @@ fn prove_segment(
 /// segments' proofs commit to the same tensor at every cut. The file returned shows what the
 /// proofs prove.
 pub fn verify_split(build: &BuildDir, proofs: &[PathBuf]) -> Result<SplitProofFile> {
+    Ok(check_split(build, proofs)?.file)
+}
+
+/// A split build's proofs, checked ([`verify_split`]), with what checking them read.
+struct Checked {
+    /// The proofs, showing what they prove.
+    file: SplitProofFile,
+    /// The segments.
+    models: Vec<CompiledModel>,
+    /// Each segment's setup record and verifying key.
+    keys: Vec<(SetupInfo, VerifyingKey<G1Affine>)>,
+}
+
+/// [`verify_split`], keeping the segments and their keys for the caller.
+fn check_split(build: &BuildDir, proofs: &[PathBuf]) -> Result<Checked> {
     let (_, models) = segments(build)?;
     let n = models.len();
     let (file, names) = match proofs {
@@ -405,11 +427,13 @@ pub fn verify_split(build: &BuildDir, proofs: &[PathBuf]) -> Result<SplitProofFi
         }
     };
     let mut checked = Vec::with_capacity(n);
+    let mut keys = Vec::with_capacity(n);
     for (j, (segment, name)) in file.segments.iter().zip(&names).enumerate() {
         let dir = build.segment(j);
         let loaded = load(&dir)?;
         let vk = load_vk(&dir, &loaded.info, &loaded.model)?;
         checked.push(verify_file(&loaded, &vk, segment.clone(), name)?);
+        keys.push((loaded.info, vk));
     }
     let what = proofs
         .iter()
@@ -417,9 +441,13 @@ pub fn verify_split(build: &BuildDir, proofs: &[PathBuf]) -> Result<SplitProofFi
         .collect::<Vec<_>>()
         .join(", ");
     check_chain(&models, &checked).wrap_err(what)?;
-    Ok(SplitProofFile {
-        segments: checked,
-        ..file
+    Ok(Checked {
+        file: SplitProofFile {
+            segments: checked,
+            ..file
+        },
+        models,
+        keys,
     })
 }
 
@@ -440,29 +468,16 @@ pub fn read_split_proof(proof: &Path) -> Result<SplitProofFile> {
 /// computed from `input` (no keys, no proof); the error names the segment and layer. Returns
 /// the segments.
 pub fn mock_split(build: &BuildDir, input: &Path) -> Result<Vec<CompiledModel>> {
-    let whole = super::compiled_model(build)?;
-    let (_, models) = segments(build)?;
-    let inputs = InputFile::load(input)?;
-    let mut ins = whole
-        .quantize_inputs(&inputs.input_data)
-        .wrap_err_with(|| format!("{}", input.display()))?;
+    let (run, _) = SplitRun::new(build, input)?;
     let mut values: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
-    for (j, model) in models.iter().enumerate() {
-        if j > 0 {
-            ins = model
-                .inputs
-                .iter()
-                .map(|s| values[&s.tensor].clone())
-                .collect();
-        }
+    for (j, model) in run.models.iter().enumerate() {
+        let ins = run.inputs_of(j, &values);
         snarkml_circuits::prover::mock(model, &ins)
             .wrap_err_with(|| format!("segment {}", j + 1))?;
         let outputs = snarkml_circuits::exec::run(model, &ins)?.outputs(model);
-        for (spec, v) in model.outputs.iter().zip(outputs) {
-            values.insert(spec.tensor, v);
-        }
+        run.record(j, &outputs, &mut values);
     }
-    Ok(models)
+    Ok(run.models)
 }
 
 /// What the aggregated proof of a split model exposes: the model's inputs (the first
@@ -546,8 +561,7 @@ pub fn aggregate_split(
     out: &BuildDir,
     progress: impl FnMut(Stage),
 ) -> Result<AggregateReport> {
-    let file = verify_split(build, proofs)?;
-    let (_, models) = segments(build)?;
+    let Checked { file, models, keys } = check_split(build, proofs)?;
     if let Some(j) = file
         .segments
         .iter()
@@ -563,22 +577,13 @@ pub fn aggregate_split(
     let srs = Srs::load_trimmed(srs_file, k)?;
     let id = srs_id(&srs.params);
     let mut inner = InnerSet::default();
-    for (j, proof) in file.segments.iter().enumerate() {
-        let dir = build.segment(j);
-        let loaded = load(&dir)?;
-        if loaded.info.srs_id != id {
-            bail!(
-                "{} was set up with a different SRS than {}: inner and aggregation keys must come from one SRS",
-                dir.root().display(),
-                srs_file.display()
-            );
-        }
-        let vk = load_vk(&dir, &loaded.info, &loaded.model)?;
+    for (j, (proof, (info, vk))) in file.segments.iter().zip(&keys).enumerate() {
+        same_srs(build.segment(j).root(), info, &id, srs_file)?;
         let label = PathBuf::from(format!("{} (segment {})", file.model, j + 1));
         inner.push(
             &label,
             &proof.model,
-            (&loaded.info.vk_hash, &vk),
+            (&info.vk_hash, vk),
             proof.instance_fields()?,
             proof.proof_bytes()?,
         );
