@@ -196,7 +196,7 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Writes a binary file under a temporary name and renames it into place, so concurrent
 /// readers (other processes sharing a cache) and crashes never see half a file.
 pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = snarkml_circuits::io::temp_path_beside(path);
+    let tmp = crate::stored::temp_path_beside(path);
     write_bytes(&tmp, bytes)?;
     std::fs::rename(&tmp, path).wrap_err_with(|| format!("cannot write {}", path.display()))
 }
@@ -234,7 +234,7 @@ fn put_secret(path: &Path, bytes: &[u8], replace: bool) -> Result<()> {
         _ => {}
     }
     let cannot = |e: std::io::Error| eyre!("cannot write {}: {e}", path.display());
-    let tmp = snarkml_circuits::io::temp_path_beside(path);
+    let tmp = crate::stored::temp_path_beside(path);
     let placed = create_private(&tmp, bytes).map_err(cannot).and_then(|()| {
         if replace {
             // rename(2) replaces the directory entry: a link put there meanwhile is replaced,

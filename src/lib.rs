@@ -10,6 +10,7 @@ pub mod chain;
 pub mod cli;
 pub mod deployments;
 pub mod pipeline;
+pub mod stored;
 
 pub use snarkml_circuits as circuits;
 pub use snarkml_verifier_gen as verifier_gen;

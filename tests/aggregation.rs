@@ -14,6 +14,7 @@ use common::{
 use snarkml::artifacts::BuildDir;
 use snarkml::pipeline::aggregate::Layout;
 use snarkml::pipeline::{self, AggregateRequest};
+use snarkml::stored::Stored;
 use snarkml_circuits::aggregation::{Expose, ACCUMULATOR_INSTANCES};
 use snarkml_circuits::fixed_point::{field_from_hex, field_to_hex};
 use snarkml_circuits::io::ProofFile;

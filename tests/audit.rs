@@ -11,6 +11,7 @@ use common::{
 use snarkml::artifacts::BuildDir;
 use snarkml::chain::escrow;
 use snarkml::pipeline;
+use snarkml::stored::Stored;
 use snarkml_circuits::audit::{self, Dataset};
 use snarkml_circuits::fixed_point::field_to_hex;
 use snarkml_circuits::quantize::CompiledModel;
@@ -61,8 +62,11 @@ fn digits_dataset_commitment_and_counts_match_the_reference() {
     // The quantized count is the reference execution's, and close to float inference's.
     let quantized = audit::correct_count(&model, &samples).unwrap();
     assert_eq!(out["quantized_correct"], quantized);
-    let reference =
-        snarkml_circuits::model::onnx::FloatReference::new(&onnx, &[vec![1, 64]]).unwrap();
+    let reference = snarkml_circuits::model::onnx::FloatReference::new(
+        &std::fs::read(&onnx).unwrap(),
+        &[vec![1, 64]],
+    )
+    .unwrap();
     let float_correct = dataset
         .inputs
         .iter()

@@ -14,6 +14,7 @@ use common::{
 use snarkml::artifacts::{BuildDir, Deployment};
 use snarkml::chain::escrow;
 use snarkml::pipeline;
+use snarkml::stored::Stored;
 use snarkml_circuits::audit::{self, chunk, Dataset, CHAIN_START};
 use snarkml_circuits::fixed_point::field_to_hex;
 use snarkml_circuits::quantize::CompiledModel;

@@ -6,6 +6,7 @@
 mod common;
 
 use common::{assert_one_line_error, json, linear_build, ok, repo, snarkml, venv_bin};
+use snarkml::stored::Stored;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -6,6 +6,7 @@ mod common;
 use common::{
     assert_one_line_error, cached_srs, ok, repo, snarkml, tamper_json, toolchain_on_path,
 };
+use snarkml::stored::Stored;
 use std::process::Output;
 
 /// `snarkml compile MODEL -o <fresh temporary directory>`.
@@ -24,7 +25,7 @@ fn non_onnx_file_is_named() {
     let model = repo("tests/fixtures/not_onnx.onnx");
     assert_one_line_error(
         &compile(model.to_str().unwrap()),
-        "is not a valid ONNX model",
+        "not_onnx.onnx: not a valid ONNX model",
     );
 }
 
@@ -390,7 +391,10 @@ fn srs_commands_generate_import_and_describe() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("k = 5, development (INSECURE"));
 
     let ptau = tmp.path().join("c.ptau");
-    snarkml_circuits::ptau::write_insecure(&ptau, snarkml_circuits::Fr::from(77u64), 6).unwrap();
+    let mut ceremony = Vec::new();
+    snarkml_circuits::ptau::write_insecure(&mut ceremony, snarkml_circuits::Fr::from(77u64), 6)
+        .unwrap();
+    std::fs::write(&ptau, ceremony).unwrap();
     let imported = tmp.path().join("imported.bin");
     let out = snarkml(&[
         "srs",

@@ -9,6 +9,7 @@ use common::{
 use snarkml::artifacts::BuildDir;
 use snarkml::chain::{ChainConfig, ANVIL_DEFAULT_KEY};
 use snarkml::pipeline;
+use snarkml::stored::Stored;
 use snarkml_circuits::prover::Transcript;
 use snarkml_circuits::quantize::CompileOptions;
 use snarkml_verifier_gen::{VerifierForm, MAX_RUNTIME_SIZE};

@@ -11,6 +11,7 @@ use common::{
 };
 use snarkml::chain::escrow;
 use snarkml::pipeline;
+use snarkml::stored::Stored;
 use snarkml_circuits::fixed_point::field_to_hex;
 use snarkml_circuits::io::commit_quantized;
 use snarkml_circuits::Fr;

@@ -178,3 +178,46 @@ fn verifier_gen_uses_circuits_only_in_its_tests() {
     }
     assert_eq!(found, ["[dev-dependencies]"], "verifier-gen/Cargo.toml");
 }
+
+/// The libraries touch no disk (issue #21): `circuits` and `verifier-gen` parse and render
+/// bytes, and the root package's `stored` module reads and writes the files. A library file
+/// (outside its tests, and outside verifier-gen's test-only `testing` module) that names the
+/// file system fails here with the file and the line.
+#[test]
+fn the_libraries_read_and_write_no_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    rust_files(&root.join("circuits/src"), &mut files);
+    rust_files(&root.join("verifier-gen/src"), &mut files);
+    files.retain(|f| !f.ends_with("verifier-gen/src/testing.rs"));
+    let disk = ["fs::", "File::", "OpenOptions", "tempfile", "_for_path("];
+    // A name that starts there: `std::fs::read`, not `halo2_proofs::` or `CalibrationFile::`.
+    let names = |line: &str, word: &str| {
+        line.match_indices(word).any(|(i, _)| {
+            !line[..i]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+    };
+    let mut found = Vec::new();
+    for file in &files {
+        let code = code_of(&std::fs::read_to_string(file).unwrap());
+        for (n, line) in code.lines().enumerate() {
+            if disk.iter().any(|d| names(line, d)) {
+                let at = file.strip_prefix(root).unwrap().display();
+                found.push(format!("{at}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "disk access in a library:\n{}",
+        found.join("\n")
+    );
+    assert!(
+        files.len() > 40,
+        "the scan found the sources ({} files)",
+        files.len()
+    );
+}

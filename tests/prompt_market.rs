@@ -14,6 +14,7 @@ use common::{
 };
 use snarkml::chain::prompt as market;
 use snarkml::pipeline::{self, prompt};
+use snarkml::stored::Stored;
 use snarkml_circuits::cipher::{self, Point};
 use snarkml_circuits::halo2_proofs::halo2curves::ff::Field;
 use snarkml_circuits::io::OpeningsFile;

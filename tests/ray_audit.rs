@@ -12,6 +12,7 @@ mod common;
 use common::{cached_srs, ok, repo, snarkml, venv_bin};
 use snarkml::artifacts::BuildDir;
 use snarkml::pipeline::{self, audit_proof};
+use snarkml::stored::Stored;
 use snarkml_circuits::audit::{self, Dataset};
 use snarkml_circuits::fixed_point::field_to_hex;
 use snarkml_circuits::quantize::CompiledModel;

@@ -10,6 +10,7 @@ use common::{
     assert_one_line_error, cached_srs, flip_proof_byte, json, ok, repo, snarkml, tamper_json,
     venv_bin,
 };
+use snarkml::stored::Stored;
 use snarkml_circuits::io::OpeningsFile;
 use std::path::Path;
 use std::process::Command;

@@ -9,6 +9,7 @@ use common::{
 };
 use snarkml::artifacts::BuildDir;
 use snarkml::pipeline;
+use snarkml::stored::Stored;
 use snarkml_circuits::fixed_point::{field_from_hex, field_to_hex};
 use snarkml_circuits::io::{commit_quantized, OpeningsFile, ProofFile};
 use snarkml_circuits::quantize::{CompiledModel, Visibility};

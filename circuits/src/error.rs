@@ -1,11 +1,14 @@
-//! Errors of the circuits crate. Each message names what failed: the file, the node, the field.
+//! Errors of the circuits crate. Each message names what failed: the node, the field, the
+//! value. The crate reads and writes no file: it parses and renders bytes, and whoever read the
+//! bytes names the file by wrapping the error in [`CircuitError::InFile`] (the `snarkml`
+//! package's `stored` module does, for every file the CLI reads).
 
 use std::path::PathBuf;
 
 /// Everything that can go wrong between an ONNX file and a verified proof.
 #[derive(Debug, thiserror::Error)]
 pub enum CircuitError {
-    /// A file could not be read or written.
+    /// A file could not be read or written (raised by the caller that touches disk).
     #[error("{path}: {source}")]
     Io {
         /// The file.
@@ -13,11 +16,9 @@ pub enum CircuitError {
         /// The operating system's reason.
         source: std::io::Error,
     },
-    /// The file is not a valid ONNX model.
-    #[error("{path} is not a valid ONNX model: {reason}")]
+    /// Bytes that are not a valid ONNX model.
+    #[error("not a valid ONNX model: {reason}")]
     NotOnnx {
-        /// The file.
-        path: PathBuf,
         /// What the parser said.
         reason: String,
     },
@@ -97,37 +98,31 @@ pub enum CircuitError {
         /// The table's bit width.
         bits: u32,
     },
-    /// A JSON file could not be parsed.
-    #[error("{path}: invalid {what}: {reason}")]
+    /// JSON that does not parse as what it should be.
+    #[error("invalid {what}: {reason}")]
     Json {
-        /// The file.
-        path: PathBuf,
-        /// What the file should contain.
+        /// What the bytes should contain.
         what: &'static str,
         /// What serde said.
         reason: String,
     },
     /// Float inference with tract failed.
-    #[error("float inference of {path} failed: {reason}")]
+    #[error("float inference of the ONNX model failed: {reason}")]
     Inference {
-        /// The model file.
-        path: PathBuf,
         /// tract's message.
         reason: String,
     },
-    /// The structured reference string is unusable.
-    #[error("SRS {path}: {reason}")]
+    /// Bytes that are not a usable structured reference string (or powers-of-tau file).
+    #[error("unusable SRS: {reason}")]
     Srs {
-        /// The SRS file.
-        path: PathBuf,
         /// What is wrong with it.
         reason: String,
     },
     /// The SRS has fewer points than the circuit needs.
-    #[error("SRS {path}: the circuit needs k={need} but the SRS only has k={have}; generate or import a larger one")]
+    #[error(
+        "the circuit needs k={need} but the SRS only has k={have}; generate or import a larger one"
+    )]
     SrsTooSmall {
-        /// The SRS file.
-        path: PathBuf,
         /// `log2` of the points the circuit needs.
         need: u32,
         /// `log2` of the points the SRS has.
@@ -177,20 +172,17 @@ pub enum CircuitError {
         /// Which dimension, and what is wrong with it.
         reason: String,
     },
-    /// A file's content is refused: its format tag, a field that does not parse, fields that
-    /// contradict each other (an edited file, or one for another build).
-    #[error("{path}: {reason}")]
-    BadFile {
+    /// What went wrong with the content of a file, named by the caller that read it.
+    #[error("{path}: {source}")]
+    InFile {
         /// The file.
         path: PathBuf,
-        /// What is wrong with it.
-        reason: String,
+        /// What is wrong with its content.
+        source: Box<CircuitError>,
     },
     /// A file's format tag is not the one this version reads.
-    #[error("{path}: {what} format `{found}` is not supported (expected `{expected}`){hint}")]
+    #[error("{what} format `{found}` is not supported (expected `{expected}`){hint}")]
     UnsupportedFormat {
-        /// The file.
-        path: PathBuf,
         /// The kind of file: `proof`, `compiled model`, ...
         what: &'static str,
         /// The tag it has.
@@ -209,9 +201,9 @@ pub enum CircuitError {
         /// The value as written.
         value: String,
     },
-    /// Data that does not decode as what it claims to be: proof bytes that are not hex, a
-    /// transcript name, packed public instances, a commitment's opening (a file's reader adds
-    /// its path with [`CircuitError::BadFile`]).
+    /// Data that does not decode as what it claims to be, or fields that contradict each other:
+    /// proof bytes that are not hex, a transcript name, packed public instances, a commitment's
+    /// opening, values shown that the instances do not prove (an edited file).
     #[error("{0}")]
     Malformed(String),
     /// Bytes that should be a proving or verifying key do not decode as one of this circuit.
@@ -268,12 +260,29 @@ impl CircuitError {
         }
     }
 
-    /// A [`CircuitError::BadFile`].
-    pub fn bad_file(path: impl Into<PathBuf>, reason: impl std::fmt::Display) -> Self {
-        Self::BadFile {
-            path: path.into(),
-            reason: reason.to_string(),
+    /// Names the file whose content this error is about ([`CircuitError::InFile`]); an
+    /// [`CircuitError::Io`] error already names it and is returned as it is.
+    pub fn in_file(self, path: impl Into<PathBuf>) -> Self {
+        match self {
+            Self::Io { .. } | Self::InFile { .. } => self,
+            other => Self::InFile {
+                path: path.into(),
+                source: Box::new(other),
+            },
         }
+    }
+
+    /// The error itself, without the file an [`CircuitError::InFile`] names.
+    pub fn content(&self) -> &Self {
+        match self {
+            Self::InFile { source, .. } => source.content(),
+            other => other,
+        }
+    }
+
+    /// A [`CircuitError::Malformed`].
+    pub fn malformed(reason: impl std::fmt::Display) -> Self {
+        Self::Malformed(reason.to_string())
     }
 
     /// A [`CircuitError::CorruptKey`], from the decoder's error or its panic (`None`).

@@ -2,13 +2,12 @@
 //! tensors), calibration samples, and field elements as users write them.
 
 use crate::error::Result;
-use crate::files::read_json;
 use crate::fixed_point::field_from_hex;
+use crate::json::{from_json, to_json};
 use crate::Fr;
 use halo2_proofs::halo2curves::ff::{Field, PrimeField};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::Path;
 
 /// One set of model inputs: `{"input_data": [[…floats of input 0…], …]}`, the layout other
 /// tools already use, and optionally the salts of hashed inputs and outputs by tensor name
@@ -112,16 +111,24 @@ enum CalibrationFile {
 }
 
 impl InputFile {
-    /// Reads an input file.
-    pub fn load(path: &Path) -> Result<Self> {
-        read_json(path, "input file (expected {\"input_data\": [[...], ...]})")
+    /// Parses an input file.
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        from_json(
+            bytes,
+            "input file (expected {\"input_data\": [[...], ...]})",
+        )
+    }
+
+    /// The file's bytes.
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        to_json(self, "input file")
     }
 }
 
-/// Reads calibration samples, each one vector per model input.
-pub fn load_calibration(path: &Path) -> Result<Vec<Vec<Vec<f32>>>> {
-    let file: CalibrationFile = read_json(
-        path,
+/// Parses calibration samples, each one vector per model input.
+pub fn parse_calibration(bytes: &[u8]) -> Result<Vec<Vec<Vec<f32>>>> {
+    let file: CalibrationFile = from_json(
+        bytes,
         "calibration file (expected {\"inputs\": [[...], ...]} or {\"input_data\": [[...]]})",
     )?;
     Ok(match file {

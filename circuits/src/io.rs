@@ -2,15 +2,13 @@
 //! read by [`crate::inputs`], re-exported here.
 
 use crate::error::{CircuitError, Result};
-pub use crate::files::temp_path_beside;
-pub(crate) use crate::files::{read_json, write_json};
 use crate::fixed_point::{dequantize, field_from_hex, field_to_hex, pack, unpack};
-pub use crate::inputs::{load_calibration, parse_field, InputFile};
+pub use crate::inputs::{parse_calibration, parse_field, InputFile};
+pub(crate) use crate::json::{from_json, to_json};
 use crate::model::{CompiledModel, Visibility, FORMAT_VERSION};
 use crate::prover::{Proof, Transcript};
 use crate::Fr;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 
 /// A tensor's value in a proof file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -172,13 +170,13 @@ impl ProofFile {
         }
     }
 
-    /// Reads a proof file and checks only its format, proof bytes and transcript name: nothing
-    /// it shows is checked yet (see [`ProofFile::check_against`]).
-    pub fn read(path: &Path) -> Result<Self> {
-        let file: Self = read_json(path, "proof file")?;
+    /// Parses a proof file and checks only its format, proof bytes and transcript name:
+    /// nothing it shows is checked yet (see [`ProofFile::from_json`] and
+    /// [`ProofFile::check_against`]).
+    pub fn parse(bytes: &[u8]) -> Result<Self> {
+        let file: Self = from_json(bytes, "proof file")?;
         if file.format != PROOF_FORMAT {
             return Err(CircuitError::UnsupportedFormat {
-                path: path.to_owned(),
                 what: "proof",
                 found: file.format,
                 expected: PROOF_FORMAT.into(),
@@ -186,16 +184,8 @@ impl ProofFile {
             });
         }
         file.proof_bytes()?;
-        file.transcript_kind()
-            .map_err(|e| CircuitError::bad_file(path, e))?;
+        file.transcript_kind()?;
         Ok(file)
-    }
-
-    /// Reads a proof file meant for `model` and checks every field it displays against what
-    /// its public instances prove for that model ([`ProofFile::check_against`]); returns the
-    /// file with those fields recomputed from the instances.
-    pub fn load_for(path: &Path, model: &CompiledModel) -> Result<Self> {
-        Self::read(path)?.check_against(model)
     }
 
     /// What `instances` prove for `model`, as a proof file shows it: the inputs and outputs
@@ -359,50 +349,43 @@ impl ProofFile {
         })
     }
 
-    /// Reads a proof file and checks it is self-consistent: the instances must encode exactly
+    /// Parses a proof file and checks it is self-consistent: the instances must encode exactly
     /// the quantized inputs and outputs it shows. (What the values mean needs the model: see
-    /// [`ProofFile::load_for`].)
-    pub fn load(path: &Path) -> Result<Self> {
-        let file = Self::read(path)?;
+    /// [`ProofFile::check_against`].)
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        let file = Self::parse(bytes)?;
         let instances = file.instance_fields()?;
         let mut shown: Vec<Fr> = Vec::new();
         for t in file.inputs.iter().chain(&file.outputs) {
             let valued = t.visibility == Visibility::Public;
             let shows_values = !(t.quantized.is_empty() && t.values.is_empty());
             if !valued && shows_values {
-                return Err(CircuitError::bad_file(
-                    path,
-                    format!(
-                        "`{}` is {:?} but the file shows its values",
-                        t.name, t.visibility
-                    ),
-                ));
+                return Err(CircuitError::malformed(format!(
+                    "`{}` is {:?} but the file shows its values",
+                    t.name, t.visibility
+                )));
             }
-            shown.extend(t.instances().map_err(|e| CircuitError::bad_file(path, e))?);
+            shown.extend(t.instances()?);
         }
         if let Some(c) = &file.weights_commitment {
-            shown.push(field_from_hex(c).ok_or_else(|| {
-                CircuitError::bad_file(
-                    path,
-                    CircuitError::NotAFieldElement {
-                        what: "the weights commitment".into(),
-                        value: c.clone(),
-                    },
-                )
-            })?);
+            shown.push(
+                field_from_hex(c).ok_or_else(|| CircuitError::NotAFieldElement {
+                    what: "the weights commitment".into(),
+                    value: c.clone(),
+                })?,
+            );
         }
         if shown != instances {
-            return Err(CircuitError::bad_file(
-                path,
+            return Err(CircuitError::malformed(
                 "the inputs/outputs shown do not match the proof's public instances (edited file?)",
             ));
         }
         Ok(file)
     }
 
-    /// Writes the file.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        write_json(path, self, "proof file")
+    /// The file's bytes.
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        to_json(self, "proof file")
     }
 
     /// The proof bytes.
@@ -518,13 +501,11 @@ pub struct AggregatedProofFile {
 }
 
 impl AggregatedProofFile {
-    /// Reads an aggregated proof file and checks it is self-consistent.
-    pub fn load(path: &Path) -> Result<Self> {
-        let file: Self = read_json(path, "aggregated proof file")?;
-        let bad = |why: String| CircuitError::bad_file(path, why);
+    /// Parses an aggregated proof file and checks it is self-consistent.
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        let file: Self = from_json(bytes, "aggregated proof file")?;
         if file.format != AGGREGATED_PROOF_FORMAT {
             return Err(CircuitError::UnsupportedFormat {
-                path: path.to_owned(),
                 what: "aggregated proof",
                 found: file.format,
                 expected: AGGREGATED_PROOF_FORMAT.into(),
@@ -532,29 +513,25 @@ impl AggregatedProofFile {
             });
         }
         if file.transcript != Transcript::Keccak.name() {
-            return Err(bad(format!(
+            return Err(CircuitError::malformed(format!(
                 "transcript `{}` is not keccak256",
                 file.transcript
             )));
         }
-        file.proof_bytes().map_err(|e| bad(e.to_string()))?;
-        let n = file
-            .instance_fields()
-            .map_err(|e| bad(e.to_string()))?
-            .len();
+        file.proof_bytes()?;
+        let n = file.instance_fields()?.len();
         let acc = crate::aggregation::ACCUMULATOR_INSTANCES;
         if n < acc || file.instances[acc..] != file.exposed[..] {
-            return Err(bad(
-                "the exposed values shown do not match the proof's public instances (edited file?)"
-                    .into(),
+            return Err(CircuitError::malformed(
+                "the exposed values shown do not match the proof's public instances (edited file?)",
             ));
         }
         Ok(file)
     }
 
-    /// Writes the file.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        write_json(path, self, "aggregated proof file")
+    /// The file's bytes.
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        to_json(self, "aggregated proof file")
     }
 
     /// The proof bytes.
@@ -687,12 +664,11 @@ impl Opening {
 }
 
 impl OpeningsFile {
-    /// Reads an openings file and checks every opening.
-    pub fn load(path: &Path) -> Result<Self> {
-        let file: Self = read_json(path, "openings file")?;
+    /// Parses an openings file and checks every opening.
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        let file: Self = from_json(bytes, "openings file")?;
         if file.format != OPENINGS_FORMAT {
             return Err(CircuitError::UnsupportedFormat {
-                path: path.to_owned(),
                 what: "openings",
                 found: file.format,
                 expected: OPENINGS_FORMAT.into(),
@@ -700,29 +676,23 @@ impl OpeningsFile {
             });
         }
         for o in &file.openings {
-            o.check().map_err(|e| CircuitError::bad_file(path, e))?;
+            o.check()?;
         }
         Ok(file)
     }
 
-    /// Writes the file.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        write_json(path, self, "openings file")
+    /// The file's bytes.
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        to_json(self, "openings file")
     }
 }
 
 impl CompiledModel {
-    /// Reads `model.json`.
-    pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| CircuitError::io(path, e))?;
-        let model: Self = serde_json::from_str(&text).map_err(|e| CircuitError::Json {
-            path: path.to_owned(),
-            what: "compiled model",
-            reason: e.to_string(),
-        })?;
+    /// Parses `model.json` and checks its format version and structure.
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        let model: Self = from_json(bytes, "compiled model")?;
         if model.format != FORMAT_VERSION {
             return Err(CircuitError::UnsupportedFormat {
-                path: path.to_owned(),
                 what: "compiled model",
                 found: model.format.to_string(),
                 expected: FORMAT_VERSION.to_string(),
@@ -730,20 +700,14 @@ impl CompiledModel {
             });
         }
         model.validate().map_err(|reason| CircuitError::Json {
-            path: path.to_owned(),
             what: "compiled model",
             reason,
         })?;
         Ok(model)
     }
 
-    /// Writes `model.json`.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| CircuitError::Json {
-            path: path.to_owned(),
-            what: "compiled model",
-            reason: e.to_string(),
-        })?;
-        std::fs::write(path, text).map_err(|e| CircuitError::io(path, e))
+    /// `model.json`'s bytes.
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        to_json(self, "compiled model")
     }
 }

@@ -19,6 +19,10 @@
 //! `exec`, `layout`, `circuit`, `prover` and `io` read them without importing the compiler.
 //! No module imports another that imports it back, directly or not: `tests/module_graph.rs`
 //! (root package) fails on a cycle in this crate, `verifier-gen` or the CLI.
+//!
+//! The crate touches no disk: models, SRSs, proof and input files come in and go out as bytes
+//! (or readers and writers), and the `snarkml` package's `stored` module reads and writes the
+//! files, naming them in errors ([`CircuitError::InFile`]).
 
 pub mod aggregation;
 pub mod audit;
@@ -26,11 +30,11 @@ pub mod cipher;
 pub mod circuit;
 pub mod error;
 pub mod exec;
-pub mod files;
 pub mod fixed_point;
 pub mod gadgets;
 pub mod inputs;
 pub mod io;
+pub(crate) mod json;
 pub mod layout;
 pub mod model;
 pub mod ops;

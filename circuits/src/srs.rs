@@ -20,8 +20,7 @@ use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use halo2_proofs::SerdeFormat;
 use rand::SeedableRng;
 use sha2::{Digest, Sha256};
-use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::io::Write;
 use std::sync::OnceLock;
 
 const MAGIC: &[u8; 8] = b"SNKMLSRS";
@@ -49,7 +48,6 @@ impl Srs {
     pub fn generate_insecure(k: u32, seed: u64) -> Result<Self> {
         if !(1..=MAX_K).contains(&k) {
             return Err(CircuitError::Srs {
-                path: "<generated>".into(),
                 reason: format!("k={k} is out of range 1..={MAX_K}"),
             });
         }
@@ -80,7 +78,6 @@ impl Srs {
     pub fn trimmed(&self, k: u32) -> Result<ParamsKZG<Bn256>> {
         if k > self.k() {
             return Err(CircuitError::SrsTooSmall {
-                path: "<loaded>".into(),
                 need: k,
                 have: self.k(),
             });
@@ -92,20 +89,21 @@ impl Srs {
         Ok(params)
     }
 
-    /// Writes the SRS file.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        write_params(path, &self.params, self.insecure)
+    /// Writes the SRS in our file format.
+    pub fn write(&self, w: &mut impl Write) -> std::io::Result<()> {
+        write_params(w, &self.params, self.insecure)
     }
 
-    /// Reads an SRS file written by [`Srs::save`] (or by `write_params`).
-    pub fn load(path: &Path) -> Result<Self> {
-        let (params, insecure) = read_params(path)?;
+    /// Parses an SRS file's bytes written by [`Srs::write`] (or by [`write_params`]).
+    pub fn from_bytes(data: &[u8]) -> Result<Self> {
+        let (params, insecure) = read_params(data)?;
         Ok(Self { params, insecure })
     }
 
-    /// Reads only the first `2^k` points of an SRS file (fast when the file is much larger).
-    pub fn load_trimmed(path: &Path, k: u32) -> Result<Self> {
-        let (params, insecure) = read_params_trimmed(path, Some(k))?;
+    /// Parses only the first `2^k` points of an SRS file's bytes (fast when the SRS is much
+    /// larger).
+    pub fn from_bytes_trimmed(data: &[u8], k: u32) -> Result<Self> {
+        let (params, insecure) = read_params_trimmed(data, Some(k))?;
         Ok(Self { params, insecure })
     }
 }
@@ -292,46 +290,29 @@ pub fn srs_id(params: &ParamsKZG<Bn256>) -> String {
     hex::encode(h.finalize())
 }
 
-/// Writes KZG parameters with our header.
-pub fn write_params(path: &Path, params: &ParamsKZG<Bn256>, insecure: bool) -> Result<()> {
-    // Written under a temporary name and renamed, so a concurrent reader or a crash never
-    // sees half an SRS.
-    let tmp = crate::files::temp_path_beside(path);
-    write_params_to(&tmp, params, insecure)
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| CircuitError::io(path, e)))
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
-}
-
-fn write_params_to(path: &Path, params: &ParamsKZG<Bn256>, insecure: bool) -> Result<()> {
-    let io = |e| CircuitError::io(path, e);
-    let file = std::fs::File::create(path).map_err(io)?;
-    let mut w = BufWriter::new(file);
-    w.write_all(MAGIC).map_err(io)?;
-    w.write_all(&[VERSION, if insecure { FLAG_INSECURE } else { 0 }])
-        .map_err(io)?;
-    params
-        .write_custom(&mut w, SerdeFormat::RawBytes)
-        .map_err(io)?;
-    w.flush().map_err(io)
+/// Writes KZG parameters with our header (buffer a file writer: this writes point by point).
+pub fn write_params(
+    w: &mut impl Write,
+    params: &ParamsKZG<Bn256>,
+    insecure: bool,
+) -> std::io::Result<()> {
+    w.write_all(MAGIC)?;
+    w.write_all(&[VERSION, if insecure { FLAG_INSECURE } else { 0 }])?;
+    params.write_custom(w, SerdeFormat::RawBytes)?;
+    w.flush()
 }
 
 /// Reads KZG parameters with our header; returns them and whether they are a development SRS:
 /// the header's flag is set, or `[τ]G1` is a development seed's (see [`development_seed`]).
 /// Every point is checked to be a valid curve point, and `[τ]G1` against `[τ]G2` by a pairing.
-pub fn read_params(path: &Path) -> Result<(ParamsKZG<Bn256>, bool)> {
-    read_params_trimmed(path, None)
+pub fn read_params(data: &[u8]) -> Result<(ParamsKZG<Bn256>, bool)> {
+    read_params_trimmed(data, None)
 }
 
 /// Like [`read_params`], keeping only `2^keep` points: only those are read and checked, and
 /// the Lagrange basis of the smaller domain is computed from them.
-pub fn read_params_trimmed(path: &Path, keep: Option<u32>) -> Result<(ParamsKZG<Bn256>, bool)> {
-    let bad = |reason: String| CircuitError::Srs {
-        path: path.to_owned(),
-        reason,
-    };
-    let data = std::fs::read(path).map_err(|e| CircuitError::io(path, e))?;
+pub fn read_params_trimmed(data: &[u8], keep: Option<u32>) -> Result<(ParamsKZG<Bn256>, bool)> {
+    let bad = |reason: String| CircuitError::Srs { reason };
     if data.len() < 14 {
         return Err(bad("file too short to be an SRS".into()));
     }
@@ -361,7 +342,6 @@ pub fn read_params_trimmed(path: &Path, keep: Option<u32>) -> Result<(ParamsKZG<
     let keep = keep.unwrap_or(k);
     if keep > k {
         return Err(CircuitError::SrsTooSmall {
-            path: path.to_owned(),
             need: keep,
             have: k,
         });

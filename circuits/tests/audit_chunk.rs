@@ -198,13 +198,16 @@ fn chunk_proofs_verify_with_their_keys_and_edited_files_are_refused() {
     )
     .unwrap();
     assert_eq!(proof.instances.correct, 2);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("chunk-0000.json");
     let vk_hash = prover::vk_hash(pk.get_vk());
-    ChunkProofFile::new(&model.name, &vk_hash, &srs.id(), (0, 1, 0), &proof)
-        .save(&path)
-        .unwrap();
-    let file = ChunkProofFile::load(&path).unwrap();
+    let through_bytes = |f: &ChunkProofFile| ChunkProofFile::from_json(&f.to_json().unwrap());
+    let file = through_bytes(&ChunkProofFile::new(
+        &model.name,
+        &vk_hash,
+        &srs.id(),
+        (0, 1, 0),
+        &proof,
+    ))
+    .unwrap();
     chunk::verify(&srs.params, pk.get_vk(), &file).unwrap();
     // The key is pinned, and a proof of an earlier version still verifies with it.
     common::check_pin(
@@ -232,8 +235,7 @@ fn chunk_proofs_verify_with_their_keys_and_edited_files_are_refused() {
     let mut raised = file.clone();
     raised.correct = 3;
     raised.instances[4] = snarkml_circuits::fixed_point::field_to_hex(&Fr::from(3));
-    raised.save(&path).unwrap();
-    let loaded = ChunkProofFile::load(&path).unwrap();
+    let loaded = through_bytes(&raised).unwrap();
     assert!(matches!(
         chunk::verify(&srs.params, pk.get_vk(), &loaded),
         Err(CircuitError::ProofRejected(_))
@@ -241,12 +243,10 @@ fn chunk_proofs_verify_with_their_keys_and_edited_files_are_refused() {
     // A count raised in the shown values only: the file is refused.
     let mut shown = file.clone();
     shown.correct = 3;
-    shown.save(&path).unwrap();
-    let err = ChunkProofFile::load(&path).unwrap_err().to_string();
+    let err = through_bytes(&shown).unwrap_err().to_string();
     assert!(err.contains("edited file?"), "{err}");
     let mut bad = file;
     bad.chunk = 1;
-    bad.save(&path).unwrap();
-    let err = ChunkProofFile::load(&path).unwrap_err().to_string();
+    let err = through_bytes(&bad).unwrap_err().to_string();
     assert!(err.contains("chunk 1 of 1 does not exist"), "{err}");
 }

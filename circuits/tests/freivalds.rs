@@ -4,15 +4,14 @@
 
 mod common;
 
+use common::compile;
 use common::{failures, fixture, fixture_samples, srs, unsatisfied_constraints};
-use snarkml_circuits::io::InputFile;
 use snarkml_circuits::layout::{FGate, Fault, Plan};
 use snarkml_circuits::model::layers::Rescale;
 use snarkml_circuits::model::{Activation, Layer, LinearCheck};
 use snarkml_circuits::prover;
 use snarkml_circuits::quantize::{
-    choose_checks, compile, with_one_row_rescales, CompileOptions, CompiledModel, LinearMode,
-    Visibility,
+    choose_checks, with_one_row_rescales, CompileOptions, CompiledModel, LinearMode, Visibility,
 };
 
 /// A fixture compiled with `linear`, at the scales `like` chose when given; its input quantized.
@@ -33,7 +32,7 @@ fn build(
         &opts,
     )
     .unwrap();
-    let input = InputFile::load(&fixture(&format!("{stem}.input.json"))).unwrap();
+    let input = common::input_file(&fixture(&format!("{stem}.input.json"))).unwrap();
     let q = model.quantize_inputs(&input.input_data).unwrap();
     (model, q)
 }

@@ -4,15 +4,15 @@
 
 mod common;
 
+use common::compile;
 use common::{failures, fixture, fixture_samples, srs, unsatisfied_constraints};
 use snarkml_circuits::error::CircuitError;
 use snarkml_circuits::exec;
 use snarkml_circuits::halo2_proofs::dev::VerifyFailure;
-use snarkml_circuits::io::InputFile;
 use snarkml_circuits::layout::{range_tag, Fault, Plan};
 use snarkml_circuits::model::layers::Div;
 use snarkml_circuits::prover::{self, failure_row};
-use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel, Layer};
+use snarkml_circuits::quantize::{CompileOptions, CompiledModel, Layer};
 use snarkml_circuits::Fr;
 
 /// Σ|quantized − float| / Σ|float| over the calibration samples (the compiler's own report)
@@ -47,7 +47,7 @@ fn every_corpus_model_proves_its_quantized_reference_and_tracks_float() {
             &CompileOptions::default(),
         )
         .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let input = InputFile::load(&fixture(&format!("{stem}.input.json"))).unwrap();
+        let input = common::input_file(&fixture(&format!("{stem}.input.json"))).unwrap();
         let q = model.quantize_inputs(&input.input_data).unwrap();
         let reference = exec::run(&model, &q)
             .unwrap_or_else(|e| panic!("{name}: {e}"))
@@ -65,7 +65,7 @@ fn every_corpus_model_proves_its_quantized_reference_and_tracks_float() {
         .unwrap();
         // Our float reading of the graph is onnxruntime's model (tract, the compiler's own
         // cross-check, evaluates reverse-direction GRUs as forward ones).
-        let graph = snarkml_circuits::model::onnx::load(&fixture(&format!("{stem}.onnx"))).unwrap();
+        let graph = common::parse_onnx(&fixture(&format!("{stem}.onnx"))).unwrap();
         for (ours, want) in graph
             .run_f32(&input.input_data)
             .iter()
@@ -181,7 +181,7 @@ fn corpus_model(name: &str) -> (CompiledModel, Vec<Vec<i64>>) {
         &CompileOptions::default(),
     )
     .unwrap();
-    let input = InputFile::load(&fixture(&format!("{stem}.input.json"))).unwrap();
+    let input = common::input_file(&fixture(&format!("{stem}.input.json"))).unwrap();
     let q = model.quantize_inputs(&input.input_data).unwrap();
     (model, q)
 }
@@ -489,7 +489,7 @@ fn integer_and_boolean_inputs_take_only_whole_numbers_of_their_type() {
         r#"{"input_data": [[9, 7, 8, 10, 4, 9, 1, 6], [false, true, false, true, true, true, false, false]]}"#,
     )
     .unwrap();
-    let input = InputFile::load(&file).unwrap();
+    let input = common::input_file(&file).unwrap();
     assert_eq!(model.quantize_inputs(&input.input_data).unwrap(), q);
     let refused =
         |ids: Vec<f32>, mask: Vec<f32>, needle: &str| match model.quantize_inputs(&[ids, mask]) {

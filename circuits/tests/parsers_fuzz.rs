@@ -12,8 +12,8 @@ use proptest::sample::Index;
 use snarkml_circuits::error::CircuitError;
 use snarkml_circuits::halo2_proofs::plonk::ProvingKey;
 use snarkml_circuits::halo2_proofs::poly::kzg::commitment::ParamsKZG;
-use snarkml_circuits::io::{load_calibration, InputFile, ProofFile};
-use snarkml_circuits::model::onnx::{self, MAX_ELEMENTS};
+use snarkml_circuits::io::{parse_calibration, InputFile, ProofFile};
+use snarkml_circuits::model::onnx::{self, OnnxBytes, MAX_ELEMENTS};
 use snarkml_circuits::prover::{self, Transcript};
 use snarkml_circuits::quantize::{CompileOptions, CompiledModel};
 use snarkml_circuits::{Bn256, G1Affine};
@@ -46,22 +46,10 @@ fn mutate(mut bytes: Vec<u8>, (sets, cut): &(Vec<(Index, u8)>, Option<Index>)) -
     bytes
 }
 
-/// Whether `err` refuses a file as not the JSON it should hold: not UTF-8 text, or text that
-/// does not parse as that file's JSON.
+/// Whether `err` refuses bytes as not the JSON they should hold (not UTF-8 text, or text that
+/// does not parse as that file's JSON).
 fn not_json(err: &CircuitError) -> bool {
-    match err {
-        CircuitError::Io { source, .. } => source.kind() == std::io::ErrorKind::InvalidData,
-        CircuitError::Json { .. } => true,
-        _ => false,
-    }
-}
-
-/// `bytes` written to a fresh temporary file, kept alive with its directory.
-fn temp_file(bytes: &[u8]) -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("fuzz");
-    std::fs::write(&path, bytes).unwrap();
-    (dir, path)
+    matches!(err, CircuitError::Json { .. })
 }
 
 proptest! {
@@ -69,9 +57,8 @@ proptest! {
 
     #[test]
     fn onnx_import_refuses_random_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        let (_dir, path) = temp_file(&bytes);
         // Not a protobuf model, or one that parses (a few random bytes can) into no graph.
-        let err = onnx::load(&path).unwrap_err();
+        let err = onnx::parse(OnnxBytes { bytes: &bytes, name: "fuzz" }).unwrap_err();
         prop_assert!(
             matches!(err, CircuitError::NotOnnx { .. } | CircuitError::InvalidModel { .. }),
             "{err}"
@@ -82,17 +69,15 @@ proptest! {
     fn input_and_calibration_files_refuse_random_bytes(
         bytes in prop::collection::vec(any::<u8>(), 0..256),
     ) {
-        let (_dir, path) = temp_file(&bytes);
-        let input = InputFile::load(&path).unwrap_err();
+        let input = InputFile::from_json(&bytes).unwrap_err();
         prop_assert!(not_json(&input), "{input}");
-        let calibration = load_calibration(&path).unwrap_err();
+        let calibration = parse_calibration(&bytes).unwrap_err();
         prop_assert!(not_json(&calibration), "{calibration}");
     }
 
     #[test]
     fn proof_files_refuse_random_bytes(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
-        let (_dir, path) = temp_file(&bytes);
-        for err in [ProofFile::read(&path).unwrap_err(), ProofFile::load(&path).unwrap_err()] {
+        for err in [ProofFile::parse(&bytes).unwrap_err(), ProofFile::from_json(&bytes).unwrap_err()] {
             prop_assert!(not_json(&err), "{err}");
         }
     }
@@ -107,8 +92,8 @@ proptest! {
         edits in edits(),
     ) {
         let bytes = std::fs::read(fixture(&format!("{stem}.onnx"))).unwrap();
-        let (_dir, path) = temp_file(&mutate(bytes, &edits));
-        if let Ok(graph) = onnx::load(&path) {
+        let bytes = mutate(bytes, &edits);
+        if let Ok(graph) = onnx::parse(OnnxBytes { bytes: &bytes, name: stem }) {
             for t in &graph.tensors {
                 let n = t.shape.iter().try_fold(1u64, |a, d| a.checked_mul(*d as u64));
                 prop_assert!(n.is_some_and(|n| n <= MAX_ELEMENTS), "{}: {:?}", t.name, t.shape);
@@ -120,11 +105,11 @@ proptest! {
     fn mutated_input_files_parse_or_err_and_quantize_or_err(edits in edits()) {
         let (model, _, _) = relu3();
         let bytes = std::fs::read(fixture("relu3.input.json")).unwrap();
-        let (_dir, path) = temp_file(&mutate(bytes, &edits));
-        if let Ok(file) = InputFile::load(&path) {
+        let bytes = mutate(bytes, &edits);
+        if let Ok(file) = InputFile::from_json(&bytes) {
             let _ = model.quantize_inputs(&file.input_data);
         }
-        if let Ok(samples) = load_calibration(&path) {
+        if let Ok(samples) = parse_calibration(&bytes) {
             for s in samples {
                 let _ = model.quantize_inputs(&s);
             }
@@ -214,9 +199,8 @@ proptest! {
         if let Some(edits) = &edits {
             bytes = mutate(bytes, edits);
         }
-        let (_dir, path) = temp_file(&bytes);
-        let _ = ProofFile::load(&path);
-        if let Ok(file) = ProofFile::read(&path) {
+        let _ = ProofFile::from_json(&bytes);
+        if let Ok(file) = ProofFile::parse(&bytes) {
             if let Some(shown) = verified(&file) {
                 prop_assert_eq!(&shown.inputs, &original.inputs);
                 prop_assert_eq!(&shown.outputs, &original.outputs);
@@ -351,9 +335,6 @@ mod random_graphs {
     /// build's own validation), runs and mocks it.
     fn build_loads_runs_and_proves(ops: &[u8], n: usize, seed: u64) -> Result<(), String> {
         let (onnx, len) = graph(ops, n, seed);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("m.onnx");
-        std::fs::write(&path, onnx).unwrap();
         let samples: Vec<Vec<Vec<f32>>> =
             (0..3).map(|k| vec![dyadic(seed + 100 + k, len)]).collect();
         // Random graphs may miss the accuracy target: the build is what is checked here.
@@ -362,10 +343,12 @@ mod random_graphs {
             ..CompileOptions::default()
         };
         let fail = |e: CircuitError| format!("{ops:?}: {e}");
-        let model = snarkml_circuits::quantize::compile(&path, &samples, &opts).map_err(fail)?;
-        let file = dir.path().join("model.json");
-        std::fs::write(&file, serde_json::to_vec(&model).unwrap()).unwrap();
-        let loaded = CompiledModel::load(&file).map_err(fail)?;
+        let onnx = OnnxBytes {
+            bytes: &onnx,
+            name: "m",
+        };
+        let model = snarkml_circuits::quantize::compile(onnx, &samples, &opts).map_err(fail)?;
+        let loaded = CompiledModel::from_json(&model.to_json().unwrap()).map_err(fail)?;
         let q = loaded.quantize_inputs(&samples[0]).map_err(fail)?;
         snarkml_circuits::exec::run(&loaded, &q).map_err(fail)?;
         prover::mock(&loaded, &q).map_err(fail)

@@ -6,13 +6,14 @@ mod common;
 
 use common::circuit_with;
 
+use common::compile;
 use snarkml_circuits::circuit::ModelCircuit;
 use snarkml_circuits::halo2_proofs::dev::VerifyFailure;
 use snarkml_circuits::halo2_proofs::halo2curves::ff::Field;
 use snarkml_circuits::layout::Plan;
 use snarkml_circuits::model::layers::Dense;
 use snarkml_circuits::prover::{self, mock_failures};
-use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel, Layer, Visibility};
+use snarkml_circuits::quantize::{CompileOptions, CompiledModel, Layer, Visibility};
 use snarkml_circuits::srs::Srs;
 use snarkml_circuits::Fr;
 

@@ -46,7 +46,7 @@ fn deep_mlp() -> CompiledModel {
     let path = dir.path().join("deep.onnx");
     std::fs::write(&path, onnx).unwrap();
     let samples = vec![vec![dyadic(7, N)]];
-    snarkml_circuits::quantize::compile(&path, &samples, &CompileOptions::default()).unwrap()
+    common::compile(&path, &samples, &CompileOptions::default()).unwrap()
 }
 
 /// The salt of boundary tensor `t` in these tests.

@@ -21,6 +21,20 @@ fn bytes(params: &ParamsKZG<Bn256>) -> Vec<u8> {
     out
 }
 
+/// The SRS in our file format.
+fn file(srs: &Srs) -> Vec<u8> {
+    let mut out = Vec::new();
+    srs.write(&mut out).unwrap();
+    out
+}
+
+/// A `.ptau` ceremony file of `2^power` powers of `tau`.
+fn ptau_file(tau: Fr, power: u32) -> std::io::Cursor<Vec<u8>> {
+    let mut out = Vec::new();
+    ptau::write_insecure(&mut out, tau, power).unwrap();
+    std::io::Cursor::new(out)
+}
+
 fn srs_err(result: Result<Srs, CircuitError>) -> String {
     match result {
         Err(CircuitError::Srs { reason, .. }) => reason,
@@ -41,12 +55,9 @@ fn fast_development_srs_equals_halo2_setup() {
 
 #[test]
 fn development_srs_is_deterministic_from_its_seed_and_marked_insecure() {
-    let dir = tempfile::tempdir().unwrap();
-    let (a, b) = (dir.path().join("a.bin"), dir.path().join("b.bin"));
-    Srs::generate_insecure(5, 1).unwrap().save(&a).unwrap();
-    Srs::generate_insecure(5, 1).unwrap().save(&b).unwrap();
-    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
-    let loaded = Srs::load(&a).unwrap();
+    let a = file(&Srs::generate_insecure(5, 1).unwrap());
+    assert_eq!(a, file(&Srs::generate_insecure(5, 1).unwrap()));
+    let loaded = Srs::from_bytes(&a).unwrap();
     assert!(loaded.insecure);
     assert_eq!(loaded.k(), 5);
     assert_ne!(Srs::generate_insecure(5, 2).unwrap().id(), loaded.id());
@@ -54,20 +65,13 @@ fn development_srs_is_deterministic_from_its_seed_and_marked_insecure() {
 
 #[test]
 fn a_development_srs_is_recognised_by_its_points_whatever_its_flag_byte() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("dev.bin");
     for seed in [0, 3, DEV_SEEDS - 1] {
-        Srs::generate_insecure(4, seed)
-            .unwrap()
-            .save(&file)
-            .unwrap();
-        let mut data = std::fs::read(&file).unwrap();
+        let mut data = file(&Srs::generate_insecure(4, seed).unwrap());
         assert_eq!(data[9], 1, "the header's insecure flag");
         data[9] = 0;
-        std::fs::write(&file, &data).unwrap();
         for loaded in [
-            Srs::load(&file).unwrap(),
-            Srs::load_trimmed(&file, 2).unwrap(),
+            Srs::from_bytes(&data).unwrap(),
+            Srs::from_bytes_trimmed(&data, 2).unwrap(),
         ] {
             assert!(
                 loaded.insecure,
@@ -75,20 +79,18 @@ fn a_development_srs_is_recognised_by_its_points_whatever_its_flag_byte() {
             );
             assert_eq!(loaded.development_seed(), Some(seed));
         }
-        let (_, insecure) = snarkml_circuits::srs::read_params(&file).unwrap();
+        let (_, insecure) = snarkml_circuits::srs::read_params(&data).unwrap();
         assert!(insecure, "seed {seed}");
     }
 
     // Only our own development seeds: not a seed past them, nor any τ someone kept.
     let past = Srs::generate_insecure(4, DEV_SEEDS).unwrap();
     assert_eq!(past.development_seed(), None);
-    Srs {
+    let data = file(&Srs {
         params: past.params,
         insecure: false,
-    }
-    .save(&file)
-    .unwrap();
-    assert!(!Srs::load(&file).unwrap().insecure);
+    });
+    assert!(!Srs::from_bytes(&data).unwrap().insecure);
     assert_eq!(development_seed(&params_from_tau(4, Fr::from(77u64))), None);
 }
 
@@ -115,37 +117,16 @@ fn trimming_keeps_the_srs_and_recomputes_its_lagrange_basis() {
         })
     ));
 
-    // Loading only what is needed from a larger file gives the same parameters.
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("big.bin");
-    big.save(&file).unwrap();
-    let loaded = Srs::load_trimmed(&file, 5).unwrap();
+    // Parsing only what is needed from a larger file gives the same parameters.
+    let data = file(&big);
+    let loaded = Srs::from_bytes_trimmed(&data, 5).unwrap();
     assert_eq!(bytes(&loaded.params), bytes(&params_from_tau(5, tau)));
     assert_eq!(
-        bytes(&Srs::load_trimmed(&file, 8).unwrap().params),
+        bytes(&Srs::from_bytes_trimmed(&data, 8).unwrap().params),
         bytes(&big.params)
     );
     assert!(matches!(
-        Srs::load_trimmed(&file, 9),
-        Err(CircuitError::SrsTooSmall {
-            need: 9,
-            have: 8,
-            ..
-        })
-    ));
-
-    // Loading only what is needed from a larger file gives the same parameters.
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("big.bin");
-    big.save(&file).unwrap();
-    let loaded = Srs::load_trimmed(&file, 5).unwrap();
-    assert_eq!(bytes(&loaded.params), bytes(&params_from_tau(5, tau)));
-    assert_eq!(
-        bytes(&Srs::load_trimmed(&file, 8).unwrap().params),
-        bytes(&big.params)
-    );
-    assert!(matches!(
-        Srs::load_trimmed(&file, 9),
+        Srs::from_bytes_trimmed(&data, 9),
         Err(CircuitError::SrsTooSmall {
             need: 9,
             have: 8,
@@ -156,40 +137,32 @@ fn trimming_keeps_the_srs_and_recomputes_its_lagrange_basis() {
 
 #[test]
 fn ceremony_file_imports_to_the_same_srs_as_its_secret() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("test.ptau");
     let tau = Fr::from(987_654_321u64);
-    ptau::write_insecure(&file, tau, 6).unwrap();
+    let mut ceremony = ptau_file(tau, 6);
     assert_eq!(
-        ptau::info(&file).unwrap(),
+        ptau::info(&mut ceremony).unwrap(),
         ptau::PtauInfo {
             power: 6,
             ceremony_power: 6
         }
     );
-    let imported = ptau::import(&file, Some(5)).unwrap();
+    let imported = ptau::import(&mut ceremony, Some(5)).unwrap();
     assert!(!imported.insecure, "a ceremony SRS is not marked insecure");
     assert_eq!(bytes(&imported.params), bytes(&params_from_tau(5, tau)));
-    let full = ptau::import(&file, None).unwrap();
+    let full = ptau::import(&mut ceremony, None).unwrap();
     assert_eq!(full.k(), 6);
     assert_eq!(full.id(), imported.id());
     // Through our file format and back.
-    let srs_file = dir.path().join("srs.bin");
-    imported.save(&srs_file).unwrap();
-    let loaded = Srs::load(&srs_file).unwrap();
+    let loaded = Srs::from_bytes(&file(&imported)).unwrap();
     assert!(!loaded.insecure);
     assert_eq!(bytes(&loaded.params), bytes(&imported.params));
 }
 
 /// Writes a valid ceremony file, lets `edit` corrupt it, and returns the import error.
 fn import_error(edit: impl FnOnce(&mut Vec<u8>), k: Option<u32>) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("test.ptau");
-    ptau::write_insecure(&file, Fr::from(5u64), 4).unwrap();
-    let mut data = std::fs::read(&file).unwrap();
+    let mut data = ptau_file(Fr::from(5u64), 4).into_inner();
     edit(&mut data);
-    std::fs::write(&file, &data).unwrap();
-    srs_err(ptau::import(&file, k))
+    srs_err(ptau::import(&mut std::io::Cursor::new(data), k))
 }
 
 /// Byte offset of the first tau·G1 point: magic, version, count, header section (12 + 44),
@@ -242,21 +215,21 @@ fn ceremony_of_the_wrong_curve_or_size_is_refused() {
 
 #[test]
 fn srs_files_of_the_wrong_kind_or_size_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("srs.bin");
-    Srs::generate_insecure(4, 0).unwrap().save(&file).unwrap();
-    let data = std::fs::read(&file).unwrap();
+    let data = file(&Srs::generate_insecure(4, 0).unwrap());
 
-    std::fs::write(&file, &data[..data.len() - 1]).unwrap();
-    assert!(srs_err(Srs::load(&file)).contains("truncated or corrupted"));
+    let reason = srs_err(Srs::from_bytes(&data[..data.len() - 1]));
+    assert!(reason.contains("truncated or corrupted"), "{reason}");
 
-    std::fs::write(&file, [b"ptau".as_slice(), &[0u8; 96]].concat()).unwrap();
-    assert!(srs_err(Srs::load(&file)).contains("bad magic"));
+    let reason = srs_err(Srs::from_bytes(&[b"ptau".as_slice(), &[0u8; 96]].concat()));
+    assert!(reason.contains("bad magic"), "{reason}");
 
     let mut bad = data.clone();
     bad[14 + 64 + 10] ^= 0x55; // inside the second G1 point
-    std::fs::write(&file, &bad).unwrap();
-    assert!(srs_err(Srs::load(&file)).contains("corrupted"));
+    let reason = srs_err(Srs::from_bytes(&bad));
+    assert!(
+        reason.contains("G1 point 1 is not a valid BN254 point"),
+        "{reason}"
+    );
 }
 
 /// A point on BN254's G2 twist curve outside the prime-order subgroup.
@@ -274,12 +247,12 @@ fn g2_point_outside_subgroup() -> G2Affine {
 
 #[test]
 fn a_g2_point_outside_the_subgroup_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("srs.bin");
-    Srs::generate_insecure(4, 0).unwrap().save(&file).unwrap();
-    let mut data = std::fs::read(&file).unwrap();
+    let mut data = file(&Srs::generate_insecure(4, 0).unwrap());
     let at = data.len() - 128; // [τ]G2, the last point
     data[at..].copy_from_slice(&g2_point_outside_subgroup().to_raw_bytes());
-    std::fs::write(&file, &data).unwrap();
-    assert!(srs_err(Srs::load(&file)).contains("not in the prime-order subgroup"));
+    let reason = srs_err(Srs::from_bytes(&data));
+    assert!(
+        reason.contains("not in the prime-order subgroup"),
+        "{reason}"
+    );
 }

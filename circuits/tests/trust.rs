@@ -5,14 +5,15 @@
 
 mod common;
 
+use common::compile;
 use common::{compile_with, fixture, srs};
 use prost::Message;
 use snarkml_circuits::circuit::ModelCircuit;
 use snarkml_circuits::fixed_point::field_to_hex;
 use snarkml_circuits::io::ProofFile;
-use snarkml_circuits::model::onnx::{self, MAX_ELEMENTS};
+use snarkml_circuits::model::onnx::MAX_ELEMENTS;
 use snarkml_circuits::prover::{self, Proof, Transcript};
-use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel, Visibility};
+use snarkml_circuits::quantize::{CompileOptions, CompiledModel, Visibility};
 use snarkml_circuits::srs::Srs;
 use snarkml_circuits::{CircuitError, Fr};
 use tract_onnx::pb::{self, tensor_shape_proto::dimension::Value as Dim, type_proto};
@@ -77,15 +78,12 @@ fn a_proof_file_showing_anything_its_instances_do_not_prove_is_refused_naming_th
             "weights_commitment",
         ),
     ];
-    let tmp = tempfile::tempdir().unwrap();
     for (edit, field) in edits {
         let mut edited = file.clone();
         edit(&mut edited);
         assert_eq!(refused_field(&edited, &model), field);
-        // Read from disk the same, with a message naming the field.
-        let path = tmp.path().join("edited.json");
-        edited.save(&path).unwrap();
-        let err = ProofFile::load_for(&path, &model).unwrap_err();
+        // Parsed from the file's bytes the same, with a message naming the field.
+        let err = for_model(&edited.to_json().unwrap(), &model).unwrap_err();
         assert!(
             matches!(&err, CircuitError::UnprovenField { field: f, .. } if f == field),
             "{err}"
@@ -294,7 +292,7 @@ fn declared_shapes_that_cannot_be_proven_are_refused_naming_the_tensor_and_dimen
             Some(&bytes[..]),
             "{name}: the fixture differs from what this test makes; regenerate it with SNARKML_REGENERATE_FIXTURES=1"
         );
-        let err = onnx::load(&path).unwrap_err();
+        let err = common::parse_onnx(&path).unwrap_err();
         assert!(
             matches!(&err, CircuitError::BadShape { tensor: t, reason: r, .. } if t == tensor && r.contains(reason)),
             "{name}: {err}"
@@ -311,27 +309,31 @@ fn declared_shapes_that_cannot_be_proven_are_refused_naming_the_tensor_and_dimen
         assert_eq!(err.lines().count(), 1, "{err}");
     }
     // A symbolic (batch) dimension is still one sample, and positive dimensions compile.
-    let tmp = tempfile::tempdir().unwrap();
-    let ok = tmp.path().join("ok.onnx");
-    std::fs::write(&ok, relu3_with_input_dims(&[1, 3])).unwrap();
-    let graph = onnx::load(&ok).unwrap();
+    let ok = relu3_with_input_dims(&[1, 3]);
+    let graph = snarkml_circuits::model::onnx::parse(snarkml_circuits::model::onnx::OnnxBytes {
+        bytes: &ok,
+        name: "ok",
+    })
+    .unwrap();
     assert_eq!(graph.tensors[graph.inputs[0]].shape, [1, 3]);
 }
 
+/// A proof file's bytes parsed, and checked against what its instances prove for `model`.
+fn for_model(bytes: &[u8], model: &CompiledModel) -> Result<ProofFile, CircuitError> {
+    ProofFile::parse(bytes)?.check_against(model)
+}
+
 #[test]
-fn a_proof_file_read_for_its_model_checks_the_disk_file() {
+fn a_proof_file_parsed_for_its_model_checks_every_field_it_shows() {
     let (model, _, _, q, proof) = relu3_proof(Transcript::Keccak);
     let file = ProofFile::new(&model, &proof, &q, "vk", "srs");
-    let tmp = tempfile::tempdir().unwrap();
-    let path = tmp.path().join("proof.json");
-    file.save(&path).unwrap();
-    assert_eq!(ProofFile::load_for(&path, &model).unwrap(), file);
+    assert_eq!(for_model(&file.to_json().unwrap(), &model).unwrap(), file);
     // Edited outputs that the old self-consistency check let through (it ignored `values`).
     let mut edited = file.clone();
     edited.outputs[0].values = vec![7.0, 7.0, 7.0];
-    edited.save(&path).unwrap();
-    ProofFile::load(&path).expect("self-consistent: only the values were edited");
-    let err = ProofFile::load_for(&path, &model).unwrap_err().to_string();
+    let bytes = edited.to_json().unwrap();
+    ProofFile::from_json(&bytes).expect("self-consistent: only the values were edited");
+    let err = for_model(&bytes, &model).unwrap_err().to_string();
     assert!(
         err.starts_with("proof file field `outputs[0].values[0]` shows 7 but the proof proves 0"),
         "{err}"

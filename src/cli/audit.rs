@@ -8,6 +8,7 @@ use super::{block_on, RpcOpts};
 use crate::artifacts::BuildDir;
 use crate::chain::bounty::{self, BountyEntry};
 use crate::pipeline::{audit, audit_proof};
+use crate::stored::Stored;
 use clap::{Args, Subcommand};
 use serde_json::json;
 use snarkml_circuits::aggregation::DEFAULT_K;

@@ -395,10 +395,10 @@ impl CompileCmd {
             use snarkml_circuits::layout::optimize;
             let cost = optimize::CostModel::MEASURED;
             let (layouts, more) = super::timed("sizing layouts", || {
-                let samples =
-                    pipeline::calibration_samples(&self.model, self.calibration.as_deref())?;
+                let onnx = crate::stored::OnnxFile::read(&self.model)?;
+                let samples = pipeline::calibration_samples(&onnx, self.calibration.as_deref())?;
                 Ok::<_, eyre::Report>(snarkml_circuits::quantize::optimize_layouts(
-                    &self.model,
+                    onnx.onnx(),
                     &samples,
                     &opts,
                     &m,

@@ -7,6 +7,7 @@ use crate::artifacts::BuildDir;
 use crate::chain::escrow::{self, ModelEntry, RequestEntry};
 use crate::deployments::Contract;
 use crate::pipeline::{self, market};
+use crate::stored::Stored;
 use alloy::primitives::{Address, U256};
 use clap::{Args, Subcommand};
 use serde_json::json;

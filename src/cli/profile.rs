@@ -1,4 +1,5 @@
 use crate::artifacts::BuildDir;
+use crate::stored::Stored;
 use clap::Args;
 use eyre::Result;
 use snarkml_circuits::layout::optimize;

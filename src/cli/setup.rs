@@ -44,8 +44,11 @@ impl SetupCmd {
         };
         let (info, secs) = super::timed("generating keys", || {
             pipeline::setup(&build, &srs).map_err(|e| {
-                match e.downcast_ref::<snarkml_circuits::error::CircuitError>() {
-                    Some(small @ snarkml_circuits::error::CircuitError::SrsTooSmall { .. }) => {
+                use snarkml_circuits::error::CircuitError;
+                match e.downcast_ref::<CircuitError>() {
+                    Some(small)
+                        if matches!(small.content(), CircuitError::SrsTooSmall { .. }) =>
+                    {
                         eyre::eyre!(
                             "{small}: `snarkml srs gen --for {}` makes one of exactly its size (or leave out --srs on a local anvil)",
                             self.build.display()

@@ -1,4 +1,5 @@
 use crate::pipeline;
+use crate::stored::Stored;
 use clap::{Args, Subcommand};
 use snarkml_circuits::srs::DEV_SEEDS;
 use std::path::PathBuf;

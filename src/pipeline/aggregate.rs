@@ -24,6 +24,7 @@ use super::{load, load_vk};
 use crate::artifacts::{
     read_bytes, read_json, write_bytes, write_bytes_atomic, write_json, BuildDir, SetupInfo,
 };
+use crate::stored::{read_params, write_params, SrsFile, Stored};
 use eyre::{bail, Result, WrapErr};
 use halo2_proofs::plonk::VerifyingKey;
 use halo2_proofs::poly::commitment::Params;
@@ -37,7 +38,7 @@ use snarkml_circuits::fixed_point::field_to_hex;
 use snarkml_circuits::halo2_proofs;
 use snarkml_circuits::io::{AggregatedProofFile, ProofFile, AGGREGATED_PROOF_FORMAT};
 use snarkml_circuits::prover::{self, Transcript};
-use snarkml_circuits::srs::{read_params, srs_id, write_params, Srs};
+use snarkml_circuits::srs::{srs_id, Srs};
 use snarkml_circuits::{Bn256, Fr, G1Affine};
 use std::path::{Path, PathBuf};
 

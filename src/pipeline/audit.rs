@@ -6,6 +6,7 @@ use super::{compiled_model, field_to_u256};
 use crate::artifacts::BuildDir;
 use crate::chain::bounty::{self, BountyEntry, NewBounty, Payment};
 use crate::chain::{escrow, ChainConfig};
+use crate::stored::Stored;
 use alloy::primitives::{Address, U256};
 use eyre::{bail, eyre, Result, WrapErr};
 use serde::Serialize;

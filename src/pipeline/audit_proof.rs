@@ -15,6 +15,7 @@
 use super::aggregate::{self, AggregationTarget, InnerSet, Stage};
 use super::{compiled_model, AggregateReport};
 use crate::artifacts::{read_bytes, read_json, write_bytes, write_bytes_atomic, BuildDir};
+use crate::stored::{SrsFile, Stored};
 use eyre::{bail, Result, WrapErr};
 use halo2_proofs::plonk::{ProvingKey, VerifyingKey};
 use serde::{Deserialize, Serialize};

@@ -15,6 +15,7 @@
 
 use super::{load, BuildDir, BuildProver};
 use crate::artifacts::{read_bytes, read_json, write_bytes_atomic};
+use crate::stored::Stored;
 use eyre::{bail, ensure, Result, WrapErr};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

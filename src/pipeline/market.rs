@@ -7,6 +7,7 @@ use super::{evm_proof, field_to_u256, load, prove};
 use crate::artifacts::{read_json, BuildDir, Deployment};
 use crate::chain::escrow::{self, Fulfilment, ModelEntry, RequestEntry};
 use crate::chain::ChainConfig;
+use crate::stored::Stored;
 use alloy::primitives::{keccak256, Address, B256, U256};
 use eyre::{bail, eyre, Result, WrapErr};
 use snarkml_circuits::fixed_point::pack;

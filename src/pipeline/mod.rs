@@ -5,6 +5,7 @@ use crate::artifacts::{
     read_bytes, read_json, write_bytes, write_json, BuildDir, Deployment, SetupInfo,
 };
 use crate::chain::{self, ChainConfig, OnchainVerdict};
+use crate::stored::{load_calibration, read_params, write_params, OnnxFile, SrsFile, Stored};
 use alloy::primitives::{Address, U256};
 use eyre::{bail, eyre, Result, WrapErr};
 use halo2_proofs::plonk::{ProvingKey, VerifyingKey};
@@ -13,11 +14,11 @@ use sha2::{Digest, Sha256};
 use snarkml_circuits::circuit::CircuitParams;
 use snarkml_circuits::halo2_proofs::halo2curves::ff::Field;
 use snarkml_circuits::io::{
-    load_calibration, parse_field, InputFile, Opening, OpeningsFile, ProofFile, OPENINGS_FORMAT,
+    parse_field, InputFile, Opening, OpeningsFile, ProofFile, OPENINGS_FORMAT,
 };
 use snarkml_circuits::prover;
 use snarkml_circuits::quantize::{self, CompileOptions, CompiledModel, Visibility};
-use snarkml_circuits::srs::{read_params, srs_id, write_params, Srs};
+use snarkml_circuits::srs::{srs_id, Srs};
 use snarkml_circuits::{Bn256, Fr, G1Affine};
 use snarkml_verifier_gen::{self as vgen, CircuitKind, VerifierArtifacts, VerifierForm};
 use std::path::{Path, PathBuf};
@@ -52,19 +53,23 @@ pub fn compile(
     calibration: Option<&Path>,
     opts: &CompileOptions,
 ) -> Result<CompiledModel> {
-    let samples = calibration_samples(model, calibration)?;
-    let compiled = quantize::compile(model, &samples, opts)?;
+    let onnx = OnnxFile::read(model)?;
+    let samples = calibration_samples(&onnx, calibration)?;
+    let compiled = quantize::compile(onnx.onnx(), &samples, opts).map_err(|e| onnx.name_in(e))?;
     save_compiled(build, &compiled)?;
     Ok(compiled)
 }
 
 /// The calibration samples of `compile`: those in `calibration`, or deterministic random
 /// inputs in [-1, 1].
-pub fn calibration_samples(model: &Path, calibration: Option<&Path>) -> Result<Vec<Vec<Vec<f32>>>> {
+pub fn calibration_samples(
+    model: &OnnxFile,
+    calibration: Option<&Path>,
+) -> Result<Vec<Vec<Vec<f32>>>> {
     Ok(match calibration {
         Some(path) => load_calibration(path)?,
         None => {
-            let graph = snarkml_circuits::model::onnx::load(model)?;
+            let graph = model.graph()?;
             // Random floats are no values of an integer or boolean input (token ids, masks).
             if let Some(i) = (0..graph.inputs.len())
                 .find(|i| graph.input_type(*i) != snarkml_circuits::model::InputType::Float)
@@ -387,7 +392,7 @@ pub fn load_proof(
     model: &CompiledModel,
     proof: &Path,
 ) -> Result<(ProofFile, Vec<Fr>, Vec<u8>)> {
-    check_proof_file(info, model, ProofFile::read(proof)?, proof)
+    check_proof_file(info, model, crate::stored::parse_proof(proof)?, proof)
 }
 
 /// [`load_proof`] of a proof file already read (`proof` names it in errors).
@@ -432,7 +437,7 @@ pub fn verify(build: &BuildDir, proof: &Path) -> Result<ProofFile> {
     let loaded = load(build)?;
     let vk = load_vk(build, &loaded.info, &loaded.model)?;
     // A file that is no proof file may be a split model's proofs: say so.
-    let file = ProofFile::read(proof).map_err(|e| match split::read_split_proof(proof) {
+    let file = crate::stored::parse_proof(proof).map_err(|e| match split::read_split_proof(proof) {
         Ok(split) => eyre!(
             "{} holds the proofs of a model split into {} segments: verify it with the split build (the directory holding split.json)",
             proof.display(),
@@ -446,7 +451,7 @@ pub fn verify(build: &BuildDir, proof: &Path) -> Result<ProofFile> {
 /// Verifies a proof file natively; the file returned shows what the proof proves (see
 /// [`load_proof`]).
 fn verify_loaded(loaded: &Loaded, vk: &VerifyingKey<G1Affine>, proof: &Path) -> Result<ProofFile> {
-    verify_file(loaded, vk, ProofFile::read(proof)?, proof)
+    verify_file(loaded, vk, crate::stored::parse_proof(proof)?, proof)
 }
 
 /// [`verify_loaded`] of a proof file already read (`proof` names it in errors).

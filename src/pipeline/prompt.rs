@@ -11,6 +11,7 @@ use super::{deploy_artifacts, load_proof, openings_path, Loaded};
 use crate::artifacts::{read_bytes, read_json, write_bytes, write_json, BuildDir, Deployment};
 use crate::chain::prompt::{self as market, DeliveryEntry, ListingEntry, OrderEntry};
 use crate::chain::ChainConfig;
+use crate::stored::{read_params, write_params, SrsFile};
 use alloy::primitives::{Address, U256};
 use eyre::{bail, eyre, Result, WrapErr};
 use serde::{Deserialize, Serialize};
@@ -23,7 +24,7 @@ use snarkml_circuits::prompt::{
 };
 use snarkml_circuits::prover::{self, Transcript};
 use snarkml_circuits::quantize::Visibility;
-use snarkml_circuits::srs::{read_params, srs_id, write_params, Srs};
+use snarkml_circuits::srs::{srs_id, Srs};
 use snarkml_circuits::Fr;
 use snarkml_verifier_gen::{self as vgen, CircuitKind, VerifierArtifacts, VerifierForm};
 use std::path::{Path, PathBuf};

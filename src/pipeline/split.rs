@@ -12,6 +12,7 @@ use super::{
     dev_srs_for, load, load_vk, openings_path, save_compiled, setup, verify_file, BuildProver,
 };
 use crate::artifacts::{read_json, write_json, BuildDir, SetupInfo};
+use crate::stored::{SrsFile, Stored};
 use eyre::{bail, Result, WrapErr};
 use snarkml_circuits::aggregation::{Expose, ExposeItem};
 use snarkml_circuits::halo2_proofs::halo2curves::ff::Field;
@@ -416,7 +417,7 @@ fn check_split(build: &BuildDir, proofs: &[PathBuf]) -> Result<Checked> {
             }
             let segments = many
                 .iter()
-                .map(|p| Ok(ProofFile::read(p)?))
+                .map(|p| Ok(crate::stored::parse_proof(p)?))
                 .collect::<Result<Vec<_>>>()?;
             let file = SplitProofFile {
                 format: SPLIT_PROOF_FORMAT.into(),

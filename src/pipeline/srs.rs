@@ -2,6 +2,7 @@
 //! to a circuit's `k` (cached), and the development SRS `setup` makes once per `k`.
 
 use crate::artifacts::BuildDir;
+use crate::stored::{SrsFile, Stored};
 use eyre::{eyre, Result, WrapErr};
 use snarkml_circuits::quantize::CompiledModel;
 use snarkml_circuits::srs::Srs;
@@ -10,7 +11,7 @@ use std::path::{Path, PathBuf};
 /// Imports a Powers-of-Tau ceremony file (`.ptau`), reduced to `2^k` points (default: all
 /// of them), checks it and writes it as an SRS file.
 pub fn srs_import(ptau: &Path, k: Option<u32>, out: &Path) -> Result<Srs> {
-    let srs = snarkml_circuits::ptau::import(ptau, k)?;
+    let srs = crate::stored::ptau_import(ptau, k)?;
     srs.save(out)?;
     Ok(srs)
 }

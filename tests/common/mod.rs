@@ -1,6 +1,7 @@
 //! Helpers shared by the end-to-end tests.
 #![allow(dead_code)]
 
+use snarkml::stored::Stored;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -32,8 +32,13 @@ pub(crate) fn compiled(
     opts: &CompileOptions,
 ) -> (CompiledModel, Vec<Vec<Vec<f32>>>, Srs) {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let samples = snarkml_circuits::io::load_calibration(&repo.join(calibration)).unwrap();
-    let m = compile(&repo.join(model), &samples, opts).unwrap();
+    let read = |path: &str| std::fs::read(repo.join(path)).unwrap();
+    let samples = snarkml_circuits::io::parse_calibration(&read(calibration)).unwrap();
+    let onnx = snarkml_circuits::model::onnx::OnnxBytes {
+        bytes: &read(model),
+        name: "model",
+    };
+    let m = compile(onnx, &samples, opts).unwrap();
     let srs = Srs::generate_insecure(m.layout.k, 1).unwrap();
     (m, samples, srs)
 }

@@ -17,9 +17,13 @@ fn relu3_artifact() -> &'static [u8] {
     static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
     BYTES.get_or_init(|| {
         let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
-        let input = InputFile::load(&fixtures.join("relu3.input.json")).unwrap();
+        let read = |name: &str| std::fs::read(fixtures.join(name)).unwrap();
+        let input = InputFile::from_json(&read("relu3.input.json")).unwrap();
         let model = compile(
-            &fixtures.join("relu3.onnx"),
+            snarkml_circuits::model::onnx::OnnxBytes {
+                bytes: &read("relu3.onnx"),
+                name: "relu3",
+            },
             &[input.input_data],
             &CompileOptions::default(),
         )

@@ -11,7 +11,7 @@ use super::chain;
 use crate::circuit::{CircuitParams, ModelCircuit};
 use crate::error::{CircuitError, Result};
 use crate::fixed_point::{field_from_hex, field_to_hex};
-use crate::io::{read_json, write_json};
+use crate::io::{from_json, to_json};
 use crate::layout::Plan;
 use crate::model::{min_k, CompiledModel};
 use crate::prover::{self, Transcript};
@@ -21,7 +21,6 @@ use halo2_proofs::plonk::{ProvingKey, VerifyingKey};
 use halo2_proofs::poly::commitment::Params;
 use halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 use std::sync::Arc;
 
 /// The circuit of an audit chunk of `count` samples starting from chain value `h_in`; without
@@ -210,14 +209,12 @@ impl ChunkProofFile {
         }
     }
 
-    /// Reads a chunk proof file and checks it is self-consistent: the values it shows must be
+    /// Parses a chunk proof file and checks it is self-consistent: the values it shows must be
     /// the proof's public instances.
-    pub fn load(path: &Path) -> Result<Self> {
-        let file: Self = read_json(path, "audit chunk proof file")?;
-        let bad = |why: String| CircuitError::bad_file(path, why);
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        let file: Self = from_json(bytes, "audit chunk proof file")?;
         if file.format != CHUNK_PROOF_FORMAT {
             return Err(CircuitError::UnsupportedFormat {
-                path: path.to_owned(),
                 what: "audit chunk proof",
                 found: file.format,
                 expected: CHUNK_PROOF_FORMAT.into(),
@@ -225,23 +222,25 @@ impl ChunkProofFile {
             });
         }
         if file.transcript != Transcript::Poseidon.name() {
-            return Err(bad(format!(
+            return Err(CircuitError::malformed(format!(
                 "transcript `{}` is not poseidon",
                 file.transcript
             )));
         }
         if file.chunk >= file.chunks {
-            return Err(bad(format!(
+            return Err(CircuitError::malformed(format!(
                 "chunk {} of {} does not exist",
                 file.chunk, file.chunks
             )));
         }
-        file.proof_bytes().map_err(|e| bad(e.to_string()))?;
+        file.proof_bytes()?;
         let shown = [&file.weights_commitment, &file.h_in, &file.h_out]
             .iter()
             .map(|s| field_from_hex(s))
             .collect::<Option<Vec<Fr>>>()
-            .ok_or_else(|| bad("a commitment or chain value is not a field element".into()))?;
+            .ok_or_else(|| {
+                CircuitError::malformed("a commitment or chain value is not a field element")
+            })?;
         let shown = ChunkInstances {
             weights_commitment: shown[0],
             h_in: shown[1],
@@ -250,16 +249,16 @@ impl ChunkProofFile {
             correct: file.correct,
         };
         if file.correct > file.samples || file.instance_fields()? != shown.to_vec() {
-            return Err(bad(
-                "the values shown do not match the proof's public instances (edited file?)".into(),
+            return Err(CircuitError::malformed(
+                "the values shown do not match the proof's public instances (edited file?)",
             ));
         }
         Ok(file)
     }
 
-    /// Writes the file.
-    pub fn save(&self, path: &Path) -> Result<()> {
-        write_json(path, self, "audit chunk proof file")
+    /// The file's bytes.
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        to_json(self, "audit chunk proof file")
     }
 
     /// The proof bytes.

@@ -16,7 +16,6 @@ use crate::poseidon;
 use crate::Fr;
 use halo2_proofs::halo2curves::ff::Field;
 use serde::{Deserialize, Serialize};
-use std::path::Path;
 
 /// Where the dataset hash chain starts (the `AuditBounty` contract's `CHAIN_START`).
 pub const CHAIN_START: Fr = Fr::ZERO;
@@ -31,26 +30,28 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// Reads a dataset file and checks it is well formed.
-    pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| CircuitError::io(path, e))?;
-        let data: Self = serde_json::from_str(&text).map_err(|e| CircuitError::Json {
-            path: path.to_owned(),
-            what: "dataset (expected {\"inputs\": [[…], …], \"labels\": […]})",
-            reason: e.to_string(),
-        })?;
-        let bad = |why: String| CircuitError::bad_file(path, why);
+    /// Parses a dataset file and checks it is well formed.
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        let data: Self = crate::json::from_json(
+            bytes,
+            "dataset (expected {\"inputs\": [[…], …], \"labels\": […]})",
+        )?;
         if data.inputs.is_empty() {
-            return Err(bad("the dataset has no samples".into()));
+            return Err(CircuitError::malformed("the dataset has no samples"));
         }
         if data.inputs.len() != data.labels.len() {
-            return Err(bad(format!(
+            return Err(CircuitError::malformed(format!(
                 "{} inputs but {} labels",
                 data.inputs.len(),
                 data.labels.len()
             )));
         }
         Ok(data)
+    }
+
+    /// The file's bytes.
+    pub fn to_json(&self) -> Result<Vec<u8>> {
+        crate::json::to_json(self, "dataset")
     }
 
     /// The samples quantized as `model`'s single input, with their labels; checks shapes and

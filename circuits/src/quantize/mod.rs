@@ -17,13 +17,12 @@ use crate::error::{CircuitError, Result};
 use crate::exec;
 use crate::fixed_point::dequantize;
 use crate::layout;
-use crate::model::onnx::{self, FloatReference};
+use crate::model::onnx::{self, FloatReference, OnnxBytes};
 use crate::model::{Activation, FloatGraph};
 pub use crate::ops::linear::{choose_checks, randomized_savings, LinearMode};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::path::Path;
 
 /// Lookup tables cover this many times the largest magnitude seen during calibration.
 pub const RANGE_MARGIN: f64 = 2.0;
@@ -234,10 +233,10 @@ pub fn signed_bits(bound: u128) -> u32 {
     bounds::signed_bits(bound)
 }
 
-/// Compiles an ONNX file: imports it, quantizes with calibration samples (each sample is one
+/// Compiles an ONNX model: imports it, quantizes with calibration samples (each sample is one
 /// flat vector per model input) and sizes the circuit.
 pub fn compile(
-    path: &Path,
+    onnx: OnnxBytes<'_>,
     samples: &[Vec<Vec<f32>>],
     opts: &CompileOptions,
 ) -> Result<CompiledModel> {
@@ -267,8 +266,7 @@ pub fn compile(
             format!("width {} is out of range 3..=64", opts.width),
         ));
     }
-    let bytes = std::fs::read(path).map_err(|e| CircuitError::io(path, e))?;
-    let graph = onnx::load(path)?;
+    let graph = onnx::parse(onnx)?;
     if samples.is_empty() {
         return Err(CircuitError::bad_option(
             "calibration",
@@ -284,7 +282,7 @@ pub fn compile(
         .map(|t| graph.tensors[*t].shape.clone())
         .collect();
     let float_values: Vec<Vec<Vec<f32>>> = samples.iter().map(|s| graph.run_f32_all(s)).collect();
-    let import = cross_check(path, &graph, &input_shapes, samples, &float_values)?;
+    let import = cross_check(onnx.bytes, &graph, &input_shapes, samples, &float_values)?;
 
     // Quantization loss is measured against the float model as compiled (checked against
     // tract just above: `import_max_diff`).
@@ -308,7 +306,7 @@ pub fn compile(
         }
     }
 
-    let source_sha256 = hex::encode(Sha256::digest(&bytes));
+    let source_sha256 = hex::encode(Sha256::digest(onnx.bytes));
     let finish = |mut model: CompiledModel| -> Result<CompiledModel> {
         model.source_sha256 = source_sha256.clone();
         model
@@ -463,14 +461,14 @@ pub fn compile(
     Ok(model)
 }
 
-/// `compile --optimize`'s layouts of `model` (compiled from `path` and `samples` with
+/// `compile --optimize`'s layouts of `model` (compiled from `onnx` and `samples` with
 /// `opts`): every width's estimate ([`layout::optimize::candidates`]: `model` laid out again
 /// at that width, its tables and rescales as they are), then, best case first, a full
 /// compile at each width whose rows (or its compact layout's) would fit a smaller `k` while
 /// that width could still beat the best choice so far: its own scale search may find tables
 /// that fit it (zkml's MNIST does at width 5). A candidate compiled so carries its model.
 pub fn optimize_layouts(
-    path: &Path,
+    onnx: OnnxBytes<'_>,
     samples: &[Vec<Vec<f32>>],
     opts: &CompileOptions,
     model: &CompiledModel,
@@ -505,7 +503,7 @@ pub fn optimize_layouts(
         }
         let width = out[i].0.width;
         let m = compile(
-            path,
+            onnx,
             samples,
             &CompileOptions {
                 width,
@@ -558,7 +556,7 @@ fn check_inputs(graph: &FloatGraph, sample: &[Vec<f32>]) -> Result<()> {
 /// the largest difference, or why tract could not run the model (an op it does not
 /// implement: the import is then unchecked, not refused).
 fn cross_check(
-    path: &Path,
+    onnx: &[u8],
     graph: &FloatGraph,
     input_shapes: &[Vec<usize>],
     samples: &[Vec<Vec<f32>>],
@@ -567,7 +565,7 @@ fn cross_check(
     // tract is only a cross-check: where it fails, or panics (its ConvTranspose with auto_pad
     // overflows in debug builds), the import is reported unchecked, never refused.
     let tract = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        FloatReference::typed(path, input_shapes, &graph.input_types).and_then(|reference| {
+        FloatReference::typed(onnx, input_shapes, &graph.input_types).and_then(|reference| {
             samples
                 .iter()
                 .map(|s| reference.run(s))

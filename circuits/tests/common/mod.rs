@@ -4,11 +4,14 @@
 pub(crate) mod onnx;
 
 use snarkml_circuits::circuit::ModelCircuit;
+use snarkml_circuits::error::Result;
 use snarkml_circuits::halo2_proofs::dev::VerifyFailure;
-use snarkml_circuits::io::{load_calibration, InputFile};
+use snarkml_circuits::io::InputFile;
 use snarkml_circuits::layout::Plan;
+use snarkml_circuits::model::onnx::OnnxBytes;
+use snarkml_circuits::model::FloatGraph;
 use snarkml_circuits::prover::{self, failure_row};
-use snarkml_circuits::quantize::{compile, CompileOptions, CompiledModel};
+use snarkml_circuits::quantize::{self, CompileOptions, CompiledModel};
 use snarkml_circuits::srs::Srs;
 use std::path::{Path, PathBuf};
 
@@ -19,6 +22,47 @@ pub(crate) fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
+// The library reads no file: these read one and hand its bytes over, as the CLI does.
+
+/// The bytes of a file a test reads (panics naming it when it cannot be read).
+pub(crate) fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Compiles the ONNX file at `path` (named by its stem).
+pub(crate) fn compile(
+    path: &Path,
+    samples: &[Vec<Vec<f32>>],
+    opts: &CompileOptions,
+) -> Result<CompiledModel> {
+    let bytes = read(path);
+    quantize::compile(onnx_bytes(path, &bytes), samples, opts)
+}
+
+/// Parses the ONNX file at `path` into a float graph.
+pub(crate) fn parse_onnx(path: &Path) -> Result<FloatGraph> {
+    let bytes = read(path);
+    snarkml_circuits::model::onnx::parse(onnx_bytes(path, &bytes))
+}
+
+/// `bytes` of the ONNX file at `path`, named by its stem.
+pub(crate) fn onnx_bytes<'a>(path: &'a Path, bytes: &'a [u8]) -> OnnxBytes<'a> {
+    OnnxBytes {
+        bytes,
+        name: path.file_stem().and_then(|s| s.to_str()).unwrap_or(""),
+    }
+}
+
+/// The input file at `path`.
+pub(crate) fn input_file(path: &Path) -> Result<InputFile> {
+    InputFile::from_json(&read(path))
+}
+
+/// The calibration samples in the file at `path`.
+pub(crate) fn load_calibration(path: &Path) -> Result<Vec<Vec<Vec<f32>>>> {
+    snarkml_circuits::io::parse_calibration(&read(path))
+}
+
 /// A fixture's calibration samples: its calibration file, or else its input as the one sample.
 pub(crate) fn fixture_samples(stem: &str) -> Vec<Vec<Vec<f32>>> {
     let calibration = fixture(&format!("{stem}.calibration.json"));
@@ -26,7 +70,7 @@ pub(crate) fn fixture_samples(stem: &str) -> Vec<Vec<Vec<f32>>> {
         load_calibration(&calibration).unwrap()
     } else {
         vec![
-            InputFile::load(&fixture(&format!("{stem}.input.json")))
+            input_file(&fixture(&format!("{stem}.input.json")))
                 .unwrap()
                 .input_data,
         ]
@@ -35,7 +79,7 @@ pub(crate) fn fixture_samples(stem: &str) -> Vec<Vec<Vec<f32>>> {
 
 /// Compiles a fixture, calibrated on its own input.
 pub(crate) fn compile_fixture(stem: &str) -> (CompiledModel, Vec<Vec<f32>>) {
-    let input = InputFile::load(&fixture(&format!("{stem}.input.json"))).unwrap();
+    let input = input_file(&fixture(&format!("{stem}.input.json"))).unwrap();
     let model = compile(
         &fixture(&format!("{stem}.onnx")),
         std::slice::from_ref(&input.input_data),
@@ -94,11 +138,19 @@ pub(crate) fn srs(k: u32) -> Srs {
     // Tests run in parallel threads: one generates, the others wait and read its file.
     static GENERATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = GENERATING.lock().unwrap_or_else(|e| e.into_inner());
-    if let Ok(srs) = Srs::load(&path) {
+    if let Some(srs) = std::fs::read(&path)
+        .ok()
+        .and_then(|b| Srs::from_bytes(&b).ok())
+    {
         return srs;
     }
     let srs = Srs::generate_insecure(k, 7).unwrap();
-    srs.save(&path).unwrap(); // atomic: written beside and renamed
+    // Written beside and renamed: another test binary never reads half a file.
+    let tmp = path.with_extension(format!("{}.tmp", std::process::id()));
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp).unwrap());
+    srs.write(&mut file).unwrap();
+    drop(file);
+    std::fs::rename(&tmp, &path).unwrap();
     srs
 }
 

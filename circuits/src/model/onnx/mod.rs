@@ -24,7 +24,6 @@ pub use reference::FloatReference;
 use super::{Activation, FloatGraph, FloatOp, InputType, Param, TensorDef, TensorId};
 use crate::error::{CircuitError, Result};
 use std::collections::HashMap;
-use std::path::Path;
 use tract_onnx::pb::{self, tensor_proto::DataType, NodeProto};
 use tract_onnx::prelude::Framework;
 
@@ -97,17 +96,25 @@ struct Const {
     integer: bool,
 }
 
-/// Loads an ONNX file into a float graph of supported ops.
-pub fn load(path: &Path) -> Result<FloatGraph> {
-    let proto = read_proto(path)?;
+/// An ONNX model as the compiler takes it: its bytes (weights inline: a model whose tensors
+/// live in external data files is refused), and the name to give it when its graph has none
+/// (the CLI passes the file's stem).
+#[derive(Clone, Copy, Debug)]
+pub struct OnnxBytes<'a> {
+    /// The `.onnx` file's bytes.
+    pub bytes: &'a [u8],
+    /// The model's name when its graph has none.
+    pub name: &'a str,
+}
+
+/// Parses an ONNX model into a float graph of supported ops.
+pub fn parse(onnx: OnnxBytes<'_>) -> Result<FloatGraph> {
+    let proto = read_proto(onnx.bytes)?;
     let graph = proto.graph.as_ref().ok_or_else(|| CircuitError::NotOnnx {
-        path: path.to_owned(),
         reason: "the file has no graph".into(),
     })?;
     let name = if graph.name.is_empty() {
-        path.file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default()
+        onnx.name.to_owned()
     } else {
         graph.name.clone()
     };
@@ -171,22 +178,18 @@ pub fn load(path: &Path) -> Result<FloatGraph> {
     Ok(importer.graph)
 }
 
-fn read_proto(path: &Path) -> Result<pb::ModelProto> {
-    std::fs::metadata(path).map_err(|e| CircuitError::io(path, e))?;
-    let proto =
-        tract_onnx::onnx()
-            .proto_model_for_path(path)
-            .map_err(|e| CircuitError::NotOnnx {
-                path: path.to_owned(),
-                reason: format!("{e:#}")
-                    .lines()
-                    .next()
-                    .unwrap_or("cannot decode")
-                    .to_string(),
-            })?;
+fn read_proto(mut bytes: &[u8]) -> Result<pb::ModelProto> {
+    let proto = tract_onnx::onnx()
+        .proto_model_for_read(&mut bytes)
+        .map_err(|e| CircuitError::NotOnnx {
+            reason: format!("{e:#}")
+                .lines()
+                .next()
+                .unwrap_or("cannot decode")
+                .to_string(),
+        })?;
     if proto.graph.as_ref().is_none_or(|g| g.node.is_empty()) {
         return Err(CircuitError::NotOnnx {
-            path: path.to_owned(),
             reason: "no graph nodes found (is this an ONNX file?)".into(),
         });
     }

@@ -3,14 +3,12 @@
 
 use super::InputType;
 use crate::error::{CircuitError, Result};
-use std::path::{Path, PathBuf};
 use tract_onnx::prelude::{
     DatumType, Framework, InferenceFact, InferenceModelExt, IntoRunnable, Tensor, TractResult,
 };
 
 /// Float reference inference by tract: the outputs (flattened) for one set of inputs.
 pub struct FloatReference {
-    path: PathBuf,
     plan: std::sync::Arc<tract_onnx::prelude::TypedRunnableModel>,
     shapes: Vec<Vec<usize>>,
     types: Vec<DatumType>,
@@ -33,30 +31,29 @@ fn datum_type(t: InputType) -> DatumType {
 }
 
 impl FloatReference {
-    /// Loads the model into tract with the given input shapes (float inputs).
-    pub fn new(path: &Path, input_shapes: &[Vec<usize>]) -> Result<Self> {
-        Self::typed(path, input_shapes, &[])
+    /// Loads the model (an ONNX file's bytes) into tract with the given input shapes (float
+    /// inputs).
+    pub fn new(onnx: &[u8], input_shapes: &[Vec<usize>]) -> Result<Self> {
+        Self::typed(onnx, input_shapes, &[])
     }
 
     /// Loads the model into tract with the given input shapes and element types (floats
     /// where `types` has none).
-    pub fn typed(path: &Path, input_shapes: &[Vec<usize>], types: &[InputType]) -> Result<Self> {
+    pub fn typed(onnx: &[u8], input_shapes: &[Vec<usize>], types: &[InputType]) -> Result<Self> {
         let types: Vec<DatumType> = (0..input_shapes.len())
             .map(|i| datum_type(types.get(i).copied().unwrap_or_default()))
             .collect();
         let build = || -> TractResult<_> {
-            let mut model = tract_onnx::onnx().model_for_path(path)?;
+            let mut model = tract_onnx::onnx().model_for_read(&mut &onnx[..])?;
             for (i, shape) in input_shapes.iter().enumerate() {
                 model = model.with_input_fact(i, InferenceFact::dt_shape(types[i], shape))?;
             }
             model.into_optimized()?.into_runnable()
         };
         let plan = build().map_err(|e| CircuitError::Inference {
-            path: path.to_owned(),
             reason: format!("{e:#}"),
         })?;
         Ok(Self {
-            path: path.to_owned(),
             plan,
             shapes: input_shapes.to_vec(),
             types,
@@ -93,7 +90,6 @@ impl FloatReference {
                 .collect()
         };
         run().map_err(|e| CircuitError::Inference {
-            path: self.path.clone(),
             reason: format!("{e:#}"),
         })
     }
