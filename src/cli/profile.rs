@@ -1,11 +1,7 @@
 use crate::artifacts::BuildDir;
-use crate::stored::Stored;
+use crate::pipeline;
 use clap::Args;
 use eyre::Result;
-use snarkml_circuits::layout::optimize;
-use snarkml_circuits::layout::Plan;
-use snarkml_circuits::quantize::CompiledModel;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// `snarkml profile`.
@@ -21,67 +17,38 @@ pub struct ProfileCmd {
 
 impl ProfileCmd {
     pub(super) fn run(self) -> Result<()> {
-        let build = BuildDir::new(&self.build);
-        build.require(&build.model(), "compile")?;
-        let model = CompiledModel::load(&build.model())?;
-        let plan = Plan::build(&model, model.layout.width, None)?;
-        let total = plan.rows.max(1) as f64;
-        let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
-        let mut layers = Vec::new();
-        for rows in &plan.layers {
-            let layer = model.layers.iter().find(|l| l.node() == rows.node);
-            let k = layer.map_or("inputs/outputs", |l| l.op().kind().name());
-            let n = rows.end - rows.start;
-            *by_kind.entry(k).or_default() += n;
-            layers.push((rows.node.clone(), k, n));
-        }
-        let table = model.tables.rows();
-        // Every one of the 2^k rows costs the same share of the proof (the cost model of
-        // `compile --optimize`): a layer's predicted time is its rows' share of the total.
-        let columns = optimize::Columns::of(&model, model.layout.width);
-        let (predicted, _) = optimize::CostModel::MEASURED.predict(model.layout.k, columns);
-        let per_row = predicted / (1u64 << model.layout.k) as f64;
+        let p = pipeline::profile(&BuildDir::new(&self.build))?;
         if self.json {
-            let layers: Vec<_> = layers
-                .iter()
-                .map(|(node, k, n)| {
-                    serde_json::json!({
-                        "node": node, "kind": k, "rows": n, "predicted_s": *n as f64 * per_row,
-                    })
-                })
-                .collect();
-            println!(
-                "{}",
-                serde_json::json!({
-                    "k": model.layout.k, "width": model.layout.width, "rows": plan.rows,
-                    "table_rows": table, "layers": layers, "by_kind": by_kind,
-                    "predicted_prove_s": predicted,
-                })
-            );
+            println!("{}", serde_json::to_value(&p)?);
             return Ok(());
         }
+        let total = p.rows.max(1) as f64;
+        let per_row = p.seconds_per_row();
         println!(
             "{}: k = {} ({} rows available), width {}, {} rows used, lookup table {} rows",
-            model.name,
-            model.layout.k,
-            1usize << model.layout.k,
-            model.layout.width,
-            plan.rows,
-            table
+            p.model,
+            p.k,
+            1usize << p.k,
+            p.width,
+            p.rows,
+            p.table_rows
         );
         println!(
             "{:<28} {:<15} {:>8} {:>7} {:>12}",
             "layer", "kind", "rows", "share", "predicted"
         );
-        for (node, k, n) in &layers {
+        for l in &p.layers {
             println!(
-                "{node:<28} {k:<15} {n:>8} {:>6.1}% {:>11.3}s",
-                *n as f64 / total * 100.0,
-                *n as f64 * per_row
+                "{:<28} {:<15} {:>8} {:>6.1}% {:>11.3}s",
+                l.node,
+                l.kind,
+                l.rows,
+                l.rows as f64 / total * 100.0,
+                l.predicted_s
             );
         }
         println!("by kind of work:");
-        for (k, n) in &by_kind {
+        for (k, n) in &p.by_kind {
             println!(
                 "  {k:<15} {n:>8} {:>6.1}% {:>11.3}s",
                 *n as f64 / total * 100.0,
@@ -89,17 +56,18 @@ impl ProfileCmd {
             );
         }
         println!(
-            "  {:<15} {table:>8} (beside the layout, in their own columns) {:>8.3}s",
+            "  {:<15} {:>8} (beside the layout, in their own columns) {:>8.3}s",
             "lookup tables",
-            table as f64 * per_row
+            p.table_rows,
+            p.table_rows as f64 * per_row
         );
         println!(
-            "predicted proving time {predicted:.2}s for 2^{} rows (cost model of `compile --optimize`)",
-            model.layout.k
+            "predicted proving time {:.2}s for 2^{} rows (cost model of `compile --optimize`)",
+            p.predicted_prove_s, p.k
         );
         println!(
             "Proving time follows the circuit size 2^k, set here by {}; rows are the cost each layer adds.",
-            if table > plan.rows { "the lookup table" } else { "the layout rows" }
+            if p.table_rows > p.rows { "the lookup table" } else { "the layout rows" }
         );
         Ok(())
     }

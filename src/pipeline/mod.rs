@@ -33,7 +33,9 @@ pub mod audit_proof;
 pub mod batch;
 pub mod binding;
 pub mod market;
+pub mod profile;
 pub mod prompt;
+pub use profile::profile;
 pub mod split;
 pub mod srs;
 pub use aggregate::{

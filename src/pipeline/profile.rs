@@ -1,0 +1,88 @@
+//! `profile`: where a build's rows go, layer by layer and by kind of work, and the proving
+//! time the cost model of `compile --optimize` predicts for them.
+
+use crate::artifacts::BuildDir;
+use crate::stored::Stored;
+use eyre::Result;
+use serde::Serialize;
+use snarkml_circuits::layout::{optimize, Plan};
+use snarkml_circuits::quantize::CompiledModel;
+use std::collections::BTreeMap;
+
+/// One layer's rows.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LayerRows {
+    /// The layer's node.
+    pub node: String,
+    /// Its kind of work (`dot`, `lookup`, … or `inputs/outputs`).
+    pub kind: String,
+    /// Rows it takes.
+    pub rows: usize,
+    /// Its share of the predicted proving time.
+    pub predicted_s: f64,
+}
+
+/// A build's profile (`snarkml profile --json`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Profile {
+    /// The model's name.
+    pub model: String,
+    /// The circuit has `2^k` rows.
+    pub k: u32,
+    /// Multiply-accumulates per dot-product row.
+    pub width: usize,
+    /// Rows the layout uses.
+    pub rows: usize,
+    /// Rows of the lookup tables (beside the layout, in their own columns).
+    pub table_rows: usize,
+    /// Each layer's rows, in order.
+    pub layers: Vec<LayerRows>,
+    /// Rows by kind of work.
+    pub by_kind: BTreeMap<String, usize>,
+    /// The predicted proving time of the whole circuit.
+    pub predicted_prove_s: f64,
+}
+
+impl Profile {
+    /// Predicted seconds per row: every one of the `2^k` rows costs the same share.
+    pub fn seconds_per_row(&self) -> f64 {
+        self.predicted_prove_s / (1u64 << self.k) as f64
+    }
+}
+
+/// The profile of the compiled model in `build` (no keys needed).
+pub fn profile(build: &BuildDir) -> Result<Profile> {
+    build.require(&build.model(), "compile")?;
+    let model = CompiledModel::load(&build.model())?;
+    let plan = Plan::build(&model, model.layout.width, None)?;
+    let columns = optimize::Columns::of(&model, model.layout.width);
+    let (predicted, _) = optimize::CostModel::MEASURED.predict(model.layout.k, columns);
+    let per_row = predicted / (1u64 << model.layout.k) as f64;
+    let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
+    let layers = plan
+        .layers
+        .iter()
+        .map(|rows| {
+            let layer = model.layers.iter().find(|l| l.node() == rows.node);
+            let kind = layer.map_or("inputs/outputs", |l| l.op().kind().name());
+            let n = rows.end - rows.start;
+            *by_kind.entry(kind.to_owned()).or_default() += n;
+            LayerRows {
+                node: rows.node.clone(),
+                kind: kind.to_owned(),
+                rows: n,
+                predicted_s: n as f64 * per_row,
+            }
+        })
+        .collect();
+    Ok(Profile {
+        model: model.name.clone(),
+        k: model.layout.k,
+        width: model.layout.width,
+        rows: plan.rows,
+        table_rows: model.tables.rows(),
+        layers,
+        by_kind,
+        predicted_prove_s: predicted,
+    })
+}
