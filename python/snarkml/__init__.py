@@ -1,0 +1,361 @@
+"""snarkml for Python: compile an ONNX model into a halo2 circuit, prove what it computed, and
+check the proof natively or on Ethereum.
+
+The calls follow the command line's pipeline, on a build directory::
+
+    import numpy as np
+    import snarkml
+
+    build = snarkml.compile("model.onnx", "build", calibration=samples)   # samples: np.ndarray
+    build.setup()                      # keys, from a cached development SRS by default
+    y = build.run(x)                   # the circuit's exact arithmetic, no proof
+    proof = build.prove(x)             # a Proof: what it shows, as numpy arrays
+    build.verify(proof)
+    build.gen_verifier(); build.deploy()             # a local anvil by default
+    gas = build.verify_onchain(proof)
+
+Every call runs the Rust library in this process (no command is shelled out to), releasing
+the GIL while it works. Errors are exceptions of :class:`SnarkmlError`'s family carrying the
+CLI's one-line message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable, Sequence, Union
+
+import numpy as np
+
+from . import _snarkml as _ext
+from ._snarkml import (
+    ChainError,
+    InternalError,
+    InvalidFile,
+    InvalidInput,
+    InvalidModel,
+    InvalidProof,
+    SnarkmlError,
+    UnsupportedOp,
+)
+
+__version__: str = _ext.__version__
+
+__all__ = [
+    "ANVIL_URL",
+    "Build",
+    "ChainError",
+    "InternalError",
+    "InvalidFile",
+    "InvalidInput",
+    "InvalidModel",
+    "InvalidProof",
+    "Proof",
+    "SnarkmlError",
+    "UnsupportedOp",
+    "compile",
+    "srs_gen",
+]
+
+#: The JSON-RPC endpoint of a local anvil: the default chain of every on-chain call (unless
+#: the environment variable ``SNARKML_RPC_URL`` names another, as for the CLI).
+ANVIL_URL = "http://127.0.0.1:8545"
+
+
+def _rpc(url: str | None) -> str:
+    return url or os.environ.get("SNARKML_RPC_URL") or ANVIL_URL
+
+PathLike = Union[str, "os.PathLike[str]"]
+ArrayLike = Any
+
+
+def _flat(x: ArrayLike, what: str) -> list:
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as e:
+        raise InvalidInput(f"{what}: not an array of numbers ({e})") from None
+    return a.reshape(-1).tolist()
+
+
+def _naming(call: Any, temp: Path, name: str | None, *args: Any) -> Any:
+    """``call(*args)``, with errors about the temporary file ``temp`` (the arrays given,
+    written out for the library) naming ``name`` instead of its path, or nothing."""
+    try:
+        return call(*args)
+    except SnarkmlError as e:
+        msg = str(e)
+        prefix = f"{temp}: "
+        if not msg.startswith(prefix):
+            raise
+        rest = msg[len(prefix):]
+        raise type(e)(f"{name}: {rest}" if name else rest) from None
+
+
+class _TempJson:
+    """A JSON file in a fresh temporary directory, removed on exit."""
+
+    def __init__(self, value: Any, name: str = "input.json"):
+        self._dir = tempfile.TemporaryDirectory(prefix="snarkml-")
+        self.path = Path(self._dir.name) / name
+        self.path.write_text(json.dumps(value))
+
+    def __enter__(self) -> Path:
+        return self.path
+
+    def __exit__(self, *exc: object) -> None:
+        self._dir.cleanup()
+
+
+class Proof:
+    """A proof file (``snarkml-proof/1``) and what it shows.
+
+    ``outputs`` and ``inputs`` are numpy arrays in the tensors' shapes (``None`` for a
+    private or hashed tensor, whose ``commitments`` are shown instead).
+    """
+
+    def __init__(self, path: PathLike):
+        self.path = Path(path)
+        self.data: dict = json.loads(self.path.read_text())
+
+    @staticmethod
+    def _arrays(tensors: Sequence[dict]) -> list:
+        return [
+            np.asarray(t["values"], dtype=np.float64).reshape(t["shape"]) if t.get("values") else None
+            for t in tensors
+        ]
+
+    @property
+    def outputs(self) -> list:
+        """The outputs the proof proves, dequantized, one array per model output."""
+        return self._arrays(self.data["outputs"])
+
+    @property
+    def inputs(self) -> list:
+        """The public inputs the proof proves, one array per model input."""
+        return self._arrays(self.data["inputs"])
+
+    @property
+    def commitments(self) -> dict:
+        """The Poseidon commitments of hashed tensors, by tensor name."""
+        return {
+            t["name"]: t["commitment"]
+            for t in self.data["inputs"] + self.data["outputs"]
+            if t.get("commitment")
+        }
+
+    def __repr__(self) -> str:
+        outs = ", ".join(
+            f"{t['name']}{list(t['shape'])}" for t in self.data.get("outputs", [])
+        )
+        return f"Proof({str(self.path)!r}, model={self.data.get('model')!r}, outputs=[{outs}])"
+
+
+class Build:
+    """A build directory: the compiled model (``model.json``), then its keys, proofs and
+    verifier. Made by :func:`compile`; ``Build(path)`` opens an existing one."""
+
+    def __init__(self, path: PathLike):
+        self.path = Path(path)
+
+    @property
+    def model(self) -> dict:
+        """``model.json`` as a dict (its name, scales, tensors, layout and accuracy report)."""
+        return json.loads((self.path / "model.json").read_text())
+
+    def _specs(self, which: str) -> list:
+        m = self.model
+        return [
+            {"name": m["tensors"][s["tensor"]]["name"], "shape": m["tensors"][s["tensor"]]["shape"],
+             "visibility": s["visibility"]}
+            for s in m[which]
+        ]
+
+    @property
+    def inputs(self) -> list:
+        """The model's inputs: name, shape and visibility of each."""
+        return self._specs("inputs")
+
+    @property
+    def outputs(self) -> list:
+        """The model's outputs: name, shape and visibility of each."""
+        return self._specs("outputs")
+
+    def __repr__(self) -> str:
+        try:
+            m = self.model
+            ins = ", ".join(f"{t['name']}{list(t['shape'])}" for t in self.inputs)
+            return f"Build({str(self.path)!r}, model={m['name']!r}, k={m['layout']['k']}, inputs=[{ins}])"
+        except (OSError, ValueError, KeyError):
+            return f"Build({str(self.path)!r}, not compiled)"
+
+    def _input(self, inputs: Sequence[ArrayLike], salts: dict | None = None) -> _TempJson:
+        data: dict = {"input_data": [_flat(x, f"input {i}") for i, x in enumerate(inputs)]}
+        if salts:
+            data["salts"] = {k: str(v) for k, v in salts.items()}
+        return _TempJson(data)
+
+    def run(self, *inputs: ArrayLike) -> Union[np.ndarray, tuple]:
+        """Runs the model on ``inputs`` (one array per model input) with the circuit's exact
+        integer arithmetic, without a proof: the output array (a tuple for several)."""
+        with self._input(inputs) as path:
+            outs = json.loads(_naming(_ext.run, path, None, str(self.path), str(path)))
+        arrays = tuple(
+            np.asarray(t["values"], dtype=np.float64).reshape(t["shape"]) for t in outs
+        )
+        return arrays[0] if len(arrays) == 1 else arrays
+
+    def mock(self, *inputs: ArrayLike) -> None:
+        """Checks every constraint of the circuit on ``inputs`` (halo2's MockProver): no keys,
+        no proof. Raises :class:`SnarkmlError` naming the layer of the first failing row."""
+        with self._input(inputs) as path:
+            _naming(_ext.mock, path, None, str(self.path), str(path))
+
+    def setup(self, srs: PathLike | None = None) -> dict:
+        """Generates the proving and verifying keys from the SRS file ``srs`` (default: the
+        development SRS of exactly the circuit's size, made once and cached; fine for a local
+        anvil, refused on other chains). Returns what setup recorded (``k``, ``vk_hash``…)."""
+        return json.loads(_ext.setup(str(self.path), None if srs is None else str(srs)))
+
+    def prove(
+        self,
+        *inputs: ArrayLike,
+        out: PathLike | None = None,
+        for_aggregation: bool = False,
+        salts: dict | None = None,
+    ) -> Proof:
+        """Proves the model on ``inputs``; writes the proof file ``out`` (default:
+        ``BUILD/proofs/proof-N.json``) and returns it, checked to verify."""
+        if out is None:
+            folder = self.path / "proofs"
+            folder.mkdir(exist_ok=True)
+            n = len(list(folder.glob("proof-*.json")))
+            out = folder / f"proof-{n}.json"
+        with self._input(inputs, salts) as path:
+            _naming(_ext.prove, path, None, str(self.path), str(path), str(out), for_aggregation)
+        return Proof(out)
+
+    def verify(self, proof: Union[Proof, PathLike]) -> Proof:
+        """Verifies a proof natively against this build's keys, and checks that every value its
+        file shows is what the proof proves. Raises :class:`InvalidProof` otherwise."""
+        path = proof.path if isinstance(proof, Proof) else Path(proof)
+        _ext.verify(str(self.path), str(path))
+        return Proof(path)
+
+    def profile(self, as_frame: bool = False) -> Any:
+        """Rows and predicted proving time per layer (``snarkml profile --json``): a dict, or
+        with ``as_frame`` a pandas DataFrame of the layers."""
+        p = json.loads(_ext.profile(str(self.path)))
+        if as_frame:
+            import pandas as pd
+
+            return pd.DataFrame(p["layers"])
+        return p
+
+    def gen_verifier(self, out_dir: PathLike | None = None, self_contained: bool = False) -> dict:
+        """Generates the Solidity verifier (reusable form by default) into ``out_dir`` (default
+        ``BUILD/verifier/``) and ``BUILD/verifier.json``."""
+        out = Path(out_dir) if out_dir is not None else self.path / "verifier"
+        return json.loads(_ext.gen_verifier(str(self.path), str(out), self_contained))
+
+    def deploy(
+        self,
+        rpc_url: str | None = None,
+        private_key: str | None = None,
+        insecure_srs: bool = False,
+    ) -> dict:
+        """Deploys the verifier (after :meth:`gen_verifier`) to ``rpc_url`` (default:
+        ``$SNARKML_RPC_URL``, else a local anvil) and records it in ``BUILD/deployment.json``;
+        signs with ``private_key`` (default: anvil's first
+        account). Keys from a development SRS are refused off a local anvil unless
+        ``insecure_srs``."""
+        return json.loads(_ext.deploy(str(self.path), _rpc(rpc_url), private_key, insecure_srs))
+
+    def verify_onchain(
+        self,
+        proof: Union[Proof, PathLike],
+        rpc_url: str | None = None,
+        address: str | None = None,
+        private_key: str | None = None,
+    ) -> int | None:
+        """Sends ``proof`` to the deployed verifier (``BUILD/deployment.json``, or ``address``)
+        and returns the gas its transaction used; raises :class:`InvalidProof` when the contract
+        rejects it."""
+        path = proof.path if isinstance(proof, Proof) else Path(proof)
+        return _ext.verify_onchain(str(self.path), str(path), _rpc(rpc_url), address, private_key)
+
+
+def _model_file(model: Any, folder: Path) -> Path:
+    """``model`` as an ONNX file: a path as it is, bytes or an ``onnx.ModelProto`` written out."""
+    if isinstance(model, (str, os.PathLike)):
+        return Path(model)
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        data = bytes(model)
+    elif hasattr(model, "SerializeToString"):
+        data = model.SerializeToString()
+    else:
+        raise TypeError(
+            f"model: expected a path, ONNX bytes or an onnx.ModelProto, got {type(model).__name__}"
+        )
+    name = getattr(getattr(model, "graph", None), "name", "") or "model"
+    path = folder / f"{name}.onnx"
+    path.write_bytes(data)
+    return path
+
+
+def _calibration(samples: Any) -> dict:
+    """Calibration samples as the CLI's file holds them: for a single-input model an array (or
+    nested list) whose first axis is the samples; for several inputs a list of tuples, one
+    array per input in each."""
+    if isinstance(samples, (list, tuple)) and samples and isinstance(samples[0], tuple):
+        return {
+            "inputs": [
+                [_flat(x, f"calibration sample {i}, input {j}") for j, x in enumerate(s)]
+                for i, s in enumerate(samples)
+            ]
+        }
+    return {"inputs": [_flat(s, f"calibration sample {i}") for i, s in enumerate(samples)]}
+
+
+def compile(
+    model: Any,
+    out: PathLike = "build",
+    calibration: Any = None,
+    **options: Any,
+) -> Build:
+    """Compiles an ONNX model into the build directory ``out``.
+
+    ``model`` is a path, the ONNX bytes, or an ``onnx.ModelProto``. ``calibration`` is a path
+    to a calibration file, an array of samples (first axis: samples) of a single-input model, or
+    a list of tuples (one array per input) of a model with several inputs (default: 16 random
+    inputs in [-1, 1]). ``options`` are the
+    CLI's: ``scale``, ``weight_scale``, ``width``, ``inputs``/``outputs`` (``"public"``,
+    ``"private"``, ``"hashed"``), ``weights`` (``"fixed"``, ``"private"``, ``"hashed"``),
+    ``linear`` (``"auto"``, ``"direct"``, ``"freivalds"``), ``target_error``,
+    ``allow_error``.
+
+    >>> build = snarkml.compile("tests/fixtures/relu3.onnx", "build", calibration=[[0.5, -1, 2]])
+    """
+    with tempfile.TemporaryDirectory(prefix="snarkml-") as tmp:
+        folder = Path(tmp)
+        path = _model_file(model, folder)
+        if calibration is None or isinstance(calibration, (str, os.PathLike)):
+            cal = calibration
+        else:
+            cal = folder / "calibration.json"
+            cal.write_text(json.dumps(_calibration(calibration)))
+        calibration_file = None if cal is None else str(cal)
+        args = (str(path), str(out), calibration_file, json.dumps(options))
+        if path.parent == folder:  # bytes or a ModelProto, written out
+            _naming(_ext.compile, path, "the ONNX model given", *args)
+        else:
+            _ext.compile(*args)
+    return Build(out)
+
+
+def srs_gen(k: int, out: PathLike, seed: int = 0) -> Path:
+    """Generates a development SRS of ``2**k`` points (INSECURE: anyone who knows the seed can
+    forge proofs; for tests and a local anvil) into ``out``."""
+    _ext.srs_gen(k, str(out), seed)
+    return Path(out)

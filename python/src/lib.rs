@@ -1,0 +1,378 @@
+//! `snarkml._snarkml`: the pipeline as a Python extension module. A thin layer: each function
+//! calls the `snarkml` library's step of the same name with the GIL released, and returns
+//! JSON text that the Python package (`python/snarkml/__init__.py`) turns into objects and
+//! numpy arrays. An error becomes the exception of its kind ([`raise`]) carrying the CLI's
+//! one-line message; a panic in a step becomes an `InternalError`, never a crash.
+
+use eyre::{eyre, Result, WrapErr};
+use pyo3::create_exception;
+use pyo3::exceptions::PyException;
+use pyo3::prelude::*;
+use snarkml::artifacts::BuildDir;
+use snarkml::chain::ChainConfig;
+use snarkml::circuits::quantize::{CompileOptions, LinearMode, Visibility};
+use snarkml::circuits::CircuitError;
+use snarkml::pipeline;
+use std::path::PathBuf;
+
+create_exception!(_snarkml, SnarkmlError, PyException, "Any error of snarkml.");
+create_exception!(_snarkml, InvalidModel, SnarkmlError, "A model the compiler refuses: not ONNX, an unsupported op, a bad shape, a missed accuracy target.");
+create_exception!(
+    _snarkml,
+    UnsupportedOp,
+    InvalidModel,
+    "The model uses an ONNX op the compiler does not support."
+);
+create_exception!(
+    _snarkml,
+    InvalidInput,
+    SnarkmlError,
+    "Inputs that do not fit the model: their count, shape, type or range."
+);
+create_exception!(
+    _snarkml,
+    InvalidProof,
+    SnarkmlError,
+    "A proof that does not verify, or a proof file that shows what its proof does not prove."
+);
+create_exception!(_snarkml, InvalidFile, SnarkmlError, "A file that cannot be read or is not what it should be (a build step not run yet, an edited file).");
+create_exception!(
+    _snarkml,
+    ChainError,
+    SnarkmlError,
+    "A chain call failed: the endpoint, a transaction, a contract."
+);
+create_exception!(
+    _snarkml,
+    InternalError,
+    SnarkmlError,
+    "A bug of snarkml (a panic in a step): please report it."
+);
+
+/// The exception of `e`'s kind, with the CLI's one-line message.
+fn raise(e: eyre::Report, chain: bool) -> PyErr {
+    let line = snarkml::cli::one_line(&e);
+    let circuit = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<CircuitError>())
+        .map(CircuitError::content);
+    match circuit {
+        Some(CircuitError::UnsupportedOp { .. }) => UnsupportedOp::new_err(line),
+        Some(
+            CircuitError::NotOnnx { .. }
+            | CircuitError::InvalidModel { .. }
+            | CircuitError::BadShape { .. }
+            | CircuitError::AccuracyMissed { .. },
+        ) => InvalidModel::new_err(line),
+        Some(
+            CircuitError::InputShape { .. }
+            | CircuitError::InputCount { .. }
+            | CircuitError::Overflow { .. }
+            | CircuitError::BadValue { .. },
+        ) => InvalidInput::new_err(line),
+        Some(
+            CircuitError::ProofRejected(_)
+            | CircuitError::TrailingProofBytes { .. }
+            | CircuitError::UnprovenField { .. },
+        ) => InvalidProof::new_err(line),
+        Some(
+            CircuitError::Io { .. }
+            | CircuitError::Json { .. }
+            | CircuitError::UnsupportedFormat { .. }
+            | CircuitError::Malformed(_)
+            | CircuitError::CorruptKey { .. },
+        ) => InvalidFile::new_err(line),
+        // A build step not run yet ("… is missing: run `snarkml setup` first").
+        _ if line.contains("run `snarkml ") && line.ends_with("` first") => {
+            InvalidFile::new_err(line)
+        }
+        _ if chain => ChainError::new_err(line),
+        _ => SnarkmlError::new_err(line),
+    }
+}
+
+/// Runs a step without the GIL; its error or panic becomes a Python exception.
+fn step<T: Send>(py: Python<'_>, chain: bool, f: impl FnOnce() -> Result<T> + Send) -> PyResult<T> {
+    py.detach(|| std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)))
+        .map_err(|panic| {
+            let what = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("a panic");
+            InternalError::new_err(format!("internal error: {what}"))
+        })?
+        .map_err(|e| raise(e, chain))
+}
+
+fn json(value: impl serde::Serialize) -> Result<String> {
+    Ok(serde_json::to_string(&value)?)
+}
+
+/// The compile options from Python's keyword arguments (as JSON: unknown keys are refused).
+fn compile_options(options: &str) -> Result<CompileOptions> {
+    let given: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(options).wrap_err("compile options")?;
+    let mut opts = CompileOptions::default();
+    for (key, value) in given {
+        let bad = || eyre!("compile option `{key}`: {value} is not accepted");
+        let text = || value.as_str().map(str::to_owned).ok_or_else(bad);
+        let int = || value.as_u64().ok_or_else(bad);
+        match key.as_str() {
+            "scale" => opts.scale_bits = Some(int()? as u32),
+            "weight_scale" => opts.weight_scale_bits = Some(int()? as u32),
+            "width" => opts.width = int()? as usize,
+            "inputs" => opts.inputs = text()?.parse::<Visibility>().map_err(|e| eyre!("inputs: {e}"))?,
+            "outputs" => opts.outputs = text()?.parse::<Visibility>().map_err(|e| eyre!("outputs: {e}"))?,
+            "weights" => opts.weights = text()?.parse::<Visibility>().map_err(|e| eyre!("weights: {e}"))?,
+            "linear" => opts.linear = text()?.parse::<LinearMode>().map_err(|e| eyre!("linear: {e}"))?,
+            "target_error" => opts.target_error = value.as_f64().ok_or_else(bad)?,
+            "allow_error" => opts.allow_error = value.as_bool().ok_or_else(bad)?,
+            _ => eyre::bail!(
+                "unknown compile option `{key}` (scale, weight_scale, width, inputs, outputs, weights, linear, target_error, allow_error)"
+            ),
+        }
+    }
+    Ok(opts)
+}
+
+/// Compiles the ONNX file `model` into the build directory `build`, calibrating on the samples
+/// in `calibration` (or random inputs); returns `model.json` without its weights.
+#[pyfunction]
+#[pyo3(signature = (model, build, calibration=None, options="{}"))]
+fn compile(
+    py: Python<'_>,
+    model: PathBuf,
+    build: PathBuf,
+    calibration: Option<PathBuf>,
+    options: &str,
+) -> PyResult<String> {
+    step(py, false, || {
+        let opts = compile_options(options)?;
+        let build = BuildDir::new(build);
+        std::fs::create_dir_all(build.root())
+            .wrap_err_with(|| format!("cannot create {}", build.root().display()))?;
+        let m = pipeline::compile(&model, &build, calibration.as_deref(), &opts)?;
+        let mut value = serde_json::to_value(&m)?;
+        if let Some(o) = value.as_object_mut() {
+            o.retain(|k, _| k != "layers" && k != "weights_salt");
+        }
+        json(value)
+    })
+}
+
+/// Generates the keys of `build` from the SRS at `srs` (default: the cached development SRS
+/// of exactly its k); returns what setup recorded.
+#[pyfunction]
+#[pyo3(signature = (build, srs=None))]
+fn setup(py: Python<'_>, build: PathBuf, srs: Option<PathBuf>) -> PyResult<String> {
+    step(py, false, || {
+        let build = BuildDir::new(build);
+        let srs = match srs {
+            Some(s) => s,
+            None => pipeline::dev_srs_for(&build)?.0,
+        };
+        json(pipeline::setup(&build, &srs)?)
+    })
+}
+
+/// Runs the model of `build` on the input file `input` with the circuit's arithmetic; returns
+/// the outputs.
+#[pyfunction]
+fn run(py: Python<'_>, build: PathBuf, input: PathBuf) -> PyResult<String> {
+    step(py, false, || {
+        json(pipeline::run(&BuildDir::new(build), &input)?)
+    })
+}
+
+/// Checks every constraint of the circuit of `build` on `input` (MockProver).
+#[pyfunction]
+fn mock(py: Python<'_>, build: PathBuf, input: PathBuf) -> PyResult<()> {
+    step(py, false, || {
+        pipeline::mock(&BuildDir::new(build), &input)?;
+        Ok(())
+    })
+}
+
+/// Proves `build`'s model on `input`, writing the proof file `out`; returns it.
+#[pyfunction]
+#[pyo3(signature = (build, input, out, for_aggregation=false))]
+fn prove(
+    py: Python<'_>,
+    build: PathBuf,
+    input: PathBuf,
+    out: PathBuf,
+    for_aggregation: bool,
+) -> PyResult<String> {
+    step(py, false, || {
+        let transcript = if for_aggregation {
+            snarkml::circuits::prover::Transcript::Poseidon
+        } else {
+            snarkml::circuits::prover::Transcript::Keccak
+        };
+        json(pipeline::prove(
+            &BuildDir::new(build),
+            &input,
+            &out,
+            transcript,
+        )?)
+    })
+}
+
+/// Verifies the proof file `proof` against `build`'s keys; returns what it proves.
+#[pyfunction]
+fn verify(py: Python<'_>, build: PathBuf, proof: PathBuf) -> PyResult<String> {
+    step(py, false, || {
+        json(pipeline::verify(&BuildDir::new(build), &proof)?)
+    })
+}
+
+/// Rows, k and predicted proving time of `build`, layer by layer.
+#[pyfunction]
+fn profile(py: Python<'_>, build: PathBuf) -> PyResult<String> {
+    step(py, false, || {
+        json(pipeline::profile(&BuildDir::new(build))?)
+    })
+}
+
+/// Generates `build`'s Solidity verifier (the reusable form unless `self_contained`) into
+/// `out_dir`; returns its sizes.
+#[pyfunction]
+#[pyo3(signature = (build, out_dir, self_contained=false))]
+fn gen_verifier(
+    py: Python<'_>,
+    build: PathBuf,
+    out_dir: PathBuf,
+    self_contained: bool,
+) -> PyResult<String> {
+    step(py, false, || {
+        let form = if self_contained {
+            snarkml::verifier_gen::VerifierForm::SelfContained
+        } else {
+            snarkml::verifier_gen::VerifierForm::Reusable
+        };
+        let a = pipeline::gen_verifier(&BuildDir::new(build), &out_dir, form)?;
+        json(serde_json::json!({
+            "form": a.form,
+            "verifier_runtime_size": a.verifier_runtime_size,
+            "adapter_runtime_size": a.adapter_runtime_size,
+            "vk_artifact_hash": a.vk_artifact_hash,
+        }))
+    })
+}
+
+fn chain_config(rpc_url: String, private_key: Option<String>) -> ChainConfig {
+    match private_key {
+        Some(key) => ChainConfig {
+            rpc_url,
+            private_key: key,
+        },
+        None => ChainConfig::anvil_default(rpc_url),
+    }
+}
+
+fn block_on<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(f)
+}
+
+/// Deploys `build`'s verifier (after `gen_verifier`) to the chain at `rpc_url`, signing with
+/// `private_key` (default: anvil's first account); returns the deployment record.
+#[pyfunction]
+#[pyo3(signature = (build, rpc_url, private_key=None, insecure_srs=false))]
+fn deploy(
+    py: Python<'_>,
+    build: PathBuf,
+    rpc_url: String,
+    private_key: Option<String>,
+    insecure_srs: bool,
+) -> PyResult<String> {
+    step(py, true, || {
+        let cfg = chain_config(rpc_url, private_key);
+        json(block_on(pipeline::deploy(
+            &BuildDir::new(build),
+            &cfg,
+            insecure_srs,
+            None,
+        ))?)
+    })
+}
+
+/// Sends `proof` to the deployed verifier of `build` (its `deployment.json`, or `address`);
+/// returns the gas used. A proof the contract rejects raises `InvalidProof`.
+#[pyfunction]
+#[pyo3(signature = (build, proof, rpc_url, address=None, private_key=None))]
+fn verify_onchain(
+    py: Python<'_>,
+    build: PathBuf,
+    proof: PathBuf,
+    rpc_url: String,
+    address: Option<String>,
+    private_key: Option<String>,
+) -> PyResult<Option<u64>> {
+    let verdict = step(py, true, || {
+        let build = BuildDir::new(build);
+        let address = match address {
+            Some(a) => pipeline::parse_address(&a)?,
+            None => {
+                build.require(&build.deployment(), "deploy")?;
+                let d: snarkml::artifacts::Deployment =
+                    snarkml::artifacts::read_json(&build.deployment())?;
+                pipeline::parse_address(&d.verifier)?
+            }
+        };
+        let cfg = chain_config(rpc_url, private_key);
+        let verdict = block_on(pipeline::verify_onchain(&build, &proof, address, &cfg))?;
+        Ok((verdict, address))
+    })?;
+    match verdict {
+        (v, _) if v.valid => Ok(v.gas_used),
+        (_, address) => Err(InvalidProof::new_err(format!(
+            "the on-chain verifier at {address} rejected the proof"
+        ))),
+    }
+}
+
+/// Generates a development SRS of `2^k` points from `seed` into `out` (INSECURE: anyone who
+/// knows the seed can forge proofs).
+#[pyfunction]
+#[pyo3(signature = (k, out, seed=0))]
+fn srs_gen(py: Python<'_>, k: u32, out: PathBuf, seed: u64) -> PyResult<()> {
+    step(py, false, || {
+        pipeline::srs_gen(k, seed, &out)?;
+        Ok(())
+    })
+}
+
+/// The extension module.
+#[pymodule]
+fn _snarkml(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    for (name, class) in [
+        ("SnarkmlError", py.get_type::<SnarkmlError>()),
+        ("InvalidModel", py.get_type::<InvalidModel>()),
+        ("UnsupportedOp", py.get_type::<UnsupportedOp>()),
+        ("InvalidInput", py.get_type::<InvalidInput>()),
+        ("InvalidProof", py.get_type::<InvalidProof>()),
+        ("InvalidFile", py.get_type::<InvalidFile>()),
+        ("ChainError", py.get_type::<ChainError>()),
+        ("InternalError", py.get_type::<InternalError>()),
+    ] {
+        m.add(name, class)?;
+    }
+    m.add_function(wrap_pyfunction!(compile, m)?)?;
+    m.add_function(wrap_pyfunction!(setup, m)?)?;
+    m.add_function(wrap_pyfunction!(run, m)?)?;
+    m.add_function(wrap_pyfunction!(mock, m)?)?;
+    m.add_function(wrap_pyfunction!(prove, m)?)?;
+    m.add_function(wrap_pyfunction!(verify, m)?)?;
+    m.add_function(wrap_pyfunction!(profile, m)?)?;
+    m.add_function(wrap_pyfunction!(gen_verifier, m)?)?;
+    m.add_function(wrap_pyfunction!(deploy, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_onchain, m)?)?;
+    m.add_function(wrap_pyfunction!(srs_gen, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,161 @@
+"""The Python package end to end on small models: every call of the pipeline, numpy round trips
+equal to the CLI's `run`, and a refusal of its own kind, with the CLI's message, for each bad
+input (malformed ONNX, unsupported op, wrong shape, wrong type, tampered proof, missing step)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import snarkml
+from conftest import FIXTURES, ROOT
+
+X = [0.5, -1.0, 2.0]
+
+
+def cli_run(build: snarkml.Build, input_file: Path) -> list:
+    """The CLI's `run --json` outputs (the binary cargo built for the tests)."""
+    exe = ROOT / "target" / "debug" / "snarkml"
+    out = subprocess.run(
+        [str(exe), "run", str(build.path), "--input", str(input_file), "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout)["outputs"]
+
+
+def test_run_gives_numpy_outputs_in_shape_equal_to_the_cli(relu3: snarkml.Build) -> None:
+    y = relu3.run(np.array(X))
+    assert isinstance(y, np.ndarray) and y.shape == (1, 3)
+    np.testing.assert_array_equal(y, [[0.5, 0.0, 2.0]])
+    (cli,) = cli_run(relu3, FIXTURES / "relu3.input.json")
+    given = json.loads((FIXTURES / "relu3.input.json").read_text())["input_data"]
+    np.testing.assert_array_equal(relu3.run(given[0]).reshape(-1), cli["values"])
+    assert relu3.inputs == [{"name": "input", "shape": [1, 3], "visibility": "public"}]
+    assert "relu3" in repr(relu3) and "k=" in repr(relu3)
+
+
+def test_prove_verify_and_what_the_proof_shows(relu3: snarkml.Build, tmp_path: Path) -> None:
+    relu3.mock(X)
+    proof = relu3.prove(X, out=tmp_path / "proof.json")
+    np.testing.assert_array_equal(proof.outputs[0], [[0.5, 0.0, 2.0]])
+    np.testing.assert_array_equal(proof.inputs[0], [[0.5, -1.0, 2.0]])
+    assert relu3.verify(proof).outputs[0].shape == (1, 3)
+    assert relu3.verify(tmp_path / "proof.json").path == proof.path
+    assert "outputs=[output[1, 3]]" in repr(proof)
+
+
+def test_a_tampered_proof_is_refused(relu3: snarkml.Build, tmp_path: Path) -> None:
+    proof = relu3.prove(X, out=tmp_path / "proof.json")
+    data = json.loads(proof.path.read_text())
+    # A flipped byte of the proof itself.
+    flipped = dict(data, proof=data["proof"][:-2] + ("00" if data["proof"][-2:] != "00" else "01"))
+    (tmp_path / "flipped.json").write_text(json.dumps(flipped))
+    with pytest.raises(snarkml.InvalidProof, match="proof rejected"):
+        relu3.verify(tmp_path / "flipped.json")
+    # An output the proof does not prove.
+    data["outputs"][0]["values"][0] = 7.0
+    (tmp_path / "edited.json").write_text(json.dumps(data))
+    with pytest.raises(snarkml.InvalidProof, match=r"field `outputs\[0\]\.values\[0\]` shows 7"):
+        relu3.verify(tmp_path / "edited.json")
+
+
+def test_bad_inputs_raise_their_kind_with_the_cli_message(relu3: snarkml.Build) -> None:
+    with pytest.raises(snarkml.InvalidInput, match=r"^input `input`: expected 3 values \(shape \[1, 3\]\), got 2$"):
+        relu3.run([1.0, 2.0])
+    with pytest.raises(snarkml.InvalidInput, match="input 0: not an array of numbers"):
+        relu3.run(["a", "b", "c"])
+    with pytest.raises(snarkml.InvalidInput, match="the model has 1 input"):
+        relu3.prove(X, X)
+    assert issubclass(snarkml.InvalidInput, snarkml.SnarkmlError)
+
+
+def test_bad_models_raise_their_kind(tmp_path: Path) -> None:
+    with pytest.raises(snarkml.InvalidModel, match="^the ONNX model given: not a valid ONNX model"):
+        snarkml.compile(b"not protobuf at all", tmp_path / "a")
+    with pytest.raises(snarkml.UnsupportedOp, match="unsupported ONNX op `Det` at node `det`"):
+        snarkml.compile(FIXTURES / "unsupported_op.onnx", tmp_path / "b")
+    with pytest.raises(snarkml.SnarkmlError, match="unknown compile option `scael`"):
+        snarkml.compile(FIXTURES / "relu3.onnx", tmp_path / "c", scael=8)
+    with pytest.raises(snarkml.SnarkmlError, match="width 2 is out of range"):
+        snarkml.compile(FIXTURES / "relu3.onnx", tmp_path / "d", width=2)
+    with pytest.raises(TypeError, match="expected a path, ONNX bytes or an onnx.ModelProto"):
+        snarkml.compile(3.5, tmp_path / "e")
+
+
+def test_model_bytes_and_protos_compile_like_the_file(tmp_path: Path) -> None:
+    onnx = (FIXTURES / "relu3.onnx").read_bytes()
+
+    class Proto:  # what `compile` uses of an onnx.ModelProto
+        graph = type("Graph", (), {"name": "relu3"})()
+
+        def SerializeToString(self) -> bytes:
+            return onnx
+
+    samples = np.array([X, [1.0, -2.0, 0.25]])
+    from_bytes = snarkml.compile(onnx, tmp_path / "bytes", calibration=samples, width=5)
+    from_proto = snarkml.compile(Proto(), tmp_path / "proto", calibration=samples, width=5)
+    assert from_bytes.model["layout"] == from_proto.model["layout"]
+    assert from_bytes.model["layout"]["width"] == 5
+    np.testing.assert_array_equal(from_bytes.run(X), from_proto.run(X))
+
+
+def test_a_step_run_too_early_names_the_step(tmp_path: Path) -> None:
+    with pytest.raises(snarkml.InvalidFile, match="run `snarkml compile` first"):
+        snarkml.Build(tmp_path / "nothing").setup()
+    build = snarkml.compile(FIXTURES / "relu3.onnx", tmp_path / "b", calibration=[X])
+    with pytest.raises(snarkml.InvalidFile, match="run `snarkml setup` first"):
+        build.prove(X)
+
+
+def test_profile_is_a_dict_of_rows_per_layer(relu3: snarkml.Build) -> None:
+    p = relu3.profile()
+    assert p["model"] == "relu3" and p["k"] == relu3.model["layout"]["k"]
+    assert sum(layer["rows"] for layer in p["layers"]) == p["rows"]
+    assert p["predicted_prove_s"] > 0
+
+
+def test_a_development_srs_is_made_by_seed(tmp_path: Path) -> None:
+    a = snarkml.srs_gen(4, tmp_path / "a.bin", seed=3)
+    b = snarkml.srs_gen(4, tmp_path / "b.bin", seed=3)
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_verified_on_a_local_chain_and_a_tampered_proof_rejected(
+    relu3: snarkml.Build, anvil: str, tmp_path: Path
+) -> None:
+    sizes = relu3.gen_verifier(tmp_path / "verifier")
+    assert sizes["form"] == "reusable"
+    deployment = relu3.deploy(rpc_url=anvil)
+    assert deployment["chain_id"] == 31337
+    proof = relu3.prove(X, out=tmp_path / "proof.json")
+    gas = relu3.verify_onchain(proof, rpc_url=anvil)
+    assert gas is not None and gas > 21_000
+    # A flipped byte of the proof: the file still shows what its instances say, the contract
+    # refuses the proof.
+    data = json.loads(proof.path.read_text())
+    data["proof"] = data["proof"][:-2] + ("00" if data["proof"][-2:] != "00" else "01")
+    (tmp_path / "flipped.json").write_text(json.dumps(data))
+    with pytest.raises(snarkml.InvalidProof, match="the on-chain verifier at 0x[0-9a-fA-F]{40} rejected"):
+        relu3.verify_onchain(tmp_path / "flipped.json", rpc_url=anvil)
+
+
+def test_the_readme_python_example_runs_as_written(
+    anvil: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Python\n") :]
+    code = section[section.index("```python\n") + len("```python\n") :]
+    code = code[: code.index("```")]
+    (tmp_path / "tests").symlink_to(ROOT / "tests")  # its paths are the repository's
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SNARKML_RPC_URL", anvil)
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)
+    np.testing.assert_array_equal(scope["y"], [[0.5, 0.0, 2.0]])
+    assert (tmp_path / "build-py" / "deployment.json").exists()
