@@ -55,6 +55,8 @@ __all__ = [
     "Proof",
     "SnarkmlError",
     "UnsupportedOp",
+    "Chain",
+    "cli",
     "compile",
     "srs_gen",
 ]
@@ -66,6 +68,12 @@ ANVIL_URL = "http://127.0.0.1:8545"
 
 def _rpc(url: str | None) -> str:
     return url or os.environ.get("SNARKML_RPC_URL") or ANVIL_URL
+
+
+def _key(key: str | None) -> str | None:
+    """The signer's key: given, else ``$SNARKML_PRIVATE_KEY``, else none (anvil's first account,
+    which the library takes only on a local chain)."""
+    return key or os.environ.get("SNARKML_PRIVATE_KEY") or None
 
 PathLike = Union[str, "os.PathLike[str]"]
 ArrayLike = Any
@@ -270,7 +278,7 @@ class Build:
         signs with ``private_key`` (default: anvil's first
         account). Keys from a development SRS are refused off a local anvil unless
         ``insecure_srs``."""
-        return json.loads(_ext.deploy(str(self.path), _rpc(rpc_url), private_key, insecure_srs))
+        return json.loads(_ext.deploy(str(self.path), _rpc(rpc_url), _key(private_key), insecure_srs))
 
     def verify_onchain(
         self,
@@ -283,7 +291,111 @@ class Build:
         and returns the gas its transaction used; raises :class:`InvalidProof` when the contract
         rejects it."""
         path = proof.path if isinstance(proof, Proof) else Path(proof)
-        return _ext.verify_onchain(str(self.path), str(path), _rpc(rpc_url), address, private_key)
+        return _ext.verify_onchain(
+            str(self.path), str(path), _rpc(rpc_url), address, _key(private_key)
+        )
+
+
+#: The commands whose errors are the chain's (`ChainError` unless they are of another kind).
+_CHAIN_COMMANDS = {"deploy", "verify-onchain", "contracts", "model", "infer", "bounty", "market", "status"}
+
+
+def cli(*args: Any) -> Any:
+    """Runs a ``snarkml`` command in this process, as ``snarkml ARGS --json`` would, and
+    returns the JSON it prints (a dict, or a list for several values): every command the CLI
+    has, with its defaults and environment variables. Errors raise as for the other calls.
+
+    >>> snarkml.cli("infer", "show", 1)
+    """
+    words = [str(a) for a in args]
+    chain = bool(words) and words[0] in _CHAIN_COMMANDS
+    return json.loads(_ext.cli(words, chain))
+
+
+def _fee(fee: Union[int, str]) -> str:
+    return f"{fee}wei" if isinstance(fee, int) else str(fee)
+
+
+class Chain:
+    """A chain and the account that signs on it, for the money flows: the pay-per-inference
+    escrow (a provider registers a model and fulfils requests with proofs; a requester escrows
+    a fee for an inference on its input).
+
+    ``rpc_url`` defaults to ``$SNARKML_RPC_URL``, else a local anvil; ``private_key`` to
+    ``$SNARKML_PRIVATE_KEY``, else anvil's first account (on a local chain only). The shared
+    contracts are found as the CLI finds them: recorded per chain by :meth:`deploy_contracts`
+    in ``snarkml-deployments.json`` (or ``$SNARKML_DEPLOYMENTS``), or named by
+    ``$SNARKML_REGISTRY`` / ``$SNARKML_ESCROW``.
+    """
+
+    def __init__(self, rpc_url: str | None = None, private_key: str | None = None):
+        self.rpc_url = _rpc(rpc_url)
+        self.private_key = _key(private_key)
+
+    def __repr__(self) -> str:
+        who = "a given key" if self.private_key else "anvil's first account"
+        return f"Chain({self.rpc_url!r}, signing with {who})"
+
+    def _run(self, *args: Any, sign: bool = True) -> Any:
+        words = [*args, "--rpc-url", self.rpc_url]
+        if sign and self.private_key:
+            words += ["--private-key", self.private_key]
+        return cli(*words)
+
+    def _with_input(self, build: Build, inputs: Sequence[ArrayLike], salts: dict | None,
+                    *args: Any) -> Any:
+        with build._input(inputs, salts) as path:
+            return _naming(self._run, path, None, *args, "--input", path)
+
+    def status(self) -> Any:
+        """What the deployments file records for this chain, and whether each contract's code
+        is there (``snarkml status``)."""
+        return self._run("status", sign=False)
+
+    def deploy_contracts(self) -> dict:
+        """Deploys the ModelRegistry, InferenceEscrow and AuditBounty and records them for this
+        chain; later calls (and CLI commands) use them."""
+        return self._run("contracts", "deploy")
+
+    def register(self, build: Build, metadata_uri: str = "") -> dict:
+        """Registers ``build``'s model (after :meth:`Build.deploy`) in the registry, owned by
+        this account: the registry entry (its ``id``)."""
+        return self._run("model", "register", build.path, "--metadata-uri", metadata_uri)
+
+    def model(self, model_id: int) -> dict:
+        """A registered model."""
+        return self._run("model", "show", model_id)
+
+    def request(self, build: Build, model_id: int, *inputs: ArrayLike, fee: Union[int, str],
+                ttl: int = 3600, salts: dict | None = None) -> dict:
+        """Opens a request for model ``model_id`` (``build`` is its build, to check the
+        registered verifier and to encode the input) on ``inputs``, escrowing ``fee`` (wei, or
+        a string such as ``"0.01ether"``) until ``ttl`` seconds from now."""
+        return self._with_input(build, inputs, salts, "infer", "request", build.path,
+                                "--model", model_id, "--fee", _fee(fee), "--ttl", ttl)
+
+    def fulfill(self, request_id: int, build: Build, *inputs: ArrayLike,
+                out: PathLike | None = None, salts: dict | None = None) -> dict:
+        """Proves the request's inference on ``inputs`` (its input: checked first) and
+        submits the proof; the fee is credited to the model's owner. Returns the outputs proven,
+        the gas used and the proof file (``out``, default ``BUILD/proofs/request-ID.json``)."""
+        if out is None:
+            (build.path / "proofs").mkdir(exist_ok=True)
+            out = build.path / "proofs" / f"request-{request_id}.json"
+        return self._with_input(build, inputs, salts, "infer", "fulfill", request_id,
+                                build.path, "-o", out)
+
+    def request_info(self, request_id: int) -> dict:
+        """A request as the escrow holds it (status, fee, deadline)."""
+        return self._run("infer", "show", request_id)
+
+    def refund(self, request_id: int) -> dict:
+        """Refunds an unfulfilled request after its deadline (credited to its requester)."""
+        return self._run("infer", "refund", request_id)
+
+    def withdraw(self) -> int:
+        """Withdraws what the escrow credits this account: the amount, in wei."""
+        return int(self._run("infer", "withdraw")["withdrawn_wei"])
 
 
 def _model_file(model: Any, folder: Path) -> Path:

@@ -261,14 +261,14 @@ fn gen_verifier(
     })
 }
 
-fn chain_config(rpc_url: String, private_key: Option<String>) -> ChainConfig {
-    match private_key {
-        Some(key) => ChainConfig {
-            rpc_url,
-            private_key: key,
-        },
-        None => ChainConfig::anvil_default(rpc_url),
+/// The chain and signer as the CLI resolves them: anvil's first account only on a local
+/// chain, else the key must be given.
+fn chain_config(rpc_url: String, private_key: Option<String>) -> Result<ChainConfig> {
+    snarkml::cli::RpcOpts {
+        rpc_url: Some(rpc_url),
+        private_key,
     }
+    .config()
 }
 
 fn block_on<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
@@ -290,7 +290,7 @@ fn deploy(
     insecure_srs: bool,
 ) -> PyResult<String> {
     step(py, true, || {
-        let cfg = chain_config(rpc_url, private_key);
+        let cfg = chain_config(rpc_url, private_key)?;
         json(block_on(pipeline::deploy(
             &BuildDir::new(build),
             &cfg,
@@ -323,7 +323,7 @@ fn verify_onchain(
                 pipeline::parse_address(&d.verifier)?
             }
         };
-        let cfg = chain_config(rpc_url, private_key);
+        let cfg = chain_config(rpc_url, private_key)?;
         let verdict = block_on(pipeline::verify_onchain(&build, &proof, address, &cfg))?;
         Ok((verdict, address))
     })?;
@@ -333,6 +333,15 @@ fn verify_onchain(
             "the on-chain verifier at {address} rejected the proof"
         ))),
     }
+}
+
+/// Runs any command line (`args`, without the program name) in this process as `snarkml ARGS
+/// --json` would and returns its JSON: the commands the package has no call of its own for
+/// (the escrow, bounty and marketplace among them). `chain` says an error is the chain's.
+#[pyfunction]
+#[pyo3(signature = (args, chain=false))]
+fn cli(py: Python<'_>, args: Vec<String>, chain: bool) -> PyResult<String> {
+    step(py, chain, || json(snarkml::cli::run_json(args)?))
 }
 
 /// Generates a development SRS of `2^k` points from `seed` into `out` (INSECURE: anyone who
@@ -373,6 +382,7 @@ fn _snarkml(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(deploy, m)?)?;
     m.add_function(wrap_pyfunction!(verify_onchain, m)?)?;
     m.add_function(wrap_pyfunction!(srs_gen, m)?)?;
+    m.add_function(wrap_pyfunction!(cli, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -251,8 +251,7 @@ pub(super) fn print_report(
             "prove_secs": report.prove_secs,
             "proof_bytes": report.proof.proof_bytes()?.len(),
         });
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(());
+        return super::print(true, v, || {});
     }
     let c = &report.info.shape.config;
     println!(

@@ -207,18 +207,68 @@ pub(super) fn predicted_prove(build: &crate::artifacts::BuildDir) -> String {
     }
 }
 
-/// Prints `value` as pretty JSON with `--json`, else runs `text` (the human form).
+/// Prints `value` as pretty JSON with `--json`, else runs `text` (the human form). Under
+/// [`run_json`] the value is kept for the caller instead of printed.
 pub(super) fn print(
     json_out: bool,
     value: serde_json::Value,
     text: impl FnOnce(),
 ) -> eyre::Result<()> {
-    if json_out {
-        println!("{}", serde_json::to_string_pretty(&value)?);
-    } else {
+    if !json_out {
         text();
+        return Ok(());
+    }
+    let kept = JSON_OUT.with(|sink| match sink.borrow_mut().as_mut() {
+        Some(values) => {
+            values.push(value.clone());
+            true
+        }
+        None => false,
+    });
+    if !kept {
+        println!("{}", serde_json::to_string_pretty(&value)?);
     }
     Ok(())
+}
+
+thread_local! {
+    /// Where [`print`] keeps `--json` values while [`run_json`] runs a command.
+    static JSON_OUT: std::cell::RefCell<Option<Vec<serde_json::Value>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs a command line (`args` without the program name) in this process as `snarkml ARGS
+/// --json` would, and returns the JSON it prints instead of printing it: what the Python
+/// package calls for the commands it has no call of its own for. A command line that does not
+/// parse is an error with clap's first line.
+pub fn run_json<I, T>(args: I) -> eyre::Result<serde_json::Value>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let argv = std::iter::once(std::ffi::OsString::from("snarkml"))
+        .chain(args.into_iter().map(Into::into))
+        .chain(std::iter::once(std::ffi::OsString::from("--json")));
+    let cli = Cli::try_parse_from(argv).map_err(|e| {
+        let text = e.to_string();
+        let line = text.lines().next().unwrap_or("invalid command line");
+        eyre::eyre!("{}", line.trim_start_matches("error: "))
+    })?;
+    struct Clear;
+    impl Drop for Clear {
+        fn drop(&mut self) {
+            JSON_OUT.with(|sink| sink.borrow_mut().take());
+        }
+    }
+    JSON_OUT.with(|sink| *sink.borrow_mut() = Some(Vec::new()));
+    let _clear = Clear;
+    cli.run()?;
+    let mut values = JSON_OUT.with(|sink| sink.borrow_mut().take().unwrap_or_default());
+    Ok(match values.len() {
+        0 => serde_json::Value::Null,
+        1 => values.remove(0),
+        _ => serde_json::Value::Array(values),
+    })
 }
 
 pub(crate) fn timed<T>(name: &str, f: impl FnOnce() -> eyre::Result<T>) -> eyre::Result<(T, f64)> {

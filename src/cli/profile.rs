@@ -19,8 +19,7 @@ impl ProfileCmd {
     pub(super) fn run(self) -> Result<()> {
         let p = pipeline::profile(&BuildDir::new(&self.build))?;
         if self.json {
-            println!("{}", serde_json::to_value(&p)?);
-            return Ok(());
+            return super::print(true, serde_json::to_value(&p)?, || {});
         }
         let total = p.rows.max(1) as f64;
         let per_row = p.seconds_per_row();

@@ -44,7 +44,7 @@ impl RunCmd {
                     |t| serde_json::json!({ "name": t.name, "shape": t.shape, "values": t.values }),
                 )
                 .collect();
-            println!("{}", serde_json::json!({ "outputs": out }));
+            super::print(true, serde_json::json!({ "outputs": out }), || {})?;
         } else {
             for t in &outputs {
                 let shown: Vec<String> = t.values.iter().map(|v| format!("{v:.6}")).collect();
