@@ -75,6 +75,7 @@ def _key(key: str | None) -> str | None:
     which the library takes only on a local chain)."""
     return key or os.environ.get("SNARKML_PRIVATE_KEY") or None
 
+
 PathLike = Union[str, "os.PathLike[str]"]
 ArrayLike = Any
 
@@ -88,17 +89,19 @@ def _flat(x: ArrayLike, what: str) -> list:
 
 
 def _naming(call: Any, temp: Path, name: str | None, *args: Any) -> Any:
-    """``call(*args)``, with errors about the temporary file ``temp`` (the arrays given,
-    written out for the library) naming ``name`` instead of its path, or nothing."""
+    """``call(*args)``, with errors that name the temporary file ``temp`` (the arrays or bytes
+    given, written out for the library) naming ``name`` instead of its path (a leading
+    ``PATH: `` is dropped when ``name`` is None)."""
     try:
         return call(*args)
     except SnarkmlError as e:
-        msg = str(e)
-        prefix = f"{temp}: "
-        if not msg.startswith(prefix):
+        msg, path = str(e), str(temp)
+        if path not in msg:
             raise
-        rest = msg[len(prefix):]
-        raise type(e)(f"{name}: {rest}" if name else rest) from None
+        if msg.startswith(f"{path}: "):
+            msg = (f"{name}: " if name else "") + msg[len(path) + 2 :]
+        msg = msg.replace(path, name or "the input given")
+        raise type(e)(msg) from None
 
 
 class _TempJson:

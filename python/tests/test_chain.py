@@ -36,7 +36,8 @@ def test_a_request_is_escrowed_fulfilled_with_a_proof_and_paid_to_the_owner(
     request = requester.request(build, model["id"], X, fee="0.01ether", ttl=600)
     assert request["status"] == "open" and request["fee_wei"] == str(10**16)
 
-    with pytest.raises(snarkml.SnarkmlError, match=f"is not the input of request {request['id']}"):
+    wrong = f"^the input given is not the input of request {request['id']} "
+    with pytest.raises(snarkml.SnarkmlError, match=wrong):
         provider.fulfill(request["id"], build, [1.0, 1.0, 1.0])
     paid = provider.fulfill(request["id"], build, X)
     assert paid["payee"].lower() == model["owner"].lower()
