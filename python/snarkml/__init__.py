@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence, Union
 
@@ -58,6 +61,7 @@ __all__ = [
     "Chain",
     "cli",
     "compile",
+    "progress",
     "srs_gen",
 ]
 
@@ -102,6 +106,45 @@ def _naming(call: Any, temp: Path, name: str | None, *args: Any) -> Any:
             msg = (f"{name}: " if name else "") + msg[len(path) + 2 :]
         msg = msg.replace(path, name or "the input given")
         raise type(e)(msg) from None
+
+
+#: Show a progress bar (tqdm, when installed) during the long steps (``setup``, ``prove``):
+#: elapsed time against the cost model's prediction. ``snarkml.progress = False``, or the
+#: environment variable ``SNARKML_PROGRESS=0``, turns it off.
+progress: bool = os.environ.get("SNARKML_PROGRESS", "1") != "0"
+
+
+def _long_step(label: str, predicted_s: float | None, call: Any, *args: Any) -> Any:
+    """``call(*args)`` (the library releases the GIL), with a bar of elapsed time against
+    ``predicted_s`` on stderr while it runs, when :data:`progress` is on and tqdm installed."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        tqdm = None
+    if not progress or tqdm is None or not predicted_s:
+        return call(*args)
+    done: dict = {}
+
+    def work() -> None:
+        try:
+            done["value"] = call(*args)
+        except BaseException as e:  # re-raised in the caller's thread
+            done["error"] = e
+
+    worker = threading.Thread(target=work, daemon=True)
+    start = time.monotonic()
+    worker.start()
+    fmt = "{desc}: {bar} {elapsed} of ~{total:.0f} s predicted"
+    with tqdm(total=round(predicted_s, 1), desc=label, bar_format=fmt, file=sys.stderr,
+              leave=False) as bar:
+        while worker.is_alive():
+            worker.join(0.2)
+            # Never past 99 % of the prediction: the step ends when it ends.
+            bar.n = round(min(time.monotonic() - start, 0.99 * predicted_s), 1)
+            bar.refresh()
+    if "error" in done:
+        raise done["error"]
+    return done["value"]
 
 
 class _TempJson:
@@ -223,11 +266,23 @@ class Build:
         with self._input(inputs) as path:
             _naming(_ext.mock, path, None, str(self.path), str(path))
 
+    def _predicted_s(self) -> float | None:
+        """The cost model's proving time of this circuit (keygen takes about as long)."""
+        if not progress:
+            return None
+        try:
+            return json.loads(_ext.profile(str(self.path)))["predicted_prove_s"]
+        except SnarkmlError:
+            return None  # the step itself says what is wrong
+
     def setup(self, srs: PathLike | None = None) -> dict:
         """Generates the proving and verifying keys from the SRS file ``srs`` (default: the
         development SRS of exactly the circuit's size, made once and cached; fine for a local
         anvil, refused on other chains). Returns what setup recorded (``k``, ``vk_hash``…)."""
-        return json.loads(_ext.setup(str(self.path), None if srs is None else str(srs)))
+        srs_file = None if srs is None else str(srs)
+        return json.loads(
+            _long_step("setup", self._predicted_s(), _ext.setup, str(self.path), srs_file)
+        )
 
     def prove(
         self,
@@ -244,7 +299,8 @@ class Build:
             n = len(list(folder.glob("proof-*.json")))
             out = folder / f"proof-{n}.json"
         with self._input(inputs, salts) as path:
-            _naming(_ext.prove, path, None, str(self.path), str(path), str(out), for_aggregation)
+            args = (str(self.path), str(path), str(out), for_aggregation)
+            _long_step("prove", self._predicted_s(), _naming, _ext.prove, path, None, *args)
         return Proof(out)
 
     def verify(self, proof: Union[Proof, PathLike]) -> Proof:

@@ -159,3 +159,21 @@ def test_the_readme_python_example_runs_as_written(
     exec(compile(code, "README.md", "exec"), scope)
     np.testing.assert_array_equal(scope["y"], [[0.5, 0.0, 2.0]])
     assert (tmp_path / "build-py" / "deployment.json").exists()
+
+
+def test_long_steps_show_progress_against_the_prediction_and_can_be_silenced(
+    relu3: snarkml.Build, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(snarkml, "progress", True)
+    # A prediction long enough for the bar to be drawn while the step runs.
+    monkeypatch.setattr(snarkml.Build, "_predicted_s", lambda self: 30.0)
+    proof = relu3.prove(X, out=tmp_path / "shown.json")
+    assert "prove:" in capsys.readouterr().err
+    np.testing.assert_array_equal(proof.outputs[0], [[0.5, 0.0, 2.0]])
+    monkeypatch.setattr(snarkml, "progress", False)
+    relu3.prove(X, out=tmp_path / "quiet.json")
+    assert capsys.readouterr().err == ""
+    # An error inside the step still raises in the caller, with its kind.
+    monkeypatch.setattr(snarkml, "progress", True)
+    with pytest.raises(snarkml.InvalidInput, match="expected 3 values"):
+        relu3.prove([1.0], out=tmp_path / "bad.json")
