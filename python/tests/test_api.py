@@ -145,20 +145,28 @@ def test_verified_on_a_local_chain_and_a_tampered_proof_rejected(
         relu3.verify_onchain(tmp_path / "flipped.json", rpc_url=anvil)
 
 
-def test_the_readme_python_example_runs_as_written(
+def test_the_readme_python_examples_run_as_written(
     anvil: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     readme = (ROOT / "README.md").read_text()
     section = readme[readme.index("## Python\n") :]
-    code = section[section.index("```python\n") + len("```python\n") :]
-    code = code[: code.index("```")]
+    section = section[: section.index("\n## ")]
+    blocks = [b.split("```")[0] for b in section.split("```python\n")[1:]]
+    assert len(blocks) == 2, "the pipeline and the money flow"
     (tmp_path / "tests").symlink_to(ROOT / "tests")  # its paths are the repository's
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SNARKML_RPC_URL", anvil)
-    scope: dict = {}
-    exec(compile(code, "README.md", "exec"), scope)
+    monkeypatch.setenv("SNARKML_DEPLOYMENTS", str(tmp_path / "deployments.json"))
+    # The key the README names for the second block: anvil's second account.
+    key = readme[readme.index("the second is\n`") + len("the second is\n`") :].split("`")[0]
+    scope: dict = {"KEY": key}
+    for i, code in enumerate(blocks):
+        exec(compile(code, f"README.md, Python block {i + 1}", "exec"), scope)
     np.testing.assert_array_equal(scope["y"], [[0.5, 0.0, 2.0]])
     assert (tmp_path / "build-py" / "deployment.json").exists()
+    assert scope["provider"].request_info(scope["req"]["id"])["status"] == "fulfilled"
+    with pytest.raises(snarkml.ChainError, match="has nothing to withdraw"):
+        scope["provider"].withdraw()  # the block withdrew the fee
 
 
 def test_long_steps_show_progress_against_the_prediction_and_can_be_silenced(
