@@ -49,6 +49,7 @@ __version__: str = _ext.__version__
 __all__ = [
     "ANVIL_URL",
     "Build",
+    "Chain",
     "ChainError",
     "InternalError",
     "InvalidFile",
@@ -58,7 +59,6 @@ __all__ = [
     "Proof",
     "SnarkmlError",
     "UnsupportedOp",
-    "Chain",
     "cli",
     "compile",
     "progress",
@@ -320,11 +320,12 @@ class Build:
             return pd.DataFrame(p["layers"])
         return p
 
-    def gen_verifier(self, out_dir: PathLike | None = None, self_contained: bool = False) -> dict:
-        """Generates the Solidity verifier (reusable form by default) into ``out_dir`` (default
-        ``BUILD/verifier/``) and ``BUILD/verifier.json``."""
+    def gen_verifier(self, out_dir: PathLike | None = None, reusable: bool = False) -> dict:
+        """Generates the Solidity verifier into ``out_dir`` (default ``BUILD/verifier/``) and
+        ``BUILD/verifier.json``: one self-contained contract (the CLI's default), or with
+        ``reusable`` the shared ``Halo2Verifier`` plus this circuit's verifying-key contract."""
         out = Path(out_dir) if out_dir is not None else self.path / "verifier"
-        return json.loads(_ext.gen_verifier(str(self.path), str(out), self_contained))
+        return json.loads(_ext.gen_verifier(str(self.path), str(out), reusable))
 
     def deploy(
         self,

@@ -235,21 +235,22 @@ fn profile(py: Python<'_>, build: PathBuf) -> PyResult<String> {
     })
 }
 
-/// Generates `build`'s Solidity verifier (the reusable form unless `self_contained`) into
-/// `out_dir`; returns its sizes.
+/// Generates `build`'s Solidity verifier into `out_dir`: the self-contained form (the CLI's
+/// and the library's default), or with `reusable` the shared `Halo2Verifier` plus this
+/// circuit's verifying-key contract. Returns its form and sizes.
 #[pyfunction]
-#[pyo3(signature = (build, out_dir, self_contained=false))]
+#[pyo3(signature = (build, out_dir, reusable=false))]
 fn gen_verifier(
     py: Python<'_>,
     build: PathBuf,
     out_dir: PathBuf,
-    self_contained: bool,
+    reusable: bool,
 ) -> PyResult<String> {
     step(py, false, || {
-        let form = if self_contained {
-            snarkml::verifier_gen::VerifierForm::SelfContained
-        } else {
+        let form = if reusable {
             snarkml::verifier_gen::VerifierForm::Reusable
+        } else {
+            snarkml::verifier_gen::VerifierForm::default()
         };
         let a = pipeline::gen_verifier(&BuildDir::new(build), &out_dir, form)?;
         json(serde_json::json!({
