@@ -243,10 +243,7 @@ fn development_srs_is_refused_on_a_remote_chain() {
     )
     .unwrap();
     pipeline::setup(&build, &cached_srs(model.layout.k)).unwrap();
-    let cfg = ChainConfig {
-        rpc_url: "https://rpc.example.org".into(),
-        private_key: ANVIL_DEFAULT_KEY.into(),
-    };
+    let cfg = ChainConfig::new("https://rpc.example.org", ANVIL_DEFAULT_KEY);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let err = rt
         .block_on(pipeline::deploy(&build, &cfg, false, None))

@@ -272,13 +272,6 @@ fn chain_config(rpc_url: String, private_key: Option<String>) -> Result<ChainCon
     .config()
 }
 
-fn block_on<T>(f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(f)
-}
-
 /// Deploys `build`'s verifier (after `gen_verifier`) to the chain at `rpc_url`, signing with
 /// `private_key` (default: anvil's first account); returns the deployment record.
 #[pyfunction]
@@ -292,7 +285,7 @@ fn deploy(
 ) -> PyResult<String> {
     step(py, true, || {
         let cfg = chain_config(rpc_url, private_key)?;
-        json(block_on(pipeline::deploy(
+        json(snarkml::cli::block_on(pipeline::deploy(
             &BuildDir::new(build),
             &cfg,
             insecure_srs,
@@ -325,7 +318,8 @@ fn verify_onchain(
             }
         };
         let cfg = chain_config(rpc_url, private_key)?;
-        let verdict = block_on(pipeline::verify_onchain(&build, &proof, address, &cfg))?;
+        let verdict =
+            snarkml::cli::block_on(pipeline::verify_onchain(&build, &proof, address, &cfg))?;
         Ok((verdict, address))
     })?;
     match verdict {

@@ -9,7 +9,7 @@ use std::{fmt, net::IpAddr, time::Duration};
 use alloy::{
     network::{ReceiptResponse, TransactionBuilder},
     primitives::{Address, Bytes, B256, U256},
-    providers::{Provider, ProviderBuilder},
+    providers::{DynProvider, Provider, ProviderBuilder},
     rpc::types::TransactionRequest,
     signers::local::PrivateKeySigner,
     sol_types::SolCall,
@@ -54,22 +54,43 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long to wait for a sent transaction's receipt.
 const RECEIPT_TIMEOUT: Duration = Duration::from_secs(300);
-/// Where and as whom to talk to a chain.
+/// Where and as whom to talk to a chain, and the connection once made: the first call that
+/// signs builds the HTTP client and the signing provider, and every later call with this
+/// config (or a clone of it) reuses them — one connection per command, not one per call. A
+/// config is used on one tokio runtime (the CLI's [`crate::cli::block_on`], or a test's):
+/// pooled connections belong to the runtime that opened them.
 #[derive(Clone)]
 pub struct ChainConfig {
     /// JSON-RPC endpoint, e.g. `http://127.0.0.1:8545`.
     pub rpc_url: String,
     /// Hex private key of the account that signs and pays, `0x`-prefixed or not.
     pub private_key: String,
+    /// The signing connection, made on first use (for these `rpc_url` and `private_key`).
+    connection: std::sync::Arc<std::sync::Mutex<Option<Connection>>>,
+}
+
+/// A signing provider and its signer's address, for one endpoint and key.
+#[derive(Clone)]
+struct Connection {
+    rpc_url: String,
+    private_key: String,
+    provider: DynProvider,
+    from: Address,
 }
 
 impl ChainConfig {
-    /// A config for `rpc_url` that signs with anvil's first default account.
-    pub fn anvil_default(rpc_url: impl Into<String>) -> Self {
+    /// A config for `rpc_url` that signs with `private_key`.
+    pub fn new(rpc_url: impl Into<String>, private_key: impl Into<String>) -> Self {
         Self {
             rpc_url: rpc_url.into(),
-            private_key: ANVIL_DEFAULT_KEY.to_owned(),
+            private_key: private_key.into(),
+            connection: Default::default(),
         }
+    }
+
+    /// A config for `rpc_url` that signs with anvil's first default account.
+    pub fn anvil_default(rpc_url: impl Into<String>) -> Self {
+        Self::new(rpc_url, ANVIL_DEFAULT_KEY)
     }
 }
 
@@ -367,16 +388,42 @@ pub async fn verify_onchain(
 /// cost, far below a block.
 pub const VERIFY_GAS_LIMIT: u64 = 5_000_000;
 
-/// A provider that signs with `cfg.private_key`, and the signer's address.
-fn wallet_provider(cfg: &ChainConfig) -> Result<(impl Provider, Address)> {
+/// The provider that signs with `cfg.private_key` (made once per config: see
+/// [`ChainConfig`]), and the signer's address.
+fn wallet_provider(cfg: &ChainConfig) -> Result<(DynProvider, Address)> {
+    let mut slot = cfg
+        .connection
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(c) = slot
+        .as_ref()
+        .filter(|c| c.rpc_url == cfg.rpc_url && c.private_key == cfg.private_key)
+    {
+        return Ok((c.provider.clone(), c.from));
+    }
     let signer: PrivateKeySigner =
         cfg.private_key.trim().parse().map_err(|_| {
             eyre!("invalid private key: expected 32 bytes of hex, 0x-prefixed or not")
         })?;
     let from = signer.address();
+    // The recommended fillers but for the nonce: the connection outlives one transaction, and
+    // a cached nonce would stay ahead of the chain after a send that failed (a transaction
+    // refused before it reached a block), so every later one would wait forever. The next
+    // nonce is asked of the chain for each transaction (they are sent one after another).
     let provider = ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .with_gas_estimation()
+        .with_simple_nonce_management()
+        .fetch_chain_id()
         .wallet(signer)
-        .connect_reqwest(http_client(&cfg.rpc_url)?, parse_url(&cfg.rpc_url)?);
+        .connect_reqwest(http_client(&cfg.rpc_url)?, parse_url(&cfg.rpc_url)?)
+        .erased();
+    *slot = Some(Connection {
+        rpc_url: cfg.rpc_url.clone(),
+        private_key: cfg.private_key.clone(),
+        provider: provider.clone(),
+        from,
+    });
     Ok((provider, from))
 }
 

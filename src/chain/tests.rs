@@ -119,10 +119,7 @@ async fn anvil_deploy_and_verify() {
     let err = deploy(&cfg, ALWAYS_REVERT.to_vec()).await.unwrap_err();
     assert!(err.to_string().contains(anvil.url()), "{err}");
 
-    let bad_key = ChainConfig {
-        rpc_url: anvil.url().to_owned(),
-        private_key: "0x1234".into(),
-    };
+    let bad_key = ChainConfig::new(anvil.url(), "0x1234");
     let err = deploy(&bad_key, initcode_for(ALWAYS_TRUE))
         .await
         .unwrap_err();
@@ -228,10 +225,7 @@ async fn errors_never_show_the_credentials_of_an_rpc_url() {
     // An endpoint that does not answer, with a user, a password and an Infura-style key.
     let port = free_port().unwrap();
     let url = format!("https://alice:pa55word@127.0.0.1:{port}/v3/KEY0123456789abcdef");
-    let cfg = ChainConfig {
-        rpc_url: url.clone(),
-        private_key: ANVIL_DEFAULT_KEY.to_owned(),
-    };
+    let cfg = ChainConfig::new(url.clone(), ANVIL_DEFAULT_KEY);
     let shown = format!("https://127.0.0.1:{port}/v3/***");
     let errors = [
         chain_id(&url).await.unwrap_err().to_string(),
@@ -330,4 +324,34 @@ async fn https_endpoints_are_supported() {
         .to_string();
     assert!(err.contains("refused"), "{err}");
     assert!(!err.to_lowercase().contains("scheme"), "{err}");
+}
+
+#[test]
+fn a_config_connects_once_its_clones_share_it_and_a_new_key_reconnects() {
+    // Making the provider contacts nobody: no chain is needed.
+    let cfg = ChainConfig::anvil_default("http://127.0.0.1:9");
+    assert!(
+        cfg.connection.lock().unwrap().is_none(),
+        "nothing before the first call"
+    );
+    let (_, from) = wallet_provider(&cfg).unwrap();
+    let made = |c: &ChainConfig| c.connection.lock().unwrap().as_ref().map(|c| c.from);
+    assert_eq!(made(&cfg), Some(from));
+    let mut clone = cfg.clone();
+    assert!(std::sync::Arc::ptr_eq(&cfg.connection, &clone.connection));
+    assert_eq!(
+        wallet_provider(&clone).unwrap().1,
+        from,
+        "the same connection"
+    );
+    // A config whose key changed signs as the new key, never with the old connection.
+    clone.private_key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d".into();
+    let (_, other) = wallet_provider(&clone).unwrap();
+    assert_ne!(other, from);
+    assert_eq!(made(&cfg), Some(other), "the shared slot holds the latest");
+    assert_eq!(
+        wallet_provider(&cfg).unwrap().1,
+        from,
+        "and the original key reconnects"
+    );
 }

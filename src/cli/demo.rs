@@ -104,10 +104,7 @@ impl DemoCmd {
             let start = std::time::Instant::now();
             let anvil = LocalAnvil::start().await?;
             step(7, "start anvil", start.elapsed().as_secs_f64(), anvil.url());
-            let cfg = ChainConfig {
-                rpc_url: anvil.url().to_owned(),
-                private_key: ANVIL_DEFAULT_KEY.to_owned(),
-            };
+            let cfg = ChainConfig::new(anvil.url(), ANVIL_DEFAULT_KEY);
             let start = std::time::Instant::now();
             let d = pipeline::deploy(&build, &cfg, false, None).await?;
             step(

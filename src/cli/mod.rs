@@ -134,10 +134,7 @@ impl RpcOpts {
                 crate::chain::redact_url(&rpc_url)
             ),
         };
-        Ok(ChainConfig {
-            rpc_url,
-            private_key,
-        })
+        Ok(ChainConfig::new(rpc_url, private_key))
     }
 }
 
@@ -346,14 +343,21 @@ pub(crate) fn stdout_to_stderr<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
-/// Runs an async block on a fresh runtime.
-pub(crate) fn block_on<T>(
-    f: impl std::future::Future<Output = eyre::Result<T>>,
-) -> eyre::Result<T> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(f)
+/// Runs an async block on the process's runtime (made on first use and kept): every chain
+/// call of a command runs on one runtime, so the connection its [`ChainConfig`] keeps is
+/// used where it was opened.
+pub fn block_on<T>(f: impl std::future::Future<Output = eyre::Result<T>>) -> eyre::Result<T> {
+    static RUNTIME: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    let runtime = match RUNTIME.get() {
+        Some(r) => r,
+        None => {
+            let made = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            RUNTIME.get_or_init(|| made)
+        }
+    };
+    runtime.block_on(f)
 }
 
 impl Cli {

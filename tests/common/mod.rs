@@ -118,10 +118,10 @@ pub(crate) fn flip_proof_byte(v: &mut serde_json::Value) {
 /// Starts a local anvil and a chain configuration that sends as its first account.
 pub(crate) async fn local_chain() -> (snarkml::chain::LocalAnvil, snarkml::chain::ChainConfig) {
     let anvil = snarkml::chain::LocalAnvil::start().await.unwrap();
-    let cfg = snarkml::chain::ChainConfig {
-        rpc_url: anvil.url().to_owned(),
-        private_key: snarkml::chain::ANVIL_DEFAULT_KEY.to_owned(),
-    };
+    let cfg = snarkml::chain::ChainConfig::new(
+        anvil.url().to_owned(),
+        snarkml::chain::ANVIL_DEFAULT_KEY.to_owned(),
+    );
     (anvil, cfg)
 }
 
