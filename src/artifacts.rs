@@ -155,20 +155,35 @@ impl BuildDir {
             ));
         }
         if !self.root.is_dir() {
-            return Err(eyre!(
+            return Err(MissingStep(format!(
                 "build directory {} does not exist: run `snarkml compile` first",
                 self.root.display()
-            ));
+            ))
+            .into());
         }
         if !path.is_file() {
-            return Err(eyre!(
+            return Err(MissingStep(format!(
                 "{} is missing: run `snarkml {step}` first",
                 path.display()
-            ));
+            ))
+            .into());
         }
         Ok(())
     }
 }
+
+/// [`BuildDir::require`]'s refusal when a step has not been run yet: its message names the
+/// step to run. A type of its own, so callers (the Python package) tell it from other errors.
+#[derive(Debug)]
+pub struct MissingStep(String);
+
+impl std::fmt::Display for MissingStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for MissingStep {}
 
 /// Reads a JSON file, naming it in any error.
 pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<T> {
@@ -196,9 +211,14 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Writes a binary file under a temporary name and renames it into place, so concurrent
 /// readers (other processes sharing a cache) and crashes never see half a file.
 pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = crate::stored::temp_path_beside(path);
-    write_bytes(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).wrap_err_with(|| format!("cannot write {}", path.display()))
+    use snarkml_circuits::CircuitError;
+    crate::stored::write_atomic(path, |w| {
+        w.write_all(bytes).map_err(|e| CircuitError::io(path, e))
+    })
+    .map_err(|e| match e {
+        CircuitError::Io { source, .. } => eyre!("cannot write {}: {source}", path.display()),
+        e => e.into(),
+    })
 }
 
 /// Writes a file that holds secrets (a private key; salts and the values they open; private

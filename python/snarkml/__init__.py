@@ -114,14 +114,16 @@ def _naming(call: Any, temp: Path, name: str | None, *args: Any) -> Any:
 progress: bool = os.environ.get("SNARKML_PROGRESS", "1") != "0"
 
 
-def _long_step(label: str, predicted_s: float | None, call: Any, *args: Any) -> Any:
-    """``call(*args)`` (the library releases the GIL), with a bar of elapsed time against
-    ``predicted_s`` on stderr while it runs, when :data:`progress` is on and tqdm installed."""
+def _long_step(label: str, build: "Build", call: Any, *args: Any) -> Any:
+    """``call(*args)`` (the library releases the GIL), with a bar of elapsed time against the
+    cost model's prediction for ``build`` on stderr while it runs, when :data:`progress` is on
+    and tqdm installed (the prediction is only read then)."""
     try:
         from tqdm.auto import tqdm
     except ImportError:
         tqdm = None
-    if not progress or tqdm is None or not predicted_s:
+    predicted_s = build._predicted_s() if progress and tqdm is not None else None
+    if not predicted_s:
         return call(*args)
     done: dict = {}
 
@@ -145,6 +147,11 @@ def _long_step(label: str, predicted_s: float | None, call: Any, *args: Any) -> 
     if "error" in done:
         raise done["error"]
     return done["value"]
+
+
+def _array(tensor: dict) -> np.ndarray:
+    """A tensor's dequantized ``values`` as the library writes them, in its ``shape``."""
+    return np.asarray(tensor["values"], dtype=np.float64).reshape(tensor["shape"])
 
 
 class _TempJson:
@@ -175,10 +182,7 @@ class Proof:
 
     @staticmethod
     def _arrays(tensors: Sequence[dict]) -> list:
-        return [
-            np.asarray(t["values"], dtype=np.float64).reshape(t["shape"]) if t.get("values") else None
-            for t in tensors
-        ]
+        return [_array(t) if t.get("values") else None for t in tensors]
 
     @property
     def outputs(self) -> list:
@@ -255,9 +259,7 @@ class Build:
         integer arithmetic, without a proof: the output array (a tuple for several)."""
         with self._input(inputs) as path:
             outs = json.loads(_naming(_ext.run, path, None, str(self.path), str(path)))
-        arrays = tuple(
-            np.asarray(t["values"], dtype=np.float64).reshape(t["shape"]) for t in outs
-        )
+        arrays = tuple(_array(t) for t in outs)
         return arrays[0] if len(arrays) == 1 else arrays
 
     def mock(self, *inputs: ArrayLike) -> None:
@@ -268,10 +270,8 @@ class Build:
 
     def _predicted_s(self) -> float | None:
         """The cost model's proving time of this circuit (keygen takes about as long)."""
-        if not progress:
-            return None
         try:
-            return json.loads(_ext.profile(str(self.path)))["predicted_prove_s"]
+            return _ext.predicted_prove_s(str(self.path))
         except SnarkmlError:
             return None  # the step itself says what is wrong
 
@@ -281,7 +281,7 @@ class Build:
         anvil, refused on other chains). Returns what setup recorded (``k``, ``vk_hash``…)."""
         srs_file = None if srs is None else str(srs)
         return json.loads(
-            _long_step("setup", self._predicted_s(), _ext.setup, str(self.path), srs_file)
+            _long_step("setup", self, _ext.setup, str(self.path), srs_file)
         )
 
     def prove(
@@ -300,7 +300,7 @@ class Build:
             out = folder / f"proof-{n}.json"
         with self._input(inputs, salts) as path:
             args = (str(self.path), str(path), str(out), for_aggregation)
-            _long_step("prove", self._predicted_s(), _naming, _ext.prove, path, None, *args)
+            _long_step("prove", self, _naming, _ext.prove, path, None, *args)
         return Proof(out)
 
     def verify(self, proof: Union[Proof, PathLike]) -> Proof:

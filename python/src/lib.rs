@@ -83,7 +83,7 @@ fn raise(e: eyre::Report, chain: bool) -> PyErr {
             | CircuitError::CorruptKey { .. },
         ) => InvalidFile::new_err(line),
         // A build step not run yet ("… is missing: run `snarkml setup` first").
-        _ if line.contains("run `snarkml ") && line.ends_with("` first") => {
+        _ if e.chain().any(|c| c.is::<snarkml::artifacts::MissingStep>()) => {
             InvalidFile::new_err(line)
         }
         _ if chain => ChainError::new_err(line),
@@ -116,16 +116,22 @@ fn compile_options(options: &str) -> Result<CompileOptions> {
     let mut opts = CompileOptions::default();
     for (key, value) in given {
         let bad = || eyre!("compile option `{key}`: {value} is not accepted");
-        let text = || value.as_str().map(str::to_owned).ok_or_else(bad);
         let int = || value.as_u64().ok_or_else(bad);
+        let text = || value.as_str().ok_or_else(bad);
+        let visibility =
+            || -> Result<Visibility> { text()?.parse().map_err(|e| eyre!("{key}: {e}")) };
         match key.as_str() {
             "scale" => opts.scale_bits = Some(int()? as u32),
             "weight_scale" => opts.weight_scale_bits = Some(int()? as u32),
             "width" => opts.width = int()? as usize,
-            "inputs" => opts.inputs = text()?.parse::<Visibility>().map_err(|e| eyre!("inputs: {e}"))?,
-            "outputs" => opts.outputs = text()?.parse::<Visibility>().map_err(|e| eyre!("outputs: {e}"))?,
-            "weights" => opts.weights = text()?.parse::<Visibility>().map_err(|e| eyre!("weights: {e}"))?,
-            "linear" => opts.linear = text()?.parse::<LinearMode>().map_err(|e| eyre!("linear: {e}"))?,
+            "inputs" => opts.inputs = visibility()?,
+            "outputs" => opts.outputs = visibility()?,
+            "weights" => opts.weights = visibility()?,
+            "linear" => {
+                opts.linear = text()?
+                    .parse::<LinearMode>()
+                    .map_err(|e| eyre!("{key}: {e}"))?
+            }
             "target_error" => opts.target_error = value.as_f64().ok_or_else(bad)?,
             "allow_error" => opts.allow_error = value.as_bool().ok_or_else(bad)?,
             _ => eyre::bail!(
@@ -235,6 +241,16 @@ fn profile(py: Python<'_>, build: PathBuf) -> PyResult<String> {
     })
 }
 
+/// The proving time the cost model predicts for `build`'s circuit (keygen takes about as
+/// long), from `model.json` alone: what the progress bar of a long step runs against.
+#[pyfunction]
+fn predicted_prove_s(py: Python<'_>, build: PathBuf) -> PyResult<f64> {
+    step(py, false, || {
+        let model = pipeline::compiled_model(&BuildDir::new(build))?;
+        Ok(pipeline::predicted_prove_seconds(&model))
+    })
+}
+
 /// Generates `build`'s Solidity verifier into `out_dir`: the self-contained form (the CLI's
 /// and the library's default), or with `reusable` the shared `Halo2Verifier` plus this
 /// circuit's verifying-key contract. Returns its form and sizes.
@@ -308,15 +324,7 @@ fn verify_onchain(
 ) -> PyResult<Option<u64>> {
     let verdict = step(py, true, || {
         let build = BuildDir::new(build);
-        let address = match address {
-            Some(a) => pipeline::parse_address(&a)?,
-            None => {
-                build.require(&build.deployment(), "deploy")?;
-                let d: snarkml::artifacts::Deployment =
-                    snarkml::artifacts::read_json(&build.deployment())?;
-                pipeline::parse_address(&d.verifier)?
-            }
-        };
+        let address = pipeline::verifier_address(&build, address.as_deref())?;
         let cfg = chain_config(rpc_url, private_key)?;
         let verdict =
             snarkml::cli::block_on(pipeline::verify_onchain(&build, &proof, address, &cfg))?;
@@ -373,6 +381,7 @@ fn _snarkml(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(prove, m)?)?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_function(wrap_pyfunction!(profile, m)?)?;
+    m.add_function(wrap_pyfunction!(predicted_prove_s, m)?)?;
     m.add_function(wrap_pyfunction!(gen_verifier, m)?)?;
     m.add_function(wrap_pyfunction!(deploy, m)?)?;
     m.add_function(wrap_pyfunction!(verify_onchain, m)?)?;

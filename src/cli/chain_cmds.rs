@@ -76,15 +76,7 @@ impl DeployCmd {
 impl VerifyOnchainCmd {
     pub(super) fn run(self) -> eyre::Result<()> {
         let build = BuildDir::new(&self.build);
-        let address = match &self.address {
-            Some(a) => pipeline::parse_address(a)?,
-            None => {
-                build.require(&build.deployment(), "deploy")?;
-                let d: crate::artifacts::Deployment =
-                    crate::artifacts::read_json(&build.deployment())?;
-                pipeline::parse_address(&d.verifier)?
-            }
-        };
+        let address = pipeline::verifier_address(&build, self.address.as_deref())?;
         let cfg = self.rpc.config()?;
         let verdict = block_on(pipeline::verify_onchain(&build, &self.proof, address, &cfg))?;
         if !verdict.valid {

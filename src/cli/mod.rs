@@ -188,15 +188,13 @@ pub(crate) fn record_deployments(
 /// of machine (` (about 12 s predicted)`), for the spinner; empty off a terminal or for a
 /// build not compiled yet (the step itself then says what is wrong).
 pub(super) fn predicted_prove(build: &crate::artifacts::BuildDir) -> String {
-    use snarkml_circuits::layout::optimize::{Columns, CostModel};
     use std::io::IsTerminal;
     if !std::io::stderr().is_terminal() {
         return String::new();
     }
     match crate::pipeline::compiled_model(build) {
         Ok(m) => {
-            let (secs, _) =
-                CostModel::MEASURED.predict(m.layout.k, Columns::of(&m, m.layout.width));
+            let secs = crate::pipeline::predicted_prove_seconds(&m);
             let precision = usize::from(secs < 10.0);
             format!(" (about {secs:.precision$} s predicted on a 2-core machine)")
         }

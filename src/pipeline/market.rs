@@ -4,7 +4,7 @@
 //! named before any gas is spent.
 
 use super::{evm_proof, field_to_u256, load, prove};
-use crate::artifacts::{read_json, BuildDir, Deployment};
+use crate::artifacts::BuildDir;
 use crate::chain::escrow::{self, Fulfilment, ModelEntry, RequestEntry};
 use crate::chain::ChainConfig;
 use crate::stored::Stored;
@@ -75,8 +75,7 @@ pub async fn register(
     let verifier = match verifier {
         Some(v) => v,
         None => {
-            build.require(&build.deployment(), "deploy")?;
-            let d: Deployment = read_json(&build.deployment())?;
+            let d = super::deployment(build)?;
             if d.rpc_url != cfg.rpc_url {
                 bail!(
                     "{}'s verifier was deployed on {}, not {}: deploy it there or give --verifier",

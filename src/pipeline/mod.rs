@@ -35,7 +35,7 @@ pub mod binding;
 pub mod market;
 pub mod profile;
 pub mod prompt;
-pub use profile::profile;
+pub use profile::{predicted_prove_seconds, profile};
 pub mod split;
 pub mod srs;
 pub use aggregate::{
@@ -724,6 +724,20 @@ pub(crate) async fn deploy_artifacts(
     };
     deployment.verifier = front.to_string();
     Ok(deployment)
+}
+
+/// The deployment record of `build` (`deployment.json`, written by `deploy`).
+pub fn deployment(build: &BuildDir) -> Result<Deployment> {
+    build.require(&build.deployment(), "deploy")?;
+    read_json(&build.deployment())
+}
+
+/// The `IVerifier` to send `build`'s proofs to: `given`, else the one `deploy` recorded.
+pub fn verifier_address(build: &BuildDir, given: Option<&str>) -> Result<Address> {
+    match given {
+        Some(a) => parse_address(a),
+        None => parse_address(&deployment(build)?.verifier),
+    }
 }
 
 /// Calls `verifyProof` of the `IVerifier` at `address` with a proof file.

@@ -50,13 +50,21 @@ impl Profile {
     }
 }
 
+/// The proving time the cost model of `compile --optimize` predicts for `model`'s circuit on a
+/// 2-core machine: from its `k` and columns alone (no layout).
+pub fn predicted_prove_seconds(model: &CompiledModel) -> f64 {
+    let columns = optimize::Columns::of(model, model.layout.width);
+    optimize::CostModel::MEASURED
+        .predict(model.layout.k, columns)
+        .0
+}
+
 /// The profile of the compiled model in `build` (no keys needed).
 pub fn profile(build: &BuildDir) -> Result<Profile> {
     build.require(&build.model(), "compile")?;
     let model = CompiledModel::load(&build.model())?;
     let plan = Plan::build(&model, model.layout.width, None)?;
-    let columns = optimize::Columns::of(&model, model.layout.width);
-    let (predicted, _) = optimize::CostModel::MEASURED.predict(model.layout.k, columns);
+    let predicted = predicted_prove_seconds(&model);
     let per_row = predicted / (1u64 << model.layout.k) as f64;
     let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
     let layers = plan
