@@ -2,7 +2,7 @@
 
 use super::human::{ether, hash, utc, word};
 use super::print;
-use super::{block_on, timed, RpcOpts};
+use super::{block_on, timed_predicted, RpcOpts};
 use crate::artifacts::BuildDir;
 use crate::chain::escrow::{self, ModelEntry, RequestEntry};
 use crate::deployments::Contract;
@@ -11,6 +11,7 @@ use crate::stored::Stored;
 use alloy::primitives::{Address, U256};
 use clap::{Args, Subcommand};
 use serde_json::json;
+use snarkml_circuits::fixed_point::field_to_hex;
 use std::path::PathBuf;
 
 /// `snarkml contracts`.
@@ -93,6 +94,23 @@ impl EscrowOpts {
 /// `snarkml infer`.
 #[derive(Debug, Subcommand)]
 pub enum InferCmd {
+    /// Write a request's input file: the values of INPUT with a fresh random salt for every
+    /// hashed input of the build. Give the file to the provider only: with it, anyone can
+    /// open the input's commitment.
+    #[command(after_help = "Examples:\n  snarkml infer salt build/ --input x.json -o in.json")]
+    Salt {
+        /// The model's build directory (compiled with --inputs hashed).
+        build: PathBuf,
+        /// The input values (an input file; salts it already has are kept).
+        #[arg(long)]
+        input: PathBuf,
+        /// The salted input file to write (never overwritten).
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Open a request for a registered model on an input, escrowing the fee.
     #[command(
         after_help = "Examples:\n  snarkml infer request build/ --model 1 --input in.json --fee 0.01ether --ttl 3600"
@@ -324,6 +342,35 @@ impl ModelCmd {
 impl InferCmd {
     pub(super) fn run(self) -> eyre::Result<()> {
         match self {
+            InferCmd::Salt {
+                build,
+                input,
+                out,
+                json: j,
+            } => {
+                let salted = market::salt_input(&BuildDir::new(&build), &input, &out)?;
+                let commitments: Vec<_> = salted
+                    .iter()
+                    .map(|s| json!({"input": s.name, "commitment": field_to_hex(&s.commitment)}))
+                    .collect();
+                print(
+                    j,
+                    json!({"file": out.display().to_string(), "inputs": commitments}),
+                    || {
+                        println!(
+                            "wrote {}: keep it private; give it to the provider only",
+                            out.display()
+                        );
+                        for s in &salted {
+                            println!(
+                                "  input `{}` commitment {}",
+                                s.name,
+                                field_to_hex(&s.commitment)
+                            );
+                        }
+                    },
+                )
+            }
             InferCmd::Request {
                 build,
                 model,
@@ -354,7 +401,8 @@ impl InferCmd {
                 let cfg = e.rpc.config()?;
                 let escrow_address = e.address(&cfg)?;
                 let build = BuildDir::new(&build);
-                let (f, secs) = timed("proving and fulfilling", || {
+                let predicted = super::predicted(&build, pipeline::predicted_prove_seconds);
+                let (f, secs) = timed_predicted("proving and fulfilling", predicted, || {
                     block_on(market::fulfill(
                         &build,
                         &cfg,

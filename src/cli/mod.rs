@@ -11,6 +11,7 @@ mod demo;
 mod human;
 mod market;
 mod profile;
+mod progress;
 mod prompt;
 mod prove;
 mod run;
@@ -22,7 +23,7 @@ use crate::chain::{ChainConfig, ANVIL_DEFAULT_KEY};
 use crate::deployments::{Contract, Deployments, Lookup};
 use alloy::primitives::Address;
 use clap::{Args, Parser, Subcommand};
-use std::time::Instant;
+pub(crate) use progress::{predicted, progress_bar, progress_step, timed, timed_predicted};
 
 /// snarkml: prove that a model produced an output, and check the proof on Ethereum.
 #[derive(Debug, Parser)]
@@ -183,25 +184,6 @@ pub(crate) fn record_deployments(
     Ok(path)
 }
 
-/// Runs `f`, printing `name` and how long it took.
-/// On a terminal, what the cost model predicts for proving `build`'s circuit on this kind
-/// of machine (` (about 12 s predicted)`), for the spinner; empty off a terminal or for a
-/// build not compiled yet (the step itself then says what is wrong).
-pub(super) fn predicted_prove(build: &crate::artifacts::BuildDir) -> String {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
-        return String::new();
-    }
-    match crate::pipeline::compiled_model(build) {
-        Ok(m) => {
-            let secs = crate::pipeline::predicted_prove_seconds(&m);
-            let precision = usize::from(secs < 10.0);
-            format!(" (about {secs:.precision$} s predicted on a 2-core machine)")
-        }
-        Err(_) => String::new(),
-    }
-}
-
 /// Prints `value` as pretty JSON with `--json`, else runs `text` (the human form). Under
 /// [`run_json`] the value is kept for the caller instead of printed.
 pub(super) fn print(
@@ -264,52 +246,6 @@ where
         1 => values.remove(0),
         _ => serde_json::Value::Array(values),
     })
-}
-
-pub(crate) fn timed<T>(name: &str, f: impl FnOnce() -> eyre::Result<T>) -> eyre::Result<(T, f64)> {
-    let spinner = spinner(name);
-    let start = Instant::now();
-    let out = f();
-    let secs = start.elapsed().as_secs_f64();
-    if let Some(s) = spinner {
-        s.finish_and_clear();
-    }
-    out.map(|v| (v, secs))
-}
-
-fn spinner(name: &str) -> Option<indicatif::ProgressBar> {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let pb = indicatif::ProgressBar::new_spinner();
-    pb.set_message(name.to_owned());
-    pb.enable_steady_tick(std::time::Duration::from_millis(120));
-    Some(pb)
-}
-
-/// A progress bar of `steps` steps with elapsed time, on a terminal only.
-pub(crate) fn progress_bar(steps: u64) -> Option<indicatif::ProgressBar> {
-    use std::io::IsTerminal;
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let pb = indicatif::ProgressBar::new(steps);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("[{elapsed_precise}] {bar:20} {pos}/{len} {msg}")
-    {
-        pb.set_style(style);
-    }
-    pb.enable_steady_tick(std::time::Duration::from_millis(250));
-    Some(pb)
-}
-
-/// Moves a progress bar (if any) to step `pos` with `msg`.
-pub(crate) fn progress_step(bar: &Option<indicatif::ProgressBar>, pos: u64, msg: &str) {
-    if let Some(b) = bar {
-        b.set_position(pos);
-        b.set_message(msg.to_owned());
-    }
 }
 
 /// Runs `f` with the process's standard output going to standard error. The aggregation

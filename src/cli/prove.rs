@@ -125,8 +125,8 @@ impl ProveCmd {
                 self.build.display()
             );
         }
-        let what = format!("proving{}", super::predicted_prove(&build));
-        let (file, secs) = super::timed(&what, || {
+        let predicted = super::predicted(&build, pipeline::predicted_prove_seconds);
+        let (file, secs) = super::timed_predicted("proving", predicted, || {
             pipeline::prove(&build, &self.input, &self.out, self.transcript())
         })?;
         let size = file.proof_bytes()?.len();
@@ -160,15 +160,17 @@ impl ProveCmd {
         let Some(index) = j.checked_sub(1) else {
             eyre::bail!("--segment counts from 1");
         };
-        let (file, secs) = super::timed(&format!("proving segment {j}"), || {
-            pipeline::split::prove_one_segment(
-                build,
-                index,
-                &self.input,
-                &self.out,
-                self.transcript(),
-            )
-        })?;
+        let predicted = super::predicted(&build.segment(index), pipeline::predicted_prove_seconds);
+        let (file, secs) =
+            super::timed_predicted(&format!("proving segment {j}"), predicted, || {
+                pipeline::split::prove_one_segment(
+                    build,
+                    index,
+                    &self.input,
+                    &self.out,
+                    self.transcript(),
+                )
+            })?;
         let size = file.proof_bytes()?.len();
         let value = serde_json::json!({
             "proof": self.out.display().to_string(),

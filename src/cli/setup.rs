@@ -42,7 +42,8 @@ impl SetupCmd {
                 (path, Some(made))
             }
         };
-        let (info, secs) = super::timed("generating keys", || {
+        let predicted = super::predicted(&build, pipeline::predicted_keygen_seconds);
+        let (info, secs) = super::timed_predicted("generating keys", predicted, || {
             pipeline::setup(&build, &srs).map_err(|e| {
                 use snarkml_circuits::error::CircuitError;
                 match e.downcast_ref::<CircuitError>() {

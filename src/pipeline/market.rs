@@ -10,7 +10,8 @@ use crate::chain::ChainConfig;
 use crate::stored::Stored;
 use alloy::primitives::{keccak256, Address, B256, U256};
 use eyre::{bail, eyre, Result, WrapErr};
-use snarkml_circuits::fixed_point::pack;
+use snarkml_circuits::fixed_point::{field_to_hex, pack};
+use snarkml_circuits::halo2_proofs::halo2curves::ff::Field;
 use snarkml_circuits::io::{commit_quantized, InputFile};
 use snarkml_circuits::prover::Transcript;
 use snarkml_circuits::quantize::Visibility;
@@ -97,6 +98,65 @@ fn registered_weights(model: &snarkml_circuits::quantize::CompiledModel) -> Resu
     Ok(model
         .weights_commitment()?
         .map_or(U256::ZERO, |c| field_to_u256(&c)))
+}
+
+/// What [`salt_input`] drew: per hashed input, its name and the commitment a request will
+/// escrow against.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Salted {
+    /// The input tensor's ONNX name.
+    pub name: String,
+    /// `Poseidon(values ‖ salt)`, the public instance of the request.
+    pub commitment: Fr,
+}
+
+/// Writes `out`: the input file `input` with a fresh random salt for every hashed input of the
+/// build that has none, ready for `infer request` and `infer fulfill`. Refuses a build without
+/// hashed inputs (its input file needs no salt) and an `out` that exists (overwriting it could
+/// lose the salt of an open request).
+pub fn salt_input(build: &BuildDir, input: &Path, out: &Path) -> Result<Vec<Salted>> {
+    let model = load(build)?.model;
+    let mut file = InputFile::load(input)?;
+    let hashed: Vec<String> = model
+        .inputs
+        .iter()
+        .filter(|s| s.visibility == Visibility::Hashed)
+        .map(|s| model.tensors[s.tensor].name.clone())
+        .collect();
+    if hashed.is_empty() {
+        bail!(
+            "{} has no hashed input: its input file needs no salt (compile with --inputs hashed to commit to inputs)",
+            build.root().display()
+        );
+    }
+    if out.exists() {
+        bail!(
+            "{} exists: it may hold the salt of an open request; choose another -o",
+            out.display()
+        );
+    }
+    for name in &hashed {
+        file.salts
+            .entry(name.clone())
+            .or_insert_with(|| field_to_hex(&Fr::random(rand::rngs::OsRng)));
+    }
+    let quantized = model
+        .quantize_inputs(&file.input_data)
+        .wrap_err_with(|| format!("{}", input.display()))?;
+    let mut salted = Vec::new();
+    for (spec, q) in model.inputs.iter().zip(&quantized) {
+        let name = &model.tensors[spec.tensor].name;
+        if spec.visibility == Visibility::Hashed {
+            let salt = super::parse_salt(name, &file.salts[name])
+                .wrap_err_with(|| format!("{}", input.display()))?;
+            salted.push(Salted {
+                name: name.clone(),
+                commitment: commit_quantized(q, salt),
+            });
+        }
+    }
+    file.save(out)?;
+    Ok(salted)
 }
 
 /// Checks that model `model_id` in the escrow's registry is the model of `build`: its verifier

@@ -35,7 +35,7 @@ pub mod binding;
 pub mod market;
 pub mod profile;
 pub mod prompt;
-pub use profile::{predicted_prove_seconds, profile};
+pub use profile::{predicted_keygen_seconds, predicted_prove_seconds, profile};
 pub mod split;
 pub mod srs;
 pub use aggregate::{

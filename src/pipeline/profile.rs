@@ -59,6 +59,16 @@ pub fn predicted_prove_seconds(model: &CompiledModel) -> f64 {
         .0
 }
 
+/// Key generation against proving time on the same circuit, as measured in BENCHMARKS.md
+/// (digits MLP 0.48, CNN 0.46, transformer block 0.47, MobileNetV2 0.42 and 0.34).
+const KEYGEN_PER_PROVE: f64 = 0.45;
+
+/// What the cost model predicts `setup` (key generation) takes on a 2-core machine, in
+/// seconds: a measured fraction of the proving time it predicts.
+pub fn predicted_keygen_seconds(model: &CompiledModel) -> f64 {
+    KEYGEN_PER_PROVE * predicted_prove_seconds(model)
+}
+
 /// The profile of the compiled model in `build` (no keys needed).
 pub fn profile(build: &BuildDir) -> Result<Profile> {
     build.require(&build.model(), "compile")?;
