@@ -241,45 +241,44 @@ fn digits_audit_is_proven_in_chunks_aggregated_and_paid_on_anvil() {
     )
     .unwrap();
     let sponsor = ["--private-key", SPONSOR_KEY, "--bounty", bounty.as_str()];
-    let open_args = |model_id: &'static str, verifier: &str, dataset: &Path, threshold: &str| {
-        let b = if model_id == "2" { &other } else { &build };
-        let args = [
-            "bounty",
-            "open",
-            "--model",
-            model_id,
-            "--verifier",
-            verifier,
-            "--aggregation",
-            s(&aggr),
-            "--build",
-            s(b),
-            "--dataset",
-            s(dataset),
-            "--threshold",
-            threshold,
-            "--reward",
-            "1ether",
-            "--ttl",
-            "3600",
-            "--json",
-        ];
-        with(&args, &sponsor)
-    };
+    // Without --verifier, the sponsor's bounty names the verifier `deploy` recorded for the
+    // aggregation directory.
+    let open_args =
+        |model_id: &'static str, verifier: Option<&str>, dataset: &Path, threshold: &str| {
+            let b = if model_id == "2" { &other } else { &build };
+            let mut args = vec!["bounty", "open", "--model", model_id];
+            if let Some(v) = verifier {
+                args.extend(["--verifier", v]);
+            }
+            args.extend([
+                "--aggregation",
+                s(&aggr),
+                "--build",
+                s(b),
+                "--dataset",
+                s(dataset),
+                "--threshold",
+                threshold,
+                "--reward",
+                "1ether",
+                "--ttl",
+                "3600",
+                "--json",
+            ]);
+            with(&args, &sponsor)
+        };
     let open = |model_id: &'static str, dataset: &Path, threshold: &str| {
-        json(&ok(open_args(
-            model_id,
-            &audit_verifier,
-            dataset,
-            threshold,
-        )))["id"]
-            .as_u64()
-            .unwrap()
+        let opened = json(&ok(open_args(model_id, None, dataset, threshold)));
+        assert_eq!(
+            opened["verifier"].as_str().unwrap().to_lowercase(),
+            audit_verifier.to_lowercase()
+        );
+        opened["id"].as_u64().unwrap()
     };
     // A verifier that is not the aggregation's (here the inference verifier) is refused before
     // the reward moves.
     assert_one_line_error(
-        &open_args("1", &inference_verifier, &data, "0.95"),
+        &open_args("1", Some(&inference_verifier), &data, "0.95"),
         "the audit verifier: refusing the verifier at",
     );
     let paid = open("1", &data, "0.95");

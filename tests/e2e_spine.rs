@@ -558,65 +558,16 @@ fn natural_mistakes_get_one_line_errors_that_say_what_to_do() {
     );
 }
 
-/// The commands of the first ```sh block under `heading` in README.md, one per entry: comments
-/// dropped, `\` continuations joined.
-fn readme_commands(heading: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(repo("README.md")).unwrap();
-    let section = &text[text
-        .find(heading)
-        .unwrap_or_else(|| panic!("README.md has no `{heading}`"))..];
-    let start = section.find("```sh\n").expect("a ```sh block") + "```sh\n".len();
-    let block = &section[start..start + section[start..].find("```").unwrap()];
-    let mut commands = Vec::new();
-    let mut pending = String::new();
-    for line in block.lines() {
-        let line = line.split(" #").next().unwrap().trim();
-        match line.strip_suffix('\\') {
-            Some(head) => pending.push_str(head),
-            None if !line.is_empty() || !pending.is_empty() => {
-                pending.push_str(line);
-                commands.push(std::mem::take(&mut pending));
-            }
-            None => {}
-        }
-    }
-    commands
-}
-
 /// README "The pipeline, step by step", replayed as written in a fresh directory (the
 /// repository's `models/` beside it) against a fresh anvil, which stands in for the block's
 /// own `anvil … &` line (`SNARKML_RPC_URL` points the commands' default at it).
 #[test]
 fn the_readme_pipeline_block_runs_as_written() {
     toolchain_on_path();
-    let commands = readme_commands("## The pipeline, step by step");
-    assert!(commands.len() >= 8, "{commands:?}");
     let tmp = tempfile::tempdir().unwrap();
-    std::os::unix::fs::symlink(repo("models"), tmp.path().join("models")).unwrap();
     let chain = common::TestChain::start();
-    let mut ran = 0;
-    for command in &commands {
-        let words: Vec<&str> = command.split_whitespace().collect();
-        match words[0] {
-            "anvil" => continue,
-            "snarkml" => {}
-            other => panic!("README pipeline block runs `{other}`, which this test cannot replay"),
-        }
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_snarkml"))
-            .args(&words[1..])
-            .current_dir(tmp.path())
-            .env("SNARKML_RPC_URL", chain.url())
-            .env("SNARKML_DEPLOYMENTS", tmp.path().join("deployments.json"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "`{command}` failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        ran += 1;
-    }
-    assert!(ran >= 7);
+    let ran = common::replay_readme_block("## The pipeline, step by step", tmp.path(), &chain);
+    assert!(ran >= 8, "{ran} commands");
     // What the block promises: a proof accepted on-chain.
     assert!(tmp.path().join("build/deployment.json").exists());
 }

@@ -119,6 +119,19 @@ fn request_fulfil_pays_the_provider_and_every_wrong_fulfilment_is_rejected() {
     // The requester commits to its input under its own salt and escrows 1 ether.
     let input = t("input.json");
     write_input(&input, "777");
+    // `infer salt` salts hashed inputs only: a public-input build needs none.
+    assert_one_line_error(
+        &snarkml(&[
+            "infer",
+            "salt",
+            &other,
+            "--input",
+            input.to_str().unwrap(),
+            "-o",
+            t("salted.json").to_str().unwrap(),
+        ]),
+        "has no hashed input: its input file needs no salt",
+    );
     let requester = ["--rpc-url", url.as_str(), "--private-key", REQUESTER_KEY];
     let escrow_flag = ["--escrow", escrow_addr.as_str()];
     let open = |ttl: &str| {
@@ -508,4 +521,39 @@ fn deployed_contracts_are_recorded_per_chain_and_found_by_later_commands() {
     // A malformed file is named, not ignored.
     std::fs::write(&file, "[1, 2").unwrap();
     assert_one_line_error(&run(&["status"]), "is not a deployments file");
+}
+
+/// README "Pay-per-verified-inference", replayed as written on a fresh anvil: the request is
+/// fulfilled on the salted input, and `infer salt` never overwrites a salted file.
+#[test]
+fn the_readme_inference_block_runs_as_written() {
+    toolchain_on_path();
+    let tmp = tempfile::tempdir().unwrap();
+    let chain = TestChain::start();
+    let ran = common::replay_readme_block("## Pay-per-verified-inference", tmp.path(), &chain);
+    assert!(ran >= 11, "{ran} commands");
+    let shown = json(&ok(snarkml_recording(
+        &["infer", "show", "1", "--json", "--rpc-url", chain.url()],
+        &tmp.path().join("deployments.json"),
+    )));
+    assert_eq!(shown["status"], "fulfilled", "{shown}");
+    // The salted file opens the escrowed commitment, and refuses to be overwritten.
+    let build = snarkml::artifacts::BuildDir::new(tmp.path().join("build"));
+    let escrowed = pipeline::market::input_instances(&build, &tmp.path().join("in.json")).unwrap();
+    assert_eq!(escrowed.len(), 1);
+    let again = snarkml(&[
+        "infer",
+        "salt",
+        tmp.path().join("build").to_str().unwrap(),
+        "--input",
+        common::repo("models/digits_mlp/input.json")
+            .to_str()
+            .unwrap(),
+        "-o",
+        tmp.path().join("in.json").to_str().unwrap(),
+    ]);
+    assert_one_line_error(
+        &again,
+        "in.json exists: it may hold the salt of an open request",
+    );
 }

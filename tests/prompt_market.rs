@@ -562,3 +562,18 @@ fn a_prompt_is_listed_bought_delivered_and_decrypted_and_every_bad_step_is_refus
         alloy::primitives::U256::ZERO
     );
 }
+
+/// README "Prompt marketplace", replayed as written on a fresh anvil: the order is delivered
+/// and the buyer's decrypted prompt is the seller's.
+#[test]
+fn the_readme_prompt_market_block_runs_as_written() {
+    toolchain_on_path();
+    let tmp = tempfile::tempdir().unwrap();
+    let chain = TestChain::start();
+    let ran = common::replay_readme_block("## Prompt marketplace", tmp.path(), &chain);
+    assert!(ran >= 15, "{ran} commands");
+    assert_eq!(
+        read_prompt(&tmp.path().join("prompt.json")),
+        ["dog", "runs", "fast", "<pad>"]
+    );
+}

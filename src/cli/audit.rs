@@ -181,15 +181,16 @@ pub struct BountyOpts {
 pub enum BountyCmd {
     /// Escrow a reward for proof that a registered model reaches an accuracy on a dataset.
     #[command(
-        after_help = "Examples:\n  snarkml bounty open --model 1 --verifier 0xCf7E… --aggregation aggr/ --build build/ --dataset models/digits_test.json --threshold 0.9 --reward 1ether --ttl 86400"
+        after_help = "Examples:\n  snarkml bounty open --model 1 --aggregation aggr/ --build build/ --dataset models/digits_test.json --threshold 0.9 --reward 1ether --ttl 86400"
     )]
     Open {
         /// The registered model (with hashed weights).
         #[arg(long)]
         model: u64,
-        /// The verifier of aggregated audit proofs.
-        #[arg(long)]
-        verifier: String,
+        /// The verifier of aggregated audit proofs [default: the one `snarkml deploy` recorded
+        /// for --aggregation].
+        #[arg(long, required_unless_present = "aggregation")]
+        verifier: Option<String>,
         /// The aggregation directory whose generated verifier `--verifier` must be exactly
         /// (`audit aggregate`, then `gen-verifier`): its code is compared before the reward
         /// moves.
@@ -561,10 +562,15 @@ impl BountyCmd {
                 let cfg = opts.rpc.config()?;
                 let build = BuildDir::new(&build);
                 let aggregation = aggregation.map(BuildDir::new);
+                let verifier = match (&verifier, &aggregation) {
+                    (Some(v), _) => address(v, "--verifier")?,
+                    (None, Some(aggr)) => crate::pipeline::verifier_address(aggr, None)?,
+                    (None, None) => unreachable!("clap requires --verifier or --aggregation"),
+                };
                 let req = audit::BountyRequest {
                     bounty: opts.address(&cfg)?,
                     model_id: model,
-                    verifier: address(&verifier, "--verifier")?,
+                    verifier,
                     aggregation: aggregation.as_ref(),
                     dataset: (&build, &dataset),
                     threshold: audit::parse_threshold(&threshold)?,

@@ -10,13 +10,19 @@ pub(crate) fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
 
-/// A development SRS of size `k`, generated once per test run into `$SNARKML_TEST_CACHE`.
-pub(crate) fn cached_srs(k: u32) -> PathBuf {
+/// The directory one test run shares its generated files in: `$SNARKML_TEST_CACHE`, else
+/// `target/snarkml-test-cache`.
+pub(crate) fn test_cache() -> PathBuf {
     let dir = std::env::var_os("SNARKML_TEST_CACHE")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo("target/snarkml-test-cache"));
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(format!("srs-k{k}.bin"));
+    dir
+}
+
+/// A development SRS of size `k`, generated once per test run into `$SNARKML_TEST_CACHE`.
+pub(crate) fn cached_srs(k: u32) -> PathBuf {
+    let path = test_cache().join(format!("srs-k{k}.bin"));
     // Tests of one binary run in parallel threads: one generates, the others wait for it.
     static GENERATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _guard = GENERATING.lock().unwrap_or_else(|e| e.into_inner());
@@ -303,4 +309,83 @@ pub(crate) fn deploy_liar_verifier(
     rt.block_on(snarkml::chain::deploy(cfg, code))
         .unwrap()
         .address
+}
+
+/// The commands of the first ```sh block under `heading` in README.md, one per entry: comments
+/// dropped, `\` continuations joined.
+fn readme_commands(heading: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(repo("README.md")).unwrap();
+    let section = &text[text
+        .find(heading)
+        .unwrap_or_else(|| panic!("README.md has no `{heading}`"))..];
+    let start = section.find("```sh\n").expect("a ```sh block") + "```sh\n".len();
+    let block = &section[start..start + section[start..].find("```").unwrap()];
+    let mut commands = Vec::new();
+    let mut pending = String::new();
+    for line in block.lines() {
+        let line = line.split(" #").next().unwrap().trim();
+        let line = if line.starts_with('#') { "" } else { line };
+        match line.strip_suffix('\\') {
+            Some(head) => pending.push_str(head),
+            None if !line.is_empty() || !pending.is_empty() => {
+                pending.push_str(line);
+                commands.push(std::mem::take(&mut pending));
+            }
+            None => {}
+        }
+    }
+    commands
+}
+
+/// Replays the ```sh block under `heading` in README.md as a shell would, in `dir` (the
+/// repository's `models/` linked beside it) against `chain`, which stands in for the block's
+/// own `anvil … &` line (`SNARKML_RPC_URL` points the commands' default at it): `a && b` runs
+/// both, `NAME=value` sets a variable later commands use as `$NAME`, and every `snarkml`
+/// command must succeed. Development SRS files the block makes implicitly (`setup` without
+/// `--srs`) come from the test cache. Returns how many commands ran.
+pub(crate) fn replay_readme_block(heading: &str, dir: &Path, chain: &TestChain) -> usize {
+    if !dir.join("models").exists() {
+        std::os::unix::fs::symlink(repo("models"), dir.join("models")).unwrap();
+    }
+    let cache = test_cache().join("srs-cache");
+    let mut vars = std::collections::BTreeMap::<String, String>::new();
+    let mut ran = 0;
+    for line in readme_commands(heading) {
+        for command in line.split("&&").map(str::trim) {
+            let words: Vec<String> = command
+                .split_whitespace()
+                .map(|w| match w.strip_prefix('$') {
+                    Some(name) => vars
+                        .get(name)
+                        .unwrap_or_else(|| panic!("README `{heading}` uses ${name} unset"))
+                        .clone(),
+                    None => w.to_owned(),
+                })
+                .collect();
+            if let (1, Some((name, value))) = (words.len(), words[0].split_once('=')) {
+                vars.insert(name.to_owned(), value.to_owned());
+                continue;
+            }
+            match words[0].as_str() {
+                "anvil" => continue,
+                "snarkml" => {}
+                other => panic!("README `{heading}` runs `{other}`, which this test cannot replay"),
+            }
+            let out = Command::new(env!("CARGO_BIN_EXE_snarkml"))
+                .args(&words[1..])
+                .current_dir(dir)
+                .env("SNARKML_RPC_URL", chain.url())
+                .env("SNARKML_DEPLOYMENTS", dir.join("deployments.json"))
+                .env("SNARKML_SRS_CACHE", &cache)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "README `{heading}`: `{command}` failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            ran += 1;
+        }
+    }
+    ran
 }
