@@ -530,7 +530,8 @@ fn the_readme_inference_block_runs_as_written() {
     toolchain_on_path();
     let tmp = tempfile::tempdir().unwrap();
     let chain = TestChain::start();
-    let ran = common::replay_readme_block("## Pay-per-verified-inference", tmp.path(), &chain);
+    let ran =
+        common::replay_readme_block("## Pay-per-verified-inference", tmp.path(), Some(&chain));
     assert!(ran >= 11, "{ran} commands");
     let shown = json(&ok(snarkml_recording(
         &["infer", "show", "1", "--json", "--rpc-url", chain.url()],

@@ -570,7 +570,7 @@ fn the_readme_prompt_market_block_runs_as_written() {
     toolchain_on_path();
     let tmp = tempfile::tempdir().unwrap();
     let chain = TestChain::start();
-    let ran = common::replay_readme_block("## Prompt marketplace", tmp.path(), &chain);
+    let ran = common::replay_readme_block("## Prompt marketplace", tmp.path(), Some(&chain));
     assert!(ran >= 15, "{ran} commands");
     assert_eq!(
         read_prompt(&tmp.path().join("prompt.json")),

@@ -404,6 +404,8 @@ fn a_memory_budget_splits_only_a_model_that_needs_it_and_bad_budgets_are_refused
         &with(&["--max-memory", "1MiB"]),
         "a memory budget of 1 MiB is less than the smallest circuit needs",
     );
+    // A refused split leaves no whole-model build to be mistaken for the one asked for.
+    assert!(!b.join("model.json").exists());
 }
 
 #[test]
@@ -484,4 +486,17 @@ fn the_ray_driver_proves_a_split_model_a_task_per_segment_and_resumes() {
         stderr.contains("holds the proofs of another input: give another --out"),
         "{stderr}"
     );
+}
+
+/// README "Models bigger than one machine", replayed as written: the digits MLP in two
+/// segments, each with its own keys, proven and verified as a chain.
+#[test]
+fn the_readme_split_block_runs_as_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ran = common::replay_readme_block("## Models bigger than one machine", tmp.path(), None);
+    assert_eq!(ran, 4);
+    let build = snarkml::artifacts::BuildDir::new(tmp.path().join("build"));
+    assert!(build.is_split());
+    let (_, models) = snarkml::pipeline::split::segments(&build).unwrap();
+    assert_eq!(models.len(), 2);
 }

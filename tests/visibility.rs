@@ -271,3 +271,13 @@ fn hashed_weights_model_and_openings_are_written_owner_only() {
     assert_eq!(mode(&openings), 0o600);
     assert_eq!(OpeningsFile::load(&openings).unwrap().openings.len(), 1);
 }
+
+/// README "Visibility", replayed as written: the digits MLP with its weights committed.
+#[test]
+fn the_readme_visibility_block_runs_as_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ran = common::replay_readme_block("## Visibility", tmp.path(), None);
+    assert_eq!(ran, 1);
+    let model = CompiledModel::load(&BuildDir::new(tmp.path().join("build")).model()).unwrap();
+    assert!(model.weights_commitment().unwrap().is_some());
+}

@@ -482,6 +482,10 @@ impl CompileCmd {
             Some(budget) => {
                 let (manifest, more) = super::timed("splitting", || {
                     pipeline::split::split_build(&build, &m, budget)
+                })
+                .inspect_err(|_| {
+                    // A refused split leaves no whole-model build behind to be mistaken for it.
+                    let _ = std::fs::remove_file(build.model());
                 })?;
                 secs += more;
                 manifest

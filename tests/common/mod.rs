@@ -338,12 +338,13 @@ fn readme_commands(heading: &str) -> Vec<String> {
 }
 
 /// Replays the ```sh block under `heading` in README.md as a shell would, in `dir` (the
-/// repository's `models/` linked beside it) against `chain`, which stands in for the block's
-/// own `anvil … &` line (`SNARKML_RPC_URL` points the commands' default at it): `a && b` runs
+/// repository's `models/` linked beside it) against `chain` (if the block uses one), which
+/// stands in for the block's own `anvil … &` line (`SNARKML_RPC_URL` points the commands'
+/// default at it): `a && b` runs
 /// both, `NAME=value` sets a variable later commands use as `$NAME`, and every `snarkml`
 /// command must succeed. Development SRS files the block makes implicitly (`setup` without
 /// `--srs`) come from the test cache. Returns how many commands ran.
-pub(crate) fn replay_readme_block(heading: &str, dir: &Path, chain: &TestChain) -> usize {
+pub(crate) fn replay_readme_block(heading: &str, dir: &Path, chain: Option<&TestChain>) -> usize {
     if !dir.join("models").exists() {
         std::os::unix::fs::symlink(repo("models"), dir.join("models")).unwrap();
     }
@@ -371,14 +372,15 @@ pub(crate) fn replay_readme_block(heading: &str, dir: &Path, chain: &TestChain) 
                 "snarkml" => {}
                 other => panic!("README `{heading}` runs `{other}`, which this test cannot replay"),
             }
-            let out = Command::new(env!("CARGO_BIN_EXE_snarkml"))
-                .args(&words[1..])
+            let mut run = Command::new(env!("CARGO_BIN_EXE_snarkml"));
+            run.args(&words[1..])
                 .current_dir(dir)
-                .env("SNARKML_RPC_URL", chain.url())
                 .env("SNARKML_DEPLOYMENTS", dir.join("deployments.json"))
-                .env("SNARKML_SRS_CACHE", &cache)
-                .output()
-                .unwrap();
+                .env("SNARKML_SRS_CACHE", &cache);
+            if let Some(chain) = chain {
+                run.env("SNARKML_RPC_URL", chain.url());
+            }
+            let out = run.output().unwrap();
             assert!(
                 out.status.success(),
                 "README `{heading}`: `{command}` failed: {}",
