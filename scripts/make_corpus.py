@@ -1285,6 +1285,28 @@ def text_embedding(rng):
     )
 
 
+@model("gather_computed", "values picked by computed (int64, negative too) indices: "
+       "GatherElements of a computed tensor and of a constant one, Gather of a computed tensor "
+       "along axis 1, and the value at an ArgMax (GatherElements by a computed index)")
+def gather_computed(rng):
+    return (
+        [
+            node("GatherElements", ["x", "ids"], ["picked"], axis=1),
+            node("GatherElements", ["table", "ids"], ["table_picked"], axis=1),
+            node("Gather", ["x", "cols"], ["columns"], axis=1),
+            node("Reshape", ["columns", "shape23"], ["columns2"]),
+            node("ArgMax", ["x"], ["best_at"], axis=1, keepdims=1),
+            node("GatherElements", ["x", "best_at"], ["best"], axis=1),
+            node("Concat", ["picked", "table_picked", "columns2", "best"], ["output"], axis=1),
+        ],
+        {"x": ([2, 5], -1.0, 1.0), "ids": ([2, 3], -5, 4, np.int64),
+         "cols": ([3], -5, 4, np.int64)},
+        {"output": [2, 10]},
+        [weights(rng, "table", (2, 5)), init_i64("shape23", [2, 3])],
+        18,
+    )
+
+
 # ONNX the compiler must refuse, each with a one-line error naming the node:
 # tests/fixtures/refused/NAME.onnx (checked by circuits/tests/ops_corpus.rs).
 REFUSED = {

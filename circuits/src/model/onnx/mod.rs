@@ -8,9 +8,9 @@
 mod const_eval;
 mod conv_transpose;
 mod elementwise;
-mod embedding;
 mod fold;
 mod graph_folds;
+mod indexed;
 mod inputs;
 mod linear;
 mod logic;
@@ -451,7 +451,7 @@ impl Importer {
             "AveragePool" | "GlobalAveragePool" => self.avg_pool(node, name),
             "MaxPool" | "GlobalMaxPool" => self.max_pool(node, name),
             "BatchNormalization" => self.batch_norm(node, name),
-            "Gather" if matches!(self.operand(node, 1)?, Operand::Var(_)) => {
+            "Gather" | "GatherElements" if matches!(self.operand(node, 1)?, Operand::Var(_)) => {
                 self.gather_computed(node, name)
             }
             "Transpose" | "Slice" | "Concat" | "Gather" | "Pad" | "Expand" | "Tile" | "Trilu"
