@@ -155,8 +155,14 @@ impl BuildDir {
             ));
         }
         if !self.root.is_dir() {
+            // A deployment belongs to a build or to an aggregation: name both first steps.
+            let first = if step == "deploy" {
+                "`snarkml compile` (a model) or `snarkml aggregate` (an aggregation)"
+            } else {
+                "`snarkml compile`"
+            };
             return Err(MissingStep(format!(
-                "build directory {} does not exist: run `snarkml compile` first",
+                "build directory {} does not exist: run {first} first",
                 self.root.display()
             ))
             .into());

@@ -59,8 +59,12 @@ __all__ = [
     "Proof",
     "SnarkmlError",
     "UnsupportedOp",
+    "Aggregation",
+    "aggregate",
     "cli",
     "compile",
+    "market_keygen",
+    "market_setup",
     "progress",
     "srs_gen",
 ]
@@ -457,20 +461,219 @@ class Chain:
         """Withdraws what the escrow credits this account: the amount, in wei."""
         return int(self._run("infer", "withdraw")["withdrawn_wei"])
 
+    # Accuracy audit bounties: a sponsor escrows a reward, the model's owner claims it with
+    # an aggregated audit proof (``snarkml audit prove`` / ``audit aggregate``).
 
-def _model_file(model: Any, folder: Path) -> Path:
-    """``model`` as an ONNX file: a path as it is, bytes or an ``onnx.ModelProto`` written out."""
+    def open_bounty(self, model_id: int, *, aggregation: Union[Build, PathLike],
+                    build: Union[Build, PathLike], dataset: PathLike,
+                    threshold: Union[float, str], reward: Union[int, str], ttl: int = 86_400,
+                    verifier: str | None = None) -> dict:
+        """Escrows ``reward`` (wei, or e.g. ``"1ether"``) for proof that model ``model_id``
+        classifies at least ``threshold`` (``0.95``, ``"95%"`` or ``"19/20"``) of ``dataset``
+        correctly. The audit verifier is the one ``aggregation``'s deployment recorded (or
+        ``verifier``); both verifiers' code is compared with what ``build`` and ``aggregation``
+        generate before the reward moves."""
+        extra = ["--verifier", verifier] if verifier else []
+        return self._run("bounty", "open", "--model", model_id, "--aggregation",
+                         _path(aggregation), "--build", _path(build), "--dataset", dataset,
+                         "--threshold", threshold, "--reward", _fee(reward), "--ttl", ttl,
+                         *extra)
+
+    def claim_bounty(self, bounty_id: int, proof: PathLike) -> dict:
+        """Claims bounty ``bounty_id`` with the aggregated audit proof file ``proof``; the
+        reward is credited to the model's registered owner."""
+        return self._run("bounty", "claim", bounty_id, proof)
+
+    def reclaim_bounty(self, bounty_id: int) -> dict:
+        """Credits an expired, unclaimed bounty back to its sponsor."""
+        return self._run("bounty", "reclaim", bounty_id)
+
+    def bounty(self, bounty_id: int) -> dict:
+        """A bounty as the contract holds it."""
+        return self._run("bounty", "show", bounty_id)
+
+    def withdraw_bounty(self) -> int:
+        """Withdraws what the bounty contract credits this account: the amount, in wei."""
+        return int(self._run("bounty", "withdraw")["withdrawn_wei"])
+
+    # The prompt marketplace: a seller lists a secret prompt with a proof of what it makes a
+    # registered model output; a buyer escrows the price; the seller delivers it encrypted to
+    # the buyer's key with a delivery proof and is paid in that transaction.
+
+    def deploy_market(self, *deliveries: PathLike) -> dict:
+        """Deploys the PromptMarketplace with one delivery verifier per directory of
+        :func:`market_setup`, and records it for this chain."""
+        flags = [w for d in deliveries for w in ("--delivery", d)]
+        return self._run("market", "deploy", *flags)
+
+    def list_prompt(self, proof: Union[Proof, PathLike], build: Union[Build, PathLike],
+                    model_id: int, price: Union[int, str]) -> dict:
+        """Lists the prompt of ``proof`` (an inference proof of ``build``'s model with its
+        input hashed; the openings file beside it holds the prompt and stays private) at
+        ``price``: the listing (its ``id``)."""
+        return self._run("market", "list", _path(proof), "--build", _path(build),
+                         "--model", model_id, "--price", _fee(price))
+
+    def buy_prompt(self, listing_id: int, *, key: PathLike, build: Union[Build, PathLike],
+                   delivery: PathLike, ttl: int = 86_400) -> dict:
+        """Escrows the price of listing ``listing_id`` for delivery to the key in ``key``
+        (:func:`market_keygen`), after checking the listed model's verifier against ``build``
+        and the delivery verifier against ``delivery``: the order (its ``id``)."""
+        return self._run("market", "buy", listing_id, "--key", key, "--build", _path(build),
+                         "--delivery", delivery, "--ttl", ttl)
+
+    def deliver_prompt(self, order_id: int, proof: Union[Proof, PathLike],
+                       delivery: PathLike) -> dict:
+        """Delivers order ``order_id`` (the listing's ``proof``, encrypted to the buyer's key
+        with a delivery proof); the price is credited to this account."""
+        return self._run("market", "deliver", order_id, "--proof", _path(proof),
+                         "--delivery", delivery)
+
+    def decrypt_prompt(self, order_id: int, *, key: PathLike, build: Union[Build, PathLike],
+                       out: PathLike) -> list:
+        """Decrypts a delivered order with the buyer's ``key`` into the input file ``out`` (the
+        prompt and its salt, which reproduce the listing); returns the prompt, one array per
+        model input."""
+        self._run("market", "decrypt", order_id, "--key", key, "--build", _path(build),
+                  "-o", out)
+        data = json.loads(Path(out).read_text())["input_data"]
+        return [np.asarray(x, dtype=np.float32) for x in data]
+
+    def listing(self, listing_id: int) -> dict:
+        """A listing as the marketplace holds it."""
+        return self._run("market", "show", "listing", listing_id)
+
+    def order(self, order_id: int) -> dict:
+        """An order as the marketplace holds it."""
+        return self._run("market", "show", "order", order_id)
+
+    def refund_order(self, order_id: int) -> dict:
+        """Credits an order not delivered by its deadline back to its buyer."""
+        return self._run("market", "refund", order_id)
+
+    def withdraw_market(self) -> int:
+        """Withdraws what the marketplace credits this account: the amount, in wei."""
+        return int(self._run("market", "withdraw")["withdrawn_wei"])
+
+
+def _path(thing: Any) -> Any:
+    """The file or directory behind a :class:`Build`, :class:`Proof` or path."""
+    return thing.path if isinstance(thing, (Build, Proof)) else thing
+
+
+def market_setup(prompt_len: int, srs: PathLike, out: PathLike) -> dict:
+    """Makes the delivery keys and verifier for prompts of ``prompt_len`` values into the
+    directory ``out`` (deterministic given the SRS, so anyone can regenerate and compare)."""
+    return cli("market", "setup", "--prompt-len", prompt_len, "--srs", srs, "-o", out)
+
+
+def market_keygen(out: PathLike) -> dict:
+    """Writes a buyer's Grumpkin key pair to ``out`` (never overwritten): its public key."""
+    return cli("market", "keygen", "-o", out)
+
+
+class Aggregation(Build):
+    """An aggregation directory (:func:`aggregate`): one proof for many, with its keys. Its
+    ``proof.json`` verifies with :meth:`verify`, and :meth:`gen_verifier`, :meth:`deploy` and
+    :meth:`verify_onchain` work as for a model build."""
+
+    def __repr__(self) -> str:
+        return f"Aggregation({str(self.path)!r})"
+
+    def verify(self, proof: Union[Proof, PathLike, None] = None) -> dict:  # type: ignore[override]
+        """Verifies the aggregated proof (default: ``proof.json`` in the directory)."""
+        path = self.path / "proof.json" if proof is None else _path(proof)
+        return cli("verify", self.path, path)
+
+    def gen_verifier(self, out_dir: PathLike | None = None, reusable: bool = False) -> dict:
+        """Generates the aggregated proof's Solidity verifier (``out_dir`` default
+        ``AGGREGATION/verifier/``)."""
+        out = Path(out_dir) if out_dir is not None else self.path / "verifier"
+        extra = ["--reusable"] if reusable else []
+        return cli("gen-verifier", self.path, "--aggregated", "-o", out, *extra)
+
+
+def aggregate(proofs: Sequence[Union[Proof, PathLike]], builds: Union[Build, Sequence[Build]],
+              srs: PathLike, out: PathLike = "aggr", expose: str | None = None,
+              **options: Any) -> Aggregation:
+    """Aggregates proofs made with ``prove(..., for_aggregation=True)`` into one (``snarkml
+    aggregate``): ``builds`` are their models' builds, ``srs`` the SRS they were set up from
+    (at least ``2**k`` points), ``expose`` what the aggregated proof shows of their instances
+    (``"sum:0"``, ``"equal:0,chain:1:2"``…). ``options``: ``k``, ``arity``, ``no_compress``,
+    ``cache_dir``. Slow and large: minutes and GiB per aggregation circuit on a laptop
+    (BENCHMARKS.md "Aggregation")."""
+    words: list = ["aggregate", *(_path(p) for p in proofs)]
+    for b in [builds] if isinstance(builds, Build) else builds:
+        words += ["--build", _path(b)]
+    words += ["--srs", srs, "-o", out]
+    if expose:
+        words += ["--expose", expose]
+    for name, value in options.items():
+        flag = "--" + name.replace("_", "-")
+        if value is True:
+            words.append(flag)
+        elif value not in (False, None):
+            words += [flag, value]
+    cli(*words)
+    return Aggregation(out)
+
+
+def _torch_module(model: Any) -> bool:
+    """Whether ``model`` is a ``torch.nn.Module`` (torch stays optional: never imported here
+    unless the caller already did)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(model, torch.nn.Module)
+
+
+def _torch_onnx(module: Any, example_input: Any) -> bytes:
+    """``module`` exported to ONNX (opset 17, TorchScript exporter) on ``example_input`` (one
+    input, or a tuple of inputs), in eval mode (its mode is restored after)."""
+    import io
+
+    import torch
+
+    if example_input is None:
+        raise TypeError(
+            "model: a torch.nn.Module needs example_input= (an input, or a tuple of inputs) to "
+            "be exported to ONNX"
+        )
+    inputs = example_input if isinstance(example_input, tuple) else (example_input,)
+    inputs = tuple(
+        x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x, dtype=np.float32))
+        for x in inputs
+    )
+    names = ["input"] if len(inputs) == 1 else [f"input{i}" for i in range(len(inputs))]
+    buffer = io.BytesIO()
+    training = module.training
+    module.eval()
+    try:
+        options = dict(input_names=names, output_names=["output"], opset_version=17)
+        try:
+            torch.onnx.export(module, inputs, buffer, dynamo=False, **options)
+        except TypeError:  # torch before 2.5: no `dynamo`, the TorchScript exporter only
+            torch.onnx.export(module, inputs, buffer, **options)
+    finally:
+        module.train(training)
+    return buffer.getvalue()
+
+
+def _model_file(model: Any, folder: Path, example_input: Any = None) -> Path:
+    """``model`` as an ONNX file: a path as it is; bytes, an ``onnx.ModelProto`` or a
+    ``torch.nn.Module`` (exported on ``example_input``) written out."""
     if isinstance(model, (str, os.PathLike)):
         return Path(model)
+    name = getattr(getattr(model, "graph", None), "name", "") or "model"
     if isinstance(model, (bytes, bytearray, memoryview)):
         data = bytes(model)
+    elif _torch_module(model):
+        data, name = _torch_onnx(model, example_input), type(model).__name__
     elif hasattr(model, "SerializeToString"):
         data = model.SerializeToString()
     else:
         raise TypeError(
-            f"model: expected a path, ONNX bytes or an onnx.ModelProto, got {type(model).__name__}"
+            "model: expected a path, ONNX bytes, an onnx.ModelProto or a torch.nn.Module, "
+            f"got {type(model).__name__}"
         )
-    name = getattr(getattr(model, "graph", None), "name", "") or "model"
     path = folder / f"{name}.onnx"
     path.write_bytes(data)
     return path
@@ -494,11 +697,15 @@ def compile(
     model: Any,
     out: PathLike = "build",
     calibration: Any = None,
+    example_input: Any = None,
     **options: Any,
 ) -> Build:
     """Compiles an ONNX model into the build directory ``out``.
 
-    ``model`` is a path, the ONNX bytes, or an ``onnx.ModelProto``. ``calibration`` is a path
+    ``model`` is a path, the ONNX bytes, an ``onnx.ModelProto``, or a ``torch.nn.Module``
+    (with torch installed), exported with ``torch.onnx.export`` on ``example_input`` (an
+    array, or a tuple of arrays for several inputs; the export traces the shapes, so the
+    circuit takes inputs of exactly those shapes). ``calibration`` is a path
     to a calibration file, an array of samples (first axis: samples) of a single-input model, or
     a list of tuples (one array per input) of a model with several inputs (default: 16 random
     inputs in [-1, 1]). ``options`` are the
@@ -508,10 +715,11 @@ def compile(
     ``allow_error``.
 
     >>> build = snarkml.compile("tests/fixtures/relu3.onnx", "build", calibration=[[0.5, -1, 2]])
+    >>> build = snarkml.compile(torch_model, "build", example_input=x, calibration=train_x)
     """
     with tempfile.TemporaryDirectory(prefix="snarkml-") as tmp:
         folder = Path(tmp)
-        path = _model_file(model, folder)
+        path = _model_file(model, folder, example_input)
         if calibration is None or isinstance(calibration, (str, os.PathLike)):
             cal = calibration
         else:

@@ -84,7 +84,7 @@ def test_bad_models_raise_their_kind(tmp_path: Path) -> None:
         snarkml.compile(FIXTURES / "relu3.onnx", tmp_path / "c", scael=8)
     with pytest.raises(snarkml.SnarkmlError, match="width 2 is out of range"):
         snarkml.compile(FIXTURES / "relu3.onnx", tmp_path / "d", width=2)
-    with pytest.raises(TypeError, match="expected a path, ONNX bytes or an onnx.ModelProto"):
+    with pytest.raises(TypeError, match="expected a path, ONNX bytes, an onnx.ModelProto or a torch.nn.Module"):
         snarkml.compile(3.5, tmp_path / "e")
 
 
