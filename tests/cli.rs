@@ -369,6 +369,25 @@ fn demo_runs_the_whole_pipeline_on_a_local_chain() {
     }
     assert!(stdout.contains("accepted, gas used"), "{stdout}");
     assert!(stdout.contains("predicted digit 2"), "{stdout}");
+
+    // With --json: one object, the same nine steps.
+    let dir = tmp.path().join("json");
+    let report = common::json(&common::ok(snarkml(&[
+        "demo",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--json",
+    ])));
+    let steps: Vec<&str> = report["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps.len(), 9, "{report}");
+    assert_eq!(steps[8], "verify-onchain");
+    assert_eq!(report["predicted_digit"], 2);
+    assert!(report["gas_used"].as_u64().unwrap() > 21_000, "{report}");
 }
 
 #[test]

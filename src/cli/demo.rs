@@ -18,10 +18,27 @@ pub struct DemoCmd {
     /// Working directory for the demo's files.
     #[arg(long, default_value = "snarkml-demo")]
     pub dir: PathBuf,
+    /// Print one JSON object instead of text: {dir, k, predicted_digit, verifier, gas_used,
+    /// steps: [{step, seconds, detail}]}.
+    #[arg(long)]
+    pub json: bool,
 }
 
-fn step(n: usize, name: &str, secs: f64, detail: &str) {
-    println!("[{n}/9] {name:<15} {secs:>7.2}s  {detail}");
+/// The demo's steps as they finish: printed as lines, or kept for `--json`.
+struct Steps {
+    json: bool,
+    done: Vec<serde_json::Value>,
+}
+
+impl Steps {
+    fn step(&mut self, name: &str, secs: f64, detail: &str) {
+        self.done
+            .push(serde_json::json!({"step": name, "seconds": secs, "detail": detail}));
+        if !self.json {
+            let n = self.done.len();
+            println!("[{n}/9] {name:<15} {secs:>7.2}s  {detail}");
+        }
+    }
 }
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> eyre::Result<PathBuf> {
@@ -39,7 +56,13 @@ impl DemoCmd {
         let calibration = write(&self.dir, "calibration.json", CALIBRATION)?;
         let srs = self.dir.join("srs.bin");
         let proof = self.dir.join("proof.json");
-        println!("snarkml demo: an MLP (64 -> 32 -> ReLU -> 10) classifying an 8x8 digit, proven and verified on a local chain\n");
+        let mut steps = Steps {
+            json: self.json,
+            done: Vec::new(),
+        };
+        if !self.json {
+            println!("snarkml demo: an MLP (64 -> 32 -> ReLU -> 10) classifying an 8x8 digit, proven and verified on a local chain\n");
+        }
 
         let (m, secs) = timed("compile", || {
             pipeline::compile(
@@ -49,8 +72,7 @@ impl DemoCmd {
                 &CompileOptions::default(),
             )
         })?;
-        step(
-            1,
+        steps.step(
             "compile",
             secs,
             &format!(
@@ -59,8 +81,7 @@ impl DemoCmd {
             ),
         );
         let (_, secs) = timed("srs gen", || pipeline::srs_gen(m.layout.k, 0, &srs))?;
-        step(
-            2,
+        steps.step(
             "srs gen",
             secs,
             &format!(
@@ -69,14 +90,13 @@ impl DemoCmd {
             ),
         );
         let (info, secs) = timed("setup", || pipeline::setup(&build, &srs))?;
-        step(3, "setup", secs, &format!("vk {}…", &info.vk_hash[..16]));
+        steps.step("setup", secs, &format!("vk {}…", &info.vk_hash[..16]));
         let (file, secs) = timed("prove", || {
             pipeline::prove(&build, &input, &proof, Transcript::Keccak)
         })?;
         let out = &file.outputs[0].values;
         let class = snarkml_circuits::quantize::argmax(out);
-        step(
-            4,
+        steps.step(
             "prove",
             secs,
             &format!(
@@ -85,7 +105,7 @@ impl DemoCmd {
             ),
         );
         let (_, secs) = timed("verify", || pipeline::verify(&build, &proof))?;
-        step(5, "verify", secs, "valid");
+        steps.step("verify", secs, "valid");
         let (a, secs) = timed("gen-verifier", || {
             pipeline::gen_verifier(
                 &build,
@@ -93,22 +113,20 @@ impl DemoCmd {
                 snarkml_verifier_gen::VerifierForm::SelfContained,
             )
         })?;
-        step(
-            6,
+        steps.step(
             "gen-verifier",
             secs,
             &format!("runtime {} bytes (limit 24576)", a.verifier_runtime_size),
         );
 
-        block_on(async {
+        let (verifier, gas_used) = block_on(async {
             let start = std::time::Instant::now();
             let anvil = LocalAnvil::start().await?;
-            step(7, "start anvil", start.elapsed().as_secs_f64(), anvil.url());
+            steps.step("start anvil", start.elapsed().as_secs_f64(), anvil.url());
             let cfg = ChainConfig::new(anvil.url(), ANVIL_DEFAULT_KEY);
             let start = std::time::Instant::now();
             let d = pipeline::deploy(&build, &cfg, false, None).await?;
-            step(
-                8,
+            steps.step(
                 "deploy",
                 start.elapsed().as_secs_f64(),
                 &format!("{} (gas {})", d.verifier, d.deploy_gas),
@@ -123,16 +141,25 @@ impl DemoCmd {
                 .gas_used
                 .map(|g| g.to_string())
                 .unwrap_or_else(|| "?".into());
-            step(
-                9,
+            steps.step(
                 "verify-onchain",
                 start.elapsed().as_secs_f64(),
                 &format!("accepted, gas used {gas}"),
             );
             anvil.stop();
-            Ok(())
+            Ok((d.verifier, verdict.gas_used))
         })?;
-        println!("\nanvil stopped. Files are in {}.", self.dir.display());
-        Ok(())
+        super::print(
+            self.json,
+            serde_json::json!({
+                "dir": self.dir.display().to_string(),
+                "k": m.layout.k,
+                "predicted_digit": class,
+                "verifier": verifier,
+                "gas_used": gas_used,
+                "steps": steps.done,
+            }),
+            || println!("\nanvil stopped. Files are in {}.", self.dir.display()),
+        )
     }
 }
