@@ -1307,6 +1307,34 @@ def gather_computed(rng):
     )
 
 
+@model("scatter_gather_nd", "writes and reads at computed places: ScatterElements of computed "
+       "updates at the top-3 positions (TopK indices, distinct as ONNX requires), ScatterND of "
+       "computed rows into constant zeros at those positions, GatherND by computed int64 "
+       "index pairs (non-negative: tract, the float cross-check, panics on negative ones)")
+def scatter_gather_nd(rng):
+    return (
+        [
+            node("TopK", ["x", "k3"], ["top", "top_i"], axis=1),                   # [1,3]
+            node("Mul", ["top", "half"], ["updates"]),
+            node("ScatterElements", ["x", "top_i", "updates"], ["halved"], axis=1),  # [1,6]
+            node("Reshape", ["top_i", "shape31"], ["rows_i"]),                    # [3,1]
+            node("Reshape", ["m", "shape32"], ["rows"]),                         # [3,2]
+            node("ScatterND", ["zeros62", "rows_i", "rows"], ["placed"]),         # [6,2]
+            node("Reshape", ["placed", "shape112"], ["placed_flat"]),            # [1,12]
+            node("GatherND", ["grid", "pairs"], ["picked"]),                      # [4]
+            node("Reshape", ["picked", "shape14"], ["picked_row"]),              # [1,4]
+            node("Concat", ["halved", "placed_flat", "picked_row"], ["output"], axis=1),
+        ],
+        {"x": ([1, 6], -1.0, 1.0), "m": ([1, 6], -1.0, 1.0), "grid": ([3, 3], -1.0, 1.0),
+         "pairs": ([4, 2], 0, 2, np.int64)},
+        {"output": [1, 22]},
+        [init_i64("k3", [3]), init_f32("half", 0.5), init_f32("zeros62", [[0.0] * 2] * 6),
+         init_i64("shape31", [3, 1]), init_i64("shape32", [3, 2]), init_i64("shape112", [1, 12]),
+         init_i64("shape14", [1, 4])],
+        18,
+    )
+
+
 # ONNX the compiler must refuse, each with a one-line error naming the node:
 # tests/fixtures/refused/NAME.onnx (checked by circuits/tests/ops_corpus.rs).
 REFUSED = {

@@ -437,13 +437,15 @@ impl Importer {
 
     /// For each class `j < depth`, a tensor shaped as the computed indices `x` that is 1 where
     /// `x = j` or `x = j − depth` (ONNX's negative indices) and 0 elsewhere: one is-zero lookup
-    /// of each difference per element, and their sum.
+    /// of each difference per element, and their sum. `tag` prefixes the intermediate tensors'
+    /// names (a node that takes several sets of hits gives each its own).
     pub(super) fn class_hits(
         &mut self,
         node: &NodeProto,
         name: &str,
         x: TensorId,
         depth: usize,
+        tag: &str,
     ) -> Result<Vec<TensorId>> {
         let in_shape = self.graph.tensors[x].shape.clone();
         let n: usize = in_shape.iter().product();
@@ -452,23 +454,31 @@ impl Importer {
             let mut matched = Vec::new();
             for (suffix, target) in [("pos", j as f32), ("neg", j as f32 - depth as f32)] {
                 let nm = name.to_owned();
-                let diff =
-                    self.step(node, &format!("{suffix}{j}"), in_shape.clone(), |output| {
-                        FloatOp::AddConst {
-                            node: nm,
-                            input: x,
-                            constant: vec![-target; n],
-                            output,
-                        }
-                    })?;
+                let diff = self.step(
+                    node,
+                    &format!("{tag}{suffix}{j}"),
+                    in_shape.clone(),
+                    |output| FloatOp::AddConst {
+                        node: nm,
+                        input: x,
+                        constant: vec![-target; n],
+                        output,
+                    },
+                )?;
                 matched.push(self.lookup(
                     node,
                     diff,
                     Activation::IsZero,
-                    &format!("is{suffix}{j}"),
+                    &format!("{tag}is{suffix}{j}"),
                 )?);
             }
-            hits.push(self.add_step(node, &format!("hit{j}"), matched[0], matched[1], false)?);
+            hits.push(self.add_step(
+                node,
+                &format!("{tag}hit{j}"),
+                matched[0],
+                matched[1],
+                false,
+            )?);
         }
         Ok(hits)
     }
@@ -497,7 +507,7 @@ impl Importer {
         let rank = in_shape.len() + 1;
         let axis = super::shape::axis_index(attr_int(node, "axis").unwrap_or(-1), rank)
             .ok_or_else(|| invalid(node, "axis out of range".into()))?;
-        let hits = self.class_hits(node, &name, x, depth)?;
+        let hits = self.class_hits(node, &name, x, depth, "")?;
         let mut out_shape = in_shape.clone();
         out_shape.insert(axis, depth);
         let (outer, inner) = (

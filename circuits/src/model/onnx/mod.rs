@@ -451,8 +451,15 @@ impl Importer {
             "AveragePool" | "GlobalAveragePool" => self.avg_pool(node, name),
             "MaxPool" | "GlobalMaxPool" => self.max_pool(node, name),
             "BatchNormalization" => self.batch_norm(node, name),
-            "Gather" | "GatherElements" if matches!(self.operand(node, 1)?, Operand::Var(_)) => {
+            "Gather" | "GatherElements" | "GatherND"
+                if matches!(self.operand(node, 1)?, Operand::Var(_)) =>
+            {
                 self.gather_computed(node, name)
+            }
+            "ScatterElements" | "ScatterND"
+                if matches!(self.operand(node, 1)?, Operand::Var(_)) =>
+            {
+                self.scatter_computed(node, name)
             }
             "Transpose" | "Slice" | "Concat" | "Gather" | "Pad" | "Expand" | "Tile" | "Trilu"
             | "GatherElements" | "GatherND" | "ScatterND" | "ScatterElements" | "Resize"
