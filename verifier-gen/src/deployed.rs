@@ -13,8 +13,7 @@ use sha3::{Digest, Keccak256};
 /// snark-verifier's adapter `linked = [raw verifier]` (then the instance count and the proof
 /// length), for the reusable form's key `linked = [shared verifier, artifact data contract]`.
 pub fn front_initcode(artifacts: &VerifierArtifacts, linked: &[Address]) -> Result<Vec<u8>> {
-    let mut code = hex::decode(&artifacts.adapter_initcode)
-        .map_err(|e| VerifierError::Evm(format!("bad init code: {e}")))?;
+    let mut code = hex::decode(&artifacts.adapter_initcode)?;
     for a in linked {
         code.extend([0u8; 12]);
         code.extend(a.as_slice());
@@ -63,8 +62,7 @@ pub fn check_deployed(
     front: &[u8],
     linked: &[(Address, &[u8])],
 ) -> Result<[u8; 32]> {
-    let decode =
-        |h: &str| hex::decode(h).map_err(|e| VerifierError::Evm(format!("bad init code: {e}")));
+    let decode = |h: &str| hex::decode(h).map_err(VerifierError::InitCode);
     let verifier = runtime_code(&decode(&artifacts.verifier_initcode)?, &[])?;
     let same = |got: &[u8], want: &[u8], what| {
         if got == want {

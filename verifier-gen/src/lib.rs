@@ -44,18 +44,66 @@ pub const IVERIFIER_SOL: &str = include_str!("../../contracts/src/IVerifier.sol"
 /// The adapter that puts `IVerifier` in front of a generated verifier.
 pub const ADAPTER_SOL: &str = include_str!("../../contracts/src/Halo2VerifierAdapter.sol");
 
-/// Errors of verifier generation.
+/// Errors of verifier generation, one variant per thing that went wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifierError {
-    /// snark-verifier could not generate code for this key.
-    #[error("verifier generation failed: {0}")]
-    Generate(String),
-    /// The Solidity compiler is missing or failed.
-    #[error("solc: {0}")]
-    Solc(String),
-    /// The in-process EVM rejected the deployment or the call.
+    /// snark-verifier could not generate code for this key (its message: a foreign library's
+    /// error or panic).
+    #[error("snark-verifier could not generate the verifier: {0}")]
+    SnarkVerifier(String),
+    /// The verifying key does not encode as our artifact.
+    #[error(transparent)]
+    Artifact(#[from] artifact::ArtifactError),
+    /// Generated code or data would exceed what one contract may hold.
+    #[error("the {what} would be {bytes} bytes, over the {limit} one contract may hold{hint}")]
+    TooLarge {
+        /// What would be too large.
+        what: &'static str,
+        /// Its size.
+        bytes: usize,
+        /// The limit (EIP-170).
+        limit: usize,
+        /// What to do instead (empty, or starting with "; ").
+        hint: &'static str,
+    },
+    /// No solc was found.
+    #[error(
+        "solc not found (looked at $SNARKML_SOLC, .toolchain/bin/solc and PATH): run scripts/setup"
+    )]
+    SolcNotFound,
+    /// The solc found is not the version generated verifiers need.
+    #[error(
+        "{path} is not solc 0.8.19 (it says `{said}`); generated verifiers need exactly 0.8.19"
+    )]
+    SolcVersion {
+        /// The executable.
+        path: String,
+        /// What `solc --version` printed.
+        said: String,
+    },
+    /// solc could not be run or talked to.
+    #[error("cannot run {path}: {source}")]
+    SolcRun {
+        /// The executable.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// solc's output is not what standard JSON promises (its words).
+    #[error("solc: unexpected output: {0}")]
+    SolcOutput(String),
+    /// The generated Solidity does not compile (solc's error messages).
+    #[error("solc: compilation failed: {}", .0.join("; "))]
+    SolcErrors(Vec<String>),
+    /// Init code is not hex.
+    #[error("bad init code: {0}")]
+    InitCode(#[from] hex::FromHexError),
+    /// The in-process EVM could not deploy or call (revm's words, or a panic's).
     #[error("EVM: {0}")]
     Evm(String),
+    /// The verifier ran in the EVM and refused the proof.
+    #[error("EVM: the verifier refuses the proof: {0}")]
+    Refused(String),
     /// A deployed contract's code is not the code these artifacts deploy.
     #[error("the {0}'s code is not the code this build generates")]
     CodeDiffers(&'static str),
@@ -188,7 +236,7 @@ pub fn generate_source(
             vec![num_instances],
         ),
     }))
-    .map_err(|p| VerifierError::Generate(panic_message(&p)))
+    .map_err(|p| VerifierError::SnarkVerifier(panic_message(&p)))
 }
 
 /// Generates and compiles the verifier of `form` and its `IVerifier` front. `srs_id` names
@@ -270,7 +318,7 @@ fn vk_artifact(
             artifact::VkArtifact::from_aggregation_vk(params, vk, num_instances)
         }
     }
-    .map_err(|e| VerifierError::Generate(e.to_string()))
+    .map_err(|e| VerifierError::SnarkVerifier(e.to_string()))
 }
 
 /// Our verifier in the self-contained or the reusable form: its source, the verifier, the
@@ -285,9 +333,7 @@ fn build_ours(
     solc: &Solc,
 ) -> Result<(String, CompiledContract, Option<CompiledContract>, Vec<u8>)> {
     let artifact = vk_artifact(params, vk, num_instances, kind)?;
-    let bytes = artifact
-        .encode()
-        .map_err(|e| VerifierError::Generate(e.to_string()))?;
+    let bytes = artifact.encode()?;
     if form == VerifierForm::SelfContained {
         let (source, single) = reusable::compile_single(&artifact, solc)?;
         return Ok((source, single, None, bytes));
@@ -308,8 +354,7 @@ fn build_ours(
 /// Checks a proof with `artifacts`' verifier in a fresh in-process EVM, through its
 /// `IVerifier` front: `Ok(gas)` of that call if it accepts, else why it refuses.
 pub fn evm_check(artifacts: &VerifierArtifacts, instances: &[Fr], proof: &[u8]) -> Result<u64> {
-    let decode =
-        |h: &str| hex::decode(h).map_err(|e| VerifierError::Evm(format!("bad init code: {e}")));
+    let decode = |h: &str| hex::decode(h).map_err(VerifierError::InitCode);
     let initcode = decode(&artifacts.verifier_initcode)?;
     let mut chain = evm::Evm::default();
     let front = match artifacts.form {
@@ -336,17 +381,16 @@ pub fn evm_check(artifacts: &VerifierArtifacts, instances: &[Fr], proof: &[u8]) 
         return Ok(called.gas);
     }
     if artifacts.form == VerifierForm::SnarkVerifier {
-        return Err(VerifierError::Evm(
-            "snark-verifier's verifier refuses the proof".into(),
+        return Err(VerifierError::Refused(
+            "snark-verifier's verifier returned false".into(),
         ));
     }
     let why = chain
         .call(front, reusable::verify_calldata(proof, instances, true))
         .map_err(VerifierError::Evm)?;
-    Err(VerifierError::Evm(format!(
-        "the verifier refuses the proof: {}",
-        reusable::Failure::from_word(&why.output)
-    )))
+    Err(VerifierError::Refused(
+        reusable::Failure::from_word(&why.output).to_string(),
+    ))
 }
 
 /// Calldata of the raw generated verifier: each instance as a 32-byte word, then the proof.

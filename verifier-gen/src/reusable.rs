@@ -69,11 +69,12 @@ pub fn vk_hash(artifact: &[u8]) -> [u8; 32] {
 pub fn artifact_initcode(artifact: &[u8]) -> Result<Vec<u8>> {
     let len = artifact.len() + 1;
     if len > MAX_RUNTIME_SIZE {
-        return Err(VerifierError::Generate(format!(
-            "the verifying-key artifact is {} bytes; a data contract holds at most {}",
-            artifact.len(),
-            MAX_RUNTIME_SIZE - 1
-        )));
+        return Err(VerifierError::TooLarge {
+            what: "verifying-key artifact's data contract",
+            bytes: len,
+            limit: MAX_RUNTIME_SIZE,
+            hint: "",
+        });
     }
     let len = (len as u16).to_be_bytes();
     // PUSH2 len, DUP1, PUSH1 12, PUSH1 0, CODECOPY, PUSH1 0, RETURN; then the data.
@@ -90,9 +91,7 @@ pub fn artifact_initcode(artifact: &[u8]) -> Result<Vec<u8>> {
 /// numerator program as straight-line code (`straight`: cheaper to run, larger) or
 /// interpreted as the reusable verifier does.
 pub fn single_source(artifact: &VkArtifact, straight: bool) -> Result<String> {
-    let bytes = artifact
-        .encode()
-        .map_err(|e| VerifierError::Generate(e.to_string()))?;
+    let bytes = artifact.encode()?;
     let program = &artifact.program;
     let mut numerator = String::new();
     for (i, op) in program.ops.iter().enumerate() {
@@ -145,6 +144,7 @@ pub fn single_source(artifact: &VkArtifact, straight: bool) -> Result<String> {
 /// code when that fits EIP-170's limit, else interpreted; refused when neither fits. Returns
 /// the source with the contract.
 pub fn compile_single(artifact: &VkArtifact, solc: &Solc) -> Result<(String, CompiledContract)> {
+    let mut smallest = 0;
     for straight in [true, false] {
         let source = single_source(artifact, straight)?;
         let compiled = solc.compile_with(
@@ -156,10 +156,14 @@ pub fn compile_single(artifact: &VkArtifact, solc: &Solc) -> Result<(String, Com
         if compiled.runtime.len() <= MAX_RUNTIME_SIZE {
             return Ok((source, compiled));
         }
+        smallest = compiled.runtime.len();
     }
-    Err(VerifierError::Generate(format!(
-        "the self-contained verifier exceeds {MAX_RUNTIME_SIZE} bytes; use the reusable verifier"
-    )))
+    Err(VerifierError::TooLarge {
+        what: "self-contained verifier",
+        bytes: smallest,
+        limit: MAX_RUNTIME_SIZE,
+        hint: "; use the reusable verifier (gen-verifier --reusable)",
+    })
 }
 
 /// A 32-byte ABI word of a `usize`.

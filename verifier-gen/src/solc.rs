@@ -43,10 +43,7 @@ pub fn find_solc() -> Result<Solc> {
             return Solc::new(path);
         }
     }
-    Err(VerifierError::Solc(
-        "solc not found (looked at $SNARKML_SOLC, .toolchain/bin/solc and PATH): run scripts/setup"
-            .into(),
-    ))
+    Err(VerifierError::SolcNotFound)
 }
 
 impl Solc {
@@ -55,7 +52,10 @@ impl Solc {
         let out = Command::new(&path)
             .arg("--version")
             .output()
-            .map_err(|e| VerifierError::Solc(format!("cannot run {}: {e}", path.display())))?;
+            .map_err(|source| VerifierError::SolcRun {
+                path: path.display().to_string(),
+                source,
+            })?;
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let version = text
             .lines()
@@ -64,11 +64,10 @@ impl Solc {
             .trim()
             .to_owned();
         if !out.status.success() || !version.contains("0.8.19") {
-            return Err(VerifierError::Solc(format!(
-                "{} is not solc 0.8.19 (it says `{}`); generated verifiers need exactly 0.8.19",
-                path.display(),
-                text.trim()
-            )));
+            return Err(VerifierError::SolcVersion {
+                path: path.display().to_string(),
+                said: text.trim().to_owned(),
+            });
         }
         Ok(Self { path, version })
     }
@@ -107,11 +106,11 @@ impl Solc {
         let code = |key: &str| -> Result<Vec<u8>> {
             let hex_str = c["evm"][key]["object"].as_str().unwrap_or("");
             if hex_str.is_empty() {
-                return Err(VerifierError::Solc(format!(
+                return Err(VerifierError::SolcOutput(format!(
                     "no {key} for {file}:{contract}"
                 )));
             }
-            hex::decode(hex_str).map_err(|e| VerifierError::Solc(format!("bad {key} hex: {e}")))
+            hex::decode(hex_str).map_err(VerifierError::InitCode)
         };
         Ok(CompiledContract {
             initcode: code("bytecode")?,
@@ -124,7 +123,9 @@ impl Solc {
     pub fn abi(&self, sources: &[(&str, &str)], file: &str, contract: &str) -> Result<Value> {
         let output = self.run(sources, false)?;
         match &output["contracts"][file][contract]["abi"] {
-            Value::Null => Err(VerifierError::Solc(format!("no ABI for {file}:{contract}"))),
+            Value::Null => Err(VerifierError::SolcOutput(format!(
+                "no ABI for {file}:{contract}"
+            ))),
             abi => Ok(abi.clone()),
         }
     }
@@ -150,26 +151,35 @@ impl Solc {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|e| VerifierError::Solc(format!("cannot run {}: {e}", self.path.display())))?;
+            .map_err(|source| VerifierError::SolcRun {
+                path: self.path.display().to_string(),
+                source,
+            })?;
         child
             .stdin
             .take()
             .expect("piped stdin")
             .write_all(input.to_string().as_bytes())
-            .map_err(|e| VerifierError::Solc(format!("writing to solc: {e}")))?;
+            .map_err(|source| VerifierError::SolcRun {
+                path: self.path.display().to_string(),
+                source,
+            })?;
         let out = child
             .wait_with_output()
-            .map_err(|e| VerifierError::Solc(format!("waiting for solc: {e}")))?;
+            .map_err(|source| VerifierError::SolcRun {
+                path: self.path.display().to_string(),
+                source,
+            })?;
         let stdout = String::from_utf8_lossy(&out.stdout);
         let json_start = stdout.find('{').ok_or_else(|| {
-            VerifierError::Solc(format!(
-                "no JSON output (exit {}): {}",
+            VerifierError::SolcOutput(format!(
+                "no JSON (exit {}): {}",
                 out.status,
                 String::from_utf8_lossy(&out.stderr).trim()
             ))
         })?;
         let output: Value = serde_json::from_str(&stdout[json_start..])
-            .map_err(|e| VerifierError::Solc(format!("unreadable JSON output: {e}")))?;
+            .map_err(|e| VerifierError::SolcOutput(format!("unreadable JSON: {e}")))?;
         let errors: Vec<String> = output["errors"]
             .as_array()
             .into_iter()
@@ -185,11 +195,50 @@ impl Solc {
             })
             .collect();
         if !errors.is_empty() {
-            return Err(VerifierError::Solc(format!(
-                "compilation failed: {}",
-                errors.join("; ")
-            )));
+            return Err(VerifierError::SolcErrors(errors));
         }
         Ok(output)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn solidity_that_does_not_compile_is_refused_with_solcs_errors() {
+        let solc = find_solc().expect("scripts/setup installs solc");
+        let err = solc
+            .compile_with(
+                &[("Bad.sol", "contract Bad { function f( }")],
+                "Bad.sol",
+                "Bad",
+                false,
+            )
+            .unwrap_err();
+        match err {
+            VerifierError::SolcErrors(errors) => {
+                assert!(!errors.is_empty());
+                assert!(errors[0].contains("Bad.sol"), "{errors:?}");
+            }
+            other => panic!("expected SolcErrors, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_program_that_is_not_solc_0_8_19_is_refused_naming_what_it_said() {
+        // GNU echo answers `--version` with its own version: not a solc.
+        let echo = PathBuf::from("/bin/echo");
+        match Solc::new(echo).unwrap_err() {
+            VerifierError::SolcVersion { path, said } => {
+                assert_eq!(path, "/bin/echo");
+                assert!(said.contains("echo"), "{said}");
+            }
+            other => panic!("expected SolcVersion, got {other:?}"),
+        }
+        match Solc::new(PathBuf::from("/nonexistent/solc")).unwrap_err() {
+            VerifierError::SolcRun { path, .. } => assert_eq!(path, "/nonexistent/solc"),
+            other => panic!("expected SolcRun, got {other:?}"),
+        }
     }
 }
