@@ -4,11 +4,13 @@
 //! Rows: one lookup row per element, `(tag, x, y)` in the table, which also range-checks `x`
 //! to the table's width.
 
+use super::lower::Lowering;
 use super::{Bounds, Check, Exec, Kind, LayOut, Op};
 use crate::error::Result;
 use crate::gadgets::{CellRef, Gadgets};
 use crate::model::layers::Lookup;
 use crate::model::TensorId;
+use crate::model::{FloatOp, Layer};
 
 impl Op for Lookup {
     fn output(&self) -> TensorId {
@@ -47,4 +49,33 @@ impl Op for Lookup {
             .map(|c| g.activation(*c, self.act))
             .collect()
     }
+}
+
+/// Lowers an activation: one lookup per element, its table covering the calibrated inputs at
+/// their scale; a finer input (not of a scale-free function) is rescaled to the activation
+/// scale in the same lookup. Never fuses (a linear op or product before it may fuse it).
+pub(crate) fn lower(l: &mut Lowering<'_>, op: &FloatOp) -> bool {
+    let FloatOp::Activation {
+        node,
+        act,
+        input,
+        output,
+    } = op
+    else {
+        unreachable!("the driver sends Activation here")
+    };
+    let scale = l.scale(*input);
+    if scale != l.s && !act.is_scale_free() {
+        l.at_scale(*input, l.s, *act, node, Some(*output));
+    } else {
+        l.need(*act, l.max_abs[*input], scale);
+        l.tensors[*output].scale_bits = scale + l.tables.gain(*act);
+        l.layers.push(Layer::Activation(Lookup {
+            node: node.clone(),
+            act: *act,
+            input: *input,
+            output: *output,
+        }));
+    }
+    false
 }

@@ -5,12 +5,14 @@
 //! row), `r = 2^(s+1)·a + b − 2t` and `2b − 1 − r` (dot rows), both range-checked to
 //! `range_bits`, which pins `q` to the rounded quotient.
 
+use super::lower::{bits_for, Lowering, MAX_RANGE_BITS};
 use super::{Bounds, Check, Exec, Kind, LayOut, Op};
 use crate::error::{CircuitError, Result};
 use crate::fixed_point::divide;
 use crate::gadgets::{CellRef, Gadgets};
 use crate::model::layers::Div;
 use crate::model::{Activation, TensorId};
+use crate::model::{FloatOp, Layer};
 
 impl Op for Div {
     fn output(&self) -> TensorId {
@@ -72,4 +74,37 @@ impl Op for Div {
             .map(|(ca, cb)| g.divide(*ca, *cb, shift, self.range_bits))
             .collect()
     }
+}
+
+/// Lowers a division `q = round(a·2^sb / b)`: the quotient keeps the dividend's scale, and
+/// the remainders `r` and `2b − 1 − r` take a range table wide enough for the largest divisor
+/// calibration allows (with the usual margin); a divisor too wide for one is refused. Never
+/// fuses.
+pub(crate) fn lower(l: &mut Lowering<'_>, op: &FloatOp) -> Result<bool> {
+    let FloatOp::Div { node, a, b, output } = op else {
+        unreachable!("the driver sends Div here")
+    };
+    let (sa, sb) = (l.scale(*a), l.scale(*b));
+    let range_bits = bits_for(l.max_abs[*b], sb);
+    if range_bits > MAX_RANGE_BITS {
+        return Err(CircuitError::UnsupportedOp {
+            op: "Div".into(),
+            node: node.clone(),
+            detail: format!(
+                ": divisors up to {:.1} need a {range_bits}-bit range table (at most {MAX_RANGE_BITS}); lower the scale",
+                l.max_abs[*b]
+            ),
+        });
+    }
+    l.ranges.push(range_bits);
+    l.need(Activation::Identity, l.max_abs[*output], sa);
+    l.tensors[*output].scale_bits = sa;
+    l.layers.push(Layer::Div(Div {
+        node: node.clone(),
+        a: *a,
+        b: *b,
+        output: *output,
+        range_bits,
+    }));
+    Ok(false)
 }

@@ -4,11 +4,14 @@
 //! Rows: one dot row per element (`AddConst` with private weights: a parameter row for the
 //! constant, then the dot row).
 
+use super::lower::Lowering;
 use super::{Bounds, Check, Exec, Kind, LayOut, Op};
 use crate::error::Result;
+use crate::fixed_point::quantize;
 use crate::gadgets::{CellRef, Gadgets};
 use crate::model::layers::{Add, AddConst};
 use crate::model::TensorId;
+use crate::model::{Activation, FloatOp, Layer};
 
 impl Op for Add {
     fn output(&self) -> TensorId {
@@ -89,4 +92,48 @@ impl Op for AddConst {
             .map(|(e, (c, k))| g.add_param(*c, cx.param(e, *k)))
             .collect()
     }
+}
+
+/// Lowers a sum or difference of two computed tensors (at the coarser of their scales, the
+/// finer one rounded to it) or of a tensor and a constant (at the tensor's scale). Never fuses.
+pub(crate) fn lower(l: &mut Lowering<'_>, op: &FloatOp) -> bool {
+    match op {
+        FloatOp::Add {
+            node,
+            a,
+            b,
+            output,
+            sub,
+        } => {
+            let target = l.scale(*a).min(l.scale(*b));
+            let a = l.at_scale(*a, target, Activation::Identity, node, None);
+            let b = l.at_scale(*b, target, Activation::Identity, node, None);
+            l.tensors[*output].scale_bits = target;
+            l.layers.push(Layer::Add(Add {
+                node: node.clone(),
+                a,
+                b,
+                output: *output,
+                sub: *sub,
+            }));
+        }
+        FloatOp::AddConst {
+            node,
+            input,
+            constant,
+            output,
+        } => {
+            let scale = l.scale(*input);
+            l.tensors[*output].scale_bits = scale;
+            let constant = constant.iter().map(|c| quantize(*c, scale)).collect();
+            l.layers.push(Layer::AddConst(AddConst {
+                node: node.clone(),
+                input: *input,
+                constant,
+                output: *output,
+            }));
+        }
+        _ => unreachable!("the driver sends Add and AddConst here"),
+    }
+    false
 }

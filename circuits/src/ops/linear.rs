@@ -11,11 +11,14 @@
 //! are witnesses checked together by one randomized identity per product (per group of a
 //! grouped convolution) instead; see [`crate::layout`]'s `freivalds` module.
 
+use super::lower::Lowering;
 use super::{finish_cell, Bounds, Check, Exec, Kind, LayOut, Op};
 use crate::error::Result;
+use crate::fixed_point::quantize;
 use crate::gadgets::{freivalds_rows, CellRef, Gadgets, MatrixProduct, Param};
 use crate::model::layers::{Affine, Conv, Dense, LinearCheck};
 use crate::model::TensorId;
+use crate::model::{FloatOp, Layer};
 
 fn abs(w: i64) -> u128 {
     u128::from(w.unsigned_abs())
@@ -382,4 +385,74 @@ pub fn choose_checks(model: &mut crate::model::CompiledModel, mode: LinearMode, 
             _ => {}
         }
     }
+}
+
+/// Lowers a dense layer, a convolution or a constant affine map (op `i` of the graph):
+/// weights at the weight scale, biases at the accumulator's, the result rescaled back to the
+/// activation scale (fused with the activation that reads it) or kept as a model output.
+/// Returns whether the next op was fused.
+pub(crate) fn lower(l: &mut Lowering<'_>, i: usize, op: &FloatOp) -> bool {
+    let (node, input, output, weight, bias) = match op {
+        FloatOp::Dense {
+            node,
+            input,
+            output,
+            weight,
+            bias,
+            ..
+        }
+        | FloatOp::Conv {
+            node,
+            input,
+            output,
+            weight,
+            bias,
+            ..
+        }
+        | FloatOp::Affine {
+            node,
+            input,
+            output,
+            scale: weight,
+            shift: bias,
+        } => (node, *input, *output, weight, bias),
+        _ => unreachable!("the driver sends Dense, Conv and Affine here"),
+    };
+    let acc_scale = l.scale(input) + l.sw;
+    let (rescale, out, fused) = l.end_at(i, output, acc_scale);
+    let weight = weight.iter().map(|w| quantize(*w, l.sw)).collect();
+    let bias = bias.iter().map(|b| quantize(*b, acc_scale)).collect();
+    let node = node.clone();
+    l.layers.push(match op {
+        FloatOp::Dense { n_in, n_out, .. } => Layer::Dense(Dense {
+            node,
+            input,
+            output: out,
+            n_in: *n_in,
+            n_out: *n_out,
+            weight,
+            bias,
+            rescale,
+            check: LinearCheck::Direct,
+        }),
+        FloatOp::Conv { geometry, .. } => Layer::Conv(Conv {
+            node,
+            input,
+            output: out,
+            geometry: geometry.clone(),
+            weight,
+            bias,
+            rescale,
+            check: LinearCheck::Direct,
+        }),
+        _ => Layer::Affine(Affine {
+            node,
+            input,
+            output: out,
+            weight,
+            bias,
+            rescale,
+        }),
+    });
+    fused
 }

@@ -5,11 +5,13 @@
 //! `min(acc, x) = acc − relu(acc − x)`: per comparison a dot row for the difference, a ReLU
 //! lookup and a dot row for the sum. `Sum` is one dot product with weights 1 per window.
 
+use super::lower::Lowering;
 use super::{Bounds, Check, Exec, Kind, LayOut, Op};
 use crate::error::Result;
 use crate::gadgets::{CellRef, Gadgets};
 use crate::model::layers::{MaxPool, Sum};
 use crate::model::{Activation, TensorId};
+use crate::model::{FloatOp, Layer};
 
 /// That there is one window per output element and each is non-empty and inside the input.
 fn check_windows(
@@ -121,4 +123,45 @@ impl Op for Sum {
             })
             .collect()
     }
+}
+
+/// Lowers a max (or min) pool, whose comparisons need the ReLU table to cover differences of
+/// two window elements, or a window sum. Both keep their input's scale; never fuse.
+pub(crate) fn lower(l: &mut Lowering<'_>, op: &FloatOp) -> bool {
+    match op {
+        FloatOp::MaxPool {
+            node,
+            input,
+            output,
+            windows,
+            min,
+        } => {
+            let scale = l.scale(*input);
+            l.need(Activation::Relu, 2.0 * l.max_abs[*input], scale);
+            l.tensors[*output].scale_bits = scale;
+            l.layers.push(Layer::MaxPool(MaxPool {
+                node: node.clone(),
+                input: *input,
+                output: *output,
+                windows: windows.clone(),
+                min: *min,
+            }));
+        }
+        FloatOp::Sum {
+            node,
+            input,
+            output,
+            windows,
+        } => {
+            l.tensors[*output].scale_bits = l.scale(*input);
+            l.layers.push(Layer::Sum(Sum {
+                node: node.clone(),
+                input: *input,
+                output: *output,
+                windows: windows.clone(),
+            }));
+        }
+        _ => unreachable!("the driver sends MaxPool and Sum here"),
+    }
+    false
 }

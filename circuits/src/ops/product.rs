@@ -4,11 +4,13 @@
 //! Rows: each output element is one product chain `Σ a·b` over the product gates
 //! (⌈k / ⌊W/2⌋⌉ rows, the operands copied in), then, with a rescale, the two rescale rows.
 
+use super::lower::Lowering;
 use super::{finish_cell, Bounds, Check, Exec, Kind, LayOut, Op};
 use crate::error::Result;
 use crate::gadgets::{CellRef, Gadgets};
 use crate::model::layers::Product;
 use crate::model::TensorId;
+use crate::model::{FloatOp, Layer};
 
 impl Op for Product {
     fn output(&self) -> TensorId {
@@ -70,4 +72,31 @@ impl Op for Product {
         });
         out
     }
+}
+
+/// Lowers a product of two computed tensors (op `i` of the graph): the result at the sum of
+/// their scales, rescaled back (fused with the activation that reads it) or kept as a model
+/// output. Returns whether the next op was fused.
+pub(crate) fn lower(l: &mut Lowering<'_>, i: usize, op: &FloatOp) -> bool {
+    let FloatOp::Product {
+        node,
+        a,
+        b,
+        output,
+        dims,
+    } = op
+    else {
+        unreachable!("the driver sends Product here")
+    };
+    let acc_scale = l.scale(*a) + l.scale(*b);
+    let (rescale, out, fused) = l.end_at(i, *output, acc_scale);
+    l.layers.push(Layer::Product(Product {
+        node: node.clone(),
+        a: *a,
+        b: *b,
+        output: out,
+        dims: *dims,
+        rescale,
+    }));
+    fused
 }

@@ -3,11 +3,13 @@
 //!
 //! Rows: none; the output reuses its operands' cells (a zero is one shared constrained row).
 
+use super::lower::Lowering;
 use super::{Bounds, Check, Exec, Kind, LayOut, Op};
 use crate::error::Result;
 use crate::gadgets::{CellRef, Gadgets};
 use crate::model::layers::{Reshape, Select};
 use crate::model::TensorId;
+use crate::model::{Activation, FloatOp, Layer};
 
 impl Op for Select {
     fn output(&self) -> TensorId {
@@ -84,4 +86,44 @@ impl Op for Reshape {
     fn lay_out(&self, _: &mut dyn Gadgets, cx: &LayOut<'_>) -> Vec<CellRef> {
         cx.cells[self.input].clone()
     }
+}
+
+/// Lowers a rearrangement: a selection takes the coarsest of its inputs' scales (finer ones
+/// rounded to it), a reshape its input's. Never fuses.
+pub(crate) fn lower(l: &mut Lowering<'_>, op: &FloatOp) -> bool {
+    match op {
+        FloatOp::Select {
+            node,
+            inputs,
+            output,
+            map,
+        } => {
+            let target = inputs.iter().map(|t| l.scale(*t)).min().unwrap_or(l.s);
+            let inputs = inputs
+                .iter()
+                .map(|t| l.at_scale(*t, target, Activation::Identity, node, None))
+                .collect();
+            l.tensors[*output].scale_bits = target;
+            l.layers.push(Layer::Select(Select {
+                node: node.clone(),
+                inputs,
+                output: *output,
+                map: map.clone(),
+            }));
+        }
+        FloatOp::Reshape {
+            node,
+            input,
+            output,
+        } => {
+            l.tensors[*output].scale_bits = l.scale(*input);
+            l.layers.push(Layer::Reshape(Reshape {
+                node: node.clone(),
+                input: *input,
+                output: *output,
+            }));
+        }
+        _ => unreachable!("the driver sends Select and Reshape here"),
+    }
+    false
 }

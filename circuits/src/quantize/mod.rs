@@ -24,8 +24,7 @@ use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-/// Lookup tables cover this many times the largest magnitude seen during calibration.
-pub const RANGE_MARGIN: f64 = 2.0;
+pub use crate::ops::lower::{MAX_RANGE_BITS, RANGE_MARGIN};
 /// The default lower bound of the automatically chosen scale (fractional bits).
 pub const MIN_AUTO_SCALE_BITS: u32 = 6;
 /// The largest scale the compiler chooses by itself.
@@ -34,8 +33,6 @@ pub const MAX_AUTO_SCALE_BITS: u32 = 12;
 pub const MAX_SCALE_BITS: u32 = 16;
 /// The default accuracy target of an automatically chosen scale: 1 % mean relative error.
 pub const DEFAULT_TARGET_ERROR: f64 = 0.01;
-/// The widest range table a division's remainders may use.
-pub const MAX_RANGE_BITS: u32 = 20;
 
 /// Options of [`compile`].
 #[derive(Clone, Debug)]
