@@ -1,7 +1,7 @@
 //! The primitives of a compiled model, one file per family. Each layer type of
 //! [`crate::model::layers`] (its data, the `model.json` format) implements [`Op`] here:
 //! structural checks, static bounds, integer execution and the rows it lays out; and each
-//! file's `lower` makes its layers from the float graph's ops ([`lower::Lowering`] holds what
+//! file's `lower` makes its layers from the float graph's ops (`lower::Lowering` holds what
 //! they share). The drivers only loop: `quantize` lowers, [`crate::exec::run`] executes, `quantize` bounds, [`crate::layout::Plan::build`]
 //! lays out and [`crate::model::CompiledModel::validate`] checks, each by calling the op of
 //! every layer in order.
