@@ -188,29 +188,36 @@ class Proof:
     def _arrays(tensors: Sequence[dict]) -> list:
         return [_array(t) if t.get("values") else None for t in tensors]
 
+    def _tensors(self, which: str) -> list:
+        """The model's inputs or outputs as the file shows them: a split model's proof file
+        holds one proof per segment, the first taking the model's inputs, the last giving its
+        outputs."""
+        segments = self.data.get("segments")
+        if segments:
+            return segments[0 if which == "inputs" else -1][which]
+        return self.data[which]
+
     @property
     def outputs(self) -> list:
         """The outputs the proof proves, dequantized, one array per model output."""
-        return self._arrays(self.data["outputs"])
+        return self._arrays(self._tensors("outputs"))
 
     @property
     def inputs(self) -> list:
         """The public inputs the proof proves, one array per model input."""
-        return self._arrays(self.data["inputs"])
+        return self._arrays(self._tensors("inputs"))
 
     @property
     def commitments(self) -> dict:
         """The Poseidon commitments of hashed tensors, by tensor name."""
         return {
             t["name"]: t["commitment"]
-            for t in self.data["inputs"] + self.data["outputs"]
+            for t in self._tensors("inputs") + self._tensors("outputs")
             if t.get("commitment")
         }
 
     def __repr__(self) -> str:
-        outs = ", ".join(
-            f"{t['name']}{list(t['shape'])}" for t in self.data.get("outputs", [])
-        )
+        outs = ", ".join(f"{t['name']}{list(t['shape'])}" for t in self._tensors("outputs"))
         return f"Proof({str(self.path)!r}, model={self.data.get('model')!r}, outputs=[{outs}])"
 
 
@@ -233,6 +240,12 @@ class Build:
              "visibility": s["visibility"]}
             for s in m[which]
         ]
+
+    @property
+    def is_split(self) -> bool:
+        """Whether the model is split into segments (``compile(..., segments=N)`` or
+        ``max_memory=``): one circuit, keys and proof per segment, chained by commitments."""
+        return (self.path / "split.json").is_file()
 
     @property
     def inputs(self) -> list:
@@ -283,6 +296,8 @@ class Build:
         """Generates the proving and verifying keys from the SRS file ``srs`` (default: the
         development SRS of exactly the circuit's size, made once and cached; fine for a local
         anvil, refused on other chains). Returns what setup recorded (``k``, ``vk_hash``…)."""
+        if self.is_split:
+            return cli("setup", self.path, *(["--srs", srs] if srs is not None else []))
         srs_file = None if srs is None else str(srs)
         return json.loads(
             _long_step("setup", self, _ext.setup, str(self.path), srs_file)
@@ -303,15 +318,22 @@ class Build:
             n = len(list(folder.glob("proof-*.json")))
             out = folder / f"proof-{n}.json"
         with self._input(inputs, salts) as path:
-            args = (str(self.path), str(path), str(out), for_aggregation)
-            _long_step("prove", self, _naming, _ext.prove, path, None, *args)
+            if self.is_split:
+                flags = ["--for-aggregation"] if for_aggregation else []
+                _naming(cli, path, None, "prove", self.path, "--input", path, "-o", out, *flags)
+            else:
+                args = (str(self.path), str(path), str(out), for_aggregation)
+                _long_step("prove", self, _naming, _ext.prove, path, None, *args)
         return Proof(out)
 
     def verify(self, proof: Union[Proof, PathLike]) -> Proof:
         """Verifies a proof natively against this build's keys, and checks that every value its
         file shows is what the proof proves. Raises :class:`InvalidProof` otherwise."""
         path = proof.path if isinstance(proof, Proof) else Path(proof)
-        _ext.verify(str(self.path), str(path))
+        if self.is_split:
+            cli("verify", self.path, path)
+        else:
+            _ext.verify(str(self.path), str(path))
         return Proof(path)
 
     def profile(self, as_frame: bool = False) -> Any:
@@ -709,10 +731,12 @@ def compile(
     to a calibration file, an array of samples (first axis: samples) of a single-input model, or
     a list of tuples (one array per input) of a model with several inputs (default: 16 random
     inputs in [-1, 1]). ``options`` are the
-    CLI's: ``scale``, ``weight_scale``, ``width``, ``inputs``/``outputs`` (``"public"``,
+    flags of ``snarkml compile``, with ``_`` for ``-`` (``True`` for a flag without a value):
+    ``scale``, ``weight_scale``, ``width``, ``inputs``/``outputs`` (``"public"``,
     ``"private"``, ``"hashed"``), ``weights`` (``"fixed"``, ``"private"``, ``"hashed"``),
-    ``linear`` (``"auto"``, ``"direct"``, ``"freivalds"``), ``target_error``,
-    ``allow_error``.
+    ``weights_salt``, ``linear`` (``"auto"``, ``"direct"``, ``"freivalds"``),
+    ``target_error``, ``allow_error``, ``optimize``, ``segments`` or ``max_memory``
+    (``"8GiB"``: a split build, see :attr:`Build.is_split`).
 
     >>> build = snarkml.compile("tests/fixtures/relu3.onnx", "build", calibration=[[0.5, -1, 2]])
     >>> build = snarkml.compile(torch_model, "build", example_input=x, calibration=train_x)
@@ -720,17 +744,33 @@ def compile(
     with tempfile.TemporaryDirectory(prefix="snarkml-") as tmp:
         folder = Path(tmp)
         path = _model_file(model, folder, example_input)
-        if calibration is None or isinstance(calibration, (str, os.PathLike)):
-            cal = calibration
-        else:
-            cal = folder / "calibration.json"
-            cal.write_text(json.dumps(_calibration(calibration)))
-        calibration_file = None if cal is None else str(cal)
-        args = (str(path), str(out), calibration_file, json.dumps(options))
-        if path.parent == folder:  # bytes or a ModelProto, written out
-            _naming(_ext.compile, path, "the ONNX model given", *args)
-        else:
-            _ext.compile(*args)
+        words: list = ["compile", path, "-o", out]
+        if calibration is not None:
+            if not isinstance(calibration, (str, os.PathLike)):
+                cal = folder / "calibration.json"
+                cal.write_text(json.dumps(_calibration(calibration)))
+                calibration = cal
+            words += ["--calibration", calibration]
+        for key, value in options.items():
+            flag = "--" + key.replace("_", "-")
+            if value is True:
+                words.append(flag)
+            elif value is not False and value is not None:
+                words += [flag, value]
+        try:
+            # The CLI's own command (in this process): every option it has, checked by it.
+            if path.parent == folder:  # bytes, a ModelProto or a module, written out
+                _naming(cli, path, "the ONNX model given", *words)
+            else:
+                cli(*words)
+        except SnarkmlError as e:
+            if str(e).startswith("unexpected argument '--"):
+                key = str(e).split("'")[1][2:].replace("-", "_")
+                raise SnarkmlError(
+                    f"unknown compile option `{key}` (the options are `snarkml compile`'s "
+                    "flags, with _ for -: see `snarkml compile --help`)"
+                ) from None
+            raise
     return Build(out)
 
 

@@ -4,13 +4,13 @@
 //! numpy arrays. An error becomes the exception of its kind ([`raise`]) carrying the CLI's
 //! one-line message; a panic in a step becomes an `InternalError`, never a crash.
 
-use eyre::{eyre, Result, WrapErr};
+use eyre::Result;
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use snarkml::artifacts::BuildDir;
 use snarkml::chain::ChainConfig;
-use snarkml::circuits::quantize::{CompileOptions, LinearMode, Visibility};
+
 use snarkml::circuits::CircuitError;
 use snarkml::pipeline;
 use std::path::PathBuf;
@@ -107,64 +107,6 @@ fn step<T: Send>(py: Python<'_>, chain: bool, f: impl FnOnce() -> Result<T> + Se
 
 fn json(value: impl serde::Serialize) -> Result<String> {
     Ok(serde_json::to_string(&value)?)
-}
-
-/// The compile options from Python's keyword arguments (as JSON: unknown keys are refused).
-fn compile_options(options: &str) -> Result<CompileOptions> {
-    let given: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(options).wrap_err("compile options")?;
-    let mut opts = CompileOptions::default();
-    for (key, value) in given {
-        let bad = || eyre!("compile option `{key}`: {value} is not accepted");
-        let int = || value.as_u64().ok_or_else(bad);
-        let text = || value.as_str().ok_or_else(bad);
-        let visibility =
-            || -> Result<Visibility> { text()?.parse().map_err(|e| eyre!("{key}: {e}")) };
-        match key.as_str() {
-            "scale" => opts.scale_bits = Some(int()? as u32),
-            "weight_scale" => opts.weight_scale_bits = Some(int()? as u32),
-            "width" => opts.width = int()? as usize,
-            "inputs" => opts.inputs = visibility()?,
-            "outputs" => opts.outputs = visibility()?,
-            "weights" => opts.weights = visibility()?,
-            "linear" => {
-                opts.linear = text()?
-                    .parse::<LinearMode>()
-                    .map_err(|e| eyre!("{key}: {e}"))?
-            }
-            "target_error" => opts.target_error = value.as_f64().ok_or_else(bad)?,
-            "allow_error" => opts.allow_error = value.as_bool().ok_or_else(bad)?,
-            _ => eyre::bail!(
-                "unknown compile option `{key}` (scale, weight_scale, width, inputs, outputs, weights, linear, target_error, allow_error)"
-            ),
-        }
-    }
-    Ok(opts)
-}
-
-/// Compiles the ONNX file `model` into the build directory `build`, calibrating on the samples
-/// in `calibration` (or random inputs); returns `model.json` without its weights.
-#[pyfunction]
-#[pyo3(signature = (model, build, calibration=None, options="{}"))]
-fn compile(
-    py: Python<'_>,
-    model: PathBuf,
-    build: PathBuf,
-    calibration: Option<PathBuf>,
-    options: &str,
-) -> PyResult<String> {
-    step(py, false, || {
-        let opts = compile_options(options)?;
-        let build = BuildDir::new(build);
-        std::fs::create_dir_all(build.root())
-            .wrap_err_with(|| format!("cannot create {}", build.root().display()))?;
-        let m = pipeline::compile(&model, &build, calibration.as_deref(), &opts)?;
-        let mut value = serde_json::to_value(&m)?;
-        if let Some(o) = value.as_object_mut() {
-            o.retain(|k, _| k != "layers" && k != "weights_salt");
-        }
-        json(value)
-    })
 }
 
 /// Generates the keys of `build` from the SRS at `srs` (default: the cached development SRS
@@ -374,7 +316,6 @@ fn _snarkml(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ] {
         m.add(name, class)?;
     }
-    m.add_function(wrap_pyfunction!(compile, m)?)?;
     m.add_function(wrap_pyfunction!(setup, m)?)?;
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(mock, m)?)?;

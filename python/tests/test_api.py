@@ -185,3 +185,23 @@ def test_long_steps_show_progress_against_the_prediction_and_can_be_silenced(
     monkeypatch.setattr(snarkml, "progress", True)
     with pytest.raises(snarkml.InvalidInput, match="expected 3 values"):
         relu3.prove([1.0], out=tmp_path / "bad.json")
+
+
+def test_a_split_build_compiles_proves_and_verifies_segment_by_segment(tmp_path: Path) -> None:
+    digits = ROOT / "models" / "digits_mlp"
+    build = snarkml.compile(digits / "model.onnx", tmp_path / "split",
+                            calibration=digits / "calibration.json", segments=2)
+    assert build.is_split and not snarkml.Build(tmp_path).is_split
+    setup = build.setup()
+    assert len(setup["segments"]) == 2
+    x = json.loads((digits / "input.json").read_text())["input_data"][0]
+    proof = build.prove(x, out=tmp_path / "proof.json")
+    assert len(proof.data["segments"]) == 2
+    # The last segment's outputs are the model's, equal to the whole model's run.
+    np.testing.assert_array_equal(proof.outputs[0], build.run(x))
+    assert build.verify(proof).outputs[0].shape == (1, 10)
+    tampered = json.loads(proof.path.read_text())
+    tampered["segments"].pop()
+    (tmp_path / "short.json").write_text(json.dumps(tampered))
+    with pytest.raises(snarkml.SnarkmlError, match="segment"):
+        build.verify(tmp_path / "short.json")
