@@ -14,7 +14,7 @@ use snarkml_circuits::fixed_point::{field_to_hex, pack};
 use snarkml_circuits::halo2_proofs::halo2curves::ff::Field;
 use snarkml_circuits::io::{commit_quantized, InputFile};
 use snarkml_circuits::prover::Transcript;
-use snarkml_circuits::quantize::Visibility;
+use snarkml_circuits::quantize::{CompiledModel, Visibility};
 use snarkml_circuits::Fr;
 use std::path::Path;
 
@@ -24,18 +24,30 @@ use std::path::Path;
 pub fn input_instances(build: &BuildDir, input: &Path) -> Result<Vec<Fr>> {
     let model = load(build)?.model;
     let file = InputFile::load(input)?;
+    Ok(per_input(&model, &file, input)?
+        .into_iter()
+        .flat_map(|(_, _, instances)| instances)
+        .collect())
+}
+
+/// Per model input of `file` (read from `input`): its name, visibility and public instances.
+fn per_input(
+    model: &CompiledModel,
+    file: &InputFile,
+    input: &Path,
+) -> Result<Vec<(String, Visibility, Vec<Fr>)>> {
     let quantized = model
         .quantize_inputs(&file.input_data)
         .wrap_err_with(|| format!("{}", input.display()))?;
     let mut out = Vec::new();
     for (spec, q) in model.inputs.iter().zip(&quantized) {
         let name = &model.tensors[spec.tensor].name;
-        match spec.visibility {
-            Visibility::Public => out.extend(pack(q, spec.pack_bits)),
+        let instances = match spec.visibility {
+            Visibility::Public => pack(q, spec.pack_bits),
             Visibility::Hashed => {
                 let text = file.salts.get(name).ok_or_else(|| {
                     eyre!(
-                        "{}: input `{name}` is hashed: give its salt in the file (\"salts\": {{\"{name}\": \"…\"}}) so the commitment can be opened",
+                        "{}: input `{name}` is hashed: give its salt in the file (\"salts\": {{\"{name}\": \"…\"}}) so the commitment can be opened, or make one with `snarkml infer salt`",
                         input.display()
                     )
                 })?;
@@ -45,10 +57,11 @@ pub fn input_instances(build: &BuildDir, input: &Path) -> Result<Vec<Fr>> {
                         input.display()
                     )
                 })?;
-                out.push(commit_quantized(q, salt));
+                vec![commit_quantized(q, salt)]
             }
-            Visibility::Private | Visibility::Fixed => {}
-        }
+            Visibility::Private | Visibility::Fixed => Vec::new(),
+        };
+        out.push((name.clone(), spec.visibility, instances));
     }
     Ok(out)
 }
@@ -140,21 +153,14 @@ pub fn salt_input(build: &BuildDir, input: &Path, out: &Path) -> Result<Vec<Salt
             .entry(name.clone())
             .or_insert_with(|| field_to_hex(&Fr::random(rand::rngs::OsRng)));
     }
-    let quantized = model
-        .quantize_inputs(&file.input_data)
-        .wrap_err_with(|| format!("{}", input.display()))?;
-    let mut salted = Vec::new();
-    for (spec, q) in model.inputs.iter().zip(&quantized) {
-        let name = &model.tensors[spec.tensor].name;
-        if spec.visibility == Visibility::Hashed {
-            let salt = super::parse_salt(name, &file.salts[name])
-                .wrap_err_with(|| format!("{}", input.display()))?;
-            salted.push(Salted {
-                name: name.clone(),
-                commitment: commit_quantized(q, salt),
-            });
-        }
-    }
+    let salted = per_input(&model, &file, input)?
+        .into_iter()
+        .filter(|(_, visibility, _)| *visibility == Visibility::Hashed)
+        .map(|(name, _, instances)| Salted {
+            name,
+            commitment: instances[0],
+        })
+        .collect();
     file.save(out)?;
     Ok(salted)
 }
