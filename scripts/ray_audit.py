@@ -39,12 +39,15 @@ input file the driver writes owner-only beside the proofs with a random salt per
 crossing a cut (`OUT/input.salted.json`, kept, so a rerun resumes; a segment whose proof is
 there and verifies is skipped). `--aggregate` then aggregates the segments' proofs into one
 (made `--for-aggregation`; the cuts linked inside), else the driver checks the proofs and
-their chain with `snarkml verify BUILD OUT/segment-*.json`. Split builds use a shared
-directory:
+their chain with `snarkml verify BUILD OUT/segment-*.json`. `--out` is a shared directory or
+an object store: there the driver uploads the build (`inputs/build/`) and the salted input
+(`inputs/input.salted.json`, the bucket's own), each task stages only the manifest and its
+segment's build onto its node and uploads its proof, and the driver downloads the proofs to
+check or aggregate them:
 
     .venv-ray/bin/python scripts/ray_audit.py --snarkml target/release/snarkml \\
         --plan build/split.json --input in.json --out proofs/ --cache cache/ \\
-        [--aggregate-srs srs21.bin --aggregate aggr/]
+        [--aggregate-srs srs21.bin --aggregate aggr/]      # or --out s3://bucket/run
 
 `--cache` is the key cache: a shared directory, or a directory on each node's local disk (keys
 are derived from the SRS and the circuit, so each node can make its own once). `--address`
@@ -405,45 +408,75 @@ def salted_input(out: Path, manifest: dict, given: str) -> Path:
     return path
 
 
+def stage_segment(store: Store, segment: int) -> tuple[str, str]:
+    """Stages what proving one segment reads onto this node: the build's own files (the
+    manifest, the whole model) and segment J's build, not the other segments' keys; and the
+    salted input. Returns the local build and input."""
+    local = node_dir(store) / "inputs"
+    for name in store.names("inputs/build"):
+        rel = name[len("inputs/build/"):]
+        if "/" not in rel or rel.startswith(f"segment-{segment}/"):
+            store.get(name, local / "build" / rel)
+    return str(local / "build"), staged(store, "input.salted.json", "")
+
+
 @ray.remote(max_retries=3, retry_exceptions=True)
 def prove_segment(snarkml: str, build: str, salted: str, where: str, segment: int,
                   for_aggregation: bool, events) -> dict:
-    """Proves segment `segment` (from 1) of a split build alone into WHERE/segment-J.json; a
-    proof already there that verifies against the segment's keys is kept (a retry, or a rerun
-    of the driver, never proves a finished segment twice)."""
+    """Proves segment `segment` (from 1) of a split build alone into WHERE/segment-J.json (a
+    directory, or an object store the task stages through its node); a proof already there
+    that verifies against the segment's keys is kept (a retry, or a rerun of the driver, never
+    proves a finished segment twice)."""
     store = Store(where)
     note_attempt(store, events, segment, "started", key="segment")
-    out = Path(store.root) / f"segment-{segment}.json"
-    seg_build = str(Path(build) / f"segment-{segment}")
-    if out.exists():
-        check = subprocess.run([snarkml, "verify", seg_build, str(out)], capture_output=True,
-                               check=False, preexec_fn=die_with_parent)
-        if check.returncode == 0:
-            note_attempt(store, events, segment, "skipped", key="segment")
-            return {"segment": segment, "skipped": True, "seconds": 0.0,
-                    "node": ray.get_runtime_context().get_node_id()}
-    # Proven under a temporary name, then renamed: a killed attempt leaves no half proof.
-    tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}")
-    args = [snarkml, "prove", build, "--input", salted, "--segment", str(segment), "-o",
-            str(tmp)]
-    if for_aggregation:
-        args.append("--for-aggregation")
-    try:
-        result = run_snarkml(args)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    name = f"segment-{segment}.json"
+    if store.remote:
+        build, salted = stage_segment(store, segment)
+    with local_dir(store) as work:
+        out = work / name
+        if store.remote and store.exists(name):
+            store.get(name, out)
+        if out.exists():
+            seg_build = str(Path(build) / f"segment-{segment}")
+            check = subprocess.run([snarkml, "verify", seg_build, str(out)],
+                                   capture_output=True, check=False, preexec_fn=die_with_parent)
+            if check.returncode == 0:
+                note_attempt(store, events, segment, "skipped", key="segment")
+                return {"segment": segment, "skipped": True, "seconds": 0.0,
+                        "node": ray.get_runtime_context().get_node_id()}
+        # Proven under a temporary name, then renamed: a killed attempt leaves no half proof.
+        tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}")
+        args = [snarkml, "prove", build, "--input", salted, "--segment", str(segment), "-o",
+                str(tmp)]
+        if for_aggregation:
+            args.append("--for-aggregation")
+        try:
+            result = run_snarkml(args)
+            os.replace(tmp, out)
+        finally:
+            tmp.unlink(missing_ok=True)
+        if store.remote:
+            store.fs.put_file(str(out), store.key(name))
     note_attempt(store, events, segment, "proven", key="segment")
     return {"segment": segment, "skipped": False, "seconds": result["seconds"],
             "node": ray.get_runtime_context().get_node_id()}
 
 
 @ray.remote(max_retries=2, retry_exceptions=True)
-def aggregate_split(snarkml: str, build: str, proofs: list, srs: str, k: int, out: str,
+def aggregate_split(snarkml: str, build: str, where: str, n: int, srs: str, k: int, out: str,
                     cache: str) -> dict:
-    """Aggregates a split build's segment proofs into one, the cuts linked inside."""
-    return run_snarkml([snarkml, "aggregate", *proofs, "--build", build, "--srs", srs, "--k",
-                        str(k), "-o", out, "--cache-dir", cache])
+    """Aggregates a split build's segment proofs into one, the cuts linked inside (staged
+    onto this node from an object store first)."""
+    store = Store(where)
+    with local_dir(store) as work:
+        if store.remote:
+            store.get_tree("inputs/build", node_dir(store) / "inputs" / "build")
+            build = str(node_dir(store) / "inputs" / "build")
+            for j in range(1, n + 1):
+                store.get(f"segment-{j}.json", work / f"segment-{j}.json")
+        proofs = [str(work / f"segment-{j}.json") for j in range(1, n + 1)]
+        return run_snarkml([snarkml, "aggregate", *proofs, "--build", build, "--srs", srs,
+                            "--k", str(k), "-o", out, "--cache-dir", cache])
 
 
 def run_split(args, plan: dict, plan_path: str, snarkml: str, cache: str, events,
@@ -454,18 +487,22 @@ def run_split(args, plan: dict, plan_path: str, snarkml: str, cache: str, events
         print("error: a split build needs --input (the model input to prove)", file=sys.stderr)
         return 1
     store = Store(args.audit)
-    if store.remote:
-        print("error: a split build is proven into a shared directory (object stores serve "
-              "audit and batch plans)", file=sys.stderr)
-        return 1
-    out = Path(store.root)
-    out.mkdir(parents=True, exist_ok=True)
     build = str(Path(plan_path).parent)
+    # The salted input lives beside the proofs (a directory), or on this machine and in the
+    # store (an object store), so that a rerun resumes with the same salts.
+    out = node_dir(store) if store.remote else Path(store.root)
+    out.mkdir(parents=True, exist_ok=True)
+    if store.remote and store.exists("inputs/input.salted.json"):
+        (out / "input.salted.json").unlink(missing_ok=True)
+        store.get("inputs/input.salted.json", out / "input.salted.json")
     try:
         salted = str(salted_input(out, plan, args.input))
     except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    if store.remote:
+        store.put(Path(build), "inputs/build")
+        store.put(Path(salted), "inputs/input.salted.json")
     n = len(plan["segments"])
     start = time.time()
     pending = {}
@@ -490,20 +527,25 @@ def run_split(args, plan: dict, plan_path: str, snarkml: str, cache: str, events
             log("proven", segment=segment, done=done, of=n, skipped=row["skipped"],
                 seconds=row["seconds"], node=row["node"], elapsed=round(time.time() - start, 1))
     proven = time.time() - start
-    proofs = [str(out / f"segment-{j}.json") for j in range(1, n + 1)]
-    summary = {"segments": n, "prove_seconds": round(proven, 1), "proofs": proofs}
+    names = [f"segment-{j}.json" for j in range(1, n + 1)]
+    summary = {"segments": n, "prove_seconds": round(proven, 1),
+               "proofs": [store.url(name) for name in names]}
     if args.aggregate:
         Path(args.aggregate).mkdir(parents=True, exist_ok=True)
         task = aggregate_split.options(num_cpus=1,
                                        memory=int(args.aggregate_memory_gb * GIB)).remote(
-            snarkml, build, proofs, str(Path(args.aggregate_srs).resolve()),
+            snarkml, build, store.where, n, str(Path(args.aggregate_srs).resolve()),
             args.aggregate_k, str(Path(args.aggregate).resolve()), cache)
         result = ray.get(task)
         log("aggregated", **result)
         summary["aggregate_seconds"] = round(time.time() - start - proven, 1)
         summary["exposed"] = result.get("exposed")
     else:
-        result = run_snarkml([snarkml, "verify", build, *proofs])
+        with local_dir(store) as work:
+            if store.remote:
+                for name in names:
+                    store.get(name, work / name)
+            result = run_snarkml([snarkml, "verify", build, *(str(work / m) for m in names)])
         log("verified", segments=result["segments"], outputs=result["outputs"])
     log("done", **summary)
     return 0

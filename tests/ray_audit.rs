@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{cached_srs, ok, repo, snarkml, venv_bin};
+use common::{cached_srs, free_port, ok, repo, snarkml, venv_bin, S3};
 use snarkml::artifacts::BuildDir;
 use snarkml::pipeline::{self, audit_proof};
 use snarkml::stored::Stored;
@@ -20,100 +20,16 @@ use snarkml_circuits::Fr;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// Samples audited and samples per chunk: two chunks, one per node.
 const SAMPLES: usize = 8;
 const CHUNK: usize = 4;
-
-/// A free TCP port on 127.0.0.1.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A Ray head and a worker node on this machine, stopped (every Ray process) on drop. Token
 /// authentication is off: the cluster listens on 127.0.0.1 only and lives for one test.
 struct Cluster {
     address: String,
     worker_port: u16,
-}
-
-/// An S3 service on 127.0.0.1 (moto's server) with one bucket, killed on drop.
-struct S3 {
-    server: std::process::Child,
-    env: Vec<(String, String)>,
-}
-
-impl S3 {
-    fn start(bucket: &str) -> Self {
-        let port = free_port();
-        let server = Command::new(venv_bin("python"))
-            .args([
-                "-m",
-                "moto.server",
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let env = [
-            ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}")),
-            ("AWS_ACCESS_KEY_ID", "snarkml-test".into()),
-            ("AWS_SECRET_ACCESS_KEY", "snarkml-test".into()),
-            ("AWS_DEFAULT_REGION", "us-east-1".into()),
-        ]
-        .map(|(k, v)| (k.to_owned(), v))
-        .to_vec();
-        let s3 = Self { server, env };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the S3 server did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        s3.python(&format!("fs.mkdir('{bucket}')"));
-        s3
-    }
-
-    /// Runs Python with `fs`, an fsspec S3 filesystem of this service.
-    fn python(&self, code: &str) {
-        let out = Command::new(venv_bin("python"))
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .args([
-                "-c",
-                &format!("import fsspec; fs = fsspec.filesystem('s3'); {code}"),
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "python: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    /// Downloads every object under `url` (`s3://bucket/prefix`) into `dir`.
-    fn download(&self, url: &str, dir: &Path) {
-        let prefix = url.trim_start_matches("s3://");
-        self.python(&format!(
-            "import os\nfor k in fs.find('{prefix}'):\n    d = os.path.join('{}', k[len('{prefix}') + 1:])\n    os.makedirs(os.path.dirname(d), exist_ok=True)\n    fs.get_file(k, d)",
-            dir.display()
-        ));
-    }
-}
-
-impl Drop for S3 {
-    fn drop(&mut self) {
-        let _ = self.server.kill();
-        let _ = self.server.wait();
-    }
 }
 
 impl Cluster {

@@ -409,7 +409,7 @@ fn a_memory_budget_splits_only_a_model_that_needs_it_and_bad_budgets_are_refused
 }
 
 #[test]
-fn the_ray_driver_proves_a_split_model_a_task_per_segment_and_resumes() {
+fn the_ray_driver_proves_a_split_model_a_task_per_segment_and_resumes_in_a_directory_or_s3() {
     let tmp = tempfile::tempdir().unwrap();
     compile(tmp.path(), &["--segments", "3"]);
     let b = tmp.path().join("b");
@@ -421,13 +421,14 @@ fn the_ray_driver_proves_a_split_model_a_task_per_segment_and_resumes() {
         srs.to_str().unwrap(),
     ]));
     let out = tmp.path().join("proofs");
-    let driver = |input: &str| {
+    let driver_to = |input: &str, out: &str, env: &[(String, String)]| {
         let o = Command::new(venv_bin("python"))
             .env("RAY_AUTH_MODE", "disabled")
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .arg(repo("scripts/ray_audit.py"))
             .args(["--snarkml", env!("CARGO_BIN_EXE_snarkml")])
             .args(["--plan", b.join("split.json").to_str().unwrap()])
-            .args(["--input", input, "--out", out.to_str().unwrap()])
+            .args(["--input", input, "--out", out])
             .args(["--cache", tmp.path().join("cache").to_str().unwrap()])
             .output()
             .unwrap();
@@ -438,6 +439,7 @@ fn the_ray_driver_proves_a_split_model_a_task_per_segment_and_resumes() {
             .collect();
         (o, events)
     };
+    let driver = |input: &str| driver_to(input, out.to_str().unwrap(), &[]);
     let input = model_file("input.json");
     let (o, events) = driver(&input);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -486,6 +488,34 @@ fn the_ray_driver_proves_a_split_model_a_task_per_segment_and_resumes() {
         stderr.contains("holds the proofs of another input: give another --out"),
         "{stderr}"
     );
+
+    // Through an object store: the build and the salted input uploaded, each task staging
+    // only its segment, the proofs in the bucket; a rerun resumes from the bucket.
+    let s3 = common::S3::start("split-run");
+    let url = "s3://split-run/proofs";
+    let (o, events) = driver_to(&input, url, &s3.env);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let verified = events.iter().find(|e| e["event"] == "verified").unwrap();
+    assert_eq!(
+        verified["outputs"][0]["values"],
+        run["outputs"][0]["values"]
+    );
+    let done = events.iter().find(|e| e["event"] == "done").unwrap();
+    assert_eq!(done["proofs"][2], format!("{url}/segment-3.json"));
+    let bucket = tmp.path().join("bucket");
+    s3.download(url, &bucket);
+    for j in 1..=3 {
+        assert!(bucket.join(format!("segment-{j}.json")).is_file());
+    }
+    assert!(bucket.join("inputs/input.salted.json").is_file());
+    assert!(bucket.join("inputs/build/split.json").is_file());
+    let (o, events) = driver_to(&input, url, &s3.env);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let kept = events
+        .iter()
+        .filter(|e| e["event"] == "proven" && e["skipped"] == true)
+        .count();
+    assert_eq!(kept, 3, "{events:?}");
 }
 
 /// README "Models bigger than one machine", replayed as written: the digits MLP in two

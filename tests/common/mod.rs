@@ -394,3 +394,91 @@ pub(crate) fn replay_readme_block(heading: &str, dir: &Path, chain: Option<&Test
     }
     ran
 }
+
+/// A free TCP port on 127.0.0.1.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// An S3 service on 127.0.0.1 (moto's server) with one bucket, killed on drop.
+pub(crate) struct S3 {
+    server: std::process::Child,
+    /// What a client needs to reach it (endpoint, keys, region).
+    pub env: Vec<(String, String)>,
+}
+
+impl S3 {
+    /// Starts the service with `bucket`.
+    pub(crate) fn start(bucket: &str) -> Self {
+        let port = free_port();
+        let server = std::process::Command::new(venv_bin("python"))
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let env = [
+            ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}")),
+            ("AWS_ACCESS_KEY_ID", "snarkml-test".into()),
+            ("AWS_SECRET_ACCESS_KEY", "snarkml-test".into()),
+            ("AWS_DEFAULT_REGION", "us-east-1".into()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v))
+        .to_vec();
+        let s3 = Self { server, env };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the S3 server did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        s3.python(&format!("fs.mkdir('{bucket}')"));
+        s3
+    }
+
+    /// Runs Python with `fs`, an fsspec S3 filesystem of this service.
+    pub(crate) fn python(&self, code: &str) {
+        let out = std::process::Command::new(venv_bin("python"))
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .args([
+                "-c",
+                &format!("import fsspec; fs = fsspec.filesystem('s3'); {code}"),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "python: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Downloads every object under `url` (`s3://bucket/prefix`) into `dir`.
+    pub(crate) fn download(&self, url: &str, dir: &Path) {
+        let prefix = url.trim_start_matches("s3://");
+        self.python(&format!(
+            "import os\nfor k in fs.find('{prefix}'):\n    d = os.path.join('{}', k[len('{prefix}') + 1:])\n    os.makedirs(os.path.dirname(d), exist_ok=True)\n    fs.get_file(k, d)",
+            dir.display()
+        ));
+    }
+}
+
+impl Drop for S3 {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
