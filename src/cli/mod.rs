@@ -82,7 +82,7 @@ pub enum Command {
     /// Register and show models in the registry.
     #[command(subcommand)]
     Model(market::ModelCmd),
-    /// Pay-per-verified-inference: request, fulfill, show, refund, withdraw.
+    /// Pay-per-verified-inference: salt, request, fulfill, show, refund, withdraw.
     #[command(subcommand)]
     Infer(market::InferCmd),
     /// Accuracy audits: dataset commitments and sample sizes.
