@@ -20,33 +20,41 @@ fn wanted() -> bool {
 /// Runs `f` with a spinner named `name` on a terminal; returns its value and the seconds it
 /// took.
 pub(crate) fn timed<T>(name: &str, f: impl FnOnce() -> eyre::Result<T>) -> eyre::Result<(T, f64)> {
-    timed_predicted(name, None, f)
+    timed_predicted(name, || None, f)
 }
 
-/// Runs `f`, a step the cost model predicts takes `predicted` seconds on a 2-core machine (if
-/// known), reporting its progress (see the module); returns its value and the seconds it took.
+/// What the cost model predicts a step takes, in seconds on a 2-core machine (if known):
+/// asked on the reporter's thread, and only once a line or spinner shows it, so a quick step
+/// or `SNARKML_PROGRESS=0` never pays for it.
+pub(crate) type Prediction = Box<dyn FnOnce() -> Option<f64> + Send>;
+
+/// Runs `f`, reporting its progress against `predicted` (see the module); returns its value
+/// and the seconds it took.
 pub(crate) fn timed_predicted<T>(
     name: &str,
-    predicted: Option<f64>,
+    predicted: impl FnOnce() -> Option<f64> + Send + 'static,
     f: impl FnOnce() -> eyre::Result<T>,
 ) -> eyre::Result<(T, f64)> {
     let start = Instant::now();
-    let reporter = wanted().then(|| Reporter::start(name, predicted));
+    let reporter = wanted().then(|| Reporter::start(name, Box::new(predicted)));
     let out = f();
     drop(reporter);
     out.map(|v| (v, start.elapsed().as_secs_f64()))
 }
 
 /// What the cost model predicts a step on `build`'s circuit takes (`predict`, e.g.
-/// [`crate::pipeline::predicted_prove_seconds`]); none for a build not compiled yet (the step
-/// itself then says what is wrong).
+/// [`crate::pipeline::predicted_prove_seconds`]), read from its `model.json` when asked; none
+/// for a build not compiled yet (the step itself then says what is wrong).
 pub(crate) fn predicted(
     build: &crate::artifacts::BuildDir,
     predict: fn(&snarkml_circuits::quantize::CompiledModel) -> f64,
-) -> Option<f64> {
-    crate::pipeline::compiled_model(build)
-        .ok()
-        .map(|m| predict(&m))
+) -> impl FnOnce() -> Option<f64> + Send + 'static {
+    let build = build.clone();
+    move || {
+        crate::pipeline::compiled_model(&build)
+            .ok()
+            .map(|m| predict(&m))
+    }
 }
 
 /// The progress line of a step at `elapsed` seconds of the `predicted`.
@@ -87,15 +95,16 @@ enum Reporter {
 }
 
 impl Reporter {
-    fn start(name: &str, predicted: Option<f64>) -> Self {
+    fn start(name: &str, predict: Prediction) -> Self {
         if std::io::stderr().is_terminal() {
             let pb = indicatif::ProgressBar::new_spinner();
             let (name, start) = (name.to_owned(), Instant::now());
-            pb.set_message(line(&name, 0.0, predicted));
+            pb.set_message(line(&name, 0.0, None));
             pb.enable_steady_tick(Duration::from_millis(120));
             // The message moves with the clock; indicatif's own ticker only spins.
             let ticking = pb.clone();
             std::thread::spawn(move || {
+                let predicted = predict();
                 while !ticking.is_finished() {
                     ticking.set_message(line(&name, start.elapsed().as_secs_f64(), predicted));
                     std::thread::sleep(Duration::from_millis(500));
@@ -103,13 +112,13 @@ impl Reporter {
             });
             return Self::Terminal(pb);
         }
-        Self::lines(name, predicted, FIRST_LINE, EVERY, |l| eprintln!("{l}"))
+        Self::lines(name, predict, FIRST_LINE, EVERY, |l| eprintln!("{l}"))
     }
 
     /// Plain lines through `say`: the first after `first`, then one every `every`.
     fn lines(
         name: &str,
-        predicted: Option<f64>,
+        predict: Prediction,
         first: Duration,
         every: Duration,
         say: impl Fn(String) + Send + 'static,
@@ -118,10 +127,13 @@ impl Reporter {
         let name = name.to_owned();
         let start = Instant::now();
         let thread = std::thread::spawn(move || {
-            let mut next = first;
+            let (mut next, mut predict, mut predicted) = (first, Some(predict), None);
             while let Err(mpsc::RecvTimeoutError::Timeout) =
                 stopped.recv_timeout(next.saturating_sub(start.elapsed()))
             {
+                if let Some(predict) = predict.take() {
+                    predicted = predict();
+                }
                 say(line(&name, start.elapsed().as_secs_f64(), predicted));
                 next += every;
             }
@@ -193,7 +205,7 @@ mod tests {
         let sink = said.clone();
         let reporter = Reporter::lines(
             "proving",
-            Some(100.0),
+            Box::new(|| Some(100.0)),
             Duration::from_millis(100),
             Duration::from_millis(200),
             move |l| sink.lock().unwrap().push(l),
@@ -210,7 +222,7 @@ mod tests {
 
     #[test]
     fn a_quick_step_prints_nothing_and_returns_its_value() {
-        let (v, secs) = timed_predicted("quick", Some(100.0), || Ok(7)).unwrap();
+        let (v, secs) = timed_predicted("quick", || Some(100.0), || Ok(7)).unwrap();
         assert_eq!(v, 7);
         assert!(secs < FIRST_LINE.as_secs_f64());
     }
