@@ -636,3 +636,110 @@ fn every_readme_block_is_replayed_or_named_with_why_not() {
         "README blocks neither replayed by a test nor named in NOT_REPLAYED: {unaccounted:?}"
     );
 }
+
+#[test]
+fn randomized_linear_checks_prove_verify_on_anvil_and_refuse_a_lying_accumulator() {
+    let tmp = tempfile::tempdir().unwrap();
+    let build = tmp.path().join("build");
+    let b = build.to_str().unwrap();
+    let corpus = |f: &str| repo(&format!("tests/fixtures/corpus/conv_pool_auto_pad.{f}"));
+    let (model, calibration, input) = (
+        corpus("onnx"),
+        corpus("calibration.json"),
+        corpus("input.json"),
+    );
+    let (m, c, i) = (
+        model.to_str().unwrap(),
+        calibration.to_str().unwrap(),
+        input.to_str().unwrap(),
+    );
+    // An unknown mode is a usage error (clap's, with its hint) naming the value.
+    let out = snarkml(&["compile", m, "-o", b, "--linear", "dense"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "error: invalid value 'dense' for '--linear <LINEAR>': unknown linear check \
+             `dense` (expected direct, freivalds or auto)"
+        ),
+        "{stderr}"
+    );
+    ok(snarkml(&[
+        "compile",
+        m,
+        "-o",
+        b,
+        "--calibration",
+        c,
+        "--linear",
+        "freivalds",
+    ]));
+    let compiled =
+        snarkml_circuits::quantize::CompiledModel::load(&build.join("model.json")).unwrap();
+    assert!(compiled.uses_freivalds());
+    let srs = cached_srs(compiled.layout.k);
+    ok(snarkml(&["setup", b, "--srs", srs.to_str().unwrap()]));
+    let proof = tmp.path().join("proof.json");
+    let p = proof.to_str().unwrap();
+    ok(snarkml(&["prove", b, "--input", i, "-o", p]));
+    ok(snarkml(&["verify", b, p]));
+    let sol = tmp.path().join("sol");
+    let sol = sol.to_str().unwrap();
+    assert_one_line_error(
+        &snarkml(&["gen-verifier", b, "-o", sol, "--snark-verifier"]),
+        "randomized (Freivalds) checks in a second proof phase, for which this version does \
+         not make snark-verifier's generated verifier",
+    );
+    // Our verifier reads the second phase: deployed on anvil it accepts the proof ...
+    toolchain_on_path();
+    ok(snarkml(&["gen-verifier", b, "-o", sol]));
+    let chain = common::TestChain::start();
+    ok(chain.cli(&["deploy", b], &[]));
+    let text = ok(chain.cli(&["verify-onchain", b, p], &[]));
+    assert!(text.contains("proof accepted on-chain"), "{text}");
+    // ... and refuses a proof whose prover lied about one accumulator of a convolution and
+    // computed everything after it (the public outputs included) honestly from the lie.
+    use snarkml_circuits::layout::{Fault, Plan};
+    let data = snarkml_circuits::io::InputFile::load(&input).unwrap();
+    let q = compiled.quantize_inputs(&data.input_data).unwrap();
+    let layer = compiled
+        .layers
+        .iter()
+        .position(|l| matches!(l, snarkml_circuits::model::Layer::Conv(_)))
+        .unwrap();
+    let fault = Fault {
+        layer,
+        element: 0,
+        delta: 1 << 20,
+        accumulator: true,
+    };
+    let plan =
+        Plan::build_with_fault(&compiled, compiled.layout.width, Some(&q), Some(fault)).unwrap();
+    let circuit = snarkml_circuits::circuit::ModelCircuit::with_plan(&compiled, plan);
+    let lied = circuit.instance_column();
+    let params = snarkml_circuits::srs::Srs::load(&srs).unwrap().params;
+    let pk = snarkml_circuits::prover::keygen(&params, &compiled).unwrap();
+    let forged = snarkml_circuits::prover::create_unchecked_proof(
+        &params,
+        &pk,
+        circuit,
+        &lied,
+        snarkml_circuits::prover::Transcript::Keccak,
+    )
+    .unwrap();
+    let native = snarkml_circuits::prover::verify(&params, pk.get_vk(), &lied, &forged);
+    assert!(native.is_err_and(|e| e.to_string().starts_with("proof rejected")));
+    let deployment: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(build.join("deployment.json")).unwrap())
+            .unwrap();
+    let address =
+        snarkml::pipeline::parse_address(deployment["verifier"].as_str().unwrap()).unwrap();
+    let words: Vec<_> = lied.iter().map(snarkml::pipeline::field_to_u256).collect();
+    let verdict = chain
+        .rt
+        .block_on(snarkml::chain::verify_onchain(
+            &chain.cfg, address, &forged, &words,
+        ))
+        .unwrap();
+    assert!(!verdict.valid, "anvil accepted a lying accumulator");
+}

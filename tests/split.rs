@@ -440,6 +440,13 @@ fn the_ray_driver_proves_a_split_model_a_task_per_segment_and_resumes_in_a_direc
         (o, events)
     };
     let driver = |input: &str| driver_to(input, out.to_str().unwrap(), &[]);
+    // Segments a run found proven already (and so did not prove again).
+    let skipped = |events: &[serde_json::Value]| {
+        events
+            .iter()
+            .filter(|e| e["event"] == "proven" && e["skipped"] == true)
+            .count()
+    };
     let input = model_file("input.json");
     let (o, events) = driver(&input);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -474,11 +481,7 @@ fn the_ray_driver_proves_a_split_model_a_task_per_segment_and_resumes_in_a_direc
     // A rerun resumes: every segment's proof is there and verifies, so none is proven again.
     let (o, events) = driver(&input);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let kept = events
-        .iter()
-        .filter(|e| e["event"] == "proven" && e["skipped"] == true)
-        .count();
-    assert_eq!(kept, 3, "{events:?}");
+    assert_eq!(skipped(&events), 3, "{events:?}");
     // Another input into the same place is refused: its proofs would mix with these.
     let other = other_input(tmp.path());
     let (o, _) = driver(other.to_str().unwrap());
@@ -511,11 +514,7 @@ fn the_ray_driver_proves_a_split_model_a_task_per_segment_and_resumes_in_a_direc
     assert!(bucket.join("inputs/build/split.json").is_file());
     let (o, events) = driver_to(&input, url, &s3.env);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let kept = events
-        .iter()
-        .filter(|e| e["event"] == "proven" && e["skipped"] == true)
-        .count();
-    assert_eq!(kept, 3, "{events:?}");
+    assert_eq!(skipped(&events), 3, "{events:?}");
 }
 
 /// README "Models bigger than one machine", replayed as written: the digits MLP in two
