@@ -329,7 +329,7 @@ class Build:
     def verify(self, proof: Union[Proof, PathLike]) -> Proof:
         """Verifies a proof natively against this build's keys, and checks that every value its
         file shows is what the proof proves. Raises :class:`InvalidProof` otherwise."""
-        path = proof.path if isinstance(proof, Proof) else Path(proof)
+        path = Path(_path(proof))
         if self.is_split:
             cli("verify", self.path, path)
         else:
@@ -376,7 +376,7 @@ class Build:
         """Sends ``proof`` to the deployed verifier (``BUILD/deployment.json``, or ``address``)
         and returns the gas its transaction used; raises :class:`InvalidProof` when the contract
         rejects it."""
-        path = proof.path if isinstance(proof, Proof) else Path(proof)
+        path = Path(_path(proof))
         return _ext.verify_onchain(
             str(self.path), str(path), _rpc(rpc_url), address, _key(private_key)
         )
