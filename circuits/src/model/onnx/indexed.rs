@@ -101,16 +101,7 @@ impl Importer {
         if attr_int(node, "batch_dims").unwrap_or(0) != 0 {
             return Err(unsupported(node, "batch_dims other than 0"));
         }
-        let q = id_shape.last().copied().unwrap_or(0);
-        if id_shape.is_empty() || q == 0 || q > shape.len() {
-            return Err(invalid(
-                node,
-                format!(
-                    "index tuples of length {q} into data of rank {}",
-                    shape.len()
-                ),
-            ));
-        }
+        let q = tuple_len(node, &id_shape, shape.len())?;
         let lead = &id_shape[..id_shape.len() - 1];
         let tuples: usize = lead.iter().product();
         let (axes, rest) = (&shape[..q], &shape[q..]);
@@ -193,10 +184,7 @@ impl Importer {
                 };
                 (hits, slots, Box::new(target))
             } else {
-                let q = id_shape.last().copied().unwrap_or(0);
-                if id_shape.is_empty() || q == 0 || q > shape.len() {
-                    return Err(invalid(node, format!("index tuples of length {q}")));
-                }
+                let q = tuple_len(node, &id_shape, shape.len())?;
                 let lead = &id_shape[..id_shape.len() - 1];
                 let want = [lead, &shape[q..]].concat();
                 if upd_shape != want {
@@ -440,4 +428,17 @@ impl Importer {
             output,
         })
     }
+}
+
+/// The length of GatherND/ScatterND index tuples (the last axis of the indices), checked to
+/// name at least one and at most every axis of data of rank `rank`.
+fn tuple_len(node: &NodeProto, id_shape: &[usize], rank: usize) -> Result<usize> {
+    let q = id_shape.last().copied().unwrap_or(0);
+    if q == 0 || q > rank {
+        return Err(invalid(
+            node,
+            format!("index tuples of length {q} into data of rank {rank}"),
+        ));
+    }
+    Ok(q)
 }
