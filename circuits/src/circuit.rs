@@ -223,11 +223,14 @@ pub struct PoseidonConfig {
 }
 
 impl PoseidonConfig {
-    /// Adds the four Poseidon gates over `state` (three advice columns, read at rows 0, 1
-    /// and 2) and `constants` (three fixed columns). Every gate has degree at most 4.
+    /// Adds the four Poseidon gates over the state (the first three of `advice`, read at rows
+    /// 0, 1 and 2), the squares of the S-box inputs (the columns beside the state, or the row
+    /// below it for a full round with fewer than six columns:
+    /// [`crate::poseidon::full_round_in_one_row`]) and `constants` (three fixed columns).
+    /// Every gate has degree at most 4.
     pub fn configure(
         meta: &mut ConstraintSystem<Fr>,
-        state: [Column<Advice>; 3],
+        advice: &[Column<Advice>],
         constants: [Column<Fixed>; 3],
     ) -> Self {
         let config = Self {
@@ -236,24 +239,28 @@ impl PoseidonConfig {
             full: meta.selector(),
             partial: meta.selector(),
         };
+        let state = [advice[0], advice[1], advice[2]];
+        let beside = [advice[3], advice[3], advice[3]];
+        let full_beside = crate::poseidon::full_round_in_one_row(advice.len())
+            .then(|| [advice[3], advice[4], advice[5]]);
         let mds = crate::poseidon::constants().mds;
-        let at = |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>, rot: i32| {
-            state.map(|c| m.query_advice(c, Rotation(rot)))
-        };
+        let at = |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>,
+                  cols: [Column<Advice>; 3],
+                  rot: i32| { cols.map(|c| m.query_advice(c, Rotation(rot))) };
         let consts = |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>| {
             constants.map(|c| m.query_fixed(c, Rotation::cur()))
         };
         meta.create_gate("poseidon init", |m| {
             let q = m.query_selector(config.init);
-            let [s0, s1, s2] = at(m, 0);
+            let [s0, s1, s2] = at(m, state, 0);
             let [len, _, _] = consts(m);
             vec![q.clone() * (s0 - len), q.clone() * s1, q * s2]
         });
         meta.create_gate("poseidon absorb", |m| {
             let q = m.query_selector(config.absorb);
-            let s = at(m, 0);
-            let msg = at(m, 1);
-            let next = at(m, 2);
+            let s = at(m, state, 0);
+            let msg = at(m, state, 1);
+            let next = at(m, state, 2);
             let [_, m1, m2] = consts(m);
             vec![
                 q.clone() * (next[0].clone() - s[0].clone()),
@@ -261,10 +268,12 @@ impl PoseidonConfig {
                 q * (next[2].clone() - s[2].clone() - m2 * msg[2].clone()),
             ]
         });
-        let round = |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>, q: Expression<Fr>, full| {
-            let s = at(m, 0);
-            let a = at(m, 1);
-            let next = at(m, 2);
+        // One round: `a` the squares of the S-boxed inputs, `next` the state after.
+        let round = |m: &mut halo2_proofs::plonk::VirtualCells<'_, Fr>,
+                     q: Expression<Fr>,
+                     full: bool,
+                     (a, next): ([Expression<Fr>; 3], [Expression<Fr>; 3])| {
+            let s = at(m, state, 0);
             let c = consts(m);
             let x: Vec<Expression<Fr>> = (0..3).map(|j| s[j].clone() + c[j].clone()).collect();
             let boxed: Vec<bool> = (0..3).map(|j| full || j == 0).collect();
@@ -292,11 +301,16 @@ impl PoseidonConfig {
         };
         meta.create_gate("poseidon full round", |m| {
             let q = m.query_selector(config.full);
-            round(m, q, true)
+            let cells = match full_beside {
+                Some(cols) => (at(m, cols, 0), at(m, state, 1)),
+                None => (at(m, state, 1), at(m, state, 2)),
+            };
+            round(m, q, true, cells)
         });
         meta.create_gate("poseidon partial round", |m| {
             let q = m.query_selector(config.partial);
-            round(m, q, false)
+            let cells = (at(m, beside, 0), at(m, state, 1));
+            round(m, q, false, cells)
         });
         config
     }
@@ -457,11 +471,7 @@ impl ModelConfig {
             (first, next)
         });
         let poseidon = poseidon.then(|| {
-            PoseidonConfig::configure(
-                meta,
-                [advice[0], advice[1], advice[2]],
-                [weights[0], weights[1], weights[2]],
-            )
+            PoseidonConfig::configure(meta, &advice, [weights[0], weights[1], weights[2]])
         });
         let freivalds = freivalds.then(|| {
             let acc = one_row_rescale.then_some(acc);

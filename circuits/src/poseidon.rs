@@ -77,6 +77,14 @@ pub fn sbox(x: Fr) -> Fr {
     x2.square() * x
 }
 
+/// Whether a circuit with `advice_columns` advice columns lays out a full round in one row:
+/// the state in the first `T` columns and the squares of its `T` S-box inputs beside it. A
+/// partial round (one S-box) always takes one row (every circuit that hashes has at least
+/// `T + 1` columns); a full round otherwise takes two, the squares in the row below.
+pub fn full_round_in_one_row(advice_columns: usize) -> bool {
+    advice_columns >= 2 * T
+}
+
 /// Whether round `r` is a full round (S-box on every element).
 pub fn is_full_round(r: usize) -> bool {
     !(FULL_ROUNDS / 2..FULL_ROUNDS / 2 + PARTIAL_ROUNDS).contains(&r)

@@ -44,6 +44,8 @@ fn sponge_separates_lengths_and_padding() {
 
 mod common;
 
+use std::collections::BTreeSet;
+
 use common::circuit_with;
 
 use snarkml_circuits::circuit::{CircuitParams, ModelCircuit};
@@ -56,10 +58,19 @@ use snarkml_circuits::quantize::{CompileOptions, CompiledModel, Visibility};
 
 /// The `linear` fixture compiled with the given visibilities, and its quantized input.
 fn linear(inputs: Visibility, outputs: Visibility) -> (CompiledModel, Vec<Vec<i64>>) {
+    linear_at(3, inputs, outputs)
+}
+
+/// The same at `width` multiply-accumulates per row (`width + 1` advice columns).
+fn linear_at(
+    width: usize,
+    inputs: Visibility,
+    outputs: Visibility,
+) -> (CompiledModel, Vec<Vec<i64>>) {
     let opts = CompileOptions {
         inputs,
         outputs,
-        width: 3,
+        width,
         ..CompileOptions::default()
     };
     common::compile_with("linear", &opts)
@@ -94,23 +105,74 @@ fn a_commitment_the_witness_does_not_open_is_rejected() {
 }
 
 #[test]
-fn a_tampered_hash_state_fails_the_round_gates() {
-    let (model, q) = linear(Visibility::Hashed, Visibility::Public);
-    let honest = Plan::build_salted(&model, 3, Some(&q), &[Fr::from(5)]).unwrap();
-    let round = honest
-        .poseidon_rows
-        .iter()
-        .find(|r| r.gate == PoseidonGate::Partial)
-        .unwrap()
-        .row;
-    for col in 0..3 {
-        let mut plan = honest.clone();
-        plan.advice[col][round] += Fr::one();
+fn rounds_take_one_row_and_full_rounds_two_only_in_narrow_circuits_and_both_prove() {
+    // Width 3 has 4 advice columns (no room beside the state for 3 squares), width 5 has 6.
+    for (width, full_rows) in [(3, 2), (5, 1)] {
+        let (model, q) = linear_at(width, Visibility::Hashed, Visibility::Public);
+        let plan = Plan::build_salted(&model, width, Some(&q), &[Fr::from(5)]).unwrap();
+        let rows_of = |gate| -> Vec<usize> {
+            plan.poseidon_rows
+                .iter()
+                .filter(|r| r.gate == gate)
+                .map(|r| r.row)
+                .collect()
+        };
+        let steps = |rows: Vec<usize>| -> BTreeSet<usize> {
+            rows.windows(2).map(|w| w[1] - w[0]).collect()
+        };
+        // Consecutive rounds of one permutation: the four full rounds before the partial ones.
+        assert_eq!(
+            steps(rows_of(PoseidonGate::Partial)[..57].to_vec()),
+            BTreeSet::from([1])
+        );
+        assert_eq!(
+            steps(rows_of(PoseidonGate::Full)[..4].to_vec()),
+            BTreeSet::from([full_rows]),
+            "width {width}"
+        );
         let circuit = circuit_with(&model, plan);
         assert!(
-            !mock_failures(&model, &circuit).unwrap().is_empty(),
-            "state element {col} of a partial round changed undetected"
+            mock_failures(&model, &circuit).unwrap().is_empty(),
+            "width {width}"
         );
+    }
+}
+
+#[test]
+fn a_tampered_hash_state_or_square_fails_the_round_gates() {
+    for width in [3, 5] {
+        let (model, q) = linear_at(width, Visibility::Hashed, Visibility::Public);
+        let honest = Plan::build_salted(&model, width, Some(&q), &[Fr::from(5)]).unwrap();
+        let first = |gate| {
+            honest
+                .poseidon_rows
+                .iter()
+                .find(|r| r.gate == gate)
+                .unwrap()
+                .row
+        };
+        let (partial, full) = (first(PoseidonGate::Partial), first(PoseidonGate::Full));
+        // The state of each round, its squares beside it (the partial round's one, the full
+        // round's three at width 5) or below it (the full round's at width 3).
+        let mut cells: Vec<(&str, usize, usize)> = (0..3)
+            .flat_map(|c| [("partial state", c, partial), ("full state", c, full)])
+            .collect();
+        cells.push(("partial square", 3, partial));
+        for j in 0..3 {
+            cells.push(match width {
+                3 => ("full square", j, full + 1),
+                _ => ("full square", 3 + j, full),
+            });
+        }
+        for (what, col, row) in cells {
+            let mut plan = honest.clone();
+            plan.advice[col][row] += Fr::one();
+            let circuit = circuit_with(&model, plan);
+            assert!(
+                !mock_failures(&model, &circuit).unwrap().is_empty(),
+                "width {width}: {what} (column {col}) changed undetected"
+            );
+        }
     }
 }
 

@@ -49,15 +49,17 @@
 //! every use of a parameter copy-constrained to its first; with hashed weights, the first cells
 //! are hashed (in [`CompiledModel::parameters`] order, then the salt) into the last instance.
 //!
-//! Poseidon (only in circuits with a hashed input or output; `s`, `a` in `x0..x2`, constants
-//! in the fixed columns `c0..c2`):
+//! Poseidon (only in circuits with a hashed input or output; `s` in `x0..x2`, the squares `a`
+//! beside it in `x3..x5`, constants in the fixed columns `c0..c2`):
 //! ```text
-//! sponge start + absorb:   | s0 s1 s2 |  s = [len, 0, 0]; c0 = len, c1/c2 = 1 or 0 (padding)
-//!                          | .  m1 m2 |  message pair
-//!                          | s' ...   |  s' = s + [0, c1·m1, c2·m2]  (round 0 starts here)
-//! round (2 rows):          | s0 s1 s2 |  c = round constants
-//!                          | a0 a1 a2 |  a = (s + c)², for S-boxed elements
-//!                          | next s   |  = MDS · ((s + c)·a²) (full) or S-box on s0 only (partial)
+//! sponge start + absorb:   | s0 s1 s2 |             s = [len, 0, 0]; c0 = len, c1/c2 = 1 or 0
+//!                          | .  m1 m2 |             message pair
+//!                          | s' ...   |             s' = s + [0, c1·m1, c2·m2] (round 0 here)
+//! partial round (1 row):   | s0 s1 s2 | a0 |        c = round constants, a0 = (s0 + c0)²
+//!                          | next s   |             = MDS · [(s0 + c0)·a0², s1 + c1, s2 + c2]
+//! full round (1 row):      | s0 s1 s2 | a0 a1 a2 |  a = (s + c)², next s = MDS · ((s + c)·a²)
+//! full round, fewer than 6 advice columns (2 rows): the squares in the row below the state
+//! (`x0..x2`), the next state in the row after (`poseidon::full_round_in_one_row`).
 //! ```
 //! The digest is `s1` after the last permutation; it goes to an instance.
 //!

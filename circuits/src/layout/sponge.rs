@@ -108,6 +108,7 @@ impl Builder {
             Element::Cell(c) => b.value(c),
             Element::Free(v) => v,
         };
+        let one_row_full = poseidon::full_round_in_one_row(self.plan.advice.len());
         let mut state = poseidon::initial_state(len);
         let mut r = self.row();
         self.set_state(r, &state);
@@ -136,10 +137,15 @@ impl Builder {
                     PoseidonGate::Partial
                 };
                 self.poseidon_gate(r, gate, rc);
-                let a = self.row();
+                // The squares beside the state, or in the row below it.
+                let (a, first) = if !full || one_row_full {
+                    (r, poseidon::T)
+                } else {
+                    (self.row(), 0)
+                };
                 for j in 0..poseidon::T {
                     if full || j == 0 {
-                        self.set(j, a, (state[j] + rc[j]).square());
+                        self.set(first + j, a, (state[j] + rc[j]).square());
                     }
                 }
                 poseidon::round(&mut state, round);
