@@ -81,6 +81,17 @@ from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 GIB = 1 << 30
 
+# The suffix of the object `Store.put` writes beside each object: the SHA-256 of its content.
+DIGEST = ".sha256"
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
 
 def log(event: str, **fields) -> None:
     print(json.dumps({"event": event, **fields}), flush=True)
@@ -110,34 +121,57 @@ class Store:
         return self.fs.exists(self.key(name))
 
     def names(self, prefix: str = "") -> list[str]:
-        """Every object under `prefix`, relative to the store's root."""
+        """Every object under `prefix`, relative to the store's root (not the digests `put`
+        writes beside its objects)."""
         key = self.key(prefix)
         if not self.fs.exists(key):
             return []
-        return sorted(k[len(self.root) + 1:] for k in self.fs.find(key))
+        return sorted(k[len(self.root) + 1:] for k in self.fs.find(key)
+                      if not k.endswith(DIGEST))
+
+    def digest(self, name: str) -> str | None:
+        """The SHA-256 `put` recorded for an object, if it did."""
+        key = self.key(name) + DIGEST
+        if not self.fs.exists(key):
+            return None
+        with self.fs.open(key, "r") as f:
+            return f.read().strip()
 
     def put(self, local: Path, name: str) -> None:
-        """Uploads a file, or every file of a directory under `name/`; a file is skipped when an
-        object of its size is already there (inputs are immutable and checked by hash)."""
+        """Uploads a file, or every file of a directory under `name/`, each with its SHA-256
+        beside it; a file whose content is there already (by that digest) is skipped, so a
+        rerun uploads only what changed, and a rebuilt file of the same size is uploaded."""
         files = [(local, name)] if local.is_file() else [
             (f, "/".join(filter(None, [name, f.relative_to(local).as_posix()])))
             for f in sorted(local.rglob("*")) if f.is_file()]
         for f, n in files:
             key = self.key(n)
-            if self.fs.exists(key) and self.fs.size(key) == f.stat().st_size:
+            digest = sha256_file(f)
+            if self.fs.exists(key) and self.digest(n) == digest:
                 continue
             self.fs.put_file(str(f), key)
+            with self.fs.open(key + DIGEST, "w") as out:
+                out.write(digest)
 
     def get(self, name: str, local: Path) -> None:
         """Downloads one object to the file `local` through a temporary name (tasks on one
-        node may stage the same input at once); an existing file of its size is kept."""
+        node may stage the same input at once). A file staged earlier is kept only when the
+        object's recorded digest is the one it was staged with (a sidecar beside it): a
+        rebuilt object of the same size, uploaded since, is staged again."""
         key = self.key(name)
-        if local.exists() and local.stat().st_size == self.fs.size(key):
+        digest = self.digest(name)
+        stamp = local.with_name(f".{local.name}{DIGEST}")
+        if (digest is not None and local.exists() and stamp.exists()
+                and stamp.read_text() == digest):
             return
         local.parent.mkdir(parents=True, exist_ok=True)
         tmp = local.with_name(f".{local.name}.{uuid.uuid4().hex}")
         self.fs.get_file(key, str(tmp))
         os.replace(tmp, local)
+        if digest is not None:
+            stamp.write_text(digest)
+        else:
+            stamp.unlink(missing_ok=True)
 
     def get_tree(self, prefix: str, local: Path) -> None:
         for n in self.names(prefix):

@@ -261,3 +261,34 @@ fn an_audit_fans_out_on_ray_through_s3_survives_a_lost_worker_and_aggregates_lik
     assert_eq!(file.exposed, expected);
     println!("ray audit: {done}");
 }
+
+/// A node's staged copy of an object is kept only while the object's content (its SHA-256,
+/// recorded beside it by `put`) is the one it was staged with: a rebuilt file of the same size
+/// (a proving key compiled again) is uploaded and staged again, not mistaken for the old one.
+#[test]
+fn the_object_store_stages_by_content_so_a_rebuilt_file_of_the_same_size_is_fetched_again() {
+    let s3 = S3::start("staging");
+    let tmp = tempfile::tempdir().unwrap();
+    s3.python(&format!(
+        r#"
+import sys
+from pathlib import Path
+sys.path.insert(0, '{scripts}')
+import ray_audit
+d = Path('{tmp}')
+store = ray_audit.Store('s3://staging/run')
+built, staged = d / 'pk.bin', d / 'node' / 'pk.bin'
+built.write_bytes(b'old key')
+store.put(built, 'inputs/pk.bin')
+store.get('inputs/pk.bin', staged)
+assert staged.read_bytes() == b'old key'
+built.write_bytes(b'new key')
+store.put(built, 'inputs/pk.bin')
+store.get('inputs/pk.bin', staged)
+assert staged.read_bytes() == b'new key', staged.read_bytes()
+assert store.names('inputs') == ['inputs/pk.bin'], store.names('inputs')
+"#,
+        scripts = repo("scripts").display(),
+        tmp = tmp.path().display()
+    ));
+}
