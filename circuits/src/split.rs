@@ -225,10 +225,29 @@ pub fn choose_cuts(model: &CompiledModel, budget: Budget) -> Result<Vec<usize>> 
                     return Ok(cuts);
                 }
             }
+            // The layer that fits worst alone: its rows and the values crossing into and out
+            // of it (each side of a cut pays about half of BOUNDARY_ROWS_PER_VALUE).
+            let alone = |i: usize| {
+                let crossing: usize = [i, i + 1]
+                    .iter()
+                    .flat_map(|c| boundary(model, *c))
+                    .map(|t| model.tensors[t].numel())
+                    .sum();
+                (
+                    layer_rows[i] + crossing * BOUNDARY_ROWS_PER_VALUE / 2,
+                    crossing,
+                )
+            };
+            let worst = (0..n_layers).max_by_key(|i| alone(*i).0).unwrap_or(0);
+            let (rows, crossing) = alone(worst);
             Err(CircuitError::bad_option(
                 "max-memory",
                 format!(
-                    "no cut of the model at layer boundaries fits k = {k} (a single layer needs more)"
+                    "no cut of the model at layer boundaries fits k = {k} ({usable} rows): layer `{}` \
+                     alone is {} rows, with {crossing} values crossing into and out of it, about \
+                     {rows} rows in all",
+                    model.layers[worst].node(),
+                    layer_rows[worst],
                 ),
             ))
         }

@@ -289,7 +289,24 @@ fn cuts_follow_the_budget_and_bad_ones_are_refused() {
     match choose_cuts(&lenet, Budget::MaxMemory(memory(lenet.layout.k - 1))).unwrap_err() {
         CircuitError::BadOption { option, reason } => {
             assert_eq!(option, "max-memory");
-            assert!(reason.contains("a single layer needs more"), "{reason}");
+            // Named: the layer that fits worst alone, with what crosses into and out of it.
+            let k = lenet.layout.k - 1;
+            assert!(
+                reason.starts_with(&format!(
+                    "no cut of the model at layer boundaries fits k = {k}"
+                )),
+                "{reason}"
+            );
+            let named = lenet
+                .layers
+                .iter()
+                .filter(|l| reason.contains(&format!("layer `{}` alone is", l.node())))
+                .count();
+            assert_eq!(named, 1, "{reason}");
+            assert!(
+                reason.contains("values crossing into and out of it"),
+                "{reason}"
+            );
         }
         other => panic!("{other}"),
     }
