@@ -39,6 +39,32 @@ fn unsupported_op_is_named_with_its_node() {
 }
 
 #[test]
+fn compile_names_the_model_as_asked_and_refuses_a_blank_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = repo("tests/fixtures/relu3.onnx");
+    let build = |name: &str| {
+        let b = tmp.path().join("b");
+        snarkml(&[
+            "compile",
+            model.to_str().unwrap(),
+            "-o",
+            b.to_str().unwrap(),
+            "--name",
+            name,
+            "--json",
+        ])
+    };
+    let out = common::json(&ok(build("relu, renamed")));
+    assert_eq!(out["model"], "relu, renamed");
+    let saved = snarkml_circuits::quantize::CompiledModel::load(&tmp.path().join("b/model.json"));
+    assert_eq!(saved.unwrap().name, "relu, renamed");
+    assert_one_line_error(
+        &build("  "),
+        "model name \"  \": 1 to 128 characters, not blank",
+    );
+}
+
+#[test]
 fn wrong_input_shape_is_named_and_missing_steps_are_explained() {
     let tmp = tempfile::tempdir().unwrap();
     let build = tmp.path().join("build");

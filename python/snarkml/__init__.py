@@ -736,11 +736,16 @@ def compile(
     ``"private"``, ``"hashed"``), ``weights`` (``"fixed"``, ``"private"``, ``"hashed"``),
     ``weights_salt``, ``linear`` (``"auto"``, ``"direct"``, ``"freivalds"``),
     ``target_error``, ``allow_error``, ``optimize``, ``segments`` or ``max_memory``
-    (``"8GiB"``: a split build, see :attr:`Build.is_split`).
+    (``"8GiB"``: a split build, see :attr:`Build.is_split`), ``name`` (the model's name in
+    the build and its proofs; a module's default is its class name, not the ``main_graph``
+    torch's export writes).
 
     >>> build = snarkml.compile("tests/fixtures/relu3.onnx", "build", calibration=[[0.5, -1, 2]])
     >>> build = snarkml.compile(torch_model, "build", example_input=x, calibration=train_x)
     """
+    if _torch_module(model):
+        # torch names every exported graph `main_graph`: the module's class names it instead.
+        options.setdefault("name", type(model).__name__)
     with tempfile.TemporaryDirectory(prefix="snarkml-") as tmp:
         folder = Path(tmp)
         path = _model_file(model, folder, example_input)

@@ -64,6 +64,10 @@ def test_a_module_is_exported_in_eval_mode_on_its_example_input_and_compiled(
     assert args == [[X]] and options["opset_version"] == 17
     assert options["input_names"] == ["input"] and options["dynamo"] is False
     np.testing.assert_array_equal(build.run(X), [[0.5, 0.0, 2.0]])
+    assert build.model["name"] == "TinyRelu", "named by its class, not the exported graph"
+    named = snarkml.compile(module, tmp_path / "named", example_input=np.array([X]),
+                            calibration=[X], name="relu, mine")
+    assert named.model["name"] == "relu, mine"
 
     with pytest.raises(TypeError, match="needs example_input="):
         snarkml.compile(module, tmp_path / "b2", calibration=[X])

@@ -20,6 +20,10 @@ pub struct CompileCmd {
     /// [default: 16 random inputs in [-1, 1]].
     #[arg(long)]
     pub calibration: Option<PathBuf>,
+    /// The model's name in the build, its proofs and reports [default: the ONNX graph's name,
+    /// else the file's stem]. Exporters often write a generic one (PyTorch: main_graph).
+    #[arg(long)]
+    pub name: Option<String>,
     /// Fixed-point fractional bits of activations [default: chosen from the calibration data].
     #[arg(long)]
     pub scale: Option<u32>,
@@ -384,6 +388,7 @@ impl CompileCmd {
                 .transpose()?,
             target_error: self.target_error,
             allow_error: self.allow_error,
+            name: self.name.clone(),
             linear: self.linear,
         };
         let (mut m, mut secs) = super::timed("compiling", || {

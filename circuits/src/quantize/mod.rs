@@ -62,6 +62,10 @@ pub struct CompileOptions {
     /// How Dense and Conv layers are checked: dot products, randomized (Freivalds) checks in
     /// a second proof phase, or per layer whichever takes fewer rows.
     pub linear: LinearMode,
+    /// The model's name in the build, its proofs and reports; `None`: the ONNX graph's name
+    /// (else the name [`OnnxBytes`] gives). Exporters often write a generic one (PyTorch:
+    /// `main_graph`).
+    pub name: Option<String>,
 }
 
 impl Default for CompileOptions {
@@ -77,6 +81,7 @@ impl Default for CompileOptions {
             target_error: DEFAULT_TARGET_ERROR,
             allow_error: false,
             linear: LinearMode::Auto,
+            name: None,
         }
     }
 }
@@ -263,7 +268,18 @@ pub fn compile(
             format!("width {} is out of range 3..=64", opts.width),
         ));
     }
-    let graph = onnx::parse(onnx)?;
+    let mut graph = onnx::parse(onnx)?;
+    if let Some(name) = &opts.name {
+        if name.trim().is_empty() || name.len() > 128 || name.chars().any(char::is_control) {
+            return Err(CircuitError::bad_option(
+                "name",
+                format!(
+                    "model name {name:?}: 1 to 128 characters, not blank, no control characters"
+                ),
+            ));
+        }
+        graph.name = name.clone();
+    }
     if samples.is_empty() {
         return Err(CircuitError::bad_option(
             "calibration",
