@@ -21,8 +21,8 @@ use crate::model::onnx::{self, FloatReference, OnnxBytes};
 use crate::model::{Activation, FloatGraph};
 pub use crate::ops::linear::{choose_checks, randomized_savings, LinearMode};
 use sha2::{Digest, Sha256};
-use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 pub use crate::ops::lower::{MAX_RANGE_BITS, RANGE_MARGIN};
 /// The default lower bound of the automatically chosen scale (fractional bits).
@@ -349,21 +349,29 @@ pub fn compile(
         }
     }
     // A lowering that needs no limbs is the same with limbs allowed or not: each is laid out
-    // once, and the second search reuses what the first built.
-    let without_limbs: RefCell<HashMap<(u32, u32), CompiledModel>> = RefCell::default();
+    // once (the two searches run at once: a search asking for a scale the other is laying
+    // out waits for it, by the scale's own lock).
+    type Slot = Arc<Mutex<Option<CompiledModel>>>;
+    let without_limbs: Mutex<HashMap<(u32, u32), Slot>> = Mutex::default();
     let search = |limbs: Option<u32>| -> Result<CompiledModel> {
         let build = |scale_bits: u32, weight_bits: u32| -> Result<CompiledModel> {
             let lowered = lower::lower(&graph, scale_bits, weight_bits, &max_abs, limbs)?;
             if lowered.tables.limb_bits.is_some() {
                 return finish(lowered);
             }
-            if let Some(m) = without_limbs.borrow().get(&(scale_bits, weight_bits)) {
+            let slot = Slot::clone(
+                without_limbs
+                    .lock()
+                    .expect("no search panics holding the map")
+                    .entry((scale_bits, weight_bits))
+                    .or_default(),
+            );
+            let mut laid_out = slot.lock().expect("no search panics laying out");
+            if let Some(m) = laid_out.as_ref() {
                 return Ok(m.clone());
             }
             let model = finish(lowered)?;
-            without_limbs
-                .borrow_mut()
-                .insert((scale_bits, weight_bits), model.clone());
+            *laid_out = Some(model.clone());
             Ok(model)
         };
         // Precision first: the smallest acceptable scale fixes k (and the layout); then take
@@ -447,12 +455,21 @@ pub fn compile(
         }
         Ok(model)
     };
-    // The whole search twice: wide range checks as one lookup each (tables as wide as the
-    // ranges), then as limbs (more rows, small tables). Limbs are kept only for a smaller
-    // circuit that meets the accuracy target as well, so models that do not need them compile
-    // exactly as before.
-    let plain = search(None)?;
-    let limbed = search(Some(LIMB_BITS))?;
+    // The whole search twice, on two threads: wide range checks as one lookup each (tables as
+    // wide as the ranges), and as limbs (more rows, small tables). Limbs are kept only for a
+    // smaller circuit that meets the accuracy target as well, so models that do not need them
+    // compile exactly as before.
+    let (plain, limbed) = std::thread::scope(|scope| {
+        let limbed = scope.spawn(|| search(Some(LIMB_BITS)));
+        let plain = search(None);
+        (
+            plain,
+            limbed
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+        )
+    });
+    let (plain, limbed) = (plain?, limbed?);
     let meets = |m: &CompiledModel| m.report.mean_rel_error <= opts.target_error;
     let model = if limbed.tables.limb_bits.is_some()
         && (meets(&limbed), std::cmp::Reverse(limbed.layout.k))
