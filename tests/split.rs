@@ -77,6 +77,34 @@ fn a_split_model_proves_and_verifies_segment_by_segment_and_broken_chains_are_re
             .join(format!("segment-{j}/model.json"))
             .is_file());
     }
+    // `profile` shows the whole model, then each segment as compile sized it, and what the
+    // cuts add: the segments' rows beyond the whole model's.
+    let profile = json(&ok(snarkml(&["profile", b, "--json"])));
+    let split = &profile["split"];
+    let rows: Vec<u64> = split["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["profile"]["rows"].as_u64().unwrap())
+        .collect();
+    let compiled: Vec<u64> = segments
+        .iter()
+        .map(|s| s["rows"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rows, compiled);
+    assert_eq!(split["segments"][1]["layers"], segments[1]["layers"]);
+    let whole = profile["rows"].as_u64().unwrap();
+    assert_eq!(split["rows"].as_u64().unwrap(), rows.iter().sum::<u64>());
+    let added = split["boundary_rows"].as_u64().unwrap();
+    assert!(
+        added > 0 && added == rows.iter().sum::<u64>() - whole,
+        "{split}"
+    );
+    let text = ok(snarkml(&["profile", b]));
+    assert!(
+        text.contains(&format!("the cuts add {added} rows")),
+        "{text}"
+    );
 
     let srs = cached_srs(14);
     let setup = json(&ok(snarkml(&[

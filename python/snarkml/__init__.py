@@ -338,7 +338,8 @@ class Build:
 
     def profile(self, as_frame: bool = False) -> Any:
         """Rows and predicted proving time per layer (``snarkml profile --json``): a dict, or
-        with ``as_frame`` a pandas DataFrame of the layers."""
+        with ``as_frame`` a pandas DataFrame of the layers. A split build's dict also has
+        ``split``: each segment's own profile and the rows the cuts add."""
         p = json.loads(_ext.profile(str(self.path)))
         if as_frame:
             import pandas as pd

@@ -192,6 +192,8 @@ def test_a_split_build_compiles_proves_and_verifies_segment_by_segment(tmp_path:
     build = snarkml.compile(digits / "model.onnx", tmp_path / "split",
                             calibration=digits / "calibration.json", segments=2)
     assert build.is_split and not snarkml.Build(tmp_path).is_split
+    split = build.profile()["split"]
+    assert len(split["segments"]) == 2 and split["boundary_rows"] > 0
     setup = build.setup()
     assert len(setup["segments"]) == 2
     x = json.loads((digits / "input.json").read_text())["input_data"][0]

@@ -68,6 +68,42 @@ impl ProfileCmd {
             "Proving time follows the circuit size 2^k, set here by {}; rows are the cost each layer adds.",
             if p.table_rows > p.rows { "the lookup table" } else { "the layout rows" }
         );
+        if let Some(split) = &p.split {
+            print_split(&self.build, p.rows, split);
+        }
         Ok(())
     }
+}
+
+/// A split build's segments, after the whole model's profile.
+fn print_split(build: &std::path::Path, whole_rows: usize, split: &pipeline::SplitProfile) {
+    println!(
+        "\nsplit into {} segments, each a circuit of its own (the profile above is the whole model as one):",
+        split.segments.len()
+    );
+    println!(
+        "{:<9} {:<9} {:>3} {:>9} {:>15} {:>11}",
+        "segment", "layers", "k", "rows", "inputs/outputs", "predicted"
+    );
+    for (j, s) in split.segments.iter().enumerate() {
+        let p = &s.profile;
+        println!(
+            "{:<9} {:<9} {:>3} {:>9} {:>15} {:>10.2}s",
+            j + 1,
+            format!("{}..{}", s.layers[0], s.layers[1]),
+            p.k,
+            p.rows,
+            p.by_kind.get("inputs/outputs").copied().unwrap_or(0),
+            p.predicted_prove_s
+        );
+    }
+    println!(
+        "the cuts add {} rows to the whole model's {whole_rows} ({:.1} %): the tensors crossing them, packed and hashed on both sides and range-checked after",
+        split.boundary_rows,
+        split.boundary_rows as f64 / whole_rows.max(1) as f64 * 100.0
+    );
+    println!(
+        "one segment layer by layer: snarkml profile {}",
+        build.join("segment-J").display()
+    );
 }

@@ -35,7 +35,9 @@ pub mod binding;
 pub mod market;
 pub mod profile;
 pub mod prompt;
-pub use profile::{predicted_keygen_seconds, predicted_prove_seconds, profile};
+pub use profile::{
+    predicted_keygen_seconds, predicted_prove_seconds, profile, SegmentProfile, SplitProfile,
+};
 pub mod split;
 pub mod srs;
 pub use aggregate::{

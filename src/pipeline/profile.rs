@@ -41,6 +41,31 @@ pub struct Profile {
     pub by_kind: BTreeMap<String, usize>,
     /// The predicted proving time of the whole circuit.
     pub predicted_prove_s: f64,
+    /// A split build's segments, each profiled as the circuit it is (the fields above are the
+    /// whole model's, as one circuit).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub split: Option<SplitProfile>,
+}
+
+/// The segments of a split build (`split` in `snarkml profile --json`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SplitProfile {
+    /// Each segment's profile, in order, with the whole model's layers `[first, end)` it holds.
+    pub segments: Vec<SegmentProfile>,
+    /// Rows of every segment together.
+    pub rows: usize,
+    /// What the cuts add to the whole model's rows: the tensors crossing them packed and
+    /// hashed on both sides and range-checked after.
+    pub boundary_rows: usize,
+}
+
+/// One segment of a split build.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SegmentProfile {
+    /// The whole model's layers it holds: `[first, end)`.
+    pub layers: [usize; 2],
+    /// Its profile (`snarkml profile BUILD/segment-J`).
+    pub profile: Profile,
 }
 
 impl Profile {
@@ -69,8 +94,35 @@ pub fn predicted_keygen_seconds(model: &CompiledModel) -> f64 {
     KEYGEN_PER_PROVE * predicted_prove_seconds(model)
 }
 
-/// The profile of the compiled model in `build` (no keys needed).
+/// The profile of the compiled model in `build` (no keys needed), with each segment's when
+/// the build is split.
 pub fn profile(build: &BuildDir) -> Result<Profile> {
+    let mut whole = profile_one(build)?;
+    if build.is_split() {
+        let (manifest, _) = super::split::segments(build)?;
+        let segments = manifest
+            .segments
+            .iter()
+            .enumerate()
+            .map(|(j, info)| {
+                Ok(SegmentProfile {
+                    layers: info.layers,
+                    profile: profile_one(&build.segment(j))?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let rows = segments.iter().map(|s| s.profile.rows).sum();
+        whole.split = Some(SplitProfile {
+            segments,
+            rows,
+            boundary_rows: rows.saturating_sub(whole.rows),
+        });
+    }
+    Ok(whole)
+}
+
+/// The profile of one circuit: the compiled model in `build`.
+fn profile_one(build: &BuildDir) -> Result<Profile> {
     build.require(&build.model(), "compile")?;
     let model = CompiledModel::load(&build.model())?;
     let plan = Plan::build(&model, model.layout.width, None)?;
@@ -102,5 +154,6 @@ pub fn profile(build: &BuildDir) -> Result<Profile> {
         layers,
         by_kind,
         predicted_prove_s: predicted,
+        split: None,
     })
 }
