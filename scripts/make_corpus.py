@@ -1335,6 +1335,33 @@ def scatter_gather_nd(rng):
     )
 
 
+@model("cumsum_positions", "running sums: position ids from a boolean padding mask "
+       "(CumSum of the cast mask along the sequence, minus one, times the mask, as "
+       "transformer exporters write them), and inclusive, exclusive and reverse CumSum of a "
+       "computed tensor along its last axis, into a linear layer")
+def cumsum_positions(rng):
+    return (
+        [
+            node("Cast", ["mask"], ["mask_f"], to=onnx.TensorProto.FLOAT),
+            node("CumSum", ["mask_f", "axis1"], ["running"]),
+            node("Sub", ["running", "one"], ["from_zero"]),
+            node("Mul", ["from_zero", "mask_f"], ["positions"]),                 # [1,6]
+            node("CumSum", ["x", "axis_last"], ["inclusive"]),                   # [1,2,3]
+            node("CumSum", ["x", "axis_last"], ["exclusive"], exclusive=1),
+            node("CumSum", ["x", "axis_last"], ["reverse"], reverse=1, exclusive=1),
+            node("Concat", ["inclusive", "exclusive", "reverse"], ["sums"], axis=2),  # [1,2,9]
+            node("Reshape", ["sums", "shape118"], ["flat"]),                     # [1,18]
+            node("MatMul", ["flat", "w"], ["mixed"]),                            # [1,4]
+            node("Concat", ["positions", "mixed"], ["output"], axis=1),
+        ],
+        {"x": ([1, 2, 3], -1.0, 1.0), "mask": ([1, 6], 0, 1, np.bool_)},
+        {"output": [1, 10]},
+        [init_i64("axis1", 1), init_i64("axis_last", -1), init_f32("one", 1.0),
+         init_i64("shape118", [1, 18]), weights(rng, "w", (18, 4))],
+        18,
+    )
+
+
 # ONNX the compiler must refuse, each with a one-line error naming the node:
 # tests/fixtures/refused/NAME.onnx (checked by circuits/tests/ops_corpus.rs).
 REFUSED = {

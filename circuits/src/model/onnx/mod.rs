@@ -432,6 +432,7 @@ impl Importer {
             "ReduceSum" | "ReduceMean" | "ReduceMax" | "ReduceMin" | "ReduceSumSquare"
             | "ReduceL1" | "ReduceL2" | "ReduceLogSumExp" | "ReduceProd" => self.reduce(node, name),
             "Hardmax" => self.hardmax(node, name),
+            "CumSum" => self.cum_sum(node, name),
             "OneHot" => self.one_hot(node, name),
             "Softmax" | "LogSoftmax" => self.softmax(node, name),
             "LayerNormalization" => self.layer_norm(node, name),

@@ -87,6 +87,62 @@ impl Importer {
         }
     }
 
+    /// CumSum: each element the sum of the input elements up to it along the axis (from the
+    /// end with `reverse`): a window sum per element, no lookup. With `exclusive` the element
+    /// itself is left out: the inclusive sums shifted by one along the axis, a zero first (a
+    /// rearrangement: no rows).
+    pub(super) fn cum_sum(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let x = self.var(node, 0)?;
+        let shape = self.graph.tensors[x].shape.clone();
+        let axis = match self.constant(node, 1, "a computed axis")?.data[..] {
+            [a] => axis_index(a as i64, shape.len())
+                .ok_or_else(|| invalid(node, format!("axis {a} out of range")))?,
+            _ => return Err(invalid(node, "the axis is one value".into())),
+        };
+        let reverse = attr_int(node, "reverse").unwrap_or(0) != 0;
+        let exclusive = attr_int(node, "exclusive").unwrap_or(0) != 0;
+        let n = shape[axis];
+        let inner: usize = shape[axis + 1..].iter().product();
+        let numel: usize = shape.iter().product();
+        // The element at position `q` along the axis, in the same line as element `i`.
+        let at = |i: usize, q: usize| (i - (i / inner % n) * inner + q * inner) as u32;
+        let windows: Vec<Vec<u32>> = (0..numel)
+            .map(|i| {
+                let p = i / inner % n;
+                let line = if reverse { p..n } else { 0..p + 1 };
+                line.map(|q| at(i, q)).collect()
+            })
+            .collect();
+        if !exclusive {
+            return self.push(node, shape, |output| FloatOp::Sum {
+                node: name,
+                input: x,
+                output,
+                windows,
+            });
+        }
+        let inclusive = self.step(node, "inclusive", shape.clone(), |output| FloatOp::Sum {
+            node: name.clone(),
+            input: x,
+            output,
+            windows,
+        })?;
+        let map = (0..numel)
+            .map(|i| {
+                let p = i / inner % n;
+                let before = if reverse { p + 1 < n } else { p > 0 };
+                let q = if reverse { p + 1 } else { p.wrapping_sub(1) };
+                before.then(|| (0, at(i, q)))
+            })
+            .collect();
+        self.push(node, shape, |output| FloatOp::Select {
+            node: name,
+            inputs: vec![inclusive],
+            output,
+            map,
+        })
+    }
+
     /// The ONNX reductions.
     pub(super) fn reduce(&mut self, node: &NodeProto, name: String) -> Result<()> {
         let x = self.var(node, 0)?;
