@@ -1362,6 +1362,29 @@ def cumsum_positions(rng):
     )
 
 
+@model("lrn_alexnet", "local response normalization as AlexNet uses it: a convolution, "
+       "ReLU, LRN across 5 channels (alpha raised to 0.5 so that it matters on small "
+       "activations, bias 2), max pooling, LRN across 3 channels with ONNX's defaults, a "
+       "classifier")
+def lrn_alexnet(rng):
+    return (
+        [
+            node("Conv", ["x", "k", "kb"], ["conv"], pads=[1, 1, 1, 1]),          # [1,8,6,6]
+            node("Relu", ["conv"], ["act"]),
+            node("LRN", ["act"], ["norm"], size=5, alpha=0.5, beta=0.75, bias=2.0),
+            node("MaxPool", ["norm"], ["pool"], kernel_shape=[2, 2], strides=[2, 2]),
+            node("LRN", ["pool"], ["norm2"], size=3),                             # [1,8,3,3]
+            node("Flatten", ["norm2"], ["flat"]),
+            node("Gemm", ["flat", "w", "b"], ["output"]),
+        ],
+        {"x": ([1, 3, 6, 6], -1.0, 1.0)},
+        {"output": [1, 4]},
+        [weights(rng, "k", (8, 3, 3, 3)), weights(rng, "kb", (8,)),
+         weights(rng, "w", (72, 4)), weights(rng, "b", (4,))],
+        18,
+    )
+
+
 # ONNX the compiler must refuse, each with a one-line error naming the node:
 # tests/fixtures/refused/NAME.onnx (checked by circuits/tests/ops_corpus.rs).
 REFUSED = {

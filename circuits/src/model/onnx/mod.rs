@@ -433,6 +433,7 @@ impl Importer {
             | "ReduceL1" | "ReduceL2" | "ReduceLogSumExp" | "ReduceProd" => self.reduce(node, name),
             "Hardmax" => self.hardmax(node, name),
             "CumSum" => self.cum_sum(node, name),
+            "LRN" => self.lrn(node, name),
             "OneHot" => self.one_hot(node, name),
             "Softmax" | "LogSoftmax" => self.softmax(node, name),
             "LayerNormalization" => self.layer_norm(node, name),

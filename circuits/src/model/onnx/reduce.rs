@@ -410,6 +410,64 @@ impl Importer {
         self.scale_shift(node, name, back, gamma, beta)
     }
 
+    /// LRN (AlexNet's, GoogLeNet's local response normalization):
+    /// `x · (bias + alpha/size · Σ x²)^(−beta)`, the sum over the `size` channels around each
+    /// one (fewer at the edges): a square, a window sum, an affine map, one power lookup and
+    /// an element-wise product.
+    pub(super) fn lrn(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let x = self.var(node, 0)?;
+        let shape = self.graph.tensors[x].shape.clone();
+        let size = attr_int(node, "size")
+            .filter(|s| *s >= 1)
+            .ok_or_else(|| invalid(node, "size (at least 1) is required".into()))?
+            as usize;
+        if shape.len() < 2 {
+            return Err(invalid(node, "the input has no channel axis".into()));
+        }
+        let alpha = attr_float(node, "alpha").unwrap_or(1e-4) as f32;
+        let beta = attr_float(node, "beta").unwrap_or(0.75) as f32;
+        let bias = attr_float(node, "bias").unwrap_or(1.0) as f32;
+        let (channels, inner) = (shape[1], shape[2..].iter().product::<usize>());
+        let numel: usize = shape.iter().product();
+        let (below, above) = ((size - 1) / 2, (size - 1).div_ceil(2));
+        let windows: Vec<Vec<u32>> = (0..numel)
+            .map(|i| {
+                let c = i / inner % channels;
+                let base = i - c * inner;
+                (c.saturating_sub(below)..(c + above + 1).min(channels))
+                    .map(|k| (base + k * inner) as u32)
+                    .collect()
+            })
+            .collect();
+        let sq = self.mul_step(node, "square", x, x)?;
+        let n = name.clone();
+        let sum = self.step(node, "window", shape.clone(), |output| FloatOp::Sum {
+            node: n,
+            input: sq,
+            output,
+            windows,
+        })?;
+        let n = name.clone();
+        let base = self.step(node, "base", shape.clone(), |output| FloatOp::Affine {
+            node: n,
+            input: sum,
+            output,
+            scale: vec![alpha / size as f32; numel],
+            shift: vec![bias; numel],
+        })?;
+        let act = Activation::Pow {
+            exponent: crate::model::Param::new(-beta),
+        };
+        let factor = self.lookup(node, base, act, "factor")?;
+        self.push(node, shape, |output| FloatOp::Product {
+            node: name,
+            a: x,
+            b: factor,
+            output,
+            dims: ProductDims::elementwise(numel),
+        })
+    }
+
     /// LpNormalization: `x / ‖x‖_p` along one axis (p = 1 or 2).
     pub(super) fn lp_normalization(&mut self, node: &NodeProto, name: String) -> Result<()> {
         let x = self.var(node, 0)?;
