@@ -2,7 +2,6 @@
 //! time the cost model of `compile --optimize` predicts for them.
 
 use crate::artifacts::BuildDir;
-use crate::stored::Stored;
 use eyre::Result;
 use serde::Serialize;
 use snarkml_circuits::layout::{optimize, Plan};
@@ -97,17 +96,17 @@ pub fn predicted_keygen_seconds(model: &CompiledModel) -> f64 {
 /// The profile of the compiled model in `build` (no keys needed), with each segment's when
 /// the build is split.
 pub fn profile(build: &BuildDir) -> Result<Profile> {
-    let mut whole = profile_one(build)?;
+    let mut whole = profile_of(&super::compiled_model(build)?)?;
     if build.is_split() {
-        let (manifest, _) = super::split::segments(build)?;
+        let (manifest, models) = super::split::segments(build)?;
         let segments = manifest
             .segments
             .iter()
-            .enumerate()
-            .map(|(j, info)| {
+            .zip(&models)
+            .map(|(info, model)| {
                 Ok(SegmentProfile {
                     layers: info.layers,
-                    profile: profile_one(&build.segment(j))?,
+                    profile: profile_of(model)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -121,12 +120,10 @@ pub fn profile(build: &BuildDir) -> Result<Profile> {
     Ok(whole)
 }
 
-/// The profile of one circuit: the compiled model in `build`.
-fn profile_one(build: &BuildDir) -> Result<Profile> {
-    build.require(&build.model(), "compile")?;
-    let model = CompiledModel::load(&build.model())?;
-    let plan = Plan::build(&model, model.layout.width, None)?;
-    let predicted = predicted_prove_seconds(&model);
+/// The profile of one circuit: `model`'s.
+fn profile_of(model: &CompiledModel) -> Result<Profile> {
+    let plan = Plan::build(model, model.layout.width, None)?;
+    let predicted = predicted_prove_seconds(model);
     let per_row = predicted / (1u64 << model.layout.k) as f64;
     let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
     let layers = plan
