@@ -121,12 +121,7 @@ impl Importer {
                 windows,
             });
         }
-        let inclusive = self.step(node, "inclusive", shape.clone(), |output| FloatOp::Sum {
-            node: name.clone(),
-            input: x,
-            output,
-            windows,
-        })?;
+        let inclusive = self.sum_step(node, x, windows, shape.clone(), "inclusive")?;
         let map = (0..numel)
             .map(|i| {
                 let p = i / inner % n;
@@ -440,13 +435,7 @@ impl Importer {
             })
             .collect();
         let sq = self.mul_step(node, "square", x, x)?;
-        let n = name.clone();
-        let sum = self.step(node, "window", shape.clone(), |output| FloatOp::Sum {
-            node: n,
-            input: sq,
-            output,
-            windows,
-        })?;
+        let sum = self.sum_step(node, sq, windows, shape.clone(), "window")?;
         let n = name.clone();
         let base = self.step(node, "base", shape.clone(), |output| FloatOp::Affine {
             node: n,
@@ -562,9 +551,20 @@ impl Importer {
         r: &Reduction,
         suffix: &str,
     ) -> Result<TensorId> {
+        self.sum_step(node, x, r.windows.clone(), r.kept.clone(), suffix)
+    }
+
+    /// The sum of `x`'s elements over each of `windows`, as an intermediate tensor of `shape`.
+    fn sum_step(
+        &mut self,
+        node: &NodeProto,
+        x: TensorId,
+        windows: Vec<Vec<u32>>,
+        shape: Vec<usize>,
+        suffix: &str,
+    ) -> Result<TensorId> {
         let name = node_name(node);
-        let windows = r.windows.clone();
-        self.step(node, suffix, r.kept.clone(), |output| FloatOp::Sum {
+        self.step(node, suffix, shape, |output| FloatOp::Sum {
             node: name,
             input: x,
             output,
