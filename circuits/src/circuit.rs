@@ -240,7 +240,8 @@ impl PoseidonConfig {
             partial: meta.selector(),
         };
         let state = [advice[0], advice[1], advice[2]];
-        let beside = [advice[3], advice[3], advice[3]];
+        // A partial round's one square, beside the state (it reads only `a0`).
+        let beside = [advice[3]; 3];
         let full_beside = crate::poseidon::full_round_in_one_row(advice.len())
             .then(|| [advice[3], advice[4], advice[5]]);
         let mds = crate::poseidon::constants().mds;
