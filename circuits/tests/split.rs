@@ -228,16 +228,23 @@ fn a_boundary_value_outside_its_packing_width_does_not_prove() {
         }
         other => panic!("{other}"),
     }
-    // A prover who writes it into the input's cell anyway (the last limb row's accumulator)
-    // fails the limb rows that must recompose it.
+    // A prover who writes it into the input's cell anyway (the last limb row's accumulator,
+    // or the split check row's with one-row rescales and two limbs) fails the rows that must
+    // recompose it.
     let mut circuit = ModelCircuit::with_salts(seg, Some(&honest), &salts(seg)).unwrap();
     let plan = std::sync::Arc::make_mut(&mut circuit.plan);
     let first = (plan.layers[0].start..plan.rows)
-        .find(|r| plan.dot_first[*r] && plan.lookup[*r])
-        .expect("the first limb row");
+        .find(|r| (plan.dot_first[*r] && plan.lookup[*r]) || plan.rescale_one[*r])
+        .expect("the first check row");
     let limbs = seg.tables.boundary_limbs(spec.pack_bits).len();
+    let last = if plan.rescale_one[first] {
+        assert_eq!(limbs, 2, "a split row checks two limbs");
+        first
+    } else {
+        first + limbs - 1
+    };
     let width = seg.layout.width;
-    plan.advice[width][first + limbs - 1] = snarkml_circuits::fixed_point::to_field(past.into());
+    plan.advice[width][last] = snarkml_circuits::fixed_point::to_field(past.into());
     let failures = mock_failures(seg, &circuit).unwrap();
     let row = failures
         .iter()

@@ -40,8 +40,14 @@ impl Builder {
     /// A fresh witness value of a segment's boundary input, range-checked to `bits` signed
     /// bits by limbs of [`crate::model::Tables::boundary_limbs`]: the last limb row's
     /// accumulator is the value.
+    /// With the one-row rescale's gate (models with `one_row_rescale`), a check of at most
+    /// two limbs is one split row instead (`v + 2^(bits−1) = hi·2^lo_w + lo`, both halves
+    /// looked up in the same range tables), whose accumulator is the value.
     pub(super) fn boundary_witness(&mut self, v: i64, bits: u32) -> CellRef {
         let widths = self.tables.boundary_limbs(bits);
+        if let (&[lo_w, hi_w], true) = (&widths[..], self.plan.one_row_rescale) {
+            return self.split_row(Err(to_field(i128::from(v))), lo_w, hi_w);
+        }
         self.limbs_of(i128::from(v), &widths, 1i128 << (bits - 1))
     }
 
@@ -101,6 +107,12 @@ impl Builder {
     /// zero divisor, when `hi_w = 0`). Returns the accumulator cell, the checked value.
     pub(super) fn split_check(&mut self, v: std::result::Result<CellRef, Fr>) -> CellRef {
         let (lo_w, hi_w) = self.tables.split_identity().expect("split identity checks");
+        self.split_row(v, lo_w, hi_w)
+    }
+
+    /// The row of a signed check of `lo_w + hi_w` bits split in two lookups (see
+    /// [`Self::split_check`]).
+    fn split_row(&mut self, v: std::result::Result<CellRef, Fr>, lo_w: u32, hi_w: u32) -> CellRef {
         let w = self.plan.width;
         let r = self.row();
         let cell = CellRef { col: w, row: r };
