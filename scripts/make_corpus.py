@@ -1072,6 +1072,38 @@ def pool_bn_conv(rng):
 
 # --------------------------------------------------------------------------
 # writing
+
+@model("inverted_residual", "MobileNetV2's inverted residual blocks: 1x1 expand Conv and Clip(0, 6), "
+       "3x3 depthwise Conv and Clip, 1x1 project Conv, the residual Add, a stride-2 block, "
+       "then GlobalAveragePool into a Gemm (the chains a split cuts by channels)")
+def inverted_residual(rng):
+    c, e = 4, 12  # channels, expanded channels (expansion 3)
+    nodes, inits = [], [init_f32("zero", np.array(0.0, dtype=np.float32)),
+                        init_f32("six", np.array(6.0, dtype=np.float32))]
+    x = "input"
+    for b, stride in enumerate([1, 2]):
+        def conv(name, src, w_shape, group=1, pad=0, s=1):
+            inits.extend([weights(rng, f"w_{name}", w_shape), weights(rng, f"b_{name}", (w_shape[0],), 0.25)])
+            nodes.append(node("Conv", [src, f"w_{name}", f"b_{name}"], [name], strides=[s, s],
+                              pads=[pad] * 4, group=group))
+            return name
+        def relu6(src):
+            nodes.append(node("Clip", [src, "zero", "six"], [f"{src}_r6"]))
+            return f"{src}_r6"
+        h = relu6(conv(f"expand{b}", x, (e, c, 1, 1)))
+        h = relu6(conv(f"dw{b}", h, (e, 1, 3, 3), group=e, pad=1, s=stride))
+        h = conv(f"project{b}", h, (c, e, 1, 1))
+        if stride == 1:
+            nodes.append(node("Add", [x, h], [f"res{b}"]))
+            h = f"res{b}"
+        x = h
+    nodes.append(node("GlobalAveragePool", [x], ["gap"]))
+    nodes.append(node("Flatten", ["gap"], ["flat"]))
+    nodes.append(node("Gemm", ["flat", "w_fc", "b_fc"], ["output"], transB=1))
+    inits.extend([weights(rng, "w_fc", (3, c)), weights(rng, "b_fc", (3,), 0.25)])
+    return nodes, {"input": ([1, c, 8, 8], 0.0, 1.0)}, {"output": [1, 3]}, inits, 18
+
+
 # --------------------------------------------------------------------------
 
 def run_ort(path: Path, feeds: dict) -> list[np.ndarray]:

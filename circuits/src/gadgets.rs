@@ -34,6 +34,18 @@ pub trait Gadgets {
     /// `bias + Σ value(cell)·weight` where the weights and the bias are model parameters
     /// (fixed values, or advice cells tied to each parameter's first use).
     fn param_dot(&mut self, terms: &[(CellRef, Param)], bias: Param) -> CellRef;
+    /// `value(start) + bias + Σ value(cell)·weight`: a parameter dot product continuing a
+    /// partial sum (a convolution split by channels). By default one more dot row adds it;
+    /// a layout with room in the chain's rows takes it as one more term.
+    fn param_dot_onto(
+        &mut self,
+        start: CellRef,
+        terms: &[(CellRef, Param)],
+        bias: Param,
+    ) -> CellRef {
+        let acc = self.param_dot(terms, bias);
+        self.dot(&[(acc, 1), (start, 1)], 0)
+    }
     /// `value(cell) + k` for a model parameter `k`.
     fn add_param(&mut self, cell: CellRef, k: Param) -> CellRef;
     /// `act(round(value(acc) / 2^shift))`: the division's remainder range-checked, the

@@ -246,6 +246,14 @@ fn print_segments(
         manifest.segments.len(),
         build.split().display()
     );
+    for c in &manifest.channel_splits {
+        println!(
+            "    chain {} split into {} groups of its {} channels (so that a cut can fall inside it)",
+            c.nodes.join(" -> "),
+            c.groups,
+            c.channels
+        );
+    }
     let gib = |b: f64| b / f64::from(1u32 << 30);
     for (j, (s, (secs, bytes))) in manifest
         .segments
@@ -507,6 +515,7 @@ impl CompileCmd {
             }
             if let Some(manifest) = &manifest {
                 value["segments"] = serde_json::to_value(&manifest.segments)?;
+                value["channel_splits"] = serde_json::to_value(&manifest.channel_splits)?;
                 value["predicted"] = SplitPrediction::from(manifest).json();
             }
             return super::print(true, value, || {});

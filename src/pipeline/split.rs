@@ -22,7 +22,7 @@ use snarkml_circuits::model::IoSpec;
 use snarkml_circuits::prover::Transcript;
 use snarkml_circuits::quantize::{CompiledModel, Visibility};
 use snarkml_circuits::split::{
-    check_chain, choose_cuts, split, Budget, SplitManifest, SplitProofFile, SPLIT_FORMAT,
+    check_chain, plan, split, Budget, SplitManifest, SplitProofFile, SPLIT_FORMAT,
     SPLIT_PROOF_FORMAT,
 };
 use snarkml_circuits::srs::{srs_id, Srs};
@@ -32,18 +32,25 @@ use std::path::{Path, PathBuf};
 
 /// Splits the compiled `whole` model of `build` to meet `budget`: writes each segment's
 /// build and `split.json`, and returns the manifest; `None` when the whole model meets the
-/// budget (the build then stays one circuit). Any earlier split of the build is removed.
+/// budget (the build then stays one circuit). Where chains of convolutions had to be split by
+/// channels first, the build's `model.json` becomes that model (same outputs). Any earlier
+/// split of the build is removed.
 pub fn split_build(
     build: &BuildDir,
     whole: &CompiledModel,
     budget: Budget,
 ) -> Result<Option<SplitManifest>> {
     clear_split(build)?;
-    let cuts = choose_cuts(whole, budget)?;
-    if cuts.is_empty() {
+    let plan = plan(whole, budget)?;
+    if plan.cuts.is_empty() {
         return Ok(None);
     }
-    let (segments, manifest) = split(whole, &cuts)?;
+    let (segments, mut manifest) = split(&plan.model, &plan.cuts)?;
+    if !plan.channel_splits.is_empty() {
+        // The whole model the segments are cut from (same outputs, chains split by channels).
+        save_compiled(build, &plan.model)?;
+        manifest.channel_splits = plan.channel_splits;
+    }
     for (j, segment) in segments.iter().enumerate() {
         let dir = BuildDir::create(build.segment(j).root())?;
         save_compiled(&dir, segment)?;

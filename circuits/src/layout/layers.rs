@@ -53,6 +53,27 @@ impl Builder {
         CellRef { col: w, row: r }
     }
 
+    /// `value(start) + bias + Σ value(cell)·weight`: with fixed weights the partial sum is
+    /// one more term of the chain (weight 1; free where the last row has room), with private
+    /// weights one dot row after it.
+    pub(super) fn param_dot_onto(
+        &mut self,
+        start: CellRef,
+        terms: &[(CellRef, Param)],
+        bias: Param,
+    ) -> CellRef {
+        if self.private_weights {
+            let acc = self.param_dot(terms, bias);
+            return self.dot(&[(acc, 1), (start, 1)], 0);
+        }
+        let fixed: Vec<(CellRef, i64)> = terms
+            .iter()
+            .map(|(c, p)| (*c, p.value as i64))
+            .chain([(start, 1)])
+            .collect();
+        self.dot(&fixed, bias.value)
+    }
+
     /// `value(cell) + k` for a model parameter `k`.
     pub(super) fn add_param(&mut self, cell: CellRef, k: Param) -> CellRef {
         if !self.private_weights {

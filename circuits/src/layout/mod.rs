@@ -27,7 +27,9 @@
 //! segment boundary input:  the limbed check's rows alone (limbs of `Tables::boundary_limbs`,
 //!                          offset 2^(B−1)), its last acc the input value (a split model's
 //!                          boundary, `IoSpec::boundary`: B is its packing width, then the
-//!                          values are packed and hashed as a hashed input's cells are)
+//!                          values are packed and hashed as a hashed input's cells are); with
+//!                          one-row rescales and at most two limbs, one split check row instead
+//!                          (below, `s` the low limb's width, `b − s` the high one's)
 //! split identity check:    | hi | 0 | lo | .. | v |  v + 2^(b−1) = hi·2^s + lo   |  w0 = 2^s (0 without hi), w1 = 2^(b−1),
 //!                          (range(b−s), hi, 0), (w2, lo, 0) ∈ table               w2 = range(s), tag = range(b−s)
 //!                          (the one-row rescale's gate and lookups; models with `Tables::identity_split`:
@@ -632,6 +634,15 @@ impl Gadgets for Builder {
 
     fn param_dot(&mut self, terms: &[(CellRef, Param)], bias: Param) -> CellRef {
         Builder::param_dot(self, terms, bias)
+    }
+
+    fn param_dot_onto(
+        &mut self,
+        start: CellRef,
+        terms: &[(CellRef, Param)],
+        bias: Param,
+    ) -> CellRef {
+        Builder::param_dot_onto(self, start, terms, bias)
     }
 
     fn add_param(&mut self, cell: CellRef, k: Param) -> CellRef {

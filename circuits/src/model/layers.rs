@@ -70,6 +70,11 @@ pub struct Conv {
     /// How the products are checked.
     #[serde(default, skip_serializing_if = "LinearCheck::is_direct")]
     pub check: LinearCheck,
+    /// A partial sum each output continues (same shape as the output, at the accumulator's
+    /// scale): the convolution over some input channels of a layer split by channels
+    /// (`crate::split`), `accumulator + bias + Σ x·w`, then the rescale if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accumulator: Option<TensorId>,
 }
 
 /// `out[i] = in[i]·weight[i] + bias[i]` through the dot-product gate, rescaled like Dense.
@@ -290,7 +295,6 @@ impl Layer {
     pub fn inputs(&self) -> Vec<TensorId> {
         match self {
             Self::Dense(Dense { input, .. })
-            | Self::Conv(Conv { input, .. })
             | Self::Affine(Affine { input, .. })
             | Self::MaxPool(MaxPool { input, .. })
             | Self::Sum(Sum { input, .. })
@@ -301,6 +305,9 @@ impl Layer {
             | Self::Product(Product { a, b, .. })
             | Self::Div(Div { a, b, .. }) => vec![*a, *b],
             Self::Select(Select { inputs, .. }) => inputs.clone(),
+            Self::Conv(Conv {
+                input, accumulator, ..
+            }) => std::iter::once(*input).chain(*accumulator).collect(),
         }
     }
 

@@ -16,7 +16,7 @@ use super::{finish_cell, Bounds, Check, Exec, Kind, LayOut, Op};
 use crate::error::Result;
 use crate::fixed_point::quantize;
 use crate::gadgets::{freivalds_rows, CellRef, Gadgets, MatrixProduct, Param};
-use crate::model::layers::{Affine, Conv, Dense, LinearCheck};
+use crate::model::layers::{Affine, Conv, Dense, LinearCheck, Rescale};
 use crate::model::TensorId;
 use crate::model::{FloatOp, Layer};
 
@@ -147,6 +147,13 @@ impl Op for Conv {
         )?;
         cx.len_is("weights", self.weight.len(), g.weight_len())?;
         cx.len_is("bias", self.bias.len(), g.out_channels)?;
+        if let Some(a) = self.accumulator {
+            cx.len_is(
+                "accumulator",
+                cx.numel(a)?,
+                g.output_shape().iter().product(),
+            )?;
+        }
         cx.rescale_ok(self.rescale)
     }
 
@@ -154,24 +161,25 @@ impl Op for Conv {
         if let Some(r) = self.rescale {
             return cx.table(r.act);
         }
+        let carried = self.accumulator.map_or(0, |a| cx.of[a]);
         let mut max = 0u128;
         self.geometry.for_each_output(|_, o, terms| {
             let w = terms.iter().map(|(_, wi)| abs(self.weight[*wi])).sum();
             max = max.max(cx.accumulator(self.input, w, self.bias[o]));
         });
-        max
+        max.saturating_add(carried)
     }
 
     fn execute(&self, cx: &Exec<'_>) -> Result<Vec<i64>> {
         let x = &cx.values[self.input];
+        let carried = self.accumulator.map(|a| &cx.values[a]);
         let mut out = vec![0i64; self.geometry.output_shape().iter().product()];
         let mut err = None;
         self.geometry.for_each_output(|i, o, terms| {
-            let acc = terms
-                .iter()
-                .fold(i128::from(self.bias[o]), |acc, (xi, wi)| {
-                    acc + i128::from(x[*xi]) * i128::from(self.weight[*wi])
-                });
+            let start = i128::from(self.bias[o]) + carried.map_or(0, |c| i128::from(c[i]));
+            let acc = terms.iter().fold(start, |acc, (xi, wi)| {
+                acc + i128::from(x[*xi]) * i128::from(self.weight[*wi])
+            });
             match cx.finish(acc, self.rescale) {
                 Ok(y) => out[i] = y,
                 Err(e) => err = err.take().or(Some(e)),
@@ -185,17 +193,34 @@ impl Op for Conv {
 
     fn lay_out(&self, g: &mut dyn Gadgets, cx: &LayOut<'_>) -> Vec<CellRef> {
         let src = &cx.cells[self.input];
+        let carried = self.accumulator.map(|a| &cx.cells[a]);
         if self.check == LinearCheck::Freivalds {
-            return self.lay_out_freivalds(g, src);
+            let Some(carried) = carried else {
+                return self.lay_out_freivalds(g, src, self.rescale);
+            };
+            // The randomized check covers the products; each carried partial sum is added by
+            // a dot row before the rescale.
+            let y = self.lay_out_freivalds(g, src, None);
+            return y
+                .iter()
+                .zip(carried)
+                .map(|(y, c)| {
+                    let acc = g.dot(&[(*y, 1), (*c, 1)], 0);
+                    finish_cell(g, acc, self.rescale)
+                })
+                .collect();
         }
         let mut out = Vec::with_capacity(self.geometry.output_shape().iter().product());
-        self.geometry.for_each_output(|_, o, terms| {
+        self.geometry.for_each_output(|i, o, terms| {
             let terms: Vec<(CellRef, Param)> = terms
                 .iter()
                 .map(|(xi, wi)| (src[*xi], cx.param(*wi, self.weight[*wi])))
                 .collect();
             let bias = cx.param(self.weight.len() + o, self.bias[o]);
-            let acc = g.param_dot(&terms, bias);
+            let acc = match carried {
+                Some(c) => g.param_dot_onto(c[i], &terms, bias),
+                None => g.param_dot(&terms, bias),
+            };
             out.push(finish_cell(g, acc, self.rescale));
         });
         out
@@ -205,7 +230,12 @@ impl Op for Conv {
 impl Conv {
     /// One randomized check per group: `Y_g = W_g·X_g + b_g` with `X_g` the group's patches
     /// (`[C/group · kernel][N · spatial]`, `None` where the window is padding).
-    fn lay_out_freivalds(&self, g: &mut dyn Gadgets, src: &[CellRef]) -> Vec<CellRef> {
+    fn lay_out_freivalds(
+        &self,
+        g: &mut dyn Gadgets,
+        src: &[CellRef],
+        rescale: Option<Rescale>,
+    ) -> Vec<CellRef> {
         let geo = &self.geometry;
         let (groups, opg) = (geo.group, geo.out_channels / geo.group);
         let m = self.weight.len() / geo.out_channels;
@@ -230,7 +260,7 @@ impl Conv {
                 n_out: opg,
                 n_in: m,
                 cols,
-                rescale: self.rescale,
+                rescale,
             });
             for (e, cell) in y.into_iter().enumerate() {
                 let (o, col) = (o0 + e / cols, e % cols);
@@ -250,9 +280,13 @@ impl Conv {
         let cols = geo.batch * geo.out_spatial.iter().product::<usize>();
         let opg = geo.out_channels / geo.group.max(1);
         // One dot chain per output over the terms inside the input (padding costs nothing).
+        let carried = usize::from(self.accumulator.is_some());
         let mut direct = 0;
-        geo.for_each_output(|_, _, terms| direct += terms.len().div_ceil(w).max(1));
-        (direct, geo.group * freivalds_rows(opg, m, cols, w))
+        geo.for_each_output(|_, _, terms| direct += (terms.len() + carried).div_ceil(w).max(1));
+        // A carried partial sum costs the randomized check one dot row per output.
+        let randomized =
+            geo.group * freivalds_rows(opg, m, cols, w) + carried * geo.out_channels * cols;
+        (direct, randomized)
     }
 }
 
@@ -444,6 +478,7 @@ pub(crate) fn lower(l: &mut Lowering<'_>, i: usize, op: &FloatOp) -> bool {
             bias,
             rescale,
             check: LinearCheck::Direct,
+            accumulator: None,
         }),
         _ => Layer::Affine(Affine {
             node,

@@ -33,6 +33,9 @@ use crate::quantize::{signed_bits, tensor_bounds};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
+pub mod channels;
+pub use channels::ChannelSplit;
+
 /// Version of the split manifest (`split.json`).
 pub const SPLIT_FORMAT: &str = "snarkml-split/1";
 
@@ -74,6 +77,10 @@ pub struct SplitManifest {
     pub name: String,
     /// The segments, in order.
     pub segments: Vec<SegmentInfo>,
+    /// Chains of convolutions split by channels before cutting ([`plan`]): the build's whole
+    /// model is the split one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub channel_splits: Vec<ChannelSplit>,
 }
 
 /// One segment of a split model.
@@ -118,21 +125,112 @@ pub fn boundary(model: &CompiledModel, cut: usize) -> Vec<TensorId> {
     before.intersection(&after).copied().collect()
 }
 
+/// Rows of each layer of `model` in its whole layout.
+fn layer_rows(model: &CompiledModel) -> Result<Vec<usize>> {
+    let plan = Plan::build(model, model.layout.width, None)?;
+    Ok(plan
+        .layers
+        .iter()
+        .skip(1)
+        .take(model.layers.len())
+        .map(|l| l.end - l.start)
+        .collect())
+}
+
+/// The largest `k` whose predicted proving memory ([`CostModel::MEASURED`]) is within
+/// `bytes` for `model`'s columns.
+fn budget_k(model: &CompiledModel, bytes: f64) -> Result<u32> {
+    let columns = Columns::of(model, model.layout.width);
+    (4..=MAX_K)
+        .rev()
+        .find(|k| CostModel::MEASURED.predict(*k, columns).1 <= bytes)
+        .ok_or_else(|| {
+            CircuitError::bad_option(
+                "max-memory",
+                format!(
+                    "a memory budget of {:.0} MiB is less than the smallest circuit needs",
+                    bytes / (1u64 << 20) as f64
+                ),
+            )
+        })
+}
+
+/// A split chosen for a budget ([`plan`]).
+#[derive(Clone, Debug)]
+pub struct SplitPlan {
+    /// The model to cut: the one given, or it with chains of convolutions split by channels
+    /// (the same outputs; what the build's whole model becomes).
+    pub model: CompiledModel,
+    /// Where to cut it ([`choose_cuts`]); empty when it meets the budget whole.
+    pub cuts: Vec<usize>,
+    /// The chains split by channels, if any.
+    pub channel_splits: Vec<ChannelSplit>,
+}
+
+/// Where to cut `model` to meet `budget`: at layer boundaries ([`choose_cuts`]) if a cut
+/// there fits; else, for a memory budget, after splitting by channels the chains of
+/// convolutions that do not fit one segment with their boundaries ([`channels`]).
+pub fn plan(model: &CompiledModel, budget: Budget) -> Result<SplitPlan> {
+    let (refused, bytes) = match (choose_cuts(model, budget), budget) {
+        (Err(e), Budget::MaxMemory(bytes)) => (e, bytes),
+        (at_layers, _) => {
+            return at_layers.map(|cuts| SplitPlan {
+                model: model.clone(),
+                cuts,
+                channel_splits: Vec::new(),
+            })
+        }
+    };
+    let usable = (1usize << budget_k(model, bytes)?) - RESERVED_ROWS;
+    let rows = layer_rows(model)?;
+    let chains = channels::chains(model);
+    let groups: Vec<usize> = chains
+        .iter()
+        .map(|c| {
+            let inner: usize = rows[c.first..=c.last].iter().sum();
+            let crossing = model.tensors[model.layers[c.first].inputs()[0]].numel()
+                + model.tensors[model.layers[c.last].op().output()].numel();
+            // A group between two cuts carries the chain's input and a partial sum in and
+            // out.
+            let room = usable.saturating_sub(crossing * BOUNDARY_ROWS_PER_VALUE);
+            if inner + crossing * BOUNDARY_ROWS_PER_VALUE / 2 <= usable || room == 0 {
+                1
+            } else {
+                inner.div_ceil(room).min(c.channels)
+            }
+        })
+        .collect();
+    if groups.iter().all(|g| *g == 1) {
+        return Err(refused);
+    }
+    let (mut split_model, channel_splits) = channels::split_chains(model, &chains, &groups);
+    split_model.rows = Plan::build(&split_model, split_model.layout.width, None)?.rows;
+    split_model.layout.k = min_k(split_model.rows, split_model.tables.rows());
+    let cuts = choose_cuts(&split_model, budget).map_err(|e| match e {
+        CircuitError::BadOption { option, reason } => CircuitError::BadOption {
+            option,
+            reason: format!(
+                "{reason} (after splitting {} chains of convolutions by channels)",
+                channel_splits.len()
+            ),
+        },
+        e => e,
+    })?;
+    Ok(SplitPlan {
+        model: split_model,
+        cuts,
+        channel_splits,
+    })
+}
+
 /// Where to cut `model` (the indices of the layers each later segment starts at) so that it
-/// meets `budget`.
+/// meets `budget`, at layer boundaries only.
 pub fn choose_cuts(model: &CompiledModel, budget: Budget) -> Result<Vec<usize>> {
     let n_layers = model.layers.len();
     let bounds = tensor_bounds(model);
     // Rows of each layer in the whole model's layout, and the cost of each cut: its
     // boundary's values, each packed and hashed on both sides and range-checked after.
-    let plan = Plan::build(model, model.layout.width, None)?;
-    let layer_rows: Vec<usize> = plan
-        .layers
-        .iter()
-        .skip(1)
-        .take(n_layers)
-        .map(|l| l.end - l.start)
-        .collect();
+    let layer_rows = layer_rows(model)?;
     let mut before = vec![0usize; n_layers + 1];
     for (i, r) in layer_rows.iter().enumerate() {
         before[i + 1] = before[i] + r;
@@ -189,19 +287,7 @@ pub fn choose_cuts(model: &CompiledModel, budget: Budget) -> Result<Vec<usize>> 
             Ok(cuts)
         }
         Budget::MaxMemory(bytes) => {
-            let columns = Columns::of(model, model.layout.width);
-            let k = (4..=MAX_K)
-                .rev()
-                .find(|k| CostModel::MEASURED.predict(*k, columns).1 <= bytes)
-                .ok_or_else(|| {
-                    CircuitError::bad_option(
-                        "max-memory",
-                        format!(
-                            "a memory budget of {:.0} MiB is less than the smallest circuit needs",
-                            bytes / (1u64 << 20) as f64
-                        ),
-                    )
-                })?;
+            let k = budget_k(model, bytes)?;
             let fits = |m: &CompiledModel| m.layout.k <= k;
             if fits(model) {
                 return Ok(Vec::new());
@@ -347,6 +433,7 @@ pub fn split(model: &CompiledModel, cuts: &[usize]) -> Result<(Vec<CompiledModel
         format: SPLIT_FORMAT.into(),
         name: model.name.clone(),
         segments: infos,
+        channel_splits: Vec::new(),
     };
     Ok((segments, manifest))
 }

@@ -1,0 +1,270 @@
+//! Split proving by channels (issue #20): a chain of convolutions (expand → depthwise →
+//! project) cut into groups of its middle channels computes exactly what the chain computes,
+//! its circuit is satisfied (the carried partial sums constrained), a cut between two groups
+//! carries the chain's input and one partial sum instead of the expanded tensor, and a memory
+//! budget no cut at layer boundaries meets is met by splitting chains first.
+
+mod common;
+
+use common::compile_with;
+use snarkml_circuits::circuit::ModelCircuit;
+use snarkml_circuits::exec;
+use snarkml_circuits::layout::optimize::{Columns, CostModel};
+use snarkml_circuits::layout::Plan;
+use snarkml_circuits::model::layers::Layer;
+use snarkml_circuits::model::{min_k, TensorId};
+use snarkml_circuits::prover::{failure_row, mock_failures};
+use snarkml_circuits::quantize::{CompileOptions, CompiledModel};
+use snarkml_circuits::split::channels::{chains, split_chains, Chain};
+use snarkml_circuits::split::{boundary, choose_cuts, plan, predict, split, Budget};
+
+/// `model` with its chains split into `groups` (one count per chain), sized.
+fn split_sized(model: &CompiledModel, groups: &[usize]) -> CompiledModel {
+    let (mut m, done) = split_chains(model, &chains(model), groups);
+    assert_eq!(done.len(), groups.iter().filter(|g| **g > 1).count());
+    m.rows = Plan::build(&m, m.layout.width, None).unwrap().rows;
+    m.layout.k = min_k(m.rows, m.tables.rows());
+    m
+}
+
+fn position(model: &CompiledModel, node: &str) -> usize {
+    model
+        .layers
+        .iter()
+        .position(|l| l.node() == node)
+        .unwrap_or_else(|| panic!("no layer `{node}`"))
+}
+
+#[test]
+fn chains_split_by_channels_compute_the_same_outputs_and_prove() {
+    let (model, q) = compile_with("corpus/inverted_residual", &CompileOptions::default());
+    // Both blocks are chains of three convolutions over 12 expanded channels.
+    let found = chains(&model);
+    let nodes = |c: &Chain| -> Vec<String> {
+        model.layers[c.first..=c.last]
+            .iter()
+            .map(|l| l.node().to_owned())
+            .collect()
+    };
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(nodes(&found[0]), ["expand0", "dw0", "project0"]);
+    assert_eq!(nodes(&found[1]), ["expand1", "dw1", "project1"]);
+    assert!(found.iter().all(|c| c.channels == 12));
+
+    let split_model = split_sized(&model, &[3, 2]);
+    split_model.validate().unwrap();
+    assert_eq!(split_model.layers.len(), model.layers.len() + 3 * 2 + 3);
+    // The same integers: every output, and the chains' outputs, equal the unsplit model's.
+    let whole = exec::run(&model, &q).unwrap();
+    let parts = exec::run(&split_model, &q).unwrap();
+    assert_eq!(parts.outputs(&split_model), whole.outputs(&model));
+    for c in &found {
+        let out = model.layers[c.last].op().output();
+        assert_eq!(parts.values[out], whole.values[out]);
+    }
+    // The last group continues the others' partial sums and rescales; the first adds the bias.
+    let project = |g: &str| match &split_model.layers[position(&split_model, g)] {
+        Layer::Conv(c) => c.clone(),
+        other => panic!("{other:?}"),
+    };
+    let (first, last) = (
+        project("project0 [channels 0..4]"),
+        project("project0 [channels 8..12]"),
+    );
+    assert!(first.accumulator.is_none() && first.rescale.is_none());
+    assert!(last.accumulator.is_some() && last.rescale.is_some());
+    assert!(last.bias.iter().all(|b| *b == 0));
+
+    // The circuit is satisfied, and the carried partial sum is constrained: a prover who
+    // writes another value where the last group reads it fails.
+    let circuit = ModelCircuit::with_salts(&split_model, Some(&q), &[]).unwrap();
+    assert!(mock_failures(&split_model, &circuit).unwrap().is_empty());
+    assert_eq!(circuit.plan.outputs, whole.outputs(&model));
+    let carried: TensorId = last.accumulator.unwrap();
+    let value = snarkml_circuits::fixed_point::to_field(parts.values[carried][0].into());
+    let at = &circuit.plan.layers[position(&split_model, "project0 [channels 8..12]") + 1];
+    let width = split_model.layout.width;
+    let (slot, row) = (at.start..at.end)
+        .flat_map(|r| (0..width).map(move |s| (s, r)))
+        .find(|(s, r)| circuit.plan.weights[*s][*r] == 1 && circuit.plan.advice[*s][*r] == value)
+        .expect("the carried partial sum in the last group's first dot row");
+    let mut tampered = circuit.clone();
+    let plan = std::sync::Arc::make_mut(&mut tampered.plan);
+    plan.advice[slot][row] += snarkml_circuits::Fr::from(1);
+    let failures = mock_failures(&split_model, &tampered).unwrap();
+    assert!(
+        failures.iter().filter_map(failure_row).any(|r| r == row),
+        "{failures:?}"
+    );
+}
+
+#[test]
+fn a_cut_between_groups_carries_the_chain_input_and_one_partial_sum() {
+    let (model, q) = compile_with("corpus/inverted_residual", &CompileOptions::default());
+    let split_model = split_sized(&model, &[3, 1]);
+    let cut = position(&split_model, "expand0 [channels 4..8]");
+    let crossing = boundary(&split_model, cut);
+    let input = model.layers[chains(&model)[0].first].inputs()[0];
+    let partial = match &split_model.layers[position(&split_model, "project0 [channels 4..8]")] {
+        Layer::Conv(c) => c.accumulator.unwrap(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(crossing, vec![input, partial]);
+    // 4 + 4 channels of 8×8 instead of the 12 expanded ones a cut inside the block carried.
+    let values: usize = crossing
+        .iter()
+        .map(|t| split_model.tensors[*t].numel())
+        .sum();
+    let inside = boundary(&model, position(&model, "dw0"));
+    let expanded: usize = inside.iter().map(|t| model.tensors[*t].numel()).sum();
+    assert_eq!((values, expanded), (2 * 4 * 64, (4 + 12) * 64));
+
+    // Segments cut there chain to the whole model's outputs.
+    let (segments, _) = split(&split_model, &[cut]).unwrap();
+    let mut ins = q.clone();
+    let mut values: std::collections::BTreeMap<usize, Vec<i64>> = std::collections::BTreeMap::new();
+    for (j, seg) in segments.iter().enumerate() {
+        if j > 0 {
+            ins = seg
+                .inputs
+                .iter()
+                .map(|s| values[&s.tensor].clone())
+                .collect();
+        }
+        let salts = vec![snarkml_circuits::Fr::from(7); seg.inputs.len() + seg.outputs.len()];
+        let circuit = ModelCircuit::with_salts(seg, Some(&ins), &salts).unwrap();
+        assert!(
+            mock_failures(seg, &circuit).unwrap().is_empty(),
+            "segment {}",
+            j + 1
+        );
+        if j == 1 {
+            // With one-row rescales, a boundary value of two limbs is checked by one split
+            // row; a value past its packing width written there fails it.
+            assert!(seg.layout.one_row_rescale);
+            let spec = &seg.inputs[0];
+            assert_eq!(seg.tables.boundary_limbs(spec.pack_bits).len(), 2);
+            let mut tampered = circuit.clone();
+            let plan = std::sync::Arc::make_mut(&mut tampered.plan);
+            let row = (plan.layers[0].start..plan.layers[0].end)
+                .find(|r| plan.rescale_one[*r])
+                .expect("a split check row among the inputs");
+            let past = 1i128 << (spec.pack_bits - 1);
+            plan.advice[seg.layout.width][row] = snarkml_circuits::fixed_point::to_field(past);
+            let failures = mock_failures(seg, &tampered).unwrap();
+            assert!(
+                failures.iter().filter_map(failure_row).any(|r| r == row),
+                "{failures:?}"
+            );
+        }
+        let run = exec::run(seg, &ins).unwrap();
+        for spec in &seg.outputs {
+            values.insert(spec.tensor, run.values[spec.tensor].clone());
+        }
+    }
+    let whole = exec::run(&model, &q).unwrap();
+    for spec in &model.outputs {
+        assert_eq!(values[&spec.tensor], whole.values[spec.tensor]);
+    }
+}
+
+/// One inverted residual block at 16×16 whose rows, not its tables, set its `k`, and whose
+/// products outweigh what crosses a cut: expand 4 → 64 channels, 3×3 depthwise, project back
+/// to 4.
+fn wide_block() -> CompiledModel {
+    use common::onnx::{constant, dyadic, int, ints, model, node};
+    let (c, e, s) = (4usize, 64usize, 16usize);
+    let inits = vec![
+        constant(
+            "we",
+            &[e, c, 1, 1],
+            dyadic(1, e * c).iter().map(|v| v / 4.0).collect(),
+        ),
+        constant("be", &[e], dyadic(2, e)),
+        constant(
+            "wd",
+            &[e, 1, 3, 3],
+            dyadic(3, e * 9).iter().map(|v| v / 4.0).collect(),
+        ),
+        constant("bd", &[e], dyadic(4, e)),
+        constant(
+            "wp",
+            &[c, e, 1, 1],
+            dyadic(5, c * e).iter().map(|v| v / 8.0).collect(),
+        ),
+        constant("bp", &[c], dyadic(6, c)),
+    ];
+    let nodes = vec![
+        node(
+            "Conv",
+            &["x", "we", "be"],
+            "e",
+            vec![ints("strides", &[1, 1])],
+        ),
+        node("Relu", &["e"], "er", vec![]),
+        node(
+            "Conv",
+            &["er", "wd", "bd"],
+            "d",
+            vec![
+                ints("strides", &[1, 1]),
+                ints("pads", &[1, 1, 1, 1]),
+                int("group", e as i64),
+            ],
+        ),
+        node("Relu", &["d"], "dr", vec![]),
+        node(
+            "Conv",
+            &["dr", "wp", "bp"],
+            "y",
+            vec![ints("strides", &[1, 1])],
+        ),
+    ];
+    let onnx = model(
+        nodes,
+        &[("x", &[1, c, s, s])],
+        &[("y", &[1, c, s, s])],
+        inits,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("block.onnx");
+    std::fs::write(&path, onnx).unwrap();
+    let samples = vec![vec![dyadic(7, c * s * s)]];
+    common::compile(&path, &samples, &CompileOptions::default()).unwrap()
+}
+
+#[test]
+fn a_memory_budget_no_layer_cut_meets_is_met_by_splitting_chains() {
+    let model = wide_block();
+    let columns = Columns::of(&model, model.layout.width);
+    let memory = |k| CostModel::MEASURED.predict(k, columns).1;
+    let k = model.layout.k - 1;
+    // No cut at layer boundaries fits: every cut inside the block carries 64 channels.
+    assert!(choose_cuts(&model, Budget::MaxMemory(memory(k))).is_err());
+    let chosen = plan(&model, Budget::MaxMemory(memory(k))).unwrap();
+    assert_eq!(
+        chosen.channel_splits.len(),
+        1,
+        "{:?}",
+        chosen.channel_splits
+    );
+    let done = &chosen.channel_splits[0];
+    assert_eq!((done.channels, done.nodes.len()), (64, 3));
+    assert!(done.groups >= 2, "{done:?}");
+    assert!(!chosen.cuts.is_empty());
+    let (segments, _) = split(&chosen.model, &chosen.cuts).unwrap();
+    assert!(segments.iter().all(|s| s.layout.k <= k));
+    assert!(predict(&segments).iter().all(|(_, b)| *b <= memory(k)));
+    // The split model computes the same outputs.
+    let q = model
+        .quantize_inputs(&[common::onnx::dyadic(9, 4 * 16 * 16)])
+        .unwrap();
+    assert_eq!(
+        exec::run(&chosen.model, &q).unwrap().outputs(&chosen.model),
+        exec::run(&model, &q).unwrap().outputs(&model)
+    );
+    // A budget the whole model meets is met without a cut or a split.
+    let whole = plan(&model, Budget::MaxMemory(memory(model.layout.k))).unwrap();
+    assert!(whole.cuts.is_empty() && whole.channel_splits.is_empty());
+    assert_eq!(whole.model, model);
+}
