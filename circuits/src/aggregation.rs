@@ -61,14 +61,17 @@ pub enum ExposeItem {
         /// The instance compared.
         index: usize,
     },
-    /// One link: proof `proof`'s instance `output` equals proof `proof + 1`'s instance
-    /// `input` (constrained); exposes nothing (a split model's boundary commitments).
+    /// One link: proof `proof`'s instance `output` equals proof `to`'s instance `input`
+    /// (constrained; `to` later than `proof`, the next one unless a tensor skips segments);
+    /// exposes nothing (a split model's boundary commitments).
     Link {
-        /// The proof whose instance `output` links to the next proof.
+        /// The proof whose instance `output` links to proof `to`.
         proof: usize,
         /// Its instance.
         output: usize,
-        /// The next proof's instance.
+        /// The proof it links to.
+        to: usize,
+        /// That proof's instance.
         input: usize,
     },
     /// A chain: proof `i`'s instance `output` equals proof `i+1`'s instance `input`
@@ -103,8 +106,15 @@ impl fmt::Display for ExposeItem {
             Self::Link {
                 proof,
                 output,
+                to,
                 input,
-            } => write!(f, "link:{proof}:{output}:{input}"),
+            } if *to == proof + 1 => write!(f, "link:{proof}:{output}:{input}"),
+            Self::Link {
+                proof,
+                output,
+                to,
+                input,
+            } => write!(f, "link:{proof}:{output}:{to}:{input}"),
         }
     }
 }
@@ -130,7 +140,7 @@ impl FromStr for ExposeItem {
             CircuitError::bad_option(
                 "expose",
                 format!(
-                    "bad expose item `{s}`: {why} (expected instance:P:I, sum:I, equal:I, chain:IN:OUT or link:P:OUT:IN)"
+                    "bad expose item `{s}`: {why} (expected instance:P:I, sum:I, equal:I, chain:IN:OUT, link:P:OUT:IN or link:P:OUT:Q:IN)"
                 ),
             )
         };
@@ -153,8 +163,16 @@ impl FromStr for ExposeItem {
             ("link", [proof, output, input]) => Ok(Self::Link {
                 proof: *proof,
                 output: *output,
+                to: proof + 1,
                 input: *input,
             }),
+            ("link", [proof, output, to, input]) if to > proof => Ok(Self::Link {
+                proof: *proof,
+                output: *output,
+                to: *to,
+                input: *input,
+            }),
+            ("link", [_, _, _, _]) => Err(bad("a link goes to a later proof")),
             ("instance" | "sum" | "equal" | "chain" | "link", _) => {
                 Err(bad("wrong number of indices"))
             }
@@ -212,10 +230,11 @@ impl Expose {
                 ExposeItem::Link {
                     proof,
                     output,
+                    to,
                     input,
                 } => {
                     num_instances.get(proof).is_some_and(|n| output < *n)
-                        && num_instances.get(proof + 1).is_some_and(|n| input < *n)
+                        && num_instances.get(to).is_some_and(|n| input < *n)
                 }
             };
             if !ok {
@@ -271,12 +290,12 @@ impl Expose {
                 ExposeItem::Link {
                     proof,
                     output,
+                    to,
                     input,
                 } => {
-                    if instances[proof][output] != instances[proof + 1][input] {
+                    if instances[proof][output] != instances[to][input] {
                         return Err(CircuitError::Incompatible(format!(
-                            "`{item}`: proof {proof}'s instance {output} is not proof {}'s instance {input}",
-                            proof + 1
+                            "`{item}`: proof {proof}'s instance {output} is not proof {to}'s instance {input}"
                         )));
                     }
                 }
@@ -333,25 +352,29 @@ impl Expose {
                 ExposeItem::Link {
                     proof,
                     output,
+                    to,
                     input,
-                } if group_of[proof] == group_of[proof + 1] => {
+                } if group_of[proof] == group_of[to] => {
                     let g = group_of[proof];
                     local[g].push(ExposeItem::Link {
                         proof: proof - start[g],
                         output,
+                        to: to - start[g],
                         input,
                     });
                 }
                 ExposeItem::Link {
                     proof,
                     output,
+                    to,
                     input,
                 } => {
                     let (g, output) = expose(&mut local, proof, output);
-                    let (_, input) = expose(&mut local, proof + 1, input);
+                    let (h, input) = expose(&mut local, to, input);
                     upper.push(ExposeItem::Link {
                         proof: g,
                         output,
+                        to: h,
                         input,
                     });
                 }
@@ -438,8 +461,9 @@ pub fn combine(
             ExposeItem::Link {
                 proof,
                 output,
+                to,
                 input,
-            } => ctx.constrain_equal(&previous[proof][output], &previous[proof + 1][input]),
+            } => ctx.constrain_equal(&previous[proof][output], &previous[to][input]),
         }
     }
     out

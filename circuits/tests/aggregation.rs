@@ -274,6 +274,40 @@ fn instances_and_links_are_carried_up_a_tree_of_aggregations_as_one_flat_one_exp
         .collect();
     let err = upper.evaluate(&exposed).unwrap_err().to_string();
     assert!(err.contains("`link:0:1:0`"), "{err}");
+    // A link that skips proofs (a tensor read two segments on) is constrained in the group
+    // that holds both ends, else carried up to the layer that does; a broken one is named.
+    let skipping: Expose = "instance:0:0,link:0:1:2:0,link:1:1:2:2,instance:2:1"
+        .parse()
+        .unwrap();
+    let mut three: Vec<Vec<Fr>> = (0..3u64)
+        .map(|p| vec![Fr::from(100 + p), Fr::from(101 + p), Fr::from(0)])
+        .collect();
+    three[2][0] = three[0][1];
+    three[2][2] = three[1][1];
+    let flat = skipping.evaluate(&three).unwrap();
+    assert_eq!(flat, vec![Fr::from(100), Fr::from(103)]);
+    for layers in [
+        &[&[1usize, 1, 1][..], &[3]][..],
+        &[&[2, 1], &[2]],
+        &[&[1, 2], &[2]],
+    ] {
+        assert_eq!(
+            evaluate_in_layers(&skipping, &three, layers),
+            flat,
+            "{layers:?}"
+        );
+    }
+    let (_, upper) = skipping.localized(&[1, 1, 1]).unwrap();
+    assert_eq!(
+        upper.to_string(),
+        "instance:0:0,link:0:1:2:0,link:1:0:1,instance:2:2"
+    );
+    three[2][0] = Fr::from(999);
+    let err = skipping.evaluate(&three).unwrap_err().to_string();
+    assert!(
+        err.contains("`link:0:1:2:0`: proof 0's instance 1 is not proof 2's instance 0"),
+        "{err}"
+    );
     // Specs with sums, equalities or chains are not localized (they lift).
     assert!("sum:0,instance:0:0"
         .parse::<Expose>()
@@ -362,6 +396,7 @@ fn expose_specs_round_trip_and_bad_ones_are_named() {
         "equal:0,chain:1:2,sum:3",
         "instance:1:0",
         "link:0:1:2",
+        "link:0:1:3:2",
     ] {
         let e: Expose = text.parse().unwrap();
         assert_eq!(e.to_string(), text);
@@ -377,6 +412,7 @@ fn expose_specs_round_trip_and_bad_ones_are_named() {
         "chain:1",
         "instance:1:2:3",
         "link:0:1",
+        "link:2:1:1:0",
     ] {
         let err = bad.parse::<Expose>().unwrap_err().to_string();
         assert!(err.contains(bad), "{err}");

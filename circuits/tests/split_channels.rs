@@ -8,15 +8,21 @@ mod common;
 
 use common::compile_with;
 use snarkml_circuits::circuit::ModelCircuit;
+use snarkml_circuits::error::CircuitError;
 use snarkml_circuits::exec;
+use snarkml_circuits::io::ProofFile;
 use snarkml_circuits::layout::optimize::{Columns, CostModel};
 use snarkml_circuits::layout::Plan;
 use snarkml_circuits::model::layers::Layer;
 use snarkml_circuits::model::{min_k, TensorId};
 use snarkml_circuits::prover::{failure_row, mock_failures};
+use snarkml_circuits::prover::{Proof, Transcript};
 use snarkml_circuits::quantize::{CompileOptions, CompiledModel};
 use snarkml_circuits::split::channels::{chains, split_chains, Chain};
+use snarkml_circuits::split::check_chain;
 use snarkml_circuits::split::{boundary, choose_cuts, plan, predict, split, Budget};
+use snarkml_circuits::Fr;
+use std::collections::BTreeMap;
 
 /// `model` with its chains split into `groups` (one count per chain), sized.
 fn split_sized(model: &CompiledModel, groups: &[usize]) -> CompiledModel {
@@ -165,6 +171,103 @@ fn a_cut_between_groups_carries_the_chain_input_and_one_partial_sum() {
     let whole = exec::run(&model, &q).unwrap();
     for spec in &model.outputs {
         assert_eq!(values[&spec.tensor], whole.values[spec.tensor]);
+    }
+}
+
+/// A change to the values a segment receives.
+type Tamper = fn(&mut Vec<Vec<i64>>);
+
+/// Proves (MockProver) each segment on what the segments before it computed, `tamper`
+/// changing the inputs of the segment it names; the proof files (instances only).
+fn prove_segments(
+    segments: &[CompiledModel],
+    q: &[Vec<i64>],
+    tamper: Option<(usize, Tamper)>,
+) -> Vec<ProofFile> {
+    let mut values: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
+    let mut files = Vec::new();
+    for (j, seg) in segments.iter().enumerate() {
+        let mut ins: Vec<Vec<i64>> = if j == 0 {
+            q.to_vec()
+        } else {
+            seg.inputs
+                .iter()
+                .map(|s| values[&s.tensor].clone())
+                .collect()
+        };
+        if let Some((_, change)) = tamper.filter(|(at, _)| *at == j) {
+            change(&mut ins);
+        }
+        let salts: Vec<Fr> = seg
+            .inputs
+            .iter()
+            .chain(&seg.outputs)
+            .filter(|s| s.boundary)
+            .map(|s| Fr::from(1000 + s.tensor as u64))
+            .collect();
+        let circuit = ModelCircuit::with_salts(seg, Some(&ins), &salts).unwrap();
+        assert!(
+            mock_failures(seg, &circuit).unwrap().is_empty(),
+            "segment {}",
+            j + 1
+        );
+        let outputs = exec::run(seg, &ins).unwrap().outputs(seg);
+        for (spec, v) in seg.outputs.iter().zip(&outputs) {
+            values.insert(spec.tensor, v.clone());
+        }
+        let proof = Proof {
+            proof: Vec::new(),
+            transcript: Transcript::Keccak,
+            instances: circuit.instance_column(),
+            outputs,
+            commitments: circuit.plan.commitments.clone(),
+        };
+        files.push(ProofFile::new(seg, &proof, &ins, "vk", "srs"));
+    }
+    files
+}
+
+#[test]
+fn a_tensor_goes_from_the_segment_that_computes_it_to_each_segment_that_reads_it() {
+    let (model, q) = compile_with("corpus/inverted_residual", &CompileOptions::default());
+    let split_model = split_sized(&model, &[3, 1]);
+    let cuts = [
+        position(&split_model, "expand0 [channels 4..8]"),
+        position(&split_model, "expand0 [channels 8..12]"),
+    ];
+    let (segments, _) = split(&split_model, &cuts).unwrap();
+    let partial = |g: &str| match &split_model.layers[position(&split_model, g)] {
+        Layer::Conv(c) => c.accumulator.unwrap(),
+        other => panic!("{other:?}"),
+    };
+    let (input, p1, p2) = (
+        model.inputs[0].tensor,
+        partial("project0 [channels 4..8]"),
+        partial("project0 [channels 8..12]"),
+    );
+    let ids = |specs: &[snarkml_circuits::model::IoSpec]| -> Vec<TensorId> {
+        specs.iter().map(|s| s.tensor).collect()
+    };
+    // The block's input (the model's) goes from the first segment to the second and the
+    // third; the second gives out only its partial sum.
+    assert_eq!(ids(&segments[0].outputs), [input, p1]);
+    assert_eq!(ids(&segments[1].inputs), [input, p1]);
+    assert_eq!(ids(&segments[1].outputs), [p2]);
+    assert_eq!(ids(&segments[2].inputs), [input, p2]);
+
+    let files = prove_segments(&segments, &q, None);
+    check_chain(&segments, &files).unwrap();
+    // The third segment run on another input is caught against the first's commitment.
+    let files = prove_segments(&segments, &q, Some((2, |ins| ins[0][0] += 1)));
+    match check_chain(&segments, &files).unwrap_err() {
+        CircuitError::BrokenChain { segment, reason } => {
+            assert_eq!(segment, 3);
+            assert!(
+                reason.contains("not the tensor segment 1 computed"),
+                "{reason}"
+            );
+        }
+        other => panic!("{other}"),
     }
 }
 

@@ -491,7 +491,8 @@ pub fn mock_split(build: &BuildDir, input: &Path) -> Result<Vec<CompiledModel>> 
 /// What the aggregated proof of a split model exposes: the model's inputs (the first
 /// segment's input instances), its outputs (the last segment's output instances) and each
 /// segment's weights commitment where weights are hashed; every boundary commitment is
-/// linked (constrained equal) between consecutive proofs and not exposed.
+/// linked (constrained equal) between the proof of the segment that gives a tensor out and
+/// that of each segment that takes it in, and not exposed.
 pub fn aggregation_expose(models: &[CompiledModel]) -> Expose {
     // Instance positions of each input and output of a segment (inputs first, in order).
     let positions = |m: &CompiledModel| {
@@ -518,16 +519,23 @@ pub fn aggregation_expose(models: &[CompiledModel]) -> Expose {
         .flat_map(|(_, r)| r.clone())
         .map(|index| ExposeItem::Instance { proof: 0, index })
         .collect();
-    for j in 0..n - 1 {
-        for (tensor, out) in &placed[j].1 {
-            if let Some((_, input)) = placed[j + 1].0.iter().find(|(t, _)| t == tensor) {
-                items.extend(out.clone().zip(input.clone()).map(|(output, input)| {
-                    ExposeItem::Link {
-                        proof: j,
-                        output,
-                        input,
-                    }
-                }));
+    // Each boundary input of a segment links to the output of the segment that gave it.
+    for to in 1..n {
+        for (tensor, input) in &placed[to].0 {
+            let from = (0..to).rev().find_map(|j| {
+                let given = placed[j].1.iter().find(|(t, _)| t == tensor)?;
+                Some((j, given.1.clone()))
+            });
+            if let Some((proof, out)) = from {
+                items.extend(
+                    out.zip(input.clone())
+                        .map(|(output, input)| ExposeItem::Link {
+                            proof,
+                            output,
+                            to,
+                            input,
+                        }),
+                );
             }
         }
     }

@@ -3,8 +3,9 @@
 //! commitments so that the proofs together mean one run of the whole model.
 //!
 //! A tensor crossing a cut (computed before it, or a model input, and read after it, or a
-//! model output) is a hashed output of the segment before the cut and the same hashed input of
-//! the segment after ([`IoSpec::boundary`]). Its values are packed `⌊252 / b⌋` per field
+//! model output) is a hashed output of the segment that computes it (the first, for a model
+//! input) and the same hashed input of each later segment that reads it (the last reads the
+//! model's outputs), not carried through the segments between ([`IoSpec::boundary`]). Its values are packed `⌊252 / b⌋` per field
 //! element, `b` the signed width of the tensor's static bound in the whole model, and both
 //! proofs expose `Poseidon(pack(values) ‖ salt)` under one salt the prover picks per tensor.
 //! The segment after the cut range-checks every value to `b` bits (limbs), so the packing is
@@ -223,6 +224,42 @@ pub fn plan(model: &CompiledModel, budget: Budget) -> Result<SplitPlan> {
     })
 }
 
+/// The boundary tensors each segment (layers `starts[j]..ends[j]`) takes in and gives out.
+/// A tensor goes from the segment that computes it (the first, for a model input) straight
+/// to every later segment that reads it (the last reads the model's outputs), not through
+/// the segments between: its producer hashes it once, each reader checks and hashes it once.
+fn carried(
+    model: &CompiledModel,
+    starts: &[usize],
+    ends: &[usize],
+) -> Vec<(Vec<TensorId>, Vec<TensorId>)> {
+    let n = starts.len();
+    let mut producer = vec![0usize; model.tensors.len()];
+    let mut reads: Vec<BTreeSet<TensorId>> = vec![BTreeSet::new(); n];
+    for j in 0..n {
+        for layer in &model.layers[starts[j]..ends[j]] {
+            producer[layer.op().output()] = j;
+            reads[j].extend(layer.inputs());
+        }
+    }
+    reads[n - 1].extend(model.outputs.iter().map(|s| s.tensor));
+    let mut io = vec![(Vec::new(), Vec::new()); n];
+    let mut given: Vec<BTreeSet<TensorId>> = vec![BTreeSet::new(); n];
+    for (j, read) in reads.iter().enumerate() {
+        for &t in read {
+            let from = producer[t];
+            if from < j {
+                io[j].0.push(t);
+                given[from].insert(t);
+            }
+        }
+    }
+    for (j, out) in given.into_iter().enumerate() {
+        io[j].1 = out.into_iter().collect();
+    }
+    io
+}
+
 /// Where to cut `model` (the indices of the layers each later segment starts at) so that it
 /// meets `budget`, at layer boundaries only.
 pub fn choose_cuts(model: &CompiledModel, budget: Budget) -> Result<Vec<usize>> {
@@ -355,10 +392,10 @@ pub fn split(model: &CompiledModel, cuts: &[usize]) -> Result<(Vec<CompiledModel
         ));
     }
     let bounds = tensor_bounds(model);
-    let boundary_specs = |cut: usize| -> Result<Vec<IoSpec>> {
-        boundary(model, cut)
-            .into_iter()
-            .map(|t| {
+    let boundary_specs = |tensors: &[TensorId]| -> Result<Vec<IoSpec>> {
+        tensors
+            .iter()
+            .map(|&t| {
                 let bits = signed_bits(bounds[t]).max(2);
                 if bits > MAX_BOUNDARY_BITS {
                     return Err(CircuitError::InvalidModel {
@@ -381,18 +418,19 @@ pub fn split(model: &CompiledModel, cuts: &[usize]) -> Result<(Vec<CompiledModel
     let starts: Vec<usize> = std::iter::once(0).chain(cuts.iter().copied()).collect();
     let ends: Vec<usize> = cuts.iter().copied().chain([n_layers]).collect();
     let n = starts.len();
+    let io = carried(model, &starts, &ends);
     let mut segments = Vec::with_capacity(n);
     let mut infos = Vec::with_capacity(n);
     for (j, (start, end)) in starts.into_iter().zip(ends).enumerate() {
         let inputs = if j == 0 {
             model.inputs.clone()
         } else {
-            boundary_specs(start)?
+            boundary_specs(&io[j].0)?
         };
         let outputs = if j + 1 == n {
             model.outputs.clone()
         } else {
-            boundary_specs(end)?
+            boundary_specs(&io[j].1)?
         };
         let mut tables = model.tables.clone();
         for spec in inputs.iter().filter(|s| s.boundary) {
@@ -509,8 +547,8 @@ fn keep_used_tables(segment: &mut CompiledModel) -> Result<usize> {
     Ok(plan.rows)
 }
 
-/// Checks that consecutive segments' proofs are about one tensor at every cut: segment `j`'s
-/// commitment to each boundary output equals segment `j + 1`'s to the same input. The proofs
+/// Checks that the segments' proofs are about one tensor at every cut: each segment's
+/// commitment to a boundary input equals that of the earlier segment that gives it out. The proofs
 /// themselves are checked (and their files' commitments recomputed from their instances, as
 /// [`ProofFile::check_against`] does) before this.
 pub fn check_chain(segments: &[CompiledModel], proofs: &[ProofFile]) -> Result<()> {
@@ -521,32 +559,45 @@ pub fn check_chain(segments: &[CompiledModel], proofs: &[ProofFile]) -> Result<(
         });
     }
     for j in 1..segments.len() {
-        let (prev, next) = (&segments[j - 1], &segments[j]);
+        let next = &segments[j];
         for (spec, value) in next.inputs.iter().zip(&proofs[j].inputs) {
             let name = &next.tensors[spec.tensor].name;
-            let produced = prev
-                .outputs
-                .iter()
-                .zip(&proofs[j - 1].outputs)
-                .find(|(s, _)| s.tensor == spec.tensor && s.boundary)
-                .map(|(_, v)| &v.commitment);
-            let Some(produced) = produced else {
+            let Some((i, produced)) = producer(segments, proofs, j, spec.tensor) else {
                 return Err(CircuitError::BrokenChain {
                     segment: j + 1,
-                    reason: format!("its input `{name}` is no output of segment {j}"),
+                    reason: format!("its input `{name}` is no output of an earlier segment"),
                 });
             };
             if !spec.boundary || value.commitment.is_none() || *produced != value.commitment {
                 return Err(CircuitError::BrokenChain {
                     segment: j + 1,
                     reason: format!(
-                        "its input `{name}` is not the tensor segment {j} computed (the commitments differ)"
+                        "its input `{name}` is not the tensor segment {} computed (the commitments differ)",
+                        i + 1
                     ),
                 });
             }
         }
     }
     Ok(())
+}
+
+/// The latest segment before `j` that gives out boundary tensor `tensor`, and its commitment
+/// to it in that segment's proof.
+fn producer<'a>(
+    segments: &[CompiledModel],
+    proofs: &'a [ProofFile],
+    j: usize,
+    tensor: TensorId,
+) -> Option<(usize, &'a Option<String>)> {
+    (0..j).rev().find_map(|i| {
+        segments[i]
+            .outputs
+            .iter()
+            .zip(&proofs[i].outputs)
+            .find(|(s, _)| s.tensor == tensor && s.boundary)
+            .map(|(_, v)| (i, &v.commitment))
+    })
 }
 
 /// Predicted proving seconds and peak bytes of each segment on the project's 2-core machine
