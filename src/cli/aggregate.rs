@@ -19,6 +19,7 @@ Expose (what the aggregated proof shows after the 12 accumulator limbs):
     chain:IN:OUT  proof p's instance OUT equals proof p+1's instance IN (shows the first IN
                   and the last OUT)
     link:P:OUT:IN proof P's instance OUT equals proof P+1's instance IN (shows nothing)
+    link:P:OUT:Q:IN proof P's instance OUT equals proof Q's instance IN (Q > P; shows nothing)
 A split build (compile --segments) given as the one --build takes its split proof file (or one
 proof per segment, in order) and is aggregated exposing the model's inputs, outputs and weights
 commitments, every cut linked inside (in layers: each cut in the circuit that holds both sides).

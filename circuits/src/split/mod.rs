@@ -189,11 +189,12 @@ pub fn plan(model: &CompiledModel, budget: Budget) -> Result<SplitPlan> {
         .iter()
         .map(|c| {
             let inner: usize = rows[c.first..=c.last].iter().sum();
-            let crossing = model.tensors[model.layers[c.first].inputs()[0]].numel()
-                + model.tensors[model.layers[c.last].op().output()].numel();
-            // A group between two cuts carries the chain's input and a partial sum in and
-            // out.
-            let room = usable.saturating_sub(crossing * BOUNDARY_ROWS_PER_VALUE);
+            let input = model.tensors[model.layers[c.first].inputs()[0]].numel();
+            let output = model.tensors[model.layers[c.last].op().output()].numel();
+            let crossing = input + output;
+            // A group between two cuts takes the chain's input in (half a crossing's cost:
+            // it is given out once, before the chain) and a partial sum in and out.
+            let room = usable.saturating_sub((input / 2 + output) * BOUNDARY_ROWS_PER_VALUE);
             if inner + crossing * BOUNDARY_ROWS_PER_VALUE / 2 <= usable || room == 0 {
                 1
             } else {
