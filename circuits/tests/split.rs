@@ -6,18 +6,16 @@
 mod common;
 
 use common::compile_with;
+use common::segments::{prove_segments as run_chain, salt, salts};
 use snarkml_circuits::circuit::ModelCircuit;
 use snarkml_circuits::error::CircuitError;
 use snarkml_circuits::exec;
-use snarkml_circuits::io::ProofFile;
 use snarkml_circuits::layout::optimize::{Columns, CostModel};
-use snarkml_circuits::prover::{mock_failures, Proof, Transcript};
+use snarkml_circuits::prover::mock_failures;
 use snarkml_circuits::quantize::{CompileOptions, CompiledModel, Visibility};
 use snarkml_circuits::split::{
     boundary, check_chain, choose_cuts, predict, split, wall_time, Budget, SPLIT_FORMAT,
 };
-use snarkml_circuits::Fr;
-use std::collections::BTreeMap;
 
 /// Six 96×96 dense layers with ReLU, compiled (about 16,000 rows of dot products against a
 /// 4,096-row ReLU table).
@@ -47,67 +45,6 @@ fn deep_mlp() -> CompiledModel {
     std::fs::write(&path, onnx).unwrap();
     let samples = vec![vec![dyadic(7, N)]];
     common::compile(&path, &samples, &CompileOptions::default()).unwrap()
-}
-
-/// The salt of boundary tensor `t` in these tests.
-fn salt(t: usize) -> Fr {
-    Fr::from(1000 + t as u64)
-}
-
-/// The salts of a segment's hashed inputs then outputs.
-fn salts(segment: &CompiledModel) -> Vec<Fr> {
-    segment
-        .inputs
-        .iter()
-        .chain(&segment.outputs)
-        .filter(|s| s.visibility == Visibility::Hashed)
-        .map(|s| salt(s.tensor))
-        .collect()
-}
-
-/// A change to the values a segment receives.
-type Tamper = fn(&mut Vec<Vec<i64>>);
-
-/// Each segment's inputs and the "proof" file of its satisfied circuit (MockProver; the proof
-/// bytes are empty: only the instances matter to the chain), run one after the other, each
-/// on what the previous one computed; `tamper` changes the values segment `j` receives.
-fn run_chain(
-    segments: &[CompiledModel],
-    inputs: &[Vec<i64>],
-    tamper: Option<(usize, Tamper)>,
-) -> (Vec<ProofFile>, BTreeMap<usize, Vec<i64>>) {
-    let mut values: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
-    let mut files = Vec::new();
-    for (j, seg) in segments.iter().enumerate() {
-        let mut ins: Vec<Vec<i64>> = if j == 0 {
-            inputs.to_vec()
-        } else {
-            seg.inputs
-                .iter()
-                .map(|s| values[&s.tensor].clone())
-                .collect()
-        };
-        if let Some((_, change)) = tamper.filter(|(at, _)| *at == j) {
-            change(&mut ins);
-        }
-        let circuit = ModelCircuit::with_salts(seg, Some(&ins), &salts(seg)).unwrap();
-        let failures = mock_failures(seg, &circuit).unwrap();
-        assert!(failures.is_empty(), "segment {}: {failures:?}", j + 1);
-        let outputs = exec::run(seg, &ins).unwrap().outputs(seg);
-        assert_eq!(outputs, circuit.plan.outputs, "segment {}", j + 1);
-        for (spec, v) in seg.outputs.iter().zip(&outputs) {
-            values.insert(spec.tensor, v.clone());
-        }
-        let proof = Proof {
-            proof: Vec::new(),
-            transcript: Transcript::Keccak,
-            instances: circuit.instance_column(),
-            outputs,
-            commitments: circuit.plan.commitments.clone(),
-        };
-        files.push(ProofFile::new(seg, &proof, &ins, "vk", "srs"));
-    }
-    (files, values)
 }
 
 #[test]

@@ -246,6 +246,14 @@ fn print_segments(
         manifest.segments.len(),
         build.split().display()
     );
+    for t in &manifest.tile_splits {
+        println!(
+            "    run {} split into {} bands of its {} output rows (so that a cut can fall inside it)",
+            t.nodes.join(" -> "),
+            t.bands,
+            t.rows
+        );
+    }
     for c in &manifest.channel_splits {
         println!(
             "    chain {} split into {} groups of its {} channels (so that a cut can fall inside it)",
@@ -515,6 +523,7 @@ impl CompileCmd {
             }
             if let Some(manifest) = &manifest {
                 value["segments"] = serde_json::to_value(&manifest.segments)?;
+                value["tile_splits"] = serde_json::to_value(&manifest.tile_splits)?;
                 value["channel_splits"] = serde_json::to_value(&manifest.channel_splits)?;
                 value["predicted"] = SplitPrediction::from(manifest).json();
             }

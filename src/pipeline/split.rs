@@ -32,8 +32,9 @@ use std::path::{Path, PathBuf};
 
 /// Splits the compiled `whole` model of `build` to meet `budget`: writes each segment's
 /// build and `split.json`, and returns the manifest; `None` when the whole model meets the
-/// budget (the build then stays one circuit). Where chains of convolutions had to be split by
-/// channels first, the build's `model.json` becomes that model (same outputs). Any earlier
+/// budget (the build then stays one circuit). Where runs of convolutions had to be split into
+/// bands of rows or by channels first, the build's `model.json` becomes that model (same
+/// outputs). Any earlier
 /// split of the build is removed.
 pub fn split_build(
     build: &BuildDir,
@@ -46,9 +47,11 @@ pub fn split_build(
         return Ok(None);
     }
     let (segments, mut manifest) = split(&plan.model, &plan.cuts)?;
-    if !plan.channel_splits.is_empty() {
-        // The whole model the segments are cut from (same outputs, chains split by channels).
+    if !plan.tile_splits.is_empty() || !plan.channel_splits.is_empty() {
+        // The whole model the segments are cut from (same outputs, runs split into bands of
+        // rows or chains by channels).
         save_compiled(build, &plan.model)?;
+        manifest.tile_splits = plan.tile_splits;
         manifest.channel_splits = plan.channel_splits;
     }
     for (j, segment) in segments.iter().enumerate() {

@@ -35,7 +35,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub mod channels;
+pub mod tiles;
 pub use channels::ChannelSplit;
+pub use tiles::TileSplit;
 
 /// Version of the split manifest (`split.json`).
 pub const SPLIT_FORMAT: &str = "snarkml-split/1";
@@ -78,8 +80,11 @@ pub struct SplitManifest {
     pub name: String,
     /// The segments, in order.
     pub segments: Vec<SegmentInfo>,
-    /// Chains of convolutions split by channels before cutting ([`plan`]): the build's whole
-    /// model is the split one.
+    /// Runs of convolutions split into bands of rows before cutting ([`plan`]): the build's
+    /// whole model is the split one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tile_splits: Vec<TileSplit>,
+    /// Chains of convolutions split by channels before cutting ([`plan`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub channel_splits: Vec<ChannelSplit>,
 }
@@ -159,69 +164,126 @@ fn budget_k(model: &CompiledModel, bytes: f64) -> Result<u32> {
 /// A split chosen for a budget ([`plan`]).
 #[derive(Clone, Debug)]
 pub struct SplitPlan {
-    /// The model to cut: the one given, or it with chains of convolutions split by channels
-    /// (the same outputs; what the build's whole model becomes).
+    /// The model to cut: the one given, or it with runs of convolutions split into bands of
+    /// rows and chains split by channels (the same outputs; what the build's whole model
+    /// becomes).
     pub model: CompiledModel,
     /// Where to cut it ([`choose_cuts`]); empty when it meets the budget whole.
     pub cuts: Vec<usize>,
+    /// The runs split into bands of rows, if any.
+    pub tile_splits: Vec<TileSplit>,
     /// The chains split by channels, if any.
     pub channel_splits: Vec<ChannelSplit>,
 }
 
+/// `model` sized again (rows, `k`) after a rewrite.
+fn sized(mut model: CompiledModel) -> Result<CompiledModel> {
+    model.rows = Plan::build(&model, model.layout.width, None)?.rows;
+    model.layout.k = min_k(model.rows, model.tables.rows());
+    Ok(model)
+}
+
 /// Where to cut `model` to meet `budget`: at layer boundaries ([`choose_cuts`]) if a cut
-/// there fits; else, for a memory budget, after splitting by channels the chains of
-/// convolutions that do not fit one segment with their boundaries ([`channels`]).
+/// there fits; else, for a memory budget, after splitting the runs of convolutions that do
+/// not fit one segment with their boundaries into bands of rows ([`tiles`]), and, if that is
+/// not enough, the chains of convolutions left by channels ([`channels`]).
 pub fn plan(model: &CompiledModel, budget: Budget) -> Result<SplitPlan> {
-    let (refused, bytes) = match (choose_cuts(model, budget), budget) {
-        (Err(e), Budget::MaxMemory(bytes)) => (e, bytes),
+    let mut refused = match (choose_cuts(model, budget), budget) {
+        (Err(e), Budget::MaxMemory(_)) => e,
         (at_layers, _) => {
             return at_layers.map(|cuts| SplitPlan {
                 model: model.clone(),
                 cuts,
+                tile_splits: Vec::new(),
                 channel_splits: Vec::new(),
             })
         }
     };
+    let Budget::MaxMemory(bytes) = budget else {
+        unreachable!("only a memory budget is refused here");
+    };
     let usable = (1usize << budget_k(model, bytes)?) - RESERVED_ROWS;
-    let rows = layer_rows(model)?;
-    let chains = channels::chains(model);
-    let groups: Vec<usize> = chains
-        .iter()
-        .map(|c| {
-            let inner: usize = rows[c.first..=c.last].iter().sum();
-            let input = model.tensors[model.layers[c.first].inputs()[0]].numel();
-            let output = model.tensors[model.layers[c.last].op().output()].numel();
-            let crossing = input + output;
-            // A group between two cuts takes the chain's input in (half a crossing's cost:
-            // it is given out once, before the chain) and a partial sum in and out.
-            let room = usable.saturating_sub((input / 2 + output) * BOUNDARY_ROWS_PER_VALUE);
-            if inner + crossing * BOUNDARY_ROWS_PER_VALUE / 2 <= usable || room == 0 {
-                1
-            } else {
-                inner.div_ceil(room).min(c.channels)
+    let numel = |m: &CompiledModel, t: TensorId| m.tensors[t].numel();
+    let mut current = model.clone();
+    let mut tile_splits = Vec::new();
+    let mut channel_splits = Vec::new();
+    for step in 0..2 {
+        let rows = layer_rows(&current)?;
+        let (next, done) = if step == 0 {
+            let runs = tiles::runs(&current);
+            let bands: Vec<usize> = runs
+                .iter()
+                .map(|r| {
+                    let inner: usize = rows[r.first..=r.last].iter().sum();
+                    let crossing = numel(&current, current.layers[r.first].inputs()[0])
+                        + numel(&current, current.layers[r.last].op().output());
+                    // Each band takes its rows of the input in and gives its output rows out.
+                    let alone = inner + crossing * BOUNDARY_ROWS_PER_VALUE / 2;
+                    if alone <= usable {
+                        1
+                    } else {
+                        alone.div_ceil(usable * 3 / 4)
+                    }
+                })
+                .collect();
+            let (m, done) = tiles::split_runs(&current, &runs, &bands);
+            tile_splits = done;
+            (m, tile_splits.len())
+        } else {
+            let chains = channels::chains(&current);
+            let groups: Vec<usize> = chains
+                .iter()
+                .map(|c| {
+                    let inner: usize = rows[c.first..=c.last].iter().sum();
+                    let input = numel(&current, current.layers[c.first].inputs()[0]);
+                    let output = numel(&current, current.layers[c.last].op().output());
+                    // A group between two cuts takes the chain's input in (half a crossing's
+                    // cost: it is given out once, before the chain) and a partial sum in and
+                    // out.
+                    let room =
+                        usable.saturating_sub((input / 2 + output) * BOUNDARY_ROWS_PER_VALUE);
+                    if inner + (input + output) * BOUNDARY_ROWS_PER_VALUE / 2 <= usable || room == 0
+                    {
+                        1
+                    } else {
+                        inner.div_ceil(room).min(c.channels)
+                    }
+                })
+                .collect();
+            let (m, done) = channels::split_chains(&current, &chains, &groups);
+            channel_splits = done;
+            (m, channel_splits.len())
+        };
+        if done == 0 {
+            continue;
+        }
+        current = sized(next)?;
+        match choose_cuts(&current, budget) {
+            Ok(cuts) => {
+                return Ok(SplitPlan {
+                    model: current,
+                    cuts,
+                    tile_splits,
+                    channel_splits,
+                })
             }
-        })
-        .collect();
-    if groups.iter().all(|g| *g == 1) {
-        return Err(refused);
+            Err(e) => refused = e,
+        }
     }
-    let (mut split_model, channel_splits) = channels::split_chains(model, &chains, &groups);
-    split_model.rows = Plan::build(&split_model, split_model.layout.width, None)?.rows;
-    split_model.layout.k = min_k(split_model.rows, split_model.tables.rows());
-    let cuts = choose_cuts(&split_model, budget).map_err(|e| match e {
-        CircuitError::BadOption { option, reason } => CircuitError::BadOption {
-            option,
-            reason: format!(
-                "{reason} (after splitting {} chains of convolutions by channels)",
-                channel_splits.len()
-            ),
-        },
+    Err(match refused {
+        CircuitError::BadOption { option, reason }
+            if !tile_splits.is_empty() || !channel_splits.is_empty() =>
+        {
+            CircuitError::BadOption {
+                option,
+                reason: format!(
+                    "{reason} (after splitting {} runs of convolutions into bands of rows and {} chains by channels)",
+                    tile_splits.len(),
+                    channel_splits.len()
+                ),
+            }
+        }
         e => e,
-    })?;
-    Ok(SplitPlan {
-        model: split_model,
-        cuts,
-        channel_splits,
     })
 }
 
@@ -472,6 +534,7 @@ pub fn split(model: &CompiledModel, cuts: &[usize]) -> Result<(Vec<CompiledModel
         format: SPLIT_FORMAT.into(),
         name: model.name.clone(),
         segments: infos,
+        tile_splits: Vec::new(),
         channel_splits: Vec::new(),
     };
     Ok((segments, manifest))

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod onnx;
+pub(crate) mod segments;
 
 use snarkml_circuits::circuit::ModelCircuit;
 use snarkml_circuits::error::Result;

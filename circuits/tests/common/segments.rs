@@ -1,0 +1,71 @@
+//! Proving a split model's segments one after the other in tests (MockProver; the proof
+//! files carry the instances only, which is all a chain check reads).
+
+use snarkml_circuits::circuit::ModelCircuit;
+use snarkml_circuits::exec;
+use snarkml_circuits::io::ProofFile;
+use snarkml_circuits::prover::{mock_failures, Proof, Transcript};
+use snarkml_circuits::quantize::{CompiledModel, Visibility};
+use snarkml_circuits::Fr;
+use std::collections::BTreeMap;
+
+/// A change to the values a segment receives.
+pub(crate) type Tamper = fn(&mut Vec<Vec<i64>>);
+
+/// The salt of hashed tensor `t` in these tests.
+pub(crate) fn salt(t: usize) -> Fr {
+    Fr::from(1000 + t as u64)
+}
+
+/// The salts of a segment's hashed inputs then outputs.
+pub(crate) fn salts(segment: &CompiledModel) -> Vec<Fr> {
+    segment
+        .inputs
+        .iter()
+        .chain(&segment.outputs)
+        .filter(|s| s.visibility == Visibility::Hashed)
+        .map(|s| salt(s.tensor))
+        .collect()
+}
+
+/// Each segment's "proof" file (its circuit satisfied, MockProver), run one after the other,
+/// each on what the segments before it computed (`inputs`: the model's); `tamper` changes
+/// the values the segment it names receives. Also every tensor the segments gave out.
+pub(crate) fn prove_segments(
+    segments: &[CompiledModel],
+    inputs: &[Vec<i64>],
+    tamper: Option<(usize, Tamper)>,
+) -> (Vec<ProofFile>, BTreeMap<usize, Vec<i64>>) {
+    let mut values: BTreeMap<usize, Vec<i64>> = BTreeMap::new();
+    let mut files = Vec::new();
+    for (j, seg) in segments.iter().enumerate() {
+        let mut ins: Vec<Vec<i64>> = if j == 0 {
+            inputs.to_vec()
+        } else {
+            seg.inputs
+                .iter()
+                .map(|s| values[&s.tensor].clone())
+                .collect()
+        };
+        if let Some((_, change)) = tamper.filter(|(at, _)| *at == j) {
+            change(&mut ins);
+        }
+        let circuit = ModelCircuit::with_salts(seg, Some(&ins), &salts(seg)).unwrap();
+        let failures = mock_failures(seg, &circuit).unwrap();
+        assert!(failures.is_empty(), "segment {}: {failures:?}", j + 1);
+        let outputs = exec::run(seg, &ins).unwrap().outputs(seg);
+        assert_eq!(outputs, circuit.plan.outputs, "segment {}", j + 1);
+        for (spec, v) in seg.outputs.iter().zip(&outputs) {
+            values.insert(spec.tensor, v.clone());
+        }
+        let proof = Proof {
+            proof: Vec::new(),
+            transcript: Transcript::Keccak,
+            instances: circuit.instance_column(),
+            outputs,
+            commitments: circuit.plan.commitments.clone(),
+        };
+        files.push(ProofFile::new(seg, &proof, &ins, "vk", "srs"));
+    }
+    (files, values)
+}
