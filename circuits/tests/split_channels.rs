@@ -7,7 +7,7 @@
 mod common;
 
 use common::compile_with;
-use common::segments::{prove_segments, salts};
+use common::segments::{inverted_block, prove_segments, salts};
 use snarkml_circuits::circuit::ModelCircuit;
 use snarkml_circuits::error::CircuitError;
 use snarkml_circuits::exec;
@@ -199,74 +199,11 @@ fn a_tensor_goes_from_the_segment_that_computes_it_to_each_segment_that_reads_it
     }
 }
 
-/// One inverted residual block over a single row of 64 (rows cannot be split into bands),
-/// whose products outweigh what crosses a cut: expand 8 → 256 channels, a 1×5 depthwise
-/// convolution, project back to 8.
-fn flat_block() -> CompiledModel {
-    use common::onnx::{constant, dyadic, int, ints, model, node};
-    let (c, e, w) = (8usize, 256usize, 64usize);
-    let inits = vec![
-        constant(
-            "we",
-            &[e, c, 1, 1],
-            dyadic(1, e * c).iter().map(|v| v / 4.0).collect(),
-        ),
-        constant("be", &[e], dyadic(2, e)),
-        constant(
-            "wd",
-            &[e, 1, 1, 5],
-            dyadic(3, e * 5).iter().map(|v| v / 4.0).collect(),
-        ),
-        constant("bd", &[e], dyadic(4, e)),
-        constant(
-            "wp",
-            &[c, e, 1, 1],
-            dyadic(5, c * e).iter().map(|v| v / 32.0).collect(),
-        ),
-        constant("bp", &[c], dyadic(6, c)),
-    ];
-    let nodes = vec![
-        node(
-            "Conv",
-            &["x", "we", "be"],
-            "e",
-            vec![ints("strides", &[1, 1])],
-        ),
-        node("Relu", &["e"], "er", vec![]),
-        node(
-            "Conv",
-            &["er", "wd", "bd"],
-            "d",
-            vec![
-                ints("strides", &[1, 1]),
-                ints("pads", &[0, 2, 0, 2]),
-                int("group", e as i64),
-            ],
-        ),
-        node("Relu", &["d"], "dr", vec![]),
-        node(
-            "Conv",
-            &["dr", "wp", "bp"],
-            "y",
-            vec![ints("strides", &[1, 1])],
-        ),
-    ];
-    let onnx = model(
-        nodes,
-        &[("x", &[1, c, 1, w])],
-        &[("y", &[1, c, 1, w])],
-        inits,
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("block.onnx");
-    std::fs::write(&path, onnx).unwrap();
-    let samples = vec![vec![dyadic(7, c * w)]];
-    common::compile(&path, &samples, &CompileOptions::default()).unwrap()
-}
-
 #[test]
 fn a_memory_budget_no_layer_cut_or_band_meets_is_met_by_splitting_chains() {
-    let model = flat_block();
+    // A block over one row of 64 (rows cannot be split into bands) whose products outweigh
+    // what crosses a cut: expand 8 → 256 channels, a 1×5 depthwise convolution.
+    let model = inverted_block((8, 256), (1, 64), (1, 5), 32.0);
     let columns = Columns::of(&model, model.layout.width);
     let memory = |k| CostModel::MEASURED.predict(k, columns).1;
     let k = model.layout.k - 1;

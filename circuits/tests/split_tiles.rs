@@ -6,7 +6,7 @@
 mod common;
 
 use common::compile_with;
-use common::segments::prove_segments;
+use common::segments::{inverted_block, prove_segments};
 use snarkml_circuits::circuit::ModelCircuit;
 use snarkml_circuits::exec;
 use snarkml_circuits::layout::optimize::{Columns, CostModel};
@@ -119,74 +119,11 @@ fn a_cut_between_bands_carries_bands_and_the_segments_chain() {
     }
 }
 
-/// One inverted residual block at 16×16 whose rows, not its tables, set its `k`, and whose
-/// products outweigh what crosses a cut: expand 4 → 64 channels, 3×3 depthwise, project back
-/// to 4.
-fn wide_block() -> CompiledModel {
-    use common::onnx::{constant, dyadic, int, ints, model, node};
-    let (c, e, s) = (4usize, 64usize, 16usize);
-    let inits = vec![
-        constant(
-            "we",
-            &[e, c, 1, 1],
-            dyadic(1, e * c).iter().map(|v| v / 4.0).collect(),
-        ),
-        constant("be", &[e], dyadic(2, e)),
-        constant(
-            "wd",
-            &[e, 1, 3, 3],
-            dyadic(3, e * 9).iter().map(|v| v / 4.0).collect(),
-        ),
-        constant("bd", &[e], dyadic(4, e)),
-        constant(
-            "wp",
-            &[c, e, 1, 1],
-            dyadic(5, c * e).iter().map(|v| v / 8.0).collect(),
-        ),
-        constant("bp", &[c], dyadic(6, c)),
-    ];
-    let nodes = vec![
-        node(
-            "Conv",
-            &["x", "we", "be"],
-            "e",
-            vec![ints("strides", &[1, 1])],
-        ),
-        node("Relu", &["e"], "er", vec![]),
-        node(
-            "Conv",
-            &["er", "wd", "bd"],
-            "d",
-            vec![
-                ints("strides", &[1, 1]),
-                ints("pads", &[1, 1, 1, 1]),
-                int("group", e as i64),
-            ],
-        ),
-        node("Relu", &["d"], "dr", vec![]),
-        node(
-            "Conv",
-            &["dr", "wp", "bp"],
-            "y",
-            vec![ints("strides", &[1, 1])],
-        ),
-    ];
-    let onnx = model(
-        nodes,
-        &[("x", &[1, c, s, s])],
-        &[("y", &[1, c, s, s])],
-        inits,
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("block.onnx");
-    std::fs::write(&path, onnx).unwrap();
-    let samples = vec![vec![dyadic(7, c * s * s)]];
-    common::compile(&path, &samples, &CompileOptions::default()).unwrap()
-}
-
 #[test]
 fn a_memory_budget_no_layer_cut_meets_is_met_by_splitting_runs_into_bands() {
-    let model = wide_block();
+    // A block at 16×16 whose products outweigh what crosses a cut: expand 4 → 64 channels,
+    // a 3×3 depthwise convolution.
+    let model = inverted_block((4, 64), (16, 16), (3, 3), 8.0);
     let columns = Columns::of(&model, model.layout.width);
     let memory = |k| CostModel::MEASURED.predict(k, columns).1;
     let k = model.layout.k - 1;

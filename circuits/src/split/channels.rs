@@ -49,15 +49,7 @@ fn conv(layer: &Layer) -> Option<&Conv> {
 
 /// The chains of `model`, in layer order, none overlapping.
 pub fn chains(model: &CompiledModel) -> Vec<Chain> {
-    let mut readers = vec![0usize; model.tensors.len()];
-    for l in &model.layers {
-        for t in l.inputs() {
-            readers[t] += 1;
-        }
-    }
-    for s in &model.outputs {
-        readers[s.tensor] += 2;
-    }
+    let readers = super::readers(model);
     let only_next = |i: usize| readers[model.layers[i].op().output()] == 1;
     let mut found = Vec::new();
     let mut i = 0;
@@ -116,30 +108,26 @@ pub fn split_chains(
     chains: &[Chain],
     groups: &[usize],
 ) -> (CompiledModel, Vec<ChannelSplit>) {
-    let mut out = model.clone();
-    out.layers.clear();
-    let mut done = Vec::new();
-    let mut next = 0;
-    for (chain, g) in chains.iter().zip(groups) {
-        let g = (*g).clamp(1, chain.channels);
-        out.layers
-            .extend_from_slice(&model.layers[next..chain.first]);
-        next = chain.last + 1;
-        let layers = &model.layers[chain.first..=chain.last];
-        if g == 1 {
-            out.layers.extend_from_slice(layers);
-            continue;
-        }
-        let convs: Vec<&Conv> = layers.iter().filter_map(conv).collect();
-        split_one(&mut out, &convs, chain.channels, g);
-        done.push(ChannelSplit {
+    let spans: Vec<(usize, usize, usize)> = chains
+        .iter()
+        .zip(groups)
+        .map(|(c, g)| (c.first, c.last, (*g).min(c.channels)))
+        .collect();
+    let channels: Vec<usize> = chains.iter().map(|c| c.channels).collect();
+    let mut at = spans
+        .iter()
+        .zip(channels)
+        .filter(|(s, _)| s.2 > 1)
+        .map(|(_, c)| c);
+    super::rewrite_spans(model, &spans, |out, convs, g| {
+        let channels = at.next().expect("one chain per split span");
+        split_one(out, convs, channels, g);
+        ChannelSplit {
             nodes: convs.iter().map(|c| c.node.clone()).collect(),
-            channels: chain.channels,
+            channels,
             groups: g,
-        });
-    }
-    out.layers.extend_from_slice(&model.layers[next..]);
-    (out, done)
+        }
+    })
 }
 
 /// Appends to `out` the layers of the chain `convs` split into `groups` groups of its

@@ -27,6 +27,7 @@ use crate::error::{CircuitError, Result};
 use crate::io::ProofFile;
 use crate::layout::optimize::{Columns, CostModel};
 use crate::layout::{act_tag, range_tag, Plan};
+use crate::model::layers::{Conv, Layer};
 use crate::model::{
     min_k, Activation, CompiledModel, IoSpec, TensorId, Visibility, LIMB_BITS, MAX_K, RESERVED_ROWS,
 };
@@ -285,6 +286,55 @@ pub fn plan(model: &CompiledModel, budget: Budget) -> Result<SplitPlan> {
         }
         e => e,
     })
+}
+
+/// How many layers read each tensor of `model` (a model output counts as two readers, so
+/// that it is never taken for a tensor only the next layer reads).
+fn readers(model: &CompiledModel) -> Vec<usize> {
+    let mut readers = vec![0usize; model.tensors.len()];
+    for l in &model.layers {
+        for t in l.inputs() {
+            readers[t] += 1;
+        }
+    }
+    for s in &model.outputs {
+        readers[s.tensor] += 2;
+    }
+    readers
+}
+
+/// `model` with the convolutions of each span of layers `first..=last` split in `parts`
+/// (`spans[i] = (first, last, parts)`) by `rewrite`, which appends the layers and tensors
+/// that replace them and returns what the manifest records; a span of one part is left as it
+/// is. Rows and `k` are those of the old model: size it again.
+fn rewrite_spans<R>(
+    model: &CompiledModel,
+    spans: &[(usize, usize, usize)],
+    mut rewrite: impl FnMut(&mut CompiledModel, &[&Conv], usize) -> R,
+) -> (CompiledModel, Vec<R>) {
+    let mut out = model.clone();
+    out.layers.clear();
+    let mut done = Vec::new();
+    let mut next = 0;
+    for &(first, last, parts) in spans {
+        out.layers.extend_from_slice(&model.layers[next..first]);
+        next = last + 1;
+        let layers = &model.layers[first..=last];
+        if parts <= 1 {
+            out.layers.extend_from_slice(layers);
+            continue;
+        }
+        let convs: Vec<&Conv> = layers
+            .iter()
+            .filter_map(|l| match l {
+                Layer::Conv(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        done.push(rewrite(&mut out, &convs, parts));
+    }
+    out.layers.extend_from_slice(&model.layers[next..]);
+    (out, done)
 }
 
 /// The boundary tensors each segment (layers `starts[j]..ends[j]`) takes in and gives out.

@@ -47,15 +47,7 @@ fn conv(layer: &Layer) -> Option<&Conv> {
 
 /// The runs of `model`, in layer order, none overlapping.
 pub fn runs(model: &CompiledModel) -> Vec<Run> {
-    let mut readers = vec![0usize; model.tensors.len()];
-    for l in &model.layers {
-        for t in l.inputs() {
-            readers[t] += 1;
-        }
-    }
-    for s in &model.outputs {
-        readers[s.tensor] += 2;
-    }
+    let readers = super::readers(model);
     let mut found = Vec::new();
     let mut i = 0;
     while i < model.layers.len() {
@@ -136,29 +128,26 @@ pub fn split_runs(
     runs: &[Run],
     bands: &[usize],
 ) -> (CompiledModel, Vec<TileSplit>) {
-    let mut out = model.clone();
-    out.layers.clear();
-    let mut done = Vec::new();
-    let mut next = 0;
-    for (run, t) in runs.iter().zip(bands) {
-        let t = (*t).clamp(1, run.rows.max(1));
-        out.layers.extend_from_slice(&model.layers[next..run.first]);
-        next = run.last + 1;
-        let layers = &model.layers[run.first..=run.last];
-        if t == 1 {
-            out.layers.extend_from_slice(layers);
-            continue;
-        }
-        let convs: Vec<&Conv> = layers.iter().filter_map(conv).collect();
-        split_one(&mut out, &convs, run.rows, t);
-        done.push(TileSplit {
+    let spans: Vec<(usize, usize, usize)> = runs
+        .iter()
+        .zip(bands)
+        .map(|(r, b)| (r.first, r.last, (*b).min(r.rows)))
+        .collect();
+    let rows: Vec<usize> = runs.iter().map(|r| r.rows).collect();
+    let mut at = spans
+        .iter()
+        .zip(rows)
+        .filter(|(s, _)| s.2 > 1)
+        .map(|(_, r)| r);
+    super::rewrite_spans(model, &spans, |out, convs, t| {
+        let rows = at.next().expect("one run per split span");
+        split_one(out, convs, rows, t);
+        TileSplit {
             nodes: convs.iter().map(|c| c.node.clone()).collect(),
-            rows: run.rows,
+            rows,
             bands: t,
-        });
-    }
-    out.layers.extend_from_slice(&model.layers[next..]);
-    (out, done)
+        }
+    })
 }
 
 fn add_tensor(out: &mut CompiledModel, like: TensorId, name: String, rows: usize) -> TensorId {

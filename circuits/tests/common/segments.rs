@@ -69,3 +69,59 @@ pub(crate) fn prove_segments(
     }
     (files, values)
 }
+
+/// One inverted residual block (no residual) over `[1, c, h, w]`, compiled: a 1×1 expansion
+/// to `e` channels and ReLU, a depthwise `kh × kw` convolution ("same" padding) and ReLU, a
+/// 1×1 projection back to `c` (weights scaled by `project_scale`). Big enough, its rows (not
+/// its tables) set its `k`: what the split budget tests need.
+pub(crate) fn inverted_block(
+    (c, e): (usize, usize),
+    (h, w): (usize, usize),
+    (kh, kw): (usize, usize),
+    project_scale: f32,
+) -> CompiledModel {
+    use super::onnx::{constant, dyadic, int, ints, model, node};
+    let scaled = |seed, n: usize, by: f32| dyadic(seed, n).iter().map(|v| v / by).collect();
+    let inits = vec![
+        constant("we", &[e, c, 1, 1], scaled(1, e * c, 4.0)),
+        constant("be", &[e], dyadic(2, e)),
+        constant("wd", &[e, 1, kh, kw], scaled(3, e * kh * kw, 4.0)),
+        constant("bd", &[e], dyadic(4, e)),
+        constant("wp", &[c, e, 1, 1], scaled(5, c * e, project_scale)),
+        constant("bp", &[c], dyadic(6, c)),
+    ];
+    let strides = || ints("strides", &[1, 1]);
+    let (ph, pw) = (kh / 2, kw / 2);
+    let nodes = vec![
+        node("Conv", &["x", "we", "be"], "e", vec![strides()]),
+        node("Relu", &["e"], "er", vec![]),
+        node(
+            "Conv",
+            &["er", "wd", "bd"],
+            "d",
+            vec![
+                strides(),
+                ints("pads", &[ph, pw, ph, pw]),
+                int("group", e as i64),
+            ],
+        ),
+        node("Relu", &["d"], "dr", vec![]),
+        node("Conv", &["dr", "wp", "bp"], "y", vec![strides()]),
+    ];
+    let onnx = model(
+        nodes,
+        &[("x", &[1, c, h, w])],
+        &[("y", &[1, c, h, w])],
+        inits,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("block.onnx");
+    std::fs::write(&path, onnx).unwrap();
+    let samples = vec![vec![dyadic(7, c * h * w)]];
+    super::compile(
+        &path,
+        &samples,
+        &snarkml_circuits::quantize::CompileOptions::default(),
+    )
+    .unwrap()
+}
