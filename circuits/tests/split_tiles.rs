@@ -76,6 +76,9 @@ fn runs_split_into_bands_compute_the_same_outputs_and_prove() {
     ] {
         position(&banded, node);
     }
+    // Every layer keeps a name of its own (failures and profiles name layers by it).
+    let names: std::collections::BTreeSet<&str> = banded.layers.iter().map(|l| l.node()).collect();
+    assert_eq!(names.len(), banded.layers.len());
     // The same integers in every output and in every run's output.
     let whole = exec::run(&model, &q).unwrap();
     let parts = exec::run(&banded, &q).unwrap();

@@ -5,12 +5,17 @@
 //! A tensor crossing a cut (computed before it, or a model input, and read after it, or a
 //! model output) is a hashed output of the segment that computes it (the first, for a model
 //! input) and the same hashed input of each later segment that reads it (the last reads the
-//! model's outputs), not carried through the segments between ([`IoSpec::boundary`]). Its values are packed `⌊252 / b⌋` per field
-//! element, `b` the signed width of the tensor's static bound in the whole model, and both
-//! proofs expose `Poseidon(pack(values) ‖ salt)` under one salt the prover picks per tensor.
-//! The segment after the cut range-checks every value to `b` bits (limbs), so the packing is
-//! injective on both sides: equal commitments mean equal tensors (Poseidon's collision
-//! resistance), and [`check_chain`] is what a verifier adds to checking each proof.
+//! model's outputs), not carried through the segments between ([`IoSpec::boundary`]). Its
+//! values are packed `⌊252 / b⌋` per field element, `b` the signed width of the tensor's
+//! static bound in the whole model, and the proofs expose `Poseidon(pack(values) ‖ salt)`
+//! under one salt the prover picks per tensor. Each segment that reads it range-checks every
+//! value to `b` bits (limbs, or one split row of two), so the packing is injective on both
+//! sides: equal commitments mean equal tensors (Poseidon's collision resistance), and
+//! [`check_chain`] is what a verifier adds to checking each proof.
+//!
+//! Where no cut at layer boundaries meets a memory budget, [`plan`] first rewrites the model
+//! with the same integers so that cuts can fall inside layers: runs of convolutions into
+//! bands of rows ([`tiles`]), chains of convolutions by channels ([`channels`]).
 //!
 //! Why the chain is one run, by induction over the segments: the first segment's inputs are
 //! checked as the whole model's are, so every value it computes is within the whole model's
@@ -100,10 +105,10 @@ pub struct SegmentInfo {
     /// Rows its layout uses.
     pub rows: usize,
     /// Names of its input tensors (the model's inputs for the first segment, else the
-    /// boundary of the cut before it).
+    /// tensors made by earlier segments that it reads).
     pub inputs: Vec<String>,
-    /// Names of its output tensors (the boundary of the cut after it, or the model's outputs
-    /// for the last segment).
+    /// Names of its output tensors (those it makes that later segments read, or the model's
+    /// outputs for the last segment).
     pub outputs: Vec<String>,
     /// Proving seconds the cost model predicts on the project's 2-core machine
     /// ([`CostModel::MEASURED`]; what a scheduler plans with).

@@ -191,9 +191,9 @@ fn split_one(out: &mut CompiledModel, convs: &[&Conv], rows: usize, bands: usize
     for spans in &plans {
         let (lo, hi, _) = spans[0];
         let name = format!("{}[rows {lo}..{hi}]", out.tensors[input].name);
-        let t = add_tensor(out, input, name.clone(), hi - lo);
+        let t = add_tensor(out, input, name, hi - lo);
         out.layers.push(band_select(
-            label(&convs[0].node, lo, hi),
+            format!("{} [input rows {lo}..{hi}]", convs[0].node),
             input,
             &in_shape,
             lo,
