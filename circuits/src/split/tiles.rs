@@ -169,7 +169,8 @@ fn split_one(out: &mut CompiledModel, convs: &[&Conv], rows: usize, bands: usize
     let input = convs[0].input;
     let in_shape = out.tensors[input].shape.clone();
     let output = convs[convs.len() - 1].output;
-    // Each band's output rows of every layer, last layer first, then the input rows.
+    // Per band: the rows of the run's input it reads, then each convolution's output rows and
+    // the padding rows before them (worked out from the last convolution back).
     let plans: Vec<Vec<(usize, usize, usize)>> = (0..bands)
         .map(|b| {
             let (mut a, mut e) = (rows * b / bands, rows * (b + 1) / bands);
@@ -239,10 +240,10 @@ fn split_one(out: &mut CompiledModel, convs: &[&Conv], rows: usize, bands: usize
                     .find(|b| r < rows * (b + 1) / bands)
                     .expect("every row in a band");
                 let (a, e, _) = plans[b][convs.len()];
-                let band_shape = [shape[0], shape[1], e - a];
+                let mut band_shape = shape.clone();
+                band_shape[2] = e - a;
                 for i in 0..inner {
-                    let at = ((n * band_shape[1] + c) * band_shape[2] + (r - a)) * inner + i;
-                    map.push(Some((b as u32, at as u32)));
+                    map.push(Some((b as u32, flat(&band_shape, n, c, r - a, i))));
                 }
             }
         }
