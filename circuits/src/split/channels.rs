@@ -113,14 +113,8 @@ pub fn split_chains(
         .zip(groups)
         .map(|(c, g)| (c.first, c.last, (*g).min(c.channels)))
         .collect();
-    let channels: Vec<usize> = chains.iter().map(|c| c.channels).collect();
-    let mut at = spans
-        .iter()
-        .zip(channels)
-        .filter(|(s, _)| s.2 > 1)
-        .map(|(_, c)| c);
     super::rewrite_spans(model, &spans, |out, convs, g| {
-        let channels = at.next().expect("one chain per split span");
+        let channels = convs[0].geometry.out_channels;
         split_one(out, convs, channels, g);
         ChannelSplit {
             nodes: convs.iter().map(|c| c.node.clone()).collect(),

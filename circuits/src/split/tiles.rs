@@ -133,14 +133,8 @@ pub fn split_runs(
         .zip(bands)
         .map(|(r, b)| (r.first, r.last, (*b).min(r.rows)))
         .collect();
-    let rows: Vec<usize> = runs.iter().map(|r| r.rows).collect();
-    let mut at = spans
-        .iter()
-        .zip(rows)
-        .filter(|(s, _)| s.2 > 1)
-        .map(|(_, r)| r);
     super::rewrite_spans(model, &spans, |out, convs, t| {
-        let rows = at.next().expect("one run per split span");
+        let rows = convs[convs.len() - 1].geometry.out_spatial[0];
         split_one(out, convs, rows, t);
         TileSplit {
             nodes: convs.iter().map(|c| c.node.clone()).collect(),
