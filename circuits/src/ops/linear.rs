@@ -5,7 +5,9 @@
 //! fixed weights in the fixed columns or private ones in advice; see [`crate::layout`]), then,
 //! with a rescale, two rows that divide by `2^shift` (remainder range-checked) and apply the
 //! fused activation by lookup. Without a rescale the output keeps the doubled scale (final
-//! layers).
+//! layers, and the partial sums of a convolution split by channels). A `Conv` with an
+//! `accumulator` continues a partial sum: `acc + bias + Σ x·w` (one more term of the chain
+//! with fixed weights, a dot row otherwise; see `crate::split::channels`).
 //!
 //! With [`LinearCheck::Freivalds`] (constant weights only) the accumulators of a Dense or Conv
 //! are witnesses checked together by one randomized identity per product (per group of a
