@@ -7,14 +7,13 @@
 mod common;
 
 use common::compile_with;
-use common::segments::{inverted_block, prove_segments, salts};
+use common::segments::{inverted_block, position, prove_segments, salts, sized};
 use snarkml_circuits::circuit::ModelCircuit;
 use snarkml_circuits::error::CircuitError;
 use snarkml_circuits::exec;
 use snarkml_circuits::layout::optimize::{Columns, CostModel};
-use snarkml_circuits::layout::Plan;
 use snarkml_circuits::model::layers::Layer;
-use snarkml_circuits::model::{min_k, TensorId};
+use snarkml_circuits::model::TensorId;
 use snarkml_circuits::prover::{failure_row, mock_failures};
 use snarkml_circuits::quantize::{CompileOptions, CompiledModel};
 use snarkml_circuits::split::channels::{chains, split_chains, Chain};
@@ -23,19 +22,9 @@ use snarkml_circuits::split::{boundary, choose_cuts, plan, predict, split, Budge
 
 /// `model` with its chains split into `groups` (one count per chain), sized.
 fn split_sized(model: &CompiledModel, groups: &[usize]) -> CompiledModel {
-    let (mut m, done) = split_chains(model, &chains(model), groups);
+    let (m, done) = split_chains(model, &chains(model), groups);
     assert_eq!(done.len(), groups.iter().filter(|g| **g > 1).count());
-    m.rows = Plan::build(&m, m.layout.width, None).unwrap().rows;
-    m.layout.k = min_k(m.rows, m.tables.rows());
-    m
-}
-
-fn position(model: &CompiledModel, node: &str) -> usize {
-    model
-        .layers
-        .iter()
-        .position(|l| l.node() == node)
-        .unwrap_or_else(|| panic!("no layer `{node}`"))
+    sized(m)
 }
 
 #[test]

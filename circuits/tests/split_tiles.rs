@@ -6,12 +6,10 @@
 mod common;
 
 use common::compile_with;
-use common::segments::{inverted_block, prove_segments};
+use common::segments::{inverted_block, position, prove_segments, sized};
 use snarkml_circuits::circuit::ModelCircuit;
 use snarkml_circuits::exec;
 use snarkml_circuits::layout::optimize::{Columns, CostModel};
-use snarkml_circuits::layout::Plan;
-use snarkml_circuits::model::min_k;
 use snarkml_circuits::prover::mock_failures;
 use snarkml_circuits::quantize::{CompileOptions, CompiledModel};
 use snarkml_circuits::split::tiles::{runs, split_runs};
@@ -19,19 +17,9 @@ use snarkml_circuits::split::{boundary, check_chain, choose_cuts, plan, predict,
 
 /// `model` with its runs split into `bands` (one count per run), sized.
 fn split_sized(model: &CompiledModel, bands: &[usize]) -> CompiledModel {
-    let (mut m, done) = split_runs(model, &runs(model), bands);
-    assert_eq!(done.len(), bands.iter().filter(|b| **b > 1).count());
-    m.rows = Plan::build(&m, m.layout.width, None).unwrap().rows;
-    m.layout.k = min_k(m.rows, m.tables.rows());
-    m
-}
-
-fn position(model: &CompiledModel, node: &str) -> usize {
-    model
-        .layers
-        .iter()
-        .position(|l| l.node() == node)
-        .unwrap_or_else(|| panic!("no layer `{node}`"))
+    let (m, done) = split_runs(model, &runs(model), bands);
+    assert_eq!(done.len(), bands.iter().filter(|g| **g > 1).count());
+    sized(m)
 }
 
 #[test]

@@ -9,6 +9,23 @@ use snarkml_circuits::quantize::{CompiledModel, Visibility};
 use snarkml_circuits::Fr;
 use std::collections::BTreeMap;
 
+/// `model` (rewritten by a split) sized again: its rows and `k`.
+pub(crate) fn sized(mut model: CompiledModel) -> CompiledModel {
+    let plan = snarkml_circuits::layout::Plan::build(&model, model.layout.width, None).unwrap();
+    model.rows = plan.rows;
+    model.layout.k = snarkml_circuits::model::min_k(model.rows, model.tables.rows());
+    model
+}
+
+/// The index of `model`'s layer made from node `node`.
+pub(crate) fn position(model: &CompiledModel, node: &str) -> usize {
+    model
+        .layers
+        .iter()
+        .position(|l| l.node() == node)
+        .unwrap_or_else(|| panic!("no layer `{node}`"))
+}
+
 /// A change to the values a segment receives.
 pub(crate) type Tamper = fn(&mut Vec<Vec<i64>>);
 
