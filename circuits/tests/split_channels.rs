@@ -197,7 +197,14 @@ fn a_memory_budget_no_layer_cut_or_band_meets_is_met_by_splitting_chains() {
     let memory = |k| CostModel::MEASURED.predict(k, columns).1;
     let k = model.layout.k - 1;
     // No cut at layer boundaries fits: every cut inside the block carries 256 channels.
-    assert!(choose_cuts(&model, Budget::MaxMemory(memory(k))).is_err());
+    match choose_cuts(&model, Budget::MaxMemory(memory(k))).unwrap_err() {
+        CircuitError::BadOption { option, reason } => {
+            assert_eq!(option, "max-memory");
+            let refused = format!("no cut of the model at layer boundaries fits k = {k}");
+            assert!(reason.starts_with(&refused), "{reason}");
+        }
+        other => panic!("{other}"),
+    }
     let chosen = plan(&model, Budget::MaxMemory(memory(k))).unwrap();
     assert!(chosen.tile_splits.is_empty(), "one row: no bands");
     assert_eq!(

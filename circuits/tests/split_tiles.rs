@@ -8,6 +8,7 @@ mod common;
 use common::compile_with;
 use common::segments::{inverted_block, position, prove_segments, sized};
 use snarkml_circuits::circuit::ModelCircuit;
+use snarkml_circuits::error::CircuitError;
 use snarkml_circuits::exec;
 use snarkml_circuits::layout::optimize::{Columns, CostModel};
 use snarkml_circuits::prover::mock_failures;
@@ -119,7 +120,14 @@ fn a_memory_budget_no_layer_cut_meets_is_met_by_splitting_runs_into_bands() {
     let memory = |k| CostModel::MEASURED.predict(k, columns).1;
     let k = model.layout.k - 1;
     // No cut at layer boundaries fits: every cut inside the block carries 64 channels.
-    assert!(choose_cuts(&model, Budget::MaxMemory(memory(k))).is_err());
+    match choose_cuts(&model, Budget::MaxMemory(memory(k))).unwrap_err() {
+        CircuitError::BadOption { option, reason } => {
+            assert_eq!(option, "max-memory");
+            let refused = format!("no cut of the model at layer boundaries fits k = {k}");
+            assert!(reason.starts_with(&refused), "{reason}");
+        }
+        other => panic!("{other}"),
+    }
     let chosen = plan(&model, Budget::MaxMemory(memory(k))).unwrap();
     assert_eq!(chosen.tile_splits.len(), 1, "{:?}", chosen.tile_splits);
     assert!(chosen.channel_splits.is_empty());
