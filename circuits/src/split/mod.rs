@@ -139,14 +139,20 @@ pub fn boundary(model: &CompiledModel, cut: usize) -> Vec<TensorId> {
 
 /// Rows of each layer of `model` in its whole layout.
 fn layer_rows(model: &CompiledModel) -> Result<Vec<usize>> {
-    let plan = Plan::build(model, model.layout.width, None)?;
-    Ok(plan
-        .layers
+    Ok(rows_of(
+        model,
+        &Plan::build(model, model.layout.width, None)?,
+    ))
+}
+
+/// Rows of each layer of `model` in `plan`, its layout.
+fn rows_of(model: &CompiledModel, plan: &Plan) -> Vec<usize> {
+    plan.layers
         .iter()
         .skip(1)
         .take(model.layers.len())
         .map(|l| l.end - l.start)
-        .collect())
+        .collect()
 }
 
 /// The largest `k` whose predicted proving memory ([`CostModel::MEASURED`]) is within
@@ -182,11 +188,13 @@ pub struct SplitPlan {
     pub channel_splits: Vec<ChannelSplit>,
 }
 
-/// `model` sized again (rows, `k`) after a rewrite.
-fn sized(mut model: CompiledModel) -> Result<CompiledModel> {
-    model.rows = Plan::build(&model, model.layout.width, None)?.rows;
+/// `model` sized again (rows, `k`) after a rewrite, and the rows of each of its layers.
+fn sized(mut model: CompiledModel) -> Result<(CompiledModel, Vec<usize>)> {
+    let plan = Plan::build(&model, model.layout.width, None)?;
+    let rows = rows_of(&model, &plan);
+    model.rows = plan.rows;
     model.layout.k = min_k(model.rows, model.tables.rows());
-    Ok(model)
+    Ok((model, rows))
 }
 
 /// Where to cut `model` to meet `budget`: at layer boundaries ([`choose_cuts`]) if a cut
@@ -194,7 +202,8 @@ fn sized(mut model: CompiledModel) -> Result<CompiledModel> {
 /// not fit one segment with their boundaries into bands of rows ([`tiles`]), and, if that is
 /// not enough, the chains of convolutions left by channels ([`channels`]).
 pub fn plan(model: &CompiledModel, budget: Budget) -> Result<SplitPlan> {
-    let mut refused = match (choose_cuts(model, budget), budget) {
+    let mut rows = layer_rows(model)?;
+    let mut refused = match (cuts_within(model, budget, &rows), budget) {
         (Err(e), Budget::MaxMemory(_)) => e,
         (at_layers, _) => {
             return at_layers.map(|cuts| SplitPlan {
@@ -214,7 +223,6 @@ pub fn plan(model: &CompiledModel, budget: Budget) -> Result<SplitPlan> {
     let mut tile_splits = Vec::new();
     let mut channel_splits = Vec::new();
     for step in 0..2 {
-        let rows = layer_rows(&current)?;
         let (next, done) = if step == 0 {
             let runs = tiles::runs(&current);
             let bands: Vec<usize> = runs
@@ -263,8 +271,8 @@ pub fn plan(model: &CompiledModel, budget: Budget) -> Result<SplitPlan> {
         if done == 0 {
             continue;
         }
-        current = sized(next)?;
-        match choose_cuts(&current, budget) {
+        (current, rows) = sized(next)?;
+        match cuts_within(&current, budget, &rows) {
             Ok(cuts) => {
                 return Ok(SplitPlan {
                     model: current,
@@ -381,11 +389,15 @@ fn carried(
 /// Where to cut `model` (the indices of the layers each later segment starts at) so that it
 /// meets `budget`, at layer boundaries only.
 pub fn choose_cuts(model: &CompiledModel, budget: Budget) -> Result<Vec<usize>> {
+    cuts_within(model, budget, &layer_rows(model)?)
+}
+
+/// [`choose_cuts`] given the rows of each layer of `model` in its whole layout.
+fn cuts_within(model: &CompiledModel, budget: Budget, layer_rows: &[usize]) -> Result<Vec<usize>> {
     let n_layers = model.layers.len();
     let bounds = tensor_bounds(model);
-    // Rows of each layer in the whole model's layout, and the cost of each cut: its
-    // boundary's values, each packed and hashed on both sides and range-checked after.
-    let layer_rows = layer_rows(model)?;
+    // The cost of each cut: its boundary's values, each packed and hashed on both sides and
+    // range-checked after.
     let mut before = vec![0usize; n_layers + 1];
     for (i, r) in layer_rows.iter().enumerate() {
         before[i + 1] = before[i] + r;
