@@ -2,7 +2,8 @@
 //! randomized check of its linear layer: a second proof phase) made with
 //! `prove --for-aggregation`, aggregated flat (one circuit) and in the default layers (the pair,
 //! then a compression of that one proof) by the `snarkml` binary, the second reusing the first's
-//! cached keys; verified natively, in revm and on anvil; tampered aggregated proofs are rejected
+//! cached keys, one step of the tree at a time (`--step`) and as a rerun that keeps the steps
+//! made; verified natively, in revm and on anvil; tampered aggregated proofs are rejected
 //! everywhere; a bad inner proof is refused before any heavy work.
 
 mod common;
@@ -122,8 +123,12 @@ fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() 
         expose: Expose::All,
         layout: Layout::FLAT,
         cache_dir: cache.clone(),
+        step: None,
     };
-    let report = pipeline::aggregate(&req, &flat, |_| {}).unwrap();
+    let report = pipeline::aggregate(&req, &flat, |_| {})
+        .unwrap()
+        .into_final()
+        .unwrap();
     assert_eq!((report.steps, report.keys_generated), (1, 1));
     assert_eq!(report.info.layers, vec![vec![2]]);
     let file = pipeline::verify_aggregated(&flat, &flat.proof()).unwrap();
@@ -134,7 +139,8 @@ fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() 
 
     // The default layout through the CLI, with another relu3 input: the pair is aggregated
     // with the keys of the flat circuit above (same circuits, from the cache; only the
-    // transcript differs), then compressed into one proof for the EVM (new keys).
+    // transcript differs), then compressed into one proof for the EVM (new keys), one step
+    // of the tree at a time and then as a whole-tree rerun that keeps the pair's node file.
     let p3 = tmp.path().join("p3.json");
     let other = tmp.path().join("other.json");
     std::fs::write(&other, r#"{"input_data": [[1.5, -0.25, -2.0]]}"#).unwrap();
@@ -142,39 +148,89 @@ fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() 
     assert_ne!(i3, i1);
     let aggr = BuildDir::new(tmp.path().join("aggr"));
     let k = AGG_K.to_string();
-    let o = snarkml(&[
-        "aggregate",
-        s(&p3),
-        s(&p2),
-        "--build",
-        s(relu.root()),
-        "--build",
-        s(linear.root()),
-        "--srs",
-        s(&srs),
-        "--k",
-        &k,
-        "--expose",
-        "all",
-        "-o",
-        s(aggr.root()),
-        "--cache-dir",
-        s(&cache),
-        "--json",
-    ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let aggregate = |extra: &[&str]| {
+        let mut args = vec![
+            "aggregate",
+            s(&p3),
+            s(&p2),
+            "--build",
+            s(relu.root()),
+            "--build",
+            s(linear.root()),
+            "--srs",
+            s(&srs),
+            "--k",
+            &k,
+            "--expose",
+            "all",
+            "-o",
+            s(aggr.root()),
+            "--cache-dir",
+            s(&cache),
+        ];
+        args.extend_from_slice(extra);
+        snarkml(&args)
+    };
+    let json = |o: &std::process::Output| -> serde_json::Value {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    // The tree, step by step as a cluster runs it: the pair (layer 0), then the top.
+    let tree = json(&aggregate(&["--tree", "--json"]));
+    assert_eq!(tree["layers"], serde_json::json!([[2], [1]]), "{tree}");
+    assert_eq!(
+        tree["steps"],
+        serde_json::json!([["0:0"], ["1:0"]]),
+        "{tree}"
+    );
+    assert_one_line_error(
+        &aggregate(&["--step", "2:0"]),
+        "--step 2:0: this aggregation's tree has 0: 1, 1: 1 (layer: groups)",
+    );
+    assert_one_line_error(
+        &aggregate(&["--step", "1:0"]),
+        "aggregation step 1:0: step 0:0 below it is not done",
+    );
+    let pair = json(&aggregate(&["--step", "0:0", "--json"]));
+    assert_eq!(
+        (&pair["step"], &pair["proofs"], &pair["reused"]),
+        (&"0:0".into(), &2.into(), &false.into()),
+        "{pair}"
+    );
+    // Its keys are the flat circuit's, from the cache: no keygen.
+    assert_eq!(pair["keygen_secs"], 0.0, "{pair}");
+    let node = aggr.root().join("nodes/0-0.json");
+    assert_eq!(pair["node"], s(&node), "{pair}");
+    // Asked again (a retried task), the node file is kept, not proven again.
+    let again = json(&aggregate(&["--step", "0:0", "--json"]));
+    assert_eq!(again["reused"], true, "{again}");
+    // A node file whose proof was tampered with is not taken by the step above it.
+    let kept = std::fs::read(&node).unwrap();
+    tamper_json(&node, &node, flip_proof_byte);
+    let refused = aggregate(&["--step", "1:0"]);
+    assert_one_line_error(&refused, "its proof does not verify");
+    assert_one_line_error(&refused, "step 0:0 below it is not done");
+    std::fs::write(&node, kept).unwrap();
+    // The whole tree, rerun: the pair's node file is kept, only the compression is proven
+    // (new keys).
+    let o = aggregate(&["--json"]);
     // Not on a terminal, progress comes as plain lines with the time left; two proofs are
     // predicted under the 10-minute, 8-GiB warning.
     let progress = String::from_utf8_lossy(&o.stderr);
     assert!(
-        progress.contains("aggregation 2/2 (layer 1): proving, about")
+        progress.contains("aggregation 1/2 (layer 0): made before from the same proofs, kept")
+            && progress.contains("aggregation 2/2 (layer 1): proving, about")
             && progress.contains("min of proving left"),
         "{progress}"
     );
     assert!(!progress.contains("note: this aggregation"), "{progress}");
-    let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let report = json(&o);
     assert_eq!(report["layers"], serde_json::json!([[2], [1]]), "{report}");
-    assert_eq!(report["aggregations"], 2, "{report}");
+    assert_eq!(
+        (&report["aggregations"], &report["reused"]),
+        (&1.into(), &1.into()),
+        "{report}"
+    );
     assert_eq!(report["keys_generated"], 1, "{report}");
     // The exposed instances are exactly the inner proofs' instances, in order.
     let proof = aggr.proof();

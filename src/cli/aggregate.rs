@@ -1,6 +1,7 @@
 use crate::artifacts::BuildDir;
 use crate::pipeline::aggregate::{Layout, Stage};
-use crate::pipeline::{self, AggregateReport, AggregateRequest};
+use crate::pipeline::aggregate_tree::{NodeId, Tree};
+use crate::pipeline::{self, AggregateReport, AggregateRequest, Aggregated};
 use clap::Args;
 use snarkml_circuits::aggregation::{Expose, DEFAULT_K};
 use snarkml_circuits::io::AggregatedProofFile;
@@ -24,12 +25,20 @@ A split build (compile --segments) given as the one --build takes its split proo
 proof per segment, in order) and is aggregated exposing the model's inputs, outputs and weights
 commitments, every cut linked inside (in layers: each cut in the circuit that holds both sides).
 
+Steps (one aggregation of the tree at a time, e.g. one task each on a cluster): `--tree`
+prints the tree's steps, layer by layer; `--step L:G` proves group G of layer L alone from
+the node files of the layer below (OUT/nodes/), writing its own; the steps of one layer are
+independent, and the top step writes OUT as a whole-tree run does. A whole-tree run reuses
+the node files already made from the same proofs (a rerun resumes).
+
 Examples:
   snarkml prove build/ --input a.json -o p1.json --for-aggregation
   snarkml prove build/ --input b.json -o p2.json --for-aggregation
   snarkml aggregate p1.json p2.json --build build/ --srs srs20.bin -o aggr/
   snarkml aggregate p1.json q1.json --build build/ --build other/ --srs srs20.bin --expose all
   snarkml aggregate split.json --build split-build/ --srs srs21.bin -o aggr/
+  snarkml aggregate p*.json --build build/ --srs srs21.bin -o aggr/ --tree
+  snarkml aggregate p*.json --build build/ --srs srs21.bin -o aggr/ --step 0:1
   snarkml gen-verifier aggr/ --aggregated && snarkml deploy aggr/
   snarkml verify-onchain aggr/ aggr/proof.json")]
 pub struct AggregateCmd {
@@ -50,6 +59,8 @@ pub struct AggregateCmd {
     pub expose: String,
     #[command(flatten)]
     pub layout: LayoutOpts,
+    #[command(flatten)]
+    pub steps: StepOpts,
     /// Aggregation directory to write.
     #[arg(short, long, default_value = "aggr")]
     pub out: PathBuf,
@@ -58,6 +69,101 @@ pub struct AggregateCmd {
     /// Print the result as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// One step of the aggregation tree at a time.
+#[derive(Debug, Args)]
+pub struct StepOpts {
+    /// Prove only this aggregation of the tree (LAYER:GROUP, see --tree), from the node files
+    /// of the layer below in OUT/nodes/.
+    #[arg(long)]
+    pub step: Option<NodeId>,
+    /// Print the aggregation tree's steps, layer by layer, with each step's predicted time and
+    /// memory, and prove nothing.
+    #[arg(long, conflicts_with = "step")]
+    pub tree: bool,
+    /// With --tree: the machines the steps are spread over (each layer's steps at once), for
+    /// the predicted wall time.
+    #[arg(long, requires = "tree", default_value_t = 1)]
+    pub machines: usize,
+}
+
+/// Prints the steps of the tree `layout` makes of `n` proofs at `k`, and the predicted wall
+/// time on `machines` machines.
+pub(super) fn print_tree(
+    json: bool,
+    (layout, k): (Layout, u32),
+    n: usize,
+    machines: usize,
+) -> eyre::Result<()> {
+    use crate::pipeline::aggregate_cost::tree_seconds;
+    use crate::pipeline::aggregate_cost::{keygen_seconds, step_peak_mib, step_seconds};
+    let tree = Tree {
+        layers: layout.layers(n),
+    };
+    let machines = machines.max(1);
+    let predicted = |p: usize| {
+        serde_json::json!({
+            "proofs": p,
+            "prove_seconds": step_seconds(p, k),
+            "keygen_seconds": keygen_seconds(k),
+            "memory_bytes": step_peak_mib(p, k) << 20,
+        })
+    };
+    let wall = |m: usize| {
+        (
+            tree_seconds(n, layout, k, m, false),
+            tree_seconds(n, layout, k, m, true),
+        )
+    };
+    let ((one, one_keys), (on, on_keys)) = (wall(1), wall(machines));
+    let steps: Vec<Vec<String>> = tree
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(layer, groups)| {
+            (0..groups.len())
+                .map(|group| NodeId { layer, group }.to_string())
+                .collect()
+        })
+        .collect();
+    let v = serde_json::json!({
+        "proofs": n,
+        "k": k,
+        "layers": tree.layers,
+        "steps": steps,
+        "top": tree.top().to_string(),
+        "predicted": {
+            "steps": tree.layers.iter().map(|g| g.iter().map(|&p| predicted(p)).collect::<Vec<_>>()).collect::<Vec<_>>(),
+            "one_machine_seconds": one,
+            "one_machine_seconds_with_keygen": one_keys,
+            "machines": machines,
+            "seconds": on,
+            "seconds_with_keygen": on_keys,
+        },
+    });
+    super::print(json, v, || {
+        println!(
+            "{n} proofs, {} aggregations in {} layers (steps of a layer are independent):",
+            steps.iter().map(Vec::len).sum::<usize>(),
+            steps.len()
+        );
+        for (l, (groups, names)) in tree.layers.iter().zip(&steps).enumerate() {
+            let each: Vec<String> = names
+                .iter()
+                .zip(groups)
+                .map(|(s, g)| format!("{s} ({g} proofs)"))
+                .collect();
+            println!("  layer {l}: {}", each.join(", "));
+        }
+        let widest = tree.layers.iter().flatten().copied().max().unwrap_or(1);
+        println!(
+            "  predicted on 2-core machines (k = {k}): each step ~{:.0} s to prove (+{:.0} s of keys the first time), {:.1} GiB; {one:.0} s on one machine ({one_keys:.0} s with keys), {on:.0} s on {machines} ({on_keys:.0} s with keys)",
+            step_seconds(widest, k),
+            keygen_seconds(k),
+            step_peak_mib(widest, k) as f64 / 1024.0,
+        );
+    })
 }
 
 /// How proofs are arranged into aggregation circuits.
@@ -126,6 +232,14 @@ impl AggregateCmd {
                 return self.run_split(&build);
             }
         }
+        if self.steps.tree {
+            return print_tree(
+                self.json,
+                (self.layout.layout(), self.k),
+                self.proofs.len(),
+                self.steps.machines,
+            );
+        }
         let expose: Expose = self.expose.parse()?;
         let req = AggregateRequest {
             proofs: self.proofs,
@@ -135,10 +249,11 @@ impl AggregateCmd {
             expose,
             layout: self.layout.layout(),
             cache_dir: self.cache.dir(),
+            step: self.steps.step,
         };
         let out = BuildDir::new(&self.out);
-        let report = with_progress(|p| pipeline::aggregate(&req, &out, p))?;
-        print_report(self.json, &out, &report)
+        let made = with_progress(|p| pipeline::aggregate(&req, &out, p))?;
+        print_aggregated(self.json, &out, &made)
     }
 }
 
@@ -150,21 +265,30 @@ impl AggregateCmd {
                 "--expose: the aggregation of a split model exposes the model's inputs, outputs and weights commitments, its segments linked inside (leave out --expose)"
             );
         }
+        if self.steps.tree {
+            let (manifest, _) = pipeline::split::segments(build)?;
+            return print_tree(
+                self.json,
+                (self.layout.layout(), self.k),
+                manifest.segments.len(),
+                self.steps.machines,
+            );
+        }
         let out = BuildDir::new(&self.out);
         let cache = self.cache.dir();
-        let report = with_progress(|p| {
+        let made = with_progress(|p| {
             pipeline::split::aggregate_split(
                 build,
                 &self.proofs,
                 &self.srs,
                 self.k,
-                self.layout.layout(),
+                (self.layout.layout(), self.steps.step),
                 &cache,
                 &out,
                 p,
             )
         })?;
-        print_report(self.json, &out, &report)
+        print_aggregated(self.json, &out, &made)
     }
 }
 
@@ -205,6 +329,7 @@ pub(super) fn with_progress<T>(
                     (step, layer) = (s, l);
                     return;
                 }
+                Stage::Reused => (2, "made before from the same proofs, kept"),
                 Stage::Keygen => (1, "generating keys (cached for next time)"),
                 Stage::LoadKeys => (1, "reading cached keys"),
                 Stage::Prove => (2, "proving"),
@@ -228,6 +353,35 @@ pub(super) fn with_progress<T>(
     result
 }
 
+/// Prints what an aggregation made: the final proof, or one node of the tree.
+pub(super) fn print_aggregated(json: bool, out: &BuildDir, made: &Aggregated) -> eyre::Result<()> {
+    let n = match made {
+        Aggregated::Final(report) => return print_report(json, out, report),
+        Aggregated::Node(n) => n,
+    };
+    let v = serde_json::json!({
+        "step": n.node.to_string(),
+        "node": n.path,
+        "proofs": n.proofs,
+        "reused": n.reused,
+        "keygen_secs": n.keygen_secs,
+        "prove_secs": n.prove_secs,
+    });
+    super::print(json, v, || {
+        let how = if n.reused {
+            "already made from these proofs, kept".to_owned()
+        } else {
+            format!("keygen {:.1}s, prove {:.1}s", n.keygen_secs, n.prove_secs)
+        };
+        println!(
+            "aggregation step {} ({} proofs) -> {}: {how}",
+            n.node,
+            n.proofs,
+            n.path.display()
+        );
+    })
+}
+
 /// Prints what an aggregation made.
 pub(super) fn print_report(
     json: bool,
@@ -247,6 +401,7 @@ pub(super) fn print_report(
             "cache_hit": report.cache_hit,
             "layers": report.info.layers,
             "aggregations": report.steps,
+            "reused": report.reused,
             "keys_generated": report.keys_generated,
             "keygen_secs": report.keygen_secs,
             "prove_secs": report.prove_secs,
@@ -255,8 +410,12 @@ pub(super) fn print_report(
         return super::print(true, v, || {});
     }
     let c = &report.info.shape.config;
+    let kept = match report.reused {
+        0 => String::new(),
+        n => format!(" ({n} more kept from an earlier run)"),
+    };
     println!(
-        "aggregated {} proofs into {} ({} bytes) with {} aggregation circuits in {} layers",
+        "aggregated {} proofs into {} ({} bytes) with {} aggregation circuits{kept} in {} layers",
         report.info.inner.len(),
         out.proof().display(),
         report.proof.proof_bytes()?.len(),

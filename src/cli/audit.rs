@@ -125,6 +125,8 @@ pub enum AuditCmd {
         k: u32,
         #[command(flatten)]
         layout: super::aggregate::LayoutOpts,
+        #[command(flatten)]
+        steps: super::aggregate::StepOpts,
         /// Aggregation directory to write.
         #[arg(short, long, default_value = "aggr")]
         out: PathBuf,
@@ -506,10 +508,20 @@ impl AuditCmd {
                 srs,
                 k,
                 layout,
+                steps,
                 out,
                 cache,
                 json,
             } => {
+                if steps.tree {
+                    let chunks = audit_proof::load_chunks(&dir)?.len();
+                    return super::aggregate::print_tree(
+                        json,
+                        (layout.layout(), k),
+                        chunks,
+                        steps.machines,
+                    );
+                }
                 let req = audit_proof::AuditAggregateRequest {
                     dir,
                     build,
@@ -517,12 +529,13 @@ impl AuditCmd {
                     k,
                     layout: layout.layout(),
                     cache_dir: cache.dir(),
+                    step: steps.step,
                 };
                 let out = BuildDir::new(&out);
-                let report = super::aggregate::with_progress(|p| {
+                let made = super::aggregate::with_progress(|p| {
                     audit_proof::aggregate_audit(&req, &out, p)
                 })?;
-                super::aggregate::print_report(json, &out, &report)
+                super::aggregate::print_aggregated(json, &out, &made)
             }
             AuditCmd::SampleSize {
                 epsilon,

@@ -234,9 +234,10 @@ impl BenchCmd {
             expose: self.expose.parse()?,
             layout: self.layout.layout(),
             cache_dir: tmp.join("cache"),
+            step: None,
         };
         let aggr = BuildDir::new(tmp.join("aggr"));
-        let r = pipeline::aggregate(&req, &aggr, |_| {})?;
+        let r = pipeline::aggregate(&req, &aggr, |_| {})?.into_final()?;
         let c = &r.info.shape.config;
         println!(
             "  aggregation of {n} in {} circuits, layers {:?}, keys of {} circuits generated",

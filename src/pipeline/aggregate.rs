@@ -20,6 +20,11 @@
 //! not grow with the number of proofs, and neither do the verifier and its gas: the final
 //! circuit verifies one proof, which is what makes it cheaper than a flat aggregation of two.
 
+use super::aggregate_cost::AggregationCost;
+use super::aggregate_tree::{
+    inputs_digest, layer_specs, node_path, read_node, write_node, NodeState, Tree,
+};
+pub use super::aggregate_tree::{Aggregated, NodeId, NodeReport};
 use super::{load, load_vk};
 use crate::artifacts::{
     read_bytes, read_json, write_bytes, write_bytes_atomic, write_json, BuildDir, SetupInfo,
@@ -156,6 +161,9 @@ pub struct AggregateRequest {
     pub layout: Layout,
     /// Where proving keys are cached.
     pub cache_dir: PathBuf,
+    /// One node of the tree to prove (`--step L:G`), from its children's node files; `None`
+    /// proves the whole tree (reusing node files made from the same proofs).
+    pub step: Option<NodeId>,
 }
 
 /// What [`aggregate`] did.
@@ -171,8 +179,12 @@ pub struct AggregateReport {
     pub keygen_secs: f64,
     /// Seconds spent proving, over the whole tree.
     pub prove_secs: f64,
-    /// Aggregation circuits proven (the nodes of the tree).
+    /// Aggregation circuits proven (nodes of the tree; those kept from an earlier run not
+    /// counted).
     pub steps: usize,
+    /// Nodes of the tree whose node file, made from the same proofs by an earlier run or
+    /// `--step`, was kept instead of proven again.
+    pub reused: usize,
     /// Distinct circuits whose keys were generated (the rest came from the cache).
     pub keys_generated: usize,
 }
@@ -187,7 +199,7 @@ pub enum Stage {
         /// Aggregation circuits to prove.
         steps: usize,
         /// What they are predicted to cost.
-        cost: super::aggregate_cost::AggregationCost,
+        cost: AggregationCost,
     },
     /// Aggregation `step` (0-based) starts: group `group` of layer `layer`, `proofs` proofs.
     Step {
@@ -200,6 +212,8 @@ pub enum Stage {
         /// How many proofs it takes.
         proofs: usize,
     },
+    /// The aggregation's node file was made before from the same proofs: kept.
+    Reused,
     /// Aggregation keys are being generated.
     Keygen,
     /// Aggregation keys are being read from the cache.
@@ -331,13 +345,14 @@ fn cache_key(srs_id: &str, k: u32, inner: &[InnerProof], expose: &Expose) -> Str
     hex::encode(h.finalize())
 }
 
-/// Aggregates proof files into `out`, reusing cached keys when the same circuits were
-/// aggregated before. Every inner proof is checked before any heavy work.
+/// Aggregates proof files into `out` (or proves the one node `req.step` of the tree),
+/// reusing cached keys when the same circuits were aggregated before. Every inner proof is
+/// checked before any heavy work.
 pub fn aggregate(
     req: &AggregateRequest,
     out: &BuildDir,
     progress: impl FnMut(Stage),
-) -> Result<AggregateReport> {
+) -> Result<Aggregated> {
     let srs = Srs::load_trimmed(&req.srs, req.k)?;
     let id = srs_id(&srs.params);
     let inner = load_inner(req, &id)?;
@@ -346,6 +361,7 @@ pub fn aggregate(
         expose: &req.expose,
         layout: req.layout,
         cache_dir: &req.cache_dir,
+        step: req.step,
     };
     aggregate_set(srs, inner, &target, out, progress)
 }
@@ -360,17 +376,20 @@ pub(crate) struct AggregationTarget<'a> {
     pub layout: Layout,
     /// Where proving keys are cached.
     pub cache_dir: &'a Path,
+    /// One node of the tree to prove (from its children's node files), or the whole tree.
+    pub step: Option<NodeId>,
 }
 
 /// Aggregates loaded inner proofs (made with `srs`, already trimmed to the target's `k`) into
-/// `out`, in the layers of the target's [`Layout`].
+/// `out`, in the layers of the target's [`Layout`]: every node of the tree, reusing the node
+/// files (`out/nodes/`) made from the same proofs, or only the target's `step`.
 pub(crate) fn aggregate_set(
     srs: Srs,
     inner: InnerSet,
     target: &AggregationTarget<'_>,
     out: &BuildDir,
     mut progress: impl FnMut(Stage),
-) -> Result<AggregateReport> {
+) -> Result<Aggregated> {
     let params = srs.params;
     let id = srs_id(&params);
     progress(Stage::CheckInner);
@@ -378,76 +397,111 @@ pub(crate) fn aggregate_set(
     target.expose.check(&counts)?;
     let instances: Vec<Vec<Fr>> = inner.proofs.iter().map(|p| p.instances.clone()).collect();
     target.expose.evaluate(&instances)?;
-    let layers = target.layout.layers(inner.proofs.len());
-    aggregation::check_inner(&params, &inner.proofs)?;
+    let tree = Tree {
+        layers: target.layout.layers(inner.proofs.len()),
+    };
+    let wanted = |node: NodeId| target.step.is_none_or(|s| tree.under(node, s));
+    if let Some(step) = target.step {
+        tree.check(step)?;
+    }
+    // The inner proofs a node to prove takes, verified before any heavy work.
+    let first: Vec<InnerProof> = match target.step {
+        Some(s) if s.layer > 0 => Vec::new(),
+        Some(s) => inner.proofs[tree.children(s)].to_vec(),
+        None => inner.proofs.clone(),
+    };
+    if !first.is_empty() {
+        aggregation::check_inner(&params, &first)?;
+    }
+    let steps = tree.nodes().filter(|&n| wanted(n)).count();
     progress(Stage::Plan {
-        steps: layers.iter().map(Vec::len).sum(),
-        cost: super::aggregate_cost::AggregationCost::predict(
-            inner.proofs.len(),
-            target.layout,
-            target.k,
-        ),
+        steps,
+        cost: match target.step {
+            None => AggregationCost::predict(inner.proofs.len(), target.layout, target.k),
+            Some(s) => AggregationCost::predict(tree.children(s).len(), Layout::FLAT, target.k),
+        },
     });
-
+    let specs = layer_specs(target.expose, &tree.layers)?;
     let mut run = Run {
         params: &params,
         srs_id: &id,
         target,
         progress: &mut progress,
         step: 0,
+        reused: 0,
         keys_generated: 0,
         keygen_secs: 0.0,
         prove_secs: 0.0,
     };
-    let (last, below) = layers.split_last().expect("a layout has a final layer");
-    debug_assert_eq!(last.len(), 1, "the final layer is one aggregation");
-    let mut level = inner.proofs;
-    // The spec of the layer at hand, over the proofs it takes.
-    let mut spec = target.expose.clone();
-    for (l, groups) in below.iter().enumerate() {
-        let (per_group, upper) = layer_specs(&spec, groups)?;
-        let mut rest = level.into_iter();
+    let top = tree.top();
+    // The proofs of the layer at hand: None where no wanted node takes them.
+    let mut level: Vec<Option<InnerProof>> = inner.proofs.into_iter().map(Some).collect();
+    for (l, per_group) in specs.iter().enumerate() {
         let mut cached: Option<(String, AggregationKeys)> = None;
-        let mut next = Vec::with_capacity(groups.len());
-        for (g, &size) in groups.iter().enumerate() {
-            let group: Vec<InnerProof> = rest.by_ref().take(size).collect();
-            let (keys, proof) = run.step(
-                (l, g),
-                &group,
-                &per_group[g],
-                cached.take(),
-                Transcript::Poseidon,
-            )?;
-            next.push(InnerProof {
-                label: format!("aggregation {g} of layer {l}"),
-                vk: keys.1.pk.get_vk().clone(),
-                instances: proof.instances,
-                proof: proof.proof,
-                accumulator: true,
-            });
-            cached = Some(keys);
+        let mut next = Vec::with_capacity(per_group.len());
+        for (g, expose) in per_group.iter().enumerate() {
+            let node = NodeId { layer: l, group: g };
+            if !wanted(node) {
+                next.push(None);
+                continue;
+            }
+            let children: Vec<InnerProof> = level[tree.children(node)]
+                .iter()
+                .map(|c| c.clone().expect("a wanted node's children are wanted"))
+                .collect();
+            if node == top {
+                let (keys, proof) = run.step(node, &children, expose, None, Transcript::Keccak)?;
+                let report = run.finish(
+                    keys,
+                    proof,
+                    (inner.info, tree.layers.clone(), srs.insecure),
+                    out,
+                )?;
+                return Ok(Aggregated::Final(Box::new(report)));
+            }
+            let key = cache_key(&id, target.k, &children, expose);
+            let digest = inputs_digest(&key, &children);
+            let (before_keygen, before_prove) = (run.keygen_secs, run.prove_secs);
+            let (proof, reused) = match read_node(&params, out, node, &digest) {
+                NodeState::Ready(proof) => {
+                    run.reuse(node, children.len());
+                    (*proof, true)
+                }
+                NodeState::Missing(why) if target.step.is_some_and(|s| s != node) => bail!(
+                    "aggregation step {}: step {node} below it is not done ({why}); prove it first (`--step {node}`)",
+                    target.step.expect("a step")
+                ),
+                NodeState::Missing(_) => {
+                    let (keys, proof) =
+                        run.step(node, &children, expose, cached.take(), Transcript::Poseidon)?;
+                    let (shape, vk) = (&keys.1.shape, keys.1.pk.get_vk());
+                    let path = write_node(out, node, digest, shape, vk, &proof)?;
+                    let made = InnerProof {
+                        label: path.display().to_string(),
+                        vk: vk.clone(),
+                        instances: proof.instances,
+                        proof: proof.proof,
+                        accumulator: true,
+                    };
+                    cached = Some(keys);
+                    (made, false)
+                }
+            };
+            if target.step == Some(node) {
+                return Ok(Aggregated::Node(NodeReport {
+                    node,
+                    path: node_path(out, node),
+                    proofs: children.len(),
+                    reused,
+                    keygen_secs: run.keygen_secs - before_keygen,
+                    prove_secs: run.prove_secs - before_prove,
+                }));
+            }
+            next.push(Some(proof));
         }
         level = next;
-        spec = upper;
     }
-    // The final aggregation takes every remaining proof: a spec of instances and links is
-    // localized to it as to any group, any other applies as it is.
-    let expose = match spec.localized(&[level.len()]) {
-        Some((mut one, _)) => one.remove(0),
-        None => spec,
-    };
-    let (keys, proof) = run.step((below.len(), 0), &level, &expose, None, Transcript::Keccak)?;
-    run.finish(keys, proof, (inner.info, layers, srs.insecure), out)
-}
-
-/// The spec of each group of a layer below the top (`groups`: their sizes) and the spec of
-/// the layer above: localized where `spec` is instances and links (a split model's), else the
-/// same spec for every group, lifted for the layer above.
-fn layer_specs(spec: &Expose, groups: &[usize]) -> Result<(Vec<Expose>, Expose)> {
-    match spec.localized(groups) {
-        Some(specs) => Ok(specs),
-        None => Ok((vec![spec.clone(); groups.len()], spec.lifted()?)),
-    }
+    unreachable!("the top node is wanted by every step under it")
 }
 
 /// The state of one aggregation tree being proven.
@@ -457,17 +511,31 @@ struct Run<'a, P> {
     target: &'a AggregationTarget<'a>,
     progress: &'a mut P,
     step: usize,
+    reused: usize,
     keys_generated: usize,
     keygen_secs: f64,
     prove_secs: f64,
 }
 
 impl<P: FnMut(Stage)> Run<'_, P> {
+    /// Counts `node` (of `proofs` proofs) as kept from an earlier run.
+    fn reuse(&mut self, node: NodeId, proofs: usize) {
+        (self.progress)(Stage::Step {
+            step: self.step,
+            layer: node.layer,
+            group: node.group,
+            proofs,
+        });
+        (self.progress)(Stage::Reused);
+        self.step += 1;
+        self.reused += 1;
+    }
+
     /// Aggregates one group of proofs: keys from `cached` when they are this circuit's (the
     /// groups of a layer usually share one), else from the disk cache, else keygen.
     fn step(
         &mut self,
-        (layer, group): (usize, usize),
+        node: NodeId,
         proofs: &[InnerProof],
         expose: &Expose,
         cached: Option<(String, AggregationKeys)>,
@@ -475,8 +543,8 @@ impl<P: FnMut(Stage)> Run<'_, P> {
     ) -> Result<((String, AggregationKeys), aggregation::AggregatedProof)> {
         (self.progress)(Stage::Step {
             step: self.step,
-            layer,
-            group,
+            layer: node.layer,
+            group: node.group,
             proofs: proofs.len(),
         });
         self.step += 1;
@@ -560,7 +628,8 @@ impl<P> Run<'_, P> {
             cache_hit: self.keys_generated == 0,
             keygen_secs: self.keygen_secs,
             prove_secs: self.prove_secs,
-            steps: self.step,
+            steps: self.step - self.reused,
+            reused: self.reused,
             keys_generated: self.keys_generated,
         })
     }

@@ -30,13 +30,9 @@ impl AggregationCost {
     /// The prediction for `n` proofs in `layout` at `k`.
     pub fn predict(n: usize, layout: Layout, k: u32) -> Self {
         let layers = layout.layers(n);
-        let scale = 2f64.powi(k as i32 - 21);
+        let scale = scale(k);
         let circuits = layers.iter().map(Vec::len).sum();
-        let prove: f64 = layers
-            .iter()
-            .flatten()
-            .map(|&p| (100.0 * p as f64).max(200.0))
-            .sum();
+        let prove: f64 = layers.iter().flatten().map(|&p| step_seconds(p, k)).sum();
         let widest = layers.iter().flatten().copied().max().unwrap_or(1).max(2);
         let above = match layers.len() {
             0..=2 => 0.0,
@@ -45,8 +41,8 @@ impl AggregationCost {
         let peak_gib = (3.7 * widest as f64 + above) * scale;
         Self {
             circuits,
-            prove_s: (prove * scale).round() as u64,
-            keygen_s: (90.0 * layers.len() as f64 * scale).round() as u64,
+            prove_s: prove.round() as u64,
+            keygen_s: (keygen_seconds(k) * layers.len() as f64).round() as u64,
             peak_mib: (peak_gib * 1024.0).round() as u64,
         }
     }
@@ -55,6 +51,40 @@ impl AggregationCost {
     pub fn worth_a_warning(&self) -> bool {
         self.prove_s + self.keygen_s > WARN_SECONDS || self.peak_mib > WARN_MIB
     }
+}
+
+fn scale(k: u32) -> f64 {
+    2f64.powi(k as i32 - 21)
+}
+
+/// Seconds to prove one aggregation circuit of `proofs` inner proofs at `k`, its keys made.
+pub fn step_seconds(proofs: usize, k: u32) -> f64 {
+    (100.0 * proofs as f64).max(200.0) * scale(k)
+}
+
+/// Seconds to generate one aggregation circuit's keys at `k`.
+pub fn keygen_seconds(k: u32) -> f64 {
+    90.0 * scale(k)
+}
+
+/// Peak memory of one aggregation circuit of `proofs` proofs proven alone (a task), MiB.
+pub fn step_peak_mib(proofs: usize, k: u32) -> u64 {
+    (3.7 * proofs.max(2) as f64 * scale(k) * 1024.0).round() as u64
+}
+
+/// Wall seconds of an aggregation tree of `n` proofs on `machines` machines, a step a task:
+/// each layer's steps spread over the machines (longest first, onto the machine free soonest),
+/// a layer when the one below is done; each step generates its keys first when `keygen`.
+pub fn tree_seconds(n: usize, layout: Layout, k: u32, machines: usize, keygen: bool) -> f64 {
+    let keys = if keygen { keygen_seconds(k) } else { 0.0 };
+    layout
+        .layers(n)
+        .iter()
+        .map(|groups| {
+            let steps: Vec<f64> = groups.iter().map(|&p| keys + step_seconds(p, k)).collect();
+            snarkml_circuits::split::wall_time(&steps, machines)
+        })
+        .sum()
 }
 
 #[cfg(test)]
@@ -79,5 +109,18 @@ mod tests {
         assert!(four.worth_a_warning() && eight.worth_a_warning());
         // A smaller aggregation circuit is quick.
         assert!(!AggregationCost::predict(2, pairs, 18).worth_a_warning());
+    }
+
+    #[test]
+    fn a_tree_on_more_machines_takes_a_round_per_layer() {
+        let pairs = Layout::default();
+        // 13 proofs: 7, 4, 2, 1 and 1 steps of 200 s.
+        let one = tree_seconds(13, pairs, 21, 1, false);
+        assert_eq!(one, 15.0 * 200.0);
+        assert_eq!(one, AggregationCost::predict(13, pairs, 21).prove_s as f64);
+        assert_eq!(tree_seconds(13, pairs, 21, 8, false), 5.0 * 200.0);
+        assert_eq!(tree_seconds(13, pairs, 21, 4, false), (2.0 + 4.0) * 200.0);
+        assert_eq!(tree_seconds(13, pairs, 21, 8, true), 5.0 * 290.0);
+        assert_eq!(step_peak_mib(1, 21), step_peak_mib(2, 21));
     }
 }

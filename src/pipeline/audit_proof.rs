@@ -13,7 +13,7 @@
 //! compiled model, the chunk size and the SRS.
 
 use super::aggregate::{self, AggregationTarget, InnerSet, Stage};
-use super::{compiled_model, AggregateReport};
+use super::{compiled_model, Aggregated};
 use crate::artifacts::{read_bytes, read_json, write_bytes, write_bytes_atomic, BuildDir};
 use crate::stored::{SrsFile, Stored};
 use eyre::{bail, Result, WrapErr};
@@ -421,6 +421,8 @@ pub struct AuditAggregateRequest {
     pub layout: aggregate::Layout,
     /// Where aggregation proving keys are cached.
     pub cache_dir: PathBuf,
+    /// One node of the aggregation tree to prove, or the whole tree.
+    pub step: Option<aggregate::NodeId>,
 }
 
 /// Reads every chunk proof of an audit directory, in order, checking that they are all there
@@ -484,7 +486,7 @@ pub fn aggregate_audit(
     req: &AuditAggregateRequest,
     out: &BuildDir,
     progress: impl FnMut(Stage),
-) -> Result<AggregateReport> {
+) -> Result<Aggregated> {
     let model = compiled_model(&BuildDir::new(&req.build))?;
     let chunks = load_chunks(&req.dir)?;
     let srs = Srs::load_trimmed(&req.srs, req.k)?;
@@ -538,6 +540,7 @@ pub fn aggregate_audit(
         expose: &expose,
         layout: req.layout,
         cache_dir: &req.cache_dir,
+        step: req.step,
     };
     aggregate::aggregate_set(srs, set, &target, out, progress)
 }

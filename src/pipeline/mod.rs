@@ -27,6 +27,7 @@ use snarkml_circuits::halo2_proofs;
 
 pub mod aggregate;
 pub mod aggregate_cost;
+pub mod aggregate_tree;
 pub mod audit;
 pub mod audit_chunks;
 pub mod audit_proof;
@@ -42,8 +43,9 @@ pub mod split;
 pub mod srs;
 pub use aggregate::{
     aggregate, default_cache_dir, load_aggregation, verify_aggregated, AggregateReport,
-    AggregateRequest, AggregationInfo,
+    AggregateRequest, Aggregated, AggregationInfo, NodeReport,
 };
+pub use aggregate_tree::NodeId;
 pub use srs::{dev_srs_for, srs_for_k, srs_gen, srs_import};
 
 /// Number of random calibration samples used when none are given.

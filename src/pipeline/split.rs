@@ -6,7 +6,7 @@
 //! verifying it checks every proof and that consecutive proofs commit to the same tensors.
 
 use super::aggregate::{
-    aggregate_set, same_srs, AggregateReport, AggregationTarget, InnerSet, Layout, Stage,
+    aggregate_set, same_srs, Aggregated, AggregationTarget, InnerSet, Layout, NodeId, Stage,
 };
 use super::{
     dev_srs_for, load, load_vk, openings_path, save_compiled, setup, verify_file, BuildProver,
@@ -575,11 +575,11 @@ pub fn aggregate_split(
     proofs: &[PathBuf],
     srs: &Path,
     k: u32,
-    layout: Layout,
+    (layout, step): (Layout, Option<NodeId>),
     cache_dir: &Path,
     out: &BuildDir,
     progress: impl FnMut(Stage),
-) -> Result<AggregateReport> {
+) -> Result<Aggregated> {
     let Checked { file, models, keys } = check_split(build, proofs)?;
     if let Some(j) = file
         .segments
@@ -613,6 +613,7 @@ pub fn aggregate_split(
         expose: &expose,
         layout,
         cache_dir,
+        step,
     };
     aggregate_set(srs, inner, &target, out, progress)
 }
