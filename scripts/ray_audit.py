@@ -5,8 +5,12 @@ Every chunk of an audit plan (`snarkml audit plan`) is an independent Ray task t
 `snarkml audit prove --plan PLAN --chunk J` with its own CPU and memory request. Ray retries a
 task whose worker or node dies, on another node; `audit prove` is idempotent (a chunk whose
 valid proof is already in the audit directory is skipped), so a retry never duplicates work
-that finished. When every chunk is proven, the aggregation runs as one task on a node with
-enough memory, and the aggregated proof lands in the output directory.
+that finished. When every chunk is proven, the proofs are aggregated as a tree of tasks
+(`snarkml aggregate --tree`): every aggregation of a layer is a task of its own (`--step L:G`,
+`--aggregate-memory-gb` each), run at once on any nodes, the next layer when they are done;
+each uploads its node file (`nodes/L-G.json`) beside the aggregation directory, and the top
+step writes the aggregated proof there. A retried step whose node file is already made is
+answered at once.
 
 Artifacts go to a directory every node can reach (one machine, NFS, a shared volume), or to an
 object-store URL (`s3://bucket/run`, `gs://…`, `az://…`: any fsspec protocol whose package is
@@ -369,48 +373,97 @@ def prove_job(snarkml: str, plan: dict, plan_path: str, where: str, job: int, ev
             "proofs": [store.url(n) for n in names]}
 
 
-def staged_build(store: Store, plan: dict, srs: str) -> tuple[str, str]:
-    """The build and the aggregation SRS, as this node reads them."""
-    if not store.remote:
-        return plan["build"], srs
-    _, build = stage_plan(store, plan)
-    return str(build), staged(store, "aggregate-srs.bin", srs)
+def aggregation_args(job: dict, store: Store, work: Path) -> list[str]:
+    """The `snarkml aggregate` (or `audit aggregate`) command of `job` up to its output
+    options, with the inner proofs (and the build and SRS) staged onto this node first when
+    `store` is an object store."""
+    build, srs, proofs = job["build"], job["srs"], job["proofs"]
+    if store.remote:
+        if job["kind"] == "split":
+            store.get_tree("inputs/build", node_dir(store) / "inputs" / "build")
+            build = str(node_dir(store) / "inputs" / "build")
+        else:
+            build = str(stage_plan(store, job["plan"])[1])
+        srs = staged(store, "aggregate-srs.bin", srs)
+        if job["kind"] == "audit":
+            for n in store.names():
+                if "/" not in n and n.endswith((".json", ".bin")):
+                    store.get(n, work / n)
+        else:
+            for n in proofs:
+                store.get(n, work / n)
+    where = Path(store.root) if not store.remote else work
+    head = ([job["snarkml"], "audit", "aggregate", str(where)] if job["kind"] == "audit" else
+            [job["snarkml"], "aggregate", *(str(where / n) for n in proofs)])
+    return head + ["--build", build, "--srs", srs, "--k", str(job["k"]), *job["layout"],
+                   *job["extra"]]
 
 
 @ray.remote(max_retries=2, retry_exceptions=True)
-def aggregate_batch(snarkml: str, plan: dict, where: str, proofs: list, srs: str, k: int,
-                    layout: list, expose: str, out_where: str, cache: str) -> dict:
-    store, output = Store(where), Store(out_where)
-    build, srs = staged_build(store, plan, srs)
-    with local_dir(store) as proof_dir, local_dir(output) as out:
-        if store.remote:
-            names = [p.rsplit("/", 1)[-1] for p in proofs]
-            for n in names:
-                store.get(n, proof_dir / n)
-            proofs = [str(proof_dir / n) for n in names]
-        result = run_snarkml([snarkml, "aggregate", *proofs, "--build", build, "--srs", srs,
-                              "--k", str(k), *layout, "--expose", expose, "-o", str(out),
-                              "--cache-dir", cache])
+def aggregate_step(job: dict, step: str, below: list[str]) -> dict:
+    """One aggregation of the tree (`snarkml aggregate --step L:G`), from the node files of the
+    layer below (`below`, staged from an object store); uploads its own node file, or the
+    aggregation directory for the top step. A retry whose node file was made is answered at
+    once (snarkml keeps it)."""
+    store, output = Store(job["where"]), Store(job["out_where"])
+    with local_dir(store) as work, local_dir(output) as out:
+        args = aggregation_args(job, store, work)
         if output.remote:
-            output.put(out, "")
+            for n in below:
+                output.get(n, out / n)
+        result = run_snarkml(args + ["-o", str(out), "--cache-dir", job["cache"], "--step", step])
+        if output.remote:
+            if "node" in result:
+                name = f"nodes/{Path(result['node']).name}"
+                output.put(out / name, name)
+            else:
+                for f in sorted(out.iterdir()):
+                    if f.is_file() and not f.name.startswith("."):
+                        output.put(f, f.name)
+    result["node_id"] = ray.get_runtime_context().get_node_id()
     return result
 
 
-@ray.remote(max_retries=2, retry_exceptions=True)
-def aggregate(snarkml: str, plan: dict, where: str, srs: str, k: int, layout: list,
-              out_where: str, cache: str) -> dict:
-    store, output = Store(where), Store(out_where)
-    build, srs = staged_build(store, plan, srs)
-    with local_dir(store) as audit, local_dir(output) as out:
-        if store.remote:
-            for n in store.names():
-                if "/" not in n and n.endswith((".json", ".bin")):
-                    store.get(n, audit / n)
-        result = run_snarkml([snarkml, "audit", "aggregate", str(audit), "--build", build,
-                              "--srs", srs, "--k", str(k), *layout, "-o", str(out),
-                              "--cache-dir", cache])
-        if output.remote:
-            output.put(out, "")
+def aggregation_job(args, kind: str, snarkml: str, build: str, plan: dict | None,
+                    proofs: list[str] | None, store: Store, output: Store, cache: str) -> dict:
+    """What every aggregation task of a run needs to know (`proofs`: the inner proofs' names
+    in `store`, for a batch or a split build)."""
+    layout = ["--arity", str(args.aggregate_arity)]
+    if args.aggregate_no_compress:
+        layout.append("--no-compress")
+    extra = ["--expose", args.aggregate_expose] if kind == "batch" else []
+    return {"kind": kind, "snarkml": snarkml, "build": build, "plan": plan,
+            "proofs": proofs or [], "count": len(proofs or []),
+            "srs": str(Path(args.aggregate_srs).resolve()), "k": args.aggregate_k,
+            "layout": layout, "extra": extra, "where": store.where,
+            "out_where": output.where, "cache": cache}
+
+
+def aggregate_tree(job: dict, memory: int, events=None) -> dict:
+    """Aggregates as a tree of Ray tasks: the steps of each layer at once (one task each, on
+    any node), layer after layer; returns the top step's result (the aggregated proof)."""
+    tree = run_snarkml([job["snarkml"], "aggregate", *(job["proofs"] or ["-"] * job["count"]),
+                        "--build", job["build"], "--srs", job["srs"], *job["layout"], "--tree"])
+    log("aggregating", layers=tree["layers"], steps=sum(len(s) for s in tree["steps"]))
+    below: list[str] = []
+    result = {}
+    start = time.time()
+    for layer, steps in enumerate(tree["steps"]):
+        refs = {aggregate_step.options(num_cpus=1, memory=memory).remote(job, s, below): s
+                for s in steps}
+        while refs:
+            ready, _ = ray.wait(list(refs), num_returns=1, timeout=0.2)
+            while events is not None and not events.empty():
+                print(json.dumps(events.get_nowait()), flush=True)
+            for ref in ready:
+                step = refs.pop(ref)
+                result = ray.get(ref)
+                if "node" in result:
+                    log("aggregation step", step=step, layer=layer, proofs=result["proofs"],
+                        reused=result["reused"], keygen_seconds=round(result["keygen_secs"], 1),
+                        prove_seconds=round(result["prove_secs"], 1), node=result["node_id"],
+                        elapsed=round(time.time() - start, 1))
+        below = [f"nodes/{s.replace(':', '-')}.json" for s in steps]
     return result
 
 
@@ -496,21 +549,48 @@ def prove_segment(snarkml: str, build: str, salted: str, where: str, segment: in
             "node": ray.get_runtime_context().get_node_id()}
 
 
-@ray.remote(max_retries=2, retry_exceptions=True)
-def aggregate_split(snarkml: str, build: str, where: str, n: int, srs: str, k: int, out: str,
-                    cache: str) -> dict:
-    """Aggregates a split build's segment proofs into one, the cuts linked inside (staged
-    onto this node from an object store first)."""
-    store = Store(where)
-    with local_dir(store) as work:
-        if store.remote:
-            store.get_tree("inputs/build", node_dir(store) / "inputs" / "build")
-            build = str(node_dir(store) / "inputs" / "build")
-            for j in range(1, n + 1):
-                store.get(f"segment-{j}.json", work / f"segment-{j}.json")
-        proofs = [str(work / f"segment-{j}.json") for j in range(1, n + 1)]
-        return run_snarkml([snarkml, "aggregate", *proofs, "--build", build, "--srs", srs,
-                            "--k", str(k), "-o", out, "--cache-dir", cache])
+def wall_time(secs: list[float], machines: int) -> float:
+    """Jobs of `secs` seconds on `machines` machines, longest first onto the machine free
+    soonest (as snarkml's cost model schedules segments)."""
+    load = [0.0] * max(machines, 1)
+    for s in sorted(secs, reverse=True):
+        load[load.index(min(load))] += s
+    return max(load)
+
+
+def dry_run(args, plan: dict, plan_path: str, snarkml: str) -> int:
+    """Prints what a split build's run would ask of a cluster of `--machines` machines: each
+    task's predicted seconds and memory (segments from the build's cost model, aggregation
+    steps from `snarkml aggregate --tree`) and the predicted wall time; starts nothing."""
+    segments = [{"task": f"segment {j}", "seconds": s["predicted_prove_seconds"],
+                 "memory_bytes": s["predicted_memory_bytes"]}
+                for j, s in enumerate(plan["segments"], start=1)]
+    prove = wall_time([s["seconds"] for s in segments], args.machines)
+    summary = {"machines": args.machines, "segments": len(segments),
+               "prove_seconds": round(prove, 1),
+               "prove_one_machine_seconds": round(sum(s["seconds"] for s in segments), 1),
+               "peak_memory_bytes": max(s["memory_bytes"] for s in segments)}
+    for s in segments:
+        log("task", **s)
+    if args.aggregate:
+        layout = ["--arity", str(args.aggregate_arity)]
+        if args.aggregate_no_compress:
+            layout.append("--no-compress")
+        tree = run_snarkml([snarkml, "aggregate", "-", "--build", str(Path(plan_path).parent),
+                            "--srs", "-", "--k", str(args.aggregate_k), *layout, "--tree",
+                            "--machines", str(args.machines)])
+        for names, steps in zip(tree["steps"], tree["predicted"]["steps"]):
+            for name, step in zip(names, steps):
+                log("task", task=f"aggregation step {name}", seconds=step["prove_seconds"],
+                    keygen_seconds=step["keygen_seconds"], memory_bytes=step["memory_bytes"])
+        summary.update(aggregate_seconds=tree["predicted"]["seconds_with_keygen"],
+                       aggregate_one_machine_seconds=tree["predicted"][
+                           "one_machine_seconds_with_keygen"],
+                       aggregate_steps=sum(len(s) for s in tree["steps"]),
+                       aggregate_layers=len(tree["steps"]))
+        summary["seconds"] = round(prove + summary["aggregate_seconds"], 1)
+    log("predicted", **summary)
+    return 0
 
 
 def run_split(args, plan: dict, plan_path: str, snarkml: str, cache: str, events,
@@ -565,12 +645,11 @@ def run_split(args, plan: dict, plan_path: str, snarkml: str, cache: str, events
     summary = {"segments": n, "prove_seconds": round(proven, 1),
                "proofs": [store.url(name) for name in names]}
     if args.aggregate:
-        Path(args.aggregate).mkdir(parents=True, exist_ok=True)
-        task = aggregate_split.options(num_cpus=1,
-                                       memory=int(args.aggregate_memory_gb * GIB)).remote(
-            snarkml, build, store.where, n, str(Path(args.aggregate_srs).resolve()),
-            args.aggregate_k, str(Path(args.aggregate).resolve()), cache)
-        result = ray.get(task)
+        output = Store(args.aggregate)
+        if not output.remote:
+            Path(output.root).mkdir(parents=True, exist_ok=True)
+        job = aggregation_job(args, "split", snarkml, build, None, names, store, output, cache)
+        result = aggregate_tree(job, int(args.aggregate_memory_gb * GIB), events)
         log("aggregated", **result)
         summary["aggregate_seconds"] = round(time.time() - start - proven, 1)
         summary["exposed"] = result.get("exposed")
@@ -592,10 +671,10 @@ def main() -> int:
                    help="an audit plan (snarkml audit plan) or a batch plan (snarkml batch plan)")
     p.add_argument("--srs", help="SRS file covering a chunk's k (audit plans)")
     p.add_argument("--input", help="the model input to prove (split builds: --plan BUILD/split.json)")
-    p.add_argument("--audit", "--out", dest="audit", required=True,
+    p.add_argument("--audit", "--out", dest="audit",
                    help="where the chunk or request proofs go: a shared directory or an "
                         "object-store URL (s3://bucket/prefix)")
-    p.add_argument("--cache", required=True,
+    p.add_argument("--cache",
                    help="key cache directory (shared, or on each node's local disk)")
     p.add_argument("--aggregate",
                    help="where the aggregation directory goes, a directory or an object-store "
@@ -615,8 +694,15 @@ def main() -> int:
                         "or a segment's predicted memory plus 25 %%]")
     p.add_argument("--aggregate-memory-gb", type=float, default=12.0,
                    help="memory the aggregation task asks for (GiB)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print each task's predicted seconds and memory and the predicted wall "
+                        "time on --machines machines, and start nothing (split builds)")
+    p.add_argument("--machines", type=int, default=1,
+                   help="with --dry-run: the cluster's machines (2-core, as the cost model's)")
     args = p.parse_args()
-    if args.aggregate and not args.aggregate_srs:
+    if not args.dry_run and not (args.audit and args.cache):
+        p.error("the following arguments are required: --audit/--out, --cache")
+    if args.aggregate and not args.aggregate_srs and not args.dry_run:
         p.error("--aggregate needs --aggregate-srs")
     args.chunk_memory_given = args.chunk_memory_gb is not None
     if args.chunk_memory_gb is None:
@@ -634,6 +720,10 @@ def main() -> int:
         print(f"error: {args.plan} is neither an audit plan, a batch plan nor a split build's "
               "split.json", file=sys.stderr)
         return 1
+    if kind == "split" and args.dry_run:
+        return dry_run(args, plan, plan_path, str(Path(args.snarkml).resolve()))
+    if args.dry_run:
+        p.error("--dry-run takes a split build's split.json (an audit's cost: snarkml audit plan)")
     if kind == "split":
         cache = str(Path(args.cache).resolve())
         Path(cache).mkdir(parents=True, exist_ok=True)
@@ -714,21 +804,15 @@ def main() -> int:
     if kind == "batch":
         summary["proofs"] = [p for j in sorted(proofs) for p in proofs[j]]
     if output:
-        layout = ["--arity", str(args.aggregate_arity)]
-        if args.aggregate_no_compress:
-            layout.append("--no-compress")
-        where = {"num_cpus": 1, "memory": int(args.aggregate_memory_gb * GIB)}
         if not output.remote:
             Path(output.root).mkdir(parents=True, exist_ok=True)
-        if kind == "audit":
-            task = aggregate.options(**where).remote(
-                snarkml, plan, store.where, agg_srs, args.aggregate_k, layout, output.where,
-                cache)
-        else:
-            task = aggregate_batch.options(**where).remote(
-                snarkml, plan, store.where, summary["proofs"], agg_srs, args.aggregate_k,
-                layout, args.aggregate_expose, output.where, cache)
-        result = ray.get(task)
+        # Batch proofs by name in the store; an audit's chunks by their count.
+        proofs = ([p.rsplit("/", 1)[-1] for p in summary["proofs"]] if kind == "batch"
+                  else None)
+        job = aggregation_job(args, kind, snarkml, plan["build"], plan, proofs, store, output,
+                              cache)
+        job["count"] = total if kind == "audit" else 0
+        result = aggregate_tree(job, int(args.aggregate_memory_gb * GIB), events)
         log("aggregated", **result)
         summary["aggregate_seconds"] = round(time.time() - start - proven, 1)
         summary["exposed"] = result.get("exposed")

@@ -468,6 +468,81 @@ fn the_ray_driver_proves_a_split_model_a_task_per_segment_and_resumes_in_a_direc
         (o, events)
     };
     let driver = |input: &str| driver_to(input, out.to_str().unwrap(), &[]);
+
+    // A dry run on 2 machines starts nothing and predicts every task: the 3 segments from the
+    // build's cost model, two at once, then the aggregation tree's 4 steps ([2, 1], [2], [1]),
+    // each layer's at once.
+    let o = Command::new(venv_bin("python"))
+        .arg(repo("scripts/ray_audit.py"))
+        .args(["--snarkml", env!("CARGO_BIN_EXE_snarkml")])
+        .args(["--plan", b.join("split.json").to_str().unwrap()])
+        .args(["--dry-run", "--machines", "2", "--aggregate", "aggr"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let events: Vec<serde_json::Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let tasks: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "task")
+        .map(|e| e["task"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        tasks,
+        [
+            "segment 1",
+            "segment 2",
+            "segment 3",
+            "aggregation step 0:0",
+            "aggregation step 0:1",
+            "aggregation step 1:0",
+            "aggregation step 2:0"
+        ]
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(b.join("split.json")).unwrap()).unwrap();
+    let mut secs: Vec<f64> = manifest["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["predicted_prove_seconds"].as_f64().unwrap())
+        .collect();
+    secs.sort_by(|a, b| b.total_cmp(a));
+    // Longest first onto the machine free soonest: the longest alone, the other two together.
+    let on_two = secs[0].max(secs[1] + secs[2]);
+    let predicted = events.iter().find(|e| e["event"] == "predicted").unwrap();
+    assert!(
+        (predicted["prove_seconds"].as_f64().unwrap() - on_two).abs() < 0.1,
+        "{predicted}"
+    );
+    assert_eq!(
+        (
+            &predicted["aggregate_steps"],
+            &predicted["aggregate_layers"]
+        ),
+        (&4.into(), &3.into()),
+        "{predicted}"
+    );
+    let tree = json(&ok(snarkml(&[
+        "aggregate",
+        "-",
+        "--build",
+        b.to_str().unwrap(),
+        "--srs",
+        "-",
+        "--tree",
+        "--machines",
+        "2",
+        "--json",
+    ])));
+    assert_eq!(
+        predicted["aggregate_seconds"],
+        tree["predicted"]["seconds_with_keygen"]
+    );
+    assert!(!tmp.path().join("aggr").exists() && !Path::new("aggr").exists());
+
     // Segments a run found proven already (and so did not prove again).
     let skipped = |events: &[serde_json::Value]| {
         events
