@@ -252,7 +252,7 @@ impl InnerSet {
         &mut self,
         path: &Path,
         model: &str,
-        (vk_hash, vk): (&str, &VerifyingKey<G1Affine>),
+        (vk_hash, vk): (&str, VerifyingKey<G1Affine>),
         instances: Vec<Fr>,
         proof: Vec<u8>,
     ) {
@@ -264,7 +264,7 @@ impl InnerSet {
         });
         self.proofs.push(InnerProof {
             label: path.display().to_string(),
-            vk: vk.clone(),
+            vk,
             instances,
             proof,
             accumulator: false,
@@ -321,7 +321,7 @@ fn load_inner(req: &AggregateRequest, srs_id: &str) -> Result<InnerSet> {
         set.push(
             path,
             &file.model,
-            (hash, vk),
+            (hash, vk.clone()),
             file.instance_fields()?,
             file.proof_bytes()?,
         );
@@ -405,13 +405,13 @@ pub(crate) fn aggregate_set(
         tree.check(step)?;
     }
     // The inner proofs a node to prove takes, verified before any heavy work.
-    let first: Vec<InnerProof> = match target.step {
-        Some(s) if s.layer > 0 => Vec::new(),
-        Some(s) => inner.proofs[tree.children(s)].to_vec(),
-        None => inner.proofs.clone(),
+    let first = match target.step {
+        Some(s) if s.layer > 0 => 0..0,
+        Some(s) => tree.children(s),
+        None => 0..inner.proofs.len(),
     };
     if !first.is_empty() {
-        aggregation::check_inner(&params, &first)?;
+        aggregation::check_inner(&params, &inner.proofs[first])?;
     }
     let steps = tree.nodes().filter(|&n| wanted(n)).count();
     progress(Stage::Plan {
@@ -434,8 +434,14 @@ pub(crate) fn aggregate_set(
         prove_secs: 0.0,
     };
     let top = tree.top();
-    // The proofs of the layer at hand: None where no wanted node takes them.
-    let mut level: Vec<Option<InnerProof>> = inner.proofs.into_iter().map(Some).collect();
+    // The proofs of the layer at hand: None where no wanted node takes them (dropped at once:
+    // a large circuit's verifying key takes hundreds of MiB).
+    let leaves = target
+        .step
+        .map_or(0..inner.proofs.len(), |s| tree.leaves(s));
+    let mut level: Vec<Option<InnerProof>> = (inner.proofs.into_iter().enumerate())
+        .map(|(i, p)| leaves.contains(&i).then_some(p))
+        .collect();
     for (l, per_group) in specs.iter().enumerate() {
         let mut cached: Option<(String, AggregationKeys)> = None;
         let mut next = Vec::with_capacity(per_group.len());
@@ -445,9 +451,10 @@ pub(crate) fn aggregate_set(
                 next.push(None);
                 continue;
             }
+            // Each proof is taken by one node: moved, not copied (verifying keys are large).
             let children: Vec<InnerProof> = level[tree.children(node)]
-                .iter()
-                .map(|c| c.clone().expect("a wanted node's children are wanted"))
+                .iter_mut()
+                .map(|c| c.take().expect("a wanted node's children are wanted"))
                 .collect();
             if node == top {
                 let (keys, proof) = run.step(node, &children, expose, None, Transcript::Keccak)?;

@@ -595,9 +595,13 @@ pub fn aggregate_split(
     let srs_file = srs;
     let srs = Srs::load_trimmed(srs_file, k)?;
     let id = srs_id(&srs.params);
+    // The expose spec is all the aggregation needs of the segments' models; each verifying key
+    // moves into the inner set (a MobileNet segment's takes hundreds of MiB: no copies).
+    let expose = aggregation_expose(&models);
+    drop(models);
     let mut inner = InnerSet::default();
-    for (j, (proof, (info, vk))) in file.segments.iter().zip(&keys).enumerate() {
-        same_srs(build.segment(j).root(), info, &id, srs_file)?;
+    for (j, (proof, (info, vk))) in file.segments.iter().zip(keys).enumerate() {
+        same_srs(build.segment(j).root(), &info, &id, srs_file)?;
         let label = PathBuf::from(format!("{} (segment {})", file.model, j + 1));
         inner.push(
             &label,
@@ -607,7 +611,6 @@ pub fn aggregate_split(
             proof.proof_bytes()?,
         );
     }
-    let expose = aggregation_expose(&models);
     let target = AggregationTarget {
         k,
         expose: &expose,
