@@ -424,18 +424,21 @@ def aggregate_step(job: dict, step: str, below: list[str]) -> dict:
     return result
 
 
+def aggregate_layout(args) -> list[str]:
+    """The aggregation tree's layout options, as `snarkml aggregate` takes them."""
+    return ["--arity", str(args.aggregate_arity)] + (
+        ["--no-compress"] if args.aggregate_no_compress else [])
+
+
 def aggregation_job(args, kind: str, snarkml: str, build: str, plan: dict | None,
                     proofs: list[str] | None, store: Store, output: Store, cache: str) -> dict:
     """What every aggregation task of a run needs to know (`proofs`: the inner proofs' names
     in `store`, for a batch or a split build)."""
-    layout = ["--arity", str(args.aggregate_arity)]
-    if args.aggregate_no_compress:
-        layout.append("--no-compress")
     extra = ["--expose", args.aggregate_expose] if kind == "batch" else []
     return {"kind": kind, "snarkml": snarkml, "build": build, "plan": plan,
             "proofs": proofs or [], "count": len(proofs or []),
             "srs": str(Path(args.aggregate_srs).resolve()), "k": args.aggregate_k,
-            "layout": layout, "extra": extra, "where": store.where,
+            "layout": aggregate_layout(args), "extra": extra, "where": store.where,
             "out_where": output.where, "cache": cache}
 
 
@@ -573,11 +576,9 @@ def dry_run(args, plan: dict, plan_path: str, snarkml: str) -> int:
     for s in segments:
         log("task", **s)
     if args.aggregate:
-        layout = ["--arity", str(args.aggregate_arity)]
-        if args.aggregate_no_compress:
-            layout.append("--no-compress")
         tree = run_snarkml([snarkml, "aggregate", "-", "--build", str(Path(plan_path).parent),
-                            "--srs", "-", "--k", str(args.aggregate_k), *layout, "--tree",
+                            "--srs", "-", "--k", str(args.aggregate_k), *aggregate_layout(args),
+                            "--tree",
                             "--machines", str(args.machines)])
         for names, steps in zip(tree["steps"], tree["predicted"]["steps"]):
             for name, step in zip(names, steps):
