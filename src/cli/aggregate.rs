@@ -266,7 +266,7 @@ impl AggregateCmd {
             );
         }
         if self.steps.tree {
-            let (manifest, _) = pipeline::split::segments(build)?;
+            let manifest = pipeline::split::manifest(build)?;
             return print_tree(
                 self.json,
                 (self.layout.layout(), self.k),

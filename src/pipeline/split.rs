@@ -82,8 +82,8 @@ pub fn clear_split(build: &BuildDir) -> Result<()> {
     Ok(())
 }
 
-/// The manifest and the compiled segments of a split build.
-pub fn segments(build: &BuildDir) -> Result<(SplitManifest, Vec<CompiledModel>)> {
+/// The manifest of a split build.
+pub fn manifest(build: &BuildDir) -> Result<SplitManifest> {
     let manifest: SplitManifest = read_json(&build.split())?;
     if manifest.format != SPLIT_FORMAT {
         bail!(
@@ -92,6 +92,12 @@ pub fn segments(build: &BuildDir) -> Result<(SplitManifest, Vec<CompiledModel>)>
             manifest.format
         );
     }
+    Ok(manifest)
+}
+
+/// The manifest and the compiled segments of a split build.
+pub fn segments(build: &BuildDir) -> Result<(SplitManifest, Vec<CompiledModel>)> {
+    let manifest = manifest(build)?;
     let models = (0..manifest.segments.len())
         .map(|j| super::compiled_model(&build.segment(j)))
         .collect::<Result<Vec<_>>>()?;
