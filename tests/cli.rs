@@ -416,6 +416,38 @@ fn demo_runs_the_whole_pipeline_on_a_local_chain() {
     assert!(report["gas_used"].as_u64().unwrap() > 21_000, "{report}");
 }
 
+/// Output into a pipe whose reader is gone (`snarkml … | head` after `head` exits) ends the
+/// command by SIGPIPE, as any Unix tool, never with a panic message.
+#[test]
+fn output_into_a_closed_pipe_ends_quietly_without_a_panic() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::ExitStatusExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dev = tmp.path().join("dev.bin");
+    ok(snarkml(&[
+        "srs",
+        "gen",
+        "--k",
+        "5",
+        "-o",
+        dev.to_str().unwrap(),
+    ]));
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors `pipe` writes.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors were just opened by `pipe` and are owned here alone.
+    let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_snarkml"))
+        .args(["srs", "info", dev.to_str().unwrap(), "--json"])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 #[test]
 fn srs_commands_generate_import_and_describe() {
     let tmp = tempfile::tempdir().unwrap();

@@ -326,6 +326,15 @@ impl Cli {
 
 /// Parses the command line, runs it, and prints any error on one line. Returns the exit code.
 pub fn main() -> i32 {
+    // Output piped into a reader that stops early (`snarkml … --json | head`) ends the process
+    // quietly, as any Unix tool does, instead of a panic on the failed write. Rust ignores
+    // SIGPIPE by default; sockets are unaffected (the standard library sends with
+    // MSG_NOSIGNAL), and snarkml writes into no child's pipe.
+    #[cfg(unix)]
+    // SAFETY: called first thing, before any thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     if let Some(missing) = missing_cpu_features() {
         eprintln!(
