@@ -545,12 +545,14 @@ impl AggregatedProofFile {
     }
 }
 
-pub(crate) fn decode_proof(s: &str) -> Result<Vec<u8>> {
+/// A proof's bytes from their hex form (`0x` optional).
+pub fn decode_proof(s: &str) -> Result<Vec<u8>> {
     hex::decode(s.strip_prefix("0x").unwrap_or(s))
         .map_err(|e| CircuitError::Malformed(format!("proof is not valid hex: {e}")))
 }
 
-pub(crate) fn decode_instances(instances: &[String]) -> Result<Vec<Fr>> {
+/// Public instances from their hex form, each named by its index if it is no field element.
+pub fn decode_instances(instances: &[String]) -> Result<Vec<Fr>> {
     instances
         .iter()
         .enumerate()

@@ -96,8 +96,9 @@ pub(super) fn print_tree(
     n: usize,
     machines: usize,
 ) -> eyre::Result<()> {
-    use crate::pipeline::aggregate_cost::tree_seconds;
-    use crate::pipeline::aggregate_cost::{keygen_seconds, step_peak_mib, step_seconds};
+    use crate::pipeline::aggregate_cost::{
+        keygen_seconds, step_peak_mib, step_seconds, tree_seconds,
+    };
     let tree = Tree {
         layers: layout.layers(n),
     };

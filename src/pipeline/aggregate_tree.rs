@@ -23,10 +23,11 @@ use eyre::{bail, eyre, Result, WrapErr};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use snarkml_circuits::aggregation::{self, AggregationShape, Expose, InnerProof};
-use snarkml_circuits::fixed_point::{field_from_hex, field_to_hex};
+use snarkml_circuits::fixed_point::field_to_hex;
 use snarkml_circuits::halo2_proofs::poly::kzg::commitment::ParamsKZG;
+use snarkml_circuits::io::{decode_instances, decode_proof};
 use snarkml_circuits::prover::{self, Transcript};
-use snarkml_circuits::{Bn256, Fr};
+use snarkml_circuits::Bn256;
 use std::fmt;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -306,16 +307,13 @@ fn try_read_node(
     if file.inputs != digest {
         bail!("made from other proofs (an earlier aggregation into this directory?)");
     }
-    let hex_bytes = |s: &str, what: &str| {
-        hex::decode(s.trim_start_matches("0x")).map_err(|e| eyre!("its {what} is not hex ({e})"))
-    };
-    let vk = aggregation::vk_from_bytes(&hex_bytes(&file.vk, "verifying key")?, &file.shape)?;
-    let instances = file
-        .instances
-        .iter()
-        .map(|s| field_from_hex(s).ok_or_else(|| eyre!("instance `{s}` is not a field element")))
-        .collect::<Result<Vec<Fr>>>()?;
-    let proof = hex_bytes(&file.proof, "proof")?;
+    let vk = hex::decode(file.vk.trim_start_matches("0x"))
+        .map_err(|e| eyre!("its verifying key is not hex ({e})"))?;
+    let vk = aggregation::vk_from_bytes(&vk, &file.shape)?;
+    let (instances, proof) = (
+        decode_instances(&file.instances)?,
+        decode_proof(&file.proof)?,
+    );
     let small = aggregation::verifier_params(params, vk.get_domain().k());
     aggregation::verify(&small, &vk, &instances, &proof, Transcript::Poseidon)
         .wrap_err("its proof does not verify")?;
