@@ -1,6 +1,12 @@
 //! A local `anvil` for on-chain commands and tests: started on a free port of 127.0.0.1 with
 //! the newest hardfork it accepts, its stderr kept for errors, killed on drop; and finding
 //! the toolchain's executables.
+//!
+//! Not alloy's `node-bindings` (`Anvil::try_spawn`, checked at alloy 2.5): it passes anvil's
+//! stderr through to ours (a refused hardfork or a taken port would print anvil's own lines
+//! instead of one line of ours), and an anvil that exits during startup is reported only as a
+//! timeout ("is the node binary installed?") after it has busy-read the closed pipe for the
+//! whole startup timeout.
 
 use std::{
     collections::VecDeque,
