@@ -183,8 +183,9 @@ pub(super) fn registry_says(err: &alloy::contract::Error) -> Option<String> {
 }
 
 /// Sends a call whose contract runs a proof verifier inside: a dry run first, so a rejection is
-/// reported (through `explain`) with its reason and costs no gas; then an explicit gas limit,
-/// so the verifier is never starved by a tight estimate. Returns the receipt.
+/// reported (through `explain`) with its reason and costs no gas; then an explicit gas limit
+/// ([`super::verify_gas`]), so the verifier is never starved by a tight estimate. Returns the
+/// receipt.
 pub(super) async fn send_verifying<P, D, N>(
     call: alloy::contract::CallBuilder<P, D, N>,
     url: &str,
@@ -197,8 +198,9 @@ where
     N: alloy::network::Network,
 {
     call.call().await.map_err(|e| explain(&e, url, what))?;
+    let gas = super::verify_gas(&call.calldata()[..], call.estimate_gas().await.ok());
     let pending = call
-        .gas(super::VERIFY_GAS_LIMIT)
+        .gas(gas)
         .send()
         .await
         .map_err(|e| explain(&e, url, what))?;

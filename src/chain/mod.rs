@@ -323,10 +323,27 @@ pub async fn verify_onchain(
         instances: instances.to_vec(),
     }
     .abi_encode();
+    // A proof whose calldata alone would not fit in a block is refused before any call (the
+    // node would only say "intrinsic gas too high").
+    let block_gas = provider
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+        .map_err(|e| rpc_error(url, "eth_getBlockByNumber", &e))?
+        .ok_or_else(|| eyre!("{} has no latest block", redact_url(url)))?
+        .header
+        .gas_limit;
+    let least = verify_gas(&calldata, None);
+    if least > block_gas {
+        bail!(
+            "verifyProof with {} public instances needs over {least} gas, more than a block of {} holds ({block_gas}): expose fewer public instances (e.g. hash the inputs: --inputs hashed)",
+            instances.len(),
+            redact_url(url)
+        );
+    }
     let tx = TransactionRequest::default()
         .with_from(from)
         .with_to(verifier)
-        .with_input(calldata);
+        .with_input(calldata.clone());
 
     let valid = match provider.call(tx.clone()).await {
         Ok(out) => IVerifier::verifyProofCall::abi_decode_returns_validate(&out).map_err(|_| {
@@ -352,11 +369,11 @@ pub async fn verify_onchain(
         });
     }
 
-    // An explicit limit: gas estimation would find the smallest limit at which the call does
-    // not revert, and the adapter never reverts, so the estimate can starve the inner
-    // verifier call (EIP-150 forwards only 63/64) and measure a failing verification.
+    // The node's estimate where it is more than the calldata's allowance; never over a block.
+    let estimate = provider.estimate_gas(tx.clone()).await.ok();
+    let gas = verify_gas(&calldata, estimate).min(block_gas);
     let pending = provider
-        .send_transaction(tx.with_gas_limit(VERIFY_GAS_LIMIT))
+        .send_transaction(tx.with_gas_limit(gas))
         .await
         .map_err(|e| rpc_error(url, "verifyProof transaction", &e))?;
     let tx_hash = *pending.tx_hash();
@@ -384,9 +401,23 @@ pub async fn verify_onchain(
     })
 }
 
-/// Gas limit of the `verifyProof` transaction sent to measure gas: far above any verifier's
-/// cost, far below a block.
+/// The verifier's own allowance in the gas limit of a transaction that runs a proof verifier
+/// ([`verify_gas`]): far above a verifier's work for a proof with few public instances, far
+/// below a block.
 pub const VERIFY_GAS_LIMIT: u64 = 5_000_000;
+
+/// The gas limit of a transaction that runs a proof verifier on `calldata`: the verifier's
+/// allowance ([`VERIFY_GAS_LIMIT`]) plus what the calldata itself costs at most (EIP-7623's
+/// floor: 10 gas a token, a zero byte one token and any other four), or a quarter over the
+/// node's `estimate` where that is more (a verifier's work grows with its public instances).
+/// Never the estimate alone: the estimate is the smallest limit at which the call does not
+/// revert, and a verifier behind an adapter never reverts, so it can starve the inner call
+/// (EIP-150 forwards only 63/64) and measure a failing verification.
+pub fn verify_gas(calldata: &[u8], estimate: Option<u64>) -> u64 {
+    let tokens: u64 = calldata.iter().map(|&b| if b == 0 { 1 } else { 4 }).sum();
+    let floor = VERIFY_GAS_LIMIT + 10 * tokens;
+    estimate.map_or(floor, |e| floor.max(e.saturating_add(e / 4)))
+}
 
 /// The provider that signs with `cfg.private_key` (made once per config: see
 /// [`ChainConfig`]), and the signer's address.

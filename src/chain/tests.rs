@@ -51,6 +51,27 @@ async fn anvil_deploy_and_verify() {
     assert!(verdict.gas_used.unwrap() > 21_000, "{verdict:?}");
     assert!(verdict.tx_hash.is_some());
 
+    // A proof with thousands of public instances (an aggregated proof that shows an image):
+    // its calldata alone costs more than the verifier's allowance, and the transaction is
+    // sent with gas for both; one whose calldata would not fit in a block is refused first,
+    // naming the block's limit.
+    let many = vec![U256::MAX; 12_000];
+    let verdict = verify_onchain(&cfg, yes.address, &proof, &many)
+        .await
+        .unwrap();
+    assert!(verdict.valid && verdict.tx_hash.is_some());
+    assert!(verdict.gas_used.unwrap() > VERIFY_GAS_LIMIT, "{verdict:?}");
+    let too_many = vec![U256::MAX; 25_000];
+    let err = verify_onchain(&cfg, yes.address, &proof, &too_many)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("verifyProof with 25000 public instances needs over")
+            && err.contains("more than a block of"),
+        "{err}"
+    );
+
     // A verifier that reverts, and one that hits an invalid opcode: both say "invalid", with
     // no gas figure and no transaction.
     for runtime in [ALWAYS_REVERT, INVALID_OPCODE] {
