@@ -22,7 +22,7 @@
 
 use super::aggregate_cost::AggregationCost;
 use super::aggregate_tree::{
-    inputs_digest, layer_specs, node_path, read_node, write_node, NodeState, Tree,
+    inputs_digest, keyed, layer_specs, node_path, read_node, write_node, Entry, NodeState, Tree,
 };
 pub use super::aggregate_tree::{Aggregated, NodeId, NodeReport};
 use super::{load, load_vk};
@@ -239,20 +239,20 @@ pub fn default_cache_dir() -> PathBuf {
 /// Inner proofs ready to aggregate, with what the aggregation directory records of them.
 #[derive(Default)]
 pub(crate) struct InnerSet {
-    /// The proofs with their verifying keys.
-    pub proofs: Vec<InnerProof>,
+    /// The proofs, each with its verifying key where this run aggregates it.
+    pub proofs: Vec<Entry>,
     /// Their records, in the same order.
     pub info: Vec<InnerInfo>,
 }
 
 impl InnerSet {
-    /// Adds the proof read from `path` (of `model`, made for the verifying key `vk`, whose
-    /// hash is `vk_hash`).
+    /// Adds the proof read from `path` (of `model`, made for the verifying key whose hash is
+    /// `vk_hash`: `vk`, or `None` where no step of this run aggregates the proof itself).
     pub(crate) fn push(
         &mut self,
         path: &Path,
         model: &str,
-        (vk_hash, vk): (&str, VerifyingKey<G1Affine>),
+        (vk_hash, vk): (&str, Option<VerifyingKey<G1Affine>>),
         instances: Vec<Fr>,
         proof: Vec<u8>,
     ) {
@@ -262,7 +262,8 @@ impl InnerSet {
             vk_hash: vk_hash.to_owned(),
             num_instances: instances.len(),
         });
-        self.proofs.push(InnerProof {
+        self.proofs.push(Entry {
+            vk_hash: vk_hash.to_owned(),
             label: path.display().to_string(),
             vk,
             instances,
@@ -321,7 +322,7 @@ fn load_inner(req: &AggregateRequest, srs_id: &str) -> Result<InnerSet> {
         set.push(
             path,
             &file.model,
-            (hash, vk.clone()),
+            (hash, Some(vk.clone())),
             file.instance_fields()?,
             file.proof_bytes()?,
         );
@@ -330,14 +331,14 @@ fn load_inner(req: &AggregateRequest, srs_id: &str) -> Result<InnerSet> {
 }
 
 /// The cache entry of an aggregation circuit's keys: what fixes them.
-fn cache_key(srs_id: &str, k: u32, inner: &[InnerProof], expose: &Expose) -> String {
+fn cache_key(srs_id: &str, k: u32, inner: &[Entry], expose: &Expose) -> String {
     let mut h = Sha256::new();
     h.update(CACHE_VERSION);
     h.update(format!("|{srs_id}|{k}|{expose}|"));
     for p in inner {
         h.update(format!(
             "{}:{}:{};",
-            prover::vk_hash(&p.vk),
+            p.vk_hash,
             p.instances.len(),
             p.accumulator
         ));
@@ -404,20 +405,37 @@ pub(crate) fn aggregate_set(
     if let Some(step) = target.step {
         tree.check(step)?;
     }
+    // The proofs of the layer at hand: None where no wanted node takes them (dropped at once:
+    // a large circuit's verifying key takes hundreds of MiB).
+    let leaves = target
+        .step
+        .map_or(0..inner.proofs.len(), |s| tree.leaves(s));
+    let mut level: Vec<Option<Entry>> = (inner.proofs.into_iter().enumerate())
+        .map(|(i, p)| leaves.contains(&i).then_some(p))
+        .collect();
     // The inner proofs a node to prove takes, verified before any heavy work.
     let first = match target.step {
         Some(s) if s.layer > 0 => 0..0,
         Some(s) => tree.children(s),
-        None => 0..inner.proofs.len(),
+        None => 0..level.len(),
     };
     if !first.is_empty() {
-        aggregation::check_inner(&params, &inner.proofs[first])?;
+        let taken: Vec<Entry> = level[first.clone()]
+            .iter_mut()
+            .map(|e| e.take().expect("the leaves a node takes are under it"))
+            .collect();
+        let hashes: Vec<String> = taken.iter().map(|e| e.vk_hash.clone()).collect();
+        let checking = keyed(taken)?;
+        aggregation::check_inner(&params, &checking)?;
+        for ((slot, hash), proof) in level[first].iter_mut().zip(hashes).zip(checking) {
+            *slot = Some(Entry::with_hash(hash, proof));
+        }
     }
     let steps = tree.nodes().filter(|&n| wanted(n)).count();
     progress(Stage::Plan {
         steps,
         cost: match target.step {
-            None => AggregationCost::predict(inner.proofs.len(), target.layout, target.k),
+            None => AggregationCost::predict(level.len(), target.layout, target.k),
             Some(s) => AggregationCost::predict(tree.children(s).len(), Layout::FLAT, target.k),
         },
     });
@@ -434,14 +452,6 @@ pub(crate) fn aggregate_set(
         prove_secs: 0.0,
     };
     let top = tree.top();
-    // The proofs of the layer at hand: None where no wanted node takes them (dropped at once:
-    // a large circuit's verifying key takes hundreds of MiB).
-    let leaves = target
-        .step
-        .map_or(0..inner.proofs.len(), |s| tree.leaves(s));
-    let mut level: Vec<Option<InnerProof>> = (inner.proofs.into_iter().enumerate())
-        .map(|(i, p)| leaves.contains(&i).then_some(p))
-        .collect();
     for (l, per_group) in specs.iter().enumerate() {
         let mut cached: Option<(String, AggregationKeys)> = None;
         let mut next = Vec::with_capacity(per_group.len());
@@ -452,12 +462,15 @@ pub(crate) fn aggregate_set(
                 continue;
             }
             // Each proof is taken by one node: moved, not copied (verifying keys are large).
-            let children: Vec<InnerProof> = level[tree.children(node)]
+            let children: Vec<Entry> = level[tree.children(node)]
                 .iter_mut()
                 .map(|c| c.take().expect("a wanted node's children are wanted"))
                 .collect();
+            let key = cache_key(&id, target.k, &children, expose);
             if node == top {
-                let (keys, proof) = run.step(node, &children, expose, None, Transcript::Keccak)?;
+                let proofs = keyed(children)?;
+                let (keys, proof) =
+                    run.step(node, key, &proofs, expose, None, Transcript::Keccak)?;
                 let report = run.finish(
                     keys,
                     proof,
@@ -466,30 +479,31 @@ pub(crate) fn aggregate_set(
                 )?;
                 return Ok(Aggregated::Final(Box::new(report)));
             }
-            let key = cache_key(&id, target.k, &children, expose);
             let digest = inputs_digest(&key, &children);
+            let count = children.len();
             let (before_keygen, before_prove) = (run.keygen_secs, run.prove_secs);
             let (proof, reused) = match read_node(&params, out, node, &digest) {
                 NodeState::Ready(proof) => {
-                    run.reuse(node, children.len());
-                    (*proof, true)
+                    run.reuse(node, count);
+                    (Entry::node(*proof), true)
                 }
                 NodeState::Missing(why) if target.step.is_some_and(|s| s != node) => bail!(
                     "aggregation step {}: step {node} below it is not done ({why}); prove it first (`--step {node}`)",
                     target.step.expect("a step")
                 ),
                 NodeState::Missing(_) => {
+                    let proofs = keyed(children)?;
                     let (keys, proof) =
-                        run.step(node, &children, expose, cached.take(), Transcript::Poseidon)?;
+                        run.step(node, key, &proofs, expose, cached.take(), Transcript::Poseidon)?;
                     let (shape, vk) = (&keys.1.shape, keys.1.pk.get_vk());
                     let path = write_node(out, node, digest, shape, vk, &proof)?;
-                    let made = InnerProof {
+                    let made = Entry::node(InnerProof {
                         label: path.display().to_string(),
                         vk: vk.clone(),
                         instances: proof.instances,
                         proof: proof.proof,
                         accumulator: true,
-                    };
+                    });
                     cached = Some(keys);
                     (made, false)
                 }
@@ -498,7 +512,7 @@ pub(crate) fn aggregate_set(
                 return Ok(Aggregated::Node(NodeReport {
                     node,
                     path: node_path(out, node),
-                    proofs: children.len(),
+                    proofs: count,
                     reused,
                     keygen_secs: run.keygen_secs - before_keygen,
                     prove_secs: run.prove_secs - before_prove,
@@ -543,6 +557,7 @@ impl<P: FnMut(Stage)> Run<'_, P> {
     fn step(
         &mut self,
         node: NodeId,
+        key: String,
         proofs: &[InnerProof],
         expose: &Expose,
         cached: Option<(String, AggregationKeys)>,
@@ -556,7 +571,6 @@ impl<P: FnMut(Stage)> Run<'_, P> {
         });
         self.step += 1;
         let k = self.target.k;
-        let key = cache_key(self.srs_id, k, proofs, expose);
         let keys = match cached.filter(|(c, _)| *c == key) {
             Some((_, keys)) => keys,
             None => {

@@ -24,10 +24,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use snarkml_circuits::aggregation::{self, AggregationShape, Expose, InnerProof};
 use snarkml_circuits::fixed_point::field_to_hex;
+use snarkml_circuits::halo2_proofs::plonk::VerifyingKey;
 use snarkml_circuits::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use snarkml_circuits::io::{decode_instances, decode_proof};
 use snarkml_circuits::prover::{self, Transcript};
-use snarkml_circuits::Bn256;
+use snarkml_circuits::{Bn256, Fr, G1Affine};
 use std::fmt;
 use std::ops::Range;
 use std::path::PathBuf;
@@ -223,8 +224,65 @@ pub fn node_path(out: &BuildDir, node: NodeId) -> PathBuf {
         .join(format!("{}-{}.json", node.layer, node.group))
 }
 
+/// A proof of one layer of the tree: an inner proof (a leaf) or a node's aggregated proof,
+/// with the hash of its verifying key. The key itself is held only where a step of this run
+/// aggregates the proof: the leaves under a step above layer 0 only name the node files below
+/// it (by their instances and proof bytes, [`inputs_digest`]), so such a step of a split
+/// model loads no segment's key (hundreds of MiB each for a large model).
+pub struct Entry {
+    /// SHA-256 of the verifying key (`prover::vk_hash`).
+    pub vk_hash: String,
+    /// A name for error messages (the proof file's path).
+    pub label: String,
+    /// The verifying key, where a step of this run aggregates the proof.
+    pub vk: Option<VerifyingKey<G1Affine>>,
+    /// Its public instances.
+    pub instances: Vec<Fr>,
+    /// Its bytes (Poseidon transcript).
+    pub proof: Vec<u8>,
+    /// Whether it is a node's proof (its first instances an accumulator).
+    pub accumulator: bool,
+}
+
+impl Entry {
+    /// `proof`, whose verifying key hashes to `vk_hash`.
+    pub fn with_hash(vk_hash: String, proof: InnerProof) -> Self {
+        Self {
+            vk_hash,
+            label: proof.label,
+            vk: Some(proof.vk),
+            instances: proof.instances,
+            proof: proof.proof,
+            accumulator: proof.accumulator,
+        }
+    }
+
+    /// A node's proof (its aggregation circuit's key is small: hashed here).
+    pub fn node(proof: InnerProof) -> Self {
+        Self::with_hash(prover::vk_hash(&proof.vk), proof)
+    }
+}
+
+/// The proofs with their keys, for a step to aggregate.
+pub fn keyed(entries: Vec<Entry>) -> Result<Vec<InnerProof>> {
+    entries
+        .into_iter()
+        .map(|e| {
+            let vk =
+                e.vk.ok_or_else(|| eyre!("{}: its verifying key was not loaded", e.label))?;
+            Ok(InnerProof {
+                label: e.label,
+                vk,
+                instances: e.instances,
+                proof: e.proof,
+                accumulator: e.accumulator,
+            })
+        })
+        .collect()
+}
+
 /// SHA-256 over a node circuit's cache key and every proof it takes (instances and bytes).
-pub fn inputs_digest(cache_key: &str, children: &[InnerProof]) -> String {
+pub fn inputs_digest(cache_key: &str, children: &[Entry]) -> String {
     let mut h = Sha256::new();
     h.update(cache_key.as_bytes());
     for c in children {

@@ -529,7 +529,7 @@ pub fn aggregate_audit(
         set.push(
             path,
             &file.model,
-            (&file.vk_hash, vk.clone()),
+            (&file.vk_hash, Some(vk.clone())),
             file.instance_fields()?,
             file.proof_bytes()?,
         );

@@ -8,8 +8,10 @@
 use super::aggregate::{
     aggregate_set, same_srs, Aggregated, AggregationTarget, InnerSet, Layout, NodeId, Stage,
 };
+use super::aggregate_tree::Tree;
 use super::{
-    dev_srs_for, load, load_vk, openings_path, save_compiled, setup, verify_file, BuildProver,
+    check_proof_file, dev_srs_for, load, load_vk, openings_path, save_compiled, setup, verify_file,
+    BuildProver,
 };
 use crate::artifacts::{read_json, write_json, BuildDir, SetupInfo};
 use crate::stored::{SrsFile, Stored};
@@ -390,7 +392,7 @@ fn prove_segment(
 /// segments' proofs commit to the same tensor at every cut. The file returned shows what the
 /// proofs prove.
 pub fn verify_split(build: &BuildDir, proofs: &[PathBuf]) -> Result<SplitProofFile> {
-    Ok(check_split(build, proofs)?.file)
+    Ok(check_split(build, proofs, |_| true)?.file)
 }
 
 /// A split build's proofs, checked ([`verify_split`]), with what checking them read.
@@ -399,12 +401,18 @@ struct Checked {
     file: SplitProofFile,
     /// The segments.
     models: Vec<CompiledModel>,
-    /// Each segment's setup record and verifying key.
-    keys: Vec<(SetupInfo, VerifyingKey<G1Affine>)>,
+    /// Each segment's setup record, and its verifying key where `needed`.
+    keys: Vec<(SetupInfo, Option<VerifyingKey<G1Affine>>)>,
 }
 
-/// [`verify_split`], keeping the segments and their keys for the caller.
-fn check_split(build: &BuildDir, proofs: &[PathBuf]) -> Result<Checked> {
+/// [`verify_split`], keeping the segments and their keys for the caller. Only the proofs of
+/// the segments `needed` are verified (and their keys loaded); the others' proof files are
+/// checked against their builds and the whole chain is checked on every proof's instances.
+fn check_split(
+    build: &BuildDir,
+    proofs: &[PathBuf],
+    needed: impl Fn(usize) -> bool,
+) -> Result<Checked> {
     let (_, models) = segments(build)?;
     let n = models.len();
     let (file, names) = match proofs {
@@ -447,10 +455,18 @@ fn check_split(build: &BuildDir, proofs: &[PathBuf]) -> Result<Checked> {
     let mut keys = Vec::with_capacity(n);
     for (j, (segment, name)) in file.segments.iter().zip(&names).enumerate() {
         let dir = build.segment(j);
-        let loaded = load(&dir)?;
-        let vk = load_vk(&dir, &loaded.info, &loaded.model)?;
-        checked.push(verify_file(&loaded, &vk, segment.clone(), name)?);
-        keys.push((loaded.info, vk));
+        if needed(j) {
+            let loaded = load(&dir)?;
+            let vk = load_vk(&dir, &loaded.info, &loaded.model)?;
+            checked.push(verify_file(&loaded, &vk, segment.clone(), name)?);
+            keys.push((loaded.info, Some(vk)));
+        } else {
+            dir.require(&dir.setup(), "setup")?;
+            let info: SetupInfo = read_json(&dir.setup())?;
+            let (shown, _, _) = check_proof_file(&info, &models[j], segment.clone(), name)?;
+            checked.push(shown);
+            keys.push((info, None));
+        }
     }
     let what = proofs
         .iter()
@@ -586,7 +602,20 @@ pub fn aggregate_split(
     out: &BuildDir,
     progress: impl FnMut(Stage),
 ) -> Result<Aggregated> {
-    let Checked { file, models, keys } = check_split(build, proofs)?;
+    // The proofs a step aggregates itself: the leaves under a step of layer 0; a step above
+    // reads the layer below from node files and needs no segment's key.
+    let n = manifest(build)?.segments.len();
+    let tree = Tree {
+        layers: layout.layers(n),
+    };
+    if let Some(s) = step {
+        tree.check(s)?;
+    }
+    let needed = |j: usize| match step {
+        None => true,
+        Some(s) => s.layer == 0 && tree.children(s).contains(&j),
+    };
+    let Checked { file, models, keys } = check_split(build, proofs, needed)?;
     if let Some(j) = file
         .segments
         .iter()
