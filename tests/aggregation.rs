@@ -16,9 +16,10 @@ use snarkml::artifacts::BuildDir;
 use snarkml::pipeline::aggregate::Layout;
 use snarkml::pipeline::{self, AggregateRequest};
 use snarkml::stored::Stored;
-use snarkml_circuits::aggregation::{Expose, ACCUMULATOR_INSTANCES};
+use snarkml_circuits::aggregation::{self, Expose, ACCUMULATOR_INSTANCES};
 use snarkml_circuits::fixed_point::{field_from_hex, field_to_hex};
 use snarkml_circuits::io::ProofFile;
+use snarkml_circuits::prover::Transcript;
 use snarkml_circuits::quantize::{CompileOptions, LinearMode};
 use snarkml_circuits::{CircuitError, Fr};
 use snarkml_verifier_gen::MAX_RUNTIME_SIZE;
@@ -135,6 +136,25 @@ fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() 
     assert_eq!(
         file.instance_fields().unwrap()[ACCUMULATOR_INSTANCES..],
         [i1.clone(), i2.clone()].concat()[..]
+    );
+    // The flat circuit's verifying key is pinned (a deployed verifier of it keeps accepting
+    // new proofs), and an aggregated proof made by an earlier version still verifies with it.
+    let loaded = pipeline::load_aggregation(&flat).unwrap();
+    let (_, instances, bytes) =
+        pipeline::aggregate::load_aggregated_proof(&loaded.info, &flat.proof()).unwrap();
+    common::pin::check_pin(
+        "aggregation_relu3_linear_flat",
+        &loaded.info.vk_hash,
+        || (instances, bytes),
+        |instances, bytes| {
+            aggregation::verify(
+                &loaded.params,
+                &loaded.vk,
+                instances,
+                bytes,
+                Transcript::Keccak,
+            )
+        },
     );
 
     // The default layout through the CLI, with another relu3 input: the pair is aggregated

@@ -210,7 +210,7 @@ fn chunk_proofs_verify_with_their_keys_and_edited_files_are_refused() {
     .unwrap();
     chunk::verify(&srs.params, pk.get_vk(), &file).unwrap();
     // The key is pinned, and a proof of an earlier version still verifies with it.
-    common::check_pin(
+    common::pin::check_pin(
         "audit_chunk_mlp_flatten_4",
         &vk_hash,
         || (proof.instances.to_vec(), proof.proof.clone()),

@@ -324,7 +324,7 @@ fn quantized_digits_model_keeps_float_accuracy_on_the_test_split() {
     );
 }
 
-/// The shipped example circuits, pinned (`tests/fixtures/pins/`, see [`common::check_pin`]):
+/// The shipped example circuits, pinned (`tests/fixtures/pins/`, see [`common::pin::check_pin`]):
 /// their verifying keys are unchanged and a proof made by an earlier version still verifies.
 /// Every other fixture's key is pinned by `ops_corpus.rs`.
 #[test]
@@ -342,7 +342,7 @@ fn pinned_verifying_keys_have_not_changed_and_stored_proofs_verify() {
             let proof = prover::prove(&params, &pk, &model, &q).unwrap();
             (proof.instances, proof.proof)
         };
-        common::check_pin(
+        common::pin::check_pin(
             name,
             &prover::vk_hash(pk.get_vk()),
             fresh,

@@ -152,8 +152,8 @@ fn every_fixture_and_corpus_circuit_keeps_its_pinned_verifying_key() {
         let vk = prover::keygen_vk(&srs(model.layout.k).params, &model).unwrap();
         actual.insert(stem.clone(), prover::vk_hash(&vk));
     }
-    let path = common::pin_path("model_vk_hashes");
-    if std::env::var_os(common::UPDATE_PINS).is_some() {
+    let path = common::pin::pin_path("model_vk_hashes");
+    if std::env::var_os(common::pin::UPDATE_PINS).is_some() {
         std::fs::write(&path, serde_json::to_string_pretty(&actual).unwrap() + "\n").unwrap();
     }
     let pinned: std::collections::BTreeMap<String, String> =
@@ -168,7 +168,7 @@ fn every_fixture_and_corpus_circuit_keeps_its_pinned_verifying_key() {
          explain it and rerun with {}=1",
         pinned.len(),
         actual.len(),
-        common::UPDATE_PINS
+        common::pin::UPDATE_PINS
     );
 }
 

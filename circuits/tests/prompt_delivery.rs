@@ -135,7 +135,7 @@ fn delivery_proofs_verify_with_their_key_and_not_for_other_instances() {
     prompt::verify(&srs.params, vk, &d, &proof).unwrap();
     assert_eq!(prompt::open(&d, PROMPT.len(), sk).unwrap().0, w.prompt);
     // The key is pinned, and a proof of an earlier version still verifies with it.
-    common::check_pin(
+    common::pin::check_pin(
         "prompt_delivery_5",
         &snarkml_circuits::prover::vk_hash(vk),
         || (d.to_fields(), proof.clone()),

@@ -5,6 +5,9 @@ use snarkml::stored::Stored;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+#[path = "../../circuits/tests/common/pin.rs"]
+pub(crate) mod pin;
+
 /// A file of the repository.
 pub(crate) fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
