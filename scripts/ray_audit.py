@@ -279,15 +279,17 @@ def staged(store: Store, name: str, given: str) -> str:
     return str(path)
 
 
-def note_attempt(store: Store, events, index: int, outcome: str, key: str = "chunk") -> None:
-    """Records one attempt of a chunk or job (which node, what happened) in the store, and
-    streams its start to the driver."""
+def note_attempt(store: Store, events, index: int | str, outcome: str,
+                 key: str = "chunk") -> None:
+    """Records one attempt of a chunk, job, segment or aggregation step (which node, what
+    happened) in the store, and streams its start to the driver."""
     node = ray.get_runtime_context().get_node_id()
     record = {key: index, "node": node, "host": socket.gethostname(), "pid": os.getpid(),
               "outcome": outcome, "time": time.time()}
     line = json.dumps(record)
     if store.remote:
-        store.write_text(f"attempts/{key}-{index:05}-{time.time_ns()}-{os.getpid()}.json", line)
+        tag = f"{index:05}" if isinstance(index, int) else str(index).replace(":", "-")
+        store.write_text(f"attempts/{key}-{tag}-{time.time_ns()}-{os.getpid()}.json", line)
     else:
         with open(Path(store.root) / "attempts.jsonl", "a", encoding="utf-8") as f:
             f.write(line + "\n")
@@ -296,6 +298,17 @@ def note_attempt(store: Store, events, index: int, outcome: str, key: str = "chu
             events.put_nowait({"event": "started", key: index, "node": node})
         except Exception:  # progress is best effort: the work itself must go on
             pass
+
+
+def drain(events) -> None:
+    """Prints the task starts streamed so far, one JSON object a line."""
+    while not events.empty():
+        print(json.dumps(events.get_nowait()), flush=True)
+
+
+def alive_nodes() -> list[dict]:
+    """The cluster's live nodes: their Ray ids and node-manager ports."""
+    return [{"id": n["NodeID"], "port": n["NodeManagerPort"]} for n in ray.nodes() if n["Alive"]]
 
 
 def die_with_parent() -> None:
@@ -400,12 +413,13 @@ def aggregation_args(job: dict, store: Store, work: Path) -> list[str]:
 
 
 @ray.remote(max_retries=2, retry_exceptions=True)
-def aggregate_step(job: dict, step: str, below: list[str]) -> dict:
+def aggregate_step(job: dict, step: str, below: list[str], events) -> dict:
     """One aggregation of the tree (`snarkml aggregate --step L:G`), from the node files of the
     layer below (`below`, staged from an object store); uploads its own node file, or the
     aggregation directory for the top step. A retry whose node file was made is answered at
-    once (snarkml keeps it)."""
+    once (snarkml keeps it). Attempts are recorded beside the inner proofs."""
     store, output = Store(job["where"]), Store(job["out_where"])
+    note_attempt(store, events, step, "started", key="step")
     with local_dir(store) as work, local_dir(output) as out:
         args = aggregation_args(job, store, work)
         if output.remote:
@@ -421,6 +435,8 @@ def aggregate_step(job: dict, step: str, below: list[str]) -> dict:
                     if f.is_file() and not f.name.startswith("."):
                         output.put(f, f.name)
     result["node_id"] = ray.get_runtime_context().get_node_id()
+    note_attempt(store, events, step, "skipped" if result.get("reused") else "proven",
+                 key="step")
     return result
 
 
@@ -431,18 +447,19 @@ def aggregate_layout(args) -> list[str]:
 
 
 def aggregation_job(args, kind: str, snarkml: str, build: str, plan: dict | None,
-                    proofs: list[str] | None, store: Store, output: Store, cache: str) -> dict:
-    """What every aggregation task of a run needs to know (`proofs`: the inner proofs' names
-    in `store`, for a batch or a split build)."""
+                    proofs: list[str] | None, count: int, store: Store, output: Store,
+                    cache: str) -> dict:
+    """What every aggregation task of a run needs to know: the inner proofs' names in `store`
+    (a batch, a split build) or only their `count` (an audit's chunks)."""
     extra = ["--expose", args.aggregate_expose] if kind == "batch" else []
     return {"kind": kind, "snarkml": snarkml, "build": build, "plan": plan,
-            "proofs": proofs or [], "count": len(proofs or []),
+            "proofs": proofs or [], "count": count,
             "srs": str(Path(args.aggregate_srs).resolve()), "k": args.aggregate_k,
             "layout": aggregate_layout(args), "extra": extra, "where": store.where,
             "out_where": output.where, "cache": cache}
 
 
-def aggregate_tree(job: dict, memory: int, events=None) -> dict:
+def aggregate_tree(job: dict, memory: int, events) -> dict:
     """Aggregates as a tree of Ray tasks: the steps of each layer at once (one task each, on
     any node), layer after layer; returns the top step's result (the aggregated proof)."""
     tree = run_snarkml([job["snarkml"], "aggregate", *(job["proofs"] or ["-"] * job["count"]),
@@ -452,12 +469,11 @@ def aggregate_tree(job: dict, memory: int, events=None) -> dict:
     result = {}
     start = time.time()
     for layer, steps in enumerate(tree["steps"]):
-        refs = {aggregate_step.options(num_cpus=1, memory=memory).remote(job, s, below): s
-                for s in steps}
+        refs = {aggregate_step.options(num_cpus=1, memory=memory).remote(job, s, below, events):
+                s for s in steps}
         while refs:
             ready, _ = ray.wait(list(refs), num_returns=1, timeout=0.2)
-            while events is not None and not events.empty():
-                print(json.dumps(events.get_nowait()), flush=True)
+            drain(events)
             for ref in ready:
                 step = refs.pop(ref)
                 result = ray.get(ref)
@@ -629,12 +645,11 @@ def run_split(args, plan: dict, plan_path: str, snarkml: str, cache: str, events
         ref = prove_segment.options(num_cpus=resources["num_cpus"], memory=memory).remote(
             snarkml, build, salted, store.where, j, bool(args.aggregate), events)
         pending[ref] = j
-    log("submitted", segments=n)
+    log("submitted", segments=n, nodes=alive_nodes())
     done = 0
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
-        while not events.empty():
-            print(json.dumps(events.get_nowait()), flush=True)
+        drain(events)
         for ref in ready:
             segment = pending.pop(ref)
             row = ray.get(ref)
@@ -649,7 +664,8 @@ def run_split(args, plan: dict, plan_path: str, snarkml: str, cache: str, events
         output = Store(args.aggregate)
         if not output.remote:
             Path(output.root).mkdir(parents=True, exist_ok=True)
-        job = aggregation_job(args, "split", snarkml, build, None, names, store, output, cache)
+        job = aggregation_job(args, "split", snarkml, build, None, names, n, store, output,
+                              cache)
         result = aggregate_tree(job, int(args.aggregate_memory_gb * GIB), events)
         log("aggregated", **result)
         summary["aggregate_seconds"] = round(time.time() - start - proven, 1)
@@ -774,18 +790,13 @@ def main() -> int:
             pending[prove_job.options(**resources).remote(
                 snarkml, plan, plan_path, store.where, j["index"], events)] = j["index"]
     total = len(pending)
-    nodes = [{"id": n["NodeID"], "port": n["NodeManagerPort"]} for n in ray.nodes() if n["Alive"]]
-    log("submitted", **{"chunks" if kind == "audit" else "jobs": total}, nodes=nodes)
-
-    def drain() -> None:
-        while not events.empty():
-            print(json.dumps(events.get_nowait()), flush=True)
+    log("submitted", **{"chunks" if kind == "audit" else "jobs": total}, nodes=alive_nodes())
 
     done = 0
     proofs = {}
     while pending:
         ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.2)
-        drain()
+        drain(events)
         for ref in ready:
             index = pending.pop(ref)
             row = ray.get(ref)
@@ -799,7 +810,7 @@ def main() -> int:
                 proofs[index] = row["proofs"]
                 log("proven", job=index, done=done, of=total, requests=row["requests"],
                     skipped=row["skipped"], seconds=row["prove_secs"], elapsed=elapsed)
-    drain()
+    drain(events)
     proven = time.time() - start
     summary = {"chunks" if kind == "audit" else "jobs": total, "prove_seconds": round(proven, 1)}
     if kind == "batch":
@@ -810,9 +821,8 @@ def main() -> int:
         # Batch proofs by name in the store; an audit's chunks by their count.
         proofs = ([p.rsplit("/", 1)[-1] for p in summary["proofs"]] if kind == "batch"
                   else None)
-        job = aggregation_job(args, kind, snarkml, plan["build"], plan, proofs, store, output,
-                              cache)
-        job["count"] = total if kind == "audit" else 0
+        job = aggregation_job(args, kind, snarkml, plan["build"], plan, proofs,
+                              len(proofs or []) or total, store, output, cache)
         result = aggregate_tree(job, int(args.aggregate_memory_gb * GIB), events)
         log("aggregated", **result)
         summary["aggregate_seconds"] = round(time.time() - start - proven, 1)

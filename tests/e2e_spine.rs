@@ -599,10 +599,7 @@ fn every_readme_block_is_replayed_or_named_with_why_not() {
             "## Accuracy audits",
             "two k = 19 chunks and a k = 21 aggregation; tests/audit_bounty.rs",
         ),
-        (
-            "## Scale-out proving on Ray",
-            "a Ray cluster; tests/ray_audit.rs",
-        ),
+        ("## Scale-out proving on Ray", "a Ray cluster; tests/ray.rs"),
         (
             "### Batches of inference requests",
             "a Ray cluster; tests/batch.rs",
