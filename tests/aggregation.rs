@@ -141,7 +141,7 @@ fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() 
     // new proofs), and an aggregated proof made by an earlier version still verifies with it.
     let loaded = pipeline::load_aggregation(&flat).unwrap();
     let (_, instances, bytes) =
-        pipeline::aggregate::load_aggregated_proof(&loaded.info, &flat.proof()).unwrap();
+        pipeline::aggregated::load_aggregated_proof(&loaded.info, &flat.proof()).unwrap();
     common::pin::check_pin(
         "aggregation_relu3_linear_flat",
         &loaded.info.vk_hash,

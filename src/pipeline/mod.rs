@@ -28,6 +28,7 @@ use snarkml_circuits::halo2_proofs;
 pub mod aggregate;
 pub mod aggregate_cost;
 pub mod aggregate_tree;
+pub mod aggregated;
 pub mod audit;
 pub mod audit_chunks;
 pub mod audit_proof;
@@ -42,10 +43,11 @@ pub use profile::{
 pub mod split;
 pub mod srs;
 pub use aggregate::{
-    aggregate, default_cache_dir, load_aggregation, verify_aggregated, AggregateReport,
-    AggregateRequest, Aggregated, AggregationInfo, NodeReport,
+    aggregate, default_cache_dir, AggregateReport, AggregateRequest, Aggregated, AggregationInfo,
+    NodeReport,
 };
 pub use aggregate_tree::NodeId;
+pub use aggregated::{load_aggregation, verify_aggregated};
 pub use srs::{dev_srs_for, srs_for_k, srs_gen, srs_import};
 
 /// Number of random calibration samples used when none are given.
@@ -761,7 +763,7 @@ pub async fn verify_onchain(
 fn evm_proof(build: &BuildDir, proof: &Path) -> Result<(Vec<Fr>, Vec<u8>)> {
     if build.is_aggregation() {
         let info = load_aggregation(build)?.info;
-        let (_, instances, bytes) = aggregate::load_aggregated_proof(&info, proof)?;
+        let (_, instances, bytes) = aggregated::load_aggregated_proof(&info, proof)?;
         return Ok((instances, bytes));
     }
     let Loaded { info, model, .. } = load(build)?;
