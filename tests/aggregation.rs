@@ -14,7 +14,7 @@ use common::{
 };
 use snarkml::artifacts::BuildDir;
 use snarkml::pipeline::aggregate::Layout;
-use snarkml::pipeline::{self, AggregateRequest};
+use snarkml::pipeline::{self, AggregateRequest, KeyCache};
 use snarkml::stored::Stored;
 use snarkml_circuits::aggregation::{self, Expose, ACCUMULATOR_INSTANCES};
 use snarkml_circuits::fixed_point::{field_from_hex, field_to_hex};
@@ -27,6 +27,9 @@ use std::path::{Path, PathBuf};
 
 /// The aggregation circuit's size in these tests (the CLI default).
 const AGG_K: u32 = snarkml_circuits::aggregation::DEFAULT_K;
+/// The key cache's limit in the tests: room for one aggregation circuit's keys at `AGG_K`
+/// (the flat pair's take 2.1 GB, the compression's 1.6 GB), not two. Also `--cache-limit 3GiB`.
+const CACHE_LIMIT: u64 = 3 << 30;
 
 /// Compiles and sets up a fixture (calibrated on its own input) with the shared SRS.
 fn build_fixture(dir: &Path, stem: &str, srs: &Path) -> BuildDir {
@@ -123,7 +126,7 @@ fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() 
         k: AGG_K,
         expose: Expose::All,
         layout: Layout::FLAT,
-        cache_dir: cache.clone(),
+        cache: KeyCache::new(&cache).with_limit(CACHE_LIMIT),
         step: None,
     };
     let report = pipeline::aggregate(&req, &flat, |_| {})
@@ -187,6 +190,8 @@ fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() 
             s(aggr.root()),
             "--cache-dir",
             s(&cache),
+            "--cache-limit",
+            "3GiB",
         ];
         args.extend_from_slice(extra);
         snarkml(&args)
@@ -244,6 +249,15 @@ fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() 
         "{progress}"
     );
     assert!(!progress.contains("note: this aggregation"), "{progress}");
+    // The cache keeps under its limit: the flat pair's keys (used last by step 0:0) made room
+    // for the compression's, so a CI machine's disk holds one aggregation key at a time.
+    assert!(
+        progress.contains("note: removed 1 least recently used key cache entry"),
+        "{progress}"
+    );
+    let entries = KeyCache::new(&cache).entries();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(entries[0].bytes <= CACHE_LIMIT, "{entries:?}");
     let report = json(&o);
     assert_eq!(report["layers"], serde_json::json!([[2], [1]]), "{report}");
     assert_eq!(

@@ -348,11 +348,21 @@ pub fn pk_to_bytes(pk: &ProvingKey<G1Affine>) -> Vec<u8> {
     pk.to_bytes(SerdeFormat::RawBytes)
 }
 
+/// Writes a proving key as [`pk_to_bytes`] does, without holding its bytes in memory.
+pub fn write_pk(pk: &ProvingKey<G1Affine>, w: &mut impl std::io::Write) -> std::io::Result<()> {
+    pk.write(w, SerdeFormat::RawBytes)
+}
+
 /// Reads a proving key for a circuit of the given shape ([`CircuitParams::of`] the model).
 pub fn pk_from_bytes(bytes: &[u8], params: CircuitParams) -> Result<ProvingKey<G1Affine>> {
-    let mut r = bytes;
+    read_pk(&mut &bytes[..], params)
+}
+
+/// Reads a proving key for a circuit of the given shape from a reader (a buffered file: no
+/// copy of its bytes in memory).
+pub fn read_pk(r: &mut impl std::io::Read, params: CircuitParams) -> Result<ProvingKey<G1Affine>> {
     catch_unwind(AssertUnwindSafe(|| {
-        ProvingKey::read::<_, ModelCircuit>(&mut r, SerdeFormat::RawBytes, params)
+        ProvingKey::read::<_, ModelCircuit>(r, SerdeFormat::RawBytes, params)
     }))
     .map_err(|_| CircuitError::corrupt_key("proving key", None))?
     .map_err(|e| CircuitError::corrupt_key("proving key", Some(&e)))

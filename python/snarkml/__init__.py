@@ -623,8 +623,9 @@ def aggregate(proofs: Sequence[Union[Proof, PathLike]], builds: Union[Build, Seq
     aggregate``): ``builds`` are their models' builds, ``srs`` the SRS they were set up from
     (at least ``2**k`` points), ``expose`` what the aggregated proof shows of their instances
     (``"sum:0"``, ``"equal:0,chain:1:2"``…). ``options``: ``k``, ``arity``, ``no_compress``,
-    ``cache_dir``. Slow and large: minutes and GiB per aggregation circuit on a laptop
-    (BENCHMARKS.md "Aggregation")."""
+    ``cache_dir``, ``cache_limit`` (``"16GiB"``: the least recently used cached keys are
+    removed to keep under it). Slow and large: minutes and GiB per aggregation circuit on a
+    laptop (BENCHMARKS.md "Aggregation")."""
     words: list = ["aggregate", *(_path(p) for p in proofs)]
     for b in [builds] if isinstance(builds, Build) else builds:
         words += ["--build", _path(b)]

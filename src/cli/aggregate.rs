@@ -1,7 +1,7 @@
 use crate::artifacts::BuildDir;
 use crate::pipeline::aggregate::{Layout, Stage};
 use crate::pipeline::aggregate_tree::{NodeId, Tree};
-use crate::pipeline::{self, AggregateReport, AggregateRequest, Aggregated};
+use crate::pipeline::{self, AggregateReport, AggregateRequest, Aggregated, KeyCache};
 use clap::Args;
 use snarkml_circuits::aggregation::{Expose, DEFAULT_K};
 use snarkml_circuits::io::AggregatedProofFile;
@@ -189,18 +189,26 @@ impl LayoutOpts {
     }
 }
 
-/// Where proving keys are cached.
+/// Where proving keys are cached, and how much room they may take.
 #[derive(Debug, Args)]
 pub struct CacheOpts {
     /// Where proving keys are cached [default: $SNARKML_CACHE_DIR, else ~/.cache/snarkml].
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
+    /// The most the cached keys may take (an aggregation circuit's take 2-3 GB): the least
+    /// recently used are removed to make room [default: 16GiB].
+    #[arg(long, env = "SNARKML_CACHE_LIMIT", value_parser = super::compile::parse_bytes)]
+    pub cache_limit: Option<u64>,
 }
 
 impl CacheOpts {
-    /// The cache directory, the default one unless given.
-    pub fn dir(self) -> PathBuf {
-        self.cache_dir.unwrap_or_else(pipeline::default_cache_dir)
+    /// The cache, in the default directory and with the default limit unless given.
+    pub fn cache(self) -> KeyCache {
+        let cache = KeyCache::new(self.cache_dir.unwrap_or_else(pipeline::default_cache_dir));
+        match self.cache_limit {
+            Some(limit) => cache.with_limit(limit),
+            None => cache,
+        }
     }
 }
 
@@ -249,7 +257,7 @@ impl AggregateCmd {
             k: self.k,
             expose,
             layout: self.layout.layout(),
-            cache_dir: self.cache.dir(),
+            cache: self.cache.cache(),
             step: self.steps.step,
         };
         let out = BuildDir::new(&self.out);
@@ -276,7 +284,7 @@ impl AggregateCmd {
             );
         }
         let out = BuildDir::new(&self.out);
-        let cache = self.cache.dir();
+        let cache = self.cache.cache();
         let made = with_progress(|p| {
             pipeline::split::aggregate_split(
                 build,
@@ -333,6 +341,9 @@ pub(super) fn with_progress<T>(
                 Stage::Reused => (2, "made before from the same proofs, kept"),
                 Stage::Keygen => (1, "generating keys (cached for next time)"),
                 Stage::LoadKeys => (1, "reading cached keys"),
+                Stage::Cache(note) => {
+                    return super::progress_note(&bar, &format!("note: {note}"));
+                }
                 Stage::Prove => (2, "proving"),
             };
             let left = per_step * (steps - step) as u64;

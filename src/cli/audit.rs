@@ -321,6 +321,9 @@ fn print_bounty(json_out: bool, b: &BountyEntry) -> eyre::Result<()> {
 fn prove_chunks(req: &audit_proof::AuditProveRequest, json_out: bool) -> eyre::Result<()> {
     let bar = super::progress_bar(0);
     let reports = audit_proof::prove_chunks(req, |stage| {
+        if let audit_proof::ChunkStage::Cache(note) = &stage {
+            return super::progress_note(&bar, &format!("note: {note}"));
+        }
         let Some(b) = &bar else { return };
         match stage {
             audit_proof::ChunkStage::Keygen { samples, k } => b.set_message(format!(
@@ -339,6 +342,7 @@ fn prove_chunks(req: &audit_proof::AuditProveRequest, json_out: bool) -> eyre::R
                 }
                 b.set_message(format!("proving chunk {chunk} of {chunks}"));
             }
+            audit_proof::ChunkStage::Cache(_) => {}
         }
     });
     if let Some(b) = &bar {
@@ -435,7 +439,7 @@ impl AuditCmd {
                     chunk_size,
                     only: chunks,
                     out,
-                    cache_dir: cache.dir(),
+                    cache: cache.cache(),
                     plan,
                     force,
                 };
@@ -528,7 +532,7 @@ impl AuditCmd {
                     srs,
                     k,
                     layout: layout.layout(),
-                    cache_dir: cache.dir(),
+                    cache: cache.cache(),
                     step: steps.step,
                 };
                 let out = BuildDir::new(&out);

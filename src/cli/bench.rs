@@ -233,7 +233,7 @@ impl BenchCmd {
             k: self.agg_k,
             expose: self.expose.parse()?,
             layout: self.layout.layout(),
-            cache_dir: tmp.join("cache"),
+            cache: pipeline::KeyCache::new(tmp.join("cache")),
             step: None,
         };
         let aggr = BuildDir::new(tmp.join("aggr"));

@@ -23,7 +23,9 @@ use crate::chain::{ChainConfig, ANVIL_DEFAULT_KEY};
 use crate::deployments::{Contract, Deployments, Lookup};
 use alloy::primitives::Address;
 use clap::{Args, Parser, Subcommand};
-pub(crate) use progress::{predicted, progress_bar, progress_step, timed, timed_predicted};
+pub(crate) use progress::{
+    predicted, progress_bar, progress_note, progress_step, timed, timed_predicted,
+};
 
 /// snarkml: prove that a model produced an output, and check the proof on Ethereum.
 #[derive(Debug, Parser)]

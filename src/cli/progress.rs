@@ -182,6 +182,14 @@ pub(crate) fn progress_step(bar: &Option<indicatif::ProgressBar>, pos: u64, msg:
     }
 }
 
+/// Prints a line above the progress bar, or on stderr when there is none.
+pub(crate) fn progress_note(bar: &Option<indicatif::ProgressBar>, line: &str) {
+    match bar {
+        Some(b) => b.println(line),
+        None => eprintln!("{line}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,10 +25,9 @@ use super::aggregate_tree::{
     inputs_digest, keyed, layer_specs, node_path, read_node, write_node, Entry, NodeState, Tree,
 };
 pub use super::aggregate_tree::{Aggregated, NodeId, NodeReport};
+use super::key_cache::{self, CacheNote, KeyCache};
 use super::{load, load_vk};
-use crate::artifacts::{
-    read_bytes, read_json, write_bytes, write_bytes_atomic, write_json, BuildDir, SetupInfo,
-};
+use crate::artifacts::{read_json, write_bytes, write_json, BuildDir, SetupInfo};
 use crate::stored::{write_params, SrsFile, Stored};
 use eyre::{bail, Result, WrapErr};
 use halo2_proofs::plonk::VerifyingKey;
@@ -49,6 +48,8 @@ use std::path::{Path, PathBuf};
 
 /// Version of the cache layout; bump when the aggregation circuit changes.
 const CACHE_VERSION: &str = "snarkml-aggregation-cache/2";
+/// The cache's directory of aggregation keys.
+const CACHE_KIND: &str = "aggregation";
 
 /// How proofs are arranged into aggregation circuits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,7 +161,7 @@ pub struct AggregateRequest {
     /// How the proofs are arranged into aggregation circuits.
     pub layout: Layout,
     /// Where proving keys are cached.
-    pub cache_dir: PathBuf,
+    pub cache: KeyCache,
     /// One node of the tree to prove (`--step L:G`), from its children's node files; `None`
     /// proves the whole tree (reusing node files made from the same proofs).
     pub step: Option<NodeId>,
@@ -190,7 +191,7 @@ pub struct AggregateReport {
 }
 
 /// The stages [`aggregate`] reports to a progress callback.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Stage {
     /// Inner proofs are being checked.
     CheckInner,
@@ -218,22 +219,11 @@ pub enum Stage {
     Keygen,
     /// Aggregation keys are being read from the cache.
     LoadKeys,
+    /// Storing the keys just generated in the cache removed older entries, or could not
+    /// store them (the aggregation goes on).
+    Cache(CacheNote),
     /// The aggregated proof is being made.
     Prove,
-}
-
-/// The default proving-key cache: `$SNARKML_CACHE_DIR`, else `$XDG_CACHE_HOME/snarkml`, else
-/// `~/.cache/snarkml`.
-pub fn default_cache_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("SNARKML_CACHE_DIR") {
-        return d.into();
-    }
-    if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
-        return PathBuf::from(d).join("snarkml");
-    }
-    std::env::var_os("HOME")
-        .map(|h| PathBuf::from(h).join(".cache/snarkml"))
-        .unwrap_or_else(|| std::env::temp_dir().join("snarkml-cache"))
 }
 
 /// Inner proofs ready to aggregate, with what the aggregation directory records of them.
@@ -361,7 +351,7 @@ pub fn aggregate(
         k: req.k,
         expose: &req.expose,
         layout: req.layout,
-        cache_dir: &req.cache_dir,
+        cache: &req.cache,
         step: req.step,
     };
     aggregate_set(srs, inner, &target, out, progress)
@@ -376,7 +366,7 @@ pub(crate) struct AggregationTarget<'a> {
     /// How the proofs are arranged into aggregation circuits.
     pub layout: Layout,
     /// Where proving keys are cached.
-    pub cache_dir: &'a Path,
+    pub cache: &'a KeyCache,
     /// One node of the tree to prove (from its children's node files), or the whole tree.
     pub step: Option<NodeId>,
 }
@@ -573,24 +563,23 @@ impl<P: FnMut(Stage)> Run<'_, P> {
         let k = self.target.k;
         let keys = match cached.filter(|(c, _)| *c == key) {
             Some((_, keys)) => keys,
-            None => {
-                let entry = self.target.cache_dir.join("aggregation").join(&key);
-                match load_cached(&entry) {
-                    Some(keys) => {
-                        (self.progress)(Stage::LoadKeys);
-                        keys
-                    }
-                    None => {
-                        (self.progress)(Stage::Keygen);
-                        let start = std::time::Instant::now();
-                        let keys = aggregation::keygen(self.params, proofs, expose, k)?;
-                        self.keys_generated += 1;
-                        self.keygen_secs += start.elapsed().as_secs_f64();
-                        store_cached(&entry, &keys)?;
-                        keys
-                    }
+            None => match self.target.cache.load(CACHE_KIND, &key, load_cached) {
+                Some(keys) => {
+                    (self.progress)(Stage::LoadKeys);
+                    keys
                 }
-            }
+                None => {
+                    (self.progress)(Stage::Keygen);
+                    let start = std::time::Instant::now();
+                    let keys = aggregation::keygen(self.params, proofs, expose, k)?;
+                    self.keys_generated += 1;
+                    self.keygen_secs += start.elapsed().as_secs_f64();
+                    for note in store_cached(self.target.cache, &key, &keys) {
+                        (self.progress)(Stage::Cache(note));
+                    }
+                    keys
+                }
+            },
         };
         (self.progress)(Stage::Prove);
         let start = std::time::Instant::now();
@@ -658,19 +647,20 @@ impl<P> Run<'_, P> {
 
 fn load_cached(entry: &Path) -> Option<AggregationKeys> {
     let shape: AggregationShape = read_json(&entry.join("shape.json")).ok()?;
-    let bytes = read_bytes(&entry.join("pk.bin")).ok()?;
-    let pk = aggregation::pk_from_bytes(&bytes, &shape).ok()?;
+    let pk = aggregation::read_pk(&mut key_cache::reader(&entry.join("pk.bin"))?, &shape).ok()?;
     Some(AggregationKeys { pk, shape })
 }
 
-fn store_cached(entry: &Path, keys: &AggregationKeys) -> Result<()> {
-    std::fs::create_dir_all(entry)
-        .wrap_err_with(|| format!("cannot create the key cache {}", entry.display()))?;
-    // The shape last: an entry is read only when both files are there.
-    write_bytes_atomic(&entry.join("pk.bin"), &aggregation::pk_to_bytes(&keys.pk))?;
-    write_bytes_atomic(
-        &entry.join("shape.json"),
-        &serde_json::to_vec_pretty(&keys.shape)?,
+/// Stores the keys (the shape last: an entry is read only when both files are there).
+fn store_cached(cache: &KeyCache, key: &str, keys: &AggregationKeys) -> Vec<CacheNote> {
+    let shape = serde_json::to_vec_pretty(&keys.shape).expect("a shape serializes");
+    cache.store(
+        CACHE_KIND,
+        key,
+        &[
+            ("pk.bin", &|mut w| aggregation::write_pk(&keys.pk, &mut w)),
+            ("shape.json", &|w| w.write_all(&shape)),
+        ],
     )
 }
 

@@ -13,8 +13,9 @@
 //! compiled model, the chunk size and the SRS.
 
 use super::aggregate::{self, AggregationTarget, InnerSet, Stage};
+use super::key_cache::{self, CacheNote, KeyCache};
 use super::{compiled_model, Aggregated};
-use crate::artifacts::{read_bytes, read_json, write_bytes, write_bytes_atomic, BuildDir};
+use crate::artifacts::{read_bytes, read_json, write_bytes, BuildDir};
 use crate::stored::{SrsFile, Stored};
 use eyre::{bail, Result, WrapErr};
 use halo2_proofs::plonk::{ProvingKey, VerifyingKey};
@@ -33,6 +34,8 @@ use std::path::{Path, PathBuf};
 
 /// Version of the chunk key cache layout; bump when the chunk circuit changes.
 const CACHE_VERSION: &str = "snarkml-audit-chunk-cache/1";
+/// The cache's directory of chunk keys.
+const CACHE_KIND: &str = "audit";
 
 /// What the aggregated audit proof exposes after the accumulator: `C_W` (equal in every
 /// chunk), the chain's start and end (`h_0`, `C_D`), the sample count and the correct count.
@@ -54,7 +57,7 @@ pub struct AuditProveRequest {
     /// The audit directory to write chunk proofs into.
     pub out: PathBuf,
     /// Where chunk proving keys are cached.
-    pub cache_dir: PathBuf,
+    pub cache: KeyCache,
     /// The plan the chunks must follow (from [`plan`]): the model, the chunking and every
     /// chunk's chain values are checked against it before anything is proven.
     pub plan: Option<AuditPlan>,
@@ -191,7 +194,7 @@ fn check_plan(plan: &AuditPlan, q: &Quantized, ranges: &[(usize, usize)]) -> Res
 }
 
 /// The stages [`prove_chunks`] reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChunkStage {
     /// Keys for chunks of `samples` samples (`2^k` rows) are being generated.
     Keygen {
@@ -200,6 +203,9 @@ pub enum ChunkStage {
         /// The chunk circuit's `k`.
         k: u32,
     },
+    /// Storing the keys just generated in the cache removed older entries, or could not
+    /// store them (the audit goes on).
+    Cache(CacheNote),
     /// Chunk `chunk` of `chunks` is being proven.
     Prove {
         /// Which chunk.
@@ -259,7 +265,7 @@ fn chunk_keys(
     progress: &mut impl FnMut(ChunkStage),
 ) -> Result<ChunkKeys> {
     let k = chunk::chunk_k(model, samples)?;
-    let srs = super::srs_for_k(&req.srs, k, &req.cache_dir)
+    let srs = super::srs_for_k(&req.srs, k, req.cache.dir())
         .wrap_err_with(|| format!("a chunk of {samples} samples needs an SRS of k ≥ {k}"))?;
     if srs.k() < k {
         bail!(
@@ -273,24 +279,24 @@ fn chunk_keys(
     h.update(CACHE_VERSION);
     h.update(read_bytes(&BuildDir::new(&req.build).model())?);
     h.update(format!("|{samples}|{srs_id}"));
-    let entry = req
-        .cache_dir
-        .join("audit")
-        .join(hex::encode(h.finalize()))
-        .join("pk.bin");
+    let key = hex::encode(h.finalize());
     let params = srs.params;
-    let cached = read_bytes(&entry)
+    let cached = req.cache.load(CACHE_KIND, &key, |entry| {
+        prover::read_pk(
+            &mut key_cache::reader(&entry.join("pk.bin"))?,
+            chunk::chunk_params(model),
+        )
         .ok()
-        .and_then(|b| prover::pk_from_bytes(&b, chunk::chunk_params(model)).ok());
+    });
     let pk = match cached {
         Some(pk) => pk,
         None => {
             progress(ChunkStage::Keygen { samples, k });
             let pk = chunk::keygen(&params, model, samples)?;
-            let dir = entry.parent().expect("cache entries have a directory");
-            std::fs::create_dir_all(dir)
-                .wrap_err_with(|| format!("cannot create the key cache {}", dir.display()))?;
-            write_bytes_atomic(&entry, &prover::pk_to_bytes(&pk))?;
+            let write = |mut w: &mut dyn std::io::Write| prover::write_pk(&pk, &mut w);
+            for note in req.cache.store(CACHE_KIND, &key, &[("pk.bin", &write)]) {
+                progress(ChunkStage::Cache(note));
+            }
             pk
         }
     };
@@ -420,7 +426,7 @@ pub struct AuditAggregateRequest {
     /// How the chunk proofs are arranged into aggregation circuits.
     pub layout: aggregate::Layout,
     /// Where aggregation proving keys are cached.
-    pub cache_dir: PathBuf,
+    pub cache: KeyCache,
     /// One node of the aggregation tree to prove, or the whole tree.
     pub step: Option<aggregate::NodeId>,
 }
@@ -539,7 +545,7 @@ pub fn aggregate_audit(
         k: req.k,
         expose: &expose,
         layout: req.layout,
-        cache_dir: &req.cache_dir,
+        cache: &req.cache,
         step: req.step,
     };
     aggregate::aggregate_set(srs, set, &target, out, progress)

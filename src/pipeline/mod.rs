@@ -34,6 +34,7 @@ pub mod audit_chunks;
 pub mod audit_proof;
 pub mod batch;
 pub mod binding;
+pub mod key_cache;
 pub mod market;
 pub mod profile;
 pub mod prompt;
@@ -43,11 +44,11 @@ pub use profile::{
 pub mod split;
 pub mod srs;
 pub use aggregate::{
-    aggregate, default_cache_dir, AggregateReport, AggregateRequest, Aggregated, AggregationInfo,
-    NodeReport,
+    aggregate, AggregateReport, AggregateRequest, Aggregated, AggregationInfo, NodeReport,
 };
 pub use aggregate_tree::NodeId;
 pub use aggregated::{load_aggregation, verify_aggregated};
+pub use key_cache::{default_cache_dir, KeyCache};
 pub use srs::{dev_srs_for, srs_for_k, srs_gen, srs_import};
 
 /// Number of random calibration samples used when none are given.

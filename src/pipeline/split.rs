@@ -9,6 +9,7 @@ use super::aggregate::{
     aggregate_set, same_srs, Aggregated, AggregationTarget, InnerSet, Layout, NodeId, Stage,
 };
 use super::aggregate_tree::Tree;
+use super::key_cache::KeyCache;
 use super::{
     check_proof_file, dev_srs_for, load, load_vk, openings_path, save_compiled, setup, verify_file,
     BuildProver,
@@ -598,7 +599,7 @@ pub fn aggregate_split(
     srs: &Path,
     k: u32,
     (layout, step): (Layout, Option<NodeId>),
-    cache_dir: &Path,
+    cache: &KeyCache,
     out: &BuildDir,
     progress: impl FnMut(Stage),
 ) -> Result<Aggregated> {
@@ -650,7 +651,7 @@ pub fn aggregate_split(
         k,
         expose: &expose,
         layout,
-        cache_dir,
+        cache,
         step,
     };
     aggregate_set(srs, inner, &target, out, progress)

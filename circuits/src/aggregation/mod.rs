@@ -355,15 +355,25 @@ pub fn pk_to_bytes(pk: &ProvingKey<G1Affine>) -> Vec<u8> {
     pk.to_bytes(SerdeFormat::RawBytesUnchecked)
 }
 
+/// Writes a proving key of the aggregation circuit as [`pk_to_bytes`] does, without holding
+/// its bytes in memory (2-3 GB at k = 21).
+pub fn write_pk(pk: &ProvingKey<G1Affine>, w: &mut impl std::io::Write) -> std::io::Result<()> {
+    pk.write(w, SerdeFormat::RawBytesUnchecked)
+}
+
 /// Reads a proving key of the aggregation circuit with the given shape.
 pub fn pk_from_bytes(bytes: &[u8], shape: &AggregationShape) -> Result<ProvingKey<G1Affine>> {
-    let mut r = bytes;
+    read_pk(&mut &bytes[..], shape)
+}
+
+/// Reads a proving key of the aggregation circuit with the given shape from a reader (a
+/// buffered file: no copy of its bytes in memory).
+pub fn read_pk(
+    r: &mut impl std::io::Read,
+    shape: &AggregationShape,
+) -> Result<ProvingKey<G1Affine>> {
     catch_unwind(AssertUnwindSafe(|| {
-        ProvingKey::read::<_, AggregationCircuit>(
-            &mut r,
-            SerdeFormat::RawBytesUnchecked,
-            shape.config,
-        )
+        ProvingKey::read::<_, AggregationCircuit>(r, SerdeFormat::RawBytesUnchecked, shape.config)
     }))
     .map_err(|_| CircuitError::corrupt_key("aggregation proving key", None))?
     .map_err(|e| CircuitError::corrupt_key("aggregation proving key", Some(&e)))
