@@ -271,6 +271,25 @@ fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() 
     let file = pipeline::verify_aggregated(&aggr, &proof).unwrap();
     let instances: Vec<Fr> = file.instance_fields().unwrap();
     assert_eq!(instances[ACCUMULATOR_INSTANCES..], [i3, i2].concat()[..]);
+    // The compression circuit at the top of the tree (the one a deployed verifier checks) is
+    // pinned too, with an aggregated proof made by an earlier version.
+    let loaded = pipeline::load_aggregation(&aggr).unwrap();
+    let (_, top_instances, top_bytes) =
+        pipeline::aggregated::load_aggregated_proof(&loaded.info, &proof).unwrap();
+    common::pin::check_pin(
+        "aggregation_relu3_linear_compressed",
+        &loaded.info.vk_hash,
+        || (top_instances, top_bytes),
+        |instances, bytes| {
+            aggregation::verify(
+                &loaded.params,
+                &loaded.vk,
+                instances,
+                bytes,
+                Transcript::Keccak,
+            )
+        },
+    );
     let o = snarkml(&["verify", s(aggr.root()), s(&proof)]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
