@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
-from onnx import helper
+from onnx import helper, numpy_helper
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_models import (  # noqa: E402  (the shared helpers of the model generator)
@@ -45,6 +45,9 @@ N_CALIBRATION = 8
 IR_FOR_OPSET = {13: 8, 17: 8, 18: 8, 20: 9, 21: 10}
 
 MODELS = {}
+# A model's seed is 1000 + its place in MODELS, except where it was first written at another
+# place (the committed fixtures are what this script writes, byte for byte).
+SEEDS = {"inverted_residual": 1055}
 # Models using an op version the ONNX checker calls deprecated (still what some exporters wrote).
 DEPRECATED_OPS = {"group_norm"}
 
@@ -1073,37 +1076,6 @@ def pool_bn_conv(rng):
 # --------------------------------------------------------------------------
 # writing
 
-@model("inverted_residual", "MobileNetV2's inverted residual blocks: 1x1 expand Conv and Clip(0, 6), "
-       "3x3 depthwise Conv and Clip, 1x1 project Conv, the residual Add, a stride-2 block, "
-       "then GlobalAveragePool into a Gemm (the chains a split cuts by channels)")
-def inverted_residual(rng):
-    c, e = 4, 12  # channels, expanded channels (expansion 3)
-    nodes, inits = [], [init_f32("zero", np.array(0.0, dtype=np.float32)),
-                        init_f32("six", np.array(6.0, dtype=np.float32))]
-    x = "input"
-    for b, stride in enumerate([1, 2]):
-        def conv(name, src, w_shape, group=1, pad=0, s=1):
-            inits.extend([weights(rng, f"w_{name}", w_shape), weights(rng, f"b_{name}", (w_shape[0],), 0.25)])
-            nodes.append(node("Conv", [src, f"w_{name}", f"b_{name}"], [name], strides=[s, s],
-                              pads=[pad] * 4, group=group))
-            return name
-        def relu6(src):
-            nodes.append(node("Clip", [src, "zero", "six"], [f"{src}_r6"]))
-            return f"{src}_r6"
-        h = relu6(conv(f"expand{b}", x, (e, c, 1, 1)))
-        h = relu6(conv(f"dw{b}", h, (e, 1, 3, 3), group=e, pad=1, s=stride))
-        h = conv(f"project{b}", h, (c, e, 1, 1))
-        if stride == 1:
-            nodes.append(node("Add", [x, h], [f"res{b}"]))
-            h = f"res{b}"
-        x = h
-    nodes.append(node("GlobalAveragePool", [x], ["gap"]))
-    nodes.append(node("Flatten", ["gap"], ["flat"]))
-    nodes.append(node("Gemm", ["flat", "w_fc", "b_fc"], ["output"], transB=1))
-    inits.extend([weights(rng, "w_fc", (3, c)), weights(rng, "b_fc", (3,), 0.25)])
-    return nodes, {"input": ([1, c, 8, 8], 0.0, 1.0)}, {"output": [1, 3]}, inits, 18
-
-
 # --------------------------------------------------------------------------
 
 def run_ort(path: Path, feeds: dict) -> list[np.ndarray]:
@@ -1417,6 +1389,63 @@ def lrn_alexnet(rng):
     )
 
 
+@model("inverted_residual", "MobileNetV2's inverted residual blocks: 1x1 expand Conv and Clip(0, 6), "
+       "3x3 depthwise Conv and Clip, 1x1 project Conv, the residual Add, a stride-2 block, "
+       "then GlobalAveragePool into a Gemm (the chains a split cuts by channels)")
+def inverted_residual(rng):
+    c, e = 4, 12  # channels, expanded channels (expansion 3)
+    nodes, inits = [], [init_f32("zero", np.array(0.0, dtype=np.float32)),
+                        init_f32("six", np.array(6.0, dtype=np.float32))]
+    x = "input"
+    for b, stride in enumerate([1, 2]):
+        def conv(name, src, w_shape, group=1, pad=0, s=1):
+            inits.extend([weights(rng, f"w_{name}", w_shape), weights(rng, f"b_{name}", (w_shape[0],), 0.25)])
+            nodes.append(node("Conv", [src, f"w_{name}", f"b_{name}"], [name], strides=[s, s],
+                              pads=[pad] * 4, group=group))
+            return name
+        def relu6(src):
+            nodes.append(node("Clip", [src, "zero", "six"], [f"{src}_r6"]))
+            return f"{src}_r6"
+        h = relu6(conv(f"expand{b}", x, (e, c, 1, 1)))
+        h = relu6(conv(f"dw{b}", h, (e, 1, 3, 3), group=e, pad=1, s=stride))
+        h = conv(f"project{b}", h, (c, e, 1, 1))
+        if stride == 1:
+            nodes.append(node("Add", [x, h], [f"res{b}"]))
+            h = f"res{b}"
+        x = h
+    nodes.append(node("GlobalAveragePool", [x], ["gap"]))
+    nodes.append(node("Flatten", ["gap"], ["flat"]))
+    nodes.append(node("Gemm", ["flat", "w_fc", "b_fc"], ["output"], transB=1))
+    inits.extend([weights(rng, "w_fc", (3, c)), weights(rng, "b_fc", (3,), 0.25)])
+    return nodes, {"input": ([1, c, 8, 8], 0.0, 1.0)}, {"output": [1, 3]}, inits, 18
+
+
+@model("integer_ops", "integer arithmetic of computed tensors: token ids into buckets (Mod by a "
+       "positive and by a negative divisor, the result taking the divisor's sign), a hashed "
+       "feature (Mod of a sum of ids), and bytes split into their high bits and low nibble "
+       "(BitShift right, BitwiseAnd with a mask of low bits)")
+def integer_ops(rng):
+    parts = ["bucket", "neg_bucket", "hashed", "high", "low"]
+    return (
+        [
+            node("Mod", ["ids", "seven"], ["bucket"]),
+            node("Mod", ["ids", "minus_five"], ["neg_bucket"]),
+            node("Add", ["ids", "ids"], ["twice"]),
+            node("Mod", ["twice", "thirteen"], ["hashed"]),
+            node("BitShift", ["bytes", "two"], ["high"], direction="RIGHT"),
+            node("BitwiseAnd", ["bytes", "fifteen"], ["low"]),
+            *[node("Cast", [p], [f"{p}_f"], to=onnx.TensorProto.FLOAT) for p in parts],
+            node("Concat", [f"{p}_f" for p in parts], ["output"], axis=1),
+        ],
+        {"ids": ([1, 8], -20, 40, np.int64), "bytes": ([1, 8], 0, 255, np.uint8)},
+        {"output": [1, 40]},
+        [init_i64("seven", 7), init_i64("minus_five", -5), init_i64("thirteen", 13),
+         numpy_helper.from_array(np.array(2, dtype=np.uint8), "two"),
+         numpy_helper.from_array(np.array(15, dtype=np.uint8), "fifteen")],
+        18,
+    )
+
+
 # ONNX the compiler must refuse, each with a one-line error naming the node:
 # tests/fixtures/refused/NAME.onnx (checked by circuits/tests/ops_corpus.rs).
 REFUSED = {
@@ -1443,6 +1472,18 @@ REFUSED = {
                                       [init_f32("table", [[0.5] * 3] * 8),
                                        init_i64("index", [[9]]),
                                        init_f32("update", [[1.0] * 3])]),
+    # Integer ops the circuit does not express: C's fmod (the dividend's sign), a divisor
+    # computed from the input, a left shift (it wraps at the element type's width), a mask
+    # that is not of low bits.
+    "mod_fmod_computed": ([node("Mod", ["input", "three"], ["output"], fmod=1)],
+                          [init_f32("three", 3.0)]),
+    "mod_computed_divisor": ([node("Abs", ["input"], ["d"]),
+                              node("Mod", ["input", "d"], ["output"], fmod=1)], []),
+    "bitshift_left_computed": ([node("BitShift", ["input", "two"], ["output"],
+                                     direction="LEFT")],
+                               [init_f32("two", 2.0)]),
+    "bitwise_and_mask": ([node("BitwiseAnd", ["input", "six"], ["output"])],
+                         [init_f32("six", 6.0)]),
     # 3 groups of 8 channels.
     "group_norm_bad_groups": ([node("GroupNormalization", ["input", "s", "b"], ["output"],
                                     num_groups=3)],
@@ -1467,7 +1508,7 @@ def write_refused() -> None:
 
 def main() -> int:
     write_refused()
-    index = [write(name, 1000 + i) for i, name in enumerate(MODELS)]
+    index = [write(name, SEEDS.get(name, 1000 + i)) for i, name in enumerate(MODELS)]
     dump_json(CORPUS / "INDEX.json", index)
     ops = sorted({op for entry in index for op in entry["ops"]})
     print(f"wrote {len(index)} models covering {len(ops)} ops to {CORPUS}")

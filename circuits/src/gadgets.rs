@@ -58,6 +58,10 @@ pub trait Gadgets {
     /// `round(value(a)·2^shift / value(b))` for `value(b) > 0`, the remainders range-checked
     /// to `range_bits`.
     fn divide(&mut self, a: CellRef, b: CellRef, shift: u32, range_bits: u32) -> CellRef;
+    /// `(q, r)` with `q = ⌊value(a) / d⌋` and `r = value(a) − d·q` for a constant `d > 0`:
+    /// `q` a witness range-checked by the identity table, `r` and `d − 1 − r` range-checked
+    /// to `range_bits` (so `0 ≤ r < d`, which pins `q`).
+    fn floor_div(&mut self, a: CellRef, d: i64, range_bits: u32) -> (CellRef, CellRef);
     /// A cell constrained to zero (shared).
     fn zero(&mut self) -> CellRef;
     /// The accumulators `Y = W·X + b` of a matrix product with constant weights, checked by

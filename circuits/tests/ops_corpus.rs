@@ -250,6 +250,48 @@ fn a_softmax_quotient_off_by_one_fails_the_remainder_range_check() {
 }
 
 #[test]
+fn a_floor_quotient_off_by_one_fails_its_remainder_range_checks() {
+    // `Mod` of token ids: the prover claims the first quotient one unit higher, so the
+    // remainder `x − d·q` it must then show is negative (and `d − 1 − r` is too large).
+    let (model, q) = corpus_model("integer_ops");
+    let layer = model
+        .layers
+        .iter()
+        .position(|l| matches!(l, Layer::FloorDiv(_)))
+        .expect("Mod lowers to a floor division");
+    let fault = Fault {
+        layer,
+        element: 0,
+        delta: 1,
+        accumulator: false,
+    };
+    let plan = Plan::build_with_fault(&model, model.layout.width, Some(&q), Some(fault)).unwrap();
+    let honest = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
+    assert_ne!(
+        plan.instances, honest.instances,
+        "the lie reaches the output"
+    );
+    // layers[0] of the plan is the inputs.
+    let rows = plan.layers[layer + 1].start..plan.layers[layer + 1].end;
+    let f = failures(&model, plan);
+    assert!(!f.is_empty(), "a wrong quotient is accepted");
+    // Only the range checks of the layer's rows object: a lookup outside the range table,
+    // or (with limbs) the copy of the value into its limb chain.
+    for e in &f {
+        assert!(
+            matches!(e, VerifyFailure::Lookup { name, .. } if name == "activation and range table")
+                || matches!(e, VerifyFailure::Permutation { .. }),
+            "{f:#?}"
+        );
+        let row = failure_row(e).expect("a row");
+        assert!(
+            rows.contains(&row),
+            "row {row} outside the layer's {rows:?}: {f:#?}"
+        );
+    }
+}
+
+#[test]
 fn a_product_accumulator_claimed_wrong_fails_exactly_the_product_gates() {
     let (model, q) = corpus_model("matmul_qk");
     let mut plan = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
@@ -383,6 +425,20 @@ fn a_top_k_whose_k_is_out_of_range_or_computed_is_refused_naming_the_node() {
         &["`output`", "K must be one integer in 1..=8"],
     );
     refusal("topk_computed_k", &["TopK", "a computed K"]);
+}
+
+#[test]
+fn integer_ops_the_circuit_cannot_express_are_refused_naming_the_node() {
+    refusal(
+        "mod_fmod_computed",
+        &["Mod", "`output`", "fmod=1", "fmod=0"],
+    );
+    refusal("mod_computed_divisor", &["Mod", "a computed divisor"]);
+    refusal(
+        "bitshift_left_computed",
+        &["BitShift", "LEFT", "RIGHT is supported"],
+    );
+    refusal("bitwise_and_mask", &["BitwiseAnd", "mask 6", "2^k − 1"]);
 }
 
 #[test]

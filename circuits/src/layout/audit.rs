@@ -66,7 +66,7 @@ impl Builder {
 
     /// `⌊a / 2^shift⌋` through the rescale gate with no rounding; the remainder is
     /// range-checked by the table of `shift`. The quotient is unique once bounded.
-    pub(super) fn floor_div(&mut self, a: CellRef, shift: u32) -> CellRef {
+    pub(super) fn floor_shift(&mut self, a: CellRef, shift: u32) -> CellRef {
         let w = self.plan.width;
         let v = self.int(a);
         let q = v.div_euclid(1i128 << shift);
@@ -95,7 +95,7 @@ impl Builder {
     ) -> CellRef {
         let mut q = d;
         for _ in 0..bits.div_ceil(shift).max(1) {
-            q = self.floor_div(q, shift);
+            q = self.floor_shift(q, shift);
         }
         let s = self.dot(&[(q, 1)], 1);
         self.boolean(s, zero);

@@ -563,6 +563,21 @@ impl Builder {
         self.range_check(slack, bits);
         q
     }
+
+    fn floor_div(&mut self, a: CellRef, d: i64, bits: u32) -> (CellRef, CellRef) {
+        let q = if d > 0 {
+            self.int(a).div_euclid(i128::from(d))
+        } else {
+            0
+        };
+        let lie = self.next_fault();
+        let q = self.checked_witness(q + lie);
+        let r = self.dot(&[(a, 1), (q, -d)], 0);
+        self.range_check(r, bits);
+        let slack = self.dot(&[(r, -1)], i128::from(d) - 1);
+        self.range_check(slack, bits);
+        (q, r)
+    }
 }
 
 impl Builder {
@@ -663,6 +678,10 @@ impl Gadgets for Builder {
 
     fn divide(&mut self, a: CellRef, b: CellRef, shift: u32, range_bits: u32) -> CellRef {
         Builder::divide(self, a, b, shift, range_bits)
+    }
+
+    fn floor_div(&mut self, a: CellRef, d: i64, range_bits: u32) -> (CellRef, CellRef) {
+        Builder::floor_div(self, a, d, range_bits)
     }
 
     fn zero(&mut self) -> CellRef {

@@ -177,6 +177,29 @@ pub struct Div {
     pub range_bits: u32,
 }
 
+/// Element-wise floor division by a constant `d` (the divisor at the operand's scale `s`:
+/// `d = divisor·2^s`): the quotient `q = ⌊x / d⌋` (an integer, range-checked by the identity
+/// table) from a [`Div`]-style checked division of `2x − d` by `2d`, whose remainders are
+/// range-checked to `range_bits`; the output is `q·2^s`, or the remainder `x − d·q` (in
+/// `[0, d)`) with `remainder`. The divisor is part of the circuit (like a shape), not a
+/// model parameter.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FloorDiv {
+    /// ONNX node.
+    pub node: String,
+    /// Operand.
+    pub input: TensorId,
+    /// Result, at the operand's scale.
+    pub output: TensorId,
+    /// The divisor at the operand's scale (positive).
+    pub divisor: i64,
+    /// The remainder instead of the quotient.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub remainder: bool,
+    /// Width of the remainder range checks (at least the bits of `4d`).
+    pub range_bits: u32,
+}
+
 /// Sums over windows through the dot-product gate (weights 1), no rescale.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sum {
@@ -262,6 +285,9 @@ pub enum Layer {
     /// identity table and `2^(s+1)·a + b − 2·q·b = r` with `0 ≤ r < 2b`, both sides
     /// range-checked to `range_bits`.
     Div(Div),
+    /// Element-wise floor division (or floor modulus) by a constant: a checked division with
+    /// a constant divisor, then one dot row.
+    FloorDiv(FloorDiv),
     /// Sums over windows through the dot-product gate (weights 1), no rescale.
     Sum(Sum),
     /// Element-wise sum with a constant (one value per element, at the tensor's scale).
@@ -284,6 +310,7 @@ impl Layer {
             | Self::Add(Add { node, .. })
             | Self::Product(Product { node, .. })
             | Self::Div(Div { node, .. })
+            | Self::FloorDiv(FloorDiv { node, .. })
             | Self::Sum(Sum { node, .. })
             | Self::AddConst(AddConst { node, .. })
             | Self::Activation(Lookup { node, .. })
@@ -298,6 +325,7 @@ impl Layer {
             | Self::Affine(Affine { input, .. })
             | Self::MaxPool(MaxPool { input, .. })
             | Self::Sum(Sum { input, .. })
+            | Self::FloorDiv(FloorDiv { input, .. })
             | Self::AddConst(AddConst { input, .. })
             | Self::Activation(Lookup { input, .. })
             | Self::Reshape(Reshape { input, .. }) => vec![*input],

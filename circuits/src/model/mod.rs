@@ -152,6 +152,21 @@ pub enum FloatOp {
         /// Result.
         output: TensorId,
     },
+    /// Floor division by a positive constant: `out[i] = ⌊in[i] / divisor⌋`, or with
+    /// `remainder` the floor modulus `in[i] − divisor·⌊in[i] / divisor⌋` (in `[0, divisor)`):
+    /// integer `Mod`, `BitShift` right, `BitwiseAnd` with a mask of low bits.
+    FloorDiv {
+        /// ONNX node name.
+        node: String,
+        /// Dividend.
+        input: TensorId,
+        /// Result.
+        output: TensorId,
+        /// The divisor (positive).
+        divisor: f64,
+        /// The remainder instead of the quotient.
+        remainder: bool,
+    },
     /// `out[i] = Σ` of the input elements in window `i` (ReduceSum and the sums inside
     /// softmax, layer normalization and the other reductions).
     Sum {
@@ -211,6 +226,7 @@ impl FloatOp {
             | Self::Activation { node, .. }
             | Self::Product { node, .. }
             | Self::Div { node, .. }
+            | Self::FloorDiv { node, .. }
             | Self::Sum { node, .. }
             | Self::Reshape { node, .. } => node,
         }
@@ -229,6 +245,7 @@ impl FloatOp {
             | Self::Activation { output, .. }
             | Self::Product { output, .. }
             | Self::Div { output, .. }
+            | Self::FloorDiv { output, .. }
             | Self::Sum { output, .. }
             | Self::Reshape { output, .. } => *output,
         }
@@ -247,6 +264,7 @@ impl FloatOp {
             | Self::MaxPool { input, .. }
             | Self::AddConst { input, .. }
             | Self::Activation { input, .. }
+            | Self::FloorDiv { input, .. }
             | Self::Sum { input, .. }
             | Self::Reshape { input, .. } => vec![*input],
         }
@@ -505,6 +523,19 @@ impl FloatGraph {
                     .iter()
                     .zip(&values[*b])
                     .map(|(x, y)| x / y)
+                    .collect(),
+                FloatOp::FloorDiv {
+                    input,
+                    divisor,
+                    remainder,
+                    ..
+                } => values[*input]
+                    .iter()
+                    .map(|x| {
+                        let x = f64::from(*x);
+                        let q = (x / divisor).floor();
+                        (if *remainder { x - divisor * q } else { q }) as f32
+                    })
                     .collect(),
                 FloatOp::AddConst {
                     input, constant, ..

@@ -11,6 +11,7 @@
 //! | [`linear`] | `Dense`, `Conv`, `Affine` | parameter dot products, then a rescale lookup |
 //! | [`product`] | `Product` | dot products of two computed tensors, then a rescale |
 //! | [`division`] | `Div` | a checked quotient, a product and two remainder range checks |
+//! | [`integer`] | `FloorDiv` | a checked quotient by a constant, two remainder range checks |
 //! | [`pooling`] | `MaxPool`, `Sum` | pairwise comparisons through the ReLU table; window sums |
 //! | [`elementwise`] | `Add`, `AddConst` | one dot row per element |
 //! | [`activation`] | `Activation` | one lookup per element |
@@ -23,6 +24,7 @@
 pub mod activation;
 pub mod division;
 pub mod elementwise;
+pub mod integer;
 pub mod linear;
 pub(crate) mod lower;
 pub mod pooling;
@@ -88,6 +90,7 @@ impl Layer {
             Self::Add(op) => op,
             Self::Product(op) => op,
             Self::Div(op) => op,
+            Self::FloorDiv(op) => op,
             Self::Sum(op) => op,
             Self::AddConst(op) => op,
             Self::Activation(op) => op,

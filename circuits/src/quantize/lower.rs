@@ -8,7 +8,7 @@ use super::{
 use crate::error::{CircuitError, Result};
 use crate::model::{Activation, FloatGraph, FloatOp, InputType, TensorId, MAX_GAIN};
 use crate::ops::lower::{bits_for, Lowering};
-use crate::ops::{activation, division, elementwise, linear, pooling, product, shape};
+use crate::ops::{activation, division, elementwise, integer, linear, pooling, product, shape};
 use std::collections::BTreeMap;
 
 /// Extra output bits of each activation: a function that compresses its range (sigmoid, tanh,
@@ -77,6 +77,7 @@ pub(super) fn lower(
             }
             FloatOp::Product { .. } => product::lower(&mut l, i, &graph.ops[i]),
             FloatOp::Div { .. } => division::lower(&mut l, &graph.ops[i])?,
+            FloatOp::FloorDiv { .. } => integer::lower(&mut l, &graph.ops[i])?,
             FloatOp::Select { .. } | FloatOp::Reshape { .. } => shape::lower(&mut l, &graph.ops[i]),
             FloatOp::MaxPool { .. } | FloatOp::Sum { .. } => pooling::lower(&mut l, &graph.ops[i]),
             FloatOp::Add { .. } | FloatOp::AddConst { .. } => {

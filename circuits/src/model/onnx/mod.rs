@@ -12,6 +12,7 @@ mod fold;
 mod graph_folds;
 mod indexed;
 mod inputs;
+mod integer;
 mod linear;
 mod logic;
 mod recurrent;
@@ -426,6 +427,7 @@ impl Importer {
             "Add" => self.add(node, name),
             "Sub" | "Mul" | "Div" => self.arith(node, name),
             "Pow" => self.pow(node, name),
+            "Mod" | "BitShift" | "BitwiseAnd" => self.integer_op(node, name),
             "Sum" | "Mean" | "Max" | "Min" => self.variadic(node, name),
             "PRelu" => self.prelu(node, name),
             "Einsum" => self.einsum(node, name),
