@@ -291,6 +291,115 @@ fn a_floor_quotient_off_by_one_fails_its_remainder_range_checks() {
     }
 }
 
+/// Compiles ONNX `bytes` on one sample and runs the circuit's reference execution: the
+/// outputs in floats.
+fn compile_and_run(bytes: &[u8], sample: Vec<Vec<f32>>) -> Vec<Vec<f64>> {
+    let onnx = snarkml_circuits::model::onnx::OnnxBytes { bytes, name: "old" };
+    let model = snarkml_circuits::quantize::compile(
+        onnx,
+        std::slice::from_ref(&sample),
+        &CompileOptions::default(),
+    )
+    .unwrap();
+    let q = model.quantize_inputs(&sample).unwrap();
+    prover::mock(&model, &q).unwrap();
+    let outputs = exec::run(&model, &q).unwrap().outputs(&model);
+    outputs
+        .iter()
+        .zip(&model.outputs)
+        .map(|(o, spec)| {
+            let scale = (1u64 << model.tensors[spec.tensor].scale_bits) as f64;
+            o.iter().map(|v| *v as f64 / scale).collect()
+        })
+        .collect()
+}
+
+#[test]
+fn calibration_values_fixed_point_cannot_hold_are_refused_naming_the_tensor() {
+    use common::onnx::{model, node};
+    // What the ONNX suite's test inputs of uninitialized doubles hold (2.4e198 is inf as f32),
+    // and a finite value beyond any table: refused before any table is sized (a table of
+    // 2^65 rows once overflowed a shift).
+    let bytes = model(
+        vec![node("Exp", &["x"], "o", vec![])],
+        &[("x", &[1, 2])],
+        &[("o", &[1, 2])],
+        vec![],
+    );
+    for (v, tensor) in [(f32::INFINITY, "x"), (3e9, "x"), (30.0, "o")] {
+        let onnx = snarkml_circuits::model::onnx::OnnxBytes {
+            bytes: &bytes,
+            name: "big",
+        };
+        let err = snarkml_circuits::quantize::compile(
+            onnx,
+            &[vec![vec![v, 0.5]]],
+            &CompileOptions::default(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&err, CircuitError::BadValue { what, reason }
+                if *what == format!("tensor `{tensor}`") && reason.contains("below 2^31")),
+            "{v}: {err}"
+        );
+    }
+}
+
+#[test]
+fn old_exporters_attributes_are_honoured_legacy_broadcast_and_pad_values() {
+    use common::onnx::{constant, float, int, model_at, node};
+    // Opset 6 (PyTorch's exports of 2017): `broadcast = 1, axis = 0` aligns y with x's first
+    // axis, where numpy's rule would align it with the last (a computed and a constant y).
+    let legacy = |op: &str, inputs: &[&str], out: &str| {
+        node(op, inputs, out, vec![int("broadcast", 1), int("axis", 0)])
+    };
+    let bytes = model_at(
+        6,
+        vec![
+            legacy("Add", &["x", "y"], "s"),
+            legacy("Mul", &["s", "w"], "o"),
+        ],
+        &[("x", &[3, 3]), ("y", &[3])],
+        &[("o", &[3, 3])],
+        vec![constant("w", &[3], vec![1.0, 2.0, 3.0])],
+    );
+    let x: Vec<f32> = (0..9).map(|i| i as f32 / 8.0).collect();
+    let y = vec![0.5, -0.25, 1.0];
+    let want: Vec<f64> = (0..9)
+        .map(|i| f64::from(x[i] + y[i / 3]) * (i / 3 + 1) as f64)
+        .collect();
+    assert_eq!(compile_and_run(&bytes, vec![x.clone(), y]), vec![want]);
+    // Pad's constant: the `value` attribute (opset < 11) and the third input (opset 11), not
+    // zeros.
+    let pad = |opset: i64, nodes, inits| {
+        let bytes = model_at(opset, nodes, &[("x", &[1, 2])], &[("o", &[1, 5])], inits);
+        compile_and_run(&bytes, vec![vec![0.25, -0.5]])
+    };
+    let attr = pad(
+        7,
+        vec![node(
+            "Pad",
+            &["x"],
+            "o",
+            vec![
+                common::onnx::ints("pads", &[0, 1, 0, 2]),
+                float("value", 2.0),
+            ],
+        )],
+        vec![],
+    );
+    assert_eq!(attr, vec![vec![2.0, 0.25, -0.5, 2.0, 2.0]]);
+    let input = pad(
+        11,
+        vec![node("Pad", &["x", "pads", "v"], "o", vec![])],
+        vec![
+            common::onnx::int_constant("pads", &[0, 1, 0, 2]),
+            constant("v", &[], vec![-0.75]),
+        ],
+    );
+    assert_eq!(input, vec![vec![-0.75, 0.25, -0.5, -0.75, -0.75]]);
+}
+
 #[test]
 fn a_product_accumulator_claimed_wrong_fails_exactly_the_product_gates() {
     let (model, q) = corpus_model("matmul_qk");

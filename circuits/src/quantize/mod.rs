@@ -86,6 +86,10 @@ impl Default for CompileOptions {
     }
 }
 
+/// The largest magnitude a tensor may reach on the calibration samples: beyond it no lookup
+/// table could cover its values at any scale.
+const MAX_MAGNITUDE: f64 = (1u64 << 31) as f64;
+
 /// Checks the linear layers as `linear` says and sizes the circuit at `width`, with one-row
 /// rescales where they lower `k`. `auto`'s randomized checks are kept only where they lower
 /// `k` too: a circuit as large as without them would only carry their extra columns. One plan
@@ -311,6 +315,22 @@ pub fn compile(
                 .fold(0f64, |m, x| m.max(f64::from(x.abs())))
         })
         .collect();
+    // Fixed point holds what lookup tables can cover: a tensor beyond that on the calibration
+    // samples (an input of uninitialized doubles, an exponential blowing up) is refused by
+    // name before any table is sized.
+    if let Some((t, m)) = max_abs
+        .iter()
+        .enumerate()
+        .find(|(_, m)| !m.is_finite() || **m >= MAX_MAGNITUDE)
+    {
+        return Err(CircuitError::BadValue {
+            what: format!("tensor `{}`", graph.tensors[t].name),
+            reason: format!(
+                "it reaches {m:e} on the calibration samples; fixed point holds magnitudes below 2^{} (calibrate on inputs like the real ones)",
+                MAX_MAGNITUDE.log2()
+            ),
+        });
+    }
     // A boolean or byte input is range-checked to its whole type, not only to the values
     // calibration saw: every value of its type proves. (Wider integers: calibration's range.)
     for (i, t) in graph.inputs.iter().enumerate() {

@@ -87,6 +87,16 @@ pub(crate) fn node(
     }
 }
 
+/// A `float` attribute.
+pub(crate) fn float(name: &str, v: f32) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
+        r#type: pb::attribute_proto::AttributeType::Float as i32,
+        f: v,
+        ..Default::default()
+    }
+}
+
 /// A model (opset 13) of `nodes` with float `inputs` and `outputs` (name, shape), as bytes.
 pub(crate) fn model(
     nodes: Vec<pb::NodeProto>,
@@ -94,11 +104,22 @@ pub(crate) fn model(
     outputs: &[(&str, &[usize])],
     initializer: Vec<pb::TensorProto>,
 ) -> Vec<u8> {
+    model_at(13, nodes, inputs, outputs, initializer)
+}
+
+/// [`model`] at another opset (an older exporter's).
+pub(crate) fn model_at(
+    opset: i64,
+    nodes: Vec<pb::NodeProto>,
+    inputs: &[(&str, &[usize])],
+    outputs: &[(&str, &[usize])],
+    initializer: Vec<pb::TensorProto>,
+) -> Vec<u8> {
     pb::ModelProto {
-        ir_version: 8,
+        ir_version: if opset < 7 { 3 } else { 8 },
         opset_import: vec![pb::OperatorSetIdProto {
             domain: String::new(),
-            version: 13,
+            version: opset,
         }],
         graph: Some(pb::GraphProto {
             name: "random".into(),

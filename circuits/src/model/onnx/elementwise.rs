@@ -3,10 +3,69 @@
 //! Sum/Mean/Max/Min, PRelu, and MatMul and Einsum with two computed operands.
 
 use super::shape::{broadcast, unravel};
-use super::{invalid, unsupported, Importer, Operand};
+use super::{attr_int, invalid, unsupported, Const, Importer, Operand};
 use crate::error::Result;
 use crate::model::{Activation, FloatOp, Param, ProductDims, TensorId};
 use tract_onnx::pb::NodeProto;
+
+impl Importer {
+    /// A binary op of opset < 7 with `broadcast = 1` aligns its second operand with the first
+    /// at `axis` (default: the trailing axes, as numpy does): the node with that operand
+    /// reshaped to numpy's alignment (trailing ones; a constant reshaped, a computed tensor by
+    /// a reshape, no rows), or `None` when numpy's rule already gives it.
+    pub(super) fn legacy_broadcast(&mut self, node: &NodeProto) -> Result<Option<NodeProto>> {
+        if attr_int(node, "broadcast") != Some(1) || node.input.len() < 2 {
+            return Ok(None);
+        }
+        let rank = |op: Operand<'_>, importer: &Self| match op {
+            Operand::Var(t) => importer.graph.tensors[t].shape.clone(),
+            Operand::Const(c) => c.shape.clone(),
+        };
+        let a = rank(self.operand(node, 0)?, self);
+        let b = rank(self.operand(node, 1)?, self);
+        let axis = match attr_int(node, "axis") {
+            None => return Ok(None),
+            Some(x) if x < 0 => x + a.len() as i64,
+            Some(x) => x,
+        };
+        let trailing = a.len() as i64 - axis - b.len() as i64;
+        if axis < 0 || trailing < 0 {
+            return Err(invalid(
+                node,
+                format!("broadcast axis {axis} does not fit {b:?} into {a:?}"),
+            ));
+        }
+        if trailing == 0 {
+            return Ok(None);
+        }
+        let shape: Vec<usize> = b
+            .iter()
+            .copied()
+            .chain(std::iter::repeat_n(1, trailing as usize))
+            .collect();
+        let name = format!("{}/legacy_broadcast", node.input[1]);
+        match self.operand(node, 1)? {
+            Operand::Const(c) => {
+                let c = Const { shape, ..c.clone() };
+                self.consts.insert(name.clone(), c);
+            }
+            Operand::Var(t) => {
+                let output = self.add_tensor(&name, shape);
+                self.graph.ops.push(FloatOp::Reshape {
+                    node: super::node_name(node),
+                    input: t,
+                    output,
+                });
+            }
+        }
+        let mut node = node.clone();
+        node.input[1] = name;
+        // Numpy's rule from here on (a constant folded by tract included).
+        node.attribute
+            .retain(|a| a.name != "broadcast" && a.name != "axis");
+        Ok(Some(node))
+    }
+}
 
 /// The numpy broadcast of two shapes.
 pub(super) fn broadcast_shapes(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {

@@ -147,7 +147,8 @@ pub fn parse(onnx: OnnxBytes<'_>) -> Result<FloatGraph> {
         importer.graph.input_types.push(dtype);
     }
     for node in &graph.node {
-        importer.node(node)?;
+        let legacy = importer.legacy_broadcast(node)?;
+        importer.node(legacy.as_ref().unwrap_or(node))?;
     }
     if importer.graph.inputs.is_empty() {
         return Err(CircuitError::InvalidModel {

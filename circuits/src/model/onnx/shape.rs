@@ -2,7 +2,9 @@
 //! ScatterElements, Pad, Expand, Tile, Trilu, nearest Resize): pure copy constraints, and the
 //! shape arithmetic of the importer.
 
-use super::{attr_int, attr_ints, attr_string, invalid, unsupported, Importer, SourceFn};
+use super::{
+    attr_float, attr_int, attr_ints, attr_string, invalid, unsupported, Importer, SourceFn,
+};
 use crate::error::Result;
 use crate::model::{FloatOp, TensorId};
 use tract_onnx::pb::NodeProto;
@@ -28,6 +30,9 @@ impl Importer {
                 .then_some(a as usize)
                 .ok_or_else(|| invalid(node, format!("axis {a} out of range")))
         };
+        // Pad's constant (input #2, or the `value` attribute before opset 11): the padded
+        // places hold it (zeros from the rearrangement, then the constant added).
+        let mut pad_value = 0.0;
         let ints = |i: usize, what: &str| -> Result<Option<Vec<i64>>> {
             match node.input.get(i).filter(|s| !s.is_empty()) {
                 Some(_) => Ok(Some(
@@ -373,14 +378,13 @@ impl Importer {
                 if attr_string(node, "mode").is_some_and(|m| m != "constant") {
                     return Err(unsupported(node, "reflect/edge padding"));
                 }
-                if let Some(v) =
-                    ints(2, "a computed pad value")?.filter(|v| v.iter().any(|x| *x != 0))
-                {
-                    return Err(unsupported(
-                        node,
-                        &format!("padding with {v:?} (only zero)"),
-                    ));
-                }
+                pad_value = match node.input.get(2).filter(|s| !s.is_empty()) {
+                    Some(_) => {
+                        let c = self.constant(node, 2, "a computed pad value")?;
+                        c.data.first().copied().unwrap_or(0.0)
+                    }
+                    None => attr_float(node, "value").unwrap_or(0.0),
+                };
                 let pads = match ints(1, "computed pads")? {
                     Some(p) => p,
                     None => {
@@ -415,7 +419,7 @@ impl Importer {
             .map(|t| self.graph.tensors[*t].shape.clone())
             .collect();
         let numel: usize = out_shape.iter().product();
-        let map = (0..numel)
+        let map: Vec<Option<(u32, u32)>> = (0..numel)
             .map(|i| {
                 source(&unravel(i, &out_shape)).map(|(k, src)| {
                     let flat = src.iter().zip(&shapes[k]).fold(0, |f, (i, d)| f * d + i);
@@ -423,6 +427,26 @@ impl Importer {
                 })
             })
             .collect();
+        if pad_value != 0.0 {
+            let constant = map
+                .iter()
+                .map(|m| if m.is_none() { pad_value as f32 } else { 0.0 })
+                .collect();
+            let zero_padded = self.step(node, "zero_padded", out_shape.clone(), |output| {
+                FloatOp::Select {
+                    node: name.clone(),
+                    inputs,
+                    output,
+                    map,
+                }
+            })?;
+            return self.push(node, out_shape, |output| FloatOp::AddConst {
+                node: name,
+                input: zero_padded,
+                constant,
+                output,
+            });
+        }
         self.push(node, out_shape, |output| FloatOp::Select {
             node: name,
             inputs,
