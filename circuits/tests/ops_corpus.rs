@@ -348,6 +348,7 @@ fn calibration_values_fixed_point_cannot_hold_are_refused_naming_the_tensor() {
 #[test]
 fn old_exporters_attributes_are_honoured_legacy_broadcast_and_pad_values() {
     use common::onnx::{constant, float, int, model_at, node};
+    use tract_onnx::pb;
     // Opset 6 (PyTorch's exports of 2017): `broadcast = 1, axis = 0` aligns y with x's first
     // axis, where numpy's rule would align it with the last (a computed and a constant y).
     let legacy = |op: &str, inputs: &[&str], out: &str| {
@@ -398,6 +399,65 @@ fn old_exporters_attributes_are_honoured_legacy_broadcast_and_pad_values() {
         ],
     );
     assert_eq!(input, vec![vec![-0.75, 0.25, -0.5, -0.75, -0.75]]);
+    // Pad's other modes (copies), Slice's attributes (opset < 10), Shrink, and Gemm with a
+    // computed right operand (PyTorch's old `mm`), each against its ONNX definition.
+    let one = |opset: i64, nodes, out: &[usize], inits| {
+        let bytes = model_at(opset, nodes, &[("x", &[1, 3])], &[("o", out)], inits);
+        compile_and_run(&bytes, vec![vec![0.25, -0.5, 0.75]])
+    };
+    let pads = |mode: &str| {
+        let mode = pb::AttributeProto {
+            name: "mode".into(),
+            r#type: pb::attribute_proto::AttributeType::String as i32,
+            s: mode.as_bytes().to_vec(),
+            ..Default::default()
+        };
+        let nodes = vec![node(
+            "Pad",
+            &["x"],
+            "o",
+            vec![common::onnx::ints("pads", &[0, 2, 0, 1]), mode],
+        )];
+        one(7, nodes, &[1, 6], vec![])
+    };
+    assert_eq!(
+        pads("reflect"),
+        vec![vec![0.75, -0.5, 0.25, -0.5, 0.75, -0.5]]
+    );
+    assert_eq!(pads("edge"), vec![vec![0.25, 0.25, 0.25, -0.5, 0.75, 0.75]]);
+    let slice = vec![node(
+        "Slice",
+        &["x"],
+        "o",
+        vec![
+            common::onnx::ints("starts", &[1]),
+            common::onnx::ints("ends", &[3]),
+            common::onnx::ints("axes", &[1]),
+        ],
+    )];
+    assert_eq!(one(9, slice, &[1, 2], vec![]), vec![vec![-0.5, 0.75]]);
+    let shrink = vec![node(
+        "Shrink",
+        &["x"],
+        "o",
+        vec![float("lambd", 0.4), float("bias", 0.125)],
+    )];
+    assert_eq!(
+        one(13, shrink, &[1, 3], vec![]),
+        vec![vec![0.0, -0.375, 0.625]]
+    );
+    // x·(xᵀ) scaled by alpha plus beta·C: [0.25² + 0.5² + 0.75²]·2 + 0.5·1.
+    let gemm = vec![
+        node("Transpose", &["x"], "xt", vec![]),
+        node(
+            "Gemm",
+            &["x", "xt", "c"],
+            "o",
+            vec![float("alpha", 2.0), float("beta", 0.5)],
+        ),
+    ];
+    let c = vec![constant("c", &[1, 1], vec![1.0])];
+    assert_eq!(one(13, gemm, &[1, 1], c), vec![vec![2.25]]);
 }
 
 #[test]

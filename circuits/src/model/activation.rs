@@ -159,6 +159,14 @@ pub enum Activation {
     Acosh,
     /// `atanh x`; saturating toward `±1`, zero outside `(−1, 1)`.
     Atanh,
+    /// `x − bias` above `lambd`, `x + bias` below `−lambd`, zero between (Shrink: soft and
+    /// hard shrinkage).
+    Shrink {
+        /// The half-width of the zero band.
+        lambd: Param,
+        /// What is taken off the magnitude outside it.
+        bias: Param,
+    },
 }
 
 /// The largest magnitude an unbounded function (exp, reciprocal, pow) returns: its table
@@ -251,6 +259,15 @@ impl Activation {
             Self::Asinh => x.asinh(),
             Self::Acosh => x.acosh(),
             Self::Atanh => x.atanh(),
+            Self::Shrink { lambd, bias } => {
+                if x > lambd.get() {
+                    x - bias.get()
+                } else if x < -lambd.get() {
+                    x + bias.get()
+                } else {
+                    0.0
+                }
+            }
         }
     }
 

@@ -3,12 +3,12 @@
 
 use super::shape::broadcast;
 use super::{
-    attr_float, attr_int, attr_ints, auto_pads, invalid, unsupported, Importer, Operand,
+    attr_float, attr_int, attr_ints, auto_pads, invalid, unsupported, Const, Importer, Operand,
     COMPUTED_RIGHT_OPERAND,
 };
 use crate::error::Result;
 use crate::model::{ConvGeometry, FloatOp};
-use tract_onnx::pb::NodeProto;
+use tract_onnx::pb::{self, NodeProto};
 
 impl Importer {
     /// AveragePool and GlobalAveragePool as a depthwise convolution with weights `1/K`; with
@@ -165,14 +165,18 @@ impl Importer {
                 format!("cannot pool a tensor of shape {in_shape:?}"),
             ));
         }
-        let (kernel, strides, pads, include_pad) = if node.op_type.starts_with("Global") {
-            (in_shape[2..].to_vec(), vec![1; d], vec![0; 2 * d], true)
+        let (kernel, strides, pads, dilations, include_pad) = if node.op_type.starts_with("Global")
+        {
+            (
+                in_shape[2..].to_vec(),
+                vec![1; d],
+                vec![0; 2 * d],
+                vec![1; d],
+                true,
+            )
         } else {
             if attr_int(node, "ceil_mode").unwrap_or(0) != 0 {
                 return Err(unsupported(node, "ceil_mode=1"));
-            }
-            if attr_ints(node, "dilations").is_some_and(|v| v.iter().any(|x| *x != 1)) {
-                return Err(unsupported(node, "dilated pooling"));
             }
             let usize_list = |v: Vec<i64>| -> Result<Vec<usize>> {
                 v.into_iter()
@@ -187,7 +191,11 @@ impl Importer {
                     .ok_or_else(|| invalid(node, "no kernel_shape".into()))?,
             )?;
             let strides = usize_list(attr_ints(node, "strides").unwrap_or_else(|| vec![1; d]))?;
-            let pads = match auto_pads(node, &in_shape[2..], &kernel, &strides, &vec![1; d])? {
+            let dilations = usize_list(attr_ints(node, "dilations").unwrap_or_else(|| vec![1; d]))?;
+            if dilations.contains(&0) {
+                return Err(invalid(node, "dilation 0".into()));
+            }
+            let pads = match auto_pads(node, &in_shape[2..], &kernel, &strides, &dilations)? {
                 Some(pads) => pads,
                 None => usize_list(attr_ints(node, "pads").unwrap_or_else(|| vec![0; 2 * d]))?,
             };
@@ -195,13 +203,14 @@ impl Importer {
                 kernel,
                 strides,
                 pads,
+                dilations,
                 attr_int(node, "count_include_pad").unwrap_or(0) != 0,
             )
         };
-        if kernel.len() != d || strides.len() != d || pads.len() != 2 * d {
+        if kernel.len() != d || strides.len() != d || pads.len() != 2 * d || dilations.len() != d {
             return Err(invalid(
                 node,
-                "kernel, strides and pads do not match the input rank".into(),
+                "kernel, strides, pads and dilations do not match the input rank".into(),
             ));
         }
         let channels = in_shape[1];
@@ -212,7 +221,7 @@ impl Importer {
             &strides,
             &pads[..d],
             &pads[d..],
-            &vec![1; d],
+            &dilations,
             channels,
         )
         .ok_or_else(|| {
@@ -224,11 +233,92 @@ impl Importer {
         Ok((geometry, kernel, pads, include_pad))
     }
 
+    /// Gemm with a computed right operand (PyTorch's old `mm` and `addmm` exports): the same
+    /// as the nodes Transpose (with `transB`), MatMul, Mul by `alpha` and Add of `beta·C`,
+    /// imported as such.
+    fn gemm_computed(&mut self, node: &NodeProto) -> Result<()> {
+        let out = self.output_name(node)?.to_owned();
+        let step = |op: &str, input: Vec<String>, output: String, attribute| NodeProto {
+            op_type: op.into(),
+            name: node.name.clone(),
+            input,
+            output: vec![output],
+            attribute,
+            ..Default::default()
+        };
+        let scalar = |importer: &mut Self, suffix: &str, v: f64| {
+            let name = format!("{out}/{suffix}");
+            importer.consts.insert(
+                name.clone(),
+                Const {
+                    shape: vec![],
+                    data: vec![v],
+                    integer: false,
+                },
+            );
+            name
+        };
+        let (alpha, beta) = (
+            attr_float(node, "alpha").unwrap_or(1.0),
+            attr_float(node, "beta").unwrap_or(1.0),
+        );
+        let c = node.input.get(2).filter(|c| !c.is_empty()).cloned();
+        let mut nodes = Vec::new();
+        let mut b = node.input[1].clone();
+        if attr_int(node, "transB").unwrap_or(0) != 0 {
+            let perm = pb::AttributeProto {
+                name: "perm".into(),
+                r#type: pb::attribute_proto::AttributeType::Ints as i32,
+                ints: vec![1, 0],
+                ..Default::default()
+            };
+            nodes.push(step("Transpose", vec![b], format!("{out}/b_t"), vec![perm]));
+            b = format!("{out}/b_t");
+        }
+        let last = |stage: &str, done: bool| {
+            if done {
+                out.clone()
+            } else {
+                format!("{out}/{stage}")
+            }
+        };
+        let scaled = alpha != 1.0;
+        let product = last("product", !scaled && c.is_none());
+        nodes.push(step(
+            "MatMul",
+            vec![node.input[0].clone(), b],
+            product.clone(),
+            vec![],
+        ));
+        let mut cur = product;
+        if scaled {
+            let a = scalar(self, "alpha", alpha);
+            let o = last("scaled", c.is_none());
+            nodes.push(step("Mul", vec![cur, a], o.clone(), vec![]));
+            cur = o;
+        }
+        if let Some(mut c) = c {
+            if beta != 1.0 {
+                let k = scalar(self, "beta", beta);
+                nodes.push(step("Mul", vec![c, k], format!("{out}/c_scaled"), vec![]));
+                c = format!("{out}/c_scaled");
+            }
+            nodes.push(step("Add", vec![cur, c], out.clone(), vec![]));
+        }
+        for n in &nodes {
+            self.node(n)?;
+        }
+        Ok(())
+    }
+
     pub(super) fn gemm(&mut self, node: &NodeProto, name: String) -> Result<()> {
         if attr_int(node, "transA").unwrap_or(0) != 0 {
             return Err(unsupported(node, "transA=1"));
         }
         let input = self.var(node, 0)?;
+        if matches!(self.operand(node, 1)?, Operand::Var(_)) {
+            return self.gemm_computed(node);
+        }
         let b = self.constant(node, 1, COMPUTED_RIGHT_OPERAND)?;
         let a_shape = self.graph.tensors[input].shape.clone();
         if a_shape.len() != 2 || b.shape.len() != 2 {

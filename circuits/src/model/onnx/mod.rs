@@ -393,7 +393,7 @@ impl Importer {
         Ok(())
     }
 
-    fn node(&mut self, node: &NodeProto) -> Result<()> {
+    pub(super) fn node(&mut self, node: &NodeProto) -> Result<()> {
         let name = node_name(node);
         if let Some(value) = self.fold(node)? {
             let output = self.output_name(node)?.to_owned();
@@ -498,7 +498,7 @@ impl Importer {
             | "HardSwish" | "Softplus" | "Softsign" | "Clip" | "Abs" | "Neg" | "Erf" | "Exp"
             | "Log" | "Sqrt" | "Reciprocal" | "Sign" | "Floor" | "Ceil" | "Round" | "Gelu"
             | "Mish" | "ThresholdedRelu" | "Sin" | "Cos" | "Tan" | "Asin" | "Acos" | "Atan"
-            | "Sinh" | "Cosh" | "Asinh" | "Acosh" | "Atanh" => {
+            | "Sinh" | "Cosh" | "Asinh" | "Acosh" | "Atanh" | "Shrink" => {
                 let act = self.activation(node)?;
                 let input = self.var(node, 0)?;
                 let shape = self.graph.tensors[input].shape.clone();
@@ -610,6 +610,10 @@ impl Importer {
             "Asinh" => Activation::Asinh,
             "Acosh" => Activation::Acosh,
             "Atanh" => Activation::Atanh,
+            "Shrink" => Activation::Shrink {
+                lambd: p("lambd", 0.5),
+                bias: p("bias", 0.0),
+            },
             "ThresholdedRelu" => Activation::ThresholdedRelu {
                 alpha: p("alpha", 1.0),
             },

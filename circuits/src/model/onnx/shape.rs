@@ -67,12 +67,16 @@ impl Importer {
                 )
             }
             "Slice" => {
-                let starts = ints(1, "computed starts")?
-                    .ok_or_else(|| unsupported(node, "attribute-style Slice (opset < 10)"))?;
-                let ends =
-                    ints(2, "computed ends")?.ok_or_else(|| invalid(node, "no ends".into()))?;
-                let axes =
-                    ints(3, "computed axes")?.unwrap_or_else(|| (0..starts.len() as i64).collect());
+                // Inputs since opset 10; attributes before.
+                let given = |i: usize, what: &str, attr: &str| -> Result<Option<Vec<i64>>> {
+                    Ok(ints(i, what)?.or_else(|| attr_ints(node, attr)))
+                };
+                let starts = given(1, "computed starts", "starts")?
+                    .ok_or_else(|| invalid(node, "no starts".into()))?;
+                let ends = given(2, "computed ends", "ends")?
+                    .ok_or_else(|| invalid(node, "no ends".into()))?;
+                let axes = given(3, "computed axes", "axes")?
+                    .unwrap_or_else(|| (0..starts.len() as i64).collect());
                 let steps = ints(4, "computed steps")?.unwrap_or_else(|| vec![1; starts.len()]);
                 let mut begin = vec![0i64; shape.len()];
                 let mut step = vec![1i64; shape.len()];
@@ -375,9 +379,15 @@ impl Importer {
                 )
             }
             "Pad" => {
-                if attr_string(node, "mode").is_some_and(|m| m != "constant") {
-                    return Err(unsupported(node, "reflect/edge padding"));
-                }
+                let mode = match attr_string(node, "mode").as_deref() {
+                    None | Some("constant") => PadMode::Constant,
+                    Some("edge") => PadMode::Edge,
+                    Some("reflect") => PadMode::Reflect,
+                    Some("wrap") => PadMode::Wrap,
+                    Some(other) => {
+                        return Err(unsupported(node, &format!("padding mode {other:?}")))
+                    }
+                };
                 pad_value = match node.input.get(2).filter(|s| !s.is_empty()) {
                     Some(_) => {
                         let c = self.constant(node, 2, "a computed pad value")?;
@@ -399,6 +409,17 @@ impl Importer {
                 let out: Vec<usize> = (0..d)
                     .map(|a| shape[a] + before[a] + pads[d + a] as usize)
                     .collect();
+                if mode == PadMode::Reflect {
+                    if let Some(a) = (0..d).find(|a| {
+                        let most = shape[*a].saturating_sub(1) as i64;
+                        pads[*a] > most || pads[d + *a] > most
+                    }) {
+                        return Err(invalid(
+                            node,
+                            format!("reflect padding of axis {a} by more than its length − 1"),
+                        ));
+                    }
+                }
                 let inner = shape.clone();
                 (
                     out,
@@ -406,7 +427,7 @@ impl Importer {
                         let src: Option<Vec<usize>> = o
                             .iter()
                             .enumerate()
-                            .map(|(a, i)| i.checked_sub(before[a]).filter(|x| *x < inner[a]))
+                            .map(|(a, i)| mode.source(*i as i64 - before[a] as i64, inner[a]))
                             .collect();
                         src.map(|s| (0, s))
                     }),
@@ -427,7 +448,7 @@ impl Importer {
                 })
             })
             .collect();
-        if pad_value != 0.0 {
+        if pad_value != 0.0 && map.iter().any(Option::is_none) {
             let constant = map
                 .iter()
                 .map(|m| if m.is_none() { pad_value as f32 } else { 0.0 })
@@ -453,6 +474,41 @@ impl Importer {
             output,
             map,
         })
+    }
+}
+
+/// How Pad fills the places outside the input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PadMode {
+    /// With the constant (zeros in the rearrangement, the constant added after).
+    Constant,
+    /// With the nearest edge element.
+    Edge,
+    /// With the elements mirrored about the edge (the edge itself not repeated).
+    Reflect,
+    /// With the elements of the other end, as if the axis were circular.
+    Wrap,
+}
+
+impl PadMode {
+    /// The input index along an axis of length `n` that output offset `j` (its index minus
+    /// the padding before) copies, or `None` for the constant.
+    fn source(self, j: i64, n: usize) -> Option<usize> {
+        let n = n as i64;
+        if (0..n).contains(&j) {
+            return Some(j as usize);
+        }
+        match self {
+            Self::Constant => None,
+            Self::Edge => Some(j.clamp(0, n - 1) as usize),
+            Self::Wrap => Some(j.rem_euclid(n) as usize),
+            Self::Reflect if n == 1 => Some(0),
+            Self::Reflect => {
+                let period = 2 * (n - 1);
+                let k = j.rem_euclid(period);
+                Some(if k < n { k } else { period - k } as usize)
+            }
+        }
     }
 }
 
