@@ -89,6 +89,29 @@ fn change_last_exposed(v: &mut serde_json::Value) {
     v["exposed"][last] = field_to_hex(&f).into();
 }
 
+/// Checks the pin `name` of the aggregation circuit of `dir` (its verifying key's hash and a
+/// stored proof), `proof` (a Keccak-transcript aggregated proof made now) rewriting it under
+/// `SNARKML_UPDATE_PINS`.
+fn check_aggregation_pin(name: &str, dir: &BuildDir, proof: &Path) {
+    let loaded = pipeline::load_aggregation(dir).unwrap();
+    let (_, instances, bytes) =
+        pipeline::aggregated::load_aggregated_proof(&loaded.info, proof).unwrap();
+    common::pin::check_pin(
+        name,
+        &loaded.info.vk_hash,
+        || (instances, bytes),
+        |instances, bytes| {
+            aggregation::verify(
+                &loaded.params,
+                &loaded.vk,
+                instances,
+                bytes,
+                Transcript::Keccak,
+            )
+        },
+    );
+}
+
 #[test]
 fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() {
     toolchain_on_path();
@@ -142,23 +165,7 @@ fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() 
     );
     // The flat circuit's verifying key is pinned (a deployed verifier of it keeps accepting
     // new proofs), and an aggregated proof made by an earlier version still verifies with it.
-    let loaded = pipeline::load_aggregation(&flat).unwrap();
-    let (_, instances, bytes) =
-        pipeline::aggregated::load_aggregated_proof(&loaded.info, &flat.proof()).unwrap();
-    common::pin::check_pin(
-        "aggregation_relu3_linear_flat",
-        &loaded.info.vk_hash,
-        || (instances, bytes),
-        |instances, bytes| {
-            aggregation::verify(
-                &loaded.params,
-                &loaded.vk,
-                instances,
-                bytes,
-                Transcript::Keccak,
-            )
-        },
-    );
+    check_aggregation_pin("aggregation_relu3_linear_flat", &flat, &flat.proof());
 
     // The default layout through the CLI, with another relu3 input: the pair is aggregated
     // with the keys of the flat circuit above (same circuits, from the cache; only the
@@ -273,23 +280,7 @@ fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() 
     assert_eq!(instances[ACCUMULATOR_INSTANCES..], [i3, i2].concat()[..]);
     // The compression circuit at the top of the tree (the one a deployed verifier checks) is
     // pinned too, with an aggregated proof made by an earlier version.
-    let loaded = pipeline::load_aggregation(&aggr).unwrap();
-    let (_, top_instances, top_bytes) =
-        pipeline::aggregated::load_aggregated_proof(&loaded.info, &proof).unwrap();
-    common::pin::check_pin(
-        "aggregation_relu3_linear_compressed",
-        &loaded.info.vk_hash,
-        || (top_instances, top_bytes),
-        |instances, bytes| {
-            aggregation::verify(
-                &loaded.params,
-                &loaded.vk,
-                instances,
-                bytes,
-                Transcript::Keccak,
-            )
-        },
-    );
+    check_aggregation_pin("aggregation_relu3_linear_compressed", &aggr, &proof);
     let o = snarkml(&["verify", s(aggr.root()), s(&proof)]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
