@@ -458,6 +458,18 @@ fn old_exporters_attributes_are_honoured_legacy_broadcast_and_pad_values() {
     ];
     let c = vec![constant("c", &[1, 1], vec![1.0])];
     assert_eq!(one(13, gemm, &[1, 1], c), vec![vec![2.25]]);
+    // A mask of low bits first or second (BitwiseAnd commutes): 0.75 mod 4 after ×8 → 6 & 3.
+    for inputs in [["m", "y"], ["y", "m"]] {
+        let nodes = vec![
+            node("Mul", &["x", "eight"], "y", vec![]),
+            node("BitwiseAnd", &inputs, "o", vec![]),
+        ];
+        let inits = vec![
+            constant("eight", &[], vec![8.0]),
+            constant("m", &[], vec![3.0]),
+        ];
+        assert_eq!(one(18, nodes, &[1, 3], inits), vec![vec![2.0, 0.0, 2.0]]);
+    }
 }
 
 #[test]

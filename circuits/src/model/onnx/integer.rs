@@ -4,7 +4,7 @@
 //! negative `Mod` divisor negates before and after. Of two constants they are folded.
 
 use super::elementwise::broadcast_shapes;
-use super::{attr_int, attr_string, invalid, unsupported, Importer};
+use super::{attr_int, attr_string, invalid, unsupported, Importer, Operand};
 use crate::error::Result;
 use crate::model::{FloatOp, TensorId};
 use tract_onnx::pb::NodeProto;
@@ -17,8 +17,13 @@ impl Importer {
             "BitShift" => "a computed shift",
             _ => "two computed operands (a constant mask is supported)",
         };
-        let x = self.var(node, 0)?;
-        let c = self.constant(node, 1, what)?;
+        // BitwiseAnd commutes: the mask may come first.
+        let (xi, ci) = match (node.op_type.as_str(), self.operand(node, 0)?) {
+            ("BitwiseAnd", Operand::Const(_)) => (1, 0),
+            _ => (0, 1),
+        };
+        let x = self.var(node, xi)?;
+        let c = self.constant(node, ci, what)?;
         let value = match c.data.split_first() {
             Some((first, rest)) if rest.iter().all(|v| v == first) => *first,
             _ => return Err(unsupported(node, "a constant that differs per element")),
