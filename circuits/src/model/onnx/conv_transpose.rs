@@ -2,7 +2,7 @@
 //! (zeros between elements) and padded by copies, then convolved with the flipped kernel
 //! (input and output channels swapped) at stride 1.
 
-use super::shape::unravel;
+use super::dims::unravel;
 use super::{attr_int, attr_ints, attr_string, invalid, unsupported, Importer};
 use crate::error::Result;
 use crate::model::{ConvGeometry, FloatOp};

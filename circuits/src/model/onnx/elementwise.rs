@@ -2,7 +2,7 @@
 //! by copy constraints), a constant divided by a computed value, Pow, the variadic
 //! Sum/Mean/Max/Min, PRelu, and MatMul and Einsum with two computed operands.
 
-use super::shape::{broadcast, unravel};
+use super::dims::{broadcast, unravel};
 use super::{attr_int, invalid, unsupported, Const, Importer, Operand};
 use crate::error::Result;
 use crate::model::{Activation, FloatOp, Param, ProductDims, TensorId};
@@ -98,7 +98,7 @@ pub(super) fn permutation(
     let map = (0..numel)
         .map(|i| {
             let src = permuted_source(perm, &unravel(i, &out));
-            Some((0, super::shape::ravel(&src, shape) as u32))
+            Some((0, super::dims::ravel(&src, shape) as u32))
         })
         .collect();
     (out, map)

@@ -4,8 +4,8 @@
 //! nothing in the circuit. Whatever this folder does not evaluate itself, tract does
 //! (`const_eval`).
 
+use super::dims::{axis_index, broadcast, unravel};
 use super::elementwise::broadcast_shapes;
-use super::shape::{axis_index, broadcast, unravel};
 use super::{attr_int, attr_ints, invalid, Const, Importer, Operand};
 use crate::error::Result;
 use tract_onnx::pb::NodeProto;
@@ -183,9 +183,9 @@ impl Importer {
                     None => attr_ints(node, "axes").unwrap_or_default(),
                 };
                 let shape = match op {
-                    "Unsqueeze" => super::shape::unsqueeze(&from.shape, &axes),
-                    "Squeeze" => super::shape::squeeze(&from.shape, &axes),
-                    _ => super::shape::reshape_target(&from.shape, &axes),
+                    "Unsqueeze" => super::dims::unsqueeze(&from.shape, &axes),
+                    "Squeeze" => super::dims::squeeze(&from.shape, &axes),
+                    _ => super::dims::reshape_target(&from.shape, &axes),
                 }
                 .ok_or_else(|| invalid(node, format!("bad shape {axes:?} for {:?}", from.shape)))?;
                 Const {

@@ -9,7 +9,7 @@
 //! - Any other constant data: per output element, its candidates scaled by the hits, summed.
 //! - Computed data: per output element, one dot product of its hits with its candidates.
 
-use super::shape::{axis_index, ravel, unravel};
+use super::dims::{axis_index, ravel, unravel};
 use super::{attr_int, invalid, unsupported, Importer, Operand};
 use crate::error::Result;
 use crate::model::{FloatOp, ProductDims, TensorId};

@@ -1,7 +1,7 @@
 //! Linear and affine ops: Gemm, MatMul, Conv, Add, Sub/Mul/Div by constants, batch
 //! normalization (the folds that merge them come after import: `graph_folds.rs`).
 
-use super::shape::broadcast;
+use super::dims::broadcast;
 use super::{
     attr_float, attr_int, attr_ints, auto_pads, invalid, unsupported, Const, Importer, Operand,
     COMPUTED_RIGHT_OPERAND,

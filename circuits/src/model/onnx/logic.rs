@@ -3,8 +3,8 @@
 //! `and` a product, `not` an affine map; Where is `y + c·(x − y)` (copies when `c` is
 //! constant); ArgMax counts the positions before the first maximum with a running product.
 
+use super::dims::broadcast;
 use super::elementwise::broadcast_shapes;
-use super::shape::broadcast;
 use super::{attr_int, invalid, node_name, unsupported, Const, Importer, Operand};
 use crate::error::Result;
 use crate::model::{Activation, FloatOp, ProductDims, TensorId};
@@ -286,7 +286,7 @@ impl Importer {
     pub(super) fn argmax(&mut self, node: &NodeProto, name: String) -> Result<()> {
         let x = self.var(node, 0)?;
         let shape = self.graph.tensors[x].shape.clone();
-        let axis = super::shape::axis_index(attr_int(node, "axis").unwrap_or(0), shape.len())
+        let axis = super::dims::axis_index(attr_int(node, "axis").unwrap_or(0), shape.len())
             .ok_or_else(|| invalid(node, "axis out of range".into()))?;
         let last = attr_int(node, "select_last_index").unwrap_or(0) != 0;
         let min = node.op_type == "ArgMin";
@@ -357,7 +357,7 @@ impl Importer {
         let x = self.var(node, 0)?;
         let shape = self.graph.tensors[x].shape.clone();
         let default = if self.opset >= 13 { -1 } else { 1 };
-        let axis = super::shape::axis_index(attr_int(node, "axis").unwrap_or(default), shape.len())
+        let axis = super::dims::axis_index(attr_int(node, "axis").unwrap_or(default), shape.len())
             .ok_or_else(|| invalid(node, "axis out of range".into()))?;
         let axes: Vec<usize> = if self.opset >= 13 {
             vec![axis]
@@ -505,7 +505,7 @@ impl Importer {
         };
         let in_shape = self.graph.tensors[x].shape.clone();
         let rank = in_shape.len() + 1;
-        let axis = super::shape::axis_index(attr_int(node, "axis").unwrap_or(-1), rank)
+        let axis = super::dims::axis_index(attr_int(node, "axis").unwrap_or(-1), rank)
             .ok_or_else(|| invalid(node, "axis out of range".into()))?;
         let hits = self.class_hits(node, &name, x, depth, "")?;
         let mut out_shape = in_shape.clone();
@@ -550,7 +550,7 @@ impl Importer {
     pub(super) fn top_k(&mut self, node: &NodeProto, name: String) -> Result<()> {
         let x = self.var(node, 0)?;
         let shape = self.graph.tensors[x].shape.clone();
-        let axis = super::shape::axis_index(attr_int(node, "axis").unwrap_or(-1), shape.len())
+        let axis = super::dims::axis_index(attr_int(node, "axis").unwrap_or(-1), shape.len())
             .ok_or_else(|| invalid(node, "axis out of range".into()))?;
         let largest = attr_int(node, "largest").unwrap_or(1) != 0;
         let n = shape[axis];
@@ -682,10 +682,10 @@ impl Importer {
         out_shape[axis] = k;
         let map: Vec<Option<(u32, u32)>> = (0..out_shape.iter().product())
             .map(|e| {
-                let mut c = super::shape::unravel(e, &out_shape);
+                let mut c = super::dims::unravel(e, &out_shape);
                 let rr = c[axis];
                 c[axis] = 0;
-                let o = super::shape::ravel(&c, &r.kept);
+                let o = super::dims::ravel(&c, &r.kept);
                 Some((rr as u32, o as u32))
             })
             .collect();

@@ -7,6 +7,7 @@
 
 mod const_eval;
 mod conv_transpose;
+mod dims;
 mod elementwise;
 mod fold;
 mod graph_folds;
@@ -483,9 +484,9 @@ impl Importer {
                     None => attr_ints(node, "axes").unwrap_or_default(),
                 };
                 let shape = if node.op_type == "Squeeze" {
-                    shape::squeeze(&from, &axes)
+                    dims::squeeze(&from, &axes)
                 } else {
-                    shape::unsqueeze(&from, &axes)
+                    dims::unsqueeze(&from, &axes)
                 }
                 .ok_or_else(|| invalid(node, format!("bad axes {axes:?} for shape {from:?}")))?;
                 self.push(node, shape, |output| FloatOp::Reshape {
@@ -513,7 +514,7 @@ impl Importer {
                 let input = self.var(node, 0)?;
                 let shape = &self.graph.tensors[input].shape;
                 let axis =
-                    shape::normalize_axis(attr_int(node, "axis").unwrap_or(1), shape.len() + 1)
+                    dims::normalize_axis(attr_int(node, "axis").unwrap_or(1), shape.len() + 1)
                         .ok_or_else(|| invalid(node, "axis out of range".into()))?;
                 let outer: usize = shape[..axis].iter().product();
                 let inner: usize = shape[axis..].iter().product();
@@ -528,7 +529,7 @@ impl Importer {
                 let target = self.constant(node, 1, "a computed target shape")?;
                 let target: Vec<i64> = target.data.iter().map(|v| *v as i64).collect();
                 let from = self.graph.tensors[input].shape.clone();
-                let shape = shape::reshape_target(&from, &target).ok_or_else(|| {
+                let shape = dims::reshape_target(&from, &target).ok_or_else(|| {
                     invalid(node, format!("cannot reshape {from:?} to {target:?}"))
                 })?;
                 self.push(node, shape, |output| FloatOp::Reshape {

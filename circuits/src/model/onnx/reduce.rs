@@ -3,7 +3,7 @@
 //! LayerNormalization. Each becomes sums and maxima over windows, element-wise lookups,
 //! products and one division per element, with broadcasts back as copies.
 
-use super::shape::{axis_index, broadcast, unravel};
+use super::dims::{axis_index, broadcast, unravel};
 use super::{attr_float, attr_int, attr_ints, invalid, node_name, unsupported, Importer};
 use crate::error::Result;
 use crate::model::{Activation, FloatOp, ProductDims, TensorId};
