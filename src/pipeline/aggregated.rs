@@ -3,14 +3,13 @@
 
 use super::aggregate::AggregationInfo;
 use crate::artifacts::{read_bytes, read_json, BuildDir};
-use crate::stored::{read_params, Stored};
+use crate::stored::Stored;
 use eyre::{bail, Result, WrapErr};
 use snarkml_circuits::aggregation;
 use snarkml_circuits::halo2_proofs::plonk::VerifyingKey;
 use snarkml_circuits::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use snarkml_circuits::io::AggregatedProofFile;
 use snarkml_circuits::prover::{self, Transcript};
-use snarkml_circuits::srs::srs_id;
 use snarkml_circuits::{Bn256, Fr, G1Affine};
 use std::path::Path;
 
@@ -36,13 +35,7 @@ pub fn load_aggregation(dir: &BuildDir) -> Result<LoadedAggregation> {
             dir.vk().display()
         );
     }
-    let (small, _) = read_params(&dir.params())?;
-    if srs_id(&small) != info.srs_id {
-        bail!(
-            "{} does not hold the SRS the keys were made with",
-            dir.params().display()
-        );
-    }
+    let small = super::read_params_of(&dir.params(), &info.srs_id)?;
     let params = aggregation::verifier_params(&small, info.k);
     Ok(LoadedAggregation { info, vk, params })
 }

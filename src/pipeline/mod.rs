@@ -51,6 +51,19 @@ pub use aggregated::{load_aggregation, verify_aggregated};
 pub use key_cache::{default_cache_dir, KeyCache};
 pub use srs::{dev_srs_for, srs_for_k, srs_gen, srs_import};
 
+/// The KZG points a build or an aggregation directory keeps (`params.bin`), refused unless
+/// they come from the SRS `id` names: the one its keys were made with.
+pub(crate) fn read_params_of(path: &Path, id: &str) -> Result<ParamsKZG<Bn256>> {
+    let (params, _) = read_params(path)?;
+    if srs_id(&params) != id {
+        bail!(
+            "{} does not hold the SRS the keys were made with",
+            path.display()
+        );
+    }
+    Ok(params)
+}
+
 /// Number of random calibration samples used when none are given.
 pub const DEFAULT_RANDOM_SAMPLES: usize = 16;
 
@@ -212,13 +225,7 @@ pub fn load(build: &BuildDir) -> Result<Loaded> {
             build.model().display()
         );
     }
-    let (params, _) = read_params(&build.params())?;
-    if srs_id(&params) != info.srs_id {
-        bail!(
-            "{} does not hold the SRS the keys were made with",
-            build.params().display()
-        );
-    }
+    let params = read_params_of(&build.params(), &info.srs_id)?;
     Ok(Loaded {
         model,
         info,
