@@ -186,6 +186,24 @@ fn corpus_model(name: &str) -> (CompiledModel, Vec<Vec<i64>>) {
     (model, q)
 }
 
+/// The plan of `model` on `q` with the first element of `layer` one unit too high (the rest,
+/// the public outputs included, computed from it), checked to reach the outputs.
+fn quotient_one_too_high(model: &CompiledModel, q: &[Vec<i64>], layer: usize) -> Plan {
+    let fault = Fault {
+        layer,
+        element: 0,
+        delta: 1,
+        accumulator: false,
+    };
+    let plan = Plan::build_with_fault(model, model.layout.width, Some(q), Some(fault)).unwrap();
+    let honest = Plan::build(model, model.layout.width, Some(q)).unwrap();
+    assert_ne!(
+        plan.instances, honest.instances,
+        "the lie reaches the output"
+    );
+    plan
+}
+
 #[test]
 fn a_softmax_quotient_off_by_one_fails_the_remainder_range_check() {
     let (model, q) = corpus_model("softmax_last");
@@ -196,18 +214,7 @@ fn a_softmax_quotient_off_by_one_fails_the_remainder_range_check() {
         .expect("softmax divides");
     // The prover claims the first probability one unit higher and computes the rest (the
     // public outputs included) from it.
-    let fault = Fault {
-        layer,
-        element: 0,
-        delta: 1,
-        accumulator: false,
-    };
-    let plan = Plan::build_with_fault(&model, model.layout.width, Some(&q), Some(fault)).unwrap();
-    let honest = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
-    assert_ne!(
-        plan.instances, honest.instances,
-        "the lie reaches the output"
-    );
+    let plan = quotient_one_too_high(&model, &q, layer);
     // The first range check of the division layer (layers[0] of the plan is the inputs) is
     // the first element's remainder r, which a quotient one too high makes negative.
     let Layer::Div(Div { range_bits, .. }) = model.layers[layer] else {
@@ -259,18 +266,7 @@ fn a_floor_quotient_off_by_one_fails_its_remainder_range_checks() {
         .iter()
         .position(|l| matches!(l, Layer::FloorDiv(_)))
         .expect("Mod lowers to a floor division");
-    let fault = Fault {
-        layer,
-        element: 0,
-        delta: 1,
-        accumulator: false,
-    };
-    let plan = Plan::build_with_fault(&model, model.layout.width, Some(&q), Some(fault)).unwrap();
-    let honest = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
-    assert_ne!(
-        plan.instances, honest.instances,
-        "the lie reaches the output"
-    );
+    let plan = quotient_one_too_high(&model, &q, layer);
     // layers[0] of the plan is the inputs.
     let rows = plan.layers[layer + 1].start..plan.layers[layer + 1].end;
     let f = failures(&model, plan);
