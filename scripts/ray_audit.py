@@ -55,8 +55,10 @@ check or aggregate them:
 
 `--cache` is the key cache: a shared directory, or a directory on each node's local disk (keys
 are derived from the SRS and the circuit, so each node can make its own once). `--address`
-joins a running cluster (`ray start --head` / KubeRay, or `auto`); without it Ray starts
-locally on this machine. One JSON line per event goes to stdout:
+joins a running cluster (`ray start --head` / KubeRay, or `auto`); without it the driver joins
+`$RAY_ADDRESS` (as `ray job submit` sets it), else starts a Ray of its own on this machine
+(never the cluster Ray last recorded in /tmp/ray: one killed without `ray stop` leaves its
+address there, and joining it hangs). One JSON line per event goes to stdout:
 {"event": "submitted" | "started" | "proven" | "aggregated" | "done", ...} ("started": a task
 began on a node, retries included); each attempt (node and outcome) is also recorded in the
 audit or output location: `attempts.jsonl` in a directory, one object per line under
@@ -489,6 +491,13 @@ def aggregate_tree(job: dict, memory: int, events) -> dict:
 SPLIT_FORMAT = "snarkml-split/1"
 
 
+def connect(address: str | None) -> None:
+    """Joins the cluster at `address`, or at $RAY_ADDRESS, or starts a Ray of its own here:
+    `ray.init()` without an address would join whatever cluster Ray last recorded in its
+    temp directory, a dead one if that cluster was killed without `ray stop`."""
+    ray.init(address=address or os.environ.get("RAY_ADDRESS") or "local", log_to_driver=False)
+
+
 def salted_input(out: Path, manifest: dict, given: str) -> Path:
     """The input file every segment's job proves from: the user's input plus one random salt
     per tensor crossing a cut (kept from an earlier run of the driver, so a rerun resumes),
@@ -704,7 +713,7 @@ def main() -> int:
                    help="skip the final one-proof aggregation (more gas on chain)")
     p.add_argument("--aggregate-expose", default="none",
                    help="what a batch's aggregated proof exposes (see snarkml aggregate)")
-    p.add_argument("--address", help="Ray cluster address (default: start Ray locally)")
+    p.add_argument("--address", help="Ray cluster address (default: $RAY_ADDRESS, else start Ray locally)")
     p.add_argument("--chunk-cpus", type=float, default=1.0, help="CPUs one chunk task asks for")
     p.add_argument("--chunk-memory-gb", type=float, default=None,
                    help="memory one chunk, job or segment task asks for (GiB) [default: 4, "
@@ -744,7 +753,7 @@ def main() -> int:
     if kind == "split":
         cache = str(Path(args.cache).resolve())
         Path(cache).mkdir(parents=True, exist_ok=True)
-        ray.init(address=args.address, log_to_driver=False)
+        connect(args.address)
         here = ray.get_runtime_context().get_node_id()
         events = Queue(actor_options={
             "num_cpus": 0,
@@ -770,7 +779,7 @@ def main() -> int:
     Path(cache).mkdir(parents=True, exist_ok=True)
     snarkml = str(Path(args.snarkml).resolve())
 
-    ray.init(address=args.address, log_to_driver=False)
+    connect(args.address)
     # Task starts stream back through a queue that lives on the driver's node (it must
     # outlive any worker node).
     here = ray.get_runtime_context().get_node_id()

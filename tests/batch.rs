@@ -177,10 +177,21 @@ fn the_ray_driver_proves_a_batch_with_ray_started_locally() {
     let (build, ins, plan, v) = planned(tmp.path(), "1");
     assert_eq!(v["jobs"].as_u64(), Some(3));
 
+    // Ray's temp directory names a cluster that is gone, as one killed without `ray stop`
+    // leaves it: the driver starts its own Ray rather than hang joining that one.
+    let ray_tmp = tmp.path().join("r");
+    std::fs::create_dir_all(ray_tmp.join("ray")).unwrap();
+    std::fs::write(
+        ray_tmp.join("ray/ray_current_cluster"),
+        format!("127.0.0.1:{}", common::free_port()),
+    )
+    .unwrap();
     let proofs = tmp.path().join("proofs");
     let driver = |extra: &[&str]| {
         Command::new(venv_bin("python"))
             .env("RAY_AUTH_MODE", "disabled")
+            .env("RAY_TMPDIR", &ray_tmp)
+            .env_remove("RAY_ADDRESS")
             .arg(repo("scripts/ray_audit.py"))
             .args(["--snarkml", env!("CARGO_BIN_EXE_snarkml")])
             .args(["--plan", s(&plan), "--out", s(&proofs)])
