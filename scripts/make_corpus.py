@@ -1446,6 +1446,24 @@ def integer_ops(rng):
     )
 
 
+@model("integer_div", "integer division of computed ids by constants, which truncates toward "
+       "zero (not floor): by a positive and by a negative divisor, of negative ids too")
+def integer_div(rng):
+    parts = ["thirds", "neg_quarters"]
+    return (
+        [
+            node("Div", ["ids", "three"], ["thirds"]),
+            node("Div", ["ids", "minus_four"], ["neg_quarters"]),
+            *[node("Cast", [p], [f"{p}_f"], to=onnx.TensorProto.FLOAT) for p in parts],
+            node("Concat", [f"{p}_f" for p in parts], ["output"], axis=1),
+        ],
+        {"ids": ([1, 8], -20, 40, np.int64)},
+        {"output": [1, 16]},
+        [init_i64("three", 3), init_i64("minus_four", -4)],
+        18,
+    )
+
+
 # ONNX the compiler must refuse, each with a one-line error naming the node:
 # tests/fixtures/refused/NAME.onnx (checked by circuits/tests/ops_corpus.rs).
 REFUSED = {
@@ -1484,6 +1502,12 @@ REFUSED = {
                                [init_f32("two", 2.0)]),
     "bitwise_and_mask": ([node("BitwiseAnd", ["input", "six"], ["output"])],
                          [init_f32("six", 6.0)]),
+    # Integer division by a computed divisor (it truncates; the divisor is a witness).
+    "div_integer_computed": ([node("Cast", ["input"], ["ints"], to=onnx.TensorProto.INT64),
+                              node("Add", ["ints", "one"], ["d"]),
+                              node("Div", ["ints", "d"], ["quotient"]),
+                              node("Cast", ["quotient"], ["output"], to=onnx.TensorProto.FLOAT)],
+                             [init_i64("one", 1)]),
     # 3 groups of 8 channels.
     "group_norm_bad_groups": ([node("GroupNormalization", ["input", "s", "b"], ["output"],
                                     num_groups=3)],

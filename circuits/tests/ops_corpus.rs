@@ -616,6 +616,14 @@ fn integer_ops_the_circuit_cannot_express_are_refused_naming_the_node() {
         &["BitShift", "LEFT", "RIGHT is supported"],
     );
     refusal("bitwise_and_mask", &["BitwiseAnd", "mask 6", "2^k − 1"]);
+    refusal(
+        "div_integer_computed",
+        &[
+            "Div",
+            "`quotient`",
+            "integer division of two computed tensors",
+        ],
+    );
 }
 
 #[test]

@@ -137,6 +137,12 @@ impl Importer {
 
     /// Add, Sub, Mul and Div of two computed tensors, broadcast to a common shape.
     pub(super) fn binary(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        if node.op_type == "Div" && self.types.integer(self.output_name(node)?) {
+            return Err(unsupported(
+                node,
+                "integer division of two computed tensors (it truncates; by a constant divisor it is supported)",
+            ));
+        }
         let (a, b) = (self.var(node, 0)?, self.var(node, 1)?);
         let (sa, sb) = (
             self.graph.tensors[a].shape.clone(),

@@ -375,6 +375,10 @@ impl Importer {
 
     /// Sub, Mul and Div with one constant operand: an element-wise affine map.
     pub(super) fn arith(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let integer = matches!(
+            (self.operand(node, 0)?, self.operand(node, 1)?),
+            (Operand::Const(c), _) | (_, Operand::Const(c)) if c.integer
+        );
         let (input, c, const_first) = match (self.operand(node, 0)?, self.operand(node, 1)?) {
             (Operand::Var(x), Operand::Const(c)) => (x, c, false),
             (Operand::Const(c), Operand::Var(x)) => (x, c, true),
@@ -398,6 +402,14 @@ impl Importer {
                 });
             }
             ("Sub", true) => (vec![-1.0; c.len()], c),
+            // Integer operands (ONNX's Div takes two of one type): truncating division.
+            ("Div", false) if integer => return self.integer_div(node, name),
+            ("Div", true) if integer => {
+                return Err(unsupported(
+                    node,
+                    "integer division of a constant by a computed tensor",
+                ))
+            }
             ("Div", false) => {
                 if c.contains(&0.0) {
                     return Err(invalid(node, "division by zero".into()));

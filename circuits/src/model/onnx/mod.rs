@@ -20,6 +20,7 @@ mod recurrent;
 mod reduce;
 mod reference;
 mod shape;
+mod types;
 
 pub use reference::FloatReference;
 
@@ -147,6 +148,13 @@ pub fn parse(onnx: OnnxBytes<'_>) -> Result<FloatGraph> {
         importer.graph.inputs.push(id);
         importer.graph.input_types.push(dtype);
     }
+    if types::ValueTypes::needed(graph) {
+        let inputs: Vec<_> = (importer.graph.inputs.iter())
+            .map(|&id| importer.graph.tensors[id].shape.clone())
+            .zip(importer.graph.input_types.iter().copied())
+            .collect();
+        importer.types = types::ValueTypes::infer(&proto, &inputs);
+    }
     for node in &graph.node {
         let legacy = importer.legacy_broadcast(node)?;
         importer.node(legacy.as_ref().unwrap_or(node))?;
@@ -268,6 +276,8 @@ struct Importer {
     const_types: const_eval::ConstTypes,
     /// The default-domain opset the model was exported with.
     opset: i64,
+    /// The element types of computed values, where an op needs them.
+    types: types::ValueTypes,
 }
 
 /// The value of a node input: computed or constant.

@@ -15,7 +15,7 @@ pub struct FloatReference {
 }
 
 /// tract's element type for a model input.
-fn datum_type(t: InputType) -> DatumType {
+pub(super) fn datum_type(t: InputType) -> DatumType {
     match t {
         InputType::Float => DatumType::F32,
         InputType::Bool => DatumType::Bool,
