@@ -1508,6 +1508,11 @@ REFUSED = {
                               node("Div", ["ints", "d"], ["quotient"]),
                               node("Cast", ["quotient"], ["output"], to=onnx.TensorProto.FLOAT)],
                              [init_i64("one", 1)]),
+    "div_integer_by_computed": ([node("Cast", ["input"], ["ints"], to=onnx.TensorProto.INT64),
+                                 node("Div", ["hundred", "ints"], ["quotient"]),
+                                 node("Cast", ["quotient"], ["output"],
+                                      to=onnx.TensorProto.FLOAT)],
+                                [init_i64("hundred", 100)]),
     # 3 groups of 8 channels.
     "group_norm_bad_groups": ([node("GroupNormalization", ["input", "s", "b"], ["output"],
                                     num_groups=3)],

@@ -624,6 +624,14 @@ fn integer_ops_the_circuit_cannot_express_are_refused_naming_the_node() {
             "integer division of two computed tensors",
         ],
     );
+    refusal(
+        "div_integer_by_computed",
+        &[
+            "Div",
+            "`quotient`",
+            "integer division of a constant by a computed tensor",
+        ],
+    );
 }
 
 #[test]
