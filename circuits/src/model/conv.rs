@@ -145,7 +145,9 @@ impl ConvGeometry {
     }
 }
 
-fn unravel(mut i: usize, dims: &[usize]) -> Vec<usize> {
+/// The row-major position of flat index `i` in a tensor of shape `dims` (the importer's shape
+/// arithmetic in `onnx/dims.rs` shares it).
+pub(crate) fn unravel(mut i: usize, dims: &[usize]) -> Vec<usize> {
     let mut pos = vec![0; dims.len()];
     for a in (0..dims.len()).rev() {
         pos[a] = i % dims[a];

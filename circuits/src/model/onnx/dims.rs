@@ -1,6 +1,9 @@
 //! Shape arithmetic on static shapes and flat indices (numpy broadcasting, ONNX's axis,
 //! squeeze and reshape rules), shared by the importers of every op family.
 
+/// The multi-index of a flat index (the model's own, which convolutions use too).
+pub(super) use crate::model::conv::unravel;
+
 /// The flat index of a multi-index.
 pub(super) fn ravel(index: &[usize], dims: &[usize]) -> usize {
     index.iter().zip(dims).fold(0, |f, (i, d)| f * d + i)
@@ -42,15 +45,6 @@ pub(super) fn broadcast(from: &[usize], data: &[f64], to: &[usize]) -> Option<Ve
         out.push(data[src]);
     }
     Some(out)
-}
-
-pub(super) fn unravel(mut i: usize, dims: &[usize]) -> Vec<usize> {
-    let mut pos = vec![0; dims.len()];
-    for a in (0..dims.len()).rev() {
-        pos[a] = i % dims[a];
-        i /= dims[a];
-    }
-    pos
 }
 
 pub(super) fn squeeze(from: &[usize], axes: &[i64]) -> Option<Vec<usize>> {
