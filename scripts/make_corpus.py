@@ -1100,7 +1100,10 @@ def write(name: str, seed: int) -> dict:
         outputs=[tensor_info(n, shape) for n, shape in outputs.items()],
         initializer=inits,
     )
-    onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+    opsets = [helper.make_opsetid("", opset)]
+    if any(n.domain == "ai.onnx.ml" for n in nodes):
+        opsets.append(helper.make_opsetid("ai.onnx.ml", 3))
+    onnx_model = helper.make_model(graph, opset_imports=opsets,
                                    producer_name=PRODUCER, producer_version="1")
     onnx_model.ir_version = IR_FOR_OPSET[opset]
     path = CORPUS / f"{name}.onnx"
@@ -1464,6 +1467,61 @@ def integer_div(rng):
     )
 
 
+def tree_ensemble(rng, name: str, output: str, features: int, trees: int, targets: int,
+                  mode: str, aggregate: str, base=None, x: str = "x"):
+    """A TreeEnsembleRegressor (ai.onnx.ml) of `trees` full trees of depth 3, as scikit-learn
+    (BRANCH_LEQ, AVERAGE) and XGBoost (BRANCH_LT, SUM, base values) export theirs; thresholds
+    on the inputs' 1/64 grid, so a tie tests the mode."""
+    attrs = {k: [] for k in ["nodes_treeids", "nodes_nodeids", "nodes_featureids",
+                             "nodes_values", "nodes_modes", "nodes_truenodeids",
+                             "nodes_falsenodeids", "target_treeids", "target_nodeids",
+                             "target_ids", "target_weights"]}
+    for t in range(trees):
+        for i in range(15):
+            leaf = i >= 7
+            attrs["nodes_treeids"].append(t)
+            attrs["nodes_nodeids"].append(i)
+            attrs["nodes_featureids"].append(0 if leaf else int(rng.integers(features)))
+            attrs["nodes_values"].append(0.0 if leaf else float(rng.integers(-48, 49)) / 64)
+            attrs["nodes_modes"].append("LEAF" if leaf else mode)
+            attrs["nodes_truenodeids"].append(0 if leaf else 2 * i + 1)
+            attrs["nodes_falsenodeids"].append(0 if leaf else 2 * i + 2)
+            if leaf:
+                for k in range(targets):
+                    attrs["target_treeids"].append(t)
+                    attrs["target_nodeids"].append(i)
+                    attrs["target_ids"].append(k)
+                    attrs["target_weights"].append(float(np.round(rng.normal(), 3)))
+    extra = {"base_values": base} if base is not None else {}
+    return helper.make_node("TreeEnsembleRegressor", [x], [output], name=name,
+                            domain="ai.onnx.ml", n_targets=targets, aggregate_function=aggregate,
+                            **attrs, **extra)
+
+
+@model("tree_ensembles", "decision-tree ensembles (ai.onnx.ml TreeEnsembleRegressor) as "
+       "scikit-learn exports a random forest (x <= threshold, the trees' average) and XGBoost "
+       "a gradient-boosted ensemble (x < threshold, the sum plus base values)")
+def tree_ensembles(rng):
+    return (
+        [
+            tree_ensemble(rng, "forest", "forest_y", 6, 4, 2, "BRANCH_LEQ", "AVERAGE"),
+            tree_ensemble(rng, "boosted", "boosted_y", 6, 3, 1, "BRANCH_LT", "SUM", [0.5]),
+            node("Concat", ["forest_y", "boosted_y"], ["output"], axis=1),
+        ],
+        {"x": ([2, 6], -1.0, 1.0)},
+        {"output": [2, 3]},
+        [],
+        18,
+    )
+
+
+def mixed_modes(tree):
+    """`tree` with its first branch comparing `x < t` (the others `x <= t`)."""
+    modes = next(a for a in tree.attribute if a.name == "nodes_modes")
+    modes.strings[0] = b"BRANCH_LT"
+    return tree
+
+
 # ONNX the compiler must refuse, each with a one-line error naming the node:
 # tests/fixtures/refused/NAME.onnx (checked by circuits/tests/ops_corpus.rs).
 REFUSED = {
@@ -1513,6 +1571,10 @@ REFUSED = {
                                  node("Cast", ["quotient"], ["output"],
                                       to=onnx.TensorProto.FLOAT)],
                                 [init_i64("hundred", 100)]),
+    # A tree ensemble whose branches compare differently (x < t here, x <= t elsewhere).
+    "tree_mixed_modes": ([mixed_modes(tree_ensemble(np.random.default_rng(0), "mixed", "output",
+                                                    8, 2, 3, "BRANCH_LEQ", "SUM",
+                                                    x="input"))], []),
     # 3 groups of 8 channels.
     "group_norm_bad_groups": ([node("GroupNormalization", ["input", "s", "b"], ["output"],
                                     num_groups=3)],
@@ -1528,7 +1590,10 @@ def write_refused() -> None:
             nodes, name, inputs=[tensor_info("input", [2, 8])],
             outputs=[tensor_info("output", [2, 3])], initializer=inits)
         opset = 21 if name.startswith("group_norm") else 18
-        m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+        opsets = [helper.make_opsetid("", opset)]
+        if any(n.domain == "ai.onnx.ml" for n in nodes):
+            opsets.append(helper.make_opsetid("ai.onnx.ml", 3))
+        m = helper.make_model(graph, opset_imports=opsets,
                               producer_name=PRODUCER, producer_version="1")
         m.ir_version = IR_FOR_OPSET[opset]
         # Not through save_model: the checker's shape inference refuses the first one too.

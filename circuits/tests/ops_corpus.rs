@@ -635,6 +635,18 @@ fn integer_ops_the_circuit_cannot_express_are_refused_naming_the_node() {
 }
 
 #[test]
+fn a_tree_ensemble_whose_branches_compare_differently_is_refused_naming_the_node() {
+    refusal(
+        "tree_mixed_modes",
+        &[
+            "TreeEnsembleRegressor",
+            "`mixed`",
+            "branch modes that differ",
+        ],
+    );
+}
+
+#[test]
 fn a_group_norm_whose_groups_do_not_divide_the_channels_is_refused_naming_the_node() {
     refusal(
         "group_norm_bad_groups",

@@ -20,6 +20,7 @@ mod recurrent;
 mod reduce;
 mod reference;
 mod shape;
+mod trees;
 mod types;
 
 pub use reference::FloatReference;
@@ -431,6 +432,7 @@ impl Importer {
                 Ok(())
             }
             "Gemm" => self.gemm(node, name),
+            "TreeEnsembleRegressor" => self.tree_ensemble(node, name),
             "Conv" => self.conv(node, name),
             "MatMul" if matches!(self.operand(node, 1)?, Operand::Var(_)) => {
                 self.matmul_vars(node, name)

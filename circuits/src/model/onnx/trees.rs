@@ -1,0 +1,365 @@
+//! `TreeEnsembleRegressor` (ai.onnx.ml): the decision-tree ensembles scikit-learn, XGBoost and
+//! LightGBM models are exported as (random forests, gradient boosting), lowered the way
+//! hummingbird's GEMM strategy runs trees, to ops the circuit has:
+//!
+//! ```text
+//! g = x[feature of each branch node]        copies (no rows), every tree at once
+//! c = step(±(threshold − g))                one affine map, one Step lookup: the branch taken
+//! e_t = c_t · P_t − D_t                     per tree, a dense layer: P[i, j] = +1 where leaf j
+//!                                           lies under branch i's true side, −1 its false side;
+//!                                           D[j] = its true turns, so e = 0 only on the path
+//! y = isZero(e) · W + base                  one IsZero lookup, one dense layer of leaf values
+//! ```
+//!
+//! Exact on the quantized input: a branch compares the fixed-point feature with the
+//! fixed-point threshold (a feature within one quantization step of a threshold may branch
+//! the other way; compile's accuracy check on the calibration data sees it).
+
+use super::{attr_int, attr_string, invalid, node_name, unsupported, Importer};
+use crate::error::Result;
+use crate::model::{Activation, FloatOp};
+use std::collections::HashMap;
+use tract_onnx::pb::NodeProto;
+
+fn attr_floats(node: &NodeProto, name: &str) -> Vec<f32> {
+    (node.attribute.iter().find(|a| a.name == name)).map_or_else(Vec::new, |a| a.floats.clone())
+}
+
+fn attr_ints_or_empty(node: &NodeProto, name: &str) -> Vec<i64> {
+    (node.attribute.iter().find(|a| a.name == name)).map_or_else(Vec::new, |a| a.ints.clone())
+}
+
+fn attr_strings(node: &NodeProto, name: &str) -> Vec<String> {
+    (node.attribute.iter().find(|a| a.name == name)).map_or_else(Vec::new, |a| {
+        a.strings
+            .iter()
+            .map(|s| String::from_utf8_lossy(s).into_owned())
+            .collect()
+    })
+}
+
+/// One tree: its branch nodes (feature, threshold, true and false child) and leaves, by the
+/// node ids of the ensemble's attributes.
+#[derive(Default)]
+struct Tree {
+    branches: Vec<(usize, f64, i64, i64)>,
+    branch_ids: Vec<i64>,
+    leaf_ids: Vec<i64>,
+}
+
+impl Tree {
+    /// For each leaf, the branches on its path with the side taken (+1 true, −1 false).
+    fn paths(&self, node: &NodeProto) -> Result<Vec<Vec<(usize, i8)>>> {
+        let branch_at: HashMap<i64, usize> = self
+            .branch_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (*id, i))
+            .collect();
+        let leaf_at: HashMap<i64, usize> = self
+            .leaf_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (*id, i))
+            .collect();
+        let children: std::collections::HashSet<i64> =
+            self.branches.iter().flat_map(|b| [b.2, b.3]).collect();
+        let roots: Vec<i64> = (self.branch_ids.iter().chain(&self.leaf_ids))
+            .copied()
+            .filter(|id| !children.contains(id))
+            .collect();
+        let [root] = roots[..] else {
+            return Err(invalid(node, format!("a tree has {} roots", roots.len())));
+        };
+        let mut paths = vec![None; self.leaf_ids.len()];
+        let mut stack = vec![(root, Vec::new())];
+        while let Some((id, path)) = stack.pop() {
+            if let Some(&leaf) = leaf_at.get(&id) {
+                paths[leaf] = Some(path);
+            } else if let Some(&b) = branch_at.get(&id) {
+                if path.len() > self.branches.len() {
+                    return Err(invalid(node, "a tree has a cycle".into()));
+                }
+                let (_, _, yes, no) = self.branches[b];
+                let mut t = path.clone();
+                t.push((b, 1));
+                let mut f = path;
+                f.push((b, -1));
+                stack.push((yes, t));
+                stack.push((no, f));
+            } else {
+                return Err(invalid(
+                    node,
+                    format!("a tree names node {id}, which it lacks"),
+                ));
+            }
+        }
+        paths
+            .into_iter()
+            .map(|p| p.ok_or_else(|| invalid(node, "a tree has an unreachable leaf".into())))
+            .collect()
+    }
+}
+
+impl Importer {
+    /// `TreeEnsembleRegressor` of a `[N, F]` input (see the module documentation).
+    pub(super) fn tree_ensemble(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        for tensor_form in ["nodes_values_as_tensor", "target_weights_as_tensor"] {
+            if node.attribute.iter().any(|a| a.name == tensor_form) {
+                return Err(unsupported(node, &format!("{tensor_form} (doubles)")));
+            }
+        }
+        let x = self.var(node, 0)?;
+        let shape = self.graph.tensors[x].shape.clone();
+        let [n, features] = shape[..] else {
+            return Err(invalid(
+                node,
+                format!("input {shape:?} is not [N, features]"),
+            ));
+        };
+        let aggregate = attr_string(node, "aggregate_function").unwrap_or_else(|| "SUM".into());
+        let post = attr_string(node, "post_transform").unwrap_or_else(|| "NONE".into());
+        if !matches!(aggregate.as_str(), "SUM" | "AVERAGE") {
+            return Err(unsupported(
+                node,
+                &format!("aggregate_function {aggregate}"),
+            ));
+        }
+        if !matches!(post.as_str(), "NONE" | "LOGISTIC") {
+            return Err(unsupported(node, &format!("post_transform {post}")));
+        }
+        let targets = usize::try_from(attr_int(node, "n_targets").unwrap_or(1))
+            .ok()
+            .filter(|t| *t >= 1)
+            .ok_or_else(|| invalid(node, "n_targets is not positive".into()))?;
+
+        // The trees, in the order of their ids.
+        let tree_ids = attr_ints_or_empty(node, "nodes_treeids");
+        let node_ids = attr_ints_or_empty(node, "nodes_nodeids");
+        let feature_ids = attr_ints_or_empty(node, "nodes_featureids");
+        let values = attr_floats(node, "nodes_values");
+        let modes = attr_strings(node, "nodes_modes");
+        let (yes, no) = (
+            attr_ints_or_empty(node, "nodes_truenodeids"),
+            attr_ints_or_empty(node, "nodes_falsenodeids"),
+        );
+        let count = tree_ids.len();
+        if count == 0
+            || [
+                node_ids.len(),
+                feature_ids.len(),
+                modes.len(),
+                yes.len(),
+                no.len(),
+            ]
+            .iter()
+            .any(|l| *l != count)
+            || (values.len() != count && !values.is_empty())
+        {
+            return Err(invalid(
+                node,
+                "its nodes_* attributes differ in length".into(),
+            ));
+        }
+        let branch_modes: Vec<&str> = modes
+            .iter()
+            .map(String::as_str)
+            .filter(|m| *m != "LEAF")
+            .collect();
+        let mode = branch_modes.first().copied().unwrap_or("BRANCH_LEQ");
+        if branch_modes.iter().any(|m| *m != mode) {
+            return Err(unsupported(node, "branch modes that differ between nodes"));
+        }
+        // x ≤ t ⇔ t − x ≥ 0; x < t ⇔ t − x > 0; x ≥ t ⇔ x − t ≥ 0; x > t ⇔ x − t > 0.
+        let (sign, act) = match mode {
+            "BRANCH_LEQ" => (-1.0, Activation::StepInclusive),
+            "BRANCH_LT" => (-1.0, Activation::Step),
+            "BRANCH_GTE" => (1.0, Activation::StepInclusive),
+            "BRANCH_GT" => (1.0, Activation::Step),
+            other => return Err(unsupported(node, &format!("branch mode {other}"))),
+        };
+        let mut trees: std::collections::BTreeMap<i64, Tree> = Default::default();
+        for i in 0..count {
+            let tree = trees.entry(tree_ids[i]).or_default();
+            if modes[i] == "LEAF" {
+                tree.leaf_ids.push(node_ids[i]);
+                continue;
+            }
+            let feature = usize::try_from(feature_ids[i])
+                .ok()
+                .filter(|f| *f < features)
+                .ok_or_else(|| {
+                    invalid(node, format!("feature {} of {features}", feature_ids[i]))
+                })?;
+            let threshold = f64::from(*values.get(i).unwrap_or(&0.0));
+            tree.branches.push((feature, threshold, yes[i], no[i]));
+            tree.branch_ids.push(node_ids[i]);
+        }
+
+        // Leaf values: target_* name (tree, leaf node, target, weight).
+        let (t_trees, t_nodes, t_ids, t_weights) = (
+            attr_ints_or_empty(node, "target_treeids"),
+            attr_ints_or_empty(node, "target_nodeids"),
+            attr_ints_or_empty(node, "target_ids"),
+            attr_floats(node, "target_weights"),
+        );
+        if [t_nodes.len(), t_ids.len(), t_weights.len()]
+            .iter()
+            .any(|l| *l != t_trees.len())
+        {
+            return Err(invalid(
+                node,
+                "its target_* attributes differ in length".into(),
+            ));
+        }
+        // Every leaf of every tree, in order: its column in the leaf layer.
+        let mut leaf_column = HashMap::new();
+        for (t, tree) in &trees {
+            for id in &tree.leaf_ids {
+                leaf_column.insert((*t, *id), leaf_column.len());
+            }
+        }
+        let leaves = leaf_column.len();
+        let scale = if aggregate == "AVERAGE" {
+            1.0 / trees.len() as f64
+        } else {
+            1.0
+        };
+        let mut leaf_weight = vec![0.0f32; leaves * targets];
+        for i in 0..t_trees.len() {
+            let column = leaf_column.get(&(t_trees[i], t_nodes[i])).ok_or_else(|| {
+                invalid(
+                    node,
+                    format!(
+                        "target_nodeids names node {} of tree {}, not a leaf",
+                        t_nodes[i], t_trees[i]
+                    ),
+                )
+            })?;
+            let target = usize::try_from(t_ids[i])
+                .ok()
+                .filter(|t| *t < targets)
+                .ok_or_else(|| invalid(node, format!("target {} of {targets}", t_ids[i])))?;
+            leaf_weight[column * targets + target] += (f64::from(t_weights[i]) * scale) as f32;
+        }
+        let base = attr_floats(node, "base_values");
+        if !base.is_empty() && base.len() != targets {
+            return Err(invalid(
+                node,
+                format!("{} base_values for {targets} targets", base.len()),
+            ));
+        }
+        let bias = if base.is_empty() {
+            vec![0.0; targets]
+        } else {
+            base
+        };
+
+        // Every branch's feature, every tree at once; then the branch taken.
+        let branches: Vec<(usize, f64)> = trees
+            .values()
+            .flat_map(|t| t.branches.iter().map(|b| (b.0, b.1)))
+            .collect();
+        let m = branches.len();
+        if m == 0 {
+            return Err(unsupported(node, "trees that are single leaves"));
+        }
+        let map = (0..n)
+            .flat_map(|r| {
+                branches
+                    .iter()
+                    .map(move |(f, _)| Some((0, (r * features + f) as u32)))
+            })
+            .collect();
+        let gathered = self.copies(node, "features", vec![n, m], vec![x], map)?;
+        let signed = self.step(node, "margin", vec![n, m], |output| FloatOp::Affine {
+            node: node_name(node),
+            input: gathered,
+            output,
+            scale: vec![sign as f32; n * m],
+            shift: (0..n)
+                .flat_map(|_| branches.iter().map(|(_, t)| (-sign * t) as f32))
+                .collect(),
+        })?;
+        let taken = self.lookup(node, signed, act, "branch")?;
+
+        // Per tree, how far each leaf's path is from the branches taken (0: on it).
+        let mut distances = Vec::with_capacity(trees.len());
+        let mut first = 0;
+        for (t, tree) in trees.values().enumerate() {
+            let (mt, lt) = (tree.branches.len(), tree.leaf_ids.len());
+            let paths = tree.paths(node)?;
+            let mut weight = vec![0.0f32; mt * lt];
+            let mut bias = vec![0.0f32; lt];
+            for (leaf, path) in paths.iter().enumerate() {
+                for &(b, side) in path {
+                    weight[b * lt + leaf] = f32::from(side);
+                    if side > 0 {
+                        bias[leaf] -= 1.0;
+                    }
+                }
+            }
+            let own = if mt == m {
+                taken
+            } else {
+                let map = (0..n)
+                    .flat_map(|r| (0..mt).map(move |b| Some((0, (r * m + first + b) as u32))))
+                    .collect();
+                self.copies(
+                    node,
+                    &format!("tree{t}/branches"),
+                    vec![n, mt],
+                    vec![taken],
+                    map,
+                )?
+            };
+            first += mt;
+            let distance =
+                self.step(node, &format!("tree{t}/distance"), vec![n, lt], |output| {
+                    FloatOp::Dense {
+                        node: node_name(node),
+                        input: own,
+                        output,
+                        n_in: mt,
+                        n_out: lt,
+                        weight,
+                        bias,
+                    }
+                })?;
+            distances.push((distance, lt));
+        }
+        let all = if let [(only, _)] = distances[..] {
+            only
+        } else {
+            let inputs: Vec<_> = distances.iter().map(|(d, _)| *d).collect();
+            let map = (0..n)
+                .flat_map(|r| {
+                    distances.iter().enumerate().flat_map(move |(k, (_, lt))| {
+                        (0..*lt).map(move |j| Some((k as u32, (r * lt + j) as u32)))
+                    })
+                })
+                .collect();
+            self.copies(node, "distances", vec![n, leaves], inputs, map)?
+        };
+        let reached = self.lookup(node, all, Activation::IsZero, "leaf")?;
+        let dense = |output| FloatOp::Dense {
+            node: name.clone(),
+            input: reached,
+            output,
+            n_in: leaves,
+            n_out: targets,
+            weight: leaf_weight,
+            bias,
+        };
+        if post == "NONE" {
+            return self.push(node, vec![n, targets], dense);
+        }
+        let score = self.step(node, "score", vec![n, targets], dense)?;
+        self.push(node, vec![n, targets], |output| FloatOp::Activation {
+            node: name.clone(),
+            act: Activation::Sigmoid,
+            input: score,
+            output,
+        })
+    }
+}
