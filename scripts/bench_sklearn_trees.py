@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Tree ensembles as scikit-learn users export them (skl2onnx: ai.onnx.ml TreeEnsembleRegressor)
+through snarkml: compile (64 calibration rows of the data set), run and mock one row, and compare
+with onnxruntime. Prints one line per model and scale.
+
+    .venv/bin/pip install --target /tmp/skl skl2onnx      # not a project dependency
+    PYTHONPATH=/tmp/skl .venv/bin/python scripts/bench_sklearn_trees.py \\
+        --snarkml target/release/snarkml
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from sklearn.datasets import load_diabetes
+from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
+
+try:
+    from skl2onnx import to_onnx
+except ImportError:
+    sys.exit("skl2onnx is missing: .venv/bin/pip install --target /tmp/skl skl2onnx, then "
+             "PYTHONPATH=/tmp/skl")
+
+
+def run(cmd: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, check=False)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--snarkml", required=True)
+    args = p.parse_args()
+    x, y = load_diabetes(return_X_y=True)
+    x = (x * 10).astype(np.float32)
+    models = [
+        ("random forest, 10 trees of depth 5", RandomForestRegressor(
+            n_estimators=10, max_depth=5, random_state=0)),
+        ("gradient boosting, 20 trees of depth 3", GradientBoostingRegressor(
+            n_estimators=20, max_depth=3, random_state=0)),
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Path(tmp)
+        (t / "cal.json").write_text(json.dumps({"inputs": [r.tolist() for r in x[:64]]}))
+        # Held out from calibration.
+        rows = x[100:164]
+        for label, model in models:
+            model.fit(x, y)
+            onnx_path = t / "model.onnx"
+            onnx_path.write_bytes(to_onnx(model, x[:1], target_opset={
+                "": 18, "ai.onnx.ml": 3}).SerializeToString())
+            session = ort.InferenceSession(str(onnx_path))
+            for scale in [None, 10]:
+                build = t / "build"
+                cmd = [args.snarkml, "compile", str(onnx_path), "--calibration",
+                       str(t / "cal.json"), "-o", str(build), "--json", "--allow-error"]
+                if scale:
+                    cmd += ["--scale", str(scale)]
+                start = time.time()
+                c = run(cmd)
+                if c.returncode:
+                    print(f"{label}: compile failed: {c.stderr.strip()}")
+                    break
+                info = json.loads(c.stdout)
+                secs = time.time() - start
+                errors = []
+                for r in rows:
+                    (t / "in.json").write_text(json.dumps({"input_data": [r.tolist()]}))
+                    o = run([args.snarkml, "run", str(build), "--input", str(t / "in.json"),
+                             "--json"])
+                    ours = np.array(json.loads(o.stdout)["outputs"][0]["values"], dtype=float)
+                    ref = session.run(None, {"X": r[None, :]})[0].ravel()
+                    errors.append(float(np.abs(ours - ref).max() / np.abs(ref).max()))
+                m = run([args.snarkml, "mock", str(build), "--input", str(t / "in.json")])
+                print(f"{label}: scale 2^{info['scale_bits']}, k = {info['k']}, "
+                      f"{info['rows']} rows, compile {secs:.1f} s, mock "
+                      f"{'ok' if m.returncode == 0 else 'FAILED'}; on 64 held-out rows vs "
+                      f"onnxruntime: mean {100 * np.mean(errors):.2f} %, worst "
+                      f"{100 * max(errors):.2f} %")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
