@@ -135,9 +135,21 @@ impl Importer {
         let truncated = self.step(node, "truncated", shape.clone(), |output| {
             product(name.clone(), output)
         })?;
+        self.push_negated(node, name, truncated, shape)
+    }
+
+    /// `node`'s output: `−x`.
+    fn push_negated(
+        &mut self,
+        node: &NodeProto,
+        name: String,
+        x: TensorId,
+        shape: Vec<usize>,
+    ) -> Result<()> {
+        let numel = shape.iter().product();
         self.push(node, shape, |output| FloatOp::Affine {
             node: name,
-            input: truncated,
+            input: x,
             output,
             scale: vec![-1.0; numel],
             shift: vec![0.0; numel],
@@ -154,15 +166,12 @@ impl Importer {
         d: f64,
     ) -> Result<()> {
         let numel = shape.iter().product();
-        let negate = |node: String, input, output| FloatOp::Affine {
-            node,
-            input,
+        let neg = self.step(node, "negated", shape.clone(), |output| FloatOp::Affine {
+            node: name.clone(),
+            input: x,
             output,
             scale: vec![-1.0; numel],
             shift: vec![0.0; numel],
-        };
-        let neg = self.step(node, "negated", shape.clone(), |output| {
-            negate(name.clone(), x, output)
         })?;
         let m = self.step(node, "modulus", shape.clone(), |output| FloatOp::FloorDiv {
             node: name.clone(),
@@ -171,6 +180,6 @@ impl Importer {
             divisor: d,
             remainder: true,
         })?;
-        self.push(node, shape, |output| negate(name, m, output))
+        self.push_negated(node, name, m, shape)
     }
 }

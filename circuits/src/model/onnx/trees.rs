@@ -15,7 +15,7 @@
 //! fixed-point threshold (a feature within one quantization step of a threshold may branch
 //! the other way; compile's accuracy check on the calibration data sees it).
 
-use super::{attr_int, attr_string, invalid, node_name, unsupported, Importer};
+use super::{attr_int, attr_ints, attr_string, invalid, node_name, unsupported, Importer};
 use crate::error::Result;
 use crate::model::{Activation, FloatOp};
 use std::collections::HashMap;
@@ -25,10 +25,6 @@ fn attr_floats(node: &NodeProto, name: &str) -> Vec<f32> {
     (node.attribute.iter().find(|a| a.name == name)).map_or_else(Vec::new, |a| a.floats.clone())
 }
 
-fn attr_ints_or_empty(node: &NodeProto, name: &str) -> Vec<i64> {
-    (node.attribute.iter().find(|a| a.name == name)).map_or_else(Vec::new, |a| a.ints.clone())
-}
-
 fn attr_strings(node: &NodeProto, name: &str) -> Vec<String> {
     (node.attribute.iter().find(|a| a.name == name)).map_or_else(Vec::new, |a| {
         a.strings
@@ -36,6 +32,11 @@ fn attr_strings(node: &NodeProto, name: &str) -> Vec<String> {
             .map(|s| String::from_utf8_lossy(s).into_owned())
             .collect()
     })
+}
+
+/// Each id's place in `ids`.
+fn positions(ids: &[i64]) -> HashMap<i64, usize> {
+    ids.iter().enumerate().map(|(i, id)| (*id, i)).collect()
 }
 
 /// One tree: its branch nodes (feature, threshold, true and false child) and leaves, by the
@@ -50,18 +51,7 @@ struct Tree {
 impl Tree {
     /// For each leaf, the branches on its path with the side taken (+1 true, −1 false).
     fn paths(&self, node: &NodeProto) -> Result<Vec<Vec<(usize, i8)>>> {
-        let branch_at: HashMap<i64, usize> = self
-            .branch_ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (*id, i))
-            .collect();
-        let leaf_at: HashMap<i64, usize> = self
-            .leaf_ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (*id, i))
-            .collect();
+        let (branch_at, leaf_at) = (positions(&self.branch_ids), positions(&self.leaf_ids));
         let children: std::collections::HashSet<i64> =
             self.branches.iter().flat_map(|b| [b.2, b.3]).collect();
         let roots: Vec<i64> = (self.branch_ids.iter().chain(&self.leaf_ids))
@@ -134,14 +124,14 @@ impl Importer {
             .ok_or_else(|| invalid(node, "n_targets is not positive".into()))?;
 
         // The trees, in the order of their ids.
-        let tree_ids = attr_ints_or_empty(node, "nodes_treeids");
-        let node_ids = attr_ints_or_empty(node, "nodes_nodeids");
-        let feature_ids = attr_ints_or_empty(node, "nodes_featureids");
+        let tree_ids = attr_ints(node, "nodes_treeids").unwrap_or_default();
+        let node_ids = attr_ints(node, "nodes_nodeids").unwrap_or_default();
+        let feature_ids = attr_ints(node, "nodes_featureids").unwrap_or_default();
         let values = attr_floats(node, "nodes_values");
         let modes = attr_strings(node, "nodes_modes");
         let (yes, no) = (
-            attr_ints_or_empty(node, "nodes_truenodeids"),
-            attr_ints_or_empty(node, "nodes_falsenodeids"),
+            attr_ints(node, "nodes_truenodeids").unwrap_or_default(),
+            attr_ints(node, "nodes_falsenodeids").unwrap_or_default(),
         );
         let count = tree_ids.len();
         if count == 0
@@ -198,9 +188,9 @@ impl Importer {
 
         // Leaf values: target_* name (tree, leaf node, target, weight).
         let (t_trees, t_nodes, t_ids, t_weights) = (
-            attr_ints_or_empty(node, "target_treeids"),
-            attr_ints_or_empty(node, "target_nodeids"),
-            attr_ints_or_empty(node, "target_ids"),
+            attr_ints(node, "target_treeids").unwrap_or_default(),
+            attr_ints(node, "target_nodeids").unwrap_or_default(),
+            attr_ints(node, "target_ids").unwrap_or_default(),
             attr_floats(node, "target_weights"),
         );
         if [t_nodes.len(), t_ids.len(), t_weights.len()]
