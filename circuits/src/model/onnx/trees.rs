@@ -141,10 +141,10 @@ impl Importer {
                 modes.len(),
                 yes.len(),
                 no.len(),
+                values.len(),
             ]
             .iter()
             .any(|l| *l != count)
-            || (values.len() != count && !values.is_empty())
         {
             return Err(invalid(
                 node,
@@ -181,7 +181,7 @@ impl Importer {
                 .ok_or_else(|| {
                     invalid(node, format!("feature {} of {features}", feature_ids[i]))
                 })?;
-            let threshold = f64::from(*values.get(i).unwrap_or(&0.0));
+            let threshold = f64::from(values[i]);
             tree.branches.push((feature, threshold, yes[i], no[i]));
             tree.branch_ids.push(node_ids[i]);
         }
@@ -351,5 +351,53 @@ impl Importer {
             input: score,
             output,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tree;
+    use tract_onnx::pb::NodeProto;
+
+    fn node() -> NodeProto {
+        NodeProto {
+            op_type: "TreeEnsembleRegressor".into(),
+            output: vec!["y".into()],
+            ..Default::default()
+        }
+    }
+
+    /// Branch 0 (id 0) → true: branch 1 (id 1), false: leaf id 2; branch 1 → leaves 3, 4.
+    fn tree() -> Tree {
+        Tree {
+            branches: vec![(0, 0.5, 1, 2), (1, 0.25, 3, 4)],
+            branch_ids: vec![0, 1],
+            leaf_ids: vec![2, 3, 4],
+        }
+    }
+
+    #[test]
+    fn each_leaf_gets_the_branches_and_sides_on_its_path() {
+        let paths = tree().paths(&node()).unwrap();
+        assert_eq!(
+            paths,
+            vec![vec![(0, -1)], vec![(0, 1), (1, 1)], vec![(0, 1), (1, -1)]]
+        );
+    }
+
+    #[test]
+    fn malformed_trees_are_refused_by_name() {
+        let err = |t: Tree| t.paths(&node()).unwrap_err().to_string();
+        let mut missing = tree();
+        missing.branches[1].3 = 9;
+        missing.leaf_ids.retain(|id| *id != 4);
+        assert!(err(missing).contains("names node 9, which it lacks"));
+        let mut two_roots = tree();
+        two_roots.leaf_ids.push(7);
+        assert!(err(two_roots).contains("a tree has 2 roots"));
+        let mut cycle = tree();
+        cycle.branches[1].2 = 1;
+        cycle.leaf_ids.retain(|id| *id != 3);
+        assert!(err(cycle).contains("a tree has a cycle"));
     }
 }
