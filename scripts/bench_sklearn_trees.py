@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Tree ensembles as scikit-learn users export them (skl2onnx: ai.onnx.ml TreeEnsembleRegressor)
-through snarkml: compile (64 calibration rows of the data set), run and mock one row, and compare
+"""Tree ensembles as scikit-learn users export them (skl2onnx: ai.onnx.ml TreeEnsembleRegressor
+and TreeEnsembleClassifier) through snarkml: compile (64 calibration rows of the data set), run and mock one row, and compare
 with onnxruntime. Prints one line per model and scale.
 
     .venv/bin/pip install --target /tmp/skl skl2onnx      # not a project dependency
@@ -20,8 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-from sklearn.datasets import load_diabetes
-from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
+from sklearn.datasets import load_diabetes, load_iris
+from sklearn.ensemble import (GradientBoostingClassifier, GradientBoostingRegressor,
+                              RandomForestClassifier, RandomForestRegressor)
 
 try:
     from skl2onnx import to_onnx
@@ -84,7 +85,48 @@ def main() -> int:
                       f"{'ok' if m.returncode == 0 else 'FAILED'}; on 64 held-out rows vs "
                       f"onnxruntime: mean {100 * np.mean(errors):.2f} %, worst "
                       f"{100 * max(errors):.2f} %")
+        classifiers(args.snarkml, t)
     return 0
+
+
+def classifiers(snarkml: str, t: Path) -> None:
+    """Multiclass classifiers of iris (exported without ZipMap), calibrated on every third
+    row, run on the 100 others: labels that differ from onnxruntime's, the worst score."""
+    x, y = load_iris(return_X_y=True)
+    x = x.astype(np.float32)
+    (t / "cal.json").write_text(json.dumps({"inputs": [r.tolist() for r in x[::3]]}))
+    held_out = [i for i in range(len(x)) if i % 3]
+    for label, model in [
+        ("random forest classifier, 8 trees of depth 4", RandomForestClassifier(
+            n_estimators=8, max_depth=4, random_state=0)),
+        ("gradient boosting classifier, 10 x 3 trees of depth 3", GradientBoostingClassifier(
+            n_estimators=10, max_depth=3, random_state=0)),
+    ]:
+        model.fit(x, y)
+        onnx_path = t / "classifier.onnx"
+        onnx_path.write_bytes(to_onnx(model, x[:1], target_opset={"": 18, "ai.onnx.ml": 3},
+                                      options={id(model): {"zipmap": False}}).SerializeToString())
+        session = ort.InferenceSession(str(onnx_path))
+        build = t / "classifier"
+        c = run([snarkml, "compile", str(onnx_path), "--calibration", str(t / "cal.json"),
+                 "-o", str(build), "--json", "--scale", "10"])
+        if c.returncode:
+            print(f"{label}: compile failed: {c.stderr.strip()}")
+            continue
+        info = json.loads(c.stdout)
+        wrong, worst = 0, 0.0
+        for i in held_out:
+            (t / "in.json").write_text(json.dumps({"input_data": [x[i].tolist()]}))
+            o = json.loads(run([snarkml, "run", str(build), "--input", str(t / "in.json"),
+                                "--json"]).stdout)["outputs"]
+            ref = session.run(None, {"X": x[i:i + 1]})
+            wrong += int(o[0]["values"][0] != ref[0][0])
+            worst = max(worst, float(np.abs(np.array(o[1]["values"]) - ref[1].ravel()).max()))
+        m = run([snarkml, "mock", str(build), "--input", str(t / "in.json")])
+        print(f"{label}: scale 2^{info['scale_bits']}, k = {info['k']}, {info['rows']} rows, "
+              f"mock {'ok' if m.returncode == 0 else 'FAILED'}; on {len(held_out)} held-out "
+              f"rows: {wrong} labels differ from onnxruntime's, worst probability off by "
+              f"{worst:.4f}")
 
 
 if __name__ == "__main__":

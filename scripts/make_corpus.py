@@ -1467,8 +1467,8 @@ def integer_div(rng):
     )
 
 
-def tree_ensemble(rng, name: str, output: str, features: int, trees: int, targets: int,
-                  mode: str, aggregate: str, base=None, x: str = "x"):
+def tree_ensemble(rng, name: str, output, features: int, trees: int, targets: int,
+                  mode: str, aggregate: str, base=None, x: str = "x", classifier=False):
     """A TreeEnsembleRegressor (ai.onnx.ml) of `trees` full trees of depth 3, as scikit-learn
     (BRANCH_LEQ, AVERAGE) and XGBoost (BRANCH_LT, SUM, base values) export theirs; thresholds
     on the inputs' 1/64 grid, so a tie tests the mode."""
@@ -1493,6 +1493,11 @@ def tree_ensemble(rng, name: str, output: str, features: int, trees: int, target
                     attrs["target_ids"].append(k)
                     attrs["target_weights"].append(float(np.round(rng.normal(), 3)))
     extra = {"base_values": base} if base is not None else {}
+    if classifier:   # class_* instead of target_*, labels 0..C-1, scores through `aggregate`
+        attrs = {k.replace("target_", "class_"): v for k, v in attrs.items()}
+        return helper.make_node("TreeEnsembleClassifier", [x], output, name=name,
+                                domain="ai.onnx.ml", classlabels_int64s=list(range(targets)),
+                                post_transform=aggregate, **attrs, **extra)
     return helper.make_node("TreeEnsembleRegressor", [x], [output], name=name,
                             domain="ai.onnx.ml", n_targets=targets, aggregate_function=aggregate,
                             **attrs, **extra)
@@ -1515,11 +1520,37 @@ def tree_ensembles(rng):
     )
 
 
+def binary_scored(tree):
+    """`tree` with every leaf weight on class 1 (scikit-learn's binary export)."""
+    ids = next(a for a in tree.attribute if a.name == "class_ids")
+    ids.ints[:] = [1] * len(ids.ints)
+    return tree
+
+
 def mixed_modes(tree):
     """`tree` with its first branch comparing `x < t` (the others `x <= t`)."""
     modes = next(a for a in tree.attribute if a.name == "nodes_modes")
     modes.strings[0] = b"BRANCH_LT"
     return tree
+
+
+@model("tree_classifier", "a multiclass tree ensemble (ai.onnx.ml TreeEnsembleClassifier, as "
+       "scikit-learn exports gradient boosting without ZipMap): the label of the highest score "
+       "and the softmax of the scores")
+def tree_classifier(rng):
+    return (
+        [
+            tree_ensemble(rng, "classifier", ["label", "scores"], 5, 3, 3, "BRANCH_LEQ",
+                          "SOFTMAX", base=[0.1, -0.2, 0.3], classifier=True),
+            node("Cast", ["label"], ["label_f"], to=onnx.TensorProto.FLOAT),
+            node("Reshape", ["label_f", "column"], ["label_column"]),
+            node("Concat", ["label_column", "scores"], ["output"], axis=1),
+        ],
+        {"x": ([2, 5], -1.0, 1.0)},
+        {"output": [2, 4]},
+        [init_i64("column", [2, 1])],
+        18,
+    )
 
 
 # ONNX the compiler must refuse, each with a one-line error naming the node:
@@ -1575,6 +1606,10 @@ REFUSED = {
     "tree_mixed_modes": ([mixed_modes(tree_ensemble(np.random.default_rng(0), "mixed", "output",
                                                     8, 2, 3, "BRANCH_LEQ", "SUM",
                                                     x="input"))], []),
+    # A binary tree classifier that scores one class (the other's score derived).
+    "tree_classifier_binary": ([binary_scored(tree_ensemble(
+        np.random.default_rng(0), "binary", ["label", "output"], 8, 2, 2, "BRANCH_LEQ",
+        "NONE", x="input", classifier=True))], []),
     # 3 groups of 8 channels.
     "group_norm_bad_groups": ([node("GroupNormalization", ["input", "s", "b"], ["output"],
                                     num_groups=3)],

@@ -635,7 +635,7 @@ fn integer_ops_the_circuit_cannot_express_are_refused_naming_the_node() {
 }
 
 #[test]
-fn a_tree_ensemble_whose_branches_compare_differently_is_refused_naming_the_node() {
+fn tree_ensembles_with_mixed_branch_modes_or_one_scored_class_are_refused_naming_the_node() {
     refusal(
         "tree_mixed_modes",
         &[
@@ -643,6 +643,10 @@ fn a_tree_ensemble_whose_branches_compare_differently_is_refused_naming_the_node
             "`mixed`",
             "branch modes that differ",
         ],
+    );
+    refusal(
+        "tree_classifier_binary",
+        &["TreeEnsembleClassifier", "`binary`", "the binary case"],
     );
 }
 

@@ -433,6 +433,7 @@ impl Importer {
             }
             "Gemm" => self.gemm(node, name),
             "TreeEnsembleRegressor" => self.tree_ensemble(node, name),
+            "TreeEnsembleClassifier" => self.tree_classifier(node, name),
             "Conv" => self.conv(node, name),
             "MatMul" if matches!(self.operand(node, 1)?, Operand::Var(_)) => {
                 self.matmul_vars(node, name)

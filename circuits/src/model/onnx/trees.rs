@@ -17,7 +17,7 @@
 
 use super::{attr_int, attr_ints, attr_string, invalid, node_name, unsupported, Importer};
 use crate::error::Result;
-use crate::model::{Activation, FloatOp};
+use crate::model::{Activation, FloatOp, TensorId};
 use std::collections::HashMap;
 use tract_onnx::pb::NodeProto;
 
@@ -94,19 +94,6 @@ impl Tree {
 impl Importer {
     /// `TreeEnsembleRegressor` of a `[N, F]` input (see the module documentation).
     pub(super) fn tree_ensemble(&mut self, node: &NodeProto, name: String) -> Result<()> {
-        for tensor_form in ["nodes_values_as_tensor", "target_weights_as_tensor"] {
-            if node.attribute.iter().any(|a| a.name == tensor_form) {
-                return Err(unsupported(node, &format!("{tensor_form} (doubles)")));
-            }
-        }
-        let x = self.var(node, 0)?;
-        let shape = self.graph.tensors[x].shape.clone();
-        let [n, features] = shape[..] else {
-            return Err(invalid(
-                node,
-                format!("input {shape:?} is not [N, features]"),
-            ));
-        };
         let aggregate = attr_string(node, "aggregate_function").unwrap_or_else(|| "SUM".into());
         let post = attr_string(node, "post_transform").unwrap_or_else(|| "NONE".into());
         if !matches!(aggregate.as_str(), "SUM" | "AVERAGE") {
@@ -122,6 +109,134 @@ impl Importer {
             .ok()
             .filter(|t| *t >= 1)
             .ok_or_else(|| invalid(node, "n_targets is not positive".into()))?;
+        let leaves = self.leaf_layer(node, "target", targets, aggregate == "AVERAGE")?;
+        let n = self.graph.tensors[leaves.reached].shape[0];
+        let dense = |output| leaves.dense(name.clone(), output);
+        if post == "NONE" {
+            return self.push(node, vec![n, targets], dense);
+        }
+        let score = self.step(node, "score", vec![n, targets], dense)?;
+        self.push(node, vec![n, targets], |output| FloatOp::Activation {
+            node: name.clone(),
+            act: Activation::Sigmoid,
+            input: score,
+            output,
+        })
+    }
+
+    /// `TreeEnsembleClassifier` of a `[N, F]` input into its label (the class of the highest
+    /// score: labels `0..C`) and its scores (`post_transform` `NONE`, `LOGISTIC` or
+    /// `SOFTMAX`). The binary case that scores one class only (its other score derived) and
+    /// string or other labels are refused by name.
+    pub(super) fn tree_classifier(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let labels = attr_ints(node, "classlabels_int64s").unwrap_or_default();
+        if labels.is_empty() {
+            return Err(unsupported(node, "labels other than classlabels_int64s"));
+        }
+        if labels.iter().enumerate().any(|(i, l)| *l != i as i64) {
+            return Err(unsupported(node, "labels other than 0, 1, …, C − 1"));
+        }
+        let classes = labels.len();
+        let ids = attr_ints(node, "class_ids").unwrap_or_default();
+        if classes == 2 && ids.windows(2).all(|w| w[0] == w[1]) {
+            return Err(unsupported(
+                node,
+                "the binary case (one class scored, the other derived)",
+            ));
+        }
+        let post = attr_string(node, "post_transform").unwrap_or_else(|| "NONE".into());
+        if !matches!(post.as_str(), "NONE" | "LOGISTIC" | "SOFTMAX") {
+            return Err(unsupported(node, &format!("post_transform {post}")));
+        }
+        let [label_name, scores_name] = &node.output[..] else {
+            return Err(invalid(
+                node,
+                "it needs its two outputs, label and scores".into(),
+            ));
+        };
+        let leaves = self.leaf_layer(node, "class", classes, false)?;
+        let n = self.graph.tensors[leaves.reached].shape[0];
+        let raw = self.step(node, "scores", vec![n, classes], |output| {
+            leaves.dense(name.clone(), output)
+        })?;
+        let raw_name = self.graph.tensors[raw].name.clone();
+        let synthetic = |op: &str, output: &str, attribute| NodeProto {
+            op_type: op.into(),
+            name: name.clone(),
+            input: vec![raw_name.clone()],
+            output: vec![output.to_owned()],
+            attribute,
+            ..Default::default()
+        };
+        let axis = |name: &str, v: i64| tract_onnx::pb::AttributeProto {
+            name: name.into(),
+            r#type: tract_onnx::pb::attribute_proto::AttributeType::Int as i32,
+            i: v,
+            ..Default::default()
+        };
+        // The label: the first highest score (a monotone post_transform keeps the order).
+        let argmax = synthetic(
+            "ArgMax",
+            label_name,
+            vec![axis("axis", 1), axis("keepdims", 0)],
+        );
+        self.argmax(&argmax, name.clone())?;
+        match post.as_str() {
+            "SOFTMAX" => {
+                let softmax = synthetic("Softmax", scores_name, vec![axis("axis", 1)]);
+                self.softmax(&softmax, name)
+            }
+            post => {
+                let act = if post == "LOGISTIC" {
+                    Activation::Sigmoid
+                } else {
+                    Activation::Identity
+                };
+                let scores = synthetic("Identity", scores_name, vec![]);
+                if act == Activation::Identity {
+                    return self.push(&scores, vec![n, classes], |output| FloatOp::Reshape {
+                        node: name,
+                        input: raw,
+                        output,
+                    });
+                }
+                self.push(&scores, vec![n, classes], |output| FloatOp::Activation {
+                    node: name,
+                    act,
+                    input: raw,
+                    output,
+                })
+            }
+        }
+    }
+
+    /// The trees of `node` up to their leaf layer: which leaf each row reaches, and the
+    /// leaves' values for `columns` outputs, from the `{prefix}_treeids`, `_nodeids`, `_ids`
+    /// and `_weights` attributes (averaged over the trees when `average`) and `base_values`.
+    fn leaf_layer(
+        &mut self,
+        node: &NodeProto,
+        prefix: &str,
+        targets: usize,
+        average: bool,
+    ) -> Result<LeafLayer> {
+        for tensor_form in [
+            "nodes_values_as_tensor",
+            "target_weights_as_tensor",
+            "class_weights_as_tensor",
+        ] {
+            if node.attribute.iter().any(|a| a.name == tensor_form) {
+                return Err(unsupported(node, &format!("{tensor_form} (doubles)")));
+            }
+        }
+        let x = self.var(node, 0)?;
+        let shape = self.graph.tensors[x].shape.clone();
+        let [n, features] = shape[..] else {
+            return Err(invalid(
+                node,
+                format!("input {shape:?} is not [N, features]"),
+            ));
+        };
 
         // The trees, in the order of their ids.
         let tree_ids = attr_ints(node, "nodes_treeids").unwrap_or_default();
@@ -186,12 +301,12 @@ impl Importer {
             tree.branch_ids.push(node_ids[i]);
         }
 
-        // Leaf values: target_* name (tree, leaf node, target, weight).
+        // Leaf values: {prefix}_* name (tree, leaf node, target, weight).
         let (t_trees, t_nodes, t_ids, t_weights) = (
-            attr_ints(node, "target_treeids").unwrap_or_default(),
-            attr_ints(node, "target_nodeids").unwrap_or_default(),
-            attr_ints(node, "target_ids").unwrap_or_default(),
-            attr_floats(node, "target_weights"),
+            attr_ints(node, &format!("{prefix}_treeids")).unwrap_or_default(),
+            attr_ints(node, &format!("{prefix}_nodeids")).unwrap_or_default(),
+            attr_ints(node, &format!("{prefix}_ids")).unwrap_or_default(),
+            attr_floats(node, &format!("{prefix}_weights")),
         );
         if [t_nodes.len(), t_ids.len(), t_weights.len()]
             .iter()
@@ -199,7 +314,7 @@ impl Importer {
         {
             return Err(invalid(
                 node,
-                "its target_* attributes differ in length".into(),
+                format!("its {prefix}_* attributes differ in length"),
             ));
         }
         // Every leaf of every tree, in order: its column in the leaf layer.
@@ -210,7 +325,7 @@ impl Importer {
             }
         }
         let leaves = leaf_column.len();
-        let scale = if aggregate == "AVERAGE" {
+        let scale = if average {
             1.0 / trees.len() as f64
         } else {
             1.0
@@ -221,7 +336,7 @@ impl Importer {
                 invalid(
                     node,
                     format!(
-                        "target_nodeids names node {} of tree {}, not a leaf",
+                        "{prefix}_nodeids names node {} of tree {}, not a leaf",
                         t_nodes[i], t_trees[i]
                     ),
                 )
@@ -332,25 +447,38 @@ impl Importer {
             self.copies(node, "distances", vec![n, leaves], inputs, map)?
         };
         let reached = self.lookup(node, all, Activation::IsZero, "leaf")?;
-        let dense = |output| FloatOp::Dense {
-            node: name.clone(),
-            input: reached,
-            output,
-            n_in: leaves,
-            n_out: targets,
+        Ok(LeafLayer {
+            reached,
+            leaves,
+            targets,
             weight: leaf_weight,
             bias,
-        };
-        if post == "NONE" {
-            return self.push(node, vec![n, targets], dense);
-        }
-        let score = self.step(node, "score", vec![n, targets], dense)?;
-        self.push(node, vec![n, targets], |output| FloatOp::Activation {
-            node: name.clone(),
-            act: Activation::Sigmoid,
-            input: score,
-            output,
         })
+    }
+}
+
+/// The last layer of a tree ensemble: which leaf each row reached (one-hot over every tree's
+/// leaves) and the leaves' values.
+struct LeafLayer {
+    reached: TensorId,
+    leaves: usize,
+    targets: usize,
+    weight: Vec<f32>,
+    bias: Vec<f32>,
+}
+
+impl LeafLayer {
+    /// The dense layer of leaf values into `output`.
+    fn dense(&self, node: String, output: TensorId) -> FloatOp {
+        FloatOp::Dense {
+            node,
+            input: self.reached,
+            output,
+            n_in: self.leaves,
+            n_out: self.targets,
+            weight: self.weight.clone(),
+            bias: self.bias.clone(),
+        }
     }
 }
 
