@@ -1520,10 +1520,14 @@ def tree_ensembles(rng):
     )
 
 
-def binary_scored(tree):
-    """`tree` with every leaf weight on class 1 (scikit-learn's binary export)."""
+def binary_scored(tree, scored: int = 1, positive: bool = False):
+    """`tree` with every leaf weight on class `scored` (scikit-learn's binary exports score
+    class 1), made non-negative if `positive` (a forest's probabilities)."""
     ids = next(a for a in tree.attribute if a.name == "class_ids")
-    ids.ints[:] = [1] * len(ids.ints)
+    ids.ints[:] = [scored] * len(ids.ints)
+    if positive:
+        weights = next(a for a in tree.attribute if a.name == "class_weights")
+        weights.floats[:] = [abs(w) for w in weights.floats]
     return tree
 
 
@@ -1551,6 +1555,28 @@ def tree_classifier(rng):
         [init_i64("column", [2, 1])],
         18,
     )
+
+
+@model("tree_classifier_binary", "binary tree classifiers that score one class only, as "
+       "scikit-learn exports forests (probabilities, label p > 0.5) and gradient boosting (a "
+       "logit plus a base value through LOGISTIC, label logit > 0), class 0 or class 1 scored")
+def tree_classifier_binary(rng):
+    # (name, scored class, non-negative weights, post_transform, base values)
+    kinds = [("forest", 1, True, "NONE", None), ("boosted", 1, False, "LOGISTIC", None),
+             ("forest0", 0, True, "NONE", None), ("boosted0", 0, False, "LOGISTIC", [0.25]),
+             ("margin0", 0, False, "NONE", [-0.125])]
+    nodes = []
+    for m, scored, positive, post, base in kinds:
+        nodes.append(binary_scored(tree_ensemble(rng, m, [f"{m}_label", f"{m}_p"], 5, 3, 2,
+                                                 "BRANCH_LEQ", post, base=base,
+                                                 classifier=True),
+                                   scored=scored, positive=positive))
+        nodes += [node("Cast", [f"{m}_label"], [f"{m}_label_f"], to=onnx.TensorProto.FLOAT),
+                  node("Reshape", [f"{m}_label_f", "column"], [f"{m}_label_column"])]
+    nodes.append(node("Concat", [t for m, *_ in kinds for t in [f"{m}_label_column", f"{m}_p"]],
+                      ["output"], axis=1))
+    return (nodes, {"x": ([2, 5], -1.0, 1.0)}, {"output": [2, 3 * len(kinds)]},
+            [init_i64("column", [2, 1])], 18)
 
 
 # ONNX the compiler must refuse, each with a one-line error naming the node:
@@ -1606,10 +1632,11 @@ REFUSED = {
     "tree_mixed_modes": ([mixed_modes(tree_ensemble(np.random.default_rng(0), "mixed", "output",
                                                     8, 2, 3, "BRANCH_LEQ", "SUM",
                                                     x="input"))], []),
-    # A binary tree classifier that scores one class (the other's score derived).
-    "tree_classifier_binary": ([binary_scored(tree_ensemble(
+    # A binary tree classifier that scores class 1 with base values (onnxruntime ignores
+    # them there).
+    "tree_classifier_binary_base": ([binary_scored(tree_ensemble(
         np.random.default_rng(0), "binary", ["label", "output"], 8, 2, 2, "BRANCH_LEQ",
-        "NONE", x="input", classifier=True))], []),
+        "NONE", base=[0.5], x="input", classifier=True))], []),
     # 3 groups of 8 channels.
     "group_norm_bad_groups": ([node("GroupNormalization", ["input", "s", "b"], ["output"],
                                     num_groups=3)],

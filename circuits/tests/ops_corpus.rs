@@ -645,8 +645,12 @@ fn tree_ensembles_with_mixed_branch_modes_or_one_scored_class_are_refused_naming
         ],
     );
     refusal(
-        "tree_classifier_binary",
-        &["TreeEnsembleClassifier", "`binary`", "the binary case"],
+        "tree_classifier_binary_base",
+        &[
+            "TreeEnsembleClassifier",
+            "`binary`",
+            "base_values with class 1 scored",
+        ],
     );
 }
 

@@ -138,13 +138,10 @@ impl Importer {
         }
         let classes = labels.len();
         let ids = attr_ints(node, "class_ids").unwrap_or_default();
-        if classes == 2 && ids.windows(2).all(|w| w[0] == w[1]) {
-            return Err(unsupported(
-                node,
-                "the binary case (one class scored, the other derived)",
-            ));
-        }
         let post = attr_string(node, "post_transform").unwrap_or_else(|| "NONE".into());
+        if classes == 2 && ids.windows(2).all(|w| w[0] == w[1]) {
+            return self.binary_classifier(node, name, &ids, &post);
+        }
         if !matches!(post.as_str(), "NONE" | "LOGISTIC" | "SOFTMAX") {
             return Err(unsupported(node, &format!("post_transform {post}")));
         }
@@ -208,6 +205,100 @@ impl Importer {
                 })
             }
         }
+    }
+
+    /// The binary `TreeEnsembleClassifier` that scores one class only (`ids` all 0, as
+    /// scikit-learn exports binary forests and boosting, or all 1), `s` the trees' sum, as
+    /// onnxruntime runs it (measured op by op; the corpus model `tree_classifier_binary`
+    /// holds its outputs): the label is `s > 0.5` when every weight is non-negative, else
+    /// `s > 0`. Class 0 scored: `s` includes the one base value, and the scores are
+    /// `[1 − s, s]` (non-negative weights) or `[−s, s]` without post_transform,
+    /// `[1 − σ(s), σ(s)]` with `LOGISTIC`. Class 1 scored: the scores are the post_transform
+    /// of `[0, s]` (base values refused: onnxruntime ignores them there).
+    fn binary_classifier(
+        &mut self,
+        node: &NodeProto,
+        name: String,
+        ids: &[i64],
+        post: &str,
+    ) -> Result<()> {
+        if post != "NONE" && post != "LOGISTIC" {
+            return Err(unsupported(
+                node,
+                &format!("post_transform {post} in the binary case"),
+            ));
+        }
+        let positive = attr_floats(node, "class_weights").iter().all(|w| *w >= 0.0);
+        let threshold = if positive { 0.5 } else { 0.0 };
+        let scored = match ids.first() {
+            Some(0) => 0,
+            Some(1) if attr_floats(node, "base_values").is_empty() => 1,
+            Some(1) => return Err(unsupported(node, "base_values with class 1 scored")),
+            _ => return Err(unsupported(node, "a binary case with no class scored")),
+        };
+        let [label_name, scores_name] = &node.output[..] else {
+            return Err(invalid(
+                node,
+                "it needs its two outputs, label and scores".into(),
+            ));
+        };
+        // Class 0 scored: one column, s (+ base). Class 1: two, [0, s].
+        let columns = 1 + scored;
+        let leaves = self.leaf_layer(node, "class", columns, false)?;
+        let n = self.graph.tensors[leaves.reached].shape[0];
+        let raw = self.step(node, "scores", vec![n, columns], |output| {
+            leaves.dense(name.clone(), output)
+        })?;
+        let mut select = vec![0.0; columns];
+        select[scored] = 1.0;
+        let margin = self.step(node, "margin", vec![n, 1], |output| FloatOp::Dense {
+            node: name.clone(),
+            input: raw,
+            output,
+            n_in: columns,
+            n_out: 1,
+            weight: select,
+            bias: vec![-threshold],
+        })?;
+        let above = self.lookup(node, margin, Activation::Step, "above")?;
+        let named = |output: &str| NodeProto {
+            name: name.clone(),
+            output: vec![output.to_owned()],
+            ..Default::default()
+        };
+        self.push(&named(label_name), vec![n], |output| FloatOp::Reshape {
+            node: name.clone(),
+            input: above,
+            output,
+        })?;
+        let p = if post == "LOGISTIC" {
+            self.lookup(node, raw, Activation::Sigmoid, "probability")?
+        } else {
+            raw
+        };
+        let scores = named(scores_name);
+        if scored == 1 {
+            return self.push(&scores, vec![n, 2], |output| FloatOp::Reshape {
+                node: name,
+                input: p,
+                output,
+            });
+        }
+        // [1 − p, p], or [−p, p] for a margin.
+        let complement = if post == "LOGISTIC" || positive {
+            1.0
+        } else {
+            0.0
+        };
+        self.push(&scores, vec![n, 2], |output| FloatOp::Dense {
+            node: name,
+            input: p,
+            output,
+            n_in: 1,
+            n_out: 2,
+            weight: vec![-1.0, 1.0],
+            bias: vec![complement, 0.0],
+        })
     }
 
     /// The trees of `node` up to their leaf layer: which leaf each row reaches, and the
