@@ -375,10 +375,6 @@ impl Importer {
 
     /// Sub, Mul and Div with one constant operand: an element-wise affine map.
     pub(super) fn arith(&mut self, node: &NodeProto, name: String) -> Result<()> {
-        let integer = matches!(
-            (self.operand(node, 0)?, self.operand(node, 1)?),
-            (Operand::Const(c), _) | (_, Operand::Const(c)) if c.integer
-        );
         let (input, c, const_first) = match (self.operand(node, 0)?, self.operand(node, 1)?) {
             (Operand::Var(x), Operand::Const(c)) => (x, c, false),
             (Operand::Const(c), Operand::Var(x)) => (x, c, true),
@@ -387,6 +383,8 @@ impl Importer {
                 return Err(unsupported(node, "two constant operands"))
             }
         };
+        // Integer operands (ONNX's Div takes two of one type) divide with truncation.
+        let integer = c.integer;
         let shape = self.graph.tensors[input].shape.clone();
         let c = broadcast(&c.shape, &c.data, &shape)
             .ok_or_else(|| invalid(node, format!("cannot broadcast {:?} to {shape:?}", c.shape)))?;
@@ -402,7 +400,6 @@ impl Importer {
                 });
             }
             ("Sub", true) => (vec![-1.0; c.len()], c),
-            // Integer operands (ONNX's Div takes two of one type): truncating division.
             ("Div", false) if integer => return self.integer_div(node, name),
             ("Div", true) if integer => {
                 return Err(unsupported(

@@ -1,6 +1,7 @@
-//! `TreeEnsembleRegressor` (ai.onnx.ml): the decision-tree ensembles scikit-learn, XGBoost and
-//! LightGBM models are exported as (random forests, gradient boosting), lowered the way
-//! hummingbird's GEMM strategy runs trees, to ops the circuit has:
+//! `TreeEnsembleRegressor` and `TreeEnsembleClassifier` (ai.onnx.ml): the decision-tree
+//! ensembles scikit-learn, XGBoost and LightGBM models are exported as (random forests,
+//! gradient boosting), lowered the way hummingbird's GEMM strategy runs trees, to ops the
+//! circuit has (a classifier's label and scores come after, from `y`):
 //!
 //! ```text
 //! g = x[feature of each branch node]        copies (no rows), every tree at once
@@ -32,6 +33,24 @@ fn attr_strings(node: &NodeProto, name: &str) -> Vec<String> {
             .map(|s| String::from_utf8_lossy(s).into_owned())
             .collect()
     })
+}
+
+/// A node the importer makes to reuse an op's import (`name` the ensemble's, one `output`).
+fn synthetic(
+    op: &str,
+    name: &str,
+    inputs: &[&str],
+    output: &str,
+    attribute: Vec<tract_onnx::pb::AttributeProto>,
+) -> NodeProto {
+    NodeProto {
+        op_type: op.into(),
+        name: name.into(),
+        input: inputs.iter().map(|i| (*i).to_owned()).collect(),
+        output: vec![output.to_owned()],
+        attribute,
+        ..Default::default()
+    }
 }
 
 /// Each id's place in `ids`.
@@ -126,8 +145,8 @@ impl Importer {
 
     /// `TreeEnsembleClassifier` of a `[N, F]` input into its label (the class of the highest
     /// score: labels `0..C`) and its scores (`post_transform` `NONE`, `LOGISTIC` or
-    /// `SOFTMAX`). The binary case that scores one class only (its other score derived) and
-    /// string or other labels are refused by name.
+    /// `SOFTMAX`); the binary case that scores one class only is [`Self::binary_classifier`].
+    /// String or other labels are refused by name.
     pub(super) fn tree_classifier(&mut self, node: &NodeProto, name: String) -> Result<()> {
         let labels = attr_ints(node, "classlabels_int64s").unwrap_or_default();
         if labels.is_empty() {
@@ -157,53 +176,41 @@ impl Importer {
             leaves.dense(name.clone(), output)
         })?;
         let raw_name = self.graph.tensors[raw].name.clone();
-        let synthetic = |op: &str, output: &str, attribute| NodeProto {
-            op_type: op.into(),
-            name: name.clone(),
-            input: vec![raw_name.clone()],
-            output: vec![output.to_owned()],
-            attribute,
-            ..Default::default()
+        let of_raw = |op: &str, output: &str, attribute| {
+            synthetic(op, &name, &[raw_name.as_str()], output, attribute)
         };
-        let axis = |name: &str, v: i64| tract_onnx::pb::AttributeProto {
+        let int = |name: &str, v: i64| tract_onnx::pb::AttributeProto {
             name: name.into(),
             r#type: tract_onnx::pb::attribute_proto::AttributeType::Int as i32,
             i: v,
             ..Default::default()
         };
         // The label: the first highest score (a monotone post_transform keeps the order).
-        let argmax = synthetic(
+        let argmax = of_raw(
             "ArgMax",
             label_name,
-            vec![axis("axis", 1), axis("keepdims", 0)],
+            vec![int("axis", 1), int("keepdims", 0)],
         );
         self.argmax(&argmax, name.clone())?;
-        match post.as_str() {
-            "SOFTMAX" => {
-                let softmax = synthetic("Softmax", scores_name, vec![axis("axis", 1)]);
-                self.softmax(&softmax, name)
-            }
-            post => {
-                let act = if post == "LOGISTIC" {
-                    Activation::Sigmoid
-                } else {
-                    Activation::Identity
-                };
-                let scores = synthetic("Identity", scores_name, vec![]);
-                if act == Activation::Identity {
-                    return self.push(&scores, vec![n, classes], |output| FloatOp::Reshape {
-                        node: name,
-                        input: raw,
-                        output,
-                    });
-                }
-                self.push(&scores, vec![n, classes], |output| FloatOp::Activation {
-                    node: name,
-                    act,
-                    input: raw,
-                    output,
-                })
-            }
+        let op = match post.as_str() {
+            "SOFTMAX" => "Softmax",
+            "LOGISTIC" => "Sigmoid",
+            _ => "Identity",
+        };
+        let scores = of_raw(op, scores_name, vec![int("axis", 1)]);
+        match op {
+            "Softmax" => self.softmax(&scores, name),
+            "Sigmoid" => self.push(&scores, vec![n, classes], |output| FloatOp::Activation {
+                node: name,
+                act: Activation::Sigmoid,
+                input: raw,
+                output,
+            }),
+            _ => self.push(&scores, vec![n, classes], |output| FloatOp::Reshape {
+                node: name,
+                input: raw,
+                output,
+            }),
         }
     }
 
@@ -261,11 +268,7 @@ impl Importer {
             bias: vec![-threshold],
         })?;
         let above = self.lookup(node, margin, Activation::Step, "above")?;
-        let named = |output: &str| NodeProto {
-            name: name.clone(),
-            output: vec![output.to_owned()],
-            ..Default::default()
-        };
+        let named = |output: &str| synthetic("", &name, &[], output, vec![]);
         self.push(&named(label_name), vec![n], |output| FloatOp::Reshape {
             node: name.clone(),
             input: above,
@@ -560,15 +563,15 @@ struct LeafLayer {
 
 impl LeafLayer {
     /// The dense layer of leaf values into `output`.
-    fn dense(&self, node: String, output: TensorId) -> FloatOp {
+    fn dense(self, node: String, output: TensorId) -> FloatOp {
         FloatOp::Dense {
             node,
             input: self.reached,
             output,
             n_in: self.leaves,
             n_out: self.targets,
-            weight: self.weight.clone(),
-            bias: self.bias.clone(),
+            weight: self.weight,
+            bias: self.bias,
         }
     }
 }
