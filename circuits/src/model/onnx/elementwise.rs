@@ -137,7 +137,8 @@ impl Importer {
 
     /// Add, Sub, Mul and Div of two computed tensors, broadcast to a common shape.
     pub(super) fn binary(&mut self, node: &NodeProto, name: String) -> Result<()> {
-        if node.op_type == "Div" && self.types.integer(self.output_name(node)?) {
+        let output = self.output_name(node)?;
+        if node.op_type == "Div" && self.value_types().integer(output) {
             return Err(unsupported(
                 node,
                 "integer division of two computed tensors (it truncates; by a constant divisor it is supported)",

@@ -113,7 +113,7 @@ pub struct OnnxBytes<'a> {
 
 /// Parses an ONNX model into a float graph of supported ops.
 pub fn parse(onnx: OnnxBytes<'_>) -> Result<FloatGraph> {
-    let proto = read_proto(onnx.bytes)?;
+    let proto = std::rc::Rc::new(read_proto(onnx.bytes)?);
     let graph = proto.graph.as_ref().ok_or_else(|| CircuitError::NotOnnx {
         reason: "the file has no graph".into(),
     })?;
@@ -149,13 +149,7 @@ pub fn parse(onnx: OnnxBytes<'_>) -> Result<FloatGraph> {
         importer.graph.inputs.push(id);
         importer.graph.input_types.push(dtype);
     }
-    if types::ValueTypes::needed(graph) {
-        let inputs: Vec<_> = (importer.graph.inputs.iter())
-            .map(|&id| importer.graph.tensors[id].shape.clone())
-            .zip(importer.graph.input_types.iter().copied())
-            .collect();
-        importer.types = types::ValueTypes::infer(&proto, &inputs);
-    }
+    importer.proto = Some(proto.clone());
     for node in &graph.node {
         let legacy = importer.legacy_broadcast(node)?;
         importer.node(legacy.as_ref().unwrap_or(node))?;
@@ -277,8 +271,10 @@ struct Importer {
     const_types: const_eval::ConstTypes,
     /// The default-domain opset the model was exported with.
     opset: i64,
-    /// The element types of computed values, where an op needs them.
-    types: types::ValueTypes,
+    /// The model, for what only a whole-graph analysis tells ([`Importer::value_types`]).
+    proto: Option<std::rc::Rc<pb::ModelProto>>,
+    /// The element types of computed values, inferred the first time an op needs them.
+    types: Option<types::ValueTypes>,
 }
 
 /// The value of a node input: computed or constant.
@@ -288,6 +284,22 @@ enum Operand<'a> {
 }
 
 impl Importer {
+    /// The element types of the graph's values (tract's type inference, run once, on the
+    /// first op whose meaning depends on them).
+    fn value_types(&mut self) -> &types::ValueTypes {
+        if self.types.is_none() {
+            let inputs: Vec<_> = (self.graph.inputs.iter())
+                .map(|&id| self.graph.tensors[id].shape.clone())
+                .zip(self.graph.input_types.iter().copied())
+                .collect();
+            let types = (self.proto.as_deref())
+                .map(|proto| types::ValueTypes::infer(proto, &inputs))
+                .unwrap_or_default();
+            self.types = Some(types);
+        }
+        self.types.get_or_insert_with(Default::default)
+    }
+
     fn add_tensor(&mut self, name: &str, shape: Vec<usize>) -> TensorId {
         let id = self.graph.tensors.len();
         self.graph.tensors.push(TensorDef {

@@ -14,17 +14,6 @@ use tract_onnx::prelude::{DatumType, Framework, InferenceFact, InferenceModelExt
 pub(super) struct ValueTypes(HashMap<String, DatumType>);
 
 impl ValueTypes {
-    /// Whether `proto` needs its values' types: it has a `Div` neither of whose operands is an
-    /// initializer (two computed operands, perhaps integers).
-    pub(super) fn needed(proto: &pb::GraphProto) -> bool {
-        let init: std::collections::HashSet<&str> =
-            proto.initializer.iter().map(|t| t.name.as_str()).collect();
-        proto
-            .node
-            .iter()
-            .any(|n| n.op_type == "Div" && n.input.iter().all(|i| !init.contains(i.as_str())))
-    }
-
     /// The types of every value of `proto` given its inputs' shapes and types.
     pub(super) fn infer(proto: &pb::ModelProto, inputs: &[(Vec<usize>, InputType)]) -> Self {
         let infer = || -> tract_onnx::prelude::TractResult<HashMap<String, DatumType>> {
