@@ -241,6 +241,17 @@ pub enum CircuitError {
         /// What is wrong.
         reason: String,
     },
+    /// A compiled circuit that needs more rows than any SRS holds (a lookup table spanning a
+    /// tensor's calibration range at the chosen scale, usually).
+    #[error("the circuit needs k ≥ {k} (2^{k} rows), past the largest SRS (k = {max}): {widest}; calibrate on inputs like the real ones, standardize inputs of wide range, or compile at a smaller scale")]
+    CircuitTooLarge {
+        /// The k the circuit needs at least.
+        k: u32,
+        /// The largest k there is.
+        max: u32,
+        /// What costs the most rows.
+        widest: String,
+    },
     /// Artifacts that must belong together do not (inner proofs of other circuits, a delivery
     /// for another prompt length, an audit of a model without hashed weights).
     #[error("{0}")]

@@ -685,6 +685,73 @@ fn a_constant_subgraph_that_cannot_be_evaluated_is_refused_naming_the_node() {
     );
 }
 
+/// A scale at which a calibration sample cannot run at all is a miss, not the end of the
+/// search: inputs within ±1/16 make every square of the L2 LpNormalization round to zero at
+/// the first scale (2^6), so its norm is zero and divides; compile takes finer scales until every
+/// sample runs. Given by hand, that scale is refused, naming the division.
+#[test]
+fn a_scale_at_which_calibration_cannot_run_is_passed_over_when_compile_chooses() {
+    let stem = "corpus/instance_lp_norm";
+    let path = fixture(&format!("{stem}.onnx"));
+    let small: Vec<Vec<Vec<f32>>> = fixture_samples(stem)
+        .into_iter()
+        .map(|s| {
+            s.into_iter()
+                .map(|t| t.into_iter().map(|v| v / 16.0).collect())
+                .collect()
+        })
+        .collect();
+    let chosen = compile(&path, &small, &CompileOptions::default()).unwrap();
+    assert!(chosen.scale_bits > 6, "chose 2^{}", chosen.scale_bits);
+    let given = CompileOptions {
+        scale_bits: Some(6),
+        ..CompileOptions::default()
+    };
+    match compile(&path, &small, &given) {
+        Err(CircuitError::BadValue { what, reason }) => {
+            assert_eq!(what, "node `l2`");
+            assert!(
+                reason.contains("division by a value that is not positive (0)"),
+                "{reason}"
+            );
+        }
+        other => panic!(
+            "expected the division refused, got {:?}",
+            other.map(|m| m.scale_bits)
+        ),
+    }
+}
+
+/// Calibration values 2^20 times the corpus model's (an SGD classifier of raw, unscaled
+/// features scores in the millions) make a lookup table over their range longer than any SRS: refused
+/// by name, the table named, before the table is scanned (it once took minutes and then
+/// wrote a build of k = 33 that nothing could load).
+#[test]
+fn a_circuit_no_srs_can_hold_is_refused_naming_its_widest_table() {
+    let stem = "corpus/argmax_classifier";
+    let path = fixture(&format!("{stem}.onnx"));
+    let wide: Vec<Vec<Vec<f32>>> = fixture_samples(stem)
+        .into_iter()
+        .map(|s| {
+            s.into_iter()
+                .map(|t| t.into_iter().map(|v| v * 1_048_576.0).collect())
+                .collect()
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    match compile(&path, &wide, &CompileOptions::default()) {
+        Err(CircuitError::CircuitTooLarge { k, max, widest }) => {
+            assert!(k > max, "k {k}, max {max}");
+            assert!(widest.contains("table spans 2^"), "{widest}");
+        }
+        other => panic!(
+            "expected CircuitTooLarge, got {:?}",
+            other.map(|m| m.layout.k)
+        ),
+    }
+    println!("refused in {:?}", started.elapsed());
+}
+
 #[test]
 fn a_model_that_misses_the_accuracy_target_is_refused_unless_the_error_is_allowed() {
     let stem = "corpus/softmax_last";

@@ -113,6 +113,9 @@ pub(super) fn lower(
     if let Some(bits) = tables.limbed_identity() {
         tables.need_range(bits);
     }
+    // A table no SRS holds is refused before its bounds are scanned (2^31 entries take
+    // minutes).
+    super::within_srs(&tables, 0)?;
     let bounds = bounds::static_bounds(&tensors, &layers, &graph.inputs, &tables);
     let io = |ids: &[TensorId]| {
         ids.iter()

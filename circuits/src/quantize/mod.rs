@@ -18,7 +18,7 @@ use crate::exec;
 use crate::fixed_point::dequantize;
 use crate::layout;
 use crate::model::onnx::{self, FloatReference, OnnxBytes};
-use crate::model::{Activation, FloatGraph};
+use crate::model::{Activation, FloatGraph, MAX_K};
 pub use crate::ops::linear::{choose_checks, randomized_savings, LinearMode};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -402,7 +402,8 @@ pub fn compile(
                     next: &dyn Fn(&CompiledModel) -> Option<(u32, u32)>|
          -> Result<CompiledModel> {
             while let Some((sa, sw)) = next(&best) {
-                let candidate = build(sa, sw)?;
+                // A finer scale whose tables no SRS holds ends the growth.
+                let Ok(candidate) = build(sa, sw) else { break };
                 if footprint(&candidate) > footprint(&best) {
                     break;
                 }
@@ -435,11 +436,20 @@ pub fn compile(
             })?,
         };
 
-        model.report = measure(&model, samples, &float_outputs, &import)?;
         // Then accuracy: the smallest circuit may round too coarsely (products of two computed
-        // values, divisions, long chains); take more bits until the target is met.
+        // values, divisions, long chains); take more bits until the target is met. A scale at
+        // which a calibration sample cannot run at all (a norm that rounds to zero, then
+        // divides) misses it too, when the scale is ours to choose.
+        let mut failed = match measure(&model, samples, &float_outputs, &import) {
+            Ok(report) => {
+                model.report = report;
+                None
+            }
+            Err(e) if opts.scale_bits.is_none() => Some(e),
+            Err(e) => return Err(e),
+        };
         if opts.scale_bits.is_none() {
-            while model.report.mean_rel_error > opts.target_error
+            while (failed.is_some() || model.report.mean_rel_error > opts.target_error)
                 && model.scale_bits < MAX_AUTO_SCALE_BITS
             {
                 let sa = model.scale_bits + 1;
@@ -452,9 +462,18 @@ pub fn compile(
                 if next.validate().is_err() {
                     break;
                 }
-                next.report = measure(&next, samples, &float_outputs, &import)?;
+                match measure(&next, samples, &float_outputs, &import) {
+                    Ok(report) => {
+                        next.report = report;
+                        failed = None;
+                    }
+                    Err(e) => failed = Some(e),
+                }
                 model = next;
             }
+        }
+        if let Some(e) = failed {
+            return Err(e);
         }
         // Still missed: finer weights, past the activations' limit, cost only range-table
         // rows; take them while they miss the target and keep the circuit's size
@@ -469,7 +488,10 @@ pub fn compile(
                 if next.validate().is_err() || footprint(&next) > footprint(&model) {
                     break;
                 }
-                next.report = measure(&next, samples, &float_outputs, &import)?;
+                let Ok(report) = measure(&next, samples, &float_outputs, &import) else {
+                    break;
+                };
+                next.report = report;
                 model = next;
             }
         }
@@ -499,6 +521,7 @@ pub fn compile(
     } else {
         plain
     };
+    within_srs(&model.tables, model.layout.k)?;
     if !meets(&model) && !opts.allow_error {
         return Err(CircuitError::AccuracyMissed {
             mean_rel_error: model.report.mean_rel_error,
@@ -600,6 +623,35 @@ fn check_inputs(graph: &FloatGraph, sample: &[Vec<f32>]) -> Result<()> {
         graph.input_type(i).check_values(&t.name, data)?;
     }
     Ok(())
+}
+
+/// Refuses a circuit no SRS can hold: `k` past [`MAX_K`], or (checked before the tables are
+/// scanned for bounds, at `k` 0) a lookup table of `2^MAX_K` rows or more.
+pub(super) fn within_srs(tables: &Tables, k: u32) -> Result<()> {
+    let widest = tables
+        .activations
+        .iter()
+        .filter(|(act, bits)| !tables.limbed_table(**act, **bits))
+        .map(|(act, bits)| (format!("the {act:?} table"), *bits))
+        .chain(
+            tables
+                .range_shifts
+                .iter()
+                .map(|s| ("a range table".to_owned(), *s)),
+        )
+        .max_by_key(|(_, bits)| *bits);
+    let table_k = widest.as_ref().map_or(0, |(_, bits)| bits + 1);
+    if k.max(table_k) <= MAX_K {
+        return Ok(());
+    }
+    Err(CircuitError::CircuitTooLarge {
+        k: k.max(table_k),
+        max: MAX_K,
+        widest: widest.map_or_else(
+            || "its layers".to_owned(),
+            |(what, bits)| format!("{what} spans 2^{bits} values"),
+        ),
+    })
 }
 
 /// Our float reading of the graph against tract's float inference on the calibration samples:
