@@ -1079,8 +1079,21 @@ def pool_bn_conv(rng):
 # --------------------------------------------------------------------------
 
 def run_ort(path: Path, feeds: dict) -> list[np.ndarray]:
+    """onnxruntime's outputs; a ZipMap's maps (one per row) as the [rows, classes] array of
+    their values, in key order: the tensor snarkml returns for it."""
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    return sess.run(None, feeds)
+    return [np.array([list(m.values()) for m in o], dtype=np.float32)
+            if isinstance(o, list) else o for o in sess.run(None, feeds)]
+
+
+# An output spec: a ZipMap's sequence of maps from int64 labels to float scores.
+ZIPMAP = "zipmap"
+
+
+def zipmap_info(name: str):
+    return helper.make_value_info(name, helper.make_sequence_type_proto(
+        helper.make_map_type_proto(onnx.TensorProto.INT64,
+                                   helper.make_tensor_type_proto(onnx.TensorProto.FLOAT, []))))
 
 
 def input_dtype(spec) -> type:
@@ -1097,7 +1110,8 @@ def write(name: str, seed: int) -> dict:
         inputs=[helper.make_tensor_value_info(
                     n, helper.np_dtype_to_tensor_dtype(np.dtype(input_dtype(spec))), spec[0])
                 for n, spec in inputs.items()],
-        outputs=[tensor_info(n, shape) for n, shape in outputs.items()],
+        outputs=[zipmap_info(n) if shape is ZIPMAP else tensor_info(n, shape)
+                 for n, shape in outputs.items()],
         initializer=inits,
     )
     opsets = [helper.make_opsetid("", opset)]
@@ -1579,6 +1593,66 @@ def tree_classifier_binary(rng):
             [init_i64("column", [2, 1])], 18)
 
 
+def ml(op: str, inputs: list[str], outputs: list[str], **attrs):
+    return helper.make_node(op, inputs, outputs, name=outputs[-1], domain="ai.onnx.ml", **attrs)
+
+
+def coefficients(rng, rows: int, features: int) -> list[float]:
+    return [float(v) for v in dyadic(rng, [rows * features], -1.0, 1.0)]
+
+
+@model("sklearn_linear", "scikit-learn linear models as skl2onnx exports them (ai.onnx.ml): "
+       "Scaler, a softmax LinearClassifier, Normalizer (L1) and ZipMap (the probabilities as "
+       "maps, here their values); a one-row binary classifier (labels 3 and 7, LOGISTIC); a "
+       "multiclass one with labels 2, 5 and 11; LinearSVC's binary scores and SGDClassifier's "
+       "label picked by ArrayFeatureExtractor; an L2 Normalizer into a LinearRegressor of two "
+       "targets")
+def sklearn_linear(rng):
+    f = 4
+    labels = lambda m: [node("Cast", [f"{m}_label"], [f"{m}_label_f"],  # noqa: E731
+                             to=onnx.TensorProto.FLOAT),
+                        node("Reshape", [f"{m}_label_f", "column"], [f"{m}_label_column"])]
+    nodes = [
+        ml("Scaler", ["x"], ["scaled"], offset=[float(v) for v in dyadic(rng, [f], -0.5, 0.5)],
+           scale=[float(v) for v in dyadic(rng, [f], 0.5, 2.0)]),
+        ml("LinearClassifier", ["scaled"], ["multi_label", "multi_p"],
+           coefficients=coefficients(rng, 3, f), intercepts=[0.25, -0.5, 0.125],
+           classlabels_ints=[0, 1, 2], multi_class=1, post_transform="SOFTMAX"),
+        ml("Normalizer", ["multi_p"], ["probabilities_l1"], norm="L1"),
+        ml("ZipMap", ["probabilities_l1"], ["probabilities"], classlabels_int64s=[0, 1, 2]),
+        ml("LinearClassifier", ["x"], ["binary_label", "binary_p"],
+           coefficients=coefficients(rng, 1, f), intercepts=[0.125], classlabels_ints=[3, 7],
+           post_transform="LOGISTIC"),
+        ml("LinearClassifier", ["x"], ["uneven_label", "uneven_s"],
+           coefficients=coefficients(rng, 3, f), intercepts=[0.0, 0.25, -0.25],
+           classlabels_ints=[2, 5, 11]),
+        # LinearSVC's binary export: two rows, the positive class's score picked by index;
+        # SGDClassifier's label: its classes picked at the ArgMax.
+        ml("LinearClassifier", ["x"], ["svc_label", "svc_s"],
+           coefficients=coefficients(rng, 2, f), intercepts=[-0.125, 0.125],
+           classlabels_ints=[0, 1]),
+        ml("ArrayFeatureExtractor", ["svc_s", "positive_index"], ["svc_positive"]),
+        node("ArgMax", ["uneven_s"], ["uneven_index"], axis=1, keepdims=1),
+        ml("ArrayFeatureExtractor", ["classes", "uneven_index"], ["sgd_label"]),
+        node("Reshape", ["sgd_label", "column"], ["sgd_label_column"]),
+        node("Cast", ["sgd_label_column"], ["sgd_label_f"], to=onnx.TensorProto.FLOAT),
+        ml("Normalizer", ["x"], ["x_l2"], norm="L2"),
+        ml("LinearRegressor", ["x_l2"], ["regression"], coefficients=coefficients(rng, 2, f),
+           intercepts=[0.5, -0.25], targets=2),
+    ]
+    for m in ["multi", "binary", "uneven"]:
+        nodes += labels(m)
+    nodes.append(node("Concat", [t for m in ["multi", "binary", "uneven"]
+                                 for t in [f"{m}_label_column", f"{m}_p" if m != "uneven"
+                                           else f"{m}_s"]]
+                      + ["svc_positive", "sgd_label_f", "regression"],
+                      ["output"], axis=1))
+    return (nodes, {"x": ([2, f], -1.0, 1.0)},
+            {"output": [2, 15], "probabilities": ZIPMAP},
+            [init_i64("column", [2, 1]), init_i64("positive_index", 1),
+             init_i64("classes", [4, 8, 15])], 18)
+
+
 # ONNX the compiler must refuse, each with a one-line error naming the node:
 # tests/fixtures/refused/NAME.onnx (checked by circuits/tests/ops_corpus.rs).
 REFUSED = {
@@ -1637,6 +1711,15 @@ REFUSED = {
     "tree_classifier_binary_base": ([binary_scored(tree_ensemble(
         np.random.default_rng(0), "binary", ["label", "output"], 8, 2, 2, "BRANCH_LEQ",
         "NONE", base=[0.5], x="input", classifier=True))], []),
+    # scikit-learn models of string classes, a Normalizer dividing by the row's maximum
+    # (either sign), and a probit link.
+    "linear_classifier_strings": ([ml("LinearClassifier", ["input"], ["label", "output"],
+                                      coefficients=[0.5] * 24, classlabels_strings=["a", "b", "c"],
+                                      post_transform="SOFTMAX")], []),
+    "normalizer_max": ([ml("Normalizer", ["input"], ["output"], norm="MAX")], []),
+    "linear_regressor_probit": ([ml("LinearRegressor", ["input"], ["output"],
+                                    coefficients=[0.5] * 24, targets=3, post_transform="PROBIT")],
+                                []),
     # 3 groups of 8 channels.
     "group_norm_bad_groups": ([node("GroupNormalization", ["input", "s", "b"], ["output"],
                                     num_groups=3)],

@@ -655,6 +655,22 @@ fn tree_ensembles_with_mixed_branch_modes_or_one_scored_class_are_refused_naming
 }
 
 #[test]
+fn linear_models_of_string_classes_a_max_norm_or_a_probit_link_are_refused_naming_the_node() {
+    refusal(
+        "linear_classifier_strings",
+        &["LinearClassifier", "`output`", "string class labels"],
+    );
+    refusal(
+        "normalizer_max",
+        &["Normalizer", "`output`", "norm MAX (only L1 and L2)"],
+    );
+    refusal(
+        "linear_regressor_probit",
+        &["LinearRegressor", "`output`", "post_transform PROBIT"],
+    );
+}
+
+#[test]
 fn a_group_norm_whose_groups_do_not_divide_the_channels_is_refused_naming_the_node() {
     refusal(
         "group_norm_bad_groups",

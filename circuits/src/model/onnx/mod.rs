@@ -16,6 +16,7 @@ mod inputs;
 mod integer;
 mod linear;
 mod logic;
+mod ml;
 mod recurrent;
 mod reduce;
 mod reference;
@@ -446,6 +447,12 @@ impl Importer {
             "Gemm" => self.gemm(node, name),
             "TreeEnsembleRegressor" => self.tree_ensemble(node, name),
             "TreeEnsembleClassifier" => self.tree_classifier(node, name),
+            "Scaler" => self.scaler(node, name),
+            "Normalizer" => self.normalizer(node, name),
+            "LinearRegressor" => self.linear_regressor(node, name),
+            "LinearClassifier" => self.linear_classifier(node, name),
+            "ZipMap" => self.zip_map(node, name),
+            "ArrayFeatureExtractor" => self.array_feature_extractor(node, name),
             "Conv" => self.conv(node, name),
             "MatMul" if matches!(self.operand(node, 1)?, Operand::Var(_)) => {
                 self.matmul_vars(node, name)

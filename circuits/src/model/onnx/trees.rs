@@ -16,42 +16,12 @@
 //! fixed-point threshold (a feature within one quantization step of a threshold may branch
 //! the other way; compile's accuracy check on the calibration data sees it).
 
+use super::ml::{attr_floats, attr_strings, int_labels, post_transform, synthetic};
 use super::{attr_int, attr_ints, attr_string, invalid, node_name, unsupported, Importer};
 use crate::error::Result;
 use crate::model::{Activation, FloatOp, TensorId};
 use std::collections::HashMap;
 use tract_onnx::pb::NodeProto;
-
-fn attr_floats(node: &NodeProto, name: &str) -> Vec<f32> {
-    (node.attribute.iter().find(|a| a.name == name)).map_or_else(Vec::new, |a| a.floats.clone())
-}
-
-fn attr_strings(node: &NodeProto, name: &str) -> Vec<String> {
-    (node.attribute.iter().find(|a| a.name == name)).map_or_else(Vec::new, |a| {
-        a.strings
-            .iter()
-            .map(|s| String::from_utf8_lossy(s).into_owned())
-            .collect()
-    })
-}
-
-/// A node the importer makes to reuse an op's import (`name` the ensemble's, one `output`).
-fn synthetic(
-    op: &str,
-    name: &str,
-    inputs: &[&str],
-    output: &str,
-    attribute: Vec<tract_onnx::pb::AttributeProto>,
-) -> NodeProto {
-    NodeProto {
-        op_type: op.into(),
-        name: name.into(),
-        input: inputs.iter().map(|i| (*i).to_owned()).collect(),
-        output: vec![output.to_owned()],
-        attribute,
-        ..Default::default()
-    }
-}
 
 /// Each id's place in `ids`.
 fn positions(ids: &[i64]) -> HashMap<i64, usize> {
@@ -144,26 +114,21 @@ impl Importer {
     }
 
     /// `TreeEnsembleClassifier` of a `[N, F]` input into its label (the class of the highest
-    /// score: labels `0..C`) and its scores (`post_transform` `NONE`, `LOGISTIC` or
-    /// `SOFTMAX`); the binary case that scores one class only is [`Self::binary_classifier`].
-    /// String or other labels are refused by name.
+    /// score, any integer labels) and its scores (`post_transform` `NONE`, `LOGISTIC` or
+    /// `SOFTMAX`); the binary case that scores one class only is [`Self::binary_classifier`]
+    /// (labels 0 and 1). String labels are refused by name.
     pub(super) fn tree_classifier(&mut self, node: &NodeProto, name: String) -> Result<()> {
-        let labels = attr_ints(node, "classlabels_int64s").unwrap_or_default();
-        if labels.is_empty() {
-            return Err(unsupported(node, "labels other than classlabels_int64s"));
-        }
-        if labels.iter().enumerate().any(|(i, l)| *l != i as i64) {
-            return Err(unsupported(node, "labels other than 0, 1, …, C − 1"));
-        }
+        let labels = int_labels(node, "classlabels_int64s")?;
         let classes = labels.len();
         let ids = attr_ints(node, "class_ids").unwrap_or_default();
         let post = attr_string(node, "post_transform").unwrap_or_else(|| "NONE".into());
         if classes == 2 && ids.windows(2).all(|w| w[0] == w[1]) {
+            if labels != [0, 1] {
+                return Err(unsupported(node, "binary labels other than 0 and 1"));
+            }
             return self.binary_classifier(node, name, &ids, &post);
         }
-        if !matches!(post.as_str(), "NONE" | "LOGISTIC" | "SOFTMAX") {
-            return Err(unsupported(node, &format!("post_transform {post}")));
-        }
+        let post = post_transform(node)?;
         let [label_name, scores_name] = &node.output[..] else {
             return Err(invalid(
                 node,
@@ -175,43 +140,9 @@ impl Importer {
         let raw = self.step(node, "scores", vec![n, classes], |output| {
             leaves.dense(name.clone(), output)
         })?;
-        let raw_name = self.graph.tensors[raw].name.clone();
-        let of_raw = |op: &str, output: &str, attribute| {
-            synthetic(op, &name, &[raw_name.as_str()], output, attribute)
-        };
-        let int = |name: &str, v: i64| tract_onnx::pb::AttributeProto {
-            name: name.into(),
-            r#type: tract_onnx::pb::attribute_proto::AttributeType::Int as i32,
-            i: v,
-            ..Default::default()
-        };
         // The label: the first highest score (a monotone post_transform keeps the order).
-        let argmax = of_raw(
-            "ArgMax",
-            label_name,
-            vec![int("axis", 1), int("keepdims", 0)],
-        );
-        self.argmax(&argmax, name.clone())?;
-        let op = match post.as_str() {
-            "SOFTMAX" => "Softmax",
-            "LOGISTIC" => "Sigmoid",
-            _ => "Identity",
-        };
-        let scores = of_raw(op, scores_name, vec![int("axis", 1)]);
-        match op {
-            "Softmax" => self.softmax(&scores, name),
-            "Sigmoid" => self.push(&scores, vec![n, classes], |output| FloatOp::Activation {
-                node: name,
-                act: Activation::Sigmoid,
-                input: raw,
-                output,
-            }),
-            _ => self.push(&scores, vec![n, classes], |output| FloatOp::Reshape {
-                node: name,
-                input: raw,
-                output,
-            }),
-        }
+        self.class_label(node, &name, raw, &labels, label_name)?;
+        self.post_transform(name, raw, post, scores_name)
     }
 
     /// The binary `TreeEnsembleClassifier` that scores one class only (`ids` all 0, as

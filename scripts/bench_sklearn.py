@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""scikit-learn models as their users export them (skl2onnx, default options unless said: the
+ai.onnx.ml tree ensembles, linear models, scalers, normalizers, ZipMap) through snarkml: compile
+on calibration rows of the data set, run rows held out from calibration and compare with
+onnxruntime, mock one row. Prints one line per model (and scale).
+
+    .venv/bin/pip install --target /tmp/skl skl2onnx      # not a project dependency
+    PYTHONPATH=/tmp/skl .venv/bin/python scripts/bench_sklearn.py \\
+        --snarkml target/release/snarkml [--only trees|linear]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
+from sklearn.ensemble import (GradientBoostingClassifier, GradientBoostingRegressor,
+                              RandomForestClassifier, RandomForestRegressor)
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import Normalizer, StandardScaler
+from sklearn.svm import LinearSVC
+
+try:
+    from skl2onnx import to_onnx
+except ImportError:
+    sys.exit("skl2onnx is missing: .venv/bin/pip install --target /tmp/skl skl2onnx, then "
+             "PYTHONPATH=/tmp/skl")
+
+
+def run(cmd: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, check=False)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--snarkml", required=True)
+    p.add_argument("--only", choices=["trees", "linear"])
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.only != "linear":
+            trees(args.snarkml, Path(tmp))
+            classifiers(args.snarkml, Path(tmp))
+        if args.only != "trees":
+            linear(args.snarkml, Path(tmp))
+    return 0
+
+
+def trees(snarkml: str, t: Path) -> None:
+    """Tree-ensemble regressors of the diabetes data (scaled x10), at the chosen scale and at
+    2^10: mean and worst relative error over 64 held-out rows."""
+    x, y = load_diabetes(return_X_y=True)
+    x = (x * 10).astype(np.float32)
+    models = [
+        ("random forest, 10 trees of depth 5", RandomForestRegressor(
+            n_estimators=10, max_depth=5, random_state=0)),
+        ("gradient boosting, 20 trees of depth 3", GradientBoostingRegressor(
+            n_estimators=20, max_depth=3, random_state=0)),
+    ]
+    (t / "cal.json").write_text(json.dumps({"inputs": [r.tolist() for r in x[:64]]}))
+    # Held out from calibration.
+    rows = x[100:164]
+    for label, model in models:
+        model.fit(x, y)
+        onnx_path = t / "model.onnx"
+        onnx_path.write_bytes(to_onnx(model, x[:1], target_opset={
+            "": 18, "ai.onnx.ml": 3}).SerializeToString())
+        session = ort.InferenceSession(str(onnx_path))
+        for scale in [None, 10]:
+            build = t / "build"
+            cmd = [snarkml, "compile", str(onnx_path), "--calibration",
+                   str(t / "cal.json"), "-o", str(build), "--json", "--allow-error"]
+            if scale:
+                cmd += ["--scale", str(scale)]
+            start = time.time()
+            c = run(cmd)
+            if c.returncode:
+                print(f"{label}: compile failed: {c.stderr.strip()}")
+                break
+            info = json.loads(c.stdout)
+            secs = time.time() - start
+            errors = []
+            for r in rows:
+                (t / "in.json").write_text(json.dumps({"input_data": [r.tolist()]}))
+                o = run([snarkml, "run", str(build), "--input", str(t / "in.json"),
+                         "--json"])
+                ours = np.array(json.loads(o.stdout)["outputs"][0]["values"], dtype=float)
+                ref = session.run(None, {"X": r[None, :]})[0].ravel()
+                errors.append(float(np.abs(ours - ref).max() / np.abs(ref).max()))
+            m = run([snarkml, "mock", str(build), "--input", str(t / "in.json")])
+            print(f"{label}: scale 2^{info['scale_bits']}, k = {info['k']}, "
+                  f"{info['rows']} rows, compile {secs:.1f} s, mock "
+                  f"{'ok' if m.returncode == 0 else 'FAILED'}; on 64 held-out rows vs "
+                  f"onnxruntime: mean {100 * np.mean(errors):.2f} %, worst "
+                  f"{100 * max(errors):.2f} %")
+
+
+def classifiers(snarkml: str, t: Path) -> None:
+    """Multiclass classifiers of iris (exported without ZipMap), calibrated on every third
+    row, run on the 100 others: labels that differ from onnxruntime's, the worst score."""
+    x, y = load_iris(return_X_y=True)
+    x = x.astype(np.float32)
+    (t / "cal.json").write_text(json.dumps({"inputs": [r.tolist() for r in x[::3]]}))
+    held_out = [i for i in range(len(x)) if i % 3]
+    for label, model in [
+        ("random forest classifier, 8 trees of depth 4", RandomForestClassifier(
+            n_estimators=8, max_depth=4, random_state=0)),
+        ("gradient boosting classifier, 10 x 3 trees of depth 3", GradientBoostingClassifier(
+            n_estimators=10, max_depth=3, random_state=0)),
+    ]:
+        model.fit(x, y)
+        onnx_path = t / "classifier.onnx"
+        onnx_path.write_bytes(to_onnx(model, x[:1], target_opset={"": 18, "ai.onnx.ml": 3},
+                                      options={id(model): {"zipmap": False}}).SerializeToString())
+        session = ort.InferenceSession(str(onnx_path))
+        build = t / "classifier"
+        c = run([snarkml, "compile", str(onnx_path), "--calibration", str(t / "cal.json"),
+                 "-o", str(build), "--json", "--scale", "10"])
+        if c.returncode:
+            print(f"{label}: compile failed: {c.stderr.strip()}")
+            continue
+        info = json.loads(c.stdout)
+        wrong, worst = 0, 0.0
+        for i in held_out:
+            (t / "in.json").write_text(json.dumps({"input_data": [x[i].tolist()]}))
+            o = json.loads(run([snarkml, "run", str(build), "--input", str(t / "in.json"),
+                                "--json"]).stdout)["outputs"]
+            ref = session.run(None, {"X": x[i:i + 1]})
+            wrong += int(o[0]["values"][0] != ref[0][0])
+            worst = max(worst, float(np.abs(np.array(o[1]["values"]) - ref[1].ravel()).max()))
+        m = run([snarkml, "mock", str(build), "--input", str(t / "in.json")])
+        print(f"{label}: scale 2^{info['scale_bits']}, k = {info['k']}, {info['rows']} rows, "
+              f"mock {'ok' if m.returncode == 0 else 'FAILED'}; on {len(held_out)} held-out "
+              f"rows: {wrong} labels differ from onnxruntime's, worst probability off by "
+              f"{worst:.4f}")
+
+
+def linear(snarkml: str, t: Path) -> None:
+    """Linear models exported with skl2onnx's defaults (ZipMap included), each calibrated on
+    every third row of its data set and run on the others: labels that differ from
+    onnxruntime's and the worst probability (classifiers), mean and worst relative error
+    (regressors)."""
+    iris, cancer, diabetes = (load_iris(return_X_y=True), load_breast_cancer(return_X_y=True),
+                              load_diabetes(return_X_y=True))
+    cases = [
+        ("iris: StandardScaler + LogisticRegression (3 classes)", iris,
+         make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))),
+        ("iris: LinearSVC (one score per class, no probabilities)", iris, LinearSVC()),
+        ("breast cancer: StandardScaler + LogisticRegression (binary)", cancer,
+         make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))),
+        # skl2onnx 1.20 cannot export LinearSVC in a pipeline: the data standardized first.
+        ("breast cancer (standardized): LinearSVC (binary)",
+         (StandardScaler().fit_transform(cancer[0]), cancer[1]), LinearSVC()),
+        ("iris: StandardScaler + MLPClassifier (16 hidden)", iris,
+         make_pipeline(StandardScaler(), MLPClassifier((16,), max_iter=2000, random_state=0))),
+        ("diabetes: LinearRegression", diabetes, LinearRegression()),
+        ("diabetes: Normalizer (L2) + Ridge", diabetes, make_pipeline(Normalizer(), Ridge())),
+    ]
+    for label, (x, y), model in cases:
+        x = x.astype(np.float32)
+        model.fit(x, y)
+        onnx_path = t / "linear.onnx"
+        onnx_path.write_bytes(to_onnx(model, x[:1]).SerializeToString())
+        session = ort.InferenceSession(str(onnx_path))
+        (t / "cal.json").write_text(json.dumps({"inputs": [r.tolist() for r in x[::3]]}))
+        build = t / "linear"
+        start = time.time()
+        c = run([snarkml, "compile", str(onnx_path), "--calibration", str(t / "cal.json"),
+                 "-o", str(build), "--json"])
+        if c.returncode:
+            print(f"{label}: compile failed: {c.stderr.strip()}")
+            continue
+        secs = time.time() - start
+        info = json.loads(c.stdout)
+        held_out = [i for i in range(len(x)) if i % 3]
+        wrong, worst, errors = 0, 0.0, []
+        for i in held_out:
+            (t / "in.json").write_text(json.dumps({"input_data": [x[i].tolist()]}))
+            o = json.loads(run([snarkml, "run", str(build), "--input", str(t / "in.json"),
+                                "--json"]).stdout)["outputs"]
+            ref = session.run(None, {"X": x[i:i + 1]})
+            if len(ref) == 1:   # a regressor
+                ours, want = np.array(o[0]["values"]), ref[0].ravel()
+                errors.append(float(np.abs(ours - want).max() / np.abs(want).max()))
+                continue
+            wrong += int(o[0]["values"][0] != ref[0][0])
+            # ZipMap's maps (one per row) or a tensor of scores.
+            want = (np.array(list(ref[1][0].values())) if isinstance(ref[1], list)
+                    else ref[1].ravel())
+            worst = max(worst, float(np.abs(np.array(o[1]["values"]) - want).max()))
+        m = run([snarkml, "mock", str(build), "--input", str(t / "in.json")])
+        head = (f"{label}: scale 2^{info['scale_bits']}, k = {info['k']}, {info['rows']} rows, "
+                f"compile {secs:.2f} s, mock {'ok' if m.returncode == 0 else 'FAILED'}; "
+                f"{len(held_out)} held-out rows: ")
+        if errors:
+            print(head + f"mean {100 * np.mean(errors):.2f} %, worst {100 * max(errors):.2f} %")
+        else:
+            print(head + f"{wrong} labels differ from onnxruntime's, worst score off by "
+                  f"{worst:.4f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
