@@ -62,7 +62,8 @@ fn raise(e: eyre::Report, chain: bool) -> PyErr {
             CircuitError::NotOnnx { .. }
             | CircuitError::InvalidModel { .. }
             | CircuitError::BadShape { .. }
-            | CircuitError::AccuracyMissed { .. },
+            | CircuitError::AccuracyMissed { .. }
+            | CircuitError::CircuitTooLarge { .. },
         ) => InvalidModel::new_err(line),
         Some(
             CircuitError::InputShape { .. }
