@@ -28,7 +28,7 @@ from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import Normalizer, StandardScaler
-from sklearn.svm import LinearSVC
+from sklearn.svm import SVC, SVR, LinearSVC
 
 try:
     from skl2onnx import to_onnx
@@ -164,6 +164,11 @@ def linear(snarkml: str, t: Path) -> None:
          make_pipeline(StandardScaler(), MLPClassifier((16,), max_iter=2000, random_state=0))),
         ("diabetes: LinearRegression", diabetes, LinearRegression()),
         ("diabetes: Normalizer (L2) + Ridge", diabetes, make_pipeline(Normalizer(), Ridge())),
+        ("diabetes: StandardScaler + SVR (RBF kernel)", diabetes,
+         make_pipeline(StandardScaler(), SVR())),
+        ("diabetes: StandardScaler + SVR (polynomial kernel, degree 3)", diabetes,
+         make_pipeline(StandardScaler(), SVR(kernel="poly"))),
+        ("iris: SVC (RBF kernel)", iris, SVC()),
     ]
     for label, (x, y), model in cases:
         x = x.astype(np.float32)

@@ -1653,6 +1653,22 @@ def sklearn_linear(rng):
              init_i64("classes", [4, 8, 15])], 18)
 
 
+@model("svm_regressors", "support-vector regressors (ai.onnx.ml SVMRegressor) as scikit-learn "
+       "exports SVR: the LINEAR, POLY (degree 3), RBF and SIGMOID kernels, and a one-class "
+       "RBF model (OneClassSVM's +1/-1)")
+def svm_regressors(rng):
+    f, supports = 4, 6
+    kinds = [("linear", "LINEAR", 0), ("poly", "POLY", 0), ("rbf", "RBF", 0),
+             ("sigmoid", "SIGMOID", 0), ("one_class", "RBF", 1)]
+    nodes = [ml("SVMRegressor", ["x"], [f"{m}_y"], kernel_type=kernel,
+                kernel_params=[0.5, 0.25, 3.0], n_supports=supports,
+                support_vectors=coefficients(rng, supports, f),
+                coefficients=coefficients(rng, 1, supports), rho=[0.125], one_class=one)
+             for m, kernel, one in kinds]
+    nodes.append(node("Concat", [f"{m}_y" for m, *_ in kinds], ["output"], axis=1))
+    return (nodes, {"x": ([2, f], -1.0, 1.0)}, {"output": [2, len(kinds)]}, [], 18)
+
+
 # ONNX the compiler must refuse, each with a one-line error naming the node:
 # tests/fixtures/refused/NAME.onnx (checked by circuits/tests/ops_corpus.rs).
 REFUSED = {
@@ -1720,6 +1736,10 @@ REFUSED = {
     "linear_regressor_probit": ([ml("LinearRegressor", ["input"], ["output"],
                                     coefficients=[0.5] * 24, targets=3, post_transform="PROBIT")],
                                 []),
+    # An SVM of a kernel onnxruntime does not define.
+    "svm_unknown_kernel": ([ml("SVMRegressor", ["input"], ["output"], kernel_type="LAPLACE",
+                               n_supports=1, support_vectors=[0.5] * 8, coefficients=[1.0],
+                               rho=[0.0])], []),
     # 3 groups of 8 channels.
     "group_norm_bad_groups": ([node("GroupNormalization", ["input", "s", "b"], ["output"],
                                     num_groups=3)],

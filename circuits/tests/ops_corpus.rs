@@ -655,7 +655,8 @@ fn tree_ensembles_with_mixed_branch_modes_or_one_scored_class_are_refused_naming
 }
 
 #[test]
-fn linear_models_of_string_classes_a_max_norm_or_a_probit_link_are_refused_naming_the_node() {
+fn linear_models_of_string_classes_a_max_norm_a_probit_link_or_an_unknown_kernel_are_refused_naming_the_node(
+) {
     refusal(
         "linear_classifier_strings",
         &["LinearClassifier", "`output`", "string class labels"],
@@ -667,6 +668,10 @@ fn linear_models_of_string_classes_a_max_norm_or_a_probit_link_are_refused_namin
     refusal(
         "linear_regressor_probit",
         &["LinearRegressor", "`output`", "post_transform PROBIT"],
+    );
+    refusal(
+        "svm_unknown_kernel",
+        &["SVMRegressor", "`output`", "kernel_type LAPLACE"],
     );
 }
 

@@ -169,7 +169,7 @@ impl Importer {
             .filter(|t| *t >= 1)
             .ok_or_else(|| invalid(node, "targets is not positive".into()))?;
         let post = post_transform(node)?;
-        let raw = self.linear_scores(node, &name, targets)?;
+        let raw = self.linear_scores(node, targets)?;
         let output = self.output_name(node)?.to_owned();
         self.post_transform(name, raw, post, &output)
     }
@@ -201,7 +201,7 @@ impl Importer {
             ));
         }
         let post = post_transform(node)?;
-        let raw = self.linear_scores(node, &name, rows)?;
+        let raw = self.linear_scores(node, rows)?;
         self.class_label(node, &name, raw, &labels, label_name)?;
         self.post_transform(name, raw, post, scores_name)
     }
@@ -217,7 +217,7 @@ impl Importer {
         let [label_name, scores_name] = &node.output[..] else {
             unreachable!("checked by the caller");
         };
-        let s = self.linear_scores(node, &name, 1)?;
+        let s = self.linear_scores(node, 1)?;
         let n = self.graph.tensors[s].shape[0];
         let above = self.lookup(node, s, Activation::Step, "above")?;
         let named = |output: &str| synthetic("", &name, &[], output, vec![]);
@@ -261,7 +261,7 @@ impl Importer {
 
     /// `x·Wᵀ + b` of a `[N, F]` input, `W` the node's `coefficients` (`rows × F`, row-major)
     /// and `b` its `intercepts` (zeros when absent): an intermediate `[N, rows]` tensor.
-    fn linear_scores(&mut self, node: &NodeProto, name: &str, rows: usize) -> Result<TensorId> {
+    fn linear_scores(&mut self, node: &NodeProto, rows: usize) -> Result<TensorId> {
         let x = self.var(node, 0)?;
         let shape = self.graph.tensors[x].shape.clone();
         let [n, features] = shape[..] else {
@@ -293,16 +293,7 @@ impl Importer {
         let weight = (0..features * rows)
             .map(|k| coefficients[(k % rows) * features + k / rows])
             .collect();
-        let name = name.to_owned();
-        self.step(node, "scores", vec![n, rows], |output| FloatOp::Dense {
-            node: name,
-            input: x,
-            output,
-            n_in: features,
-            n_out: rows,
-            weight,
-            bias,
-        })
+        self.dense_step(node, "scores", x, weight, bias, vec![n, rows])
     }
 
     /// `raw` through `post` into the tensor named `output` (of `raw`'s shape).

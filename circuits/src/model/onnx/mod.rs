@@ -21,6 +21,7 @@ mod recurrent;
 mod reduce;
 mod reference;
 mod shape;
+mod svm;
 mod trees;
 mod types;
 
@@ -453,6 +454,7 @@ impl Importer {
             "LinearClassifier" => self.linear_classifier(node, name),
             "ZipMap" => self.zip_map(node, name),
             "ArrayFeatureExtractor" => self.array_feature_extractor(node, name),
+            "SVMRegressor" => self.svm_regressor(node, name),
             "Conv" => self.conv(node, name),
             "MatMul" if matches!(self.operand(node, 1)?, Operand::Var(_)) => {
                 self.matmul_vars(node, name)

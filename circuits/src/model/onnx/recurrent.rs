@@ -415,8 +415,9 @@ impl Importer {
         self.copies(node, suffix, vec![rows, cols], vec![src], map)
     }
 
-    /// A dense layer over the last axis (`weight` row-major `[n_in, n_out]`).
-    fn dense_step(
+    /// A dense layer over the last axis (`weight` row-major `[n_in, n_out]`), as an
+    /// intermediate tensor of `shape`.
+    pub(super) fn dense_step(
         &mut self,
         node: &NodeProto,
         suffix: &str,
