@@ -168,7 +168,9 @@ def linear(snarkml: str, t: Path) -> None:
          make_pipeline(StandardScaler(), SVR())),
         ("diabetes: StandardScaler + SVR (polynomial kernel, degree 3)", diabetes,
          make_pipeline(StandardScaler(), SVR(kernel="poly"))),
-        ("iris: SVC (RBF kernel)", iris, SVC()),
+        ("iris: SVC (RBF kernel, 3 classes one-against-one)", iris, SVC()),
+        ("breast cancer (standardized): SVC (RBF kernel, binary)",
+         (StandardScaler().fit_transform(cancer[0]), cancer[1]), SVC()),
     ]
     for label, (x, y), model in cases:
         x = x.astype(np.float32)

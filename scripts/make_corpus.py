@@ -1669,6 +1669,31 @@ def svm_regressors(rng):
     return (nodes, {"x": ([2, f], -1.0, 1.0)}, {"output": [2, len(kinds)]}, [], 18)
 
 
+@model("svm_classifiers", "support-vector classifiers (ai.onnx.ml SVMClassifier) as "
+       "scikit-learn exports SVC: three classes one-against-one (RBF kernel: the label by "
+       "votes, the pairwise decisions), and two classes labelled 4 and 9 (POLY kernel: the "
+       "label, the scores [-d, d])")
+def svm_classifiers(rng):
+    f = 4
+    def svc(m, kernel, per_class, labels):
+        supports, classes = sum(per_class), len(per_class)
+        return ml("SVMClassifier", ["x"], [f"{m}_label", f"{m}_scores"], kernel_type=kernel,
+                  kernel_params=[0.5, 0.25, 2.0], vectors_per_class=per_class,
+                  support_vectors=coefficients(rng, supports, f),
+                  coefficients=coefficients(rng, classes - 1, supports),
+                  rho=[float(v) for v in dyadic(rng, [classes * (classes - 1) // 2], -0.5,
+                                                0.5)],
+                  classlabels_ints=labels)
+    nodes = [svc("three", "RBF", [2, 3, 2], [0, 1, 2]), svc("two", "POLY", [3, 2], [4, 9])]
+    for m in ["three", "two"]:
+        nodes += [node("Cast", [f"{m}_label"], [f"{m}_label_f"], to=onnx.TensorProto.FLOAT),
+                  node("Reshape", [f"{m}_label_f", "column"], [f"{m}_label_column"])]
+    nodes.append(node("Concat", ["three_label_column", "three_scores", "two_label_column",
+                                 "two_scores"], ["output"], axis=1))
+    return (nodes, {"x": ([2, f], -1.0, 1.0)}, {"output": [2, 7]},
+            [init_i64("column", [2, 1])], 18)
+
+
 # ONNX the compiler must refuse, each with a one-line error naming the node:
 # tests/fixtures/refused/NAME.onnx (checked by circuits/tests/ops_corpus.rs).
 REFUSED = {
@@ -1740,6 +1765,13 @@ REFUSED = {
     "svm_unknown_kernel": ([ml("SVMRegressor", ["input"], ["output"], kernel_type="LAPLACE",
                                n_supports=1, support_vectors=[0.5] * 8, coefficients=[1.0],
                                rho=[0.0])], []),
+    # An SVC exported with probability=True (Platt scaling, pairwise coupling).
+    "svm_classifier_probabilities": ([ml("SVMClassifier", ["input"], ["label", "output"],
+                                         kernel_type="RBF", kernel_params=[0.5, 0.0, 3.0],
+                                         vectors_per_class=[1, 1], support_vectors=[0.5] * 16,
+                                         coefficients=[1.0, -1.0], rho=[0.0],
+                                         classlabels_ints=[0, 1], prob_a=[-1.0],
+                                         prob_b=[0.0])], []),
     # 3 groups of 8 channels.
     "group_norm_bad_groups": ([node("GroupNormalization", ["input", "s", "b"], ["output"],
                                     num_groups=3)],

@@ -673,6 +673,10 @@ fn linear_models_of_string_classes_a_max_norm_a_probit_link_or_an_unknown_kernel
         "svm_unknown_kernel",
         &["SVMRegressor", "`output`", "kernel_type LAPLACE"],
     );
+    refusal(
+        "svm_classifier_probabilities",
+        &["SVMClassifier", "`output`", "probability estimates"],
+    );
 }
 
 #[test]

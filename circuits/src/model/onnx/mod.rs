@@ -455,6 +455,7 @@ impl Importer {
             "ZipMap" => self.zip_map(node, name),
             "ArrayFeatureExtractor" => self.array_feature_extractor(node, name),
             "SVMRegressor" => self.svm_regressor(node, name),
+            "SVMClassifier" => self.svm_classifier(node, name),
             "Conv" => self.conv(node, name),
             "MatMul" if matches!(self.operand(node, 1)?, Operand::Var(_)) => {
                 self.matmul_vars(node, name)
