@@ -84,6 +84,17 @@ pub(super) fn int_labels(node: &NodeProto, attribute: &str) -> Result<Vec<i64>> 
     }
 }
 
+/// A classifier's two outputs: the label's name and the scores'.
+pub(super) fn label_and_scores(node: &NodeProto) -> Result<(&str, &str)> {
+    match &node.output[..] {
+        [label, scores] => Ok((label, scores)),
+        _ => Err(invalid(
+            node,
+            "it needs its two outputs, label and scores".into(),
+        )),
+    }
+}
+
 /// A `post_transform` the dense ops here apply to their scores.
 #[derive(Clone, Copy, PartialEq)]
 pub(super) enum Post {
@@ -182,12 +193,7 @@ impl Importer {
         let labels = int_labels(node, "classlabels_ints")?;
         let rows = self.coefficient_rows(node)?;
         let post = attr_string(node, "post_transform");
-        let [label_name, scores_name] = &node.output[..] else {
-            return Err(invalid(
-                node,
-                "it needs its two outputs, label and scores".into(),
-            ));
-        };
+        let (label_name, scores_name) = label_and_scores(node)?;
         if rows == 1 && labels.len() == 2 {
             if post.as_deref() == Some("PROBIT") {
                 return Err(unsupported(node, "post_transform PROBIT"));
@@ -214,9 +220,7 @@ impl Importer {
         labels: &[i64],
         logistic: bool,
     ) -> Result<()> {
-        let [label_name, scores_name] = &node.output[..] else {
-            unreachable!("checked by the caller");
-        };
+        let (label_name, scores_name) = label_and_scores(node)?;
         let s = self.linear_scores(node, 1)?;
         let n = self.graph.tensors[s].shape[0];
         let above = self.lookup(node, s, Activation::Step, "above")?;

@@ -14,7 +14,7 @@
 //!
 //! `one_class` makes the output `1` where `y > 0`, else `−1` (one Step lookup, an affine map).
 
-use super::ml::{attr_floats, int_labels, synthetic};
+use super::ml::{attr_floats, int_labels, label_and_scores, synthetic};
 use super::{attr_int, attr_ints, attr_string, invalid, unsupported, Importer};
 use crate::error::Result;
 use crate::model::{Activation, FloatOp, Param, TensorId};
@@ -155,12 +155,7 @@ impl Importer {
                 "probability estimates (prob_a, prob_b: export without probability=True)",
             ));
         }
-        let [label_name, scores_name] = &node.output[..] else {
-            return Err(invalid(
-                node,
-                "it needs its two outputs, label and scores".into(),
-            ));
-        };
+        let (label_name, scores_name) = label_and_scores(node)?;
         let classes = labels.len();
         let pairs: Vec<(usize, usize)> = (0..classes)
             .flat_map(|i| (i + 1..classes).map(move |j| (i, j)))

@@ -16,7 +16,9 @@
 //! fixed-point threshold (a feature within one quantization step of a threshold may branch
 //! the other way; compile's accuracy check on the calibration data sees it).
 
-use super::ml::{attr_floats, attr_strings, int_labels, post_transform, synthetic};
+use super::ml::{
+    attr_floats, attr_strings, int_labels, label_and_scores, post_transform, synthetic,
+};
 use super::{attr_int, attr_ints, attr_string, invalid, node_name, unsupported, Importer};
 use crate::error::Result;
 use crate::model::{Activation, FloatOp, TensorId};
@@ -129,12 +131,7 @@ impl Importer {
             return self.binary_classifier(node, name, &ids, &post);
         }
         let post = post_transform(node)?;
-        let [label_name, scores_name] = &node.output[..] else {
-            return Err(invalid(
-                node,
-                "it needs its two outputs, label and scores".into(),
-            ));
-        };
+        let (label_name, scores_name) = label_and_scores(node)?;
         let leaves = self.leaf_layer(node, "class", classes, false)?;
         let n = self.graph.tensors[leaves.reached].shape[0];
         let raw = self.step(node, "scores", vec![n, classes], |output| {
@@ -174,12 +171,7 @@ impl Importer {
             Some(1) => return Err(unsupported(node, "base_values with class 1 scored")),
             _ => return Err(unsupported(node, "a binary case with no class scored")),
         };
-        let [label_name, scores_name] = &node.output[..] else {
-            return Err(invalid(
-                node,
-                "it needs its two outputs, label and scores".into(),
-            ));
-        };
+        let (label_name, scores_name) = label_and_scores(node)?;
         // Class 0 scored: one column, s (+ base). Class 1: two, [0, s].
         let columns = 1 + scored;
         let leaves = self.leaf_layer(node, "class", columns, false)?;
