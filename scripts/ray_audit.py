@@ -643,6 +643,9 @@ def run_split(args, plan: dict, plan_path: str, snarkml: str, cache: str, events
     if store.remote:
         store.put(Path(build), "inputs/build")
         store.put(Path(salted), "inputs/input.salted.json")
+        if args.aggregate:
+            # The aggregation steps stage their SRS from the store, as an audit's do.
+            store.put(Path(args.aggregate_srs), "inputs/aggregate-srs.bin")
     n = len(plan["segments"])
     start = time.time()
     pending = {}

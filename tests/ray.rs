@@ -3,11 +3,12 @@
 //! - an audit planned in chunks, each chunk a Ray task running `snarkml audit prove --plan …
 //!   --chunk J`, its artifacts in an S3 object store (moto's S3 server on 127.0.0.1: the same
 //!   protocol, signatures included, as AWS). The worker node is killed while it proves a chunk:
-//!   Ray retries that task on the head, no chunk is lost, and the aggregated proof exposes
-//!   exactly what the single-machine path does (`C_W`, `h_0`, `C_D` of the plan, `n`, the
-//!   quantized model's correct count);
-//! - a split model, a task per segment and its aggregation a tree of tasks, through a worker
-//!   lost mid-segment and another lost mid-aggregation-step.
+//!   Ray retries that task on the head, no chunk is lost, and the chunk proofs chain exactly as
+//!   the single-machine path's do (`C_W`, `h_0` to `C_D` of the plan, `n`, the quantized
+//!   model's correct count);
+//! - a split model, a task per segment and its aggregation a tree of tasks, through the object
+//!   store as well, and through a worker lost mid-segment and another lost
+//!   mid-aggregation-step.
 //!
 //! Each test stops every process it started. (The shared-directory path of the driver is
 //! tested in `batch.rs`, a split build's on one local Ray in `split.rs`.)
@@ -19,10 +20,13 @@ use snarkml::artifacts::BuildDir;
 use snarkml::pipeline::{self, audit_proof};
 use snarkml::stored::Stored;
 use snarkml_circuits::aggregation::DEFAULT_K as AGG_K;
+use snarkml_circuits::audit::chunk::{self, ChunkProofFile};
 use snarkml_circuits::audit::{self, Dataset};
 use snarkml_circuits::fixed_point::{field_from_hex, field_to_hex};
 use snarkml_circuits::io::ProofFile;
+use snarkml_circuits::prover;
 use snarkml_circuits::quantize::CompiledModel;
+use snarkml_circuits::srs::Srs;
 use snarkml_circuits::Fr;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -217,7 +221,7 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 #[test]
-fn an_audit_fans_out_on_ray_through_s3_survives_a_lost_worker_and_aggregates_like_one_machine() {
+fn an_audit_fans_out_on_ray_through_s3_survives_a_lost_worker_and_chains_like_one_machine() {
     let python = venv_bin("python");
     let tmp = tempfile::tempdir().unwrap();
     let t = |p: &str| tmp.path().join(p);
@@ -242,10 +246,9 @@ fn an_audit_fans_out_on_ray_through_s3_survives_a_lost_worker_and_aggregates_lik
     ]));
     let model = CompiledModel::load(&BuildDir::new(&build).model()).unwrap();
     let k = snarkml_circuits::audit::chunk::chunk_k(&model, CHUNK).unwrap();
-    // One secret at every size: the chunks' SRS and the aggregation's are the same ceremony.
-    let (srs, agg_srs) = (cached_srs(k), cached_srs(21));
+    let srs = cached_srs(k);
     let s3 = S3::start("snarkml-run");
-    let (audit_url, aggr_url) = ("s3://snarkml-run/audit", "s3://snarkml-run/aggr");
+    let audit_url = "s3://snarkml-run/audit";
 
     // Tasks stage inputs and work on each node's disk: here, under the test's directory.
     let scratch = t("scratch");
@@ -260,11 +263,9 @@ fn an_audit_fans_out_on_ray_through_s3_survives_a_lost_worker_and_aggregates_lik
         .args(["--snarkml", env!("CARGO_BIN_EXE_snarkml")])
         .args(["--plan", &s(&plan), "--srs", &s(&srs)])
         .args(["--audit", audit_url, "--cache", &s(&t("cache"))])
-        .args(["--aggregate", aggr_url, "--aggregate-srs", &s(&agg_srs)])
-        .args(["--address", &cluster.address, "--aggregate-memory-gb", "8"])
-        // One flat aggregation circuit keeps CI time down; layers are tested in aggregation.rs.
-        .args(["--aggregate-arity", "0", "--aggregate-no-compress"])
-        .args(["--chunk-memory-gb", "2"])
+        // Aggregation on Ray, through the object store and lost machines, is the split
+        // model's test below; audits aggregate as splits do (aggregation.rs, audit_bounty.rs).
+        .args(["--address", &cluster.address, "--chunk-memory-gb", "2"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -317,9 +318,8 @@ fn an_audit_fans_out_on_ray_through_s3_survives_a_lost_worker_and_aggregates_lik
         })
         .collect();
     assert!(left.is_empty(), "work directories left behind: {left:?}");
-    let (audit_dir, aggr) = (t("audit"), t("aggr"));
+    let audit_dir = t("audit");
     s3.download(audit_url, &audit_dir);
-    s3.download(aggr_url, &aggr);
     let chunks = audit_proof::load_chunks(&audit_dir).unwrap();
     assert_eq!(chunks.len(), SAMPLES / CHUNK);
     // Every attempt is recorded in the store: the lost one's start on the worker included.
@@ -331,23 +331,54 @@ fn an_audit_fans_out_on_ray_through_s3_survives_a_lost_worker_and_aggregates_lik
         "{attempts} attempts recorded"
     );
 
-    // The aggregated proof exposes what the single-machine path proves.
+    // The chunks chain as the single-machine path does: each proof verifies against the
+    // chunk circuit's key, and together they prove the model's commitment, the chain from its
+    // start to the plan's dataset commitment, every sample and the quantized model's count.
     let samples = Dataset::load(&data).unwrap().quantize(&model).unwrap();
     let correct = audit::correct_count(&model, &samples).unwrap();
     let plan = audit_proof::load_plan(&plan).unwrap();
-    let expected = [
-        model.weights_commitment().unwrap().unwrap(),
-        audit::CHAIN_START,
-        audit::chain(audit::CHAIN_START, &samples, model.inputs[0].pack_bits)[SAMPLES],
-        Fr::from(SAMPLES as u64),
-        Fr::from(correct as u64),
-    ]
-    .map(|f| field_to_hex(&f));
-    assert_eq!(expected[2], plan.dataset_commitment);
-    assert_eq!(done["exposed"], serde_json::json!(expected));
-    let file =
-        pipeline::verify_aggregated(&BuildDir::new(&aggr), &BuildDir::new(&aggr).proof()).unwrap();
-    assert_eq!(file.exposed, expected);
+    let end = audit::chain(audit::CHAIN_START, &samples, model.inputs[0].pack_bits)[SAMPLES];
+    assert_eq!(field_to_hex(&end), plan.dataset_commitment);
+    let params = Srs::from_bytes(&std::fs::read(&srs).unwrap())
+        .unwrap()
+        .trimmed(k)
+        .unwrap();
+    let vk = prover::vk_from_bytes(
+        &std::fs::read(audit_proof::chunk_vk_path(&audit_dir, CHUNK)).unwrap(),
+        chunk::chunk_params(&model),
+    )
+    .unwrap();
+    let mut h = field_to_hex(&audit::CHAIN_START);
+    for (path, file) in &chunks {
+        chunk::verify(&params, &vk, file).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let fields: Vec<String> = file
+            .instance_fields()
+            .unwrap()
+            .iter()
+            .map(field_to_hex)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                &file.weights_commitment,
+                &file.h_in,
+                &file.h_out,
+                &field_to_hex(&Fr::from(file.samples)),
+                &field_to_hex(&Fr::from(file.correct)),
+            ]
+            .map(String::from)
+        );
+        assert_eq!(
+            file.weights_commitment,
+            field_to_hex(&model.weights_commitment().unwrap().unwrap())
+        );
+        assert_eq!(file.h_in, h, "{}", path.display());
+        h = file.h_out.clone();
+    }
+    assert_eq!(h, plan.dataset_commitment);
+    let total = |f: fn(&ChunkProofFile) -> u64| chunks.iter().map(|(_, c)| f(c)).sum::<u64>();
+    assert_eq!(total(|c| c.samples), SAMPLES as u64);
+    assert_eq!(total(|c| c.correct), correct as u64);
     println!("ray audit: {done}");
 }
 
@@ -386,7 +417,8 @@ assert store.names('inputs') == ['inputs/pk.bin'], store.names('inputs')
 const GIB: u64 = 1 << 30;
 
 /// A model split in three segments proven on a 2-node cluster and aggregated as a tree of
-/// Ray tasks (the three proofs in one step, then its compression), through two lost machines: the
+/// Ray tasks (the three proofs in one step, then its compression), every proof and node file
+/// through an S3 object store, through two lost machines: the
 /// worker proving a segment is killed, a replacement joins and is killed in turn while it
 /// proves an aggregation step, and a third finishes the run. The head is too small for an
 /// aggregation step (its memory), so every step runs on a worker. Nothing is lost: every
@@ -414,6 +446,12 @@ fn a_split_model_proves_and_aggregates_as_a_tree_of_ray_tasks_through_lost_worke
     ok(snarkml(&["setup", &s(&b), "--srs", &s(&cached_srs(14))]));
     // One secret at every size: the segments' SRS and the aggregation's are the same ceremony.
     let agg_srs = cached_srs(AGG_K);
+    // Proofs and the aggregation's nodes go through an object store, staged by the tasks on
+    // each node's disk (here, under the test's directory).
+    let s3 = S3::start("snarkml-split");
+    let (proofs_url, aggr_url) = ("s3://snarkml-split/proofs", "s3://snarkml-split/aggr");
+    let mut env = s3.env.clone();
+    env.push(("SNARKML_RAY_SCRATCH".into(), s(&t("scratch"))));
 
     // The head: 1 CPU and 2 GiB (Ray's logical memory), too small for an aggregation step
     // (6 GiB); a worker: 2 CPUs, 16 GiB.
@@ -422,11 +460,12 @@ fn a_split_model_proves_and_aggregates_as_a_tree_of_ray_tasks_through_lost_worke
         format!("--memory={}", 16 * GIB),
     );
     let store = "--object-store-memory=200000000";
-    let cluster = Cluster::start(&[], &["--num-cpus=1", &head_memory, store]);
+    let cluster = Cluster::start(&env, &["--num-cpus=1", &head_memory, store]);
     let worker = ["--num-cpus=2", &worker_memory, store];
     let first = cluster.add_worker(&worker);
     let mut driver = Command::new(venv_bin("python"))
         .env("RAY_AUTH_MODE", "disabled")
+        .envs(s3.env.iter().map(|(k, v)| (k, v)))
         .arg(repo("scripts/ray_audit.py"))
         .args(["--snarkml", env!("CARGO_BIN_EXE_snarkml")])
         .args([
@@ -435,13 +474,8 @@ fn a_split_model_proves_and_aggregates_as_a_tree_of_ray_tasks_through_lost_worke
             "--input",
             &file("input.json"),
         ])
-        .args(["--out", &s(&t("proofs")), "--cache", &s(&t("cache"))])
-        .args([
-            "--aggregate",
-            &s(&t("aggr")),
-            "--aggregate-srs",
-            &s(&agg_srs),
-        ])
+        .args(["--out", proofs_url, "--cache", &s(&t("cache"))])
+        .args(["--aggregate", aggr_url, "--aggregate-srs", &s(&agg_srs)])
         // The three proofs in one step, then the compression into the EVM's proof: a tree of
         // two rounds at CI's cost (layers of pairs would be three steps; aggregation.rs and
         // split.rs's dry run check those).
@@ -543,6 +577,8 @@ fn a_split_model_proves_and_aggregates_as_a_tree_of_ray_tasks_through_lost_worke
 
     // The aggregated proof verifies and exposes the model's input (segment 1's first
     // instances) and output (segment 3's, after its boundary input), nothing between.
+    s3.download(proofs_url, &t("proofs"));
+    s3.download(aggr_url, &t("aggr"));
     let aggr = BuildDir::new(t("aggr"));
     let file = pipeline::verify_aggregated(&aggr, &aggr.proof()).unwrap();
     assert_eq!(done["exposed"], serde_json::json!(file.exposed));
