@@ -86,6 +86,11 @@ def test_bad_models_raise_their_kind(tmp_path: Path) -> None:
         snarkml.compile(FIXTURES / "relu3.onnx", tmp_path / "d", width=2)
     with pytest.raises(TypeError, match="expected a path, ONNX bytes, an onnx.ModelProto or a torch.nn.Module"):
         snarkml.compile(3.5, tmp_path / "e")
+    # Calibrated on values 2^20 times the model's own: a lookup table no SRS holds.
+    corpus = ROOT / "tests" / "fixtures" / "corpus"
+    wide = np.array(json.loads((corpus / "argmax_classifier.calibration.json").read_text())["inputs"])
+    with pytest.raises(snarkml.InvalidModel, match="past the largest SRS .*table spans 2\\^"):
+        snarkml.compile(corpus / "argmax_classifier.onnx", tmp_path / "f", calibration=wide * 2**20)
 
 
 def test_model_bytes_and_protos_compile_like_the_file(tmp_path: Path) -> None:
