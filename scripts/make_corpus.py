@@ -1695,7 +1695,7 @@ def svm_classifiers(rng):
 
 
 # ONNX the compiler must refuse, each with a one-line error naming the node:
-# tests/fixtures/refused/NAME.onnx (checked by circuits/tests/ops_corpus.rs).
+# tests/fixtures/refused/NAME.onnx (checked by circuits/tests/compile_refusals.rs).
 REFUSED = {
     # K past the axis length (ONNX leaves it undefined; onnxruntime fails at run time).
     "topk_k_too_large": ([node("TopK", ["input", "k"], ["output", "index"], axis=-1)],
