@@ -48,6 +48,8 @@ MODELS = {}
 # A model's seed is 1000 + its place in MODELS, except where it was first written at another
 # place (the committed fixtures are what this script writes, byte for byte).
 SEEDS = {"inverted_residual": 1055}
+# Models calibrated on more samples than N_CALIBRATION (a data set rather than a few examples).
+CALIBRATION_SAMPLES = {"tabular_narrow": 48}
 # Models using an op version the ONNX checker calls deprecated (still what some exporters wrote).
 DEPRECATED_OPS = {"group_norm"}
 
@@ -1130,11 +1132,15 @@ def write(name: str, seed: int) -> dict:
         save_model(onnx_model, path)
 
     samples = []
-    for k in range(N_CALIBRATION):
+    for k in range(CALIBRATION_SAMPLES.get(name, N_CALIBRATION)):
         sample = {}
         for n, spec in inputs.items():
             shape, lo, hi = spec[:3]
-            if lo == "digits":   # real digit images from the test split, pixel values 0..16
+            if lo == "tabular":   # features of their own ranges: hi[j] bounds feature j
+                half = np.array(hi)
+                sample[n] = (np.round(rng.uniform(-1, 1, size=shape) * 4096) / 4096
+                             * half).astype(np.float32)
+            elif lo == "digits":   # real digit images from the test split, pixel values 0..16
                 sample[n] = digits_data()[1][k].reshape(shape).astype(np.float32)
             elif input_dtype(spec) != np.float32:   # whole numbers in [lo, hi]
                 sample[n] = rng.integers(lo, hi + 1, size=shape).astype(input_dtype(spec))
@@ -1777,6 +1783,27 @@ REFUSED = {
                                     num_groups=3)],
                               [init_f32("s", [1.0] * 8), init_f32("b", [0.0] * 8)]),
 }
+
+
+@model("tabular_narrow", "a tabular regressor as a scikit-learn pipeline exports it (Scaler, "
+       "then an MLP), on features of very different ranges (±0.02 to ±16), calibrated on 48 "
+       "rows: its narrow features are quantized finer than the input's widest")
+def tabular_narrow(rng):
+    half = [0.02, 0.05, 0.1, 0.5, 4.0, 16.0]
+    f, hidden = len(half), 8
+    nodes = [
+        ml("Scaler", ["x"], ["scaled"], offset=[0.0] * f, scale=[1.0 / h for h in half]),
+        node("MatMul", ["scaled", "w1"], ["h1"]),
+        node("Add", ["h1", "b1"], ["h1b"]),
+        node("Relu", ["h1b"], ["h1r"]),
+        node("MatMul", ["h1r", "w2"], ["h2"]),
+        node("Add", ["h2", "b2"], ["output"]),
+    ]
+    return (nodes, {"x": ([1, f], "tabular", half)}, {"output": [1, 2]},
+            [init_f32("w1", dyadic(rng, [f, hidden], -1.0, 1.0)),
+             init_f32("b1", dyadic(rng, [hidden], -0.5, 0.5)),
+             init_f32("w2", dyadic(rng, [hidden, 2], -1.0, 1.0)),
+             init_f32("b2", dyadic(rng, [2], -0.5, 0.5))], 18)
 
 
 def write_refused() -> None:

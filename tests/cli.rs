@@ -65,6 +65,32 @@ fn compile_names_the_model_as_asked_and_refuses_a_blank_name() {
 }
 
 #[test]
+fn compile_reports_the_inputs_it_quantizes_finer_per_feature_unless_told_not_to() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = repo("tests/fixtures/corpus/tabular_narrow.onnx");
+    let calibration = repo("tests/fixtures/corpus/tabular_narrow.calibration.json");
+    let build = |extra: &[&str]| {
+        let b = tmp.path().join("b");
+        let mut args = vec![
+            "compile",
+            model.to_str().unwrap(),
+            "--calibration",
+            calibration.to_str().unwrap(),
+            "-o",
+            b.to_str().unwrap(),
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        common::json(&ok(snarkml(&args)))
+    };
+    let finer = build(&[])["finer_input_features"]["x"].clone();
+    assert_eq!(finer.as_array().map(Vec::len), Some(6), "{finer}");
+    assert!(finer[0].as_u64().unwrap() > 0 && finer[5] == 0, "{finer}");
+    let uniform = build(&["--uniform-input-scale"]);
+    assert_eq!(uniform["finer_input_features"], serde_json::json!({}));
+}
+
+#[test]
 fn wrong_input_shape_is_named_and_missing_steps_are_explained() {
     let tmp = tempfile::tempdir().unwrap();
     let build = tmp.path().join("build");

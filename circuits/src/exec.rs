@@ -30,7 +30,7 @@ pub fn run(model: &CompiledModel, inputs: &[Vec<i64>]) -> Result<Execution> {
     let mut values: Vec<Vec<i64>> = vec![Vec::new(); model.tensors.len()];
     for (spec, data) in model.inputs.iter().zip(inputs) {
         let name = &model.tensors[spec.tensor].name;
-        for v in data {
+        for (k, v) in data.iter().enumerate() {
             if spec.boundary {
                 // A tensor from the previous segment: range-checked to its packing width.
                 if !fits_signed(i128::from(*v), spec.pack_bits) {
@@ -43,7 +43,14 @@ pub fn run(model: &CompiledModel, inputs: &[Vec<i64>]) -> Result<Execution> {
                 continue;
             }
             check_range_at(model, Activation::Identity, i128::from(*v), || {
-                format!("input `{name}`")
+                match spec.feature_bits.len() {
+                    0 => format!("input `{name}`"),
+                    n => format!(
+                        "input `{name}` element {k} (feature {}, quantized {} bits finer as the calibration set's range of that feature allowed)",
+                        k % n,
+                        spec.feature_bits[k % n]
+                    ),
+                }
             })?;
         }
         values[spec.tensor] = data.clone();

@@ -2,7 +2,7 @@
 //! read by [`crate::inputs`], re-exported here.
 
 use crate::error::{CircuitError, Result};
-use crate::fixed_point::{dequantize, field_from_hex, field_to_hex, pack, unpack};
+use crate::fixed_point::{field_from_hex, field_to_hex, pack, unpack};
 pub use crate::inputs::{parse_calibration, parse_field, InputFile};
 pub(crate) use crate::json::{from_json, to_json};
 use crate::model::{CompiledModel, Visibility, FORMAT_VERSION};
@@ -19,6 +19,10 @@ pub struct TensorValue {
     pub shape: Vec<usize>,
     /// Fractional bits of `quantized`.
     pub scale_bits: u32,
+    /// Extra fractional bits of each feature (last axis) over `scale_bits`, for an input
+    /// quantized finer where its features are narrow (absent: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feature_bits: Vec<u32>,
     /// Bits per value in the packed public instances.
     pub pack_bits: u32,
     /// `public` (values shown), `hashed` (only the commitment) or `private` (nothing).
@@ -132,12 +136,13 @@ fn proof_tensor_values(
                 name: t.name.clone(),
                 shape: t.shape.clone(),
                 scale_bits: t.scale_bits,
+                feature_bits: spec.feature_bits.clone(),
                 pack_bits: spec.pack_bits,
                 visibility: spec.visibility,
                 commitment: (spec.visibility == Visibility::Hashed)
                     .then(|| commitments.next().map(|c| field_to_hex(&c)))
                     .flatten(),
-                values: shown.iter().map(|v| dequantize(*v, t.scale_bits)).collect(),
+                values: spec.dequantize(t, &shown),
                 quantized: shown,
             }
         })
@@ -289,6 +294,12 @@ impl ProofFile {
                         s.scale_bits != m.scale_bits,
                         s.scale_bits.to_string(),
                         m.scale_bits.to_string(),
+                    ),
+                    (
+                        "feature_bits",
+                        s.feature_bits != m.feature_bits,
+                        format!("{:?}", s.feature_bits),
+                        format!("{:?}", m.feature_bits),
                     ),
                     (
                         "pack_bits",
@@ -591,6 +602,9 @@ pub struct Opening {
     pub shape: Vec<usize>,
     /// Fractional bits of `quantized`.
     pub scale_bits: u32,
+    /// Extra fractional bits of each feature (last axis) over `scale_bits` (absent: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feature_bits: Vec<u32>,
     /// The salt, `0x` hex.
     pub salt: String,
     /// The commitment, `0x` hex: `Poseidon(quantized ‖ salt)`, or for a tensor crossing a
@@ -625,14 +639,12 @@ impl Opening {
             role: role.into(),
             shape: t.shape.clone(),
             scale_bits: t.scale_bits,
+            feature_bits: spec.feature_bits.clone(),
             salt: field_to_hex(&salt),
             commitment: field_to_hex(&spec.commitment(values, salt)),
             pack_bits: spec.boundary.then_some(spec.pack_bits),
             quantized: values.to_vec(),
-            values: values
-                .iter()
-                .map(|v| dequantize(*v, t.scale_bits))
-                .collect(),
+            values: spec.dequantize(t, values),
         }
     }
 

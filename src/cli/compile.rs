@@ -63,6 +63,12 @@ pub struct CompileCmd {
     /// the circuit smaller).
     #[arg(long, default_value = "auto", value_parser = clap::value_parser!(LinearMode))]
     pub linear: LinearMode,
+    /// Quantize every input element at the activation scale. By default, from 32 calibration
+    /// samples on, a float input's narrow features (tabular data) that feed linear layers are
+    /// quantized finer, range-checked at twice their calibrated reach or more: use this when real
+    /// inputs may reach far past the calibration set's range of a feature.
+    #[arg(long)]
+    pub uniform_input_scale: bool,
     /// Choose the width (and so the columns and k) that the cost model predicts proves
     /// fastest within --max-memory and with a verifier under the EVM's 24,576-byte limit.
     #[arg(long, conflicts_with = "width")]
@@ -112,6 +118,20 @@ fn gains(m: &snarkml_circuits::quantize::CompiledModel) -> Vec<(String, u32)> {
         .collect()
 }
 
+/// The model inputs quantized finer per feature, each with its extra bits per feature.
+fn finer_inputs(m: &snarkml_circuits::quantize::CompiledModel) -> Vec<(String, serde_json::Value)> {
+    m.inputs
+        .iter()
+        .filter(|io| !io.feature_bits.is_empty())
+        .map(|io| {
+            (
+                m.tensors[io.tensor].name.clone(),
+                serde_json::json!(io.feature_bits),
+            )
+        })
+        .collect()
+}
+
 /// `compile --json`'s object.
 fn summary_json(
     m: &snarkml_circuits::quantize::CompiledModel,
@@ -137,6 +157,7 @@ fn summary_json(
         "k": m.layout.k,
         "one_row_rescale": m.layout.one_row_rescale,
         "finer_outputs": finer,
+        "finer_input_features": finer_inputs(m).into_iter().collect::<serde_json::Map<_, _>>(),
         "limb_bits": m.tables.limb_bits,
         "error": {
             "samples": r.samples,
@@ -406,6 +427,7 @@ impl CompileCmd {
             allow_error: self.allow_error,
             name: self.name.clone(),
             linear: self.linear,
+            uniform_inputs: self.uniform_input_scale,
         };
         let (mut m, mut secs) = super::timed("compiling", || {
             pipeline::compile(&self.model, &build, self.calibration.as_deref(), &opts)
@@ -569,6 +591,12 @@ impl CompileCmd {
                     .limb_bits
                     .map(|l| format!("range checks wider than {l} bits in {l}-bit limbs"))
                     .unwrap_or_default()
+            );
+        }
+        for (name, bits) in finer_inputs(&m) {
+            println!(
+                "  input `{name}` quantized finer per feature (extra fractional bits, learned from {} calibration samples): {bits}",
+                r.samples
             );
         }
         println!(

@@ -506,9 +506,12 @@ pub async fn decrypt(
             listing.id
         );
     }
-    let scale = (1u64 << tensor.scale_bits) as f32;
     let input = InputFile {
-        input_data: vec![quantized.iter().map(|q| *q as f32 / scale).collect()],
+        input_data: vec![spec
+            .dequantize(tensor, &quantized)
+            .into_iter()
+            .map(|v| v as f32)
+            .collect()],
         salts: [(tensor.name.clone(), field_to_hex(&salt))]
             .into_iter()
             .collect(),

@@ -104,9 +104,42 @@ pub struct IoSpec {
     /// injective on both sides of the cut.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub boundary: bool,
+    /// Extra fractional bits of each feature (the last axis) of a float model input over its
+    /// tensor's scale: a feature far narrower than the tensor's widest (tabular data) is
+    /// quantized finer, and the linear layers reading it take its weights that much coarser
+    /// (their accumulators stay at one scale). Empty: every element at the tensor's scale.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feature_bits: Vec<u32>,
 }
 
 impl IoSpec {
+    /// The fractional bits of element `k` of this tensor (whose own scale is `scale_bits`).
+    pub fn element_scale(&self, scale_bits: u32, k: usize) -> u32 {
+        match self.feature_bits.len() {
+            0 => scale_bits,
+            n => scale_bits + self.feature_bits[k % n],
+        }
+    }
+
+    /// Float `data` of `tensor` (this spec's) in fixed point, element by element.
+    pub fn quantize(&self, tensor: &QTensor, data: &[f32]) -> Vec<i64> {
+        data.iter()
+            .enumerate()
+            .map(|(k, x)| quantize(*x, self.element_scale(tensor.scale_bits, k)))
+            .collect()
+    }
+
+    /// Fixed-point `values` of `tensor` (this spec's) as reals, element by element.
+    pub fn dequantize(&self, tensor: &QTensor, values: &[i64]) -> Vec<f64> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(k, v)| {
+                crate::fixed_point::dequantize(*v, self.element_scale(tensor.scale_bits, k))
+            })
+            .collect()
+    }
+
     /// The commitment to this tensor's quantized `values` under `salt`, as the circuit
     /// computes it (see [`commit_values`]).
     pub fn commitment(&self, values: &[i64], salt: crate::Fr) -> crate::Fr {
@@ -375,7 +408,7 @@ impl CompiledModel {
                     });
                 }
                 spec.dtype.check_values(&t.name, data)?;
-                Ok(data.iter().map(|x| quantize(*x, t.scale_bits)).collect())
+                Ok(spec.quantize(t, data))
             })
             .collect()
     }

@@ -20,7 +20,7 @@ use crate::fixed_point::quantize;
 use crate::gadgets::{freivalds_rows, CellRef, Gadgets, MatrixProduct, Param};
 use crate::model::layers::{Affine, Conv, Dense, LinearCheck, Rescale};
 use crate::model::TensorId;
-use crate::model::{FloatOp, Layer};
+use crate::model::{FloatGraph, FloatOp, Layer};
 
 fn abs(w: i64) -> u128 {
     u128::from(w.unsigned_abs())
@@ -423,6 +423,78 @@ pub fn choose_checks(model: &mut crate::model::CompiledModel, mode: LinearMode, 
     }
 }
 
+/// The extra fractional bits of each feature (last axis) of model input `t`, given the largest
+/// magnitude of each feature on the calibration samples (`features`): empty unless every
+/// reader of `t` is a dense layer or an affine map (whose weights can absorb a per-feature
+/// scale) and some feature gains a bit. Feature `j`, at most `m_j` where the tensor reaches
+/// `M` (`m_j = 0`: keep the input's scale), takes `e_j` more bits, no more than keep twice
+/// its reach within that of the tensor or of a value of magnitude one, whichever is wider
+/// (`2·m_j·2^e_j ≤ max(M, 1)`: the activation scale is chosen for values of that order; the
+/// input check then covers four times the feature's calibrated range, the tensor's own
+/// margin doubled), and than balance its two rounding errors: its largest weight `w_j` then
+/// loses `e_j` bits, so `w_j·2^−(s+e) + m_j·2^−(sw−e)` is least at `2^2e = w_j·2^(sw−s)/m_j`.
+pub(crate) fn finer_features(
+    graph: &FloatGraph,
+    t: TensorId,
+    s: u32,
+    sw: u32,
+    max_abs: f64,
+    features: &[f64],
+) -> Vec<u32> {
+    let n = features.len();
+    let mut widest = vec![0f64; n];
+    let mut readers = 0;
+    for op in &graph.ops {
+        if !op.inputs().contains(&t) {
+            continue;
+        }
+        readers += 1;
+        match op {
+            FloatOp::Dense {
+                input,
+                n_in,
+                n_out,
+                weight,
+                ..
+            } if *input == t && *n_in == n => {
+                for (k, w) in weight.iter().enumerate() {
+                    widest[k / n_out] = widest[k / n_out].max(f64::from(w.abs()));
+                }
+            }
+            FloatOp::Affine { input, scale, .. } if *input == t && n > 0 => {
+                for (k, w) in scale.iter().enumerate() {
+                    widest[k % n] = widest[k % n].max(f64::from(w.abs()));
+                }
+            }
+            _ => return Vec::new(),
+        }
+    }
+    if readers == 0 || graph.outputs.contains(&t) || max_abs <= 0.0 {
+        return Vec::new();
+    }
+    let cap = sw.min(super::lower::MAX_SCALE_BITS.saturating_sub(s));
+    let bits: Vec<u32> = features
+        .iter()
+        .zip(&widest)
+        .map(|(&m, &w)| {
+            if m <= 0.0 {
+                return 0;
+            }
+            let range = (max_abs.max(1.0) / m).log2() - 1.0;
+            let balance = if w > 0.0 {
+                0.5 * (w * f64::from(sw).exp2() / f64::from(s).exp2() / m).log2()
+            } else {
+                range
+            };
+            range.min(balance).floor().clamp(0.0, f64::from(cap)) as u32
+        })
+        .collect();
+    if bits.iter().all(|b| *b == 0) {
+        return Vec::new();
+    }
+    bits
+}
+
 /// Lowers a dense layer, a convolution or a constant affine map (op `i` of the graph):
 /// weights at the weight scale, biases at the accumulator's, the result rescaled back to the
 /// activation scale (fused with the activation that reads it) or kept as a model output.
@@ -456,7 +528,22 @@ pub(crate) fn lower(l: &mut Lowering<'_>, i: usize, op: &FloatOp) -> bool {
     };
     let acc_scale = l.scale(input) + l.sw;
     let (rescale, out, fused) = l.end_at(i, output, acc_scale);
-    let weight = weight.iter().map(|w| quantize(*w, l.sw)).collect();
+    // A model input quantized finer per feature: each weight of a feature `e` bits finer is
+    // `e` bits coarser, so that every product lands at the accumulator's scale.
+    let finer = l.feature_bits.get(&input).map_or(&[][..], Vec::as_slice);
+    let weight = weight
+        .iter()
+        .enumerate()
+        .map(|(k, w)| {
+            let e = match op {
+                _ if finer.is_empty() => 0,
+                FloatOp::Dense { n_out, .. } => finer[k / n_out],
+                FloatOp::Affine { .. } => finer[k % finer.len()],
+                _ => unreachable!("finer_features gives a convolution's input none"),
+            };
+            quantize(*w, l.sw - e)
+        })
+        .collect();
     let bias = bias.iter().map(|b| quantize(*b, acc_scale)).collect();
     let node = node.clone();
     l.layers.push(match op {

@@ -10,6 +10,9 @@ use crate::model::{
 pub const RANGE_MARGIN: f64 = 2.0;
 /// The widest range table a division's remainders may use.
 pub const MAX_RANGE_BITS: u32 = 20;
+/// The largest scale the compiler will accept (fractional bits of any value, a finer input
+/// feature's included).
+pub const MAX_SCALE_BITS: u32 = 16;
 
 /// The signed bit width of values up to `max_abs` at `scale_bits`, with the margin.
 pub(crate) fn bits_for(max_abs: f64, scale_bits: u32) -> u32 {
@@ -33,6 +36,9 @@ pub(crate) struct Lowering<'a> {
     pub(crate) sw: u32,
     /// Calibrated magnitudes, one per tensor (those the lowering adds included).
     pub(crate) max_abs: Vec<f64>,
+    /// The model inputs quantized finer per feature (see
+    /// [`crate::model::IoSpec::feature_bits`]): their extra bits, by tensor.
+    pub(crate) feature_bits: std::collections::BTreeMap<TensorId, Vec<u32>>,
     /// The quantized tensors.
     pub(crate) tensors: Vec<QTensor>,
     /// The lookup and range tables needed so far.

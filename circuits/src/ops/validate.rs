@@ -78,6 +78,36 @@ impl CompiledModel {
                 );
             }
         }
+        // Finer features: a float model input's, one per feature, within the largest scale.
+        for io in &self.inputs {
+            let t = &self.tensors[io.tensor];
+            let features = t.shape.last().copied().unwrap_or(1);
+            if !io.feature_bits.is_empty()
+                && (io.boundary
+                    || io.dtype != crate::model::InputType::Float
+                    || io.feature_bits.len() != features
+                    || io
+                        .feature_bits
+                        .iter()
+                        .any(|e| t.scale_bits.saturating_add(*e) > super::lower::MAX_SCALE_BITS))
+            {
+                return Err(format!(
+                    "input `{}`: feature_bits {:?} are not one per feature of a float input within scale {}",
+                    t.name,
+                    io.feature_bits,
+                    super::lower::MAX_SCALE_BITS
+                ));
+            }
+        }
+        if self.outputs.iter().any(|io| !io.feature_bits.is_empty()) {
+            return Err("an output has feature_bits (only float model inputs do)".into());
+        }
+        if let Some(t) = self.tensors.iter().find(|t| t.scale_bits > 62) {
+            return Err(format!(
+                "tensor `{}`: scale 2^{} is past 2^62",
+                t.name, t.scale_bits
+            ));
+        }
         // A boundary input is range-checked by limbs (an output is bounded by its layers).
         if self.inputs.iter().any(|io| {
             io.boundary

@@ -42,14 +42,27 @@ pub(super) fn lower(
     s: u32,
     sw: u32,
     max_abs: &[f64],
+    features: &[Vec<f64>],
     limb_bits: Option<u32>,
 ) -> Result<CompiledModel> {
+    // Float inputs whose features are narrower than their widest are quantized finer where
+    // the linear layers reading them can take it (tabular data).
+    let feature_bits: BTreeMap<TensorId, Vec<u32>> = graph
+        .inputs
+        .iter()
+        .zip(features)
+        .enumerate()
+        .filter(|(i, (_, f))| graph.input_type(*i) == InputType::Float && !f.is_empty())
+        .map(|(_, (t, f))| (*t, linear::finer_features(graph, *t, s, sw, max_abs[*t], f)))
+        .filter(|(_, bits)| !bits.is_empty())
+        .collect();
     let mut l = Lowering {
         graph,
         readers: graph.readers(),
         s,
         sw,
         max_abs: max_abs.to_vec(),
+        feature_bits: feature_bits.clone(),
         tensors: graph
             .tensors
             .iter()
@@ -94,9 +107,18 @@ pub(super) fn lower(
         layers,
         ..
     } = l;
-    // Public inputs are range-checked by the identity table, sized to the calibration data.
-    for t in &graph.inputs {
-        let bits = bits_for(max_abs[*t], tensors[*t].scale_bits);
+    // Public inputs are range-checked by the identity table, sized to the calibration data
+    // (a finer feature's reach doubled: its check covers four times its calibrated range).
+    for (i, t) in graph.inputs.iter().enumerate() {
+        let reach = feature_bits.get(t).map_or(0.0, |bits| {
+            features
+                .get(i)
+                .into_iter()
+                .flatten()
+                .zip(bits)
+                .fold(0f64, |r, (m, e)| r.max(2.0 * m * f64::from(*e).exp2()))
+        });
+        let bits = bits_for(max_abs[*t].max(reach), tensors[*t].scale_bits);
         let e = tables
             .activations
             .entry(Activation::Identity)
@@ -127,6 +149,7 @@ pub(super) fn lower(
                 pack_bits: bounds::signed_bits(bounds[*t]).max(2),
                 dtype: InputType::Float,
                 boundary: false,
+                feature_bits: Vec::new(),
             })
             .collect::<Vec<_>>()
     };
@@ -151,6 +174,7 @@ pub(super) fn lower(
             .enumerate()
             .map(|(i, spec)| IoSpec {
                 dtype: graph.input_type(i),
+                feature_bits: feature_bits.get(&spec.tensor).cloned().unwrap_or_default(),
                 ..spec
             })
             .collect(),

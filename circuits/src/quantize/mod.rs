@@ -24,13 +24,17 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-pub use crate::ops::lower::{MAX_RANGE_BITS, RANGE_MARGIN};
+pub use crate::ops::lower::{MAX_RANGE_BITS, MAX_SCALE_BITS, RANGE_MARGIN};
 /// The default lower bound of the automatically chosen scale (fractional bits).
 pub const MIN_AUTO_SCALE_BITS: u32 = 6;
 /// The largest scale the compiler chooses by itself.
 pub const MAX_AUTO_SCALE_BITS: u32 = 12;
-/// The largest scale the compiler will accept.
-pub const MAX_SCALE_BITS: u32 = 16;
+/// The fewest calibration samples from which compile learns each input feature's own range
+/// (and quantizes narrow features finer: [`crate::model::IoSpec::feature_bits`]). A finer
+/// feature is range-checked at its own calibrated reach (twice its largest value, as every
+/// tensor is), so a few example inputs, which say little about which features are narrow, do
+/// not narrow any.
+pub const MIN_FEATURE_SAMPLES: usize = 32;
 /// The default accuracy target of an automatically chosen scale: 1 % mean relative error.
 pub const DEFAULT_TARGET_ERROR: f64 = 0.01;
 
@@ -62,6 +66,10 @@ pub struct CompileOptions {
     /// How Dense and Conv layers are checked: dot products, randomized (Freivalds) checks in
     /// a second proof phase, or per layer whichever takes fewer rows.
     pub linear: LinearMode,
+    /// Quantize every input element at the activation scale, never a narrow feature finer
+    /// (see [`MIN_FEATURE_SAMPLES`]): for inputs whose narrow features may reach far past
+    /// their calibrated range.
+    pub uniform_inputs: bool,
     /// The model's name in the build, its proofs and reports; `None`: the ONNX graph's name
     /// (else the name [`OnnxBytes`] gives). Exporters often write a generic one (PyTorch:
     /// `main_graph`).
@@ -81,6 +89,7 @@ impl Default for CompileOptions {
             target_error: DEFAULT_TARGET_ERROR,
             allow_error: false,
             linear: LinearMode::Auto,
+            uniform_inputs: false,
             name: None,
         }
     }
@@ -339,6 +348,30 @@ pub fn compile(
         }
     }
 
+    // The largest magnitude of each feature (the last axis) of each model input, from a
+    // calibration set large enough to say which features are narrow; zero for a feature that
+    // is zero in more than half of its values (a sparse pixel, a count): its few others say
+    // little about its range.
+    let features: Vec<Vec<f64>> = graph
+        .inputs
+        .iter()
+        .filter(|_| samples.len() >= MIN_FEATURE_SAMPLES && !opts.uniform_inputs)
+        .map(|t| {
+            let n = graph.tensors[*t].shape.last().copied().unwrap_or(1).max(1);
+            let (mut widest, mut zeros, mut count) = (vec![0f64; n], vec![0usize; n], 0);
+            for (k, x) in float_values.iter().flat_map(|v| v[*t].iter().enumerate()) {
+                widest[k % n] = widest[k % n].max(f64::from(x.abs()));
+                zeros[k % n] += usize::from(*x == 0.0);
+                count += usize::from(k % n == 0);
+            }
+            widest
+                .iter()
+                .zip(&zeros)
+                .map(|(m, z)| if 2 * z > count { 0.0 } else { *m })
+                .collect()
+        })
+        .collect();
+
     let source_sha256 = hex::encode(Sha256::digest(onnx.bytes));
     let finish = |mut model: CompiledModel| -> Result<CompiledModel> {
         model.source_sha256 = source_sha256.clone();
@@ -375,7 +408,8 @@ pub fn compile(
     let without_limbs: Mutex<HashMap<(u32, u32), Slot>> = Mutex::default();
     let search = |limbs: Option<u32>| -> Result<CompiledModel> {
         let build = |scale_bits: u32, weight_bits: u32| -> Result<CompiledModel> {
-            let lowered = lower::lower(&graph, scale_bits, weight_bits, &max_abs, limbs)?;
+            let lowered =
+                lower::lower(&graph, scale_bits, weight_bits, &max_abs, &features, limbs)?;
             if lowered.tables.limb_bits.is_some() {
                 return finish(lowered);
             }

@@ -541,6 +541,7 @@ pub fn split(model: &CompiledModel, cuts: &[usize]) -> Result<(Vec<CompiledModel
                     pack_bits: bits,
                     dtype: Default::default(),
                     boundary: true,
+                    feature_bits: Vec::new(),
                 })
             })
             .collect()
