@@ -10,7 +10,8 @@ that finished. When every chunk is proven, the proofs are aggregated as a tree o
 `--aggregate-memory-gb` each), run at once on any nodes, the next layer when they are done;
 each uploads its node file (`nodes/L-G.json`) beside the aggregation directory, and the top
 step writes the aggregated proof there. A retried step whose node file is already made is
-answered at once.
+answered at once. A task larger than every node (CPU or memory) is refused by name after
+`--node-wait` seconds instead of queued forever.
 
 Artifacts go to a directory every node can reach (one machine, NFS, a shared volume), or to an
 object-store URL (`s3://bucket/run`, `gs://…`, `az://…`: any fsspec protocol whose package is
@@ -313,6 +314,35 @@ def alive_nodes() -> list[dict]:
     return [{"id": n["NodeID"], "port": n["NodeManagerPort"]} for n in ray.nodes() if n["Alive"]]
 
 
+class Infeasible(Exception):
+    """No node of the cluster can ever run a task of the size asked."""
+
+
+def wait_feasible(what: str, num_cpus: float, memory: int, flag: str, patience: float) -> None:
+    """Returns once some live node has `num_cpus` CPUs and `memory` bytes in all (busy or not):
+    Ray would queue a task no node can take forever, without a word. An autoscaler has
+    `patience` seconds to add such a node; then `Infeasible` names the task, its request,
+    the largest node and the option that sets the request."""
+    deadline = time.time() + patience
+    waiting = False
+    while True:
+        nodes = [n["Resources"] for n in ray.nodes() if n["Alive"]]
+        if any(r.get("CPU", 0) >= num_cpus and r.get("memory", 0) >= memory for r in nodes):
+            return
+        if time.time() >= deadline:
+            big = max(nodes, key=lambda r: r.get("memory", 0), default={})
+            raise Infeasible(
+                f"no node of the cluster can run {what}: it asks {num_cpus:g} CPU and "
+                f"{memory / GIB:.1f} GiB of memory, and the largest node has "
+                f"{big.get('CPU', 0):g} CPU and {big.get('memory', 0) / GIB:.1f} GiB for Ray "
+                f"tasks (lower {flag}, or add a larger node within --node-wait)")
+        if not waiting:
+            log("waiting for a node", task=what, cpus=num_cpus,
+                memory_gb=round(memory / GIB, 1), patience_seconds=patience)
+            waiting = True
+        time.sleep(2)
+
+
 def die_with_parent() -> None:
     """In the child: SIGKILL when the task's worker process dies (PR_SET_PDEATHSIG), so a lost
     task leaves no orphan proving the same chunk as its retry."""
@@ -461,12 +491,13 @@ def aggregation_job(args, kind: str, snarkml: str, build: str, plan: dict | None
             "out_where": output.where, "cache": cache}
 
 
-def aggregate_tree(job: dict, memory: int, events) -> dict:
+def aggregate_tree(job: dict, memory: int, events, patience: float) -> dict:
     """Aggregates as a tree of Ray tasks: the steps of each layer at once (one task each, on
     any node), layer after layer; returns the top step's result (the aggregated proof)."""
     tree = run_snarkml([job["snarkml"], "aggregate", *(job["proofs"] or ["-"] * job["count"]),
                         "--build", job["build"], "--srs", job["srs"], *job["layout"], "--tree"])
     log("aggregating", layers=tree["layers"], steps=sum(len(s) for s in tree["steps"]))
+    wait_feasible("an aggregation step", 1, memory, "--aggregate-memory-gb", patience)
     below: list[str] = []
     result = {}
     start = time.time()
@@ -654,6 +685,9 @@ def run_split(args, plan: dict, plan_path: str, snarkml: str, cache: str, events
         # The cost model's memory with a margin, unless given.
         memory = (int(predicted * 1.25) if predicted and not args.chunk_memory_given
                   else resources["memory"])
+        wait_feasible(f"segment {j}'s task", resources["num_cpus"], memory,
+                      "--chunk-memory-gb (a segment's default: its predicted memory + 25 %)",
+                      args.node_wait)
         ref = prove_segment.options(num_cpus=resources["num_cpus"], memory=memory).remote(
             snarkml, build, salted, store.where, j, bool(args.aggregate), events)
         pending[ref] = j
@@ -678,7 +712,7 @@ def run_split(args, plan: dict, plan_path: str, snarkml: str, cache: str, events
             Path(output.root).mkdir(parents=True, exist_ok=True)
         job = aggregation_job(args, "split", snarkml, build, None, names, n, store, output,
                               cache)
-        result = aggregate_tree(job, int(args.aggregate_memory_gb * GIB), events)
+        result = aggregate_tree(job, int(args.aggregate_memory_gb * GIB), events, args.node_wait)
         log("aggregated", **result)
         summary["aggregate_seconds"] = round(time.time() - start - proven, 1)
         summary["exposed"] = result.get("exposed")
@@ -723,6 +757,9 @@ def main() -> int:
                         "or a segment's predicted memory plus 25 %%]")
     p.add_argument("--aggregate-memory-gb", type=float, default=12.0,
                    help="memory the aggregation task asks for (GiB)")
+    p.add_argument("--node-wait", type=float, default=300.0,
+                   help="seconds to wait for a node big enough for a task's CPU and memory "
+                        "request (an autoscaler adding one) before failing, naming the task")
     p.add_argument("--dry-run", action="store_true",
                    help="print each task's predicted seconds and memory and the predicted wall "
                         "time on --machines machines, and start nothing (split builds)")
@@ -792,6 +829,8 @@ def main() -> int:
     start = time.time()
     pending = {}
     resources = {"num_cpus": args.chunk_cpus, "memory": int(args.chunk_memory_gb * GIB)}
+    wait_feasible("a chunk task" if kind == "audit" else "a job task", resources["num_cpus"],
+                  resources["memory"], "--chunk-memory-gb or --chunk-cpus", args.node_wait)
     if kind == "audit":
         for c in plan["chunks"]:
             ref = prove_chunk.options(**resources).remote(
@@ -835,7 +874,7 @@ def main() -> int:
                   else None)
         job = aggregation_job(args, kind, snarkml, plan["build"], plan, proofs,
                               len(proofs or []) or total, store, output, cache)
-        result = aggregate_tree(job, int(args.aggregate_memory_gb * GIB), events)
+        result = aggregate_tree(job, int(args.aggregate_memory_gb * GIB), events, args.node_wait)
         log("aggregated", **result)
         summary["aggregate_seconds"] = round(time.time() - start - proven, 1)
         summary["exposed"] = result.get("exposed")
@@ -844,4 +883,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except Infeasible as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)

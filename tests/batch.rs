@@ -221,6 +221,20 @@ fn the_ray_driver_proves_a_batch_with_ray_started_locally() {
         assert_proves_its_input(&build, &proofs, input, i);
     }
 
+    // A task no node can run (more memory than the machine has) is refused by name once no
+    // node big enough has come within --node-wait, not queued forever.
+    let out = driver(&["--chunk-memory-gb", "100000", "--node-wait", "1"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(
+            "error: no node of the cluster can run a job task: it asks 1 CPU and 100000.0 GiB of memory, and the largest node has "
+        ) && stderr.contains("(lower --chunk-memory-gb or --chunk-cpus"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("\"waiting for a node\""), "{stdout}");
+
     // Aggregating the batch hands every proof to `snarkml aggregate`, which refuses these
     // (planned without --for-aggregation) before any heavy work; the driver fails with that.
     let model = snarkml_circuits::quantize::CompiledModel::load(&build.join("model.json")).unwrap();
