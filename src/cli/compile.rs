@@ -65,8 +65,8 @@ pub struct CompileCmd {
     pub linear: LinearMode,
     /// Quantize every input element at the activation scale. By default, from 32 calibration
     /// samples on, a float input's narrow features (tabular data) that feed linear layers are
-    /// quantized finer, range-checked at twice their calibrated reach or more: use this when real
-    /// inputs may reach far past the calibration set's range of a feature.
+    /// quantized finer, range-checked at four times their calibrated range or more: use this
+    /// when real inputs may reach far past the calibration set's range of a feature.
     #[arg(long)]
     pub uniform_input_scale: bool,
     /// Choose the width (and so the columns and k) that the cost model predicts proves

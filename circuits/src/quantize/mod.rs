@@ -31,9 +31,9 @@ pub const MIN_AUTO_SCALE_BITS: u32 = 6;
 pub const MAX_AUTO_SCALE_BITS: u32 = 12;
 /// The fewest calibration samples from which compile learns each input feature's own range
 /// (and quantizes narrow features finer: [`crate::model::IoSpec::feature_bits`]). A finer
-/// feature is range-checked at its own calibrated reach (twice its largest value, as every
-/// tensor is), so a few example inputs, which say little about which features are narrow, do
-/// not narrow any.
+/// feature is range-checked nearer its own calibrated range (four times its largest value or
+/// more, where the input's check covers twice the input's largest), so a few example inputs,
+/// which say little about which features are narrow, do not narrow any.
 pub const MIN_FEATURE_SAMPLES: usize = 32;
 /// The default accuracy target of an automatically chosen scale: 1 % mean relative error.
 pub const DEFAULT_TARGET_ERROR: f64 = 0.01;
