@@ -42,6 +42,26 @@ pub enum CircuitError {
         /// Whether the compiler chose the scale (else the options fixed it).
         chosen: bool,
     },
+    /// The quantized model's worst calibration sample misses the worst-sample accuracy target
+    /// at the finest scale the compiler could take (or at the scale given).
+    #[error(
+        "the quantized model's worst calibration sample is {:.2}% off (relative error), over the {:.2}% worst-sample target, at {scale_bits} fractional bits for activations and {weight_scale_bits} for weights{}",
+        .max_rel_error * 100.0,
+        .target * 100.0,
+        if *.chosen { " (the finest scale that fits)" } else { " (the scale given)" }
+    )]
+    WorstSampleMissed {
+        /// The worst sample's relative error.
+        max_rel_error: f64,
+        /// The target it misses.
+        target: f64,
+        /// Fractional bits of activations.
+        scale_bits: u32,
+        /// Fractional bits of weights.
+        weight_scale_bits: u32,
+        /// Whether the compiler chose the scale (else the options fixed it).
+        chosen: bool,
+    },
     /// The model uses an operator the compiler does not support.
     #[error("unsupported ONNX op `{op}` at node `{node}`{detail}")]
     UnsupportedOp {

@@ -255,3 +255,44 @@ fn a_model_that_misses_the_accuracy_target_is_refused_unless_the_error_is_allowe
     assert!(allowed.report.mean_rel_error > 1e-7);
     assert!(allowed.report.mean_rel_error <= allowed.report.max_rel_error);
 }
+
+#[test]
+fn a_worst_sample_target_takes_more_bits_or_is_refused_naming_the_worst_sample() {
+    let stem = "corpus/tabular_narrow";
+    let (path, samples) = (fixture(&format!("{stem}.onnx")), fixture_samples(stem));
+    let with = |target_worst_error: Option<f64>| CompileOptions {
+        target_worst_error,
+        ..CompileOptions::default()
+    };
+    // The mean meets the default 1 % target while the worst sample is further off.
+    let plain = compile(&path, &samples, &with(None)).unwrap();
+    assert!(plain.report.max_rel_error > 0.01, "{:?}", plain.report);
+    let bounded = compile(&path, &samples, &with(Some(0.01))).unwrap();
+    assert!(bounded.report.max_rel_error <= 0.01, "{:?}", bounded.report);
+    assert!(bounded.scale_bits > plain.scale_bits);
+    match compile(&path, &samples, &with(Some(1e-9))) {
+        Err(CircuitError::WorstSampleMissed {
+            max_rel_error,
+            target,
+            chosen: true,
+            ..
+        }) => assert!(max_rel_error > target, "{max_rel_error} vs {target}"),
+        other => panic!(
+            "expected WorstSampleMissed, got {:?}",
+            other.map(|m| m.scale_bits)
+        ),
+    }
+    let allowed = CompileOptions {
+        allow_error: true,
+        ..with(Some(1e-9))
+    };
+    assert!(compile(&path, &samples, &allowed).is_ok());
+    for bad in [0.0, -0.5, f64::NAN] {
+        match compile(&path, &samples, &with(Some(bad))) {
+            Err(CircuitError::BadOption { option, .. }) => {
+                assert_eq!(option, "target_worst_error")
+            }
+            other => panic!("{bad}: expected BadOption, got {:?}", other.is_ok()),
+        }
+    }
+}

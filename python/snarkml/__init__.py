@@ -737,9 +737,8 @@ def compile(
     ``scale``, ``weight_scale``, ``width``, ``inputs``/``outputs`` (``"public"``,
     ``"private"``, ``"hashed"``), ``weights`` (``"fixed"``, ``"private"``, ``"hashed"``),
     ``weights_salt``, ``linear`` (``"auto"``, ``"direct"``, ``"freivalds"``),
-    ``target_error``, ``allow_error``, ``uniform_input_scale``, ``optimize``, ``segments`` or
-    ``max_memory``
-    (``"8GiB"``: a split build, see :attr:`Build.is_split`), ``name`` (the model's name in
+    ``target_error``, ``target_worst_error``, ``allow_error``, ``uniform_input_scale``,
+    ``optimize``, ``segments`` or ``max_memory`` (``"8GiB"``: a split build, see :attr:`Build.is_split`), ``name`` (the model's name in
     the build and its proofs; a module's default is its class name, not the ``main_graph``
     torch's export writes).
 

@@ -63,6 +63,7 @@ fn raise(e: eyre::Report, chain: bool) -> PyErr {
             | CircuitError::InvalidModel { .. }
             | CircuitError::BadShape { .. }
             | CircuitError::AccuracyMissed { .. }
+            | CircuitError::WorstSampleMissed { .. }
             | CircuitError::CircuitTooLarge { .. },
         ) => InvalidModel::new_err(line),
         Some(

@@ -53,8 +53,14 @@ pub struct CompileCmd {
     /// more fractional bits, even at the cost of a bigger circuit.
     #[arg(long, default_value_t = snarkml_circuits::quantize::DEFAULT_TARGET_ERROR)]
     pub target_error: f64,
-    /// Keep a model whose quantized outputs miss --target-error (a warning instead of the
-    /// error compile stops with otherwise).
+    /// Also a bound on the worst calibration sample's relative error (0.05 = 5 %): a scale
+    /// whose mean error meets --target-error while single samples are far off (tree
+    /// ensembles: a feature within a quantization step of a threshold branches the other way)
+    /// gets more fractional bits until both are met [default: no bound].
+    #[arg(long)]
+    pub target_worst_error: Option<f64>,
+    /// Keep a model whose quantized outputs miss --target-error or --target-worst-error (a
+    /// warning instead of the error compile stops with otherwise).
     #[arg(long)]
     pub allow_error: bool,
     /// How Conv and MatMul/Gemm layers are checked: direct (a dot product per output),
@@ -318,6 +324,9 @@ fn accuracy_hint(e: eyre::Report) -> eyre::Report {
         Some(missed @ snarkml_circuits::error::CircuitError::AccuracyMissed { .. }) => eyre::eyre!(
             "{missed}: calibrate on samples like the real inputs, raise --target-error, or pass --allow-error to keep this model"
         ),
+        Some(missed @ snarkml_circuits::error::CircuitError::WorstSampleMissed { .. }) => eyre::eyre!(
+            "{missed}: calibrate on samples like the real inputs, raise --target-worst-error, or pass --allow-error to keep this model"
+        ),
         _ => e,
     }
 }
@@ -424,6 +433,7 @@ impl CompileCmd {
                 })
                 .transpose()?,
             target_error: self.target_error,
+            target_worst_error: self.target_worst_error,
             allow_error: self.allow_error,
             name: self.name.clone(),
             linear: self.linear,
@@ -540,6 +550,10 @@ impl CompileCmd {
         };
         if self.json {
             let mut value = summary_json(&m, &build, secs, self.target_error)?;
+            value["error"]["worst_target"] = serde_json::json!(self.target_worst_error);
+            value["error"]["meets_worst_target"] = serde_json::json!(self
+                .target_worst_error
+                .is_none_or(|w| m.report.max_rel_error <= w));
             if self.optimize {
                 value["optimize"] = serde_json::Value::Object(optimized);
             }
@@ -612,6 +626,12 @@ impl CompileCmd {
             println!(
                 "  warning: the mean relative error misses the {:.2}% target (--allow-error)",
                 self.target_error * 100.0
+            );
+        }
+        if let Some(worst) = self.target_worst_error.filter(|w| r.max_rel_error > *w) {
+            println!(
+                "  warning: the worst sample's relative error misses the {:.2}% target (--allow-error)",
+                worst * 100.0
             );
         }
         if let Some(why) = &r.import_unchecked {

@@ -60,8 +60,13 @@ pub struct CompileOptions {
     /// takes more fractional bits, up to [`MAX_AUTO_SCALE_BITS`], even at the cost of a bigger
     /// circuit.
     pub target_error: f64,
-    /// Keep a model that misses `target_error` (else [`compile`] refuses it:
-    /// [`CircuitError::AccuracyMissed`]).
+    /// When the scale is chosen automatically, also a bound on the worst calibration sample's
+    /// relative error ([`QuantReport::max_rel_error`]): a model whose mean meets
+    /// `target_error` while single samples are far off (a tree ensemble whose features lie
+    /// within a quantization step of a threshold) takes more bits until it meets both.
+    pub target_worst_error: Option<f64>,
+    /// Keep a model that misses `target_error` or `target_worst_error` (else [`compile`]
+    /// refuses it: [`CircuitError::AccuracyMissed`], [`CircuitError::WorstSampleMissed`]).
     pub allow_error: bool,
     /// How Dense and Conv layers are checked: dot products, randomized (Freivalds) checks in
     /// a second proof phase, or per layer whichever takes fewer rows.
@@ -87,6 +92,7 @@ impl Default for CompileOptions {
             weights: Visibility::Fixed,
             weights_salt: None,
             target_error: DEFAULT_TARGET_ERROR,
+            target_worst_error: None,
             allow_error: false,
             linear: LinearMode::Auto,
             uniform_inputs: false,
@@ -275,6 +281,17 @@ pub fn compile(
                 .unwrap_or_else(|| crate::Fr::random(rand::rngs::OsRng)),
         )
     });
+    for (option, target) in [
+        ("target_error", Some(opts.target_error)),
+        ("target_worst_error", opts.target_worst_error),
+    ] {
+        if let Some(t) = target.filter(|t| !(t.is_finite() && *t > 0.0)) {
+            return Err(CircuitError::bad_option(
+                option,
+                format!("accuracy target {t} is not a positive fraction (0.01 = 1 %)"),
+            ));
+        }
+    }
     if !(3..=64).contains(&opts.width) {
         return Err(CircuitError::bad_option(
             "width",
@@ -404,6 +421,11 @@ pub fn compile(
     // A lowering that needs no limbs is the same with limbs allowed or not: each is laid out
     // once (the two searches run at once: a search asking for a scale the other is laying
     // out waits for it, by the scale's own lock).
+    // Whether a model's errors on the calibration samples miss the accuracy targets.
+    let misses = |r: &QuantReport| {
+        r.mean_rel_error > opts.target_error
+            || opts.target_worst_error.is_some_and(|w| r.max_rel_error > w)
+    };
     type Slot = Arc<Mutex<Option<CompiledModel>>>;
     let without_limbs: Mutex<HashMap<(u32, u32), Slot>> = Mutex::default();
     let search = |limbs: Option<u32>| -> Result<CompiledModel> {
@@ -483,7 +505,7 @@ pub fn compile(
             Err(e) => return Err(e),
         };
         if opts.scale_bits.is_none() {
-            while (failed.is_some() || model.report.mean_rel_error > opts.target_error)
+            while (failed.is_some() || misses(&model.report))
                 && model.scale_bits < MAX_AUTO_SCALE_BITS
             {
                 let sa = model.scale_bits + 1;
@@ -513,9 +535,7 @@ pub fn compile(
         // rows; take them while they miss the target and keep the circuit's size
         // (MobileNetV2: 2.3 % at 12 bits, 0.6 % at 14, same k).
         if opts.weight_scale_bits.is_none() {
-            while model.report.mean_rel_error > opts.target_error
-                && model.weight_scale_bits < MAX_SCALE_BITS
-            {
+            while misses(&model.report) && model.weight_scale_bits < MAX_SCALE_BITS {
                 let Ok(mut next) = build(model.scale_bits, model.weight_scale_bits + 1) else {
                     break;
                 };
@@ -546,7 +566,7 @@ pub fn compile(
         )
     });
     let (plain, limbed) = (plain?, limbed?);
-    let meets = |m: &CompiledModel| m.report.mean_rel_error <= opts.target_error;
+    let meets = |m: &CompiledModel| !misses(&m.report);
     let model = if limbed.tables.limb_bits.is_some()
         && (meets(&limbed), std::cmp::Reverse(limbed.layout.k))
             > (meets(&plain), std::cmp::Reverse(plain.layout.k))
@@ -556,7 +576,7 @@ pub fn compile(
         plain
     };
     within_srs(&model.tables, model.layout.k)?;
-    if !meets(&model) && !opts.allow_error {
+    if model.report.mean_rel_error > opts.target_error && !opts.allow_error {
         return Err(CircuitError::AccuracyMissed {
             mean_rel_error: model.report.mean_rel_error,
             target: opts.target_error,
@@ -564,6 +584,17 @@ pub fn compile(
             weight_scale_bits: model.weight_scale_bits,
             chosen: opts.scale_bits.is_none(),
         });
+    }
+    if let Some(target) = opts.target_worst_error {
+        if model.report.max_rel_error > target && !opts.allow_error {
+            return Err(CircuitError::WorstSampleMissed {
+                max_rel_error: model.report.max_rel_error,
+                target,
+                scale_bits: model.scale_bits,
+                weight_scale_bits: model.weight_scale_bits,
+                chosen: opts.scale_bits.is_none(),
+            });
+        }
     }
     Ok(model)
 }
@@ -620,7 +651,7 @@ pub fn optimize_layouts(
         out[i] = match m {
             Ok(m) => (Candidate::new(&m, width, m.rows, cost), Some(m)),
             // A width whose own scale search misses the target is no choice.
-            Err(CircuitError::AccuracyMissed { .. }) => {
+            Err(CircuitError::AccuracyMissed { .. } | CircuitError::WorstSampleMissed { .. }) => {
                 missed.push(width);
                 continue;
             }
