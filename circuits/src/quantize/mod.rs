@@ -281,14 +281,18 @@ pub fn compile(
                 .unwrap_or_else(|| crate::Fr::random(rand::rngs::OsRng)),
         )
     });
-    for (option, target) in [
-        ("target_error", Some(opts.target_error)),
-        ("target_worst_error", opts.target_worst_error),
+    for (option, what, target) in [
+        ("target_error", "accuracy target", Some(opts.target_error)),
+        (
+            "target_worst_error",
+            "worst-sample accuracy target",
+            opts.target_worst_error,
+        ),
     ] {
         if let Some(t) = target.filter(|t| !(t.is_finite() && *t > 0.0)) {
             return Err(CircuitError::bad_option(
                 option,
-                format!("accuracy target {t} is not a positive fraction (0.01 = 1 %)"),
+                format!("{what} {t} is not a positive fraction (0.01 = 1 %)"),
             ));
         }
     }
