@@ -91,6 +91,11 @@ def test_bad_models_raise_their_kind(tmp_path: Path) -> None:
     wide = np.array(json.loads((corpus / "argmax_classifier.calibration.json").read_text())["inputs"])
     with pytest.raises(snarkml.InvalidModel, match="past the largest SRS .*table spans 2\\^"):
         snarkml.compile(corpus / "argmax_classifier.onnx", tmp_path / "f", calibration=wide * 2**20)
+    # An accuracy target no scale meets.
+    with pytest.raises(snarkml.InvalidModel, match="worst calibration sample .* raise --target-worst-error"):
+        snarkml.compile(corpus / "tabular_narrow.onnx", tmp_path / "g",
+                        calibration=corpus / "tabular_narrow.calibration.json",
+                        target_worst_error=1e-9)
 
 
 def test_model_bytes_and_protos_compile_like_the_file(tmp_path: Path) -> None:

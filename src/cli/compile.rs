@@ -320,15 +320,19 @@ fn print_segments(
 
 /// A missed accuracy target says what the user can do about it.
 fn accuracy_hint(e: eyre::Report) -> eyre::Report {
-    match e.downcast_ref::<snarkml_circuits::error::CircuitError>() {
-        Some(missed @ snarkml_circuits::error::CircuitError::AccuracyMissed { .. }) => eyre::eyre!(
-            "{missed}: calibrate on samples like the real inputs, raise --target-error, or pass --allow-error to keep this model"
-        ),
-        Some(missed @ snarkml_circuits::error::CircuitError::WorstSampleMissed { .. }) => eyre::eyre!(
-            "{missed}: calibrate on samples like the real inputs, raise --target-worst-error, or pass --allow-error to keep this model"
-        ),
-        _ => e,
-    }
+    let flag = match e.downcast_ref::<snarkml_circuits::error::CircuitError>() {
+        Some(snarkml_circuits::error::CircuitError::AccuracyMissed { .. }) => "--target-error",
+        Some(snarkml_circuits::error::CircuitError::WorstSampleMissed { .. }) => {
+            "--target-worst-error"
+        }
+        _ => return e,
+    };
+    // Wrapped, not replaced: the error stays in the chain (Python raises its kind), and its
+    // own text, which the hint repeats, is printed once.
+    let hint = format!(
+        "{e}: calibrate on samples like the real inputs, raise {flag}, or pass --allow-error to keep this model"
+    );
+    e.wrap_err(hint)
 }
 
 /// `16GiB`, `512MiB`, `2G`, `1024` (bytes).
