@@ -56,7 +56,9 @@ DEPRECATED_OPS = {"group_norm"}
 
 def model(name: str, description: str):
     """Registers a builder: it returns (nodes, inputs {name: (shape, low, high)}, outputs
-    {name: shape}, initializers, opset)."""
+    {name: shape}, initializers, opset). An input's values are uniform in [low, high] (whole
+    numbers for an integer input: a numpy type as a fourth element), or with low "digits" the
+    digits data set's images, or with low "tabular" uniform in ±high[j] for feature j."""
 
     def register(build):
         MODELS[name] = (description, build)
