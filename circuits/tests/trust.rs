@@ -43,6 +43,42 @@ fn refused_field(file: &ProofFile, model: &CompiledModel) -> String {
 }
 
 #[test]
+fn a_proof_file_shows_finer_input_features_as_proven_and_refuses_other_feature_bits() {
+    // Tabular features of very different ranges, calibrated on 48 rows: narrow ones finer.
+    let stem = "corpus/tabular_narrow";
+    let samples = common::fixture_samples(stem);
+    let model = compile(
+        &fixture(&format!("{stem}.onnx")),
+        &samples,
+        &CompileOptions::default(),
+    )
+    .unwrap();
+    let bits = model.inputs[0].feature_bits.clone();
+    assert!(bits.iter().any(|b| *b > 0), "{bits:?}");
+    let q = model.quantize_inputs(&samples[0]).unwrap();
+    let file = unproven_file(&model, &q);
+    let checked = file.check_against(&model).unwrap();
+    assert_eq!(checked.inputs[0].feature_bits, bits);
+    // Each value dequantized at its own feature's scale.
+    for (j, (v, x)) in checked.inputs[0].values.iter().zip(&q[0]).enumerate() {
+        let scale = f64::from(model.scale_bits + bits[j]).exp2();
+        assert_eq!(*v, *x as f64 / scale, "feature {j}");
+    }
+    let mut uniform = file.clone();
+    uniform.inputs[0].feature_bits.clear();
+    assert_eq!(refused_field(&uniform, &model), "inputs[0].feature_bits");
+    // A value read at the tensor's own scale (as if no feature were finer) is not what the
+    // instances prove.
+    let j = bits.iter().position(|b| *b > 0).unwrap();
+    let mut misread = file.clone();
+    misread.inputs[0].values[j] = q[0][j] as f64 / f64::from(model.scale_bits).exp2();
+    assert_eq!(
+        refused_field(&misread, &model),
+        format!("inputs[0].values[{j}]")
+    );
+}
+
+#[test]
 fn a_proof_file_showing_anything_its_instances_do_not_prove_is_refused_naming_the_field() {
     let (model, q) = compile_with("relu3", &CompileOptions::default());
     let file = unproven_file(&model, &q);
