@@ -49,7 +49,7 @@ MODELS = {}
 # place (the committed fixtures are what this script writes, byte for byte).
 SEEDS = {"inverted_residual": 1055}
 # Models calibrated on more samples than N_CALIBRATION (a data set rather than a few examples).
-CALIBRATION_SAMPLES = {"tabular_narrow": 48}
+CALIBRATION_SAMPLES = {"tabular_narrow": 48, "tabular_columns": 48}
 # Models using an op version the ONNX checker calls deprecated (still what some exporters wrote).
 DEPRECATED_OPS = {"group_norm"}
 
@@ -1806,6 +1806,32 @@ def tabular_narrow(rng):
              init_f32("b1", dyadic(rng, [hidden], -0.5, 0.5)),
              init_f32("w2", dyadic(rng, [hidden, 2], -1.0, 1.0)),
              init_f32("b2", dyadic(rng, [2], -0.5, 0.5))], 18)
+
+
+@model("tabular_columns", "tabular features of very different ranges picked by a constant "
+       "Gather (as a scikit-learn ColumnTransformer exports its columns) into a Scaler and a "
+       "dense layer, beside a dense layer of all of them, calibrated on 48 rows: the narrow "
+       "features are quantized finer through the copy too")
+def tabular_columns(rng):
+    half = [0.02, 0.05, 0.1, 0.5, 4.0, 16.0]
+    f, picked, hidden = len(half), [4, 0, 2], 4
+    nodes = [
+        node("Gather", ["x", "columns"], ["cols"], axis=1),
+        ml("Scaler", ["cols"], ["scaled"], offset=[0.0] * len(picked),
+           scale=[1.0 / half[c] for c in picked]),
+        node("MatMul", ["scaled", "w1"], ["h1"]),
+        node("Add", ["h1", "b1"], ["h1b"]),
+        node("Relu", ["h1b"], ["h1r"]),
+        node("MatMul", ["x", "w2"], ["direct"]),
+        node("Add", ["h1r", "direct"], ["sum"]),
+        node("MatMul", ["sum", "w3"], ["output"]),
+    ]
+    return (nodes, {"x": ([1, f], "tabular", half)}, {"output": [1, 2]},
+            [init_i64("columns", picked),
+             init_f32("w1", dyadic(rng, [len(picked), hidden], -1.0, 1.0)),
+             init_f32("b1", dyadic(rng, [hidden], -0.5, 0.5)),
+             init_f32("w2", dyadic(rng, [f, hidden], -1.0, 1.0) / np.array(half)[:, None]),
+             init_f32("w3", dyadic(rng, [hidden, 2], -1.0, 1.0))], 18)
 
 
 def write_refused() -> None:

@@ -724,3 +724,31 @@ fn feature_bits_a_file_could_break_are_refused_by_name() {
         "an output has feature_bits (only float model inputs do)"
     );
 }
+
+#[test]
+fn narrow_features_copied_by_a_constant_gather_into_a_dense_layer_are_quantized_finer_too() {
+    // Columns 4, 0 and 2 picked by a Gather into a Scaler and a dense layer, and every column
+    // into another dense layer: the copy's weights take the bits off as well.
+    let stem = "corpus/tabular_columns";
+    let samples = fixture_samples(stem);
+    let opts = |uniform_inputs| CompileOptions {
+        scale_bits: Some(6),
+        weight_scale_bits: Some(10),
+        allow_error: true,
+        uniform_inputs,
+        ..CompileOptions::default()
+    };
+    let path = fixture(&format!("{stem}.onnx"));
+    let finer = compile(&path, &samples, &opts(false)).unwrap();
+    let uniform = compile(&path, &samples, &opts(true)).unwrap();
+    let bits = &finer.inputs[0].feature_bits;
+    assert!(bits[0] > 0 && bits[2] > 0 && bits[5] == 0, "{bits:?}");
+    let q = finer.quantize_inputs(&samples[0]).unwrap();
+    prover::mock(&finer, &q).unwrap();
+    assert!(
+        finer.report.mean_rel_error * 2.0 < uniform.report.mean_rel_error,
+        "finer {} vs uniform {}",
+        finer.report.mean_rel_error,
+        uniform.report.mean_rel_error
+    );
+}

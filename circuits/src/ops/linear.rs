@@ -423,33 +423,14 @@ pub fn choose_checks(model: &mut crate::model::CompiledModel, mode: LinearMode, 
     }
 }
 
-/// The extra fractional bits of each feature (last axis) of model input `t`, given the largest
-/// magnitude of each feature on the calibration samples (`features`): empty unless every
-/// reader of `t` is a dense layer or an affine map (whose weights can absorb a per-feature
-/// scale) and some feature gains a bit. Feature `j`, at most `m_j` where the tensor reaches
-/// `M` (`m_j = 0`: keep the input's scale), takes `e_j` more bits, no more than keep twice
-/// its reach within that of the tensor or of a value of magnitude one, whichever is wider
-/// (`2·m_j·2^e_j ≤ max(M, 1)`: the activation scale is chosen for values of that order; the
-/// input check then covers four times the feature's calibrated range, the tensor's own
-/// margin doubled), and than balance its two rounding errors: its largest weight `w_j` then
-/// loses `e_j` bits, so `w_j·2^−(s+e) + m_j·2^−(sw−e)` is least at `2^2e = w_j·2^(sw−s)/m_j`.
-pub(crate) fn finer_features(
-    graph: &FloatGraph,
-    t: TensorId,
-    s: u32,
-    sw: u32,
-    max_abs: f64,
-    features: &[f64],
-) -> Vec<u32> {
-    let n = features.len();
+/// The largest weight `|w|` of each feature (last axis, `n` of them) of tensor `t` among the
+/// dense layers and affine maps reading it; `None` if anything else reads it (but a copy,
+/// where `copies` says a copy's readers are counted on their own).
+fn widest_weights(graph: &FloatGraph, t: TensorId, n: usize, copies: bool) -> Option<Vec<f64>> {
     let mut widest = vec![0f64; n];
-    let mut readers = 0;
-    for op in &graph.ops {
-        if !op.inputs().contains(&t) {
-            continue;
-        }
-        readers += 1;
+    for op in graph.ops.iter().filter(|op| op.inputs().contains(&t)) {
         match op {
+            FloatOp::Select { .. } if copies => {}
             FloatOp::Dense {
                 input,
                 n_in,
@@ -466,33 +447,108 @@ pub(crate) fn finer_features(
                     widest[k % n] = widest[k % n].max(f64::from(w.abs()));
                 }
             }
+            _ => return None,
+        }
+    }
+    Some(widest)
+}
+
+/// The extra fractional bits of each feature (last axis) of model input `t`, given the largest
+/// magnitude of each feature on the calibration samples (`features`), and those of each copy
+/// of `t`'s features (a constant Gather, ArrayFeatureExtractor or Concat in front of the
+/// linear layer), by tensor: empty unless every reader of `t`, or of such a copy, is a dense
+/// layer or an affine map (whose weights can absorb a per-feature scale) and some feature
+/// gains a bit. Feature `j`, at most `m_j` where the tensor reaches `M` (`m_j = 0`, or no
+/// weight reads it: keep the input's scale), takes `e_j` more bits, no more than keep twice
+/// its reach within that of the tensor or of a value of magnitude one, whichever is wider
+/// (`2·m_j·2^e_j ≤ max(M, 1)`: the activation scale is chosen for values of that order; the
+/// input check then covers four times the feature's calibrated range, the tensor's own
+/// margin doubled), and than balance its two rounding errors: its largest weight `w_j` then
+/// loses `e_j` bits, so `w_j·2^−(s+e) + m_j·2^−(sw−e)` is least at `2^2e = w_j·2^(sw−s)/m_j`.
+pub(crate) fn finer_features(
+    graph: &FloatGraph,
+    t: TensorId,
+    s: u32,
+    sw: u32,
+    max_abs: f64,
+    features: &[f64],
+) -> Vec<(TensorId, Vec<u32>)> {
+    let n = features.len();
+    if graph.outputs.contains(&t) || max_abs <= 0.0 || n == 0 {
+        return Vec::new();
+    }
+    // Who carries the weights: `t` itself, or copies of its features (a Select of `t` alone),
+    // each feature of a copy the input feature its elements copy (the same in every row;
+    // `None`: zeros).
+    let mut carriers: Vec<(TensorId, Vec<Option<usize>>)> = Vec::new();
+    let direct = graph.ops.iter().filter(|op| op.inputs().contains(&t));
+    if direct.clone().next().is_none() {
+        return Vec::new();
+    }
+    for op in direct {
+        match op {
+            FloatOp::Dense { .. } | FloatOp::Affine { .. } => {
+                if !carriers.iter().any(|(c, _)| *c == t) {
+                    carriers.push((t, (0..n).map(Some).collect()));
+                }
+            }
+            FloatOp::Select {
+                inputs,
+                output,
+                map,
+                ..
+            } if !graph.outputs.contains(output) && inputs.iter().all(|i| *i == t) => {
+                let width = graph.tensors[*output].shape.last().copied().unwrap_or(1);
+                if width == 0 {
+                    return Vec::new();
+                }
+                let mut source: Vec<Option<Option<usize>>> = vec![None; width];
+                for (k, m) in map.iter().enumerate() {
+                    let f = m.map(|(_, e)| e as usize % n);
+                    match source[k % width] {
+                        None => source[k % width] = Some(f),
+                        Some(g) if g == f => {}
+                        Some(_) => return Vec::new(),
+                    }
+                }
+                carriers.push((*output, source.into_iter().map(Option::flatten).collect()));
+            }
             _ => return Vec::new(),
         }
     }
-    if readers == 0 || graph.outputs.contains(&t) || max_abs <= 0.0 {
-        return Vec::new();
+    let mut widest = vec![0f64; n];
+    for (c, source) in &carriers {
+        let Some(w) = widest_weights(graph, *c, source.len(), *c == t) else {
+            return Vec::new();
+        };
+        for (j, f) in source.iter().enumerate() {
+            if let Some(f) = f {
+                widest[*f] = widest[*f].max(w[j]);
+            }
+        }
     }
     let cap = sw.min(super::lower::MAX_SCALE_BITS.saturating_sub(s));
     let bits: Vec<u32> = features
         .iter()
         .zip(&widest)
         .map(|(&m, &w)| {
-            if m <= 0.0 {
+            if m <= 0.0 || w <= 0.0 {
                 return 0;
             }
             let range = (max_abs.max(1.0) / m).log2() - 1.0;
-            let balance = if w > 0.0 {
-                0.5 * (w * f64::from(sw).exp2() / f64::from(s).exp2() / m).log2()
-            } else {
-                range
-            };
+            let balance = 0.5 * (w * f64::from(sw).exp2() / f64::from(s).exp2() / m).log2();
             range.min(balance).floor().clamp(0.0, f64::from(cap)) as u32
         })
         .collect();
     if bits.iter().all(|b| *b == 0) {
         return Vec::new();
     }
-    bits
+    let copies: Vec<(TensorId, Vec<u32>)> = carriers
+        .into_iter()
+        .filter(|(c, _)| *c != t)
+        .map(|(c, source)| (c, source.iter().map(|f| f.map_or(0, |f| bits[f])).collect()))
+        .collect();
+    std::iter::once((t, bits)).chain(copies).collect()
 }
 
 /// Lowers a dense layer, a convolution or a constant affine map (op `i` of the graph):

@@ -47,14 +47,14 @@ pub(super) fn lower(
 ) -> Result<CompiledModel> {
     // Float inputs whose features are narrower than their widest are quantized finer where
     // the linear layers reading them can take it (tabular data).
+    // The map holds each such input and each copy of its features a linear layer reads.
     let feature_bits: BTreeMap<TensorId, Vec<u32>> = graph
         .inputs
         .iter()
         .zip(features)
         .enumerate()
         .filter(|(i, (_, f))| graph.input_type(*i) == InputType::Float && !f.is_empty())
-        .map(|(_, (t, f))| (*t, linear::finer_features(graph, *t, s, sw, max_abs[*t], f)))
-        .filter(|(_, bits)| !bits.is_empty())
+        .flat_map(|(_, (t, f))| linear::finer_features(graph, *t, s, sw, max_abs[*t], f))
         .collect();
     let mut l = Lowering {
         graph,
