@@ -33,10 +33,36 @@ fn gains(graph: &FloatGraph, s: u32, max_abs: &[f64]) -> BTreeMap<Activation, u3
     gains
 }
 
+/// The largest magnitude of each feature (the last axis) of each model input over the
+/// calibration samples' float values (`float_values`: every tensor's, by sample); zero for a
+/// feature that is zero in more than half of its values (a sparse pixel, a count): its few
+/// others say little about its range.
+pub(super) fn feature_maxima(graph: &FloatGraph, float_values: &[Vec<Vec<f32>>]) -> Vec<Vec<f64>> {
+    graph
+        .inputs
+        .iter()
+        .map(|t| {
+            let n = graph.tensors[*t].shape.last().copied().unwrap_or(1).max(1);
+            let (mut widest, mut zeros, mut rows) = (vec![0f64; n], vec![0usize; n], 0);
+            for (k, x) in float_values.iter().flat_map(|v| v[*t].iter().enumerate()) {
+                widest[k % n] = widest[k % n].max(f64::from(x.abs()));
+                zeros[k % n] += usize::from(*x == 0.0);
+                rows += usize::from(k % n == 0);
+            }
+            widest
+                .iter()
+                .zip(&zeros)
+                .map(|(m, z)| if 2 * z > rows { 0.0 } else { *m })
+                .collect()
+        })
+        .collect()
+}
+
 /// Lowers the float graph at a given scale. Tensors are at the activation scale `s`, except
 /// the results of compressing activations (finer: `s` + their gain), of divisions (the
 /// dividend's scale) and linear results kept unrounded as model outputs; whatever reads two
-/// tensors at different scales takes the coarser one.
+/// tensors at different scales takes the coarser one. `features`: [`feature_maxima`], or empty
+/// where no input feature is to be quantized finer.
 pub(super) fn lower(
     graph: &FloatGraph,
     s: u32,
@@ -46,8 +72,8 @@ pub(super) fn lower(
     limb_bits: Option<u32>,
 ) -> Result<CompiledModel> {
     // Float inputs whose features are narrower than their widest are quantized finer where
-    // the linear layers reading them can take it (tabular data).
-    // The map holds each such input and each copy of its features a linear layer reads.
+    // the linear layers reading them can take it (tabular data): the bits of each such input,
+    // and of each copy of its features a linear layer reads.
     let feature_bits: BTreeMap<TensorId, Vec<u32>> = graph
         .inputs
         .iter()
@@ -62,7 +88,7 @@ pub(super) fn lower(
         s,
         sw,
         max_abs: max_abs.to_vec(),
-        feature_bits: feature_bits.clone(),
+        feature_bits,
         tensors: graph
             .tensors
             .iter()
@@ -105,6 +131,7 @@ pub(super) fn lower(
         mut tables,
         ranges,
         layers,
+        feature_bits,
         ..
     } = l;
     // Public inputs are range-checked by the identity table, sized to the calibration data

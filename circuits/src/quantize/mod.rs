@@ -237,29 +237,13 @@ pub fn compile(
         }
     }
 
-    // The largest magnitude of each feature (the last axis) of each model input, from a
-    // calibration set large enough to say which features are narrow; zero for a feature that
-    // is zero in more than half of its values (a sparse pixel, a count): its few others say
-    // little about its range.
-    let features: Vec<Vec<f64>> = graph
-        .inputs
-        .iter()
-        .filter(|_| samples.len() >= MIN_FEATURE_SAMPLES && !opts.uniform_inputs)
-        .map(|t| {
-            let n = graph.tensors[*t].shape.last().copied().unwrap_or(1).max(1);
-            let (mut widest, mut zeros, mut count) = (vec![0f64; n], vec![0usize; n], 0);
-            for (k, x) in float_values.iter().flat_map(|v| v[*t].iter().enumerate()) {
-                widest[k % n] = widest[k % n].max(f64::from(x.abs()));
-                zeros[k % n] += usize::from(*x == 0.0);
-                count += usize::from(k % n == 0);
-            }
-            widest
-                .iter()
-                .zip(&zeros)
-                .map(|(m, z)| if 2 * z > count { 0.0 } else { *m })
-                .collect()
-        })
-        .collect();
+    // Each input feature's own range, from a calibration set large enough to say which
+    // features are narrow.
+    let features = if samples.len() >= MIN_FEATURE_SAMPLES && !opts.uniform_inputs {
+        lower::feature_maxima(&graph, &float_values)
+    } else {
+        Vec::new()
+    };
 
     let source_sha256 = hex::encode(Sha256::digest(onnx.bytes));
     let finish = |mut model: CompiledModel| -> Result<CompiledModel> {
