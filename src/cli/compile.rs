@@ -144,6 +144,7 @@ fn summary_json(
     build: &BuildDir,
     secs: f64,
     target: f64,
+    worst_target: Option<f64>,
 ) -> eyre::Result<serde_json::Value> {
     let r = &m.report;
     let finer: serde_json::Map<String, serde_json::Value> = gains(m)
@@ -174,6 +175,8 @@ fn summary_json(
             "top1_agreement": r.top1_agreement,
             "target": target,
             "meets_target": r.mean_rel_error <= target,
+            "worst_target": worst_target,
+            "meets_worst_target": worst_target.is_none_or(|w| r.max_rel_error <= w),
         },
         "import_unchecked": r.import_unchecked,
         "weights_commitment": m
@@ -553,11 +556,8 @@ impl CompileCmd {
             }
         };
         if self.json {
-            let mut value = summary_json(&m, &build, secs, self.target_error)?;
-            value["error"]["worst_target"] = serde_json::json!(self.target_worst_error);
-            value["error"]["meets_worst_target"] = serde_json::json!(self
-                .target_worst_error
-                .is_none_or(|w| m.report.max_rel_error <= w));
+            let mut value =
+                summary_json(&m, &build, secs, self.target_error, self.target_worst_error)?;
             if self.optimize {
                 value["optimize"] = serde_json::Value::Object(optimized);
             }
