@@ -635,9 +635,10 @@ fn integer_and_boolean_inputs_take_only_whole_numbers_of_their_type() {
     );
 }
 
-/// `corpus/tabular_narrow` (features of ±0.02 … ±16, 48 calibration rows) compiled at one
-/// fixed scale (2^6, weights 2^10), with narrow features quantized finer or not.
-fn tabular(samples: &[Vec<Vec<f32>>], uniform_inputs: bool) -> CompiledModel {
+/// A tabular corpus model (`corpus/tabular_*`: features of ±0.02 … ±16, 48 calibration rows)
+/// compiled at one fixed scale (2^6, weights 2^10), with narrow features quantized finer or
+/// not.
+fn tabular_at(stem: &str, samples: &[Vec<Vec<f32>>], uniform_inputs: bool) -> CompiledModel {
     let opts = CompileOptions {
         scale_bits: Some(6),
         weight_scale_bits: Some(10),
@@ -645,7 +646,12 @@ fn tabular(samples: &[Vec<Vec<f32>>], uniform_inputs: bool) -> CompiledModel {
         uniform_inputs,
         ..CompileOptions::default()
     };
-    compile(&fixture("corpus/tabular_narrow.onnx"), samples, &opts).unwrap()
+    compile(&fixture(&format!("{stem}.onnx")), samples, &opts).unwrap()
+}
+
+/// `corpus/tabular_narrow` at the fixed scale of [`tabular_at`].
+fn tabular(samples: &[Vec<Vec<f32>>], uniform_inputs: bool) -> CompiledModel {
+    tabular_at("corpus/tabular_narrow", samples, uniform_inputs)
 }
 
 #[test]
@@ -731,16 +737,8 @@ fn narrow_features_copied_by_a_constant_gather_into_a_dense_layer_are_quantized_
     // into another dense layer: the copy's weights take the bits off as well.
     let stem = "corpus/tabular_columns";
     let samples = fixture_samples(stem);
-    let opts = |uniform_inputs| CompileOptions {
-        scale_bits: Some(6),
-        weight_scale_bits: Some(10),
-        allow_error: true,
-        uniform_inputs,
-        ..CompileOptions::default()
-    };
-    let path = fixture(&format!("{stem}.onnx"));
-    let finer = compile(&path, &samples, &opts(false)).unwrap();
-    let uniform = compile(&path, &samples, &opts(true)).unwrap();
+    let finer = tabular_at(stem, &samples, false);
+    let uniform = tabular_at(stem, &samples, true);
     let bits = &finer.inputs[0].feature_bits;
     assert!(bits[0] > 0 && bits[2] > 0 && bits[5] == 0, "{bits:?}");
     let q = finer.quantize_inputs(&samples[0]).unwrap();
