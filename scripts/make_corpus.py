@@ -49,7 +49,7 @@ MODELS = {}
 # place (the committed fixtures are what this script writes, byte for byte).
 SEEDS = {"inverted_residual": 1055}
 # Models calibrated on more samples than N_CALIBRATION (a data set rather than a few examples).
-CALIBRATION_SAMPLES = {"tabular_narrow": 48, "tabular_columns": 48}
+CALIBRATION_SAMPLES = {"tabular_narrow": 48, "tabular_columns": 48, "tree_wide_features": 48}
 # Models using an op version the ONNX checker calls deprecated (still what some exporters wrote).
 DEPRECATED_OPS = {"group_norm"}
 
@@ -1833,6 +1833,23 @@ def tabular_columns(rng):
              init_f32("w2", dyadic(rng, [f, hidden], -1.0, 1.0) / np.array(half)[:, None]),
              init_f32("w3", dyadic(rng, [hidden, 2], -1.0, 1.0))], 18)
 
+
+
+@model("tree_wide_features", "a random forest (TreeEnsembleRegressor, x <= threshold) on "
+       "tabular features of very different ranges (±0.02 to ±4,000, as the breast-cancer data "
+       "has), thresholds on the data's own grid, calibrated on 48 rows: each branch decided at "
+       "its feature's precision, the wide margins' steps through a narrow table")
+def tree_wide_features(rng):
+    half = [0.02, 1.0, 40.0, 4000.0]
+    forest = tree_ensemble(rng, "forest", "output", len(half), 6, 1, "BRANCH_LEQ", "AVERAGE")
+    attrs = {a.name: a for a in forest.attribute}
+    for i, mode in enumerate(attrs["nodes_modes"].strings):
+        if mode != b"LEAF":
+            f = attrs["nodes_featureids"].ints[i]
+            # On a coarser grid than the calibration rows' (see `write`): rows can equal one.
+            attrs["nodes_values"].floats[i] = float(
+                np.float32(rng.integers(-128, 129) / 256 * half[f]))
+    return [forest], {"x": ([1, len(half)], "tabular", half)}, {"output": [1, 1]}, [], 18
 
 def write_refused() -> None:
     folder = CORPUS.parent / "refused"

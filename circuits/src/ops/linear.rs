@@ -20,7 +20,7 @@ use crate::fixed_point::quantize;
 use crate::gadgets::{freivalds_rows, CellRef, Gadgets, MatrixProduct, Param};
 use crate::model::layers::{Affine, Conv, Dense, LinearCheck, Rescale};
 use crate::model::TensorId;
-use crate::model::{FloatGraph, FloatOp, Layer};
+use crate::model::{Activation, FloatGraph, FloatOp, Layer};
 
 fn abs(w: i64) -> u128 {
     u128::from(w.unsigned_abs())
@@ -423,11 +423,53 @@ pub fn choose_checks(model: &mut crate::model::CompiledModel, mode: LinearMode, 
     }
 }
 
-/// The largest weight `|w|` of each feature (last axis, `n` of them) of tensor `t` among the
-/// dense layers and affine maps reading it; `None` if anything else reads it (but a copy,
-/// where `copies` says a copy's readers are counted on their own).
-fn widest_weights(graph: &FloatGraph, t: TensorId, n: usize, copies: bool) -> Option<Vec<f64>> {
-    let mut widest = vec![0f64; n];
+/// The most extra bits a feature takes: [`finer_features`] caps them at the weight scale and
+/// at [`super::lower::MAX_SCALE_BITS`] (16) less the activation scale.
+const MAX_FEATURE_BITS: usize = 16;
+
+/// The weights a feature of a model input meets, at weight scale `sw`: the largest `|w|`,
+/// and for each number `e` of extra bits the feature could take, the largest error of one
+/// of them rounded at `sw − e` bits (zero for weights that stay exact: a tree branch's ±1).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct FeatureWeights {
+    widest: f64,
+    rounding: [f64; MAX_FEATURE_BITS + 1],
+}
+
+impl FeatureWeights {
+    const NONE: Self = Self {
+        widest: 0.0,
+        rounding: [0.0; MAX_FEATURE_BITS + 1],
+    };
+
+    fn meet(&mut self, w: f32, sw: u32) {
+        let w = f64::from(w);
+        self.widest = self.widest.max(w.abs());
+        for (e, r) in self.rounding.iter_mut().enumerate() {
+            let step = f64::from(sw).exp2() / (e as f64).exp2();
+            *r = r.max((w - (w * step).round() / step).abs());
+        }
+    }
+
+    fn join(&mut self, other: &Self) {
+        self.widest = self.widest.max(other.widest);
+        for (r, o) in self.rounding.iter_mut().zip(&other.rounding) {
+            *r = r.max(*o);
+        }
+    }
+}
+
+/// The weights of each feature (last axis, `n` of them) of tensor `t` among the dense layers
+/// and affine maps reading it; `None` if anything else reads it (but a copy, where `copies`
+/// says a copy's readers are counted on their own).
+fn feature_weights(
+    graph: &FloatGraph,
+    t: TensorId,
+    n: usize,
+    sw: u32,
+    copies: bool,
+) -> Option<Vec<FeatureWeights>> {
+    let mut seen = vec![FeatureWeights::NONE; n];
     for op in graph.ops.iter().filter(|op| op.inputs().contains(&t)) {
         match op {
             FloatOp::Select { .. } if copies => {}
@@ -439,18 +481,18 @@ fn widest_weights(graph: &FloatGraph, t: TensorId, n: usize, copies: bool) -> Op
                 ..
             } if *input == t && *n_in == n => {
                 for (k, w) in weight.iter().enumerate() {
-                    widest[k / n_out] = widest[k / n_out].max(f64::from(w.abs()));
+                    seen[k / n_out].meet(*w, sw);
                 }
             }
             FloatOp::Affine { input, scale, .. } if *input == t && n > 0 => {
                 for (k, w) in scale.iter().enumerate() {
-                    widest[k % n] = widest[k % n].max(f64::from(w.abs()));
+                    seen[k % n].meet(*w, sw);
                 }
             }
             _ => return None,
         }
     }
-    Some(widest)
+    Some(seen)
 }
 
 /// The extra fractional bits of each feature (last axis) of model input `t`, given the largest
@@ -463,8 +505,11 @@ fn widest_weights(graph: &FloatGraph, t: TensorId, n: usize, copies: bool) -> Op
 /// its reach within that of the tensor or of a value of magnitude one, whichever is wider
 /// (`2·m_j·2^e_j ≤ max(M, 1)`: the activation scale is chosen for values of that order; the
 /// input check then covers four times the feature's calibrated range, the tensor's own
-/// margin doubled), and than balance its two rounding errors: its largest weight `w_j` then
-/// loses `e_j` bits, so `w_j·2^−(s+e) + m_j·2^−(sw−e)` is least at `2^2e = w_j·2^(sw−s)/m_j`.
+/// margin doubled), and within that as many as make the error of its products least: the
+/// input's rounding `w_j·2^−(s+e+1)` (`w_j` its widest weight) falls with `e` while its
+/// weights, which lose `e` bits, round by up to `δ_j(e)` each, `m_j·δ_j(e)`, computed from
+/// the weights themselves (about `2^2e = w_j·2^(sw−s)/m_j` for weights in general; weights
+/// that stay exact, a tree branch's ±1, let `e_j` go as far as the range allows).
 pub(crate) fn finer_features(
     graph: &FloatGraph,
     t: TensorId,
@@ -516,28 +561,37 @@ pub(crate) fn finer_features(
             _ => return Vec::new(),
         }
     }
-    let mut widest = vec![0f64; n];
+    let mut weights = vec![FeatureWeights::NONE; n];
     for (c, source) in &carriers {
-        let Some(w) = widest_weights(graph, *c, source.len(), *c == t) else {
+        let Some(w) = feature_weights(graph, *c, source.len(), sw, *c == t) else {
             return Vec::new();
         };
         for (j, f) in source.iter().enumerate() {
             if let Some(f) = f {
-                widest[*f] = widest[*f].max(w[j]);
+                weights[*f].join(&w[j]);
             }
         }
     }
-    let cap = sw.min(super::lower::MAX_SCALE_BITS.saturating_sub(s));
+    let cap = sw
+        .min(super::lower::MAX_SCALE_BITS.saturating_sub(s))
+        .min(MAX_FEATURE_BITS as u32);
     let bits: Vec<u32> = features
         .iter()
-        .zip(&widest)
-        .map(|(&m, &w)| {
-            if m <= 0.0 || w <= 0.0 {
+        .zip(&weights)
+        .map(|(&m, w)| {
+            if m <= 0.0 || w.widest <= 0.0 {
                 return 0;
             }
-            let range = (max_abs.max(1.0) / m).log2() - 1.0;
-            let balance = 0.5 * (w * f64::from(sw).exp2() / f64::from(s).exp2() / m).log2();
-            range.min(balance).floor().clamp(0.0, f64::from(cap)) as u32
+            let range = ((max_abs.max(1.0) / m).log2() - 1.0).floor();
+            let most = range.clamp(0.0, f64::from(cap)) as u32;
+            // The product's error at `e` bits: the input's rounding times the widest weight,
+            // the weights' own rounding times the feature's reach (ties: fewer bits).
+            let error = |e: u32| {
+                w.widest * f64::from(s + e + 1).exp2().recip() + m * w.rounding[e as usize]
+            };
+            (0..=most)
+                .min_by(|a, b| error(*a).total_cmp(&error(*b)))
+                .unwrap_or(0)
         })
         .collect();
     if bits.iter().all(|b| *b == 0) {
@@ -549,6 +603,21 @@ pub(crate) fn finer_features(
         .map(|(c, source)| (c, source.iter().map(|f| f.map_or(0, |f| bits[f])).collect()))
         .collect();
     std::iter::once((t, bits)).chain(copies).collect()
+}
+
+/// What a linear layer whose rescale ends in a step adds to each bias so that the step reads
+/// the sign of the accumulator itself rather than of its rounded quotient (a tree's branch, a
+/// comparison with a constant: decided at the accumulator's precision, not the activation's).
+/// The rescale computes `q = ⌊(acc + h)/2^shift⌋` with `h = 2^(shift−1)` (0 for no shift):
+/// `q ≥ 0 ⇔ acc − h + h ≥ 0`, so `acc ≥ 0` (StepInclusive) is `q ≥ 0` of `acc − h`; and
+/// `acc > 0` (Step, `q ≥ 1`) is that of `acc + 2^shift − h − 1`.
+pub(crate) fn step_offset(act: Activation, shift: u32) -> i64 {
+    let half = if shift == 0 { 0 } else { 1i64 << (shift - 1) };
+    match act {
+        Activation::StepInclusive => -half,
+        Activation::Step => (1i64 << shift) - half - 1,
+        _ => 0,
+    }
 }
 
 /// Lowers a dense layer, a convolution or a constant affine map (op `i` of the graph):
@@ -583,24 +652,41 @@ pub(crate) fn lower(l: &mut Lowering<'_>, i: usize, op: &FloatOp) -> bool {
         _ => unreachable!("the driver sends Dense, Conv and Affine here"),
     };
     let acc_scale = l.scale(input) + l.sw;
-    let (rescale, out, fused) = l.end_at(i, output, acc_scale);
+    let (rescale, out, fused) = l.end_at(i, output, acc_scale, true);
     // A model input quantized finer per feature: each weight of a feature `e` bits finer is
     // `e` bits coarser, so that every product lands at the accumulator's scale.
     let finer = l.feature_bits.get(&input).map_or(&[][..], Vec::as_slice);
-    let weight = weight
+    let weights_f = weight;
+    let extra = |k: usize| match op {
+        _ if finer.is_empty() => 0,
+        FloatOp::Dense { n_out, .. } => finer[k / n_out],
+        FloatOp::Affine { .. } => finer[k % finer.len()],
+        _ => unreachable!("finer_features gives a convolution's input none"),
+    };
+    let weight: Vec<i64> = weight
         .iter()
         .enumerate()
-        .map(|(k, w)| {
-            let e = match op {
-                _ if finer.is_empty() => 0,
-                FloatOp::Dense { n_out, .. } => finer[k / n_out],
-                FloatOp::Affine { .. } => finer[k % finer.len()],
-                _ => unreachable!("finer_features gives a convolution's input none"),
-            };
-            quantize(*w, l.sw - e)
+        .map(|(k, w)| quantize(*w, l.sw - extra(k)))
+        .collect();
+    let offset = rescale.map_or(0, |r| step_offset(r.act, r.shift));
+    // An element-wise comparison with a constant (`w·x + b` read by a step: a tree's branch
+    // `x ≤ t`, a Greater with a constant) compares `x` with `t = −b/w` quantized as `x` is,
+    // so that a value equal to the threshold (skl2onnx's float32 thresholds often equal data
+    // values) lands on it exactly and takes the inclusive side, as onnxruntime's does.
+    let compares = matches!(op, FloatOp::Affine { .. })
+        && rescale.is_some_and(|r| matches!(r.act, Activation::Step | Activation::StepInclusive));
+    let bias = bias
+        .iter()
+        .enumerate()
+        .map(|(k, b)| {
+            let (w, wq) = (weights_f[k], weight[k]);
+            if compares && w != 0.0 && wq != 0 {
+                wq * quantize(*b / w, l.scale(input) + extra(k)) + offset
+            } else {
+                quantize(*b, acc_scale) + offset
+            }
         })
         .collect();
-    let bias = bias.iter().map(|b| quantize(*b, acc_scale)).collect();
     let node = node.clone();
     l.layers.push(match op {
         FloatOp::Dense { n_in, n_out, .. } => Layer::Dense(Dense {
@@ -635,4 +721,33 @@ pub(crate) fn lower(l: &mut Lowering<'_>, i: usize, op: &FloatOp) -> bool {
         }),
     });
     fused
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixed_point::rescale;
+
+    #[test]
+    fn a_step_after_a_rescale_reads_the_sign_of_the_accumulator() {
+        for shift in 0..6 {
+            for acc in -100i64..100 {
+                let step = |act| {
+                    let (q, _) = rescale(i128::from(acc + step_offset(act, shift)), shift);
+                    act.apply(q, 0)
+                };
+                assert_eq!(
+                    step(Activation::Step),
+                    i128::from(acc > 0),
+                    "{acc} >> {shift}"
+                );
+                assert_eq!(
+                    step(Activation::StepInclusive),
+                    i128::from(acc >= 0),
+                    "{acc} >> {shift}"
+                );
+            }
+        }
+        assert_eq!(step_offset(Activation::Relu, 4), 0);
+    }
 }

@@ -47,6 +47,9 @@ pub(crate) struct Lowering<'a> {
     pub(crate) ranges: Vec<u32>,
     /// The circuit layers so far.
     pub(crate) layers: Vec<Layer>,
+    /// The width of range-check limbs, where wide checks are made of limbs (see
+    /// [`crate::model::Tables::limb_bits`]).
+    pub(crate) limb_bits: Option<u32>,
 }
 
 impl Lowering<'_> {
@@ -150,17 +153,38 @@ impl Lowering<'_> {
     /// `acc_scale` (a linear op or a product): see [`Self::ending`], with the rescale's shift
     /// back to the activation scale, its tables, and the result's scale set. Returns the
     /// rescale, the tensor holding the result and whether the next op was fused.
+    ///
+    /// `sign_only`: the op makes a step's sign exact ([`super::linear::step_offset`]), so a
+    /// step after it reads only the sign of its quotient, and the quotient may be coarser than
+    /// the activation scale: the rescale then shifts further, trading the step table's width
+    /// for the remainder's range check (wide comparisons, as tree features up to thousands
+    /// compared at fine scales, no longer size the step table to their whole range). Without
+    /// limbs the two widths are balanced; with limbs (the remainder's check costs rows, not a
+    /// table) the step table is cut to one limb's width.
     pub(crate) fn end_at(
         &mut self,
         i: usize,
         output: TensorId,
         acc_scale: u32,
+        sign_only: bool,
     ) -> (Option<Rescale>, TensorId, bool) {
         let (rescale, out, fused) = self.ending(i, output);
         let s = self.s;
-        let shift = acc_scale - s;
+        let mut shift = acc_scale - s;
         if let Some(r) = rescale {
-            self.need(r.act, self.max_abs[output], s);
+            let max = self.max_abs[output];
+            let bits = bits_for(max, s);
+            let coarser = match self.limb_bits {
+                _ if !sign_only
+                    || !matches!(r.act, Activation::Step | Activation::StepInclusive) =>
+                {
+                    0
+                }
+                Some(limb) => bits.saturating_sub(limb),
+                None => bits.saturating_sub(shift) / 2,
+            };
+            shift += coarser;
+            self.need(r.act, max / f64::from(coarser).exp2(), s);
             self.ranges.push(shift);
         }
         let rescale = rescale.map(|r| Rescale { shift, ..r });

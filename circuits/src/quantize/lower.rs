@@ -105,6 +105,7 @@ pub(super) fn lower(
         },
         ranges: Vec::new(),
         layers: Vec::new(),
+        limb_bits,
     };
     // Each op's lowering lives with the op (`ops/`); this is the registry, one line per
     // float op. A linear op or a product may fuse the activation after it (`true`: skip it).
