@@ -427,6 +427,13 @@ pub fn choose_checks(model: &mut crate::model::CompiledModel, mode: LinearMode, 
 /// at [`super::lower::MAX_SCALE_BITS`] (16) less the activation scale.
 const MAX_FEATURE_BITS: usize = 16;
 
+/// A feature whose weights all stay exact (a tree's branches: comparisons with thresholds)
+/// takes extra bits until its calibrated reach spans `2^12` quantization steps, where the
+/// input's range no longer allows them: on features of one range (the diabetes data) the
+/// input's rounding, not the thresholds', flips branches (measured: 2^13 and 2^15 bought no more
+/// there, and 2^15 cost the iris forest a `k`). Its input check grows to about 15 bits.
+const EXACT_FEATURE_STEPS: u32 = 12;
+
 /// The weights a feature of a model input meets, at weight scale `sw`: the largest `|w|`,
 /// and for each number `e` of extra bits the feature could take, the largest error of one
 /// of them rounded at `sw − e` bits (zero for weights that stay exact: a tree branch's ±1).
@@ -434,17 +441,22 @@ const MAX_FEATURE_BITS: usize = 16;
 struct FeatureWeights {
     widest: f64,
     rounding: [f64; MAX_FEATURE_BITS + 1],
+    /// Every weight a whole number (a tree branch's ±1): exact at any scale, even one past
+    /// the weight scale (the layer's accumulator then takes the feature's bits, see [`lower`]).
+    integral: bool,
 }
 
 impl FeatureWeights {
     const NONE: Self = Self {
         widest: 0.0,
         rounding: [0.0; MAX_FEATURE_BITS + 1],
+        integral: true,
     };
 
     fn meet(&mut self, w: f32, sw: u32) {
         let w = f64::from(w);
         self.widest = self.widest.max(w.abs());
+        self.integral &= w.fract() == 0.0;
         for (e, r) in self.rounding.iter_mut().enumerate() {
             let step = f64::from(sw).exp2() / (e as f64).exp2();
             *r = r.max((w - (w * step).round() / step).abs());
@@ -453,6 +465,7 @@ impl FeatureWeights {
 
     fn join(&mut self, other: &Self) {
         self.widest = self.widest.max(other.widest);
+        self.integral &= other.integral;
         for (r, o) in self.rounding.iter_mut().zip(&other.rounding) {
             *r = r.max(*o);
         }
@@ -505,7 +518,8 @@ fn feature_weights(
 /// its reach within that of the tensor or of a value of magnitude one, whichever is wider
 /// (`2·m_j·2^e_j ≤ max(M, 1)`: the activation scale is chosen for values of that order; the
 /// input check then covers four times the feature's calibrated range, the tensor's own
-/// margin doubled), and within that as many as make the error of its products least: the
+/// margin doubled; a feature only compared with thresholds goes on to [`EXACT_FEATURE_STEPS`]),
+/// and within that as many as make the error of its products least: the
 /// input's rounding `w_j·2^−(s+e+1)` (`w_j` its widest weight) falls with `e` while its
 /// weights, which lose `e` bits, round by up to `δ_j(e)` each, `m_j·δ_j(e)`, computed from
 /// the weights themselves (about `2^2e = w_j·2^(sw−s)/m_j` for weights in general; weights
@@ -572,8 +586,8 @@ pub(crate) fn finer_features(
             }
         }
     }
-    let cap = sw
-        .min(super::lower::MAX_SCALE_BITS.saturating_sub(s))
+    let scale_cap = super::lower::MAX_SCALE_BITS
+        .saturating_sub(s)
         .min(MAX_FEATURE_BITS as u32);
     let bits: Vec<u32> = features
         .iter()
@@ -582,12 +596,28 @@ pub(crate) fn finer_features(
             if m <= 0.0 || w.widest <= 0.0 {
                 return 0;
             }
-            let range = ((max_abs.max(1.0) / m).log2() - 1.0).floor();
+            // How far the feature's quantized reach `m·2^(s+e)` may grow: half the input's,
+            // or for a feature only compared with thresholds (its weights stay exact at every
+            // bit it could take) 2^12 steps, whichever is more.
+            let mut reach = max_abs.max(1.0) * f64::from(s).exp2() / 2.0;
+            // Whole weights stay exact past the weight scale; others lose a bit per bit.
+            let cap = if w.integral {
+                reach = reach.max(f64::from(EXACT_FEATURE_STEPS).exp2());
+                scale_cap
+            } else {
+                scale_cap.min(sw)
+            };
+            let range = (reach / (m * f64::from(s).exp2())).log2().floor();
             let most = range.clamp(0.0, f64::from(cap)) as u32;
             // The product's error at `e` bits: the input's rounding times the widest weight,
             // the weights' own rounding times the feature's reach (ties: fewer bits).
             let error = |e: u32| {
-                w.widest * f64::from(s + e + 1).exp2().recip() + m * w.rounding[e as usize]
+                let rounding = if w.integral {
+                    0.0
+                } else {
+                    w.rounding[e as usize]
+                };
+                w.widest * f64::from(s + e + 1).exp2().recip() + m * rounding
             };
             (0..=most)
                 .min_by(|a, b| error(*a).total_cmp(&error(*b)))
@@ -651,11 +681,11 @@ pub(crate) fn lower(l: &mut Lowering<'_>, i: usize, op: &FloatOp) -> bool {
         } => (node, *input, *output, weight, bias),
         _ => unreachable!("the driver sends Dense, Conv and Affine here"),
     };
-    let acc_scale = l.scale(input) + l.sw;
-    let (rescale, out, fused) = l.end_at(i, output, acc_scale, true);
     // A model input quantized finer per feature: each weight of a feature `e` bits finer is
-    // `e` bits coarser, so that every product lands at the accumulator's scale.
-    let finer = l.feature_bits.get(&input).map_or(&[][..], Vec::as_slice);
+    // `e` bits coarser, so that every product lands at the accumulator's scale; a feature
+    // finer than the weight scale (whole weights only, see `finer_features`) raises the
+    // accumulator's scale to its own.
+    let finer = l.feature_bits.get(&input).cloned().unwrap_or_default();
     let weights_f = weight;
     let extra = |k: usize| match op {
         _ if finer.is_empty() => 0,
@@ -663,10 +693,13 @@ pub(crate) fn lower(l: &mut Lowering<'_>, i: usize, op: &FloatOp) -> bool {
         FloatOp::Affine { .. } => finer[k % finer.len()],
         _ => unreachable!("finer_features gives a convolution's input none"),
     };
+    let sw = finer.iter().copied().fold(l.sw, u32::max);
+    let acc_scale = l.scale(input) + sw;
+    let (rescale, out, fused) = l.end_at(i, output, acc_scale, true);
     let weight: Vec<i64> = weight
         .iter()
         .enumerate()
-        .map(|(k, w)| quantize(*w, l.sw - extra(k)))
+        .map(|(k, w)| quantize(*w, sw - extra(k)))
         .collect();
     let offset = rescale.map_or(0, |r| step_offset(r.act, r.shift));
     // An element-wise comparison with a constant (`w·x + b` read by a step: a tree's branch

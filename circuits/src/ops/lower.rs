@@ -160,7 +160,7 @@ impl Lowering<'_> {
     /// for the remainder's range check (wide comparisons, as tree features up to thousands
     /// compared at fine scales, no longer size the step table to their whole range). Without
     /// limbs the two widths are balanced; with limbs (the remainder's check costs rows, not a
-    /// table) the step table is cut to one limb's width.
+    /// table) the step table is cut to one limb's width where the remainder then takes limbs.
     pub(crate) fn end_at(
         &mut self,
         i: usize,
@@ -174,14 +174,14 @@ impl Lowering<'_> {
         if let Some(r) = rescale {
             let max = self.max_abs[output];
             let bits = bits_for(max, s);
+            let step = sign_only && matches!(r.act, Activation::Step | Activation::StepInclusive);
+            // With limbs, cut to one limb only where that makes the remainder's check limbs:
+            // a lowering that ends up needing no limbs must be the one without them (the two
+            // compile searches share those).
             let coarser = match self.limb_bits {
-                _ if !sign_only
-                    || !matches!(r.act, Activation::Step | Activation::StepInclusive) =>
-                {
-                    0
-                }
-                Some(limb) => bits.saturating_sub(limb),
-                None => bits.saturating_sub(shift) / 2,
+                _ if !step => 0,
+                Some(limb) if bits > limb && shift + bits - limb > limb => bits - limb,
+                _ => bits.saturating_sub(shift) / 2,
             };
             shift += coarser;
             self.need(r.act, max / f64::from(coarser).exp2(), s);
