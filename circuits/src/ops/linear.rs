@@ -713,11 +713,10 @@ pub(crate) fn lower(l: &mut Lowering<'_>, i: usize, op: &FloatOp) -> bool {
         .enumerate()
         .map(|(k, b)| {
             let (w, wq) = (weights_f[k], weight[k]);
-            if compares && w != 0.0 && wq != 0 {
-                wq * quantize(*b / w, l.scale(input) + extra(k)) + offset
-            } else {
-                quantize(*b, acc_scale) + offset
-            }
+            let at_input = (compares && w != 0.0 && wq != 0)
+                .then(|| wq.checked_mul(quantize(*b / w, l.scale(input) + extra(k))))
+                .flatten();
+            at_input.unwrap_or_else(|| quantize(*b, acc_scale)) + offset
         })
         .collect();
     let node = node.clone();
