@@ -423,8 +423,9 @@ pub fn choose_checks(model: &mut crate::model::CompiledModel, mode: LinearMode, 
     }
 }
 
-/// The most extra bits a feature takes: [`finer_features`] caps them at the weight scale and
-/// at [`super::lower::MAX_SCALE_BITS`] (16) less the activation scale.
+/// The most extra bits a feature takes: [`finer_features`] caps them at
+/// [`super::lower::MAX_SCALE_BITS`] (16) less the activation scale, and at the weight scale
+/// unless the feature's weights are whole numbers.
 const MAX_FEATURE_BITS: usize = 16;
 
 /// A feature whose weights all stay exact (a tree's branches: comparisons with thresholds)
