@@ -687,7 +687,6 @@ pub(crate) fn lower(l: &mut Lowering<'_>, i: usize, op: &FloatOp) -> bool {
     // finer than the weight scale (whole weights only, see `finer_features`) raises the
     // accumulator's scale to its own.
     let finer = l.feature_bits.get(&input).cloned().unwrap_or_default();
-    let weights_f = weight;
     let extra = |k: usize| match op {
         _ if finer.is_empty() => 0,
         FloatOp::Dense { n_out, .. } => finer[k / n_out],
@@ -697,7 +696,7 @@ pub(crate) fn lower(l: &mut Lowering<'_>, i: usize, op: &FloatOp) -> bool {
     let sw = finer.iter().copied().fold(l.sw, u32::max);
     let acc_scale = l.scale(input) + sw;
     let (rescale, out, fused) = l.end_at(i, output, acc_scale, true);
-    let weight: Vec<i64> = weight
+    let quantized: Vec<i64> = weight
         .iter()
         .enumerate()
         .map(|(k, w)| quantize(*w, sw - extra(k)))
@@ -713,7 +712,7 @@ pub(crate) fn lower(l: &mut Lowering<'_>, i: usize, op: &FloatOp) -> bool {
         .iter()
         .enumerate()
         .map(|(k, b)| {
-            let (w, wq) = (weights_f[k], weight[k]);
+            let (w, wq) = (weight[k], quantized[k]);
             let at_input = (compares && w != 0.0 && wq != 0)
                 .then(|| wq.checked_mul(quantize(*b / w, l.scale(input) + extra(k))))
                 .flatten();
@@ -728,7 +727,7 @@ pub(crate) fn lower(l: &mut Lowering<'_>, i: usize, op: &FloatOp) -> bool {
             output: out,
             n_in: *n_in,
             n_out: *n_out,
-            weight,
+            weight: quantized,
             bias,
             rescale,
             check: LinearCheck::Direct,
@@ -738,7 +737,7 @@ pub(crate) fn lower(l: &mut Lowering<'_>, i: usize, op: &FloatOp) -> bool {
             input,
             output: out,
             geometry: geometry.clone(),
-            weight,
+            weight: quantized,
             bias,
             rescale,
             check: LinearCheck::Direct,
@@ -748,7 +747,7 @@ pub(crate) fn lower(l: &mut Lowering<'_>, i: usize, op: &FloatOp) -> bool {
             node,
             input,
             output: out,
-            weight,
+            weight: quantized,
             bias,
             rescale,
         }),
