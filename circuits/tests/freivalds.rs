@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::compile;
+use common::{compile, compile_stem};
 use common::{failures, fixture, fixture_samples, srs, unsatisfied_constraints};
 use snarkml_circuits::layout::{FGate, Fault, Plan};
 use snarkml_circuits::model::layers::Rescale;
@@ -26,12 +26,7 @@ fn build(
         weight_scale_bits: like.map(|m| m.weight_scale_bits),
         ..CompileOptions::default()
     };
-    let model = compile(
-        &fixture(&format!("{stem}.onnx")),
-        &fixture_samples(stem),
-        &opts,
-    )
-    .unwrap();
+    let model = compile_stem(stem, &fixture_samples(stem), &opts).unwrap();
     let input = common::input_file(&fixture(&format!("{stem}.input.json"))).unwrap();
     let q = model.quantize_inputs(&input.input_data).unwrap();
     (model, q)
@@ -170,8 +165,8 @@ fn auto_takes_randomized_checks_per_layer_where_they_save_rows_and_only_if_k_dro
         weights: Visibility::Private,
         ..CompileOptions::default()
     };
-    let private = compile(
-        &fixture("corpus/cnn_digits.onnx"),
+    let private = compile_stem(
+        "corpus/cnn_digits",
         &fixture_samples("corpus/cnn_digits"),
         &opts,
     )

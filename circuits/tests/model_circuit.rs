@@ -17,7 +17,9 @@ use snarkml_circuits::{Bn256, Fr, G1Affine};
 use std::path::{Path, PathBuf};
 
 mod common;
-use common::{compile_fixture, failures, fixture, fixture_samples, srs, unsatisfied_constraints};
+use common::{
+    compile_fixture, compile_stem, failures, fixture, fixture_samples, srs, unsatisfied_constraints,
+};
 
 fn models(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -355,12 +357,8 @@ fn pinned_verifying_keys_have_not_changed_and_stored_proofs_verify() {
 /// the reference execution exactly, that MockProver is satisfied, and that the outputs are
 /// within `tol` of onnxruntime's float outputs.
 fn check_fixture(stem: &str, tol: f64) {
-    let model = compile(
-        &fixture(&format!("{stem}.onnx")),
-        &fixture_samples(stem),
-        &CompileOptions::default(),
-    )
-    .unwrap_or_else(|e| panic!("{stem}: {e}"));
+    let model = compile_stem(stem, &fixture_samples(stem), &CompileOptions::default())
+        .unwrap_or_else(|e| panic!("{stem}: {e}"));
     assert!(
         model.report.import_max_diff < 1e-4,
         "{stem}: import differs from tract by {}",
@@ -404,12 +402,7 @@ fn convolutions_match_reference_exactly_and_float_closely() {
 /// and checks the proof verifies; returns what a tampering test needs.
 fn prove_fixture(stem: &str) -> (ParamsKZG<Bn256>, ProvingKey<G1Affine>, prover::Proof) {
     let samples = common::load_calibration(&fixture(&format!("{stem}.calibration.json"))).unwrap();
-    let model = compile(
-        &fixture(&format!("{stem}.onnx")),
-        &samples,
-        &CompileOptions::default(),
-    )
-    .unwrap();
+    let model = compile_stem(stem, &samples, &CompileOptions::default()).unwrap();
     let input = common::input_file(&fixture(&format!("{stem}.input.json"))).unwrap();
     let q = model.quantize_inputs(&input.input_data).unwrap();
     let params = srs(model.layout.k).trimmed(model.layout.k).unwrap();
@@ -457,12 +450,7 @@ fn every_activation_matches_reference_exactly_and_float_closely() {
 fn compiled_models_round_trip_through_model_json() {
     for stem in ["relu3", "act_leakyrelu", "act_clip", "conv_dilation_group"] {
         let samples = fixture_samples(stem);
-        let model = compile(
-            &fixture(&format!("{stem}.onnx")),
-            &samples,
-            &CompileOptions::default(),
-        )
-        .unwrap();
+        let model = compile_stem(stem, &samples, &CompileOptions::default()).unwrap();
         let mut loaded = CompiledModel::from_json(&model.to_json().unwrap()).unwrap();
         // The measured errors are reported numbers (JSON floats parse to within an ulp); the
         // circuit itself must come back exactly.
@@ -594,12 +582,7 @@ fn assert_lookup_fails_at(f: &[VerifyFailure], name: &str, row: usize) {
 /// A corpus model compiled as the CLI does with its calibration file, and its first sample.
 fn compile_corpus(stem: &str) -> (CompiledModel, Vec<Vec<f32>>) {
     let samples = fixture_samples(stem);
-    let model = compile(
-        &fixture(&format!("{stem}.onnx")),
-        &samples,
-        &CompileOptions::default(),
-    )
-    .unwrap();
+    let model = compile_stem(stem, &samples, &CompileOptions::default()).unwrap();
     (model, samples[0].clone())
 }
 

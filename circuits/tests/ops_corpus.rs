@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::compile;
+use common::compile_stem;
 use common::{failures, fixture, fixture_samples, srs, unsatisfied_constraints};
 use snarkml_circuits::error::CircuitError;
 use snarkml_circuits::exec;
@@ -41,12 +41,8 @@ fn every_corpus_model_proves_its_quantized_reference_and_tracks_float() {
     let mut report = Vec::new();
     for name in names {
         let stem = format!("corpus/{name}");
-        let model = compile(
-            &fixture(&format!("{stem}.onnx")),
-            &fixture_samples(&stem),
-            &CompileOptions::default(),
-        )
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let model = compile_stem(&stem, &fixture_samples(&stem), &CompileOptions::default())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         let input = common::input_file(&fixture(&format!("{stem}.input.json"))).unwrap();
         let q = model.quantize_inputs(&input.input_data).unwrap();
         let reference = exec::run(&model, &q)
@@ -143,12 +139,8 @@ fn every_fixture_and_corpus_circuit_keeps_its_pinned_verifying_key() {
     stems.sort();
     let mut actual = std::collections::BTreeMap::new();
     for stem in &stems {
-        let model = compile(
-            &fixture(&format!("{stem}.onnx")),
-            &fixture_samples(stem),
-            &CompileOptions::default(),
-        )
-        .unwrap_or_else(|e| panic!("{stem}: {e}"));
+        let model = compile_stem(stem, &fixture_samples(stem), &CompileOptions::default())
+            .unwrap_or_else(|e| panic!("{stem}: {e}"));
         let vk = prover::keygen_vk(&srs(model.layout.k).params, &model).unwrap();
         actual.insert(stem.clone(), prover::vk_hash(&vk));
     }
@@ -175,12 +167,7 @@ fn every_fixture_and_corpus_circuit_keeps_its_pinned_verifying_key() {
 /// A corpus model compiled on its calibration samples, and its input quantized.
 fn corpus_model(name: &str) -> (CompiledModel, Vec<Vec<i64>>) {
     let stem = format!("corpus/{name}");
-    let model = compile(
-        &fixture(&format!("{stem}.onnx")),
-        &fixture_samples(&stem),
-        &CompileOptions::default(),
-    )
-    .unwrap();
+    let model = compile_stem(&stem, &fixture_samples(&stem), &CompileOptions::default()).unwrap();
     let input = common::input_file(&fixture(&format!("{stem}.input.json"))).unwrap();
     let q = model.quantize_inputs(&input.input_data).unwrap();
     (model, q)
@@ -623,8 +610,8 @@ fn integer_and_boolean_inputs_take_only_whole_numbers_of_their_type() {
         "input `mask`"
     );
     // Compile refuses a calibration sample that is not of the type, naming the input.
-    let err = compile(
-        &fixture("corpus/text_embedding.onnx"),
+    let err = compile_stem(
+        "corpus/text_embedding",
         &[vec![vec![0.5; 8], ones]],
         &CompileOptions::default(),
     )

@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::compile;
-use common::{fixture, fixture_samples};
+use common::compile_stem;
+use common::fixture_samples;
 use snarkml_circuits::error::CircuitError;
 use snarkml_circuits::exec;
 use snarkml_circuits::model::Activation;
@@ -23,7 +23,18 @@ fn tabular_at(stem: &str, samples: &[Vec<Vec<f32>>], uniform_inputs: bool) -> Co
         uniform_inputs,
         ..CompileOptions::default()
     };
-    compile(&fixture(&format!("{stem}.onnx")), samples, &opts).unwrap()
+    compile_stem(stem, samples, &opts).unwrap()
+}
+
+/// That `finer` (narrow features quantized finer) is more than `times` closer to float than
+/// `uniform` (the same model and scales, every input element at one scale).
+fn assert_tracks_closer(finer: &CompiledModel, uniform: &CompiledModel, times: f64) {
+    assert!(
+        finer.report.mean_rel_error * times < uniform.report.mean_rel_error,
+        "finer {} vs uniform {}",
+        finer.report.mean_rel_error,
+        uniform.report.mean_rel_error
+    );
 }
 
 /// `corpus/tabular_narrow` at the fixed scale of [`tabular_at`].
@@ -61,12 +72,7 @@ fn narrow_input_features_are_quantized_finer_from_a_calibration_set_and_track_fl
     assert!(few.inputs[0].feature_bits.is_empty());
     // Same scales, same 48 samples: the finer inputs track float far closer (measured: 0.6 %
     // against 8 % mean relative error).
-    assert!(
-        finer.report.mean_rel_error * 4.0 < uniform.report.mean_rel_error,
-        "finer {} vs uniform {}",
-        finer.report.mean_rel_error,
-        uniform.report.mean_rel_error
-    );
+    assert_tracks_closer(&finer, &uniform, 4.0);
 }
 
 #[test]
@@ -120,12 +126,7 @@ fn narrow_features_copied_by_a_constant_gather_into_a_dense_layer_are_quantized_
     assert!(bits[0] > 0 && bits[2] > 0 && bits[5] == 0, "{bits:?}");
     let q = finer.quantize_inputs(&samples[0]).unwrap();
     prover::mock(&finer, &q).unwrap();
-    assert!(
-        finer.report.mean_rel_error * 2.0 < uniform.report.mean_rel_error,
-        "finer {} vs uniform {}",
-        finer.report.mean_rel_error,
-        uniform.report.mean_rel_error
-    );
+    assert_tracks_closer(&finer, &uniform, 2.0);
 }
 
 #[test]
@@ -135,12 +136,7 @@ fn tree_branches_on_wide_and_narrow_features_are_decided_at_each_features_precis
     // narrow table, the chosen scale missed the 1 % target (11 % mean error) at k = 25.
     let stem = "corpus/tree_wide_features";
     let samples = fixture_samples(stem);
-    let model = compile(
-        &fixture(&format!("{stem}.onnx")),
-        &samples,
-        &CompileOptions::default(),
-    )
-    .unwrap();
+    let model = compile_stem(stem, &samples, &CompileOptions::default()).unwrap();
     // The branches' ±1 weights stay exact, so the narrow features take every bit their range
     // allows; the widest none.
     let bits = &model.inputs[0].feature_bits;

@@ -47,12 +47,7 @@ fn a_proof_file_shows_finer_input_features_as_proven_and_refuses_other_feature_b
     // Tabular features of very different ranges, calibrated on 48 rows: narrow ones finer.
     let stem = "corpus/tabular_narrow";
     let samples = common::fixture_samples(stem);
-    let model = compile(
-        &fixture(&format!("{stem}.onnx")),
-        &samples,
-        &CompileOptions::default(),
-    )
-    .unwrap();
+    let model = common::compile_stem(stem, &samples, &CompileOptions::default()).unwrap();
     let bits = model.inputs[0].feature_bits.clone();
     assert!(bits.iter().any(|b| *b > 0), "{bits:?}");
     let q = model.quantize_inputs(&samples[0]).unwrap();

@@ -43,6 +43,15 @@ pub(crate) fn compile(
     quantize::compile(onnx_bytes(path, &bytes), samples, opts)
 }
 
+/// The fixture model `{stem}.onnx` compiled from `samples` with `opts`.
+pub(crate) fn compile_stem(
+    stem: &str,
+    samples: &[Vec<Vec<f32>>],
+    opts: &CompileOptions,
+) -> Result<CompiledModel> {
+    compile(&fixture(&format!("{stem}.onnx")), samples, opts)
+}
+
 /// Parses the ONNX file at `path` into a float graph.
 pub(crate) fn parse_onnx(path: &Path) -> Result<FloatGraph> {
     let bytes = read(path);
@@ -84,8 +93,8 @@ pub(crate) fn fixture_samples(stem: &str) -> Vec<Vec<Vec<f32>>> {
 /// Compiles a fixture, calibrated on its own input.
 pub(crate) fn compile_fixture(stem: &str) -> (CompiledModel, Vec<Vec<f32>>) {
     let input = input_file(&fixture(&format!("{stem}.input.json"))).unwrap();
-    let model = compile(
-        &fixture(&format!("{stem}.onnx")),
+    let model = compile_stem(
+        stem,
         std::slice::from_ref(&input.input_data),
         &CompileOptions::default(),
     )
@@ -97,12 +106,7 @@ pub(crate) fn compile_fixture(stem: &str) -> (CompiledModel, Vec<Vec<f32>>) {
 /// sample quantized.
 pub(crate) fn compile_with(stem: &str, opts: &CompileOptions) -> (CompiledModel, Vec<Vec<i64>>) {
     let data = fixture_samples(stem).remove(0);
-    let model = compile(
-        &fixture(&format!("{stem}.onnx")),
-        std::slice::from_ref(&data),
-        opts,
-    )
-    .unwrap();
+    let model = compile_stem(stem, std::slice::from_ref(&data), opts).unwrap();
     let q = model.quantize_inputs(&data).unwrap();
     (model, q)
 }
