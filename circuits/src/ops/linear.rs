@@ -454,12 +454,12 @@ impl FeatureWeights {
         integral: true,
     };
 
-    fn meet(&mut self, w: f32, sw: u32) {
+    /// `scales[e]`: `2^(sw − e)`, the weights' scale with `e` extra bits on the feature.
+    fn meet(&mut self, w: f32, scales: &[f64; MAX_FEATURE_BITS + 1]) {
         let w = f64::from(w);
         self.widest = self.widest.max(w.abs());
         self.integral &= w.fract() == 0.0;
-        for (e, r) in self.rounding.iter_mut().enumerate() {
-            let step = f64::from(sw).exp2() / (e as f64).exp2();
+        for (r, step) in self.rounding.iter_mut().zip(scales) {
             *r = r.max((w - (w * step).round() / step).abs());
         }
     }
@@ -484,6 +484,7 @@ fn feature_weights(
     copies: bool,
 ) -> Option<Vec<FeatureWeights>> {
     let mut seen = vec![FeatureWeights::NONE; n];
+    let scales = std::array::from_fn(|e| f64::from(sw).exp2() / (e as f64).exp2());
     for op in graph.ops.iter().filter(|op| op.inputs().contains(&t)) {
         match op {
             FloatOp::Select { .. } if copies => {}
@@ -495,12 +496,12 @@ fn feature_weights(
                 ..
             } if *input == t && *n_in == n => {
                 for (k, w) in weight.iter().enumerate() {
-                    seen[k / n_out].meet(*w, sw);
+                    seen[k / n_out].meet(*w, &scales);
                 }
             }
             FloatOp::Affine { input, scale, .. } if *input == t && n > 0 => {
                 for (k, w) in scale.iter().enumerate() {
-                    seen[k % n].meet(*w, sw);
+                    seen[k % n].meet(*w, &scales);
                 }
             }
             _ => return None,
