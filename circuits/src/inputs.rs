@@ -1,7 +1,7 @@
 //! Input files: one set of model inputs (`{"input_data": …}`, with the salts of hashed
 //! tensors), calibration samples, and field elements as users write them.
 
-use crate::error::Result;
+use crate::error::{CircuitError, Result};
 use crate::fixed_point::field_from_hex;
 use crate::json::{from_json, to_json};
 use crate::Fr;
@@ -100,16 +100,6 @@ fn field_to_decimal(f: &Fr) -> String {
     String::from_utf8(digits).expect("ascii digits")
 }
 
-/// Calibration samples: `{"inputs": [sample, …]}` where a sample is the flat data of a
-/// single-input model, or one flat vector per input; an [`InputFile`] is one sample too.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
-enum CalibrationFile {
-    Single { inputs: Vec<Vec<f32>> },
-    Multi { inputs: Vec<Vec<Vec<f32>>> },
-    One(InputFile),
-}
-
 impl InputFile {
     /// Parses an input file.
     pub fn from_json(bytes: &[u8]) -> Result<Self> {
@@ -125,22 +115,76 @@ impl InputFile {
     }
 }
 
-/// Parses calibration samples, each one vector per model input.
+/// Parses calibration samples, each one vector per model input: `{"inputs": [sample, …]}`
+/// where a sample is the flat data of a single-input model, or one flat vector per input; an
+/// [`InputFile`] is one sample too. Each form is tried in turn, so that a file of none of them
+/// is refused saying which part is wrong.
 pub fn parse_calibration(bytes: &[u8]) -> Result<Vec<Vec<Vec<f32>>>> {
-    let file: CalibrationFile = from_json(
-        bytes,
-        "calibration file (expected {\"inputs\": [[...], ...]} or {\"input_data\": [[...]]})",
-    )?;
-    Ok(match file {
-        CalibrationFile::Single { inputs } => inputs.into_iter().map(|s| vec![s]).collect(),
-        CalibrationFile::Multi { inputs } => inputs,
-        CalibrationFile::One(f) => vec![f.input_data],
+    const WHAT: &str =
+        "calibration file (expected {\"inputs\": [[...], ...]} or {\"input_data\": [[...]]})";
+    let bad = |reason: String| CircuitError::Json { what: WHAT, reason };
+    let file: serde_json::Value = from_json(bytes, WHAT)?;
+    let Some(inputs) = file.get("inputs") else {
+        if file.get("input_data").is_some() {
+            return Ok(vec![
+                InputFile::deserialize(&file)
+                    .map_err(|e| bad(e.to_string()))?
+                    .input_data,
+            ]);
+        }
+        return Err(bad("it has neither `inputs` nor `input_data`".into()));
+    };
+    if let Ok(single) = Vec::<Vec<f32>>::deserialize(inputs) {
+        return Ok(single.into_iter().map(|s| vec![s]).collect());
+    }
+    Vec::<Vec<Vec<f32>>>::deserialize(inputs).map_err(|e| {
+        bad(format!(
+            "`inputs` is neither a list of flat samples nor of one flat vector per input: {e}"
+        ))
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calibration_files_of_each_form_parse_and_others_are_refused_naming_the_form() {
+        let single = br#"{"inputs": [[1.5, 2], [3, 4.25]]}"#;
+        assert_eq!(
+            parse_calibration(single).unwrap(),
+            vec![vec![vec![1.5, 2.0]], vec![vec![3.0, 4.25]]]
+        );
+        let multi = br#"{"inputs": [[[1], [2, 3]], [[4], [5, 6]]]}"#;
+        assert_eq!(
+            parse_calibration(multi).unwrap(),
+            vec![
+                vec![vec![1.0], vec![2.0, 3.0]],
+                vec![vec![4.0], vec![5.0, 6.0]]
+            ]
+        );
+        let one = br#"{"input_data": [[[0.5, 1]]]}"#;
+        assert_eq!(parse_calibration(one).unwrap(), vec![vec![vec![0.5, 1.0]]]);
+        for (bad, says) in [
+            (
+                &br#"{"samples": [[1]]}"#[..],
+                "neither `inputs` nor `input_data`",
+            ),
+            (br#"{"inputs": [["a"]]}"#, "neither a list of flat samples"),
+            (br#"{"inputs": 3}"#, "neither a list of flat samples"),
+            (br#"{"input_data": 3}"#, "input_data"),
+            (b"[1, 2", "calibration file"),
+        ] {
+            match parse_calibration(bad).unwrap_err() {
+                CircuitError::Json { what, reason } => {
+                    assert!(what.starts_with("calibration file"), "{what}");
+                    let text = format!("{what}: {reason}");
+                    assert!(text.contains(says), "{text}");
+                }
+                other => panic!("expected a Json error, got {other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn fields_parse_from_hex_and_decimal_and_wrapping_is_refused() {

@@ -1,4 +1,10 @@
 //! The Solidity compiler: found on disk, driven through `--standard-json`.
+//!
+//! Not through Foundry's `foundry-compilers` (tried 2026-12-06, version 0.21): it turns on
+//! serde_json's `arbitrary_precision` for the whole workspace, under which serde cannot read
+//! a number inside an internally tagged or untagged enum — `model.json`'s activations
+//! (`{"fn": "clip", "min": -1.0, …}`) no longer load. This module is the part of it we need:
+//! one standard-JSON call, its errors, and the bytecode and ABI of one contract.
 
 use crate::{Result, VerifierError};
 use serde_json::{json, Value};
@@ -233,6 +239,23 @@ mod tests {
             VerifierError::SolcVersion { path, said } => {
                 assert_eq!(path, "/bin/echo");
                 assert!(said.contains("echo"), "{said}");
+            }
+            other => panic!("expected SolcVersion, got {other:?}"),
+        }
+        // A solc of another version is refused naming the version it reports.
+        let dir = std::env::temp_dir().join(format!("snarkml-solc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let other = dir.join("solc");
+        let script = "#!/bin/sh\necho 'solc, the solidity compiler commandline interface'\necho 'Version: 0.8.20+commit.a1b79de6.Linux.g++'\n";
+        std::fs::write(&other, script).unwrap();
+        std::fs::set_permissions(&other, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let refused = Solc::new(other.clone()).unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        match refused {
+            VerifierError::SolcVersion { path, said } => {
+                assert_eq!(path, other.display().to_string());
+                assert!(said.contains("Version: 0.8.20+commit.a1b79de6"), "{said}");
             }
             other => panic!("expected SolcVersion, got {other:?}"),
         }
