@@ -1851,6 +1851,33 @@ def tree_wide_features(rng):
                 np.float32(rng.integers(-128, 129) / 256 * half[f]))
     return [forest], {"x": ([1, len(half)], "tabular", half)}, {"output": [1, 1]}, [], 18
 
+
+@model("tree_single_leaves", "a multiclass gradient-boosted ensemble as XGBoost exports it "
+       "(TreeEnsembleClassifier, x < threshold, the sum plus base values) where some rounds "
+       "did not split a class: those trees are a single leaf, whose value always counts")
+def tree_single_leaves(rng):
+    boosted = tree_ensemble(rng, "boosted", ["label", "scores"], 5, 3, 3, "BRANCH_LT", "NONE",
+                            base=[0.5, 0.5, 0.5], classifier=True)
+    attrs = {a.name: a for a in boosted.attribute}
+    for t, k in [(3, 0), (4, 2), (5, 2)]:
+        for key, value in [("nodes_treeids", t), ("nodes_nodeids", 0), ("nodes_featureids", 0),
+                           ("nodes_truenodeids", 0), ("nodes_falsenodeids", 0)]:
+            attrs[key].ints.append(value)
+        attrs["nodes_values"].floats.append(0.0)
+        attrs["nodes_modes"].strings.append(b"LEAF")
+        for key, value in [("class_treeids", t), ("class_nodeids", 0), ("class_ids", k)]:
+            attrs[key].ints.append(value)
+        attrs["class_weights"].floats.append(float(np.round(rng.normal(), 3)))
+    return (
+        [boosted, node("Cast", ["label"], ["label_f"], to=onnx.TensorProto.FLOAT),
+         node("Reshape", ["label_f", "column"], ["label_column"]),
+         node("Concat", ["label_column", "scores"], ["output"], axis=1)],
+        {"x": ([2, 5], -1.0, 1.0)},
+        {"output": [2, 4]},
+        [init_i64("column", [2, 1])],
+        18,
+    )
+
 def write_refused() -> None:
     folder = CORPUS.parent / "refused"
     folder.mkdir(exist_ok=True)

@@ -334,13 +334,16 @@ impl Importer {
                 format!("its {prefix}_* attributes differ in length"),
             ));
         }
-        // Every leaf of every tree, in order: its column in the leaf layer.
+        // Every leaf of every tree that branches, in order: its column in the leaf layer. A
+        // tree that is a single leaf (XGBoost writes them for classes a round does not split)
+        // always gives its value: it joins the bias.
         let mut leaf_column = HashMap::new();
-        for (t, tree) in &trees {
+        for (t, tree) in trees.iter().filter(|(_, t)| !t.branches.is_empty()) {
             for id in &tree.leaf_ids {
                 leaf_column.insert((*t, *id), leaf_column.len());
             }
         }
+        let mut constant = vec![0.0f64; targets];
         let leaves = leaf_column.len();
         let scale = if average {
             1.0 / trees.len() as f64
@@ -349,6 +352,17 @@ impl Importer {
         };
         let mut leaf_weight = vec![0.0f32; leaves * targets];
         for i in 0..t_trees.len() {
+            let target = usize::try_from(t_ids[i])
+                .ok()
+                .filter(|t| *t < targets)
+                .ok_or_else(|| invalid(node, format!("target {} of {targets}", t_ids[i])))?;
+            let single = trees
+                .get(&t_trees[i])
+                .is_some_and(|t| t.branches.is_empty() && t.leaf_ids.contains(&t_nodes[i]));
+            if single {
+                constant[target] += f64::from(t_weights[i]) * scale;
+                continue;
+            }
             let column = leaf_column.get(&(t_trees[i], t_nodes[i])).ok_or_else(|| {
                 invalid(
                     node,
@@ -358,10 +372,6 @@ impl Importer {
                     ),
                 )
             })?;
-            let target = usize::try_from(t_ids[i])
-                .ok()
-                .filter(|t| *t < targets)
-                .ok_or_else(|| invalid(node, format!("target {} of {targets}", t_ids[i])))?;
             leaf_weight[column * targets + target] += (f64::from(t_weights[i]) * scale) as f32;
         }
         let base = attr_floats(node, "base_values");
@@ -371,11 +381,15 @@ impl Importer {
                 format!("{} base_values for {targets} targets", base.len()),
             ));
         }
-        let bias = if base.is_empty() {
+        let bias: Vec<f32> = if base.is_empty() {
             vec![0.0; targets]
         } else {
             base
-        };
+        }
+        .iter()
+        .zip(&constant)
+        .map(|(b, c)| (f64::from(*b) + c) as f32)
+        .collect();
 
         // Every branch's feature, every tree at once; then the branch taken.
         let branches: Vec<(usize, f64)> = trees
@@ -408,7 +422,11 @@ impl Importer {
         // Per tree, how far each leaf's path is from the branches taken (0: on it).
         let mut distances = Vec::with_capacity(trees.len());
         let mut first = 0;
-        for (t, tree) in trees.values().enumerate() {
+        for (t, tree) in trees
+            .values()
+            .filter(|t| !t.branches.is_empty())
+            .enumerate()
+        {
             let (mt, lt) = (tree.branches.len(), tree.leaf_ids.len());
             let paths = tree.paths(node)?;
             let mut weight = vec![0.0f32; mt * lt];
