@@ -189,6 +189,12 @@ fn proofs_of_two_models_aggregate_verify_everywhere_and_tampering_is_rejected() 
         serde_json::json!([["0:0"], ["1:0"]]),
         "{tree}"
     );
+    // Each step is costed with the public instances it verifies: the two proofs' (all exposed),
+    // then those plus the pair's accumulator at the top.
+    let predicted = &tree["predicted"]["steps"];
+    let both = i3.len() + i2.len();
+    assert_eq!(predicted[0][0]["instances"], both, "{tree}");
+    assert_eq!(predicted[1][0]["instances"], both + 12, "{tree}");
     assert_one_line_error(
         &aggregate(&["--step", "2:0"]),
         "--step 2:0: this aggregation's tree has 0: 1, 1: 1 (layer: groups)",

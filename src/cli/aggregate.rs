@@ -1,10 +1,12 @@
 use crate::artifacts::BuildDir;
 use crate::pipeline::aggregate::{Layout, Stage};
+use crate::pipeline::aggregate_cost::TreeLoad;
 use crate::pipeline::aggregate_tree::{NodeId, Tree};
 use crate::pipeline::{self, AggregateReport, AggregateRequest, Aggregated, KeyCache};
+use crate::stored::Stored;
 use clap::Args;
 use snarkml_circuits::aggregation::{Expose, DEFAULT_K};
-use snarkml_circuits::io::AggregatedProofFile;
+use snarkml_circuits::io::{AggregatedProofFile, ProofFile};
 use std::path::PathBuf;
 
 /// `snarkml aggregate`.
@@ -88,33 +90,35 @@ pub struct StepOpts {
     pub machines: usize,
 }
 
-/// Prints the steps of the tree `layout` makes of `n` proofs at `k`, and the predicted wall
-/// time on `machines` machines.
-pub(super) fn print_tree(
-    json: bool,
-    (layout, k): (Layout, u32),
-    n: usize,
-    machines: usize,
-) -> eyre::Result<()> {
+/// Prints the steps of the aggregation tree `load` (its steps' proofs and public instances) at
+/// `k`, each step's predicted time and memory, and the predicted wall time on `machines`
+/// machines.
+pub(super) fn print_tree(json: bool, k: u32, load: &TreeLoad, machines: usize) -> eyre::Result<()> {
     use crate::pipeline::aggregate_cost::{
-        keygen_seconds, step_peak_mib, step_seconds, tree_seconds,
+        keygen_seconds, step_peak_mib, step_seconds, tree_seconds, StepLoad,
     };
     let tree = Tree {
-        layers: layout.layers(n),
+        layers: load
+            .layers
+            .iter()
+            .map(|steps| steps.iter().map(|s| s.proofs).collect())
+            .collect(),
     };
+    let n: usize = tree.layers.first().map_or(0, |l| l.iter().sum());
     let machines = machines.max(1);
-    let predicted = |p: usize| {
+    let predicted = |s: &StepLoad| {
         serde_json::json!({
-            "proofs": p,
-            "prove_seconds": step_seconds(p, k),
-            "keygen_seconds": keygen_seconds(k),
-            "memory_bytes": step_peak_mib(p, k) << 20,
+            "proofs": s.proofs,
+            "instances": s.instances,
+            "prove_seconds": step_seconds(*s, k),
+            "keygen_seconds": keygen_seconds(s.instances, k),
+            "memory_bytes": step_peak_mib(*s, k) << 20,
         })
     };
     let wall = |m: usize| {
         (
-            tree_seconds(n, layout, k, m, false),
-            tree_seconds(n, layout, k, m, true),
+            tree_seconds(load, k, m, false),
+            tree_seconds(load, k, m, true),
         )
     };
     let ((one, one_keys), (on, on_keys)) = (wall(1), wall(machines));
@@ -135,7 +139,7 @@ pub(super) fn print_tree(
         "steps": steps,
         "top": tree.top().to_string(),
         "predicted": {
-            "steps": tree.layers.iter().map(|g| g.iter().map(|&p| predicted(p)).collect::<Vec<_>>()).collect::<Vec<_>>(),
+            "steps": load.layers.iter().map(|l| l.iter().map(predicted).collect::<Vec<_>>()).collect::<Vec<_>>(),
             "one_machine_seconds": one,
             "one_machine_seconds_with_keygen": one_keys,
             "machines": machines,
@@ -149,22 +153,51 @@ pub(super) fn print_tree(
             steps.iter().map(Vec::len).sum::<usize>(),
             steps.len()
         );
-        for (l, (groups, names)) in tree.layers.iter().zip(&steps).enumerate() {
+        for (l, (loads, names)) in load.layers.iter().zip(&steps).enumerate() {
             let each: Vec<String> = names
                 .iter()
-                .zip(groups)
-                .map(|(s, g)| format!("{s} ({g} proofs)"))
+                .zip(loads)
+                .map(|(name, s)| format!("{name} ({} proofs)", s.proofs))
                 .collect();
             println!("  layer {l}: {}", each.join(", "));
+            let slowest = (0..loads.len())
+                .max_by(|&a, &b| step_seconds(loads[a], k).total_cmp(&step_seconds(loads[b], k)));
+            if let Some(i) = slowest {
+                let s = loads[i];
+                println!(
+                    "    slowest step {}: ~{:.0} s to prove (+{:.0} s of keys the first time), {:.1} GiB; its proofs carry {} public instances",
+                    names[i],
+                    step_seconds(s, k),
+                    keygen_seconds(s.instances, k),
+                    step_peak_mib(s, k) as f64 / 1024.0,
+                    s.instances
+                );
+            }
         }
-        let widest = tree.layers.iter().flatten().copied().max().unwrap_or(1);
         println!(
-            "  predicted on 2-core machines (k = {k}): each step ~{:.0} s to prove (+{:.0} s of keys the first time), {:.1} GiB; {one:.0} s on one machine ({one_keys:.0} s with keys), {on:.0} s on {machines} ({on_keys:.0} s with keys)",
-            step_seconds(widest, k),
-            keygen_seconds(k),
-            step_peak_mib(widest, k) as f64 / 1024.0,
+            "  predicted on 2-core machines (k = {k}): {one:.0} s on one machine ({one_keys:.0} s with keys), {on:.0} s on {machines} ({on_keys:.0} s with keys)",
         );
     })
+}
+
+/// The public instances of each proof to aggregate, for `--tree`'s predictions: a proof file's
+/// own, or, for a proof not made yet (a path that is no file, as a driver planning its tasks
+/// passes), those of the one `--build`'s model (none known: few).
+fn proof_instances(proofs: &[PathBuf], builds: &[PathBuf]) -> eyre::Result<Vec<usize>> {
+    let mut model = None;
+    proofs
+        .iter()
+        .map(|path| {
+            if path.is_file() {
+                return Ok(ProofFile::load(path)?.instances.len());
+            }
+            let [build] = builds else { return Ok(0) };
+            if model.is_none() {
+                model = Some(pipeline::compiled_model(&BuildDir::new(build))?.num_instances());
+            }
+            Ok(model.unwrap_or(0))
+        })
+        .collect()
 }
 
 /// How proofs are arranged into aggregation circuits.
@@ -241,15 +274,12 @@ impl AggregateCmd {
                 return self.run_split(&build);
             }
         }
-        if self.steps.tree {
-            return print_tree(
-                self.json,
-                (self.layout.layout(), self.k),
-                self.proofs.len(),
-                self.steps.machines,
-            );
-        }
         let expose: Expose = self.expose.parse()?;
+        if self.steps.tree {
+            let counts = proof_instances(&self.proofs, &self.builds)?;
+            let load = TreeLoad::new(&counts, &expose, self.layout.layout())?;
+            return print_tree(self.json, self.k, &load, self.steps.machines);
+        }
         let req = AggregateRequest {
             proofs: self.proofs,
             builds: self.builds,
@@ -275,13 +305,8 @@ impl AggregateCmd {
             );
         }
         if self.steps.tree {
-            let manifest = pipeline::split::manifest(build)?;
-            return print_tree(
-                self.json,
-                (self.layout.layout(), self.k),
-                manifest.segments.len(),
-                self.steps.machines,
-            );
+            let load = pipeline::split::aggregation_load(build, self.layout.layout())?;
+            return print_tree(self.json, self.k, &load, self.steps.machines);
         }
         let out = BuildDir::new(&self.out);
         let cache = self.cache.cache();

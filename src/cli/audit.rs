@@ -7,6 +7,7 @@ use super::print;
 use super::{block_on, RpcOpts};
 use crate::artifacts::BuildDir;
 use crate::chain::bounty::{self, BountyEntry};
+use crate::pipeline::aggregate_cost::TreeLoad;
 use crate::pipeline::{audit, audit_proof};
 use crate::stored::Stored;
 use clap::{Args, Subcommand};
@@ -518,13 +519,13 @@ impl AuditCmd {
                 json,
             } => {
                 if steps.tree {
-                    let chunks = audit_proof::load_chunks(&dir)?.len();
-                    return super::aggregate::print_tree(
-                        json,
-                        (layout.layout(), k),
-                        chunks,
-                        steps.machines,
-                    );
+                    let counts: Vec<usize> = audit_proof::load_chunks(&dir)?
+                        .iter()
+                        .map(|(_, chunk)| chunk.instances.len())
+                        .collect();
+                    let expose = audit_proof::AUDIT_EXPOSE.parse()?;
+                    let load = TreeLoad::new(&counts, &expose, layout.layout())?;
+                    return super::aggregate::print_tree(json, k, &load, steps.machines);
                 }
                 let req = audit_proof::AuditAggregateRequest {
                     dir,

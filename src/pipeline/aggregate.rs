@@ -20,7 +20,7 @@
 //! not grow with the number of proofs, and neither do the verifier and its gas: the final
 //! circuit verifies one proof, which is what makes it cheaper than a flat aggregation of two.
 
-use super::aggregate_cost::AggregationCost;
+use super::aggregate_cost::{AggregationCost, TreeLoad};
 use super::aggregate_tree::{
     inputs_digest, keyed, layer_specs, node_path, read_node, write_node, Entry, NodeState, Tree,
 };
@@ -422,11 +422,12 @@ pub(crate) fn aggregate_set(
         }
     }
     let steps = tree.nodes().filter(|&n| wanted(n)).count();
+    let load = TreeLoad::new(&counts, target.expose, target.layout)?;
     progress(Stage::Plan {
         steps,
         cost: match target.step {
-            None => AggregationCost::predict(level.len(), target.layout, target.k),
-            Some(s) => AggregationCost::predict(tree.children(s).len(), Layout::FLAT, target.k),
+            None => AggregationCost::of_tree(&load, target.k),
+            Some(s) => AggregationCost::of_step(load.layers[s.layer][s.group], target.k),
         },
     });
     let specs = layer_specs(target.expose, &tree.layers)?;

@@ -8,6 +8,7 @@
 use super::aggregate::{
     aggregate_set, same_srs, Aggregated, AggregationTarget, InnerSet, Layout, NodeId, Stage,
 };
+use super::aggregate_cost::TreeLoad;
 use super::aggregate_tree::Tree;
 use super::key_cache::KeyCache;
 use super::{
@@ -512,6 +513,15 @@ pub fn mock_split(build: &BuildDir, input: &Path) -> Result<Vec<CompiledModel>> 
         run.record(j, &outputs, &mut values);
     }
     Ok(run.models)
+}
+
+/// The aggregation tree `layout` makes of a split build's segment proofs, with each step's
+/// public instances (for `aggregate --tree`'s predictions: the model's input and output
+/// instances are carried up to the top, the boundary commitments end where they are linked).
+pub fn aggregation_load(build: &BuildDir, layout: Layout) -> Result<TreeLoad> {
+    let (_, models) = segments(build)?;
+    let counts: Vec<usize> = models.iter().map(CompiledModel::num_instances).collect();
+    TreeLoad::new(&counts, &aggregation_expose(&models), layout)
 }
 
 /// What the aggregated proof of a split model exposes: the model's inputs (the first

@@ -219,6 +219,23 @@ impl Expose {
         Ok(())
     }
 
+    /// How many values the spec exposes from inner proofs with `num_instances` values each
+    /// (their claims: the instances after any accumulator), the accumulator not counted.
+    pub fn exposed_len(&self, num_instances: &[usize]) -> usize {
+        match self {
+            Self::All => num_instances.iter().sum(),
+            Self::None => 0,
+            Self::Items(items) => items
+                .iter()
+                .map(|item| match item {
+                    ExposeItem::Link { .. } => 0,
+                    ExposeItem::Chain { .. } => 2,
+                    _ => 1,
+                })
+                .sum(),
+        }
+    }
+
     /// The values exposed, computed natively from the inner proofs' instances (what the
     /// circuit computes and constrains). Fails where an equality or chain does not hold.
     pub fn evaluate(&self, instances: &[Vec<Fr>]) -> Result<Vec<Fr>> {
@@ -437,4 +454,32 @@ pub fn combine(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposed_len_counts_what_evaluate_exposes() {
+        // Three proofs of 4, 4 and 5 instances whose instance 1 is equal and 3 -> 0 chains.
+        let proofs: Vec<Vec<Fr>> = [[7u64, 1, 2, 8, 0], [8, 1, 3, 9, 0], [9, 1, 4, 10, 6]]
+            .iter()
+            .enumerate()
+            .map(|(p, v)| v[..4 + p / 2].iter().map(|x| Fr::from(*x)).collect())
+            .collect();
+        let counts: Vec<usize> = proofs.iter().map(Vec::len).collect();
+        for spec in [
+            "all",
+            "none",
+            "sum:2",
+            "equal:1,sum:2",
+            "chain:0:3,instance:2:4",
+            "instance:0:0,link:0:3:1:0,link:1:3:2:0,instance:2:4",
+        ] {
+            let expose: Expose = spec.parse().unwrap();
+            let exposed = expose.evaluate(&proofs).unwrap();
+            assert_eq!(expose.exposed_len(&counts), exposed.len(), "{spec}");
+        }
+    }
 }
