@@ -1553,13 +1553,6 @@ def binary_scored(tree, scored: int = 1, positive: bool = False):
     return tree
 
 
-def mixed_modes(tree):
-    """`tree` with its first branch comparing `x < t` (the others `x <= t`)."""
-    modes = next(a for a in tree.attribute if a.name == "nodes_modes")
-    modes.strings[0] = b"BRANCH_LT"
-    return tree
-
-
 @model("tree_classifier", "a multiclass tree ensemble (ai.onnx.ml TreeEnsembleClassifier, as "
        "scikit-learn exports gradient boosting without ZipMap): the label of the highest score "
        "and the softmax of the scores")
@@ -1752,9 +1745,6 @@ REFUSED = {
                                       to=onnx.TensorProto.FLOAT)],
                                 [init_i64("hundred", 100)]),
     # A tree ensemble whose branches compare differently (x < t here, x <= t elsewhere).
-    "tree_mixed_modes": ([mixed_modes(tree_ensemble(np.random.default_rng(0), "mixed", "output",
-                                                    8, 2, 3, "BRANCH_LEQ", "SUM",
-                                                    x="input"))], []),
     # A binary tree classifier that scores class 1 with base values (onnxruntime ignores
     # them there).
     "tree_classifier_binary_base": ([binary_scored(tree_ensemble(
@@ -1877,6 +1867,44 @@ def tree_single_leaves(rng):
         [init_i64("column", [2, 1])],
         18,
     )
+
+@model("tree_branch_modes", "a tree ensemble whose branch nodes compare in every mode (x <= t, "
+       "x < t, x >= t, x > t, x == t, x != t), as LightGBM exports categorical splits "
+       "(BRANCH_EQ, in chains that share a subtree) beside numeric ones, on features rounded "
+       "to five categories so that equalities hold")
+def tree_branch_modes(rng):
+    trees = tree_ensemble(rng, "modes", "output", 6, 4, 2, "BRANCH_LEQ", "SUM", x="categories")
+    attrs = {a.name: a for a in trees.attribute}
+    cycle = [b"BRANCH_LEQ", b"BRANCH_LT", b"BRANCH_GTE", b"BRANCH_GT", b"BRANCH_EQ",
+             b"BRANCH_NEQ"]
+    branches = [i for i, m in enumerate(attrs["nodes_modes"].strings) if m != b"LEAF"]
+    for k, i in enumerate(branches):
+        attrs["nodes_modes"].strings[i] = cycle[k % len(cycle)]
+        attrs["nodes_values"].floats[i] = float(rng.integers(-2, 3))
+    # One more tree as onnxmltools writes a LightGBM categorical split (x in {1, -1}): a chain
+    # of x == c nodes whose true sides share one subtree.
+    shared = [(0, "BRANCH_EQ", 0, 1.0, 2, 1), (1, "BRANCH_EQ", 0, -1.0, 2, 3),
+              (2, "BRANCH_LEQ", 1, 0.0, 4, 5)] + [(i, "LEAF", 0, 0.0, 0, 0) for i in (3, 4, 5)]
+    for i, mode, feature, value, yes, no in shared:
+        for key, v in [("nodes_treeids", 4), ("nodes_nodeids", i), ("nodes_featureids", feature),
+                       ("nodes_truenodeids", yes), ("nodes_falsenodeids", no)]:
+            attrs[key].ints.append(v)
+        attrs["nodes_values"].floats.append(value)
+        attrs["nodes_modes"].strings.append(mode.encode())
+        if mode == "LEAF":
+            for k in range(2):
+                for key, v in [("target_treeids", 4), ("target_nodeids", i), ("target_ids", k)]:
+                    attrs[key].ints.append(v)
+                attrs["target_weights"].floats.append(float(np.round(rng.normal(), 3)))
+    return (
+        [node("Mul", ["x", "two"], ["doubled"]), node("Round", ["doubled"], ["categories"]),
+         trees],
+        {"x": ([2, 6], -1.0, 1.0)},
+        {"output": [2, 2]},
+        [init_f32("two", np.array(2.0, dtype=np.float32))],
+        18,
+    )
+
 
 def write_refused() -> None:
     folder = CORPUS.parent / "refused"

@@ -64,15 +64,7 @@ fn integer_ops_the_circuit_cannot_express_are_refused_naming_the_node() {
 }
 
 #[test]
-fn tree_ensembles_with_mixed_branch_modes_or_one_scored_class_are_refused_naming_the_node() {
-    refusal(
-        "tree_mixed_modes",
-        &[
-            "TreeEnsembleRegressor",
-            "`mixed`",
-            "branch modes that differ",
-        ],
-    );
+fn a_tree_classifier_with_base_values_and_one_scored_class_is_refused_naming_the_node() {
     refusal(
         "tree_classifier_binary_base",
         &[

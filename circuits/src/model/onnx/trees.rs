@@ -4,8 +4,10 @@
 //! circuit has (a classifier's label and scores come after, from `y`):
 //!
 //! ```text
-//! g = x[feature of each branch node]        copies (no rows), every tree at once
-//! c = step(±(threshold − g))                one affine map, one Step lookup: the branch taken
+//! g = x[feature of each comparison]         copies (no rows), every tree at once
+//! c = step(±(threshold − g))                one affine map and one lookup per kind of step
+//!                                           (≥ 0 or > 0): the branch taken (x = t and x ≠ t
+//!                                           are two steps each, summed where c is used)
 //! e_t = c_t · P_t − D_t                     per tree, a dense layer: P[i, j] = +1 where leaf j
 //!                                           lies under branch i's true side, −1 its false side;
 //!                                           D[j] = its true turns, so e = 0 only on the path
@@ -30,18 +32,87 @@ fn positions(ids: &[i64]) -> HashMap<i64, usize> {
     ids.iter().enumerate().map(|(i, id)| (*id, i)).collect()
 }
 
+/// The step a comparison ends in: `x ≥ 0` or `x > 0`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StepKind {
+    Inclusive = 0,
+    Strict = 1,
+}
+
+impl StepKind {
+    fn activation(self) -> Activation {
+        match self {
+            Self::Inclusive => Activation::StepInclusive,
+            Self::Strict => Activation::Step,
+        }
+    }
+}
+
+/// A branch node's mode (`BRANCH_LEQ`, …): the branch is true where its comparison holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Comparison {
+    Leq,
+    Lt,
+    Gte,
+    Gt,
+    Eq,
+    Neq,
+}
+
+impl Comparison {
+    fn of(mode: &str) -> Option<Self> {
+        Some(match mode {
+            "BRANCH_LEQ" => Self::Leq,
+            "BRANCH_LT" => Self::Lt,
+            "BRANCH_GTE" => Self::Gte,
+            "BRANCH_GT" => Self::Gt,
+            "BRANCH_EQ" => Self::Eq,
+            "BRANCH_NEQ" => Self::Neq,
+            _ => return None,
+        })
+    }
+
+    /// The steps of `sign·(x − t)` whose sum plus [`Self::offset`] is the branch's
+    /// indicator: `x = t` holds where `x − t ≥ 0` and `t − x ≥ 0` both do (one of them always
+    /// does: their sum less one); `x ≠ t` where `x − t > 0` or `t − x > 0` (never both).
+    fn steps(self) -> &'static [(StepKind, f64)] {
+        use StepKind::{Inclusive, Strict};
+        match self {
+            Self::Leq => &[(Inclusive, -1.0)],
+            Self::Lt => &[(Strict, -1.0)],
+            Self::Gte => &[(Inclusive, 1.0)],
+            Self::Gt => &[(Strict, 1.0)],
+            Self::Eq => &[(Inclusive, 1.0), (Inclusive, -1.0)],
+            Self::Neq => &[(Strict, 1.0), (Strict, -1.0)],
+        }
+    }
+
+    /// See [`Self::steps`].
+    fn offset(self) -> f32 {
+        if self == Self::Eq {
+            -1.0
+        } else {
+            0.0
+        }
+    }
+}
+
 /// One tree: its branch nodes (feature, threshold, true and false child) and leaves, by the
 /// node ids of the ensemble's attributes.
 #[derive(Default)]
 struct Tree {
     branches: Vec<(usize, f64, i64, i64)>,
+    modes: Vec<Comparison>,
     branch_ids: Vec<i64>,
     leaf_ids: Vec<i64>,
 }
 
 impl Tree {
     /// For each leaf, the branches on its path with the side taken (+1 true, −1 false).
-    fn paths(&self, node: &NodeProto) -> Result<Vec<Vec<(usize, i8)>>> {
+    /// Every path from the root to a leaf, ordered by leaf: `(leaf, branches on it with the
+    /// side taken)`. A leaf has more than one where subtrees are shared (onnxmltools writes a
+    /// LightGBM categorical split as a chain of `x = c` nodes whose true sides meet).
+    fn paths(&self, node: &NodeProto) -> Result<Vec<(usize, Vec<(usize, i8)>)>> {
         let (branch_at, leaf_at) = (positions(&self.branch_ids), positions(&self.leaf_ids));
         let children: std::collections::HashSet<i64> =
             self.branches.iter().flat_map(|b| [b.2, b.3]).collect();
@@ -52,11 +123,17 @@ impl Tree {
         let [root] = roots[..] else {
             return Err(invalid(node, format!("a tree has {} roots", roots.len())));
         };
-        let mut paths = vec![None; self.leaf_ids.len()];
+        let mut paths = Vec::new();
         let mut stack = vec![(root, Vec::new())];
         while let Some((id, path)) = stack.pop() {
             if let Some(&leaf) = leaf_at.get(&id) {
-                paths[leaf] = Some(path);
+                if paths.len() == MAX_PATHS {
+                    return Err(unsupported(
+                        node,
+                        &format!("a tree of more than {MAX_PATHS} paths (shared subtrees)"),
+                    ));
+                }
+                paths.push((leaf, path));
             } else if let Some(&b) = branch_at.get(&id) {
                 if path.len() > self.branches.len() {
                     return Err(invalid(node, "a tree has a cycle".into()));
@@ -75,12 +152,20 @@ impl Tree {
                 ));
             }
         }
-        paths
-            .into_iter()
-            .map(|p| p.ok_or_else(|| invalid(node, "a tree has an unreachable leaf".into())))
-            .collect()
+        paths.sort_by_key(|(leaf, _)| *leaf);
+        let mut reached = vec![false; self.leaf_ids.len()];
+        for (leaf, _) in &paths {
+            reached[*leaf] = true;
+        }
+        if reached.contains(&false) {
+            return Err(invalid(node, "a tree has an unreachable leaf".into()));
+        }
+        Ok(paths)
     }
 }
+
+/// Root-to-leaf paths one tree may have (each is a column of the leaf layer).
+const MAX_PATHS: usize = 1 << 12;
 
 impl Importer {
     /// `TreeEnsembleRegressor` of a `[N, F]` input (see the module documentation).
@@ -283,23 +368,13 @@ impl Importer {
                 "its nodes_* attributes differ in length".into(),
             ));
         }
-        let branch_modes: Vec<&str> = modes
-            .iter()
-            .map(String::as_str)
-            .filter(|m| *m != "LEAF")
-            .collect();
-        let mode = branch_modes.first().copied().unwrap_or("BRANCH_LEQ");
-        if branch_modes.iter().any(|m| *m != mode) {
-            return Err(unsupported(node, "branch modes that differ between nodes"));
+        // x ≤ t ⇔ t − x ≥ 0; x < t ⇔ t − x > 0; x ≥ t ⇔ x − t ≥ 0; x > t ⇔ x − t > 0;
+        // x = t ⇔ both x − t ≥ 0 and t − x ≥ 0 (as their sum minus one: one always holds).
+        for mode in modes.iter().filter(|m| *m != "LEAF") {
+            if Comparison::of(mode).is_none() {
+                return Err(unsupported(node, &format!("branch mode {mode}")));
+            }
         }
-        // x ≤ t ⇔ t − x ≥ 0; x < t ⇔ t − x > 0; x ≥ t ⇔ x − t ≥ 0; x > t ⇔ x − t > 0.
-        let (sign, act) = match mode {
-            "BRANCH_LEQ" => (-1.0, Activation::StepInclusive),
-            "BRANCH_LT" => (-1.0, Activation::Step),
-            "BRANCH_GTE" => (1.0, Activation::StepInclusive),
-            "BRANCH_GT" => (1.0, Activation::Step),
-            other => return Err(unsupported(node, &format!("branch mode {other}"))),
-        };
         let mut trees: std::collections::BTreeMap<i64, Tree> = Default::default();
         for i in 0..count {
             let tree = trees.entry(tree_ids[i]).or_default();
@@ -314,7 +389,9 @@ impl Importer {
                     invalid(node, format!("feature {} of {features}", feature_ids[i]))
                 })?;
             let threshold = f64::from(values[i]);
+            let mode = Comparison::of(&modes[i]).expect("checked above");
             tree.branches.push((feature, threshold, yes[i], no[i]));
+            tree.modes.push(mode);
             tree.branch_ids.push(node_ids[i]);
         }
 
@@ -337,14 +414,22 @@ impl Importer {
         // Every leaf of every tree that branches, in order: its column in the leaf layer. A
         // tree that is a single leaf (XGBoost writes them for classes a round does not split)
         // always gives its value: it joins the bias.
-        let mut leaf_column = HashMap::new();
+        // A leaf reached by several paths (shared subtrees) has a column per path.
+        let mut leaf_columns: HashMap<(i64, i64), Vec<usize>> = HashMap::new();
+        let mut tree_paths = Vec::new();
+        let mut leaves = 0;
         for (t, tree) in trees.iter().filter(|(_, t)| !t.branches.is_empty()) {
-            for id in &tree.leaf_ids {
-                leaf_column.insert((*t, *id), leaf_column.len());
+            let paths = tree.paths(node)?;
+            for (leaf, _) in &paths {
+                leaf_columns
+                    .entry((*t, tree.leaf_ids[*leaf]))
+                    .or_default()
+                    .push(leaves);
+                leaves += 1;
             }
+            tree_paths.push(paths);
         }
         let mut constant = vec![0.0f64; targets];
-        let leaves = leaf_column.len();
         let scale = if average {
             1.0 / trees.len() as f64
         } else {
@@ -363,7 +448,7 @@ impl Importer {
                 constant[target] += f64::from(t_weights[i]) * scale;
                 continue;
             }
-            let column = leaf_column.get(&(t_trees[i], t_nodes[i])).ok_or_else(|| {
+            let columns = leaf_columns.get(&(t_trees[i], t_nodes[i])).ok_or_else(|| {
                 invalid(
                     node,
                     format!(
@@ -372,7 +457,9 @@ impl Importer {
                     ),
                 )
             })?;
-            leaf_weight[column * targets + target] += (f64::from(t_weights[i]) * scale) as f32;
+            for column in columns {
+                leaf_weight[column * targets + target] += (f64::from(t_weights[i]) * scale) as f32;
+            }
         }
         let base = attr_floats(node, "base_values");
         if !base.is_empty() && base.len() != targets {
@@ -391,59 +478,111 @@ impl Importer {
         .map(|(b, c)| (f64::from(*b) + c) as f32)
         .collect();
 
-        // Every branch's feature, every tree at once; then the branch taken.
-        let branches: Vec<(usize, f64)> = trees
-            .values()
-            .flat_map(|t| t.branches.iter().map(|b| (b.0, b.1)))
-            .collect();
-        let m = branches.len();
-        if m == 0 {
+        // Every branch's comparisons, every tree at once: each a step of a signed margin (one
+        // lookup per kind of step); a branch is one comparison, or the sum of two minus one.
+        let mut steps: [Vec<(usize, f64, f64)>; 2] = [Vec::new(), Vec::new()];
+        let mut uses: Vec<Vec<(StepKind, usize)>> = Vec::new();
+        for tree in trees.values() {
+            for (b, mode) in tree.branches.iter().zip(&tree.modes) {
+                uses.push(
+                    mode.steps()
+                        .iter()
+                        .map(|&(kind, sign)| {
+                            let list = &mut steps[kind as usize];
+                            list.push((b.0, b.1, sign));
+                            (kind, list.len() - 1)
+                        })
+                        .collect(),
+                );
+            }
+        }
+        if uses.is_empty() {
             return Err(unsupported(node, "trees that are single leaves"));
         }
-        let map = (0..n)
-            .flat_map(|r| {
-                branches
-                    .iter()
-                    .map(move |(f, _)| Some((0, (r * features + f) as u32)))
-            })
-            .collect();
-        let gathered = self.copies(node, "features", vec![n, m], vec![x], map)?;
-        let signed = self.step(node, "margin", vec![n, m], |output| FloatOp::Affine {
-            node: node_name(node),
-            input: gathered,
-            output,
-            scale: vec![sign as f32; n * m],
-            shift: (0..n)
-                .flat_map(|_| branches.iter().map(|(_, t)| (-sign * t) as f32))
-                .collect(),
-        })?;
-        let taken = self.lookup(node, signed, act, "branch")?;
+        let mut groups = Vec::new();
+        for kind in [StepKind::Inclusive, StepKind::Strict] {
+            let list = &steps[kind as usize];
+            if list.is_empty() {
+                continue;
+            }
+            // The first kind's tensors keep the names a one-mode ensemble has always had.
+            let tag = if groups.is_empty() { "" } else { "_strict" };
+            let m = list.len();
+            let map = (0..n)
+                .flat_map(|r| {
+                    list.iter()
+                        .map(move |(f, _, _)| Some((0, (r * features + f) as u32)))
+                })
+                .collect();
+            let gathered =
+                self.copies(node, &format!("features{tag}"), vec![n, m], vec![x], map)?;
+            let signed = self.step(node, &format!("margin{tag}"), vec![n, m], |output| {
+                FloatOp::Affine {
+                    node: node_name(node),
+                    input: gathered,
+                    output,
+                    scale: (0..n)
+                        .flat_map(|_| list.iter().map(|s| s.2 as f32))
+                        .collect(),
+                    shift: (0..n)
+                        .flat_map(|_| list.iter().map(|(_, t, sign)| (-sign * t) as f32))
+                        .collect(),
+                }
+            })?;
+            let taken = self.lookup(node, signed, kind.activation(), &format!("branch{tag}"))?;
+            groups.push((kind, taken, m));
+        }
+        // Column of each comparison in `taken` (the groups side by side).
+        let column = |(kind, j): (StepKind, usize)| -> usize {
+            let before: usize = groups.iter().take_while(|g| g.0 != kind).map(|g| g.2).sum();
+            before + j
+        };
+        let m: usize = groups.iter().map(|g| g.2).sum();
+        let taken = if let [(_, only, _)] = groups[..] {
+            only
+        } else {
+            let inputs: Vec<_> = groups.iter().map(|g| g.1).collect();
+            let map = (0..n)
+                .flat_map(|r| {
+                    groups.iter().enumerate().flat_map(move |(k, (_, _, mk))| {
+                        (0..*mk).map(move |j| Some((k as u32, (r * mk + j) as u32)))
+                    })
+                })
+                .collect();
+            self.copies(node, "comparisons", vec![n, m], inputs, map)?
+        };
 
         // Per tree, how far each leaf's path is from the branches taken (0: on it).
         let mut distances = Vec::with_capacity(trees.len());
         let mut first = 0;
-        for (t, tree) in trees
-            .values()
-            .filter(|t| !t.branches.is_empty())
-            .enumerate()
-        {
-            let (mt, lt) = (tree.branches.len(), tree.leaf_ids.len());
-            let paths = tree.paths(node)?;
+        let branched = trees.values().filter(|t| !t.branches.is_empty());
+        for (t, (tree, paths)) in branched.zip(&tree_paths).enumerate() {
+            let lt = paths.len();
+            let own_uses = &uses[first..first + tree.branches.len()];
+            first += tree.branches.len();
+            // The tree's comparisons, in the order its branches use them.
+            let cols: Vec<usize> = own_uses.iter().flatten().map(|&u| column(u)).collect();
+            let mt = cols.len();
             let mut weight = vec![0.0f32; mt * lt];
             let mut bias = vec![0.0f32; lt];
-            for (leaf, path) in paths.iter().enumerate() {
+            for (leaf, (_, path)) in paths.iter().enumerate() {
                 for &(b, side) in path {
-                    weight[b * lt + leaf] = f32::from(side);
+                    // Branch b's indicator: the sum of its steps plus its offset.
+                    let at: usize = own_uses[..b].iter().map(Vec::len).sum();
+                    for c in at..at + own_uses[b].len() {
+                        weight[c * lt + leaf] += f32::from(side);
+                    }
+                    bias[leaf] += f32::from(side) * tree.modes[b].offset();
                     if side > 0 {
                         bias[leaf] -= 1.0;
                     }
                 }
             }
-            let own = if mt == m {
+            let own = if cols.iter().copied().eq(0..m) {
                 taken
             } else {
                 let map = (0..n)
-                    .flat_map(|r| (0..mt).map(move |b| Some((0, (r * m + first + b) as u32))))
+                    .flat_map(|r| cols.iter().map(move |c| Some((0, (r * m + c) as u32))))
                     .collect();
                 self.copies(
                     node,
@@ -453,7 +592,6 @@ impl Importer {
                     map,
                 )?
             };
-            first += mt;
             let distance =
                 self.step(node, &format!("tree{t}/distance"), vec![n, lt], |output| {
                     FloatOp::Dense {
@@ -519,7 +657,7 @@ impl LeafLayer {
 
 #[cfg(test)]
 mod tests {
-    use super::Tree;
+    use super::{Comparison, StepKind, Tree};
     use tract_onnx::pb::NodeProto;
 
     fn node() -> NodeProto {
@@ -534,9 +672,44 @@ mod tests {
     fn tree() -> Tree {
         Tree {
             branches: vec![(0, 0.5, 1, 2), (1, 0.25, 3, 4)],
+            modes: vec![Comparison::Leq; 2],
             branch_ids: vec![0, 1],
             leaf_ids: vec![2, 3, 4],
         }
+    }
+
+    #[test]
+    fn every_mode_is_its_steps_summed_plus_its_offset() {
+        for (mode, holds) in [
+            ("BRANCH_LEQ", (|x, t| x <= t) as fn(i32, i32) -> bool),
+            ("BRANCH_LT", |x, t| x < t),
+            ("BRANCH_GTE", |x, t| x >= t),
+            ("BRANCH_GT", |x, t| x > t),
+            ("BRANCH_EQ", |x, t| x == t),
+            ("BRANCH_NEQ", |x, t| x != t),
+        ] {
+            let c = Comparison::of(mode).unwrap();
+            for (x, t) in (-2..=2).flat_map(|x| (-2..=2).map(move |t| (x, t))) {
+                let sum: f32 = c
+                    .steps()
+                    .iter()
+                    .map(|&(kind, sign)| {
+                        let margin = sign * f64::from(x - t);
+                        let on = match kind {
+                            StepKind::Inclusive => margin >= 0.0,
+                            StepKind::Strict => margin > 0.0,
+                        };
+                        f32::from(u8::from(on))
+                    })
+                    .sum();
+                assert_eq!(
+                    sum + c.offset(),
+                    f32::from(u8::from(holds(x, t))),
+                    "{mode} {x} {t}"
+                );
+            }
+        }
+        assert_eq!(Comparison::of("BRANCH_MEMBER"), None);
     }
 
     #[test]
@@ -544,7 +717,24 @@ mod tests {
         let paths = tree().paths(&node()).unwrap();
         assert_eq!(
             paths,
-            vec![vec![(0, -1)], vec![(0, 1), (1, 1)], vec![(0, 1), (1, -1)]]
+            vec![
+                (0, vec![(0, -1)]),
+                (1, vec![(0, 1), (1, 1)]),
+                (2, vec![(0, 1), (1, -1)])
+            ]
+        );
+        // Branch 1's false side is leaf 2 too (a shared leaf, as onnxmltools writes a
+        // categorical split): leaf id 2 has two paths.
+        let mut shared = tree();
+        shared.branches[1].3 = 2;
+        shared.leaf_ids.retain(|id| *id != 4);
+        assert_eq!(
+            shared.paths(&node()).unwrap(),
+            vec![
+                (0, vec![(0, -1)]),
+                (0, vec![(0, 1), (1, -1)]),
+                (1, vec![(0, 1), (1, 1)])
+            ]
         );
     }
 
