@@ -6,7 +6,11 @@ onnxruntime, mock one row. Prints one line per model (and scale).
 
     .venv/bin/pip install --target /tmp/skl skl2onnx      # not a project dependency
     PYTHONPATH=/tmp/skl .venv/bin/python scripts/bench_sklearn.py \\
-        --snarkml target/release/snarkml [--only trees|linear]
+        --snarkml target/release/snarkml [--only trees|linear|boosted]
+
+`--only boosted` runs XGBoost and LightGBM models as onnxmltools exports them (the packages are
+not project dependencies either: `pip install --target /tmp/skl --no-deps xgboost-cpu lightgbm
+onnxmltools`).
 """
 
 from __future__ import annotations
@@ -44,16 +48,18 @@ def run(cmd: list[str]) -> subprocess.CompletedProcess:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--snarkml", required=True)
-    p.add_argument("--only", choices=["trees", "linear"])
+    p.add_argument("--only", choices=["trees", "linear", "boosted"])
     p.add_argument("--uniform-input-scale", action="store_true",
                    help="compile the linear models with every input element at one scale "
                         "(the figures before narrow features were quantized finer)")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        if args.only != "linear":
+        if args.only in (None, "trees"):
             trees(args.snarkml, Path(tmp))
             classifiers(args.snarkml, Path(tmp))
-        if args.only != "trees":
+        if args.only == "boosted":
+            boosted(args.snarkml, Path(tmp))
+        if args.only in (None, "linear"):
             linear(args.snarkml, Path(tmp),
                    ["--uniform-input-scale"] if args.uniform_input_scale else [])
     return 0
@@ -238,6 +244,86 @@ def linear(snarkml: str, t: Path, flags: list[str]) -> None:
         else:
             print(head + f"{wrong} labels differ from onnxruntime's, worst score off by "
                   f"{worst:.4f}")
+
+
+
+def boosted(snarkml: str, t: Path) -> None:
+    """XGBoost and LightGBM as onnxmltools exports them (TreeEnsembleClassifier/Regressor:
+    XGBoost `x < t`, LightGBM `x <= t` and, for a categorical feature, chains of `x == c`
+    sharing subtrees), calibrated on every third row, run on the others: labels that differ
+    from onnxruntime's and the worst probability, or the mean and worst relative error."""
+    import lightgbm as lgb
+    import xgboost as xgb
+    from onnxmltools import convert_lightgbm, convert_xgboost
+    from onnxmltools.convert.common.data_types import FloatTensorType
+
+    rng = np.random.default_rng(0)
+    category = rng.integers(0, 6, 600).astype(np.float32)
+    numeric = rng.normal(size=(600, 3)).astype(np.float32)
+    categorical = (np.column_stack([category, numeric]),
+                   (((category == 2) | (category == 4)) ^ (numeric[:, 0] > 0.3)).astype(int))
+    x_d, y_d = load_diabetes(return_X_y=True)
+    cases = [
+        ("iris", load_iris(return_X_y=True), [
+            ("XGBoost classifier, defaults (100 rounds x 3 classes, depth 6)", xgb.XGBClassifier()),
+            ("LightGBM classifier, defaults (100 rounds x 3 classes)",
+             lgb.LGBMClassifier(verbose=-1))]),
+        ("breast cancer", load_breast_cancer(return_X_y=True), [
+            ("XGBoost classifier, defaults", xgb.XGBClassifier()),
+            ("LightGBM classifier, defaults", lgb.LGBMClassifier(verbose=-1))]),
+        ("diabetes x10", (x_d * 10, y_d), [
+            ("XGBoost regressor, 20 trees of depth 3",
+             xgb.XGBRegressor(n_estimators=20, max_depth=3)),
+            ("LightGBM regressor, 20 trees of depth 3",
+             lgb.LGBMRegressor(n_estimators=20, max_depth=3, verbose=-1))]),
+        ("a categorical feature (6 values) and 3 numeric", categorical, [
+            ("LightGBM classifier, 10 trees of depth 3, feature 0 categorical",
+             lgb.LGBMClassifier(n_estimators=10, max_depth=3, verbose=-1))]),
+    ]
+    for data, (x, y), models in cases:
+        x = x.astype(np.float32)
+        (t / "cal.json").write_text(json.dumps({"inputs": [r.tolist() for r in x[::3]]}))
+        held_out = [i for i in range(len(x)) if i % 3]
+        types = [("input", FloatTensorType([None, x.shape[1]]))]
+        for label, model in models:
+            if "categorical" in label:
+                model.fit(x, y, categorical_feature=[0])
+            else:
+                model.fit(x, y)
+            proto = (convert_xgboost(model, initial_types=types, target_opset=15)
+                     if label.startswith("XGBoost") else
+                     convert_lightgbm(model, initial_types=types, target_opset=15, zipmap=False))
+            onnx_path = t / "boosted.onnx"
+            onnx_path.write_bytes(proto.SerializeToString())
+            session = ort.InferenceSession(str(onnx_path))
+            build = t / "boosted"
+            c = run([snarkml, "compile", str(onnx_path), "--calibration", str(t / "cal.json"),
+                     "-o", str(build), "--json", "--allow-error"])
+            if c.returncode:
+                print(f"{data}: {label}: compile failed: {c.stderr.strip()}", flush=True)
+                continue
+            info = json.loads(c.stdout)
+            wrong, worst, errors = 0, 0.0, []
+            for i in held_out:
+                (t / "in.json").write_text(json.dumps({"input_data": [x[i].tolist()]}))
+                o = json.loads(run([snarkml, "run", str(build), "--input", str(t / "in.json"),
+                                    "--json"]).stdout)["outputs"]
+                ref = session.run(None, {"input": x[i:i + 1]})
+                if len(ref) == 2:   # a classifier: the label, then the probabilities
+                    wrong += int(o[0]["values"][0] != ref[0].ravel()[0])
+                    worst = max(worst, float(
+                        np.abs(np.array(o[1]["values"]) - ref[1].ravel()).max()))
+                else:
+                    ours, want = np.array(o[0]["values"]), ref[0].ravel()
+                    errors.append(float(np.abs(ours - want).max() / np.abs(want).max()))
+            m = run([snarkml, "mock", str(build), "--input", str(t / "in.json")])
+            got = (f"mean {100 * np.mean(errors):.2f} %, worst {100 * max(errors):.2f} %"
+                   if errors else f"{wrong} labels differ from onnxruntime's, worst "
+                   f"probability off by {worst:.4f}")
+            print(f"{data}: {label}: scale 2^{info['scale_bits']}, k = {info['k']}, "
+                  f"{info['rows']} rows, mock "
+                  f"{'ok' if m.returncode == 0 else 'FAILED'}; on {len(held_out)} held-out "
+                  f"rows: {got}", flush=True)
 
 
 if __name__ == "__main__":

@@ -97,6 +97,9 @@ impl Comparison {
     }
 }
 
+/// The branches on a path from a tree's root, with the side taken (+1 true, −1 false).
+type Path = Vec<(usize, i8)>;
+
 /// One tree: its branch nodes (feature, threshold, true and false child) and leaves, by the
 /// node ids of the ensemble's attributes.
 #[derive(Default)]
@@ -112,7 +115,7 @@ impl Tree {
     /// Every path from the root to a leaf, ordered by leaf: `(leaf, branches on it with the
     /// side taken)`. A leaf has more than one where subtrees are shared (onnxmltools writes a
     /// LightGBM categorical split as a chain of `x = c` nodes whose true sides meet).
-    fn paths(&self, node: &NodeProto) -> Result<Vec<(usize, Vec<(usize, i8)>)>> {
+    fn paths(&self, node: &NodeProto) -> Result<Vec<(usize, Path)>> {
         let (branch_at, leaf_at) = (positions(&self.branch_ids), positions(&self.leaf_ids));
         let children: std::collections::HashSet<i64> =
             self.branches.iter().flat_map(|b| [b.2, b.3]).collect();
