@@ -160,7 +160,9 @@ pub(super) fn print_tree(json: bool, k: u32, load: &TreeLoad, machines: usize) -
                 .map(|(name, s)| format!("{name} ({} proofs)", s.proofs))
                 .collect();
             println!("  layer {l}: {}", each.join(", "));
+            // The first of the slowest (the steps of a layer often tie).
             let slowest = (0..loads.len())
+                .rev()
                 .max_by(|&a, &b| step_seconds(loads[a], k).total_cmp(&step_seconds(loads[b], k)));
             if let Some(i) = slowest {
                 let s = loads[i];
