@@ -1906,6 +1906,29 @@ def tree_branch_modes(rng):
     )
 
 
+@model("constant_wider_than_input", "element-wise ops whose constant operand is the larger "
+       "(as scikit-learn's GaussianNB exports its per-class log-likelihood: the sample, "
+       "reshaped to [1, 1, F], minus the class means [1, C, F], scaled by the inverse "
+       "variances and summed; and an Add of a [1, C, F] constant to the [1, 1, F] row)")
+def constant_wider_than_input(rng):
+    means = rng.normal(size=(1, 3, 4)).round(2)
+    inverse = rng.uniform(0.5, 2.0, size=(1, 3, 4)).round(2)
+    return (
+        [node("Reshape", ["x", "shape"], ["row"]),
+         node("Sub", ["row", "means"], ["centred"]),
+         node("Mul", ["centred", "centred"], ["squared"]),
+         node("Mul", ["inverse", "squared"], ["scaled"]),
+         node("Add", ["offsets", "row"], ["lifted"]),
+         node("Add", ["scaled", "lifted"], ["shifted"]),
+         node("ReduceSum", ["shifted", "axes"], ["output"], keepdims=0)],
+        {"x": ([1, 4], -1.0, 1.0)},
+        {"output": [1, 3]},
+        [init_i64("shape", [1, 1, 4]), init_f32("means", means), init_f32("inverse", inverse),
+         init_f32("offsets", rng.normal(size=(1, 3, 4)).round(2)), init_i64("axes", [2])],
+        18,
+    )
+
+
 def write_refused() -> None:
     folder = CORPUS.parent / "refused"
     folder.mkdir(exist_ok=True)

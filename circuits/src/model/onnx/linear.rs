@@ -2,12 +2,13 @@
 //! normalization (the folds that merge them come after import: `graph_folds.rs`).
 
 use super::dims::broadcast;
+use super::elementwise::broadcast_shapes;
 use super::{
     attr_float, attr_int, attr_ints, auto_pads, invalid, unsupported, Const, Importer, Operand,
     COMPUTED_RIGHT_OPERAND,
 };
 use crate::error::Result;
-use crate::model::{ConvGeometry, FloatOp};
+use crate::model::{ConvGeometry, FloatOp, TensorId};
 use tract_onnx::pb::{self, NodeProto};
 
 impl Importer {
@@ -373,6 +374,14 @@ impl Importer {
         })
     }
 
+    /// The shape of `input` broadcast with a constant operand's `with` (numpy rules: the
+    /// constant may be the larger, as `x[None] − means[classes]`); `input`'s own where they do
+    /// not broadcast (the constant's broadcast then names the problem).
+    fn widened_shape(&self, input: TensorId, with: &[usize]) -> Vec<usize> {
+        let shape = &self.graph.tensors[input].shape;
+        broadcast_shapes(shape, with).unwrap_or_else(|| shape.clone())
+    }
+
     /// Sub, Mul and Div with one constant operand: an element-wise affine map.
     pub(super) fn arith(&mut self, node: &NodeProto, name: String) -> Result<()> {
         let (input, c, const_first) = match (self.operand(node, 0)?, self.operand(node, 1)?) {
@@ -385,9 +394,10 @@ impl Importer {
         };
         // Integer operands (ONNX's Div takes two of one type) divide with truncation.
         let integer = c.integer;
-        let shape = self.graph.tensors[input].shape.clone();
+        let shape = self.widened_shape(input, &c.shape);
         let c = broadcast(&c.shape, &c.data, &shape)
             .ok_or_else(|| invalid(node, format!("cannot broadcast {:?} to {shape:?}", c.shape)))?;
+        let input = self.broadcast_var(node, input, &shape, "broadcast")?;
         let (scale, shift): (Vec<f64>, Vec<f64>) = match (node.op_type.as_str(), const_first) {
             ("Mul", _) => (c, vec![0.0; shape.iter().product()]),
             ("Sub", false) => {
@@ -593,7 +603,7 @@ impl Importer {
         match (self.operand(node, 0)?, self.operand(node, 1)?) {
             (Operand::Var(_), Operand::Var(_)) => self.binary(node, name),
             (Operand::Var(input), Operand::Const(c)) | (Operand::Const(c), Operand::Var(input)) => {
-                let shape = self.graph.tensors[input].shape.clone();
+                let shape = self.widened_shape(input, &c.shape);
                 let constant = broadcast(&c.shape, &c.data, &shape)
                     .ok_or_else(|| {
                         invalid(node, format!("cannot broadcast {:?} to {shape:?}", c.shape))
@@ -601,6 +611,7 @@ impl Importer {
                     .into_iter()
                     .map(|v| v as f32)
                     .collect();
+                let input = self.broadcast_var(node, input, &shape, "broadcast")?;
                 self.push(node, shape, |output| FloatOp::AddConst {
                     node: name,
                     input,
