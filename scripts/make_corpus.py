@@ -1929,6 +1929,22 @@ def constant_wider_than_input(rng):
     )
 
 
+@model("concat_constant_parts", "a Concat of computed tensors and constants, as "
+       "scikit-learn's PolynomialFeatures puts a column of ones before the features and their "
+       "products (the constants in the middle and last too), into a dense layer")
+def concat_constant_parts(rng):
+    return (
+        [node("Mul", ["x", "x"], ["squares"]),
+         node("Concat", ["ones", "x", "middle", "squares", "last"], ["features"], axis=1),
+         node("MatMul", ["features", "w"], ["output"])],
+        {"x": ([2, 3], -1.0, 1.0)},
+        {"output": [2, 2]},
+        [init_f32("ones", np.ones((2, 1))), init_f32("middle", [[0.5, -0.25], [1.5, 2.0]]),
+         init_f32("last", [[-1.0], [0.75]]), init_f32("w", rng.normal(size=(10, 2)).round(2))],
+        18,
+    )
+
+
 def write_refused() -> None:
     folder = CORPUS.parent / "refused"
     folder.mkdir(exist_ok=True)

@@ -4,7 +4,7 @@
 
 use super::dims::{axis_index, ravel, unravel};
 use super::{
-    attr_float, attr_int, attr_ints, attr_string, invalid, unsupported, Importer, SourceFn,
+    attr_float, attr_int, attr_ints, attr_string, invalid, unsupported, Importer, Operand, SourceFn,
 };
 use crate::error::Result;
 use crate::model::{FloatOp, TensorId};
@@ -15,6 +15,11 @@ impl Importer {
     /// element or zero.
     pub(super) fn select(&mut self, node: &NodeProto, name: String) -> Result<()> {
         let op = node.op_type.as_str();
+        if op == "Concat"
+            && (0..node.input.len()).any(|i| matches!(self.operand(node, i), Ok(Operand::Const(_))))
+        {
+            return self.concat_with_constants(node, name);
+        }
         let inputs: Vec<TensorId> = match op {
             "Concat" => (0..node.input.len())
                 .map(|i| self.var(node, i))
@@ -474,6 +479,84 @@ impl Importer {
             inputs,
             output,
             map,
+        })
+    }
+}
+
+impl Importer {
+    /// Concat of computed tensors and constants (scikit-learn's PolynomialFeatures puts a
+    /// column of ones first): the computed parts copied, zeros in the constants' places, the
+    /// constants added after.
+    fn concat_with_constants(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        /// Where an operand's elements come from.
+        enum Part {
+            Var(u32),
+            Const(Vec<f64>),
+        }
+        let mut vars = Vec::new();
+        let mut parts = Vec::new();
+        for i in 0..node.input.len() {
+            match self.operand(node, i)? {
+                Operand::Var(t) => {
+                    parts.push((
+                        self.graph.tensors[t].shape.clone(),
+                        Part::Var(vars.len() as u32),
+                    ));
+                    vars.push(t);
+                }
+                Operand::Const(c) => parts.push((c.shape.clone(), Part::Const(c.data.clone()))),
+            }
+        }
+        let shape = parts[0].0.clone();
+        let axis =
+            attr_int(node, "axis").ok_or_else(|| invalid(node, "Concat without axis".into()))?;
+        let axis = axis_index(axis, shape.len())
+            .ok_or_else(|| invalid(node, format!("axis {axis} out of range")))?;
+        for (s2, _) in &parts {
+            let same =
+                s2.len() == shape.len() && (0..shape.len()).all(|a| a == axis || s2[a] == shape[a]);
+            if !same {
+                return Err(invalid(
+                    node,
+                    format!("cannot concatenate {shape:?} and {s2:?} on axis {axis}"),
+                ));
+            }
+        }
+        let mut out = shape.clone();
+        out[axis] = parts.iter().map(|(s2, _)| s2[axis]).sum();
+        let numel: usize = out.iter().product();
+        let mut map = Vec::with_capacity(numel);
+        let mut constant = Vec::with_capacity(numel);
+        for i in 0..numel {
+            let mut src = unravel(i, &out);
+            let mut k = 0;
+            while src[axis] >= parts[k].0[axis] {
+                src[axis] -= parts[k].0[axis];
+                k += 1;
+            }
+            let flat = ravel(&src, &parts[k].0);
+            match &parts[k].1 {
+                Part::Var(v) => {
+                    map.push(Some((*v, flat as u32)));
+                    constant.push(0.0);
+                }
+                Part::Const(data) => {
+                    map.push(None);
+                    constant.push(data[flat] as f32);
+                }
+            }
+        }
+        let zeros = self.step(node, "with_zeros", out.clone(), |output| FloatOp::Select {
+            node: name.clone(),
+            inputs: vars,
+            output,
+            map,
+        })?;
+        self.push(node, out, |output| FloatOp::AddConst {
+            node: name,
+            input: zeros,
+            constant,
+            output,
         })
     }
 }
