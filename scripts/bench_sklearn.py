@@ -6,11 +6,13 @@ onnxruntime, mock one row. Prints one line per model (and scale).
 
     .venv/bin/pip install --target /tmp/skl skl2onnx      # not a project dependency
     PYTHONPATH=/tmp/skl .venv/bin/python scripts/bench_sklearn.py \\
-        --snarkml target/release/snarkml [--only trees|linear|boosted]
+        --snarkml target/release/snarkml [--only trees|linear|boosted|others]
 
 `--only boosted` runs XGBoost and LightGBM models as onnxmltools exports them (the packages are
 not project dependencies either: `pip install --target /tmp/skl --no-deps xgboost-cpu lightgbm
-onnxmltools`).
+onnxmltools`); `--only others` the rest of scikit-learn's estimators a user is likely to bring
+(single trees, bagging, AdaBoost, naive Bayes, LDA, PCA and polynomial pipelines, k-means,
+nearest neighbours, isolation forests).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ def run(cmd: list[str]) -> subprocess.CompletedProcess:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--snarkml", required=True)
-    p.add_argument("--only", choices=["trees", "linear", "boosted"])
+    p.add_argument("--only", choices=["trees", "linear", "boosted", "others"])
     p.add_argument("--uniform-input-scale", action="store_true",
                    help="compile the linear models with every input element at one scale "
                         "(the figures before narrow features were quantized finer)")
@@ -59,6 +61,8 @@ def main() -> int:
             classifiers(args.snarkml, Path(tmp))
         if args.only == "boosted":
             boosted(args.snarkml, Path(tmp))
+        if args.only == "others":
+            others(args.snarkml, Path(tmp))
         if args.only in (None, "linear"):
             linear(args.snarkml, Path(tmp),
                    ["--uniform-input-scale"] if args.uniform_input_scale else [])
@@ -324,6 +328,76 @@ def boosted(snarkml: str, t: Path) -> None:
                   f"{info['rows']} rows, mock "
                   f"{'ok' if m.returncode == 0 else 'FAILED'}; on {len(held_out)} held-out "
                   f"rows: {got}", flush=True)
+
+
+def others(snarkml: str, t: Path) -> None:
+    """More scikit-learn estimators exported by skl2onnx (classifiers without ZipMap),
+    calibrated on every third row, run on 40 of the others: integer outputs (labels, cluster
+    ids) that differ from onnxruntime's, and the worst error of the float outputs relative to
+    each output's largest magnitude."""
+    from sklearn import cluster, decomposition, discriminant_analysis, ensemble, naive_bayes
+    from sklearn import neighbors, preprocessing, tree
+    iris, cancer = load_iris(return_X_y=True), load_breast_cancer(return_X_y=True)
+    x_d, y_d = load_diabetes(return_X_y=True)
+    diabetes = (x_d * 10, y_d)
+    cases = [
+        ("decision tree classifier, depth 4", tree.DecisionTreeClassifier(max_depth=4), iris),
+        ("decision tree regressor, depth 5", tree.DecisionTreeRegressor(max_depth=5), diabetes),
+        ("extra trees classifier, 10 of depth 4",
+         ensemble.ExtraTreesClassifier(n_estimators=10, max_depth=4), cancer),
+        ("bagging regressor, 5 trees", ensemble.BaggingRegressor(n_estimators=5), diabetes),
+        ("AdaBoost classifier, 10 stumps", ensemble.AdaBoostClassifier(n_estimators=10), cancer),
+        ("Gaussian naive Bayes", naive_bayes.GaussianNB(), iris),
+        ("linear discriminant analysis", discriminant_analysis.LinearDiscriminantAnalysis(),
+         iris),
+        ("PCA(2) + logistic regression",
+         make_pipeline(decomposition.PCA(2), LogisticRegression()), iris),
+        ("PolynomialFeatures(2) + ridge",
+         make_pipeline(preprocessing.PolynomialFeatures(2), Ridge()), diabetes),
+        ("k-means, 3 clusters", cluster.KMeans(3, n_init=3, random_state=0), (iris[0], None)),
+        ("3 nearest neighbours classifier", neighbors.KNeighborsClassifier(3), iris),
+        ("isolation forest, 10 trees", ensemble.IsolationForest(n_estimators=10,
+                                                                 random_state=0),
+         (cancer[0], None)),
+    ]
+    for label, model, (x, y) in cases:
+        x = x.astype(np.float32)
+        model.fit(x) if y is None else model.fit(x, y)
+        last = model.steps[-1][1] if hasattr(model, "steps") else model
+        options = {id(last): {"zipmap": False}} if hasattr(last, "predict_proba") else None
+        onnx_path = t / "other.onnx"
+        onnx_path.write_bytes(to_onnx(model, x[:1], target_opset={"": 17, "ai.onnx.ml": 3},
+                                      options=options).SerializeToString())
+        session = ort.InferenceSession(str(onnx_path))
+        name = session.get_inputs()[0].name
+        (t / "cal.json").write_text(json.dumps({"inputs": [r.tolist() for r in x[::3]]}))
+        build = t / "other"
+        c = run([snarkml, "compile", str(onnx_path), "--calibration", str(t / "cal.json"),
+                 "-o", str(build), "--json", "--allow-error"])
+        if c.returncode:
+            print(f"{label}: compile refused: {c.stderr.strip()}", flush=True)
+            continue
+        info = json.loads(c.stdout)
+        wrong, worst = 0, 0.0
+        rows = [i for i in range(len(x)) if i % 3][:40]
+        for i in rows:
+            (t / "in.json").write_text(json.dumps({"input_data": [x[i].tolist()]}))
+            outs = json.loads(run([snarkml, "run", str(build), "--input", str(t / "in.json"),
+                                   "--json"]).stdout)["outputs"]
+            for ours, ref in zip(outs, session.run(None, {name: x[i:i + 1]})):
+                ref = np.asarray(ref)
+                got = np.array(ours["values"], dtype=float)
+                if ref.dtype.kind in "iub":
+                    wrong += int(not np.array_equal(got, ref.ravel().astype(float)))
+                else:
+                    want = ref.ravel().astype(float)
+                    worst = max(worst, float(np.abs(got - want).max()
+                                             / max(np.abs(want).max(), 1e-6)))
+        m = run([snarkml, "mock", str(build), "--input", str(t / "in.json")])
+        print(f"{label}: scale 2^{info['scale_bits']}, k = {info['k']}, {info['rows']} rows, "
+              f"mock {'ok' if m.returncode == 0 else 'FAILED'}; on {len(rows)} held-out rows: "
+              f"{wrong} integer outputs differ from onnxruntime's, worst float output off by "
+              f"{100 * worst:.2f} % of its largest", flush=True)
 
 
 if __name__ == "__main__":
