@@ -8,10 +8,12 @@
 //! c = step(±(threshold − g))                one affine map and one lookup per kind of step
 //!                                           (≥ 0 or > 0): the branch taken (x = t and x ≠ t
 //!                                           are two steps each, summed where c is used)
-//! e_t = c_t · P_t − D_t                     per tree, a dense layer: P[i, j] = +1 where leaf j
-//!                                           lies under branch i's true side, −1 its false side;
-//!                                           D[j] = its true turns, so e = 0 only on the path
+//! e_t = c_t · P_t − D_t                     per tree, a dense layer: P[i, j] = +1 where path j
+//!                                           (to a leaf; a leaf under shared subtrees has
+//!                                           several) takes branch i's true side, −1 its false
+//!                                           side; D[j] = its true turns, so e = 0 only on it
 //! y = isZero(e) · W + base                  one IsZero lookup, one dense layer of leaf values
+//!                                           (trees of a single leaf: in `base`)
 //! ```
 //!
 //! Exact on the quantized input: a branch compares the fixed-point feature with the
@@ -73,8 +75,10 @@ impl Comparison {
     }
 
     /// The steps of `sign·(x − t)` whose sum plus [`Self::offset`] is the branch's
-    /// indicator: `x = t` holds where `x − t ≥ 0` and `t − x ≥ 0` both do (one of them always
-    /// does: their sum less one); `x ≠ t` where `x − t > 0` or `t − x > 0` (never both).
+    /// indicator: `x ≤ t` is `t − x ≥ 0`, `x < t` is `t − x > 0`, `x ≥ t` is `x − t ≥ 0`,
+    /// `x > t` is `x − t > 0`; `x = t` holds where `x − t ≥ 0` and `t − x ≥ 0` both do (one of
+    /// them always does: their sum less one); `x ≠ t` where `x − t > 0` or `t − x > 0` (never
+    /// both).
     fn steps(self) -> &'static [(StepKind, f64)] {
         use StepKind::{Inclusive, Strict};
         match self {
@@ -371,8 +375,7 @@ impl Importer {
                 "its nodes_* attributes differ in length".into(),
             ));
         }
-        // x ≤ t ⇔ t − x ≥ 0; x < t ⇔ t − x > 0; x ≥ t ⇔ x − t ≥ 0; x > t ⇔ x − t > 0;
-        // x = t ⇔ both x − t ≥ 0 and t − x ≥ 0 (as their sum minus one: one always holds).
+        // Each branch's comparison: see `Comparison::steps`.
         for mode in modes.iter().filter(|m| *m != "LEAF") {
             if Comparison::of(mode).is_none() {
                 return Err(unsupported(node, &format!("branch mode {mode}")));
@@ -414,10 +417,10 @@ impl Importer {
                 format!("its {prefix}_* attributes differ in length"),
             ));
         }
-        // Every leaf of every tree that branches, in order: its column in the leaf layer. A
-        // tree that is a single leaf (XGBoost writes them for classes a round does not split)
-        // always gives its value: it joins the bias.
-        // A leaf reached by several paths (shared subtrees) has a column per path.
+        // Every leaf of every tree that branches, in order: its columns in the leaf layer, one
+        // per path that reaches it (shared subtrees give a leaf several). A tree that is a
+        // single leaf (XGBoost writes them for classes a round does not split) always gives
+        // its value: it joins the bias.
         let mut leaf_columns: HashMap<(i64, i64), Vec<usize>> = HashMap::new();
         let mut tree_paths = Vec::new();
         let mut leaves = 0;
@@ -482,7 +485,8 @@ impl Importer {
         .collect();
 
         // Every branch's comparisons, every tree at once: each a step of a signed margin (one
-        // lookup per kind of step); a branch is one comparison, or the sum of two minus one.
+        // lookup per kind of step); a branch is one comparison, or two summed (less one for
+        // x = t).
         let mut steps: [Vec<(usize, f64, f64)>; 2] = [Vec::new(), Vec::new()];
         let mut uses: Vec<Vec<(StepKind, usize)>> = Vec::new();
         for tree in trees.values() {
