@@ -131,18 +131,7 @@ impl Importer {
                     .iter()
                     .map(|t| self.graph.tensors[*t].shape.clone())
                     .collect();
-                for s2 in &shapes {
-                    let same = s2.len() == shape.len()
-                        && (0..shape.len()).all(|a| a == axis || s2[a] == shape[a]);
-                    if !same {
-                        return Err(invalid(
-                            node,
-                            format!("cannot concatenate {shape:?} and {s2:?} on axis {axis}"),
-                        ));
-                    }
-                }
-                let mut out = shape.clone();
-                out[axis] = shapes.iter().map(|s2| s2[axis]).sum();
+                let out = concat_shape(node, &shapes, axis)?;
                 (
                     out,
                     Box::new(move |o: &[usize]| {
@@ -512,18 +501,8 @@ impl Importer {
             attr_int(node, "axis").ok_or_else(|| invalid(node, "Concat without axis".into()))?;
         let axis = axis_index(axis, shape.len())
             .ok_or_else(|| invalid(node, format!("axis {axis} out of range")))?;
-        for (s2, _) in &parts {
-            let same =
-                s2.len() == shape.len() && (0..shape.len()).all(|a| a == axis || s2[a] == shape[a]);
-            if !same {
-                return Err(invalid(
-                    node,
-                    format!("cannot concatenate {shape:?} and {s2:?} on axis {axis}"),
-                ));
-            }
-        }
-        let mut out = shape.clone();
-        out[axis] = parts.iter().map(|(s2, _)| s2[axis]).sum();
+        let shapes: Vec<Vec<usize>> = parts.iter().map(|(s2, _)| s2.clone()).collect();
+        let out = concat_shape(node, &shapes, axis)?;
         let numel: usize = out.iter().product();
         let mut map = Vec::with_capacity(numel);
         let mut constant = Vec::with_capacity(numel);
@@ -559,6 +538,24 @@ impl Importer {
             output,
         })
     }
+}
+
+/// The shape of `shapes` concatenated on `axis`, or the pair that differs off the axis.
+fn concat_shape(node: &NodeProto, shapes: &[Vec<usize>], axis: usize) -> Result<Vec<usize>> {
+    let shape = &shapes[0];
+    for s2 in shapes {
+        let same =
+            s2.len() == shape.len() && (0..shape.len()).all(|a| a == axis || s2[a] == shape[a]);
+        if !same {
+            return Err(invalid(
+                node,
+                format!("cannot concatenate {shape:?} and {s2:?} on axis {axis}"),
+            ));
+        }
+    }
+    let mut out = shape.clone();
+    out[axis] = shapes.iter().map(|s2| s2[axis]).sum();
+    Ok(out)
 }
 
 /// How Pad fills the places outside the input.
