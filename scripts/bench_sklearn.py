@@ -251,6 +251,26 @@ def linear(snarkml: str, t: Path, flags: list[str]) -> None:
 
 
 
+def compile_export(snarkml: str, t: Path, stem: str, model: bytes):
+    """Writes an exported model to t/STEM.onnx and compiles it on t/cal.json into t/STEM: its
+    onnxruntime session, the build directory and compile's report, or compile's refusal."""
+    onnx_path = t / f"{stem}.onnx"
+    onnx_path.write_bytes(model)
+    build = t / stem
+    c = run([snarkml, "compile", str(onnx_path), "--calibration", str(t / "cal.json"),
+             "-o", str(build), "--json", "--allow-error"])
+    if c.returncode:
+        return c.stderr.strip()
+    return ort.InferenceSession(str(onnx_path)), build, json.loads(c.stdout)
+
+
+def run_row(snarkml: str, t: Path, build: Path, row) -> list:
+    """snarkml's outputs for one input row (t/in.json holds the row after, for a mock)."""
+    (t / "in.json").write_text(json.dumps({"input_data": [row.tolist()]}))
+    return json.loads(run([snarkml, "run", str(build), "--input", str(t / "in.json"),
+                           "--json"]).stdout)["outputs"]
+
+
 def boosted(snarkml: str, t: Path) -> None:
     """XGBoost and LightGBM as onnxmltools exports them (TreeEnsembleClassifier/Regressor:
     XGBoost `x < t`, LightGBM `x <= t` and, for a categorical feature, chains of `x == c`
@@ -297,21 +317,14 @@ def boosted(snarkml: str, t: Path) -> None:
             proto = (convert_xgboost(model, initial_types=types, target_opset=15)
                      if label.startswith("XGBoost") else
                      convert_lightgbm(model, initial_types=types, target_opset=15, zipmap=False))
-            onnx_path = t / "boosted.onnx"
-            onnx_path.write_bytes(proto.SerializeToString())
-            session = ort.InferenceSession(str(onnx_path))
-            build = t / "boosted"
-            c = run([snarkml, "compile", str(onnx_path), "--calibration", str(t / "cal.json"),
-                     "-o", str(build), "--json", "--allow-error"])
-            if c.returncode:
-                print(f"{data}: {label}: compile failed: {c.stderr.strip()}", flush=True)
+            compiled = compile_export(snarkml, t, "boosted", proto.SerializeToString())
+            if isinstance(compiled, str):
+                print(f"{data}: {label}: compile failed: {compiled}", flush=True)
                 continue
-            info = json.loads(c.stdout)
+            session, build, info = compiled
             wrong, worst, errors = 0, 0.0, []
             for i in held_out:
-                (t / "in.json").write_text(json.dumps({"input_data": [x[i].tolist()]}))
-                o = json.loads(run([snarkml, "run", str(build), "--input", str(t / "in.json"),
-                                    "--json"]).stdout)["outputs"]
+                o = run_row(snarkml, t, build, x[i])
                 ref = session.run(None, {"input": x[i:i + 1]})
                 if len(ref) == 2:   # a classifier: the label, then the probabilities
                     wrong += int(o[0]["values"][0] != ref[0].ravel()[0])
@@ -344,9 +357,11 @@ def others(snarkml: str, t: Path) -> None:
         ("decision tree classifier, depth 4", tree.DecisionTreeClassifier(max_depth=4), iris),
         ("decision tree regressor, depth 5", tree.DecisionTreeRegressor(max_depth=5), diabetes),
         ("extra trees classifier, 10 of depth 4",
-         ensemble.ExtraTreesClassifier(n_estimators=10, max_depth=4), cancer),
-        ("bagging regressor, 5 trees", ensemble.BaggingRegressor(n_estimators=5), diabetes),
-        ("AdaBoost classifier, 10 stumps", ensemble.AdaBoostClassifier(n_estimators=10), cancer),
+         ensemble.ExtraTreesClassifier(n_estimators=10, max_depth=4, random_state=0), cancer),
+        ("bagging regressor, 5 trees",
+         ensemble.BaggingRegressor(n_estimators=5, random_state=0), diabetes),
+        ("AdaBoost classifier, 10 stumps",
+         ensemble.AdaBoostClassifier(n_estimators=10, random_state=0), cancer),
         ("Gaussian naive Bayes", naive_bayes.GaussianNB(), iris),
         ("linear discriminant analysis", discriminant_analysis.LinearDiscriminantAnalysis(),
          iris),
@@ -365,25 +380,19 @@ def others(snarkml: str, t: Path) -> None:
         model.fit(x) if y is None else model.fit(x, y)
         last = model.steps[-1][1] if hasattr(model, "steps") else model
         options = {id(last): {"zipmap": False}} if hasattr(last, "predict_proba") else None
-        onnx_path = t / "other.onnx"
-        onnx_path.write_bytes(to_onnx(model, x[:1], target_opset={"": 17, "ai.onnx.ml": 3},
-                                      options=options).SerializeToString())
-        session = ort.InferenceSession(str(onnx_path))
-        name = session.get_inputs()[0].name
         (t / "cal.json").write_text(json.dumps({"inputs": [r.tolist() for r in x[::3]]}))
-        build = t / "other"
-        c = run([snarkml, "compile", str(onnx_path), "--calibration", str(t / "cal.json"),
-                 "-o", str(build), "--json", "--allow-error"])
-        if c.returncode:
-            print(f"{label}: compile refused: {c.stderr.strip()}", flush=True)
+        compiled = compile_export(snarkml, t, "other", to_onnx(
+            model, x[:1], target_opset={"": 17, "ai.onnx.ml": 3},
+            options=options).SerializeToString())
+        if isinstance(compiled, str):
+            print(f"{label}: compile refused: {compiled}", flush=True)
             continue
-        info = json.loads(c.stdout)
+        session, build, info = compiled
+        name = session.get_inputs()[0].name
         wrong, worst = 0, 0.0
         rows = [i for i in range(len(x)) if i % 3][:40]
         for i in rows:
-            (t / "in.json").write_text(json.dumps({"input_data": [x[i].tolist()]}))
-            outs = json.loads(run([snarkml, "run", str(build), "--input", str(t / "in.json"),
-                                   "--json"]).stdout)["outputs"]
+            outs = run_row(snarkml, t, build, x[i])
             for ours, ref in zip(outs, session.run(None, {name: x[i:i + 1]})):
                 ref = np.asarray(ref)
                 got = np.array(ours["values"], dtype=float)
