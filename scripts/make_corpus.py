@@ -49,7 +49,8 @@ MODELS = {}
 # place (the committed fixtures are what this script writes, byte for byte).
 SEEDS = {"inverted_residual": 1055}
 # Models calibrated on more samples than N_CALIBRATION (a data set rather than a few examples).
-CALIBRATION_SAMPLES = {"tabular_narrow": 48, "tabular_columns": 48, "tree_wide_features": 48}
+CALIBRATION_SAMPLES = {"tabular_narrow": 48, "tabular_columns": 48, "tree_wide_features": 48,
+                       "tree_gathered_columns": 48}
 # Models using an op version the ONNX checker calls deprecated (still what some exporters wrote).
 DEPRECATED_OPS = {"group_norm"}
 
@@ -1774,6 +1775,23 @@ REFUSED = {
     "group_norm_bad_groups": ([node("GroupNormalization", ["input", "s", "b"], ["output"],
                                     num_groups=3)],
                               [init_f32("s", [1.0] * 8), init_f32("b", [0.0] * 8)]),
+    "label_encoder_strings": ([ml("LabelEncoder", ["input"], ["output"],
+                                  keys_strings=["a", "b"], values_int64s=[1, 2])], []),
+    "pow_negative_base": ([node("Pow", ["base", "input"], ["output"])],
+                          [init_f32("base", [-2.0])]),
+    # A Scan whose body holds a Scan of its own.
+    "scan_nested": ([node("Scan", ["input", "input"], ["state", "output"], num_scan_inputs=1,
+                          body=helper.make_graph(
+                              [node("Scan", ["s", "x"], ["s_out", "inner"], num_scan_inputs=1,
+                                    body=helper.make_graph(
+                                        [node("Identity", ["t"], ["t_out"]),
+                                         node("Identity", ["y"], ["y_out"])], "inner",
+                                        inputs=[tensor_info("t", [8]), tensor_info("y", [])],
+                                        outputs=[tensor_info("t_out", [8]),
+                                                 tensor_info("y_out", [])]))],
+                              "outer", inputs=[tensor_info("s", [8]), tensor_info("x", [8])],
+                              outputs=[tensor_info("s_out", [8]), tensor_info("inner", [8])]))],
+                    []),
 }
 
 
@@ -1941,6 +1959,106 @@ def concat_constant_parts(rng):
         {"output": [2, 2]},
         [init_f32("ones", np.ones((2, 1))), init_f32("middle", [[0.5, -0.25], [1.5, 2.0]]),
          init_f32("last", [[-1.0], [0.75]]), init_f32("w", rng.normal(size=(10, 2)).round(2))],
+        18,
+    )
+
+
+@model("scan_distances", "a Scan as skl2onnx writes a nearest-neighbours model: the input "
+       "carried as the state, one iteration per constant training row (its squared distance "
+       "to the input), the distances stacked and transposed, the nearest two taken by TopK")
+def scan_distances(rng):
+    body = helper.make_graph(
+        [node("Identity", ["next_in"], ["next_out"]),
+         node("Sub", ["next_in", "row"], ["diff"]),
+         node("ReduceSumSquare", ["diff", "axes"], ["scan_out"], keepdims=0)],
+        "distances",
+        inputs=[tensor_info("next_in", [2, 4]), tensor_info("row", [4])],
+        outputs=[tensor_info("next_out", [2, 4]), tensor_info("scan_out", [2])],
+        initializer=[init_i64("axes", [1])])
+    return (
+        [node("Scan", ["x", "rows"], ["last", "stacked"], body=body, num_scan_inputs=1),
+         node("Transpose", ["stacked"], ["output"], perm=[1, 0]),
+         node("TopK", ["output", "k"], ["nearest", "at"], largest=0),
+         node("Cast", ["at"], ["index"], to=onnx.TensorProto.FLOAT)],
+        {"x": ([2, 4], -1.0, 1.0)},
+        {"output": [2, 6], "nearest": [2, 2], "index": [2, 2]},
+        [init_f32("rows", rng.uniform(-1, 1, size=(6, 4)).round(2)), init_i64("k", [2])],
+        18,
+    )
+
+
+@model("label_encoder_ids", "a LabelEncoder of integer keys to float values on a computed "
+       "integer tensor, with keys left out (the default), as an isolation forest maps its "
+       "trees' leaf ids to sample counts")
+def label_encoder_ids(rng):
+    return (
+        [node("Add", ["ids", "one"], ["shifted"]),
+         ml("LabelEncoder", ["shifted"], ["output"], keys_int64s=[1, 2, 3, 5, 6],
+            values_floats=[0.5, -1.25, 3.0, 2.5, 8.0], default_float=-4.0)],
+        {"ids": ([2, 3], 0, 6, np.int64)},
+        {"output": [2, 3]},
+        [init_i64("one", [1])],
+        18,
+    )
+
+
+@model("variadic_constants", "Max, Min, Sum and Mean with constant operands beside computed "
+       "ones (an isolation forest's max(n, 2)), and Pow of a constant base to a computed "
+       "exponent (its 2^(-depth/c))")
+def variadic_constants(rng):
+    return (
+        [node("Max", ["x", "floor"], ["max"]),
+         node("Min", ["x", "y", "caps"], ["min"]),
+         node("Sum", ["x", "half", "y"], ["sum"]),
+         node("Mean", ["x", "half"], ["mean"]),
+         node("Pow", ["two", "x"], ["pow"])],
+        {"x": ([2, 3], -1.0, 1.0), "y": ([2, 3], -1.0, 1.0)},
+        {"max": [2, 3], "min": [2, 3], "sum": [2, 3], "mean": [2, 3], "pow": [2, 3]},
+        [init_f32("floor", [0.25]), init_f32("caps", [[0.5, -0.25, 0.0]]),
+         init_f32("half", [0.5]), init_f32("two", [2.0])],
+        18,
+    )
+
+
+@model("gemm_computed_bias", "a Gemm whose bias C is computed, as skl2onnx writes k-means: "
+       "the squared distance to each centre is |x|^2 (ReduceSumSquare, the bias) - 2 x.c "
+       "(Gemm, alpha -2, transB) + |c|^2, the cluster the ArgMin")
+def gemm_computed_bias(rng):
+    centres = rng.uniform(-1, 1, size=(3, 4)).round(2)
+    return (
+        [node("ReduceSumSquare", ["x", "axes"], ["norms"], keepdims=1),
+         node("Gemm", ["x", "centres", "norms"], ["cross"], alpha=-2.0, transB=1),
+         node("Add", ["cross", "centre_norms"], ["output"]),
+         node("ArgMin", ["output"], ["cluster"], axis=1, keepdims=0),
+         node("Cast", ["cluster"], ["label"], to=onnx.TensorProto.FLOAT)],
+        {"x": ([2, 4], -1.0, 1.0)},
+        {"output": [2, 3], "label": [2]},
+        [init_f32("centres", centres), init_i64("axes", [1]),
+         init_f32("centre_norms", (centres ** 2).sum(axis=1)[None, :])],
+        18,
+    )
+
+
+@model("tree_gathered_columns", "a forest on columns a constant Gather picks from features "
+       "of very different ranges (±0.02 to ±4,000), as an isolation forest reads each tree's "
+       "own columns: the tree's comparisons copy the copy, and its narrow features are "
+       "quantized finer through both copies")
+def tree_gathered_columns(rng):
+    half = [0.02, 1.0, 40.0, 4000.0]
+    columns = [3, 0, 1]
+    forest = tree_ensemble(rng, "forest", "output", len(columns), 6, 1, "BRANCH_LEQ", "AVERAGE",
+                           x="picked")
+    attrs = {a.name: a for a in forest.attribute}
+    for i, mode in enumerate(attrs["nodes_modes"].strings):
+        if mode != b"LEAF":
+            f = columns[attrs["nodes_featureids"].ints[i]]
+            attrs["nodes_values"].floats[i] = float(
+                np.float32(rng.integers(-128, 129) / 256 * half[f]))
+    return (
+        [node("Gather", ["x", "columns"], ["picked"], axis=1), forest],
+        {"x": ([1, len(half)], "tabular", half)},
+        {"output": [1, 1]},
+        [init_i64("columns", columns)],
         18,
     )
 

@@ -100,6 +100,26 @@ fn ml_models_asking_for_what_the_circuit_does_not_compute_are_refused_naming_the
 }
 
 #[test]
+fn a_label_encoder_of_strings_a_negative_pow_base_and_a_nested_scan_are_refused_naming_the_node() {
+    refusal(
+        "label_encoder_strings",
+        &["LabelEncoder", "`output`", "keys_strings"],
+    );
+    refusal(
+        "pow_negative_base",
+        &[
+            "Pow",
+            "`output`",
+            "a constant base that is not one positive number",
+        ],
+    );
+    refusal(
+        "scan_nested",
+        &["Scan", "`state`", "a Scan body with subgraphs of its own"],
+    );
+}
+
+#[test]
 fn a_group_norm_whose_groups_do_not_divide_the_channels_is_refused_naming_the_node() {
     refusal(
         "group_norm_bad_groups",

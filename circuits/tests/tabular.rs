@@ -156,3 +156,28 @@ fn tree_branches_on_wide_and_narrow_features_are_decided_at_each_features_precis
     let q = model.quantize_inputs(&samples[0]).unwrap();
     prover::mock(&model, &q).unwrap();
 }
+
+#[test]
+fn tree_branches_on_columns_a_gather_picked_are_decided_at_each_features_precision_too() {
+    // `corpus/tree_gathered_columns`: the forest of `tree_wide_features` reading columns 3, 0
+    // and 1 that a constant Gather picked (an isolation forest reads each tree's columns so):
+    // the tree's comparisons are a copy of that copy. Before finer features followed copies of
+    // copies, the input kept one scale (isolation forests then branched the other way on
+    // features within a step of a threshold).
+    let stem = "corpus/tree_gathered_columns";
+    let samples = fixture_samples(stem);
+    let model = compile_stem(stem, &samples, &CompileOptions::default()).unwrap();
+    let bits = &model.inputs[0].feature_bits;
+    // Narrow features 0 and 1 take bits; column 2, which no branch reads, and the widest none.
+    assert!(
+        bits.len() == 4 && bits[0] >= 8 && bits[1] >= 8 && bits[2] == 0 && bits[3] == 0,
+        "{bits:?}"
+    );
+    assert!(
+        model.report.mean_rel_error < 0.002,
+        "{}",
+        model.report.mean_rel_error
+    );
+    let q = model.quantize_inputs(&samples[0]).unwrap();
+    prover::mock(&model, &q).unwrap();
+}

@@ -474,20 +474,19 @@ impl FeatureWeights {
 }
 
 /// The weights of each feature (last axis, `n` of them) of tensor `t` among the dense layers
-/// and affine maps reading it; `None` if anything else reads it (but a copy, where `copies`
-/// says a copy's readers are counted on their own).
+/// and affine maps reading it; `None` if anything else reads it (but a copy, whose readers
+/// are counted on their own).
 fn feature_weights(
     graph: &FloatGraph,
     t: TensorId,
     n: usize,
     sw: u32,
-    copies: bool,
 ) -> Option<Vec<FeatureWeights>> {
     let mut seen = vec![FeatureWeights::NONE; n];
     let scales = std::array::from_fn(|e| f64::from(sw).exp2() / (e as f64).exp2());
     for op in graph.ops.iter().filter(|op| op.inputs().contains(&t)) {
         match op {
-            FloatOp::Select { .. } if copies => {}
+            FloatOp::Select { .. } => {}
             FloatOp::Dense {
                 input,
                 n_in,
@@ -513,7 +512,8 @@ fn feature_weights(
 /// The extra fractional bits of each feature (last axis) of model input `t`, given the largest
 /// magnitude of each feature on the calibration samples (`features`), and those of each copy
 /// of `t`'s features (a constant Gather, ArrayFeatureExtractor or Concat in front of the
-/// linear layer), by tensor: empty unless every reader of `t`, or of such a copy, is a dense
+/// linear layer, or a copy of such a copy: an isolation forest's columns, then its trees'
+/// gathered comparisons), by tensor: empty unless every reader of `t`, or of such a copy, is a dense
 /// layer or an affine map (whose weights can absorb a per-feature scale) and some feature
 /// gains a bit. Feature `j`, at most `m_j` where the tensor reaches `M` (`m_j = 0`, or no
 /// weight reads it: keep the input's scale), takes `e_j` more bits, no more than keep twice
@@ -538,48 +538,48 @@ pub(crate) fn finer_features(
     if graph.outputs.contains(&t) || max_abs <= 0.0 || n == 0 {
         return Vec::new();
     }
-    // Who carries the weights: `t` itself, or copies of its features (a Select of `t` alone),
-    // each feature of a copy the input feature its elements copy (the same in every row;
-    // `None`: zeros).
+    // Who carries the weights: `t` itself, or copies of its features (a Select of `t` alone,
+    // or of such a copy alone: a Gather of columns, then a tree's gathered comparisons), each
+    // feature of a copy the input feature its elements copy (the same in every row; `None`:
+    // zeros).
     let mut carriers: Vec<(TensorId, Vec<Option<usize>>)> = Vec::new();
-    let direct = graph.ops.iter().filter(|op| op.inputs().contains(&t));
-    if direct.clone().next().is_none() {
+    if !graph.ops.iter().any(|op| op.inputs().contains(&t)) {
         return Vec::new();
     }
-    for op in direct {
-        match op {
-            FloatOp::Dense { .. } | FloatOp::Affine { .. } => {
-                if !carriers.iter().any(|(c, _)| *c == t) {
-                    carriers.push((t, (0..n).map(Some).collect()));
-                }
-            }
-            FloatOp::Select {
-                inputs,
-                output,
-                map,
-                ..
-            } if !graph.outputs.contains(output) && inputs.iter().all(|i| *i == t) => {
-                let width = graph.tensors[*output].shape.last().copied().unwrap_or(1);
-                if width == 0 {
-                    return Vec::new();
-                }
-                let mut source: Vec<Option<Option<usize>>> = vec![None; width];
-                for (k, m) in map.iter().enumerate() {
-                    let f = m.map(|(_, e)| e as usize % n);
-                    match source[k % width] {
-                        None => source[k % width] = Some(f),
-                        Some(g) if g == f => {}
-                        Some(_) => return Vec::new(),
+    let mut queue = vec![(t, (0..n).map(Some).collect::<Vec<_>>())];
+    while let Some((c, from)) = queue.pop() {
+        for op in graph.ops.iter().filter(|op| op.inputs().contains(&c)) {
+            match op {
+                FloatOp::Dense { .. } | FloatOp::Affine { .. } => {}
+                FloatOp::Select {
+                    inputs,
+                    output,
+                    map,
+                    ..
+                } if !graph.outputs.contains(output) && inputs.iter().all(|i| *i == c) => {
+                    let width = graph.tensors[*output].shape.last().copied().unwrap_or(1);
+                    if width == 0 {
+                        return Vec::new();
                     }
+                    let mut source: Vec<Option<Option<usize>>> = vec![None; width];
+                    for (k, m) in map.iter().enumerate() {
+                        let f = m.and_then(|(_, e)| from[e as usize % from.len()]);
+                        match source[k % width] {
+                            None => source[k % width] = Some(f),
+                            Some(g) if g == f => {}
+                            Some(_) => return Vec::new(),
+                        }
+                    }
+                    queue.push((*output, source.into_iter().map(Option::flatten).collect()));
                 }
-                carriers.push((*output, source.into_iter().map(Option::flatten).collect()));
+                _ => return Vec::new(),
             }
-            _ => return Vec::new(),
         }
+        carriers.push((c, from));
     }
     let mut weights = vec![FeatureWeights::NONE; n];
     for (c, source) in &carriers {
-        let Some(w) = feature_weights(graph, *c, source.len(), sw, *c == t) else {
+        let Some(w) = feature_weights(graph, *c, source.len(), sw) else {
             return Vec::new();
         };
         for (j, f) in source.iter().enumerate() {

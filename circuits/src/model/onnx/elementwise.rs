@@ -220,6 +220,9 @@ impl Importer {
     /// `x^p` for a constant exponent: squares exactly by the product gate, the common roots
     /// and inverses by their own tables, any other exponent by a Pow table.
     pub(super) fn pow(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        if let Operand::Const(base) = self.operand(node, 0)? {
+            return self.pow_of_constant(node, name, base.clone());
+        }
         let x = self.var(node, 0)?;
         let p = self.constant(node, 1, "a computed exponent")?;
         let e = match p.data.as_slice() {
@@ -263,11 +266,17 @@ impl Importer {
     /// Sum, Mean, Max and Min of any number of computed tensors (broadcast): a chain of
     /// additions (then `1/n` for Mean), or one max/min over windows of their concatenation.
     pub(super) fn variadic(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let mut constants = Vec::new();
+        for i in 0..node.input.len() {
+            if let Operand::Const(c) = self.operand(node, i)? {
+                constants.push(c.clone());
+            }
+        }
+        if !constants.is_empty() {
+            return self.variadic_with_constants(node, name, &constants);
+        }
         let inputs: Vec<TensorId> = (0..node.input.len())
-            .map(|i| match self.operand(node, i)? {
-                Operand::Var(t) => Ok(t),
-                Operand::Const(_) => Err(unsupported(node, "a constant operand")),
-            })
+            .map(|i| self.var(node, i))
             .collect::<Result<_>>()?;
         if inputs.is_empty() {
             return Err(invalid(node, "no operands".into()));
@@ -336,6 +345,127 @@ impl Importer {
                     input: acc,
                     output,
                 })
+            }
+        }
+    }
+
+    /// Pow of a constant positive base `b` (one value) to a computed exponent: `exp(x·ln b)`,
+    /// an affine map and an Exp lookup (an isolation forest's `2^(−depth/c)`).
+    fn pow_of_constant(&mut self, node: &NodeProto, name: String, base: Const) -> Result<()> {
+        let x = self.var(node, 1)?;
+        let b = match base.data.as_slice() {
+            [first, rest @ ..] if rest.iter().all(|v| v == first) && *first > 0.0 => *first,
+            _ => {
+                return Err(unsupported(
+                    node,
+                    "a constant base that is not one positive number",
+                ))
+            }
+        };
+        let shape = self.graph.tensors[x].shape.clone();
+        let numel = shape.iter().product();
+        let nm = name.clone();
+        let scaled = self.step(node, "exponent", shape.clone(), |output| FloatOp::Affine {
+            node: nm,
+            input: x,
+            output,
+            scale: vec![b.ln() as f32; numel],
+            shift: vec![0.0; numel],
+        })?;
+        self.push(node, shape, |output| FloatOp::Activation {
+            node: name,
+            act: Activation::Exp,
+            input: scaled,
+            output,
+        })
+    }
+
+    /// Sum, Mean, Max or Min with constant operands beside computed ones (an isolation
+    /// forest's `max(n, 2)`): the computed operands' own result `v` (as [`Self::variadic`]
+    /// makes it), then with the constants combined into one `c` (broadcast): `v + c` for Sum,
+    /// `(v·m + c)/n` for Mean of `m` computed among `n`, `c + relu(v − c)` for Max and
+    /// `c − relu(c − v)` for Min.
+    fn variadic_with_constants(
+        &mut self,
+        node: &NodeProto,
+        name: String,
+        constants: &[Const],
+    ) -> Result<()> {
+        let vars: Vec<&str> = (0..node.input.len())
+            .filter(|i| matches!(self.operand(node, *i), Ok(Operand::Var(_))))
+            .map(|i| node.input[i].as_str())
+            .collect();
+        let out = self.output_name(node)?.to_owned();
+        let own = format!("{out}/computed");
+        let mut computed = node.clone();
+        computed.input = vars.iter().map(|v| (*v).to_owned()).collect();
+        computed.output = vec![own.clone()];
+        let op = node.op_type.clone();
+        self.variadic(&computed, name.clone())?;
+        let v = self.ids[&own];
+        let mut shape = self.graph.tensors[v].shape.clone();
+        for c in constants {
+            shape = broadcast_shapes(&shape, &c.shape).ok_or_else(|| {
+                invalid(
+                    node,
+                    format!("cannot broadcast {shape:?} with {:?}", c.shape),
+                )
+            })?;
+        }
+        let v = self.broadcast_var(node, v, &shape, "broadcast")?;
+        let numel: usize = shape.iter().product();
+        let mut c: Option<Vec<f64>> = None;
+        for k in constants {
+            let k = broadcast(&k.shape, &k.data, &shape).ok_or_else(|| {
+                invalid(node, format!("cannot broadcast {:?} to {shape:?}", k.shape))
+            })?;
+            c = Some(match c {
+                None => k,
+                Some(c) => c
+                    .iter()
+                    .zip(&k)
+                    .map(|(a, b)| match op.as_str() {
+                        "Max" => a.max(*b),
+                        "Min" => a.min(*b),
+                        _ => a + b,
+                    })
+                    .collect(),
+            });
+        }
+        let c: Vec<f32> = c.unwrap_or_default().iter().map(|v| *v as f32).collect();
+        let affine = |input, scale: f32, shift: &[f32]| {
+            let (name, shift) = (name.clone(), shift.to_vec());
+            move |output| FloatOp::Affine {
+                node: name,
+                input,
+                output,
+                scale: vec![scale; numel],
+                shift,
+            }
+        };
+        match op.as_str() {
+            "Sum" => self.push(node, shape, affine(v, 1.0, &c)),
+            "Mean" => {
+                let n = node.input.len() as f32;
+                let m = vars.len() as f32;
+                let shift: Vec<f32> = c.iter().map(|c| c / n).collect();
+                self.push(node, shape, affine(v, m / n, &shift))
+            }
+            _ => {
+                // Max: c + relu(v − c); Min: c − relu(c − v).
+                let sign = if op == "Max" { 1.0 } else { -1.0 };
+                let neg: Vec<f32> = c.iter().map(|c| -sign * c).collect();
+                let apart = self.step(node, "apart", shape.clone(), affine(v, sign, &neg))?;
+                let nm = name.clone();
+                let kept = self.step(node, "beyond", shape.clone(), |output| {
+                    FloatOp::Activation {
+                        node: nm,
+                        act: Activation::Relu,
+                        input: apart,
+                        output,
+                    }
+                })?;
+                self.push(node, shape, affine(kept, sign, &c))
             }
         }
     }

@@ -234,8 +234,9 @@ impl Importer {
         Ok((geometry, kernel, pads, include_pad))
     }
 
-    /// Gemm with a computed right operand (PyTorch's old `mm` and `addmm` exports): the same
-    /// as the nodes Transpose (with `transB`), MatMul, Mul by `alpha` and Add of `beta·C`,
+    /// Gemm with a computed right operand (PyTorch's old `mm` and `addmm` exports) or a bias
+    /// C other than one value per column (skl2onnx's k-means: `‖x‖²`, computed): the same as
+    /// the nodes Transpose (with `transB`), MatMul, Mul by `alpha` and Add of `beta·C`,
     /// imported as such.
     fn gemm_computed(&mut self, node: &NodeProto) -> Result<()> {
         let out = self.output_name(node)?.to_owned();
@@ -317,7 +318,26 @@ impl Importer {
             return Err(unsupported(node, "transA=1"));
         }
         let input = self.var(node, 0)?;
-        if matches!(self.operand(node, 1)?, Operand::Var(_)) {
+        // A computed B, or a bias C other than one value per column (computed, as k-means'
+        // `‖x‖²`, or varying across rows): a MatMul, then Mul and Add.
+        let trans_b = attr_int(node, "transB").unwrap_or(0) != 0;
+        let c = node.input.get(2).filter(|c| !c.is_empty());
+        let general = match (self.operand(node, 1)?, c) {
+            (Operand::Var(_), _) => true,
+            (_, None) => false,
+            (Operand::Const(b), Some(_)) => match self.operand(node, 2)? {
+                Operand::Var(_) => true,
+                Operand::Const(c) => {
+                    let n = if trans_b {
+                        b.shape.first()
+                    } else {
+                        b.shape.get(1)
+                    };
+                    c.shape.iter().product::<usize>() > n.copied().unwrap_or(0)
+                }
+            },
+        };
+        if general {
             return self.gemm_computed(node);
         }
         let b = self.constant(node, 1, COMPUTED_RIGHT_OPERAND)?;
@@ -330,7 +350,6 @@ impl Importer {
         }
         let alpha = attr_float(node, "alpha").unwrap_or(1.0);
         let beta = attr_float(node, "beta").unwrap_or(1.0);
-        let trans_b = attr_int(node, "transB").unwrap_or(0) != 0;
         let (k, n) = if trans_b {
             (b.shape[1], b.shape[0])
         } else {
@@ -356,10 +375,14 @@ impl Importer {
         let bias = match node.input.get(2).filter(|s| !s.is_empty()) {
             None => vec![0f32; n],
             Some(_) => {
+                // One value per column (C computed or varying across rows went the general way).
                 let c = self.constant(node, 2, "a computed bias C")?;
-                let per_column = broadcast(&c.shape, &c.data, &[1, n])
-                    .filter(|_| c.shape.iter().product::<usize>() <= n)
-                    .ok_or_else(|| unsupported(node, "a bias C that varies across rows"))?;
+                let per_column = broadcast(&c.shape, &c.data, &[1, n]).ok_or_else(|| {
+                    invalid(
+                        node,
+                        format!("a bias C of shape {:?} for {n} columns", c.shape),
+                    )
+                })?;
                 per_column.iter().map(|v| (beta * v) as f32).collect()
             }
         };

@@ -172,6 +172,94 @@ impl Importer {
         self.lp_normalization(&lp, name)
     }
 
+    /// `LabelEncoder` of numbers (int64 or float keys and values; strings are refused): `y =
+    /// default + Σ_k (v_k − default)·[x = k]`, each element compared with every key at once (one
+    /// copy of `x` per key, less the key, one IsZero lookup), then one dense layer of the
+    /// values. An isolation forest maps its trees' leaf ids to sample counts and depths this way.
+    pub(super) fn label_encoder(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let x = self.var(node, 0)?;
+        let numbers = |kind: &str| -> Result<Option<Vec<f64>>> {
+            if let Some(t) = node
+                .attribute
+                .iter()
+                .find(|a| a.name == format!("{kind}_tensor"))
+                .and_then(|a| a.t.as_ref())
+            {
+                return super::tensor_from_proto(t, &node.name)
+                    .map(|c| Some(c.data))
+                    .map_err(|_| unsupported(node, &format!("{kind}_tensor of strings")));
+            }
+            if let Some(v) = attr_ints(node, &format!("{kind}_int64s")) {
+                return Ok(Some(v.iter().map(|v| *v as f64).collect()));
+            }
+            let floats = attr_floats(node, &format!("{kind}_floats"));
+            if !floats.is_empty() {
+                return Ok(Some(floats.iter().map(|v| f64::from(*v)).collect()));
+            }
+            if !attr_strings(node, &format!("{kind}_strings")).is_empty() {
+                return Err(unsupported(node, &format!("{kind}_strings")));
+            }
+            Ok(None)
+        };
+        let keys = numbers("keys")?.ok_or_else(|| invalid(node, "no keys".into()))?;
+        let values = numbers("values")?.ok_or_else(|| invalid(node, "no values".into()))?;
+        if keys.len() != values.len() || keys.is_empty() {
+            return Err(invalid(
+                node,
+                format!("{} keys for {} values", keys.len(), values.len()),
+            ));
+        }
+        let tensor_default = node
+            .attribute
+            .iter()
+            .find(|a| a.name == "default_tensor")
+            .and_then(|a| a.t.as_ref())
+            .and_then(|t| super::tensor_from_proto(t, &node.name).ok())
+            .and_then(|c| c.data.first().copied());
+        let default = tensor_default
+            .or_else(|| {
+                node.attribute
+                    .iter()
+                    .any(|a| a.name == "values_int64s")
+                    .then(|| attr_int(node, "default_int64").unwrap_or(-1) as f64)
+            })
+            .unwrap_or_else(|| super::attr_float(node, "default_float").unwrap_or(0.0));
+        let shape = self.graph.tensors[x].shape.clone();
+        let n: usize = shape.iter().product();
+        let k = keys.len();
+        let mut wide = shape.clone();
+        wide.push(k);
+        let map = (0..n * k).map(|e| Some((0, (e / k) as u32))).collect();
+        let copies = self.copies(node, "per_key", wide.clone(), vec![x], map)?;
+        let nm = name.clone();
+        let diff = self.step(node, "less_key", wide, |output| FloatOp::AddConst {
+            node: nm,
+            input: copies,
+            constant: (0..n)
+                .flat_map(|_| keys.iter().map(|k| -*k as f32))
+                .collect(),
+            output,
+        })?;
+        let hits = self.lookup(node, diff, Activation::IsZero, "hits")?;
+        let mut one = shape.clone();
+        one.push(1);
+        let nm = name.clone();
+        let mapped = self.step(node, "mapped", one, |output| FloatOp::Dense {
+            node: nm,
+            input: hits,
+            output,
+            n_in: k,
+            n_out: 1,
+            weight: values.iter().map(|v| (v - default) as f32).collect(),
+            bias: vec![default as f32],
+        })?;
+        self.push(node, shape, |output| FloatOp::Reshape {
+            node: name,
+            input: mapped,
+            output,
+        })
+    }
+
     /// `LinearRegressor`: `x·Wᵀ + b` over the last axis (`targets` outputs), then its
     /// `post_transform`.
     pub(super) fn linear_regressor(&mut self, node: &NodeProto, name: String) -> Result<()> {

@@ -20,6 +20,7 @@ mod ml;
 mod recurrent;
 mod reduce;
 mod reference;
+mod scan;
 mod shape;
 mod svm;
 mod trees;
@@ -446,9 +447,11 @@ impl Importer {
                 Ok(())
             }
             "Gemm" => self.gemm(node, name),
+            "Scan" => self.scan(node),
             "TreeEnsembleRegressor" => self.tree_ensemble(node, name),
             "TreeEnsembleClassifier" => self.tree_classifier(node, name),
             "Scaler" => self.scaler(node, name),
+            "LabelEncoder" => self.label_encoder(node, name),
             "Normalizer" => self.normalizer(node, name),
             "LinearRegressor" => self.linear_regressor(node, name),
             "LinearClassifier" => self.linear_classifier(node, name),
