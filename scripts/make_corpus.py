@@ -1779,6 +1779,19 @@ REFUSED = {
                                   keys_strings=["a", "b"], values_int64s=[1, 2])], []),
     "pow_negative_base": ([node("Pow", ["base", "input"], ["output"])],
                           [init_f32("base", [-2.0])]),
+    # A while loop: its condition, the state's sum still positive, is computed from the data.
+    "loop_computed_condition": (
+        [node("Loop", ["", "go", "input"], ["output"], body=helper.make_graph(
+            [node("ReduceSum", ["h"], ["total"], keepdims=0),
+             node("Greater", ["total", "zero"], ["more"]),
+             node("Sub", ["h", "one"], ["h_out"])],
+            "while", inputs=[helper.make_tensor_value_info("i", onnx.TensorProto.INT64, []),
+                             helper.make_tensor_value_info("c", onnx.TensorProto.BOOL, []),
+                             tensor_info("h", [2, 8])],
+            outputs=[helper.make_tensor_value_info("more", onnx.TensorProto.BOOL, []),
+                     tensor_info("h_out", [2, 8])]))],
+        [numpy_helper.from_array(np.array(True), "go"), init_f32("zero", 0.0),
+         init_f32("one", 1.0)]),
     # A Scan whose body holds a Scan of its own.
     "scan_nested": ([node("Scan", ["input", "input"], ["state", "output"], num_scan_inputs=1,
                           body=helper.make_graph(
@@ -2059,6 +2072,58 @@ def tree_gathered_columns(rng):
         {"x": ([1, len(half)], "tabular", half)},
         {"output": [1, 1]},
         [init_i64("columns", columns)],
+        18,
+    )
+
+
+@model("loop_unrolled", "a Loop of a constant trip count (3) and a constant condition, as "
+       "exporters write a `for` loop: a recurrent state through a dense layer and Tanh plus "
+       "the iteration number, each step's row sums stacked as a scan output")
+def loop_unrolled(rng):
+    body = helper.make_graph(
+        [node("Identity", ["cond_in"], ["cond_out"]),
+         node("MatMul", ["h", "w"], ["hw"]),
+         node("Cast", ["i"], ["fi"], to=onnx.TensorProto.FLOAT),
+         node("Mul", ["fi", "quarter"], ["step"]),
+         node("Add", ["hw", "step"], ["hb"]),
+         node("Tanh", ["hb"], ["h_out"]),
+         node("ReduceSum", ["h_out", "axes"], ["sums"], keepdims=0)],
+        "step",
+        inputs=[helper.make_tensor_value_info("i", onnx.TensorProto.INT64, []),
+                helper.make_tensor_value_info("cond_in", onnx.TensorProto.BOOL, []),
+                tensor_info("h", [2, 3])],
+        outputs=[helper.make_tensor_value_info("cond_out", onnx.TensorProto.BOOL, []),
+                 tensor_info("h_out", [2, 3]), tensor_info("sums", [2])],
+        initializer=[init_f32("quarter", [0.25]), init_i64("axes", [1])])
+    return (
+        [node("Loop", ["trips", "go", "x"], ["output", "steps"], body=body)],
+        {"x": ([2, 3], -1.0, 1.0)},
+        {"output": [2, 3], "steps": [3, 2]},
+        [init_i64("trips", 3), numpy_helper.from_array(np.array(True), "go"),
+         weights(rng, "w", (3, 3), 1.0)],
+        18,
+    )
+
+
+@model("if_branches", "If with a constant condition (the branch it names is imported) and "
+       "with a condition computed from the input (both branches, then a Where), the branches "
+       "reading the enclosing graph's values")
+def if_branches(rng):
+    def branch(name, nodes, out):
+        return helper.make_graph(nodes, name, inputs=[], outputs=[tensor_info(out, [2, 3])])
+    return (
+        [node("If", ["fixed"], ["doubled"],
+              then_branch=branch("then", [node("Mul", ["x", "two"], ["twice"])], "twice"),
+              else_branch=branch("else", [node("Neg", ["x"], ["negated"])], "negated")),
+         node("ReduceSum", ["x"], ["total"], keepdims=0),
+         node("Greater", ["total", "zero"], ["positive"]),
+         node("If", ["positive"], ["output"],
+              then_branch=branch("then", [node("Relu", ["doubled"], ["kept"])], "kept"),
+              else_branch=branch("else", [node("Sigmoid", ["x"], ["squashed"])], "squashed"))],
+        {"x": ([2, 3], -1.0, 1.0)},
+        {"output": [2, 3]},
+        [numpy_helper.from_array(np.array(True), "fixed"), init_f32("two", [2.0]),
+         init_f32("zero", 0.0)],
         18,
     )
 

@@ -100,7 +100,8 @@ fn ml_models_asking_for_what_the_circuit_does_not_compute_are_refused_naming_the
 }
 
 #[test]
-fn a_label_encoder_of_strings_a_negative_pow_base_and_a_nested_scan_are_refused_naming_the_node() {
+fn a_label_encoder_of_strings_a_negative_pow_base_and_a_nested_subgraph_are_refused_naming_the_node(
+) {
     refusal(
         "label_encoder_strings",
         &["LabelEncoder", "`output`", "keys_strings"],
@@ -115,7 +116,20 @@ fn a_label_encoder_of_strings_a_negative_pow_base_and_a_nested_scan_are_refused_
     );
     refusal(
         "scan_nested",
-        &["Scan", "`state`", "a Scan body with subgraphs of its own"],
+        &["Scan", "`state`", "a subgraph holding subgraphs of its own"],
+    );
+}
+
+#[test]
+fn a_loop_whose_condition_is_computed_from_the_data_is_refused_naming_the_node() {
+    // A while loop cannot be unrolled to a count fixed before the data is seen.
+    refusal(
+        "loop_computed_condition",
+        &[
+            "Loop",
+            "`output`",
+            "a loop condition computed from the data",
+        ],
     );
 }
 

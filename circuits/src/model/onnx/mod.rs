@@ -20,8 +20,8 @@ mod ml;
 mod recurrent;
 mod reduce;
 mod reference;
-mod scan;
 mod shape;
+mod subgraph;
 mod svm;
 mod trees;
 mod types;
@@ -421,6 +421,14 @@ impl Importer {
     }
 
     pub(super) fn node(&mut self, node: &NodeProto) -> Result<()> {
+        // Ops holding graphs are inlined whatever their inputs: an If's branches and a loop's
+        // body read the enclosing graph's values without naming them as inputs.
+        match node.op_type.as_str() {
+            "Scan" => return self.scan(node),
+            "Loop" => return self.loop_op(node),
+            "If" => return self.if_op(node),
+            _ => {}
+        }
         let name = node_name(node);
         if let Some(value) = self.fold(node)? {
             let output = self.output_name(node)?.to_owned();
@@ -447,7 +455,6 @@ impl Importer {
                 Ok(())
             }
             "Gemm" => self.gemm(node, name),
-            "Scan" => self.scan(node),
             "TreeEnsembleRegressor" => self.tree_ensemble(node, name),
             "TreeEnsembleClassifier" => self.tree_classifier(node, name),
             "Scaler" => self.scaler(node, name),
