@@ -1792,6 +1792,9 @@ REFUSED = {
                      tensor_info("h_out", [2, 8])]))],
         [numpy_helper.from_array(np.array(True), "go"), init_f32("zero", 0.0),
          init_f32("one", 1.0)]),
+    # A quantization scale computed from the data (DynamicQuantizeLinear's form, spelled out).
+    "quantize_computed_scale": ([node("ReduceMax", ["input"], ["top"], keepdims=0),
+                                 node("QuantizeLinear", ["input", "top"], ["output"])], []),
     # A Scan whose body holds a Scan of its own.
     "scan_nested": ([node("Scan", ["input", "input"], ["state", "output"], num_scan_inputs=1,
                           body=helper.make_graph(
@@ -2124,6 +2127,31 @@ def if_branches(rng):
         {"output": [2, 3]},
         [numpy_helper.from_array(np.array(True), "fixed"), init_f32("two", [2.0]),
          init_f32("zero", 0.0)],
+        18,
+    )
+
+
+@model("qdq_conv", "a quantized model in the QDQ form (a TFLite int8 model as tf2onnx "
+       "converts it, onnxruntime's quantize_static): the input quantized to int8 and back, a "
+       "convolution of int8 weights dequantized per output channel, and its Sigmoid quantized "
+       "to uint8 and back")
+def qdq_conv(rng):
+    w = rng.integers(-127, 128, size=(3, 2, 3, 3)).astype(np.int8)
+    return (
+        [node("QuantizeLinear", ["x", "x_scale", "x_zero"], ["x_q"]),
+         node("DequantizeLinear", ["x_q", "x_scale", "x_zero"], ["x_dq"]),
+         node("DequantizeLinear", ["w_q", "w_scale", "w_zero"], ["w"], axis=0),
+         node("Conv", ["x_dq", "w", "b"], ["conv"], pads=[1, 1, 1, 1]),
+         node("Sigmoid", ["conv"], ["y"]),
+         node("QuantizeLinear", ["y", "y_scale", "y_zero"], ["y_q"]),
+         node("DequantizeLinear", ["y_q", "y_scale", "y_zero"], ["output"])],
+        {"x": ([1, 2, 5, 5], -1.0, 1.0)},
+        {"output": [1, 3, 5, 5]},
+        [init_f32("x_scale", 0.125), numpy_helper.from_array(np.int8(-3), "x_zero"),
+         numpy_helper.from_array(w, "w_q"), init_f32("w_scale", [0.004, 0.002, 0.003]),
+         numpy_helper.from_array(np.zeros(3, np.int8), "w_zero"),
+         init_f32("b", rng.uniform(-0.5, 0.5, 3).round(2)),
+         init_f32("y_scale", 1.0 / 32), numpy_helper.from_array(np.uint8(0), "y_zero")],
         18,
     )
 

@@ -121,6 +121,14 @@ fn a_label_encoder_of_strings_a_negative_pow_base_and_a_nested_subgraph_are_refu
 }
 
 #[test]
+fn a_quantization_whose_scale_is_computed_from_the_data_is_refused_naming_the_node() {
+    refusal(
+        "quantize_computed_scale",
+        &["QuantizeLinear", "`output`", "a computed scale"],
+    );
+}
+
+#[test]
 fn a_loop_whose_condition_is_computed_from_the_data_is_refused_naming_the_node() {
     // A while loop cannot be unrolled to a count fixed before the data is seen.
     refusal(

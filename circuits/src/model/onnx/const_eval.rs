@@ -49,7 +49,7 @@ impl Importer {
     }
 
     /// The element type of constant `name`.
-    fn const_type(&self, name: &str, value: &Const) -> DataType {
+    pub(super) fn const_type(&self, name: &str, value: &Const) -> DataType {
         self.const_types
             .get(name)
             .copied()

@@ -17,6 +17,7 @@ mod integer;
 mod linear;
 mod logic;
 mod ml;
+mod qdq;
 mod recurrent;
 mod reduce;
 mod reference;
@@ -455,6 +456,8 @@ impl Importer {
                 Ok(())
             }
             "Gemm" => self.gemm(node, name),
+            "QuantizeLinear" => self.quantize_linear(node, name),
+            "DequantizeLinear" => self.dequantize_linear(node, name),
             "TreeEnsembleRegressor" => self.tree_ensemble(node, name),
             "TreeEnsembleClassifier" => self.tree_classifier(node, name),
             "Scaler" => self.scaler(node, name),
