@@ -154,7 +154,7 @@ pub fn parse(onnx: OnnxBytes<'_>) -> Result<FloatGraph> {
         importer.graph.input_types.push(dtype);
     }
     importer.proto = Some(proto.clone());
-    for node in &graph.node {
+    for node in subgraph::in_dependency_order(&graph.node) {
         let legacy = importer.legacy_broadcast(node)?;
         importer.node(legacy.as_ref().unwrap_or(node))?;
     }

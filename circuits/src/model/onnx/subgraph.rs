@@ -20,7 +20,7 @@
 use super::ml::{int_attr, synthetic};
 use super::{attr_int, attr_ints, invalid, node_name, unsupported, Const, Importer, Operand};
 use crate::error::Result;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use tract_onnx::pb::{self, GraphProto, NodeProto};
 
 /// The most iterations unrolled: each copies the body's ops into the circuit.
@@ -50,6 +50,74 @@ fn scalar(v: f64) -> Const {
         data: vec![v],
         integer: true,
     }
+}
+
+/// The names a graph reads from the graph around it: its nodes' inputs (and, recursively,
+/// their subgraphs' reads) that none of its nodes, inputs or initializers defines.
+fn outer_reads(g: &GraphProto) -> Vec<String> {
+    let mut defined: HashSet<&str> = (g.input.iter().map(|i| i.name.as_str()))
+        .chain(g.initializer.iter().map(|i| i.name.as_str()))
+        .collect();
+    let mut reads = Vec::new();
+    for n in &g.node {
+        let nested = n
+            .attribute
+            .iter()
+            .filter_map(|a| a.g.as_ref())
+            .flat_map(outer_reads);
+        for name in n.input.iter().cloned().chain(nested) {
+            if !name.is_empty() && !defined.contains(name.as_str()) {
+                reads.push(name);
+            }
+        }
+        defined.extend(n.output.iter().map(String::as_str));
+    }
+    reads
+}
+
+/// `nodes` in an order where each comes after the nodes making what it reads, its subgraphs'
+/// reads of the enclosing graph included (ONNX orders nodes by their explicit inputs only,
+/// and onnxruntime's quantizer, re-sorting a graph so, puts a Loop before the node making a
+/// value its body reads): the given order wherever it already is one (the earliest ready node
+/// first).
+pub(super) fn in_dependency_order(nodes: &[NodeProto]) -> Vec<&NodeProto> {
+    let maker: HashMap<&str, usize> = (nodes.iter().enumerate())
+        .flat_map(|(i, n)| n.output.iter().map(move |o| (o.as_str(), i)))
+        .collect();
+    let mut waiting = vec![0usize; nodes.len()];
+    let mut readers: Vec<Vec<usize>> = vec![Vec::new(); nodes.len()];
+    for (i, n) in nodes.iter().enumerate() {
+        let nested = n
+            .attribute
+            .iter()
+            .filter_map(|a| a.g.as_ref())
+            .flat_map(outer_reads);
+        let needs: HashSet<usize> = (n.input.iter().cloned().chain(nested))
+            .filter_map(|name| maker.get(name.as_str()).copied())
+            .filter(|m| *m != i)
+            .collect();
+        waiting[i] = needs.len();
+        for m in needs {
+            readers[m].push(i);
+        }
+    }
+    let mut ready: BTreeSet<usize> = (0..nodes.len()).filter(|i| waiting[*i] == 0).collect();
+    let mut order = Vec::with_capacity(nodes.len());
+    while let Some(i) = ready.pop_first() {
+        order.push(&nodes[i]);
+        for &r in &readers[i] {
+            waiting[r] -= 1;
+            if waiting[r] == 0 {
+                ready.insert(r);
+            }
+        }
+    }
+    // A cycle: the rest as given (their import names what is never defined).
+    if order.len() < nodes.len() {
+        let placed: HashSet<*const NodeProto> = order.iter().map(|n| *n as *const _).collect();
+        order.extend(nodes.iter().filter(|n| !placed.contains(&(*n as *const _))));
+    }
+    order
 }
 
 impl Importer {
@@ -366,5 +434,54 @@ impl Importer {
             self.node(&synthetic("Where", &name, &[&cond, y, n], to, vec![]))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(op: &str, inputs: &[&str], output: &str) -> NodeProto {
+        synthetic(op, output, inputs, output, vec![])
+    }
+
+    fn names(order: &[&NodeProto]) -> Vec<String> {
+        order.iter().map(|n| n.output[0].clone()).collect()
+    }
+
+    #[test]
+    fn a_node_whose_subgraph_reads_a_later_value_moves_after_its_maker_and_nothing_else_moves() {
+        // `b` reads nothing explicitly, but its branch reads `v`, made after it.
+        let branch = GraphProto {
+            node: vec![node("Neg", &["v"], "inner")],
+            output: vec![pb::ValueInfoProto {
+                name: "inner".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let mut b = node("If", &["c"], "b");
+        b.attribute.push(pb::AttributeProto {
+            name: "then_branch".into(),
+            g: Some(branch),
+            ..Default::default()
+        });
+        let nodes = vec![
+            node("Relu", &["x"], "a"),
+            b,
+            node("Abs", &["a"], "v"),
+            node("Add", &["b", "v"], "y"),
+        ];
+        assert_eq!(names(&in_dependency_order(&nodes)), ["a", "v", "b", "y"]);
+        // Already in order: as given (the earliest ready node first, not any topological order).
+        let sorted = vec![
+            node("Relu", &["x"], "p"),
+            node("Abs", &["x"], "q"),
+            node("Add", &["q", "p"], "r"),
+        ];
+        assert_eq!(names(&in_dependency_order(&sorted)), ["p", "q", "r"]);
+        // A cycle keeps the rest in place, for the import to name what is undefined.
+        let cycle = vec![node("Neg", &["t"], "s"), node("Neg", &["s"], "t")];
+        assert_eq!(names(&in_dependency_order(&cycle)), ["s", "t"]);
     }
 }
