@@ -1795,6 +1795,8 @@ REFUSED = {
     # A quantization scale computed from the data (DynamicQuantizeLinear's form, spelled out).
     "quantize_computed_scale": ([node("ReduceMax", ["input"], ["top"], keepdims=0),
                                  node("QuantizeLinear", ["input", "top"], ["output"])], []),
+    "one_hot_encoder_strings": ([ml("OneHotEncoder", ["input"], ["output"],
+                                    cats_strings=["red", "green"])], []),
     # A Scan whose body holds a Scan of its own.
     "scan_nested": ([node("Scan", ["input", "input"], ["state", "output"], num_scan_inputs=1,
                           body=helper.make_graph(
@@ -2152,6 +2154,33 @@ def qdq_conv(rng):
          numpy_helper.from_array(np.zeros(3, np.int8), "w_zero"),
          init_f32("b", rng.uniform(-0.5, 0.5, 3).round(2)),
          init_f32("y_scale", 1.0 / 32), numpy_helper.from_array(np.uint8(0), "y_zero")],
+        18,
+    )
+
+
+@model("sklearn_preprocessing", "scikit-learn's preprocessing as skl2onnx writes a "
+       "ColumnTransformer: an Imputer of missing values (NaN, which no circuit input holds: "
+       "the identity) and one of a sentinel (-1 becomes the column's mean), a Binarizer, and a "
+       "OneHotEncoder of an integer column (a value in no category encodes as zeros), "
+       "concatenated into a LinearClassifier")
+def sklearn_preprocessing(rng):
+    return (
+        [ml("Imputer", ["num"], ["filled"], imputed_value_floats=[0.5, -0.25],
+            replaced_value_float=float("nan")),
+         node("Round", ["filled"], ["whole"]),   # -1, 0 or 1: the sentinel is common
+         ml("Imputer", ["whole"], ["imputed"], imputed_value_floats=[0.75, 0.1],
+            replaced_value_float=-1.0),
+         ml("Binarizer", ["num"], ["flags"], threshold=0.25),
+         node("Cast", ["cat"], ["cat_i"], to=onnx.TensorProto.INT64),
+         ml("OneHotEncoder", ["cat_i"], ["onehot"], cats_int64s=[0, 1, 3], zeros=1),
+         node("Reshape", ["onehot", "flat"], ["encoded"]),
+         node("Concat", ["imputed", "flags", "encoded"], ["features"], axis=1),
+         ml("LinearClassifier", ["features"], ["label", "output"],
+            coefficients=coefficients(rng, 3, 7), intercepts=[0.1, -0.2, 0.05],
+            classlabels_ints=[0, 1, 2], post_transform="SOFTMAX")],
+        {"num": ([2, 2], -1.0, 1.0), "cat": ([2, 1], 0, 4, np.int64)},
+        {"output": [2, 3]},
+        [init_i64("flat", [2, 3])],
         18,
     )
 

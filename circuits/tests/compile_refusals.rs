@@ -100,11 +100,18 @@ fn ml_models_asking_for_what_the_circuit_does_not_compute_are_refused_naming_the
 }
 
 #[test]
-fn a_label_encoder_of_strings_a_negative_pow_base_and_a_nested_subgraph_are_refused_naming_the_node(
-) {
+fn string_encoders_a_negative_pow_base_and_a_nested_subgraph_are_refused_naming_the_node() {
     refusal(
         "label_encoder_strings",
         &["LabelEncoder", "`output`", "keys_strings"],
+    );
+    refusal(
+        "one_hot_encoder_strings",
+        &[
+            "OneHotEncoder",
+            "`output`",
+            "cats_strings (string categories)",
+        ],
     );
     refusal(
         "pow_negative_base",

@@ -225,22 +225,8 @@ impl Importer {
             })
             .unwrap_or_else(|| super::attr_float(node, "default_float").unwrap_or(0.0));
         let shape = self.graph.tensors[x].shape.clone();
-        let n: usize = shape.iter().product();
         let k = keys.len();
-        let mut wide = shape.clone();
-        wide.push(k);
-        let map = (0..n * k).map(|e| Some((0, (e / k) as u32))).collect();
-        let copies = self.copies(node, "per_key", wide.clone(), vec![x], map)?;
-        let nm = name.clone();
-        let diff = self.step(node, "less_key", wide, |output| FloatOp::AddConst {
-            node: nm,
-            input: copies,
-            constant: (0..n)
-                .flat_map(|_| keys.iter().map(|k| -*k as f32))
-                .collect(),
-            output,
-        })?;
-        let hits = self.lookup(node, diff, Activation::IsZero, "hits")?;
+        let hits = self.equal_hits(node, &name, x, &keys)?;
         let mut one = shape.clone();
         one.push(1);
         let nm = name.clone();
@@ -257,6 +243,136 @@ impl Importer {
             node: name,
             input: mapped,
             output,
+        })
+    }
+
+    /// For each element of `x` and each of `keys`, 1 where they are equal and 0 elsewhere, along
+    /// a new last axis: one copy of `x` per key, less the key, one IsZero lookup.
+    fn equal_hits(
+        &mut self,
+        node: &NodeProto,
+        name: &str,
+        x: TensorId,
+        keys: &[f64],
+    ) -> Result<TensorId> {
+        let shape = self.graph.tensors[x].shape.clone();
+        let n: usize = shape.iter().product();
+        let k = keys.len();
+        let mut wide = shape;
+        wide.push(k);
+        let map = (0..n * k).map(|e| Some((0, (e / k) as u32))).collect();
+        let copies = self.copies(node, "per_key", wide.clone(), vec![x], map)?;
+        let nm = name.to_owned();
+        let diff = self.step(node, "less_key", wide, |output| FloatOp::AddConst {
+            node: nm,
+            input: copies,
+            constant: (0..n)
+                .flat_map(|_| keys.iter().map(|k| -*k as f32))
+                .collect(),
+            output,
+        })?;
+        self.lookup(node, diff, Activation::IsZero, "hits")
+    }
+
+    /// ai.onnx.ml `OneHotEncoder` of numeric categories (`cats_int64s`; strings refused): the
+    /// output has one more axis, 1 where the element equals that category ([`Self::equal_hits`]).
+    /// A value in no category encodes as zeros (onnxruntime's `zeros = 1`; with `zeros = 0` it
+    /// fails at run time, which a circuit cannot: such a value encodes as zeros too).
+    pub(super) fn one_hot_encoder(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        if !attr_strings(node, "cats_strings").is_empty() {
+            return Err(unsupported(node, "cats_strings (string categories)"));
+        }
+        let cats: Vec<f64> = attr_ints(node, "cats_int64s")
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| invalid(node, "no categories".into()))?
+            .iter()
+            .map(|c| *c as f64)
+            .collect();
+        let x = self.var(node, 0)?;
+        let hits = self.equal_hits(node, &name, x, &cats)?;
+        let shape = self.graph.tensors[hits].shape.clone();
+        self.push(node, shape, |output| FloatOp::Reshape {
+            node: name,
+            input: hits,
+            output,
+        })
+    }
+
+    /// ai.onnx.ml `Binarizer`: 1 where `x > threshold`, else 0 (one Step lookup of `x − t`).
+    pub(super) fn binarizer(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let x = self.var(node, 0)?;
+        let t = super::attr_float(node, "threshold").unwrap_or(0.0);
+        let shape = self.graph.tensors[x].shape.clone();
+        let numel: usize = shape.iter().product();
+        let nm = name.clone();
+        let margin = self.step(node, "margin", shape.clone(), |output| FloatOp::AddConst {
+            node: nm,
+            input: x,
+            constant: vec![-t as f32; numel],
+            output,
+        })?;
+        self.push(node, shape, |output| FloatOp::Activation {
+            node: name,
+            act: Activation::Step,
+            input: margin,
+            output,
+        })
+    }
+
+    /// ai.onnx.ml `Imputer`: each feature (last axis) equal to `replaced_value_float` becomes
+    /// its `imputed_value_floats` (`x + [x = r]·(v − r)`, an IsZero lookup of `x − r`). The
+    /// default replaced value is NaN, which no circuit input can be (an input file holding NaN
+    /// is refused naming it: impute before proving), so there the Imputer is the identity.
+    pub(super) fn imputer(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let x = self.var(node, 0)?;
+        let shape = self.graph.tensors[x].shape.clone();
+        if attr_ints(node, "imputed_value_int64s").is_some_and(|v| !v.is_empty()) {
+            return Err(unsupported(node, "imputed_value_int64s (integer features)"));
+        }
+        let replaced = super::attr_float(node, "replaced_value_float").unwrap_or(f64::NAN);
+        if replaced.is_nan() {
+            return self.push(node, shape, |output| FloatOp::Reshape {
+                node: name,
+                input: x,
+                output,
+            });
+        }
+        let features = *shape.last().unwrap_or(&1);
+        let values = match attr_floats(node, "imputed_value_floats") {
+            v if v.len() == 1 => vec![v[0]; features],
+            v if v.len() == features => v,
+            v => {
+                return Err(invalid(
+                    node,
+                    format!("{} imputed values for {features} features", v.len()),
+                ))
+            }
+        };
+        let numel: usize = shape.iter().product();
+        let nm = name.clone();
+        let margin = self.step(node, "margin", shape.clone(), |output| FloatOp::AddConst {
+            node: nm,
+            input: x,
+            constant: vec![-replaced as f32; numel],
+            output,
+        })?;
+        let hit = self.lookup(node, margin, Activation::IsZero, "missing")?;
+        let nm = name.clone();
+        let moved = self.step(node, "moved", shape.clone(), |output| FloatOp::Affine {
+            node: nm,
+            input: hit,
+            output,
+            scale: (0..numel)
+                .map(|e| (f64::from(values[e % features]) - replaced) as f32)
+                .collect(),
+            shift: vec![0.0; numel],
+        })?;
+        self.push(node, shape, |output| FloatOp::Add {
+            node: name,
+            a: x,
+            b: moved,
+            output,
+            sub: false,
         })
     }
 
