@@ -264,7 +264,8 @@ impl Importer {
     }
 
     /// Sum, Mean, Max and Min of any number of computed tensors (broadcast): a chain of
-    /// additions (then `1/n` for Mean), or one max/min over windows of their concatenation.
+    /// additions (then `1/n` for Mean), or one max/min over windows of their concatenation;
+    /// constant operands among them: [`Self::variadic_with_constants`].
     pub(super) fn variadic(&mut self, node: &NodeProto, name: String) -> Result<()> {
         let mut constants = Vec::new();
         for i in 0..node.input.len() {
