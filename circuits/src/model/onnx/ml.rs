@@ -185,9 +185,10 @@ impl Importer {
                 .find(|a| a.name == format!("{kind}_tensor"))
                 .and_then(|a| a.t.as_ref())
             {
-                return super::tensor_from_proto(t, &node.name)
-                    .map(|c| Some(c.data))
-                    .map_err(|_| unsupported(node, &format!("{kind}_tensor of strings")));
+                if t.data_type == tract_onnx::pb::tensor_proto::DataType::String as i32 {
+                    return Err(unsupported(node, &format!("{kind}_tensor of strings")));
+                }
+                return super::tensor_from_proto(t, &node.name).map(|c| Some(c.data));
             }
             if let Some(v) = attr_ints(node, &format!("{kind}_int64s")) {
                 return Ok(Some(v.iter().map(|v| *v as f64).collect()));
