@@ -144,17 +144,8 @@ fn initial_state(len: usize, nonce: Fr, key: Point) -> [Fr; T] {
 
 /// Encrypts `message` under the shared point `key` with `nonce`: `2·⌈len/2⌉` blocks, then the tag.
 pub fn encrypt(message: &[Fr], key: Point, nonce: Fr) -> Vec<Fr> {
-    let mut state = initial_state(message.len(), nonce, key);
-    let mut out = Vec::with_capacity(message.len().div_ceil(2) * 2 + 1);
-    for pair in message.chunks(2) {
-        permute(&mut state);
-        state[1] += pair[0];
-        state[2] += pair.get(1).copied().unwrap_or(Fr::ZERO);
-        out.extend([state[1], state[2]]);
-    }
-    permute(&mut state);
-    out.push(state[1]);
-    out
+    let state = initial_state(message.len(), nonce, key);
+    crate::poseidon::encrypt_with(&mut crate::poseidon::Native, state, message)
 }
 
 /// Decrypts a ciphertext of a `len`-element message; `None` unless it was made under `key`

@@ -90,40 +90,143 @@ pub fn is_full_round(r: usize) -> bool {
     !(FULL_ROUNDS / 2..FULL_ROUNDS / 2 + PARTIAL_ROUNDS).contains(&r)
 }
 
-/// One round: add the round constants, apply the S-box (to all elements in a full round, to
-/// the first in a partial one), multiply by the MDS matrix.
-pub fn round(state: &mut [Fr; T], r: usize) {
+/// The arithmetic a permutation is written in: field elements ([`Native`]), or cells of a
+/// circuit (the prompt circuit's halo2-base gate). [`permute_with`] is the permutation over
+/// any of them, so it is written once.
+pub trait Arithmetic {
+    /// A value: a field element or a cell.
+    type Value: Copy;
+    /// The constant `c`.
+    fn constant(&mut self, c: Fr) -> Self::Value;
+    /// `a + c`.
+    fn add_constant(&mut self, a: Self::Value, c: Fr) -> Self::Value;
+    /// `a + b`.
+    fn add(&mut self, a: Self::Value, b: Self::Value) -> Self::Value;
+    /// `a · b`.
+    fn mul(&mut self, a: Self::Value, b: Self::Value) -> Self::Value;
+    /// `Σ row_j · x_j + c`.
+    fn affine(&mut self, x: [Self::Value; T], row: &[Fr; T], c: Fr) -> Self::Value;
+}
+
+/// Field elements: the native hash.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Native;
+
+impl Arithmetic for Native {
+    type Value = Fr;
+
+    fn constant(&mut self, c: Fr) -> Fr {
+        c
+    }
+
+    fn add_constant(&mut self, a: Fr, c: Fr) -> Fr {
+        a + c
+    }
+
+    fn add(&mut self, a: Fr, b: Fr) -> Fr {
+        a + b
+    }
+
+    fn mul(&mut self, a: Fr, b: Fr) -> Fr {
+        a * b
+    }
+
+    fn affine(&mut self, x: [Fr; T], row: &[Fr; T], c: Fr) -> Fr {
+        row.iter().zip(&x).map(|(m, v)| *m * v).sum::<Fr>() + c
+    }
+}
+
+/// `x⁵` over `a`: `x²`, `x⁴`, `x⁴·x`.
+fn sbox_with<A: Arithmetic>(a: &mut A, x: A::Value) -> A::Value {
+    let x2 = a.mul(x, x);
+    let x4 = a.mul(x2, x2);
+    a.mul(x4, x)
+}
+
+/// Round `r` over `a`: add the round constants, apply the S-box (to all elements in a full
+/// round, to the first in a partial one), multiply by the MDS matrix. A partial round adds the
+/// constants of the elements it does not S-box after the matrix (`M·(s + c) = M·s + M·c`),
+/// which saves an addition per element in a circuit.
+pub fn round_with<A: Arithmetic>(a: &mut A, state: &mut [A::Value; T], r: usize) {
     let c = constants();
+    let rc = c.round_constants[r];
     let full = is_full_round(r);
-    let mut x = [Fr::ZERO; T];
+    let mut x = *state;
+    let mut folded = [Fr::ZERO; T];
     for j in 0..T {
-        x[j] = state[j] + c.round_constants[r][j];
         if full || j == 0 {
-            x[j] = sbox(x[j]);
+            let t = a.add_constant(state[j], rc[j]);
+            x[j] = sbox_with(a, t);
+        } else {
+            for (i, row) in c.mds.iter().enumerate() {
+                folded[i] += row[j] * rc[j];
+            }
         }
     }
     for (i, row) in c.mds.iter().enumerate() {
-        state[i] = row.iter().zip(&x).map(|(m, v)| *m * v).sum();
+        state[i] = a.affine(x, row, folded[i]);
     }
+}
+
+/// The Poseidon permutation over `a`.
+pub fn permute_with<A: Arithmetic>(a: &mut A, state: &mut [A::Value; T]) {
+    for r in 0..ROUNDS {
+        round_with(a, state, r);
+    }
+}
+
+/// One round, natively (the model circuit's rows witness a round at a time).
+pub fn round(state: &mut [Fr; T], r: usize) {
+    round_with(&mut Native, state, r);
 }
 
 /// The Poseidon permutation.
 pub fn permute(state: &mut [Fr; T]) {
-    for r in 0..ROUNDS {
-        round(state, r);
-    }
+    permute_with(&mut Native, state);
 }
 
-/// The message padded to whole absorptions: pairs, the last padded with zero; the empty message
-/// is one zero pair.
-pub fn absorptions(message: &[Fr]) -> Vec<[Fr; RATE]> {
-    if message.is_empty() {
-        return vec![[Fr::ZERO; RATE]];
+/// A duplex over the permutation: what [`hash_with`] and [`encrypt_with`] are written in, so
+/// the hash and the cipher have one schedule natively, in the prompt circuit (any
+/// [`Arithmetic`]) and in the model circuit's Poseidon rows (`layout::sponge`).
+pub trait Sponge {
+    /// A message element.
+    type Element: Copy;
+    /// The state.
+    type State;
+    /// An element of the state read out (a digest, a ciphertext block).
+    type Out;
+    /// The state `init` (constants).
+    fn start(&mut self, init: [Fr; T]) -> Self::State;
+    /// Adds `pair` (one or two elements; none for the empty message) to `state[1..]`.
+    fn absorb(&mut self, state: &mut Self::State, pair: &[Self::Element]);
+    /// The permutation.
+    fn permute(&mut self, state: &mut Self::State);
+    /// `state[1 + j]`.
+    fn squeeze(&mut self, state: &Self::State, j: usize) -> Self::Out;
+}
+
+impl<A: Arithmetic> Sponge for A {
+    type Element = A::Value;
+    type State = [A::Value; T];
+    type Out = A::Value;
+
+    fn start(&mut self, init: [Fr; T]) -> Self::State {
+        init.map(|c| self.constant(c))
     }
-    message
-        .chunks(RATE)
-        .map(|c| [c[0], c.get(1).copied().unwrap_or(Fr::ZERO)])
-        .collect()
+
+    fn absorb(&mut self, state: &mut Self::State, pair: &[A::Value]) {
+        for (j, m) in pair.iter().enumerate() {
+            state[1 + j] = self.add(state[1 + j], *m);
+        }
+    }
+
+    fn permute(&mut self, state: &mut Self::State) {
+        permute_with(self, state);
+    }
+
+    fn squeeze(&mut self, state: &Self::State, j: usize) -> A::Value {
+        state[1 + j]
+    }
 }
 
 /// The initial sponge state of a message of `len` elements.
@@ -131,15 +234,45 @@ pub fn initial_state(len: usize) -> [Fr; T] {
     [Fr::from(len as u64), Fr::ZERO, Fr::ZERO]
 }
 
+/// The hash of `message` over `sponge`: the state starts as `[len, 0, 0]`; each pair of
+/// elements (the last may be one; the empty message is one empty pair) is absorbed and
+/// followed by a permutation; the digest is `state[1]`.
+pub fn hash_with<S: Sponge>(sponge: &mut S, message: &[S::Element]) -> S::Out {
+    let mut state = sponge.start(initial_state(message.len()));
+    let pairs: Vec<&[S::Element]> = if message.is_empty() {
+        vec![&[]]
+    } else {
+        message.chunks(RATE).collect()
+    };
+    for pair in pairs {
+        sponge.absorb(&mut state, pair);
+        sponge.permute(&mut state);
+    }
+    sponge.squeeze(&state, 0)
+}
+
+/// The duplex encryption of `message` from `state` (the cipher's keyed initial state, see
+/// [`crate::cipher`]): for each pair, a permutation, the pair absorbed and both rate elements
+/// emitted; then a permutation and the tag `state[1]`.
+pub fn encrypt_with<S: Sponge>(
+    sponge: &mut S,
+    mut state: S::State,
+    message: &[S::Element],
+) -> Vec<S::Out> {
+    let mut out = Vec::with_capacity(message.len().div_ceil(RATE) * RATE + 1);
+    for pair in message.chunks(RATE) {
+        sponge.permute(&mut state);
+        sponge.absorb(&mut state, pair);
+        out.extend((0..RATE).map(|j| sponge.squeeze(&state, j)));
+    }
+    sponge.permute(&mut state);
+    out.push(sponge.squeeze(&state, 0));
+    out
+}
+
 /// The hash of `message`.
 pub fn hash(message: &[Fr]) -> Fr {
-    let mut state = initial_state(message.len());
-    for [a, b] in absorptions(message) {
-        state[1] += a;
-        state[2] += b;
-        permute(&mut state);
-    }
-    state[1]
+    hash_with(&mut Native, message)
 }
 
 /// The commitment to `values` under `salt`: `hash(values ‖ salt)`.

@@ -101,60 +101,13 @@ impl Builder {
         self.hash(&message)
     }
 
-    /// Lays out the Poseidon hash of `message`; returns the digest cell.
+    /// Lays out the Poseidon hash of `message` ([`poseidon::hash_with`] over [`Rows`]);
+    /// returns the digest cell.
     pub(super) fn hash(&mut self, message: &[Element]) -> CellRef {
-        let len = message.len();
-        let value = |b: &Self, m: Element| match m {
-            Element::Cell(c) => b.value(c),
-            Element::Free(v) => v,
-        };
-        let one_row_full = poseidon::full_round_in_one_row(self.plan.advice.len());
-        let mut state = poseidon::initial_state(len);
-        let mut r = self.row();
-        self.set_state(r, &state);
-        self.poseidon_gate(r, PoseidonGate::Init, [state[0], Fr::ZERO, Fr::ZERO]);
-        for pair in message.chunks(poseidon::RATE) {
-            let masks = [1, 2].map(|j| Fr::from(u64::from(pair.len() >= j)));
-            self.poseidon_gate(r, PoseidonGate::Absorb, [Fr::ZERO, masks[0], masks[1]]);
-            let m = self.row();
-            for (j, element) in pair.iter().enumerate() {
-                let dst = CellRef { col: 1 + j, row: m };
-                match element {
-                    Element::Cell(src) => self.copy(*src, dst),
-                    Element::Free(v) => self.set(dst.col, dst.row, *v),
-                }
-                state[1 + j] += value(self, *element);
-            }
-            r = self.row();
-            self.set_state(r, &state);
-            let c = poseidon::constants();
-            for round in 0..poseidon::ROUNDS {
-                let rc = c.round_constants[round];
-                let full = poseidon::is_full_round(round);
-                let gate = if full {
-                    PoseidonGate::Full
-                } else {
-                    PoseidonGate::Partial
-                };
-                self.poseidon_gate(r, gate, rc);
-                // The squares beside the state, or in the row below it.
-                let (a, first) = if !full || one_row_full {
-                    (r, poseidon::T)
-                } else {
-                    (self.row(), 0)
-                };
-                for j in 0..poseidon::T {
-                    if full || j == 0 {
-                        self.set(first + j, a, (state[j] + rc[j]).square());
-                    }
-                }
-                poseidon::round(&mut state, round);
-                r = self.row();
-                self.set_state(r, &state);
-            }
-        }
-        self.plan.commitments.push(state[1]);
-        CellRef { col: 1, row: r }
+        let digest = poseidon::hash_with(&mut Rows(self), message);
+        let value = self.value(digest);
+        self.plan.commitments.push(value);
+        digest
     }
 
     pub(super) fn set_state(&mut self, row: usize, state: &[Fr; poseidon::T]) {
@@ -169,5 +122,95 @@ impl Builder {
             gate,
             constants,
         });
+    }
+}
+
+/// The sponge's state in the plan: the row holding it (columns `0..T`) and its values.
+pub(super) struct RowState {
+    row: usize,
+    values: [Fr; poseidon::T],
+}
+
+/// The model circuit's Poseidon rows as a [`poseidon::Sponge`]: the state in one row, an
+/// `Absorb` gate on it and the message pair in the row below, a `Full` or `Partial` gate per
+/// round (the S-box squares beside the state, or in the row below it) whose next state is the
+/// following row; the values are witnessed natively a round at a time.
+pub(super) struct Rows<'a>(&'a mut Builder);
+
+impl poseidon::Sponge for Rows<'_> {
+    type Element = Element;
+    type State = RowState;
+    type Out = CellRef;
+
+    fn start(&mut self, init: [Fr; poseidon::T]) -> RowState {
+        let b = &mut *self.0;
+        let row = b.row();
+        b.set_state(row, &init);
+        b.poseidon_gate(row, PoseidonGate::Init, [init[0], Fr::ZERO, Fr::ZERO]);
+        RowState { row, values: init }
+    }
+
+    fn absorb(&mut self, state: &mut RowState, pair: &[Element]) {
+        let b = &mut *self.0;
+        let masks = [1, 2].map(|j| Fr::from(u64::from(pair.len() >= j)));
+        b.poseidon_gate(
+            state.row,
+            PoseidonGate::Absorb,
+            [Fr::ZERO, masks[0], masks[1]],
+        );
+        let m = b.row();
+        for (j, element) in pair.iter().enumerate() {
+            let dst = CellRef { col: 1 + j, row: m };
+            let v = match element {
+                Element::Cell(src) => {
+                    b.copy(*src, dst);
+                    b.value(*src)
+                }
+                Element::Free(v) => {
+                    b.set(dst.col, dst.row, *v);
+                    *v
+                }
+            };
+            state.values[1 + j] += v;
+        }
+        state.row = b.row();
+        b.set_state(state.row, &state.values);
+    }
+
+    fn permute(&mut self, state: &mut RowState) {
+        let b = &mut *self.0;
+        let one_row_full = poseidon::full_round_in_one_row(b.plan.advice.len());
+        let c = poseidon::constants();
+        for round in 0..poseidon::ROUNDS {
+            let rc = c.round_constants[round];
+            let full = poseidon::is_full_round(round);
+            let gate = if full {
+                PoseidonGate::Full
+            } else {
+                PoseidonGate::Partial
+            };
+            b.poseidon_gate(state.row, gate, rc);
+            // The squares beside the state, or in the row below it.
+            let (a, first) = if !full || one_row_full {
+                (state.row, poseidon::T)
+            } else {
+                (b.row(), 0)
+            };
+            for (j, (v, c)) in state.values.iter().zip(rc).enumerate() {
+                if full || j == 0 {
+                    b.set(first + j, a, (*v + c).square());
+                }
+            }
+            poseidon::round(&mut state.values, round);
+            state.row = b.row();
+            b.set_state(state.row, &state.values);
+        }
+    }
+
+    fn squeeze(&mut self, state: &RowState, j: usize) -> CellRef {
+        CellRef {
+            col: 1 + j,
+            row: state.row,
+        }
     }
 }

@@ -1,67 +1,56 @@
-//! snarkml's Poseidon in-circuit, on halo2-base's gate: the permutation, the hash of
+//! snarkml's Poseidon on halo2-base's gate: the gate as the [`Arithmetic`] of the one
+//! permutation, sponge and duplex of [`crate::poseidon`], which gives the hash of
 //! [`crate::poseidon::hash`] (so a commitment opens to the same value natively, in the model
-//! circuit and here), and the duplex cipher of [`crate::cipher::encrypt`].
+//! circuit and here) and the cipher of [`crate::cipher::encrypt`].
 
 use super::grumpkin::AssignedPoint;
-use crate::poseidon::{self, T};
+use crate::poseidon::{self, Arithmetic, T};
 use crate::Fr;
-use halo2_proofs::halo2curves::ff::{Field, PrimeField};
+use halo2_proofs::halo2curves::ff::PrimeField;
 use snark_verifier_sdk::snark_verifier::halo2_base::gates::{GateChip, GateInstructions};
 use snark_verifier_sdk::snark_verifier::halo2_base::QuantumCell::Constant;
 use snark_verifier_sdk::snark_verifier::halo2_base::{AssignedValue, Context};
 
-type State = [AssignedValue<Fr>; T];
-
-fn sbox(gate: &GateChip<Fr>, ctx: &mut Context<Fr>, x: AssignedValue<Fr>) -> AssignedValue<Fr> {
-    let x2 = gate.mul(ctx, x, x);
-    let x4 = gate.mul(ctx, x2, x2);
-    gate.mul(ctx, x4, x)
+/// halo2-base's gate as the [`Arithmetic`] of the permutation.
+struct Gate<'a, 'c> {
+    gate: &'a GateChip<Fr>,
+    ctx: &'c mut Context<Fr>,
 }
 
-/// The Poseidon permutation of [`poseidon::permute`].
-pub fn permute(gate: &GateChip<Fr>, ctx: &mut Context<Fr>, state: &mut State) {
-    let c = poseidon::constants();
-    for r in 0..poseidon::ROUNDS {
-        let rc = c.round_constants[r];
-        let full = poseidon::is_full_round(r);
-        // x = S-box(s + c) where the round S-boxes, else s (its constant folded below).
-        let mut x = *state;
-        let mut folded = [Fr::ZERO; T];
-        for j in 0..T {
-            if full || j == 0 {
-                let t = gate.add(ctx, state[j], Constant(rc[j]));
-                x[j] = sbox(gate, ctx, t);
-            } else {
-                for (i, row) in c.mds.iter().enumerate() {
-                    folded[i] += row[j] * rc[j];
-                }
-            }
-        }
-        for (i, row) in c.mds.iter().enumerate() {
-            let sum = gate.inner_product(ctx, x, row.iter().map(|m| Constant(*m)));
-            state[i] = gate.add(ctx, sum, Constant(folded[i]));
-        }
+impl Arithmetic for Gate<'_, '_> {
+    type Value = AssignedValue<Fr>;
+
+    fn constant(&mut self, c: Fr) -> Self::Value {
+        self.ctx.load_constant(c)
+    }
+
+    fn add_constant(&mut self, a: Self::Value, c: Fr) -> Self::Value {
+        self.gate.add(self.ctx, a, Constant(c))
+    }
+
+    fn add(&mut self, a: Self::Value, b: Self::Value) -> Self::Value {
+        self.gate.add(self.ctx, a, b)
+    }
+
+    fn mul(&mut self, a: Self::Value, b: Self::Value) -> Self::Value {
+        self.gate.mul(self.ctx, a, b)
+    }
+
+    fn affine(&mut self, x: [Self::Value; T], row: &[Fr; T], c: Fr) -> Self::Value {
+        let sum = self
+            .gate
+            .inner_product(self.ctx, x, row.iter().map(|m| Constant(*m)));
+        self.gate.add(self.ctx, sum, Constant(c))
     }
 }
 
-/// The hash of [`poseidon::hash`]: state `[len, 0, 0]`, pairs added to `s1, s2`, each followed
-/// by a permutation; the digest is `s1`.
+/// The hash of [`poseidon::hash`], in-circuit.
 pub fn hash(
     gate: &GateChip<Fr>,
     ctx: &mut Context<Fr>,
     message: &[AssignedValue<Fr>],
 ) -> AssignedValue<Fr> {
-    let mut state = poseidon::initial_state(message.len()).map(|v| ctx.load_constant(v));
-    if message.is_empty() {
-        permute(gate, ctx, &mut state);
-    }
-    for pair in message.chunks(poseidon::RATE) {
-        for (j, m) in pair.iter().enumerate() {
-            state[1 + j] = gate.add(ctx, state[1 + j], *m);
-        }
-        permute(gate, ctx, &mut state);
-    }
-    state[1]
+    poseidon::hash_with(&mut Gate { gate, ctx }, message)
 }
 
 /// The ciphertext of [`crate::cipher::encrypt`] of `message` under the shared point `key`
@@ -74,18 +63,8 @@ pub fn encrypt(
     nonce: AssignedValue<Fr>,
 ) -> Vec<AssignedValue<Fr>> {
     let domain = Fr::from(message.len() as u64) * Fr::from_u128(1u128 << 64).square();
-    let mut state = [gate.add(ctx, nonce, Constant(domain)), key.x, key.y];
-    let mut out = Vec::with_capacity(message.len().div_ceil(2) * 2 + 1);
-    for pair in message.chunks(2) {
-        permute(gate, ctx, &mut state);
-        for (j, m) in pair.iter().enumerate() {
-            state[1 + j] = gate.add(ctx, state[1 + j], *m);
-        }
-        out.extend([state[1], state[2]]);
-    }
-    permute(gate, ctx, &mut state);
-    out.push(state[1]);
-    out
+    let state = [gate.add(ctx, nonce, Constant(domain)), key.x, key.y];
+    poseidon::encrypt_with(&mut Gate { gate, ctx }, state, message)
 }
 
 #[cfg(test)]
