@@ -15,6 +15,42 @@ pub struct CellRef {
     pub row: usize,
 }
 
+/// The range a [`Checked`] cell's value was constrained to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Range {
+    /// `0 ≤ v < 2^bits`.
+    Unsigned(u32),
+    /// `−2^(bits−1) ≤ v < 2^(bits−1)`.
+    Signed(u32),
+}
+
+/// A cell whose value the circuit constrains to a [`Range`] (halo2-lib's `SafeType`): what a
+/// range check returns, so that a signature taking or returning one says the check was laid
+/// out. Only the range-checking gadgets make one ([`Checked::laid_out`] is for their
+/// implementation); everything else reads it as a plain cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Checked {
+    cell: CellRef,
+    range: Range,
+}
+
+impl Checked {
+    /// `cell`, whose range check to `range` the caller has just laid out.
+    pub(crate) fn laid_out(cell: CellRef, range: Range) -> Self {
+        Self { cell, range }
+    }
+
+    /// The cell.
+    pub fn cell(self) -> CellRef {
+        self.cell
+    }
+
+    /// The range its value is in.
+    pub fn range(self) -> Range {
+        self.range
+    }
+}
+
 /// A model parameter in a dot product: its value and its index in
 /// [`crate::model::CompiledModel::parameters`] (with private weights, every use of one index
 /// is tied to its first cell).
@@ -56,12 +92,12 @@ pub trait Gadgets {
     /// `Σ value(a)·value(b)` over pairs of computed cells.
     fn product(&mut self, pairs: &[(CellRef, CellRef)]) -> CellRef;
     /// `round(value(a)·2^shift / value(b))` for `value(b) > 0`, the remainders range-checked
-    /// to `range_bits`.
-    fn divide(&mut self, a: CellRef, b: CellRef, shift: u32, range_bits: u32) -> CellRef;
+    /// to `range_bits`; the quotient is checked by the identity's range.
+    fn divide(&mut self, a: CellRef, b: CellRef, shift: u32, range_bits: u32) -> Checked;
     /// `(q, r)` with `q = ⌊value(a) / d⌋` and `r = value(a) − d·q` for a constant `d > 0`:
     /// `q` a witness range-checked by the identity table, `r` and `d − 1 − r` range-checked
     /// to `range_bits` (so `0 ≤ r < d`, which pins `q`).
-    fn floor_div(&mut self, a: CellRef, d: i64, range_bits: u32) -> (CellRef, CellRef);
+    fn floor_div(&mut self, a: CellRef, d: i64, range_bits: u32) -> (Checked, Checked);
     /// A cell constrained to zero (shared).
     fn zero(&mut self) -> CellRef;
     /// The accumulators `Y = W·X + b` of a matrix product with constant weights, checked by

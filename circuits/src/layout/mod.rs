@@ -90,7 +90,7 @@ pub use sponge::{PoseidonGate, PoseidonRow};
 use crate::error::Result;
 use crate::fixed_point::{divide, from_field, rescale, to_field};
 pub use crate::gadgets::CellRef;
-use crate::gadgets::{Gadgets, MatrixProduct, Param};
+use crate::gadgets::{Checked, Gadgets, MatrixProduct, Param};
 use crate::model::Activation;
 use crate::model::{CompiledModel, IoSpec, Tables, Visibility};
 use crate::Fr;
@@ -472,13 +472,13 @@ impl Builder {
         let y = self.activate(act, self.int(src));
         if act == Activation::Identity && self.tables.identity_split.is_some() {
             // The value itself, in a split check's row (a lie, for tests, breaks the copy).
-            let c = self.split_check(Err(to_field(y)));
+            let c = self.split_check(Err(to_field(y))).cell();
             self.plan.copies.push((src, c));
             return c;
         }
         if self.limbed_identity(act).is_some() {
             // The value itself, checked by limbs (a lie, for tests, breaks the copy).
-            let c = self.checked_witness(y);
+            let c = self.checked_witness(y).cell();
             self.plan.copies.push((src, c));
             return c;
         }
@@ -545,7 +545,7 @@ impl Builder {
     /// `round(value(a)·2^s / value(b))` for `value(b) > 0` (`s`: the divisor's scale, so that
     /// the quotient keeps the dividend's; see the module docs): the quotient
     /// is identity-checked, the remainders range-checked to `bits`.
-    fn divide(&mut self, a: CellRef, b: CellRef, s: u32, bits: u32) -> CellRef {
+    fn divide(&mut self, a: CellRef, b: CellRef, s: u32, bits: u32) -> Checked {
         // Without a witness every value is zero; with one, the reference execution has
         // already refused a divisor that is not positive.
         let (divisor, dividend) = (self.int(b), self.int(a));
@@ -556,7 +556,7 @@ impl Builder {
         };
         let lie = self.next_fault();
         let q = self.checked_witness(q + lie);
-        let t = self.product(&[(q, b)]);
+        let t = self.product(&[(q.cell(), b)]);
         let r = self.dot(&[(a, 1i64 << (s + 1)), (b, 1), (t, -2)], 0);
         self.range_check(r, bits);
         let slack = self.dot(&[(b, 2), (r, -1)], -1);
@@ -564,7 +564,7 @@ impl Builder {
         q
     }
 
-    fn floor_div(&mut self, a: CellRef, d: i64, bits: u32) -> (CellRef, CellRef) {
+    fn floor_div(&mut self, a: CellRef, d: i64, bits: u32) -> (Checked, Checked) {
         let q = if d > 0 {
             self.int(a).div_euclid(i128::from(d))
         } else {
@@ -572,9 +572,9 @@ impl Builder {
         };
         let lie = self.next_fault();
         let q = self.checked_witness(q + lie);
-        let r = self.dot(&[(a, 1), (q, -d)], 0);
-        self.range_check(r, bits);
-        let slack = self.dot(&[(r, -1)], i128::from(d) - 1);
+        let r = self.dot(&[(a, 1), (q.cell(), -d)], 0);
+        let r = self.range_check(r, bits);
+        let slack = self.dot(&[(r.cell(), -1)], i128::from(d) - 1);
         self.range_check(slack, bits);
         (q, r)
     }
@@ -676,11 +676,11 @@ impl Gadgets for Builder {
         Builder::product(self, pairs)
     }
 
-    fn divide(&mut self, a: CellRef, b: CellRef, shift: u32, range_bits: u32) -> CellRef {
+    fn divide(&mut self, a: CellRef, b: CellRef, shift: u32, range_bits: u32) -> Checked {
         Builder::divide(self, a, b, shift, range_bits)
     }
 
-    fn floor_div(&mut self, a: CellRef, d: i64, range_bits: u32) -> (CellRef, CellRef) {
+    fn floor_div(&mut self, a: CellRef, d: i64, range_bits: u32) -> (Checked, Checked) {
         Builder::floor_div(self, a, d, range_bits)
     }
 
@@ -745,7 +745,7 @@ impl Plan {
             let value = |e: usize| data.map_or(0, |d| d[e]);
             cells[spec.tensor] = if spec.boundary {
                 (0..n)
-                    .map(|e| b.boundary_witness(value(e), spec.pack_bits))
+                    .map(|e| b.boundary_witness(value(e), spec.pack_bits).cell())
                     .collect()
             } else {
                 (0..n).map(|e| b.input(value(e))).collect()

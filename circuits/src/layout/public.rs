@@ -9,7 +9,7 @@ use crate::Fr;
 impl Builder {
     /// A public input element, range-checked by the identity table.
     pub(super) fn input(&mut self, v: i64) -> CellRef {
-        self.checked_witness(i128::from(v))
+        self.checked_witness(i128::from(v)).cell()
     }
 
     /// Packs the values at `cells` (signed, `bits` bits each) into instances.

@@ -4,25 +4,28 @@
 
 use super::{act_tag, range_tag, Builder, CellRef};
 use crate::fixed_point::{from_field, to_field};
+use crate::gadgets::{Checked, Range};
 use crate::model::Activation;
 use crate::Fr;
 
 impl Builder {
     /// Checks `0 ≤ value(cell) < 2^bits`: one lookup, or limbs (see [`Self::limbs`]).
-    pub(super) fn range_check(&mut self, cell: CellRef, bits: u32) {
+    pub(super) fn range_check(&mut self, cell: CellRef, bits: u32) -> Checked {
         if self.tables.limbed(bits) {
             self.limbs(cell, bits, 0);
-            return;
+        } else {
+            let r = self.row();
+            self.copy(cell, CellRef { col: 0, row: r });
+            self.plan.tag[r] = range_tag(bits);
+            self.plan.lookup[r] = true;
         }
-        let r = self.row();
-        self.copy(cell, CellRef { col: 0, row: r });
-        self.plan.tag[r] = range_tag(bits);
-        self.plan.lookup[r] = true;
+        Checked::laid_out(cell, Range::Unsigned(bits))
     }
 
     /// Checks `−2^(bits−1) ≤ value(cell) < 2^(bits−1)` by limbs.
-    pub(super) fn signed_check(&mut self, cell: CellRef, bits: u32) {
+    pub(super) fn signed_check(&mut self, cell: CellRef, bits: u32) -> Checked {
         self.limbs(cell, bits, 1i128 << (bits - 1));
+        Checked::laid_out(cell, Range::Signed(bits))
     }
 
     /// Checks `0 ≤ value(cell) + offset < 2^bits` with one row per limb, lowest first:
@@ -43,12 +46,13 @@ impl Builder {
     /// With the one-row rescale's gate (models with `one_row_rescale`), a check of at most
     /// two limbs is one split row instead (`v + 2^(bits−1) = hi·2^lo_w + lo`, both halves
     /// looked up in the same range tables), whose accumulator is the value.
-    pub(super) fn boundary_witness(&mut self, v: i64, bits: u32) -> CellRef {
+    pub(super) fn boundary_witness(&mut self, v: i64, bits: u32) -> Checked {
         let widths = self.tables.boundary_limbs(bits);
         if let (&[lo_w, hi_w], true) = (&widths[..], self.plan.one_row_rescale) {
             return self.split_row(Err(to_field(i128::from(v))), lo_w, hi_w);
         }
-        self.limbs_of(i128::from(v), &widths, 1i128 << (bits - 1))
+        let cell = self.limbs_of(i128::from(v), &widths, 1i128 << (bits - 1));
+        Checked::laid_out(cell, Range::Signed(bits))
     }
 
     /// The limb rows of `value + offset` for [`Self::limbs`] with the limb widths given;
@@ -82,7 +86,7 @@ impl Builder {
     }
 
     /// A fresh witness value, range-checked by the identity table (or its limbs).
-    pub(super) fn checked_witness(&mut self, v: i128) -> CellRef {
+    pub(super) fn checked_witness(&mut self, v: i128) -> Checked {
         if self.tables.identity_split.is_some() {
             return self.split_check(Err(to_field(v)));
         }
@@ -95,9 +99,10 @@ impl Builder {
                 self.set(1, r, to_field(v));
                 self.plan.tag[r] = act_tag(&self.tables, Activation::Identity);
                 self.plan.lookup[r] = true;
+                let bits = self.tables.activations[&Activation::Identity];
+                Checked::laid_out(cell, Range::Signed(bits))
             }
         }
-        cell
     }
 
     /// A split identity check ([`Tables::identity_split`]) of a value copied from a cell
@@ -105,14 +110,14 @@ impl Builder {
     /// one-row rescale's gate: `v + 2^(b−1) = hi·2^lo_w + lo`, `lo` looked up in
     /// `range(lo_w)` by the second lookup, `hi` in `range(hi_w)` by the first (no `hi`, and a
     /// zero divisor, when `hi_w = 0`). Returns the accumulator cell, the checked value.
-    pub(super) fn split_check(&mut self, v: std::result::Result<CellRef, Fr>) -> CellRef {
+    pub(super) fn split_check(&mut self, v: std::result::Result<CellRef, Fr>) -> Checked {
         let (lo_w, hi_w) = self.tables.split_identity().expect("split identity checks");
         self.split_row(v, lo_w, hi_w)
     }
 
     /// The row of a signed check of `lo_w + hi_w` bits split in two lookups (see
     /// [`Self::split_check`]).
-    fn split_row(&mut self, v: std::result::Result<CellRef, Fr>, lo_w: u32, hi_w: u32) -> CellRef {
+    fn split_row(&mut self, v: std::result::Result<CellRef, Fr>, lo_w: u32, hi_w: u32) -> Checked {
         let w = self.plan.width;
         let r = self.row();
         let cell = CellRef { col: w, row: r };
@@ -143,7 +148,7 @@ impl Builder {
             p.lookup[r] = true;
             self.set(0, r, to_field(hi));
         }
-        cell
+        Checked::laid_out(cell, Range::Signed(lo_w + hi_w))
     }
 
     /// Checks the identity rescale outputs waiting for split rows.

@@ -71,7 +71,7 @@ impl Op for Div {
         cx.cells[self.a]
             .iter()
             .zip(&cx.cells[self.b])
-            .map(|(ca, cb)| g.divide(*ca, *cb, shift, self.range_bits))
+            .map(|(ca, cb)| g.divide(*ca, *cb, shift, self.range_bits).cell())
             .collect()
     }
 }

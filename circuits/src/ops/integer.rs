@@ -77,9 +77,9 @@ impl Op for FloorDiv {
             .map(|x| {
                 let (q, r) = g.floor_div(*x, self.divisor, self.range_bits);
                 if self.remainder {
-                    r
+                    r.cell()
                 } else {
-                    g.dot(&[(q, 1i64 << s)], 0)
+                    g.dot(&[(q.cell(), 1i64 << s)], 0)
                 }
             })
             .collect()
