@@ -167,6 +167,30 @@ pub enum Activation {
         /// What is taken off the magnitude outside it.
         bias: Param,
     },
+    /// `step · clamp(round(n), lo, hi)` of a value `n` counted in quantization steps (ties to
+    /// even, as ONNX rounds): a QuantizeLinear and the DequantizeLinear that reads it (fake
+    /// quantization, the QDQ form of int8 models), `lo` and `hi` the integer type's range less
+    /// the zero point. Unlike every other function, its table reads `n` at `fraction`
+    /// fractional bits, whatever the activation scale: the rescale before it divides by the
+    /// step (see `ops::lower`), so the table spans the type's few hundred levels, not the
+    /// values at the activation scale; its outputs are at the activation scale. `fraction` is
+    /// 0 in the float graph; lowering sets it where `n` is exact at a few more bits, so that
+    /// an exact tie rounds to even.
+    Dequantize {
+        /// The quantization step (the scale of QuantizeLinear and DequantizeLinear).
+        step: Param,
+        /// The lowest level.
+        lo: Param,
+        /// The highest level.
+        hi: Param,
+        /// Fractional bits of the count the table reads.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        fraction: u32,
+    },
+}
+
+fn is_zero(v: &u32) -> bool {
+    *v == 0
 }
 
 /// The largest magnitude an unbounded function (exp, reciprocal, pow) returns: its table
@@ -259,6 +283,9 @@ impl Activation {
             Self::Asinh => x.asinh(),
             Self::Acosh => x.acosh(),
             Self::Atanh => x.atanh(),
+            Self::Dequantize { step, lo, hi, .. } => {
+                step.get() * x.round_ties_even().clamp(lo.get(), hi.get())
+            }
             Self::Shrink { lambd, bias } => {
                 if x > lambd.get() {
                     x - bias.get()
@@ -303,6 +330,16 @@ impl Activation {
             Self::Trunc => ((x.abs() >> scale) << scale) * x.signum(),
             Self::Floor => x.div_euclid(1 << scale) << scale,
             Self::Ceil => -((-x).div_euclid(1 << scale) << scale),
+            // `x` is a count of steps at `fraction` bits, the result at `scale`.
+            Self::Dequantize {
+                step,
+                lo,
+                hi,
+                fraction,
+            } => {
+                let n = (x as f64 / (1u64 << fraction) as f64).round_ties_even();
+                (step.get() * n.clamp(lo.get(), hi.get()) * (1u64 << scale) as f64).round() as i128
+            }
             _ => {
                 let unit = (1u64 << scale) as f64;
                 (self.eval_quantized(x as f64 / unit, scale) * unit).round() as i128
@@ -350,6 +387,8 @@ impl Activation {
                 let v = b * (1u64 << scale.min(62)) as f64;
                 v.is_finite() && v == v.round()
             }),
+            // Its input is a count of steps, whatever the scale: a gain would misread it.
+            Self::Dequantize { .. } => true,
             _ => self.is_exact(),
         }
     }
@@ -385,6 +424,28 @@ pub fn erf(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dequantize_reads_counts_at_its_fraction_rounds_ties_to_even_and_clamps() {
+        let act = |fraction| Activation::Dequantize {
+            step: Param::new(0.25),
+            lo: Param::new(-2.0),
+            hi: Param::new(3.0),
+            fraction,
+        };
+        // Counts at 1 fractional bit: 5 is 2.5 (ties to 2), 7 is 3.5 (to 4, clamped to 3),
+        // −3 is −1.5 (to −2); results at 4 bits (0.25 = 4/16).
+        assert_eq!(act(1).apply(5, 4), 8);
+        assert_eq!(act(1).apply(7, 4), 12);
+        assert_eq!(act(1).apply(-3, 4), -8);
+        assert_eq!(act(1).apply(-9, 4), -8);
+        // At 0 bits a count is whole; the float form reads steps.
+        assert_eq!(act(0).apply(1, 4), 4);
+        assert_eq!(act(0).eval(2.5), 0.5);
+        assert_eq!(act(0).eval(-7.0), -0.5);
+        // A gain would misread the counts: none is given.
+        assert!(act(0).exact_at(8));
+    }
 
     #[test]
     fn erf_is_accurate() {

@@ -9,7 +9,7 @@ use super::{Bounds, Check, Exec, Kind, LayOut, Op};
 use crate::error::Result;
 use crate::gadgets::{CellRef, Gadgets};
 use crate::model::layers::Lookup;
-use crate::model::TensorId;
+use crate::model::{Activation, TensorId};
 use crate::model::{FloatOp, Layer};
 
 impl Op for Lookup {
@@ -53,7 +53,8 @@ impl Op for Lookup {
 
 /// Lowers an activation: one lookup per element, its table covering the calibrated inputs at
 /// their scale; a finer input (not of a scale-free function) is rescaled to the activation
-/// scale in the same lookup. Never fuses (a linear op or product before it may fuse it).
+/// scale in the same lookup (fake quantization's, read in steps, to scale 0). Never fuses (a
+/// linear op or product before it may fuse it).
 pub(crate) fn lower(l: &mut Lowering<'_>, op: &FloatOp) -> bool {
     let FloatOp::Activation {
         node,
@@ -65,7 +66,25 @@ pub(crate) fn lower(l: &mut Lowering<'_>, op: &FloatOp) -> bool {
         unreachable!("the driver sends Activation here")
     };
     let scale = l.scale(*input);
-    if scale != l.s && !act.is_scale_free() {
+    if let Activation::Dequantize {
+        step,
+        lo,
+        hi,
+        fraction: _,
+    } = *act
+    {
+        // Its table reads counts of steps, exact at their own scale (at most the activation
+        // scale): rescaled to it in the same lookup; the output at the activation scale.
+        let fraction = scale.min(l.s);
+        let act = Activation::Dequantize {
+            step,
+            lo,
+            hi,
+            fraction,
+        };
+        l.at_scale(*input, fraction, act, node, Some(*output));
+        l.tensors[*output].scale_bits = l.s;
+    } else if scale != l.s && !act.is_scale_free() {
         l.at_scale(*input, l.s, *act, node, Some(*output));
     } else {
         l.need(*act, l.max_abs[*input], scale);

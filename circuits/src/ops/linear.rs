@@ -652,6 +652,21 @@ pub(crate) fn step_offset(act: Activation, shift: u32) -> i64 {
     }
 }
 
+/// The fractional bits at which `acc / 2^acc_scale` is exact whatever the (integer) inputs:
+/// `acc_scale` less the power of two that divides every weight and bias (a division by a
+/// power-of-two step, as fake quantization's often is, leaves few).
+fn exact_bits(weights: &[i64], bias: &[f32], acc_scale: u32) -> u32 {
+    let twos = weights
+        .iter()
+        .copied()
+        .chain(bias.iter().map(|b| quantize(*b, acc_scale)))
+        .filter(|v| *v != 0)
+        .map(i64::trailing_zeros)
+        .min()
+        .unwrap_or(acc_scale);
+    acc_scale.saturating_sub(twos)
+}
+
 /// Lowers a dense layer, a convolution or a constant affine map (op `i` of the graph):
 /// weights at the weight scale, biases at the accumulator's, the result rescaled back to the
 /// activation scale (fused with the activation that reads it) or kept as a model output.
@@ -696,12 +711,13 @@ pub(crate) fn lower(l: &mut Lowering<'_>, i: usize, op: &FloatOp) -> bool {
     };
     let sw = finer.iter().copied().fold(l.sw, u32::max);
     let acc_scale = l.scale(input) + sw;
-    let (rescale, out, fused) = l.end_at(i, output, acc_scale, true);
     let quantized: Vec<i64> = weight
         .iter()
         .enumerate()
         .map(|(k, w)| quantize(*w, sw - extra(k)))
         .collect();
+    let exact_bits = exact_bits(&quantized, bias, acc_scale);
+    let (rescale, out, fused) = l.end_at(i, output, acc_scale, true, exact_bits);
     let offset = rescale.map_or(0, |r| step_offset(r.act, r.shift));
     // An element-wise comparison with a constant (`w·x + b` read by a step: a tree's branch
     // `x ≤ t`, a Greater with a constant) compares `x` with `t = −b/w` quantized as `x` is,

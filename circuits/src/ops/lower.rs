@@ -161,26 +161,36 @@ impl Lowering<'_> {
     /// compared at fine scales, no longer size the step table to their whole range). Without
     /// limbs the two widths are balanced; with limbs (the remainder's check costs rows, not a
     /// table) the step table is cut to one limb's width where the remainder then takes limbs.
+    ///
+    /// Fake quantization ([`Activation::Dequantize`]) reads its count of steps (the op before
+    /// it divides by the step) at `exact_bits` fractional bits, those at which the count is
+    /// exact (at most the activation scale; 0 where it is never exact), so that its table
+    /// rounds an exact tie to even as ONNX does, and spans the type's levels, not the values.
     pub(crate) fn end_at(
         &mut self,
         i: usize,
         output: TensorId,
         acc_scale: u32,
         sign_only: bool,
+        exact_bits: u32,
     ) -> (Option<Rescale>, TensorId, bool) {
-        let (rescale, out, fused) = self.ending(i, output);
+        let (mut rescale, out, fused) = self.ending(i, output);
         let s = self.s;
         let mut shift = acc_scale - s;
-        if let Some(r) = rescale {
+        if let Some(r) = &mut rescale {
             let max = self.max_abs[output];
             let bits = bits_for(max, s);
             let step = sign_only && matches!(r.act, Activation::Step | Activation::StepInclusive);
+            if let Activation::Dequantize { fraction, .. } = &mut r.act {
+                *fraction = exact_bits.min(s);
+            }
             // With limbs, cut to one limb only where that makes the remainder's check limbs:
             // a lowering that ends up needing no limbs must be the one without them (the two
             // compile searches share those).
-            let coarser = match self.limb_bits {
+            let coarser = match (r.act, self.limb_bits) {
+                (Activation::Dequantize { fraction, .. }, _) => s - fraction,
                 _ if !step => 0,
-                Some(limb) if bits > limb && shift + bits - limb > limb => bits - limb,
+                (_, Some(limb)) if bits > limb && shift + bits - limb > limb => bits - limb,
                 _ => bits.saturating_sub(shift) / 2,
             };
             shift += coarser;

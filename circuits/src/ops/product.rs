@@ -89,7 +89,7 @@ pub(crate) fn lower(l: &mut Lowering<'_>, i: usize, op: &FloatOp) -> bool {
         unreachable!("the driver sends Product here")
     };
     let acc_scale = l.scale(*a) + l.scale(*b);
-    let (rescale, out, fused) = l.end_at(i, *output, acc_scale, false);
+    let (rescale, out, fused) = l.end_at(i, *output, acc_scale, false, 0);
     l.layers.push(Layer::Product(Product {
         node: node.clone(),
         a: *a,

@@ -5,6 +5,20 @@
 
 use crate::model::{ConvGeometry, FloatGraph, FloatOp};
 
+/// Removes the ops whose results nothing reads (no op, no model output): a QuantizeLinear
+/// whose only reader became fake quantization (`qdq.rs`), an exporter's unused branch. Each
+/// would cost rows and tables for a value no output depends on.
+pub(super) fn prune_dead(graph: &mut FloatGraph) {
+    loop {
+        let readers = graph.readers();
+        let before = graph.ops.len();
+        graph.ops.retain(|op| readers[op.output()] > 0);
+        if graph.ops.len() == before {
+            return;
+        }
+    }
+}
+
 /// Folds `Dense → AddConst` (a constant that is the same for every row) into the dense bias.
 pub(super) fn fold_biases(graph: &mut FloatGraph) {
     let readers = graph.readers();
@@ -395,5 +409,40 @@ pub(super) fn fold_add_const(graph: &mut FloatGraph) {
             }
             _ => unreachable!("matched Affine or Conv"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Activation, TensorDef};
+
+    fn relu(node: &str, input: usize, output: usize) -> FloatOp {
+        FloatOp::Activation {
+            node: node.into(),
+            act: Activation::Relu,
+            input,
+            output,
+        }
+    }
+
+    #[test]
+    fn dead_ops_go_and_every_op_an_output_depends_on_stays() {
+        // 0 → a → 1 (output); 0 → b → 2 → c → 3 (read by nothing); 1 → d → 4 (output).
+        let mut graph = FloatGraph {
+            tensors: (0..5)
+                .map(|i| TensorDef {
+                    name: format!("t{i}"),
+                    shape: vec![2],
+                })
+                .collect(),
+            inputs: vec![0],
+            outputs: vec![1, 4],
+            ops: vec![relu("a", 0, 1), relu("b", 0, 2), relu("c", 2, 3), relu("d", 1, 4)],
+            ..FloatGraph::default()
+        };
+        prune_dead(&mut graph);
+        let kept: Vec<usize> = graph.ops.iter().map(FloatOp::output).collect();
+        assert_eq!(kept, vec![1, 4]);
     }
 }

@@ -181,6 +181,7 @@ pub fn parse(onnx: OnnxBytes<'_>) -> Result<FloatGraph> {
         };
         importer.graph.outputs.push(id);
     }
+    graph_folds::prune_dead(&mut importer.graph);
     graph_folds::fold_biases(&mut importer.graph);
     graph_folds::fold_add_const(&mut importer.graph);
     graph_folds::fold_affine(&mut importer.graph);
@@ -281,6 +282,9 @@ struct Importer {
     proto: Option<std::rc::Rc<pb::ModelProto>>,
     /// The element types of computed values, inferred the first time an op needs them.
     types: Option<types::ValueTypes>,
+    /// The outputs of QuantizeLinear of computed tensors, for the DequantizeLinear that
+    /// reads one (`qdq.rs`).
+    quantized: HashMap<TensorId, qdq::Quantized>,
 }
 
 /// The value of a node input: computed or constant.

@@ -15,14 +15,23 @@
 
 use super::{attr_int, dims, invalid, unsupported, Importer, Operand};
 use crate::error::Result;
-use crate::model::{Activation, FloatOp, Param};
+use crate::model::{Activation, FloatOp, Param, TensorId};
 use tract_onnx::pb::{tensor_proto::DataType, NodeProto};
 
 /// Each element's scale and zero point, and the integer type's range (lowest, highest).
+#[derive(Clone, Debug, PartialEq)]
 struct Quantization {
     scale: Vec<f64>,
     zero: Vec<f64>,
     range: (f64, f64),
+}
+
+/// A QuantizeLinear's output: the tensor in steps (`x / s`) it rounded and clipped, and its
+/// quantization.
+#[derive(Clone, Debug)]
+pub(super) struct Quantized {
+    steps: TensorId,
+    quantization: Quantization,
 }
 
 impl Importer {
@@ -91,6 +100,11 @@ impl Importer {
         } = self.quantization(node, &shape)?;
         let numel = scale.len();
         let nm = name.clone();
+        let quantization = Quantization {
+            scale: scale.clone(),
+            zero: zero.clone(),
+            range: (lo, hi),
+        };
         let scaled = self.step(node, "scaled", shape.clone(), |output| FloatOp::Affine {
             node: nm,
             input: x,
@@ -116,7 +130,16 @@ impl Importer {
             act,
             input: shifted,
             output,
-        })
+        })?;
+        let output = self.graph.tensors.len() - 1;
+        self.quantized.insert(
+            output,
+            Quantized {
+                steps: scaled,
+                quantization,
+            },
+        );
+        Ok(())
     }
 
     /// DequantizeLinear of a computed tensor: one affine map (a constant one is folded).
@@ -128,7 +151,11 @@ impl Importer {
             ));
         };
         let shape = self.graph.tensors[x].shape.clone();
-        let Quantization { scale, zero, .. } = self.quantization(node, &shape)?;
+        let quantization = self.quantization(node, &shape)?;
+        if let Some(steps) = self.fake_quantization(x, &quantization) {
+            return self.dequantize_steps(node, name, steps, shape, &quantization);
+        }
+        let Quantization { scale, zero, .. } = quantization;
         self.push(node, shape, |output| FloatOp::Affine {
             node: name,
             input: x,
@@ -140,5 +167,49 @@ impl Importer {
                 .map(|(s, z)| (-s * z) as f32)
                 .collect(),
         })
+    }
+
+    /// The tensor in steps behind `x` when `x` is a QuantizeLinear's output quantized as
+    /// `quantization` says, per tensor (one scale and one zero point).
+    fn fake_quantization(&self, x: TensorId, quantization: &Quantization) -> Option<TensorId> {
+        let q = self.quantized.get(&x)?;
+        let uniform = |v: &[f64]| v.iter().all(|e| *e == v[0]);
+        (q.quantization == *quantization
+            && uniform(&quantization.scale)
+            && uniform(&quantization.zero))
+        .then_some(q.steps)
+    }
+
+    /// A DequantizeLinear of a QuantizeLinear's output: one [`Activation::Dequantize`] of
+    /// the tensor in steps, placed right after the op that makes it (so that a linear op
+    /// there fuses it into its rescale). The QuantizeLinear's own ops are then read by
+    /// nothing else, usually, and go (`graph_folds::prune_dead`).
+    fn dequantize_steps(
+        &mut self,
+        node: &NodeProto,
+        name: String,
+        steps: TensorId,
+        shape: Vec<usize>,
+        q: &Quantization,
+    ) -> Result<()> {
+        let (s, z) = (q.scale[0], q.zero[0]);
+        let act = Activation::Dequantize {
+            step: Param::new(s as f32),
+            lo: Param::new((q.range.0 - z) as f32),
+            hi: Param::new((q.range.1 - z) as f32),
+            fraction: 0,
+        };
+        self.push(node, shape, |output| FloatOp::Activation {
+            node: name,
+            act,
+            input: steps,
+            output,
+        })?;
+        let at = (self.graph.ops.iter())
+            .rposition(|op| op.output() == steps)
+            .map_or(0, |i| i + 1);
+        let op = self.graph.ops.pop().expect("just pushed");
+        self.graph.ops.insert(at, op);
+        Ok(())
     }
 }
