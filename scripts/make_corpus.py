@@ -53,6 +53,9 @@ CALIBRATION_SAMPLES = {"tabular_narrow": 48, "tabular_columns": 48, "tree_wide_f
                        "tree_gathered_columns": 48}
 # Models using an op version the ONNX checker calls deprecated (still what some exporters wrote).
 DEPRECATED_OPS = {"group_norm"}
+# Models with onnxruntime's com.microsoft contrib ops, which the ONNX checker does not know:
+# checked by onnxruntime running them instead.
+CONTRIB_OPS = {"qlinear_ops"}
 
 
 def model(name: str, description: str):
@@ -1122,13 +1125,16 @@ def write(name: str, seed: int) -> dict:
     opsets = [helper.make_opsetid("", opset)]
     if any(n.domain == "ai.onnx.ml" for n in nodes):
         opsets.append(helper.make_opsetid("ai.onnx.ml", 3))
+    if any(n.domain == "com.microsoft" for n in nodes):
+        opsets.append(helper.make_opsetid("com.microsoft", 1))
     onnx_model = helper.make_model(graph, opset_imports=opsets,
                                    producer_name=PRODUCER, producer_version="1")
     onnx_model.ir_version = IR_FOR_OPSET[opset]
     path = CORPUS / f"{name}.onnx"
-    if name in DEPRECATED_OPS:
-        # What older exporters wrote: the checker refuses a deprecated op version, so these
-        # are checked by onnxruntime running them (below) instead.
+    if name in DEPRECATED_OPS or name in CONTRIB_OPS:
+        # What older exporters wrote (the checker refuses a deprecated op version), and
+        # onnxruntime's contrib ops (unknown to it): checked by onnxruntime running them
+        # (below) instead.
         path.write_bytes(onnx_model.SerializeToString())
     else:
         onnx.checker.check_model(onnx_model, full_check=True)
@@ -2181,6 +2187,43 @@ def sklearn_preprocessing(rng):
         {"num": ([2, 2], -1.0, 1.0), "cat": ([2, 1], 0, 4, np.int64)},
         {"output": [2, 3]},
         [init_i64("flat", [2, 3])],
+        18,
+    )
+
+
+@model("qlinear_ops", "the QOperator form of a quantized model (onnxruntime's quantize_static "
+       "with QuantFormat.QOperator): QLinearConv with per-channel int8 weights and an int32 bias, "
+       "onnxruntime's com.microsoft QLinearGlobalAveragePool and QLinearAdd, QLinearMatMul; "
+       "steps that are no powers of two, as real calibrations give")
+def qlinear_ops(rng):
+    ms = "com.microsoft"
+    w = rng.integers(-127, 128, size=(4, 2, 3, 3)).astype(np.int8)
+    m = rng.integers(-127, 128, size=(4, 3)).astype(np.int8)
+    c = rng.integers(0, 256, size=(1, 3)).astype(np.uint8)
+    u8 = lambda v, n: numpy_helper.from_array(np.uint8(v), n)  # noqa: E731
+    return (
+        [node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+         node("QLinearConv", ["xq", "xs", "xz", "w", "ws", "wz", "ys", "yz", "b"], ["yq"],
+              pads=[1, 1, 1, 1]),
+         helper.make_node("QLinearGlobalAveragePool", ["yq", "ys", "yz", "ps", "pz"], ["pq"],
+                          name="pq", domain=ms, channels_last=0),
+         node("Reshape", ["pq", "flat"], ["fq"]),
+         node("QLinearMatMul", ["fq", "ps", "pz", "m", "mms", "mz", "os", "oz"], ["oq"]),
+         helper.make_node("QLinearAdd", ["oq", "os", "oz", "c", "cs", "cz", "as", "az"],
+                          ["aq"], name="aq", domain=ms),
+         node("DequantizeLinear", ["aq", "as", "az"], ["output"])],
+        {"x": ([1, 2, 6, 6], -1.0, 1.0)},
+        {"output": [1, 3]},
+        [init_f32("xs", 0.0079), u8(128, "xz"),
+         numpy_helper.from_array(w, "w"), init_f32("ws", [0.0041, 0.0023, 0.0037, 0.0029]),
+         numpy_helper.from_array(np.zeros(4, np.int8), "wz"),
+         numpy_helper.from_array(rng.integers(-3000, 3000, size=4).astype(np.int32), "b"),
+         init_f32("ys", 0.0117), u8(120, "yz"), init_f32("ps", 0.0061), u8(125, "pz"),
+         numpy_helper.from_array(np.array([1, 4], np.int64), "flat"),
+         numpy_helper.from_array(m, "m"), init_f32("mms", 0.0052),
+         numpy_helper.from_array(np.int8(0), "mz"), init_f32("os", 0.0093), u8(131, "oz"),
+         numpy_helper.from_array(c, "c"), init_f32("cs", 0.0044), u8(128, "cz"),
+         init_f32("as", 0.0107), u8(127, "az")],
         18,
     )
 

@@ -73,9 +73,10 @@ pub(crate) fn lower(l: &mut Lowering<'_>, op: &FloatOp) -> bool {
         fraction: _,
     } = *act
     {
-        // Its table reads counts of steps, exact at their own scale (at most the activation
-        // scale): rescaled to it in the same lookup; the output at the activation scale.
-        let fraction = scale.min(l.s);
+        // Its table reads counts of steps, rounded to whole steps in the same lookup (the
+        // op before it, which divided by the step, has rounded already: no exact ties are
+        // left to break); the output at the activation scale.
+        let fraction = 0;
         let act = Activation::Dequantize {
             step,
             lo,

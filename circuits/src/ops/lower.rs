@@ -164,8 +164,9 @@ impl Lowering<'_> {
     ///
     /// Fake quantization ([`Activation::Dequantize`]) reads its count of steps (the op before
     /// it divides by the step) at `exact_bits` fractional bits, those at which the count is
-    /// exact (at most the activation scale; 0 where it is never exact), so that its table
-    /// rounds an exact tie to even as ONNX does, and spans the type's levels, not the values.
+    /// exact, so that its table rounds an exact tie to even as ONNX does; at 0 bits where
+    /// that is finer than the activation scale (the count is then never exactly a tie). The
+    /// table spans the type's levels, not the values.
     pub(crate) fn end_at(
         &mut self,
         i: usize,
@@ -182,7 +183,9 @@ impl Lowering<'_> {
             let bits = bits_for(max, s);
             let step = sign_only && matches!(r.act, Activation::Step | Activation::StepInclusive);
             if let Activation::Dequantize { fraction, .. } = &mut r.act {
-                *fraction = exact_bits.min(s);
+                // A count exact only past the activation scale (weights that are no power
+                // of two: a step that is not) meets no exact tie: read at 0 bits.
+                *fraction = if exact_bits <= s { exact_bits } else { 0 };
             }
             // With limbs, cut to one limb only where that makes the remainder's check limbs:
             // a lowering that ends up needing no limbs must be the one without them (the two

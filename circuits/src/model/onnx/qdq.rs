@@ -13,7 +13,8 @@
 //! `s` and `z` are constants, one for the tensor or one per channel along `axis`. The integer
 //! type is the zero point's (uint8 without one); 4-bit, float8 and blocked forms are refused.
 
-use super::{attr_int, dims, invalid, unsupported, Importer, Operand};
+use super::ml::{int_attr, synthetic};
+use super::{attr_int, dims, invalid, unsupported, Const, Importer, Operand};
 use crate::error::Result;
 use crate::model::{Activation, FloatOp, Param, TensorId};
 use tract_onnx::pb::{tensor_proto::DataType, NodeProto};
@@ -30,6 +31,7 @@ struct Quantization {
 /// quantization.
 #[derive(Clone, Debug)]
 pub(super) struct Quantized {
+    input: TensorId,
     steps: TensorId,
     quantization: Quantization,
 }
@@ -135,6 +137,7 @@ impl Importer {
         self.quantized.insert(
             output,
             Quantized {
+                input: x,
                 steps: scaled,
                 quantization,
             },
@@ -170,14 +173,78 @@ impl Importer {
     }
 
     /// The tensor in steps behind `x` when `x` is a QuantizeLinear's output quantized as
-    /// `quantization` says, per tensor (one scale and one zero point).
-    fn fake_quantization(&self, x: TensorId, quantization: &Quantization) -> Option<TensorId> {
-        let q = self.quantized.get(&x)?;
+    /// `quantization` says, per tensor (one scale and one zero point), or such an output
+    /// rearranged (reshapes, and selections without zeros: a quantized tensor's layout ops
+    /// in the QOperator form). A rearrangement is made again on the QuantizeLinear's input,
+    /// then divided by the step (an element-wise map commutes with it).
+    fn fake_quantization(
+        &mut self,
+        x: TensorId,
+        quantization: &Quantization,
+    ) -> Option<TensorId> {
         let uniform = |v: &[f64]| v.iter().all(|e| *e == v[0]);
-        (q.quantization == *quantization
-            && uniform(&quantization.scale)
-            && uniform(&quantization.zero))
-        .then_some(q.steps)
+        if !(uniform(&quantization.scale) && uniform(&quantization.zero)) {
+            return None;
+        }
+        let mut chain = Vec::new();
+        let mut t = x;
+        let q = loop {
+            if let Some(q) = self.quantized.get(&t) {
+                break q.clone();
+            }
+            let op = self.graph.ops.iter().rev().find(|op| op.output() == t)?;
+            t = match op {
+                FloatOp::Reshape { input, .. } => *input,
+                FloatOp::Select { inputs, map, .. }
+                    if inputs.len() == 1 && map.iter().all(Option::is_some) =>
+                {
+                    inputs[0]
+                }
+                _ => return None,
+            };
+            chain.push(op.clone());
+        };
+        if q.quantization.scale[0] != quantization.scale[0]
+            || q.quantization.zero[0] != quantization.zero[0]
+            || q.quantization.range != quantization.range
+        {
+            return None;
+        }
+        if chain.is_empty() {
+            return Some(q.steps);
+        }
+        let mut at = q.input;
+        for op in chain.into_iter().rev() {
+            let out = op.output();
+            let name = format!("{}/before quantization", self.graph.tensors[out].name);
+            let moved = self.add_tensor(&name, self.graph.tensors[out].shape.clone());
+            self.graph.ops.push(match op {
+                FloatOp::Reshape { node, .. } => FloatOp::Reshape {
+                    node,
+                    input: at,
+                    output: moved,
+                },
+                FloatOp::Select { node, map, .. } => FloatOp::Select {
+                    node,
+                    inputs: vec![at],
+                    output: moved,
+                    map,
+                },
+                _ => unreachable!("the chain holds reshapes and selections"),
+            });
+            at = moved;
+        }
+        let numel = self.graph.tensors[at].numel();
+        let name = format!("{}/steps", self.graph.tensors[x].name);
+        let steps = self.add_tensor(&name, self.graph.tensors[at].shape.clone());
+        self.graph.ops.push(FloatOp::Affine {
+            node: name,
+            input: at,
+            output: steps,
+            scale: vec![(1.0 / quantization.scale[0]) as f32; numel],
+            shift: vec![0.0; numel],
+        });
+        Some(steps)
     }
 
     /// A DequantizeLinear of a QuantizeLinear's output: one [`Activation::Dequantize`] of
@@ -211,5 +278,125 @@ impl Importer {
         let op = self.graph.ops.pop().expect("just pushed");
         self.graph.ops.insert(at, op);
         Ok(())
+    }
+}
+
+/// Where a QLinear op keeps its operands: each quantized operand's value (its scale and zero
+/// point the next two inputs), the output's scale (its zero point next), and the float op it
+/// computes between them.
+struct QLinear {
+    float_op: &'static str,
+    operands: Vec<usize>,
+    output_scale: usize,
+}
+
+fn qlinear_layout(node: &NodeProto) -> Option<QLinear> {
+    let (float_op, operands, output_scale) = match node.op_type.as_str() {
+        "QLinearConv" => ("Conv", vec![0, 3], 6),
+        "QLinearMatMul" => ("MatMul", vec![0, 3], 6),
+        "QLinearAdd" => ("Add", vec![0, 3], 6),
+        "QLinearMul" => ("Mul", vec![0, 3], 6),
+        "QLinearSigmoid" => ("Sigmoid", vec![0], 3),
+        "QLinearLeakyRelu" => ("LeakyRelu", vec![0], 3),
+        "QLinearGlobalAveragePool" => ("GlobalAveragePool", vec![0], 3),
+        "QLinearAveragePool" => ("AveragePool", vec![0], 3),
+        // Y's scale and zero point first, then a triple per input.
+        "QLinearConcat" => ("Concat", (2..node.input.len()).step_by(3).collect(), 0),
+        _ => return None,
+    };
+    Some(QLinear {
+        float_op,
+        operands,
+        output_scale,
+    })
+}
+
+impl Importer {
+    /// A QLinear op (the QOperator form of quantized models: QLinearConv and QLinearMatMul,
+    /// and onnxruntime's com.microsoft QLinearAdd, QLinearMul, QLinearSigmoid,
+    /// QLinearLeakyRelu, QLinearGlobalAveragePool, QLinearAveragePool and QLinearConcat):
+    /// its float op between a DequantizeLinear of each operand and a QuantizeLinear of the
+    /// result, imported as those nodes. A DequantizeLinear of the previous op's
+    /// QuantizeLinear is then fake quantization (one rescale and a table of levels), and the
+    /// weights' DequantizeLinear, of constants, folds. QLinearConv's int32 bias is at the
+    /// scale `x_scale · w_scale`.
+    pub(super) fn qlinear(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let layout =
+            qlinear_layout(node).ok_or_else(|| unsupported(node, "this QLinear op"))?;
+        if attr_int(node, "channels_last").is_some_and(|c| c != 0) {
+            return Err(unsupported(node, "channels_last=1"));
+        }
+        let input = |i: usize| -> Result<&str> {
+            node.input
+                .get(i)
+                .map(String::as_str)
+                .ok_or_else(|| invalid(node, format!("no input {i}")))
+        };
+        let output = self.output_name(node)?.to_owned();
+        let mut float_inputs = Vec::new();
+        for (k, &i) in layout.operands.iter().enumerate() {
+            let dq = format!("{output}/dequantized{k}");
+            let mut attrs = Vec::new();
+            // Per-channel weights: a convolution's along its output channels, a matrix
+            // product's right operand along its columns.
+            let scale = self.constant(node, i + 1, "a computed scale")?;
+            if scale.data.len() > 1 {
+                let rank = match self.operand(node, i)? {
+                    Operand::Const(c) => c.shape.len(),
+                    Operand::Var(t) => self.graph.tensors[t].shape.len(),
+                };
+                let axis = match layout.float_op {
+                    "MatMul" => rank as i64 - 1,
+                    _ => 0,
+                };
+                attrs.push(int_attr("axis", axis));
+            }
+            let zero = node.input.get(i + 2).map_or("", String::as_str);
+            self.node(&synthetic(
+                "DequantizeLinear",
+                &name,
+                &[input(i)?, input(i + 1)?, zero],
+                &dq,
+                attrs,
+            ))?;
+            float_inputs.push(dq);
+        }
+        if layout.float_op == "Conv" {
+            if node.input.get(8).is_some_and(|b| !b.is_empty()) {
+                let b = self.constant(node, 8, "a computed bias")?;
+                let x_scale = self.constant(node, 1, "a computed scale")?.data.clone();
+                let w_scale = self.constant(node, 4, "a computed scale")?.data.clone();
+                let data = (b.data.iter().enumerate())
+                    .map(|(c, v)| v * x_scale[0] * w_scale[c % w_scale.len()])
+                    .collect();
+                let value = Const {
+                    shape: b.shape.clone(),
+                    data,
+                    integer: false,
+                };
+                let dq = format!("{output}/bias");
+                self.consts.insert(dq.clone(), value);
+                self.record_proto_type(&dq, DataType::Float as i32);
+                float_inputs.push(dq);
+            }
+        }
+        let y = format!("{output}/float");
+        let inputs: Vec<&str> = float_inputs.iter().map(String::as_str).collect();
+        let attrs = node
+            .attribute
+            .iter()
+            .filter(|a| a.name != "channels_last")
+            .cloned()
+            .collect();
+        self.node(&synthetic(layout.float_op, &name, &inputs, &y, attrs))?;
+        let s = layout.output_scale;
+        let zero = node.input.get(s + 1).map_or("", String::as_str);
+        self.node(&synthetic(
+            "QuantizeLinear",
+            &name,
+            &[&y, input(s)?, zero],
+            &output,
+            vec![],
+        ))
     }
 }
