@@ -1801,6 +1801,21 @@ REFUSED = {
     # A quantization scale computed from the data (DynamicQuantizeLinear's form, spelled out).
     "quantize_computed_scale": ([node("ReduceMax", ["input"], ["top"], keepdims=0),
                                  node("QuantizeLinear", ["input", "top"], ["output"])], []),
+    # A QLinear op whose input scale is computed from the data.
+    "qlinear_computed_scale": ([node("ReduceMax", ["input"], ["top"], keepdims=0),
+                                node("QuantizeLinear", ["input", "s", "z"], ["q"]),
+                                node("QLinearMatMul", ["q", "top", "z", "w", "s", "wz", "s", "z"],
+                                     ["output"])],
+                               [init_f32("s", 0.01), numpy_helper.from_array(np.uint8(128), "z"),
+                                numpy_helper.from_array(np.ones((8, 3), np.int8), "w"),
+                                numpy_helper.from_array(np.int8(0), "wz")]),
+    # onnxruntime's QLinearGlobalAveragePool of a channels-last (NHWC) tensor.
+    "qlinear_channels_last": ([node("QuantizeLinear", ["input", "s", "z"], ["q"]),
+                               helper.make_node("QLinearGlobalAveragePool",
+                                                ["q", "s", "z", "s", "z"], ["output"],
+                                                name="output", domain="com.microsoft",
+                                                channels_last=1)],
+                              [init_f32("s", 0.01), numpy_helper.from_array(np.uint8(128), "z")]),
     "one_hot_encoder_strings": ([ml("OneHotEncoder", ["input"], ["output"],
                                     cats_strings=["red", "green"])], []),
     # A Scan whose body holds a Scan of its own.
@@ -2239,6 +2254,8 @@ def write_refused() -> None:
         opsets = [helper.make_opsetid("", opset)]
         if any(n.domain == "ai.onnx.ml" for n in nodes):
             opsets.append(helper.make_opsetid("ai.onnx.ml", 3))
+        if any(n.domain == "com.microsoft" for n in nodes):
+            opsets.append(helper.make_opsetid("com.microsoft", 1))
         m = helper.make_model(graph, opset_imports=opsets,
                               producer_name=PRODUCER, producer_version="1")
         m.ir_version = IR_FOR_OPSET[opset]

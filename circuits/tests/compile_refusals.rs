@@ -133,6 +133,14 @@ fn a_quantization_whose_scale_is_computed_from_the_data_is_refused_naming_the_no
         "quantize_computed_scale",
         &["QuantizeLinear", "`output`", "a computed scale"],
     );
+    refusal(
+        "qlinear_computed_scale",
+        &["QLinearMatMul", "`output`", "a computed scale"],
+    );
+    refusal(
+        "qlinear_channels_last",
+        &["QLinearGlobalAveragePool", "`output`", "channels_last=1"],
+    );
 }
 
 #[test]

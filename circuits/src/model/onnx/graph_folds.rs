@@ -438,7 +438,12 @@ mod tests {
                 .collect(),
             inputs: vec![0],
             outputs: vec![1, 4],
-            ops: vec![relu("a", 0, 1), relu("b", 0, 2), relu("c", 2, 3), relu("d", 1, 4)],
+            ops: vec![
+                relu("a", 0, 1),
+                relu("b", 0, 2),
+                relu("c", 2, 3),
+                relu("d", 1, 4),
+            ],
             ..FloatGraph::default()
         };
         prune_dead(&mut graph);

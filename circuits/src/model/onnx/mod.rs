@@ -464,9 +464,7 @@ impl Importer {
             "Gemm" => self.gemm(node, name),
             "QuantizeLinear" => self.quantize_linear(node, name),
             "DequantizeLinear" => self.dequantize_linear(node, name),
-            "QLinearConv" | "QLinearMatMul" | "QLinearAdd" | "QLinearMul" | "QLinearSigmoid"
-            | "QLinearLeakyRelu" | "QLinearGlobalAveragePool" | "QLinearAveragePool"
-            | "QLinearConcat" => self.qlinear(node, name),
+            op if op.starts_with("QLinear") => self.qlinear(node, name),
             "TreeEnsembleRegressor" => self.tree_ensemble(node, name),
             "TreeEnsembleClassifier" => self.tree_classifier(node, name),
             "Scaler" => self.scaler(node, name),

@@ -177,11 +177,7 @@ impl Importer {
     /// rearranged (reshapes, and selections without zeros: a quantized tensor's layout ops
     /// in the QOperator form). A rearrangement is made again on the QuantizeLinear's input,
     /// then divided by the step (an element-wise map commutes with it).
-    fn fake_quantization(
-        &mut self,
-        x: TensorId,
-        quantization: &Quantization,
-    ) -> Option<TensorId> {
+    fn fake_quantization(&mut self, x: TensorId, quantization: &Quantization) -> Option<TensorId> {
         let uniform = |v: &[f64]| v.iter().all(|e| *e == v[0]);
         if !(uniform(&quantization.scale) && uniform(&quantization.zero)) {
             return None;
@@ -321,8 +317,7 @@ impl Importer {
     /// weights' DequantizeLinear, of constants, folds. QLinearConv's int32 bias is at the
     /// scale `x_scale · w_scale`.
     pub(super) fn qlinear(&mut self, node: &NodeProto, name: String) -> Result<()> {
-        let layout =
-            qlinear_layout(node).ok_or_else(|| unsupported(node, "this QLinear op"))?;
+        let layout = qlinear_layout(node).ok_or_else(|| unsupported(node, "this QLinear op"))?;
         if attr_int(node, "channels_last").is_some_and(|c| c != 0) {
             return Err(unsupported(node, "channels_last=1"));
         }
