@@ -55,7 +55,7 @@ CALIBRATION_SAMPLES = {"tabular_narrow": 48, "tabular_columns": 48, "tree_wide_f
 DEPRECATED_OPS = {"group_norm"}
 # Models with onnxruntime's com.microsoft contrib ops, which the ONNX checker does not know:
 # checked by onnxruntime running them instead.
-CONTRIB_OPS = {"qlinear_ops"}
+CONTRIB_OPS = {"qlinear_ops", "qdq_rearranged"}
 
 
 def model(name: str, description: str):
@@ -2239,6 +2239,26 @@ def qlinear_ops(rng):
          numpy_helper.from_array(np.int8(0), "mz"), init_f32("os", 0.0093), u8(131, "oz"),
          numpy_helper.from_array(c, "c"), init_f32("cs", 0.0044), u8(128, "cz"),
          init_f32("as", 0.0107), u8(127, "az")],
+        18,
+    )
+
+
+@model("qdq_rearranged", "quantized tensors rearranged before their DequantizeLinear (a "
+       "transpose and a concatenation of uint8 values, as TFLite int8 models convert), and "
+       "onnxruntime's com.microsoft QLinearConcat")
+def qdq_rearranged(rng):
+    u8 = lambda v, n: numpy_helper.from_array(np.uint8(v), n)  # noqa: E731
+    return (
+        [node("QuantizeLinear", ["x", "s", "z"], ["q"]),
+         node("Transpose", ["q"], ["t"], perm=[0, 1, 3, 2]),
+         node("Concat", ["q", "t"], ["c"], axis=1),
+         node("DequantizeLinear", ["c", "s", "z"], ["output"]),
+         helper.make_node("QLinearConcat", ["ys", "yz", "q", "s", "z", "t", "s", "z"], ["cq"],
+                          name="cq", domain="com.microsoft", axis=3),
+         node("DequantizeLinear", ["cq", "ys", "yz"], ["joined"])],
+        {"x": ([1, 2, 4, 4], -1.0, 1.0)},
+        {"output": [1, 4, 4, 4], "joined": [1, 2, 4, 8]},
+        [init_f32("s", 0.0087), u8(131, "z"), init_f32("ys", 0.0131), u8(125, "yz")],
         18,
     )
 

@@ -623,40 +623,30 @@ fn integer_and_boolean_inputs_take_only_whole_numbers_of_their_type() {
     );
 }
 
-/// `corpus/qdq_conv` at 2^10 (weights 2^12), and its input quantized.
-fn qdq_conv_at_10_bits() -> (CompiledModel, Vec<Vec<i64>>, Vec<f64>) {
+/// `corpus/qdq_conv` at 2^7 (weights 2^12), its input file's values and the input quantized.
+fn qdq_conv_at_7_bits() -> (CompiledModel, Vec<f32>, Vec<Vec<i64>>) {
     let stem = "corpus/qdq_conv";
     let opts = CompileOptions {
-        scale_bits: Some(10),
+        scale_bits: Some(7),
         weight_scale_bits: Some(12),
         ..CompileOptions::default()
     };
     let model = compile_stem(stem, &fixture_samples(stem), &opts).unwrap();
     let input = common::input_file(&fixture(&format!("{stem}.input.json"))).unwrap();
     let q = model.quantize_inputs(&input.input_data).unwrap();
-    let expected: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(fixture(&format!("{stem}.expected.json"))).unwrap(),
-    )
-    .unwrap();
-    let want = expected["output_data"][0]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_f64().unwrap())
-        .collect();
-    (model, q, want)
+    (model, input.input_data[0].clone(), q)
 }
 
 #[test]
 fn a_quantize_dequantize_pair_is_a_rescale_into_a_table_of_levels_that_rounds_ties_to_even() {
     // `corpus/qdq_conv`: the input and the convolution's sigmoid each through QuantizeLinear
-    // and DequantizeLinear, with steps 1/8 and 1/32; the input file's values lie on a 1/64
-    // grid, so a step of 1/8 meets exact ties (ONNX rounds them to even).
-    let (model, q, want) = qdq_conv_at_10_bits();
+    // and DequantizeLinear (steps 1/8 and 1/32, zero points −3 and 0); the input file's
+    // values lie on a 1/64 grid, so a step of 1/8 meets exact ties, which ONNX rounds to
+    // even.
+    let (model, x, q) = qdq_conv_at_7_bits();
     // Each pair is the rescale of the op before it (the affine map that divides by the step,
     // the convolution's sigmoid) into one table of the type's levels: no Round or Clip table
-    // spanning the values at 2^10 (±16 there is a 16-bit table; the levels' are 13 bits with
-    // the tie bits).
+    // spanning the values at the activation scale.
     assert_eq!(model.layers.len(), 3, "{:#?}", model.layers);
     let acts = &model.tables.activations;
     assert!(
@@ -672,27 +662,31 @@ fn a_quantize_dequantize_pair_is_a_rescale_into_a_table_of_levels_that_rounds_ti
         .collect();
     assert_eq!(levels.len(), 2, "{acts:?}");
     for (act, bits) in &levels {
-        let Activation::Dequantize { fraction, .. } = act else {
-            unreachable!()
-        };
-        // The counts are exact at 7 bits (input: 2^10 / 8) and 6 (sigmoid's 2^11 / 32).
-        assert!([6, 7].contains(fraction), "{act:?}");
-        assert!(*bits <= 14, "{act:?}: {bits} bits");
+        assert!(*bits <= 13, "{act:?}: {bits} bits");
     }
-    // Every output element is onnxruntime's exactly (a tie broken the other way is a whole
-    // step off), and the circuit holds.
-    let got = &exec::run(&model, &q).unwrap().outputs(&model)[0];
-    let scale = f64::from(model.tensors[model.outputs[0].tensor].scale_bits).exp2();
-    assert_eq!(got.len(), want.len());
-    for (e, (g, w)) in got.iter().zip(&want).enumerate() {
-        assert_eq!(*g as f64 / scale, *w, "element {e}");
+    // The input's dequantized levels are ONNX's, ties to even, element for element.
+    let ties = x.iter().filter(|v| (*v * 8.0).fract().abs() == 0.5).count();
+    assert!(ties > 0, "the input file meets no exact tie");
+    let Layer::Affine(first) = &model.layers[0] else {
+        panic!("the input's fake quantization is an affine rescale")
+    };
+    let fraction = match first.rescale.map(|r| r.act) {
+        Some(Activation::Dequantize { fraction, .. }) => fraction,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(fraction, 4, "the count's exact bits");
+    let values = &exec::run(&model, &q).unwrap().values[first.output];
+    let scale = f64::from(model.tensors[first.output].scale_bits).exp2();
+    for (e, (v, x)) in values.iter().zip(&x).enumerate() {
+        let want = 0.125 * (f64::from(*x) * 8.0).round_ties_even().clamp(-125.0, 130.0);
+        assert_eq!(*v as f64 / scale, want, "element {e} ({x})");
     }
     prover::mock(&model, &q).unwrap();
 }
 
 #[test]
 fn a_fake_quantized_level_one_unit_off_fails_its_table_lookup() {
-    let (model, q, _) = qdq_conv_at_10_bits();
+    let (model, _, q) = qdq_conv_at_7_bits();
     let layer = model
         .layers
         .iter()
@@ -700,11 +694,11 @@ fn a_fake_quantized_level_one_unit_off_fails_its_table_lookup() {
             matches!(l, Layer::Affine(a) if a.rescale.is_some_and(|r| matches!(r.act, Activation::Dequantize { .. })))
         })
         .expect("the input's QuantizeLinear and DequantizeLinear are one affine rescale");
-    // The first element claimed one level (1/8, 128 units at 2^10) higher than its count.
+    // The first element claimed one level (1/8, 16 units at 2^7) higher than its count.
     let fault = Fault {
         layer,
         element: 0,
-        delta: 128,
+        delta: 16,
         accumulator: false,
     };
     let plan = Plan::build_with_fault(&model, model.layout.width, Some(&q), Some(fault)).unwrap();

@@ -10,6 +10,10 @@ use crate::model::{
 pub const RANGE_MARGIN: f64 = 2.0;
 /// The widest range table a division's remainders may use.
 pub const MAX_RANGE_BITS: u32 = 20;
+/// The most fractional bits fake quantization's table reads its count of steps at (each
+/// doubles the table): enough for the exact ties of power-of-two steps on data a few bits
+/// finer than the step; a count exact only at more bits is rarely exactly a tie.
+pub(crate) const MAX_TIE_BITS: u32 = 4;
 /// The largest scale the compiler will accept (fractional bits of any value, a finer input
 /// feature's included).
 pub const MAX_SCALE_BITS: u32 = 16;
@@ -165,8 +169,8 @@ impl Lowering<'_> {
     /// Fake quantization ([`Activation::Dequantize`]) reads its count of steps (the op before
     /// it divides by the step) at `exact_bits` fractional bits, those at which the count is
     /// exact, so that its table rounds an exact tie to even as ONNX does; at 0 bits where
-    /// that is finer than the activation scale (the count is then never exactly a tie). The
-    /// table spans the type's levels, not the values.
+    /// that is more than [`MAX_TIE_BITS`] (or the activation scale). The table spans the
+    /// type's levels, not the values.
     pub(crate) fn end_at(
         &mut self,
         i: usize,
@@ -183,9 +187,13 @@ impl Lowering<'_> {
             let bits = bits_for(max, s);
             let step = sign_only && matches!(r.act, Activation::Step | Activation::StepInclusive);
             if let Activation::Dequantize { fraction, .. } = &mut r.act {
-                // A count exact only past the activation scale (weights that are no power
-                // of two: a step that is not) meets no exact tie: read at 0 bits.
-                *fraction = if exact_bits <= s { exact_bits } else { 0 };
+                // A count exact only at many bits (weights that are no power of two: a step
+                // that is not) is rarely exactly a tie: read at 0 bits.
+                *fraction = if exact_bits <= MAX_TIE_BITS.min(s) {
+                    exact_bits
+                } else {
+                    0
+                };
             }
             // With limbs, cut to one limb only where that makes the remainder's check limbs:
             // a lowering that ends up needing no limbs must be the one without them (the two

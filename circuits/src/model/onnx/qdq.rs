@@ -173,74 +173,85 @@ impl Importer {
     }
 
     /// The tensor in steps behind `x` when `x` is a QuantizeLinear's output quantized as
-    /// `quantization` says, per tensor (one scale and one zero point), or such an output
-    /// rearranged (reshapes, and selections without zeros: a quantized tensor's layout ops
-    /// in the QOperator form). A rearrangement is made again on the QuantizeLinear's input,
-    /// then divided by the step (an element-wise map commutes with it).
+    /// `quantization` says, per tensor (one scale and one zero point), or made of such
+    /// outputs by rearrangements only (reshapes, and selections without zeros: transposes,
+    /// concatenations, tiles; a quantized tensor's layout ops in the QOperator and TFLite
+    /// forms). Those are made again before quantization, then divided by the step (an
+    /// element-wise map commutes with them).
     fn fake_quantization(&mut self, x: TensorId, quantization: &Quantization) -> Option<TensorId> {
         let uniform = |v: &[f64]| v.iter().all(|e| *e == v[0]);
         if !(uniform(&quantization.scale) && uniform(&quantization.zero)) {
             return None;
         }
-        let mut chain = Vec::new();
-        let mut t = x;
-        let q = loop {
-            if let Some(q) = self.quantized.get(&t) {
-                break q.clone();
-            }
-            let op = self.graph.ops.iter().rev().find(|op| op.output() == t)?;
-            t = match op {
-                FloatOp::Reshape { input, .. } => *input,
-                FloatOp::Select { inputs, map, .. }
-                    if inputs.len() == 1 && map.iter().all(Option::is_some) =>
-                {
-                    inputs[0]
-                }
-                _ => return None,
-            };
-            chain.push(op.clone());
-        };
-        if q.quantization.scale[0] != quantization.scale[0]
-            || q.quantization.zero[0] != quantization.zero[0]
-            || q.quantization.range != quantization.range
-        {
-            return None;
+        if let Some(q) = self.quantized.get(&x) {
+            return (q.quantization == *quantization).then_some(q.steps);
         }
-        if chain.is_empty() {
-            return Some(q.steps);
-        }
-        let mut at = q.input;
-        for op in chain.into_iter().rev() {
-            let out = op.output();
-            let name = format!("{}/before quantization", self.graph.tensors[out].name);
-            let moved = self.add_tensor(&name, self.graph.tensors[out].shape.clone());
-            self.graph.ops.push(match op {
-                FloatOp::Reshape { node, .. } => FloatOp::Reshape {
-                    node,
-                    input: at,
-                    output: moved,
-                },
-                FloatOp::Select { node, map, .. } => FloatOp::Select {
-                    node,
-                    inputs: vec![at],
-                    output: moved,
-                    map,
-                },
-                _ => unreachable!("the chain holds reshapes and selections"),
-            });
-            at = moved;
-        }
-        let numel = self.graph.tensors[at].numel();
+        let before = self.before_quantization(x, quantization)?;
+        let numel = self.graph.tensors[before].numel();
         let name = format!("{}/steps", self.graph.tensors[x].name);
-        let steps = self.add_tensor(&name, self.graph.tensors[at].shape.clone());
+        let steps = self.add_tensor(&name, self.graph.tensors[before].shape.clone());
         self.graph.ops.push(FloatOp::Affine {
             node: name,
-            input: at,
+            input: before,
             output: steps,
             scale: vec![(1.0 / quantization.scale[0]) as f32; numel],
             shift: vec![0.0; numel],
         });
         Some(steps)
+    }
+
+    /// `x`, a rearrangement of QuantizeLinear outputs quantized alike (see
+    /// [`Self::fake_quantization`]), made again of the QuantizeLinears' inputs; `None` where
+    /// it is not one (ops made on the way are then read by nothing and pruned).
+    fn before_quantization(
+        &mut self,
+        x: TensorId,
+        quantization: &Quantization,
+    ) -> Option<TensorId> {
+        if let Some(q) = self.quantized.get(&x) {
+            let same = q.quantization.scale[0] == quantization.scale[0]
+                && q.quantization.zero[0] == quantization.zero[0]
+                && q.quantization.range == quantization.range;
+            return same.then_some(q.input);
+        }
+        let op = self
+            .graph
+            .ops
+            .iter()
+            .rev()
+            .find(|op| op.output() == x)?
+            .clone();
+        let name = format!("{}/before quantization", self.graph.tensors[x].name);
+        let shape = self.graph.tensors[x].shape.clone();
+        let op = match op {
+            FloatOp::Reshape { node, input, .. } => {
+                let input = self.before_quantization(input, quantization)?;
+                let output = self.add_tensor(&name, shape);
+                FloatOp::Reshape {
+                    node,
+                    input,
+                    output,
+                }
+            }
+            FloatOp::Select {
+                node, inputs, map, ..
+            } if map.iter().all(Option::is_some) => {
+                let inputs = (inputs.into_iter())
+                    .map(|t| self.before_quantization(t, quantization))
+                    .collect::<Option<Vec<_>>>()?;
+                let output = self.add_tensor(&name, shape);
+                FloatOp::Select {
+                    node,
+                    inputs,
+                    output,
+                    map,
+                }
+            }
+            _ => return None,
+        };
+        let output = op.output();
+        self.graph.ops.push(op);
+        Some(output)
     }
 
     /// A DequantizeLinear of a QuantizeLinear's output: one [`Activation::Dequantize`] of
@@ -356,24 +367,22 @@ impl Importer {
             ))?;
             float_inputs.push(dq);
         }
-        if layout.float_op == "Conv" {
-            if node.input.get(8).is_some_and(|b| !b.is_empty()) {
-                let b = self.constant(node, 8, "a computed bias")?;
-                let x_scale = self.constant(node, 1, "a computed scale")?.data.clone();
-                let w_scale = self.constant(node, 4, "a computed scale")?.data.clone();
-                let data = (b.data.iter().enumerate())
-                    .map(|(c, v)| v * x_scale[0] * w_scale[c % w_scale.len()])
-                    .collect();
-                let value = Const {
-                    shape: b.shape.clone(),
-                    data,
-                    integer: false,
-                };
-                let dq = format!("{output}/bias");
-                self.consts.insert(dq.clone(), value);
-                self.record_proto_type(&dq, DataType::Float as i32);
-                float_inputs.push(dq);
-            }
+        if layout.float_op == "Conv" && node.input.get(8).is_some_and(|b| !b.is_empty()) {
+            let b = self.constant(node, 8, "a computed bias")?;
+            let x_scale = self.constant(node, 1, "a computed scale")?.data.clone();
+            let w_scale = self.constant(node, 4, "a computed scale")?.data.clone();
+            let data = (b.data.iter().enumerate())
+                .map(|(c, v)| v * x_scale[0] * w_scale[c % w_scale.len()])
+                .collect();
+            let value = Const {
+                shape: b.shape.clone(),
+                data,
+                integer: false,
+            };
+            let dq = format!("{output}/bias");
+            self.consts.insert(dq.clone(), value);
+            self.record_proto_type(&dq, DataType::Float as i32);
+            float_inputs.push(dq);
         }
         let y = format!("{output}/float");
         let inputs: Vec<&str> = float_inputs.iter().map(String::as_str).collect();
