@@ -3,7 +3,7 @@
 //! op next to them, each saving the rows of a layer. Every fold keeps the float graph's
 //! values (the whole import is checked against tract on the calibration samples).
 
-use crate::model::{ConvGeometry, FloatGraph, FloatOp};
+use crate::model::{Activation, ConvGeometry, FloatGraph, FloatOp, Param};
 
 /// Removes the ops whose results nothing reads (no op, no model output): a QuantizeLinear
 /// whose only reader became fake quantization (`qdq.rs`), an exporter's unused branch. Each
@@ -15,6 +15,115 @@ pub(super) fn prune_dead(graph: &mut FloatGraph) {
         graph.ops.retain(|op| readers[op.output()] > 0);
         if graph.ops.len() == before {
             return;
+        }
+    }
+}
+
+/// Folds a ReLU before fake quantization (`Relu → Affine(x/s) → Dequantize`, the
+/// QuantizeLinear after a ReLU that every int8 export writes) into the quantization's lowest
+/// level: `relu` commutes with a positive scale and with rounding, and clamping a count of
+/// steps that is at least zero to `[lo, hi]` is clamping it to `[max(lo, 0), hi]`. The affine
+/// map then reads the ReLU's input, so that a convolution before it folds it in
+/// ([`fold_affine`]) and ends in the quantization's table: one layer for conv, ReLU and QDQ.
+pub(super) fn fold_relu_into_quantization(graph: &mut FloatGraph) {
+    let readers = graph.readers();
+    let single = |t: usize| readers[t] == 1 && !graph.outputs.contains(&t);
+    let mut i = 0;
+    while i + 2 < graph.ops.len() {
+        let fold = match &graph.ops[i..i + 3] {
+            [FloatOp::Activation {
+                act: Activation::Relu,
+                input: a,
+                output: r,
+                ..
+            }, FloatOp::Affine {
+                input: ar,
+                output: u,
+                scale,
+                shift,
+                ..
+            }, FloatOp::Activation {
+                act: Activation::Dequantize { lo, hi, .. },
+                input: du,
+                ..
+            }] if ar == r
+                && du == u
+                && single(*r)
+                && single(*u)
+                && scale.iter().all(|c| *c > 0.0)
+                && shift.iter().all(|b| *b == 0.0)
+                && hi.get() >= 0.0 =>
+            {
+                Some(*a)
+            }
+            _ => None,
+        };
+        let Some(a) = fold else {
+            i += 1;
+            continue;
+        };
+        graph.ops.remove(i);
+        if let FloatOp::Affine { input, .. } = &mut graph.ops[i] {
+            *input = a;
+        }
+        if let FloatOp::Activation {
+            act: Activation::Dequantize { lo, .. },
+            ..
+        } = &mut graph.ops[i + 1]
+        {
+            *lo = Param::new(lo.get().max(0.0) as f32);
+        }
+    }
+}
+
+/// Folds `Affine → Affine` (a batch normalization's `Mul` and the QuantizeLinear after it, a
+/// `Mul` then a `Div` by constants) into one affine map: `a₂·(a₁·x + b₁) + b₂`. Saves the
+/// rows of a layer, one or two per element.
+pub(super) fn fold_affine_pairs(graph: &mut FloatGraph) {
+    let readers = graph.readers();
+    let mut i = 0;
+    while i + 1 < graph.ops.len() {
+        let fold = match (&graph.ops[i], &graph.ops[i + 1]) {
+            (
+                FloatOp::Affine {
+                    output,
+                    scale: a1,
+                    shift: b1,
+                    ..
+                },
+                FloatOp::Affine {
+                    input,
+                    scale: a2,
+                    shift: b2,
+                    output: out2,
+                    ..
+                },
+            ) if input == output
+                && readers[*output] == 1
+                && !graph.outputs.contains(output)
+                && a1.len() == a2.len() =>
+            {
+                let scale = a1.iter().zip(a2).map(|(a1, a2)| a1 * a2).collect();
+                let shift = (b1.iter().zip(a2).zip(b2))
+                    .map(|((b1, a2), b2)| b1 * a2 + b2)
+                    .collect();
+                Some((scale, shift, *out2))
+            }
+            _ => None,
+        };
+        let Some((scale, shift, out2)) = fold else {
+            i += 1;
+            continue;
+        };
+        graph.ops.remove(i + 1);
+        if let FloatOp::Affine {
+            scale: a,
+            shift: b,
+            output,
+            ..
+        } = &mut graph.ops[i]
+        {
+            (*a, *b, *output) = (scale, shift, out2);
         }
     }
 }
@@ -415,7 +524,7 @@ pub(super) fn fold_add_const(graph: &mut FloatGraph) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Activation, TensorDef};
+    use crate::model::TensorDef;
 
     fn relu(node: &str, input: usize, output: usize) -> FloatOp {
         FloatOp::Activation {
@@ -449,5 +558,106 @@ mod tests {
         prune_dead(&mut graph);
         let kept: Vec<usize> = graph.ops.iter().map(FloatOp::output).collect();
         assert_eq!(kept, vec![1, 4]);
+    }
+
+    fn affine(node: &str, input: usize, output: usize, scale: f32, shift: f32) -> FloatOp {
+        FloatOp::Affine {
+            node: node.into(),
+            input,
+            output,
+            scale: vec![scale; 2],
+            shift: vec![shift; 2],
+        }
+    }
+
+    fn graph(ops: Vec<FloatOp>, outputs: Vec<usize>) -> FloatGraph {
+        FloatGraph {
+            tensors: (0..6)
+                .map(|i| TensorDef {
+                    name: format!("t{i}"),
+                    shape: vec![2],
+                })
+                .collect(),
+            inputs: vec![0],
+            outputs,
+            ops,
+            ..FloatGraph::default()
+        }
+    }
+
+    fn dequantize(input: usize, output: usize, lo: f32) -> FloatOp {
+        FloatOp::Activation {
+            node: "dq".into(),
+            act: Activation::Dequantize {
+                step: Param::new(0.5),
+                lo: Param::new(lo),
+                hi: Param::new(127.0),
+                fraction: 0,
+            },
+            input,
+            output,
+        }
+    }
+
+    #[test]
+    fn a_relu_before_fake_quantization_becomes_its_lowest_level_and_keeps_the_values() {
+        let ops = vec![
+            relu("r", 0, 1),
+            affine("s", 1, 2, 2.0, 0.0),
+            dequantize(2, 3, -128.0),
+        ];
+        let mut g = graph(ops, vec![3]);
+        let x = vec![vec![-3.3f32, 1.6]];
+        let before = g.run_f32(&x);
+        fold_relu_into_quantization(&mut g);
+        assert_eq!(g.ops.len(), 2);
+        assert!(matches!(
+            g.ops[1],
+            FloatOp::Activation { act: Activation::Dequantize { lo, .. }, .. } if lo.get() == 0.0
+        ));
+        assert_eq!(g.run_f32(&x), before);
+        // Not when the ReLU's result is read elsewhere, nor for a negative scale.
+        for (ops, outputs) in [
+            (
+                vec![
+                    relu("r", 0, 1),
+                    affine("s", 1, 2, 2.0, 0.0),
+                    dequantize(2, 3, -128.0),
+                ],
+                vec![3, 1],
+            ),
+            (
+                vec![
+                    relu("r", 0, 1),
+                    affine("s", 1, 2, -2.0, 0.0),
+                    dequantize(2, 3, -128.0),
+                ],
+                vec![3],
+            ),
+        ] {
+            let mut g = graph(ops, outputs);
+            fold_relu_into_quantization(&mut g);
+            assert_eq!(g.ops.len(), 3);
+        }
+    }
+
+    #[test]
+    fn two_affine_maps_in_a_row_become_one_with_the_same_values() {
+        let mut g = graph(
+            vec![affine("a", 0, 1, 3.0, 0.5), affine("b", 1, 2, -0.25, 2.0)],
+            vec![2],
+        );
+        let x = vec![vec![1.5f32, -2.0]];
+        let before = g.run_f32(&x);
+        fold_affine_pairs(&mut g);
+        assert_eq!(g.ops.len(), 1);
+        assert_eq!(g.run_f32(&x), before);
+        // Not when the first map's result is a model output too.
+        let mut g = graph(
+            vec![affine("a", 0, 1, 3.0, 0.5), affine("b", 1, 2, -0.25, 2.0)],
+            vec![2, 1],
+        );
+        fold_affine_pairs(&mut g);
+        assert_eq!(g.ops.len(), 2);
     }
 }

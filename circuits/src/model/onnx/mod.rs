@@ -182,6 +182,8 @@ pub fn parse(onnx: OnnxBytes<'_>) -> Result<FloatGraph> {
         importer.graph.outputs.push(id);
     }
     graph_folds::prune_dead(&mut importer.graph);
+    graph_folds::fold_relu_into_quantization(&mut importer.graph);
+    graph_folds::fold_affine_pairs(&mut importer.graph);
     graph_folds::fold_biases(&mut importer.graph);
     graph_folds::fold_add_const(&mut importer.graph);
     graph_folds::fold_affine(&mut importer.graph);

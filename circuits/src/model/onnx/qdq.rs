@@ -27,13 +27,13 @@ struct Quantization {
     range: (f64, f64),
 }
 
-/// A QuantizeLinear's output: the tensor in steps (`x / s`) it rounded and clipped, and its
-/// quantization.
+/// A QuantizeLinear's output: the tensor in steps (`x / s`) it rounded and clipped, its
+/// quantization, and its fake quantization once a rearrangement's DequantizeLinear made it.
 #[derive(Clone, Debug)]
 pub(super) struct Quantized {
-    input: TensorId,
     steps: TensorId,
     quantization: Quantization,
+    dequantized: Option<TensorId>,
 }
 
 impl Importer {
@@ -137,9 +137,9 @@ impl Importer {
         self.quantized.insert(
             output,
             Quantized {
-                input: x,
                 steps: scaled,
                 quantization,
+                dequantized: None,
             },
         );
         Ok(())
@@ -155,8 +155,12 @@ impl Importer {
         };
         let shape = self.graph.tensors[x].shape.clone();
         let quantization = self.quantization(node, &shape)?;
-        if let Some(steps) = self.fake_quantization(x, &quantization) {
-            return self.dequantize_steps(node, name, steps, shape, &quantization);
+        let out = self.output_name(node)?.to_owned();
+        if self
+            .fake_quantization(x, &quantization, &name, Some(&out))
+            .is_some()
+        {
+            return Ok(());
         }
         let Quantization { scale, zero, .. } = quantization;
         self.push(node, shape, |output| FloatOp::Affine {
@@ -172,47 +176,72 @@ impl Importer {
         })
     }
 
-    /// The tensor in steps behind `x` when `x` is a QuantizeLinear's output quantized as
-    /// `quantization` says, per tensor (one scale and one zero point), or made of such
-    /// outputs by rearrangements only (reshapes, and selections without zeros: transposes,
-    /// concatenations, tiles; a quantized tensor's layout ops in the QOperator and TFLite
-    /// forms). Those are made again before quantization, then divided by the step (an
-    /// element-wise map commutes with them).
-    fn fake_quantization(&mut self, x: TensorId, quantization: &Quantization) -> Option<TensorId> {
+    /// `x` dequantized, as a tensor named `out` (else a new name), when `x` is a
+    /// QuantizeLinear's output quantized as `quantization` says, per tensor (one scale and
+    /// one zero point), or is made of such outputs by rearrangements only (reshapes, and
+    /// selections without zeros: transposes, concatenations, tiles; a quantized tensor's
+    /// layout ops in the QOperator and TFLite forms). Each QuantizeLinear output becomes one
+    /// [`Activation::Dequantize`] of its tensor in steps, placed right after the op that makes
+    /// that (so that a linear op there fuses it into its rescale), and the rearrangements are
+    /// made again of those (they commute with an element-wise map). The QuantizeLinear's own
+    /// ops are then read by nothing else, usually, and go (`graph_folds::prune_dead`); so do
+    /// ops made on the way when `x` turns out not to be one.
+    fn fake_quantization(
+        &mut self,
+        x: TensorId,
+        quantization: &Quantization,
+        node: &str,
+        out: Option<&str>,
+    ) -> Option<TensorId> {
         let uniform = |v: &[f64]| v.iter().all(|e| *e == v[0]);
         if !(uniform(&quantization.scale) && uniform(&quantization.zero)) {
             return None;
         }
+        let name = out.map_or_else(
+            || format!("{}/dequantized", self.graph.tensors[x].name),
+            str::to_owned,
+        );
+        let shape = self.graph.tensors[x].shape.clone();
         if let Some(q) = self.quantized.get(&x) {
-            return (q.quantization == *quantization).then_some(q.steps);
-        }
-        let before = self.before_quantization(x, quantization)?;
-        let numel = self.graph.tensors[before].numel();
-        let name = format!("{}/steps", self.graph.tensors[x].name);
-        let steps = self.add_tensor(&name, self.graph.tensors[before].shape.clone());
-        self.graph.ops.push(FloatOp::Affine {
-            node: name,
-            input: before,
-            output: steps,
-            scale: vec![(1.0 / quantization.scale[0]) as f32; numel],
-            shift: vec![0.0; numel],
-        });
-        Some(steps)
-    }
-
-    /// `x`, a rearrangement of QuantizeLinear outputs quantized alike (see
-    /// [`Self::fake_quantization`]), made again of the QuantizeLinears' inputs; `None` where
-    /// it is not one (ops made on the way are then read by nothing and pruned).
-    fn before_quantization(
-        &mut self,
-        x: TensorId,
-        quantization: &Quantization,
-    ) -> Option<TensorId> {
-        if let Some(q) = self.quantized.get(&x) {
-            let same = q.quantization.scale[0] == quantization.scale[0]
+            // The QuantizeLinear's parameters are the DequantizeLinear's, one per tensor.
+            let same = uniform(&q.quantization.scale)
+                && uniform(&q.quantization.zero)
+                && q.quantization.scale[0] == quantization.scale[0]
                 && q.quantization.zero[0] == quantization.zero[0]
                 && q.quantization.range == quantization.range;
-            return same.then_some(q.input);
+            if !same {
+                return None;
+            }
+            // One fake quantization per QuantizeLinear: a second DequantizeLinear names it.
+            if let Some(d) = q.dequantized {
+                if let Some(out) = out {
+                    self.ids.insert(out.to_owned(), d);
+                }
+                return Some(d);
+            }
+            let (s, z) = (quantization.scale[0], quantization.zero[0]);
+            let steps = q.steps;
+            let output = self.add_tensor(&name, shape);
+            let at = (self.graph.ops.iter())
+                .rposition(|op| op.output() == steps)
+                .map_or(0, |i| i + 1);
+            let act = Activation::Dequantize {
+                step: Param::new(s as f32),
+                lo: Param::new((quantization.range.0 - z) as f32),
+                hi: Param::new((quantization.range.1 - z) as f32),
+                fraction: 0,
+            };
+            let op = FloatOp::Activation {
+                node: node.to_owned(),
+                act,
+                input: steps,
+                output,
+            };
+            self.graph.ops.insert(at, op);
+            if let Some(q) = self.quantized.get_mut(&x) {
+                q.dequantized = Some(output);
+            }
+            return Some(output);
         }
         let op = self
             .graph
@@ -221,29 +250,25 @@ impl Importer {
             .rev()
             .find(|op| op.output() == x)?
             .clone();
-        let name = format!("{}/before quantization", self.graph.tensors[x].name);
-        let shape = self.graph.tensors[x].shape.clone();
         let op = match op {
             FloatOp::Reshape { node, input, .. } => {
-                let input = self.before_quantization(input, quantization)?;
-                let output = self.add_tensor(&name, shape);
+                let input = self.fake_quantization(input, quantization, &node, None)?;
                 FloatOp::Reshape {
                     node,
                     input,
-                    output,
+                    output: self.add_tensor(&name, shape),
                 }
             }
             FloatOp::Select {
                 node, inputs, map, ..
             } if map.iter().all(Option::is_some) => {
                 let inputs = (inputs.into_iter())
-                    .map(|t| self.before_quantization(t, quantization))
+                    .map(|t| self.fake_quantization(t, quantization, &node, None))
                     .collect::<Option<Vec<_>>>()?;
-                let output = self.add_tensor(&name, shape);
                 FloatOp::Select {
                     node,
                     inputs,
-                    output,
+                    output: self.add_tensor(&name, shape),
                     map,
                 }
             }
@@ -252,39 +277,6 @@ impl Importer {
         let output = op.output();
         self.graph.ops.push(op);
         Some(output)
-    }
-
-    /// A DequantizeLinear of a QuantizeLinear's output: one [`Activation::Dequantize`] of
-    /// the tensor in steps, placed right after the op that makes it (so that a linear op
-    /// there fuses it into its rescale). The QuantizeLinear's own ops are then read by
-    /// nothing else, usually, and go (`graph_folds::prune_dead`).
-    fn dequantize_steps(
-        &mut self,
-        node: &NodeProto,
-        name: String,
-        steps: TensorId,
-        shape: Vec<usize>,
-        q: &Quantization,
-    ) -> Result<()> {
-        let (s, z) = (q.scale[0], q.zero[0]);
-        let act = Activation::Dequantize {
-            step: Param::new(s as f32),
-            lo: Param::new((q.range.0 - z) as f32),
-            hi: Param::new((q.range.1 - z) as f32),
-            fraction: 0,
-        };
-        self.push(node, shape, |output| FloatOp::Activation {
-            node: name,
-            act,
-            input: steps,
-            output,
-        })?;
-        let at = (self.graph.ops.iter())
-            .rposition(|op| op.output() == steps)
-            .map_or(0, |i| i + 1);
-        let op = self.graph.ops.pop().expect("just pushed");
-        self.graph.ops.insert(at, op);
-        Ok(())
     }
 }
 
