@@ -2263,6 +2263,21 @@ def qdq_rearranged(rng):
     )
 
 
+@model("qdq_levels_out", "a QuantizeLinear whose levels are read by a Cast (a model output) as well "
+       "as by its DequantizeLinear: the fake quantization then rounds the steps in a lookup of its "
+       "own")
+def qdq_levels_out(rng):
+    return (
+        [node("QuantizeLinear", ["x", "s", "z"], ["q"]),
+         node("Cast", ["q"], ["levels"], to=onnx.TensorProto.FLOAT),
+         node("DequantizeLinear", ["q", "s", "z"], ["output"])],
+        {"x": ([1, 6], -1.0, 1.0)},
+        {"levels": [1, 6], "output": [1, 6]},
+        [init_f32("s", 0.1), numpy_helper.from_array(np.int8(5), "z")],
+        18,
+    )
+
+
 def write_refused() -> None:
     folder = CORPUS.parent / "refused"
     folder.mkdir(exist_ok=True)

@@ -66,24 +66,17 @@ pub(crate) fn lower(l: &mut Lowering<'_>, op: &FloatOp) -> bool {
         unreachable!("the driver sends Activation here")
     };
     let scale = l.scale(*input);
-    if let Activation::Dequantize {
-        step,
-        lo,
-        hi,
-        fraction: _,
-    } = *act
-    {
+    if let Activation::Dequantize { step, lo, hi, .. } = *act {
         // Its table reads counts of steps, rounded to whole steps in the same lookup (the
         // op before it, which divided by the step, has rounded already: no exact ties are
         // left to break); the output at the activation scale.
-        let fraction = 0;
         let act = Activation::Dequantize {
             step,
             lo,
             hi,
-            fraction,
+            fraction: 0,
         };
-        l.at_scale(*input, fraction, act, node, Some(*output));
+        l.at_scale(*input, 0, act, node, Some(*output));
         l.tensors[*output].scale_bits = l.s;
     } else if scale != l.s && !act.is_scale_free() {
         l.at_scale(*input, l.s, *act, node, Some(*output));
