@@ -12,6 +12,12 @@
 //!
 //! `s` and `z` are constants, one for the tensor or one per channel along `axis`. The integer
 //! type is the zero point's (uint8 without one); 4-bit, float8 and blocked forms are refused.
+//!
+//! Those are the forms of a lone QuantizeLinear (a model's integer output) or DequantizeLinear
+//! (a model's integer input). A DequantizeLinear of a QuantizeLinear's output, per tensor, is
+//! *fake quantization* instead: one [`Activation::Dequantize`] of the tensor in steps `x / s`,
+//! whose table holds the type's levels (see [`Importer::fake_quantization`]). The QOperator
+//! form's QLinear ops are imported as their float op between the two ([`Importer::qlinear`]).
 
 use super::ml::{int_attr, synthetic};
 use super::{attr_int, dims, invalid, unsupported, Const, Importer, Operand};
