@@ -26,7 +26,7 @@ pub enum Range {
 
 /// A cell whose value the circuit constrains to a [`Range`] (halo2-lib's `SafeType`): what a
 /// range check returns, so that a signature taking or returning one says the check was laid
-/// out. Only the range-checking gadgets make one ([`Checked::laid_out`] is for their
+/// out. Only the range-checking gadgets make one (`Checked::laid_out` is for their
 /// implementation); everything else reads it as a plain cell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Checked {
