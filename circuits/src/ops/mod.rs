@@ -24,6 +24,7 @@
 pub mod activation;
 pub mod division;
 pub mod elementwise;
+pub(crate) mod features;
 pub mod integer;
 pub mod linear;
 pub(crate) mod lower;

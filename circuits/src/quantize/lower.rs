@@ -8,7 +8,9 @@ use super::{
 use crate::error::{CircuitError, Result};
 use crate::model::{Activation, FloatGraph, FloatOp, InputType, TensorId, MAX_GAIN};
 use crate::ops::lower::{bits_for, Lowering};
-use crate::ops::{activation, division, elementwise, integer, linear, pooling, product, shape};
+use crate::ops::{
+    activation, division, elementwise, features, integer, linear, pooling, product, shape,
+};
 use std::collections::BTreeMap;
 
 /// Extra output bits of each activation: a function that compresses its range (sigmoid, tanh,
@@ -80,7 +82,7 @@ pub(super) fn lower(
         .zip(features)
         .enumerate()
         .filter(|(i, (_, f))| graph.input_type(*i) == InputType::Float && !f.is_empty())
-        .flat_map(|(_, (t, f))| linear::finer_features(graph, *t, s, sw, max_abs[*t], f))
+        .flat_map(|(_, (t, f))| features::finer_features(graph, *t, s, sw, max_abs[*t], f))
         .collect();
     let mut l = Lowering {
         graph,
