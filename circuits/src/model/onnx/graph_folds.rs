@@ -538,23 +538,13 @@ mod tests {
     #[test]
     fn dead_ops_go_and_every_op_an_output_depends_on_stays() {
         // 0 → a → 1 (output); 0 → b → 2 → c → 3 (read by nothing); 1 → d → 4 (output).
-        let mut graph = FloatGraph {
-            tensors: (0..5)
-                .map(|i| TensorDef {
-                    name: format!("t{i}"),
-                    shape: vec![2],
-                })
-                .collect(),
-            inputs: vec![0],
-            outputs: vec![1, 4],
-            ops: vec![
-                relu("a", 0, 1),
-                relu("b", 0, 2),
-                relu("c", 2, 3),
-                relu("d", 1, 4),
-            ],
-            ..FloatGraph::default()
-        };
+        let ops = vec![
+            relu("a", 0, 1),
+            relu("b", 0, 2),
+            relu("c", 2, 3),
+            relu("d", 1, 4),
+        ];
+        let mut graph = graph(ops, vec![1, 4]);
         prune_dead(&mut graph);
         let kept: Vec<usize> = graph.ops.iter().map(FloatOp::output).collect();
         assert_eq!(kept, vec![1, 4]);

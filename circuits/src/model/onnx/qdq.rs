@@ -26,19 +26,38 @@ use crate::model::{Activation, FloatOp, Param, TensorId};
 use tract_onnx::pb::{tensor_proto::DataType, NodeProto};
 
 /// Each element's scale and zero point, and the integer type's range (lowest, highest).
-#[derive(Clone, Debug, PartialEq)]
 struct Quantization {
     scale: Vec<f64>,
     zero: Vec<f64>,
     range: (f64, f64),
 }
 
+/// One scale and zero point for a whole tensor, and the integer type's range.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct PerTensor {
+    scale: f64,
+    zero: f64,
+    range: (f64, f64),
+}
+
+impl Quantization {
+    /// The quantization, if it is the same for every element.
+    fn per_tensor(&self) -> Option<PerTensor> {
+        let uniform = |v: &[f64]| v.iter().all(|e| *e == v[0]);
+        (uniform(&self.scale) && uniform(&self.zero)).then(|| PerTensor {
+            scale: self.scale[0],
+            zero: self.zero[0],
+            range: self.range,
+        })
+    }
+}
+
 /// A QuantizeLinear's output: the tensor in steps (`x / s`) it rounded and clipped, its
-/// quantization, and its fake quantization once a rearrangement's DequantizeLinear made it.
+/// quantization when per tensor, and its fake quantization once a DequantizeLinear made it.
 #[derive(Clone, Debug)]
 pub(super) struct Quantized {
     steps: TensorId,
-    quantization: Quantization,
+    per_tensor: Option<PerTensor>,
     dequantized: Option<TensorId>,
 }
 
@@ -101,18 +120,15 @@ impl Importer {
     pub(super) fn quantize_linear(&mut self, node: &NodeProto, name: String) -> Result<()> {
         let x = self.var(node, 0)?;
         let shape = self.graph.tensors[x].shape.clone();
+        let quantization = self.quantization(node, &shape)?;
+        let per_tensor = quantization.per_tensor();
         let Quantization {
             scale,
             zero,
             range: (lo, hi),
-        } = self.quantization(node, &shape)?;
+        } = quantization;
         let numel = scale.len();
         let nm = name.clone();
-        let quantization = Quantization {
-            scale: scale.clone(),
-            zero: zero.clone(),
-            range: (lo, hi),
-        };
         let scaled = self.step(node, "scaled", shape.clone(), |output| FloatOp::Affine {
             node: nm,
             input: x,
@@ -144,7 +160,7 @@ impl Importer {
             output,
             Quantized {
                 steps: scaled,
-                quantization,
+                per_tensor,
                 dequantized: None,
             },
         );
@@ -161,12 +177,14 @@ impl Importer {
         };
         let shape = self.graph.tensors[x].shape.clone();
         let quantization = self.quantization(node, &shape)?;
-        let out = self.output_name(node)?.to_owned();
-        if self
-            .fake_quantization(x, &quantization, &name, Some(&out))
-            .is_some()
-        {
-            return Ok(());
+        if let Some(per_tensor) = quantization.per_tensor() {
+            let out = self.output_name(node)?.to_owned();
+            if self
+                .fake_quantization(x, per_tensor, &name, Some(&out))
+                .is_some()
+            {
+                return Ok(());
+            }
         }
         let Quantization { scale, zero, .. } = quantization;
         self.push(node, shape, |output| FloatOp::Affine {
@@ -183,8 +201,8 @@ impl Importer {
     }
 
     /// `x` dequantized, as a tensor named `out` (else a new name), when `x` is a
-    /// QuantizeLinear's output quantized as `quantization` says, per tensor (one scale and
-    /// one zero point), or is made of such outputs by rearrangements only (reshapes, and
+    /// QuantizeLinear's output quantized as `quantization` says (one scale and one zero point
+    /// for the tensor), or is made of such outputs by rearrangements only (reshapes, and
     /// selections without zeros: transposes, concatenations, tiles; a quantized tensor's
     /// layout ops in the QOperator and TFLite forms). Each QuantizeLinear output becomes one
     /// [`Activation::Dequantize`] of its tensor in steps, placed right after the op that makes
@@ -195,27 +213,18 @@ impl Importer {
     fn fake_quantization(
         &mut self,
         x: TensorId,
-        quantization: &Quantization,
+        quantization: PerTensor,
         node: &str,
         out: Option<&str>,
     ) -> Option<TensorId> {
-        let uniform = |v: &[f64]| v.iter().all(|e| *e == v[0]);
-        if !(uniform(&quantization.scale) && uniform(&quantization.zero)) {
-            return None;
-        }
         let name = out.map_or_else(
             || format!("{}/dequantized", self.graph.tensors[x].name),
             str::to_owned,
         );
         let shape = self.graph.tensors[x].shape.clone();
         if let Some(q) = self.quantized.get(&x) {
-            // The QuantizeLinear's parameters are the DequantizeLinear's, one per tensor.
-            let same = uniform(&q.quantization.scale)
-                && uniform(&q.quantization.zero)
-                && q.quantization.scale[0] == quantization.scale[0]
-                && q.quantization.zero[0] == quantization.zero[0]
-                && q.quantization.range == quantization.range;
-            if !same {
+            // The QuantizeLinear's parameters are the DequantizeLinear's.
+            if q.per_tensor != Some(quantization) {
                 return None;
             }
             // One fake quantization per QuantizeLinear: a second DequantizeLinear names it.
@@ -225,7 +234,11 @@ impl Importer {
                 }
                 return Some(d);
             }
-            let (s, z) = (quantization.scale[0], quantization.zero[0]);
+            let PerTensor {
+                scale: s,
+                zero: z,
+                range: (lo, hi),
+            } = quantization;
             let steps = q.steps;
             let output = self.add_tensor(&name, shape);
             let at = (self.graph.ops.iter())
@@ -233,8 +246,8 @@ impl Importer {
                 .map_or(0, |i| i + 1);
             let act = Activation::Dequantize {
                 step: Param::new(s as f32),
-                lo: Param::new((quantization.range.0 - z) as f32),
-                hi: Param::new((quantization.range.1 - z) as f32),
+                lo: Param::new((lo - z) as f32),
+                hi: Param::new((hi - z) as f32),
                 fraction: 0,
             };
             let op = FloatOp::Activation {
