@@ -1816,6 +1816,12 @@ REFUSED = {
                                                 name="output", domain="com.microsoft",
                                                 channels_last=1)],
                               [init_f32("s", 0.01), numpy_helper.from_array(np.uint8(128), "z")]),
+    # An integer product whose computed operand has a zero point per row.
+    "matmul_integer_row_zero_points": ([node("DynamicQuantizeLinear", ["input"], ["q", "s", "z"]),
+                                        node("MatMulInteger", ["q", "w", "rz"], ["p"]),
+                                        node("Cast", ["p"], ["output"], to=onnx.TensorProto.FLOAT)],
+                                       [numpy_helper.from_array(np.ones((8, 3), np.int8), "w"),
+                                        numpy_helper.from_array(np.array([120, 130], np.uint8), "rz")]),
     "one_hot_encoder_strings": ([ml("OneHotEncoder", ["input"], ["output"],
                                     cats_strings=["red", "green"])], []),
     # A Scan whose body holds a Scan of its own.
@@ -2274,6 +2280,39 @@ def qdq_levels_out(rng):
         {"x": ([1, 6], -1.0, 1.0)},
         {"levels": [1, 6], "output": [1, 6]},
         [init_f32("s", 0.1), numpy_helper.from_array(np.int8(5), "z")],
+        18,
+    )
+
+
+@model("dynamic_quant", "onnxruntime's quantize_dynamic form: DynamicQuantizeLinear (the "
+       "activations' uint8 scale and zero point computed from the data), ConvInteger with int8 "
+       "weights and a uint8 zero point, MatMulInteger with a zero point per column, each product "
+       "cast to float and multiplied by the two scales")
+def dynamic_quant(rng):
+    w = rng.integers(-127, 128, size=(3, 2, 3, 3)).astype(np.int8)
+    m = rng.integers(0, 256, size=(27, 4)).astype(np.uint8)
+    return (
+        [node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"]),
+         node("ConvInteger", ["xq", "w", "xz"], ["c32"], strides=[2, 2], pads=[1, 1, 1, 1]),
+         node("Cast", ["c32"], ["cf"], to=onnx.TensorProto.FLOAT),
+         node("Mul", ["xs", "ws"], ["cs"]),
+         node("Mul", ["cf", "cs"], ["cm"]),
+         node("Add", ["cm", "cb"], ["cb_out"]),
+         node("Relu", ["cb_out"], ["r"]),
+         node("Reshape", ["r", "flat"], ["f"]),
+         node("DynamicQuantizeLinear", ["f"], ["fq", "fs", "fz"]),
+         node("MatMulInteger", ["fq", "m", "fz", "mz"], ["m32"]),
+         node("Cast", ["m32"], ["mf"], to=onnx.TensorProto.FLOAT),
+         node("Mul", ["fs", "ms"], ["mscale"]),
+         node("Mul", ["mf", "mscale"], ["output"])],
+        {"x": ([1, 2, 6, 6], -1.0, 1.0)},
+        {"output": [1, 4]},
+        [numpy_helper.from_array(w, "w"), init_f32("ws", 0.0019),
+         init_f32("cb", dyadic(rng, [1, 3, 1, 1], -0.25, 0.25)),
+         numpy_helper.from_array(np.array([1, 27], np.int64), "flat"),
+         numpy_helper.from_array(m, "m"),
+         numpy_helper.from_array(np.array([128, 120, 131, 125], np.uint8), "mz"),
+         init_f32("ms", 0.0047)],
         18,
     )
 

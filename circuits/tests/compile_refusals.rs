@@ -141,6 +141,14 @@ fn a_quantization_whose_scale_is_computed_from_the_data_is_refused_naming_the_no
         "qlinear_channels_last",
         &["QLinearGlobalAveragePool", "`output`", "channels_last=1"],
     );
+    refusal(
+        "matmul_integer_row_zero_points",
+        &[
+            "MatMulInteger",
+            "`p`",
+            "a computed operand with a zero point per channel",
+        ],
+    );
 }
 
 #[test]

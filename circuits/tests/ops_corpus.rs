@@ -202,7 +202,17 @@ fn a_softmax_quotient_off_by_one_fails_the_remainder_range_check() {
         .expect("softmax divides");
     // The prover claims the first probability one unit higher and computes the rest (the
     // public outputs included) from it.
-    let plan = quotient_one_too_high(&model, &q, layer);
+    assert_quotient_lie_fails_its_remainder_check(&model, &q, layer);
+}
+
+/// The first quotient of the division `layer` claimed one unit higher (the rest computed
+/// from it) fails the first remainder's range check, and nothing else.
+fn assert_quotient_lie_fails_its_remainder_check(
+    model: &CompiledModel,
+    q: &[Vec<i64>],
+    layer: usize,
+) {
+    let plan = quotient_one_too_high(model, q, layer);
     // The first range check of the division layer (layers[0] of the plan is the inputs) is
     // the first element's remainder r, which a quotient one too high makes negative.
     let Layer::Div(Div { range_bits, .. }) = model.layers[layer] else {
@@ -219,7 +229,7 @@ fn a_softmax_quotient_off_by_one_fails_the_remainder_range_check() {
                 && (limbs.len() == 1 || (plan.dot_first[*r] && plan.bias[*r] == 0))
         })
         .unwrap();
-    let f = failures(&model, plan);
+    let f = failures(model, plan);
     if limbs.len() == 1 {
         // One lookup: the negative r is not in the range table.
         assert_eq!(f.len(), 1, "{f:#?}");
@@ -718,4 +728,54 @@ fn a_fake_quantized_level_one_unit_off_fails_its_table_lookup() {
         let row = failure_row(e).expect("a row");
         assert!(rows.contains(&row), "row {row} outside {rows:?}: {f:#?}");
     }
+}
+
+#[test]
+fn dynamic_quantization_rounds_to_its_computed_levels_and_its_scale_cancels() {
+    // `corpus/dynamic_quant`: onnxruntime's quantize_dynamic form. Each DynamicQuantizeLinear
+    // divides by its range (`255·x / (hi − lo)`, a whole quotient: levels at 0 fractional
+    // bits), and each integer product's `P / s` is never computed: its cast times `s·c` is `c·P`.
+    let (model, q) = corpus_model("dynamic_quant");
+    let divisions: Vec<&Div> = (model.layers.iter())
+        .filter_map(|l| match l {
+            Layer::Div(d) => Some(d),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(divisions.len(), 4, "two levels and two zero points");
+    assert!(divisions.iter().all(|d| d.whole), "{divisions:#?}");
+    let levels = model.tensors.iter().position(|t| t.name == "xq").unwrap();
+    assert_eq!(model.tensors[levels].scale_bits, 0);
+    // The input's levels are ONNX's (uint8: round(x / s) + z, with s and z from the input's
+    // own range), an exact tie rounded up (ONNX rounds it to even).
+    let input = common::input_file(&fixture("corpus/dynamic_quant.input.json")).unwrap();
+    let x: Vec<f64> = input.input_data[0].iter().map(|v| f64::from(*v)).collect();
+    let lo = x.iter().copied().fold(0f64, f64::min);
+    let hi = x.iter().copied().fold(0f64, f64::max);
+    let zero = (-lo * 255.0 / (hi - lo)).round_ties_even();
+    let values = &exec::run(&model, &q).unwrap().values[levels];
+    let mut ties = 0;
+    for (e, (v, x)) in values.iter().zip(&x).enumerate() {
+        let steps = x * 255.0 / (hi - lo);
+        let onnx = steps.round_ties_even() + zero;
+        if steps.fract().abs() == 0.5 {
+            ties += 1;
+            assert_eq!(*v as f64, (steps + 0.5).floor() + zero, "element {e} ({x})");
+        } else {
+            assert_eq!(*v as f64, onnx, "element {e} ({x})");
+        }
+        assert!((0.0..=255.0).contains(&(*v as f64)), "element {e}: {v}");
+    }
+    assert!(ties > 0, "the input file meets no exact tie");
+}
+
+#[test]
+fn a_whole_quotient_off_by_one_fails_the_remainder_range_check() {
+    // A level of dynamic quantization claimed one higher than `255·x / (hi − lo)` rounds to
+    // (the matrix product's input: the convolution's, through a ReLU, may not show a lie).
+    let (model, q) = corpus_model("dynamic_quant");
+    let layer = (model.layers.iter())
+        .position(|l| matches!(l, Layer::Div(d) if d.whole && model.tensors[d.output].name == "fq/rounded"))
+        .expect("the levels are a whole quotient");
+    assert_quotient_lie_fails_its_remainder_check(&model, &q, layer);
 }

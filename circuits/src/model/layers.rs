@@ -162,7 +162,9 @@ pub struct Product {
 
 /// Element-wise `round(a·2^s / b)` for `b > 0`: the quotient `q` is range-checked by the
 /// identity table and `2^(s+1)·a + b − 2·q·b = r` with `0 ≤ r < 2b`, both sides
-/// range-checked to `range_bits`.
+/// range-checked to `range_bits`. `s` is the divisor's scale, so the quotient keeps the
+/// dividend's; with `whole`, the divisor's less the dividend's (never negative), so the
+/// quotient is rounded to a whole number (half up), at 0 fractional bits.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Div {
     /// ONNX node.
@@ -171,10 +173,13 @@ pub struct Div {
     pub a: TensorId,
     /// Divisor (positive, below `2^(range_bits − 1)`).
     pub b: TensorId,
-    /// Result, at the dividend's scale.
+    /// Result, at the dividend's scale (at 0 fractional bits with `whole`).
     pub output: TensorId,
     /// Width of the remainder range checks.
     pub range_bits: u32,
+    /// The quotient rounded to a whole number.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub whole: bool,
 }
 
 /// Element-wise floor division by a constant `d` (the divisor at the operand's scale `s`:

@@ -151,6 +151,10 @@ pub enum FloatOp {
         b: TensorId,
         /// Result.
         output: TensorId,
+        /// The quotient rounded to a whole number: `round(a / b)`, ties to even as ONNX
+        /// rounds (the circuit rounds them up), as dynamic quantization divides by its scale
+        /// (`onnx/dynamic.rs`).
+        whole: bool,
     },
     /// Floor division by a positive constant: `out[i] = ⌊in[i] / divisor⌋`, or with
     /// `remainder` the floor modulus `in[i] − divisor·⌊in[i] / divisor⌋` (in `[0, divisor)`):
@@ -519,10 +523,18 @@ impl FloatGraph {
                     });
                     out
                 }
-                FloatOp::Div { a, b, .. } => values[*a]
+                FloatOp::Div { a, b, whole, .. } => values[*a]
                     .iter()
                     .zip(&values[*b])
-                    .map(|(x, y)| x / y)
+                    // ONNX rounds ties to even; the circuit rounds them up (see
+                    // `ops/division.rs`).
+                    .map(|(x, y)| {
+                        if *whole {
+                            (x / y).round_ties_even()
+                        } else {
+                            x / y
+                        }
+                    })
                     .collect(),
                 FloatOp::FloorDiv {
                     input,

@@ -1,5 +1,8 @@
 //! `Div`: element-wise `round(a·2^s / b)` for a computed `b > 0` (`s` the divisor's scale, so
-//! the quotient keeps the dividend's): softmax and layer normalization denominators.
+//! the quotient keeps the dividend's): softmax and layer normalization denominators. A
+//! *whole* division (dynamic quantization's `x / scale`) takes `s` the divisor's scale less
+//! the dividend's: the quotient is rounded to a whole number, at 0 fractional bits, and its
+//! range check spans the quotient's whole values only.
 //!
 //! Rows per element: the quotient `q` (a witness, identity-checked), `t = q·b` (a product
 //! row), `r = 2^(s+1)·a + b − 2t` and `2b − 1 − r` (dot rows), both range-checked to
@@ -12,7 +15,7 @@ use crate::fixed_point::divide;
 use crate::gadgets::{CellRef, Gadgets};
 use crate::model::layers::Div;
 use crate::model::{Activation, TensorId};
-use crate::model::{FloatOp, Layer};
+use crate::model::{CompiledModel, FloatOp, Layer};
 
 impl Op for Div {
     fn output(&self) -> TensorId {
@@ -39,7 +42,7 @@ impl Op for Div {
     }
 
     fn execute(&self, cx: &Exec<'_>) -> Result<Vec<i64>> {
-        let shift = cx.model.tensors[self.b].scale_bits;
+        let shift = self.shift(cx.model);
         cx.values[self.a]
             .iter()
             .zip(&cx.values[self.b])
@@ -67,7 +70,7 @@ impl Op for Div {
     }
 
     fn lay_out(&self, g: &mut dyn Gadgets, cx: &LayOut<'_>) -> Vec<CellRef> {
-        let shift = cx.model.tensors[self.b].scale_bits;
+        let shift = self.shift(cx.model);
         cx.cells[self.a]
             .iter()
             .zip(&cx.cells[self.b])
@@ -76,15 +79,40 @@ impl Op for Div {
     }
 }
 
+impl Div {
+    /// The `s` of `round(a·2^s / b)` (see the module's doc).
+    fn shift(&self, model: &CompiledModel) -> u32 {
+        let sb = model.tensors[self.b].scale_bits;
+        if self.whole {
+            sb.saturating_sub(model.tensors[self.a].scale_bits)
+        } else {
+            sb
+        }
+    }
+}
+
 /// Lowers a division `q = round(a·2^sb / b)`: the quotient keeps the dividend's scale, and
 /// the remainders `r` and `2b − 1 − r` take a range table wide enough for the largest divisor
 /// calibration allows (with the usual margin); a divisor too wide for one is refused. Never
 /// fuses.
 pub(crate) fn lower(l: &mut Lowering<'_>, op: &FloatOp) -> Result<bool> {
-    let FloatOp::Div { node, a, b, output } = op else {
+    let FloatOp::Div {
+        node,
+        a,
+        b,
+        output,
+        whole,
+    } = op
+    else {
         unreachable!("the driver sends Div here")
     };
-    let (sa, sb) = (l.scale(*a), l.scale(*b));
+    let sa = l.scale(*a);
+    // A whole quotient needs the divisor at least as fine as the dividend: raised exactly.
+    let b = &match *whole && l.scale(*b) < sa {
+        true => l.at_scale(*b, sa, Activation::Identity, node, None),
+        false => *b,
+    };
+    let sb = l.scale(*b);
     let range_bits = bits_for(l.max_abs[*b], sb);
     if range_bits > MAX_RANGE_BITS {
         return Err(CircuitError::UnsupportedOp {
@@ -97,14 +125,16 @@ pub(crate) fn lower(l: &mut Lowering<'_>, op: &FloatOp) -> Result<bool> {
         });
     }
     l.ranges.push(range_bits);
-    l.need(Activation::Identity, l.max_abs[*output], sa);
-    l.tensors[*output].scale_bits = sa;
+    let scale = if *whole { 0 } else { sa };
+    l.need(Activation::Identity, l.max_abs[*output], scale);
+    l.tensors[*output].scale_bits = scale;
     l.layers.push(Layer::Div(Div {
         node: node.clone(),
         a: *a,
         b: *b,
         output: *output,
         range_bits,
+        whole: *whole,
     }));
     Ok(false)
 }

@@ -9,7 +9,7 @@ use super::{finish_cell, Bounds, Check, Exec, Kind, LayOut, Op};
 use crate::error::Result;
 use crate::gadgets::{CellRef, Gadgets};
 use crate::model::layers::Product;
-use crate::model::TensorId;
+use crate::model::{Activation, TensorId};
 use crate::model::{FloatOp, Layer};
 
 impl Op for Product {
@@ -88,12 +88,22 @@ pub(crate) fn lower(l: &mut Lowering<'_>, i: usize, op: &FloatOp) -> bool {
     else {
         unreachable!("the driver sends Product here")
     };
-    let acc_scale = l.scale(*a) + l.scale(*b);
+    // A whole-number operand (at 0 fractional bits: dynamic quantization's levels) times one
+    // at the activation scale would leave nothing to rescale: raised exactly first.
+    let (mut a, mut b) = (*a, *b);
+    if l.scale(a) + l.scale(b) <= l.s {
+        for t in [&mut a, &mut b] {
+            if l.scale(*t) < l.s {
+                *t = l.at_scale(*t, l.s, Activation::Identity, node, None);
+            }
+        }
+    }
+    let acc_scale = l.scale(a) + l.scale(b);
     let (rescale, out, fused) = l.end_at(i, *output, acc_scale, false, 0);
     l.layers.push(Layer::Product(Product {
         node: node.clone(),
-        a: *a,
-        b: *b,
+        a,
+        b,
         output: out,
         dims: *dims,
         rescale,

@@ -145,6 +145,9 @@ impl Importer {
             ));
         }
         let (a, b) = (self.var(node, 0)?, self.var(node, 1)?);
+        if node.op_type == "Mul" && self.scale_cancelling_product(node, &name, a, b)?.is_some() {
+            return Ok(());
+        }
         let (sa, sb) = (
             self.graph.tensors[a].shape.clone(),
             self.graph.tensors[b].shape.clone(),
@@ -175,6 +178,7 @@ impl Importer {
                 a,
                 b,
                 output,
+                whole: false,
             },
         })
     }

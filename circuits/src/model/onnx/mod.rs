@@ -9,6 +9,7 @@ mod attrs;
 mod const_eval;
 mod conv_transpose;
 mod dims;
+mod dynamic;
 mod elementwise;
 mod fold;
 mod graph_folds;
@@ -287,6 +288,10 @@ struct Importer {
     /// The outputs of QuantizeLinear of computed tensors, for the DequantizeLinear that
     /// reads one (`qdq.rs`).
     quantized: HashMap<TensorId, qdq::Quantized>,
+    /// The outputs of DynamicQuantizeLinear, and the integer products of them that are a
+    /// float product over the computed scale (`dynamic.rs`).
+    dynamic: HashMap<TensorId, dynamic::Dynamic>,
+    over_scale: HashMap<TensorId, dynamic::OverScale>,
 }
 
 /// The value of a node input: computed or constant.
@@ -467,6 +472,8 @@ impl Importer {
             "QuantizeLinear" => self.quantize_linear(node, name),
             "DequantizeLinear" => self.dequantize_linear(node, name),
             op if op.starts_with("QLinear") => self.qlinear(node, name),
+            "DynamicQuantizeLinear" => self.dynamic_quantize_linear(node, name),
+            "MatMulInteger" | "ConvInteger" => self.integer_product(node, name),
             "TreeEnsembleRegressor" => self.tree_ensemble(node, name),
             "TreeEnsembleClassifier" => self.tree_classifier(node, name),
             "Scaler" => self.scaler(node, name),

@@ -264,6 +264,7 @@ impl Importer {
                 a: exp,
                 b: total,
                 output,
+                whole: false,
             });
         }
         let log = self.lookup(node, sum, Activation::Log, "log")?;
@@ -482,6 +483,7 @@ impl Importer {
             a: x,
             b: norm,
             output,
+            whole: false,
         })
     }
 

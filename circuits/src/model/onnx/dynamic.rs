@@ -1,0 +1,399 @@
+//! Dynamic quantization (onnxruntime's `quantize_dynamic`, the int8 form of most exported
+//! transformers): the activations' scale and zero point are computed from the data at run
+//! time, the weights' are constants.
+//!
+//! ```text
+//! DynamicQuantizeLinear(x) = (y, s, z):
+//!     lo = min(0, min x),  hi = max(0, max x)
+//!     s = (hi − lo) / 255                       z = round(−lo / s)
+//!     y = clip(round(x / s) + z, 0, 255)        (uint8; rounding ties to even)
+//! MatMulInteger(a, b, a_z, b_z) = (a − a_z) · (b − b_z)    int32
+//! ConvInteger(x, w, x_z, w_z)   = conv(x − x_z, w − w_z)   int32; padding is x_z, so 0 after
+//! ```
+//!
+//! and the product, cast to float, is multiplied by `s` times the weights' scale.
+//!
+//! `s` is small (a 255th of the range), so fixed point must not divide by it or multiply by
+//! it alone. `lo` and `hi` are the least and greatest of x's elements and a zero (one copy, two
+//! reductions); the levels are `round(255·x / (hi − lo)) + z`, each a *whole* division (the
+//! quotient rounded at 0 fractional bits: `ops/division.rs`; an exact tie rounds up where ONNX
+//! rounds it to even), and the clip to `[0, 255]` is left out: it never binds, as
+//! `round(lo / s) = −z` and `round(hi / s) = 255 − z`. `y` dequantized, `d = s·(y − z)`, is
+//! `(y − z)·(hi − lo) / 255`.
+//!
+//! An integer product of `y` and constant weights is then `P / s`, with `P` the float
+//! product of `d` and the weights less their zero point (per tensor, per column of a matrix,
+//! per output channel of a convolution's weights; shifted at import). When its cast is
+//! multiplied by `s·c` (`c` a constant: the weights' scale), the result is `c·P`, placed
+//! right after `P` so that `c` folds into the weights, and `s` cancels. Any other reader of
+//! the integer product reads `255·P / (hi − lo)`; other operands (computed on both sides, or
+//! a quantized input of the model) take the integer ops literally. An input that is zero
+//! throughout has no scale (ONNX divides by zero there); such a model's calibration is
+//! refused by the division.
+
+use super::dims::broadcast;
+use super::elementwise::broadcast_shapes;
+use super::ml::{int_attr, synthetic};
+use super::{invalid, unsupported, Const, Importer, Operand};
+use crate::error::Result;
+use crate::model::{FloatOp, TensorId};
+use tract_onnx::pb::{tensor_proto::DataType, NodeProto};
+
+/// A DynamicQuantizeLinear's output `y`: its range `hi − lo`, scale and zero point tensors,
+/// and `y` dequantized once an integer product made it.
+#[derive(Clone, Debug)]
+pub(super) struct Dynamic {
+    range: TensorId,
+    scale: TensorId,
+    zero: TensorId,
+    dequantized: Option<TensorId>,
+}
+
+/// An integer product of a dynamically quantized operand and constant weights: `P / s`.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct OverScale {
+    product: TensorId,
+    scale: TensorId,
+}
+
+impl Importer {
+    /// A constant named `name` (float), recorded for the synthetic nodes that read it.
+    fn synthetic_constant(&mut self, name: &str, shape: Vec<usize>, data: Vec<f64>) -> String {
+        let value = Const {
+            shape,
+            data,
+            integer: false,
+        };
+        self.consts.insert(name.to_owned(), value);
+        self.record_proto_type(name, DataType::Float as i32);
+        name.to_owned()
+    }
+
+    /// Imports `op` of `inputs` (names; empty ones skipped) as a synthetic node of `name`
+    /// writing `output`; returns the tensor.
+    fn synthetic_op(
+        &mut self,
+        op: &str,
+        name: &str,
+        inputs: &[&str],
+        output: &str,
+        attrs: Vec<tract_onnx::pb::AttributeProto>,
+    ) -> Result<TensorId> {
+        let inputs: Vec<&str> = inputs.iter().copied().filter(|i| !i.is_empty()).collect();
+        let node = synthetic(op, name, &inputs, output, attrs);
+        self.node(&node)?;
+        self.ids
+            .get(output)
+            .copied()
+            .ok_or_else(|| invalid(&node, "no computed output".into()))
+    }
+
+    /// DynamicQuantizeLinear (see the module's doc): outputs `y` (at 0 fractional bits), its
+    /// scale and its zero point, the latter two of shape `[1]` (one per tensor, broadcasting
+    /// as ONNX's scalars do).
+    pub(super) fn dynamic_quantize_linear(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let x = node
+            .input
+            .first()
+            .filter(|x| !x.is_empty())
+            .ok_or_else(|| invalid(node, "no input".into()))?
+            .clone();
+        if !matches!(self.operand(node, 0)?, Operand::Var(_)) {
+            return Err(unsupported(node, "a constant input"));
+        }
+        let y = self.output_name(node)?.to_owned();
+        let t = |suffix: &str| format!("{y}/{suffix}");
+        let out = |i: usize, suffix: &str| {
+            node.output
+                .get(i)
+                .filter(|o| !o.is_empty())
+                .cloned()
+                .unwrap_or_else(|| t(suffix))
+        };
+        let (scale, zero) = (out(1, "scale"), out(2, "zero_point"));
+        let c255 = self.synthetic_constant(&t("levels"), vec![], vec![255.0]);
+        let minus_c255 = self.synthetic_constant(&t("minus_levels"), vec![], vec![-255.0]);
+        // lo and hi: the least and the greatest of x's elements and a zero (a copy: no rows).
+        let x_id = self.var(node, 0)?;
+        let numel = self.graph.tensors[x_id].numel();
+        let map = (0..numel as u32)
+            .map(|e| Some((0, e)))
+            .chain([None])
+            .collect();
+        self.copies(node, "with_zero", vec![numel + 1], vec![x_id], map)?;
+        let keep = || vec![int_attr("keepdims", 1)];
+        let mut op = |op: &str, inputs: &[&str], output: &str, attrs| {
+            self.synthetic_op(op, &name, inputs, output, attrs)
+        };
+        op("ReduceMin", &[&t("with_zero")], &t("lo"), keep())?;
+        op("ReduceMax", &[&t("with_zero")], &t("hi"), keep())?;
+        let range = op("Sub", &[&t("hi"), &t("lo")], &t("range"), vec![])?;
+        let scale_id = op("Div", &[&t("range"), &c255], &scale, vec![])?;
+        op(
+            "Mul",
+            &[&t("lo"), &minus_c255],
+            &t("negated_lo_levels"),
+            vec![],
+        )?;
+        op("Mul", &[&x, &c255], &t("levels_of_x"), vec![])?;
+        let zero_id = self.whole_quotient(&name, &t("negated_lo_levels"), &t("range"), &zero)?;
+        self.whole_quotient(&name, &t("levels_of_x"), &t("range"), &t("rounded"))?;
+        // clip(·, 0, 255) would change nothing: round(x / s) ≥ round(lo / s) = −z and
+        // ≤ round(hi / s) = 255 − z.
+        let y_id = self.synthetic_op("Add", &name, &[&t("rounded"), &zero], &y, vec![])?;
+        self.dynamic.insert(
+            y_id,
+            Dynamic {
+                range,
+                scale: scale_id,
+                zero: zero_id,
+                dequantized: None,
+            },
+        );
+        Ok(())
+    }
+
+    /// `round(a / b)` (half up; names of computed tensors, broadcast), a whole number at 0
+    /// fractional bits (see `ops/division.rs`), as the tensor `output`.
+    fn whole_quotient(&mut self, name: &str, a: &str, b: &str, output: &str) -> Result<TensorId> {
+        let node = synthetic("Div", name, &[a, b], output, vec![]);
+        let (a, b) = (self.var(&node, 0)?, self.var(&node, 1)?);
+        let (sa, sb) = (
+            self.graph.tensors[a].shape.clone(),
+            self.graph.tensors[b].shape.clone(),
+        );
+        let shape = broadcast_shapes(&sa, &sb)
+            .ok_or_else(|| invalid(&node, format!("cannot broadcast {sa:?} with {sb:?}")))?;
+        let a = self.broadcast_var(&node, a, &shape, "broadcast_a")?;
+        let b = self.broadcast_var(&node, b, &shape, "broadcast_b")?;
+        self.push(&node, shape, |output| FloatOp::Div {
+            node: name.to_owned(),
+            a,
+            b,
+            output,
+            whole: true,
+        })?;
+        Ok(self.graph.tensors.len() - 1)
+    }
+
+    /// `y` of a DynamicQuantizeLinear dequantized, `(y − z)·(hi − lo) / 255`, made once.
+    fn dynamic_dequantized(&mut self, y: TensorId, name: &str) -> Result<TensorId> {
+        let q = self.dynamic[&y].clone();
+        if let Some(d) = q.dequantized {
+            return Ok(d);
+        }
+        let names = |t: TensorId| self.graph.tensors[t].name.clone();
+        let (yn, zn, rn) = (names(y), names(q.zero), names(q.range));
+        let c = self.synthetic_constant(&format!("{yn}/per_level"), vec![], vec![1.0 / 255.0]);
+        let t = |suffix: &str| format!("{yn}/{suffix}");
+        self.synthetic_op("Sub", name, &[&yn, &zn], &t("centered"), vec![])?;
+        self.synthetic_op("Mul", name, &[&t("centered"), &rn], &t("spread"), vec![])?;
+        let d = self.synthetic_op("Mul", name, &[&t("spread"), &c], &t("dequantized"), vec![])?;
+        if let Some(q) = self.dynamic.get_mut(&y) {
+            q.dequantized = Some(d);
+        }
+        Ok(d)
+    }
+
+    /// MatMulInteger and ConvInteger (see the module's doc).
+    pub(super) fn integer_product(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let (float_op, weight_axis) = match node.op_type.as_str() {
+            "MatMulInteger" => ("MatMul", WeightAxis::Last),
+            "ConvInteger" => ("Conv", WeightAxis::First),
+            _ => return Err(unsupported(node, "this integer op")),
+        };
+        let output = self.output_name(node)?.to_owned();
+        let input = |k: usize| node.input.get(k).filter(|v| !v.is_empty()).cloned();
+        let attrs = || {
+            if float_op == "Conv" {
+                node.attribute.clone()
+            } else {
+                vec![]
+            }
+        };
+        // The weights (input 1) less their zero point, when constant.
+        let b = input(1).ok_or_else(|| invalid(node, "no input 1".into()))?;
+        let weights = match (self.operand(node, 1)?, input(3)) {
+            (Operand::Const(_), None) => Some(b.clone()),
+            (Operand::Const(v), Some(_)) => match self.operand(node, 3)? {
+                Operand::Const(z) => {
+                    let data = zero_shifted(v, z, weight_axis).ok_or_else(|| {
+                        invalid(
+                            node,
+                            format!(
+                                "a zero point of {} values for weights of shape {:?}",
+                                z.data.len(),
+                                v.shape
+                            ),
+                        )
+                    })?;
+                    let shape = v.shape.clone();
+                    Some(self.synthetic_constant(&format!("{output}/weights"), shape, data))
+                }
+                Operand::Var(_) => None,
+            },
+            (Operand::Var(_), _) => None,
+        };
+        // A dynamically quantized input with its own zero point, times constant weights:
+        // `P / s` (see the module's doc).
+        let a = self.var(node, 0)?;
+        let a_zero = match input(2) {
+            Some(_) => match self.operand(node, 2)? {
+                Operand::Var(z) => Some(z),
+                Operand::Const(_) => None,
+            },
+            None => None,
+        };
+        if let (Some(weights), Some(q)) = (&weights, self.dynamic.get(&a)) {
+            if a_zero == Some(q.zero) {
+                let (range, scale) = (q.range, q.scale);
+                let d = self.dynamic_dequantized(a, &name)?;
+                let dn = self.graph.tensors[d].name.clone();
+                let p = format!("{output}/times_scale");
+                let product = self.synthetic_op(float_op, &name, &[&dn, weights], &p, attrs())?;
+                let rn = self.graph.tensors[range].name.clone();
+                let c255 =
+                    self.synthetic_constant(&format!("{output}/levels"), vec![], vec![255.0]);
+                let levels = format!("{output}/levels_of_product");
+                self.synthetic_op("Mul", &name, &[&p, &c255], &levels, vec![])?;
+                // Named apart: the integer product's own name is typed int32, and ONNX
+                // division of integers truncates.
+                let quotient = format!("{output}/over_scale");
+                let out = self.synthetic_op("Div", &name, &[&levels, &rn], &quotient, vec![])?;
+                self.ids.insert(output.clone(), out);
+                self.over_scale.insert(out, OverScale { product, scale });
+                return Ok(());
+            }
+        }
+        // Otherwise literally: each operand less its zero point, then the float op.
+        let mut operands = Vec::with_capacity(2);
+        for k in [0, 1] {
+            let value = input(k).ok_or_else(|| invalid(node, format!("no input {k}")))?;
+            match (k, &weights, input(k + 2)) {
+                (1, Some(w), _) => operands.push(w.clone()),
+                (_, _, None) => operands.push(value),
+                (_, _, Some(zero)) => {
+                    if let Operand::Const(z) = self.operand(node, k + 2)? {
+                        if z.data.len() > 1 {
+                            return Err(unsupported(
+                                node,
+                                "a computed operand with a zero point per channel",
+                            ));
+                        }
+                    }
+                    let shifted = format!("{output}/operand{k}");
+                    self.synthetic_op("Sub", &name, &[&value, &zero], &shifted, vec![])?;
+                    operands.push(shifted);
+                }
+            }
+        }
+        let inputs: Vec<&str> = operands.iter().map(String::as_str).collect();
+        self.synthetic_op(float_op, &name, &inputs, &output, attrs())?;
+        Ok(())
+    }
+
+    /// `a · b` when one is an integer product `P / s` (through casts) and the other `s·c`
+    /// for a constant `c` (the weights' scale): `c·P`, pushed as `node`'s output. `None`
+    /// (nothing pushed) otherwise.
+    pub(super) fn scale_cancelling_product(
+        &mut self,
+        node: &NodeProto,
+        name: &str,
+        a: TensorId,
+        b: TensorId,
+    ) -> Result<Option<()>> {
+        for (p, m) in [(a, b), (b, a)] {
+            let Some(over) = self.over_scale.get(&self.through_casts(p)).copied() else {
+                continue;
+            };
+            let Some((scale, shape)) = self.scaled_copy_of(m, over.scale) else {
+                continue;
+            };
+            let to = self.graph.tensors[over.product].shape.clone();
+            // `c` must broadcast to the product, whose shape the result keeps.
+            let Some(scale) = broadcast(&shape, &scale, &to) else {
+                continue;
+            };
+            // Placed right after the product, so that it folds into the weights
+            // (`graph_folds::fold_affine`) once the product's other reader, `P / s`, goes
+            // unread.
+            let numel = scale.len();
+            let output = self.add_tensor(self.output_name(node)?, to);
+            let at = (self.graph.ops.iter())
+                .position(|op| op.output() == over.product)
+                .map_or(self.graph.ops.len(), |i| i + 1);
+            let op = FloatOp::Affine {
+                node: name.to_owned(),
+                input: over.product,
+                output,
+                scale: scale.iter().map(|v| *v as f32).collect(),
+                shift: vec![0.0; numel],
+            };
+            self.graph.ops.insert(at, op);
+            return Ok(Some(()));
+        }
+        Ok(None)
+    }
+
+    /// The tensor `t` is a copy of, through Reshapes of the same shape (casts).
+    fn through_casts(&self, mut t: TensorId) -> TensorId {
+        while let Some(FloatOp::Reshape { input, .. }) =
+            self.graph.ops.iter().rev().find(|op| op.output() == t)
+        {
+            if self.graph.tensors[*input].shape != self.graph.tensors[t].shape {
+                break;
+            }
+            t = *input;
+        }
+        t
+    }
+
+    /// `c` and `m`'s shape when `m = c·s` element-wise (an affine map of `s` without shift),
+    /// or `m` is `s` itself (`c = 1`).
+    fn scaled_copy_of(&self, m: TensorId, s: TensorId) -> Option<(Vec<f64>, Vec<usize>)> {
+        let shape = self.graph.tensors[m].shape.clone();
+        if self.through_casts(m) == s {
+            return Some((vec![1.0; shape.iter().product()], shape));
+        }
+        match self.graph.ops.iter().rev().find(|op| op.output() == m)? {
+            FloatOp::Affine {
+                input,
+                scale,
+                shift,
+                ..
+            } if self.through_casts(*input) == s && shift.iter().all(|v| *v == 0.0) => {
+                Some((scale.iter().map(|v| f64::from(*v)).collect(), shape))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Which axis of a constant operand a zero point of several values runs along: a matrix's
+/// columns (the last axis) or a convolution's output channels (the first).
+#[derive(Clone, Copy)]
+enum WeightAxis {
+    Last,
+    First,
+}
+
+/// `v − z`, element by element, `z` one value or one per `axis` of `v`; `None` when `z`'s
+/// length fits neither.
+fn zero_shifted(v: &Const, z: &Const, axis: WeightAxis) -> Option<Vec<f64>> {
+    let n = z.data.len();
+    let (len, inner) = match axis {
+        WeightAxis::Last => (v.shape.last().copied().unwrap_or(1), 1),
+        WeightAxis::First => (
+            v.shape.first().copied().unwrap_or(1),
+            v.shape.iter().skip(1).product(),
+        ),
+    };
+    if n != 1 && n != len {
+        return None;
+    }
+    Some(
+        (v.data.iter().enumerate())
+            .map(|(e, x)| x - z.data[if n == 1 { 0 } else { e / inner % n }])
+            .collect(),
+    )
+}
