@@ -220,13 +220,15 @@ fn assert_quotient_lie_fails_its_remainder_check(
     };
     let start = plan.layers[layer + 1].start;
     let limbs = model.tables.limbs(range_bits);
-    // With limbs the quotient's own (signed) check comes first: r's chain is the first
-    // unsigned one (no offset in its first row's bias).
+    // The quotient's own (signed) check may come first with the same tag (a whole quotient's
+    // is as narrow as the remainders'; with limbs): r's is the first unsigned one (no offset
+    // in its row's bias; with limbs, the chain's first row).
     let r_check = (start..plan.rows)
         .find(|r| {
             plan.lookup[*r]
                 && plan.tag[*r] == range_tag(limbs[0])
-                && (limbs.len() == 1 || (plan.dot_first[*r] && plan.bias[*r] == 0))
+                && plan.bias[*r] == 0
+                && (limbs.len() == 1 || plan.dot_first[*r])
         })
         .unwrap();
     let f = failures(model, plan);
@@ -742,8 +744,17 @@ fn dynamic_quantization_rounds_to_its_computed_levels_and_its_scale_cancels() {
             _ => None,
         })
         .collect();
-    assert_eq!(divisions.len(), 4, "two levels and two zero points");
-    assert!(divisions.iter().all(|d| d.whole), "{divisions:#?}");
+    // Whole: the levels and zero points of the two inputs; not whole: their dequantization,
+    // `(y − z)·(hi − lo) / 16` divided by the computed constant 255/16.
+    let (whole, other): (Vec<&Div>, Vec<&Div>) = divisions.iter().partition(|d| d.whole);
+    assert_eq!(whole.len(), 4, "{divisions:#?}");
+    assert_eq!(other.len(), 2, "{divisions:#?}");
+    for d in other {
+        assert!(
+            model.tensors[d.output].name.ends_with("/dequantized"),
+            "{d:#?}"
+        );
+    }
     let levels = model.tensors.iter().position(|t| t.name == "xq").unwrap();
     assert_eq!(model.tensors[levels].scale_bits, 0);
     // The input's levels are ONNX's (uint8: round(x / s) + z, with s and z from the input's

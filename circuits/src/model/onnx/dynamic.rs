@@ -19,7 +19,9 @@
 //! quotient rounded at 0 fractional bits: `ops/division.rs`; an exact tie rounds up where ONNX
 //! rounds it to even), and the clip to `[0, 255]` is left out: it never binds, as
 //! `round(lo / s) = −z` and `round(hi / s) = 255 − z`. `y` dequantized, `d = s·(y − z)`, is
-//! `(y − z)·(hi − lo) / 255`.
+//! `(y − z)·(hi − lo) / 255`: divided exactly by 16, then by a computed constant 255/16 (the
+//! factor 1/255 itself would be rounded to the weights' scale, or folded into the next op's
+//! weights at 8 bits' cost).
 //!
 //! An integer product of `y` and constant weights is then `P / s`, with `P` the float
 //! product of `d` and the weights less their zero point (per tensor, per column of a matrix,
@@ -184,11 +186,37 @@ impl Importer {
         }
         let names = |t: TensorId| self.graph.tensors[t].name.clone();
         let (yn, zn, rn) = (names(y), names(q.zero), names(q.range));
-        let c = self.synthetic_constant(&format!("{yn}/per_level"), vec![], vec![1.0 / 255.0]);
         let t = |suffix: &str| format!("{yn}/{suffix}");
         self.synthetic_op("Sub", name, &[&yn, &zn], &t("centered"), vec![])?;
         self.synthetic_op("Mul", name, &[&t("centered"), &rn], &t("spread"), vec![])?;
-        let d = self.synthetic_op("Mul", name, &[&t("spread"), &c], &t("dequantized"), vec![])?;
+        // `/ 255` as a constant factor would be rounded to the weights' scale (1/255 is
+        // 128.5 units at 2^15: 0.4 % off), or folded into the next op's weights, costing
+        // them 8 bits: a division by the computed constant 255/16 instead, after an exact
+        // division by 16.
+        let sixteenth = self.synthetic_constant(&t("sixteenth"), vec![], vec![1.0 / 16.0]);
+        self.synthetic_op(
+            "Mul",
+            name,
+            &[&t("spread"), &sixteenth],
+            &t("spread16"),
+            vec![],
+        )?;
+        let shape = self.graph.tensors[q.range].shape.clone();
+        let divisor = self.add_tensor(&t("levels_per_16"), shape);
+        self.graph.ops.push(FloatOp::Affine {
+            node: name.to_owned(),
+            input: q.range,
+            output: divisor,
+            scale: vec![0.0],
+            shift: vec![255.0 / 16.0],
+        });
+        let d = self.synthetic_op(
+            "Div",
+            name,
+            &[&t("spread16"), &t("levels_per_16")],
+            &t("dequantized"),
+            vec![],
+        )?;
         if let Some(q) = self.dynamic.get_mut(&y) {
             q.dequantized = Some(d);
         }
@@ -335,17 +363,27 @@ impl Importer {
         Ok(None)
     }
 
-    /// The tensor `t` is a copy of, through Reshapes of the same shape (casts).
+    /// The tensor `t` is a copy of, through Reshapes of the same shape (casts) and
+    /// broadcasts of one element (a per-tensor scale times a per-channel one).
     fn through_casts(&self, mut t: TensorId) -> TensorId {
-        while let Some(FloatOp::Reshape { input, .. }) =
-            self.graph.ops.iter().rev().find(|op| op.output() == t)
-        {
-            if self.graph.tensors[*input].shape != self.graph.tensors[t].shape {
-                break;
-            }
-            t = *input;
+        loop {
+            let source = match self.graph.ops.iter().rev().find(|op| op.output() == t) {
+                Some(FloatOp::Reshape { input, .. })
+                    if self.graph.tensors[*input].shape == self.graph.tensors[t].shape =>
+                {
+                    *input
+                }
+                Some(FloatOp::Select { inputs, map, .. })
+                    if inputs.len() == 1
+                        && self.graph.tensors[inputs[0]].numel() == 1
+                        && map.iter().all(|m| *m == Some((0, 0))) =>
+                {
+                    inputs[0]
+                }
+                _ => return t,
+            };
+            t = source;
         }
-        t
     }
 
     /// `c` and `m`'s shape when `m = c·s` element-wise (an affine map of `s` without shift),
