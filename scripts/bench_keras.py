@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Keras models as TensorFlow users export them, through snarkml: converted by tf2onnx from the
 Keras model itself, from its float TFLite conversion, and from its int8 TFLite conversion (the
-QDQ form), plus a float model quantized by onnxruntime's `quantize_static` (QDQ too). Each
+QDQ form), plus a float model quantized by onnxruntime's `quantize_static` (QDQ too) and by
+its `quantize_dynamic` (DynamicQuantizeLinear, MatMulInteger, ConvInteger). Each
 model has seeded random weights; each conversion is compiled on 16 random inputs in [-1, 1]
 (token ids for the text model), run on 8 others and compared with onnxruntime, one mocked.
 Prints one line per model and form: compile time, scale, k, rows, mock, and the error
@@ -163,8 +164,8 @@ def main() -> int:
                 except Exception as e:  # noqa: BLE001 (the converter's own failures)
                     forms.append(("TFLite int8" if quantized else "TFLite",
                                   f"conversion failed: {str(e).splitlines()[0][:120]}"))
+            (t / "float.onnx").write_bytes(forms[0][1])
             if model.inputs[0].dtype != "int32":
-                (t / "float.onnx").write_bytes(forms[0][1])
 
                 class Reader(ortq.CalibrationDataReader):
                     def __init__(self):
@@ -176,6 +177,17 @@ def main() -> int:
                 ortq.quantize_static(str(t / "float.onnx"), str(t / "qdq.onnx"), Reader(),
                                      quant_format=ortq.QuantFormat.QDQ)
                 forms.append(("onnxruntime quantize_static", (t / "qdq.onnx").read_bytes()))
+            # Dynamic quantization (int8 weights, the activations' scale computed from the data
+            # at run time): what onnxruntime recommends for transformers and RNNs.
+            # (In a process of its own: onnxruntime's quantizer aborts on some graphs.)
+            q = run([sys.executable, "-c",
+                     "import sys; from onnxruntime import quantization as q; "
+                     "q.quantize_dynamic(sys.argv[1], sys.argv[2], weight_type=q.QuantType.QInt8)",
+                     str(t / "float.onnx"), str(t / "dynamic.onnx")])
+            forms.append(("onnxruntime quantize_dynamic",
+                          (t / "dynamic.onnx").read_bytes() if q.returncode == 0 else
+                          f"quantization failed: {(q.stderr.strip().splitlines() or ['?'])[-1][:120]}"))
+            (t / "dynamic.onnx").unlink(missing_ok=True)
             for form, data in forms:
                 row = data if isinstance(data, str) else measure(args.snarkml, t, data, cal, held)
                 print(f"{label} | {form} | {row}", flush=True)

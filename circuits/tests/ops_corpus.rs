@@ -734,9 +734,11 @@ fn a_fake_quantized_level_one_unit_off_fails_its_table_lookup() {
 
 #[test]
 fn dynamic_quantization_rounds_to_its_computed_levels_and_its_scale_cancels() {
-    // `corpus/dynamic_quant`: onnxruntime's quantize_dynamic form. Each DynamicQuantizeLinear
-    // divides by its range (`255·x / (hi − lo)`, a whole quotient: levels at 0 fractional
-    // bits), and each integer product's `P / s` is never computed: its cast times `s·c` is `c·P`.
+    // `corpus/dynamic_quant`: onnxruntime's quantize_dynamic form. Each DynamicQuantizeLinear's
+    // levels `y − z = round(x / s)` are a whole division of `255·x` by its range (at 0
+    // fractional bits), dequantized by `256·s` (one division per tensor); each integer
+    // product's `P / s` is never computed (its cast times `s·c` is `c·P`), and nothing reads
+    // the zero points: `y` itself is not computed.
     let (model, q) = corpus_model("dynamic_quant");
     let divisions: Vec<&Div> = (model.layers.iter())
         .filter_map(|l| match l {
@@ -744,38 +746,44 @@ fn dynamic_quantization_rounds_to_its_computed_levels_and_its_scale_cancels() {
             _ => None,
         })
         .collect();
-    // Whole: the levels and zero points of the two inputs; not whole: their dequantization,
-    // `(y − z)·(hi − lo) / 16` divided by the computed constant 255/16.
     let (whole, other): (Vec<&Div>, Vec<&Div>) = divisions.iter().partition(|d| d.whole);
-    assert_eq!(whole.len(), 4, "{divisions:#?}");
-    assert_eq!(other.len(), 2, "{divisions:#?}");
-    for d in other {
-        assert!(
-            model.tensors[d.output].name.ends_with("/dequantized"),
-            "{d:#?}"
-        );
-    }
-    let levels = model.tensors.iter().position(|t| t.name == "xq").unwrap();
+    let name = |d: &Div| model.tensors[d.output].name.clone();
+    assert_eq!(
+        whole.iter().map(|d| name(d)).collect::<Vec<_>>(),
+        ["xq/rounded", "fq/rounded"]
+    );
+    assert_eq!(
+        other.iter().map(|d| name(d)).collect::<Vec<_>>(),
+        ["xq/step256", "fq/step256"]
+    );
+    let levels = model
+        .tensors
+        .iter()
+        .position(|t| t.name == "xq/rounded")
+        .unwrap();
     assert_eq!(model.tensors[levels].scale_bits, 0);
-    // The input's levels are ONNX's (uint8: round(x / s) + z, with s and z from the input's
-    // own range), an exact tie rounded up (ONNX rounds it to even).
+    // The input's levels are ONNX's (round(x / s), with s from the input's own range), an
+    // exact tie rounded up (ONNX rounds it to even); with the zero point, within uint8.
     let input = common::input_file(&fixture("corpus/dynamic_quant.input.json")).unwrap();
     let x: Vec<f64> = input.input_data[0].iter().map(|v| f64::from(*v)).collect();
     let lo = x.iter().copied().fold(0f64, f64::min);
     let hi = x.iter().copied().fold(0f64, f64::max);
     let zero = (-lo * 255.0 / (hi - lo)).round_ties_even();
     let values = &exec::run(&model, &q).unwrap().values[levels];
+    assert_eq!(values.len(), x.len());
     let mut ties = 0;
     for (e, (v, x)) in values.iter().zip(&x).enumerate() {
         let steps = x * 255.0 / (hi - lo);
-        let onnx = steps.round_ties_even() + zero;
         if steps.fract().abs() == 0.5 {
             ties += 1;
-            assert_eq!(*v as f64, (steps + 0.5).floor() + zero, "element {e} ({x})");
+            assert_eq!(*v as f64, (steps + 0.5).floor(), "element {e} ({x})");
         } else {
-            assert_eq!(*v as f64, onnx, "element {e} ({x})");
+            assert_eq!(*v as f64, steps.round_ties_even(), "element {e} ({x})");
         }
-        assert!((0.0..=255.0).contains(&(*v as f64)), "element {e}: {v}");
+        assert!(
+            (0.0..=255.0).contains(&(*v as f64 + zero)),
+            "element {e}: {v}"
+        );
     }
     assert!(ties > 0, "the input file meets no exact tie");
 }

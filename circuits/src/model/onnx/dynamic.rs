@@ -19,8 +19,8 @@
 //! quotient rounded at 0 fractional bits: `ops/division.rs`; an exact tie rounds up where ONNX
 //! rounds it to even), and the clip to `[0, 255]` is left out: it never binds, as
 //! `round(lo / s) = −z` and `round(hi / s) = 255 − z`. `y` dequantized, `d = s·(y − z)`, is
-//! `(y − z)·(hi − lo) / 255`: divided exactly by 16, then by a computed constant 255/16 (the
-//! factor 1/255 itself would be rounded to the weights' scale, or folded into the next op's
+//! the levels over 256 (exact) times `256·s`, computed once per tensor by a division (a
+//! constant factor 1/255 would be rounded to the weights' scale, or folded into the next op's
 //! weights at 8 bits' cost).
 //!
 //! An integer product of `y` and constant weights is then `P / s`, with `P` the float
@@ -45,6 +45,8 @@ use tract_onnx::pb::{tensor_proto::DataType, NodeProto};
 /// and `y` dequantized once an integer product made it.
 #[derive(Clone, Debug)]
 pub(super) struct Dynamic {
+    /// `round(x / s)`: `y − z`.
+    levels: TensorId,
     range: TensorId,
     scale: TensorId,
     zero: TensorId,
@@ -139,13 +141,14 @@ impl Importer {
         )?;
         op("Mul", &[&x, &c255], &t("levels_of_x"), vec![])?;
         let zero_id = self.whole_quotient(&name, &t("negated_lo_levels"), &t("range"), &zero)?;
-        self.whole_quotient(&name, &t("levels_of_x"), &t("range"), &t("rounded"))?;
+        let levels = self.whole_quotient(&name, &t("levels_of_x"), &t("range"), &t("rounded"))?;
         // clip(·, 0, 255) would change nothing: round(x / s) ≥ round(lo / s) = −z and
         // ≤ round(hi / s) = 255 − z.
         let y_id = self.synthetic_op("Add", &name, &[&t("rounded"), &zero], &y, vec![])?;
         self.dynamic.insert(
             y_id,
             Dynamic {
+                levels,
                 range,
                 scale: scale_id,
                 zero: zero_id,
@@ -178,29 +181,26 @@ impl Importer {
         Ok(self.graph.tensors.len() - 1)
     }
 
-    /// `y` of a DynamicQuantizeLinear dequantized, `(y − z)·(hi − lo) / 255`, made once.
+    /// `y` of a DynamicQuantizeLinear dequantized, `(y − z)·s`, made once: the levels
+    /// `round(x / s)` (`y − z`, whole) over 256 (exact from 8 fractional bits on) times
+    /// `256·s = 256·(hi − lo) / 255`, computed once per tensor (a constant factor 1/255 would be
+    /// rounded to the weights' scale: 128.5 units at 2^15, 0.4 % off; folded into the next
+    /// op's weights, it would cost them 8 bits). That division is by the computed constant
+    /// 255/16 of `16·(hi − lo)`: a divisor of 255 would need a range table past the largest.
     fn dynamic_dequantized(&mut self, y: TensorId, name: &str) -> Result<TensorId> {
         let q = self.dynamic[&y].clone();
         if let Some(d) = q.dequantized {
             return Ok(d);
         }
         let names = |t: TensorId| self.graph.tensors[t].name.clone();
-        let (yn, zn, rn) = (names(y), names(q.zero), names(q.range));
+        let (yn, ln, rn) = (names(y), names(q.levels), names(q.range));
         let t = |suffix: &str| format!("{yn}/{suffix}");
-        self.synthetic_op("Sub", name, &[&yn, &zn], &t("centered"), vec![])?;
-        self.synthetic_op("Mul", name, &[&t("centered"), &rn], &t("spread"), vec![])?;
-        // `/ 255` as a constant factor would be rounded to the weights' scale (1/255 is
-        // 128.5 units at 2^15: 0.4 % off), or folded into the next op's weights, costing
-        // them 8 bits: a division by the computed constant 255/16 instead, after an exact
-        // division by 16.
-        let sixteenth = self.synthetic_constant(&t("sixteenth"), vec![], vec![1.0 / 16.0]);
-        self.synthetic_op(
-            "Mul",
-            name,
-            &[&t("spread"), &sixteenth],
-            &t("spread16"),
-            vec![],
-        )?;
+        let c = |this: &mut Self, suffix: &str, v: f64| {
+            this.synthetic_constant(&t(suffix), vec![], vec![v])
+        };
+        let (per_256, sixteen) = (c(self, "per_256", 1.0 / 256.0), c(self, "sixteen", 16.0));
+        self.synthetic_op("Mul", name, &[&ln, &per_256], &t("levels_per_256"), vec![])?;
+        self.synthetic_op("Mul", name, &[&rn, &sixteen], &t("range16"), vec![])?;
         let shape = self.graph.tensors[q.range].shape.clone();
         let divisor = self.add_tensor(&t("levels_per_16"), shape);
         self.graph.ops.push(FloatOp::Affine {
@@ -210,10 +210,18 @@ impl Importer {
             scale: vec![0.0],
             shift: vec![255.0 / 16.0],
         });
-        let d = self.synthetic_op(
+        let step256 = [t("range16"), t("levels_per_16")];
+        self.synthetic_op(
             "Div",
             name,
-            &[&t("spread16"), &t("levels_per_16")],
+            &[&step256[0], &step256[1]],
+            &t("step256"),
+            vec![],
+        )?;
+        let d = self.synthetic_op(
+            "Mul",
+            name,
+            &[&t("levels_per_256"), &t("step256")],
             &t("dequantized"),
             vec![],
         )?;
