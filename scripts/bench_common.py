@@ -1,7 +1,12 @@
-"""What the comparison benchmarks (scripts/bench-vs-ezkl, scripts/bench-vs-zkml) share."""
+"""What the benchmark scripts share: the machine's description and BENCHMARKS.md sections
+(scripts/bench-vs-ezkl, scripts/bench-vs-zkml), and a model compiled, run and mocked against
+onnxruntime (scripts/bench_keras.py, scripts/bench_dynamic.py)."""
 
+import json
 import os
 import platform
+import subprocess
+import time
 from pathlib import Path
 
 
@@ -28,3 +33,40 @@ def write_section(bench: Path, start: str, end: str, heading: str, section: str)
     else:
         text += f"\n{heading}\n\n{section}\n"
     bench.write_text(text)
+
+
+def run(cmd: list[str]) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, capture_output=True, text=True, check=False)
+
+
+def measure_against_onnxruntime(snarkml: str, t: Path, onnx_bytes: bytes, cal, held) -> str:
+    """Compiles the model on the calibration inputs `cal`, runs the held-out inputs `held`
+    against onnxruntime (numpy arrays of the input's shape; the error is
+    Σ|snarkml − onnxruntime| / Σ|onnxruntime|, compile's own measure) and mocks the last:
+    a benchmark table row's cells. Works in the folder `t`."""
+    import numpy as np
+    import onnxruntime as ort
+
+    (t / "m.onnx").write_bytes(onnx_bytes)
+    (t / "cal.json").write_text(json.dumps({"inputs": [c.ravel().tolist() for c in cal]}))
+    start = time.time()
+    c = run([snarkml, "compile", str(t / "m.onnx"), "--calibration", str(t / "cal.json"),
+             "-o", str(t / "b"), "--json"])
+    if c.returncode:
+        return f"refused: {c.stderr.strip()}"
+    secs, info = time.time() - start, json.loads(c.stdout)
+    session = ort.InferenceSession(str(t / "m.onnx"))
+    name = session.get_inputs()[0].name
+    err = mag = 0.0
+    for x in held:
+        (t / "in.json").write_text(json.dumps({"input_data": [x.ravel().tolist()]}))
+        got = np.array(json.loads(run([snarkml, "run", str(t / "b"), "--input",
+                                       str(t / "in.json"), "--json"]).stdout)
+                       ["outputs"][0]["values"])
+        want = session.run(None, {name: x})[0].ravel()
+        err += float(np.abs(got - want).sum())
+        mag += float(np.abs(want).sum())
+    m = run([snarkml, "mock", str(t / "b"), "--input", str(t / "in.json")])
+    return (f"compile {secs:.1f} s, 2^{info['scale_bits']}, k = {info['k']}, "
+            f"{info['rows']:,} rows, mock {'ok' if m.returncode == 0 else 'FAILED'}, "
+            f"held-out error {100 * err / mag:.2f} %")

@@ -15,12 +15,9 @@ Prints one line per model and form: compile time, scale, k, rows, mock, and the 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +33,9 @@ except ImportError:
              "tensorflow-cpu tf2onnx, then PYTHONPATH=/tmp/tf")
 import onnxruntime as ort
 from onnxruntime import quantization as ortq
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_common import measure_against_onnxruntime as measure, run  # noqa: E402
 
 
 def cnn():
@@ -95,42 +95,11 @@ MODELS = {"CNN (28x28, conv + batch norm + max pool)": cnn,
           "upsampling and average pooling, concat": upsample}
 
 
-def run(cmd: list[str]) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, capture_output=True, text=True, check=False)
-
-
 def inputs(model, rng, count: int) -> list[np.ndarray]:
     shape = [1] + list(model.inputs[0].shape[1:])
     if model.inputs[0].dtype == "int32":
         return [rng.integers(0, 50, size=shape).astype(np.int32) for _ in range(count)]
     return [rng.uniform(-1, 1, size=shape).astype(np.float32) for _ in range(count)]
-
-
-def measure(snarkml: str, t: Path, onnx_bytes: bytes, cal, held) -> str:
-    """Compiles, runs the held-out inputs against onnxruntime, mocks one: a table row's cells."""
-    (t / "m.onnx").write_bytes(onnx_bytes)
-    (t / "cal.json").write_text(json.dumps({"inputs": [c.ravel().tolist() for c in cal]}))
-    start = time.time()
-    c = run([snarkml, "compile", str(t / "m.onnx"), "--calibration", str(t / "cal.json"),
-             "-o", str(t / "b"), "--json"])
-    if c.returncode:
-        return f"refused: {c.stderr.strip()}"
-    secs, info = time.time() - start, json.loads(c.stdout)
-    session = ort.InferenceSession(str(t / "m.onnx"))
-    name = session.get_inputs()[0].name
-    err = mag = 0.0
-    for x in held:
-        (t / "in.json").write_text(json.dumps({"input_data": [x.ravel().tolist()]}))
-        got = np.array(json.loads(run([snarkml, "run", str(t / "b"), "--input",
-                                       str(t / "in.json"), "--json"]).stdout)
-                       ["outputs"][0]["values"])
-        want = session.run(None, {name: x})[0].ravel()
-        err += float(np.abs(got - want).sum())
-        mag += float(np.abs(want).sum())
-    m = run([snarkml, "mock", str(t / "b"), "--input", str(t / "in.json")])
-    return (f"compile {secs:.1f} s, 2^{info['scale_bits']}, k = {info['k']}, "
-            f"{info['rows']:,} rows, mock {'ok' if m.returncode == 0 else 'FAILED'}, "
-            f"held-out error {100 * err / mag:.2f} %")
 
 
 def main() -> int:
@@ -179,14 +148,17 @@ def main() -> int:
                 forms.append(("onnxruntime quantize_static", (t / "qdq.onnx").read_bytes()))
             # Dynamic quantization (int8 weights, the activations' scale computed from the data
             # at run time): what onnxruntime recommends for transformers and RNNs.
-            # (In a process of its own: onnxruntime's quantizer aborts on some graphs.)
+            # (In a process of its own, which also loads the result: onnxruntime aborts loading
+            # some of its own quantized graphs.)
             q = run([sys.executable, "-c",
-                     "import sys; from onnxruntime import quantization as q; "
-                     "q.quantize_dynamic(sys.argv[1], sys.argv[2], weight_type=q.QuantType.QInt8)",
+                     "import sys, onnxruntime as o; from onnxruntime import quantization as q; "
+                     "q.quantize_dynamic(sys.argv[1], sys.argv[2], weight_type=q.QuantType.QInt8); "
+                     "o.InferenceSession(sys.argv[2])",
                      str(t / "float.onnx"), str(t / "dynamic.onnx")])
+            last = (q.stderr.strip().splitlines() or ["?"])[-1][-120:]
             forms.append(("onnxruntime quantize_dynamic",
                           (t / "dynamic.onnx").read_bytes() if q.returncode == 0 else
-                          f"quantization failed: {(q.stderr.strip().splitlines() or ['?'])[-1][:120]}"))
+                          f"onnxruntime failed (exit status {q.returncode}): {last}"))
             (t / "dynamic.onnx").unlink(missing_ok=True)
             for form, data in forms:
                 row = data if isinstance(data, str) else measure(args.snarkml, t, data, cal, held)
