@@ -798,3 +798,21 @@ fn a_whole_quotient_off_by_one_fails_the_remainder_range_check() {
         .expect("the levels are a whole quotient");
     assert_quotient_lie_fails_its_remainder_check(&model, &q, layer);
 }
+
+#[test]
+fn dynamic_quantization_levels_times_weights_no_finer_than_the_activations_still_rescale() {
+    // The levels are whole numbers (0 fractional bits): an affine map or a product of them
+    // by weights at the activation scale accumulates at that scale, with nothing to shift
+    // away. They are raised to the activation scale first, so the build is valid and proves.
+    let stem = "corpus/dynamic_quant";
+    let opts = CompileOptions {
+        scale_bits: Some(10),
+        weight_scale_bits: Some(10),
+        ..CompileOptions::default()
+    };
+    let model = compile_stem(stem, &fixture_samples(stem), &opts).unwrap();
+    model.validate().unwrap();
+    let input = common::input_file(&fixture(&format!("{stem}.input.json"))).unwrap();
+    let q = model.quantize_inputs(&input.input_data).unwrap();
+    prover::mock(&model, &q).unwrap();
+}

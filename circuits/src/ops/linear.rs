@@ -496,6 +496,13 @@ pub(crate) fn lower(l: &mut Lowering<'_>, i: usize, op: &FloatOp) -> bool {
         _ => unreachable!("finer_features gives a convolution's input none"),
     };
     let sw = finer.iter().copied().fold(l.sw, u32::max);
+    // A whole-number input (at 0 fractional bits: dynamic quantization's levels) times weights
+    // no finer than the activations would leave nothing to rescale: raised exactly first.
+    let input = if l.scale(input) + sw <= l.s {
+        l.at_scale(input, l.s, Activation::Identity, node, None)
+    } else {
+        input
+    };
     let acc_scale = l.scale(input) + sw;
     let quantized: Vec<i64> = weight
         .iter()
