@@ -5,15 +5,16 @@
 mod common;
 
 use common::compile_stem;
+use common::corpus::{
+    assert_quotient_lie_fails_its_remainder_check, corpus_model, quotient_one_too_high,
+};
 use common::{failures, fixture, fixture_samples, srs, unsatisfied_constraints};
 use snarkml_circuits::error::CircuitError;
 use snarkml_circuits::exec;
 use snarkml_circuits::halo2_proofs::dev::VerifyFailure;
-use snarkml_circuits::layout::{range_tag, Fault, Plan};
-use snarkml_circuits::model::layers::Div;
-use snarkml_circuits::model::Activation;
+use snarkml_circuits::layout::{range_tag, Plan};
 use snarkml_circuits::prover::{self, failure_row};
-use snarkml_circuits::quantize::{CompileOptions, CompiledModel, Layer};
+use snarkml_circuits::quantize::{CompileOptions, Layer};
 use snarkml_circuits::Fr;
 
 /// Σ|quantized − float| / Σ|float| over the calibration samples (the compiler's own report)
@@ -165,33 +166,6 @@ fn every_fixture_and_corpus_circuit_keeps_its_pinned_verifying_key() {
     );
 }
 
-/// A corpus model compiled on its calibration samples, and its input quantized.
-fn corpus_model(name: &str) -> (CompiledModel, Vec<Vec<i64>>) {
-    let stem = format!("corpus/{name}");
-    let model = compile_stem(&stem, &fixture_samples(&stem), &CompileOptions::default()).unwrap();
-    let input = common::input_file(&fixture(&format!("{stem}.input.json"))).unwrap();
-    let q = model.quantize_inputs(&input.input_data).unwrap();
-    (model, q)
-}
-
-/// The plan of `model` on `q` with the first element of `layer` one unit too high (the rest,
-/// the public outputs included, computed from it), checked to reach the outputs.
-fn quotient_one_too_high(model: &CompiledModel, q: &[Vec<i64>], layer: usize) -> Plan {
-    let fault = Fault {
-        layer,
-        element: 0,
-        delta: 1,
-        accumulator: false,
-    };
-    let plan = Plan::build_with_fault(model, model.layout.width, Some(q), Some(fault)).unwrap();
-    let honest = Plan::build(model, model.layout.width, Some(q)).unwrap();
-    assert_ne!(
-        plan.instances, honest.instances,
-        "the lie reaches the output"
-    );
-    plan
-}
-
 #[test]
 fn a_softmax_quotient_off_by_one_fails_the_remainder_range_check() {
     let (model, q) = corpus_model("softmax_last");
@@ -203,57 +177,6 @@ fn a_softmax_quotient_off_by_one_fails_the_remainder_range_check() {
     // The prover claims the first probability one unit higher and computes the rest (the
     // public outputs included) from it.
     assert_quotient_lie_fails_its_remainder_check(&model, &q, layer);
-}
-
-/// The first quotient of the division `layer` claimed one unit higher (the rest computed
-/// from it) fails the first remainder's range check, and nothing else.
-fn assert_quotient_lie_fails_its_remainder_check(
-    model: &CompiledModel,
-    q: &[Vec<i64>],
-    layer: usize,
-) {
-    let plan = quotient_one_too_high(model, q, layer);
-    // The first range check of the division layer (layers[0] of the plan is the inputs) is
-    // the first element's remainder r, which a quotient one too high makes negative.
-    let Layer::Div(Div { range_bits, .. }) = model.layers[layer] else {
-        unreachable!()
-    };
-    let start = plan.layers[layer + 1].start;
-    let limbs = model.tables.limbs(range_bits);
-    // The quotient's own (signed) check may come first with the same tag (a whole quotient's
-    // is as narrow as the remainders'; with limbs): r's is the first unsigned one (no offset
-    // in its row's bias; with limbs, the chain's first row).
-    let r_check = (start..plan.rows)
-        .find(|r| {
-            plan.lookup[*r]
-                && plan.tag[*r] == range_tag(limbs[0])
-                && plan.bias[*r] == 0
-                && (limbs.len() == 1 || plan.dot_first[*r])
-        })
-        .unwrap();
-    let f = failures(model, plan);
-    if limbs.len() == 1 {
-        // One lookup: the negative r is not in the range table.
-        assert_eq!(f.len(), 1, "{f:#?}");
-        assert!(
-            matches!(&f[0], VerifyFailure::Lookup { name, .. } if name == "activation and range table"),
-            "{f:#?}"
-        );
-        assert_eq!(failure_row(&f[0]), Some(r_check), "{f:#?}");
-    } else {
-        // Limbs: each limb is in its range, so they recompose a value in [0, 2^bits), never
-        // the negative r: the copy of r into the chain's last accumulator fails, nothing else.
-        let last = r_check + limbs.len() - 1;
-        assert!(
-            f.iter()
-                .all(|e| matches!(e, VerifyFailure::Permutation { .. })),
-            "{f:#?}"
-        );
-        assert!(
-            f.iter().any(|e| failure_row(e) == Some(last)),
-            "no failure at the limb chain's end, row {last}: {f:#?}"
-        );
-    }
 }
 
 #[test]
@@ -633,186 +556,4 @@ fn integer_and_boolean_inputs_take_only_whole_numbers_of_their_type() {
         matches!(&err, CircuitError::BadValue { what, .. } if what == "input `ids`"),
         "{err}"
     );
-}
-
-/// `corpus/qdq_conv` at 2^7 (weights 2^12), its input file's values and the input quantized.
-fn qdq_conv_at_7_bits() -> (CompiledModel, Vec<f32>, Vec<Vec<i64>>) {
-    let stem = "corpus/qdq_conv";
-    let opts = CompileOptions {
-        scale_bits: Some(7),
-        weight_scale_bits: Some(12),
-        ..CompileOptions::default()
-    };
-    let model = compile_stem(stem, &fixture_samples(stem), &opts).unwrap();
-    let input = common::input_file(&fixture(&format!("{stem}.input.json"))).unwrap();
-    let q = model.quantize_inputs(&input.input_data).unwrap();
-    (model, input.input_data[0].clone(), q)
-}
-
-#[test]
-fn a_quantize_dequantize_pair_is_a_rescale_into_a_table_of_levels_that_rounds_ties_to_even() {
-    // `corpus/qdq_conv`: the input and the convolution's sigmoid each through QuantizeLinear
-    // and DequantizeLinear (steps 1/8 and 1/32, zero points −3 and 0); the input file's
-    // values lie on a 1/64 grid, so a step of 1/8 meets exact ties, which ONNX rounds to
-    // even.
-    let (model, x, q) = qdq_conv_at_7_bits();
-    // Each pair is the rescale of the op before it (the affine map that divides by the step,
-    // the convolution's sigmoid) into one table of the type's levels: no Round or Clip table
-    // spanning the values at the activation scale.
-    assert_eq!(model.layers.len(), 3, "{:#?}", model.layers);
-    let acts = &model.tables.activations;
-    assert!(
-        !acts
-            .keys()
-            .any(|a| matches!(a, Activation::Round | Activation::Clip { .. })),
-        "{acts:?}"
-    );
-    let levels: Vec<(Activation, u32)> = acts
-        .iter()
-        .filter(|(a, _)| matches!(a, Activation::Dequantize { .. }))
-        .map(|(a, b)| (*a, *b))
-        .collect();
-    assert_eq!(levels.len(), 2, "{acts:?}");
-    for (act, bits) in &levels {
-        assert!(*bits <= 13, "{act:?}: {bits} bits");
-    }
-    // The input's dequantized levels are ONNX's, ties to even, element for element.
-    let ties = x.iter().filter(|v| (*v * 8.0).fract().abs() == 0.5).count();
-    assert!(ties > 0, "the input file meets no exact tie");
-    let Layer::Affine(first) = &model.layers[0] else {
-        panic!("the input's fake quantization is an affine rescale")
-    };
-    let fraction = match first.rescale.map(|r| r.act) {
-        Some(Activation::Dequantize { fraction, .. }) => fraction,
-        other => panic!("{other:?}"),
-    };
-    assert_eq!(fraction, 4, "the count's exact bits");
-    let values = &exec::run(&model, &q).unwrap().values[first.output];
-    let scale = f64::from(model.tensors[first.output].scale_bits).exp2();
-    for (e, (v, x)) in values.iter().zip(&x).enumerate() {
-        let want = 0.125 * (f64::from(*x) * 8.0).round_ties_even().clamp(-125.0, 130.0);
-        assert_eq!(*v as f64 / scale, want, "element {e} ({x})");
-    }
-    prover::mock(&model, &q).unwrap();
-}
-
-#[test]
-fn a_fake_quantized_level_one_unit_off_fails_its_table_lookup() {
-    let (model, _, q) = qdq_conv_at_7_bits();
-    let layer = model
-        .layers
-        .iter()
-        .position(|l| {
-            matches!(l, Layer::Affine(a) if a.rescale.is_some_and(|r| matches!(r.act, Activation::Dequantize { .. })))
-        })
-        .expect("the input's QuantizeLinear and DequantizeLinear are one affine rescale");
-    // The first element claimed one level (1/8, 16 units at 2^7) higher than its count.
-    let fault = Fault {
-        layer,
-        element: 0,
-        delta: 16,
-        accumulator: false,
-    };
-    let plan = Plan::build_with_fault(&model, model.layout.width, Some(&q), Some(fault)).unwrap();
-    let honest = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
-    assert_ne!(
-        plan.instances, honest.instances,
-        "the lie reaches the output"
-    );
-    let rows = plan.layers[layer + 1].start..plan.layers[layer + 1].end;
-    let f = failures(&model, plan);
-    assert!(!f.is_empty(), "a wrong level is accepted");
-    for e in &f {
-        assert!(
-            matches!(e, VerifyFailure::Lookup { name, .. } if name == "activation and range table"),
-            "{f:#?}"
-        );
-        let row = failure_row(e).expect("a row");
-        assert!(rows.contains(&row), "row {row} outside {rows:?}: {f:#?}");
-    }
-}
-
-#[test]
-fn dynamic_quantization_rounds_to_its_computed_levels_and_its_scale_cancels() {
-    // `corpus/dynamic_quant`: onnxruntime's quantize_dynamic form. Each DynamicQuantizeLinear's
-    // levels `y − z = round(x / s)` are a whole division of `255·x` by its range (at 0
-    // fractional bits), dequantized by `256·s` (one division per tensor); each integer
-    // product's `P / s` is never computed (its cast times `s·c` is `c·P`), and nothing reads
-    // the zero points: `y` itself is not computed.
-    let (model, q) = corpus_model("dynamic_quant");
-    let divisions: Vec<&Div> = (model.layers.iter())
-        .filter_map(|l| match l {
-            Layer::Div(d) => Some(d),
-            _ => None,
-        })
-        .collect();
-    let (whole, other): (Vec<&Div>, Vec<&Div>) = divisions.iter().partition(|d| d.whole);
-    let name = |d: &Div| model.tensors[d.output].name.clone();
-    assert_eq!(
-        whole.iter().map(|d| name(d)).collect::<Vec<_>>(),
-        ["xq/rounded", "fq/rounded"]
-    );
-    assert_eq!(
-        other.iter().map(|d| name(d)).collect::<Vec<_>>(),
-        ["xq/step256", "fq/step256"]
-    );
-    let levels = model
-        .tensors
-        .iter()
-        .position(|t| t.name == "xq/rounded")
-        .unwrap();
-    assert_eq!(model.tensors[levels].scale_bits, 0);
-    // The input's levels are ONNX's (round(x / s), with s from the input's own range), an
-    // exact tie rounded up (ONNX rounds it to even); with the zero point, within uint8.
-    let input = common::input_file(&fixture("corpus/dynamic_quant.input.json")).unwrap();
-    let x: Vec<f64> = input.input_data[0].iter().map(|v| f64::from(*v)).collect();
-    let lo = x.iter().copied().fold(0f64, f64::min);
-    let hi = x.iter().copied().fold(0f64, f64::max);
-    let zero = (-lo * 255.0 / (hi - lo)).round_ties_even();
-    let values = &exec::run(&model, &q).unwrap().values[levels];
-    assert_eq!(values.len(), x.len());
-    let mut ties = 0;
-    for (e, (v, x)) in values.iter().zip(&x).enumerate() {
-        let steps = x * 255.0 / (hi - lo);
-        if steps.fract().abs() == 0.5 {
-            ties += 1;
-            assert_eq!(*v as f64, (steps + 0.5).floor(), "element {e} ({x})");
-        } else {
-            assert_eq!(*v as f64, steps.round_ties_even(), "element {e} ({x})");
-        }
-        assert!(
-            (0.0..=255.0).contains(&(*v as f64 + zero)),
-            "element {e}: {v}"
-        );
-    }
-    assert!(ties > 0, "the input file meets no exact tie");
-}
-
-#[test]
-fn a_whole_quotient_off_by_one_fails_the_remainder_range_check() {
-    // A level of dynamic quantization claimed one higher than `255·x / (hi − lo)` rounds to
-    // (the matrix product's input: the convolution's, through a ReLU, may not show a lie).
-    let (model, q) = corpus_model("dynamic_quant");
-    let layer = (model.layers.iter())
-        .position(|l| matches!(l, Layer::Div(d) if d.whole && model.tensors[d.output].name == "fq/rounded"))
-        .expect("the levels are a whole quotient");
-    assert_quotient_lie_fails_its_remainder_check(&model, &q, layer);
-}
-
-#[test]
-fn dynamic_quantization_levels_times_weights_no_finer_than_the_activations_still_rescale() {
-    // The levels are whole numbers (0 fractional bits): an affine map or a product of them
-    // by weights at the activation scale accumulates at that scale, with nothing to shift
-    // away. They are raised to the activation scale first, so the build is valid and proves.
-    let stem = "corpus/dynamic_quant";
-    let opts = CompileOptions {
-        scale_bits: Some(10),
-        weight_scale_bits: Some(10),
-        ..CompileOptions::default()
-    };
-    let model = compile_stem(stem, &fixture_samples(stem), &opts).unwrap();
-    model.validate().unwrap();
-    let input = common::input_file(&fixture(&format!("{stem}.input.json"))).unwrap();
-    let q = model.quantize_inputs(&input.input_data).unwrap();
-    prover::mock(&model, &q).unwrap();
 }

@@ -1,6 +1,7 @@
 //! Helpers shared by the circuits crate's tests.
 #![allow(dead_code)]
 
+pub(crate) mod corpus;
 pub(crate) mod onnx;
 pub(crate) mod segments;
 

@@ -34,12 +34,11 @@
 //! refused by the division.
 
 use super::dims::broadcast;
-use super::elementwise::broadcast_shapes;
 use super::ml::{int_attr, synthetic};
 use super::{invalid, unsupported, Const, Importer, Operand};
 use crate::error::Result;
 use crate::model::{FloatOp, TensorId};
-use tract_onnx::pb::{tensor_proto::DataType, NodeProto};
+use tract_onnx::pb::NodeProto;
 
 /// A DynamicQuantizeLinear's output `y`: its range `hi − lo`, scale and zero point tensors,
 /// and `y` dequantized once an integer product made it.
@@ -61,18 +60,6 @@ pub(super) struct OverScale {
 }
 
 impl Importer {
-    /// A constant named `name` (float), recorded for the synthetic nodes that read it.
-    fn synthetic_constant(&mut self, name: &str, shape: Vec<usize>, data: Vec<f64>) -> String {
-        let value = Const {
-            shape,
-            data,
-            integer: false,
-        };
-        self.consts.insert(name.to_owned(), value);
-        self.record_proto_type(name, DataType::Float as i32);
-        name.to_owned()
-    }
-
     /// Imports `op` of `inputs` (names; empty ones skipped) as a synthetic node of `name`
     /// writing `output`; returns the tensor.
     fn synthetic_op(
@@ -162,15 +149,7 @@ impl Importer {
     /// fractional bits (see `ops/division.rs`), as the tensor `output`.
     fn whole_quotient(&mut self, name: &str, a: &str, b: &str, output: &str) -> Result<TensorId> {
         let node = synthetic("Div", name, &[a, b], output, vec![]);
-        let (a, b) = (self.var(&node, 0)?, self.var(&node, 1)?);
-        let (sa, sb) = (
-            self.graph.tensors[a].shape.clone(),
-            self.graph.tensors[b].shape.clone(),
-        );
-        let shape = broadcast_shapes(&sa, &sb)
-            .ok_or_else(|| invalid(&node, format!("cannot broadcast {sa:?} with {sb:?}")))?;
-        let a = self.broadcast_var(&node, a, &shape, "broadcast_a")?;
-        let b = self.broadcast_var(&node, b, &shape, "broadcast_b")?;
+        let (a, b, shape) = self.broadcast_operands(&node)?;
         self.push(&node, shape, |output| FloatOp::Div {
             node: name.to_owned(),
             a,

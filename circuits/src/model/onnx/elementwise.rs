@@ -135,6 +135,23 @@ impl Importer {
         self.copies(node, suffix, shape.to_vec(), vec![t], map)
     }
 
+    /// The two computed operands of `node` broadcast to their common shape, and that shape.
+    pub(super) fn broadcast_operands(
+        &mut self,
+        node: &NodeProto,
+    ) -> Result<(TensorId, TensorId, Vec<usize>)> {
+        let (a, b) = (self.var(node, 0)?, self.var(node, 1)?);
+        let (sa, sb) = (
+            self.graph.tensors[a].shape.clone(),
+            self.graph.tensors[b].shape.clone(),
+        );
+        let shape = broadcast_shapes(&sa, &sb)
+            .ok_or_else(|| invalid(node, format!("cannot broadcast {sa:?} with {sb:?}")))?;
+        let a = self.broadcast_var(node, a, &shape, "broadcast_a")?;
+        let b = self.broadcast_var(node, b, &shape, "broadcast_b")?;
+        Ok((a, b, shape))
+    }
+
     /// Add, Sub, Mul and Div of two computed tensors, broadcast to a common shape.
     pub(super) fn binary(&mut self, node: &NodeProto, name: String) -> Result<()> {
         let output = self.output_name(node)?;
@@ -148,14 +165,7 @@ impl Importer {
         if node.op_type == "Mul" && self.scale_cancelling_product(node, &name, a, b)?.is_some() {
             return Ok(());
         }
-        let (sa, sb) = (
-            self.graph.tensors[a].shape.clone(),
-            self.graph.tensors[b].shape.clone(),
-        );
-        let shape = broadcast_shapes(&sa, &sb)
-            .ok_or_else(|| invalid(node, format!("cannot broadcast {sa:?} with {sb:?}")))?;
-        let a = self.broadcast_var(node, a, &shape, "broadcast_a")?;
-        let b = self.broadcast_var(node, b, &shape, "broadcast_b")?;
+        let (a, b, shape) = self.broadcast_operands(node)?;
         let numel = shape.iter().product();
         let op = node.op_type.clone();
         self.push(node, shape, |output| match op.as_str() {

@@ -22,7 +22,9 @@
 use super::{attr_int, attr_ints, attr_string, invalid, unsupported, Const, Importer, Operand};
 use crate::error::Result;
 use crate::model::{Activation, FloatOp, TensorId};
-use tract_onnx::pb::{attribute_proto::AttributeType, AttributeProto, NodeProto};
+use tract_onnx::pb::{
+    attribute_proto::AttributeType, tensor_proto::DataType, AttributeProto, NodeProto,
+};
 
 /// A float-list attribute (empty when absent).
 pub(super) fn attr_floats(node: &NodeProto, name: &str) -> Vec<f32> {
@@ -114,6 +116,24 @@ pub(super) fn post_transform(node: &NodeProto) -> Result<Post> {
 }
 
 impl Importer {
+    /// A float constant named `name`, made for the synthetic nodes that read it; returns the
+    /// name.
+    pub(super) fn synthetic_constant(
+        &mut self,
+        name: &str,
+        shape: Vec<usize>,
+        data: Vec<f64>,
+    ) -> String {
+        let value = Const {
+            shape,
+            data,
+            integer: false,
+        };
+        self.consts.insert(name.to_owned(), value);
+        self.record_proto_type(name, DataType::Float as i32);
+        name.to_owned()
+    }
+
     /// `Scaler`: `(x − offset)·scale` along the last axis, `offset` and `scale` of length 1 or
     /// the number of features.
     pub(super) fn scaler(&mut self, node: &NodeProto, name: String) -> Result<()> {

@@ -20,7 +20,7 @@
 //! form's QLinear ops are imported as their float op between the two ([`Importer::qlinear`]).
 
 use super::ml::{int_attr, synthetic};
-use super::{attr_int, dims, invalid, unsupported, Const, Importer, Operand};
+use super::{attr_int, dims, invalid, unsupported, Importer, Operand};
 use crate::error::Result;
 use crate::model::{Activation, FloatOp, Param, TensorId};
 use tract_onnx::pb::{tensor_proto::DataType, NodeProto};
@@ -385,15 +385,8 @@ impl Importer {
             let data = (b.data.iter().enumerate())
                 .map(|(c, v)| v * x_scale[0] * w_scale[c % w_scale.len()])
                 .collect();
-            let value = Const {
-                shape: b.shape.clone(),
-                data,
-                integer: false,
-            };
-            let dq = format!("{output}/bias");
-            self.consts.insert(dq.clone(), value);
-            self.record_proto_type(&dq, DataType::Float as i32);
-            float_inputs.push(dq);
+            let shape = b.shape.clone();
+            float_inputs.push(self.synthetic_constant(&format!("{output}/bias"), shape, data));
         }
         let y = format!("{output}/float");
         let inputs: Vec<&str> = float_inputs.iter().map(String::as_str).collect();
