@@ -1,6 +1,6 @@
 """What the benchmark scripts share: the machine's description and BENCHMARKS.md sections
 (scripts/bench-vs-ezkl, scripts/bench-vs-zkml), and a model compiled, run and mocked against
-onnxruntime (scripts/bench_keras.py, scripts/bench_dynamic.py)."""
+onnxruntime (scripts/bench_keras.py, scripts/bench_dynamic.py, scripts/bench_torch.py)."""
 
 import json
 import os
@@ -39,15 +39,17 @@ def run(cmd: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, check=False)
 
 
-def measure_against_onnxruntime(snarkml: str, t: Path, onnx_bytes: bytes, cal, held) -> str:
-    """Compiles the model on the calibration inputs `cal`, runs the held-out inputs `held`
+def measure_against_onnxruntime(snarkml: str, t: Path, onnx_bytes: bytes | None, cal,
+                                held) -> str:
+    """Compiles the model (`onnx_bytes`, or `t/m.onnx` already there when None) on the calibration inputs `cal`, runs the held-out inputs `held`
     against onnxruntime (numpy arrays of the input's shape; the error is
     Σ|snarkml − onnxruntime| / Σ|onnxruntime|, compile's own measure) and mocks the last:
     a benchmark table row's cells. Works in the folder `t`."""
     import numpy as np
     import onnxruntime as ort
 
-    (t / "m.onnx").write_bytes(onnx_bytes)
+    if onnx_bytes is not None:
+        (t / "m.onnx").write_bytes(onnx_bytes)
     (t / "cal.json").write_text(json.dumps({"inputs": [c.ravel().tolist() for c in cal]}))
     start = time.time()
     c = run([snarkml, "compile", str(t / "m.onnx"), "--calibration", str(t / "cal.json"),

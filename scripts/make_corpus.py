@@ -2337,10 +2337,23 @@ def write_refused() -> None:
         onnx.save(m, str(folder / f"{name}.onnx"))
 
 
+def write_external() -> None:
+    """cnn_digits with its weights in an external data file beside it, as `onnx.save` writes a
+    large model (and torch.onnx.export every model since PyTorch 2.9): the CLI reads them in
+    (src/stored.rs tests)."""
+    folder = CORPUS.parent / "external"
+    folder.mkdir(exist_ok=True)
+    m = onnx.load(str(CORPUS / "cnn_digits.onnx"))
+    onnx.save_model(m, str(folder / "cnn_digits.onnx"), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="cnn_digits.onnx.data",
+                    size_threshold=0)
+
+
 def main() -> int:
     write_refused()
     index = [write(name, SEEDS.get(name, 1000 + i)) for i, name in enumerate(MODELS)]
     dump_json(CORPUS / "INDEX.json", index)
+    write_external()
     ops = sorted({op for entry in index for op in entry["ops"]})
     print(f"wrote {len(index)} models covering {len(ops)} ops to {CORPUS}")
     print(" ".join(ops))

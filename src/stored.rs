@@ -11,12 +11,12 @@ use snarkml_circuits::audit::chunk::ChunkProofFile;
 use snarkml_circuits::audit::Dataset;
 use snarkml_circuits::error::{CircuitError, Result};
 use snarkml_circuits::io::{AggregatedProofFile, InputFile, OpeningsFile, ProofFile};
-use snarkml_circuits::model::onnx::OnnxBytes;
+use snarkml_circuits::model::onnx::{self, OnnxBytes};
 use snarkml_circuits::quantize::CompiledModel;
 use snarkml_circuits::srs::Srs;
 use snarkml_circuits::{ptau, Bn256};
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A value of the circuits library kept in a file.
@@ -134,11 +134,17 @@ pub struct OnnxFile {
 }
 
 impl OnnxFile {
-    /// Reads the file.
+    /// Reads the file, with the values of tensors kept in external data files (`location`s
+    /// relative to its folder, as ONNX defines them, and inside it) read into it.
     pub fn read(path: &Path) -> Result<Self> {
+        let bytes = read(path)?;
+        let folder = path.parent().unwrap_or(Path::new(""));
+        let inlined =
+            onnx::inline_external_data(&bytes, &mut |location| read_external(folder, location))
+                .map_err(|e| e.in_file(path))?;
         Ok(Self {
             path: path.to_owned(),
-            bytes: read(path)?,
+            bytes: inlined.unwrap_or(bytes),
             name: path
                 .file_stem()
                 .map(|s| s.to_string_lossy().into_owned())
@@ -167,6 +173,39 @@ impl OnnxFile {
     pub fn graph(&self) -> Result<snarkml_circuits::model::FloatGraph> {
         snarkml_circuits::model::onnx::parse(self.onnx()).map_err(|e| self.name_in(e))
     }
+}
+
+/// The bytes of the external data file `location` of a model in `folder`: a relative path that
+/// stays inside the folder (no `..`, no absolute path, no link out of it), as tract and
+/// onnxruntime require too.
+fn read_external(folder: &Path, location: &str) -> std::result::Result<Vec<u8>, String> {
+    let relative = Path::new(location);
+    if location.is_empty()
+        || relative
+            .components()
+            .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+    {
+        return Err("not a relative path inside the model's folder".into());
+    }
+    let folder = if folder.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        folder
+    };
+    let inside = folder
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", folder.display()))?;
+    let file = inside
+        .join(relative)
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", folder.join(relative).display()))?;
+    if !file.starts_with(&inside) {
+        return Err(format!(
+            "it links out of the model's folder (to {})",
+            file.display()
+        ));
+    }
+    std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))
 }
 
 /// Reads the header of a `.ptau` ceremony file.
@@ -294,5 +333,102 @@ mod tests {
             onnx.name_in(other).to_string(),
             "width 2 is out of range 3..=64"
         );
+    }
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name)
+    }
+
+    /// `external/cnn_digits.onnx` (and its data file, unless `data` is None) copied into `dir`.
+    fn external_model(dir: &Path, data: Option<&[u8]>) -> PathBuf {
+        let model = dir.join("cnn_digits.onnx");
+        std::fs::copy(fixture("external/cnn_digits.onnx"), &model).unwrap();
+        if let Some(data) = data {
+            std::fs::write(dir.join("cnn_digits.onnx.data"), data).unwrap();
+        }
+        model
+    }
+
+    #[test]
+    fn weights_in_an_external_data_file_are_read_into_the_model() {
+        // The model as `onnx.save(..., save_as_external_data=True)` writes it: every weight in
+        // cnn_digits.onnx.data beside it. Read in, it compiles to exactly the build of the
+        // model with its weights inline.
+        let inline = OnnxFile::read(&fixture("corpus/cnn_digits.onnx")).unwrap();
+        let samples = load_calibration(&fixture("corpus/cnn_digits.calibration.json")).unwrap();
+        let opts = snarkml_circuits::quantize::CompileOptions::default();
+        let external = OnnxFile::read(&fixture("external/cnn_digits.onnx")).unwrap();
+        assert_ne!(external.bytes.len(), inline.bytes.len());
+        // The same model but for the hash of its source (the inline file's bytes; for the
+        // other, the model with its data read in).
+        let compile = |f: &OnnxFile| {
+            let mut model = snarkml_circuits::quantize::compile(f.onnx(), &samples, &opts).unwrap();
+            let source = std::mem::take(&mut model.source_sha256);
+            (model, source)
+        };
+        let ((a, a_source), (b, b_source)) = (compile(&external), compile(&inline));
+        assert!(a == b, "the external-data model compiles to another build");
+        assert_ne!(a_source, b_source);
+        // A model with no external data is taken as it is.
+        assert_eq!(
+            inline.bytes,
+            read(&fixture("corpus/cnn_digits.onnx")).unwrap()
+        );
+    }
+
+    #[test]
+    fn a_missing_short_or_outside_external_data_file_is_refused_naming_it() {
+        let data = read(&fixture("external/cnn_digits.onnx.data")).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let error = |model: &Path| OnnxFile::read(model).unwrap_err().to_string();
+
+        let missing = dir.path().join("missing");
+        std::fs::create_dir(&missing).unwrap();
+        let model = external_model(&missing, None);
+        let line = error(&model);
+        assert!(
+            line.starts_with(&format!("{}: invalid model at node `", model.display()))
+                && line
+                    .contains("its values are in the external data file `cnn_digits.onnx.data`: ")
+                && line.contains("No such file or directory"),
+            "{line}"
+        );
+
+        // One byte short: the last tensor's bytes run past the end of the file.
+        let short = dir.path().join("short");
+        std::fs::create_dir(&short).unwrap();
+        let line = error(&external_model(&short, Some(&data[..data.len() - 1])));
+        assert!(
+            line.contains(&format!("are past its end ({} bytes)", data.len() - 1)),
+            "{line}"
+        );
+
+        // The data file a link to one outside the model's folder.
+        let linked = dir.path().join("linked");
+        std::fs::create_dir(&linked).unwrap();
+        let model = external_model(&linked, None);
+        std::fs::write(dir.path().join("elsewhere.data"), &data).unwrap();
+        std::os::unix::fs::symlink(
+            dir.path().join("elsewhere.data"),
+            linked.join("cnn_digits.onnx.data"),
+        )
+        .unwrap();
+        let line = error(&model);
+        assert!(
+            line.contains("it links out of the model's folder"),
+            "{line}"
+        );
+
+        // Locations that leave the folder by their own path are refused before any read.
+        for location in ["../elsewhere.data", "/etc/passwd", ""] {
+            assert_eq!(
+                read_external(&linked, location).unwrap_err(),
+                "not a relative path inside the model's folder",
+                "{location}"
+            );
+        }
+        assert_eq!(read_external(dir.path(), "./elsewhere.data").unwrap(), data);
     }
 }

@@ -117,6 +117,130 @@ proptest! {
     }
 }
 
+/// `external/cnn_digits.onnx` decoded (its weights in `cnn_digits.onnx.data`, as `onnx.save`
+/// writes them), and that file's bytes.
+fn external_model() -> (tract_onnx::pb::ModelProto, Vec<u8>) {
+    use prost::Message;
+    let bytes = std::fs::read(fixture("external/cnn_digits.onnx")).unwrap();
+    let data = std::fs::read(fixture("external/cnn_digits.onnx.data")).unwrap();
+    (
+        tract_onnx::pb::ModelProto::decode(&bytes[..]).unwrap(),
+        data,
+    )
+}
+
+/// The `key` entry of tensor `t`'s external data description.
+fn external_entry<'t>(t: &'t tract_onnx::pb::TensorProto, key: &str) -> Option<&'t str> {
+    t.external_data
+        .iter()
+        .find(|e| e.key == key)
+        .map(|e| e.value.as_str())
+}
+
+#[test]
+fn a_model_with_external_data_names_its_file_until_that_is_read_in() {
+    use prost::Message;
+    let (proto, data) = external_model();
+    let bytes = proto.encode_to_vec();
+    let err = onnx::parse(OnnxBytes {
+        bytes: &bytes,
+        name: "m",
+    })
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("its values are in the external data file `cnn_digits.onnx.data` (compile the model from its file"),
+        "{err}"
+    );
+    // Read in (each file once), every tensor holds its bytes of the file, and it parses.
+    let mut reads = Vec::new();
+    let whole = onnx::inline_external_data(&bytes, &mut |location| {
+        reads.push(location.to_owned());
+        Ok(data.clone())
+    })
+    .unwrap()
+    .expect("the model has external data");
+    assert_eq!(reads, ["cnn_digits.onnx.data"]);
+    let inlined = tract_onnx::pb::ModelProto::decode(&whole[..]).unwrap();
+    let (before, after) = (
+        &proto.graph.unwrap().initializer,
+        &inlined.graph.unwrap().initializer,
+    );
+    assert_eq!(before.len(), after.len());
+    for (b, a) in before.iter().zip(after) {
+        let offset: usize = external_entry(b, "offset").unwrap_or("0").parse().unwrap();
+        let length: usize = external_entry(b, "length").unwrap().parse().unwrap();
+        assert_eq!(a.raw_data, data[offset..offset + length], "{}", a.name);
+        assert!(
+            a.external_data.is_empty() && a.data_location.is_none(),
+            "{}",
+            a.name
+        );
+    }
+    onnx::parse(OnnxBytes {
+        bytes: &whole,
+        name: "m",
+    })
+    .unwrap();
+    // A model with none is left as it is; so are bytes that are no model (parse says why).
+    let inline = std::fs::read(fixture("corpus/cnn_digits.onnx")).unwrap();
+    let mut never = |_: &str| -> Result<Vec<u8>, String> { panic!("nothing to read") };
+    assert_eq!(
+        onnx::inline_external_data(&inline, &mut never).unwrap(),
+        None
+    );
+    assert_eq!(
+        onnx::inline_external_data(b"junk", &mut never).unwrap(),
+        None
+    );
+    // The reader's error is the one line, naming the tensor and the file.
+    let err = onnx::inline_external_data(&bytes, &mut |_| Err("gone".into())).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid model at node `c1.w`: its values are in the external data file `cnn_digits.onnx.data`: gone"
+    );
+}
+
+proptest! {
+    #![proptest_config(config(64))]
+
+    #[test]
+    fn external_data_offsets_and_lengths_read_inside_the_file_or_are_refused(
+        tensor in any::<Index>(),
+        offset in prop_oneof![0usize..2048, Just(usize::MAX)].prop_map(|v| v.to_string()),
+        length in prop::option::of(prop_oneof![0usize..2048, Just(usize::MAX)]),
+        word in prop::option::weighted(0.1, Just("-1")),
+    ) {
+        use prost::Message;
+        let (mut proto, data) = external_model();
+        let inits = &mut proto.graph.as_mut().unwrap().initializer;
+        let at = tensor.index(inits.len());
+        let t = &mut inits[at];
+        let name = t.name.clone();
+        t.external_data.retain(|e| e.key == "location");
+        let offset = word.map_or(offset, str::to_owned);
+        t.external_data.push(tract_onnx::pb::StringStringEntryProto { key: "offset".into(), value: offset.clone() });
+        if let Some(n) = length {
+            t.external_data.push(tract_onnx::pb::StringStringEntryProto { key: "length".into(), value: n.to_string() });
+        }
+        let bytes = proto.encode_to_vec();
+        match onnx::inline_external_data(&bytes, &mut |_| Ok(data.clone())) {
+            Ok(whole) => {
+                let start: usize = offset.parse().unwrap();
+                let end = length.map_or(data.len(), |n| start + n);
+                prop_assert!(end <= data.len());
+                let inlined = tract_onnx::pb::ModelProto::decode(&whole.unwrap()[..]).unwrap();
+                let t = inlined.graph.unwrap().initializer.into_iter().find(|t| t.name == name).unwrap();
+                prop_assert_eq!(&t.raw_data[..], &data[start..end]);
+            }
+            Err(e) => {
+                let line = e.to_string();
+                prop_assert!(line.starts_with(&format!("invalid model at node `{name}`: its values are in the external data file `cnn_digits.onnx.data`: ")), "{}", line);
+                prop_assert!(line.ends_with(&format!("are past its end ({} bytes)", data.len())) || line.contains("is not a byte count"), "{}", line);
+            }
+        }
+    }
+}
+
 /// relu3 compiled, with its SRS parameters and keys.
 type Relu3 = (CompiledModel, ParamsKZG<Bn256>, ProvingKey<G1Affine>);
 

@@ -345,7 +345,8 @@ pub struct CompiledModel {
     pub format: u32,
     /// Model name.
     pub name: String,
-    /// SHA-256 of the ONNX file it came from.
+    /// SHA-256 of the ONNX model it came from: its file's bytes (for a model with external
+    /// data, of the model with that data read in).
     pub source_sha256: String,
     /// The working fixed-point scale of activations (fractional bits): model inputs, lookup
     /// inputs and every rescaled result; a tensor's own scale (finer after a compressing

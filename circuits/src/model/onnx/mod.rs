@@ -11,6 +11,7 @@ mod conv_transpose;
 mod dims;
 mod dynamic;
 mod elementwise;
+mod external;
 mod fold;
 mod graph_folds;
 mod indexed;
@@ -29,6 +30,7 @@ mod svm;
 mod trees;
 mod types;
 
+pub use external::{inline_external_data, ExternalReader};
 pub use reference::FloatReference;
 
 use super::{Activation, FloatGraph, FloatOp, InputType, Param, TensorDef, TensorId};
@@ -108,7 +110,8 @@ struct Const {
 }
 
 /// An ONNX model as the compiler takes it: its bytes (weights inline: a model whose tensors
-/// live in external data files is refused), and the name to give it when its graph has none
+/// live in external data files is first made whole by [`inline_external_data`]; the CLI does
+/// that for a model file), and the name to give it when its graph has none
 /// (the CLI passes the file's stem).
 #[derive(Clone, Copy, Debug)]
 pub struct OnnxBytes<'a> {
@@ -219,6 +222,12 @@ fn tensor_from_proto(t: &pb::TensorProto, name: &str) -> Result<Const> {
     };
     // An empty constant (a zero dimension) is legitimate ONNX: Resize's unused `roi`.
     let shape = checked_shape(name, &t.dims, true)?;
+    if external::is_external(t) {
+        return Err(bad(format!(
+            "its values are in the external data file `{}` (compile the model from its file, beside that one, or save it with its data inline)",
+            external::location(t)
+        )));
+    }
     let numel: usize = shape.iter().product();
     let raw = &t.raw_data;
     let data: Vec<f64> = match DataType::try_from(t.data_type) {
@@ -257,7 +266,7 @@ fn tensor_from_proto(t: &pb::TensorProto, name: &str) -> Result<Const> {
     };
     if data.len() != numel {
         return Err(bad(format!(
-            "constant has {} values for shape {shape:?} (external data is not supported)",
+            "constant has {} values for shape {shape:?}",
             data.len()
         )));
     }
