@@ -115,6 +115,25 @@ def test_model_bytes_and_protos_compile_like_the_file(tmp_path: Path) -> None:
     np.testing.assert_array_equal(from_bytes.run(X), from_proto.run(X))
 
 
+def test_a_model_with_its_weights_in_an_external_file_compiles_from_its_path(
+    tmp_path: Path,
+) -> None:
+    # As torch.onnx.export (torch 2.9 on) and onnx.save_as_external_data write it.
+    onnx = pytest.importorskip("onnx")
+    corpus = FIXTURES / "corpus"
+    model = onnx.load(str(corpus / "cnn_digits.onnx"))
+    onnx.save_model(model, str(tmp_path / "cnn.onnx"), save_as_external_data=True,
+                    location="cnn.onnx.data", size_threshold=0)
+    cal = corpus / "cnn_digits.calibration.json"
+    external = snarkml.compile(tmp_path / "cnn.onnx", tmp_path / "external", calibration=cal)
+    inline = snarkml.compile(corpus / "cnn_digits.onnx", tmp_path / "inline", calibration=cal)
+    x = json.loads((corpus / "cnn_digits.input.json").read_text())["input_data"][0]
+    np.testing.assert_array_equal(external.run(x), inline.run(x))
+    # Its bytes alone have no folder to read the file from: the error names the file.
+    with pytest.raises(snarkml.InvalidModel, match="its values are in the external data file `cnn.onnx.data`"):
+        snarkml.compile((tmp_path / "cnn.onnx").read_bytes(), tmp_path / "b", calibration=cal)
+
+
 def test_a_step_run_too_early_names_the_step(tmp_path: Path) -> None:
     with pytest.raises(snarkml.InvalidFile, match="run `snarkml compile` first"):
         snarkml.Build(tmp_path / "nothing").setup()
@@ -162,7 +181,8 @@ def test_the_readme_python_examples_run_as_written(
     section = readme[readme.index("## Python\n") :]
     section = section[: section.index("\n## ")]
     blocks = [b.split("```")[0] for b in section.split("```python\n")[1:]]
-    assert len(blocks) == 2, "the pipeline and the money flow"
+    assert len(blocks) == 3, "a PyTorch model, the pipeline and the money flow"
+    torch_block, blocks = blocks[0], blocks[1:]
     (tmp_path / "tests").symlink_to(ROOT / "tests")  # its paths are the repository's
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SNARKML_RPC_URL", anvil)
@@ -177,6 +197,18 @@ def test_the_readme_python_examples_run_as_written(
     assert scope["provider"].request_info(scope["req"]["id"])["status"] == "fulfilled"
     with pytest.raises(snarkml.ChainError, match="has nothing to withdraw"):
         scope["provider"].withdraw()  # the block withdrew the fee
+    # The PyTorch block, where torch is installed: its proof's outputs are the module's.
+    try:
+        import torch
+    except ImportError:
+        return
+    scope = {}
+    exec(compile(torch_block.replace("# ... train it ...", ""), "README.md, PyTorch block", "exec"),
+         scope)
+    with torch.no_grad():
+        want = scope["net"](torch.from_numpy(scope["x"])).numpy()
+    np.testing.assert_allclose(scope["proof"].outputs[0], want, atol=0.05)
+    assert (tmp_path / "build-torch" / "deployment.json").exists()
 
 
 def test_long_steps_show_progress_against_the_prediction_and_can_be_silenced(

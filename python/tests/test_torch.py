@@ -1,7 +1,7 @@
-"""A torch.nn.Module as a model. torch is optional and not installed for CI (its wheel with
-its CUDA dependencies is gigabytes): a stand-in with torch's `nn.Module` and
+"""A torch.nn.Module as a model. torch is optional (`scripts/setup --torch` installs it; CI
+does where the disk has room). A stand-in with torch's `nn.Module` and
 `onnx.export(module, args, f, ...)` signature checks how `compile` exports a module (in eval
-mode, on the example input, its mode restored after). With torch installed, a real module is
+mode, on the example input, its mode restored after); with torch installed, a real module is
 exported, compiled and run against torch's own output."""
 
 from __future__ import annotations
