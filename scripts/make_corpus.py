@@ -1822,6 +1822,15 @@ REFUSED = {
                                         node("Cast", ["p"], ["output"], to=onnx.TensorProto.FLOAT)],
                                        [numpy_helper.from_array(np.ones((8, 3), np.int8), "w"),
                                         numpy_helper.from_array(np.array([120, 130], np.uint8), "rz")]),
+    # onnxruntime's quantized LSTM with a zero point that fits neither the tensor nor its
+    # 4·hidden gate rows.
+    "dynamic_lstm_zero_points": ([helper.make_node(
+        "DynamicQuantizeLSTM", ["input", "w", "r", "", "", "", "", "", "ws", "wz", "rs", "rz"],
+        ["output"], name="output", domain="com.microsoft", hidden_size=3)],
+        [numpy_helper.from_array(np.ones((1, 8, 12), np.int8), "w"),
+         numpy_helper.from_array(np.ones((1, 3, 12), np.int8), "r"),
+         init_f32("ws", 0.01), numpy_helper.from_array(np.zeros(5, np.int8), "wz"),
+         init_f32("rs", 0.01), numpy_helper.from_array(np.int8(0), "rz")]),
     "one_hot_encoder_strings": ([ml("OneHotEncoder", ["input"], ["output"],
                                     cats_strings=["red", "green"])], []),
     # A Scan whose body holds a Scan of its own.
@@ -2344,9 +2353,32 @@ def write_external() -> None:
     folder = CORPUS.parent / "external"
     folder.mkdir(exist_ok=True)
     m = onnx.load(str(CORPUS / "cnn_digits.onnx"))
+    (folder / "cnn_digits.onnx.data").unlink(missing_ok=True)  # onnx appends to a file there
     onnx.save_model(m, str(folder / "cnn_digits.onnx"), save_as_external_data=True,
                     all_tensors_to_one_file=True, location="cnn_digits.onnx.data",
                     size_threshold=0)
+
+
+def write_dynamic_lstm() -> None:
+    """lstm_small as onnxruntime's quantize_dynamic writes it, per channel: a com.microsoft
+    DynamicQuantizeLSTM (int8 weights stored transposed, a scale and zero point per gate row),
+    and onnxruntime's outputs of it on lstm_small's input (circuits/tests/quantized_models.rs)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    folder = CORPUS.parent / "dynamic"
+    folder.mkdir(exist_ok=True)
+    out = folder / "lstm_small.onnx"
+    quantize_dynamic(str(CORPUS / "lstm_small.onnx"), str(out), per_channel=True,
+                     weight_type=QuantType.QInt8)
+    m = onnx.load(str(out))
+    assert any(n.op_type == "DynamicQuantizeLSTM" for n in m.graph.node)
+    session = ort.InferenceSession(str(out))
+    feed = json.loads((CORPUS / "lstm_small.input.json").read_text())["input_data"]
+    inputs = {i.name: np.array(v, np.float32).reshape([d.dim_value for d in
+                                                       i.type.tensor_type.shape.dim])
+              for i, v in zip(m.graph.input, feed)}
+    outs = session.run(None, inputs)
+    dump_json(folder / "lstm_small.expected.json", {"output_data": [f32_list(o) for o in outs]})
 
 
 def main() -> int:
@@ -2354,6 +2386,7 @@ def main() -> int:
     index = [write(name, SEEDS.get(name, 1000 + i)) for i, name in enumerate(MODELS)]
     dump_json(CORPUS / "INDEX.json", index)
     write_external()
+    write_dynamic_lstm()
     ops = sorted({op for entry in index for op in entry["ops"]})
     print(f"wrote {len(index)} models covering {len(ops)} ops to {CORPUS}")
     print(" ".join(ops))

@@ -142,6 +142,13 @@ fn a_quantization_whose_scale_is_computed_from_the_data_is_refused_naming_the_no
         &["QLinearGlobalAveragePool", "`output`", "channels_last=1"],
     );
     refusal(
+        "dynamic_lstm_zero_points",
+        &[
+            "`output`",
+            "its input weights' zero point has 5 values, not 1 (per tensor) or 12 (per gate row)",
+        ],
+    );
+    refusal(
         "matmul_integer_row_zero_points",
         &[
             "MatMulInteger",

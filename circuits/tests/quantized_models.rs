@@ -1,12 +1,13 @@
 //! Quantized models as exporters write them, through the corpus's QDQ and dynamic
-//! quantization models (`tests/fixtures/corpus/`): the levels each form rounds to are ONNX's,
-//! a level or quotient claimed wrong fails its lookup or range check, and the lowering of
-//! whole-number levels stays valid at any scale.
+//! quantization models (`tests/fixtures/corpus/`) and onnxruntime's quantized LSTM
+//! (`tests/fixtures/dynamic/`): the levels each form rounds to are ONNX's, a level or quotient
+//! claimed wrong fails its lookup or range check, and the lowering of whole-number levels
+//! stays valid at any scale.
 
 mod common;
 
 use common::corpus::{assert_quotient_lie_fails_its_remainder_check, corpus_at, corpus_model};
-use common::failures;
+use common::{compile, failures, fixture, fixture_samples, input_file, parse_onnx};
 use snarkml_circuits::exec;
 use snarkml_circuits::halo2_proofs::dev::VerifyFailure;
 use snarkml_circuits::layout::{Fault, Plan};
@@ -192,4 +193,70 @@ fn dynamic_quantization_levels_times_weights_no_finer_than_the_activations_still
     let (model, _, q) = corpus_at_bits("dynamic_quant", 10, 10);
     model.validate().unwrap();
     prover::mock(&model, &q).unwrap();
+}
+
+/// Σ|got − want| / Σ|want| over every output.
+fn relative_error(got: &[Vec<f64>], want: &[Vec<f64>]) -> f64 {
+    let (mut err, mut mag) = (0.0, 0.0);
+    for (g, w) in got.iter().zip(want) {
+        assert_eq!(g.len(), w.len());
+        for (a, b) in g.iter().zip(w) {
+            err += (a - b).abs();
+            mag += b.abs();
+        }
+    }
+    err / mag
+}
+
+#[test]
+fn a_dynamically_quantized_lstm_is_the_lstm_of_its_int8_weights() {
+    // corpus/lstm_small as onnxruntime's quantize_dynamic writes it per channel: a
+    // com.microsoft DynamicQuantizeLSTM, its int8 weights stored transposed with a scale and
+    // zero point per gate row; and onnxruntime's outputs of it.
+    let path = fixture("dynamic/lstm_small.onnx");
+    let input = input_file(&fixture("corpus/lstm_small.input.json")).unwrap();
+    let expected: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(fixture("dynamic/lstm_small.expected.json")).unwrap(),
+    )
+    .unwrap();
+    let onnxruntime: Vec<Vec<f64>> = expected["output_data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            o.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect()
+        })
+        .collect();
+    // Our float reading, the LSTM of the dequantized weights, is onnxruntime's output but for
+    // the uint8 rounding of x and h its kernel adds at every step (apart, yet within 1 %).
+    let graph = parse_onnx(&path).unwrap();
+    let float: Vec<Vec<f64>> = (graph.run_f32(&input.input_data).iter())
+        .map(|o| o.iter().map(|v| f64::from(*v)).collect())
+        .collect();
+    let apart = relative_error(&float, &onnxruntime);
+    assert!(
+        apart > 0.0 && apart < 0.01,
+        "float reading {apart} from onnxruntime"
+    );
+    // It is not the float model's reading: the weights read are the int8 ones.
+    let original = parse_onnx(&fixture("corpus/lstm_small.onnx")).unwrap();
+    let original: Vec<Vec<f64>> = (original.run_f32(&input.input_data).iter())
+        .map(|o| o.iter().map(|v| f64::from(*v)).collect())
+        .collect();
+    assert!(relative_error(&float, &original) > 0.0);
+    // Compiled on lstm_small's calibration samples, it proves, within 1 % of onnxruntime.
+    let samples = fixture_samples("corpus/lstm_small");
+    let model = compile(&path, &samples, &CompileOptions::default()).unwrap();
+    let q = model.quantize_inputs(&input.input_data).unwrap();
+    prover::mock(&model, &q).unwrap();
+    let outputs = exec::run(&model, &q).unwrap().outputs(&model);
+    let circuit: Vec<Vec<f64>> = (model.outputs.iter().zip(&outputs))
+        .map(|(spec, values)| spec.dequantize(&model.tensors[spec.tensor], values))
+        .collect();
+    let error = relative_error(&circuit, &onnxruntime);
+    assert!(error < 0.01, "the circuit is {error} from onnxruntime");
 }

@@ -79,6 +79,72 @@ impl Importer {
             .ok_or_else(|| invalid(&node, "no computed output".into()))
     }
 
+    /// onnxruntime's DynamicQuantizeLSTM (`quantize_dynamic`'s form of an LSTM): an LSTM whose
+    /// weights are int8 and stored transposed (`[dirs, input, 4·hidden]` and `[dirs, hidden,
+    /// 4·hidden]`), with a scale and a zero point each (inputs 8-11) per tensor or per
+    /// direction and gate row. Imported as the LSTM of its weights dequantized, `(w − z)·s`
+    /// in ONNX's layout: the int8 weights exactly. Inside its kernel onnxruntime also
+    /// quantizes `X` and `h` to uint8 at every step; the circuit keeps the activations at its
+    /// own fixed point instead (BENCHMARKS.md, "Dynamic quantization", measures the two
+    /// apart).
+    pub(super) fn dynamic_quantize_lstm(&mut self, node: &NodeProto, name: String) -> Result<()> {
+        let mut lstm = node.clone();
+        lstm.input.truncate(8);
+        for (i, scale, zero) in [(1, 8, 9), (2, 10, 11)] {
+            let what = if i == 1 { "input" } else { "recurrence" };
+            let q = self.constant(node, i, "computed weights")?.clone();
+            let [dirs, rows, cols] = q.shape[..] else {
+                return Err(invalid(
+                    node,
+                    format!(
+                        "{what} weights of shape {:?} are not [directions, rows, 4·hidden]",
+                        q.shape
+                    ),
+                ));
+            };
+            let present = |j: usize| node.input.get(j).is_some_and(|s| !s.is_empty());
+            if !present(scale) {
+                return Err(invalid(node, format!("no scale for the {what} weights")));
+            }
+            let s = self.constant(node, scale, "a computed scale")?.data.clone();
+            let z = match present(zero) {
+                true => (self.constant(node, zero, "a computed zero point")?.data).clone(),
+                false => vec![0.0],
+            };
+            // A scale or zero point per tensor, or one per direction and gate row.
+            let per_row = |v: Vec<f64>, which: &str| {
+                match v.len() {
+                1 => Ok(vec![v[0]; dirs * cols]),
+                n if n == dirs * cols => Ok(v),
+                n => Err(invalid(
+                    node,
+                    format!(
+                        "its {what} weights' {which} has {n} values, not 1 (per tensor) or {} (per gate row)",
+                        dirs * cols
+                    ),
+                )),
+            }
+            };
+            let (s, z) = (per_row(s, "scale")?, per_row(z, "zero point")?);
+            let mut data = vec![0.0; q.data.len()];
+            for d in 0..dirs {
+                for r in 0..rows {
+                    for c in 0..cols {
+                        let k = d * cols + c;
+                        data[(d * cols + c) * rows + r] =
+                            (q.data[(d * rows + r) * cols + c] - z[k]) * s[k];
+                    }
+                }
+            }
+            lstm.input[i] = self.synthetic_constant(
+                &format!("{name}/{what}_weights"),
+                vec![dirs, cols, rows],
+                data,
+            );
+        }
+        self.recurrent(&lstm, name)
+    }
+
     /// DynamicQuantizeLinear (see the module's doc): outputs `y` (at 0 fractional bits), its
     /// scale and its zero point, the latter two of shape `[1]` (one per tensor, broadcasting
     /// as ONNX's scalars do).

@@ -482,6 +482,7 @@ impl Importer {
             "DequantizeLinear" => self.dequantize_linear(node, name),
             op if op.starts_with("QLinear") => self.qlinear(node, name),
             "DynamicQuantizeLinear" => self.dynamic_quantize_linear(node, name),
+            "DynamicQuantizeLSTM" => self.dynamic_quantize_lstm(node, name),
             "MatMulInteger" | "ConvInteger" => self.integer_product(node, name),
             "TreeEnsembleRegressor" => self.tree_ensemble(node, name),
             "TreeEnsembleClassifier" => self.tree_classifier(node, name),

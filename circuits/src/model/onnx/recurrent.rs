@@ -2,7 +2,8 @@
 //! forward, reverse or bidirectional, any initial state, default activations). Each step is
 //! dense products with the constant recurrence weights, lookups for the gates and products of
 //! computed tensors for the state updates; the input projections of every step are one dense
-//! layer.
+//! layer. onnxruntime's DynamicQuantizeLSTM comes here with its weights dequantized
+//! (`dynamic.rs`).
 
 use super::{attr_int, attr_string, invalid, node_name, unsupported, Importer, Operand};
 use crate::error::Result;
@@ -32,7 +33,7 @@ impl Importer {
     /// LSTM, GRU and RNN.
     pub(super) fn recurrent(&mut self, node: &NodeProto, name: String) -> Result<()> {
         let cell = match node.op_type.as_str() {
-            "LSTM" => Cell::Lstm,
+            "LSTM" | "DynamicQuantizeLSTM" => Cell::Lstm,
             "GRU" => Cell::Gru,
             _ => Cell::Rnn,
         };
