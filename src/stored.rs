@@ -205,6 +205,10 @@ fn read_external(folder: &Path, location: &str) -> std::result::Result<Vec<u8>, 
             file.display()
         ));
     }
+    // Not a pipe or a device that would never end.
+    if !file.is_file() {
+        return Err(format!("{} is not a file", file.display()));
+    }
     std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))
 }
 
@@ -430,5 +434,7 @@ mod tests {
             );
         }
         assert_eq!(read_external(dir.path(), "./elsewhere.data").unwrap(), data);
+        let line = read_external(dir.path(), "linked").unwrap_err();
+        assert!(line.ends_with("linked is not a file"), "{line}");
     }
 }
