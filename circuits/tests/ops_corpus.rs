@@ -458,6 +458,36 @@ fn transformer_block_real_proof_verifies_and_tampering_is_rejected() {
 }
 
 #[test]
+fn the_report_gives_each_layers_error_and_the_last_is_the_outputs() {
+    // cnn_digits: one error per layer, each the same measure as the report's on that layer's
+    // output; its last layer writes the model's output, so its error is the report's.
+    let (model, _) = corpus_model("cnn_digits");
+    let errors = &model.report.layer_errors;
+    assert_eq!(errors.len(), model.layers.len());
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.is_some_and(|e| e.is_finite() && e >= 0.0)),
+        "{errors:?}"
+    );
+    let last = errors.last().unwrap().unwrap();
+    assert!(
+        (last - model.report.mean_rel_error).abs() < 1e-12,
+        "{last} vs {}",
+        model.report.mean_rel_error
+    );
+    // The first convolution's error is its own rounding alone, below the output's.
+    assert!(errors[0].unwrap() < last, "{errors:?}");
+    // dynamic_quant: the least element and a zero, `fq/lo`, is zero on every calibration
+    // sample (the tensor is a ReLU's), so it has no relative error.
+    let (model, _) = corpus_model("dynamic_quant");
+    let lo = (model.layers.iter())
+        .position(|l| model.tensors[l.op().output()].name == "fq/lo")
+        .unwrap();
+    assert_eq!(model.report.layer_errors[lo], None);
+}
+
+#[test]
 fn a_model_tract_cannot_run_compiles_with_its_import_reported_unchecked() {
     // tract 0.23.9 has no LpPool: the float cross-check is skipped and says why, instead of
     // refusing a model our own float reading (checked against onnxruntime above) handles.

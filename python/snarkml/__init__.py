@@ -337,8 +337,9 @@ class Build:
         return Proof(path)
 
     def profile(self, as_frame: bool = False) -> Any:
-        """Rows and predicted proving time per layer (``snarkml profile --json``): a dict, or
-        with ``as_frame`` a pandas DataFrame of the layers. A split build's dict also has
+        """Rows, predicted proving time and (``error``) the output's relative error against the
+        float model on the calibration samples, per layer (``snarkml profile --json``): a dict,
+        or with ``as_frame`` a pandas DataFrame of the layers. A split build's dict also has
         ``split``: each segment's own profile and the rows the cuts add."""
         p = json.loads(_ext.profile(str(self.path)))
         if as_frame:

@@ -53,3 +53,10 @@ def test_the_pytorch_notebook_runs_and_proves_what_the_module_predicts(
     # The proof's outputs are the circuit's: those `run` gives for the same image.
     np.testing.assert_array_equal(scope["proof"].outputs[0].reshape(-1), scope["logits"].reshape(-1))
     assert scope["agreement"] >= 0.9, scope["agreement"]
+    # The profile it plots has each layer's error against the float model; the last layer's
+    # is the whole model's.
+    errors = [layer.get("error") for layer in scope["profile"]["layers"]]
+    model_layers = [e for e in errors[1:] if e is not None]
+    assert model_layers and all(e >= 0 for e in model_layers), errors
+    report = scope["build"].model["report"]
+    assert abs(report["layer_errors"][-1] - report["mean_rel_error"]) < 1e-12

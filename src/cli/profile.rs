@@ -33,17 +33,21 @@ impl ProfileCmd {
             p.table_rows
         );
         println!(
-            "{:<28} {:<15} {:>8} {:>7} {:>12}",
-            "layer", "kind", "rows", "share", "predicted"
+            "{:<28} {:<15} {:>8} {:>7} {:>12} {:>9}",
+            "layer", "kind", "rows", "share", "predicted", "error"
         );
         for l in &p.layers {
+            let error = l
+                .error
+                .map_or_else(|| "-".to_owned(), |e| format!("{:.2}%", e * 100.0));
             println!(
-                "{:<28} {:<15} {:>8} {:>6.1}% {:>11.3}s",
+                "{:<28} {:<15} {:>8} {:>6.1}% {:>11.3}s {:>9}",
                 l.node,
                 l.kind,
                 l.rows,
                 l.rows as f64 / total * 100.0,
-                l.predicted_s
+                l.predicted_s,
+                error
             );
         }
         println!("by kind of work:");

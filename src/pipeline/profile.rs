@@ -19,6 +19,10 @@ pub struct LayerRows {
     pub rows: usize,
     /// Its share of the predicted proving time.
     pub predicted_s: f64,
+    /// Its output's relative error against the float model on the calibration samples
+    /// ([`snarkml_circuits::model::QuantReport::layer_errors`]), where it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<f64>,
 }
 
 /// A build's profile (`snarkml profile --json`).
@@ -126,11 +130,15 @@ fn profile_of(model: &CompiledModel) -> Result<Profile> {
     let predicted = predicted_prove_seconds(model);
     let per_row = predicted / (1u64 << model.layout.k) as f64;
     let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
+    // The plan's layers are the inputs, the model's layers in order, then the outputs (and a
+    // weights commitment).
     let layers = plan
         .layers
         .iter()
-        .map(|rows| {
-            let layer = model.layers.iter().find(|l| l.node() == rows.node);
+        .enumerate()
+        .map(|(i, rows)| {
+            let index = i.checked_sub(1).filter(|j| *j < model.layers.len());
+            let layer = index.map(|j| &model.layers[j]);
             let kind = layer.map_or("inputs/outputs", |l| l.op().kind().name());
             let n = rows.end - rows.start;
             *by_kind.entry(kind.to_owned()).or_default() += n;
@@ -139,6 +147,7 @@ fn profile_of(model: &CompiledModel) -> Result<Profile> {
                 kind: kind.to_owned(),
                 rows: n,
                 predicted_s: n as f64 * per_row,
+                error: index.and_then(|j| model.report.layer_errors.get(j).copied().flatten()),
             }
         })
         .collect();

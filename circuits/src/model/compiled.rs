@@ -336,6 +336,12 @@ pub struct QuantReport {
     /// `import_max_diff` then checked nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import_unchecked: Option<String>,
+    /// Each layer's output against the float model's same tensor on the calibration samples,
+    /// `Σ|quantized − float| / Σ|float|`, in the order of the model's layers: where rounding
+    /// enters and grows. `None` where the float model has no such tensor (one the lowering
+    /// added: a copy at another scale, a product's halves) or it is zero throughout.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub layer_errors: Vec<Option<f64>>,
 }
 
 /// A model compiled for the circuit: what `compile` writes as `model.json`.

@@ -431,6 +431,8 @@ pub fn compile(
     } else {
         plain
     };
+    let mut model = model;
+    model.report.layer_errors = layer_errors(&model, samples, &float_values)?;
     within_srs(&model.tables, model.layout.k)?;
     if model.report.mean_rel_error > opts.target_error && !opts.allow_error {
         return Err(CircuitError::AccuracyMissed {
@@ -681,7 +683,40 @@ fn measure(
         top1_agreement: (classified > 0).then(|| agree as f64 / classified as f64),
         import_max_diff: import.0,
         import_unchecked: import.1.clone(),
+        layer_errors: Vec::new(),
     })
+}
+
+/// [`QuantReport::layer_errors`] of `model` on the calibration `samples`, whose float values
+/// of every tensor of the float graph are `float_values` (the model's tensors below the float
+/// graph's count are the graph's, in order).
+fn layer_errors(
+    model: &CompiledModel,
+    samples: &[Vec<Vec<f32>>],
+    float_values: &[Vec<Vec<f32>>],
+) -> Result<Vec<Option<f64>>> {
+    let mut sums = vec![(0f64, 0f64); model.layers.len()];
+    for (sample, floats) in samples.iter().zip(float_values) {
+        let run = exec::run(model, &model.quantize_inputs(sample)?)?;
+        for (sum, layer) in sums.iter_mut().zip(&model.layers) {
+            let t = layer.op().output();
+            let (Some(f), q) = (floats.get(t), &run.values[t]) else {
+                continue;
+            };
+            if f.len() != q.len() {
+                continue;
+            }
+            let scale = model.tensors[t].scale_bits;
+            for (q, f) in q.iter().zip(f) {
+                sum.0 += (dequantize(*q, scale) - f64::from(*f)).abs();
+                sum.1 += f64::from(f.abs());
+            }
+        }
+    }
+    Ok(sums
+        .into_iter()
+        .map(|(err, mag)| (mag > 0.0).then(|| err / mag))
+        .collect())
 }
 
 /// Index of the largest value (the first on ties).
