@@ -650,9 +650,18 @@ def _torch_module(model: Any) -> bool:
     return torch is not None and isinstance(model, torch.nn.Module)
 
 
-def _torch_onnx(module: Any, example_input: Any) -> bytes:
-    """``module`` exported to ONNX (opset 17, TorchScript exporter) on ``example_input`` (one
-    input, or a tuple of inputs), in eval mode (its mode is restored after)."""
+#: ``compile``'s ``exporter`` for a ``torch.nn.Module``: torch's TorchScript exporter
+#: (``dynamo=False``, opset 17; needs nothing beside torch) or ``torch.export``'s (torch's
+#: default since 2.9, opset 18 and up; needs onnxscript; writes the weights to a ``.onnx.data``
+#: file beside the model, which ``compile`` reads).
+TORCH_EXPORTERS = ("torchscript", "torch.export")
+
+
+def _torch_onnx(module: Any, example_input: Any, path: Path, exporter: str = "torchscript") -> None:
+    """``module`` exported to ONNX at ``path`` by ``exporter`` (:data:`TORCH_EXPORTERS`) on
+    ``example_input`` (one input, or a tuple of inputs), in eval mode (its mode is restored
+    after)."""
+    import contextlib
     import io
 
     import torch
@@ -668,30 +677,41 @@ def _torch_onnx(module: Any, example_input: Any) -> bytes:
         for x in inputs
     )
     names = ["input"] if len(inputs) == 1 else [f"input{i}" for i in range(len(inputs))]
-    buffer = io.BytesIO()
+    if exporter not in TORCH_EXPORTERS:
+        raise ValueError(f"exporter: expected one of {TORCH_EXPORTERS}, got {exporter!r}")
     training = module.training
     module.eval()
     try:
+        if exporter == "torch.export":
+            # It prints its progress; the weights go to `path`.data beside the model.
+            with contextlib.redirect_stdout(io.StringIO()):
+                torch.onnx.export(module, inputs, str(path), dynamo=True, input_names=names,
+                                  output_names=["output"])
+            return
+        buffer = io.BytesIO()
         options = dict(input_names=names, output_names=["output"], opset_version=17)
         try:
             torch.onnx.export(module, inputs, buffer, dynamo=False, **options)
         except TypeError:  # torch before 2.5: no `dynamo`, the TorchScript exporter only
             torch.onnx.export(module, inputs, buffer, **options)
+        path.write_bytes(buffer.getvalue())
     finally:
         module.train(training)
-    return buffer.getvalue()
 
 
-def _model_file(model: Any, folder: Path, example_input: Any = None) -> Path:
+def _model_file(model: Any, folder: Path, example_input: Any = None,
+                exporter: str = "torchscript") -> Path:
     """``model`` as an ONNX file: a path as it is; bytes, an ``onnx.ModelProto`` or a
-    ``torch.nn.Module`` (exported on ``example_input``) written out."""
+    ``torch.nn.Module`` (exported on ``example_input`` by ``exporter``) written out."""
     if isinstance(model, (str, os.PathLike)):
         return Path(model)
     name = getattr(getattr(model, "graph", None), "name", "") or "model"
     if isinstance(model, (bytes, bytearray, memoryview)):
         data = bytes(model)
     elif _torch_module(model):
-        data, name = _torch_onnx(model, example_input), type(model).__name__
+        path = folder / f"{type(model).__name__}.onnx"
+        _torch_onnx(model, example_input, path, exporter)
+        return path
     elif hasattr(model, "SerializeToString"):
         data = model.SerializeToString()
     else:
@@ -723,6 +743,7 @@ def compile(
     out: PathLike = "build",
     calibration: Any = None,
     example_input: Any = None,
+    exporter: str = "torchscript",
     **options: Any,
 ) -> Build:
     """Compiles an ONNX model into the build directory ``out``.
@@ -730,7 +751,9 @@ def compile(
     ``model`` is a path, the ONNX bytes, an ``onnx.ModelProto``, or a ``torch.nn.Module``
     (with torch installed), exported with ``torch.onnx.export`` on ``example_input`` (an
     array, or a tuple of arrays for several inputs; the export traces the shapes, so the
-    circuit takes inputs of exactly those shapes). ``calibration`` is a path
+    circuit takes inputs of exactly those shapes) by ``exporter``: ``"torchscript"`` (opset 17,
+    nothing beside torch needed) or ``"torch.export"`` (torch's default since 2.9; needs
+    onnxscript). ``calibration`` is a path
     to a calibration file, an array of samples (first axis: samples) of a single-input model, or
     a list of tuples (one array per input) of a model with several inputs (default: 16 random
     inputs in [-1, 1]). ``options`` are the
@@ -751,7 +774,7 @@ def compile(
         options.setdefault("name", type(model).__name__)
     with tempfile.TemporaryDirectory(prefix="snarkml-") as tmp:
         folder = Path(tmp)
-        path = _model_file(model, folder, example_input)
+        path = _model_file(model, folder, example_input, exporter)
         words: list = ["compile", path, "-o", out]
         if calibration is not None:
             if not isinstance(calibration, (str, os.PathLike)):

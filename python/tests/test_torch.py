@@ -71,6 +71,9 @@ def test_a_module_is_exported_in_eval_mode_on_its_example_input_and_compiled(
 
     with pytest.raises(TypeError, match="needs example_input="):
         snarkml.compile(module, tmp_path / "b2", calibration=[X])
+    with pytest.raises(ValueError, match=r"exporter: expected one of \('torchscript', 'torch.export'\), got 'onnx'"):
+        snarkml.compile(module, tmp_path / "b3", example_input=np.array([X]), calibration=[X],
+                        exporter="onnx")
 
 
 def test_a_real_torch_module_compiles_and_runs_as_torch_does(tmp_path: Path) -> None:
@@ -81,3 +84,25 @@ def test_a_real_torch_module_compiles_and_runs_as_torch_does(tmp_path: Path) -> 
     build = snarkml.compile(net, tmp_path / "build", example_input=x[0], calibration=x)
     expected = net(torch.as_tensor(x[0])).detach().numpy()
     np.testing.assert_allclose(build.run(x[0]), expected, atol=0.05)
+
+
+def test_torch_export_writes_external_data_that_compile_reads(tmp_path: Path) -> None:
+    # torch.export's exporter (torch's default since 2.9) keeps the weights in a .onnx.data
+    # file beside the model: the same module compiles to the same outputs as through the
+    # TorchScript exporter, and runs as torch does.
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnxscript", reason="torch.export's exporter needs onnxscript")
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, padding=1), torch.nn.ReLU(),
+                              torch.nn.Flatten(), torch.nn.Linear(2 * 4 * 4, 3))
+    x = np.random.default_rng(1).uniform(-1, 1, size=(16, 1, 1, 4, 4)).astype(np.float32)
+    new = snarkml.compile(net, tmp_path / "new", example_input=x[0], calibration=x,
+                          exporter="torch.export")
+    old = snarkml.compile(net, tmp_path / "old", example_input=x[0], calibration=x)
+    with torch.no_grad():
+        expected = net(torch.as_tensor(x[0])).numpy()
+    np.testing.assert_allclose(new.run(x[0]), expected, atol=0.05)
+    np.testing.assert_array_equal(new.run(x[0]), old.run(x[0]))
+    assert new.model["name"] == "Sequential"
+    snarkml._torch_onnx(net, x[0], tmp_path / "m.onnx", "torch.export")
+    assert (tmp_path / "m.onnx.data").stat().st_size > 0, "the weights are beside the model"
