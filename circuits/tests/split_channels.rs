@@ -145,6 +145,49 @@ fn a_cut_between_groups_carries_the_chain_input_and_one_partial_sum() {
 }
 
 #[test]
+fn each_layers_error_follows_it_through_chains_split_by_channels_and_into_segments() {
+    let (model, _) = compile_with("corpus/inverted_residual", &CompileOptions::default());
+    let error_of = |m: &CompiledModel, t: TensorId| {
+        (m.layers.iter().zip(&m.report.layer_errors))
+            .find(|(l, _)| l.op().output() == t)
+            .and_then(|(_, e)| *e)
+    };
+    let split_model = split_sized(&model, &[3, 1]);
+    assert_eq!(
+        split_model.report.layer_errors.len(),
+        split_model.layers.len()
+    );
+    // A layer writing a tensor of the model as compiled has that tensor's error; a group's
+    // partial sum, the split's own, has none.
+    for (layer, error) in split_model
+        .layers
+        .iter()
+        .zip(&split_model.report.layer_errors)
+    {
+        let t = layer.op().output();
+        let original = (t < model.tensors.len())
+            .then(|| error_of(&model, t))
+            .flatten();
+        assert_eq!(*error, original, "{}", layer.node());
+    }
+    assert!(split_model.report.layer_errors.iter().any(Option::is_none));
+    // Each segment keeps its own layers' errors.
+    let cut = position(&split_model, "expand0 [channels 4..8]");
+    let (segments, _) = split(&split_model, &[cut]).unwrap();
+    for segment in &segments {
+        assert_eq!(segment.report.layer_errors.len(), segment.layers.len());
+        for (layer, error) in segment.layers.iter().zip(&segment.report.layer_errors) {
+            assert_eq!(
+                *error,
+                error_of(&split_model, layer.op().output()),
+                "{}",
+                layer.node()
+            );
+        }
+    }
+}
+
+#[test]
 fn a_tensor_goes_from_the_segment_that_computes_it_to_each_segment_that_reads_it() {
     let (model, q) = compile_with("corpus/inverted_residual", &CompileOptions::default());
     let split_model = split_sized(&model, &[3, 1]);

@@ -327,14 +327,21 @@ fn rewrite_spans<R>(
 ) -> (CompiledModel, Vec<R>) {
     let mut out = model.clone();
     out.layers.clear();
+    // Each layer's error follows it; a rewritten span's parts have none but the last, which
+    // writes the span's output.
+    let errors = &model.report.layer_errors;
+    let error = |i: usize| errors.get(i).copied().flatten();
+    let mut kept_errors = Vec::new();
     let mut done = Vec::new();
     let mut next = 0;
     for &(first, last, parts) in spans {
         out.layers.extend_from_slice(&model.layers[next..first]);
+        kept_errors.extend((next..first).map(error));
         next = last + 1;
         let layers = &model.layers[first..=last];
         if parts <= 1 {
             out.layers.extend_from_slice(layers);
+            kept_errors.extend((first..=last).map(error));
             continue;
         }
         let convs: Vec<&Conv> = layers
@@ -344,9 +351,18 @@ fn rewrite_spans<R>(
                 _ => None,
             })
             .collect();
+        let before = out.layers.len();
         done.push(rewrite(&mut out, &convs, parts));
+        let added = out.layers.len() - before;
+        kept_errors.extend(std::iter::repeat_n(None, added.saturating_sub(1)));
+        kept_errors.push(error(last));
     }
     out.layers.extend_from_slice(&model.layers[next..]);
+    kept_errors.extend((next..model.layers.len()).map(error));
+    out.report.layer_errors = match errors.is_empty() {
+        true => Vec::new(),
+        false => kept_errors,
+    };
     (out, done)
 }
 
@@ -571,12 +587,17 @@ pub fn split(model: &CompiledModel, cuts: &[usize]) -> Result<(Vec<CompiledModel
                 }
             }
         }
+        let mut report = model.report.clone();
+        report.layer_errors = (report.layer_errors.get(start..end))
+            .map(<[_]>::to_vec)
+            .unwrap_or_default();
         let segment = CompiledModel {
             name: format!("{} (segment {} of {n})", model.name, j + 1),
             inputs,
             outputs,
             layers: model.layers[start..end].to_vec(),
             tables,
+            report,
             ..model.clone()
         };
         let segment = smallest(segment)?;
