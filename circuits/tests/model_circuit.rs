@@ -10,7 +10,7 @@ use snarkml_circuits::halo2_proofs::dev::VerifyFailure;
 use snarkml_circuits::halo2_proofs::plonk::ProvingKey;
 use snarkml_circuits::halo2_proofs::poly::kzg::commitment::ParamsKZG;
 use snarkml_circuits::io::InputFile;
-use snarkml_circuits::layout::{Fault, Plan};
+use snarkml_circuits::layout::Plan;
 use snarkml_circuits::prover::{self, failure_row};
 use snarkml_circuits::quantize::{CompileOptions, CompiledModel};
 use snarkml_circuits::{Bn256, Fr, G1Affine};
@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 
 mod common;
 use common::{
-    compile_fixture, compile_stem, failures, fixture, fixture_samples, srs, unsatisfied_constraints,
+    compile_fixture, compile_stem, failures, first_element_off_by, fixture, fixture_samples, srs,
+    unsatisfied_constraints,
 };
 
 fn models(name: &str) -> PathBuf {
@@ -144,19 +145,8 @@ fn relu_output_claimed_wrong_fails_exactly_the_lookup() {
     let q = model.quantize_inputs(&input).unwrap();
     // A cheating prover claims relu(x) + 1 for the first element and computes everything after
     // it (the packed public output included) consistently: only the lookup can catch it.
-    let fault = Fault {
-        layer: 0,
-        element: 0,
-        delta: 1,
-        accumulator: false,
-    };
-    let plan = Plan::build_with_fault(&model, model.layout.width, Some(&q), Some(fault)).unwrap();
+    let plan = first_element_off_by(&model, &q, 0, 1);
     let relu_row = plan.layers.iter().find(|l| l.node == "relu").unwrap().start;
-    let honest = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
-    assert_ne!(
-        plan.instances, honest.instances,
-        "the fault changes the public output"
-    );
     let f = failures(&model, plan);
     assert_eq!(f.len(), 1, "{f:#?}");
     match &f[0] {
@@ -676,17 +666,7 @@ fn split_identity_checks_replace_the_identity_table_and_a_lie_fails_the_named_co
         .iter()
         .rposition(|l| serde_json::to_value(l).unwrap()["rescale"]["act"]["fn"] == "identity")
         .expect("the model has a rescale to the identity");
-    let fault = Fault {
-        layer,
-        element: 0,
-        delta: 1,
-        accumulator: false,
-    };
-    let lying = Plan::build_with_fault(&model, model.layout.width, Some(&q), Some(fault)).unwrap();
-    assert_ne!(
-        lying.instances, plan.instances,
-        "the lie reaches the outputs"
-    );
+    let lying = first_element_off_by(&model, &q, layer, 1);
     let f = failures(&model, lying);
     let unsatisfied = unsatisfied_constraints(&f);
     assert_eq!(unsatisfied.len(), 1, "{f:#?}");

@@ -5,10 +5,10 @@
 mod common;
 
 use common::compile_stem;
-use common::corpus::{
-    assert_quotient_lie_fails_its_remainder_check, corpus_model, quotient_one_too_high,
+use common::corpus::{assert_quotient_lie_fails_its_remainder_check, corpus_model};
+use common::{
+    failures, first_element_off_by, fixture, fixture_samples, srs, unsatisfied_constraints,
 };
-use common::{failures, fixture, fixture_samples, srs, unsatisfied_constraints};
 use snarkml_circuits::error::CircuitError;
 use snarkml_circuits::exec;
 use snarkml_circuits::halo2_proofs::dev::VerifyFailure;
@@ -189,7 +189,7 @@ fn a_floor_quotient_off_by_one_fails_its_remainder_range_checks() {
         .iter()
         .position(|l| matches!(l, Layer::FloorDiv(_)))
         .expect("Mod lowers to a floor division");
-    let plan = quotient_one_too_high(&model, &q, layer);
+    let plan = first_element_off_by(&model, &q, layer, 1);
     // layers[0] of the plan is the inputs.
     let rows = plan.layers[layer + 1].start..plan.layers[layer + 1].end;
     let f = failures(&model, plan);

@@ -7,10 +7,11 @@
 mod common;
 
 use common::corpus::{assert_quotient_lie_fails_its_remainder_check, corpus_at, corpus_model};
-use common::{compile, failures, fixture, fixture_samples, input_file, parse_onnx};
+use common::{
+    compile, failures, first_element_off_by, fixture, fixture_samples, input_file, parse_onnx,
+};
 use snarkml_circuits::exec;
 use snarkml_circuits::halo2_proofs::dev::VerifyFailure;
-use snarkml_circuits::layout::{Fault, Plan};
 use snarkml_circuits::model::layers::Div;
 use snarkml_circuits::model::Activation;
 use snarkml_circuits::prover::{self, failure_row};
@@ -94,18 +95,7 @@ fn a_fake_quantized_level_one_unit_off_fails_its_table_lookup() {
         })
         .expect("the input's QuantizeLinear and DequantizeLinear are one affine rescale");
     // The first element claimed one level (1/8, 16 units at 2^7) higher than its count.
-    let fault = Fault {
-        layer,
-        element: 0,
-        delta: 16,
-        accumulator: false,
-    };
-    let plan = Plan::build_with_fault(&model, model.layout.width, Some(&q), Some(fault)).unwrap();
-    let honest = Plan::build(&model, model.layout.width, Some(&q)).unwrap();
-    assert_ne!(
-        plan.instances, honest.instances,
-        "the lie reaches the output"
-    );
+    let plan = first_element_off_by(&model, &q, layer, 16);
     let rows = plan.layers[layer + 1].start..plan.layers[layer + 1].end;
     let f = failures(&model, plan);
     assert!(!f.is_empty(), "a wrong level is accepted");

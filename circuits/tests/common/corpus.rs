@@ -1,9 +1,9 @@
 //! Corpus models compiled for a test, and the lie about a division's quotient that its
 //! remainder's range check must catch (shared by the op-coverage and quantized-model tests).
 
-use super::{compile_stem, failures, fixture, fixture_samples, input_file};
+use super::{compile_stem, failures, first_element_off_by, fixture, fixture_samples, input_file};
 use snarkml_circuits::halo2_proofs::dev::VerifyFailure;
-use snarkml_circuits::layout::{range_tag, Fault, Plan};
+use snarkml_circuits::layout::range_tag;
 use snarkml_circuits::model::layers::Div;
 use snarkml_circuits::prover::failure_row;
 use snarkml_circuits::quantize::{CompileOptions, CompiledModel, Layer};
@@ -27,24 +27,6 @@ pub(crate) fn corpus_model(name: &str) -> (CompiledModel, Vec<Vec<i64>>) {
     (model, q)
 }
 
-/// The plan of `model` on `q` with the first element of `layer` one unit too high (the rest,
-/// the public outputs included, computed from it), checked to reach the outputs.
-pub(crate) fn quotient_one_too_high(model: &CompiledModel, q: &[Vec<i64>], layer: usize) -> Plan {
-    let fault = Fault {
-        layer,
-        element: 0,
-        delta: 1,
-        accumulator: false,
-    };
-    let plan = Plan::build_with_fault(model, model.layout.width, Some(q), Some(fault)).unwrap();
-    let honest = Plan::build(model, model.layout.width, Some(q)).unwrap();
-    assert_ne!(
-        plan.instances, honest.instances,
-        "the lie reaches the output"
-    );
-    plan
-}
-
 /// The first quotient of the division `layer` claimed one unit higher (the rest computed
 /// from it) fails the first remainder's range check, and nothing else.
 pub(crate) fn assert_quotient_lie_fails_its_remainder_check(
@@ -52,7 +34,7 @@ pub(crate) fn assert_quotient_lie_fails_its_remainder_check(
     q: &[Vec<i64>],
     layer: usize,
 ) {
-    let plan = quotient_one_too_high(model, q, layer);
+    let plan = first_element_off_by(model, q, layer, 1);
     // The first range check of the division layer (layers[0] of the plan is the inputs) is
     // the first element's remainder r, which a quotient one too high makes negative.
     let Layer::Div(Div { range_bits, .. }) = model.layers[layer] else {

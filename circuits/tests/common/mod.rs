@@ -9,7 +9,7 @@ use snarkml_circuits::circuit::ModelCircuit;
 use snarkml_circuits::error::Result;
 use snarkml_circuits::halo2_proofs::dev::VerifyFailure;
 use snarkml_circuits::io::InputFile;
-use snarkml_circuits::layout::Plan;
+use snarkml_circuits::layout::{Fault, Plan};
 use snarkml_circuits::model::onnx::OnnxBytes;
 use snarkml_circuits::model::FloatGraph;
 use snarkml_circuits::prover::{self, failure_row};
@@ -19,6 +19,30 @@ use std::path::{Path, PathBuf};
 
 // The pins, shared with the root package's tests (`tests/common`).
 pub(crate) mod pin;
+
+/// The plan of `model` on `q` with the first element of `layer` `delta` units too high and
+/// everything after it (the public outputs included) computed from that lie, as a cheating
+/// prover would; checked to reach the public outputs.
+pub(crate) fn first_element_off_by(
+    model: &CompiledModel,
+    q: &[Vec<i64>],
+    layer: usize,
+    delta: i128,
+) -> Plan {
+    let fault = Fault {
+        layer,
+        element: 0,
+        delta,
+        accumulator: false,
+    };
+    let plan = Plan::build_with_fault(model, model.layout.width, Some(q), Some(fault)).unwrap();
+    let honest = Plan::build(model, model.layout.width, Some(q)).unwrap();
+    assert_ne!(
+        plan.instances, honest.instances,
+        "the lie reaches the public outputs"
+    );
+    plan
+}
 
 /// A file of `tests/fixtures/`.
 pub(crate) fn fixture(name: &str) -> PathBuf {
