@@ -112,18 +112,17 @@ impl Importer {
                 false => vec![0.0],
             };
             // A scale or zero point per tensor, or one per direction and gate row.
-            let per_row = |v: Vec<f64>, which: &str| {
-                match v.len() {
-                1 => Ok(vec![v[0]; dirs * cols]),
-                n if n == dirs * cols => Ok(v),
-                n => Err(invalid(
-                    node,
-                    format!(
-                        "its {what} weights' {which} has {n} values, not 1 (per tensor) or {} (per gate row)",
-                        dirs * cols
-                    ),
-                )),
-            }
+            let rows_of = dirs * cols;
+            let per_row = |v: Vec<f64>, which: &str| match v.len() {
+                1 => Ok(vec![v[0]; rows_of]),
+                n if n == rows_of => Ok(v),
+                n => {
+                    let reason = format!(
+                        "its {what} weights' {which} has {n} values, not 1 (per tensor) or \
+                         {rows_of} (per gate row)"
+                    );
+                    Err(invalid(node, reason))
+                }
             };
             let (s, z) = (per_row(s, "scale")?, per_row(z, "zero point")?);
             let mut data = vec![0.0; q.data.len()];
@@ -255,14 +254,8 @@ impl Importer {
             scale: vec![0.0],
             shift: vec![255.0 / 16.0],
         });
-        let step256 = [t("range16"), t("levels_per_16")];
-        self.synthetic_op(
-            "Div",
-            name,
-            &[&step256[0], &step256[1]],
-            &t("step256"),
-            vec![],
-        )?;
+        let (range16, per_16) = (t("range16"), t("levels_per_16"));
+        self.synthetic_op("Div", name, &[&range16, &per_16], &t("step256"), vec![])?;
         let d = self.synthetic_op(
             "Mul",
             name,
