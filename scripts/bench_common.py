@@ -2,8 +2,10 @@
 (scripts/bench-vs-ezkl, scripts/bench-vs-zkml), and a model compiled, run and mocked against
 onnxruntime (scripts/bench_keras.py, scripts/bench_dynamic.py, scripts/bench_torch.py)."""
 
+import argparse
 import json
 import os
+import sys
 import platform
 import subprocess
 import time
@@ -39,12 +41,30 @@ def run(cmd: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, capture_output=True, text=True, check=False)
 
 
+def snarkml_args(doc: str) -> argparse.Namespace:
+    """The command line of a benchmark that takes only `--snarkml BINARY` (its description: the
+    first paragraph of the script's docstring `doc`)."""
+    p = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    p.add_argument("--snarkml", required=True)
+    return p.parse_args()
+
+
+def quantize_dynamic_apart(src: Path, dst: Path) -> subprocess.CompletedProcess:
+    """onnxruntime's `quantize_dynamic` of `src` (int8 weights) into `dst`, then `dst` loaded,
+    in a process of its own: onnxruntime aborts loading some of its own quantized graphs."""
+    return run([sys.executable, "-c",
+                "import sys, onnxruntime as o; from onnxruntime import quantization as q; "
+                "q.quantize_dynamic(sys.argv[1], sys.argv[2], weight_type=q.QuantType.QInt8); "
+                "o.InferenceSession(sys.argv[2])",
+                str(src), str(dst)])
+
+
 def measure_against_onnxruntime(snarkml: str, t: Path, onnx_bytes: bytes | None, cal,
                                 held) -> str:
-    """Compiles the model (`onnx_bytes`, or `t/m.onnx` already there when None) on the calibration inputs `cal`, runs the held-out inputs `held`
-    against onnxruntime (numpy arrays of the input's shape; the error is
-    Σ|snarkml − onnxruntime| / Σ|onnxruntime|, compile's own measure) and mocks the last:
-    a benchmark table row's cells. Works in the folder `t`."""
+    """Compiles the model (`onnx_bytes`, or `t/m.onnx` already there when None) on the
+    calibration inputs `cal`, runs the held-out inputs `held` against onnxruntime (numpy arrays
+    of the input's shape; the error is Σ|snarkml − onnxruntime| / Σ|onnxruntime|, compile's own
+    measure) and mocks the last: a benchmark table row's cells. Works in the folder `t`."""
     import numpy as np
     import onnxruntime as ort
 

@@ -12,7 +12,6 @@ rows, mock, and the error Σ|snarkml − onnxruntime| / Σ|onnxruntime| (compile
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -23,7 +22,8 @@ import onnx
 import onnxruntime as ort
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import measure_against_onnxruntime, run  # noqa: E402
+from bench_common import measure_against_onnxruntime  # noqa: E402
+from bench_common import quantize_dynamic_apart, snarkml_args  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "corpus"
 # Float models whose matrix products and convolutions quantize_dynamic rewrites.
@@ -32,9 +32,7 @@ MODELS = ["cnn_digits", "prelu_channels", "matmul_qk", "attention_head", "transf
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--snarkml", required=True)
-    args = p.parse_args()
+    args = snarkml_args(__doc__)
     print(f"onnxruntime {ort.__version__}", flush=True)
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
@@ -49,13 +47,7 @@ def main() -> int:
             held = [rng.uniform(lo, hi).astype(np.float32) for _ in range(8)]
             float_row = measure_against_onnxruntime(
                 args.snarkml, t, Path(f"{stem}.onnx").read_bytes(), cal, held)
-            # In a process of its own, which also loads the result: onnxruntime aborts on
-            # some of its own quantized graphs.
-            q = run([sys.executable, "-c",
-                     "import sys, onnxruntime as o; from onnxruntime import quantization as q; "
-                     "q.quantize_dynamic(sys.argv[1], sys.argv[2], weight_type=q.QuantType.QInt8); "
-                     "o.InferenceSession(sys.argv[2])",
-                     f"{stem}.onnx", str(t / "dynamic.onnx")])
+            q = quantize_dynamic_apart(Path(f"{stem}.onnx"), t / "dynamic.onnx")
             if q.returncode:
                 row = f"onnxruntime failed: {(q.stderr.strip().splitlines() or ['?'])[-1][-120:]}"
             else:

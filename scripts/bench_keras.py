@@ -14,7 +14,6 @@ Prints one line per model and form: compile time, scale, k, rows, mock, and the 
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -35,7 +34,8 @@ import onnxruntime as ort
 from onnxruntime import quantization as ortq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import measure_against_onnxruntime as measure, run  # noqa: E402
+from bench_common import measure_against_onnxruntime as measure  # noqa: E402
+from bench_common import quantize_dynamic_apart, snarkml_args  # noqa: E402
 
 
 def cnn():
@@ -103,9 +103,7 @@ def inputs(model, rng, count: int) -> list[np.ndarray]:
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--snarkml", required=True)
-    args = p.parse_args()
+    args = snarkml_args(__doc__)
     print(f"tensorflow {tf.__version__}, tf2onnx {tf2onnx.__version__}, "
           f"onnxruntime {ort.__version__}", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -148,13 +146,7 @@ def main() -> int:
                 forms.append(("onnxruntime quantize_static", (t / "qdq.onnx").read_bytes()))
             # Dynamic quantization (int8 weights, the activations' scale computed from the data
             # at run time): what onnxruntime recommends for transformers and RNNs.
-            # (In a process of its own, which also loads the result: onnxruntime aborts loading
-            # some of its own quantized graphs.)
-            q = run([sys.executable, "-c",
-                     "import sys, onnxruntime as o; from onnxruntime import quantization as q; "
-                     "q.quantize_dynamic(sys.argv[1], sys.argv[2], weight_type=q.QuantType.QInt8); "
-                     "o.InferenceSession(sys.argv[2])",
-                     str(t / "float.onnx"), str(t / "dynamic.onnx")])
+            q = quantize_dynamic_apart(t / "float.onnx", t / "dynamic.onnx")
             last = (q.stderr.strip().splitlines() or ["?"])[-1][-120:]
             forms.append(("onnxruntime quantize_dynamic",
                           (t / "dynamic.onnx").read_bytes() if q.returncode == 0 else

@@ -17,7 +17,6 @@ install it beside, with onnxscript (the new exporter's), where this runs:
 
 from __future__ import annotations
 
-import argparse
 import io
 import logging
 import sys
@@ -32,7 +31,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import measure_against_onnxruntime  # noqa: E402
+from bench_common import measure_against_onnxruntime, snarkml_args  # noqa: E402
 
 
 class Cnn(nn.Module):
@@ -80,25 +79,16 @@ class MobileBlock(nn.Module):
         return x + self.block(x)
 
 
-class LstmClassifier(nn.Module):
-    def __init__(self) -> None:
+class RecurrentHead(nn.Module):
+    """A recurrent layer (LSTM, GRU) over the sequence, a linear layer on its last step."""
+
+    def __init__(self, cell, inputs: int, hidden: int, outputs: int) -> None:
         super().__init__()
-        self.lstm = nn.LSTM(6, 12, batch_first=True)
-        self.fc = nn.Linear(12, 3)
+        self.rnn = cell(inputs, hidden, batch_first=True)
+        self.fc = nn.Linear(hidden, outputs)
 
     def forward(self, x):
-        out, _ = self.lstm(x)
-        return self.fc(out[:, -1])
-
-
-class GruRegressor(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.gru = nn.GRU(4, 8, batch_first=True)
-        self.fc = nn.Linear(8, 1)
-
-    def forward(self, x):
-        out, _ = self.gru(x)
+        out, _ = self.rnn(x)
         return self.fc(out[:, -1])
 
 
@@ -134,8 +124,8 @@ MODELS = [
     ("CNN (Conv, BatchNorm, MaxPool, Softmax)", Cnn, (1, 1, 8, 8)),
     ("ResNet block (residual, global average pool)", Residual, (1, 3, 8, 8)),
     ("MobileNetV2 block (depthwise, ReLU6)", MobileBlock, (1, 4, 8, 8)),
-    ("LSTM classifier", LstmClassifier, (1, 5, 6)),
-    ("GRU regressor", GruRegressor, (1, 6, 4)),
+    ("LSTM classifier", lambda: RecurrentHead(nn.LSTM, 6, 12, 3), (1, 5, 6)),
+    ("GRU regressor", lambda: RecurrentHead(nn.GRU, 4, 8, 1), (1, 6, 4)),
     ("Transformer encoder layer (GELU)", Transformer, (1, 6, 16)),
     ("autoencoder (ConvTranspose, Sigmoid)", Autoencoder, (1, 1, 8, 8)),
 ]
@@ -152,9 +142,7 @@ def export(module: nn.Module, x: np.ndarray, folder: Path, dynamo: bool) -> None
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--snarkml", required=True)
-    args = p.parse_args()
+    args = snarkml_args(__doc__)
     print(f"torch {torch.__version__}, onnxruntime {ort.__version__}", flush=True)
     rng = np.random.default_rng(0)
     for name, make, shape in MODELS:
