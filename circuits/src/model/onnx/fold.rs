@@ -45,6 +45,8 @@ const FOLDABLE: &[&str] = &[
     "Ceil",
     "Sqrt",
     "Expand",
+    "IsNaN",
+    "IsInf",
 ];
 
 fn int_scalar(v: usize) -> Const {
@@ -75,6 +77,17 @@ impl Importer {
                 }
             })
             .collect::<Result<_>>()?;
+        // A fixed-point value is never NaN nor infinite: IsNaN and IsInf of a computed tensor
+        // are all false (attention masks test a softmax for the NaN of a fully masked row).
+        if let (Some(Some(Operand::Var(t))), "IsNaN" | "IsInf") = (inputs.first(), op) {
+            let shape = self.graph.tensors[*t].shape.clone();
+            let n = shape.iter().product();
+            return Ok(Some(Const {
+                shape,
+                data: vec![0.0; n],
+                integer: true,
+            }));
+        }
         // Shape and Size read only the static shape of their operand.
         if let (Some(Some(first)), "Shape" | "Size") = (inputs.first(), op) {
             let shape = match first {
@@ -315,6 +328,24 @@ impl Importer {
                     shape,
                     data,
                     integer: x.integer,
+                }
+            }
+            "IsNaN" | "IsInf" => {
+                let x = c(0)?;
+                let negative = attr_int(node, "detect_negative").unwrap_or(1) != 0;
+                let positive = attr_int(node, "detect_positive").unwrap_or(1) != 0;
+                let hit = |v: f64| match op {
+                    "IsNaN" => v.is_nan(),
+                    _ => v.is_infinite() && if v > 0.0 { positive } else { negative },
+                };
+                Const {
+                    shape: x.shape.clone(),
+                    data: x
+                        .data
+                        .iter()
+                        .map(|v| f64::from(u8::from(hit(*v))))
+                        .collect(),
+                    integer: true,
                 }
             }
             _ => {

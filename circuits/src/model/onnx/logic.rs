@@ -1,6 +1,6 @@
 //! Comparisons, boolean logic, Where, ArgMax and ArgMin on computed tensors. Booleans are the
 //! fixed-point values 0 and 1: a comparison is a step (or is-zero) lookup of a difference,
-//! `and` a product, `not` an affine map; Where is `y + c·(x − y)` (copies when `c` is
+//! `and` a product, `not` (and any logic with a constant side) an affine map; Where is `y + c·(x − y)` (copies when `c` is
 //! constant); ArgMax counts the positions before the first maximum with a running product.
 
 use super::dims::broadcast;
@@ -133,10 +133,30 @@ impl Importer {
             });
         }
         let (shape, sides) = self.sides(node, &[0, 1])?;
-        let (Side::Var(a), Side::Var(b)) = (&sides[0], &sides[1]) else {
-            return Err(unsupported(node, "a constant operand"));
+        let (a, b) = match (&sides[0], &sides[1]) {
+            (Side::Var(a), Side::Var(b)) => (*a, *b),
+            (Side::Var(x), Side::Const(c)) | (Side::Const(c), Side::Var(x)) => {
+                // With one constant side each element is x, its negation, or a constant:
+                // and = c·x, or = (1 − c)·x + c, xor = (1 − 2c)·x + c.
+                let input = *x;
+                let c: Vec<f32> = c.iter().map(|v| f32::from(u8::from(*v != 0.0))).collect();
+                let (scale, shift) = match node.op_type.as_str() {
+                    "And" => (c.clone(), vec![0.0; c.len()]),
+                    "Or" => (c.iter().map(|c| 1.0 - c).collect(), c),
+                    _ => (c.iter().map(|c| 1.0 - 2.0 * c).collect(), c),
+                };
+                return self.push(node, shape, |output| FloatOp::Affine {
+                    node: name,
+                    input,
+                    output,
+                    scale,
+                    shift,
+                });
+            }
+            (Side::Const(_), Side::Const(_)) => {
+                return Err(unsupported(node, "two constant operands"))
+            }
         };
-        let (a, b) = (*a, *b);
         let numel = shape.iter().product();
         let n = name.clone();
         let both = self.step(node, "both", shape.clone(), |output| FloatOp::Product {
