@@ -399,6 +399,15 @@ impl Activation {
         matches!(self, Self::Identity | Self::Relu | Self::Abs | Self::Neg)
     }
 
+    /// Whether the function reads only its input's sign or whether it is zero (its output
+    /// at the table's scale whatever the input's: a table can take inputs at any scale).
+    pub fn reads_sign_only(self) -> bool {
+        matches!(
+            self,
+            Self::Sign | Self::Step | Self::StepInclusive | Self::IsZero
+        )
+    }
+
     /// The function on a float.
     pub fn apply_f32(self, x: f32) -> f32 {
         self.eval(f64::from(x)) as f32

@@ -8,7 +8,7 @@ use super::lower::Lowering;
 use super::{Bounds, Check, Exec, Kind, LayOut, Op};
 use crate::error::Result;
 use crate::gadgets::{CellRef, Gadgets};
-use crate::model::layers::Lookup;
+use crate::model::layers::{Lookup, Reshape};
 use crate::model::{Activation, TensorId};
 use crate::model::{FloatOp, Layer};
 
@@ -78,8 +78,34 @@ pub(crate) fn lower(l: &mut Lowering<'_>, op: &FloatOp) -> bool {
         };
         l.at_scale(*input, 0, act, node, Some(*output));
         l.tensors[*output].scale_bits = l.s;
+    } else if scale < l.s
+        && matches!(
+            act,
+            Activation::Floor | Activation::Ceil | Activation::Trunc | Activation::Round
+        )
+    {
+        // Rounding a whole number (a Cast of an integer input) leaves it as it is: no rows.
+        l.tensors[*output].scale_bits = scale;
+        l.layers.push(Layer::Reshape(Reshape {
+            node: node.clone(),
+            input: *input,
+            output: *output,
+        }));
+    } else if scale < l.s && act.reads_sign_only() {
+        // A whole-number input (an integer model input's comparisons, a token id against
+        // each candidate) reads its table at its own scale: the table spans its values, not
+        // those values at the activation scale.
+        l.need(*act, l.max_abs[*input], scale);
+        l.tensors[*output].scale_bits = l.s;
+        l.layers.push(Layer::Activation(Lookup {
+            node: node.clone(),
+            act: *act,
+            input: *input,
+            output: *output,
+        }));
     } else if scale != l.s && !act.is_scale_free() {
-        l.at_scale(*input, l.s, *act, node, Some(*output));
+        let input = l.at_least_activation_scale(*input, node);
+        l.at_scale(input, l.s, *act, node, Some(*output));
     } else {
         l.need(*act, l.max_abs[*input], scale);
         l.tensors[*output].scale_bits = scale + l.tables.gain(*act);

@@ -106,6 +106,11 @@ pub(crate) fn lower(l: &mut Lowering<'_>, op: &FloatOp) -> Result<bool> {
     else {
         unreachable!("the driver sends Div here")
     };
+    // A fractional quotient of a whole-number dividend keeps the activation scale's bits.
+    let a = &match *whole {
+        true => *a,
+        false => l.at_least_activation_scale(*a, node),
+    };
     let sa = l.scale(*a);
     // A whole quotient needs the divisor at least as fine as the dividend: raised exactly.
     let b = &match *whole && l.scale(*b) < sa {

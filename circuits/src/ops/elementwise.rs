@@ -105,7 +105,7 @@ pub(crate) fn lower(l: &mut Lowering<'_>, op: &FloatOp) -> bool {
             output,
             sub,
         } => {
-            let target = l.scale(*a).min(l.scale(*b));
+            let target = l.common_scale(&[*a, *b]);
             let a = l.at_scale(*a, target, Activation::Identity, node, None);
             let b = l.at_scale(*b, target, Activation::Identity, node, None);
             l.tensors[*output].scale_bits = target;
@@ -123,6 +123,14 @@ pub(crate) fn lower(l: &mut Lowering<'_>, op: &FloatOp) -> bool {
             constant,
             output,
         } => {
+            // A constant that is not whole makes a whole-number tensor's sum fractional.
+            let input = &match constant
+                .iter()
+                .any(|c| f64::from(*c).fract() != 0.0 && l.scale(*input) < l.s)
+            {
+                true => l.at_least_activation_scale(*input, node),
+                false => *input,
+            };
             let scale = l.scale(*input);
             l.tensors[*output].scale_bits = scale;
             let constant = constant.iter().map(|c| quantize(*c, scale)).collect();

@@ -62,6 +62,31 @@ impl Lowering<'_> {
         self.tensors[t].scale_bits
     }
 
+    /// The scale at which an op reading `ts` together works: the coarsest of theirs (finer
+    /// ones are rounded to it), except that a whole-number tensor (below the activation
+    /// scale: an integer model input, a floor division's quotient, quantization levels) is
+    /// raised exactly rather than rounding the others to whole numbers.
+    pub(crate) fn common_scale(&self, ts: &[TensorId]) -> u32 {
+        let finest = ts.iter().map(|t| self.scale(*t)).max().unwrap_or(self.s);
+        ts.iter()
+            .map(|t| match self.scale(*t) {
+                s if s < self.s => self.s.min(finest),
+                s => s,
+            })
+            .min()
+            .unwrap_or(self.s)
+    }
+
+    /// `t`, raised exactly to the activation scale where it is coarser (a whole-number
+    /// tensor an op cannot read at its own scale without rounding its result).
+    pub(crate) fn at_least_activation_scale(&mut self, t: TensorId, node: &str) -> TensorId {
+        if self.scale(t) < self.s {
+            self.at_scale(t, self.s, Activation::Identity, node, None)
+        } else {
+            t
+        }
+    }
+
     /// Makes `act`'s table cover values of magnitude `max` at `scale`.
     pub(crate) fn need(&mut self, act: Activation, max: f64, scale: u32) {
         let bits = bits_for(max, scale);

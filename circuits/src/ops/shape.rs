@@ -98,7 +98,7 @@ pub(crate) fn lower(l: &mut Lowering<'_>, op: &FloatOp) -> bool {
             output,
             map,
         } => {
-            let target = inputs.iter().map(|t| l.scale(*t)).min().unwrap_or(l.s);
+            let target = l.common_scale(inputs);
             let inputs = inputs
                 .iter()
                 .map(|t| l.at_scale(*t, target, Activation::Identity, node, None))

@@ -109,6 +109,14 @@ pub(super) fn lower(
         layers: Vec::new(),
         limb_bits,
     };
+    // An integer or boolean model input is held as the whole numbers it is: its range check
+    // and the tables reading it (a token id compared with each row of an embedding) span its
+    // values, not those values at the activation scale.
+    for (i, t) in graph.inputs.iter().enumerate() {
+        if graph.input_type(i) != InputType::Float {
+            l.tensors[*t].scale_bits = 0;
+        }
+    }
     // Each op's lowering lives with the op (`ops/`); this is the registry, one line per
     // float op. A linear op or a product may fuse the activation after it (`true`: skip it).
     let mut i = 0;
