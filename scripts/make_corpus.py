@@ -1705,6 +1705,12 @@ def svm_classifiers(rng):
 # ONNX the compiler must refuse, each with a one-line error naming the node:
 # tests/fixtures/refused/NAME.onnx (checked by circuits/tests/compile_refusals.rs).
 REFUSED = {
+    # The log-softmax of masked scores is -inf where masked: no fixed-point value.
+    "masked_log_softmax": ([node("MatMul", ["input", "w"], ["scores"]),
+                            node("Add", ["scores", "mask"], ["masked"]),
+                            node("LogSoftmax", ["masked"], ["output"], axis=-1)],
+                           [init_f32("w", [[0.25] * 3] * 8),
+                            init_f32("mask", [[0.0, -np.inf, 0.0], [0.0, 0.0, -np.inf]])]),
     # K past the axis length (ONNX leaves it undefined; onnxruntime fails at run time).
     "topk_k_too_large": ([node("TopK", ["input", "k"], ["output", "index"], axis=-1)],
                          [init_i64("k", [9])]),
@@ -2322,6 +2328,62 @@ def dynamic_quant(rng):
          numpy_helper.from_array(m, "m"),
          numpy_helper.from_array(np.array([128, 120, 131, 125], np.uint8), "mz"),
          init_f32("ms", 0.0047)],
+        18,
+    )
+
+
+@model("masked_attention", "attention masks as transformers exports write them: int64 token ids "
+       "into an embedding plus 0.3 × the ids cast to float; a padding mask from an int64 "
+       "attention_mask And a constant causal mask, Where(keep, 0, -inf) added to the scores (a "
+       "row with nothing kept too), IsNaN and Where mapping its NaN to 0; Where(keep Or the first "
+       "position, scores, float32's minimum); and the scores plus a constant -inf causal mask")
+def masked_attention(rng):
+    seq, d = 6, 4
+    causal = np.tril(np.ones((seq, seq), dtype=bool))
+    first = np.zeros((1, seq), dtype=bool)
+    first[0, 0] = True
+    minimum = np.finfo(np.float32).min
+    nodes = [
+        node("Gather", ["embedding", "ids"], ["embedded"], axis=0),          # [1, 6, 4]
+        node("Cast", ["ids"], ["ids_f"], to=onnx.TensorProto.FLOAT),
+        node("Mul", ["ids_f", "three_tenths"], ["ids_scaled"]),
+        node("Unsqueeze", ["ids_scaled", "axis2"], ["ids_col"]),            # [1, 6, 1]
+        node("Add", ["embedded", "ids_col"], ["x"]),
+        node("MatMul", ["x", "wq"], ["q"]),
+        node("MatMul", ["x", "wk"], ["k"]),
+        node("MatMul", ["x", "wv"], ["v"]),
+        node("Transpose", ["k"], ["kt"], perm=[0, 2, 1]),
+        node("MatMul", ["q", "kt"], ["scores"]),                            # [1, 6, 6]
+        node("Cast", ["attention_mask"], ["mask_b"], to=onnx.TensorProto.BOOL),
+        node("Unsqueeze", ["mask_b", "axis1"], ["mask_row"]),               # [1, 1, 6]
+        node("And", ["causal", "mask_row"], ["keep_a"]),
+        node("Where", ["keep_a", "zero", "minus_inf"], ["bias_a"]),
+        node("Add", ["scores", "bias_a"], ["scores_a"]),
+        node("Softmax", ["scores_a"], ["p_a"], axis=-1),
+        node("IsNaN", ["p_a"], ["nan_a"]),
+        node("Where", ["nan_a", "zero", "p_a"], ["p_a0"]),
+        node("MatMul", ["p_a0", "v"], ["out_a"]),
+        node("Or", ["mask_b", "first"], ["keep_b0"]),
+        node("Unsqueeze", ["keep_b0", "axis1"], ["keep_b"]),
+        node("Where", ["keep_b", "scores", "minimum"], ["scores_b"]),
+        node("Softmax", ["scores_b"], ["p_b"], axis=-1),
+        node("MatMul", ["p_b", "v"], ["out_b"]),
+        node("Add", ["scores", "causal_bias"], ["scores_c"]),
+        node("Softmax", ["scores_c"], ["p_c"], axis=-1),
+        node("MatMul", ["p_c", "v"], ["out_c"]),
+        node("Concat", ["out_a", "out_b", "out_c"], ["output"], axis=2),
+    ]
+    return (
+        nodes,
+        {"ids": ([1, seq], 0, 9, np.int64), "attention_mask": ([1, seq], 0, 1, np.int64)},
+        {"output": [1, seq, 3 * d]},
+        [weights(rng, "embedding", (10, d)), init_f32("three_tenths", 0.3),
+         init_i64("axis1", [1]), init_i64("axis2", [2]),
+         weights(rng, "wq", (d, d)), weights(rng, "wk", (d, d)), weights(rng, "wv", (d, d)),
+         numpy_helper.from_array(causal[None], "causal"),
+         numpy_helper.from_array(first, "first"),
+         init_f32("zero", 0.0), init_f32("minus_inf", -np.inf), init_f32("minimum", minimum),
+         init_f32("causal_bias", np.where(causal, 0.0, -np.inf)[None])],
         18,
     )
 

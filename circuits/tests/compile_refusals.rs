@@ -180,6 +180,16 @@ fn a_group_norm_whose_groups_do_not_divide_the_channels_is_refused_naming_the_no
 }
 
 #[test]
+fn a_log_softmax_of_masked_scores_is_refused_naming_the_node() {
+    // −∞ where masked has no fixed-point value (a Softmax of the same scores compiles:
+    // corpus model `masked_attention`).
+    refusal(
+        "masked_log_softmax",
+        &["`output`", "a LogSoftmax of masked scores"],
+    );
+}
+
+#[test]
 fn a_cast_of_computed_values_to_an_unsigned_type_is_refused_naming_the_node() {
     refusal("cast_unsigned", &["`Cast`", "`output`", "signed integer"]);
 }

@@ -5,6 +5,7 @@
 //! `elementwise` arithmetic between computed tensors, `reduce` the reductions and the
 //! normalizations built from them, `shape` the rearrangements.
 
+mod attention_mask;
 mod attrs;
 mod const_eval;
 mod conv_transpose;
@@ -301,6 +302,10 @@ struct Importer {
     /// float product over the computed scale (`dynamic.rs`).
     dynamic: HashMap<TensorId, dynamic::Dynamic>,
     over_scale: HashMap<TensorId, dynamic::OverScale>,
+    /// Attention masks (0 where kept, −∞ elsewhere) and scores masked by them, for the
+    /// softmax that reads them (`attention_mask.rs`).
+    masks: HashMap<TensorId, attention_mask::Keep>,
+    masked: HashMap<TensorId, attention_mask::Masked>,
 }
 
 /// The value of a node input: computed or constant.
@@ -503,7 +508,10 @@ impl Importer {
                 self.matmul_vars(node, name)
             }
             "MatMul" => self.matmul(node, name),
-            "Add" => self.add(node, name),
+            "Add" => {
+                self.add(node, name)?;
+                self.note_mask(node)
+            }
             "Sub" | "Mul" | "Div" => self.arith(node, name),
             "Pow" => self.pow(node, name),
             "Mod" | "BitShift" | "BitwiseAnd" => self.integer_op(node, name),
@@ -528,7 +536,10 @@ impl Importer {
                 self.compare(node, name)
             }
             "Not" | "And" | "Or" | "Xor" => self.logic(node, name),
-            "Where" => self.select_where(node, name),
+            "Where" => {
+                self.select_where(node, name)?;
+                self.note_mask(node)
+            }
             "ArgMax" | "ArgMin" => self.argmax(node, name),
             "TopK" => self.top_k(node, name),
             "AveragePool" | "GlobalAveragePool" => self.avg_pool(node, name),

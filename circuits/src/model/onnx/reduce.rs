@@ -10,6 +10,7 @@ use crate::model::{Activation, FloatOp, ProductDims, TensorId};
 use tract_onnx::pb::NodeProto;
 
 /// A reduction of a tensor over some of its axes.
+#[derive(Clone)]
 pub(super) struct Reduction {
     /// The input shape with the reduced axes kept as 1.
     pub(super) kept: Vec<usize>,
@@ -18,7 +19,7 @@ pub(super) struct Reduction {
     /// For each output element, the input elements it reduces, in increasing index order.
     pub(super) windows: Vec<Vec<u32>>,
     /// For each input element, the output element that reduces it (the broadcast back).
-    owner: Vec<Option<(u32, u32)>>,
+    pub(super) owner: Vec<Option<(u32, u32)>>,
     /// Elements per window.
     pub(super) count: usize,
 }
@@ -255,6 +256,9 @@ impl Importer {
             (axis..rank).collect()
         };
         let r = Reduction::new(&shape, &axes);
+        if let Some(masked) = self.masked_input(x) {
+            return self.masked_softmax(node, name, masked, &r, shape);
+        }
         let (_, shifted, exp) = self.shifted_exp(node, x, &r)?;
         let sum = self.window_sum(node, exp, &r, "sum")?;
         if node.op_type == "Softmax" {
@@ -546,7 +550,7 @@ impl Importer {
     }
 
     /// The sum over the reduction's windows, as an intermediate tensor.
-    fn window_sum(
+    pub(super) fn window_sum(
         &mut self,
         node: &NodeProto,
         x: TensorId,
