@@ -2336,7 +2336,9 @@ def dynamic_quant(rng):
        "into an embedding plus 0.3 × the ids cast to float; a padding mask from an int64 "
        "attention_mask And a constant causal mask, Where(keep, 0, -inf) added to the scores (a "
        "row with nothing kept too), IsNaN and Where mapping its NaN to 0; Where(keep Or the first "
-       "position, scores, float32's minimum); and the scores plus a constant -inf causal mask")
+       "position, scores, float32's minimum); the scores plus a constant -inf causal mask plus a "
+       "position bias; transformers 4.x's Where(bool(1 - mask), min, 1 - mask); and GPT-Neo's "
+       "Where(causal, scores, min) + (1 - keep)·min")
 def masked_attention(rng):
     seq, d = 6, 4
     causal = np.tril(np.ones((seq, seq), dtype=bool))
@@ -2368,22 +2370,41 @@ def masked_attention(rng):
         node("Where", ["keep_b", "scores", "minimum"], ["scores_b"]),
         node("Softmax", ["scores_b"], ["p_b"], axis=-1),
         node("MatMul", ["p_b", "v"], ["out_b"]),
-        node("Add", ["scores", "causal_bias"], ["scores_c"]),
+        node("Add", ["scores", "causal_bias"], ["scores_c0"]),
+        node("Add", ["scores_c0", "position_bias"], ["scores_c"]),
         node("Softmax", ["scores_c"], ["p_c"], axis=-1),
         node("MatMul", ["p_c", "v"], ["out_c"]),
-        node("Concat", ["out_a", "out_b", "out_c"], ["output"], axis=2),
+        # transformers 4.x: inverted = 1 - mask; Where(bool(inverted), min, inverted) ...
+        node("Cast", ["attention_mask"], ["mask_f"], to=onnx.TensorProto.FLOAT),
+        node("Sub", ["one", "mask_f"], ["inverted0"]),
+        node("Unsqueeze", ["inverted0", "axis1"], ["inverted"]),
+        node("Cast", ["inverted"], ["inverted_b"], to=onnx.TensorProto.BOOL),
+        node("Where", ["inverted_b", "minimum", "inverted"], ["bias_d"]),
+        node("Add", ["scores", "bias_d"], ["scores_d"]),
+        node("Softmax", ["scores_d"], ["p_d"], axis=-1),
+        node("MatMul", ["p_d", "v"], ["out_d"]),
+        # ... and (1 - keep)·min added to causally masked scores (GPT-Neo).
+        node("Cast", ["keep_b"], ["keep_f"], to=onnx.TensorProto.FLOAT),
+        node("Sub", ["one", "keep_f"], ["dropped"]),
+        node("Mul", ["dropped", "minimum"], ["bias_e"]),
+        node("Where", ["causal", "scores", "minimum"], ["scores_e0"]),
+        node("Add", ["scores_e0", "bias_e"], ["scores_e"]),
+        node("Softmax", ["scores_e"], ["p_e"], axis=-1),
+        node("MatMul", ["p_e", "v"], ["out_e"]),
+        node("Concat", ["out_a", "out_b", "out_c", "out_d", "out_e"], ["output"], axis=2),
     ]
     return (
         nodes,
         {"ids": ([1, seq], 0, 9, np.int64), "attention_mask": ([1, seq], 0, 1, np.int64)},
-        {"output": [1, seq, 3 * d]},
+        {"output": [1, seq, 5 * d]},
         [weights(rng, "embedding", (10, d)), init_f32("three_tenths", 0.3),
          init_i64("axis1", [1]), init_i64("axis2", [2]),
          weights(rng, "wq", (d, d)), weights(rng, "wk", (d, d)), weights(rng, "wv", (d, d)),
          numpy_helper.from_array(causal[None], "causal"),
          numpy_helper.from_array(first, "first"),
          init_f32("zero", 0.0), init_f32("minus_inf", -np.inf), init_f32("minimum", minimum),
-         init_f32("causal_bias", np.where(causal, 0.0, -np.inf)[None])],
+         init_f32("causal_bias", np.where(causal, 0.0, -np.inf)[None]),
+         weights(rng, "position_bias", (1, seq, seq), 0.25), init_f32("one", 1.0)],
         18,
     )
 

@@ -1,7 +1,9 @@
 //! Attention masks: exporters add `−∞` (or float32's most negative value) to the attention
 //! scores a softmax must ignore, a causal mask as a constant (GPT-2: `Where(tril = 0, −∞, 0)`),
-//! a padding mask computed from the model's `attention_mask` input (BERT: `Where(keep, 0, −∞)`,
-//! older exports `(1 − mask)·min`), or the scores themselves masked (`Where(keep, scores, −∞)`).
+//! a padding mask computed from the model's `attention_mask` input (BERT: `Where(keep, 0, −∞)`;
+//! transformers 4.x `Where(bool(1 − mask), min, 1 − mask)` and `(1 − mask)·min`, the mask cast
+//! from integers or booleans and read as 0/1), or the scores themselves masked
+//! (`Where(keep, scores, −∞)`).
 //! Fixed point holds no `−∞`, and a finite stand-in would size every table after it to its
 //! magnitude; but a softmax of such a sum is the softmax of the scores over the kept positions
 //! only, which is what is lowered: the exponentials times the 0/1 mask, summed, divided.
@@ -18,8 +20,9 @@
 //! added to every sum).
 
 use super::dims::broadcast;
+use super::elementwise::broadcast_shapes;
 use super::reduce::Reduction;
-use super::{unsupported, Importer, Operand};
+use super::{invalid, unsupported, Importer, Operand};
 use crate::error::Result;
 use crate::model::{FloatOp, ProductDims, TensorId};
 use tract_onnx::pb::NodeProto;
@@ -62,7 +65,7 @@ fn all_masked(data: &[f64]) -> bool {
 }
 
 impl Importer {
-    /// Notes whether `node` (an Add or a Where, already imported) makes a mask or masked
+    /// Notes whether `node` (an Add, Where or Mul, already imported) makes a mask or masked
     /// scores, for a softmax reading them ([`Self::masked_softmax`]).
     pub(super) fn note_mask(&mut self, node: &NodeProto) -> Result<()> {
         let Some(&output) = node.output.first().and_then(|o| self.ids.get(o)) else {
@@ -80,31 +83,28 @@ impl Importer {
                 let (Some(a), Some(b)) = (operand(self, 0), operand(self, 1)) else {
                     return Ok(());
                 };
-                let noted = match (a?, b?) {
-                    (Side::Var(s), Side::Const(shape, data))
-                    | (Side::Const(shape, data), Side::Var(s)) => {
-                        constant_mask(&data).map(|keep| Masked {
-                            scores: s,
-                            keep: Keep::Const(shape, keep),
-                        })
+                let (a, b) = (self.term(a?), self.term(b?));
+                match (a, b) {
+                    (Term::Masked(m), Term::Mask(k)) | (Term::Mask(k), Term::Masked(m)) => {
+                        let keep = self.keep_both(node, m.keep, k)?;
+                        let scores = m.scores;
+                        self.masked.insert(output, Masked { scores, keep });
                     }
-                    (Side::Var(a), Side::Var(b)) => {
-                        match (self.masks.get(&a), self.masks.get(&b)) {
-                            (None, Some(keep)) => Some(Masked {
-                                scores: a,
-                                keep: keep.clone(),
-                            }),
-                            (Some(keep), None) => Some(Masked {
-                                scores: b,
-                                keep: keep.clone(),
-                            }),
-                            _ => None,
-                        }
+                    // Masked scores plus a bias (a padding mask of zeros, a position bias).
+                    (Term::Masked(m), Term::Value(v)) | (Term::Value(v), Term::Masked(m)) => {
+                        let scores = self.plus(node, m.scores, v)?;
+                        let keep = m.keep;
+                        self.masked.insert(output, Masked { scores, keep });
                     }
-                    _ => None,
-                };
-                if let Some(m) = noted {
-                    self.masked.insert(output, m);
+                    (Term::Value(Side::Var(scores)), Term::Mask(keep))
+                    | (Term::Mask(keep), Term::Value(Side::Var(scores))) => {
+                        self.masked.insert(output, Masked { scores, keep });
+                    }
+                    (Term::Mask(a), Term::Mask(b)) => {
+                        let keep = self.keep_both(node, a, b)?;
+                        self.masks.insert(output, keep);
+                    }
+                    _ => {}
                 }
             }
             "Where" => {
@@ -127,6 +127,17 @@ impl Importer {
                     })
                 };
                 match (&x, &y) {
+                    // Where(bool(m), −∞, m): 0 where m is, −∞ elsewhere (transformers 4.x's
+                    // `inverted.masked_fill(inverted.bool(), min)`, `inverted = 1 − mask`).
+                    (Side::Const(_, a), Side::Var(_))
+                        if all_masked(a)
+                            && matches!(c, Side::Var(_))
+                            && self.cast_source(&node.input[0])
+                                == self.cast_source(&node.input[2]) =>
+                    {
+                        let keep = keep_if(&c, false, self)?;
+                        self.masks.insert(output, keep);
+                    }
                     // Where(keep, 0, −∞): a mask (a constant condition was folded already).
                     (Side::Const(_, a), Side::Const(_, b)) if matches!(c, Side::Var(_)) => {
                         let zero = |d: &[f64]| !d.is_empty() && d.iter().all(|v| *v == 0.0);
@@ -151,9 +162,154 @@ impl Importer {
                     _ => {}
                 }
             }
+            // (1 − m)·min of a 0/1 mask m cast from integers or booleans (transformers'
+            // `get_extended_attention_mask`).
+            "Mul" => {
+                let (Some(a), Some(b)) = (operand(self, 0), operand(self, 1)) else {
+                    return Ok(());
+                };
+                let inverted = match (a?, b?) {
+                    (Side::Var(_), Side::Const(_, c)) if all_masked(&c) => &node.input[0],
+                    (Side::Const(_, c), Side::Var(_)) if all_masked(&c) => &node.input[1],
+                    _ => return Ok(()),
+                };
+                let Some(sub) = self.producer(inverted).filter(|n| n.op_type == "Sub") else {
+                    return Ok(());
+                };
+                let ones = |n: &String| {
+                    (self.consts.get(n)).is_some_and(|c| c.data.iter().all(|v| *v == 1.0))
+                };
+                let Some(m) = sub
+                    .input
+                    .get(1)
+                    .filter(|_| sub.input.first().is_some_and(ones))
+                else {
+                    return Ok(());
+                };
+                let source = self.cast_source(m);
+                if self.value_types().integer(&source) {
+                    if let Some(&m) = self.ids.get(m) {
+                        self.masks.insert(output, Keep::Var(m));
+                    }
+                }
+            }
             _ => {}
         }
         Ok(())
+    }
+
+    /// What an operand of an Add is to a softmax after it.
+    fn term(&self, side: Side) -> Term {
+        match side {
+            Side::Var(t) => match (self.masked.get(&t), self.masks.get(&t)) {
+                (Some(m), _) => Term::Masked(m.clone()),
+                (_, Some(k)) => Term::Mask(k.clone()),
+                _ => Term::Value(Side::Var(t)),
+            },
+            Side::Const(shape, data) => match constant_mask(&data) {
+                Some(keep) => Term::Mask(Keep::Const(shape, keep)),
+                None => Term::Value(Side::Const(shape, data)),
+            },
+        }
+    }
+
+    /// `scores + v`, broadcast, as an intermediate tensor of `node`.
+    fn plus(&mut self, node: &NodeProto, scores: TensorId, v: Side) -> Result<TensorId> {
+        let name = super::node_name(node);
+        let from = self.graph.tensors[scores].shape.clone();
+        let other = match &v {
+            Side::Var(t) => self.graph.tensors[*t].shape.clone(),
+            Side::Const(shape, _) => shape.clone(),
+        };
+        let shape = broadcast_shapes(&from, &other)
+            .ok_or_else(|| invalid(node, format!("cannot broadcast {from:?} with {other:?}")))?;
+        let scores = self.broadcast_var(node, scores, &shape, "scores")?;
+        match v {
+            Side::Var(t) => {
+                let t = self.broadcast_var(node, t, &shape, "bias")?;
+                self.elementwise(node, "biased_scores", scores, t, Elementwise::Add)
+            }
+            Side::Const(cshape, data) => {
+                let constant = broadcast(&cshape, &data, &shape)
+                    .ok_or_else(|| invalid(node, "cannot broadcast the bias".into()))?
+                    .into_iter()
+                    .map(|v| v as f32)
+                    .collect();
+                self.step(node, "biased_scores", shape, |output| FloatOp::AddConst {
+                    node: name,
+                    input: scores,
+                    constant,
+                    output,
+                })
+            }
+        }
+    }
+
+    /// The positions both masks keep.
+    fn keep_both(&mut self, node: &NodeProto, a: Keep, b: Keep) -> Result<Keep> {
+        let shape_of = |this: &Self, k: &Keep| match k {
+            Keep::Var(t) => this.graph.tensors[*t].shape.clone(),
+            Keep::Const(shape, _) => shape.clone(),
+        };
+        let (sa, sb) = (shape_of(self, &a), shape_of(self, &b));
+        let shape = broadcast_shapes(&sa, &sb)
+            .ok_or_else(|| invalid(node, format!("cannot broadcast {sa:?} with {sb:?}")))?;
+        let constant = |shape_from: &[usize], data: &[f64]| {
+            broadcast(shape_from, data, &shape)
+                .ok_or_else(|| invalid(node, "cannot broadcast the mask".into()))
+        };
+        Ok(match (a, b) {
+            (Keep::Const(sa, a), Keep::Const(sb, b)) => {
+                let (a, b) = (constant(&sa, &a)?, constant(&sb, &b)?);
+                Keep::Const(
+                    shape.clone(),
+                    a.iter().zip(&b).map(|(p, q)| p * q).collect(),
+                )
+            }
+            (Keep::Var(t), Keep::Const(sc, c)) | (Keep::Const(sc, c), Keep::Var(t)) => {
+                let scale: Vec<f32> = constant(&sc, &c)?.iter().map(|v| *v as f32).collect();
+                let input = self.broadcast_var(node, t, &shape, "keep_a")?;
+                let name = super::node_name(node);
+                let n = scale.len();
+                Keep::Var(self.step(node, "keep_both", shape.clone(), |output| {
+                    FloatOp::Affine {
+                        node: name,
+                        input,
+                        output,
+                        scale,
+                        shift: vec![0.0; n],
+                    }
+                })?)
+            }
+            (Keep::Var(a), Keep::Var(b)) => {
+                let a = self.broadcast_var(node, a, &shape, "keep_a")?;
+                let b = self.broadcast_var(node, b, &shape, "keep_b")?;
+                Keep::Var(self.elementwise(node, "keep_both", a, b, Elementwise::Mul)?)
+            }
+        })
+    }
+
+    /// The main-graph node writing value `name`.
+    fn producer(&self, name: &str) -> Option<NodeProto> {
+        let graph = self.proto.as_deref()?.graph.as_ref()?;
+        (graph.node.iter())
+            .find(|n| n.output.iter().any(|o| o == name))
+            .cloned()
+    }
+
+    /// The value `name` is a Cast (or Identity) of, through any number of them.
+    fn cast_source(&self, name: &str) -> String {
+        let mut name = name.to_owned();
+        while let Some(n) = self
+            .producer(&name)
+            .filter(|n| matches!(n.op_type.as_str(), "Cast" | "Identity"))
+        {
+            match n.input.first() {
+                Some(input) => name = input.clone(),
+                None => break,
+            }
+        }
+        name
     }
 
     /// `1 − t` of a computed boolean, as an intermediate tensor of `node`.
@@ -196,7 +352,7 @@ impl Importer {
         let (exp, empty) = match masked.keep {
             Keep::Const(kshape, data) => {
                 let keep = broadcast(&kshape, &data, &shape)
-                    .ok_or_else(|| super::invalid(node, "cannot broadcast the mask".into()))?;
+                    .ok_or_else(|| invalid(node, "cannot broadcast the mask".into()))?;
                 let kept = |e: &u32| keep[*e as usize] != 0.0;
                 // The maximum over each window's kept elements (all of them where none is).
                 let windows: Vec<Vec<u32>> = (r.windows.iter())
@@ -315,6 +471,13 @@ impl Importer {
             },
         })
     }
+}
+
+/// An operand of an Add before a softmax: masked scores, a mask, or any other value.
+enum Term {
+    Masked(Masked),
+    Mask(Keep),
+    Value(Side),
 }
 
 /// An operand as [`Importer::note_mask`] reads it.

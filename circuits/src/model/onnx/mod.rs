@@ -512,7 +512,10 @@ impl Importer {
                 self.add(node, name)?;
                 self.note_mask(node)
             }
-            "Sub" | "Mul" | "Div" => self.arith(node, name),
+            "Sub" | "Mul" | "Div" => {
+                self.arith(node, name)?;
+                self.note_mask(node)
+            }
             "Pow" => self.pow(node, name),
             "Mod" | "BitShift" | "BitwiseAnd" => self.integer_op(node, name),
             "Sum" | "Mean" | "Max" | "Min" => self.variadic(node, name),
