@@ -331,6 +331,34 @@ fn a_model_that_misses_the_accuracy_target_is_refused_unless_the_error_is_allowe
 }
 
 #[test]
+fn a_model_over_its_target_at_twelve_bits_takes_finer_activations_while_its_size_holds() {
+    // Batched products of computed matrices: their rounding shrinks with every bit, and 13
+    // and 14 bits cost them no larger circuit than 12.
+    let stem = "corpus/einsum_batched";
+    let (path, samples) = (fixture(&format!("{stem}.onnx")), fixture_samples(stem));
+    let strict = CompileOptions {
+        target_error: 1e-7,
+        allow_error: true,
+        ..CompileOptions::default()
+    };
+    let at_twelve = CompileOptions {
+        scale_bits: Some(12),
+        ..strict.clone()
+    };
+    let twelve = compile(&path, &samples, &at_twelve).unwrap();
+    let chosen = compile(&path, &samples, &strict).unwrap();
+    // Past the automatic search's 12 bits, at the circuit size 12 bits have.
+    assert!(chosen.scale_bits > 12, "stopped at {}", chosen.scale_bits);
+    assert!(chosen.layout.k <= twelve.layout.k);
+    assert!(
+        chosen.report.mean_rel_error < twelve.report.mean_rel_error,
+        "{} vs {}",
+        chosen.report.mean_rel_error,
+        twelve.report.mean_rel_error
+    );
+}
+
+#[test]
 fn a_worst_sample_target_takes_more_bits_or_is_refused_naming_the_worst_sample() {
     let stem = "corpus/tabular_narrow";
     let (path, samples) = (fixture(&format!("{stem}.onnx")), fixture_samples(stem));
