@@ -548,6 +548,16 @@ fn integer_and_boolean_inputs_take_only_whole_numbers_of_their_type() {
         model.inputs[1].dtype,
         snarkml_circuits::model::InputType::Bool
     );
+    // Held as the whole numbers they are (scale 0): the ids' range check spans ids, not ids at
+    // the activation scale, and so does the is-zero table comparing them with each row.
+    assert!(model.scale_bits > 0);
+    for io in &model.inputs {
+        assert_eq!(model.tensors[io.tensor].scale_bits, 0);
+    }
+    let activations = &model.tables.activations;
+    let is_zero = activations[&snarkml_circuits::model::Activation::IsZero];
+    assert!(is_zero <= 8, "{activations:?}");
+    assert_eq!(q[0], vec![9, 7, 8, 10, 4, 9, 1, 6]);
     // An input file with booleans as `true`/`false` reads as the numbers.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("input.json");
