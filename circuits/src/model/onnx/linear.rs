@@ -234,10 +234,10 @@ impl Importer {
         Ok((geometry, kernel, pads, include_pad))
     }
 
-    /// Gemm with a computed right operand (PyTorch's old `mm` and `addmm` exports) or a bias
-    /// C other than one value per column (skl2onnx's k-means: `‖x‖²`, computed): the same as
-    /// the nodes Transpose (with `transB`), MatMul, Mul by `alpha` and Add of `beta·C`,
-    /// imported as such.
+    /// Gemm with a computed right operand (PyTorch's old `mm` and `addmm` exports), a constant
+    /// left one (hummingbird's GEMM trees: `W·xᵀ`) or a bias C other than one value per column
+    /// (skl2onnx's k-means: `‖x‖²`, computed): the same as the nodes Transpose (with `transA`,
+    /// `transB`), MatMul, Mul by `alpha` and Add of `beta·C`, imported as such.
     fn gemm_computed(&mut self, node: &NodeProto) -> Result<()> {
         let out = self.output_name(node)?.to_owned();
         let step = |op: &str, input: Vec<String>, output: String, attribute| NodeProto {
@@ -266,16 +266,24 @@ impl Importer {
         );
         let c = node.input.get(2).filter(|c| !c.is_empty()).cloned();
         let mut nodes = Vec::new();
-        let mut b = node.input[1].clone();
-        if attr_int(node, "transB").unwrap_or(0) != 0 {
-            let perm = pb::AttributeProto {
-                name: "perm".into(),
-                r#type: pb::attribute_proto::AttributeType::Ints as i32,
-                ints: vec![1, 0],
-                ..Default::default()
-            };
-            nodes.push(step("Transpose", vec![b], format!("{out}/b_t"), vec![perm]));
-            b = format!("{out}/b_t");
+        let (mut a, mut b) = (node.input[0].clone(), node.input[1].clone());
+        for (operand, attr, suffix) in [(&mut a, "transA", "a_t"), (&mut b, "transB", "b_t")] {
+            if attr_int(node, attr).unwrap_or(0) != 0 {
+                let perm = pb::AttributeProto {
+                    name: "perm".into(),
+                    r#type: pb::attribute_proto::AttributeType::Ints as i32,
+                    ints: vec![1, 0],
+                    ..Default::default()
+                };
+                let t = format!("{out}/{suffix}");
+                nodes.push(step(
+                    "Transpose",
+                    vec![operand.clone()],
+                    t.clone(),
+                    vec![perm],
+                ));
+                *operand = t;
+            }
         }
         let last = |stage: &str, done: bool| {
             if done {
@@ -286,12 +294,7 @@ impl Importer {
         };
         let scaled = alpha != 1.0;
         let product = last("product", !scaled && c.is_none());
-        nodes.push(step(
-            "MatMul",
-            vec![node.input[0].clone(), b],
-            product.clone(),
-            vec![],
-        ));
+        nodes.push(step("MatMul", vec![a, b], product.clone(), vec![]));
         let mut cur = product;
         if scaled {
             let a = scalar(self, "alpha", alpha);
@@ -313,9 +316,178 @@ impl Importer {
         Ok(())
     }
 
+    /// MatMul of a constant matrix `C` by a computed `X` (hummingbird's trees, `W·xᵀ`): the
+    /// same as `(Xᵀ·Cᵀ)ᵀ`, the transposes of `X` and of the result copies (no rows), the
+    /// product one dense layer.
+    pub(super) fn matmul_const_left(&mut self, node: &NodeProto) -> Result<()> {
+        let c = self.constant(node, 0, "a computed left operand")?.clone();
+        let x = self.var(node, 1)?;
+        let rank = self.graph.tensors[x].shape.len();
+        if c.shape.len() > 2 {
+            return self.matmul_const_left_batched(node, c);
+        }
+        if c.shape.len() != 2 {
+            return Err(invalid(node, "a scalar operand".into()));
+        }
+        let out = self.output_name(node)?.to_owned();
+        let (m, k) = (c.shape[0], c.shape[1]);
+        let transposed: Vec<f64> = (0..k * m).map(|e| c.data[(e % m) * k + e / m]).collect();
+        let c_t = format!("{out}/left_t");
+        self.consts.insert(
+            c_t.clone(),
+            Const {
+                shape: vec![k, m],
+                data: transposed,
+                integer: c.integer,
+            },
+        );
+        let step = |op: &str, input: Vec<String>, output: String, attribute| NodeProto {
+            op_type: op.into(),
+            name: node.name.clone(),
+            input,
+            output: vec![output],
+            attribute,
+            ..Default::default()
+        };
+        if rank < 2 {
+            // C·x of a vector: x·Cᵀ.
+            return self.node(&step(
+                "MatMul",
+                vec![node.input[1].clone(), c_t],
+                out,
+                vec![],
+            ));
+        }
+        let swap: Vec<i64> = (0..rank as i64)
+            .map(|a| match a {
+                a if a == rank as i64 - 2 => a + 1,
+                a if a == rank as i64 - 1 => a - 1,
+                a => a,
+            })
+            .collect();
+        let perm = pb::AttributeProto {
+            name: "perm".into(),
+            r#type: pb::attribute_proto::AttributeType::Ints as i32,
+            ints: swap,
+            ..Default::default()
+        };
+        let (x_t, y_t) = (format!("{out}/right_t"), format!("{out}/product_t"));
+        let nodes = [
+            step(
+                "Transpose",
+                vec![node.input[1].clone()],
+                x_t.clone(),
+                vec![perm.clone()],
+            ),
+            step("MatMul", vec![x_t, c_t], y_t.clone(), vec![]),
+            step("Transpose", vec![y_t], out, vec![perm]),
+        ];
+        for n in &nodes {
+            self.node(n)?;
+        }
+        Ok(())
+    }
+
+    /// A batch of constant matrices `C[b]` by computed `X[b]` (hummingbird's GEMM trees: one
+    /// matrix per tree, `[trees, m, k] × [trees, k, n]`; or one shared `X` of `[k, n]`): each
+    /// product a constant-left MatMul of its own, the results stacked along the batch.
+    fn matmul_const_left_batched(&mut self, node: &NodeProto, c: Const) -> Result<()> {
+        let x = self.var(node, 1)?;
+        let sx = self.graph.tensors[x].shape.clone();
+        let rank = c.shape.len();
+        let (batch, (m, k)) = (&c.shape[..rank - 2], (c.shape[rank - 2], c.shape[rank - 1]));
+        let count: usize = batch.iter().product();
+        let shared = sx.len() == 2;
+        if !shared && (sx.len() != rank || sx[..rank - 2] != *batch || sx[rank - 2] != k) {
+            return Err(unsupported(
+                node,
+                &format!(
+                    "a constant left operand {:?} for a right operand {sx:?}",
+                    c.shape
+                ),
+            ));
+        }
+        let n = sx[sx.len() - 1];
+        let out = self.output_name(node)?.to_owned();
+        let step = |op: &str, input: Vec<String>, output: String| NodeProto {
+            op_type: op.into(),
+            name: node.name.clone(),
+            input,
+            output: vec![output],
+            ..Default::default()
+        };
+        let constant = |this: &mut Self, suffix: String, shape: Vec<usize>, data: Vec<f64>| {
+            let name = format!("{out}/{suffix}");
+            let integer = data.iter().all(|v| v.fract() == 0.0);
+            this.consts.insert(
+                name.clone(),
+                Const {
+                    shape,
+                    data,
+                    integer,
+                },
+            );
+            name
+        };
+        let flat = constant(
+            self,
+            "flat".into(),
+            vec![2],
+            vec![(count * k) as f64, n as f64],
+        );
+        let x_flat = format!("{out}/right_flat");
+        if !shared {
+            self.node(&step(
+                "Reshape",
+                vec![node.input[1].clone(), flat],
+                x_flat.clone(),
+            ))?;
+        }
+        let one = constant(
+            self,
+            "one_shape".into(),
+            vec![3],
+            vec![1.0, m as f64, n as f64],
+        );
+        let mut parts = Vec::with_capacity(count);
+        for b in 0..count {
+            let right = if shared {
+                node.input[1].clone()
+            } else {
+                let rows = constant(self, format!("rows{b}"), vec![k], {
+                    (b * k..(b + 1) * k).map(|r| r as f64).collect()
+                });
+                let right = format!("{out}/right{b}");
+                self.node(&step("Gather", vec![x_flat.clone(), rows], right.clone()))?;
+                right
+            };
+            let matrix = c.data[b * m * k..(b + 1) * m * k].to_vec();
+            let left = constant(self, format!("left{b}"), vec![m, k], matrix);
+            let product = format!("{out}/product{b}");
+            self.node(&step("MatMul", vec![left, right], product.clone()))?;
+            let part = format!("{out}/part{b}");
+            self.node(&step("Reshape", vec![product, one.clone()], part.clone()))?;
+            parts.push(part);
+        }
+        let stacked = format!("{out}/stacked");
+        let mut concat = step("Concat", parts, stacked.clone());
+        concat.attribute.push(pb::AttributeProto {
+            name: "axis".into(),
+            r#type: pb::attribute_proto::AttributeType::Int as i32,
+            i: 0,
+            ..Default::default()
+        });
+        self.node(&concat)?;
+        let shape: Vec<f64> = batch.iter().chain(&[m, n]).map(|d| *d as f64).collect();
+        let shape = constant(self, "shape".into(), vec![shape.len()], shape);
+        self.node(&step("Reshape", vec![stacked, shape], out))
+    }
+
     pub(super) fn gemm(&mut self, node: &NodeProto, name: String) -> Result<()> {
-        if attr_int(node, "transA").unwrap_or(0) != 0 {
-            return Err(unsupported(node, "transA=1"));
+        if attr_int(node, "transA").unwrap_or(0) != 0
+            || matches!(self.operand(node, 0)?, Operand::Const(_))
+        {
+            return self.gemm_computed(node);
         }
         let input = self.var(node, 0)?;
         // A computed B, or a bias C other than one value per column (computed, as k-means'

@@ -504,6 +504,14 @@ impl Importer {
             "SVMRegressor" => self.svm_regressor(node, name),
             "SVMClassifier" => self.svm_classifier(node, name),
             "Conv" => self.conv(node, name),
+            "MatMul"
+                if matches!(
+                    (self.operand(node, 0)?, self.operand(node, 1)?),
+                    (Operand::Const(_), Operand::Var(_))
+                ) =>
+            {
+                self.matmul_const_left(node)
+            }
             "MatMul" if matches!(self.operand(node, 1)?, Operand::Var(_)) => {
                 self.matmul_vars(node, name)
             }
