@@ -2409,6 +2409,43 @@ def masked_attention(rng):
     )
 
 
+@model("hummingbird_gemm_trees", "trees in hummingbird's GEMM form as it exports them: Gemm of a "
+       "constant feature selector by the computed rows (transB), comparisons of features in "
+       "the thousands with thresholds and with each other (wide steps), a batched MatMul of constant per-tree "
+       "matrices by the computed decisions, Equal with the path lengths")
+def hummingbird_gemm_trees(rng):
+    selector = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 0]], np.float32)
+    thresholds = np.round(rng.uniform(-1500, 1500, size=(4, 1))).astype(np.float32) + 0.5
+    paths = np.array([[[1, 1], [1, -1], [-1, 0]], [[1, 0], [-1, 1], [-1, -1]]], np.float32)
+    lengths = np.array([[[2], [1], [0]], [[1], [1], [-2]]], np.float32)
+    return (
+        [node("Gemm", ["selector", "x"], ["features"], transB=1),               # [4, 2]
+         node("LessOrEqual", ["features", "thresholds"], ["decisions"]),
+         node("Cast", ["decisions"], ["decisions_f"], to=onnx.TensorProto.FLOAT),
+         node("Reshape", ["decisions_f", "per_tree"], ["by_tree"]),             # [2, 2, 2]
+         node("MatMul", ["paths", "by_tree"], ["path_sums"]),                  # [2, 3, 2]
+         node("Equal", ["path_sums", "lengths"], ["leaves"]),
+         node("Cast", ["leaves"], ["leaves_f"], to=onnx.TensorProto.FLOAT),
+         node("Reshape", ["leaves_f", "flat"], ["leaf_rows"]),
+         # Computed features compared with each other: the wide steps read shifted values.
+         node("Gather", ["features", "rotation"], ["rotated"], axis=0),
+         node("LessOrEqual", ["features", "rotated"], ["at_most"]),
+         node("Greater", ["features", "rotated"], ["above"]),
+         node("Cast", ["at_most"], ["at_most_f"], to=onnx.TensorProto.FLOAT),
+         node("Cast", ["above"], ["above_f"], to=onnx.TensorProto.FLOAT),
+         node("Transpose", ["at_most_f"], ["at_most_rows"], perm=[1, 0]),
+         node("Transpose", ["above_f"], ["above_rows"], perm=[1, 0]),
+         node("Concat", ["leaf_rows", "at_most_rows", "above_rows"], ["output"], axis=1)],
+        {"x": ([2, 3], -2000.0, 2000.0)},
+        {"output": [2, 14]},
+        [init_f32("selector", selector), init_f32("thresholds", thresholds),
+         init_i64("per_tree", [2, 2, 2]), init_f32("paths", paths),
+         init_f32("lengths", lengths), init_i64("flat", [2, 6]),
+         init_i64("rotation", [1, 2, 3, 0])],
+        18,
+    )
+
+
 def write_refused() -> None:
     folder = CORPUS.parent / "refused"
     folder.mkdir(exist_ok=True)

@@ -535,6 +535,24 @@ fn a_limb_outside_its_range_fails_its_lookup_even_when_the_sum_is_kept() {
 }
 
 #[test]
+fn comparisons_of_wide_computed_values_read_them_shifted_through_narrow_step_tables() {
+    // Features up to 2,000 compared with each other at the activation scale would need step
+    // tables of about 20 bits (k ≥ 20); each difference is shifted right first, its sign
+    // kept exactly (the corpus model matches onnxruntime's comparisons: `every_corpus_model…`).
+    let (model, _) = corpus_model("hummingbird_gemm_trees");
+    let span = 2000f64 * f64::from(model.scale_bits).exp2();
+    assert!(span.log2() > 16.0, "scale {}", model.scale_bits);
+    for act in [
+        snarkml_circuits::model::Activation::Step,
+        snarkml_circuits::model::Activation::StepInclusive,
+    ] {
+        let bits = model.tables.activations[&act];
+        assert!(bits <= 12, "{act:?}: {bits} bits");
+    }
+    assert!(model.layout.k <= 14, "k = {}", model.layout.k);
+}
+
+#[test]
 fn integer_and_boolean_inputs_take_only_whole_numbers_of_their_type() {
     let (model, q) = corpus_model("text_embedding");
     assert_eq!(

@@ -4,11 +4,14 @@
 //! Rows: one lookup row per element, `(tag, x, y)` in the table, which also range-checks `x`
 //! to the table's width.
 
+use super::linear::step_offset;
+use super::lower::bits_for;
 use super::lower::Lowering;
 use super::{Bounds, Check, Exec, Kind, LayOut, Op};
 use crate::error::Result;
 use crate::gadgets::{CellRef, Gadgets};
-use crate::model::layers::{Lookup, Reshape};
+use crate::model::layers::{Affine, Lookup, Reshape};
+use crate::model::Rescale;
 use crate::model::{Activation, TensorId};
 use crate::model::{FloatOp, Layer};
 
@@ -51,6 +54,10 @@ impl Op for Lookup {
     }
 }
 
+/// The widest step table a comparison reads its input through directly; a wider one reads
+/// it shifted right (exactly: see [`lower`]).
+const WIDEST_STEP_BITS: u32 = 14;
+
 /// Lowers an activation: one lookup per element, its table covering the calibrated inputs at
 /// their scale; a finer input (not of a scale-free function) is rescaled to the activation
 /// scale in the same lookup (fake quantization's, read in steps, to scale 0). Never fuses (a
@@ -90,6 +97,31 @@ pub(crate) fn lower(l: &mut Lowering<'_>, op: &FloatOp) -> bool {
             node: node.clone(),
             input: *input,
             output: *output,
+        }));
+    } else if matches!(act, Activation::Step | Activation::StepInclusive)
+        && bits_for(l.max_abs[*input], scale) > WIDEST_STEP_BITS
+    {
+        // A comparison of wide values (features in the thousands at a fine scale, gathered
+        // and compared with thresholds: hummingbird's tree traversal) reads the sign of its
+        // input shifted right, exactly (the bias makes the rescale's rounding a floor, as a
+        // linear layer ending in a step does: `step_offset`): the step table spans the
+        // shifted values, the remainder a range check (limbs where they are on).
+        let bits = bits_for(l.max_abs[*input], scale);
+        let shift = match l.limb_bits {
+            Some(limb) if bits > 2 * limb => bits - limb,
+            _ => bits / 2,
+        };
+        l.need(*act, l.max_abs[*input] / f64::from(shift).exp2(), scale);
+        l.ranges.push(shift);
+        l.tensors[*output].scale_bits = l.s;
+        let n = l.tensors[*input].numel();
+        l.layers.push(Layer::Affine(Affine {
+            node: node.clone(),
+            input: *input,
+            output: *output,
+            weight: vec![1; n],
+            bias: vec![step_offset(*act, shift); n],
+            rescale: Some(Rescale { shift, act: *act }),
         }));
     } else if scale < l.s && act.reads_sign_only() {
         // A whole-number input (an integer model input's comparisons, a token id against
