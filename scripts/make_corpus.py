@@ -1705,6 +1705,10 @@ def svm_classifiers(rng):
 # ONNX the compiler must refuse, each with a one-line error naming the node:
 # tests/fixtures/refused/NAME.onnx (checked by circuits/tests/compile_refusals.rs).
 REFUSED = {
+    # A crop-and-resize whose region of interest is a model input's business: refused by name.
+    "resize_crop": ([node("Resize", ["input", "roi", "scales"], ["output"], mode="linear",
+                          coordinate_transformation_mode="tf_crop_and_resize")],
+                    [init_f32("roi", [0.0, 0.0, 1.0, 0.5]), init_f32("scales", [1.0, 0.5])]),
     # The log-softmax of masked scores is -inf where masked: no fixed-point value.
     "masked_log_softmax": ([node("MatMul", ["input", "w"], ["scores"]),
                             node("Add", ["scores", "mask"], ["masked"]),
@@ -2442,6 +2446,33 @@ def hummingbird_gemm_trees(rng):
          init_i64("per_tree", [2, 2, 2]), init_f32("paths", paths),
          init_f32("lengths", lengths), init_i64("flat", [2, 6]),
          init_i64("rotation", [1, 2, 3, 0])],
+        18,
+    )
+
+
+@model("resize_interpolating", "Resize in its interpolating modes (PyTorch's bilinear and "
+       "bicubic interpolate): linear x2 (half_pixel), linear down to 3x2 (pytorch_half_pixel), "
+       "cubic to 7x5 (align_corners, a = -0.75) and cubic x2 with exclude_outside (a = -0.5)")
+def resize_interpolating(rng):
+    return (
+        [node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),          # [1, 2, 4, 4]
+         node("Resize", ["c", "", "twice"], ["linear_up"], mode="linear"),
+         node("Resize", ["c", "", "", "small"], ["linear_down"], mode="linear",
+              coordinate_transformation_mode="pytorch_half_pixel"),
+         node("Resize", ["c", "", "", "odd"], ["cubic"], mode="cubic",
+              coordinate_transformation_mode="align_corners"),
+         node("Resize", ["c", "", "twice"], ["cubic_excl"], mode="cubic", cubic_coeff_a=-0.5,
+              exclude_outside=1),
+         node("Flatten", ["linear_up"], ["f1"]),
+         node("Flatten", ["linear_down"], ["f2"]),
+         node("Flatten", ["cubic"], ["f3"]),
+         node("Flatten", ["cubic_excl"], ["f4"]),
+         node("Concat", ["f1", "f2", "f3", "f4"], ["output"], axis=1)],
+        {"x": ([1, 2, 4, 4], -1.0, 1.0)},
+        {"output": [1, 2 * (64 + 6 + 35 + 64)]},
+        [weights(rng, "w", (2, 2, 3, 3)), weights(rng, "b", (2,), 0.25),
+         init_f32("twice", [1.0, 1.0, 2.0, 2.0]), init_i64("small", [1, 2, 3, 2]),
+         init_i64("odd", [1, 2, 7, 5])],
         18,
     )
 

@@ -180,6 +180,19 @@ fn a_group_norm_whose_groups_do_not_divide_the_channels_is_refused_naming_the_no
 }
 
 #[test]
+fn a_crop_and_resize_is_refused_naming_the_node() {
+    // Linear and cubic Resize compile (corpus model `resize_interpolating`); cropping to a
+    // region of interest does not.
+    refusal(
+        "resize_crop",
+        &[
+            "`output`",
+            "coordinate_transformation_mode=tf_crop_and_resize",
+        ],
+    );
+}
+
+#[test]
 fn a_log_softmax_of_masked_scores_is_refused_naming_the_node() {
     // −∞ where masked has no fixed-point value (a Softmax of the same scores compiles:
     // corpus model `masked_attention`).

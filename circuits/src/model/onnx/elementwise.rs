@@ -724,7 +724,7 @@ impl Importer {
 
     /// `t` with its axes permuted (`perm[d]` is the input axis of output axis `d`): `t`
     /// itself for the identity, else a Select.
-    fn permute_var(
+    pub(super) fn permute_var(
         &mut self,
         node: &NodeProto,
         t: TensorId,

@@ -25,6 +25,7 @@ mod qdq;
 mod recurrent;
 mod reduce;
 mod reference;
+mod resize;
 mod shape;
 mod subgraph;
 mod svm;
@@ -565,6 +566,11 @@ impl Importer {
                 if matches!(self.operand(node, 1)?, Operand::Var(_)) =>
             {
                 self.scatter_computed(node, name)
+            }
+            "Resize"
+                if attr_string(node, "mode").is_some_and(|m| m == "linear" || m == "cubic") =>
+            {
+                self.resize_interpolating(node, name)
             }
             "Transpose" | "Slice" | "Concat" | "Gather" | "Pad" | "Expand" | "Tile" | "Trilu"
             | "GatherElements" | "GatherND" | "ScatterND" | "ScatterElements" | "Resize"
