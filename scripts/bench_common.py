@@ -102,3 +102,14 @@ def measure_against_onnxruntime(snarkml: str, t: Path, onnx_bytes: bytes | None,
             f"{info['rows']:,} rows, mock {'ok' if m.returncode == 0 else 'FAILED'}, "
             f"held-out error {100 * err / mag:.2f} %"
             + (" (calibration over the 1 % target: --allow-error)" if over else ""))
+
+
+def exported_row(export, what: str, snarkml: str, t: Path, cal, held) -> str:
+    """`export()` (writing `t/m.onnx`), then [`measure_against_onnxruntime`] keeping a model
+    over the accuracy target; or, where the exporter fails, the row saying so (`what`: the
+    exporter's name)."""
+    try:
+        export()
+    except Exception as e:  # noqa: BLE001 (the exporter's failure is the row)
+        return f"{what} failed: {str(e).strip().splitlines()[0][:120]}"
+    return measure_against_onnxruntime(snarkml, t, None, cal, held, allow_error=True)

@@ -38,7 +38,7 @@ from sklearn.ensemble import (ExtraTreesClassifier, GradientBoostingClassifier,
 from sklearn.tree import DecisionTreeClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import measure_against_onnxruntime, snarkml_args  # noqa: E402
+from bench_common import exported_row, snarkml_args  # noqa: E402
 
 _export = torch.onnx.export
 torch.onnx.export = lambda *a, **k: _export(*a, **{**k, "dynamo": False})
@@ -87,15 +87,13 @@ def main() -> int:
         for strategy in STRATEGIES:
             with tempfile.TemporaryDirectory() as tmp:
                 t = Path(tmp)
-                try:
+
+                def export() -> None:
                     converted = hummingbird.convert(model, "onnx", x[:1], extra_config={
                         "tree_implementation": strategy})
                     onnx.save(converted.model, str(t / "m.onnx"))
-                except Exception as e:  # noqa: BLE001 (the converter's failure is the row)
-                    row = f"conversion failed: {str(e).strip().splitlines()[0][:120]}"
-                else:
-                    row = measure_against_onnxruntime(args.snarkml, t, None, cal, held,
-                                                      allow_error=True)
+
+                row = exported_row(export, "conversion", args.snarkml, t, cal, held)
             print(f"{name} ({data_set}) | {strategy} | {row}", flush=True)
     return 0
 

@@ -38,7 +38,7 @@ import torch
 import transformers as tr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_common import measure_against_onnxruntime, snarkml_args  # noqa: E402
+from bench_common import exported_row, snarkml_args  # noqa: E402
 
 VOCAB, SEQ = 100, 8
 
@@ -123,13 +123,8 @@ def main() -> int:
         held = [sequence(rng, inputs) for _ in range(8)]
         with tempfile.TemporaryDirectory() as tmp:
             t = Path(tmp)
-            try:
-                export(module, cal[0], t / "m.onnx")
-            except Exception as e:  # noqa: BLE001 (the exporter's failure is the row)
-                row = f"torch's export failed: {str(e).strip().splitlines()[0][:120]}"
-            else:
-                row = measure_against_onnxruntime(args.snarkml, t, None, cal, held,
-                                                  allow_error=True)
+            row = exported_row(lambda: export(module, cal[0], t / "m.onnx"), "torch's export",
+                               args.snarkml, t, cal, held)
         print(f"{name} | {row}", flush=True)
     return 0
 

@@ -11,6 +11,35 @@ use crate::error::Result;
 use crate::model::{ConvGeometry, FloatOp, TensorId};
 use tract_onnx::pb::{self, NodeProto};
 
+/// A node the importer makes in place of `from` (its name kept, for errors and profiles):
+/// `op` of `input`, writing `output`.
+fn made_node(
+    from: &NodeProto,
+    op: &str,
+    input: Vec<String>,
+    output: String,
+    attribute: Vec<pb::AttributeProto>,
+) -> NodeProto {
+    NodeProto {
+        op_type: op.into(),
+        name: from.name.clone(),
+        input,
+        output: vec![output],
+        attribute,
+        ..Default::default()
+    }
+}
+
+/// An `ints` attribute (a Transpose's `perm`).
+fn ints_attribute(name: &str, ints: Vec<i64>) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
+        r#type: pb::attribute_proto::AttributeType::Ints as i32,
+        ints,
+        ..Default::default()
+    }
+}
+
 impl Importer {
     /// AveragePool and GlobalAveragePool as a depthwise convolution with weights `1/K`; with
     /// padding that does not count (`count_include_pad = 0`), a convolution of ones followed by
@@ -240,14 +269,8 @@ impl Importer {
     /// `transB`), MatMul, Mul by `alpha` and Add of `beta·C`, imported as such.
     fn gemm_computed(&mut self, node: &NodeProto) -> Result<()> {
         let out = self.output_name(node)?.to_owned();
-        let step = |op: &str, input: Vec<String>, output: String, attribute| NodeProto {
-            op_type: op.into(),
-            name: node.name.clone(),
-            input,
-            output: vec![output],
-            attribute,
-            ..Default::default()
-        };
+        let step =
+            |op: &str, input, output, attribute| made_node(node, op, input, output, attribute);
         let scalar = |importer: &mut Self, suffix: &str, v: f64| {
             let name = format!("{out}/{suffix}");
             importer.consts.insert(
@@ -269,12 +292,7 @@ impl Importer {
         let (mut a, mut b) = (node.input[0].clone(), node.input[1].clone());
         for (operand, attr, suffix) in [(&mut a, "transA", "a_t"), (&mut b, "transB", "b_t")] {
             if attr_int(node, attr).unwrap_or(0) != 0 {
-                let perm = pb::AttributeProto {
-                    name: "perm".into(),
-                    r#type: pb::attribute_proto::AttributeType::Ints as i32,
-                    ints: vec![1, 0],
-                    ..Default::default()
-                };
+                let perm = ints_attribute("perm", vec![1, 0]);
                 let t = format!("{out}/{suffix}");
                 nodes.push(step(
                     "Transpose",
@@ -341,14 +359,8 @@ impl Importer {
                 integer: c.integer,
             },
         );
-        let step = |op: &str, input: Vec<String>, output: String, attribute| NodeProto {
-            op_type: op.into(),
-            name: node.name.clone(),
-            input,
-            output: vec![output],
-            attribute,
-            ..Default::default()
-        };
+        let step =
+            |op: &str, input, output, attribute| made_node(node, op, input, output, attribute);
         if rank < 2 {
             // C·x of a vector: x·Cᵀ.
             return self.node(&step(
@@ -365,12 +377,7 @@ impl Importer {
                 a => a,
             })
             .collect();
-        let perm = pb::AttributeProto {
-            name: "perm".into(),
-            r#type: pb::attribute_proto::AttributeType::Ints as i32,
-            ints: swap,
-            ..Default::default()
-        };
+        let perm = ints_attribute("perm", swap);
         let (x_t, y_t) = (format!("{out}/right_t"), format!("{out}/product_t"));
         let nodes = [
             step(
@@ -409,13 +416,7 @@ impl Importer {
         }
         let n = sx[sx.len() - 1];
         let out = self.output_name(node)?.to_owned();
-        let step = |op: &str, input: Vec<String>, output: String| NodeProto {
-            op_type: op.into(),
-            name: node.name.clone(),
-            input,
-            output: vec![output],
-            ..Default::default()
-        };
+        let step = |op: &str, input, output| made_node(node, op, input, output, vec![]);
         let constant = |this: &mut Self, suffix: String, shape: Vec<usize>, data: Vec<f64>| {
             let name = format!("{out}/{suffix}");
             let integer = data.iter().all(|v| v.fract() == 0.0);
@@ -470,14 +471,19 @@ impl Importer {
             parts.push(part);
         }
         let stacked = format!("{out}/stacked");
-        let mut concat = step("Concat", parts, stacked.clone());
-        concat.attribute.push(pb::AttributeProto {
+        let axis = pb::AttributeProto {
             name: "axis".into(),
             r#type: pb::attribute_proto::AttributeType::Int as i32,
             i: 0,
             ..Default::default()
-        });
-        self.node(&concat)?;
+        };
+        self.node(&made_node(
+            node,
+            "Concat",
+            parts,
+            stacked.clone(),
+            vec![axis],
+        ))?;
         let shape: Vec<f64> = batch.iter().chain(&[m, n]).map(|d| *d as f64).collect();
         let shape = constant(self, "shape".into(), vec![shape.len()], shape);
         self.node(&step("Reshape", vec![stacked, shape], out))
