@@ -20,6 +20,7 @@ mod inputs;
 mod integer;
 mod linear;
 mod logic;
+mod matmul;
 mod ml;
 mod qdq;
 mod recurrent;

@@ -3,10 +3,10 @@
 //! constant scales or sizes each output is a constant weighted sum of inputs, separable by
 //! axis. Each resized axis is one dense layer over that axis (moved last by copies, and back):
 //! `out[…, j] = Σ_i W[i, j]·in[…, i]`, `W` from ONNX's coordinate transformation and the
-//! mode's kernel. (Nearest-neighbour resizing is copies: `shape.rs`.)
+//! mode's kernel. Nearest-neighbour resizing is copies (`shape.rs`) of the input indices
+//! computed here; both share the target size and the coordinate transformation.
 
-use super::shape::resize_source;
-use super::{attr_float, attr_int, attr_string, unsupported, Importer};
+use super::{attr_float, attr_int, attr_ints, attr_string, invalid, unsupported, Importer};
 use crate::error::Result;
 use crate::model::FloatOp;
 use tract_onnx::pb::NodeProto;
@@ -70,7 +70,127 @@ fn axis_weights(
     Ok(w.into_iter().map(|v| v as f32).collect())
 }
 
+/// The input coordinate of output index `x` along an axis resized from `n_in` to `n_out` by
+/// `scale` (ONNX's `coordinate_transformation_mode`).
+fn resize_source(
+    node: &NodeProto,
+    x: usize,
+    n_in: usize,
+    n_out: usize,
+    scale: f64,
+) -> Result<f64> {
+    let transform =
+        attr_string(node, "coordinate_transformation_mode").unwrap_or_else(|| "half_pixel".into());
+    let x = x as f64;
+    Ok(match transform.as_str() {
+        "half_pixel" => (x + 0.5) / scale - 0.5,
+        "pytorch_half_pixel" if n_out > 1 => (x + 0.5) / scale - 0.5,
+        "pytorch_half_pixel" => 0.0,
+        "align_corners" if n_out > 1 => x * (n_in - 1) as f64 / (n_out - 1) as f64,
+        "align_corners" => 0.0,
+        "asymmetric" => x / scale,
+        "tf_half_pixel_for_nn" => (x + 0.5) / scale,
+        other => {
+            return Err(unsupported(
+                node,
+                &format!("coordinate_transformation_mode={other}"),
+            ))
+        }
+    })
+}
+
 impl Importer {
+    /// The output shape of a nearest-neighbour Resize and, per axis, the input index of each
+    /// output index (ONNX's coordinate transformations and rounding modes).
+    pub(super) fn nearest_resize(
+        &self,
+        node: &NodeProto,
+        shape: &[usize],
+    ) -> Result<(Vec<usize>, Vec<Vec<usize>>)> {
+        if attr_string(node, "mode").is_some_and(|m| m != "nearest") {
+            return Err(unsupported(node, "interpolating modes (only nearest)"));
+        }
+        let (out, scales) = self.resize_target(node, shape)?;
+        let rounding =
+            attr_string(node, "nearest_mode").unwrap_or_else(|| "round_prefer_floor".into());
+        let mut index = Vec::with_capacity(shape.len());
+        for a in 0..shape.len() {
+            let (n_in, n_out, scale) = (shape[a], out[a], scales[a]);
+            let mut axis = Vec::with_capacity(n_out);
+            for x in 0..n_out {
+                let original = resize_source(node, x, n_in, n_out, scale)?;
+                let half = original.fract() == 0.5 || original.fract() == -0.5;
+                let i = match rounding.as_str() {
+                    "round_prefer_floor" if half => original.floor(),
+                    "round_prefer_ceil" if half => original.ceil(),
+                    "round_prefer_floor" | "round_prefer_ceil" => original.round(),
+                    "floor" => original.floor(),
+                    "ceil" => original.ceil(),
+                    other => return Err(unsupported(node, &format!("nearest_mode={other}"))),
+                };
+                axis.push(i.clamp(0.0, (n_in - 1) as f64) as usize);
+            }
+            index.push(axis);
+        }
+        Ok((out, index))
+    }
+
+    /// A Resize's output shape and, per axis, its scale (from constant `scales` or `sizes`).
+    pub(super) fn resize_target(
+        &self,
+        node: &NodeProto,
+        shape: &[usize],
+    ) -> Result<(Vec<usize>, Vec<f64>)> {
+        if attr_int(node, "antialias").unwrap_or(0) != 0 {
+            return Err(unsupported(node, "antialias=1"));
+        }
+        if attr_ints(node, "axes").is_some() {
+            return Err(unsupported(node, "the axes attribute (give every axis)"));
+        }
+        if attr_string(node, "keep_aspect_ratio_policy").is_some_and(|p| p != "stretch") {
+            return Err(unsupported(
+                node,
+                "keep_aspect_ratio_policy other than stretch",
+            ));
+        }
+        let given = |i: usize| -> Result<Option<Vec<f64>>> {
+            match node.input.get(i).filter(|s| !s.is_empty()) {
+                Some(_) => {
+                    let c = self.constant(node, i, "computed scales or sizes")?;
+                    Ok((!c.data.is_empty()).then(|| c.data.clone()))
+                }
+                None => Ok(None),
+            }
+        };
+        let (out, scales): (Vec<usize>, Vec<f64>) = match (given(3)?, given(2)?) {
+            (Some(sizes), _) => {
+                let out: Vec<usize> = sizes.iter().map(|v| *v as usize).collect();
+                let scales = out
+                    .iter()
+                    .zip(shape)
+                    .map(|(o, i)| *o as f64 / *i as f64)
+                    .collect();
+                (out, scales)
+            }
+            (None, Some(scales)) => (
+                shape
+                    .iter()
+                    .zip(&scales)
+                    .map(|(d, s)| (*d as f64 * s).floor() as usize)
+                    .collect(),
+                scales,
+            ),
+            (None, None) => return Err(invalid(node, "neither scales nor sizes".into())),
+        };
+        if out.len() != shape.len() || out.contains(&0) {
+            return Err(invalid(
+                node,
+                format!("bad output size {out:?} for {shape:?}"),
+            ));
+        }
+        Ok((out, scales))
+    }
+
     /// Resize with `mode` linear or cubic: one dense layer per resized axis.
     pub(super) fn resize_interpolating(&mut self, node: &NodeProto, name: String) -> Result<()> {
         let mode = attr_string(node, "mode").unwrap_or_default();
