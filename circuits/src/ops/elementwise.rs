@@ -124,10 +124,7 @@ pub(crate) fn lower(l: &mut Lowering<'_>, op: &FloatOp) -> bool {
             output,
         } => {
             // A constant that is not whole makes a whole-number tensor's sum fractional.
-            let input = &match constant
-                .iter()
-                .any(|c| f64::from(*c).fract() != 0.0 && l.scale(*input) < l.s)
-            {
+            let input = &match constant.iter().any(|c| f64::from(*c).fract() != 0.0) {
                 true => l.at_least_activation_scale(*input, node),
                 false => *input,
             };

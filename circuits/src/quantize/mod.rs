@@ -360,14 +360,20 @@ pub fn compile(
             Err(e) if opts.scale_bits.is_none() => Some(e),
             Err(e) => return Err(e),
         };
+        // One more activation bit (weights as fine, unless given).
+        let one_bit_finer = |m: &CompiledModel| {
+            let sa = m.scale_bits + 1;
+            (
+                sa,
+                opts.weight_scale_bits
+                    .unwrap_or(m.weight_scale_bits.max(sa)),
+            )
+        };
         if opts.scale_bits.is_none() {
             while (failed.is_some() || misses(&model.report))
                 && model.scale_bits < MAX_AUTO_SCALE_BITS
             {
-                let sa = model.scale_bits + 1;
-                let sw = opts
-                    .weight_scale_bits
-                    .unwrap_or(model.weight_scale_bits.max(sa));
+                let (sa, sw) = one_bit_finer(&model);
                 // A scale whose tables would not fit (a division's range, a table past the widths a
                 // compiled model may hold) ends the search.
                 let Ok(mut next) = build(sa, sw) else { break };
@@ -411,10 +417,7 @@ pub fn compile(
         }
         if opts.scale_bits.is_none() {
             while misses(&model.report) && model.scale_bits < MAX_SCALE_BITS {
-                let sa = model.scale_bits + 1;
-                let sw = opts
-                    .weight_scale_bits
-                    .unwrap_or(model.weight_scale_bits.max(sa));
+                let (sa, sw) = one_bit_finer(&model);
                 let Some(next) = finer(&model, sa, sw) else {
                     break;
                 };

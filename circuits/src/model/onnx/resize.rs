@@ -72,13 +72,7 @@ fn axis_weights(
 
 /// The input coordinate of output index `x` along an axis resized from `n_in` to `n_out` by
 /// `scale` (ONNX's `coordinate_transformation_mode`).
-fn resize_source(
-    node: &NodeProto,
-    x: usize,
-    n_in: usize,
-    n_out: usize,
-    scale: f64,
-) -> Result<f64> {
+fn resize_source(node: &NodeProto, x: usize, n_in: usize, n_out: usize, scale: f64) -> Result<f64> {
     let transform =
         attr_string(node, "coordinate_transformation_mode").unwrap_or_else(|| "half_pixel".into());
     let x = x as f64;
